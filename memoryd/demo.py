@@ -1,0 +1,78 @@
+"""``memoryd demo``: the whole pipeline on bundled example rollouts, in a temporary home.
+
+The examples are real rollouts written by the Codex CLI 0.169.0 under ``codex exec``. Codex
+never takes memories from ``exec`` sessions, so the demo stores them as ``cli`` sessions (the
+same edit the observed reference made to get real rollouts processed) and dates them 13 hours
+back, past the default idle window. Built-in defaults are used; the user's config is not read.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+
+import anyio
+
+from memoryd import log as logsetup
+from memoryd.config import Config, Settings, resolve_paths
+from memoryd.runonce import RunSummary, run_once
+
+IDLE_BACKDATE_SECONDS = 13 * 3600
+
+
+def example_rollouts() -> list[tuple[str, bytes]]:
+    folder = resources.files("memoryd") / "examples"
+    return sorted(
+        (e.name, e.read_bytes()) for e in folder.iterdir() if e.name.endswith(".jsonl")
+    )
+
+
+def install_examples(sessions_dir: Path, now: float | None = None) -> list[Path]:
+    """Write the bundled rollouts as idle ``cli`` sessions; return their paths."""
+    now = time.time() if now is None else now
+    out: list[Path] = []
+    for name, data in example_rollouts():
+        # rollout-YYYY-MM-DDThh-mm-ss-<uuid>.jsonl -> sessions/YYYY/MM/DD/
+        y, m, d = name[len("rollout-") :][:10].split("-")
+        day = sessions_dir / y / m / d
+        day.mkdir(parents=True, exist_ok=True)
+        first, _, rest = data.partition(b"\n")
+        first = first.replace(b'"source":"exec"', b'"source":"cli"', 1)
+        path = day / name
+        path.write_bytes(first + b"\n" + rest)
+        t = now - IDLE_BACKDATE_SECONDS
+        os.utime(path, (t, t))
+        out.append(path)
+    return out
+
+
+def run_demo(
+    directory: str | None,
+    *,
+    as_json: bool,
+    print_summary: Callable[[RunSummary, bool], None],
+) -> int:
+    base = Path(directory).absolute() if directory else Path(tempfile.mkdtemp(prefix="memoryd-demo-"))
+    base.mkdir(parents=True, exist_ok=True)
+    env = {
+        "HOME": str(base),
+        "CODEX_HOME": str(base / "codex"),
+        "MEMORYD_STATE_DIR": str(base / "state"),
+        "MEMORYD_SOCKET": str(base / "state" / "memoryd.sock"),
+    }
+    cfg = Config()
+    settings = Settings(config=cfg, source="<built-in defaults>", paths=resolve_paths(cfg, env))
+    installed = install_examples(settings.paths.sessions_dirs[0])
+    logsetup.configure("warning", settings.paths.log_dir)
+    summary = anyio.run(run_once, settings)
+    print_summary(summary, as_json)
+    if not as_json:
+        print(f"demo home: {base}")
+        print(f"example rollouts: {len(installed)} under {settings.paths.sessions_dirs[0]}")
+        print(f"state DB: {settings.paths.db_path}")
+        print(f"memory folder: {settings.paths.memory_root}")
+    return 0

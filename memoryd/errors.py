@@ -1,0 +1,26 @@
+"""One root exception; each subclass is one kind of failure a caller may handle."""
+
+from __future__ import annotations
+
+
+class MemorydError(Exception):
+    """Base class of every error memoryd raises on purpose."""
+
+
+class ConfigError(MemorydError):
+    """The configuration file or environment is invalid; the message names the key."""
+
+    def __init__(self, source: str, key: str, problem: str) -> None:
+        self.source = source
+        self.key = key
+        self.problem = problem
+        where = f"{source}: {key}" if key else source
+        super().__init__(f"config error: {where}: {problem}")
+
+
+class StateDBError(MemorydError):
+    """The state DB cannot be opened or migrated."""
+
+
+class AlreadyRunning(MemorydError):
+    """Another memoryd daemon already owns this state directory."""

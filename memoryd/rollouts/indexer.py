@@ -1,0 +1,664 @@
+"""The rollout indexer: one ``threads`` row per rollout file, kept current incrementally.
+
+For every file it remembers size, mtime, inode and the byte offset parsed so far. A re-scan
+of an unchanged file reads nothing but its ``stat``; a file that grew is read from the offset
+where the last complete line ended (a torn last line is left for the next scan); a file that
+shrank or was replaced (new inode, or same size with a different first line) is parsed again
+from the start. Files are read and parsed in a worker thread; rows are written in batches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiosqlite
+import anyio
+import msgspec
+import structlog
+import zstandard
+
+from memoryd import clock
+from memoryd.rollouts.parse import (
+    LineParser,
+    ThreadMeta,
+    created_ms_from_file_name,
+    id_from_file_name,
+)
+from memoryd.store.db import immediate
+
+log = structlog.get_logger("memoryd.indexer")
+
+CHUNK_BYTES = 4 * 1024 * 1024
+HEAD_BYTES = 4096
+WRITE_BATCH = 1000
+VANISHED = "rollout file no longer exists"
+
+
+def is_rollout_name(name: str) -> bool:
+    return name.startswith("rollout-") and (name.endswith(".jsonl") or name.endswith(".jsonl.zst"))
+
+
+@dataclass(frozen=True, slots=True)
+class FileInfo:
+    path: str
+    size: int
+    mtime_ns: int
+    inode: int
+    dev: int
+    archived: bool
+
+
+@dataclass(slots=True)
+class Known:
+    """The indexer's bookkeeping for one file, as stored in ``threads``."""
+
+    id: str
+    path: str
+    size: int
+    mtime_ns: int
+    inode: int
+    dev: int
+    parsed_offset: int
+    first_line_sha256: str | None
+    index_error: str | None
+    archived: bool
+    meta: ThreadMeta
+
+
+@dataclass(slots=True)
+class FileResult:
+    info: FileInfo
+    kind: str  # "parsed" | "touched" | "problem"
+    meta: ThreadMeta | None = None
+    parsed_offset: int = 0
+    first_line_sha256: str | None = None
+    index_error: str | None = None
+    problem: str | None = None
+
+
+@dataclass
+class ScanStats:
+    """What one scan did. ``bytes_read`` counts every byte read from rollout files."""
+
+    files_seen: int = 0
+    files_unchanged: int = 0
+    files_read: int = 0
+    bytes_read: int = 0
+    rows_written: int = 0
+    problems: int = 0
+    vanished: int = 0
+    seconds: float = 0.0
+    problem_paths: list[str] = field(default_factory=list)
+
+
+_THREAD_COLS = (
+    "id, rollout_path, source, thread_source, cwd, git_branch, git_sha, git_origin_url, "
+    "cli_version, model_provider, created_at, updated_at, preview, archived, "
+    "memory_mode_at_start, memory_mode, file_size, file_mtime_ns, file_inode, file_dev, "
+    "parsed_offset, first_line_sha256, lines_parsed, lines_skipped, last_skip_reason, "
+    "has_session_meta, index_error, indexed_at"
+)
+
+_UPSERT = f"""
+INSERT INTO threads ({_THREAD_COLS})
+VALUES ({", ".join("?" * 28)})
+ON CONFLICT(id) DO UPDATE SET
+    rollout_path = excluded.rollout_path, source = excluded.source,
+    thread_source = excluded.thread_source, cwd = excluded.cwd,
+    git_branch = excluded.git_branch, git_sha = excluded.git_sha,
+    git_origin_url = excluded.git_origin_url, cli_version = excluded.cli_version,
+    model_provider = excluded.model_provider, created_at = excluded.created_at,
+    updated_at = excluded.updated_at, preview = excluded.preview, archived = excluded.archived,
+    memory_mode_at_start = excluded.memory_mode_at_start,
+    memory_mode = CASE WHEN threads.memory_mode = 'polluted' THEN 'polluted'
+                       ELSE excluded.memory_mode END,
+    file_size = excluded.file_size, file_mtime_ns = excluded.file_mtime_ns,
+    file_inode = excluded.file_inode, file_dev = excluded.file_dev,
+    parsed_offset = excluded.parsed_offset, first_line_sha256 = excluded.first_line_sha256,
+    lines_parsed = excluded.lines_parsed, lines_skipped = excluded.lines_skipped,
+    last_skip_reason = excluded.last_skip_reason, has_session_meta = excluded.has_session_meta,
+    index_error = excluded.index_error, indexed_at = excluded.indexed_at
+"""
+
+_UPSERT_PROBLEM = """
+INSERT INTO index_problems (path, reason, first_seen, last_seen) VALUES (?, ?, ?, ?)
+ON CONFLICT(path) DO UPDATE SET reason = excluded.reason, last_seen = excluded.last_seen
+"""
+
+
+# --------------------------------------------------------------------------------------------
+# discovery (sync, runs in a worker thread)
+
+
+def _stat_file(path: str, archived: bool) -> FileInfo | str:
+    """A FileInfo for a regular file, or the reason it cannot be one."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        try:
+            os.lstat(path)
+        except FileNotFoundError:
+            return "vanished before it could be read"
+        return "broken symbolic link"
+    except OSError as e:
+        return f"cannot stat: {e.strerror or e}"
+    if not stat.S_ISREG(st.st_mode):
+        return "not a regular file"
+    return FileInfo(path, st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev, archived)
+
+
+def discover(roots: Sequence[tuple[Path, bool]]) -> tuple[list[FileInfo], list[tuple[str, str]]]:
+    """Walk each (root, archived) for rollout files. Directory symlinks are followed, but each
+    directory is visited once, so a symlink loop cannot trap the walk."""
+    files: list[FileInfo] = []
+    problems: list[tuple[str, str]] = []
+    visited: set[tuple[int, int]] = set()
+    seen_files: set[str] = set()
+    for root, archived in roots:
+        stack = [str(root)]
+        while stack:
+            d = stack.pop()
+            try:
+                st = os.stat(d)
+            except OSError:
+                continue
+            key = (st.st_dev, st.st_ino)
+            if key in visited:
+                continue
+            visited.add(key)
+            try:
+                with os.scandir(d) as it:
+                    entries = list(it)
+            except FileNotFoundError:
+                continue
+            except OSError as e:
+                problems.append((d, f"cannot list directory: {e.strerror or e}"))
+                continue
+            for entry in entries:
+                name = entry.name
+                if is_rollout_name(name):
+                    if entry.path in seen_files:
+                        continue
+                    seen_files.add(entry.path)
+                    info = _stat_file(entry.path, archived)
+                    if isinstance(info, str):
+                        if not (info.startswith("not a regular") and _is_dir(entry)):
+                            problems.append((entry.path, info))
+                            continue
+                    else:
+                        files.append(info)
+                        continue
+                if _is_dir(entry):
+                    stack.append(entry.path)
+    return files, problems
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+# --------------------------------------------------------------------------------------------
+# reading one file (sync)
+
+
+def _head_hash(head: bytes) -> str | None:
+    """sha256 of the first line, or of the first HEAD_BYTES when the line is longer."""
+    nl = head.find(b"\n", 0, HEAD_BYTES)
+    if nl >= 0:
+        return hashlib.sha256(head[: nl + 1]).hexdigest()
+    if len(head) >= HEAD_BYTES:
+        return hashlib.sha256(head[:HEAD_BYTES]).hexdigest()
+    return None  # first line not complete yet
+
+
+class _Reader:
+    """Streams bytes into a LineParser, holding back an incomplete last line."""
+
+    def __init__(self, parser: LineParser, start_offset: int, first_line_no: int) -> None:
+        self.parser = parser
+        self.offset = start_offset  # byte offset just past the last complete line
+        self.line_no = first_line_no
+        self.pending = b""
+        self.skipping = 0  # > 0: inside an oversized line, this many bytes so far
+        self.head = b""
+        self.want_head = start_offset == 0
+
+    def feed(self, chunk: bytes) -> None:
+        if self.want_head and len(self.head) < HEAD_BYTES:
+            self.head += chunk[: HEAD_BYTES - len(self.head)]
+        limit = self.parser.max_line_bytes
+        if self.skipping:
+            nl = chunk.find(b"\n")
+            if nl < 0:
+                self.skipping += len(chunk)
+                return
+            self.skipping += nl
+            self.parser.feed_oversized(self.line_no, self.skipping)
+            self.line_no += 1
+            self.offset += self.skipping + 1
+            self.skipping = 0
+            chunk = chunk[nl + 1 :]
+        data = self.pending + chunk if self.pending else chunk
+        last_nl = data.rfind(b"\n")
+        if last_nl < 0:
+            self.pending = data
+        else:
+            self.line_no += self.parser.feed_block(data[: last_nl + 1], self.line_no)
+            self.offset += last_nl + 1
+            self.pending = data[last_nl + 1 :]
+        if len(self.pending) > limit:
+            self.skipping = len(self.pending)
+            self.pending = b""
+
+    def finish_complete_stream(self) -> None:
+        """For a finished stream (zstd): a last line without a newline is still a line."""
+        if self.skipping:
+            self.parser.feed_oversized(self.line_no, self.skipping)
+            self.offset += self.skipping
+        elif self.pending:
+            self.parser.feed_line(self.pending, self.line_no)
+            self.offset += len(self.pending)
+        self.pending = b""
+        self.skipping = 0
+
+
+def _fresh_meta(path: str) -> ThreadMeta:
+    name = os.path.basename(path)
+    return ThreadMeta(id=id_from_file_name(name), created_at=created_ms_from_file_name(name))
+
+
+def _usable_error(meta: ThreadMeta, size: int, torn: int) -> str | None:
+    """A reason the file gave nothing usable, or None."""
+    if meta.lines_parsed:
+        return None
+    if size == 0:
+        return "empty session file"
+    if torn and not meta.lines_skipped:
+        return f"first line incomplete ({torn} bytes, no newline yet)"
+    if meta.last_skip_reason is None:
+        return "empty session file (only blank lines)"
+    return f"no usable lines ({meta.lines_skipped} skipped; last: {meta.last_skip_reason})"
+
+
+class FileReader:
+    """Reads one rollout file given what was known about it. Counts bytes read."""
+
+    def __init__(self, max_line_bytes: int) -> None:
+        self.max_line_bytes = max_line_bytes
+        self.bytes_read = 0
+
+    def process(self, info: FileInfo, known: Known | None) -> FileResult | None:
+        """None when the file is unchanged and nothing was read."""
+        zst = info.path.endswith(".zst")
+        if known is not None and known.index_error is None:
+            if known.size == info.size and known.mtime_ns == info.mtime_ns and (
+                known.inode == info.inode and known.dev == info.dev
+            ):
+                return None
+            replaced = (known.inode, known.dev) != (info.inode, info.dev)
+            if not replaced and not zst and info.size >= known.parsed_offset:
+                if info.size == known.size:
+                    return self._touched_or_rewritten(info, known)
+                return self._parse(info, msgspec.structs.replace(known.meta), known)
+        return self._parse(info, _fresh_meta(info.path), None)
+
+    def _touched_or_rewritten(self, info: FileInfo, known: Known) -> FileResult:
+        try:
+            with open(info.path, "rb") as f:
+                head = f.read(HEAD_BYTES)
+        except OSError as e:
+            return self._error_result(info, _fresh_meta(info.path), e)
+        self.bytes_read += len(head)
+        if _head_hash(head) == known.first_line_sha256:
+            return FileResult(info, "touched", meta=known.meta, parsed_offset=known.parsed_offset,
+                              first_line_sha256=known.first_line_sha256)
+        return self._parse(info, _fresh_meta(info.path), None)
+
+    def _error_result(self, info: FileInfo, meta: ThreadMeta, e: OSError) -> FileResult:
+        if isinstance(e, FileNotFoundError):
+            return FileResult(info, "problem", problem="vanished before it could be read")
+        reason = f"cannot read: {e.strerror or e}"
+        if meta.id is None:
+            return FileResult(info, "problem", problem=reason)
+        return FileResult(info, "parsed", meta=meta, index_error=reason)
+
+    def _parse(self, info: FileInfo, meta: ThreadMeta, known: Known | None) -> FileResult:
+        start = known.parsed_offset if known is not None else 0
+        parser = LineParser(meta, self.max_line_bytes)
+        reader = _Reader(parser, start, meta.lines_parsed + meta.lines_skipped + 1)
+        index_error: str | None = None
+        try:
+            with open(info.path, "rb") as f:
+                if info.path.endswith(".zst"):
+                    index_error = self._read_zst(f, reader)
+                else:
+                    f.seek(start)
+                    remaining = info.size - start
+                    while remaining > 0:
+                        chunk = f.read(min(CHUNK_BYTES, remaining))
+                        if not chunk:
+                            break
+                        self.bytes_read += len(chunk)
+                        remaining -= len(chunk)
+                        reader.feed(chunk)
+        except OSError as e:
+            return self._error_result(info, meta, e)
+        torn = len(reader.pending) + reader.skipping
+        if index_error is None:
+            index_error = _usable_error(meta, info.size, torn)
+        first_hash = known.first_line_sha256 if known is not None else _head_hash(reader.head)
+        if meta.id is None:
+            return FileResult(
+                info, "problem",
+                problem=index_error or "no thread id: no session_meta id and no UUID in the file name",
+            )
+        offset = info.size if info.path.endswith(".zst") and index_error is None else reader.offset
+        return FileResult(info, "parsed", meta=meta, parsed_offset=offset,
+                          first_line_sha256=first_hash, index_error=index_error)
+
+    def _read_zst(self, f: object, reader: _Reader) -> str | None:
+        dctx = zstandard.ZstdDecompressor()
+        counted = _CountingFile(f)
+        try:
+            with dctx.stream_reader(counted, read_across_frames=True) as zr:
+                while True:
+                    chunk = zr.read(CHUNK_BYTES)
+                    if not chunk:
+                        break
+                    reader.feed(chunk)
+        except zstandard.ZstdError as e:
+            self.bytes_read += counted.count
+            return f"cannot decompress zstd rollout: {e}"
+        self.bytes_read += counted.count
+        reader.finish_complete_stream()
+        return None
+
+
+class _CountingFile:
+    def __init__(self, f: object) -> None:
+        self.f = f
+        self.count = 0
+
+    def read(self, n: int = -1) -> bytes:
+        data: bytes = self.f.read(n)  # type: ignore[attr-defined]
+        self.count += len(data)
+        return data
+
+
+# --------------------------------------------------------------------------------------------
+# the indexer (async: DB access through aiosqlite, file work in a thread)
+
+
+def _known_from_row(row: Sequence[object]) -> Known:
+    (tid, path, source, thread_source, cwd, git_branch, git_sha, git_origin_url, cli_version,
+     model_provider, created_at, _updated_at, preview, archived, mm_start, mm, size, mtime_ns,
+     inode, dev, offset, head, lines_parsed, lines_skipped, last_skip, has_meta, index_error,
+     _indexed_at) = row
+    meta = ThreadMeta(
+        id=str(tid), has_session_meta=bool(has_meta), source=str(source),
+        thread_source=thread_source if isinstance(thread_source, str) else None,
+        cwd=str(cwd), git_branch=git_branch if isinstance(git_branch, str) else None,
+        git_sha=git_sha if isinstance(git_sha, str) else None,
+        git_origin_url=git_origin_url if isinstance(git_origin_url, str) else None,
+        cli_version=str(cli_version),
+        model_provider=model_provider if isinstance(model_provider, str) else None,
+        created_at=int(created_at) if isinstance(created_at, int) else None,
+        preview=str(preview), memory_mode_at_start=mm_start if isinstance(mm_start, str) else None,
+        memory_mode="enabled" if mm == "polluted" else str(mm),
+        lines_parsed=int(lines_parsed), lines_skipped=int(lines_skipped),  # type: ignore[call-overload]
+        last_skip_reason=last_skip if isinstance(last_skip, str) else None,
+    )
+    return Known(
+        id=str(tid), path=str(path), size=int(size), mtime_ns=int(mtime_ns),  # type: ignore[call-overload]
+        inode=int(inode), dev=int(dev), parsed_offset=int(offset),  # type: ignore[call-overload]
+        first_line_sha256=head if isinstance(head, str) else None,
+        index_error=index_error if isinstance(index_error, str) else None,
+        archived=bool(archived), meta=meta,
+    )
+
+
+class Indexer:
+    """Keeps ``threads`` in step with the rollout files under the configured directories."""
+
+    def __init__(
+        self,
+        conn: aiosqlite.Connection,
+        sessions_dirs: Sequence[Path],
+        archived_dir: Path | None,
+        max_line_bytes: int = 16 * 1024 * 1024,
+    ) -> None:
+        self.conn = conn
+        self.roots: list[tuple[Path, bool]] = [(Path(d), False) for d in sessions_dirs]
+        if archived_dir is not None:
+            self.roots.append((Path(archived_dir), True))
+        self.max_line_bytes = max_line_bytes
+        self._lock = anyio.Lock()
+
+    def watched_dirs(self) -> list[Path]:
+        return [root for root, _ in self.roots]
+
+    def _archived_for(self, path: str) -> bool:
+        p = os.path.abspath(path)
+        for root, archived in self.roots:
+            r = os.path.abspath(root)
+            if p == r or p.startswith(r.rstrip(os.sep) + os.sep):
+                return archived
+        return False
+
+    async def scan_all(self) -> ScanStats:
+        """Walk every root, index new and changed files, flag files that disappeared."""
+        async with self._lock:
+            t0 = time.perf_counter()
+            known = await self._load_known(None)
+            files, problems = await anyio.to_thread.run_sync(discover, self.roots)
+            stats = await self._index(files, problems, known, full=True)
+            stats.seconds = time.perf_counter() - t0
+            return stats
+
+    async def index_paths(self, paths: Iterable[str | os.PathLike[str]]) -> ScanStats:
+        """Index just these files (from file-system events); non-rollout paths are ignored."""
+        wanted = sorted({os.path.abspath(p) for p in paths if is_rollout_name(os.path.basename(p))})
+        if not wanted:
+            return ScanStats()
+        async with self._lock:
+            t0 = time.perf_counter()
+            known = await self._load_known(wanted)
+
+            def stat_all() -> tuple[list[FileInfo], list[tuple[str, str]], list[str]]:
+                files, problems, gone = [], [], []
+                for p in wanted:
+                    info = _stat_file(p, self._archived_for(p))
+                    if isinstance(info, FileInfo):
+                        files.append(info)
+                    elif info.startswith("vanished"):
+                        gone.append(p)
+                    else:
+                        problems.append((p, info))
+                return files, problems, gone
+
+            files, problems, gone = await anyio.to_thread.run_sync(stat_all)
+            stats = await self._index(files, problems, known, full=False, gone=gone)
+            stats.seconds = time.perf_counter() - t0
+            return stats
+
+    async def _load_known(self, paths: list[str] | None) -> dict[str, Known]:
+        sql = f"SELECT {_THREAD_COLS} FROM threads"
+        out: dict[str, Known] = {}
+        if paths is None:
+            async with self.conn.execute(sql) as cur:
+                for row in await cur.fetchall():
+                    k = _known_from_row(row)
+                    out[k.path] = k
+            return out
+        for i in range(0, len(paths), 500):
+            part = paths[i : i + 500]
+            q = f"{sql} WHERE rollout_path IN ({','.join('?' * len(part))})"
+            async with self.conn.execute(q, part) as cur:
+                for row in await cur.fetchall():
+                    k = _known_from_row(row)
+                    out[k.path] = k
+        return out
+
+    async def _holders(self, ids: list[str]) -> dict[str, tuple[str, bool, int]]:
+        """id -> (rollout_path, archived, mtime_ns) for rows that already hold these ids."""
+        out: dict[str, tuple[str, bool, int]] = {}
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            q = (
+                "SELECT id, rollout_path, archived, file_mtime_ns FROM threads "
+                f"WHERE id IN ({','.join('?' * len(part))})"
+            )
+            async with self.conn.execute(q, part) as cur:
+                for tid, path, archived, mtime in await cur.fetchall():
+                    out[str(tid)] = (str(path), bool(archived), int(mtime))
+        return out
+
+    async def _index(
+        self,
+        files: list[FileInfo],
+        problems: list[tuple[str, str]],
+        known: dict[str, Known],
+        *,
+        full: bool,
+        gone: Sequence[str] = (),
+    ) -> ScanStats:
+        stats = ScanStats(files_seen=len(files))
+        reader = FileReader(self.max_line_bytes)
+
+        def work() -> list[FileResult]:
+            out = []
+            for info in files:
+                r = reader.process(info, known.get(info.path))
+                if r is not None:
+                    out.append(r)
+            return out
+
+        results = await anyio.to_thread.run_sync(work)
+        stats.bytes_read = reader.bytes_read
+        stats.files_read = len(results)
+        stats.files_unchanged = len(files) - len(results)
+
+        now = clock.now_ms()
+        seen = {f.path for f in files}
+        vanished = list(gone)
+        if full:
+            vanished += [p for p, k in known.items() if p not in seen and k.index_error != VANISHED]
+        else:
+            vanished = [p for p in vanished if p in known and known[p].index_error != VANISHED]
+        problem_rows = [(p, reason, now, now) for p, reason in problems]
+        # A file whose content now names another thread id than its row: drop the old row.
+        stale_paths: list[str] = []
+        parsed: list[FileResult] = []
+        for r in results:
+            if r.kind == "problem":
+                problem_rows.append((r.info.path, r.problem or "unusable", now, now))
+                k = known.get(r.info.path)
+                if k is not None and k.index_error != VANISHED and (r.problem or "").startswith(
+                    "vanished"
+                ):
+                    vanished.append(r.info.path)
+                continue
+            k = known.get(r.info.path)
+            if r.kind == "parsed" and k is not None and r.meta is not None and k.id != r.meta.id:
+                stale_paths.append(r.info.path)
+            parsed.append(r)
+
+        holders = await self._holders(
+            [r.meta.id for r in parsed if r.meta is not None and r.meta.id is not None]
+        )
+        rows: list[tuple[object, ...]] = []
+        touches: list[tuple[object, ...]] = []
+        for r in parsed:
+            assert r.meta is not None and r.meta.id is not None
+            holder = holders.get(r.meta.id)
+            if holder is not None and holder[0] != r.info.path and holder[0] not in stale_paths:
+                other_path, other_archived, other_mtime = holder
+                if os.path.exists(other_path) and other_path not in vanished:
+                    mine = (not r.info.archived, r.info.mtime_ns)
+                    theirs = (not other_archived, other_mtime)
+                    if mine <= theirs:
+                        problem_rows.append(
+                            (r.info.path, f"same thread id {r.meta.id} as {other_path}", now, now)
+                        )
+                        continue
+                    problem_rows.append(
+                        (other_path, f"same thread id {r.meta.id} as {r.info.path}", now, now)
+                    )
+            if r.kind == "touched":
+                touches.append((r.info.mtime_ns, r.info.mtime_ns // 1_000_000, now, r.info.path))
+                continue
+            rows.append(self._row(r, now))
+
+        stats.vanished = len(vanished)
+        stats.problems = len(problem_rows)
+        stats.problem_paths = [p for p, *_ in problem_rows]
+        stats.rows_written = len(rows) + len(touches)
+        ok_paths = [(r[1],) for r in rows]
+
+        async with immediate(self.conn) as c:
+            if stale_paths:
+                await c.executemany(
+                    "DELETE FROM threads WHERE rollout_path = ?", [(p,) for p in stale_paths]
+                )
+            for i in range(0, len(rows), WRITE_BATCH):
+                await c.executemany(_UPSERT, rows[i : i + WRITE_BATCH])
+            if touches:
+                await c.executemany(
+                    "UPDATE threads SET file_mtime_ns = ?, updated_at = ?, indexed_at = ? "
+                    "WHERE rollout_path = ?",
+                    touches,
+                )
+            if vanished:
+                await c.executemany(
+                    "UPDATE threads SET index_error = ?, indexed_at = ? WHERE rollout_path = ?",
+                    [(VANISHED, now, p) for p in vanished],
+                )
+            if ok_paths:
+                await c.executemany("DELETE FROM index_problems WHERE path = ?", ok_paths)
+            if problem_rows:
+                await c.executemany(_UPSERT_PROBLEM, problem_rows)
+            if full:
+                # Problems of files that are gone, or that now index cleanly, are forgotten.
+                keep = {p for p, *_ in problem_rows}
+                async with c.execute("SELECT path FROM index_problems") as cur:
+                    old = [str(r[0]) for r in await cur.fetchall()]
+                drop = [(p,) for p in old if p not in keep]
+                if drop:
+                    await c.executemany("DELETE FROM index_problems WHERE path = ?", drop)
+
+        if results or vanished or problem_rows:
+            log.info(
+                "index_scan",
+                full=full,
+                files_seen=stats.files_seen,
+                files_read=stats.files_read,
+                bytes_read=stats.bytes_read,
+                rows_written=stats.rows_written,
+                problems=stats.problems,
+                vanished=stats.vanished,
+            )
+        return stats
+
+    @staticmethod
+    def _row(r: FileResult, now: int) -> tuple[object, ...]:
+        m = r.meta
+        assert m is not None
+        info = r.info
+        updated_at = info.mtime_ns // 1_000_000
+        return (
+            m.id, info.path, m.source, m.thread_source, m.cwd, m.git_branch, m.git_sha,
+            m.git_origin_url, m.cli_version, m.model_provider,
+            m.created_at if m.created_at is not None else updated_at, updated_at, m.preview,
+            int(info.archived), m.memory_mode_at_start, m.memory_mode, info.size, info.mtime_ns,
+            info.inode, info.dev, r.parsed_offset, r.first_line_sha256, m.lines_parsed,
+            m.lines_skipped, m.last_skip_reason, int(m.has_session_meta), r.index_error, now,
+        )

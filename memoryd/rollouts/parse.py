@@ -1,0 +1,338 @@
+"""Incremental, tolerant parsing of Codex rollout JSONL into thread metadata.
+
+A rollout is parsed line by line, and a parse can stop after any complete line and resume
+later from the byte after it: everything the indexer needs to carry across scans lives in
+:class:`ThreadMeta`. Lines are never fatal. Blank lines, lines that are not JSON objects,
+invalid UTF-8, oversized lines and unknown line types are counted and skipped.
+
+Speed matters here (a cold index of 10,000 rollouts must stay near a plain read of their
+bytes), so only the lines that carry metadata are fully decoded: ``session_meta`` lines and,
+until a preview is found, user-message events. Every other line is classified from its
+envelope prefix, which Codex always writes as ``{"timestamp":…,"ordinal":…,"type":"…",
+"payload":…``; a line in any other shape takes the slow path and is decoded in full.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+KNOWN_LINE_TYPES = frozenset(
+    {
+        "session_meta",
+        "response_item",
+        "event_msg",
+        "turn_context",
+        "compacted",
+        "inter_agent_communication",
+        "world_state",
+        "token_usage_record",
+    }
+)
+
+USER_MESSAGE_BEGIN = "## My request for Codex:"
+PREVIEW_MAX_CHARS = 4000
+
+# Codex's compact envelope; group 1 is the line type, match.end() is where the payload begins.
+_FAST_ENVELOPE = re.compile(rb'\{"timestamp":"[^"\\]{0,64}",(?:"ordinal":\d{1,20},)?"type":"([a-z_]{1,64})","payload":')
+_UUID_IN_NAME = re.compile(
+    r"([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"
+)
+_NAME_TIME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2})-(\d{2})-(\d{2})")
+
+
+class ThreadMeta(msgspec.Struct, kw_only=True):
+    """What the indexer knows about one rollout file; carried across incremental scans."""
+
+    id: str | None = None
+    has_session_meta: bool = False
+    source: str = "vscode"  # Codex's enum default when a rollout has no session_meta
+    thread_source: str | None = None
+    cwd: str = ""
+    git_branch: str | None = None
+    git_sha: str | None = None
+    git_origin_url: str | None = None
+    cli_version: str = ""
+    model_provider: str | None = None
+    created_at: int | None = None  # ms
+    preview: str = ""
+    memory_mode_at_start: str | None = None
+    memory_mode: str = "enabled"
+    lines_parsed: int = 0
+    lines_skipped: int = 0
+    last_skip_reason: str | None = None
+
+
+# --- decoding types: every field is Any so a wrongly typed field never loses the whole line.
+
+
+class _Git(msgspec.Struct):
+    commit_hash: Any = None
+    branch: Any = None
+    repository_url: Any = None
+
+
+class _SessionMeta(msgspec.Struct):
+    id: Any = None
+    timestamp: Any = None
+    cwd: Any = None
+    cli_version: Any = None
+    source: Any = None
+    thread_source: Any = None
+    model_provider: Any = None
+    memory_mode: Any = None
+    git: _Git | None = None
+
+
+class _SessionMetaLine(msgspec.Struct):
+    type: str
+    payload: _SessionMeta
+
+
+class _AnyLine(msgspec.Struct):
+    type: Any = None
+    payload: Any = None
+
+
+_decode_meta_line = msgspec.json.Decoder(_SessionMetaLine).decode
+_decode_any_line = msgspec.json.Decoder(_AnyLine).decode
+
+
+def _str_or_none(v: Any) -> str | None:
+    return v if isinstance(v, str) and v != "" else None
+
+
+def parse_timestamp_ms(value: Any) -> int | None:
+    """RFC 3339 (``2026-11-22T03:12:03.460Z``) to epoch ms; None when unparseable."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        return None
+    return int(dt.timestamp() * 1000)
+
+
+def id_from_file_name(name: str) -> str | None:
+    """Thread UUID from ``rollout-<time>-<uuid>.jsonl[.zst]``, or None."""
+    stem = name
+    for suffix in (".zst", ".jsonl"):
+        if stem.endswith(suffix):
+            stem = stem[: -len(suffix)]
+    m = _UUID_IN_NAME.search(stem)
+    if not m:
+        return None
+    try:
+        return str(uuid.UUID(m.group(1)))
+    except ValueError:
+        return None
+
+
+def created_ms_from_file_name(name: str) -> int | None:
+    """The ``YYYY-MM-DDThh-mm-ss`` in the file name, read as UTC (as Codex reads it back)."""
+    stem = name[len("rollout-") :] if name.startswith("rollout-") else name
+    m = _NAME_TIME.match(stem)
+    if not m:
+        return None
+    try:
+        dt = datetime(*(int(g) for g in m.groups()), tzinfo=UTC)
+    except ValueError:
+        return None
+    return int(dt.timestamp() * 1000)
+
+
+def _source_text(v: Any) -> str | None:
+    """``threads.source`` as Codex stores it: a bare string, or compact JSON for data variants."""
+    if isinstance(v, str):
+        return v or None
+    if isinstance(v, dict | list):
+        return msgspec.json.encode(v).decode()
+    return None
+
+
+def _user_text_from_event(payload: Any) -> str | None:
+    """The user's text if ``payload`` is a user-message event (old or 0.169 style), else None.
+
+    Returns "" for a user message with no usable text (and no image)."""
+    if not isinstance(payload, dict):
+        return None
+    kind = payload.get("type")
+    if kind == "user_message":
+        msg = payload.get("message")
+        text = msg if isinstance(msg, str) else ""
+        idx = text.find(USER_MESSAGE_BEGIN)
+        if idx >= 0:
+            text = text[idx + len(USER_MESSAGE_BEGIN) :]
+        text = text.strip()
+        if not text and (payload.get("images") or payload.get("local_images")):
+            return "[Image]"
+        return text
+    if kind == "item_completed":
+        item = payload.get("item")
+        if not isinstance(item, dict) or item.get("type") != "UserMessage":
+            return None
+        parts: list[str] = []
+        has_image = False
+        content = item.get("content")
+        for part in content if isinstance(content, list) else []:
+            if not isinstance(part, dict):
+                continue
+            if part.get("type") == "text" and isinstance(part.get("text"), str):
+                parts.append(part["text"])
+            elif "image" in str(part.get("type", "")).lower():
+                has_image = True
+        text = "\n".join(parts).strip()
+        if not text and has_image:
+            return "[Image]"
+        return text
+    return None
+
+
+class LineParser:
+    """Feeds complete lines into a :class:`ThreadMeta`."""
+
+    __slots__ = ("meta", "max_line_bytes")
+
+    def __init__(self, meta: ThreadMeta, max_line_bytes: int) -> None:
+        self.meta = meta
+        self.max_line_bytes = max_line_bytes
+
+    def skip(self, reason: str | None) -> None:
+        self.meta.lines_skipped += 1
+        if reason is not None:
+            self.meta.last_skip_reason = reason
+
+    def feed_block(self, block: bytes, first_line_no: int) -> int:
+        """Parse every line of ``block`` (which ends with a newline). Returns lines consumed."""
+        n = 0
+        start = 0
+        end = len(block)
+        while start < end:
+            nl = block.find(b"\n", start)
+            if nl < 0:  # callers only pass complete lines; be safe anyway
+                nl = end
+            self.feed_line(block[start:nl], first_line_no + n)
+            n += 1
+            start = nl + 1
+        return n
+
+    def feed_oversized(self, line_no: int, size: int) -> None:
+        self.skip(f"line {line_no}: {size} bytes, longer than the {self.max_line_bytes}-byte limit")
+
+    def feed_line(self, line: bytes, line_no: int) -> None:
+        meta = self.meta
+        line = line.strip()
+        if not line:
+            self.skip(None)  # blank lines are normal enough not to be "the" reason
+            return
+        if len(line) > self.max_line_bytes:
+            self.feed_oversized(line_no, len(line))
+            return
+        if line[0] != 0x7B or line[-1] != 0x7D:  # "{" ... "}"
+            self.skip(f"line {line_no}: not a JSON object")
+            return
+        m = _FAST_ENVELOPE.match(line)
+        if m is None:
+            self._slow_line(line, line_no)
+            return
+        kind = m.group(1).decode()
+        if kind not in KNOWN_LINE_TYPES:
+            self.skip(f"line {line_no}: unknown line type {kind!r}")
+            return
+        if kind == "session_meta":
+            self._session_meta_line(line, line_no)
+            return
+        if kind == "event_msg" and not meta.preview:
+            p = m.end()
+            if line.startswith(b'{"type":"user_message"', p) or (
+                line.startswith(b'{"type":"item_completed"', p) and b'"UserMessage"' in line
+            ):
+                self._slow_line(line, line_no)
+                return
+        if not line.isascii():
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as e:
+                self.skip(f"line {line_no}: invalid UTF-8 at byte {e.start}")
+                return
+        meta.lines_parsed += 1
+
+    def _session_meta_line(self, line: bytes, line_no: int) -> None:
+        try:
+            parsed = _decode_meta_line(line)
+        except (msgspec.DecodeError, UnicodeDecodeError) as e:
+            self.skip(f"line {line_no}: bad session_meta: {e}")
+            return
+        if not line.isascii():
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as e:
+                self.skip(f"line {line_no}: invalid UTF-8 at byte {e.start}")
+                return
+        self._apply_session_meta(parsed.payload)
+        self.meta.lines_parsed += 1
+
+    def _slow_line(self, line: bytes, line_no: int) -> None:
+        try:
+            parsed = _decode_any_line(line)
+            if not line.isascii():
+                line.decode("utf-8")
+        except UnicodeDecodeError as e:
+            self.skip(f"line {line_no}: invalid UTF-8 at byte {e.start}")
+            return
+        except msgspec.DecodeError as e:
+            self.skip(f"line {line_no}: not valid JSON: {e}")
+            return
+        kind = parsed.type
+        if not isinstance(kind, str) or kind not in KNOWN_LINE_TYPES:
+            self.skip(f"line {line_no}: unknown line type {kind!r}")
+            return
+        if kind == "session_meta":
+            try:
+                sm = msgspec.convert(parsed.payload, _SessionMeta)
+            except msgspec.ValidationError as e:
+                self.skip(f"line {line_no}: bad session_meta: {e}")
+                return
+            self._apply_session_meta(sm)
+        elif kind == "event_msg" and not self.meta.preview:
+            text = _user_text_from_event(parsed.payload)
+            if text:
+                self.meta.preview = text[:PREVIEW_MAX_CHARS]
+        self.meta.lines_parsed += 1
+
+    def _apply_session_meta(self, sm: _SessionMeta) -> None:
+        meta = self.meta
+        sm_id = _str_or_none(sm.id)
+        if not meta.has_session_meta:
+            meta.has_session_meta = True
+            if sm_id:
+                meta.id = sm_id
+            meta.created_at = parse_timestamp_ms(sm.timestamp) or meta.created_at
+            meta.source = _source_text(sm.source) or meta.source
+            meta.thread_source = _str_or_none(sm.thread_source)
+            meta.cwd = _str_or_none(sm.cwd) or meta.cwd
+            meta.cli_version = _str_or_none(sm.cli_version) or ""
+            meta.model_provider = _str_or_none(sm.model_provider)
+            meta.memory_mode_at_start = _str_or_none(sm.memory_mode)
+            if sm.git is not None:
+                meta.git_sha = _str_or_none(sm.git.commit_hash)
+                meta.git_branch = _str_or_none(sm.git.branch)
+                meta.git_origin_url = _str_or_none(sm.git.repository_url)
+            return
+        # A later session_meta: either an appended memory-mode change for this thread, or a
+        # fork's embedded parent meta (another id), which Codex ignores for metadata.
+        if sm_id is not None and sm_id != meta.id:
+            return
+        mode = _str_or_none(sm.memory_mode)
+        if mode is not None:
+            meta.memory_mode = mode
+        if sm.git is not None:  # git fields: first non-null wins, as in Codex's upsert
+            meta.git_sha = meta.git_sha or _str_or_none(sm.git.commit_hash)
+            meta.git_branch = meta.git_branch or _str_or_none(sm.git.branch)
+            meta.git_origin_url = meta.git_origin_url or _str_or_none(sm.git.repository_url)

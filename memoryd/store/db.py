@@ -1,0 +1,139 @@
+"""The state DB: one SQLite file in WAL mode, migrated to the newest schema when opened."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from collections.abc import AsyncIterator
+from importlib import resources
+from pathlib import Path
+
+import aiosqlite
+
+from memoryd.errors import StateDBError
+
+BUSY_TIMEOUT_MS = 5000
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(version, name, sql) for every bundled migration, in order."""
+    out: list[tuple[int, str, str]] = []
+    folder = resources.files("memoryd.store") / "migrations"
+    for entry in folder.iterdir():
+        name = entry.name
+        if not name.endswith(".sql"):
+            continue
+        version = int(name.split("_", 1)[0])
+        out.append((version, name, entry.read_text(encoding="utf-8")))
+    out.sort()
+    return out
+
+
+def split_statements(sql: str) -> list[str]:
+    """Split a migration into statements, so they can run inside one explicit transaction
+    (``executescript`` would commit first)."""
+    stmts: list[str] = []
+    buf = ""
+    for line in sql.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            if buf.strip():
+                stmts.append(buf.strip())
+            buf = ""
+    if buf.strip() and not all(
+        ln.strip().startswith("--") or not ln.strip() for ln in buf.splitlines()
+    ):
+        raise StateDBError(f"unterminated statement in migration: {buf.strip()[:80]!r}")
+    return stmts
+
+
+def ensure_private_dir(path: Path) -> None:
+    """Create ``path`` (and parents) with mode 0700; tighten it if it already exists."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    st = path.stat()
+    if st.st_mode & 0o077 and st.st_uid == os.getuid():
+        path.chmod(0o700)
+
+
+def _ensure_private_file(path: Path) -> None:
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        if os.fstat(fd).st_mode & 0o077:
+            os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+
+
+async def _migrate(conn: aiosqlite.Connection) -> int:
+    """Apply missing migrations. ``BEGIN IMMEDIATE`` serialises two processes that open a new
+    DB at once: the second waits (busy_timeout), then sees the new version and does nothing."""
+    await conn.execute("BEGIN IMMEDIATE")
+    try:
+        async with conn.execute("PRAGMA user_version") as cur:
+            row = await cur.fetchone()
+        current = int(row[0]) if row else 0
+        for version, name, sql in migrations():
+            if version <= current:
+                continue
+            for stmt in split_statements(sql):
+                try:
+                    await conn.execute(stmt)
+                except sqlite3.Error as e:
+                    raise StateDBError(f"migration {name} failed: {e}") from e
+            await conn.execute(f"PRAGMA user_version = {version}")
+            current = version
+        await conn.execute("COMMIT")
+    except BaseException:
+        await conn.execute("ROLLBACK")
+        raise
+    return current
+
+
+async def open_db(path: Path) -> aiosqlite.Connection:
+    """Open (creating if needed) the state DB at ``path``, private to the user, migrated."""
+    ensure_private_dir(path.parent)
+    _ensure_private_file(path)
+    try:
+        conn = await aiosqlite.connect(path, isolation_level=None)
+    except sqlite3.Error as e:
+        raise StateDBError(f"cannot open state DB {path}: {e}") from e
+    try:
+        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        async with conn.execute("PRAGMA journal_mode = WAL") as cur:
+            row = await cur.fetchone()
+        if not row or str(row[0]).lower() != "wal":
+            raise StateDBError(f"state DB {path} refused WAL mode (got {row and row[0]!r})")
+        await conn.execute("PRAGMA synchronous = NORMAL")
+        await conn.execute("PRAGMA foreign_keys = ON")
+        await _migrate(conn)
+    except sqlite3.DatabaseError as e:
+        await conn.close()
+        raise StateDBError(f"state DB {path} is unusable: {e}") from e
+    except BaseException:
+        await conn.close()
+        raise
+    return conn
+
+
+@contextlib.asynccontextmanager
+async def connect(path: Path) -> AsyncIterator[aiosqlite.Connection]:
+    conn = await open_db(path)
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+@contextlib.asynccontextmanager
+async def immediate(conn: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Connection]:
+    """A ``BEGIN IMMEDIATE`` transaction: takes the write lock up front, so a claim never
+    fails half-way with SQLITE_BUSY on upgrade from a read lock."""
+    await conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        await conn.execute("ROLLBACK")
+        raise
+    else:
+        await conn.execute("COMMIT")
