@@ -1,0 +1,57 @@
+"""Shared test fixtures: temp Codex homes, the real rollout fixtures, and a fresh state DB."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiosqlite
+import pytest
+
+from memoryd.store.db import open_db
+
+REPO = Path(__file__).resolve().parent.parent
+# The three real Codex 0.169.0 rollouts; bundled in the package so tests run from a checkout
+# with or without ../shared beside it.
+FIXTURES = REPO / "memoryd" / "examples"
+
+
+@pytest.fixture
+def fixture_rollouts() -> list[Path]:
+    files = sorted(FIXTURES.glob("rollout-*.jsonl"))
+    assert len(files) == 3
+    return files
+
+
+@pytest.fixture
+def codex_home(tmp_path: Path) -> Path:
+    home = tmp_path / "codex"
+    (home / "sessions").mkdir(parents=True)
+    return home
+
+
+@pytest.fixture
+def sessions_day(codex_home: Path) -> Path:
+    day = codex_home / "sessions" / "2026" / "11" / "22"
+    day.mkdir(parents=True)
+    return day
+
+
+@pytest.fixture
+def copy_fixtures(sessions_day: Path, fixture_rollouts: list[Path]) -> list[Path]:
+    out = []
+    for f in fixture_rollouts:
+        dst = sessions_day / f.name
+        shutil.copy(f, dst)
+        out.append(dst)
+    return out
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[aiosqlite.Connection]:
+    conn = await open_db(tmp_path / "state" / "memoryd.sqlite")
+    try:
+        yield conn
+    finally:
+        await conn.close()
