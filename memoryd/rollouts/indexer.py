@@ -593,6 +593,8 @@ class Indexer:
                     problem_rows.append(
                         (other_path, f"same thread id {r.meta.id} as {r.info.path}", now, now)
                     )
+            # Two files of this batch may name one thread: the later one must see the earlier.
+            holders[r.meta.id] = (r.info.path, r.info.archived, r.info.mtime_ns)
             if r.kind == "touched":
                 touches.append((r.info.mtime_ns, r.info.mtime_ns // 1_000_000, now, r.info.path))
                 continue
