@@ -37,6 +37,7 @@ log = structlog.get_logger("memoryd.indexer")
 CHUNK_BYTES = 4 * 1024 * 1024
 HEAD_BYTES = 4096
 WRITE_BATCH = 1000
+PREFETCH_FILES = 32
 VANISHED = "rollout file no longer exists"
 
 
@@ -271,6 +272,37 @@ class _Reader:
         self.skipping = 0
 
 
+def _unchanged(info: FileInfo, known: Known | None) -> bool:
+    return (
+        known is not None
+        and known.index_error is None
+        and known.size == info.size
+        and known.mtime_ns == info.mtime_ns
+        and known.inode == info.inode
+        and known.dev == info.dev
+    )
+
+
+def _prefetch(batch: Sequence[tuple[FileInfo, Known | None]]) -> None:
+    """Ask the kernel to start reading the next files while this thread parses the current
+    ones, so a cold-cache index overlaps disk reads with parsing instead of taking turns.
+    (A reader thread did no better here and slowed the warm case through the GIL.)"""
+    if not hasattr(os, "posix_fadvise"):
+        return
+    for info, known in batch:
+        try:
+            fd = os.open(info.path, os.O_RDONLY | os.O_NONBLOCK)
+        except OSError:
+            continue
+        try:
+            start = known.parsed_offset if known is not None and known.index_error is None else 0
+            os.posix_fadvise(fd, start, 0, os.POSIX_FADV_WILLNEED)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+
 def _fresh_meta(path: str) -> ThreadMeta:
     name = os.path.basename(path)
     return ThreadMeta(id=id_from_file_name(name), created_at=created_ms_from_file_name(name))
@@ -300,9 +332,7 @@ class FileReader:
         """None when the file is unchanged and nothing was read."""
         zst = info.path.endswith(".zst")
         if known is not None and known.index_error is None:
-            if known.size == info.size and known.mtime_ns == info.mtime_ns and (
-                known.inode == info.inode and known.dev == info.dev
-            ):
+            if _unchanged(info, known):
                 return None
             replaced = (known.inode, known.dev) != (info.inode, info.dev)
             if not replaced and not zst and info.size >= known.parsed_offset:
@@ -536,8 +566,12 @@ class Indexer:
 
         def work() -> list[FileResult]:
             out = []
-            for info in files:
-                r = reader.process(info, known.get(info.path))
+            todo = [(info, known.get(info.path)) for info in files]
+            todo = [(i, k) for i, k in todo if not _unchanged(i, k)]
+            for n, (info, k) in enumerate(todo):
+                if n % PREFETCH_FILES == 0:
+                    _prefetch(todo[n + PREFETCH_FILES : n + 2 * PREFETCH_FILES])
+                r = reader.process(info, k)
                 if r is not None:
                     out.append(r)
             return out
