@@ -86,9 +86,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     settings = _load(args)
     c = settings.config.log
-    logsetup.configure(
-        "warning", settings.paths.log_dir, max_bytes=c.max_bytes, backups=c.backups
-    )
+    logsetup.configure("warning", settings.paths.log_dir, max_bytes=c.max_bytes, backups=c.backups)
     summary = anyio.run(run_once, settings)
     _print_summary(summary, args.json)
     return EXIT_OK
@@ -109,17 +107,20 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 def _cmd_config(args: argparse.Namespace) -> int:
     settings = _load(args)
+    paths = {
+        k: str(v) if not isinstance(v, tuple) else [str(x) for x in v]
+        for k, v in vars(settings.paths).items()
+    }
     data = {
         "source": settings.source,
-        "paths": {k: str(v) if not isinstance(v, tuple) else [str(x) for x in v]
-                  for k, v in vars(settings.paths).items()},
+        "paths": paths,
         "config": msgspec.to_builtins(settings.config),
     }
     if args.json:
         print(json.dumps(data, indent=2))
     else:
         print(f"config: {settings.source} (valid)")
-        for k, v in data["paths"].items():  # type: ignore[attr-defined]
+        for k, v in paths.items():
             print(f"{k}: {v}")
     return EXIT_OK
 

@@ -26,9 +26,7 @@ IDLE_BACKDATE_SECONDS = 13 * 3600
 
 def example_rollouts() -> list[tuple[str, bytes]]:
     folder = resources.files("memoryd") / "examples"
-    return sorted(
-        (e.name, e.read_bytes()) for e in folder.iterdir() if e.name.endswith(".jsonl")
-    )
+    return sorted((e.name, e.read_bytes()) for e in folder.iterdir() if e.name.endswith(".jsonl"))
 
 
 def install_examples(sessions_dir: Path, now: float | None = None) -> list[Path]:
@@ -56,7 +54,9 @@ def run_demo(
     as_json: bool,
     print_summary: Callable[[RunSummary, bool], None],
 ) -> int:
-    base = Path(directory).absolute() if directory else Path(tempfile.mkdtemp(prefix="memoryd-demo-"))
+    base = (
+        Path(directory).absolute() if directory else Path(tempfile.mkdtemp(prefix="memoryd-demo-"))
+    )
     base.mkdir(parents=True, exist_ok=True)
     env = {
         "HOME": str(base),

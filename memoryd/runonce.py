@@ -42,9 +42,7 @@ async def run_once(settings: Settings) -> RunSummary:
             max_line_bytes=settings.config.index.max_line_bytes,
         )
         summary.scan = await indexer.scan_all()
-        async with conn.execute(
-            "SELECT count(*), count(index_error) FROM threads"
-        ) as cur:
+        async with conn.execute("SELECT count(*), count(index_error) FROM threads") as cur:
             row = await cur.fetchone()
         if row:
             summary.threads, summary.threads_with_errors = int(row[0]), int(row[1])

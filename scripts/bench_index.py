@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -42,7 +41,9 @@ def _uuid7_like(i: int) -> str:
     """A UUIDv7-shaped id, unique per i."""
     ms = 1_795_317_234_000 + i * 1000
     rand = uuid.uuid4().int & ((1 << 74) - 1)
-    value = (ms << 80) | (0x7 << 76) | ((rand >> 62) << 64) | (0b10 << 62) | (rand & ((1 << 62) - 1))
+    value = (
+        (ms << 80) | (0x7 << 76) | ((rand >> 62) << 64) | (0b10 << 62) | (rand & ((1 << 62) - 1))
+    )
     return str(uuid.UUID(int=value))
 
 
@@ -65,7 +66,13 @@ def generate(root: Path, n: int) -> tuple[int, int]:
     total = 0
     for i in range(n):
         tid = _uuid7_like(i)
-        day = root / "sessions" / "2026" / f"{1 + (i // 2800) % 12:02d}" / f"{1 + (i // 100) % 28:02d}"
+        day = (
+            root
+            / "sessions"
+            / "2026"
+            / f"{1 + (i // 2800) % 12:02d}"
+            / f"{1 + (i // 100) % 28:02d}"
+        )
         day.mkdir(parents=True, exist_ok=True)
         data = (head + body + pad).replace(TEMPLATE_ID.encode(), tid.encode())
         path = day / f"rollout-2026-11-22T03-13-{i % 60:02d}-{tid}.jsonl"
@@ -136,12 +143,13 @@ def _child_index(root: str, cold: bool = False) -> dict[str, float]:
 
 def _run_child(mode: str, root: Path, cold: bool = False) -> tuple[dict[str, float], float]:
     """Run one step in a fresh interpreter; return its result and its peak RSS in MB."""
+    here = str(Path(__file__).parent)
     code = (
-        "import json, resource, sys; sys.path.insert(0, %r); import bench_index as b; "
-        "r = b._child_%s(%r, %r); "
+        f"import json, resource, sys; sys.path.insert(0, {here!r}); import bench_index as b; "
+        f"r = b._child_{mode}({str(root)!r}, {cold!r}); "
         "r['rss_mb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024; "
         "print(json.dumps(r))"
-    ) % (str(Path(__file__).parent), mode, str(root), cold)
+    )
     out = subprocess.run(
         [sys.executable, "-c", code], check=True, capture_output=True, text=True
     ).stdout
@@ -160,7 +168,9 @@ def main() -> int:
     try:
         t0 = time.perf_counter()
         n, total = generate(root, args.n)
-        print(f"generated {n:,} rollouts, {total / 1e6:,.1f} MB, in {time.perf_counter() - t0:.1f} s")
+        print(
+            f"generated {n:,} rollouts, {total / 1e6:,.1f} MB, in {time.perf_counter() - t0:.1f} s"
+        )
 
         # Warm page cache: the plain read runs first (and loads the cache), then the index,
         # then the plain read again; the faster plain run is the baseline.
@@ -175,17 +185,29 @@ def main() -> int:
         assert cidx["cold_bytes"] == total, (cidx, total)
 
         mb = total / 1e6
+        warm_ratio = idx["cold_seconds"] / plain_s
+        cold_ratio = cidx["cold_seconds"] / cplain["seconds"]
+        rescan = idx["rescan_seconds"]
+        unchanged, rescan_bytes = idx["rescan_unchanged"], idx["rescan_bytes"]
+        rss = max(idx_rss, cidx_rss)
+        w = 36
         print(f"files: {n:,}; bytes: {mb:,.1f} MB")
-        print("                                   warm page cache      cold page cache")
-        print(f"plain read (open+read):            {plain_s:8.3f} s           {cplain['seconds']:8.3f} s")
-        print(f"cold index (empty state DB):       {idx['cold_seconds']:8.3f} s           {cidx['cold_seconds']:8.3f} s")
-        print(f"index / plain read:                {idx['cold_seconds'] / plain_s:8.2f}x          "
-              f"{cidx['cold_seconds'] / cplain['seconds']:8.2f}x   (target <= 2.0)")
-        print(f"no-change re-scan:                 {idx['rescan_seconds']:8.3f} s "
-              f"({idx['rescan_unchanged']:,.0f} files unchanged, {idx['rescan_bytes']:,.0f} bytes read)"
-              f"   (target <= 1 s)")
-        print(f"peak RSS, indexer process:         {max(idx_rss, cidx_rss):8.1f} MB   (target <= 150 MB)")
-        print(f"peak RSS, plain reader process:    {plain_rss:8.1f} MB   (for scale)")
+        print(f"{'':{w}}warm page cache   cold page cache")
+        print(f"{'plain read (open+read):':{w}}{plain_s:8.3f} s        {cplain['seconds']:8.3f} s")
+        print(
+            f"{'cold index (empty state DB):':{w}}{idx['cold_seconds']:8.3f} s        "
+            f"{cidx['cold_seconds']:8.3f} s"
+        )
+        print(
+            f"{'index / plain read:':{w}}{warm_ratio:8.2f}x         {cold_ratio:8.2f}x"
+            "   (target <= 2.0)"
+        )
+        print(
+            f"{'no-change re-scan:':{w}}{rescan:8.3f} s   ({unchanged:,.0f} files unchanged, "
+            f"{rescan_bytes:,.0f} bytes read; target <= 1 s)"
+        )
+        print(f"{'peak RSS, indexer process:':{w}}{rss:8.1f} MB   (target <= 150 MB)")
+        print(f"{'peak RSS, plain reader process:':{w}}{plain_rss:8.1f} MB   (for scale)")
     finally:
         if args.keep:
             print(f"kept: {tmp}")

@@ -116,8 +116,12 @@ def test_environment_overrides_paths(tmp_path: Path) -> None:
     assert str(s.paths.socket_path) == "/sock/file"
     s = load_settings(
         cfg,
-        _env(tmp_path, CODEX_HOME="/env/codex", MEMORYD_STATE_DIR="/env/state",
-             MEMORYD_SOCKET="/env/sock"),
+        _env(
+            tmp_path,
+            CODEX_HOME="/env/codex",
+            MEMORYD_STATE_DIR="/env/state",
+            MEMORYD_SOCKET="/env/sock",
+        ),
     )
     assert str(s.paths.codex_home) == "/env/codex"
     assert str(s.paths.memory_root) == "/env/codex/memories"
@@ -127,9 +131,7 @@ def test_environment_overrides_paths(tmp_path: Path) -> None:
 
 
 def test_xdg_state_and_runtime_dirs(tmp_path: Path) -> None:
-    s = load_settings(
-        None, _env(tmp_path, XDG_STATE_HOME="/xs", XDG_RUNTIME_DIR="/run/user/1000")
-    )
+    s = load_settings(None, _env(tmp_path, XDG_STATE_HOME="/xs", XDG_RUNTIME_DIR="/run/user/1000"))
     assert str(s.paths.state_dir) == "/xs/memoryd"
     assert str(s.paths.socket_path) == "/run/user/1000/memoryd/memoryd.sock"
 
@@ -150,31 +152,69 @@ BAD_FILES = [
     ("unknown top-level key", "colour = 1\n", "colour", "unknown key"),
     ("unknown nested key", "[phase1]\nconcurency = 8\n", "phase1.concurency", "unknown key"),
     ("unknown section", "[phase3]\nx = 1\n", "phase3", "unknown key"),
-    ("wrong type", '[phase1]\nconcurrency = "eight"\n', "phase1.concurrency",
-     "expected int, got str"),
-    ("bool for int", "[phase1]\nconcurrency = true\n", "phase1.concurrency",
-     "expected int, got bool"),
-    ("below range", "[phase1]\nconcurrency = 0\n", "phase1.concurrency",
-     "expected int >= 1, got 0"),
-    ("above range", "[phase2]\nmax_inputs = 5000\n", "phase2.max_inputs",
-     "expected int <= 4096, got 5000"),
-    ("negative", "[budget]\ndaily_tokens = -1\n", "budget.daily_tokens",
-     "expected int >= 0, got -1"),
+    (
+        "wrong type",
+        '[phase1]\nconcurrency = "eight"\n',
+        "phase1.concurrency",
+        "expected int, got str",
+    ),
+    (
+        "bool for int",
+        "[phase1]\nconcurrency = true\n",
+        "phase1.concurrency",
+        "expected int, got bool",
+    ),
+    (
+        "below range",
+        "[phase1]\nconcurrency = 0\n",
+        "phase1.concurrency",
+        "expected int >= 1, got 0",
+    ),
+    (
+        "above range",
+        "[phase2]\nmax_inputs = 5000\n",
+        "phase2.max_inputs",
+        "expected int <= 4096, got 5000",
+    ),
+    (
+        "negative",
+        "[budget]\ndaily_tokens = -1\n",
+        "budget.daily_tokens",
+        "expected int >= 0, got -1",
+    ),
     ("bad enum", '[phase1]\nbackend = "gpt"\n', "phase1.backend", "invalid value 'gpt'"),
-    ("bad list item", '[phase1]\nallowed_sources = ["cli", 3]\n', "phase1.allowed_sources[1]",
-     "expected str, got int"),
+    (
+        "bad list item",
+        '[phase1]\nallowed_sources = ["cli", 3]\n',
+        "phase1.allowed_sources[1]",
+        "expected str, got int",
+    ),
     ("section is not a table", "phase1 = 3\n", "phase1", "expected object, got int"),
-    ("heartbeat not below lease", "[phase2]\nlease_seconds = 60\nheartbeat_seconds = 90\n",
-     "phase2.heartbeat_seconds", "must be less than phase2.lease_seconds (60)"),
-    ("bad url", '[backends.chat]\nbase_url = "localhost:11434"\n', "backends.chat.base_url",
-     "not an http(s) URL"),
-    ("no sources", "[phase1]\nallowed_sources = []\n", "phase1.allowed_sources",
-     "must name at least one source"),
+    (
+        "heartbeat not below lease",
+        "[phase2]\nlease_seconds = 60\nheartbeat_seconds = 90\n",
+        "phase2.heartbeat_seconds",
+        "must be less than phase2.lease_seconds (60)",
+    ),
+    (
+        "bad url",
+        '[backends.chat]\nbase_url = "localhost:11434"\n',
+        "backends.chat.base_url",
+        "not an http(s) URL",
+    ),
+    (
+        "no sources",
+        "[phase1]\nallowed_sources = []\n",
+        "phase1.allowed_sources",
+        "must name at least one source",
+    ),
     ("not utf-8", b"codex_home = '\xff'\n", "<top>", "not UTF-8"),
 ]
 
 
-@pytest.mark.parametrize(("name", "text", "key", "problem"), BAD_FILES, ids=[b[0] for b in BAD_FILES])
+@pytest.mark.parametrize(
+    ("name", "text", "key", "problem"), BAD_FILES, ids=[b[0] for b in BAD_FILES]
+)
 def test_bad_file_is_refused_with_one_line_naming_file_key_problem(
     tmp_path: Path, name: str, text: str | bytes, key: str, problem: str
 ) -> None:
@@ -193,7 +233,10 @@ def test_bad_file_is_refused_with_one_line_naming_file_key_problem(
     for args in (["--config", str(cfg), "run", "--once"], ["--config", str(cfg), "serve"]):
         r = subprocess.run(
             [sys.executable, "-m", "memoryd", *args],
-            env=env, capture_output=True, text=True, timeout=60,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert r.returncode == 2, (r.stdout, r.stderr)
         assert r.stdout == ""

@@ -17,28 +17,79 @@ from memoryd.store.db import migrations, open_db, split_statements
 
 SPEC_COLUMNS = {
     "threads": {
-        "id", "rollout_path", "source", "thread_source", "cwd", "git_branch", "git_sha",
-        "git_origin_url", "cli_version", "created_at", "updated_at", "preview", "archived",
-        "memory_mode_at_start", "memory_mode", "file_size", "file_mtime_ns", "parsed_offset",
+        "id",
+        "rollout_path",
+        "source",
+        "thread_source",
+        "cwd",
+        "git_branch",
+        "git_sha",
+        "git_origin_url",
+        "cli_version",
+        "created_at",
+        "updated_at",
+        "preview",
+        "archived",
+        "memory_mode_at_start",
+        "memory_mode",
+        "file_size",
+        "file_mtime_ns",
+        "parsed_offset",
         "first_line_sha256",
     },
     "jobs": {
-        "kind", "job_key", "status", "worker_id", "ownership_token", "started_at",
-        "finished_at", "lease_until", "retry_at", "retry_remaining", "last_error",
-        "input_watermark", "last_success_watermark",
+        "kind",
+        "job_key",
+        "status",
+        "worker_id",
+        "ownership_token",
+        "started_at",
+        "finished_at",
+        "lease_until",
+        "retry_at",
+        "retry_remaining",
+        "last_error",
+        "input_watermark",
+        "last_success_watermark",
     },
     "stage1_outputs": {
-        "thread_id", "source_updated_at", "raw_memory", "rollout_summary", "rollout_slug",
-        "generated_at", "usage_count", "last_usage", "selected_for_phase2",
-        "selected_for_phase2_source_updated_at", "rollout_path", "input_sha256", "backend",
-        "model", "input_tokens", "output_tokens",
+        "thread_id",
+        "source_updated_at",
+        "raw_memory",
+        "rollout_summary",
+        "rollout_slug",
+        "generated_at",
+        "usage_count",
+        "last_usage",
+        "selected_for_phase2",
+        "selected_for_phase2_source_updated_at",
+        "rollout_path",
+        "input_sha256",
+        "backend",
+        "model",
+        "input_tokens",
+        "output_tokens",
     },
     "phase2_runs": {
-        "run_id", "started_at", "finished_at", "outcome", "inputs_added", "inputs_retained",
-        "inputs_removed", "history_commit", "input_tokens", "output_tokens",
+        "run_id",
+        "started_at",
+        "finished_at",
+        "outcome",
+        "inputs_added",
+        "inputs_retained",
+        "inputs_removed",
+        "history_commit",
+        "input_tokens",
+        "output_tokens",
     },
     "usage_ledger": {
-        "at", "phase", "backend", "model", "input_tokens", "output_tokens", "cost_estimate",
+        "at",
+        "phase",
+        "backend",
+        "model",
+        "input_tokens",
+        "output_tokens",
+        "cost_estimate",
     },
 }
 
@@ -61,7 +112,10 @@ async def test_new_db_is_private_wal_and_has_the_spec_schema(tmp_path: Path) -> 
         assert "jobs_kind_status" in names
         async with conn.execute("PRAGMA index_info(jobs_kind_status)") as cur:
             assert [r[2] for r in await cur.fetchall()] == [
-                "kind", "status", "retry_at", "lease_until"
+                "kind",
+                "status",
+                "retry_at",
+                "lease_until",
             ]
     finally:
         await conn.close()
@@ -112,8 +166,9 @@ def test_two_processes_opening_a_new_db_at_once_both_succeed(tmp_path: Path) -> 
         "print('ok')\n"
     )
     procs = [
-        subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         for _ in range(4)
     ]
     try:

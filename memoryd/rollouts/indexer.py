@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import aiosqlite
 import anyio
@@ -395,33 +396,21 @@ class FileReader:
         return FileResult(info, "parsed", meta=meta, parsed_offset=offset,
                           first_line_sha256=first_hash, index_error=index_error)
 
-    def _read_zst(self, f: object, reader: _Reader) -> str | None:
+    def _read_zst(self, f: BinaryIO, reader: _Reader) -> str | None:
         dctx = zstandard.ZstdDecompressor()
-        counted = _CountingFile(f)
         try:
-            with dctx.stream_reader(counted, read_across_frames=True) as zr:
+            with dctx.stream_reader(f, read_across_frames=True, closefd=False) as zr:
                 while True:
                     chunk = zr.read(CHUNK_BYTES)
                     if not chunk:
                         break
                     reader.feed(chunk)
         except zstandard.ZstdError as e:
-            self.bytes_read += counted.count
             return f"cannot decompress zstd rollout: {e}"
-        self.bytes_read += counted.count
+        finally:
+            self.bytes_read += f.tell()
         reader.finish_complete_stream()
         return None
-
-
-class _CountingFile:
-    def __init__(self, f: object) -> None:
-        self.f = f
-        self.count = 0
-
-    def read(self, n: int = -1) -> bytes:
-        data: bytes = self.f.read(n)  # type: ignore[attr-defined]
-        self.count += len(data)
-        return data
 
 
 # --------------------------------------------------------------------------------------------

@@ -38,7 +38,9 @@ USER_MESSAGE_BEGIN = "## My request for Codex:"
 PREVIEW_MAX_CHARS = 4000
 
 # Codex's compact envelope; group 1 is the line type, match.end() is where the payload begins.
-_FAST_ENVELOPE = re.compile(rb'\{"timestamp":"[^"\\]{0,64}",(?:"ordinal":\d{1,20},)?"type":"([a-z_]{1,64})","payload":')
+_FAST_ENVELOPE = re.compile(
+    rb'\{"timestamp":"[^"\\]{0,64}",(?:"ordinal":\d{1,20},)?"type":"([a-z_]{1,64})","payload":'
+)
 _USER_ITEM_TAG = b'"item":{"type":"UserMessage"'
 _UUID_IN_NAME = re.compile(
     r"([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"
@@ -71,12 +73,6 @@ class ThreadMeta(msgspec.Struct, kw_only=True):
 # --- decoding types: every field is Any so a wrongly typed field never loses the whole line.
 
 
-class _Git(msgspec.Struct):
-    commit_hash: Any = None
-    branch: Any = None
-    repository_url: Any = None
-
-
 class _SessionMeta(msgspec.Struct):
     id: Any = None
     timestamp: Any = None
@@ -86,7 +82,7 @@ class _SessionMeta(msgspec.Struct):
     thread_source: Any = None
     model_provider: Any = None
     memory_mode: Any = None
-    git: _Git | None = None
+    git: Any = None  # {commit_hash?, branch?, repository_url?}
 
 
 class _SessionMetaLine(msgspec.Struct):
@@ -149,7 +145,8 @@ def created_ms_from_file_name(name: str) -> int | None:
     if not m:
         return None
     try:
-        dt = datetime(*(int(g) for g in m.groups()), tzinfo=UTC)
+        y, mo, d, h, mi, sec = (int(g) for g in m.groups())
+        dt = datetime(y, mo, d, h, mi, sec, tzinfo=UTC)
     except ValueError:
         return None
     return int(dt.timestamp() * 1000)
@@ -227,7 +224,7 @@ def _without_base_instructions(line: bytes) -> bytes:
 class LineParser:
     """Feeds complete lines into a :class:`ThreadMeta`."""
 
-    __slots__ = ("meta", "max_line_bytes")
+    __slots__ = ("max_line_bytes", "meta")
 
     def __init__(self, meta: ThreadMeta, max_line_bytes: int) -> None:
         self.meta = meta
@@ -290,6 +287,8 @@ class LineParser:
                     if text:
                         self.meta.preview = text[:PREVIEW_MAX_CHARS]
                         want_preview = False
+            elif env.type == "turn_context" and not self.meta.cwd:
+                self._turn_context_cwd(msgspec.json.decode(bytes(env.payload)))
         self.meta.lines_parsed += len(envelopes) - bad
         return len(envelopes)
 
@@ -319,6 +318,9 @@ class LineParser:
         if kind == "session_meta":
             if self._session_meta_line(line, line_no):
                 meta.lines_parsed += 1
+            return
+        if kind == "turn_context" and not meta.cwd:
+            self._slow_line(line, line_no)
             return
         if kind == "event_msg" and not meta.preview:
             p = m.end()
@@ -351,36 +353,42 @@ class LineParser:
 
     def _session_meta_line(self, line: bytes, line_no: int) -> bool:
         """Apply one session_meta line; on a bad line count a skip. Does not count a parse."""
+        if not self._is_utf8(line, line_no):
+            return False
         try:
             parsed = _decode_meta_line(_without_base_instructions(line))
-        except (msgspec.DecodeError, UnicodeDecodeError):
+        except msgspec.DecodeError:
             try:  # the shortcut may have cut a malformed line badly: judge the real line
                 parsed = _decode_meta_line(line)
-            except (msgspec.DecodeError, UnicodeDecodeError) as e:
+            except msgspec.DecodeError as e:
                 self.skip(f"line {line_no}: bad session_meta: {e}")
                 return False
+        self._apply_session_meta(parsed.payload)
+        return True
+
+    def _is_utf8(self, line: bytes, line_no: int) -> bool:
+        """Check before decoding JSON, so the reason names the byte's offset in the line."""
         if not line.isascii():
             try:
                 line.decode("utf-8")
             except UnicodeDecodeError as e:
                 self.skip(f"line {line_no}: invalid UTF-8 at byte {e.start}")
                 return False
-        self._apply_session_meta(parsed.payload)
         return True
 
     def _slow_line(self, line: bytes, line_no: int) -> None:
+        if not self._is_utf8(line, line_no):
+            return
         try:
             parsed = _decode_any_line(line)
-            if not line.isascii():
-                line.decode("utf-8")
-        except UnicodeDecodeError as e:
-            self.skip(f"line {line_no}: invalid UTF-8 at byte {e.start}")
-            return
         except msgspec.DecodeError as e:
             self.skip(f"line {line_no}: not valid JSON: {e}")
             return
         kind = parsed.type
-        if not isinstance(kind, str) or kind not in KNOWN_LINE_TYPES:
+        if not isinstance(kind, str):
+            self.skip(f"line {line_no}: no line type")
+            return
+        if kind not in KNOWN_LINE_TYPES:
             self.skip(f"line {line_no}: unknown line type {kind!r}")
             return
         if kind == "session_meta":
@@ -394,7 +402,14 @@ class LineParser:
             text = _user_text_from_event(parsed.payload)
             if text:
                 self.meta.preview = text[:PREVIEW_MAX_CHARS]
+        elif kind == "turn_context" and not self.meta.cwd:
+            self._turn_context_cwd(parsed.payload)
         self.meta.lines_parsed += 1
+
+    def _turn_context_cwd(self, payload: Any) -> None:
+        """Codex's cwd fallback for a rollout whose session_meta gave none."""
+        if isinstance(payload, dict):
+            self.meta.cwd = _str_or_none(payload.get("cwd")) or ""
 
     def _apply_session_meta(self, sm: _SessionMeta) -> None:
         meta = self.meta
@@ -410,10 +425,10 @@ class LineParser:
             meta.cli_version = _str_or_none(sm.cli_version) or ""
             meta.model_provider = _str_or_none(sm.model_provider)
             meta.memory_mode_at_start = _str_or_none(sm.memory_mode)
-            if sm.git is not None:
-                meta.git_sha = _str_or_none(sm.git.commit_hash)
-                meta.git_branch = _str_or_none(sm.git.branch)
-                meta.git_origin_url = _str_or_none(sm.git.repository_url)
+            if isinstance(sm.git, dict):
+                meta.git_sha = _str_or_none(sm.git.get("commit_hash"))
+                meta.git_branch = _str_or_none(sm.git.get("branch"))
+                meta.git_origin_url = _str_or_none(sm.git.get("repository_url"))
             return
         # A later session_meta: either an appended memory-mode change for this thread, or a
         # fork's embedded parent meta (another id), which Codex ignores for metadata.
@@ -422,7 +437,7 @@ class LineParser:
         mode = _str_or_none(sm.memory_mode)
         if mode is not None:
             meta.memory_mode = mode
-        if sm.git is not None:  # git fields: first non-null wins, as in Codex's upsert
-            meta.git_sha = meta.git_sha or _str_or_none(sm.git.commit_hash)
-            meta.git_branch = meta.git_branch or _str_or_none(sm.git.branch)
-            meta.git_origin_url = meta.git_origin_url or _str_or_none(sm.git.repository_url)
+        if isinstance(sm.git, dict):  # git fields: first non-null wins, as in Codex's upsert
+            meta.git_sha = meta.git_sha or _str_or_none(sm.git.get("commit_hash"))
+            meta.git_branch = meta.git_branch or _str_or_none(sm.git.get("branch"))
+            meta.git_origin_url = meta.git_origin_url or _str_or_none(sm.git.get("repository_url"))
