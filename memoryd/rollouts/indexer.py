@@ -273,10 +273,19 @@ class _Reader:
         self.skipping = 0
 
 
+def _settled(index_error: str | None) -> bool:
+    """Whether a row's outcome can change only with the file's bytes: a clean index, or a
+    verdict on the content. A read error (a chmod keeps the mtime) or a file that had gone
+    away is tried again on every scan."""
+    return index_error is None or not (
+        index_error == VANISHED or index_error.startswith("cannot read")
+    )
+
+
 def _unchanged(info: FileInfo, known: Known | None) -> bool:
     return (
         known is not None
-        and known.index_error is None
+        and _settled(known.index_error)
         and known.size == info.size
         and known.mtime_ns == info.mtime_ns
         and known.inode == info.inode
@@ -309,13 +318,15 @@ def _fresh_meta(path: str) -> ThreadMeta:
     return ThreadMeta(id=id_from_file_name(name), created_at=created_ms_from_file_name(name))
 
 
-def _usable_error(meta: ThreadMeta, size: int, torn: int) -> str | None:
-    """A reason the file gave nothing usable, or None."""
+def _usable_error(meta: ThreadMeta, size: int, torn: int, head: bytes = b"") -> str | None:
+    """A reason the file gave nothing usable, or None. ``head``: the file's first bytes."""
     if meta.lines_parsed:
         return None
     if size == 0:
         return "empty session file"
     if torn and not meta.lines_skipped:
+        if head.lstrip()[:1] not in (b"", b"{"):
+            return f"not a rollout: {torn} bytes without a newline that do not start a JSON object"
         return f"first line incomplete ({torn} bytes, no newline yet)"
     if meta.last_skip_reason is None:
         return "empty session file (only blank lines)"
@@ -332,9 +343,9 @@ class FileReader:
     def process(self, info: FileInfo, known: Known | None) -> FileResult | None:
         """None when the file is unchanged and nothing was read."""
         zst = info.path.endswith(".zst")
+        if _unchanged(info, known):
+            return None
         if known is not None and known.index_error is None:
-            if _unchanged(info, known):
-                return None
             replaced = (known.inode, known.dev) != (info.inode, info.dev)
             if not replaced and not zst and info.size >= known.parsed_offset:
                 if info.size == known.size:
@@ -385,14 +396,13 @@ class FileReader:
             return self._error_result(info, meta, e)
         torn = len(reader.pending) + reader.skipping
         if index_error is None:
-            index_error = _usable_error(meta, info.size, torn)
+            index_error = _usable_error(meta, info.size, torn, reader.head)
         first_hash = known.first_line_sha256 if known is not None else _head_hash(reader.head)
         if meta.id is None:
-            return FileResult(
-                info, "problem",
-                problem=index_error or "no thread id: no session_meta id and no UUID in the file name",
-            )
-        offset = info.size if info.path.endswith(".zst") and index_error is None else reader.offset
+            no_id = "no thread id: no session_meta id and no UUID in the file name"
+            return FileResult(info, "problem", problem=index_error or no_id)
+        complete_zst = info.path.endswith(".zst") and index_error is None
+        offset = info.size if complete_zst else reader.offset
         return FileResult(info, "parsed", meta=meta, parsed_offset=offset,
                           first_line_sha256=first_hash, index_error=index_error)
 
@@ -409,8 +419,43 @@ class FileReader:
             return f"cannot decompress zstd rollout: {e}"
         finally:
             self.bytes_read += f.tell()
+        truncated, n = _zst_truncated(f)
+        self.bytes_read += n
+        if truncated:  # the streaming decoder stops quietly at the end of the input
+            return "cannot decompress zstd rollout: the file ends inside a zstd frame (truncated)"
         reader.finish_complete_stream()
         return None
+
+
+def _zst_truncated(f: BinaryIO) -> tuple[bool, int]:
+    """Whether a zstd file ends inside a frame, found by walking the frame and block headers
+    and seeking over block contents; and how many bytes that read."""
+    size = os.fstat(f.fileno()).st_size
+    pos = read = 0
+    while pos < size:
+        f.seek(pos)
+        head = f.read(18)  # the longest frame header
+        read += len(head)
+        if len(head) >= 8 and int.from_bytes(head[:4], "little") & 0xFFFFFFF0 == 0x184D2A50:
+            pos += 8 + int.from_bytes(head[4:8], "little")  # a skippable frame
+            continue
+        try:
+            pos += zstandard.frame_header_size(head)
+            checksum = zstandard.get_frame_parameters(head).has_checksum
+        except zstandard.ZstdError:
+            return True, read
+        last = False
+        while not last:
+            f.seek(pos)
+            block = f.read(3)
+            read += len(block)
+            if len(block) < 3:
+                return True, read
+            v = int.from_bytes(block, "little")
+            last = bool(v & 1)
+            pos += 3 + (1 if (v >> 1) & 3 == 1 else v >> 3)  # an RLE block holds one byte
+        pos += 4 if checksum else 0
+    return pos > size, read
 
 
 # --------------------------------------------------------------------------------------------
@@ -456,9 +501,12 @@ class Indexer:
         max_line_bytes: int = 16 * 1024 * 1024,
     ) -> None:
         self.conn = conn
-        self.roots: list[tuple[Path, bool]] = [(Path(d), False) for d in sessions_dirs]
+        # Absolute and normalised, as index_paths() spells paths: one file, one rollout_path.
+        self.roots: list[tuple[Path, bool]] = [
+            (Path(os.path.abspath(d)), False) for d in sessions_dirs
+        ]
         if archived_dir is not None:
-            self.roots.append((Path(archived_dir), True))
+            self.roots.append((Path(os.path.abspath(archived_dir)), True))
         self.max_line_bytes = max_line_bytes
         self._lock = anyio.Lock()
 
@@ -485,7 +533,10 @@ class Indexer:
 
     async def index_paths(self, paths: Iterable[str | os.PathLike[str]]) -> ScanStats:
         """Index just these files (from file-system events); non-rollout paths are ignored."""
-        wanted = sorted({os.path.abspath(p) for p in paths if is_rollout_name(os.path.basename(p))})
+        # abspath does no I/O beyond getcwd(): fine on the event loop.
+        wanted = sorted(
+            {os.path.abspath(p) for p in paths if is_rollout_name(os.path.basename(p))}  # noqa: ASYNC240
+        )
         if not wanted:
             return ScanStats()
         async with self._lock:
@@ -498,6 +549,8 @@ class Indexer:
                     info = _stat_file(p, self._archived_for(p))
                     if isinstance(info, FileInfo):
                         files.append(info)
+                    elif info == "not a regular file" and os.path.isdir(p):
+                        continue
                     elif info.startswith("vanished"):
                         gone.append(p)
                     else:
@@ -598,6 +651,8 @@ class Indexer:
         holders = await self._holders(
             [r.meta.id for r in parsed if r.meta is not None and r.meta.id is not None]
         )
+        others = {path for path, _, _ in holders.values()}
+        existing = await anyio.to_thread.run_sync(lambda: {p for p in others if os.path.exists(p)})
         rows: list[tuple[object, ...]] = []
         touches: list[tuple[object, ...]] = []
         for r in parsed:
@@ -605,7 +660,7 @@ class Indexer:
             holder = holders.get(r.meta.id)
             if holder is not None and holder[0] != r.info.path and holder[0] not in stale_paths:
                 other_path, other_archived, other_mtime = holder
-                if os.path.exists(other_path) and other_path not in vanished:
+                if other_path in existing and other_path not in vanished:
                     mine = (not r.info.archived, r.info.mtime_ns)
                     theirs = (not other_archived, other_mtime)
                     if mine <= theirs:
