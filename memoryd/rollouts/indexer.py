@@ -653,6 +653,7 @@ class Indexer:
         )
         others = {path for path, _, _ in holders.values()}
         existing = await anyio.to_thread.run_sync(lambda: {p for p in others if os.path.exists(p)})
+        existing |= {r.info.path for r in parsed}  # just stat'ed
         rows: list[tuple[object, ...]] = []
         touches: list[tuple[object, ...]] = []
         for r in parsed:
