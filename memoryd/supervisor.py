@@ -1,0 +1,294 @@
+"""``memoryd serve``: the daemon's lifetime — lock, logs, DB, side tasks, signals, sd_notify.
+
+One anyio task group owns every side task (signal handler, watchdog ping, file watcher,
+re-scan loop). A side task that raises, or returns while the daemon is not stopping, stops the
+daemon with a non-zero exit code: the service manager restarts it, nothing limps on.
+
+Shutdown (first SIGTERM/SIGINT, or a failed side task): ``STOPPING=1``, no new work is started,
+running work gets ``daemon.shutdown_grace_seconds`` to finish, then everything is cancelled.
+A second SIGTERM/SIGINT exits at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import importlib.util
+import logging
+import os
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+import anyio
+import msgspec
+import structlog
+from anyio.abc import TaskStatus
+
+from memoryd import __version__
+from memoryd import log as logsetup
+from memoryd.config import LogConfig, Paths, Settings, load_settings
+from memoryd.errors import AlreadyRunning, MemorydError
+from memoryd.rollouts.indexer import Indexer
+from memoryd.rollouts.watch import RolloutWatch
+from memoryd.sdnotify import Notifier
+from memoryd.store.db import ensure_private_dir, open_db
+
+log = structlog.get_logger("memoryd.supervisor")
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+LOCK_FILE_NAME = "memoryd.lock"
+
+# Libraries that log free text: aiosqlite every statement at DEBUG, watchfiles every batch
+# at INFO ("4 changes detected"). Our own events (``watch_changes``, ``index_scan``) say the
+# same with stable names.
+_CHATTY_LOGGERS = {"aiosqlite": logging.INFO, "watchfiles": logging.WARNING}
+
+
+def acquire_lock(state_dir: Path) -> int:
+    """Hold ``<state_dir>/memoryd.lock`` for the life of the process and return its fd.
+
+    ``flock`` is released by the kernel however the process ends, so a stale lock file never
+    blocks a restart; the file is never deleted (deleting lock files races)."""
+    ensure_private_dir(state_dir)
+    path = state_dir / LOCK_FILE_NAME
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
+        os.close(fd)
+        who = f" (pid {holder})" if holder.isdigit() else ""
+        raise AlreadyRunning(
+            f"another memoryd daemon{who} already owns state dir {state_dir}; "
+            "stop it first, or use another MEMORYD_STATE_DIR"
+        ) from None
+    except BaseException:
+        os.close(fd)
+        raise
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd
+
+
+class InFlight:
+    """Counts running work, so a graceful stop can wait for it to finish."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._idle = anyio.Event()
+        self._idle.set()
+
+    @contextlib.asynccontextmanager
+    async def track(self) -> AsyncIterator[None]:
+        if self.count == 0:
+            self._idle = anyio.Event()
+        self.count += 1
+        try:
+            yield
+        finally:
+            self.count -= 1
+            if self.count == 0:
+                self._idle.set()
+
+    async def wait_idle(self) -> None:
+        await self._idle.wait()
+
+
+def changed_keys(old: Any, new: Any, prefix: str = "") -> list[str]:
+    """Dotted keys whose values differ between two nested dicts."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        out: list[str] = []
+        for key in sorted(old.keys() | new.keys()):
+            out += changed_keys(old.get(key), new.get(key), f"{prefix}{key}.")
+        return out
+    return [] if old == new else [prefix.rstrip(".")]
+
+
+class Daemon:
+    """The running daemon: its settings, its DB connection and its side tasks."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        config_arg: str | None,
+        conn: aiosqlite.Connection,
+        notifier: Notifier,
+    ) -> None:
+        self.settings = settings
+        self.config_arg = config_arg
+        self.notifier = notifier
+        self.stop = anyio.Event()
+        self.stop_reason = ""
+        self.exit_code = EXIT_OK
+        self.inflight = InFlight()
+        paths = settings.paths
+        self.indexer = Indexer(
+            conn, paths.sessions_dirs, paths.archived_dir,
+            max_line_bytes=settings.config.index.max_line_bytes,
+        )
+        self.watch = RolloutWatch(
+            self.indexer, lambda: self.settings.config.index, self.stop, busy=self.inflight.track
+        )
+
+    async def run(self) -> int:
+        async with anyio.create_task_group() as tg:
+            await tg.start(self._signals)  # handlers in place before anything slow starts
+            if self.notifier.watchdog_seconds:
+                tg.start_soon(self._side, "watchdog", self._watchdog)
+            # The watcher is started before the first scan, so that no file written during
+            # the scan is missed.
+            tg.start_soon(self._side, "watcher", self.watch.watch)
+            tg.start_soon(self._side, "indexer", self._index)
+            await self.stop.wait()
+            grace = self.settings.config.daemon.shutdown_grace_seconds
+            log.info("daemon_stopping", reason=self.stop_reason, running=self.inflight.count,
+                     grace_seconds=grace)
+            self._notify("STOPPING=1")
+            with anyio.move_on_after(grace) as scope:
+                await self.inflight.wait_idle()
+            if scope.cancelled_caught:
+                log.warning("shutdown_grace_expired", running=self.inflight.count,
+                            grace_seconds=grace)
+            tg.cancel_scope.cancel()
+        return self.exit_code
+
+    def request_stop(self, reason: str, exit_code: int = EXIT_OK) -> None:
+        self.exit_code = max(self.exit_code, exit_code)
+        if not self.stop.is_set():
+            self.stop_reason = reason
+            self.stop.set()
+
+    # ---------------------------------------------------------------------------- side tasks
+
+    async def _side(self, name: str, fn: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await fn()
+        except Exception as e:
+            log.error("side_task_failed", task=name, error=f"{type(e).__name__}: {e}", exc_info=e)
+            self.request_stop("side_task_failed", EXIT_FAILURE)
+        else:
+            if not self.stop.is_set():
+                log.error("side_task_failed", task=name, error="returned while running")
+                self.request_stop("side_task_failed", EXIT_FAILURE)
+
+    async def _index(self) -> None:
+        stats = await self.watch.scan()
+        if not self.stop.is_set():
+            log.info("daemon_ready", files_seen=stats.files_seen if stats else None,
+                     files_read=stats.files_read if stats else None,
+                     seconds=round(stats.seconds, 3) if stats else None)
+            self._notify("READY=1")
+        await self.watch.rescan_loop()
+
+    async def _watchdog(self) -> None:
+        interval = self.notifier.watchdog_seconds
+        assert interval is not None
+        while True:
+            self._notify("WATCHDOG=1")
+            await anyio.sleep(interval)
+
+    async def _signals(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        try:
+            with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as sigs:
+                task_status.started()
+                async for signum in sigs:
+                    if signum == signal.SIGHUP:
+                        self.reload()
+                    elif not self.stop.is_set():
+                        self.request_stop(signum.name)
+                    else:
+                        # Someone wants us gone now: no grace, no cleanup. SQLite's WAL and
+                        # the job leases make this safe; the log line says what happened.
+                        log.error("daemon_forced_exit", signal=signum.name,
+                                  exit_code=EXIT_FAILURE)
+                        logging.shutdown()
+                        os._exit(EXIT_FAILURE)
+        except Exception as e:
+            log.error("side_task_failed", task="signals", error=f"{type(e).__name__}: {e}",
+                      exc_info=e)
+            self.request_stop("side_task_failed", EXIT_FAILURE)
+
+    # ---------------------------------------------------------------------------- helpers
+
+    def _notify(self, state: str) -> None:
+        try:
+            self.notifier.notify(state)
+        except OSError as e:
+            log.warning("sd_notify_failed", state=state, error=str(e))
+
+    def reload(self) -> None:
+        """SIGHUP: read the config again. A bad file keeps the old config. Path changes need
+        a restart (the DB, lock, socket and watches are bound to them); everything else that
+        is read at use time takes effect now."""
+        try:
+            new = load_settings(self.config_arg)
+        except Exception as e:  # ConfigError names file and key; anything else: same answer
+            log.error("config_reload_failed", error=str(e), kept=self.settings.source)
+            return
+        old = self.settings
+        restart = [f.name for f in fields(Paths)
+                   if getattr(old.paths, f.name) != getattr(new.paths, f.name)]
+        changed = changed_keys(msgspec.to_builtins(old.config), msgspec.to_builtins(new.config))
+        self.settings = Settings(config=new.config, source=new.source, paths=old.paths)
+        self.indexer.max_line_bytes = new.config.index.max_line_bytes
+        if new.config.log != old.config.log:
+            configure_logging(new.config.log, old.paths.log_dir)
+        log.info("config_reloaded", source=new.source, changed=changed)
+        if restart:
+            log.warning("config_reload_needs_restart", paths=restart,
+                        message="path changes take effect after a restart")
+
+
+def configure_logging(c: LogConfig, log_dir: Path) -> None:
+    logsetup.configure(c.level, log_dir, max_bytes=c.max_bytes, backups=c.backups)
+    for name, level in _CHATTY_LOGGERS.items():
+        logging.getLogger(name).setLevel(max(level, logging.getLogger().level))
+
+
+async def _serve(settings: Settings, config_arg: str | None) -> int:
+    notifier = Notifier.from_environ()
+    paths = settings.paths
+    log.info(
+        "daemon_started", pid=os.getpid(), version=__version__, config=settings.source,
+        state_dir=str(paths.state_dir), sessions_dirs=[str(d) for d in paths.sessions_dirs],
+        event_loop=_loop_name(), sd_notify=notifier.enabled,
+    )
+    try:
+        conn = await open_db(paths.db_path)
+        try:
+            exit_code = await Daemon(settings, config_arg, conn, notifier).run()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await conn.close()
+    finally:
+        notifier.close()
+    log.info("daemon_stopped", exit_code=exit_code)
+    return exit_code
+
+
+def _loop_name() -> str:
+    return type(asyncio.get_running_loop()).__module__.split(".")[0]  # "uvloop" or "asyncio"
+
+
+def run_daemon(settings: Settings, config_arg: str | None = None) -> int:
+    """Run the daemon in the foreground until it is stopped; return the exit code.
+
+    Raises AlreadyRunning (before touching anything) if another daemon owns the state dir."""
+    lock_fd = acquire_lock(settings.paths.state_dir)
+    try:
+        configure_logging(settings.config.log, settings.paths.log_dir)
+        options = {"use_uvloop": True} if importlib.util.find_spec("uvloop") else {}
+        try:
+            return anyio.run(_serve, settings, config_arg, backend="asyncio",
+                             backend_options=options)
+        except MemorydError as e:
+            log.error("daemon_failed", error=str(e))
+            raise
+    finally:
+        os.close(lock_fd)

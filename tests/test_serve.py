@@ -1,0 +1,431 @@
+"""End-to-end tests of ``memoryd serve``: a real subprocess, real files, real signals.
+
+Every test starts the daemon against a temporary Codex home and state dir, waits (bounded) for
+what it expects in the JSON log or the state DB, and kills what it started in teardown.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+WAIT = 20.0  # seconds: generous bound for a loaded 2-core machine; typical waits are < 2 s
+DAY = ("2026", "11", "22")
+
+
+def wait_for(what: str, pred: Callable[[], Any], timeout: float = WAIT) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = pred()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.05)
+
+
+class Serve:
+    """One ``memoryd serve`` subprocess and the paths it uses."""
+
+    def __init__(self, base: Path, env: dict[str, str]) -> None:
+        self.base = base
+        self.env = env
+        self.state = Path(env["MEMORYD_STATE_DIR"])
+        self.codex = Path(env["CODEX_HOME"])
+        self.log_path = self.state / "logs" / "memoryd.log"
+        self.db_path = self.state / "memoryd.sqlite"
+        self.config_path = Path(env["XDG_CONFIG_HOME"]) / "memoryd" / "config.toml"
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> subprocess.Popen[bytes]:
+        n = len(self.procs)
+        with open(self.base / f"stdout{n}.txt", "wb") as out, open(
+            self.base / f"stderr{n}.txt", "wb"
+        ) as err:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "memoryd", "serve"],
+                env=self.env, cwd=self.base, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+            )
+        self.procs.append(proc)
+        self.proc = proc
+        return proc
+
+    def start_ready(self) -> subprocess.Popen[bytes]:
+        """Start and wait until the first scan is done and the watcher runs."""
+        seen = len(self.events("daemon_ready"))
+        proc = self.start()
+        wait_for("daemon_ready", lambda: self._alive_or_fail(proc) and
+                 len(self.events("daemon_ready")) > seen)
+        return proc
+
+    def _alive_or_fail(self, proc: subprocess.Popen[bytes]) -> bool:
+        if proc.poll() is not None:
+            raise AssertionError(f"daemon exited early with {proc.returncode}: {self.stderr()}")
+        return True
+
+    def stderr(self, n: int = -1) -> str:
+        i = n if n >= 0 else len(self.procs) - 1
+        return (self.base / f"stderr{i}.txt").read_text(errors="replace")
+
+    def events(self, name: str | None = None) -> list[dict[str, Any]]:
+        try:
+            text = self.log_path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return []
+        out = []
+        for line in text.splitlines():
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue  # a line being written right now
+            if name is None or rec.get("event") == name:
+                out.append(rec)
+        return out
+
+    def wait_event(self, name: str, after: int = 0, timeout: float = WAIT) -> dict[str, Any]:
+        """The first ``name`` event beyond the first ``after`` ones."""
+        found = wait_for(f"log event {name}", lambda: self.events(name)[after:], timeout)
+        return found[0]  # type: ignore[no-any-return]
+
+    def signal(self, sig: signal.Signals) -> None:
+        assert self.proc is not None
+        os.kill(self.proc.pid, sig)
+
+    def wait_exit(self, timeout: float = WAIT) -> int:
+        assert self.proc is not None
+        return self.proc.wait(timeout=timeout)
+
+    def thread_row(self, thread_id: str) -> dict[str, Any] | None:
+        if not self.db_path.exists():
+            return None
+        conn = sqlite3.connect(self.db_path, timeout=5)
+        try:
+            conn.row_factory = sqlite3.Row
+            row = conn.execute("SELECT * FROM threads WHERE id = ?", (thread_id,)).fetchone()
+            return dict(row) if row else None
+        finally:
+            conn.close()
+
+    def kill_all(self) -> None:
+        for p in self.procs:
+            if p.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(p.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                p.wait(timeout=10)
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[Serve]:
+    env = {
+        k: v for k, v in os.environ.items()
+        if not k.startswith(("MEMORYD_", "XDG_", "NOTIFY_", "WATCHDOG_"))
+        and k not in ("CODEX_HOME", "HOME")
+    }
+    env.update(
+        CODEX_HOME=str(tmp_path / "codex"),
+        MEMORYD_STATE_DIR=str(tmp_path / "state"),
+        MEMORYD_SOCKET=str(tmp_path / "run" / "memoryd.sock"),
+        XDG_CONFIG_HOME=str(tmp_path / "cfg"),
+        HOME=str(tmp_path),
+    )
+    s = Serve(tmp_path, env)
+    try:
+        yield s
+    finally:
+        s.kill_all()
+
+
+def thread_id(rollout: Path) -> str:
+    return rollout.stem[-36:]
+
+
+def assert_stable_event_names(s: Serve) -> None:
+    """Every log line is one JSON object with one snake_case event name (also the lines of
+    libraries, at every level)."""
+    records = s.events()
+    assert records
+    for rec in records:
+        assert re.fullmatch(r"[a-z][a-z0-9]*(_[a-z0-9]+)*", rec["event"]), rec
+
+
+def write_config(s: Serve, text: str) -> None:
+    s.config_path.parent.mkdir(parents=True, exist_ok=True)
+    s.config_path.write_text(text, encoding="utf-8")
+
+
+def day_dir(s: Serve) -> Path:
+    d = s.codex.joinpath("sessions", *DAY)
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+# ------------------------------------------------------------------------------------------------
+
+
+def test_indexes_new_and_growing_rollouts_and_stops_on_sigterm(
+    serve: Serve, fixture_rollouts: list[Path]
+) -> None:
+    serve.codex.joinpath("sessions").mkdir(parents=True)
+    proc = serve.start_ready()
+    started = serve.events("daemon_started")[0]
+    assert started["pid"] == proc.pid
+
+    # Codex writes a rollout line by line: first half, then the rest.
+    src = fixture_rollouts[1]
+    lines = src.read_bytes().splitlines(keepends=True)
+    dst = day_dir(serve) / src.name
+    half = len(lines) // 2
+    dst.write_bytes(b"".join(lines[:half]))
+    tid = thread_id(src)
+    row = wait_for("threads row", lambda: serve.thread_row(tid))
+    assert row["rollout_path"] == str(dst)
+    wait_for("first half indexed",
+             lambda: (r := serve.thread_row(tid)) and r["lines_parsed"] == half)
+
+    with dst.open("ab") as f:
+        f.write(b"".join(lines[half:]))
+    full = wait_for("appended lines indexed",
+                    lambda: (r := serve.thread_row(tid)) and r["lines_parsed"] == len(lines) and r)
+    assert full["file_size"] == src.stat().st_size
+    assert full["parsed_offset"] == src.stat().st_size
+    assert full["index_error"] is None
+
+    serve.signal(signal.SIGTERM)
+    assert serve.wait_exit() == 0
+    stopping = serve.events("daemon_stopping")
+    assert stopping and stopping[0]["reason"] == "SIGTERM"
+    stopped = serve.events("daemon_stopped")
+    assert stopped and stopped[-1]["exit_code"] == 0
+    assert_stable_event_names(serve)
+
+
+def test_sigint_stops_cleanly(serve: Serve) -> None:
+    serve.start_ready()
+    serve.signal(signal.SIGINT)
+    assert serve.wait_exit() == 0
+    assert serve.events("daemon_stopping")[0]["reason"] == "SIGINT"
+    assert serve.events("daemon_stopped")[-1]["exit_code"] == 0
+
+
+def test_second_serve_on_same_state_dir_refuses(serve: Serve) -> None:
+    first = serve.start_ready()
+    second = subprocess.run(
+        [sys.executable, "-m", "memoryd", "serve"],
+        env=serve.env, cwd=serve.base, capture_output=True, timeout=WAIT,
+        stdin=subprocess.DEVNULL,
+    )
+    assert second.returncode == 1
+    err = second.stderr.decode().strip()
+    assert len(err.splitlines()) == 1, err
+    assert "already owns state dir" in err and str(serve.state) in err
+    assert f"pid {first.pid}" in err
+    # The refused one did not touch the running daemon or its log.
+    assert first.poll() is None
+    assert len(serve.events("daemon_started")) == 1
+    serve.signal(signal.SIGTERM)
+    assert serve.wait_exit() == 0
+
+    # The lock dies with its holder: the next start succeeds.
+    serve.start_ready()
+    serve.signal(signal.SIGTERM)
+    assert serve.wait_exit() == 0
+
+
+def test_sighup_reloads_config_and_keeps_running_on_a_broken_one(
+    serve: Serve, fixture_rollouts: list[Path]
+) -> None:
+    write_config(serve, "[index]\nrescan_seconds = 300\n")
+    day = day_dir(serve)
+    proc = serve.start_ready()
+
+    serve.config_path.write_text("[index\nrescan_seconds = ", encoding="utf-8")
+    serve.signal(signal.SIGHUP)
+    failed = serve.wait_event("config_reload_failed")
+    assert "TOML syntax error" in failed["error"] and str(serve.config_path) in failed["error"]
+
+    serve.config_path.write_text('[index]\nrescan_seconds = "often"\n', encoding="utf-8")
+    serve.signal(signal.SIGHUP)
+    failed = serve.wait_event("config_reload_failed", after=1)
+    assert "index.rescan_seconds" in failed["error"]
+    assert proc.poll() is None
+
+    # Still watching with the old config.
+    src = fixture_rollouts[0]
+    shutil.copy(src, day / src.name)
+    wait_for("threads row after a failed reload", lambda: serve.thread_row(thread_id(src)))
+
+    extra = serve.base / "more-sessions"
+    serve.config_path.write_text(
+        f'sessions_dirs = ["{extra}"]\n[index]\nrescan_seconds = 60\n', encoding="utf-8"
+    )
+    serve.signal(signal.SIGHUP)
+    reloaded = serve.wait_event("config_reloaded")
+    assert set(reloaded["changed"]) == {"index.rescan_seconds", "sessions_dirs"}
+    restart = serve.wait_event("config_reload_needs_restart")
+    assert restart["paths"] == ["sessions_dirs"]
+
+    serve.signal(signal.SIGTERM)
+    assert serve.wait_exit() == 0
+
+
+def test_sessions_dir_created_after_start_is_watched(
+    serve: Serve, fixture_rollouts: list[Path]
+) -> None:
+    serve.codex.mkdir()  # a Codex home without sessions/ yet
+    serve.start_ready()
+    assert not serve.codex.joinpath("sessions").exists()
+
+    src = fixture_rollouts[2]
+    shutil.copy(src, day_dir(serve) / src.name)
+    row = wait_for("threads row in a new sessions dir", lambda: serve.thread_row(thread_id(src)))
+    assert row["index_error"] is None
+
+    # A whole day directory moved in at once gives one event for the directory only.
+    staging = serve.base / "staging" / "23"
+    staging.mkdir(parents=True)
+    moved = fixture_rollouts[0]
+    shutil.copy(moved, staging / moved.name)
+    os.rename(staging, serve.codex.joinpath("sessions", "2026", "11", "23"))
+    wait_for("threads row in a moved-in directory", lambda: serve.thread_row(thread_id(moved)))
+
+    serve.signal(signal.SIGTERM)
+    assert serve.wait_exit() == 0
+
+
+def test_sd_notify_ready_watchdog_stopping(serve: Serve) -> None:
+    sock_path = serve.base / "notify.sock"
+    assert len(str(sock_path)) < 100, "unix socket path too long for this tmp dir"
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        sock.bind(str(sock_path))
+        sock.settimeout(WAIT)
+        serve.env.update(NOTIFY_SOCKET=str(sock_path), WATCHDOG_USEC="400000")
+        proc = serve.start()
+        got: list[str] = []
+
+        def recv_until(state: str) -> None:
+            while state not in got:
+                got.append(sock.recv(4096).decode())
+
+        recv_until("READY=1")
+        assert serve.events("daemon_ready"), "READY=1 must follow the first scan"
+        got.clear()
+        recv_until("WATCHDOG=1")
+        recv_until("WATCHDOG=1")  # keeps pinging, every WATCHDOG_USEC/2
+        assert proc.poll() is None
+        os.kill(proc.pid, signal.SIGTERM)
+        recv_until("STOPPING=1")
+        assert serve.wait_exit() == 0
+    finally:
+        sock.close()
+
+
+def test_second_sigterm_exits_at_once(serve: Serve, fixture_rollouts: list[Path]) -> None:
+    """The first signal waits (up to the grace period) for running work; the second does not.
+
+    Running work is made to last: the test holds the state DB's write lock, so the daemon's
+    indexing of a new rollout waits on it (busy_timeout)."""
+    write_config(serve, '[log]\nlevel = "debug"\n[daemon]\nshutdown_grace_seconds = 120\n')
+    day = day_dir(serve)
+    serve.start_ready()
+    blocker = sqlite3.connect(serve.db_path, timeout=5, isolation_level=None)
+    try:
+        blocker.execute("BEGIN IMMEDIATE")
+        src = fixture_rollouts[0]
+        shutil.copy(src, day / src.name)
+        serve.wait_event("watch_changes")
+        t0 = time.monotonic()
+        serve.signal(signal.SIGTERM)
+        stopping = serve.wait_event("daemon_stopping")
+        assert stopping["running"] == 1, "the indexing was expected to be waiting on the lock"
+        assert serve.proc is not None and serve.proc.poll() is None  # draining, not gone
+        serve.signal(signal.SIGTERM)
+        assert serve.wait_exit() == 1
+        assert time.monotonic() - t0 < 60  # far below the 120 s grace
+        forced = serve.events("daemon_forced_exit")
+        assert forced and forced[0]["signal"] == "SIGTERM"
+        assert not serve.events("daemon_stopped")
+        assert_stable_event_names(serve)  # at debug level too
+    finally:
+        blocker.close()
+
+    # Nothing was lost: the next start indexes the file.
+    serve.start_ready()
+    assert serve.thread_row(thread_id(fixture_rollouts[0])) is not None
+    serve.signal(signal.SIGTERM)
+    assert serve.wait_exit() == 0
+
+
+def test_grace_period_expires_then_work_is_cancelled(
+    serve: Serve, fixture_rollouts: list[Path]
+) -> None:
+    write_config(serve, '[log]\nlevel = "debug"\n[daemon]\nshutdown_grace_seconds = 0.3\n')
+    day = day_dir(serve)
+    serve.start_ready()
+    blocker = sqlite3.connect(serve.db_path, timeout=5, isolation_level=None)
+    try:
+        blocker.execute("BEGIN IMMEDIATE")
+        src = fixture_rollouts[0]
+        shutil.copy(src, day / src.name)
+        serve.wait_event("watch_changes")
+        serve.signal(signal.SIGTERM)
+        expired = serve.wait_event("shutdown_grace_expired")
+        assert expired["running"] == 1
+    finally:
+        # The cancelled write may now get the lock; it must not commit a half transaction.
+        blocker.close()
+    assert serve.wait_exit() == 0
+    assert serve.events("daemon_stopped")[-1]["exit_code"] == 0
+
+    # The cancelled work is redone by the next start.
+    serve.start_ready()
+    row = serve.thread_row(thread_id(fixture_rollouts[0]))
+    assert row is not None and row["parsed_offset"] == fixture_rollouts[0].stat().st_size
+    serve.signal(signal.SIGTERM)
+    assert serve.wait_exit() == 0
+
+
+def test_failed_side_task_stops_the_daemon_non_zero(
+    serve: Serve, fixture_rollouts: list[Path]
+) -> None:
+    """A broken state DB (here: its threads table is gone) is not something to limp on with."""
+    day = day_dir(serve)
+    serve.start_ready()
+    conn = sqlite3.connect(serve.db_path, timeout=5)
+    try:
+        conn.execute("ALTER TABLE threads RENAME TO threads_moved_away")
+        conn.commit()
+    finally:
+        conn.close()
+    src = fixture_rollouts[0]
+    shutil.copy(src, day / src.name)
+    assert serve.wait_exit() == 1
+    failed = serve.events("side_task_failed")
+    assert failed and failed[0]["task"] == "watcher"
+    assert "no such table" in failed[0]["error"]
+    assert serve.events("daemon_stopping")[0]["reason"] == "side_task_failed"
+    assert serve.events("daemon_stopped")[-1]["exit_code"] == 1
+
+
+def test_bad_config_refuses_to_start(serve: Serve) -> None:
+    write_config(serve, "[index]\nrescan_seconds = 0\n")
+    proc = serve.start()
+    assert proc.wait(timeout=WAIT) == 2
+    assert "index.rescan_seconds" in serve.stderr()
+    assert not serve.log_path.exists()
