@@ -700,10 +700,12 @@ class Indexer:
                     touches,
                 )
             if vanished:
-                await c.executemany(
+                cur = await c.executemany(
                     "UPDATE threads SET index_error = ?, indexed_at = ? WHERE rollout_path = ?",
                     [(VANISHED, now, p) for p in vanished],
                 )
+                # A file that moved (to archived_sessions/, say) took its row along: not gone.
+                stats.vanished = cur.rowcount
             if ok_paths:
                 await c.executemany("DELETE FROM index_problems WHERE path = ?", ok_paths)
             if problem_rows:
