@@ -844,3 +844,78 @@ async def test_malformed_tree_rescan_reads_only_what_may_have_changed(
     assert sum(e is not None for e in errors.values()) == 6
     stats = await scan(db, codex_home)
     assert (stats.bytes_read, stats.files_read, stats.files_unchanged) == (0, 0, 9)
+
+
+# ------------------------------------------------------------------------------------------
+# fields that are present but not what Codex would ever write
+
+
+async def test_session_meta_id_must_be_a_uuid(
+    db: aiosqlite.Connection, codex_home: Path, good: list[Path]
+) -> None:
+    """Codex's thread ids are UUIDs (and later become file names): another string is not
+    taken as the id, and a later meta with such an id is not this thread's."""
+    lines = bad_lines()
+    first = lines[0]
+    lines[0] = edit_meta(first, id="../../../etc/passwd")
+    lines.append(appended_meta(first, "disabled", id="not-a-uuid"))
+    p = write(bad_path(good[0].parent), lines)
+    await scan(db, codex_home)
+    row = await row_by_path(db, p)
+    exp = {"id": BAD, "source": "exec", "cwd": ALPHA["cwd"], "created_at": ALPHA["created_at"],
+           "memory_mode": "enabled", "has_session_meta": 1, "index_error": None}
+    assert subset(row, exp) == exp
+    await check_good(db, good, 1)
+
+
+async def test_session_meta_id_in_another_spelling_is_the_same_thread(
+    db: aiosqlite.Connection, codex_home: Path, good: list[Path]
+) -> None:
+    lines = bad_lines()
+    first = lines[0]
+    lines[0] = edit_meta(first, id=BAD.upper())
+    lines.append(appended_meta(first, "disabled"))  # the canonical spelling
+    p = write(bad_path(good[0].parent), lines)
+    await scan(db, codex_home)
+    row = await row_by_path(db, p)
+    assert (row["id"], row["memory_mode"]) == (BAD, "disabled")
+    await check_good(db, good, 1)
+
+
+async def test_unknown_memory_mode_values_are_ignored(
+    db: aiosqlite.Connection, codex_home: Path, good: list[Path]
+) -> None:
+    """Only 'enabled' and 'disabled' come from a rollout; 'polluted' is memoryd's own verdict
+    and cannot be written into a rollout."""
+    lines = bad_lines()
+    first = lines[0]
+    lines[0] = edit_meta(first, memory_mode="banana")
+    lines.append(appended_meta(first, "polluted"))
+    lines.append(appended_meta(first, "DISABLED"))
+    p = write(bad_path(good[0].parent), lines)
+    await scan(db, codex_home)
+    row = await row_by_path(db, p)
+    assert (row["memory_mode_at_start"], row["memory_mode"]) == (None, "enabled")
+    await check_good(db, good, 1)
+
+
+async def test_two_json_objects_on_one_line(
+    db: aiosqlite.Connection, codex_home: Path, good: list[Path]
+) -> None:
+    """``{...},{...}`` on one line is one (bad) line: what it hides is not applied, and the
+    lines after it keep their numbers."""
+    lines = bad_lines()
+    hidden = appended_meta(lines[0], "disabled")
+    lines.insert(12, lines[11].rstrip(b"\n") + b"," + hidden)
+    p = write(bad_path(good[0].parent), lines)
+    await scan(db, codex_home)
+    row = await row_by_path(db, p)
+    assert row["memory_mode"] == "enabled"
+    assert row["lines_parsed"] + row["lines_skipped"] == 15
+    with p.open("ab") as f:
+        f.write(b"not json\n")
+    await scan(db, codex_home)
+    row = await row_by_path(db, p)
+    assert row["last_skip_reason"] == "line 16: not a JSON object"
+    assert row["lines_parsed"] + row["lines_skipped"] == 16
+    await check_good(db, good, 1)

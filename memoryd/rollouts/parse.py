@@ -35,6 +35,7 @@ KNOWN_LINE_TYPES = frozenset(
 )
 
 USER_MESSAGE_BEGIN = "## My request for Codex:"
+MEMORY_MODES = frozenset({"enabled", "disabled"})  # what a rollout may say; 'polluted' is ours
 PREVIEW_MAX_CHARS = 4000
 
 # Codex's compact envelope; group 1 is the line type, match.end() is where the payload begins.
@@ -108,6 +109,20 @@ _decode_any_line = msgspec.json.Decoder(_AnyLine).decode
 
 def _str_or_none(v: Any) -> str | None:
     return v if isinstance(v, str) and v != "" else None
+
+
+def _thread_id(v: Any) -> str | None:
+    """A session_meta id as Codex's ThreadId reads it, a UUID (canonical form), else None."""
+    if not isinstance(v, str) or not v:
+        return None
+    try:
+        return str(uuid.UUID(v))
+    except ValueError:
+        return None
+
+
+def _memory_mode(v: Any) -> str | None:
+    return v if v in MEMORY_MODES else None
 
 
 def parse_timestamp_ms(value: Any) -> int | None:
@@ -270,6 +285,8 @@ class LineParser:
             envelopes = _decode_block(b"[" + block[:-1].replace(b"\n", b",") + b"]")
         except msgspec.DecodeError:
             return None
+        if len(envelopes) != block.count(b"\n"):  # some line holds `{...},{...}`
+            return None
         if not KNOWN_LINE_TYPES.issuperset({e.type for e in envelopes}):
             return None
         want_preview = not self.meta.preview
@@ -413,7 +430,7 @@ class LineParser:
 
     def _apply_session_meta(self, sm: _SessionMeta) -> None:
         meta = self.meta
-        sm_id = _str_or_none(sm.id)
+        sm_id = _thread_id(sm.id)
         if not meta.has_session_meta:
             meta.has_session_meta = True
             if sm_id:
@@ -424,7 +441,7 @@ class LineParser:
             meta.cwd = _str_or_none(sm.cwd) or meta.cwd
             meta.cli_version = _str_or_none(sm.cli_version) or ""
             meta.model_provider = _str_or_none(sm.model_provider)
-            meta.memory_mode_at_start = _str_or_none(sm.memory_mode)
+            meta.memory_mode_at_start = _memory_mode(sm.memory_mode)
             if isinstance(sm.git, dict):
                 meta.git_sha = _str_or_none(sm.git.get("commit_hash"))
                 meta.git_branch = _str_or_none(sm.git.get("branch"))
@@ -432,9 +449,9 @@ class LineParser:
             return
         # A later session_meta: either an appended memory-mode change for this thread, or a
         # fork's embedded parent meta (another id), which Codex ignores for metadata.
-        if sm_id is not None and sm_id != meta.id:
-            return
-        mode = _str_or_none(sm.memory_mode)
+        if sm_id != meta.id and (sm_id is not None or _str_or_none(sm.id) is not None):
+            return  # another thread's, or an id no thread has
+        mode = _memory_mode(sm.memory_mode)
         if mode is not None:
             meta.memory_mode = mode
         if isinstance(sm.git, dict):  # git fields: first non-null wins, as in Codex's upsert
