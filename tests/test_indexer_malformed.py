@@ -919,3 +919,33 @@ async def test_two_json_objects_on_one_line(
     assert row["last_skip_reason"] == "line 16: not a JSON object"
     assert row["lines_parsed"] + row["lines_skipped"] == 16
     await check_good(db, good, 1)
+
+
+@pytest.mark.parametrize("chunk", [7, 1000, 4096, 30_000, 30_001, 1 << 20])
+def test_chunk_boundaries_do_not_change_the_outcome(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    """Oversized lines and torn tails are handled the same wherever the reads split them."""
+    limit = 30_000
+    lines = bad_lines()
+    lines.insert(9, huge_line(50_000))
+    envelope = len(huge_line(0)) - 1
+    lines.insert(11, huge_line(limit - envelope))  # exactly at the limit: kept
+    lines.append(appended_meta(lines[0], "disabled"))
+    torn = huge_line(40_000)[:-1]
+    p = write(tmp_path / rollout_name(BAD), [*lines, torn])
+    complete = sum(len(x) for x in lines)
+    monkeypatch.setattr(indexer_mod, "CHUNK_BYTES", chunk)
+    st = os.stat(p)
+    info = FileInfo(str(p), st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev, False)
+    reader = FileReader(limit)
+    r = reader.process(info, None)
+    assert r is not None and r.meta is not None
+    assert reader.bytes_read == st.st_size
+    assert (r.parsed_offset, r.index_error) == (complete, None)
+    m = r.meta
+    assert (m.lines_parsed, m.lines_skipped, m.memory_mode, m.preview) == (
+        16, 1, "disabled", ALPHA["preview"]
+    )
+    assert m.last_skip_reason == f"line 10: {len(lines[9]) - 1} bytes, longer than the " \
+        f"{limit}-byte limit"
