@@ -674,7 +674,6 @@ class Indexer:
                     )
             # Two files of this batch may name one thread: the later one must see the earlier.
             holders[r.meta.id] = (r.info.path, r.info.archived, r.info.mtime_ns)
-            existing.add(r.info.path)
             if r.kind == "touched":
                 touches.append((r.info.mtime_ns, r.info.mtime_ns // 1_000_000, now, r.info.path))
                 continue
