@@ -53,6 +53,8 @@ class Phase1Config(_Section):
     allowed_sources: list[str] = msgspec.field(default_factory=lambda: ["cli", "vscode"])
     honor_codex_generate_memories: bool = False
     disable_on_external_context: bool = False
+    max_input_tokens: Annotated[int, msgspec.Meta(ge=1000)] = 150_000
+    transient_retries: Annotated[int, msgspec.Meta(ge=0, le=20)] = 3
 
 
 class Phase2Config(_Section):

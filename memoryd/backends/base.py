@@ -1,0 +1,79 @@
+"""The contract every stage-1 extractor backend implements (offline, openai, chat, codex)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import msgspec
+
+from memoryd.errors import MemorydError
+
+
+class Stage1Output(msgspec.Struct, kw_only=True):
+    """One rollout's memory, as Codex's stage-1 schema names it."""
+
+    rollout_summary: str
+    raw_memory: str
+    rollout_slug: str | None = None
+
+    def is_empty(self) -> bool:
+        """Codex's no-output rule: exact emptiness of either field (no trimming)."""
+        return self.raw_memory == "" or self.rollout_summary == ""
+
+
+class Usage(msgspec.Struct, kw_only=True):
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+class ExtractionRequest(msgspec.Struct, kw_only=True):
+    """What a backend sees of one rollout (or one chunk of it). ``rollout_contents`` is the
+    filtered response-item view as a JSON array, already redacted and within budget."""
+
+    thread_id: str
+    rollout_path: str
+    cwd: str
+    git_branch: str | None = None
+    rollout_contents: str
+    chunk_index: int = 0
+    chunk_count: int = 1
+
+
+class ExtractionResult(msgspec.Struct, kw_only=True):
+    output: Stage1Output
+    usage: Usage
+    backend: str
+    model: str
+
+
+class Extractor(Protocol):
+    """A stage-1 backend. ``extract`` raises BackendError for transport problems (after its
+    own bounded retries of transient ones) and OutputError for an unusable model reply."""
+
+    name: str
+    model: str
+
+    async def extract(self, request: ExtractionRequest) -> ExtractionResult: ...
+
+    async def aclose(self) -> None: ...
+
+
+class BackendError(MemorydError):
+    """A model call failed (HTTP status, connection, timeout, torn stream)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        transient: bool = False,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.transient = transient
+        self.status = status
+        self.retry_after = retry_after
+
+
+class OutputError(MemorydError):
+    """The model replied, but not with a usable stage-1 object."""
