@@ -57,7 +57,10 @@ def acquire_lock(state_dir: Path) -> int:
     blocks a restart; the file is never deleted (deleting lock files races)."""
     ensure_private_dir(state_dir)
     path = state_dir / LOCK_FILE_NAME
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError as e:
+        raise MemorydError(f"cannot open lock file {path}: {e.strerror or e}") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -185,6 +185,7 @@ def test_indexes_new_and_growing_rollouts_and_stops_on_sigterm(
     proc = serve.start_ready()
     started = serve.events("daemon_started")[0]
     assert started["pid"] == proc.pid
+    assert started["event_loop"] == "uvloop"
 
     # Codex writes a rollout line by line: first half, then the rest.
     src = fixture_rollouts[1]
@@ -429,3 +430,14 @@ def test_bad_config_refuses_to_start(serve: Serve) -> None:
     assert proc.wait(timeout=WAIT) == 2
     assert "index.rescan_seconds" in serve.stderr()
     assert not serve.log_path.exists()
+
+
+def test_unusable_state_db_refuses_to_start(serve: Serve) -> None:
+    serve.state.mkdir(mode=0o700)
+    serve.db_path.write_bytes(b"this is not a database" * 100)
+    proc = serve.start()
+    assert proc.wait(timeout=WAIT) == 1
+    err = serve.stderr().strip().splitlines()[-1]
+    assert err.startswith("memoryd: state DB") and str(serve.db_path) in err
+    failed = serve.events("daemon_failed")
+    assert failed and str(serve.db_path) in failed[0]["error"]

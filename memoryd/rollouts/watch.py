@@ -137,7 +137,18 @@ class RolloutWatch:
             # covered those that existed at start).
             appeared = [] if seen is None else [str(r) for r in roots if r not in seen]
             seen = set(roots)
-            await self._watch(roots, appeared)
+            try:
+                await self._watch(roots, appeared)
+            except OSError as e:
+                # A root vanished between the check and the watch, or the kernel refuses more
+                # watches (ENOSPC: fs.inotify.max_user_watches). The periodic re-scan keeps the
+                # index current meanwhile; try again later.
+                vanished = isinstance(e, FileNotFoundError)
+                retry = self.recheck_seconds if vanished else self.config().rescan_seconds
+                report = log.warning if vanished else log.error
+                report("watch_failed", error=str(e), retry_seconds=retry)
+                with anyio.move_on_after(retry):
+                    await self.stop.wait()
 
     async def _watch(self, roots: Sequence[Path], appeared: list[str]) -> None:
         """One watcher over ``roots``; returns on ``stop`` or when it must be rebuilt."""
