@@ -1,0 +1,507 @@
+"""Stage-1 job claims, heartbeats and finalisers, and the phase-2 watermark.
+
+The rules are Codex's (reference/codex-memories.md §4.2-§4.5, §6.1) so the two stores can be
+compared row for row; SPEC §3 differs in applying the "already extracted" check inside the scan
+query, before the limit, and in heartbeating leases. Every claim is one ``BEGIN IMMEDIATE``
+transaction, and every later write on a claimed job is fenced by its ``ownership_token``: a
+write that matches no row means the lease was lost, and the caller drops its result.
+
+Times in ``jobs`` and ``stage1_outputs`` are whole seconds; ``threads.updated_at`` is ms.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import aiosqlite
+
+from memoryd.store.db import immediate
+
+STAGE1 = "memory_stage1"
+GLOBAL = "memory_consolidate_global"
+GLOBAL_KEY = "global"
+DEFAULT_RETRY_REMAINING = 3
+
+
+class ClaimOutcome(enum.Enum):
+    CLAIMED = "claimed"
+    UP_TO_DATE = "up_to_date"
+    RUNNING = "running"
+    BACKOFF = "backoff"
+    EXHAUSTED = "exhausted"
+    CAP_REACHED = "cap_reached"  # Codex reports this as "running"; we stop a batch on it
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    thread_id: str
+    rollout_path: str
+    cwd: str
+    git_branch: str | None
+    updated_at_ms: int
+
+    @property
+    def watermark(self) -> int:
+        """S: the thread's ``updated_at`` in whole seconds, the stage-1 input watermark."""
+        return self.updated_at_ms // 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    candidate: Candidate
+    token: str
+    worker_id: str
+    lease_until: int
+
+
+@dataclass(frozen=True, slots=True)
+class Eligibility:
+    """The phase-1 selection rules (SPEC §3), from config."""
+
+    allowed_sources: tuple[str, ...]
+    max_age_days: float
+    min_idle_hours: float
+    honor_codex_generate_memories: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRow:
+    phase: str
+    backend: str
+    model: str
+    input_tokens: int
+    output_tokens: int
+    thread_id: str | None = None
+    run_id: str | None = None
+    cost_estimate: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutputRow:
+    raw_memory: str
+    rollout_summary: str
+    rollout_slug: str | None
+    rollout_path: str
+    input_first_line: int
+    input_last_line: int
+    input_sha256: str
+    backend: str
+    model: str
+    input_tokens: int
+    output_tokens: int
+    chunk_count: int
+
+
+def _window(rules: Eligibility, now_ms: int) -> tuple[int, int]:
+    oldest = now_ms - int(max(rules.max_age_days, 0) * 86_400_000)
+    newest = now_ms - int(max(rules.min_idle_hours, 0) * 3_600_000)
+    return oldest, newest
+
+
+def _source_list(rules: Eligibility) -> str:
+    return ",".join(f":s{i}" for i in range(len(rules.allowed_sources)))
+
+
+def _source_params(rules: Eligibility) -> dict[str, object]:
+    return {f"s{i}": src for i, src in enumerate(rules.allowed_sources)}
+
+
+# A thread is claimable when it is eligible, not extracted at this updated_at, and its job (if
+# any) is not freshly leased, not in backoff and not out of retries for this input. The last
+# three repeat the claim's own conditions so that the scan's LIMIT is spent on threads that can
+# actually be claimed (the claim re-checks them under the write lock).
+_CANDIDATES_SQL = """
+SELECT t.id, t.rollout_path, t.cwd, t.git_branch, t.updated_at
+FROM threads t
+LEFT JOIN jobs j ON j.kind = 'memory_stage1' AND j.job_key = t.id
+WHERE t.archived = 0
+  AND t.preview <> ''
+  AND t.index_error IS NULL
+  AND t.source IN ({sources})
+  AND t.memory_mode = 'enabled'
+  AND (:honor = 0 OR t.memory_mode_at_start IS NULL OR t.memory_mode_at_start <> 'disabled')
+  AND t.updated_at >= :oldest AND t.updated_at <= :newest
+  AND NOT EXISTS (SELECT 1 FROM stage1_outputs o
+                  WHERE o.thread_id = t.id AND o.source_updated_at >= t.updated_at / 1000)
+  AND (j.job_key IS NULL OR (
+        COALESCE(j.last_success_watermark, -1) < t.updated_at / 1000
+    AND NOT (j.status = 'running' AND j.lease_until IS NOT NULL AND j.lease_until > :now)
+    AND (j.retry_at IS NULL OR j.retry_at <= :now
+         OR t.updated_at / 1000 > COALESCE(j.input_watermark, -1))
+    AND (j.retry_remaining > 0 OR t.updated_at / 1000 > COALESCE(j.input_watermark, -1))))
+ORDER BY t.updated_at DESC
+LIMIT :limit
+"""
+
+
+async def scan_candidates(
+    conn: aiosqlite.Connection, rules: Eligibility, *, now_ms: int, limit: int
+) -> list[Candidate]:
+    """Claimable threads, newest first; every filter is applied before the limit."""
+    if limit <= 0 or not rules.allowed_sources:
+        return []
+    oldest, newest = _window(rules, now_ms)
+    params = _source_params(rules)
+    params.update(
+        honor=int(rules.honor_codex_generate_memories),
+        oldest=oldest,
+        newest=newest,
+        now=now_ms // 1000,
+        limit=limit,
+    )
+    sql = _CANDIDATES_SQL.format(sources=_source_list(rules))
+    async with conn.execute(sql, params) as cur:
+        rows = await cur.fetchall()
+    return [Candidate(str(r[0]), str(r[1]), str(r[2]), r[3], int(r[4])) for r in rows]
+
+
+async def next_eligible_at_ms(
+    conn: aiosqlite.Connection, rules: Eligibility, *, now_ms: int
+) -> int | None:
+    """The earliest future moment a thread that is not claimable now may become so: a recent
+    thread going idle, a backoff ending, a lease expiring. None when nothing is pending."""
+    _oldest, newest = _window(rules, now_ms)
+    idle_ms = int(max(rules.min_idle_hours, 0) * 3_600_000)
+    sources = _source_list(rules)
+    params = _source_params(rules)
+    params.update(newest=newest, now=now_ms // 1000)
+    moments: list[int] = []
+    async with conn.execute(
+        f"""SELECT MIN(updated_at) FROM threads
+            WHERE archived = 0 AND preview <> '' AND index_error IS NULL
+              AND memory_mode = 'enabled' AND source IN ({sources})
+              AND updated_at > :newest""",
+        params,
+    ) as cur:
+        row = await cur.fetchone()
+    if row and row[0] is not None:
+        moments.append(int(row[0]) + idle_ms)
+    async with conn.execute(
+        """SELECT MIN(CASE WHEN status = 'running' THEN lease_until ELSE retry_at END)
+           FROM jobs
+           WHERE kind = 'memory_stage1'
+             AND ((status = 'running' AND lease_until > :now)
+                  OR (status = 'error' AND retry_at > :now AND retry_remaining > 0))""",
+        params,
+    ) as cur:
+        row = await cur.fetchone()
+    if row and row[0] is not None:
+        moments.append(int(row[0]) * 1000)
+    return min(moments) if moments else None
+
+
+async def try_claim(
+    conn: aiosqlite.Connection,
+    cand: Candidate,
+    *,
+    worker_id: str,
+    now_s: int,
+    lease_seconds: int,
+    max_running: int,
+) -> tuple[ClaimOutcome, Claim | None]:
+    """Codex's ``try_claim_stage1_job`` in one ``BEGIN IMMEDIATE`` transaction."""
+    s = cand.watermark
+    token = str(uuid.uuid4())
+    lease_until = now_s + max(lease_seconds, 0)
+    key = cand.thread_id
+    async with immediate(conn) as c:
+        async with c.execute(
+            "SELECT 1 FROM stage1_outputs WHERE thread_id = ? AND source_updated_at >= ?",
+            (key, s),
+        ) as cur:
+            if await cur.fetchone():
+                return ClaimOutcome.UP_TO_DATE, None
+        async with c.execute(
+            "SELECT status, lease_until, retry_at, retry_remaining, input_watermark, "
+            "last_success_watermark FROM jobs WHERE kind = ? AND job_key = ?",
+            (STAGE1, key),
+        ) as cur:
+            existing = await cur.fetchone()
+        if existing is not None and existing[5] is not None and int(existing[5]) >= s:
+            return ClaimOutcome.UP_TO_DATE, None
+        async with c.execute(
+            "SELECT count(*) FROM jobs WHERE kind = ? AND status = 'running' "
+            "AND lease_until IS NOT NULL AND lease_until > ? AND job_key <> ?",
+            (STAGE1, now_s, key),
+        ) as cur:
+            row = await cur.fetchone()
+        running_others = int(row[0]) if row else 0
+        if running_others >= max_running:
+            return ClaimOutcome.CAP_REACHED, None
+        if existing is None:
+            await c.execute(
+                "INSERT INTO jobs (kind, job_key, status, worker_id, ownership_token, "
+                "started_at, finished_at, lease_until, retry_at, retry_remaining, last_error, "
+                "input_watermark, last_success_watermark) "
+                "VALUES (?, ?, 'running', ?, ?, ?, NULL, ?, NULL, ?, NULL, ?, NULL)",
+                (STAGE1, key, worker_id, token, now_s, lease_until, DEFAULT_RETRY_REMAINING, s),
+            )
+            return ClaimOutcome.CLAIMED, Claim(cand, token, worker_id, lease_until)
+        status, lease, retry_at, retry_remaining, input_wm, _ = existing
+        advanced = s > (int(input_wm) if input_wm is not None else -1)
+        leased = status == "running" and lease is not None and int(lease) > now_s
+        in_backoff = retry_at is not None and int(retry_at) > now_s and not advanced
+        exhausted = int(retry_remaining) <= 0 and not advanced
+        if not (leased or in_backoff or exhausted):
+            await c.execute(
+                "UPDATE jobs SET status = 'running', worker_id = ?, ownership_token = ?, "
+                "started_at = ?, finished_at = NULL, lease_until = ?, retry_at = NULL, "
+                "last_error = NULL, input_watermark = ?, "
+                "retry_remaining = CASE WHEN ? THEN ? ELSE retry_remaining END "
+                "WHERE kind = ? AND job_key = ?",
+                (
+                    worker_id,
+                    token,
+                    now_s,
+                    lease_until,
+                    s,
+                    int(advanced),
+                    DEFAULT_RETRY_REMAINING,
+                    STAGE1,
+                    key,
+                ),
+            )
+            return ClaimOutcome.CLAIMED, Claim(cand, token, worker_id, lease_until)
+    if exhausted:
+        return ClaimOutcome.EXHAUSTED, None
+    if in_backoff:
+        return ClaimOutcome.BACKOFF, None
+    return ClaimOutcome.RUNNING, None
+
+
+async def claim_batch(
+    conn: aiosqlite.Connection,
+    rules: Eligibility,
+    *,
+    worker_id: str,
+    now_ms: int,
+    lease_seconds: int,
+    max_running: int,
+    max_claims: int,
+) -> list[Claim]:
+    """Claim up to ``max_claims`` threads, newest first, stopping at the global running cap."""
+    if max_claims <= 0:
+        return []
+    claims: list[Claim] = []
+    # The scan returns only claimable threads, so a small margin over max_claims covers the
+    # ones another process claims between our scan and our claim.
+    for cand in await scan_candidates(conn, rules, now_ms=now_ms, limit=max_claims * 2 + 8):
+        outcome, claim = await try_claim(
+            conn,
+            cand,
+            worker_id=worker_id,
+            now_s=now_ms // 1000,
+            lease_seconds=lease_seconds,
+            max_running=max_running,
+        )
+        if claim is not None:
+            claims.append(claim)
+            if len(claims) >= max_claims:
+                break
+        elif outcome is ClaimOutcome.CAP_REACHED:
+            break
+    return claims
+
+
+async def heartbeat(
+    conn: aiosqlite.Connection, claim: Claim, *, now_s: int, lease_seconds: int
+) -> bool:
+    """Renew the lease; False means it was lost (taken over, or finalised elsewhere)."""
+    cur = await conn.execute(
+        "UPDATE jobs SET lease_until = ? WHERE kind = ? AND job_key = ? "
+        "AND status = 'running' AND ownership_token = ?",
+        (now_s + lease_seconds, STAGE1, claim.candidate.thread_id, claim.token),
+    )
+    n = cur.rowcount
+    await cur.close()
+    return n == 1
+
+
+async def enqueue_global(conn: aiosqlite.Connection, watermark: int) -> None:
+    """Advance the phase-2 job's input watermark, strictly increasing (reference §6.1).
+    Must run inside the caller's transaction."""
+    await conn.execute(
+        """INSERT INTO jobs (kind, job_key, status, retry_remaining, input_watermark,
+                             last_success_watermark)
+           VALUES (?, ?, 'pending', ?, ?, 0)
+           ON CONFLICT(kind, job_key) DO UPDATE SET
+             status = CASE WHEN jobs.status = 'running' THEN 'running' ELSE 'pending' END,
+             retry_at = CASE WHEN jobs.status = 'running' THEN jobs.retry_at ELSE NULL END,
+             retry_remaining = MAX(jobs.retry_remaining, excluded.retry_remaining),
+             input_watermark = CASE
+               WHEN excluded.input_watermark > COALESCE(jobs.input_watermark, 0)
+               THEN excluded.input_watermark
+               ELSE COALESCE(jobs.input_watermark, 0) + 1 END""",
+        (GLOBAL, GLOBAL_KEY, DEFAULT_RETRY_REMAINING, watermark),
+    )
+
+
+async def _insert_usage(conn: aiosqlite.Connection, usage: Sequence[UsageRow], at_ms: int) -> None:
+    if usage:
+        await conn.executemany(
+            "INSERT INTO usage_ledger (at, phase, backend, model, input_tokens, output_tokens, "
+            "cost_estimate, thread_id, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    at_ms,
+                    u.phase,
+                    u.backend,
+                    u.model,
+                    u.input_tokens,
+                    u.output_tokens,
+                    u.cost_estimate,
+                    u.thread_id,
+                    u.run_id,
+                )
+                for u in usage
+            ],
+        )
+
+
+_OWNED = "kind = 'memory_stage1' AND job_key = ? AND status = 'running' AND ownership_token = ?"
+
+
+async def _mark_done(c: aiosqlite.Connection, claim: Claim, now_s: int) -> bool:
+    cur = await c.execute(
+        "UPDATE jobs SET status = 'done', finished_at = ?, lease_until = NULL, "
+        f"last_error = NULL, last_success_watermark = input_watermark WHERE {_OWNED}",
+        (now_s, claim.candidate.thread_id, claim.token),
+    )
+    n = cur.rowcount
+    await cur.close()
+    return n == 1
+
+
+class _LeaseLost(Exception):
+    pass
+
+
+async def finish_succeeded(
+    conn: aiosqlite.Connection,
+    claim: Claim,
+    out: OutputRow,
+    *,
+    now_s: int,
+    usage: Sequence[UsageRow] = (),
+) -> bool:
+    """Store the output and advance phase 2; False (nothing written) if the lease was lost."""
+    s = claim.candidate.watermark
+    try:
+        async with immediate(conn) as c:
+            if not await _mark_done(c, claim, now_s):
+                raise _LeaseLost
+            await c.execute(
+                """INSERT INTO stage1_outputs (thread_id, source_updated_at, raw_memory,
+                     rollout_summary, rollout_slug, generated_at, rollout_path,
+                     input_first_line, input_last_line, input_sha256, backend, model,
+                     input_tokens, output_tokens, chunk_count)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT(thread_id) DO UPDATE SET
+                     source_updated_at = excluded.source_updated_at,
+                     raw_memory = excluded.raw_memory,
+                     rollout_summary = excluded.rollout_summary,
+                     rollout_slug = excluded.rollout_slug,
+                     generated_at = excluded.generated_at,
+                     rollout_path = excluded.rollout_path,
+                     input_first_line = excluded.input_first_line,
+                     input_last_line = excluded.input_last_line,
+                     input_sha256 = excluded.input_sha256,
+                     backend = excluded.backend, model = excluded.model,
+                     input_tokens = excluded.input_tokens,
+                     output_tokens = excluded.output_tokens,
+                     chunk_count = excluded.chunk_count
+                   WHERE excluded.source_updated_at >= stage1_outputs.source_updated_at""",
+                (
+                    claim.candidate.thread_id,
+                    s,
+                    out.raw_memory,
+                    out.rollout_summary,
+                    out.rollout_slug,
+                    now_s,
+                    out.rollout_path,
+                    out.input_first_line,
+                    out.input_last_line,
+                    out.input_sha256,
+                    out.backend,
+                    out.model,
+                    out.input_tokens,
+                    out.output_tokens,
+                    out.chunk_count,
+                ),
+            )
+            await enqueue_global(c, s)
+            await _insert_usage(c, usage, now_s * 1000)
+    except _LeaseLost:
+        return False
+    return True
+
+
+async def finish_no_output(
+    conn: aiosqlite.Connection,
+    claim: Claim,
+    *,
+    now_s: int,
+    usage: Sequence[UsageRow] = (),
+) -> bool:
+    """Done with nothing worth keeping: delete an earlier output (and then advance phase 2)."""
+    try:
+        async with immediate(conn) as c:
+            if not await _mark_done(c, claim, now_s):
+                raise _LeaseLost
+            cur = await c.execute(
+                "DELETE FROM stage1_outputs WHERE thread_id = ?", (claim.candidate.thread_id,)
+            )
+            deleted = cur.rowcount
+            await cur.close()
+            if deleted:
+                await enqueue_global(c, claim.candidate.watermark)
+            await _insert_usage(c, usage, now_s * 1000)
+    except _LeaseLost:
+        return False
+    return True
+
+
+async def finish_failed(
+    conn: aiosqlite.Connection,
+    claim: Claim,
+    reason: str,
+    *,
+    now_s: int,
+    retry_delay_seconds: int,
+    usage: Sequence[UsageRow] = (),
+) -> bool:
+    """Record the failure with its reason; retry after the backoff, one retry fewer."""
+    try:
+        async with immediate(conn) as c:
+            cur = await c.execute(
+                "UPDATE jobs SET status = 'error', finished_at = ?, lease_until = NULL, "
+                "retry_at = ?, retry_remaining = retry_remaining - 1, last_error = ? "
+                f"WHERE {_OWNED}",
+                (
+                    now_s,
+                    now_s + retry_delay_seconds,
+                    reason,
+                    claim.candidate.thread_id,
+                    claim.token,
+                ),
+            )
+            owned = cur.rowcount == 1
+            await cur.close()
+            if not owned:
+                raise _LeaseLost
+            await _insert_usage(c, usage, now_s * 1000)
+    except _LeaseLost:
+        return False
+    return True
+
+
+async def release_unfinished(conn: aiosqlite.Connection, claim: Claim) -> None:
+    """Give a job back at shutdown so another worker need not wait out the lease. The job
+    was not tried, so no retry is spent."""
+    await conn.execute(
+        f"UPDATE jobs SET lease_until = 0 WHERE {_OWNED}",
+        (claim.candidate.thread_id, claim.token),
+    )
