@@ -1,0 +1,1 @@
+"""Reusable test doubles: ``responses_server.ResponsesServer`` (a loopback Responses API)."""
