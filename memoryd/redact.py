@@ -1,0 +1,209 @@
+"""Secret redaction for rollout text, model outputs and every file memoryd writes.
+
+A superset of Codex's ``redact_secrets``: its four patterns keep their exact replacement
+behaviour (``Bearer [REDACTED_SECRET]``, ``name=`` kept in assignments), and the common
+modern credential shapes are added. Value patterns stop at quotes, so redacting serialized
+JSON keeps it JSON in all but pathological cases (callers that need a guarantee re-validate).
+
+Speed: the text is matched as UTF-8 bytes, case-insensitive patterns against an ASCII-only
+lower-cased copy (``bytes.lower`` is cheap and keeps every offset), and every regex starts
+with a literal, so the engine can skip through text that holds no candidate. Word boundaries
+are ASCII here, which can only widen a match compared with Codex's Unicode ``\\b``.
+"""
+
+from __future__ import annotations
+
+import re
+
+REDACTED = "[REDACTED_SECRET]"
+_R = REDACTED.encode()
+_BEARER = b"Bearer " + _R
+
+# No pattern can match fewer bytes than this (``X_KEY=abc``, ``s://:pw@``).
+_MIN_SECRET_LEN = 8
+
+# Each regex marks the bytes to replace with a group named ``v_<pattern name>``; the rest of
+# the match (a kept ``name=`` or URL prefix) stays. One regex may report several names.
+
+_PEM = (
+    r"(?P<v_pem_private_key>-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY((?: BLOCK)?)-----"
+    # Body: base64, header lines (Proc-Type: 4,ENCRYPTED) and line breaks, real or written
+    # as backslash-n inside a JSON string. No quotes: a match never runs into the next string.
+    r"(?:[A-Za-z0-9+/=\s\\:,.\-]*?-----END \2PRIVATE KEY\3-----"
+    # No END line (a cut-off listing): the header and the base64 lines after it.
+    r"|(?:(?:\r?\n|\\r\\n|\\n)[ \t]*(?:[A-Za-z0-9+/=]{16,}|[A-Za-z\-]+: [^\r\n\\\"]*))*))"
+)
+
+_URL_PASSWORD = r"://(?<=[A-Za-z0-9+.\-]://)[^\s:/@\"'\\<>]*:(?P<v_url_password>[^\s/@\"'\\<>]+)@"
+
+# A JSON / Python-dict field whose key names a secret, with a string value; the quotes may be
+# escaped (JSON inside a JSON string). Codex's assignment pattern misses these because a quote
+# sits between the key and the colon.
+_FIELD = r"\\?[\"']\s*:\s*\\?[\"'](?P<v_secret_field>[^\"'\\\r\n]{6,})(?=\\?[\"'])"
+# Codex's assignment tail: separator, optional quote, >= 8 chars that are not space or quote.
+_ASSIGN = r"\s*[:=]\s*[\"']?(?P<v_secret_assignment>[^\s\"']{8,})"
+
+# Codex's `\bapi[_-]?key\b`, checked after the literal `key` so the regex starts with one.
+_API_KEY_WORD = (
+    r"(?:(?<=api_key)(?<![a-z0-9_]api_key)|(?<=api-key)(?<![a-z0-9_]api-key)"
+    r"|(?<=apikey)(?<![a-z0-9_]apikey))"
+)
+_SECRET_KEY_BEFORE = (
+    r"(?:(?<=api_key)|(?<=api-key)|(?<=apikey)|(?<=access_key)|(?<=access-key)"
+    r"|(?<=accesskey)|(?<=private_key)|(?<=private-key)|(?<=privatekey)"
+    r"|(?<=secret_key)|(?<=secret-key)|(?<=secretkey))"
+)
+
+
+_AWS_SECRET_TAIL = (
+    r"\\?[\"']?\s*[:=]\s*\\?[\"']?(?P<v_aws_secret_access_key>[a-z0-9/+=]{40})(?![a-z0-9/+=])"
+)
+
+# `.env` / shell assignments to upper-case names that say "secret". Lower-case names are left
+# to the assignment pattern: `primary_key=True` or `sort_key=lambda` in code is no secret.
+# `$VAR` values are references, not secrets.
+_ENV_TAIL = (
+    r"[ \t]*=[ \t]*(?P<q>[\"'])?(?!\$)"
+    r"(?P<v_env_secret>(?(q)[^\"'\r\n]+|[^\s\"'`;&|]{3,}))(?(q)(?P=q))"
+)
+
+# (regex, match against the lower-cased copy)
+_SOURCES: tuple[tuple[str, bool], ...] = (
+    (_PEM, False),
+    (_URL_PASSWORD, False),
+    (
+        r"https://hooks\.slack\.com/(?:services|workflows|triggers)/"
+        r"(?P<v_slack_webhook>[A-Za-z0-9_/\-]{16,})",
+        False,
+    ),
+    (
+        r"(?P<v_jwt>eyJ(?<![A-Za-z0-9_]eyJ)[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}"
+        r"\.[A-Za-z0-9_\-]{8,})",
+        False,
+    ),
+    (
+        # One regex, so the text is searched for `sk-` once; these replace the whole match.
+        r"sk-(?:(?P<v_openai_project_key>(?:proj|svcacct|admin)-[A-Za-z0-9_\-]{20,})"
+        r"|(?P<v_anthropic_key>ant-[A-Za-z0-9_\-]{20,})"
+        # Codex 1/4 verbatim: `sk-` and 20+ letters or digits, no word boundary.
+        r"|(?P<v_openai_key>[A-Za-z0-9]{20,}))",
+        False,
+    ),
+    (r"(?P<v_stripe_key>sk_(?<![A-Za-z0-9_]sk_)(?:live|test)_[A-Za-z0-9]{16,})", False),
+    (r"(?P<v_stripe_key>rk_(?<![A-Za-z0-9_]rk_)(?:live|test)_[A-Za-z0-9]{16,})", False),
+    (
+        r"(?P<v_github_token>gh[pousr]_(?<![A-Za-z0-9_]gh[pousr]_)[A-Za-z0-9]{30,})"
+        r"(?![A-Za-z0-9_])",
+        False,
+    ),
+    (r"(?P<v_github_pat>github_pat_(?<![A-Za-z0-9_]github_pat_)[A-Za-z0-9_]{22,})", False),
+    (r"(?P<v_slack_token>xox[abposr]-(?<![A-Za-z0-9_]xox[abposr]-)[A-Za-z0-9\-]{10,})", False),
+    (
+        r"(?P<v_google_api_key>AIza(?<![A-Za-z0-9_]AIza)[0-9A-Za-z_\-]{35})(?![0-9A-Za-z_\-])",
+        False,
+    ),
+    # Codex 2/4 is the AKIA half.
+    (
+        r"(?P<v_aws_access_key_id>A[KS]IA(?<![A-Za-z0-9_]A[KS]IA)[0-9A-Z]{16})(?![A-Za-z0-9_])",
+        False,
+    ),
+    (rf"secret_access_key{_AWS_SECRET_TAIL}", True),
+    (rf"aws_secret_key{_AWS_SECRET_TAIL}", True),
+    (r"(?P<v_npm_token>npm_(?<![A-Za-z0-9_]npm_)[A-Za-z0-9]{36})(?![A-Za-z0-9_])", False),
+    (r"(?P<v_pypi_token>pypi-(?<![A-Za-z0-9_]pypi-)AgE[A-Za-z0-9_\-]{50,})", False),
+    (r"(?P<v_huggingface_token>hf_(?<![A-Za-z0-9_]hf_)[A-Za-z0-9]{30,})(?![A-Za-z0-9_])", False),
+    (
+        r"(?P<v_sendgrid_key>SG\.(?<![A-Za-z0-9_]SG\.)[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43})"
+        r"(?![A-Za-z0-9_\-])",
+        False,
+    ),
+    (r"(?P<v_twilio_api_key>SK(?<![A-Za-z0-9_]SK)[0-9a-f]{32})(?![A-Za-z0-9_])", False),
+    (
+        r"authorization(?<![a-z0-9_]authorization)\s*:\s*(?:basic|token)\s+"
+        r"(?P<v_authorization_header>[a-z0-9+/=._~\-]{8,})",
+        True,
+    ),
+    # Codex 3/4 verbatim; the whole match becomes `Bearer [REDACTED_SECRET]`, as upstream.
+    (r"(?P<v_bearer_token>bearer(?<![a-z0-9_]bearer)\s+[a-z0-9._\-]{16,}\b)", True),
+    # Secret fields, then Codex 4/4 (`api_key|token|secret|password` assignments) verbatim.
+    (rf"token(?:{_FIELD}|(?<![a-z0-9_]token)(?![a-z0-9_]){_ASSIGN})", True),
+    (rf"secret(?:{_FIELD}|(?<![a-z0-9_]secret)(?![a-z0-9_]){_ASSIGN})", True),
+    (
+        rf"passw(?:ord|d)(?:{_FIELD}|(?<=password)(?<![a-z0-9_]password)(?![a-z0-9_]){_ASSIGN})",
+        True,
+    ),
+    (rf"passphrase{_FIELD}", True),
+    (rf"credentials?{_FIELD}", True),
+    (rf"key(?:{_SECRET_KEY_BEFORE}{_FIELD}|{_API_KEY_WORD}(?![a-z0-9_]){_ASSIGN})", True),
+    (rf"TOKEN{_ENV_TAIL}", False),
+    (rf"SECRET{_ENV_TAIL}", False),
+    (rf"PASSW(?:ORD|D){_ENV_TAIL}", False),
+    (rf"PASSPHRASE{_ENV_TAIL}", False),
+    (rf"CREDENTIALS?{_ENV_TAIL}", False),
+    (rf"KEY(?:(?<=_KEY)|(?<=APIKEY)|(?<![A-Za-z0-9_]KEY)){_ENV_TAIL}", False),
+)
+
+# Patterns whose replacement covers the whole match, not just their v_ group.
+_WHOLE_MATCH = {
+    "openai_project_key": _R,
+    "anthropic_key": _R,
+    "openai_key": _R,
+    "bearer_token": _BEARER,
+}
+
+
+def _compile(source: str) -> tuple[re.Pattern[bytes], tuple[tuple[str, int], ...]]:
+    rx = re.compile(source.encode())
+    groups = tuple((name[2:], idx) for name, idx in rx.groupindex.items() if name.startswith("v_"))
+    return rx, groups
+
+
+_REGEXES = tuple((*_compile(src), lower) for src, lower in _SOURCES)
+
+PATTERN_NAMES: tuple[str, ...] = tuple(
+    dict.fromkeys(name for _rx, groups, _low in _REGEXES for name, _i in groups)
+)
+
+
+def _apply(text: str, found: list[str] | None) -> str:
+    if len(text) < _MIN_SECRET_LEN:
+        return text
+    data = text.encode("utf-8", "surrogatepass")
+    low = data.lower()
+    changed = False
+    for rx, groups, lower in _REGEXES:
+        pieces: list[bytes] = []
+        last = 0
+        for m in rx.finditer(low if lower else data):
+            name, idx = next((n, i) for n, i in groups if m.start(i) >= 0)
+            start = m.start(idx)
+            if name in _WHOLE_MATCH:
+                start, end, rep = m.start(), m.end(), _WHOLE_MATCH[name]
+            else:
+                end, rep = m.end(idx), _R
+            if data[start:end] == rep:
+                continue  # already redacted: nothing to do and nothing to report
+            pieces.append(data[last:start])
+            pieces.append(rep)
+            last = end
+            if found is not None and name not in found:
+                found.append(name)
+        if pieces:
+            pieces.append(data[last:])
+            data = b"".join(pieces)
+            low = data.lower()
+            changed = True
+    return data.decode("utf-8", "surrogatepass") if changed else text
+
+
+def redact(text: str) -> str:
+    """``text`` with every secret replaced by ``[REDACTED_SECRET]``; idempotent."""
+    return _apply(text, None)
+
+
+def find_secrets(text: str) -> list[str]:
+    """Names of the patterns that redact something in ``text``, in the order they run. A
+    value that already reads ``[REDACTED_SECRET]`` does not count."""
+    found: list[str] = []
+    _apply(text, found)
+    return found
