@@ -14,6 +14,7 @@ are ASCII here, which can only widen a match compared with Codex's Unicode ``\\b
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 REDACTED = "[REDACTED_SECRET]"
 _R = REDACTED.encode()
@@ -67,19 +68,22 @@ _ENV_TAIL = (
     r"(?P<v_env_secret>(?(q)[^\"'\r\n]+|[^\s\"'`;&|]{3,}))(?(q)(?P=q))"
 )
 
-# (regex, match against the lower-cased copy)
-_SOURCES: tuple[tuple[str, bool], ...] = (
-    (_PEM, False),
-    (_URL_PASSWORD, False),
+# (regex, matched against the lower-cased copy, lower-case literals one of which every match
+# holds: a short text only meets the regexes whose literals it contains)
+_SOURCES: tuple[tuple[str, bool, tuple[str, ...]], ...] = (
+    (_PEM, False, ("-----begin ",)),
+    (_URL_PASSWORD, False, ("://",)),
     (
         r"https://hooks\.slack\.com/(?:services|workflows|triggers)/"
         r"(?P<v_slack_webhook>[A-Za-z0-9_/\-]{16,})",
         False,
+        ("hooks.slack.com",),
     ),
     (
         r"(?P<v_jwt>eyJ(?<![A-Za-z0-9_]eyJ)[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}"
         r"\.[A-Za-z0-9_\-]{8,})",
         False,
+        ("eyj",),
     ),
     (
         # One regex, so the text is searched for `sk-` once; these replace the whole match.
@@ -88,59 +92,102 @@ _SOURCES: tuple[tuple[str, bool], ...] = (
         # Codex 1/4 verbatim: `sk-` and 20+ letters or digits, no word boundary.
         r"|(?P<v_openai_key>[A-Za-z0-9]{20,}))",
         False,
+        ("sk-",),
     ),
-    (r"(?P<v_stripe_key>sk_(?<![A-Za-z0-9_]sk_)(?:live|test)_[A-Za-z0-9]{16,})", False),
-    (r"(?P<v_stripe_key>rk_(?<![A-Za-z0-9_]rk_)(?:live|test)_[A-Za-z0-9]{16,})", False),
+    (
+        r"(?P<v_stripe_key>sk_(?<![A-Za-z0-9_]sk_)(?:live|test)_[A-Za-z0-9]{16,})",
+        False,
+        ("sk_",),
+    ),
+    (
+        r"(?P<v_stripe_key>rk_(?<![A-Za-z0-9_]rk_)(?:live|test)_[A-Za-z0-9]{16,})",
+        False,
+        ("rk_",),
+    ),
     (
         r"(?P<v_github_token>gh[pousr]_(?<![A-Za-z0-9_]gh[pousr]_)[A-Za-z0-9]{30,})"
         r"(?![A-Za-z0-9_])",
         False,
+        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
     ),
-    (r"(?P<v_github_pat>github_pat_(?<![A-Za-z0-9_]github_pat_)[A-Za-z0-9_]{22,})", False),
-    (r"(?P<v_slack_token>xox[abposr]-(?<![A-Za-z0-9_]xox[abposr]-)[A-Za-z0-9\-]{10,})", False),
+    (
+        r"(?P<v_github_pat>github_pat_(?<![A-Za-z0-9_]github_pat_)[A-Za-z0-9_]{22,})",
+        False,
+        ("github_pat_",),
+    ),
+    (
+        r"(?P<v_slack_token>xox[abposr]-(?<![A-Za-z0-9_]xox[abposr]-)[A-Za-z0-9\-]{10,})",
+        False,
+        ("xox",),
+    ),
     (
         r"(?P<v_google_api_key>AIza(?<![A-Za-z0-9_]AIza)[0-9A-Za-z_\-]{35})(?![0-9A-Za-z_\-])",
         False,
+        ("aiza",),
     ),
     # Codex 2/4 is the AKIA half.
     (
         r"(?P<v_aws_access_key_id>A[KS]IA(?<![A-Za-z0-9_]A[KS]IA)[0-9A-Z]{16})(?![A-Za-z0-9_])",
         False,
+        ("akia", "asia"),
     ),
-    (rf"secret_access_key{_AWS_SECRET_TAIL}", True),
-    (rf"aws_secret_key{_AWS_SECRET_TAIL}", True),
-    (r"(?P<v_npm_token>npm_(?<![A-Za-z0-9_]npm_)[A-Za-z0-9]{36})(?![A-Za-z0-9_])", False),
-    (r"(?P<v_pypi_token>pypi-(?<![A-Za-z0-9_]pypi-)AgE[A-Za-z0-9_\-]{50,})", False),
-    (r"(?P<v_huggingface_token>hf_(?<![A-Za-z0-9_]hf_)[A-Za-z0-9]{30,})(?![A-Za-z0-9_])", False),
+    (rf"secret_access_key{_AWS_SECRET_TAIL}", True, ("secret_access_key",)),
+    (rf"aws_secret_key{_AWS_SECRET_TAIL}", True, ("aws_secret_key",)),
+    (
+        r"(?P<v_npm_token>npm_(?<![A-Za-z0-9_]npm_)[A-Za-z0-9]{36})(?![A-Za-z0-9_])",
+        False,
+        ("npm_",),
+    ),
+    (r"(?P<v_pypi_token>pypi-(?<![A-Za-z0-9_]pypi-)AgE[A-Za-z0-9_\-]{50,})", False, ("pypi-",)),
+    (
+        r"(?P<v_huggingface_token>hf_(?<![A-Za-z0-9_]hf_)[A-Za-z0-9]{30,})(?![A-Za-z0-9_])",
+        False,
+        ("hf_",),
+    ),
     (
         r"(?P<v_sendgrid_key>SG\.(?<![A-Za-z0-9_]SG\.)[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43})"
         r"(?![A-Za-z0-9_\-])",
         False,
+        ("sg.",),
     ),
-    (r"(?P<v_twilio_api_key>SK(?<![A-Za-z0-9_]SK)[0-9a-f]{32})(?![A-Za-z0-9_])", False),
+    (
+        r"(?P<v_twilio_api_key>SK(?<![A-Za-z0-9_]SK)[0-9a-f]{32})(?![A-Za-z0-9_])",
+        False,
+        ("sk",),
+    ),
     (
         r"authorization(?<![a-z0-9_]authorization)\s*:\s*(?:basic|token)\s+"
         r"(?P<v_authorization_header>[a-z0-9+/=._~\-]{8,})",
         True,
+        ("authorization",),
     ),
     # Codex 3/4 verbatim; the whole match becomes `Bearer [REDACTED_SECRET]`, as upstream.
-    (r"(?P<v_bearer_token>bearer(?<![a-z0-9_]bearer)\s+[a-z0-9._\-]{16,}\b)", True),
+    (
+        r"(?P<v_bearer_token>bearer(?<![a-z0-9_]bearer)\s+[a-z0-9._\-]{16,}\b)",
+        True,
+        ("bearer",),
+    ),
     # Secret fields, then Codex 4/4 (`api_key|token|secret|password` assignments) verbatim.
-    (rf"token(?:{_FIELD}|(?<![a-z0-9_]token)(?![a-z0-9_]){_ASSIGN})", True),
-    (rf"secret(?:{_FIELD}|(?<![a-z0-9_]secret)(?![a-z0-9_]){_ASSIGN})", True),
+    (rf"token(?:{_FIELD}|(?<![a-z0-9_]token)(?![a-z0-9_]){_ASSIGN})", True, ("token",)),
+    (rf"secret(?:{_FIELD}|(?<![a-z0-9_]secret)(?![a-z0-9_]){_ASSIGN})", True, ("secret",)),
     (
         rf"passw(?:ord|d)(?:{_FIELD}|(?<=password)(?<![a-z0-9_]password)(?![a-z0-9_]){_ASSIGN})",
         True,
+        ("passw",),
     ),
-    (rf"passphrase{_FIELD}", True),
-    (rf"credentials?{_FIELD}", True),
-    (rf"key(?:{_SECRET_KEY_BEFORE}{_FIELD}|{_API_KEY_WORD}(?![a-z0-9_]){_ASSIGN})", True),
-    (rf"TOKEN{_ENV_TAIL}", False),
-    (rf"SECRET{_ENV_TAIL}", False),
-    (rf"PASSW(?:ORD|D){_ENV_TAIL}", False),
-    (rf"PASSPHRASE{_ENV_TAIL}", False),
-    (rf"CREDENTIALS?{_ENV_TAIL}", False),
-    (rf"KEY(?:(?<=_KEY)|(?<=APIKEY)|(?<![A-Za-z0-9_]KEY)){_ENV_TAIL}", False),
+    (rf"passphrase{_FIELD}", True, ("passphrase",)),
+    (rf"credentials?{_FIELD}", True, ("credential",)),
+    (
+        rf"key(?:{_SECRET_KEY_BEFORE}{_FIELD}|{_API_KEY_WORD}(?![a-z0-9_]){_ASSIGN})",
+        True,
+        ("key",),
+    ),
+    (rf"TOKEN{_ENV_TAIL}", False, ("token",)),
+    (rf"SECRET{_ENV_TAIL}", False, ("secret",)),
+    (rf"PASSW(?:ORD|D){_ENV_TAIL}", False, ("passw",)),
+    (rf"PASSPHRASE{_ENV_TAIL}", False, ("passphrase",)),
+    (rf"CREDENTIALS?{_ENV_TAIL}", False, ("credential",)),
+    (rf"KEY(?:(?<=_KEY)|(?<=APIKEY)|(?<![A-Za-z0-9_]KEY)){_ENV_TAIL}", False, ("key",)),
 )
 
 # Patterns whose replacement covers the whole match, not just their v_ group.
@@ -152,17 +199,30 @@ _WHOLE_MATCH = {
 }
 
 
-def _compile(source: str) -> tuple[re.Pattern[bytes], tuple[tuple[str, int], ...]]:
+def _compile(
+    source: str, lower: bool, anchors: tuple[str, ...]
+) -> tuple[re.Pattern[bytes], tuple[tuple[str, int], ...], bool, tuple[bytes, ...]]:
     rx = re.compile(source.encode())
     groups = tuple((name[2:], idx) for name, idx in rx.groupindex.items() if name.startswith("v_"))
-    return rx, groups
+    return rx, groups, lower, tuple(a.encode() for a in anchors)
 
 
-_REGEXES = tuple((*_compile(src), lower) for src, lower in _SOURCES)
+_REGEXES = tuple(_compile(*source) for source in _SOURCES)
 
 PATTERN_NAMES: tuple[str, ...] = tuple(
-    dict.fromkeys(name for _rx, groups, _low in _REGEXES for name, _i in groups)
+    dict.fromkeys(name for _rx, groups, _low, _a in _REGEXES for name, _i in groups)
 )
+
+# Each literal with the regexes (by index) that need it.
+_ANCHORS: tuple[tuple[bytes, tuple[int, ...]], ...] = tuple(
+    (a, tuple(i for i, r in enumerate(_REGEXES) if a in r[3]))
+    for a in dict.fromkeys(a for r in _REGEXES for a in r[3])
+)
+_ALL = tuple(range(len(_REGEXES)))
+
+# Up to this length, checking for a regex's literals first is cheaper than running it; on
+# long texts each literal check is itself a full scan, as is a run of the regex.
+_ANCHOR_CHECK_MAX = 64 * 1024
 
 
 def _apply(text: str, found: list[str] | None) -> str:
@@ -171,7 +231,12 @@ def _apply(text: str, found: list[str] | None) -> str:
     data = text.encode("utf-8", "surrogatepass")
     low = data.lower()
     changed = False
-    for rx, groups, lower in _REGEXES:
+    if len(data) <= _ANCHOR_CHECK_MAX:
+        todo: Iterable[int] = sorted({i for a, idx in _ANCHORS if a in low for i in idx})
+    else:
+        todo = _ALL
+    for i in todo:
+        rx, groups, lower, _anchors = _REGEXES[i]
         pieces: list[bytes] = []
         last = 0
         for m in rx.finditer(low if lower else data):
