@@ -203,10 +203,20 @@ _WHOLE_MATCH = {
 }
 
 
+# The sources write "X starts a word" after the literal X, as `(?<![A-Za-z0-9_]X)`, so each
+# regex still starts with its literal. Compiled, that also accepts X right after a
+# backslash-n, -r or -t, where X starts a line of a JSON string.
+_WORD_START = re.compile(r"\(\?<!\[(A-Za-z0-9_|a-z0-9_)\]([^()]+)\)")
+
+
+def _json_line_starts(source: str) -> str:
+    return _WORD_START.sub(r"(?:\g<0>|(?<=\\\\[nrt]\g<2>))", source)
+
+
 def _compile(
     source: str, lower: bool, anchors: tuple[str, ...]
 ) -> tuple[re.Pattern[bytes], tuple[tuple[str, int], ...], bool, tuple[bytes, ...]]:
-    rx = re.compile(source.encode())
+    rx = re.compile(_json_line_starts(source).encode())
     groups = tuple((name[2:], idx) for name, idx in rx.groupindex.items() if name.startswith("v_"))
     return rx, groups, lower, tuple(a.encode() for a in anchors)
 

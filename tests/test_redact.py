@@ -288,6 +288,19 @@ def test_redacted_json_stays_json() -> None:
     assert back["nested"] == [{"password": R}]
 
 
+def test_escaped_newline_ends_a_value() -> None:
+    # Serialized, every line of this output is one run of non-space characters; the values
+    # must still end where their lines do.
+    output = "GITHUB_TOKEN=abc123def456\nDB_HOST=db\npassword=hunter2hunter2\nnext line"
+    out = redact(json.dumps({"output": output}))
+    assert json.loads(out)["output"] == f"GITHUB_TOKEN={R}\nDB_HOST=db\npassword={R}\nnext line"
+    assert redact("password=C:\\dir\\file1") == f"password={R}"
+    # ... and a token that starts such a line still starts a word.
+    output = f"id:\nAKIAIOSFODNN7EXAMPLE\n{GHP}\ntoken: abcdefgh12345\nend"
+    out = redact(json.dumps({"output": output}))
+    assert json.loads(out)["output"] == f"id:\n{R}\n{R}\ntoken: {R}\nend"
+
+
 def test_non_ascii_and_surrogates_survive() -> None:
     text = "ünïcödé 😀 token=abcdefgh1234 → done \ud800"
     assert redact(text) == f"ünïcödé 😀 token={R} → done \ud800"
