@@ -23,6 +23,7 @@ from memoryd.backends.offline import (
     preference_implication,
     read_message,
 )
+from memoryd.rollouts.render import DEFAULT_MAX_TOKENS, render_rollout
 
 FIXTURES = Path(__file__).resolve().parent.parent / "memoryd" / "examples"
 PLAIN = "rollout-2026-11-22T03-12-03-01a2013d-497f-71f0-81b9-4c6d2314a10b.jsonl"
@@ -34,30 +35,21 @@ COMPACT = "rollout-2026-11-22T03-13-55-01a2013e-ff1a-7c20-8973-b369527e3057.json
 # Inputs
 
 
-def fixture_request(name: str) -> ExtractionRequest:
-    """The request phase 1 builds for a bundled rollout: the kept response items (Codex's
-    filter: no developer messages, no reasoning; ids dropped) as one JSON array."""
+def fixture_request(
+    name: str, *, max_tokens: int = DEFAULT_MAX_TOKENS, chunked: bool = True, chunk: int = 0
+) -> ExtractionRequest:
+    """The request phase 1 builds for a bundled rollout: its stage-1 input as rendered by
+    ``render_rollout`` (Codex's item filter, redacted, within budget), cwd from session_meta."""
     path = FIXTURES / name
-    items: list[dict[str, Any]] = []
-    cwd = ""
-    thread_id = ""
-    for line in path.read_text(encoding="utf-8").splitlines():
-        env = json.loads(line)
-        payload = env["payload"]
-        if env["type"] == "session_meta" and not thread_id:
-            thread_id, cwd = payload["id"], payload["cwd"]
-        if env["type"] != "response_item":
-            continue
-        if payload.get("type") == "reasoning":
-            continue
-        if payload.get("type") == "message" and payload.get("role") == "developer":
-            continue
-        items.append({k: v for k, v in payload.items() if k != "id"})
+    meta = json.loads(path.read_text(encoding="utf-8").splitlines()[0])["payload"]
+    rendered = render_rollout(path, max_tokens=max_tokens, chunked=chunked)
     return ExtractionRequest(
-        thread_id=thread_id,
+        thread_id=meta["id"],
         rollout_path=str(path),
-        cwd=cwd,
-        rollout_contents=json.dumps(items, separators=(",", ":")),
+        cwd=meta["cwd"],
+        rollout_contents=rendered.chunks[chunk],
+        chunk_index=chunk,
+        chunk_count=len(rendered.chunks),
     )
 
 
@@ -472,15 +464,18 @@ async def test_many_requests_are_bounded() -> None:
 
 
 async def test_damaged_or_truncated_contents_are_salvaged() -> None:
-    whole = json.dumps([user("Fix lint errors"), run("c1", "ruff check ."), result("c1", 0, "")])
-    cut = whole[:60] + "…1234 tokens truncated…" + whole[-250:]
+    head = [user("Fix lint errors. Never reformat unrelated files.")]
+    whole = json.dumps([*head, run("c1", "ruff check ."), result("c1", 1, "E501 line too long")])
+    cut = whole[: len(json.dumps(head)) + 30] + "…1234 tokens truncated…" + whole[-60:]
     items = parse_items(cut)
-    assert items and all(isinstance(i, dict) for i in items)
+    assert items[0] == head[0]
     out = await extract(
         ExtractionRequest(thread_id="t", rollout_path="p", cwd="/p", rollout_contents=cut)
     )
-    assert out.rollout_summary == "" or "Fix lint errors" in out.rollout_summary
+    assert "## Task 1: Fix lint errors" in out.rollout_summary
+    assert "do not reformat unrelated files" in out.rollout_summary
     assert parse_items("not json at all") == []
+    assert parse_items("[1, 2, null]") == []
     assert parse_items('{"type":"message","role":"user","content":"hi"}')[0]["role"] == "user"
 
 
@@ -777,3 +772,35 @@ async def test_a_later_chunk_keeps_work_before_its_first_request_apart() -> None
     assert "Tests pass now." in t1
     assert t2.startswith("## Task 2: Now update the changelog\n")
     assert "`CHANGELOG.md`" in t2 and "`CHANGELOG.md`" not in t1
+
+
+async def test_fixture_split_into_chunks_keeps_signal_in_each_part() -> None:
+    # A tiny budget puts the command in part 1 and its output and the second turn in part 2.
+    first = fixture_request(TOOL, max_tokens=400, chunk=0)
+    second = fixture_request(TOOL, max_tokens=400, chunk=1)
+    assert (first.chunk_count, second.chunk_count) == (2, 2)
+
+    one = await extract(first)
+    assert "Ran `ls -la && cat README.md` (no output recorded)" in one.rollout_summary
+    assert "`README.md`" in one.rollout_summary
+
+    two = await extract(second)
+    block = task_block(two.rollout_summary, 1)
+    assert block.startswith("## Task 1: Continuation of an earlier request (part 2 of 2)\n")
+    assert "`(a command from an earlier part, call call_0001)` (exit 0)" in block
+    assert "0 user requests, 1 command run; part 2 of 2 of a long rollout" in two.rollout_summary
+    assert 'Outcome: success (the user confirmed: "Thanks.")' in block
+    assert "use ripgrep rather than grep" in section(block, "Preference signals")
+    assert "## Task 2" not in two.rollout_summary
+
+
+async def test_fixture_middle_truncated_input_is_salvaged() -> None:
+    # chunked=False is Codex's own budget rule: one array with its middle cut out.
+    req = fixture_request(TOOL, max_tokens=400, chunked=False)
+    assert "tokens truncated" in req.rollout_contents
+    with pytest.raises(ValueError):
+        json.loads(req.rollout_contents)
+    out = await extract(req)
+    # The head (environment context) and tail (second turn) survive the cut.
+    assert front_matter(out.raw_memory)["cwd"] == "/home/dev/code/samples-13uz/proj-tools"
+    assert "always use ripgrep instead of grep" in out.rollout_summary

@@ -116,9 +116,19 @@ def _salvage_items(text: str) -> list[dict[str, Any]]:
             pos = text.find('{"type"', pos + 1)
             continue
         if isinstance(value, dict):
-            out.append(value)
+            out.append(_lift_part(value))
         pos = text.find("{", end)
     return out
+
+
+def _lift_part(value: dict[str, Any]) -> dict[str, Any]:
+    """A content part recovered from a message whose head was cut off: user parts are
+    ``input_text`` and assistant parts ``output_text``, so the message can be rebuilt."""
+    kind = value.get("type")
+    if kind in ("input_text", "output_text") and isinstance(value.get("text"), str):
+        role = "user" if kind == "input_text" else "assistant"
+        return {"type": "message", "role": role, "content": [value]}
+    return value
 
 
 def _text_of(value: Any) -> str:
@@ -955,6 +965,8 @@ class _Builder:
     def _request(self, text: str) -> None:
         text = text[:ANALYSE_CHARS]
         reading = read_message(text)
+        if self._current() is None and reading.follow_up and self.continuation_title is not None:
+            self._sink()  # feedback on a request made in an earlier chunk
         task = self._current()
         if task is not None and (reading.positive or reading.negative):
             first = _sentences(text)
@@ -1044,7 +1056,17 @@ class _Builder:
             self.by_call[str(call_id)] = edit
 
     def _output(self, item: dict[str, Any]) -> None:
-        target = self.by_call.get(str(item.get("call_id")))
+        call_id = str(item.get("call_id"))
+        target = self.by_call.get(call_id)
+        current = self._current()
+        early = current is None or current.continuation
+        if target is None and self.continuation_title is not None and early:
+            # A later chunk opening with the output of a call made in an earlier chunk: its
+            # exit status is still evidence.
+            target = Command(
+                self.seq, f"(a command from an earlier part, call {call_id})", "orphan"
+            )
+            self._add(target)
         if target is None:
             return
         out = parse_output(item.get("output"))
@@ -1227,7 +1249,7 @@ _TRIVIAL_PROGRAMS = _PROGRAM_SKIP | frozenset(
 def _working_commands(task: Task) -> list[str]:
     out: list[str] = []
     for cmd in task.commands:
-        if not cmd.succeeded or cmd.tool == "view_image":
+        if not cmd.succeeded or cmd.tool in ("view_image", "orphan"):
             continue
         if all(k in _TRIVIAL_PROGRAMS for k in command_programs(cmd.text)):
             continue
@@ -1286,7 +1308,8 @@ def _keywords(tasks: Sequence[Task], project: str, branch: str | None) -> list[s
     for task in tasks:
         out.append(task.group.split(" / ")[-1])
         for cmd in task.commands:
-            out.extend(k for k in command_programs(cmd.text) if len(k) <= 30)
+            if cmd.tool != "orphan":
+                out.extend(k for k in command_programs(cmd.text) if len(k) <= 30)
         for pref in task.preferences:
             m = _PREFER_XY.search(pref.quote) or _USE_XY.search(pref.quote)
             if m:
@@ -1444,7 +1467,8 @@ def render(rollout: Rollout, request: ExtractionRequest) -> Stage1Output:
     )
     context = f"cwd {_code(cwd)}" if cwd else "cwd not recorded"
     context += f", git branch {_code(branch)}" if branch else ", git branch not recorded"
-    context += f"; {_plural(len(tasks), 'user request')}, {_plural(n_cmds, 'command')} run"
+    n_requests = sum(1 for t in tasks if not t.continuation)
+    context += f"; {_plural(n_requests, 'user request')}, {_plural(n_cmds, 'command')} run"
     context += f" ({n_failed} failed)" if n_failed else ""
     if request.chunk_count > 1:
         context += f"; part {request.chunk_index + 1} of {request.chunk_count} of a long rollout"
