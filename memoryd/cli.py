@@ -78,6 +78,24 @@ def _print_summary(summary: object, as_json: bool) -> None:
         f"threads: {summary.threads} ({summary.threads_with_errors} with an index error); "
         f"files that could not be indexed: {summary.problems}"
     )
+    p1 = summary.phase1
+    if p1 is not None:
+        print(
+            f"phase 1: {p1.claimed} extracted: {p1.succeeded} memories, "
+            f"{p1.no_output} with nothing worth keeping, {p1.failed} failed"
+            + (f", {p1.lost} lost their lease" if p1.lost else "")
+        )
+        for err in p1.errors[:5]:
+            print(f"  failed: {err}")
+        if len(p1.errors) > 5:
+            print(f"  ... and {len(p1.errors) - 5} more (memoryd logs)")
+    print(f"memories stored: {summary.memories}")
+    a = summary.artifacts
+    if a is not None:
+        print(
+            f"memory folder: {a.written} files written, {a.deleted} removed, "
+            f"{a.unchanged} unchanged"
+        )
     print(f"phases run: {', '.join(summary.phases_run)}")
 
 

@@ -74,5 +74,8 @@ def run_demo(
         print(f"demo home: {base}")
         print(f"example rollouts: {len(installed)} under {settings.paths.sessions_dirs[0]}")
         print(f"state DB: {settings.paths.db_path}")
-        print(f"memory folder: {settings.paths.memory_root}")
+        root = settings.paths.memory_root
+        print(f"memory folder: {root}")
+        for f in sorted(p for p in root.rglob("*") if p.is_file()):
+            print(f"  {f.relative_to(root)}  ({f.stat().st_size:,} bytes)")
     return 0

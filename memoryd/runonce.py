@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 
+import anyio
 import structlog
 
+from memoryd.artifacts import SyncResult, sync_artifacts
+from memoryd.backends.factory import make_extractor
 from memoryd.config import Settings
+from memoryd.phase1 import Phase1, Phase1Stats, progress_line
 from memoryd.rollouts.indexer import Indexer, ScanStats
 from memoryd.store.db import connect
+from memoryd.store.outputs import select_outputs
 
 log = structlog.get_logger("memoryd.runonce")
 
@@ -21,10 +27,18 @@ class RunSummary:
     threads: int = 0
     threads_with_errors: int = 0
     problems: int = 0
+    phase1: Phase1Stats | None = None
+    memories: int = 0
+    artifacts: SyncResult | None = None
     phases_run: list[str] = field(default_factory=list)
 
 
-async def run_once(settings: Settings) -> RunSummary:
+def _tty_progress(stats: Phase1Stats, remaining: int) -> None:
+    sys.stderr.write("\r\x1b[K" + progress_line(stats, remaining))
+    sys.stderr.flush()
+
+
+async def run_once(settings: Settings, *, progress: bool | None = None) -> RunSummary:
     paths = settings.paths
     roots = [*paths.sessions_dirs, paths.archived_dir]
     summary = RunSummary(
@@ -34,20 +48,41 @@ async def run_once(settings: Settings) -> RunSummary:
     if not summary.codex_home_exists:
         log.info("run_once_no_codex_home", codex_home=str(paths.codex_home))
         return summary
-    async with connect(paths.db_path) as conn:
-        indexer = Indexer(
-            conn,
-            paths.sessions_dirs,
-            paths.archived_dir,
-            max_line_bytes=settings.config.index.max_line_bytes,
-        )
-        summary.scan = await indexer.scan_all()
-        async with conn.execute("SELECT count(*), count(index_error) FROM threads") as cur:
-            row = await cur.fetchone()
-        if row:
-            summary.threads, summary.threads_with_errors = int(row[0]), int(row[1])
-        async with conn.execute("SELECT count(*) FROM index_problems") as cur:
-            row = await cur.fetchone()
-        summary.problems = int(row[0]) if row else 0
-    summary.phases_run.append("index")
+    extractor = make_extractor(settings.config, settings.source)
+    show = sys.stderr.isatty() if progress is None else progress
+    try:
+        async with connect(paths.db_path) as conn:
+            indexer = Indexer(
+                conn,
+                paths.sessions_dirs,
+                paths.archived_dir,
+                max_line_bytes=settings.config.index.max_line_bytes,
+            )
+            summary.scan = await indexer.scan_all()
+            summary.phases_run.append("index")
+            phase1 = Phase1(
+                conn, settings.config, extractor, on_progress=_tty_progress if show else None
+            )
+            summary.phase1 = await phase1.run(until_idle=True)
+            if show:
+                sys.stderr.write("\n")
+            summary.phases_run.append("phase1")
+            # Until the consolidator exists, the pass ends by rebuilding the phase-2 inputs
+            # (rollout_summaries/ and raw_memories.md) from the DB; phase 2 calls the same code.
+            rows = await select_outputs(conn, settings.config.phase2.max_inputs)
+            root = paths.memory_root
+            summary.artifacts = await anyio.to_thread.run_sync(lambda: sync_artifacts(root, rows))
+            summary.phases_run.append("artifacts")
+            async with conn.execute("SELECT count(*), count(index_error) FROM threads") as cur:
+                row = await cur.fetchone()
+            if row:
+                summary.threads, summary.threads_with_errors = int(row[0]), int(row[1])
+            async with conn.execute("SELECT count(*) FROM index_problems") as cur:
+                row = await cur.fetchone()
+            summary.problems = int(row[0]) if row else 0
+            async with conn.execute("SELECT count(*) FROM stage1_outputs") as cur:
+                row = await cur.fetchone()
+            summary.memories = int(row[0]) if row else 0
+    finally:
+        await extractor.aclose()
     return summary

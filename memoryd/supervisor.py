@@ -31,8 +31,11 @@ from anyio.abc import TaskStatus
 
 from memoryd import __version__
 from memoryd import log as logsetup
+from memoryd.backends.base import Extractor
+from memoryd.backends.factory import make_extractor
 from memoryd.config import LogConfig, Paths, Settings, load_settings
 from memoryd.errors import AlreadyRunning, MemorydError
+from memoryd.phase1 import Phase1
 from memoryd.rollouts.indexer import Indexer
 from memoryd.rollouts.watch import RolloutWatch
 from memoryd.sdnotify import Notifier
@@ -122,6 +125,7 @@ class Daemon:
         config_arg: str | None,
         conn: aiosqlite.Connection,
         notifier: Notifier,
+        extractor: Extractor,
     ) -> None:
         self.settings = settings
         self.config_arg = config_arg
@@ -138,6 +142,10 @@ class Daemon:
         self.watch = RolloutWatch(
             self.indexer, lambda: self.settings.config.index, self.stop, busy=self.inflight.track
         )
+        self.ready = anyio.Event()
+        self.phase1 = Phase1(conn, settings.config, extractor)
+        # New or changed threads may be claimable: let phase 1 look again now.
+        self.indexer.on_change = self.phase1.wake
 
     async def run(self) -> int:
         async with anyio.create_task_group() as tg:
@@ -148,15 +156,19 @@ class Daemon:
             # the scan is missed.
             tg.start_soon(self._side, "watcher", self.watch.watch)
             tg.start_soon(self._side, "indexer", self._index)
+            tg.start_soon(self._side, "phase1", self._phase1)
             await self.stop.wait()
+            self.phase1.paused = True  # stop claiming; running jobs may finish in the grace
             grace = self.settings.config.daemon.shutdown_grace_seconds
-            log.info("daemon_stopping", reason=self.stop_reason, running=self.inflight.count,
-                     grace_seconds=grace)
+            log.info("daemon_stopping", reason=self.stop_reason,
+                     running=self.inflight.count + self.phase1.running, grace_seconds=grace)
             self._notify("STOPPING=1")
             with anyio.move_on_after(grace) as scope:
                 await self.inflight.wait_idle()
+                await self.phase1.wait_idle()
             if scope.cancelled_caught:
-                log.warning("shutdown_grace_expired", running=self.inflight.count,
+                log.warning("shutdown_grace_expired",
+                            running=self.inflight.count + self.phase1.running,
                             grace_seconds=grace)
             tg.cancel_scope.cancel()
         return self.exit_code
@@ -187,7 +199,12 @@ class Daemon:
                      files_read=stats.files_read if stats else None,
                      seconds=round(stats.seconds, 3) if stats else None)
             self._notify("READY=1")
+        self.ready.set()
         await self.watch.rescan_loop()
+
+    async def _phase1(self) -> None:
+        await self.ready.wait()  # claim only once the first scan has filled `threads`
+        await self.phase1.run()
 
     async def _watchdog(self) -> None:
         interval = self.notifier.watchdog_seconds
@@ -240,6 +257,8 @@ class Daemon:
         changed = changed_keys(msgspec.to_builtins(old.config), msgspec.to_builtins(new.config))
         self.settings = Settings(config=new.config, source=new.source, paths=old.paths)
         self.indexer.max_line_bytes = new.config.index.max_line_bytes
+        self.phase1.cfg = new.config
+        self.phase1.wake()
         if new.config.log != old.config.log:
             configure_logging(new.config.log, old.paths.log_dir)
         log.info("config_reloaded", source=new.source, changed=changed)
@@ -263,11 +282,13 @@ async def _serve(settings: Settings, config_arg: str | None) -> int:
         event_loop=_loop_name(), sd_notify=notifier.enabled,
     )
     try:
+        extractor = make_extractor(settings.config, settings.source)
         conn = await open_db(paths.db_path)
         try:
-            exit_code = await Daemon(settings, config_arg, conn, notifier).run()
+            exit_code = await Daemon(settings, config_arg, conn, notifier, extractor).run()
         finally:
             with anyio.CancelScope(shield=True):
+                await extractor.aclose()
                 await conn.close()
     finally:
         notifier.close()

@@ -441,3 +441,36 @@ def test_unusable_state_db_refuses_to_start(serve: Serve) -> None:
     assert err.startswith("memoryd: state DB") and str(serve.db_path) in err
     failed = serve.events("daemon_failed")
     assert failed and str(serve.db_path) in failed[0]["error"]
+
+
+# ------------------------------------------------------------------------------------------------
+# phase 1 inside the daemon
+
+
+def stage1_count(s: Serve) -> int:
+    if not s.db_path.exists():
+        return 0
+    conn = sqlite3.connect(s.db_path, timeout=5)
+    try:
+        return int(conn.execute("SELECT count(*) FROM stage1_outputs").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def test_daemon_extracts_idle_rollouts_and_wakes_when_one_goes_idle(serve: Serve) -> None:
+    from memoryd.demo import install_examples
+
+    paths = install_examples(serve.codex / "sessions")
+    # One rollout is 4 s short of the 12 h idle window: the daemon must not poll for it, but
+    # sleep until exactly then and take it.
+    late = paths[0]
+    t = time.time() - 12 * 3600 + 4
+    os.utime(late, (t, t))
+    serve.start_ready()
+    wait_for("two idle rollouts extracted", lambda: stage1_count(serve) == 2)
+    assert stage1_count(serve) == 2
+    wait_for("the third once it goes idle", lambda: stage1_count(serve) == 3, timeout=30)
+    assert len(serve.events("stage1_succeeded")) == 3
+    serve.signal(signal.SIGTERM)
+    assert serve.wait_exit() == 0
+    assert_stable_event_names(serve)

@@ -13,7 +13,7 @@ import hashlib
 import os
 import stat
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -509,6 +509,8 @@ class Indexer:
             self.roots.append((Path(os.path.abspath(archived_dir)), True))
         self.max_line_bytes = max_line_bytes
         self._lock = anyio.Lock()
+        # Called after a scan that added, changed or lost rows (the daemon wakes phase 1).
+        self.on_change: Callable[[], None] | None = None
 
     def watched_dirs(self) -> list[Path]:
         return [root for root, _ in self.roots]
@@ -718,6 +720,8 @@ class Indexer:
                 if drop:
                     await c.executemany("DELETE FROM index_problems WHERE path = ?", drop)
 
+        if self.on_change is not None and (rows or touches or vanished or stale_paths):
+            self.on_change()
         if results or vanished or problem_rows:
             log.info(
                 "index_scan",

@@ -5,11 +5,13 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import weakref
 from collections.abc import AsyncIterator
 from importlib import resources
 from pathlib import Path
 
 import aiosqlite
+import anyio
 
 from memoryd.errors import StateDBError
 
@@ -125,15 +127,35 @@ async def connect(path: Path) -> AsyncIterator[aiosqlite.Connection]:
         await conn.close()
 
 
+_tx_locks: weakref.WeakKeyDictionary[aiosqlite.Connection, anyio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _tx_lock(conn: aiosqlite.Connection) -> anyio.Lock:
+    lock = _tx_locks.get(conn)
+    if lock is None:
+        lock = _tx_locks[conn] = anyio.Lock()
+    return lock
+
+
 @contextlib.asynccontextmanager
 async def immediate(conn: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Connection]:
     """A ``BEGIN IMMEDIATE`` transaction: takes the write lock up front, so a claim never
-    fails half-way with SQLITE_BUSY on upgrade from a read lock."""
-    await conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-    except BaseException:
-        await conn.execute("ROLLBACK")
-        raise
-    else:
-        await conn.execute("COMMIT")
+    fails half-way with SQLITE_BUSY on upgrade from a read lock.
+
+    Tasks of one process share a connection, and SQLite has one transaction per connection:
+    without the per-connection lock a second task's BEGIN would fail, or its statements would
+    land inside the first task's transaction. The ROLLBACK/COMMIT are shielded so that a
+    cancelled task never leaves the connection inside an open transaction."""
+    async with _tx_lock(conn):
+        await conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await conn.execute("ROLLBACK")
+            raise
+        else:
+            with anyio.CancelScope(shield=True):
+                await conn.execute("COMMIT")

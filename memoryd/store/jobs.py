@@ -310,13 +310,14 @@ async def heartbeat(
     conn: aiosqlite.Connection, claim: Claim, *, now_s: int, lease_seconds: int
 ) -> bool:
     """Renew the lease; False means it was lost (taken over, or finalised elsewhere)."""
-    cur = await conn.execute(
-        "UPDATE jobs SET lease_until = ? WHERE kind = ? AND job_key = ? "
-        "AND status = 'running' AND ownership_token = ?",
-        (now_s + lease_seconds, STAGE1, claim.candidate.thread_id, claim.token),
-    )
-    n = cur.rowcount
-    await cur.close()
+    async with immediate(conn) as c:
+        cur = await c.execute(
+            "UPDATE jobs SET lease_until = ? WHERE kind = ? AND job_key = ? "
+            "AND status = 'running' AND ownership_token = ?",
+            (now_s + lease_seconds, STAGE1, claim.candidate.thread_id, claim.token),
+        )
+        n = cur.rowcount
+        await cur.close()
     return n == 1
 
 
@@ -501,7 +502,8 @@ async def finish_failed(
 async def release_unfinished(conn: aiosqlite.Connection, claim: Claim) -> None:
     """Give a job back at shutdown so another worker need not wait out the lease. The job
     was not tried, so no retry is spent."""
-    await conn.execute(
-        f"UPDATE jobs SET lease_until = 0 WHERE {_OWNED}",
-        (claim.candidate.thread_id, claim.token),
-    )
+    async with immediate(conn) as c:
+        await c.execute(
+            f"UPDATE jobs SET lease_until = 0 WHERE {_OWNED}",
+            (claim.candidate.thread_id, claim.token),
+        )

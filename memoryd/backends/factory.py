@@ -1,0 +1,22 @@
+"""Build the configured stage-1 extractor."""
+
+from __future__ import annotations
+
+from memoryd.backends.base import Extractor
+from memoryd.config import Config
+from memoryd.errors import ConfigError
+
+
+def make_extractor(cfg: Config, source: str = "<config>") -> Extractor:
+    """The phase-1 backend named by ``phase1.backend``. Backends not built yet are refused
+    with a config error naming the key, before any job is claimed."""
+    name = cfg.phase1.backend
+    if name == "offline":
+        from memoryd.backends.offline import OfflineExtractor
+
+        return OfflineExtractor()
+    if name == "openai":
+        from memoryd.backends.openai import OpenAIExtractor
+
+        return OpenAIExtractor.from_config(cfg)
+    raise ConfigError(source, "phase1.backend", f"backend {name!r} is not available yet")

@@ -1,0 +1,303 @@
+"""Phase 1: claim idle rollouts, extract one memory each in a bounded worker pool, finalise.
+
+One ``Phase1`` object per process. ``run(until_idle=True)`` is ``memoryd run --once``: it
+keeps ``phase1.concurrency`` jobs in flight until nothing is claimable. ``run()`` is the
+daemon's loop: when nothing is claimable and nothing runs it sleeps until the next moment
+something can change (a thread going idle, a backoff or lease ending) or until ``wake()`` is
+called (the indexer saw new rows, or a command asked for it). There is no polling.
+
+While a job runs its lease is renewed every ``phase1.heartbeat_seconds``; if a renewal finds
+the lease gone (another process took it over), the job is cancelled and its result dropped.
+Finalisers are shielded from cancellation, so a job that finished always records how.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import aiosqlite
+import anyio
+import structlog
+
+from memoryd import clock
+from memoryd.backends.base import (
+    BackendError,
+    ExtractionRequest,
+    Extractor,
+    OutputError,
+    Stage1Output,
+)
+from memoryd.backends.output import finalize_output, merge_partials
+from memoryd.config import Config
+from memoryd.rollouts.render import RolloutUnusable, render_rollout
+from memoryd.store import jobs
+from memoryd.store.jobs import Claim, Eligibility, OutputRow, UsageRow
+
+log = structlog.get_logger("memoryd.phase1")
+
+# Bounds the daemon's sleep when nothing is scheduled, so a clock jump cannot strand it.
+MAX_IDLE_SLEEP_SECONDS = 3600.0
+
+
+def make_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def eligibility(cfg: Config) -> Eligibility:
+    p = cfg.phase1
+    return Eligibility(
+        allowed_sources=tuple(p.allowed_sources),
+        max_age_days=p.max_rollout_age_days,
+        min_idle_hours=p.min_rollout_idle_hours,
+        honor_codex_generate_memories=p.honor_codex_generate_memories,
+    )
+
+
+@dataclass
+class Phase1Stats:
+    claimed: int = 0
+    succeeded: int = 0
+    no_output: int = 0
+    failed: int = 0
+    lost: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def finished(self) -> int:
+        return self.succeeded + self.no_output + self.failed + self.lost
+
+
+class _LeaseLost(Exception):
+    pass
+
+
+class Phase1:
+    def __init__(
+        self,
+        conn: aiosqlite.Connection,
+        cfg: Config,
+        extractor: Extractor,
+        *,
+        worker_id: str | None = None,
+        on_progress: Callable[[Phase1Stats, int], None] | None = None,
+    ) -> None:
+        self.conn = conn
+        self.cfg = cfg
+        self.extractor = extractor
+        self.worker_id = worker_id or make_worker_id()
+        self.on_progress = on_progress
+        self.stats = Phase1Stats()
+        self.running = 0
+        self._changed = anyio.Event()
+        self._job_done = anyio.Event()
+        self.paused = False
+
+    async def wait_idle(self) -> None:
+        """Return once no job of this process is running."""
+        while self.running:
+            self._job_done = anyio.Event()
+            await self._job_done.wait()
+
+    def wake(self) -> None:
+        """Something may have become claimable: look again now."""
+        self._changed.set()
+
+    async def run(self, *, until_idle: bool = False) -> Phase1Stats:
+        p = self.cfg.phase1
+        rules = eligibility(self.cfg)
+        async with anyio.create_task_group() as tg:
+            while True:
+                self._changed = anyio.Event()
+                free = p.concurrency - self.running
+                claims: list[Claim] = []
+                if free > 0 and not self.paused:
+                    claims = await jobs.claim_batch(
+                        self.conn,
+                        rules,
+                        worker_id=self.worker_id,
+                        now_ms=clock.now_ms(),
+                        lease_seconds=p.lease_seconds,
+                        max_running=p.max_running,
+                        max_claims=free,
+                    )
+                for c in claims:
+                    self.running += 1
+                    self.stats.claimed += 1
+                    tg.start_soon(self._run_one, c)
+                if claims:
+                    await self._report()
+                    continue
+                if self.running == 0 and until_idle:
+                    break
+                await self._sleep_until_change(rules, until_idle)
+        await self._report()
+        return self.stats
+
+    async def _sleep_until_change(self, rules: Eligibility, until_idle: bool) -> None:
+        if self.running > 0 or until_idle:
+            await self._changed.wait()  # a job finishing (or a wake) is the next change
+            return
+        now = clock.now_ms()
+        at = await jobs.next_eligible_at_ms(self.conn, rules, now_ms=now)
+        delay = MAX_IDLE_SLEEP_SECONDS if at is None else max(0.0, (at - now) / 1000)
+        delay = min(delay, MAX_IDLE_SLEEP_SECONDS)
+        log.debug("phase1_idle", sleep_seconds=round(delay, 3))
+        with anyio.move_on_after(delay + 0.05):
+            await self._changed.wait()
+
+    async def _report(self) -> None:
+        if self.on_progress is not None:
+            remaining = len(
+                await jobs.scan_candidates(
+                    self.conn, eligibility(self.cfg), now_ms=clock.now_ms(), limit=1_000_000
+                )
+            )
+            self.on_progress(self.stats, remaining + self.running)
+
+    async def _run_one(self, claim: Claim) -> None:
+        try:
+            await self.run_job(claim)
+        finally:
+            self.running -= 1
+            self._changed.set()
+            self._job_done.set()
+            await self._report()
+
+    async def run_job(self, claim: Claim) -> str:
+        """Run one claimed job to a recorded outcome; returns it."""
+        tid = claim.candidate.thread_id
+        bound = log.bind(thread_id=tid, job_kind=jobs.STAGE1)
+        outcome = "lost"
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._heartbeat, claim, tg.cancel_scope)
+                outcome = await self._extract_and_finish(claim, bound)
+                tg.cancel_scope.cancel()
+        except* _LeaseLost:
+            outcome = "lost"
+        except* anyio.get_cancelled_exc_class():
+            # Shutdown: hand the job back now instead of making others wait out the lease.
+            with anyio.CancelScope(shield=True):
+                await jobs.release_unfinished(self.conn, claim)
+            bound.info("stage1_released")
+            raise
+        if outcome == "lost":
+            self.stats.lost += 1
+            bound.warning("stage1_lease_lost")
+        return outcome
+
+    async def _heartbeat(self, claim: Claim, scope: anyio.CancelScope) -> None:
+        p = self.cfg.phase1
+        while True:
+            await anyio.sleep(p.heartbeat_seconds)
+            ok = await jobs.heartbeat(
+                self.conn, claim, now_s=clock.now_s(), lease_seconds=p.lease_seconds
+            )
+            if not ok:
+                raise _LeaseLost
+
+    async def _extract_and_finish(self, claim: Claim, bound: structlog.BoundLogger) -> str:
+        p = self.cfg.phase1
+        cand = claim.candidate
+        usage: list[UsageRow] = []
+        try:
+            rendered = await anyio.to_thread.run_sync(
+                lambda: render_rollout(cand.rollout_path, max_tokens=p.max_input_tokens)
+            )
+            parts: list[Stage1Output] = []
+            for i, chunk in enumerate(rendered.chunks):
+                result = await self.extractor.extract(
+                    ExtractionRequest(
+                        thread_id=cand.thread_id,
+                        rollout_path=cand.rollout_path,
+                        cwd=cand.cwd,
+                        git_branch=cand.git_branch,
+                        rollout_contents=chunk,
+                        chunk_index=i,
+                        chunk_count=len(rendered.chunks),
+                    )
+                )
+                usage.append(
+                    UsageRow(
+                        "phase1",
+                        result.backend,
+                        result.model,
+                        result.usage.input_tokens,
+                        result.usage.output_tokens,
+                        thread_id=cand.thread_id,
+                    )
+                )
+                parts.append(result.output)
+            merged = finalize_output(parts[0] if len(parts) == 1 else merge_partials(parts))
+        except (RolloutUnusable, BackendError, OutputError, OSError) as e:
+            return await self._fail(claim, str(e) or type(e).__name__, usage, bound)
+        except Exception as e:  # a bug must not wedge the job: record it, retry later
+            bound.exception("stage1_unexpected_error")
+            return await self._fail(claim, f"internal error: {type(e).__name__}: {e}", usage, bound)
+
+        now = clock.now_s()
+        with anyio.CancelScope(shield=True):
+            if merged.is_empty():
+                ok = await jobs.finish_no_output(self.conn, claim, now_s=now, usage=usage)
+                outcome = "succeeded_no_output"
+            else:
+                row = OutputRow(
+                    raw_memory=merged.raw_memory,
+                    rollout_summary=merged.rollout_summary,
+                    rollout_slug=merged.rollout_slug,
+                    rollout_path=cand.rollout_path,
+                    input_first_line=rendered.first_line,
+                    input_last_line=rendered.last_line,
+                    input_sha256=rendered.sha256,
+                    backend=self.extractor.name,
+                    model=self.extractor.model,
+                    input_tokens=sum(u.input_tokens for u in usage),
+                    output_tokens=sum(u.output_tokens for u in usage),
+                    chunk_count=len(rendered.chunks),
+                )
+                ok = await jobs.finish_succeeded(self.conn, claim, row, now_s=now, usage=usage)
+                outcome = "succeeded"
+        if not ok:
+            return "lost"
+        if outcome == "succeeded":
+            self.stats.succeeded += 1
+        else:
+            self.stats.no_output += 1
+        bound.info(
+            "stage1_" + outcome,
+            chunks=len(rendered.chunks),
+            input_tokens=sum(u.input_tokens for u in usage),
+            output_tokens=sum(u.output_tokens for u in usage),
+        )
+        return outcome
+
+    async def _fail(
+        self, claim: Claim, reason: str, usage: list[UsageRow], bound: structlog.BoundLogger
+    ) -> str:
+        reason = reason.strip().splitlines()[0][:1000] if reason.strip() else "failed"
+        with anyio.CancelScope(shield=True):
+            ok = await jobs.finish_failed(
+                self.conn,
+                claim,
+                reason,
+                now_s=clock.now_s(),
+                retry_delay_seconds=self.cfg.phase1.retry_delay_seconds,
+                usage=usage,
+            )
+        if not ok:
+            return "lost"
+        self.stats.failed += 1
+        self.stats.errors.append(f"{claim.candidate.thread_id}: {reason}")
+        bound.warning("stage1_failed", reason=reason)
+        return "failed"
+
+
+def progress_line(stats: Phase1Stats, remaining: int) -> str:
+    return (
+        f"phase 1: {stats.succeeded} done, {stats.no_output} no output, {stats.failed} failed, "
+        f"{remaining} remaining"
+    )
