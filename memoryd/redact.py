@@ -41,10 +41,12 @@ _URL_PASSWORD = r"://(?<=[A-Za-z0-9+.\-]://)[^\s:/@\"'\\<>]*:(?P<v_url_password>
 # escaped (JSON inside a JSON string). Codex's assignment pattern misses these because a quote
 # sits between the key and the colon.
 _FIELD = r"\\?[\"']\s*:\s*\\?[\"'](?P<v_secret_field>[^\"'\\\r\n]{6,})(?=\\?[\"'])"
-# A character of an unquoted value. A backslash-n, -r or -t ends the value like the
-# whitespace it stands for: inside a JSON string (the serialized rollout) a value is otherwise
-# taken to run on through every following "line".
-_VALUE_CHAR = r"(?:[^\s\"'\\]|\\(?![nrt]))"
+# A character of an unquoted value; a backslash escape counts as one. A backslash-n, -r or -t
+# ends the value like the whitespace it stands for (inside a JSON string, as in a serialized
+# rollout, a value would otherwise run on through every following "line"), and an escaped
+# quote ends it like a quote: a match never stops between a backslash and what it escapes.
+_VALUE_CHAR = r"(?:[^\s\"'\\]|\\[^\s\"'nrt])"
+_QUOTED_CHAR = r"(?:[^\"'\\\r\n]|\\[^\"'nrt\r\n])"
 # Codex's assignment tail: separator, optional quote, >= 8 chars that are not space or quote.
 _ASSIGN = rf"\s*[:=]\s*[\"']?(?P<v_secret_assignment>{_VALUE_CHAR}{{8,}})"
 
@@ -69,7 +71,7 @@ _AWS_SECRET_TAIL = (
 # `$VAR` values are references, not secrets.
 _ENV_TAIL = (
     r"[ \t]*=[ \t]*(?P<q>[\"'])?(?!\$)"
-    rf"(?P<v_env_secret>(?(q)[^\"'\r\n]+|(?:(?![`;&|]){_VALUE_CHAR}){{3,}}))(?(q)(?P=q))"
+    rf"(?P<v_env_secret>(?(q){_QUOTED_CHAR}+|(?:(?![`;&|]){_VALUE_CHAR}){{3,}}))(?(q)(?P=q))"
 )
 
 # (regex, matched against the lower-cased copy, lower-case literals one of which every match

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import time
 from pathlib import Path
 
@@ -370,3 +371,16 @@ def test_speed_on_one_megabyte(fixture_rollouts: list[Path]) -> None:
         best = min(best, time.perf_counter() - start)
     # ~30 ms on a development machine; generous for loaded CI runners.
     assert best < 0.5
+
+
+def test_random_mixtures_are_idempotent_and_keep_json_valid() -> None:
+    rng = random.Random(20261122)
+    frags = [t for _n, t, _e in CASES] + FALSE_POSITIVES
+    frags += ["\n", " ", '"', "'", "\\", "=", ":", "\\n", "token", "KEY=", "password=", "@", "é"]
+    for _ in range(3000):
+        text = "".join(rng.choice(frags) for _ in range(rng.randint(1, 8)))
+        once = redact(text)
+        assert redact(once) == once
+        assert find_secrets(once) == []
+        serialized = json.dumps({"output": text}, ensure_ascii=False)
+        json.loads(redact(serialized))

@@ -372,11 +372,15 @@ def test_pem_and_env_dump_in_tool_output(write: Any) -> None:
 
 
 def test_redaction_never_breaks_the_json(write: Any) -> None:
-    # The serialized form `token=abcdefg\"x` would let the assignment pattern eat the
-    # escaping backslash; the string itself holds no secret (7 characters).
+    # Serialized, these hold escapes right after a would-be value (`token=abcdefg\"x`); a
+    # value pattern that ended on the escaping backslash would leave broken JSON. None of
+    # the strings holds a secret (`abcdefg` is 7 characters).
     tricky = ['token=abcdefg"x', "password=abc\\", 'secret: "\\"quoted\\"', "key=\u2028\x00"]
+    tricky += ['PGPASSWORD=ab"c']
     r = render_rollout(write([envelope("response_item", tool_output(t)) for t in tricky]))
     assert [i["output"] for i in chunk_items(r)] == tricky
+    r = render_rollout(write([envelope("response_item", tool_output('token="abcdefgh\\"tail'))]))
+    assert chunk_items(r)[0]["output"] == f'token="{REDACTED}\\"tail'
 
 
 # --------------------------------------------------------------------------------------------
