@@ -2,8 +2,8 @@
 
 A superset of Codex's ``redact_secrets``: its four patterns keep their exact replacement
 behaviour (``Bearer [REDACTED_SECRET]``, ``name=`` kept in assignments), and the common
-modern credential shapes are added. Value patterns stop at quotes, so redacting serialized
-JSON keeps it JSON in all but pathological cases (callers that need a guarantee re-validate).
+modern credential shapes are added. Value patterns stop at quotes and take a backslash
+escape as one character, so redacting serialized JSON leaves valid JSON.
 
 Speed: the text is matched as UTF-8 bytes, case-insensitive patterns against an ASCII-only
 lower-cased copy (``bytes.lower`` is cheap and keeps every offset), and every regex starts
@@ -256,7 +256,7 @@ def _apply(text: str, found: list[str] | None) -> str:
         pieces: list[bytes] = []
         last = 0
         for m in rx.finditer(low if lower else data):
-            name, idx = next((n, i) for n, i in groups if m.start(i) >= 0)
+            name, idx = next((n, g) for n, g in groups if m.start(g) >= 0)
             start = m.start(idx)
             if name in _WHOLE_MATCH:
                 start, end, rep = m.start(), m.end(), _WHOLE_MATCH[name]

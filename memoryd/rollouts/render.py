@@ -301,8 +301,8 @@ def _prepare(value: dict[str, Any]) -> _Item:
     text = _encode(_redact_strings(value))
     again = redact(text)
     if again != text:
-        # A pattern matched across JSON escapes. Keep the result only if it is still JSON
-        # (a value pattern never crosses a quote, but may end on an escaping backslash).
+        # A pattern matched across JSON escapes. The patterns keep JSON valid; this check
+        # makes sure no future pattern can hand a backend a broken array.
         try:
             msgspec.json.decode(again)
             text = again
