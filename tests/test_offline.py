@@ -451,7 +451,7 @@ async def test_many_requests_are_bounded() -> None:
     items: list[dict[str, Any]] = []
     for i in range(300):
         items += [
-            user(f"Task number {i}: please rename variable v{i} in module m{i}.py"),
+            user(f"Task number {i}: please rename v{i} in module m{i}.py. Never touch x{i}."),
             run(f"c{i}", f"sed -i s/v{i}/w{i}/ m{i}.py && pytest -q tests/test_m{i}.py"),
             result(f"c{i}", i % 2, "E   assert 0 == 1\nFAILED tests/test_m.py::test_x" * 50),
         ]
@@ -461,6 +461,8 @@ async def test_many_requests_are_bounded() -> None:
     assert "## Task 12: " in out.rollout_summary
     assert "## Task 13: " not in out.rollout_summary
     assert "Further requests (not expanded)" in out.rollout_summary
+    assert "in similar future tasks, do not touch x299" in out.raw_memory  # beyond task 12
+    assert "- … and 268 more" in out.raw_memory
 
 
 async def test_damaged_or_truncated_contents_are_salvaged() -> None:
@@ -736,6 +738,8 @@ def test_parse_output_running_session() -> None:
         ("cat <<'EOF' > notes.md\nbody with /etc/passwd\nEOF", ["notes.md"]),
         ("ls src", ["src"]),
         ("tail -n 50 logs/app.log", ["logs/app.log"]),
+        ('bash -lc "cat src/main.rs && cargo build"', ["src/main.rs"]),
+        ("ruff check src && jq '.name' package.json", ["package.json"]),
     ],
 )
 def test_command_paths(cmd: str, paths: list[str]) -> None:
@@ -750,6 +754,7 @@ def test_command_paths(cmd: str, paths: list[str]) -> None:
         ("npm test", "npm run build", False),
         ("cd app && cargo build", "cargo build --release", True),
         ("git push", "git pull", False),
+        ('bash -lc "cd app && npm test"', "npm test -- --watch=false", True),
     ],
 )
 def test_command_key(a: str, b: str, same: bool) -> None:

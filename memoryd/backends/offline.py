@@ -607,10 +607,10 @@ _WRAPPERS = frozenset(
 )
 _FILE_PROGRAMS = frozenset(
     "cat sed head tail less more ls wc stat file vim vi nano code touch rm cp mv mkdir rmdir "
-    "chmod chown diff bat nl tree du open source . python python3 node bash sh zsh pytest ruff "
-    "mypy black isort cargo go tsc eslint prettier jq yq awk tee readlink realpath".split()
+    "chmod chown diff bat nl tree du open source . python python3 node bash sh zsh pytest "
+    "mypy black isort eslint prettier jq yq awk tee readlink realpath".split()
 )
-_PATTERN_FIRST = frozenset({"grep", "rg", "egrep", "fgrep", "ag", "ack", "sed", "awk"})
+_PATTERN_FIRST = frozenset({"grep", "rg", "egrep", "fgrep", "ag", "ack", "sed", "awk", "jq", "yq"})
 _PATHLIKE_EXT = re.compile(r"\.[A-Za-z][A-Za-z0-9_+-]{0,9}$")
 _SED_SCRIPT = re.compile(r"^(?:\d+(?:,\d+)?[pdq]?|\$?p|s(.).*\1.*\1[gipI0-9]*|/.*/[pd]?)$")
 _BAD_PATH_CHARS = re.compile(r"[*?\[\]{}$`'\"=<>|;&\\!@%^,()]")
@@ -651,6 +651,21 @@ def _segments(tokens: list[str]) -> Iterator[list[str]]:
         yield cur
 
 
+_SHELLS = frozenset({"bash", "sh", "zsh", "dash"})
+
+
+def _command_segments(cmd: str, depth: int = 0) -> Iterator[list[str]]:
+    """The simple commands of a shell command line, looking inside ``bash -lc "…"``."""
+    for segment in _segments(_tokens(cmd)):
+        program, args = _program(segment)
+        script_at = next((i for i, a in enumerate(args) if a in ("-c", "-lc", "-ic")), None)
+        if program in _SHELLS and script_at is not None and script_at + 1 < len(args):
+            if depth < 2:
+                yield from _command_segments(args[script_at + 1], depth + 1)
+            continue
+        yield segment
+
+
 def _program(segment: list[str]) -> tuple[str, list[str]]:
     i = 0
     while i < len(segment) and (
@@ -683,7 +698,7 @@ def command_paths(cmd: str, cwd: str = "") -> list[str]:
     """Files and directories a shell command names: every argument of a file command (cat,
     sed, ls, …) and path-looking arguments (a ``/`` or a file extension) of any other."""
     out: list[str] = []
-    for segment in _segments(_tokens(cmd)):
+    for segment in _command_segments(cmd):
         program, args = _program(segment)
         if not program or program == "cd":
             continue
@@ -736,7 +751,7 @@ def command_programs(cmd: str) -> tuple[str, ...]:
     "npm test", "cargo build"); runners (``uv run``, ``npx``, ``python -m``) are looked
     through and trivial helpers (cd, ls, cat, echo, …) left out."""
     keys: list[str] = []
-    for segment in _segments(_tokens(cmd)):
+    for segment in _command_segments(cmd):
         program, args = _program(segment)
         if not program or program in _PROGRAM_SKIP:
             continue
@@ -1436,6 +1451,24 @@ def _references(view: _TaskView) -> list[str]:
     return [f"[{i}] {r}" for i, r in enumerate(refs, 1)]
 
 
+MAX_HIDDEN_LISTED = 20
+
+
+def _hidden_section(hidden: Sequence[_TaskView], heading: str) -> list[str]:
+    """Requests beyond MAX_TASKS: their preferences first (the most durable signal), then a
+    one-line list."""
+    if not hidden:
+        return []
+    out = [f"{heading} Further requests (not expanded)", ""]
+    prefs = _dedupe([line for v in hidden for line in _preference_lines(v.task)])
+    if prefs:
+        out += ["Preference signals:", *_bullets(prefs[-MAX_PREFS:], ""), ""]  # the latest
+    out += [f"- {_quote(v.task.prompt, 160)} — {v.outcome}" for v in hidden[:MAX_HIDDEN_LISTED]]
+    if len(hidden) > MAX_HIDDEN_LISTED:
+        out.append(f"- … and {len(hidden) - MAX_HIDDEN_LISTED} more")
+    return [*out, ""]
+
+
 def _cap_field(text: str) -> str:
     if len(text) <= MAX_FIELD_CHARS:
         return text
@@ -1487,10 +1520,7 @@ def render(rollout: Rollout, request: ExtractionRequest) -> Stage1Output:
         ]
         summary += ["Reusable knowledge:", *_bullets(_knowledge(v, cwd, branch), "None."), ""]
         summary += ["References:", *_bullets(_references(v), "None."), ""]
-    if hidden:
-        summary += ["## Further requests (not expanded)", ""]
-        summary += [f"- {_quote(v.task.prompt, 160)} — {v.outcome}" for v in hidden[:20]]
-        summary.append("")
+    summary += _hidden_section(hidden, "##")
 
     all_prefs = [p for t in tasks for p in t.preferences]
     description = f"{first.title}" + (
@@ -1530,9 +1560,7 @@ def render(rollout: Rollout, request: ExtractionRequest) -> Stage1Output:
             "",
         ]
         raw += ["References:", *_bullets(_references(v), "None."), ""]
-    if hidden:
-        raw += ["### Further requests (not expanded)", ""]
-        raw += [f"- {_quote(v.task.prompt, 160)} — {v.outcome}" for v in hidden[:20]]
+    raw += _hidden_section(hidden, "###")
 
     return Stage1Output(
         rollout_summary=_cap_field("\n".join(summary).rstrip() + "\n"),
