@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from memoryd.errors import MemorydError
+from memoryd.redact import redact
 
 ROLLOUT_SUMMARIES_DIR = "rollout_summaries"
 RAW_MEMORIES_FILE = "raw_memories.md"
@@ -289,8 +290,10 @@ def _read_if_regular(path: Path) -> bytes | None:
 
 
 def _encode(text: str) -> bytes:
-    # A lone surrogate (possible in JSON-escaped model output) must not abort a whole sync.
-    return text.encode("utf-8", "replace")
+    """A file's bytes: redacted once more (SPEC §6: every file memoryd writes; stage-1
+    outputs are already redacted, so this only matters if a secret slipped through), and a
+    lone surrogate (possible in JSON-escaped model output) must not abort a whole sync."""
+    return redact(text).encode("utf-8", "replace")
 
 
 def _write_if_changed(path: Path, payload: bytes) -> bool:

@@ -367,6 +367,21 @@ def test_lone_surrogate_does_not_abort_the_sync(tmp_path: Path) -> None:
     assert "bad ? char" in next((root / "rollout_summaries").iterdir()).read_text()
 
 
+def test_sync_redacts_what_it_writes(tmp_path: Path) -> None:
+    root = tmp_path / "memories"
+    key = "sk-abcdefghijklmnopqrstuvwxyz123456"
+    r = row(summary=f"used {key} here", raw=f'token: "{key}"')
+    sync_artifacts(root, [r])
+    summary = (root / "rollout_summaries" / f"{r.stem}.md").read_text()
+    raw = (root / "raw_memories.md").read_text()
+    for text in (summary, raw):
+        assert key not in text
+        assert "[REDACTED_SECRET]" in text
+    assert summary == render_rollout_summary(r).replace(key, "[REDACTED_SECRET]")
+    assert FIXED_ID in raw  # ids are not secrets
+    assert sync_artifacts(root, [r]) == SyncResult(written=0, deleted=0, unchanged=2)
+
+
 # --------------------------------------------------------------------------------------------
 # Atomic write
 
