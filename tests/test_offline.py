@@ -4,7 +4,10 @@ and bounded."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -809,3 +812,42 @@ async def test_fixture_middle_truncated_input_is_salvaged() -> None:
     # The head (environment context) and tail (second turn) survive the cut.
     assert front_matter(out.raw_memory)["cwd"] == "/home/dev/code/samples-13uz/proj-tools"
     assert "always use ripgrep instead of grep" in out.rollout_summary
+
+
+def test_deterministic_across_processes_and_hash_seeds() -> None:
+    # Set iteration order changes with PYTHONHASHSEED; the output must not.
+    code = (
+        "import asyncio, json, sys\n"
+        "from memoryd.backends.base import ExtractionRequest\n"
+        "from memoryd.backends.offline import OfflineExtractor\n"
+        "req = ExtractionRequest(**json.loads(sys.stdin.read()))\n"
+        "out = asyncio.run(OfflineExtractor().extract(req)).output\n"
+        "print(json.dumps([out.rollout_summary, out.raw_memory, out.rollout_slug]))\n"
+    )
+    items = [
+        user("Refactor utils; always use pathlib instead of os.path. Never touch vendor/."),
+        run("c1", "rg -n os.path src && cat a.py b.md"),
+        result("c1", 1, "Traceback (most recent call last):\nKeyError: 1"),
+        patch("p1", "x.py", "y.py", "z.py"),
+        patch_ok("p1"),
+        run("c2", "rg -n os.path src && cat a.py b.md"),
+        result("c2", 0, "ok"),
+    ]
+    req = request(items)
+    payload = json.dumps({f: getattr(req, f) for f in req.__struct_fields__}, separators=(",", ":"))
+    outputs = set()
+    for seed in ("0", "1", "2"):
+        proc = subprocess.run(
+            [sys.executable, "-c", code],
+            input=payload,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            check=True,
+            timeout=60,
+        )
+        outputs.add(proc.stdout)
+    assert len(outputs) == 1
+    summary, raw, slug = json.loads(outputs.pop())
+    assert "use pathlib rather than os.path" in summary
+    assert raw and slug
