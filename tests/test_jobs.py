@@ -38,7 +38,8 @@ async def add_thread(
         "INSERT INTO threads (id, rollout_path, source, cwd, created_at, updated_at, preview, "
         "archived, memory_mode_at_start, memory_mode, index_error) "
         "VALUES (?, ?, ?, '/proj', ?, ?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT(id) DO UPDATE SET updated_at = excluded.updated_at",
+        # as the indexer does: a new updated_at makes the thread pending for stage 1 again
+        "ON CONFLICT(id) DO UPDATE SET updated_at = excluded.updated_at, stage1_pending = 1",
         (
             tid,
             f"/r/{tid}.jsonl",
@@ -421,3 +422,30 @@ async def test_running_cap_holds_across_processes(tmp_path: Path) -> None:
             if p.poll() is None:
                 p.kill()
     assert len(claimed) == len(set(claimed)) == cap
+
+
+async def test_an_extracted_thread_leaves_the_scan_until_its_rollout_changes(
+    db: aiosqlite.Connection,
+) -> None:
+    cand = await add_thread(db, "t", idle(14))
+    (c,) = await jobs.claim_batch(
+        db,
+        RULES,
+        worker_id="w",
+        now_ms=NOW_MS,
+        lease_seconds=600,
+        max_running=64,
+        max_claims=5,
+    )
+    assert await jobs.finish_succeeded(db, c, output(), now_s=NOW_S)
+    assert await rows_pending(db) == [("t", 0)]
+    assert await jobs.scan_candidates(db, RULES, now_ms=NOW_MS, limit=5) == []
+    await add_thread(db, "t", cand.updated_at_ms + 2000)
+    assert [x.thread_id for x in await jobs.scan_candidates(db, RULES, now_ms=NOW_MS, limit=5)] == [
+        "t"
+    ]
+
+
+async def rows_pending(db: aiosqlite.Connection) -> list[tuple[str, int]]:
+    async with db.execute("SELECT id, stage1_pending FROM threads") as cur:
+        return [(str(a), int(b)) for a, b in await cur.fetchall()]

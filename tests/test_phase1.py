@@ -110,6 +110,28 @@ async def test_offline_extracts_every_fixture_once(conn: aiosqlite.Connection) -
     assert again.claimed == 0
 
 
+async def test_a_rollout_that_grows_is_extracted_again(
+    conn: aiosqlite.Connection, home: Path
+) -> None:
+    await Phase1(conn, Config(), OfflineExtractor()).run(until_idle=True)
+    path = next(home.rglob("rollout-*03-12-03-*.jsonl"))
+    first = json.loads(path.read_text().splitlines()[7])  # the user's prompt line
+    first["payload"]["content"][0]["text"] = "Also add a Makefile target for the tests."
+    st = path.stat()
+    with path.open("a") as f:
+        f.write(json.dumps(first, separators=(",", ":")) + "\n")
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    await Indexer(conn, [home / "sessions"], None).scan_all()
+    stats = await Phase1(conn, Config(), OfflineExtractor()).run(until_idle=True)
+    assert (stats.claimed, stats.succeeded) == (1, 1)
+    ((raw,),) = await rows(
+        conn,
+        "SELECT raw_memory FROM stage1_outputs WHERE thread_id = ?",
+        "01a2013d-497f-71f0-81b9-4c6d2314a10b",
+    )
+    assert "Makefile target" in raw
+
+
 async def test_openai_end_to_end_and_planted_secrets_never_leave(
     conn: aiosqlite.Connection, home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -116,6 +116,8 @@ ON CONFLICT(id) DO UPDATE SET
     git_branch = excluded.git_branch, git_sha = excluded.git_sha,
     git_origin_url = excluded.git_origin_url, cli_version = excluded.cli_version,
     model_provider = excluded.model_provider, created_at = excluded.created_at,
+    stage1_pending = CASE WHEN excluded.updated_at <> threads.updated_at THEN 1
+                          ELSE threads.stage1_pending END,
     updated_at = excluded.updated_at, preview = excluded.preview, archived = excluded.archived,
     memory_mode_at_start = excluded.memory_mode_at_start,
     memory_mode = CASE WHEN threads.memory_mode = 'polluted' THEN 'polluted'
@@ -696,8 +698,9 @@ class Indexer:
                 await c.executemany(_UPSERT, rows[i : i + WRITE_BATCH])
             if touches:
                 await c.executemany(
-                    "UPDATE threads SET file_mtime_ns = ?, updated_at = ?, indexed_at = ? "
-                    "WHERE rollout_path = ?",
+                    "UPDATE threads SET file_mtime_ns = ?1, stage1_pending = CASE "
+                    "WHEN updated_at <> ?2 THEN 1 ELSE stage1_pending END, updated_at = ?2, "
+                    "indexed_at = ?3 WHERE rollout_path = ?4",
                     touches,
                 )
             if vanished:

@@ -109,15 +109,20 @@ def _source_params(rules: Eligibility) -> dict[str, object]:
     return {f"s{i}": src for i, src in enumerate(rules.allowed_sources)}
 
 
+# The scan walks only threads whose current version is not extracted yet (the partial index
+# of migration 0002); without the hint the planner would prefer threads_claim and step over
+# every thread ever extracted on each scan.
+#
 # A thread is claimable when it is eligible, not extracted at this updated_at, and its job (if
 # any) is not freshly leased, not in backoff and not out of retries for this input. The last
 # three repeat the claim's own conditions so that the scan's LIMIT is spent on threads that can
 # actually be claimed (the claim re-checks them under the write lock).
 _CANDIDATES_SQL = """
 SELECT t.id, t.rollout_path, t.cwd, t.git_branch, t.updated_at
-FROM threads t
+FROM threads t INDEXED BY threads_stage1_pending
 LEFT JOIN jobs j ON j.kind = 'memory_stage1' AND j.job_key = t.id
-WHERE t.archived = 0
+WHERE t.stage1_pending = 1
+  AND t.archived = 0
   AND t.preview <> ''
   AND t.index_error IS NULL
   AND t.source IN ({sources})
@@ -208,27 +213,23 @@ async def try_claim(
     lease_until = now_s + max(lease_seconds, 0)
     key = cand.thread_id
     async with immediate(conn) as c:
-        async with c.execute(
-            "SELECT 1 FROM stage1_outputs WHERE thread_id = ? AND source_updated_at >= ?",
-            (key, s),
-        ) as cur:
-            if await cur.fetchone():
-                return ClaimOutcome.UP_TO_DATE, None
-        async with c.execute(
-            "SELECT status, lease_until, retry_at, retry_remaining, input_watermark, "
-            "last_success_watermark FROM jobs WHERE kind = ? AND job_key = ?",
-            (STAGE1, key),
-        ) as cur:
-            existing = await cur.fetchone()
-        if existing is not None and existing[5] is not None and int(existing[5]) >= s:
+        # Everything the decision needs in one statement: on a shared connection each
+        # statement is a trip to aiosqlite's thread, and the write lock is held meanwhile.
+        ((up_to_date, running_others, *job),) = await c.execute_fetchall(
+            """SELECT
+                 EXISTS (SELECT 1 FROM stage1_outputs
+                         WHERE thread_id = :key AND source_updated_at >= :s),
+                 (SELECT count(*) FROM jobs
+                  WHERE kind = :kind AND status = 'running' AND lease_until IS NOT NULL
+                    AND lease_until > :now AND job_key <> :key),
+                 j.status, j.lease_until, j.retry_at, j.retry_remaining, j.input_watermark,
+                 j.last_success_watermark, j.job_key
+               FROM (SELECT 1) LEFT JOIN jobs j ON j.kind = :kind AND j.job_key = :key""",
+            {"key": key, "s": s, "kind": STAGE1, "now": now_s},
+        )
+        if up_to_date or (job[5] is not None and int(job[5]) >= s):
             return ClaimOutcome.UP_TO_DATE, None
-        async with c.execute(
-            "SELECT count(*) FROM jobs WHERE kind = ? AND status = 'running' "
-            "AND lease_until IS NOT NULL AND lease_until > ? AND job_key <> ?",
-            (STAGE1, now_s, key),
-        ) as cur:
-            row = await cur.fetchone()
-        running_others = int(row[0]) if row else 0
+        existing = job if job[6] is not None else None  # job_key is NULL: no row yet
         if running_others >= max_running:
             return ClaimOutcome.CAP_REACHED, None
         if existing is None:
@@ -240,7 +241,7 @@ async def try_claim(
                 (STAGE1, key, worker_id, token, now_s, lease_until, DEFAULT_RETRY_REMAINING, s),
             )
             return ClaimOutcome.CLAIMED, Claim(cand, token, worker_id, lease_until)
-        status, lease, retry_at, retry_remaining, input_wm, _ = existing
+        status, lease, retry_at, retry_remaining, input_wm, _, _ = existing
         advanced = s > (int(input_wm) if input_wm is not None else -1)
         leased = status == "running" and lease is not None and int(lease) > now_s
         in_backoff = retry_at is not None and int(retry_at) > now_s and not advanced
@@ -311,14 +312,12 @@ async def heartbeat(
 ) -> bool:
     """Renew the lease; False means it was lost (taken over, or finalised elsewhere)."""
     async with immediate(conn) as c:
-        cur = await c.execute(
+        owned = await c.execute_fetchall(
             "UPDATE jobs SET lease_until = ? WHERE kind = ? AND job_key = ? "
-            "AND status = 'running' AND ownership_token = ?",
+            "AND status = 'running' AND ownership_token = ? RETURNING 1",
             (now_s + lease_seconds, STAGE1, claim.candidate.thread_id, claim.token),
         )
-        n = cur.rowcount
-        await cur.close()
-    return n == 1
+    return len(list(owned)) == 1
 
 
 async def enqueue_global(conn: aiosqlite.Connection, watermark: int) -> None:
@@ -366,14 +365,16 @@ _OWNED = "kind = 'memory_stage1' AND job_key = ? AND status = 'running' AND owne
 
 
 async def _mark_done(c: aiosqlite.Connection, claim: Claim, now_s: int) -> bool:
-    cur = await c.execute(
+    await c.execute(
+        "UPDATE threads SET stage1_pending = 0 WHERE id = ? AND updated_at / 1000 <= ?",
+        (claim.candidate.thread_id, claim.candidate.watermark),
+    )
+    owned = await c.execute_fetchall(
         "UPDATE jobs SET status = 'done', finished_at = ?, lease_until = NULL, "
-        f"last_error = NULL, last_success_watermark = input_watermark WHERE {_OWNED}",
+        f"last_error = NULL, last_success_watermark = input_watermark WHERE {_OWNED} RETURNING 1",
         (now_s, claim.candidate.thread_id, claim.token),
     )
-    n = cur.rowcount
-    await cur.close()
-    return n == 1
+    return len(list(owned)) == 1
 
 
 class _LeaseLost(Exception):
@@ -452,12 +453,11 @@ async def finish_no_output(
         async with immediate(conn) as c:
             if not await _mark_done(c, claim, now_s):
                 raise _LeaseLost
-            cur = await c.execute(
-                "DELETE FROM stage1_outputs WHERE thread_id = ?", (claim.candidate.thread_id,)
+            deleted = await c.execute_fetchall(
+                "DELETE FROM stage1_outputs WHERE thread_id = ? RETURNING 1",
+                (claim.candidate.thread_id,),
             )
-            deleted = cur.rowcount
-            await cur.close()
-            if deleted:
+            if list(deleted):
                 await enqueue_global(c, claim.candidate.watermark)
             await _insert_usage(c, usage, now_s * 1000)
     except _LeaseLost:
@@ -477,10 +477,10 @@ async def finish_failed(
     """Record the failure with its reason; retry after the backoff, one retry fewer."""
     try:
         async with immediate(conn) as c:
-            cur = await c.execute(
+            owned = await c.execute_fetchall(
                 "UPDATE jobs SET status = 'error', finished_at = ?, lease_until = NULL, "
                 "retry_at = ?, retry_remaining = retry_remaining - 1, last_error = ? "
-                f"WHERE {_OWNED}",
+                f"WHERE {_OWNED} RETURNING 1",
                 (
                     now_s,
                     now_s + retry_delay_seconds,
@@ -489,9 +489,7 @@ async def finish_failed(
                     claim.token,
                 ),
             )
-            owned = cur.rowcount == 1
-            await cur.close()
-            if not owned:
+            if not list(owned):
                 raise _LeaseLost
             await _insert_usage(c, usage, now_s * 1000)
     except _LeaseLost:
