@@ -89,6 +89,9 @@ def configure(
 
     structlog.configure(
         processors=[
+            # Drop calls below the level before any other processor runs: the hot paths log
+            # at info and debug, and most deployments keep only warnings.
+            structlog.stdlib.filter_by_level,
             *_SHARED,
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
         ],

@@ -1,7 +1,7 @@
 """Phase 1: claim idle rollouts, extract one memory each in a bounded worker pool, finalise.
 
 One ``Phase1`` object per process. ``run(until_idle=True)`` is ``memoryd run --once``: it
-keeps ``phase1.concurrency`` jobs in flight until nothing is claimable. ``run()`` is the
+keeps ``phase1.concurrency`` model calls in flight until nothing is claimable. ``run()`` is the
 daemon's loop: when nothing is claimable and nothing runs it sleeps until the next moment
 something can change (a thread going idle, a backoff or lease ending) or until ``wake()`` is
 called (the indexer saw new rows, or a command asked for it). There is no polling.
@@ -9,6 +9,10 @@ called (the indexer saw new rows, or a command asked for it). There is no pollin
 While a job runs its lease is renewed every ``phase1.heartbeat_seconds``; if a renewal finds
 the lease gone (another process took it over), the job is cancelled and its result dropped.
 Finalisers are shielded from cancellation, so a job that finished always records how.
+
+``phase1.concurrency`` bounds the model calls, not the jobs: a few more jobs than that are
+claimed (PREFETCH_JOBS), so that reading and rendering the next rollout and finalising the
+last one happen while every model slot stays busy.
 """
 
 from __future__ import annotations
@@ -41,6 +45,9 @@ log = structlog.get_logger("memoryd.phase1")
 
 # Bounds the daemon's sleep when nothing is scheduled, so a clock jump cannot strand it.
 MAX_IDLE_SLEEP_SECONDS = 3600.0
+# Jobs claimed beyond the model-call slots; they render while the slots are busy. Claims are
+# made in batches of at least half of this, unless a model slot would otherwise go idle.
+PREFETCH_JOBS = 4
 
 
 def make_worker_id() -> str:
@@ -94,6 +101,7 @@ class Phase1:
         self.running = 0
         self._changed = anyio.Event()
         self._job_done = anyio.Event()
+        self._model_slots = anyio.CapacityLimiter(cfg.phase1.concurrency)
         self.paused = False
 
     async def wait_idle(self) -> None:
@@ -112,9 +120,11 @@ class Phase1:
         async with anyio.create_task_group() as tg:
             while True:
                 self._changed = anyio.Event()
-                free = p.concurrency - self.running
+                self._model_slots.total_tokens = p.concurrency  # follows a config reload
+                free = p.concurrency + PREFETCH_JOBS - self.running
                 claims: list[Claim] = []
-                if free > 0 and not self.paused:
+                worth_a_scan = free >= PREFETCH_JOBS // 2 or self.running < p.concurrency
+                if free > 0 and worth_a_scan and not self.paused:
                     claims = await jobs.claim_batch(
                         self.conn,
                         rules,
@@ -210,17 +220,17 @@ class Phase1:
             )
             parts: list[Stage1Output] = []
             for i, chunk in enumerate(rendered.chunks):
-                result = await self.extractor.extract(
-                    ExtractionRequest(
-                        thread_id=cand.thread_id,
-                        rollout_path=cand.rollout_path,
-                        cwd=cand.cwd,
-                        git_branch=cand.git_branch,
-                        rollout_contents=chunk,
-                        chunk_index=i,
-                        chunk_count=len(rendered.chunks),
-                    )
+                request = ExtractionRequest(
+                    thread_id=cand.thread_id,
+                    rollout_path=cand.rollout_path,
+                    cwd=cand.cwd,
+                    git_branch=cand.git_branch,
+                    rollout_contents=chunk,
+                    chunk_index=i,
+                    chunk_count=len(rendered.chunks),
                 )
+                async with self._model_slots:
+                    result = await self.extractor.extract(request)
                 usage.append(
                     UsageRow(
                         "phase1",
