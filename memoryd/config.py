@@ -54,6 +54,7 @@ class Phase1Config(_Section):
     honor_codex_generate_memories: bool = False
     disable_on_external_context: bool = False
     max_input_tokens: Annotated[int, msgspec.Meta(ge=1000)] = 150_000
+    accept_legacy_keys: bool = True
     transient_retries: Annotated[int, msgspec.Meta(ge=0, le=20)] = 3
 
 

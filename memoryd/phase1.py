@@ -34,6 +34,7 @@ from memoryd.backends.base import (
     Extractor,
     OutputError,
     Stage1Output,
+    Usage,
 )
 from memoryd.backends.output import finalize_output, merge_partials
 from memoryd.config import Config
@@ -244,6 +245,18 @@ class Phase1:
                 parts.append(result.output)
             merged = finalize_output(parts[0] if len(parts) == 1 else merge_partials(parts))
         except (RolloutUnusable, BackendError, OutputError, OSError) as e:
+            spent = getattr(e, "usage", None)  # a reply we could not use still cost tokens
+            if isinstance(spent, Usage) and (spent.input_tokens or spent.output_tokens):
+                usage.append(
+                    UsageRow(
+                        "phase1",
+                        self.extractor.name,
+                        self.extractor.model,
+                        spent.input_tokens,
+                        spent.output_tokens,
+                        thread_id=cand.thread_id,
+                    )
+                )
             return await self._fail(claim, str(e) or type(e).__name__, usage, bound)
         except Exception as e:  # a bug must not wedge the job: record it, retry later
             bound.exception("stage1_unexpected_error")

@@ -431,3 +431,48 @@ async def test_sigkilled_worker_is_taken_over_after_its_lease_and_completes_once
         ).fetchall() == [("done",)]
     finally:
         con.close()
+
+
+LEGACY_REPLY = json.dumps({"summary": "# Listed files", "rawMemory": "used ls"})
+
+
+@pytest.mark.parametrize("accept", [True, False])
+async def test_legacy_stage1_keys_are_accepted_unless_switched_off(
+    conn: aiosqlite.Connection, monkeypatch: pytest.MonkeyPatch, accept: bool
+) -> None:
+    monkeypatch.setenv(KEY_ENV, "dummy-key")
+    async with ResponsesServer(default=Reply(text=LEGACY_REPLY)) as srv:
+        cfg = openai_config(srv.url, accept_legacy_keys=accept)
+        ex = OpenAIExtractor.from_config(cfg)
+        try:
+            stats = await Phase1(conn, cfg, ex).run(until_idle=True)
+        finally:
+            await ex.aclose()
+    if accept:
+        assert stats.succeeded == 3
+        assert set(await rows(conn, "SELECT rollout_summary, raw_memory FROM stage1_outputs")) == {
+            ("# Listed files", "used ls")
+        }
+    else:
+        assert stats.failed == 3
+        (err,) = {e for (e,) in await rows(conn, "SELECT last_error FROM jobs")}
+        assert "summary" in err
+
+
+async def test_tokens_of_an_unusable_reply_are_still_counted(
+    conn: aiosqlite.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(KEY_ENV, "dummy-key")
+    async with ResponsesServer(
+        default=Reply(text="I cannot comply.", input_tokens=50, output_tokens=7)
+    ) as srv:
+        cfg = openai_config(srv.url)
+        ex = OpenAIExtractor.from_config(cfg)
+        try:
+            stats = await Phase1(conn, cfg, ex).run(until_idle=True)
+        finally:
+            await ex.aclose()
+    assert stats.failed == 3
+    assert await rows(conn, "SELECT input_tokens, output_tokens FROM usage_ledger") == [(50, 7)] * 3
+    (err,) = {e for (e,) in await rows(conn, "SELECT last_error FROM jobs")}
+    assert "I cannot comply" in err

@@ -290,7 +290,7 @@ class OpenAIExtractor:
     @classmethod
     def from_config(cls, config: Config) -> OpenAIExtractor:
         """The extractor for ``phase1`` and ``backends.openai`` of ``config``."""
-        return cls(config)
+        return cls(config, allow_legacy=config.phase1.accept_legacy_keys)
 
     async def __aenter__(self) -> Self:
         return self
