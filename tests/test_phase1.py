@@ -12,19 +12,20 @@ import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 import anyio
 import msgspec
 import pytest
-from support.responses_server import Hang, Reply, ResponsesServer, Status
+from support.responses_server import Hang, ReceivedRequest, Reply, ResponsesServer, Status
 
 from memoryd import clock
 from memoryd.backends.offline import OfflineExtractor
 from memoryd.backends.openai import OpenAIExtractor
 from memoryd.config import Config
 from memoryd.demo import install_examples
-from memoryd.phase1 import Phase1
+from memoryd.phase1 import Phase1, Phase1Stats
 from memoryd.rollouts.indexer import Indexer
 from memoryd.store import jobs
 from memoryd.store.db import open_db
@@ -48,6 +49,11 @@ SECRETS = [
     "xoxb-1234567890-0987654321-abcdefghijklmnopqrstuvwx",
 ]
 KEY_ENV = "MEMORYD_TEST_API_KEY"
+
+
+@pytest.fixture(autouse=True)
+def api_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(KEY_ENV, "dummy-key")
 
 
 @pytest.fixture
@@ -83,6 +89,21 @@ def openai_config(url: str, **phase1: object) -> Config:
     data["phase1"].update(backend="openai", **phase1)
     data["backends"]["openai"].update(base_url=url, api_key_env=KEY_ENV, timeout_seconds=10)
     return msgspec.convert(data, Config)
+
+
+async def run_openai(
+    conn: aiosqlite.Connection, *script: Any, default: Any = None, **phase1: object
+) -> tuple[Phase1Stats, list[ReceivedRequest]]:
+    """One phase-1 pass with the openai backend against a loopback server playing ``script``
+    then ``default``; returns the stats and the requests the server received."""
+    async with ResponsesServer(*script, default=default) as srv:
+        cfg = openai_config(srv.url, **phase1)
+        ex = OpenAIExtractor.from_config(cfg)
+        try:
+            stats = await Phase1(conn, cfg, ex).run(until_idle=True)
+        finally:
+            await ex.aclose()
+        return stats, list(srv.requests)
 
 
 async def rows(conn: aiosqlite.Connection, sql: str, *args: object) -> list[tuple]:  # type: ignore[type-arg]
@@ -133,7 +154,7 @@ async def test_a_rollout_that_grows_is_extracted_again(
 
 
 async def test_openai_end_to_end_and_planted_secrets_never_leave(
-    conn: aiosqlite.Connection, home: Path, monkeypatch: pytest.MonkeyPatch
+    conn: aiosqlite.Connection, home: Path
 ) -> None:
     # Plant secrets in a user message and in a tool output of one rollout.
     path = next(home.rglob("rollout-*03-13-54-*.jsonl"))
@@ -155,15 +176,8 @@ async def test_openai_end_to_end_and_planted_secrets_never_leave(
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
     await Indexer(conn, [home / "sessions"], None).scan_all()
 
-    monkeypatch.setenv(KEY_ENV, "dummy-key")
-    async with ResponsesServer(default=Reply(text=GOOD_REPLY, input_tokens=120)) as srv:
-        cfg = openai_config(srv.url)
-        ex = OpenAIExtractor.from_config(cfg)
-        try:
-            stats = await Phase1(conn, cfg, ex).run(until_idle=True)
-        finally:
-            await ex.aclose()
-        bodies = [r.body.decode() for r in srv.requests]
+    stats, requests = await run_openai(conn, default=Reply(text=GOOD_REPLY, input_tokens=120))
+    bodies = [r.body.decode() for r in requests]
     assert stats.succeeded == 3 and len(bodies) == 3
     assert any("Show me the files here" in b for b in bodies)
     for secret in SECRETS:
@@ -180,9 +194,8 @@ async def test_openai_end_to_end_and_planted_secrets_never_leave(
 
 
 async def test_model_failure_is_stored_with_its_reason_and_backs_off(
-    conn: aiosqlite.Connection, monkeypatch: pytest.MonkeyPatch
+    conn: aiosqlite.Connection,
 ) -> None:
-    monkeypatch.setenv(KEY_ENV, "dummy-key")
     async with ResponsesServer(default=Status(400, message="model 'nope' does not exist")) as srv:
         cfg = openai_config(srv.url)
         ex = OpenAIExtractor.from_config(cfg)
@@ -204,25 +217,16 @@ async def test_model_failure_is_stored_with_its_reason_and_backs_off(
     assert await rows(conn, "SELECT count(*) FROM stage1_outputs") == [(0,)]
 
 
-async def test_empty_reply_means_no_output(
-    conn: aiosqlite.Connection, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv(KEY_ENV, "dummy-key")
+async def test_empty_reply_means_no_output(conn: aiosqlite.Connection) -> None:
     empty = json.dumps({"rollout_summary": "", "rollout_slug": "", "raw_memory": ""})
-    async with ResponsesServer(default=Reply(text=empty)) as srv:
-        cfg = openai_config(srv.url)
-        ex = OpenAIExtractor.from_config(cfg)
-        try:
-            stats = await Phase1(conn, cfg, ex).run(until_idle=True)
-        finally:
-            await ex.aclose()
+    stats, _ = await run_openai(conn, default=Reply(text=empty))
     assert (stats.no_output, stats.succeeded) == (3, 0)
     assert await rows(conn, "SELECT count(*) FROM stage1_outputs") == [(0,)]
     assert await rows(conn, "SELECT count(*) FROM jobs WHERE kind = ?", jobs.GLOBAL) == [(0,)]
 
 
 async def test_long_rollout_is_extracted_in_chunks_and_the_count_recorded(
-    conn: aiosqlite.Connection, home: Path, monkeypatch: pytest.MonkeyPatch
+    conn: aiosqlite.Connection, home: Path
 ) -> None:
     path = next(home.rglob("rollout-*03-13-54-*.jsonl"))
     lines = path.read_text().splitlines()
@@ -244,15 +248,8 @@ async def test_long_rollout_is_extracted_in_chunks_and_the_count_recorded(
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
     await Indexer(conn, [home / "sessions"], None).scan_all()
 
-    monkeypatch.setenv(KEY_ENV, "dummy-key")
-    async with ResponsesServer(default=Reply(text=GOOD_REPLY)) as srv:
-        cfg = openai_config(srv.url, max_input_tokens=5000)
-        ex = OpenAIExtractor.from_config(cfg)
-        try:
-            stats = await Phase1(conn, cfg, ex).run(until_idle=True)
-        finally:
-            await ex.aclose()
-        bodies = [r.body.decode() for r in srv.requests]
+    stats, requests = await run_openai(conn, default=Reply(text=GOOD_REPLY), max_input_tokens=5000)
+    bodies = [r.body.decode() for r in requests]
     assert stats.succeeded == 3
     ((chunks, raw),) = await rows(
         conn,
@@ -267,9 +264,8 @@ async def test_long_rollout_is_extracted_in_chunks_and_the_count_recorded(
 
 
 async def test_heartbeat_keeps_the_lease_of_a_job_longer_than_it(
-    conn: aiosqlite.Connection, fake_clock: clock.FakeClock, monkeypatch: pytest.MonkeyPatch
+    conn: aiosqlite.Connection, fake_clock: clock.FakeClock
 ) -> None:
-    monkeypatch.setenv(KEY_ENV, "dummy-key")
     async with ResponsesServer(default=Reply(text=GOOD_REPLY, latency=4.0)) as srv:
         cfg = openai_config(srv.url, lease_seconds=10, heartbeat_seconds=1, concurrency=1)
         ex = OpenAIExtractor.from_config(cfg)
@@ -309,10 +305,7 @@ async def test_heartbeat_keeps_the_lease_of_a_job_longer_than_it(
     assert result == ["succeeded"]
 
 
-async def test_a_job_whose_lease_is_taken_over_drops_its_result(
-    conn: aiosqlite.Connection, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv(KEY_ENV, "dummy-key")
+async def test_a_job_whose_lease_is_taken_over_drops_its_result(conn: aiosqlite.Connection) -> None:
     async with ResponsesServer(default=Reply(text=GOOD_REPLY, latency=3.0)) as srv:
         cfg = openai_config(srv.url, lease_seconds=10, heartbeat_seconds=1)
         ex = OpenAIExtractor.from_config(cfg)
@@ -438,16 +431,9 @@ LEGACY_REPLY = json.dumps({"summary": "# Listed files", "rawMemory": "used ls"})
 
 @pytest.mark.parametrize("accept", [True, False])
 async def test_legacy_stage1_keys_are_accepted_unless_switched_off(
-    conn: aiosqlite.Connection, monkeypatch: pytest.MonkeyPatch, accept: bool
+    conn: aiosqlite.Connection, accept: bool
 ) -> None:
-    monkeypatch.setenv(KEY_ENV, "dummy-key")
-    async with ResponsesServer(default=Reply(text=LEGACY_REPLY)) as srv:
-        cfg = openai_config(srv.url, accept_legacy_keys=accept)
-        ex = OpenAIExtractor.from_config(cfg)
-        try:
-            stats = await Phase1(conn, cfg, ex).run(until_idle=True)
-        finally:
-            await ex.aclose()
+    stats, _ = await run_openai(conn, default=Reply(text=LEGACY_REPLY), accept_legacy_keys=accept)
     if accept:
         assert stats.succeeded == 3
         assert set(await rows(conn, "SELECT rollout_summary, raw_memory FROM stage1_outputs")) == {
@@ -459,19 +445,9 @@ async def test_legacy_stage1_keys_are_accepted_unless_switched_off(
         assert "summary" in err
 
 
-async def test_tokens_of_an_unusable_reply_are_still_counted(
-    conn: aiosqlite.Connection, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv(KEY_ENV, "dummy-key")
-    async with ResponsesServer(
-        default=Reply(text="I cannot comply.", input_tokens=50, output_tokens=7)
-    ) as srv:
-        cfg = openai_config(srv.url)
-        ex = OpenAIExtractor.from_config(cfg)
-        try:
-            stats = await Phase1(conn, cfg, ex).run(until_idle=True)
-        finally:
-            await ex.aclose()
+async def test_tokens_of_an_unusable_reply_are_still_counted(conn: aiosqlite.Connection) -> None:
+    unusable = Reply(text="I cannot comply.", input_tokens=50, output_tokens=7)
+    stats, _ = await run_openai(conn, default=unusable)
     assert stats.failed == 3
     assert await rows(conn, "SELECT input_tokens, output_tokens FROM usage_ledger") == [(50, 7)] * 3
     (err,) = {e for (e,) in await rows(conn, "SELECT last_error FROM jobs")}
