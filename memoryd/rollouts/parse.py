@@ -103,7 +103,7 @@ class _RawLine(msgspec.Struct):
 
 _decode_meta_line = msgspec.json.Decoder(_SessionMetaLine).decode
 _decode_meta_payload = msgspec.json.Decoder(_SessionMeta).decode
-_decode_block = msgspec.json.Decoder(list[_RawLine]).decode
+_decode_block = msgspec.json.Decoder(list[tuple[_RawLine]]).decode
 _decode_any_line = msgspec.json.Decoder(_AnyLine).decode
 
 
@@ -281,12 +281,13 @@ class LineParser:
                 block.decode("utf-8")
             except UnicodeDecodeError:
                 return None
+        # Each line becomes a one-element array, so a line holding `{...},{...}` fails the
+        # decode (tuple of length 1) instead of shifting every later line.
         try:
-            envelopes = _decode_block(b"[" + block[:-1].replace(b"\n", b",") + b"]")
+            lines = _decode_block(b"[[" + block[:-1].replace(b"\n", b"],[") + b"]]")
         except msgspec.DecodeError:
             return None
-        if len(envelopes) != block.count(b"\n"):  # some line holds `{...},{...}`
-            return None
+        envelopes = [line[0] for line in lines]
         if not KNOWN_LINE_TYPES.issuperset({e.type for e in envelopes}):
             return None
         want_preview = not self.meta.preview
