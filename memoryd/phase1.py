@@ -40,7 +40,7 @@ from memoryd.backends.output import finalize_output, merge_partials
 from memoryd.config import Config
 from memoryd.rollouts.render import RolloutUnusable, render_rollout
 from memoryd.store import jobs
-from memoryd.store.jobs import Claim, Eligibility, OutputRow, UsageRow
+from memoryd.store.jobs import Candidate, Claim, Eligibility, OutputRow, UsageRow
 
 log = structlog.get_logger("memoryd.phase1")
 
@@ -49,6 +49,8 @@ MAX_IDLE_SLEEP_SECONDS = 3600.0
 # Jobs claimed beyond the model-call slots; they render while the slots are busy. Claims are
 # made in batches of at least half of this, unless a model slot would otherwise go idle.
 PREFETCH_JOBS = 4
+# Candidates fetched per scan; the ones not claimed at once are tried before the next scan.
+SCAN_BATCH = 64
 
 
 def make_worker_id() -> str:
@@ -102,6 +104,7 @@ class Phase1:
         self.running = 0
         self._changed = anyio.Event()
         self._job_done = anyio.Event()
+        self._candidates: list[Candidate] = []
         self._model_slots = anyio.CapacityLimiter(cfg.phase1.concurrency)
         self.paused = False
 
@@ -113,7 +116,43 @@ class Phase1:
 
     def wake(self) -> None:
         """Something may have become claimable: look again now."""
+        self._candidates.clear()  # the next claim scans afresh, so new threads are seen
         self._changed.set()
+
+    async def _claim(self, rules: Eligibility, n: int) -> list[Claim]:
+        """Claim up to ``n`` jobs, newest threads first, stopping at the global cap.
+
+        Candidates left over from the last scan are tried before scanning again: the scan is
+        the costliest statement of a claim, and the claim re-checks every rule under the
+        write lock, so a stale candidate is merely skipped."""
+        p = self.cfg.phase1
+        claims: list[Claim] = []
+        scanned = False
+        while len(claims) < n:
+            if not self._candidates:
+                if scanned:
+                    break
+                self._candidates = await jobs.scan_candidates(
+                    self.conn, rules, now_ms=clock.now_ms(), limit=max(SCAN_BATCH, 2 * n)
+                )
+                scanned = True
+                if not self._candidates:
+                    break
+            cand = self._candidates.pop(0)
+            outcome, claim = await jobs.try_claim(
+                self.conn,
+                cand,
+                worker_id=self.worker_id,
+                now_s=clock.now_s(),
+                lease_seconds=p.lease_seconds,
+                max_running=p.max_running,
+            )
+            if claim is not None:
+                claims.append(claim)
+            elif outcome is jobs.ClaimOutcome.CAP_REACHED:
+                self._candidates.insert(0, cand)
+                break
+        return claims
 
     async def run(self, *, until_idle: bool = False) -> Phase1Stats:
         p = self.cfg.phase1
@@ -124,17 +163,9 @@ class Phase1:
                 self._model_slots.total_tokens = p.concurrency  # follows a config reload
                 free = p.concurrency + PREFETCH_JOBS - self.running
                 claims: list[Claim] = []
-                worth_a_scan = free >= PREFETCH_JOBS // 2 or self.running < p.concurrency
-                if free > 0 and worth_a_scan and not self.paused:
-                    claims = await jobs.claim_batch(
-                        self.conn,
-                        rules,
-                        worker_id=self.worker_id,
-                        now_ms=clock.now_ms(),
-                        lease_seconds=p.lease_seconds,
-                        max_running=p.max_running,
-                        max_claims=free,
-                    )
+                worth_it = free >= PREFETCH_JOBS // 2 or self.running < p.concurrency
+                if free > 0 and worth_it and not self.paused:
+                    claims = await self._claim(rules, free)
                 for c in claims:
                     self.running += 1
                     self.stats.claimed += 1
