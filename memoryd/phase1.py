@@ -49,6 +49,7 @@ MAX_IDLE_SLEEP_SECONDS = 3600.0
 # Jobs claimed beyond the model-call slots; they render while the slots are busy. Claims are
 # made in batches of at least half of this, unless a model slot would otherwise go idle.
 PREFETCH_JOBS = 4
+PROGRESS_INTERVAL_SECONDS = 0.25
 # Candidates fetched per scan; the ones not claimed at once are tried before the next scan.
 SCAN_BATCH = 64
 
@@ -105,6 +106,7 @@ class Phase1:
         self._changed = anyio.Event()
         self._job_done = anyio.Event()
         self._candidates: list[Candidate] = []
+        self._last_report = float("-inf")
         self._model_slots = anyio.CapacityLimiter(cfg.phase1.concurrency)
         self.paused = False
 
@@ -155,10 +157,10 @@ class Phase1:
         return claims
 
     async def run(self, *, until_idle: bool = False) -> Phase1Stats:
-        p = self.cfg.phase1
-        rules = eligibility(self.cfg)
         async with anyio.create_task_group() as tg:
             while True:
+                p = self.cfg.phase1  # re-read each round: SIGHUP may have replaced the config
+                rules = eligibility(self.cfg)
                 self._changed = anyio.Event()
                 self._model_slots.total_tokens = p.concurrency  # follows a config reload
                 free = p.concurrency + PREFETCH_JOBS - self.running
@@ -171,12 +173,12 @@ class Phase1:
                     self.stats.claimed += 1
                     tg.start_soon(self._run_one, c)
                 if claims:
-                    await self._report()
+                    await self._report(force=False)
                     continue
                 if self.running == 0 and until_idle:
                     break
                 await self._sleep_until_change(rules, until_idle)
-        await self._report()
+        await self._report(force=True)
         return self.stats
 
     async def _sleep_until_change(self, rules: Eligibility, until_idle: bool) -> None:
@@ -191,14 +193,21 @@ class Phase1:
         with anyio.move_on_after(delay + 0.05):
             await self._changed.wait()
 
-    async def _report(self) -> None:
-        if self.on_progress is not None:
-            remaining = len(
-                await jobs.scan_candidates(
-                    self.conn, eligibility(self.cfg), now_ms=clock.now_ms(), limit=1_000_000
-                )
+    async def _report(self, *, force: bool = False) -> None:
+        """Progress for ``run --once`` on a terminal, at most a few times a second: counting
+        what remains is a full scan."""
+        if self.on_progress is None:
+            return
+        now = clock.get().monotonic()
+        if not force and now - self._last_report < PROGRESS_INTERVAL_SECONDS:
+            return
+        self._last_report = now
+        remaining = len(
+            await jobs.scan_candidates(
+                self.conn, eligibility(self.cfg), now_ms=clock.now_ms(), limit=1_000_000
             )
-            self.on_progress(self.stats, remaining + self.running)
+        )
+        self.on_progress(self.stats, remaining + self.running)
 
     async def _run_one(self, claim: Claim) -> None:
         try:
@@ -207,7 +216,7 @@ class Phase1:
             self.running -= 1
             self._changed.set()
             self._job_done.set()
-            await self._report()
+            await self._report(force=False)
 
     async def run_job(self, claim: Claim) -> str:
         """Run one claimed job to a recorded outcome; returns it."""

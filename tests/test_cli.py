@@ -98,3 +98,37 @@ def test_config_command_validates_and_shows_paths(tmp_path: Path) -> None:
     assert data["source"] == "<defaults>"
     assert data["paths"]["db_path"] == str(tmp_path / "state" / "memoryd.sqlite")
     assert data["config"]["phase1"]["concurrency"] == 8
+
+
+def test_run_once_shows_phase1_progress_on_a_terminal(tmp_path: Path) -> None:
+    import pty
+
+    from memoryd.demo import install_examples
+
+    install_examples(tmp_path / "codex" / "sessions")
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "memoryd", "run", "--once"],
+            env=_env(tmp_path),
+            stdout=subprocess.PIPE,
+            stderr=slave,
+            text=True,
+        )
+        os.close(slave)
+        out, _ = proc.communicate(timeout=120)
+        chunks = []
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # EIO: the terminal's other side is closed
+                break
+            if not data:
+                break
+            chunks.append(data)
+    finally:
+        os.close(master)
+    assert proc.returncode == 0
+    screen = b"".join(chunks).decode()
+    assert "phase 1: 3 done, 0 no output, 0 failed, 0 remaining" in screen
+    assert "phase 1: 3 extracted: 3 memories" in out
