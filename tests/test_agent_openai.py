@@ -285,6 +285,13 @@ async def test_unknown_tools_and_bad_arguments_are_told_to_the_model(tree: Tree)
             items = [
                 function_call_item("shell", {"cmd": "cat /etc/passwd"}, "t0_0"),
                 function_call_item("read_file", "{not json", "t0_1"),
+                # A lax server that sends the arguments as an object, not as JSON text.
+                {
+                    "type": "function_call",
+                    "call_id": "t0_2",
+                    "name": "list_files",
+                    "arguments": {"path": "rollout_summaries"},
+                },
             ]
             return Reply(text=None, items=items)
         return Reply(text="ok")
@@ -294,6 +301,9 @@ async def test_unknown_tools_and_bad_arguments_are_told_to_the_model(tree: Tree)
     outputs = tool_outputs(server.requests[1])
     assert outputs["t0_0"].startswith("error: there is no tool named 'shell'")
     assert outputs["t0_1"].startswith("error: the arguments are not valid JSON")
+    assert outputs["t0_2"].startswith("rollout_summaries/2026-11-22T03-12-03-abcd.md")
+    [lax] = [i for i in server.requests[1].json["input"] if i.get("call_id") == "t0_2"][:1]
+    assert lax["arguments"] == '{"path": "rollout_summaries"}'
     assert result.turns == 2 and result.written == []
 
 

@@ -157,7 +157,7 @@ def _replayable(item: dict[str, Any]) -> dict[str, Any] | None:
             "type": "function_call",
             "call_id": item.get("call_id"),
             "name": item.get("name"),
-            "arguments": item.get("arguments") or "",
+            "arguments": _arguments_text(item.get("arguments")),
         }
     if kind == "message":
         text = message_text(item)
@@ -176,6 +176,13 @@ def _replayable(item: dict[str, Any]) -> dict[str, Any] | None:
             "encrypted_content": item["encrypted_content"],
         }
     return None
+
+
+def _arguments_text(arguments: Any) -> str:
+    """A call's arguments as the JSON text the API uses (a lax server may send an object)."""
+    if isinstance(arguments, str):
+        return arguments
+    return "" if arguments is None else json.dumps(arguments, ensure_ascii=False)
 
 
 def _call_key(name: str, arguments: str) -> tuple[str, str]:
@@ -402,8 +409,7 @@ class _Run:
             raise self.error("backend", "the model sent a function call without a call_id")
         if not isinstance(name, str):
             name = ""
-        if not isinstance(arguments, str):
-            arguments = json.dumps(arguments) if arguments is not None else ""
+        arguments = _arguments_text(arguments)
         key = _call_key(name, arguments)
         self.seen[key] += 1
         if self.seen[key] >= self.limits.repeat_limit:
