@@ -25,6 +25,7 @@ import structlog
 import zstandard
 
 from memoryd import clock
+from memoryd.citations import CitedMessage, record_usage_in_tx
 from memoryd.rollouts.parse import (
     LineParser,
     ThreadMeta,
@@ -82,6 +83,7 @@ class FileResult:
     first_line_sha256: str | None = None
     index_error: str | None = None
     problem: str | None = None
+    cited: list[CitedMessage] = field(default_factory=list)
 
 
 @dataclass
@@ -406,7 +408,8 @@ class FileReader:
         complete_zst = info.path.endswith(".zst") and index_error is None
         offset = info.size if complete_zst else reader.offset
         return FileResult(info, "parsed", meta=meta, parsed_offset=offset,
-                          first_line_sha256=first_hash, index_error=index_error)
+                          first_line_sha256=first_hash, index_error=index_error,
+                          cited=parser.cited)
 
     def _read_zst(self, f: BinaryIO, reader: _Reader) -> str | None:
         dctx = zstandard.ZstdDecompressor()
@@ -660,6 +663,7 @@ class Indexer:
         existing |= {r.info.path for r in parsed}  # just stat'ed
         rows: list[tuple[object, ...]] = []
         touches: list[tuple[object, ...]] = []
+        cited: list[tuple[str, int, list[CitedMessage]]] = []
         for r in parsed:
             assert r.meta is not None and r.meta.id is not None
             holder = holders.get(r.meta.id)
@@ -682,6 +686,8 @@ class Indexer:
                 touches.append((r.info.mtime_ns, r.info.mtime_ns // 1_000_000, now, r.info.path))
                 continue
             rows.append(self._row(r, now))
+            if r.cited:
+                cited.append((r.meta.id, r.info.mtime_ns // 1_000_000_000, r.cited))
 
         stats.vanished = len(vanished)
         stats.problems = len(problem_rows)
@@ -696,6 +702,12 @@ class Indexer:
                 )
             for i in range(0, len(rows), WRITE_BATCH):
                 await c.executemany(_UPSERT, rows[i : i + WRITE_BATCH])
+            for tid, fallback_s, found in cited:
+                for m in found:  # counted once per citing message, however often seen
+                    at = m.at_s if m.at_s is not None else fallback_s
+                    await record_usage_in_tx(
+                        c, tid, m.message_key, m.citation.thread_ids, at
+                    )
             if touches:
                 await c.executemany(
                     "UPDATE threads SET file_mtime_ns = ?1, stage1_pending = CASE "

@@ -21,6 +21,8 @@ from typing import Any
 
 import msgspec
 
+from memoryd.citations import CITATION_MARKER, CitedMessage, cited_message
+
 KNOWN_LINE_TYPES = frozenset(
     {
         "session_meta",
@@ -239,11 +241,20 @@ def _without_base_instructions(line: bytes) -> bytes:
 class LineParser:
     """Feeds complete lines into a :class:`ThreadMeta`."""
 
-    __slots__ = ("max_line_bytes", "meta")
+    __slots__ = ("cited", "max_line_bytes", "meta")
 
     def __init__(self, meta: ThreadMeta, max_line_bytes: int) -> None:
         self.meta = meta
         self.max_line_bytes = max_line_bytes
+        # Assistant messages that end with a memory citation block, in the lines fed since
+        # this parser was made (the indexer counts them once each: SPEC §4 usage feedback).
+        self.cited: list[CitedMessage] = []
+
+    def _collect_citations(self, line: bytes) -> None:
+        if CITATION_MARKER in line:
+            found = cited_message(line)
+            if found is not None:
+                self.cited.append(found)
 
     def skip(self, reason: str | None) -> None:
         self.meta.lines_skipped += 1
@@ -307,6 +318,9 @@ class LineParser:
                         want_preview = False
             elif env.type == "turn_context" and not self.meta.cwd:
                 self._turn_context_cwd(msgspec.json.decode(bytes(env.payload)))
+        if CITATION_MARKER in block:  # rare: only sessions that answered from memory
+            for line in block.split(b"\n"):
+                self._collect_citations(line)
         self.meta.lines_parsed += len(envelopes) - bad
         return len(envelopes)
 
@@ -322,6 +336,7 @@ class LineParser:
         if len(line) > self.max_line_bytes:
             self.feed_oversized(line_no, len(line))
             return
+        self._collect_citations(line)
         if line[0] != 0x7B or line[-1] != 0x7D:  # "{" ... "}"
             self.skip(f"line {line_no}: not a JSON object")
             return
