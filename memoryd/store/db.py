@@ -92,6 +92,21 @@ async def _migrate(conn: aiosqlite.Connection) -> int:
     return current
 
 
+async def _set_wal(conn: aiosqlite.Connection) -> str | None:
+    """Switch to WAL. On a brand-new file several processes may race to do it, and SQLite
+    can answer "database is locked" at once instead of waiting out busy_timeout: retry
+    within the same time budget."""
+    deadline = anyio.current_time() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            rows = list(await conn.execute_fetchall("PRAGMA journal_mode = WAL"))
+            return str(rows[0][0]) if rows else None
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or anyio.current_time() > deadline:
+                raise
+            await anyio.sleep(0.02)
+
+
 async def open_db(path: Path) -> aiosqlite.Connection:
     """Open (creating if needed) the state DB at ``path``, private to the user, migrated."""
     ensure_private_dir(path.parent)
@@ -102,10 +117,9 @@ async def open_db(path: Path) -> aiosqlite.Connection:
         raise StateDBError(f"cannot open state DB {path}: {e}") from e
     try:
         await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        async with conn.execute("PRAGMA journal_mode = WAL") as cur:
-            row = await cur.fetchone()
-        if not row or str(row[0]).lower() != "wal":
-            raise StateDBError(f"state DB {path} refused WAL mode (got {row and row[0]!r})")
+        mode = await _set_wal(conn)
+        if mode is None or mode.lower() != "wal":
+            raise StateDBError(f"state DB {path} refused WAL mode (got {mode!r})")
         await conn.execute("PRAGMA synchronous = NORMAL")
         await conn.execute("PRAGMA foreign_keys = ON")
         await _migrate(conn)
