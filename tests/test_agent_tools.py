@@ -369,3 +369,16 @@ def test_tool_definitions_are_strict_function_tools() -> None:
         assert params["type"] == "object" and params["additionalProperties"] is False
         assert sorted(params["required"]) == sorted(params["properties"])
     json.dumps(TOOL_DEFINITIONS)  # serialisable as the request's "tools"
+
+
+def test_written_ids_name_the_blob_each_write_left(tmp_path: Path) -> None:
+    from memoryd.agent.tools import MemoryRootTools
+    from memoryd.workspace import blob_id
+
+    tools = MemoryRootTools(tmp_path)
+    tools.write_file("MEMORY.md", "# one\n")
+    tools.write_file("MEMORY.md", "# two\n")
+    tools.write_file("skills/x/SKILL.md", "do x\n")
+    tools.delete_file("skills/x/SKILL.md")
+    assert tools.written_ids == {"MEMORY.md": blob_id(b"# two\n")}
+    assert blob_id((tmp_path / "MEMORY.md").read_bytes()) == tools.written_ids["MEMORY.md"]

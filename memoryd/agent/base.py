@@ -40,6 +40,9 @@ class ConsolidationResult(msgspec.Struct, kw_only=True):
     usage: Usage = msgspec.field(default_factory=Usage)
     written: list[str] = []  # root-relative paths the agent created or changed
     deleted: list[str] = []  # root-relative paths the agent deleted
+    # root-relative path -> git blob id (memoryd.workspace.blob_id) of the content the agent
+    # last wrote there: a file that differs from it afterwards was changed by someone else.
+    written_ids: dict[str, str] = {}
     turns: int = 0
 
 

@@ -284,6 +284,7 @@ class OpenAIConsolidator:
             usage=run.usage,
             written=run.tools.written,
             deleted=run.tools.deleted,
+            written_ids=run.tools.written_ids,
             turns=run.turns,
         )
 

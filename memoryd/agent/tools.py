@@ -38,6 +38,7 @@ from typing import Any, Final
 from memoryd.agent.base import DIFF_FILE
 from memoryd.artifacts import atomic_write
 from memoryd.redact import REDACTED, redact
+from memoryd.workspace import blob_id as git_blob_id
 
 MAX_CONTENT_BYTES: Final = 1024 * 1024  # write_file content, and a file edit_file produces
 MAX_EDIT_INPUT_BYTES: Final = 4 * 1024 * 1024  # a file larger than this is not edited
@@ -169,6 +170,7 @@ class MemoryRootTools:
         self.root = resolved
         self._written: dict[str, None] = {}  # insertion-ordered sets
         self._deleted: dict[str, None] = {}
+        self._written_ids: dict[str, str] = {}  # path -> blob id of the last write
         self.changes = 0
         self._dispatch: dict[str, Callable[[dict[str, Any]], str]] = {
             "list_files": lambda a: self.list_files(_opt_str(a, "path") or "."),
@@ -189,6 +191,11 @@ class MemoryRootTools:
     def written(self) -> list[str]:
         """Root-relative paths created or changed (and not deleted afterwards), sorted."""
         return sorted(self._written)
+
+    @property
+    def written_ids(self) -> dict[str, str]:
+        """Root-relative path -> git blob id of what this tool set last wrote there."""
+        return dict(self._written_ids)
 
     @property
     def deleted(self) -> list[str]:
@@ -265,8 +272,9 @@ class MemoryRootTools:
             )
         return target, rel
 
-    def _record_write(self, rel: str) -> None:
+    def _record_write(self, rel: str, payload: bytes) -> None:
         self._written[rel] = None
+        self._written_ids[rel] = git_blob_id(payload)
         self._deleted.pop(rel, None)
         self.changes += 1
 
@@ -470,6 +478,7 @@ class MemoryRootTools:
         entry.unlink()
         self._prune_empty_dirs(entry.parent)
         self._written.pop(entry_rel, None)
+        self._written_ids.pop(entry_rel, None)
         self._deleted[entry_rel] = None
         self.changes += 1
         return f"deleted {entry_rel}"
@@ -517,7 +526,7 @@ class MemoryRootTools:
             return f"{rel} already has this content; nothing changed{note}"
         self._make_parents(target.parent)
         atomic_write(target, payload, FILE_MODE)
-        self._record_write(rel)
+        self._record_write(rel, payload)
         return f"{verb} {rel} ({len(payload)} bytes){note}"
 
     def _make_parents(self, directory: Path) -> None:
