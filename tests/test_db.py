@@ -216,3 +216,29 @@ def test_every_bundled_migration_splits_cleanly() -> None:
     for _version, _name, sql in migrations():
         assert split_statements(sql)
     assert os.path.basename(migrations()[0][1]) == "0001_init.sql"
+
+
+async def test_a_transaction_cancelled_while_waiting_for_the_lock_leaves_the_connection_usable(
+    tmp_path: Path,
+) -> None:
+    import anyio
+
+    from memoryd.store.db import immediate
+
+    path = tmp_path / "s" / "memoryd.sqlite"
+    conn = await open_db(path)
+    blocker = sqlite3.connect(path, isolation_level=None)
+    try:
+        blocker.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        with anyio.move_on_after(0.3) as scope:
+            async with immediate(conn) as c:
+                await c.execute("INSERT INTO index_problems VALUES ('x', 'r', 1, 1)")
+        assert scope.cancelled_caught
+        blocker.execute("ROLLBACK")
+        async with immediate(conn) as c:  # used to fail: "cannot start a transaction within..."
+            await c.execute("INSERT INTO index_problems VALUES ('y', 'r', 1, 1)")
+        rows = list(await conn.execute_fetchall("SELECT path FROM index_problems"))
+        assert rows == [("y",)]
+    finally:
+        blocker.close()
+        await conn.close()

@@ -163,7 +163,15 @@ async def immediate(conn: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Conne
     land inside the first task's transaction. The ROLLBACK/COMMIT are shielded so that a
     cancelled task never leaves the connection inside an open transaction."""
     async with _tx_lock(conn):
-        await conn.execute("BEGIN IMMEDIATE")
+        try:
+            await conn.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            # Cancelled while BEGIN waited for the write lock: aiosqlite still runs it in its
+            # thread, and a later BEGIN on this connection would then fail. A ROLLBACK queued
+            # behind it undoes it (and fails harmlessly if BEGIN itself failed).
+            with anyio.CancelScope(shield=True), contextlib.suppress(sqlite3.OperationalError):
+                await conn.execute("ROLLBACK")
+            raise
         try:
             yield conn
         except BaseException:
