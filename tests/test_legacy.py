@@ -115,9 +115,7 @@ def test_never_overwrites_an_existing_destination(home: Path) -> None:
     assert (root / "skills" / "deploy" / "SKILL.md").read_text() == "mine"
 
 
-def test_symlinks_inside_the_legacy_folder_are_not_followed(
-    home: Path, tmp_path: Path
-) -> None:
+def test_symlinks_inside_the_legacy_folder_are_not_followed(home: Path, tmp_path: Path) -> None:
     secret = tmp_path / "outside" / "secret.md"
     secret.parent.mkdir()
     secret.write_text("outside the home")
