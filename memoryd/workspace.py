@@ -195,11 +195,11 @@ def diff_against_baseline(root: Path) -> WorkspaceDiff:
         raise WorkspaceError(f"{root}: no usable git baseline (call ensure_baseline first)")
     cache = _load_cache(root)
     try:
-        head = repo.head.peel(pygit2.Commit)
+        head = _head_commit(repo)
         if cache is not None and cache.tree == str(head.tree_id):
             base = {e.path: (e.oid, e.mode) for e in cache.entries}
         else:
-            base = _tree_entries(repo, head.tree)
+            base = _tree_entries(repo, head.tree_id)
     except (pygit2.GitError, KeyError, ValueError) as exc:
         raise WorkspaceError(f"{root}: cannot read the git baseline: {exc}") from exc
     changes: list[FileChange] = []
@@ -313,38 +313,124 @@ def _usable_head(root: Path) -> str | None:
     try:
         if repo.head_is_unborn:
             return None
-        commit = repo.head.peel(pygit2.Commit)
-        _read_verified(repo.odb, str(commit.id))
-        _verify_tree(repo, commit.tree)
+        commit = _head_commit(repo)
+        _verify_tree(repo, commit.tree_id)
         return str(commit.id)
     except Exception as exc:  # any read failure means "corrupt": the remedy is a rebuild
         log.warning("workspace_baseline_unusable", root=str(root), error=repr(exc))
         return None
 
 
-def _verify_tree(repo: pygit2.Repository, tree: pygit2.Tree) -> None:
-    """Read every object under ``tree`` and check its hash, so a truncated or damaged
-    object is found now rather than when a diff needs it."""
-    odb = repo.odb
-    _read_verified(odb, str(tree.id))
-    stack = [tree]
+# Reading objects. libgit2 1.9 loops forever on a truncated loose object (libgit2 issue
+# #7342, fixed upstream after the pygit2 1.21 wheels were built) and trusts the size in a
+# loose object's header (#7177), so it must never parse a loose object that is damaged: every
+# object this module reads goes through _read_object, which reads and checks a loose object
+# itself (inflate to the end, header, size, hash) before libgit2 may look at it. Packed
+# objects are left to libgit2, which checks a pack's length against its index; their
+# content is still hash-checked here.
+#
+# libgit2's own hash check on reads ("strict hash verification") uses a collision-detecting
+# SHA-1 that costs ~5 ms per MB here, several times hashlib's; it is switched off and done
+# here with hashlib instead (the same guarantee). The setting is process-wide; memoryd reads
+# no other git repository through pygit2.
+pygit2.settings.enable_strict_hash_verification(False)
+_TYPE_CODES = {b"commit": 1, b"tree": 2, b"blob": 3, b"tag": 4}
+_TYPE_NAMES = {v: k for k, v in _TYPE_CODES.items()}
+
+
+def _object_hash(type_code: int, data: bytes) -> str:
+    h = hashlib.sha1(
+        b"%s %d\x00" % (_TYPE_NAMES.get(type_code, b"?"), len(data)), usedforsecurity=False
+    )
+    h.update(data)
+    return h.hexdigest()
+
+
+def _read_loose(repo: pygit2.Repository, oid: str) -> tuple[int, bytes] | None:
+    """A loose object's type and content, fully checked; None if it is not loose."""
+    path = os.path.join(repo.path, "objects", oid[:2], oid[2:])
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise WorkspaceError(f"cannot read baseline object {oid}: {exc}") from exc
+    inflater = zlib.decompressobj()
+    try:
+        whole = inflater.decompress(raw)
+    except zlib.error as exc:
+        raise WorkspaceError(f"baseline object {oid} is corrupt: {exc}") from exc
+    header, nul, data = whole.partition(b"\x00")
+    type_name, _, size = header.partition(b" ")
+    type_code = _TYPE_CODES.get(type_name)
+    if (
+        not inflater.eof
+        or inflater.unused_data
+        or not nul
+        or type_code is None
+        or not size.isdigit()
+        or int(size) != len(data)
+        or _object_hash(type_code, data) != oid
+    ):
+        raise WorkspaceError(f"baseline object {oid} is corrupt")
+    return type_code, data
+
+
+def _read_object(repo: pygit2.Repository, oid: str) -> tuple[int, bytes]:
+    """An object's type and content, checked against its id (see above)."""
+    loose = _read_loose(repo, oid)
+    if loose is not None:
+        return loose
+    try:
+        type_code, data = repo.odb.read(oid)
+    except (pygit2.GitError, KeyError, ValueError) as exc:
+        raise WorkspaceError(f"cannot read baseline object {oid}: {exc}") from exc
+    data = bytes(data)
+    if _object_hash(type_code, data) != oid:
+        raise WorkspaceError(f"baseline object {oid} is corrupt")
+    return type_code, data
+
+
+def _lookup(repo: pygit2.Repository, oid: str) -> pygit2.Object:
+    """``repo[oid]``, once the object has been read and checked."""
+    _read_object(repo, oid)
+    return repo[oid]
+
+
+def _head_commit(repo: pygit2.Repository) -> pygit2.Commit:
+    target = repo.head.target  # resolving HEAD reads references only, no object
+    commit = _lookup(repo, str(target))
+    if not isinstance(commit, pygit2.Commit):
+        raise WorkspaceError(f"HEAD is not a commit: {target}")
+    return commit
+
+
+def _tree(repo: pygit2.Repository, oid: pygit2.Oid | str) -> pygit2.Tree:
+    tree = _lookup(repo, str(oid))
+    if not isinstance(tree, pygit2.Tree):
+        raise WorkspaceError(f"not a tree: {oid}")
+    return tree
+
+
+def _verify_tree(repo: pygit2.Repository, tree_id: pygit2.Oid) -> None:
+    """Read and check every object under a tree, so a truncated or damaged object is found
+    now rather than when a diff needs it."""
+    stack = [_tree(repo, tree_id)]
     while stack:
         t = stack.pop()
         for entry in t:
             mode = entry.filemode
             if mode == FileMode.TREE:
-                _read_verified(odb, str(entry.id))
-                sub = repo[entry.id]
-                assert isinstance(sub, pygit2.Tree)
-                stack.append(sub)
+                stack.append(_tree(repo, entry.id))
             elif mode != _GITLINK:
-                _read_verified(odb, str(entry.id))
+                _read_object(repo, str(entry.id))
 
 
-def _tree_entries(repo: pygit2.Repository, tree: pygit2.Tree) -> dict[str, tuple[str, int]]:
-    """``path -> (blob id, mode)`` of every file under ``tree`` (submodule links skipped)."""
+def _tree_entries(repo: pygit2.Repository, tree_id: pygit2.Oid) -> dict[str, tuple[str, int]]:
+    """``path -> (blob id, mode)`` of every file under a tree (submodule links skipped)."""
     out: dict[str, tuple[str, int]] = {}
-    stack: list[tuple[str, pygit2.Tree]] = [("", tree)]
+    stack: list[tuple[str, pygit2.Tree]] = [("", _tree(repo, tree_id))]
     while stack:
         prefix, t = stack.pop()
         for entry in t:
@@ -352,39 +438,14 @@ def _tree_entries(repo: pygit2.Repository, tree: pygit2.Tree) -> dict[str, tuple
             assert name is not None
             mode = int(entry.filemode)
             if mode == FileMode.TREE:
-                sub = repo[entry.id]
-                assert isinstance(sub, pygit2.Tree)
-                stack.append((f"{prefix}{name}/", sub))
+                stack.append((f"{prefix}{name}/", _tree(repo, entry.id)))
             elif mode != _GITLINK:
                 out[prefix + name] = (str(entry.id), mode)
     return out
 
 
-# libgit2 checks the hash of every object it reads ("strict hash verification") with a
-# collision-detecting SHA-1 that costs ~5 ms per MB here, several times hashlib's; so the
-# check is switched off in libgit2 and done here, with hashlib, on every object this module
-# reads (the same guarantee). The setting is process-wide; memoryd reads no other git
-# repository through pygit2.
-pygit2.settings.enable_strict_hash_verification(False)
-_TYPE_NAMES = {1: b"commit", 2: b"tree", 3: b"blob", 4: b"tag"}
-
-
-def _read_verified(odb: pygit2.Odb, oid: str) -> tuple[int, bytes]:
-    """An object's type and content, checked against its id."""
-    try:
-        type_code, data = odb.read(oid)
-    except (pygit2.GitError, KeyError, ValueError) as exc:
-        raise WorkspaceError(f"cannot read baseline object {oid}: {exc}") from exc
-    data = bytes(data)
-    h = hashlib.sha1(b"%s %d\x00" % (_TYPE_NAMES.get(type_code, b"?"), len(data)))
-    h.update(data)
-    if h.hexdigest() != oid:
-        raise WorkspaceError(f"baseline object {oid} is corrupt")
-    return type_code, data
-
-
 def _blob(repo: pygit2.Repository, oid: str) -> bytes:
-    return _read_verified(repo.odb, oid)[1]
+    return _read_object(repo, oid)[1]
 
 
 # --------------------------------------------------------------------------------------------
