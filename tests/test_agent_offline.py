@@ -907,3 +907,64 @@ def test_views_exclude_notes_and_state_from_the_digest() -> None:
     s = "v1\n\n## User Profile\n\n## User notes\n\nmine\n\n## General Tips\n"
     assert view_summary(s).notes == ["mine"]
     assert view_summary(s).digest == view_summary(s.replace("mine", "yours")).digest
+
+
+async def test_user_edits_through_the_real_workspace(root: Path) -> None:
+    """The same flow with memoryd.workspace writing the baseline and the diff file."""
+    from memoryd.workspace import (
+        diff_against_baseline,
+        ensure_baseline,
+        reset_baseline,
+        write_diff_file,
+    )
+
+    ensure_baseline(root)
+    write_diff_file(root, diff_against_baseline(root))
+    await run(root, diff=True)
+    (root / DIFF_FILE).unlink()
+    reset_baseline(root)
+
+    mem = memory(root)
+    pref = next(ln for ln in mem.split("\n") if "use ripgrep rather than grep [Task 1]" in ln)
+    mem = mem.replace(pref + "\n", "").replace(
+        "- proj-alpha, testing, uv, pip\n", "- proj-alpha, testing, uv, pip\n- my own line\n"
+    )
+    (root / MEMORY_FILE).write_text(mem + "appended at the end\n")
+    write_diff_file(root, diff_against_baseline(root))
+    await run(root, diff=True)
+    mem = memory(root)
+    notes = notes_region(mem)
+    assert "- my own line" in notes and "appended at the end" in notes
+    assert "ripgrep rather than grep" not in mem
+    assert "ripgrep rather than grep" not in summary(root)
+    (root / DIFF_FILE).unlink()
+    reset_baseline(root)
+    # A later run with another change keeps both decisions.
+    drop_thread(root, COMPACT_ID)
+    write_diff_file(root, diff_against_baseline(root))
+    await run(root, diff=True)
+    mem = memory(root)
+    assert "- my own line" in notes_region(mem)
+    assert "ripgrep rather than grep" not in mem
+    assert "proj-compact" not in mem
+
+
+async def test_a_free_form_input_still_gets_a_task(tmp_path: Path) -> None:
+    (tmp_path / "rollout_summaries").mkdir()
+    (tmp_path / "rollout_summaries" / "2026-11-01T00-00-00-abcd-notes.md").write_text(
+        "thread_id: t-1\nupdated_at: 2026-11-01T00:00:00+00:00\nrollout_path: /r.jsonl\n"
+        "cwd: /work/site\n\nThe user migrated the blog to Hugo.\n"
+    )
+    (tmp_path / "raw_memories.md").write_text(
+        "# Raw Memories\n\nMerged stage-1 raw memories (stable ascending thread-id order):\n\n"
+        "## Thread `t-1`\nupdated_at: 2026-11-01T00:00:00+00:00\ncwd: /work/site\n"
+        "rollout_path: /r.jsonl\nrollout_summary_file: 2026-11-01T00-00-00-abcd-notes.md\n\n"
+        "Migrated the blog to Hugo; the theme lives in themes/paper.\n"
+        "- `hugo server -D` previews drafts\n\n"
+    )
+    await run(tmp_path)
+    block = group_block(memory(tmp_path), "site")
+    assert "## Task 1: Migrated the blog to Hugo; the theme lives in themes/paper." in block
+    assert "rollout_summaries/2026-11-01T00-00-00-abcd-notes.md (cwd=/work/site" in block
+    assert "- `hugo server -D` previews drafts [Task 1]" in block
+    assert "- site: " in summary(tmp_path)

@@ -67,7 +67,11 @@ hunks for it (missing, truncated, or no longer applying to the file), every line
 the rebuild would not produce is kept as a note, erring on the side of keeping user text.
 Files that carry no state comment (written by another backend, by Codex, or copied from a
 legacy folder) are rebuilt; only lines the diff shows as added since the baseline are kept.
-Deleting ``MEMORY.md`` resets it: it is rebuilt without notes or hidden lines.
+Deleting ``MEMORY.md`` resets it: it is rebuilt without notes or hidden lines. When a file
+changed while the agent ran, phase 2 saves the user's version beside it
+(``MEMORY.user-edit-<run>.md``) and keeps the pre-run content as the baseline (SPEC §4); the
+next run compares that saved version with the baseline and applies its edits the same way
+(the saved file itself is left alone).
 
 Ad-hoc notes
 ------------
@@ -430,6 +434,28 @@ def parse_memory_text(text: str) -> ParsedMemory:
     return ParsedMemory(front=front, keywords=keywords, tasks=tasks)
 
 
+def fallback_task(*texts: str) -> TaskIn:
+    """A task for an input nothing else could be read from (free prose): titled by its first
+    heading or line, with its bullets as knowledge, so the thread still has a place (and its
+    rollout summary a pointer) in MEMORY.md."""
+    task = TaskIn()
+    for text in texts:
+        for raw in text.split("\n"):
+            s = raw.strip()
+            if not s or s == "---":
+                continue
+            if not task.title:
+                task.title = _clip(s.lstrip("#").strip(), TITLE_CHARS)
+                continue
+            b = _BULLET.match(raw)
+            if b is not None and not _PLACEHOLDER.match(b.group(1).strip()):
+                task.knowledge.append(_clip(b.group(1), 600))
+        if task.title:
+            break
+    task.knowledge = task.knowledge[:10]
+    return task
+
+
 def _header_fields(lines: Sequence[str]) -> tuple[dict[str, str], int]:
     """``key: value`` lines up to the first blank line; returns the fields and the index of
     the line after the blank."""
@@ -538,6 +564,8 @@ def read_sources(root: Path) -> list[Source]:
         memory = parse_memory_text(sec.body)
         if not memory.tasks and s_body:
             memory = parse_memory_text(s_body)
+        if not memory.tasks:
+            memory.tasks = [fallback_task(sec.body, s_body, sec.thread_id)]
         cwd = sec.header.get("cwd") or memory.front.get("cwd") or s_header.get("cwd") or ""
         sources.append(
             Source(
@@ -561,6 +589,8 @@ def read_sources(root: Path) -> list[Source]:
             continue
         seen_threads.add(thread_id)
         memory = parse_memory_text(body)
+        if not memory.tasks:
+            memory.tasks = [fallback_task(body, thread_id)]
         sources.append(
             Source(
                 thread_id=thread_id,
