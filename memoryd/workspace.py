@@ -197,17 +197,20 @@ def diff_against_baseline(root: Path) -> WorkspaceDiff:
     try:
         head = _head_commit(repo)
         if cache is not None and cache.tree == str(head.tree_id):
-            base = {e.path: (e.oid, e.mode) for e in cache.entries}
+            base = dict(zip(cache.paths, zip(cache.oids, cache.modes, strict=True), strict=True))
         else:
             base = _tree_entries(repo, head.tree_id)
     except (pygit2.GitError, KeyError, ValueError) as exc:
         raise WorkspaceError(f"{root}: cannot read the git baseline: {exc}") from exc
+    # The stat cache's entries that agree with the baseline: a file they vouch for is
+    # unchanged, and the walk does not even report it.
+    known = {p: k for p, k in _known(cache).items() if base.get(p) == (k[1], k[2])}
     changes: list[FileChange] = []
     seen: set[str] = set()
-    for path, mode, oid, data, _key in _walk(root, _known(cache)):
+    for path, mode, oid, data, _key in _walk(root, known, seen):
         seen.add(path)
         old = base.get(path)
-        if old is not None and old[0] == oid and old[1] == mode:
+        if old == (oid, mode):
             continue
         if data is None:  # the stat cache knew it, yet it differs (the cache is stale)
             data = _current_bytes(root, path)
@@ -216,9 +219,9 @@ def diff_against_baseline(root: Path) -> WorkspaceDiff:
         else:
             old_data = _blob(repo, old[0]) if old[0] != oid else data
             changes.append(FileChange(path, "M", old[1], mode, old_data, data))
-    for path, (oid, mode) in base.items():
-        if path not in seen:
-            changes.append(FileChange(path, "D", mode, None, _blob(repo, oid), None))
+    for path in base.keys() - seen:
+        oid, mode = base[path]
+        changes.append(FileChange(path, "D", mode, None, _blob(repo, oid), None))
     changes.sort(key=lambda c: c.path)
     return WorkspaceDiff(str(head.id), tuple(changes))
 
@@ -470,17 +473,16 @@ _RACY_MARGIN_NS = 3_000_000_000  # covers coarse timestamps (FAT: 2 s) and clock
 _StatKey = tuple[int, int, int, int, int, int]  # st_mode, size, mtime_ns, ctime_ns, ino, dev
 
 
-class _CacheEntry(msgspec.Struct, array_like=True, frozen=True):
-    path: str
-    oid: str
-    mode: int
-    stat: _StatKey | None  # None: racy when recorded, or content kept from before a run
+class _StatCache(msgspec.Struct, frozen=True, array_like=True):
+    """The baseline's files, one list per field (decodes and indexes faster than a list of
+    records)."""
 
-
-class _StatCache(msgspec.Struct, frozen=True):
     version: int
-    tree: str
-    entries: list[_CacheEntry]
+    tree: str  # the baseline tree these entries describe
+    paths: list[str]
+    oids: list[str]
+    modes: list[int]
+    stats: list[_StatKey | None]  # None: racy when recorded, or content kept from before a run
 
 
 _decode_cache = msgspec.msgpack.Decoder(_StatCache).decode
@@ -498,13 +500,27 @@ def _load_cache(root: Path) -> _StatCache | None:
             cache = _decode_cache(f.read())
     except (OSError, msgspec.DecodeError):
         return None
-    return cache if cache.version == _STAT_CACHE_VERSION else None
+    n = len(cache.paths)
+    if cache.version != _STAT_CACHE_VERSION or not (
+        len(cache.oids) == len(cache.modes) == len(cache.stats) == n
+    ):
+        return None
+    return cache
 
 
-def _known(cache: _StatCache | None) -> dict[str, tuple[_StatKey, str]]:
+_Known = tuple[_StatKey, str, int]  # stat key, blob id, mode
+
+
+def _known(cache: _StatCache | None) -> dict[str, _Known]:
     if cache is None:
         return {}
-    return {e.path: (e.stat, e.oid) for e in cache.entries if e.stat is not None}
+    return {
+        path: (key, oid, mode)
+        for path, oid, mode, key in zip(
+            cache.paths, cache.oids, cache.modes, cache.stats, strict=True
+        )
+        if key is not None
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -590,10 +606,12 @@ def _read_regular(path: str) -> tuple[bytes, int, _StatKey | None] | None:
 _Item = tuple[str, int, str, bytes | None, _StatKey | None]
 
 
-def _walk(root: Path, known: Mapping[str, tuple[_StatKey, str]]) -> Iterator[_Item]:
+def _walk(root: Path, known: Mapping[str, _Known], seen: set[str] | None = None) -> Iterator[_Item]:
     """``(path, mode, blob id, bytes, stat key)`` for every file of the workspace, in no set
     order. ``bytes`` is None when the id came from ``known`` (the stat cache); the stat key
-    is None for symlinks and racy files.
+    is None for symlinks and racy files. With ``seen``, every path found is added to it and
+    the files ``known`` vouches for are added to it instead of being yielded (a diff has
+    nothing to do with them).
 
     Regular files are 100644, or 100755 when any execute bit is set; symlinks are 120000 with
     their target as content (never followed); directories only hold files (an empty one is
@@ -610,29 +628,42 @@ def _walk(root: Path, known: Mapping[str, tuple[_StatKey, str]]) -> Iterator[_It
             raise WorkspaceError(f"cannot list {directory}: {exc}") from exc
         with it:
             for entry in it:
+                # This loop runs once per file of the root on every diff: the common case
+                # (a regular file the stat cache vouches for) is kept to a few operations.
                 name = entry.name
                 if not prefix and name in _RESERVED_TOP:
                     continue
-                if not _representable(name):
+                if (not name.isascii() or "g" in name or "G" in name) and not _representable(name):
                     continue
                 rel = prefix + name
                 try:
-                    if entry.is_symlink():
-                        target = os.readlink(os.fsencode(entry.path))
-                        yield rel, MODE_LINK, blob_id(target), target, None
-                    elif entry.is_dir(follow_symlinks=False):
-                        stack.append((entry.path, rel + "/"))
-                    elif entry.is_file(follow_symlinks=False):
+                    if entry.is_file(follow_symlinks=False):
                         hit = known.get(rel)
                         if hit is not None:
                             st = entry.stat(follow_symlinks=False)
-                            if _stat_key(st) == hit[0]:
-                                yield rel, _file_mode(st.st_mode), hit[1], None, hit[0]
+                            key = hit[0]
+                            if (
+                                st.st_mtime_ns == key[2]
+                                and st.st_ctime_ns == key[3]
+                                and st.st_size == key[1]
+                                and st.st_ino == key[4]
+                                and st.st_mode == key[0]
+                                and st.st_dev == key[5]
+                            ):
+                                if seen is None:
+                                    yield rel, hit[2], hit[1], None, key
+                                else:
+                                    seen.add(rel)
                                 continue
                         got = _read_regular(entry.path)
                         if got is not None:
-                            data, st_mode, key = got
-                            yield rel, _file_mode(st_mode), blob_id(data), data, key
+                            data, st_mode, stat_key = got
+                            yield rel, _file_mode(st_mode), blob_id(data), data, stat_key
+                    elif entry.is_dir(follow_symlinks=False):
+                        stack.append((entry.path, rel + "/"))
+                    elif entry.is_symlink():
+                        target = os.readlink(os.fsencode(entry.path))
+                        yield rel, MODE_LINK, blob_id(target), target, None
                 except (FileNotFoundError, NotADirectoryError):
                     continue  # vanished between the listing and the read
 
@@ -932,10 +963,14 @@ def _build(root: Path, tmp: Path, keep: Mapping[str, bytes | None] | None) -> st
         config["memoryd.baseline-version"] = BASELINE_VERSION
     finally:
         repo.free()
+    paths = sorted(entries)
     cache = _StatCache(
         version=_STAT_CACHE_VERSION,
         tree=str(tree_id),
-        entries=[_CacheEntry(p, oid, mode, stats.get(p)) for p, (oid, mode) in entries.items()],
+        paths=paths,
+        oids=[entries[p][0] for p in paths],
+        modes=[entries[p][1] for p in paths],
+        stats=[stats.get(p) for p in paths],
     )
     atomic_write(tmp / STAT_CACHE, msgspec.msgpack.encode(cache))
     for name in ("config", "HEAD", "index"):
