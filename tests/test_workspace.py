@@ -396,6 +396,20 @@ def test_diff_reports_added_modified_and_deleted_files(root: Path) -> None:
     assert [c.path for c in diff.changes] == sorted(c.path for c in diff.changes)
 
 
+def test_a_file_replaced_by_a_directory_and_back(root: Path, no_racy_window: None) -> None:
+    write(root, "x", "a file\n")
+    write(root, "y/inner.md", "in a directory\n")
+    ensure_baseline(root)
+    (root / "x").unlink()
+    write(root, "x/inner.md", "now a directory\n")
+    shutil.rmtree(root / "y")
+    write(root, "y", "now a file\n")
+    diff = diff_against_baseline(root)
+    assert diff.added == ["x/inner.md", "y"]
+    assert diff.deleted == ["x", "y/inner.md"]
+    assert diff.modified == []
+
+
 def test_executable_bit_change_is_a_modification(root: Path) -> None:
     write(root, "run.sh", "#!/bin/sh\necho hi\n")
     ensure_baseline(root)
@@ -606,6 +620,25 @@ def test_files_written_just_before_the_baseline_are_always_reread(
     monkeypatch.setattr(workspace, "_read_regular", counting)
     assert diff_against_baseline(root).is_empty
     assert len(reads) == 1
+
+
+def test_stat_cache_of_another_tree_is_not_taken_for_the_baseline(
+    root: Path, no_racy_window: None
+) -> None:
+    write(root, "a.md", "one\n")
+    write(root, "b.md", "two\n")
+    ensure_baseline(root)
+    # Someone commits a different tree on main behind memoryd's back (b.md dropped).
+    repo = pygit2.Repository(str(root / ".git"))
+    index = pygit2.Index()
+    index.add(
+        pygit2.IndexEntry("a.md", pygit2.Oid(hex=blob_id(b"one\n")), pygit2.enums.FileMode.BLOB)
+    )
+    sig = pygit2.Signature("someone", "someone@example.com")
+    repo.create_commit(
+        "refs/heads/main", sig, sig, "other", index.write_tree(repo), [repo.head.target]
+    )
+    assert diff_against_baseline(root).added == ["b.md"]
 
 
 def test_a_missing_or_broken_stat_cache_only_costs_time(root: Path, no_racy_window: None) -> None:
