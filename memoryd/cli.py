@@ -90,12 +90,22 @@ def _print_summary(summary: object, as_json: bool) -> None:
         if len(p1.errors) > 5:
             print(f"  ... and {len(p1.errors) - 5} more (memoryd logs)")
     print(f"memories stored: {summary.memories}")
-    a = summary.artifacts
-    if a is not None:
-        print(
-            f"memory folder: {a.written} files written, {a.deleted} removed, "
-            f"{a.unchanged} unchanged"
-        )
+    p2 = summary.phase2
+    if p2 is not None:
+        if p2.outcome == "succeeded":
+            print(
+                f"phase 2: consolidated ({p2.added} inputs added, {p2.retained} retained, "
+                f"{p2.removed} removed; {len(p2.changed_paths)} files changed since the last run)"
+            )
+        elif p2.outcome == "noop":
+            print("phase 2: nothing changed since the last consolidation")
+        elif p2.outcome == "failed":
+            print(f"phase 2: failed: {p2.reason}")
+        else:
+            print(
+                f"phase 2: not run ({p2.outcome}): another consolidation holds the lock, "
+                "or the last one failed and is backing off"
+            )
     print(f"phases run: {', '.join(summary.phases_run)}")
 
 

@@ -76,6 +76,8 @@ def run_demo(
         print(f"state DB: {settings.paths.db_path}")
         root = settings.paths.memory_root
         print(f"memory folder: {root}")
-        for f in sorted(p for p in root.rglob("*") if p.is_file()):
+        for f in sorted(
+            p for p in root.rglob("*") if p.is_file() and ".git" not in p.relative_to(root).parts
+        ):
             print(f"  {f.relative_to(root)}  ({f.stat().st_size:,} bytes)")
     return 0

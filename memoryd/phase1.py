@@ -109,6 +109,8 @@ class Phase1:
         self._last_report = float("-inf")
         self._model_slots = anyio.CapacityLimiter(cfg.phase1.concurrency)
         self.paused = False
+        # Called after a job stored or deleted an output (the daemon wakes phase 2).
+        self.on_output: Callable[[], None] | None = None
 
     async def wait_idle(self) -> None:
         """Return once no job of this process is running."""
@@ -330,6 +332,8 @@ class Phase1:
             self.stats.succeeded += 1
         else:
             self.stats.no_output += 1
+        if self.on_output is not None:
+            self.on_output()
         bound.info(
             "stage1_" + outcome,
             chunks=len(rendered.chunks),

@@ -5,16 +5,15 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 
-import anyio
 import structlog
 
-from memoryd.artifacts import SyncResult, sync_artifacts
+from memoryd.agent.factory import make_consolidator
 from memoryd.backends.factory import make_extractor
 from memoryd.config import Settings
 from memoryd.phase1 import Phase1, Phase1Stats, progress_line
+from memoryd.phase2 import Consolidator, Phase2Result
 from memoryd.rollouts.indexer import Indexer, ScanStats
 from memoryd.store.db import connect
-from memoryd.store.outputs import select_outputs
 
 log = structlog.get_logger("memoryd.runonce")
 
@@ -29,7 +28,7 @@ class RunSummary:
     problems: int = 0
     phase1: Phase1Stats | None = None
     memories: int = 0
-    artifacts: SyncResult | None = None
+    phase2: Phase2Result | None = None
     phases_run: list[str] = field(default_factory=list)
 
 
@@ -49,6 +48,7 @@ async def run_once(settings: Settings, *, progress: bool | None = None) -> RunSu
         log.info("run_once_no_codex_home", codex_home=str(paths.codex_home))
         return summary
     extractor = make_extractor(settings.config, settings.source)
+    agent = make_consolidator(settings.config, settings.source)
     show = sys.stderr.isatty() if progress is None else progress
     try:
         async with connect(paths.db_path) as conn:
@@ -67,12 +67,16 @@ async def run_once(settings: Settings, *, progress: bool | None = None) -> RunSu
             if show:
                 sys.stderr.write("\n")
             summary.phases_run.append("phase1")
-            # Until the consolidator exists, the pass ends by rebuilding the phase-2 inputs
-            # (rollout_summaries/ and raw_memories.md) from the DB; phase 2 calls the same code.
-            rows = await select_outputs(conn, settings.config.phase2.max_inputs)
-            root = paths.memory_root
-            summary.artifacts = await anyio.to_thread.run_sync(lambda: sync_artifacts(root, rows))
-            summary.phases_run.append("artifacts")
+            consolidator = Consolidator(
+                conn,
+                settings.config,
+                agent,
+                root=paths.memory_root,
+                codex_home=paths.codex_home,
+                worker_id=phase1.worker_id,
+            )
+            summary.phase2 = await consolidator.run_once(min_interval_seconds=0)
+            summary.phases_run.append("phase2")
             async with conn.execute("SELECT count(*), count(index_error) FROM threads") as cur:
                 row = await cur.fetchone()
             if row:
@@ -85,4 +89,5 @@ async def run_once(settings: Settings, *, progress: bool | None = None) -> RunSu
             summary.memories = int(row[0]) if row else 0
     finally:
         await extractor.aclose()
+        await agent.aclose()
     return summary

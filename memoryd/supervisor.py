@@ -29,16 +29,20 @@ import msgspec
 import structlog
 from anyio.abc import TaskStatus
 
-from memoryd import __version__
+from memoryd import __version__, clock
 from memoryd import log as logsetup
+from memoryd.agent.base import ConsolidationAgent
+from memoryd.agent.factory import make_consolidator
 from memoryd.backends.base import Extractor
 from memoryd.backends.factory import make_extractor
 from memoryd.config import LogConfig, Paths, Settings, load_settings
 from memoryd.errors import AlreadyRunning, MemorydError
 from memoryd.phase1 import Phase1
+from memoryd.phase2 import Consolidator
 from memoryd.rollouts.indexer import Indexer
 from memoryd.rollouts.watch import RolloutWatch
 from memoryd.sdnotify import Notifier
+from memoryd.store import phase2 as phase2_store
 from memoryd.store.db import ensure_private_dir, open_db
 
 log = structlog.get_logger("memoryd.supervisor")
@@ -126,6 +130,7 @@ class Daemon:
         conn: aiosqlite.Connection,
         notifier: Notifier,
         extractor: Extractor,
+        agent: ConsolidationAgent,
     ) -> None:
         self.settings = settings
         self.config_arg = config_arg
@@ -136,7 +141,9 @@ class Daemon:
         self.inflight = InFlight()
         paths = settings.paths
         self.indexer = Indexer(
-            conn, paths.sessions_dirs, paths.archived_dir,
+            conn,
+            paths.sessions_dirs,
+            paths.archived_dir,
             max_line_bytes=settings.config.index.max_line_bytes,
         )
         self.watch = RolloutWatch(
@@ -144,6 +151,17 @@ class Daemon:
         )
         self.ready = anyio.Event()
         self.phase1 = Phase1(conn, settings.config, extractor)
+        self.consolidator = Consolidator(
+            conn,
+            settings.config,
+            agent,
+            root=paths.memory_root,
+            codex_home=paths.codex_home,
+            worker_id=self.phase1.worker_id,
+        )
+        self.conn = conn
+        self.phase2_wake = anyio.Event()
+        self.phase1.on_output = self._phase1_output
         # New or changed threads may be claimable: let phase 1 look again now.
         self.indexer.on_change = self.phase1.wake
 
@@ -157,19 +175,26 @@ class Daemon:
             tg.start_soon(self._side, "watcher", self.watch.watch)
             tg.start_soon(self._side, "indexer", self._index)
             tg.start_soon(self._side, "phase1", self._phase1)
+            tg.start_soon(self._side, "phase2", self._phase2)
             await self.stop.wait()
             self.phase1.paused = True  # stop claiming; running jobs may finish in the grace
             grace = self.settings.config.daemon.shutdown_grace_seconds
-            log.info("daemon_stopping", reason=self.stop_reason,
-                     running=self.inflight.count + self.phase1.running, grace_seconds=grace)
+            log.info(
+                "daemon_stopping",
+                reason=self.stop_reason,
+                running=self.inflight.count + self.phase1.running,
+                grace_seconds=grace,
+            )
             self._notify("STOPPING=1")
             with anyio.move_on_after(grace) as scope:
                 await self.inflight.wait_idle()
                 await self.phase1.wait_idle()
             if scope.cancelled_caught:
-                log.warning("shutdown_grace_expired",
-                            running=self.inflight.count + self.phase1.running,
-                            grace_seconds=grace)
+                log.warning(
+                    "shutdown_grace_expired",
+                    running=self.inflight.count + self.phase1.running,
+                    grace_seconds=grace,
+                )
             tg.cancel_scope.cancel()
         return self.exit_code
 
@@ -185,7 +210,10 @@ class Daemon:
         try:
             await fn()
         except Exception as e:
-            log.error("side_task_failed", task=name, error=f"{type(e).__name__}: {e}", exc_info=e)
+            leaf = _first_leaf(e)
+            log.error(
+                "side_task_failed", task=name, error=f"{type(leaf).__name__}: {leaf}", exc_info=e
+            )
             self.request_stop("side_task_failed", EXIT_FAILURE)
         else:
             if not self.stop.is_set():
@@ -195,12 +223,45 @@ class Daemon:
     async def _index(self) -> None:
         stats = await self.watch.scan()
         if not self.stop.is_set():
-            log.info("daemon_ready", files_seen=stats.files_seen if stats else None,
-                     files_read=stats.files_read if stats else None,
-                     seconds=round(stats.seconds, 3) if stats else None)
+            log.info(
+                "daemon_ready",
+                files_seen=stats.files_seen if stats else None,
+                files_read=stats.files_read if stats else None,
+                seconds=round(stats.seconds, 3) if stats else None,
+            )
             self._notify("READY=1")
         self.ready.set()
         await self.watch.rescan_loop()
+
+    def _phase1_output(self) -> None:
+        self.phase2_wake.set()
+
+    async def _phase2(self) -> None:
+        """One consolidation whenever there is something to consolidate, at most once per
+        ``phase2.min_interval_seconds``. A new phase-1 output wakes it; otherwise it looks
+        again once the interval has passed (user edits in the memory root are found by the
+        run's own diff; nothing changed is a cheap no-op). Never polls faster than that."""
+        await self.ready.wait()
+        while not self.stop.is_set():
+            interval = self.settings.config.phase2.min_interval_seconds
+            self.phase2_wake = anyio.Event()
+            async with self.inflight.track():
+                result = await self.consolidator.run_once(min_interval_seconds=interval)
+            now = clock.now_s()
+            at = await phase2_store.next_claim_at(
+                self.conn, now_s=now, min_interval_seconds=interval
+            )
+            wait = max(at - now, interval if result.outcome in ("noop", "succeeded") else 0)
+            if result.outcome == "failed":
+                wait = max(wait, 1)
+            log.debug("phase2_idle", outcome=result.outcome, sleep_seconds=wait)
+            with anyio.move_on_after(max(wait, 1)):
+                await self.phase2_wake.wait()
+                # Woken by a phase-1 output: still respect the interval since the last run.
+                at = await phase2_store.next_claim_at(
+                    self.conn, now_s=clock.now_s(), min_interval_seconds=interval
+                )
+                await anyio.sleep(max(0, at - clock.now_s()))
 
     async def _phase1(self) -> None:
         await self.ready.wait()  # claim only once the first scan has filled `threads`
@@ -225,13 +286,13 @@ class Daemon:
                     else:
                         # Someone wants us gone now: no grace, no cleanup. SQLite's WAL and
                         # the job leases make this safe; the log line says what happened.
-                        log.error("daemon_forced_exit", signal=signum.name,
-                                  exit_code=EXIT_FAILURE)
+                        log.error("daemon_forced_exit", signal=signum.name, exit_code=EXIT_FAILURE)
                         logging.shutdown()
                         os._exit(EXIT_FAILURE)
         except Exception as e:
-            log.error("side_task_failed", task="signals", error=f"{type(e).__name__}: {e}",
-                      exc_info=e)
+            log.error(
+                "side_task_failed", task="signals", error=f"{type(e).__name__}: {e}", exc_info=e
+            )
             self.request_stop("side_task_failed", EXIT_FAILURE)
 
     # ---------------------------------------------------------------------------- helpers
@@ -252,19 +313,33 @@ class Daemon:
             log.error("config_reload_failed", error=str(e), kept=self.settings.source)
             return
         old = self.settings
-        restart = [f.name for f in fields(Paths)
-                   if getattr(old.paths, f.name) != getattr(new.paths, f.name)]
+        restart = [
+            f.name
+            for f in fields(Paths)
+            if getattr(old.paths, f.name) != getattr(new.paths, f.name)
+        ]
         changed = changed_keys(msgspec.to_builtins(old.config), msgspec.to_builtins(new.config))
         self.settings = Settings(config=new.config, source=new.source, paths=old.paths)
         self.indexer.max_line_bytes = new.config.index.max_line_bytes
         self.phase1.cfg = new.config
+        self.consolidator.cfg = new.config
         self.phase1.wake()
         if new.config.log != old.config.log:
             configure_logging(new.config.log, old.paths.log_dir)
         log.info("config_reloaded", source=new.source, changed=changed)
         if restart:
-            log.warning("config_reload_needs_restart", paths=restart,
-                        message="path changes take effect after a restart")
+            log.warning(
+                "config_reload_needs_restart",
+                paths=restart,
+                message="path changes take effect after a restart",
+            )
+
+
+def _first_leaf(e: BaseException) -> BaseException:
+    """The first real exception inside (nested) task-group exception groups."""
+    while isinstance(e, BaseExceptionGroup) and e.exceptions:
+        e = e.exceptions[0]
+    return e
 
 
 def configure_logging(c: LogConfig, log_dir: Path) -> None:
@@ -277,18 +352,25 @@ async def _serve(settings: Settings, config_arg: str | None) -> int:
     notifier = Notifier.from_environ()
     paths = settings.paths
     log.info(
-        "daemon_started", pid=os.getpid(), version=__version__, config=settings.source,
-        state_dir=str(paths.state_dir), sessions_dirs=[str(d) for d in paths.sessions_dirs],
-        event_loop=_loop_name(), sd_notify=notifier.enabled,
+        "daemon_started",
+        pid=os.getpid(),
+        version=__version__,
+        config=settings.source,
+        state_dir=str(paths.state_dir),
+        sessions_dirs=[str(d) for d in paths.sessions_dirs],
+        event_loop=_loop_name(),
+        sd_notify=notifier.enabled,
     )
     try:
         extractor = make_extractor(settings.config, settings.source)
+        agent = make_consolidator(settings.config, settings.source)
         conn = await open_db(paths.db_path)
         try:
-            exit_code = await Daemon(settings, config_arg, conn, notifier, extractor).run()
+            exit_code = await Daemon(settings, config_arg, conn, notifier, extractor, agent).run()
         finally:
             with anyio.CancelScope(shield=True):
                 await extractor.aclose()
+                await agent.aclose()
                 await conn.close()
     finally:
         notifier.close()
@@ -309,8 +391,9 @@ def run_daemon(settings: Settings, config_arg: str | None = None) -> int:
         configure_logging(settings.config.log, settings.paths.log_dir)
         options = {"use_uvloop": True} if importlib.util.find_spec("uvloop") else {}
         try:
-            return anyio.run(_serve, settings, config_arg, backend="asyncio",
-                             backend_options=options)
+            return anyio.run(
+                _serve, settings, config_arg, backend="asyncio", backend_options=options
+            )
         except MemorydError as e:
             log.error("daemon_failed", error=str(e))
             raise

@@ -354,7 +354,8 @@ def test_second_sigterm_exits_at_once(serve: Serve, fixture_rollouts: list[Path]
         t0 = time.monotonic()
         serve.signal(signal.SIGTERM)
         stopping = serve.wait_event("daemon_stopping")
-        assert stopping["running"] == 1, "the indexing was expected to be waiting on the lock"
+        # the indexing (and possibly a consolidation check) waits on the lock
+        assert stopping["running"] >= 1, "work was expected to be waiting on the lock"
         assert serve.proc is not None and serve.proc.poll() is None  # draining, not gone
         serve.signal(signal.SIGTERM)
         assert serve.wait_exit() == 1
@@ -387,7 +388,7 @@ def test_grace_period_expires_then_work_is_cancelled(
         serve.wait_event("watch_changes")
         serve.signal(signal.SIGTERM)
         expired = serve.wait_event("shutdown_grace_expired")
-        assert expired["running"] == 1
+        assert expired["running"] >= 1
     finally:
         # The cancelled write may now get the lock; it must not commit a half transaction.
         blocker.close()
@@ -418,7 +419,8 @@ def test_failed_side_task_stops_the_daemon_non_zero(
     shutil.copy(src, day / src.name)
     assert serve.wait_exit() == 1
     failed = serve.events("side_task_failed")
-    assert failed and failed[0]["task"] == "watcher"
+    # whichever side task touches the table first (the watcher's indexing, or a phase)
+    assert failed and failed[0]["task"] in ("watcher", "phase1", "phase2")
     assert "no such table" in failed[0]["error"]
     assert serve.events("daemon_stopping")[0]["reason"] == "side_task_failed"
     assert serve.events("daemon_stopped")[-1]["exit_code"] == 1

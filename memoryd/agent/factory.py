@@ -1,0 +1,22 @@
+"""Build the configured consolidation agent."""
+
+from __future__ import annotations
+
+from memoryd.agent.base import ConsolidationAgent
+from memoryd.config import Config
+from memoryd.errors import ConfigError
+
+
+def make_consolidator(cfg: Config, source: str = "<config>") -> ConsolidationAgent:
+    """The phase-2 agent named by ``phase2.backend``; backends not built yet are refused
+    with a config error naming the key, before anything runs."""
+    name = cfg.phase2.backend
+    if name == "offline":
+        from memoryd.agent.offline import OfflineConsolidator
+
+        return OfflineConsolidator()
+    if name == "openai":
+        from memoryd.agent.openai_agent import OpenAIConsolidator
+
+        return OpenAIConsolidator.from_config(cfg)
+    raise ConfigError(source, "phase2.backend", f"backend {name!r} is not available yet")

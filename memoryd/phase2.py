@@ -1,0 +1,393 @@
+"""Phase 2: one consolidation run, under the global lock (SPEC §4 "Run", in its order).
+
+claim the lock → make sure the memory root has a git baseline → select the inputs → write
+``rollout_summaries/`` and ``raw_memories.md`` → prune expired extension resources → diff the
+root against the baseline; nothing changed: record success, done → write the diff file →
+run the consolidation agent with the lock heartbeated → validate ``memory_summary.md`` (first
+line ``v1``) and ``MEMORY.md`` → confirm ownership → reset the baseline to one fresh commit,
+remove the diff file, record success and the exact snapshots consumed.
+
+Any failure leaves the baseline alone (the next run sees the same diff), stores the reason and
+backs off ``phase2.retry_delay_seconds``. A user who edits a file while the agent runs keeps
+the edit: the new baseline records that file's pre-run content, so the edit is in the next
+run's diff; if the agent rewrote the same file, the user's version is saved beside it as
+``<name>.user-edit-<run>.md`` and reported.
+
+All file-system and git work runs in worker threads; the DB work on the shared connection.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+import aiosqlite
+import anyio
+import structlog
+
+from memoryd import clock
+from memoryd.agent.base import (
+    MEMORY_FILE,
+    SUMMARY_FILE,
+    AgentError,
+    ConsolidationAgent,
+    ConsolidationInput,
+    ConsolidationResult,
+)
+from memoryd.artifacts import atomic_write, sync_artifacts
+from memoryd.config import Config
+from memoryd.errors import MemorydError
+from memoryd.extensions import prune_extension_resources, seed_ad_hoc
+from memoryd.legacy import migrate_legacy
+from memoryd.store import phase2 as store
+from memoryd.store.jobs import UsageRow
+from memoryd.store.phase2 import GlobalClaim, GlobalClaimOutcome, Phase2RunRecord, RunOutcome
+from memoryd.workspace import (
+    diff_against_baseline,
+    ensure_baseline,
+    remove_diff_file,
+    reset_baseline,
+    snapshot,
+    write_diff_file,
+)
+
+log = structlog.get_logger("memoryd.phase2")
+
+INVALID_ARTIFACTS = "failed_invalid_artifacts"
+
+
+@dataclass
+class Phase2Result:
+    outcome: str  # claimed-but-skipped outcomes: "running", "backoff", "cooldown"
+    run_id: str | None = None
+    reason: str | None = None
+    added: int = 0
+    retained: int = 0
+    removed: int = 0
+    changed_paths: list[str] = field(default_factory=list)
+    user_edits_kept: list[str] = field(default_factory=list)
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+class _Failed(MemorydError):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class _LockLost(Exception):
+    pass
+
+
+def validate_artifacts(root: Path) -> str | None:
+    """None if the agent's output is usable, else why not (Codex's checks, reference §5)."""
+    summary = root / SUMMARY_FILE
+    if not summary.is_file() or summary.is_symlink():
+        return f"{INVALID_ARTIFACTS}: {SUMMARY_FILE} is missing"
+    with summary.open("rb") as f:
+        first = f.readline().rstrip(b"\r\n")
+    if first != b"v1":
+        return f"{INVALID_ARTIFACTS}: {SUMMARY_FILE} does not start with the line v1"
+    memory = root / MEMORY_FILE
+    if not memory.is_file() or memory.is_symlink():
+        return f"{INVALID_ARTIFACTS}: {MEMORY_FILE} is missing"
+    return None
+
+
+def _read_all(root: Path, ids: dict[str, str]) -> dict[str, bytes]:
+    out: dict[str, bytes] = {}
+    for rel in ids:
+        try:
+            out[rel] = (root / rel).read_bytes()
+        except OSError:
+            continue
+    return out
+
+
+def _user_edit_name(rel: str, run_id: str) -> str:
+    """``MEMORY.md`` -> ``MEMORY.user-edit-<run>.md``."""
+    stem, dot, ext = rel.rpartition(".")
+    if dot and "/" not in ext:
+        return f"{stem}.user-edit-{run_id}.{ext}"
+    return f"{rel}.user-edit-{run_id}"
+
+
+def reconcile_mid_run_edits(
+    root: Path,
+    before: dict[str, str],
+    before_bytes: dict[str, bytes],
+    after: dict[str, str],
+    result: ConsolidationResult,
+    run_id: str,
+) -> tuple[dict[str, bytes | None], list[str]]:
+    """Find files someone other than the agent changed while it ran (SPEC §4).
+
+    Returns the ``keep`` map for :func:`reset_baseline` (path -> pre-run content, None for a
+    file that did not exist) and the paths of user versions saved beside the agent's."""
+    agent_ids = dict(result.written_ids)
+    agent_touched = set(result.written) | set(result.deleted)
+    keep: dict[str, bytes | None] = {}
+    saved: list[str] = []
+    for rel in sorted(set(before) | set(after)):
+        if before.get(rel) == after.get(rel) and rel not in agent_touched:
+            continue
+        if rel not in agent_touched:
+            keep[rel] = before_bytes.get(rel) if rel in before else None
+            continue
+        # The agent wrote or deleted this path. If what is there now is not what it wrote,
+        # the user wrote it afterwards: keep the user's version beside the agent's.
+        now = after.get(rel)
+        wrote = agent_ids.get(rel)
+        if rel in result.deleted and now is None:
+            continue
+        if now is not None and wrote is not None and now != wrote:
+            data = (root / rel).read_bytes()
+            name = _user_edit_name(rel, run_id)
+            atomic_write(root / name, data)
+            saved.append(name)
+            keep[rel] = before_bytes.get(rel) if rel in before else None
+            keep[name] = None  # the saved copy is new to the baseline: it shows in the diff
+    return keep, saved
+
+
+class Consolidator:
+    """Runs consolidations for one process; at most one per DB runs anywhere (the lock)."""
+
+    def __init__(
+        self,
+        conn: aiosqlite.Connection,
+        cfg: Config,
+        agent: ConsolidationAgent,
+        *,
+        root: Path,
+        codex_home: Path,
+        worker_id: str,
+    ) -> None:
+        self.conn = conn
+        self.cfg = cfg
+        self.agent = agent
+        self.root = root
+        self.codex_home = codex_home
+        self.worker_id = worker_id
+        self._usage: list[UsageRow] = []
+
+    async def run_once(self, *, min_interval_seconds: int = 0) -> Phase2Result:
+        """One attempt: claim the lock (or report why not) and run to a recorded outcome."""
+        p = self.cfg.phase2
+        now = clock.now_s()
+        outcome, claim = await store.try_claim_global(
+            self.conn,
+            worker_id=self.worker_id,
+            now_s=now,
+            lease_seconds=p.lease_seconds,
+            min_interval_seconds=min_interval_seconds,
+        )
+        if claim is None:
+            return Phase2Result(outcome=outcome.value)
+        assert outcome is GlobalClaimOutcome.CLAIMED
+        self._usage = []
+        run = await store.start_run(self.conn, started_at_ms=clock.now_ms())
+        bound = log.bind(run_id=run.run_id, job_kind="memory_consolidate_global")
+        result = Phase2Result(outcome="failed", run_id=run.run_id)
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._heartbeat, claim)
+                await self._run(claim, run, result, bound)
+                tg.cancel_scope.cancel()
+        except* _LockLost:
+            result.outcome, result.reason = "failed", store.LEASE_LOST
+            bound.warning("phase2_lock_lost")
+        except* anyio.get_cancelled_exc_class():
+            # Shutdown mid-run: the baseline is untouched, so the next run sees the same
+            # diff; give the lock back now rather than making it wait out the lease.
+            with anyio.CancelScope(shield=True):
+                await store.release_global(self.conn, claim)
+                await store.finish_run(
+                    self.conn,
+                    dataclasses.replace(
+                        self._record(run, result, RunOutcome.FAILED), reason="stopped"
+                    ),
+                    usage=self._usage,
+                )
+            bound.info("phase2_released")
+            raise
+        except* _Failed as eg:
+            reason = str(eg.exceptions[0])
+            result.outcome, result.reason = "failed", reason
+            failed = dataclasses.replace(
+                self._record(run, result),
+                outcome=RunOutcome.FAILED,
+                reason=reason,
+                finished_at_ms=clock.now_ms(),
+            )
+            with anyio.CancelScope(shield=True):
+                await store.finish_global_failed(
+                    self.conn,
+                    claim,
+                    reason,
+                    now_s=clock.now_s(),
+                    retry_delay_seconds=p.retry_delay_seconds,
+                    run=failed,
+                    usage=self._usage,
+                )
+            bound.warning("phase2_failed", reason=reason)
+        return result
+
+    async def _heartbeat(self, claim: GlobalClaim) -> None:
+        p = self.cfg.phase2
+        while True:
+            await anyio.sleep(p.heartbeat_seconds)
+            if not await store.heartbeat_global(self.conn, claim, clock.now_s(), p.lease_seconds):
+                raise _LockLost
+
+    async def _run(
+        self,
+        claim: GlobalClaim,
+        run: Phase2RunRecord,
+        result: Phase2Result,
+        bound: structlog.stdlib.BoundLogger,
+    ) -> None:
+        p = self.cfg.phase2
+        root = self.root
+        try:
+            migrated = await anyio.to_thread.run_sync(migrate_legacy, self.codex_home, root)
+            if migrated:
+                bound.info("legacy_memories_migrated", files=len(migrated))
+            await anyio.to_thread.run_sync(ensure_baseline, root)
+            await anyio.to_thread.run_sync(seed_ad_hoc, root)
+            selection = await store.select_inputs(
+                self.conn,
+                limit=p.max_inputs,
+                max_unused_days=p.max_unused_days,
+                now_s=clock.now_s(),
+            )
+            rows = list(selection.rows)
+            await anyio.to_thread.run_sync(sync_artifacts, root, rows)
+            pruned = await anyio.to_thread.run_sync(
+                lambda: prune_extension_resources(root, datetime.fromtimestamp(clock.now_s(), UTC))
+            )
+            diff = await anyio.to_thread.run_sync(diff_against_baseline, root)
+        except (OSError, MemorydError) as e:
+            raise _Failed(f"preparing the memory root failed: {e}") from e
+        result.added, result.retained, result.removed = (
+            len(selection.added),
+            len(selection.retained),
+            len(selection.removed),
+        )
+        selected = list(selection.snapshots)
+        watermark = max(claim.input_watermark, selection.max_source_updated_at)
+        if diff.is_empty:
+            await self._succeed(
+                claim, self._record(run, result, RunOutcome.NOOP), selected, watermark
+            )
+            result.outcome = "noop"
+            bound.info("phase2_nothing_changed", inputs=len(rows), pruned=len(pruned))
+            return
+        result.changed_paths = [*diff.added, *diff.modified, *diff.deleted]
+        await anyio.to_thread.run_sync(write_diff_file, root, diff)
+        mode: Literal["init", "incremental"] = (
+            "incremental" if (root / MEMORY_FILE).exists() else "init"
+        )
+        before = await anyio.to_thread.run_sync(snapshot, root)
+        before_bytes = await anyio.to_thread.run_sync(_read_all, root, before)
+        bound.info(
+            "phase2_agent_started",
+            mode=mode,
+            agent=self.agent.name,
+            added=result.added,
+            retained=result.retained,
+            removed=result.removed,
+            changed=len(result.changed_paths),
+        )
+        try:
+            agent_result = await self.agent.consolidate(
+                ConsolidationInput(
+                    root=str(root),
+                    mode=mode,
+                    added=list(selection.added),
+                    retained=list(selection.retained),
+                    removed=list(selection.removed),
+                    diff_file="phase2_workspace_diff.md",
+                    run_id=run.run_id,
+                )
+            )
+        except AgentError as e:
+            raise _Failed(str(e)) from e
+        self._usage = [
+            UsageRow(
+                "phase2",
+                agent_result.backend,
+                agent_result.model,
+                agent_result.usage.input_tokens,
+                agent_result.usage.output_tokens,
+                run_id=run.run_id,
+            )
+        ]
+        result.input_tokens = agent_result.usage.input_tokens
+        result.output_tokens = agent_result.usage.output_tokens
+        invalid = await anyio.to_thread.run_sync(validate_artifacts, root)
+        if invalid is not None:
+            raise _Failed(invalid)
+        after = await anyio.to_thread.run_sync(snapshot, root)
+        keep, saved = await anyio.to_thread.run_sync(
+            reconcile_mid_run_edits, root, before, before_bytes, after, agent_result, run.run_id
+        )
+        if saved:
+            bound.warning("phase2_user_edit_preserved", files=saved)
+        result.user_edits_kept = sorted(keep)
+        # A lost lock must never reset the baseline: confirm ownership right before.
+        if not await store.heartbeat_global(self.conn, claim, clock.now_s(), p.lease_seconds):
+            raise _LockLost
+        await anyio.to_thread.run_sync(lambda: reset_baseline(root, keep=keep or None))
+        await anyio.to_thread.run_sync(remove_diff_file, root)
+        await self._succeed(
+            claim, self._record(run, result, RunOutcome.SUCCEEDED), selected, watermark
+        )
+        result.outcome = "succeeded"
+        bound.info(
+            "phase2_succeeded",
+            turns=agent_result.turns,
+            written=len(agent_result.written),
+            deleted=len(agent_result.deleted),
+            input_tokens=result.input_tokens,
+            output_tokens=result.output_tokens,
+        )
+
+    @staticmethod
+    def _record(
+        run: Phase2RunRecord, result: Phase2Result, outcome: RunOutcome = RunOutcome.RUNNING
+    ) -> Phase2RunRecord:
+        return dataclasses.replace(
+            run,
+            outcome=outcome,
+            finished_at_ms=clock.now_ms(),
+            inputs_added=result.added,
+            inputs_retained=result.retained,
+            inputs_removed=result.removed,
+            input_tokens=result.input_tokens,
+            output_tokens=result.output_tokens,
+        )
+
+    async def _succeed(
+        self,
+        claim: GlobalClaim,
+        run: Phase2RunRecord,
+        selected: list[tuple[str, int]],
+        watermark: int,
+    ) -> None:
+        with anyio.CancelScope(shield=True):
+            ok = await store.finish_global_succeeded(
+                self.conn,
+                claim,
+                now_s=clock.now_s(),
+                completed_watermark=watermark,
+                selected=selected,
+                run=run,
+                usage=self._usage,
+            )
+        if not ok:
+            raise _LockLost
