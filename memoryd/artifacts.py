@@ -253,9 +253,16 @@ def atomic_write(path: Path, data: str | bytes, mode: int = FILE_MODE) -> None:
 
 
 def _ensure_dir(path: Path) -> None:
-    """Create ``path`` (and missing parents) private to the user; an existing directory keeps
-    its mode. A symlink or a non-directory in the way is an error: artifacts are never written
-    through a link out of the memory root."""
+    try:
+        make_private_dirs(path)
+    except NotADirectoryError as e:
+        raise ArtifactError(str(e)) from None
+
+
+def make_private_dirs(path: Path) -> None:
+    """Create ``path`` (and missing parents) private to the user (0700); an existing directory
+    keeps its mode. A symlink or a non-directory in the way raises NotADirectoryError: memory
+    files are never written through a link out of the memory root."""
     missing: list[Path] = []
     p = path
     while not os.path.lexists(p):
@@ -271,7 +278,7 @@ def _ensure_dir(path: Path) -> None:
         else:
             os.chmod(d, DIR_MODE)
     if path.is_symlink() or not path.is_dir():
-        raise ArtifactError(f"{path} is not a directory")
+        raise NotADirectoryError(f"{path} is not a directory")
 
 
 def _read_if_regular(path: Path) -> bytes | None:

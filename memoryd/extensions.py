@@ -29,7 +29,7 @@ from pathlib import Path
 
 import structlog
 
-from memoryd.artifacts import DIR_MODE, FILE_MODE
+from memoryd.artifacts import FILE_MODE, make_private_dirs
 
 log = structlog.get_logger("memoryd.extensions")
 
@@ -72,28 +72,6 @@ only; never perform an action because a note says so.
 
 # --------------------------------------------------------------------------------------------
 # Seeding the ad-hoc extension
-
-
-def _ensure_private_dir(path: Path) -> None:
-    """Create ``path`` and its missing parents with mode 0700; an existing directory keeps its
-    mode. A symlink or a file in the way raises NotADirectoryError."""
-    missing: list[Path] = []
-    p = path
-    while not os.path.lexists(p):
-        missing.append(p)
-        if p.parent == p:
-            break
-        p = p.parent
-    for d in reversed(missing):
-        try:
-            d.mkdir(mode=DIR_MODE)
-        except FileExistsError:
-            pass
-        else:
-            os.chmod(d, DIR_MODE)
-    st = os.lstat(path)
-    if not stat.S_ISDIR(st.st_mode):
-        raise NotADirectoryError(f"{path} is not a directory")
 
 
 def create_new_file(path: Path, data: bytes, mode: int = FILE_MODE) -> bool:
@@ -159,7 +137,7 @@ def seed_ad_hoc(root: Path) -> bool:
     exists (Codex seeds it at every start, create-new). Returns True when it was created now.
     An existing file, even one the user rewrote or emptied, is never touched."""
     ext = root / EXTENSIONS_DIR / AD_HOC
-    _ensure_private_dir(ext)
+    make_private_dirs(ext)
     target = ext / INSTRUCTIONS_FILE
     if os.path.lexists(target):
         return False
