@@ -13,7 +13,10 @@ the raw bytes of each file, with no clean/smudge filters, no end-of-line convers
 ``.gitignore``; only ``.git`` itself (and the transient diff file) is left out.
 
 The functions here are synchronous and may take a while on a large root: phase 2 calls them
-in a worker thread (``anyio.to_thread.run_sync``).
+in a worker thread (``anyio.to_thread.run_sync``). To keep them fast on thousands of files,
+a baseline's blobs are written as one pack rather than a loose file each, and a stat cache
+kept inside ``.git`` lets a diff skip the files whose stat data has not changed (both are
+described where they are written, below).
 
 Crash safety of a baseline reset: the new repository is built beside the old one in
 ``.git.memoryd-tmp``, renamed to ``.git.memoryd-new`` once complete, and then swapped in
