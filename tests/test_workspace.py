@@ -9,6 +9,7 @@ that a rendered diff is a patch git itself applies.
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import stat
 import struct
@@ -818,6 +819,39 @@ def test_rendered_diff_is_a_patch_git_applies(root: Path, tmp_path: Path) -> Non
     for rel in ("raw_memories.md", "MEMORY.md", "tail.md", "skills/new/SKILL.md"):
         assert (check / rel).read_bytes() == (root / rel).read_bytes(), rel
     assert not (check / "gone.md").exists()
+
+
+def test_line_matching_rebuilds_the_new_text_for_random_edits() -> None:
+    """The paragraph / unique-line / SequenceMatcher layers must always describe a valid
+    edit: applying the opcodes to the old lines gives the new ones (seeded, so repeatable)."""
+    rng = random.Random(7)
+    vocab = [b"", b"", b"", b"x", b"## Thread", b"updated_at: 1", b"\xff bad", "é".encode()]
+    vocab += [f"line {i}".encode() for i in range(40)]
+
+    def text(n: int) -> bytes:
+        data = b"\n".join(rng.choice(vocab) for _ in range(n))
+        return data + b"\n" if data and rng.random() < 0.7 else data
+
+    for _ in range(300):
+        old = text(rng.randint(0, 400))
+        lines = old.split(b"\n")
+        for _ in range(rng.randint(0, 8)):
+            k = rng.randint(0, len(lines))
+            if rng.random() < 0.5:
+                lines.insert(k, rng.choice(vocab))
+            elif lines:
+                lines.pop(min(k, len(lines) - 1))
+        new = b"\n".join(lines) if rng.random() < 0.9 else text(rng.randint(0, 400))
+        a, b = workspace._Text(old), workspace._Text(new)
+        a_lines, b_lines = a.lines(0, a.n), b.lines(0, b.n)
+        rebuilt: list[bytes] = []
+        for tag, i1, i2, j1, j2 in workspace._opcodes(workspace._text_blocks(a, b), a.n, b.n):
+            if tag == "equal":
+                assert a_lines[i1:i2] == b_lines[j1:j2]
+                rebuilt.extend(a_lines[i1:i2])
+            else:
+                rebuilt.extend(b_lines[j1:j2])
+        assert rebuilt == b_lines
 
 
 # --------------------------------------------------------------------------------------------
