@@ -382,3 +382,17 @@ def test_written_ids_name_the_blob_each_write_left(tmp_path: Path) -> None:
     tools.delete_file("skills/x/SKILL.md")
     assert tools.written_ids == {"MEMORY.md": blob_id(b"# two\n")}
     assert blob_id((tmp_path / "MEMORY.md").read_bytes()) == tools.written_ids["MEMORY.md"]
+
+
+def test_the_baseline_staging_dirs_are_as_off_limits_as_git(tmp_path: Path) -> None:
+    from memoryd.agent.tools import MemoryRootTools, ToolError
+
+    (tmp_path / ".git.memoryd-new").mkdir()
+    tools = MemoryRootTools(tmp_path)
+    for call in (
+        lambda: tools.write_file(".git.memoryd-new/HEAD", "x"),
+        lambda: tools.read_file(".git.memoryd-old/config"),
+    ):
+        with pytest.raises(ToolError):
+            call()
+    assert list((tmp_path / ".git.memoryd-new").iterdir()) == []

@@ -151,7 +151,9 @@ def _lines(text: str) -> list[str]:
 
 
 def _is_git(part: str) -> bool:
-    return part.casefold() == _GIT
+    # .git, and the staging copies the workspace builds beside it during a baseline reset
+    folded = part.casefold()
+    return folded == _GIT or folded.startswith(_GIT + ".memoryd-")
 
 
 def _within(path: Path, root: Path) -> bool:
