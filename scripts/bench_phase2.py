@@ -12,7 +12,9 @@ of the files, adds and deletes a few, and prints, from one run:
   ``git diff`` leaves out the content of added (untracked) files, which the diff file shows,
   so git does a little less work than memoryd here;
 * their ratio (target <= 1.0: no slower than the git command line), the two timed in turns;
-* for scale, the time to build a baseline (ensure on a root without ``.git``) and to reset it.
+* for scale, the time to build a baseline (ensure on a root without ``.git``) and to reset it;
+* select + sync + diff as phase 2 runs them (target <= 2 s for 1,000 inputs): N stage-1
+  outputs in a real state DB, already synced and baselined, 5% of them refreshed since.
 
 Each timing is the best of ``--repeat`` runs (page cache warm, one warm-up run first).
 
@@ -188,6 +190,82 @@ def bench_diff(root: Path, repeat: int = 5) -> dict[str, float]:
     }
 
 
+def bench_select_sync_diff(tmp: Path, n: int, seed: int = 3) -> dict[str, float]:
+    """SPEC §4 steps 3, 4 and 6 as phase 2 runs them: ``n`` stage-1 outputs in a real state
+    DB, a memory root already synced and baselined, then 5% of the outputs refreshed by
+    phase 1; time select_inputs + sync_artifacts + diff (+ render) once more."""
+    import anyio
+
+    from memoryd.artifacts import sync_artifacts
+    from memoryd.store import phase2 as store
+    from memoryd.store.db import open_db
+
+    rng = random.Random(seed)
+    root = tmp / "synced"
+    now = int(time.time())
+
+    async def run() -> dict[str, float]:
+        conn = await open_db(tmp / "state" / "memoryd.sqlite")
+        try:
+            threads, outputs = [], []
+            for i in range(n):
+                tid = f"0194f5a6-{i:04x}-7d3e-8f40-5a6b7c8d9e00"
+                threads.append(
+                    (
+                        tid,
+                        f"/r/{tid}.jsonl",
+                        "cli",
+                        f"/proj/p{i % 40}",
+                        now * 1000,
+                        now * 1000 - i,
+                        "do it",
+                    )
+                )
+                outputs.append((tid, now - i, _text(rng, 1200), _text(rng, 900), f"slug-{i}", now))
+            await conn.executemany(
+                "INSERT INTO threads (id, rollout_path, source, cwd, created_at, updated_at, "
+                "preview) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                threads,
+            )
+            await conn.executemany(
+                "INSERT INTO stage1_outputs (thread_id, source_updated_at, raw_memory, "
+                "rollout_summary, rollout_slug, generated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                outputs,
+            )
+            await conn.commit()
+            sel = await store.select_inputs(conn, limit=n, max_unused_days=30, now_s=now)
+            sync_artifacts(root, list(sel.rows))
+            time.sleep(_RACY_MARGIN_NS / 1e9 + 0.1)
+            ensure_baseline(root)
+            for i in rng.sample(range(n), n // 20):
+                await conn.execute(
+                    "UPDATE stage1_outputs SET raw_memory = ?, source_updated_at = ? "
+                    "WHERE thread_id = ?",
+                    (_text(rng, 1200), now + 1, f"0194f5a6-{i:04x}-7d3e-8f40-5a6b7c8d9e00"),
+                )
+            await conn.commit()
+            t0 = time.perf_counter()
+            sel = await store.select_inputs(conn, limit=n, max_unused_days=30, now_s=now)
+            t1 = time.perf_counter()
+            synced = sync_artifacts(root, list(sel.rows))
+            t2 = time.perf_counter()
+            diff = diff_against_baseline(root)
+            diff.render()
+            t3 = time.perf_counter()
+            return {
+                "select": t1 - t0,
+                "sync": t2 - t1,
+                "diff": t3 - t2,
+                "total": t3 - t0,
+                "written": synced.written,
+                "changed": len(diff.changes),
+            }
+        finally:
+            await conn.close()
+
+    return anyio.run(run)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     ap.add_argument("-n", type=int, default=1000, help="number of files (default 1000)")
@@ -237,6 +315,13 @@ def main() -> int:
         reset_baseline(root)
         reset_s = time.perf_counter() - t0
         print(f"{'reset_baseline:':{w}}{reset_s:8.3f} s")
+        sr = bench_select_sync_diff(tmp, args.n)
+        print(
+            f"{'select + sync + diff (' + str(args.n) + ' inputs):':{w}}{sr['total']:8.3f} s"
+            f"   (target <= 2 s): select {sr['select']:.3f} + sync {sr['sync']:.3f}"
+            f" ({sr['written']:.0f} files rewritten) + diff and render {sr['diff']:.3f}"
+            f" ({sr['changed']:.0f} changes)"
+        )
         if args.keep:
             print(f"kept: {tmp}")
     finally:
