@@ -285,3 +285,83 @@ async def test_a_lost_lock_never_resets_the_baseline(
     assert result.outcome == "failed" and result.reason == "lease_lost"
     pending = diff_against_baseline(root)
     assert "MEMORY.md" in pending.added and "memory_summary.md" in pending.added
+
+
+async def test_sigkill_during_the_agent_leaves_the_baseline_and_the_next_run_completes(
+    tmp_path: Path,
+) -> None:
+    import os
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+
+    from support.responses_server import Hang, ResponsesServer
+
+    home = tmp_path / "codex"
+    install_examples(home / "sessions")
+    root = home / "memories"
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path / "h"),
+        "CODEX_HOME": str(home),
+        "MEMORYD_STATE_DIR": str(tmp_path / "state"),
+        "MEMORYD_TEST_KEY": "dummy",
+    }
+
+    def run_once(cfg: Path) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "memoryd", "--config", str(cfg), "run", "--once"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=str(Path(__file__).resolve().parent.parent),
+        )
+
+    async with ResponsesServer(default=Hang()) as srv:
+        cfg = tmp_path / "openai.toml"
+        cfg.write_text(
+            '[phase2]\nbackend = "openai"\n'
+            f'[backends.openai]\nbase_url = "{srv.url}"\napi_key_env = "MEMORYD_TEST_KEY"\n'
+            "timeout_seconds = 300\n"
+        )
+        first = run_once(cfg)
+        try:
+            await srv.wait_for_requests(1, within=60)  # the agent's first model call
+            first.send_signal(signal.SIGKILL)
+        finally:
+            if first.poll() is None:
+                first.kill()
+            await anyio.to_thread.run_sync(lambda: first.communicate(timeout=30))
+    assert first.returncode == -signal.SIGKILL
+
+    # The baseline is untouched: everything phase 2 synced is still pending, and the diff file
+    # the killed run wrote is exactly the diff the next run will see.
+    left = (root / "phase2_workspace_diff.md").read_text()
+    pending = diff_against_baseline(root)
+    assert "raw_memories.md" in pending.added and not (root / "MEMORY.md").exists()
+    assert pending.render() == left
+    db = sqlite3.connect(tmp_path / "state" / "memoryd.sqlite")
+    try:
+        status, lease = db.execute(
+            "SELECT status, lease_until FROM jobs WHERE kind = 'memory_consolidate_global'"
+        ).fetchone()
+        assert status == "running"
+        db.execute(  # the one-hour lease runs out (fast-forwarded)
+            "UPDATE jobs SET lease_until = ? WHERE kind = 'memory_consolidate_global'",
+            (lease - 3601,),
+        )
+        db.commit()
+    finally:
+        db.close()
+
+    offline = tmp_path / "offline.toml"
+    offline.write_text("")
+    second = run_once(offline)
+    out, err = await anyio.to_thread.run_sync(lambda: second.communicate(timeout=120))
+    assert second.returncode == 0, err
+    assert "phase 2: consolidated" in out
+    assert (root / "memory_summary.md").read_text().startswith("v1\n")
+    assert not (root / "phase2_workspace_diff.md").exists()
+    assert diff_against_baseline(root).is_empty
