@@ -365,3 +365,65 @@ async def test_sigkill_during_the_agent_leaves_the_baseline_and_the_next_run_com
     assert (root / "memory_summary.md").read_text().startswith("v1\n")
     assert not (root / "phase2_workspace_diff.md").exists()
     assert diff_against_baseline(root).is_empty
+
+
+@pytest.mark.parametrize("writes_summary", [True, False])
+async def test_the_openai_agent_through_a_whole_run(
+    env: tuple[aiosqlite.Connection, Path, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    writes_summary: bool,
+) -> None:
+    """A scripted model behind the loopback server: one that writes both files succeeds and
+    resets the baseline; one that never writes memory_summary.md fails validation and leaves
+    the baseline alone."""
+    import msgspec
+    from support.responses_server import Reply, ResponsesServer, function_call_item
+
+    from memoryd.agent.openai_agent import OpenAIConsolidator
+
+    conn, home, root = env
+    monkeypatch.setenv("MEMORYD_TEST_KEY", "dummy")
+    calls = [
+        function_call_item(
+            "read_file", {"path": "raw_memories.md", "offset": None, "limit": None}, "c1"
+        ),
+        function_call_item(
+            "write_file", {"path": "MEMORY.md", "content": "# Memory\n\nuv\n"}, "c2"
+        ),
+    ]
+    if writes_summary:
+        calls.append(
+            function_call_item(
+                "write_file",
+                {"path": "memory_summary.md", "content": "v1\n\n## User Profile\n"},
+                "c3",
+            )
+        )
+    script = [Reply(text=None, items=[c], input_tokens=100, output_tokens=10) for c in calls]
+    script.append(Reply(text="Done.", input_tokens=100, output_tokens=3))
+    async with ResponsesServer(*script) as srv:
+        data = msgspec.to_builtins(Config())
+        data["phase2"]["backend"] = "openai"
+        data["backends"]["openai"].update(base_url=srv.url, api_key_env="MEMORYD_TEST_KEY")
+        cfg = msgspec.convert(data, Config)
+        agent = OpenAIConsolidator.from_config(cfg)
+        try:
+            c = Consolidator(conn, cfg, agent, root=root, codex_home=home, worker_id="t")
+            result = await c.run_once()
+        finally:
+            await agent.aclose()
+        assert len(srv.requests) == len(script)
+    if writes_summary:
+        assert result.outcome == "succeeded"
+        assert diff_against_baseline(root).is_empty
+        ledger = list(
+            await conn.execute_fetchall(
+                "SELECT phase, input_tokens FROM usage_ledger WHERE phase = 'phase2'"
+            )
+        )
+        assert ledger == [("phase2", 100 * len(script))]
+    else:
+        assert result.outcome == "failed"
+        assert result.reason == "failed_invalid_artifacts: memory_summary.md is missing"
+        pending = diff_against_baseline(root)
+        assert "MEMORY.md" in pending.added and "raw_memories.md" in pending.added
