@@ -232,24 +232,41 @@ def atomic_write(path: Path, data: str | bytes, mode: int = FILE_MODE) -> None:
     the temporary file is removed and the old file is untouched."""
     payload = data.encode("utf-8") if isinstance(data, str) else bytes(data)
     directory = path.parent
-    fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
-    tmp = Path(tmp_name)
+    tmp = write_temp_file(path, payload, mode)
     try:
-        try:
-            os.fchmod(fd, mode)
-            view = memoryview(payload)
-            while view:
-                n = os.write(fd, view)
-                view = view[n:]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
     _fsync_dir(directory)
+
+
+def write_all(fd: int, payload: bytes, mode: int) -> None:
+    """Set ``mode`` on ``fd``, write all of ``payload`` (short writes included), fsync."""
+    os.fchmod(fd, mode)
+    view = memoryview(payload)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+    os.fsync(fd)
+
+
+def write_temp_file(path: Path, payload: bytes, mode: int) -> Path:
+    """A complete, fsynced temporary file beside ``path``, ready to be renamed or linked into
+    place; removed again if writing it fails."""
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = Path(tmp_name)
+    try:
+        try:
+            write_all(fd, payload, mode)
+        finally:
+            os.close(fd)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    return tmp
 
 
 def _ensure_dir(path: Path) -> None:
@@ -281,7 +298,7 @@ def make_private_dirs(path: Path) -> None:
         raise NotADirectoryError(f"{path} is not a directory")
 
 
-def _read_if_regular(path: Path) -> bytes | None:
+def read_regular_file(path: Path) -> bytes | None:
     """The bytes of ``path`` if it is a regular file (not a symlink, FIFO, ...), else None."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
@@ -304,7 +321,7 @@ def _encode(text: str) -> bytes:
 
 
 def _write_if_changed(path: Path, payload: bytes) -> bool:
-    if _read_if_regular(path) == payload:
+    if read_regular_file(path) == payload:
         return False
     atomic_write(path, payload)
     return True

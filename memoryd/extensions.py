@@ -23,13 +23,12 @@ import contextlib
 import os
 import re
 import stat
-import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import structlog
 
-from memoryd.artifacts import FILE_MODE, make_private_dirs
+from memoryd.artifacts import FILE_MODE, make_private_dirs, write_all, write_temp_file
 
 log = structlog.get_logger("memoryd.extensions")
 
@@ -81,18 +80,8 @@ def create_new_file(path: Path, data: bytes, mode: int = FILE_MODE) -> bool:
     replaced. Returns False when ``path`` already existed. Falls back to an exclusive create
     on file systems without hard links."""
     directory = path.parent
-    fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
-    tmp = Path(tmp_name)
+    tmp = write_temp_file(path, data, mode)
     try:
-        try:
-            os.fchmod(fd, mode)
-            view = memoryview(data)
-            while view:
-                n = os.write(fd, view)
-                view = view[n:]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
         try:
             os.link(tmp, path)
         except FileExistsError:
@@ -112,12 +101,7 @@ def _create_exclusive(path: Path, data: bytes, mode: int) -> bool:
     except FileExistsError:
         return False
     try:
-        os.fchmod(fd, mode)
-        view = memoryview(data)
-        while view:
-            n = os.write(fd, view)
-            view = view[n:]
-        os.fsync(fd)
+        write_all(fd, data, mode)
     finally:
         os.close(fd)
     _fsync_dir(path.parent)

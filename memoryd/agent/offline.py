@@ -103,7 +103,7 @@ from memoryd.agent.base import (
     ConsolidationInput,
     ConsolidationResult,
 )
-from memoryd.artifacts import atomic_write
+from memoryd.artifacts import atomic_write, read_regular_file
 from memoryd.backends.base import Usage
 from memoryd.redact import redact
 
@@ -215,23 +215,6 @@ def _read_text(path: Path, limit: int = READ_LIMIT) -> str | None:
     finally:
         os.close(fd)
     return data.decode("utf-8", "replace")
-
-
-def _read_bytes(path: Path) -> bytes | None:
-    """The bytes of a regular file (not through a symlink), else None."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
-        return None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        with os.fdopen(fd, "rb", closefd=False) as f:
-            return f.read()
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
 
 
 def _blob_id(data: bytes) -> str:
@@ -2147,7 +2130,7 @@ class OfflineConsolidator:
         written: dict[str, str] = {}
         for name, text in ((MEMORY_FILE, outcome.memory), (SUMMARY_FILE, outcome.summary)):
             data = text.encode("utf-8")
-            if _read_bytes(root / name) == data:
+            if read_regular_file(root / name) == data:
                 continue
             atomic_write(root / name, data)
             written[name] = _blob_id(data)
