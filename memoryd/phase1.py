@@ -274,31 +274,13 @@ class Phase1:
                 )
                 async with self._model_slots:
                     result = await self.extractor.extract(request)
-                usage.append(
-                    UsageRow(
-                        "phase1",
-                        result.backend,
-                        result.model,
-                        result.usage.input_tokens,
-                        result.usage.output_tokens,
-                        thread_id=cand.thread_id,
-                    )
-                )
+                usage.append(_usage_row(result.backend, result.model, result.usage, cand))
                 parts.append(result.output)
             merged = finalize_output(parts[0] if len(parts) == 1 else merge_partials(parts))
         except (RolloutUnusable, BackendError, OutputError, OSError) as e:
             spent = getattr(e, "usage", None)  # a reply we could not use still cost tokens
             if isinstance(spent, Usage) and (spent.input_tokens or spent.output_tokens):
-                usage.append(
-                    UsageRow(
-                        "phase1",
-                        self.extractor.name,
-                        self.extractor.model,
-                        spent.input_tokens,
-                        spent.output_tokens,
-                        thread_id=cand.thread_id,
-                    )
-                )
+                usage.append(_usage_row(self.extractor.name, self.extractor.model, spent, cand))
             return await self._fail(claim, str(e) or type(e).__name__, usage, bound)
         except Exception as e:  # a bug must not wedge the job: record it, retry later
             bound.exception("stage1_unexpected_error")
@@ -361,6 +343,17 @@ class Phase1:
         self.stats.errors.append(f"{claim.candidate.thread_id}: {reason}")
         bound.warning("stage1_failed", reason=reason)
         return "failed"
+
+
+def _usage_row(backend: str, model: str, usage: Usage, cand: Candidate) -> UsageRow:
+    return UsageRow(
+        "phase1",
+        backend,
+        model,
+        usage.input_tokens,
+        usage.output_tokens,
+        thread_id=cand.thread_id,
+    )
 
 
 def progress_line(stats: Phase1Stats, remaining: int) -> str:

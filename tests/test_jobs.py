@@ -73,6 +73,19 @@ async def claim(
     )
 
 
+async def batch(db: aiosqlite.Connection, n: int) -> list[jobs.Claim]:
+    """One claim pass of worker "w" at NOW with the default cap of 64."""
+    return await jobs.claim_batch(
+        db,
+        RULES,
+        worker_id="w",
+        now_ms=NOW_MS,
+        lease_seconds=600,
+        max_running=64,
+        max_claims=n,
+    )
+
+
 def output(raw: str = "raw", summary: str = "summary") -> OutputRow:
     return OutputRow(raw, summary, "slug", "/r", 1, 9, "ab" * 32, "offline", "offline-v1", 0, 0, 1)
 
@@ -174,29 +187,13 @@ async def test_eighty_eligible_ten_running_cap_64_claims_54(db: aiosqlite.Connec
     for i in range(10):
         cand = await add_thread(db, f"r{i:03d}", idle(20))
         assert (await claim(db, cand, "other"))[0] is ClaimOutcome.CLAIMED
-    claims = await jobs.claim_batch(
-        db,
-        RULES,
-        worker_id="w",
-        now_ms=NOW_MS,
-        lease_seconds=600,
-        max_running=64,
-        max_claims=64,
-    )
+    claims = await batch(db, 64)
     assert len(claims) == 54
     async with db.execute(
         "SELECT count(*) FROM jobs WHERE status = 'running' AND lease_until > ?", (NOW_S,)
     ) as cur:
         assert await cur.fetchone() == (64,)
-    again = await jobs.claim_batch(
-        db,
-        RULES,
-        worker_id="w",
-        now_ms=NOW_MS,
-        lease_seconds=600,
-        max_running=64,
-        max_claims=64,
-    )
+    again = await batch(db, 64)
     assert again == []
 
 
@@ -205,17 +202,9 @@ async def test_two_full_batches_across_passes(db: aiosqlite.Connection) -> None:
         await add_thread(db, f"e{i:03d}", idle(13) - i * 1000)
     seen: set[str] = set()
     for _ in range(2):
-        batch = await jobs.claim_batch(
-            db,
-            RULES,
-            worker_id="w",
-            now_ms=NOW_MS,
-            lease_seconds=600,
-            max_running=64,
-            max_claims=64,
-        )
-        assert len(batch) == 64
-        for c in batch:
+        claims = await batch(db, 64)
+        assert len(claims) == 64
+        for c in claims:
             assert c.candidate.thread_id not in seen
             seen.add(c.candidate.thread_id)
             assert await jobs.finish_succeeded(db, c, output(), now_s=NOW_S)
@@ -428,15 +417,7 @@ async def test_an_extracted_thread_leaves_the_scan_until_its_rollout_changes(
     db: aiosqlite.Connection,
 ) -> None:
     cand = await add_thread(db, "t", idle(14))
-    (c,) = await jobs.claim_batch(
-        db,
-        RULES,
-        worker_id="w",
-        now_ms=NOW_MS,
-        lease_seconds=600,
-        max_running=64,
-        max_claims=5,
-    )
+    (c,) = await batch(db, 5)
     assert await jobs.finish_succeeded(db, c, output(), now_s=NOW_S)
     assert await rows_pending(db) == [("t", 0)]
     assert await jobs.scan_candidates(db, RULES, now_ms=NOW_MS, limit=5) == []
