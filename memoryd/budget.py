@@ -1,0 +1,33 @@
+"""Token budgets (SPEC §5, issue 6). CONTRACT STUB: the budgets work replaces the body.
+
+``budget_status`` is what ``memoryd status`` shows; the ``Budget`` gate is what phase 1 and
+phase 2 wait on before a model call.
+"""
+
+from __future__ import annotations
+
+import aiosqlite
+import msgspec
+
+from memoryd.config import Config
+
+
+class PhaseBudget(msgspec.Struct, kw_only=True):
+    phase: str  # "phase1" | "phase2"
+    spent_today: int  # tokens (input + output) booked since the last reset
+    daily_limit: int  # 0 = unlimited
+    run_limit: int  # 0 = unlimited
+    exhausted: bool
+
+
+class BudgetStatus(msgspec.Struct, kw_only=True):
+    spent_today: int  # both phases
+    daily_limit: int  # 0 = unlimited
+    reset_at: int  # s since the epoch: the next reset
+    exhausted: bool  # no new model call starts until reset_at
+    cost_today: float | None = None  # estimated, when costs are configured
+    phases: list[PhaseBudget] = []
+
+
+async def budget_status(conn: aiosqlite.Connection, cfg: Config, *, now_s: int) -> BudgetStatus:
+    raise NotImplementedError("contract stub")
