@@ -1,4 +1,4 @@
-"""Token budgets (SPEC §5, issue 6). CONTRACT STUB: the budgets work replaces the body.
+"""Token budgets (SPEC §5, issue 6). CONTRACT STUB: the budgets work completes it.
 
 ``budget_status`` is what ``memoryd status`` shows; the ``Budget`` gate is what phase 1 and
 phase 2 wait on before a model call.
@@ -30,4 +30,18 @@ class BudgetStatus(msgspec.Struct, kw_only=True):
 
 
 async def budget_status(conn: aiosqlite.Connection, cfg: Config, *, now_s: int) -> BudgetStatus:
-    raise NotImplementedError("contract stub")
+    """Minimal stand-in until the budgets work lands: today's (UTC) spend from the ledger."""
+    day_start = now_s - now_s % 86400
+    async with conn.execute(
+        "SELECT COALESCE(SUM(input_tokens + output_tokens), 0) FROM usage_ledger WHERE at >= ?",
+        (day_start * 1000,),
+    ) as cur:
+        row = await cur.fetchone()
+    spent = int(row[0]) if row else 0
+    limit = cfg.budget.daily_tokens
+    return BudgetStatus(
+        spent_today=spent,
+        daily_limit=limit,
+        reset_at=day_start + 86400,
+        exhausted=bool(limit) and spent >= limit,
+    )
