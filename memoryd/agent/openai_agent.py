@@ -35,6 +35,7 @@ the agent's edits from the user's.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import random
 from collections import Counter
@@ -296,6 +297,9 @@ class _Run:
         self.agent = agent
         self.request = request
         self.limits = agent.limits
+        if request.max_tokens is not None:  # the budget's cap for this run
+            cap = min(self.limits.max_tokens, request.max_tokens)
+            self.limits = dataclasses.replace(self.limits, max_tokens=cap)
         self.tools = MemoryRootTools(Path(request.root))
         self.usage = Usage()
         self.turns = 0
