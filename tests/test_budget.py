@@ -384,3 +384,68 @@ def test_a_bad_budget_config_is_one_line_naming_the_key(
     assert r.returncode == 2 and r.stdout == ""
     assert r.stderr.strip() == f"memoryd: config error: {cfg}: {key}: {problem}"
     assert not state.exists()  # refused before touching anything
+
+
+async def test_a_job_that_spent_its_run_tokens_starts_no_further_chunk(
+    conn: aiosqlite.Connection, tmp_path: Path
+) -> None:
+    path = next(
+        (tmp_path / "codex").rglob("rollout-*03-13-54-01a2013e-fb76-7c33-8cf6-bf19bdb58fd0.jsonl")
+    )
+    tid = "01a2013e-fb76-7c33-8cf6-bf19bdb58fd0"
+    st = path.stat()
+    with path.open("a") as f:  # about 9000 tokens of tool output: two chunks of 5000
+        for i in range(40):
+            payload = {"type": "function_call_output", "call_id": f"p{i}", "output": "y" * 900}
+            line = {"timestamp": "2026-11-22T03:13:56.000Z", "type": "response_item"}
+            f.write(msgspec.json.encode({**line, "payload": payload}).decode() + "\n")
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    await Indexer(conn, [tmp_path / "codex" / "sessions"], None).scan_all()
+    async with ResponsesServer(default=CALL) as srv:
+        data = msgspec.to_builtins(config(srv.url, phase1={"run_tokens": 100}))
+        data["phase1"]["max_input_tokens"] = 5000
+        cfg = msgspec.convert(data, Config)
+        stats = await phase1_pass(conn, cfg, Budget(conn, lambda: cfg))
+        assert len(srv.requests) == 3 * COPIES  # one call per job: the long one stopped after 1
+    assert (stats.succeeded, stats.failed) == (3 * COPIES - 1, 1)
+    status, retries, error = (await stage1_jobs(conn))[tid]
+    assert status == "error" and retries == 2 and error.startswith("token_limit")
+    assert await rows(
+        conn, "SELECT input_tokens + output_tokens FROM usage_ledger WHERE thread_id = ?", tid
+    ) == [(100,)]
+
+
+async def test_run_once_reports_the_jobs_waiting_for_the_budget_and_the_reset(
+    tmp_path: Path,
+) -> None:
+    """``memoryd run --once`` does not wait for midnight: it says what waits, and until when."""
+    home = tmp_path / "codex"
+    install_threads(home / "sessions")
+    async with ResponsesServer(default=CALL) as srv:
+        cfg = tmp_path / "memoryd.toml"
+        cfg.write_text(
+            f'[phase1]\nbackend = "openai"\nconcurrency = 1\n'
+            f'[phase2]\nbackend = "openai"\n'
+            f'[backends.openai]\nbase_url = "{srv.url}"\napi_key_env = "{KEY_ENV}"\n'
+            f"[budget]\ndaily_tokens = 150\n"
+        )
+        env = {
+            "HOME": str(tmp_path / "home"),
+            "PATH": os.environ["PATH"],
+            "CODEX_HOME": str(home),
+            "MEMORYD_STATE_DIR": str(tmp_path / "state"),
+            KEY_ENV: "dummy-key",
+        }
+        argv = [sys.executable, "-m", "memoryd", "--config", str(cfg), "run", "--once"]
+        with anyio.fail_after(60):
+            r = await anyio.run_process(argv, env=env, check=False)
+        assert len(srv.requests) == 2
+    out = r.stdout.decode()
+    assert r.returncode == 0, (out, r.stderr.decode())
+    _, reset_at = day_window(int(time.time()))
+    resets = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(reset_at))
+    assert (
+        f"phase 1: {3 * COPIES - 2} jobs wait for the token budget (budget.daily_tokens spent "
+        f"(200 of 150 tokens); resets at {resets}); they run after the reset"
+    ) in out
+    assert "phase 2: not started, the token budget is spent (budget.daily_tokens spent" in out
