@@ -431,6 +431,15 @@ def check_codex_config(settings: Settings) -> Check:
     mem = memories if isinstance(memories, dict) else {}
     generate = mem.get("generate_memories", True) is not False
     use = mem.get("use_memories", True) is not False
+    if not generate and settings.config.phase1.honor_codex_generate_memories:
+        # Codex marks every new rollout "memory_mode": "disabled" under this setting.
+        return _warn(
+            name,
+            f"[memories] generate_memories = false in {path} marks every new session as "
+            "disabled, and phase1.honor_codex_generate_memories = true makes memoryd skip "
+            "them: nothing new is extracted",
+            "set phase1.honor_codex_generate_memories = false in the memoryd config",
+        )
     if not feature_on:
         return _warn(
             name,

@@ -334,6 +334,22 @@ def test_codex_memory_settings(
         )
 
 
+def test_honouring_codex_generate_memories_false_would_extract_nothing(
+    home: Home, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home.make_healthy()
+    home.write_config("[phase1]\nhonor_codex_generate_memories = true\n")
+    code, _, text = run_doctor(home.settings(), capsys)
+    assert code == 0
+    assert line(text, "codex_config").startswith(
+        f"warn  codex_config: [memories] generate_memories = false in {home.codex / 'config.toml'}"
+        " marks every new session as disabled"
+    )
+    assert line(text, "codex_config").endswith(
+        "fix: set phase1.honor_codex_generate_memories = false in the memoryd config"
+    )
+
+
 # ------------------------------------------------------------------------------------ backends
 
 
