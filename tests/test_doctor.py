@@ -376,21 +376,33 @@ def test_backend_that_refuses_fails(home: Home, capsys: pytest.CaptureFixture[st
     assert ln.endswith("fix: is the server running and is backends.chat.base_url right?")
 
 
+async def doctor_against(
+    home: Home, answer: Status, config: str, capsys: pytest.CaptureFixture[str]
+) -> tuple[ResponsesServer, str, int, str]:
+    """Run doctor (in a thread: it blocks) with ``config`` (``{url}`` filled in) against a
+    127.0.0.1 server that answers every request with ``answer``; return the server, its URL,
+    the exit code and the output."""
+    await anyio.to_thread.run_sync(home.make_healthy)
+    async with ResponsesServer(default=answer) as server:
+        url = server.url
+        home.write_config(config.replace("{url}", url))
+        settings = home.settings()
+        code = await anyio.to_thread.run_sync(lambda: doctor.run(settings))
+    return server, url, code, capsys.readouterr().out
+
+
 async def test_backend_that_answers_passes_and_sends_the_key(
     home: Home, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    await anyio.to_thread.run_sync(home.make_healthy)
     models = b'{"object": "list", "data": [{"id": "m", "object": "model"}]}'
-    async with ResponsesServer(default=Status(200, body=models)) as server:
-        url = server.url
-        home.write_config(
-            '[phase1]\nbackend = "openai"\n[phase2]\nbackend = "openai"\n'
-            f'[backends.openai]\nbase_url = "{server.url}"\napi_key_env = "DOCTOR_TEST_KEY"\n'
-        )
-        monkeypatch.setenv("DOCTOR_TEST_KEY", "test-key-not-secret")
-        settings = home.settings()
-        code = await anyio.to_thread.run_sync(lambda: doctor.run(settings))
-    text = capsys.readouterr().out
+    monkeypatch.setenv("DOCTOR_TEST_KEY", "test-key-not-secret")
+    config = (
+        '[phase1]\nbackend = "openai"\n[phase2]\nbackend = "openai"\n'
+        '[backends.openai]\nbase_url = "{url}"\napi_key_env = "DOCTOR_TEST_KEY"\n'
+    )
+    server, url, code, text = await doctor_against(
+        home, Status(200, body=models), config, capsys
+    )
     assert code == 0
     assert line(text, "backend") == (
         f"ok    backend: openai (phase1, phase2): {url}/models answers (HTTP 200), key "
@@ -404,17 +416,12 @@ async def test_backend_that_answers_passes_and_sends_the_key(
 async def test_backend_that_rejects_the_key_fails(
     home: Home, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    await anyio.to_thread.run_sync(home.make_healthy)
-    async with ResponsesServer(default=Status(401, "bad key")) as server:
-        url = server.url
-        home.write_config(
-            f'[phase2]\nbackend = "chat"\n[backends.chat]\nbase_url = "{server.url}"\n'
-            'api_key_env = "DOCTOR_TEST_KEY"\n'
-        )
-        monkeypatch.setenv("DOCTOR_TEST_KEY", "wrong")
-        settings = home.settings()
-        code = await anyio.to_thread.run_sync(lambda: doctor.run(settings))
-    text = capsys.readouterr().out
+    monkeypatch.setenv("DOCTOR_TEST_KEY", "wrong")
+    config = (
+        '[phase2]\nbackend = "chat"\n[backends.chat]\nbase_url = "{url}"\n'
+        'api_key_env = "DOCTOR_TEST_KEY"\n'
+    )
+    _, url, code, text = await doctor_against(home, Status(401, "bad key"), config, capsys)
     assert code == 1
     assert (
         f"fail  backend: chat (phase2): {url}/models rejected the key in "

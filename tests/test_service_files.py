@@ -71,6 +71,20 @@ def install(
     )
 
 
+def systemd_verify(unit: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """``systemd-analyze --user verify`` (skips the test when systemd-analyze is absent)."""
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze is not installed (apt-get install systemd; .ci/run does)")
+    runtime = tmp_path / "run"  # a user manager needs one, even offline
+    runtime.mkdir(mode=0o700)
+    env = {**os.environ, "HOME": str(tmp_path), "XDG_RUNTIME_DIR": str(runtime)}
+    return subprocess.run(
+        [analyze, "--user", "--man=no", "verify", str(unit)],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
 def files_under(p: Path) -> list[Path]:
     return sorted(x for x in p.rglob("*"))
 
@@ -105,9 +119,6 @@ def test_unit_is_a_hardened_notify_user_service() -> None:
 
 
 def test_installed_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
-    analyze = shutil.which("systemd-analyze")
-    if analyze is None:
-        pytest.skip("systemd-analyze is not installed (apt-get install systemd; .ci/run does)")
     home = tmp_path / "home"
     home.mkdir()
     # A directory name with a blank and a '%': install-service must quote and escape it.
@@ -119,34 +130,19 @@ def test_installed_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
     unit = home / ".config" / "systemd" / "user" / "memoryd.service"
     text = unit.read_text()
     assert f'ExecStart="{str(exe).replace("%", "%%")}" serve\n' in text
-    runtime = tmp_path / "run"
-    runtime.mkdir(mode=0o700)
-    env = {**os.environ, "HOME": str(home), "XDG_RUNTIME_DIR": str(runtime)}
-    checked = subprocess.run(
-        [analyze, "--user", "--man=no", "verify", str(unit)],
-        env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    checked = systemd_verify(unit, tmp_path)
     # verify exits 0 even for unknown keys and unparsable values; those are printed instead.
     assert (checked.returncode, checked.stderr.strip(), checked.stdout.strip()) == (0, "", "")
 
 
 def test_verify_would_catch_a_broken_unit(tmp_path: Path) -> None:
     """The check above can fail: a misspelt key and a missing executable are reported."""
-    analyze = shutil.which("systemd-analyze")
-    if analyze is None:
-        pytest.skip("systemd-analyze is not installed (apt-get install systemd; .ci/run does)")
     broken = tmp_path / "memoryd.service"
     broken.write_text(
         UNIT.read_text().replace("ProtectSystem=", "ProtectSystm=")
         .replace("%h/.local/bin/memoryd", str(tmp_path / "nowhere"))
     )  # fmt: skip
-    runtime = tmp_path / "run"
-    runtime.mkdir(mode=0o700)
-    env = {**os.environ, "HOME": str(tmp_path), "XDG_RUNTIME_DIR": str(runtime)}
-    checked = subprocess.run(
-        [analyze, "--user", "--man=no", "verify", str(broken)],
-        env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    checked = systemd_verify(broken, tmp_path)
     assert checked.returncode != 0
     assert "Unknown key 'ProtectSystm'" in checked.stderr
     assert "is not executable" in checked.stderr
