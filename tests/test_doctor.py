@@ -36,6 +36,7 @@ class Home:
         self.state = base / "state"
         self.root = self.codex / "memories"
         self.db = self.state / "memoryd.sqlite"
+        self.sock_dir = sock_dir
         self.sock = sock_dir / "memoryd.sock"
         self.config = base / "memoryd.toml"
         self.config.write_text("", encoding="utf-8")
@@ -149,29 +150,43 @@ def test_a_fresh_home_warns_but_does_not_fail_and_creates_nothing(
 # ------------------------------------------------------------------------------------ paths
 
 
-def test_world_readable_state_dir_fails_with_chmod_fix(
-    home: Home, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("check", "attr", "mode", "code", "expected"),
+    [
+        (
+            "state_dir", "state", 0o755, 1,
+            "fail  state_dir: {p} is readable or writable by others (mode 0755); "
+            "fix: chmod 700 {p}",
+        ),
+        (
+            "state_db", "db", 0o640, 0,
+            "warn  state_db: {p} passes the integrity check but is readable or writable by "
+            "your group (mode 0640); fix: chmod 600 {p}",
+        ),
+        (
+            "socket", "sock_dir", 0o755, 1,
+            "fail  socket: socket directory {p} is readable or writable by others "
+            "(mode 0755); fix: chmod 700 {p}",
+        ),
+    ],
+)  # fmt: skip
+def test_a_path_open_to_others_is_reported_with_a_chmod_fix(
+    home: Home,
+    capsys: pytest.CaptureFixture[str],
+    check: str,
+    attr: str,
+    mode: int,
+    code: int,
+    expected: str,
 ) -> None:
+    """A directory others can enter fails; a file inside a private directory only warns."""
     home.make_healthy()
-    home.state.chmod(0o755)
-    code, _, text = run_doctor(home.settings(), capsys)
-    assert code == 1
-    assert line(text, "state_dir") == (
-        f"fail  state_dir: {home.state} is readable or writable by others (mode 0755); "
-        f"fix: chmod 700 {home.state}"
-    )
-    assert home.state.stat().st_mode & 0o777 == 0o755, "doctor reports, it does not repair"
-
-
-def test_group_readable_db_is_a_warning(home: Home, capsys: pytest.CaptureFixture[str]) -> None:
-    home.make_healthy()
-    home.db.chmod(0o640)
-    code, _, text = run_doctor(home.settings(), capsys)
-    assert code == 0
-    assert line(text, "state_db") == (
-        f"warn  state_db: {home.db} passes the integrity check but is readable or writable by "
-        f"your group (mode 0640); fix: chmod 600 {home.db}"
-    )
+    path: Path = getattr(home, attr)
+    path.chmod(mode)
+    got, _, text = run_doctor(home.settings(), capsys)
+    assert got == code
+    assert line(text, check) == expected.format(p=path)
+    assert path.stat().st_mode & 0o777 == mode, "doctor reports, it does not repair"
 
 
 def test_corrupt_db_fails_and_is_left_untouched(
@@ -520,17 +535,6 @@ def test_socket_of_a_daemon_without_ping_is_still_reachable(
     text = capsys.readouterr().out
     assert line(text, "socket") == (
         f"ok    socket: daemon answers on {home.sock} (ping: unknown_command)"
-    )
-
-
-def test_open_socket_directory_fails(home: Home, capsys: pytest.CaptureFixture[str]) -> None:
-    home.make_healthy()
-    home.sock.parent.chmod(0o755)
-    code, _, text = run_doctor(home.settings(), capsys)
-    assert code == 1
-    assert line(text, "socket") == (
-        f"fail  socket: socket directory {home.sock.parent} is readable or writable by others "
-        f"(mode 0755); fix: chmod 700 {home.sock.parent}"
     )
 
 

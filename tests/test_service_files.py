@@ -85,6 +85,27 @@ def systemd_verify(unit: Path, tmp_path: Path) -> subprocess.CompletedProcess[st
     )  # fmt: skip
 
 
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """An empty HOME for install-service."""
+    h = tmp_path / "home"
+    h.mkdir()
+    return h
+
+
+@pytest.fixture
+def exe(tmp_path: Path) -> Path:
+    return fake_memoryd(tmp_path / "venv" / "bin")
+
+
+@pytest.fixture
+def systemctl_log(tmp_path: Path) -> Path:
+    """The stand-in systemctl's log; the stand-in is in ``tmp_path / "bin"``."""
+    log = tmp_path / "systemctl.log"
+    fake_systemctl(tmp_path / "bin", log)
+    return log
+
+
 def files_under(p: Path) -> list[Path]:
     return sorted(x for x in p.rglob("*"))
 
@@ -118,13 +139,11 @@ def test_unit_is_a_hardened_notify_user_service() -> None:
     assert unit["Install"]["WantedBy"] == ["default.target"]
 
 
-def test_installed_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    home.mkdir()
+def test_installed_unit_passes_systemd_analyze_verify(
+    tmp_path: Path, home: Path, systemctl_log: Path
+) -> None:
     # A directory name with a blank and a '%': install-service must quote and escape it.
     exe = fake_memoryd(tmp_path / "my tools 100%")
-    log = tmp_path / "systemctl.log"
-    fake_systemctl(tmp_path / "bin", log)
     done = install(home, "--memoryd", str(exe), path_prefix=tmp_path / "bin")
     assert done.returncode == 0, done.stderr
     unit = home / ".config" / "systemd" / "user" / "memoryd.service"
@@ -164,10 +183,7 @@ def test_plist_parses_and_runs_memoryd_serve() -> None:
     assert agent["Umask"] == 0o077
 
 
-def test_macos_dry_run_fills_in_the_real_paths_and_writes_nothing(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    home.mkdir()
-    exe = fake_memoryd(tmp_path / "venv" / "bin")
+def test_macos_dry_run_fills_in_the_real_paths_and_writes_nothing(home: Path, exe: Path) -> None:
     done = install(home, "--platform", "macos", "--dry-run", "--memoryd", str(exe))
     assert done.returncode == 0, done.stderr
     out = done.stdout
@@ -189,10 +205,9 @@ def test_macos_dry_run_fills_in_the_real_paths_and_writes_nothing(tmp_path: Path
 # ------------------------------------------------------------------------------------ installer
 
 
-def test_linux_dry_run_prints_the_unit_and_commands_and_writes_nothing(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    home.mkdir()
-    exe = fake_memoryd(tmp_path / "venv" / "bin")
+def test_linux_dry_run_prints_the_unit_and_commands_and_writes_nothing(
+    home: Path, exe: Path
+) -> None:
     done = install(home, "--platform", "linux", "--dry-run", "--memoryd", str(exe))
     assert done.returncode == 0, done.stderr
     target = home / ".config" / "systemd" / "user" / "memoryd.service"
@@ -208,12 +223,10 @@ def test_linux_dry_run_prints_the_unit_and_commands_and_writes_nothing(tmp_path:
     assert files_under(home) == []
 
 
-def test_linux_install_then_uninstall(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    home.mkdir()
-    exe = fake_memoryd(tmp_path / "venv" / "bin")
-    log = tmp_path / "systemctl.log"
-    fake_systemctl(tmp_path / "bin", log)
+def test_linux_install_then_uninstall(
+    tmp_path: Path, home: Path, exe: Path, systemctl_log: Path
+) -> None:
+    log = systemctl_log
     target = home / ".config" / "systemd" / "user" / "memoryd.service"
 
     done = install(home, "--memoryd", str(exe), path_prefix=tmp_path / "bin")
@@ -247,9 +260,7 @@ def test_linux_install_then_uninstall(tmp_path: Path) -> None:
     assert "memoryd service is not installed" in again.stdout
 
 
-def test_install_without_a_memoryd_executable_fails_clearly(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    home.mkdir()
+def test_install_without_a_memoryd_executable_fails_clearly(tmp_path: Path, home: Path) -> None:
     missing = tmp_path / "nowhere" / "memoryd"
     done = install(home, "--memoryd", str(missing))
     assert done.returncode == 1
@@ -260,10 +271,7 @@ def test_install_without_a_memoryd_executable_fails_clearly(tmp_path: Path) -> N
     assert files_under(home) == []
 
 
-def test_a_failing_systemctl_is_reported(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    home.mkdir()
-    exe = fake_memoryd(tmp_path / "venv" / "bin")
+def test_a_failing_systemctl_is_reported(tmp_path: Path, home: Path, exe: Path) -> None:
     log = tmp_path / "systemctl.log"
     fake_systemctl(tmp_path / "bin", log, fail_on="enable")
     done = install(home, "--memoryd", str(exe), path_prefix=tmp_path / "bin")
