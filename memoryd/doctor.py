@@ -82,21 +82,24 @@ def _not_private(st: os.stat_result) -> str | None:
     return None
 
 
-def _private_dir(name: str, path: Path, missing: str) -> Check:
-    """A directory that must be 0700 and ours; a missing one is only a warning."""
+def _private_dir(name: str, path: Path, missing: str, *, link_ok: bool = True) -> Check:
+    """A directory that must be 0700 and ours; a missing one is only a warning. With
+    ``link_ok=False`` a symbolic link is a failure (the memory root: Codex's rule)."""
     try:
         st = path.lstat()
+        if stat.S_ISLNK(st.st_mode) and not link_ok:
+            target = os.readlink(path)
+            return _fail(
+                name,
+                f"{path} is a symbolic link to {target}; memoryd refuses to write through one "
+                "(and so does Codex)",
+                f"put the directory itself in its place: rm {path} && mv {target} {path}",
+            )
+        st = path.stat()
     except FileNotFoundError:
         return _warn(name, f"{path} does not exist yet", missing)
     except OSError as e:
         return _fail(name, f"cannot read {path}: {e.strerror}", f"check the permissions of {path}")
-    if stat.S_ISLNK(st.st_mode):
-        return _fail(
-            name,
-            f"{path} is a symbolic link to {os.readlink(path)}; memoryd refuses to write "
-            "through one (and so does Codex)",
-            f"replace the link by the directory itself: mv the target to {path}",
-        )
     if not stat.S_ISDIR(st.st_mode):
         return _fail(name, f"{path} is not a directory", f"move {path} aside")
     problem = _not_private(st)
@@ -121,11 +124,12 @@ def _loose_files(root: Path, skip: set[str], limit: int = 3) -> Iterator[Path]:
         for entry in dirnames + filenames:
             p = Path(dirpath, entry)
             try:
-                if p.lstat().st_mode & 0o077:
-                    yield p
-                    found += 1
+                mode = p.lstat().st_mode
             except OSError:
                 continue
+            if mode & 0o077 and not stat.S_ISLNK(mode):  # a link's own mode means nothing
+                yield p
+                found += 1
             if found >= limit:
                 return
 
@@ -133,7 +137,10 @@ def _loose_files(root: Path, skip: set[str], limit: int = 3) -> Iterator[Path]:
 def check_memory_root(settings: Settings) -> Check:
     root = settings.paths.memory_root
     result = _private_dir(
-        "memory_root", root, "it is created by the first consolidation: memoryd run --once"
+        "memory_root",
+        root,
+        "it is created by the first consolidation: memoryd run --once",
+        link_ok=False,
     )
     if result.status != "ok":
         return result

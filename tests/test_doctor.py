@@ -236,8 +236,8 @@ def test_symlinked_memory_root_fails(home: Home, capsys: pytest.CaptureFixture[s
     assert code == 1
     assert line(text, "memory_root") == (
         f"fail  memory_root: {home.root} is a symbolic link to {real}; memoryd refuses to "
-        "write through one (and so does Codex); fix: replace the link by the directory "
-        f"itself: mv the target to {home.root}"
+        f"write through one (and so does Codex); fix: put the directory itself in its place: "
+        f"rm {home.root} && mv {real} {home.root}"
     )
 
 
@@ -251,6 +251,7 @@ def test_loose_files_inside_a_private_root_are_a_warning(
         d.chmod(0o700)
     note.write_text("a note\n")
     note.chmod(0o644)
+    (home.root / "latest-note.md").symlink_to(note)  # a link's own mode 0777 means nothing
     code, _, text = run_doctor(home.settings(), capsys)
     assert code == 0
     assert "entries inside it are not (e.g. extensions/ad_hoc/notes/n.md)" in line(
