@@ -1,10 +1,515 @@
-"""``memoryd doctor`` (SPEC §7, issue 5). CONTRACT STUB: the service/doctor work replaces it."""
+"""``memoryd doctor`` (SPEC §7): checks the installation and explains each problem with a fix.
+
+Every check gives one line: ``ok``, ``warn`` (works, but probably not as you want) or ``fail``
+(broken, or a privacy problem), the finding, and for anything not ok what to do about it. The
+exit code is 1 when any check fails, so scripts and CI can run it. Doctor never creates or
+repairs anything: the DB is opened read-only, and a missing path is reported, not made.
+"""
 
 from __future__ import annotations
 
-from memoryd.config import Settings
+import json
+import os
+import sqlite3
+import stat
+import sys
+import tomllib
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import aiosqlite
+import anyio
+import httpx
+import msgspec
+
+from memoryd import clock
+from memoryd.agent.base import SUMMARY_FILE
+from memoryd.budget import budget_status
+from memoryd.codexcli import codex_version, find_codex
+from memoryd.config import Config, Settings
+from memoryd.control import client
+from memoryd.store.db import migrations
+
+Status = Literal["ok", "warn", "fail"]
+
+# The Codex CLI injects memory_summary.md into every prompt, cutting a longer file to its first
+# and last 5,000 bytes (reference: codex-cli-observed.md §6).
+INJECT_HEAD_BYTES = 5000
+INJECT_TAIL_BYTES = 5000
+BACKEND_TIMEOUT_SECONDS = 5.0
+SOCKET_TIMEOUT_SECONDS = 3.0
+_CODEX_MEMORY_SETTINGS = "[features] memories = true and [memories] generate_memories = false"
+
+
+class Check(msgspec.Struct, kw_only=True):
+    check: str  # a stable name: scripts match on it
+    status: Status
+    message: str
+    fix: str = ""
+
+
+def _ok(check: str, message: str) -> Check:
+    return Check(check=check, status="ok", message=message)
+
+
+def _warn(check: str, message: str, fix: str) -> Check:
+    return Check(check=check, status="warn", message=message, fix=fix)
+
+
+def _fail(check: str, message: str, fix: str) -> Check:
+    return Check(check=check, status="fail", message=message, fix=fix)
+
+
+# ------------------------------------------------------------------------------------ paths
+
+
+def check_config(settings: Settings) -> Check:
+    """Loading the settings already validated the file; say which one is in effect."""
+    if settings.source == "<defaults>":
+        return _ok("config", "no config file, using the built-in defaults")
+    return _ok("config", f"{settings.source} is valid")
+
+
+def _not_private(st: os.stat_result) -> str | None:
+    """Why a path is not private to the current user, or None if it is."""
+    if st.st_uid != os.getuid():
+        return f"owned by uid {st.st_uid}, not by you (uid {os.getuid()})"
+    if st.st_mode & 0o077:
+        who = "others" if st.st_mode & 0o007 else "your group"
+        return f"readable or writable by {who} (mode {stat.S_IMODE(st.st_mode):04o})"
+    return None
+
+
+def _private_dir(name: str, path: Path, missing: str, *, link_ok: bool = True) -> Check:
+    """A directory that must be 0700 and ours; a missing one is only a warning. With
+    ``link_ok=False`` a symbolic link is a failure (the memory root: Codex's rule)."""
+    try:
+        st = path.lstat()
+        if stat.S_ISLNK(st.st_mode) and not link_ok:
+            target = os.readlink(path)
+            return _fail(
+                name,
+                f"{path} is a symbolic link to {target}; memoryd refuses to write through one "
+                "(and so does Codex)",
+                f"put the directory itself in its place: rm {path} && mv {target} {path}",
+            )
+        st = path.stat()
+    except FileNotFoundError:
+        return _warn(name, f"{path} does not exist yet", missing)
+    except OSError as e:
+        return _fail(name, f"cannot read {path}: {e.strerror}", f"check the permissions of {path}")
+    if not stat.S_ISDIR(st.st_mode):
+        return _fail(name, f"{path} is not a directory", f"move {path} aside")
+    problem = _not_private(st)
+    if problem:
+        return _fail(name, f"{path} is {problem}", f"chmod 700 {path}")
+    return _ok(name, f"{path} (private)")
+
+
+def check_state_dir(settings: Settings) -> Check:
+    return _private_dir(
+        "state_dir",
+        settings.paths.state_dir,
+        "it is created on the first run: memoryd run --once, or start the daemon",
+    )
+
+
+def _loose_files(root: Path, skip: set[str], limit: int = 3) -> Iterator[Path]:
+    """Up to ``limit`` files or dirs under ``root`` that others could read if the root were."""
+    found = 0
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d not in skip]
+        for entry in dirnames + filenames:
+            p = Path(dirpath, entry)
+            try:
+                mode = p.lstat().st_mode
+            except OSError:
+                continue
+            if mode & 0o077 and not stat.S_ISLNK(mode):  # a link's own mode means nothing
+                yield p
+                found += 1
+            if found >= limit:
+                return
+
+
+def check_memory_root(settings: Settings) -> Check:
+    root = settings.paths.memory_root
+    result = _private_dir(
+        "memory_root",
+        root,
+        "it is created by the first consolidation: memoryd run --once",
+        link_ok=False,
+    )
+    if result.status != "ok":
+        return result
+    # Git keeps its objects world-readable by design; the 0700 root already hides them.
+    loose = list(_loose_files(root, {".git", ".codex-baseline"}))
+    if loose:
+        names = ", ".join(str(p.relative_to(root)) for p in loose)
+        return _warn(
+            "memory_root",
+            f"{root} is private, but entries inside it are not (e.g. {names}): they would be "
+            "exposed if the folder were ever opened up or copied",
+            f"chmod -R go= {root}",
+        )
+    return _ok("memory_root", f"{root} (private, a real directory)")
+
+
+# ------------------------------------------------------------------------------------ state DB
+
+
+def _ro_uri(path: Path) -> str:
+    return path.as_uri() + "?mode=ro"
+
+
+def check_state_db(settings: Settings) -> Check:
+    path = settings.paths.db_path
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return _warn(
+            "state_db",
+            f"{path} does not exist yet",
+            "it is created on the first run: memoryd run --once",
+        )
+    except OSError as e:
+        return _fail(
+            "state_db", f"cannot read {path}: {e.strerror}", f"check the permissions of {path}"
+        )
+    try:
+        conn = sqlite3.connect(_ro_uri(path), uri=True, timeout=5)
+        try:
+            rows = conn.execute("PRAGMA integrity_check").fetchall()
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as e:
+        return _fail(
+            "state_db",
+            f"{path} cannot be read as a SQLite database: {e}",
+            f"stop the daemon and move it aside (mv {path} {path}.broken); the next run "
+            "builds a new one from the rollouts and extracts them again",
+        )
+    problems = [str(r[0]) for r in rows if r[0] != "ok"]
+    if problems:
+        return _fail(
+            "state_db",
+            f"{path} fails PRAGMA integrity_check: {'; '.join(problems[:3])}",
+            f"stop the daemon; try `sqlite3 {path} .recover | sqlite3 {path}.new`, or move it "
+            "aside so the next run rebuilds it",
+        )
+    newest = migrations()[-1][0]
+    if version > newest:
+        return _warn(
+            "state_db",
+            f"{path} has schema version {version}, newer than this memoryd knows ({newest})",
+            "upgrade memoryd: an older one cannot use this DB",
+        )
+    problem = _not_private(st)
+    if problem:
+        return _warn(
+            "state_db",
+            f"{path} passes the integrity check but is {problem}",
+            f"chmod 600 {path}",
+        )
+    return _ok("state_db", f"{path} passes the integrity check (schema version {version})")
+
+
+async def _budget(path: Path, cfg: Config) -> Any:
+    async with aiosqlite.connect(_ro_uri(path), uri=True) as conn:
+        return await budget_status(conn, cfg, now_s=int(clock.now_s()))
+
+
+def check_budget(settings: Settings) -> Check:
+    cfg = settings.config
+    path = settings.paths.db_path
+    limit = cfg.budget.daily_tokens
+    if not path.exists():
+        return _ok("budget", "no model calls recorded yet")
+    try:
+        b = anyio.run(_budget, path, cfg)
+    except (sqlite3.Error, OSError) as e:
+        return _warn("budget", f"cannot read the usage ledger: {e}", "see the state_db line")
+    limit_text = f"of {limit:,}" if limit else "(no daily limit)"
+    if b.exhausted:
+        reset = datetime.fromtimestamp(b.reset_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+        return _warn(
+            "budget",
+            f"today's budget is spent: {b.spent_today:,} tokens {limit_text}; model calls wait "
+            f"until {reset}",
+            "wait for the reset, or raise budget.daily_tokens and reload (systemctl --user "
+            "reload memoryd, or SIGHUP)",
+        )
+    return _ok("budget", f"{b.spent_today:,} tokens used today {limit_text}")
+
+
+# ------------------------------------------------------------------------------------ daemon
+
+
+def check_socket(settings: Settings) -> Check:
+    path = settings.paths.socket_path
+    parent = path.parent
+    try:
+        problem = _not_private(parent.stat())
+    except OSError:
+        problem = None  # a missing dir is the "not running" case below
+    if problem:
+        return _fail("socket", f"socket directory {parent} is {problem}", f"chmod 700 {parent}")
+    try:
+        result = client.request(path, "ping", timeout=SOCKET_TIMEOUT_SECONDS)
+    except client.DaemonNotRunning:
+        return _warn(
+            "socket",
+            f"daemon not running (nothing answers on {path})",
+            "start it: memoryd serve, or install the service with scripts/install-service",
+        )
+    except client.ControlError as e:
+        # It answered, so the socket works; an older daemon may not know `ping`.
+        return _ok("socket", f"daemon answers on {path} (ping: {e.code})")
+    except (OSError, ValueError) as e:
+        return _fail(
+            "socket",
+            f"cannot talk to the daemon on {path}: {e}",
+            f"check the owner and mode of {path}; restart the daemon",
+        )
+    detail = ""
+    if isinstance(result, dict):
+        detail = ", ".join(f"{k} {result[k]}" for k in ("pid", "version") if k in result)
+    return _ok("socket", f"daemon answers on {path}" + (f" ({detail})" if detail else ""))
+
+
+# ------------------------------------------------------------------------------------ backends
+
+
+def _http_backend(name: str, phases: str, base_url: str, key_env: str, key_required: bool) -> Check:
+    check = "backend"
+    label = f"{name} ({phases})"
+    key = os.environ.get(key_env, "").strip() if key_env else ""
+    if key_required and not key_env:
+        return _fail(
+            check,
+            f"{label}: backends.{name}.api_key_env is empty",
+            f"set backends.{name}.api_key_env to the name of the variable holding your key",
+        )
+    if key_env and not key:
+        return _fail(
+            check,
+            f"{label}: the environment variable {key_env} is not set",
+            f"export {key_env}=... (for the systemd service: put {key_env}=... in "
+            "~/.config/memoryd/env, mode 0600)",
+        )
+    url = base_url.rstrip("/") + "/models"
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    try:
+        with httpx.Client(timeout=BACKEND_TIMEOUT_SECONDS) as http:
+            resp = http.get(url, headers=headers)
+    except httpx.HTTPError as e:
+        reason = str(e) or type(e).__name__
+        return _fail(
+            check,
+            f"{label}: cannot reach {url}: {reason}",
+            f"is the server running and is backends.{name}.base_url right?",
+        )
+    code = resp.status_code
+    if code in (401, 403):
+        return _fail(
+            check,
+            f"{label}: {url} rejected the key in {key_env or '(none)'} (HTTP {code})",
+            f"check the key in {key_env}" if key_env else f"set backends.{name}.api_key_env",
+        )
+    if code >= 400:
+        return _warn(
+            check,
+            f"{label}: {url} answered HTTP {code}",
+            f"the server is up; check that backends.{name}.base_url is its API root",
+        )
+    return _ok(
+        check,
+        f"{label}: {url} answers (HTTP {code})" + (f", key from {key_env}" if key_env else ""),
+    )
+
+
+def _codex_backend(phases: str, binary: str) -> Check:
+    version = codex_version(binary)
+    if version is None:
+        return _fail(
+            "backend",
+            f"codex ({phases}): the Codex CLI `{binary}` cannot be run",
+            "install it (npm install -g @openai/codex) or set backends.codex.binary",
+        )
+    return _ok("backend", f"codex ({phases}): {find_codex(binary)} version {version}")
+
+
+def check_backends(cfg: Config) -> list[Check]:
+    """One line per backend in use, naming the phases that use it."""
+    used: dict[str, list[str]] = {}
+    for phase, name in (("phase1", cfg.phase1.backend), ("phase2", cfg.phase2.backend)):
+        used.setdefault(name, []).append(phase)
+    out = []
+    for backend, phase_list in used.items():
+        phases = ", ".join(phase_list)
+        if backend == "offline":
+            out.append(_ok("backend", f"offline ({phases}): nothing to reach, no network used"))
+        elif backend == "openai":
+            o = cfg.backends.openai
+            out.append(_http_backend("openai", phases, o.base_url, o.api_key_env, True))
+        elif backend == "chat":
+            c = cfg.backends.chat
+            out.append(_http_backend("chat", phases, c.base_url, c.api_key_env, False))
+        else:
+            out.append(_codex_backend(phases, cfg.backends.codex.binary))
+    return out
+
+
+# ------------------------------------------------------------------------------------ Codex
+
+
+def check_summary(settings: Settings) -> Check:
+    path = settings.paths.memory_root / SUMMARY_FILE
+    name = "memory_summary"
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        return _warn(
+            name,
+            f"{path} does not exist yet: Codex has nothing to inject",
+            "it is written by the first consolidation: memoryd run --once",
+        )
+    if stat.S_ISLNK(st.st_mode):
+        return _fail(
+            name,
+            f"{path} is a symbolic link: Codex does not inject a linked summary",
+            "replace it by a regular file (memoryd trigger phase2 rewrites it)",
+        )
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        return _fail(name, f"cannot read {path}: {e.strerror}", f"check the permissions of {path}")
+    if not data.strip():
+        return _warn(name, f"{path} is empty: Codex injects nothing", "memoryd trigger phase2")
+    first = data.split(b"\n", 1)[0].rstrip(b"\r")
+    if first != b"v1":
+        found = first[:40].decode(errors="replace")
+        return _fail(
+            name,
+            f"{path} does not start with the line v1 (found {found!r}): Codex rejects it as "
+            "an invalid consolidation",
+            "memoryd trigger phase2 rewrites it; if you edit it by hand, keep v1 as the first line",
+        )
+    window = INJECT_HEAD_BYTES + INJECT_TAIL_BYTES
+    size = len(data)
+    if size > window:
+        cut = size - window
+        return _warn(
+            name,
+            f"{path} is {size:,} bytes: Codex injects only the first {INJECT_HEAD_BYTES:,} and "
+            f"last {INJECT_TAIL_BYTES:,}, cutting {cut:,} bytes (~{cut // 4:,} tokens) from "
+            "the middle",
+            f"shorten it to under {window:,} bytes (move detail into MEMORY.md, which Codex "
+            "reads on demand)",
+        )
+    return _ok(
+        name, f"{path}: v1, {size:,} bytes (within the {window:,}-byte window Codex injects)"
+    )
+
+
+def check_codex_config(settings: Settings) -> Check:
+    """Codex reads our memories only with its memories feature and use_memories on, and must
+    not run its own writer (generate_memories) on the same root."""
+    name = "codex_config"
+    path = settings.paths.codex_home / "config.toml"
+    enable = f"add to {path}: {_CODEX_MEMORY_SETTINGS} (use_memories = true)"
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return _warn(
+            name,
+            f"{path} does not exist: Codex's memories feature is off, so Codex "
+            "does not read the memories memoryd writes",
+            enable,
+        )
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        return _warn(name, f"cannot read {path}: {e}", f"fix {path} so Codex can read it too")
+    features = data.get("features")
+    memories = data.get("memories")
+    feature_on = isinstance(features, dict) and features.get("memories") is True
+    mem = memories if isinstance(memories, dict) else {}
+    generate = mem.get("generate_memories", True) is not False
+    use = mem.get("use_memories", True) is not False
+    if not generate and settings.config.phase1.honor_codex_generate_memories:
+        # Codex marks every new rollout "memory_mode": "disabled" under this setting.
+        return _warn(
+            name,
+            f"[memories] generate_memories = false in {path} marks every new session as "
+            "disabled, and phase1.honor_codex_generate_memories = true makes memoryd skip "
+            "them: nothing new is extracted",
+            "set phase1.honor_codex_generate_memories = false in the memoryd config",
+        )
+    if not feature_on:
+        return _warn(
+            name,
+            f"Codex's memories feature is off in {path}: Codex does not read the memories "
+            "memoryd writes",
+            enable,
+        )
+    if generate:
+        return _warn(
+            name,
+            f"Codex's own memory generation is on in {path} ([features] memories = true and "
+            "[memories] generate_memories not false): two writers would fight over one "
+            "memory folder",
+            f"set [memories] generate_memories = false (keep use_memories = true) in {path}",
+        )
+    if not use:
+        return _warn(
+            name,
+            f"[memories] use_memories = false in {path}: Codex does not read the memories "
+            "memoryd writes",
+            f"set [memories] use_memories = true in {path}",
+        )
+    return _ok(name, f"{path}: Codex reads the memories and leaves writing them to memoryd")
+
+
+# ------------------------------------------------------------------------------------ run
+
+
+def checks(settings: Settings) -> list[Check]:
+    """Every check, in the order they are printed."""
+    steps: list[Callable[[], Check | list[Check]]] = [
+        lambda: check_config(settings),
+        lambda: check_state_dir(settings),
+        lambda: check_state_db(settings),
+        lambda: check_memory_root(settings),
+        lambda: check_summary(settings),
+        lambda: check_socket(settings),
+        lambda: check_backends(settings.config),
+        lambda: check_budget(settings),
+        lambda: check_codex_config(settings),
+    ]
+    out: list[Check] = []
+    for step in steps:
+        got = step()
+        out.extend(got if isinstance(got, list) else [got])
+    return out
+
+
+def format_line(c: Check) -> str:
+    line = f"{c.status:<4}  {c.check}: {c.message}"
+    return f"{line}; fix: {c.fix}" if c.fix else line
 
 
 def run(settings: Settings, *, as_json: bool = False) -> int:
     """Run every check, print one line each (or JSON), return the exit code (0 = no failure)."""
-    raise NotImplementedError("contract stub")
+    results = checks(settings)
+    if as_json:
+        print(json.dumps(msgspec.to_builtins(results), indent=2))
+    else:
+        for c in results:
+            print(format_line(c))
+        fails = sum(c.status == "fail" for c in results)
+        warns = sum(c.status == "warn" for c in results)
+        print(f"{fails} failed, {warns} warnings, {len(results) - fails - warns} ok")
+    sys.stdout.flush()
+    return 1 if any(c.status == "fail" for c in results) else 0

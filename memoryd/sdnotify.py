@@ -3,12 +3,17 @@
 A service started with ``Type=notify`` finds a datagram socket in ``$NOTIFY_SOCKET``: a path,
 or an abstract-namespace name written with a leading ``@``. ``WATCHDOG_USEC`` (and optionally
 ``WATCHDOG_PID``) ask for ``WATCHDOG=1`` pings at least that often.
+
+The daemon sends ``READY=1`` after its first index scan, ``WATCHDOG=1`` every half timeout from
+its event loop (a stuck loop stops the pings and systemd restarts the service), ``RELOADING=1``
+… ``READY=1`` around a SIGHUP reload and ``STOPPING=1`` when it shuts down.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import time
 from collections.abc import Mapping, MutableMapping
 
 _ENV_KEYS = ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID")
@@ -21,6 +26,13 @@ def socket_address(value: str) -> str | bytes | None:
     if value.startswith("/"):
         return value
     return None  # systemd also allows vsock:..., which a user service never gets
+
+
+def reloading_state() -> str:
+    """The ``RELOADING=1`` message, with the ``CLOCK_MONOTONIC`` time that systemd >= 253
+    requires beside it (older versions ignore the extra line). Follow it with ``READY=1``."""
+    usec = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+    return f"RELOADING=1\nMONOTONIC_USEC={usec}"
 
 
 def watchdog_interval(env: Mapping[str, str], pid: int) -> float | None:

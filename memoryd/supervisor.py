@@ -42,7 +42,7 @@ from memoryd.phase1 import Phase1
 from memoryd.phase2 import Consolidator
 from memoryd.rollouts.indexer import Indexer
 from memoryd.rollouts.watch import RolloutWatch
-from memoryd.sdnotify import Notifier
+from memoryd.sdnotify import Notifier, reloading_state
 from memoryd.store import phase2 as phase2_store
 from memoryd.store.db import ensure_private_dir, open_db
 
@@ -310,9 +310,21 @@ class Daemon:
             log.warning("sd_notify_failed", state=state, error=str(e))
 
     def reload(self) -> None:
-        """SIGHUP: read the config again. A bad file keeps the old config. Path changes need
-        a restart (the DB, lock, socket and watches are bound to them); everything else that
-        is read at use time takes effect now."""
+        """SIGHUP: read the config again, telling systemd ``RELOADING=1`` … ``READY=1`` (only
+        once ready: a reload during the first scan must not announce readiness early)."""
+        announce = self.ready.is_set()
+        if announce:
+            self._notify(reloading_state())
+        try:
+            self._reload()
+        finally:
+            if announce:
+                self._notify("READY=1")
+
+    def _reload(self) -> None:
+        """A bad file keeps the old config. Path changes need a restart (the DB, lock, socket
+        and watches are bound to them); everything else that is read at use time takes effect
+        now."""
         try:
             new = load_settings(self.config_arg)
         except Exception as e:  # ConfigError names file and key; anything else: same answer

@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -307,34 +306,6 @@ def test_sessions_dir_created_after_start_is_watched(
 
     serve.signal(signal.SIGTERM)
     assert serve.wait_exit() == 0
-
-
-def test_sd_notify_ready_watchdog_stopping(serve: Serve) -> None:
-    sock_path = serve.base / "notify.sock"
-    assert len(str(sock_path)) < 100, "unix socket path too long for this tmp dir"
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    try:
-        sock.bind(str(sock_path))
-        sock.settimeout(WAIT)
-        serve.env.update(NOTIFY_SOCKET=str(sock_path), WATCHDOG_USEC="400000")
-        proc = serve.start()
-        got: list[str] = []
-
-        def recv_until(state: str) -> None:
-            while state not in got:
-                got.append(sock.recv(4096).decode())
-
-        recv_until("READY=1")
-        assert serve.events("daemon_ready"), "READY=1 must follow the first scan"
-        got.clear()
-        recv_until("WATCHDOG=1")
-        recv_until("WATCHDOG=1")  # keeps pinging, every WATCHDOG_USEC/2
-        assert proc.poll() is None
-        os.kill(proc.pid, signal.SIGTERM)
-        recv_until("STOPPING=1")
-        assert serve.wait_exit() == 0
-    finally:
-        sock.close()
 
 
 def test_second_sigterm_exits_at_once(serve: Serve, fixture_rollouts: list[Path]) -> None:

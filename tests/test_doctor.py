@@ -1,0 +1,564 @@
+"""``memoryd doctor``: each check passing on a healthy home, and each failure with the line a
+user sees. Real files, a real state DB, a real HTTP server on 127.0.0.1, a real Unix socket."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import sqlite3
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from support.responses_server import ResponsesServer, Status
+
+from memoryd import clock, doctor
+from memoryd.config import Settings, load_settings
+from memoryd.control import protocol
+from memoryd.store.db import open_db
+
+GOOD_SUMMARY = "v1\n## User Profile\nLikes short answers.\n"
+CODEX_CONFIG_OK = "[features]\nmemories = true\n\n[memories]\ngenerate_memories = false\n"
+
+
+class Home:
+    """A Codex home, a state dir and a config file under one temp dir; ``settings()`` loads
+    them as ``memoryd doctor`` would."""
+
+    def __init__(self, base: Path, sock_dir: Path) -> None:
+        self.base = base
+        self.codex = base / "codex"
+        self.state = base / "state"
+        self.root = self.codex / "memories"
+        self.db = self.state / "memoryd.sqlite"
+        self.sock_dir = sock_dir
+        self.sock = sock_dir / "memoryd.sock"
+        self.config = base / "memoryd.toml"
+        self.config.write_text("", encoding="utf-8")
+
+    def make_healthy(self) -> None:
+        anyio.run(self._create_db)
+        self.root.mkdir(parents=True, mode=0o700)
+        (self.root / "memory_summary.md").write_text(GOOD_SUMMARY, encoding="utf-8")
+        (self.root / "memory_summary.md").chmod(0o600)
+        (self.codex / "config.toml").write_text(CODEX_CONFIG_OK, encoding="utf-8")
+
+    async def _create_db(self) -> None:
+        conn = await open_db(self.db)
+        await conn.close()
+
+    def write_config(self, text: str) -> None:
+        self.config.write_text(text, encoding="utf-8")
+
+    def settings(self, **env: str) -> Settings:
+        base_env = {
+            "HOME": str(self.base),
+            "CODEX_HOME": str(self.codex),
+            "MEMORYD_STATE_DIR": str(self.state),
+            "MEMORYD_SOCKET": str(self.sock),
+        }
+        return load_settings(self.config, env={**base_env, **env})
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Iterator[Home]:
+    sock_dir = Path(tempfile.mkdtemp(dir="/tmp", prefix="mdoc-"))  # short: sun_path limit
+    try:
+        yield Home(tmp_path, sock_dir)
+    finally:
+        for p in sock_dir.iterdir():
+            p.unlink()
+        sock_dir.rmdir()
+
+
+def run_doctor(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, dict[str, list[dict[str, Any]]], str]:
+    """Exit code, the --json checks by name, and the text output of a second run."""
+    code = doctor.run(settings, as_json=True)
+    parsed = json.loads(capsys.readouterr().out)
+    by_name: dict[str, list[dict[str, Any]]] = {}
+    for c in parsed:
+        by_name.setdefault(c["check"], []).append(c)
+    assert doctor.run(settings) == code, "text and JSON runs must agree"
+    return code, by_name, capsys.readouterr().out
+
+
+def line(text: str, check: str, part: str = "") -> str:
+    """The one output line of ``check`` (that contains ``part``)."""
+    found = [
+        ln for ln in text.splitlines() if ln.split()[1:2] == [f"{check}:"] and part in ln
+    ]
+    assert len(found) == 1, text
+    return found[0]
+
+
+def only(by_name: dict[str, list[dict[str, Any]]], check: str) -> dict[str, Any]:
+    assert len(by_name[check]) == 1, by_name[check]
+    return by_name[check][0]
+
+
+# ------------------------------------------------------------------------------------ healthy
+
+
+def test_healthy_home_passes_and_says_the_daemon_is_not_running(
+    home: Home, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home.make_healthy()
+    code, checks, text = run_doctor(home.settings(), capsys)
+    assert code == 0
+    assert list(checks) == [
+        "config", "state_dir", "state_db", "memory_root", "memory_summary", "socket",
+        "backend", "budget", "codex_config",
+    ]  # fmt: skip
+    statuses = {name: only(checks, name)["status"] for name in checks}
+    assert statuses == {
+        "config": "ok", "state_dir": "ok", "state_db": "ok", "memory_root": "ok",
+        "memory_summary": "ok", "socket": "warn", "backend": "ok", "budget": "ok",
+        "codex_config": "ok",
+    }  # fmt: skip
+    assert "passes the integrity check" in line(text, "state_db")
+    size = len(GOOD_SUMMARY.encode())
+    assert f"v1, {size} bytes (within the 10,000-byte window" in line(text, "memory_summary")
+    assert line(text, "socket").startswith("warn  socket: daemon not running")
+    assert "fix: start it: memoryd serve" in line(text, "socket")
+    assert "offline (phase1, phase2): nothing to reach" in line(text, "backend")
+    assert "0 tokens used today (no daily limit)" in line(text, "budget")
+    assert "Codex reads the memories and leaves writing them to memoryd" in text
+    assert text.rstrip().endswith("0 failed, 1 warnings, 8 ok")
+
+
+def test_a_fresh_home_warns_but_does_not_fail_and_creates_nothing(
+    home: Home, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = sorted(home.base.rglob("*"))
+    code, checks, text = run_doctor(home.settings(), capsys)
+    assert code == 0
+    for name in ("state_dir", "state_db", "memory_root", "memory_summary", "codex_config"):
+        assert only(checks, name)["status"] == "warn", name
+    assert "does not exist yet" in line(text, "state_dir")
+    assert "fix: it is created on the first run" in line(text, "state_db")
+    assert "Codex's memories feature is off" in line(text, "codex_config")
+    assert sorted(home.base.rglob("*")) == before, "doctor must not create anything"
+
+
+# ------------------------------------------------------------------------------------ paths
+
+
+@pytest.mark.parametrize(
+    ("check", "attr", "mode", "code", "expected"),
+    [
+        (
+            "state_dir", "state", 0o755, 1,
+            "fail  state_dir: {p} is readable or writable by others (mode 0755); "
+            "fix: chmod 700 {p}",
+        ),
+        (
+            "state_db", "db", 0o640, 0,
+            "warn  state_db: {p} passes the integrity check but is readable or writable by "
+            "your group (mode 0640); fix: chmod 600 {p}",
+        ),
+        (
+            "socket", "sock_dir", 0o755, 1,
+            "fail  socket: socket directory {p} is readable or writable by others "
+            "(mode 0755); fix: chmod 700 {p}",
+        ),
+    ],
+)  # fmt: skip
+def test_a_path_open_to_others_is_reported_with_a_chmod_fix(
+    home: Home,
+    capsys: pytest.CaptureFixture[str],
+    check: str,
+    attr: str,
+    mode: int,
+    code: int,
+    expected: str,
+) -> None:
+    """A directory others can enter fails; a file inside a private directory only warns."""
+    home.make_healthy()
+    path: Path = getattr(home, attr)
+    path.chmod(mode)
+    got, _, text = run_doctor(home.settings(), capsys)
+    assert got == code
+    assert line(text, check) == expected.format(p=path)
+    assert path.stat().st_mode & 0o777 == mode, "doctor reports, it does not repair"
+
+
+def test_corrupt_db_fails_and_is_left_untouched(
+    home: Home, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home.make_healthy()
+    garbage = b"this is not a database\n" * 300
+    home.db.write_bytes(garbage)
+    code, checks, text = run_doctor(home.settings(), capsys)
+    assert code == 1
+    assert line(text, "state_db").startswith(
+        f"fail  state_db: {home.db} cannot be read as a SQLite database: file is not a database; "
+        f"fix: stop the daemon and move it aside (mv {home.db} {home.db}.broken)"
+    )
+    assert only(checks, "budget")["status"] == "warn"  # no crash: it says why it cannot tell
+    assert home.db.read_bytes() == garbage
+
+
+def test_db_with_a_damaged_page_fails_integrity_check(
+    home: Home, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home.make_healthy()
+    conn = sqlite3.connect(home.db)
+    conn.execute("PRAGMA journal_mode = DELETE")
+    conn.execute("CREATE TABLE filler (x TEXT)")
+    conn.executemany("INSERT INTO filler VALUES (?)", [("x" * 500,)] * 200)
+    conn.execute("CREATE INDEX filler_x ON filler (x)")
+    conn.commit()
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    conn.close()
+    with home.db.open("r+b") as f:  # scribble over a page in the middle of the index
+        f.seek(page_size * (pages - 3) + 100)
+        f.write(b"\xff" * 200)
+    code, _, text = run_doctor(home.settings(), capsys)
+    assert code == 1
+    assert "fails PRAGMA integrity_check" in line(text, "state_db")
+    assert line(text, "state_db").startswith("fail  state_db:")
+
+
+def test_symlinked_memory_root_fails(home: Home, capsys: pytest.CaptureFixture[str]) -> None:
+    home.make_healthy()
+    real = home.base / "elsewhere"
+    home.root.rename(real)
+    home.root.symlink_to(real)
+    code, _, text = run_doctor(home.settings(), capsys)
+    assert code == 1
+    assert line(text, "memory_root") == (
+        f"fail  memory_root: {home.root} is a symbolic link to {real}; memoryd refuses to "
+        f"write through one (and so does Codex); fix: put the directory itself in its place: "
+        f"rm {home.root} && mv {real} {home.root}"
+    )
+
+
+def test_loose_files_inside_a_private_root_are_a_warning(
+    home: Home, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home.make_healthy()
+    note = home.root / "extensions" / "ad_hoc" / "notes" / "n.md"
+    note.parent.mkdir(parents=True, mode=0o700)
+    for d in (home.root / "extensions", home.root / "extensions" / "ad_hoc"):
+        d.chmod(0o700)
+    note.write_text("a note\n")
+    note.chmod(0o644)
+    (home.root / "latest-note.md").symlink_to(note)  # a link's own mode 0777 means nothing
+    code, _, text = run_doctor(home.settings(), capsys)
+    assert code == 0
+    assert "entries inside it are not (e.g. extensions/ad_hoc/notes/n.md)" in line(
+        text, "memory_root"
+    )
+    assert f"fix: chmod -R go= {home.root}" in line(text, "memory_root")
+
+
+# ------------------------------------------------------------------------------------ summary
+
+
+def test_summary_without_the_v1_header_fails(
+    home: Home, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home.make_healthy()
+    (home.root / "memory_summary.md").write_text("## User Profile\nno header\n")
+    code, _, text = run_doctor(home.settings(), capsys)
+    assert code == 1
+    assert line(text, "memory_summary") == (
+        f"fail  memory_summary: {home.root / 'memory_summary.md'} does not start with the line "
+        "v1 (found '## User Profile'): Codex rejects it as an invalid consolidation; fix: "
+        "memoryd trigger phase2 rewrites it; if you edit it by hand, keep v1 as the first line"
+    )
+
+
+def test_summary_over_the_injection_window_warns_with_the_cut(
+    home: Home, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home.make_healthy()
+    body = "v1\n" + "x" * 11_997  # 12,000 bytes: 2,000 over the 5,000 + 5,000 window
+    (home.root / "memory_summary.md").write_text(body)
+    code, _, text = run_doctor(home.settings(), capsys)
+    assert code == 0
+    assert "is 12,000 bytes: Codex injects only the first 5,000 and last 5,000, cutting 2,000 " \
+        "bytes (~500 tokens) from the middle" in line(text, "memory_summary")  # fmt: skip
+    assert line(text, "memory_summary").startswith("warn")
+
+    (home.root / "memory_summary.md").write_text("v1\n" + "x" * 9_997)  # exactly 10,000
+    _, checks, _ = run_doctor(home.settings(), capsys)
+    assert only(checks, "memory_summary")["status"] == "ok"
+
+
+def test_empty_or_symlinked_summary(home: Home, capsys: pytest.CaptureFixture[str]) -> None:
+    home.make_healthy()
+    summary = home.root / "memory_summary.md"
+    summary.write_text("  \n")
+    _, checks, _ = run_doctor(home.settings(), capsys)
+    assert only(checks, "memory_summary")["message"].endswith("is empty: Codex injects nothing")
+    summary.unlink()
+    (home.base / "real.md").write_text(GOOD_SUMMARY)
+    summary.symlink_to(home.base / "real.md")
+    code, checks, _ = run_doctor(home.settings(), capsys)
+    assert code == 1
+    assert "Codex does not inject a linked summary" in only(checks, "memory_summary")["message"]
+
+
+# ------------------------------------------------------------------------------------ Codex config
+
+
+@pytest.mark.parametrize(
+    ("toml", "status", "says"),
+    [
+        (
+            "[features]\nmemories = true\n",
+            "warn",
+            "Codex's own memory generation is on",
+        ),
+        (
+            "[features]\nmemories = true\n[memories]\ngenerate_memories = true\n",
+            "warn",
+            "two writers would fight over one memory folder",
+        ),
+        ("[memories]\ngenerate_memories = false\n", "warn", "memories feature is off"),
+        (
+            CODEX_CONFIG_OK + "use_memories = false\n",
+            "warn",
+            "use_memories = false",
+        ),
+        ("[features\nmemories = true\n", "warn", "cannot read"),
+        (CODEX_CONFIG_OK + "use_memories = true\n", "ok", "leaves writing them to memoryd"),
+    ],
+)
+def test_codex_memory_settings(
+    home: Home, capsys: pytest.CaptureFixture[str], toml: str, status: str, says: str
+) -> None:
+    home.make_healthy()
+    (home.codex / "config.toml").write_text(toml)
+    code, checks, text = run_doctor(home.settings(), capsys)
+    assert code == 0
+    c = only(checks, "codex_config")
+    assert (c["status"], says in c["message"]) == (status, True), c
+    if "generation is on" in says:
+        assert line(text, "codex_config").endswith(
+            "fix: set [memories] generate_memories = false (keep use_memories = true) in "
+            f"{home.codex / 'config.toml'}"
+        )
+
+
+def test_honouring_codex_generate_memories_false_would_extract_nothing(
+    home: Home, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home.make_healthy()
+    home.write_config("[phase1]\nhonor_codex_generate_memories = true\n")
+    code, _, text = run_doctor(home.settings(), capsys)
+    assert code == 0
+    assert line(text, "codex_config").startswith(
+        f"warn  codex_config: [memories] generate_memories = false in {home.codex / 'config.toml'}"
+        " marks every new session as disabled"
+    )
+    assert line(text, "codex_config").endswith(
+        "fix: set phase1.honor_codex_generate_memories = false in the memoryd config"
+    )
+
+
+# ------------------------------------------------------------------------------------ backends
+
+
+def refused_url() -> str:
+    """A 127.0.0.1 URL nobody listens on (the port was just free)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1"
+
+
+def test_backend_that_refuses_fails(home: Home, capsys: pytest.CaptureFixture[str]) -> None:
+    home.make_healthy()
+    url = refused_url()
+    home.write_config(f'[phase1]\nbackend = "chat"\n[backends.chat]\nbase_url = "{url}"\n')
+    code, checks, text = run_doctor(home.settings(), capsys)
+    assert code == 1
+    # One line per backend in use: phase 2 is still offline.
+    chat, offline = checks["backend"]
+    assert (chat["status"], offline["status"]) == ("fail", "ok")
+    assert offline["message"].startswith("offline (phase2)")
+    [ln] = [ln for ln in text.splitlines() if "chat (phase1)" in ln]
+    assert ln.startswith(f"fail  backend: chat (phase1): cannot reach {url}/models: ")
+    assert ln.endswith("fix: is the server running and is backends.chat.base_url right?")
+
+
+async def doctor_against(
+    home: Home, answer: Status, config: str, capsys: pytest.CaptureFixture[str]
+) -> tuple[ResponsesServer, str, int, str]:
+    """Run doctor (in a thread: it blocks) with ``config`` (``{url}`` filled in) against a
+    127.0.0.1 server that answers every request with ``answer``; return the server, its URL,
+    the exit code and the output."""
+    await anyio.to_thread.run_sync(home.make_healthy)
+    async with ResponsesServer(default=answer) as server:
+        url = server.url
+        home.write_config(config.replace("{url}", url))
+        settings = home.settings()
+        code = await anyio.to_thread.run_sync(lambda: doctor.run(settings))
+    return server, url, code, capsys.readouterr().out
+
+
+async def test_backend_that_answers_passes_and_sends_the_key(
+    home: Home, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    models = b'{"object": "list", "data": [{"id": "m", "object": "model"}]}'
+    monkeypatch.setenv("DOCTOR_TEST_KEY", "test-key-not-secret")
+    config = (
+        '[phase1]\nbackend = "openai"\n[phase2]\nbackend = "openai"\n'
+        '[backends.openai]\nbase_url = "{url}"\napi_key_env = "DOCTOR_TEST_KEY"\n'
+    )
+    server, url, code, text = await doctor_against(
+        home, Status(200, body=models), config, capsys
+    )
+    assert code == 0
+    assert line(text, "backend") == (
+        f"ok    backend: openai (phase1, phase2): {url}/models answers (HTTP 200), key "
+        "from DOCTOR_TEST_KEY"
+    )
+    [req] = server.requests
+    assert (req.method, req.path) == ("GET", "/v1/models")
+    assert req.headers["authorization"] == "Bearer test-key-not-secret"
+
+
+async def test_backend_that_rejects_the_key_fails(
+    home: Home, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCTOR_TEST_KEY", "wrong")
+    config = (
+        '[phase2]\nbackend = "chat"\n[backends.chat]\nbase_url = "{url}"\n'
+        'api_key_env = "DOCTOR_TEST_KEY"\n'
+    )
+    _, url, code, text = await doctor_against(home, Status(401, "bad key"), config, capsys)
+    assert code == 1
+    assert (
+        f"fail  backend: chat (phase2): {url}/models rejected the key in "
+        "DOCTOR_TEST_KEY (HTTP 401); fix: check the key in DOCTOR_TEST_KEY"
+    ) in text
+
+
+def test_missing_api_key_fails_without_a_request(
+    home: Home, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home.make_healthy()
+    home.write_config(
+        f'[phase1]\nbackend = "openai"\n[backends.openai]\nbase_url = "{refused_url()}"\n'
+        'api_key_env = "DOCTOR_TEST_ABSENT_KEY"\n'
+    )
+    monkeypatch.delenv("DOCTOR_TEST_ABSENT_KEY", raising=False)
+    code, _, text = run_doctor(home.settings(), capsys)
+    assert code == 1
+    assert line(text, "backend", "openai") == (
+        "fail  backend: openai (phase1): the environment variable DOCTOR_TEST_ABSENT_KEY is "
+        "not set; fix: export DOCTOR_TEST_ABSENT_KEY=... (for the systemd service: put "
+        "DOCTOR_TEST_ABSENT_KEY=... in ~/.config/memoryd/env, mode 0600)"
+    )
+
+
+def test_codex_backend_found_or_not(home: Home, capsys: pytest.CaptureFixture[str]) -> None:
+    home.make_healthy()
+    missing = home.base / "no-such-codex"
+    home.write_config(f'[phase1]\nbackend = "codex"\n[backends.codex]\nbinary = "{missing}"\n')
+    code, _, text = run_doctor(home.settings(), capsys)
+    assert code == 1
+    assert line(text, "backend", "codex").startswith(
+        f"fail  backend: codex (phase1): the Codex CLI `{missing}` cannot be run; fix: install"
+    )
+    fake = home.base / "codex-stand-in"  # prints what `codex --version` prints
+    fake.write_text("#!/bin/sh\necho codex-cli 0.169.0\n")
+    fake.chmod(0o755)
+    home.write_config(f'[phase1]\nbackend = "codex"\n[backends.codex]\nbinary = "{fake}"\n')
+    code, _, text = run_doctor(home.settings(), capsys)
+    assert code == 0
+    assert line(text, "backend", "codex") == (
+        f"ok    backend: codex (phase1): {fake} version 0.169.0"
+    )
+
+
+# ------------------------------------------------------------------------------------ socket
+
+
+@contextlib.contextmanager
+def control_listener(path: Path, answer: protocol.Response) -> Iterator[list[str]]:
+    """A Unix socket that answers one request with ``answer`` (standing in for the daemon's
+    control server); yields the commands it received."""
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen(1)
+    server.settimeout(10)
+    received: list[str] = []
+
+    def serve_one() -> None:
+        with contextlib.suppress(OSError):
+            conn, _ = server.accept()
+            with conn:
+                req = protocol.decode_request(conn.makefile("rb").readline())
+                received.append(req.cmd)
+                answer.id = req.id
+                conn.sendall(protocol.encode(answer))
+
+    t = threading.Thread(target=serve_one)
+    t.start()
+    try:
+        yield received
+    finally:
+        t.join(10)
+        server.close()
+
+
+def test_socket_answering_ping_is_ok(home: Home, capsys: pytest.CaptureFixture[str]) -> None:
+    home.make_healthy()
+    with control_listener(home.sock, protocol.ok({"pid": 4242, "version": "0.1"})) as got:
+        code = doctor.run(home.settings())
+    text = capsys.readouterr().out
+    assert got == ["ping"]
+    assert code == 0
+    assert line(text, "socket") == (
+        f"ok    socket: daemon answers on {home.sock} (pid 4242, version 0.1)"
+    )
+
+
+def test_socket_of_a_daemon_without_ping_is_still_reachable(
+    home: Home, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home.make_healthy()
+    err = protocol.error(protocol.E_UNKNOWN_COMMAND, "unknown command 'ping'")
+    with control_listener(home.sock, err):
+        doctor.run(home.settings())
+    text = capsys.readouterr().out
+    assert line(text, "socket") == (
+        f"ok    socket: daemon answers on {home.sock} (ping: unknown_command)"
+    )
+
+
+# ------------------------------------------------------------------------------------ budget
+
+
+def test_spent_budget_warns_until_the_reset(
+    home: Home, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home.make_healthy()
+    home.write_config("[budget]\ndaily_tokens = 1000\n")
+    conn = sqlite3.connect(home.db)
+    conn.execute(
+        "INSERT INTO usage_ledger (at, phase, backend, input_tokens, output_tokens) "
+        "VALUES (?, 'phase1', 'openai', 900, 300)",
+        (int(clock.now_s() * 1000),),
+    )
+    conn.commit()
+    conn.close()
+    code, _, text = run_doctor(home.settings(), capsys)
+    assert code == 0
+    ln = line(text, "budget")
+    assert ln.startswith(
+        "warn  budget: today's budget is spent: 1,200 tokens of 1,000; model calls wait until "
+    )
+    assert "fix: wait for the reset, or raise budget.daily_tokens" in ln
