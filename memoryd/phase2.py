@@ -348,9 +348,7 @@ class Consolidator:
         # A lost lock must never reset the baseline: confirm ownership right before.
         if not await store.heartbeat_global(self.conn, claim, clock.now_s(), p.lease_seconds):
             raise _LockLost
-        baseline = await anyio.to_thread.run_sync(
-            lambda: reset_baseline(root, keep=keep or None)
-        )
+        baseline = await anyio.to_thread.run_sync(lambda: reset_baseline(root, keep=keep or None))
         await anyio.to_thread.run_sync(remove_diff_file, root)
         # Recorded while the lock is held, so history commits follow the runs' order.
         commit = await self._record_history(

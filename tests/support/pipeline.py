@@ -57,9 +57,12 @@ class Pipeline:
             history_dir=history_dir(self.state),
         )
 
+    async def index(self) -> None:
+        await Indexer(self.conn, [self.sessions], self.home / "archived_sessions").scan_all()
+
     async def extract(self) -> None:
         """Index the sessions and run phase 1 until nothing is eligible."""
-        await Indexer(self.conn, [self.sessions], self.home / "archived_sessions").scan_all()
+        await self.index()
         await Phase1(self.conn, Config(), OfflineExtractor()).run(until_idle=True)
 
     async def run(self, agent: ConsolidationAgent | None = None) -> Phase2Result:
