@@ -7,7 +7,10 @@ tree (exactly the files the baseline tracks: not ``.git``, not ``phase2_workspac
 becomes one commit on ``refs/heads/main`` whose parent is the previous run's, tagged
 ``refs/tags/<run id>``. A ``rollback`` (memoryd/phase2.py) is recorded the same way with kind
 ``rollback``. Runs that changed nothing (outcome ``noop``) are not recorded: their tree is
-the previous commit's.
+the previous commit's. The commit is written while the run still holds the phase-2 lock (so
+the chain follows the runs' order), just before the run is marked succeeded; a run that loses
+its lock in between leaves a commit whose DB record says ``lease_lost``; the tree is still
+what the root holds, since its baseline was already reset.
 
 Everything ``memoryd history`` shows lives in the commit itself, so the history can be read
 without the state DB: the commit message carries the run id, the kind, the run's time, its

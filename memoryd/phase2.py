@@ -13,6 +13,10 @@ the edit: the new baseline records that file's pre-run content, so the edit is i
 run's diff; if the agent rewrote the same file, the user's version is saved beside it as
 ``<name>.user-edit-<run>.md`` and reported.
 
+Each success that changed the root is also committed to the run history (memoryd/history.py)
+before the success is recorded, while the lock is still held; ``Consolidator.rollback`` restores
+a recorded run through the same lock.
+
 All file-system and git work runs in worker threads; the DB work on the shared connection.
 """
 
