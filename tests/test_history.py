@@ -135,6 +135,9 @@ async def test_rollback_restores_that_tree_exactly_and_the_next_run_builds_on_it
         first.run_id,
     )
     assert row.history_commit == newest.commit
+    undo = run_diff(pipe.state, rolled.run_id)  # against run 2: its additions taken back
+    assert f"future tasks, {TOOLS_FACT} [Task 1]" in undo and "deleted file mode" in undo
+    assert [ln for ln in undo.splitlines() if ln.startswith("+") and TOOLS_FACT in ln] == []
     # The inputs now differ from what the restored files hold: phase 2 is due.
     assert await store.is_dirty(pipe.conn)
 

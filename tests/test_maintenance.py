@@ -260,3 +260,20 @@ async def test_clear_while_a_consolidation_holds_the_lock_is_refused(pipe: Pipel
         await clear(pipe.conn, pipe.root)
     assert tree_bytes(pipe.root) == files and (pipe.root / ".git").is_dir()
     assert await db_state(pipe) == before
+
+
+async def test_clear_refuses_a_root_that_is_a_file_and_accepts_a_missing_one(
+    pipe: Pipeline, tmp_path: Path
+) -> None:
+    await pipe.run()
+    before = await db_state(pipe)
+    a_file = tmp_path / "memories-file"
+    a_file.write_text("not a folder\n")
+    with pytest.raises(MemorydError, match="the memory root is not a directory"):
+        await clear(pipe.conn, a_file)
+    assert a_file.read_text() == "not a folder\n" and await db_state(pipe) == before
+
+    result = await clear(pipe.conn, tmp_path / "no-such-root")
+    assert (result.outputs_deleted, result.files_removed) == (3, 0)
+    assert not (tmp_path / "no-such-root").exists()
+    assert await pipe.count("SELECT count(*) FROM stage1_outputs") == 0
