@@ -139,7 +139,7 @@ def load_run(directory: Path, run_id: str) -> HistoryRun:
     """Everything recorded for ``run_id`` in the history repository at ``directory``."""
     repo, commit = _find(directory, run_id)
     entry, retained, selection = _parse(commit)
-    _verify_tree(repo, commit.tree_id)
+    _checked_tree(repo, commit.tree_id)
     return HistoryRun(
         entry=entry,
         inputs_retained=retained,

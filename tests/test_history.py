@@ -230,3 +230,20 @@ async def test_history_commits_are_tagged_with_their_run_ids(pipe: Pipeline) -> 
     assert "MEMORY.md" in names and ".git" not in names
     assert "phase2_workspace_diff.md" not in names
     assert (history_dir(pipe.state).stat().st_mode & 0o777) == 0o700
+
+
+async def test_rollback_from_a_damaged_history_is_refused_and_changes_nothing(
+    pipe: Pipeline,
+) -> None:
+    first = await pipe.run()
+    await pipe.release()
+    await pipe.run()
+    before = tree_bytes(pipe.root)
+    runs = await pipe.count("SELECT count(*) FROM phase2_runs")
+    repo = pygit2.Repository(str(history_dir(pipe.state)))
+    blob = repo.revparse_single(f"{first.run_id}:MEMORY.md").id
+    (history_dir(pipe.state) / "objects" / str(blob)[:2] / str(blob)[2:]).unlink()
+    with pytest.raises(MemorydError, match=f"the run history is damaged: .*{blob}"):
+        await pipe.consolidator().rollback(first.run_id)
+    assert tree_bytes(pipe.root) == before
+    assert await pipe.count("SELECT count(*) FROM phase2_runs") == runs
