@@ -50,6 +50,7 @@ from memoryd.workspace import (
     MODE_EXEC,
     MODE_LINK,
     _lookup,
+    _PackWriter,
     _read_object,
     _tree_entries,
     _verify_tree,
@@ -61,6 +62,7 @@ BRANCH_REF = "refs/heads/main"
 TAG_PREFIX = "refs/tags/"
 _DIR_MODE = 0o700
 _FILE_MODE = 0o600
+_PACK_LEVEL = 6  # zlib level of the history's packs (git's default)
 
 # Commit message keys ("trailers"), one per line after the title.
 _RUN = "Memoryd-Run"
@@ -270,10 +272,12 @@ def record(directory: Path, root: Path, baseline: str, facts: RunFacts) -> str:
     source = pygit2.Repository(str(Path(root) / GIT_DIR), RepositoryOpenFlag.NO_SEARCH)
     try:
         tree_id = _lookup(source, baseline).peel(pygit2.Tree).id
-        repo = _init(directory)
-        _copy_tree(source, repo, str(tree_id))
+        _init(directory).free()
+        _copy_tree(source, directory, str(tree_id))
     finally:
         source.free()
+    repo = _open(directory)  # opened afresh: it sees the new pack
+    assert repo is not None
     parent = _head(repo)
     files_changed = _count_changes(repo, None if parent is None else parent.tree_id, tree_id)
     lines = [
@@ -317,19 +321,32 @@ def _init(directory: Path) -> pygit2.Repository:
     return repo
 
 
-def _copy_tree(source: pygit2.Repository, dest: pygit2.Repository, tree: str) -> None:
-    """Copy a tree and everything under it that ``dest`` lacks (same bytes, same ids)."""
-    stack = [tree]
-    while stack:
-        oid = stack.pop()
-        if oid in dest.odb:
-            continue  # a tree already there has all its objects there too
-        type_code, data = _read_object(source, oid)
-        if type_code == ObjectType.TREE:
-            obj = source[oid]
-            assert isinstance(obj, pygit2.Tree)
-            stack.extend(str(e.id) for e in obj if e.filemode != FileMode.COMMIT)
-        dest.odb.write(type_code, data)
+def _copy_tree(source: pygit2.Repository, directory: Path, tree: str) -> None:
+    """Copy a tree and everything under it that the history lacks (same bytes, same ids) as
+    one compressed pack: one fsync for the lot instead of one per loose object (a first
+    commit of a root with thousands of files would otherwise take seconds per thousand).
+    The pack appears complete or not at all, so an object found in the history is whole."""
+    dest = pygit2.Repository(str(directory), RepositoryOpenFlag.NO_SEARCH)
+    try:
+        pack = _PackWriter(directory / "objects" / "pack")
+        try:
+            stack = [tree]
+            while stack:
+                oid = stack.pop()
+                if oid in dest.odb:
+                    continue  # a tree already there has all its objects there too
+                type_code, data = _read_object(source, oid)
+                if type_code == ObjectType.TREE:
+                    obj = source[oid]
+                    assert isinstance(obj, pygit2.Tree)
+                    stack.extend(str(e.id) for e in obj if e.filemode != FileMode.COMMIT)
+                pack.add(oid, data, type_code, _PACK_LEVEL)
+            pack.finish()
+        except BaseException:
+            pack.abort()
+            raise
+    finally:
+        dest.free()
 
 
 def _count_changes(repo: pygit2.Repository, old: pygit2.Oid | None, new: pygit2.Oid) -> int:

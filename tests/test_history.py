@@ -240,10 +240,18 @@ async def test_rollback_from_a_damaged_history_is_refused_and_changes_nothing(
     await pipe.run()
     before = tree_bytes(pipe.root)
     runs = await pipe.count("SELECT count(*) FROM phase2_runs")
-    repo = pygit2.Repository(str(history_dir(pipe.state)))
-    blob = repo.revparse_single(f"{first.run_id}:MEMORY.md").id
-    (history_dir(pipe.state) / "objects" / str(blob)[:2] / str(blob)[2:]).unlink()
-    with pytest.raises(MemorydError, match=f"the run history is damaged: .*{blob}"):
+    # The pack run 1's files went into (each run adds one pack of what was new) is lost.
+    packs = sorted(
+        (history_dir(pipe.state) / "objects" / "pack").glob("*.pack"),
+        key=lambda p: p.stat().st_mtime_ns,
+    )
+    assert len(packs) == 2
+    tree = pygit2.Repository(str(history_dir(pipe.state))).revparse_single(
+        f"{first.run_id}^{{tree}}"
+    ).id
+    for path in (packs[0], packs[0].with_suffix(".idx")):
+        path.unlink()
+    with pytest.raises(MemorydError, match=f"the run history is damaged: .*{tree}"):
         await pipe.consolidator().rollback(first.run_id)
     assert tree_bytes(pipe.root) == before
     assert await pipe.count("SELECT count(*) FROM phase2_runs") == runs
