@@ -13,6 +13,10 @@ the edit: the new baseline records that file's pre-run content, so the edit is i
 run's diff; if the agent rewrote the same file, the user's version is saved beside it as
 ``<name>.user-edit-<run>.md`` and reported.
 
+Each success that changed the root is also committed to the run history (memoryd/history.py)
+before the success is recorded, while the lock is still held; ``Consolidator.rollback`` restores
+a recorded run through the same lock.
+
 All file-system and git work runs in worker threads; the DB work on the shared connection.
 
 Token budgets (memoryd/budget.py): while a daily budget that applies to phase 2 is spent no
@@ -33,7 +37,7 @@ import aiosqlite
 import anyio
 import structlog
 
-from memoryd import clock
+from memoryd import clock, history
 from memoryd.agent.base import (
     MEMORY_FILE,
     SUMMARY_FILE,
@@ -49,8 +53,10 @@ from memoryd.config import Config
 from memoryd.errors import MemorydError
 from memoryd.extensions import prune_extension_resources, seed_ad_hoc
 from memoryd.legacy import migrate_legacy
+from memoryd.maintenance import locked_message
 from memoryd.store import phase2 as store
-from memoryd.store.jobs import UsageRow
+from memoryd.store.db import immediate
+from memoryd.store.jobs import UsageRow, enqueue_global
 from memoryd.store.phase2 import GlobalClaim, GlobalClaimOutcome, Phase2RunRecord, RunOutcome
 from memoryd.workspace import (
     diff_against_baseline,
@@ -175,7 +181,10 @@ class Consolidator:
         codex_home: Path,
         worker_id: str,
         budget: Budget | None = None,
+        history_dir: Path | None = None,
     ) -> None:
+        """``history_dir``: the run history repository (memoryd/history.py); None records
+        no history and makes :meth:`rollback` unavailable."""
         self.conn = conn
         self.cfg = cfg
         self.budget = budget or Budget(conn, lambda: self.cfg)
@@ -183,6 +192,7 @@ class Consolidator:
         self.root = root
         self.codex_home = codex_home
         self.worker_id = worker_id
+        self.history_dir = history_dir
         self._usage: list[UsageRow] = []
         self._max_tokens: int | None = None  # this run's agent token cap from the budget
 
@@ -351,11 +361,26 @@ class Consolidator:
         # A lost lock must never reset the baseline: confirm ownership right before.
         if not await store.heartbeat_global(self.conn, claim, clock.now_s(), p.lease_seconds):
             raise _LockLost
-        await anyio.to_thread.run_sync(lambda: reset_baseline(root, keep=keep or None))
+        baseline = await anyio.to_thread.run_sync(lambda: reset_baseline(root, keep=keep or None))
         await anyio.to_thread.run_sync(remove_diff_file, root)
-        await self._succeed(
-            claim, self._record(run, result, RunOutcome.SUCCEEDED), selected, watermark
+        # Recorded while the lock is held, so history commits follow the runs' order.
+        commit = await self._record_history(
+            baseline,
+            history.RunFacts(
+                run_id=run.run_id,
+                kind="consolidation",
+                at_ms=clock.now_ms(),
+                inputs_added=result.added,
+                inputs_retained=result.retained,
+                inputs_removed=result.removed,
+                selection=selected,
+            ),
+            bound,
         )
+        record = dataclasses.replace(
+            self._record(run, result, RunOutcome.SUCCEEDED), history_commit=commit
+        )
+        await self._succeed(claim, record, selected, watermark)
         result.outcome = "succeeded"
         bound.info(
             "phase2_succeeded",
@@ -410,3 +435,146 @@ class Consolidator:
             )
         if not ok:
             raise _LockLost
+
+    async def _record_history(
+        self, baseline: str, facts: history.RunFacts, bound: structlog.stdlib.BoundLogger
+    ) -> str | None:
+        """Commit the new baseline's tree to the run history; its commit id, or None when no
+        history is kept or it failed. A failure is logged and never fails the run: the
+        consolidated files are good, only their copy in the history is missing."""
+        directory = self.history_dir
+        if directory is None:
+            return None
+        commit: str | None = None
+        try:
+            with anyio.CancelScope(shield=True):
+                commit = await anyio.to_thread.run_sync(
+                    history.record, directory, self.root, baseline, facts
+                )
+        except Exception as exc:
+            bound.error("history_commit_failed", error=repr(exc))
+        return commit
+
+    async def rollback(self, run_id: str) -> Phase2Result:
+        """Restore the memory root to the tree the run history recorded for ``run_id``, as a
+        consolidation of its own (SPEC §7).
+
+        Refused with a MemorydError, before anything changes, when the run is not in the
+        history, when its tree would not pass validation, or when a consolidation holds the
+        phase-2 lock. Otherwise, under the lock: the working tree becomes that run's tree
+        exactly (files added since are removed; ``.git`` is kept), is validated, and becomes
+        the new baseline; the run's selection becomes the last successful selection, so the
+        next run labels inputs against the restored files: inputs extracted since that run
+        are ``added`` again and consolidated on top of them, inputs gone since (forgotten,
+        say) are ``removed``. When the current inputs differ from that selection, phase 2 is
+        enqueued for exactly that. The rollback is recorded as a succeeded run with reason
+        ``rollback to <run>`` and committed to the history with kind ``rollback``."""
+        directory = self.history_dir
+        if directory is None:
+            raise MemorydError("rollback needs the run history, and none is kept here")
+        target = await anyio.to_thread.run_sync(history.load_run, directory, run_id)
+        invalid = await anyio.to_thread.run_sync(_validate_run_tree, directory, target)
+        if invalid is not None:
+            raise MemorydError(f"cannot roll back to {run_id}: its tree is not usable ({invalid})")
+        p = self.cfg.phase2
+        outcome, claim = await store.try_claim_global(
+            self.conn,
+            worker_id=self.worker_id,
+            now_s=clock.now_s(),
+            lease_seconds=p.lease_seconds,
+            ignore_backoff=True,
+        )
+        if claim is None:
+            raise MemorydError(locked_message(outcome, f"roll back to {run_id}"))
+        reason = f"rollback to {run_id}"
+        run = await store.start_run(self.conn, started_at_ms=clock.now_ms())
+        bound = log.bind(run_id=run.run_id, job_kind="memory_consolidate_global")
+        wanted = dict(target.selection)
+        previous = await store.last_selection(self.conn)
+        result = Phase2Result(
+            outcome="failed",
+            run_id=run.run_id,
+            reason=reason,
+            added=sum(1 for t, s in wanted.items() if previous.get(t) != s),
+            retained=sum(1 for t, s in wanted.items() if previous.get(t) == s),
+            removed=sum(1 for t in previous if t not in wanted),
+        )
+        try:
+            with anyio.CancelScope(shield=True):
+                result.changed_paths = await anyio.to_thread.run_sync(
+                    self._restore, directory, target
+                )
+                if not await store.heartbeat_global(
+                    self.conn, claim, clock.now_s(), p.lease_seconds
+                ):
+                    raise _LockLost
+                baseline = await anyio.to_thread.run_sync(reset_baseline, self.root)
+        except (OSError, MemorydError, _LockLost) as exc:
+            why = store.LEASE_LOST if isinstance(exc, _LockLost) else str(exc)
+            with anyio.CancelScope(shield=True):
+                await store.release_global(self.conn, claim)
+                await store.finish_run(
+                    self.conn,
+                    dataclasses.replace(
+                        self._record(run, result, RunOutcome.FAILED),
+                        reason=f"{reason} failed: {why}",
+                    ),
+                )
+            bound.warning("phase2_rollback_failed", target=run_id, reason=why)
+            raise MemorydError(f"{reason} failed: {why}") from exc
+        commit = await self._record_history(
+            baseline,
+            history.RunFacts(
+                run_id=run.run_id,
+                kind="rollback",
+                at_ms=clock.now_ms(),
+                inputs_added=result.added,
+                inputs_retained=result.retained,
+                inputs_removed=result.removed,
+                selection=target.selection,
+                rolled_back_to=run_id,
+            ),
+            bound,
+        )
+        record = dataclasses.replace(
+            self._record(run, result, RunOutcome.SUCCEEDED), reason=reason, history_commit=commit
+        )
+        try:
+            await self._succeed(claim, record, list(target.selection), claim.input_watermark)
+        except _LockLost as exc:
+            raise MemorydError(f"{reason} failed: {store.LEASE_LOST}") from exc
+        result.outcome = "succeeded"
+        current = await store.select_inputs(
+            self.conn, limit=p.max_inputs, max_unused_days=p.max_unused_days, now_s=clock.now_s()
+        )
+        if set(current.snapshots) != set(target.selection):
+            async with immediate(self.conn) as c:
+                await enqueue_global(c, clock.now_s())
+        bound.info(
+            "phase2_rolled_back",
+            target=run_id,
+            changed=len(result.changed_paths),
+            history_commit=commit,
+        )
+        return result
+
+    def _restore(self, directory: Path, target: history.HistoryRun) -> list[str]:
+        """Worker-thread part of a rollback: the files, then their validation."""
+        ensure_baseline(self.root)
+        changed = history.restore(self.root, directory, target)
+        invalid = validate_artifacts(self.root)
+        if invalid is not None:
+            raise MemorydError(invalid)
+        return changed
+
+
+def _validate_run_tree(directory: Path, run: history.HistoryRun) -> str | None:
+    """:func:`validate_artifacts` on a recorded tree, before anything is restored from it."""
+    summary = run.files.get(SUMMARY_FILE)
+    if summary is None:
+        return f"{INVALID_ARTIFACTS}: {SUMMARY_FILE} is missing"
+    if history.read_file(directory, summary[0]).split(b"\n", 1)[0].rstrip(b"\r") != b"v1":
+        return f"{INVALID_ARTIFACTS}: {SUMMARY_FILE} does not start with the line v1"
+    if MEMORY_FILE not in run.files:
+        return f"{INVALID_ARTIFACTS}: {MEMORY_FILE} is missing"
+    return None

@@ -16,6 +16,7 @@ from memoryd.agent.factory import make_consolidator
 from memoryd.backends.factory import make_extractor
 from memoryd.budget import Budget
 from memoryd.config import Settings
+from memoryd.history import history_dir
 from memoryd.phase1 import Phase1, Phase1Stats, progress_line
 from memoryd.phase2 import Consolidator, Phase2Result
 from memoryd.rollouts.indexer import Indexer, ScanStats
@@ -86,6 +87,7 @@ async def run_once(settings: Settings, *, progress: bool | None = None) -> RunSu
                 codex_home=paths.codex_home,
                 worker_id=phase1.worker_id,
                 budget=budget,
+                history_dir=history_dir(paths.state_dir),
             )
             summary.phase2 = await consolidator.run_once(min_interval_seconds=0)
             summary.phases_run.append("phase2")

@@ -38,6 +38,7 @@ from memoryd.backends.factory import make_extractor
 from memoryd.budget import Budget
 from memoryd.config import LogConfig, Paths, Settings, load_settings
 from memoryd.errors import AlreadyRunning, MemorydError
+from memoryd.history import history_dir
 from memoryd.phase1 import Phase1
 from memoryd.phase2 import Consolidator
 from memoryd.rollouts.indexer import Indexer
@@ -162,6 +163,7 @@ class Daemon:
             codex_home=paths.codex_home,
             worker_id=self.phase1.worker_id,
             budget=self.budget,
+            history_dir=history_dir(paths.state_dir),
         )
         self.conn = conn
         self.phase2_wake = anyio.Event()

@@ -719,12 +719,14 @@ class _PackWriter:
         self._offset = 12
         self._objects: dict[bytes, tuple[int, int]] = {}  # raw id -> (offset, crc32)
 
-    def add(self, oid: str, data: bytes) -> None:
+    def add(self, oid: str, data: bytes, type_code: int = _BLOB, level: int = 0) -> None:
+        """``level`` 0 (stored) suits a baseline rebuilt every run; the run history
+        (memoryd/history.py) keeps its packs, so it compresses, and adds trees too."""
         raw = bytes.fromhex(oid)
         if raw in self._objects:
             return
-        header = _pack_object_header(self._BLOB, len(data))
-        body = zlib.compress(data, 0)
+        header = _pack_object_header(type_code, len(data))
+        body = zlib.compress(data, level)
         self._f.write(header)
         self._f.write(body)
         self._objects[raw] = (self._offset, zlib.crc32(body, zlib.crc32(header)))
