@@ -36,6 +36,7 @@ from support.responses_server import (
     function_call_item,
 )
 
+from memoryd.agent.base import ConsolidationInput
 from memoryd.agent.codex_agent import CodexConsolidator, changes
 from memoryd.agent.factory import make_consolidator
 from memoryd.backends.base import BackendError, ExtractionRequest
@@ -65,6 +66,9 @@ needs_codex = pytest.mark.skipif(
 
 UV_ROLLOUT = "01a2013d-497f-71f0-81b9-4c6d2314a10b"  # "I prefer uv over pip", proj-alpha
 SECRET = "sk-proj-" + "Zq7" * 15  # a key shape the redactor knows
+TINY_REQUEST = ExtractionRequest(
+    thread_id="t", rollout_path="/r.jsonl", cwd="/w", rollout_contents="[]"
+)
 STAGE1_REPLY = {
     "rollout_summary": "The user ran pytest through uv in proj-alpha.",
     "rollout_slug": "pytest-with-uv",
@@ -364,11 +368,7 @@ async def test_the_childs_own_session_is_never_a_phase1_input() -> None:
     async with loopback_codex(ResponsesServer(default=reply)) as lb:
         lb.cfg.phase1.allowed_sources = ["cli", "vscode", "exec"]
         extractor = CodexExtractor(lb.cfg, env=lb.env)
-        await extractor.extract(
-            ExtractionRequest(
-                thread_id="t", rollout_path="/r.jsonl", cwd="/w", rollout_contents="[]"
-            )
-        )
+        await extractor.extract(TINY_REQUEST)
         child_thread = lb.server.requests[0].json["client_metadata"]["thread_id"]
         control = await asyncio.create_subprocess_exec(
             CODEX,  # type: ignore[arg-type]
@@ -480,13 +480,7 @@ async def test_a_hung_codex_child_is_killed_at_its_timeout() -> None:
     async with loopback_codex(ResponsesServer(default=Hang(headers_first=True))) as lb:
         lb.cfg.backends.codex.timeout_seconds = 8
         extractor = CodexExtractor(lb.cfg, env=lb.env)
-        task = asyncio.create_task(
-            extractor.extract(
-                ExtractionRequest(
-                    thread_id="t", rollout_path="/r.jsonl", cwd="/w", rollout_contents="[]"
-                )
-            )
-        )
+        task = asyncio.create_task(extractor.extract(TINY_REQUEST))
         await poll(lambda: bool(extractor.runner.children))
         (pgid,) = extractor.runner.children
         with pytest.raises(BackendError) as err:
@@ -503,16 +497,33 @@ async def test_a_hung_codex_child_is_killed_at_its_timeout() -> None:
 
 
 @needs_codex
+async def test_shutdown_mid_consolidation_kills_the_codex_child() -> None:
+    """Cancellation (the daemon stopping) while the phase-2 child waits on the model: the
+    child's whole group is gone by the time the cancellation reaches the caller."""
+    async with loopback_codex(ResponsesServer(default=Hang(headers_first=True))) as lb:
+        root = lb.base / "memories"
+        root.mkdir()
+        agent = CodexConsolidator(lb.cfg, env=lb.env)
+        task = asyncio.create_task(
+            agent.consolidate(ConsolidationInput(root=str(root), mode="init"))
+        )
+        await lb.server.wait_for_requests(1, within=120)
+        (pgid,) = agent.runner.children
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert not Path(f"/proc/{pgid}").exists()
+    assert live_group_members(pgid) == []
+    assert agent.runner.children == set()
+
+
+@needs_codex
 async def test_a_codex_child_that_fails_reports_its_own_error() -> None:
     async with loopback_codex(ResponsesServer(default=Reply(text="{}"))) as lb:
         lb.cfg.backends.codex.config_overrides = ['model_provider="no-such-provider"']
         extractor = CodexExtractor(lb.cfg, env=lb.env)
         with pytest.raises(BackendError) as err:
-            await extractor.extract(
-                ExtractionRequest(
-                    thread_id="t", rollout_path="/r.jsonl", cwd="/w", rollout_contents="[]"
-                )
-            )
+            await extractor.extract(TINY_REQUEST)
         assert lb.server.requests == []
     assert re.match(r"codex exec exited with status [1-9]\d*: .*no-such-provider", str(err.value))
     assert not err.value.transient

@@ -42,10 +42,11 @@ from memoryd.workspace import snapshot
 
 TOOLS_NOTE: Final = (
     "# Running as Codex\n\n"
-    "You run as a Codex agent whose working directory is the memory folder. The file tools "
-    "named below (list_files, read_file, ...) do not exist in this run: use your shell and "
-    "patch tools instead, with paths relative to the working directory. You can write only "
-    "inside this folder, and there is no network. Everything else below applies as written.\n\n"
+    "This run differs from the text below in one way: you are a Codex agent whose working "
+    "directory is the memory folder, and the file tools it names (list_files, read_file, ...) "
+    "do not exist. Use your shell and patch tools instead, with paths relative to the working "
+    "directory. The sandbox lets you write only inside this folder, with no network. Everything "
+    "else below applies as written.\n\n"
 )
 
 
