@@ -39,7 +39,7 @@ from support.responses_server import (
 from memoryd.agent.base import ConsolidationInput
 from memoryd.agent.codex_agent import CodexConsolidator, changes
 from memoryd.agent.factory import make_consolidator
-from memoryd.backends.base import BackendError, ExtractionRequest
+from memoryd.backends.base import BackendError, ExtractionRequest, OutputError, Usage
 from memoryd.backends.codex import CodexExtractor
 from memoryd.backends.factory import make_extractor
 from memoryd.backends.offline import OfflineExtractor
@@ -49,12 +49,12 @@ from memoryd.config import Config, Settings, resolve_paths
 from memoryd.demo import install_examples
 from memoryd.errors import ConfigError
 from memoryd.phase1 import Phase1
-from memoryd.phase2 import Consolidator
+from memoryd.phase2 import Consolidator, Phase2Result
 from memoryd.rollouts.indexer import Indexer
 from memoryd.runonce import run_once
 from memoryd.store import jobs
 from memoryd.store.db import open_db
-from memoryd.workspace import diff_against_baseline
+from memoryd.workspace import blob_id, diff_against_baseline, ensure_baseline
 
 CODEX_ENV = os.environ.get("MEMORYD_TEST_CODEX")
 CODEX = CODEX_ENV if CODEX_ENV and os.access(CODEX_ENV, os.X_OK) else None
@@ -420,59 +420,119 @@ MEMORY_TEXT = "# Task Group: proj-alpha\\n\\n- The user prefers uv over pip.\\n"
 SUMMARY_TEXT = "v1\\n\\n## User preferences\\n\\n- uv rather than pip\\n"
 
 
+@dataclass
+class Phase2Outcome:
+    result: Phase2Result
+    usage: list[tuple[Any, ...]]
+    job: list[tuple[Any, ...]]
+    root: Path
+
+
+async def consolidate_with_codex(lb: Loopback, command: str) -> Phase2Outcome:
+    """Phase 1 (offline) over the example rollouts, then one phase-2 run through
+    Consolidator.run_once with the codex agent, whose scripted model runs ``command``."""
+    lb.server.responder = _shell_call_then_done(command)
+    install_examples(lb.home / "sessions")
+    lb.cfg.phase2.backend = "codex"
+    root = lb.home / "memories"
+    conn = await open_db(lb.base / "state" / "memoryd.sqlite")
+    try:
+        await Indexer(conn, [lb.home / "sessions"], lb.home / "archived_sessions").scan_all()
+        await Phase1(conn, lb.cfg, OfflineExtractor()).run(until_idle=True)
+        agent = CodexConsolidator(lb.cfg, env=lb.env)
+        result = await Consolidator(
+            conn, lb.cfg, agent, root=root, codex_home=lb.home, worker_id="t"
+        ).run_once()
+        usage = await conn.execute_fetchall(
+            "SELECT phase, backend, input_tokens, output_tokens FROM usage_ledger "
+            "WHERE phase = 'phase2'"
+        )
+        job = await conn.execute_fetchall(
+            "SELECT status, last_error FROM jobs WHERE kind = ?", (jobs.GLOBAL,)
+        )
+    finally:
+        await conn.close()
+    return Phase2Outcome(result, [tuple(u) for u in usage], [tuple(j) for j in job], root)
+
+
 @needs_codex
 async def test_phase2_consolidation_through_codex_exec_end_to_end() -> None:
     async with loopback_codex(ResponsesServer()) as lb:
         outside = lb.base / "outside.txt"
-        command = (
+        done = await consolidate_with_codex(
+            lb,
             "head -3 phase2_workspace_diff.md; "
             f"printf '{MEMORY_TEXT}' > MEMORY.md && printf '{SUMMARY_TEXT}' > memory_summary.md; "
-            f"echo escaped > {outside}; echo escaped > .git/escaped; ls"
+            f"echo escaped > {outside}; echo escaped > .git/escaped; ls",
         )
-        lb.server.responder = _shell_call_then_done(command)
-        install_examples(lb.home / "sessions")
-        lb.cfg.phase2.backend = "codex"
-        root = lb.home / "memories"
-        conn = await open_db(lb.base / "state" / "memoryd.sqlite")
-        try:
-            await Indexer(conn, [lb.home / "sessions"], lb.home / "archived_sessions").scan_all()
-            await Phase1(conn, lb.cfg, OfflineExtractor()).run(until_idle=True)
-            agent = CodexConsolidator(lb.cfg, env=lb.env)
-            result = await Consolidator(
-                conn, lb.cfg, agent, root=root, codex_home=lb.home, worker_id="t"
-            ).run_once()
-            usage = list(
-                await conn.execute_fetchall(
-                    "SELECT phase, backend, input_tokens, output_tokens FROM usage_ledger "
-                    "WHERE phase = 'phase2'"
-                )
-            )
-            status = list(
-                await conn.execute_fetchall(
-                    "SELECT status, last_error FROM jobs WHERE kind = ?", (jobs.GLOBAL,)
-                )
-            )
-        finally:
-            await conn.close()
         requests = list(lb.server.requests)
+        root = done.root
         outputs = [
             i["output"]
             for r in requests
             for i in r.json.get("input", [])
             if isinstance(i, dict) and i.get("type") == "function_call_output"
         ]
-        assert result.outcome == "succeeded", result
+        assert done.result.outcome == "succeeded", done.result
         assert (root / "MEMORY.md").read_text() == MEMORY_TEXT.replace("\\n", "\n")
         assert (root / "memory_summary.md").read_text() == SUMMARY_TEXT.replace("\\n", "\n")
         assert diff_against_baseline(root).is_empty  # the baseline was reset to the new files
         assert not (root / "phase2_workspace_diff.md").exists()
         # The sandbox held: nothing written outside the root, nothing into its .git.
         assert not outside.exists() and not (root / ".git" / "escaped").exists()
-        assert [tuple(s) for s in status] == [("done", None)]
-        assert [tuple(u) for u in usage] == [("phase2", "codex", 300, 30)]
+        assert done.job == [("done", None)]
+        assert done.usage == [("phase2", "codex", 300, 30)]
         prompt = "\n".join(user_texts(requests[0]))
         assert "# Running as Codex" in prompt and "Mode: INIT" in prompt
         assert outputs and "# Memory Workspace Diff" in outputs[0]
+
+
+@needs_codex
+async def test_the_codex_agent_reports_what_its_child_wrote_and_deleted() -> None:
+    async with loopback_codex(ResponsesServer()) as lb:
+        lb.server.responder = _shell_call_then_done(
+            f"printf '{MEMORY_TEXT}' > MEMORY.md && rm old.md && cat kept.md"
+        )
+        root = lb.base / "memories"
+        root.mkdir()
+        (root / "old.md").write_text("stale\n")
+        (root / "kept.md").write_text("kept\n")
+        ensure_baseline(root)
+        agent = CodexConsolidator(lb.cfg, env=lb.env)
+        result = await agent.consolidate(ConsolidationInput(root=str(root), mode="init"))
+    memory = MEMORY_TEXT.replace("\\n", "\n").encode()
+    assert (result.written, result.deleted) == (["MEMORY.md"], ["old.md"])
+    assert result.written_ids == {"MEMORY.md": blob_id(memory)}
+    assert result.usage == Usage(input_tokens=300, output_tokens=30)
+    assert (result.backend, result.model) == ("codex", "codex-configured")
+
+
+@needs_codex
+async def test_phase2_rejects_what_a_codex_child_wrote_when_it_is_invalid() -> None:
+    """The child exits 0 but its summary lacks the ``v1`` line: phase 2's own validation
+    fails the run, the baseline stays (the diff is still pending) and the tokens are booked."""
+    async with loopback_codex(ResponsesServer()) as lb:
+        done = await consolidate_with_codex(
+            lb, "printf '# M\\n' > MEMORY.md && printf 'no version line\\n' > memory_summary.md"
+        )
+        assert done.result.outcome == "failed"
+        assert done.result.reason == (
+            "failed_invalid_artifacts: memory_summary.md does not start with the line v1"
+        )
+        assert done.job == [("error", done.result.reason)]
+        assert done.usage == [("phase2", "codex", 300, 30)]
+        assert not diff_against_baseline(done.root).is_empty
+
+
+@needs_codex
+async def test_an_unusable_codex_reply_is_an_output_error_that_keeps_its_usage() -> None:
+    reply = Reply(text="Sorry, I will not answer in JSON.", input_tokens=50, output_tokens=7)
+    async with loopback_codex(ResponsesServer(default=reply)) as lb:
+        extractor = CodexExtractor(lb.cfg, env=lb.env)
+        with pytest.raises(OutputError) as err:
+            await extractor.extract(TINY_REQUEST)
+    assert "Sorry, I will not answer" in str(err.value)
+    assert err.value.usage == Usage(input_tokens=50, output_tokens=7)  # type: ignore[attr-defined]
 
 
 @needs_codex
