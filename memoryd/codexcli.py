@@ -30,7 +30,7 @@ import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import anyio
 import structlog
@@ -52,8 +52,17 @@ MEMORY_OFF_OVERRIDES: Final = (
     "memories.generate_memories=false",
     "memories.use_memories=false",
 )
-# Never wait for an approval nobody can give: exec has no terminal.
-NO_APPROVAL_OVERRIDES: Final = ('approval_policy="never"',)
+# Never wait for an approval nobody can give: exec has no terminal. No web search (a child
+# must not bring external context into memories), no sub-agents, no goals.
+NO_EXTRAS_OVERRIDES: Final = (
+    'approval_policy="never"',
+    'web_search="disabled"',
+    "features.multi_agent=false",
+    "features.goals=false",
+)
+# An extraction needs no tools at all (Codex's own stage 1 sends none): without the shell a
+# rollout that talks the model into running something has nothing to run it with.
+NO_SHELL_OVERRIDES: Final = ("features.shell_tool=false",)
 # workspace-write allows /tmp and $TMPDIR by default (observed: a command wrote outside the
 # memory root); these make the memory root the only writable place, without network.
 WORKSPACE_ONLY_OVERRIDES: Final = (
@@ -207,12 +216,14 @@ def child_args(
     *,
     cwd: Path,
     sandbox: str,
+    shell: bool,
     model: str = "",
     overrides: Sequence[str] = (),
     extra: Sequence[str] = (),
 ) -> list[str]:
     """The ``codex exec`` command line (prompt on stdin). ``overrides`` are the user's
-    ``backends.codex.config_overrides``; memoryd's own come after them, so they win."""
+    ``backends.codex.config_overrides``; memoryd's own come after them, so they win.
+    ``shell`` keeps the child's shell tool (phase 2 edits files with it)."""
     args = [
         str(binary),
         "exec",
@@ -228,7 +239,9 @@ def child_args(
     ]
     if model:
         args += ["--model", model]
-    ours = [*MEMORY_OFF_OVERRIDES, *NO_APPROVAL_OVERRIDES]
+    ours = [*MEMORY_OFF_OVERRIDES, *NO_EXTRAS_OVERRIDES]
+    if not shell:
+        ours += NO_SHELL_OVERRIDES
     if sandbox == "workspace-write":
         ours += WORKSPACE_ONLY_OVERRIDES
     for kv in (*overrides, *ours):
@@ -328,12 +341,33 @@ class CodexRunner:
     def __post_init__(self) -> None:
         self._slots = asyncio.Semaphore(self.max_concurrency)
 
-    @staticmethod
-    def child_env(config: Config, env: Mapping[str, str] | None = None) -> dict[str, str]:
-        """The user's environment with ``CODEX_HOME`` set to the home memoryd watches."""
-        base = dict(os.environ if env is None else env)
-        base["CODEX_HOME"] = str(resolve_paths(config, base).codex_home)
-        return base
+    @classmethod
+    def for_phase(
+        cls,
+        config: Config,
+        phase: Literal["phase1", "phase2"],
+        *,
+        env: Mapping[str, str] | None = None,
+        source: str = "<config>",
+    ) -> CodexRunner:
+        """The runner for one phase's backend: the binary (ConfigError naming
+        ``backends.codex.binary`` when it is missing), that phase's time limit, and the
+        user's environment (``os.environ`` unless given) with ``CODEX_HOME`` set to the home
+        memoryd watches. Phase 2 runs one child at a time anyway."""
+        cc = config.backends.codex
+        child_env = dict(os.environ if env is None else env)
+        child_env["CODEX_HOME"] = str(resolve_paths(config, child_env).codex_home)
+        if phase == "phase1":
+            timeout, key, slots = cc.timeout_seconds, "timeout_seconds", cc.max_concurrency
+        else:
+            timeout, key, slots = cc.phase2_timeout_seconds, "phase2_timeout_seconds", 1
+        return cls(
+            binary=require_codex(cc.binary, source),
+            env=child_env,
+            timeout_seconds=timeout,
+            timeout_key=f"backends.codex.{key}",
+            max_concurrency=slots,
+        )
 
     async def run(self, argv: Sequence[str], prompt: str, *, cwd: Path) -> CodexExit:
         """Run one child to its exit. Raises CodexTimeoutError after killing it at the time

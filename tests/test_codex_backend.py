@@ -221,7 +221,11 @@ def test_changes_between_snapshots() -> None:
 
 def test_the_child_command_line_keeps_memoryd_overrides_last() -> None:
     argv = child_args(
-        "codex", cwd=Path("/m"), sandbox="workspace-write", overrides=["features.memories=true"]
+        "codex",
+        cwd=Path("/m"),
+        sandbox="workspace-write",
+        shell=True,
+        overrides=["features.memories=true"],
     )
     assert argv[:2] == ["codex", "exec"] and argv[-1] == "-"  # the prompt comes on stdin
     assert {"--json", "--ephemeral", "--skip-git-repo-check"} <= set(argv)
@@ -229,6 +233,10 @@ def test_the_child_command_line_keeps_memoryd_overrides_last() -> None:
     # The user's attempt to turn memories on is overridden by ours, which come later.
     assert assigned.index("features.memories=true") < assigned.index("features.memories=false")
     assert "sandbox_workspace_write.exclude_slash_tmp=true" in assigned
+    assert "features.shell_tool=false" not in assigned  # phase 2 edits files with the shell
+    extraction = child_args("codex", cwd=Path("/t"), sandbox="read-only", shell=False)
+    assert "features.shell_tool=false" in extraction
+    assert not any(a.startswith("sandbox_workspace_write") for a in extraction)
 
 
 # --- the real Codex CLI -------------------------------------------------------------------------
@@ -590,9 +598,11 @@ async def test_a_codex_child_that_fails_reports_its_own_error() -> None:
 
 
 @needs_codex
-async def test_memoryd_overrides_pass_codex_strict_config() -> None:
+@pytest.mark.parametrize(("sandbox", "shell"), [("read-only", False), ("workspace-write", True)])
+async def test_memoryd_overrides_pass_codex_strict_config(sandbox: str, shell: bool) -> None:
     """Every ``-c`` key memoryd sets exists in this Codex version (a misspelt one would be
-    silently ignored without --strict-config)."""
+    silently ignored without --strict-config), and the tools the child offers the model are
+    the ones meant: a shell only for phase 2, web search never."""
     async with loopback_codex(ResponsesServer(default=Reply(text="ok"))) as lb:
         runner = CodexRunner(
             binary=find_codex(CODEX) or Path("codex"),  # type: ignore[arg-type]
@@ -601,11 +611,14 @@ async def test_memoryd_overrides_pass_codex_strict_config() -> None:
             timeout_key="t",
         )
         argv = child_args(
-            runner.binary, cwd=lb.base, sandbox="workspace-write", extra=["--strict-config"]
+            runner.binary, cwd=lb.base, sandbox=sandbox, shell=shell, extra=["--strict-config"]
         )
         done = await runner.run(argv, "hello", cwd=lb.base)
+        tools = {t.get("name") or t.get("type") for t in lb.server.requests[0].json["tools"]}
     assert done.returncode == 0, done.failure()
     assert done.events.last_message == "ok"
+    assert ("exec_command" in tools) is shell
+    assert not tools & {"web_search", "multi_agent_v1", "create_goal"}
 
 
 @needs_codex

@@ -34,7 +34,6 @@ from memoryd.codexcli import (
     CodexStartError,
     CodexTimeoutError,
     child_args,
-    require_codex,
 )
 from memoryd.config import Config
 from memoryd.prompts import consolidation_input_message, consolidation_prompt
@@ -79,16 +78,10 @@ class CodexConsolidator:
         env: Mapping[str, str] | None = None,
         source: str = "<config>",
     ) -> None:
-        cc = config.backends.codex
         self.model: str = config.phase2.model or CONFIGURED_MODEL
         self._model_arg = config.phase2.model
-        self.overrides = tuple(cc.config_overrides)
-        self.runner = CodexRunner(
-            binary=require_codex(cc.binary, source),
-            env=CodexRunner.child_env(config, env),
-            timeout_seconds=cc.phase2_timeout_seconds,
-            timeout_key="backends.codex.phase2_timeout_seconds",
-        )
+        self.overrides = tuple(config.backends.codex.config_overrides)
+        self.runner = CodexRunner.for_phase(config, "phase2", env=env, source=source)
 
     @classmethod
     def from_config(cls, config: Config, source: str = "<config>") -> CodexConsolidator:
@@ -103,6 +96,7 @@ class CodexConsolidator:
             self.runner.binary,
             cwd=root,
             sandbox="workspace-write",
+            shell=True,
             model=self._model_arg,
             overrides=self.overrides,
         )

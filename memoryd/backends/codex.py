@@ -39,7 +39,6 @@ from memoryd.codexcli import (
     CodexStartError,
     CodexTimeoutError,
     child_args,
-    require_codex,
 )
 from memoryd.config import Config
 from memoryd.prompts import stage1_input_message, stage1_system_prompt
@@ -78,18 +77,11 @@ class CodexExtractor:
         env: Mapping[str, str] | None = None,
         source: str = "<config>",
     ) -> None:
-        cc = config.backends.codex
         self.model: str = config.phase1.model or CONFIGURED_MODEL
         self._model_arg = config.phase1.model
         self.allow_legacy = config.phase1.accept_legacy_keys
-        self.overrides = tuple(cc.config_overrides)
-        self.runner = CodexRunner(
-            binary=require_codex(cc.binary, source),
-            env=CodexRunner.child_env(config, env),
-            timeout_seconds=cc.timeout_seconds,
-            timeout_key="backends.codex.timeout_seconds",
-            max_concurrency=cc.max_concurrency,
-        )
+        self.overrides = tuple(config.backends.codex.config_overrides)
+        self.runner = CodexRunner.for_phase(config, "phase1", env=env, source=source)
 
     @classmethod
     def from_config(cls, config: Config, source: str = "<config>") -> CodexExtractor:
@@ -107,6 +99,7 @@ class CodexExtractor:
                 self.runner.binary,
                 cwd=workdir,
                 sandbox="read-only",
+                shell=False,
                 model=self._model_arg,
                 overrides=self.overrides,
                 extra=[
