@@ -317,8 +317,9 @@ async def _stop_group(proc: asyncio.subprocess.Process, grace: float) -> None:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(grace):
                 await _leader_exit(proc)
-    # The group id is the leader's pid; the kernel does not hand it to a new process while
-    # any member of the group lives, so this reaches only our stragglers.
+    # The group id is the leader's pid. The kernel does not hand it to a new process while
+    # any member of the group lives; with none left it is free, but pids are handed out in
+    # increasing order, so it is not reused in the moment since the leader was reaped.
     _signal_group(proc.pid, signal.SIGKILL)
     await _leader_exit(proc)
 
