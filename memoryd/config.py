@@ -86,6 +86,10 @@ class ChatBackendConfig(_Section):
 
 class CodexBackendConfig(_Section):
     binary: str = "codex"
+    timeout_seconds: PositiveFloat = 600.0
+    phase2_timeout_seconds: PositiveFloat = 1800.0
+    max_concurrency: Annotated[int, msgspec.Meta(ge=1, le=64)] = 2
+    config_overrides: list[str] = msgspec.field(default_factory=list)
 
 
 class BackendsConfig(_Section):
