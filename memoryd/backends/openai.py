@@ -147,6 +147,7 @@ class OpenAIExtractor:
             timeout_seconds=oc.timeout_seconds,
             transient_retries=config.phase1.transient_retries,
             model_key="phase1.model",
+            max_concurrency=oc.max_concurrency,
             env=env,
             sleep=sleep,
             rand=rand,
@@ -178,7 +179,7 @@ class OpenAIExtractor:
 
     # -- request ------------------------------------------------------------------------------
 
-    def api_key(self) -> str:
+    def api_key(self) -> str | None:
         """The key from the environment variable named by ``backends.openai.api_key_env``."""
         return self._http.api_key()
 
