@@ -19,4 +19,8 @@ def make_consolidator(cfg: Config, source: str = "<config>") -> ConsolidationAge
         from memoryd.agent.openai_agent import OpenAIConsolidator
 
         return OpenAIConsolidator.from_config(cfg)
+    if name == "chat":
+        from memoryd.agent.chat_agent import ChatConsolidator
+
+        return ChatConsolidator.from_config(cfg, source)
     raise ConfigError(source, "phase2.backend", f"backend {name!r} is not available yet")

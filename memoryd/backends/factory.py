@@ -19,4 +19,8 @@ def make_extractor(cfg: Config, source: str = "<config>") -> Extractor:
         from memoryd.backends.openai import OpenAIExtractor
 
         return OpenAIExtractor.from_config(cfg)
+    if name == "chat":
+        from memoryd.backends.chat import ChatExtractor
+
+        return ChatExtractor.from_config(cfg, source)
     raise ConfigError(source, "phase1.backend", f"backend {name!r} is not available yet")
