@@ -194,7 +194,8 @@ class _Stage1Stream(ChatStream[Reply]):
                 "model reply was cut off before it finished (finish_reason: length)", self.usage
             )
         if not self.text.strip() and (self.refusal or self.finish_reason == "content_filter"):
-            said = excerpt("".join(self.refusal), 200) or "finish_reason: content_filter"
+            refused = "".join(self.refusal)
+            said = excerpt(refused, 200) if refused else "finish_reason: content_filter"
             raise UnusableReplyError(f"model refused: {said}", self.usage)
         return Reply(self.text, self.usage)
 
