@@ -16,12 +16,7 @@ guard.py's, set by the ``[phase2]`` keys, exactly as for the ``openai`` agent.
 
 from __future__ import annotations
 
-import asyncio
-import random
-from collections.abc import Callable, Mapping
-from typing import Any, Final
-
-import httpx
+from typing import Any, Final, Unpack
 
 from memoryd.agent.guard import (
     TRANSIENT_RETRIES,
@@ -33,7 +28,7 @@ from memoryd.agent.guard import (
 )
 from memoryd.agent.tools import TOOL_DEFINITIONS
 from memoryd.backends.chat import ChatClient, ChatStream, required_model
-from memoryd.backends.responses import Sleep
+from memoryd.backends.responses import ClientOptions
 from memoryd.config import Config
 from memoryd.prompts import consolidation_prompt
 
@@ -79,23 +74,17 @@ class ChatConsolidator(ToolLoopAgent):
         self,
         config: Config,
         *,
-        env: Mapping[str, str] | None = None,
-        sleep: Sleep = asyncio.sleep,
-        rand: Callable[[], float] = random.random,
-        transport: httpx.AsyncBaseTransport | None = None,
         limits: AgentLimits | None = None,
         transient_retries: int = TRANSIENT_RETRIES,
         source: str = "<config>",
+        **options: Unpack[ClientOptions],
     ) -> None:
         model = required_model(config, "phase2", source)
         http = ChatClient.from_config(
             config.backends.chat,
             transient_retries=transient_retries,
             model_key="phase2.model",
-            env=env,
-            sleep=sleep,
-            rand=rand,
-            transport=transport,
+            **options,
         )
         super().__init__(model, http, limits)
 

@@ -17,13 +17,8 @@ The limits and the loop guard are guard.py's, set by the ``[phase2]`` keys.
 
 from __future__ import annotations
 
-import asyncio
-import random
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
-
-import httpx
+from typing import Any, Final, Unpack
 
 from memoryd.agent.guard import MAX_TURNS as MAX_TURNS
 from memoryd.agent.guard import (
@@ -37,7 +32,7 @@ from memoryd.agent.guard import (
 from memoryd.agent.guard import AgentLimits as AgentLimits
 from memoryd.agent.guard import AgentRunError as AgentRunError
 from memoryd.agent.tools import TOOL_DEFINITIONS
-from memoryd.backends.responses import ResponsesClient, Sleep, message_text, usage_of
+from memoryd.backends.responses import ClientOptions, ResponsesClient, message_text, usage_of
 from memoryd.config import Config
 from memoryd.prompts import consolidation_prompt
 
@@ -128,25 +123,15 @@ class OpenAIConsolidator(ToolLoopAgent):
         self,
         config: Config,
         *,
-        env: Mapping[str, str] | None = None,
-        sleep: Sleep = asyncio.sleep,
-        rand: Callable[[], float] = random.random,
-        transport: httpx.AsyncBaseTransport | None = None,
         limits: AgentLimits | None = None,
         transient_retries: int = TRANSIENT_RETRIES,
+        **options: Unpack[ClientOptions],
     ) -> None:
-        oc = config.backends.openai
-        http = ResponsesClient(
-            base_url=oc.base_url,
-            api_key_env=oc.api_key_env,
-            timeout_seconds=oc.timeout_seconds,
+        http = ResponsesClient.from_config(
+            config.backends.openai,
             transient_retries=transient_retries,
             model_key="phase2.model",
-            max_concurrency=oc.max_concurrency,
-            env=env,
-            sleep=sleep,
-            rand=rand,
-            transport=transport,
+            **options,
         )
         super().__init__(config.phase2.model, http, limits)
 

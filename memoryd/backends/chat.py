@@ -26,14 +26,10 @@ servers): an empty one is a config error.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import random
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final, Generic, TypeVar
+from typing import Any, Final, Generic, TypeVar, Unpack
 
-import httpx
 import structlog
 
 from memoryd.backends.base import (
@@ -44,8 +40,8 @@ from memoryd.backends.base import (
 )
 from memoryd.backends.openai import SCHEMA_NAME, Reply, StreamingExtractor, UnusableReplyError
 from memoryd.backends.output import STAGE1_SCHEMA, excerpt
-from memoryd.backends.responses import Sleep, SSEEvent, StreamClient
-from memoryd.config import ChatBackendConfig, Config
+from memoryd.backends.responses import ClientOptions, SSEEvent, StreamClient, usage_from
+from memoryd.config import Config
 from memoryd.errors import ConfigError
 from memoryd.prompts import stage1_input_message, stage1_system_prompt
 
@@ -71,36 +67,10 @@ class ChatClient(StreamClient):
     end_marker = "[DONE]"
     key_required = False
 
-    @classmethod
-    def from_config(
-        cls, bc: ChatBackendConfig, *, transient_retries: int, model_key: str, **kw: Any
-    ) -> ChatClient:
-        return cls(
-            base_url=bc.base_url,
-            api_key_env=bc.api_key_env,
-            timeout_seconds=bc.timeout_seconds,
-            transient_retries=transient_retries,
-            model_key=model_key,
-            max_concurrency=bc.max_concurrency,
-            **kw,
-        )
-
     def event_kind(self, ev: SSEEvent, data: dict[str, Any]) -> str:
         if "error" in data or data.get("object") == "error":
             raise self.event_error("error chunk", data)
         return "chunk"
-
-
-def chat_usage(usage: Any) -> Usage:
-    """Token usage from a chunk's ``usage`` (``prompt_tokens`` / ``completion_tokens``)."""
-    if not isinstance(usage, dict):
-        return Usage()
-
-    def count(key: str) -> int:
-        v = usage.get(key)
-        return v if isinstance(v, int) and not isinstance(v, bool) and v >= 0 else 0
-
-    return Usage(input_tokens=count("prompt_tokens"), output_tokens=count("completion_tokens"))
 
 
 def required_model(config: Config, phase: str, source: str) -> str:
@@ -141,7 +111,7 @@ class ChatStream(Generic[T]):
         if kind == "[DONE]":
             return self.done()
         if isinstance(data.get("usage"), dict):
-            self.usage = chat_usage(data["usage"])
+            self.usage = usage_from(data["usage"], "prompt_tokens", "completion_tokens")
         choices = data.get("choices")
         for choice in choices if isinstance(choices, list) else []:
             if not isinstance(choice, dict) or choice.get("index", 0) != 0:
@@ -222,22 +192,16 @@ class ChatExtractor(StreamingExtractor):
         self,
         config: Config,
         *,
-        env: Mapping[str, str] | None = None,
-        sleep: Sleep = asyncio.sleep,
-        rand: Callable[[], float] = random.random,
-        transport: httpx.AsyncBaseTransport | None = None,
         allow_legacy: bool = True,
         source: str = "<config>",
+        **options: Unpack[ClientOptions],
     ) -> None:
         model = required_model(config, "phase1", source)
         http = ChatClient.from_config(
             config.backends.chat,
             transient_retries=config.phase1.transient_retries,
             model_key="phase1.model",
-            env=env,
-            sleep=sleep,
-            rand=rand,
-            transport=transport,
+            **options,
         )
         super().__init__(model, http, allow_legacy=allow_legacy)
         self.json_mode = False  # True once the server has shown it does not do json_schema

@@ -30,15 +30,10 @@ model for OpenAI providers (reference §5.1).
 
 from __future__ import annotations
 
-import asyncio
 import json
-import random
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Final, NamedTuple, Self
-
-import httpx
+from typing import Any, Final, NamedTuple, Self, Unpack
 
 from memoryd.backends.base import (
     ExtractionRequest,
@@ -49,9 +44,9 @@ from memoryd.backends.base import (
 from memoryd.backends.output import STAGE1_SCHEMA, excerpt, finalize_output, parse_stage1_output
 from memoryd.backends.responses import MAX_INLINE_RETRY_AFTER as MAX_INLINE_RETRY_AFTER
 from memoryd.backends.responses import (
+    ClientOptions,
     EventHandler,
     ResponsesClient,
-    Sleep,
     StreamClient,
     message_text,
     usage_of,
@@ -212,24 +207,14 @@ class OpenAIExtractor(StreamingExtractor):
         self,
         config: Config,
         *,
-        env: Mapping[str, str] | None = None,
-        sleep: Sleep = asyncio.sleep,
-        rand: Callable[[], float] = random.random,
-        transport: httpx.AsyncBaseTransport | None = None,
         allow_legacy: bool = True,
+        **options: Unpack[ClientOptions],
     ) -> None:
-        oc = config.backends.openai
-        http = ResponsesClient(
-            base_url=oc.base_url,
-            api_key_env=oc.api_key_env,
-            timeout_seconds=oc.timeout_seconds,
+        http = ResponsesClient.from_config(
+            config.backends.openai,
             transient_retries=config.phase1.transient_retries,
             model_key="phase1.model",
-            max_concurrency=oc.max_concurrency,
-            env=env,
-            sleep=sleep,
-            rand=rand,
-            transport=transport,
+            **options,
         )
         super().__init__(config.phase1.model or DEFAULT_MODEL, http, allow_legacy=allow_legacy)
 

@@ -37,7 +37,7 @@ import time
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Final, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Final, NamedTuple, Self, TypedDict, TypeVar, Unpack
 
 import anyio
 import httpx
@@ -68,7 +68,20 @@ _TRANSIENT_CODES: Final = frozenset(
 )
 _TRY_AGAIN = re.compile(r"try again in\s+(\d+(?:\.\d+)?)\s*(ms|s|seconds?)\b", re.IGNORECASE)
 
+if TYPE_CHECKING:
+    from memoryd.config import ChatBackendConfig, OpenAIBackendConfig
+
 Sleep = Callable[[float], Awaitable[None]]
+
+
+class ClientOptions(TypedDict, total=False):
+    """What tests (and only tests) change about a client: the environment the API key is read
+    from, the backoff's sleep and jitter, and the HTTP transport."""
+
+    env: Mapping[str, str] | None
+    sleep: Sleep
+    rand: Callable[[], float]
+    transport: httpx.AsyncBaseTransport | None
 
 
 # --- server-sent events ----------------------------------------------------------------------
@@ -236,9 +249,11 @@ def message_text(item: Any) -> str | None:
     return "".join(parts) if parts else None
 
 
-def usage_of(response: Any) -> Usage:
-    """The token usage of a ``response`` object (zeros when it has none)."""
-    usage = response.get("usage") if isinstance(response, dict) else None
+def usage_from(
+    usage: Any, input_key: str = "input_tokens", output_key: str = "output_tokens"
+) -> Usage:
+    """Token usage from a ``usage`` object under the protocol's key names (Chat Completions
+    says ``prompt_tokens`` / ``completion_tokens``); zeros for what is missing or bogus."""
     if not isinstance(usage, dict):
         return Usage()
 
@@ -246,7 +261,12 @@ def usage_of(response: Any) -> Usage:
         v = usage.get(key)
         return v if isinstance(v, int) and not isinstance(v, bool) and v >= 0 else 0
 
-    return Usage(input_tokens=count("input_tokens"), output_tokens=count("output_tokens"))
+    return Usage(input_tokens=count(input_key), output_tokens=count(output_key))
+
+
+def usage_of(response: Any) -> Usage:
+    """The token usage of a ``response`` object (zeros when it has none)."""
+    return usage_from(response.get("usage") if isinstance(response, dict) else None)
 
 
 async def _head(resp: httpx.Response) -> bytes:
@@ -306,6 +326,26 @@ class StreamClient:
     label: ClassVar[str]
     end_marker: ClassVar[str]
     key_required: ClassVar[bool] = True
+
+    @classmethod
+    def from_config(
+        cls,
+        bc: OpenAIBackendConfig | ChatBackendConfig,
+        *,
+        transient_retries: int,
+        model_key: str,
+        **options: Unpack[ClientOptions],
+    ) -> Self:
+        """The client for the connection settings of ``backends.<name>``."""
+        return cls(
+            base_url=bc.base_url,
+            api_key_env=bc.api_key_env,
+            timeout_seconds=bc.timeout_seconds,
+            transient_retries=transient_retries,
+            model_key=model_key,
+            max_concurrency=bc.max_concurrency,
+            **options,
+        )
 
     def __init__(
         self,
