@@ -183,6 +183,26 @@ async def test_interleaved_tool_call_deltas_without_ids_are_joined_by_index(
     }
 
 
+async def test_tool_calls_without_an_index_are_told_apart_by_their_ids(tmp_path: Path) -> None:
+    """A server that sends each call whole, in its own chunk, with an id but no index."""
+    from memoryd.agent.base import ConsolidationInput
+
+    def whole(call_id: str, path: str) -> dict[str, Any]:
+        args = json.dumps({"path": path, "content": "x\n"})
+        fn = {"name": "write_file", "arguments": args}
+        return chunk(delta={"tool_calls": [{"id": call_id, "type": "function", "function": fn}]})
+
+    first = Events(
+        [whole("a", "one.md"), whole("b", "two.md"), chunk(finish_reason="tool_calls"), DONE]
+    )
+    root = tree(tmp_path)
+    async with ChatServer(first, Reply(text="done")) as server:
+        async with ChatConsolidator(agent_config(server.url)) as agent:
+            result = await agent.consolidate(ConsolidationInput(root=str(root), mode="init"))
+    assert result.written == ["one.md", "two.md"]
+    assert set(tool_outputs(server.requests[1])) == {"a", "b"}
+
+
 async def test_text_and_calls_of_a_reply_are_replayed_as_one_assistant_message(
     tmp_path: Path,
 ) -> None:

@@ -129,15 +129,13 @@ class ChatStream(Generic[T]):
         if isinstance(delta.get("refusal"), str):
             self.refusal.append(delta["refusal"])
         tool_calls = delta.get("tool_calls")
-        for position, tc in enumerate(tool_calls if isinstance(tool_calls, list) else []):
+        for tc in tool_calls if isinstance(tool_calls, list) else []:
             if not isinstance(tc, dict):
                 continue
-            index = tc.get("index", position)
-            call = self.calls.setdefault(
-                index if isinstance(index, int) else position, PartialCall()
-            )
-            if isinstance(tc.get("id"), str) and tc["id"]:
-                call.call_id = tc["id"]
+            call_id = tc["id"] if isinstance(tc.get("id"), str) else ""
+            call = self.calls.setdefault(self._slot(tc.get("index"), call_id), PartialCall())
+            if call_id:
+                call.call_id = call_id
             fn = tc.get("function")
             if not isinstance(fn, dict):
                 continue
@@ -148,6 +146,18 @@ class ChatStream(Generic[T]):
                 call.arguments.append(args)
             elif isinstance(args, dict):  # a lax server sends the object itself
                 call.arguments = [json.dumps(args, ensure_ascii=False)]
+
+    def _slot(self, index: Any, call_id: str) -> int:
+        """Which call a tool-call delta continues: its ``index``; a server that sends none
+        (older Ollama) starts a new call with each new id and otherwise continues the last."""
+        if isinstance(index, int):
+            return index
+        for slot, call in self.calls.items():
+            if call_id and call.call_id == call_id:
+                return slot
+        if call_id or not self.calls:
+            return len(self.calls)
+        return max(self.calls)
 
     @property
     def text(self) -> str:
