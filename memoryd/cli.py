@@ -89,6 +89,11 @@ def _print_summary(summary: object, as_json: bool) -> None:
             print(f"  failed: {err}")
         if len(p1.errors) > 5:
             print(f"  ... and {len(p1.errors) - 5} more (memoryd logs)")
+        if p1.budget_reset_at is not None:
+            print(
+                f"phase 1: {p1.waiting} jobs wait for the token budget ({p1.budget_reason}); "
+                "they run after the reset"
+            )
     print(f"memories stored: {summary.memories}")
     p2 = summary.phase2
     if p2 is not None:
@@ -101,6 +106,8 @@ def _print_summary(summary: object, as_json: bool) -> None:
             print("phase 2: nothing changed since the last consolidation")
         elif p2.outcome == "failed":
             print(f"phase 2: failed: {p2.reason}")
+        elif p2.outcome == "budget":
+            print(f"phase 2: not started, the token budget is spent ({p2.reason})")
         else:
             print(
                 f"phase 2: not run ({p2.outcome}): another consolidation holds the lock, "

@@ -9,13 +9,14 @@ Environment overrides (SPEC §9): ``CODEX_HOME``, ``MEMORYD_STATE_DIR``, ``MEMOR
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 
@@ -27,6 +28,8 @@ LogLevel = Literal["debug", "info", "warning", "error"]
 PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
 NonNegInt = Annotated[int, msgspec.Meta(ge=0)]
 PositiveFloat = Annotated[float, msgspec.Meta(gt=0)]
+NonNegFloat = Annotated[float, msgspec.Meta(ge=0)]
+_T = TypeVar("_T")
 
 
 class _Section(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -99,9 +102,28 @@ class BackendsConfig(_Section):
     codex: CodexBackendConfig = msgspec.field(default_factory=CodexBackendConfig)
 
 
+class BudgetPhaseConfig(_Section):
+    """One phase's own limits, on top of the shared ``[budget]`` ones (SPEC §5)."""
+
+    daily_tokens: NonNegInt = 0  # this phase's own spend per UTC day; 0 = only the shared cap
+    run_tokens: NonNegInt = 0  # replaces budget.run_tokens for this phase; 0 = use that
+
+
+class ModelPrice(_Section):
+    """What a model costs, for the ledger's cost estimate (any currency; USD is usual)."""
+
+    input_per_million: NonNegFloat = 0.0
+    output_per_million: NonNegFloat = 0.0
+
+
 class BudgetConfig(_Section):
-    daily_tokens: NonNegInt = 0
-    run_tokens: NonNegInt = 0
+    """Token budgets. The day is the UTC day: spend resets at 00:00 UTC."""
+
+    daily_tokens: NonNegInt = 0  # both phases together; 0 = unlimited
+    run_tokens: NonNegInt = 0  # one extraction job / one consolidation; 0 = unlimited
+    phase1: BudgetPhaseConfig = msgspec.field(default_factory=BudgetPhaseConfig)
+    phase2: BudgetPhaseConfig = msgspec.field(default_factory=BudgetPhaseConfig)
+    prices: dict[str, ModelPrice] = msgspec.field(default_factory=dict)  # model name -> price
 
 
 class LogConfig(_Section):
@@ -211,17 +233,39 @@ def _check_cross_fields(cfg: Config, source: str) -> None:
         raise ConfigError(source, "phase1.allowed_sources", "must name at least one source")
 
 
-def parse_config(data: Mapping[str, Any], source: str) -> Config:
-    """Validate a decoded TOML mapping; raise ConfigError naming the key on any problem."""
+def _convert(data: Mapping[str, Any], typ: type[_T], source: str, prefix: str = "") -> _T:
+    """``data`` as a ``typ``, or a ConfigError naming the key (under ``prefix``)."""
     try:
-        cfg = msgspec.convert(dict(data), Config)
+        return msgspec.convert(dict(data), typ)
     except msgspec.ValidationError as e:
         key, problem = _explain(e)
         if problem != "unknown key" and " got " not in problem:
             found, value = _lookup(data, key)
             if found:
                 problem = f"{problem}, got {value!r}"
+        if prefix:
+            key = prefix if key == "<top level>" else f"{prefix}.{key}"
         raise ConfigError(source, key, problem) from None
+
+
+def _check_prices(data: Mapping[str, Any], source: str) -> None:
+    """msgspec names a bad entry of a table keyed by model as ``prices[...]``; check each
+    entry on its own first so that the error names the model."""
+    budget = data.get("budget")
+    prices = budget.get("prices") if isinstance(budget, Mapping) else None
+    if not isinstance(prices, Mapping):
+        return
+    for model, entry in prices.items():
+        key = f"budget.prices.{json.dumps(model)}"
+        if not isinstance(entry, Mapping):
+            raise ConfigError(source, key, f"expected a table, got {entry!r}")
+        _convert(entry, ModelPrice, source, key)
+
+
+def parse_config(data: Mapping[str, Any], source: str) -> Config:
+    """Validate a decoded TOML mapping; raise ConfigError naming the key on any problem."""
+    _check_prices(data, source)
+    cfg = _convert(data, Config, source)
     _check_cross_fields(cfg, source)
     return cfg
 

@@ -13,6 +13,14 @@ Finalisers are shielded from cancellation, so a job that finished always records
 ``phase1.concurrency`` bounds the model calls, not the jobs: a few more jobs than that are
 claimed (PREFETCH_JOBS), so that reading and rendering the next rollout and finalising the
 last one happen while every model slot stays busy.
+
+Token budgets (memoryd/budget.py): each model call passes ``Budget.admit`` and its tokens are
+booked in ``usage_ledger`` before its model slot is freed, so the next call's check sees them.
+While a daily budget is spent nothing is claimed; a job already claimed whose call meets the
+spent budget is released unfailed (no retry spent). The daemon then sleeps until the budget's
+reset (00:00 UTC) or the next other change; ``run(until_idle=True)`` stops and reports how many
+jobs wait (``Phase1Stats.waiting``) and when the budget resets. A job that has spent its
+``run_tokens`` starts no further chunk and fails with ``token_limit``.
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ from memoryd.backends.base import (
     Usage,
 )
 from memoryd.backends.output import finalize_output, merge_partials
+from memoryd.budget import Budget, BudgetExhausted, RunTokenLimit, Verdict
 from memoryd.config import Config
 from memoryd.rollouts.render import RolloutUnusable, render_rollout
 from memoryd.store import jobs
@@ -75,11 +84,15 @@ class Phase1Stats:
     no_output: int = 0
     failed: int = 0
     lost: int = 0
+    deferred: int = 0  # claimed, then given back unfailed: the budget was spent before the call
+    waiting: int = 0  # run --once: claimable jobs left for the budget's reset
+    budget_reset_at: int | None = None  # when they can run (s since the epoch), if waiting
+    budget_reason: str | None = None  # which budget is spent, for people
     errors: list[str] = field(default_factory=list)
 
     @property
     def finished(self) -> int:
-        return self.succeeded + self.no_output + self.failed + self.lost
+        return self.succeeded + self.no_output + self.failed + self.lost + self.deferred
 
 
 class _LeaseLost(Exception):
@@ -95,9 +108,11 @@ class Phase1:
         *,
         worker_id: str | None = None,
         on_progress: Callable[[Phase1Stats, int], None] | None = None,
+        budget: Budget | None = None,
     ) -> None:
         self.conn = conn
         self.cfg = cfg
+        self.budget = budget or Budget(conn, lambda: self.cfg)
         self.extractor = extractor
         self.worker_id = worker_id or make_worker_id()
         self.on_progress = on_progress
@@ -167,9 +182,14 @@ class Phase1:
                 self._model_slots.total_tokens = p.concurrency  # follows a config reload
                 free = p.concurrency + PREFETCH_JOBS - self.running
                 claims: list[Claim] = []
+                blocked: Verdict | None = None
                 worth_it = free >= PREFETCH_JOBS // 2 or self.running < p.concurrency
                 if free > 0 and worth_it and not self.paused:
-                    claims = await self._claim(rules, free)
+                    verdict = await self.budget.check("phase1")
+                    if verdict.exhausted:
+                        blocked = verdict  # claim nothing: it would only be given back
+                    else:
+                        claims = await self._claim(rules, free)
                 for c in claims:
                     self.running += 1
                     self.stats.claimed += 1
@@ -178,17 +198,32 @@ class Phase1:
                     await self._report(force=False)
                     continue
                 if self.running == 0 and until_idle:
+                    if blocked is not None:
+                        await self._note_waiting(rules, blocked)
                     break
-                await self._sleep_until_change(rules, until_idle)
+                await self._sleep_until_change(rules, until_idle, blocked)
         await self._report(force=True)
         return self.stats
 
-    async def _sleep_until_change(self, rules: Eligibility, until_idle: bool) -> None:
+    async def _note_waiting(self, rules: Eligibility, blocked: Verdict) -> None:
+        """``run --once`` does not wait for the reset: say what is left for it."""
+        waiting = await jobs.scan_candidates(
+            self.conn, rules, now_ms=clock.now_ms(), limit=1_000_000
+        )
+        self.stats.waiting = len(waiting)
+        self.stats.budget_reset_at = blocked.reset_at
+        self.stats.budget_reason = str(BudgetExhausted(blocked))
+
+    async def _sleep_until_change(
+        self, rules: Eligibility, until_idle: bool, blocked: Verdict | None
+    ) -> None:
         if self.running > 0 or until_idle:
             await self._changed.wait()  # a job finishing (or a wake) is the next change
             return
         now = clock.now_ms()
         at = await jobs.next_eligible_at_ms(self.conn, rules, now_ms=now)
+        if blocked is not None:  # nothing is claimed before the budget resets
+            at = blocked.reset_at * 1000
         delay = MAX_IDLE_SLEEP_SECONDS if at is None else max(0.0, (at - now) / 1000)
         delay = min(delay, MAX_IDLE_SLEEP_SECONDS)
         log.debug("phase1_idle", sleep_seconds=round(delay, 3))
@@ -273,23 +308,31 @@ class Phase1:
                     chunk_count=len(rendered.chunks),
                 )
                 async with self._model_slots:
-                    result = await self.extractor.extract(request)
-                usage.append(_usage_row(result.backend, result.model, result.usage, cand))
+                    await self.budget.admit("phase1", run_spent=_tokens(usage))
+                    try:
+                        result = await self.extractor.extract(request)
+                    except (BackendError, OutputError) as e:
+                        spent = getattr(e, "usage", None)  # an unusable reply still cost tokens
+                        if isinstance(spent, Usage):
+                            await self._book(
+                                usage, self.extractor.name, self.extractor.model, spent, cand
+                            )
+                        raise
+                    await self._book(usage, result.backend, result.model, result.usage, cand)
                 parts.append(result.output)
             merged = finalize_output(parts[0] if len(parts) == 1 else merge_partials(parts))
-        except (RolloutUnusable, BackendError, OutputError, OSError) as e:
-            spent = getattr(e, "usage", None)  # a reply we could not use still cost tokens
-            if isinstance(spent, Usage) and (spent.input_tokens or spent.output_tokens):
-                usage.append(_usage_row(self.extractor.name, self.extractor.model, spent, cand))
-            return await self._fail(claim, str(e) or type(e).__name__, usage, bound)
+        except BudgetExhausted as e:
+            return await self._defer(claim, str(e), bound)
+        except (RolloutUnusable, BackendError, OutputError, OSError, RunTokenLimit) as e:
+            return await self._fail(claim, str(e) or type(e).__name__, bound)
         except Exception as e:  # a bug must not wedge the job: record it, retry later
             bound.exception("stage1_unexpected_error")
-            return await self._fail(claim, f"internal error: {type(e).__name__}: {e}", usage, bound)
+            return await self._fail(claim, f"internal error: {type(e).__name__}: {e}", bound)
 
         now = clock.now_s()
         with anyio.CancelScope(shield=True):
             if merged.is_empty():
-                ok = await jobs.finish_no_output(self.conn, claim, now_s=now, usage=usage)
+                ok = await jobs.finish_no_output(self.conn, claim, now_s=now)
                 outcome = "succeeded_no_output"
             else:
                 row = OutputRow(
@@ -306,7 +349,7 @@ class Phase1:
                     output_tokens=sum(u.output_tokens for u in usage),
                     chunk_count=len(rendered.chunks),
                 )
-                ok = await jobs.finish_succeeded(self.conn, claim, row, now_s=now, usage=usage)
+                ok = await jobs.finish_succeeded(self.conn, claim, row, now_s=now)
                 outcome = "succeeded"
         if not ok:
             return "lost"
@@ -324,9 +367,32 @@ class Phase1:
         )
         return outcome
 
-    async def _fail(
-        self, claim: Claim, reason: str, usage: list[UsageRow], bound: structlog.BoundLogger
-    ) -> str:
+    async def _book(
+        self, usage: list[UsageRow], backend: str, model: str, spent: Usage, cand: Candidate
+    ) -> None:
+        """Book one call's tokens in the ledger now (the next budget check counts them) and
+        keep them for the job's totals."""
+        row = self.budget.row(
+            "phase1",
+            backend,
+            model,
+            spent.input_tokens,
+            spent.output_tokens,
+            thread_id=cand.thread_id,
+        )
+        usage.append(row)
+        with anyio.CancelScope(shield=True):
+            await self.budget.book([row])
+
+    async def _defer(self, claim: Claim, reason: str, bound: structlog.BoundLogger) -> str:
+        """The budget is spent: give the job back untried; it runs after the reset."""
+        with anyio.CancelScope(shield=True):
+            await jobs.release_unfinished(self.conn, claim)
+        self.stats.deferred += 1
+        bound.info("stage1_waiting_for_budget", reason=reason)
+        return "deferred"
+
+    async def _fail(self, claim: Claim, reason: str, bound: structlog.BoundLogger) -> str:
         reason = reason.strip().splitlines()[0][:1000] if reason.strip() else "failed"
         with anyio.CancelScope(shield=True):
             ok = await jobs.finish_failed(
@@ -335,7 +401,6 @@ class Phase1:
                 reason,
                 now_s=clock.now_s(),
                 retry_delay_seconds=self.cfg.phase1.retry_delay_seconds,
-                usage=usage,
             )
         if not ok:
             return "lost"
@@ -345,15 +410,8 @@ class Phase1:
         return "failed"
 
 
-def _usage_row(backend: str, model: str, usage: Usage, cand: Candidate) -> UsageRow:
-    return UsageRow(
-        "phase1",
-        backend,
-        model,
-        usage.input_tokens,
-        usage.output_tokens,
-        thread_id=cand.thread_id,
-    )
+def _tokens(usage: list[UsageRow]) -> int:
+    return sum(u.input_tokens + u.output_tokens for u in usage)
 
 
 def progress_line(stats: Phase1Stats, remaining: int) -> str:

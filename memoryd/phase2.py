@@ -14,6 +14,11 @@ run's diff; if the agent rewrote the same file, the user's version is saved besi
 ``<name>.user-edit-<run>.md`` and reported.
 
 All file-system and git work runs in worker threads; the DB work on the shared connection.
+
+Token budgets (memoryd/budget.py): while a daily budget that applies to phase 2 is spent no
+consolidation starts (outcome ``budget``, the lock is not taken); otherwise the agent's tokens
+are capped at ``min(run_tokens, what is left today)`` (``ConsolidationInput.max_tokens``). The
+agent's usage is booked with the run record, for failed runs too.
 """
 
 from __future__ import annotations
@@ -38,6 +43,8 @@ from memoryd.agent.base import (
     ConsolidationResult,
 )
 from memoryd.artifacts import atomic_write, sync_artifacts
+from memoryd.backends.base import Usage
+from memoryd.budget import Budget, BudgetExhausted
 from memoryd.config import Config
 from memoryd.errors import MemorydError
 from memoryd.extensions import prune_extension_resources, seed_ad_hoc
@@ -61,7 +68,7 @@ INVALID_ARTIFACTS = "failed_invalid_artifacts"
 
 @dataclass
 class Phase2Result:
-    outcome: str  # claimed-but-skipped outcomes: "running", "backoff", "cooldown"
+    outcome: str  # not run: "running", "backoff", "cooldown", "budget" (see budget_reset_at)
     run_id: str | None = None
     reason: str | None = None
     added: int = 0
@@ -71,6 +78,7 @@ class Phase2Result:
     user_edits_kept: list[str] = field(default_factory=list)
     input_tokens: int = 0
     output_tokens: int = 0
+    budget_reset_at: int | None = None  # outcome "budget": when the spent budget resets
 
 
 class _Failed(MemorydError):
@@ -166,18 +174,26 @@ class Consolidator:
         root: Path,
         codex_home: Path,
         worker_id: str,
+        budget: Budget | None = None,
     ) -> None:
         self.conn = conn
         self.cfg = cfg
+        self.budget = budget or Budget(conn, lambda: self.cfg)
         self.agent = agent
         self.root = root
         self.codex_home = codex_home
         self.worker_id = worker_id
         self._usage: list[UsageRow] = []
+        self._max_tokens: int | None = None  # this run's agent token cap from the budget
 
     async def run_once(self, *, min_interval_seconds: int = 0) -> Phase2Result:
         """One attempt: claim the lock (or report why not) and run to a recorded outcome."""
         p = self.cfg.phase2
+        try:
+            self._max_tokens = await self.budget.run_allowance("phase2")
+        except BudgetExhausted as e:
+            reset_at = e.verdict.reset_at
+            return Phase2Result(outcome="budget", reason=str(e), budget_reset_at=reset_at)
         now = clock.now_s()
         outcome, claim = await store.try_claim_global(
             self.conn,
@@ -313,22 +329,15 @@ class Consolidator:
                     removed=list(selection.removed),
                     diff_file="phase2_workspace_diff.md",
                     run_id=run.run_id,
+                    max_tokens=self._max_tokens,
                 )
             )
         except AgentError as e:
+            spent = getattr(e, "usage", None)  # a stopped agent still spent its tokens
+            if isinstance(spent, Usage):
+                self._book(run, result, self.agent.name, self.agent.model, spent)
             raise _Failed(str(e)) from e
-        self._usage = [
-            UsageRow(
-                "phase2",
-                agent_result.backend,
-                agent_result.model,
-                agent_result.usage.input_tokens,
-                agent_result.usage.output_tokens,
-                run_id=run.run_id,
-            )
-        ]
-        result.input_tokens = agent_result.usage.input_tokens
-        result.output_tokens = agent_result.usage.output_tokens
+        self._book(run, result, agent_result.backend, agent_result.model, agent_result.usage)
         invalid = await anyio.to_thread.run_sync(validate_artifacts, root)
         if invalid is not None:
             raise _Failed(invalid)
@@ -356,6 +365,16 @@ class Consolidator:
             input_tokens=result.input_tokens,
             output_tokens=result.output_tokens,
         )
+
+    def _book(
+        self, run: Phase2RunRecord, result: Phase2Result, backend: str, model: str, spent: Usage
+    ) -> None:
+        """The agent's usage, booked with the run record when the run ends."""
+        row = self.budget.row(
+            "phase2", backend, model, spent.input_tokens, spent.output_tokens, run_id=run.run_id
+        )
+        self._usage = [row]
+        result.input_tokens, result.output_tokens = spent.input_tokens, spent.output_tokens
 
     @staticmethod
     def _record(

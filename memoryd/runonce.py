@@ -1,4 +1,9 @@
-"""``memoryd run --once``: one full pass without a daemon."""
+"""``memoryd run --once``: one full pass without a daemon.
+
+It never waits for a spent token budget to reset: phase 1 stops claiming and the summary says
+how many jobs wait for the budget and when it resets (``Phase1Stats.waiting``), and phase 2
+reports outcome ``budget`` instead of starting.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ import structlog
 
 from memoryd.agent.factory import make_consolidator
 from memoryd.backends.factory import make_extractor
+from memoryd.budget import Budget
 from memoryd.config import Settings
 from memoryd.phase1 import Phase1, Phase1Stats, progress_line
 from memoryd.phase2 import Consolidator, Phase2Result
@@ -60,8 +66,13 @@ async def run_once(settings: Settings, *, progress: bool | None = None) -> RunSu
             )
             summary.scan = await indexer.scan_all()
             summary.phases_run.append("index")
+            budget = Budget(conn, lambda: settings.config)
             phase1 = Phase1(
-                conn, settings.config, extractor, on_progress=_tty_progress if show else None
+                conn,
+                settings.config,
+                extractor,
+                on_progress=_tty_progress if show else None,
+                budget=budget,
             )
             summary.phase1 = await phase1.run(until_idle=True)
             if show:
@@ -74,6 +85,7 @@ async def run_once(settings: Settings, *, progress: bool | None = None) -> RunSu
                 root=paths.memory_root,
                 codex_home=paths.codex_home,
                 worker_id=phase1.worker_id,
+                budget=budget,
             )
             summary.phase2 = await consolidator.run_once(min_interval_seconds=0)
             summary.phases_run.append("phase2")

@@ -35,6 +35,7 @@ from memoryd.agent.base import ConsolidationAgent
 from memoryd.agent.factory import make_consolidator
 from memoryd.backends.base import Extractor
 from memoryd.backends.factory import make_extractor
+from memoryd.budget import Budget
 from memoryd.config import LogConfig, Paths, Settings, load_settings
 from memoryd.errors import AlreadyRunning, MemorydError
 from memoryd.phase1 import Phase1
@@ -150,7 +151,9 @@ class Daemon:
             self.indexer, lambda: self.settings.config.index, self.stop, busy=self.inflight.track
         )
         self.ready = anyio.Event()
-        self.phase1 = Phase1(conn, settings.config, extractor)
+        # One budget for both phases, so that one exhaustion is logged once (memoryd/budget.py).
+        self.budget = Budget(conn, lambda: self.settings.config)
+        self.phase1 = Phase1(conn, settings.config, extractor, budget=self.budget)
         self.consolidator = Consolidator(
             conn,
             settings.config,
@@ -158,6 +161,7 @@ class Daemon:
             root=paths.memory_root,
             codex_home=paths.codex_home,
             worker_id=self.phase1.worker_id,
+            budget=self.budget,
         )
         self.conn = conn
         self.phase2_wake = anyio.Event()
@@ -254,6 +258,8 @@ class Daemon:
             wait = max(at - now, interval if result.outcome in ("noop", "succeeded") else 0)
             if result.outcome == "failed":
                 wait = max(wait, 1)
+            if result.budget_reset_at is not None:  # the token budget is spent: wake at its reset
+                wait = max(wait, result.budget_reset_at - now)
             log.debug("phase2_idle", outcome=result.outcome, sleep_seconds=wait)
             with anyio.move_on_after(max(wait, 1)):
                 await self.phase2_wake.wait()

@@ -32,6 +32,9 @@ class ConsolidationInput(msgspec.Struct, kw_only=True):
     removed: list[str] = []  # in the last successful run, not selected now
     diff_file: str | None = None  # DIFF_FILE relative to root, when there is a diff
     run_id: str = ""
+    # The run's token cap from the budget (memoryd/budget.py): an agent that has spent this
+    # many input + output tokens starts no further model call (reason ``token_limit``).
+    max_tokens: int | None = None
 
 
 class ConsolidationResult(msgspec.Struct, kw_only=True):

@@ -12,9 +12,10 @@ Bounds (``AgentLimits``, the ``[phase2]`` keys of the same names), each a stable
 in ``phase2_runs.reason``:
 
 * ``max_turns``: model calls per run → ``turn_limit``;
-* ``max_tokens`` (``MAX_TOTAL_TOKENS``): input + output tokens summed over the turns; a run that
-  has spent more does not start another turn → ``token_limit`` (each turn resends the whole
-  conversation, so this grows faster than the conversation does);
+* ``max_tokens`` (``MAX_TOTAL_TOKENS``, lowered to the budget's cap for the run when the
+  request carries one): input + output tokens summed over the turns; a run that has spent more
+  does not start another turn → ``token_limit`` (each turn resends the whole conversation, so
+  this grows faster than the conversation does);
 * ``max_seconds``: wall time of the whole run → ``time_limit``;
 * ``loop_repeat_limit``: the same call (tool name and arguments, compared as canonical JSON)
   made this many times with no file change in between → ``loop_guard``;
@@ -31,6 +32,7 @@ the agent's edits from the user's.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections import Counter
 from collections.abc import Callable
@@ -296,7 +298,12 @@ class _Run:
         self.agent = agent
         self.request = request
         self.tools = MemoryRootTools(Path(request.root))
-        self.guard = LoopGuard(agent.limits)
+        limits = agent.limits
+        if request.max_tokens is not None:  # the budget's cap for this run
+            limits = dataclasses.replace(
+                limits, max_tokens=min(limits.max_tokens, request.max_tokens)
+            )
+        self.guard = LoopGuard(limits)
         self.usage = Usage()
         self.turns = 0
         message = consolidation_input_message(

@@ -498,10 +498,11 @@ async def finish_failed(
 
 
 async def release_unfinished(conn: aiosqlite.Connection, claim: Claim) -> None:
-    """Give a job back at shutdown so another worker need not wait out the lease. The job
-    was not tried, so no retry is spent."""
+    """Give a job back (at shutdown, or when the token budget is spent before its model call)
+    so another worker need not wait out the lease. The job was not tried, so no retry is
+    spent; it is ``pending`` again, as if never claimed."""
     async with immediate(conn) as c:
         await c.execute(
-            f"UPDATE jobs SET lease_until = 0 WHERE {_OWNED}",
+            f"UPDATE jobs SET status = 'pending', lease_until = NULL WHERE {_OWNED}",
             (claim.candidate.thread_id, claim.token),
         )
