@@ -70,18 +70,26 @@ class Phase2Config(_Section):
     min_interval_seconds: NonNegInt = 900
     max_inputs: Annotated[int, msgspec.Meta(ge=1, le=4096)] = 256
     max_unused_days: Annotated[int, msgspec.Meta(ge=0, le=365)] = 30
+    # Bounds of a tool-calling consolidation agent (openai, chat): memoryd/agent/guard.py.
+    max_turns: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 40
+    max_seconds: PositiveFloat = 1800.0
+    loop_repeat_limit: Annotated[int, msgspec.Meta(ge=2, le=100)] = 3
+    first_change_turns: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 16
+    no_progress_turns: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 8
 
 
 class OpenAIBackendConfig(_Section):
     base_url: str = "https://api.openai.com/v1"
     api_key_env: str = "OPENAI_API_KEY"
     timeout_seconds: PositiveFloat = 120.0
+    max_concurrency: Annotated[int, msgspec.Meta(ge=1, le=1024)] = 16
 
 
 class ChatBackendConfig(_Section):
     base_url: str = "http://127.0.0.1:11434/v1"
     api_key_env: str = ""
     timeout_seconds: PositiveFloat = 120.0
+    max_concurrency: Annotated[int, msgspec.Meta(ge=1, le=1024)] = 4
 
 
 class CodexBackendConfig(_Section):

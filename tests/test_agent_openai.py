@@ -1,6 +1,7 @@
-"""The ``openai`` phase-2 agent end to end against the loopback Responses server, with scripted
-models that look at each request's input to decide their next reply; plus the consolidation
-prompt and run message."""
+"""The phase-2 agent contract end to end against a loopback server, once per protocol
+(``openai``: Responses API, ``chat``: Chat Completions; tests/support/protocols.py), with
+scripted models that look at each request's conversation to decide their next reply; plus the
+consolidation prompt and run message."""
 
 from __future__ import annotations
 
@@ -14,9 +15,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.protocols import (
+    CHAT,
+    OPENAI,
+    PROTOCOLS,
+    Proto,
+    model_turns,
+    sent_calls,
+    tool_outputs,
+)
 from support.responses_server import (
     Behaviour,
-    Events,
     Hang,
     ReceivedRequest,
     Reply,
@@ -32,16 +41,17 @@ from memoryd.agent.base import (
     ConsolidationInput,
     ConsolidationResult,
 )
+from memoryd.agent.factory import make_consolidator
+from memoryd.agent.guard import ToolLoopAgent
 from memoryd.agent.openai_agent import (
     DEFAULT_MODEL,
     MAX_TURNS,
     AgentLimits,
     AgentRunError,
-    OpenAIConsolidator,
 )
-from memoryd.agent.tools import TOOL_DEFINITIONS
 from memoryd.backends.base import Usage
-from memoryd.config import BackendsConfig, Config, OpenAIBackendConfig, Phase2Config
+from memoryd.config import Config, Phase2Config
+from memoryd.errors import ConfigError
 from memoryd.prompts import consolidation_input_message, consolidation_prompt
 
 KEY_ENV = "MEMORYD_TEST_OPENAI_KEY"
@@ -70,6 +80,13 @@ class RecordingSleep:
 @pytest.fixture(autouse=True)
 def api_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(KEY_ENV, DUMMY_KEY)
+
+
+@pytest.fixture(params=PROTOCOLS, ids=repr)
+def proto(request: pytest.FixtureRequest) -> Proto:
+    """The protocol a contract test runs against (each runs once per protocol)."""
+    result: Proto = request.param
+    return result
 
 
 class Tree:
@@ -115,17 +132,15 @@ def tree(tmp_path: Path) -> Tree:
     return Tree(tmp_path)
 
 
-def make_config(url: str, *, timeout: float = 5.0, model: str = "m-agent") -> Config:
-    return Config(
-        phase2=Phase2Config(model=model),
-        backends=BackendsConfig(
-            openai=OpenAIBackendConfig(base_url=url, api_key_env=KEY_ENV, timeout_seconds=timeout)
-        ),
-    )
+def make_config(
+    url: str, *, timeout: float = 5.0, model: str = "m-agent", proto: Proto = OPENAI
+) -> Config:
+    return proto.config(url, key_env=KEY_ENV, timeout=timeout, phase2=Phase2Config(model=model))
 
 
 @asynccontextmanager
 async def harness(
+    proto: Proto,
     *script: Behaviour,
     responder: Callable[[ReceivedRequest], Behaviour] | None = None,
     default: Behaviour | None = None,
@@ -133,11 +148,11 @@ async def harness(
     timeout_s: float = 5.0,
     retries: int = 2,
     model: str = "m-agent",
-) -> AsyncIterator[tuple[ResponsesServer, OpenAIConsolidator, RecordingSleep]]:
+) -> AsyncIterator[tuple[ResponsesServer, ToolLoopAgent, RecordingSleep]]:
     sleep = RecordingSleep()
-    async with ResponsesServer(*script, responder=responder, default=default) as server:
-        cfg = make_config(server.url, timeout=timeout_s, model=model)
-        agent = OpenAIConsolidator(
+    async with proto.server(*script, responder=responder, default=default) as server:
+        cfg = make_config(server.url, timeout=timeout_s, model=model, proto=proto)
+        agent = proto.agent(
             cfg, sleep=sleep, rand=lambda: 1.0, limits=limits, transient_retries=retries
         )
         async with agent:
@@ -147,24 +162,6 @@ async def harness(
 # --- scripted models -------------------------------------------------------------------------
 
 Call = tuple[str, dict[str, Any]]
-
-
-def tool_outputs(req: ReceivedRequest) -> dict[str, str]:
-    return {
-        i["call_id"]: i["output"]
-        for i in req.json["input"]
-        if i.get("type") == "function_call_output"
-    }
-
-
-def model_turns(req: ReceivedRequest) -> int:
-    """How many tool-calling replies the model gave before this request (each reply's first
-    call id ends in ``_0``)."""
-    return sum(
-        1
-        for i in req.json["input"]
-        if i.get("type") == "function_call" and i["call_id"].endswith("_0")
-    )
 
 
 class ScriptedModel:
@@ -196,7 +193,7 @@ def write_both() -> list[Call]:
 # --- success ---------------------------------------------------------------------------------
 
 
-async def test_list_read_write_then_answer(tree: Tree) -> None:
+async def test_list_read_write_then_answer(proto: Proto, tree: Tree) -> None:
     model = ScriptedModel(
         [
             [("list_files", {"path": None})],
@@ -205,10 +202,10 @@ async def test_list_read_write_then_answer(tree: Tree) -> None:
             "Consolidated 1 thread into MEMORY.md and memory_summary.md.",
         ]
     )
-    async with harness(responder=model) as (server, agent, sleep):
+    async with harness(proto, responder=model) as (server, agent, sleep):
         result = await agent.consolidate(tree.request())
     assert isinstance(result, ConsolidationResult)
-    assert (result.backend, result.model, result.turns) == ("openai", "m-agent", 4)
+    assert (result.backend, result.model, result.turns) == (proto.name, "m-agent", 4)
     assert result.written == ["MEMORY.md", "memory_summary.md"] and result.deleted == []
     assert result.usage == Usage(input_tokens=100 + 101 + 102 + 103, output_tokens=4 * 7)
     assert (tree.root / "MEMORY.md").read_text() == MEMORY
@@ -219,32 +216,49 @@ async def test_list_read_write_then_answer(tree: Tree) -> None:
 
     assert len(server.requests) == 4
     for req in server.requests:
-        assert (req.method, req.path) == ("POST", "/v1/responses")
+        assert (req.method, req.path) == ("POST", proto.path)
         assert req.headers["authorization"] == f"Bearer {DUMMY_KEY}"
         body = req.json
         assert body["model"] == "m-agent"
-        assert body["instructions"] == consolidation_prompt()
-        assert body["tools"] == TOOL_DEFINITIONS
-        assert body["stream"] is True and body["store"] is False
-        assert body["reasoning"] == {"effort": "medium"}
-        first = body["input"][0]
-        assert first["role"] == "user"
-        assert first["content"][0]["text"] == consolidation_input_message(tree.request())
+        assert proto.instructions(body) == consolidation_prompt()
+        assert body["tools"] == proto.tools
+        assert body["stream"] is True
+        assert proto.user_text(body) == consolidation_input_message(tree.request())
+        if proto is CHAT:
+            assert body["stream_options"] == {"include_usage": True}
+        else:
+            assert body["store"] is False and body["reasoning"] == {"effort": "medium"}
 
     # Each turn resends the conversation: the calls (without server ids), then their outputs.
-    last = server.requests[-1].json["input"]
-    assert [i["type"] for i in last] == [
-        "message",
-        "function_call",
-        "function_call_output",
-        "function_call",
-        "function_call_output",
-        "function_call",
-        "function_call",
-        "function_call_output",
-        "function_call_output",
+    if proto is CHAT:
+        last = server.requests[-1].json["messages"]
+        assert [m["role"] for m in last] == [
+            "system",
+            "user",
+            *("assistant", "tool") * 2,
+            *("assistant", "tool", "tool"),
+        ]
+        assert [len(m.get("tool_calls", ())) for m in last if m["role"] == "assistant"] == [1, 1, 2]
+    else:
+        last = server.requests[-1].json["input"]
+        assert [i["type"] for i in last] == [
+            "message",
+            "function_call",
+            "function_call_output",
+            "function_call",
+            "function_call_output",
+            "function_call",
+            "function_call",
+            "function_call_output",
+            "function_call_output",
+        ]
+        assert all("id" not in i for i in last)
+    assert [c["call_id"] for c in sent_calls(server.requests[-1])] == [
+        "t0_0",
+        "t1_0",
+        "t2_0",
+        "t2_1",
     ]
-    assert all("id" not in i for i in last)
     outputs = tool_outputs(server.requests[-1])
     assert "raw_memories.md  (" in outputs["t0_0"] and ".git" not in outputs["t0_0"]
     assert outputs["t1_0"] == RAW
@@ -252,7 +266,9 @@ async def test_list_read_write_then_answer(tree: Tree) -> None:
     assert outputs["t2_1"] == f"wrote memory_summary.md ({len(SUMMARY)} bytes)"
 
 
-async def test_escapes_are_errors_the_model_sees_and_the_run_still_finishes(tree: Tree) -> None:
+async def test_escapes_are_errors_the_model_sees_and_the_run_still_finishes(
+    proto: Proto, tree: Tree
+) -> None:
     attempts: list[Call] = [
         ("read_file", {"path": "../../etc/passwd", "offset": None, "limit": None}),
         ("read_file", {"path": "/etc/passwd", "offset": None, "limit": None}),
@@ -266,7 +282,7 @@ async def test_escapes_are_errors_the_model_sees_and_the_run_still_finishes(tree
         ("list_files", {"path": "outdir"}),
     ]
     model = ScriptedModel([attempts, write_both(), "done"])
-    async with harness(responder=model) as (server, agent, _):
+    async with harness(proto, responder=model) as (server, agent, _):
         result = await agent.consolidate(tree.request())
     outputs = tool_outputs(server.requests[1])
     assert len(outputs) == len(attempts)
@@ -278,7 +294,9 @@ async def test_escapes_are_errors_the_model_sees_and_the_run_still_finishes(tree
     assert result.written == ["MEMORY.md", "memory_summary.md"] and result.turns == 3
 
 
-async def test_unknown_tools_and_bad_arguments_are_told_to_the_model(tree: Tree) -> None:
+async def test_unknown_tools_and_bad_arguments_are_told_to_the_model(
+    proto: Proto, tree: Tree
+) -> None:
     def responder(req: ReceivedRequest) -> Behaviour:
         n = model_turns(req)
         if n == 0:
@@ -296,18 +314,19 @@ async def test_unknown_tools_and_bad_arguments_are_told_to_the_model(tree: Tree)
             return Reply(text=None, items=items)
         return Reply(text="ok")
 
-    async with harness(responder=responder) as (server, agent, _):
+    async with harness(proto, responder=responder) as (server, agent, _):
         result = await agent.consolidate(tree.request())
     outputs = tool_outputs(server.requests[1])
     assert outputs["t0_0"].startswith("error: there is no tool named 'shell'")
     assert outputs["t0_1"].startswith("error: the arguments are not valid JSON")
     assert outputs["t0_2"].startswith("rollout_summaries/2026-11-22T03-12-03-abcd.md")
-    [lax] = [i for i in server.requests[1].json["input"] if i.get("call_id") == "t0_2"][:1]
+    [lax] = [c for c in sent_calls(server.requests[1]) if c["call_id"] == "t0_2"]
     assert lax["arguments"] == '{"path": "rollout_summaries"}'
     assert result.turns == 2 and result.written == []
 
 
 async def test_reasoning_and_messages_are_replayed(tree: Tree) -> None:
+    """Responses only: reasoning items exist in that protocol alone."""
     reasoning = {"type": "reasoning", "id": "rs_1", "summary": [], "encrypted_content": "gAAAA"}
     bare_reasoning = {"type": "reasoning", "id": "rs_2", "summary": []}
 
@@ -317,7 +336,7 @@ async def test_reasoning_and_messages_are_replayed(tree: Tree) -> None:
             return Reply(text="Looking first.", items=[reasoning, bare_reasoning, call])
         return Reply(text="done")
 
-    async with harness(responder=responder) as (server, agent, _):
+    async with harness(OPENAI, responder=responder) as (server, agent, _):
         await agent.consolidate(tree.request())
     replayed = server.requests[1].json["input"][1:]
     assert replayed[0] == {
@@ -334,13 +353,13 @@ async def test_reasoning_and_messages_are_replayed(tree: Tree) -> None:
 # --- bounds ----------------------------------------------------------------------------------
 
 
-async def test_repeating_one_call_trips_the_loop_guard(tree: Tree) -> None:
+async def test_repeating_one_call_trips_the_loop_guard(proto: Proto, tree: Tree) -> None:
     def responder(req: ReceivedRequest) -> Behaviour:
         n = len(server.requests)
         args = {"path": "raw_memories.md", "offset": None, "limit": None}
         return Reply(text=None, items=[function_call_item("read_file", args, f"c{n}")])
 
-    async with harness(responder=responder) as (server, agent, _):
+    async with harness(proto, responder=responder) as (server, agent, _):
         with pytest.raises(AgentError) as info:
             await agent.consolidate(tree.request())
     err = info.value
@@ -350,22 +369,24 @@ async def test_repeating_one_call_trips_the_loop_guard(tree: Tree) -> None:
     assert err.usage == Usage(input_tokens=30, output_tokens=15)
 
 
-async def test_rewriting_the_same_content_is_no_progress_for_the_loop_guard(tree: Tree) -> None:
+async def test_rewriting_the_same_content_is_no_progress_for_the_loop_guard(
+    proto: Proto, tree: Tree
+) -> None:
     step = [("write_file", {"path": "MEMORY.md", "content": MEMORY})]
-    async with harness(responder=ScriptedModel([step])) as (server, agent, _):
+    async with harness(proto, responder=ScriptedModel([step])) as (server, agent, _):
         with pytest.raises(AgentRunError) as info:
             await agent.consolidate(tree.request())
     assert info.value.reason == "loop_guard" and len(server.requests) == 3
     assert info.value.written == ["MEMORY.md"]  # the failure still says what the agent wrote
 
 
-async def test_a_model_that_never_stops_hits_the_turn_limit(tree: Tree) -> None:
+async def test_a_model_that_never_stops_hits_the_turn_limit(proto: Proto, tree: Tree) -> None:
     def responder(req: ReceivedRequest) -> Behaviour:
         n = model_turns(req)
         args = {"path": "notes.md", "content": f"note {n}\n"}  # a real change every turn
         return Reply(text=None, items=[function_call_item("write_file", args, f"t{n}_0")])
 
-    async with harness(responder=responder) as (server, agent, _):
+    async with harness(proto, responder=responder) as (server, agent, _):
         with pytest.raises(AgentRunError) as info:
             await agent.consolidate(tree.request())
     assert info.value.reason == "turn_limit"
@@ -389,15 +410,19 @@ def reading_model(first: list[Call] | None = None) -> Callable[[ReceivedRequest]
     return responder
 
 
-async def test_no_file_change_for_too_long_is_no_progress(tree: Tree) -> None:
+async def test_no_file_change_for_too_long_is_no_progress(proto: Proto, tree: Tree) -> None:
     limits = AgentLimits(first_change_turns=5, no_progress_turns=3)
-    async with harness(responder=reading_model(), limits=limits) as (server, agent, _):
+    async with harness(proto, responder=reading_model(), limits=limits) as (server, agent, _):
         with pytest.raises(AgentRunError) as info:
             await agent.consolidate(tree.request())
     assert info.value.reason == "no_progress" and "from the start" in str(info.value)
     assert len(server.requests) == 5
 
-    async with harness(responder=reading_model(write_both()), limits=limits) as (server, agent, _):
+    async with harness(proto, responder=reading_model(write_both()), limits=limits) as (
+        server,
+        agent,
+        _,
+    ):
         with pytest.raises(AgentRunError) as info:
             await agent.consolidate(tree.request())
     assert info.value.reason == "no_progress" and "since its last file change" in str(info.value)
@@ -405,17 +430,17 @@ async def test_no_file_change_for_too_long_is_no_progress(tree: Tree) -> None:
     assert info.value.written == ["MEMORY.md", "memory_summary.md"]
 
 
-async def test_token_limit(tree: Tree) -> None:
+async def test_token_limit(proto: Proto, tree: Tree) -> None:
     limits = AgentLimits(max_tokens=1000)
     model = ScriptedModel([[("list_files", {"path": None})]] * 5 + ["done"], tokens=(600, 10))
-    async with harness(responder=model, limits=limits) as (server, agent, _):
+    async with harness(proto, responder=model, limits=limits) as (server, agent, _):
         with pytest.raises(AgentRunError) as info:
             await agent.consolidate(tree.request())
     assert info.value.reason == "token_limit" and len(server.requests) == 2
     assert info.value.usage == Usage(input_tokens=600 + 601, output_tokens=20)
 
 
-async def test_time_limit(tree: Tree) -> None:
+async def test_time_limit(proto: Proto, tree: Tree) -> None:
     limits = AgentLimits(max_seconds=0.5)
 
     def responder(req: ReceivedRequest) -> Behaviour:
@@ -425,7 +450,7 @@ async def test_time_limit(tree: Tree) -> None:
             text=None, items=[function_call_item("write_file", args, f"t{n}_0")], latency=0.2
         )
 
-    async with harness(responder=responder, limits=limits) as (_, agent, _):
+    async with harness(proto, responder=responder, limits=limits) as (_, agent, _):
         started = time.monotonic()
         with pytest.raises(AgentRunError) as info:
             await agent.consolidate(tree.request())
@@ -436,9 +461,9 @@ async def test_time_limit(tree: Tree) -> None:
 # --- transport -------------------------------------------------------------------------------
 
 
-async def test_500_then_success_is_retried(tree: Tree) -> None:
+async def test_500_then_success_is_retried(proto: Proto, tree: Tree) -> None:
     model = ScriptedModel([write_both(), "done"])
-    async with harness(Status(500, "boom", code="server_error"), responder=model) as h:
+    async with harness(proto, Status(500, "boom", code="server_error"), responder=model) as h:
         server, agent, sleep = h
         result = await agent.consolidate(tree.request())
     assert len(server.requests) == 3 and sleep.calls == [1.0]
@@ -446,8 +471,8 @@ async def test_500_then_success_is_retried(tree: Tree) -> None:
     assert result.turns == 2 and result.written == ["MEMORY.md", "memory_summary.md"]
 
 
-async def test_hung_connection_is_a_backend_timeout(tree: Tree) -> None:
-    async with harness(default=Hang(), timeout_s=0.3, retries=1) as (server, agent, _):
+async def test_hung_connection_is_a_backend_timeout(proto: Proto, tree: Tree) -> None:
+    async with harness(proto, default=Hang(), timeout_s=0.3, retries=1) as (server, agent, _):
         started = time.monotonic()
         with pytest.raises(AgentError) as info:
             await agent.consolidate(tree.request())
@@ -459,51 +484,50 @@ async def test_hung_connection_is_a_backend_timeout(tree: Tree) -> None:
     assert len(server.requests) == 2 and elapsed < 3
 
 
-async def test_client_error_is_not_retried_and_names_phase2_model(tree: Tree) -> None:
-    async with harness(Status(404, "The model `m-agent` does not exist")) as (server, agent, _):
+async def test_client_error_is_not_retried_and_names_phase2_model(proto: Proto, tree: Tree) -> None:
+    async with harness(proto, Status(404, "The model `m-agent` does not exist")) as (
+        server,
+        agent,
+        _,
+    ):
         with pytest.raises(AgentError) as info:
             await agent.consolidate(tree.request())
     assert info.value.reason == "backend" and "HTTP 404" in str(info.value)
     assert "phase2.model" in str(info.value) and len(server.requests) == 1
 
 
-async def test_cut_off_reply_is_a_backend_error_with_its_usage(tree: Tree) -> None:
-    incomplete = Events(
-        [
-            {
-                "type": "response.incomplete",
-                "response": {
-                    "incomplete_details": {"reason": "max_output_tokens"},
-                    "usage": {"input_tokens": 50, "output_tokens": 9},
-                },
-            }
-        ]
-    )
-    async with harness(incomplete) as (_, agent, _):
+async def test_cut_off_reply_is_a_backend_error_with_its_usage(proto: Proto, tree: Tree) -> None:
+    async with harness(proto, proto.cut_off("Let me", 50, 9)) as (_, agent, _):
         with pytest.raises(AgentRunError) as info:
             await agent.consolidate(tree.request())
-    assert info.value.reason == "backend" and "max_output_tokens" in str(info.value)
+    assert info.value.reason == "backend" and proto.cut_reason in str(info.value)
     assert info.value.usage == Usage(input_tokens=50, output_tokens=9)
 
 
-async def test_missing_api_key(tree: Tree, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_missing_api_key(proto: Proto, tree: Tree, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(KEY_ENV)
-    async with harness(Reply(text="x")) as (server, agent, _):
+    async with harness(proto, Reply(text="x")) as (server, agent, _):
         with pytest.raises(AgentError) as info:
             await agent.consolidate(tree.request())
     assert info.value.reason == "backend" and KEY_ENV in str(info.value)
     assert server.requests == []
 
 
-async def test_from_config_default_model_and_protocol(tree: Tree) -> None:
-    async with ResponsesServer(Reply(text="nothing to do")) as server:
-        agent = OpenAIConsolidator.from_config(make_config(server.url, model=""))
+async def test_from_config_default_model_and_protocol(proto: Proto, tree: Tree) -> None:
+    if proto is CHAT:  # no default fits every server: the config must name the model
+        with pytest.raises(ConfigError, match=r"cfg.toml: phase2.model: the chat backend needs"):
+            make_consolidator(
+                make_config("http://127.0.0.1:9/v1", model="", proto=proto), "cfg.toml"
+            )
+    model = "m-served" if proto is CHAT else ""
+    async with proto.server(Reply(text="nothing to do")) as server:
+        agent = make_consolidator(make_config(server.url, model=model, proto=proto))
         try:
             typed: ConsolidationAgent = agent
             result = await typed.consolidate(tree.request(mode="incremental", added=[]))
         finally:
             await agent.aclose()
-    assert result.model == DEFAULT_MODEL == server.requests[0].json["model"]
+    assert result.model == (model or DEFAULT_MODEL) == server.requests[0].json["model"]
     assert result.turns == 1 and result.written == [] and result.usage.input_tokens == 10
 
 
@@ -557,10 +581,10 @@ def test_run_message_modes_ids_diff_and_extensions(tree: Tree) -> None:
     assert "extensions/<name>/instructions.md" in init
 
 
-async def test_the_run_message_mentions_extensions_when_present(tree: Tree) -> None:
+async def test_the_run_message_mentions_extensions_when_present(proto: Proto, tree: Tree) -> None:
     (tree.root / "extensions" / "ad_hoc").mkdir(parents=True)
-    async with harness(Reply(text="done")) as (server, agent, _):
+    async with harness(proto, Reply(text="done")) as (server, agent, _):
         await agent.consolidate(tree.request())
-    text = server.requests[0].json["input"][0]["content"][0]["text"]
+    text = proto.user_text(server.requests[0].json)
     assert "extensions/<name>/instructions.md" in text
     assert json.dumps(server.requests[0].json)  # the body is plain JSON

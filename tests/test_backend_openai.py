@@ -1,5 +1,6 @@
-"""The ``openai`` stage-1 backend end to end against a real loopback Responses server, plus its
-SSE parser, Retry-After parsing and the stage-1 prompt templates."""
+"""The stage-1 contract of the HTTP backends end to end against a real loopback server, once per
+protocol (``openai``: Responses API, ``chat``: Chat Completions; tests/support/protocols.py),
+plus the SSE parser, Retry-After parsing and the stage-1 prompt templates."""
 
 from __future__ import annotations
 
@@ -14,10 +15,10 @@ from typing import Any
 
 import httpx
 import pytest
+from support.protocols import CHAT, OPENAI, PROTOCOLS, Proto
 from support.responses_server import (
     Behaviour,
     Cut,
-    Events,
     Garbage,
     Hang,
     ReceivedRequest,
@@ -34,6 +35,7 @@ from memoryd.backends.base import (
     OutputError,
     Usage,
 )
+from memoryd.backends.factory import make_extractor
 from memoryd.backends.openai import (
     DEFAULT_MODEL,
     MAX_INLINE_RETRY_AFTER,
@@ -41,16 +43,16 @@ from memoryd.backends.openai import (
     SSEError,
     SSEEvent,
     SSEParser,
+    StreamingExtractor,
     UnusableReplyError,
     parse_retry_after,
 )
 from memoryd.backends.output import STAGE1_SCHEMA
 from memoryd.config import (
-    BackendsConfig,
     Config,
-    OpenAIBackendConfig,
     Phase1Config,
 )
+from memoryd.errors import ConfigError
 from memoryd.prompts import chunk_note, render, stage1_input_message, stage1_system_prompt
 
 KEY_ENV = "MEMORYD_TEST_OPENAI_KEY"
@@ -87,13 +89,18 @@ def make_request(**kw: Any) -> ExtractionRequest:
 
 
 def make_config(
-    url: str, *, retries: int = 2, timeout: float = 5.0, model: str = "m-test"
+    url: str,
+    *,
+    retries: int = 2,
+    timeout: float = 5.0,
+    model: str = "m-test",
+    proto: Proto = OPENAI,
 ) -> Config:
-    return Config(
+    return proto.config(
+        url,
+        key_env=KEY_ENV,
+        timeout=timeout,
         phase1=Phase1Config(model=model, transient_retries=retries),
-        backends=BackendsConfig(
-            openai=OpenAIBackendConfig(base_url=url, api_key_env=KEY_ENV, timeout_seconds=timeout)
-        ),
     )
 
 
@@ -113,11 +120,19 @@ def api_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(KEY_ENV, DUMMY_KEY)
 
 
-Harness = tuple[ResponsesServer, OpenAIExtractor, RecordingSleep]
+@pytest.fixture(params=PROTOCOLS, ids=repr)
+def proto(request: pytest.FixtureRequest) -> Proto:
+    """The protocol a contract test runs against (each runs once per protocol)."""
+    result: Proto = request.param
+    return result
+
+
+Harness = tuple[ResponsesServer, StreamingExtractor, RecordingSleep]
 
 
 @asynccontextmanager
 async def harness(
+    proto: Proto,
     *script: Behaviour,
     default: Behaviour | None = None,
     retries: int = 2,
@@ -127,9 +142,9 @@ async def harness(
     rand: Callable[[], float] = lambda: 1.0,
 ) -> AsyncIterator[Harness]:
     sleep = RecordingSleep()
-    async with ResponsesServer(*script, default=default) as server:
-        cfg = make_config(server.url, retries=retries, timeout=timeout_s, model=model)
-        extractor = OpenAIExtractor(cfg, sleep=asyncio.sleep if real_sleep else sleep, rand=rand)
+    async with proto.server(*script, default=default) as server:
+        cfg = make_config(server.url, retries=retries, timeout=timeout_s, model=model, proto=proto)
+        extractor = proto.extractor(cfg, sleep=asyncio.sleep if real_sleep else sleep, rand=rand)
         async with extractor:
             yield server, extractor, sleep
 
@@ -146,8 +161,8 @@ async def extract_error(h: Harness, exc: type[Exception] = BackendError) -> Any:
 # --- success ---------------------------------------------------------------------------------
 
 
-async def test_success_request_shape_and_result() -> None:
-    async with harness(Reply(text=GOOD_TEXT, input_tokens=1234, output_tokens=56)) as h:
+async def test_success_request_shape_and_result(proto: Proto) -> None:
+    async with harness(proto, Reply(text=GOOD_TEXT, input_tokens=1234, output_tokens=56)) as h:
         server, extractor, sleep = h
         result = await extractor.extract(make_request())
     assert isinstance(result, ExtractionResult)
@@ -155,30 +170,36 @@ async def test_success_request_shape_and_result() -> None:
     assert result.output.raw_memory == GOOD["raw_memory"]
     assert result.output.rollout_slug == "fix-flaky-db-test"
     assert result.usage == Usage(input_tokens=1234, output_tokens=56)
-    assert (result.backend, result.model) == ("openai", "m-test")
+    assert (result.backend, result.model) == (proto.name, "m-test")
     assert sleep.calls == []
 
     [req] = server.requests
-    assert (req.method, req.path) == ("POST", "/v1/responses")
+    assert (req.method, req.path) == ("POST", proto.path)
     assert req.headers["authorization"] == f"Bearer {DUMMY_KEY}"
     assert req.headers["accept"] == "text/event-stream"
     assert req.headers["content-type"] == "application/json"
     body = req.json
     assert body["model"] == "m-test"
-    assert body["stream"] is True and body["store"] is False
-    assert body["instructions"] == stage1_system_prompt()
-    assert body["reasoning"] == {"effort": "low"}
-    assert body["text"]["format"] == {
-        "type": "json_schema",
-        "name": "codex_output_schema",
-        "strict": True,
-        "schema": STAGE1_SCHEMA,
-    }
-    [message] = body["input"]
-    assert message["role"] == "user" and message["type"] == "message"
-    [part] = message["content"]
-    assert part["type"] == "input_text"
-    text = part["text"]
+    assert body["stream"] is True
+    assert proto.instructions(body) == stage1_system_prompt()
+    if proto is CHAT:
+        assert body["stream_options"] == {"include_usage": True}
+        assert body["response_format"] == {
+            "type": "json_schema",
+            "json_schema": {"name": "codex_output_schema", "schema": STAGE1_SCHEMA, "strict": True},
+        }
+        assert [m["role"] for m in body["messages"]] == ["system", "user"]
+    else:
+        assert body["store"] is False
+        assert body["reasoning"] == {"effort": "low"}
+        assert body["text"]["format"] == {
+            "type": "json_schema",
+            "name": "codex_output_schema",
+            "strict": True,
+            "schema": STAGE1_SCHEMA,
+        }
+        assert len(body["input"]) == 1
+    text = proto.user_text(body)
     assert CONTENTS in text
     assert "/home/u/.codex/sessions/2026/11/22/rollout-x.jsonl" in text
     assert "/work/app" in text and "feature/flaky" in text
@@ -186,70 +207,78 @@ async def test_success_request_shape_and_result() -> None:
     assert "tools" not in body
 
 
-async def test_default_model_when_phase1_model_is_empty() -> None:
-    async with harness(Reply(text=GOOD_TEXT), model="") as (server, extractor, _):
+async def test_default_model_when_phase1_model_is_empty(proto: Proto) -> None:
+    if proto is CHAT:  # no default fits every server: the config must name the model
+        with pytest.raises(ConfigError) as info:
+            make_extractor(make_config("http://127.0.0.1:9/v1", model="", proto=proto), "cfg.toml")
+        assert "cfg.toml: phase1.model: the chat backend needs" in str(info.value)
+        return
+    async with harness(proto, Reply(text=GOOD_TEXT), model="") as (server, extractor, _):
         result = await extractor.extract(make_request())
     assert result.model == DEFAULT_MODEL == server.requests[0].json["model"]
 
 
-async def test_from_config() -> None:
-    async with ResponsesServer(Reply(text=GOOD_TEXT)) as server:
-        async with OpenAIExtractor.from_config(make_config(server.url)) as extractor:
+async def test_from_config(proto: Proto) -> None:
+    async with proto.server(Reply(text=GOOD_TEXT)) as server:
+        extractor = make_extractor(make_config(server.url, proto=proto))
+        try:
+            assert extractor.name == proto.name
             assert (await extractor.extract(make_request())).output.raw_memory
+        finally:
+            await extractor.aclose()
 
 
-async def test_chunk_note_in_the_input_message() -> None:
-    async with harness(Reply(text=GOOD_TEXT)) as (server, extractor, _):
+async def test_chunk_note_in_the_input_message(proto: Proto) -> None:
+    async with harness(proto, Reply(text=GOOD_TEXT)) as (server, extractor, _):
         await extractor.extract(make_request(chunk_index=1, chunk_count=3))
-    text = server.requests[0].json["input"][0]["content"][0]["text"]
-    assert "part 2 of 3" in text
+    assert "part 2 of 3" in proto.user_text(server.requests[0].json)
 
 
-async def test_item_text_is_the_fallback_when_no_delta_came() -> None:
-    async with harness(Reply(text=GOOD_TEXT, deltas=False)) as (_, extractor, _s):
+async def test_item_text_is_the_fallback_when_no_delta_came(proto: Proto) -> None:
+    async with harness(proto, Reply(text=GOOD_TEXT, deltas=False)) as (_, extractor, _s):
         result = await extractor.extract(make_request())
     assert result.output.raw_memory == GOOD["raw_memory"]
 
 
-async def test_many_small_deltas_and_close_delimited_stream() -> None:
+async def test_many_small_deltas_and_close_delimited_stream(proto: Proto) -> None:
     reply = Reply(text=GOOD_TEXT, delta_chars=1, framing="close")
-    async with harness(reply) as (_, extractor, _s):
+    async with harness(proto, reply) as (_, extractor, _s):
         result = await extractor.extract(make_request())
     assert result.output.rollout_summary == GOOD["rollout_summary"]
 
 
-async def test_unrelated_items_and_events_are_ignored() -> None:
+async def test_unrelated_items_and_events_are_ignored(proto: Proto) -> None:
     reply = Reply(text=GOOD_TEXT, items=[function_call_item("noop", {}, "c1")])
-    async with harness(reply) as (_, extractor, _s):
+    async with harness(proto, reply) as (_, extractor, _s):
         assert (await extractor.extract(make_request())).output.rollout_slug == "fix-flaky-db-test"
 
 
-async def test_fenced_reply_with_legacy_keys_is_accepted() -> None:
+async def test_fenced_reply_with_legacy_keys_is_accepted(proto: Proto) -> None:
     text = '```json\n{"summary": "S", "rawMemory": "R", "rollout_slug": null}\n```'
-    async with harness(Reply(text=text)) as (_, extractor, _s):
+    async with harness(proto, Reply(text=text)) as (_, extractor, _s):
         out = (await extractor.extract(make_request())).output
     assert (out.rollout_summary, out.raw_memory, out.rollout_slug) == ("S", "R", None)
 
 
-async def test_no_output() -> None:
+async def test_no_output(proto: Proto) -> None:
     empty = '{"rollout_summary": "", "rollout_slug": "", "raw_memory": ""}'
-    async with harness(Reply(text=empty)) as (_, extractor, _s):
+    async with harness(proto, Reply(text=empty)) as (_, extractor, _s):
         result = await extractor.extract(make_request())
     assert result.output.is_empty()
     assert result.usage == Usage(input_tokens=10, output_tokens=5)
 
 
-async def test_secrets_the_model_echoes_are_redacted() -> None:
+async def test_secrets_the_model_echoes_are_redacted(proto: Proto) -> None:
     secret = "sk-proj-" + "Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2" * 2
     echoed = {**GOOD, "raw_memory": f"- the key was {secret}\n", "rollout_summary": secret}
-    async with harness(Reply(text=json.dumps(echoed))) as (_, extractor, _s):
+    async with harness(proto, Reply(text=json.dumps(echoed))) as (_, extractor, _s):
         out = (await extractor.extract(make_request())).output
     assert secret not in out.raw_memory and secret not in out.rollout_summary
     assert "[REDACTED_SECRET]" in out.raw_memory
 
 
-async def test_concurrent_extractions() -> None:
-    async with harness(default=Reply(text=GOOD_TEXT)) as (server, extractor, _):
+async def test_concurrent_extractions(proto: Proto) -> None:
+    async with harness(proto, default=Reply(text=GOOD_TEXT)) as (server, extractor, _):
         results = await asyncio.gather(*(extractor.extract(make_request()) for _ in range(8)))
     assert len(server.requests) == 8
     assert all(r.output.rollout_slug == "fix-flaky-db-test" for r in results)
@@ -258,9 +287,9 @@ async def test_concurrent_extractions() -> None:
 # --- unusable replies ------------------------------------------------------------------------
 
 
-async def test_invalid_json_reply_is_a_readable_output_error() -> None:
+async def test_invalid_json_reply_is_a_readable_output_error(proto: Proto) -> None:
     text = 'Sure! Here is the memory: {"rollout_summary": "x", "raw_memory": }'
-    async with harness(Reply(text=text, output_tokens=77)) as h:
+    async with harness(proto, Reply(text=text, output_tokens=77)) as h:
         err = await extract_error(h, OutputError)
     assert str(err).startswith("model output is not valid JSON (Expecting value")
     assert '"Sure! Here is the memory:' in str(err)
@@ -276,43 +305,28 @@ async def test_invalid_json_reply_is_a_readable_output_error() -> None:
         ({**GOOD, "rollout_slug": ["a"]}, "must be a string or null, got array"),
     ],
 )
-async def test_schema_violating_reply(obj: dict[str, Any], fragment: str) -> None:
-    async with harness(Reply(text=json.dumps(obj))) as h:
+async def test_schema_violating_reply(proto: Proto, obj: dict[str, Any], fragment: str) -> None:
+    async with harness(proto, Reply(text=json.dumps(obj))) as h:
         err = await extract_error(h, OutputError)
     assert fragment in str(err)
 
 
-async def test_empty_reply_text() -> None:
-    async with harness(Reply(text="")) as h:
+async def test_empty_reply_text(proto: Proto) -> None:
+    async with harness(proto, Reply(text="")) as h:
         err = await extract_error(h, OutputError)
     assert "no output text" in str(err)
 
 
-async def test_refusal_is_reported() -> None:
-    events: list[dict[str, Any]] = [
-        {"type": "response.created", "response": {"id": "r"}},
-        {"type": "response.refusal.delta", "delta": "I can't help with that."},
-        {"type": "response.completed", "response": {"usage": {"input_tokens": 3}}},
-    ]
-    async with harness(Events(events)) as h:
+async def test_refusal_is_reported(proto: Proto) -> None:
+    async with harness(proto, proto.refusal("I can't help with that.")) as h:
         err = await extract_error(h, OutputError)
     assert "model refused" in str(err) and "I can't help with that." in str(err)
 
 
-async def test_incomplete_response() -> None:
-    events: list[dict[str, Any]] = [
-        {"type": "response.output_text.delta", "delta": '{"rollout_summary": "abc'},
-        {
-            "type": "response.incomplete",
-            "response": {
-                "incomplete_details": {"reason": "max_output_tokens"},
-                "usage": {"input_tokens": 9, "output_tokens": 4096},
-            },
-        },
-    ]
-    async with harness(Events(events)) as h:
+async def test_incomplete_response(proto: Proto) -> None:
+    async with harness(proto, proto.cut_off('{"rollout_summary": "abc', 9, 4096)) as h:
         err = await extract_error(h, UnusableReplyError)
-    assert "cut off" in str(err) and "max_output_tokens" in str(err)
+    assert "cut off" in str(err) and proto.cut_reason in str(err)
     assert err.usage == Usage(input_tokens=9, output_tokens=4096)
     assert len(h[0].requests) == 1
 
@@ -320,9 +334,9 @@ async def test_incomplete_response() -> None:
 # --- HTTP errors and retries -----------------------------------------------------------------
 
 
-async def test_429_with_retry_after_then_success() -> None:
+async def test_429_with_retry_after_then_success(proto: Proto) -> None:
     async with harness(
-        Status(429, "Rate limit reached", retry_after="7"), Reply(text=GOOD_TEXT)
+        proto, Status(429, "Rate limit reached", retry_after="7"), Reply(text=GOOD_TEXT)
     ) as h:
         server, extractor, sleep = h
         result = await extractor.extract(make_request())
@@ -332,18 +346,18 @@ async def test_429_with_retry_after_then_success() -> None:
     assert server.connections == 1  # the error reply kept the connection alive
 
 
-async def test_retry_after_as_http_date() -> None:
+async def test_retry_after_as_http_date(proto: Proto) -> None:
     when = datetime.now(UTC) + timedelta(seconds=20)
     date = email.utils.format_datetime(when, usegmt=True)
-    async with harness(Status(503, retry_after=date), Reply(text=GOOD_TEXT)) as h:
+    async with harness(proto, Status(503, retry_after=date), Reply(text=GOOD_TEXT)) as h:
         await h[1].extract(make_request())
     [waited] = h[2].calls
     assert 17.0 <= waited <= 20.5
 
 
-async def test_real_one_second_retry_after_end_to_end() -> None:
+async def test_real_one_second_retry_after_end_to_end(proto: Proto) -> None:
     async with harness(
-        Status(429, "slow down", retry_after="1"), Reply(text=GOOD_TEXT), real_sleep=True
+        proto, Status(429, "slow down", retry_after="1"), Reply(text=GOOD_TEXT), real_sleep=True
     ) as (server, extractor, _):
         started = time.monotonic()
         result = await extractor.extract(make_request())
@@ -354,16 +368,16 @@ async def test_real_one_second_retry_after_end_to_end() -> None:
     assert elapsed < 5
 
 
-async def test_500_then_success_uses_jittered_backoff() -> None:
-    async with harness(Status(500, "boom"), Reply(text=GOOD_TEXT), rand=lambda: 0.0) as h:
+async def test_500_then_success_uses_jittered_backoff(proto: Proto) -> None:
+    async with harness(proto, Status(500, "boom"), Reply(text=GOOD_TEXT), rand=lambda: 0.0) as h:
         server, extractor, sleep = h
         await extractor.extract(make_request())
     assert sleep.calls == [0.5]  # base 1 s, jittered down to half
     assert len(server.requests) == 2
 
 
-async def test_persistent_500_gives_up_after_retries_plus_one() -> None:
-    async with harness(default=Status(500, "The server had an error"), retries=3) as h:
+async def test_persistent_500_gives_up_after_retries_plus_one(proto: Proto) -> None:
+    async with harness(proto, default=Status(500, "The server had an error"), retries=3) as h:
         server, _, sleep = h
         err = await extract_error(h)
     assert err.transient and err.status == 500
@@ -373,8 +387,8 @@ async def test_persistent_500_gives_up_after_retries_plus_one() -> None:
     assert sleep.calls == [1.0, 2.0, 4.0]
 
 
-async def test_zero_transient_retries_means_one_attempt() -> None:
-    async with harness(default=Status(502, "bad gateway"), retries=0) as h:
+async def test_zero_transient_retries_means_one_attempt(proto: Proto) -> None:
+    async with harness(proto, default=Status(502, "bad gateway"), retries=0) as h:
         err = await extract_error(h)
     assert len(h[0].requests) == 1 and h[2].calls == []
     assert "gave up after 1 attempt)" in str(err)
@@ -391,9 +405,11 @@ def test_backoff_is_capped_and_jittered() -> None:
     assert hi.backoff_delay(6, 2.0) == 30  # never shorter than the backoff
 
 
-async def test_retry_after_beyond_the_inline_limit_is_left_to_the_job() -> None:
+async def test_retry_after_beyond_the_inline_limit_is_left_to_the_job(proto: Proto) -> None:
     long = str(int(MAX_INLINE_RETRY_AFTER * 10))
-    async with harness(Status(429, "quota window", retry_after=long), Reply(text=GOOD_TEXT)) as h:
+    async with harness(
+        proto, Status(429, "quota window", retry_after=long), Reply(text=GOOD_TEXT)
+    ) as h:
         err = await extract_error(h)
     assert err.transient and err.retry_after == MAX_INLINE_RETRY_AFTER * 10
     assert "left to the job's retry schedule" in str(err)
@@ -405,39 +421,44 @@ async def test_retry_after_beyond_the_inline_limit_is_left_to_the_job() -> None:
     [
         (400, "Unsupported parameter: 'reasoning.effort'", ""),
         (401, "Incorrect API key provided", f"${KEY_ENV}"),
-        (404, "The model `m-test` does not exist", "backends.openai.base_url"),
-        (422, "Invalid schema for response_format", ""),
+        (404, "The model `m-test` does not exist", "backends.{}.base_url"),
+        (422, "Invalid value for 'temperature'", ""),
     ],
 )
-async def test_client_errors_fail_at_once(status: int, message: str, hint: str) -> None:
-    async with harness(Status(status, message), Reply(text=GOOD_TEXT)) as h:
+async def test_client_errors_fail_at_once(
+    proto: Proto, status: int, message: str, hint: str
+) -> None:
+    async with harness(proto, Status(status, message), Reply(text=GOOD_TEXT)) as h:
         err = await extract_error(h)
     assert not err.transient and err.status == status
-    assert f"HTTP {status}" in str(err) and message in str(err) and hint in str(err)
+    assert f"HTTP {status}" in str(err) and message in str(err)
+    assert hint.format(proto.name) in str(err)
     assert len(h[0].requests) == 1 and h[2].calls == []
 
 
-async def test_insufficient_quota_429_is_not_retried() -> None:
-    async with harness(Status(429, "You exceeded your quota", code="insufficient_quota")) as h:
+async def test_insufficient_quota_429_is_not_retried(proto: Proto) -> None:
+    async with harness(
+        proto, Status(429, "You exceeded your quota", code="insufficient_quota")
+    ) as h:
         err = await extract_error(h)
     assert not err.transient and len(h[0].requests) == 1
 
 
-async def test_non_json_error_body_is_quoted() -> None:
+async def test_non_json_error_body_is_quoted(proto: Proto) -> None:
     page = b"<html><body><h1>502 Bad Gateway</h1>\n<p>nginx</p></body></html>"
     async with harness(
-        Status(502, body=page, content_type="text/html"), Reply(text=GOOD_TEXT)
+        proto, Status(502, body=page, content_type="text/html"), Reply(text=GOOD_TEXT)
     ) as h:
         await h[1].extract(make_request())  # 502 is transient
-    async with harness(Status(403, body=page, content_type="text/html")) as h:
+    async with harness(proto, Status(403, body=page, content_type="text/html")) as h:
         err = await extract_error(h)
     assert not err.transient and "HTTP 403" in str(err)
     assert "<h1>502 Bad Gateway</h1> <p>nginx</p>" in str(err)
 
 
-async def test_missing_api_key(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_missing_api_key(proto: Proto, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(KEY_ENV)
-    async with harness(Reply(text=GOOD_TEXT)) as h:
+    async with harness(proto, Reply(text=GOOD_TEXT)) as h:
         err = await extract_error(h)
     assert not err.transient
     assert KEY_ENV in str(err) and "not set" in str(err)
@@ -466,65 +487,68 @@ async def test_empty_api_key_env_setting() -> None:
     ],
     ids=["chunked", "mid-event", "reset", "close-delimited", "no-events"],
 )
-async def test_cut_stream_is_retried(cut: Cut) -> None:
-    async with harness(cut, Reply(text=GOOD_TEXT)) as (server, extractor, sleep):
+async def test_cut_stream_is_retried(proto: Proto, cut: Cut) -> None:
+    async with harness(proto, cut, Reply(text=GOOD_TEXT)) as (server, extractor, sleep):
         result = await extractor.extract(make_request())
     assert result.output.rollout_slug == "fix-flaky-db-test"
     assert len(server.requests) == 2 and len(sleep.calls) == 1
 
 
-async def test_always_cut_stream_fails_transiently() -> None:
-    async with harness(default=Cut(after_events=2, framing="close"), retries=1) as h:
+async def test_always_cut_stream_fails_transiently(proto: Proto) -> None:
+    async with harness(proto, default=Cut(after_events=2, framing="close"), retries=1) as h:
         err = await extract_error(h)
-    assert err.transient and "stream ended before response.completed" in str(err)
+    assert err.transient and f"stream ended before {proto.end_marker}" in str(err)
     assert "gave up after 2 attempts" in str(err)
     assert len(h[0].requests) == 2
 
 
-async def test_always_cut_chunked_stream_fails_transiently() -> None:
-    async with harness(default=Cut(after_events=2), retries=1) as h:
+async def test_always_cut_chunked_stream_fails_transiently(proto: Proto) -> None:
+    async with harness(proto, default=Cut(after_events=2), retries=1) as h:
         err = await extract_error(h)
     assert err.transient and "connection" in str(err) and len(h[0].requests) == 2
 
 
-async def test_stream_without_completed_is_transient() -> None:
-    events = [{"type": "response.output_text.delta", "delta": GOOD_TEXT}]
-    async with harness(default=Events(events), retries=0) as h:
+async def test_stream_without_completed_is_transient(proto: Proto) -> None:
+    async with harness(proto, default=proto.without_end(GOOD_TEXT), retries=0) as h:
         err = await extract_error(h)
-    assert err.transient and "stream ended before response.completed (after 1 event)" in str(err)
+    assert err.transient
+    assert f"stream ended before {proto.end_marker} (after 1 event)" in str(err)
 
 
 @pytest.mark.parametrize("headers_first", [False, True], ids=["no-reply", "headers-only"])
-async def test_hung_connection_times_out(headers_first: bool) -> None:
-    async with harness(default=Hang(headers_first=headers_first), retries=1, timeout_s=0.3) as h:
+async def test_hung_connection_times_out(proto: Proto, headers_first: bool) -> None:
+    async with harness(
+        proto, default=Hang(headers_first=headers_first), retries=1, timeout_s=0.3
+    ) as h:
         started = time.monotonic()
         err = await extract_error(h)
         elapsed = time.monotonic() - started
     assert err.transient
     assert "timed out after 0.3s waiting for data" in str(err)
-    assert "backends.openai.timeout_seconds" in str(err)
+    assert f"backends.{proto.name}.timeout_seconds" in str(err)
     assert len(h[0].requests) == 2
     assert elapsed < 3
 
 
-async def test_connection_refused_is_transient() -> None:
-    async with ResponsesServer() as server:
+async def test_connection_refused_is_transient(proto: Proto) -> None:
+    async with proto.server() as server:
         url = server.url
     # The port is closed now.
-    async with OpenAIExtractor(make_config(url, retries=1), sleep=RecordingSleep()) as extractor:
+    cfg = make_config(url, retries=1, proto=proto)
+    async with proto.extractor(cfg, sleep=RecordingSleep()) as extractor:
         with pytest.raises(BackendError) as info:
             await extractor.extract(make_request())
     assert info.value.transient and "cannot connect" in str(info.value)
 
 
-async def test_garbage_event_stream_is_transient() -> None:
-    async with harness(Garbage(), Reply(text=GOOD_TEXT)) as (server, extractor, _):
+async def test_garbage_event_stream_is_transient(proto: Proto) -> None:
+    async with harness(proto, Garbage(), Reply(text=GOOD_TEXT)) as (server, extractor, _):
         await extractor.extract(make_request())
     assert len(server.requests) == 2
 
 
-async def test_garbage_of_the_wrong_content_type_fails_at_once() -> None:
-    async with harness(Garbage(b"<html>login page</html>", content_type="text/html")) as h:
+async def test_garbage_of_the_wrong_content_type_fails_at_once(proto: Proto) -> None:
+    async with harness(proto, Garbage(b"<html>login page</html>", content_type="text/html")) as h:
         err = await extract_error(h)
     assert not err.transient
     assert "expected an event stream" in str(err) and "text/html" in str(err)
@@ -534,61 +558,40 @@ async def test_garbage_of_the_wrong_content_type_fails_at_once() -> None:
 # --- failure events --------------------------------------------------------------------------
 
 
-def failed(code: str, message: str) -> Events:
-    return Events(
-        [
-            {"type": "response.created", "response": {"id": "r"}},
-            {
-                "type": "response.failed",
-                "response": {
-                    "id": "r",
-                    "status": "failed",
-                    "error": {"code": code, "message": message},
-                },
-            },
-        ]
-    )
-
-
-async def test_response_failed_non_retryable() -> None:
+async def test_response_failed_non_retryable(proto: Proto) -> None:
     msg = "Your input exceeds the context window of this model."
-    async with harness(failed("context_length_exceeded", msg), Reply(text=GOOD_TEXT)) as h:
+    async with harness(
+        proto, proto.failed("context_length_exceeded", msg), Reply(text=GOOD_TEXT)
+    ) as h:
         err = await extract_error(h)
     assert not err.transient
     assert msg in str(err) and "context_length_exceeded" in str(err)
-    assert "response.failed" in str(err)
+    assert proto.error_kind in str(err)
     assert len(h[0].requests) == 1
 
 
-async def test_response_failed_server_error_is_retried() -> None:
-    script = (failed("server_error", "An error occurred."), Reply(text=GOOD_TEXT))
-    async with harness(*script) as (server, extractor, sleep):
+async def test_response_failed_server_error_is_retried(proto: Proto) -> None:
+    script = (proto.failed("server_error", "An error occurred."), Reply(text=GOOD_TEXT))
+    async with harness(proto, *script) as (server, extractor, sleep):
         await extractor.extract(make_request())
     assert len(server.requests) == 2 and sleep.calls == [1.0]
 
 
-async def test_rate_limit_event_waits_as_told() -> None:
-    ev = Events(
-        [{"type": "error", "code": "rate_limit_exceeded", "message": "Please try again in 2.5s."}]
-    )
-    async with harness(ev, Reply(text=GOOD_TEXT)) as (_, extractor, sleep):
+async def test_rate_limit_event_waits_as_told(proto: Proto) -> None:
+    ev = proto.error_event({"code": "rate_limit_exceeded", "message": "Please try again in 2.5s."})
+    async with harness(proto, ev, Reply(text=GOOD_TEXT)) as (_, extractor, sleep):
         await extractor.extract(make_request())
     assert sleep.calls == [2.5]
 
 
-async def test_error_event_with_nested_error() -> None:
-    ev = Events(
-        [
-            {
-                "type": "error",
-                "error": {"type": "invalid_request_error", "message": "Invalid 'input': too long."},
-            }
-        ]
+async def test_error_event_with_nested_error(proto: Proto) -> None:
+    ev = proto.error_event(
+        {"error": {"type": "invalid_request_error", "message": "Invalid 'input': too long."}}
     )
-    async with harness(ev) as h:
+    async with harness(proto, ev) as h:
         err = await extract_error(h)
     assert not err.transient
-    assert "error from" in str(err) and "Invalid 'input': too long." in str(err)
+    assert f"{proto.error_event_kind} from" in str(err) and "Invalid 'input': too long." in str(err)
     assert "invalid_request_error" in str(err)
 
 

@@ -8,8 +8,8 @@ from memoryd.errors import ConfigError
 
 
 def make_consolidator(cfg: Config, source: str = "<config>") -> ConsolidationAgent:
-    """The phase-2 agent named by ``phase2.backend``; backends not built yet are refused
-    with a config error naming the key, before anything runs."""
+    """The phase-2 agent named by ``phase2.backend``; an unknown name is refused with a config
+    error naming the key, before anything runs."""
     name = cfg.phase2.backend
     if name == "offline":
         from memoryd.agent.offline import OfflineConsolidator
@@ -19,8 +19,12 @@ def make_consolidator(cfg: Config, source: str = "<config>") -> ConsolidationAge
         from memoryd.agent.openai_agent import OpenAIConsolidator
 
         return OpenAIConsolidator.from_config(cfg)
+    if name == "chat":
+        from memoryd.agent.chat_agent import ChatConsolidator
+
+        return ChatConsolidator.from_config(cfg, source)
     if name == "codex":
         from memoryd.agent.codex_agent import CodexConsolidator
 
         return CodexConsolidator.from_config(cfg, source)
-    raise ConfigError(source, "phase2.backend", f"backend {name!r} is not available yet")
+    raise ConfigError(source, "phase2.backend", f"unknown backend {name!r}")

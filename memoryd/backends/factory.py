@@ -8,8 +8,8 @@ from memoryd.errors import ConfigError
 
 
 def make_extractor(cfg: Config, source: str = "<config>") -> Extractor:
-    """The phase-1 backend named by ``phase1.backend``. Backends not built yet are refused
-    with a config error naming the key, before any job is claimed."""
+    """The phase-1 backend named by ``phase1.backend``. An unknown name is refused with a
+    config error naming the key, before any job is claimed."""
     name = cfg.phase1.backend
     if name == "offline":
         from memoryd.backends.offline import OfflineExtractor
@@ -19,8 +19,12 @@ def make_extractor(cfg: Config, source: str = "<config>") -> Extractor:
         from memoryd.backends.openai import OpenAIExtractor
 
         return OpenAIExtractor.from_config(cfg)
+    if name == "chat":
+        from memoryd.backends.chat import ChatExtractor
+
+        return ChatExtractor.from_config(cfg, source)
     if name == "codex":
         from memoryd.backends.codex import CodexExtractor
 
         return CodexExtractor.from_config(cfg, source)
-    raise ConfigError(source, "phase1.backend", f"backend {name!r} is not available yet")
+    raise ConfigError(source, "phase1.backend", f"unknown backend {name!r}")

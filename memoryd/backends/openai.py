@@ -21,7 +21,8 @@ Failures:
   reply cannot be parsed as a stage-1 object.
 
 The HTTP call, the event-stream parser and the retries live in memoryd/backends/responses.py
-(shared with the phase-2 agent); this module folds the events into the stage-1 reply text.
+(shared with the phase-2 agent and the ``chat`` backend); this module folds the events into the
+stage-1 reply text. ``StreamingExtractor`` is the part every HTTP stage-1 backend shares.
 
 When ``phase1.model`` is empty the model is ``DEFAULT_MODEL``, Codex's preferred extraction
 model for OpenAI providers (reference §5.1).
@@ -29,15 +30,10 @@ model for OpenAI providers (reference §5.1).
 
 from __future__ import annotations
 
-import asyncio
 import json
-import random
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Final, NamedTuple, Self
-
-import httpx
+from typing import Any, Final, NamedTuple, Self, Unpack
 
 from memoryd.backends.base import (
     ExtractionRequest,
@@ -47,7 +43,14 @@ from memoryd.backends.base import (
 )
 from memoryd.backends.output import STAGE1_SCHEMA, excerpt, finalize_output, parse_stage1_output
 from memoryd.backends.responses import MAX_INLINE_RETRY_AFTER as MAX_INLINE_RETRY_AFTER
-from memoryd.backends.responses import ResponsesClient, Sleep, message_text, usage_of
+from memoryd.backends.responses import (
+    ClientOptions,
+    EventHandler,
+    ResponsesClient,
+    StreamClient,
+    message_text,
+    usage_of,
+)
 from memoryd.backends.responses import SSEError as SSEError
 from memoryd.backends.responses import SSEEvent as SSEEvent
 from memoryd.backends.responses import SSEParser as SSEParser
@@ -68,7 +71,9 @@ class UnusableReplyError(OutputError):
         self.usage = usage or Usage()
 
 
-class _Reply(NamedTuple):
+class Reply(NamedTuple):
+    """A finished reply: its text and what it cost."""
+
     text: str
     usage: Usage
 
@@ -83,7 +88,7 @@ class _Stage1Stream:
     item_text: str | None = None  # from the first completed assistant message item
     refusal: list[str] = field(default_factory=list)
 
-    def __call__(self, kind: str, data: dict[str, Any]) -> _Reply | None:
+    def __call__(self, kind: str, data: dict[str, Any]) -> Reply | None:
         if kind == "response.output_text.delta":
             if isinstance(data.get("delta"), str):
                 self.deltas.append(data["delta"])
@@ -104,7 +109,7 @@ class _Stage1Stream:
                 raise UnusableReplyError(
                     f"model refused: {excerpt(''.join(self.refusal), 200)}", usage
                 )
-            return _Reply(text, usage)
+            return Reply(text, usage)
         elif kind == "response.incomplete":
             response = data.get("response")
             reason = None
@@ -123,44 +128,21 @@ class _Stage1Stream:
 # --- the extractor ---------------------------------------------------------------------------
 
 
-class OpenAIExtractor:
-    """Stage-1 extraction over the Responses API (see the module doc for the behaviour)."""
+class StreamingExtractor:
+    """What every HTTP stage-1 backend shares: one streamed call per rollout (or chunk) through
+    a StreamClient, the reply text parsed with the lenient stage-1 parser, redacted and capped.
+    A protocol subclass sets ``name`` and implements ``request_body`` and ``new_stream``."""
 
-    name = "openai"
+    name: str
 
-    def __init__(
-        self,
-        config: Config,
-        *,
-        env: Mapping[str, str] | None = None,
-        sleep: Sleep = asyncio.sleep,
-        rand: Callable[[], float] = random.random,
-        transport: httpx.AsyncBaseTransport | None = None,
-        allow_legacy: bool = True,
-    ) -> None:
-        oc = config.backends.openai
-        self.model: str = config.phase1.model or DEFAULT_MODEL
+    def __init__(self, model: str, http: StreamClient, *, allow_legacy: bool) -> None:
+        self.model = model
         self.allow_legacy = allow_legacy
-        self._http = ResponsesClient(
-            base_url=oc.base_url,
-            api_key_env=oc.api_key_env,
-            timeout_seconds=oc.timeout_seconds,
-            transient_retries=config.phase1.transient_retries,
-            model_key="phase1.model",
-            env=env,
-            sleep=sleep,
-            rand=rand,
-            transport=transport,
-        )
-        self.url = self._http.url
-        self.api_key_env = oc.api_key_env
-        self.timeout_seconds = oc.timeout_seconds
-        self.transient_retries = config.phase1.transient_retries
-
-    @classmethod
-    def from_config(cls, config: Config) -> OpenAIExtractor:
-        """The extractor for ``phase1`` and ``backends.openai`` of ``config``."""
-        return cls(config, allow_legacy=config.phase1.accept_legacy_keys)
+        self._http = http
+        self.url = http.url
+        self.api_key_env = http.api_key_env
+        self.timeout_seconds = http.timeout_seconds
+        self.transient_retries = http.transient_retries
 
     async def __aenter__(self) -> Self:
         return self
@@ -176,11 +158,70 @@ class OpenAIExtractor:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    # -- request ------------------------------------------------------------------------------
-
-    def api_key(self) -> str:
-        """The key from the environment variable named by ``backends.openai.api_key_env``."""
+    def api_key(self) -> str | None:
+        """The key from the environment variable named by the backend's ``api_key_env``."""
         return self._http.api_key()
+
+    def backoff_delay(self, attempt: int, retry_after: float | None) -> float:
+        """Seconds to wait after failed attempt ``attempt`` (1-based): see StreamClient."""
+        return self._http.backoff_delay(attempt, retry_after)
+
+    def request_body(self, request: ExtractionRequest) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def new_stream(self) -> EventHandler[Reply]:
+        """A fresh handler that folds one reply stream into its text and usage."""
+        raise NotImplementedError
+
+    async def call(self, request: ExtractionRequest) -> Reply:
+        """One streamed call (with the client's retries) for ``request``."""
+        key = self.api_key()
+        content = json.dumps(self.request_body(request), ensure_ascii=False).encode("utf-8")
+        return await self._http.stream(
+            content, key, self.new_stream, log_fields={"thread_id": request.thread_id}
+        )
+
+    def result(self, reply: Reply) -> ExtractionResult:
+        """The stage-1 result of a reply, or UnusableReplyError (with the usage to book)."""
+        try:
+            parsed = parse_stage1_output(reply.text, allow_legacy=self.allow_legacy)
+        except OutputError as e:
+            raise UnusableReplyError(str(e), reply.usage) from None
+        return ExtractionResult(
+            output=finalize_output(parsed),
+            usage=reply.usage,
+            backend=self.name,
+            model=self.model,
+        )
+
+    async def extract(self, request: ExtractionRequest) -> ExtractionResult:
+        return self.result(await self.call(request))
+
+
+class OpenAIExtractor(StreamingExtractor):
+    """Stage-1 extraction over the Responses API (see the module doc for the behaviour)."""
+
+    name = "openai"
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        allow_legacy: bool = True,
+        **options: Unpack[ClientOptions],
+    ) -> None:
+        http = ResponsesClient.from_config(
+            config.backends.openai,
+            transient_retries=config.phase1.transient_retries,
+            model_key="phase1.model",
+            **options,
+        )
+        super().__init__(config.phase1.model or DEFAULT_MODEL, http, allow_legacy=allow_legacy)
+
+    @classmethod
+    def from_config(cls, config: Config) -> OpenAIExtractor:
+        """The extractor for ``phase1`` and ``backends.openai`` of ``config``."""
+        return cls(config, allow_legacy=config.phase1.accept_legacy_keys)
 
     def request_body(self, request: ExtractionRequest) -> dict[str, Any]:
         """The JSON body of the ``/responses`` call for one rollout (or chunk)."""
@@ -207,23 +248,5 @@ class OpenAIExtractor:
             },
         }
 
-    def backoff_delay(self, attempt: int, retry_after: float | None) -> float:
-        """Seconds to wait after failed attempt ``attempt`` (1-based): see ResponsesClient."""
-        return self._http.backoff_delay(attempt, retry_after)
-
-    async def extract(self, request: ExtractionRequest) -> ExtractionResult:
-        key = self.api_key()
-        content = json.dumps(self.request_body(request), ensure_ascii=False).encode("utf-8")
-        reply = await self._http.stream(
-            content, key, _Stage1Stream, log_fields={"thread_id": request.thread_id}
-        )
-        try:
-            parsed = parse_stage1_output(reply.text, allow_legacy=self.allow_legacy)
-        except OutputError as e:
-            raise UnusableReplyError(str(e), reply.usage) from None
-        return ExtractionResult(
-            output=finalize_output(parsed),
-            usage=reply.usage,
-            backend=self.name,
-            model=self.model,
-        )
+    def new_stream(self) -> _Stage1Stream:
+        return _Stage1Stream()

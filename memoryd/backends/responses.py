@@ -1,10 +1,13 @@
-"""One streaming Responses-API call with retries, shared by the stage-1 extractor
-(memoryd/backends/openai.py) and the phase-2 agent (memoryd/agent/openai_agent.py).
+"""One streaming model call with retries, shared by every HTTP backend: the Responses API
+(``openai``: memoryd/backends/openai.py, memoryd/agent/openai_agent.py) and Chat Completions
+(``chat``: memoryd/backends/chat.py, memoryd/agent/chat_agent.py).
 
-``ResponsesClient.stream`` POSTs a JSON body to ``{backends.openai.base_url}/responses`` and
-reads the reply as server-sent events; what the events *mean* is up to the caller's handler,
-which sees every JSON event and returns a value once the stream has told it enough (normally on
-``response.completed``). The client owns everything else:
+``StreamClient.stream`` POSTs a JSON body to ``{base_url}{path}`` and reads the reply as
+server-sent events; what the events *mean* is up to the caller's handler, which sees every JSON
+event and returns a value once the stream has told it enough (``response.completed`` for the
+Responses API, ``[DONE]`` for Chat Completions). A protocol subclass (``ResponsesClient`` here,
+``ChatClient`` in memoryd/backends/chat.py) says how an event is named and which events are
+errors. The client owns everything else:
 
 * transient failures — HTTP 408/429/5xx, connection errors, timeouts (``timeout_seconds`` bounds
   the connect and every read, so a hung server is noticed), torn streams, streams that end before
@@ -15,6 +18,9 @@ which sees every JSON event and returns a value once the stream has told it enou
   is not waited out in-process: the error goes back to the caller, whose own schedule takes over.
 * permanent — other 4xx (the status and the server's message are reported, with a hint for 401
   and 404), a missing API key, a reply that is not an event stream, non-retryable error events.
+* concurrency — every attempt holds a slot of the backend's ``max_concurrency`` limiter, which
+  one process shares between all clients of that backend (both phases), so a local server
+  never sees more requests at once than it is configured for.
 
 Every failure is a BackendError whose message is one line.
 """
@@ -28,10 +34,12 @@ import os
 import random
 import re
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, Final, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Final, NamedTuple, Self, TypedDict, TypeVar, Unpack
 
+import anyio
 import httpx
 import structlog
 
@@ -39,7 +47,7 @@ from memoryd import __version__
 from memoryd.backends.base import BackendError, Usage
 from memoryd.backends.output import excerpt
 
-log = structlog.get_logger("memoryd.backends.openai")
+log = structlog.get_logger("memoryd.backends.http")
 
 BACKOFF_BASE_SECONDS: Final = 1.0
 BACKOFF_CAP_SECONDS: Final = 30.0
@@ -60,7 +68,20 @@ _TRANSIENT_CODES: Final = frozenset(
 )
 _TRY_AGAIN = re.compile(r"try again in\s+(\d+(?:\.\d+)?)\s*(ms|s|seconds?)\b", re.IGNORECASE)
 
+if TYPE_CHECKING:
+    from memoryd.config import ChatBackendConfig, OpenAIBackendConfig
+
 Sleep = Callable[[float], Awaitable[None]]
+
+
+class ClientOptions(TypedDict, total=False):
+    """What tests (and only tests) change about a client: the environment the API key is read
+    from, the backoff's sleep and jitter, and the HTTP transport."""
+
+    env: Mapping[str, str] | None
+    sleep: Sleep
+    rand: Callable[[], float]
+    transport: httpx.AsyncBaseTransport | None
 
 
 # --- server-sent events ----------------------------------------------------------------------
@@ -228,9 +249,11 @@ def message_text(item: Any) -> str | None:
     return "".join(parts) if parts else None
 
 
-def usage_of(response: Any) -> Usage:
-    """The token usage of a ``response`` object (zeros when it has none)."""
-    usage = response.get("usage") if isinstance(response, dict) else None
+def usage_from(
+    usage: Any, input_key: str = "input_tokens", output_key: str = "output_tokens"
+) -> Usage:
+    """Token usage from a ``usage`` object under the protocol's key names (Chat Completions
+    says ``prompt_tokens`` / ``completion_tokens``); zeros for what is missing or bogus."""
     if not isinstance(usage, dict):
         return Usage()
 
@@ -238,7 +261,12 @@ def usage_of(response: Any) -> Usage:
         v = usage.get(key)
         return v if isinstance(v, int) and not isinstance(v, bool) and v >= 0 else 0
 
-    return Usage(input_tokens=count("input_tokens"), output_tokens=count("output_tokens"))
+    return Usage(input_tokens=count(input_key), output_tokens=count(output_key))
+
+
+def usage_of(response: Any) -> Usage:
+    """The token usage of a ``response`` object (zeros when it has none)."""
+    return usage_from(response.get("usage") if isinstance(response, dict) else None)
 
 
 async def _head(resp: httpx.Response) -> bytes:
@@ -256,16 +284,68 @@ T = TypeVar("T")
 # An event handler folds the JSON events of one response stream (kind, data) and returns the
 # caller's result once it has one; it may raise (a BackendError marked transient is retried like
 # any other transient failure; anything else ends the call). A fresh handler is made for every
-# attempt. ``response.failed`` and ``error`` events never reach it: the client raises for them.
+# attempt. Error events (``response.failed`` / ``error``, or a chat chunk carrying an ``error``)
+# never reach it: the client raises for them.
 EventHandler = Callable[[str, dict[str, Any]], T | None]
+
+
+# --- the per-backend concurrency limit -------------------------------------------------------
+
+# (event loop) -> backend name -> limiter. Keyed by loop because a limiter belongs to the loop it
+# is used on (each test runs its own); a daemon has one loop, so one limiter per backend.
+_LIMITERS: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[str, anyio.CapacityLimiter]
+] = weakref.WeakKeyDictionary()
+
+
+def shared_limiter(backend: str, max_concurrency: int) -> anyio.CapacityLimiter:
+    """The limiter every client of ``backend`` in this process shares (``backends.<name>.
+    max_concurrency``); a later client with another limit (a config reload) resizes it."""
+    per_loop = _LIMITERS.setdefault(asyncio.get_running_loop(), {})
+    limiter = per_loop.get(backend)
+    if limiter is None:
+        limiter = per_loop[backend] = anyio.CapacityLimiter(max_concurrency)
+    elif limiter.total_tokens != max_concurrency:
+        limiter.total_tokens = max_concurrency
+    return limiter
 
 
 # --- the client ------------------------------------------------------------------------------
 
 
-class ResponsesClient:
-    """Streaming ``POST {base_url}/responses`` with phase-1's error handling and retries
-    (see the module doc). ``model_key`` names the config key of the model in error hints."""
+class StreamClient:
+    """Streaming ``POST {base_url}{path}`` with phase-1's error handling and retries (see the
+    module doc). Subclasses name the protocol: ``backend`` (the config section under
+    ``backends``, the limiter and the log prefix), ``path``, ``label`` (how messages name the
+    backend), ``end_marker`` (what a finished stream ends with, for messages) and
+    ``event_kind`` (an event's name, or an error to raise). ``model_key`` names the config key
+    of the model in error hints."""
+
+    backend: ClassVar[str]
+    path: ClassVar[str]
+    label: ClassVar[str]
+    end_marker: ClassVar[str]
+    key_required: ClassVar[bool] = True
+
+    @classmethod
+    def from_config(
+        cls,
+        bc: OpenAIBackendConfig | ChatBackendConfig,
+        *,
+        transient_retries: int,
+        model_key: str,
+        **options: Unpack[ClientOptions],
+    ) -> Self:
+        """The client for the connection settings of ``backends.<name>``."""
+        return cls(
+            base_url=bc.base_url,
+            api_key_env=bc.api_key_env,
+            timeout_seconds=bc.timeout_seconds,
+            transient_retries=transient_retries,
+            model_key=model_key,
+            max_concurrency=bc.max_concurrency,
+            **options,
+        )
 
     def __init__(
         self,
@@ -275,16 +355,18 @@ class ResponsesClient:
         timeout_seconds: float,
         transient_retries: int,
         model_key: str,
+        max_concurrency: int | None = None,
         env: Mapping[str, str] | None = None,
         sleep: Sleep = asyncio.sleep,
         rand: Callable[[], float] = random.random,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self.url = base_url.rstrip("/") + "/responses"
+        self.url = base_url.rstrip("/") + self.path
         self.api_key_env = api_key_env
         self.timeout_seconds = timeout_seconds
         self.transient_retries = transient_retries
         self.model_key = model_key
+        self.max_concurrency = max_concurrency
         self._env: Mapping[str, str] = os.environ if env is None else env
         self._sleep = sleep
         self._rand = rand
@@ -295,18 +377,25 @@ class ResponsesClient:
     async def aclose(self) -> None:
         await self._client.aclose()
 
-    def api_key(self) -> str:
-        """The key from the environment variable named by ``backends.openai.api_key_env``."""
+    @property
+    def section(self) -> str:
+        return f"backends.{self.backend}"
+
+    def api_key(self) -> str | None:
+        """The key from the environment variable named by ``api_key_env``; None (no
+        Authorization header) when the protocol allows that and no variable is named."""
         if not self.api_key_env:
+            if not self.key_required:
+                return None
             raise BackendError(
-                "OpenAI backend: backends.openai.api_key_env is empty; set it to the name of "
+                f"{self.label}: {self.section}.api_key_env is empty; set it to the name of "
                 "the environment variable that holds your API key"
             )
         key = self._env.get(self.api_key_env, "").strip()
         if not key:
             raise BackendError(
-                f"OpenAI backend: the environment variable {self.api_key_env} (named by "
-                "backends.openai.api_key_env) is not set or empty; export your API key in it"
+                f"{self.label}: the environment variable {self.api_key_env} (named by "
+                f"{self.section}.api_key_env) is not set or empty; export your API key in it"
             )
         return key
 
@@ -323,7 +412,7 @@ class ResponsesClient:
     async def stream(
         self,
         content: bytes,
-        key: str,
+        key: str | None,
         new_handler: Callable[[], EventHandler[T]],
         *,
         log_fields: Mapping[str, Any] | None = None,
@@ -336,7 +425,7 @@ class ResponsesClient:
         while True:
             attempt += 1
             try:
-                return await self._call(content, key, new_handler())
+                return await self._limited_call(content, key, new_handler())
             except BackendError as e:
                 if not e.transient:
                     raise
@@ -358,7 +447,7 @@ class ResponsesClient:
                     ) from e
                 delay = self.backoff_delay(attempt, e.retry_after)
                 log.warning(
-                    "openai_transient_error",
+                    f"{self.backend}_transient_error",
                     **(log_fields or {}),
                     attempt=attempt,
                     attempts=attempts,
@@ -370,13 +459,20 @@ class ResponsesClient:
 
     # -- one HTTP attempt ---------------------------------------------------------------------
 
-    async def _call(self, content: bytes, key: str, handler: EventHandler[T]) -> T:
+    async def _limited_call(self, content: bytes, key: str | None, handler: EventHandler[T]) -> T:
+        if self.max_concurrency is None:
+            return await self._call(content, key, handler)
+        async with shared_limiter(self.backend, self.max_concurrency):
+            return await self._call(content, key, handler)
+
+    async def _call(self, content: bytes, key: str | None, handler: EventHandler[T]) -> T:
         headers = {
-            "authorization": f"Bearer {key}",
             "accept": "text/event-stream",
             "content-type": "application/json",
             "user-agent": f"memoryd/{__version__}",
         }
+        if key is not None:
+            headers["authorization"] = f"Bearer {key}"
         started = time.monotonic()
         try:
             async with self._client.stream(
@@ -388,7 +484,7 @@ class ResponsesClient:
                 if not ctype.lower().startswith("text/event-stream"):
                     body = (await _head(resp)).decode("utf-8", errors="replace")
                     raise BackendError(
-                        f"OpenAI backend: expected an event stream from {self.url}, got "
+                        f"{self.label}: expected an event stream from {self.url}, got "
                         f"{ctype or 'no content type'} (HTTP {resp.status_code}): "
                         f"{excerpt(body)}",
                         status=resp.status_code,
@@ -401,25 +497,25 @@ class ResponsesClient:
                 httpx.PoolTimeout: "waiting for a free connection to",
             }.get(type(e), "waiting for data from")
             raise BackendError(
-                f"OpenAI backend: timed out after {self.timeout_seconds:g}s {what} "
-                f"{self.url} (backends.openai.timeout_seconds)",
+                f"{self.label}: timed out after {self.timeout_seconds:g}s {what} "
+                f"{self.url} ({self.section}.timeout_seconds)",
                 transient=True,
             ) from None
         except httpx.ConnectError as e:
             raise BackendError(
-                f"OpenAI backend: cannot connect to {self.url}: {one_line(str(e)) or 'refused'}",
+                f"{self.label}: cannot connect to {self.url}: {one_line(str(e)) or 'refused'}",
                 transient=True,
             ) from None
         except (httpx.NetworkError, httpx.RemoteProtocolError, httpx.ProxyError) as e:
             waited = time.monotonic() - started
             raise BackendError(
-                f"OpenAI backend: the connection to {self.url} broke after {waited:.1f}s: "
+                f"{self.label}: the connection to {self.url} broke after {waited:.1f}s: "
                 f"{one_line(str(e)) or type(e).__name__}",
                 transient=True,
             ) from None
         except (httpx.HTTPError, httpx.InvalidURL) as e:
             raise BackendError(
-                f"OpenAI backend: request to {self.url} failed: "
+                f"{self.label}: request to {self.url} failed: "
                 f"{one_line(str(e)) or type(e).__name__}"
             ) from None
 
@@ -442,9 +538,9 @@ class ResponsesClient:
         if status == 401:
             hint = f" (check the API key in ${self.api_key_env})"
         elif status == 404:
-            hint = f" (check backends.openai.base_url and {self.model_key})"
+            hint = f" (check {self.section}.base_url and {self.model_key})"
         return BackendError(
-            f"OpenAI backend: HTTP {status} from {self.url}: {one_line(message)}{hint}",
+            f"{self.label}: HTTP {status} from {self.url}: {one_line(message)}{hint}",
             transient=transient,
             status=status,
             retry_after=retry_after,
@@ -466,41 +562,61 @@ class ResponsesClient:
                 if result is not None:
                     return result
         except SSEError as e:
-            raise BackendError(f"OpenAI backend: bad event stream from {self.url}: {e}") from None
+            raise BackendError(f"{self.label}: bad event stream from {self.url}: {e}") from None
         torn = " mid-event" if parser.pending else ""
         raise BackendError(
-            f"OpenAI backend: stream ended{torn} before response.completed "
+            f"{self.label}: stream ended{torn} before {self.end_marker} "
             f"(after {events} event{'s' if events != 1 else ''})",
             transient=True,
             status=resp.status_code,
         )
 
     def _on_event(self, ev: SSEEvent, handler: EventHandler[T]) -> T | None:
+        if ev.data.strip() == "[DONE]":
+            return handler("[DONE]", {})
         try:
             data = json.loads(ev.data)
         except ValueError:
-            log.debug("openai_sse_not_json", event=ev.event, data=excerpt(ev.data))
+            log.debug(f"{self.backend}_sse_not_json", event=ev.event, data=excerpt(ev.data))
             return None
         if not isinstance(data, dict):
             return None
-        kind = data.get("type") or ev.event
-        if kind in ("response.failed", "error"):
-            raise self._event_error(kind, data)
-        return handler(kind, data)
+        return handler(self.event_kind(ev, data), data)
 
-    def _event_error(self, kind: str, data: dict[str, Any]) -> BackendError:
-        # An ``error`` event's own "type" is the event name, not an error code.
-        source: Any = {k: v for k, v in data.items() if k != "type"}
-        if kind == "response.failed":
-            response = data.get("response")
-            source = response.get("error") if isinstance(response, dict) else None
-            source = {"error": source} if isinstance(source, dict) else {}
+    def event_kind(self, ev: SSEEvent, data: dict[str, Any]) -> str:
+        """The name the handler sees for a JSON event; raises the BackendError an error event
+        stands for."""
+        raise NotImplementedError
+
+    def event_error(self, kind: str, source: Any) -> BackendError:
+        """The BackendError for an error event whose error fields are in ``source``."""
         code, message = _error_fields(source)
         message = one_line(message or "no message")
         transient = code in _TRANSIENT_CODES
         return BackendError(
-            f"OpenAI backend: {kind} from {self.url}: {message}"
+            f"{self.label}: {kind} from {self.url}: {message}"
             + (f" (code {code})" if code else ""),
             transient=transient,
             retry_after=_retry_after_from_message(message) if transient else None,
         )
+
+
+class ResponsesClient(StreamClient):
+    """``POST {base_url}/responses``: events are named by their ``type``; ``response.failed``
+    and ``error`` events are errors."""
+
+    backend = "openai"
+    path = "/responses"
+    label = "OpenAI backend"
+    end_marker = "response.completed"
+
+    def event_kind(self, ev: SSEEvent, data: dict[str, Any]) -> str:
+        kind = str(data.get("type") or ev.event)
+        if kind == "response.failed":
+            response = data.get("response")
+            inner = response.get("error") if isinstance(response, dict) else None
+            raise self.event_error(kind, {"error": inner} if isinstance(inner, dict) else {})
+        if kind == "error":
+            # An ``error`` event's own "type" is the event name, not an error code.
+            raise self.event_error(kind, {k: v for k, v in data.items() if k != "type"})
+        return kind

@@ -315,6 +315,16 @@ class ResponsesServer:
     ) -> None:
         await self.stop()
 
+    # -- the protocol (a subclass speaking another one overrides these) ------------------------
+
+    def reply_events(self, reply: Reply, response_id: str) -> list[dict[str, Any]]:
+        """The events that stream ``reply``."""
+        return reply_events(reply, response_id)
+
+    def frame(self, event: Mapping[str, Any], seq: int) -> bytes:
+        """One event as it goes on the wire."""
+        return _sse({**event, "sequence_number": seq})
+
     # -- test helpers -------------------------------------------------------------------------
 
     def script(self, *behaviours: Behaviour) -> None:
@@ -458,20 +468,20 @@ class ResponsesServer:
         rid = f"resp_{next(self._ids)}"
         if isinstance(b, Reply):
             return await self._stream(
-                writer, reply_events(b, rid), b.framing, keep_alive, b.event_delay
+                writer, self.reply_events(b, rid), b.framing, keep_alive, b.event_delay
             )
         if isinstance(b, Events):
             return await self._stream(
                 writer, [dict(e) for e in b.events], b.framing, keep_alive, b.event_delay
             )
         # Cut
-        events = reply_events(Reply(text=b.text), rid)
+        events = self.reply_events(Reply(text=b.text), rid)
         chunked = b.framing == "chunked"
         await self._head(writer, 200, "text/event-stream", False, None, {}, chunked=chunked)
         for seq, ev in enumerate(events[: b.after_events]):
-            self._write_part(writer, _sse({**ev, "sequence_number": seq}), chunked)
+            self._write_part(writer, self.frame(ev, seq), chunked)
         if b.mid_event and b.after_events < len(events):
-            data = _sse(events[b.after_events])
+            data = self.frame(events[b.after_events], b.after_events)
             self._write_part(writer, data[: len(data) // 2], chunked)
         await writer.drain()
         if b.reset:
@@ -492,7 +502,7 @@ class ResponsesServer:
         for seq, ev in enumerate(events):
             if event_delay > 0 and seq:
                 await asyncio.sleep(event_delay)
-            self._write_part(writer, _sse({**ev, "sequence_number": seq}), chunked)
+            self._write_part(writer, self.frame(ev, seq), chunked)
             await writer.drain()
         if chunked:
             writer.write(b"0\r\n\r\n")
