@@ -343,9 +343,8 @@ class Consolidator:
                 )
             )
         except AgentError as e:
-            spent = getattr(e, "usage", None)  # a stopped agent still spent its tokens
-            if isinstance(spent, Usage):
-                self._book(run, result, self.agent.name, self.agent.model, spent)
+            if e.usage is not None:  # a stopped agent still spent its tokens
+                self._book(run, result, self.agent.name, self.agent.model, e.usage)
             raise _Failed(str(e)) from e
         self._book(run, result, agent_result.backend, agent_result.model, agent_result.usage)
         invalid = await anyio.to_thread.run_sync(validate_artifacts, root)

@@ -62,6 +62,8 @@ class AgentError(MemorydError):
     """The agent did not finish: ``reason`` is a stable code stored with the run
     (``backend``, ``turn_limit``, ``token_limit``, ``time_limit``, ``loop_guard``...)."""
 
-    def __init__(self, reason: str, message: str) -> None:
+    def __init__(self, reason: str, message: str, *, usage: Usage | None = None) -> None:
         super().__init__(f"{reason}: {message}")
         self.reason = reason
+        # What the agent spent before it stopped, when known: phase 2 books it for the run.
+        self.usage = usage

@@ -109,7 +109,7 @@ class CodexConsolidator:
         except CodexStartError as e:
             raise AgentError("backend", str(e)) from None
         if done.returncode != 0:
-            raise AgentError("backend", done.failure())
+            raise AgentError("backend", done.failure(), usage=done.events.usage)
         after = await anyio.to_thread.run_sync(snapshot, root)
         written, deleted = changes(before, after)
         return ConsolidationResult(

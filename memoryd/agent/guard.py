@@ -96,8 +96,7 @@ class AgentRunError(AgentError):
         written: list[str],
         deleted: list[str],
     ) -> None:
-        super().__init__(reason, message)
-        self.usage = usage
+        super().__init__(reason, message, usage=usage)
         self.turns = turns
         self.written = written
         self.deleted = deleted
