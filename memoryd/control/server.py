@@ -38,6 +38,7 @@ log = structlog.get_logger("memoryd.control")
 
 LISTEN_BACKLOG = 512  # a burst of CLI calls (scripts, status bars) must not be refused
 _CHUNK = 65536
+REFUSAL_DRAIN_SECONDS = 1.0
 
 
 class _TooLarge:
@@ -196,8 +197,16 @@ class ControlServer:
             if uid != self.uid:
                 log.warning("control_peer_refused", peer_uid=uid, uid=self.uid)
                 msg = f"permission denied: the daemon runs as uid {self.uid}, peer is {uid}"
-                with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
+                with contextlib.suppress(
+                    anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError
+                ):
                     await stream.send(protocol.encode(protocol.error(protocol.E_PERMISSION, msg)))
+                    await stream.send_eof()
+                    # Closing with the peer's request unread would reset the connection and
+                    # lose the answer on its side: read what it sent (briefly) first.
+                    with anyio.move_on_after(REFUSAL_DRAIN_SECONDS):
+                        while True:
+                            await stream.receive(_CHUNK)  # until EndOfStream
                 return
             reader = _LineReader(stream, protocol.MAX_LINE_BYTES)
             with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
