@@ -244,11 +244,13 @@ def _confirm_clear(args: argparse.Namespace, settings: Settings) -> bool:
         raise MemorydError(
             "clear deletes every memory: confirm on a terminal, or pass --yes in scripts"
         )
-    answer = input(
+    # The question goes to stderr, so that it is seen even when stdout is redirected.
+    sys.stderr.write(
         f"This deletes every memory in {settings.paths.memory_root} and memoryd's memory "
         "state. Type 'yes' to continue: "
     )
-    return answer.strip().lower() == "yes"
+    sys.stderr.flush()
+    return sys.stdin.readline().strip().lower() == "yes"
 
 
 def _cmd_control(args: argparse.Namespace) -> int:

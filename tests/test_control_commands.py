@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import pty
 import queue
 import signal
 import sqlite3
@@ -132,6 +133,11 @@ def test_trigger_phase1_thread_extracts_a_thread_that_is_not_idle_yet(daemon: Se
     wait_for("the triggered thread extracted", lambda: stage1_count(daemon) == 3)
     jobs = cli_json(daemon, "jobs", "--kind", "stage1", "--status", "done")["jobs"]
     assert tid in {j["job_key"] for j in jobs}
+    text = cli(daemon, "jobs", "--kind", "stage1").stdout.splitlines()
+    assert len(text) == 3 and any(tid in line and " done " in line for line in text)
+    status = cli(daemon, "status").stdout
+    assert f"daemon: running (pid {daemon.procs[0].pid}" in status
+    assert "memory_stage1: 3 done" in status
     again = cli_json(daemon, "trigger", "phase1", "--thread", tid)
     assert again["outcome"] == "up_to_date"
 
@@ -252,3 +258,30 @@ def test_clear_refuses_without_a_terminal_or_yes(daemon: Serve) -> None:
     assert "confirm on a terminal, or pass --yes" in done.stderr
     assert (memories / "MEMORY.md").read_text() == "keep me\n"
     assert not Path(daemon.state).exists()  # not even the state DB was touched
+
+
+def test_clear_on_a_terminal_asks_and_a_no_keeps_everything(daemon: Serve) -> None:
+    memories = daemon.codex / "memories"
+    memories.mkdir()
+    (memories / "MEMORY.md").write_text("keep me\n")
+    primary, secondary = pty.openpty()
+    try:
+        with subprocess.Popen(
+            [sys.executable, "-m", "memoryd", "clear"], env=daemon.env, cwd=daemon.base,
+            stdin=secondary, stdout=subprocess.PIPE, stderr=secondary, text=True,
+        ) as proc:
+            os.close(secondary)
+            secondary = -1
+            seen = b""
+            while b"Type 'yes' to continue" not in seen:
+                seen += os.read(primary, 4096)
+            assert str(memories).encode() in seen
+            os.write(primary, b"no\n")
+            while b"nothing cleared" not in seen:
+                seen += os.read(primary, 4096)
+            assert proc.wait(timeout=WAIT) == 1
+    finally:
+        os.close(primary)
+        if secondary >= 0:
+            os.close(secondary)
+    assert (memories / "MEMORY.md").read_text() == "keep me\n"
