@@ -273,6 +273,7 @@ def _cmd_control(args: argparse.Namespace) -> int:
         "clear": render.clear,
         "history": render.history,
         "diff": render.diff,
+        "rollback": render.rollback,
     }
     emit = (
         _log_printer(args) if name == "logs" else _printer(args, texts.get(name, render.generic))

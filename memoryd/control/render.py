@@ -153,6 +153,20 @@ def diff(r: dict[str, Any]) -> list[str]:
     return str(r["diff"]).splitlines()
 
 
+def rollback(r: dict[str, Any]) -> list[str]:
+    """A rollback is a consolidation of its own (a Phase2Result)."""
+    if r["outcome"] != "succeeded":
+        return [f"rollback: {r['outcome']}" + (f": {r['reason']}" if r.get("reason") else "")]
+    out = [f"{r['reason']}: recorded as run {r['run_id']}"]
+    out += [f"  {p}" for p in r.get("changed_paths", [])]
+    if r.get("added") or r.get("removed"):
+        out.append(
+            f"inputs changed since that run ({r['added']} added, {r['removed']} removed): "
+            "the next phase 2 consolidates them on top of it"
+        )
+    return out
+
+
 def generic(r: Any) -> list[str]:
     if isinstance(r, dict):
         return [f"{k}: {v}" for k, v in r.items()]
