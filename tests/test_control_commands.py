@@ -285,3 +285,31 @@ def test_clear_on_a_terminal_asks_and_a_no_keeps_everything(daemon: Serve) -> No
         if secondary >= 0:
             os.close(secondary)
     assert (memories / "MEMORY.md").read_text() == "keep me\n"
+
+
+def test_jobs_shows_last_errors_and_retry_times_without_a_daemon(daemon: Serve) -> None:
+    assert cli(daemon, "status").returncode == 0  # creates the state DB
+    retry_at = int(time.time()) + 3600
+    conn = sqlite3.connect(daemon.db_path)
+    try:
+        conn.executemany(
+            "INSERT INTO jobs (kind, job_key, status, started_at, finished_at, retry_at, "
+            "retry_remaining, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                ("memory_stage1", "t-bad", "error", 100, 200, retry_at, 2, "model said 400"),
+                ("memory_stage1", "t-good", "done", 100, 200, None, 3, None),
+            ],
+        )
+        conn.commit()
+    finally:
+        conn.close()
+    errors = cli(daemon, "jobs", "--status", "error")
+    assert errors.returncode == 0, errors.stderr
+    lines = errors.stdout.splitlines()
+    assert len(lines) == 2 and "t-bad" in lines[0] and "(2 left)" in lines[0]
+    assert "retry at" in lines[0] and lines[1].strip() == "last error: model said 400"
+    (job,) = cli_json(daemon, "jobs", "--status", "error")["jobs"]
+    assert job["retry_at"] == retry_at and job["last_error"] == "model said 400"
+    assert [j["job_key"] for j in cli_json(daemon, "jobs", "--kind", "phase2")["jobs"]] == []
+    bad = cli(daemon, "jobs", "--kind", "phase3")
+    assert bad.returncode == 1 and "unknown job kind 'phase3'" in bad.stderr
