@@ -244,8 +244,19 @@ def test_logs_follow_through_the_daemon_receives_new_lines(daemon: Serve) -> Non
             reader.join(timeout=WAIT)
     # The daemon noticed the follower leave and serves others as before.
     assert cli_json(daemon, "resume")["paused"] is False
-    daemon.signal(signal.SIGTERM)
-    assert daemon.wait_exit() == 0
+    # A follower still attached does not hold up a shutdown, and is told the stream ended.
+    with subprocess.Popen(
+        [sys.executable, "-m", "memoryd", "logs", "-f", "-n", "1"],
+        env=daemon.env, cwd=daemon.base, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL, text=True,
+    ) as second:
+        assert second.stdout is not None
+        assert second.stdout.readline()  # attached: the tail arrived
+        daemon.signal(signal.SIGTERM)
+        assert daemon.wait_exit() == 0
+        _, err = second.communicate(timeout=WAIT)
+    assert second.returncode == 1
+    assert "the daemon closed the connection mid-answer" in err
     assert not daemon.events("control_command_failed")
 
 

@@ -8,7 +8,6 @@ import asyncio
 import shutil
 import signal
 import socket
-import sqlite3
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,7 @@ import anyio
 import pytest
 from support.control import daemon_fixture, socket_path  # noqa: F401
 from support.responses_server import ReceivedRequest, Reply, ResponsesServer
-from test_control_commands import GOOD_REPLY, _openai_config
+from test_control_commands import GOOD_REPLY, _openai_config, _query
 from test_serve import WAIT, Serve, stage1_count, wait_for, write_config
 
 from memoryd.control import client
@@ -56,14 +55,8 @@ def notify(daemon: Serve) -> Iterator[Notify]:
 
 
 def _stage1_running(s: Serve) -> int:
-    conn = sqlite3.connect(s.db_path, timeout=5)
-    try:
-        row = conn.execute(
-            "SELECT count(*) FROM jobs WHERE kind = 'memory_stage1' AND status = 'running'"
-        ).fetchone()
-        return int(row[0])
-    finally:
-        conn.close()
+    sql = "SELECT count(*) FROM jobs WHERE kind = 'memory_stage1' AND status = 'running'"
+    return int(_query(s, sql)[0][0])
 
 
 async def test_sighup_new_concurrency_applies_while_a_job_runs_and_it_finishes(
@@ -116,6 +109,8 @@ def test_sighup_with_a_broken_config_keeps_the_old_one_and_says_why(
     write_config(daemon, "[phase1]\nconcurrency = 2\n")
     proc = daemon.start()
     notify.until("READY=1")
+    # READY=1 comes once the socket is up, not only the first scan.
+    assert client.request(socket_path(daemon), "ping")["pid"] == proc.pid
 
     daemon.config_path.write_text("[phase1]\nconcurrency = 0\n")
     daemon.signal(signal.SIGHUP)
