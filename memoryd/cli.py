@@ -1,12 +1,16 @@
-"""The ``memoryd`` command line: runs the daemon, one-shot passes, and the demo."""
+"""The ``memoryd`` command line: runs the daemon, one-shot passes, the demo, and the control
+commands (``status``, ``jobs``, ``trigger``, ...), which ask the running daemon over its socket
+and, for those that do not need it, run in this process when no daemon answers."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
+from typing import Any
 
 import anyio
 import msgspec
@@ -48,7 +52,42 @@ def _parser() -> argparse.ArgumentParser:
 
     cfg = sub.add_parser("config", help="validate the config and show the effective settings")
     cfg.add_argument("--json", action="store_true", help="print as JSON")
+    _control_parsers(sub)
     return p
+
+
+def _control_parsers(sub: Any) -> None:
+    def add(name: str, help: str) -> argparse.ArgumentParser:
+        sp: argparse.ArgumentParser = sub.add_parser(name, help=help)
+        sp.add_argument("--json", action="store_true", help="print as JSON")
+        return sp
+
+    add("status", "daemon state, job counts, running jobs, last phase-2 run, budget, next work")
+    jobs = add("jobs", "list jobs with their last errors and retry times")
+    jobs.add_argument("--status", metavar="S", help="pending | running | done | error")
+    jobs.add_argument("--kind", metavar="K", help="stage1 | phase2 (or the full kind name)")
+    jobs.add_argument("--limit", type=int, default=200, help="at most this many (default 200)")
+    trig = add("trigger", "run a phase now, bypassing the interval (not the lock)")
+    trig.add_argument("phase", choices=["phase1", "phase2"])
+    trig.add_argument("--thread", metavar="ID", help="phase1: extract this thread now")
+    add("pause", "stop claiming new work (running work finishes); kept across restarts")
+    add("resume", "claim new work again")
+    fg = add("forget", "delete memories of a thread or a directory, then re-consolidate")
+    which = fg.add_mutually_exclusive_group(required=True)
+    which.add_argument("--thread", metavar="ID")
+    which.add_argument("--cwd", metavar="PATH")
+    cl = add("clear", "wipe every memory and the memory root's contents")
+    cl.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    lg = add("logs", "show the structured log (--json: raw JSON lines)")
+    lg.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
+    lg.add_argument("--level", metavar="L", help="at least this level: debug, info, warning, error")
+    lg.add_argument("--thread", metavar="ID", help="only lines about this thread")
+    lg.add_argument("-n", "--lines", type=int, default=50, help="how many past lines (default 50)")
+    hist = add("history", "list the consolidation runs kept in the run history")
+    hist.add_argument("--limit", type=int, default=50)
+    add("diff", "show what one consolidation run changed").add_argument("run", metavar="RUN")
+    add("rollback", "restore the memory root to a run's files").add_argument("run", metavar="RUN")
+    add("doctor", "check paths, permissions, DB, socket, backend, budgets and Codex settings")
 
 
 def _load(args: argparse.Namespace) -> Settings:
@@ -160,6 +199,121 @@ def _cmd_config(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _printer(args: argparse.Namespace, text: Callable[[Any], list[str]]) -> Callable[[Any], None]:
+    def emit(result: Any) -> None:
+        if args.json:
+            print(json.dumps(result, indent=2))
+        else:
+            print("\n".join(text(result)))
+
+    return emit
+
+
+def _log_printer(args: argparse.Namespace) -> Callable[[Any], None]:
+    from memoryd.control import render
+
+    def emit(batch: Any) -> None:
+        if batch is None:  # the end of a stream
+            return
+        for rec in batch:
+            print(json.dumps(rec) if args.json else render.log_record(rec), flush=True)
+
+    return emit
+
+
+def _control_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The protocol arguments of a control command, from its command line."""
+    c = args.command
+    if c == "jobs":
+        return {"status": args.status, "kind": args.kind, "limit": args.limit}
+    if c == "trigger":
+        return {"phase": args.phase, "thread": args.thread}
+    if c == "forget":
+        cwd = os.path.abspath(args.cwd) if args.cwd else None  # Codex records absolute cwds
+        return {"thread": args.thread, "cwd": cwd}
+    if c == "clear":
+        return {"yes": True}  # confirmed by _confirm_clear
+    if c == "logs":
+        return {
+            "follow": args.follow, "level": args.level, "thread": args.thread, "lines": args.lines
+        }
+    if c == "history":
+        return {"limit": args.limit}
+    if c in ("diff", "rollback"):
+        return {"run": args.run}
+    return {}
+
+
+def _confirm_clear(args: argparse.Namespace, settings: Settings) -> bool:
+    if args.yes:
+        return True
+    if not sys.stdin.isatty():
+        raise MemorydError(
+            "clear deletes every memory: confirm on a terminal, or pass --yes in scripts"
+        )
+    # The question goes to stderr, so that it is seen even when stdout is redirected.
+    sys.stderr.write(
+        f"This deletes every memory in {settings.paths.memory_root} and memoryd's memory "
+        "state. Type 'yes' to continue: "
+    )
+    sys.stderr.flush()
+    return sys.stdin.readline().strip().lower() == "yes"
+
+
+def _cmd_control(args: argparse.Namespace) -> int:
+    """Ask the daemon; when none answers, run the command here unless it needs the daemon."""
+    from memoryd.control import client, render
+    from memoryd.control.commands import COMMANDS, run_local
+
+    settings = _load(args)
+    name = args.command
+    if name == "clear" and not _confirm_clear(args, settings):
+        print("memoryd: nothing cleared", file=sys.stderr)
+        return EXIT_ERROR
+    texts: dict[str, Callable[[Any], list[str]]] = {
+        "status": render.status,
+        "jobs": render.jobs,
+        "trigger": render.trigger,
+        "pause": render.paused,
+        "resume": render.paused,
+        "forget": render.forget,
+        "clear": render.clear,
+        "history": render.history,
+        "diff": render.diff,
+        "rollback": render.rollback,
+    }
+    emit = (
+        _log_printer(args) if name == "logs" else _printer(args, texts.get(name, render.generic))
+    )
+    cmd_args = _control_args(args)
+    # Phase 2, a rollback and a follow take as long as they take; the rest answers at once.
+    slow = name in ("trigger", "rollback", "clear", "forget") or (name == "logs" and args.follow)
+    try:
+        for result in client.stream(
+            settings.paths.socket_path, name, cmd_args, timeout=None if slow else 60.0
+        ):
+            emit(result)
+    except client.DaemonNotRunning as e:
+        if COMMANDS[name].needs_daemon:
+            print(f"memoryd: {e}; start it with `memoryd serve`", file=sys.stderr)
+            return EXIT_ERROR
+        logsetup.configure("warning", None, console=True)
+        anyio.run(run_local, settings, name, cmd_args, emit)
+    return EXIT_OK
+
+
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from memoryd import doctor
+
+    return doctor.run(_load(args), as_json=args.json)
+
+
+_CONTROL_COMMANDS = (
+    "status", "jobs", "trigger", "pause", "resume", "forget", "clear", "logs", "history", "diff",
+    "rollback",
+)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handlers = {
@@ -167,6 +321,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "run": _cmd_run,
         "demo": _cmd_demo,
         "config": _cmd_config,
+        "doctor": _cmd_doctor,
+        **dict.fromkeys(_CONTROL_COMMANDS, _cmd_control),
     }
     if args.command is None:
         _parser().print_help()
@@ -181,3 +337,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `memoryd logs -f | head`: the reader left, which is fine
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK

@@ -1,8 +1,9 @@
 """``memoryd serve``: the daemon's lifetime — lock, logs, DB, side tasks, signals, sd_notify.
 
-One anyio task group owns every side task (signal handler, watchdog ping, file watcher,
-re-scan loop). A side task that raises, or returns while the daemon is not stopping, stops the
-daemon with a non-zero exit code: the service manager restarts it, nothing limps on.
+One anyio task group owns every side task (signal handler, control socket, watchdog ping,
+file watcher, re-scan loop). A side task that raises, or returns while the daemon is not
+stopping, stops the daemon with a non-zero exit code: the service manager restarts it,
+nothing limps on.
 
 Shutdown (first SIGTERM/SIGINT, or a failed side task): ``STOPPING=1``, no new work is started,
 running work gets ``daemon.shutdown_grace_seconds`` to finish, then everything is cancelled.
@@ -27,7 +28,7 @@ import aiosqlite
 import anyio
 import msgspec
 import structlog
-from anyio.abc import TaskStatus
+from anyio.abc import TaskGroup, TaskStatus
 
 from memoryd import __version__, clock
 from memoryd import log as logsetup
@@ -37,13 +38,17 @@ from memoryd.backends.base import Extractor
 from memoryd.backends.factory import make_extractor
 from memoryd.budget import Budget
 from memoryd.config import LogConfig, Paths, Settings, load_settings
+from memoryd.control.commands import CommandError, Context
+from memoryd.control.protocol import E_FAILED
+from memoryd.control.server import ControlServer, bind_control_socket
 from memoryd.errors import AlreadyRunning, MemorydError
 from memoryd.history import history_dir
 from memoryd.phase1 import Phase1
-from memoryd.phase2 import Consolidator
+from memoryd.phase2 import Consolidator, Phase2Result
 from memoryd.rollouts.indexer import Indexer
 from memoryd.rollouts.watch import RolloutWatch
 from memoryd.sdnotify import Notifier, reloading_state
+from memoryd.store import jobs
 from memoryd.store import phase2 as phase2_store
 from memoryd.store.db import ensure_private_dir, open_db
 
@@ -167,13 +172,29 @@ class Daemon:
         )
         self.conn = conn
         self.phase2_wake = anyio.Event()
+        self._phase2_bypass = False  # the next woken run ignores phase2.min_interval_seconds
+        self._resumed = anyio.Event()
+        self.started_at = clock.now_s()
+        self._tg: TaskGroup | None = None
         self.phase1.on_output = self._phase1_output
         # New or changed threads may be claimable: let phase 1 look again now.
         self.indexer.on_change = self.phase1.wake
 
     async def run(self) -> int:
+        self.phase1.paused = await jobs.get_paused(self.conn)  # `memoryd pause` outlives us
+        path = self.settings.paths.socket_path
+        # Bound before any task starts, so a refused socket stops the daemon with its reason.
+        server = ControlServer(bind_control_socket(path), path, self._context)
+        try:
+            return await self._run(server)
+        finally:
+            server.close()
+
+    async def _run(self, server: ControlServer) -> int:
         async with anyio.create_task_group() as tg:
+            self._tg = tg
             await tg.start(self._signals)  # handlers in place before anything slow starts
+            await tg.start(self._side_started, "control", server.serve)
             if self.notifier.watchdog_seconds:
                 tg.start_soon(self._side, "watchdog", self._watchdog)
             # The watcher is started before the first scan, so that no file written during
@@ -184,6 +205,7 @@ class Daemon:
             tg.start_soon(self._side, "phase2", self._phase2)
             await self.stop.wait()
             self.phase1.paused = True  # stop claiming; running jobs may finish in the grace
+            self._resumed.set()  # a paused phase-2 loop wakes and sees the stop
             grace = self.settings.config.daemon.shutdown_grace_seconds
             log.info(
                 "daemon_stopping",
@@ -210,7 +232,72 @@ class Daemon:
             self.stop_reason = reason
             self.stop.set()
 
+    # ---------------------------------------------------------------------------- control
+
+    def _context(self) -> Context:
+        return Context(conn=self.conn, settings=self.settings, daemon=self)
+
+    @property
+    def paused(self) -> bool:
+        return self.phase1.paused and not self.stop.is_set()
+
+    async def set_paused(self, paused: bool) -> dict[str, Any]:
+        """``pause`` / ``resume``: stop or restart claiming new work (running jobs finish),
+        persisted so that a restart keeps it."""
+        if self.stop.is_set():
+            raise CommandError(E_FAILED, "the daemon is stopping")
+        await jobs.set_paused(self.conn, paused)
+        self.phase1.paused = paused
+        if not paused:
+            self._resumed.set()
+            self.phase1.wake()
+        log.info("daemon_paused" if paused else "daemon_resumed", running=self.phase1.running)
+        return {"paused": paused, "running": self.phase1.running}
+
+    async def trigger_phase2(self) -> Phase2Result:
+        """One consolidation now, ignoring ``phase2.min_interval_seconds`` (not the lock)."""
+        async with self.inflight.track():
+            result = await self.consolidator.run_once(min_interval_seconds=0)
+        log.info("phase2_triggered", outcome=result.outcome, run_id=result.run_id)
+        return result
+
+    async def trigger_thread(self, cand: jobs.Candidate) -> str:
+        """Claim this thread now however recently it changed, and run it beside the pool.
+        Returns the claim outcome (``claimed``, or why not: ``up_to_date``, ``running``...)."""
+        p = self.settings.config.phase1
+        outcome, claim = await jobs.try_claim(
+            self.conn,
+            cand,
+            worker_id=self.phase1.worker_id,
+            now_s=clock.now_s(),
+            lease_seconds=p.lease_seconds,
+            max_running=p.max_running,
+        )
+        if claim is not None:
+            assert self._tg is not None
+            self._tg.start_soon(self._forced_job, claim)
+        log.info("phase1_triggered", thread_id=cand.thread_id, outcome=outcome.value)
+        return outcome.value
+
+    async def _forced_job(self, claim: jobs.Claim) -> None:
+        async with self.inflight.track():
+            await self.phase1.run_job(claim)
+
+    def wake_phase2(self, *, bypass_interval: bool = False) -> None:
+        self._phase2_bypass = self._phase2_bypass or bypass_interval
+        self.phase2_wake.set()
+
     # ---------------------------------------------------------------------------- side tasks
+
+    async def _side_started(
+        self,
+        name: str,
+        fn: Callable[..., Awaitable[None]],
+        *,
+        task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """``_side`` for a task that reports when it is up (``tg.start``)."""
+        await self._side(name, lambda: fn(task_status=task_status))
 
     async def _side(self, name: str, fn: Callable[[], Awaitable[None]]) -> None:
         try:
@@ -249,10 +336,15 @@ class Daemon:
         run's own diff; nothing changed is a cheap no-op). Never polls faster than that."""
         await self.ready.wait()
         while not self.stop.is_set():
+            while self.paused:
+                self._resumed = anyio.Event()
+                await self._resumed.wait()
             interval = self.settings.config.phase2.min_interval_seconds
+            run_interval = 0 if self._phase2_bypass else interval
+            self._phase2_bypass = False
             self.phase2_wake = anyio.Event()
             async with self.inflight.track():
-                result = await self.consolidator.run_once(min_interval_seconds=interval)
+                result = await self.consolidator.run_once(min_interval_seconds=run_interval)
             now = clock.now_s()
             at = await phase2_store.next_claim_at(
                 self.conn, now_s=now, min_interval_seconds=interval
@@ -265,6 +357,8 @@ class Daemon:
             log.debug("phase2_idle", outcome=result.outcome, sleep_seconds=wait)
             with anyio.move_on_after(max(wait, 1)):
                 await self.phase2_wake.wait()
+                if self._phase2_bypass:  # `forget`: drop the forgotten memories now
+                    continue
                 # Woken by a phase-1 output: still respect the interval since the last run.
                 at = await phase2_store.next_claim_at(
                     self.conn, now_s=clock.now_s(), min_interval_seconds=interval
@@ -343,7 +437,8 @@ class Daemon:
         self.indexer.max_line_bytes = new.config.index.max_line_bytes
         self.phase1.cfg = new.config
         self.consolidator.cfg = new.config
-        self.phase1.wake()
+        self.phase1.wake()  # its loop applies a new phase1.concurrency to the model slots
+        self.phase2_wake.set()  # a new interval or budget applies now, not at the next wake
         if new.config.log != old.config.log:
             configure_logging(new.config.log, old.paths.log_dir)
         log.info("config_reloaded", source=new.source, changed=changed)

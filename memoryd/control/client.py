@@ -40,9 +40,9 @@ def connect(socket_path: Path, timeout: float | None = 10.0) -> socket.socket:
     except (FileNotFoundError, ConnectionRefusedError, NotADirectoryError) as e:
         s.close()
         raise DaemonNotRunning(socket_path, e.strerror or type(e).__name__) from None
-    except OSError:
+    except OSError as e:  # e.g. permission denied, or a path too long for a Unix socket
         s.close()
-        raise
+        raise MemorydError(f"cannot connect to {socket_path}: {e.strerror or e}") from None
     return s
 
 
@@ -68,14 +68,20 @@ def stream(
     with s:
         req = protocol.Request(v=protocol.PROTOCOL_VERSION, cmd=cmd, args=args or {}, id=next(_ids))
         s.sendall(protocol.encode(req))
-        for line in _lines(s):
-            resp = protocol.decode_response(line)
-            if not resp.ok:
-                err = resp.error
-                raise ControlError(err.code if err else "failed", err.message if err else "error")
-            yield resp.result
-            if not resp.more:
-                return
+        try:
+            for line in _lines(s):
+                resp = protocol.decode_response(line)
+                if not resp.ok:
+                    err = resp.error
+                    code, msg = (err.code, err.message) if err else (protocol.E_FAILED, "error")
+                    raise ControlError(code, msg)
+                yield resp.result
+                if not resp.more:
+                    return
+        except TimeoutError:
+            raise ControlError(
+                protocol.E_FAILED, f"the daemon did not answer {cmd} within {timeout} s"
+            ) from None
         raise ControlError(protocol.E_FAILED, "the daemon closed the connection mid-answer")
 
 

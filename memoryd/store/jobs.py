@@ -506,3 +506,101 @@ async def release_unfinished(conn: aiosqlite.Connection, claim: Claim) -> None:
             f"UPDATE jobs SET status = 'pending', lease_until = NULL WHERE {_OWNED}",
             (claim.candidate.thread_id, claim.token),
         )
+
+
+# --------------------------------------------------------------------------------------------
+# Control commands: pause, forced claims, job listings (memoryd/control/commands.py)
+
+JOB_STATUSES = ("pending", "running", "done", "error")
+JOB_KINDS = (STAGE1, GLOBAL)
+_PAUSED_KEY = "paused"
+
+
+async def get_paused(conn: aiosqlite.Connection) -> bool:
+    """Whether ``memoryd pause`` is in effect; kept in the DB so a restart stays paused."""
+    rows = list(
+        await conn.execute_fetchall(
+            "SELECT value FROM control_state WHERE key = ?", (_PAUSED_KEY,)
+        )
+    )
+    return bool(rows) and rows[0][0] == "1"
+
+
+async def set_paused(conn: aiosqlite.Connection, paused: bool) -> None:
+    async with immediate(conn) as c:
+        await c.execute(
+            "INSERT INTO control_state (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (_PAUSED_KEY, "1" if paused else "0"),
+        )
+
+
+async def thread_candidate(
+    conn: aiosqlite.Connection, thread_id: str
+) -> tuple[Candidate | None, str | None]:
+    """The thread as a claim candidate regardless of how long it has been idle (``trigger
+    phase1 --thread``), or None and why it can never be extracted. The claim itself still
+    applies every lease, backoff and up-to-date rule."""
+    rows = list(
+        await conn.execute_fetchall(
+            "SELECT id, rollout_path, cwd, git_branch, updated_at, archived, memory_mode, "
+            "index_error, preview FROM threads WHERE id = ?",
+            (thread_id,),
+        )
+    )
+    if not rows:
+        return None, f"no thread with id {thread_id} has been indexed"
+    tid, path, cwd, branch, updated, archived, mode, index_error, preview = rows[0]
+    if archived:
+        return None, f"thread {tid} is archived; archived sessions are never extracted"
+    if mode != "enabled":
+        return None, f"thread {tid} has memory_mode {mode}"
+    if index_error is not None:
+        return None, f"thread {tid} could not be indexed: {index_error}"
+    if not preview:
+        return None, f"thread {tid} has no user message to learn from"
+    return Candidate(str(tid), str(path), str(cwd), branch, int(updated)), None
+
+
+async def job_counts(conn: aiosqlite.Connection) -> dict[str, dict[str, int]]:
+    """kind -> status -> number of jobs."""
+    out: dict[str, dict[str, int]] = {}
+    for kind, status, n in await conn.execute_fetchall(
+        "SELECT kind, status, count(*) FROM jobs GROUP BY kind, status ORDER BY kind, status"
+    ):
+        out.setdefault(str(kind), {})[str(status)] = int(n)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class JobRow:
+    """One ``jobs`` row as ``memoryd jobs`` and ``status`` show it (times in s)."""
+
+    kind: str
+    job_key: str
+    status: str
+    worker_id: str | None
+    started_at: int | None
+    finished_at: int | None
+    lease_until: int | None
+    retry_at: int | None
+    retry_remaining: int
+    last_error: str | None
+
+
+async def list_jobs(
+    conn: aiosqlite.Connection,
+    *,
+    status: str | None = None,
+    kind: str | None = None,
+    limit: int = 200,
+) -> list[JobRow]:
+    """Jobs, most recently started first, optionally of one status and kind."""
+    rows = await conn.execute_fetchall(
+        "SELECT kind, job_key, status, worker_id, started_at, finished_at, lease_until, "
+        "retry_at, retry_remaining, last_error FROM jobs "
+        "WHERE (:status IS NULL OR status = :status) AND (:kind IS NULL OR kind = :kind) "
+        "ORDER BY COALESCE(started_at, 0) DESC, kind, job_key LIMIT :limit",
+        {"status": status, "kind": kind, "limit": limit},
+    )
+    return [JobRow(*r) for r in rows]

@@ -1,0 +1,399 @@
+"""The control commands (SPEC §7): one implementation each, run by the daemon or by the CLI.
+
+A command is an async function of a ``Context`` (the DB connection, the settings and, inside
+the daemon, the ``Daemon``) and its typed arguments. The daemon runs it for a socket request;
+when no daemon answers, the CLI opens the state DB and runs the same function itself, unless
+the command needs the daemon (``needs_daemon``: ping, trigger, pause, resume). Results are
+plain data (msgspec/dataclass values) that encode to JSON; ``memoryd.control.render`` turns
+them into text.
+
+``logs`` is the one streaming command: an async generator of record batches, which the server
+sends as a stream of response lines and the CLI prints as they come.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, cast
+
+import aiosqlite
+import anyio
+import msgspec
+
+from memoryd import __version__, clock, history, maintenance
+from memoryd.budget import budget_status
+from memoryd.config import Settings
+from memoryd.control import protocol
+from memoryd.errors import MemorydError
+from memoryd.log import LOG_FILE_NAME
+from memoryd.phase1 import eligibility
+from memoryd.store import jobs
+from memoryd.store import phase2 as phase2_store
+
+if TYPE_CHECKING:
+    from memoryd.supervisor import Daemon
+
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+LOG_POLL_SECONDS = 0.2  # how often ``logs -f`` looks for new lines (tail -f does 1 s)
+KIND_ALIASES = {"stage1": jobs.STAGE1, "phase1": jobs.STAGE1, "phase2": jobs.GLOBAL}
+
+
+class CommandError(MemorydError):
+    """A command refused or failed; ``code`` is one of the protocol's stable error codes."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass
+class Context:
+    conn: aiosqlite.Connection
+    settings: Settings
+    daemon: Daemon | None = None
+
+
+class _Args(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    pass
+
+
+class NoArgs(_Args):
+    pass
+
+
+class JobsArgs(_Args):
+    status: str | None = None
+    kind: str | None = None
+    limit: int = 200
+
+
+class TriggerArgs(_Args):
+    phase: Literal["phase1", "phase2"]
+    thread: str | None = None
+
+
+class ForgetArgs(_Args):
+    thread: str | None = None
+    cwd: str | None = None
+
+
+class ClearArgs(_Args):
+    yes: bool = False
+
+
+class LogsArgs(_Args):
+    follow: bool = False
+    level: str | None = None
+    thread: str | None = None
+    lines: int = 50
+
+
+class HistoryArgs(_Args):
+    limit: int = 50
+
+
+class RunArgs(_Args):
+    run: str
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    args: type[_Args]
+    fn: Callable[[Context, Any], Any]
+    needs_daemon: bool = False
+    streaming: bool = False
+
+    async def call(self, ctx: Context, args: Any) -> Any:
+        self.check(ctx.daemon)
+        return await cast(Callable[[Context, Any], Awaitable[Any]], self.fn)(ctx, args)
+
+    def stream(self, ctx: Context, args: Any) -> AsyncIterator[Any]:
+        self.check(ctx.daemon)
+        return cast(Callable[[Context, Any], AsyncIterator[Any]], self.fn)(ctx, args)
+
+    def check(self, daemon: Daemon | None) -> None:
+        if self.needs_daemon and daemon is None:
+            raise CommandError(protocol.E_FAILED, f"{self.name} needs the running daemon")
+
+
+def _daemon(ctx: Context) -> Daemon:
+    assert ctx.daemon is not None  # Command.check refused the call otherwise
+    return ctx.daemon
+
+
+# ------------------------------------------------------------------------------- commands
+
+
+async def ping(ctx: Context, _: NoArgs) -> dict[str, Any]:
+    d = _daemon(ctx)
+    return {"pid": os.getpid(), "version": __version__, "started_at": d.started_at}
+
+
+async def status(ctx: Context, _: NoArgs) -> dict[str, Any]:
+    conn, cfg = ctx.conn, ctx.settings.config
+    now_ms = clock.now_ms()
+    now = now_ms // 1000
+    d = ctx.daemon
+    daemon: dict[str, Any] = {"running": False}
+    if d is not None:
+        daemon = {
+            "running": True,
+            "pid": os.getpid(),
+            "version": __version__,
+            "started_at": d.started_at,
+            "ready": d.ready.is_set(),
+            "stopping": d.stop.is_set(),
+            "config": d.settings.source,
+        }
+    paused = d.paused if d is not None else await jobs.get_paused(conn)
+    rules = eligibility(cfg)
+    claimable = await jobs.scan_candidates(conn, rules, now_ms=now_ms, limit=1)
+    if claimable:
+        p1_at: int | None = now
+    else:
+        at_ms = await jobs.next_eligible_at_ms(conn, rules, now_ms=now_ms)
+        p1_at = None if at_ms is None else -(-at_ms // 1000)
+    interval = cfg.phase2.min_interval_seconds
+    runs = await phase2_store.recent_runs(conn, 1)
+    return {
+        "now": now,
+        "daemon": daemon,
+        "paused": paused,
+        "jobs": await jobs.job_counts(conn),
+        "running": [asdict(j) for j in await jobs.list_jobs(conn, status="running")],
+        "last_phase2_run": asdict(runs[0]) if runs else None,
+        "budget": msgspec.to_builtins(await budget_status(conn, cfg, now_s=now)),
+        "next": {
+            "phase1": p1_at,
+            "phase2": await phase2_store.next_claim_at(
+                conn, now_s=now, min_interval_seconds=interval
+            ),
+            "phase2_pending_inputs": await phase2_store.is_dirty(conn),
+        },
+    }
+
+
+def _kind(name: str | None) -> str | None:
+    if name is None:
+        return None
+    kind = KIND_ALIASES.get(name, name)
+    if kind not in jobs.JOB_KINDS:
+        raise CommandError(
+            protocol.E_BAD_REQUEST,
+            f"unknown job kind {name!r}; use one of {', '.join([*KIND_ALIASES, *jobs.JOB_KINDS])}",
+        )
+    return kind
+
+
+async def jobs_(ctx: Context, a: JobsArgs) -> dict[str, Any]:
+    if a.status is not None and a.status not in jobs.JOB_STATUSES:
+        raise CommandError(
+            protocol.E_BAD_REQUEST,
+            f"unknown job status {a.status!r}; use one of {', '.join(jobs.JOB_STATUSES)}",
+        )
+    rows = await jobs.list_jobs(ctx.conn, status=a.status, kind=_kind(a.kind), limit=a.limit)
+    return {"now": clock.now_s(), "jobs": [asdict(r) for r in rows]}
+
+
+async def trigger(ctx: Context, a: TriggerArgs) -> dict[str, Any]:
+    d = _daemon(ctx)
+    if a.phase == "phase2":
+        if a.thread is not None:
+            raise CommandError(protocol.E_BAD_REQUEST, "--thread applies to phase1 only")
+        result = await d.trigger_phase2()
+        return {"phase": "phase2", "result": asdict(result)}
+    if a.thread is None:
+        d.phase1.wake()
+        return {"phase": "phase1", "woken": True, "paused": d.paused}
+    cand, why = await jobs.thread_candidate(ctx.conn, a.thread)
+    if cand is None:
+        raise CommandError(protocol.E_NOT_FOUND, why or a.thread)
+    outcome = await d.trigger_thread(cand)
+    return {"phase": "phase1", "thread": a.thread, "outcome": outcome}
+
+
+async def pause(ctx: Context, _: NoArgs) -> dict[str, Any]:
+    return await _daemon(ctx).set_paused(True)
+
+
+async def resume(ctx: Context, _: NoArgs) -> dict[str, Any]:
+    return await _daemon(ctx).set_paused(False)
+
+
+async def forget(ctx: Context, a: ForgetArgs) -> dict[str, Any]:
+    if (a.thread is None) == (a.cwd is None):
+        raise CommandError(protocol.E_BAD_REQUEST, "forget needs exactly one of thread or cwd")
+    result = await maintenance.forget(ctx.conn, thread_id=a.thread, cwd=a.cwd)
+    if ctx.daemon is not None:
+        ctx.daemon.wake_phase2(bypass_interval=True)
+    out = msgspec.to_builtins(result)
+    out["phase2"] = "woken" if ctx.daemon is not None else "at the next run"
+    return cast(dict[str, Any], out)
+
+
+async def clear(ctx: Context, a: ClearArgs) -> Any:
+    if not a.yes:
+        raise CommandError(protocol.E_BAD_REQUEST, "clear wipes every memory: pass yes=true")
+    return await maintenance.clear(ctx.conn, ctx.settings.paths.memory_root)
+
+
+async def history_(ctx: Context, a: HistoryArgs) -> Any:
+    runs = await anyio.to_thread.run_sync(history.list_runs, ctx.settings.paths.state_dir, a.limit)
+    return {"runs": runs}
+
+
+async def diff(ctx: Context, a: RunArgs) -> Any:
+    text = await anyio.to_thread.run_sync(history.run_diff, ctx.settings.paths.state_dir, a.run)
+    return {"run": a.run, "diff": text}
+
+
+async def rollback(ctx: Context, a: RunArgs) -> Any:
+    """Through a Consolidator, so the restore takes the phase-2 lock like any run. A rollback
+    runs no agent, so without a daemon the offline one stands in: a backend that cannot be
+    built here (a missing key or binary) must not stop a restore."""
+    if ctx.daemon is not None:
+        return await ctx.daemon.consolidator.rollback(a.run)
+    from memoryd.agent.offline import OfflineConsolidator
+    from memoryd.phase1 import make_worker_id
+    from memoryd.phase2 import Consolidator
+
+    s = ctx.settings
+    consolidator = Consolidator(
+        ctx.conn,
+        s.config,
+        OfflineConsolidator(),
+        root=s.paths.memory_root,
+        codex_home=s.paths.codex_home,
+        worker_id=make_worker_id(),
+        history_dir=history.history_dir(s.paths.state_dir),
+    )
+    return await consolidator.rollback(a.run)
+
+
+# ------------------------------------------------------------------------------- logs
+
+
+def _level_ok(rec: dict[str, Any], min_rank: int) -> bool:
+    level = str(rec.get("level", "info")).lower()
+    rank = LOG_LEVELS.index(level) if level in LOG_LEVELS else 0
+    return rank >= min_rank
+
+
+def _parse_lines(data: bytes, a: LogsArgs, min_rank: int) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for line in data.splitlines():
+        try:
+            rec = msgspec.json.decode(line)
+        except msgspec.DecodeError:
+            continue  # not one of our JSON lines (a torn write would be completed later)
+        if not isinstance(rec, dict) or not _level_ok(rec, min_rank):
+            continue
+        if a.thread is not None and rec.get("thread_id") != a.thread:
+            continue
+        out.append(rec)
+    return out
+
+
+async def logs(ctx: Context, a: LogsArgs) -> AsyncIterator[list[dict[str, Any]]]:
+    """The last ``lines`` matching records of the log file; with ``follow``, then every new
+    matching record as it is written (across rotations) until the caller stops."""
+    if a.level is not None and a.level.lower() not in LOG_LEVELS:
+        raise CommandError(
+            protocol.E_BAD_REQUEST,
+            f"unknown log level {a.level!r}; use one of {', '.join(LOG_LEVELS)}",
+        )
+    min_rank = LOG_LEVELS.index(a.level.lower()) if a.level else 0
+    path = ctx.settings.paths.log_dir / LOG_FILE_NAME
+    data, ino, pos = await anyio.to_thread.run_sync(_read_from, path, 0)
+    # A line still being written (no newline yet) is read with the next batch.
+    complete = data[: data.rfind(b"\n") + 1]
+    pos += len(complete) - len(data)
+    yield _parse_lines(complete, a, min_rank)[-a.lines :] if a.lines > 0 else []
+    if not a.follow:
+        return
+    while True:
+        await anyio.sleep(LOG_POLL_SECONDS)
+        try:
+            st = await anyio.to_thread.run_sync(os.stat, path)
+        except FileNotFoundError:
+            continue  # rotated away; the new file appears with the next line
+        if st.st_ino != ino or st.st_size < pos:
+            ino, pos = st.st_ino, 0  # rotated or truncated: read the new file from its start
+        if st.st_size == pos:
+            continue
+        data, ino, start = await anyio.to_thread.run_sync(_read_from, path, pos)
+        complete = data[: data.rfind(b"\n") + 1]
+        pos = start + len(complete)
+        records = _parse_lines(complete, a, min_rank)
+        if records:
+            yield records
+
+
+def _read_from(path: Path, pos: int) -> tuple[bytes, int, int]:
+    """(bytes from ``pos`` to the end, inode, pos) of the file; empty when it is missing."""
+    try:
+        with path.open("rb") as f:
+            ino = os.fstat(f.fileno()).st_ino
+            f.seek(pos)
+            return f.read(), ino, pos
+    except FileNotFoundError:
+        return b"", 0, 0
+
+
+# ------------------------------------------------------------------------------- registry
+
+
+def _commands(*cmds: Command) -> dict[str, Command]:
+    return {c.name: c for c in cmds}
+
+
+COMMANDS = _commands(
+    Command("ping", NoArgs, ping, needs_daemon=True),
+    Command("status", NoArgs, status),
+    Command("jobs", JobsArgs, jobs_),
+    Command("trigger", TriggerArgs, trigger, needs_daemon=True),
+    Command("pause", NoArgs, pause, needs_daemon=True),
+    Command("resume", NoArgs, resume, needs_daemon=True),
+    Command("forget", ForgetArgs, forget),
+    Command("clear", ClearArgs, clear),
+    Command("logs", LogsArgs, logs, streaming=True),
+    Command("history", HistoryArgs, history_),
+    Command("diff", RunArgs, diff),
+    Command("rollback", RunArgs, rollback),
+)
+
+
+def prepare(name: str, raw_args: dict[str, Any]) -> tuple[Command, Any]:
+    """The command and its validated arguments; CommandError for an unknown command or
+    arguments of the wrong shape."""
+    command = COMMANDS.get(name)
+    if command is None:
+        known = ", ".join(sorted(COMMANDS))
+        raise CommandError(protocol.E_UNKNOWN_COMMAND, f"unknown command {name!r}; known: {known}")
+    try:
+        args = msgspec.convert(raw_args, command.args)
+    except msgspec.ValidationError as e:
+        raise CommandError(protocol.E_BAD_REQUEST, f"bad arguments for {name}: {e}") from None
+    return command, args
+
+
+async def run_local(
+    settings: Settings, name: str, raw_args: dict[str, Any], emit: Callable[[Any], None]
+) -> None:
+    """Run a command in this process, without a daemon: ``emit`` gets each result (every
+    batch of a stream) as the same plain data a socket response would carry."""
+    from memoryd.store.db import connect
+
+    command, args = prepare(name, raw_args)
+    command.check(None)
+    async with connect(settings.paths.db_path) as conn:
+        ctx = Context(conn, settings)
+        if command.streaming:
+            async for item in command.stream(ctx, args):
+                emit(msgspec.to_builtins(item))
+        else:
+            emit(msgspec.to_builtins(await command.call(ctx, args)))

@@ -1,0 +1,180 @@
+"""Readable text for control command results (``--json`` prints the data as it is).
+
+Every function takes the plain data a command returns (the same whether it came over the
+socket or ran in the CLI process) and returns the lines to print.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+_LOG_SKIP = {"timestamp", "level", "event", "logger"}
+
+
+def when(ts: int | float | None, now: int | None = None) -> str:
+    """``2026-11-22 06:10:00Z (in 5m)`` for a time in seconds; ``-`` for None."""
+    if ts is None:
+        return "-"
+    stamp = datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    if now is None:
+        return stamp
+    delta = int(ts - now)
+    if delta == 0:
+        return f"{stamp} (now)"
+    return f"{stamp} ({'in ' if delta > 0 else ''}{_span(abs(delta))}{'' if delta > 0 else ' ago'})"
+
+
+def _span(s: int) -> str:
+    if s >= 86400:
+        return f"{s // 86400}d{s % 86400 // 3600}h"
+    if s >= 3600:
+        return f"{s // 3600}h{s % 3600 // 60}m"
+    if s >= 60:
+        return f"{s // 60}m{s % 60}s"
+    return f"{s}s"
+
+
+def status(r: dict[str, Any]) -> list[str]:
+    now = r["now"]
+    d = r["daemon"]
+    out = []
+    if d["running"]:
+        state = "stopping" if d["stopping"] else "running" if d["ready"] else "starting"
+        out.append(
+            f"daemon: {state} (pid {d['pid']}, memoryd {d['version']}, "
+            f"up since {when(d['started_at'])})"
+        )
+    else:
+        out.append("daemon: not running")
+    out.append(f"claiming: {'paused (memoryd resume)' if r['paused'] else 'active'}")
+    out.append("jobs:")
+    if not r["jobs"]:
+        out.append("  none yet")
+    for kind, counts in r["jobs"].items():
+        out.append(f"  {kind}: " + ", ".join(f"{n} {st}" for st, n in sorted(counts.items())))
+    for j in r["running"]:
+        out.append(
+            f"  running {j['kind']} {j['job_key']} on {j['worker_id']}, "
+            f"lease until {when(j['lease_until'], now)}"
+        )
+    run = r["last_phase2_run"]
+    if run is None:
+        out.append("last phase 2 run: none")
+    else:
+        out.append(
+            f"last phase 2 run: {run['run_id']} {run['outcome']}"
+            + (f" ({run['reason']})" if run.get("reason") else "")
+            + f", {run['inputs_added']} added, {run['inputs_retained']} retained, "
+            f"{run['inputs_removed']} removed"
+        )
+    b = r["budget"]
+    limit = f"of {b['daily_limit']:,}" if b["daily_limit"] else "(no daily limit)"
+    out.append(
+        f"budget: {b['spent_today']:,} tokens today {limit}"
+        + (f", exhausted until {when(b['reset_at'], now)}" if b["exhausted"] else "")
+    )
+    nx = r["next"]
+    p1 = when(nx["phase1"], now) if nx["phase1"] is not None else "when a new rollout goes idle"
+    out.append(f"next phase 1: {p1}")
+    pending = "new inputs waiting" if nx["phase2_pending_inputs"] else "no new inputs yet"
+    out.append(f"next phase 2: not before {when(nx['phase2'], now)} ({pending})")
+    return out
+
+
+def jobs(r: dict[str, Any]) -> list[str]:
+    now = r["now"]
+    if not r["jobs"]:
+        return ["no jobs match"]
+    out = []
+    for j in r["jobs"]:
+        line = f"{j['kind']:<26} {j['job_key']:<38} {j['status']:<8}"
+        if j["status"] == "running":
+            line += f" lease until {when(j['lease_until'], now)}"
+        elif j["finished_at"] is not None:
+            line += f" finished {when(j['finished_at'], now)}"
+        if j["retry_at"] is not None:
+            line += f", retry at {when(j['retry_at'], now)} ({j['retry_remaining']} left)"
+        out.append(line)
+        if j["last_error"]:
+            out.append(f"    last error: {j['last_error']}")
+    return out
+
+
+def trigger(r: dict[str, Any]) -> list[str]:
+    if r["phase"] == "phase2":
+        res = r["result"]
+        extra = f": {res['reason']}" if res.get("reason") else ""
+        run = f" (run {res['run_id']})" if res.get("run_id") else ""
+        return [f"phase 2: {res['outcome']}{extra}{run}"]
+    if "thread" in r:
+        return [f"phase 1, thread {r['thread']}: {r['outcome']}"]
+    note = " (but claiming is paused: memoryd resume)" if r["paused"] else ""
+    return [f"phase 1: looking for claimable rollouts now{note}"]
+
+
+def paused(r: dict[str, Any]) -> list[str]:
+    if r["paused"]:
+        return [f"paused: no new work is claimed; {r['running']} running job(s) will finish"]
+    return ["resumed: claiming new work again"]
+
+
+def forget(r: dict[str, Any]) -> list[str]:
+    threads = r.get("threads", [])
+    out = [f"forgot {len(threads)} thread(s), {r.get('outputs_deleted', 0)} memories deleted"]
+    if r["phase2"] == "woken":
+        out.append("phase 2 is running now to drop them from the consolidated files")
+    else:
+        out.append("the daemon is not running: `memoryd run --once` drops them from the files")
+    return out
+
+
+def clear(r: dict[str, Any]) -> list[str]:
+    return [f"cleared: {r['outputs_deleted']} memories deleted, {r['files_removed']} files removed"]
+
+
+def history(r: dict[str, Any]) -> list[str]:
+    if not r["runs"]:
+        return ["no consolidation runs in the history yet"]
+    out = []
+    for e in r["runs"]:
+        what = (
+            f"rollback to {e['rolled_back_to']}"
+            if e["kind"] == "rollback"
+            else f"+{e['inputs_added']} -{e['inputs_removed']} inputs"
+        )
+        out.append(
+            f"{e['run_id']}  {when(e['at_ms'] / 1000)}  {what}, {e['files_changed']} files changed"
+        )
+    return out
+
+
+def diff(r: dict[str, Any]) -> list[str]:
+    return str(r["diff"]).splitlines()
+
+
+def rollback(r: dict[str, Any]) -> list[str]:
+    """A rollback is a consolidation of its own (a Phase2Result)."""
+    if r["outcome"] != "succeeded":
+        return [f"rollback: {r['outcome']}" + (f": {r['reason']}" if r.get("reason") else "")]
+    out = [f"{r['reason']}: recorded as run {r['run_id']}"]
+    out += [f"  {p}" for p in r.get("changed_paths", [])]
+    if r.get("added") or r.get("removed"):
+        out.append(
+            f"inputs changed since that run ({r['added']} added, {r['removed']} removed): "
+            "the next phase 2 consolidates them on top of it"
+        )
+    return out
+
+
+def generic(r: Any) -> list[str]:
+    if isinstance(r, dict):
+        return [f"{k}: {v}" for k, v in r.items()]
+    return [str(r)]
+
+
+def log_record(rec: dict[str, Any]) -> str:
+    """``2026-11-22T06:00:00Z info  stage1_succeeded thread_id=... tokens=12``."""
+    rest = " ".join(f"{k}={v}" for k, v in rec.items() if k not in _LOG_SKIP)
+    ts = str(rec.get("timestamp", ""))[:19]
+    return f"{ts} {rec.get('level', '')!s:<7} {rec.get('event', '')} {rest}".rstrip()
