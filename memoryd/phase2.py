@@ -37,7 +37,7 @@ from memoryd.agent.base import (
     ConsolidationInput,
     ConsolidationResult,
 )
-from memoryd.artifacts import atomic_write, sync_artifacts
+from memoryd.artifacts import atomic_write, remove_stale_temp_files, sync_artifacts
 from memoryd.config import Config
 from memoryd.errors import MemorydError
 from memoryd.extensions import prune_extension_resources, seed_ad_hoc
@@ -257,6 +257,10 @@ class Consolidator:
             migrated = await anyio.to_thread.run_sync(migrate_legacy, self.codex_home, root)
             if migrated:
                 bound.info("legacy_memories_migrated", files=len(migrated))
+            # Before the baseline: one recreated now must not commit a dead write's leftovers.
+            stale = await anyio.to_thread.run_sync(remove_stale_temp_files, root)
+            if stale:
+                bound.warning("phase2_stale_temp_files_removed", files=stale)
             await anyio.to_thread.run_sync(ensure_baseline, root)
             await anyio.to_thread.run_sync(seed_ad_hoc, root)
             selection = await store.select_inputs(
