@@ -22,16 +22,14 @@ import contextlib
 import json
 import os
 import random
-import shutil
 import signal
-import sqlite3
 import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.daemon import daemon_env, db, running_jobs, scalar, short_dir, threads_left
 from support.fake_model import MEMORY_MD, STAGE1_REPLY, SUMMARY_MD, running
 from support.rollouts import write_idle_rollouts
 from test_serve import Serve, wait_for
@@ -74,71 +72,6 @@ timeout_seconds = 30
 """
 
 
-@pytest.fixture
-def short_base() -> Iterator[Path]:
-    """A short temp dir: the control socket path must stay under 108 bytes."""
-    base = Path(tempfile.mkdtemp(prefix="md-crash-", dir="/tmp"))
-    try:
-        yield base
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
-
-
-def daemon_env(base: Path) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("MEMORYD_", "XDG_", "NOTIFY_", "WATCHDOG_"))
-        and k not in ("CODEX_HOME", "HOME")
-    }
-    env.update(
-        CODEX_HOME=str(base / "codex"),
-        MEMORYD_STATE_DIR=str(base / "state"),
-        MEMORYD_SOCKET=str(base / "run" / "memoryd.sock"),
-        MEMORYD_TEST_KEY="dummy",
-        XDG_CONFIG_HOME=str(base / "cfg"),
-        HOME=str(base),
-    )
-    return env
-
-
-@contextlib.contextmanager
-def db(path: Path) -> Iterator[sqlite3.Connection]:
-    conn = sqlite3.connect(path, timeout=10)
-    try:
-        yield conn
-    finally:
-        conn.close()
-
-
-def scalar(path: Path, sql: str, *args: object) -> int:
-    if not path.exists():
-        return 0
-    with db(path) as conn:
-        try:
-            return int(conn.execute(sql, args).fetchone()[0])
-        except sqlite3.OperationalError:
-            return 0  # the schema is not created yet
-
-
-def running_jobs(path: Path, kind: str, pid: int) -> int:
-    """Jobs of this kind that the daemon with this pid holds (worker ids are host:pid:rand)."""
-    return scalar(
-        path,
-        "SELECT count(*) FROM jobs WHERE kind = ? AND status = 'running' AND worker_id LIKE ?",
-        kind,
-        f"%:{pid}:%",
-    )
-
-
-def threads_left(path: Path) -> int:
-    return scalar(
-        path,
-        "SELECT count(*) FROM threads t LEFT JOIN stage1_outputs o ON o.thread_id = t.id "
-        "WHERE o.thread_id IS NULL OR o.source_updated_at < t.updated_at / 1000",
-    )
-
-
 def consolidated_all(path: Path, since_ms: int) -> bool:
     """Every output is in the last successful selection, no consolidation runs, and one
     started since ``since_ms`` has finished (it cleans up what a kill left behind)."""
@@ -164,6 +97,12 @@ def consolidated_all(path: Path, since_ms: int) -> bool:
         )
         == 0
     )
+
+
+@pytest.fixture
+def short_base() -> Iterator[Path]:
+    with short_dir("md-crash-") as base:
+        yield base
 
 
 def test_sigkill_at_random_moments_loses_nothing_and_repeats_only_in_flight_work(

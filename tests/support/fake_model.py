@@ -14,7 +14,8 @@ it measures, and it must outlive the daemons that get killed)::
     python tests/support/fake_model.py --min-latency 0.02 --max-latency 0.2 --log calls.jsonl
 
 It prints its base URL on the first line of stdout, then serves until killed. With ``--log``
-it appends one JSON line per request as it arrives: ``{"kind": "phase1" | "phase2", "t": ...}``.
+it appends one JSON line per request as it arrives: ``{"kind": "phase1" | "phase2", "t": ...}``,
+plus ``"thread"`` (the thread id) for a stage-1 request.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import asyncio
 import contextlib
 import json
 import random
+import re
 import subprocess
 import sys
 import time
@@ -61,6 +63,18 @@ AGENT_STEPS: list[tuple[str, dict[str, Any]] | str] = [
 ]
 
 
+_ROLLOUT_ID = re.compile(
+    rb"rollout-[0-9T-]+-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl"
+)
+
+
+def request_thread(req: ReceivedRequest) -> str | None:
+    """The thread a stage-1 request is about: the id in the first rollout file name it names
+    (the stage-1 message starts with the rollout's path)."""
+    m = _ROLLOUT_ID.search(req.body)
+    return m.group(1).decode() if m else None
+
+
 def request_kind(req: ReceivedRequest) -> str:
     """``phase2`` for an agent turn (the request offers tools), else ``phase1``."""
     body = req.json if isinstance(req.json, dict) else {}
@@ -89,7 +103,10 @@ class FakeModel:
         kind = request_kind(req)
         self.counts[kind] += 1
         if self.log is not None:
-            self.log.write(json.dumps({"kind": kind, "t": time.time()}) + "\n")
+            entry = {"kind": kind, "t": time.time()}
+            if kind == "phase1":
+                entry["thread"] = request_thread(req)
+            self.log.write(json.dumps(entry) + "\n")
             self.log.flush()
         latency = self.rng.uniform(self.min_latency, self.max_latency)
         if kind == "phase1":
