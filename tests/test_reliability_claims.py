@@ -173,3 +173,43 @@ def test_a_daemon_and_three_run_once_share_one_db_without_double_work(
     peak = max(sampler.samples)
     assert peak <= MAX_RUNNING, collections.Counter(sampler.samples)
     assert peak > ONE_PROCESS_MAX, (peak, by_once)
+
+
+async def test_begin_immediate_waits_out_another_tasks_half_read_select(tmp_path: Path) -> None:
+    """The race behind the multi-process failures, made deterministic: task A's SELECT is
+    executed but not yet fetched (its statement holds a snapshot) when another process
+    commits; task B's write transaction on the same connection must wait for A, not fail
+    with "database is locked"."""
+    import anyio
+
+    from memoryd.store.db import immediate, open_db
+
+    path = tmp_path / "memoryd.sqlite"
+    conn = await open_db(path)
+    try:
+        await conn.executemany(
+            "INSERT INTO usage_ledger (at, phase, backend) VALUES (?, 'phase1', 'x')",
+            [(i,) for i in range(10)],
+        )
+        cur = await conn.execute("SELECT at FROM usage_ledger")  # stepped once, not done
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("INSERT INTO usage_ledger (at, phase, backend) VALUES (99, 'phase1', 'y')")
+        other.close()
+        wrote = anyio.Event()
+
+        async def writer() -> None:
+            async with immediate(conn) as c:
+                await c.execute(
+                    "INSERT INTO usage_ledger (at, phase, backend) VALUES (100, 'phase1', 'z')"
+                )
+            wrote.set()
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(writer)
+            await anyio.sleep(0.05)  # let BEGIN IMMEDIATE meet the open statement
+            assert not wrote.is_set()
+            rows = await cur.fetchall()
+            await cur.close()
+        assert wrote.is_set() and len(rows) == 10  # the read kept its snapshot: 10 rows
+    finally:
+        await conn.close()
