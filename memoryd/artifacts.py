@@ -254,7 +254,8 @@ def write_all(fd: int, payload: bytes, mode: int) -> None:
 
 def write_temp_file(path: Path, payload: bytes, mode: int) -> Path:
     """A complete, fsynced temporary file beside ``path``, ready to be renamed or linked into
-    place; removed again if writing it fails."""
+    place; removed again if writing it fails (a killed process leaves it behind: see
+    :func:`remove_stale_temp_files`)."""
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     tmp = Path(tmp_name)
     try:
@@ -267,6 +268,31 @@ def write_temp_file(path: Path, payload: bytes, mode: int) -> Path:
             tmp.unlink()
         raise
     return tmp
+
+
+# ``write_temp_file``'s names: "." + the target's name + "." + mkstemp's 8 random characters
+# + ".tmp".
+_TEMP_NAME = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")
+
+
+def remove_stale_temp_files(root: Path) -> list[str]:
+    """Delete the temporary files of writes that never finished (the writer was killed
+    between creating the file and renaming it); return their paths relative to ``root``.
+
+    Only safe while nothing writes into ``root``: phase 2 calls it under the global lock.
+    Without it such a file would be committed into the baseline and handed to the agent as
+    a user's addition, and stay in the memory folder for good."""
+    removed: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        if dirpath == str(root):
+            dirnames[:] = [d for d in dirnames if d != ".git"]
+        for name in filenames:
+            if _TEMP_NAME.match(name):
+                path = os.path.join(dirpath, name)
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
+                    removed.append(os.path.relpath(path, root))
+    return sorted(removed)
 
 
 def _ensure_dir(path: Path) -> None:

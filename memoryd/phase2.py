@@ -46,7 +46,7 @@ from memoryd.agent.base import (
     ConsolidationInput,
     ConsolidationResult,
 )
-from memoryd.artifacts import atomic_write, sync_artifacts
+from memoryd.artifacts import atomic_write, remove_stale_temp_files, sync_artifacts
 from memoryd.backends.base import Usage
 from memoryd.budget import Budget, BudgetExhausted
 from memoryd.config import Config
@@ -283,6 +283,10 @@ class Consolidator:
             migrated = await anyio.to_thread.run_sync(migrate_legacy, self.codex_home, root)
             if migrated:
                 bound.info("legacy_memories_migrated", files=len(migrated))
+            # Before the baseline: one recreated now must not commit a dead write's leftovers.
+            stale = await anyio.to_thread.run_sync(remove_stale_temp_files, root)
+            if stale:
+                bound.warning("phase2_stale_temp_files_removed", files=stale)
             await anyio.to_thread.run_sync(ensure_baseline, root)
             await anyio.to_thread.run_sync(seed_ad_hoc, root)
             selection = await store.select_inputs(

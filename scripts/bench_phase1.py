@@ -54,15 +54,17 @@ asyncio.run(main())
 """
 
 
-def make_rollouts(root: Path, k: int) -> None:
+def make_rollouts(root: Path, k: int, age_seconds: float = 13 * 3600) -> None:
+    """k ``cli`` rollouts (bench_index's generator) last active ``age_seconds`` ago: idle and
+    eligible by default; with 0 too recent to extract for another 12 hours."""
     import bench_index
 
     bench_index.generate(root, k)
-    idle = time.time() - 13 * 3600
+    mtime = time.time() - age_seconds
     for path in root.rglob("rollout-*.jsonl"):
         data = path.read_bytes().replace(b'"source":"exec"', b'"source":"cli"', 1)
         path.write_bytes(data)
-        os.utime(path, (idle, idle))
+        os.utime(path, (mtime, mtime))
 
 
 def main() -> int:

@@ -92,19 +92,32 @@ async def _migrate(conn: aiosqlite.Connection) -> int:
     return current
 
 
-async def _set_wal(conn: aiosqlite.Connection) -> str | None:
-    """Switch to WAL. On a brand-new file several processes may race to do it, and SQLite
-    can answer "database is locked" at once instead of waiting out busy_timeout: retry
-    within the same time budget."""
+async def _retry_while_locked(conn: aiosqlite.Connection, sql: str) -> list[sqlite3.Row]:
+    """Run ``sql``, retrying for up to busy_timeout when SQLite answers "database is locked"
+    at once instead of waiting (its busy handler is skipped where waiting cannot help):
+
+    * switching a brand-new file to WAL while other processes race to do the same;
+    * ``BEGIN IMMEDIATE`` while this connection still has a read statement open on an older
+      snapshot and another process has committed since. Tasks share the connection and
+      aiosqlite runs a SELECT's execute and its fetch as separate steps, so another task's
+      half-read SELECT can sit between them; it finishes within moments, then BEGIN works.
+    """
     deadline = anyio.current_time() + BUSY_TIMEOUT_MS / 1000
+    delay = 0.005
     while True:
         try:
-            rows = list(await conn.execute_fetchall("PRAGMA journal_mode = WAL"))
-            return str(rows[0][0]) if rows else None
+            return list(await conn.execute_fetchall(sql))
         except sqlite3.OperationalError as e:
             if "locked" not in str(e) or anyio.current_time() > deadline:
                 raise
-            await anyio.sleep(0.02)
+        await anyio.sleep(delay)
+        delay = min(delay * 2, 0.1)
+
+
+async def _set_wal(conn: aiosqlite.Connection) -> str | None:
+    """Switch to WAL (retried: see :func:`_retry_while_locked`); returns the journal mode."""
+    rows = await _retry_while_locked(conn, "PRAGMA journal_mode = WAL")
+    return str(rows[0][0]) if rows else None
 
 
 async def open_db(path: Path) -> aiosqlite.Connection:
@@ -164,7 +177,7 @@ async def immediate(conn: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Conne
     cancelled task never leaves the connection inside an open transaction."""
     async with _tx_lock(conn):
         try:
-            await conn.execute("BEGIN IMMEDIATE")
+            await _retry_while_locked(conn, "BEGIN IMMEDIATE")
         except BaseException:
             # Cancelled while BEGIN waited for the write lock: aiosqlite still runs it in its
             # thread, and a later BEGIN on this connection would then fail. A ROLLBACK queued
