@@ -12,10 +12,13 @@ from pathlib import Path
 
 import aiosqlite
 import anyio
+import structlog
 
 from memoryd.errors import StateDBError
 
 BUSY_TIMEOUT_MS = 5000
+
+log = structlog.get_logger("memoryd.store")
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -153,6 +156,30 @@ def _tx_lock(conn: aiosqlite.Connection) -> anyio.Lock:
     return lock
 
 
+async def _begin_immediate(conn: aiosqlite.Connection) -> None:
+    """``BEGIN IMMEDIATE``, waiting as long as another process holds the write lock.
+
+    busy_timeout makes one attempt wait 5 s; a lock held longer (a backup, a user's sqlite3
+    shell, a stuck process) would otherwise raise "database is locked" out of a claim or a
+    finaliser and stop phase 1 or phase 2 with the job's result unrecorded. A failed BEGIN
+    leaves no transaction open, so trying again is safe; each retry is logged, and the wait
+    stays cancellable (shutdown)."""
+    started = anyio.current_time()
+    while True:
+        try:
+            await conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) and "busy" not in str(e):
+                raise
+            log.warning(
+                "state_db_busy",
+                waited_seconds=round(anyio.current_time() - started, 1),
+                error=str(e),
+            )
+        await anyio.sleep(0.1)
+
+
 @contextlib.asynccontextmanager
 async def immediate(conn: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Connection]:
     """A ``BEGIN IMMEDIATE`` transaction: takes the write lock up front, so a claim never
@@ -164,7 +191,7 @@ async def immediate(conn: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Conne
     cancelled task never leaves the connection inside an open transaction."""
     async with _tx_lock(conn):
         try:
-            await conn.execute("BEGIN IMMEDIATE")
+            await _begin_immediate(conn)
         except BaseException:
             # Cancelled while BEGIN waited for the write lock: aiosqlite still runs it in its
             # thread, and a later BEGIN on this connection would then fail. A ROLLBACK queued
