@@ -8,32 +8,39 @@ synchronisation. Afterwards nothing may be lost or counted twice and the work co
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiosqlite
 import anyio
-import msgspec
 import pytest
 from support.dblock import DBLocker
-from support.responses_server import ReceivedRequest, Reply, ResponsesServer
+from support.fault_world import (
+    GOOD_STAGE1,
+    KEY_ENV,
+    MEMORY_TEXT,
+    World,
+    consolidating_model,
+    consolidator,
+    global_job,
+    openai_config,
+    rows,
+    turns_so_far,
+    world,
+)
+from support.responses_server import Behaviour, ReceivedRequest, Reply, ResponsesServer
 
+from memoryd.agent.openai_agent import OpenAIConsolidator
 from memoryd.backends.offline import OfflineExtractor
 from memoryd.backends.openai import OpenAIExtractor
 from memoryd.config import Config
-from memoryd.demo import install_examples
 from memoryd.phase1 import Phase1
-from memoryd.rollouts.indexer import Indexer
 from memoryd.store import jobs
-from memoryd.store.db import BUSY_TIMEOUT_MS, open_db
+from memoryd.store.db import BUSY_TIMEOUT_MS
+from memoryd.workspace import diff_against_baseline
 
-KEY_ENV = "MEMORYD_TEST_API_KEY"
 # Longer than busy_timeout: every statement waiting on the lock times out at least once.
 HOLD_SECONDS = BUSY_TIMEOUT_MS / 1000 + 1.5
-GOOD_REPLY = json.dumps(
-    {"rollout_summary": "# Did a thing", "rollout_slug": "thing", "raw_memory": "did a thing"}
-)
 
 
 @pytest.fixture(autouse=True)
@@ -42,20 +49,9 @@ def api_key(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-async def state(tmp_path: Path) -> AsyncIterator[tuple[aiosqlite.Connection, Path]]:
-    home = tmp_path / "codex"
-    install_examples(home / "sessions")
-    path = tmp_path / "state" / "memoryd.sqlite"
-    conn = await open_db(path)
-    await Indexer(conn, [home / "sessions"], home / "archived_sessions").scan_all()
-    try:
-        yield conn, path
-    finally:
-        await conn.close()
-
-
-async def rows(conn: aiosqlite.Connection, sql: str, *args: object) -> list[tuple[object, ...]]:
-    return [tuple(r) for r in await conn.execute_fetchall(sql, args)]
+async def w(tmp_path: Path) -> AsyncIterator[World]:
+    async with world(tmp_path) as got:
+        yield got
 
 
 async def assert_each_thread_extracted_once(conn: aiosqlite.Connection) -> None:
@@ -71,11 +67,9 @@ async def assert_each_thread_extracted_once(conn: aiosqlite.Connection) -> None:
     )
 
 
-async def test_claims_wait_out_a_lock_longer_than_busy_timeout(
-    state: tuple[aiosqlite.Connection, Path],
-) -> None:
-    conn, path = state
-    locker = DBLocker(path)
+async def test_claims_wait_out_a_lock_longer_than_busy_timeout(w: World) -> None:
+    conn = w.conn
+    locker = DBLocker(w.db_path)
     await anyio.to_thread.run_sync(locker.hold)
     try:
         async with anyio.create_task_group() as tg:
@@ -95,11 +89,9 @@ async def test_claims_wait_out_a_lock_longer_than_busy_timeout(
     await assert_each_thread_extracted_once(conn)
 
 
-async def test_a_finished_job_is_recorded_once_the_lock_is_released(
-    state: tuple[aiosqlite.Connection, Path],
-) -> None:
-    conn, path = state
-    locker = DBLocker(path)
+async def test_a_finished_job_is_recorded_once_the_lock_is_released(w: World) -> None:
+    conn = w.conn
+    locker = DBLocker(w.db_path)
     locked = anyio.Event()
 
     async def lock_then_answer(req: ReceivedRequest) -> Reply:
@@ -107,13 +99,10 @@ async def test_a_finished_job_is_recorded_once_the_lock_is_released(
         if not locked.is_set():
             await anyio.to_thread.run_sync(locker.hold)
             locked.set()
-        return Reply(text=GOOD_REPLY)
+        return Reply(text=GOOD_STAGE1)
 
     async with ResponsesServer(responder=lock_then_answer) as srv:
-        data = msgspec.to_builtins(Config())
-        data["phase1"].update(backend="openai", concurrency=1)
-        data["backends"]["openai"].update(base_url=srv.url, api_key_env=KEY_ENV)
-        cfg = msgspec.convert(data, Config)
+        cfg = openai_config(srv.url, concurrency=1)
         ex = OpenAIExtractor.from_config(cfg)
         try:
             async with anyio.create_task_group() as tg:
@@ -134,3 +123,41 @@ async def test_a_finished_job_is_recorded_once_the_lock_is_released(
     (stats,) = result
     assert (stats.claimed, stats.succeeded, stats.failed, stats.lost) == (3, 3, 0, 0)
     await assert_each_thread_extracted_once(conn)
+
+
+async def test_a_consolidation_is_recorded_once_the_lock_is_released(w: World) -> None:
+    await Phase1(w.conn, Config(), OfflineExtractor()).run(until_idle=True)
+    locker = DBLocker(w.db_path)
+    locked = anyio.Event()
+    model = consolidating_model()
+
+    async def lock_at_the_last_turn(req: ReceivedRequest) -> Behaviour:
+        # The files are written; the run's ownership check and success record must wait.
+        if turns_so_far(req) >= 2 and not locked.is_set():
+            await anyio.to_thread.run_sync(locker.hold)
+            locked.set()
+        return model(req)
+
+    async with ResponsesServer(responder=lock_at_the_last_turn) as srv:
+        cfg = openai_config(srv.url)
+        async with OpenAIConsolidator(cfg) as agent:
+            try:
+                async with anyio.create_task_group() as tg:
+                    result = []
+
+                    async def run() -> None:
+                        result.append(await consolidator(w, cfg, agent).run_once())
+
+                    tg.start_soon(run)
+                    await locked.wait()
+                    await anyio.sleep(HOLD_SECONDS)  # the fault's duration
+                    assert result == []
+                    await anyio.to_thread.run_sync(locker.release)
+            finally:
+                await anyio.to_thread.run_sync(locker.release)
+    (res,) = result
+    assert (res.outcome, res.added) == ("succeeded", 3)
+    assert (w.root / "MEMORY.md").read_text() == MEMORY_TEXT
+    assert diff_against_baseline(w.root).is_empty
+    assert await rows(w.conn, "SELECT outcome FROM phase2_runs") == [("succeeded",)]
+    assert (await global_job(w.conn))[:2] == ("done", None)

@@ -17,7 +17,6 @@ from typing import Any
 
 import aiosqlite
 import msgspec
-from support.responses_server import Behaviour, ReceivedRequest, Reply, function_call_item
 
 from memoryd import clock
 from memoryd.agent.base import ConsolidationAgent
@@ -27,6 +26,7 @@ from memoryd.phase2 import Consolidator
 from memoryd.rollouts.indexer import Indexer
 from memoryd.store import jobs
 from memoryd.store.db import open_db
+from support.responses_server import Behaviour, ReceivedRequest, Reply, function_call_item
 
 KEY_ENV = "MEMORYD_TEST_API_KEY"
 THREADS = (
