@@ -43,7 +43,7 @@ from memoryd.errors import MemorydError
 from memoryd.extensions import prune_extension_resources, seed_ad_hoc
 from memoryd.legacy import migrate_legacy
 from memoryd.store import phase2 as store
-from memoryd.store.jobs import UsageRow
+from memoryd.store.jobs import GLOBAL, UsageRow, clamp_future_deadlines
 from memoryd.store.phase2 import GlobalClaim, GlobalClaimOutcome, Phase2RunRecord, RunOutcome
 from memoryd.workspace import (
     diff_against_baseline,
@@ -179,6 +179,14 @@ class Consolidator:
         """One attempt: claim the lock (or report why not) and run to a recorded outcome."""
         p = self.cfg.phase2
         now = clock.now_s()
+        if await clamp_future_deadlines(  # the clock went back: see jobs.py
+            self.conn,
+            GLOBAL,
+            now_s=now,
+            lease_seconds=p.lease_seconds,
+            retry_delay_seconds=p.retry_delay_seconds,
+        ):
+            log.warning("clock_went_back", job_kind=GLOBAL)
         outcome, claim = await store.try_claim_global(
             self.conn,
             worker_id=self.worker_id,
