@@ -50,10 +50,11 @@ class World:
 
 
 @asynccontextmanager
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    """The three real rollouts (idle cli sessions, as the demo installs them), indexed."""
+async def world(tmp_path: Path, *, age_s: float = 0) -> AsyncIterator[World]:
+    """The three real rollouts (idle cli sessions, as the demo installs them), indexed; their
+    last activity ``age_s`` further in the past than the demo puts it."""
     home = tmp_path / "codex"
-    install_examples(home / "sessions")
+    install_examples(home / "sessions", now=time.time() - age_s)
     db_path = tmp_path / "state" / "memoryd.sqlite"
     conn = await open_db(db_path)
     try:
