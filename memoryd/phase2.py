@@ -204,7 +204,7 @@ class Consolidator:
         try:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self._heartbeat, claim)
-                await self._run(claim, run, result, bound)
+                await self._run_failing_cleanly(claim, run, result, bound)
                 tg.cancel_scope.cancel()
         except* _LockLost:
             result.outcome, result.reason = "failed", store.LEASE_LOST
@@ -244,6 +244,24 @@ class Consolidator:
                 )
             bound.warning("phase2_failed", reason=reason)
         return result
+
+    async def _run_failing_cleanly(
+        self,
+        claim: GlobalClaim,
+        run: Phase2RunRecord,
+        result: Phase2Result,
+        bound: structlog.stdlib.BoundLogger,
+    ) -> None:
+        """``_run``, with a file-system error after the preparation (the root turned read-only
+        or the disk filled while the agent ran, so the diff file or the new baseline cannot be
+        written) made the run's stored failure, like one during it, instead of an exception
+        that escapes ``run_once`` and stops the daemon's phase-2 task."""
+        try:
+            await self._run(claim, run, result, bound)
+        except _Failed:
+            raise
+        except (OSError, MemorydError) as e:
+            raise _Failed(f"writing the memory root failed: {e}") from e
 
     async def _heartbeat(self, claim: GlobalClaim) -> None:
         p = self.cfg.phase2
