@@ -8,6 +8,7 @@ states the fault it injects and what it asserts."""
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -73,8 +74,11 @@ def openai_config(url: str, *, timeout: float = 10.0, **phase1: object) -> Confi
     return msgspec.convert(data, Config)
 
 
-def consolidator(w: World, cfg: Config, agent: ConsolidationAgent) -> Consolidator:
-    return Consolidator(w.conn, cfg, agent, root=w.root, codex_home=w.home, worker_id="test")
+def consolidator(
+    w: World, cfg: Config, agent: ConsolidationAgent, *, root: Path | None = None
+) -> Consolidator:
+    root = w.root if root is None else root
+    return Consolidator(w.conn, cfg, agent, root=root, codex_home=w.home, worker_id="test")
 
 
 async def rows(conn: aiosqlite.Connection, sql: str, *args: object) -> list[tuple[Any, ...]]:
@@ -156,3 +160,42 @@ class RecordingSleep:
 
     async def __call__(self, seconds: float) -> None:
         self.calls.append(seconds)
+
+
+def grow_rollout(w: World, thread_id: str, text: str) -> None:
+    """The user came back to a session and asked ``text``: a copy of its first user message
+    with that text is appended and the file's mtime moves one second on (still idle)."""
+    path = next(w.home.rglob(f"rollout-*{thread_id}.jsonl"))
+    lines = path.read_text().splitlines()
+    for line in lines:
+        obj = json.loads(line)
+        p = obj.get("payload", {})
+        if p.get("type") == "message" and p.get("role") == "user":
+            content = p["content"][0]
+            if content.get("type") == "input_text" and not content["text"].startswith("<"):
+                content["text"] = text
+                break
+    else:
+        raise AssertionError(f"no user message in {path}")
+    st = path.stat()
+    with path.open("a") as f:
+        f.write(json.dumps(obj, separators=(",", ":")) + "\n")
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+
+
+async def reindex(w: World) -> None:
+    await Indexer(w.conn, [w.home / "sessions"], w.home / "archived_sessions").scan_all()
+
+
+def root_files(root: Path) -> dict[str, bytes]:
+    """Every file of the memory root outside .git, with its bytes."""
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and ".git" not in p.relative_to(root).parts
+    }
+
+
+def temp_files(root: Path) -> list[str]:
+    """Temporary files of atomic writes (``.<name>.<random>.tmp``) left anywhere in the root."""
+    return sorted(str(p.relative_to(root)) for p in root.rglob(".*.tmp"))
