@@ -118,10 +118,11 @@ def turns_so_far(req: ReceivedRequest) -> int:
 
 def consolidating_model(
     memory: Callable[[str], str] = lambda raw: MEMORY_TEXT,
+    summary: Callable[[str], str] = lambda raw: SUMMARY_TEXT,
 ) -> Callable[[ReceivedRequest], Behaviour]:
     """A phase-2 model: reads raw_memories.md, writes ``memory(raw_memories text)`` to
-    MEMORY.md and a valid memory_summary.md, then answers. The step is read off the request,
-    so a retried request gets the same step again."""
+    MEMORY.md and ``summary(...)`` (by default a valid one) to memory_summary.md, then
+    answers. The step is read off the request, so a retried request gets the same step."""
 
     def respond(req: ReceivedRequest) -> Behaviour:
         n = turns_so_far(req)
@@ -132,7 +133,7 @@ def consolidating_model(
             raw = tool_outputs(req)[0]
             calls = [
                 ("write_file", {"path": "MEMORY.md", "content": memory(raw)}),
-                ("write_file", {"path": "memory_summary.md", "content": SUMMARY_TEXT}),
+                ("write_file", {"path": "memory_summary.md", "content": summary(raw)}),
             ]
             items = [function_call_item(c, a, f"t1_{i}") for i, (c, a) in enumerate(calls)]
             return Reply(text=None, items=items)
