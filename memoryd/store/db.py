@@ -73,7 +73,7 @@ def _ensure_private_file(path: Path) -> None:
 async def _migrate(conn: aiosqlite.Connection) -> int:
     """Apply missing migrations. ``BEGIN IMMEDIATE`` serialises two processes that open a new
     DB at once: the second waits (busy_timeout), then sees the new version and does nothing."""
-    await conn.execute("BEGIN IMMEDIATE")
+    await _begin_immediate(conn)
     try:
         async with conn.execute("PRAGMA user_version") as cur:
             row = await cur.fetchone()
@@ -144,9 +144,7 @@ async def connect(path: Path) -> AsyncIterator[aiosqlite.Connection]:
         await conn.close()
 
 
-_tx_locks: weakref.WeakKeyDictionary[aiosqlite.Connection, anyio.Lock] = (
-    weakref.WeakKeyDictionary()
-)
+_tx_locks: weakref.WeakKeyDictionary[aiosqlite.Connection, anyio.Lock] = weakref.WeakKeyDictionary()
 
 
 def _tx_lock(conn: aiosqlite.Connection) -> anyio.Lock:
