@@ -8,6 +8,9 @@ synchronisation. Afterwards nothing may be lost or counted twice and the work co
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -161,3 +164,36 @@ async def test_a_consolidation_is_recorded_once_the_lock_is_released(w: World) -
     assert diff_against_baseline(w.root).is_empty
     assert await rows(w.conn, "SELECT outcome FROM phase2_runs") == [("succeeded",)]
     assert (await global_job(w.conn))[:2] == ("done", None)
+
+
+async def test_run_once_started_while_the_db_is_locked_waits_and_completes(
+    w: World, tmp_path: Path
+) -> None:
+    """The whole ``memoryd run --once`` process, started while another process holds the
+    lock: it waits (saying so in its log), then indexes, extracts and consolidates."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path / "h"),
+        "CODEX_HOME": str(w.home),
+        "MEMORYD_STATE_DIR": str(w.db_path.parent),
+    }
+    locker = DBLocker(w.db_path)
+    await anyio.to_thread.run_sync(locker.hold)
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "memoryd", "run", "--once"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        await anyio.sleep(HOLD_SECONDS)  # the fault's duration
+        assert proc.poll() is None, proc.communicate()
+    finally:
+        await anyio.to_thread.run_sync(locker.release)
+    out, err = await anyio.to_thread.run_sync(lambda: proc.communicate(timeout=120))
+    assert proc.returncode == 0, err
+    assert "phase 1: 3 extracted: 3 memories" in out
+    log = (w.db_path.parent / "logs" / "memoryd.log").read_text()
+    assert '"event": "state_db_busy"' in log
+    await assert_each_thread_extracted_once(w.conn)
