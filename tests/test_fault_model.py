@@ -50,15 +50,17 @@ from memoryd.phase1 import Phase1
 from memoryd.store import phase2 as phase2_store
 from memoryd.workspace import diff_against_baseline
 
-# (fault, what the stored reason says). Each is the server's answer to every request.
+# (fault, what the stored reason says). Each is the server's answer to every request; every
+# reason also ends with "(gave up after 2 attempts)": the in-job retry happened.
 FAULTS: dict[str, tuple[Behaviour, str]] = {
     "429": (Status(429, "Rate limit reached", retry_after="2"), "HTTP 429"),
     "500": (Status(500, "The server had an error"), "HTTP 500"),
-    "garbage": (Garbage(), "gave up after 2 attempts"),
-    "cut_stream": (Cut(after_events=2), "gave up after 2 attempts"),
-    "empty_stream": (Events([]), "gave up after 2 attempts"),
-    "no_answer": (Hang(), "timed out"),
+    "garbage": (Garbage(), "stream ended mid-event before response.completed"),
+    "cut_stream": (Cut(after_events=2), "broke after"),
+    "empty_stream": (Events([]), "stream ended before response.completed"),
+    "no_answer": (Hang(), "timed out after 0.5s"),
 }
+GAVE_UP = "(gave up after 2 attempts)"
 TIMEOUT_S = 0.5  # for the hung server; far below the default 120 s
 
 
@@ -115,7 +117,7 @@ async def test_phase1_job_fails_with_its_reason_backs_off_then_completes_once(
                 assert sleep.calls == [2.0] * 3  # Retry-After honoured
             for status, remaining, backoff, err in await stage1_jobs(w.conn):
                 assert (status, remaining, backoff) == ("error", 2, 3600)
-                assert says in err, err
+                assert says in err and err.endswith(GAVE_UP), err
             assert await rows(w.conn, "SELECT count(*) FROM stage1_outputs") == [(0,)]
             # Inside the backoff nothing is claimed, even with the model healthy again.
             switch.heal()
@@ -146,6 +148,7 @@ async def test_phase2_run_fails_with_its_reason_keeps_the_baseline_then_succeeds
             run = consolidator(w, cfg, agent)
             failed = await run.run_once()
             assert failed.outcome == "failed" and failed.reason and says in failed.reason
+            assert failed.reason.endswith(GAVE_UP)
             assert len(srv.requests) == 2 and len(sleep.calls) == 1
             status, err, backoff = await global_job(w.conn)
             assert (status, err, backoff) == ("error", failed.reason, 3600)
