@@ -9,14 +9,20 @@ synchronisation. Afterwards nothing may be lost or counted twice and the work co
 from __future__ import annotations
 
 import os
+import shutil
+import signal
+import sqlite3
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import aiosqlite
 import anyio
 import pytest
+from support.daemon import log_events, serve, work_done
 from support.dblock import DBLocker
 from support.fault_world import (
     GOOD_STAGE1,
@@ -37,6 +43,7 @@ from memoryd.agent.openai_agent import OpenAIConsolidator
 from memoryd.backends.offline import OfflineExtractor
 from memoryd.backends.openai import OpenAIExtractor
 from memoryd.config import Config
+from memoryd.demo import install_examples
 from memoryd.phase1 import Phase1
 from memoryd.store import jobs
 from memoryd.store.db import BUSY_TIMEOUT_MS
@@ -44,6 +51,7 @@ from memoryd.workspace import diff_against_baseline
 
 # Longer than busy_timeout: every statement waiting on the lock times out at least once.
 HOLD_SECONDS = BUSY_TIMEOUT_MS / 1000 + 1.5
+WAIT_S = 120.0
 
 
 @pytest.fixture(autouse=True)
@@ -55,6 +63,23 @@ def api_key(monkeypatch: pytest.MonkeyPatch) -> None:
 async def w(tmp_path: Path) -> AsyncIterator[World]:
     async with world(tmp_path) as got:
         yield got
+
+
+@pytest.fixture
+def short_base() -> Iterator[Path]:
+    # Short: the daemon's control socket lives under it (108-byte limit).
+    path = Path(tempfile.mkdtemp(prefix="mdlock-", dir="/tmp"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+async def wait_until(what: str, done: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + WAIT_S
+    while not done():
+        assert time.monotonic() < deadline, f"timed out waiting until {what}"
+        await anyio.sleep(0.05)
 
 
 async def assert_each_thread_extracted_once(conn: aiosqlite.Connection) -> None:
@@ -197,3 +222,34 @@ async def test_run_once_started_while_the_db_is_locked_waits_and_completes(
     log = (w.db_path.parent / "logs" / "memoryd.log").read_text()
     assert '"event": "state_db_busy"' in log
     await assert_each_thread_extracted_once(w.conn)
+
+
+async def test_the_daemon_rides_out_a_lock_longer_than_busy_timeout(short_base: Path) -> None:
+    """``memoryd serve`` running when another process takes the lock and new sessions arrive:
+    the indexer, phase 1 and phase 2 all wait on it. Once it is released every session is
+    extracted once and consolidated, and the daemon is still running (no side task died)."""
+    sessions = short_base / "codex" / "sessions"
+    sessions.mkdir(parents=True)
+    config = "[phase2]\nmin_interval_seconds = 0\n"
+    with serve(short_base, config) as proc:
+        await wait_until("the daemon is ready", lambda: "daemon_ready" in log_events(short_base))
+        locker = DBLocker(short_base / "state" / "memoryd.sqlite")
+        await anyio.to_thread.run_sync(locker.hold)
+        try:
+            install_examples(sessions)
+            await wait_until("the indexer waits", lambda: "state_db_busy" in log_events(short_base))
+            await anyio.sleep(HOLD_SECONDS - BUSY_TIMEOUT_MS / 1000)  # the rest of the fault
+            assert proc.poll() is None, (short_base / "stderr.txt").read_text()
+        finally:
+            await anyio.to_thread.run_sync(locker.release)
+        await wait_until("the work is done", lambda: work_done(short_base, threads=3))
+        assert "side_task_failed" not in log_events(short_base)
+        proc.send_signal(signal.SIGTERM)
+        assert await anyio.to_thread.run_sync(lambda: proc.wait(timeout=60)) == 0
+    con = sqlite3.connect(short_base / "state" / "memoryd.sqlite")
+    try:
+        assert con.execute(
+            "SELECT count(*), count(DISTINCT thread_id) FROM stage1_outputs"
+        ).fetchone() == (3, 3)
+    finally:
+        con.close()

@@ -21,12 +21,9 @@ are not secrets and must come through."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import sqlite3
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -35,6 +32,7 @@ from pathlib import Path
 import anyio
 import pygit2
 import pytest
+from support.daemon import KEY_ENV, serve, work_done
 from support.fault_world import consolidating_model
 from support.responses_server import Behaviour, ReceivedRequest, Reply, ResponsesServer
 from support.secret_corpus import NON_SECRETS, SECRETS, plant
@@ -42,7 +40,6 @@ from support.secret_corpus import NON_SECRETS, SECRETS, plant
 from memoryd.demo import install_examples
 from memoryd.redact import REDACTED, find_secrets, redact
 
-KEY_ENV = "MEMORYD_TEST_API_KEY"
 PLANTED_TEXT = "\n".join(p.text for p in SECRETS)
 WAIT_S = 120.0
 
@@ -116,51 +113,6 @@ def base() -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def daemon_env(base: Path) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("MEMORYD_", "XDG_", "NOTIFY_", "WATCHDOG_"))
-        and k not in ("CODEX_HOME", "HOME")
-    }
-    env.update(
-        CODEX_HOME=str(base / "codex"),
-        MEMORYD_STATE_DIR=str(base / "state"),
-        MEMORYD_SOCKET=str(base / "run" / "memoryd.sock"),
-        XDG_CONFIG_HOME=str(base / "cfg"),
-        HOME=str(base),
-        **{KEY_ENV: "dummy-key"},
-    )
-    return env
-
-
-def work_done(db: Path, root: Path) -> bool:
-    """Every thread's job finished and the last consolidation covers every output."""
-    if not db.exists() or not (root / "MEMORY.md").exists():
-        return False
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
-    try:
-        stage1 = con.execute(
-            "SELECT count(*), count(*) FILTER (WHERE status IN ('done', 'error')) FROM jobs "
-            "WHERE kind = 'memory_stage1'"
-        ).fetchone()
-        glob = con.execute(
-            "SELECT status, input_watermark, last_success_watermark FROM jobs "
-            "WHERE kind = 'memory_consolidate_global'"
-        ).fetchone()
-    except sqlite3.OperationalError:
-        return False  # not migrated yet
-    finally:
-        con.close()
-    return (
-        stage1 == (3, 3)
-        and glob is not None
-        and glob[0] == "done"
-        and glob[2] is not None
-        and glob[2] >= glob[1]
-    )
-
-
 def what_memoryd_sent(req: ReceivedRequest) -> str:
     """The request body minus the phase-2 model's own tool calls, which the agent loop sends
     back to it as conversation history (they hold what the model wrote, not the user's data)."""
@@ -221,33 +173,19 @@ async def test_no_planted_secret_leaves_or_stays_after_a_full_daemon_run(base: P
         return stage1_model(req, unusable_for)
 
     async with ResponsesServer(responder=model) as srv:
-        cfg = base / "memoryd.toml"
-        cfg.write_text(
+        config = (
             '[phase1]\nbackend = "openai"\n[phase2]\nbackend = "openai"\nmin_interval_seconds = 0\n'
             f'[backends.openai]\nbase_url = "{srv.url}"\napi_key_env = "{KEY_ENV}"\n'
             'timeout_seconds = 10\n[log]\nlevel = "debug"\n'
         )
-        with open(base / "stdout.txt", "wb") as out, open(base / "stderr.txt", "wb") as err:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "memoryd", "--config", str(cfg), "serve"],
-                env=daemon_env(base),
-                cwd=base,
-                stdout=out,
-                stderr=err,
-                stdin=subprocess.DEVNULL,
-            )
-        try:
+        with serve(base, config) as proc:
             deadline = time.monotonic() + WAIT_S
-            while not work_done(state / "memoryd.sqlite", root):
+            while not work_done(base, threads=3):
                 assert proc.poll() is None, (base / "stderr.txt").read_text()
                 assert time.monotonic() < deadline, "the daemon did not finish in time"
                 await anyio.sleep(0.1)
             proc.send_signal(signal.SIGTERM)
             code = await anyio.to_thread.run_sync(lambda: proc.wait(timeout=60))
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
         requests = list(srv.requests)
     assert code == 0, (base / "stderr.txt").read_text()
 
