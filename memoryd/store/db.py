@@ -154,21 +154,22 @@ def _tx_lock(conn: aiosqlite.Connection) -> anyio.Lock:
     return lock
 
 
-async def _begin_immediate(conn: aiosqlite.Connection) -> None:
+async def _begin_immediate(conn: aiosqlite.Connection, wait_out_locks: bool = True) -> None:
     """``BEGIN IMMEDIATE``, waiting as long as another process holds the write lock.
 
     busy_timeout makes one attempt wait 5 s; a lock held longer (a backup, a user's sqlite3
     shell, a stuck process) would otherwise raise "database is locked" out of a claim or a
     finaliser and stop phase 1 or phase 2 with the job's result unrecorded. A failed BEGIN
     leaves no transaction open, so trying again is safe; each retry is logged, and the wait
-    stays cancellable (shutdown)."""
+    stays cancellable (shutdown). With ``wait_out_locks=False`` the first "locked" is raised
+    (the indexer's watcher defers its batch instead, see rollouts/watch.py)."""
     started = anyio.current_time()
     while True:
         try:
             await conn.execute("BEGIN IMMEDIATE")
             return
         except sqlite3.OperationalError as e:
-            if "locked" not in str(e) and "busy" not in str(e):
+            if not wait_out_locks or ("locked" not in str(e) and "busy" not in str(e)):
                 raise
             log.warning(
                 "state_db_busy",
@@ -179,7 +180,9 @@ async def _begin_immediate(conn: aiosqlite.Connection) -> None:
 
 
 @contextlib.asynccontextmanager
-async def immediate(conn: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Connection]:
+async def immediate(
+    conn: aiosqlite.Connection, *, wait_out_locks: bool = True
+) -> AsyncIterator[aiosqlite.Connection]:
     """A ``BEGIN IMMEDIATE`` transaction: takes the write lock up front, so a claim never
     fails half-way with SQLITE_BUSY on upgrade from a read lock.
 
@@ -189,7 +192,7 @@ async def immediate(conn: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Conne
     cancelled task never leaves the connection inside an open transaction."""
     async with _tx_lock(conn):
         try:
-            await _begin_immediate(conn)
+            await _begin_immediate(conn, wait_out_locks)
         except BaseException:
             # Cancelled while BEGIN waited for the write lock: aiosqlite still runs it in its
             # thread, and a later BEGIN on this connection would then fail. A ROLLBACK queued
