@@ -22,7 +22,6 @@ from pathlib import Path
 import aiosqlite
 import anyio
 import pytest
-from support.daemon import log_events, serve, work_done
 from support.dblock import DBLocker
 from support.fault_world import (
     GOOD_STAGE1,
@@ -38,6 +37,7 @@ from support.fault_world import (
     world,
 )
 from support.responses_server import Behaviour, ReceivedRequest, Reply, ResponsesServer
+from support.serve_proc import log_events, serve, work_done
 
 from memoryd.agent.openai_agent import OpenAIConsolidator
 from memoryd.backends.offline import OfflineExtractor
@@ -75,10 +75,10 @@ def short_base() -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-async def wait_until(what: str, done: Callable[[], bool]) -> None:
+async def wait_until(what: str, done: Callable[[], bool], base: Path) -> None:
     deadline = time.monotonic() + WAIT_S
     while not done():
-        assert time.monotonic() < deadline, f"timed out waiting until {what}"
+        assert time.monotonic() < deadline, f"timed out until {what}: {log_events(base)}"
         await anyio.sleep(0.05)
 
 
@@ -226,23 +226,31 @@ async def test_run_once_started_while_the_db_is_locked_waits_and_completes(
 
 async def test_the_daemon_rides_out_a_lock_longer_than_busy_timeout(short_base: Path) -> None:
     """``memoryd serve`` running when another process takes the lock and new sessions arrive:
-    the indexer, phase 1 and phase 2 all wait on it. Once it is released every session is
-    extracted once and consolidated, and the daemon is still running (no side task died)."""
+    phase 2 waits on the lock (``state_db_busy``) and the indexing of the new files waits
+    behind it (or, meeting the lock itself, the watcher defers them). Once it is released
+    every session is indexed, extracted once and consolidated, and the daemon is still
+    running (no side task died)."""
     sessions = short_base / "codex" / "sessions"
     sessions.mkdir(parents=True)
     config = "[phase2]\nmin_interval_seconds = 0\n"
     with serve(short_base, config) as proc:
-        await wait_until("the daemon is ready", lambda: "daemon_ready" in log_events(short_base))
+        await wait_until(
+            "the daemon is ready", lambda: "daemon_ready" in log_events(short_base), short_base
+        )
         locker = DBLocker(short_base / "state" / "memoryd.sqlite")
         await anyio.to_thread.run_sync(locker.hold)
         try:
             install_examples(sessions)
-            await wait_until("the indexer waits", lambda: "state_db_busy" in log_events(short_base))
+            await wait_until(
+                "the daemon meets the lock",
+                lambda: "state_db_busy" in log_events(short_base),
+                short_base,
+            )
             await anyio.sleep(HOLD_SECONDS - BUSY_TIMEOUT_MS / 1000)  # the rest of the fault
             assert proc.poll() is None, (short_base / "stderr.txt").read_text()
         finally:
             await anyio.to_thread.run_sync(locker.release)
-        await wait_until("the work is done", lambda: work_done(short_base, threads=3))
+        await wait_until("the work is done", lambda: work_done(short_base, threads=3), short_base)
         assert "side_task_failed" not in log_events(short_base)
         proc.send_signal(signal.SIGTERM)
         assert await anyio.to_thread.run_sync(lambda: proc.wait(timeout=60)) == 0

@@ -32,10 +32,10 @@ from pathlib import Path
 import anyio
 import pygit2
 import pytest
-from support.daemon import KEY_ENV, serve, work_done
 from support.fault_world import consolidating_model
 from support.responses_server import Behaviour, ReceivedRequest, Reply, ResponsesServer
 from support.secret_corpus import NON_SECRETS, SECRETS, plant
+from support.serve_proc import KEY_ENV, serve, work_done
 
 from memoryd.demo import install_examples
 from memoryd.redact import REDACTED, find_secrets, redact
