@@ -39,7 +39,7 @@ from support.fault_world import (
     turns_so_far,
     world,
 )
-from support.mounts import fill, make_read_only, needs_mount, read_only, tmpfs, unmount
+from support.mounts import cannot_mount, fill, make_read_only, read_only, tmpfs, unmount
 from support.responses_server import Behaviour, ReceivedRequest, Reply, ResponsesServer
 
 from memoryd import clock
@@ -62,6 +62,17 @@ RETRY = Config().phase2.retry_delay_seconds
 @pytest.fixture(autouse=True)
 def api_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(KEY_ENV, "dummy-key")
+
+
+@pytest.fixture
+def mountable() -> None:
+    """Skip, saying why, where mounting is not permitted (checked when the test runs)."""
+    reason = cannot_mount()
+    if reason is not None:
+        pytest.skip(reason)
+
+
+needs_mount = pytest.mark.usefixtures("mountable")
 
 
 @pytest.fixture

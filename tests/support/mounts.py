@@ -4,8 +4,8 @@ The tests run as root in CI and in the dev container. Root ignores permission bi
 ``chmod -w`` on the memory root proves nothing there; a read-only bind mount makes the kernel
 answer EROFS to every process, root included, on exactly the code paths a read-only
 filesystem hits. A tmpfs of a few hundred KiB gives a real ENOSPC on write. Both need
-CAP_SYS_ADMIN; without it the tests that use them skip and say why (the injected-errno
-variants in test_artifacts.py still run everywhere)."""
+CAP_SYS_ADMIN: where :func:`cannot_mount` gives a reason, the tests that need a mount skip
+with it (the injected-errno variants in test_artifacts.py still run everywhere)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,6 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 
 def _run(*args: str) -> None:
@@ -39,9 +37,6 @@ def cannot_mount() -> str | None:
     finally:
         probe.rmdir()
     return None
-
-
-needs_mount = pytest.mark.skipif(cannot_mount() is not None, reason=str(cannot_mount()))
 
 
 def make_read_only(path: Path) -> None:
