@@ -160,23 +160,35 @@ async def _begin_immediate(conn: aiosqlite.Connection, wait_out_locks: bool = Tr
     busy_timeout makes one attempt wait 5 s; a lock held longer (a backup, a user's sqlite3
     shell, a stuck process) would otherwise raise "database is locked" out of a claim or a
     finaliser and stop phase 1 or phase 2 with the job's result unrecorded. A failed BEGIN
-    leaves no transaction open, so trying again is safe; each retry is logged, and the wait
-    stays cancellable (shutdown). With ``wait_out_locks=False`` the first "locked" is raised
+    leaves no transaction open, so trying again is safe; the wait is logged (``state_db_busy``)
+    and stays cancellable (shutdown).
+
+    SQLite may also answer "locked" at once, skipping its busy handler: when this connection
+    still has a read statement open on an older snapshot and another process has committed
+    since (tasks share the connection, and aiosqlite runs a SELECT's execute and fetch as
+    separate steps). That clears within moments, so it is retried after short pauses, quietly
+    unless it lasts. With ``wait_out_locks=False`` a lock that outlasted busy_timeout is raised
     (the indexer's watcher defers its batch instead, see rollouts/watch.py)."""
-    started = anyio.current_time()
+    busy_s = BUSY_TIMEOUT_MS / 1000
+    started = last_log = anyio.current_time()
+    delay = 0.005
     while True:
+        attempt = anyio.current_time()
         try:
             await conn.execute("BEGIN IMMEDIATE")
             return
         except sqlite3.OperationalError as e:
-            if not wait_out_locks or ("locked" not in str(e) and "busy" not in str(e)):
+            if "locked" not in str(e) and "busy" not in str(e):
                 raise
-            log.warning(
-                "state_db_busy",
-                waited_seconds=round(anyio.current_time() - started, 1),
-                error=str(e),
-            )
-        await anyio.sleep(0.1)
+            now = anyio.current_time()
+            waited = now - attempt >= 0.05  # the busy handler ran out; else answered at once
+            if waited and not wait_out_locks:
+                raise
+            if waited or now - last_log >= busy_s:
+                log.warning("state_db_busy", waited_seconds=round(now - started, 1), error=str(e))
+                last_log = now
+        await anyio.sleep(delay)
+        delay = min(delay * 2, 0.1)
 
 
 @contextlib.asynccontextmanager
