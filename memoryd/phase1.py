@@ -124,6 +124,7 @@ class Phase1:
         self._last_report = float("-inf")
         self._model_slots = anyio.CapacityLimiter(cfg.phase1.concurrency)
         self.paused = False
+        self._clock_seen_s: int | None = None  # the latest wall-clock time a claim round saw
         # Called after a job stored or deleted an output (the daemon wakes phase 2).
         self.on_output: Callable[[], None] | None = None
 
@@ -185,6 +186,7 @@ class Phase1:
                 blocked: Verdict | None = None
                 worth_it = free >= PREFETCH_JOBS // 2 or self.running < p.concurrency
                 if free > 0 and worth_it and not self.paused:
+                    await self._clamp_if_clock_went_back()
                     verdict = await self.budget.check("phase1")
                     if verdict.exhausted:
                         blocked = verdict  # claim nothing: it would only be given back
@@ -213,6 +215,23 @@ class Phase1:
         self.stats.waiting = len(waiting)
         self.stats.budget_reset_at = blocked.reset_at
         self.stats.budget_reason = str(BudgetExhausted(blocked))
+
+    async def _clamp_if_clock_went_back(self) -> None:
+        """On the first round (a restart may follow a jump) and whenever the wall clock went
+        backwards, cap leases and backoffs set under the later time (jobs.py explains)."""
+        now = clock.now_s()
+        if self._clock_seen_s is None or now < self._clock_seen_s:
+            p = self.cfg.phase1
+            changed = await jobs.clamp_future_deadlines(
+                self.conn,
+                jobs.STAGE1,
+                now_s=now,
+                lease_seconds=p.lease_seconds,
+                retry_delay_seconds=p.retry_delay_seconds,
+            )
+            if changed:
+                log.warning("clock_went_back", jobs=changed, job_kind=jobs.STAGE1)
+        self._clock_seen_s = now
 
     async def _sleep_until_change(
         self, rules: Eligibility, until_idle: bool, blocked: Verdict | None

@@ -56,7 +56,7 @@ from memoryd.legacy import migrate_legacy
 from memoryd.maintenance import locked_message
 from memoryd.store import phase2 as store
 from memoryd.store.db import immediate
-from memoryd.store.jobs import UsageRow, enqueue_global
+from memoryd.store.jobs import GLOBAL, UsageRow, clamp_future_deadlines, enqueue_global
 from memoryd.store.phase2 import GlobalClaim, GlobalClaimOutcome, Phase2RunRecord, RunOutcome
 from memoryd.workspace import (
     diff_against_baseline,
@@ -205,6 +205,14 @@ class Consolidator:
             reset_at = e.verdict.reset_at
             return Phase2Result(outcome="budget", reason=str(e), budget_reset_at=reset_at)
         now = clock.now_s()
+        if await clamp_future_deadlines(  # the clock went back: see jobs.py
+            self.conn,
+            GLOBAL,
+            now_s=now,
+            lease_seconds=p.lease_seconds,
+            retry_delay_seconds=p.retry_delay_seconds,
+        ):
+            log.warning("clock_went_back", job_kind=GLOBAL)
         outcome, claim = await store.try_claim_global(
             self.conn,
             worker_id=self.worker_id,
@@ -222,7 +230,7 @@ class Consolidator:
         try:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self._heartbeat, claim)
-                await self._run(claim, run, result, bound)
+                await self._run_failing_cleanly(claim, run, result, bound)
                 tg.cancel_scope.cancel()
         except* _LockLost:
             result.outcome, result.reason = "failed", store.LEASE_LOST
@@ -262,6 +270,24 @@ class Consolidator:
                 )
             bound.warning("phase2_failed", reason=reason)
         return result
+
+    async def _run_failing_cleanly(
+        self,
+        claim: GlobalClaim,
+        run: Phase2RunRecord,
+        result: Phase2Result,
+        bound: structlog.stdlib.BoundLogger,
+    ) -> None:
+        """``_run``, with a file-system error after the preparation (the root turned read-only
+        or the disk filled while the agent ran, so the diff file or the new baseline cannot be
+        written) made the run's stored failure, like one during it, instead of an exception
+        that escapes ``run_once`` and stops the daemon's phase-2 task."""
+        try:
+            await self._run(claim, run, result, bound)
+        except _Failed:
+            raise
+        except (OSError, MemorydError) as e:
+            raise _Failed(f"writing the memory root failed: {e}") from e
 
     async def _heartbeat(self, claim: GlobalClaim) -> None:
         p = self.cfg.phase2

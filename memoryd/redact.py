@@ -194,6 +194,15 @@ _SOURCES: tuple[tuple[str, bool, tuple[str, ...]], ...] = (
     (rf"PASSPHRASE{_ENV_TAIL}", False, ("passphrase",)),
     (rf"CREDENTIALS?{_ENV_TAIL}", False, ("credential",)),
     (rf"KEY(?:(?<=_KEY)|(?<=APIKEY)|(?<![A-Za-z0-9_]KEY)){_ENV_TAIL}", False, ("key",)),
+    # `client_secret = "..."`, `db_password: '...'`: a quoted string assigned to a snake_case
+    # name ending in secret, password or token, which the whole-word rules above skip. Only
+    # quoted values: `reset_token = None` or `_token = get_token()` in code is no secret.
+    (
+        r"(?:(?<=_)(?:secret|passw(?:ord|d)|token))(?![a-z0-9_])\s*[:=]\s*\\?(?P<q>[\"'])"
+        rf"(?!\$)(?P<v_secret_assignment>{_QUOTED_CHAR}{{8,}})\\?(?P=q)",
+        True,
+        ("secret", "passw", "token"),
+    ),
 )
 
 # Patterns whose replacement covers the whole match, not just their v_ group.

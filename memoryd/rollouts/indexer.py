@@ -695,7 +695,7 @@ class Indexer:
         stats.rows_written = len(rows) + len(touches)
         ok_paths = [(r[1],) for r in rows]
 
-        async with immediate(self.conn) as c:
+        async with immediate(self.conn, wait_out_locks=False) as c:  # the watcher defers
             if stale_paths:
                 await c.executemany(
                     "DELETE FROM threads WHERE rollout_path = ?", [(p,) for p in stale_paths]

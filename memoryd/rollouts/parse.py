@@ -22,6 +22,7 @@ from typing import Any
 import msgspec
 
 from memoryd.citations import CITATION_MARKER, CitedMessage, cited_message
+from memoryd.redact import redact
 
 KNOWN_LINE_TYPES = frozenset(
     {
@@ -178,6 +179,18 @@ def _source_text(v: Any) -> str | None:
     return None
 
 
+def _preview(text: str) -> str:
+    """The stored preview: redacted (it lands in the state DB, and a first message often
+    pastes a key) before it is cut, so a cut cannot leave a secret's prefix unmatched."""
+    return redact(text)[:PREVIEW_MAX_CHARS]
+
+
+def _remote(value: Any) -> str | None:
+    """The git remote URL as stored: a password in it (https://user:pw@host) redacted."""
+    url = _str_or_none(value)
+    return None if url is None else redact(url)
+
+
 def _user_text_from_event(payload: Any) -> str | None:
     """The user's text if ``payload`` is a user-message event (old or 0.169 style), else None.
 
@@ -314,7 +327,7 @@ class LineParser:
                 ):
                     text = _user_text_from_event(msgspec.json.decode(raw))
                     if text:
-                        self.meta.preview = text[:PREVIEW_MAX_CHARS]
+                        self.meta.preview = _preview(text)
                         want_preview = False
             elif env.type == "turn_context" and not self.meta.cwd:
                 self._turn_context_cwd(msgspec.json.decode(bytes(env.payload)))
@@ -434,7 +447,7 @@ class LineParser:
         elif kind == "event_msg" and not self.meta.preview:
             text = _user_text_from_event(parsed.payload)
             if text:
-                self.meta.preview = text[:PREVIEW_MAX_CHARS]
+                self.meta.preview = _preview(text)
         elif kind == "turn_context" and not self.meta.cwd:
             self._turn_context_cwd(parsed.payload)
         self.meta.lines_parsed += 1
@@ -461,7 +474,7 @@ class LineParser:
             if isinstance(sm.git, dict):
                 meta.git_sha = _str_or_none(sm.git.get("commit_hash"))
                 meta.git_branch = _str_or_none(sm.git.get("branch"))
-                meta.git_origin_url = _str_or_none(sm.git.get("repository_url"))
+                meta.git_origin_url = _remote(sm.git.get("repository_url"))
             return
         # A later session_meta: either an appended memory-mode change for this thread, or a
         # fork's embedded parent meta (another id), which Codex ignores for metadata.
@@ -473,4 +486,4 @@ class LineParser:
         if isinstance(sm.git, dict):  # git fields: first non-null wins, as in Codex's upsert
             meta.git_sha = meta.git_sha or _str_or_none(sm.git.get("commit_hash"))
             meta.git_branch = meta.git_branch or _str_or_none(sm.git.get("branch"))
-            meta.git_origin_url = meta.git_origin_url or _str_or_none(sm.git.get("repository_url"))
+            meta.git_origin_url = meta.git_origin_url or _remote(sm.git.get("repository_url"))

@@ -12,10 +12,13 @@ from pathlib import Path
 
 import aiosqlite
 import anyio
+import structlog
 
 from memoryd.errors import StateDBError
 
 BUSY_TIMEOUT_MS = 5000
+
+log = structlog.get_logger("memoryd.store")
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -70,7 +73,7 @@ def _ensure_private_file(path: Path) -> None:
 async def _migrate(conn: aiosqlite.Connection) -> int:
     """Apply missing migrations. ``BEGIN IMMEDIATE`` serialises two processes that open a new
     DB at once: the second waits (busy_timeout), then sees the new version and does nothing."""
-    await conn.execute("BEGIN IMMEDIATE")
+    await _begin_immediate(conn)
     try:
         async with conn.execute("PRAGMA user_version") as cur:
             row = await cur.fetchone()
@@ -94,14 +97,9 @@ async def _migrate(conn: aiosqlite.Connection) -> int:
 
 async def _retry_while_locked(conn: aiosqlite.Connection, sql: str) -> list[sqlite3.Row]:
     """Run ``sql``, retrying for up to busy_timeout when SQLite answers "database is locked"
-    at once instead of waiting (its busy handler is skipped where waiting cannot help):
-
-    * switching a brand-new file to WAL while other processes race to do the same;
-    * ``BEGIN IMMEDIATE`` while this connection still has a read statement open on an older
-      snapshot and another process has committed since. Tasks share the connection and
-      aiosqlite runs a SELECT's execute and its fetch as separate steps, so another task's
-      half-read SELECT can sit between them; it finishes within moments, then BEGIN works.
-    """
+    at once instead of waiting (its busy handler is skipped where waiting cannot help), as when
+    switching a brand-new file to WAL while other processes race to do the same. ``BEGIN
+    IMMEDIATE`` has its own, longer-lived loop: :func:`_begin_immediate`."""
     deadline = anyio.current_time() + BUSY_TIMEOUT_MS / 1000
     delay = 0.005
     while True:
@@ -154,9 +152,7 @@ async def connect(path: Path) -> AsyncIterator[aiosqlite.Connection]:
         await conn.close()
 
 
-_tx_locks: weakref.WeakKeyDictionary[aiosqlite.Connection, anyio.Lock] = (
-    weakref.WeakKeyDictionary()
-)
+_tx_locks: weakref.WeakKeyDictionary[aiosqlite.Connection, anyio.Lock] = weakref.WeakKeyDictionary()
 
 
 def _tx_lock(conn: aiosqlite.Connection) -> anyio.Lock:
@@ -166,8 +162,47 @@ def _tx_lock(conn: aiosqlite.Connection) -> anyio.Lock:
     return lock
 
 
+async def _begin_immediate(conn: aiosqlite.Connection, wait_out_locks: bool = True) -> None:
+    """``BEGIN IMMEDIATE``, waiting as long as another process holds the write lock.
+
+    busy_timeout makes one attempt wait 5 s; a lock held longer (a backup, a user's sqlite3
+    shell, a stuck process) would otherwise raise "database is locked" out of a claim or a
+    finaliser and stop phase 1 or phase 2 with the job's result unrecorded. A failed BEGIN
+    leaves no transaction open, so trying again is safe; the wait is logged (``state_db_busy``)
+    and stays cancellable (shutdown).
+
+    SQLite may also answer "locked" at once, skipping its busy handler: when this connection
+    still has a read statement open on an older snapshot and another process has committed
+    since (tasks share the connection, and aiosqlite runs a SELECT's execute and fetch as
+    separate steps). That clears within moments, so it is retried after short pauses, quietly
+    unless it lasts. With ``wait_out_locks=False`` a lock that outlasted busy_timeout is raised
+    (the indexer's watcher defers its batch instead, see rollouts/watch.py)."""
+    busy_s = BUSY_TIMEOUT_MS / 1000
+    started = last_log = anyio.current_time()
+    delay = 0.005
+    while True:
+        attempt = anyio.current_time()
+        try:
+            await conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) and "busy" not in str(e):
+                raise
+            now = anyio.current_time()
+            waited = now - attempt >= 0.05  # the busy handler ran out; else answered at once
+            if waited and not wait_out_locks:
+                raise
+            if waited or now - last_log >= busy_s:
+                log.warning("state_db_busy", waited_seconds=round(now - started, 1), error=str(e))
+                last_log = now
+        await anyio.sleep(delay)
+        delay = min(delay * 2, 0.1)
+
+
 @contextlib.asynccontextmanager
-async def immediate(conn: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Connection]:
+async def immediate(
+    conn: aiosqlite.Connection, *, wait_out_locks: bool = True
+) -> AsyncIterator[aiosqlite.Connection]:
     """A ``BEGIN IMMEDIATE`` transaction: takes the write lock up front, so a claim never
     fails half-way with SQLITE_BUSY on upgrade from a read lock.
 
@@ -177,7 +212,7 @@ async def immediate(conn: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Conne
     cancelled task never leaves the connection inside an open transaction."""
     async with _tx_lock(conn):
         try:
-            await _retry_while_locked(conn, "BEGIN IMMEDIATE")
+            await _begin_immediate(conn, wait_out_locks)
         except BaseException:
             # Cancelled while BEGIN waited for the write lock: aiosqlite still runs it in its
             # thread, and a later BEGIN on this connection would then fail. A ROLLBACK queued

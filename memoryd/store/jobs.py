@@ -508,6 +508,43 @@ async def release_unfinished(conn: aiosqlite.Connection, claim: Claim) -> None:
         )
 
 
+async def clamp_future_deadlines(
+    conn: aiosqlite.Connection,
+    kind: str,
+    *,
+    now_s: int,
+    lease_seconds: int,
+    retry_delay_seconds: int,
+) -> int:
+    """Pull deadlines that lie further ahead than they can have been set back to their
+    normal length; returns how many jobs changed.
+
+    Leases, backoffs and finish times are absolute wall-clock seconds. After the clock jumps
+    backwards (an NTP step, a corrected RTC, a restored VM) a lease a dead worker took just
+    before would look fresh for the size of the jump plus a lease, a backoff would last the
+    jump plus the delay, and phase 2's interval would count from a finish "in the future":
+    a jump back of years strands the jobs for years. No lease is ever granted for more than
+    ``lease_seconds`` from now, no backoff for more than ``retry_delay_seconds``, and nothing
+    finished later than now, so capping them loses nothing: a live worker's lease stays
+    ahead of now (its heartbeat renews it) and is never taken over early."""
+    async with immediate(conn) as c:
+        changed = await c.execute_fetchall(
+            """UPDATE jobs SET lease_until = MIN(lease_until, :lease_end),
+                               retry_at = MIN(retry_at, :retry_end),
+                               finished_at = MIN(finished_at, :now)
+               WHERE kind = :kind
+                 AND (lease_until > :lease_end OR retry_at > :retry_end OR finished_at > :now)
+               RETURNING 1""",
+            {
+                "kind": kind,
+                "now": now_s,
+                "lease_end": now_s + max(lease_seconds, 0),
+                "retry_end": now_s + max(retry_delay_seconds, 0),
+            },
+        )
+    return len(list(changed))
+
+
 # --------------------------------------------------------------------------------------------
 # Control commands: pause, forced claims, job listings (memoryd/control/commands.py)
 
