@@ -166,6 +166,7 @@ class Phase1:
                 now_s=clock.now_s(),
                 lease_seconds=p.lease_seconds,
                 max_running=p.max_running,
+                max_retries=p.max_retries,
             )
             if claim is not None:
                 claims.append(claim)

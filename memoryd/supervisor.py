@@ -272,6 +272,7 @@ class Daemon:
             now_s=clock.now_s(),
             lease_seconds=p.lease_seconds,
             max_running=p.max_running,
+            max_retries=p.max_retries,
         )
         if claim is not None:
             assert self._tg is not None

@@ -67,9 +67,16 @@ async def claim(
     *,
     now_s: int = NOW_S,
     max_running: int = 64,
+    max_retries: int = jobs.DEFAULT_RETRY_REMAINING,
 ) -> tuple[ClaimOutcome, jobs.Claim | None]:
     return await jobs.try_claim(
-        conn, cand, worker_id=worker, now_s=now_s, lease_seconds=600, max_running=max_running
+        conn,
+        cand,
+        worker_id=worker,
+        now_s=now_s,
+        lease_seconds=600,
+        max_running=max_running,
+        max_retries=max_retries,
     )
 
 
@@ -256,21 +263,25 @@ async def test_up_to_date_threads_do_not_use_up_the_scan_limit(db: aiosqlite.Con
     assert [f.thread_id for f in found] == ["older"]
 
 
-async def test_retry_exhaustion_does_not_block_a_newer_watermark(db: aiosqlite.Connection) -> None:
+@pytest.mark.parametrize("max_retries", [3, 1, 5])  # 3 is Codex's; phase1.max_retries sets it
+async def test_retry_exhaustion_does_not_block_a_newer_watermark(
+    db: aiosqlite.Connection, max_retries: int
+) -> None:
     cand = await add_thread(db, "t", idle())
     now = NOW_S
-    for i in range(3):
-        outcome, c = await claim(db, cand, now_s=now)
+    for i in range(max_retries):
+        outcome, c = await claim(db, cand, now_s=now, max_retries=max_retries)
         assert outcome is ClaimOutcome.CLAIMED and c is not None, i
         assert await jobs.finish_failed(db, c, f"boom {i}", now_s=now, retry_delay_seconds=0)
     status, remaining, *_ = await job_row(db, "t")
     assert (status, remaining) == ("error", 0)
-    assert (await claim(db, cand, now_s=now + 1))[0] is ClaimOutcome.EXHAUSTED
+    exhausted = await claim(db, cand, now_s=now + 1, max_retries=max_retries)
+    assert exhausted[0] is ClaimOutcome.EXHAUSTED
     newer = await add_thread(db, "t", cand.updated_at_ms + 1000)
-    outcome, c = await claim(db, newer, now_s=now + 1)
+    outcome, c = await claim(db, newer, now_s=now + 1, max_retries=max_retries)
     assert outcome is ClaimOutcome.CLAIMED and c is not None
     row = await job_row(db, "t")
-    assert row[1] == 3 and row[4] == newer.watermark
+    assert row[1] == max_retries and row[4] == newer.watermark
 
 
 async def test_failure_backs_off_keeps_reason_and_counts_down(db: aiosqlite.Connection) -> None:

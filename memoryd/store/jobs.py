@@ -206,8 +206,12 @@ async def try_claim(
     now_s: int,
     lease_seconds: int,
     max_running: int,
+    max_retries: int = DEFAULT_RETRY_REMAINING,
 ) -> tuple[ClaimOutcome, Claim | None]:
-    """Codex's ``try_claim_stage1_job`` in one ``BEGIN IMMEDIATE`` transaction."""
+    """Codex's ``try_claim_stage1_job`` in one ``BEGIN IMMEDIATE`` transaction.
+
+    ``max_retries`` (``phase1.max_retries``) is the retry budget a new job, or a job whose
+    input advanced, starts with."""
     s = cand.watermark
     token = str(uuid.uuid4())
     lease_until = now_s + max(lease_seconds, 0)
@@ -238,7 +242,7 @@ async def try_claim(
                 "started_at, finished_at, lease_until, retry_at, retry_remaining, last_error, "
                 "input_watermark, last_success_watermark) "
                 "VALUES (?, ?, 'running', ?, ?, ?, NULL, ?, NULL, ?, NULL, ?, NULL)",
-                (STAGE1, key, worker_id, token, now_s, lease_until, DEFAULT_RETRY_REMAINING, s),
+                (STAGE1, key, worker_id, token, now_s, lease_until, max_retries, s),
             )
             return ClaimOutcome.CLAIMED, Claim(cand, token, worker_id, lease_until)
         status, lease, retry_at, retry_remaining, input_wm, _, _ = existing
@@ -260,7 +264,7 @@ async def try_claim(
                     lease_until,
                     s,
                     int(advanced),
-                    DEFAULT_RETRY_REMAINING,
+                    max_retries,
                     STAGE1,
                     key,
                 ),
