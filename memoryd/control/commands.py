@@ -238,7 +238,12 @@ async def forget(ctx: Context, a: ForgetArgs) -> dict[str, Any]:
 async def clear(ctx: Context, a: ClearArgs) -> Any:
     if not a.yes:
         raise CommandError(protocol.E_BAD_REQUEST, "clear wipes every memory: pass yes=true")
-    return await maintenance.clear(ctx.conn, ctx.settings.paths.memory_root)
+    result = await maintenance.clear(ctx.conn, ctx.settings.paths.memory_root)
+    if ctx.daemon is not None:
+        # Every thread is pending again; an idle claim loop waits for a change and would not
+        # see them until the next new rollout.
+        ctx.daemon.phase1.wake()
+    return result
 
 
 async def history_(ctx: Context, a: HistoryArgs) -> Any:
