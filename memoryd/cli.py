@@ -231,7 +231,8 @@ def _control_args(args: argparse.Namespace) -> dict[str, Any]:
     if c == "forget":
         # Codex records absolute cwds. Resolved here, against the caller's directory and
         # home: the daemon runs elsewhere, and no shell expands the ~ of `--cwd=~/x`.
-        cwd = os.path.abspath(os.path.expanduser(args.cwd)) if args.cwd else None
+        # An empty one goes as it is, to be refused: abspath("") would be the caller's cwd.
+        cwd = os.path.abspath(os.path.expanduser(args.cwd)) if args.cwd else args.cwd
         return {"thread": args.thread, "cwd": cwd}
     if c == "clear":
         return {"yes": True}  # confirmed by _confirm_clear
