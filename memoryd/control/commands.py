@@ -247,6 +247,8 @@ async def clear(ctx: Context, a: ClearArgs) -> Any:
 
 
 async def history_(ctx: Context, a: HistoryArgs) -> Any:
+    if a.limit < 1:  # the empty list it would give reads as "no runs yet"
+        raise CommandError(protocol.E_BAD_REQUEST, f"the limit must be at least 1, not {a.limit}")
     runs = await anyio.to_thread.run_sync(history.list_runs, ctx.settings.paths.state_dir, a.limit)
     return {"runs": runs}
 
