@@ -184,6 +184,18 @@ def test_forget_with_a_daemon_runs_phase2_without_a_trigger(s: Serve) -> None:
     assert TOOLS_FACT in memory_md(s) and COMPACT_FACT in memory_md(s)
 
 
+def test_a_reload_that_shortens_the_interval_lets_a_waiting_output_consolidate(
+    s: Serve,
+) -> None:
+    """SIGHUP applies a new phase2.min_interval_seconds to an output already waiting out
+    the old one (the reload wakes phase 2 for exactly that)."""
+    held = setup_home(s, with_daemon=True, hold_back=(TOOLS_THREAD,))
+    release(s, held)
+    write_config(s, "[phase2]\nmin_interval_seconds = 0\n")
+    s.signal(signal.SIGHUP)
+    wait_for("the released thread consolidated", lambda: TOOLS_FACT in memory_md(s))
+
+
 @MODES
 def test_forget_cwd_relative_to_the_callers_directory(s: Serve, with_daemon: bool) -> None:
     """The daemon runs in another directory: the CLI resolves a relative --cwd against its
