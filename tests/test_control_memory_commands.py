@@ -184,6 +184,19 @@ def test_forget_with_a_daemon_runs_phase2_without_a_trigger(s: Serve) -> None:
     assert TOOLS_FACT in memory_md(s) and COMPACT_FACT in memory_md(s)
 
 
+def test_forget_on_a_paused_daemon_says_so_and_phase2_follows_the_resume(s: Serve) -> None:
+    setup_home(s, with_daemon=True)
+    assert cli_json(s, "pause")["paused"] is True
+    text = cli(s, "forget", "--thread", UV_THREAD)
+    assert text.returncode == 0, text.stderr
+    assert "the daemon is paused: phase 2 drops them from the files after `memoryd resume`" in (
+        text.stdout
+    )
+    assert UV_FACT in memory_md(s)
+    cli_json(s, "resume")
+    wait_for("MEMORY.md without the forgotten thread", lambda: UV_FACT not in memory_md(s))
+
+
 def test_a_reload_that_shortens_the_interval_lets_a_waiting_output_consolidate(
     s: Serve,
 ) -> None:

@@ -228,10 +228,11 @@ async def forget(ctx: Context, a: ForgetArgs) -> dict[str, Any]:
     if (a.thread is None) == (a.cwd is None):
         raise CommandError(protocol.E_BAD_REQUEST, "forget needs exactly one of thread or cwd")
     result = await maintenance.forget(ctx.conn, thread_id=a.thread, cwd=a.cwd)
-    if ctx.daemon is not None:
-        ctx.daemon.wake_phase2(bypass_interval=True)
+    d = ctx.daemon
+    if d is not None:
+        d.wake_phase2(bypass_interval=True)  # a paused daemon runs it once resumed
     out = msgspec.to_builtins(result)
-    out["phase2"] = "woken" if ctx.daemon is not None else "at the next run"
+    out["phase2"] = "at the next run" if d is None else "after resume" if d.paused else "woken"
     return cast(dict[str, Any], out)
 
 
