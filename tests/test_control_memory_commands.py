@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.control import cli, cli_json, daemon_fixture  # noqa: F401
+from support.control import Conn, cli, cli_json, daemon_fixture, socket_path  # noqa: F401
 from support.pipeline import (
     COMPACT_FACT,
     COMPACT_THREAD,
@@ -366,6 +366,23 @@ def test_unknown_run_is_one_line_and_changes_nothing(s: Serve, with_daemon: bool
         one_line_error(cli(s, cmd, "20990101T000000Z-nope"), "unknown run '20990101T000000Z-nope'")
     one_line_error(cli(s, "history", "--limit", "0"), "the limit must be at least 1, not 0")
     assert tree_bytes(root(s)) == files and cli_json(s, "history")["runs"] == runs
+
+
+def test_unknown_things_are_not_found_on_the_socket(s: Serve) -> None:
+    """Scripts tell "no such run / thread" from a failure by the protocol's stable code."""
+    setup_home(s, with_daemon=True)
+    conn = Conn(socket_path(s))
+    try:
+        for cmd, args in (
+            ("diff", {"run": "20990101T000000Z-nope"}),
+            ("rollback", {"run": "20990101T000000Z-nope"}),
+            ("forget", {"thread": "no-such-thread"}),
+            ("forget", {"cwd": "/nowhere/at/all"}),
+        ):
+            resp = conn.request({"v": 1, "id": 1, "cmd": cmd, "args": args})
+            assert resp["ok"] is False and resp["error"]["code"] == "not_found", (cmd, resp)
+    finally:
+        conn.close()
 
 
 # ------------------------------------------------------------------------------- doctor
