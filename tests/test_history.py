@@ -241,17 +241,28 @@ async def test_rollback_from_a_damaged_history_is_refused_and_changes_nothing(
     before = tree_bytes(pipe.root)
     runs = await pipe.count("SELECT count(*) FROM phase2_runs")
     # The pack run 1's files went into (each run adds one pack of what was new) is lost.
-    packs = sorted(
-        (history_dir(pipe.state) / "objects" / "pack").glob("*.pack"),
-        key=lambda p: p.stat().st_mtime_ns,
-    )
+    # Found by its index, not by mtime: two packs written within the file system's
+    # timestamp granularity tie.
+    packs = list((history_dir(pipe.state) / "objects" / "pack").glob("*.pack"))
     assert len(packs) == 2
     tree = pygit2.Repository(str(history_dir(pipe.state))).revparse_single(
         f"{first.run_id}^{{tree}}"
     ).id
-    for path in (packs[0], packs[0].with_suffix(".idx")):
+    (pack,) = [p for p in packs if tree.raw in _pack_object_ids(p.with_suffix(".idx"))]
+    for path in (pack, pack.with_suffix(".idx")):
         path.unlink()
     with pytest.raises(MemorydError, match=f"the run history is damaged: .*{tree}"):
         await pipe.consolidator().rollback(first.run_id)
     assert tree_bytes(pipe.root) == before
     assert await pipe.count("SELECT count(*) FROM phase2_runs") == runs
+
+
+def _pack_object_ids(idx: Path) -> set[bytes]:
+    """The object ids a version-2 pack index lists: after the 8-byte header, 256 fan-out
+    counts (the last is the total), then the sorted 20-byte ids."""
+    data = idx.read_bytes()
+    assert data[:8] == b"\xfftOc\x00\x00\x00\x02", idx
+    fanout = 8
+    count = int.from_bytes(data[fanout + 255 * 4 : fanout + 256 * 4], "big")
+    start = fanout + 256 * 4
+    return {data[start + 20 * i : start + 20 * (i + 1)] for i in range(count)}
