@@ -229,7 +229,10 @@ def _control_args(args: argparse.Namespace) -> dict[str, Any]:
     if c == "trigger":
         return {"phase": args.phase, "thread": args.thread}
     if c == "forget":
-        cwd = os.path.abspath(args.cwd) if args.cwd else None  # Codex records absolute cwds
+        # Codex records absolute cwds. Resolved here, against the caller's directory and
+        # home: the daemon runs elsewhere, and no shell expands the ~ of `--cwd=~/x`.
+        # An empty one goes as it is, to be refused: abspath("") would be the caller's cwd.
+        cwd = os.path.abspath(os.path.expanduser(args.cwd)) if args.cwd else args.cwd
         return {"thread": args.thread, "cwd": cwd}
     if c == "clear":
         return {"yes": True}  # confirmed by _confirm_clear

@@ -80,6 +80,10 @@ class HistoryError(MemorydError):
     """The run history cannot answer: an unknown run, or a damaged history repository."""
 
 
+class UnknownRun(HistoryError):
+    """The run id is not in the history (the control protocol answers ``not_found``)."""
+
+
 class HistoryEntry(msgspec.Struct, kw_only=True):
     run_id: str
     commit: str
@@ -208,7 +212,7 @@ def _find(directory: Path, run_id: str) -> tuple[pygit2.Repository, pygit2.Commi
         with contextlib.suppress(pygit2.InvalidSpecError, ValueError):
             ref = repo.references.get(TAG_PREFIX + run_id)
     if ref is None:
-        raise HistoryError(
+        raise UnknownRun(
             f"unknown run {run_id!r}: it is not in the run history at {directory} "
             "(`memoryd history` lists the runs)"
         )

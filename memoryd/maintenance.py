@@ -42,6 +42,10 @@ FORGOTTEN = "forgotten"  # the memory_mode of a forgotten thread
 CLEAR_WORKER = "memoryd-clear"
 
 
+class NothingToForget(MemorydError):
+    """No thread matches what forget was given (the control protocol answers ``not_found``)."""
+
+
 class ForgetResult(msgspec.Struct, kw_only=True):
     threads: list[str]  # thread ids forgotten
     outputs_deleted: int
@@ -60,7 +64,7 @@ async def forget(
 
     ``thread_id``: one thread (known from its thread row, its output or the last selection).
     ``cwd``: an absolute path; every thread whose cwd is that directory or lies under it.
-    Exactly one of the two is required. Nothing matching is a MemorydError, and nothing is
+    Exactly one of the two is required. Nothing matching is NothingToForget, and nothing is
     changed then."""
     if (thread_id is None) == (cwd is None):
         raise MemorydError("forget needs exactly one of a thread id or a cwd")
@@ -69,12 +73,14 @@ async def forget(
         if thread_id is not None:
             ids = await _known_thread(c, thread_id)
             if not ids:
-                raise MemorydError(f"unknown thread {thread_id!r}: no such thread in the state DB")
+                raise NothingToForget(
+                    f"unknown thread {thread_id!r}: no such thread in the state DB"
+                )
         else:
             assert cwd is not None
             ids = await _threads_under(c, cwd)
             if not ids:
-                raise MemorydError(f"no thread has its cwd at or under {cwd}")
+                raise NothingToForget(f"no thread has its cwd at or under {cwd}")
         params = [(tid,) for tid in ids]
         await c.executemany(
             "INSERT INTO forgotten_threads (thread_id, forgotten_at) VALUES (?, ?) "

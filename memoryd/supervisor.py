@@ -356,15 +356,31 @@ class Daemon:
             if result.budget_reset_at is not None:  # the token budget is spent: wake at its reset
                 wait = max(wait, result.budget_reset_at - now)
             log.debug("phase2_idle", outcome=result.outcome, sleep_seconds=wait)
-            with anyio.move_on_after(max(wait, 1)):
-                await self.phase2_wake.wait()
-                if self._phase2_bypass:  # `forget`: drop the forgotten memories now
-                    continue
-                # Woken by a phase-1 output: still respect the interval since the last run.
+            await self._phase2_pause(max(wait, 1))
+
+    async def _phase2_pause(self, seconds: float) -> None:
+        """Wait ``seconds``, or less: a bypassing wake (``forget``) ends the wait at once, a
+        phase-1 output once the interval since the last run has passed (at once after a
+        ``clear``, which leaves no last run). Every wake is looked at, so a ``forget`` while
+        an output waits out the interval is not lost, and the interval is read at each one,
+        so a reload that shortens it applies to an output already waiting."""
+        end = anyio.current_time() + seconds
+        woken = False
+        while not self._phase2_bypass:
+            left = end - anyio.current_time()
+            if woken:
                 at = await phase2_store.next_claim_at(
-                    self.conn, now_s=clock.now_s(), min_interval_seconds=interval
+                    self.conn,
+                    now_s=clock.now_s(),
+                    min_interval_seconds=self.settings.config.phase2.min_interval_seconds,
                 )
-                await anyio.sleep(max(0, at - clock.now_s()))
+                left = min(left, at - clock.now_s())
+            if left <= 0:
+                return
+            with anyio.move_on_after(left):
+                await self.phase2_wake.wait()
+                self.phase2_wake = anyio.Event()
+                woken = True
 
     async def _phase1(self) -> None:
         await self.ready.wait()  # claim only once the first scan has filled `threads`

@@ -13,8 +13,9 @@ sends as a stream of response lines and the CLI prints as they come.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
@@ -118,6 +119,16 @@ class Command:
     def check(self, daemon: Daemon | None) -> None:
         if self.needs_daemon and daemon is None:
             raise CommandError(protocol.E_FAILED, f"{self.name} needs the running daemon")
+
+
+@contextlib.contextmanager
+def _not_found(*errors: type[MemorydError]) -> Iterator[None]:
+    """Report ``errors`` (an unknown run, nothing to forget) with the protocol's code for a
+    thing that does not exist, which scripts can tell from a failure."""
+    try:
+        yield
+    except errors as e:
+        raise CommandError(protocol.E_NOT_FOUND, str(e)) from None
 
 
 def _daemon(ctx: Context) -> Daemon:
@@ -227,27 +238,39 @@ async def resume(ctx: Context, _: NoArgs) -> dict[str, Any]:
 async def forget(ctx: Context, a: ForgetArgs) -> dict[str, Any]:
     if (a.thread is None) == (a.cwd is None):
         raise CommandError(protocol.E_BAD_REQUEST, "forget needs exactly one of thread or cwd")
-    result = await maintenance.forget(ctx.conn, thread_id=a.thread, cwd=a.cwd)
-    if ctx.daemon is not None:
-        ctx.daemon.wake_phase2(bypass_interval=True)
+    with _not_found(maintenance.NothingToForget):
+        result = await maintenance.forget(ctx.conn, thread_id=a.thread, cwd=a.cwd)
+    d = ctx.daemon
+    if d is not None:
+        d.wake_phase2(bypass_interval=True)  # a paused daemon runs it once resumed
     out = msgspec.to_builtins(result)
-    out["phase2"] = "woken" if ctx.daemon is not None else "at the next run"
+    out["phase2"] = "at the next run" if d is None else "after resume" if d.paused else "woken"
     return cast(dict[str, Any], out)
 
 
 async def clear(ctx: Context, a: ClearArgs) -> Any:
     if not a.yes:
         raise CommandError(protocol.E_BAD_REQUEST, "clear wipes every memory: pass yes=true")
-    return await maintenance.clear(ctx.conn, ctx.settings.paths.memory_root)
+    result = await maintenance.clear(ctx.conn, ctx.settings.paths.memory_root)
+    if ctx.daemon is not None:
+        # Every thread is pending again; an idle claim loop waits for a change and would not
+        # see them until the next new rollout.
+        ctx.daemon.phase1.wake()
+    return result
 
 
 async def history_(ctx: Context, a: HistoryArgs) -> Any:
+    if a.limit < 1:  # the empty list it would give reads as "no runs yet"
+        raise CommandError(protocol.E_BAD_REQUEST, f"the limit must be at least 1, not {a.limit}")
     runs = await anyio.to_thread.run_sync(history.list_runs, ctx.settings.paths.state_dir, a.limit)
     return {"runs": runs}
 
 
 async def diff(ctx: Context, a: RunArgs) -> Any:
-    text = await anyio.to_thread.run_sync(history.run_diff, ctx.settings.paths.state_dir, a.run)
+    with _not_found(history.UnknownRun):
+        text = await anyio.to_thread.run_sync(
+            history.run_diff, ctx.settings.paths.state_dir, a.run
+        )
     return {"run": a.run, "diff": text}
 
 
@@ -256,22 +279,24 @@ async def rollback(ctx: Context, a: RunArgs) -> Any:
     runs no agent, so without a daemon the offline one stands in: a backend that cannot be
     built here (a missing key or binary) must not stop a restore."""
     if ctx.daemon is not None:
-        return await ctx.daemon.consolidator.rollback(a.run)
-    from memoryd.agent.offline import OfflineConsolidator
-    from memoryd.phase1 import make_worker_id
-    from memoryd.phase2 import Consolidator
+        consolidator = ctx.daemon.consolidator
+    else:
+        from memoryd.agent.offline import OfflineConsolidator
+        from memoryd.phase1 import make_worker_id
+        from memoryd.phase2 import Consolidator
 
-    s = ctx.settings
-    consolidator = Consolidator(
-        ctx.conn,
-        s.config,
-        OfflineConsolidator(),
-        root=s.paths.memory_root,
-        codex_home=s.paths.codex_home,
-        worker_id=make_worker_id(),
-        history_dir=history.history_dir(s.paths.state_dir),
-    )
-    return await consolidator.rollback(a.run)
+        s = ctx.settings
+        consolidator = Consolidator(
+            ctx.conn,
+            s.config,
+            OfflineConsolidator(),
+            root=s.paths.memory_root,
+            codex_home=s.paths.codex_home,
+            worker_id=make_worker_id(),
+            history_dir=history.history_dir(s.paths.state_dir),
+        )
+    with _not_found(history.UnknownRun):
+        return await consolidator.rollback(a.run)
 
 
 # ------------------------------------------------------------------------------- logs

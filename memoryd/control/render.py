@@ -124,6 +124,8 @@ def forget(r: dict[str, Any]) -> list[str]:
     out = [f"forgot {len(threads)} thread(s), {r.get('outputs_deleted', 0)} memories deleted"]
     if r["phase2"] == "woken":
         out.append("phase 2 is running now to drop them from the consolidated files")
+    elif r["phase2"] == "after resume":
+        out.append("the daemon is paused: phase 2 drops them from the files after `memoryd resume`")
     else:
         out.append("the daemon is not running: `memoryd run --once` drops them from the files")
     return out
@@ -159,9 +161,12 @@ def rollback(r: dict[str, Any]) -> list[str]:
         return [f"rollback: {r['outcome']}" + (f": {r['reason']}" if r.get("reason") else "")]
     out = [f"{r['reason']}: recorded as run {r['run_id']}"]
     out += [f"  {p}" for p in r.get("changed_paths", [])]
-    if r.get("added") or r.get("removed"):
+    # The result counts the selection's change from before the rollback to the restored run:
+    # what it "removed" came in since that run, what it "added" (back) has gone since.
+    since_added, since_removed = r.get("removed", 0), r.get("added", 0)
+    if since_added or since_removed:
         out.append(
-            f"inputs changed since that run ({r['added']} added, {r['removed']} removed): "
+            f"inputs changed since that run ({since_added} added, {since_removed} removed): "
             "the next phase 2 consolidates them on top of it"
         )
     return out

@@ -52,12 +52,19 @@ def socket_path(s: Serve) -> Path:
     return Path(s.env["MEMORYD_SOCKET"])
 
 
-def cli(s: Serve, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    """Run ``memoryd ARGS`` with the daemon's environment; never hangs past WAIT."""
+def cli(
+    s: Serve,
+    *args: str,
+    stdin: str | None = None,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``memoryd ARGS`` with the daemon's environment (plus ``env``) in ``cwd`` (the
+    daemon's directory by default); never hangs past WAIT."""
     return subprocess.run(
         [sys.executable, "-m", "memoryd", *args],
-        env=s.env,
-        cwd=s.base,
+        env={**s.env, **(env or {})},
+        cwd=cwd or s.base,
         capture_output=True,
         text=True,
         timeout=WAIT * 3,
