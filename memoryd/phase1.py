@@ -129,9 +129,12 @@ class Phase1:
         self.on_output: Callable[[], None] | None = None
 
     async def wait_idle(self) -> None:
-        """Return once no job of this process is running."""
+        """Return once no job of this process is running. Several tasks may wait at once (a
+        shutdown and phase 2's backlog deferral): a finished job sets the event they share,
+        and only a set event is replaced, so no waiter is left on one nobody will set."""
         while self.running:
-            self._job_done = anyio.Event()
+            if self._job_done.is_set():
+                self._job_done = anyio.Event()
             await self._job_done.wait()
 
     def wake(self) -> None:

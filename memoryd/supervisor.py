@@ -57,6 +57,9 @@ log = structlog.get_logger("memoryd.supervisor")
 EXIT_OK = 0
 EXIT_FAILURE = 1
 LOCK_FILE_NAME = "memoryd.lock"
+# The longest phase 2 waits for a running phase 1 to drain its backlog before consolidating
+# what is there (see Daemon._defer_while_phase1_drains).
+PHASE2_BACKLOG_DEFER_SECONDS = 600.0
 
 # Libraries that log free text: aiosqlite every statement at DEBUG, watchfiles every batch
 # at INFO ("4 changes detected"). Our own events (``watch_changes``, ``index_scan``) say the
@@ -341,6 +344,8 @@ class Daemon:
                 self._resumed = anyio.Event()
                 await self._resumed.wait()
             interval = self.settings.config.phase2.min_interval_seconds
+            if not self._phase2_bypass:
+                await self._defer_while_phase1_drains()
             run_interval = 0 if self._phase2_bypass else interval
             self._phase2_bypass = False
             self.phase2_wake = anyio.Event()
@@ -357,6 +362,19 @@ class Daemon:
                 wait = max(wait, result.budget_reset_at - now)
             log.debug("phase2_idle", outcome=result.outcome, sleep_seconds=wait)
             await self._phase2_pause(max(wait, 1))
+
+    async def _defer_while_phase1_drains(self) -> None:
+        """While this daemon's phase 1 is working through a backlog, let it finish first (at
+        most PHASE2_BACKLOG_DEFER_SECONDS): consolidating after every few extractions would
+        rewrite the memory folder, and spend a model's tokens, once per batch instead of once
+        for the whole backlog. A bypassing wake (``trigger phase2``, ``forget``) does not wait."""
+        if self.phase1.running == 0:
+            return
+        log.debug("phase2_deferred", running=self.phase1.running)
+        with anyio.move_on_after(PHASE2_BACKLOG_DEFER_SECONDS):
+            while self.phase1.running and not self._phase2_bypass:
+                with anyio.move_on_after(1):  # a bypassing wake is seen within a second
+                    await self.phase1.wait_idle()
 
     async def _phase2_pause(self, seconds: float) -> None:
         """Wait ``seconds``, or less: a bypassing wake (``forget``) ends the wait at once, a
