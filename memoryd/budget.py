@@ -204,7 +204,11 @@ class Budget:
         """May ``phase`` start a model call now? Logs each exhaustion, and its end, once."""
         now = clock.now_s()
         cfg = self.config()
-        verdict = _judge(cfg, phase, await _spent_today(self.conn, day_window(now)[0]), now)
+        # Without a daily cap for this phase nothing needs today's spend: skip summing the
+        # ledger, which grows with every call of the day (a per-call scan would be O(n^2)).
+        limited = cfg.budget.daily_tokens > 0 or getattr(cfg.budget, phase).daily_tokens > 0
+        today = await _spent_today(self.conn, day_window(now)[0]) if limited else {}
+        verdict = _judge(cfg, phase, today, now)
         reached = {key for key, _, _ in verdict.reached}
         for key in (SHARED_KEY, _own_key(phase)):
             logged = self._exhausted.get(key)
