@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import aiosqlite
 import pytest
+from support.daemon import Serve, daemon_env
 
 from memoryd.store.db import open_db
 
@@ -22,6 +23,17 @@ def fixture_rollouts() -> list[Path]:
     files = sorted(FIXTURES.glob("rollout-*.jsonl"))
     assert len(files) == 3
     return files
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[Serve]:
+    """A ``memoryd serve`` launcher on a home under tmp_path (not started yet); kills what it
+    started."""
+    s = Serve(tmp_path, daemon_env(tmp_path))
+    try:
+        yield s
+    finally:
+        s.kill_all()
 
 
 @pytest.fixture

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-from support.control import KEY_ENV, cli, cli_json, daemon_fixture  # noqa: F401
+from support.control import cli, cli_json, daemon_fixture  # noqa: F401
+from support.daemon import KEY_ENV, WAIT, Serve, stage1_count, wait_for, write_config
 from support.responses_server import ReceivedRequest, Reply, ResponsesServer
-from test_serve import WAIT, Serve, stage1_count, wait_for, write_config
 
 from memoryd.demo import install_examples
 

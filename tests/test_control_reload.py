@@ -15,9 +15,9 @@ from pathlib import Path
 import anyio
 import pytest
 from support.control import daemon_fixture, socket_path  # noqa: F401
+from support.daemon import WAIT, Serve, stage1_count, wait_for, write_config
 from support.responses_server import ReceivedRequest, Reply, ResponsesServer
 from test_control_commands import GOOD_REPLY, _openai_config, _query
-from test_serve import WAIT, Serve, stage1_count, wait_for, write_config
 
 from memoryd.control import client
 from memoryd.demo import install_examples

@@ -9,12 +9,10 @@ synchronisation. Afterwards nothing may be lost or counted twice and the work co
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -22,6 +20,7 @@ from pathlib import Path
 import aiosqlite
 import anyio
 import pytest
+from support.daemon import log_events, serving, short_dir, work_done
 from support.dblock import DBLocker
 from support.fault_world import (
     GOOD_STAGE1,
@@ -37,7 +36,6 @@ from support.fault_world import (
     world,
 )
 from support.responses_server import Behaviour, ReceivedRequest, Reply, ResponsesServer
-from support.serve_proc import log_events, serve, work_done
 
 from memoryd.agent.openai_agent import OpenAIConsolidator
 from memoryd.backends.offline import OfflineExtractor
@@ -68,11 +66,8 @@ async def w(tmp_path: Path) -> AsyncIterator[World]:
 @pytest.fixture
 def short_base() -> Iterator[Path]:
     # Short: the daemon's control socket lives under it (108-byte limit).
-    path = Path(tempfile.mkdtemp(prefix="mdlock-", dir="/tmp"))
-    try:
+    with short_dir("mdlock-") as path:
         yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
 
 
 async def wait_until(what: str, done: Callable[[], bool], base: Path) -> None:
@@ -233,7 +228,8 @@ async def test_the_daemon_rides_out_a_lock_longer_than_busy_timeout(short_base: 
     sessions = short_base / "codex" / "sessions"
     sessions.mkdir(parents=True)
     config = "[phase2]\nmin_interval_seconds = 0\n"
-    with serve(short_base, config) as proc:
+    with serving(short_base, config) as daemon:
+        proc = daemon.procs[0]
         await wait_until(
             "the daemon is ready", lambda: "daemon_ready" in log_events(short_base), short_base
         )
@@ -247,7 +243,7 @@ async def test_the_daemon_rides_out_a_lock_longer_than_busy_timeout(short_base: 
                 short_base,
             )
             await anyio.sleep(HOLD_SECONDS - BUSY_TIMEOUT_MS / 1000)  # the rest of the fault
-            assert proc.poll() is None, (short_base / "stderr.txt").read_text()
+            assert proc.poll() is None, daemon.stderr()
         finally:
             await anyio.to_thread.run_sync(locker.release)
         await wait_until("the work is done", lambda: work_done(short_base, threads=3), short_base)

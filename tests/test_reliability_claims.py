@@ -27,10 +27,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.daemon import daemon_env, scalar, short_dir, threads_left
+from support.daemon import KEY_ENV, Serve, daemon_env, scalar, short_dir, threads_left, wait_for
 from support.fake_model import running
 from support.rollouts import write_idle_rollouts
-from test_serve import Serve, wait_for
 
 THREADS = 2000
 MAX_RUNNING = 16
@@ -47,7 +46,7 @@ max_running = {MAX_RUNNING}
 
 [backends.openai]
 base_url = "{{url}}"
-api_key_env = "MEMORYD_TEST_KEY"
+api_key_env = "{KEY_ENV}"
 timeout_seconds = 30
 """
 

@@ -29,10 +29,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.daemon import daemon_env, db, running_jobs, scalar, short_dir, threads_left
+from support.daemon import (
+    KEY_ENV,
+    Serve,
+    daemon_env,
+    db,
+    running_jobs,
+    scalar,
+    short_dir,
+    threads_left,
+    wait_for,
+)
 from support.fake_model import MEMORY_MD, STAGE1_REPLY, SUMMARY_MD, running
 from support.rollouts import write_idle_rollouts
-from test_serve import Serve, wait_for
 
 from memoryd.agent.base import MEMORY_FILE, SUMMARY_FILE
 from memoryd.artifacts import (
@@ -49,7 +58,7 @@ KILLS = ["phase1"] * 6 + ["phase2"] * 4
 PHASE_WAIT = 60.0  # bound for the work a kill targets to show up
 FINISH_WAIT = 150.0  # bound for the last daemon to extract and consolidate what is left
 
-CONFIG = """\
+CONFIG = f"""\
 [phase1]
 backend = "openai"
 concurrency = 4
@@ -66,8 +75,8 @@ retry_delay_seconds = 1
 max_inputs = 512
 
 [backends.openai]
-base_url = "{url}"
-api_key_env = "MEMORYD_TEST_KEY"
+base_url = "{{url}}"
+api_key_env = "{KEY_ENV}"
 timeout_seconds = 30
 """
 

@@ -5,47 +5,29 @@ and a way to run the ``memoryd`` CLI against it."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from test_serve import WAIT, Serve
 
-KEY_ENV = "MEMORYD_TEST_API_KEY"
+from support.daemon import WAIT, Serve, daemon_env, short_dir
 
 
 @pytest.fixture(name="daemon")
 def daemon_fixture(tmp_path: Path) -> Iterator[Serve]:
-    """A Serve (see tests/test_serve.py) with its socket at /tmp/mdXXXX/run/memoryd.sock."""
-    short = Path(tempfile.mkdtemp(prefix="md", dir="/tmp"))
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("MEMORYD_", "XDG_", "NOTIFY_", "WATCHDOG_"))
-        and k not in ("CODEX_HOME", "HOME")
-    }
-    env.update(
-        CODEX_HOME=str(tmp_path / "codex"),
-        MEMORYD_STATE_DIR=str(tmp_path / "state"),
-        MEMORYD_SOCKET=str(short / "run" / "memoryd.sock"),
-        XDG_CONFIG_HOME=str(tmp_path / "cfg"),
-        HOME=str(tmp_path),
-        **{KEY_ENV: "dummy-key"},
-    )
-    s = Serve(tmp_path, env)
-    s.codex.joinpath("sessions").mkdir(parents=True)
-    try:
-        yield s
-    finally:
-        s.kill_all()
-        shutil.rmtree(short, ignore_errors=True)
+    """A Serve (see tests/support/daemon.py) on tmp_path with its socket at
+    /tmp/mdXXXX/run/memoryd.sock."""
+    with short_dir("md") as short:
+        s = Serve(tmp_path, daemon_env(tmp_path, socket=short / "run" / "memoryd.sock"))
+        s.codex.joinpath("sessions").mkdir(parents=True)
+        try:
+            yield s
+        finally:
+            s.kill_all()
 
 
 def socket_path(s: Serve) -> Path:
