@@ -463,6 +463,7 @@ class CodexBackend:
         env: Mapping[str, str] | None = None,
         source: str = "<config>",
     ) -> None:
+        self.config = config
         model = (config.phase1 if self.phase == "phase1" else config.phase2).model
         self.model: str = model or CONFIGURED_MODEL
         self._model_arg = model

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
 
@@ -34,7 +33,6 @@ from memoryd.backends.base import (
 from memoryd.backends.openai import UnusableReplyError
 from memoryd.backends.output import STAGE1_SCHEMA, finalize_output, parse_stage1_output
 from memoryd.codexcli import CodexBackend, CodexExit, CodexStartError, CodexTimeoutError
-from memoryd.config import Config
 from memoryd.prompts import stage1_input_message, stage1_system_prompt
 
 SCHEMA_FILE: Final = "stage1_schema.json"
@@ -62,15 +60,9 @@ class CodexExtractor(CodexBackend):
     name = "codex"
     phase = "phase1"
 
-    def __init__(
-        self,
-        config: Config,
-        *,
-        env: Mapping[str, str] | None = None,
-        source: str = "<config>",
-    ) -> None:
-        super().__init__(config, env=env, source=source)
-        self.allow_legacy = config.phase1.accept_legacy_keys
+    @property
+    def allow_legacy(self) -> bool:
+        return self.config.phase1.accept_legacy_keys
 
     async def extract(self, request: ExtractionRequest) -> ExtractionResult:
         with tempfile.TemporaryDirectory(prefix="memoryd-codex-") as tmp:
