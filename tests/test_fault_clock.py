@@ -13,19 +13,19 @@ real."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import anyio
 import pytest
 from support.fault_world import (
     GOOD_STAGE1,
-    KEY_ENV,
     THREADS,
     World,
+    api_key_fixture,  # noqa: F401 (a fixture)
     consolidating_model,
     consolidator,
-    fake_clock,
+    fake_clock_fixture,  # noqa: F401 (a fixture)
     global_job,
     openai_config,
     rows,
@@ -46,17 +46,6 @@ from memoryd.store import phase2 as phase2_store
 DAY = 86_400
 LEASE = Config().phase1.lease_seconds  # 600
 RETRY = Config().phase1.retry_delay_seconds  # 3600
-
-
-@pytest.fixture(autouse=True)
-def api_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(KEY_ENV, "dummy-key")
-
-
-@pytest.fixture
-def fake() -> Iterator[clock.FakeClock]:
-    with fake_clock() as c:
-        yield c
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import aiosqlite
@@ -24,16 +24,16 @@ from support.daemon import log_events, serving, short_dir, work_done
 from support.dblock import DBLocker
 from support.fault_world import (
     GOOD_STAGE1,
-    KEY_ENV,
     MEMORY_TEXT,
     World,
+    api_key_fixture,  # noqa: F401 (a fixture)
     consolidating_model,
     consolidator,
     global_job,
     openai_config,
     rows,
     turns_so_far,
-    world,
+    world_fixture,  # noqa: F401 (a fixture)
 )
 from support.responses_server import Behaviour, ReceivedRequest, Reply, ResponsesServer
 
@@ -50,17 +50,6 @@ from memoryd.workspace import diff_against_baseline
 # Longer than busy_timeout: every statement waiting on the lock times out at least once.
 HOLD_SECONDS = BUSY_TIMEOUT_MS / 1000 + 1.5
 WAIT_S = 120.0
-
-
-@pytest.fixture(autouse=True)
-def api_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(KEY_ENV, "dummy-key")
-
-
-@pytest.fixture
-async def w(tmp_path: Path) -> AsyncIterator[World]:
-    async with world(tmp_path) as got:
-        yield got
 
 
 @pytest.fixture

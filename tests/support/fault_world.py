@@ -18,6 +18,7 @@ from typing import Any
 
 import aiosqlite
 import msgspec
+import pytest
 
 from memoryd import clock
 from memoryd.agent.base import ConsolidationAgent
@@ -27,9 +28,9 @@ from memoryd.phase2 import Consolidator
 from memoryd.rollouts.indexer import Indexer
 from memoryd.store import jobs
 from memoryd.store.db import open_db
+from support.daemon import KEY_ENV
 from support.responses_server import Behaviour, ReceivedRequest, Reply, function_call_item
 
-KEY_ENV = "MEMORYD_TEST_API_KEY"
 THREADS = (
     "01a2013d-497f-71f0-81b9-4c6d2314a10b",
     "01a2013e-fb76-7c33-8cf6-bf19bdb58fd0",
@@ -40,6 +41,27 @@ GOOD_STAGE1 = json.dumps(
 )
 MEMORY_TEXT = "# Task Group: fixtures\nscope: tests\n\nconsolidated by the scripted model\n"
 SUMMARY_TEXT = "v1\n\n## User Profile\n\nA developer who runs the fixtures.\n"
+
+
+@pytest.fixture(name="api_key", autouse=True)
+def api_key_fixture(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The dummy key the loopback configs name (KEY_ENV), set for every test of a module that
+    imports this fixture."""
+    monkeypatch.setenv(KEY_ENV, "dummy-key")
+
+
+@pytest.fixture(name="fake")
+def fake_clock_fixture() -> Iterator[clock.FakeClock]:
+    """``fake_clock()`` for one test."""
+    with fake_clock() as c:
+        yield c
+
+
+@pytest.fixture(name="w")
+async def world_fixture(tmp_path: Path) -> AsyncIterator[World]:
+    """``world()`` under tmp_path for one test."""
+    async with world(tmp_path) as got:
+        yield got
 
 
 @dataclass
