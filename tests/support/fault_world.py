@@ -1,9 +1,10 @@
-"""Shared setup of the fault-injection and secret-leak tests: a Codex home with the three real
-rollouts, a real state DB indexed from it, openai-backend configs pointing at the loopback
-Responses server, and a scripted phase-2 model that consolidates through the real tool loop.
+"""Shared setup of the fault-injection, secret-leak, phase-1 and budget tests: a Codex home
+with the three real rollouts, a real state DB indexed from it, openai-backend configs pointing
+at the loopback Responses server (and the dummy key they name), a fake clock, and a scripted
+phase-2 model that consolidates through the real tool loop.
 
-Kept here rather than in conftest.py because only these tests use it; each test file still
-states the fault it injects and what it asserts."""
+Kept here rather than in conftest.py because only these tests use it (a module imports the
+fixtures it wants); each test file still states the fault it injects and what it asserts."""
 
 from __future__ import annotations
 
@@ -79,10 +80,17 @@ async def world(tmp_path: Path, *, age_s: float = 0) -> AsyncIterator[World]:
     home = tmp_path / "codex"
     install_examples(home / "sessions", now=time.time() - age_s)
     db_path = tmp_path / "state" / "memoryd.sqlite"
+    async with indexed_db(db_path, home) as conn:
+        yield World(home, home / "memories", db_path, conn)
+
+
+@asynccontextmanager
+async def indexed_db(db_path: Path, home: Path) -> AsyncIterator[aiosqlite.Connection]:
+    """A state DB at ``db_path`` with every rollout under the Codex home ``home`` indexed."""
     conn = await open_db(db_path)
     try:
         await Indexer(conn, [home / "sessions"], home / "archived_sessions").scan_all()
-        yield World(home, home / "memories", db_path, conn)
+        yield conn
     finally:
         await conn.close()
 
