@@ -14,8 +14,9 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import aiosqlite
 import anyio
@@ -79,24 +80,41 @@ async def assert_each_thread_extracted_once(conn: aiosqlite.Connection) -> None:
     )
 
 
-async def test_claims_wait_out_a_lock_longer_than_busy_timeout(w: World) -> None:
-    conn = w.conn
-    locker = DBLocker(w.db_path)
-    await anyio.to_thread.run_sync(locker.hold)
+T = TypeVar("T")
+
+
+async def waits_out_the_lock(
+    locker: DBLocker, work: Callable[[], Awaitable[T]], locked: anyio.Event | None = None
+) -> T:
+    """Run ``work`` while ``locker`` holds the DB lock (already, or once ``locked`` is set),
+    check that it is still waiting after the fault's duration (not crashed and not done),
+    release the lock and return what ``work`` returns. The lock is released on any exit."""
+    result: list[T] = []
     try:
         async with anyio.create_task_group() as tg:
-            result = []
 
             async def run() -> None:
-                result.append(await Phase1(conn, Config(), OfflineExtractor()).run(until_idle=True))
+                result.append(await work())
 
             tg.start_soon(run)
+            if locked is not None:
+                await locked.wait()
             await anyio.sleep(HOLD_SECONDS)  # the fault's duration (see the module doc)
             assert result == []  # still waiting, not crashed and not done
             await anyio.to_thread.run_sync(locker.release)
     finally:
         await anyio.to_thread.run_sync(locker.release)
-    (stats,) = result
+    (value,) = result
+    return value
+
+
+async def test_claims_wait_out_a_lock_longer_than_busy_timeout(w: World) -> None:
+    conn = w.conn
+    locker = DBLocker(w.db_path)
+    await anyio.to_thread.run_sync(locker.hold)
+    stats = await waits_out_the_lock(
+        locker, lambda: Phase1(conn, Config(), OfflineExtractor()).run(until_idle=True)
+    )
     assert (stats.claimed, stats.succeeded, stats.failed) == (3, 3, 0)
     await assert_each_thread_extracted_once(conn)
 
@@ -117,22 +135,12 @@ async def test_a_finished_job_is_recorded_once_the_lock_is_released(w: World) ->
         cfg = openai_config(srv.url, concurrency=1)
         ex = OpenAIExtractor.from_config(cfg)
         try:
-            async with anyio.create_task_group() as tg:
-                result = []
-
-                async def run() -> None:
-                    result.append(await Phase1(conn, cfg, ex).run(until_idle=True))
-
-                tg.start_soon(run)
-                await locked.wait()
-                await anyio.sleep(HOLD_SECONDS)  # the fault's duration
-                assert result == []
-                await anyio.to_thread.run_sync(locker.release)
+            stats = await waits_out_the_lock(
+                locker, lambda: Phase1(conn, cfg, ex).run(until_idle=True), locked
+            )
         finally:
-            await anyio.to_thread.run_sync(locker.release)
             await ex.aclose()
         assert len(srv.requests) == 3  # one model call per thread: no result was redone
-    (stats,) = result
     assert (stats.claimed, stats.succeeded, stats.failed, stats.lost) == (3, 3, 0, 0)
     await assert_each_thread_extracted_once(conn)
 
@@ -153,21 +161,9 @@ async def test_a_consolidation_is_recorded_once_the_lock_is_released(w: World) -
     async with ResponsesServer(responder=lock_at_the_last_turn) as srv:
         cfg = openai_config(srv.url)
         async with OpenAIConsolidator(cfg) as agent:
-            try:
-                async with anyio.create_task_group() as tg:
-                    result = []
-
-                    async def run() -> None:
-                        result.append(await consolidator(w, cfg, agent).run_once())
-
-                    tg.start_soon(run)
-                    await locked.wait()
-                    await anyio.sleep(HOLD_SECONDS)  # the fault's duration
-                    assert result == []
-                    await anyio.to_thread.run_sync(locker.release)
-            finally:
-                await anyio.to_thread.run_sync(locker.release)
-    (res,) = result
+            res = await waits_out_the_lock(
+                locker, lambda: consolidator(w, cfg, agent).run_once(), locked
+            )
     assert (res.outcome, res.added) == ("succeeded", 3)
     assert (w.root / "MEMORY.md").read_text() == MEMORY_TEXT
     assert diff_against_baseline(w.root).is_empty
