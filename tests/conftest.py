@@ -8,7 +8,7 @@ from pathlib import Path
 
 import aiosqlite
 import pytest
-from support.daemon import Serve, daemon_env
+from support.daemon import Serve, daemon_env, short_dir
 
 from memoryd.store.db import open_db
 
@@ -34,6 +34,19 @@ def serve(tmp_path: Path) -> Iterator[Serve]:
         yield s
     finally:
         s.kill_all()
+
+
+@pytest.fixture
+def short_serve() -> Iterator[Serve]:
+    """Like ``serve``, on a home in a short /tmp/md-XXXX directory (the control socket's
+    108-byte limit) for tests that put more processes or files beside the daemon's; the
+    directory is removed afterwards."""
+    with short_dir() as base:
+        s = Serve(base, daemon_env(base))
+        try:
+            yield s
+        finally:
+            s.kill_all()
 
 
 @pytest.fixture
