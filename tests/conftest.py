@@ -29,11 +29,8 @@ def fixture_rollouts() -> list[Path]:
 def serve(tmp_path: Path) -> Iterator[Serve]:
     """A ``memoryd serve`` launcher on a home under tmp_path (not started yet); kills what it
     started."""
-    s = Serve(tmp_path, daemon_env(tmp_path))
-    try:
+    with Serve(tmp_path, daemon_env(tmp_path)) as s:
         yield s
-    finally:
-        s.kill_all()
 
 
 @pytest.fixture
@@ -41,12 +38,8 @@ def short_serve() -> Iterator[Serve]:
     """Like ``serve``, on a home in a short /tmp/md-XXXX directory (the control socket's
     108-byte limit) for tests that put more processes or files beside the daemon's; the
     directory is removed afterwards."""
-    with short_dir() as base:
-        s = Serve(base, daemon_env(base))
-        try:
-            yield s
-        finally:
-            s.kill_all()
+    with short_dir() as base, Serve(base, daemon_env(base)) as s:
+        yield s
 
 
 @pytest.fixture

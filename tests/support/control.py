@@ -35,13 +35,11 @@ GOOD_REPLY = json.dumps(
 def daemon_fixture(tmp_path: Path) -> Iterator[Serve]:
     """A Serve (see tests/support/daemon.py) on tmp_path with its socket at
     /tmp/mdXXXX/run/memoryd.sock."""
-    with short_dir("md") as short:
-        s = Serve(tmp_path, daemon_env(tmp_path, socket=short / "run" / "memoryd.sock"))
+    with short_dir("md") as short, Serve(
+        tmp_path, daemon_env(tmp_path, socket=short / "run" / "memoryd.sock")
+    ) as s:
         s.codex.joinpath("sessions").mkdir(parents=True)
-        try:
-            yield s
-        finally:
-            s.kill_all()
+        yield s
 
 
 def openai_config(url: str, extra: str = "") -> str:

@@ -87,7 +87,8 @@ def read_log(path: Path) -> list[dict[str, Any]]:
 
 class Serve:
     """``memoryd serve`` subprocesses (one after the other) on the paths ``env`` names; the
-    n-th one writes ``base/stdout<n>.txt`` and ``base/stderr<n>.txt``."""
+    n-th one writes ``base/stdout<n>.txt`` and ``base/stderr<n>.txt``. Leaving a ``with``
+    block on it kills (by PID) every one still running."""
 
     def __init__(self, base: Path, env: dict[str, str]) -> None:
         self.base = base
@@ -99,6 +100,12 @@ class Serve:
         self.config_path = Path(env["XDG_CONFIG_HOME"]) / "memoryd" / "config.toml"
         self.procs: list[subprocess.Popen[bytes]] = []
         self.proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Serve:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.kill_all()
 
     def start(self, *args: str) -> subprocess.Popen[bytes]:
         """Start ``memoryd ARGS serve`` (``args``: global options such as ``--config``)."""
@@ -178,12 +185,9 @@ def serving(base: Path, config_text: str) -> Iterator[Serve]:
     did not stop it."""
     cfg = base / "memoryd.toml"
     cfg.write_text(config_text)
-    s = Serve(base, daemon_env(base))
-    try:
+    with Serve(base, daemon_env(base)) as s:
         s.start("--config", str(cfg))
         yield s
-    finally:
-        s.kill_all()
 
 
 def write_config(s: Serve, text: str) -> None:
