@@ -222,8 +222,11 @@ def scalar(path: Path, sql: str, *args: object) -> int:
 
 
 def stage1_count(s: Serve) -> int:
-    """Stage-1 outputs in the daemon's state DB."""
-    return scalar(s.db_path, "SELECT count(*) FROM stage1_outputs")
+    """Stage-1 outputs in the daemon's state DB; 0 before the DB file exists."""
+    if not s.db_path.exists():
+        return 0
+    with db(s.db_path) as conn:
+        return int(conn.execute("SELECT count(*) FROM stage1_outputs").fetchone()[0])
 
 
 def running_jobs(path: Path, kind: str, pid: int) -> int:
