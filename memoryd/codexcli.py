@@ -30,7 +30,7 @@ import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, ClassVar, Final, Literal, Self
 
 import anyio
 import structlog
@@ -42,6 +42,9 @@ from memoryd.errors import ConfigError, MemorydError
 log = structlog.get_logger("memoryd.codexcli")
 
 BINARY_KEY: Final = "backends.codex.binary"
+# What the usage ledger records as the model when the phase's model is empty: the child then
+# uses whatever model the user's Codex config names, which memoryd cannot see.
+CONFIGURED_MODEL: Final = "codex-configured"
 
 # The child must not run Codex's own memory pipeline (it would write into the memory root
 # memoryd owns) nor read memories into its prompt (they would leak into an extraction or
@@ -443,3 +446,47 @@ async def _feed(pipe: asyncio.StreamWriter, data: bytes) -> None:
         pipe.close()
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             await pipe.wait_closed()
+
+
+class CodexBackend:
+    """The config plumbing both codex backends share (the stage-1 extractor and the phase-2
+    agent): the model to ask for (the phase's ``model``; empty leaves the user's Codex
+    default) and the one to record, the user's ``backends.codex.config_overrides``, the
+    phase's :class:`CodexRunner` and the command line built from them."""
+
+    phase: ClassVar[Literal["phase1", "phase2"]]
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        env: Mapping[str, str] | None = None,
+        source: str = "<config>",
+    ) -> None:
+        self.config = config
+        model = (config.phase1 if self.phase == "phase1" else config.phase2).model
+        self.model: str = model or CONFIGURED_MODEL
+        self._model_arg = model
+        self.overrides = tuple(config.backends.codex.config_overrides)
+        self.runner = CodexRunner.for_phase(config, self.phase, env=env, source=source)
+
+    @classmethod
+    def from_config(cls, config: Config, source: str = "<config>") -> Self:
+        return cls(config, source=source)
+
+    async def aclose(self) -> None:
+        """Nothing to close: every child is reaped by the run that started it."""
+
+    def command(
+        self, cwd: Path, *, sandbox: str, shell: bool, extra: Sequence[str] = ()
+    ) -> list[str]:
+        """:func:`child_args` with this backend's binary, model and overrides."""
+        return child_args(
+            self.runner.binary,
+            cwd=cwd,
+            sandbox=sandbox,
+            shell=shell,
+            model=self._model_arg,
+            overrides=self.overrides,
+            extra=extra,
+        )

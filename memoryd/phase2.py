@@ -28,6 +28,7 @@ agent's usage is booked with the run record, for failed runs too.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -393,21 +394,8 @@ class Consolidator:
         baseline = await anyio.to_thread.run_sync(lambda: reset_baseline(root, keep=keep or None))
         await anyio.to_thread.run_sync(remove_diff_file, root)
         # Recorded while the lock is held, so history commits follow the runs' order.
-        commit = await self._record_history(
-            baseline,
-            history.RunFacts(
-                run_id=run.run_id,
-                kind="consolidation",
-                at_ms=clock.now_ms(),
-                inputs_added=result.added,
-                inputs_retained=result.retained,
-                inputs_removed=result.removed,
-                selection=selected,
-            ),
-            bound,
-        )
-        record = dataclasses.replace(
-            self._record(run, result, RunOutcome.SUCCEEDED), history_commit=commit
+        record = await self._record_history(
+            baseline, run, result, bound, kind="consolidation", selection=selected
         )
         await self._succeed(claim, record, selected, watermark)
         result.outcome = "succeeded"
@@ -466,23 +454,44 @@ class Consolidator:
             raise _LockLost
 
     async def _record_history(
-        self, baseline: str, facts: history.RunFacts, bound: structlog.stdlib.BoundLogger
-    ) -> str | None:
-        """Commit the new baseline's tree to the run history; its commit id, or None when no
-        history is kept or it failed. A failure is logged and never fails the run: the
-        consolidated files are good, only their copy in the history is missing."""
+        self,
+        baseline: str,
+        run: Phase2RunRecord,
+        result: Phase2Result,
+        bound: structlog.stdlib.BoundLogger,
+        *,
+        kind: str,
+        selection: Sequence[tuple[str, int]],
+        rolled_back_to: str | None = None,
+    ) -> Phase2RunRecord:
+        """Commit the new baseline's tree to the run history (a consolidation and a rollback
+        record the same facts) and return the succeeded run's record with that commit's id,
+        or None there when no history is kept or it failed. A failure is logged and never
+        fails the run: the consolidated files are good, only their copy in the history is
+        missing."""
+        facts = history.RunFacts(
+            run_id=run.run_id,
+            kind=kind,
+            at_ms=clock.now_ms(),
+            inputs_added=result.added,
+            inputs_retained=result.retained,
+            inputs_removed=result.removed,
+            selection=selection,
+            rolled_back_to=rolled_back_to,
+        )
         directory = self.history_dir
-        if directory is None:
-            return None
         commit: str | None = None
-        try:
-            with anyio.CancelScope(shield=True):
-                commit = await anyio.to_thread.run_sync(
-                    history.record, directory, self.root, baseline, facts
-                )
-        except Exception as exc:
-            bound.error("history_commit_failed", error=repr(exc))
-        return commit
+        if directory is not None:
+            try:
+                with anyio.CancelScope(shield=True):
+                    commit = await anyio.to_thread.run_sync(
+                        history.record, directory, self.root, baseline, facts
+                    )
+            except Exception as exc:
+                bound.error("history_commit_failed", error=repr(exc))
+        return dataclasses.replace(
+            self._record(run, result, RunOutcome.SUCCEEDED), history_commit=commit
+        )
 
     async def rollback(self, run_id: str) -> Phase2Result:
         """Restore the memory root to the tree the run history recorded for ``run_id``, as a
@@ -551,23 +560,16 @@ class Consolidator:
                 )
             bound.warning("phase2_rollback_failed", target=run_id, reason=why)
             raise MemorydError(f"{reason} failed: {why}") from exc
-        commit = await self._record_history(
+        record = await self._record_history(
             baseline,
-            history.RunFacts(
-                run_id=run.run_id,
-                kind="rollback",
-                at_ms=clock.now_ms(),
-                inputs_added=result.added,
-                inputs_retained=result.retained,
-                inputs_removed=result.removed,
-                selection=target.selection,
-                rolled_back_to=run_id,
-            ),
+            run,
+            result,
             bound,
+            kind="rollback",
+            selection=target.selection,
+            rolled_back_to=run_id,
         )
-        record = dataclasses.replace(
-            self._record(run, result, RunOutcome.SUCCEEDED), reason=reason, history_commit=commit
-        )
+        record = dataclasses.replace(record, reason=reason)
         try:
             await self._succeed(claim, record, list(target.selection), claim.input_watermark)
         except _LockLost as exc:
@@ -583,7 +585,7 @@ class Consolidator:
             "phase2_rolled_back",
             target=run_id,
             changed=len(result.changed_paths),
-            history_commit=commit,
+            history_commit=record.history_commit,
         )
         return result
 

@@ -38,9 +38,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_daemon import ServeProcess, wait_until
+from bench_daemon import ServeProcess
 from bench_phase1 import make_rollouts
-from support.daemon import TEST_KEY_ENV
+from support.daemon import KEY_ENV, wait_for
 from support.fake_model import AGENT_STEPS, running
 
 CONFIG = """\
@@ -76,14 +76,14 @@ def main() -> int:
         with running(args.l, args.l) as (_server, url):
             config = CONFIG.format(
                 c=args.c, max_running=max(64, args.c + 4), k=max(256, args.k), url=url,
-                key=TEST_KEY_ENV, interval=args.min_interval,
+                key=KEY_ENV, interval=args.min_interval,
             )
             daemon = ServeProcess(base, config)
             try:
                 started = time.time()
                 daemon.start()
                 bound_guess = math.ceil(args.k / args.c) * args.l
-                done = wait_until(
+                done = wait_for(
                     "a consolidation of the whole backlog",
                     lambda: daemon.alive()
                     and daemon.query(

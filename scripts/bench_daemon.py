@@ -9,8 +9,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,18 +18,6 @@ sys.path.insert(0, str(REPO / "tests"))
 from support.daemon import daemon_env  # noqa: E402
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def wait_until(what: str, pred: Callable[[], Any], timeout: float, every: float = 0.05) -> Any:
-    """Poll ``pred`` until it returns something true; RuntimeError after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = pred()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(every)
 
 
 def cpu_seconds(pid: int) -> float:

@@ -29,8 +29,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_daemon import ServeProcess, cpu_seconds, rss_mb, wait_until
+from bench_daemon import ServeProcess, cpu_seconds, rss_mb
 from bench_phase1 import make_rollouts
+from support.daemon import wait_for
 
 CPU_TARGET = 0.01
 RSS_TARGET_MB = 100.0
@@ -56,11 +57,11 @@ def main() -> int:
         )
         t0 = time.perf_counter()
         daemon.start()
-        wait_until(
+        wait_for(
             "the first scan", lambda: daemon.alive() and daemon.log_events("daemon_ready"), 600
         )
         ready_s = time.perf_counter() - t0
-        wait_until(
+        wait_for(
             "the first consolidation to finish",
             lambda: daemon.alive()
             and daemon.query("SELECT 1 FROM phase2_runs WHERE finished_at IS NOT NULL"),

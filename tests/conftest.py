@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import aiosqlite
 import pytest
+from support.daemon import Serve, daemon_env, short_dir
 
 from memoryd.store.db import open_db
 
@@ -22,6 +23,23 @@ def fixture_rollouts() -> list[Path]:
     files = sorted(FIXTURES.glob("rollout-*.jsonl"))
     assert len(files) == 3
     return files
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[Serve]:
+    """A ``memoryd serve`` launcher on a home under tmp_path (not started yet); kills what it
+    started."""
+    with Serve(tmp_path, daemon_env(tmp_path)) as s:
+        yield s
+
+
+@pytest.fixture
+def short_serve() -> Iterator[Serve]:
+    """Like ``serve``, on a home in a short /tmp/md-XXXX directory (the control socket's
+    108-byte limit) for tests that put more processes or files beside the daemon's; the
+    directory is removed afterwards."""
+    with short_dir() as base, Serve(base, daemon_env(base)) as s:
+        yield s
 
 
 @pytest.fixture

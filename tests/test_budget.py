@@ -17,6 +17,8 @@ import anyio
 import msgspec
 import pytest
 from structlog.testing import capture_logs
+from support.daemon import KEY_ENV
+from support.fault_world import api_key_fixture, indexed_db  # noqa: F401
 from support.responses_server import ReceivedRequest, Reply, ResponsesServer, function_call_item
 
 from memoryd import clock
@@ -31,20 +33,13 @@ from memoryd.phase1 import Phase1, Phase1Stats
 from memoryd.phase2 import Consolidator
 from memoryd.rollouts.indexer import Indexer
 from memoryd.store import jobs
-from memoryd.store.db import open_db
 
-KEY_ENV = "MEMORYD_TEST_API_KEY"
 GOOD_REPLY = (
     '{"rollout_summary": "# Ran the tests", "rollout_slug": "ran-tests", '
     '"raw_memory": "---\\ndescription: ran tests\\n---\\n### Task 1\\nuse uv"}'
 )
 CALL = Reply(text=GOOD_REPLY, input_tokens=95, output_tokens=5)  # 100 tokens a call
 COPIES = 2  # each bundled rollout is installed this many times: 3 * COPIES threads
-
-
-@pytest.fixture(autouse=True)
-def api_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(KEY_ENV, "dummy-key")
 
 
 @pytest.fixture
@@ -75,12 +70,8 @@ def install_threads(sessions: Path) -> None:
 async def conn(tmp_path: Path, fake_clock: clock.FakeClock) -> AsyncIterator[aiosqlite.Connection]:
     home = tmp_path / "codex"
     install_threads(home / "sessions")
-    c = await open_db(tmp_path / "state" / "memoryd.sqlite")
-    await Indexer(c, [home / "sessions"], home / "archived_sessions").scan_all()
-    try:
+    async with indexed_db(tmp_path / "state" / "memoryd.sqlite", home) as c:
         yield c
-    finally:
-        await c.close()
 
 
 def config(url: str = "http://127.0.0.1:9/v1", **budget: Any) -> Config:

@@ -28,6 +28,7 @@ from typing import Any
 
 import aiosqlite
 import pytest
+from support.mock_codex import mock_env, write_mock_config
 from support.responses_server import (
     Hang,
     ReceivedRequest,
@@ -266,27 +267,9 @@ async def loopback_codex(server: ResponsesServer) -> AsyncIterator[Loopback]:
     home = base / "codex"
     (home / "sessions").mkdir(parents=True)
     async with server:
-        (home / "config.toml").write_text(
-            'model = "gpt-5.1-codex"\nmodel_provider = "mock"\napproval_policy = "never"\n'
-            'sandbox_mode = "read-only"\ncheck_for_update_on_startup = false\n\n'
-            f'[model_providers.mock]\nname = "Mock Responses"\nbase_url = "{server.url}"\n'
-            'env_key = "MOCK_API_KEY"\nwire_api = "responses"\n\n'
-            "[analytics]\nenabled = false\n\n"
-            "[features]\nmemories = true\nenable_request_compression = false\n"
-            "plugins = false\nremote_plugin = false\n"
-        )
-        proxy = server.url.rsplit("/v1", 1)[0]  # anything that tries to leave lands here
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": str(base),
-            "CODEX_HOME": str(home),
-            "MEMORYD_STATE_DIR": str(base / "state"),
-            "MOCK_API_KEY": "dummy",
-            "HTTP_PROXY": proxy,
-            "HTTPS_PROXY": proxy,
-            "ALL_PROXY": proxy,
-            "NO_PROXY": "127.0.0.1,localhost",
-        }
+        write_mock_config(home, server.url)
+        env = mock_env(server.url, home=base, codex_home=home)
+        env["MEMORYD_STATE_DIR"] = str(base / "state")
         cfg = Config()
         cfg.backends.codex.binary = CODEX
         try:

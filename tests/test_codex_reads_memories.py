@@ -19,6 +19,7 @@ from pathlib import Path
 
 import anyio
 import pytest
+from support.mock_codex import mock_env, write_mock_config
 from support.responses_server import Reply, ResponsesServer
 
 from memoryd.config import Config, Settings, resolve_paths
@@ -53,27 +54,10 @@ async def test_codex_cli_injects_our_memory_summary(tmp_path: Path) -> None:
     assert ours.startswith("v1\n") and "use uv rather than pip" in ours
 
     async with ResponsesServer(default=Reply(text="Hello from the loopback model.")) as srv:
-        (home / "config.toml").write_text(
-            'model = "gpt-5.1-codex"\nmodel_provider = "mock"\napproval_policy = "never"\n'
-            'sandbox_mode = "read-only"\ncheck_for_update_on_startup = false\n\n'
-            f'[model_providers.mock]\nname = "Mock Responses"\nbase_url = "{srv.url}"\n'
-            'env_key = "MOCK_API_KEY"\nwire_api = "responses"\n\n'
-            "[analytics]\nenabled = false\n\n"
-            "[features]\nmemories = true\nenable_request_compression = false\n"
-            "plugins = false\nremote_plugin = false\n\n"
-            "[memories]\ngenerate_memories = false\nuse_memories = true\n"
+        write_mock_config(
+            home, srv.url, "\n[memories]\ngenerate_memories = false\nuse_memories = true\n"
         )
-        proxy = srv.url.rsplit("/v1", 1)[0]  # anything that tries to leave lands here
-        child_env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": str(tmp_path),
-            "CODEX_HOME": str(home),
-            "MOCK_API_KEY": "dummy",
-            "HTTP_PROXY": proxy,
-            "HTTPS_PROXY": proxy,
-            "ALL_PROXY": proxy,
-            "NO_PROXY": "127.0.0.1,localhost",
-        }
+        child_env = mock_env(srv.url, home=tmp_path, codex_home=home)
         work = tmp_path / "work"
         work.mkdir()
         assert CODEX is not None

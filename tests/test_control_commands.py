@@ -4,7 +4,6 @@ the file and followed through the daemon (SPEC §7)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import pty
@@ -19,49 +18,24 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-from support.control import KEY_ENV, cli, cli_json, daemon_fixture  # noqa: F401
-from support.responses_server import ReceivedRequest, Reply, ResponsesServer
-from test_serve import WAIT, Serve, stage1_count, wait_for, write_config
+from support.control import (
+    cli,
+    cli_json,
+    daemon_fixture,  # noqa: F401
+    held_model,
+    openai_config,
+    query,
+)
+from support.daemon import WAIT, Serve, stage1_count, wait_for, write_config
 
 from memoryd.demo import install_examples
-
-GOOD_REPLY = json.dumps(
-    {
-        "rollout_summary": "# Ran the tests\nUser prefers uv.",
-        "rollout_slug": "ran-tests",
-        "raw_memory": "---\ndescription: ran tests\n---\n### Task 1\nuse uv",
-    }
-)
-
-
-def _query(s: Serve, sql: str) -> list[tuple[Any, ...]]:
-    conn = sqlite3.connect(s.db_path, timeout=5)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
-
-
-def _openai_config(url: str, extra: str = "") -> str:
-    return (
-        f'[phase1]\nbackend = "openai"\nconcurrency = 1\nmax_running = 1\n{extra}'
-        f'[backends.openai]\nbase_url = "{url}"\napi_key_env = "{KEY_ENV}"\n'
-        'timeout_seconds = 120\n[log]\nlevel = "debug"\n'
-    )
 
 
 async def test_pause_lets_the_running_job_finish_claims_nothing_and_resume_restarts(
     daemon: Serve,
 ) -> None:
-    install_examples(daemon.codex / "sessions")
-    gate = asyncio.Event()
-
-    async def held(_: ReceivedRequest) -> Reply:
-        await gate.wait()
-        return Reply(text=GOOD_REPLY)
-
-    async with ResponsesServer(responder=held) as srv:
-        write_config(daemon, _openai_config(srv.url))  # one job at a time
+    async with held_model(daemon) as (srv, gate):
+        write_config(daemon, openai_config(srv.url))  # one job at a time
         await anyio.to_thread.run_sync(daemon.start_ready)
         await srv.wait_for_requests(1, within=WAIT)
 
@@ -80,7 +54,7 @@ async def test_pause_lets_the_running_job_finish_claims_nothing_and_resume_resta
         # Its end woke the claim loop, which looked, claimed nothing and went idle.
         await anyio.to_thread.run_sync(lambda: daemon.wait_event("phase1_idle", idle_before))
         assert len(srv.requests) == 1
-        assert _query(daemon, "SELECT count(*) FROM jobs WHERE kind = 'memory_stage1'") == [(1,)]
+        assert query(daemon, "SELECT count(*) FROM jobs WHERE kind = 'memory_stage1'") == [(1,)]
         text = await anyio.to_thread.run_sync(cli, daemon, "status")
         assert "claiming: paused" in text.stdout
 
@@ -107,13 +81,13 @@ def test_trigger_phase2_runs_at_once_despite_a_long_interval(daemon: Serve) -> N
     write_config(daemon, "[phase2]\nmin_interval_seconds = 86400\n")
     daemon.start_ready()
     runs = "SELECT run_id FROM phase2_runs ORDER BY started_at"
-    wait_for("the first consolidation", lambda: len(_query(daemon, runs)) == 1)
+    wait_for("the first consolidation", lambda: len(query(daemon, runs)) == 1)
     out = cli_json(daemon, "trigger", "phase2")
     assert out["phase"] == "phase2" and out["result"]["outcome"] in ("noop", "succeeded")
-    assert [r[0] for r in _query(daemon, runs)][-1] == out["result"]["run_id"]
+    assert [r[0] for r in query(daemon, runs)][-1] == out["result"]["run_id"]
     text = cli(daemon, "trigger", "phase2")
     assert text.returncode == 0 and text.stdout.startswith("phase 2: ")
-    assert len(_query(daemon, runs)) == 3
+    assert len(query(daemon, runs)) == 3
     daemon.signal(signal.SIGTERM)
     assert daemon.wait_exit() == 0
 
@@ -126,7 +100,7 @@ def test_trigger_phase1_thread_extracts_a_thread_that_is_not_idle_yet(daemon: Se
     tid = fresh.stem[-36:]
     daemon.start_ready()
     wait_for("the two idle ones", lambda: stage1_count(daemon) == 2)
-    assert _query(daemon, f"SELECT count(*) FROM jobs WHERE job_key = '{tid}'") == [(0,)]
+    assert query(daemon, f"SELECT count(*) FROM jobs WHERE job_key = '{tid}'") == [(0,)]
 
     out = cli_json(daemon, "trigger", "phase1", "--thread", tid)
     assert out == {"phase": "phase1", "thread": tid, "outcome": "claimed"}

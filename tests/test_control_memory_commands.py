@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from support.control import Conn, cli, cli_json, daemon_fixture, socket_path  # noqa: F401
+from support.daemon import Serve, stage1_count, wait_for, write_config
 from support.pipeline import (
     COMPACT_FACT,
     COMPACT_THREAD,
@@ -27,7 +28,6 @@ from support.pipeline import (
     UV_THREAD,
     tree_bytes,
 )
-from test_serve import Serve, stage1_count, wait_for, write_config
 
 from memoryd.demo import install_examples
 

@@ -4,7 +4,6 @@ logged; both announce ``RELOADING=1`` then ``READY=1`` to the service manager.""
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import signal
 import socket
@@ -14,13 +13,16 @@ from pathlib import Path
 
 import anyio
 import pytest
-from support.control import daemon_fixture, socket_path  # noqa: F401
-from support.responses_server import ReceivedRequest, Reply, ResponsesServer
-from test_control_commands import GOOD_REPLY, _openai_config, _query
-from test_serve import WAIT, Serve, stage1_count, wait_for, write_config
+from support.control import (
+    daemon_fixture,  # noqa: F401
+    held_model,
+    openai_config,
+    query,
+    socket_path,
+)
+from support.daemon import WAIT, Serve, stage1_count, wait_for, write_config
 
 from memoryd.control import client
-from memoryd.demo import install_examples
 
 
 class Notify:
@@ -56,21 +58,14 @@ def notify(daemon: Serve) -> Iterator[Notify]:
 
 def _stage1_running(s: Serve) -> int:
     sql = "SELECT count(*) FROM jobs WHERE kind = 'memory_stage1' AND status = 'running'"
-    return int(_query(s, sql)[0][0])
+    return int(query(s, sql)[0][0])
 
 
 async def test_sighup_new_concurrency_applies_while_a_job_runs_and_it_finishes(
     daemon: Serve, notify: Notify
 ) -> None:
-    install_examples(daemon.codex / "sessions")
-    gate = asyncio.Event()
-
-    async def held(_: ReceivedRequest) -> Reply:
-        await gate.wait()
-        return Reply(text=GOOD_REPLY)
-
-    async with ResponsesServer(responder=held) as srv:
-        write_config(daemon, _openai_config(srv.url).replace("max_running = 1\n", ""))
+    async with held_model(daemon) as (srv, gate):
+        write_config(daemon, openai_config(srv.url).replace("max_running = 1\n", ""))
         await anyio.to_thread.run_sync(daemon.start)
         await anyio.to_thread.run_sync(notify.until, "READY=1")
         await srv.wait_for_requests(1, within=WAIT)
@@ -80,7 +75,7 @@ async def test_sighup_new_concurrency_applies_while_a_job_runs_and_it_finishes(
         )
         assert len(srv.requests) == 1
 
-        write_config(daemon, _openai_config(srv.url).replace("max_running = 1\n", "").replace(
+        write_config(daemon, openai_config(srv.url).replace("max_running = 1\n", "").replace(
             "concurrency = 1", "concurrency = 3"
         ))
         daemon.signal(signal.SIGHUP)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from support.control import Conn, cli, daemon_fixture, socket_path  # noqa: F401
-from test_serve import WAIT, Serve
+from support.daemon import WAIT, Serve
 
 from memoryd.control import client, protocol
 from memoryd.control.server import peer_uid

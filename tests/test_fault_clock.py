@@ -13,19 +13,19 @@ real."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import anyio
 import pytest
 from support.fault_world import (
     GOOD_STAGE1,
-    KEY_ENV,
     THREADS,
     World,
+    api_key_fixture,  # noqa: F401 (a fixture)
     consolidating_model,
     consolidator,
-    fake_clock,
+    fake_clock_fixture,  # noqa: F401 (a fixture)
     global_job,
     openai_config,
     rows,
@@ -40,23 +40,13 @@ from memoryd.backends.offline import OfflineExtractor
 from memoryd.backends.openai import OpenAIExtractor
 from memoryd.config import Config
 from memoryd.phase1 import Phase1, eligibility
+from memoryd.phase2 import Phase2Result
 from memoryd.store import jobs
 from memoryd.store import phase2 as phase2_store
 
 DAY = 86_400
 LEASE = Config().phase1.lease_seconds  # 600
 RETRY = Config().phase1.retry_delay_seconds  # 3600
-
-
-@pytest.fixture(autouse=True)
-def api_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(KEY_ENV, "dummy-key")
-
-
-@pytest.fixture
-def fake() -> Iterator[clock.FakeClock]:
-    with fake_clock() as c:
-        yield c
 
 
 @pytest.fixture
@@ -144,6 +134,22 @@ async def test_a_live_job_keeps_its_lease_across_the_jump_and_finishes_once(
     assert len(outputs) == 3 and (claim.candidate.thread_id, "openai") in outputs
 
 
+async def consolidate_after_the_jump(
+    w: World, fake: clock.FakeClock, held: str, wait_s: int
+) -> Phase2Result:
+    """Move the clock a day back; a consolidation then still finds what it found before the
+    jump (its outcome is ``held``), and the next one, ``wait_s`` + 1 seconds later, runs: its
+    result."""
+    fake.advance(-DAY)
+    async with ResponsesServer(responder=consolidating_model()) as srv:
+        cfg = openai_config(srv.url)
+        async with OpenAIConsolidator(cfg) as agent:
+            run = consolidator(w, cfg, agent)
+            assert (await run.run_once()).outcome == held
+            fake.advance(wait_s + 1)
+            return await run.run_once()
+
+
 async def test_the_phase2_lock_of_a_dead_consolidator_is_taken_over_one_lease_after_the_jump(
     w: World, fake: clock.FakeClock
 ) -> None:
@@ -153,14 +159,7 @@ async def test_the_phase2_lock_of_a_dead_consolidator_is_taken_over_one_lease_af
         w.conn, worker_id="dead", now_s=clock.now_s(), lease_seconds=p2.lease_seconds
     )
     assert dead is not None
-    fake.advance(-DAY)
-    async with ResponsesServer(responder=consolidating_model()) as srv:
-        cfg = openai_config(srv.url)
-        async with OpenAIConsolidator(cfg) as agent:
-            run = consolidator(w, cfg, agent)
-            assert (await run.run_once()).outcome == "running"
-            fake.advance(p2.lease_seconds + 1)
-            result = await run.run_once()
+    result = await consolidate_after_the_jump(w, fake, "running", p2.lease_seconds)
     assert (result.outcome, result.added) == ("succeeded", 3)
     assert (await global_job(w.conn))[:2] == ("done", None)
     assert sorted(THREADS) == sorted(
@@ -178,14 +177,8 @@ async def test_a_phase2_backoff_ends_one_delay_after_the_jump(
         async with OpenAIConsolidator(cfg) as agent:
             assert (await consolidator(w, cfg, agent).run_once()).outcome == "failed"
     assert (await global_job(w.conn))[2] == retry
-    fake.advance(-DAY)
-    async with ResponsesServer(responder=consolidating_model()) as srv:
-        cfg = openai_config(srv.url)
-        async with OpenAIConsolidator(cfg) as agent:
-            run = consolidator(w, cfg, agent)
-            assert (await run.run_once()).outcome == "backoff"
-            fake.advance(retry + 1)
-            assert (await run.run_once()).outcome == "succeeded"
+    result = await consolidate_after_the_jump(w, fake, "backoff", retry)
+    assert result.outcome == "succeeded"
 
 
 async def test_phase2_interval_counts_from_now_after_the_jump(

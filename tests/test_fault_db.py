@@ -9,35 +9,34 @@ synchronisation. Afterwards nothing may be lost or counted twice and the work co
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import aiosqlite
 import anyio
 import pytest
+from support.daemon import log_events, serving, short_dir, work_done
 from support.dblock import DBLocker
 from support.fault_world import (
     GOOD_STAGE1,
-    KEY_ENV,
     MEMORY_TEXT,
     World,
+    api_key_fixture,  # noqa: F401 (a fixture)
     consolidating_model,
     consolidator,
     global_job,
     openai_config,
     rows,
     turns_so_far,
-    world,
+    world_fixture,  # noqa: F401 (a fixture)
 )
 from support.responses_server import Behaviour, ReceivedRequest, Reply, ResponsesServer
-from support.serve_proc import log_events, serve, work_done
 
 from memoryd.agent.openai_agent import OpenAIConsolidator
 from memoryd.backends.offline import OfflineExtractor
@@ -54,25 +53,11 @@ HOLD_SECONDS = BUSY_TIMEOUT_MS / 1000 + 1.5
 WAIT_S = 120.0
 
 
-@pytest.fixture(autouse=True)
-def api_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(KEY_ENV, "dummy-key")
-
-
-@pytest.fixture
-async def w(tmp_path: Path) -> AsyncIterator[World]:
-    async with world(tmp_path) as got:
-        yield got
-
-
 @pytest.fixture
 def short_base() -> Iterator[Path]:
     # Short: the daemon's control socket lives under it (108-byte limit).
-    path = Path(tempfile.mkdtemp(prefix="mdlock-", dir="/tmp"))
-    try:
+    with short_dir("mdlock-") as path:
         yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
 
 
 async def wait_until(what: str, done: Callable[[], bool], base: Path) -> None:
@@ -95,24 +80,41 @@ async def assert_each_thread_extracted_once(conn: aiosqlite.Connection) -> None:
     )
 
 
-async def test_claims_wait_out_a_lock_longer_than_busy_timeout(w: World) -> None:
-    conn = w.conn
-    locker = DBLocker(w.db_path)
-    await anyio.to_thread.run_sync(locker.hold)
+T = TypeVar("T")
+
+
+async def waits_out_the_lock(
+    locker: DBLocker, work: Callable[[], Awaitable[T]], locked: anyio.Event | None = None
+) -> T:
+    """Run ``work`` while ``locker`` holds the DB lock (already, or once ``locked`` is set),
+    check that it is still waiting after the fault's duration (not crashed and not done),
+    release the lock and return what ``work`` returns. The lock is released on any exit."""
+    result: list[T] = []
     try:
         async with anyio.create_task_group() as tg:
-            result = []
 
             async def run() -> None:
-                result.append(await Phase1(conn, Config(), OfflineExtractor()).run(until_idle=True))
+                result.append(await work())
 
             tg.start_soon(run)
+            if locked is not None:
+                await locked.wait()
             await anyio.sleep(HOLD_SECONDS)  # the fault's duration (see the module doc)
             assert result == []  # still waiting, not crashed and not done
             await anyio.to_thread.run_sync(locker.release)
     finally:
         await anyio.to_thread.run_sync(locker.release)
-    (stats,) = result
+    (value,) = result
+    return value
+
+
+async def test_claims_wait_out_a_lock_longer_than_busy_timeout(w: World) -> None:
+    conn = w.conn
+    locker = DBLocker(w.db_path)
+    await anyio.to_thread.run_sync(locker.hold)
+    stats = await waits_out_the_lock(
+        locker, lambda: Phase1(conn, Config(), OfflineExtractor()).run(until_idle=True)
+    )
     assert (stats.claimed, stats.succeeded, stats.failed) == (3, 3, 0)
     await assert_each_thread_extracted_once(conn)
 
@@ -133,22 +135,12 @@ async def test_a_finished_job_is_recorded_once_the_lock_is_released(w: World) ->
         cfg = openai_config(srv.url, concurrency=1)
         ex = OpenAIExtractor.from_config(cfg)
         try:
-            async with anyio.create_task_group() as tg:
-                result = []
-
-                async def run() -> None:
-                    result.append(await Phase1(conn, cfg, ex).run(until_idle=True))
-
-                tg.start_soon(run)
-                await locked.wait()
-                await anyio.sleep(HOLD_SECONDS)  # the fault's duration
-                assert result == []
-                await anyio.to_thread.run_sync(locker.release)
+            stats = await waits_out_the_lock(
+                locker, lambda: Phase1(conn, cfg, ex).run(until_idle=True), locked
+            )
         finally:
-            await anyio.to_thread.run_sync(locker.release)
             await ex.aclose()
         assert len(srv.requests) == 3  # one model call per thread: no result was redone
-    (stats,) = result
     assert (stats.claimed, stats.succeeded, stats.failed, stats.lost) == (3, 3, 0, 0)
     await assert_each_thread_extracted_once(conn)
 
@@ -169,21 +161,9 @@ async def test_a_consolidation_is_recorded_once_the_lock_is_released(w: World) -
     async with ResponsesServer(responder=lock_at_the_last_turn) as srv:
         cfg = openai_config(srv.url)
         async with OpenAIConsolidator(cfg) as agent:
-            try:
-                async with anyio.create_task_group() as tg:
-                    result = []
-
-                    async def run() -> None:
-                        result.append(await consolidator(w, cfg, agent).run_once())
-
-                    tg.start_soon(run)
-                    await locked.wait()
-                    await anyio.sleep(HOLD_SECONDS)  # the fault's duration
-                    assert result == []
-                    await anyio.to_thread.run_sync(locker.release)
-            finally:
-                await anyio.to_thread.run_sync(locker.release)
-    (res,) = result
+            res = await waits_out_the_lock(
+                locker, lambda: consolidator(w, cfg, agent).run_once(), locked
+            )
     assert (res.outcome, res.added) == ("succeeded", 3)
     assert (w.root / "MEMORY.md").read_text() == MEMORY_TEXT
     assert diff_against_baseline(w.root).is_empty
@@ -233,7 +213,8 @@ async def test_the_daemon_rides_out_a_lock_longer_than_busy_timeout(short_base: 
     sessions = short_base / "codex" / "sessions"
     sessions.mkdir(parents=True)
     config = "[phase2]\nmin_interval_seconds = 0\n"
-    with serve(short_base, config) as proc:
+    with serving(short_base, config) as daemon:
+        proc = daemon.procs[0]
         await wait_until(
             "the daemon is ready", lambda: "daemon_ready" in log_events(short_base), short_base
         )
@@ -247,7 +228,7 @@ async def test_the_daemon_rides_out_a_lock_longer_than_busy_timeout(short_base: 
                 short_base,
             )
             await anyio.sleep(HOLD_SECONDS - BUSY_TIMEOUT_MS / 1000)  # the rest of the fault
-            assert proc.poll() is None, (short_base / "stderr.txt").read_text()
+            assert proc.poll() is None, daemon.stderr()
         finally:
             await anyio.to_thread.run_sync(locker.release)
         await wait_until("the work is done", lambda: work_done(short_base, threads=3), short_base)

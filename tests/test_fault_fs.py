@@ -15,19 +15,19 @@ output, and complete on the retry once the fault is gone."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pygit2
 import pytest
 from support.fault_world import (
     GOOD_STAGE1,
-    KEY_ENV,
     THREADS,
     World,
+    api_key_fixture,  # noqa: F401 (a fixture)
     consolidating_model,
     consolidator,
-    fake_clock,
+    fake_clock_fixture,  # noqa: F401 (a fixture)
     global_job,
     grow_rollout,
     openai_config,
@@ -59,11 +59,6 @@ NEW_REQUEST = "Also add a Makefile target for the tests"
 RETRY = Config().phase2.retry_delay_seconds
 
 
-@pytest.fixture(autouse=True)
-def api_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(KEY_ENV, "dummy-key")
-
-
 @pytest.fixture
 def mountable() -> None:
     """Skip, saying why, where mounting is not permitted (checked when the test runs)."""
@@ -73,12 +68,6 @@ def mountable() -> None:
 
 
 needs_mount = pytest.mark.usefixtures("mountable")
-
-
-@pytest.fixture
-def fake() -> Iterator[clock.FakeClock]:
-    with fake_clock() as c:
-        yield c
 
 
 @pytest.fixture

@@ -10,24 +10,21 @@ once the model answers again the work completes exactly once."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
-
 import pytest
 from support.fault_world import (
     GOOD_STAGE1,
-    KEY_ENV,
     MEMORY_TEXT,
     RecordingSleep,
     World,
+    api_key_fixture,  # noqa: F401 (a fixture)
     consolidating_model,
     consolidator,
-    fake_clock,
+    fake_clock_fixture,  # noqa: F401 (a fixture)
     global_job,
     openai_config,
     rows,
     stage1_jobs,
-    world,
+    world_fixture,  # noqa: F401 (a fixture)
 )
 from support.responses_server import (
     Behaviour,
@@ -62,23 +59,6 @@ FAULTS: dict[str, tuple[Behaviour, str]] = {
 }
 GAVE_UP = "(gave up after 2 attempts)"
 TIMEOUT_S = 0.5  # for the hung server; far below the default 120 s
-
-
-@pytest.fixture(autouse=True)
-def api_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(KEY_ENV, "dummy-key")
-
-
-@pytest.fixture
-def fake() -> Iterator[clock.FakeClock]:
-    with fake_clock() as c:
-        yield c
-
-
-@pytest.fixture
-async def w(tmp_path: Path) -> AsyncIterator[World]:
-    async with world(tmp_path) as got:
-        yield got
 
 
 class Switch:

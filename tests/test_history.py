@@ -24,6 +24,7 @@ from memoryd.agent.base import ConsolidationInput, ConsolidationResult
 from memoryd.agent.offline import OfflineConsolidator
 from memoryd.errors import MemorydError
 from memoryd.history import HistoryError, history_dir, list_runs, run_diff
+from memoryd.phase2 import Phase2Result
 from memoryd.store import phase2 as store
 from memoryd.workspace import diff_against_baseline
 
@@ -169,35 +170,55 @@ async def test_after_rolling_back_an_edit_with_no_new_input_the_next_run_is_a_no
     assert tree_bytes(pipe.root) == at_first
 
 
+RUNS = "SELECT count(*) FROM phase2_runs"
+
+
+class Unchanged:
+    """What a refused rollback must leave as it was: the memory root's files and the runs."""
+
+    def __init__(self, pipe: Pipeline, root: dict[str, bytes], runs: int) -> None:
+        self.pipe, self.root, self.runs = pipe, root, runs
+
+    @classmethod
+    async def now(cls, pipe: Pipeline) -> Unchanged:
+        return cls(pipe, tree_bytes(pipe.root), await pipe.count(RUNS))
+
+    async def check(self) -> None:
+        assert tree_bytes(self.pipe.root) == self.root
+        assert await self.pipe.count(RUNS) == self.runs
+
+
+async def two_runs(pipe: Pipeline) -> Phase2Result:
+    """A consolidation, then another over the held-back inputs; the first one's result."""
+    first = await pipe.run()
+    await pipe.release()
+    await pipe.run()
+    return first
+
+
 async def test_rollback_of_an_unknown_run_is_refused_and_changes_nothing(
     pipe: Pipeline,
 ) -> None:
     await pipe.run()
-    before = tree_bytes(pipe.root)
-    runs = await pipe.count("SELECT count(*) FROM phase2_runs")
+    unchanged = await Unchanged.now(pipe)
     with pytest.raises(MemorydError, match=r"unknown run '20990101T000000Z-deadbeef'"):
         await pipe.consolidator().rollback("20990101T000000Z-deadbeef")
-    assert tree_bytes(pipe.root) == before
-    assert await pipe.count("SELECT count(*) FROM phase2_runs") == runs
+    await unchanged.check()
     assert len(list_runs(pipe.state)) == 1
 
 
 async def test_rollback_while_a_consolidation_holds_the_lock_is_refused(
     pipe: Pipeline,
 ) -> None:
-    first = await pipe.run()
-    await pipe.release()
-    await pipe.run()
-    before = tree_bytes(pipe.root)
-    runs = await pipe.count("SELECT count(*) FROM phase2_runs")
+    first = await two_runs(pipe)
+    unchanged = await Unchanged.now(pipe)
     outcome, claim = await store.try_claim_global(
         pipe.conn, worker_id="other-daemon", now_s=clock.now_s(), lease_seconds=3600
     )
     assert claim is not None, outcome
     with pytest.raises(MemorydError, match="a consolidation holds the phase-2 lock"):
         await pipe.consolidator().rollback(first.run_id)
-    assert tree_bytes(pipe.root) == before
-    assert await pipe.count("SELECT count(*) FROM phase2_runs") == runs
+    await unchanged.check()
     assert len(list_runs(pipe.state)) == 2
     owner = await pipe.count(
         "SELECT count(*) FROM jobs WHERE kind = 'memory_consolidate_global' "
@@ -235,11 +256,8 @@ async def test_history_commits_are_tagged_with_their_run_ids(pipe: Pipeline) -> 
 async def test_rollback_from_a_damaged_history_is_refused_and_changes_nothing(
     pipe: Pipeline,
 ) -> None:
-    first = await pipe.run()
-    await pipe.release()
-    await pipe.run()
-    before = tree_bytes(pipe.root)
-    runs = await pipe.count("SELECT count(*) FROM phase2_runs")
+    first = await two_runs(pipe)
+    unchanged = await Unchanged.now(pipe)
     # The pack run 1's tree went into (each run adds one pack of what was new) is lost. The
     # pack is found by its index listing the tree's id (two packs may share an mtime).
     packs = list((history_dir(pipe.state) / "objects" / "pack").glob("*.pack"))
@@ -252,5 +270,4 @@ async def test_rollback_from_a_damaged_history_is_refused_and_changes_nothing(
         path.unlink()
     with pytest.raises(MemorydError, match=f"the run history is damaged: .*{tree}"):
         await pipe.consolidator().rollback(first.run_id)
-    assert tree_bytes(pipe.root) == before
-    assert await pipe.count("SELECT count(*) FROM phase2_runs") == runs
+    await unchanged.check()

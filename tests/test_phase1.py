@@ -10,7 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,8 @@ import aiosqlite
 import anyio
 import msgspec
 import pytest
+from support.daemon import KEY_ENV
+from support.fault_world import api_key_fixture, fake_clock_fixture, indexed_db  # noqa: F401
 from support.responses_server import Hang, ReceivedRequest, Reply, ResponsesServer, Status
 
 from memoryd import clock
@@ -28,7 +30,6 @@ from memoryd.demo import install_examples
 from memoryd.phase1 import Phase1, Phase1Stats
 from memoryd.rollouts.indexer import Indexer
 from memoryd.store import jobs
-from memoryd.store.db import open_db
 
 PROMPTS = {
     "01a2013d-497f-71f0-81b9-4c6d2314a10b": "Explain how to run the pytest suite in this repo",
@@ -48,14 +49,6 @@ SECRETS = [
     "AKIAIOSFODNN7EXAMPLE",
     "xoxb-1234567890-0987654321-abcdefghijklmnopqrstuvwx",
 ]
-KEY_ENV = "MEMORYD_TEST_API_KEY"
-
-
-@pytest.fixture(autouse=True)
-def api_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(KEY_ENV, "dummy-key")
-
-
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     """A Codex home holding the three real rollouts as idle cli sessions (as the demo does)."""
@@ -65,22 +58,8 @@ def home(tmp_path: Path) -> Path:
 
 @pytest.fixture
 async def conn(tmp_path: Path, home: Path) -> AsyncIterator[aiosqlite.Connection]:
-    c = await open_db(tmp_path / "state" / "memoryd.sqlite")
-    await Indexer(c, [home / "sessions"], home / "archived_sessions").scan_all()
-    try:
+    async with indexed_db(tmp_path / "state" / "memoryd.sqlite", home) as c:
         yield c
-    finally:
-        await c.close()
-
-
-@pytest.fixture
-def fake_clock() -> Iterator[clock.FakeClock]:
-    fake = clock.FakeClock(now_ms=time.time_ns() // 1_000_000)
-    clock.set_clock(fake)
-    try:
-        yield fake
-    finally:
-        clock.set_clock(clock.SystemClock())
 
 
 def openai_config(url: str, **phase1: object) -> Config:
@@ -264,7 +243,7 @@ async def test_long_rollout_is_extracted_in_chunks_and_the_count_recorded(
 
 
 async def test_heartbeat_keeps_the_lease_of_a_job_longer_than_it(
-    conn: aiosqlite.Connection, fake_clock: clock.FakeClock
+    conn: aiosqlite.Connection, fake: clock.FakeClock
 ) -> None:
     async with ResponsesServer(default=Reply(text=GOOD_REPLY, latency=4.0)) as srv:
         cfg = openai_config(srv.url, lease_seconds=10, heartbeat_seconds=1, concurrency=1)
@@ -290,7 +269,7 @@ async def test_heartbeat_keeps_the_lease_of_a_job_longer_than_it(
                 tg.start_soon(run)
                 for _ in range(3):  # 3 x 8 s of fake time: far past the 10 s lease
                     await anyio.sleep(1.2)
-                    fake_clock.advance(8)
+                    fake.advance(8)
                     outcome, _ = await jobs.try_claim(
                         conn,
                         c.candidate,

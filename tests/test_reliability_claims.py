@@ -23,14 +23,11 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from support.daemon import daemon_env, scalar, short_dir, threads_left
+from support.daemon import KEY_ENV, Serve, scalar, threads_left, wait_for, write_config
 from support.fake_model import running
 from support.rollouts import write_idle_rollouts
-from test_serve import Serve, wait_for
 
 THREADS = 2000
 MAX_RUNNING = 16
@@ -47,7 +44,7 @@ max_running = {MAX_RUNNING}
 
 [backends.openai]
 base_url = "{{url}}"
-api_key_env = "MEMORYD_TEST_KEY"
+api_key_env = "{KEY_ENV}"
 timeout_seconds = 30
 """
 
@@ -78,23 +75,15 @@ class RunningSampler(threading.Thread):
             conn.close()
 
 
-@pytest.fixture
-def short_base() -> Iterator[Path]:
-    with short_dir("md-claims-") as base:
-        yield base
-
-
 def test_a_daemon_and_three_run_once_share_one_db_without_double_work(
-    short_base: Path,
+    short_serve: Serve,
 ) -> None:
-    env = daemon_env(short_base)
+    s, short_base, env = short_serve, short_serve.base, short_serve.env
     calls_log = short_base / "model-calls.jsonl"
-    s = Serve(short_base, env)
     threads = write_idle_rollouts(short_base / "codex" / "sessions", THREADS)
     once: list[subprocess.Popen[bytes]] = []
     with running(0.002, 0.01, calls_log) as (_server, url):
-        s.config_path.parent.mkdir(parents=True)
-        s.config_path.write_text(CONFIG.format(url=url), encoding="utf-8")
+        write_config(s, CONFIG.format(url=url))
         s.state.mkdir(parents=True)
         sampler = RunningSampler(s.db_path)
         try:

@@ -25,14 +25,20 @@ import random
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from support.daemon import daemon_env, db, running_jobs, scalar, short_dir, threads_left
+from support.daemon import (
+    KEY_ENV,
+    Serve,
+    db,
+    running_jobs,
+    scalar,
+    threads_left,
+    wait_for,
+    write_config,
+)
 from support.fake_model import MEMORY_MD, STAGE1_REPLY, SUMMARY_MD, running
 from support.rollouts import write_idle_rollouts
-from test_serve import Serve, wait_for
 
 from memoryd.agent.base import MEMORY_FILE, SUMMARY_FILE
 from memoryd.artifacts import (
@@ -49,7 +55,7 @@ KILLS = ["phase1"] * 6 + ["phase2"] * 4
 PHASE_WAIT = 60.0  # bound for the work a kill targets to show up
 FINISH_WAIT = 150.0  # bound for the last daemon to extract and consolidate what is left
 
-CONFIG = """\
+CONFIG = f"""\
 [phase1]
 backend = "openai"
 concurrency = 4
@@ -66,8 +72,8 @@ retry_delay_seconds = 1
 max_inputs = 512
 
 [backends.openai]
-base_url = "{url}"
-api_key_env = "MEMORYD_TEST_KEY"
+base_url = "{{url}}"
+api_key_env = "{KEY_ENV}"
 timeout_seconds = 30
 """
 
@@ -99,25 +105,17 @@ def consolidated_all(path: Path, since_ms: int) -> bool:
     )
 
 
-@pytest.fixture
-def short_base() -> Iterator[Path]:
-    with short_dir("md-crash-") as base:
-        yield base
-
-
 def test_sigkill_at_random_moments_loses_nothing_and_repeats_only_in_flight_work(
-    short_base: Path,
+    short_serve: Serve,
 ) -> None:
     rng = random.Random(int.from_bytes(os.urandom(4)))
     seed_note = f"(kill plan seed {rng.random():.6f})"
-    env = daemon_env(short_base)
-    calls_log = short_base / "model-calls.jsonl"
-    s = Serve(short_base, env)
+    s = short_serve
+    calls_log = s.base / "model-calls.jsonl"
     with running(0.02, 0.2, calls_log) as (_server, url), contextlib.ExitStack() as stack:
         stack.callback(s.kill_all)
-        threads = write_idle_rollouts(short_base / "codex" / "sessions", THREADS)
-        s.config_path.parent.mkdir(parents=True)
-        s.config_path.write_text(CONFIG.format(url=url), encoding="utf-8")
+        threads = write_idle_rollouts(s.codex / "sessions", THREADS)
+        write_config(s, CONFIG.format(url=url))
 
         kills: list[tuple[str, int, bool]] = []  # (target, stage-1 in flight, phase 2 running)
         plan = KILLS[:]

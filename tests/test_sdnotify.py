@@ -13,12 +13,15 @@ import uuid
 from pathlib import Path
 
 import pytest
-import test_serve
-from test_serve import WAIT, Serve
+from support.daemon import WAIT, Serve
 
 from memoryd.sdnotify import Notifier, reloading_state, socket_address, watchdog_interval
 
-daemon = test_serve.serve  # the `memoryd serve` subprocess fixture, under this module's name
+
+@pytest.fixture
+def daemon(serve: Serve) -> Serve:
+    """The ``memoryd serve`` subprocess fixture (tests/conftest.py) under this module's name."""
+    return serve
 
 
 def test_socket_address_forms() -> None:

@@ -32,10 +32,10 @@ from pathlib import Path
 import anyio
 import pygit2
 import pytest
+from support.daemon import KEY_ENV, serving, work_done
 from support.fault_world import consolidating_model
 from support.responses_server import Behaviour, ReceivedRequest, Reply, ResponsesServer
 from support.secret_corpus import NON_SECRETS, SECRETS, plant
-from support.serve_proc import KEY_ENV, serve, work_done
 
 from memoryd.demo import install_examples
 from memoryd.redact import REDACTED, find_secrets, redact
@@ -178,16 +178,17 @@ async def test_no_planted_secret_leaves_or_stays_after_a_full_daemon_run(base: P
             f'[backends.openai]\nbase_url = "{srv.url}"\napi_key_env = "{KEY_ENV}"\n'
             'timeout_seconds = 10\n[log]\nlevel = "debug"\n'
         )
-        with serve(base, config) as proc:
+        with serving(base, config) as daemon:
+            proc = daemon.procs[0]
             deadline = time.monotonic() + WAIT_S
             while not work_done(base, threads=3):
-                assert proc.poll() is None, (base / "stderr.txt").read_text()
+                assert proc.poll() is None, daemon.stderr()
                 assert time.monotonic() < deadline, "the daemon did not finish in time"
                 await anyio.sleep(0.1)
             proc.send_signal(signal.SIGTERM)
             code = await anyio.to_thread.run_sync(lambda: proc.wait(timeout=60))
         requests = list(srv.requests)
-    assert code == 0, (base / "stderr.txt").read_text()
+    assert code == 0, daemon.stderr()
 
     # The run did what it should: three phase-1 calls, one of them unusable, and phase 2.
     phase1 = [r for r in requests if "tools" not in r.json]
@@ -203,8 +204,8 @@ async def test_no_planted_secret_leaves_or_stays_after_a_full_daemon_run(base: P
     problems += leaks(plain_files(root))  # memory files and .git (raw)
     problems += leaks(git_objects(root))  # the baseline's objects, decompressed
     problems += leaks(plain_files(base / "run") if (base / "run").exists() else iter(()))
-    problems += leaks([("stdout", (base / "stdout.txt").read_bytes())])
-    problems += leaks([("stderr", (base / "stderr.txt").read_bytes())])
+    problems += leaks([("stdout", daemon.output_path("stdout").read_bytes())])
+    problems += leaks([("stderr", daemon.output_path("stderr").read_bytes())])
     assert problems == [], "\n".join(problems)
 
     # Redaction happened (not merely nothing planted arrived), and was not over-eager.

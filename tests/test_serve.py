@@ -1,13 +1,12 @@
 """End-to-end tests of ``memoryd serve``: a real subprocess, real files, real signals.
 
 Every test starts the daemon against a temporary Codex home and state dir, waits (bounded) for
-what it expects in the JSON log or the state DB, and kills what it started in teardown.
+what it expects in the JSON log or the state DB, and kills what it started in teardown (the
+``serve`` fixture, tests/conftest.py).
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import re
 import shutil
@@ -16,138 +15,11 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
-import pytest
+from support.daemon import WAIT, Serve, stage1_count, wait_for, write_config
 
-WAIT = 20.0  # seconds: generous bound for a loaded 2-core machine; typical waits are < 2 s
 DAY = ("2026", "11", "22")
-
-
-def wait_for(what: str, pred: Callable[[], Any], timeout: float = WAIT) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = pred()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
-
-
-class Serve:
-    """One ``memoryd serve`` subprocess and the paths it uses."""
-
-    def __init__(self, base: Path, env: dict[str, str]) -> None:
-        self.base = base
-        self.env = env
-        self.state = Path(env["MEMORYD_STATE_DIR"])
-        self.codex = Path(env["CODEX_HOME"])
-        self.log_path = self.state / "logs" / "memoryd.log"
-        self.db_path = self.state / "memoryd.sqlite"
-        self.config_path = Path(env["XDG_CONFIG_HOME"]) / "memoryd" / "config.toml"
-        self.procs: list[subprocess.Popen[bytes]] = []
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> subprocess.Popen[bytes]:
-        n = len(self.procs)
-        with open(self.base / f"stdout{n}.txt", "wb") as out, open(
-            self.base / f"stderr{n}.txt", "wb"
-        ) as err:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "memoryd", "serve"],
-                env=self.env, cwd=self.base, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
-            )
-        self.procs.append(proc)
-        self.proc = proc
-        return proc
-
-    def start_ready(self) -> subprocess.Popen[bytes]:
-        """Start and wait until the first scan is done and the watcher runs."""
-        seen = len(self.events("daemon_ready"))
-        proc = self.start()
-        wait_for("daemon_ready", lambda: self._alive_or_fail(proc) and
-                 len(self.events("daemon_ready")) > seen)
-        return proc
-
-    def _alive_or_fail(self, proc: subprocess.Popen[bytes]) -> bool:
-        if proc.poll() is not None:
-            raise AssertionError(f"daemon exited early with {proc.returncode}: {self.stderr()}")
-        return True
-
-    def stderr(self, n: int = -1) -> str:
-        i = n if n >= 0 else len(self.procs) - 1
-        return (self.base / f"stderr{i}.txt").read_text(errors="replace")
-
-    def events(self, name: str | None = None) -> list[dict[str, Any]]:
-        try:
-            text = self.log_path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return []
-        out = []
-        for line in text.splitlines():
-            try:
-                rec = json.loads(line)
-            except ValueError:
-                continue  # a line being written right now
-            if name is None or rec.get("event") == name:
-                out.append(rec)
-        return out
-
-    def wait_event(self, name: str, after: int = 0, timeout: float = WAIT) -> dict[str, Any]:
-        """The first ``name`` event beyond the first ``after`` ones."""
-        found = wait_for(f"log event {name}", lambda: self.events(name)[after:], timeout)
-        return found[0]  # type: ignore[no-any-return]
-
-    def signal(self, sig: signal.Signals) -> None:
-        assert self.proc is not None
-        os.kill(self.proc.pid, sig)
-
-    def wait_exit(self, timeout: float = WAIT) -> int:
-        assert self.proc is not None
-        return self.proc.wait(timeout=timeout)
-
-    def thread_row(self, thread_id: str) -> dict[str, Any] | None:
-        if not self.db_path.exists():
-            return None
-        conn = sqlite3.connect(self.db_path, timeout=5)
-        try:
-            conn.row_factory = sqlite3.Row
-            row = conn.execute("SELECT * FROM threads WHERE id = ?", (thread_id,)).fetchone()
-            return dict(row) if row else None
-        finally:
-            conn.close()
-
-    def kill_all(self) -> None:
-        for p in self.procs:
-            if p.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(p.pid, signal.SIGKILL)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                p.wait(timeout=10)
-
-
-@pytest.fixture
-def serve(tmp_path: Path) -> Iterator[Serve]:
-    env = {
-        k: v for k, v in os.environ.items()
-        if not k.startswith(("MEMORYD_", "XDG_", "NOTIFY_", "WATCHDOG_"))
-        and k not in ("CODEX_HOME", "HOME")
-    }
-    env.update(
-        CODEX_HOME=str(tmp_path / "codex"),
-        MEMORYD_STATE_DIR=str(tmp_path / "state"),
-        MEMORYD_SOCKET=str(tmp_path / "run" / "memoryd.sock"),
-        XDG_CONFIG_HOME=str(tmp_path / "cfg"),
-        HOME=str(tmp_path),
-    )
-    s = Serve(tmp_path, env)
-    try:
-        yield s
-    finally:
-        s.kill_all()
 
 
 def thread_id(rollout: Path) -> str:
@@ -161,11 +33,6 @@ def assert_stable_event_names(s: Serve) -> None:
     assert records
     for rec in records:
         assert re.fullmatch(r"[a-z][a-z0-9]*(_[a-z0-9]+)*", rec["event"]), rec
-
-
-def write_config(s: Serve, text: str) -> None:
-    s.config_path.parent.mkdir(parents=True, exist_ok=True)
-    s.config_path.write_text(text, encoding="utf-8")
 
 
 def day_dir(s: Serve) -> Path:
@@ -418,16 +285,6 @@ def test_unusable_state_db_refuses_to_start(serve: Serve) -> None:
 
 # ------------------------------------------------------------------------------------------------
 # phase 1 inside the daemon
-
-
-def stage1_count(s: Serve) -> int:
-    if not s.db_path.exists():
-        return 0
-    conn = sqlite3.connect(s.db_path, timeout=5)
-    try:
-        return int(conn.execute("SELECT count(*) FROM stage1_outputs").fetchone()[0])
-    finally:
-        conn.close()
 
 
 def test_daemon_extracts_idle_rollouts_and_wakes_when_one_goes_idle(serve: Serve) -> None:

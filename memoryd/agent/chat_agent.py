@@ -27,7 +27,7 @@ from memoryd.agent.guard import (
     ToolLoopAgent,
 )
 from memoryd.agent.tools import TOOL_DEFINITIONS
-from memoryd.backends.chat import ChatClient, ChatStream, required_model
+from memoryd.backends.chat import ChatStream, chat_client
 from memoryd.backends.responses import ClientOptions
 from memoryd.config import Config
 from memoryd.prompts import consolidation_prompt
@@ -79,12 +79,8 @@ class ChatConsolidator(ToolLoopAgent):
         source: str = "<config>",
         **options: Unpack[ClientOptions],
     ) -> None:
-        model = required_model(config, "phase2", source)
-        http = ChatClient.from_config(
-            config.backends.chat,
-            transient_retries=transient_retries,
-            model_key="phase2.model",
-            **options,
+        model, http = chat_client(
+            config, "phase2", source, transient_retries=transient_retries, **options
         )
         super().__init__(model, http, limits)
 

@@ -28,14 +28,7 @@ from typing import Final
 import anyio
 
 from memoryd.agent.base import AgentError, ConsolidationInput, ConsolidationResult
-from memoryd.backends.codex import CONFIGURED_MODEL
-from memoryd.codexcli import (
-    CodexRunner,
-    CodexStartError,
-    CodexTimeoutError,
-    child_args,
-)
-from memoryd.config import Config
+from memoryd.codexcli import CodexBackend, CodexStartError, CodexTimeoutError
 from memoryd.prompts import consolidation_input_message, consolidation_prompt
 from memoryd.workspace import snapshot
 
@@ -66,40 +59,15 @@ def changes(before: Mapping[str, str], after: Mapping[str, str]) -> tuple[list[s
     return written, deleted
 
 
-class CodexConsolidator:
+class CodexConsolidator(CodexBackend):
     """Phase-2 consolidation by ``codex exec`` (see the module doc)."""
 
     name = "codex"
-
-    def __init__(
-        self,
-        config: Config,
-        *,
-        env: Mapping[str, str] | None = None,
-        source: str = "<config>",
-    ) -> None:
-        self.model: str = config.phase2.model or CONFIGURED_MODEL
-        self._model_arg = config.phase2.model
-        self.overrides = tuple(config.backends.codex.config_overrides)
-        self.runner = CodexRunner.for_phase(config, "phase2", env=env, source=source)
-
-    @classmethod
-    def from_config(cls, config: Config, source: str = "<config>") -> CodexConsolidator:
-        return cls(config, source=source)
-
-    async def aclose(self) -> None:
-        """Nothing to close: the child is reaped by the run that started it."""
+    phase = "phase2"
 
     async def consolidate(self, request: ConsolidationInput) -> ConsolidationResult:
         root = Path(request.root)
-        argv = child_args(
-            self.runner.binary,
-            cwd=root,
-            sandbox="workspace-write",
-            shell=True,
-            model=self._model_arg,
-            overrides=self.overrides,
-        )
+        argv = self.command(root, sandbox="workspace-write", shell=True)
         prompt = consolidation_run_prompt(request, extensions=(root / "extensions").is_dir())
         before = await anyio.to_thread.run_sync(snapshot, root)
         try:

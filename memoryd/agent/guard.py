@@ -38,15 +38,14 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
-from typing import Any, ClassVar, Final, Self
+from typing import Any, ClassVar, Final
 
 import structlog
 
 from memoryd.agent.base import AgentError, ConsolidationInput, ConsolidationResult
 from memoryd.agent.tools import MemoryRootTools
 from memoryd.backends.base import BackendError, Usage
-from memoryd.backends.responses import EventHandler, StreamClient
+from memoryd.backends.responses import EventHandler, OwnsStreamClient, StreamClient
 from memoryd.config import Phase2Config
 from memoryd.prompts import consolidation_input_message
 
@@ -217,7 +216,7 @@ def add_usage(a: Usage, b: Usage) -> Usage:
     )
 
 
-class ToolLoopAgent:
+class ToolLoopAgent(OwnsStreamClient):
     """A consolidation agent that runs the bounded tool loop over a streaming HTTP API.
 
     Subclasses set ``name`` and ``default_model`` and implement ``first_message``,
@@ -230,20 +229,6 @@ class ToolLoopAgent:
         self.model: str = model or self.default_model
         self.limits = limits or AgentLimits()
         self._http = http
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
 
     # -- the protocol -------------------------------------------------------------------------
 

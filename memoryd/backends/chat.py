@@ -73,8 +73,17 @@ class ChatClient(StreamClient):
         return "chunk"
 
 
-def required_model(config: Config, phase: str, source: str) -> str:
-    """``phaseN.model``, which the chat backend cannot do without."""
+def chat_client(
+    config: Config,
+    phase: str,
+    source: str,
+    *,
+    transient_retries: int,
+    **options: Unpack[ClientOptions],
+) -> tuple[str, ChatClient]:
+    """``phaseN.model``, which the chat backend cannot do without (a ConfigError first when
+    it is empty), and the ``backends.chat`` client for that phase's calls: the stage-1
+    extractor and the phase-2 agent are set up alike."""
     model: str = getattr(config, phase).model
     if not model:
         raise ConfigError(
@@ -83,7 +92,13 @@ def required_model(config: Config, phase: str, source: str) -> str:
             "the chat backend needs the name of a model the server at backends.chat.base_url "
             "serves (for Ollama e.g. qwen2.5-coder:7b; see docs/backends.md)",
         )
-    return model
+    http = ChatClient.from_config(
+        config.backends.chat,
+        transient_retries=transient_retries,
+        model_key=f"{phase}.model",
+        **options,
+    )
+    return model, http
 
 
 @dataclass
@@ -206,12 +221,8 @@ class ChatExtractor(StreamingExtractor):
         source: str = "<config>",
         **options: Unpack[ClientOptions],
     ) -> None:
-        model = required_model(config, "phase1", source)
-        http = ChatClient.from_config(
-            config.backends.chat,
-            transient_retries=config.phase1.transient_retries,
-            model_key="phase1.model",
-            **options,
+        model, http = chat_client(
+            config, "phase1", source, transient_retries=config.phase1.transient_retries, **options
         )
         super().__init__(model, http, allow_legacy=allow_legacy)
         self.json_mode = False  # True once the server has shown it does not do json_schema

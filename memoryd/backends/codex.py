@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
 
@@ -33,19 +32,9 @@ from memoryd.backends.base import (
 )
 from memoryd.backends.openai import UnusableReplyError
 from memoryd.backends.output import STAGE1_SCHEMA, finalize_output, parse_stage1_output
-from memoryd.codexcli import (
-    CodexExit,
-    CodexRunner,
-    CodexStartError,
-    CodexTimeoutError,
-    child_args,
-)
-from memoryd.config import Config
+from memoryd.codexcli import CodexBackend, CodexExit, CodexStartError, CodexTimeoutError
 from memoryd.prompts import stage1_input_message, stage1_system_prompt
 
-# What the usage ledger records as the model when phase1.model is empty: the child then uses
-# whatever model the user's Codex config names, which memoryd cannot see.
-CONFIGURED_MODEL: Final = "codex-configured"
 SCHEMA_FILE: Final = "stage1_schema.json"
 LAST_MESSAGE_FILE: Final = "last_message.txt"
 
@@ -65,43 +54,25 @@ def final_message(workdir: Path, done: CodexExit) -> str | None:
         return done.events.last_message
 
 
-class CodexExtractor:
+class CodexExtractor(CodexBackend):
     """Stage-1 extraction by ``codex exec`` (see the module doc)."""
 
     name = "codex"
+    phase = "phase1"
 
-    def __init__(
-        self,
-        config: Config,
-        *,
-        env: Mapping[str, str] | None = None,
-        source: str = "<config>",
-    ) -> None:
-        self.model: str = config.phase1.model or CONFIGURED_MODEL
-        self._model_arg = config.phase1.model
-        self.allow_legacy = config.phase1.accept_legacy_keys
-        self.overrides = tuple(config.backends.codex.config_overrides)
-        self.runner = CodexRunner.for_phase(config, "phase1", env=env, source=source)
-
-    @classmethod
-    def from_config(cls, config: Config, source: str = "<config>") -> CodexExtractor:
-        return cls(config, source=source)
-
-    async def aclose(self) -> None:
-        """Nothing to close: every child is reaped by the run that started it."""
+    @property
+    def allow_legacy(self) -> bool:
+        return self.config.phase1.accept_legacy_keys
 
     async def extract(self, request: ExtractionRequest) -> ExtractionResult:
         with tempfile.TemporaryDirectory(prefix="memoryd-codex-") as tmp:
             workdir = Path(tmp)
             schema = workdir / SCHEMA_FILE
             schema.write_text(json.dumps(STAGE1_SCHEMA), encoding="utf-8")
-            argv = child_args(
-                self.runner.binary,
-                cwd=workdir,
+            argv = self.command(
+                workdir,
                 sandbox="read-only",
                 shell=False,
-                model=self._model_arg,
-                overrides=self.overrides,
                 extra=[
                     "--output-schema",
                     str(schema),

@@ -32,8 +32,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Any, Final, NamedTuple, Self, Unpack
+from typing import Any, Final, NamedTuple, Unpack
 
 from memoryd.backends.base import (
     ExtractionRequest,
@@ -46,6 +45,7 @@ from memoryd.backends.responses import MAX_INLINE_RETRY_AFTER as MAX_INLINE_RETR
 from memoryd.backends.responses import (
     ClientOptions,
     EventHandler,
+    OwnsStreamClient,
     ResponsesClient,
     StreamClient,
     message_text,
@@ -128,7 +128,7 @@ class _Stage1Stream:
 # --- the extractor ---------------------------------------------------------------------------
 
 
-class StreamingExtractor:
+class StreamingExtractor(OwnsStreamClient):
     """What every HTTP stage-1 backend shares: one streamed call per rollout (or chunk) through
     a StreamClient, the reply text parsed with the lenient stage-1 parser, redacted and capped.
     A protocol subclass sets ``name`` and implements ``request_body`` and ``new_stream``."""
@@ -143,20 +143,6 @@ class StreamingExtractor:
         self.api_key_env = http.api_key_env
         self.timeout_seconds = http.timeout_seconds
         self.transient_retries = http.transient_retries
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
 
     def api_key(self) -> str | None:
         """The key from the environment variable named by the backend's ``api_key_env``."""

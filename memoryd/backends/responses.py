@@ -37,6 +37,7 @@ import time
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
+from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Final, NamedTuple, Self, TypedDict, TypeVar, Unpack
 
 import anyio
@@ -311,6 +312,28 @@ def shared_limiter(backend: str, max_concurrency: int) -> anyio.CapacityLimiter:
 
 
 # --- the client ------------------------------------------------------------------------------
+
+
+class OwnsStreamClient:
+    """What every HTTP stage-1 backend and phase-2 agent does with the StreamClient it owns
+    (``_http``): used as an async context manager, or closed with ``aclose``, it closes the
+    client's connections."""
+
+    _http: StreamClient
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
 
 
 class StreamClient:

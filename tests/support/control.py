@@ -1,51 +1,79 @@
 """Helpers for the control-plane tests: a ``memoryd serve`` subprocess whose socket lives in a
 short directory (Unix socket paths must stay under 108 bytes; pytest's tmp_path can be long),
-and a way to run the ``memoryd`` CLI against it."""
+a way to run the ``memoryd`` CLI against it, and the phase-1 config and held loopback model the
+pause/resume and reload tests share."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
-import os
-import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from test_serve import WAIT, Serve
 
-KEY_ENV = "MEMORYD_TEST_API_KEY"
+from memoryd.demo import install_examples
+from support.daemon import KEY_ENV, WAIT, Serve, daemon_env, short_dir
+from support.responses_server import ReceivedRequest, Reply, ResponsesServer
+
+GOOD_REPLY = json.dumps(
+    {
+        "rollout_summary": "# Ran the tests\nUser prefers uv.",
+        "rollout_slug": "ran-tests",
+        "raw_memory": "---\ndescription: ran tests\n---\n### Task 1\nuse uv",
+    }
+)
 
 
 @pytest.fixture(name="daemon")
 def daemon_fixture(tmp_path: Path) -> Iterator[Serve]:
-    """A Serve (see tests/test_serve.py) with its socket at /tmp/mdXXXX/run/memoryd.sock."""
-    short = Path(tempfile.mkdtemp(prefix="md", dir="/tmp"))
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("MEMORYD_", "XDG_", "NOTIFY_", "WATCHDOG_"))
-        and k not in ("CODEX_HOME", "HOME")
-    }
-    env.update(
-        CODEX_HOME=str(tmp_path / "codex"),
-        MEMORYD_STATE_DIR=str(tmp_path / "state"),
-        MEMORYD_SOCKET=str(short / "run" / "memoryd.sock"),
-        XDG_CONFIG_HOME=str(tmp_path / "cfg"),
-        HOME=str(tmp_path),
-        **{KEY_ENV: "dummy-key"},
-    )
-    s = Serve(tmp_path, env)
-    s.codex.joinpath("sessions").mkdir(parents=True)
-    try:
+    """A Serve (see tests/support/daemon.py) on tmp_path with its socket at
+    /tmp/mdXXXX/run/memoryd.sock."""
+    with short_dir("md") as short, Serve(
+        tmp_path, daemon_env(tmp_path, socket=short / "run" / "memoryd.sock")
+    ) as s:
+        s.codex.joinpath("sessions").mkdir(parents=True)
         yield s
+
+
+def openai_config(url: str, extra: str = "") -> str:
+    """Phase 1 on the openai backend at ``url``, one job at a time (``extra``: more
+    ``[phase1]`` lines), debug logs."""
+    return (
+        f'[phase1]\nbackend = "openai"\nconcurrency = 1\nmax_running = 1\n{extra}'
+        f'[backends.openai]\nbase_url = "{url}"\napi_key_env = "{KEY_ENV}"\n'
+        'timeout_seconds = 120\n[log]\nlevel = "debug"\n'
+    )
+
+
+@contextlib.asynccontextmanager
+async def held_model(s: Serve) -> AsyncIterator[tuple[ResponsesServer, asyncio.Event]]:
+    """The bundled rollouts installed in the daemon's home, and a loopback model whose every
+    call waits for the event yielded with it before it answers GOOD_REPLY."""
+    install_examples(s.codex / "sessions")
+    gate = asyncio.Event()
+
+    async def held(_: ReceivedRequest) -> Reply:
+        await gate.wait()
+        return Reply(text=GOOD_REPLY)
+
+    async with ResponsesServer(responder=held) as srv:
+        yield srv, gate
+
+
+def query(s: Serve, sql: str) -> list[tuple[Any, ...]]:
+    """Rows from the daemon's state DB, read from a connection of our own."""
+    conn = sqlite3.connect(s.db_path, timeout=5)
+    try:
+        return conn.execute(sql).fetchall()
     finally:
-        s.kill_all()
-        shutil.rmtree(short, ignore_errors=True)
+        conn.close()
 
 
 def socket_path(s: Serve) -> Path:

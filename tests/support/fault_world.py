@@ -1,9 +1,10 @@
-"""Shared setup of the fault-injection and secret-leak tests: a Codex home with the three real
-rollouts, a real state DB indexed from it, openai-backend configs pointing at the loopback
-Responses server, and a scripted phase-2 model that consolidates through the real tool loop.
+"""Shared setup of the fault-injection, secret-leak, phase-1 and budget tests: a Codex home
+with the three real rollouts, a real state DB indexed from it, openai-backend configs pointing
+at the loopback Responses server (and the dummy key they name), a fake clock, and a scripted
+phase-2 model that consolidates through the real tool loop.
 
-Kept here rather than in conftest.py because only these tests use it; each test file still
-states the fault it injects and what it asserts."""
+Kept here rather than in conftest.py because only these tests use it (a module imports the
+fixtures it wants); each test file still states the fault it injects and what it asserts."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from typing import Any
 
 import aiosqlite
 import msgspec
+import pytest
 
 from memoryd import clock
 from memoryd.agent.base import ConsolidationAgent
@@ -27,9 +29,9 @@ from memoryd.phase2 import Consolidator
 from memoryd.rollouts.indexer import Indexer
 from memoryd.store import jobs
 from memoryd.store.db import open_db
+from support.daemon import KEY_ENV
 from support.responses_server import Behaviour, ReceivedRequest, Reply, function_call_item
 
-KEY_ENV = "MEMORYD_TEST_API_KEY"
 THREADS = (
     "01a2013d-497f-71f0-81b9-4c6d2314a10b",
     "01a2013e-fb76-7c33-8cf6-bf19bdb58fd0",
@@ -40,6 +42,27 @@ GOOD_STAGE1 = json.dumps(
 )
 MEMORY_TEXT = "# Task Group: fixtures\nscope: tests\n\nconsolidated by the scripted model\n"
 SUMMARY_TEXT = "v1\n\n## User Profile\n\nA developer who runs the fixtures.\n"
+
+
+@pytest.fixture(name="api_key", autouse=True)
+def api_key_fixture(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The dummy key the loopback configs name (KEY_ENV), set for every test of a module that
+    imports this fixture."""
+    monkeypatch.setenv(KEY_ENV, "dummy-key")
+
+
+@pytest.fixture(name="fake")
+def fake_clock_fixture() -> Iterator[clock.FakeClock]:
+    """``fake_clock()`` for one test."""
+    with fake_clock() as c:
+        yield c
+
+
+@pytest.fixture(name="w")
+async def world_fixture(tmp_path: Path) -> AsyncIterator[World]:
+    """``world()`` under tmp_path for one test."""
+    async with world(tmp_path) as got:
+        yield got
 
 
 @dataclass
@@ -57,10 +80,17 @@ async def world(tmp_path: Path, *, age_s: float = 0) -> AsyncIterator[World]:
     home = tmp_path / "codex"
     install_examples(home / "sessions", now=time.time() - age_s)
     db_path = tmp_path / "state" / "memoryd.sqlite"
+    async with indexed_db(db_path, home) as conn:
+        yield World(home, home / "memories", db_path, conn)
+
+
+@asynccontextmanager
+async def indexed_db(db_path: Path, home: Path) -> AsyncIterator[aiosqlite.Connection]:
+    """A state DB at ``db_path`` with every rollout under the Codex home ``home`` indexed."""
     conn = await open_db(db_path)
     try:
         await Indexer(conn, [home / "sessions"], home / "archived_sessions").scan_all()
-        yield World(home, home / "memories", db_path, conn)
+        yield conn
     finally:
         await conn.close()
 
