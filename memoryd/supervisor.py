@@ -370,7 +370,7 @@ class Daemon:
         for the whole backlog. A bypassing wake (``trigger phase2``, ``forget``) does not wait."""
         if self.phase1.running == 0:
             return
-        log.debug("phase2_deferred", running=self.phase1.running)
+        log.info("phase2_deferred", running=self.phase1.running)
         with anyio.move_on_after(PHASE2_BACKLOG_DEFER_SECONDS):
             while self.phase1.running and not self._phase2_bypass:
                 with anyio.move_on_after(1):  # a bypassing wake is seen within a second
