@@ -298,3 +298,6 @@ def test_jobs_shows_last_errors_and_retry_times_without_a_daemon(daemon: Serve) 
     assert [j["job_key"] for j in cli_json(daemon, "jobs", "--kind", "phase2")["jobs"]] == []
     bad = cli(daemon, "jobs", "--kind", "phase3")
     assert bad.returncode == 1 and "unknown job kind 'phase3'" in bad.stderr
+    negative = cli(daemon, "jobs", "--limit", "-1")  # SQLite would read it as "no limit"
+    assert negative.returncode == 1
+    assert "the limit must be at least 1, not -1" in negative.stderr

@@ -100,6 +100,11 @@ class RunArgs(_Args):
     run: str
 
 
+def _check_limit(limit: int) -> None:
+    if limit < 1:
+        raise CommandError(protocol.E_BAD_REQUEST, f"the limit must be at least 1, not {limit}")
+
+
 @dataclass(frozen=True)
 class Command:
     name: str
@@ -206,6 +211,7 @@ async def jobs_(ctx: Context, a: JobsArgs) -> dict[str, Any]:
             protocol.E_BAD_REQUEST,
             f"unknown job status {a.status!r}; use one of {', '.join(jobs.JOB_STATUSES)}",
         )
+    _check_limit(a.limit)  # SQLite reads a negative LIMIT as "no limit"
     rows = await jobs.list_jobs(ctx.conn, status=a.status, kind=_kind(a.kind), limit=a.limit)
     return {"now": clock.now_s(), "jobs": [asdict(r) for r in rows]}
 
@@ -260,8 +266,7 @@ async def clear(ctx: Context, a: ClearArgs) -> Any:
 
 
 async def history_(ctx: Context, a: HistoryArgs) -> Any:
-    if a.limit < 1:  # the empty list it would give reads as "no runs yet"
-        raise CommandError(protocol.E_BAD_REQUEST, f"the limit must be at least 1, not {a.limit}")
+    _check_limit(a.limit)  # the empty list it would give reads as "no runs yet"
     runs = await anyio.to_thread.run_sync(history.list_runs, ctx.settings.paths.state_dir, a.limit)
     return {"runs": runs}
 
