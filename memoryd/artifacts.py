@@ -217,7 +217,8 @@ def render_raw_memories(rows: Sequence[ArtifactRow]) -> str:
 # Writing
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
+    """Make a rename or unlink in ``directory`` durable (its entry, not the file's data)."""
     fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)
@@ -239,7 +240,7 @@ def atomic_write(path: Path, data: str | bytes, mode: int = FILE_MODE) -> None:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
-    _fsync_dir(directory)
+    fsync_dir(directory)
 
 
 def write_all(fd: int, payload: bytes, mode: int) -> None:
@@ -394,5 +395,5 @@ def sync_artifacts(root: Path, rows: Sequence[ArtifactRow]) -> SyncResult:
     else:
         unchanged += 1
     if deleted:
-        _fsync_dir(summaries_dir)
+        fsync_dir(summaries_dir)
     return SyncResult(written=written, deleted=deleted, unchanged=unchanged)

@@ -28,7 +28,13 @@ from pathlib import Path
 
 import structlog
 
-from memoryd.artifacts import FILE_MODE, make_private_dirs, write_all, write_temp_file
+from memoryd.artifacts import (
+    FILE_MODE,
+    fsync_dir,
+    make_private_dirs,
+    write_all,
+    write_temp_file,
+)
 
 log = structlog.get_logger("memoryd.extensions")
 
@@ -91,7 +97,7 @@ def create_new_file(path: Path, data: bytes, mode: int = FILE_MODE) -> bool:
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink()
-    _fsync_dir(directory)
+    fsync_dir(directory)
     return True
 
 
@@ -104,16 +110,8 @@ def _create_exclusive(path: Path, data: bytes, mode: int) -> bool:
         write_all(fd, data, mode)
     finally:
         os.close(fd)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     return True
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def seed_ad_hoc(root: Path) -> bool:

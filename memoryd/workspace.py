@@ -56,7 +56,7 @@ import structlog
 from pygit2.enums import FileMode, RepositoryOpenFlag
 
 from memoryd.agent.base import DIFF_FILE
-from memoryd.artifacts import atomic_write
+from memoryd.artifacts import atomic_write, fsync_dir
 from memoryd.errors import MemorydError
 
 log = structlog.get_logger("memoryd.workspace")
@@ -772,7 +772,7 @@ class _PackWriter:
         os.rename(self._tmp, pack_path)
         for p in (pack_path, idx_path):
             os.chmod(p, 0o444)  # as git leaves its packs
-        _fsync_dir(self._dir)
+        fsync_dir(self._dir)
 
     def _index(self, pack_checksum: bytes) -> bytes:
         items = sorted(self._objects.items())
@@ -829,14 +829,6 @@ def _remove(path: Path) -> None:
         os.unlink(path)
 
 
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _fsync_file(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -862,7 +854,7 @@ def _recover(root: Path) -> None:
                 os.rename(old, git)  # crashed between the two renames: roll back
             changed = True
         if changed:
-            _fsync_dir(root)
+            fsync_dir(root)
             log.info("workspace_baseline_recovered", root=str(root))
     except OSError as exc:
         raise WorkspaceError(f"{root}: cannot clean up an interrupted baseline: {exc}") from exc
@@ -876,14 +868,14 @@ def _rebuild(root: Path, keep: Mapping[str, bytes | None] | None) -> str:
         commit_id = _build(root, tmp, keep)
         _step("built")
         os.rename(tmp, new)
-        _fsync_dir(root)
+        fsync_dir(root)
         _step("renamed_new")
         if os.path.lexists(git):
             os.rename(git, old)
-            _fsync_dir(root)
+            fsync_dir(root)
         _step("moved_old")
         os.rename(new, git)  # the commit point
-        _fsync_dir(root)
+        fsync_dir(root)
         _step("swapped")
     except Exception as exc:
         # Not a crash: put things back now rather than at the next call (a crash leaves the
@@ -980,7 +972,7 @@ def _build(root: Path, tmp: Path, keep: Mapping[str, bytes | None] | None) -> st
     atomic_write(tmp / STAT_CACHE, msgspec.msgpack.encode(cache))
     for name in ("config", "HEAD", "index"):
         _fsync_file(tmp / name)
-    _fsync_dir(tmp)
+    fsync_dir(tmp)
     return str(commit_id)
 
 
