@@ -1188,13 +1188,7 @@ def _line_blocks(a: list[bytes], b: list[bytes], a_off: int, b_off: int) -> list
     ``a_off``/``b_off``: common head and tail, then unique-line anchors, then
     SequenceMatcher in the gaps between anchors."""
     la, lb = len(a), len(b)
-    n = min(la, lb)
-    lo = 0
-    while lo < n and a[lo] == b[lo]:
-        lo += 1
-    hi = 0
-    while hi < n - lo and a[la - 1 - hi] == b[lb - 1 - hi]:
-        hi += 1
+    lo, hi = _common_ends(a, b)
     blocks: list[_Block] = [(a_off, b_off, lo)] if lo else []
     a_mid, b_mid = a[lo : la - hi], b[lo : lb - hi]
     if a_mid and b_mid:
@@ -1214,8 +1208,8 @@ def _line_blocks(a: list[bytes], b: list[bytes], a_off: int, b_off: int) -> list
     return _merged(blocks)
 
 
-def _gap_blocks(a: list[bytes], b: list[bytes], a_off: int, b_off: int) -> list[_Block]:
-    """SequenceMatcher on a gap between anchors, once its common head and tail are cut."""
+def _common_ends(a: list[bytes], b: list[bytes]) -> tuple[int, int]:
+    """How many lines ``a`` and ``b`` share at their start, and then at their end."""
     la, lb = len(a), len(b)
     n = min(la, lb)
     lo = 0
@@ -1224,6 +1218,13 @@ def _gap_blocks(a: list[bytes], b: list[bytes], a_off: int, b_off: int) -> list[
     hi = 0
     while hi < n - lo and a[la - 1 - hi] == b[lb - 1 - hi]:
         hi += 1
+    return lo, hi
+
+
+def _gap_blocks(a: list[bytes], b: list[bytes], a_off: int, b_off: int) -> list[_Block]:
+    """SequenceMatcher on a gap between anchors, once its common head and tail are cut."""
+    la, lb = len(a), len(b)
+    lo, hi = _common_ends(a, b)
     blocks: list[_Block] = [(a_off, b_off, lo)] if lo else []
     if lo < la - hi and lo < lb - hi:
         matcher = difflib.SequenceMatcher(None, a[lo : la - hi], b[lo : lb - hi])
