@@ -38,8 +38,7 @@ from memoryd import clock
 from memoryd.config import Config
 from memoryd.errors import MemorydError
 from memoryd.store.db import immediate
-from memoryd.store.jobs import UsageRow
-from memoryd.store.jobs import _insert_usage as insert_usage
+from memoryd.store.jobs import UsageRow, insert_usage
 
 log = structlog.get_logger("memoryd.budget")
 

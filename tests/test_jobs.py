@@ -12,7 +12,7 @@ import anyio
 import pytest
 
 from memoryd.store import jobs
-from memoryd.store.db import open_db
+from memoryd.store.db import immediate, open_db
 from memoryd.store.jobs import Candidate, ClaimOutcome, Eligibility, OutputRow
 
 NOW_MS = 1_800_000_000_000
@@ -351,12 +351,14 @@ async def test_output_keeps_usage_and_refresh_never_goes_backwards(
         assert await cur.fetchone() == ("v2", newer.watermark, 4, 1)
 
 
-async def test_usage_is_written_with_the_outcome(db: aiosqlite.Connection) -> None:
-    cand = await add_thread(db, "t", idle())
-    _, c = await claim(db, cand)
-    assert c is not None
+async def test_usage_is_written_to_the_ledger_in_the_callers_transaction(
+    db: aiosqlite.Connection,
+) -> None:
+    """Phase 1 books each call as it returns (memoryd/budget.py), not with the job's outcome,
+    so a job that then fails or loses its lease has its tokens counted all the same."""
     usage = [jobs.UsageRow("phase1", "openai", "m", 100, 20, thread_id="t")]
-    assert await jobs.finish_failed(db, c, "bad", now_s=NOW_S, retry_delay_seconds=1, usage=usage)
+    async with immediate(db) as c:
+        await jobs.insert_usage(c, usage, NOW_MS)
     async with db.execute(
         "SELECT phase, backend, model, input_tokens, output_tokens, thread_id FROM usage_ledger"
     ) as cur:

@@ -343,7 +343,9 @@ async def enqueue_global(conn: aiosqlite.Connection, watermark: int) -> None:
     )
 
 
-async def _insert_usage(conn: aiosqlite.Connection, usage: Sequence[UsageRow], at_ms: int) -> None:
+async def insert_usage(conn: aiosqlite.Connection, usage: Sequence[UsageRow], at_ms: int) -> None:
+    """Ledger rows, inside the caller's transaction (phase 1 books each model call through
+    memoryd/budget.py as it returns; phase 2 books a run with its record)."""
     if usage:
         await conn.executemany(
             "INSERT INTO usage_ledger (at, phase, backend, model, input_tokens, output_tokens, "
@@ -391,7 +393,6 @@ async def finish_succeeded(
     out: OutputRow,
     *,
     now_s: int,
-    usage: Sequence[UsageRow] = (),
 ) -> bool:
     """Store the output and advance phase 2; False (nothing written) if the lease was lost."""
     s = claim.candidate.watermark
@@ -439,7 +440,6 @@ async def finish_succeeded(
                 ),
             )
             await enqueue_global(c, s)
-            await _insert_usage(c, usage, now_s * 1000)
     except _LeaseLost:
         return False
     return True
@@ -450,7 +450,6 @@ async def finish_no_output(
     claim: Claim,
     *,
     now_s: int,
-    usage: Sequence[UsageRow] = (),
 ) -> bool:
     """Done with nothing worth keeping: delete an earlier output (and then advance phase 2)."""
     try:
@@ -463,7 +462,6 @@ async def finish_no_output(
             )
             if list(deleted):
                 await enqueue_global(c, claim.candidate.watermark)
-            await _insert_usage(c, usage, now_s * 1000)
     except _LeaseLost:
         return False
     return True
@@ -476,7 +474,6 @@ async def finish_failed(
     *,
     now_s: int,
     retry_delay_seconds: int,
-    usage: Sequence[UsageRow] = (),
 ) -> bool:
     """Record the failure with its reason; retry after the backoff, one retry fewer."""
     try:
@@ -495,7 +492,6 @@ async def finish_failed(
             )
             if not list(owned):
                 raise _LeaseLost
-            await _insert_usage(c, usage, now_s * 1000)
     except _LeaseLost:
         return False
     return True

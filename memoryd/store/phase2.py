@@ -34,7 +34,7 @@ from memoryd.store.jobs import (
     GLOBAL,
     GLOBAL_KEY,
     UsageRow,
-    _insert_usage,
+    insert_usage,
 )
 
 DAY_SECONDS = 86_400
@@ -307,7 +307,7 @@ async def finish_run(
     for the paths that do not go through the lock's finalisers."""
     async with immediate(conn) as c:
         await _write_run(c, run)
-        await _insert_usage(c, usage, run.finished_at_ms or run.started_at_ms)
+        await insert_usage(c, usage, run.finished_at_ms or run.started_at_ms)
 
 
 async def get_run(conn: aiosqlite.Connection, run_id: str) -> Phase2RunRecord | None:
@@ -407,7 +407,7 @@ async def finish_global_succeeded(
                 "INSERT INTO phase2_selection (thread_id, source_updated_at) VALUES (?, ?)", pairs
             )
             await _write_run(c, finished)
-            await _insert_usage(c, usage, now_s * 1000)
+            await insert_usage(c, usage, now_s * 1000)
     except _LeaseLost:
         await finish_run(
             conn,
@@ -452,7 +452,7 @@ async def finish_global_failed(
                     finished_at_ms=run.finished_at_ms or now_s * 1000,
                 ),
             )
-        await _insert_usage(c, usage, now_s * 1000)
+        await insert_usage(c, usage, now_s * 1000)
     return len(list(owned)) == 1
 
 
