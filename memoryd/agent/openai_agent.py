@@ -32,7 +32,13 @@ from memoryd.agent.guard import (
 from memoryd.agent.guard import AgentLimits as AgentLimits
 from memoryd.agent.guard import AgentRunError as AgentRunError
 from memoryd.agent.tools import TOOL_DEFINITIONS
-from memoryd.backends.responses import ClientOptions, ResponsesClient, message_text, usage_of
+from memoryd.backends.responses import (
+    ClientOptions,
+    ResponsesClient,
+    incomplete_reason,
+    message_text,
+    usage_of,
+)
 from memoryd.config import Config
 from memoryd.prompts import consolidation_prompt
 
@@ -63,13 +69,8 @@ class _TurnStream:
             return ModelTurn(calls, usage_of(response), replay)
         elif kind == "response.incomplete":
             response = data.get("response")
-            reason = None
-            if isinstance(response, dict):
-                details = response.get("incomplete_details")
-                if isinstance(details, dict):
-                    reason = details.get("reason")
             raise ReplyCutOff(
-                f"response.incomplete: {reason or 'no reason given'}", usage_of(response)
+                f"response.incomplete: {incomplete_reason(response)}", usage_of(response)
             )
         return None
 

@@ -48,6 +48,7 @@ from memoryd.backends.responses import (
     OwnsStreamClient,
     ResponsesClient,
     StreamClient,
+    incomplete_reason,
     message_text,
     usage_of,
 )
@@ -112,14 +113,9 @@ class _Stage1Stream:
             return Reply(text, usage)
         elif kind == "response.incomplete":
             response = data.get("response")
-            reason = None
-            if isinstance(response, dict):
-                details = response.get("incomplete_details")
-                if isinstance(details, dict):
-                    reason = details.get("reason")
             raise UnusableReplyError(
                 "model reply was cut off before it finished (response.incomplete: "
-                f"{reason or 'no reason given'})",
+                f"{incomplete_reason(response)})",
                 usage_of(response),
             )
         return None

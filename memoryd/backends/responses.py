@@ -270,6 +270,13 @@ def usage_of(response: Any) -> Usage:
     return usage_from(response.get("usage") if isinstance(response, dict) else None)
 
 
+def incomplete_reason(response: Any) -> str:
+    """Why a ``response.incomplete`` event's response stopped, as the server said."""
+    details = response.get("incomplete_details") if isinstance(response, dict) else None
+    reason = details.get("reason") if isinstance(details, dict) else None
+    return str(reason) if reason else "no reason given"
+
+
 async def _head(resp: httpx.Response) -> bytes:
     """At most MAX_ERROR_BODY_BYTES of a response body (error bodies can be anything)."""
     out = bytearray()
