@@ -16,7 +16,7 @@ import re
 import stat
 import tempfile
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -271,6 +271,31 @@ def write_temp_file(path: Path, payload: bytes, mode: int) -> Path:
     return tmp
 
 
+def walk_tree(top: Path | str) -> Iterator[tuple[str, list[str], list[str]]]:
+    """``os.walk(top)`` top-down, never following links, without recursion: Python 3.11's
+    ``os.walk`` recurses once per level, so a tree deeper than the recursion limit (a few
+    thousand nested folders someone planted in the memory root) raised RecursionError in every
+    later run. Pruning ``dirnames`` in place works as with ``os.walk``; an unreadable or
+    vanished directory is skipped."""
+    stack = [os.fspath(top)]
+    while stack:
+        directory = stack.pop()
+        dirs: list[str] = []
+        files: list[str] = []
+        try:
+            with os.scandir(directory) as it:
+                for entry in it:
+                    try:
+                        is_dir = entry.is_dir(follow_symlinks=False)
+                    except OSError:
+                        is_dir = False
+                    (dirs if is_dir else files).append(entry.name)
+        except OSError:
+            continue
+        yield directory, dirs, files
+        stack.extend(os.path.join(directory, d) for d in reversed(dirs))
+
+
 # ``write_temp_file``'s names: "." + the target's name + "." + mkstemp's 8 random characters
 # + ".tmp".
 _TEMP_NAME = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")
@@ -284,7 +309,7 @@ def remove_stale_temp_files(root: Path) -> list[str]:
     Without it such a file would be committed into the baseline and handed to the agent as
     a user's addition, and stay in the memory folder for good."""
     removed: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(root):
+    for dirpath, dirnames, filenames in walk_tree(root):
         if dirpath == str(root):
             dirnames[:] = [d for d in dirnames if d != ".git"]
         for name in filenames:

@@ -30,6 +30,8 @@ NonNegInt = Annotated[int, msgspec.Meta(ge=0)]
 PositiveFloat = Annotated[float, msgspec.Meta(gt=0)]
 NonNegFloat = Annotated[float, msgspec.Meta(ge=0)]
 _T = TypeVar("_T")
+_MIB = 1024 * 1024
+_GIB = 1024 * _MIB
 
 
 class _Section(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -76,6 +78,18 @@ class Phase2Config(_Section):
     loop_repeat_limit: Annotated[int, msgspec.Meta(ge=2, le=100)] = 3
     first_change_turns: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 16
     no_progress_turns: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 8
+    # What a tool-calling agent may write in one run (memoryd/agent/tools.py): past a per-file
+    # bound the tool call is refused; past a per-run bound the run also fails (write_limit).
+    agent_max_file_bytes: Annotated[int, msgspec.Meta(ge=4096, le=64 * _MIB)] = _MIB
+    agent_max_bytes_written: Annotated[int, msgspec.Meta(ge=4096, le=_GIB)] = 32 * _MIB
+    agent_max_files_created: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 500
+    agent_max_path_depth: Annotated[int, msgspec.Meta(ge=2, le=64)] = 8
+    agent_max_path_chars: Annotated[int, msgspec.Meta(ge=32, le=1024)] = 200
+    # A file in the memory root larger than this is left out of the baseline, the diff and
+    # the run history (a warning, and a doctor line); it is never read whole.
+    max_file_bytes: Annotated[int, msgspec.Meta(ge=4096, le=_GIB)] = 8 * _MIB
+    # Wall time of one regex search by the agent; a slower one is stopped and refused.
+    search_regex_seconds: Annotated[float, msgspec.Meta(gt=0, le=600)] = 5.0
 
 
 class OpenAIBackendConfig(_Section):

@@ -26,6 +26,7 @@ import msgspec
 
 from memoryd import clock
 from memoryd.agent.base import SUMMARY_FILE
+from memoryd.artifacts import walk_tree
 from memoryd.budget import budget_status
 from memoryd.codexcli import codex_version, find_codex
 from memoryd.config import Config, Settings
@@ -119,7 +120,7 @@ def check_state_dir(settings: Settings) -> Check:
 def _loose_files(root: Path, skip: set[str], limit: int = 3) -> Iterator[Path]:
     """Up to ``limit`` files or dirs under ``root`` that others could read if the root were."""
     found = 0
-    for dirpath, dirnames, filenames in os.walk(root):
+    for dirpath, dirnames, filenames in walk_tree(root):
         dirnames[:] = [d for d in dirnames if d not in skip]
         for entry in dirnames + filenames:
             p = Path(dirpath, entry)

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import stat
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from memoryd.agent.tools import (
     TOOL_DEFINITIONS,
     MemoryRootTools,
     ToolError,
+    WriteLimits,
 )
 
 OUTSIDE_TOKEN = "outside-only-token-7d1f"
@@ -203,11 +206,23 @@ def test_identical_write_changes_nothing(w: World) -> None:
     assert (w.root / "MEMORY.md").stat().st_mtime_ns == before
 
 
-def test_write_through_an_inner_symlink_records_the_real_file(w: World) -> None:
-    assert call(w, "write_file", path="alias.md", content="new\n") == "wrote MEMORY.md (4 bytes)"
+def test_no_write_or_edit_goes_through_an_inner_symlink(w: World) -> None:
+    """A planted link is never written through, even when it points inside the root: a file
+    link, and a directory link at a middle component."""
+    (w.root / "skills").mkdir()
+    (w.root / "inner").symlink_to("skills", target_is_directory=True)
+    before = (w.root / "MEMORY.md").read_bytes()
+    for tool, extra, path in [
+        ("write_file", {"content": "new\n"}, "alias.md"),
+        ("edit_file", {"old": "- a", "new": "- b"}, "alias.md"),
+        ("write_file", {"content": "new\n"}, "inner/x/SKILL.md"),
+    ]:
+        out = call(w, tool, path=path, **extra)
+        assert out.startswith("error: refused:") and "symbolic link" in out, out
     assert (w.root / "alias.md").is_symlink()
-    assert (w.root / "MEMORY.md").read_text() == "new\n"
-    assert w.tools.written == ["MEMORY.md"]
+    assert (w.root / "MEMORY.md").read_bytes() == before
+    assert list((w.root / "skills").iterdir()) == []
+    assert w.tools.written == [] and w.tools.changes == 0
 
 
 def test_secrets_are_redacted_on_write_and_edit(w: World) -> None:
@@ -396,3 +411,95 @@ def test_the_baseline_staging_dirs_are_as_off_limits_as_git(tmp_path: Path) -> N
         with pytest.raises(ToolError):
             call()
     assert list((tmp_path / ".git.memoryd-new").iterdir()) == []
+
+
+# --- write bounds ----------------------------------------------------------------------------
+
+
+def test_paths_past_the_depth_and_length_bounds_are_refused(tmp_path: Path) -> None:
+    tools = MemoryRootTools(tmp_path, WriteLimits(path_depth=4, path_chars=40))
+    deep = "/".join(["d"] * 5) + "/f.md"
+    out = tools.call("write_file", json.dumps({"path": deep, "content": "x"}))
+    assert out == (
+        f"error: refused: {deep!r} is 6 levels deep; memory files stay within 4 levels of "
+        "the root"
+    )
+    long = "n" * 41
+    out = tools.call("write_file", json.dumps({"path": long, "content": "x"}))
+    assert out == "error: refused: the path is 41 characters long; at most 40 are allowed"
+    assert list(tmp_path.iterdir()) == [] and tools.limit_hit is None
+    ok = "/".join(["d"] * 3) + "/f.md"
+    assert tools.call("write_file", json.dumps({"path": ok, "content": "x"})).startswith("wrote")
+
+
+def test_the_run_bounds_refuse_and_mark_the_run_stopped(tmp_path: Path) -> None:
+    tools = MemoryRootTools(tmp_path, WriteLimits(files_created=3, bytes_written=10_000))
+    for i in range(3):
+        assert tools.call(
+            "write_file", json.dumps({"path": f"f{i}.md", "content": "x"})
+        ).startswith("wrote")
+    out = tools.call("write_file", json.dumps({"path": "f3.md", "content": "x"}))
+    assert out == (
+        "error: refused: this run already created 3 files, the most it may; the run stops here "
+        "(write_limit)"
+    )
+    assert tools.limit_hit is not None and not (tmp_path / "f3.md").exists()
+    # Rewriting an existing file creates nothing, but its bytes count.
+    assert tools.call(
+        "write_file", json.dumps({"path": "f0.md", "content": "y" * 9000})
+    ).startswith("wrote")
+    out = tools.call("write_file", json.dumps({"path": "f1.md", "content": "z" * 2000}))
+    assert "would pass the run's limit of 10000" in out
+    assert (tmp_path / "f1.md").read_text() == "x"
+    assert tools.bytes_written == 3 + 9000
+
+
+def test_the_per_file_bound_comes_from_the_limits(tmp_path: Path) -> None:
+    tools = MemoryRootTools(tmp_path, WriteLimits(file_bytes=5000))
+    out = tools.call("write_file", json.dumps({"path": "a.md", "content": "x" * 5001}))
+    assert "at most 5000 bytes" in out and not (tmp_path / "a.md").exists()
+    assert tools.limit_hit is None  # a per-file refusal lets the model try again
+
+
+def plant_deep_tree(top: Path, depth: int) -> None:
+    """``top/d/d/.../d/leaf.md``, ``depth`` folders deep (made through directory fds: the path
+    is longer than PATH_MAX)."""
+    fd = os.open(top, os.O_RDONLY)
+    for _ in range(depth):
+        os.mkdir("d", dir_fd=fd)
+        nxt = os.open("d", os.O_RDONLY, dir_fd=fd)
+        os.close(fd)
+        fd = nxt
+    leaf = os.open("leaf.md", os.O_WRONLY | os.O_CREAT, 0o600, dir_fd=fd)
+    os.write(leaf, b"needle\n")
+    os.close(leaf)
+    os.close(fd)
+
+
+def remove_deep_tree(top: Path) -> None:
+    """Undo :func:`plant_deep_tree` (pytest's own clean-up recurses, and would fail on it)."""
+    fds = [os.open(top, os.O_RDONLY)]
+    while True:
+        try:
+            fds.append(os.open("d", os.O_RDONLY, dir_fd=fds[-1]))
+        except FileNotFoundError:
+            break
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink("leaf.md", dir_fd=fds[-1])
+    for parent in reversed(fds[:-1]):
+        os.close(fds.pop())
+        os.rmdir("d", dir_fd=parent)
+    os.close(fds.pop())
+
+
+def test_walks_survive_a_tree_deeper_than_the_recursion_limit(tmp_path: Path) -> None:
+    """A user (or an old agent) planted thousands of nested folders: listing and searching
+    still answer (Python 3.11's os.walk raised RecursionError)."""
+    plant_deep_tree(tmp_path, sys.getrecursionlimit() + 100)
+    try:
+        tools = MemoryRootTools(tmp_path)
+        assert "leaf.md" in tools.call("list_files", "{}")
+        args = {"pattern": "needle", "path": None, "regex": None}
+        assert "needle" in tools.call("search", json.dumps(args))
+    finally:
+        remove_deep_tree(tmp_path)

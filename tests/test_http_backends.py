@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
+import pygit2
 import pytest
 from support.protocols import PROTOCOLS, Proto, model_turns
 from support.responses_server import Behaviour, ReceivedRequest, Reply, function_call_item
@@ -135,3 +136,40 @@ async def test_max_concurrency_bounds_the_requests_of_both_phases(
             await agent.aclose()
     assert len(server.requests) == 7 and len(results) == 7
     assert peak == 2
+
+
+def many_new_files_every_turn(req: ReceivedRequest) -> Behaviour:
+    n = model_turns(req)
+    steps = [
+        ("write_file", {"path": f"spam/{n}-{i}.md", "content": "x" * 1000}) for i in range(10)
+    ]
+    return calls(n, *steps)
+
+
+async def test_a_model_flooding_the_root_is_stopped_with_write_limit_and_the_baseline_kept(
+    env: tuple[aiosqlite.Connection, Path, Path], proto: Proto
+) -> None:
+    """A model that creates files without end: the file tools refuse past
+    ``agent_max_files_created``, the model is shown why, the run fails with ``write_limit``
+    stored, and the baseline is the one from before the run."""
+    conn, home, root = env
+    bounded = Phase2Config(model="m", max_turns=50, agent_max_files_created=25)
+    async with proto.server(responder=many_new_files_every_turn) as server:
+        cfg = proto.config(server.url, key_env=KEY_ENV, phase2=bounded)
+        agent = make_consolidator(cfg)
+        try:
+            c = Consolidator(conn, cfg, agent, root=root, codex_home=home, worker_id="t")
+            result = await c.run_once()
+        finally:
+            await agent.aclose()
+    assert result.outcome == "failed"
+    assert result.reason is not None and result.reason.startswith("write_limit: ")
+    assert len(server.requests) == 3  # stopped in the turn that crossed the bound
+    assert len(list((root / "spam").iterdir())) == 25
+    rows = list(await conn.execute_fetchall("SELECT outcome, reason FROM phase2_runs"))
+    assert rows == [("failed", result.reason)]
+    repo = pygit2.Repository(str(root / ".git"))
+    head = repo.head.peel(pygit2.Commit)
+    assert not any(e.name == "spam" for e in head.tree)  # the baseline did not take them in
+    job = list(await conn.execute_fetchall("SELECT status FROM jobs WHERE job_key = 'global'"))
+    assert job == [("error",)]  # retried after phase2.retry_delay_seconds

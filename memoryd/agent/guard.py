@@ -19,6 +19,9 @@ in ``phase2_runs.reason``:
 * ``max_seconds``: wall time of the whole run → ``time_limit``;
 * ``loop_repeat_limit``: the same call (tool name and arguments, compared as canonical JSON)
   made this many times with no file change in between → ``loop_guard``;
+* ``agent_max_bytes_written`` / ``agent_max_files_created`` (memoryd/agent/tools.py): what the
+  agent's writes may add up to in one run → ``write_limit`` (the refused call's error is in the
+  conversation; the per-file bounds only refuse the call);
 * no progress: ``first_change_turns`` turns with tool calls and no file change at the start of
   a run (reading comes first), or ``no_progress_turns`` such turns in a row after a change →
   ``no_progress``. A write that leaves a file as it was is not a change.
@@ -43,7 +46,7 @@ from typing import Any, ClassVar, Final
 import structlog
 
 from memoryd.agent.base import AgentError, ConsolidationInput, ConsolidationResult
-from memoryd.agent.tools import MemoryRootTools
+from memoryd.agent.tools import MemoryRootTools, WriteLimits
 from memoryd.backends.base import BackendError, Usage
 from memoryd.backends.responses import EventHandler, OwnsStreamClient, StreamClient
 from memoryd.config import Phase2Config
@@ -58,6 +61,7 @@ MAX_WALL_SECONDS: Final = _P2.max_seconds
 LOOP_REPEAT_LIMIT: Final = _P2.loop_repeat_limit
 FIRST_CHANGE_TURNS: Final = _P2.first_change_turns
 NO_PROGRESS_TURNS: Final = _P2.no_progress_turns
+SEARCH_REGEX_SECONDS: Final = _P2.search_regex_seconds
 TRANSIENT_RETRIES: Final = 3
 
 
@@ -69,6 +73,8 @@ class AgentLimits:
     repeat_limit: int = LOOP_REPEAT_LIMIT
     first_change_turns: int = FIRST_CHANGE_TURNS
     no_progress_turns: int = NO_PROGRESS_TURNS
+    writes: WriteLimits = field(default_factory=WriteLimits)
+    search_seconds: float = SEARCH_REGEX_SECONDS
 
     @classmethod
     def from_config(cls, p: Phase2Config) -> AgentLimits:
@@ -78,6 +84,8 @@ class AgentLimits:
             repeat_limit=p.loop_repeat_limit,
             first_change_turns=p.first_change_turns,
             no_progress_turns=p.no_progress_turns,
+            writes=WriteLimits.from_config(p),
+            search_seconds=p.search_regex_seconds,
         )
 
 
@@ -281,8 +289,8 @@ class _Run:
     def __init__(self, agent: ToolLoopAgent, request: ConsolidationInput) -> None:
         self.agent = agent
         self.request = request
-        self.tools = MemoryRootTools(Path(request.root))
         limits = agent.limits
+        self.tools = MemoryRootTools(Path(request.root), limits.writes)
         if request.max_tokens is not None:  # the budget's cap for this run
             limits = dataclasses.replace(
                 limits, max_tokens=min(limits.max_tokens, request.max_tokens)
@@ -374,6 +382,9 @@ class _Run:
             ok=not output.startswith("error:"),
         )
         self.conversation.append(self.agent.tool_output(call, output))
+        if self.tools.limit_hit is not None:
+            hit = self.tools.limit_hit
+            raise GuardStop("write_limit", f"the agent's writes hit a limit: {hit}")
 
     @staticmethod
     async def _in_thread(fn: Callable[[], str]) -> str:
