@@ -290,7 +290,9 @@ class _Run:
         self.agent = agent
         self.request = request
         limits = agent.limits
-        self.tools = MemoryRootTools(Path(request.root), limits.writes)
+        self.tools = MemoryRootTools(
+            Path(request.root), limits.writes, search_seconds=limits.search_seconds
+        )
         if request.max_tokens is not None:  # the budget's cap for this run
             limits = dataclasses.replace(
                 limits, max_tokens=min(limits.max_tokens, request.max_tokens)
@@ -372,7 +374,9 @@ class _Run:
             raise self.error("backend", "the model sent a function call without a call id")
         self.guard.before_call(call.name, call.arguments)
         changes = self.tools.changes
-        output = await self._in_thread(lambda: self.tools.call(call.name, call.arguments))
+        output = await self._in_thread(
+            lambda: self.tools.call(call.name, call.arguments), self.tools.abort
+        )
         self.guard.after_call(call.name, call.arguments, self.tools.changes != changes)
         log.debug(
             "phase2_agent_tool",
@@ -387,13 +391,15 @@ class _Run:
             raise GuardStop("write_limit", f"the agent's writes hit a limit: {hit}")
 
     @staticmethod
-    async def _in_thread(fn: Callable[[], str]) -> str:
+    async def _in_thread(fn: Callable[[], str], abort: Callable[[], None]) -> str:
         """Run a tool off the event loop. If the run is cancelled meanwhile (the wall-time
-        limit), the tool still completes before the cancellation goes on, so ``written`` and
-        ``deleted`` never miss a change that landed on disk."""
+        limit, a shutdown), ``abort`` stops the tool's slow part (a regex search) and the tool
+        still completes before the cancellation goes on, so ``written`` and ``deleted`` never
+        miss a change that landed on disk."""
         fut = asyncio.get_running_loop().run_in_executor(None, fn)
         try:
             return await asyncio.shield(fut)
         except asyncio.CancelledError:
+            abort()
             await asyncio.wait([fut])
             raise

@@ -19,10 +19,16 @@ with the content it already has changes nothing and is not recorded.
 deleted; ``changes`` counts the operations that changed the tree (the agent loop's progress
 signal).
 
+Writes are bounded (``WriteLimits``, the ``[phase2] agent_*`` keys): a file's size, its path's
+depth and length; and per run, the bytes written and the files created. No write or edit goes
+through a symbolic link at any component of its path, even one pointing inside the root (reads
+may); ``delete_file`` removes a link itself.
+
 The checks are made when the tool runs. The agent has no way to create a symlink, so only the
 user could swap a directory for a link between the check and the write; that race is accepted.
-Regex search runs Python's ``re`` on lines of at most ``MAX_SEARCH_LINE_CHARS`` characters with
-a pattern of at most ``MAX_PATTERN_CHARS``; a pathological pattern can still be slow.
+A regex search runs in a child process with a deadline (``search_seconds``) and is killed past
+it or when the run is cancelled (memoryd/agent/search.py): a backtracking pattern costs
+seconds, never the daemon.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Final
 
 from memoryd.agent.base import DIFF_FILE
+from memoryd.agent.search import RegexSearch, SearchTimeout, grep, split_lines
 from memoryd.artifacts import atomic_write, walk_tree
 from memoryd.config import Phase2Config
 from memoryd.redact import REDACTED, redact
@@ -50,8 +57,6 @@ MAX_READABLE_FILE_BYTES: Final = 16 * 1024 * 1024  # read_file pages through fil
 DEFAULT_READ_LINES: Final = 2000
 MAX_LIST_ENTRIES: Final = 1000
 MAX_SEARCH_RESULTS: Final = 100
-MAX_SEARCH_FILE_BYTES: Final = 4 * 1024 * 1024
-MAX_SEARCH_LINE_CHARS: Final = 4000  # a longer line is searched (and shown) only this far
 MAX_SHOWN_LINE_CHARS: Final = 300
 MAX_PATTERN_CHARS: Final = 500
 FILE_MODE: Final = 0o600
@@ -168,15 +173,6 @@ TOOL_DEFINITIONS: Final[list[dict[str, Any]]] = [
 ]
 
 
-_LINE = re.compile(r"[^\n]*\n|[^\n]+\Z")
-
-
-def _lines(text: str) -> list[str]:
-    """The lines of ``text`` with their newlines, split at LF only (as grep and editors number
-    them; str.splitlines also splits at form feeds and other separators)."""
-    return _LINE.findall(text)
-
-
 def _is_git(part: str) -> bool:
     # .git, and the staging copies the workspace builds beside it during a baseline reset
     folded = part.casefold()
@@ -192,7 +188,13 @@ class MemoryRootTools:
 
     definitions: Final = TOOL_DEFINITIONS
 
-    def __init__(self, root: Path, limits: WriteLimits | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        limits: WriteLimits | None = None,
+        *,
+        search_seconds: float = _P2.search_regex_seconds,
+    ) -> None:
         resolved = Path(os.path.realpath(root))
         if not resolved.is_dir():
             raise NotADirectoryError(f"memory root {root} is not a directory")
@@ -201,6 +203,8 @@ class MemoryRootTools:
         self.bytes_written = 0
         self.files_created = 0
         self.limit_hit: str | None = None  # why a per-run write bound stopped the run
+        self.search_seconds = search_seconds
+        self._regex = RegexSearch()
         self._written: dict[str, None] = {}  # insertion-ordered sets
         self._deleted: dict[str, None] = {}
         self._written_ids: dict[str, str] = {}  # path -> blob id of the last write
@@ -406,7 +410,7 @@ class MemoryRootTools:
             raise ToolError("limit must be at least 1")
         if target.stat().st_size > MAX_READABLE_FILE_BYTES:
             raise ToolError(f"{rel} is larger than {MAX_READABLE_FILE_BYTES} bytes; use search")
-        lines = _lines(target.read_bytes().decode("utf-8", errors="replace"))
+        lines = split_lines(target.read_bytes().decode("utf-8", errors="replace"))
         if not lines:
             return f"({rel} is empty)"
         if start > len(lines):
@@ -445,60 +449,58 @@ class MemoryRootTools:
             raise ToolError(f"the pattern is longer than {MAX_PATTERN_CHARS} characters")
         if regex:
             try:
-                rx = re.compile(pattern, re.IGNORECASE)
+                re.compile(pattern, re.IGNORECASE)
             except re.error as e:
                 raise ToolError(f"invalid regex: {e}") from None
-            matches: Callable[[str], bool] = lambda line: rx.search(line) is not None  # noqa: E731
-        else:
-            folded = pattern.casefold()
-            matches = lambda line: folded in line.casefold()  # noqa: E731
         target, rel = self._locate(path, allow_root=True)
         if not target.exists():
             raise ToolError(f"{path!r} does not exist")
         if target.is_dir():
-            files = [(r, p) for r, p, kind in self._walk(target) if kind != "dir"]
+            found = [(r, p) for r, p, kind in self._walk(target) if kind != "dir"]
         else:
-            files = [(rel, target)]
-        hits: list[str] = []
-        total = 0
-        for file_rel, p in files:
-            for lineno, line in self._search_lines(p):
-                if matches(line):
-                    total += 1
-                    if len(hits) < MAX_SEARCH_RESULTS:
-                        shown = line[:MAX_SHOWN_LINE_CHARS]
-                        if len(line) > MAX_SHOWN_LINE_CHARS:
-                            shown += "…"
-                        hits.append(f"{file_rel}:{lineno}: {shown}")
+            found = [(rel, target)]
+        files = [(r, str(p)) for r, p in ((r, self._searchable(p)) for r, p in found) if p]
+        if regex:
+            try:
+                hits, total = self._regex.run(
+                    pattern, files, MAX_SEARCH_RESULTS, self.search_seconds
+                )
+            except SearchTimeout as e:
+                raise ToolError(
+                    f"the regex search was stopped: {e}; simplify the pattern (nested "
+                    "repetition backtracks) or search for plain text"
+                ) from None
+        else:
+            folded = pattern.casefold()
+            hits, total = grep(files, lambda line: folded in line.casefold(), MAX_SEARCH_RESULTS)
         if not hits:
             return f"no matches for {pattern!r} under {rel}"
+        shown: list[str] = []
+        for file_rel, lineno, line in hits:
+            text = line[:MAX_SHOWN_LINE_CHARS]
+            if len(line) > MAX_SHOWN_LINE_CHARS:
+                text += "…"
+            shown.append(f"{file_rel}:{lineno}: {text}")
         if total > len(hits):
-            hits.append(
+            shown.append(
                 f"[search: {len(hits)} of {total} matching lines shown; narrow the pattern "
                 "or the path]"
             )
-        return "\n".join(hits)
+        return "\n".join(shown)
 
-    def _search_lines(self, p: Path) -> Iterator[tuple[int, str]]:
-        """The numbered lines of one text file, or nothing for a file that is out of bounds
-        (a symlink leaving the root or into .git), too big, or binary."""
+    def _searchable(self, p: Path) -> Path | None:
+        """Where a file found under the searched path really is, or None when that is out of
+        bounds (a symlink leaving the root or into .git)."""
         resolved = Path(os.path.realpath(p))
         try:
             self._check_resolved(str(p), resolved)
-            st = resolved.stat()
-        except (ToolError, OSError):
-            return
-        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_SEARCH_FILE_BYTES:
-            return
-        try:
-            data = resolved.read_bytes()
-        except OSError:
-            return
-        if b"\0" in data:
-            return
-        text = data.decode("utf-8", errors="replace")
-        for n, line in enumerate(_lines(text), 1):
-            yield n, line.rstrip("\r\n")[:MAX_SEARCH_LINE_CHARS]
+        except ToolError:
+            return None
+        return resolved
+
+    def abort(self) -> None:
+        """Stop a regex search in progress (the run is being cancelled)."""
+        self._regex.abort()
 
     def write_file(self, path: str, content: str) -> str:
         target, rel = self._locate_for_write(path)
