@@ -32,6 +32,7 @@ from memoryd.codexcli import codex_version, find_codex
 from memoryd.config import Config, Settings
 from memoryd.control import client
 from memoryd.store.db import migrations
+from memoryd.workspace import oversized_files
 
 Status = Literal["ok", "warn", "fail"]
 
@@ -154,6 +155,16 @@ def check_memory_root(settings: Settings) -> Check:
             f"{root} is private, but entries inside it are not (e.g. {names}): they would be "
             "exposed if the folder were ever opened up or copied",
             f"chmod -R go= {root}",
+        )
+    limit = settings.config.phase2.max_file_bytes
+    big = oversized_files(root, limit)
+    if big:
+        names = ", ".join(big[:3]) + (f" and {len(big) - 3} more" if len(big) > 3 else "")
+        return _warn(
+            "memory_root",
+            f"{len(big)} file(s) in {root} are larger than phase2.max_file_bytes ({limit} "
+            f"bytes) and are left out of the baseline, the diff and the history: {names}",
+            "move them out of the memory root, or raise phase2.max_file_bytes",
         )
     return _ok("memory_root", f"{root} (private, a real directory)")
 

@@ -314,7 +314,8 @@ class Consolidator:
             stale = await anyio.to_thread.run_sync(remove_stale_temp_files, root)
             if stale:
                 bound.warning("phase2_stale_temp_files_removed", files=stale)
-            await anyio.to_thread.run_sync(ensure_baseline, root)
+            big = p.max_file_bytes
+            await anyio.to_thread.run_sync(lambda: ensure_baseline(root, max_file_bytes=big))
             await anyio.to_thread.run_sync(seed_ad_hoc, root)
             selection = await store.select_inputs(
                 self.conn,
@@ -327,9 +328,19 @@ class Consolidator:
             pruned = await anyio.to_thread.run_sync(
                 lambda: prune_extension_resources(root, datetime.fromtimestamp(clock.now_s(), UTC))
             )
-            diff = await anyio.to_thread.run_sync(diff_against_baseline, root)
+            diff = await anyio.to_thread.run_sync(
+                lambda: diff_against_baseline(root, max_file_bytes=big)
+            )
         except (OSError, MemorydError) as e:
             raise _Failed(f"preparing the memory root failed: {e}") from e
+        if diff.too_big:
+            bound.warning(
+                "phase2_files_too_big",
+                files=list(diff.too_big),
+                max_file_bytes=big,
+                hint="left out of the baseline, the diff and the history; raise "
+                "phase2.max_file_bytes or move them out of the memory root",
+            )
         result.added, result.retained, result.removed = (
             len(selection.added),
             len(selection.retained),
@@ -349,7 +360,7 @@ class Consolidator:
         mode: Literal["init", "incremental"] = (
             "incremental" if (root / MEMORY_FILE).exists() else "init"
         )
-        before = await anyio.to_thread.run_sync(snapshot, root)
+        before = await anyio.to_thread.run_sync(lambda: snapshot(root, max_file_bytes=big))
         before_bytes = await anyio.to_thread.run_sync(_read_all, root, before)
         bound.info(
             "phase2_agent_started",
@@ -381,7 +392,7 @@ class Consolidator:
         invalid = await anyio.to_thread.run_sync(validate_artifacts, root)
         if invalid is not None:
             raise _Failed(invalid)
-        after = await anyio.to_thread.run_sync(snapshot, root)
+        after = await anyio.to_thread.run_sync(lambda: snapshot(root, max_file_bytes=big))
         keep, saved = await anyio.to_thread.run_sync(
             reconcile_mid_run_edits, root, before, before_bytes, after, agent_result, run.run_id
         )
@@ -391,7 +402,9 @@ class Consolidator:
         # A lost lock must never reset the baseline: confirm ownership right before.
         if not await store.heartbeat_global(self.conn, claim, clock.now_s(), p.lease_seconds):
             raise _LockLost
-        baseline = await anyio.to_thread.run_sync(lambda: reset_baseline(root, keep=keep or None))
+        baseline = await anyio.to_thread.run_sync(
+            lambda: reset_baseline(root, keep=keep or None, max_file_bytes=big)
+        )
         await anyio.to_thread.run_sync(remove_diff_file, root)
         # Recorded while the lock is held, so history commits follow the runs' order.
         record = await self._record_history(

@@ -56,7 +56,8 @@ import structlog
 from pygit2.enums import FileMode, RepositoryOpenFlag
 
 from memoryd.agent.base import DIFF_FILE
-from memoryd.artifacts import atomic_write, fsync_dir
+from memoryd.artifacts import atomic_write, fsync_dir, walk_tree
+from memoryd.config import Phase2Config
 from memoryd.errors import MemorydError
 
 log = structlog.get_logger("memoryd.workspace")
@@ -71,6 +72,9 @@ BASELINE_EMAIL = "memoryd@localhost"
 BASELINE_TIME = 0
 BASELINE_VERSION = 1  # repo config memoryd.baseline-version, like Codex's codex-baseline-version
 DIFF_LIMIT_BYTES = 4 * 1024 * 1024  # Codex's cap on the unified diff in the diff file
+# A file larger than this is not part of the workspace: never read, never in a baseline, a diff,
+# a snapshot or the run history (phase 2 passes ``[phase2] max_file_bytes``).
+MAX_FILE_BYTES = Phase2Config().max_file_bytes
 
 DIFF_TITLE = "# Memory Workspace Diff"
 DIFF_INTRO = (
@@ -124,6 +128,7 @@ class WorkspaceDiff:
 
     baseline: str
     changes: tuple[FileChange, ...]
+    too_big: tuple[str, ...] = ()  # files left out: larger than the limit (never read)
 
     @property
     def added(self) -> list[str]:
@@ -158,7 +163,7 @@ class WorkspaceDiff:
 # Public API
 
 
-def ensure_baseline(root: Path) -> str:
+def ensure_baseline(root: Path, *, max_file_bytes: int = MAX_FILE_BYTES) -> str:
     """Make ``root/.git`` a usable repository with a baseline commit and return its id.
 
     Creates ``root`` (0700) when missing. A ``.git`` that is missing, unborn, unreadable or
@@ -172,10 +177,15 @@ def ensure_baseline(root: Path) -> str:
         if commit is not None:
             return commit
         log.info("workspace_baseline_created", root=str(root))
-        return _rebuild(root, keep=None)
+        return _rebuild(root, keep=None, max_file_bytes=max_file_bytes)
 
 
-def reset_baseline(root: Path, *, keep: Mapping[str, bytes | None] | None = None) -> str:
+def reset_baseline(
+    root: Path,
+    *,
+    keep: Mapping[str, bytes | None] | None = None,
+    max_file_bytes: int = MAX_FILE_BYTES,
+) -> str:
     """Replace the history with one fresh commit of the current tree and return its id.
 
     ``keep`` maps root-relative paths to the content the new baseline records for them
@@ -186,12 +196,13 @@ def reset_baseline(root: Path, *, keep: Mapping[str, bytes | None] | None = None
     checked = {_check_rel_path(p): v for p, v in (keep or {}).items()}
     with _root_lock(root):
         _recover(root)
-        return _rebuild(root, keep=checked)
+        return _rebuild(root, keep=checked, max_file_bytes=max_file_bytes)
 
 
-def diff_against_baseline(root: Path) -> WorkspaceDiff:
+def diff_against_baseline(root: Path, *, max_file_bytes: int = MAX_FILE_BYTES) -> WorkspaceDiff:
     """Compare the working tree with the baseline commit. Nothing is written anywhere: files
-    are hashed in memory (only those whose stat data changed since the baseline was taken)."""
+    are hashed in memory (only those whose stat data changed since the baseline was taken).
+    A file larger than ``max_file_bytes`` is in neither side (``too_big`` names it)."""
     root = _prepare_root(root, create=False)
     repo = _open(root)
     if repo is None:
@@ -210,7 +221,8 @@ def diff_against_baseline(root: Path) -> WorkspaceDiff:
     known = {p: k for p, k in _known(cache).items() if base.get(p) == (k[1], k[2])}
     changes: list[FileChange] = []
     seen: set[str] = set()
-    for path, mode, oid, data, _key in _walk(root, known, seen):
+    too_big: list[str] = []
+    for path, mode, oid, data, _key in _walk(root, known, seen, max_file_bytes, too_big):
         seen.add(path)
         old = base.get(path)
         if old == (oid, mode):
@@ -222,11 +234,11 @@ def diff_against_baseline(root: Path) -> WorkspaceDiff:
         else:
             old_data = _blob(repo, old[0]) if old[0] != oid else data
             changes.append(FileChange(path, "M", old[1], mode, old_data, data))
-    for path in base.keys() - seen:
+    for path in base.keys() - seen - set(too_big):
         oid, mode = base[path]
         changes.append(FileChange(path, "D", mode, None, _blob(repo, oid), None))
     changes.sort(key=lambda c: c.path)
-    return WorkspaceDiff(str(head.id), tuple(changes))
+    return WorkspaceDiff(str(head.id), tuple(changes), tuple(sorted(too_big)))
 
 
 def write_diff_file(root: Path, diff: WorkspaceDiff, limit_bytes: int = DIFF_LIMIT_BYTES) -> Path:
@@ -243,12 +255,31 @@ def remove_diff_file(root: Path) -> None:
         os.unlink(Path(root) / DIFF_FILE)
 
 
-def snapshot(root: Path) -> dict[str, str]:
+def snapshot(root: Path, *, max_file_bytes: int = MAX_FILE_BYTES) -> dict[str, str]:
     """``path -> git blob id`` of every file of the workspace (not ``.git``, not the diff
     file), hashed in memory. Phase 2 takes one before and one after the agent runs to find
     the files that someone other than the agent changed meanwhile."""
     root = _prepare_root(root, create=False)
-    return {path: oid for path, _mode, oid, _data, _key in _walk(root, _known(_load_cache(root)))}
+    known = _known(_load_cache(root))
+    return {path: oid for path, _mode, oid, _data, _key in _walk(root, known, None, max_file_bytes)}
+
+
+def oversized_files(root: Path, max_file_bytes: int = MAX_FILE_BYTES) -> list[str]:
+    """Root-relative paths of the regular files larger than ``max_file_bytes`` (left out of
+    the workspace), by their size alone: nothing is read."""
+    found: list[str] = []
+    for dirpath, dirnames, filenames in walk_tree(root):
+        if dirpath == os.fspath(root):
+            dirnames[:] = [d for d in dirnames if d not in _RESERVED_TOP]
+        for name in filenames:
+            path = os.path.join(dirpath, name)
+            try:
+                st = os.lstat(path)
+            except OSError:
+                continue
+            if stat.S_ISREG(st.st_mode) and st.st_size > max_file_bytes:
+                found.append(os.path.relpath(path, root))
+    return sorted(found)
 
 
 def blob_id(data: bytes) -> str:
@@ -580,11 +611,18 @@ def _file_mode(st_mode: int) -> int:
     return MODE_EXEC if st_mode & 0o111 else MODE_FILE
 
 
-def _read_regular(path: str) -> tuple[bytes, int, _StatKey | None] | None:
+class _TooBig(Exception):
+    """The file is larger than the workspace's size limit (it is not read)."""
+
+
+def _read_regular(
+    path: str, max_bytes: int = MAX_FILE_BYTES
+) -> tuple[bytes, int, _StatKey | None] | None:
     """The bytes, st_mode and stat key (None when racy) of a regular file, or None if it
     vanished or stopped being a regular file since it was listed (a concurrent writer renamed
     something over it). The stat data is taken before the read, so a write during the read
-    changes the file's ctime after the recorded one."""
+    changes the file's ctime after the recorded one. _TooBig when it holds more than
+    ``max_bytes`` (at most that much plus one byte is read: memory stays bounded)."""
     now = time.time_ns()
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
@@ -598,10 +636,14 @@ def _read_regular(path: str) -> tuple[bytes, int, _StatKey | None] | None:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             return None
+        if st.st_size > max_bytes:
+            raise _TooBig
         try:
-            data = f.read()
+            data = f.read(max_bytes + 1)
         except OSError as exc:
             raise WorkspaceError(f"cannot read {path}: {exc}") from exc
+        if len(data) > max_bytes:  # it grew since the fstat
+            raise _TooBig
     racy = max(st.st_mtime_ns, st.st_ctime_ns) >= now - _RACY_MARGIN_NS
     return data, st.st_mode, None if racy else _stat_key(st)
 
@@ -609,7 +651,13 @@ def _read_regular(path: str) -> tuple[bytes, int, _StatKey | None] | None:
 _Item = tuple[str, int, str, bytes | None, _StatKey | None]
 
 
-def _walk(root: Path, known: Mapping[str, _Known], seen: set[str] | None = None) -> Iterator[_Item]:
+def _walk(
+    root: Path,
+    known: Mapping[str, _Known],
+    seen: set[str] | None = None,
+    max_bytes: int = MAX_FILE_BYTES,
+    too_big: list[str] | None = None,
+) -> Iterator[_Item]:
     """``(path, mode, blob id, bytes, stat key)`` for every file of the workspace, in no set
     order. ``bytes`` is None when the id came from ``known`` (the stat cache); the stat key
     is None for symlinks and racy files. With ``seen``, every path found is added to it and
@@ -619,7 +667,8 @@ def _walk(root: Path, known: Mapping[str, _Known], seen: set[str] | None = None)
     Regular files are 100644, or 100755 when any execute bit is set; symlinks are 120000 with
     their target as content (never followed); directories only hold files (an empty one is
     nothing); FIFOs, sockets and devices are skipped. Left out: ``.git`` and the staging
-    names at the top, the diff file at the top, and names git cannot record."""
+    names at the top, the diff file at the top, names git cannot record, and files larger
+    than ``max_bytes`` (appended to ``too_big`` when given, never read)."""
     stack: list[tuple[str, str]] = [(os.fspath(root), "")]
     while stack:
         directory, prefix = stack.pop()
@@ -658,7 +707,12 @@ def _walk(root: Path, known: Mapping[str, _Known], seen: set[str] | None = None)
                                 else:
                                     seen.add(rel)
                                 continue
-                        got = _read_regular(entry.path)
+                        try:
+                            got = _read_regular(entry.path, max_bytes)
+                        except _TooBig:
+                            if too_big is not None:
+                                too_big.append(rel)
+                            continue
                         if got is not None:
                             data, st_mode, stat_key = got
                             yield rel, _file_mode(st_mode), blob_id(data), data, stat_key
@@ -676,7 +730,10 @@ def _current_bytes(root: Path, path: str) -> bytes:
     full = root / path
     if full.is_symlink():
         return os.readlink(os.fsencode(full))
-    got = _read_regular(os.fspath(full))
+    try:
+        got = _read_regular(os.fspath(full))
+    except _TooBig:
+        return b""
     return b"" if got is None else got[0]
 
 
@@ -860,12 +917,14 @@ def _recover(root: Path) -> None:
         raise WorkspaceError(f"{root}: cannot clean up an interrupted baseline: {exc}") from exc
 
 
-def _rebuild(root: Path, keep: Mapping[str, bytes | None] | None) -> str:
+def _rebuild(
+    root: Path, keep: Mapping[str, bytes | None] | None, *, max_file_bytes: int
+) -> str:
     """Build a fresh one-commit repository of the current tree beside ``.git`` and swap it
     in. Returns the new commit id."""
     tmp, new, old, git = (root / n for n in (STAGING_TMP, STAGING_NEW, STAGING_OLD, GIT_DIR))
     try:
-        commit_id = _build(root, tmp, keep)
+        commit_id = _build(root, tmp, keep, max_file_bytes)
         _step("built")
         os.rename(tmp, new)
         fsync_dir(root)
@@ -893,13 +952,13 @@ def _rebuild(root: Path, keep: Mapping[str, bytes | None] | None) -> str:
 
 
 def _collect(
-    root: Path, pack: _PackWriter, keep: Mapping[str, bytes | None] | None
+    root: Path, pack: _PackWriter, keep: Mapping[str, bytes | None] | None, max_file_bytes: int
 ) -> tuple[dict[str, tuple[str, int]], dict[str, _StatKey]]:
     """Pack a blob for every workspace file and every kept content; return the new
     baseline's ``path -> (blob id, mode)`` and the stat keys of the files read."""
     entries: dict[str, tuple[str, int]] = {}
     stats: dict[str, _StatKey] = {}
-    for path, mode, oid, data, key in _walk(root, {}):
+    for path, mode, oid, data, key in _walk(root, {}, None, max_file_bytes):
         assert data is not None  # nothing is known: every file is read
         pack.add(oid, data)
         entries[path] = (oid, mode)
@@ -925,7 +984,9 @@ def _collect(
     return entries, stats
 
 
-def _build(root: Path, tmp: Path, keep: Mapping[str, bytes | None] | None) -> str:
+def _build(
+    root: Path, tmp: Path, keep: Mapping[str, bytes | None] | None, max_file_bytes: int
+) -> str:
     _remove(tmp)
     os.mkdir(tmp, _DIR_MODE)
     # libgit2 fsyncs what it writes (trees, commit, refs, index), and the pack writer fsyncs
@@ -934,7 +995,7 @@ def _build(root: Path, tmp: Path, keep: Mapping[str, bytes | None] | None) -> st
     pygit2.init_repository(str(tmp), bare=True, initial_head=BRANCH).free()
     pack = _PackWriter(tmp / "objects" / "pack")
     try:
-        entries, stats = _collect(root, pack, keep)
+        entries, stats = _collect(root, pack, keep, max_file_bytes)
         pack.finish()
     except BaseException:
         pack.abort()

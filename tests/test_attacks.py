@@ -15,8 +15,11 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import aiosqlite
 import anyio
+import pygit2
 import pytest
+import structlog
 from support.daemon import KEY_ENV, daemon_env, scalar, serving, short_dir, wait_for
 from support.protocols import model_turns
 from support.responses_server import (
@@ -26,9 +29,15 @@ from support.responses_server import (
     ResponsesServer,
     function_call_item,
 )
+from test_phase2 import env as env  # the real DB with phase-1 outputs, and a codex home
 
+from memoryd import doctor
+from memoryd.agent.offline import OfflineConsolidator
 from memoryd.agent.tools import MemoryRootTools
+from memoryd.config import Config, Phase2Config, load_settings
 from memoryd.demo import install_examples
+from memoryd.phase2 import Consolidator
+from memoryd.workspace import diff_against_baseline, ensure_baseline, reset_baseline, snapshot
 
 # (a+)+$ against 40 a's and a "!" backtracks through 2^40 ways to split the a's: hours in re.
 BAIT = "a" * 40 + "!\n"
@@ -150,3 +159,84 @@ async def test_sigterm_stops_the_daemon_during_a_hostile_search(base: Path) -> N
     assert code == 0, daemon.stderr()
     db = base / "state" / "memoryd.sqlite"
     assert scalar(db, "SELECT count(*) FROM phase2_runs WHERE reason = 'stopped'") == 1
+
+
+# --- a file too big for the workspace ---------------------------------------------------------
+
+LIMIT = 8192
+
+
+def test_a_file_over_the_limit_is_in_no_baseline_diff_or_snapshot(tmp_path: Path) -> None:
+    root = tmp_path / "memories"
+    root.mkdir()
+    (root / "MEMORY.md").write_text("# memory\n")
+    ensure_baseline(root, max_file_bytes=LIMIT)
+    (root / "dump.bin").write_bytes(b"x" * (LIMIT + 1))
+    (root / "ok.md").write_bytes(b"y" * LIMIT)
+    diff = diff_against_baseline(root, max_file_bytes=LIMIT)
+    assert diff.added == ["ok.md"] and diff.too_big == ("dump.bin",)
+    assert set(snapshot(root, max_file_bytes=LIMIT)) == {"MEMORY.md", "ok.md"}
+    reset_baseline(root, max_file_bytes=LIMIT)
+    head = pygit2.Repository(str(root / ".git")).head.peel(pygit2.Commit)
+    assert sorted(e.name for e in head.tree) == ["MEMORY.md", "ok.md"]
+    # Left out, not deleted: the file is still there, and does not show up as a deletion.
+    assert (root / "dump.bin").stat().st_size == LIMIT + 1
+    assert diff_against_baseline(root, max_file_bytes=LIMIT).changes == ()
+
+
+def test_a_baseline_from_before_the_limit_does_not_report_the_big_file_deleted(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "memories"
+    root.mkdir()
+    (root / "dump.bin").write_bytes(b"x" * (LIMIT + 1))
+    ensure_baseline(root, max_file_bytes=LIMIT * 4)  # an older, larger limit took it in
+    diff = diff_against_baseline(root, max_file_bytes=LIMIT)
+    assert diff.changes == () and diff.too_big == ("dump.bin",)
+
+
+async def test_phase2_leaves_a_big_user_file_out_of_the_baseline_and_history_with_a_warning(
+    env: tuple[aiosqlite.Connection, Path, Path], tmp_path: Path
+) -> None:
+    conn, home, root = env
+    cfg = Config(phase2=Phase2Config(max_file_bytes=LIMIT))
+    root.mkdir(mode=0o700)
+    (root / "video.mp4").write_bytes(b"\0" * (LIMIT * 3))
+    hist = tmp_path / "history"
+    c = Consolidator(
+        conn, cfg, OfflineConsolidator(), root=root, codex_home=home, worker_id="t",
+        history_dir=hist,
+    )  # fmt: skip
+    with structlog.testing.capture_logs() as logs:
+        result = await c.run_once()
+    assert result.outcome == "succeeded"
+    assert "video.mp4" not in result.changed_paths
+    warned = [e for e in logs if e["event"] == "phase2_files_too_big"]
+    assert [e["files"] for e in warned] == [["video.mp4"]]
+    head = pygit2.Repository(str(root / ".git")).head.peel(pygit2.Commit)
+    assert "video.mp4" not in {e.name for e in head.tree}
+    history = pygit2.Repository(str(hist))
+    tree = history.head.peel(pygit2.Commit).tree
+    assert "video.mp4" not in {e.name for e in tree} and "MEMORY.md" in {e.name for e in tree}
+    assert (root / "video.mp4").stat().st_size == LIMIT * 3  # the user's file is untouched
+
+
+def test_doctor_names_the_files_left_out(tmp_path: Path) -> None:
+    root = tmp_path / "codex" / "memories"
+    root.mkdir(parents=True, mode=0o700)
+    (root / "memory_summary.md").write_text("v1\n")
+    (root / "memory_summary.md").chmod(0o600)
+    big = root / "dump.bin"
+    big.write_bytes(b"x" * (LIMIT + 1))
+    big.chmod(0o600)
+    cfg = tmp_path / "memoryd.toml"
+    cfg.write_text(f"[phase2]\nmax_file_bytes = {LIMIT}\n")
+    settings = load_settings(cfg, env={"HOME": str(tmp_path), "CODEX_HOME": str(tmp_path / "codex"),
+                                       "MEMORYD_STATE_DIR": str(tmp_path / "state")})  # fmt: skip
+    check = doctor.check_memory_root(settings)
+    assert (check.status, check.message) == (
+        "warn",
+        f"1 file(s) in {root} are larger than phase2.max_file_bytes ({LIMIT} bytes) and are "
+        "left out of the baseline, the diff and the history: dump.bin",
+    )
+    assert check.fix == "move them out of the memory root, or raise phase2.max_file_bytes"

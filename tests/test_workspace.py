@@ -580,9 +580,9 @@ def test_stat_cache_skips_unchanged_files_and_never_hides_a_change(
     reads: list[str] = []
     real = workspace._read_regular
 
-    def counting(path: str) -> tuple[bytes, int, tuple[int, ...] | None] | None:
+    def counting(path: str, max_bytes: int) -> tuple[bytes, int, tuple[int, ...] | None] | None:
         reads.append(Path(path).name)
-        return real(path)
+        return real(path, max_bytes)
 
     monkeypatch.setattr(workspace, "_read_regular", counting)
     assert diff_against_baseline(root).is_empty
@@ -614,9 +614,9 @@ def test_files_written_just_before_the_baseline_are_always_reread(
     reads: list[str] = []
     real = workspace._read_regular
 
-    def counting(path: str) -> tuple[bytes, int, tuple[int, ...] | None] | None:
+    def counting(path: str, max_bytes: int) -> tuple[bytes, int, tuple[int, ...] | None] | None:
         reads.append(path)
-        return real(path)
+        return real(path, max_bytes)
 
     monkeypatch.setattr(workspace, "_read_regular", counting)
     assert diff_against_baseline(root).is_empty
