@@ -226,13 +226,19 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: Path, data: str | bytes, mode: int = FILE_MODE) -> None:
+def atomic_write(
+    path: Path, data: str | bytes, mode: int = FILE_MODE, *, root: Path | None = None
+) -> None:
     """Replace ``path`` with ``data`` so that a reader (or a crash) sees either the old file
     or the complete new one: write a temporary file in the same directory with ``mode``,
     fsync it, rename it over ``path``, fsync the directory. On any error before the rename
-    the temporary file is removed and the old file is untouched."""
+    the temporary file is removed and the old file is untouched. With ``root``, refused
+    (ArtifactError) when a directory between ``root`` and ``path`` is a symbolic link; a link
+    at ``path`` itself is replaced, never followed."""
     payload = data.encode("utf-8") if isinstance(data, str) else bytes(data)
     directory = path.parent
+    if root is not None:
+        refuse_links(root, directory)
     tmp = write_temp_file(path, payload, mode)
     try:
         os.replace(tmp, path)
@@ -321,17 +327,41 @@ def remove_stale_temp_files(root: Path) -> list[str]:
     return sorted(removed)
 
 
-def _ensure_dir(path: Path) -> None:
+def refuse_links(root: Path, path: Path) -> None:
+    """ArtifactError when a component of ``path`` below ``root`` (``root`` itself is checked
+    where it is prepared) is a symbolic link: nothing memoryd writes under the memory root goes
+    through a link a user or a program planted there, wherever it points."""
+    here = root
+    for part in path.relative_to(root).parts:
+        here = here / part
+        try:
+            mode = os.lstat(here).st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        if stat.S_ISLNK(mode):
+            raise ArtifactError(
+                f"refused to write through the symbolic link {here} inside the memory root; "
+                "memoryd never follows links there: replace it with a real directory"
+            )
+
+
+def _ensure_dir(path: Path, root: Path) -> None:
     try:
-        make_private_dirs(path)
+        make_private_dirs(path, root=root)
     except NotADirectoryError as e:
         raise ArtifactError(str(e)) from None
 
 
-def make_private_dirs(path: Path) -> None:
+def make_private_dirs(path: Path, *, root: Path | None = None) -> None:
     """Create ``path`` (and missing parents) private to the user (0700); an existing directory
     keeps its mode. A symlink or a non-directory in the way raises NotADirectoryError: memory
-    files are never written through a link out of the memory root."""
+    files are never written through a link out of the memory root. With ``root``, a link at
+    any component between ``root`` and ``path`` is refused too (before anything is made)."""
+    if root is not None:
+        try:
+            refuse_links(root, path)
+        except ArtifactError as e:
+            raise NotADirectoryError(str(e)) from None
     missing: list[Path] = []
     p = path
     while not os.path.lexists(p):
@@ -385,7 +415,7 @@ def sync_artifacts(root: Path, rows: Sequence[ArtifactRow]) -> SyncResult:
     left alone), and ``raw_memories.md``. Files whose content would not change are not
     rewritten, so an unchanged selection does no writes at all."""
     summaries_dir = root / ROLLOUT_SUMMARIES_DIR
-    _ensure_dir(summaries_dir)
+    _ensure_dir(summaries_dir, root)
 
     seen: set[str] = set()
     selected: list[ArtifactRow] = []

@@ -17,8 +17,9 @@ import msgspec
 
 from memoryd import __version__
 from memoryd import log as logsetup
-from memoryd.config import Settings, load_settings
+from memoryd.config import Settings, check_memory_root, load_settings
 from memoryd.errors import ConfigError, MemorydError
+from memoryd.store.db import ensure_private_dir
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -159,6 +160,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from memoryd.runonce import run_once
 
     settings = _load(args)
+    _refuse_unsafe_paths(settings)
     c = settings.config.log
     logsetup.configure("warning", settings.paths.log_dir, max_bytes=c.max_bytes, backups=c.backups)
     summary = anyio.run(run_once, settings)
@@ -172,10 +174,18 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(args.dir, as_json=args.json, print_summary=_print_summary)
 
 
+def _refuse_unsafe_paths(settings: Settings) -> None:
+    """Before ``run --once`` or ``serve`` touches anything: a memory root that would take in
+    the user's own files is a config error, and a state dir that is a link is refused."""
+    check_memory_root(settings)
+    ensure_private_dir(settings.paths.state_dir)
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     from memoryd.supervisor import run_daemon
 
     settings = _load(args)
+    _refuse_unsafe_paths(settings)
     return run_daemon(settings, config_arg=args.config)
 
 
@@ -318,6 +328,9 @@ _CONTROL_COMMANDS = (
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Everything memoryd creates (and libgit2, SQLite, a codex child on its behalf) is private
+    # to the user, whatever umask it was started with.
+    os.umask(0o077)
     args = _parser().parse_args(argv)
     handlers = {
         "serve": _cmd_serve,

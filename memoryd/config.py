@@ -25,13 +25,21 @@ from memoryd.errors import ConfigError
 Backend = Literal["offline", "openai", "chat", "codex"]
 LogLevel = Literal["debug", "info", "warning", "error"]
 
-PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
-NonNegInt = Annotated[int, msgspec.Meta(ge=0)]
-PositiveFloat = Annotated[float, msgspec.Meta(gt=0)]
-NonNegFloat = Annotated[float, msgspec.Meta(ge=0)]
 _T = TypeVar("_T")
 _MIB = 1024 * 1024
 _GIB = 1024 * _MIB
+# Every duration and count has an upper bound that works: a value past it used to pass
+# validation and then overflow SQLite's 64-bit integers (a lease of 2**63-1 seconds) or
+# asyncio's timers on first use.
+_DAY = 86_400
+_WEEK = 7 * _DAY
+_MAX_TOKENS = 10**15  # far past any real budget, far below 2**63 when summed per day
+Seconds = Annotated[int, msgspec.Meta(ge=0, le=30 * _DAY)]  # backoffs and intervals
+Timeout = Annotated[float, msgspec.Meta(gt=0, le=_DAY)]  # one request or child process
+Lease = Annotated[int, msgspec.Meta(ge=10, le=_WEEK)]
+Heartbeat = Annotated[int, msgspec.Meta(ge=1, le=_DAY)]
+Tokens = Annotated[int, msgspec.Meta(ge=0, le=_MAX_TOKENS)]
+Price = Annotated[float, msgspec.Meta(ge=0, le=1e9)]
 
 
 class _Section(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -39,26 +47,26 @@ class _Section(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class IndexConfig(_Section):
-    rescan_seconds: Annotated[float, msgspec.Meta(ge=1)] = 300.0
+    rescan_seconds: Annotated[float, msgspec.Meta(ge=1, le=_WEEK)] = 300.0
     debounce_ms: Annotated[int, msgspec.Meta(ge=0, le=60_000)] = 500
-    max_line_bytes: Annotated[int, msgspec.Meta(ge=4096)] = 16 * 1024 * 1024
+    max_line_bytes: Annotated[int, msgspec.Meta(ge=4096, le=_GIB)] = 16 * 1024 * 1024
 
 
 class Phase1Config(_Section):
     backend: Backend = "offline"
     model: str = ""
     concurrency: Annotated[int, msgspec.Meta(ge=1, le=256)] = 8
-    max_running: PositiveInt = 64
-    lease_seconds: Annotated[int, msgspec.Meta(ge=10)] = 600
-    heartbeat_seconds: PositiveInt = 60
-    retry_delay_seconds: NonNegInt = 3600
-    max_retries: NonNegInt = 3
-    min_rollout_idle_hours: Annotated[float, msgspec.Meta(ge=0)] = 12.0
-    max_rollout_age_days: Annotated[float, msgspec.Meta(gt=0)] = 30.0
+    max_running: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 64
+    lease_seconds: Lease = 600
+    heartbeat_seconds: Heartbeat = 60
+    retry_delay_seconds: Seconds = 3600
+    max_retries: Annotated[int, msgspec.Meta(ge=0, le=1000)] = 3
+    min_rollout_idle_hours: Annotated[float, msgspec.Meta(ge=0, le=24 * 365)] = 12.0
+    max_rollout_age_days: Annotated[float, msgspec.Meta(gt=0, le=36_500)] = 30.0
     allowed_sources: list[str] = msgspec.field(default_factory=lambda: ["cli", "vscode"])
     honor_codex_generate_memories: bool = False
     disable_on_external_context: bool = False
-    max_input_tokens: Annotated[int, msgspec.Meta(ge=1000)] = 150_000
+    max_input_tokens: Annotated[int, msgspec.Meta(ge=1000, le=100_000_000)] = 150_000
     accept_legacy_keys: bool = True
     transient_retries: Annotated[int, msgspec.Meta(ge=0, le=20)] = 3
 
@@ -66,15 +74,15 @@ class Phase1Config(_Section):
 class Phase2Config(_Section):
     backend: Backend = "offline"
     model: str = ""
-    lease_seconds: Annotated[int, msgspec.Meta(ge=10)] = 3600
-    heartbeat_seconds: PositiveInt = 90
-    retry_delay_seconds: NonNegInt = 3600
-    min_interval_seconds: NonNegInt = 900
+    lease_seconds: Lease = 3600
+    heartbeat_seconds: Heartbeat = 90
+    retry_delay_seconds: Seconds = 3600
+    min_interval_seconds: Seconds = 900
     max_inputs: Annotated[int, msgspec.Meta(ge=1, le=4096)] = 256
     max_unused_days: Annotated[int, msgspec.Meta(ge=0, le=365)] = 30
     # Bounds of a tool-calling consolidation agent (openai, chat): memoryd/agent/guard.py.
     max_turns: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 40
-    max_seconds: PositiveFloat = 1800.0
+    max_seconds: Annotated[float, msgspec.Meta(gt=0, le=_WEEK)] = 1800.0
     loop_repeat_limit: Annotated[int, msgspec.Meta(ge=2, le=100)] = 3
     first_change_turns: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 16
     no_progress_turns: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 8
@@ -95,21 +103,21 @@ class Phase2Config(_Section):
 class OpenAIBackendConfig(_Section):
     base_url: str = "https://api.openai.com/v1"
     api_key_env: str = "OPENAI_API_KEY"
-    timeout_seconds: PositiveFloat = 120.0
+    timeout_seconds: Timeout = 120.0
     max_concurrency: Annotated[int, msgspec.Meta(ge=1, le=1024)] = 16
 
 
 class ChatBackendConfig(_Section):
     base_url: str = "http://127.0.0.1:11434/v1"
     api_key_env: str = ""
-    timeout_seconds: PositiveFloat = 120.0
+    timeout_seconds: Timeout = 120.0
     max_concurrency: Annotated[int, msgspec.Meta(ge=1, le=1024)] = 4
 
 
 class CodexBackendConfig(_Section):
     binary: str = "codex"
-    timeout_seconds: PositiveFloat = 600.0
-    phase2_timeout_seconds: PositiveFloat = 1800.0
+    timeout_seconds: Timeout = 600.0
+    phase2_timeout_seconds: Timeout = 1800.0
     max_concurrency: Annotated[int, msgspec.Meta(ge=1, le=64)] = 2
     config_overrides: list[str] = msgspec.field(default_factory=list)
 
@@ -123,22 +131,22 @@ class BackendsConfig(_Section):
 class BudgetPhaseConfig(_Section):
     """One phase's own limits, on top of the shared ``[budget]`` ones (SPEC §5)."""
 
-    daily_tokens: NonNegInt = 0  # this phase's own spend per UTC day; 0 = only the shared cap
-    run_tokens: NonNegInt = 0  # replaces budget.run_tokens for this phase; 0 = use that
+    daily_tokens: Tokens = 0  # this phase's own spend per UTC day; 0 = only the shared cap
+    run_tokens: Tokens = 0  # replaces budget.run_tokens for this phase; 0 = use that
 
 
 class ModelPrice(_Section):
     """What a model costs, for the ledger's cost estimate (any currency; USD is usual)."""
 
-    input_per_million: NonNegFloat = 0.0
-    output_per_million: NonNegFloat = 0.0
+    input_per_million: Price = 0.0
+    output_per_million: Price = 0.0
 
 
 class BudgetConfig(_Section):
     """Token budgets. The day is the UTC day: spend resets at 00:00 UTC."""
 
-    daily_tokens: NonNegInt = 0  # both phases together; 0 = unlimited
-    run_tokens: NonNegInt = 0  # one extraction job / one consolidation; 0 = unlimited
+    daily_tokens: Tokens = 0  # both phases together; 0 = unlimited
+    run_tokens: Tokens = 0  # one extraction job / one consolidation; 0 = unlimited
     phase1: BudgetPhaseConfig = msgspec.field(default_factory=BudgetPhaseConfig)
     phase2: BudgetPhaseConfig = msgspec.field(default_factory=BudgetPhaseConfig)
     prices: dict[str, ModelPrice] = msgspec.field(default_factory=dict)  # model name -> price
@@ -146,12 +154,12 @@ class BudgetConfig(_Section):
 
 class LogConfig(_Section):
     level: LogLevel = "info"
-    max_bytes: Annotated[int, msgspec.Meta(ge=4096)] = 10 * 1024 * 1024
+    max_bytes: Annotated[int, msgspec.Meta(ge=4096, le=_GIB)] = 10 * 1024 * 1024
     backups: Annotated[int, msgspec.Meta(ge=0, le=100)] = 5
 
 
 class DaemonConfig(_Section):
-    shutdown_grace_seconds: Annotated[float, msgspec.Meta(ge=0)] = 30.0
+    shutdown_grace_seconds: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 30.0
 
 
 class Config(_Section):
@@ -365,3 +373,86 @@ def load_settings(
         else:
             cfg, source = Config(), "<defaults>"
     return Settings(config=cfg, source=source, paths=resolve_paths(cfg, env))
+
+
+# The names a memory root holds (SPEC §1; Codex's v1 layout), and memoryd's own.
+_MEMORY_NAMES = frozenset(
+    {
+        "MEMORY.md",
+        "memory_summary.md",
+        "raw_memories.md",
+        "rollout_summaries",
+        "skills",
+        "extensions",
+        "phase2_workspace_diff.md",
+        ".git.memoryd-tmp",
+        ".git.memoryd-new",
+        ".git.memoryd-old",
+    }
+)
+
+
+def _is_memoryd_git(git: Path) -> bool:
+    """Whether ``git`` is a baseline repository memoryd made (its config says so)."""
+    try:
+        with open(git / "config", "rb") as f:
+            return b"baseline-version" in f.read(64 * 1024)
+    except OSError:
+        return False
+
+
+def _unsafe_root_reason(paths: Paths, home: Path) -> str | None:
+    real = Path(os.path.realpath(paths.memory_root))
+
+    def holds(outer: Path, inner: Path) -> bool:  # outer is inner, or one of its parents
+        return outer == inner or outer in inner.parents
+
+    codex_home = Path(os.path.realpath(paths.codex_home))
+    state_dir = Path(os.path.realpath(paths.state_dir))
+    if real == Path(real.anchor):
+        return "is the root of the file system"
+    if holds(real, home):
+        return "is your home directory" if real == home else "contains your home directory"
+    if real == codex_home:
+        return "is codex_home itself, where Codex keeps its sessions and settings"
+    for d in (*paths.sessions_dirs, paths.archived_dir):
+        sessions = Path(os.path.realpath(d))
+        if holds(real, sessions):
+            return f"contains the rollout directory {sessions}"
+        if holds(sessions, real):
+            return f"is inside the rollout directory {sessions}"
+    if holds(real, state_dir):
+        return f"contains memoryd's state dir {state_dir}"
+    if holds(state_dir, real) and real != state_dir / "memories":
+        return f"is inside memoryd's state dir {state_dir}"
+    if real == codex_home / "memories":
+        return None  # Codex's own memory folder: whatever is there is memories
+    try:
+        names = sorted(e.name for e in os.scandir(real))
+    except (FileNotFoundError, NotADirectoryError):
+        return None  # made on first use (a file in the way is refused where it is made)
+    except OSError as e:
+        return f"cannot be listed ({e.strerror or e})"
+    if not names or any(n in _MEMORY_NAMES for n in names):
+        return None
+    if ".git" in names and _is_memoryd_git(real / ".git"):
+        return None
+    shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+    return f"is a non-empty directory without memory files (it holds {shown})"
+
+
+def check_memory_root(settings: Settings, env: Mapping[str, str] | None = None) -> None:
+    """ConfigError (key ``memory_root``) when the memory root is a place whose contents
+    memoryd would commit into its history and rewrite: the file-system root, the home
+    directory, codex_home, anything around the rollouts or the state dir, or a non-empty
+    directory that holds no memory files."""
+    env = os.environ if env is None else env
+    home = Path(os.path.realpath(_expand("~", env)))
+    why = _unsafe_root_reason(settings.paths, home)
+    if why is not None:
+        raise ConfigError(
+            settings.source,
+            "memory_root",
+            f"{settings.paths.memory_root} {why}; memoryd would commit and rewrite what is "
+            "there: set memory_root to an empty or new directory of its own",
+        )

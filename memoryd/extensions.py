@@ -119,7 +119,7 @@ def seed_ad_hoc(root: Path) -> bool:
     exists (Codex seeds it at every start, create-new). Returns True when it was created now.
     An existing file, even one the user rewrote or emptied, is never touched."""
     ext = root / EXTENSIONS_DIR / AD_HOC
-    make_private_dirs(ext)
+    make_private_dirs(ext, root=root)  # a link at extensions/ or ad_hoc/ is refused
     target = ext / INSTRUCTIONS_FILE
     if os.path.lexists(target):
         return False

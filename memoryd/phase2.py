@@ -162,7 +162,7 @@ def reconcile_mid_run_edits(
         if now is not None and wrote is not None and now != wrote:
             data = (root / rel).read_bytes()
             name = _user_edit_name(rel, run_id)
-            atomic_write(root / name, data)
+            atomic_write(root / name, data, root=root)
             saved.append(name)
             keep[rel] = before_bytes.get(rel) if rel in before else None
             keep[name] = None  # the saved copy is new to the baseline: it shows in the diff

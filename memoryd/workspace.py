@@ -308,6 +308,12 @@ def _prepare_root(root: Path, *, create: bool) -> Path:
             raise WorkspaceError(f"memory root cannot be a symbolic link: {root}")
     if not root.is_dir():
         raise WorkspaceError(f"memory root is not a directory: {root}")
+    st = os.lstat(root)
+    if st.st_mode & 0o077 and st.st_uid == os.getuid():
+        # A root someone opened up (0777) is memoryd's to keep private: its files hold what
+        # the user did, and a writable root lets anyone plant files and links in it.
+        os.chmod(root, _DIR_MODE)
+        log.warning("memory_root_mode_tightened", root=str(root), was=oct(st.st_mode & 0o777))
     return root.absolute()
 
 
@@ -828,7 +834,7 @@ class _PackWriter:
         pack_path = self._dir / f"{name}.pack"
         os.rename(self._tmp, pack_path)
         for p in (pack_path, idx_path):
-            os.chmod(p, 0o444)  # as git leaves its packs
+            os.chmod(p, 0o400)  # read-only, as git leaves its packs, and private
         fsync_dir(self._dir)
 
     def _index(self, pack_checksum: bytes) -> bytes:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import signal
+import stat
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 import anyio
@@ -34,8 +36,11 @@ from test_phase2 import env as env  # the real DB with phase-1 outputs, and a co
 from memoryd import doctor
 from memoryd.agent.offline import OfflineConsolidator
 from memoryd.agent.tools import MemoryRootTools
-from memoryd.config import Config, Phase2Config, load_settings
+from memoryd.artifacts import ArtifactError, atomic_write, sync_artifacts
+from memoryd.config import Config, Phase2Config, load_settings, parse_config
 from memoryd.demo import install_examples
+from memoryd.errors import ConfigError
+from memoryd.extensions import seed_ad_hoc
 from memoryd.phase2 import Consolidator
 from memoryd.workspace import diff_against_baseline, ensure_baseline, reset_baseline, snapshot
 
@@ -240,3 +245,190 @@ def test_doctor_names_the_files_left_out(tmp_path: Path) -> None:
         "left out of the baseline, the diff and the history: dump.bin",
     )
     assert check.fix == "move them out of the memory root, or raise phase2.max_file_bytes"
+
+
+# --- links planted in the memory root and the state dir ---------------------------------------
+
+
+def test_a_linked_extensions_folder_is_not_written_through(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    root = tmp_path / "memories"
+    root.mkdir()
+    (root / "extensions").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(NotADirectoryError, match=r"symbolic link .*/memories/extensions inside"):
+        seed_ad_hoc(root)
+    assert list(outside.iterdir()) == []
+
+
+def test_memoryd_own_writes_refuse_a_link_at_any_component(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    root = tmp_path / "memories"
+    (root / "skills").mkdir(parents=True)
+    (root / "skills" / "deploy").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(ArtifactError, match=r"symbolic link .*/skills/deploy inside"):
+        atomic_write(root / "skills" / "deploy" / "SKILL.md", "x", root=root)
+    (root / "rollout_summaries").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(ArtifactError):
+        sync_artifacts(root, [])
+    assert list(outside.iterdir()) == []
+
+
+def cli(base: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``memoryd --config base/memoryd.toml ARGS`` on the home under ``base``; killed (by PID)
+    if it runs past a minute (a serve that was not refused)."""
+    cfg = base / "memoryd.toml"
+    if not cfg.exists():
+        cfg.write_text("")
+    return subprocess.run(
+        [sys.executable, "-m", "memoryd", "--config", str(cfg), *args],
+        env=daemon_env(base),
+        cwd=base,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize("command", [["run", "--once"], ["serve"]])
+def test_a_linked_state_dir_is_refused_with_one_line(base: Path, command: list[str]) -> None:
+    elsewhere = base / "elsewhere"
+    elsewhere.mkdir(mode=0o755)
+    (base / "state").symlink_to(elsewhere, target_is_directory=True)
+    done = cli(base, *command)
+    assert done.returncode == 1
+    assert done.stderr == (
+        f"memoryd: {base / 'state'} is a symbolic link (to {elsewhere}); memoryd keeps its state "
+        "only in a real directory: remove the link or point MEMORYD_STATE_DIR/state_dir at the "
+        "real directory\n"
+    )
+    assert list(elsewhere.iterdir()) == [] and stat.S_IMODE(elsewhere.stat().st_mode) == 0o755
+
+
+@pytest.mark.parametrize("dangling", [False, True], ids=["to_a_file", "dangling"])
+def test_a_linked_state_db_is_refused_and_its_target_untouched(
+    base: Path, dangling: bool
+) -> None:
+    install_examples(base / "codex" / "sessions")
+    target = base / "elsewhere.sqlite"
+    if not dangling:
+        target.write_bytes(b"not mine")
+        target.chmod(0o644)
+    (base / "state").mkdir(mode=0o700)
+    (base / "state" / "memoryd.sqlite").symlink_to(target)
+    done = cli(base, "run", "--once")
+    assert done.returncode == 1
+    assert done.stderr == (
+        f"memoryd: state DB {base / 'state' / 'memoryd.sqlite'} is a symbolic link (to {target}); "
+        "memoryd refuses to follow it: remove the link (the DB is created in the state dir)\n"
+    )
+    if dangling:
+        assert not target.exists()
+    else:
+        assert target.read_bytes() == b"not mine" and stat.S_IMODE(target.stat().st_mode) == 0o644
+
+
+def test_loose_modes_are_tightened_and_everything_is_created_private(base: Path) -> None:
+    """A root and a state dir left 0777, and a umask of 000: after a run every directory
+    memoryd owns is 0700 and every file it made 0600 (or 0700), the log and git's own files
+    included."""
+    install_examples(base / "codex" / "sessions")
+    root, state = base / "codex" / "memories", base / "state"
+    for d in (root, state):
+        d.mkdir(parents=True)
+        d.chmod(0o777)
+    env = daemon_env(base)
+    (base / "memoryd.toml").write_text("")
+    done = subprocess.run(
+        ["sh", "-c", 'umask 000 && exec "$0" -m memoryd --config "$1" run --once',
+         sys.executable, str(base / "memoryd.toml")],
+        env=env, cwd=base, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert (root / "MEMORY.md").is_file() and (state / "logs" / "memoryd.log").is_file()
+    loose = [
+        f"{oct(stat.S_IMODE(p.lstat().st_mode))} {p}"
+        for top in (root, state)
+        for p in [top, *top.rglob("*")]
+        if stat.S_IMODE(p.lstat().st_mode) & 0o077 and not p.is_symlink()
+    ]
+    assert loose == []
+
+
+# --- configuration aimed at the user's files ------------------------------------------------
+
+
+def refused_roots(base: Path) -> list[tuple[str, str]]:
+    codex = base / "codex"
+    return [
+        ("/", "is the root of the file system"),
+        (str(base), "is your home directory"),
+        (str(base.parent), "contains your home directory"),
+        (str(codex), "is codex_home itself, where Codex keeps its sessions and settings"),
+        (str(codex / "sessions" / "2026"), f"is inside the rollout directory {codex / 'sessions'}"),
+        (str(base / "state" / "logs"), f"is inside memoryd's state dir {base / 'state'}"),
+        (str(base / "projects"), "is a non-empty directory without memory files (it holds "
+                                 ".ssh, app, notes.txt, ...)"),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("command", [["run", "--once"], ["serve"]])
+def test_a_memory_root_over_the_users_files_is_refused(base: Path, command: list[str]) -> None:
+    install_examples(base / "codex" / "sessions")
+    projects = base / "projects"
+    for name in (".ssh", "app", "x"):
+        (projects / name).mkdir(parents=True)
+    (projects / "notes.txt").write_text("mine\n")
+    (base / "state" / "logs").mkdir(parents=True)
+    cfg = base / "memoryd.toml"
+    for root, why in refused_roots(base):
+        cfg.write_text(f"memory_root = {json.dumps(root)}\n")
+        done = cli(base, *command)
+        assert done.returncode == 2, (root, done.stderr)
+        assert done.stderr == (
+            f"memoryd: config error: {cfg}: memory_root: {root} {why}; memoryd would commit and "
+            "rewrite what is there: set memory_root to an empty or new directory of its own\n"
+        )
+        assert not (Path(root) / ".git").exists() or root == "/"
+    assert sorted(p.name for p in projects.iterdir()) == [".ssh", "app", "notes.txt", "x"]
+
+
+def test_a_memory_root_of_its_own_is_accepted(base: Path) -> None:
+    """The refusal leaves the normal cases alone: a new directory, an empty one, one holding
+    memory files, and a memoryd baseline with nothing else yet."""
+    install_examples(base / "codex" / "sessions")
+    cfg = base / "memoryd.toml"
+    (base / "empty").mkdir()
+    (base / "held").mkdir()
+    (base / "held" / "MEMORY.md").write_text("# mine\n")
+    for root in (base / "new", base / "empty", base / "held"):
+        cfg.write_text(f"memory_root = {json.dumps(str(root))}\n")
+        done = cli(base, "run", "--once")
+        assert done.returncode == 0, done.stderr
+        assert (root / "memory_summary.md").is_file()
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("phase1.lease_seconds", 2**63 - 1),
+        ("phase2.lease_seconds", 2**63 - 1),
+        ("phase1.retry_delay_seconds", 2**62),
+        ("phase2.min_interval_seconds", 2**62),
+        ("phase2.max_seconds", 1e300),
+        ("budget.daily_tokens", 2**63 - 1),
+        ("daemon.shutdown_grace_seconds", 1e18),
+        ("backends.openai.timeout_seconds", 1e300),
+    ],
+)
+def test_extreme_durations_and_counts_are_config_errors(key: str, value: float) -> None:
+    section, name = key.rsplit(".", 1)
+    data: dict[str, Any] = {}
+    cur = data
+    for part in section.split("."):
+        cur = cur.setdefault(part, {})
+    cur[name] = value
+    with pytest.raises(ConfigError) as info:
+        parse_config(data, "cfg.toml")
+    assert info.value.key == key and "expected" in info.value.problem and "<=" in info.value.problem

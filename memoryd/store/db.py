@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sqlite3
+import stat
 import weakref
 from collections.abc import AsyncIterator
 from importlib import resources
@@ -54,17 +56,40 @@ def split_statements(sql: str) -> list[str]:
 
 
 def ensure_private_dir(path: Path) -> None:
-    """Create ``path`` (and parents) with mode 0700; tighten it if it already exists."""
+    """Create ``path`` (and parents) with mode 0700; tighten it if it already exists. A
+    symbolic link there is refused (StateDBError): memoryd's state (DB, logs, history, lock,
+    socket) is never kept, nor chmodded, through a link someone planted."""
+    if os.path.islink(path):
+        raise StateDBError(
+            f"{path} is a symbolic link (to {os.readlink(path)}); memoryd keeps its state only "
+            "in a real directory: remove the link or point MEMORYD_STATE_DIR/state_dir at the "
+            "real directory"
+        )
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    st = path.stat()
+    st = os.lstat(path)
+    if not stat.S_ISDIR(st.st_mode):
+        raise StateDBError(f"{path} is not a directory")
     if st.st_mode & 0o077 and st.st_uid == os.getuid():
         path.chmod(0o700)
 
 
 def _ensure_private_file(path: Path) -> None:
-    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    """Create the DB file 0600 (or tighten it); a symbolic link there, dangling or not, is
+    refused without touching its target."""
     try:
-        if os.fstat(fd).st_mode & 0o077:
+        fd = os.open(path, os.O_CREAT | os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK, 0o600)
+    except OSError as e:
+        if e.errno == errno.ELOOP or os.path.islink(path):
+            raise StateDBError(
+                f"state DB {path} is a symbolic link (to {os.readlink(path)}); memoryd refuses "
+                "to follow it: remove the link (the DB is created in the state dir)"
+            ) from None
+        raise StateDBError(f"cannot open state DB {path}: {e.strerror or e}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise StateDBError(f"state DB {path} is not a regular file")
+        if st.st_mode & 0o077:
             os.fchmod(fd, 0o600)
     finally:
         os.close(fd)
