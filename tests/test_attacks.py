@@ -8,6 +8,7 @@ The loopback model (tests/support/responses_server.py) is scripted to attack; da
 from __future__ import annotations
 
 import json
+import re
 import signal
 import stat
 import subprocess
@@ -23,6 +24,13 @@ import pygit2
 import pytest
 import structlog
 from support.daemon import KEY_ENV, daemon_env, scalar, serving, short_dir, wait_for
+from support.fault_world import (
+    api_key_fixture,  # noqa: F401 (a fixture)
+    consolidator,
+    openai_config,
+    rows,
+    world,
+)
 from support.protocols import model_turns
 from support.responses_server import (
     Behaviour,
@@ -37,10 +45,12 @@ from memoryd import doctor
 from memoryd.agent.offline import OfflineConsolidator
 from memoryd.agent.tools import MemoryRootTools
 from memoryd.artifacts import ArtifactError, atomic_write, sync_artifacts
+from memoryd.backends.openai import OpenAIExtractor
 from memoryd.config import Config, Phase2Config, load_settings, parse_config
 from memoryd.demo import install_examples
 from memoryd.errors import ConfigError
 from memoryd.extensions import seed_ad_hoc
+from memoryd.phase1 import Phase1
 from memoryd.phase2 import Consolidator
 from memoryd.workspace import diff_against_baseline, ensure_baseline, reset_baseline, snapshot
 
@@ -432,3 +442,34 @@ def test_extreme_durations_and_counts_are_config_errors(key: str, value: float) 
     with pytest.raises(ConfigError) as info:
         parse_config(data, "cfg.toml")
     assert info.value.key == key and "expected" in info.value.problem and "<=" in info.value.problem
+
+
+# --- a model's rollout_slug ----------------------------------------------------------------
+
+HOSTILE_SLUGS = ["../../../outside/x", "a\u0000b/c", "/etc/passwd", "..", "ＡＢ/..\\c", "-" * 300]
+SAFE_SLUG = re.compile(r"[a-z0-9_-]{1,80}")
+SAFE_STEM = re.compile(r"\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-[0-9A-Za-z]{4}(-[a-z0-9_]{1,60})?\.md")
+
+
+async def test_a_hostile_rollout_slug_never_shapes_a_file_name(tmp_path: Path) -> None:
+    """Each rollout's stage-1 reply carries a path-like slug: what is stored is reduced to a
+    safe character set, and every summary file lands directly in rollout_summaries/ under a
+    safe name."""
+    slugs = iter(HOSTILE_SLUGS)
+
+    def model(req: ReceivedRequest) -> Behaviour:
+        out = {"rollout_summary": "s", "rollout_slug": next(slugs), "raw_memory": "m"}
+        return Reply(text=json.dumps(out))
+
+    async with world(tmp_path) as w, ResponsesServer(responder=model) as srv:
+        cfg = openai_config(srv.url)
+        async with OpenAIExtractor(cfg) as ex:
+            stats = await Phase1(w.conn, cfg, ex).run(until_idle=True)
+        assert stats.succeeded == 3
+        stored = [r[0] for r in await rows(w.conn, "SELECT rollout_slug FROM stage1_outputs")]
+        result = await consolidator(w, Config(), OfflineConsolidator()).run_once()
+    assert result.outcome == "succeeded"
+    assert all(s is None or SAFE_SLUG.fullmatch(s) for s in stored), stored
+    names = sorted(p.name for p in (w.root / "rollout_summaries").iterdir())
+    assert len(names) == 3 and all(SAFE_STEM.fullmatch(n) for n in names), names
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["codex", "state"]
