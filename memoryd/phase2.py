@@ -289,6 +289,8 @@ class Consolidator:
             raise
         except (OSError, MemorydError) as e:
             raise _Failed(f"writing the memory root failed: {e}") from e
+        except RecursionError as e:  # a tree too deep for some library's recursive walk
+            raise _Failed(f"the memory root is nested too deeply: {e}") from e
 
     async def _heartbeat(self, claim: GlobalClaim) -> None:
         p = self.cfg.phase2

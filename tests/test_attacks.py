@@ -39,6 +39,7 @@ from support.responses_server import (
     ResponsesServer,
     function_call_item,
 )
+from test_agent_tools import plant_deep_tree, remove_deep_tree
 from test_phase2 import env as env  # the real DB with phase-1 outputs, and a codex home
 
 from memoryd import doctor
@@ -473,3 +474,28 @@ async def test_a_hostile_rollout_slug_never_shapes_a_file_name(tmp_path: Path) -
     names = sorted(p.name for p in (w.root / "rollout_summaries").iterdir())
     assert len(names) == 3 and all(SAFE_STEM.fullmatch(n) for n in names), names
     assert sorted(p.name for p in tmp_path.iterdir()) == ["codex", "state"]
+
+
+# --- a tree deeper than the recursion limit ---------------------------------------------------
+
+
+async def test_a_deep_tree_in_the_root_neither_crashes_a_run_nor_keeps_the_lock(
+    env: tuple[aiosqlite.Connection, Path, Path],
+) -> None:
+    """Folders nested past Python's recursion limit (written by an old agent or a user):
+    phase 2 runs to a recorded outcome and gives the lock back, run after run (3.11's os.walk
+    raised RecursionError, which escaped the run with the lock left running)."""
+    conn, home, root = env
+    root.mkdir(mode=0o700)
+    plant_deep_tree(root, sys.getrecursionlimit() + 100)
+    try:
+        for _ in range(2):
+            c = Consolidator(conn, Config(), OfflineConsolidator(), root=root, codex_home=home,
+                             worker_id="t")  # fmt: skip
+            result = await c.run_once()
+            assert result.outcome in ("succeeded", "noop"), result.reason
+            job = list(await conn.execute_fetchall("SELECT status FROM jobs WHERE kind = ?",
+                                                   ("memory_consolidate_global",)))  # fmt: skip
+            assert job == [("done",)]
+    finally:
+        remove_deep_tree(root)
