@@ -41,7 +41,6 @@ import shutil
 import stat
 import struct
 import threading
-import time
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -55,6 +54,7 @@ import pygit2
 import structlog
 from pygit2.enums import FileMode, RepositoryOpenFlag
 
+from memoryd import clock
 from memoryd.agent.base import DIFF_FILE
 from memoryd.artifacts import atomic_write, fsync_dir
 from memoryd.errors import MemorydError
@@ -585,7 +585,7 @@ def _read_regular(path: str) -> tuple[bytes, int, _StatKey | None] | None:
     vanished or stopped being a regular file since it was listed (a concurrent writer renamed
     something over it). The stat data is taken before the read, so a write during the read
     changes the file's ctime after the recorded one."""
-    now = time.time_ns()
+    now = clock.fs_time_ns()
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
