@@ -82,9 +82,10 @@ def memoryd(env: dict[str, str], *args: str) -> str:
     cmd = [sys.executable, "-m", "memoryd", *args]
     p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
     if p.returncode != 0:
-        raise BenchError(
-            f"`memoryd {' '.join(args)}` exited {p.returncode}: {p.stderr.strip()[-2000:]}"
-        )
+        # the CLI's own one-line reason (or a traceback's last line) is what names the problem
+        lines = [ln for ln in p.stderr.splitlines() if ln.strip()]
+        why = lines[-1].strip() if lines else "no message on stderr"
+        raise BenchError(f"`memoryd {' '.join(args)}` exited {p.returncode}: {why}")
     return p.stdout
 
 

@@ -20,6 +20,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))
 
+import bench_quality  # noqa: E402
 from quality import corpora  # noqa: E402
 from quality.model import DISTRACTOR_KINDS, FACT_KINDS, Corpus, Fact, Say, Sh, User  # noqa: E402
 from quality.render import render_session, write_session  # noqa: E402
@@ -250,3 +251,17 @@ def test_scorer_catches_old_values_distractors_and_misplaced_scopes(
         replaced.setdefault(o.project or "General", []).append(f"{o.says}: no longer, replaced")
     result = score_root(corpus, _folder(tmp_path / "r", corpus, replaced), "later")
     assert all(fs.superseded_current == [] for fs in result.files.values())
+
+
+def test_a_failing_cli_step_stops_the_bench_with_the_clis_reason(tmp_path: Path) -> None:
+    env = bench_quality._env(tmp_path)
+    with pytest.raises(bench_quality.BenchError) as e:
+        bench_quality.memoryd(env, "forget", "--thread", "no-such-thread")
+    msg = str(e.value)
+    assert "`memoryd forget --thread no-such-thread` exited 1" in msg
+    assert "unknown thread 'no-such-thread'" in msg and "\n" not in msg
+
+
+def test_an_unknown_corpus_is_named_in_the_error() -> None:
+    with pytest.raises(KeyError, match="no corpus 'c': choose one of a, b"):
+        corpora.get("c")
