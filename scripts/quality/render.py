@@ -53,6 +53,10 @@ PERMISSION_PROFILE = {
     },
     "network": "restricted",
 }
+COLLABORATION_MODE = {
+    "mode": "default",
+    "settings": {"model": MODEL, "reasoning_effort": None, "developer_instructions": None},
+}
 ZERO_USAGE = {
     "input_tokens": 0,
     "cached_input_tokens": 0,
@@ -193,6 +197,23 @@ class _Writer:
             }
         )
 
+    def input_message(
+        self, role: str, text: str, kind: str, provenance: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A developer or user message as Codex stores it, one ``input_text`` part."""
+        return {
+            "type": "message",
+            "id": f"msg_{self.nid(role)}",
+            "role": role,
+            "content": [{"type": "input_text", "text": text}],
+            "internal_chat_message_metadata_passthrough": {
+                "turn_id": self.turn,
+                "create_time": self.ms / 1000,
+                "content_item_kinds": [kind],
+                "content_item_metadata": [{"provenance": provenance}],
+            },
+        }
+
     # -- the session's first line and the turn scaffolding
     def session_meta(self) -> None:
         p = self.project
@@ -238,14 +259,7 @@ class _Writer:
                     "permission_profile": PERMISSION_PROFILE,
                     "cwd": self.project.cwd,
                     "runtime_workspace_roots": [self.project.cwd],
-                    "collaboration_mode": {
-                        "mode": "default",
-                        "settings": {
-                            "model": MODEL,
-                            "reasoning_effort": None,
-                            "developer_instructions": None,
-                        },
-                    },
+                    "collaboration_mode": COLLABORATION_MODE,
                     "disabled_plugin_ids": [],
                 },
             }
@@ -263,14 +277,7 @@ class _Writer:
                 "approvals_reviewer": "user",
                 "permission_profile": PERMISSION_PROFILE,
                 "model": MODEL,
-                "collaboration_mode": {
-                    "mode": "default",
-                    "settings": {
-                        "model": MODEL,
-                        "reasoning_effort": None,
-                        "developer_instructions": None,
-                    },
-                },
+                "collaboration_mode": COLLABORATION_MODE,
                 "multi_agent_version": "v1",
                 "realtime_active": False,
                 "summary": "none",
@@ -313,37 +320,18 @@ class _Writer:
         if first:
             self.tick(28)
             self.item(
-                {
-                    "type": "message",
-                    "id": f"msg_{self.nid('dev')}",
-                    "role": "developer",
-                    "content": [{"type": "input_text", "text": PERMISSIONS}],
-                    "internal_chat_message_metadata_passthrough": {
-                        "turn_id": self.turn,
-                        "create_time": self.ms / 1000,
-                        "content_item_kinds": ["permissions.instructions"],
-                        "content_item_metadata": [{"provenance": {"type": "harness"}}],
-                    },
-                }
+                self.input_message(
+                    "developer", PERMISSIONS, "permissions.instructions", {"type": "harness"}
+                )
             )
             day = iso(self.ms)[:10]
             self.item(
-                {
-                    "type": "message",
-                    "id": f"msg_{self.nid('env')}",
-                    "role": "user",
-                    "content": [
-                        {"type": "input_text", "text": _environment_context(self.project.cwd, day)}
-                    ],
-                    "internal_chat_message_metadata_passthrough": {
-                        "turn_id": self.turn,
-                        "create_time": self.ms / 1000,
-                        "content_item_kinds": ["environments.environment_context"],
-                        "content_item_metadata": [
-                            {"provenance": {"type": "harness", "hook": False}}
-                        ],
-                    },
-                }
+                self.input_message(
+                    "user",
+                    _environment_context(self.project.cwd, day),
+                    "environments.environment_context",
+                    {"type": "harness", "hook": False},
+                )
             )
             self.tick(1)
             self.emit(
@@ -451,20 +439,8 @@ class _Writer:
     def user(self, text: str, first: bool) -> None:
         self.start_turn(first)
         self.tick(6)
-        mid = self.nid("user")
         self.item(
-            {
-                "type": "message",
-                "id": f"msg_{mid}",
-                "role": "user",
-                "content": [{"type": "input_text", "text": text}],
-                "internal_chat_message_metadata_passthrough": {
-                    "turn_id": self.turn,
-                    "create_time": self.ms / 1000,
-                    "content_item_kinds": ["user.text"],
-                    "content_item_metadata": [{"provenance": {"type": "user"}}],
-                },
-            },
+            self.input_message("user", text, "user.text", {"type": "user"}),
             ordered=True,
             retained="user",
             mcp_attribution={"status": "none"},
