@@ -126,13 +126,26 @@ def _pct(a: int, b: int) -> str:
     return f"{a / b:6.1%}" if b else "     -"
 
 
-def _phase1_line(run: dict[str, Any]) -> str:
+def _runs(run: dict[str, Any]) -> dict[str, Any]:
+    """What ``run --once --json`` reported that the figures depend on."""
     p1 = run.get("phase1") or {}
     p2 = run.get("phase2") or {}
-    return (
-        f"phase 1: {p1.get('succeeded', 0)} memories, {p1.get('no_output', 0)} empty, "
-        f"{p1.get('failed', 0)} failed; phase 2: {p2.get('outcome', 'not run')}"
+    return {
+        "memories": p1.get("succeeded", 0),
+        "empty": p1.get("no_output", 0),
+        "failed": p1.get("failed", 0),
+        "errors": p1.get("errors", []),
+        "phase2": p2.get("outcome", "not run"),
+    }
+
+
+def _phase1_line(run: dict[str, Any]) -> str:
+    r = _runs(run)
+    line = (
+        f"phase 1: {r['memories']} memories, {r['empty']} empty, {r['failed']} failed; "
+        f"phase 2: {r['phase2']}"
     )
+    return line + (f" (first error: {r['errors'][0]})" if r["errors"] else "")
 
 
 def report(corpus: Corpus, result: dict[str, Any]) -> str:
@@ -144,7 +157,10 @@ def report(corpus: Corpus, result: dict[str, Any]) -> str:
         f"== corpus {corpus.name} ({corpus.how}): {n_sessions} sessions, "
         f"{len(corpus.projects)} projects, {len(corpus.facts)} facts, "
         f"{len(corpus.distractors)} distractors",
-        f"   run 1 {_phase1_line(result['runs']['first'])}",
+        *(
+            f"   run {i} ({step}): {_phase1_line(result['runs'][step])}"
+            for i, step in enumerate(("first", "later", "forget"), 1)
+        ),
         "",
         "after the later sessions (all fact kinds):",
         f"  {'kind':<14}{'n':>4}  {'summary':>8}  {'MEMORY.md':>9}",
@@ -247,6 +263,7 @@ def main(argv: list[str] | None = None) -> int:
                 "distractors": len(corpus.distractors),
                 "seconds": round(seconds, 2),
                 "steps": {k: as_json(v) for k, v in result["steps"].items()},
+                "runs": {k: _runs(v) for k, v in result["runs"].items()},
                 "home": result["home"] if args.keep else None,
             }
         else:

@@ -265,3 +265,22 @@ def test_a_failing_cli_step_stops_the_bench_with_the_clis_reason(tmp_path: Path)
 def test_an_unknown_corpus_is_named_in_the_error() -> None:
     with pytest.raises(KeyError, match="no corpus 'c': choose one of a, b"):
         corpora.get("c")
+
+
+def test_the_bench_runs_the_real_cli_and_forget_and_redaction_hold(tmp_path: Path) -> None:
+    """One whole run of corpus A through ``memoryd run --once`` and ``forget`` (subprocesses):
+    every session is extracted, each step is scored, the forgotten session's facts are gone
+    and the planted secret is in no file of the memory root."""
+    corpus = corpora.get("a")
+    result = bench_quality.run_corpus(corpus, tmp_path, NOW_MS)
+    runs = result["runs"]
+    initial = sum(1 for s in corpus.sessions if not s.later)
+    assert runs["first"]["phase1"]["succeeded"] == initial
+    assert runs["later"]["phase1"]["succeeded"] == len(corpus.sessions) - initial
+    assert all(r["phase1"]["failed"] == 0 for r in runs.values())
+    steps = result["steps"]
+    assert set(steps) == {"first", "later", "forget"}
+    assert steps["forget"].forgotten_present == {SUMMARY: [], MEMORY: []}
+    assert all(s.secret_anywhere == [] for s in steps.values())
+    assert (tmp_path / "codex" / "memories" / SUMMARY).read_text().startswith("v1\n")
+    assert "== corpus a" in bench_quality.report(corpus, result)
