@@ -198,7 +198,8 @@ def report(corpus: Corpus, result: dict[str, Any]) -> str:
         f"  memory_summary.md: {s.size:,} bytes (target {TARGETS['summary_min']:,}-"
         f"{TARGETS['summary_max']:,}); {share:.1%} of its bytes in lines that state a fact; "
         f"recall within the injected first/last 5,000 bytes "
-        f"{_pct(*s.injected_recall).strip()}"
+        f"{_pct(*s.injected_recall).strip()}, within the first 5,000 "
+        f"{_pct(*s.head_recall).strip()}"
     )
     if later.secret_anywhere:
         lines.append(

@@ -155,6 +155,7 @@ class FileScore:
     distractors: list[str] = field(default_factory=list)
     fact_bytes: int = 0
     injected_recall: tuple[int, int] = (0, 0)
+    head_recall: tuple[int, int] = (0, 0)  # stated within the first 5,000 bytes
     missing: list[str] = field(default_factory=list)
 
     @property
@@ -177,6 +178,7 @@ def score_file(
     linked: list[bool] = []
     fact_units: set[int] = set()
     injected: list[bool] = []
+    head: list[bool] = []
     size = len(data)
     for f in facts:
         hit = scorer.stated(f, us)
@@ -185,11 +187,13 @@ def score_file(
             fs.missing.append(f.id)
         fact_units.update(id(u) for u in hit)
         injected.append(any(u.end <= INJECTED_HEAD or u.start >= size - INJECTED_TAIL for u in hit))
+        head.append(any(u.end <= INJECTED_HEAD for u in hit))
         if f.link is not None:
             linked.append(scorer.linked(f, us))
     fs.recall = {k: (sum(v), len(v)) for k, v in by_kind.items() if v}
     fs.linked = (sum(linked), len(linked))
     fs.injected_recall = (sum(injected), len(injected))
+    fs.head_recall = (sum(head), len(head))
     fs.fact_bytes = sum(u.end - u.start for u in us if id(u) in fact_units)
     for old, new in superseded:
         if scorer.presented_as_current(old, new, us):
@@ -264,6 +268,7 @@ def as_json(s: StepScore) -> dict[str, Any]:
                 "distractors_kept": f.distractors,
                 "fact_bytes": f.fact_bytes,
                 "injected_recall": {"stated": f.injected_recall[0], "of": f.injected_recall[1]},
+                "first_5000_bytes_recall": {"stated": f.head_recall[0], "of": f.head_recall[1]},
                 "missing": f.missing,
             }
             for name, f in s.files.items()
