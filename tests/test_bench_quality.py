@@ -24,7 +24,7 @@ import bench_quality  # noqa: E402
 from quality import corpora  # noqa: E402
 from quality.model import DISTRACTOR_KINDS, FACT_KINDS, Corpus, Fact, Say, Sh, User  # noqa: E402
 from quality.render import render_session, write_session  # noqa: E402
-from quality.score import MEMORY, SUMMARY, active_facts, score_root  # noqa: E402
+from quality.score import MEMORY, SUMMARY, Scorer, active_facts, score_root, units  # noqa: E402
 
 from memoryd.config import Config  # noqa: E402
 from memoryd.phase1 import eligibility  # noqa: E402
@@ -284,3 +284,31 @@ def test_the_bench_runs_the_real_cli_and_forget_and_redaction_hold(tmp_path: Pat
     assert all(s.secret_anywhere == [] for s in steps.values())
     assert (tmp_path / "codex" / "memories" / SUMMARY).read_text().startswith("v1\n")
     assert "== corpus a" in bench_quality.report(corpus, result)
+
+
+@pytest.mark.parametrize(
+    ("text", "stated"),
+    [
+        ("## webapp\n\n- WEBAPP_API_URL must be http://127.0.0.1:8765 in tests\n", True),
+        ("- tests need WEBAPP_API_URL=http://127.0.0.1:8765 (webapp)\n", True),
+        ("## webapp\n### Testing\n- the API URL:\n  WEBAPP_API_URL, port 8765\n", True),
+        ("- WEBAPP_API_URL must be http://127.0.0.1:8765 in tests\n", False),  # which project?
+        ("## dashboard\n\n- WEBAPP_API_URL must be http://127.0.0.1:8765\n", False),
+        ("# webapp, dashboard, ledger, logship\n\n- WEBAPP_API_URL is 8765\n", False),
+        ("## webapp\n\n- keywords: WEBAPP_API_URL, 8765, pytest, alembic\n", False),
+        ("## webapp\n\n- WEBAPP_API_URL\n- 8765\n", False),  # not in one statement
+    ],
+)
+def test_a_fact_counts_only_stated_in_one_unit_of_its_project(text: str, stated: bool) -> None:
+    corpus = corpora.get("a")
+    fact = next(f for f in corpus.facts if f.id == "a.fact.api_url")
+    assert bool(Scorer(corpus).stated(fact, units(text))) is stated
+
+
+def test_a_general_rule_counts_only_outside_a_single_projects_scope() -> None:
+    corpus = corpora.get("a")
+    rule = next(f for f in corpus.facts if f.id == "a.gen.rg")
+    scorer = Scorer(corpus)
+    assert scorer.stated(rule, units("## General\n\n- search with rg, not grep\n"))
+    assert scorer.stated(rule, units("- rg over grep (webapp, dashboard)\n"))
+    assert not scorer.stated(rule, units("## dashboard\n\n- use rg rather than grep\n"))
