@@ -312,3 +312,26 @@ def test_a_general_rule_counts_only_outside_a_single_projects_scope() -> None:
     assert scorer.stated(rule, units("## General\n\n- search with rg, not grep\n"))
     assert scorer.stated(rule, units("- rg over grep (webapp, dashboard)\n"))
     assert not scorer.stated(rule, units("## dashboard\n\n- use rg rather than grep\n"))
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z0-9_]+", text.lower()))
+
+
+def test_corpus_b_is_not_corpus_a_in_other_words() -> None:
+    """B was written by other means: other projects, and no user message or assistant
+    conclusion of B shares most of its words with one of A (so B can check that a rule found
+    by tuning on A generalises)."""
+    a, b = corpora.get("a"), corpora.get("b")
+    assert not {p.name for p in a.projects} & {p.name for p in b.projects}
+
+    def said(c: Corpus) -> list[str]:
+        return [st.text for s in c.sessions for st in s.steps if isinstance(st, User | Say)]
+
+    a_words = [_words(t) for t in said(a)]
+    for text in said(b):
+        w = _words(text)
+        if len(w) < 6:  # "Sure." / "Got it." are everybody's
+            continue
+        worst = max(len(w & v) / len(w | v) for v in a_words)
+        assert worst < 0.4, text
