@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import os
 import tempfile
-import time
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
 import anyio
 
+from memoryd import clock
 from memoryd import log as logsetup
 from memoryd.config import Config, Settings, resolve_paths
 from memoryd.runonce import RunSummary, run_once
@@ -31,7 +31,7 @@ def example_rollouts() -> list[tuple[str, bytes]]:
 
 def install_examples(sessions_dir: Path, now: float | None = None) -> list[Path]:
     """Write the bundled rollouts as idle ``cli`` sessions; return their paths."""
-    now = time.time() if now is None else now
+    now = clock.now_ms() / 1000 if now is None else now
     out: list[Path] = []
     for name, data in example_rollouts():
         # rollout-YYYY-MM-DDThh-mm-ss-<uuid>.jsonl -> sessions/YYYY/MM/DD/

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import os
 import socket
-import time
 from collections.abc import Mapping, MutableMapping
+
+from memoryd import clock
 
 _ENV_KEYS = ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID")
 
@@ -31,7 +32,7 @@ def socket_address(value: str) -> str | bytes | None:
 def reloading_state() -> str:
     """The ``RELOADING=1`` message, with the ``CLOCK_MONOTONIC`` time that systemd >= 253
     requires beside it (older versions ignore the extra line). Follow it with ``READY=1``."""
-    usec = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+    usec = clock.kernel_monotonic_usec()
     return f"RELOADING=1\nMONOTONIC_USEC={usec}"
 
 

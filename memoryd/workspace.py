@@ -41,7 +41,6 @@ import shutil
 import stat
 import struct
 import threading
-import time
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -55,6 +54,7 @@ import pygit2
 import structlog
 from pygit2.enums import FileMode, RepositoryOpenFlag
 
+from memoryd import clock
 from memoryd.agent.base import DIFF_FILE
 from memoryd.artifacts import atomic_write, fsync_dir, walk_tree
 from memoryd.config import Phase2Config
@@ -629,7 +629,7 @@ def _read_regular(
     something over it). The stat data is taken before the read, so a write during the read
     changes the file's ctime after the recorded one. _TooBig when it holds more than
     ``max_bytes`` (at most that much plus one byte is read: memory stays bounded)."""
-    now = time.time_ns()
+    now = clock.fs_time_ns()
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:

@@ -23,7 +23,9 @@ from pathlib import Path
 import anyio
 import pygit2
 import pytest
+from support.clocks import ms, pinned_clock
 
+from memoryd import clock
 from memoryd.agent.base import (
     DIFF_FILE,
     MEMORY_FILE,
@@ -61,7 +63,20 @@ SIG = pygit2.Signature("memoryd test", "test@example.invalid", 0, 0)
 # Building real folders
 
 
+# The instant the pipeline runs at. The demo dates its rollouts IDLE_BACKDATE_SECONDS before
+# "now", and the summary's date headings come from those dates, so they are pinned too.
+PIPELINE_NOW = "2026-12-01T12:00:00+00:00"
+ROLLOUT_DAY = time.strftime(
+    "%Y-%m-%d", time.gmtime(ms(PIPELINE_NOW) / 1000 - IDLE_BACKDATE_SECONDS)
+)
+
+
 def _pipeline(base: Path, *, with_beta: bool) -> Path:
+    with pinned_clock(ms(PIPELINE_NOW)):
+        return _run_pipeline(base, with_beta=with_beta)
+
+
+def _run_pipeline(base: Path, *, with_beta: bool) -> Path:
     env = {
         "HOME": str(base),
         "CODEX_HOME": str(base / "codex"),
@@ -81,7 +96,7 @@ def _pipeline(base: Path, *, with_beta: bool) -> Path:
         data = data.replace(b'"source":"exec"', b'"source":"cli"', 1)
         path = sessions / "2026" / "11" / "22" / name.replace(ALPHA_ID, BETA_ID)
         path.write_bytes(data)
-        t = time.time() - IDLE_BACKDATE_SECONDS
+        t = clock.now_ms() / 1000 - IDLE_BACKDATE_SECONDS
         os.utime(path, (t, t))
     anyio.run(functools.partial(run_once, settings, progress=False))
     root = settings.paths.memory_root
@@ -298,7 +313,8 @@ async def test_consolidates_the_demo_folder(root: Path) -> None:
     index = section(text, "## What's in Memory") + text.split("## What's in Memory", 1)[1]
     for title in ("proj-alpha / testing", "proj-tools / exploration", "proj-compact / logs"):
         assert f"- {title}: " in index
-    assert "#### 2026-11-21" in index
+    assert ROLLOUT_DAY == "2026-11-30"  # the file dates, not the sessions' own 2026-11-22
+    assert f"#### {ROLLOUT_DAY}" in index
     profile = section(text, "## User Profile")
     assert "3 Codex sessions" in profile and "proj-alpha" in profile
 

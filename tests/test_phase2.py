@@ -7,12 +7,14 @@ lock, selection, sync, diff, validation, mid-run edits, baseline reset -- is the
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiosqlite
 import anyio
 import pytest
 
+from memoryd import clock
 from memoryd.agent.base import ConsolidationInput, ConsolidationResult
 from memoryd.agent.offline import OfflineConsolidator
 from memoryd.artifacts import atomic_write
@@ -218,6 +220,12 @@ async def test_invalid_artifacts_fail_and_leave_the_baseline_alone(
     assert agent2.diffs[0] is not None and "- A rollout_summaries/" in agent2.diffs[0]
 
 
+def note_name(offset_s: int, slug: str) -> str:
+    """An ad-hoc note's file name, timestamped ``offset_s`` after memoryd's "now"."""
+    when = datetime.fromtimestamp(clock.now_s() + offset_s, UTC)
+    return f"{when:%Y-%m-%dT%H-%M-%S}-{slug}.md"
+
+
 async def test_an_edit_made_while_the_agent_runs_reaches_the_next_run(
     env: tuple[aiosqlite.Connection, Path, Path],
 ) -> None:
@@ -225,7 +233,10 @@ async def test_an_edit_made_while_the_agent_runs_reaches_the_next_run(
     await consolidator(conn, home, OfflineConsolidator()).run_once()
     notes = root / "extensions" / "ad_hoc" / "notes"
     notes.mkdir(parents=True)
-    (notes / "2026-11-22T05-00-00-first.md").write_text("first note\n")  # makes the workspace dirty
+    # Notes dated now: older ones are pruned by the retention rule, which would make what this
+    # test sees depend on the day it runs.
+    first, mid_run = note_name(0, "first"), note_name(1, "mid-run")
+    (notes / first).write_text("first note\n")  # makes the workspace dirty
     started, go = anyio.Event(), anyio.Event()
 
     agent_wrote, user_saved = anyio.Event(), anyio.Event()
@@ -251,7 +262,7 @@ async def test_an_edit_made_while_the_agent_runs_reaches_the_next_run(
         await started.wait()
         # The user saves two files mid-run: one the agent will not touch, one it rewrites
         # before the user's save lands (so the user's save must be kept beside it).
-        (notes / "2026-11-22T05-00-01-mid-run.md").write_text("written during the run\n")
+        (notes / mid_run).write_text("written during the run\n")
         go.set()
         await agent_wrote.wait()
         (root / "memory_summary.md").write_text(summary_before + "\nmy own line\n")
@@ -262,7 +273,7 @@ async def test_an_edit_made_while_the_agent_runs_reaches_the_next_run(
     assert len(saved) == 1 and "my own line" in (root / saved[0]).read_text()
     # The next run's diff holds both user edits: nothing was folded silently into the baseline.
     pending = diff_against_baseline(root)
-    assert "extensions/ad_hoc/notes/2026-11-22T05-00-01-mid-run.md" in pending.added
+    assert f"extensions/ad_hoc/notes/{mid_run}" in pending.added
     assert saved[0] in pending.added
     assert "memory_summary.md" in pending.modified
 

@@ -33,7 +33,6 @@ import json
 import os
 import random
 import re
-import time
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
@@ -44,7 +43,7 @@ import anyio
 import httpx
 import structlog
 
-from memoryd import __version__
+from memoryd import __version__, clock
 from memoryd.backends.base import BackendError, Usage
 from memoryd.backends.output import excerpt
 
@@ -202,7 +201,9 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+    if now is None:
+        now = datetime.fromtimestamp(clock.now_ms() / 1000, UTC)
+    return max(0.0, (when - now).total_seconds())
 
 
 def _retry_after_from_message(message: str) -> float | None:
@@ -503,7 +504,7 @@ class StreamClient:
         }
         if key is not None:
             headers["authorization"] = f"Bearer {key}"
-        started = time.monotonic()
+        started = clock.get().monotonic()
         try:
             async with self._client.stream(
                 "POST", self.url, content=content, headers=headers
@@ -537,7 +538,7 @@ class StreamClient:
                 transient=True,
             ) from None
         except (httpx.NetworkError, httpx.RemoteProtocolError, httpx.ProxyError) as e:
-            waited = time.monotonic() - started
+            waited = clock.get().monotonic() - started
             raise BackendError(
                 f"{self.label}: the connection to {self.url} broke after {waited:.1f}s: "
                 f"{one_line(str(e)) or type(e).__name__}",

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -531,11 +530,11 @@ class Indexer:
     async def scan_all(self) -> ScanStats:
         """Walk every root, index new and changed files, flag files that disappeared."""
         async with self._lock:
-            t0 = time.perf_counter()
+            t0 = clock.perf()
             known = await self._load_known(None)
             files, problems = await anyio.to_thread.run_sync(discover, self.roots)
             stats = await self._index(files, problems, known, full=True)
-            stats.seconds = time.perf_counter() - t0
+            stats.seconds = clock.perf() - t0
             return stats
 
     async def index_paths(self, paths: Iterable[str | os.PathLike[str]]) -> ScanStats:
@@ -547,7 +546,7 @@ class Indexer:
         if not wanted:
             return ScanStats()
         async with self._lock:
-            t0 = time.perf_counter()
+            t0 = clock.perf()
             known = await self._load_known(wanted)
 
             def stat_all() -> tuple[list[FileInfo], list[tuple[str, str]], list[str]]:
@@ -566,7 +565,7 @@ class Indexer:
 
             files, problems, gone = await anyio.to_thread.run_sync(stat_all)
             stats = await self._index(files, problems, known, full=False, gone=gone)
-            stats.seconds = time.perf_counter() - t0
+            stats.seconds = clock.perf() - t0
             return stats
 
     async def _load_known(self, paths: list[str] | None) -> dict[str, Known]:

@@ -1,0 +1,19 @@
+"""The corpora by name."""
+
+from __future__ import annotations
+
+from quality.model import Corpus
+
+NAMES = ("a", "b")
+
+
+def get(name: str) -> Corpus:
+    if name == "a":
+        from quality.corpus_a import CORPUS
+
+        return CORPUS
+    if name == "b":
+        from quality.corpus_b import CORPUS as B
+
+        return B
+    raise KeyError(f"no corpus {name!r}: choose one of {', '.join(NAMES)}")
