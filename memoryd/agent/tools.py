@@ -606,7 +606,7 @@ class MemoryRootTools:
         note = ""
         if clean != content:
             note = f" (secret-looking values were replaced with {REDACTED})"
-        if target.is_file() and target.read_bytes() == payload:
+        if self._holds(target, payload):
             return f"{rel} already has this content; nothing changed{note}"
         self._check_run_bounds(target, len(payload))
         self._make_parents(target.parent)
@@ -616,6 +616,17 @@ class MemoryRootTools:
         self.bytes_written += len(payload)
         self._record_write(rel, payload)
         return f"{verb} {rel} ({len(payload)} bytes){note}"
+
+    @staticmethod
+    def _holds(target: Path, payload: bytes) -> bool:
+        """Whether the file at ``target`` is exactly ``payload``; read only when the sizes
+        agree (a huge file a user left there is never read whole)."""
+        try:
+            if target.stat().st_size != len(payload) or not target.is_file():
+                return False
+        except OSError:
+            return False
+        return target.read_bytes() == payload
 
     def _make_parents(self, directory: Path) -> None:
         missing: list[Path] = []
