@@ -76,8 +76,17 @@ def _control_parsers(sub: Any) -> None:
     which = fg.add_mutually_exclusive_group(required=True)
     which.add_argument("--thread", metavar="ID")
     which.add_argument("--cwd", metavar="PATH")
-    cl = add("clear", "wipe every memory and the memory root's contents")
+    cl = add(
+        "clear",
+        "wipe every memory and what memoryd wrote in the memory root; sessions known now are "
+        "not extracted again unless they change",
+    )
     cl.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    cl.add_argument(
+        "--reextract",
+        action="store_true",
+        help="extract every known session again afterwards (as `codex debug clear-memories`)",
+    )
     lg = add("logs", "show the structured log (--json: raw JSON lines)")
     lg.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
     lg.add_argument("--level", metavar="L", help="at least this level: debug, info, warning, error")
@@ -235,7 +244,7 @@ def _control_args(args: argparse.Namespace) -> dict[str, Any]:
         cwd = os.path.abspath(os.path.expanduser(args.cwd)) if args.cwd else args.cwd
         return {"thread": args.thread, "cwd": cwd}
     if c == "clear":
-        return {"yes": True}  # confirmed by _confirm_clear
+        return {"yes": True, "reextract": args.reextract}  # confirmed by _confirm_clear
     if c == "logs":
         return {
             "follow": args.follow, "level": args.level, "thread": args.thread, "lines": args.lines
@@ -300,7 +309,15 @@ def _cmd_control(args: argparse.Namespace) -> int:
         if COMMANDS[name].needs_daemon:
             print(f"memoryd: {e}; start it with `memoryd serve`", file=sys.stderr)
             return EXIT_ERROR
-        logsetup.configure("warning", None, console=True)
+        if name in ("clear", "forget", "rollback"):
+            # What they did goes to the log file, as the daemon would have logged it.
+            c = settings.config.log
+            logsetup.configure(
+                "info", settings.paths.log_dir, max_bytes=c.max_bytes, backups=c.backups,
+                console=False,
+            )  # fmt: skip
+        else:
+            logsetup.configure("warning", None, console=True)
         anyio.run(run_local, settings, name, cmd_args, emit)
     return EXIT_OK
 

@@ -83,6 +83,7 @@ class ForgetArgs(_Args):
 
 class ClearArgs(_Args):
     yes: bool = False
+    reextract: bool = False
 
 
 class LogsArgs(_Args):
@@ -257,8 +258,10 @@ async def forget(ctx: Context, a: ForgetArgs) -> dict[str, Any]:
 async def clear(ctx: Context, a: ClearArgs) -> Any:
     if not a.yes:
         raise CommandError(protocol.E_BAD_REQUEST, "clear wipes every memory: pass yes=true")
-    result = await maintenance.clear(ctx.conn, ctx.settings.paths.memory_root)
-    if ctx.daemon is not None:
+    result = await maintenance.clear(
+        ctx.conn, ctx.settings.paths.memory_root, reextract=a.reextract
+    )
+    if ctx.daemon is not None and a.reextract:
         # Every thread is pending again; an idle claim loop waits for a change and would not
         # see them until the next new rollout.
         ctx.daemon.phase1.wake()

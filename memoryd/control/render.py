@@ -132,7 +132,17 @@ def forget(r: dict[str, Any]) -> list[str]:
 
 
 def clear(r: dict[str, Any]) -> list[str]:
-    return [f"cleared: {r['outputs_deleted']} memories deleted, {r['files_removed']} files removed"]
+    out = [f"cleared: {r['outputs_deleted']} memories deleted, {r['files_removed']} files removed"]
+    if r["reextract"]:
+        out.append(f"all {r['threads']} known sessions will be extracted again (--reextract)")
+    else:
+        out.append(
+            f"the {r['threads']} sessions known now are not extracted again unless they change; "
+            "new sessions are (`memoryd clear --reextract` re-extracts everything)"
+        )
+    if r["kept"]:
+        out.append(f"kept what memoryd did not write: {', '.join(r['kept'])}")
+    return out
 
 
 def history(r: dict[str, Any]) -> list[str]:
@@ -145,8 +155,10 @@ def history(r: dict[str, Any]) -> list[str]:
             if e["kind"] == "rollback"
             else f"+{e['inputs_added']} -{e['inputs_removed']} inputs"
         )
+        purged = " (purged: held forgotten memories)" if e.get("purged") else ""
         out.append(
-            f"{e['run_id']}  {when(e['at_ms'] / 1000)}  {what}, {e['files_changed']} files changed"
+            f"{e['run_id']}  {when(e['at_ms'] / 1000)}  {what}, "
+            f"{e['files_changed']} files changed{purged}"
         )
     return out
 
