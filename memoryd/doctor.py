@@ -263,7 +263,7 @@ def check_socket(settings: Settings) -> Check:
         return _warn(
             "socket",
             f"daemon not running (nothing answers on {path})",
-            "start it: memoryd serve, or install the service with scripts/install-service",
+            "start it: memoryd serve, or install the service with `memoryd service install`",
         )
     except client.ControlError as e:
         # It answered, so the socket works; an older daemon may not know `ping`.

@@ -74,6 +74,7 @@ class JobsArgs(_Args):
 class TriggerArgs(_Args):
     phase: Literal["phase1", "phase2"]
     thread: str | None = None
+    force: bool = False  # run even while paused
 
 
 class ForgetArgs(_Args):
@@ -219,6 +220,14 @@ async def jobs_(ctx: Context, a: JobsArgs) -> dict[str, Any]:
 
 async def trigger(ctx: Context, a: TriggerArgs) -> dict[str, Any]:
     d = _daemon(ctx)
+    if d.paused and not a.force and (a.phase == "phase2" or a.thread is not None):
+        # A pause means "no new work": a trigger that ran anyway would surprise the user who
+        # paused (a plain `trigger phase1` only wakes the claim loop, which stays paused).
+        raise CommandError(
+            protocol.E_FAILED,
+            f"not run: the daemon is paused (memoryd resume); pass --force to run {a.phase} "
+            "anyway",
+        )
     if a.phase == "phase2":
         if a.thread is not None:
             raise CommandError(protocol.E_BAD_REQUEST, "--thread applies to phase1 only")
