@@ -17,7 +17,7 @@ import msgspec
 
 from memoryd import __version__
 from memoryd import log as logsetup
-from memoryd.config import Settings, load_settings
+from memoryd.config import Config, Settings, load_settings, resolve_paths
 from memoryd.errors import ConfigError, MemorydError
 
 EXIT_OK = 0
@@ -138,6 +138,27 @@ def _load(args: argparse.Namespace) -> Settings:
     return load_settings(args.config)
 
 
+# Commands that only read: a broken config file must not keep the user from looking (they are
+# how one finds out what is wrong). The others refuse, as the daemon does.
+READ_ONLY = ("status", "jobs", "logs", "history", "diff", "config", "doctor")
+
+
+def _load_or_defaults(args: argparse.Namespace) -> tuple[Settings, ConfigError | None]:
+    """The settings, or for a broken config file the built-in defaults (with the environment's
+    CODEX_HOME / MEMORYD_*), after printing the config error first."""
+    try:
+        return _load(args), None
+    except ConfigError as e:
+        print(f"memoryd: {e}", file=sys.stderr)
+        print(
+            "memoryd: the daemon will not start with it; showing what the built-in defaults "
+            "and the environment give",
+            file=sys.stderr,
+        )
+        cfg = Config()
+        return Settings(config=cfg, source="<defaults>", paths=resolve_paths(cfg, os.environ)), e
+
+
 def _print_summary(summary: object, as_json: bool) -> None:
     from memoryd.runonce import RunSummary
 
@@ -248,7 +269,7 @@ def _cmd_config(args: argparse.Namespace) -> int:
 
         sys.stdout.write(shipped("memoryd.toml").read_text(encoding="utf-8"))
         return EXIT_OK
-    settings = _load(args)
+    settings, error = _load_or_defaults(args)
     paths = {
         k: str(v) if not isinstance(v, tuple) else [str(x) for x in v]
         for k, v in vars(settings.paths).items()
@@ -258,13 +279,15 @@ def _cmd_config(args: argparse.Namespace) -> int:
         "paths": paths,
         "config": msgspec.to_builtins(settings.config),
     }
+    if error is not None:
+        data["error"] = str(error)
     if args.json:
         print(json.dumps(data, indent=2))
     else:
-        print(f"config: {settings.source} (valid)")
+        print(f"config: {settings.source} ({'invalid: see above' if error else 'valid'})")
         for k, v in paths.items():
             print(f"{k}: {v}")
-    return EXIT_OK
+    return EXIT_OK if error is None else EXIT_USAGE
 
 
 def _printer(args: argparse.Namespace, text: Callable[[Any], list[str]]) -> Callable[[Any], None]:
@@ -336,8 +359,8 @@ def _cmd_control(args: argparse.Namespace) -> int:
     from memoryd.control import client, render
     from memoryd.control.commands import COMMANDS, run_local
 
-    settings = _load(args)
     name = args.command
+    settings = _load_or_defaults(args)[0] if name in READ_ONLY else _load(args)
     if name == "clear" and not _confirm_clear(args, settings):
         print("memoryd: nothing cleared", file=sys.stderr)
         return EXIT_ERROR
@@ -417,7 +440,8 @@ def _cmd_service(args: argparse.Namespace) -> int:
 def _cmd_doctor(args: argparse.Namespace) -> int:
     from memoryd import doctor
 
-    return doctor.run(_load(args), as_json=args.json)
+    settings, error = _load_or_defaults(args)
+    return doctor.run(settings, as_json=args.json, config_error=error)
 
 
 _CONTROL_COMMANDS = (

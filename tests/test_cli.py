@@ -206,3 +206,34 @@ def test_demo_says_its_home_stays(tmp_path: Path) -> None:
     j = _run(["demo", "--dir", str(tmp_path / "demo2"), "--json"], _env(tmp_path))
     assert j.returncode == 0 and json.loads(j.stdout)["memories"] == 3
     assert "the demo home stays for you to look at" in j.stderr
+
+
+def test_a_broken_config_does_not_block_the_read_only_commands(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    cfg = tmp_path / "xdg-config" / "memoryd" / "config.toml"
+    cfg.parent.mkdir(parents=True)
+    cfg.write_text('[phase1]\nbackend = "opnai"\n')
+    error = (
+        f"memoryd: config error: {cfg}: phase1.backend: invalid value 'opnai'; "
+        "valid values: 'chat', 'codex', 'offline', 'openai'"
+    )
+    for args in (["status"], ["logs"], ["jobs"], ["history"]):
+        r = _run(args, env)
+        assert r.returncode == 0, (args, r.stderr)
+        assert r.stderr.splitlines()[0] == error, args
+    assert _run(["status"], env).stdout.startswith("daemon: not running")
+
+    shown = _run(["config"], env)
+    assert shown.returncode == 2 and shown.stderr.splitlines()[0] == error
+    assert shown.stdout.splitlines()[0] == "config: <defaults> (invalid: see above)"
+    assert f"state_dir: {tmp_path / 'state'}" in shown.stdout
+
+    doc = _run(["doctor", "--json"], env)
+    assert doc.returncode == 1 and doc.stderr.splitlines()[0] == error
+    checks = {c["check"]: c for c in json.loads(doc.stdout)}
+    assert checks["config"]["status"] == "fail"
+    assert "phase1.backend: invalid value 'opnai'" in checks["config"]["message"]
+
+    # What changes memories still refuses to run on a config it cannot read.
+    forget = _run(["forget", "--thread", "x"], env)
+    assert forget.returncode == 2 and forget.stderr.strip() == error
