@@ -199,6 +199,11 @@ def _print_summary(summary: object, as_json: bool) -> None:
                 "they run after the reset"
             )
     print(f"memories stored: {summary.memories}")
+    if summary.skipped is not None:
+        from memoryd.control.render import skipped
+
+        for line in skipped(asdict(summary.skipped)):
+            print(line)
     p2 = summary.phase2
     if p2 is not None:
         if p2.outcome == "succeeded":

@@ -172,7 +172,7 @@ def test_an_invalid_choice_in_the_config_lists_the_valid_values(tmp_path: Path) 
     cfg.write_text('[phase1]\nbackend = "opnai"\n')
     r = _run(["config", "--config", str(cfg)], _env(tmp_path))
     assert r.returncode == 2
-    assert r.stderr.strip() == (
+    assert r.stderr.splitlines()[0] == (
         f"memoryd: config error: {cfg}: phase1.backend: invalid value 'opnai'; "
         "valid values: 'chat', 'codex', 'offline', 'openai'"
     )
@@ -237,3 +237,43 @@ def test_a_broken_config_does_not_block_the_read_only_commands(tmp_path: Path) -
     # What changes memories still refuses to run on a config it cannot read.
     forget = _run(["forget", "--thread", "x"], env)
     assert forget.returncode == 2 and forget.stderr.strip() == error
+
+
+def test_run_once_and_status_say_which_rollouts_are_skipped_and_why(
+    tmp_path: Path, fixture_rollouts: list[Path]
+) -> None:
+    env = _env(tmp_path)
+    day = tmp_path / "codex" / "sessions" / "2026" / "11" / "22"
+    day.mkdir(parents=True)
+    for f in fixture_rollouts:  # real `codex exec` sessions
+        shutil.copy(f, day / f.name)
+    # An interactive session that never got a user message: only its session_meta line.
+    meta = fixture_rollouts[0].read_text().splitlines()[0]
+    old_id = fixture_rollouts[0].stem[-36:]
+    new_id = "01a2013d-0000-7000-8000-000000000001"
+    empty = day / f"rollout-2026-11-22T03-00-00-{new_id}.jsonl"
+    meta = meta.replace(old_id, new_id).replace('"source":"exec"', '"source":"cli"')
+    empty.write_text(meta + "\n")
+    r = _run(["run", "--once"], env)
+    assert r.returncode == 0, r.stderr
+    assert (
+        "skipped rollouts: 4, never extracted:\n"
+        "  3 with a source not in phase1.allowed_sources (exec 3)\n"
+        "  1 with no user message\n"
+    ) in r.stdout
+    st = _run(["status", "--json"], env)
+    assert st.returncode == 0, st.stderr
+    assert json.loads(st.stdout)["skipped"] == {
+        "total": 4, "source_not_allowed": {"exec": 3}, "no_user_message": 1,
+        "memory_mode_off": {},
+    }  # fmt: skip
+
+    # Allowing exec makes them eligible; a forgotten one is then "memory mode off".
+    cfg = tmp_path / "xdg-config" / "memoryd" / "config.toml"
+    cfg.parent.mkdir(parents=True)
+    cfg.write_text('[phase1]\nallowed_sources = ["cli", "vscode", "exec"]\n')
+    assert _run(["forget", "--thread", old_id], env).returncode == 0
+    text = _run(["status"], env).stdout
+    assert "skipped rollouts: 2, never extracted:" in text
+    assert "  1 with memory mode off (forgotten 1)" in text
+    assert "source not in" not in text

@@ -81,7 +81,9 @@ def test_trigger_phase2_runs_at_once_despite_a_long_interval(daemon: Serve) -> N
     write_config(daemon, "[phase2]\nmin_interval_seconds = 86400\n")
     daemon.start_ready()
     runs = "SELECT run_id FROM phase2_runs ORDER BY started_at"
-    wait_for("the first consolidation", lambda: len(query(daemon, runs)) == 1)
+    finished = "SELECT run_id FROM phase2_runs WHERE outcome <> 'running'"
+    # Finished, not just started: a trigger while it holds the lock answers "running".
+    wait_for("the first consolidation", lambda: len(query(daemon, finished)) == 1)
     out = cli_json(daemon, "trigger", "phase2")
     assert out["phase"] == "phase2" and out["result"]["outcome"] in ("noop", "succeeded")
     assert [r[0] for r in query(daemon, runs)][-1] == out["result"]["run_id"]
@@ -312,7 +314,8 @@ def test_trigger_while_paused_is_refused_unless_forced(daemon: Serve) -> None:
     write_config(daemon, "[phase2]\nmin_interval_seconds = 86400\n")
     daemon.start_ready()
     runs = "SELECT count(*) FROM phase2_runs"
-    wait_for("the two idle ones consolidated", lambda: query(daemon, runs) == [(1,)])
+    done = "SELECT count(*) FROM phase2_runs WHERE outcome <> 'running'"
+    wait_for("the two idle ones consolidated", lambda: query(daemon, done) == [(1,)])
     assert cli_json(daemon, "pause")["paused"] is True
     for args in (["trigger", "phase1", "--thread", tid], ["trigger", "phase2"]):
         done = cli(daemon, *args)

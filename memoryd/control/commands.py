@@ -185,6 +185,7 @@ async def status(ctx: Context, _: NoArgs) -> dict[str, Any]:
         "running": [asdict(j) for j in await jobs.list_jobs(conn, status="running")],
         "last_phase2_run": asdict(runs[0]) if runs else None,
         "budget": msgspec.to_builtins(await budget_status(conn, cfg, now_s=now)),
+        "skipped": asdict(await jobs.skipped_counts(conn, rules)),
         "next": {
             "phase1": p1_at,
             "phase2": await phase2_store.next_claim_at(

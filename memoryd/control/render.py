@@ -74,6 +74,7 @@ def status(r: dict[str, Any]) -> list[str]:
         f"budget: {b['spent_today']:,} tokens today {limit}"
         + (f", exhausted until {when(b['reset_at'], now)}" if b["exhausted"] else "")
     )
+    out.extend(skipped(r["skipped"]))
     nx = r["next"]
     p1 = when(nx["phase1"], now) if nx["phase1"] is not None else "when a new rollout goes idle"
     out.append(f"next phase 1: {p1}")
@@ -111,6 +112,28 @@ def trigger(r: dict[str, Any]) -> list[str]:
         return [f"phase 1, thread {r['thread']}: {r['outcome']}"]
     note = " (but claiming is paused: memoryd resume)" if r["paused"] else ""
     return [f"phase 1: looking for claimable rollouts now{note}"]
+
+
+def skipped(sk: dict[str, Any]) -> list[str]:
+    """Why phase 1 never takes some rollouts, one line per reason (nothing when none)."""
+    if not sk["total"]:
+        return []
+
+    def parts(counts: dict[str, int]) -> str:
+        return ", ".join(f"{name} {n}" for name, n in counts.items())
+
+    out = [f"skipped rollouts: {sk['total']}, never extracted:"]
+    if sk["source_not_allowed"]:
+        n = sum(sk["source_not_allowed"].values())
+        out.append(
+            f"  {n} with a source not in phase1.allowed_sources ({parts(sk['source_not_allowed'])})"
+        )
+    if sk["no_user_message"]:
+        out.append(f"  {sk['no_user_message']} with no user message")
+    if sk["memory_mode_off"]:
+        n = sum(sk["memory_mode_off"].values())
+        out.append(f"  {n} with memory mode off ({parts(sk['memory_mode_off'])})")
+    return out
 
 
 def paused(r: dict[str, Any]) -> list[str]:
