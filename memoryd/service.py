@@ -7,8 +7,9 @@ shipped beside it, and a block carrying the installing user's settings: every ``
 ``MEMORYD_*`` variable set when it is installed (the config file given with ``--config`` as
 ``MEMORYD_CONFIG``) and the directories those settings resolve to (Codex home, memory root,
 state dir, socket directory) as ``ReadWritePaths=``, which ``ProtectSystem=strict`` needs. The
-directories are created first: systemd drops a ``ReadWritePaths=`` entry whose directory does
-not exist, and the daemon could then not create it. Then ``systemctl --user daemon-reload``,
+directories are created now and by an unsandboxed ``ExecStartPre=+/bin/mkdir`` before every
+start: systemd drops (or fails on) a ``ReadWritePaths=`` entry whose directory does not exist,
+and the daemon could then not create it. Then ``systemctl --user daemon-reload``,
 ``enable`` and ``restart`` (so a re-install picks up a new executable or new settings).
 
 macOS: the launchd agent (``memoryd/share/io.memoryd.agent.plist``) is written to
@@ -131,7 +132,9 @@ def render_unit(template: str, memoryd: str, env: Mapping[str, str], dirs: list[
         block += [f"Environment={_unit_word(f'{k}={v}')}" for k, v in sorted(env.items())]
     else:
         block.append("# (no CODEX_HOME or MEMORYD_* variable was set: the defaults apply)")
-    block.append("ReadWritePaths=" + " ".join(_unit_word(str(d)) for d in dirs))
+    words = " ".join(_unit_word(str(d)) for d in dirs)
+    block.append(f"ExecStartPre=+/bin/mkdir -p -m 0700 {words}")
+    block.append(f"ReadWritePaths={words}")
     out, n = re.subn(
         r"^(ReadWritePaths=.*\n)", lambda m: m.group(1) + "\n".join(block) + "\n", out,
         count=1, flags=re.M,

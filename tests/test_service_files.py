@@ -147,8 +147,10 @@ def test_unit_is_a_hardened_notify_user_service() -> None:
     writable = " ".join(svc["ReadWritePaths"]).split()
     assert {"-%h/.codex", "-%h/.local/state/memoryd"} <= set(writable)
     assert svc["RuntimeDirectory"] == ["memoryd"]  # %t/memoryd, for the control socket
-    # Created before the start, so ProtectSystem=strict does not drop it on a fresh machine.
-    assert svc["StateDirectory"] == ["memoryd"] and svc["StateDirectoryMode"] == ["0700"]
+    # Created before every start, outside the sandbox, so that ProtectSystem=strict does not
+    # drop it on a fresh machine (StateDirectory= would be ~/.config before systemd 254).
+    assert svc["ExecStartPre"] == ["+/bin/mkdir -p -m 0700 %h/.local/state/memoryd"]
+    assert "StateDirectory" not in svc
     (doc,) = unit["Unit"]["Documentation"]
     assert "memoryd" in doc and "codex" not in doc.lower()
     assert svc["StandardError"] == ["journal"]
@@ -199,6 +201,9 @@ def test_install_carries_the_users_settings_and_creates_the_writable_dirs(
     ])  # fmt: skip
     writable = " ".join(svc["ReadWritePaths"]).split()
     assert {str(codex), str(root), str(state)} <= set(writable)
+    made = svc["ExecStartPre"][-1].split()
+    assert made[:4] == ["+/bin/mkdir", "-p", "-m", "0700"]
+    assert {str(codex), str(root), str(state)} <= set(made)
     for d in (codex, root, state):
         assert d.is_dir() and d.stat().st_mode & 0o777 == 0o700, d
         assert f"mkdir -m 700 {d}" in done.stdout
