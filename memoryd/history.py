@@ -32,7 +32,7 @@ import contextlib
 import os
 import shutil
 import stat
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -338,23 +338,32 @@ def _copy_tree(source: pygit2.Repository, directory: Path, tree: str) -> None:
     try:
         pack = _PackWriter(directory / "objects" / "pack")
         try:
-            stack = [tree]
-            while stack:
-                oid = stack.pop()
-                if oid in dest.odb:
-                    continue  # a tree already there has all its objects there too
-                type_code, data = _read_object(source, oid)
-                if type_code == ObjectType.TREE:
-                    obj = source[oid]
-                    assert isinstance(obj, pygit2.Tree)
-                    stack.extend(str(e.id) for e in obj if e.filemode != FileMode.COMMIT)
-                pack.add(oid, data, type_code, _PACK_LEVEL)
+            # A tree already there has all its objects there too.
+            _pack_trees(source, pack, [tree], lambda oid: oid in dest.odb)
             pack.finish()
         except BaseException:
             pack.abort()
             raise
     finally:
         dest.free()
+
+
+def _pack_trees(
+    source: pygit2.Repository, pack: _PackWriter, trees: list[str], skip: Callable[[str], bool]
+) -> None:
+    """Add ``trees`` and everything under them, read (and checked) from ``source``, to
+    ``pack``; an object for which ``skip`` is true is left out with everything under it."""
+    stack = list(trees)
+    while stack:
+        oid = stack.pop()
+        if skip(oid):
+            continue
+        type_code, data = _read_object(source, oid)
+        if type_code == ObjectType.TREE:
+            obj = source[oid]
+            assert isinstance(obj, pygit2.Tree)
+            stack.extend(str(e.id) for e in obj if e.filemode != FileMode.COMMIT)
+        pack.add(oid, data, type_code, _PACK_LEVEL)
 
 
 def _count_changes(repo: pygit2.Repository, old: pygit2.Oid | None, new: pygit2.Oid) -> int:
@@ -458,25 +467,22 @@ def _repack(repo: pygit2.Repository, directory: Path, head: pygit2.Oid) -> None:
     old_packs = set((objects / "pack").glob("pack-*"))
     pack = _PackWriter(objects / "pack")
     try:
-        stack: list[str] = []
+        trees: list[str] = []
         commit: pygit2.Commit | None = _commit(repo, str(head))
         while commit is not None:
             pack.add(str(commit.id), _read_object(repo, str(commit.id))[1], ObjectType.COMMIT,
                      _PACK_LEVEL)  # fmt: skip
-            stack.append(str(commit.tree_id))
+            trees.append(str(commit.tree_id))
             commit = _parent(repo, commit)
         seen: set[str] = set()
-        while stack:
-            oid = stack.pop()
+
+        def packed(oid: str) -> bool:  # runs share most trees and blobs: walk each once
             if oid in seen:
-                continue
+                return True
             seen.add(oid)
-            type_code, data = _read_object(repo, oid)
-            if type_code == ObjectType.TREE:
-                obj = repo[oid]
-                assert isinstance(obj, pygit2.Tree)
-                stack.extend(str(e.id) for e in obj if e.filemode != FileMode.COMMIT)
-            pack.add(oid, data, type_code, _PACK_LEVEL)
+            return False
+
+        _pack_trees(repo, pack, trees, packed)
         pack.finish()
     except BaseException:
         pack.abort()

@@ -8,7 +8,11 @@ was already running when the user forgot the thread is dropped). Their stage-1 o
 jobs and the citations counted for them are deleted, and phase 2 is enqueued: the next
 consolidation finds them in the last successful selection but not among the inputs, labels them
 ``removed``, deletes their rollout summaries and rebuilds the consolidated files without them.
-Forgetting is permanent for that thread id (``clear`` keeps the marker too).
+Forgetting is permanent for that thread id (``clear`` keeps the marker too). The forget also
+marks the run history for a purge (``control_state`` key ``history_purge_pending``): the next
+successful consolidation, once the live files no longer hold the threads, cuts them out of
+every recorded run (memoryd/history.py ``purge``); until then, and after, ``rollback`` refuses
+a run whose selection holds a forgotten thread (``rollback_refusal``).
 
 ``clear`` is ``codex debug clear-memories`` for memoryd (reference §9): under the phase-2 lock,
 so that no agent is writing the root meanwhile, it removes what memoryd wrote inside the memory

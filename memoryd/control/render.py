@@ -146,11 +146,14 @@ def forget(r: dict[str, Any]) -> list[str]:
     threads = r.get("threads", [])
     out = [f"forgot {len(threads)} thread(s), {r.get('outputs_deleted', 0)} memories deleted"]
     if r["phase2"] == "woken":
-        out.append("phase 2 is running now to drop them from the consolidated files")
+        out.append(
+            "phase 2 is running now to drop them from the consolidated files and the run history"
+        )
     elif r["phase2"] == "after resume":
         out.append("the daemon is paused: phase 2 drops them from the files after `memoryd resume`")
     else:
         out.append("the daemon is not running: `memoryd run --once` drops them from the files")
+    out.append("they are never extracted again, and no rollback brings them back")
     return out
 
 
