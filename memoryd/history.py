@@ -405,10 +405,11 @@ def purge(directory: Path, threads: Collection[str]) -> int:
     first = affected.index(True)
     parent: pygit2.Oid | None = chain[first - 1].id if first else None
     moved: dict[str, pygit2.Oid] = {}  # old commit id -> new
+    theirs: dict[str, bool] = {}  # rollout summary blob -> is a forgotten thread's (runs share)
     for commit, hit in zip(chain[first:], affected[first:], strict=True):
         tree_id, message = commit.tree_id, commit.message
         if hit:
-            tree_id = _purged_tree(repo, commit.tree_id, forgotten)
+            tree_id = _purged_tree(repo, commit.tree_id, forgotten, theirs)
             message = _purged_message(message, forgotten)
         parent = repo.create_commit(
             None,
@@ -432,13 +433,15 @@ def purge(directory: Path, threads: Collection[str]) -> int:
 
 
 def _purged_tree(
-    repo: pygit2.Repository, tree_id: pygit2.Oid, forgotten: set[str]
+    repo: pygit2.Repository, tree_id: pygit2.Oid, forgotten: set[str], theirs: dict[str, bool]
 ) -> pygit2.Oid:
     headers = tuple(f"thread_id: {t}\n".encode() for t in forgotten)
     index = pygit2.Index()
     for path, (oid, mode) in sorted(_tree_entries(repo, tree_id).items()):
         if path.startswith(f"{ROLLOUT_SUMMARIES_DIR}/"):
-            if _read_object(repo, oid)[1].startswith(headers):
+            if oid not in theirs:
+                theirs[oid] = _read_object(repo, oid)[1].startswith(headers)
+            if theirs[oid]:
                 continue
         elif not path.startswith(f"{EXTENSIONS_DIR}/"):
             continue
