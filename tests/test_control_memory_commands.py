@@ -299,7 +299,15 @@ def test_a_rollback_never_brings_back_a_forgotten_thread(s: Serve, with_daemon: 
             f"thread(s) ({UV_THREAD})",
         )
     consolidate(s)
-    wait_for("the forgotten thread out of MEMORY.md", lambda: UV_FACT not in memory_md(s))
+
+    def purged() -> bool:
+        runs = {r["run_id"]: r for r in cli_json(s, "history")["runs"]}
+        return bool(runs[before_forget["run_id"]]["purged"])
+
+    # The purge ends the consolidation that drops the thread (a daemon's may still run).
+    wait_for("the run before the forget purged", purged)
+    running_runs = "SELECT count(*) FROM phase2_runs WHERE outcome = 'running'"
+    wait_for("that consolidation finished", lambda: scalar(s, running_runs) == 0)
     files, before = tree_bytes(root(s)), memory_rows(s)
     one_line_error(
         cli(s, "rollback", before_forget["run_id"]),
