@@ -17,7 +17,7 @@ import msgspec
 
 from memoryd import __version__
 from memoryd import log as logsetup
-from memoryd.config import Settings, check_memory_root, load_settings
+from memoryd.config import Config, Settings, check_memory_root, load_settings, resolve_paths
 from memoryd.errors import ConfigError, MemorydError
 from memoryd.store.db import ensure_private_dir
 
@@ -26,40 +26,64 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 
 
+CONFIG_HELP = "config file (default: $MEMORYD_CONFIG, else ~/.config/memoryd/config.toml)"
+
+
+def _common() -> argparse.ArgumentParser:
+    """Options every subcommand takes too, so ``memoryd status --config X`` works like
+    ``memoryd --config X status``. SUPPRESS: absent after the subcommand, the value given
+    before it (or None) stays."""
+    c = argparse.ArgumentParser(add_help=False)
+    c.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help=CONFIG_HELP)
+    return c
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="memoryd",
         description="Turns Codex CLI session rollouts into durable, consolidated memories.",
     )
     p.add_argument("--version", action="version", version=f"memoryd {__version__}")
-    p.add_argument(
-        "--config",
-        metavar="PATH",
-        help="config file (default: $MEMORYD_CONFIG, else ~/.config/memoryd/config.toml)",
-    )
+    p.add_argument("--config", metavar="PATH", help=CONFIG_HELP)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    common = [_common()]
 
-    sub.add_parser("serve", help="run the daemon in the foreground (what systemd/launchd start)")
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        sp: argparse.ArgumentParser = sub.add_parser(
+            name, help=help, description=help, parents=common
+        )
+        return sp
 
-    run = sub.add_parser("run", help="one full pass without a daemon")
+    command("serve", "run the daemon in the foreground (what systemd/launchd start)")
+
+    run = command("run", "one full pass without a daemon")
     run.add_argument("--once", action="store_true", required=True, help="run one pass and exit")
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
 
-    demo = sub.add_parser(
-        "demo", help="run the pipeline on bundled example rollouts in a temporary home"
+    demo = command(
+        "demo",
+        "run the pipeline on bundled example rollouts in a new home that is kept afterwards "
+        "(the user's config and memories are not used)",
     )
     demo.add_argument("--dir", metavar="PATH", help="use this directory instead of a new temp dir")
     demo.add_argument("--json", action="store_true", help="print the summary as JSON")
 
-    cfg = sub.add_parser("config", help="validate the config and show the effective settings")
+    cfg = command("config", "validate the config and show the effective settings")
     cfg.add_argument("--json", action="store_true", help="print as JSON")
-    _control_parsers(sub)
+    cfg.add_argument(
+        "--example",
+        action="store_true",
+        help="print the annotated config (every key with its default) to start a config file "
+        "from, and nothing else",
+    )
+    _control_parsers(command)
+    _service_parser(command)
     return p
 
 
-def _control_parsers(sub: Any) -> None:
+def _control_parsers(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
     def add(name: str, help: str) -> argparse.ArgumentParser:
-        sp: argparse.ArgumentParser = sub.add_parser(name, help=help)
+        sp = command(name, help)
         sp.add_argument("--json", action="store_true", help="print as JSON")
         return sp
 
@@ -69,30 +93,71 @@ def _control_parsers(sub: Any) -> None:
     jobs.add_argument("--kind", metavar="K", help="stage1 | phase2 (or the full kind name)")
     jobs.add_argument("--limit", type=int, default=200, help="at most this many (default 200)")
     trig = add("trigger", "run a phase now, bypassing the interval (not the lock)")
-    trig.add_argument("phase", choices=["phase1", "phase2"])
+    trig.add_argument(
+        "phase", choices=["phase1", "phase2"], help="phase1: extraction; phase2: consolidation"
+    )
     trig.add_argument("--thread", metavar="ID", help="phase1: extract this thread now")
+    trig.add_argument(
+        "--force", action="store_true", help="run it even while the daemon is paused"
+    )
     add("pause", "stop claiming new work (running work finishes); kept across restarts")
     add("resume", "claim new work again")
     fg = add("forget", "delete memories of a thread or a directory, then re-consolidate")
     which = fg.add_mutually_exclusive_group(required=True)
-    which.add_argument("--thread", metavar="ID")
-    which.add_argument("--cwd", metavar="PATH")
-    cl = add("clear", "wipe every memory and the memory root's contents")
+    which.add_argument("--thread", metavar="ID", help="the thread (session) id to forget")
+    which.add_argument(
+        "--cwd", metavar="PATH", help="forget every thread whose cwd is this directory or under it"
+    )
+    cl = add(
+        "clear",
+        "wipe every memory and what memoryd wrote in the memory root; sessions known now are "
+        "not extracted again unless they change",
+    )
     cl.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    cl.add_argument(
+        "--reextract",
+        action="store_true",
+        help="extract every known session again afterwards (as `codex debug clear-memories`)",
+    )
     lg = add("logs", "show the structured log (--json: raw JSON lines)")
     lg.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
     lg.add_argument("--level", metavar="L", help="at least this level: debug, info, warning, error")
     lg.add_argument("--thread", metavar="ID", help="only lines about this thread")
     lg.add_argument("-n", "--lines", type=int, default=50, help="how many past lines (default 50)")
     hist = add("history", "list the consolidation runs kept in the run history")
-    hist.add_argument("--limit", type=int, default=50)
-    add("diff", "show what one consolidation run changed").add_argument("run", metavar="RUN")
-    add("rollback", "restore the memory root to a run's files").add_argument("run", metavar="RUN")
+    hist.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    add("diff", "show what one consolidation run changed").add_argument(
+        "run", metavar="RUN", help="a run id, as `memoryd history` lists them"
+    )
+    add("rollback", "restore the memory root to a run's files").add_argument(
+        "run", metavar="RUN", help="a run id, as `memoryd history` lists them"
+    )
     add("doctor", "check paths, permissions, DB, socket, backend, budgets and Codex settings")
 
 
 def _load(args: argparse.Namespace) -> Settings:
     return load_settings(args.config)
+
+
+# Commands that only read: a broken config file must not keep the user from looking (they are
+# how one finds out what is wrong). The others refuse, as the daemon does.
+READ_ONLY = ("status", "jobs", "logs", "history", "diff", "config", "doctor")
+
+
+def _load_or_defaults(args: argparse.Namespace) -> tuple[Settings, ConfigError | None]:
+    """The settings, or for a broken config file the built-in defaults (with the environment's
+    CODEX_HOME / MEMORYD_*), after printing the config error first."""
+    try:
+        return _load(args), None
+    except ConfigError as e:
+        print(f"memoryd: {e}", file=sys.stderr)
+        print(
+            "memoryd: the daemon will not start with it; showing what the built-in defaults "
+            "and the environment give",
+            file=sys.stderr,
+        )
+        cfg = Config()
+        return Settings(config=cfg, source="<defaults>", paths=resolve_paths(cfg, os.environ)), e
 
 
 def _print_summary(summary: object, as_json: bool) -> None:
@@ -135,6 +200,11 @@ def _print_summary(summary: object, as_json: bool) -> None:
                 "they run after the reset"
             )
     print(f"memories stored: {summary.memories}")
+    if summary.skipped is not None:
+        from memoryd.control.render import skipped
+
+        for line in skipped(asdict(summary.skipped)):
+            print(line)
     p2 = summary.phase2
     if p2 is not None:
         if p2.outcome == "succeeded":
@@ -165,7 +235,26 @@ def _cmd_run(args: argparse.Namespace) -> int:
     logsetup.configure("warning", settings.paths.log_dir, max_bytes=c.max_bytes, backups=c.backups)
     summary = anyio.run(run_once, settings)
     _print_summary(summary, args.json)
-    return EXIT_OK
+    return _exit_status(summary)
+
+
+def _exit_status(summary: object) -> int:
+    """EXIT_ERROR, with each reason on stderr, when a phase failed: scripts and timers must
+    not read a failed pass as a good one."""
+    from memoryd.runonce import RunSummary
+
+    assert isinstance(summary, RunSummary)
+    failures: list[str] = []
+    p1 = summary.phase1
+    if p1 is not None and p1.failed:
+        first = f" (first: {p1.errors[0]})" if p1.errors else ""
+        failures.append(f"phase 1: {p1.failed} extraction(s) failed{first}")
+    p2 = summary.phase2
+    if p2 is not None and p2.outcome == "failed":
+        failures.append(f"phase 2 failed: {p2.reason}")
+    for why in failures:
+        print(f"memoryd: {why}", file=sys.stderr)
+    return EXIT_ERROR if failures else EXIT_OK
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -190,7 +279,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _cmd_config(args: argparse.Namespace) -> int:
-    settings = _load(args)
+    if args.example:
+        from memoryd.service import shipped
+
+        sys.stdout.write(shipped("memoryd.toml").read_text(encoding="utf-8"))
+        return EXIT_OK
+    settings, error = _load_or_defaults(args)
     paths = {
         k: str(v) if not isinstance(v, tuple) else [str(x) for x in v]
         for k, v in vars(settings.paths).items()
@@ -200,13 +294,15 @@ def _cmd_config(args: argparse.Namespace) -> int:
         "paths": paths,
         "config": msgspec.to_builtins(settings.config),
     }
+    if error is not None:
+        data["error"] = str(error)
     if args.json:
         print(json.dumps(data, indent=2))
     else:
-        print(f"config: {settings.source} (valid)")
+        print(f"config: {settings.source} ({'invalid: see above' if error else 'valid'})")
         for k, v in paths.items():
             print(f"{k}: {v}")
-    return EXIT_OK
+    return EXIT_OK if error is None else EXIT_USAGE
 
 
 def _printer(args: argparse.Namespace, text: Callable[[Any], list[str]]) -> Callable[[Any], None]:
@@ -237,7 +333,7 @@ def _control_args(args: argparse.Namespace) -> dict[str, Any]:
     if c == "jobs":
         return {"status": args.status, "kind": args.kind, "limit": args.limit}
     if c == "trigger":
-        return {"phase": args.phase, "thread": args.thread}
+        return {"phase": args.phase, "thread": args.thread, "force": args.force}
     if c == "forget":
         # Codex records absolute cwds. Resolved here, against the caller's directory and
         # home: the daemon runs elsewhere, and no shell expands the ~ of `--cwd=~/x`.
@@ -245,7 +341,7 @@ def _control_args(args: argparse.Namespace) -> dict[str, Any]:
         cwd = os.path.abspath(os.path.expanduser(args.cwd)) if args.cwd else args.cwd
         return {"thread": args.thread, "cwd": cwd}
     if c == "clear":
-        return {"yes": True}  # confirmed by _confirm_clear
+        return {"yes": True, "reextract": args.reextract}  # confirmed by _confirm_clear
     if c == "logs":
         return {
             "follow": args.follow, "level": args.level, "thread": args.thread, "lines": args.lines
@@ -278,8 +374,8 @@ def _cmd_control(args: argparse.Namespace) -> int:
     from memoryd.control import client, render
     from memoryd.control.commands import COMMANDS, run_local
 
-    settings = _load(args)
     name = args.command
+    settings = _load_or_defaults(args)[0] if name in READ_ONLY else _load(args)
     if name == "clear" and not _confirm_clear(args, settings):
         print("memoryd: nothing cleared", file=sys.stderr)
         return EXIT_ERROR
@@ -310,21 +406,72 @@ def _cmd_control(args: argparse.Namespace) -> int:
         if COMMANDS[name].needs_daemon:
             print(f"memoryd: {e}; start it with `memoryd serve`", file=sys.stderr)
             return EXIT_ERROR
-        logsetup.configure("warning", None, console=True)
+        if name in ("clear", "forget", "rollback"):
+            # What they did goes to the log file, as the daemon would have logged it.
+            c = settings.config.log
+            logsetup.configure(
+                "info", settings.paths.log_dir, max_bytes=c.max_bytes, backups=c.backups,
+                console=False,
+            )  # fmt: skip
+        else:
+            logsetup.configure("warning", None, console=True)
         anyio.run(run_local, settings, name, cmd_args, emit)
     return EXIT_OK
+
+
+def _service_parser(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
+    from memoryd import service
+
+    svc = command("service", "install, remove or inspect memoryd as a per-user service")
+    svc.add_argument(
+        "action", choices=["install", "uninstall", "status"],
+        help="install: write and enable the unit (systemd --user) or agent (launchd); "
+        "uninstall: stop and remove it; status: show whether and how it is installed",
+    )  # fmt: skip
+    svc.add_argument(
+        "--dry-run", action="store_true", help="print what would be done and change nothing"
+    )
+    svc.add_argument(
+        "--memoryd", metavar="PATH", help="the memoryd executable (default: this one, on PATH)"
+    )
+    svc.add_argument(
+        "--platform", choices=["linux", "macos"], default=service.default_platform(),
+        help="systemd --user (linux) or launchd (macos); default: this machine's",
+    )  # fmt: skip
+
+
+def _cmd_service(args: argparse.Namespace) -> int:
+    from memoryd import service
+
+    return service.run(
+        args.action,
+        platform=args.platform,
+        config=args.config,
+        memoryd=args.memoryd,
+        dry_run=args.dry_run,
+    )
 
 
 def _cmd_doctor(args: argparse.Namespace) -> int:
     from memoryd import doctor
 
-    return doctor.run(_load(args), as_json=args.json)
+    settings, error = _load_or_defaults(args)
+    return doctor.run(settings, as_json=args.json, config_error=error)
 
 
 _CONTROL_COMMANDS = (
     "status", "jobs", "trigger", "pause", "resume", "forget", "clear", "logs", "history", "diff",
     "rollback",
 )
+
+
+def _config_error_status(command: str) -> int:
+    """EXIT_USAGE, except for ``serve`` under a supervisor that restarts every non-zero exit
+    (launchd): its agent sets MEMORYD_CONFIG_ERROR_STATUS=0, since no restart fixes a config."""
+    value = os.environ.get("MEMORYD_CONFIG_ERROR_STATUS", "")
+    if command == "serve" and value.isdigit():
+        return int(value)
+    return EXIT_USAGE
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -338,6 +485,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "demo": _cmd_demo,
         "config": _cmd_config,
         "doctor": _cmd_doctor,
+        "service": _cmd_service,
         **dict.fromkeys(_CONTROL_COMMANDS, _cmd_control),
     }
     if args.command is None:
@@ -347,7 +495,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handlers[args.command](args)
     except ConfigError as e:
         print(f"memoryd: {e}", file=sys.stderr)
-        return EXIT_USAGE
+        return _config_error_status(args.command)
     except MemorydError as e:
         print(f"memoryd: {e}", file=sys.stderr)
         return EXIT_ERROR

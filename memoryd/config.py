@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
+import msgspec.inspect
 
 from memoryd.errors import ConfigError
 
@@ -265,13 +266,36 @@ def _convert(data: Mapping[str, Any], typ: type[_T], source: str, prefix: str = 
         return msgspec.convert(dict(data), typ)
     except msgspec.ValidationError as e:
         key, problem = _explain(e)
-        if problem != "unknown key" and " got " not in problem:
+        choices = _choices(typ, key) if problem.startswith("invalid value") else None
+        if choices:
+            problem = f"{problem}; valid values: {', '.join(map(repr, choices))}"
+        elif problem != "unknown key" and " got " not in problem:
             found, value = _lookup(data, key)
             if found:
                 problem = f"{problem}, got {value!r}"
         if prefix:
             key = prefix if key == "<top level>" else f"{prefix}.{key}"
         raise ConfigError(source, key, problem) from None
+
+
+def _choices(typ: Any, key: str) -> tuple[Any, ...] | None:
+    """The values a Literal-typed key (``phase1.backend``) accepts, or None."""
+    info: Any = msgspec.inspect.type_info(typ)
+    for part in re.findall(r"[^.\[\]]+|\[\d+\]", key):
+        while isinstance(info, msgspec.inspect.Metadata):
+            info = info.type
+        if part.startswith("[") and isinstance(info, msgspec.inspect.ListType):
+            info = info.item_type
+        elif isinstance(info, msgspec.inspect.StructType):
+            field = next((f for f in info.fields if f.encode_name == part), None)
+            if field is None:
+                return None
+            info = field.type
+        else:
+            return None
+    while isinstance(info, msgspec.inspect.Metadata):
+        info = info.type
+    return tuple(info.values) if isinstance(info, msgspec.inspect.LiteralType) else None
 
 
 def _check_prices(data: Mapping[str, Any], source: str) -> None:

@@ -4,11 +4,16 @@ The examples are real rollouts written by the Codex CLI 0.169.0 under ``codex ex
 never takes memories from ``exec`` sessions, so the demo stores them as ``cli`` sessions (the
 same edit the observed reference made to get real rollouts processed) and dates them 13 hours
 back, past the default idle window. Built-in defaults are used; the user's config is not read.
+
+The demo home is kept, and the output says so with the command that removes it: the point of
+the demo is to look at the memory folder, the state DB and the log it made, which a removed
+temporary directory would not allow (``--dir`` picks where it goes).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from collections.abc import Callable
 from importlib import resources
@@ -70,7 +75,10 @@ def run_demo(
     logsetup.configure("warning", settings.paths.log_dir)
     summary = anyio.run(run_once, settings)
     print_summary(summary, as_json)
-    if not as_json:
+    kept = f"the demo home stays for you to look at: {base} (remove it with `rm -rf {base}`)"
+    if as_json:
+        print(f"memoryd: {kept}", file=sys.stderr)
+    else:
         print(f"demo home: {base}")
         print(f"example rollouts: {len(installed)} under {settings.paths.sessions_dirs[0]}")
         print(f"state DB: {settings.paths.db_path}")
@@ -80,4 +88,5 @@ def run_demo(
             p for p in root.rglob("*") if p.is_file() and ".git" not in p.relative_to(root).parts
         ):
             print(f"  {f.relative_to(root)}  ({f.stat().st_size:,} bytes)")
+        print(kept)
     return 0

@@ -31,6 +31,7 @@ from memoryd.budget import budget_status
 from memoryd.codexcli import codex_version, find_codex
 from memoryd.config import Config, Settings
 from memoryd.control import client
+from memoryd.errors import ConfigError
 from memoryd.store.db import migrations
 from memoryd.workspace import oversized_files
 
@@ -67,8 +68,17 @@ def _fail(check: str, message: str, fix: str) -> Check:
 # ------------------------------------------------------------------------------------ paths
 
 
-def check_config(settings: Settings) -> Check:
-    """Loading the settings already validated the file; say which one is in effect."""
+def check_config(settings: Settings, error: ConfigError | None = None) -> Check:
+    """Loading the settings already validated the file; say which one is in effect, or what
+    is wrong with it (``error``: the other checks then ran on the built-in defaults)."""
+    if error is not None:
+        return _fail(
+            "config",
+            f"{error.source}: {error.key}: {error.problem} (the checks below used the built-in "
+            "defaults)",
+            "correct that key; the daemon refuses to start until then, and `memoryd config` "
+            "checks the file again",
+        )
     if settings.source == "<defaults>":
         return _ok("config", "no config file, using the built-in defaults")
     return _ok("config", f"{settings.source} is valid")
@@ -275,7 +285,7 @@ def check_socket(settings: Settings) -> Check:
         return _warn(
             "socket",
             f"daemon not running (nothing answers on {path})",
-            "start it: memoryd serve, or install the service with scripts/install-service",
+            "start it: memoryd serve, or install the service with `memoryd service install`",
         )
     except client.ControlError as e:
         # It answered, so the socket works; an older daemon may not know `ping`.
@@ -487,10 +497,10 @@ def check_codex_config(settings: Settings) -> Check:
 # ------------------------------------------------------------------------------------ run
 
 
-def checks(settings: Settings) -> list[Check]:
+def checks(settings: Settings, config_error: ConfigError | None = None) -> list[Check]:
     """Every check, in the order they are printed."""
     steps: list[Callable[[], Check | list[Check]]] = [
-        lambda: check_config(settings),
+        lambda: check_config(settings, config_error),
         lambda: check_state_dir(settings),
         lambda: check_state_db(settings),
         lambda: check_memory_root(settings),
@@ -512,9 +522,11 @@ def format_line(c: Check) -> str:
     return f"{line}; fix: {c.fix}" if c.fix else line
 
 
-def run(settings: Settings, *, as_json: bool = False) -> int:
+def run(
+    settings: Settings, *, as_json: bool = False, config_error: ConfigError | None = None
+) -> int:
     """Run every check, print one line each (or JSON), return the exit code (0 = no failure)."""
-    results = checks(settings)
+    results = checks(settings, config_error)
     if as_json:
         print(json.dumps(msgspec.to_builtins(results), indent=2))
     else:

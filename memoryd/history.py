@@ -32,7 +32,7 @@ import contextlib
 import os
 import shutil
 import stat
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,8 +41,9 @@ import pygit2
 from pygit2.enums import FileMode, ObjectType, RepositoryOpenFlag
 
 from memoryd.agent.base import DIFF_FILE
-from memoryd.artifacts import atomic_write
+from memoryd.artifacts import ROLLOUT_SUMMARIES_DIR, atomic_write, fsync_dir
 from memoryd.errors import MemorydError
+from memoryd.extensions import EXTENSIONS_DIR
 from memoryd.workspace import (
     BASELINE_EMAIL,
     BASELINE_NAME,
@@ -74,6 +75,7 @@ _REMOVED = "Memoryd-Inputs-Removed"
 _FILES = "Memoryd-Files-Changed"
 _ROLLED_BACK_TO = "Memoryd-Rolled-Back-To"
 _SELECTED = "Memoryd-Selected"  # repeated: "<thread id> <source_updated_at>"
+_PURGED = "Memoryd-Purged"  # "yes": forgotten memories were cut out of this run's tree
 
 
 class HistoryError(MemorydError):
@@ -93,6 +95,7 @@ class HistoryEntry(msgspec.Struct, kw_only=True):
     inputs_removed: int = 0
     files_changed: int = 0
     rolled_back_to: str | None = None  # for kind "rollback": the run restored
+    purged: bool = False  # its consolidated files held forgotten memories and were removed
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,6 +250,7 @@ def _parse(commit: pygit2.Commit) -> tuple[HistoryEntry, int, tuple[tuple[str, i
         inputs_removed=num(_REMOVED),
         files_changed=num(_FILES),
         rolled_back_to=fields.get(_ROLLED_BACK_TO),
+        purged=fields.get(_PURGED) == "yes",
     )
     return entry, num(_RETAINED), tuple(selection)
 
@@ -334,17 +338,8 @@ def _copy_tree(source: pygit2.Repository, directory: Path, tree: str) -> None:
     try:
         pack = _PackWriter(directory / "objects" / "pack")
         try:
-            stack = [tree]
-            while stack:
-                oid = stack.pop()
-                if oid in dest.odb:
-                    continue  # a tree already there has all its objects there too
-                type_code, data = _read_object(source, oid)
-                if type_code == ObjectType.TREE:
-                    obj = source[oid]
-                    assert isinstance(obj, pygit2.Tree)
-                    stack.extend(str(e.id) for e in obj if e.filemode != FileMode.COMMIT)
-                pack.add(oid, data, type_code, _PACK_LEVEL)
+            # A tree already there has all its objects there too.
+            _pack_trees(source, pack, [tree], lambda oid: oid in dest.odb)
             pack.finish()
         except BaseException:
             pack.abort()
@@ -353,10 +348,155 @@ def _copy_tree(source: pygit2.Repository, directory: Path, tree: str) -> None:
         dest.free()
 
 
+def _pack_trees(
+    source: pygit2.Repository, pack: _PackWriter, trees: list[str], skip: Callable[[str], bool]
+) -> None:
+    """Add ``trees`` and everything under them, read (and checked) from ``source``, to
+    ``pack``; an object for which ``skip`` is true is left out with everything under it."""
+    stack = list(trees)
+    while stack:
+        oid = stack.pop()
+        if skip(oid):
+            continue
+        type_code, data = _read_object(source, oid)
+        if type_code == ObjectType.TREE:
+            obj = source[oid]
+            assert isinstance(obj, pygit2.Tree)
+            stack.extend(str(e.id) for e in obj if e.filemode != FileMode.COMMIT)
+        pack.add(oid, data, type_code, _PACK_LEVEL)
+
+
 def _count_changes(repo: pygit2.Repository, old: pygit2.Oid | None, new: pygit2.Oid) -> int:
     before = {} if old is None else _tree_entries(repo, old)
     after = _tree_entries(repo, new)
     return sum(1 for p in before.keys() | after.keys() if before.get(p) != after.get(p))
+
+
+# --------------------------------------------------------------------------------------------
+# Purging forgotten memories (memoryd forget)
+#
+# A forgotten thread's memories must not outlive the forget in the history. Every recorded run
+# that consolidated one of the threads (its ``Memoryd-Selected`` lines name it) is rewritten:
+# its tree keeps only what provably does not come from them (the other threads' rollout
+# summaries and the extensions) and drops every consolidated file (MEMORY.md, the summary,
+# raw_memories.md, skills/: a model's rewrite cannot be taken apart per thread); its message
+# loses the thread's selection line and gains ``Memoryd-Purged: yes``, which makes a rollback
+# to it refuse. Later runs keep their trees and messages and get new parents; the tags follow.
+# Then the repository is repacked into one pack of what is reachable and every other pack and
+# loose object is deleted, so the forgotten bytes are gone from disk, not just unreferenced.
+
+
+def purge(directory: Path, threads: Collection[str]) -> int:
+    """Cut ``threads``' memories out of the history at ``directory``; return how many runs
+    were rewritten (0, and nothing touched, when none consolidated them)."""
+    repo = _open(directory)
+    if repo is None or not threads:
+        return 0
+    forgotten = set(threads)
+    chain: list[pygit2.Commit] = []
+    commit = _head(repo)
+    while commit is not None:
+        chain.append(commit)
+        commit = _parent(repo, commit)
+    chain.reverse()
+    affected = [bool(forgotten & {t for t, _ in _parse(c)[2]}) for c in chain]
+    if not any(affected):
+        return 0
+    first = affected.index(True)
+    parent: pygit2.Oid | None = chain[first - 1].id if first else None
+    moved: dict[str, pygit2.Oid] = {}  # old commit id -> new
+    theirs: dict[str, bool] = {}  # rollout summary blob -> is a forgotten thread's (runs share)
+    for commit, hit in zip(chain[first:], affected[first:], strict=True):
+        tree_id, message = commit.tree_id, commit.message
+        if hit:
+            tree_id = _purged_tree(repo, commit.tree_id, forgotten, theirs)
+            message = _purged_message(message, forgotten)
+        parent = repo.create_commit(
+            None,
+            commit.author,
+            commit.committer,
+            message,
+            tree_id,
+            [] if parent is None else [parent],
+        )
+        moved[str(commit.id)] = parent
+    assert parent is not None
+    repo.references.create(BRANCH_REF, parent, force=True)
+    for name in list(repo.references):
+        if name.startswith(TAG_PREFIX):
+            target = str(repo.references[name].target)
+            if target in moved:
+                repo.references.create(name, moved[target], force=True)
+    _repack(repo, directory, parent)
+    repo.free()
+    return sum(affected)
+
+
+def _purged_tree(
+    repo: pygit2.Repository, tree_id: pygit2.Oid, forgotten: set[str], theirs: dict[str, bool]
+) -> pygit2.Oid:
+    headers = tuple(f"thread_id: {t}\n".encode() for t in forgotten)
+    index = pygit2.Index()
+    for path, (oid, mode) in sorted(_tree_entries(repo, tree_id).items()):
+        if path.startswith(f"{ROLLOUT_SUMMARIES_DIR}/"):
+            if oid not in theirs:
+                theirs[oid] = _read_object(repo, oid)[1].startswith(headers)
+            if theirs[oid]:
+                continue
+        elif not path.startswith(f"{EXTENSIONS_DIR}/"):
+            continue
+        index.add(pygit2.IndexEntry(path, pygit2.Oid(hex=oid), FileMode(mode)))
+    return index.write_tree(repo)
+
+
+def _purged_message(message: str, forgotten: set[str]) -> str:
+    lines = [
+        ln
+        for ln in message.splitlines()
+        if not (
+            ln.startswith(f"{_SELECTED}: ") and ln[len(_SELECTED) + 2 :].rpartition(" ")[0]
+            in forgotten
+        )
+        and not ln.startswith(f"{_PURGED}: ")
+    ]
+    return "\n".join([*lines, f"{_PURGED}: yes"]) + "\n"
+
+
+def _repack(repo: pygit2.Repository, directory: Path, head: pygit2.Oid) -> None:
+    """One new pack of everything reachable from ``head`` (which every tag is, the chain
+    being linear), then every other pack and loose object deleted. A crash before the
+    deletions leaves extra objects, never missing ones."""
+    objects = directory / "objects"
+    old_packs = set((objects / "pack").glob("pack-*"))
+    pack = _PackWriter(objects / "pack")
+    try:
+        trees: list[str] = []
+        commit: pygit2.Commit | None = _commit(repo, str(head))
+        while commit is not None:
+            pack.add(str(commit.id), _read_object(repo, str(commit.id))[1], ObjectType.COMMIT,
+                     _PACK_LEVEL)  # fmt: skip
+            trees.append(str(commit.tree_id))
+            commit = _parent(repo, commit)
+        seen: set[str] = set()
+
+        def packed(oid: str) -> bool:  # runs share most trees and blobs: walk each once
+            if oid in seen:
+                return True
+            seen.add(oid)
+            return False
+
+        _pack_trees(repo, pack, trees, packed)
+        pack.finish()
+    except BaseException:
+        pack.abort()
+        raise
+    new_packs = set((objects / "pack").glob("pack-*")) - old_packs
+    for path in old_packs - new_packs:
+        path.unlink()
+    for sub in objects.iterdir():
+        if len(sub.name) == 2 and sub.is_dir():  # loose objects: objects/ab/cdef...
+            shutil.rmtree(sub)
+    fsync_dir(objects / "pack")
 
 
 # --------------------------------------------------------------------------------------------

@@ -8,38 +8,75 @@ was already running when the user forgot the thread is dropped). Their stage-1 o
 jobs and the citations counted for them are deleted, and phase 2 is enqueued: the next
 consolidation finds them in the last successful selection but not among the inputs, labels them
 ``removed``, deletes their rollout summaries and rebuilds the consolidated files without them.
-Forgetting is permanent for that thread id (``clear`` keeps the marker too).
+Forgetting is permanent for that thread id (``clear`` keeps the marker too). The forget also
+marks the run history for a purge (``control_state`` key ``history_purge_pending``): the next
+successful consolidation, once the live files no longer hold the threads, cuts them out of
+every recorded run (memoryd/history.py ``purge``); until then, and after, ``rollback`` refuses
+a run whose selection holds a forgotten thread (``rollback_refusal``).
 
 ``clear`` is ``codex debug clear-memories`` for memoryd (reference §9): under the phase-2 lock,
-so that no agent is writing the root meanwhile, it removes everything inside the memory root
-(including its ``.git`` baseline; the directory itself stays) and then deletes the DB's memory
-state in one transaction: stage-1 outputs, the last successful selection, the recorded
-citations and the stage-1 and phase-2 job rows (the lock's own row with them, which releases
-it). Thread rows, their ``memory_mode``, the forgotten markers, the usage ledger (budgets), the
-run records and the run history are kept: a clear can be undone with ``memoryd rollback``.
-Every thread is marked pending again, so phase 1 extracts the eligible ones afresh, as Codex
-does after a clear. A root that is a symbolic link is refused before anything is touched.
+so that no agent is writing the root meanwhile, it removes what memoryd wrote inside the memory
+root (the known layout, ``CLEARED_TOP``: the consolidated files, ``raw_memories.md``,
+``rollout_summaries/``, ``skills/``, the ``ad_hoc`` extension memoryd seeds, the ``.git``
+baseline and memoryd's staging and temporary names; anything else a user put there stays and
+is reported) and then deletes the DB's memory state in one transaction: stage-1 outputs, the
+last successful selection, the recorded citations and the stage-1 and phase-2 job rows (the
+lock's own row with them, which releases it). Thread rows, their ``memory_mode``, the
+forgotten markers, the usage ledger (budgets), the run records and the run history are kept.
+
+A clear means "forget everything so far", and stays done: every thread known at the clear is
+marked extracted (``stage1_pending = 0``), so phase 1 takes it again only when its rollout
+changes afterwards; new sessions are extracted as usual. ``reextract=True`` is the explicit
+opposite (Codex's behaviour): every thread is pending again. The moment of the clear is kept
+(``control_state`` key ``cleared_at_ms``) so that a rollback never restores a run recorded
+before it. A root that is a symbolic link is refused before anything is touched.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiosqlite
 import anyio
 import msgspec
+import structlog
 
 from memoryd import clock
+from memoryd.agent.base import DIFF_FILE, MEMORY_FILE, RAW_MEMORIES_FILE, SUMMARY_FILE
+from memoryd.artifacts import ROLLOUT_SUMMARIES_DIR
 from memoryd.errors import MemorydError
+from memoryd.extensions import AD_HOC, EXTENSIONS_DIR
 from memoryd.store import phase2 as p2store
 from memoryd.store.db import immediate
 from memoryd.store.jobs import GLOBAL, STAGE1, enqueue_global
 from memoryd.store.phase2 import GlobalClaimOutcome
+from memoryd.workspace import GIT_DIR, STAGING_NEW, STAGING_OLD, STAGING_TMP
+
+log = structlog.get_logger("memoryd.maintenance")
 
 FORGOTTEN = "forgotten"  # the memory_mode of a forgotten thread
 CLEAR_WORKER = "memoryd-clear"
+CLEARED_AT_KEY = "cleared_at_ms"  # control_state: when the last clear happened
+# control_state: a forget happened since the run history was last purged (a token, so that
+# a forget during a purge is not marked done by it)
+PURGE_KEY = "history_purge_pending"
+SKILLS_DIR = "skills"
+# What memoryd (or the consolidation agent it runs) writes at the top of the memory root: a
+# clear removes these and nothing else. The workspace's own names (.git, its staging names,
+# the transient diff file) are listed by memoryd/workspace.py.
+CLEARED_TOP = frozenset(
+    {MEMORY_FILE, SUMMARY_FILE, RAW_MEMORIES_FILE, ROLLOUT_SUMMARIES_DIR, SKILLS_DIR, DIFF_FILE}
+)
+# Also memoryd's: the user-edit copies phase 2 saves (``MEMORY.user-edit-<run>.md``) and the
+# temporary files of interrupted writes (``.<name>.<8 random>.tmp``).
+_CLEARED_PATTERN = re.compile(
+    r"^(?:(?:MEMORY|memory_summary)\.user-edit-.+\.md|\..+\.[a-z0-9_]{8}\.tmp)$"
+)
 
 
 class NothingToForget(MemorydError):
@@ -54,6 +91,9 @@ class ForgetResult(msgspec.Struct, kw_only=True):
 class ClearResult(msgspec.Struct, kw_only=True):
     outputs_deleted: int
     files_removed: int
+    threads: int  # threads known at the clear
+    reextract: bool  # True: they are all extracted again; False: only once they change
+    kept: list[str]  # entries of the root that memoryd did not write, left in place
 
 
 async def forget(
@@ -100,8 +140,42 @@ async def forget(
         # Deleting the job also fences off a running extraction: its finish matches no row.
         await c.executemany(f"DELETE FROM jobs WHERE kind = '{STAGE1}' AND job_key = ?", params)
         await c.executemany("DELETE FROM memory_citations WHERE cited_thread_id = ?", params)
+        await _set_state(c, PURGE_KEY, uuid.uuid4().hex)
         await enqueue_global(c, now)
     return ForgetResult(threads=ids, outputs_deleted=deleted)
+
+
+async def _set_state(c: aiosqlite.Connection, key: str, value: str) -> None:
+    await c.execute(
+        "INSERT INTO control_state (key, value) VALUES (?, ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )
+
+
+async def _get_state(conn: aiosqlite.Connection, key: str) -> str | None:
+    rows = list(
+        await conn.execute_fetchall("SELECT value FROM control_state WHERE key = ?", (key,))
+    )
+    return str(rows[0][0]) if rows else None
+
+
+async def pending_purge(conn: aiosqlite.Connection) -> tuple[str, list[str]] | None:
+    """(token, every forgotten thread id) when the run history still has to be purged of
+    forgotten memories (memoryd/history.py ``purge``), else None."""
+    token = await _get_state(conn, PURGE_KEY)
+    if token is None:
+        return None
+    rows = await conn.execute_fetchall("SELECT thread_id FROM forgotten_threads ORDER BY 1")
+    return token, [str(r[0]) for r in rows]
+
+
+async def purge_done(conn: aiosqlite.Connection, token: str) -> None:
+    """The purge for ``token`` is done; a forget since then keeps its own token pending."""
+    async with immediate(conn) as c:
+        await c.execute(
+            "DELETE FROM control_state WHERE key = ? AND value = ?", (PURGE_KEY, token)
+        )
 
 
 async def _known_thread(c: aiosqlite.Connection, thread_id: str) -> list[str]:
@@ -140,25 +214,27 @@ async def clear(
     conn: aiosqlite.Connection,
     root: Path,
     *,
+    reextract: bool = False,
     worker_id: str = CLEAR_WORKER,
     lease_seconds: int = 3600,
 ) -> ClearResult:
-    """Wipe the DB's memory state (keeping thread rows) and the root's contents, under the
-    phase-2 lock. Refuses (MemorydError, nothing touched) a symlinked root, a root that is
-    not a directory, and a moment when a consolidation holds the lock."""
+    """Wipe the DB's memory state (keeping thread rows) and what memoryd wrote in the root,
+    under the phase-2 lock. Refuses (MemorydError, nothing touched) a symlinked root, a root
+    that is not a directory, and a moment when a consolidation holds the lock."""
     root = Path(root)
     await anyio.to_thread.run_sync(_check_root, root)
+    now_ms = clock.now_ms()
     outcome, claim = await p2store.try_claim_global(
         conn,
         worker_id=worker_id,
-        now_s=clock.now_s(),
+        now_s=now_ms // 1000,
         lease_seconds=lease_seconds,
         ignore_backoff=True,
     )
     if claim is None:
         raise MemorydError(locked_message(outcome, "clear"))
     try:
-        files = await anyio.to_thread.run_sync(_clear_contents, root)
+        files, kept = await anyio.to_thread.run_sync(_clear_contents, root)
     except OSError as exc:
         await p2store.release_global(conn, claim)
         raise MemorydError(f"clearing {root} failed: {exc}") from exc
@@ -167,8 +243,61 @@ async def clear(
         await c.execute("DELETE FROM phase2_selection")
         await c.execute("DELETE FROM memory_citations")
         await c.execute(f"DELETE FROM jobs WHERE kind IN ('{STAGE1}', '{GLOBAL}')")
-        await c.execute("UPDATE threads SET stage1_pending = 1 WHERE stage1_pending = 0")
-    return ClearResult(outputs_deleted=deleted, files_removed=files)
+        # Pending again only on request; otherwise the indexer marks a thread pending when
+        # its rollout changes (a new updated_at), which is "unless they change afterwards".
+        await c.execute("UPDATE threads SET stage1_pending = ?", (int(reextract),))
+        threads = next(iter(await c.execute_fetchall("SELECT count(*) FROM threads")))[0]
+        await _set_state(c, CLEARED_AT_KEY, str(now_ms))
+    result = ClearResult(
+        outputs_deleted=deleted,
+        files_removed=files,
+        threads=int(threads),
+        reextract=reextract,
+        kept=kept,
+    )
+    log.info("clear", root=str(root), **msgspec.to_builtins(result))
+    return result
+
+
+async def cleared_at_ms(conn: aiosqlite.Connection) -> int | None:
+    """When the last ``clear`` happened (ms), or None if there never was one."""
+    value = await _get_state(conn, CLEARED_AT_KEY)
+    return int(value) if value is not None and value.isdigit() else None
+
+
+async def rollback_refusal(
+    conn: aiosqlite.Connection, run_id: str, at_ms: int, threads: list[str]
+) -> str | None:
+    """Why a rollback to the run ``run_id`` (recorded at ``at_ms``, consolidating ``threads``)
+    must not happen, or None: it would bring back what a clear or a forget removed."""
+    cleared = await cleared_at_ms(conn)
+    if cleared is not None and at_ms < cleared:
+        return (
+            f"cannot roll back to {run_id}: it was recorded before `memoryd clear` "
+            f"({_iso(cleared)}), and a rollback never brings back cleared memories; "
+            "nothing was changed"
+        )
+    forgotten: list[str] = []
+    for i in range(0, len(threads), 500):
+        chunk = threads[i : i + 500]
+        rows = await conn.execute_fetchall(
+            "SELECT thread_id FROM forgotten_threads WHERE thread_id IN "
+            f"({','.join('?' * len(chunk))}) ORDER BY thread_id",
+            chunk,
+        )
+        forgotten.extend(str(r[0]) for r in rows)
+    if forgotten:
+        return (
+            f"cannot roll back to {run_id}: it holds memories of {len(forgotten)} forgotten "
+            f"thread(s) ({', '.join(forgotten[:3])}{', ...' if len(forgotten) > 3 else ''}), "
+            "and a rollback never brings back forgotten memories; roll back to a run recorded "
+            "after the forget (`memoryd history`); nothing was changed"
+        )
+    return None
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def locked_message(outcome: GlobalClaimOutcome, action: str) -> str:
@@ -190,20 +319,46 @@ def _check_root(root: Path) -> None:
         raise MemorydError(f"the memory root is not a directory: {root} (nothing was changed)")
 
 
-def _clear_contents(root: Path) -> int:
-    """Remove everything inside ``root`` (links are removed, never followed); return the
-    number of files removed. A missing root has nothing to clear."""
+def _written_by_memoryd(name: str) -> bool:
+    return (
+        name in CLEARED_TOP
+        or name in (GIT_DIR, STAGING_TMP, STAGING_NEW, STAGING_OLD)
+        or _CLEARED_PATTERN.match(name) is not None
+    )
+
+
+def _clear_contents(root: Path) -> tuple[int, list[str]]:
+    """Remove what memoryd wrote inside ``root`` (links are removed, never followed); return
+    the number of files removed and the entries left in place because memoryd did not write
+    them. A missing root has nothing to clear."""
     if not root.exists():
-        return 0
-    removed = 0
-    with os.scandir(root) as it:
-        entries = list(it)
-    for entry in entries:
-        if entry.is_dir(follow_symlinks=False):
-            for _dirpath, _dirs, names in os.walk(entry.path):
-                removed += len(names)
-            shutil.rmtree(entry.path)
+        return 0, []
+    doomed: list[str] = []
+    kept: list[str] = []
+    for name in sorted(os.listdir(root)):
+        if name == EXTENSIONS_DIR and (root / name).is_dir() and not (root / name).is_symlink():
+            # The ad_hoc extension is memoryd's (seeded by phase 2; its notes are memories);
+            # any other extension is someone else's.
+            others = sorted(n for n in os.listdir(root / name) if n != AD_HOC)
+            if os.path.lexists(root / name / AD_HOC):
+                doomed.append(f"{name}/{AD_HOC}")
+            kept.extend(f"{name}/{n}" for n in others)
+            if not others:
+                doomed.append(name)
+        elif _written_by_memoryd(name):
+            doomed.append(name)
         else:
-            os.unlink(entry.path)
+            kept.append(name)
+    removed = 0
+    for rel in doomed:
+        path = root / rel
+        if not os.path.lexists(path):
+            continue  # extensions/ad_hoc, removed with extensions/
+        if path.is_dir() and not path.is_symlink():
+            for _dirpath, _dirs, names in os.walk(path):
+                removed += len(names)
+            shutil.rmtree(path)
+        else:
+            os.unlink(path)
             removed += 1
-    return removed
+    return removed, kept

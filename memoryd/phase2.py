@@ -54,7 +54,7 @@ from memoryd.config import Config
 from memoryd.errors import MemorydError
 from memoryd.extensions import prune_extension_resources, seed_ad_hoc
 from memoryd.legacy import migrate_legacy
-from memoryd.maintenance import locked_message
+from memoryd.maintenance import locked_message, pending_purge, purge_done, rollback_refusal
 from memoryd.store import phase2 as store
 from memoryd.store.db import immediate
 from memoryd.store.jobs import GLOBAL, UsageRow, clamp_future_deadlines, enqueue_global
@@ -351,6 +351,7 @@ class Consolidator:
         selected = list(selection.snapshots)
         watermark = max(claim.input_watermark, selection.max_source_updated_at)
         if diff.is_empty:
+            await self._purge_history(bound)
             await self._succeed(
                 claim, self._record(run, result, RunOutcome.NOOP), selected, watermark
             )
@@ -412,6 +413,7 @@ class Consolidator:
         record = await self._record_history(
             baseline, run, result, bound, kind="consolidation", selection=selected
         )
+        await self._purge_history(bound)
         await self._succeed(claim, record, selected, watermark)
         result.outcome = "succeeded"
         bound.info(
@@ -508,6 +510,25 @@ class Consolidator:
             self._record(run, result, RunOutcome.SUCCEEDED), history_commit=commit
         )
 
+    async def _purge_history(self, bound: structlog.stdlib.BoundLogger) -> None:
+        """After a forget, cut the forgotten threads' memories out of the run history (under
+        the lock, like every history write; by now the live files no longer hold them). A
+        failure is logged and tried again after the next run; it never fails this one."""
+        pending = await pending_purge(self.conn)
+        if pending is None or self.history_dir is None:
+            return
+        token, threads = pending
+        try:
+            with anyio.CancelScope(shield=True):
+                rewritten = await anyio.to_thread.run_sync(
+                    history.purge, self.history_dir, threads
+                )
+        except Exception as exc:
+            bound.error("history_purge_failed", error=repr(exc))
+            return
+        await purge_done(self.conn, token)
+        bound.info("history_purged", forgotten_threads=len(threads), runs_rewritten=rewritten)
+
     async def rollback(self, run_id: str) -> Phase2Result:
         """Restore the memory root to the tree the run history recorded for ``run_id``, as a
         consolidation of its own (SPEC §7).
@@ -526,6 +547,17 @@ class Consolidator:
         if directory is None:
             raise MemorydError("rollback needs the run history, and none is kept here")
         target = await anyio.to_thread.run_sync(history.load_run, directory, run_id)
+        if target.entry.purged:
+            raise MemorydError(
+                f"cannot roll back to {run_id}: its consolidated files held memories of a "
+                "forgotten thread and were purged from the history; roll back to a run "
+                "recorded after the forget (`memoryd history`); nothing was changed"
+            )
+        refusal = await rollback_refusal(
+            self.conn, run_id, target.entry.at_ms, [t for t, _ in target.selection]
+        )
+        if refusal is not None:
+            raise MemorydError(refusal)
         invalid = await anyio.to_thread.run_sync(_validate_run_tree, directory, target)
         if invalid is not None:
             raise MemorydError(f"cannot roll back to {run_id}: its tree is not usable ({invalid})")

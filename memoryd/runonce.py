@@ -17,10 +17,11 @@ from memoryd.backends.factory import make_extractor
 from memoryd.budget import Budget
 from memoryd.config import Settings
 from memoryd.history import history_dir
-from memoryd.phase1 import Phase1, Phase1Stats, progress_line
+from memoryd.phase1 import Phase1, Phase1Stats, eligibility, progress_line
 from memoryd.phase2 import Consolidator, Phase2Result
 from memoryd.rollouts.indexer import Indexer, ScanStats
 from memoryd.store.db import connect
+from memoryd.store.jobs import Skipped, skipped_counts
 
 log = structlog.get_logger("memoryd.runonce")
 
@@ -35,6 +36,7 @@ class RunSummary:
     problems: int = 0
     phase1: Phase1Stats | None = None
     memories: int = 0
+    skipped: Skipped | None = None
     phase2: Phase2Result | None = None
     phases_run: list[str] = field(default_factory=list)
 
@@ -101,6 +103,7 @@ async def run_once(settings: Settings, *, progress: bool | None = None) -> RunSu
             async with conn.execute("SELECT count(*) FROM stage1_outputs") as cur:
                 row = await cur.fetchone()
             summary.memories = int(row[0]) if row else 0
+            summary.skipped = await skipped_counts(conn, eligibility(settings.config))
     finally:
         await extractor.aclose()
         await agent.aclose()

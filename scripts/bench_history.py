@@ -10,10 +10,13 @@ Builds a memory root of N files (``rollout_summaries/*.md`` of ~2 KB and a ~300 
   runs just before it (the history commit should be a small fraction of it);
 * for reference, the first commit written the naive way, one fsynced loose object each
   through libgit2, which is what the history's single pack replaces;
-* ``list_runs`` and ``run_diff`` for that later run.
+* ``list_runs`` and ``run_diff`` for that later run;
+* the purge after a ``memoryd forget`` (``history.purge``: rewrite the runs that consolidated
+  the thread, repack, delete the old packs) of a history of R more runs that all selected it,
+  against the baseline reset of the consolidation it follows.
 
-    python scripts/bench_history.py           # 1,000 files
-    python scripts/bench_history.py -n 3000
+    python scripts/bench_history.py           # 1,000 files, 20 runs to purge
+    python scripts/bench_history.py -n 3000 -r 100
 """
 
 from __future__ import annotations
@@ -36,8 +39,9 @@ from memoryd.workspace import ensure_baseline, reset_baseline
 T = TypeVar("T")
 
 
-def facts(run_id: str) -> history.RunFacts:
-    return history.RunFacts(run_id, "consolidation", int(time.time() * 1000), 1, 0, 0, [])
+def facts(run_id: str, selection: list[tuple[str, int]] | None = None) -> history.RunFacts:
+    at = int(time.time() * 1000)
+    return history.RunFacts(run_id, "consolidation", at, 1, 0, 0, selection or [])
 
 
 def timed(fn: Callable[..., T], *args: object) -> tuple[float, T]:
@@ -66,6 +70,7 @@ def loose_copy(root: Path, baseline: str, directory: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", "--files", type=int, default=1000)
+    parser.add_argument("-r", "--runs", type=int, default=20, help="runs for the purge")
     args = parser.parse_args()
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     base = Path(tempfile.mkdtemp(prefix="memoryd-bench-history-"))
@@ -89,6 +94,22 @@ def main() -> None:
     t_list, _ = timed(history.list_runs, base)
     t_diff, _ = timed(history.run_diff, base, "r2")
 
+    # R runs that each consolidated the thread to forget (its rollout summary changes every
+    # run, as an active session's would) beside one that stays.
+    gone = summaries / "gone.md"
+    for i in range(args.runs):
+        gone.write_text(f"thread_id: t-gone\n\nrun {i}: " + "x" * 2000 + "\n")
+        (root / "MEMORY.md").write_text(f"- fact of run {i}\n" * 15_000)
+        baseline = reset_baseline(root)
+        history.record(
+            history.history_dir(base), root, baseline,
+            facts(f"p{i}", [("t-gone", i), ("t-kept", i)]),
+        )  # fmt: skip
+    gone.unlink()
+    t_reset2, baseline = timed(reset_baseline, root)
+    history.record(history.history_dir(base), root, baseline, facts("after", [("t-kept", 0)]))
+    t_purge, rewritten = timed(history.purge, history.history_dir(base), ["t-gone"])
+
     print(f"files: {args.files}")
     print(
         f"first commit:  {t_first:7.3f} s  vs baseline build {t_base:.3f} s  "
@@ -101,6 +122,10 @@ def main() -> None:
     )
     print(f"list_runs:     {t_list:7.4f} s")
     print(f"run_diff:      {t_diff:7.3f} s")
+    print(
+        f"purge:         {t_purge:7.3f} s  for {rewritten} of {args.runs + 3} runs rewritten, "
+        f"vs baseline reset {t_reset2:.3f} s (ratio {t_purge / t_reset2:.2f})"
+    )
 
 
 if __name__ == "__main__":

@@ -81,7 +81,9 @@ def test_trigger_phase2_runs_at_once_despite_a_long_interval(daemon: Serve) -> N
     write_config(daemon, "[phase2]\nmin_interval_seconds = 86400\n")
     daemon.start_ready()
     runs = "SELECT run_id FROM phase2_runs ORDER BY started_at"
-    wait_for("the first consolidation", lambda: len(query(daemon, runs)) == 1)
+    finished = "SELECT run_id FROM phase2_runs WHERE outcome <> 'running'"
+    # Finished, not just started: a trigger while it holds the lock answers "running".
+    wait_for("the first consolidation", lambda: len(query(daemon, finished)) == 1)
     out = cli_json(daemon, "trigger", "phase2")
     assert out["phase"] == "phase2" and out["result"]["outcome"] in ("noop", "succeeded")
     assert [r[0] for r in query(daemon, runs)][-1] == out["result"]["run_id"]
@@ -301,3 +303,34 @@ def test_jobs_shows_last_errors_and_retry_times_without_a_daemon(daemon: Serve) 
     negative = cli(daemon, "jobs", "--limit", "-1")  # SQLite would read it as "no limit"
     assert negative.returncode == 1
     assert "the limit must be at least 1, not -1" in negative.stderr
+
+
+def test_trigger_while_paused_is_refused_unless_forced(daemon: Serve) -> None:
+    paths = install_examples(daemon.codex / "sessions")
+    fresh = paths[0]
+    now = time.time()
+    os.utime(fresh, (now, now))  # not idle yet: only a trigger would extract it
+    tid = fresh.stem[-36:]
+    write_config(daemon, "[phase2]\nmin_interval_seconds = 86400\n")
+    daemon.start_ready()
+    runs = "SELECT count(*) FROM phase2_runs"
+    done = "SELECT count(*) FROM phase2_runs WHERE outcome <> 'running'"
+    wait_for("the two idle ones consolidated", lambda: query(daemon, done) == [(1,)])
+    assert cli_json(daemon, "pause")["paused"] is True
+    for args in (["trigger", "phase1", "--thread", tid], ["trigger", "phase2"]):
+        done = cli(daemon, *args)
+        assert done.returncode == 1, (args, done.stdout)
+        assert done.stderr.strip() == (
+            f"memoryd: not run: the daemon is paused (memoryd resume); pass --force to run "
+            f"{args[1]} anyway"
+        )
+    assert stage1_count(daemon) == 2 and query(daemon, runs) == [(1,)]
+
+    out = cli_json(daemon, "trigger", "phase1", "--thread", tid, "--force")
+    assert out["outcome"] == "claimed"
+    wait_for("the forced thread extracted", lambda: stage1_count(daemon) == 3)
+    forced = cli_json(daemon, "trigger", "phase2", "--force")
+    assert forced["result"]["outcome"] == "succeeded"
+    assert query(daemon, runs) == [(2,)]
+    daemon.signal(signal.SIGTERM)
+    assert daemon.wait_exit() == 0

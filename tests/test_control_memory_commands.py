@@ -11,6 +11,7 @@ import os
 import shutil
 import signal
 import sqlite3
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from support.pipeline import (
     UV_THREAD,
     tree_bytes,
 )
+from support.rollouts import append_user_turn
 
 from memoryd.demo import install_examples
 
@@ -248,6 +250,77 @@ def test_forget_unknown_thread_or_cwd_is_one_line_and_changes_nothing(
     assert consolidate(s)["outcome"] == "noop"
 
 
+def all_objects(git_dir: Path) -> bytes:
+    """The content of every object in a git repository, loose or packed, reachable or not."""
+    done = subprocess.run(
+        ["git", f"--git-dir={git_dir}", "cat-file", "--batch-all-objects", "--batch"],
+        capture_output=True, timeout=60, check=True,
+    )  # fmt: skip
+    return done.stdout
+
+
+@MODES
+def test_forget_purges_the_thread_from_the_run_history_and_the_baseline(
+    s: Serve, with_daemon: bool
+) -> None:
+    held = setup_home(s, with_daemon=with_daemon, hold_back=(TOOLS_THREAD,))
+    release(s, held)
+    assert consolidate(s)["outcome"] == "succeeded"  # a second recorded run with the fact
+    history, baseline = s.state / "history", root(s) / ".git"
+    assert UV_FACT.encode() in all_objects(history) and UV_FACT.encode() in all_objects(baseline)
+    runs_before = cli_json(s, "history")["runs"]
+
+    cli_json(s, "forget", "--thread", UV_THREAD)
+    consolidate(s)
+    wait_for("the forgotten thread out of MEMORY.md", lambda: UV_FACT not in memory_md(s))
+    wait_for("the history purged", lambda: UV_FACT.encode() not in all_objects(history))
+    for repo in (history, baseline):
+        objects = all_objects(repo)
+        assert UV_FACT.encode() not in objects, repo
+        assert TOOLS_FACT.encode() in objects and COMPACT_FACT.encode() in objects, repo
+    # Every run is still listed, the old ones marked as purged, and a diff still works.
+    runs = cli_json(s, "history")["runs"]
+    assert [r["run_id"] for r in runs[1:]] == [r["run_id"] for r in runs_before]
+    assert [r["purged"] for r in runs] == [False, True, True]
+    assert "(purged: held forgotten memories)" in cli(s, "history").stdout
+    assert cli(s, "diff", runs[1]["run_id"]).returncode == 0
+
+
+@MODES
+def test_a_rollback_never_brings_back_a_forgotten_thread(s: Serve, with_daemon: bool) -> None:
+    setup_home(s, with_daemon=with_daemon)
+    (before_forget,) = cli_json(s, "history")["runs"]
+    cli_json(s, "forget", "--thread", UV_THREAD)
+    if not with_daemon:  # (a daemon consolidates and purges at once)
+        # Before the next consolidation, with nothing purged yet: refused all the same.
+        one_line_error(
+            cli(s, "rollback", before_forget["run_id"]),
+            f"cannot roll back to {before_forget['run_id']}: it holds memories of 1 forgotten "
+            f"thread(s) ({UV_THREAD})",
+        )
+    consolidate(s)
+
+    def purged() -> bool:
+        runs = {r["run_id"]: r for r in cli_json(s, "history")["runs"]}
+        return bool(runs[before_forget["run_id"]]["purged"])
+
+    # The purge ends the consolidation that drops the thread (a daemon's may still run).
+    wait_for("the run before the forget purged", purged)
+    running_runs = "SELECT count(*) FROM phase2_runs WHERE outcome = 'running'"
+    wait_for("that consolidation finished", lambda: scalar(s, running_runs) == 0)
+    files, before = tree_bytes(root(s)), memory_rows(s)
+    one_line_error(
+        cli(s, "rollback", before_forget["run_id"]),
+        f"cannot roll back to {before_forget['run_id']}: its consolidated files held memories "
+        "of a forgotten thread and were purged from the history",
+    )
+    assert tree_bytes(root(s)) == files and memory_rows(s) == before
+    assert UV_FACT not in memory_md(s)
+    # A run recorded after the forget can be restored.
+    latest = cli_json(s, "history")["runs"][0]
+    assert cli_json(s, "rollback", latest["run_id"])["outcome"] == "succeeded"
+
+
 # ------------------------------------------------------------------------------- clear
 
 
@@ -255,46 +328,96 @@ def test_forget_unknown_thread_or_cwd_is_one_line_and_changes_nothing(
 def test_clear_empties_the_root_and_memory_rows_and_keeps_threads(
     s: Serve, with_daemon: bool
 ) -> None:
-    setup_home(s, with_daemon=with_daemon)
-    assert scalar(s, "SELECT count(*) FROM phase2_selection") == 3
-    extracted = len(s.events("stage1_succeeded"))
-    out = cli_json(s, "clear", "--yes")
-    assert out["outputs_deleted"] == 3 and out["files_removed"] > 0
-    if not with_daemon:
-        assert root(s).is_dir() and list(root(s).iterdir()) == []
-        assert scalar(s, "SELECT count(*) FROM stage1_outputs") == 0
-        assert scalar(s, "SELECT count(*) FROM phase2_selection") == 0
-        assert scalar(s, "SELECT count(*) FROM threads") == 3
-        # The next run extracts every thread afresh, as Codex does after a clear.
-        summary = cli_json(s, "run", "--once")
-        assert summary["phase1"]["succeeded"] == 3
+    """A clear stays done: the sessions known at the clear are not extracted again while
+    they do not change, a session that changes afterwards is, and so is a new one."""
+    held = setup_home(s, with_daemon=with_daemon, hold_back=(COMPACT_THREAD,))
+    assert scalar(s, "SELECT count(*) FROM phase2_selection") == 2
+    done = cli(s, "clear", "--yes")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "cleared: 2 memories deleted, " + done.stdout.split(", ")[1].split("\n")[0],
+        "the 2 sessions known now are not extracted again unless they change; new sessions "
+        "are (`memoryd clear --reextract` re-extracts everything)",
+    ]
+    assert root(s).is_dir() and list(root(s).iterdir()) == []
+    assert scalar(s, "SELECT count(*) FROM stage1_outputs") == 0
+    assert scalar(s, "SELECT count(*) FROM phase2_selection") == 0
+    assert scalar(s, "SELECT count(*) FROM threads") == 2
+    (event,) = [e for e in s.events("clear")]
+    assert (event["outputs_deleted"], event["threads"], event["reextract"]) == (2, 2, False)
+
+    # A new session and a changed one are extracted; the unchanged one is not.
+    release(s, held)
+    append_user_turn(next(s.codex.rglob(f"rollout-*{UV_THREAD}.jsonl")), "and pin uv 0.5")
+    if with_daemon:
+        wait_for("the new and the changed session extracted", lambda: stage1_count(s) == 2)
+        consolidate(s)
     else:
+        assert cli_json(s, "run", "--once")["phase1"]["succeeded"] == 2
+    extracted_now = {r[0] for r in rows(s, "SELECT thread_id FROM stage1_outputs")}
+    assert extracted_now == {COMPACT_THREAD, UV_THREAD}
+    text = memory_md(s)
+    assert UV_FACT in text and COMPACT_FACT in text and TOOLS_FACT not in text
+
+
+@MODES
+def test_clear_reextract_extracts_every_known_session_again(s: Serve, with_daemon: bool) -> None:
+    setup_home(s, with_daemon=with_daemon)
+    out = cli_json(s, "clear", "--yes", "--reextract")
+    assert out["outputs_deleted"] == 3 and out["reextract"] is True and out["files_removed"] > 0
+    if with_daemon:
         # The daemon re-extracts by itself and consolidates the fresh outputs.
-        wait_for(
-            "phase 1 to extract afresh",
-            lambda: len(s.events("stage1_succeeded")) == extracted + 3 and stage1_count(s) == 3,
-        )
+        wait_for("phase 1 to extract afresh", lambda: stage1_count(s) == 3)
         wait_for(
             "a consolidation of the fresh outputs",
             lambda: (root(s) / "MEMORY.md").exists() and TOOLS_FACT in memory_md(s),
         )
-    assert scalar(s, "SELECT count(*) FROM threads") == 3
+    else:
+        assert cli_json(s, "run", "--once")["phase1"]["succeeded"] == 3
     consolidate(s)
     assert all(fact in memory_md(s) for fact in ALL_FACTS)
 
 
-def test_a_clear_is_undone_by_rolling_back_to_the_last_run(s: Serve) -> None:
-    """clear keeps the run history, so the last run's files can be brought back; the next
-    run re-extracts the same memories and finds nothing to change."""
+@MODES
+def test_clear_removes_only_what_memoryd_wrote(s: Serve, with_daemon: bool) -> None:
+    setup_home(s, with_daemon=with_daemon)
+    mine = {
+        "notes.txt": b"my own notes\n",
+        "drafts/plan.md": b"# plan\n",
+        "extensions/mine/instructions.md": b"# my extension\n",
+        "extensions/mine/resources/2026-01-01T00-00-00-x.md": b"evidence\n",
+    }
+    for rel, data in mine.items():
+        (root(s) / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root(s) / rel).write_bytes(data)
+    # memoryd's own, beside them: a saved user edit, a dead write's temporary file.
+    (root(s) / "MEMORY.user-edit-20260101T000000Z-1.md").write_text("saved\n")
+    (root(s) / ".MEMORY.md.abcd1234.tmp").write_text("torn\n")
+    assert (root(s) / "extensions" / "ad_hoc" / "instructions.md").exists()
+    assert (root(s) / "rollout_summaries").is_dir() and (root(s) / ".git").is_dir()
+
+    done = cli(s, "clear", "--yes")
+    assert done.returncode == 0, done.stderr
+    assert "kept what memoryd did not write: drafts, extensions/mine, notes.txt" in done.stdout
+    assert tree_bytes(root(s)) == mine
+    assert sorted(os.listdir(root(s))) == ["drafts", "extensions", "notes.txt"]
+    assert os.listdir(root(s) / "extensions") == ["mine"]
+
+
+def test_a_clear_is_not_undone_by_a_rollback(s: Serve) -> None:
+    """A rollback to a run recorded before the clear would bring the cleared memories back
+    into the folder Codex reads: it is refused, and nothing changes."""
     setup_home(s, with_daemon=False)
-    files = tree_bytes(root(s))
     (last,) = cli_json(s, "history")["runs"]
     cli_json(s, "clear", "--yes")
     assert tree_bytes(root(s)) == {}
-    assert cli_json(s, "rollback", last["run_id"])["outcome"] == "succeeded"
-    assert tree_bytes(root(s)) == files
-    assert cli_json(s, "run", "--once")["phase2"]["outcome"] == "noop"
-    assert tree_bytes(root(s)) == files
+    before = memory_rows(s)
+    one_line_error(
+        cli(s, "rollback", last["run_id"]),
+        f"cannot roll back to {last['run_id']}: it was recorded before `memoryd clear`",
+        "a rollback never brings back cleared memories; nothing was changed",
+    )
+    assert tree_bytes(root(s)) == {} and memory_rows(s) == before
 
 
 @MODES

@@ -1,9 +1,11 @@
-"""The systemd unit, the launchd agent and scripts/install-service.
+"""The systemd unit, the launchd agent, ``memoryd service`` and scripts/install-service.
 
-``systemd-analyze verify`` checks the unit as install-service writes it (with a real executable,
-in a path that needs quoting). There is no user systemd or launchd here, so the install and
-uninstall runs use a stand-in ``systemctl`` on PATH that records its arguments; everything else
-(files written, modes, removal) is real.
+``systemd-analyze verify`` checks the unit as ``memoryd service install`` writes it (with a real
+executable, in a path that needs quoting, with settings to carry). There is no user systemd or
+launchd here, so the install and uninstall runs use a stand-in ``systemctl`` on PATH that
+records its arguments; everything else (files written, directories made, modes, removal) is
+real. The files come from the package (``memoryd/share/``): a wheel built from this tree is
+checked to hold them and to install the service without the checkout.
 """
 
 from __future__ import annotations
@@ -13,14 +15,16 @@ import plistlib
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-UNIT = REPO / "systemd" / "memoryd.service"
-PLIST = REPO / "config" / "io.memoryd.agent.plist"
+UNIT = REPO / "memoryd" / "share" / "memoryd.service"
+PLIST = REPO / "memoryd" / "share" / "io.memoryd.agent.plist"
 INSTALL = REPO / "scripts" / "install-service"
+SETTINGS = ("CODEX_HOME", "MEMORYD_")
 
 
 def parse_unit(text: str) -> dict[str, dict[str, list[str]]]:
@@ -58,17 +62,25 @@ def fake_systemctl(bin_dir: Path, log: Path, fail_on: str = "") -> None:
     script.chmod(0o755)
 
 
-def install(
-    home: Path, *args: str, path_prefix: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run scripts/install-service with HOME=home (and ``path_prefix`` first on PATH)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("XDG_")}
+def clean_env(home: Path, path_prefix: Path | None = None, **extra: str) -> dict[str, str]:
+    """This environment without XDG and memoryd settings, HOME=home, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", *SETTINGS))}
     env["HOME"] = str(home)
     if path_prefix is not None:
         env["PATH"] = f"{path_prefix}{os.pathsep}{env.get('PATH', '')}"
+    return {**env, **extra}
+
+
+def install(
+    home: Path, *args: str, path_prefix: Path | None = None, **extra: str
+) -> subprocess.CompletedProcess[str]:
+    """Run ``memoryd service ARGS`` (``install`` unless ARGS start with an action) with
+    HOME=home (and ``path_prefix`` first on PATH, ``extra`` in the environment)."""
+    action = [] if args and args[0] in ("install", "uninstall", "status") else ["install"]
     return subprocess.run(
-        [sys.executable, str(INSTALL), *args], env=env, capture_output=True, text=True, timeout=60
-    )
+        [sys.executable, "-m", "memoryd", "service", *action, *args],
+        env=clean_env(home, path_prefix, **extra), capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
 
 
 def systemd_verify(unit: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
@@ -135,6 +147,12 @@ def test_unit_is_a_hardened_notify_user_service() -> None:
     writable = " ".join(svc["ReadWritePaths"]).split()
     assert {"-%h/.codex", "-%h/.local/state/memoryd"} <= set(writable)
     assert svc["RuntimeDirectory"] == ["memoryd"]  # %t/memoryd, for the control socket
+    # Created before every start, outside the sandbox, so that ProtectSystem=strict does not
+    # drop it on a fresh machine (StateDirectory= would be ~/.config before systemd 254).
+    assert svc["ExecStartPre"] == ["+/bin/mkdir -p -m 0700 %h/.local/state/memoryd"]
+    assert "StateDirectory" not in svc
+    (doc,) = unit["Unit"]["Documentation"]
+    assert "memoryd" in doc and "codex" not in doc.lower()
     assert svc["StandardError"] == ["journal"]
     assert unit["Install"]["WantedBy"] == ["default.target"]
 
@@ -142,16 +160,67 @@ def test_unit_is_a_hardened_notify_user_service() -> None:
 def test_installed_unit_passes_systemd_analyze_verify(
     tmp_path: Path, home: Path, systemctl_log: Path
 ) -> None:
-    # A directory name with a blank and a '%': install-service must quote and escape it.
+    # A directory name with a blank and a '%': the installer must quote and escape it, in
+    # ExecStart= as in the settings it carries.
     exe = fake_memoryd(tmp_path / "my tools 100%")
-    done = install(home, "--memoryd", str(exe), path_prefix=tmp_path / "bin")
+    codex = tmp_path / "codex home 100%"
+    done = install(
+        home, "--memoryd", str(exe), path_prefix=tmp_path / "bin", CODEX_HOME=str(codex)
+    )
     assert done.returncode == 0, done.stderr
     unit = home / ".config" / "systemd" / "user" / "memoryd.service"
     text = unit.read_text()
     assert f'ExecStart="{str(exe).replace("%", "%%")}" serve\n' in text
+    assert f'Environment="CODEX_HOME={str(codex).replace("%", "%%")}"\n' in text
     checked = systemd_verify(unit, tmp_path)
     # verify exits 0 even for unknown keys and unparsable values; those are printed instead.
     assert (checked.returncode, checked.stderr.strip(), checked.stdout.strip()) == (0, "", "")
+
+
+def test_install_carries_the_users_settings_and_creates_the_writable_dirs(
+    tmp_path: Path, home: Path, exe: Path, systemctl_log: Path
+) -> None:
+    """On a fresh machine none of the directories exist: install makes them (systemd drops a
+    ReadWritePaths= entry that does not exist, leaving the daemon a read-only file system),
+    and the unit sees the same CODEX_HOME / MEMORYD_* and config as the installing user."""
+    codex, state = tmp_path / "elsewhere" / "codex", tmp_path / "elsewhere" / "state"
+    root = tmp_path / "elsewhere" / "memories"
+    cfg = tmp_path / "my.toml"
+    cfg.write_text(f'memory_root = "{root}"\n')
+    done = install(
+        home, "--memoryd", str(exe), "--config", str(cfg), path_prefix=tmp_path / "bin",
+        CODEX_HOME=str(codex), MEMORYD_STATE_DIR=str(state),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    svc = parse_unit((home / ".config/systemd/user/memoryd.service").read_text())["Service"]
+    assert sorted(svc["Environment"]) == sorted([
+        "PYTHONUNBUFFERED=1",
+        f"CODEX_HOME={codex}",
+        f"MEMORYD_CONFIG={cfg}",
+        f"MEMORYD_STATE_DIR={state}",
+    ])  # fmt: skip
+    writable = " ".join(svc["ReadWritePaths"]).split()
+    assert {str(codex), str(root), str(state)} <= set(writable)
+    made = svc["ExecStartPre"][-1].split()
+    assert made[:4] == ["+/bin/mkdir", "-p", "-m", "0700"]
+    assert {str(codex), str(root), str(state)} <= set(made)
+    for d in (codex, root, state):
+        assert d.is_dir() and d.stat().st_mode & 0o777 == 0o700, d
+        assert f"mkdir -m 700 {d}" in done.stdout
+
+
+def test_install_without_settings_says_the_defaults_apply(
+    tmp_path: Path, home: Path, exe: Path, systemctl_log: Path
+) -> None:
+    done = install(home, "--memoryd", str(exe), path_prefix=tmp_path / "bin")
+    assert done.returncode == 0, done.stderr
+    text = (home / ".config/systemd/user/memoryd.service").read_text()
+    assert "# (no CODEX_HOME or MEMORYD_* variable was set: the defaults apply)\n" in text
+    svc = parse_unit(text)["Service"]
+    assert svc["Environment"] == ["PYTHONUNBUFFERED=1"]
+    writable = " ".join(svc["ReadWritePaths"]).split()
+    assert {str(home / ".codex"), str(home / ".local/state/memoryd")} <= set(writable)
+    assert (home / ".local" / "state" / "memoryd").is_dir()
 
 
 def test_verify_would_catch_a_broken_unit(tmp_path: Path) -> None:
@@ -181,6 +250,28 @@ def test_plist_parses_and_runs_memoryd_serve() -> None:
     assert agent["StandardOutPath"].endswith(".log")
     assert agent["StandardErrorPath"].endswith(".log")
     assert agent["Umask"] == 0o077
+    # launchd restarts any non-zero exit; a config error must not be retried every 10 s.
+    assert agent["EnvironmentVariables"]["MEMORYD_CONFIG_ERROR_STATUS"] == "0"
+
+
+@pytest.mark.parametrize("agent_env", [False, True], ids=["systemd", "launchd-agent"])
+def test_a_config_error_exits_so_that_launchd_does_not_restart(
+    tmp_path: Path, home: Path, agent_env: bool
+) -> None:
+    """Exit 2 (RestartPreventExitStatus=2 under systemd); with the agent's variable, exit 0,
+    which KeepAlive {SuccessfulExit: false} does not restart. The error is printed either way."""
+    with PLIST.open("rb") as f:
+        agent_vars = plistlib.load(f)["EnvironmentVariables"]
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[phase1]\nbackend = "opnai"\n')
+    extra = {"MEMORYD_CONFIG_ERROR_STATUS": agent_vars["MEMORYD_CONFIG_ERROR_STATUS"]}
+    done = subprocess.run(
+        [sys.executable, "-m", "memoryd", "--config", str(bad), "serve"],
+        env=clean_env(home, **(extra if agent_env else {})),
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == (0 if agent_env else 2)
+    assert "config error" in done.stderr and "phase1.backend" in done.stderr
 
 
 def test_macos_dry_run_fills_in_the_real_paths_and_writes_nothing(home: Path, exe: Path) -> None:
@@ -231,9 +322,11 @@ def test_linux_install_then_uninstall(
 
     done = install(home, "--memoryd", str(exe), path_prefix=tmp_path / "bin")
     assert done.returncode == 0, done.stderr
-    expected = UNIT.read_text().replace("ExecStart=%h/.local/bin/memoryd serve",
-                                        f"ExecStart={exe} serve")  # fmt: skip
-    assert target.read_text() == expected
+    text = target.read_text()
+    assert text.startswith(UNIT.read_text().split("ExecStart=")[0].split("Documentation=")[0])
+    assert f"ExecStart={exe} serve\n" in text
+    guide = REPO / "memoryd" / "share" / "service.md"
+    assert f"Documentation=file://{guide}\n" in text and guide.is_file()
     assert target.stat().st_mode & 0o777 == 0o644
     assert log.read_text().splitlines() == [
         "--user daemon-reload", "--user enable memoryd.service", "--user restart memoryd.service",
@@ -242,12 +335,12 @@ def test_linux_install_then_uninstall(
 
     # A dry-run uninstall names what it would do and leaves everything in place.
     log.unlink()
-    dry = install(home, "--uninstall", "--dry-run", path_prefix=tmp_path / "bin")
+    dry = install(home, "uninstall", "--dry-run", path_prefix=tmp_path / "bin")
     assert dry.returncode == 0, dry.stderr
     assert f"remove {target}" in dry.stdout
     assert target.exists() and not log.exists()
 
-    done = install(home, "--uninstall", path_prefix=tmp_path / "bin")
+    done = install(home, "uninstall", path_prefix=tmp_path / "bin")
     assert done.returncode == 0, done.stderr
     assert not target.exists()
     assert log.read_text().splitlines() == [
@@ -255,7 +348,7 @@ def test_linux_install_then_uninstall(
     ]  # fmt: skip
     assert "its state dir and the memory folder are kept" in done.stdout
 
-    again = install(home, "--uninstall", path_prefix=tmp_path / "bin")
+    again = install(home, "uninstall", path_prefix=tmp_path / "bin")
     assert again.returncode == 0
     assert "memoryd service is not installed" in again.stdout
 
@@ -265,8 +358,7 @@ def test_install_without_a_memoryd_executable_fails_clearly(tmp_path: Path, home
     done = install(home, "--memoryd", str(missing))
     assert done.returncode == 1
     assert done.stderr.strip() == (
-        f"install-service: {missing} is not an executable file; pass --memoryd "
-        "/path/to/memoryd"
+        f"memoryd: {missing} is not an executable file; pass --memoryd /path/to/memoryd"
     )
     assert files_under(home) == []
 
@@ -277,8 +369,81 @@ def test_a_failing_systemctl_is_reported(tmp_path: Path, home: Path, exe: Path) 
     done = install(home, "--memoryd", str(exe), path_prefix=tmp_path / "bin")
     assert done.returncode == 1
     assert done.stderr.strip() == (
-        "install-service: `systemctl --user enable memoryd.service` failed with exit status 1"
+        "memoryd: `systemctl --user enable memoryd.service` failed with exit status 1"
     )
     assert log.read_text().splitlines() == [
         "--user daemon-reload", "--user enable memoryd.service",
     ]  # fmt: skip  # stopped there: no restart of a unit that is not enabled
+
+
+def test_status_says_whether_it_is_installed_and_current(
+    tmp_path: Path, home: Path, exe: Path, systemctl_log: Path
+) -> None:
+    bin_dir = tmp_path / "bin"
+    missing = install(home, "status", "--memoryd", str(exe), path_prefix=bin_dir)
+    assert missing.returncode == 1
+    assert "memoryd service is not installed" in missing.stdout
+    assert install(home, "--memoryd", str(exe), path_prefix=bin_dir).returncode == 0
+    current = install(home, "status", "--memoryd", str(exe), path_prefix=bin_dir)
+    assert current.returncode == 0, current.stderr
+    target = home / ".config" / "systemd" / "user" / "memoryd.service"
+    assert current.stdout.splitlines()[:2] == [
+        f"installed: {target}", "it is what `memoryd service install` would write now",
+    ]  # fmt: skip
+    assert "--user is-active memoryd.service" in systemctl_log.read_text()
+    # Another setting now than at the install: status says to install again.
+    moved = install(
+        home, "status", "--memoryd", str(exe), path_prefix=bin_dir, CODEX_HOME=str(tmp_path)
+    )
+    assert "it differs from what `memoryd service install` would write now" in moved.stdout
+
+
+def test_the_checkout_script_is_a_thin_wrapper(
+    tmp_path: Path, home: Path, exe: Path, systemctl_log: Path
+) -> None:
+    env = clean_env(home, tmp_path / "bin")
+    run = [sys.executable, str(INSTALL), "--memoryd", str(exe)]
+    done = subprocess.run(run, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    target = home / ".config" / "systemd" / "user" / "memoryd.service"
+    assert f"memoryd service installed: {target}" in done.stdout
+    gone = subprocess.run(
+        [*run, "--uninstall"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert gone.returncode == 0 and not target.exists()
+
+
+def test_a_wheel_ships_the_service_files_and_installs_without_the_checkout(
+    tmp_path: Path, home: Path, exe: Path
+) -> None:
+    """What pip and pipx users get: the wheel holds the unit, the agent, the annotated config
+    and the guide, and `memoryd service install --dry-run` and `memoryd config --example` work
+    from it alone (the unpacked wheel first on sys.path, run outside the checkout)."""
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path / "w"),
+         str(REPO)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    if built.returncode != 0:
+        pytest.skip(f"cannot build a wheel here: {built.stderr.strip().splitlines()[-1:]}")
+    (wheel,) = (tmp_path / "w").glob("memoryd-*.whl")
+    with zipfile.ZipFile(wheel) as z:
+        names = set(z.namelist())
+        z.extractall(tmp_path / "site")
+    shipped = {"memoryd.service", "io.memoryd.agent.plist", "memoryd.toml", "service.md"}
+    assert {f"memoryd/share/{n}" for n in shipped} <= names
+    env = clean_env(home, PYTHONPATH=str(tmp_path / "site"))
+    dry = subprocess.run(
+        [sys.executable, "-m", "memoryd", "service", "install", "--dry-run", "--memoryd",
+         str(exe)],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert dry.returncode == 0, dry.stderr
+    guide = tmp_path / "site" / "memoryd" / "share" / "service.md"
+    assert f"Documentation=file://{guide}" in dry.stdout and "Type=notify" in dry.stdout
+    example = subprocess.run(
+        [sys.executable, "-m", "memoryd", "config", "--example"],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert example.returncode == 0
+    assert example.stdout == (REPO / "config" / "memoryd.toml").read_text()

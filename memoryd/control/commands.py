@@ -74,6 +74,7 @@ class JobsArgs(_Args):
 class TriggerArgs(_Args):
     phase: Literal["phase1", "phase2"]
     thread: str | None = None
+    force: bool = False  # run even while paused
 
 
 class ForgetArgs(_Args):
@@ -83,6 +84,7 @@ class ForgetArgs(_Args):
 
 class ClearArgs(_Args):
     yes: bool = False
+    reextract: bool = False
 
 
 class LogsArgs(_Args):
@@ -183,6 +185,7 @@ async def status(ctx: Context, _: NoArgs) -> dict[str, Any]:
         "running": [asdict(j) for j in await jobs.list_jobs(conn, status="running")],
         "last_phase2_run": asdict(runs[0]) if runs else None,
         "budget": msgspec.to_builtins(await budget_status(conn, cfg, now_s=now)),
+        "skipped": asdict(await jobs.skipped_counts(conn, rules)),
         "next": {
             "phase1": p1_at,
             "phase2": await phase2_store.next_claim_at(
@@ -218,6 +221,14 @@ async def jobs_(ctx: Context, a: JobsArgs) -> dict[str, Any]:
 
 async def trigger(ctx: Context, a: TriggerArgs) -> dict[str, Any]:
     d = _daemon(ctx)
+    if d.paused and not a.force and (a.phase == "phase2" or a.thread is not None):
+        # A pause means "no new work": a trigger that ran anyway would surprise the user who
+        # paused (a plain `trigger phase1` only wakes the claim loop, which stays paused).
+        raise CommandError(
+            protocol.E_FAILED,
+            f"not run: the daemon is paused (memoryd resume); pass --force to run {a.phase} "
+            "anyway",
+        )
     if a.phase == "phase2":
         if a.thread is not None:
             raise CommandError(protocol.E_BAD_REQUEST, "--thread applies to phase1 only")
@@ -257,8 +268,10 @@ async def forget(ctx: Context, a: ForgetArgs) -> dict[str, Any]:
 async def clear(ctx: Context, a: ClearArgs) -> Any:
     if not a.yes:
         raise CommandError(protocol.E_BAD_REQUEST, "clear wipes every memory: pass yes=true")
-    result = await maintenance.clear(ctx.conn, ctx.settings.paths.memory_root)
-    if ctx.daemon is not None:
+    result = await maintenance.clear(
+        ctx.conn, ctx.settings.paths.memory_root, reextract=a.reextract
+    )
+    if ctx.daemon is not None and a.reextract:
         # Every thread is pending again; an idle claim loop waits for a change and would not
         # see them until the next new rollout.
         ctx.daemon.phase1.wake()

@@ -74,6 +74,7 @@ def status(r: dict[str, Any]) -> list[str]:
         f"budget: {b['spent_today']:,} tokens today {limit}"
         + (f", exhausted until {when(b['reset_at'], now)}" if b["exhausted"] else "")
     )
+    out.extend(skipped(r["skipped"]))
     nx = r["next"]
     p1 = when(nx["phase1"], now) if nx["phase1"] is not None else "when a new rollout goes idle"
     out.append(f"next phase 1: {p1}")
@@ -113,6 +114,28 @@ def trigger(r: dict[str, Any]) -> list[str]:
     return [f"phase 1: looking for claimable rollouts now{note}"]
 
 
+def skipped(sk: dict[str, Any]) -> list[str]:
+    """Why phase 1 never takes some rollouts, one line per reason (nothing when none)."""
+    if not sk["total"]:
+        return []
+
+    def parts(counts: dict[str, int]) -> str:
+        return ", ".join(f"{name} {n}" for name, n in counts.items())
+
+    out = [f"skipped rollouts: {sk['total']}, never extracted:"]
+    if sk["source_not_allowed"]:
+        n = sum(sk["source_not_allowed"].values())
+        out.append(
+            f"  {n} with a source not in phase1.allowed_sources ({parts(sk['source_not_allowed'])})"
+        )
+    if sk["no_user_message"]:
+        out.append(f"  {sk['no_user_message']} with no user message")
+    if sk["memory_mode_off"]:
+        n = sum(sk["memory_mode_off"].values())
+        out.append(f"  {n} with memory mode off ({parts(sk['memory_mode_off'])})")
+    return out
+
+
 def paused(r: dict[str, Any]) -> list[str]:
     if r["paused"]:
         return [f"paused: no new work is claimed; {r['running']} running job(s) will finish"]
@@ -123,16 +146,29 @@ def forget(r: dict[str, Any]) -> list[str]:
     threads = r.get("threads", [])
     out = [f"forgot {len(threads)} thread(s), {r.get('outputs_deleted', 0)} memories deleted"]
     if r["phase2"] == "woken":
-        out.append("phase 2 is running now to drop them from the consolidated files")
+        out.append(
+            "phase 2 is running now to drop them from the consolidated files and the run history"
+        )
     elif r["phase2"] == "after resume":
         out.append("the daemon is paused: phase 2 drops them from the files after `memoryd resume`")
     else:
         out.append("the daemon is not running: `memoryd run --once` drops them from the files")
+    out.append("they are never extracted again, and no rollback brings them back")
     return out
 
 
 def clear(r: dict[str, Any]) -> list[str]:
-    return [f"cleared: {r['outputs_deleted']} memories deleted, {r['files_removed']} files removed"]
+    out = [f"cleared: {r['outputs_deleted']} memories deleted, {r['files_removed']} files removed"]
+    if r["reextract"]:
+        out.append(f"all {r['threads']} known sessions will be extracted again (--reextract)")
+    else:
+        out.append(
+            f"the {r['threads']} sessions known now are not extracted again unless they change; "
+            "new sessions are (`memoryd clear --reextract` re-extracts everything)"
+        )
+    if r["kept"]:
+        out.append(f"kept what memoryd did not write: {', '.join(r['kept'])}")
+    return out
 
 
 def history(r: dict[str, Any]) -> list[str]:
@@ -145,8 +181,10 @@ def history(r: dict[str, Any]) -> list[str]:
             if e["kind"] == "rollback"
             else f"+{e['inputs_added']} -{e['inputs_removed']} inputs"
         )
+        purged = " (purged: held forgotten memories)" if e.get("purged") else ""
         out.append(
-            f"{e['run_id']}  {when(e['at_ms'] / 1000)}  {what}, {e['files_changed']} files changed"
+            f"{e['run_id']}  {when(e['at_ms'] / 1000)}  {what}, "
+            f"{e['files_changed']} files changed{purged}"
         )
     return out
 

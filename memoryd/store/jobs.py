@@ -14,7 +14,7 @@ from __future__ import annotations
 import enum
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import aiosqlite
 
@@ -161,6 +161,51 @@ async def scan_candidates(
     async with conn.execute(sql, params) as cur:
         rows = await cur.fetchall()
     return [Candidate(str(r[0]), str(r[1]), str(r[2]), r[3], int(r[4])) for r in rows]
+
+
+@dataclass
+class Skipped:
+    """Indexed rollouts phase 1 never takes, by reason (``status`` and ``run --once`` say so:
+    a ``codex exec`` session skipped without a word looks like a bug)."""
+
+    total: int = 0
+    source_not_allowed: dict[str, int] = field(default_factory=dict)  # source -> n
+    no_user_message: int = 0
+    memory_mode_off: dict[str, int] = field(default_factory=dict)  # mode -> n
+
+
+async def skipped_counts(conn: aiosqlite.Connection, rules: Eligibility) -> Skipped:
+    """Live, readable threads (not archived, indexed without error) that phase 1 skips for
+    good: a source not in ``phase1.allowed_sources``, no user message, a memory mode other
+    than ``enabled`` (disabled or polluted by Codex, forgotten by the user), in that order."""
+    sources = _source_list(rules)
+    params = _source_params(rules)
+    out = Skipped()
+    live = "archived = 0 AND index_error IS NULL"
+    async with conn.execute(
+        f"SELECT source, count(*) FROM threads WHERE {live} AND source NOT IN ({sources}) "
+        "GROUP BY source ORDER BY source",
+        params,
+    ) as cur:
+        out.source_not_allowed = {str(r[0]): int(r[1]) for r in await cur.fetchall()}
+    async with conn.execute(
+        f"SELECT count(*) FROM threads WHERE {live} AND source IN ({sources}) AND preview = ''",
+        params,
+    ) as cur:
+        row = await cur.fetchone()
+    out.no_user_message = int(row[0]) if row else 0
+    async with conn.execute(
+        f"SELECT memory_mode, count(*) FROM threads WHERE {live} AND source IN ({sources}) "
+        "AND preview <> '' AND memory_mode <> 'enabled' GROUP BY memory_mode ORDER BY 1",
+        params,
+    ) as cur:
+        out.memory_mode_off = {str(r[0]): int(r[1]) for r in await cur.fetchall()}
+    out.total = (
+        sum(out.source_not_allowed.values())
+        + out.no_user_message
+        + sum(out.memory_mode_off.values())
+    )
+    return out
 
 
 async def next_eligible_at_ms(

@@ -9,7 +9,6 @@ fixtures it wants); each test file still states the fault it injects and what it
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -31,6 +30,7 @@ from memoryd.store import jobs
 from memoryd.store.db import open_db
 from support.daemon import KEY_ENV
 from support.responses_server import Behaviour, ReceivedRequest, Reply, function_call_item
+from support.rollouts import append_user_turn
 
 THREADS = (
     "01a2013d-497f-71f0-81b9-4c6d2314a10b",
@@ -194,24 +194,8 @@ class RecordingSleep:
 
 
 def grow_rollout(w: World, thread_id: str, text: str) -> None:
-    """The user came back to a session and asked ``text``: a copy of its first user message
-    with that text is appended and the file's mtime moves one second on (still idle)."""
-    path = next(w.home.rglob(f"rollout-*{thread_id}.jsonl"))
-    lines = path.read_text().splitlines()
-    for line in lines:
-        obj = json.loads(line)
-        p = obj.get("payload", {})
-        if p.get("type") == "message" and p.get("role") == "user":
-            content = p["content"][0]
-            if content.get("type") == "input_text" and not content["text"].startswith("<"):
-                content["text"] = text
-                break
-    else:
-        raise AssertionError(f"no user message in {path}")
-    st = path.stat()
-    with path.open("a") as f:
-        f.write(json.dumps(obj, separators=(",", ":")) + "\n")
-    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    """The user came back to a session and asked ``text`` (see ``append_user_turn``)."""
+    append_user_turn(next(w.home.rglob(f"rollout-*{thread_id}.jsonl")), text)
 
 
 async def reindex(w: World) -> None:

@@ -7,6 +7,7 @@ extracts) and is dated ``idle_seconds`` back, so that it is idle and within the 
 
 from __future__ import annotations
 
+import json
 import os
 import time
 import uuid
@@ -41,3 +42,24 @@ def write_idle_rollouts(
         os.utime(path, (t, t))
         out[tid] = path
     return out
+
+
+def append_user_turn(path: Path, text: str) -> None:
+    """The user came back to the session in ``path`` and asked ``text``: a copy of its first
+    user message with that text is appended and the file's mtime moves one second on (still
+    idle), so the thread changes."""
+    lines = path.read_text().splitlines()
+    for line in lines:
+        obj = json.loads(line)
+        p = obj.get("payload", {})
+        if p.get("type") == "message" and p.get("role") == "user":
+            content = p["content"][0]
+            if content.get("type") == "input_text" and not content["text"].startswith("<"):
+                content["text"] = text
+                break
+    else:
+        raise AssertionError(f"no user message in {path}")
+    st = path.stat()
+    with path.open("a") as f:
+        f.write(json.dumps(obj, separators=(",", ":")) + "\n")
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
