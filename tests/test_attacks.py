@@ -147,8 +147,10 @@ async def test_run_once_keeps_to_max_seconds_during_a_hostile_search(base: Path)
                 timeout=120,  # far below the search's 10 minutes; killed (by PID) past it
             )
         )
-    assert done.returncode == 0, done.stderr
+    # A failed phase makes run --once exit 1, with the reason on stderr.
+    assert done.returncode == 1, done.stderr
     assert "phase 2: failed: time_limit: the agent did not finish within 3s" in done.stdout
+    assert "memoryd: phase 2 failed: time_limit: " in done.stderr
     db = base / "state" / "memoryd.sqlite"
     assert scalar(db, "SELECT count(*) FROM phase2_runs WHERE reason LIKE 'time_limit:%'") == 1
 
