@@ -219,12 +219,17 @@ async def test_clear_empties_the_root_and_the_memory_rows_but_keeps_threads(
         sorted(map(tuple, await pipe.conn.execute_fetchall("SELECT id, memory_mode FROM threads")))
         == threads
     )
-    # The run history is kept: a clear can be undone.
+    # The run history is kept, but a rollback never brings cleared memories back.
     assert [r.run_id for r in list_runs(pipe.state)] == [first.run_id]
-    rolled = await pipe.consolidator().rollback(first.run_id)
-    assert rolled.outcome == "succeeded" and tree_bytes(pipe.root) == at_first
+    with pytest.raises(MemorydError, match=r"recorded before `memoryd clear`.*nothing was changed"):
+        await pipe.consolidator().rollback(first.run_id)
+    assert os.listdir(pipe.root) == []
 
-    # As after Codex's clear, phase 1 extracts the threads afresh.
+    # A clear stays done: the threads known at the clear are not extracted again...
+    await pipe.extract()
+    assert await pipe.count("SELECT count(*) FROM stage1_outputs") == 0
+    # ...unless the user asks for it.
+    await clear(pipe.conn, pipe.root, reextract=True)
     await pipe.extract()
     assert await pipe.count("SELECT count(*) FROM stage1_outputs") == 3
 
