@@ -50,6 +50,13 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--dir", metavar="PATH", help="use this directory instead of a new temp dir")
     demo.add_argument("--json", action="store_true", help="print the summary as JSON")
 
+    unlink_help = ("turn <codex_home>/memories from the link to memoryd's folder back into a plain "
+        "directory holding a copy of memoryd's current memories (before uninstalling memoryd, "
+        "or to give Codex its own memory writer back); stop the daemon first, or its next "
+        "start links the folder again"
+    )
+    sub.add_parser("unlink", help=unlink_help, description=unlink_help)
+
     cfg = sub.add_parser("config", help="validate the config and show the effective settings")
     cfg.add_argument("--json", action="store_true", help="print as JSON")
     _control_parsers(sub)
@@ -177,6 +184,21 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _load(args)
     return run_daemon(settings, config_arg=args.config)
+
+
+def _cmd_unlink(args: argparse.Namespace) -> int:
+    from memoryd.codexlink import unlink_to_directory
+
+    settings = _load(args)
+    paths = settings.paths
+    logsetup.configure("warning", None, console=True)
+    folder = unlink_to_directory(paths.codex_home, paths.memory_root)
+    print(f"{folder} is a plain directory again, holding a copy of {paths.memory_root}.")
+    print(
+        "Codex's own memory writer may now rewrite it. Stop memoryd (systemctl --user disable "
+        "--now memoryd) before it starts again: at its next start it would link the folder again."
+    )
+    return EXIT_OK
 
 
 def _cmd_config(args: argparse.Namespace) -> int:
@@ -324,6 +346,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "run": _cmd_run,
         "demo": _cmd_demo,
         "config": _cmd_config,
+        "unlink": _cmd_unlink,
         "doctor": _cmd_doctor,
         **dict.fromkeys(_CONTROL_COMMANDS, _cmd_control),
     }
