@@ -64,6 +64,7 @@ from memoryd.artifacts import (
 )
 from memoryd.errors import MemorydError
 from memoryd.legacy import migrate_legacy
+from memoryd.workspace import WorkspaceError, ensure_baseline
 
 log = structlog.get_logger("memoryd.codexlink")
 
@@ -352,7 +353,12 @@ def ensure_link(codex_home: Path, root: Path) -> LinkResult:
         fsync_dir(codex_home)
         log.info("codex_link_created", link=str(link), root=str(root))
         return LinkResult("created", link, root, aside=aside)
-    # A real directory: import, swap, keep it aside.
+    # A real directory: import, swap, keep it aside. A fresh root gets its (empty) baseline
+    # first, so that what is imported is a change the next consolidation sees.
+    try:
+        ensure_baseline(root)
+    except WorkspaceError as e:
+        raise LinkError(f"cannot prepare memoryd's memory root {root}: {e}") from None
     imported = _import(link, root, codex_home)
     fsync_dir(root)
     _step("imported")
