@@ -309,7 +309,7 @@ def _prefetch(batch: Sequence[tuple[FileInfo, Known | None]]) -> None:
         except OSError:
             continue
         try:
-            start = known.parsed_offset if known is not None and known.index_error is None else 0
+            start = known.parsed_offset if _resumable(known) else 0
             os.posix_fadvise(fd, start, 0, os.POSIX_FADV_WILLNEED)
         except OSError:
             pass
@@ -320,6 +320,15 @@ def _prefetch(batch: Sequence[tuple[FileInfo, Known | None]]) -> None:
 def _fresh_meta(path: str) -> ThreadMeta:
     name = os.path.basename(path)
     return ThreadMeta(id=id_from_file_name(name), created_at=created_ms_from_file_name(name))
+
+
+NO_USER_MESSAGE = "no user message found: nothing to learn from, so it is not extracted"
+
+
+def _resumable(known: Known | None) -> bool:
+    """Whether a re-scan may read on from where the last one stopped: the file was read
+    without error (lacking a user message so far is no error in the file)."""
+    return known is not None and known.index_error in (None, NO_USER_MESSAGE)
 
 
 def _usable_error(meta: ThreadMeta, size: int, torn: int, head: bytes = b"") -> str | None:
@@ -349,7 +358,7 @@ class FileReader:
         zst = info.path.endswith(".zst")
         if _unchanged(info, known):
             return None
-        if known is not None and known.index_error is None:
+        if known is not None and _resumable(known):
             replaced = (known.inode, known.dev) != (info.inode, info.dev)
             if not replaced and not zst and info.size >= known.parsed_offset:
                 if info.size == known.size:
@@ -407,6 +416,10 @@ class FileReader:
             return FileResult(info, "problem", problem=index_error or no_id)
         complete_zst = info.path.endswith(".zst") and index_error is None
         offset = info.size if complete_zst else reader.offset
+        if index_error is None and not meta.preview:
+            # Phase 1 skips a thread without a preview: store why, instead of leaving it
+            # silently ineligible. The file is still read on from here when it grows.
+            index_error = NO_USER_MESSAGE
         return FileResult(info, "parsed", meta=meta, parsed_offset=offset,
                           first_line_sha256=first_hash, index_error=index_error,
                           cited=parser.cited)
