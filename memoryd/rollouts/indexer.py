@@ -309,7 +309,7 @@ def _prefetch(batch: Sequence[tuple[FileInfo, Known | None]]) -> None:
         except OSError:
             continue
         try:
-            start = known.parsed_offset if _resumable(known) else 0
+            start = known.parsed_offset if known is not None and _resumable(known) else 0
             os.posix_fadvise(fd, start, 0, os.POSIX_FADV_WILLNEED)
         except OSError:
             pass
