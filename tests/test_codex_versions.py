@@ -6,21 +6,30 @@ write that the indexer must read like the 0.169 ones.
 * The same content with another key order or spacing gets the same preview; a rollout that
   really has no user message is stored with the reason it is not extracted.
 * The shipped config says that terminal sessions are ``vscode`` from Codex 0.160 on.
+* A rollout Codex compressed to ``.jsonl.zst`` is the same input, and its provenance moves.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
 import tomllib
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
+import anyio
 import pytest
+import zstandard
 from indexer_support import EXPECTED, F_ALPHA, fixture_lines, make_indexer, row_by_path, write
 
+from memoryd.config import Config, Settings, resolve_paths
+from memoryd.demo import install_examples
 from memoryd.rollouts.indexer import NO_USER_MESSAGE
+from memoryd.runonce import run_once
 from memoryd.store import jobs
+from memoryd.workspace import diff_against_baseline
 
 REPO = Path(__file__).resolve().parent.parent
 OLD_ID = "0199a0b1-0000-7000-8000-000000000040"
@@ -156,3 +165,56 @@ def test_the_shipped_config_says_terminal_sessions_are_vscode() -> None:
     assert tomllib.loads(source_line.split("#")[0])["allowed_sources"] == ["cli", "vscode"]
     comment = source_line.split("#", 1)[1]
     assert '"vscode" since Codex 0.160' in comment and '["cli"] alone loses' in comment
+
+
+@pytest.mark.parametrize("mtime", ["kept", "new"])
+def test_a_compressed_rollout_is_not_a_new_input_and_provenance_follows(
+    tmp_path: Path, mtime: str
+) -> None:
+    """Codex 0.140+ may compress an idle rollout to ``.jsonl.zst`` and delete the original:
+    no extraction, no consolidation for it, and every stored path moves to the new file."""
+    home = tmp_path / "codex"
+    rollouts = install_examples(home / "sessions")
+    env = {"HOME": str(tmp_path), "CODEX_HOME": str(home), "MEMORYD_STATE_DIR": str(tmp_path / "s")}
+    cfg = Config()
+    settings = Settings(cfg, "<test>", resolve_paths(cfg, env))
+    first = anyio.run(run_once, settings)
+    assert first.phase2 is not None and first.phase2.outcome == "succeeded"
+    root = settings.paths.memory_root
+    before = {p.name: p.read_bytes() for p in (root / "rollout_summaries").iterdir()}
+    updated = "SELECT updated_at FROM threads ORDER BY id"
+    db = sqlite3.connect(settings.paths.db_path)
+    try:
+        times = db.execute(updated).fetchall()
+    finally:
+        db.close()
+
+    plain = rollouts[0]
+    packed = plain.with_name(plain.name + ".zst")
+    packed.write_bytes(zstandard.ZstdCompressor().compress(plain.read_bytes()))
+    if mtime == "kept":
+        st = plain.stat()
+        os.utime(packed, ns=(st.st_atime_ns, st.st_mtime_ns))
+    plain.unlink()
+
+    second = anyio.run(run_once, settings)
+    assert second.phase1 is not None and second.phase1.claimed == 0  # not extracted again
+    assert second.phase2 is not None and second.phase2.outcome == "noop"
+    assert diff_against_baseline(root).is_empty
+    after = {p.name: p.read_bytes() for p in (root / "rollout_summaries").iterdir()}
+    assert after.keys() == before.keys()  # same memories, same file names
+    moved = [n for n in after if after[n] != before[n]]
+    assert len(moved) == 1
+    assert after[moved[0]] == before[moved[0]].replace(
+        f"rollout_path: {plain}\n".encode(), f"rollout_path: {packed}\n".encode()
+    )
+    assert f"rollout_path: {packed}\n" in (root / "raw_memories.md").read_text()
+    db = sqlite3.connect(settings.paths.db_path)
+    try:
+        paths = {r[0] for r in db.execute("SELECT rollout_path FROM stage1_outputs")}
+        # Its last activity is the same: a new mtime does not make it a newer version
+        # (which phase 1 would extract again once idle).
+        assert db.execute(updated).fetchall() == times
+    finally:
+        db.close()
+    assert str(packed) in paths and str(plain) not in paths
