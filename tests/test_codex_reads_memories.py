@@ -29,6 +29,7 @@ from pathlib import Path
 import anyio
 import pytest
 from support.mock_codex import codex_params, is_memory_request, run_codex, write_mock_config
+from support.pipeline import example_home
 from support.responses_server import (
     ReceivedRequest,
     Reply,
@@ -37,8 +38,7 @@ from support.responses_server import (
 )
 
 from memoryd.codexlink import unlink_to_directory
-from memoryd.config import Config, Settings, resolve_paths
-from memoryd.demo import install_examples
+from memoryd.config import Settings
 from memoryd.runonce import run_once
 
 pytestmark = pytest.mark.parametrize("codex", codex_params())
@@ -90,11 +90,7 @@ def answer(req: ReceivedRequest) -> Reply:
 
 def memoryd_home(tmp_path: Path) -> tuple[Path, Path, Settings]:
     """A Codex home with the idle example rollouts, after one ``memoryd run --once``."""
-    home = tmp_path / "codex"
-    install_examples(home / "sessions")
-    env = {"HOME": str(tmp_path), "CODEX_HOME": str(home), "MEMORYD_STATE_DIR": str(tmp_path / "s")}
-    cfg = Config()
-    settings = Settings(cfg, "<test>", resolve_paths(cfg, env))
+    home, _, settings = example_home(tmp_path)
     summary = anyio.run(run_once, settings)
     assert summary.phase2 is not None and summary.phase2.outcome == "succeeded"
     root = settings.paths.memory_root

@@ -23,9 +23,8 @@ import anyio
 import pytest
 import zstandard
 from indexer_support import EXPECTED, F_ALPHA, fixture_lines, make_indexer, row_by_path, write
+from support.pipeline import example_home
 
-from memoryd.config import Config, Settings, resolve_paths
-from memoryd.demo import install_examples
 from memoryd.rollouts.indexer import NO_USER_MESSAGE
 from memoryd.runonce import run_once
 from memoryd.store import jobs
@@ -173,11 +172,7 @@ def test_a_compressed_rollout_is_not_a_new_input_and_provenance_follows(
 ) -> None:
     """Codex 0.140+ may compress an idle rollout to ``.jsonl.zst`` and delete the original:
     no extraction, no consolidation for it, and every stored path moves to the new file."""
-    home = tmp_path / "codex"
-    rollouts = install_examples(home / "sessions")
-    env = {"HOME": str(tmp_path), "CODEX_HOME": str(home), "MEMORYD_STATE_DIR": str(tmp_path / "s")}
-    cfg = Config()
-    settings = Settings(cfg, "<test>", resolve_paths(cfg, env))
+    _, rollouts, settings = example_home(tmp_path)
     first = anyio.run(run_once, settings)
     assert first.phase2 is not None and first.phase2.outcome == "succeeded"
     root = settings.paths.memory_root

@@ -16,11 +16,10 @@ from pathlib import Path
 
 import anyio
 import pytest
+from support.pipeline import example_home
 
 from memoryd import codexlink
 from memoryd.codexlink import LinkError, ensure_link, inspect, unlink_to_directory
-from memoryd.config import Config, Settings, resolve_paths
-from memoryd.demo import install_examples
 from memoryd.runonce import run_once
 from memoryd.workspace import diff_against_baseline
 
@@ -135,12 +134,8 @@ def test_taking_over_codex_folder_imports_it_and_keeps_it_aside(home: Path, root
 def test_imported_folder_is_consolidated_like_user_edits(tmp_path: Path) -> None:
     """run --once on a home where Codex had its own folder: Codex's memory line and its note
     reach memoryd's consolidated MEMORY.md, which Codex reads through the link."""
-    home = tmp_path / "codex"
-    install_examples(home / "sessions")
+    home, _, settings = example_home(tmp_path)
     make_codex_folder(home)
-    env = {"HOME": str(tmp_path), "CODEX_HOME": str(home), "MEMORYD_STATE_DIR": str(tmp_path / "s")}
-    cfg = Config()
-    settings = Settings(cfg, "<test>", resolve_paths(cfg, env))
     summary = anyio.run(run_once, settings)
     assert summary.link is not None and summary.link.action == "took_over"
     assert summary.phase2 is not None and summary.phase2.outcome == "succeeded"
@@ -153,18 +148,15 @@ def test_imported_folder_is_consolidated_like_user_edits(tmp_path: Path) -> None
 def test_a_memoryd_folder_from_before_keeps_its_user_edit(tmp_path: Path) -> None:
     """memoryd's own root at <codex_home>/memories (before this change), with a line the user
     added by hand: the line survives the move into memoryd's own root."""
-    home = tmp_path / "codex"
-    install_examples(home / "sessions")
-    env = {"HOME": str(tmp_path), "CODEX_HOME": str(home), "MEMORYD_STATE_DIR": str(tmp_path / "s")}
-    cfg = Config()
-    old = Settings(cfg, "<test>", resolve_paths(Config(memory_root=str(tmp_path / "x")), env))
+    home, _, settings = example_home(tmp_path)
+    _, _, old = example_home(tmp_path, memory_root=str(tmp_path / "x"))
     anyio.run(run_once, old)
     # Put it where memoryd used to keep it, as a real directory, then edit it by hand.
     os.unlink(home / "memories")
     os.rename(tmp_path / "x", home / "memories")
     with (home / "memories" / "MEMORY.md").open("a") as f:
         f.write("- Deploys go through the staging cluster first.\n")
-    summary = anyio.run(run_once, Settings(cfg, "<test>", resolve_paths(cfg, env)))
+    summary = anyio.run(run_once, settings)
     assert summary.link is not None and summary.link.action == "took_over"
     memory = (tmp_path / "s" / "memories" / "MEMORY.md").read_text()
     assert "Deploys go through the staging cluster first." in memory
