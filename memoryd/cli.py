@@ -18,7 +18,7 @@ import msgspec
 from memoryd import __version__
 from memoryd import log as logsetup
 from memoryd.config import Settings, load_settings
-from memoryd.errors import ConfigError, MemorydError
+from memoryd.errors import ConfigError, LinkError, MemorydError
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -355,7 +355,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return handlers[args.command](args)
-    except ConfigError as e:
+    except (ConfigError, LinkError) as e:
+        # Restarting cannot fix either: the service manager must not retry (systemd unit:
+        # RestartPreventExitStatus=2).
         print(f"memoryd: {e}", file=sys.stderr)
         return EXIT_USAGE
     except MemorydError as e:

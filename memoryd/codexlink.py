@@ -62,11 +62,13 @@ from memoryd.artifacts import (
     make_private_dirs,
     read_regular_file,
 )
-from memoryd.errors import MemorydError
+from memoryd.errors import LinkError
 from memoryd.legacy import migrate_legacy
 from memoryd.workspace import WorkspaceError, ensure_baseline
 
 log = structlog.get_logger("memoryd.codexlink")
+
+__all__ = ["LinkError", "LinkResult", "LinkState", "ensure_link", "inspect", "unlink_to_directory"]
 
 LINK_NAME = "memories"
 ASIDE_PREFIX = "memories.before-memoryd-"
@@ -97,11 +99,6 @@ _RENAME_EXCHANGE = 2  # linux/fs.h
 _crash_hook: Callable[[str], None] | None = None
 
 Action = Literal["linked", "created", "took_over"]
-
-
-class LinkError(MemorydError):
-    """``<codex_home>/memories`` cannot be made the link to memoryd's root; the message says
-    what was found there and what to do, and nothing was changed."""
 
 
 @dataclass

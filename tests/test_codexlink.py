@@ -234,7 +234,7 @@ def test_the_cli_prints_the_refusal_on_one_line(home: Path, tmp_path: Path) -> N
         text=True,
         timeout=120,
     )
-    assert proc.returncode == 1
+    assert proc.returncode == 2  # like a config error: a service manager does not retry
     assert proc.stderr.strip().splitlines() == [
         f"memoryd: {home / 'memories'} is not a directory or a link (a file or a special file): "
         f"move it away (mv {home / 'memories'} {home / 'memories'}.bak) and start memoryd again"
