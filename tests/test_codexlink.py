@@ -16,6 +16,7 @@ from pathlib import Path
 
 import anyio
 import pytest
+from support.daemon import Serve
 from support.pipeline import example_home
 
 from memoryd import codexlink
@@ -345,3 +346,30 @@ def test_unlink_killed_at_each_step(home: Path, root: Path, step: str) -> None:
         codexlink._recover(home, root)
     assert listing(home) == {"memories": "dir"}
     assert (home / "memories" / "MEMORY.md").read_text() == "# ours\n"
+
+
+# ------------------------------------------------------------------------------ serve
+
+
+def test_serve_takes_over_at_start(serve: Serve) -> None:
+    """The daemon links at every start, before any work: a Codex folder found there is
+    imported and kept aside, and what Codex reads is memoryd's root."""
+    before = make_codex_folder(serve.codex)
+    serve.start_ready()
+    link = serve.codex / "memories"
+    assert os.readlink(link) == str(serve.state / "memories")
+    [aside] = asides(serve.codex)
+    assert tree(aside) == before
+    note = "extensions/ad_hoc/notes/2026-11-21T09-00-00-tabs.md"
+    assert (link / note).read_bytes() == before[note]  # imported, read through the link
+    serve.signal(signal.SIGTERM)
+    assert serve.wait_exit() == 0
+
+
+def test_serve_refuses_a_foreign_link_and_exits_2(serve: Serve, tmp_path: Path) -> None:
+    serve.codex.mkdir(parents=True, exist_ok=True)
+    os.symlink(tmp_path, serve.codex / "memories")
+    serve.start()
+    assert serve.wait_exit() == 2
+    assert f"is a symbolic link to {tmp_path}, not to memoryd's memory root" in serve.stderr()
+    assert os.readlink(serve.codex / "memories") == str(tmp_path)
