@@ -250,12 +250,16 @@ def _refuse(state: LinkState, codex_home: Path, root: Path) -> LinkError:
 
 
 def _writable(codex_home: Path) -> None:
-    if not os.access(codex_home, os.W_OK | os.X_OK):
-        raise LinkError(
-            f"cannot link {link_path(codex_home)} to memoryd's memory root: {codex_home} is "
-            f"not writable by you: fix its owner or mode (chmod u+rwx {codex_home}) and start "
-            "memoryd again"
-        )
+    if os.access(codex_home, os.W_OK | os.X_OK):
+        return
+    if os.statvfs(codex_home).f_flag & os.ST_RDONLY:
+        why, fix = "is on a read-only file system", "remount it read-write"
+    else:
+        why, fix = "is not writable by you", f"fix its owner or mode (chmod u+rwx {codex_home})"
+    raise LinkError(
+        f"cannot link {link_path(codex_home)} to memoryd's memory root: {codex_home} {why}: "
+        f"{fix} and start memoryd again"
+    )
 
 
 def _make_link(tmp: Path, root: Path) -> None:

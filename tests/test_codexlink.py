@@ -17,6 +17,7 @@ from pathlib import Path
 import anyio
 import pytest
 from support.daemon import Serve
+from support.mounts import cannot_mount, read_only
 from support.pipeline import example_home
 
 from memoryd import codexlink
@@ -208,14 +209,13 @@ def test_memory_root_at_the_link_itself_is_refused(home: Path) -> None:
     assert listing(home) == {}
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
+@pytest.mark.skipif(cannot_mount() is not None, reason=str(cannot_mount()))
 def test_a_codex_home_we_cannot_write_is_refused(home: Path, root: Path) -> None:
+    """A read-only Codex home (root ignores permission bits; a read-only mount binds it)."""
     make_codex_folder(home)
-    os.chmod(home, 0o500)
-    try:
-        _refused(home, root, "is not writable by you")
-    finally:
-        os.chmod(home, 0o700)
+    with read_only(home):
+        msg = _refused(home, root, f"{home} is on a read-only file system")
+    assert msg.endswith("remount it read-write and start memoryd again")
 
 
 def test_the_cli_prints_the_refusal_on_one_line(home: Path, tmp_path: Path) -> None:
