@@ -360,8 +360,14 @@ def ensure_link(codex_home: Path, root: Path) -> LinkResult:
         ensure_baseline(root)
     except WorkspaceError as e:
         raise LinkError(f"cannot prepare memoryd's memory root {root}: {e}") from None
-    imported = _import(link, root, codex_home)
-    fsync_dir(root)
+    try:
+        imported = _import(link, root, codex_home)
+        fsync_dir(root)
+    except OSError as e:
+        raise LinkError(
+            f"cannot import {link} into memoryd's memory root {root}: {e}; {link} was left as "
+            "it is: fix that and start memoryd again"
+        ) from None
     _step("imported")
     _make_link(tmp, root)
     fsync_dir(codex_home)

@@ -373,3 +373,18 @@ def test_serve_refuses_a_foreign_link_and_exits_2(serve: Serve, tmp_path: Path) 
     assert serve.wait_exit() == 2
     assert f"is a symbolic link to {tmp_path}, not to memoryd's memory root" in serve.stderr()
     assert os.readlink(serve.codex / "memories") == str(tmp_path)
+
+
+def test_an_import_that_cannot_finish_leaves_the_folder_where_it_was(
+    home: Path, root: Path
+) -> None:
+    """A file in memoryd's root where the Codex folder has a directory (skills): the import
+    stops with one line, and the Codex folder stays in place, whole."""
+    before = make_codex_folder(home)
+    root.mkdir(parents=True)
+    (root / "skills").write_text("in the way\n")
+    with pytest.raises(LinkError, match=r"^cannot import .* was left as it is") as info:
+        ensure_link(home, root)
+    assert "\n" not in str(info.value)
+    assert inspect(home, root).kind == "dir" and tree(home / "memories") == before
+    assert asides(home) == []
