@@ -170,11 +170,20 @@ def note_writer(home: Path) -> object:
     return respond
 
 
-@pytest.mark.parametrize("writable", [True, False], ids=["writable-root", "default-sandbox"])
+@pytest.mark.parametrize(
+    ("writable", "folder"),
+    [(True, "link"), (False, "link"), (False, "plain-directory")],
+    ids=["writable-root", "default-sandbox", "default-sandbox-plain-directory"],
+)
 def test_a_note_written_through_the_link_is_consolidated(
-    codex: str, writable: bool, tmp_path: Path
+    codex: str, writable: bool, folder: str, tmp_path: Path
 ) -> None:
+    """With the folder a writable root the note lands in memoryd's root and is consolidated.
+    Without, Codex's default sandbox refuses it, and refuses it as much for a plain
+    directory (Codex's own layout): it is the sandbox, not the link or where the root is."""
     home, root, settings = memoryd_home(tmp_path)
+    if folder == "plain-directory":
+        root = unlink_to_directory(home, root)
     # workspace-write, as Codex runs an interactive session; /tmp excluded, since a real home
     # is not under /tmp (the test's is).
     extra = "\n[sandbox_workspace_write]\nexclude_slash_tmp = true\nexclude_tmpdir_env_var = true\n"
