@@ -607,9 +607,11 @@ class Indexer:
         self, parsed: Sequence[FileResult], existing: set[str]
     ) -> list[tuple[str, str, str]]:
         """Codex (0.140+, opt-in) may compress an idle ``X.jsonl`` into ``X.jsonl.zst`` and
-        delete the original. Such a file holding exactly the bytes its thread's row was read
-        from is the same input: it keeps the row's ``updated_at`` (so it is not extracted
-        again, whatever its new mtime), and the stage-1 provenance moves to the new path.
+        delete the original. Such a file that decompresses to as many bytes as the row was
+        read from, with the same first line (the session_meta with its thread id and start
+        time), is the same input: it keeps the row's ``updated_at`` (so it is not extracted
+        again, whatever its new mtime), and the stage-1 provenance moves to the new path. A
+        rollout that grew before it was compressed is an ordinary new version.
         Returns ``(new path, thread id, old path)`` for each one found."""
         out: list[tuple[str, str, str]] = []
         for r in parsed:
