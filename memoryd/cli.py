@@ -50,7 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--dir", metavar="PATH", help="use this directory instead of a new temp dir")
     demo.add_argument("--json", action="store_true", help="print the summary as JSON")
 
-    unlink_help = ("turn <codex_home>/memories from the link to memoryd's folder back into a plain "
+    unlink_help = (
+        "turn <codex_home>/memories from the link to memoryd's folder back into a plain "
         "directory holding a copy of memoryd's current memories (before uninstalling memoryd, "
         "or to give Codex its own memory writer back); stop the daemon first, or its next "
         "start links the folder again"
