@@ -388,3 +388,34 @@ def test_an_import_that_cannot_finish_leaves_the_folder_where_it_was(
     assert "\n" not in str(info.value)
     assert inspect(home, root).kind == "dir" and tree(home / "memories") == before
     assert asides(home) == []
+
+
+def test_memoryd_unlink_from_the_command_line(home: Path, tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "HOME": str(tmp_path),
+        "CODEX_HOME": str(home),
+        "MEMORYD_STATE_DIR": str(tmp_path / "s"),
+        "MEMORYD_CONFIG": "",
+        "XDG_CONFIG_HOME": str(tmp_path / "cfg"),
+    }
+
+    def memoryd(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "memoryd", *args],
+            env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+
+    assert "back into a plain" in memoryd("unlink", "--help").stdout
+    root = tmp_path / "s" / "memories"
+    ensure_link(home, root)
+    (root / "MEMORY.md").write_text("# ours\n")
+    done = memoryd("unlink")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"{home / 'memories'} is a plain directory again")
+    assert (home / "memories" / "MEMORY.md").read_text() == "# ours\n"
+    again = memoryd("unlink")
+    assert again.returncode == 2
+    assert again.stderr == (
+        f"memoryd: {home / 'memories'} is already a plain directory: nothing to do\n"
+    )
