@@ -128,6 +128,7 @@ def test_through_the_link_codex_reads_our_summary_and_writes_nothing(
     assert [r for r in requests if is_memory_request(r.headers)] == []
     assert all_files(root) == before
     assert (home / "memories").is_symlink()
+    assert not (home / "memories.lock").exists()  # its writer never even took its lock
     assert injected_summary(requests) == ours.strip()
 
 
@@ -146,6 +147,7 @@ def test_control_a_real_directory_is_rewritten_by_codex(codex: str, tmp_path: Pa
     assert after.get("raw_memories.md") != before["raw_memories.md"]
     assert any(k.startswith((".git/", ".codex-baseline/")) for k in after)
     assert (root / "raw_memories.md").read_bytes() == before["raw_memories.md"]
+    assert (home / "memories.lock").exists()
 
 
 def note_writer(home: Path) -> object:
