@@ -218,23 +218,28 @@ def test_a_codex_home_we_cannot_write_is_refused(home: Path, root: Path) -> None
     assert msg.endswith("remount it read-write and start memoryd again")
 
 
-def test_the_cli_prints_the_refusal_on_one_line(home: Path, tmp_path: Path) -> None:
-    (home / "memories").write_text("x")
+def memoryd_cli(home: Path, base: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``memoryd ARGS`` in a child process, on Codex home ``home`` and state ``base/s``."""
     env = {
         **os.environ,
-        "HOME": str(tmp_path),
+        "HOME": str(base),
         "CODEX_HOME": str(home),
-        "MEMORYD_STATE_DIR": str(tmp_path / "s"),
+        "MEMORYD_STATE_DIR": str(base / "s"),
         "MEMORYD_CONFIG": "",
-        "XDG_CONFIG_HOME": str(tmp_path / "cfg"),
+        "XDG_CONFIG_HOME": str(base / "cfg"),
     }
-    proc = subprocess.run(
-        [sys.executable, "-m", "memoryd", "run", "--once"],
+    return subprocess.run(
+        [sys.executable, "-m", "memoryd", *args],
         env=env,
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+def test_the_cli_prints_the_refusal_on_one_line(home: Path, tmp_path: Path) -> None:
+    (home / "memories").write_text("x")
+    proc = memoryd_cli(home, tmp_path, "run", "--once")
     assert proc.returncode == 2  # like a config error: a service manager does not retry
     assert proc.stderr.strip().splitlines() == [
         f"memoryd: {home / 'memories'} is not a directory or a link (a file or a special file): "
@@ -391,20 +396,8 @@ def test_an_import_that_cannot_finish_leaves_the_folder_where_it_was(
 
 
 def test_memoryd_unlink_from_the_command_line(home: Path, tmp_path: Path) -> None:
-    env = {
-        **os.environ,
-        "HOME": str(tmp_path),
-        "CODEX_HOME": str(home),
-        "MEMORYD_STATE_DIR": str(tmp_path / "s"),
-        "MEMORYD_CONFIG": "",
-        "XDG_CONFIG_HOME": str(tmp_path / "cfg"),
-    }
-
     def memoryd(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "memoryd", *args],
-            env=env, capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
+        return memoryd_cli(home, tmp_path, *args)
 
     assert "back into a plain" in memoryd("unlink", "--help").stdout
     root = tmp_path / "s" / "memories"
