@@ -133,6 +133,23 @@ def test_taking_over_codex_folder_imports_it_and_keeps_it_aside(home: Path, root
     assert set(diff_against_baseline(root).added) == set(result.imported)
 
 
+def test_a_legacy_user_memory_folder_is_migrated_at_the_take_over(home: Path, root: Path) -> None:
+    """SPEC §1's one-time legacy migration still happens: ``memories/user/memory/`` is copied
+    into the root; the hashed per-cwd buckets stay in the folder kept aside."""
+    legacy = home / "memories" / "user" / "memory"
+    legacy.mkdir(parents=True)
+    (legacy / "MEMORY.md").write_text("# legacy memory\n")
+    bucket = home / "memories" / "user" / "3f2a9c"
+    bucket.mkdir()
+    (bucket / "notes.md").write_text("per-cwd\n")
+    before = tree(home / "memories")
+    ensure_link(home, root)
+    assert (root / "MEMORY.md").read_text() == "# legacy memory\n"
+    assert not (root / "user").exists()
+    [aside] = asides(home)
+    assert tree(aside) == before
+
+
 def test_imported_folder_is_consolidated_like_user_edits(tmp_path: Path) -> None:
     """run --once on a home where Codex had its own folder: Codex's memory line and its note
     reach memoryd's consolidated MEMORY.md, which Codex reads through the link."""
