@@ -39,11 +39,12 @@ import contextlib
 import ctypes
 import ctypes.util
 import errno
+import fcntl
 import os
 import shutil
 import stat
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -328,12 +329,38 @@ def ensure_link(codex_home: Path, root: Path) -> LinkResult:
     _check_paths(codex_home, root)
     if not codex_home.is_dir():
         make_private_dirs(codex_home)
-    state = inspect(codex_home, root)
-    if state.kind == "link" and not any(
-        os.path.lexists(codex_home / n) for n in (TAKEOVER_TMP, UNLINK_TMP)
-    ):
+    if _linked(codex_home, root):  # every start but the first: no lock, nothing written
         _prepare_root(root)
         return LinkResult("linked", link, root)
+    with _home_lock(codex_home):
+        return _ensure_locked(codex_home, root)
+
+
+def _linked(codex_home: Path, root: Path) -> bool:
+    return inspect(codex_home, root).kind == "link" and not any(
+        os.path.lexists(codex_home / n) for n in (TAKEOVER_TMP, UNLINK_TMP)
+    )
+
+
+@contextlib.contextmanager
+def _home_lock(codex_home: Path) -> Iterator[None]:
+    """Serialise memoryd processes changing the link (a daemon and ``run --once`` starting
+    together): an flock on the Codex home directory itself, so no lock file appears there;
+    the kernel drops it when the process dies."""
+    fd = os.open(codex_home, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _ensure_locked(codex_home: Path, root: Path) -> LinkResult:
+    link = link_path(codex_home)
+    if _linked(codex_home, root):  # another process just made it
+        _prepare_root(root)
+        return LinkResult("linked", link, root)
+    state = inspect(codex_home, root)
     if state.kind in ("foreign_link", "broken_link", "other"):
         raise _refuse(state, codex_home, root)
     _writable(codex_home)
@@ -416,6 +443,15 @@ def unlink_to_directory(codex_home: Path, root: Path) -> Path:
     memoryd's current memories (its root is left as it is); return the directory. Raises
     LinkError when the path is not memoryd's link."""
     codex_home, root = Path(codex_home).absolute(), Path(root).absolute()
+    if not codex_home.is_dir():
+        raise LinkError(
+            f"{link_path(codex_home)} is not memoryd's link: {codex_home} does not exist"
+        )
+    with _home_lock(codex_home):
+        return _unlink_locked(codex_home, root)
+
+
+def _unlink_locked(codex_home: Path, root: Path) -> Path:
     link = link_path(codex_home)
     _recover(codex_home, root)
     state = inspect(codex_home, root)

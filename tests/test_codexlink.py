@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import anyio
@@ -429,3 +430,32 @@ def test_memoryd_unlink_from_the_command_line(home: Path, tmp_path: Path) -> Non
     assert again.stderr == (
         f"memoryd: {home / 'memories'} is already a plain directory: nothing to do\n"
     )
+
+
+_RACER = """
+import sys, time
+from pathlib import Path
+from memoryd.codexlink import ensure_link
+start, home, root = float(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
+time.sleep(max(0.0, start - time.time()))
+print(ensure_link(home, root).action)
+"""
+
+
+def test_processes_starting_together_take_over_once(home: Path, root: Path) -> None:
+    """A daemon and several ``run --once`` starting at the same moment on a Codex folder: one
+    of them takes it over, the others find the link; nothing fails, one folder is kept aside."""
+    before = make_codex_folder(home)
+    start = time.time() + 2.0
+    argv = [sys.executable, "-c", _RACER, str(start), str(home), str(root)]
+    procs = [
+        subprocess.Popen(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(6)
+    ]
+    results = [p.communicate(timeout=60) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 6, [err for _, err in results]
+    assert sorted(out.split()[-1] for out, _ in results) == ["linked"] * 5 + ["took_over"]
+    assert os.readlink(home / "memories") == str(root)
+    [aside] = asides(home)
+    assert tree(aside) == before
+    assert set(listing(home)) == {"memories", aside.name}
