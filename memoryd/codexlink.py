@@ -328,7 +328,13 @@ def ensure_link(codex_home: Path, root: Path) -> LinkResult:
     link = link_path(codex_home)
     _check_paths(codex_home, root)
     if not codex_home.is_dir():
-        make_private_dirs(codex_home)
+        try:
+            make_private_dirs(codex_home)
+        except OSError as e:
+            raise LinkError(
+                f"the Codex home {codex_home} is not a directory memoryd can use ({e}): set "
+                "CODEX_HOME or codex_home in the memoryd config to Codex's home"
+            ) from None
     if _linked(codex_home, root):  # every start but the first: no lock, nothing written
         _prepare_root(root)
         return LinkResult("linked", link, root)

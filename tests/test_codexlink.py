@@ -219,6 +219,14 @@ def test_a_file_is_refused(home: Path, root: Path) -> None:
     assert (home / "memories").read_text() == "not a folder\n"
 
 
+def test_a_codex_home_that_is_a_file_is_refused(tmp_path: Path, root: Path) -> None:
+    home = tmp_path / "codex"
+    home.write_text("not a folder\n")
+    with pytest.raises(LinkError, match=r"^the Codex home .* is not a directory memoryd can use"):
+        ensure_link(home, root)
+    assert home.read_text() == "not a folder\n" and not root.exists()
+
+
 def test_memory_root_at_the_link_itself_is_refused(home: Path) -> None:
     with pytest.raises(LinkError, match=r"memory_root is .* itself, the folder Codex also writes"):
         ensure_link(home, home / "memories")
