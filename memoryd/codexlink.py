@@ -39,12 +39,11 @@ import contextlib
 import ctypes
 import ctypes.util
 import errno
-import fcntl
 import os
 import shutil
 import stat
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,6 +59,7 @@ from memoryd.artifacts import (
     ROLLOUT_SUMMARIES_DIR,
     atomic_write,
     fsync_dir,
+    locked_dir,
     make_private_dirs,
     read_regular_file,
 )
@@ -338,7 +338,8 @@ def ensure_link(codex_home: Path, root: Path) -> LinkResult:
     if _linked(codex_home, root):  # every start but the first: no lock, nothing written
         _prepare_root(root)
         return LinkResult("linked", link, root)
-    with _home_lock(codex_home):
+    # Processes starting together (a daemon and ``run --once``) change the link one at a time.
+    with locked_dir(codex_home):
         return _ensure_locked(codex_home, root)
 
 
@@ -346,19 +347,6 @@ def _linked(codex_home: Path, root: Path) -> bool:
     return inspect(codex_home, root).kind == "link" and not any(
         os.path.lexists(codex_home / n) for n in (TAKEOVER_TMP, UNLINK_TMP)
     )
-
-
-@contextlib.contextmanager
-def _home_lock(codex_home: Path) -> Iterator[None]:
-    """Serialise memoryd processes changing the link (a daemon and ``run --once`` starting
-    together): an flock on the Codex home directory itself, so no lock file appears there;
-    the kernel drops it when the process dies."""
-    fd = os.open(codex_home, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
 
 
 def _ensure_locked(codex_home: Path, root: Path) -> LinkResult:
@@ -453,7 +441,7 @@ def unlink_to_directory(codex_home: Path, root: Path) -> Path:
         raise LinkError(
             f"{link_path(codex_home)} is not memoryd's link: {codex_home} does not exist"
         )
-    with _home_lock(codex_home):
+    with locked_dir(codex_home):
         return _unlink_locked(codex_home, root)
 
 
