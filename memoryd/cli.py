@@ -18,7 +18,7 @@ import msgspec
 from memoryd import __version__
 from memoryd import log as logsetup
 from memoryd.config import Config, Settings, check_memory_root, load_settings, resolve_paths
-from memoryd.errors import ConfigError, MemorydError
+from memoryd.errors import ConfigError, LinkError, MemorydError
 from memoryd.store.db import ensure_private_dir
 
 EXIT_OK = 0
@@ -67,6 +67,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--dir", metavar="PATH", help="use this directory instead of a new temp dir")
     demo.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    command(
+        "unlink",
+        "turn <codex_home>/memories from the link to memoryd's folder back into a plain "
+        "directory holding a copy of memoryd's current memories (before uninstalling memoryd, "
+        "or to give Codex its own memory writer back); stop the daemon first, or its next "
+        "start links the folder again",
+    )
 
     cfg = command("config", "validate the config and show the effective settings")
     cfg.add_argument("--json", action="store_true", help="print as JSON")
@@ -278,6 +286,21 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return run_daemon(settings, config_arg=args.config)
 
 
+def _cmd_unlink(args: argparse.Namespace) -> int:
+    from memoryd.codexlink import unlink_to_directory
+
+    settings = _load(args)
+    paths = settings.paths
+    logsetup.configure("warning", None, console=True)
+    folder = unlink_to_directory(paths.codex_home, paths.memory_root)
+    print(f"{folder} is a plain directory again, holding a copy of {paths.memory_root}.")
+    print(
+        "Codex's own memory writer may now rewrite it. Stop memoryd (systemctl --user disable "
+        "--now memoryd) before it starts again: at its next start it would link the folder again."
+    )
+    return EXIT_OK
+
+
 def _cmd_config(args: argparse.Namespace) -> int:
     if args.example:
         from memoryd.service import shipped
@@ -484,6 +507,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "run": _cmd_run,
         "demo": _cmd_demo,
         "config": _cmd_config,
+        "unlink": _cmd_unlink,
         "doctor": _cmd_doctor,
         "service": _cmd_service,
         **dict.fromkeys(_CONTROL_COMMANDS, _cmd_control),
@@ -493,7 +517,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return handlers[args.command](args)
-    except ConfigError as e:
+    except (ConfigError, LinkError) as e:
+        # Restarting cannot fix either: the service manager must not retry (systemd unit:
+        # RestartPreventExitStatus=2).
         print(f"memoryd: {e}", file=sys.stderr)
         return _config_error_status(args.command)
     except MemorydError as e:

@@ -64,6 +64,8 @@ class Phase1Config(_Section):
     max_retries: Annotated[int, msgspec.Meta(ge=0, le=1000)] = 3
     min_rollout_idle_hours: Annotated[float, msgspec.Meta(ge=0, le=24 * 365)] = 12.0
     max_rollout_age_days: Annotated[float, msgspec.Meta(gt=0, le=36_500)] = 30.0
+    # The interactive terminal UI records "vscode" since Codex 0.160: ["cli"] alone would
+    # silently lose terminal sessions.
     allowed_sources: list[str] = msgspec.field(default_factory=lambda: ["cli", "vscode"])
     honor_codex_generate_memories: bool = False
     disable_on_external_context: bool = False
@@ -352,7 +354,6 @@ def _expand(p: str, env: Mapping[str, str]) -> Path:
 def resolve_paths(cfg: Config, env: Mapping[str, str]) -> Paths:
     codex_home = _expand(env.get("CODEX_HOME") or cfg.codex_home, env)
     sessions = tuple(_expand(s, env) for s in cfg.sessions_dirs) or (codex_home / "sessions",)
-    memory_root = _expand(cfg.memory_root, env) if cfg.memory_root else codex_home / "memories"
     state_raw = env.get("MEMORYD_STATE_DIR") or cfg.state_dir
     if state_raw:
         state_dir = _expand(state_raw, env)
@@ -360,6 +361,10 @@ def resolve_paths(cfg: Config, env: Mapping[str, str]) -> Paths:
         xdg_state = env.get("XDG_STATE_HOME")
         base = _expand(xdg_state, env) if xdg_state else _expand("~/.local/state", env)
         state_dir = base / "memoryd"
+    # memoryd's own folder, not <codex_home>/memories: that one becomes a link to this one
+    # (memoryd/codexlink.py). Beside the DB it is derived from and the run history, so one
+    # directory holds all memoryd owns, already private and writable to the service unit.
+    memory_root = _expand(cfg.memory_root, env) if cfg.memory_root else state_dir / "memories"
     sock_raw = env.get("MEMORYD_SOCKET") or cfg.socket_path
     if sock_raw:
         socket_path = _expand(sock_raw, env)

@@ -88,5 +88,8 @@ def run_demo(
             p for p in root.rglob("*") if p.is_file() and ".git" not in p.relative_to(root).parts
         ):
             print(f"  {f.relative_to(root)}  ({f.stat().st_size:,} bytes)")
+        link = summary.link.link if summary.link else settings.paths.codex_home / "memories"
+        if link.is_symlink():  # what Codex reads, and why it cannot write there (SPEC §1)
+            print(f"Codex reads it through the link {link} -> {os.readlink(link)}")
         print(kept)
     return 0

@@ -29,6 +29,7 @@ from memoryd.agent.base import SUMMARY_FILE
 from memoryd.artifacts import walk_tree
 from memoryd.budget import budget_status
 from memoryd.codexcli import codex_version, find_codex
+from memoryd.codexlink import inspect as inspect_link
 from memoryd.config import Config, Settings
 from memoryd.control import client
 from memoryd.errors import ConfigError
@@ -43,7 +44,7 @@ INJECT_HEAD_BYTES = 5000
 INJECT_TAIL_BYTES = 5000
 BACKEND_TIMEOUT_SECONDS = 5.0
 SOCKET_TIMEOUT_SECONDS = 3.0
-_CODEX_MEMORY_SETTINGS = "[features] memories = true and [memories] generate_memories = false"
+_CODEX_MEMORY_SETTINGS = "[features] memories = true (and keep [memories] use_memories = true)"
 
 
 class Check(msgspec.Struct, kw_only=True):
@@ -151,7 +152,7 @@ def check_memory_root(settings: Settings) -> Check:
     result = _private_dir(
         "memory_root",
         root,
-        "it is created by the first consolidation: memoryd run --once",
+        "it is created at the first start: memoryd run --once, or start the daemon",
         link_ok=False,
     )
     if result.status != "ok":
@@ -388,6 +389,54 @@ def check_backends(cfg: Config) -> list[Check]:
 # ------------------------------------------------------------------------------------ Codex
 
 
+def check_codex_link(settings: Settings) -> Check:
+    """The one-writer guarantee (SPEC §1): ``<codex_home>/memories`` is the link to memoryd's
+    root. Codex reads through it, and its own writer refuses a linked folder."""
+    name = "codex_link"
+    home, root = settings.paths.codex_home, settings.paths.memory_root
+    state = inspect_link(home, root)
+    link = state.link
+    start = "start memoryd (memoryd run --once, or the daemon)"
+    if state.kind == "link":
+        return _ok(
+            name,
+            f"{link} -> {root}: Codex reads memoryd's memories through the link, and its own "
+            "memory writer refuses a linked folder, so memoryd is the one writer",
+        )
+    if state.kind == "missing":
+        return _warn(
+            name,
+            f"{link} does not exist: Codex does not see memoryd's memories",
+            f"{start}: it creates the link",
+        )
+    if state.kind == "dir":
+        return _fail(
+            name,
+            f"{link} is a real directory, not the link to {root}: Codex's own memory writer "
+            "rewrites it and memoryd's memories are not what Codex reads",
+            f"{start}: it imports that folder into its own, keeps it as "
+            f"{link.name}.before-memoryd-<time> and links {link}",
+        )
+    if state.kind == "foreign_link":
+        return _fail(
+            name,
+            f"{link} is a symbolic link to {state.target}, not to memoryd's root {root}",
+            f'rm {link} and {start}, or set memory_root = "{state.target}" in the memoryd '
+            "config",
+        )
+    if state.kind == "broken_link":
+        return _fail(
+            name,
+            f"{link} is a symbolic link to {state.target}, which does not exist",
+            f"rm {link} and {start}: it links memoryd's root there",
+        )
+    return _fail(
+        name,
+        f"{link} is neither a directory nor a link",
+        f"move it away (mv {link} {link}.bak) and {start}",
+    )
+
+
 def check_summary(settings: Settings) -> Check:
     path = settings.paths.memory_root / SUMMARY_FILE
     name = "memory_summary"
@@ -398,6 +447,12 @@ def check_summary(settings: Settings) -> Check:
             name,
             f"{path} does not exist yet: Codex has nothing to inject",
             "it is written by the first consolidation: memoryd run --once",
+        )
+    except OSError as e:  # the root is a file, or cannot be searched
+        return _fail(
+            name,
+            f"cannot read {path}: {e.strerror or e}",
+            "see the memory_root line",
         )
     if stat.S_ISLNK(st.st_mode):
         return _fail(
@@ -437,23 +492,33 @@ def check_summary(settings: Settings) -> Check:
     )
 
 
-def check_codex_config(settings: Settings) -> Check:
-    """Codex reads our memories only with its memories feature and use_memories on, and must
-    not run its own writer (generate_memories) on the same root."""
-    name = "codex_config"
-    path = settings.paths.codex_home / "config.toml"
-    enable = f"add to {path}: {_CODEX_MEMORY_SETTINGS} (use_memories = true)"
+def _codex_toml(path: Path) -> tuple[dict[str, Any] | None, Check | None]:
+    """Codex's config, or the warning to give instead (named ``codex_config``)."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8")), None
     except FileNotFoundError:
-        return _warn(
-            name,
+        return None, _warn(
+            "codex_config",
             f"{path} does not exist: Codex's memories feature is off, so Codex "
             "does not read the memories memoryd writes",
-            enable,
+            f"add to {path}: {_CODEX_MEMORY_SETTINGS}",
         )
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
-        return _warn(name, f"cannot read {path}: {e}", f"fix {path} so Codex can read it too")
+        return None, _warn(
+            "codex_config", f"cannot read {path}: {e}", f"fix {path} so Codex can read it too"
+        )
+
+
+def check_codex_config(settings: Settings) -> Check:
+    """Codex reads our memories only with its memories feature and use_memories on. Its own
+    writer needs no setting: it refuses the linked folder (see the codex_link line);
+    ``generate_memories = false`` alone would not keep it out (it only marks new sessions)."""
+    name = "codex_config"
+    path = settings.paths.codex_home / "config.toml"
+    data, problem = _codex_toml(path)
+    if data is None:
+        assert problem is not None
+        return problem
     features = data.get("features")
     memories = data.get("memories")
     feature_on = isinstance(features, dict) and features.get("memories") is True
@@ -474,15 +539,7 @@ def check_codex_config(settings: Settings) -> Check:
             name,
             f"Codex's memories feature is off in {path}: Codex does not read the memories "
             "memoryd writes",
-            enable,
-        )
-    if generate:
-        return _warn(
-            name,
-            f"Codex's own memory generation is on in {path} ([features] memories = true and "
-            "[memories] generate_memories not false): two writers would fight over one "
-            "memory folder",
-            f"set [memories] generate_memories = false (keep use_memories = true) in {path}",
+            f"add to {path}: {_CODEX_MEMORY_SETTINGS}",
         )
     if not use:
         return _warn(
@@ -491,7 +548,34 @@ def check_codex_config(settings: Settings) -> Check:
             "memoryd writes",
             f"set [memories] use_memories = true in {path}",
         )
-    return _ok(name, f"{path}: Codex reads the memories and leaves writing them to memoryd")
+    return _ok(
+        name,
+        f"{path}: Codex reads the memories; its own writer stays out because the folder is "
+        "a link (generate_memories does not matter)",
+    )
+
+
+def check_codex_notes(settings: Settings) -> Check:
+    """Codex's memory prompt has the agent add notes under ``memories/extensions/ad_hoc/
+    notes/``; its workspace-write sandbox refuses that write (whatever the folder is) unless
+    the folder is one of its writable roots (observed with 0.169.0 and 0.171.0)."""
+    name = "codex_notes"
+    path = settings.paths.codex_home / "config.toml"
+    link = settings.paths.codex_home / "memories"
+    data, _ = _codex_toml(path)
+    section = (data or {}).get("sandbox_workspace_write")
+    roots = section.get("writable_roots") if isinstance(section, dict) else None
+    wanted = {os.path.normpath(link), os.path.normpath(settings.paths.memory_root)}
+    if isinstance(roots, list) and any(
+        isinstance(r, str) and os.path.normpath(os.path.expanduser(r)) in wanted for r in roots
+    ):
+        return _ok(name, f"Codex sessions can leave notes in {link}/extensions/ad_hoc/notes/")
+    return _warn(
+        name,
+        "Codex's workspace-write sandbox refuses the ad-hoc notes its memory prompt asks for "
+        f"(under {link}/extensions/ad_hoc/notes/): the folder is not a writable root",
+        f'add to {path}: [sandbox_workspace_write] writable_roots = ["{link}"]',
+    )
 
 
 # ------------------------------------------------------------------------------------ run
@@ -504,15 +588,24 @@ def checks(settings: Settings, config_error: ConfigError | None = None) -> list[
         lambda: check_state_dir(settings),
         lambda: check_state_db(settings),
         lambda: check_memory_root(settings),
+        lambda: check_codex_link(settings),
         lambda: check_summary(settings),
         lambda: check_socket(settings),
         lambda: check_backends(settings.config),
         lambda: check_budget(settings),
         lambda: check_codex_config(settings),
+        lambda: check_codex_notes(settings),
     ]
     out: list[Check] = []
     for step in steps:
-        got = step()
+        try:
+            got = step()
+        except Exception as e:  # doctor reports, it never dies with a traceback
+            got = _fail(
+                "doctor",
+                f"a check could not run: {type(e).__name__}: {e}",
+                "look at the paths named above; please report this",
+            )
         out.extend(got if isinstance(got, list) else [got])
     return out
 

@@ -24,3 +24,8 @@ class StateDBError(MemorydError):
 
 class AlreadyRunning(MemorydError):
     """Another memoryd daemon already owns this state directory."""
+
+
+class LinkError(MemorydError):
+    """``<codex_home>/memories`` cannot be made the link to memoryd's root (memoryd/codexlink.py):
+    the message says what was found there and what to do; nothing was changed."""

@@ -2,7 +2,9 @@
 
 Older Codex builds kept the user's memories in ``<codex_home>/memories/user/memory/`` (next to
 hashed per-cwd buckets). When that folder exists and the memory root holds no memory files yet,
-its contents are copied into the root, so the first consolidation starts from them.
+its contents are copied into the root, so the first consolidation starts from them. This happens
+when memoryd takes a real ``<codex_home>/memories`` over (memoryd/codexlink.py), before that
+folder is kept aside; afterwards the path is a link, and phase 2's call finds nothing to do.
 
 "No memory files yet" means none of ``MEMORY.md``, ``memory_summary.md``, ``raw_memories.md``
 and ``rollout_summaries/*.md`` exists in the root (anything at those names counts, even a

@@ -60,6 +60,7 @@ from memoryd.store.db import immediate
 from memoryd.store.jobs import GLOBAL, UsageRow, clamp_future_deadlines, enqueue_global
 from memoryd.store.phase2 import GlobalClaim, GlobalClaimOutcome, Phase2RunRecord, RunOutcome
 from memoryd.workspace import (
+    WorkspaceDiff,
     diff_against_baseline,
     ensure_baseline,
     remove_diff_file,
@@ -111,6 +112,26 @@ def validate_artifacts(root: Path) -> str | None:
     if not memory.is_file() or memory.is_symlink():
         return f"{INVALID_ARTIFACTS}: {MEMORY_FILE} is missing"
     return None
+
+
+def only_compressed_renames(diff: WorkspaceDiff) -> bool:
+    """Whether every change is a rollout that Codex compressed (``X.jsonl`` -> ``X.jsonl.zst``)
+    showing up in the headers of the files phase 2 derives: the same memories, only their
+    provenance moved with the file. Not a change of input: no consolidation for it."""
+    if diff.is_empty:
+        return False
+    for c in diff.changes:
+        if c.status != "M" or c.old_data is None or c.new_data is None:
+            return False
+        old, new = c.old_data.split(b"\n"), c.new_data.split(b"\n")
+        if len(old) != len(new):
+            return False
+        for a, b in zip(old, new, strict=True):
+            if a != b and not (
+                a.startswith(b"rollout_path: ") and a.endswith(b".jsonl") and b == a + b".zst"
+            ):
+                return False
+    return True
 
 
 def _read_all(root: Path, ids: dict[str, str]) -> dict[str, bytes]:
@@ -350,6 +371,13 @@ class Consolidator:
         )
         selected = list(selection.snapshots)
         watermark = max(claim.input_watermark, selection.max_source_updated_at)
+        if only_compressed_renames(diff):
+            # Fold the new paths into the baseline; the agent has nothing to learn from them.
+            if not await store.heartbeat_global(self.conn, claim, clock.now_s(), p.lease_seconds):
+                raise _LockLost
+            await anyio.to_thread.run_sync(reset_baseline, root)
+            bound.info("phase2_compressed_renames_only", files=len(diff.changes))
+            diff = dataclasses.replace(diff, changes=())
         if diff.is_empty:
             await self._purge_history(bound)
             await self._succeed(

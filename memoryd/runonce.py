@@ -10,11 +10,13 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 
+import anyio
 import structlog
 
 from memoryd.agent.factory import make_consolidator
 from memoryd.backends.factory import make_extractor
 from memoryd.budget import Budget
+from memoryd.codexlink import LinkResult, ensure_link
 from memoryd.config import Settings
 from memoryd.history import history_dir
 from memoryd.phase1 import Phase1, Phase1Stats, eligibility, progress_line
@@ -39,6 +41,7 @@ class RunSummary:
     skipped: Skipped | None = None
     phase2: Phase2Result | None = None
     phases_run: list[str] = field(default_factory=list)
+    link: LinkResult | None = None
 
 
 def _tty_progress(stats: Phase1Stats, remaining: int) -> None:
@@ -56,6 +59,10 @@ async def run_once(settings: Settings, *, progress: bool | None = None) -> RunSu
     if not summary.codex_home_exists:
         log.info("run_once_no_codex_home", codex_home=str(paths.codex_home))
         return summary
+    # Before anything is written: Codex must see memoryd's root, and never write into it.
+    summary.link = await anyio.to_thread.run_sync(
+        ensure_link, paths.codex_home, paths.memory_root
+    )
     extractor = make_extractor(settings.config, settings.source)
     agent = make_consolidator(settings.config, settings.source)
     show = sys.stderr.isatty() if progress is None else progress

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from memoryd.codexlink import ensure_link, link_path
 from memoryd.config import Settings, load_settings
 from memoryd.errors import MemorydError
 
@@ -361,10 +362,16 @@ def run(
             plan = Plan(plist_path(home) if platform == "macos" else unit_path(home, env), None)
         return status(plan, platform)
     plan = planner(home, env, memoryd, settings)
-    # ---- issue #9 (branch i12) hook: make <codex_home>/memories the link to memoryd's own
-    # memory root here, before the service starts, e.g.
-    #     links.ensure_link(settings.paths.codex_home, settings.paths.memory_root)
-    # (skipped with --dry-run). Its target directory is already among plan.make_dirs.
+    # <codex_home>/memories becomes the link to memoryd's own root before the service starts,
+    # so Codex's writer is out from the first session on (the daemon checks it again at start).
+    link = link_path(settings.paths.codex_home)
+    if dry_run:
+        print(f"would link {link} -> {settings.paths.memory_root}")
+    else:
+        done = ensure_link(settings.paths.codex_home, settings.paths.memory_root)
+        how = {"linked": "already linked", "created": "linked", "took_over": "took over"}
+        aside = f" (the old folder is kept as {done.aside})" if done.aside else ""
+        print(f"{how[done.action]}: {done.link} -> {done.root}{aside}")
     try:
         execute(plan, dry_run)
     except OSError as exc:

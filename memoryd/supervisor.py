@@ -37,6 +37,7 @@ from memoryd.agent.factory import make_consolidator
 from memoryd.backends.base import Extractor
 from memoryd.backends.factory import make_extractor
 from memoryd.budget import Budget
+from memoryd.codexlink import ensure_link
 from memoryd.config import LogConfig, Paths, Settings, load_settings
 from memoryd.control.commands import CommandError, Context
 from memoryd.control.protocol import E_FAILED
@@ -539,6 +540,13 @@ def run_daemon(settings: Settings, config_arg: str | None = None) -> int:
     lock_fd = acquire_lock(settings.paths.state_dir)
     try:
         configure_logging(settings.config.log, settings.paths.log_dir)
+        # Checked at every start, before any work: Codex reads memoryd's root through the link
+        # and its own writer stays out. A refusal (LinkError) says what to fix.
+        try:
+            ensure_link(settings.paths.codex_home, settings.paths.memory_root)
+        except MemorydError as e:
+            log.error("codex_link_refused", error=str(e))
+            raise
         options = {"use_uvloop": True} if importlib.util.find_spec("uvloop") else {}
         try:
             return anyio.run(

@@ -34,7 +34,6 @@ import bisect
 import contextlib
 import difflib
 import errno
-import fcntl
 import hashlib
 import os
 import shutil
@@ -56,7 +55,7 @@ from pygit2.enums import FileMode, RepositoryOpenFlag
 
 from memoryd import clock
 from memoryd.agent.base import DIFF_FILE
-from memoryd.artifacts import atomic_write, fsync_dir, walk_tree
+from memoryd.artifacts import atomic_write, fsync_dir, locked_dir, walk_tree
 from memoryd.config import Phase2Config
 from memoryd.errors import MemorydError
 
@@ -322,13 +321,9 @@ def _root_lock(root: Path) -> Iterator[None]:
     """Serialise baseline writers of one root, across threads and processes (phase 2's DB
     lock already admits one consolidator per state DB; this also covers a second state DB,
     or a CLI command, aimed at the same root). An flock on the root directory itself, so
-    no lock file appears in the workspace; the kernel drops it if the process dies."""
-    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    no lock file appears in the workspace."""
+    with locked_dir(root):
         yield
-    finally:
-        os.close(fd)
 
 
 def _open(root: Path) -> pygit2.Repository | None:

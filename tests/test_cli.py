@@ -77,7 +77,11 @@ def test_demo_runs_on_bundled_rollouts_in_a_temp_home(tmp_path: Path) -> None:
     demo = tmp_path / "demo"
     r = _run(["demo", "--dir", str(demo)], env)
     assert r.returncode == 0, r.stderr
-    assert f"memory folder: {demo / 'codex' / 'memories'}" in r.stdout
+    assert f"memory folder: {demo / 'state' / 'memories'}" in r.stdout
+    # The README's quick start shows the one-writer link.
+    link = demo / "codex" / "memories"
+    assert f"Codex reads it through the link {link} -> {demo / 'state' / 'memories'}" in r.stdout
+    assert link.is_symlink()
     assert "indexed 3 rollout files" in r.stdout
     db = sqlite3.connect(demo / "state" / "memoryd.sqlite")
     try:

@@ -95,7 +95,8 @@ def test_no_file_anywhere_means_defaults(tmp_path: Path) -> None:
     assert s.paths.codex_home == home / ".codex"
     assert s.paths.sessions_dirs == (home / ".codex" / "sessions",)
     assert s.paths.archived_dir == home / ".codex" / "archived_sessions"
-    assert s.paths.memory_root == home / ".codex" / "memories"
+    # memoryd's own folder; <codex_home>/memories becomes a link to it (codexlink.py)
+    assert s.paths.memory_root == home / ".local" / "state" / "memoryd" / "memories"
     assert s.paths.state_dir == home / ".local" / "state" / "memoryd"
     assert s.paths.db_path == home / ".local" / "state" / "memoryd" / "memoryd.sqlite"
     assert s.paths.socket_path == home / ".local" / "state" / "memoryd" / "memoryd.sock"
@@ -127,7 +128,7 @@ def test_environment_overrides_paths(tmp_path: Path) -> None:
         ),
     )
     assert str(s.paths.codex_home) == "/env/codex"
-    assert str(s.paths.memory_root) == "/env/codex/memories"
+    assert str(s.paths.memory_root) == "/env/state/memories"  # follows the state dir
     assert str(s.paths.state_dir) == "/env/state"
     assert str(s.paths.db_path) == "/env/state/memoryd.sqlite"
     assert str(s.paths.socket_path) == "/env/sock"

@@ -262,7 +262,7 @@ def test_clear_on_a_terminal_asks_and_a_no_keeps_everything(daemon: Serve) -> No
             seen = b""
             while b"Type 'yes' to continue" not in seen:
                 seen += os.read(primary, 4096)
-            assert str(memories).encode() in seen
+            assert str(Path(daemon.state) / "memories").encode() in seen
             os.write(primary, b"no\n")
             while b"nothing cleared" not in seen:
                 seen += os.read(primary, 4096)

@@ -42,7 +42,7 @@ MODES = pytest.mark.parametrize("with_daemon", [False, True], ids=["no-daemon", 
 
 
 def root(s: Serve) -> Path:
-    return s.codex / "memories"
+    return s.state / "memories"
 
 
 def memory_md(s: Serve) -> str:

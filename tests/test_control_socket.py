@@ -55,7 +55,12 @@ def test_stale_socket_is_replaced_and_a_live_one_refused(daemon: Serve, tmp_path
     assert "already owns state dir" in same_state.stderr
 
     # Another state dir but the same socket: something answers there, so it is refused.
-    other = dict(daemon.env, MEMORYD_STATE_DIR=str(tmp_path / "other-state"))
+    # (and another Codex home: the first one's memories already link to the first daemon)
+    other = dict(
+        daemon.env,
+        MEMORYD_STATE_DIR=str(tmp_path / "other-state"),
+        CODEX_HOME=str(tmp_path / "other-codex"),
+    )
     refused = subprocess.run(
         [sys.executable, "-m", "memoryd", "serve"], env=other, capture_output=True, text=True,
         timeout=WAIT, stdin=subprocess.DEVNULL,

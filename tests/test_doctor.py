@@ -23,7 +23,7 @@ from memoryd.control import protocol
 from memoryd.store.db import open_db
 
 GOOD_SUMMARY = "v1\n## User Profile\nLikes short answers.\n"
-CODEX_CONFIG_OK = "[features]\nmemories = true\n\n[memories]\ngenerate_memories = false\n"
+CODEX_CONFIG_OK = "[features]\nmemories = true\n\n[memories]\nuse_memories = true\n"
 
 
 class Home:
@@ -34,7 +34,8 @@ class Home:
         self.base = base
         self.codex = base / "codex"
         self.state = base / "state"
-        self.root = self.codex / "memories"
+        self.root = self.state / "memories"  # memoryd's own root; codex/memories links to it
+        self.link = self.codex / "memories"
         self.db = self.state / "memoryd.sqlite"
         self.sock_dir = sock_dir
         self.sock = sock_dir / "memoryd.sock"
@@ -46,7 +47,10 @@ class Home:
         self.root.mkdir(parents=True, mode=0o700)
         (self.root / "memory_summary.md").write_text(GOOD_SUMMARY, encoding="utf-8")
         (self.root / "memory_summary.md").chmod(0o600)
-        (self.codex / "config.toml").write_text(CODEX_CONFIG_OK, encoding="utf-8")
+        self.codex.mkdir(exist_ok=True)
+        self.link.symlink_to(self.root)
+        writable = f'\n[sandbox_workspace_write]\nwritable_roots = ["{self.link}"]\n'
+        (self.codex / "config.toml").write_text(CODEX_CONFIG_OK + writable, encoding="utf-8")
 
     async def _create_db(self) -> None:
         conn = await open_db(self.db)
@@ -113,14 +117,14 @@ def test_healthy_home_passes_and_says_the_daemon_is_not_running(
     code, checks, text = run_doctor(home.settings(), capsys)
     assert code == 0
     assert list(checks) == [
-        "config", "state_dir", "state_db", "memory_root", "memory_summary", "socket",
-        "backend", "budget", "codex_config",
+        "config", "state_dir", "state_db", "memory_root", "codex_link", "memory_summary",
+        "socket", "backend", "budget", "codex_config", "codex_notes",
     ]  # fmt: skip
     statuses = {name: only(checks, name)["status"] for name in checks}
     assert statuses == {
         "config": "ok", "state_dir": "ok", "state_db": "ok", "memory_root": "ok",
-        "memory_summary": "ok", "socket": "warn", "backend": "ok", "budget": "ok",
-        "codex_config": "ok",
+        "codex_link": "ok", "memory_summary": "ok", "socket": "warn", "backend": "ok",
+        "budget": "ok", "codex_config": "ok", "codex_notes": "ok",
     }  # fmt: skip
     assert "passes the integrity check" in line(text, "state_db")
     size = len(GOOD_SUMMARY.encode())
@@ -129,8 +133,14 @@ def test_healthy_home_passes_and_says_the_daemon_is_not_running(
     assert "fix: start it: memoryd serve" in line(text, "socket")
     assert "offline (phase1, phase2): nothing to reach" in line(text, "backend")
     assert "0 tokens used today (no daily limit)" in line(text, "budget")
-    assert "Codex reads the memories and leaves writing them to memoryd" in text
-    assert text.rstrip().endswith("0 failed, 1 warnings, 8 ok")
+    assert line(text, "codex_link") == (
+        f"ok    codex_link: {home.link} -> {home.root}: Codex reads memoryd's memories through "
+        "the link, and its own memory writer refuses a linked folder, so memoryd is the one "
+        "writer"
+    )
+    assert "its own writer stays out because the folder is a link" in line(text, "codex_config")
+    assert "generate_memories = false" not in text
+    assert text.rstrip().endswith("0 failed, 1 warnings, 10 ok")
 
 
 def test_a_fresh_home_warns_but_does_not_fail_and_creates_nothing(
@@ -139,7 +149,10 @@ def test_a_fresh_home_warns_but_does_not_fail_and_creates_nothing(
     before = sorted(home.base.rglob("*"))
     code, checks, text = run_doctor(home.settings(), capsys)
     assert code == 0
-    for name in ("state_dir", "state_db", "memory_root", "memory_summary", "codex_config"):
+    for name in (
+        "state_dir", "state_db", "memory_root", "codex_link", "memory_summary", "codex_config",
+        "codex_notes",
+    ):  # fmt: skip
         assert only(checks, name)["status"] == "warn", name
     assert "does not exist yet" in line(text, "state_dir")
     assert "fix: it is created on the first run" in line(text, "state_db")
@@ -232,6 +245,8 @@ def test_symlinked_memory_root_fails(home: Home, capsys: pytest.CaptureFixture[s
     real = home.base / "elsewhere"
     home.root.rename(real)
     home.root.symlink_to(real)
+    home.link.unlink()
+    home.link.symlink_to(home.root)
     code, _, text = run_doctor(home.settings(), capsys)
     assert code == 1
     assert line(text, "memory_root") == (
@@ -314,24 +329,21 @@ def test_empty_or_symlinked_summary(home: Home, capsys: pytest.CaptureFixture[st
 @pytest.mark.parametrize(
     ("toml", "status", "says"),
     [
-        (
-            "[features]\nmemories = true\n",
-            "warn",
-            "Codex's own memory generation is on",
-        ),
+        # Codex's writer left on is fine: the link keeps it out.
+        ("[features]\nmemories = true\n", "ok", "its own writer stays out"),
         (
             "[features]\nmemories = true\n[memories]\ngenerate_memories = true\n",
-            "warn",
-            "two writers would fight over one memory folder",
+            "ok",
+            "generate_memories does not matter",
         ),
         ("[memories]\ngenerate_memories = false\n", "warn", "memories feature is off"),
+        (CODEX_CONFIG_OK, "ok", "because the folder is a link"),
         (
-            CODEX_CONFIG_OK + "use_memories = false\n",
+            "[features]\nmemories = true\n[memories]\nuse_memories = false\n",
             "warn",
             "use_memories = false",
         ),
         ("[features\nmemories = true\n", "warn", "cannot read"),
-        (CODEX_CONFIG_OK + "use_memories = true\n", "ok", "leaves writing them to memoryd"),
     ],
 )
 def test_codex_memory_settings(
@@ -343,17 +355,98 @@ def test_codex_memory_settings(
     assert code == 0
     c = only(checks, "codex_config")
     assert (c["status"], says in c["message"]) == (status, True), c
-    if "generation is on" in says:
-        assert line(text, "codex_config").endswith(
-            "fix: set [memories] generate_memories = false (keep use_memories = true) in "
-            f"{home.codex / 'config.toml'}"
+    assert "generate_memories = false" not in line(text, "codex_config").split("fix:")[-1]
+
+
+def test_notes_need_the_memories_folder_as_a_writable_root(
+    home: Home, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home.make_healthy()
+    (home.codex / "config.toml").write_text(CODEX_CONFIG_OK)
+    _, _, text = run_doctor(home.settings(), capsys)
+    assert line(text, "codex_notes") == (
+        "warn  codex_notes: Codex's workspace-write sandbox refuses the ad-hoc notes its memory "
+        f"prompt asks for (under {home.link}/extensions/ad_hoc/notes/): the folder is not a "
+        f"writable root; fix: add to {home.codex / 'config.toml'}: [sandbox_workspace_write] "
+        f'writable_roots = ["{home.link}"]'
+    )
+
+
+@pytest.mark.parametrize("found", ["dir", "elsewhere", "broken", "file", "missing"])
+def test_the_codex_link_is_checked(
+    home: Home, capsys: pytest.CaptureFixture[str], found: str
+) -> None:
+    home.make_healthy()
+    home.link.unlink()
+    other = home.base / "other"
+    if found == "dir":
+        home.link.mkdir()
+    elif found == "elsewhere":
+        other.mkdir()
+        home.link.symlink_to(other)
+    elif found == "broken":
+        home.link.symlink_to(other)
+    elif found == "file":
+        home.link.write_text("x")
+    code, _, text = run_doctor(home.settings(), capsys)
+    got = line(text, "codex_link")
+    start = "start memoryd (memoryd run --once, or the daemon)"
+    expected = {
+        "dir": f"fail  codex_link: {home.link} is a real directory, not the link to {home.root}: "
+        "Codex's own memory writer rewrites it and memoryd's memories are not what Codex reads; "
+        f"fix: {start}: it imports that folder into its own, keeps it as "
+        f"memories.before-memoryd-<time> and links {home.link}",
+        "elsewhere": f"fail  codex_link: {home.link} is a symbolic link to {other}, not to "
+        f'memoryd\'s root {home.root}; fix: rm {home.link} and {start}, or set memory_root = '
+        f'"{other}" in the memoryd config',
+        "broken": f"fail  codex_link: {home.link} is a symbolic link to {other}, which does not "
+        f"exist; fix: rm {home.link} and {start}: it links memoryd's root there",
+        "file": f"fail  codex_link: {home.link} is neither a directory nor a link; fix: move it "
+        f"away (mv {home.link} {home.link}.bak) and {start}",
+        "missing": f"warn  codex_link: {home.link} does not exist: Codex does not see memoryd's "
+        f"memories; fix: {start}: it creates the link",
+    }[found]
+    assert got == expected
+    assert code == (0 if found == "missing" else 1)
+
+
+@pytest.mark.parametrize("broken", ["root_is_a_file", "root_is_a_broken_link", "root_missing"])
+def test_a_broken_root_gives_fail_lines_not_a_traceback(
+    home: Home, capsys: pytest.CaptureFixture[str], broken: str
+) -> None:
+    home.make_healthy()
+    for p in sorted(home.root.rglob("*"), reverse=True):
+        p.unlink()
+    home.root.rmdir()
+    if broken == "root_is_a_file":
+        home.root.write_text("not a folder\n")
+    elif broken == "root_is_a_broken_link":
+        home.root.symlink_to(home.base / "gone")
+    code, checks, text = run_doctor(home.settings(), capsys)
+    assert "Traceback" not in text and "doctor" not in checks
+    root_line = line(text, "memory_root")
+    if broken == "root_is_a_file":
+        assert code == 1
+        assert root_line == (
+            f"fail  memory_root: {home.root} is not a directory; fix: move {home.root} aside"
         )
+        assert line(text, "memory_summary").startswith(
+            f"fail  memory_summary: cannot read {home.root / 'memory_summary.md'}: Not a directory"
+        )
+    elif broken == "root_is_a_broken_link":
+        assert code == 1
+        assert root_line.startswith(f"fail  memory_root: {home.root} is a symbolic link to")
+    else:
+        assert root_line.startswith(f"warn  memory_root: {home.root} does not exist yet")
 
 
 def test_honouring_codex_generate_memories_false_would_extract_nothing(
     home: Home, capsys: pytest.CaptureFixture[str]
 ) -> None:
     home.make_healthy()
+    (home.codex / "config.toml").write_text(
+        "[features]\nmemories = true\n\n[memories]\ngenerate_memories = false\n"
+    )
     home.write_config("[phase1]\nhonor_codex_generate_memories = true\n")
     code, _, text = run_doctor(home.settings(), capsys)
     assert code == 0

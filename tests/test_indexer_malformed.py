@@ -50,7 +50,7 @@ from indexer_support import (
 )
 
 from memoryd.rollouts import indexer as indexer_mod
-from memoryd.rollouts.indexer import VANISHED, FileInfo, FileReader, ScanStats
+from memoryd.rollouts.indexer import NO_USER_MESSAGE, VANISHED, FileInfo, FileReader, ScanStats
 from memoryd.store.db import open_db
 
 BAD = "01a2013d-497f-71f0-81b9-0000000000b0"  # thread id of the malformed rollout
@@ -370,7 +370,8 @@ async def test_torn_prompt_line_is_completed_later(
     row = await row_by_path(db, p)
     complete = sum(len(x) for x in lines[:-1])
     assert (row["preview"], row["lines_parsed"], row["parsed_offset"]) == ("", 8, complete)
-    assert (row["index_error"], row["lines_skipped"]) == (None, 0)
+    # Not extracted yet, and the row says why (no user message so far).
+    assert (row["index_error"], row["lines_skipped"]) == (NO_USER_MESSAGE, 0)
 
     stats = await indexer.scan_all()  # unchanged: nothing read
     assert stats.bytes_read == 0
@@ -385,6 +386,7 @@ async def test_torn_prompt_line_is_completed_later(
         9,
         os.path.getsize(p),
     )
+    assert row["index_error"] is None
     await check_good(db, good, 1)
 
 

@@ -311,7 +311,7 @@ async def test_sigkill_during_the_agent_leaves_the_baseline_and_the_next_run_com
 
     home = tmp_path / "codex"
     install_examples(home / "sessions")
-    root = home / "memories"
+    root = tmp_path / "state" / "memories"
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(tmp_path / "h"),

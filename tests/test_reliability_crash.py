@@ -180,7 +180,8 @@ def test_sigkill_at_random_moments_loses_nothing_and_repeats_only_in_flight_work
     assert THREADS <= phase1_calls <= THREADS + redo_bound, (phase1_calls, kills)
 
     # The memory folder is valid, its baseline clean, nothing half-written or left over.
-    root = s.codex / "memories"
+    root = s.state / "memories"
+    assert (s.codex / "memories").resolve() == root  # what Codex reads
     assert validate_artifacts(root) is None
     assert diff_against_baseline(root).is_empty
     leftovers = [

@@ -212,6 +212,22 @@ def test_agents_md_and_skill_fragments(write: Any) -> None:
     ]
 
 
+def test_codex_0_40_user_instructions_wrapper_is_filtered(write: Any) -> None:
+    """Codex <= 0.40 sent AGENTS.md as <user_instructions>...</user_instructions>; it must not
+    reach a model backend any more than the newer # AGENTS.md instructions form."""
+    agents = "<user_instructions>\n\nAlways use uv. Secret house rules.\n\n</user_instructions>"
+    path = write(
+        [
+            envelope("response_item", user(agents)),
+            envelope("response_item", user("  <USER_INSTRUCTIONS>x</user_instructions>\n", "ask")),
+            envelope("response_item", user("see <user_instructions> in the docs")),
+        ]
+    )
+    texts = [[p["text"] for p in i["content"]] for i in render_items(path)]
+    assert texts == [["ask"], ["see <user_instructions> in the docs"]]
+    assert "house rules" not in "".join(render_rollout(path).chunks)
+
+
 def test_non_ascii_case_folding_is_not_a_marker(write: Any) -> None:
     # Codex compares markers ASCII-case-insensitively: the Kelvin sign is not a "k".
     path = write([envelope("response_item", user("<s\u212aill>x</skill>"))])

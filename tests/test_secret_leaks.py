@@ -161,7 +161,8 @@ async def test_no_planted_secret_leaves_or_stays_after_a_full_daemon_run(base: P
     for i, path in enumerate(rollouts):
         plant(path, first=i == 0)
     unusable_for = rollouts[2].name
-    state, root = base / "state", base / "codex" / "memories"
+    state = base / "state"
+    root = state / "memories"
     memory = consolidating_model(
         memory=lambda raw: f"# Memory\n\n{raw}\n\n## Notes\n{PLANTED_TEXT}\n",
         summary=lambda raw: f"v1\n\n## User Profile\n\n{PLANTED_TEXT}\n",

@@ -83,6 +83,8 @@ class FileResult:
     index_error: str | None = None
     problem: str | None = None
     cited: list[CitedMessage] = field(default_factory=list)
+    content_bytes: int | None = None  # a .zst file: the decompressed bytes read
+    updated_at_ms: int | None = None  # instead of the file's mtime (a compressed rename)
 
 
 @dataclass
@@ -308,7 +310,7 @@ def _prefetch(batch: Sequence[tuple[FileInfo, Known | None]]) -> None:
         except OSError:
             continue
         try:
-            start = known.parsed_offset if known is not None and known.index_error is None else 0
+            start = known.parsed_offset if known is not None and _resumable(known) else 0
             os.posix_fadvise(fd, start, 0, os.POSIX_FADV_WILLNEED)
         except OSError:
             pass
@@ -319,6 +321,15 @@ def _prefetch(batch: Sequence[tuple[FileInfo, Known | None]]) -> None:
 def _fresh_meta(path: str) -> ThreadMeta:
     name = os.path.basename(path)
     return ThreadMeta(id=id_from_file_name(name), created_at=created_ms_from_file_name(name))
+
+
+NO_USER_MESSAGE = "no user message found: nothing to learn from, so it is not extracted"
+
+
+def _resumable(known: Known | None) -> bool:
+    """Whether a re-scan may read on from where the last one stopped: the file was read
+    without error (lacking a user message so far is no error in the file)."""
+    return known is not None and known.index_error in (None, NO_USER_MESSAGE)
 
 
 def _usable_error(meta: ThreadMeta, size: int, torn: int, head: bytes = b"") -> str | None:
@@ -348,7 +359,7 @@ class FileReader:
         zst = info.path.endswith(".zst")
         if _unchanged(info, known):
             return None
-        if known is not None and known.index_error is None:
+        if known is not None and _resumable(known):
             replaced = (known.inode, known.dev) != (info.inode, info.dev)
             if not replaced and not zst and info.size >= known.parsed_offset:
                 if info.size == known.size:
@@ -406,9 +417,14 @@ class FileReader:
             return FileResult(info, "problem", problem=index_error or no_id)
         complete_zst = info.path.endswith(".zst") and index_error is None
         offset = info.size if complete_zst else reader.offset
+        if index_error is None and not meta.preview:
+            # Phase 1 skips a thread without a preview: store why, instead of leaving it
+            # silently ineligible. The file is still read on from here when it grows.
+            index_error = NO_USER_MESSAGE
         return FileResult(info, "parsed", meta=meta, parsed_offset=offset,
                           first_line_sha256=first_hash, index_error=index_error,
-                          cited=parser.cited)
+                          cited=parser.cited,
+                          content_bytes=reader.offset if complete_zst else None)
 
     def _read_zst(self, f: BinaryIO, reader: _Reader) -> str | None:
         dctx = zstandard.ZstdDecompressor()
@@ -586,6 +602,35 @@ class Indexer:
                     out[k.path] = k
         return out
 
+    async def _compressed_renames(
+        self, parsed: Sequence[FileResult], existing: set[str]
+    ) -> list[tuple[str, str, str]]:
+        """Codex (0.140+, opt-in) may compress an idle ``X.jsonl`` into ``X.jsonl.zst`` and
+        delete the original. Such a file that decompresses to as many bytes as the row was
+        read from, with the same first line (the session_meta with its thread id and start
+        time), is the same input: it keeps the row's ``updated_at`` (so it is not extracted
+        again, whatever its new mtime), and the stage-1 provenance moves to the new path. A
+        rollout that grew before it was compressed is an ordinary new version.
+        Returns ``(new path, thread id, old path)`` for each one found."""
+        out: list[tuple[str, str, str]] = []
+        for r in parsed:
+            old = r.info.path[: -len(".zst")]
+            if r.content_bytes is None or r.meta is None or old in existing:
+                continue
+            async with self.conn.execute(
+                "SELECT file_size, first_line_sha256, updated_at FROM threads "
+                "WHERE id = ? AND rollout_path = ? AND index_error IS NULL",
+                (r.meta.id, old),
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None or (row[0], row[1]) != (r.content_bytes, r.first_line_sha256):
+                continue
+            r.updated_at_ms = int(row[2])
+            out.append((r.info.path, str(r.meta.id), old))
+        if out:
+            log.info("index_compressed_renames", files=len(out))
+        return out
+
     async def _holders(self, ids: list[str]) -> dict[str, tuple[str, bool, int]]:
         """id -> (rollout_path, archived, mtime_ns) for rows that already hold these ids."""
         out: dict[str, tuple[str, bool, int]] = {}
@@ -663,6 +708,7 @@ class Indexer:
         rows: list[tuple[object, ...]] = []
         touches: list[tuple[object, ...]] = []
         cited: list[tuple[str, int, list[CitedMessage]]] = []
+        renamed = await self._compressed_renames(parsed, existing)
         for r in parsed:
             assert r.meta is not None and r.meta.id is not None
             holder = holders.get(r.meta.id)
@@ -701,6 +747,12 @@ class Indexer:
                 )
             for i in range(0, len(rows), WRITE_BATCH):
                 await c.executemany(_UPSERT, rows[i : i + WRITE_BATCH])
+            if renamed:  # provenance follows the file
+                await c.executemany(
+                    "UPDATE stage1_outputs SET rollout_path = ? "
+                    "WHERE thread_id = ? AND rollout_path = ?",
+                    renamed,
+                )
             for tid, fallback_s, found in cited:
                 for m in found:  # counted once per citing message, however often seen
                     at = m.at_s if m.at_s is not None else fallback_s
@@ -754,7 +806,7 @@ class Indexer:
         m = r.meta
         assert m is not None
         info = r.info
-        updated_at = info.mtime_ns // 1_000_000
+        updated_at = r.updated_at_ms if r.updated_at_ms is not None else info.mtime_ns // 1_000_000
         return (
             m.id, info.path, m.source, m.thread_source, m.cwd, m.git_branch, m.git_sha,
             m.git_origin_url, m.cli_version, m.model_provider,

@@ -40,12 +40,22 @@ KNOWN_LINE_TYPES = frozenset(
 USER_MESSAGE_BEGIN = "## My request for Codex:"
 MEMORY_MODES = frozenset({"enabled", "disabled"})  # what a rollout may say; 'polluted' is ours
 PREVIEW_MAX_CHARS = 4000
+# An image-only first message (Codex 0.40 `exec -i IMAGE` sends the image as its own first
+# turn): kept only until a user message with text comes, which becomes the preview instead.
+IMAGE_PREVIEW = "[Image]"
 
 # Codex's compact envelope; group 1 is the line type, match.end() is where the payload begins.
 _FAST_ENVELOPE = re.compile(
     rb'\{"timestamp":"[^"\\]{0,64}",(?:"ordinal":\d{1,20},)?"type":"([a-z_]{1,64})","payload":'
 )
 _USER_ITEM_TAG = b'"item":{"type":"UserMessage"'
+# Bytes every user-message event contains whatever its key order or spacing: a payload
+# without them cannot be one, one with them is decoded to find out.
+_USER_EVENT_HINTS = (b'"user_message"', b'"UserMessage"')
+
+
+def _may_be_user_event(raw: bytes) -> bool:
+    return any(h in raw for h in _USER_EVENT_HINTS)
 _UUID_IN_NAME = re.compile(
     r"([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"
 )
@@ -206,7 +216,7 @@ def _user_text_from_event(payload: Any) -> str | None:
             text = text[idx + len(USER_MESSAGE_BEGIN) :]
         text = text.strip()
         if not text and (payload.get("images") or payload.get("local_images")):
-            return "[Image]"
+            return IMAGE_PREVIEW
         return text
     if kind == "item_completed":
         item = payload.get("item")
@@ -224,7 +234,7 @@ def _user_text_from_event(payload: Any) -> str | None:
                 has_image = True
         text = "\n".join(parts).strip()
         if not text and has_image:
-            return "[Image]"
+            return IMAGE_PREVIEW
         return text
     return None
 
@@ -268,6 +278,15 @@ class LineParser:
             found = cited_message(line)
             if found is not None:
                 self.cited.append(found)
+
+    def wants_preview(self) -> bool:
+        """No preview yet, or only an image's: a later user message with text replaces it."""
+        return not self.meta.preview or self.meta.preview == IMAGE_PREVIEW
+
+    def _offer_preview(self, payload: Any) -> None:
+        text = _user_text_from_event(payload)
+        if text and (text != IMAGE_PREVIEW or not self.meta.preview):
+            self.meta.preview = _preview(text)
 
     def skip(self, reason: str | None) -> None:
         self.meta.lines_skipped += 1
@@ -314,21 +333,21 @@ class LineParser:
         envelopes = [line[0] for line in lines]
         if not KNOWN_LINE_TYPES.issuperset({e.type for e in envelopes}):
             return None
-        want_preview = not self.meta.preview
         bad = 0
         for i, env in enumerate(envelopes):
             if env.type == "session_meta":
                 if not self._session_meta_payload(env.payload, first_line_no + i):
                     bad += 1
-            elif want_preview and env.type == "event_msg":
+            elif env.type == "event_msg" and self.wants_preview():
                 raw = bytes(env.payload)
-                if raw.startswith(b'{"type":"user_message"') or (
-                    raw.startswith(b'{"type":"item_completed"') and _USER_ITEM_TAG in raw
+                # Codex's own layout first (cheap prefix checks); any other key order or
+                # spacing falls back to decoding the payload.
+                if (
+                    raw.startswith(b'{"type":"user_message"')
+                    or (raw.startswith(b'{"type":"item_completed"') and _USER_ITEM_TAG in raw)
+                    or _may_be_user_event(raw)
                 ):
-                    text = _user_text_from_event(msgspec.json.decode(raw))
-                    if text:
-                        self.meta.preview = _preview(text)
-                        want_preview = False
+                    self._offer_preview(msgspec.json.decode(raw))
             elif env.type == "turn_context" and not self.meta.cwd:
                 self._turn_context_cwd(msgspec.json.decode(bytes(env.payload)))
         if CITATION_MARKER in block:  # rare: only sessions that answered from memory
@@ -368,13 +387,9 @@ class LineParser:
         if kind == "turn_context" and not meta.cwd:
             self._slow_line(line, line_no)
             return
-        if kind == "event_msg" and not meta.preview:
-            p = m.end()
-            if line.startswith(b'{"type":"user_message"', p) or (
-                line.startswith(b'{"type":"item_completed"', p) and b'"UserMessage"' in line
-            ):
-                self._slow_line(line, line_no)
-                return
+        if kind == "event_msg" and self.wants_preview() and _may_be_user_event(line):
+            self._slow_line(line, line_no)
+            return
         if not line.isascii():
             try:
                 line.decode("utf-8")
@@ -444,10 +459,8 @@ class LineParser:
                 self.skip(f"line {line_no}: bad session_meta: {e}")
                 return
             self._apply_session_meta(sm)
-        elif kind == "event_msg" and not self.meta.preview:
-            text = _user_text_from_event(parsed.payload)
-            if text:
-                self.meta.preview = _preview(text)
+        elif kind == "event_msg" and self.wants_preview():
+            self._offer_preview(parsed.payload)
         elif kind == "turn_context" and not self.meta.cwd:
             self._turn_context_cwd(parsed.payload)
         self.meta.lines_parsed += 1

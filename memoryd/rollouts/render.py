@@ -178,15 +178,23 @@ def _marked(text: str, start: str, end: str) -> bool:
     return tail.isascii() and tail.lower() == end.lower()
 
 
+# User-message parts that are context Codex injected, not the user's words: AGENTS.md (Codex
+# <= 0.40 wrapped it as <user_instructions>, later ones as "# AGENTS.md instructions for ...
+# </INSTRUCTIONS>") and skills.
+_EXCLUDED_FRAGMENTS = (
+    ("# AGENTS.md instructions", "</INSTRUCTIONS>"),
+    ("<user_instructions>", "</user_instructions>"),
+    ("<skill>", "</skill>"),
+)
+
+
 def _excluded_part(part: Any) -> bool:
     if not isinstance(part, dict) or part.get("type") != "input_text":
         return False
     text = part.get("text")
     if not isinstance(text, str):
         return False
-    return _marked(text, "# AGENTS.md instructions", "</INSTRUCTIONS>") or _marked(
-        text, "<skill>", "</skill>"
-    )
+    return any(_marked(text, start, end) for start, end in _EXCLUDED_FRAGMENTS)
 
 
 def _response_item(payload: dict[str, Any]) -> dict[str, Any] | None:

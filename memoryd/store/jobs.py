@@ -637,10 +637,10 @@ async def thread_candidate(
         return None, f"thread {tid} is archived; archived sessions are never extracted"
     if mode != "enabled":
         return None, f"thread {tid} has memory_mode {mode}"
+    if not preview:  # the indexer stored why (index_error), see NO_USER_MESSAGE there
+        return None, f"thread {tid} has no user message to learn from"
     if index_error is not None:
         return None, f"thread {tid} could not be indexed: {index_error}"
-    if not preview:
-        return None, f"thread {tid} has no user message to learn from"
     return Candidate(str(tid), str(path), str(cwd), branch, int(updated)), None
 
 

@@ -14,7 +14,7 @@ import aiosqlite
 from memoryd.agent.base import ConsolidationAgent
 from memoryd.agent.offline import OfflineConsolidator
 from memoryd.backends.offline import OfflineExtractor
-from memoryd.config import Config
+from memoryd.config import Config, Settings, resolve_paths
 from memoryd.demo import install_examples
 from memoryd.history import history_dir
 from memoryd.phase1 import Phase1
@@ -106,3 +106,14 @@ def tree_bytes(root: Path) -> dict[str, bytes]:
             path = Path(dirpath) / name
             out[str(path.relative_to(root))] = path.read_bytes()
     return out
+
+
+def example_home(base: Path, **config: object) -> tuple[Path, list[Path], Settings]:
+    """A Codex home under ``base`` holding the bundled rollouts as idle ``cli`` sessions, and
+    the Settings ``memoryd run --once`` uses on it (state in ``base/s``; ``config``: Config
+    fields, e.g. ``memory_root``)."""
+    home = base / "codex"
+    rollouts = install_examples(home / "sessions")
+    env = {"HOME": str(base), "CODEX_HOME": str(home), "MEMORYD_STATE_DIR": str(base / "s")}
+    cfg = Config(**config)  # type: ignore[arg-type]
+    return home, rollouts, Settings(cfg, "<test>", resolve_paths(cfg, env))
