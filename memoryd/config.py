@@ -138,6 +138,9 @@ class LogConfig(_Section):
 
 class DaemonConfig(_Section):
     shutdown_grace_seconds: Annotated[float, msgspec.Meta(ge=0)] = 30.0
+    # Control connections served at once; the excess is answered ``busy`` and closed. Well
+    # under the usual 1024 open files, so that clients cannot starve the daemon of them.
+    max_control_connections: Annotated[int, msgspec.Meta(ge=1, le=65536)] = 256
 
 
 class Config(_Section):

@@ -187,7 +187,12 @@ class Daemon:
         self.phase1.paused = await jobs.get_paused(self.conn)  # `memoryd pause` outlives us
         path = self.settings.paths.socket_path
         # Bound before any task starts, so a refused socket stops the daemon with its reason.
-        server = ControlServer(bind_control_socket(path), path, self._context)
+        server = ControlServer(
+            bind_control_socket(path),
+            path,
+            self._context,
+            lambda: self.settings.config.daemon.max_control_connections,
+        )
         try:
             return await self._run(server)
         finally:
