@@ -40,6 +40,9 @@ class IndexConfig(_Section):
     rescan_seconds: Annotated[float, msgspec.Meta(ge=1)] = 300.0
     debounce_ms: Annotated[int, msgspec.Meta(ge=0, le=60_000)] = 500
     max_line_bytes: Annotated[int, msgspec.Meta(ge=4096)] = 16 * 1024 * 1024
+    # A .jsonl.zst rollout is refused once it expands past either (memoryd/rollouts/limits.py).
+    max_decompressed_bytes: Annotated[int, msgspec.Meta(ge=1 << 20, le=1 << 40)] = 1 << 30
+    max_decompression_ratio: Annotated[int, msgspec.Meta(ge=2, le=1 << 20)] = 200
 
 
 class Phase1Config(_Section):

@@ -46,6 +46,7 @@ from memoryd.history import history_dir
 from memoryd.phase1 import Phase1
 from memoryd.phase2 import Consolidator, Phase2Result
 from memoryd.rollouts.indexer import Indexer
+from memoryd.rollouts.limits import ZstLimits
 from memoryd.rollouts.watch import RolloutWatch
 from memoryd.sdnotify import Notifier, reloading_state
 from memoryd.store import jobs
@@ -155,6 +156,7 @@ class Daemon:
             paths.sessions_dirs,
             paths.archived_dir,
             max_line_bytes=settings.config.index.max_line_bytes,
+            zst=ZstLimits.of(settings.config.index),
         )
         self.watch = RolloutWatch(
             self.indexer, lambda: self.settings.config.index, self.stop, busy=self.inflight.track
