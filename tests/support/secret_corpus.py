@@ -108,7 +108,26 @@ _V = {
     "basic_auth": _r("basic", 40, B64) + "==",
     "assistant_echo": "glpat-" + _r("glpat", 20, URLSAFE),
     "preview_token": "sk-proj-" + _r("preview", 48, URLSAFE),
+    # issue 14: the shapes that still leaked
+    "age": "AGE-SECRET-KEY-1" + _r("age", 58, string.ascii_uppercase + "023456789"),
+    "azure_account_key": _r("azacct", 86, B64) + "==",
+    "azure_sb_key": _r("azsb", 43, B64) + "=",
+    "azure_sas": _r("azsas", 40, B64).replace("+", "%2B").replace("/", "%2F") + "%3D",
+    "curl_user": "Cu" + _r("curlpw", 14),
+    "do_pat": "dop_v1_" + _r("dop", 64, "0123456789abcdef"),
+    "do_oauth": "doo_v1_" + _r("doo", 64, "0123456789abcdef"),
+    # <id in base64>.<timestamp>.<HMAC>: what must go is the part after the public id.
+    "discord_bot": _r("dts", 6, URLSAFE) + "." + _r("dhmac", 38, URLSAFE),
+    "discord_hook": _r("dhook", 68, URLSAFE),
+    "docker_pw": "Dk" + _r("dockerpw", 16),
+    "gcp_client_secret": "GOCSPX-" + _r("gocspx", 28, URLSAFE),
+    "gcp_access": "ya29." + _r("ya29", 120, URLSAFE),
+    "gitlab_pat": "glpat-" + _r("glpat2", 20, URLSAFE),
+    "gitlab_runner": "glrt-" + _r("glrt", 24, URLSAFE),
+    "mysql_pw": "My" + _r("mysqlpw", 14),
+    "netrc_pw": "Nr" + _r("netrcpw", 18),
 }
+_DISCORD_ID = "MTE4NzY1NDMyMTA5ODc2NTQz"  # base64 of an 18-digit id: public, kept
 
 SECRETS: tuple[Planted, ...] = (
     # user messages
@@ -221,6 +240,88 @@ SECRETS: tuple[Planted, ...] = (
         f"webhook: https://hooks.slack.com/services/{_V['slack_webhook']}",
     ),
     Planted("sk_live_", _V["stripe"], "file", f"STRIPE_KEY={_V['stripe']}"),
+    # issue 14: sixteen shapes that leaked before
+    Planted("age secret key", _V["age"], "file", f"# public key: age1xyz\n{_V['age']}"),
+    Planted(
+        "Azure AccountKey=",
+        _V["azure_account_key"],
+        "env_dump",
+        "AZURE_STORAGE_CONNECTION_STRING=DefaultEndpointsProtocol=https;AccountName=acct;"
+        f"AccountKey={_V['azure_account_key']};EndpointSuffix=core.windows.net",
+    ),
+    Planted(
+        "Azure SharedAccessKey=",
+        _V["azure_sb_key"],
+        "file",
+        "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=RootManageSharedAccessKey;"
+        f"SharedAccessKey={_V['azure_sb_key']}",
+    ),
+    Planted(
+        "Azure SAS token",
+        _V["azure_sas"],
+        "tool_call",
+        "az storage blob download --blob-url 'https://acct.blob.core.windows.net/c/db.bak"
+        f"?sv=2022-11-02&ss=b&srt=o&sp=r&se=2026-12-01T00:00:00Z&sig={_V['azure_sas']}'",
+    ),
+    Planted(
+        "curl -u user:pass",
+        _V["curl_user"],
+        "tool_call",
+        f"curl -fsS -u admin:{_V['curl_user']} https://jenkins.internal/api/json",
+    ),
+    Planted("DigitalOcean PAT", _V["do_pat"], "user", f"doctl auth init -t {_V['do_pat']}"),
+    Planted("DigitalOcean OAuth", _V["do_oauth"], "env_dump", f"DO_OAUTH={_V['do_oauth']}"),
+    Planted(
+        "Discord bot token",
+        _V["discord_bot"],
+        "file",
+        f"client.run('{_DISCORD_ID}.{_V['discord_bot']}')",
+    ),
+    Planted(
+        "Discord webhook",
+        _V["discord_hook"],
+        "file",
+        f"notify: https://discord.com/api/webhooks/1187654321098765432/{_V['discord_hook']}",
+    ),
+    Planted(
+        "docker login -p",
+        _V["docker_pw"],
+        "tool_call",
+        f"docker login -u deploy -p {_V['docker_pw']} registry.example.com",
+    ),
+    Planted(
+        "GCP OAuth client secret",
+        _V["gcp_client_secret"],
+        "file",
+        '{"installed":{"client_id":"1234-abc.apps.googleusercontent.com",'
+        f'"project_id":"demo","client_secret":"{_V["gcp_client_secret"]}"}}}}',
+    ),
+    Planted(
+        "GCP OAuth access token",
+        _V["gcp_access"],
+        "tool_call",
+        f"curl -H 'x-goog-user-project: demo' 'https://storage.googleapis.com/x?access_token="
+        f"{_V['gcp_access']}'",
+    ),
+    Planted("GitLab PAT", _V["gitlab_pat"], "user", f"clone with {_V['gitlab_pat']} please"),
+    Planted(
+        "GitLab runner token",
+        _V["gitlab_runner"],
+        "tool_call",
+        f"gitlab-runner register --url https://gitlab.com -t {_V['gitlab_runner']}",
+    ),
+    Planted(
+        "mysql -p",
+        _V["mysql_pw"],
+        "tool_call",
+        f"mysql -h db.internal -u root -p{_V['mysql_pw']} app -e 'select 1'",
+    ),
+    Planted(
+        ".netrc password",
+        _V["netrc_pw"],
+        "file",
+        f"machine api.heroku.com\n  login dev@example.com\n  password {_V['netrc_pw']}",
+    ),
     # the assistant repeating one
     Planted(
         ".env token (assistant)",
