@@ -392,6 +392,14 @@ def redact(text: str) -> str:
     return _apply(text, None)
 
 
+def redact_bytes(data: bytes) -> bytes:
+    """``data`` (a file's bytes) redacted as UTF-8 text; bytes that are not UTF-8 come back
+    unchanged, so a file that holds no secret comes back byte for byte."""
+    text = data.decode("utf-8", "surrogateescape")
+    clean = redact(text)
+    return data if clean is text else clean.encode("utf-8", "surrogateescape")
+
+
 def find_secrets(text: str) -> list[str]:
     """Names of the patterns that redact something in ``text``, in the order they run. A
     value that already reads ``[REDACTED_SECRET]`` does not count."""

@@ -18,12 +18,17 @@ import copy
 import json
 import os
 import random
+import sqlite3
 import string
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pygit2
+
 from memoryd.demo import example_rollouts
+from support.responses_server import ReceivedRequest
 
 ALNUM = string.ascii_letters + string.digits
 UPPER_NUM = string.ascii_uppercase + string.digits
@@ -451,3 +456,49 @@ def plant(path: Path, *, first: bool) -> None:
     lines[-1:-1] = new
     path.write_text("".join(json.dumps(o, separators=(",", ":")) + "\n" for o in lines))
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+# --- searching what memoryd sent and kept ----------------------------------------------------
+
+
+def what_memoryd_sent(req: ReceivedRequest) -> str:
+    """The request body minus the phase-2 model's own tool calls, which the agent loop sends
+    back to it as conversation history (they hold what the model wrote, not the user's data)."""
+    body = dict(req.json)
+    body["input"] = [i for i in body.get("input", []) if i.get("type") != "function_call"]
+    return json.dumps(body)
+
+
+def db_dump(db: Path) -> dict[str, str]:
+    """Every row of every table, as text, by table."""
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        tables = [t for (t,) in con.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        return {t: "\n".join(repr(r) for r in con.execute(f'SELECT * FROM "{t}"')) for t in tables}
+    finally:
+        con.close()
+
+
+def git_objects(directory: Path) -> Iterator[tuple[str, bytes]]:
+    """Every object of every git repository under ``directory`` (bare or not), decompressed."""
+    for head in directory.rglob("HEAD"):
+        repo_dir = head.parent
+        if not (repo_dir / "objects").is_dir():
+            continue
+        repo = pygit2.Repository(str(repo_dir))
+        for oid in repo.odb:
+            yield f"{repo_dir}:{oid}", repo.odb.read(oid)[1]
+
+
+def plain_files(directory: Path) -> Iterator[tuple[str, bytes]]:
+    for p in directory.rglob("*"):
+        if p.is_file():
+            yield str(p), p.read_bytes()
+
+
+def leaks(blobs: Iterator[tuple[str, bytes]] | list[tuple[str, str]]) -> list[str]:
+    found = []
+    for name, blob in blobs:
+        data = blob if isinstance(blob, bytes) else blob.encode()
+        found += [f"{p.shape} in {name}" for p in SECRETS if p.value.encode() in data]
+    return found
