@@ -86,6 +86,8 @@ class OpenAIBackendConfig(_Section):
     api_key_env: str = "OPENAI_API_KEY"
     timeout_seconds: PositiveFloat = 120.0
     max_concurrency: Annotated[int, msgspec.Meta(ge=1, le=1024)] = 16
+    # A streamed reply larger than this fails the call (checked while streaming).
+    max_reply_bytes: Annotated[int, msgspec.Meta(ge=64 * 1024, le=1 << 32)] = 32 * 1024 * 1024
 
 
 class ChatBackendConfig(_Section):
@@ -93,6 +95,7 @@ class ChatBackendConfig(_Section):
     api_key_env: str = ""
     timeout_seconds: PositiveFloat = 120.0
     max_concurrency: Annotated[int, msgspec.Meta(ge=1, le=1024)] = 4
+    max_reply_bytes: Annotated[int, msgspec.Meta(ge=64 * 1024, le=1 << 32)] = 32 * 1024 * 1024
 
 
 class CodexBackendConfig(_Section):

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ import zstandard
 from memoryd.errors import MemorydError
 from memoryd.redact import redact
 from memoryd.rollouts.limits import ZstLimits
+from memoryd.surrogates import scrub_json
 
 DEFAULT_MAX_TOKENS = 150_000  # Codex's DEFAULT_ROLLOUT_TOKEN_LIMIT
 BYTES_PER_TOKEN = 4
@@ -275,7 +275,7 @@ def _item_from_line(line: bytes) -> dict[str, Any] | None:
         obj = msgspec.json.decode(line)
     except msgspec.DecodeError:
         try:  # Python's decoder also takes lone UTF-16 surrogate escapes, as tool output has
-            obj = _scrub_surrogates(json.loads(line))
+            obj = scrub_json(json.loads(line))
         except ValueError as e:
             raise _BadLine from e
     if not isinstance(obj, dict):
@@ -295,19 +295,6 @@ def _item_from_line(line: bytes) -> dict[str, Any] | None:
             raise _BadLine
         return item
     raise _BadLine  # an unknown line type
-
-
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # json.loads has joined the valid pairs
-
-
-def _scrub_surrogates(value: Any) -> Any:
-    if isinstance(value, str):
-        return _LONE_SURROGATE.sub("\ufffd", value)
-    if isinstance(value, list):
-        return [_scrub_surrogates(v) for v in value]
-    if isinstance(value, dict):
-        return {_scrub_surrogates(k): _scrub_surrogates(v) for k, v in value.items()}
-    return value
 
 
 def _redact_strings(value: Any) -> Any:
