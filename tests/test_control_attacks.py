@@ -5,6 +5,7 @@ file. After each, the daemon answers as before and logged no error."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -13,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from support.control import Conn, cli, daemon_fixture, socket_path  # noqa: F401
@@ -152,6 +154,23 @@ def test_connections_beyond_the_cap_are_answered_busy(daemon: Serve) -> None:
     _stop(daemon)
 
 
+@contextlib.contextmanager
+def _held(path: Path, n: int) -> Iterator[list[socket.socket]]:
+    """``n`` connections to the socket, held open until the block ends. Each connect blocks
+    while the listen backlog is full, as a client's would."""
+    held: list[socket.socket] = []
+    try:
+        for _ in range(n):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            held.append(s)
+            s.connect(str(path))
+            s.settimeout(WAIT)
+        yield held
+    finally:
+        for s in held:
+            s.close()
+
+
 def _open_fds(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/fd"))
 
@@ -163,20 +182,12 @@ def test_running_out_of_descriptors_in_accept_backs_off_and_recovers(daemon: Ser
     # cap of 256 is not reached first: accept() itself fails with EMFILE).
     limit = _open_fds(proc.pid) + 20
     resource.prlimit(proc.pid, resource.RLIMIT_NOFILE, (limit, limit))
-    held: list[socket.socket] = []
-    try:
-        for _ in range(150):
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            held.append(s)
-            s.connect(str(path))  # the listen backlog (512) takes what accept() cannot
+    with _held(path, 150):  # the listen backlog (512) takes what accept() cannot
         wait_for("control_accept_failed", lambda: daemon.events("control_accept_failed"))
         time.sleep(1.5)  # several back-off rounds, still failing
         assert proc.poll() is None
         (failed,) = daemon.events("control_accept_failed")  # logged once per episode
         assert "Too many open files" in str(failed["error"])
-    finally:
-        for s in held:
-            s.close()
     # Accepting resumes: the backlog drains and new clients are answered.
     assert client.request(path, "ping", timeout=WAIT)["pid"] == proc.pid
     assert not _errors(daemon), _errors(daemon)[:2]
@@ -190,13 +201,7 @@ def test_two_thousand_held_connections_at_the_default_open_files_limit(daemon: S
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < 2200:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
-    held: list[socket.socket] = []
-    try:
-        for _ in range(2000):
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            held.append(s)
-            s.connect(str(path))  # blocking: waits while the listen backlog is full
-            s.settimeout(WAIT)
+    with _held(path, 2000) as held:
         # The first 256 are served; the rest are told the daemon is busy, and closed.
         busy = 0
         for s in held[-100:]:
@@ -204,9 +209,6 @@ def test_two_thousand_held_connections_at_the_default_open_files_limit(daemon: S
             busy += json.loads(line)["error"]["code"] == protocol.E_BUSY
         assert busy == 100
         assert proc.poll() is None
-    finally:
-        for s in held:
-            s.close()
     assert client.request(path, "ping", timeout=WAIT)["pid"] == proc.pid
     assert not _errors(daemon), _errors(daemon)[:2]
     _stop(daemon)
