@@ -13,8 +13,8 @@ wrong version, unknown command, bad arguments) gets an error response and the ne
 as usual.
 
 The control plane never takes the daemon down: at most ``daemon.max_control_connections`` are
-served at once (the excess is answered ``busy`` and closed), running out of file descriptors in
-``accept`` backs off and keeps accepting (logged once per episode), and a connection whose
+served at once (the excess is answered ``busy`` and closed), a failing ``accept`` (out of file
+descriptors, say) backs off and keeps accepting (logged once per episode), and a connection whose
 handler fails for any reason is logged and closed. Socket reads and writes wait through
 ``anyio.wait_readable`` / ``wait_writable`` rather than the stream's own futures: a cancelled
 wait there can still be resolved by the event loop when the peer hangs up at that moment, which
@@ -52,11 +52,13 @@ LISTEN_BACKLOG = 512  # a burst of CLI calls (scripts, status bars) must not be 
 _CHUNK = 65536
 REFUSAL_DRAIN_SECONDS = 1.0
 BUSY_DRAIN_SECONDS = 0.2  # an excess connection holds its descriptor at most this long
-# accept() failing for want of descriptors or memory: wait, then try again (doubling up to max).
+# accept() failing (out of descriptors, say): wait, then try again (doubling up to max).
 ACCEPT_BACKOFF_SECONDS = 0.05
 ACCEPT_BACKOFF_MAX_SECONDS = 1.0
 ACCEPT_EPISODE_SECONDS = 60.0
-_ACCEPT_RESOURCE_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+# accept() failing for one client that left already: skip it. Any other failure (out of file
+# descriptors or memory, most likely) backs off and tries again: the daemon never exits on it.
+_ACCEPT_PEER_ERRNOS = frozenset({errno.ECONNABORTED, errno.EPROTO, errno.EINTR})
 _GONE = (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError)
 
 
@@ -158,13 +160,10 @@ async def _reply(stream: SocketStream, resp: protocol.Response) -> None:
     await _send(stream, protocol.encode(resp))
 
 
-def _resource_errno(exc: BaseException) -> int | None:
-    """The errno of an accept() failure that more descriptors or memory would cure (anyio
-    wraps the OSError in BrokenResourceError), else None."""
-    cause = exc.__cause__ if isinstance(exc, anyio.BrokenResourceError) else exc
-    if isinstance(cause, OSError) and cause.errno in _ACCEPT_RESOURCE_ERRNOS:
-        return cause.errno
-    return None
+def _accept_errno(exc: anyio.BrokenResourceError) -> int | None:
+    """The errno of an accept() failure (anyio wraps the OSError), or None."""
+    cause = exc.__cause__
+    return cause.errno if isinstance(cause, OSError) else None
 
 
 class _LineReader:
@@ -249,9 +248,9 @@ class ControlServer:
                 try:
                     stream = await listener.accept()
                 except anyio.BrokenResourceError as e:
-                    code = _resource_errno(e)
-                    if code is None:
-                        raise
+                    code = _accept_errno(e)
+                    if code in _ACCEPT_PEER_ERRNOS:
+                        continue  # that one client gave up before we took it; as asyncio does
                     self._accept_failed(code)
                     backoff = min(backoff * 2 or ACCEPT_BACKOFF_SECONDS, ACCEPT_BACKOFF_MAX_SECONDS)
                     await anyio.sleep(backoff)
@@ -259,16 +258,16 @@ class ControlServer:
                 backoff = 0.0
                 tg.start_soon(self._guarded, stream)
 
-    def _accept_failed(self, code: int) -> None:
-        """Log running out of descriptors once per episode (a flood would fill the log
-        otherwise): failures less than ACCEPT_EPISODE_SECONDS apart are one episode."""
+    def _accept_failed(self, code: int | None) -> None:
+        """Log a failing accept() once per episode (a flood would fill the log otherwise):
+        failures less than ACCEPT_EPISODE_SECONDS apart are one episode."""
         now = clock.get().monotonic()
         last, self._last_accept_failure = self._last_accept_failure, now
         if last is not None and now - last < ACCEPT_EPISODE_SECONDS:
             return
         log.warning(
             "control_accept_failed",
-            error=os.strerror(code),
+            error=os.strerror(code) if code is not None else "unknown error",
             active=self.active,
             hint="raise the open-files limit (ulimit -n / LimitNOFILE) or lower "
             "daemon.max_control_connections",
