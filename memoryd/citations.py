@@ -293,7 +293,7 @@ def cited_message(line: bytes | str) -> CitedMessage | None:
         return None
     try:
         parsed = _decode_line(raw)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return None
     if parsed.type != "response_item":
         return None

@@ -51,6 +51,9 @@ class IndexConfig(_Section):
     rescan_seconds: Annotated[float, msgspec.Meta(ge=1, le=_WEEK)] = 300.0
     debounce_ms: Annotated[int, msgspec.Meta(ge=0, le=60_000)] = 500
     max_line_bytes: Annotated[int, msgspec.Meta(ge=4096, le=_GIB)] = 16 * 1024 * 1024
+    # A .jsonl.zst rollout is refused once it expands past either (memoryd/rollouts/limits.py).
+    max_decompressed_bytes: Annotated[int, msgspec.Meta(ge=1 << 20, le=1 << 40)] = 1 << 30
+    max_decompression_ratio: Annotated[int, msgspec.Meta(ge=2, le=1 << 20)] = 200
 
 
 class Phase1Config(_Section):
@@ -108,6 +111,8 @@ class OpenAIBackendConfig(_Section):
     api_key_env: str = "OPENAI_API_KEY"
     timeout_seconds: Timeout = 120.0
     max_concurrency: Annotated[int, msgspec.Meta(ge=1, le=1024)] = 16
+    # A streamed reply larger than this fails the call (checked while streaming).
+    max_reply_bytes: Annotated[int, msgspec.Meta(ge=64 * 1024, le=1 << 32)] = 32 * 1024 * 1024
 
 
 class ChatBackendConfig(_Section):
@@ -115,6 +120,7 @@ class ChatBackendConfig(_Section):
     api_key_env: str = ""
     timeout_seconds: Timeout = 120.0
     max_concurrency: Annotated[int, msgspec.Meta(ge=1, le=1024)] = 4
+    max_reply_bytes: Annotated[int, msgspec.Meta(ge=64 * 1024, le=1 << 32)] = 32 * 1024 * 1024
 
 
 class CodexBackendConfig(_Section):
@@ -163,6 +169,9 @@ class LogConfig(_Section):
 
 class DaemonConfig(_Section):
     shutdown_grace_seconds: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 30.0
+    # Control connections served at once; the excess is answered ``busy`` and closed. Well
+    # under the usual 1024 open files, so that clients cannot starve the daemon of them.
+    max_control_connections: Annotated[int, msgspec.Meta(ge=1, le=65536)] = 256
 
 
 class Config(_Section):

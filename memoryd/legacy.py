@@ -19,7 +19,10 @@ The copy:
   one) is not migrated;
 * creates files 0600 and folders 0700, whatever the legacy modes were, keeping the files'
   modification times; each file appears complete or not at all;
-* is idempotent: once the root holds memory files a second call copies nothing.
+* is idempotent: once the root holds memory files a second call copies nothing;
+* passes every file through the secret redactor (SPEC §6): a secret in a legacy file does not
+  enter the root's memory files, its baseline or the run history (the legacy folder itself is
+  the user's and is left as it is; the workspace never commits it).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import structlog
 
 from memoryd.artifacts import DIR_MODE, FILE_MODE
 from memoryd.extensions import create_new_file
+from memoryd.redact import find_secrets, redact_bytes
 
 log = structlog.get_logger("memoryd.legacy")
 
@@ -165,6 +169,14 @@ def migrate_legacy(codex_home: Path, root: Path) -> list[str]:
         if got is None:
             continue
         data, st = got
+        clean = redact_bytes(data)  # entering the root, then the baseline and the history
+        if clean is not data:
+            log.warning(
+                "legacy_memory_redacted",
+                path=str(src),
+                secrets=find_secrets(data.decode("utf-8", "surrogateescape")),
+            )
+            data = clean
         try:
             if not create_new_file(dst, data, FILE_MODE):
                 continue

@@ -47,6 +47,7 @@ from memoryd.backends.base import (
 from memoryd.backends.output import finalize_output, merge_partials
 from memoryd.budget import Budget, BudgetExhausted, RunTokenLimit, Verdict
 from memoryd.config import Config
+from memoryd.rollouts.limits import ZstLimits
 from memoryd.rollouts.render import RolloutUnusable, render_rollout
 from memoryd.store import jobs
 from memoryd.store.jobs import Candidate, Claim, Eligibility, OutputRow, UsageRow
@@ -317,7 +318,12 @@ class Phase1:
         usage: list[UsageRow] = []
         try:
             rendered = await anyio.to_thread.run_sync(
-                lambda: render_rollout(cand.rollout_path, max_tokens=p.max_input_tokens)
+                lambda: render_rollout(
+                    cand.rollout_path,
+                    max_tokens=p.max_input_tokens,
+                    max_line_bytes=self.cfg.index.max_line_bytes,
+                    zst_limits=ZstLimits.of(self.cfg.index),
+                )
             )
             parts: list[Stage1Output] = []
             for i, chunk in enumerate(rendered.chunks):

@@ -74,8 +74,29 @@ _ENV_TAIL = (
     rf"(?P<v_env_secret>(?(q){_QUOTED_CHAR}+|(?:(?![`;&|]){_VALUE_CHAR}){{3,}}))(?(q)(?P=q))"
 )
 
+# A Discord bot id (17 to 19 ASCII digits) in base64 without padding: each group of four
+# characters encodes three digits; a trailing group of two digits gives three characters,
+# one digit two.
+_B64_DIGITS = "[MNO][DTjz][AEIMQUYcgk][w-z0-5]"
+_DISCORD_ID24 = f"(?:{_B64_DIGITS}){{6}}"
+_DISCORD_ID23 = f"(?:{_B64_DIGITS}){{5}}[MNO][DTjz][AEIMQUYcgk]"
+_DISCORD_ID26 = f"(?:{_B64_DIGITS}){{6}}[MNO][AQgw]"
+
+
+def _after_id(id_rx: str) -> str:
+    """Lookbehinds at a dot: a whole Discord id (not the tail of a longer token) precedes it."""
+    return rf"(?<={id_rx}\.)(?<![A-Za-z0-9_\-.]{id_rx}\.)"
+
+# The rest of a command line, up to a bound: a backslash-n ends it like a newline.
+_SAME_LINE = r"(?:[^\r\n\\]|\\[^nrt\r\n]){0,300}?"
+# Between .netrc tokens: blanks, or a line break (real or written as backslash-n).
+_NETRC_GAP = r"(?:[ \t]|\r?\n|\\[nrt])+"
+
 # (regex, matched against the lower-cased copy, lower-case literals one of which every match
-# holds: a short text only meets the regexes whose literals it contains)
+# holds: a short text only meets the regexes whose literals it contains). Every literal is one more
+# scan of each short text, so a regex names a literal already listed where its matches all
+# hold one (``AccountKey=`` holds ``key``): running a regex that starts with a literal on a
+# text without it costs about as much as the check.
 _SOURCES: tuple[tuple[str, bool, tuple[str, ...]], ...] = (
     (_PEM, False, ("-----begin ",)),
     (_URL_PASSWORD, False, ("://",)),
@@ -160,6 +181,86 @@ _SOURCES: tuple[tuple[str, bool, tuple[str, ...]], ...] = (
         r"(?P<v_twilio_api_key>SK(?<![A-Za-z0-9_]SK)[0-9a-f]{32})(?![A-Za-z0-9_])",
         False,
         ("sk",),
+    ),
+    (
+        r"(?P<v_age_secret_key>AGE-SECRET-KEY-1[0-9A-Z]{58})(?![A-Za-z0-9])",
+        False,
+        ("key",),
+    ),
+    # Azure: storage / Service Bus connection strings and SAS tokens (the signature).
+    (r"AccountKey=(?P<v_azure_storage_key>[A-Za-z0-9+/]{30,}={0,2})", False, ("key",)),
+    (
+        r"SharedAccessKey=(?P<v_azure_shared_access_key>[A-Za-z0-9+/]{30,}={0,2})",
+        False,
+        ("key",),
+    ),
+    (r"sig=(?<=[?&;]sig=)(?P<v_azure_sas_token>[A-Za-z0-9%+/=]{20,})", False, ("sig=",)),
+    (
+        r"(?P<v_digitalocean_token>do[opr]_v1_(?<![A-Za-z0-9_]do[opr]_v1_)[a-f0-9]{64})"
+        r"(?![A-Za-z0-9_])",
+        False,
+        ("_v1_",),
+    ),
+    # Discord bot tokens: <the bot's id in base64>.<timestamp>.<HMAC>. The id is public and
+    # kept; from the first dot on is replaced. The id is base64 of 17 to 19 ASCII digits, so
+    # every group of four characters encodes three digits: that shape, not just a length, is
+    # required. The regex starts at the dot, a literal (a character class start costs five
+    # times as much on text without one), and checks the id behind it.
+    (
+        rf"\.(?:{_after_id(_DISCORD_ID24)}|{_after_id(_DISCORD_ID23)}|{_after_id(_DISCORD_ID26)})"
+        r"(?P<v_discord_bot_token>[A-Za-z0-9_\-]{6}\.[A-Za-z0-9_\-]{27,38})(?![A-Za-z0-9_\-])",
+        False,
+        (".",),
+    ),
+    (
+        r"://(?:[a-z]+\.)?discord(?:app)?\.com/api/webhooks/[0-9]{17,20}/"
+        r"(?P<v_discord_webhook>[A-Za-z0-9_\-]{60,})",
+        False,
+        ("://",),
+    ),
+    (
+        r"(?P<v_gcp_oauth_client_secret>GOCSPX-(?<![A-Za-z0-9_]GOCSPX-)[A-Za-z0-9_\-]{28})"
+        r"(?![A-Za-z0-9_\-])",
+        False,
+        ("gocspx-",),
+    ),
+    # Google OAuth access and refresh tokens (two regexes: each starts with its literal).
+    (r"(?P<v_gcp_oauth_token>ya29\.(?<![A-Za-z0-9_]ya29\.)[A-Za-z0-9_\-]{30,})", False, ("ya29.",)),
+    (r"(?P<v_gcp_oauth_token>1//0(?<![A-Za-z0-9_/:]1//0)[A-Za-z0-9_\-]{40,})", False, ("1//0",)),
+    (
+        r"(?P<v_gitlab_token>gl(?<![A-Za-z0-9_]gl)"
+        r"(?:pat|dt|rt|ptt|oas|soat|cbt|ft|imt|agent|ffct)-[A-Za-z0-9_\-]{20,}"
+        r"(?:\.[A-Za-z0-9_\-]+)*)",
+        False,
+        ("gl",),
+    ),
+    # Passwords on command lines: `curl -u user:pw`, `docker login -p pw`, `mysql -ppw`.
+    (
+        rf"curl(?![A-Za-z0-9_]){_SAME_LINE}[ \t](?:-u[ \t]*|--user(?:[ \t]+|=))\\?[\"']?"
+        r"(?!\$)[^\s:\"'\\]*:(?P<v_curl_user_password>(?!\$)[^\s\"'\\@]{3,})",
+        False,
+        ("curl",),
+    ),
+    (
+        rf"docker[ \t]+login(?![A-Za-z0-9_]){_SAME_LINE}[ \t](?:-p|--password)(?:[ \t]+|=)"
+        r"\\?[\"']?(?P<v_docker_login_password>(?!\$)[^\s\"'\\]{3,})",
+        False,
+        ("docker",),
+    ),
+    (
+        rf"(?:mysql|mariadb)[a-z\-]*(?![A-Za-z0-9_]){_SAME_LINE}[ \t](?:-p|--password=)"
+        r"\\?[\"']?(?P<v_mysql_password>(?!\$)[^\s\"'\\]{3,})",
+        False,
+        ("mysql", "mariadb"),
+    ),
+    # ~/.netrc: `machine host login me password pw`, on one line or several; `machine`
+    # starts a line (or a quoted string), so that prose about machines is left alone.
+    (
+        r"machine(?:(?<![^\n\"'`]machine)|(?<=\\[nrt]machine))[ \t]+[^\s\\:,;]+"
+        rf"(?:{_NETRC_GAP}(?:login|account|port)[ \t]+[^\s\\:,;]+)*"
+        rf"{_NETRC_GAP}password[ \t]+(?P<v_netrc_password>[^\s\"'\\]+)",
+        False,
+        ("passw",),
     ),
     (
         r"authorization(?<![a-z0-9_]authorization)\s*:\s*(?:basic|token)\s+"
@@ -289,6 +390,14 @@ def _apply(text: str, found: list[str] | None) -> str:
 def redact(text: str) -> str:
     """``text`` with every secret replaced by ``[REDACTED_SECRET]``; idempotent."""
     return _apply(text, None)
+
+
+def redact_bytes(data: bytes) -> bytes:
+    """``data`` (a file's bytes) redacted as UTF-8 text; bytes that are not UTF-8 come back
+    unchanged, so a file that holds no secret comes back byte for byte."""
+    text = data.decode("utf-8", "surrogateescape")
+    clean = redact(text)
+    return data if clean is text else clean.encode("utf-8", "surrogateescape")
 
 
 def find_secrets(text: str) -> list[str]:

@@ -22,6 +22,7 @@ from memoryd.history import history_dir
 from memoryd.phase1 import Phase1, Phase1Stats, eligibility, progress_line
 from memoryd.phase2 import Consolidator, Phase2Result
 from memoryd.rollouts.indexer import Indexer, ScanStats
+from memoryd.rollouts.limits import ZstLimits
 from memoryd.store.db import connect
 from memoryd.store.jobs import Skipped, skipped_counts
 
@@ -73,6 +74,7 @@ async def run_once(settings: Settings, *, progress: bool | None = None) -> RunSu
                 paths.sessions_dirs,
                 paths.archived_dir,
                 max_line_bytes=settings.config.index.max_line_bytes,
+                zst=ZstLimits.of(settings.config.index),
             )
             summary.scan = await indexer.scan_all()
             summary.phases_run.append("index")

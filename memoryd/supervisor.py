@@ -47,6 +47,7 @@ from memoryd.history import history_dir
 from memoryd.phase1 import Phase1
 from memoryd.phase2 import Consolidator, Phase2Result
 from memoryd.rollouts.indexer import Indexer
+from memoryd.rollouts.limits import ZstLimits
 from memoryd.rollouts.watch import RolloutWatch
 from memoryd.sdnotify import Notifier, reloading_state
 from memoryd.store import jobs
@@ -156,6 +157,7 @@ class Daemon:
             paths.sessions_dirs,
             paths.archived_dir,
             max_line_bytes=settings.config.index.max_line_bytes,
+            zst=ZstLimits.of(settings.config.index),
         )
         self.watch = RolloutWatch(
             self.indexer, lambda: self.settings.config.index, self.stop, busy=self.inflight.track
@@ -188,7 +190,12 @@ class Daemon:
         self.phase1.paused = await jobs.get_paused(self.conn)  # `memoryd pause` outlives us
         path = self.settings.paths.socket_path
         # Bound before any task starts, so a refused socket stops the daemon with its reason.
-        server = ControlServer(bind_control_socket(path), path, self._context)
+        server = ControlServer(
+            bind_control_socket(path),
+            path,
+            self._context,
+            lambda: self.settings.config.daemon.max_control_connections,
+        )
         try:
             return await self._run(server)
         finally:

@@ -58,6 +58,8 @@ from memoryd.agent.base import DIFF_FILE
 from memoryd.artifacts import atomic_write, fsync_dir, locked_dir, walk_tree
 from memoryd.config import Phase2Config
 from memoryd.errors import MemorydError
+from memoryd.legacy import LEGACY_PARTS
+from memoryd.redact import redact_bytes
 
 log = structlog.get_logger("memoryd.workspace")
 
@@ -85,7 +87,11 @@ DIFF_INTRO = (
 STAGING_TMP = ".git.memoryd-tmp"
 STAGING_NEW = ".git.memoryd-new"
 STAGING_OLD = ".git.memoryd-old"
-_RESERVED_TOP = frozenset({GIT_DIR, DIFF_FILE, STAGING_TMP, STAGING_NEW, STAGING_OLD})
+# Codex's legacy user-memory folder, ``<codex_home>/memories/user/`` (memoryd/legacy.py): its
+# files are imported into the root redacted; the originals are the user's, left where they
+# are, and never committed to the baseline (nor shown in a diff) with what secrets they hold.
+LEGACY_TOP = LEGACY_PARTS[1]
+_RESERVED_TOP = frozenset({GIT_DIR, DIFF_FILE, STAGING_TMP, STAGING_NEW, STAGING_OLD, LEGACY_TOP})
 
 MODE_FILE = 0o100644
 MODE_EXEC = 0o100755
@@ -1090,9 +1096,11 @@ def _render_change(c: FileChange) -> str:
         out.append(f"deleted file mode {c.old_mode:06o}\n")
     elif c.old_mode != c.new_mode:
         out.append(f"old mode {c.old_mode:06o}\nnew mode {c.new_mode:06o}\n")
-    old = c.old_data or b""
-    new = c.new_data or b""
-    if old != new:
+    # What the agent reads here goes to a model: a secret the user typed into a memory file
+    # is redacted on both sides (whole texts, so a multi-line key goes as one piece).
+    old = redact_bytes(c.old_data or b"")
+    new = redact_bytes(c.new_data or b"")
+    if c.old_data != c.new_data:
         a_name = "/dev/null" if c.status == "A" else f"a/{p}"
         b_name = "/dev/null" if c.status == "D" else f"b/{p}"
         if _is_binary(old) or _is_binary(new):

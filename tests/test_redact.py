@@ -41,6 +41,16 @@ PGP = (
 )
 
 GHP = "ghp_" + "R8x2Lq0Vb7Nc4Mz1Ws6Ty3Ud9Ke5Hf2Jg0Ai"  # 36 after the prefix
+AGE_KEY = "AGE-SECRET-KEY-1" + "QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7LQPZRY9X8GF2TVDW0S3JN54KHCE"
+AZ_KEY = "Zm9vYmFyYmF6cXV4" * 5 + "Zm9vYmFyYg=="  # 88, a storage account key's length
+DO_PAT = "dop_v1_" + "3fa8c2e1" * 8
+# A bot's id (18 digits) in base64, a timestamp part and an HMAC part.
+DISCORD_ID = "MTIzNDU2Nzg5MDEyMzQ1Njc4"
+DISCORD_BOT = f"{DISCORD_ID}.GhIjKl.a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P"
+DISCORD_HOOK = "Ab1_" * 17
+GOCSPX = "GOCSPX-" + "Xq0ZkwLm3Rt7Yv1Bn5Cx8Dz2Fh4J"
+YA29 = "ya29." + "A0ARrdaM" * 6
+GLPAT = "glpat-" + "xYz12AbC9-" * 2
 
 # (pattern name, input, expected output). The secret is whatever the expected output no longer
 # holds; each case checks the surrounding text survives byte for byte.
@@ -225,6 +235,77 @@ CASES: list[tuple[str, str, str]] = [
         f'"SecretAccessKey": "{R}", "SessionToken": "{R}"',
     ),
     ("secret_field", '{"github_token":"gh0-short-tok"}', f'{{"github_token":"{R}"}}'),
+    # Issue 14: the sixteen shapes that still leaked, one case each.
+    ("age_secret_key", f"# created: 2026\n{AGE_KEY}\n", f"# created: 2026\n{R}\n"),
+    (
+        "azure_storage_key",
+        f"DefaultEndpointsProtocol=https;AccountName=acct;AccountKey={AZ_KEY};"
+        "EndpointSuffix=core.windows.net",
+        f"DefaultEndpointsProtocol=https;AccountName=acct;AccountKey={R};"
+        "EndpointSuffix=core.windows.net",
+    ),
+    (
+        "azure_shared_access_key",
+        f"Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=Root;"
+        f"SharedAccessKey={AZ_KEY[:44]}",
+        f"Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=Root;SharedAccessKey={R}",
+    ),
+    (
+        "azure_sas_token",
+        "https://acct.blob.core.windows.net/c/b.tgz?sv=2022-11-02&sp=r&se=2026-12-01"
+        "&sig=Xq0%2BZk9wLm3Rt7Yv1Bn5Cx8Dz2Fh4Jk6%3D",
+        f"https://acct.blob.core.windows.net/c/b.tgz?sv=2022-11-02&sp=r&se=2026-12-01&sig={R}",
+    ),
+    (
+        "curl_user_password",
+        "curl -fsS -u admin:S3cretPassw0rd https://api.internal/v1/me",
+        f"curl -fsS -u admin:{R} https://api.internal/v1/me",
+    ),
+    (
+        "curl_user_password",
+        "curl --user 'deploy:hunter2x' https://nexus/",
+        f"curl --user 'deploy:{R}' https://nexus/",
+    ),
+    ("digitalocean_token", f"doctl auth init -t {DO_PAT}", f"doctl auth init -t {R}"),
+    ("digitalocean_token", f"refresh={DO_PAT.replace('dop', 'dor')}", f"refresh={R}"),
+    # The bot's id (public) is kept, its timestamp and HMAC are not.
+    ("discord_bot_token", f"client.run('{DISCORD_BOT}')", f"client.run('{DISCORD_ID}.{R}')"),
+    ("discord_bot_token", f"{DISCORD_ID[:-1]}.GhIjKl.{'x' * 30}", f"{DISCORD_ID[:-1]}.{R}"),
+    (
+        "discord_webhook",
+        f"https://discord.com/api/webhooks/1234567890123456789/{DISCORD_HOOK}",
+        f"https://discord.com/api/webhooks/1234567890123456789/{R}",
+    ),
+    (
+        "docker_login_password",
+        "docker login -u deploy -p Sup3rS3cret registry.example.com",
+        f"docker login -u deploy -p {R} registry.example.com",
+    ),
+    (
+        "gcp_oauth_client_secret",
+        f"gcloud auth application-default login --client-secret {GOCSPX}",
+        f"gcloud auth application-default login --client-secret {R}",
+    ),
+    ("gcp_oauth_token", f"access {YA29} expires", f"access {R} expires"),
+    ("gcp_oauth_token", f"refresh_token: 1//0{'gXyZ' * 12}", f"refresh_token: {R}"),
+    ("gitlab_token", f"GIT_ASKPASS=echo git clone # {GLPAT}", f"GIT_ASKPASS=echo git clone # {R}"),
+    ("gitlab_token", f"runner register -t glrt-{'xYz12' * 4}", f"runner register -t {R}"),
+    (
+        "mysql_password",
+        "mysql -h db -u root -pS3cr3tPw app < dump.sql",
+        f"mysql -h db -u root -p{R} app < dump.sql",
+    ),
+    ("mysql_password", "mysqldump --password=S3cr3t app", f"mysqldump --password={R} app"),
+    (
+        "netrc_password",
+        "machine api.github.com login me password gh-s3cr3t-123",
+        f"machine api.github.com login me password {R}",
+    ),
+    (
+        "netrc_password",
+        '{"output":"machine example.com\\n  login me\\n  password s3cr3t!\\n"}',
+        f'{{"output":"machine example.com\\n  login me\\n  password {R}\\n"}}',
+    ),
 ]
 
 
@@ -345,6 +426,15 @@ FALSE_POSITIVES = [
     "ASIA PACIFIC region; AKIA is a prefix; SG.1 is a section; hf_hub_download(repo_id=x)",
     "npm_config_cache=/tmp/npm; eyJhbGciOiJIUzI1NiJ9 is only a header",
     "2026-11-22T03:13:54.617Z INFO listening on 127.0.0.1:4000",
+    # Near misses of the issue-14 shapes: prompts, references, ordinary flags and names.
+    "docker login -u me --password-stdin registry.example.com < token.txt",
+    "mysql -u root -p app_db  # -p alone asks for the password",
+    'curl -u "$USER:$API_PASS" https://x; curl -u user https://y; git push -u origin main',
+    "docker run -u 1000:1000 img; sort -u names.txt; the login screen password field",
+    "com.example.VeryLongClassNameForTests.method.anotherVeryLongIdentifierName",
+    "MTIzNDU2Nzg5MDEyMzQ1Njc4 is base64 of digits; ya29 and glpat are prefixes",
+    "https://discord.com/api/webhooks and ?sig=short and AccountKey=<from-vault>",
+    "machine learning login flow: password reset",
 ]
 
 

@@ -23,19 +23,26 @@ from __future__ import annotations
 import json
 import shutil
 import signal
-import sqlite3
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
-import pygit2
 import pytest
 from support.daemon import KEY_ENV, serving, work_done
 from support.fault_world import consolidating_model
 from support.responses_server import Behaviour, ReceivedRequest, Reply, ResponsesServer
-from support.secret_corpus import NON_SECRETS, SECRETS, plant
+from support.secret_corpus import (
+    NON_SECRETS,
+    SECRETS,
+    db_dump,
+    git_objects,
+    leaks,
+    plain_files,
+    plant,
+    what_memoryd_sent,
+)
 
 from memoryd.demo import install_examples
 from memoryd.redact import REDACTED, find_secrets, redact
@@ -111,49 +118,6 @@ def base() -> Iterator[Path]:
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
-
-
-def what_memoryd_sent(req: ReceivedRequest) -> str:
-    """The request body minus the phase-2 model's own tool calls, which the agent loop sends
-    back to it as conversation history (they hold what the model wrote, not the user's data)."""
-    body = dict(req.json)
-    body["input"] = [i for i in body.get("input", []) if i.get("type") != "function_call"]
-    return json.dumps(body)
-
-
-def db_dump(db: Path) -> dict[str, str]:
-    """Every row of every table, as text, by table."""
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        tables = [t for (t,) in con.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        return {t: "\n".join(repr(r) for r in con.execute(f'SELECT * FROM "{t}"')) for t in tables}
-    finally:
-        con.close()
-
-
-def git_objects(directory: Path) -> Iterator[tuple[str, bytes]]:
-    """Every object of every git repository under ``directory`` (bare or not), decompressed."""
-    for head in directory.rglob("HEAD"):
-        repo_dir = head.parent
-        if not (repo_dir / "objects").is_dir():
-            continue
-        repo = pygit2.Repository(str(repo_dir))
-        for oid in repo.odb:
-            yield f"{repo_dir}:{oid}", repo.odb.read(oid)[1]
-
-
-def plain_files(directory: Path) -> Iterator[tuple[str, bytes]]:
-    for p in directory.rglob("*"):
-        if p.is_file():
-            yield str(p), p.read_bytes()
-
-
-def leaks(blobs: Iterator[tuple[str, bytes]] | list[tuple[str, str]]) -> list[str]:
-    found = []
-    for name, blob in blobs:
-        data = blob if isinstance(blob, bytes) else blob.encode()
-        found += [f"{p.shape} in {name}" for p in SECRETS if p.value.encode() in data]
-    return found
 
 
 async def test_no_planted_secret_leaves_or_stays_after_a_full_daemon_run(base: Path) -> None:

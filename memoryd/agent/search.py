@@ -7,7 +7,10 @@ a child process (``python -m memoryd.agent.search``) that the parent waits for w
 and kills when it passes, or when the run is cancelled. A plain-text search cannot backtrack
 and runs in process.
 
-This module imports nothing from memoryd, so the child starts in the time of a bare Python.
+Lines are redacted before they are matched or shown: a user's own edit may hold a secret, and
+matching the raw text would let a pattern probe it character by character. This module imports
+nothing from memoryd but ``memoryd.redact`` (the standard library only), so the child starts
+in the time of a bare Python.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Final
+
+from memoryd.redact import redact
 
 MAX_SEARCH_FILE_BYTES: Final = 4 * 1024 * 1024
 MAX_SEARCH_LINE_CHARS: Final = 4000  # a longer line is searched (and shown) only this far
@@ -52,7 +57,7 @@ def numbered_lines(path: str) -> Iterator[tuple[int, str]]:
             return
     if len(data) > MAX_SEARCH_FILE_BYTES or b"\0" in data:
         return
-    text = data.decode("utf-8", errors="replace")
+    text = redact(data.decode("utf-8", errors="replace"))
     for n, line in enumerate(split_lines(text), 1):
         yield n, line.rstrip("\r\n")[:MAX_SEARCH_LINE_CHARS]
 

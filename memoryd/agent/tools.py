@@ -12,8 +12,10 @@ another file inside it reads and writes that file, and the resolved path is what
 
 Writes are atomic (a temporary file in the same directory, fsync, rename, fsync of the
 directory), files are created 0600 and missing directories 0700, and every text written is
-passed through memoryd's secret redaction (SPEC §6: every file memoryd writes). Writing a file
-with the content it already has changes nothing and is not recorded.
+passed through memoryd's secret redaction (SPEC §6: every file memoryd writes). So is every
+text the tools show the model (read, search, and the file an edit works on): the user's own
+edits to memory files may hold secrets. Writing a file with the content it already has
+changes nothing and is not recorded.
 
 ``written`` and ``deleted`` list the root-relative paths the agent created or changed, and
 deleted; ``changes`` counts the operations that changed the tree (the agent loop's progress
@@ -410,7 +412,8 @@ class MemoryRootTools:
             raise ToolError("limit must be at least 1")
         if target.stat().st_size > MAX_READABLE_FILE_BYTES:
             raise ToolError(f"{rel} is larger than {MAX_READABLE_FILE_BYTES} bytes; use search")
-        lines = split_lines(target.read_bytes().decode("utf-8", errors="replace"))
+        # Redacted like everything a model is sent: the user's own edits may hold a secret.
+        lines = split_lines(redact(target.read_bytes().decode("utf-8", errors="replace")))
         if not lines:
             return f"({rel} is empty)"
         if start > len(lines):
@@ -591,8 +594,8 @@ class MemoryRootTools:
             raise ToolError(f"{rel} is not a regular file")
         if target.stat().st_size > MAX_EDIT_INPUT_BYTES:
             raise ToolError(f"{rel} is too large to edit; rewrite it with write_file")
-        try:
-            return target.read_bytes().decode("utf-8")
+        try:  # the text read_file showed: `old` is copied from it (the result is redacted too)
+            return redact(target.read_bytes().decode("utf-8"))
         except UnicodeDecodeError:
             raise ToolError(f"{rel} is not UTF-8 text; rewrite it with write_file") from None
 

@@ -21,6 +21,7 @@ import structlog
 
 from memoryd.backends.base import OutputError, Stage1Output
 from memoryd.redact import redact
+from memoryd.surrogates import may_hold_surrogate, scrub, scrub_json
 
 log = structlog.get_logger("memoryd.backends.output")
 
@@ -144,7 +145,7 @@ def _validate(obj: dict[str, Any], *, allow_legacy: bool) -> tuple[Stage1Output,
 
 def parse_stage1_detailed(text: str, *, allow_legacy: bool = True) -> ParsedStage1:
     """Parse a model reply into a Stage1Output and say how it was found (see module doc)."""
-    stripped = text.strip()
+    stripped = scrub(text.strip())  # text from any backend; its JSON may escape a surrogate
     if not stripped:
         raise OutputError("model returned no output text (expected one JSON object)")
     last_error: str | None = None
@@ -162,6 +163,8 @@ def parse_stage1_detailed(text: str, *, allow_legacy: bool = True) -> ParsedStag
         if not isinstance(obj, dict):
             non_object = non_object or _type_name(obj)
             continue
+        if may_hold_surrogate(candidate):
+            obj = scrub_json(obj)
         output, legacy = _validate(obj, allow_legacy=allow_legacy)
         return ParsedStage1(output=output, shape=shape, legacy_keys=legacy)
     if non_object is not None and "{" not in stripped:

@@ -17,7 +17,10 @@ errors. The client owns everything else:
   "try again in Ns" in an error event). A ``Retry-After`` longer than ``MAX_INLINE_RETRY_AFTER``
   is not waited out in-process: the error goes back to the caller, whose own schedule takes over.
 * permanent — other 4xx (the status and the server's message are reported, with a hint for 401
-  and 404), a missing API key, a reply that is not an event stream, non-retryable error events.
+  and 404), a missing API key, a reply that is not an event stream, non-retryable error events,
+  a reply larger than ``max_reply_bytes`` (counted as it streams, so a runaway reply costs at
+  most that much memory).
+* a reply is data: a lone surrogate escaped in an event (``"\\ud800"``) becomes U+FFFD.
 * concurrency — every attempt holds a slot of the backend's ``max_concurrency`` limiter, which
   one process shares between all clients of that backend (both phases), so a local server
   never sees more requests at once than it is configured for.
@@ -46,6 +49,7 @@ import structlog
 from memoryd import __version__, clock
 from memoryd.backends.base import BackendError, Usage
 from memoryd.backends.output import excerpt
+from memoryd.surrogates import may_hold_surrogate, scrub_json
 
 log = structlog.get_logger("memoryd.backends.http")
 
@@ -54,6 +58,7 @@ BACKOFF_CAP_SECONDS: Final = 30.0
 MAX_INLINE_RETRY_AFTER: Final = 60.0
 MAX_ERROR_BODY_BYTES: Final = 64 * 1024
 MAX_SSE_LINE_BYTES: Final = 16 * 1024 * 1024
+MAX_REPLY_BYTES: Final = 32 * 1024 * 1024  # backends.<name>.max_reply_bytes
 
 # Error codes (in response.failed / error events, and HTTP error bodies) worth retrying.
 _TRANSIENT_CODES: Final = frozenset(
@@ -375,6 +380,7 @@ class StreamClient:
             transient_retries=transient_retries,
             model_key=model_key,
             max_concurrency=bc.max_concurrency,
+            max_reply_bytes=bc.max_reply_bytes,
             **options,
         )
 
@@ -387,6 +393,7 @@ class StreamClient:
         transient_retries: int,
         model_key: str,
         max_concurrency: int | None = None,
+        max_reply_bytes: int = MAX_REPLY_BYTES,
         env: Mapping[str, str] | None = None,
         sleep: Sleep = asyncio.sleep,
         rand: Callable[[], float] = random.random,
@@ -398,6 +405,7 @@ class StreamClient:
         self.transient_retries = transient_retries
         self.model_key = model_key
         self.max_concurrency = max_concurrency
+        self.max_reply_bytes = max_reply_bytes
         self._env: Mapping[str, str] = os.environ if env is None else env
         self._sleep = sleep
         self._rand = rand
@@ -579,9 +587,16 @@ class StreamClient:
 
     async def _read_stream(self, resp: httpx.Response, handler: EventHandler[T]) -> T:
         parser = SSEParser()
-        events = 0
+        events = received = 0
         try:
             async for chunk in resp.aiter_bytes():
+                received += len(chunk)
+                if received > self.max_reply_bytes:  # checked as it streams: never held whole
+                    raise BackendError(
+                        f"{self.label}: the reply from {self.url} is larger than "
+                        f"{self.max_reply_bytes} bytes ({self.section}.max_reply_bytes); "
+                        "stopped reading it"
+                    )
                 for ev in parser.feed(chunk):
                     events += 1
                     result = self._on_event(ev, handler)
@@ -612,6 +627,8 @@ class StreamClient:
             return None
         if not isinstance(data, dict):
             return None
+        if may_hold_surrogate(ev.data):  # a reply is data: "\ud800" must not reach SQLite
+            data = scrub_json(data)
         return handler(self.event_kind(ev, data), data)
 
     def event_kind(self, ev: SSEEvent, data: dict[str, Any]) -> str:

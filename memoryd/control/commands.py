@@ -351,10 +351,11 @@ async def logs(ctx: Context, a: LogsArgs) -> AsyncIterator[list[dict[str, Any]]]
         )
     min_rank = LOG_LEVELS.index(a.level.lower()) if a.level else 0
     path = ctx.settings.paths.log_dir / LOG_FILE_NAME
-    data, ino, pos = await anyio.to_thread.run_sync(_read_from, path, 0)
-    # A line still being written (no newline yet) is read with the next batch.
+    data, ino, start = await anyio.to_thread.run_sync(_read_from, path, 0)
+    # A line still being written (no newline yet) is read with the next batch: following
+    # resumes right after the last complete line shown.
     complete = data[: data.rfind(b"\n") + 1]
-    pos += len(complete) - len(data)
+    pos = start + len(complete)
     yield _parse_lines(complete, a, min_rank)[-a.lines :] if a.lines > 0 else []
     if not a.follow:
         return

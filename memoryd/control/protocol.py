@@ -33,6 +33,7 @@ E_UNKNOWN_COMMAND: Final = "unknown_command"
 E_NOT_FOUND: Final = "not_found"  # e.g. a run id or thread id that does not exist
 E_FAILED: Final = "failed"  # the command ran and failed; the message says why
 E_PERMISSION: Final = "permission_denied"  # peer uid differs (sent before closing)
+E_BUSY: Final = "busy"  # daemon.max_control_connections are being served (sent before closing)
 
 Id = int | str | None
 

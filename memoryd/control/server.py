@@ -8,13 +8,23 @@ through ``memoryd.control.commands``; ``close`` removes the socket file if it is
 
 Every connection is checked first: a peer with another uid gets ``permission_denied`` and is
 closed (the 0600 mode already keeps others out; root and a lax parent are why we check again).
-Each line is one request; anything wrong with a line (not JSON, too large, wrong version,
-unknown command, bad arguments) gets an error response and the next line is read as usual.
+Each line is one request; anything wrong with a line (not JSON, nested too deeply, too large,
+wrong version, unknown command, bad arguments) gets an error response and the next line is read
+as usual.
+
+The control plane never takes the daemon down: at most ``daemon.max_control_connections`` are
+served at once (the excess is answered ``busy`` and closed), a failing ``accept`` (out of file
+descriptors, say) backs off and keeps accepting (logged once per episode), and a connection whose
+handler fails for any reason is logged and closed. Socket reads and writes wait through
+``anyio.wait_readable`` / ``wait_writable`` rather than the stream's own futures: a cancelled
+wait there can still be resolved by the event loop when the peer hangs up at that moment, which
+asyncio logs as ``InvalidStateError: invalid state``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import socket
 import stat
@@ -25,10 +35,12 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import msgspec
 import structlog
 from anyio.abc import SocketAttribute, SocketListener, SocketStream, TaskStatus
 
+from memoryd import clock
 from memoryd.control import protocol
 from memoryd.control.commands import CommandError, Context, prepare
 from memoryd.errors import MemorydError
@@ -39,6 +51,15 @@ log = structlog.get_logger("memoryd.control")
 LISTEN_BACKLOG = 512  # a burst of CLI calls (scripts, status bars) must not be refused
 _CHUNK = 65536
 REFUSAL_DRAIN_SECONDS = 1.0
+BUSY_DRAIN_SECONDS = 0.2  # an excess connection holds its descriptor at most this long
+# accept() failing (out of descriptors, say): wait, then try again (doubling up to max).
+ACCEPT_BACKOFF_SECONDS = 0.05
+ACCEPT_BACKOFF_MAX_SECONDS = 1.0
+ACCEPT_EPISODE_SECONDS = 60.0
+# accept() failing for one client that left already: skip it. Any other failure (out of file
+# descriptors or memory, most likely) backs off and tries again: the daemon never exits on it.
+_ACCEPT_PEER_ERRNOS = frozenset({errno.ECONNABORTED, errno.EPROTO, errno.EINTR})
+_GONE = (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError)
 
 
 class _TooLarge:
@@ -111,6 +132,40 @@ def bind_control_socket(path: Path) -> socket.socket:
     return sock
 
 
+async def _receive(stream: SocketStream) -> bytes:
+    """``stream.receive`` whose wait cannot race a hang-up into ``InvalidStateError`` (see the
+    module docstring): readiness comes from ``anyio.wait_readable``, so the read itself does
+    not block. Raises EndOfStream or BrokenResourceError like ``receive``."""
+    await anyio.wait_readable(stream.extra(SocketAttribute.raw_socket))
+    return await stream.receive(_CHUNK)
+
+
+async def _send(stream: SocketStream, data: bytes) -> None:
+    """``stream.send`` with the same race-free wait as ``_receive``."""
+    raw = stream.extra(SocketAttribute.raw_socket)
+    view = memoryview(data)
+    await anyio.lowlevel.checkpoint()
+    while view:
+        try:
+            sent = raw.send(view)
+        except BlockingIOError:
+            await anyio.wait_writable(raw)
+            continue
+        except OSError as e:
+            raise anyio.BrokenResourceError from e
+        view = view[sent:]
+
+
+async def _reply(stream: SocketStream, resp: protocol.Response) -> None:
+    await _send(stream, protocol.encode(resp))
+
+
+def _accept_errno(exc: anyio.BrokenResourceError) -> int | None:
+    """The errno of an accept() failure (anyio wraps the OSError), or None."""
+    cause = exc.__cause__
+    return cause.errno if isinstance(cause, OSError) else None
+
+
 class _LineReader:
     """Reads newline-terminated lines of at most ``limit`` bytes from a stream. An oversized
     line is reported once (``TOO_LARGE``) and its remaining bytes are dropped as they arrive,
@@ -143,8 +198,8 @@ class _LineReader:
                 self.skipping = True
                 return TOO_LARGE
             try:
-                chunk = await self.stream.receive(_CHUNK)
-            except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):
+                chunk = await _receive(self.stream)
+            except _GONE:
                 if self.buf and not self.skipping:
                     line, self.buf = bytes(self.buf), bytearray()
                     return line if len(line) <= self.limit else TOO_LARGE
@@ -156,7 +211,7 @@ def _request_id(line: bytes) -> protocol.Id:
     """The ``id`` of a request that failed validation, so its error can still be matched."""
     try:
         obj = msgspec.json.decode(line)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return None
     rid = obj.get("id") if isinstance(obj, dict) else None
     return rid if isinstance(rid, int | str) and not isinstance(rid, bool) else None
@@ -164,21 +219,59 @@ def _request_id(line: bytes) -> protocol.Id:
 
 class ControlServer:
     """Serves the control protocol on a bound socket; ``make_context`` gives each request the
-    daemon's DB connection, settings and the daemon itself."""
+    daemon's DB connection, settings and the daemon itself, ``max_connections`` the current
+    cap on connections served at once (read per connection, so a reload applies)."""
 
-    def __init__(self, sock: socket.socket, path: Path, make_context: Callable[[], Context]):
+    def __init__(
+        self,
+        sock: socket.socket,
+        path: Path,
+        make_context: Callable[[], Context],
+        max_connections: Callable[[], int] = lambda: 256,
+    ):
         self.sock = sock
         self.path = path
         self.make_context = make_context
+        self.max_connections = max_connections
         self._inode = os.stat(path).st_ino
         self.uid = os.getuid()
+        self.active = 0  # connections being served (refused and busy ones are not counted)
+        self._last_accept_failure: float | None = None  # monotonic seconds
 
     async def serve(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         listener = await SocketListener.from_socket(self.sock)
         log.info("control_listening", path=str(self.path))
         task_status.started()
-        async with listener:
-            await listener.serve(self._connection)
+        async with listener, anyio.create_task_group() as tg:
+            backoff = 0.0
+            while True:
+                try:
+                    stream = await listener.accept()
+                except anyio.BrokenResourceError as e:
+                    code = _accept_errno(e)
+                    if code in _ACCEPT_PEER_ERRNOS:
+                        continue  # that one client gave up before we took it; as asyncio does
+                    self._accept_failed(code)
+                    backoff = min(backoff * 2 or ACCEPT_BACKOFF_SECONDS, ACCEPT_BACKOFF_MAX_SECONDS)
+                    await anyio.sleep(backoff)
+                    continue
+                backoff = 0.0
+                tg.start_soon(self._guarded, stream)
+
+    def _accept_failed(self, code: int | None) -> None:
+        """Log a failing accept() once per episode (a flood would fill the log otherwise):
+        failures less than ACCEPT_EPISODE_SECONDS apart are one episode."""
+        now = clock.get().monotonic()
+        last, self._last_accept_failure = self._last_accept_failure, now
+        if last is not None and now - last < ACCEPT_EPISODE_SECONDS:
+            return
+        log.warning(
+            "control_accept_failed",
+            error=os.strerror(code) if code is not None else "unknown error",
+            active=self.active,
+            hint="raise the open-files limit (ulimit -n / LimitNOFILE) or lower "
+            "daemon.max_control_connections",
+        )
 
     def close(self) -> None:
         """Remove the socket file, unless another daemon has replaced it meanwhile."""
@@ -186,68 +279,86 @@ class ControlServer:
             if os.stat(self.path).st_ino == self._inode:
                 self.path.unlink()
 
+    async def _guarded(self, stream: SocketStream) -> None:
+        """One connection; whatever goes wrong in it ends that connection only."""
+        try:
+            async with stream:
+                await self._connection(stream)
+        except Exception as e:
+            log.error("control_connection_failed", error=repr(e), exc_info=e)
+
+    async def _refuse(self, stream: SocketStream, resp: protocol.Response, drain: float) -> None:
+        """Send ``resp``, then read (for at most ``drain`` seconds) what the peer sent before
+        closing: closing with its request unread would reset the connection and lose the
+        answer on its side."""
+        with contextlib.suppress(*_GONE):
+            await _reply(stream, resp)
+            await stream.send_eof()
+            with anyio.move_on_after(drain):
+                while True:
+                    await _receive(stream)  # until EndOfStream
+
     async def _connection(self, stream: SocketStream) -> None:
-        async with stream:
-            raw = stream.extra(SocketAttribute.raw_socket)
-            try:
-                uid = peer_uid(raw)
-            except OSError as e:
-                log.warning("control_peer_unknown", error=str(e))
-                uid = None
-            if uid != self.uid:
-                log.warning("control_peer_refused", peer_uid=uid, uid=self.uid)
-                msg = f"permission denied: the daemon runs as uid {self.uid}, peer is {uid}"
-                with contextlib.suppress(
-                    anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError
-                ):
-                    await stream.send(protocol.encode(protocol.error(protocol.E_PERMISSION, msg)))
-                    await stream.send_eof()
-                    # Closing with the peer's request unread would reset the connection and
-                    # lose the answer on its side: read what it sent (briefly) first.
-                    with anyio.move_on_after(REFUSAL_DRAIN_SECONDS):
-                        while True:
-                            await stream.receive(_CHUNK)  # until EndOfStream
-                return
-            reader = _LineReader(stream, protocol.MAX_LINE_BYTES)
-            with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
-                while (line := await reader.next()) is not None:
-                    if isinstance(line, _TooLarge):
-                        limit = protocol.MAX_LINE_BYTES
-                        await stream.send(
-                            protocol.encode(
-                                protocol.error(
-                                    protocol.E_TOO_LARGE,
-                                    f"request line longer than {limit} bytes; skipped",
-                                )
-                            )
-                        )
-                    elif line.strip() and not await self._answer(stream, line):
-                        return
+        raw = stream.extra(SocketAttribute.raw_socket)
+        try:
+            uid = peer_uid(raw)
+        except OSError as e:
+            log.warning("control_peer_unknown", error=str(e))
+            uid = None
+        if uid != self.uid:
+            log.warning("control_peer_refused", peer_uid=uid, uid=self.uid)
+            msg = f"permission denied: the daemon runs as uid {self.uid}, peer is {uid}"
+            await self._refuse(
+                stream, protocol.error(protocol.E_PERMISSION, msg), REFUSAL_DRAIN_SECONDS
+            )
+            return
+        cap = self.max_connections()
+        if self.active >= cap:
+            log.debug("control_busy", active=self.active, cap=cap)
+            msg = (
+                f"the daemon is serving {self.active} connections already (the cap is {cap}, "
+                "daemon.max_control_connections); try again shortly"
+            )
+            await self._refuse(stream, protocol.error(protocol.E_BUSY, msg), BUSY_DRAIN_SECONDS)
+            return
+        self.active += 1
+        try:
+            await self._serve_lines(stream)
+        finally:
+            self.active -= 1
+
+    async def _serve_lines(self, stream: SocketStream) -> None:
+        reader = _LineReader(stream, protocol.MAX_LINE_BYTES)
+        with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
+            while (line := await reader.next()) is not None:
+                if isinstance(line, _TooLarge):
+                    limit = protocol.MAX_LINE_BYTES
+                    msg = f"request line longer than {limit} bytes; skipped"
+                    await _reply(stream, protocol.error(protocol.E_TOO_LARGE, msg))
+                elif line.strip() and not await self._answer(stream, line):
+                    return
 
     async def _answer(self, stream: SocketStream, line: bytes) -> bool:
         """Answer one request line; False when the connection is done (after a stream)."""
         try:
             req = protocol.decode_request(line)
         except msgspec.ValidationError as e:
-            await stream.send(
-                protocol.encode(
-                    protocol.error(
-                        protocol.E_BAD_REQUEST, f"bad request: {e}", id=_request_id(line)
-                    )
-                )
-            )
+            rid = _request_id(line)
+            await _reply(stream, protocol.error(protocol.E_BAD_REQUEST, f"bad request: {e}", rid))
             return True
         except msgspec.DecodeError as e:
-            await stream.send(
-                protocol.encode(protocol.error(protocol.E_BAD_JSON, f"not a JSON object: {e}"))
-            )
+            await _reply(stream, protocol.error(protocol.E_BAD_JSON, f"not a JSON object: {e}"))
+            return True
+        except RecursionError:  # msgspec stops at Python's recursion limit, cleanly
+            msg = "request nested too deeply; a request is a flat JSON object"
+            await _reply(stream, protocol.error(protocol.E_BAD_JSON, msg))
             return True
         if req.v != protocol.PROTOCOL_VERSION:
             msg = (
                 f"protocol version {req.v} is not supported (this daemon speaks "
                 f"{protocol.PROTOCOL_VERSION}); use a memoryd CLI of the same version"
             )
-            await stream.send(protocol.encode(protocol.error(protocol.E_BAD_VERSION, msg, req.id)))
+            await _reply(stream, protocol.error(protocol.E_BAD_VERSION, msg, req.id))
             return True
         try:
             command, args = prepare(req.cmd, req.args)
@@ -257,17 +368,17 @@ class ControlServer:
                 return False
             result = await command.call(ctx, args)
         except CommandError as e:
-            await stream.send(protocol.encode(protocol.error(e.code, str(e), req.id)))
+            await _reply(stream, protocol.error(e.code, str(e), req.id))
             return True
         except MemorydError as e:
-            await stream.send(protocol.encode(protocol.error(protocol.E_FAILED, str(e), req.id)))
+            await _reply(stream, protocol.error(protocol.E_FAILED, str(e), req.id))
             return True
         except Exception as e:  # a bug in one command must not take the daemon down
             log.error("control_command_failed", cmd=req.cmd, error=repr(e), exc_info=e)
             msg = f"{req.cmd} failed: {type(e).__name__}: {e}"
-            await stream.send(protocol.encode(protocol.error(protocol.E_FAILED, msg, req.id)))
+            await _reply(stream, protocol.error(protocol.E_FAILED, msg, req.id))
             return True
-        await stream.send(protocol.encode(protocol.ok(result, req.id)))
+        await _reply(stream, protocol.ok(result, req.id))
         return True
 
     async def _stream(
@@ -275,25 +386,25 @@ class ControlServer:
     ) -> None:
         """Send every item with ``more``, then an empty last line; the connection then closes.
         The client hanging up ends the stream (a follow would otherwise wait for log lines
-        forever), so a streaming connection takes no further requests."""
+        forever), so a streaming connection takes no further requests; a hang-up in the middle
+        of a send ends it the same way, quietly."""
         async with anyio.create_task_group() as tg:
 
             async def watch_hangup() -> None:
-                with contextlib.suppress(
-                    anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError
-                ):
+                with contextlib.suppress(*_GONE):
                     while True:
-                        await stream.receive(_CHUNK)  # a stream takes no further requests
+                        await _receive(stream)  # a stream takes no further requests
                 tg.cancel_scope.cancel()
 
             async def send_all() -> None:
-                try:
-                    async for item in items:
-                        await stream.send(protocol.encode(protocol.ok(item, rid, more=True)))
-                    await stream.send(protocol.encode(protocol.ok(None, rid)))
-                except (CommandError, MemorydError) as e:
-                    code = e.code if isinstance(e, CommandError) else protocol.E_FAILED
-                    await stream.send(protocol.encode(protocol.error(code, str(e), rid)))
+                with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
+                    try:
+                        async for item in items:
+                            await _reply(stream, protocol.ok(item, rid, more=True))
+                        await _reply(stream, protocol.ok(None, rid))
+                    except (CommandError, MemorydError) as e:
+                        code = e.code if isinstance(e, CommandError) else protocol.E_FAILED
+                        await _reply(stream, protocol.error(code, str(e), rid))
                 tg.cancel_scope.cancel()
 
             tg.start_soon(watch_hangup)

@@ -25,6 +25,7 @@ import zstandard
 
 from memoryd import clock
 from memoryd.citations import CitedMessage, record_usage_in_tx
+from memoryd.rollouts.limits import ZstLimits
 from memoryd.rollouts.parse import (
     LineParser,
     ThreadMeta,
@@ -350,8 +351,9 @@ def _usable_error(meta: ThreadMeta, size: int, torn: int, head: bytes = b"") -> 
 class FileReader:
     """Reads one rollout file given what was known about it. Counts bytes read."""
 
-    def __init__(self, max_line_bytes: int) -> None:
+    def __init__(self, max_line_bytes: int, zst: ZstLimits | None = None) -> None:
         self.max_line_bytes = max_line_bytes
+        self.zst = zst or ZstLimits()
         self.bytes_read = 0
 
     def process(self, info: FileInfo, known: Known | None) -> FileResult | None:
@@ -428,12 +430,16 @@ class FileReader:
 
     def _read_zst(self, f: BinaryIO, reader: _Reader) -> str | None:
         dctx = zstandard.ZstdDecompressor()
+        produced = 0
         try:
             with dctx.stream_reader(f, read_across_frames=True, closefd=False) as zr:
                 while True:
                     chunk = zr.read(CHUNK_BYTES)
                     if not chunk:
                         break
+                    produced += len(chunk)
+                    if (too_much := self.zst.error(produced, f.tell())) is not None:
+                        return too_much
                     reader.feed(chunk)
         except zstandard.ZstdError as e:
             return f"cannot decompress zstd rollout: {e}"
@@ -519,6 +525,7 @@ class Indexer:
         sessions_dirs: Sequence[Path],
         archived_dir: Path | None,
         max_line_bytes: int = 16 * 1024 * 1024,
+        zst: ZstLimits | None = None,
     ) -> None:
         self.conn = conn
         # Absolute and normalised, as index_paths() spells paths: one file, one rollout_path.
@@ -528,6 +535,7 @@ class Indexer:
         if archived_dir is not None:
             self.roots.append((Path(os.path.abspath(archived_dir)), True))
         self.max_line_bytes = max_line_bytes
+        self.zst = zst or ZstLimits()
         self._lock = anyio.Lock()
         # Called after a scan that added, changed or lost rows (the daemon wakes phase 1).
         self.on_change: Callable[[], None] | None = None
@@ -655,7 +663,7 @@ class Indexer:
         gone: Sequence[str] = (),
     ) -> ScanStats:
         stats = ScanStats(files_seen=len(files))
-        reader = FileReader(self.max_line_bytes)
+        reader = FileReader(self.max_line_bytes, self.zst)
 
         def work() -> list[FileResult]:
             out = []
@@ -664,7 +672,11 @@ class Indexer:
             for n, (info, k) in enumerate(todo):
                 if n % PREFETCH_FILES == 0:
                     _prefetch(todo[n + PREFETCH_FILES : n + 2 * PREFETCH_FILES])
-                r = reader.process(info, k)
+                try:
+                    r = reader.process(info, k)
+                except Exception as e:  # one bad file gets a stored reason, never more
+                    log.error("index_file_failed", path=info.path, error=repr(e), exc_info=e)
+                    r = FileResult(info, "problem", problem=f"internal error: {e!r}")
                 if r is not None:
                     out.append(r)
             return out

@@ -261,6 +261,21 @@ def _without_base_instructions(line: bytes) -> bytes:
         end += 1
 
 
+NESTED_TOO_DEEPLY = "JSON nested too deeply (past Python's recursion limit)"
+
+
+def _too_deep(line: bytes) -> bool:
+    """Whether decoding ``line`` runs past the recursion limit. The line-by-line path only
+    looks at the envelope of most lines, so such a line must be found before it."""
+    try:
+        _decode_any_line(line)
+    except RecursionError:
+        return True
+    except msgspec.DecodeError:
+        pass
+    return False
+
+
 class LineParser:
     """Feeds complete lines into a :class:`ThreadMeta`."""
 
@@ -295,7 +310,12 @@ class LineParser:
 
     def feed_block(self, block: bytes, first_line_no: int) -> int:
         """Parse every line of ``block`` (which ends with a newline). Returns lines consumed."""
-        fast = self._fast_block(block, first_line_no)
+        try:
+            fast = self._fast_block(block, first_line_no)
+        except RecursionError:  # some line is nested too deeply: find it, line by line
+            fast, deep = None, True
+        else:
+            deep = False
         if fast is not None:
             return fast
         n = 0
@@ -305,7 +325,11 @@ class LineParser:
             nl = block.find(b"\n", start)
             if nl < 0:  # callers only pass complete lines; be safe anyway
                 nl = end
-            self.feed_line(block[start:nl], first_line_no + n)
+            line = block[start:nl]
+            if deep and _too_deep(line):
+                self.skip(f"line {first_line_no + n}: {NESTED_TOO_DEEPLY}")
+            else:
+                self.feed_line(line, first_line_no + n)
             n += 1
             start = nl + 1
         return n
@@ -328,7 +352,7 @@ class LineParser:
         # decode (tuple of length 1) instead of shifting every later line.
         try:
             lines = _decode_block(b"[[" + block[:-1].replace(b"\n", b"],[") + b"]]")
-        except msgspec.DecodeError:
+        except msgspec.DecodeError:  # the line-by-line path names the line
             return None
         envelopes = [line[0] for line in lines]
         if not KNOWN_LINE_TYPES.issuperset({e.type for e in envelopes}):
@@ -406,7 +430,7 @@ class LineParser:
         except msgspec.DecodeError:
             try:
                 sm = _decode_meta_payload(raw)
-            except msgspec.DecodeError as e:
+            except (msgspec.DecodeError, RecursionError) as e:
                 self.skip(f"line {line_no}: bad session_meta: {e}")
                 return False
         self._apply_session_meta(sm)
@@ -418,11 +442,14 @@ class LineParser:
             return False
         try:
             parsed = _decode_meta_line(_without_base_instructions(line))
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):
             try:  # the shortcut may have cut a malformed line badly: judge the real line
                 parsed = _decode_meta_line(line)
             except msgspec.DecodeError as e:
                 self.skip(f"line {line_no}: bad session_meta: {e}")
+                return False
+            except RecursionError:
+                self.skip(f"line {line_no}: {NESTED_TOO_DEEPLY}")
                 return False
         self._apply_session_meta(parsed.payload)
         return True
@@ -444,6 +471,9 @@ class LineParser:
             parsed = _decode_any_line(line)
         except msgspec.DecodeError as e:
             self.skip(f"line {line_no}: not valid JSON: {e}")
+            return
+        except RecursionError:  # msgspec stops at Python's recursion limit, cleanly
+            self.skip(f"line {line_no}: {NESTED_TOO_DEEPLY}")
             return
         kind = parsed.type
         if not isinstance(kind, str):

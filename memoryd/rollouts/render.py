@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,12 +26,15 @@ import zstandard
 
 from memoryd.errors import MemorydError
 from memoryd.redact import redact
+from memoryd.rollouts.limits import ZstLimits
+from memoryd.surrogates import scrub_json
 
 DEFAULT_MAX_TOKENS = 150_000  # Codex's DEFAULT_ROLLOUT_TOKEN_LIMIT
 BYTES_PER_TOKEN = 4
 # Below this a chunk cannot hold even a cut-down item; see _fallback_item.
 MIN_CHUNKED_MAX_TOKENS = 64
 READ_BYTES = 1 << 20
+DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024  # index.max_line_bytes
 
 KEPT_ITEM_TYPES = frozenset(
     {
@@ -126,16 +128,20 @@ def _plain_chunks(f: BinaryIO) -> Iterator[bytes]:
         yield chunk
 
 
-def _zst_chunks(f: BinaryIO) -> Iterator[bytes]:
-    """Decompressed bytes of every frame. The streaming decoder stops quietly at the end of
-    its input, so a file that ends inside a frame is detected here."""
+def _zst_chunks(f: BinaryIO, limits: ZstLimits) -> Iterator[bytes]:
+    """Decompressed bytes of every frame, within ``limits``. The streaming decoder stops
+    quietly at the end of its input, so a file that ends inside a frame is detected here."""
     dobj = zstandard.ZstdDecompressor().decompressobj()
     in_frame = False
+    produced = 0
     while buf := f.read(READ_BYTES):
         while buf:
             out = dobj.decompress(buf)
             in_frame = True
             if out:
+                produced += len(out)
+                if (too_much := limits.error(produced, f.tell())) is not None:
+                    raise RolloutUnusable(too_much)
                 yield out
             if dobj.eof:
                 buf = dobj.unused_data
@@ -149,19 +155,50 @@ def _zst_chunks(f: BinaryIO) -> Iterator[bytes]:
         )
 
 
-def _lines(chunks: Iterator[bytes]) -> Iterator[tuple[bytes, bool]]:
-    """(line, ends with a newline) for every line; only the last may lack its newline."""
-    buf = bytearray()
-    for chunk in chunks:
-        scan = len(buf)
-        buf += chunk
-        start = 0
-        while (nl := buf.find(b"\n", scan)) >= 0:
-            yield bytes(buf[start : nl + 1]), True
-            start = scan = nl + 1
-        del buf[:start]
-    if buf:
-        yield bytes(buf), False
+class _Lines:
+    """The complete lines of a stream of chunks, each as bytes, or None for a line longer
+    than ``limit``: its bytes are hashed and dropped as they arrive, never buffered whole.
+    ``sha`` and ``size`` cover every line yielded; afterwards ``tail`` holds the bytes after
+    the last newline (``tail_size`` of them, None when there were more than ``limit``)."""
+
+    def __init__(self, chunks: Iterator[bytes], limit: int) -> None:
+        self.chunks = chunks
+        self.limit = limit
+        self.sha = hashlib.sha256()
+        self.size = 0
+        self.tail: bytes | None = b""
+        self.tail_size = 0
+
+    def __iter__(self) -> Iterator[bytes | None]:
+        buf = bytearray()
+        skipping = 0  # > 0: inside an oversized line, this many bytes of it so far
+        for chunk in self.chunks:
+            if skipping:
+                nl = chunk.find(b"\n")
+                if nl < 0:
+                    self.sha.update(chunk)
+                    skipping += len(chunk)
+                    continue
+                self.sha.update(chunk[: nl + 1])
+                self.size += skipping + nl + 1
+                skipping = 0
+                yield None
+                chunk = chunk[nl + 1 :]
+            scan = len(buf)
+            buf += chunk
+            start = 0
+            while (nl := buf.find(b"\n", scan)) >= 0:
+                line = bytes(buf[start : nl + 1])
+                self.sha.update(line)
+                self.size += len(line)
+                yield line if len(line) <= self.limit else None
+                start = scan = nl + 1
+            del buf[:start]
+            if len(buf) > self.limit:
+                self.sha.update(buf)
+                skipping = len(buf)
+                buf.clear()
+        self.tail, self.tail_size = (None, skipping) if skipping else (bytes(buf), len(buf))
 
 
 # --------------------------------------------------------------------------------------------
@@ -246,7 +283,7 @@ def _item_from_line(line: bytes) -> dict[str, Any] | None:
         obj = msgspec.json.decode(line)
     except msgspec.DecodeError:
         try:  # Python's decoder also takes lone UTF-16 surrogate escapes, as tool output has
-            obj = _scrub_surrogates(json.loads(line))
+            obj = scrub_json(json.loads(line))
         except ValueError as e:
             raise _BadLine from e
     if not isinstance(obj, dict):
@@ -266,19 +303,6 @@ def _item_from_line(line: bytes) -> dict[str, Any] | None:
             raise _BadLine
         return item
     raise _BadLine  # an unknown line type
-
-
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # json.loads has joined the valid pairs
-
-
-def _scrub_surrogates(value: Any) -> Any:
-    if isinstance(value, str):
-        return _LONE_SURROGATE.sub("\ufffd", value)
-    if isinstance(value, list):
-        return [_scrub_surrogates(v) for v in value]
-    if isinstance(value, dict):
-        return {_scrub_surrogates(k): _scrub_surrogates(v) for k, v in value.items()}
-    return value
 
 
 def _redact_strings(value: Any) -> Any:
@@ -401,13 +425,20 @@ def _chunk(items: list[_Item], budget: int) -> tuple[list[str], bool]:
 
 
 def render_rollout(
-    path: str | Path, *, max_tokens: int = DEFAULT_MAX_TOKENS, chunked: bool = True
+    path: str | Path,
+    *,
+    max_tokens: int = DEFAULT_MAX_TOKENS,
+    chunked: bool = True,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+    zst_limits: ZstLimits | None = None,
 ) -> RenderedRollout:
     """Read a rollout (``.jsonl`` or ``.jsonl.zst``) and build its stage-1 input.
 
     A plain file's last line without a newline is being written and is ignored; a zstd
     stream is complete, so its last line counts. ``sha256`` and ``bytes_read`` cover the
-    (decompressed) bytes of the lines read. Raises RolloutUnusable with a readable reason.
+    (decompressed) bytes of the lines read. A line longer than ``max_line_bytes`` (or nested
+    too deeply to decode) is skipped without being held in memory; a zstd stream expanding
+    past ``zst_limits`` is refused. Raises RolloutUnusable with a readable reason.
     """
     if max_tokens < 1:
         raise ValueError(f"max_tokens must be positive, not {max_tokens}")
@@ -415,30 +446,39 @@ def render_rollout(
         raise ValueError(f"max_tokens must be at least {MIN_CHUNKED_MAX_TOKENS} when chunked")
     path = Path(path)
     zst = path.name.endswith(".zst")
-    sha = hashlib.sha256()
-    bytes_read = line_no = skipped = 0
+    line_no = skipped = 0
     seen_content = False
     items: list[_Item] = []
+
+    def take(line: bytes | None) -> None:
+        nonlocal line_no, skipped, seen_content
+        line_no += 1
+        stripped = line.strip() if line is not None else None
+        if stripped == b"":
+            return
+        seen_content = True
+        try:
+            if stripped is None:  # longer than max_line_bytes
+                raise _BadLine
+            item = _item_from_line(stripped)
+            if item is not None:
+                items.append(_prepare(item))
+        except (_BadLine, RecursionError):  # RecursionError: nested too deeply
+            skipped += 1
+
     try:
         with path.open("rb") as f:
-            for line, complete in _lines(_zst_chunks(f) if zst else _plain_chunks(f)):
-                if not complete and not zst:
-                    seen_content = seen_content or bool(line.strip())
-                    break
-                line_no += 1
-                sha.update(line)
-                bytes_read += len(line)
-                stripped = line.strip()
-                if not stripped:
-                    continue
-                seen_content = True
-                try:
-                    item = _item_from_line(stripped)
-                except _BadLine:
-                    skipped += 1
-                    continue
-                if item is not None:
-                    items.append(_prepare(item))
+            source = _zst_chunks(f, zst_limits or ZstLimits()) if zst else _plain_chunks(f)
+            lines = _Lines(source, max_line_bytes)
+            for line in lines:
+                take(line)
+            if lines.tail_size and zst:  # a complete stream: its last line counts
+                if lines.tail is not None:
+                    lines.sha.update(lines.tail)
+                lines.size += lines.tail_size
+                take(lines.tail)
+            elif lines.tail is None or lines.tail.strip():
+                seen_content = True  # a line being written
     except OSError as e:
         raise RolloutUnusable(f"cannot read: {e.strerror or e}") from e
     except zstandard.ZstdError as e:
@@ -460,8 +500,8 @@ def render_rollout(
         items=len(items),
         first_line=1,
         last_line=line_no,
-        sha256=sha.hexdigest(),
-        bytes_read=bytes_read,
+        sha256=lines.sha.hexdigest(),
+        bytes_read=lines.size,
         lines_skipped=skipped,
         truncated=truncated,
     )

@@ -18,12 +18,17 @@ import copy
 import json
 import os
 import random
+import sqlite3
 import string
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pygit2
+
 from memoryd.demo import example_rollouts
+from support.responses_server import ReceivedRequest
 
 ALNUM = string.ascii_letters + string.digits
 UPPER_NUM = string.ascii_uppercase + string.digits
@@ -108,7 +113,26 @@ _V = {
     "basic_auth": _r("basic", 40, B64) + "==",
     "assistant_echo": "glpat-" + _r("glpat", 20, URLSAFE),
     "preview_token": "sk-proj-" + _r("preview", 48, URLSAFE),
+    # issue 14: the shapes that still leaked
+    "age": "AGE-SECRET-KEY-1" + _r("age", 58, string.ascii_uppercase + "023456789"),
+    "azure_account_key": _r("azacct", 86, B64) + "==",
+    "azure_sb_key": _r("azsb", 43, B64) + "=",
+    "azure_sas": _r("azsas", 40, B64).replace("+", "%2B").replace("/", "%2F") + "%3D",
+    "curl_user": "Cu" + _r("curlpw", 14),
+    "do_pat": "dop_v1_" + _r("dop", 64, "0123456789abcdef"),
+    "do_oauth": "doo_v1_" + _r("doo", 64, "0123456789abcdef"),
+    # <id in base64>.<timestamp>.<HMAC>: what must go is the part after the public id.
+    "discord_bot": _r("dts", 6, URLSAFE) + "." + _r("dhmac", 38, URLSAFE),
+    "discord_hook": _r("dhook", 68, URLSAFE),
+    "docker_pw": "Dk" + _r("dockerpw", 16),
+    "gcp_client_secret": "GOCSPX-" + _r("gocspx", 28, URLSAFE),
+    "gcp_access": "ya29." + _r("ya29", 120, URLSAFE),
+    "gitlab_pat": "glpat-" + _r("glpat2", 20, URLSAFE),
+    "gitlab_runner": "glrt-" + _r("glrt", 24, URLSAFE),
+    "mysql_pw": "My" + _r("mysqlpw", 14),
+    "netrc_pw": "Nr" + _r("netrcpw", 18),
 }
+_DISCORD_ID = "MTE4NzY1NDMyMTA5ODc2NTQz"  # base64 of an 18-digit id: public, kept
 
 SECRETS: tuple[Planted, ...] = (
     # user messages
@@ -221,6 +245,88 @@ SECRETS: tuple[Planted, ...] = (
         f"webhook: https://hooks.slack.com/services/{_V['slack_webhook']}",
     ),
     Planted("sk_live_", _V["stripe"], "file", f"STRIPE_KEY={_V['stripe']}"),
+    # issue 14: sixteen shapes that leaked before
+    Planted("age secret key", _V["age"], "file", f"# public key: age1xyz\n{_V['age']}"),
+    Planted(
+        "Azure AccountKey=",
+        _V["azure_account_key"],
+        "env_dump",
+        "AZURE_STORAGE_CONNECTION_STRING=DefaultEndpointsProtocol=https;AccountName=acct;"
+        f"AccountKey={_V['azure_account_key']};EndpointSuffix=core.windows.net",
+    ),
+    Planted(
+        "Azure SharedAccessKey=",
+        _V["azure_sb_key"],
+        "file",
+        "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=RootManageSharedAccessKey;"
+        f"SharedAccessKey={_V['azure_sb_key']}",
+    ),
+    Planted(
+        "Azure SAS token",
+        _V["azure_sas"],
+        "tool_call",
+        "az storage blob download --blob-url 'https://acct.blob.core.windows.net/c/db.bak"
+        f"?sv=2022-11-02&ss=b&srt=o&sp=r&se=2026-12-01T00:00:00Z&sig={_V['azure_sas']}'",
+    ),
+    Planted(
+        "curl -u user:pass",
+        _V["curl_user"],
+        "tool_call",
+        f"curl -fsS -u admin:{_V['curl_user']} https://jenkins.internal/api/json",
+    ),
+    Planted("DigitalOcean PAT", _V["do_pat"], "user", f"doctl auth init -t {_V['do_pat']}"),
+    Planted("DigitalOcean OAuth", _V["do_oauth"], "env_dump", f"DO_OAUTH={_V['do_oauth']}"),
+    Planted(
+        "Discord bot token",
+        _V["discord_bot"],
+        "file",
+        f"client.run('{_DISCORD_ID}.{_V['discord_bot']}')",
+    ),
+    Planted(
+        "Discord webhook",
+        _V["discord_hook"],
+        "file",
+        f"notify: https://discord.com/api/webhooks/1187654321098765432/{_V['discord_hook']}",
+    ),
+    Planted(
+        "docker login -p",
+        _V["docker_pw"],
+        "tool_call",
+        f"docker login -u deploy -p {_V['docker_pw']} registry.example.com",
+    ),
+    Planted(
+        "GCP OAuth client secret",
+        _V["gcp_client_secret"],
+        "file",
+        '{"installed":{"client_id":"1234-abc.apps.googleusercontent.com",'
+        f'"project_id":"demo","client_secret":"{_V["gcp_client_secret"]}"}}}}',
+    ),
+    Planted(
+        "GCP OAuth access token",
+        _V["gcp_access"],
+        "tool_call",
+        f"curl -H 'x-goog-user-project: demo' 'https://storage.googleapis.com/x?access_token="
+        f"{_V['gcp_access']}'",
+    ),
+    Planted("GitLab PAT", _V["gitlab_pat"], "user", f"clone with {_V['gitlab_pat']} please"),
+    Planted(
+        "GitLab runner token",
+        _V["gitlab_runner"],
+        "tool_call",
+        f"gitlab-runner register --url https://gitlab.com -t {_V['gitlab_runner']}",
+    ),
+    Planted(
+        "mysql -p",
+        _V["mysql_pw"],
+        "tool_call",
+        f"mysql -h db.internal -u root -p{_V['mysql_pw']} app -e 'select 1'",
+    ),
+    Planted(
+        ".netrc password",
+        _V["netrc_pw"],
+        "file",
+        f"machine api.heroku.com\n  login dev@example.com\n  password {_V['netrc_pw']}",
+    ),
     # the assistant repeating one
     Planted(
         ".env token (assistant)",
@@ -350,3 +456,49 @@ def plant(path: Path, *, first: bool) -> None:
     lines[-1:-1] = new
     path.write_text("".join(json.dumps(o, separators=(",", ":")) + "\n" for o in lines))
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+# --- searching what memoryd sent and kept ----------------------------------------------------
+
+
+def what_memoryd_sent(req: ReceivedRequest) -> str:
+    """The request body minus the phase-2 model's own tool calls, which the agent loop sends
+    back to it as conversation history (they hold what the model wrote, not the user's data)."""
+    body = dict(req.json)
+    body["input"] = [i for i in body.get("input", []) if i.get("type") != "function_call"]
+    return json.dumps(body)
+
+
+def db_dump(db: Path) -> dict[str, str]:
+    """Every row of every table, as text, by table."""
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        tables = [t for (t,) in con.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        return {t: "\n".join(repr(r) for r in con.execute(f'SELECT * FROM "{t}"')) for t in tables}
+    finally:
+        con.close()
+
+
+def git_objects(directory: Path) -> Iterator[tuple[str, bytes]]:
+    """Every object of every git repository under ``directory`` (bare or not), decompressed."""
+    for head in directory.rglob("HEAD"):
+        repo_dir = head.parent
+        if not (repo_dir / "objects").is_dir():
+            continue
+        repo = pygit2.Repository(str(repo_dir))
+        for oid in repo.odb:
+            yield f"{repo_dir}:{oid}", repo.odb.read(oid)[1]
+
+
+def plain_files(directory: Path) -> Iterator[tuple[str, bytes]]:
+    for p in directory.rglob("*"):
+        if p.is_file():
+            yield str(p), p.read_bytes()
+
+
+def leaks(blobs: Iterator[tuple[str, bytes]] | list[tuple[str, str]]) -> list[str]:
+    found = []
+    for name, blob in blobs:
+        data = blob if isinstance(blob, bytes) else blob.encode()
+        found += [f"{p.shape} in {name}" for p in SECRETS if p.value.encode() in data]
+    return found
