@@ -240,7 +240,7 @@ async def test_phase2_leaves_a_big_user_file_out_of_the_baseline_and_history_wit
 
 
 def test_doctor_names_the_files_left_out(tmp_path: Path) -> None:
-    root = tmp_path / "codex" / "memories"
+    root = tmp_path / "state" / "memories"  # memoryd's own root (the default)
     root.mkdir(parents=True, mode=0o700)
     (root / "memory_summary.md").write_text("v1\n")
     (root / "memory_summary.md").chmod(0o600)
@@ -417,6 +417,9 @@ def test_a_memory_root_of_its_own_is_accepted(base: Path) -> None:
     (base / "held" / "MEMORY.md").write_text("# mine\n")
     for root in (base / "new", base / "empty", base / "held"):
         cfg.write_text(f"memory_root = {json.dumps(str(root))}\n")
+        # <codex_home>/memories still links to the previous root, and memoryd never re-aims a
+        # link it finds pointing elsewhere (test_codexlink.py): the user removes it first.
+        (base / "codex" / "memories").unlink(missing_ok=True)
         done = cli(base, "run", "--once")
         assert done.returncode == 0, done.stderr
         assert (root / "memory_summary.md").is_file()

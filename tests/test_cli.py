@@ -143,18 +143,20 @@ def test_run_once_exits_non_zero_with_the_reason_when_a_phase_fails(tmp_path: Pa
 
     env = _env(tmp_path)
     install_examples(tmp_path / "codex" / "sessions")
-    blocker = tmp_path / "not-a-dir"
-    blocker.write_text("a file where the memory root's parent should be\n")
-    cfg = tmp_path / "memoryd.toml"
-    cfg.write_text(f'memory_root = "{blocker / "memories"}"\n')
-    r = _run(["run", "--once", "--config", str(cfg)], env)
+    # A directory where phase 2 must write MEMORY.md: phase 1 succeeds, phase 2 cannot finish.
+    root = tmp_path / "state" / "memories"
+    (root / "MEMORY.md").mkdir(parents=True)
+    (root / "memory_summary.md").write_text("v1\n")
+    r = _run(["run", "--once"], env)
     assert r.returncode == 1, (r.stdout, r.stderr)
     assert "phase 1: 3 extracted: 3 memories" in r.stdout
     line = r.stderr.strip().splitlines()[-1]  # after the log's own warning line
-    assert line == (
-        "memoryd: phase 2 failed: preparing the memory root failed: [Errno 17] File exists: "
-        f"'{blocker}'"
-    )
+    assert line.startswith(
+        "memoryd: phase 2 failed: io_error: cannot write the memory files: [Errno 21] Is a "
+        "directory: "
+    ), line
+    assert line.endswith(f" -> '{root / 'MEMORY.md'}'"), line
+    (root / "MEMORY.md").rmdir()
     # A pass where nothing fails still exits 0.
     ok = _run(["run", "--once"], env)
     assert ok.returncode == 0, ok.stderr

@@ -25,9 +25,9 @@ import zstandard
 from indexer_support import EXPECTED, F_ALPHA, fixture_lines, make_indexer, row_by_path, write
 from support.pipeline import example_home
 
-from memoryd.rollouts.indexer import NO_USER_MESSAGE
 from memoryd.runonce import run_once
 from memoryd.store import jobs
+from memoryd.store.jobs import NO_USER_MESSAGE
 from memoryd.workspace import diff_against_baseline
 
 REPO = Path(__file__).resolve().parent.parent

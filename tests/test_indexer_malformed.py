@@ -50,8 +50,9 @@ from indexer_support import (
 )
 
 from memoryd.rollouts import indexer as indexer_mod
-from memoryd.rollouts.indexer import NO_USER_MESSAGE, VANISHED, FileInfo, FileReader, ScanStats
+from memoryd.rollouts.indexer import VANISHED, FileInfo, FileReader, ScanStats
 from memoryd.store.db import open_db
+from memoryd.store.jobs import NO_USER_MESSAGE
 
 BAD = "01a2013d-497f-71f0-81b9-0000000000b0"  # thread id of the malformed rollout
 NAME_TIME_MS = int(datetime(2026, 11, 22, 3, 12, 3, tzinfo=UTC).timestamp()) * 1000

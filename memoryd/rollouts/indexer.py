@@ -33,6 +33,7 @@ from memoryd.rollouts.parse import (
     id_from_file_name,
 )
 from memoryd.store.db import immediate
+from memoryd.store.jobs import NO_USER_MESSAGE
 
 log = structlog.get_logger("memoryd.indexer")
 
@@ -324,7 +325,6 @@ def _fresh_meta(path: str) -> ThreadMeta:
     return ThreadMeta(id=id_from_file_name(name), created_at=created_ms_from_file_name(name))
 
 
-NO_USER_MESSAGE = "no user message found: nothing to learn from, so it is not extracted"
 
 
 def _resumable(known: Known | None) -> bool:

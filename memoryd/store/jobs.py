@@ -174,14 +174,20 @@ class Skipped:
     memory_mode_off: dict[str, int] = field(default_factory=dict)  # mode -> n
 
 
+# The index_error the indexer stores for a rollout without a user message: phase 1 skips it, so
+# the reason is stored instead of leaving the thread silently ineligible.
+NO_USER_MESSAGE = "no user message found: nothing to learn from, so it is not extracted"
+
+
 async def skipped_counts(conn: aiosqlite.Connection, rules: Eligibility) -> Skipped:
-    """Live, readable threads (not archived, indexed without error) that phase 1 skips for
-    good: a source not in ``phase1.allowed_sources``, no user message, a memory mode other
-    than ``enabled`` (disabled or polluted by Codex, forgotten by the user), in that order."""
+    """Live, readable threads (not archived, indexed without error but the missing user
+    message) that phase 1 skips for good: a source not in ``phase1.allowed_sources``, no user
+    message, a memory mode other than ``enabled`` (disabled or polluted by Codex, forgotten by
+    the user), in that order."""
     sources = _source_list(rules)
-    params = _source_params(rules)
+    params = {**_source_params(rules), "no_user": NO_USER_MESSAGE}
     out = Skipped()
-    live = "archived = 0 AND index_error IS NULL"
+    live = "archived = 0 AND (index_error IS NULL OR index_error = :no_user)"
     async with conn.execute(
         f"SELECT source, count(*) FROM threads WHERE {live} AND source NOT IN ({sources}) "
         "GROUP BY source ORDER BY source",
@@ -637,7 +643,7 @@ async def thread_candidate(
         return None, f"thread {tid} is archived; archived sessions are never extracted"
     if mode != "enabled":
         return None, f"thread {tid} has memory_mode {mode}"
-    if not preview:  # the indexer stored why (index_error), see NO_USER_MESSAGE there
+    if not preview:  # the indexer stored why (index_error): NO_USER_MESSAGE
         return None, f"thread {tid} has no user message to learn from"
     if index_error is not None:
         return None, f"thread {tid} could not be indexed: {index_error}"
