@@ -362,18 +362,18 @@ def run(
             plan = Plan(plist_path(home) if platform == "macos" else unit_path(home, env), None)
         return status(plan, platform)
     plan = planner(home, env, memoryd, settings)
-    # <codex_home>/memories becomes the link to memoryd's own root before the service starts,
-    # so Codex's writer is out from the first session on (the daemon checks it again at start).
+    # <codex_home>/memories becomes the link to memoryd's own root at install, so Codex's
+    # writer is out even before the daemon's first start (which checks the link again).
     link = link_path(settings.paths.codex_home)
     if dry_run:
         print(f"would link {link} -> {settings.paths.memory_root}")
-    else:
-        done = ensure_link(settings.paths.codex_home, settings.paths.memory_root)
-        how = {"linked": "already linked", "created": "linked", "took_over": "took over"}
-        aside = f" (the old folder is kept as {done.aside})" if done.aside else ""
-        print(f"{how[done.action]}: {done.link} -> {done.root}{aside}")
     try:
         execute(plan, dry_run)
     except OSError as exc:
         raise ServiceError(f"service {action} failed: {exc}") from exc
+    if not dry_run:
+        done = ensure_link(settings.paths.codex_home, settings.paths.memory_root)
+        how = {"linked": "already linked", "created": "linked", "took_over": "took over"}
+        aside = f" (the old folder is kept as {done.aside})" if done.aside else ""
+        print(f"{how[done.action]}: {done.link} -> {done.root}{aside}")
     return 0

@@ -207,6 +207,27 @@ def test_install_carries_the_users_settings_and_creates_the_writable_dirs(
     for d in (codex, root, state):
         assert d.is_dir() and d.stat().st_mode & 0o777 == 0o700, d
         assert f"mkdir -m 700 {d}" in done.stdout
+    # And Codex's memory folder is already the link to memoryd's root: one writer from now on.
+    assert os.readlink(codex / "memories") == str(root)
+    assert f"linked: {codex / 'memories'} -> {root}\n" in done.stdout
+
+
+def test_install_takes_over_codexs_own_folder_and_a_dry_run_only_says_so(
+    tmp_path: Path, home: Path, exe: Path, systemctl_log: Path
+) -> None:
+    codex = home / ".codex"
+    (codex / "memories").mkdir(parents=True)
+    (codex / "memories" / "MEMORY.md").write_text("# Codex's own\n")
+    dry = install(home, "--memoryd", str(exe), "--dry-run", path_prefix=tmp_path / "bin")
+    assert dry.returncode == 0, dry.stderr
+    assert f"would link {codex / 'memories'} -> " in dry.stdout
+    assert not (codex / "memories").is_symlink()
+    done = install(home, "--memoryd", str(exe), path_prefix=tmp_path / "bin")
+    assert done.returncode == 0, done.stderr
+    assert (codex / "memories").is_symlink()
+    (aside,) = codex.glob("memories.before-memoryd-*")
+    assert (aside / "MEMORY.md").read_text() == "# Codex's own\n"
+    assert f"took over: {codex / 'memories'} -> " in done.stdout
 
 
 def test_install_without_settings_says_the_defaults_apply(
