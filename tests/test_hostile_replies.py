@@ -97,8 +97,9 @@ async def test_a_huge_streamed_reply_fails_the_call_while_it_streams() -> None:
             write_config(Serve(base, env), _config(srv.url, f"max_reply_bytes = {MIB}\n"))
             write_idle_rollouts(base / "codex" / "sessions", 1)
             code, out, err, peak = await anyio.to_thread.run_sync(_run_once, env, base)
-            assert code == 0, err
+            assert code == 1, err  # a failed extraction makes run --once exit 1, with why
             assert "1 failed" in out, out
+            assert "(backends.openai.max_reply_bytes)" in err.splitlines()[-1], err
             (reason,) = _rows(
                 base / "state" / "memoryd.sqlite",
                 "SELECT last_error FROM jobs WHERE kind = 'memory_stage1'",

@@ -51,8 +51,12 @@ def test_legacy_memory_files_are_redacted_on_the_way_in() -> None:
         write_idle_rollouts(base / "codex" / "sessions", 1)
         done = _run_once(env, base)
         assert done.returncode == 0, done.stderr
-        root = base / "codex" / "memories"
+        # Codex's folder was taken over: memoryd's own root holds the import, and the old
+        # folder (the legacy one inside it) is kept aside untouched.
+        root = base / "state" / "memories"
         assert (root / "notes.md").read_text() == "plain notes, nothing secret\n"
+        (aside,) = (base / "codex").glob("memories.before-memoryd-*")
+        legacy = aside / "user" / "memory"
         # Nothing planted entered the root, its baseline or the run history...
         memory_files = [(n, b) for n, b in plain_files(root) if "/user/memory/" not in n]
         problems = leaks(memory_files) + leaks(git_objects(root))
