@@ -1,0 +1,186 @@
+"""Rendering MEMORY.md."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from memoryd.agent.base import (
+    SUMMARIES_DIR,
+)
+from memoryd.agent.offline.layout import (
+    ADHOC_HEADING,
+    EMPTY_HEADING,
+    MAX_BLOCK_BULLETS,
+    NOTES_BEGIN,
+    NOTES_END,
+    NOTES_HEADING,
+    STATE_BEGIN,
+    STATE_END,
+)
+from memoryd.agent.offline.ledger import Emitter, Ledger
+from memoryd.agent.offline.model import Entry, Group, Task, TaskRef, collect_entries
+from memoryd.agent.offline.sources import AdHocNote
+from memoryd.textutil import clip, plural
+
+
+@dataclass
+class VisibleGroup:
+    group: Group
+    tasks: list[tuple[int, Task]]
+    prefs: list[Entry]
+    knowledge: list[Entry]
+    failures: list[Entry]
+
+
+EntryKind = Literal["prefs", "knowledge", "failures"]
+_BLOCK_SECTIONS: tuple[tuple[EntryKind, str], ...] = (
+    ("prefs", "## User preferences"),
+    ("knowledge", "## Reusable knowledge"),
+    ("failures", "## Failures and how to do differently"),
+)
+
+
+def _task_heading(num: int, task: Task) -> str:
+    return f"## Task {num}: {task.title} (outcome: {task.outcome})"
+
+
+def _refs(nums: Sequence[int]) -> str:
+    return "".join(f"[Task {n}]" for n in sorted(set(nums)))
+
+
+def _rollout_line(ref: TaskRef) -> str:
+    s = ref.source
+    meta = [f"cwd={s.cwd}"]
+    if s.rollout_path:
+        meta.append(f"rollout_path={s.rollout_path}")
+    if s.updated_at:
+        meta.append(f"updated_at={s.updated_at}")
+    meta.append(f"thread_id={s.thread_id}")
+    if s.git_branch:
+        meta.append(f"git_branch={s.git_branch}")
+    meta.append(f"outcome={ref.task.outcome or 'unknown'}")
+    return f"- {SUMMARIES_DIR}/{s.summary_file} ({', '.join(meta)})"
+
+
+def _entry_bullets(
+    entries: list[Entry], overflow_support: frozenset[str]
+) -> list[tuple[str, frozenset[str]]]:
+    out: list[tuple[str, frozenset[str]]] = []
+    for e in entries[:MAX_BLOCK_BULLETS]:
+        sessions = f" ({len(e.threads)} sessions)" if len(e.threads) > 1 else ""
+        out.append((f"- {e.text} {_refs(e.tasks)}{sessions}", frozenset(e.threads)))
+    if len(entries) > MAX_BLOCK_BULLETS:
+        more = len(entries) - MAX_BLOCK_BULLETS
+        out.append((f"- … {more} more in the rollout summaries listed above", overflow_support))
+    return out
+
+
+def _scope_line(group: Group) -> str:
+    sessions = len(group.support)
+    titles = "; ".join(f'"{clip(t.title, 80)}"' for t in group.tasks[:3])
+    more = f" and {len(group.tasks) - 3} more" if len(group.tasks) > 3 else ""
+    return clip(
+        f"scope: {plural(len(group.tasks), 'task')} from {plural(sessions, 'session')} "
+        f"in {group.project}: {titles}{more}",
+        400,
+    )
+
+
+def _applies_line(group: Group) -> str:
+    branches = group.branches()
+    where = f"cwd={group.cwd}"
+    rule = "reuse in this checkout; verify paths, commands and versions before reusing elsewhere"
+    if branches:
+        rule = f"recorded on git branch {', '.join(branches)}; " + rule
+    return f"applies_to: {where}; reuse_rule={rule}"
+
+
+def render_memory(
+    ledger: Ledger,
+    groups: Sequence[Group],
+    notes: Sequence[str],
+    adhoc: Sequence[AdHocNote],
+) -> tuple[list[str], list[VisibleGroup]]:
+    em = Emitter("M", ledger)
+    em.line(NOTES_HEADING)
+    em.blank()
+    em.line(NOTES_BEGIN)
+    em.raw(notes)
+    em.line(NOTES_END)
+    if adhoc:
+        em.section(
+            ADHOC_HEADING,
+            [(f"- {n.text} [ad-hoc note: {n.path}]", (n.support,)) for n in adhoc],
+        )
+    visible_groups: list[VisibleGroup] = []
+    for group in groups:
+        cp = em.checkpoint()
+        em.blank()
+        if not em.line(group.heading, group.support):
+            em.restore(cp)
+            continue
+        em.blank()
+        em.line(_scope_line(group))
+        em.line(_applies_line(group))
+        numbered: list[tuple[int, Task]] = []
+        for task in group.tasks:
+            num = len(numbered) + 1
+            tcp = em.checkpoint()
+            em.blank()
+            if not em.line(_task_heading(num, task), task.support):
+                em.restore(tcp)
+                continue
+            shown = em.section(
+                "### rollout_summary_files",
+                [(_rollout_line(r), (r.source.thread_id,)) for r in task.refs],
+            )
+            kws = task.keywords()
+            if kws:
+                shown += em.section("### keywords", [("- " + ", ".join(kws), task.support)])
+            if not shown:
+                em.restore(tcp)
+                continue
+            numbered.append((num, task))
+        if not numbered:
+            em.restore(cp)
+            continue
+        shown_support = frozenset(tid for _, t in numbered for tid in t.support)
+        kept: dict[str, list[Entry]] = {}
+        for kind, heading in _BLOCK_SECTIONS:
+            entries = collect_entries(numbered, kind)
+            bullets = _entry_bullets(entries, shown_support)
+            shown_entries = entries[:MAX_BLOCK_BULLETS]
+            visible: list[Entry] = []
+            cp_s = em.checkpoint()
+            em.blank()
+            em.line(heading)
+            em.blank()
+            for e, (text, support) in zip(shown_entries, bullets, strict=False):
+                if em.line(text, support):
+                    visible.append(e)
+            for text, support in bullets[len(shown_entries) :]:
+                em.line(text, support)
+            if not visible:
+                em.restore(cp_s)
+            kept[kind] = visible
+        visible_groups.append(
+            VisibleGroup(group, numbered, kept["prefs"], kept["knowledge"], kept["failures"])
+        )
+    if not visible_groups:
+        em.blank()
+        em.line(EMPTY_HEADING)
+        em.blank()
+        em.line(
+            "No Codex session is consolidated here yet: phase 2 selected no stage-1 memories "
+            "(or every one was hidden by an edit). Only the user notes above hold anything."
+        )
+    em.blank()
+    return em.lines, visible_groups
+
+
+def state_block(memory_digest: str, summary_digest: str, hidden: Mapping[str, str]) -> list[str]:
+    lines = [STATE_BEGIN, f"memory {memory_digest}", f"summary {summary_digest}"]
+    lines += [f"hide {rid} {fp}" for rid, fp in sorted(hidden.items())]
+    return [*lines, STATE_END]
