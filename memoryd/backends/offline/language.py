@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from memoryd.backends.offline.limits import TITLE_CHARS
@@ -119,33 +120,47 @@ _PLEASE_USE = re.compile(r"\bplease\s+(?P<x>(?:use|keep|stick)\b.+)", re.I)
 _LIKE = re.compile(r"\bi\s+(?:really\s+)?(?P<v>like|love|hate|dislike)\s+(?P<x>.+)", re.I)
 
 
+def _use_x_over_y(m: re.Match[str]) -> str:
+    x, y = strip_tail(m.group("x")), strip_tail(m.group("y"))
+    x = re.sub(r"^(?:always|to)\s+", "", x, flags=re.I)
+    return f"use {clip(x, 80)} rather than {clip(y, 80)}"
+
+
+def _like(m: re.Match[str]) -> str:
+    verb, x = m.group("v").lower(), clip(strip_tail(m.group("x")), 120)
+    return f"avoid {x}" if verb in ("hate", "dislike") else f"keep doing this: {x}"
+
+
+def _negated(m: re.Match[str]) -> str:
+    verb = m.group(0).split()[0].lower()
+    x = clip(strip_tail(m.group("x")), 120)
+    return f"avoid {x}" if verb in ("avoid", "stop") else f"do not {x}"
+
+
+def _x_group(template: str) -> Callable[[re.Match[str]], str]:
+    return lambda m: template.format(clip(strip_tail(m.group("x")), 120))
+
+
+# The shapes of a preference sentence, most specific first: the first pattern that matches
+# says what a future run should do.
+_IMPLICATIONS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
+    (PREFER_XY, _use_x_over_y),
+    (USE_XY, _use_x_over_y),
+    (_LIKE, _like),
+    (_NEGATED, _negated),
+    (_ALWAYS, _x_group("always {}")),
+    (_PLEASE_USE, _x_group("{}")),
+    (_PREFER_X, _x_group("prefer {}")),
+)
+
+
 def preference_implication(sentence: str) -> str:
     """What a future run should do, read off the shape of a preference sentence."""
     s = _normalize_quotes(sentence)
-    for pattern in (PREFER_XY, USE_XY):
+    for pattern, implication in _IMPLICATIONS:
         m = pattern.search(s)
         if m:
-            x, y = strip_tail(m.group("x")), strip_tail(m.group("y"))
-            x = re.sub(r"^(?:always|to)\s+", "", x, flags=re.I)
-            return f"use {clip(x, 80)} rather than {clip(y, 80)}"
-    m = _LIKE.search(s)
-    if m:
-        verb, x = m.group("v").lower(), clip(strip_tail(m.group("x")), 120)
-        return f"avoid {x}" if verb in ("hate", "dislike") else f"keep doing this: {x}"
-    m = _NEGATED.search(s)
-    if m:
-        verb = m.group(0).split()[0].lower()
-        x = clip(strip_tail(m.group("x")), 120)
-        return f"avoid {x}" if verb in ("avoid", "stop") else f"do not {x}"
-    m = _ALWAYS.search(s)
-    if m:
-        return f"always {clip(strip_tail(m.group('x')), 120)}"
-    m = _PLEASE_USE.search(s)
-    if m:
-        return clip(strip_tail(m.group("x")), 120)
-    m = _PREFER_X.search(s)
-    if m:
-        return f"prefer {clip(strip_tail(m.group('x')), 120)}"
+            return implication(m)
     body = strip_tail(_LEADING_WHEN.sub("", s))
     m = _XY_INSTEAD.search(body)
     if m:
