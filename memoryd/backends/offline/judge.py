@@ -71,6 +71,10 @@ class Failure:
     error: str | None
     resolution: str
     knowledge: str | None
+    # The whole lesson in one self-contained line when a fix is known ("`x` failed: E; fixed
+    # by `y`, then `x` passed"); the renderer prefers it to what + error + resolution.
+    lesson: str | None = None
+    seq: int | None = None  # of the failed action
 
 
 def overall_outcome(outcomes: Sequence[str]) -> str:
@@ -86,14 +90,92 @@ def overall_outcome(outcomes: Sequence[str]) -> str:
     return "uncertain"
 
 
+# Programs that only look (read files, search, show state): never the fix of a failure and
+# never how-to-run knowledge.
+PROBES = PROGRAM_SKIP | frozenset(
+    "rg grep egrep fgrep ag ack find tree less more stat file env printenv ps top whoami date "
+    "du df id uname man help history jq yq diff view_image lsof pgrep".split()
+    + [f"git {sub}" for sub in "status diff log show branch remote blame grep rev-parse".split()]
+)
+# Programs whose effect is one-off (a process, a temporary file): never reusable knowledge.
+_ONE_OFF = frozenset("kill pkill killall rm rmdir sleep wait mkdir touch cp mv chmod open".split())
+
+
+def is_probe(cmd: Command) -> bool:
+    programs = command_programs(cmd.text)
+    return not programs or all(k in PROBES for k in programs)
+
+
+def rejected_actions(task: Task) -> set[int]:
+    """The seq of each action the user refused right after it (a rejection before the next
+    action), and of the edit that then undid a refused edit: none of them fixed anything."""
+    out: set[int] = set()
+    last: Command | Edit | None = None
+    undo: set[str] = set()  # files of a rejected edit: the next edit to them undoes it
+    for e in task.events:
+        if isinstance(e, Edit) and undo & {p for _, p in e.files}:
+            out.add(e.seq)
+            undo = set()
+            continue
+        if isinstance(e, (Command, Edit)):
+            last = e
+        elif isinstance(e, Feedback) and e.rejection and last is not None:
+            out.add(last.seq)
+            if isinstance(last, Edit):
+                undo = {p for _, p in last.files}
+            last = None
+    return out
+
+
+def _shared_subject(a: Command, b: Command) -> bool:
+    """Whether ``b`` plausibly does what failed ``a`` tried: the same program or subcommand
+    ("pip install" / "uv pip install"), or a shared operand (a package, a script)."""
+    ka, kb = set(command_programs(a.text)), set(command_programs(b.text))
+    if ka & kb:
+        return True
+    verbs_a = {k.split()[-1] for k in ka}
+    verbs_b = {k.split()[-1] for k in kb}
+    if verbs_a & verbs_b:
+        return True
+    ops_a = {w for w in re.findall(r"(?<![-\w])[A-Za-z][\w.@/-]{2,}", a.text) if w not in ka}
+    ops_b = set(re.findall(r"(?<![-\w])[A-Za-z][\w.@/-]{2,}", b.text))
+    generic = {p.split()[0] for p in ka | kb} | {"run", "install", "add", "exec", "test"}
+    return bool((ops_a & ops_b) - generic)
+
+
+def _fix_steps(between: Sequence[Command | Edit], failed: Command, rejected: set[int]) -> list[str]:
+    """What changed the outcome between a failure and its success: the commands that change
+    something (not probes, not re-runs of the failed one) and the edits the user kept."""
+    key = command_key(failed.text)
+    steps: list[str] = []
+    for b in between:
+        if b.seq in rejected or not b.succeeded:
+            continue
+        if isinstance(b, Command):
+            if is_probe(b) or command_key(b.text) == key:
+                continue
+            steps.append(md_code(clip(b.text, COMMAND_CHARS)))
+        else:
+            names = ", ".join(md_code(p) for _, p in b.files[:3]) or "a file"
+            steps.append(f"editing {names}")
+    return dedupe(steps)
+
+
+def _error_brief(cmd: Command) -> str:
+    err = cmd.error
+    return f": {quoted(err, 160)}" if err else f" {status_text(cmd)}"
+
+
 def failures(task: Task) -> list[Failure]:
     out: list[Failure] = []
     actions = task.actions
+    rejected = rejected_actions(task)
     for i, a in enumerate(actions):
         if not a.failed:
             continue
         later = actions[i + 1 :]
         fixed: Command | Edit | None
+        lesson: str | None = None
         if isinstance(a, Command):
             key = command_key(a.text)
             fixed = next(
@@ -104,8 +186,42 @@ def failures(task: Task) -> list[Failure]:
                 ),
                 None,
             )
+            instead = None
+            if fixed is None:
+                # A different command that did what the failed one tried ("pip install x"
+                # failed, "uv add x" worked): the replacement is the fix.
+                instead = next(
+                    (
+                        b
+                        for b in later
+                        if isinstance(b, Command)
+                        and b.succeeded
+                        and b.seq not in rejected
+                        and not is_probe(b)
+                        and _shared_subject(a, b)
+                    ),
+                    None,
+                )
             what = f"{md_code(clip(a.text, COMMAND_CHARS))} failed {status_text(a)}"
             error = a.error
+            failed_code = md_code(clip(a.text, COMMAND_CHARS))
+            if fixed is not None:
+                steps = _fix_steps([b for b in later if b.seq < fixed.seq], a, rejected)
+                fixed_code = md_code(clip(fixed.text, COMMAND_CHARS))
+                if steps:
+                    again = "it" if fixed.text == a.text else fixed_code
+                    lesson = (
+                        f"{failed_code} failed{_error_brief(a)}; fixed by "
+                        f"{', then '.join(steps[:3])}, after which {again} passed"
+                    )
+                elif fixed.text != a.text:
+                    lesson = f"{failed_code} failed{_error_brief(a)}; {fixed_code} works instead"
+            elif instead is not None:
+                fixed = instead
+                lesson = (
+                    f"{failed_code} failed{_error_brief(a)}; "
+                    f"{md_code(clip(instead.text, COMMAND_CHARS))} worked instead"
+                )
         else:
             fixed = next((b for b in later if isinstance(b, Edit) and b.succeeded), None)
             names = ", ".join(md_code(p) for _, p in a.files[:4]) or "a patch"
@@ -113,7 +229,7 @@ def failures(task: Task) -> list[Failure]:
             error = a.error
         knowledge: str | None = None
         if fixed is not None:
-            between = [b for b in later if b.seq < fixed.seq]
+            between = [b for b in later if b.seq < fixed.seq and b.seq not in rejected]
             edited = dedupe([p for b in between if isinstance(b, Edit) for _, p in b.files])
             via = f" after editing {', '.join(md_code(p) for p in edited[:4])}" if edited else ""
             if isinstance(fixed, Command) and isinstance(a, Command) and fixed.text != a.text:
@@ -133,8 +249,28 @@ def failures(task: Task) -> list[Failure]:
             resolution = f"next step: {_describe_action(later[0])}; no later success of it"
         else:
             resolution = "unresolved at the end of the task"
-        out.append(Failure(what, error, resolution, knowledge))
+        out.append(Failure(what, error, resolution, knowledge, lesson, a.seq))
     return out
+
+
+def rejected_lines(task: Task) -> list[str]:
+    """A "don't" for each action the user rejected, with their words."""
+    rejected = rejected_actions(task)
+    lines: list[str] = []
+    last: Command | Edit | None = None
+    for e in task.events:
+        if isinstance(e, (Command, Edit)):
+            last = e
+        elif isinstance(e, Feedback) and e.rejection and last is not None:
+            if last.seq in rejected:
+                if isinstance(last, Edit):
+                    names = ", ".join(md_code(p) for _, p in last.files[:3]) or "a patch"
+                    act = f"the edit to {names}"
+                else:
+                    act = md_code(clip(last.text, COMMAND_CHARS))
+                lines.append(f"The user rejected {act} ({quoted(e.quote, 160)}): don't repeat it")
+            last = None
+    return lines
 
 
 def environment_facts(task: Task) -> list[str]:
@@ -151,21 +287,68 @@ def environment_facts(task: Task) -> list[str]:
     return dedupe(facts)
 
 
-_TRIVIAL_PROGRAMS = PROGRAM_SKIP | frozenset(
-    {"rg", "grep", "find", "mkdir", "touch", "rm", "cp", "mv", "view_image"}
-    | {f"git {sub}" for sub in "status diff log show add commit checkout switch stash".split()}
+# What a command is for, by its program or subcommand: the shapes of how-to-run knowledge.
+_PURPOSES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "run the tests with",
+        re.compile(r"\b(?:test|tests|pytest|jest|vitest|tox|nox|unittest|ctest|rspec|phpunit)\b"),
+    ),
+    (
+        "check it with",
+        re.compile(
+            r"\b(?:lint|check|clippy|vet|mypy|ruff|flake8|eslint|pylint|tsc|typecheck|black|prettier|fmt|format|isort)\b"
+        ),
+    ),
+    ("build it with", re.compile(r"\b(?:build|compile|bundle|webpack|vite|cmake|make|package)\b")),
+    ("apply migrations with", re.compile(r"\b(?:migrate|migrations?|alembic|upgrade|db)\b")),
+    ("start it with", re.compile(r"\b(?:serve|server|start|dev|up|runserver|watch)\b")),
+    ("install dependencies with", re.compile(r"\b(?:sync|install|add|ci|bundle|restore|fetch)\b")),
+)
+_TASK_RUNNER = re.compile(
+    r"^(?:make|just|task|invoke|npm\s+run|pnpm(?:\s+run)?|yarn(?:\s+run)?|bun\s+run|rake"
+    r"|mise\s+run|poe)\s+(?=\w)"
+)
+# Values that belong to one run: a pid, a hash or id, a temporary path, a timestamp, a port
+# picked at random.
+TRANSIENT = re.compile(
+    r"(?<![\w.:/=-])\d{5,}(?![\w.:])|\b(?:pid|process|job|session)\s*(?:id\s*)?[:#=]?\s*\d+"
+    r"|\bkill\s+(?:-\w+\s+)?\d+|\b[0-9a-f]{10,}\b|\b[0-9a-f]{8}-[0-9a-f]{4}-|/tmp/|/var/folders/"
+    r"|\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}|\block[-_ ]?(?:id)?[:= ]\s*\w*\d",
+    re.I,
 )
 
 
-def working_commands(task: Task) -> list[str]:
+def how_to_run(task: Task, verified: set[int]) -> list[str]:
+    """Commands worth running again: those that confirmed a fix, or build, test, check, run or
+    install the project, that succeeded and hold no value of one run."""
     out: list[str] = []
     for cmd in task.commands:
-        if not cmd.succeeded or cmd.tool in ("view_image", "orphan"):
+        if not cmd.succeeded or cmd.tool in ("view_image", "orphan") or is_probe(cmd):
             continue
-        if all(k in _TRIVIAL_PROGRAMS for k in command_programs(cmd.text)):
+        programs = command_programs(cmd.text)
+        if any(p.split()[0] in _ONE_OFF for p in programs) or TRANSIENT.search(cmd.text):
             continue
-        out.append(cmd.text)
+        # A task runner's target says what it does ("make migrate"); the runner does not.
+        target = _TASK_RUNNER.sub("", cmd.text.strip())
+        purpose = next((what for what, pattern in _PURPOSES if pattern.search(target)), None)
+        if purpose is None and cmd.seq not in verified and target == cmd.text.strip():
+            continue
+        code = md_code(clip(cmd.text, COMMAND_CHARS))
+        out.append(f"{purpose[:1].upper()}{purpose[1:]} {code}" if purpose else f"{code} works")
     return dedupe(out)
+
+
+def verified_commands(task: Task) -> set[int]:
+    """The seq of each command that succeeded after the same program had failed."""
+    out: set[int] = set()
+    failed_keys: set[str] = set()
+    for cmd in task.commands:
+        key = command_key(cmd.text)
+        if cmd.failed:
+            failed_keys.add(key)
+        elif cmd.succeeded and key in failed_keys:
+            out.add(cmd.seq)
+    return out
 
 
 _GROUPS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(

@@ -91,11 +91,157 @@ def split_sentences(text: str) -> list[str]:
 
 
 def is_preference(sentence: str) -> bool:
-    s = _normalize_quotes(sentence)
+    """Whether a user sentence states how future work should be done: a trigger word used as
+    a rule (not describing what something does), a bare "X, not Y", an imperative with a mark
+    of generality, a rule with a modal, or a request about the answers themselves."""
+    s = _normalize_quotes(sentence.strip())
+    if _QUESTION.search(s):
+        return False
     if _PREFERENCE.search(s):
         stripped = _BEHAVIOUR_NOT_RULE.sub("", s)
-        return _PREFERENCE.search(stripped) is not None
-    return _DONT.search(s) is not None and _DONT_STATEMENT.search(s) is None
+        if _PREFERENCE.search(stripped) is not None and _rule_adverbs(stripped):
+            return True
+    if _DONT.search(s) is not None and _DONT_STATEMENT.search(s) is None:
+        return True
+    return any(rule(s) for rule in _RULE_SHAPES)
+
+
+# Words after which "always"/"never" bind to the person doing the work ("please always",
+# "we never", "must always"), not to a thing being described ("the build always fails").
+_RULE_LEAD = frozenset(
+    "please you we i must should to will ll and so but then also just let's lets would "
+    "can could need needs".split()
+)
+_QUESTION = re.compile(
+    r"\?\s*$|^(?:why|what|how|where|when|which|who|is|are|does|do|did|can|"
+    r"could|would)\b[^.]*\?",
+    re.I,
+)
+
+
+def _rule_adverbs(s: str) -> bool:
+    """False when every "always"/"never" in ``s`` describes its grammatical subject."""
+    adverbs = list(re.finditer(r"\b(?:always|never)\b", s, re.I))
+    if not adverbs:
+        return True
+    for m in adverbs:
+        clause = re.split(r"[,;:(]|\s-\s", s[: m.start()])[-1]
+        before = _words(_LEADING_WHEN.sub("", clause.strip()))
+        if not before or before[-1] in _RULE_LEAD:
+            return True
+    return False
+
+
+# Function words that cannot open an imperative; a sentence opening with anything else that
+# is a base-form verb (no -s/-ed/-ing ending, or a short common one) reads as an instruction.
+_NOT_IMPERATIVE = frozenset(
+    "the a an this that these those it its it's there here i i'm i've my our your their he "
+    "she they we you which what when why how where who is are was were does did can could "
+    "would will has have had if maybe perhaps also not no yes thanks thank hi hello hey ok "
+    "okay sure great nice cool so but and or then now looks seems that's what's who's i'll "
+    "i'd we're you're they're".split()
+)
+_BASE_VERB_ENDINGS = re.compile(r"(?:ing|ed|ly)$")
+_GENERAL = re.compile(
+    r"\b(?:always|never|every\s+time|whenever|each\s+time|any\s*time|by\s+default"
+    r"|from\s+now\s+on|going\s+forward|in\s+(?:the\s+)?future|next\s+time|before\s+\w+"
+    r"|after\s+(?:you\s+|every\s+|each\s+|any\s+)?\w+ing\b|only\b"
+    r"|(?:for|in)\s+(?:all|every|any)\b|instead\b|rather\s+than\b|\bover\s+`"
+    r"|through\s+`|via\s+`|with\s+`|through\s+the\s+\w+\s+wrapper|wrapper"
+    r"|\bnot\s+`|,\s*not\s+\S)",
+    re.I,
+)
+_TOOL_CHOICE = re.compile(r"^(?:use|stick\s+(?:to|with)|go\s+(?:through|via)|prefer)\b", re.I)
+_MODAL_RULE = re.compile(
+    r"^(?:you|we|codex|the\s+agent)\s+(?:must|should|shall|need\s+to|have\s+to|ought\s+to)"
+    r"\s+(?!be\s+able\b)\w+|^make\s+sure\b|^be\s+sure\s+to\b|^remember\s+to\b",
+    re.I,
+)
+_ANSWER_NOUN = re.compile(
+    r"\b(?:answers?|repl(?:y|ies)|responses?|explanations?|summar(?:y|ies)|messages?|prose"
+    r"|output|commit\s+messages?|comments?|docstrings?|wording|tone)\b",
+    re.I,
+)
+_ANSWER_VERB = re.compile(
+    r"^(?:answer|reply|respond|explain|write|be|keep|give|skip|show|talk|speak|format)\b", re.I
+)
+_STYLE_WORD = re.compile(
+    r"\b(?:short|brief|briefly|concise|terse|succinct|detailed|plain|simple|bullet|bullets"
+    r"|bulleted|preamble|fluff|filler|verbose|long|english|german|french|spanish|formal"
+    r"|informal|casual|lowercase|markdown|emoji|emojis|code\s+only|no\s+explanations?"
+    r"|one\s+line|one-liners?|tl;?dr|summary\s+first|up\s+front)\b",
+    re.I,
+)
+_CONTRAST = re.compile(
+    r"^(?:(?:use|run|call|prefer|it's|its|it\s+is)\s+)?(?P<x>[^,;]{1,48}?),?\s+not\s+"
+    r"(?P<y>[^,;]{1,48}?)[.!]*$",
+    re.I,
+)
+
+
+def _body(s: str) -> str:
+    """The sentence without leading fillers and adverbials ("please", "and", "from now on")."""
+    return _LEADING_WHEN.sub("", s.strip()).strip()
+
+
+def _first_word(s: str) -> str:
+    words = _words(_body(s))
+    return words[0] if words else ""
+
+
+def _imperative(s: str) -> bool:
+    w = _first_word(s)
+    if not w or w in _NOT_IMPERATIVE or _BASE_VERB_ENDINGS.search(w):
+        return False
+    # A base-form verb does not take the third-person -s ("pytest hangs", "ruff fails").
+    return not (w.endswith("s") and not w.endswith("ss") and len(w) > 3)
+
+
+def _contrast(s: str) -> bool:
+    m = _CONTRAST.match(_body(s))
+    return m is not None and len(_words(m.group("x"))) <= 5 and len(_words(m.group("y"))) <= 5
+
+
+# Verbs that ask for information about the current state: a request, never a standing rule.
+_ASKING = frozenset(
+    "explain show tell describe list look find investigate summarize summarise".split()
+)
+
+
+def _general_instruction(s: str) -> bool:
+    return (
+        _imperative(s)
+        and _first_word(s) not in _ASKING
+        and _rule_adverbs(s)
+        and (_GENERAL.search(s) is not None or _TOOL_CHOICE.match(_body(s)) is not None)
+    )
+
+
+def _modal_rule(s: str) -> bool:
+    return _MODAL_RULE.match(_body(s)) is not None
+
+
+def _answer_style(s: str) -> bool:
+    body = _body(s)
+    if _STYLE_WORD.search(body) is None:
+        return False
+    if _ANSWER_VERB.match(body) or re.match(
+        r"^(?:i\s+(?:want|need|'d\s+like|would\s+like)"
+        r"|no\s+)",
+        body,
+        re.I,
+    ):
+        return _ANSWER_NOUN.search(body) is not None or _ANSWER_VERB.match(body) is not None
+    return False
+
+
+# Preference shapes without a trigger word. Each is a grammatical mechanism, not a phrase.
+_RULE_SHAPES: tuple[Callable[[str], bool], ...] = (
+    _contrast,
+    _general_instruction,
+    _modal_rule,
+    _answer_style,
+)
 
 
 def strip_tail(text: str) -> str:
@@ -112,7 +258,8 @@ USE_XY = re.compile(
 )
 _XY_INSTEAD = re.compile(r"^(?P<x>.+?)\s+(?:instead\s+of|rather\s+than)\s+(?P<y>.+)", re.I)
 _NEGATED = re.compile(
-    r"\b(?:never|don't|dont|do\s+not|avoid|stop|no\s+more)\s+(?:ever\s+)?(?P<x>.+)", re.I
+    r"\b(?:never|don't|dont|do\s+not|avoid|stop(?=\s+\w+ing\b)|no\s+more)\s+(?:ever\s+)?(?P<x>.+)",
+    re.I,
 )
 _ALWAYS = re.compile(r"\balways\s+(?P<x>.+)", re.I)
 _PREFER_X = re.compile(r"\bprefer(?:s|red|ably)?\s+(?P<x>.+)", re.I)
@@ -142,30 +289,79 @@ def _x_group(template: str) -> Callable[[re.Match[str]], str]:
 
 
 # The shapes of a preference sentence, most specific first: the first pattern that matches
-# says what a future run should do.
-_IMPLICATIONS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
-    (PREFER_XY, _use_x_over_y),
-    (USE_XY, _use_x_over_y),
-    (_LIKE, _like),
-    (_NEGATED, _negated),
-    (_ALWAYS, _x_group("always {}")),
-    (_PLEASE_USE, _x_group("{}")),
-    (_PREFER_X, _x_group("prefer {}")),
+# says what a future run should do. The X-over-Y shapes may sit anywhere in the sentence; the
+# others only when they open it, so "run the linter first, never skip it" is kept whole.
+_IMPLICATIONS: tuple[tuple[re.Pattern[str], bool, Callable[[re.Match[str]], str]], ...] = (
+    (PREFER_XY, False, _use_x_over_y),
+    (USE_XY, False, _use_x_over_y),
+    (_LIKE, True, _like),
+    (_NEGATED, True, _negated),
+    (_ALWAYS, True, _x_group("always {}")),
+    (_PLEASE_USE, True, _x_group("{}")),
+    (_PREFER_X, True, _x_group("prefer {}")),
 )
 
 
 def preference_implication(sentence: str) -> str:
     """What a future run should do, read off the shape of a preference sentence."""
     s = _normalize_quotes(sentence)
-    for pattern, implication in _IMPLICATIONS:
-        m = pattern.search(s)
+    body = strip_tail(_body(s))
+    m = _CONTRAST.match(body)
+    if m and _contrast(s):
+        x = re.sub(r"^(?:use|run|call|prefer)\s+", "", strip_tail(m.group("x")), flags=re.I)
+        return f"use {clip(x, 80)}, not {clip(strip_tail(m.group('y')), 80)}"
+    for pattern, anchored, implication in _IMPLICATIONS:
+        m = pattern.match(_body(s)) if anchored else pattern.search(s)
         if m:
             return implication(m)
-    body = strip_tail(_LEADING_WHEN.sub("", s))
     m = _XY_INSTEAD.search(body)
     if m:
         return f"{clip(strip_tail(m.group('x')), 80)} rather than {clip(m.group('y'), 80)}"
-    return f"follow this instruction: {clip(body, 120)}"
+    # An instruction without a known shape is its own implication, kept whole.
+    return clip(body[:1].lower() + body[1:], 160) if body else ""
+
+
+# Chatter: a short message that opens with an acknowledgement or a greeting and asks for
+# nothing (no instruction, no question, no technical token) is not a new task.
+_GREETING = frozenset("hi hello hey good morning evening night bye goodbye cheers see talk".split())
+_SMALL_TALK_QUESTION = (
+    _GREETING
+    | _FILLER_WORDS
+    | frozenset("how are you doing going good day things everything".split())
+)
+_TECHNICAL = re.compile(r"[`/\\_=<>{}\[\]#@$]|\.\w{1,5}\b|\d|[a-z][A-Z]")
+_LEAD_IN = re.compile(r"^(?:now|then|so|and|also|please|next|ok(?:ay)?)\b[,\s]*", re.I)
+
+
+def _chatter(sentences: list[str]) -> bool:
+    text = " ".join(sentences)
+    words = _words(text)
+    if not words or len(words) > 14 or _TECHNICAL.search(text):
+        return False
+    if "?" in text and not set(words) <= _SMALL_TALK_QUESTION:
+        return False
+    clauses = [c for s in sentences for c in _CLAUSE_SPLIT.split(s) if c.strip()]
+    first = _words(clauses[0])
+    if _clause_kind(clauses[0]) == "other" and not (first and first[0] in _GREETING):
+        return False
+    rest = [_LEAD_IN.sub("", c.strip()) for c in clauses[1:]]
+    return not any(_imperative(c) and _first_word(c) not in _GREETING for c in rest if c.strip())
+
+
+_REJECTION = re.compile(
+    r"^(?:no|nope|wrong)\b|\b(?:undo|revert|roll\s*back|put\s+(?:it|that|them)\s+back"
+    r"|back\s+out)\b|^(?:don't|do\s+not|stop|never)\b|\bnot\s+what\s+i\s+(?:asked|wanted|meant)"
+    r"|\bi\s+(?:didn't|did\s+not)\s+ask\b|\byou\s+(?:broke|deleted|removed)\b"
+    r"|\bleave\s+\S+(?:\s+\S+)?\s+alone\b|\b(?:that's|that\s+is)\s+(?:wrong|not\s+right)",
+    re.I,
+)
+
+
+def is_rejection(text: str) -> bool:
+    """Whether a complaint refuses what was just done (undo it, don't), rather than reporting
+    that the problem persists."""
+    first = split_sentences(_normalize_quotes(text))
+    return bool(first) and _REJECTION.search(first[0].strip()) is not None
 
 
 @dataclass(frozen=True)
@@ -175,6 +371,7 @@ class MessageReading:
     follow_up: bool  # adds to the current task instead of opening a new one
     preferences: tuple[str, ...]
     title: str
+    chatter: bool = False  # an acknowledgement or small talk: never a task of its own
 
 
 def read_message(text: str) -> MessageReading:
@@ -201,6 +398,9 @@ def read_message(text: str) -> MessageReading:
         if s not in preferences
         and any(_clause_kind(c) == "other" for c in _CLAUSE_SPLIT.split(s) if c.strip())
     ]
+    chatter = not negative and not preferences and _chatter(sentences)
+    if chatter:
+        substantive = []
     follow_up = negative or not substantive
     title_src = substantive[0] if substantive else (sentences[0] if sentences else text)
     # Drop a leading acknowledgement ("Thanks, now add tests" → "now add tests").
@@ -214,4 +414,5 @@ def read_message(text: str) -> MessageReading:
         follow_up=follow_up,
         preferences=preferences,
         title=title,
+        chatter=chatter,
     )

@@ -8,16 +8,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from memoryd.backends.base import ExtractionRequest, Stage1Output
+from memoryd.backends.offline.facts import (
+    MAX_FACTS,
+    gone_commands,
+    output_facts,
+    replacements,
+    statements,
+)
 from memoryd.backends.offline.judge import (
     Failure,
     environment_facts,
     failures,
+    how_to_run,
     make_slug,
     overall_outcome,
+    rejected_lines,
     status_text,
     task_group,
     task_outcome,
-    working_commands,
+    verified_commands,
 )
 from memoryd.backends.offline.language import PREFER_XY, USE_XY, strip_tail
 from memoryd.backends.offline.limits import (
@@ -113,20 +122,21 @@ def _key_steps(task: Task) -> list[str]:
     return _cap_list(steps, MAX_STEPS)
 
 
-def _knowledge(view: _TaskView, cwd: str, branch: str | None) -> list[str]:
+def _knowledge(view: _TaskView) -> list[str]:
+    """Durable knowledge first (what replaced what, stated facts, facts in tool output), then
+    how to run things; never the files of one session or the cwd (the consolidator has it)."""
     task = view.task
-    out: list[str] = []
-    for cmd in working_commands(task)[:5]:
-        out.append(f"{md_code(clip(cmd, COMMAND_CHARS))} runs successfully in this project")
+    lessons = " ".join(f.lesson for f in view.failures if f.lesson)
+    fixed = {f.seq for f in view.failures if f.lesson and f.seq is not None}
+    texts = [*task.user_texts, *task.assistant_texts]
+    out: list[str] = [*replacements(texts), *gone_commands(task, fixed)]
+    out += statements(task.assistant_texts)[:MAX_FACTS]
+    out += [s for s in statements(task.user_texts) if s not in out][:MAX_FACTS]
+    out += output_facts(task)
     out.extend(f.knowledge for f in view.failures if f.knowledge)
-    out.extend(environment_facts(task))
-    files = task.files()
-    if files:
-        shown = ", ".join(md_code(p) for p in files[:8])
-        out.append(f"Files involved: {shown}" + (" …" if len(files) > 8 else ""))
-    if cwd:
-        where = f"Project root: {md_code(cwd)}"
-        out.append(where + (f" (git branch {md_code(branch)})" if branch else ""))
+    out += how_to_run(task, verified_commands(task))[:5]
+    # A missing tool or module the task then fixed is told by the failure's lesson.
+    out += [f for f in environment_facts(task) if f.split("`")[1] not in lessons]
     return dedupe(out)[:MAX_KNOWLEDGE]
 
 
@@ -140,10 +150,14 @@ def _preference_lines(task: Task) -> list[str]:
 def _failure_lines(view: _TaskView) -> list[str]:
     lines = []
     for f in view.failures[:MAX_FAILURES]:
+        if f.lesson:
+            lines.append(f.lesson)
+            continue
         err = f": {quoted(f.error, 200)}" if f.error else ""
         lines.append(f"{f.what}{err}; {f.resolution}")
+    lines += rejected_lines(view.task)
     for e in view.task.events:
-        if isinstance(e, Feedback) and not e.positive:
+        if isinstance(e, Feedback) and not e.positive and not e.rejection:
             lines.append(f"The user pushed back: {quoted(e.quote, 200)}")
     return lines[: MAX_FAILURES + 2]
 
@@ -164,6 +178,10 @@ def _references(view: _TaskView) -> list[str]:
     for f in view.failures[:3]:
         if f.error:
             refs.append(f"error output: {quoted(f.error, 200)}")
+    files = task.files()
+    if files:
+        shown = ", ".join(md_code(p) for p in files[:8])
+        refs.append(f"files touched: {shown}" + (" …" if len(files) > 8 else ""))
     if task.final_answer:
         refs.append(f"final assistant message (excerpt): {quoted(task.final_answer, 240)}")
     return [f"[{i}] {r}" for i, r in enumerate(refs, 1)]
@@ -236,7 +254,7 @@ def render(rollout: Rollout, request: ExtractionRequest) -> Stage1Output:
             *_bullets(_failure_lines(v), "None observed."),
             "",
         ]
-        summary += ["Reusable knowledge:", *_bullets(_knowledge(v, cwd, branch), "None."), ""]
+        summary += ["Reusable knowledge:", *_bullets(_knowledge(v), "None."), ""]
         summary += ["References:", *_bullets(_references(v), "None."), ""]
     summary += _hidden_section(hidden, "##")
 
@@ -271,7 +289,7 @@ def render(rollout: Rollout, request: ExtractionRequest) -> Stage1Output:
             "",
         ]
         raw += ["Preference signals:", *_bullets(_preference_lines(t), "None stated."), ""]
-        raw += ["Reusable knowledge:", *_bullets(_knowledge(v, cwd, branch), "None."), ""]
+        raw += ["Reusable knowledge:", *_bullets(_knowledge(v), "None."), ""]
         raw += [
             "Failures and how to do differently:",
             *_bullets(_failure_lines(v), "None observed."),

@@ -315,7 +315,7 @@ def command_paths(cmd: str, cwd: str = "") -> list[str]:
     return dedupe(out)
 
 
-_SUBCOMMAND_PROGRAMS = frozenset(
+SUBCOMMAND_PROGRAMS = frozenset(
     "git npm pnpm yarn cargo go uv poetry pip pip3 make docker kubectl bun deno dotnet mvn "
     "gradle bundle rake just".split()
 )
@@ -343,7 +343,7 @@ def command_programs(cmd: str) -> tuple[str, ...]:
             i = args.index("-m")
             if i + 1 < len(args):
                 program, rest = args[i + 1], []
-        if program in _SUBCOMMAND_PROGRAMS and rest:
+        if program in SUBCOMMAND_PROGRAMS and rest:
             keys.append(f"{program} {rest[0]}")
         else:
             keys.append(program)

@@ -8,8 +8,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from memoryd.backends.offline.items import message_parts, text_of, user_text
-from memoryd.backends.offline.language import preference_implication, read_message, split_sentences
-from memoryd.backends.offline.limits import ANALYSE_CHARS
+from memoryd.backends.offline.language import (
+    is_rejection,
+    preference_implication,
+    read_message,
+    split_sentences,
+)
+from memoryd.backends.offline.limits import ANALYSE_CHARS, MAX_TEXTS
 from memoryd.backends.offline.shell import (
     PATCH_FAIL,
     bound,
@@ -87,6 +92,7 @@ class Feedback:
     seq: int
     positive: bool
     quote: str
+    rejection: bool = False  # the user refused what was just done ("undo that", "no, don't")
 
 
 @dataclass
@@ -114,6 +120,10 @@ class Task:
     events: list[Event] = field(default_factory=list)
     preferences: list[Preference] = field(default_factory=list)
     final_answer: str = ""
+    # What the assistant said and what the user wrote in this task, in order: the sources of
+    # durable statements (bounded: MAX_TEXTS each, ANALYSE_CHARS per text).
+    assistant_texts: list[str] = field(default_factory=list)
+    user_texts: list[str] = field(default_factory=list)
     plan: list[tuple[str, str]] = field(default_factory=list)
 
     @property
@@ -215,6 +225,8 @@ class _Builder:
             task = self._current()
             if text and task is not None:
                 task.final_answer = text
+                if len(task.assistant_texts) < MAX_TEXTS:
+                    task.assistant_texts.append(text[:ANALYSE_CHARS])
             elif text:
                 self.pending_answer = text
 
@@ -224,14 +236,19 @@ class _Builder:
         if self._current() is None and reading.follow_up and self.continuation_title is not None:
             self._sink()  # feedback on a request made in an earlier chunk
         task = self._current()
+        if task is None and reading.chatter and not self.tasks:
+            return  # a greeting before any request is not a task
         if task is not None and (reading.positive or reading.negative):
             first = split_sentences(text)
-            task.events.append(Feedback(self.seq, reading.positive, first[0] if first else text))
+            quote = first[0] if first else text
+            task.events.append(Feedback(self.seq, reading.positive, quote, is_rejection(text)))
         if task is None or not reading.follow_up:
             task = Task(number=len(self.tasks) + 1, prompt=text, title=reading.title)
             self.tasks.append(task)
         elif reading.negative:
             task.events.append(Note(self.seq, f"The user corrected: {quoted(text, 200)}"))
+        if len(task.user_texts) < MAX_TEXTS:
+            task.user_texts.append(text)
         for sentence in reading.preferences:
             pref = Preference(quote=sentence, implication=preference_implication(sentence))
             if all(p.quote != pref.quote for p in task.preferences):
