@@ -1,0 +1,260 @@
+#!/usr/bin/env python3
+"""Benchmark what memoryd's memory keeps: planted facts in realistic Codex sessions, scored in
+``memory_summary.md`` and ``MEMORY.md`` (issue 13).
+
+Two corpora of Codex 0.169 rollouts (``scripts/quality/``): A written by hand, B generated from
+templates with a seeded RNG, other projects and other wording. For each corpus, in a fresh temp
+``CODEX_HOME`` and state dir, with the default (offline) backends and the real CLI as a
+subprocess:
+
+1. write the initial sessions, dated from one "now" so that all are idle and within the age
+   window, and run ``memoryd run --once``; score (step ``first``);
+2. add the later sessions, which supersede some facts, and run again; score (step ``later``);
+3. ``memoryd forget --thread`` one session, run again; score (step ``forget``): that
+   session's own facts must be gone.
+
+Printed per fact kind: recall in the summary and in MEMORY.md, failure→fix stated as one linked
+statement, superseded facts still presented as current, distractors kept, the summary's size
+and the share of its bytes in lines that state a fact, and the issue's target beside each.
+
+    python scripts/bench_quality.py                 # both corpora
+    python scripts/bench_quality.py --corpus a --json
+    python scripts/bench_quality.py --corpus b --keep   # keep the temp homes to look at
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from quality import corpora  # noqa: E402
+from quality.model import Corpus  # noqa: E402
+from quality.render import write_session  # noqa: E402
+from quality.score import (  # noqa: E402
+    MEMORY,
+    SUMMARY,
+    StepScore,
+    as_json,
+    distractor_kinds,
+    kinds_in,
+    score_root,
+)
+
+DAY_MS = 86_400_000
+TARGETS = {
+    "summary_recall": 0.90,
+    "memory_recall": 0.95,
+    "linked_summary": 0.80,
+    "summary_min": 6000,
+    "summary_max": 10000,
+}
+
+
+class BenchError(Exception):
+    pass
+
+
+def _env(base: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MEMORYD_", "XDG_"))}
+    env.update(
+        HOME=str(base),
+        CODEX_HOME=str(base / "codex"),
+        MEMORYD_STATE_DIR=str(base / "state"),
+        MEMORYD_SOCKET=str(base / "state" / "memoryd.sock"),
+        XDG_CONFIG_HOME=str(base / "config"),  # no user config: the defaults (offline)
+        TZ="UTC",
+    )
+    return env
+
+
+def memoryd(env: dict[str, str], *args: str) -> str:
+    cmd = [sys.executable, "-m", "memoryd", *args]
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+    if p.returncode != 0:
+        raise BenchError(
+            f"`memoryd {' '.join(args)}` exited {p.returncode}: {p.stderr.strip()[-2000:]}"
+        )
+    return p.stdout
+
+
+def _run_once(env: dict[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = json.loads(memoryd(env, "run", "--once", "--json"))
+    return out
+
+
+def run_corpus(corpus: Corpus, base: Path, now_ms: int) -> dict[str, Any]:
+    env = _env(base)
+    sessions_dir = base / "codex" / "sessions"
+    root = base / "codex" / "memories"
+    ids: dict[str, str] = {}
+
+    def write(later: bool) -> None:
+        for s in corpus.sessions:
+            if s.later == later:
+                start = now_ms - int(s.days_ago * DAY_MS)
+                ids[s.key], _ = write_session(
+                    sessions_dir, corpus.name, s, corpus.project(s.project), start
+                )
+
+    steps: dict[str, StepScore] = {}
+    runs: dict[str, dict[str, Any]] = {}
+    write(later=False)
+    runs["first"] = _run_once(env)
+    steps["first"] = score_root(corpus, root, "first")
+    write(later=True)
+    runs["later"] = _run_once(env)
+    steps["later"] = score_root(corpus, root, "later")
+    memoryd(env, "forget", "--thread", ids[corpus.forget], "--json")
+    runs["forget"] = _run_once(env)
+    steps["forget"] = score_root(corpus, root, "forget")
+    return {"steps": steps, "runs": runs, "home": str(base)}
+
+
+def _pct(a: int, b: int) -> str:
+    return f"{a / b:6.1%}" if b else "     -"
+
+
+def _phase1_line(run: dict[str, Any]) -> str:
+    p1 = run.get("phase1") or {}
+    p2 = run.get("phase2") or {}
+    return (
+        f"phase 1: {p1.get('succeeded', 0)} memories, {p1.get('no_output', 0)} empty, "
+        f"{p1.get('failed', 0)} failed; phase 2: {p2.get('outcome', 'not run')}"
+    )
+
+
+def report(corpus: Corpus, result: dict[str, Any]) -> str:
+    steps: dict[str, StepScore] = result["steps"]
+    later = steps["later"]
+    s, m = later.files[SUMMARY], later.files[MEMORY]
+    n_sessions = len(corpus.sessions)
+    lines = [
+        f"== corpus {corpus.name} ({corpus.how}): {n_sessions} sessions, "
+        f"{len(corpus.projects)} projects, {len(corpus.facts)} facts, "
+        f"{len(corpus.distractors)} distractors",
+        f"   run 1 {_phase1_line(result['runs']['first'])}",
+        "",
+        "after the later sessions (all fact kinds):",
+        f"  {'kind':<14}{'n':>4}  {'summary':>8}  {'MEMORY.md':>9}",
+    ]
+    for kind in kinds_in(corpus):
+        if kind not in s.recall:
+            continue
+        a, n = s.recall[kind]
+        b, _ = m.recall[kind]
+        lines.append(f"  {kind:<14}{n:>4}  {_pct(a, n):>8}  {_pct(b, n):>9}")
+    (a, n), (b, _) = s.total, m.total
+    lines.append(
+        f"  {'all durable':<14}{n:>4}  {_pct(a, n):>8}  {_pct(b, n):>9}"
+        f"   target >= {TARGETS['summary_recall']:.0%} / >= {TARGETS['memory_recall']:.0%}"
+    )
+    lines.append(
+        f"  failure→fix linked in one statement: summary {s.linked[0]}/{s.linked[1]} "
+        f"({_pct(*s.linked).strip()}), MEMORY.md {m.linked[0]}/{m.linked[1]} "
+        f"({_pct(*m.linked).strip()})   target summary >= {TARGETS['linked_summary']:.0%}"
+    )
+    n_old = sum(1 for f in corpus.facts if f.superseded_by)
+    lines.append(
+        f"  superseded facts presented as current: summary {len(s.superseded_current)}/{n_old}, "
+        f"MEMORY.md {len(m.superseded_current)}/{n_old}   target 0"
+    )
+    for name, f in ((SUMMARY, s), (MEMORY, m)):
+        kinds = distractor_kinds(corpus, f.distractors)
+        detail = ", ".join(f"{k} {v}" for k, v in kinds.items())
+        lines.append(
+            f"  distractors kept in {name}: {len(f.distractors)}/{len(corpus.distractors)} "
+            f"({detail})   target 0"
+        )
+    share = s.fact_bytes / s.size if s.size else 0.0
+    lines.append(
+        f"  memory_summary.md: {s.size:,} bytes (target {TARGETS['summary_min']:,}-"
+        f"{TARGETS['summary_max']:,}); {share:.1%} of its bytes in lines that state a fact; "
+        f"recall within the injected first/last 5,000 bytes "
+        f"{_pct(*s.injected_recall).strip()}"
+    )
+    if later.secret_anywhere:
+        lines.append(
+            f"  the planted secret is in: {', '.join(later.secret_anywhere)}   target none"
+        )
+    first = steps["first"]
+    fs, fm = first.files[SUMMARY], first.files[MEMORY]
+    lines += [
+        "",
+        f"after the first run: recall summary {_pct(*fs.total).strip()} "
+        f"({fs.total[0]}/{fs.total[1]}), MEMORY.md {_pct(*fm.total).strip()}; "
+        f"summary {fs.size:,} bytes; distractors kept {len(fs.distractors)} (summary) / "
+        f"{len(fm.distractors)} (MEMORY.md)",
+    ]
+    fg = steps["forget"]
+    n_gone = len(fg.forgotten)
+    before = {name: len(f) for name, f in later.forgotten_present.items()}
+    after = {name: len(f) for name, f in fg.forgotten_present.items()}
+    lines.append(
+        f"after forgetting session {corpus.forget}: its {n_gone} own facts were stated "
+        f"{before[SUMMARY]} in the summary / {before[MEMORY]} in MEMORY.md before, "
+        f"{after[SUMMARY]} / {after[MEMORY]} after   target 0 after"
+    )
+    gs, gm = fg.files[SUMMARY], fg.files[MEMORY]
+    lines.append(
+        f"  other facts after the forget: summary {_pct(*gs.total).strip()}, "
+        f"MEMORY.md {_pct(*gm.total).strip()}"
+    )
+    missing = s.missing
+    if missing:
+        lines.append(f"  not in the summary: {', '.join(missing)}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--corpus", choices=("a", "b", "both"), default="both")
+    ap.add_argument("--json", action="store_true", help="machine-readable output")
+    ap.add_argument("--keep", action="store_true", help="keep the temp homes")
+    args = ap.parse_args(argv)
+    names = ["a", "b"] if args.corpus == "both" else [args.corpus]
+    now_ms = int(time.time() * 1000)  # the one "now" every session date derives from
+    out: dict[str, Any] = {}
+    for name in names:
+        corpus = corpora.get(name)
+        base = Path(tempfile.mkdtemp(prefix=f"memoryd-quality-{name}-"))
+        try:
+            t0 = time.perf_counter()
+            result = run_corpus(corpus, base, now_ms)
+            seconds = time.perf_counter() - t0
+        except BenchError as e:
+            print(f"bench_quality: corpus {name}: {e}", file=sys.stderr)
+            return 1
+        finally:
+            if not args.keep:
+                shutil.rmtree(base, ignore_errors=True)
+        if args.json:
+            out[name] = {
+                "how": corpus.how,
+                "sessions": len(corpus.sessions),
+                "facts": len(corpus.facts),
+                "distractors": len(corpus.distractors),
+                "seconds": round(seconds, 2),
+                "steps": {k: as_json(v) for k, v in result["steps"].items()},
+                "home": result["home"] if args.keep else None,
+            }
+        else:
+            print(report(corpus, result))
+            print(f"  ({seconds:.1f} s{'; kept ' + result['home'] if args.keep else ''})\n")
+    if args.json:
+        print(json.dumps({"targets": TARGETS, "corpora": out}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

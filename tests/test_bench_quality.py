@@ -1,0 +1,252 @@
+"""The quality benchmark's corpora and scorer (scripts/bench_quality.py, issue 13).
+
+The corpora must hold what the issue asks for, their sessions must be real Codex 0.169
+rollouts to memoryd's own indexer, and the scorer must be able to fail: a hand-written memory
+folder that states every fact scores 100 %, an empty one 0 %, one that keeps old values and
+distractors is caught.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+from pathlib import Path
+
+import aiosqlite
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "scripts"))
+
+from quality import corpora  # noqa: E402
+from quality.model import DISTRACTOR_KINDS, FACT_KINDS, Corpus, Fact, Say, Sh, User  # noqa: E402
+from quality.render import render_session, write_session  # noqa: E402
+from quality.score import MEMORY, SUMMARY, active_facts, score_root  # noqa: E402
+
+from memoryd.config import Config  # noqa: E402
+from memoryd.phase1 import eligibility  # noqa: E402
+from memoryd.rollouts.indexer import Indexer  # noqa: E402
+from memoryd.rollouts.render import render_rollout  # noqa: E402
+from memoryd.store.jobs import scan_candidates  # noqa: E402
+
+DAY_MS = 86_400_000
+TRIGGERS = re.compile(r"\b(always|never|prefer|prefers|preferred)\b", re.I)
+NOW_MS = int(time.time() * 1000)
+
+
+@pytest.fixture(params=corpora.NAMES)
+def corpus(request: pytest.FixtureRequest) -> Corpus:
+    return corpora.get(request.param)
+
+
+def _start(s_days_ago: float) -> int:
+    return NOW_MS - int(s_days_ago * DAY_MS)
+
+
+def _user_texts(corpus: Corpus, keys: tuple[str, ...]) -> list[str]:
+    return [st.text for k in keys for st in corpus.session(k).steps if isinstance(st, User)]
+
+
+def _all_text(corpus: Corpus, keys: tuple[str, ...]) -> str:
+    parts: list[str] = []
+    for k in keys:
+        for st in corpus.session(k).steps:
+            if isinstance(st, Sh):
+                parts += [st.cmd, st.out]
+            elif isinstance(st, User | Say):
+                parts.append(st.text)
+            else:
+                parts.append(getattr(st, "body", ""))
+    return "\n".join(parts)
+
+
+def test_corpus_has_the_size_and_spread_the_issue_asks_for(corpus: Corpus) -> None:
+    assert len(corpus.sessions) >= 24
+    assert len({s.key for s in corpus.sessions}) == len(corpus.sessions)
+    assert len({s.project for s in corpus.sessions}) >= 4
+    days = [s.days_ago for s in corpus.sessions]
+    assert max(days) - min(days) >= 14
+    assert any(s.later for s in corpus.sessions)
+    # later sessions come after every initial one, and everything is idle and within 30 days
+    assert max(s.days_ago for s in corpus.sessions if s.later) < min(
+        s.days_ago for s in corpus.sessions if not s.later
+    )
+    assert min(days) > 0.55 and max(days) < 29
+    for step in ("first", "later"):
+        facts, _, _ = active_facts(corpus, step)
+        assert len(facts) >= 30, step
+    assert {f.kind for f in corpus.facts} == set(FACT_KINDS)
+    assert {d.kind for d in corpus.distractors} == set(DISTRACTOR_KINDS)
+    for f in corpus.facts:
+        assert f.sources and all(corpus.session(k) for k in f.sources), f.id
+        if f.project is not None:
+            assert all(corpus.session(k).project == f.project for k in f.sources), f.id
+        assert (f.link is not None) == (f.kind == "failure_fix"), f.id
+    for f in corpus.facts:
+        if f.superseded_by is not None:
+            new = next(g for g in corpus.facts if g.id == f.superseded_by)
+            assert new.kind == "superseding"
+            assert all(corpus.session(k).later for k in new.sources)
+            assert not any(corpus.session(k).later for k in f.sources)
+    assert sum(1 for f in corpus.facts if f.superseded_by) >= 3
+    general = [f for f in corpus.facts if f.kind == "general_rule"]
+    assert all(len({corpus.session(k).project for k in f.sources}) >= 2 for f in general)
+    _, _, gone = active_facts(corpus, "forget")
+    assert gone, "the forgotten session must have facts of its own"
+
+
+def test_ground_truth_is_planted_where_the_issue_says(corpus: Corpus) -> None:
+    """Every fact's and distractor's tokens occur in its sessions; project facts never in
+    what the user typed; most stated rules avoid the trigger words."""
+    for f in list(corpus.facts) + list(corpus.distractors):
+        text = _all_text(corpus, f.sources)
+        for group in f.match.groups:
+            assert any(re.search(re.escape(a), text, re.I) for a in group), (f.id, group)
+    for f in corpus.facts:
+        if f.kind == "project_fact":
+            said = "\n".join(_user_texts(corpus, f.sources))
+            hits = [p.search(said) for p in f.match.patterns()]
+            assert not all(hits), f"{f.id} is typed by the user; it must come from the tools"
+        if f.kind == "failure_fix":
+            # the fix is a command of its own, not the failing one run again
+            cmds = [st for k in f.sources for st in corpus.session(k).steps if isinstance(st, Sh)]
+            fixes = [c for c in cmds if all(p.search(c.cmd) for p in f.match.patterns())]
+            assert fixes and all(c.code == 0 for c in fixes), f.id
+            assert any(c.code != 0 for c in cmds), f.id
+    stated = [f for f in corpus.facts if f.kind in ("preference", "general_rule", "project_rule")]
+    plain = [
+        f
+        for f in stated
+        if not any(
+            TRIGGERS.search(t) and all(p.search(t) for p in f.match.patterns())
+            for t in _user_texts(corpus, f.sources)
+        )
+    ]
+    assert len(plain) * 2 >= len(stated), "most rules must be phrased without trigger words"
+
+
+async def test_rendered_sessions_index_with_a_preview_and_are_eligible(
+    tmp_path: Path, db: aiosqlite.Connection, corpus: Corpus
+) -> None:
+    sessions = tmp_path / "codex" / "sessions"
+    ids: dict[str, tuple[str, str]] = {}
+    for s in corpus.sessions:
+        tid, path = write_session(
+            sessions, corpus.name, s, corpus.project(s.project), _start(s.days_ago)
+        )
+        first = next(st.text for st in s.steps if isinstance(st, User))
+        ids[tid] = (first, s.project)
+        assert path.name.endswith(f"-{tid}.jsonl")
+        # the stage-1 view of the rollout holds the user's words and the tool output
+        stage1 = "".join(render_rollout(path).chunks)
+        assert json.dumps(first, ensure_ascii=False)[1:40] in stage1
+    indexer = Indexer(db, [sessions], tmp_path / "codex" / "archived_sessions")
+    stats = await indexer.scan_all()
+    assert (stats.files_seen, stats.problems) == (len(corpus.sessions), 0)
+    rows = await (
+        await db.execute("SELECT id, preview, cwd, source, git_branch FROM threads")
+    ).fetchall()
+    assert {r[0] for r in rows} == set(ids)
+    for tid, preview, cwd, source, branch in rows:
+        first, project = ids[tid]
+        assert preview == first
+        assert cwd == corpus.project(project).cwd
+        assert source == "cli" and branch
+    candidates = await scan_candidates(db, eligibility(Config()), now_ms=NOW_MS, limit=1000)
+    assert {c.thread_id for c in candidates} == set(ids)
+
+
+def test_rendering_is_byte_stable(corpus: Corpus) -> None:
+    s = corpus.sessions[0]
+    a = render_session(corpus.name, s, corpus.project(s.project), 1_795_317_123_000)
+    b = render_session(corpus.name, s, corpus.project(s.project), 1_795_317_123_000)
+    assert a == b
+    lines = [json.loads(x) for x in a[1].splitlines()]
+    assert [x["ordinal"] for x in lines] == list(range(len(lines)))
+    assert lines[0]["type"] == "session_meta" and lines[0]["payload"]["id"] == a[0]
+    assert {x["type"] for x in lines} >= {
+        "session_meta", "event_msg", "response_item", "turn_context", "world_state",
+        "token_usage_record",
+    }  # fmt: skip
+
+
+def _folder(root: Path, corpus: Corpus, lines_by_scope: dict[str, list[str]]) -> Path:
+    """A memory folder whose summary and MEMORY.md hold ``lines`` under one heading per scope
+    (a project name, or "General")."""
+    root.mkdir(parents=True, exist_ok=True)
+    body = ["v1", ""]
+    for scope, lines in lines_by_scope.items():
+        body += [f"## {scope}", ""] + [f"- {line}" for line in lines] + [""]
+    text = "\n".join(body)
+    (root / SUMMARY).write_text(text)
+    (root / MEMORY).write_text(text.removeprefix("v1\n"))
+    return root
+
+
+def _perfect(root: Path, corpus: Corpus, facts: list[Fact]) -> Path:
+    scopes: dict[str, list[str]] = {}
+    for f in facts:
+        scopes.setdefault(f.project or "General", []).append(f.says)
+    return _folder(root, corpus, scopes)
+
+
+@pytest.mark.parametrize("step", ["first", "later", "forget"])
+def test_scorer_gives_a_hand_written_perfect_folder_full_marks(
+    tmp_path: Path, corpus: Corpus, step: str
+) -> None:
+    facts, _, _ = active_facts(corpus, step)
+    result = score_root(corpus, _perfect(tmp_path, corpus, facts), step)
+    for name in (SUMMARY, MEMORY):
+        f = result.files[name]
+        assert f.total == (len(facts), len(facts)), (name, f.missing)
+        assert f.linked[0] == f.linked[1] > 0
+        assert f.superseded_current == [] and f.distractors == []
+        assert f.fact_bytes > 0.9 * f.size - 200
+    assert result.forgotten_present == {SUMMARY: [], MEMORY: []} or step != "forget"
+
+
+def test_scorer_gives_an_empty_folder_zero(tmp_path: Path, corpus: Corpus) -> None:
+    (tmp_path / "root").mkdir()
+    (tmp_path / "root" / SUMMARY).write_text("v1\n")
+    (tmp_path / "root" / MEMORY).write_text("")
+    result = score_root(corpus, tmp_path / "root", "later")
+    for f in result.files.values():
+        assert f.total[0] == 0 and f.total[1] >= 30
+        assert f.linked[0] == 0 and f.fact_bytes == 0
+    missing = score_root(corpus, tmp_path / "nothing", "later")
+    assert all(f.total[0] == 0 for f in missing.files.values())
+
+
+def test_scorer_catches_old_values_distractors_and_misplaced_scopes(
+    tmp_path: Path, corpus: Corpus
+) -> None:
+    facts, pairs, _ = active_facts(corpus, "later")
+    scopes: dict[str, list[str]] = {}
+    for old, _new in pairs:
+        scopes.setdefault(old.project or "General", []).append(old.says)
+    for d in corpus.distractors:
+        scopes.setdefault("General", []).append(" ".join(g[0] for g in d.match.groups))
+    # every project fact under the wrong project; every general rule under one project
+    wrong = {
+        p.name: corpus.projects[(i + 1) % len(corpus.projects)].name
+        for i, p in enumerate(corpus.projects)
+    }
+    for f in facts:
+        if f.kind == "general_rule":
+            scopes.setdefault(corpus.projects[0].name, []).append(f.says)
+        elif f.project is not None:
+            scopes.setdefault(wrong[f.project], []).append(f.says)
+    result = score_root(corpus, _folder(tmp_path, corpus, scopes), "later")
+    for fs in result.files.values():
+        assert sorted(fs.superseded_current) == sorted(o.id for o, _ in pairs)
+        assert sorted(fs.distractors) == sorted(d.id for d in corpus.distractors)
+        scoped = [g for g in facts if g.project is not None or g.kind == "general_rule"]
+        assert fs.total[0] <= len(facts) - len(scoped)
+    # an old value stated as replaced is not presented as current
+    replaced: dict[str, list[str]] = {}
+    for o, _ in pairs:
+        replaced.setdefault(o.project or "General", []).append(f"{o.says}: no longer, replaced")
+    result = score_root(corpus, _folder(tmp_path / "r", corpus, replaced), "later")
+    assert all(fs.superseded_current == [] for fs in result.files.values())
