@@ -107,7 +107,13 @@ from memoryd.agent.offline.edits import (
 from memoryd.agent.offline.layout import MODEL, NAME, NOTES_END, SUMMARY_BUDGET, FileTag
 from memoryd.agent.offline.ledger import Ledger, redact_line
 from memoryd.agent.offline.memory_md import render_memory, state_block
-from memoryd.agent.offline.model import build_groups, preference_parts
+from memoryd.agent.offline.model import (
+    build_groups,
+    general_rule_keys,
+    preference_parts,
+    replacement_signals,
+    rule_aliases,
+)
 from memoryd.agent.offline.sources import (
     blob_id,
     parse_memory_text,
@@ -168,6 +174,9 @@ def consolidate_root(root: Path, diff_file: str | None) -> Outcome:
     adhoc = read_notes(root)
     skills = read_skills(root)
     groups = build_groups(sources)
+    signals = replacement_signals(sources)
+    aliases = rule_aliases(sources)
+    general = general_rule_keys(sources, aliases)
     fingerprints: dict[str, str] = {s.thread_id: s.fingerprint for s in sources}
     fingerprints.update({n.support: n.fingerprint for n in adhoc})
     fingerprints.update({f"skill:{s.name}": s.fingerprint for s in skills})
@@ -185,8 +194,10 @@ def consolidate_root(root: Path, diff_file: str | None) -> Outcome:
 
     # 1. Everything the rebuild can produce, with nothing hidden.
     catalogue = Ledger({}, fingerprints)
-    _, all_visible = render_memory(catalogue, groups, [], adhoc)
-    full_model = build_summary_model(sources, all_visible, adhoc, skills, [])
+    _, all_visible, all_general = render_memory(
+        catalogue, groups, [], adhoc, signals, general, aliases
+    )
+    full_model = build_summary_model(sources, all_visible, all_general, adhoc, skills, [])
     for level in ALL_LEVELS:
         render_summary(catalogue, full_model, level)
 
@@ -254,8 +265,10 @@ def consolidate_root(root: Path, diff_file: str | None) -> Outcome:
 
     # 4. The final files.
     ledger = Ledger(hidden, fingerprints)
-    body, visible = render_memory(ledger, groups, mnotes, adhoc)
-    model = build_summary_model(sources, visible, adhoc, skills, snotes)
+    body, visible, shown_general = render_memory(
+        ledger, groups, mnotes, adhoc, signals, general, aliases
+    )
+    model = build_summary_model(sources, visible, shown_general, adhoc, skills, snotes)
     summary = fit_summary(ledger, model)
     body_text = redact("\n".join(body).rstrip("\n") + "\n")
     memory_digest = view_memory(body_text).digest

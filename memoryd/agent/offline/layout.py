@@ -7,7 +7,9 @@ from typing import Literal
 NAME = "offline"
 MODEL = "offline-v1"
 
-SUMMARY_BUDGET = 4_500  # bytes; the CLI injects the first 5,000 bytes of a longer summary
+# Codex injects a summary of up to 10,000 bytes whole; of a longer one, only the first 5,000
+# and the last 5,000 bytes (doctor.INJECT_HEAD_BYTES / INJECT_TAIL_BYTES).
+SUMMARY_BUDGET = 10_000
 SUMMARY_NOTES_BUDGET = 1_200  # bytes of the summary's ``## User notes`` body
 READ_LIMIT = 64 * 1024 * 1024
 NOTE_READ_LIMIT = 64 * 1024
@@ -15,7 +17,6 @@ NOTE_CHARS = 1_000  # of one ad-hoc note in MEMORY.md
 TITLE_CHARS = 160
 MAX_TASK_KEYWORDS = 16
 MAX_BLOCK_BULLETS = 40
-RECENT_DAYS = 3
 
 NOTES_HEADING = "# User notes"
 NOTES_BEGIN = (
@@ -35,6 +36,8 @@ STATE_BEGIN = (
 STATE_END = "-->"
 ADHOC_HEADING = "## Ad-hoc notes"
 EMPTY_HEADING = "# Memory is empty"
+GENERAL_HEADING = "# General rules (stated in two or more projects)"
+SUPERSEDED_HEADING = "## Superseded (no longer current)"
 SUMMARY_NOTES_HEADING = "## User notes"
 SUMMARY_SECTIONS = (
     "## User Profile",

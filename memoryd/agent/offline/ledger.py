@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 from memoryd.agent.offline.layout import (
     ADHOC_HEADING,
     EMPTY_HEADING,
+    GENERAL_HEADING,
     NOTES_HEADING,
     SUMMARY_SECTIONS,
+    SUPERSEDED_HEADING,
     FileTag,
     Kind,
 )
@@ -26,6 +28,8 @@ _STRUCT_HEADINGS: dict[str, frozenset[str]] = {
             NOTES_HEADING,
             ADHOC_HEADING,
             EMPTY_HEADING,
+            GENERAL_HEADING,
+            SUPERSEDED_HEADING,
             "### rollout_summary_files",
             "### keywords",
             "## User preferences",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 from typing import Literal
 
@@ -12,17 +12,20 @@ from memoryd.agent.base import (
 from memoryd.agent.offline.layout import (
     ADHOC_HEADING,
     EMPTY_HEADING,
+    GENERAL_HEADING,
     MAX_BLOCK_BULLETS,
     NOTES_BEGIN,
     NOTES_END,
     NOTES_HEADING,
     STATE_BEGIN,
     STATE_END,
+    SUPERSEDED_HEADING,
 )
 from memoryd.agent.offline.ledger import Emitter, Ledger
+from memoryd.agent.offline.meaning import Replacement, replaced_phrase, superseded_by
 from memoryd.agent.offline.model import Entry, Group, Task, TaskRef, collect_entries
 from memoryd.agent.offline.sources import AdHocNote
-from memoryd.textutil import clip, plural
+from memoryd.textutil import clip, norm_words, plural
 
 
 @dataclass
@@ -65,12 +68,17 @@ def _rollout_line(ref: TaskRef) -> str:
 
 
 def _entry_bullets(
-    entries: list[Entry], overflow_support: frozenset[str]
+    entries: list[Entry], overflow_support: frozenset[str], project: str
 ) -> list[tuple[str, frozenset[str]]]:
     out: list[tuple[str, frozenset[str]]] = []
     for e in entries[:MAX_BLOCK_BULLETS]:
         sessions = f" ({len(e.threads)} sessions)" if len(e.threads) > 1 else ""
-        out.append((f"- {e.text} {_refs(e.tasks)}{sessions}", frozenset(e.threads)))
+        # Each bullet names its project, so that grepping for the project finds the facts.
+        text = f"- {project}: {e.text} {_refs(e.tasks)}{sessions}"
+        if e.superseded is not None:
+            r = e.superseded
+            text += f" — superseded: {replaced_phrase(r)} ({r.day[:10] or 'later'})"
+        out.append((text, frozenset(e.threads)))
     if len(entries) > MAX_BLOCK_BULLETS:
         more = len(entries) - MAX_BLOCK_BULLETS
         out.append((f"- … {more} more in the rollout summaries listed above", overflow_support))
@@ -97,12 +105,41 @@ def _applies_line(group: Group) -> str:
     return f"applies_to: {where}; reuse_rule={rule}"
 
 
+def _general_line(e: Entry) -> str:
+    head = e.implication or e.text
+    quote = (
+        f' — "{clip(e.quote, 160)}"' if e.quote and norm_words(e.quote) != norm_words(head) else ""
+    )
+    return (
+        f"- {clip(head, 200)}{quote} (stated in {', '.join(e.projects)}; "
+        f"{plural(len(e.threads), 'session')})"
+    )
+
+
+def _merge_general(general: dict[str, Entry], e: Entry) -> None:
+    m = general.get(e.key)
+    if m is None:
+        general[e.key] = m = Entry(
+            key=e.key, text=e.text, implication=e.implication, quote=e.quote, kind=e.kind
+        )
+    m.threads |= e.threads
+    m.projects += [p for p in e.projects if p not in m.projects]
+    m.latest = max(m.latest, e.latest)
+
+
 def render_memory(
     ledger: Ledger,
     groups: Sequence[Group],
     notes: Sequence[str],
     adhoc: Sequence[AdHocNote],
-) -> tuple[list[str], list[VisibleGroup]]:
+    signals: Mapping[str, Sequence[Replacement]] | None = None,
+    general_keys: Set[str] = frozenset(),
+    aliases: Mapping[str, str] | None = None,
+) -> tuple[list[str], list[VisibleGroup], list[Entry]]:
+    """MEMORY.md's lines, the groups and entries left visible (what the summary may use), and
+    the rules stated in two or more projects (one general entry each)."""
+    signals = signals or {}
+    general: dict[str, Entry] = {}
     em = Emitter("M", ledger)
     em.line(NOTES_HEADING)
     em.blank()
@@ -125,6 +162,7 @@ def render_memory(
         em.line(_scope_line(group))
         em.line(_applies_line(group))
         numbered: list[tuple[int, Task]] = []
+        shown_keywords: set[str] = set()
         for task in group.tasks:
             num = len(numbered) + 1
             tcp = em.checkpoint()
@@ -136,7 +174,14 @@ def render_memory(
                 "### rollout_summary_files",
                 [(_rollout_line(r), (r.source.thread_id,)) for r in task.refs],
             )
-            kws = task.keywords()
+            # A session's keywords once per group, not again on each of its tasks.
+            kws = [
+                k
+                for k in task.keywords()
+                if k.lower() not in shown_keywords
+                and superseded_by(k, task.latest, signals.get(group.cwd, ())) is None
+            ]
+            shown_keywords.update(k.lower() for k in kws)
             if kws:
                 shown += em.section("### keywords", [("- " + ", ".join(kws), task.support)])
             if not shown:
@@ -148,9 +193,18 @@ def render_memory(
             continue
         shown_support = frozenset(tid for _, t in numbered for tid in t.support)
         kept: dict[str, list[Entry]] = {}
+        stale: list[Entry] = []
         for kind, heading in _BLOCK_SECTIONS:
-            entries = collect_entries(numbered, kind)
-            bullets = _entry_bullets(entries, shown_support)
+            entries = collect_entries(numbered, kind, signals.get(group.cwd, ()), aliases)
+            if kind == "prefs":
+                for e in entries:
+                    if e.key in general_keys and e.superseded is None:
+                        _merge_general(general, e)
+                entries = [e for e in entries if e.key not in general_keys]
+            stale += [e for e in entries if e.superseded is not None]
+            entries = [e for e in entries if e.superseded is None]
+            entries.sort(key=lambda e: -e.durability)
+            bullets = _entry_bullets(entries, shown_support, group.project)
             shown_entries = entries[:MAX_BLOCK_BULLETS]
             visible: list[Entry] = []
             cp_s = em.checkpoint()
@@ -165,9 +219,25 @@ def render_memory(
             if not visible:
                 em.restore(cp_s)
             kept[kind] = visible
+        if stale:
+            # Kept for the record, marked so that nobody reads them as current.
+            em.section(
+                SUPERSEDED_HEADING,
+                _entry_bullets(stale, shown_support, group.project)[:MAX_BLOCK_BULLETS],
+            )
         visible_groups.append(
             VisibleGroup(group, numbered, kept["prefs"], kept["knowledge"], kept["failures"])
         )
+    shown_general: list[Entry] = []
+    if general:
+        entries = sorted(general.values(), key=lambda e: (-len(e.threads), e.key))
+        cp = em.checkpoint()
+        em.blank()
+        em.line(GENERAL_HEADING)
+        em.blank()
+        shown_general = [e for e in entries if em.line(_general_line(e), e.threads)]
+        if not shown_general:
+            em.restore(cp)
     if not visible_groups:
         em.blank()
         em.line(EMPTY_HEADING)
@@ -177,7 +247,7 @@ def render_memory(
             "(or every one was hidden by an edit). Only the user notes above hold anything."
         )
     em.blank()
-    return em.lines, visible_groups
+    return em.lines, visible_groups, shown_general
 
 
 def state_block(memory_digest: str, summary_digest: str, hidden: Mapping[str, str]) -> list[str]:

@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from memoryd.agent.offline.layout import MAX_TASK_KEYWORDS, TITLE_CHARS
+from memoryd.agent.offline.layout import MAX_TASK_KEYWORDS
+from memoryd.agent.offline.meaning import (
+    DURABILITY,
+    FACT,
+    NOISE,
+    Replacement,
+    command_pairs,
+    content_words,
+    kind_of,
+    replacement,
+    rule_key,
+    same_rule,
+    superseded_by,
+    switched_to,
+)
 from memoryd.agent.offline.sources import Source, TaskIn, project_name
 from memoryd.textutil import clip, dedupe_ci, norm_words
 
@@ -71,7 +85,9 @@ def build_groups(sources: Sequence[Source]) -> list[Group]:
     tasks: dict[tuple[str, str, str], Task] = {}
     for src in sources:
         for t in src.tasks:
-            label = clip(t.group, TITLE_CHARS) or src.project
+            # One group per project: a session's tasks stay together, whatever family the
+            # extractor gave each.
+            label = src.project
             gkey = (src.cwd, label.lower())
             group = groups.get(gkey)
             if group is None:
@@ -111,6 +127,13 @@ class Entry:
     latest: str = ""
     implication: str = ""
     quote: str = ""
+    kind: str = FACT
+    superseded: Replacement | None = None
+
+    @property
+    def durability(self) -> int:
+        """How much a new session can rely on it: its kind, then how many sessions said it."""
+        return DURABILITY[self.kind] * 4 + min(len(self.threads), 4)
 
 
 _QUOTE = re.compile(r"[\"“]([^\"”]{1,300})[\"”]")
@@ -149,20 +172,99 @@ def _merge(entries: dict[str, Entry], key: str, text: str, num: int, ref: TaskRe
 
 
 def collect_entries(
-    numbered: Sequence[tuple[int, Task]], kind: Literal["prefs", "knowledge", "failures"]
+    numbered: Sequence[tuple[int, Task]],
+    kind: Literal["prefs", "knowledge", "failures"],
+    signals: Sequence[Replacement] = (),
+    aliases: Mapping[str, str] | None = None,
 ) -> list[Entry]:
+    """The group's bullets of one section, merged by meaning (a rule by its polarity and
+    content words), without noise, each marked when a later replacement supersedes it."""
     entries: dict[str, Entry] = {}
+    aliases = aliases or {}
     for num, task in numbered:
         for ref in task.refs:
             for bullet in getattr(ref.task, kind):
                 text = clip(re.sub(r"(?:\s*\[Task \d+\])+\s*$", "", bullet), 600)
-                if kind == "knowledge" and re.match(r"^project root:", text, re.I):
-                    continue  # the block's applies_to already says where
+                what = kind_of(text, kind)
+                if what == NOISE:
+                    continue  # the rollout summary keeps it; memory does not need it
                 if kind == "prefs":
-                    key, implication, quote = preference_parts(text)
-                    e = _merge(entries, key, text, num, ref)
+                    _, implication, quote = preference_parts(text)
+                    key = rule_key(implication or quote or text)
+                    e = _merge(entries, aliases.get(key, key), text, num, ref)
                     e.implication = e.implication or implication
                     e.quote = e.quote or quote
                 else:
-                    _merge(entries, norm_words(text) or text, text, num, ref)
-    return list(entries.values())
+                    e = _merge(entries, norm_words(text) or text, text, num, ref)
+                e.kind = what
+    out = list(entries.values())
+    for e in out:
+        e.superseded = superseded_by(f"{e.text} {e.quote}", e.latest, signals)
+    return out
+
+
+def replacement_signals(sources: Sequence[Source]) -> dict[str, list[Replacement]]:
+    """Per cwd, every "Replaced: …" statement with the day of its session, and for each
+    "Switched to: `new`" the older programs that ran the same subcommands (``npm test`` before,
+    ``pnpm test`` since: npm was replaced by pnpm)."""
+    out: dict[str, list[Replacement]] = {}
+    dated: dict[str, list[tuple[str, set[tuple[str, str]]]]] = {}
+    switches: list[tuple[str, str, str, str]] = []  # cwd, new, day, text
+    for src in sources:
+        for t in src.tasks:
+            for bullet in [*t.knowledge, *t.failures]:
+                dated.setdefault(src.cwd, []).append((src.updated_at, command_pairs(bullet)))
+            for bullet in t.knowledge:
+                r = replacement(bullet, src.updated_at)
+                if r is not None:
+                    out.setdefault(src.cwd, []).append(r)
+                new = switched_to(bullet)
+                if new is not None:
+                    switches.append((src.cwd, new, src.updated_at, bullet))
+    for cwd, new, day, text in switches:
+        before = {p for d, pairs in dated.get(cwd, []) if d < day for p in pairs}
+        since = {p for d, pairs in dated.get(cwd, []) if d >= day for p in pairs}
+        subs = {sub for prog, sub in since if prog == new}
+        for old in sorted({prog for prog, sub in before if sub in subs and prog != new}):
+            out.setdefault(cwd, []).append(Replacement(old, new, day, text))
+    return out
+
+
+def rule_aliases(sources: Sequence[Source]) -> dict[str, str]:
+    """Each rule key mapped to the key of its meaning: rules that share most of their content
+    words are one rule (the smallest key names it)."""
+    words: dict[str, set[str]] = {}
+    for src in sources:
+        for t in src.tasks:
+            for bullet in t.prefs:
+                _, implication, quote = preference_parts(bullet)
+                text = implication or quote or bullet
+                words.setdefault(rule_key(text), content_words(text))
+    keys = sorted(words)
+    alias = {k: k for k in keys}
+
+    def root(k: str) -> str:
+        while alias[k] != k:
+            k = alias[k]
+        return k
+
+    for i, a in enumerate(keys):
+        for b in keys[i + 1 :]:
+            if not a.startswith("pair:") and not b.startswith("pair:"):
+                if same_rule(words[a], words[b]):
+                    ra, rb = root(a), root(b)
+                    if ra != rb:
+                        alias[max(ra, rb)] = min(ra, rb)
+    return {k: root(k) for k in keys}
+
+
+def general_rule_keys(sources: Sequence[Source], aliases: Mapping[str, str]) -> set[str]:
+    """Keys of the rules stated in two or more projects: one general rule each."""
+    projects: dict[str, set[str]] = {}
+    for src in sources:
+        for t in src.tasks:
+            for bullet in t.prefs:
+                _, implication, quote = preference_parts(bullet)
+                key = rule_key(implication or quote or bullet)
+                projects.setdefault(aliases.get(key, key), set()).add(src.cwd)
+    return {k for k, cwds in projects.items() if len(cwds) > 1}

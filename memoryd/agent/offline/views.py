@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from memoryd.agent.offline.layout import (
     ADHOC_HEADING,
     EMPTY_HEADING,
+    GENERAL_HEADING,
     NOTES_BEGIN_PREFIX,
     NOTES_END_PREFIX,
     NOTES_HEADING,
@@ -78,7 +79,7 @@ def _is_memory_boundary(line: str) -> bool:
     s = line.strip()
     return (
         s.startswith("# Task Group:")
-        or s in (EMPTY_HEADING, ADHOC_HEADING)
+        or s in (EMPTY_HEADING, ADHOC_HEADING, GENERAL_HEADING)
         or s.startswith(STATE_PREFIX)
         or s.startswith(NOTES_END_PREFIX)
     )

@@ -70,7 +70,7 @@ def _statement(sentence: str) -> str | None:
         return None
     if _NARRATION.match(s) or _PAST_ACTION.search(s) or TRANSIENT.search(s):
         return None
-    if not _anchored(s) or not _STANDING.search(s):
+    if not _anchored(s) or not _STANDING.search(s) or "REDACTED" in s:
         return None
     s = strip_tail(s)
     return clip(s[:1].upper() + s[1:], FACT_CHARS)
@@ -147,6 +147,19 @@ _REPLACED: tuple[re.Pattern[str], ...] = tuple(
         rf"(?P<old>{_X})\s+(?:is|are|has\s+been|was)\s+(?:gone|removed|deleted|deprecated|dead"
         rf"|obsolete|no\s+longer\s+(?:used|available|supported|exists?|there|needed))",
         rf"\buse\s+(?P<new>{_X})\s+now\s+(?:instead\s+of|rather\s+than|not)\s+(?P<old>{_X})",
+        rf"\b(?:dropped|ditched|got\s+rid\s+of|removed|retired)\s+(?P<old>{_X})",
+        rf"\b(?:nothing|no\s+one|none\s+of\s+\w+)\s+(?:should\s+)?(?:still\s+)?"
+        rf"(?:calls?|uses?|runs?|needs?|invokes?)\s+(?P<old>{_X})",
+    )
+)
+# "moved the dashboard to pnpm", "X uses pnpm now": the new tool, without the old one (the
+# consolidator finds what it replaced in the project's older commands).
+_SWITCHED: tuple[re.Pattern[str], ...] = tuple(
+    re.compile(p, re.I)
+    for p in (
+        rf"\b(?:moved|switched|migrated|went\s+over|changed)\s+(?:\w+\s+){{0,3}}?to\s+"
+        rf"(?P<new>{_X})",
+        rf"\b(?:uses?|runs?\s+on|is\s+on|are\s+on)\s+(?P<new>{_X})\s+now\b",
     )
 )
 _GONE_ERROR = re.compile(
@@ -197,6 +210,13 @@ def replacements(texts: Iterable[str]) -> list[str]:
                 change = f"is replaced by {_term(new)}" if new else "is gone"
                 out.append(f'Replaced: {_term(old)} {change} ("{clip(strip_tail(s), 160)}")')
                 break
+            else:
+                for pattern in _SWITCHED:
+                    m = pattern.search(s)
+                    if m is not None and m.group("new").strip("`").lower() not in _STOP_OLD:
+                        new = _term(m.group("new"))
+                        out.append(f'Switched to: {new} ("{clip(strip_tail(s), 160)}")')
+                        break
     return dedupe(out)
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from memoryd.backends.offline.limits import COMMAND_CHARS
 from memoryd.backends.offline.shell import (
+    LOOK_VERBS,
     NO_MODULE,
     NOT_FOUND,
     PROGRAM_SKIP,
@@ -103,7 +104,9 @@ _ONE_OFF = frozenset("kill pkill killall rm rmdir sleep wait mkdir touch cp mv c
 
 def is_probe(cmd: Command) -> bool:
     programs = command_programs(cmd.text)
-    return not programs or all(k in PROBES for k in programs)
+    return not programs or all(
+        k in PROBES or k.split()[0] in PROBES or k.split()[-1] in LOOK_VERBS for k in programs
+    )
 
 
 def rejected_actions(task: Task) -> set[int]:
@@ -330,7 +333,9 @@ def how_to_run(task: Task, verified: set[int]) -> list[str]:
             continue
         # A task runner's target says what it does ("make migrate"); the runner does not.
         target = _TASK_RUNNER.sub("", cmd.text.strip())
-        purpose = next((what for what, pattern in _PURPOSES if pattern.search(target)), None)
+        bare = [w for w in target.split() if re.fullmatch(r"[\w:-]+", w)]
+        words = " ".join(bare if target != cmd.text.strip() else [*programs, *bare])
+        purpose = next((what for what, pattern in _PURPOSES if pattern.search(words)), None)
         if purpose is None and cmd.seq not in verified and target == cmd.text.strip():
             continue
         code = md_code(clip(cmd.text, COMMAND_CHARS))

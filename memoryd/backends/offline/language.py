@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from memoryd.backends.offline.limits import TITLE_CHARS
 from memoryd.textutil import clip, one_line
 
-_SENTENCE_SPLIT = re.compile(r"(?<=[.!?;])\s+|\n+")
+_SENTENCE_SPLIT = re.compile(r"(?<=[^\s.!?;][.!?;])\s+|\n+")
 _CLAUSE_SPLIT = re.compile(r",\s*|\s+-\s+")
 _WORDS = re.compile(r"[a-z0-9']+")
 
@@ -90,12 +90,26 @@ def split_sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_SPLIT.split(text) if s.strip()]
 
 
+_PRONOUN_OBJECT = re.compile(r"\b(?:it|that|this|them|those|these)\b", re.I)
+_CONTENT_FILLER = frozenset(
+    "no not don't dont do never always please just it that this them those these the a an and "
+    "or but so again".split()
+)
+
+
+def _context_bound(s: str) -> bool:
+    """A rule that only makes sense next to what it answers ("no, don't skip it")."""
+    content = [w for w in _words(s) if w not in _CONTENT_FILLER]
+    return _PRONOUN_OBJECT.search(s) is not None and len(content) < 3
+
+
 def is_preference(sentence: str) -> bool:
     """Whether a user sentence states how future work should be done: a trigger word used as
     a rule (not describing what something does), a bare "X, not Y", an imperative with a mark
-    of generality, a rule with a modal, or a request about the answers themselves."""
+    of generality, a rule with a modal, a prohibition, or a request about the answers
+    themselves; never a question or a remark bound to what it answers."""
     s = _normalize_quotes(sentence.strip())
-    if _QUESTION.search(s):
+    if _QUESTION.search(s) or _context_bound(s):
         return False
     if _PREFERENCE.search(s):
         stripped = _BEHAVIOUR_NOT_RULE.sub("", s)
@@ -113,7 +127,7 @@ _RULE_LEAD = frozenset(
     "can could need needs".split()
 )
 _QUESTION = re.compile(
-    r"\?\s*$|^(?:why|what|how|where|when|which|who|is|are|does|do|did|can|"
+    r"(?<=[\w)'\"`])\?\s*$|^(?:why|what|how|where|when|which|who|is|are|does|do|did|can|"
     r"could|would)\b[^.]*\?",
     re.I,
 )
@@ -125,7 +139,7 @@ def _rule_adverbs(s: str) -> bool:
     if not adverbs:
         return True
     for m in adverbs:
-        clause = re.split(r"[,;:(]|\s-\s", s[: m.start()])[-1]
+        clause = re.split(r"[,;:(—–]|\s-\s", s[: m.start()])[-1]
         before = _words(_LEADING_WHEN.sub("", clause.strip()))
         if not before or before[-1] in _RULE_LEAD:
             return True
@@ -143,7 +157,7 @@ _NOT_IMPERATIVE = frozenset(
 )
 _BASE_VERB_ENDINGS = re.compile(r"(?:ing|ed|ly)$")
 _GENERAL = re.compile(
-    r"\b(?:always|never|every\s+time|whenever|each\s+time|any\s*time|by\s+default"
+    r"\b(?:always|never|everywhere|every\s+time|whenever|each\s+time|any\s*time|by\s+default"
     r"|from\s+now\s+on|going\s+forward|in\s+(?:the\s+)?future|next\s+time|before\s+\w+"
     r"|after\s+(?:you\s+|every\s+|each\s+|any\s+)?\w+ing\b|only\b"
     r"|(?:for|in)\s+(?:all|every|any)\b|instead\b|rather\s+than\b|\bover\s+`"
@@ -197,8 +211,13 @@ def _imperative(s: str) -> bool:
     return not (w.endswith("s") and not w.endswith("ss") and len(w) > 3)
 
 
+def _rule_clause(s: str) -> str:
+    """The rule part of a sentence: what comes before a dash or a colon that gives a reason."""
+    return re.split(r"\s[—–-]\s|:\s", _body(s), maxsplit=1)[0]
+
+
 def _contrast(s: str) -> bool:
-    m = _CONTRAST.match(_body(s))
+    m = _CONTRAST.match(_rule_clause(s))
     return m is not None and len(_words(m.group("x"))) <= 5 and len(_words(m.group("y"))) <= 5
 
 
@@ -235,12 +254,37 @@ def _answer_style(s: str) -> bool:
     return False
 
 
+# "no unwrap() in library code", "No emojis": a prohibition opening a clause.
+_PROHIBITION = re.compile(
+    r"(?:^|[:;—–]\s*)no\s+(?!problem|worries|thanks|idea|luck|need|way|rush|matter|one|"
+    r"longer|more|doubt|change|changes|issue|issues|errors?|output|tests?\b)[\w`.(]",
+    re.I,
+)
+_NOUN_MODAL = re.compile(
+    r"^(?:the\s+|our\s+|my\s+|all\s+|every\s+)?(?:\w+\s+){0,2}(?:answers?|repl(?:y|ies)"
+    r"|responses?|explanations?|summar(?:y|ies)|messages?|comments?|docstrings?|commits?|prs?"
+    r"|pull\s+requests?|changelogs?|names?|tests?|handlers?|functions?|code)\s+"
+    r"(?:should|must|need\s+to|have\s+to|has\s+to)\s+(?:always\s+)?\w+",
+    re.I,
+)
+
+
+def _prohibition(s: str) -> bool:
+    return _PROHIBITION.search(_body(s)) is not None
+
+
+def _noun_modal(s: str) -> bool:
+    return _NOUN_MODAL.match(_body(s)) is not None
+
+
 # Preference shapes without a trigger word. Each is a grammatical mechanism, not a phrase.
 _RULE_SHAPES: tuple[Callable[[str], bool], ...] = (
     _contrast,
     _general_instruction,
     _modal_rule,
     _answer_style,
+    _prohibition,
+    _noun_modal,
 )
 
 
@@ -306,7 +350,7 @@ def preference_implication(sentence: str) -> str:
     """What a future run should do, read off the shape of a preference sentence."""
     s = _normalize_quotes(sentence)
     body = strip_tail(_body(s))
-    m = _CONTRAST.match(body)
+    m = _CONTRAST.match(strip_tail(_rule_clause(s)))
     if m and _contrast(s):
         x = re.sub(r"^(?:use|run|call|prefer)\s+", "", strip_tail(m.group("x")), flags=re.I)
         return f"use {clip(x, 80)}, not {clip(strip_tail(m.group('y')), 80)}"
@@ -364,6 +408,15 @@ def is_rejection(text: str) -> bool:
     return bool(first) and _REJECTION.search(first[0].strip()) is not None
 
 
+_REQUEST = re.compile(r"\b(?:can|could|would|will)\s+you\b|\bplease\b|\?\s*$", re.I)
+_TOPIC_SHIFT = re.compile(r"^(?:anyway|anyhow|so|ok(?:ay)?)\b[:,]?\s*", re.I)
+
+
+def _asks(s: str) -> bool:
+    body = _TOPIC_SHIFT.sub("", s.strip())
+    return _REQUEST.search(body) is not None or _imperative(body)
+
+
 @dataclass(frozen=True)
 class MessageReading:
     positive: bool
@@ -402,7 +455,9 @@ def read_message(text: str) -> MessageReading:
     if chatter:
         substantive = []
     follow_up = negative or not substantive
-    title_src = substantive[0] if substantive else (sentences[0] if sentences else text)
+    # The title is the sentence that asks for something, not a remark before it.
+    asking = [s for s in substantive if _asks(s)]
+    title_src = (asking or substantive or sentences or [text])[0]
     # Drop a leading acknowledgement ("Thanks, now add tests" → "now add tests").
     parts = [c for c in _CLAUSE_SPLIT.split(title_src) if c.strip()]
     while len(parts) > 1 and _clause_kind(parts[0]) != "other":

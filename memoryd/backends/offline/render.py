@@ -60,7 +60,12 @@ def _keywords(tasks: Sequence[Task], project: str, branch: str | None) -> list[s
             m = PREFER_XY.search(pref.quote) or USE_XY.search(pref.quote)
             if m:
                 out.extend(clip(strip_tail(m.group(g)), 30) for g in ("x", "y"))
-        out.extend(posixpath.basename(p) for p in task.files()[:6])
+        # A file of one run (a numbered repro script, a temp file) is no keyword.
+        out.extend(
+            b
+            for b in (posixpath.basename(p) for p in task.files()[:6])
+            if not re.search(r"\d{3,}", b)
+        )
         for cmd in task.commands:
             err = cmd.error or ""
             m = re.search(r"\b([A-Z]\w*(?:Error|Exception))\b", err)
@@ -133,7 +138,7 @@ def _knowledge(view: _TaskView) -> list[str]:
     out += statements(task.assistant_texts)[:MAX_FACTS]
     out += [s for s in statements(task.user_texts) if s not in out][:MAX_FACTS]
     out += output_facts(task)
-    out.extend(f.knowledge for f in view.failures if f.knowledge)
+    out.extend(f.knowledge for f in view.failures if f.knowledge and not f.lesson)
     out += how_to_run(task, verified_commands(task))[:5]
     # A missing tool or module the task then fixed is told by the failure's lesson.
     out += [f for f in environment_facts(task) if f.split("`")[1] not in lessons]

@@ -97,10 +97,18 @@ def error_excerpt(body: str) -> str | None:
         for ln in reversed(lines):
             if _EXCEPTION_LINE.match(ln.strip()):
                 return clip(ln, QUOTE_CHARS)
+    # pytest's "E   Error: …" detail says more than its "____ ERROR at setup ____" banner.
     for ln in lines:
-        if _ERROR_LINE.search(ln):
+        if _PYTEST_DETAIL.match(ln) and _ERROR_LINE.search(ln):
+            return clip(ln[1:].strip(), QUOTE_CHARS)
+    for ln in lines:
+        if _ERROR_LINE.search(ln) and not _BANNER.match(ln):
             return clip(ln, QUOTE_CHARS)
     return None
+
+
+_PYTEST_DETAIL = re.compile(r"^E\s{2,}\S")
+_BANNER = re.compile(r"^\s*[_=*-]{5,}.*[_=*-]{5,}\s*$")
 
 
 BODY_KEEP = 32_000
@@ -319,6 +327,19 @@ SUBCOMMAND_PROGRAMS = frozenset(
     "git npm pnpm yarn cargo go uv poetry pip pip3 make docker kubectl bun deno dotnet mvn "
     "gradle bundle rake just".split()
 )
+# Verbs that make the first argument of any other program a subcommand ("alembic upgrade"
+# and "alembic heads" do different things; "pytest tests" is still pytest).
+CLI_VERBS = frozenset(
+    "upgrade downgrade merge heads current history revision migrate makemigrations init "
+    "install uninstall add remove generate build run serve start stop restart deploy lint check "
+    "format fmt sync update push pull apply plan destroy status list show info version logs "
+    "port inspect describe get set create delete exec up down login".split()
+)
+# Subcommands that only look: never a fix, never how-to-run knowledge.
+LOOK_VERBS = frozenset(
+    "heads current history status list show info version logs port inspect describe get "
+    "diff log".split()
+)
 _RUNNERS = frozenset({"uv", "poetry", "pdm", "pipenv", "hatch", "npx", "pnpx", "bunx"})
 
 
@@ -343,7 +364,7 @@ def command_programs(cmd: str) -> tuple[str, ...]:
             i = args.index("-m")
             if i + 1 < len(args):
                 program, rest = args[i + 1], []
-        if program in SUBCOMMAND_PROGRAMS and rest:
+        if rest and (program in SUBCOMMAND_PROGRAMS or rest[0] in CLI_VERBS):
             keys.append(f"{program} {rest[0]}")
         else:
             keys.append(program)
