@@ -151,6 +151,27 @@ def command_pairs(text: str) -> set[tuple[str, str]]:
     return out
 
 
+def fact_key(text: str) -> str:
+    """Equal keys for the same statement: a replacement by what replaced what (whoever said
+    it, however), anything else by its words."""
+    r = replacement(text, "")
+    if r is not None:
+        return f"replaced:{r.old.lower()}>{r.new.lower()}"
+    new = switched_to(text)
+    if new is not None:
+        return f"switched:{new.lower()}"
+    return norm_words(text) or text
+
+
+_FIX_PART = re.compile(r";\s*(?:fixed\s+by\b.*|`[^`]+`\s+work(?:s|ed)\s+instead.*)$")
+
+
+def fix_part(text: str) -> str:
+    """The part of a lesson that says what fixed it (the whole text when there is none)."""
+    m = _FIX_PART.search(text)
+    return m.group(0) if m else text
+
+
 def replacement(text: str, day: str) -> Replacement | None:
     m = _REPLACED.match(text)
     if m is None:

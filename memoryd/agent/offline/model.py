@@ -11,10 +11,13 @@ from memoryd.agent.offline.layout import MAX_TASK_KEYWORDS
 from memoryd.agent.offline.meaning import (
     DURABILITY,
     FACT,
+    FIX,
     NOISE,
     Replacement,
     command_pairs,
     content_words,
+    fact_key,
+    fix_part,
     kind_of,
     replacement,
     rule_key,
@@ -195,11 +198,14 @@ def collect_entries(
                     e.implication = e.implication or implication
                     e.quote = e.quote or quote
                 else:
-                    e = _merge(entries, norm_words(text) or text, text, num, ref)
+                    e = _merge(entries, fact_key(text), text, num, ref)
                 e.kind = what
     out = list(entries.values())
     for e in out:
-        e.superseded = superseded_by(f"{e.text} {e.quote}", e.latest, signals)
+        # A lesson stays true while its fix does: "`npm run e2e` failed …; fixed by `npx
+        # playwright install`" is not about npm.
+        claim = fix_part(e.text) if e.kind == FIX else f"{e.text} {e.quote}"
+        e.superseded = superseded_by(claim, e.latest, signals)
     return out
 
 

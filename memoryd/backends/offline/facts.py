@@ -58,6 +58,13 @@ _PAST_ACTION = re.compile(
 )
 
 
+# A statement about "it" needs the sentence before it; one that says what fixed "it" is the
+# story of one session.
+_ANAPHORA = re.compile(
+    r"^(?:it|this|that|they|these|those|he|she)\b|\bfix(?:ed|es)\s+(?:it|this|that)\b", re.I
+)
+
+
 def _anchored(s: str) -> bool:
     return any(p.search(s) for p in (_ENV_VAR, _PORT, _VERSION, _PATH, _CODE))
 
@@ -69,6 +76,8 @@ def _statement(sentence: str) -> str | None:
     if not s or s.endswith("?") or len(s) < 20 or len(s) > 400:
         return None
     if _NARRATION.match(s) or _PAST_ACTION.search(s) or TRANSIENT.search(s):
+        return None
+    if _ANAPHORA.search(s):
         return None
     if not _anchored(s) or not _STANDING.search(s) or "REDACTED" in s:
         return None
@@ -147,7 +156,9 @@ _REPLACED: tuple[re.Pattern[str], ...] = tuple(
         rf"(?P<old>{_X})\s+(?:is|are|has\s+been|was)\s+(?:gone|removed|deleted|deprecated|dead"
         rf"|obsolete|no\s+longer\s+(?:used|available|supported|exists?|there|needed))",
         rf"\buse\s+(?P<new>{_X})\s+now\s+(?:instead\s+of|rather\s+than|not)\s+(?P<old>{_X})",
-        rf"\b(?:dropped|ditched|got\s+rid\s+of|removed|retired)\s+(?P<old>{_X})",
+        # With its subject: "Removed the duplicated branch" narrates an edit.
+        rf"\b(?:we|i|they|you)\s+(?:have\s+|'ve\s+)?(?:dropped|ditched|got\s+rid\s+of|removed"
+        rf"|retired)\s+(?P<old>{_X})",
         rf"\b(?:nothing|no\s+one|none\s+of\s+\w+)\s+(?:should\s+)?(?:still\s+)?"
         rf"(?:calls?|uses?|runs?|needs?|invokes?)\s+(?P<old>{_X})",
     )
@@ -194,29 +205,29 @@ def _term(text: str) -> str:
 
 def replacements(texts: Iterable[str]) -> list[str]:
     """ "Replaced: `old` is replaced by `new`" or "Replaced: `old` is gone" for each sentence that
-    says so, quoting it."""
+    says so, and "Switched to: `new`" for one that names only the new tool, quoting it."""
     out: list[str] = []
     for text in texts:
         for sentence in split_sentences(text):
             s = one_line(sentence)
+            quote = clip(strip_tail(s), 160)
+            replaced = False
             for pattern in _REPLACED:
                 m = pattern.search(s)
-                if m is None:
-                    continue
-                old = m.group("old")
-                if old.strip("`").lower() in _STOP_OLD:
+                if m is None or m.group("old").strip("`").lower() in _STOP_OLD:
                     continue
                 new = m.groupdict().get("new")
                 change = f"is replaced by {_term(new)}" if new else "is gone"
-                out.append(f'Replaced: {_term(old)} {change} ("{clip(strip_tail(s), 160)}")')
+                out.append(f'Replaced: {_term(m.group("old"))} {change} ("{quote}")')
+                replaced = bool(new)
                 break
-            else:
-                for pattern in _SWITCHED:
-                    m = pattern.search(s)
-                    if m is not None and m.group("new").strip("`").lower() not in _STOP_OLD:
-                        new = _term(m.group("new"))
-                        out.append(f'Switched to: {new} ("{clip(strip_tail(s), 160)}")')
-                        break
+            if replaced:
+                continue  # the new tool is named already
+            for pattern in _SWITCHED:
+                m = pattern.search(s)
+                if m is not None and m.group("new").strip("`").lower() not in _STOP_OLD:
+                    out.append(f'Switched to: {_term(m.group("new"))} ("{quote}")')
+                    break
     return dedupe(out)
 
 

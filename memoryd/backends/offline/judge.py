@@ -166,7 +166,7 @@ def _fix_steps(between: Sequence[Command | Edit], failed: Command, rejected: set
 
 def _error_brief(cmd: Command) -> str:
     err = cmd.error
-    return f": {quoted(err, 160)}" if err else f" {status_text(cmd)}"
+    return f": {quoted(err, 120)}" if err else f" {status_text(cmd)}"
 
 
 def failures(task: Task) -> list[Failure]:
@@ -307,6 +307,7 @@ _PURPOSES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("start it with", re.compile(r"\b(?:serve|server|start|dev|up|runserver|watch)\b")),
     ("install dependencies with", re.compile(r"\b(?:sync|install|add|ci|bundle|restore|fetch)\b")),
 )
+_ONE_FILE = re.compile(r"\s\S+\.(?:py|ts|tsx|js|go|rs|rb|java|kt|c|cc|cpp|sh|sql|mjs)(?:\s|::|$)")
 _TASK_RUNNER = re.compile(
     r"^(?:make|just|task|invoke|npm\s+run|pnpm(?:\s+run)?|yarn(?:\s+run)?|bun\s+run|rake"
     r"|mise\s+run|poe)\s+(?=\w)"
@@ -331,12 +332,17 @@ def how_to_run(task: Task, verified: set[int]) -> list[str]:
         programs = command_programs(cmd.text)
         if any(p.split()[0] in _ONE_OFF for p in programs) or TRANSIENT.search(cmd.text):
             continue
+        # Version control is how the work was saved, not how to run the project; a run of
+        # one named file is one session's check.
+        if all(p.split()[0] == "git" for p in programs) or _ONE_FILE.search(cmd.text):
+            continue
         # A task runner's target says what it does ("make migrate"); the runner does not.
-        target = _TASK_RUNNER.sub("", cmd.text.strip())
-        bare = [w for w in target.split() if re.fullmatch(r"[\w:-]+", w)]
-        words = " ".join(bare if target != cmd.text.strip() else [*programs, *bare])
+        target = _TASK_RUNNER.sub("", re.sub(r"'[^']*'|\"[^\"]*\"", "", cmd.text.strip()))
+        bare = [w for w in target.split() if re.fullmatch(r"\w[\w:-]*", w)]
+        runner = _TASK_RUNNER.match(cmd.text.strip()) is not None
+        words = " ".join(bare if runner else [*programs, *bare])
         purpose = next((what for what, pattern in _PURPOSES if pattern.search(words)), None)
-        if purpose is None and cmd.seq not in verified and target == cmd.text.strip():
+        if purpose is None and cmd.seq not in verified and not runner:
             continue
         code = md_code(clip(cmd.text, COMMAND_CHARS))
         out.append(f"{purpose[:1].upper()}{purpose[1:]} {code}" if purpose else f"{code} works")

@@ -87,7 +87,19 @@ def _clause_kind(clause: str) -> str:
 
 
 def split_sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE_SPLIT.split(text) if s.strip()]
+    """Sentences and lines of ``text``; a full stop or semicolon inside parentheses or a code
+    span does not end a sentence ("(it is in .nvmrc; Node 18 fails)")."""
+    out: list[str] = []
+    start = 0
+    for m in _SENTENCE_SPLIT.finditer(text):
+        part = text[start : m.start()]
+        newline = "\n" in m.group(0)
+        if not newline and (part.count("(") > part.count(")") or part.count("`") % 2):
+            continue
+        out.append(part)
+        start = m.end()
+    out.append(text[start:])
+    return [s.strip() for s in out if s.strip()]
 
 
 _PRONOUN_OBJECT = re.compile(r"\b(?:it|that|this|them|those|these)\b", re.I)
@@ -153,6 +165,7 @@ _NOT_IMPERATIVE = frozenset(
     "she they we you which what when why how where who is are was were does did can could "
     "would will has have had if maybe perhaps also not no yes thanks thank hi hello hey ok "
     "okay sure great nice cool so but and or then now looks seems that's what's who's i'll "
+    "haha lol hmm ugh oh ah wow yay btw fyi well oops "
     "i'd we're you're they're".split()
 )
 _BASE_VERB_ENDINGS = re.compile(r"(?:ing|ed|ly)$")
@@ -288,6 +301,17 @@ _RULE_SHAPES: tuple[Callable[[str], bool], ...] = (
 )
 
 
+def with_context(sentences: list[str], sentence: str) -> str:
+    """A rule quoted with the short sentence before it when that one sets its scene ("Commit
+    it. Messages should explain the why")."""
+    i = sentences.index(sentence) if sentence in sentences else 0
+    before = sentences[i - 1] if i > 0 else ""
+    if before and len(_words(before)) <= 5 and not is_preference(before):
+        if _clause_kind(before) == "other":
+            return f"{before} {sentence}"
+    return sentence
+
+
 def strip_tail(text: str) -> str:
     return text.strip().rstrip(".!?;:,").strip()
 
@@ -352,8 +376,11 @@ def preference_implication(sentence: str) -> str:
     body = strip_tail(_body(s))
     m = _CONTRAST.match(strip_tail(_rule_clause(s)))
     if m and _contrast(s):
-        x = re.sub(r"^(?:use|run|call|prefer)\s+", "", strip_tail(m.group("x")), flags=re.I)
-        return f"use {clip(x, 80)}, not {clip(strip_tail(m.group('y')), 80)}"
+        x = re.sub(r"^(?:use|prefer)\s+", "", strip_tail(m.group("x")), flags=re.I)
+        y = clip(strip_tail(m.group("y")), 80)
+        if len(_words(x)) > 1 and _imperative(x):  # "search with rg, not grep"
+            return f"{clip(x[:1].lower() + x[1:], 80)}, not {y}"
+        return f"use {clip(x, 80)}, not {y}"
     for pattern, anchored, implication in _IMPLICATIONS:
         m = pattern.match(_body(s)) if anchored else pattern.search(s)
         if m:
@@ -456,7 +483,7 @@ def read_message(text: str) -> MessageReading:
         substantive = []
     follow_up = negative or not substantive
     # The title is the sentence that asks for something, not a remark before it.
-    asking = [s for s in substantive if _asks(s)]
+    asking = [s for s in substantive if _REQUEST.search(s)] or [s for s in substantive if _asks(s)]
     title_src = (asking or substantive or sentences or [text])[0]
     # Drop a leading acknowledgement ("Thanks, now add tests" → "now add tests").
     parts = [c for c in _CLAUSE_SPLIT.split(title_src) if c.strip()]

@@ -13,6 +13,7 @@ from memoryd.backends.offline.language import (
     preference_implication,
     read_message,
     split_sentences,
+    with_context,
 )
 from memoryd.backends.offline.limits import ANALYSE_CHARS, MAX_TEXTS
 from memoryd.backends.offline.shell import (
@@ -249,8 +250,12 @@ class _Builder:
             task.events.append(Note(self.seq, f"The user corrected: {quoted(text, 200)}"))
         if len(task.user_texts) < MAX_TEXTS:
             task.user_texts.append(text)
+        sentences = split_sentences(text)
         for sentence in reading.preferences:
-            pref = Preference(quote=sentence, implication=preference_implication(sentence))
+            pref = Preference(
+                quote=with_context(sentences, sentence),
+                implication=preference_implication(sentence),
+            )
             if all(p.quote != pref.quote for p in task.preferences):
                 task.preferences.append(pref)
 
