@@ -82,9 +82,10 @@ def memoryd(env: dict[str, str], *args: str) -> str:
     cmd = [sys.executable, "-m", "memoryd", *args]
     p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
     if p.returncode != 0:
-        raise BenchError(
-            f"`memoryd {' '.join(args)}` exited {p.returncode}: {p.stderr.strip()[-2000:]}"
-        )
+        # the CLI's own one-line reason (or a traceback's last line) is what names the problem
+        lines = [ln for ln in p.stderr.splitlines() if ln.strip()]
+        why = lines[-1].strip() if lines else "no message on stderr"
+        raise BenchError(f"`memoryd {' '.join(args)}` exited {p.returncode}: {why}")
     return p.stdout
 
 
@@ -125,13 +126,26 @@ def _pct(a: int, b: int) -> str:
     return f"{a / b:6.1%}" if b else "     -"
 
 
-def _phase1_line(run: dict[str, Any]) -> str:
+def _runs(run: dict[str, Any]) -> dict[str, Any]:
+    """What ``run --once --json`` reported that the figures depend on."""
     p1 = run.get("phase1") or {}
     p2 = run.get("phase2") or {}
-    return (
-        f"phase 1: {p1.get('succeeded', 0)} memories, {p1.get('no_output', 0)} empty, "
-        f"{p1.get('failed', 0)} failed; phase 2: {p2.get('outcome', 'not run')}"
+    return {
+        "memories": p1.get("succeeded", 0),
+        "empty": p1.get("no_output", 0),
+        "failed": p1.get("failed", 0),
+        "errors": p1.get("errors", []),
+        "phase2": p2.get("outcome", "not run"),
+    }
+
+
+def _phase1_line(run: dict[str, Any]) -> str:
+    r = _runs(run)
+    line = (
+        f"phase 1: {r['memories']} memories, {r['empty']} empty, {r['failed']} failed; "
+        f"phase 2: {r['phase2']}"
     )
+    return line + (f" (first error: {r['errors'][0]})" if r["errors"] else "")
 
 
 def report(corpus: Corpus, result: dict[str, Any]) -> str:
@@ -143,7 +157,10 @@ def report(corpus: Corpus, result: dict[str, Any]) -> str:
         f"== corpus {corpus.name} ({corpus.how}): {n_sessions} sessions, "
         f"{len(corpus.projects)} projects, {len(corpus.facts)} facts, "
         f"{len(corpus.distractors)} distractors",
-        f"   run 1 {_phase1_line(result['runs']['first'])}",
+        *(
+            f"   run {i} ({step}): {_phase1_line(result['runs'][step])}"
+            for i, step in enumerate(("first", "later", "forget"), 1)
+        ),
         "",
         "after the later sessions (all fact kinds):",
         f"  {'kind':<14}{'n':>4}  {'summary':>8}  {'MEMORY.md':>9}",
@@ -181,7 +198,8 @@ def report(corpus: Corpus, result: dict[str, Any]) -> str:
         f"  memory_summary.md: {s.size:,} bytes (target {TARGETS['summary_min']:,}-"
         f"{TARGETS['summary_max']:,}); {share:.1%} of its bytes in lines that state a fact; "
         f"recall within the injected first/last 5,000 bytes "
-        f"{_pct(*s.injected_recall).strip()}"
+        f"{_pct(*s.injected_recall).strip()}, within the first 5,000 "
+        f"{_pct(*s.head_recall).strip()}"
     )
     if later.secret_anywhere:
         lines.append(
@@ -246,6 +264,7 @@ def main(argv: list[str] | None = None) -> int:
                 "distractors": len(corpus.distractors),
                 "seconds": round(seconds, 2),
                 "steps": {k: as_json(v) for k, v in result["steps"].items()},
+                "runs": {k: _runs(v) for k, v in result["runs"].items()},
                 "home": result["home"] if args.keep else None,
             }
         else:

@@ -20,10 +20,11 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))
 
+import bench_quality  # noqa: E402
 from quality import corpora  # noqa: E402
 from quality.model import DISTRACTOR_KINDS, FACT_KINDS, Corpus, Fact, Say, Sh, User  # noqa: E402
 from quality.render import render_session, write_session  # noqa: E402
-from quality.score import MEMORY, SUMMARY, active_facts, score_root  # noqa: E402
+from quality.score import MEMORY, SUMMARY, Scorer, active_facts, score_root, units  # noqa: E402
 
 from memoryd.config import Config  # noqa: E402
 from memoryd.phase1 import eligibility  # noqa: E402
@@ -250,3 +251,87 @@ def test_scorer_catches_old_values_distractors_and_misplaced_scopes(
         replaced.setdefault(o.project or "General", []).append(f"{o.says}: no longer, replaced")
     result = score_root(corpus, _folder(tmp_path / "r", corpus, replaced), "later")
     assert all(fs.superseded_current == [] for fs in result.files.values())
+
+
+def test_a_failing_cli_step_stops_the_bench_with_the_clis_reason(tmp_path: Path) -> None:
+    env = bench_quality._env(tmp_path)
+    with pytest.raises(bench_quality.BenchError) as e:
+        bench_quality.memoryd(env, "forget", "--thread", "no-such-thread")
+    msg = str(e.value)
+    assert "`memoryd forget --thread no-such-thread` exited 1" in msg
+    assert "unknown thread 'no-such-thread'" in msg and "\n" not in msg
+
+
+def test_an_unknown_corpus_is_named_in_the_error() -> None:
+    with pytest.raises(KeyError, match="no corpus 'c': choose one of a, b"):
+        corpora.get("c")
+
+
+def test_the_bench_runs_the_real_cli_and_forget_and_redaction_hold(tmp_path: Path) -> None:
+    """One whole run of corpus A through ``memoryd run --once`` and ``forget`` (subprocesses):
+    every session is extracted, each step is scored, the forgotten session's facts are gone
+    and the planted secret is in no file of the memory root."""
+    corpus = corpora.get("a")
+    result = bench_quality.run_corpus(corpus, tmp_path, NOW_MS)
+    runs = result["runs"]
+    initial = sum(1 for s in corpus.sessions if not s.later)
+    assert runs["first"]["phase1"]["succeeded"] == initial
+    assert runs["later"]["phase1"]["succeeded"] == len(corpus.sessions) - initial
+    assert all(r["phase1"]["failed"] == 0 for r in runs.values())
+    steps = result["steps"]
+    assert set(steps) == {"first", "later", "forget"}
+    assert steps["forget"].forgotten_present == {SUMMARY: [], MEMORY: []}
+    assert all(s.secret_anywhere == [] for s in steps.values())
+    assert (tmp_path / "codex" / "memories" / SUMMARY).read_text().startswith("v1\n")
+    assert "== corpus a" in bench_quality.report(corpus, result)
+
+
+@pytest.mark.parametrize(
+    ("text", "stated"),
+    [
+        ("## webapp\n\n- WEBAPP_API_URL must be http://127.0.0.1:8765 in tests\n", True),
+        ("- tests need WEBAPP_API_URL=http://127.0.0.1:8765 (webapp)\n", True),
+        ("## webapp\n### Testing\n- the API URL:\n  WEBAPP_API_URL, port 8765\n", True),
+        ("- WEBAPP_API_URL must be http://127.0.0.1:8765 in tests\n", False),  # which project?
+        ("## dashboard\n\n- WEBAPP_API_URL must be http://127.0.0.1:8765\n", False),
+        ("# webapp, dashboard, ledger, logship\n\n- WEBAPP_API_URL is 8765\n", False),
+        ("## webapp\n\n- keywords: WEBAPP_API_URL, 8765, pytest, alembic\n", False),
+        ("## webapp\n\n- WEBAPP_API_URL\n- 8765\n", False),  # not in one statement
+    ],
+)
+def test_a_fact_counts_only_stated_in_one_unit_of_its_project(text: str, stated: bool) -> None:
+    corpus = corpora.get("a")
+    fact = next(f for f in corpus.facts if f.id == "a.fact.api_url")
+    assert bool(Scorer(corpus).stated(fact, units(text))) is stated
+
+
+def test_a_general_rule_counts_only_outside_a_single_projects_scope() -> None:
+    corpus = corpora.get("a")
+    rule = next(f for f in corpus.facts if f.id == "a.gen.rg")
+    scorer = Scorer(corpus)
+    assert scorer.stated(rule, units("## General\n\n- search with rg, not grep\n"))
+    assert scorer.stated(rule, units("- rg over grep (webapp, dashboard)\n"))
+    assert not scorer.stated(rule, units("## dashboard\n\n- use rg rather than grep\n"))
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z0-9_]+", text.lower()))
+
+
+def test_corpus_b_is_not_corpus_a_in_other_words() -> None:
+    """B was written by other means: other projects, and no user message or assistant
+    conclusion of B shares most of its words with one of A (so B can check that a rule found
+    by tuning on A generalises)."""
+    a, b = corpora.get("a"), corpora.get("b")
+    assert not {p.name for p in a.projects} & {p.name for p in b.projects}
+
+    def said(c: Corpus) -> list[str]:
+        return [st.text for s in c.sessions for st in s.steps if isinstance(st, User | Say)]
+
+    a_words = [_words(t) for t in said(a)]
+    for text in said(b):
+        w = _words(text)
+        if len(w) < 6:  # "Sure." / "Got it." are everybody's
+            continue
+        worst = max(len(w & v) / len(w | v) for v in a_words)
+        assert worst < 0.4, text

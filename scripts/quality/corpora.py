@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from quality.model import Corpus
 
-NAMES = ("a",)
+NAMES = ("a", "b")
 
 
 def get(name: str) -> Corpus:
@@ -12,4 +12,8 @@ def get(name: str) -> Corpus:
         from quality.corpus_a import CORPUS
 
         return CORPUS
+    if name == "b":
+        from quality.corpus_b import CORPUS as B
+
+        return B
     raise KeyError(f"no corpus {name!r}: choose one of {', '.join(NAMES)}")

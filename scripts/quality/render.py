@@ -53,6 +53,10 @@ PERMISSION_PROFILE = {
     },
     "network": "restricted",
 }
+COLLABORATION_MODE = {
+    "mode": "default",
+    "settings": {"model": MODEL, "reasoning_effort": None, "developer_instructions": None},
+}
 ZERO_USAGE = {
     "input_tokens": 0,
     "cached_input_tokens": 0,
@@ -118,11 +122,13 @@ class _Writer:
         self.lines: list[str] = []
         self.seq = 0
         self.sampled = 0
+        self.input_order = 0
         self.n = 0  # counter for ids
         self.turn = ""
         self.turn_input = 0
         self.thread_usage = dict(ZERO_USAGE)
         self.turn_usage = dict(ZERO_USAGE)
+        self.last_usage = dict(ZERO_USAGE)
         self.last_answer = ""
         self.turn_started_s = 0
 
@@ -147,14 +153,33 @@ class _Writer:
             line["metadata"] = metadata
         self.lines.append(json.dumps(line, separators=(",", ":"), ensure_ascii=False))
 
-    def item(self, payload: dict[str, Any], **meta: Any) -> None:
+    def item(
+        self,
+        payload: dict[str, Any],
+        *,
+        ordered: bool = False,
+        retained: str | None = None,
+        **extra: Any,
+    ) -> None:
+        """A response item with its metadata in Codex's key order. ``ordered``: the item
+        takes the next ``user_input_order``; ``retained``: the role of a message kept in the
+        paginated history (``retained_source``)."""
         self.seq += 1
         metadata: dict[str, Any] = {
             "history_sequence": self.seq,
             "sampled_through_sequence": self.sampled,
-            **meta,
-            "client_authored": False,
         }
+        if retained is not None:
+            metadata["retained_source"] = {
+                "id": {"message_id": payload["id"], "turn_id": self.turn, "role": retained},
+                "revision": f"retained_{self.nid('retained')}",
+                "complete": True,
+            }
+        metadata["client_authored"] = False
+        if ordered:
+            metadata["user_input_order"] = self.input_order
+            self.input_order += 1
+        metadata.update(extra)
         self.emit("response_item", payload, metadata)
 
     def event(self, payload: dict[str, Any]) -> None:
@@ -171,6 +196,23 @@ class _Writer:
                 "completed_at_ms": self.ms,
             }
         )
+
+    def input_message(
+        self, role: str, text: str, kind: str, provenance: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A developer or user message as Codex stores it, one ``input_text`` part."""
+        return {
+            "type": "message",
+            "id": f"msg_{self.nid(role)}",
+            "role": role,
+            "content": [{"type": "input_text", "text": text}],
+            "internal_chat_message_metadata_passthrough": {
+                "turn_id": self.turn,
+                "create_time": self.ms / 1000,
+                "content_item_kinds": [kind],
+                "content_item_metadata": [{"provenance": provenance}],
+            },
+        }
 
     # -- the session's first line and the turn scaffolding
     def session_meta(self) -> None:
@@ -217,14 +259,7 @@ class _Writer:
                     "permission_profile": PERMISSION_PROFILE,
                     "cwd": self.project.cwd,
                     "runtime_workspace_roots": [self.project.cwd],
-                    "collaboration_mode": {
-                        "mode": "default",
-                        "settings": {
-                            "model": MODEL,
-                            "reasoning_effort": None,
-                            "developer_instructions": None,
-                        },
-                    },
+                    "collaboration_mode": COLLABORATION_MODE,
                     "disabled_plugin_ids": [],
                 },
             }
@@ -242,14 +277,7 @@ class _Writer:
                 "approvals_reviewer": "user",
                 "permission_profile": PERMISSION_PROFILE,
                 "model": MODEL,
-                "collaboration_mode": {
-                    "mode": "default",
-                    "settings": {
-                        "model": MODEL,
-                        "reasoning_effort": None,
-                        "developer_instructions": None,
-                    },
-                },
+                "collaboration_mode": COLLABORATION_MODE,
                 "multi_agent_version": "v1",
                 "realtime_active": False,
                 "summary": "none",
@@ -292,37 +320,18 @@ class _Writer:
         if first:
             self.tick(28)
             self.item(
-                {
-                    "type": "message",
-                    "id": f"msg_{self.nid('dev')}",
-                    "role": "developer",
-                    "content": [{"type": "input_text", "text": PERMISSIONS}],
-                    "internal_chat_message_metadata_passthrough": {
-                        "turn_id": self.turn,
-                        "create_time": self.ms / 1000,
-                        "content_item_kinds": ["permissions.instructions"],
-                        "content_item_metadata": [{"provenance": {"type": "harness"}}],
-                    },
-                }
+                self.input_message(
+                    "developer", PERMISSIONS, "permissions.instructions", {"type": "harness"}
+                )
             )
             day = iso(self.ms)[:10]
             self.item(
-                {
-                    "type": "message",
-                    "id": f"msg_{self.nid('env')}",
-                    "role": "user",
-                    "content": [
-                        {"type": "input_text", "text": _environment_context(self.project.cwd, day)}
-                    ],
-                    "internal_chat_message_metadata_passthrough": {
-                        "turn_id": self.turn,
-                        "create_time": self.ms / 1000,
-                        "content_item_kinds": ["environments.environment_context"],
-                        "content_item_metadata": [
-                            {"provenance": {"type": "harness", "hook": False}}
-                        ],
-                    },
-                }
+                self.input_message(
+                    "user",
+                    _environment_context(self.project.cwd, day),
+                    "environments.environment_context",
+                    {"type": "harness", "hook": False},
+                )
             )
             self.tick(1)
             self.emit(
@@ -357,6 +366,10 @@ class _Writer:
 
     def usage(self, tokens: int) -> None:
         """A model response finished: Codex books its tokens in two places."""
+        self.record(tokens)
+        self.count()
+
+    def record(self, tokens: int) -> None:
         out = max(tokens // 8, 5)
         last = {
             **ZERO_USAGE,
@@ -381,12 +394,15 @@ class _Writer:
                 "thread_token_usage": dict(self.thread_usage),
             },
         )
+        self.last_usage = last
+
+    def count(self) -> None:
         self.event(
             {
                 "type": "token_count",
                 "info": {
                     "total_token_usage": dict(self.thread_usage),
-                    "last_token_usage": last,
+                    "last_token_usage": self.last_usage,
                     "last_usage_includes_reasoning": False,
                     "model_context_window": CONTEXT_WINDOW,
                 },
@@ -423,21 +439,10 @@ class _Writer:
     def user(self, text: str, first: bool) -> None:
         self.start_turn(first)
         self.tick(6)
-        mid = self.nid("user")
         self.item(
-            {
-                "type": "message",
-                "id": f"msg_{mid}",
-                "role": "user",
-                "content": [{"type": "input_text", "text": text}],
-                "internal_chat_message_metadata_passthrough": {
-                    "turn_id": self.turn,
-                    "create_time": self.ms / 1000,
-                    "content_item_kinds": ["user.text"],
-                    "content_item_metadata": [{"provenance": {"type": "user"}}],
-                },
-            },
-            user_input_order=self.seq,
+            self.input_message("user", text, "user.text", {"type": "user"}),
+            ordered=True,
+            retained="user",
             mcp_attribution={"status": "none"},
         )
         self.tick(2)
@@ -482,9 +487,11 @@ class _Writer:
                 "call_id": call_id,
                 "internal_chat_message_metadata_passthrough": {"turn_id": self.turn},
             },
-            user_input_order=self.seq,
+            ordered=True,
         )
-        self.usage(1800 + len(self.lines) * 31)
+        # the response that asked for the call is complete; its token_count event follows
+        # the call's output, as in the real rollouts
+        self.record(1800 + len(self.lines) * 31)
         took = int(step.secs * 1000)
         self.tick(took + 15)
         out = step.out if not step.out or step.out.endswith("\n") else step.out + "\n"
@@ -523,6 +530,7 @@ class _Writer:
             },
             fallback_token_limit_override=3000,
         )
+        self.count()
         self.sampled = self.seq
 
     def patch(self, step: Patch) -> None:
@@ -539,9 +547,9 @@ class _Writer:
                 "input": f"*** Begin Patch\n{body}\n*** End Patch\n",
                 "internal_chat_message_metadata_passthrough": {"turn_id": self.turn},
             },
-            user_input_order=self.seq,
+            ordered=True,
         )
-        self.usage(2100 + len(self.lines) * 29)
+        self.record(2100 + len(self.lines) * 29)
         self.tick(40)
         changed = [
             (
@@ -572,6 +580,7 @@ class _Writer:
                 },
             }
         )
+        self.count()
         self.sampled = self.seq
 
     def say(self, text: str) -> None:
@@ -592,7 +601,8 @@ class _Writer:
                     "content_item_kinds": ["unknown"],
                 },
             },
-            user_input_order=self.seq,
+            ordered=True,
+            retained="assistant",
         )
         self.usage(2600 + len(self.lines) * 23)
         self.last_answer = text

@@ -44,7 +44,7 @@ _HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
 @dataclass(frozen=True)
 class Unit:
     text: str
-    context: str  # the headings above it, joined
+    context: tuple[str, ...]  # the headings above it, outermost first
     start: int  # byte offsets in the file
     end: int
 
@@ -67,7 +67,7 @@ def units(text: str) -> list[Unit]:
         if not line.strip():
             close()
             continue
-        ctx = " / ".join(h for _, h in headings)
+        ctx = tuple(h for _, h in headings)
         m = _HEADING.match(line)
         if m:
             close()
@@ -92,11 +92,18 @@ _LABEL = re.compile(r"^[\w /.-]{1,40}:\s")
 
 def is_term_list(text: str) -> bool:
     """A bare list of terms ("webapp, main, testing, pytest, uv add") names things without
-    stating anything about them: it does not count as stating a fact."""
+    stating anything about them: it does not count as stating a fact. Four or more
+    comma-separated parts (after an optional "label:"), none longer than three words, none an
+    assignment (``VAR=value`` states something)."""
     body = _LABEL.sub("", _BULLET.sub("", text), count=1)
     parts = [p.strip() for p in body.split(",")]
     words = [len(p.split()) for p in parts]
-    return len(parts) >= 4 and max(words) <= 4 and sum(words) / len(parts) <= 2.5
+    return (
+        len(parts) >= 4
+        and max(words) <= 3
+        and sum(words) / len(parts) <= 2.5
+        and not any("=" in p for p in parts)
+    )
 
 
 def _hits(match: Match, text: str) -> bool:
@@ -112,13 +119,23 @@ class Scorer:
         self.corpus = corpus
         self.projects = [p.name for p in corpus.projects]
 
+    def scope(self, u: Unit) -> set[str]:
+        """The projects a unit is about: those it names, and the one a heading above it is
+        about. A heading that names several projects ("Memory for a, b, c") is not a
+        project's section and scopes nothing."""
+        named = {p for p in self.projects if _names(p, u.text)}
+        for heading in u.context:
+            in_heading = [p for p in self.projects if _names(p, heading)]
+            if len(in_heading) == 1:
+                named.add(in_heading[0])
+        return named
+
     def _scoped(self, fact: Fact, u: Unit) -> bool:
-        where = f"{u.context}\n{u.text}"
         if fact.kind == "general_rule":
-            return sum(_names(p, where) for p in self.projects) != 1
+            return len(self.scope(u)) != 1
         if fact.project is None:
             return True
-        return _names(fact.project, where)
+        return fact.project in self.scope(u)
 
     def stated(self, fact: Fact, us: Sequence[Unit]) -> list[Unit]:
         return [
@@ -155,6 +172,7 @@ class FileScore:
     distractors: list[str] = field(default_factory=list)
     fact_bytes: int = 0
     injected_recall: tuple[int, int] = (0, 0)
+    head_recall: tuple[int, int] = (0, 0)  # stated within the first 5,000 bytes
     missing: list[str] = field(default_factory=list)
 
     @property
@@ -177,6 +195,7 @@ def score_file(
     linked: list[bool] = []
     fact_units: set[int] = set()
     injected: list[bool] = []
+    head: list[bool] = []
     size = len(data)
     for f in facts:
         hit = scorer.stated(f, us)
@@ -185,11 +204,13 @@ def score_file(
             fs.missing.append(f.id)
         fact_units.update(id(u) for u in hit)
         injected.append(any(u.end <= INJECTED_HEAD or u.start >= size - INJECTED_TAIL for u in hit))
+        head.append(any(u.end <= INJECTED_HEAD for u in hit))
         if f.link is not None:
             linked.append(scorer.linked(f, us))
     fs.recall = {k: (sum(v), len(v)) for k, v in by_kind.items() if v}
     fs.linked = (sum(linked), len(linked))
     fs.injected_recall = (sum(injected), len(injected))
+    fs.head_recall = (sum(head), len(head))
     fs.fact_bytes = sum(u.end - u.start for u in us if id(u) in fact_units)
     for old, new in superseded:
         if scorer.presented_as_current(old, new, us):
@@ -264,6 +285,7 @@ def as_json(s: StepScore) -> dict[str, Any]:
                 "distractors_kept": f.distractors,
                 "fact_bytes": f.fact_bytes,
                 "injected_recall": {"stated": f.injected_recall[0], "of": f.injected_recall[1]},
+                "first_5000_bytes_recall": {"stated": f.head_recall[0], "of": f.head_recall[1]},
                 "missing": f.missing,
             }
             for name, f in s.files.items()
