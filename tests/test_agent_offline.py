@@ -296,8 +296,9 @@ async def test_consolidates_the_demo_folder(root: Path) -> None:
     # A rule stated in one project is in that project's digest, once, naming the project.
     index = text.split("## What's in Memory", 1)[1]
     assert text.count("uv rather than pip") == 1 and text.count("ripgrep rather than grep") == 1
-    assert '- proj-alpha: use uv rather than pip — "I prefer uv over pip."' in index
-    assert "- proj-tools: use ripgrep rather than grep — " in index
+    # The user's words are not repeated when the rule already says all of them.
+    assert "- proj-alpha: use uv rather than pip\n" in index
+    assert "- proj-tools: use ripgrep rather than grep\n" in index
     for project in ("proj-alpha", "proj-tools", "proj-compact"):
         assert f"### {project}: how to work here (cwd=/home/dev/code/" in index
         assert f"- {project}: more in MEMORY.md under `# Task Group: {project}`" in index
@@ -340,9 +341,7 @@ async def test_a_preference_stated_in_two_projects_becomes_one_general_rule(
     assert text.count("uv rather than pip") == 1
     prefs = section(text, "## User preferences")
     line = next(ln for ln in prefs.split("\n") if "uv rather than pip" in ln)
-    assert line == (
-        '- use uv rather than pip — "I prefer uv over pip." (stated in proj-alpha, proj-beta)'
-    )
+    assert line == "- use uv rather than pip (stated in proj-alpha, proj-beta)"
     # In MEMORY.md too: one general entry, not two project-tagged ones.
     mem = memory(beta_root)
     assert mem.count("uv rather than pip") == 1

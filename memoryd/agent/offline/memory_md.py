@@ -25,7 +25,7 @@ from memoryd.agent.offline.ledger import Emitter, Ledger
 from memoryd.agent.offline.meaning import Replacement, replaced_phrase, superseded_by
 from memoryd.agent.offline.model import Entry, Group, Task, TaskRef, collect_entries
 from memoryd.agent.offline.sources import AdHocNote
-from memoryd.textutil import clip, norm_words, plural
+from memoryd.textutil import clip, plural
 
 
 @dataclass
@@ -106,12 +106,8 @@ def _applies_line(group: Group) -> str:
 
 
 def _general_line(e: Entry) -> str:
-    head = e.implication or e.text
-    quote = (
-        f' — "{clip(e.quote, 160)}"' if e.quote and norm_words(e.quote) != norm_words(head) else ""
-    )
     return (
-        f"- {clip(head, 200)}{quote} (stated in {', '.join(e.projects)}; "
+        f"- {e.rule_text()} (stated in {', '.join(e.projects)}; "
         f"{plural(len(e.threads), 'session')})"
     )
 

@@ -133,6 +133,13 @@ class Entry:
     kind: str = FACT
     superseded: Replacement | None = None
 
+    def rule_text(self) -> str:
+        """A rule as what to do, with the user's words when they say more than that."""
+        head = self.implication or self.text
+        if self.quote and not content_words(self.quote) <= content_words(head):
+            return f'{clip(head, 160)} — "{clip(self.quote, 160)}"'
+        return clip(head, 200)
+
     @property
     def durability(self) -> int:
         """How much a new session can rely on it: its kind, then how many sessions said it."""

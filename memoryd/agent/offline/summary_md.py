@@ -22,7 +22,7 @@ from memoryd.agent.offline.memory_md import VisibleGroup
 from memoryd.agent.offline.model import Entry
 from memoryd.agent.offline.sources import AdHocNote, Skill, Source
 from memoryd.redact import redact
-from memoryd.textutil import clip, norm_words, plural, split_lines
+from memoryd.textutil import clip, plural, split_lines
 
 LINE_CHARS = 320
 MAX_ADHOC = 5
@@ -77,16 +77,9 @@ def _rev(day: str) -> str:
     return "".join(chr(0x10FFFF - ord(c)) for c in day)
 
 
-def _rule_text(e: Entry) -> str:
-    head = e.implication or e.text
-    if e.quote and norm_words(e.quote) != norm_words(head):
-        return f'{clip(head, 160)} — "{clip(e.quote, 160)}"'
-    return clip(head, 200)
-
-
 def _entry_text(e: Entry) -> str:
     if e.kind == RULE:
-        return _rule_text(e)
+        return e.rule_text()
     r = replacement(e.text, e.latest) if e.kind == REPLACED else None
     if r is not None:
         said = e.text.split(" (", 1)[1].rstrip(")") if " (" in e.text else ""
@@ -111,7 +104,7 @@ def build_summary_model(
     shown_threads = {tid for vg in visible for _, t in vg.tasks for tid in t.support}
     general_lines = [
         Line(
-            f"- {_rule_text(g)} (stated in {', '.join(g.projects)})",
+            f"- {g.rule_text()} (stated in {', '.join(g.projects)})",
             frozenset(g.threads),
             # Above every project's own lines: they hold wherever the user works.
             1_000 + len(g.threads),

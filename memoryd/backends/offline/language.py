@@ -304,6 +304,8 @@ _RULE_SHAPES: tuple[Callable[[str], bool], ...] = (
 def with_context(sentences: list[str], sentence: str) -> str:
     """A rule quoted with the short sentence before it when that one sets its scene ("Commit
     it. Messages should explain the why")."""
+    if _imperative(sentence):
+        return sentence  # an instruction carries its own scene
     i = sentences.index(sentence) if sentence in sentences else 0
     before = sentences[i - 1] if i > 0 else ""
     if before and len(_words(before)) <= 5 and not is_preference(before):
@@ -313,7 +315,8 @@ def with_context(sentences: list[str], sentence: str) -> str:
 
 
 def strip_tail(text: str) -> str:
-    return text.strip().rstrip(".!?;:,").strip()
+    text = re.sub(r"[,\s]+please[.!]*$", "", text.strip(), flags=re.I)
+    return text.rstrip(".!?;:,").strip()
 
 
 PREFER_XY = re.compile(
