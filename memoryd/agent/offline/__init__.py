@@ -3,28 +3,32 @@
 It rebuilds ``MEMORY.md`` and ``memory_summary.md`` from the selected inputs that phase 2 has
 just synced into the memory root (``raw_memories.md`` and ``rollout_summaries/*.md``), in the
 formats Codex's consolidation prompt asks for (reference §6.9), so that the Codex read path
-works on them unchanged: the summary is injected into every prompt, and its index names the
-keywords to grep in ``MEMORY.md``, whose tasks name the rollout summary to open next.
+works on them unchanged: the summary is injected into every prompt and names what to grep in
+``MEMORY.md``, whose tasks name the rollout summary to open next.
 
 What it writes
 --------------
 ``MEMORY.md``
-    ``# User notes`` first (see below), then one ``# Task Group:`` block per project (cwd) and
-    task family (the stage-1 ``task_group``), freshest first, each with ``scope:`` and
-    ``applies_to: cwd=…; reuse_rule=…``; its ``## Task <n>`` sections (the same task seen in
-    several sessions is one section citing each session) with ``### rollout_summary_files``
-    (``rollout_summaries/<stem>.md (cwd=…, rollout_path=…, updated_at=…, thread_id=…)``) and
-    ``### keywords``; then the block's ``## User preferences``, ``## Reusable knowledge`` and
-    ``## Failures and how to do differently``, de-duplicated across its sessions, each bullet
-    tagged with the tasks it came from (``[Task 1][Task 3]``) and, when more than one session
-    said it, how many.
+    ``# User notes`` first (see below), then one ``# Task Group:`` block per project (cwd),
+    freshest first, each with ``scope:`` and ``applies_to: cwd=…; reuse_rule=…``; its
+    ``## Task <n>`` sections (the same task seen in several sessions is one section citing each
+    session) with ``### rollout_summary_files`` (``rollout_summaries/<stem>.md (cwd=…,
+    rollout_path=…, updated_at=…, thread_id=…)``) and ``### keywords`` (a session's keywords
+    once per group); then the block's ``## User preferences``, ``## Reusable knowledge`` and
+    ``## Failures and how to do differently``, merged by meaning across its sessions, most
+    durable first, each bullet starting with its project and tagged with the tasks it came
+    from (``[Task 1][Task 3]``) and, when more than one session said it, how many; and
+    ``## Superseded (no longer current)`` for what a later session replaced. Rules stated in
+    two or more projects are one entry each under ``# General rules`` at the end.
 ``memory_summary.md``
-    ``v1``, then ``## User Profile``, ``## User preferences`` (every preference once, with the
-    number of sessions and the projects that stated it), ``## User notes`` (only when there are
-    any), ``## General Tips`` and ``## What's in Memory`` (per project: the last three memory
-    days' topics with keywords, description and a learning, then ``### Older Memory Topics``).
-    It is kept under ``SUMMARY_BUDGET`` bytes (the Codex CLI injects the first 5,000 bytes of
-    a long summary): lists are shortened step by step, never cut mid-line.
+    ``v1``, then ``## User Profile``, ``## User preferences`` (the general rules),
+    ``## User notes`` (only when there are any), ``## General Tips`` (what to grep) and
+    ``## What's in Memory``: per project a "how to work here" digest ranked by durability
+    (``summary_md``). It is kept under ``SUMMARY_BUDGET`` bytes (Codex injects a summary that
+    size whole): the lowest-ranked lines go first, never a line cut in half.
+
+What these lines mean (a rule, a lesson, a replacement) is read in ``meaning``; the docs say
+what the offline backends keep and why (``docs/memory-workflow.md``).
 
 Inputs that are no longer selected are simply absent from the rebuild, so whatever only they
 supported disappears (deletions honoured). The same inputs always give the same bytes, and a

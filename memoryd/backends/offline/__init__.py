@@ -10,24 +10,37 @@ What it extracts
 * **Tasks.** Every user message that is not harness boilerplate (``<environment_context>``,
   AGENTS.md instructions, ``<skill>`` and other ``<tag>…</tag>`` fragments) opens a task,
   unless it is a *follow-up* to the current one: a message made only of acknowledgements
-  ("Thanks.", "great, it works"), go-aheads ("continue", "yes"), and preference statements,
+  ("Thanks.", "great, it works"), small talk, go-aheads ("continue", "yes"), and preference
+  statements,
   or a message that opens with a complaint ("that doesn't work", "No, …"). A follow-up's
   feedback and preferences belong to the task it follows.
-* **Preferences.** User sentences with "prefer", "always", "never", imperative "don't"/"do
-  not", "instead of", "rather than", "next time", "from now on", "I like/love/hate",
-  "please use/avoid/keep", "stop using", "stick to". Each is quoted with an implication
-  derived from its shape ("prefer X over Y" / "use X instead of Y" → use X rather than Y;
-  "never/don't X" → do not X; "always X" → always X).
+* **Preferences.** User sentences that state how work should be done: a trigger word used as
+  a rule ("prefer", "always", "never", "don't", "instead of", "from now on", …, but not
+  "the build always fails", which describes), a bare "X, not Y", an imperative with a mark of
+  generality ("before committing", "every", "only", "everywhere"), a modal rule ("we must …",
+  "messages should …"), a prohibition ("no unwrap() in library code") or a request about the
+  answers ("keep answers short"). Each is quoted with an implication read off its shape,
+  kept whole when no shape fits (``language``). Questions and remarks bound to what they
+  answer ("no, don't skip it") are not preferences.
+* **Durable statements** (``facts``): the assistant's conclusions and the user's statements
+  with an anchor (env var, port, version, path, code span) and a standing verb; facts in tool
+  output (``--version``, settings in config files, where a server listens); replacements ("we
+  replaced X with Y", "X is gone", a command whose target no longer exists).
 * **Commands** from ``exec_command`` / ``shell`` / ``shell_command`` function calls,
   ``local_shell_call`` items and ``write_stdin`` follow-ups, each with the exit status parsed
   from its output ("Process exited with code N", "Exit code: N", a JSON ``exit_code``).
 * **Errors**: a non-zero exit, or, when no exit status is known, an error-looking output line
   (Traceback, ``…Error:``, FAILED, "command not found", "No such file or directory", …). A
   known exit code 0 wins over error-looking text (it is data, e.g. a grep for "Error:").
-  Each error is paired with what resolved it: the first later successful run of the same
-  program (and the files edited in between), else the next step taken, else "unresolved".
-* **Files touched**: paths from ``apply_patch`` (any transport), the targets of file commands
-  (cat, sed, head, ls, …) and path-looking arguments of other commands.
+  Each error is paired with what changed its outcome (``judge``): the commands and kept edits
+  between it and the next success of the same program (never a probe like ``cat`` or
+  ``git status``, never an edit the user rejected or the edit that undid it), or a different
+  command that did what the failed one tried; the lesson is one line. An action the user
+  rejected becomes a "don't".
+* **How to run it**: commands that build, test, check, migrate, start or install the project
+  or confirmed a fix; not one-off commands (``kill <pid>``, a run of one file, git).
+* **Files touched** (for the references): paths from ``apply_patch`` (any transport), the
+  targets of file commands (cat, sed, head, ls, …) and path-looking arguments of others.
 * **Context**: cwd and git branch from the request (cwd falls back to the
   ``<environment_context>`` block).
 
