@@ -22,6 +22,7 @@ from memoryd.agent.offline.layout import (
     READ_LIMIT,
     TITLE_CHARS,
 )
+from memoryd.artifacts import read_regular_file
 from memoryd.textutil import clip, dedupe_ci, sha
 
 
@@ -31,20 +32,12 @@ def project_name(cwd: str) -> str:
 
 
 def read_text(path: Path, limit: int = READ_LIMIT) -> str | None:
+    """The text of a regular file (never through a symlink), or None when it cannot be read."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        data = read_regular_file(path, limit)
     except OSError:
         return None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        with os.fdopen(fd, "rb", closefd=False) as f:
-            data = f.read(limit)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-    return data.decode("utf-8", "replace")
+    return None if data is None else data.decode("utf-8", "replace")
 
 
 def blob_id(data: bytes) -> str:
