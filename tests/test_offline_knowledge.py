@@ -231,3 +231,46 @@ async def test_small_talk_is_not_a_task_and_one_off_commands_are_not_knowledge()
     knowledge = section(block, "Reusable knowledge")
     assert "kill" not in knowledge and "48213" not in knowledge and "pgrep" not in knowledge
     assert "- `make worker` works\n" in knowledge + "\n"  # a project task, no known purpose
+
+
+def test_replacement_phrasings() -> None:
+    from memoryd.backends.offline.facts import replacements
+
+    said = replacements(
+        [
+            "Heads up: `just` replaced make in this repo.",
+            "The old deploy.sh no longer works.",
+            "The test database listens on port 5433 now (was 5432).",
+            "We switched the frontend to bun.",
+        ],
+        # The agent telling its own edit is no replacement; a standing statement is.
+        ["I replaced the loop with a comprehension.", "Lint runs on ruff now, not flake8."],
+    )
+    assert said[0].startswith("Replaced: `make` is replaced by `just` (")
+    assert said[1].startswith("Replaced: `deploy.sh` is gone (")
+    assert said[2].startswith("Replaced: `5432` is replaced by `5433` (")
+    assert said[3].startswith("Switched to: `bun` (")
+    assert len(said) == 5 and "loop" not in " ".join(said)
+    assert said[4].startswith("Replaced: `flake8` is replaced by `ruff` (")
+
+
+async def test_the_error_line_that_says_why_is_quoted() -> None:
+    items = [
+        user("Push it."),
+        run("c1", "git push"),
+        result(
+            "c1",
+            1,
+            "To github.com:acme/shop.git\n ! [rejected]        main -> main (non-fast-forward)\n"
+            "error: failed to push some refs to 'github.com:acme/shop.git'\n",
+        ),
+        run("c2", "git pull --rebase"),
+        result("c2", 0, "Successfully rebased and updated refs/heads/main.\n"),
+        run("c3", "git push"),
+        result("c3", 0, "   2b3c4d5..6f7a8b9  main -> main\n"),
+    ]
+    failures = await failures_of(items)
+    assert (
+        '`git push` failed: "! [rejected] main -> main (non-fast-forward)"; fixed by '
+        "`git pull --rebase`, after which it passed"
+    ) in failures

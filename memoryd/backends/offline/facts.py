@@ -161,6 +161,18 @@ _REPLACED: tuple[re.Pattern[str], ...] = tuple(
         rf"|retired)\s+(?P<old>{_X})",
         rf"\b(?:nothing|no\s+one|none\s+of\s+\w+)\s+(?:should\s+)?(?:still\s+)?"
         rf"(?:calls?|uses?|runs?|needs?|invokes?)\s+(?P<old>{_X})",
+        # The new one as the subject: "`just` replaced make", "ruff supersedes black".
+        rf"(?P<new>{_X})\s+(?:replaced|replaces|supersedes|superseded|took\s+over\s+from)\s+"
+        rf"(?P<old>{_X})",
+        rf"(?P<old>{_X})\s+(?:no\s+longer\s+works?|doesn't\s+work\s+any\s*more"
+        rf"|stopped\s+working|is\s+deprecated\s+in\s+favou?r\s+of\s+(?P<new>{_X}))",
+        # "port 5433 now (was 5432)", "5433, previously 5432", "used to be 5432".
+        rf"(?P<new>{_X})\s+now\b[^()]*\((?:it\s+)?(?:was|formerly|previously|used\s+to\s+be)"
+        rf"\s+(?P<old>{_X})\)",
+        rf"(?P<new>{_X}),?\s+(?:formerly|previously|not\s+the\s+old)\s+(?P<old>{_X})",
+        rf"(?P<new>{_X})\s+now,?\s+(?:not|instead\s+of|rather\s+than)\s+(?P<old>{_X})",
+        rf"(?:instead\s+of|in\s+place\s+of)\s+(?P<old>{_X}),?\s+(?:we\s+)?(?:now\s+)?"
+        rf"(?:use|run)\s+(?P<new>{_X})\s+now\b",
     )
 )
 # "moved the dashboard to pnpm", "X uses pnpm now": the new tool, without the old one (the
@@ -185,12 +197,19 @@ _SUBCOMMANDS = frozenset(
     "test tests run build install add sync lint check start dev serve up exec migrate compose "
     "fmt format clean deploy release publish pip tool x watch e2e ci".split()
 )
+_FIRST_PERSON = re.compile(r"^(?:i|i've|i\s+have|i\s+just)\b", re.I)
 _STOP_OLD = frozenset("it this that the a an them we i you".split())
+
+
+# Words before a tool's name that are not part of it ("the old deploy.sh", "on ruff").
+_TERM_LEAD = (
+    r"^(?:(?:the|a|an|our|my|old|new|current|previous|on|to|with|by|for|in|at|from|of)\s+)+"
+)
 
 
 def _term(text: str) -> str:
     text = strip_tail(text.strip()).strip()
-    text = re.sub(r"^(?:the|a|an|our|my)\s+", "", text, flags=re.I)
+    text = re.sub(_TERM_LEAD, "", text, flags=re.I)
     if text.startswith("`"):
         return text
     # Two words only when the first takes a subcommand ("make test", "npm run"): "uv last
@@ -203,13 +222,16 @@ def _term(text: str) -> str:
     return md_code(strip_tail(text))
 
 
-def replacements(texts: Iterable[str]) -> list[str]:
+def replacements(texts: Iterable[str], narrated: Iterable[str] = ()) -> list[str]:
     """ "Replaced: `old` is replaced by `new`" or "Replaced: `old` is gone" for each sentence that
     says so, and "Switched to: `new`" for one that names only the new tool, quoting it."""
     out: list[str] = []
-    for text in texts:
+    said = [(text, False) for text in texts] + [(text, True) for text in narrated]
+    for text, by_agent in said:
         for sentence in split_sentences(text):
             s = one_line(sentence)
+            if by_agent and _FIRST_PERSON.match(s):
+                continue  # "I replaced the loop with …": the agent telling its own edit
             quote = clip(strip_tail(s), 160)
             replaced = False
             for pattern in _REPLACED:

@@ -317,7 +317,9 @@ _TASK_RUNNER = re.compile(
 TRANSIENT = re.compile(
     r"(?<![\w.:/=-])\d{5,}(?![\w.:])|\b(?:pid|process|job|session)\s*(?:id\s*)?[:#=]?\s*\d+"
     r"|\bkill\s+(?:-\w+\s+)?\d+|\b[0-9a-f]{10,}\b|\b[0-9a-f]{8}-[0-9a-f]{4}-|/tmp/|/var/folders/"
-    r"|\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}|\block[-_ ]?(?:id)?[:= ]\s*\w*\d",
+    r"|\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}|\block[-_ ]?(?:id)?[:= ]\s*\w*\d"
+    # A short commit or revision id: hex with both digits and letters.
+    r"|\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{7,9}\b",
     re.I,
 )
 

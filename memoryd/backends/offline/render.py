@@ -133,8 +133,8 @@ def _knowledge(view: _TaskView) -> list[str]:
     task = view.task
     lessons = " ".join(f.lesson for f in view.failures if f.lesson)
     fixed = {f.seq for f in view.failures if f.lesson and f.seq is not None}
-    texts = [*task.user_texts, *task.assistant_texts]
-    out: list[str] = [*replacements(texts), *gone_commands(task, fixed)]
+    replaced = replacements(task.user_texts, task.assistant_texts)
+    out: list[str] = [*replaced, *gone_commands(task, fixed)]
     out += statements(task.assistant_texts)[:MAX_FACTS]
     out += [s for s in statements(task.user_texts) if s not in out][:MAX_FACTS]
     out += output_facts(task)

@@ -101,10 +101,23 @@ def error_excerpt(body: str) -> str | None:
     for ln in lines:
         if _PYTEST_DETAIL.match(ln) and _ERROR_LINE.search(ln):
             return clip(ln[1:].strip(), QUOTE_CHARS)
+    # A line that says why ("! [rejected] … (non-fast-forward)", "cannot find -lssl") says more
+    # than the tool's summary of it ("error: failed to push some refs").
+    for ln in lines:
+        if _CAUSE_LINE.search(ln):
+            return clip(ln, QUOTE_CHARS)
     for ln in lines:
         if _ERROR_LINE.search(ln) and not _BANNER.match(ln):
             return clip(ln, QUOTE_CHARS)
     return None
+
+
+_CAUSE_LINE = re.compile(
+    r"\[(?:remote\s+)?rejected\]|\bnon-fast-forward\b|\bpermission denied\b"
+    r"|\bcannot find -l\w+|\bundefined reference\b|\bconnection refused\b"
+    r"|\bNo module named\b|\bCONFLICT\b",
+    re.I,
+)
 
 
 _PYTEST_DETAIL = re.compile(r"^E\s{2,}\S")
