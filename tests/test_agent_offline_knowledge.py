@@ -214,6 +214,38 @@ async def test_the_summary_is_ordered_by_value_and_fits_its_budget(tmp_path: Pat
     lines = [ln for ln in digest.splitlines() if ln.startswith("- shop: ")]
     assert "use rg" in lines[0] and "grep" in lines[0]
     assert "fixed by `uv add httpx`" in lines[1]
+    # Every project's short digest comes before the rest of any project's lines.
+    digests = [
+        i
+        for i, ln in enumerate(summary.splitlines())
+        if ln.endswith(")") and ": how to work here (cwd=" in ln
+    ]
+    more = [
+        i for i, ln in enumerate(summary.splitlines()) if ln.endswith(": more facts and commands")
+    ]
+    assert len(digests) == 41 and (not more or max(digests) < min(more))
     assert not summary.endswith("\n\n") and all(
         ln.startswith(("- ", "### ", "## ", "v1")) or not ln for ln in summary.splitlines()
     )
+
+
+async def test_each_project_digest_comes_before_the_rest_of_any_project(tmp_path: Path) -> None:
+    def facts(ks: range) -> str:
+        return " ".join(f"The worker{k} queue is configured in conf/worker{k}.toml." for k in ks)
+
+    rows = [  # 12 facts about shop (at most 8 statements come from one session)
+        session(1, SHOP, 0, [user("Document the workers."), assistant(facts(range(6)))]),
+        session(3, SHOP, 0, [user("Document the others."), assistant(facts(range(6, 12)))]),
+        session(2, BILLING, 1, [user("Use rg, not grep, when you search here.")]),
+    ]
+    _, summary = consolidate(tmp_path, rows)
+    lines = summary.splitlines()
+    at = {ln: i for i, ln in enumerate(lines)}
+    shop = at[f"### shop: how to work here (cwd={SHOP})"]
+    billing = at[f"### billing: how to work here (cwd={BILLING})"]
+    more = at["### shop: more facts and commands"]
+    assert max(shop, billing) < more
+    end = next(i for i in range(shop + 1, len(lines)) if lines[i].startswith("### "))
+    shop_lines = [ln for ln in lines[shop:end] if ln.startswith("- shop: The worker")]
+    assert len(shop_lines) == 8  # a short digest
+    assert sum(ln.startswith("- shop: The worker") for ln in lines[more:]) == 4

@@ -25,6 +25,7 @@ from memoryd.redact import redact
 from memoryd.textutil import clip, plural, split_lines
 
 LINE_CHARS = 320
+DIGEST_LINES = 8  # of a project's "how to work here"; the rest follows all the digests
 MAX_ADHOC = 5
 
 
@@ -200,6 +201,8 @@ def render_summary(ledger: Ledger, model: SummaryModel, level: Level) -> list[st
     em.blank()
     if not model.digests:
         em.line("- Nothing yet: memory is empty.")
+    # Every project's short digest first (its best lines), then the rest of each: the most
+    # valuable part of the file comes first, whatever the number of projects.
     for d in model.digests:
         g = d.vg.group
         cp = em.checkpoint()
@@ -208,7 +211,7 @@ def render_summary(ledger: Ledger, model: SummaryModel, level: Level) -> list[st
             em.restore(cp)
             continue
         em.blank()
-        for ln in d.lines:
+        for ln in d.lines[:DIGEST_LINES]:
             if id(ln) in kept:
                 em.line(ln.text, ln.support)
         last = max(t.latest for _, t in d.vg.tasks)[:10]
@@ -217,6 +220,20 @@ def render_summary(ledger: Ledger, model: SummaryModel, level: Level) -> list[st
             f"({plural(len(g.support), 'session')}, last {last or 'undated'})",
             g.support,
         )
+    for d in model.digests:
+        g = d.vg.group
+        rest = [ln for ln in d.lines[DIGEST_LINES:] if id(ln) in kept]
+        if not rest:
+            continue
+        cp = em.checkpoint()
+        em.blank()
+        if not em.line(f"### {g.project}: more facts and commands", g.support):
+            em.restore(cp)
+            continue
+        em.blank()
+        shown = sum(em.line(ln.text, ln.support) for ln in rest)
+        if not shown:
+            em.restore(cp)
     if model.skills:
         em.blank()
         em.line("### Skills")
