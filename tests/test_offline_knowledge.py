@@ -47,7 +47,8 @@ async def test_assistant_conclusions_become_knowledge_narration_does_not() -> No
         assistant(
             "I ran the search across src. It turns out the API base URL is read from "
             "WEBAPP_API_URL and must be http://127.0.0.1:8765 in tests. I killed the stale "
-            "server (pid 48213) for now. Let me know if you want more."
+            "server (pid 48213) for now. The test Postgres listens on port 55432, not 5432. "
+            "Let me know if you want more."
         ),
     ]
     knowledge = await knowledge_of(items)
@@ -56,6 +57,7 @@ async def test_assistant_conclusions_become_knowledge_narration_does_not() -> No
         "tests\n"
     ) in knowledge + "\n"
     assert "48213" not in knowledge  # a pid is a value of one run
+    assert "- The test Postgres listens on port 55432, not 5432\n" in knowledge + "\n"
     assert "I ran" not in knowledge and "Let me" not in knowledge
 
 

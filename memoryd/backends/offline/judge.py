@@ -315,7 +315,8 @@ _TASK_RUNNER = re.compile(
 # Values that belong to one run: a pid, a hash or id, a temporary path, a timestamp, a port
 # picked at random.
 TRANSIENT = re.compile(
-    r"(?<![\w.:/=-])\d{5,}(?![\w.:])|\b(?:pid|process|job|session)\s*(?:id\s*)?[:#=]?\s*\d+"
+    r"(?<![\w.:/=-])(?<!port )(?<!PORT )(?<!Port )\d{5,}(?![\w.:])"
+    r"|\b(?:pid|process|job|session)\s*(?:id\s*)?[:#=]?\s*\d+"
     r"|\bkill\s+(?:-\w+\s+)?\d+|\b[0-9a-f]{10,}\b|\b[0-9a-f]{8}-[0-9a-f]{4}-|/tmp/|/var/folders/"
     r"|\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}|\block[-_ ]?(?:id)?[:= ]\s*\w*\d"
     # A short commit or revision id: hex with both digits and letters.
