@@ -65,13 +65,18 @@ async def test_a_user_statement_about_the_project_is_knowledge() -> None:
     items = [
         user(
             "Add an index on orders.created_at. The migrations live in db/migrations and are "
-            "applied with `make migrate`."
+            "applied with `make migrate`. Tests must always run against `db/test.sqlite`."
         ),
         patch("p1", "db/migrations/0042_orders_created_at.sql", op="Add"),
         patch_ok("p1"),
     ]
-    knowledge = await knowledge_of(items)
+    out = await extract(request(items))
+    block = task_block(out.raw_memory, 1)
+    knowledge = section(block, "Reusable knowledge")
     assert "The migrations live in db/migrations and are applied with `make migrate`" in knowledge
+    # A rule is a preference, not a fact a second time.
+    assert "test.sqlite" in section(block, "Preference signals")
+    assert "test.sqlite" not in knowledge
 
 
 async def test_facts_only_in_tool_output_are_kept_secrets_are_not() -> None:

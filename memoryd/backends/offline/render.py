@@ -44,7 +44,7 @@ from memoryd.backends.offline.limits import (
 )
 from memoryd.backends.offline.shell import command_programs, output_excerpt
 from memoryd.backends.offline.timeline import Command, Edit, Feedback, Note, Rollout, Task
-from memoryd.textutil import clip, dedupe, md_code, plural, quoted
+from memoryd.textutil import clip, dedupe, md_code, norm_words, plural, quoted
 
 
 def _keywords(tasks: Sequence[Task], project: str, branch: str | None) -> list[str]:
@@ -136,7 +136,13 @@ def _knowledge(view: _TaskView) -> list[str]:
     replaced = replacements(task.user_texts, task.assistant_texts)
     out: list[str] = [*replaced, *gone_commands(task, fixed)]
     out += statements(task.assistant_texts)[:MAX_FACTS]
-    out += [s for s in statements(task.user_texts) if s not in out][:MAX_FACTS]
+    # A rule the user stated is a preference already, not a fact again.
+    rules = {norm_words(p.quote) for p in task.preferences}
+    out += [
+        s
+        for s in statements(task.user_texts)
+        if s not in out and not any(norm_words(s) in r for r in rules)
+    ][:MAX_FACTS]
     out += output_facts(task)
     out.extend(f.knowledge for f in view.failures if f.knowledge and not f.lesson)
     out += how_to_run(task, verified_commands(task))[:5]
