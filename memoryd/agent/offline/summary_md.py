@@ -205,35 +205,20 @@ def render_summary(ledger: Ledger, model: SummaryModel, level: Level) -> list[st
     # valuable part of the file comes first, whatever the number of projects.
     for d in model.digests:
         g = d.vg.group
-        cp = em.checkpoint()
-        em.blank()
-        if not em.line(f"### {g.project}: how to work here (cwd={g.cwd})", g.support):
-            em.restore(cp)
-            continue
-        em.blank()
-        for ln in d.lines[:DIGEST_LINES]:
-            if id(ln) in kept:
-                em.line(ln.text, ln.support)
         last = max(t.latest for _, t in d.vg.tasks)[:10]
-        em.line(
+        pointer = Line(
             f"- {g.project}: more in MEMORY.md under `{g.heading}` "
             f"({plural(len(g.support), 'session')}, last {last or 'undated'})",
             g.support,
+            0,
         )
+        head = [ln for ln in d.lines[:DIGEST_LINES] if id(ln) in kept]
+        heading = f"### {g.project}: how to work here (cwd={g.cwd})"
+        _project_section(em, heading, d, [*head, pointer])
     for d in model.digests:
-        g = d.vg.group
         rest = [ln for ln in d.lines[DIGEST_LINES:] if id(ln) in kept]
-        if not rest:
-            continue
-        cp = em.checkpoint()
-        em.blank()
-        if not em.line(f"### {g.project}: more facts and commands", g.support):
-            em.restore(cp)
-            continue
-        em.blank()
-        shown = sum(em.line(ln.text, ln.support) for ln in rest)
-        if not shown:
-            em.restore(cp)
+        if rest:
+            _project_section(em, f"### {d.vg.group.project}: more facts and commands", d, rest)
     if model.skills:
         em.blank()
         em.line("### Skills")
@@ -245,6 +230,18 @@ def render_summary(ledger: Ledger, model: SummaryModel, level: Level) -> list[st
     while em.lines and em.lines[-1] == "":
         em.lines.pop()
     return em.lines
+
+
+def _project_section(em: Emitter, heading: str, d: Digest, lines: Sequence[Line]) -> None:
+    """A project's heading and lines; nothing when the user hid the heading or every line."""
+    cp = em.checkpoint()
+    em.blank()
+    if not em.line(heading, d.vg.group.support):
+        em.restore(cp)
+        return
+    em.blank()
+    if not sum(em.line(ln.text, ln.support) for ln in lines):
+        em.restore(cp)
 
 
 def fit_summary(ledger: Ledger, model: SummaryModel) -> str:
