@@ -16,7 +16,6 @@ MAX_TASKS = 12
 MAX_STEPS = 14
 MAX_PREFS = 8
 MAX_FAILURES = 6
-MAX_FILES = 20
 MAX_KNOWLEDGE = 14
 MAX_TEXTS = 40  # assistant or user messages of one task read for durable statements
 MAX_KEYWORDS = 14
