@@ -249,3 +249,24 @@ async def test_each_project_digest_comes_before_the_rest_of_any_project(tmp_path
     shop_lines = [ln for ln in lines[shop:end] if ln.startswith("- shop: The worker")]
     assert len(shop_lines) == 8  # a short digest
     assert sum(ln.startswith("- shop: The worker") for ln in lines[more:]) == 4
+
+
+async def test_a_setting_a_later_session_gives_another_value_is_superseded(tmp_path: Path) -> None:
+    old = session(
+        1,
+        SHOP,
+        0,
+        [user("Start the API."), assistant("The API reads SHOP_PORT=8040 from .env.")],
+    )
+    new = session(
+        2,
+        SHOP,
+        4,
+        [user("Start the API again."), assistant("The API reads SHOP_PORT=8041 from .env now.")],
+    )
+    memory, summary = consolidate(tmp_path, [old, new])
+    stale = [ln for ln in memory.splitlines() if "SHOP_PORT=8040" in ln]
+    assert stale and all(
+        "— superseded: `SHOP_PORT=8040` was replaced by `SHOP_PORT=8041`" in ln for ln in stale
+    )
+    assert "SHOP_PORT=8040" not in summary and "SHOP_PORT=8041" in summary

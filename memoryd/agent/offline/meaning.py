@@ -122,9 +122,32 @@ class Replacement:
         """Whether ``text`` presents ``old`` as current (and does not already name ``new``)."""
         if _REPLACED.match(text):
             return False
+        if _SETTING_TERM.fullmatch(self.old):  # a value that changed: NAME=old
+            pairs = settings(text)
+            name, value = self.old.split("=", 1)
+            return (name, value) in pairs and (name, self.new.split("=", 1)[-1]) not in pairs
         return _term(self.old).search(text) is not None and not (
             self.new and _term(self.new).search(text) is not None
         )
+
+
+# "WEBAPP_PORT=8765", "`WEBAPP_PORT` must be 8765", "WEBAPP_PORT is set to 8765": a setting.
+_SETTING = re.compile(
+    r"`?\b(?P<name>[A-Z][A-Z0-9]*_[A-Z0-9_]+)`?\s*(?:=|:|\s(?:must|should)\s+be\s"
+    r"|\sis\s+(?:set\s+to\s|now\s)?|\sset\s+to\s)\s*`?(?P<value>[^\s`,;)'\"]+)"
+)
+_SETTING_TERM = re.compile(r"[A-Z][A-Z0-9]*_[A-Z0-9_]+=\S+")
+
+
+_SET_TO = re.compile(
+    r"\bset\s+`?(?P<name>[A-Z][A-Z0-9]*_[A-Z0-9_]+)`?\s+to\s+`?(?P<value>[^\s`,;)'\"]+)", re.I
+)
+
+
+def settings(text: str) -> set[tuple[str, str]]:
+    """The (name, value) settings a statement gives."""
+    found = [*_SETTING.finditer(text), *_SET_TO.finditer(text)]
+    return {(m.group("name"), m.group("value").rstrip(".")) for m in found}
 
 
 def _term(term: str) -> re.Pattern[str]:

@@ -22,6 +22,7 @@ from memoryd.agent.offline.meaning import (
     replacement,
     rule_key,
     same_rule,
+    settings,
     superseded_by,
     switched_to,
 )
@@ -234,6 +235,20 @@ def replacement_signals(sources: Sequence[Source]) -> dict[str, list[Replacement
                 new = switched_to(bullet)
                 if new is not None:
                     switches.append((src.cwd, new, src.updated_at, bullet))
+    # A setting whose value a later session gives differently: the older value is out of date.
+    values: dict[tuple[str, str], list[tuple[str, str, str]]] = {}  # (cwd, name) -> day, value
+    for src in sources:
+        for t in src.tasks:
+            for bullet in t.knowledge:
+                for name, value in settings(bullet):
+                    values.setdefault((src.cwd, name), []).append((src.updated_at, value, bullet))
+    for (cwd, name), seen in sorted(values.items()):
+        day, value, text = max(seen)
+        for old_day, old_value, _ in sorted(seen):
+            if old_day < day and old_value != value:
+                out.setdefault(cwd, []).append(
+                    Replacement(f"{name}={old_value}", f"{name}={value}", day, text)
+                )
     for cwd, new, day, text in switches:
         before = {p for d, pairs in dated.get(cwd, []) if d < day for p in pairs}
         since = {p for d, pairs in dated.get(cwd, []) if d >= day for p in pairs}
