@@ -281,3 +281,19 @@ async def test_the_error_line_that_says_why_is_quoted() -> None:
         '`git push` failed: "! [rejected] main -> main (non-fast-forward)"; fixed by '
         "`git pull --rebase`, after which it passed"
     ) in failures
+
+
+async def test_a_long_failure_still_states_its_fix_within_one_summary_line() -> None:
+    cmd = "SHOP_DB_URL=postgres://localhost:5432/shop_test " + "uv run pytest " + "-k x " * 30
+    items = [
+        user("Run the tests."),
+        run("c1", cmd),
+        result("c1", 1, "E   ModuleNotFoundError: No module named 'httpx' " + "x" * 300 + "\n"),
+        run("c2", "uv add httpx"),
+        result("c2", 0, "+ httpx\n"),
+        run("c3", cmd),
+        result("c3", 0, "3 passed\n"),
+    ]
+    lesson = (await failures_of(items)).splitlines()[0]
+    assert "No module named 'httpx'" in lesson and "fixed by `uv add httpx`" in lesson
+    assert len(lesson) <= 320  # the summary's line length: the fix is never cut off

@@ -157,16 +157,22 @@ def _fix_steps(between: Sequence[Command | Edit], failed: Command, rejected: set
         if isinstance(b, Command):
             if is_probe(b) or command_key(b.text) == key:
                 continue
-            steps.append(md_code(clip(b.text, COMMAND_CHARS)))
+            steps.append(md_code(clip(b.text, LESSON_PART)))
         else:
             names = ", ".join(md_code(p) for _, p in b.files[:3]) or "a file"
             steps.append(f"editing {names}")
     return dedupe(steps)
 
 
+# A lesson is one line a summary can hold whole (what failed, why, what fixed it): its parts
+# are clipped so that the fix is never the part cut off.
+LESSON_PART = 90
+LESSON_ERROR = 110
+
+
 def _error_brief(cmd: Command) -> str:
     err = cmd.error
-    return f": {quoted(err, 120)}" if err else f" {status_text(cmd)}"
+    return f": {quoted(err, LESSON_ERROR)}" if err else f" {status_text(cmd)}"
 
 
 def failures(task: Task) -> list[Failure]:
@@ -207,10 +213,10 @@ def failures(task: Task) -> list[Failure]:
                 )
             what = f"{md_code(clip(a.text, COMMAND_CHARS))} failed {status_text(a)}"
             error = a.error
-            failed_code = md_code(clip(a.text, COMMAND_CHARS))
+            failed_code = md_code(clip(a.text, LESSON_PART))
             if fixed is not None:
                 steps = _fix_steps([b for b in later if b.seq < fixed.seq], a, rejected)
-                fixed_code = md_code(clip(fixed.text, COMMAND_CHARS))
+                fixed_code = md_code(clip(fixed.text, LESSON_PART))
                 if steps:
                     again = "it" if fixed.text == a.text else fixed_code
                     lesson = (
@@ -223,7 +229,7 @@ def failures(task: Task) -> list[Failure]:
                 fixed = instead
                 lesson = (
                     f"{failed_code} failed{_error_brief(a)}; "
-                    f"{md_code(clip(instead.text, COMMAND_CHARS))} worked instead"
+                    f"{md_code(clip(instead.text, LESSON_PART))} worked instead"
                 )
         else:
             fixed = next((b for b in later if isinstance(b, Edit) and b.succeeded), None)
