@@ -197,6 +197,14 @@ _SUBCOMMANDS = frozenset(
     "test tests run build install add sync lint check start dev serve up exec migrate compose "
     "fmt format clean deploy release publish pip tool x watch e2e ci".split()
 )
+# A word every replacement pattern needs: a cheap test before the patterns.
+_REPLACEMENT_WORD = re.compile(
+    r"replac|swapp|switch|migrat|moved|went|changed|renamed|longer|don't|do\s+not|stopped"
+    r"|gone|removed|deleted|deprecat|dead|obsolete|dropped|ditched|rid\s+of|retired|nothing"
+    r"|no\s+one|none|supersed|took\s+over|working|work\s+any|\bnow\b|formerly|previously"
+    r"|instead|in\s+place|\bold\b",
+    re.I,
+)
 _FIRST_PERSON = re.compile(r"^(?:i|i've|i\s+have|i\s+just)\b", re.I)
 _STOP_OLD = frozenset("it this that the a an them we i you".split())
 
@@ -228,8 +236,12 @@ def replacements(texts: Iterable[str], narrated: Iterable[str] = ()) -> list[str
     out: list[str] = []
     said = [(text, False) for text in texts] + [(text, True) for text in narrated]
     for text, by_agent in said:
+        if _REPLACEMENT_WORD.search(text) is None:
+            continue  # most messages say nothing of the kind: skip the patterns
         for sentence in split_sentences(text):
             s = one_line(sentence)
+            if _REPLACEMENT_WORD.search(s) is None:
+                continue
             if by_agent and _FIRST_PERSON.match(s):
                 continue  # "I replaced the loop with …": the agent telling its own edit
             quote = clip(strip_tail(s), 160)

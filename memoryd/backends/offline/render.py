@@ -5,7 +5,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from memoryd.backends.base import ExtractionRequest, Stage1Output
 from memoryd.backends.offline.facts import (
@@ -81,6 +81,7 @@ class _TaskView:
     outcome: str
     reason: str
     failures: list[Failure]
+    knowledge: list[str] = field(default_factory=list)  # the same in both outputs: read once
 
 
 def _bullets(lines: Sequence[str], empty: str) -> list[str]:
@@ -235,7 +236,9 @@ def render(rollout: Rollout, request: ExtractionRequest) -> Stage1Output:
     for i, task in enumerate(tasks):
         outcome, reason = task_outcome(task, moved_on=i + 1 < len(tasks))
         task.group = task_group(task, project)
-        views.append(_TaskView(task, outcome, reason, failures(task)))
+        view = _TaskView(task, outcome, reason, failures(task))
+        view.knowledge = _knowledge(view)
+        views.append(view)
     overall = overall_outcome([v.outcome for v in views])
     shown, hidden = views[:MAX_TASKS], views[MAX_TASKS:]
     first = tasks[0]
@@ -265,7 +268,7 @@ def render(rollout: Rollout, request: ExtractionRequest) -> Stage1Output:
             *_bullets(_failure_lines(v), "None observed."),
             "",
         ]
-        summary += ["Reusable knowledge:", *_bullets(_knowledge(v), "None."), ""]
+        summary += ["Reusable knowledge:", *_bullets(v.knowledge, "None."), ""]
         summary += ["References:", *_bullets(_references(v), "None."), ""]
     summary += _hidden_section(hidden, "##")
 
@@ -300,7 +303,7 @@ def render(rollout: Rollout, request: ExtractionRequest) -> Stage1Output:
             "",
         ]
         raw += ["Preference signals:", *_bullets(_preference_lines(t), "None stated."), ""]
-        raw += ["Reusable knowledge:", *_bullets(_knowledge(v), "None."), ""]
+        raw += ["Reusable knowledge:", *_bullets(v.knowledge, "None."), ""]
         raw += [
             "Failures and how to do differently:",
             *_bullets(_failure_lines(v), "None observed."),
