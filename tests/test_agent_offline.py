@@ -263,7 +263,7 @@ async def test_consolidates_the_demo_folder(root: Path) -> None:
     )
     assert f"thread_id={ALPHA_ID}" in alpha
     assert "updated_at=2026-" in alpha and "rollout_path=" in alpha
-    assert "- proj-alpha, testing, uv, pip" in alpha
+    assert "- proj-alpha: testing, uv, pip" in alpha
     # Each bullet names its project: grepping for the project finds the facts.
     assert (
         '- proj-alpha: the user said "I prefer uv over pip." -> in similar future tasks, use uv '
@@ -405,8 +405,8 @@ async def test_lines_the_user_adds_are_kept(root: Path) -> None:
     with (root / MEMORY_FILE).open("a") as f:  # appended after everything
         f.write("remember: the staging db is read-only on Fridays\n")
     mem = memory(root).replace(
-        "### keywords\n\n- proj-alpha, testing, uv, pip\n",
-        "### keywords\n\n- proj-alpha, testing, uv, pip\n- also: run `make lint` first\n",
+        "### keywords\n\n- proj-alpha: testing, uv, pip\n",
+        "### keywords\n\n- proj-alpha: testing, uv, pip\n- also: run `make lint` first\n",
     )
     (root / MEMORY_FILE).write_text(mem)
     text = summary(root).replace(
@@ -520,8 +520,8 @@ async def test_re_adding_a_hidden_line_brings_it_back(root: Path) -> None:
     assert "## User preferences" not in group_block(hidden, "proj-alpha")
     (root / MEMORY_FILE).write_text(
         hidden.replace(
-            "- proj-alpha, testing, uv, pip\n",
-            "- proj-alpha, testing, uv, pip\n\n## User preferences\n\n" + pref + "\n",
+            "- proj-alpha: testing, uv, pip\n",
+            "- proj-alpha: testing, uv, pip\n\n## User preferences\n\n" + pref + "\n",
         )
     )
     write_diff(root)
@@ -948,7 +948,7 @@ async def test_user_edits_through_the_real_workspace(root: Path) -> None:
     mem = memory(root)
     pref = next(ln for ln in mem.split("\n") if "use ripgrep rather than grep [Task 1]" in ln)
     mem = mem.replace(pref + "\n", "").replace(
-        "- proj-alpha, testing, uv, pip\n", "- proj-alpha, testing, uv, pip\n- my own line\n"
+        "- proj-alpha: testing, uv, pip\n", "- proj-alpha: testing, uv, pip\n- my own line\n"
     )
     (root / MEMORY_FILE).write_text(mem + "appended at the end\n")
     write_diff_file(root, diff_against_baseline(root))

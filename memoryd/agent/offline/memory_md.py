@@ -178,8 +178,10 @@ def render_memory(
                 and superseded_by(k, task.latest, signals.get(group.cwd, ())) is None
             ]
             shown_keywords.update(k.lower() for k in kws)
+            kws = [k for k in kws if k.lower() != group.project.lower()]
             if kws:
-                shown += em.section("### keywords", [("- " + ", ".join(kws), task.support)])
+                line = f"- {group.project}: " + ", ".join(kws)  # it names its project too
+                shown += em.section("### keywords", [(line, task.support)])
             if not shown:
                 em.restore(tcp)
                 continue
