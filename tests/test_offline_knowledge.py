@@ -297,3 +297,14 @@ async def test_a_long_failure_still_states_its_fix_within_one_summary_line() -> 
     lesson = (await failures_of(items)).splitlines()[0]
     assert "No module named 'httpx'" in lesson and "fixed by `uv add httpx`" in lesson
     assert len(lesson) <= 320  # the summary's line length: the fix is never cut off
+
+
+async def test_a_command_whose_target_no_longer_exists_is_gone() -> None:
+    for cmd, output in (
+        ("npm run serve", 'npm ERR! Missing script: "serve"\n'),
+        ("cargo xtask dist", "error: no such subcommand: `xtask`\n"),
+        ("./scripts/dev.sh", "bash: ./scripts/dev.sh: No such file or directory\n"),
+        ("rake db:seed", "rake aborted!\nDon't know how to build task 'db:seed'\n"),
+    ):
+        knowledge = await knowledge_of([user("Start it."), run("c1", cmd), result("c1", 1, output)])
+        assert f"Replaced: `{cmd}` is gone (" in knowledge, cmd

@@ -190,7 +190,10 @@ _GONE_ERROR = re.compile(
     r"|No rule to make target [`'\"]?(?P<c>[\w./-]+)|Missing script:? [`'\"]?(?P<d>[\w:.-]+)"
     r"|no such command:? [`'\"]?(?P<e>[\w.-]+)|unknown command:? [`'\"]?(?P<f>[\w.-]+)"
     r"|unrecognized subcommand [`'\"]?(?P<g>[\w.-]+)|Task [`'\"]?(?P<h>[\w:.-]+)[`'\"]? "
-    r"(?:does not exist|not found)",
+    r"(?:does not exist|not found)"
+    r"|no such subcommand:? [`'\"]?(?P<i>[\w.-]+)|Could not find (?:command|task|script) "
+    r"[`'\"]?(?P<j>[\w:.-]+)|Don't know how to build task [`'\"]?(?P<k>[\w:.-]+)"
+    r"|(?P<l>\.{0,2}/[\w./-]+|[\w.-]+\.(?:sh|py|js|mjs|rb)): No such file or directory",
     re.I,
 )
 _SUBCOMMANDS = frozenset(
