@@ -393,8 +393,9 @@ def make_private_dirs(path: Path, *, root: Path | None = None) -> None:
         raise NotADirectoryError(f"{path} is not a directory")
 
 
-def read_regular_file(path: Path) -> bytes | None:
-    """The bytes of ``path`` if it is a regular file (not a symlink, FIFO, ...), else None."""
+def read_regular_file(path: Path, limit: int = -1) -> bytes | None:
+    """The bytes of ``path`` (at most ``limit`` of them) if it is a regular file (not a
+    symlink, FIFO, ...), else None."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
@@ -403,7 +404,7 @@ def read_regular_file(path: Path) -> bytes | None:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             return None
         with os.fdopen(fd, "rb", closefd=False) as f:
-            return f.read()
+            return f.read(limit)
     finally:
         os.close(fd)
 

@@ -16,7 +16,6 @@ import shutil
 import stat
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -63,12 +62,9 @@ SIG = pygit2.Signature("memoryd test", "test@example.invalid", 0, 0)
 # Building real folders
 
 
-# The instant the pipeline runs at. The demo dates its rollouts IDLE_BACKDATE_SECONDS before
-# "now", and the summary's date headings come from those dates, so they are pinned too.
+# The instant the pipeline runs at: the demo dates its rollouts IDLE_BACKDATE_SECONDS before
+# "now", and what the memory files say of those dates must not depend on the day the test runs.
 PIPELINE_NOW = "2026-12-01T12:00:00+00:00"
-ROLLOUT_DAY = time.strftime(
-    "%Y-%m-%d", time.gmtime(ms(PIPELINE_NOW) / 1000 - IDLE_BACKDATE_SECONDS)
-)
 
 
 def _pipeline(base: Path, *, with_beta: bool) -> Path:
@@ -261,9 +257,9 @@ async def test_consolidates_the_demo_folder(root: Path) -> None:
     summaries = sorted(p.name for p in (root / "rollout_summaries").glob("*.md"))
     assert len(summaries) == 3
     for title, needle, outcome in (
-        ("proj-alpha / testing", "explain_run_pytest_suite_repo", "uncertain"),
-        ("proj-tools / exploration", "tool_ls_la_cat_readme_md_show", "success"),
-        ("proj-compact / logs", "usage_250000_load_giant_log_file", "success"),
+        ("proj-alpha", "explain_run_pytest_suite_repo", "uncertain"),
+        ("proj-tools", "tool_ls_la_cat_readme_md_show", "success"),
+        ("proj-compact", "usage_250000_load_giant_log_file", "success"),
     ):
         block = group_block(mem, title)
         assert "\nscope: " in block
@@ -272,20 +268,22 @@ async def test_consolidates_the_demo_folder(root: Path) -> None:
         assert f"- rollout_summaries/{stem} (cwd=" in block
         assert "### rollout_summary_files" in block and "### keywords" in block
         assert f"outcome={outcome}" in block
-    alpha = group_block(mem, "proj-alpha / testing")
+    alpha = group_block(mem, "proj-alpha")
     assert (
         "## Task 1: Explain how to run the pytest suite in this repo (outcome: uncertain)" in alpha
     )
     assert f"thread_id={ALPHA_ID}" in alpha
     assert "updated_at=2026-" in alpha and "rollout_path=" in alpha
-    assert "- proj-alpha, testing, uv, pip" in alpha
+    assert "- proj-alpha: testing, uv, pip" in alpha
+    # Each bullet names its project: grepping for the project finds the facts.
     assert (
-        '- the user said "I prefer uv over pip." -> in similar future tasks, use uv rather '
-        "than pip [Task 1]" in section(alpha, "## User preferences")
+        '- proj-alpha: the user said "I prefer uv over pip." -> in similar future tasks, use uv '
+        "rather than pip [Task 1]" in section(alpha, "## User preferences")
     )
-    tools = group_block(mem, "proj-tools / exploration")
+    tools = group_block(mem, "proj-tools")
+    assert "- proj-tools: the user said " in section(tools, "## User preferences")
     assert "use ripgrep rather than grep [Task 1]" in section(tools, "## User preferences")
-    compact = group_block(mem, "proj-compact / logs")
+    compact = group_block(mem, "proj-compact")
     # One session, two tasks, in the order the user asked them.
     assert compact.index("## Task 1: [[usage:250000]] Load the giant log file") < compact.index(
         "## Task 2: Continue after the big log"
@@ -306,50 +304,62 @@ async def test_consolidates_the_demo_folder(root: Path) -> None:
     ]
     assert order == sorted(order)
     assert "## User notes" not in text  # only when there are notes
-    prefs = section(text, "## User preferences")
-    assert prefs.count("uv rather than pip") == 1
-    assert prefs.count("ripgrep rather than grep") == 1
-    assert "(proj-alpha)" in prefs and "(proj-tools)" in prefs
-    index = section(text, "## What's in Memory") + text.split("## What's in Memory", 1)[1]
-    for title in ("proj-alpha / testing", "proj-tools / exploration", "proj-compact / logs"):
-        assert f"- {title}: " in index
-    assert ROLLOUT_DAY == "2026-11-30"  # the file dates, not the sessions' own 2026-11-22
-    assert f"#### {ROLLOUT_DAY}" in index
+    # A rule stated in one project is in that project's digest, once, naming the project.
+    index = text.split("## What's in Memory", 1)[1]
+    assert text.count("uv rather than pip") == 1 and text.count("ripgrep rather than grep") == 1
+    # The user's words are not repeated when the rule already says all of them.
+    assert "- proj-alpha: use uv rather than pip\n" in index
+    assert "- proj-tools: use ripgrep rather than grep\n" in index
+    for project in ("proj-alpha", "proj-tools", "proj-compact"):
+        assert f"### {project}: how to work here (cwd=/home/dev/code/" in index
+        assert f"- {project}: more in MEMORY.md under `# Task Group: {project}`" in index
+    for line in index.strip().splitlines():
+        assert line.startswith(("### ", "- proj-")) or not line.strip(), line
     profile = section(text, "## User Profile")
     assert "3 Codex sessions" in profile and "proj-alpha" in profile
 
 
 async def test_the_read_path_recipe_works(beta_root: Path) -> None:
-    """Keywords in the summary index grep to a task group in MEMORY.md, whose tasks name rollout
-    summary files that exist."""
+    """Each project digest in the summary points to its task group in MEMORY.md, whose tasks
+    name rollout summary files that exist; every word the grep tip names hits MEMORY.md."""
     await run(beta_root)
     mem = memory(beta_root)
-    index = summary(beta_root).split("## What's in Memory", 1)[1]
-    topics = re.findall(r"(?m)^- (.+?): (.+)$", index)
-    assert len(topics) == 4
-    for title, keywords in topics:
+    text = summary(beta_root)
+    pointers = re.findall(r"(?m)^- (\S+): more in MEMORY.md under `# Task Group: (.+?)`", text)
+    assert sorted(p for p, _ in pointers) == [
+        "proj-alpha",
+        "proj-beta",
+        "proj-compact",
+        "proj-tools",
+    ]
+    for project, title in pointers:
+        assert project == title
         block = group_block(mem, title)
-        for kw in keywords.split(", "):
-            assert kw in block, (title, kw)
-        for ref in re.findall(r"rollout_summaries/(\S+\.md)", block):
-            assert (beta_root / "rollout_summaries" / ref).is_file()
+        refs = re.findall(r"rollout_summaries/(\S+\.md)", block)
+        assert refs and all((beta_root / "rollout_summaries" / r).is_file() for r in refs)
+    tip = section(text, "## General Tips")
+    words = re.search(r"for a project or a tool \((.+?)\)", tip)
+    assert words is not None
+    for word in words.group(1).split(", "):
+        assert re.search(rf"(?m)^- {re.escape(word)}: |^- .*{re.escape(word)}", mem), word
 
 
-async def test_a_preference_from_two_sessions_appears_once(beta_root: Path) -> None:
+async def test_a_preference_stated_in_two_projects_becomes_one_general_rule(
+    beta_root: Path,
+) -> None:
     await run(beta_root)
-    prefs = section(summary(beta_root), "## User preferences")
-    assert prefs.count("uv rather than pip") == 1
+    text = summary(beta_root)
+    assert text.count("uv rather than pip") == 1
+    prefs = section(text, "## User preferences")
     line = next(ln for ln in prefs.split("\n") if "uv rather than pip" in ln)
-    assert "2 sessions" in line and "proj-alpha" in line and "proj-beta" in line
-    assert '"I prefer uv over pip."' in line
-    # Ranked first: stated most often.
-    assert prefs.strip().split("\n")[0] == line
+    assert line == "- use uv rather than pip (stated in proj-alpha, proj-beta)"
+    # In MEMORY.md too: one general entry, not two project-tagged ones.
     mem = memory(beta_root)
-    assert "# Task Group: proj-beta / testing" in mem
-    assert (
-        "2 sessions"
-        not in memory(beta_root).split("# Task Group: proj-alpha")[1].split("# Task Group")[0]
-    )
+    assert mem.count("uv rather than pip") == 1
+    general = mem.split("# General rules (stated in two or more projects)", 1)[1]
+    assert "use uv rather than pip" in general.split("<!--")[0]
+    assert "(stated in proj-alpha, proj-beta; 2 sessions)" in general
+    assert "uv rather than pip" not in group_block(mem, "proj-alpha")
 
 
 # --------------------------------------------------------------------------------------------
@@ -366,10 +376,11 @@ async def test_removed_input_disappears(beta_root: Path) -> None:
     mem, text = memory(beta_root), summary(beta_root)
     for gone in ("proj-tools", "ripgrep", TOOLS_ID, "proj-beta", BETA_ID):
         assert gone not in mem and gone not in text, gone
-    # Still supported by the proj-alpha session: kept, now from one session.
-    line = next(ln for ln in section(text, "## User preferences").split("\n") if "uv" in ln)
-    assert "(proj-alpha)" in line and "sessions" not in line
-    assert "# Task Group: proj-compact / logs" in mem
+    # Still supported by the proj-alpha session: kept, now as proj-alpha's own rule.
+    line = next(ln for ln in text.split("\n") if "uv rather than pip" in ln)
+    assert line.startswith("- proj-alpha: use uv rather than pip")
+    assert "# General rules" not in mem
+    assert "# Task Group: proj-compact" in mem
 
 
 async def test_everything_removed_leaves_valid_empty_files(root: Path) -> None:
@@ -405,8 +416,8 @@ async def test_lines_the_user_adds_are_kept(root: Path) -> None:
     with (root / MEMORY_FILE).open("a") as f:  # appended after everything
         f.write("remember: the staging db is read-only on Fridays\n")
     mem = memory(root).replace(
-        "### keywords\n\n- proj-alpha, testing, uv, pip\n",
-        "### keywords\n\n- proj-alpha, testing, uv, pip\n- also: run `make lint` first\n",
+        "### keywords\n\n- proj-alpha: testing, uv, pip\n",
+        "### keywords\n\n- proj-alpha: testing, uv, pip\n- also: run `make lint` first\n",
     )
     (root / MEMORY_FILE).write_text(mem)
     text = summary(root).replace(
@@ -420,7 +431,7 @@ async def test_lines_the_user_adds_are_kept(root: Path) -> None:
     assert "remember: the staging db is read-only on Fridays" in notes
     assert "- also: run `make lint` first" in notes
     heading = notes[notes.index("- also: run `make lint` first") - 2]
-    assert heading.startswith("## Added under: # Task Group: proj-alpha / testing > ## Task 1:")
+    assert heading.startswith("## Added under: # Task Group: proj-alpha > ## Task 1:")
     assert heading.endswith("> ### keywords")
     # Moved, not duplicated.
     assert memory(root).count("run `make lint` first") == 1
@@ -465,7 +476,7 @@ async def test_a_deleted_line_stays_deleted_while_its_input_is_unchanged(root: P
     mem = memory(root)
     assert "ripgrep rather than grep" not in mem
     assert "ripgrep rather than grep" not in summary(root)  # the summary follows MEMORY.md
-    assert "# Task Group: proj-tools / exploration" in mem  # only that line went
+    assert "# Task Group: proj-tools" in mem  # only that line went
     assert re.search(r"(?m)^hide M:[0-9a-f]{16} [0-9a-f]{12}$", mem)
     assert not [ln for ln in notes_region(mem) if ln.strip()]
 
@@ -491,14 +502,14 @@ async def test_deleting_a_task_group_hides_it_everywhere(root: Path) -> None:
     await run(root)
     rebaseline(root)
     mem = memory(root)
-    block = group_block(mem, "proj-compact / logs")
+    block = group_block(mem, "proj-compact")
     (root / MEMORY_FILE).write_text(mem.replace(block, ""))
     write_diff(root)
     await run(root, diff=True)
     mem, text = memory(root), summary(root)
     assert "proj-compact" not in mem
     assert "proj-compact" not in text
-    assert "# Task Group: proj-alpha / testing" in mem
+    assert "# Task Group: proj-alpha" in mem
     # A second run without edits keeps it hidden and changes nothing.
     rebaseline(root)
     write_diff(root)
@@ -517,17 +528,17 @@ async def test_re_adding_a_hidden_line_brings_it_back(root: Path) -> None:
     rebaseline(root)
     hidden = memory(root)
     # The block lost its only preference, so its section went too: the user puts both back.
-    assert "## User preferences" not in group_block(hidden, "proj-alpha / testing")
+    assert "## User preferences" not in group_block(hidden, "proj-alpha")
     (root / MEMORY_FILE).write_text(
         hidden.replace(
-            "- proj-alpha, testing, uv, pip\n",
-            "- proj-alpha, testing, uv, pip\n\n## User preferences\n\n" + pref + "\n",
+            "- proj-alpha: testing, uv, pip\n",
+            "- proj-alpha: testing, uv, pip\n\n## User preferences\n\n" + pref + "\n",
         )
     )
     write_diff(root)
     await run(root, diff=True)
     mem = memory(root)
-    assert pref in section(group_block(mem, "proj-alpha / testing"), "## User preferences")
+    assert pref in section(group_block(mem, "proj-alpha"), "## User preferences")
     assert pref not in "\n".join(notes_region(mem))
     assert not re.search(r"(?m)^hide ", mem)
 
@@ -536,7 +547,7 @@ async def test_deleting_a_summary_line_hides_it_there(root: Path) -> None:
     await run(root)
     rebaseline(root)
     text = summary(root)
-    line = next(ln for ln in text.split("\n") if ln.startswith("- use ripgrep"))
+    line = next(ln for ln in text.split("\n") if ln.startswith("- proj-tools: use ripgrep"))
     (root / SUMMARY_FILE).write_text(text.replace(line + "\n", ""))
     write_diff(root)
     await run(root, diff=True)
@@ -549,13 +560,14 @@ async def test_moving_a_line_within_its_section_is_not_an_edit(beta_root: Path) 
     await run(beta_root)
     rebaseline(beta_root)
     text = summary(beta_root)
-    prefs = section(text, "## User preferences").strip().split("\n")
-    assert len(prefs) == 2
-    swapped = text.replace("\n".join(prefs), "\n".join(reversed(prefs)))
+    digest = text.split("### proj-tools: how to work here", 1)[1].split("\n")[1:]
+    tools = [ln for ln in digest if ln.strip()][:2]
+    assert len(tools) == 2 and all(ln.startswith("- proj-tools: ") for ln in tools)
+    swapped = text.replace("\n".join(tools), "\n".join(reversed(tools)))
     (beta_root / SUMMARY_FILE).write_text(swapped)
     write_diff(beta_root)
     await run(beta_root, diff=True)
-    assert section(summary(beta_root), "## User preferences").strip().split("\n") == prefs
+    assert summary(beta_root) == text
     assert not re.search(r"(?m)^hide ", memory(beta_root))
     assert "## User notes" not in summary(beta_root)
 
@@ -635,7 +647,7 @@ async def test_a_memory_file_the_user_created_is_kept_as_notes(root: Path) -> No
     await run(root, diff=True)
     notes = notes_region(memory(root))
     assert "# My memories" in notes and "- deploys go through `make ship`" in notes
-    assert "# Task Group: proj-alpha / testing" in memory(root)
+    assert "# Task Group: proj-alpha" in memory(root)
 
 
 async def test_deleting_memory_md_resets_it(root: Path) -> None:
@@ -648,7 +660,7 @@ async def test_deleting_memory_md_resets_it(root: Path) -> None:
     write_diff(root)
     await run(root, diff=True)
     assert "a note" not in memory(root)
-    assert "# Task Group: proj-alpha / testing" in memory(root)
+    assert "# Task Group: proj-alpha" in memory(root)
 
 
 async def test_summary_notes_over_budget_move_to_memory(root: Path) -> None:
@@ -804,13 +816,17 @@ async def test_summary_stays_under_budget_with_many_inputs(tmp_path: Path) -> No
     assert text.split("\n")[0] == "v1"
     for h in ("## User Profile", "## User preferences", "## General Tips", "## What's in Memory"):
         assert h in text
-    assert "more task groups: grep `# Task Group:` in MEMORY.md" in text
     assert not text.endswith("\n\n")
     mem = memory(tmp_path)
-    assert mem.count("\n# Task Group: ") == 280  # 40 projects x 7 families
-    # Every preference in one place: suite k was stated in 10 sessions.
-    prefs = section(text, "## User preferences")
-    assert re.search(r"always run the tests with -x for suite \d+ .*\(10 sessions: ", prefs)
+    assert mem.count("\n# Task Group: ") == 40  # one per project, whatever the families
+    # A rule stated in several projects is one general rule, ranked first.
+    prefs = section(text, "## User preferences").strip().split("\n")
+    assert re.match(
+        r"- always run the tests with -x for suite \d+ .*\(stated in project-", prefs[0]
+    )
+    # What did not fit is the least durable: every project still has its digest heading or
+    # its lines were all outranked, never a line cut in half.
+    assert all(ln.startswith(("- ", "### ", "## ", "v1")) or not ln for ln in text.split("\n"))
 
 
 async def test_user_notes_and_ad_hoc_notes_still_fit(tmp_path: Path) -> None:
@@ -943,7 +959,7 @@ async def test_user_edits_through_the_real_workspace(root: Path) -> None:
     mem = memory(root)
     pref = next(ln for ln in mem.split("\n") if "use ripgrep rather than grep [Task 1]" in ln)
     mem = mem.replace(pref + "\n", "").replace(
-        "- proj-alpha, testing, uv, pip\n", "- proj-alpha, testing, uv, pip\n- my own line\n"
+        "- proj-alpha: testing, uv, pip\n", "- proj-alpha: testing, uv, pip\n- my own line\n"
     )
     (root / MEMORY_FILE).write_text(mem + "appended at the end\n")
     write_diff_file(root, diff_against_baseline(root))
@@ -982,5 +998,5 @@ async def test_a_free_form_input_still_gets_a_task(tmp_path: Path) -> None:
     block = group_block(memory(tmp_path), "site")
     assert "## Task 1: Migrated the blog to Hugo; the theme lives in themes/paper." in block
     assert "rollout_summaries/2026-11-01T00-00-00-abcd-notes.md (cwd=/work/site" in block
-    assert "- `hugo server -D` previews drafts [Task 1]" in block
+    assert "- site: `hugo server -D` previews drafts [Task 1]" in block
     assert "- site: " in summary(tmp_path)

@@ -89,13 +89,13 @@ async def test_run_diff_shows_what_that_run_changed(pipe: Pipeline) -> None:
 
     diff = run_diff(pipe.state, second.run_id)
     assert (
-        f'+- the user said "Next time always use ripgrep instead of grep." -> in similar '
-        f"future tasks, {TOOLS_FACT} [Task 1]" in diff
+        f'+- proj-tools: the user said "Next time always use ripgrep instead of grep." -> in '
+        f"similar future tasks, {TOOLS_FACT} [Task 1]" in diff
     )
     added = [line for line in diff.splitlines() if line.startswith("+++ b/rollout_summaries/")]
     assert len(added) == 1 and "tool_ls_la" in added[0]
     assert "new file mode" in diff and "diff --git a/MEMORY.md b/MEMORY.md" in diff
-    assert '+- the user said "I prefer uv over pip."' not in diff  # unchanged by run 2
+    assert '+- proj-alpha: the user said "I prefer uv over pip."' not in diff  # unchanged
 
     whole = run_diff(pipe.state, first.run_id)  # the first run: everything is new
     assert UV_FACT in whole and COMPACT_FACT in whole and TOOLS_FACT not in whole

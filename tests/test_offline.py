@@ -12,8 +12,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.items import (
+    assistant,
+    env_context,
+    extract,
+    front_matter,
+    patch,
+    patch_ok,
+    request,
+    result,
+    run,
+    section,
+    task_block,
+    user,
+)
 
-from memoryd.backends.base import ExtractionRequest, Extractor, Stage1Output
+from memoryd.backends.base import ExtractionRequest, Extractor
 from memoryd.backends.offline import (
     MAX_FIELD_CHARS,
     QUOTE_CHARS,
@@ -56,112 +70,6 @@ def fixture_request(
     )
 
 
-def user(text: str) -> dict[str, Any]:
-    return {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
-
-
-def env_context(cwd: str) -> dict[str, Any]:
-    return user(
-        f"<environment_context>\n  <cwd>{cwd}</cwd>\n  <shell>bash</shell>\n</environment_context>"
-    )
-
-
-def assistant(text: str) -> dict[str, Any]:
-    return {
-        "type": "message",
-        "role": "assistant",
-        "content": [{"type": "output_text", "text": text, "annotations": []}],
-    }
-
-
-def run(call_id: str, cmd: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "type": "function_call",
-        "name": "exec_command",
-        "arguments": json.dumps({"cmd": cmd, "yield_time_ms": 5000, **extra}),
-        "call_id": call_id,
-    }
-
-
-def result(call_id: str, code: int | None, output: str) -> dict[str, Any]:
-    status = (
-        f"Process exited with code {code}"
-        if code is not None
-        else "Process running with session ID 7"
-    )
-    return {
-        "type": "function_call_output",
-        "call_id": call_id,
-        "output": f"Chunk ID: 9f2c1a\nWall time: 0.2 seconds\n{status}\n"
-        f"Original token count: 40\nOutput:\n{output}",
-    }
-
-
-def patch(call_id: str, *files: str, op: str = "Update") -> dict[str, Any]:
-    body = "".join(f"*** {op} File: {f}\n@@\n-old\n+new\n" for f in files)
-    return {
-        "type": "custom_tool_call",
-        "name": "apply_patch",
-        "call_id": call_id,
-        "input": f"*** Begin Patch\n{body}*** End Patch\n",
-    }
-
-
-def patch_ok(call_id: str) -> dict[str, Any]:
-    return {
-        "type": "custom_tool_call_output",
-        "call_id": call_id,
-        "output": json.dumps(
-            {"output": "Success. Updated the following files:\nM x\n", "metadata": {"exit_code": 0}}
-        ),
-    }
-
-
-def request(
-    items: list[dict[str, Any]],
-    *,
-    cwd: str = "/home/u/proj",
-    branch: str | None = "main",
-    chunk: tuple[int, int] = (0, 1),
-) -> ExtractionRequest:
-    return ExtractionRequest(
-        thread_id="01a2013d-497f-71f0-81b9-4c6d2314a10b",
-        rollout_path="/home/u/.codex/sessions/2026/11/22/rollout-x.jsonl",
-        cwd=cwd,
-        git_branch=branch,
-        rollout_contents=json.dumps(items),
-        chunk_index=chunk[0],
-        chunk_count=chunk[1],
-    )
-
-
-async def extract(req: ExtractionRequest) -> Stage1Output:
-    res = await OfflineExtractor().extract(req)
-    assert res.backend == "offline"
-    assert res.model == "offline-v1"
-    assert res.usage.input_tokens == 0 and res.usage.output_tokens == 0
-    return res.output
-
-
-def task_block(text: str, n: int) -> str:
-    """The ``## Task n`` (summary) or ``### Task n`` (raw memory) section of ``text``."""
-    m = re.search(rf"^#{{2,3}} Task {n}: .*?(?=^#{{2,3}} |\Z)", text, re.M | re.S)
-    assert m, f"no task {n} in:\n{text}"
-    return m.group(0)
-
-
-def section(block: str, heading: str) -> str:
-    m = re.search(rf"^{re.escape(heading)}:\n(.*?)(?:\n\n|\Z)", block, re.M | re.S)
-    assert m, f"no {heading!r} in:\n{block}"
-    return m.group(1)
-
-
-def front_matter(raw: str) -> dict[str, str]:
-    assert raw.startswith("---\n")
-    head = raw.split("\n---\n", 1)[0].removeprefix("---\n")
-    return dict(line.split(": ", 1) for line in head.splitlines())
-
-
 # --------------------------------------------------------------------------------------------
 # The three real rollouts
 
@@ -192,7 +100,8 @@ async def test_fixture_tool_call_command_exit_file_and_second_turn_preference() 
     out = await extract(fixture_request(TOOL))
     summary = task_block(out.rollout_summary, 1)
     assert "- Ran `ls -la && cat README.md` (exit 0)" in section(summary, "Key steps")
-    assert "`README.md`" in section(summary, "Reusable knowledge")  # files involved
+    assert "`README.md`" in section(summary, "References")  # files touched
+    assert "Files involved" not in out.rollout_summary + out.raw_memory
     refs = section(task_block(out.raw_memory, 1), "References")
     assert "`ls -la && cat README.md` (exit 0)" in refs
     assert "hello" in refs  # the README's content, quoted from the output
@@ -278,14 +187,15 @@ async def test_failing_command_then_fix_records_error_resolution_and_outcome() -
     assert block.splitlines()[0] == "## Task 1: Run the tests and fix what fails"
     assert "Outcome: success (the user confirmed: " in block
     failures = section(block, "Failures and how to do differently")
-    assert "`pytest -q` failed (exit 1)" in failures
-    assert "ModuleNotFoundError: No module named 'requests'" in failures
-    assert "resolved: `uv run pytest -q` succeeded; next time start with that form" in failures
+    # One linked statement: what failed, with its error, and what worked instead.
+    assert (
+        "- `pytest -q` failed: \"ModuleNotFoundError: No module named 'requests'\"; "
+        "`uv run pytest -q` works instead\n"
+    ) in failures + "\n"
     knowledge = section(block, "Reusable knowledge")
-    assert "`uv run pytest -q` runs successfully in this project" in knowledge
-    assert "`uv run pytest -q` works where `pytest -q` failed" in knowledge
-    assert "Python module `requests` was missing" in knowledge
-    assert "git branch `main`" in knowledge
+    assert "Run the tests with `uv run pytest -q`" in knowledge
+    assert "works where" not in knowledge  # the failure's lesson already says it
+    assert "Project root" not in knowledge  # the consolidator knows the cwd
     steps = section(block, "Key steps")
     assert steps.index("`pytest -q` (exit 1)") < steps.index("`uv run pytest -q` (exit 0)")
     fm = front_matter(out.raw_memory)
@@ -309,13 +219,14 @@ async def test_fix_by_editing_then_rerunning_the_same_command() -> None:
     out = await extract(request(items))
     block = task_block(out.rollout_summary, 1)
     failures = section(block, "Failures and how to do differently")
-    assert "`make build` failed (exit 2)" in failures
-    assert "error: expected ';' before 'return'" in failures
-    assert "resolved after editing `src/app.c`: the same command then succeeded" in failures
+    assert (
+        "`make build` failed: \"src/app.c:10:5: error: expected ';' before 'return'\"; "
+        "fixed by editing `src/app.c`, after which it passed"
+    ) in failures
     assert "`src/app.c` (update)" in section(block, "Key steps")
     # Last task, recovered but never confirmed by the user.
     assert block.count("Outcome: partial (failures were worked around") == 1
-    assert "`src/app.c`" in section(block, "Reusable knowledge")
+    assert "`src/app.c`" in section(block, "References")
 
 
 async def test_last_command_failing_is_a_failed_task() -> None:
@@ -346,7 +257,10 @@ async def test_user_complaint_is_a_correction_not_a_new_task() -> None:
     assert "## Task 2" not in out.rollout_summary
     block = task_block(out.rollout_summary, 1)
     assert 'Outcome: fail (the user reported a problem: "No, that\'s not what I asked."' in block
-    assert "The user pushed back" in section(block, "Failures and how to do differently")
+    assert (
+        'The user rejected the edit to `web/banner.css` ("No, that\'s not what I asked."): '
+        "don't repeat it"
+    ) in section(block, "Failures and how to do differently")
     assert "The user corrected:" in section(block, "Key steps")
 
 

@@ -1,0 +1,272 @@
+"""What the offline consolidator makes of several sessions (issue 13): one task group per
+project, every line naming its project, a rule from two projects made general, older facts
+superseded by a later session, and a summary ordered by what a new session needs.
+
+The inputs are real: small rollout fragments through the offline extractor, written into the
+memory root by the same artifact code phase 2 uses."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from support.items import assistant, patch, patch_ok, result, run, user
+
+from memoryd.agent.offline import consolidate_root
+from memoryd.agent.offline.layout import SUMMARY_BUDGET
+from memoryd.artifacts import ArtifactRow, render_raw_memories, render_rollout_summary
+from memoryd.backends.base import ExtractionRequest
+from memoryd.backends.offline import extract_output
+
+DAY = 86_400
+T0 = 1_795_000_000  # 2026-11-18
+
+
+def session(tid: int, cwd: str, day: int, items: list[dict[str, Any]]) -> ArtifactRow:
+    thread_id = f"00000000-0000-4000-8000-{tid:012d}"
+    out = extract_output(
+        ExtractionRequest(
+            thread_id=thread_id,
+            rollout_path=f"/r/{tid}.jsonl",
+            cwd=cwd,
+            rollout_contents=json.dumps(items),
+        )
+    )
+    return ArtifactRow(
+        thread_id=thread_id,
+        source_updated_at=T0 + day * DAY,
+        rollout_path=f"/r/{tid}.jsonl",
+        cwd=cwd,
+        git_branch="main",
+        rollout_summary=out.rollout_summary,
+        raw_memory=out.raw_memory,
+        rollout_slug=out.rollout_slug,
+    )
+
+
+def consolidate(root: Path, rows: list[ArtifactRow]) -> tuple[str, str]:
+    (root / "rollout_summaries").mkdir(parents=True, exist_ok=True)
+    for row in rows:
+        (root / "rollout_summaries" / f"{row.stem}.md").write_text(render_rollout_summary(row))
+    (root / "raw_memories.md").write_text(render_raw_memories(rows))
+    out = consolidate_root(root, None)
+    return out.memory, out.summary
+
+
+def entry_lines(memory: str) -> list[str]:
+    """The bullets of MEMORY.md's preference, knowledge and failure sections."""
+    out: list[str] = []
+    keep = False
+    for ln in memory.splitlines():
+        if ln.startswith("#"):
+            keep = ln in (
+                "## User preferences",
+                "## Reusable knowledge",
+                "## Failures and how to do differently",
+            )
+        elif keep and ln.startswith("- "):
+            out.append(ln)
+    return out
+
+
+SHOP = "/home/u/code/shop"
+BILLING = "/home/u/code/billing"
+
+
+def shop_tests(tid: int, day: int) -> ArtifactRow:
+    return session(
+        tid,
+        SHOP,
+        day,
+        [
+            user("Run the tests. Use rg, not grep, when you search here."),
+            run("c1", "uv run pytest -q"),
+            result("c1", 2, "E   ModuleNotFoundError: No module named 'httpx'\n"),
+            run("c2", "uv add httpx"),
+            result("c2", 0, "+ httpx==0.27.0\n"),
+            run("c3", "uv run pytest -q"),
+            result("c3", 0, "40 passed\n"),
+            assistant("The shop API is served on port 8040 and reads SHOP_DB_URL at startup."),
+        ],
+    )
+
+
+async def test_one_group_per_project_and_every_bullet_names_its_project(tmp_path: Path) -> None:
+    rows = [
+        shop_tests(1, 0),
+        session(
+            2,
+            SHOP,
+            1,
+            [
+                user("Fix the typo in the footer. Also, what's the cache TTL?"),
+                patch("p1", "web/footer.html"),
+                patch_ok("p1"),
+            ],
+        ),
+    ]
+    memory, summary = consolidate(tmp_path, rows)
+    assert memory.count("# Task Group: ") == 1
+    assert "# Task Group: shop\n" in memory
+    facts = entry_lines(memory)
+    assert len(facts) >= 3 and all(ln.startswith("- shop: ") for ln in facts), facts
+    digest = summary.split("### shop: how to work here", 1)[1]
+    lines = [ln for ln in digest.splitlines() if ln.startswith("- ")]
+    assert lines and all(ln.startswith("- shop: ") for ln in lines)
+    # The linked lesson, the stated fact and the rule, each in one line.
+    assert any("No module named 'httpx'" in ln and "fixed by `uv add httpx`" in ln for ln in lines)
+    assert any("port 8040" in ln and "SHOP_DB_URL" in ln for ln in lines)
+    assert any("use rg" in ln and "grep" in ln for ln in lines)
+
+
+async def test_a_rule_stated_in_two_projects_is_one_general_rule(tmp_path: Path) -> None:
+    rows = [
+        shop_tests(1, 0),
+        session(
+            2,
+            BILLING,
+            2,
+            [user("Add the invoice export. And use rg rather than grep for searching, please.")],
+        ),
+    ]
+    memory, summary = consolidate(tmp_path, rows)
+    prefs = summary.split("## User preferences", 1)[1].split("## ", 1)[0]
+    general = [ln for ln in prefs.splitlines() if "rg" in ln]
+    assert len(general) == 1
+    assert general[0].endswith("(stated in shop, billing)") or general[0].endswith(
+        "(stated in billing, shop)"
+    )
+    assert summary.count("grep") == 1
+    assert general[0].startswith("- use rg rather than grep for searching (stated in ")
+    assert "# General rules (stated in two or more projects)" in memory
+    # Not again as a project's own rule.
+    assert not [ln for ln in entry_lines(memory) if "grep" in ln]
+
+
+async def test_a_later_session_supersedes_an_older_fact(tmp_path: Path) -> None:
+    old = session(
+        1,
+        SHOP,
+        0,
+        [
+            user("Start the dev server."),
+            run("c1", "make dev"),
+            result("c1", None, "Listening on http://127.0.0.1:8000\n"),
+        ],
+    )
+    new = session(
+        2,
+        SHOP,
+        5,
+        [
+            user("The Makefile is gone, we replaced make dev with `just serve`. Start it."),
+            run("c1", "just serve"),
+            result("c1", None, "Listening on http://127.0.0.1:8000\n"),
+        ],
+    )
+    memory, summary = consolidate(tmp_path, [old])
+    assert "`make dev` serves on" in summary and "superseded" not in memory
+    memory, summary = consolidate(tmp_path, [old, new])
+    stale = [ln for ln in memory.splitlines() if "make dev` serves on" in ln]
+    assert stale and all(
+        "— superseded: `make dev` was replaced by `just serve`" in ln for ln in stale
+    )
+    assert "## Superseded (no longer current)" in memory
+    # The summary tells only what is current, and what replaced what.
+    assert "`make dev` serves on" not in summary
+    assert "- shop: `make dev` was replaced by `just serve`" in summary
+
+
+async def test_the_summary_is_ordered_by_value_and_fits_its_budget(tmp_path: Path) -> None:
+    rows = [shop_tests(i, i) for i in range(1, 4)]
+    rows += [
+        session(
+            10 + i,
+            f"/home/u/code/svc{i}",
+            i,
+            [
+                user(f"Fix the build of svc{i}. Keep commit messages short, not chatty."),
+                run("c1", "cargo build"),
+                result("c1", 101, f"error: linking with `cc` failed: cannot find -lssl{i}\n"),
+                run("c2", f"sudo apt-get install -y libssl{i}-dev"),
+                result("c2", 0, "ok\n"),
+                run("c3", "cargo build"),
+                result("c3", 0, "Finished\n"),
+                assistant(
+                    f"The svc{i} service reads SVC{i}_CONFIG and listens on port {9000 + i}. "
+                    + " ".join(f"Note {k}: the file src/mod{k}.rs is generated." for k in range(8))
+                ),
+            ],
+        )
+        for i in range(40)
+    ]
+    _, summary = consolidate(tmp_path, rows)
+    data = summary.encode()
+    assert 6_000 <= len(data) <= SUMMARY_BUDGET == 10_000
+    sections = ["## User Profile", "## User preferences", "## General Tips", "## What's in Memory"]
+    assert [summary.index(s) for s in sections] == sorted(summary.index(s) for s in sections)
+    # The rule stated everywhere comes first, as one general rule.
+    prefs = summary.split("## User preferences", 1)[1].split("## ", 1)[0].strip().splitlines()
+    assert prefs[0].startswith("- keep commit messages short, not chatty")
+    # Within a project, a stated rule and a linked lesson come before how-to-run lines.
+    digest = summary.split("### shop: how to work here", 1)[1].split("###", 1)[0]
+    lines = [ln for ln in digest.splitlines() if ln.startswith("- shop: ")]
+    assert "use rg" in lines[0] and "grep" in lines[0]
+    assert "fixed by `uv add httpx`" in lines[1]
+    # Every project's short digest comes before the rest of any project's lines.
+    digests = [
+        i
+        for i, ln in enumerate(summary.splitlines())
+        if ln.endswith(")") and ": how to work here (cwd=" in ln
+    ]
+    more = [
+        i for i, ln in enumerate(summary.splitlines()) if ln.endswith(": more facts and commands")
+    ]
+    assert len(digests) == 41 and (not more or max(digests) < min(more))
+    assert not summary.endswith("\n\n") and all(
+        ln.startswith(("- ", "### ", "## ", "v1")) or not ln for ln in summary.splitlines()
+    )
+
+
+async def test_each_project_digest_comes_before_the_rest_of_any_project(tmp_path: Path) -> None:
+    def facts(ks: range) -> str:
+        return " ".join(f"The worker{k} queue is configured in conf/worker{k}.toml." for k in ks)
+
+    rows = [  # 12 facts about shop (at most 8 statements come from one session)
+        session(1, SHOP, 0, [user("Document the workers."), assistant(facts(range(6)))]),
+        session(3, SHOP, 0, [user("Document the others."), assistant(facts(range(6, 12)))]),
+        session(2, BILLING, 1, [user("Use rg, not grep, when you search here.")]),
+    ]
+    _, summary = consolidate(tmp_path, rows)
+    lines = summary.splitlines()
+    at = {ln: i for i, ln in enumerate(lines)}
+    shop = at[f"### shop: how to work here (cwd={SHOP})"]
+    billing = at[f"### billing: how to work here (cwd={BILLING})"]
+    more = at["### shop: more facts and commands"]
+    assert max(shop, billing) < more
+    end = next(i for i in range(shop + 1, len(lines)) if lines[i].startswith("### "))
+    shop_lines = [ln for ln in lines[shop:end] if ln.startswith("- shop: The worker")]
+    assert len(shop_lines) == 8  # a short digest
+    assert sum(ln.startswith("- shop: The worker") for ln in lines[more:]) == 4
+
+
+async def test_a_setting_a_later_session_gives_another_value_is_superseded(tmp_path: Path) -> None:
+    old = session(
+        1,
+        SHOP,
+        0,
+        [user("Start the API."), assistant("The API reads SHOP_PORT=8040 from .env.")],
+    )
+    new = session(
+        2,
+        SHOP,
+        4,
+        [user("Start the API again."), assistant("The API reads SHOP_PORT=8041 from .env now.")],
+    )
+    memory, summary = consolidate(tmp_path, [old, new])
+    stale = [ln for ln in memory.splitlines() if "SHOP_PORT=8040" in ln]
+    assert stale and all(
+        "— superseded: `SHOP_PORT=8040` was replaced by `SHOP_PORT=8041`" in ln for ln in stale
+    )
+    assert "SHOP_PORT=8040" not in summary and "SHOP_PORT=8041" in summary
