@@ -192,15 +192,20 @@ async def test_run_once_started_while_the_db_is_locked_waits_and_completes(
             stderr=subprocess.PIPE,
             text=True,
         )
-        await anyio.sleep(HOLD_SECONDS)  # the fault's duration
+        # Hold the lock until the process has met it and said it waits: on a loaded machine
+        # its start-up alone can outlast a fixed hold, and it would never see the lock.
+        log = w.db_path.parent / "logs" / "memoryd.log"
+        with anyio.fail_after(WAIT_S):
+            while not (log.exists() and '"event": "state_db_busy"' in log.read_text()):
+                assert proc.poll() is None, proc.communicate()
+                await anyio.sleep(0.1)
+        await anyio.sleep(HOLD_SECONDS)  # and then for the fault's duration: it keeps waiting
         assert proc.poll() is None, proc.communicate()
     finally:
         await anyio.to_thread.run_sync(locker.release)
     out, err = await anyio.to_thread.run_sync(lambda: proc.communicate(timeout=120))
     assert proc.returncode == 0, err
     assert "phase 1: 3 extracted: 3 memories" in out
-    log = (w.db_path.parent / "logs" / "memoryd.log").read_text()
-    assert '"event": "state_db_busy"' in log
     await assert_each_thread_extracted_once(w.conn)
 
 
