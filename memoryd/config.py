@@ -59,6 +59,9 @@ class Phase1Config(_Section):
     max_input_tokens: Annotated[int, msgspec.Meta(ge=1000)] = 150_000
     accept_legacy_keys: bool = True
     transient_retries: Annotated[int, msgspec.Meta(ge=0, le=20)] = 3
+    # The ``max_tokens`` of every chat call: a stage-1 object is a few hundred tokens, and a
+    # small local model that loops must not generate until the server's context is full.
+    max_output_tokens: Annotated[int, msgspec.Meta(ge=16, le=1_000_000)] = 4096
 
 
 class Phase2Config(_Section):
@@ -76,6 +79,10 @@ class Phase2Config(_Section):
     loop_repeat_limit: Annotated[int, msgspec.Meta(ge=2, le=100)] = 3
     first_change_turns: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 16
     no_progress_turns: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 8
+    max_output_tokens: Annotated[int, msgspec.Meta(ge=16, le=1_000_000)] = 8192  # per turn
+    # A model (or server) that makes no tool call at all ends the agent run with the reason
+    # ``no_tool_calls``; true runs the offline consolidator instead, so a folder still results.
+    offline_fallback: bool = False
 
 
 class OpenAIBackendConfig(_Section):
@@ -90,6 +97,11 @@ class ChatBackendConfig(_Section):
     api_key_env: str = ""
     timeout_seconds: PositiveFloat = 120.0
     max_concurrency: Annotated[int, msgspec.Meta(ge=1, le=1024)] = 4
+    # The server's context window in tokens, which sizes stage-1 chunks; 0 asks the server
+    # (llama.cpp's /props, vLLM's max_model_len) and keeps phase1.max_input_tokens if it can't say.
+    context_tokens: NonNegInt = 0
+    # false: phase-2 turns are not streamed (for servers that cannot stream tool calls).
+    stream_tools: bool = True
 
 
 class CodexBackendConfig(_Section):

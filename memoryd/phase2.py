@@ -71,6 +71,7 @@ from memoryd.workspace import (
 log = structlog.get_logger("memoryd.phase2")
 
 INVALID_ARTIFACTS = "failed_invalid_artifacts"
+NO_TOOL_CALLS = "no_tool_calls"  # the agent's stop reason (memoryd/agent/guard.py)
 
 
 @dataclass
@@ -337,12 +338,16 @@ class Consolidator:
         )
         selected = list(selection.snapshots)
         watermark = max(claim.input_watermark, selection.max_source_updated_at)
-        if diff.is_empty:
+        # No inputs and none gone: there is nothing for a model to consolidate (a model run
+        # on an empty input list costs minutes of a local server for nothing).
+        nothing_to_do = not rows and not selection.removed
+        if diff.is_empty or nothing_to_do:
             await self._succeed(
                 claim, self._record(run, result, RunOutcome.NOOP), selected, watermark
             )
             result.outcome = "noop"
-            bound.info("phase2_nothing_changed", inputs=len(rows), pruned=len(pruned))
+            event = "phase2_nothing_changed" if diff.is_empty else "phase2_nothing_to_consolidate"
+            bound.info(event, inputs=len(rows), pruned=len(pruned))
             return
         result.changed_paths = [*diff.added, *diff.modified, *diff.deleted]
         await anyio.to_thread.run_sync(write_diff_file, root, diff)
@@ -360,24 +365,33 @@ class Consolidator:
             removed=result.removed,
             changed=len(result.changed_paths),
         )
+        request = ConsolidationInput(
+            root=str(root),
+            mode=mode,
+            added=list(selection.added),
+            retained=list(selection.retained),
+            removed=list(selection.removed),
+            diff_file="phase2_workspace_diff.md",
+            run_id=run.run_id,
+            max_tokens=self._max_tokens,
+        )
+        fell_back: str | None = None
         try:
-            agent_result = await self.agent.consolidate(
-                ConsolidationInput(
-                    root=str(root),
-                    mode=mode,
-                    added=list(selection.added),
-                    retained=list(selection.retained),
-                    removed=list(selection.removed),
-                    diff_file="phase2_workspace_diff.md",
-                    run_id=run.run_id,
-                    max_tokens=self._max_tokens,
-                )
-            )
+            agent_result = await self.agent.consolidate(request)
         except AgentError as e:
             if e.usage is not None:  # a stopped agent still spent its tokens
                 self._book(run, result, self.agent.name, self.agent.model, e.usage)
-            raise _Failed(str(e)) from e
-        self._book(run, result, agent_result.backend, agent_result.model, agent_result.usage)
+            if e.reason != NO_TOOL_CALLS or not p.offline_fallback:
+                raise _Failed(str(e)) from e
+            # The model made no call, so the folder is as prepared: the offline consolidator
+            # starts from the same state, and the user still gets a folder.
+            from memoryd.agent.offline import OfflineConsolidator
+
+            fell_back = f"{NO_TOOL_CALLS}: consolidated offline (phase2.offline_fallback)"
+            bound.warning("phase2_offline_fallback", agent=self.agent.name, error=str(e))
+            agent_result = await OfflineConsolidator().consolidate(request)
+        else:
+            self._book(run, result, agent_result.backend, agent_result.model, agent_result.usage)
         invalid = await anyio.to_thread.run_sync(validate_artifacts, root)
         if invalid is not None:
             raise _Failed(invalid)
@@ -397,6 +411,9 @@ class Consolidator:
         record = await self._record_history(
             baseline, run, result, bound, kind="consolidation", selection=selected
         )
+        if fell_back is not None:
+            record = dataclasses.replace(record, reason=fell_back)
+            result.reason = fell_back
         await self._succeed(claim, record, selected, watermark)
         result.outcome = "succeeded"
         bound.info(

@@ -23,10 +23,12 @@ in ``phase2_runs.reason``:
   a run (reading comes first), or ``no_progress_turns`` such turns in a row after a change →
   ``no_progress``. A write that leaves a file as it was is not a change.
 
+A first reply with no tool call at all is ``no_tool_calls``: the model (or a server that drops
+``tools`` for a chat template without tool support) cannot consolidate, and nothing was changed.
 Any other failure (HTTP after retries, a missing API key, a reply cut off by the server) is
-``backend``. Every failure is an ``AgentRunError`` (an ``AgentError``) that also carries the
-usage, turns and file changes made before it, which the run needs to book tokens and to tell
-the agent's edits from the user's.
+``backend``. A reply that carries no usage is booked with an estimate. Every failure is an
+``AgentRunError`` (an ``AgentError``) that also carries the usage, turns and file changes made
+before it, which the run needs to book tokens and to tell the agent's edits from the user's.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ import structlog
 
 from memoryd.agent.base import AgentError, ConsolidationInput, ConsolidationResult
 from memoryd.agent.tools import MemoryRootTools
-from memoryd.backends.base import BackendError, Usage
+from memoryd.backends.base import BackendError, Usage, estimate_usage
 from memoryd.backends.responses import EventHandler, OwnsStreamClient, StreamClient
 from memoryd.config import Phase2Config
 from memoryd.prompts import consolidation_input_message
@@ -213,6 +215,7 @@ def add_usage(a: Usage, b: Usage) -> Usage:
     return Usage(
         input_tokens=a.input_tokens + b.input_tokens,
         output_tokens=a.output_tokens + b.output_tokens,
+        estimated=a.estimated or b.estimated,
     )
 
 
@@ -330,6 +333,14 @@ class _Run:
                     input_tokens=turn.usage.input_tokens,
                     output_tokens=turn.usage.output_tokens,
                 )
+                if not turn.calls and self.turns == 1:
+                    raise GuardStop(
+                        "no_tool_calls",
+                        "the model answered without calling a tool, so it cannot edit the "
+                        "memory folder (does the server pass tools to it? see "
+                        "docs/backends.md; phase2.offline_fallback = true consolidates "
+                        "offline instead)",
+                    )
                 if not turn.calls:
                     return
                 changes_before = self.tools.changes
@@ -355,6 +366,14 @@ class _Run:
             raise self.error("backend", f"the model's reply was cut off ({e})") from None
         except BackendError as e:
             raise self.error("backend", str(e)) from e
+        if turn.usage == Usage():
+            turn.usage = estimate_usage(content, json.dumps(turn.replay, ensure_ascii=False))
+            log.info(
+                "phase2_usage_estimated",
+                run_id=self.request.run_id,
+                input_tokens=turn.usage.input_tokens,
+                output_tokens=turn.usage.output_tokens,
+            )
         self.usage = add_usage(self.usage, turn.usage)
         self.conversation.extend(turn.replay)
         return turn
