@@ -17,12 +17,14 @@ import sqlite3
 import subprocess
 import sys
 import time
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from support.llama_server import CONTEXT_TOKENS, MODEL_NAME, LlamaServer, running
 
+from memoryd import doctor
 from memoryd.backends.base import ExtractionRequest, Stage1Output
 from memoryd.backends.chat import PROMPT_OVERHEAD_TOKENS, ChatExtractor
 from memoryd.backends.openai import UnusableReplyError
@@ -172,3 +174,24 @@ async def test_the_chunk_size_follows_the_context_the_server_reports(server: Lla
     async with ChatExtractor(cfg) as extractor:
         limit = await extractor.input_token_limit()
     assert limit == CONTEXT_TOKENS - 512 - PROMPT_OVERHEAD_TOKENS
+
+
+def test_doctor_probes_the_requests_each_phase_really_sends(server: LlamaServer) -> None:
+    cfg = parse_config(tomllib.loads(chat_config(server.url)), "cfg.toml")
+    [check] = doctor.check_backends(cfg)
+    limit = CONTEXT_TOKENS - MAX_OUTPUT_TOKENS - PROMPT_OVERHEAD_TOKENS
+    assert (check.status, check.message) == (
+        "ok",
+        f"chat (phase1, phase2): {server.url}: stage-1 request json_schema accepted, chunks of "
+        f"{limit} tokens; tools request accepted (streamed)",
+    )
+
+
+def test_doctor_fails_when_the_call_phase1_makes_is_refused(server: LlamaServer) -> None:
+    """The server is up, but the request phase 1 sends gets a 404: a fail naming the URL."""
+    root = server.url.removesuffix("/v1")
+    cfg = parse_config(tomllib.loads(chat_config(root + "/api")), "cfg.toml")
+    [check] = doctor.check_backends(cfg)
+    assert check.status == "fail"
+    expected = f"the phase1 request failed: Chat backend: HTTP 404 from {root}/api/chat/completions"
+    assert expected in check.message
