@@ -47,6 +47,7 @@ from memoryd.agent.base import (
     ConsolidationInput,
     ConsolidationResult,
 )
+from memoryd.agent.guard import NO_TOOL_CALLS
 from memoryd.artifacts import atomic_write, remove_stale_temp_files, sync_artifacts
 from memoryd.backends.base import Usage
 from memoryd.budget import Budget, BudgetExhausted
@@ -71,7 +72,6 @@ from memoryd.workspace import (
 log = structlog.get_logger("memoryd.phase2")
 
 INVALID_ARTIFACTS = "failed_invalid_artifacts"
-NO_TOOL_CALLS = "no_tool_calls"  # the agent's stop reason (memoryd/agent/guard.py)
 
 
 @dataclass

@@ -133,14 +133,18 @@ def test_run_once_extracts_and_consolidates_the_examples(
         assert len(ledger) >= len(installed)
         assert all(i > 0 and o > 0 and b == "chat" for i, o, b in ledger), ledger
         assert "chat_usage_estimated" not in out
-        # Phase 2 ran the chat agent, and the folder it left is valid.
-        runs = db.execute(
-            "SELECT outcome, reason, input_tokens FROM phase2_runs ORDER BY started_at"
+        # Phase 2 called the model through the chat agent (its tokens are booked), and the
+        # folder is valid: the agent's own, or (SmolLM2's template has no tool support, so
+        # the server drops the tools) the offline fallback's after no_tool_calls.
+        runs = db.execute("SELECT outcome, reason FROM phase2_runs ORDER BY started_at").fetchall()
+        agent = db.execute(
+            "SELECT backend, model, input_tokens FROM usage_ledger WHERE phase = 'phase2'"
         ).fetchall()
     finally:
         db.close()
     assert runs and runs[-1][0] == "succeeded", runs
-    assert '"phase2_agent_turn"' in out or "phase2_agent_turn" in out
+    assert runs[-1][1] in (None, "no_tool_calls: consolidated offline (phase2.offline_fallback)")
+    assert [(b, m) for b, m, _ in agent] == [("chat", MODEL_NAME)] and agent[0][2] > 0
     assert validate_artifacts(home / "memories") is None
     report = {"seconds": round(elapsed, 1), "jobs": len(jobs), "outputs": len(outputs)}
     print(json.dumps({**report, "phase2": runs[-1][:2]}))

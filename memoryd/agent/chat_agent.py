@@ -47,7 +47,7 @@ class _TurnStream(ChatStream[ModelTurn]):
     def done(self) -> ModelTurn:
         cut = cut_off_reason(self.finish_reason)
         if cut is not None:
-            raise ReplyCutOff(cut, self.usage)
+            raise ReplyCutOff(cut, self.usage, made_calls=bool(self.calls))
         calls = [
             ToolCall(
                 call_id=partial.call_id or f"call_{index}",

@@ -195,13 +195,25 @@ class ModelTurn:
     replay: list[dict[str, Any]] = field(default_factory=list)
 
 
+NO_TOOL_CALLS: Final = "no_tool_calls"
+
+
+def _no_tool_calls(what: str) -> str:
+    return (
+        f"the model {what} without calling a tool, so it cannot edit the memory folder (does "
+        "the server pass tools to it? see docs/backends.md; phase2.offline_fallback = true "
+        "consolidates offline instead)"
+    )
+
+
 class ReplyCutOff(Exception):
     """The server ended the reply early (its output limit, a content filter); the tokens were
     spent all the same."""
 
-    def __init__(self, reason: str, usage: Usage) -> None:
+    def __init__(self, reason: str, usage: Usage, *, made_calls: bool = True) -> None:
         super().__init__(reason)
         self.usage = usage
+        self.made_calls = made_calls  # False: the reply had begun no tool call when cut
 
 
 def arguments_text(arguments: Any) -> str:
@@ -334,13 +346,7 @@ class _Run:
                     output_tokens=turn.usage.output_tokens,
                 )
                 if not turn.calls and self.turns == 1:
-                    raise GuardStop(
-                        "no_tool_calls",
-                        "the model answered without calling a tool, so it cannot edit the "
-                        "memory folder (does the server pass tools to it? see "
-                        "docs/backends.md; phase2.offline_fallback = true consolidates "
-                        "offline instead)",
-                    )
+                    raise GuardStop(NO_TOOL_CALLS, _no_tool_calls("answered"))
                 if not turn.calls:
                     return
                 changes_before = self.tools.changes
@@ -363,6 +369,10 @@ class _Run:
             )
         except ReplyCutOff as e:
             self.usage = add_usage(self.usage, e.usage)
+            if self.turns == 1 and not e.made_calls:  # prose until the limit: no tool in sight
+                raise self.error(
+                    NO_TOOL_CALLS, _no_tool_calls(f"wrote until cut off ({e})")
+                ) from None
             raise self.error("backend", f"the model's reply was cut off ({e})") from None
         except BackendError as e:
             raise self.error("backend", str(e)) from e

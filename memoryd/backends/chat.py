@@ -53,7 +53,7 @@ from memoryd.backends.base import (
     estimate_usage,
 )
 from memoryd.backends.openai import SCHEMA_NAME, Reply, StreamingExtractor, UnusableReplyError
-from memoryd.backends.output import STAGE1_SCHEMA, excerpt
+from memoryd.backends.output import MAX_SLUG_CHARS, STAGE1_SCHEMA, excerpt
 from memoryd.backends.responses import (
     ClientOptions,
     EventHandler,
@@ -70,13 +70,15 @@ log = structlog.get_logger("memoryd.backends.chat")
 
 
 def bounded_schema(max_tokens: int) -> dict[str, Any]:
-    """The stage-1 schema with its texts bounded to fit ``max_tokens`` (at 2.5 characters a
-    token or more): a server that enforces the schema then makes the model close the object
-    within the reply's budget, where a small model would otherwise write until it is cut off."""
+    """The stage-1 schema with its texts bounded to fit ``max_tokens`` (a token is rarely less
+    than one character, escapes included, but a looping small model gets close): a server that
+    enforces the schema then makes the model close the object within the reply's budget, where
+    it would otherwise write until it is cut off."""
     schema = copy.deepcopy(STAGE1_SCHEMA)
     props = schema["properties"]
-    props["raw_memory"] = {"type": "string", "maxLength": 2 * max_tokens}
-    props["rollout_summary"] = {"type": "string", "maxLength": max(1, max_tokens // 2)}
+    props["raw_memory"] = {"type": "string", "maxLength": max(1, max_tokens * 3 // 4)}
+    props["rollout_summary"] = {"type": "string", "maxLength": max(1, max_tokens // 8)}
+    props["rollout_slug"] = {"type": ["string", "null"], "maxLength": MAX_SLUG_CHARS}
     return schema
 
 
