@@ -497,11 +497,14 @@ async def test_client_error_is_not_retried_and_names_phase2_model(proto: Proto, 
 
 
 async def test_cut_off_reply_is_a_backend_error_with_its_usage(proto: Proto, tree: Tree) -> None:
-    async with harness(proto, proto.cut_off("Let me", 50, 9)) as (_, agent, _):
+    # After a turn of tool calls (a first reply cut off before any call is no_tool_calls for
+    # chat: test_chat_servers.py).
+    look = Reply(text=None, items=[function_call_item("list_files", {}, "t0_0")])
+    async with harness(proto, look, proto.cut_off("Let me", 50, 9)) as (_, agent, _):
         with pytest.raises(AgentRunError) as info:
             await agent.consolidate(tree.request())
     assert info.value.reason == "backend" and proto.cut_reason in str(info.value)
-    assert info.value.usage == Usage(input_tokens=50, output_tokens=9)
+    assert info.value.usage == Usage(input_tokens=60, output_tokens=14)
 
 
 async def test_missing_api_key(proto: Proto, tree: Tree, monkeypatch: pytest.MonkeyPatch) -> None:

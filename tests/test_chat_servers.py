@@ -84,7 +84,12 @@ async def test_every_stage1_call_carries_max_tokens_from_the_config() -> None:
     async with ChatServer(Reply(text=GOOD_TEXT)) as server:
         async with ChatExtractor(config(server.url, max_output_tokens=300)) as extractor:
             await extractor.extract(request())
-    assert server.requests[0].json["max_tokens"] == 300
+    body = server.requests[0].json
+    assert body["max_tokens"] == 300
+    # The texts are bounded so that a schema-enforcing server makes the model close its object
+    # within those tokens.
+    props = body["response_format"]["json_schema"]["schema"]["properties"]
+    assert (props["raw_memory"]["maxLength"], props["rollout_summary"]["maxLength"]) == (225, 37)
 
 
 async def test_a_stream_without_a_finish_reason_is_a_cut_off_not_a_reply() -> None:
@@ -320,3 +325,17 @@ async def test_an_agent_turn_without_a_finish_reason_is_a_cut_off(tmp_path: Path
                 await agent.consolidate(ConsolidationInput(root=str(root), mode="init"))
     assert info.value.reason == "backend"
     assert "cut off (the stream ended without a finish reason)" in str(info.value)
+
+
+async def test_a_first_reply_cut_off_before_any_tool_call_is_no_tool_calls(tmp_path: Path) -> None:
+    """A model that never saw the tools (the server dropped them) writes prose until
+    ``max_tokens``: that is no tool call, not a backend failure to retry."""
+    root = tmp_path / "memories"
+    root.mkdir()
+    events = [chunk(delta={"content": "Sure! Here is"}), chunk(finish_reason="length"), DONE]
+    async with ChatServer(Events(events)) as server:
+        async with ChatConsolidator.from_config(agent_config(server.url)) as agent:
+            with pytest.raises(AgentRunError) as info:
+                await agent.consolidate(ConsolidationInput(root=str(root), mode="init"))
+    assert info.value.reason == "no_tool_calls"
+    assert "wrote until cut off (finish_reason: length) without calling a tool" in str(info.value)
