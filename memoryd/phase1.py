@@ -319,9 +319,8 @@ class Phase1:
         try:
             chunk_tokens = p.max_input_tokens
             if isinstance(self.extractor, SizedByContext):  # the server's context window
-                chunk_tokens = min(
-                    chunk_tokens, await self.extractor.input_token_limit() or 1 << 62
-                )
+                limit = await self.extractor.input_token_limit()
+                chunk_tokens = min(chunk_tokens, limit) if limit else chunk_tokens
             rendered = await anyio.to_thread.run_sync(
                 lambda: render_rollout(cand.rollout_path, max_tokens=chunk_tokens)
             )

@@ -319,12 +319,18 @@ async def test_an_agent_turn_without_a_finish_reason_is_a_cut_off(tmp_path: Path
         ),
         DONE,
     ]
+    stopped = await agent_stopped_by(root, events)
+    assert stopped.reason == "backend"
+    assert "cut off (the stream ended without a finish reason)" in str(stopped)
+
+
+async def agent_stopped_by(root: Path, events: list[Any]) -> AgentRunError:
+    """How the chat agent's run stops when its first turn streams ``events``."""
     async with ChatServer(Events(events)) as server:
         async with ChatConsolidator.from_config(agent_config(server.url)) as agent:
             with pytest.raises(AgentRunError) as info:
                 await agent.consolidate(ConsolidationInput(root=str(root), mode="init"))
-    assert info.value.reason == "backend"
-    assert "cut off (the stream ended without a finish reason)" in str(info.value)
+    return info.value
 
 
 async def test_a_first_reply_cut_off_before_any_tool_call_is_no_tool_calls(tmp_path: Path) -> None:
@@ -333,9 +339,6 @@ async def test_a_first_reply_cut_off_before_any_tool_call_is_no_tool_calls(tmp_p
     root = tmp_path / "memories"
     root.mkdir()
     events = [chunk(delta={"content": "Sure! Here is"}), chunk(finish_reason="length"), DONE]
-    async with ChatServer(Events(events)) as server:
-        async with ChatConsolidator.from_config(agent_config(server.url)) as agent:
-            with pytest.raises(AgentRunError) as info:
-                await agent.consolidate(ConsolidationInput(root=str(root), mode="init"))
-    assert info.value.reason == "no_tool_calls"
-    assert "wrote until cut off (finish_reason: length) without calling a tool" in str(info.value)
+    stopped = await agent_stopped_by(root, events)
+    assert stopped.reason == "no_tool_calls"
+    assert "wrote until cut off (finish_reason: length) without calling a tool" in str(stopped)

@@ -208,14 +208,12 @@ class ChatStream(Generic[T]):
     calls: dict[int, PartialCall] = field(default_factory=dict)
     finish_reason: str | None = None
     usage: Usage = field(default_factory=Usage)
-    has_usage: bool = False
 
     def __call__(self, kind: str, data: dict[str, Any]) -> T | None:
         if kind == "[DONE]":
             return self.done()
         if isinstance(data.get("usage"), dict):
             self.usage = usage_from(data["usage"], "prompt_tokens", "completion_tokens")
-            self.has_usage = True
         choices = data.get("choices")
         for choice in choices if isinstance(choices, list) else []:
             if not isinstance(choice, dict) or choice.get("index", 0) != 0:

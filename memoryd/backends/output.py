@@ -242,17 +242,16 @@ _TEMPLATE_WORDS = re.compile(
     r"preference signals|reusable knowledge|failures and how to do differently|references)\b",
     re.IGNORECASE,
 )
-MIN_MEMORY_LETTERS: Final = 1
 
 
 def hollow_field(o: Stage1Output) -> str | None:
-    """The field of a non-empty output that says nothing: fewer than MIN_MEMORY_LETTERS
-    letters or digits once the template's placeholders, keys and headings are taken out (a
-    template echo like ``"<one line: summary of rollout>"``, or a memory of ``", "``). Such an
-    output is stored as no output."""
+    """The field of a non-empty output that says nothing: no letter or digit is left once the
+    template's placeholders, keys and headings are taken out (a template echo like
+    ``"<one line: summary of rollout>"``, or a memory of ``", "``). Such an output is stored
+    as no output."""
     for name in ("raw_memory", "rollout_summary"):
         text = _TEMPLATE_WORDS.sub(" ", _PLACEHOLDER.sub(" ", getattr(o, name)))
-        if sum(ch.isalnum() for ch in text) < MIN_MEMORY_LETTERS:
+        if not any(ch.isalnum() for ch in text):
             return name
     return None
 
