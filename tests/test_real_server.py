@@ -25,6 +25,9 @@ import pytest
 from support.llama_server import CONTEXT_TOKENS, MODEL_NAME, LlamaServer, running
 
 from memoryd import doctor
+from memoryd.agent.base import ConsolidationInput
+from memoryd.agent.chat_agent import ChatConsolidator
+from memoryd.agent.guard import AgentRunError
 from memoryd.backends.base import ExtractionRequest, Stage1Output
 from memoryd.backends.chat import PROMPT_OVERHEAD_TOKENS, TOOLS_DROPPED, ChatExtractor
 from memoryd.backends.openai import UnusableReplyError
@@ -217,3 +220,28 @@ def test_doctor_fails_when_the_call_phase1_makes_is_refused(server: LlamaServer)
     assert check.status == "fail"
     expected = f"the phase1 request failed: Chat backend: HTTP 404 from {root}/api/chat/completions"
     assert expected in check.message
+
+
+async def test_an_unstreamed_agent_turn_from_the_real_server_is_read_with_its_usage(
+    tool_server: LlamaServer, tmp_path: Path
+) -> None:
+    """``stream_tools = false``: llama-server's whole ``chat.completion`` (the tools in the
+    prompt, whatever the 135M model makes of them) is read as one turn, usage included. One
+    turn only: the run then stops on a limit or on no_tool_calls, with the server's counts."""
+    root = tmp_path / "memories"
+    root.mkdir()
+    (root / "raw_memories.md").write_text("# Raw Memories\n\nThe user prefers uv over pip.\n")
+    cfg = parse_config(
+        {
+            "phase2": {"backend": "chat", "model": MODEL_NAME, "max_turns": 1},
+            "backends": {"chat": {"base_url": tool_server.url, "stream_tools": False}},
+        },
+        "cfg.toml",
+    )
+    cfg.phase2.max_output_tokens = 64
+    async with ChatConsolidator.from_config(cfg) as agent:
+        with pytest.raises(AgentRunError) as info:
+            await agent.consolidate(ConsolidationInput(root=str(root), mode="init"))
+    assert info.value.reason in ("turn_limit", "no_tool_calls"), info.value
+    usage = info.value.usage
+    assert usage is not None and usage.input_tokens > 1000 and not usage.estimated
