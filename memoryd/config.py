@@ -75,6 +75,9 @@ class Phase1Config(_Section):
     max_input_tokens: Annotated[int, msgspec.Meta(ge=1000, le=100_000_000)] = 150_000
     accept_legacy_keys: bool = True
     transient_retries: Annotated[int, msgspec.Meta(ge=0, le=20)] = 3
+    # The ``max_tokens`` of every chat call: a stage-1 object is a few hundred tokens, and a
+    # small local model that loops must not generate until the server's context is full.
+    max_output_tokens: Annotated[int, msgspec.Meta(ge=16, le=1_000_000)] = 4096
 
 
 class Phase2Config(_Section):
@@ -104,6 +107,10 @@ class Phase2Config(_Section):
     max_file_bytes: Annotated[int, msgspec.Meta(ge=4096, le=_GIB)] = 8 * _MIB
     # Wall time of one regex search by the agent; a slower one is stopped and refused.
     search_regex_seconds: Annotated[float, msgspec.Meta(gt=0, le=600)] = 5.0
+    max_output_tokens: Annotated[int, msgspec.Meta(ge=16, le=1_000_000)] = 8192  # per turn
+    # A model (or server) that makes no tool call at all ends the agent run with the reason
+    # ``no_tool_calls``; true runs the offline consolidator instead, so a folder still results.
+    offline_fallback: bool = False
 
 
 class OpenAIBackendConfig(_Section):
@@ -121,6 +128,11 @@ class ChatBackendConfig(_Section):
     timeout_seconds: Timeout = 120.0
     max_concurrency: Annotated[int, msgspec.Meta(ge=1, le=1024)] = 4
     max_reply_bytes: Annotated[int, msgspec.Meta(ge=64 * 1024, le=1 << 32)] = 32 * 1024 * 1024
+    # The server's context window in tokens, which sizes stage-1 chunks; 0 asks the server
+    # (llama.cpp's /props, vLLM's max_model_len) and keeps phase1.max_input_tokens if it can't say.
+    context_tokens: Tokens = 0
+    # false: phase-2 turns are not streamed (for servers that cannot stream tool calls).
+    stream_tools: bool = True
 
 
 class CodexBackendConfig(_Section):

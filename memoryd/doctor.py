@@ -354,6 +354,44 @@ def _http_backend(name: str, phases: str, base_url: str, key_env: str, key_requi
     )
 
 
+def _chat_backend(cfg: Config, phases: list[str]) -> Check:
+    """The chat backend, probed with the requests its phases really send: a one-token
+    stage-1 call with its response format, a one-token agent turn with its tools (a server
+    may answer ``/models`` and still refuse, or 404, every call phase 1 makes)."""
+    from memoryd.backends.chat import TOOLS_DROPPED, probe_phase1, probe_phase2
+    from memoryd.errors import MemorydError
+
+    label = f"chat ({', '.join(phases)})"
+    c = cfg.backends.chat
+    key_env = c.api_key_env
+    if key_env and not os.environ.get(key_env, "").strip():
+        return _http_backend("chat", ", ".join(phases), c.base_url, key_env, False)
+    found: list[str] = []
+    for phase in phases:
+        probe = probe_phase1 if phase == "phase1" else probe_phase2
+        try:
+            found.append(anyio.run(probe, cfg))
+        except MemorydError as e:  # the server's answer, or the config the call needs
+            if TOOLS_DROPPED in str(e):
+                # With the fallback phase 2 still gives a folder (the offline one): a warning.
+                fallback = cfg.phase2.offline_fallback
+                return (_warn if fallback else _fail)(
+                    "backend",
+                    f"{label}: {e}",
+                    "every phase-2 run ends with no_tool_calls"
+                    + (" and falls back to offline" if fallback else "")
+                    + ": give the server a chat template with tool support (llama-server: "
+                    "--jinja --chat-template-file; see docs/backends.md)",
+                )
+            return _fail(
+                "backend",
+                f"{label}: the {phase} request failed: {e}",
+                f"check backends.chat.base_url and {phase}.model; see docs/backends.md for "
+                "the server flags memoryd needs",
+            )
+    return _ok("backend", f"{label}: {c.base_url}: " + "; ".join(found))
+
+
 def _codex_backend(phases: str, binary: str) -> Check:
     version = codex_version(binary)
     if version is None:
@@ -379,8 +417,7 @@ def check_backends(cfg: Config) -> list[Check]:
             o = cfg.backends.openai
             out.append(_http_backend("openai", phases, o.base_url, o.api_key_env, True))
         elif backend == "chat":
-            c = cfg.backends.chat
-            out.append(_http_backend("chat", phases, c.base_url, c.api_key_env, False))
+            out.append(_chat_backend(cfg, phase_list))
         else:
             out.append(_codex_backend(phases, cfg.backends.codex.binary))
     return out

@@ -41,10 +41,11 @@ from memoryd.backends.base import (
     ExtractionRequest,
     Extractor,
     OutputError,
+    SizedByContext,
     Stage1Output,
     Usage,
 )
-from memoryd.backends.output import finalize_output, merge_partials
+from memoryd.backends.output import excerpt, finalize_output, hollow_field, merge_partials
 from memoryd.budget import Budget, BudgetExhausted, RunTokenLimit, Verdict
 from memoryd.config import Config
 from memoryd.rollouts.limits import ZstLimits
@@ -317,10 +318,14 @@ class Phase1:
         cand = claim.candidate
         usage: list[UsageRow] = []
         try:
+            chunk_tokens = p.max_input_tokens
+            if isinstance(self.extractor, SizedByContext):  # the server's context window
+                limit = await self.extractor.input_token_limit()
+                chunk_tokens = min(chunk_tokens, limit) if limit else chunk_tokens
             rendered = await anyio.to_thread.run_sync(
                 lambda: render_rollout(
                     cand.rollout_path,
-                    max_tokens=p.max_input_tokens,
+                    max_tokens=chunk_tokens,
                     max_line_bytes=self.cfg.index.max_line_bytes,
                     zst_limits=ZstLimits.of(self.cfg.index),
                 )
@@ -350,6 +355,12 @@ class Phase1:
                     await self._book(usage, result.backend, result.model, result.usage, cand)
                 parts.append(result.output)
             merged = finalize_output(parts[0] if len(parts) == 1 else merge_partials(parts))
+            hollow = None if merged.is_empty() else hollow_field(merged)
+            if hollow is not None:
+                bound.warning(
+                    "stage1_hollow_output", field=hollow, text=excerpt(getattr(merged, hollow))
+                )
+                merged = Stage1Output(rollout_summary="", raw_memory="", rollout_slug=None)
         except BudgetExhausted as e:
             return await self._defer(claim, str(e), bound)
         except (RolloutUnusable, BackendError, OutputError, OSError, RunTokenLimit) as e:

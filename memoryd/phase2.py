@@ -47,6 +47,7 @@ from memoryd.agent.base import (
     ConsolidationInput,
     ConsolidationResult,
 )
+from memoryd.agent.guard import NO_TOOL_CALLS
 from memoryd.artifacts import atomic_write, remove_stale_temp_files, sync_artifacts
 from memoryd.backends.base import Usage
 from memoryd.budget import Budget, BudgetExhausted
@@ -378,13 +379,17 @@ class Consolidator:
             await anyio.to_thread.run_sync(reset_baseline, root)
             bound.info("phase2_compressed_renames_only", files=len(diff.changes))
             diff = dataclasses.replace(diff, changes=())
-        if diff.is_empty:
+        # No inputs and none gone: there is nothing for a model to consolidate (a model run
+        # on an empty input list costs minutes of a local server for nothing).
+        nothing_to_do = not rows and not selection.removed
+        if diff.is_empty or nothing_to_do:
             await self._purge_history(bound)
             await self._succeed(
                 claim, self._record(run, result, RunOutcome.NOOP), selected, watermark
             )
             result.outcome = "noop"
-            bound.info("phase2_nothing_changed", inputs=len(rows), pruned=len(pruned))
+            event = "phase2_nothing_changed" if diff.is_empty else "phase2_nothing_to_consolidate"
+            bound.info(event, inputs=len(rows), pruned=len(pruned))
             return
         result.changed_paths = [*diff.added, *diff.modified, *diff.deleted]
         await anyio.to_thread.run_sync(write_diff_file, root, diff)
@@ -402,24 +407,33 @@ class Consolidator:
             removed=result.removed,
             changed=len(result.changed_paths),
         )
+        request = ConsolidationInput(
+            root=str(root),
+            mode=mode,
+            added=list(selection.added),
+            retained=list(selection.retained),
+            removed=list(selection.removed),
+            diff_file="phase2_workspace_diff.md",
+            run_id=run.run_id,
+            max_tokens=self._max_tokens,
+        )
+        fell_back: str | None = None
         try:
-            agent_result = await self.agent.consolidate(
-                ConsolidationInput(
-                    root=str(root),
-                    mode=mode,
-                    added=list(selection.added),
-                    retained=list(selection.retained),
-                    removed=list(selection.removed),
-                    diff_file="phase2_workspace_diff.md",
-                    run_id=run.run_id,
-                    max_tokens=self._max_tokens,
-                )
-            )
+            agent_result = await self.agent.consolidate(request)
         except AgentError as e:
             if e.usage is not None:  # a stopped agent still spent its tokens
                 self._book(run, result, self.agent.name, self.agent.model, e.usage)
-            raise _Failed(str(e)) from e
-        self._book(run, result, agent_result.backend, agent_result.model, agent_result.usage)
+            if e.reason != NO_TOOL_CALLS or not p.offline_fallback:
+                raise _Failed(str(e)) from e
+            # The model made no call, so the folder is as prepared: the offline consolidator
+            # starts from the same state, and the user still gets a folder.
+            from memoryd.agent.offline import OfflineConsolidator
+
+            fell_back = f"{NO_TOOL_CALLS}: consolidated offline (phase2.offline_fallback)"
+            bound.warning("phase2_offline_fallback", agent=self.agent.name, error=str(e))
+            agent_result = await OfflineConsolidator().consolidate(request)
+        else:
+            self._book(run, result, agent_result.backend, agent_result.model, agent_result.usage)
         invalid = await anyio.to_thread.run_sync(validate_artifacts, root)
         if invalid is not None:
             raise _Failed(invalid)
@@ -442,6 +456,9 @@ class Consolidator:
             baseline, run, result, bound, kind="consolidation", selection=selected
         )
         await self._purge_history(bound)
+        if fell_back is not None:
+            record = dataclasses.replace(record, reason=fell_back)
+            result.reason = fell_back
         await self._succeed(claim, record, selected, watermark)
         result.outcome = "succeeded"
         bound.info(

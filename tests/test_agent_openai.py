@@ -497,11 +497,14 @@ async def test_client_error_is_not_retried_and_names_phase2_model(proto: Proto, 
 
 
 async def test_cut_off_reply_is_a_backend_error_with_its_usage(proto: Proto, tree: Tree) -> None:
-    async with harness(proto, proto.cut_off("Let me", 50, 9)) as (_, agent, _):
+    # After a turn of tool calls (a first reply cut off before any call is no_tool_calls for
+    # chat: test_chat_servers.py).
+    look = Reply(text=None, items=[function_call_item("list_files", {}, "t0_0")])
+    async with harness(proto, look, proto.cut_off("Let me", 50, 9)) as (_, agent, _):
         with pytest.raises(AgentRunError) as info:
             await agent.consolidate(tree.request())
     assert info.value.reason == "backend" and proto.cut_reason in str(info.value)
-    assert info.value.usage == Usage(input_tokens=50, output_tokens=9)
+    assert info.value.usage == Usage(input_tokens=60, output_tokens=14)
 
 
 async def test_missing_api_key(proto: Proto, tree: Tree, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -520,7 +523,8 @@ async def test_from_config_default_model_and_protocol(proto: Proto, tree: Tree) 
                 make_config("http://127.0.0.1:9/v1", model="", proto=proto), "cfg.toml"
             )
     model = "m-served" if proto is CHAT else ""
-    async with proto.server(Reply(text="nothing to do")) as server:
+    look = Reply(text=None, items=[function_call_item("list_files", {}, "t0_0")])
+    async with proto.server(look, Reply(text="nothing to do")) as server:
         agent = make_consolidator(make_config(server.url, model=model, proto=proto))
         try:
             typed: ConsolidationAgent = agent
@@ -528,7 +532,7 @@ async def test_from_config_default_model_and_protocol(proto: Proto, tree: Tree) 
         finally:
             await agent.aclose()
     assert result.model == (model or DEFAULT_MODEL) == server.requests[0].json["model"]
-    assert result.turns == 1 and result.written == [] and result.usage.input_tokens == 10
+    assert result.turns == 2 and result.written == [] and result.usage.input_tokens == 20
 
 
 # --- prompts ---------------------------------------------------------------------------------
@@ -583,7 +587,8 @@ def test_run_message_modes_ids_diff_and_extensions(tree: Tree) -> None:
 
 async def test_the_run_message_mentions_extensions_when_present(proto: Proto, tree: Tree) -> None:
     (tree.root / "extensions" / "ad_hoc").mkdir(parents=True)
-    async with harness(proto, Reply(text="done")) as (server, agent, _):
+    look = Reply(text=None, items=[function_call_item("list_files", {}, "t0_0")])
+    async with harness(proto, look, Reply(text="done")) as (server, agent, _):
         await agent.consolidate(tree.request())
     text = proto.user_text(server.requests[0].json)
     assert "extensions/<name>/instructions.md" in text

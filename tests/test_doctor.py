@@ -473,7 +473,9 @@ def refused_url() -> str:
 def test_backend_that_refuses_fails(home: Home, capsys: pytest.CaptureFixture[str]) -> None:
     home.make_healthy()
     url = refused_url()
-    home.write_config(f'[phase1]\nbackend = "chat"\n[backends.chat]\nbase_url = "{url}"\n')
+    home.write_config(
+        f'[phase1]\nbackend = "chat"\nmodel = "m"\n[backends.chat]\nbase_url = "{url}"\n'
+    )
     code, checks, text = run_doctor(home.settings(), capsys)
     assert code == 1
     # One line per backend in use: phase 2 is still offline.
@@ -481,8 +483,14 @@ def test_backend_that_refuses_fails(home: Home, capsys: pytest.CaptureFixture[st
     assert (chat["status"], offline["status"]) == ("fail", "ok")
     assert offline["message"].startswith("offline (phase2)")
     [ln] = [ln for ln in text.splitlines() if "chat (phase1)" in ln]
-    assert ln.startswith(f"fail  backend: chat (phase1): cannot reach {url}/models: ")
-    assert ln.endswith("fix: is the server running and is backends.chat.base_url right?")
+    assert ln.startswith(
+        f"fail  backend: chat (phase1): the phase1 request failed: Chat backend: cannot "
+        f"connect to {url}/chat/completions: "
+    )
+    assert ln.endswith(
+        "fix: check backends.chat.base_url and phase1.model; see docs/backends.md for the "
+        "server flags memoryd needs"
+    )
 
 
 async def doctor_against(
@@ -527,14 +535,14 @@ async def test_backend_that_rejects_the_key_fails(
 ) -> None:
     monkeypatch.setenv("DOCTOR_TEST_KEY", "wrong")
     config = (
-        '[phase2]\nbackend = "chat"\n[backends.chat]\nbase_url = "{url}"\n'
+        '[phase2]\nbackend = "chat"\nmodel = "m"\n[backends.chat]\nbase_url = "{url}"\n'
         'api_key_env = "DOCTOR_TEST_KEY"\n'
     )
     _, url, code, text = await doctor_against(home, Status(401, "bad key"), config, capsys)
     assert code == 1
     assert (
-        f"fail  backend: chat (phase2): {url}/models rejected the key in "
-        "DOCTOR_TEST_KEY (HTTP 401); fix: check the key in DOCTOR_TEST_KEY"
+        f"fail  backend: chat (phase2): the phase2 request failed: Chat backend: HTTP 401 from "
+        f"{url}/chat/completions: bad key (check the API key in $DOCTOR_TEST_KEY)"
     ) in text
 
 

@@ -109,8 +109,12 @@ async def test_max_concurrency_bounds_the_requests_of_both_phases(
             await asyncio.sleep(0.05)  # the model's latency, so that requests overlap
         finally:
             open_now -= 1
-        # Stage-1 calls carry no tools; the agent's do, and it is told it is done at once.
-        return Reply(text="nothing to do" if "tools" in req.json else GOOD)
+        # Stage-1 calls carry no tools; the agent's do: it lists the folder, then is done.
+        if "tools" not in req.json:
+            return Reply(text=GOOD)
+        if model_turns(req) == 0:
+            return Reply(text=None, items=[function_call_item("list_files", {}, "t0_0")])
+        return Reply(text="nothing to do")
 
     root = tmp_path / "memories"
     root.mkdir()
@@ -134,7 +138,7 @@ async def test_max_concurrency_bounds_the_requests_of_both_phases(
         finally:
             await extractor.aclose()
             await agent.aclose()
-    assert len(server.requests) == 7 and len(results) == 7
+    assert len(server.requests) == 8 and len(results) == 7
     assert peak == 2
 
 

@@ -7,7 +7,11 @@ memory-root file tools (memoryd/agent/tools.py) as ``tools``, and the conversati
 run message, then each assistant reply (its text and ``tool_calls``) followed by one ``tool``
 message per call with the tool's result. Tool calls arrive as ``delta.tool_calls`` pieces that
 are joined by their ``index``; a server that sends no call id gets one made up, so its results
-can still be matched. ``finish_reason: length`` is a reply cut off by the server.
+can still be matched. ``finish_reason: length``, or a stream that ends with no finish reason,
+is a reply cut off by the server. Every turn carries ``max_tokens`` (``phase2.
+max_output_tokens``). With ``backends.chat.stream_tools = false`` turns are asked for with
+``stream: false`` and the whole ``chat.completion`` is read instead, for servers that cannot
+stream tool calls (llama-cpp-python's ``chatml-function-calling``).
 
 The model is ``phase2.model`` (required: a config error when empty). HTTP, retries and errors
 are the ``chat`` extractor's (memoryd/backends/chat.py); limits and the loop guard are
@@ -27,7 +31,7 @@ from memoryd.agent.guard import (
     ToolLoopAgent,
 )
 from memoryd.agent.tools import TOOL_DEFINITIONS
-from memoryd.backends.chat import ChatStream, chat_client
+from memoryd.backends.chat import ChatStream, chat_client, cut_off_reason
 from memoryd.backends.responses import ClientOptions
 from memoryd.config import Config
 from memoryd.prompts import consolidation_prompt
@@ -41,8 +45,9 @@ CHAT_TOOLS: Final[list[dict[str, Any]]] = [
 
 class _TurnStream(ChatStream[ModelTurn]):
     def done(self) -> ModelTurn:
-        if self.finish_reason == "length":
-            raise ReplyCutOff("finish_reason: length", self.usage)
+        cut = cut_off_reason(self.finish_reason)
+        if cut is not None:
+            raise ReplyCutOff(cut, self.usage, made_calls=bool(self.calls))
         calls = [
             ToolCall(
                 call_id=partial.call_id or f"call_{index}",
@@ -83,6 +88,8 @@ class ChatConsolidator(ToolLoopAgent):
             config, "phase2", source, transient_retries=transient_retries, **options
         )
         super().__init__(model, http, limits)
+        self.max_output_tokens = config.phase2.max_output_tokens
+        self.stream = config.backends.chat.stream_tools
 
     @classmethod
     def from_config(cls, config: Config, source: str = "<config>") -> ChatConsolidator:
@@ -94,14 +101,17 @@ class ChatConsolidator(ToolLoopAgent):
 
     def request_body(self, conversation: list[dict[str, Any]]) -> dict[str, Any]:
         """The JSON body of one turn's ``/chat/completions`` call."""
-        return {
+        body: dict[str, Any] = {
             "model": self.model,
             "messages": [{"role": "system", "content": consolidation_prompt()}, *conversation],
             "tools": CHAT_TOOLS,
             "tool_choice": "auto",
-            "stream": True,
-            "stream_options": {"include_usage": True},
+            "max_tokens": self.max_output_tokens,
+            "stream": self.stream,
         }
+        if self.stream:
+            body["stream_options"] = {"include_usage": True}
+        return body
 
     def new_stream(self) -> _TurnStream:
         return _TurnStream()

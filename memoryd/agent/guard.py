@@ -26,10 +26,12 @@ in ``phase2_runs.reason``:
   a run (reading comes first), or ``no_progress_turns`` such turns in a row after a change →
   ``no_progress``. A write that leaves a file as it was is not a change.
 
+A first reply with no tool call at all is ``no_tool_calls``: the model (or a server that drops
+``tools`` for a chat template without tool support) cannot consolidate, and nothing was changed.
 Any other failure (HTTP after retries, a missing API key, a reply cut off by the server) is
-``backend``. Every failure is an ``AgentRunError`` (an ``AgentError``) that also carries the
-usage, turns and file changes made before it, which the run needs to book tokens and to tell
-the agent's edits from the user's.
+``backend``. A reply that carries no usage is booked with an estimate. Every failure is an
+``AgentRunError`` (an ``AgentError``) that also carries the usage, turns and file changes made
+before it, which the run needs to book tokens and to tell the agent's edits from the user's.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ import structlog
 
 from memoryd.agent.base import AgentError, ConsolidationInput, ConsolidationResult
 from memoryd.agent.tools import MemoryRootTools, WriteLimits
-from memoryd.backends.base import BackendError, Usage
+from memoryd.backends.base import BackendError, Usage, estimate_usage
 from memoryd.backends.responses import EventHandler, OwnsStreamClient, StreamClient
 from memoryd.config import Phase2Config
 from memoryd.prompts import consolidation_input_message
@@ -201,13 +203,25 @@ class ModelTurn:
     replay: list[dict[str, Any]] = field(default_factory=list)
 
 
+NO_TOOL_CALLS: Final = "no_tool_calls"
+
+
+def _no_tool_calls(what: str) -> str:
+    return (
+        f"the model {what} without calling a tool, so it cannot edit the memory folder (does "
+        "the server pass tools to it? see docs/backends.md; phase2.offline_fallback = true "
+        "consolidates offline instead)"
+    )
+
+
 class ReplyCutOff(Exception):
     """The server ended the reply early (its output limit, a content filter); the tokens were
     spent all the same."""
 
-    def __init__(self, reason: str, usage: Usage) -> None:
+    def __init__(self, reason: str, usage: Usage, *, made_calls: bool = True) -> None:
         super().__init__(reason)
         self.usage = usage
+        self.made_calls = made_calls  # False: the reply had begun no tool call when cut
 
 
 def arguments_text(arguments: Any) -> str:
@@ -221,6 +235,7 @@ def add_usage(a: Usage, b: Usage) -> Usage:
     return Usage(
         input_tokens=a.input_tokens + b.input_tokens,
         output_tokens=a.output_tokens + b.output_tokens,
+        estimated=a.estimated or b.estimated,
     )
 
 
@@ -340,6 +355,8 @@ class _Run:
                     input_tokens=turn.usage.input_tokens,
                     output_tokens=turn.usage.output_tokens,
                 )
+                if not turn.calls and self.turns == 1:
+                    raise GuardStop(NO_TOOL_CALLS, _no_tool_calls("answered"))
                 if not turn.calls:
                     return
                 changes_before = self.tools.changes
@@ -362,9 +379,21 @@ class _Run:
             )
         except ReplyCutOff as e:
             self.usage = add_usage(self.usage, e.usage)
+            if self.turns == 1 and not e.made_calls:  # prose until the limit: no tool in sight
+                raise self.error(
+                    NO_TOOL_CALLS, _no_tool_calls(f"wrote until cut off ({e})")
+                ) from None
             raise self.error("backend", f"the model's reply was cut off ({e})") from None
         except BackendError as e:
             raise self.error("backend", str(e)) from e
+        if turn.usage == Usage():
+            turn.usage = estimate_usage(content, json.dumps(turn.replay, ensure_ascii=False))
+            log.info(
+                "phase2_usage_estimated",
+                run_id=self.request.run_id,
+                input_tokens=turn.usage.input_tokens,
+                output_tokens=turn.usage.output_tokens,
+            )
         self.usage = add_usage(self.usage, turn.usage)
         self.conversation.extend(turn.replay)
         return turn

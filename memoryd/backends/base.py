@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import msgspec
 
@@ -24,6 +24,17 @@ class Stage1Output(msgspec.Struct, kw_only=True):
 class Usage(msgspec.Struct, kw_only=True):
     input_tokens: int = 0
     output_tokens: int = 0
+    # The server sent no counts: these are estimates from the text's size (4 bytes a token).
+    estimated: bool = False
+
+
+def estimate_usage(sent: str | bytes, received: str | bytes) -> Usage:
+    """Usage for a call whose reply carried none (llama-cpp-python's streams): the request's
+    and the reply's size at 4 bytes a token, the rule the rollout renderer budgets with, so a
+    budget still trips."""
+    size_in = len(sent.encode("utf-8") if isinstance(sent, str) else sent)
+    size_out = len(received.encode("utf-8") if isinstance(received, str) else received)
+    return Usage(input_tokens=-(-size_in // 4), output_tokens=-(-size_out // 4), estimated=True)
 
 
 class ExtractionRequest(msgspec.Struct, kw_only=True):
@@ -56,6 +67,13 @@ class Extractor(Protocol):
     async def extract(self, request: ExtractionRequest) -> ExtractionResult: ...
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class SizedByContext(Protocol):
+    """An extractor whose server has a context window that bounds a chunk (``chat``)."""
+
+    async def input_token_limit(self) -> int | None: ...
 
 
 class BackendError(MemorydError):

@@ -237,6 +237,28 @@ def finalize_output(o: Stage1Output) -> Stage1Output:
     )
 
 
+# The stage-1 prompt's template (memoryd/prompts/stage1_system.md): its ``<placeholders>``,
+# front-matter keys and headings, which a small model may echo back with nothing filled in.
+_PLACEHOLDER = re.compile(r"<[^<>\n]{0,120}>")
+_TEMPLATE_WORDS = re.compile(
+    r"\b(?:description|task_group|task_outcome|task|cwd|keywords|rollout|summary|"
+    r"preference signals|reusable knowledge|failures and how to do differently|references)\b",
+    re.IGNORECASE,
+)
+
+
+def hollow_field(o: Stage1Output) -> str | None:
+    """The field of a non-empty output that says nothing: no letter or digit is left once the
+    template's placeholders, keys and headings are taken out (a template echo like
+    ``"<one line: summary of rollout>"``, or a memory of ``", "``). Such an output is stored
+    as no output."""
+    for name in ("raw_memory", "rollout_summary"):
+        text = _TEMPLATE_WORDS.sub(" ", _PLACEHOLDER.sub(" ", getattr(o, name)))
+        if not any(ch.isalnum() for ch in text):
+            return name
+    return None
+
+
 def merge_partials(parts: list[Stage1Output]) -> Stage1Output:
     """One rollout's output from the outputs of its chunks, in chunk order.
 

@@ -520,6 +520,8 @@ class StreamClient:
                 if not 200 <= resp.status_code < 300:
                     raise self._status_error(resp.status_code, resp.headers, await _head(resp))
                 ctype = resp.headers.get("content-type", "")
+                if ctype.lower().startswith("application/json") and self.accepts_json:
+                    return self.on_json(await resp.aread(), handler)
                 if not ctype.lower().startswith("text/event-stream"):
                     body = (await _head(resp)).decode("utf-8", errors="replace")
                     raise BackendError(
@@ -634,6 +636,13 @@ class StreamClient:
     def event_kind(self, ev: SSEEvent, data: dict[str, Any]) -> str:
         """The name the handler sees for a JSON event; raises the BackendError an error event
         stands for."""
+        raise NotImplementedError
+
+    # A protocol whose requests may ask for a plain JSON reply (``stream: false``) sets this
+    # and folds the reply into the handler in ``on_json``.
+    accepts_json: ClassVar[bool] = False
+
+    def on_json(self, body: bytes, handler: EventHandler[T]) -> T:
         raise NotImplementedError
 
     def event_error(self, kind: str, source: Any) -> BackendError:
