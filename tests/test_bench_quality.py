@@ -361,11 +361,12 @@ def test_a_transcript_reads_into_steps_and_says_what_it_cannot_read() -> None:
 
     steps = parse(
         "> run the tests,\n  then stop\n$ make test\nFAILED x\n\n  at y\n[exit 2 1.5s]\n"
-        "*** Begin Patch\n*** Update File: a\n*** End Patch\n< Done.\n"
+        "*** Begin Patch\n*** Update File: a\n*** End Patch\n"
+        "< Done:\n  - one,\n    two\n  - three\n"
     )
     assert steps[0] == User("run the tests, then stop")
     assert steps[1] == Sh("make test", "FAILED x\n\n  at y", code=2, secs=1.5)
-    assert steps[3] == Say("Done.")
+    assert steps[3] == Say("Done:\n- one, two\n- three")
     with pytest.raises(TranscriptError, match=r"command 'ls' has no \[exit N\] line"):
         parse("$ ls\nfoo\n")
     with pytest.raises(TranscriptError, match="cannot read transcript line 'hello'"):

@@ -196,6 +196,35 @@ def test_descriptions_and_requests_are_not_rules() -> None:
         assert not is_preference(sentence), sentence
 
 
+def test_rules_after_a_lead_in_or_said_of_a_kind_of_thing() -> None:
+    """Shapes found on corpus C, each a grammatical mechanism: a tool choice after a lead-in
+    or a purpose, a prohibition after a time clause or with "nothing" as its subject, a norm
+    said of a kind of thing (a bare plural or "every"), a convention named by reference."""
+    for sentence, implication in (
+        ("fyi for reading json use jq, not python -c.", "use jq, not python -c"),
+        ("btw to search the repo use rg, not grep", "use rg, not grep"),
+        ("and once you're finished, no console.log left in src", "no console.log left in src"),
+        ("nothing gets deployed by hand, the pipeline does it", None),
+        ("SQL stays in the repository layer, views only render", None),
+        ("every string goes through the i18n helper", None),
+        ("name the migration like the others, with a timestamp prefix", None),
+    ):
+        assert is_preference(sentence), sentence
+        if implication is not None:
+            assert preference_implication(sentence) == implication
+
+
+def test_reports_and_where_things_are_stay_out_of_the_rules() -> None:
+    for sentence in (
+        "flutter test explodes right after pulling develop.",
+        "cargo build fails right after the rebase.",
+        "the docs build keeps timing out after the upgrade.",
+        "The migrations live in db/migrations.",
+        "The handlers go through the session middleware already.",
+    ):
+        assert not is_preference(sentence), sentence
+
+
 # --------------------------------------------------------------------------------------------
 # Replacements
 

@@ -2,7 +2,8 @@
 
 A transcript is what one would copy out of a terminal, one step per block:
 
-    > what the user typed            (continued on lines indented by two spaces)
+    > what the user typed            (continued on lines indented by two spaces; an indented
+                                      "- " line starts a list item on a line of its own)
     ~ a reasoning summary
     $ the command the agent ran
     its output, verbatim, any number of lines
@@ -33,12 +34,15 @@ def parse(text: str) -> tuple[Step, ...]:
     i = 0
 
     def message(first: str) -> str:
+        # A wrapped line continues its sentence; a list item ("- ...") starts a line of its
+        # own, as in the markdown an assistant writes.
         nonlocal i
-        parts = [first]
+        text = first
         while i < len(lines) and lines[i].startswith("  "):
-            parts.append(lines[i].strip())
+            part = lines[i].strip()
+            text += ("\n" if part.startswith("- ") else " ") + part
             i += 1
-        return " ".join(parts)
+        return text
 
     while i < len(lines):
         line = lines[i]
