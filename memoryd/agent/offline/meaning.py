@@ -120,12 +120,21 @@ class Replacement:
 
     def covers(self, text: str) -> bool:
         """Whether ``text`` presents ``old`` as current (and does not already name ``new``)."""
-        if _REPLACED.match(text):
-            return False
+        if _REPLACED.match(text) or _SWITCHED.match(text):
+            return False  # a statement of the change itself is never out of date by it
         if _SETTING_TERM.fullmatch(self.old):  # a value that changed: NAME=old
             pairs = settings(text)
             name, value = self.old.split("=", 1)
-            return (name, value) in pairs and (name, self.new.split("=", 1)[-1]) not in pairs
+            new_value = self.new.split("=", 1)[-1]
+            if (name, new_value) in pairs:
+                return False
+            # "the UI is http://localhost:8081" states the old port without naming the
+            # setting: a distinctive old value is out of date wherever it is stated
+            return (name, value) in pairs or (
+                _distinctive(value)
+                and _value(value).search(text) is not None
+                and _value(new_value).search(text) is None
+            )
         return _term(self.old).search(text) is not None and not (
             self.new and _term(self.new).search(text) is not None
         )
@@ -144,10 +153,28 @@ _SET_TO = re.compile(
 )
 
 
+# Words that follow "NAME is" without being its value ("RELAY_REDIS_URL is no longer read").
+_NOT_A_VALUE = frozenset(
+    "no not never now still also only missing unset empty required needed gone removed "
+    "deprecated renamed read used set the a an in on at from".split()
+)
+
+
 def settings(text: str) -> set[tuple[str, str]]:
     """The (name, value) settings a statement gives."""
     found = [*_SETTING.finditer(text), *_SET_TO.finditer(text)]
-    return {(m.group("name"), m.group("value").rstrip(".")) for m in found}
+    pairs = {(m.group("name"), m.group("value").rstrip(".")) for m in found}
+    return {(n, v) for n, v in pairs if v and v.lower() not in _NOT_A_VALUE}
+
+
+def _distinctive(value: str) -> bool:
+    """A value that means the setting wherever it shows: a port, a URL, a path, a version;
+    not ``1``, ``true`` or ``dev``."""
+    return len(value) >= 4 and re.search(r"\d|[/:]", value) is not None
+
+
+def _value(value: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![\w.]){re.escape(value)}(?![\w])")
 
 
 def _term(term: str) -> re.Pattern[str]:

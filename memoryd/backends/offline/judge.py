@@ -155,8 +155,8 @@ def _fix_steps(between: Sequence[Command | Edit], failed: Command, rejected: set
         if b.seq in rejected or not b.succeeded:
             continue
         if isinstance(b, Command):
-            if is_probe(b) or command_key(b.text) == key:
-                continue
+            if is_probe(b) or command_key(b.text) == key or TRANSIENT.search(b.text):
+                continue  # a `kill <pid>` cannot be done again: it fixed one session
             steps.append(md_code(clip(b.text, LESSON_PART)))
         else:
             names = ", ".join(md_code(p) for _, p in b.files[:3]) or "a file"

@@ -254,12 +254,19 @@ def _rule_clause(s: str) -> str:
 _CHOICE_VERB = re.compile(r"\b(?:use|prefer)\s", re.I)
 
 
+_AUXILIARY_END = re.compile(
+    r"\b(?:does|do|did|is|are|was|were|can|could|will|would|should|has|have|had|may|might)$",
+    re.I,
+)
+
+
 def _contrast_match(s: str) -> re.Match[str] | None:
     clause = strip_tail(_rule_clause(s))
     for start in [0, *(m.start() for m in _CHOICE_VERB.finditer(clause))]:
         m = _CONTRAST.match(clause[start:])
         if m and len(_words(m.group("x"))) <= 5 and len(_words(m.group("y"))) <= 5:
-            return m
+            # "the admin UI does not load" negates a verb: a report, not X-not-Y
+            return None if _AUXILIARY_END.search(m.group("x")) else m
     return None
 
 
