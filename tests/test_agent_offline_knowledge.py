@@ -369,3 +369,29 @@ async def test_killing_a_stale_process_is_not_a_failures_fix(tmp_path: Path) -> 
     )
     memory, summary = consolidate(tmp_path, [row])
     assert "51877" not in memory and "51877" not in summary
+
+
+async def test_a_tool_rule_in_other_words_in_two_projects_is_one_general_rule(
+    tmp_path: Path,
+) -> None:
+    """Found on corpus C: the rejected tool sits behind a gerund in one wording, and the
+    other rule follows a question in the same message."""
+    rows = [
+        session(
+            1,
+            SHOP,
+            0,
+            [user("Why is the export empty?! fyi for poking at json use jq, not python -c.")],
+        ),
+        session(
+            2,
+            BILLING,
+            2,
+            [user("Read the invoice API. Parse it with jq instead of piping it into python.")],
+        ),
+    ]
+    memory, summary = consolidate(tmp_path, rows)
+    prefs = summary.split("## User preferences", 1)[1].split("## ", 1)[0]
+    general = [ln for ln in prefs.splitlines() if "jq" in ln]
+    assert len(general) == 1 and "(stated in " in general[0], prefs
+    assert not [ln for ln in entry_lines(memory) if "jq" in ln]

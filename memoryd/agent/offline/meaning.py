@@ -88,6 +88,20 @@ _PAIR = re.compile(
 )
 
 
+# Words between "rather than" and the tool it rejects: "rather than piping it into python".
+_BEFORE_TOOL = frozenset("into onto through via with".split())
+
+
+def _rejected(alternative: str) -> str:
+    """The tool an X-over-Y rule rejects: the alternative's first word that is not a gerund
+    or a function word ("piping it into a python snippet" rejects python)."""
+    words = re.findall(r"[\w./@+-]+", alternative.lower())
+    for w in words:
+        if not w.endswith("ing") and w not in _FILLER and w not in _BEFORE_TOOL:
+            return w
+    return words[0] if words else ""
+
+
 def content_words(text: str) -> set[str]:
     return set(norm_words(text).split()) - _FILLER
 
@@ -97,7 +111,7 @@ def rule_key(implication: str) -> str:
     content words. Equal keys are the same rule, whatever the wording around them."""
     m = _PAIR.search(implication)
     if m is not None:
-        return f"pair:{m.group('x').lower()}>{m.group('y').lower()}"
+        return f"pair:{m.group('x').lower()}>{_rejected(implication[m.start('y') :])}"
     words = sorted(content_words(implication))
     polarity = "-" if _NEGATIVE.match(implication.strip()) else "+"
     return polarity + " ".join(words) if words else norm_words(implication)

@@ -9,7 +9,11 @@ from dataclasses import dataclass
 from memoryd.backends.offline.limits import TITLE_CHARS
 from memoryd.textutil import clip, one_line
 
-_SENTENCE_SPLIT = re.compile(r"(?<=[^\s.!?;][.!?;])\s+|\n+")
+# A sentence ends at a run of up to three stops ("locally?! and", "wait... then").
+_SENTENCE_SPLIT = re.compile(
+    r"(?<=[^\s.!?;][.!?;])\s+|(?<=[^\s.!?;][.!?][.!?])\s+|(?<=[^\s.!?;][.!?][.!?][.!?])\s+"
+    r"|\n+"
+)
 _CLAUSE_SPLIT = re.compile(r",\s*|\s+-\s+")
 _WORDS = re.compile(r"[a-z0-9']+")
 
