@@ -95,7 +95,7 @@ _BEFORE_TOOL = frozenset("into onto through via with".split())
 def _rejected(alternative: str) -> str:
     """The tool an X-over-Y rule rejects: the alternative's first word that is not a gerund
     or a function word ("piping it into a python snippet" rejects python)."""
-    words = re.findall(r"[\w./@+-]+", alternative.lower())
+    words: list[str] = re.findall(r"[\w./@+-]+", alternative.lower())
     for w in words:
         if not w.endswith("ing") and w not in _FILLER and w not in _BEFORE_TOOL:
             return w
