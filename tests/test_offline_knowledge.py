@@ -61,6 +61,24 @@ async def test_assistant_conclusions_become_knowledge_narration_does_not() -> No
     assert "I ran" not in knowledge and "Let me" not in knowledge
 
 
+async def test_each_item_of_an_assistant_list_is_a_statement_of_its_own() -> None:
+    """Found on corpus C: a conclusion written as a markdown list, its last item the fact."""
+    items = [
+        env_context("/home/u/app"),
+        user("flutter test fails after pulling."),
+        run("c1", "cat .fvmrc"),
+        result("c1", 0, '{"flutter": "3.22.2"}\n'),
+        assistant(
+            "- the generated files were missing; build_runner made them\n"
+            "- the repo pins Flutter 3.22.2 in .fvmrc, so run flutter through fvm"
+        ),
+    ]
+    knowledge = await knowledge_of(items)
+    assert "- The repo pins Flutter 3.22.2 in .fvmrc, so run flutter through fvm\n" in (
+        knowledge + "\n"
+    )
+
+
 async def test_a_user_statement_about_the_project_is_knowledge() -> None:
     items = [
         user(
