@@ -395,3 +395,29 @@ async def test_a_tool_rule_in_other_words_in_two_projects_is_one_general_rule(
     general = [ln for ln in prefs.splitlines() if "jq" in ln]
     assert len(general) == 1 and "(stated in " in general[0], prefs
     assert not [ln for ln in entry_lines(memory) if "jq" in ln]
+
+
+async def test_a_removal_rule_naming_the_same_code_in_other_words_is_one_general_rule(
+    tmp_path: Path,
+) -> None:
+    rows = [
+        session(
+            1,
+            SHOP,
+            0,
+            [user("Fix the cart total. Also strip any console.log() you add before you commit.")],
+        ),
+        session(
+            2,
+            BILLING,
+            2,
+            [user("Add the refund endpoint. When you're done, no consoleLog debug calls left.")],
+        ),
+        session(3, BILLING, 3, [user("Tidy the models. No print() in library code.")]),
+    ]
+    memory, summary = consolidate(tmp_path, rows)
+    prefs = summary.split("## User preferences", 1)[1].split("## ", 1)[0]
+    general = [ln for ln in prefs.splitlines() if "(stated in " in ln]
+    assert len(general) == 1 and "console" in general[0].lower(), prefs
+    # a removal rule about other code stays its project's own
+    assert [ln for ln in entry_lines(memory) if "print()" in ln]

@@ -123,6 +123,45 @@ def same_rule(a: set[str], b: set[str]) -> bool:
     return shared >= 2 and shared >= 0.6 * min(len(a), len(b))
 
 
+# A rule that something must go or stay out: "no debugPrint calls left behind", "strip any
+# print() you added for debugging".
+_REMOVAL = re.compile(
+    r"^(?:no|don't|dont|do\s+not|never|avoid|stop)\b|\b(?:strip|remove|delete|drop)\b"
+    r"|\bleft\s+(?:behind|over|in)\b",
+    re.I,
+)
+# A name in code: a code span, a call, camelCase or snake_case.
+_IDENTIFIER = re.compile(r"`[^`\n]+`|\b\w+\(\)|\b[a-z]+[A-Z]\w*|\b[a-z]+_\w+")
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)]
+            if suffix in ("ing", "ed") and len(word) > 3 and word[-1] == word[-2]:
+                word = word[:-1]  # "debugging" -> "debug"
+            break
+    return word
+
+
+def meaning_words(text: str) -> set[str]:
+    """Content words with a name in code split into its words ("debugPrint": debug, print)
+    and each reduced to its stem ("debugging": debug)."""
+    split = re.sub(r"([a-z])([A-Z])", r"\1 \2", text)
+    return {_stem(w) for w in content_words(split)}
+
+
+def same_removal(a: str, b: str) -> bool:
+    """Two rules that keep the same thing out of the code: both say it must go, they name it
+    in code with a word in common, and they share two meaning words ("no debugPrint calls
+    left behind" and "strip any print() you added for debugging")."""
+    if not (_REMOVAL.search(a) and _REMOVAL.search(b)):
+        return False
+    names_a = {w for m in _IDENTIFIER.finditer(a) for w in meaning_words(m.group(0))}
+    names_b = {w for m in _IDENTIFIER.finditer(b) for w in meaning_words(m.group(0))}
+    return bool(names_a & names_b) and len(meaning_words(a) & meaning_words(b)) >= 2
+
+
 @dataclass(frozen=True)
 class Replacement:
     """A later statement that ``old`` was replaced (by ``new``) or is gone, on ``day``."""
