@@ -421,3 +421,23 @@ async def test_a_removal_rule_naming_the_same_code_in_other_words_is_one_general
     assert len(general) == 1 and "console" in general[0].lower(), prefs
     # a removal rule about other code stays its project's own
     assert [ln for ln in entry_lines(memory) if "print()" in ln]
+
+
+async def test_a_fix_with_a_large_number_in_it_is_still_the_fix(tmp_path: Path) -> None:
+    row = session(
+        1,
+        SHOP,
+        0,
+        [
+            user("The indexer dies on the big repo."),
+            run("c1", "make index"),
+            result("c1", 1, "OSError: [Errno 24] Too many open files\n"),
+            run("c2", "ulimit -n 65536"),
+            result("c2", 0, ""),
+            run("c3", "make index"),
+            result("c3", 0, "indexed 120000 files\n"),
+        ],
+    )
+    memory, _ = consolidate(tmp_path, [row])
+    lessons = [ln for ln in entry_lines(memory) if "Too many open files" in ln]
+    assert any("ulimit -n 65536" in ln for ln in lessons), lessons
