@@ -2,8 +2,9 @@
 """Benchmark what memoryd's memory keeps: planted facts in realistic Codex sessions, scored in
 ``memory_summary.md`` and ``MEMORY.md`` (issue 13).
 
-Two corpora of Codex 0.169 rollouts (``scripts/quality/``): A written by hand, B generated from
-templates with a seeded RNG, other projects and other wording. For each corpus, in a fresh temp
+Three corpora of Codex 0.169 rollouts (``scripts/quality/``): A written by hand, B generated
+from templates with a seeded RNG, C written as terminal transcripts, each with other projects
+and other wording (tune on A and C; B is held out). For each corpus, in a fresh temp
 ``CODEX_HOME`` and state dir, with the default (offline) backends and the real CLI as a
 subprocess:
 
