@@ -180,6 +180,26 @@ async def test_an_edit_the_user_had_undone_is_not_the_fix() -> None:
     assert "don't repeat it" in failures
 
 
+async def test_a_no_to_the_assistants_question_is_not_a_rejection_of_the_last_command() -> None:
+    """Found on corpus C: "should I mark it skip?" — "no, don't skip it" refused the proposal,
+    not the test run before it."""
+    items = [
+        user("The settings golden test fails after the new row."),
+        run("c1", "flutter test test/settings_test.dart"),
+        result("c1", 1, "Golden 'settings.png': Pixel test failed, 2.31% diff detected.\n"),
+        assistant("The golden differs because of the new row. Should I mark it skip: true?"),
+        user("no, don't skip it. regenerate the golden."),
+        run("c2", "flutter test --update-goldens test/settings_test.dart"),
+        result("c2", 0, "All tests passed!\n"),
+        run("c3", "git push --force"),
+        result("c3", 0, ""),
+        user("No, don't force-push, undo that."),
+    ]
+    failures = await failures_of(items)
+    assert "The user rejected `flutter test test/settings_test.dart`" not in failures
+    assert "The user rejected `git push --force`" in failures  # no question asked: it is
+
+
 # --------------------------------------------------------------------------------------------
 # Preferences without trigger words, and no mangling
 
