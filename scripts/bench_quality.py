@@ -2,8 +2,9 @@
 """Benchmark what memoryd's memory keeps: planted facts in realistic Codex sessions, scored in
 ``memory_summary.md`` and ``MEMORY.md`` (issue 13).
 
-Two corpora of Codex 0.169 rollouts (``scripts/quality/``): A written by hand, B generated from
-templates with a seeded RNG, other projects and other wording. For each corpus, in a fresh temp
+Three corpora of Codex 0.169 rollouts (``scripts/quality/``): A written by hand, B generated
+from templates with a seeded RNG, C written as terminal transcripts, each with other projects
+and other wording (tune on A and C; B is held out). For each corpus, in a fresh temp
 ``CODEX_HOME`` and state dir, with the default (offline) backends and the real CLI as a
 subprocess:
 
@@ -17,7 +18,7 @@ Printed per fact kind: recall in the summary and in MEMORY.md, failure→fix sta
 statement, superseded facts still presented as current, distractors kept, the summary's size
 and the share of its bytes in lines that state a fact, and the issue's target beside each.
 
-    python scripts/bench_quality.py                 # both corpora
+    python scripts/bench_quality.py                 # every corpus (a, b, c)
     python scripts/bench_quality.py --corpus a --json
     python scripts/bench_quality.py --corpus b --keep   # keep the temp homes to look at
 """
@@ -236,11 +237,16 @@ def report(corpus: Corpus, result: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--corpus", choices=("a", "b", "both"), default="both")
+    ap.add_argument(
+        "--corpus",
+        choices=(*corpora.NAMES, "both", "all"),
+        default="all",
+        help="one corpus; 'both' is a and b (as before c existed), 'all' every corpus",
+    )
     ap.add_argument("--json", action="store_true", help="machine-readable output")
     ap.add_argument("--keep", action="store_true", help="keep the temp homes")
     args = ap.parse_args(argv)
-    names = ["a", "b"] if args.corpus == "both" else [args.corpus]
+    names = {"both": ["a", "b"], "all": list(corpora.NAMES)}.get(args.corpus, [args.corpus])
     now_ms = int(time.time() * 1000)  # the one "now" every session date derives from
     out: dict[str, Any] = {}
     for name in names:

@@ -270,3 +270,174 @@ async def test_a_setting_a_later_session_gives_another_value_is_superseded(tmp_p
         "— superseded: `SHOP_PORT=8040` was replaced by `SHOP_PORT=8041`" in ln for ln in stale
     )
     assert "SHOP_PORT=8040" not in summary and "SHOP_PORT=8041" in summary
+
+
+async def test_a_moved_port_supersedes_a_line_that_states_it_without_the_setting(
+    tmp_path: Path,
+) -> None:
+    """Found on corpus C: the UI's URL was stated in words, the port moved in .env later."""
+    old = session(
+        1,
+        SHOP,
+        0,
+        [
+            user("The admin UI does not load."),
+            run("c1", "grep ADMIN_PORT .env"),
+            result("c1", 0, "SHOP_ADMIN_PORT=8081\n"),
+            assistant("The admin UI is http://localhost:8081 (.env sets the port)."),
+        ],
+    )
+    new = session(
+        2,
+        SHOP,
+        4,
+        [
+            user("The admin UI link gives a 404."),
+            run("c1", "grep ADMIN_PORT .env"),
+            result("c1", 0, "SHOP_ADMIN_PORT=8090\n"),
+            assistant("The admin UI moved: it is http://localhost:8090 now."),
+        ],
+    )
+    memory, summary = consolidate(tmp_path, [old, new])
+    stale = [ln for ln in memory.splitlines() if "8081" in ln and ln.startswith("- ")]
+    assert stale and all("— superseded:" in ln for ln in stale), stale
+    assert "8081" not in summary and "localhost:8090" in summary
+
+
+async def test_a_variable_no_longer_read_is_gone_not_given_the_value_no(tmp_path: Path) -> None:
+    old = session(
+        1,
+        SHOP,
+        0,
+        [user("The worker won't start."), assistant("The worker needs SHOP_QUEUE_URL (redis).")],
+    )
+    new = session(
+        2,
+        SHOP,
+        4,
+        [
+            user("Worker again."),
+            assistant("SHOP_QUEUE_URL is no longer read; the worker takes SHOP_BROKER_URL."),
+        ],
+    )
+    memory, summary = consolidate(tmp_path, [old, new])
+    assert "SHOP_QUEUE_URL=no" not in memory
+    needs = [ln for ln in memory.splitlines() if "The worker needs SHOP_QUEUE_URL" in ln]
+    assert needs and all("— superseded: `SHOP_QUEUE_URL` is gone" in ln for ln in needs), needs
+    assert "The worker needs SHOP_QUEUE_URL" not in summary
+
+
+async def test_what_replaced_a_gone_command_is_not_itself_superseded(tmp_path: Path) -> None:
+    old = session(
+        1,
+        SHOP,
+        0,
+        [user("Lint it."), run("c1", "make lint"), result("c1", 0, "ok\n")],
+    )
+    new = session(
+        2,
+        SHOP,
+        4,
+        [
+            user("Lint my branch."),
+            run("c1", "make lint"),
+            result("c1", 2, "make: *** No rule to make target 'lint'.  Stop.\n"),
+            run("c2", "pre-commit run --all-files"),
+            result("c2", 0, "ruff....Passed\n"),
+            assistant("`make lint` no longer exists (we moved the linters to pre-commit)."),
+        ],
+    )
+    memory, _ = consolidate(tmp_path, [old, new])
+    switched = [ln for ln in memory.splitlines() if "Switched to: `pre-commit`" in ln]
+    assert switched and not any("superseded" in ln for ln in switched), switched
+
+
+async def test_killing_a_stale_process_is_not_a_failures_fix(tmp_path: Path) -> None:
+    row = session(
+        1,
+        SHOP,
+        0,
+        [
+            user("The dev server won't start."),
+            run("c1", "make serve"),
+            result("c1", 1, "OSError: [Errno 48] Address already in use\n"),
+            run("c2", "kill 51877"),
+            result("c2", 0, ""),
+            run("c3", "make serve"),
+            result("c3", 0, "Serving on http://127.0.0.1:8000\n"),
+        ],
+    )
+    memory, summary = consolidate(tmp_path, [row])
+    assert "51877" not in memory and "51877" not in summary
+
+
+async def test_a_tool_rule_in_other_words_in_two_projects_is_one_general_rule(
+    tmp_path: Path,
+) -> None:
+    """Found on corpus C: the rejected tool sits behind a gerund in one wording, and the
+    other rule follows a question in the same message."""
+    rows = [
+        session(
+            1,
+            SHOP,
+            0,
+            [user("Why is the export empty?! fyi for poking at json use jq, not python -c.")],
+        ),
+        session(
+            2,
+            BILLING,
+            2,
+            [user("Read the invoice API. Parse it with jq instead of piping it into python.")],
+        ),
+    ]
+    memory, summary = consolidate(tmp_path, rows)
+    prefs = summary.split("## User preferences", 1)[1].split("## ", 1)[0]
+    general = [ln for ln in prefs.splitlines() if "jq" in ln]
+    assert len(general) == 1 and "(stated in " in general[0], prefs
+    assert not [ln for ln in entry_lines(memory) if "jq" in ln]
+
+
+async def test_a_removal_rule_naming_the_same_code_in_other_words_is_one_general_rule(
+    tmp_path: Path,
+) -> None:
+    rows = [
+        session(
+            1,
+            SHOP,
+            0,
+            [user("Fix the cart total. Also strip any console.log() you add before you commit.")],
+        ),
+        session(
+            2,
+            BILLING,
+            2,
+            [user("Add the refund endpoint. When you're done, no consoleLog debug calls left.")],
+        ),
+        session(3, BILLING, 3, [user("Tidy the models. No print() in library code.")]),
+    ]
+    memory, summary = consolidate(tmp_path, rows)
+    prefs = summary.split("## User preferences", 1)[1].split("## ", 1)[0]
+    general = [ln for ln in prefs.splitlines() if "(stated in " in ln]
+    assert len(general) == 1 and "console" in general[0].lower(), prefs
+    # a removal rule about other code stays its project's own
+    assert [ln for ln in entry_lines(memory) if "print()" in ln]
+
+
+async def test_a_fix_with_a_large_number_in_it_is_still_the_fix(tmp_path: Path) -> None:
+    row = session(
+        1,
+        SHOP,
+        0,
+        [
+            user("The indexer dies on the big repo."),
+            run("c1", "make index"),
+            result("c1", 1, "OSError: [Errno 24] Too many open files\n"),
+            run("c2", "ulimit -n 65536"),
+            result("c2", 0, ""),
+            run("c3", "make index"),
+            result("c3", 0, "indexed 120000 files\n"),
+        ],
+    )
+    memory, _ = consolidate(tmp_path, [row])
+    lessons = [ln for ln in entry_lines(memory) if "Too many open files" in ln]
+    assert any("ulimit -n 65536" in ln for ln in lessons), lessons

@@ -263,8 +263,8 @@ def test_a_failing_cli_step_stops_the_bench_with_the_clis_reason(tmp_path: Path)
 
 
 def test_an_unknown_corpus_is_named_in_the_error() -> None:
-    with pytest.raises(KeyError, match="no corpus 'c': choose one of a, b"):
-        corpora.get("c")
+    with pytest.raises(KeyError, match="no corpus 'z': choose one of a, b, c"):
+        corpora.get("z")
 
 
 def test_the_bench_runs_the_real_cli_and_forget_and_redaction_hold(tmp_path: Path) -> None:
@@ -335,3 +335,39 @@ def test_corpus_b_is_not_corpus_a_in_other_words() -> None:
             continue
         worst = max(len(w & v) / len(w | v) for v in a_words)
         assert worst < 0.4, text
+
+
+def test_corpus_c_is_neither_a_nor_b_in_other_words() -> None:
+    """C, the corpus tuned on beside A, has its own projects and wording: no user message or
+    assistant answer of C shares most of its words with one of A or B."""
+    a, b, c = corpora.get("a"), corpora.get("b"), corpora.get("c")
+    assert not {p.name for p in c.projects} & (
+        {p.name for p in a.projects} | {p.name for p in b.projects}
+    )
+
+    def said(x: Corpus) -> list[str]:
+        return [st.text for s in x.sessions for st in s.steps if isinstance(st, User | Say)]
+
+    others = [_words(t) for t in said(a) + said(b)]
+    for text in said(c):
+        w = _words(text)
+        if len(w) < 6:
+            continue
+        assert max(len(w & v) / len(w | v) for v in others) < 0.4, text
+
+
+def test_a_transcript_reads_into_steps_and_says_what_it_cannot_read() -> None:
+    from quality.transcript import TranscriptError, parse
+
+    steps = parse(
+        "> run the tests,\n  then stop\n$ make test\nFAILED x\n\n  at y\n[exit 2 1.5s]\n"
+        "*** Begin Patch\n*** Update File: a\n*** End Patch\n"
+        "< Done:\n  - one,\n    two\n  - three\n"
+    )
+    assert steps[0] == User("run the tests, then stop")
+    assert steps[1] == Sh("make test", "FAILED x\n\n  at y", code=2, secs=1.5)
+    assert steps[3] == Say("Done:\n- one, two\n- three")
+    with pytest.raises(TranscriptError, match=r"command 'ls' has no \[exit N\] line"):
+        parse("$ ls\nfoo\n")
+    with pytest.raises(TranscriptError, match="cannot read transcript line 'hello'"):
+        parse("hello\n")

@@ -61,6 +61,24 @@ async def test_assistant_conclusions_become_knowledge_narration_does_not() -> No
     assert "I ran" not in knowledge and "Let me" not in knowledge
 
 
+async def test_each_item_of_an_assistant_list_is_a_statement_of_its_own() -> None:
+    """Found on corpus C: a conclusion written as a markdown list, its last item the fact."""
+    items = [
+        env_context("/home/u/app"),
+        user("flutter test fails after pulling."),
+        run("c1", "cat .fvmrc"),
+        result("c1", 0, '{"flutter": "3.22.2"}\n'),
+        assistant(
+            "- the generated files were missing; build_runner made them\n"
+            "- the repo pins Flutter 3.22.2 in .fvmrc, so run flutter through fvm"
+        ),
+    ]
+    knowledge = await knowledge_of(items)
+    assert "- The repo pins Flutter 3.22.2 in .fvmrc, so run flutter through fvm\n" in (
+        knowledge + "\n"
+    )
+
+
 async def test_a_user_statement_about_the_project_is_knowledge() -> None:
     items = [
         user(
@@ -162,6 +180,26 @@ async def test_an_edit_the_user_had_undone_is_not_the_fix() -> None:
     assert "don't repeat it" in failures
 
 
+async def test_a_no_to_the_assistants_question_is_not_a_rejection_of_the_last_command() -> None:
+    """Found on corpus C: "should I mark it skip?" — "no, don't skip it" refused the proposal,
+    not the test run before it."""
+    items = [
+        user("The settings golden test fails after the new row."),
+        run("c1", "flutter test test/settings_test.dart"),
+        result("c1", 1, "Golden 'settings.png': Pixel test failed, 2.31% diff detected.\n"),
+        assistant("The golden differs because of the new row. Should I mark it skip: true?"),
+        user("no, don't skip it. regenerate the golden."),
+        run("c2", "flutter test --update-goldens test/settings_test.dart"),
+        result("c2", 0, "All tests passed!\n"),
+        run("c3", "git push --force"),
+        result("c3", 0, ""),
+        user("No, don't force-push, undo that."),
+    ]
+    failures = await failures_of(items)
+    assert "The user rejected `flutter test test/settings_test.dart`" not in failures
+    assert "The user rejected `git push --force`" in failures  # no question asked: it is
+
+
 # --------------------------------------------------------------------------------------------
 # Preferences without trigger words, and no mangling
 
@@ -192,6 +230,36 @@ def test_descriptions_and_requests_are_not_rules() -> None:
         "Add a test for parse_date.",
         "Explain how the cache works here.",
         "Why does it always time out?",
+    ):
+        assert not is_preference(sentence), sentence
+
+
+def test_rules_after_a_lead_in_or_said_of_a_kind_of_thing() -> None:
+    """Shapes found on corpus C, each a grammatical mechanism: a tool choice after a lead-in
+    or a purpose, a prohibition after a time clause or with "nothing" as its subject, a norm
+    said of a kind of thing (a bare plural or "every"), a convention named by reference."""
+    for sentence, implication in (
+        ("fyi for reading json use jq, not python -c.", "use jq, not python -c"),
+        ("btw to search the repo use rg, not grep", "use rg, not grep"),
+        ("and once you're finished, no console.log left in src", "no console.log left in src"),
+        ("nothing gets deployed by hand, the pipeline does it", None),
+        ("SQL stays in the repository layer, views only render", None),
+        ("every string goes through the i18n helper", None),
+        ("name the migration like the others, with a timestamp prefix", None),
+    ):
+        assert is_preference(sentence), sentence
+        if implication is not None:
+            assert preference_implication(sentence) == implication
+
+
+def test_reports_and_where_things_are_stay_out_of_the_rules() -> None:
+    for sentence in (
+        "flutter test explodes right after pulling develop.",
+        "cargo build fails right after the rebase.",
+        "the docs build keeps timing out after the upgrade.",
+        "The migrations live in db/migrations.",
+        "The handlers go through the session middleware already.",
+        "The admin UI does not load.",
     ):
         assert not is_preference(sentence), sentence
 

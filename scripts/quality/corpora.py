@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from quality.model import Corpus
 
-NAMES = ("a", "b")
+NAMES = ("a", "b", "c")
 
 
 def get(name: str) -> Corpus:
@@ -16,4 +16,8 @@ def get(name: str) -> Corpus:
         from quality.corpus_b import CORPUS as B
 
         return B
+    if name == "c":
+        from quality.corpus_c import CORPUS as C
+
+        return C
     raise KeyError(f"no corpus {name!r}: choose one of {', '.join(NAMES)}")

@@ -88,6 +88,20 @@ _PAIR = re.compile(
 )
 
 
+# Words between "rather than" and the tool it rejects: "rather than piping it into python".
+_BEFORE_TOOL = frozenset("into onto through via with".split())
+
+
+def _rejected(alternative: str) -> str:
+    """The tool an X-over-Y rule rejects: the alternative's first word that is not a gerund
+    or a function word ("piping it into a python snippet" rejects python)."""
+    words: list[str] = re.findall(r"[\w./@+-]+", alternative.lower())
+    for w in words:
+        if not w.endswith("ing") and w not in _FILLER and w not in _BEFORE_TOOL:
+            return w
+    return words[0] if words else ""
+
+
 def content_words(text: str) -> set[str]:
     return set(norm_words(text).split()) - _FILLER
 
@@ -97,7 +111,7 @@ def rule_key(implication: str) -> str:
     content words. Equal keys are the same rule, whatever the wording around them."""
     m = _PAIR.search(implication)
     if m is not None:
-        return f"pair:{m.group('x').lower()}>{m.group('y').lower()}"
+        return f"pair:{m.group('x').lower()}>{_rejected(implication[m.start('y') :])}"
     words = sorted(content_words(implication))
     polarity = "-" if _NEGATIVE.match(implication.strip()) else "+"
     return polarity + " ".join(words) if words else norm_words(implication)
@@ -107,6 +121,45 @@ def same_rule(a: set[str], b: set[str]) -> bool:
     """Two rules share most of their content words (at least two, and 60% of the shorter)."""
     shared = len(a & b)
     return shared >= 2 and shared >= 0.6 * min(len(a), len(b))
+
+
+# A rule that something must go or stay out: "no debugPrint calls left behind", "strip any
+# print() you added for debugging".
+_REMOVAL = re.compile(
+    r"^(?:no|don't|dont|do\s+not|never|avoid|stop)\b|\b(?:strip|remove|delete|drop)\b"
+    r"|\bleft\s+(?:behind|over|in)\b",
+    re.I,
+)
+# A name in code: a code span, a call, camelCase or snake_case.
+_IDENTIFIER = re.compile(r"`[^`\n]+`|\b\w+\(\)|\b[a-z]+[A-Z]\w*|\b[a-z]+_\w+")
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)]
+            if suffix in ("ing", "ed") and len(word) > 3 and word[-1] == word[-2]:
+                word = word[:-1]  # "debugging" -> "debug"
+            break
+    return word
+
+
+def meaning_words(text: str) -> set[str]:
+    """Content words with a name in code split into its words ("debugPrint": debug, print)
+    and each reduced to its stem ("debugging": debug)."""
+    split = re.sub(r"([a-z])([A-Z])", r"\1 \2", text)
+    return {_stem(w) for w in content_words(split)}
+
+
+def same_removal(a: str, b: str) -> bool:
+    """Two rules that keep the same thing out of the code: both say it must go, they name it
+    in code with a word in common, and they share two meaning words ("no debugPrint calls
+    left behind" and "strip any print() you added for debugging")."""
+    if not (_REMOVAL.search(a) and _REMOVAL.search(b)):
+        return False
+    names_a = {w for m in _IDENTIFIER.finditer(a) for w in meaning_words(m.group(0))}
+    names_b = {w for m in _IDENTIFIER.finditer(b) for w in meaning_words(m.group(0))}
+    return bool(names_a & names_b) and len(meaning_words(a) & meaning_words(b)) >= 2
 
 
 @dataclass(frozen=True)
@@ -120,12 +173,21 @@ class Replacement:
 
     def covers(self, text: str) -> bool:
         """Whether ``text`` presents ``old`` as current (and does not already name ``new``)."""
-        if _REPLACED.match(text):
-            return False
+        if _REPLACED.match(text) or _SWITCHED.match(text):
+            return False  # a statement of the change itself is never out of date by it
         if _SETTING_TERM.fullmatch(self.old):  # a value that changed: NAME=old
             pairs = settings(text)
             name, value = self.old.split("=", 1)
-            return (name, value) in pairs and (name, self.new.split("=", 1)[-1]) not in pairs
+            new_value = self.new.split("=", 1)[-1]
+            if (name, new_value) in pairs:
+                return False
+            # "the UI is http://localhost:8081" states the old port without naming the
+            # setting: a distinctive old value is out of date wherever it is stated
+            return (name, value) in pairs or (
+                _distinctive(value)
+                and _value(value).search(text) is not None
+                and _value(new_value).search(text) is None
+            )
         return _term(self.old).search(text) is not None and not (
             self.new and _term(self.new).search(text) is not None
         )
@@ -144,10 +206,28 @@ _SET_TO = re.compile(
 )
 
 
+# Words that follow "NAME is" without being its value ("RELAY_REDIS_URL is no longer read").
+_NOT_A_VALUE = frozenset(
+    "no not never now still also only missing unset empty required needed gone removed "
+    "deprecated renamed read used set the a an in on at from".split()
+)
+
+
 def settings(text: str) -> set[tuple[str, str]]:
     """The (name, value) settings a statement gives."""
     found = [*_SETTING.finditer(text), *_SET_TO.finditer(text)]
-    return {(m.group("name"), m.group("value").rstrip(".")) for m in found}
+    pairs = {(m.group("name"), m.group("value").rstrip(".")) for m in found}
+    return {(n, v) for n, v in pairs if v and v.lower() not in _NOT_A_VALUE}
+
+
+def _distinctive(value: str) -> bool:
+    """A value that means the setting wherever it shows: a port, a URL, a path, a version;
+    not ``1``, ``true`` or ``dev``."""
+    return len(value) >= 4 and re.search(r"\d|[/:]", value) is not None
+
+
+def _value(value: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![\w.]){re.escape(value)}(?![\w])")
 
 
 def _term(term: str) -> re.Pattern[str]:

@@ -21,6 +21,7 @@ from memoryd.agent.offline.meaning import (
     kind_of,
     replacement,
     rule_key,
+    same_removal,
     same_rule,
     settings,
     superseded_by,
@@ -262,12 +263,14 @@ def rule_aliases(sources: Sequence[Source]) -> dict[str, str]:
     """Each rule key mapped to the key of its meaning: rules that share most of their content
     words are one rule (the smallest key names it)."""
     words: dict[str, set[str]] = {}
+    texts: dict[str, str] = {}
     for src in sources:
         for t in src.tasks:
             for bullet in t.prefs:
                 _, implication, quote = preference_parts(bullet)
                 text = implication or quote or bullet
                 words.setdefault(rule_key(text), content_words(text))
+                texts.setdefault(rule_key(text), text)
     keys = sorted(words)
     alias = {k: k for k in keys}
 
@@ -279,7 +282,7 @@ def rule_aliases(sources: Sequence[Source]) -> dict[str, str]:
     for i, a in enumerate(keys):
         for b in keys[i + 1 :]:
             if not a.startswith("pair:") and not b.startswith("pair:"):
-                if same_rule(words[a], words[b]):
+                if same_rule(words[a], words[b]) or same_removal(texts[a], texts[b]):
                     ra, rb = root(a), root(b)
                     if ra != rb:
                         alias[max(ra, rb)] = min(ra, rb)

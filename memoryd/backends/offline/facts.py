@@ -33,7 +33,7 @@ _PATH = re.compile(
 _CODE = re.compile(r"`[^`\n]{2,80}`")
 _STANDING = re.compile(
     r"\b(?:is|are|must|needs?|requires?|reads?|lives?|located|defined|configured|expects?"
-    r"|uses?|listens?|binds?|pinned|generated|should|has\s+to|have\s+to|depends?\s+on"
+    r"|uses?|listens?|binds?|pins?|pinned|generated|should|has\s+to|have\s+to|depends?\s+on"
     r"|comes?\s+from|points?\s+to|only\s+works|works\s+only|runs?\s+(?:on|at|in|from|before"
     r"|after)|sits?\s+in|belongs?\s+in|goes\s+in|go\s+in|can't|cannot|won't|breaks?|fails?\s+"
     r"(?:unless|without|if|when))\b",
@@ -154,7 +154,8 @@ _REPLACED: tuple[re.Pattern[str], ...] = tuple(
         rf"\b(?:no\s+longer|don't|do\s+not|stopped)\s+(?:use|using|uses)\s+(?P<old>{_X})"
         rf"(?:\s+any\s*more)?(?:[,;:]?\s+(?:use|we\s+use|it's|now)\s+(?P<new>{_X}))?",
         rf"(?P<old>{_X})\s+(?:is|are|has\s+been|was)\s+(?:gone|removed|deleted|deprecated|dead"
-        rf"|obsolete|no\s+longer\s+(?:used|available|supported|exists?|there|needed))",
+        rf"|obsolete|no\s+longer\s+(?:used|available|supported|exists?|there|needed|read|set"
+        rf"|loaded|consulted|honou?red|recognized|recognised|required|called|in\s+use))",
         rf"\buse\s+(?P<new>{_X})\s+now\s+(?:instead\s+of|rather\s+than|not)\s+(?P<old>{_X})",
         # With its subject: "Removed the duplicated branch" narrates an edit.
         rf"\b(?:we|i|they|you)\s+(?:have\s+|'ve\s+)?(?:dropped|ditched|got\s+rid\s+of|removed"

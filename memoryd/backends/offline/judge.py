@@ -102,6 +102,17 @@ PROBES = PROGRAM_SKIP | frozenset(
 _ONE_OFF = frozenset("kill pkill killall rm rmdir sleep wait mkdir touch cp mv chmod open".split())
 
 
+def _one_off(cmd: Command) -> bool:
+    """A one-off program on a value of this run (`kill 51877`, `rm -rf /tmp/x`): it cannot
+    be done again, so it fixed one session; `ulimit -n 65536` can."""
+    programs = command_programs(cmd.text)
+    return (
+        bool(programs)
+        and all(p.split()[0] in _ONE_OFF for p in programs)
+        and TRANSIENT.search(cmd.text) is not None
+    )
+
+
 def is_probe(cmd: Command) -> bool:
     programs = command_programs(cmd.text)
     return not programs or all(
@@ -155,7 +166,7 @@ def _fix_steps(between: Sequence[Command | Edit], failed: Command, rejected: set
         if b.seq in rejected or not b.succeeded:
             continue
         if isinstance(b, Command):
-            if is_probe(b) or command_key(b.text) == key:
+            if is_probe(b) or command_key(b.text) == key or _one_off(b):
                 continue
             steps.append(md_code(clip(b.text, LESSON_PART)))
         else:

@@ -9,7 +9,11 @@ from dataclasses import dataclass
 from memoryd.backends.offline.limits import TITLE_CHARS
 from memoryd.textutil import clip, one_line
 
-_SENTENCE_SPLIT = re.compile(r"(?<=[^\s.!?;][.!?;])\s+|\n+")
+# A sentence ends at a run of up to three stops ("locally?! and", "wait... then").
+_SENTENCE_SPLIT = re.compile(
+    r"(?<=[^\s.!?;][.!?;])\s+|(?<=[^\s.!?;][.!?][.!?])\s+|(?<=[^\s.!?;][.!?][.!?][.!?])\s+"
+    r"|\n+"
+)
 _CLAUSE_SPLIT = re.compile(r",\s*|\s+-\s+")
 _WORDS = re.compile(r"[a-z0-9']+")
 
@@ -175,7 +179,8 @@ _GENERAL = re.compile(
     r"|after\s+(?:you\s+|every\s+|each\s+|any\s+)?\w+ing\b|only\b"
     r"|(?:for|in)\s+(?:all|every|any)\b|instead\b|rather\s+than\b|\bover\s+`"
     r"|through\s+`|via\s+`|with\s+`|through\s+the\s+\w+\s+wrapper|wrapper"
-    r"|\bnot\s+`|,\s*not\s+\S)",
+    r"|\bnot\s+`|,\s*not\s+\S"
+    r"|\blike\s+the\s+(?:rest|others?)\b|\bthe\s+same\s+way\s+as\b|\bconventions?\b)",
     re.I,
 )
 _TOOL_CHOICE = re.compile(r"^(?:use|stick\s+(?:to|with)|go\s+(?:through|via)|prefer)\b", re.I)
@@ -206,9 +211,16 @@ _CONTRAST = re.compile(
 )
 
 
+# A leading time or condition clause ("when ur done, no debugPrint left"): the rule is what
+# follows its comma.
+_LEADING_CLAUSE = re.compile(r"^(?:when|whenever|once|after|before|if)\b[^,;:]{1,60},\s*", re.I)
+
+
 def _body(s: str) -> str:
-    """The sentence without leading fillers and adverbials ("please", "and", "from now on")."""
-    return _LEADING_WHEN.sub("", s.strip()).strip()
+    """The sentence without leading fillers, adverbials ("please", "and", "from now on") and a
+    leading time or condition clause."""
+    body = _LEADING_WHEN.sub("", s.strip()).strip()
+    return _LEADING_CLAUSE.sub("", body).strip() or body
 
 
 def _first_word(s: str) -> str:
@@ -216,9 +228,21 @@ def _first_word(s: str) -> str:
     return words[0] if words else ""
 
 
+# A short noun phrase and a finite verb of how something behaved ("flutter test explodes
+# right after pulling", "the build is red"): a report, even when its first word could be a verb.
+_REPORT = re.compile(
+    r"^(?:[\w.'-]+\s+){1,3}(?:is|are|was|were|explodes|exploded|fails|failed|breaks|broke"
+    r"|crashes|crashed|hangs|hung|dies|died|errors|blows|blew|times\s+out|timed\s+out"
+    r"|doesn't|does\s+not|won't|isn't|keeps\s+\w+ing)\b",
+    re.I,
+)
+
+
 def _imperative(s: str) -> bool:
     w = _first_word(s)
     if not w or w in _NOT_IMPERATIVE or _BASE_VERB_ENDINGS.search(w):
+        return False
+    if w not in ("make", "be") and _REPORT.match(_body(s)):
         return False
     # A base-form verb does not take the third-person -s ("pytest hangs", "ruff fails").
     return not (w.endswith("s") and not w.endswith("ss") and len(w) > 3)
@@ -229,9 +253,29 @@ def _rule_clause(s: str) -> str:
     return re.split(r"\s[—–-]\s|:\s", _body(s), maxsplit=1)[0]
 
 
+# A tool choice inside a clause that opens with a lead-in or a purpose ("fyi for poking at
+# json use jq, not python -c"): the contrast starts at the verb.
+_CHOICE_VERB = re.compile(r"\b(?:use|prefer)\s", re.I)
+
+
+_AUXILIARY_END = re.compile(
+    r"\b(?:does|do|did|is|are|was|were|can|could|will|would|should|has|have|had|may|might)$",
+    re.I,
+)
+
+
+def _contrast_match(s: str) -> re.Match[str] | None:
+    clause = strip_tail(_rule_clause(s))
+    for start in [0, *(m.start() for m in _CHOICE_VERB.finditer(clause))]:
+        m = _CONTRAST.match(clause[start:])
+        if m and len(_words(m.group("x"))) <= 5 and len(_words(m.group("y"))) <= 5:
+            # "the admin UI does not load" negates a verb: a report, not X-not-Y
+            return None if _AUXILIARY_END.search(m.group("x")) else m
+    return None
+
+
 def _contrast(s: str) -> bool:
-    m = _CONTRAST.match(_rule_clause(s))
-    return m is not None and len(_words(m.group("x"))) <= 5 and len(_words(m.group("y"))) <= 5
+    return _contrast_match(s) is not None
 
 
 # Verbs that ask for information about the current state: a request, never a standing rule.
@@ -282,8 +326,27 @@ _NOUN_MODAL = re.compile(
 )
 
 
+# "nothing gets applied by hand", "nothing goes to prod without review": a prohibition whose
+# subject is "nothing" (a report says "nothing changed", "nothing is broken").
+_NOTHING_RULE = re.compile(r"^nothing\s+(?:gets|goes|should|may|must|can)\b", re.I)
+# "queries stay in the context modules", "every label goes through AppLocalizations": where a
+# kind of thing must go, said of the kind (a bare plural or "every"/"all"), is a norm; "the
+# migrations live in db/migrations" says where some things are, which is knowledge.
+_PLACEMENT = re.compile(
+    r"^(?!(?:the|our|my|your|these|those|its|their|this|that)\b)"
+    r"(?:(?:all|every|each|any)\s+(?:\w+\s+){0,2}\w+|(?:\w+\s+){0,2}\w+s)\s+"
+    r"(?:stays?|belongs?|goes|go)\s+(?:in|into|through|under|via|behind)\b",
+    re.I,
+)
+
+
 def _prohibition(s: str) -> bool:
-    return _PROHIBITION.search(_body(s)) is not None
+    body = _body(s)
+    return _PROHIBITION.search(body) is not None or _NOTHING_RULE.match(body) is not None
+
+
+def _placement(s: str) -> bool:
+    return _PLACEMENT.match(_body(s)) is not None and not _QUESTION.search(s)
 
 
 def _noun_modal(s: str) -> bool:
@@ -298,6 +361,7 @@ _RULE_SHAPES: tuple[Callable[[str], bool], ...] = (
     _answer_style,
     _prohibition,
     _noun_modal,
+    _placement,
 )
 
 
@@ -377,8 +441,8 @@ def preference_implication(sentence: str) -> str:
     """What a future run should do, read off the shape of a preference sentence."""
     s = _normalize_quotes(sentence)
     body = strip_tail(_body(s))
-    m = _CONTRAST.match(strip_tail(_rule_clause(s)))
-    if m and _contrast(s):
+    m = _contrast_match(s)
+    if m:
         x = re.sub(r"^(?:use|prefer)\s+", "", strip_tail(m.group("x")), flags=re.I)
         y = clip(strip_tail(m.group("y")), 80)
         if len(_words(x)) > 1 and _imperative(x):  # "search with rg, not grep"

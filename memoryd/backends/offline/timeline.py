@@ -166,6 +166,9 @@ class _Builder:
         self.pending_answer = ""
         self.continuation_title = continuation_title
         self.seq = 0
+        # The assistant asked something since the last action: a "no" answers the question
+        # ("should I mark it skip?"), not the command run before it.
+        self.asked = False
 
     # -- task bookkeeping
     def _current(self) -> Task | None:
@@ -223,6 +226,7 @@ class _Builder:
                 self._request(text)
         elif role == "assistant":
             text = "\n".join(message_parts(item)).strip()
+            self.asked = text.rstrip("*_` ").endswith("?")
             task = self._current()
             if text and task is not None:
                 task.final_answer = text
@@ -242,7 +246,9 @@ class _Builder:
         if task is not None and (reading.positive or reading.negative):
             first = split_sentences(text)
             quote = first[0] if first else text
-            task.events.append(Feedback(self.seq, reading.positive, quote, is_rejection(text)))
+            rejection = is_rejection(text) and not self.asked
+            task.events.append(Feedback(self.seq, reading.positive, quote, rejection))
+        self.asked = False
         if task is None or not reading.follow_up:
             task = Task(number=len(self.tasks) + 1, prompt=text, title=reading.title)
             self.tasks.append(task)
@@ -323,6 +329,7 @@ class _Builder:
         cmd = Command(self.seq, text.strip(), tool, workdir=workdir)
         cmd.files = command_paths(cmd.text[:ANALYSE_CHARS], cwd)
         self._add(cmd)
+        self.asked = False
         if call_id:
             self.by_call[str(call_id)] = cmd
 
@@ -330,6 +337,7 @@ class _Builder:
         files = [(op, clean_path(p, self.cwd) or p) for op, p in patch_files(patch)]
         edit = Edit(self.seq, files)
         self._add(edit)
+        self.asked = False
         if call_id:
             self.by_call[str(call_id)] = edit
 
