@@ -32,6 +32,14 @@ echo "manager=$(systemctl --version | head -1)"
 mkdir -p "$HOME/.config/systemd/user/memoryd.service.d"
 printf '[Service]\nProtectKernelTunables=no\nProtectKernelLogs=no\n' \
     > "$HOME/.config/systemd/user/memoryd.service.d/container.conf"
+# A checkout under /tmp (a CI clone, say) puts the memoryd executable where the unit's
+# PrivateTmp= hides it from the service (203/EXEC): only then is PrivateTmp= switched off too.
+case "$MEMORYD" in
+    /tmp/*|/var/tmp/*)
+        printf 'PrivateTmp=no\n' >> "$HOME/.config/systemd/user/memoryd.service.d/container.conf"
+        echo "private_tmp=off" ;;
+    *) echo "private_tmp=on" ;;
+esac
 
 timeout 90 "$MEMORYD" service install --memoryd "$MEMORYD" > /dev/null 2>&1
 echo "install=$?"
