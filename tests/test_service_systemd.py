@@ -54,7 +54,7 @@ def test_the_installed_unit_runs_under_a_real_systemd_user_manager(tmp_path: Pat
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
-        out, _ = proc.communicate(timeout=300)
+        out, _ = proc.communicate(timeout=600)
     finally:
         if proc.poll() is None:
             proc.kill()

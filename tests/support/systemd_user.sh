@@ -45,7 +45,7 @@ timeout 90 "$MEMORYD" service install --memoryd "$MEMORYD" > /dev/null 2>&1
 echo "install=$?"
 wait_until 30 is_active active
 echo "active=$(systemctl --user is-active memoryd.service)"
-wait_until 60 test -f "$HOME/.codex/memories/MEMORY.md"
+wait_until 180 test -f "$HOME/.codex/memories/MEMORY.md" || tail -5 "$HOME/.local/state/memoryd/logs/memoryd.log"
 echo "memory_md=$(test -f "$HOME/.codex/memories/MEMORY.md" && echo yes || echo no)"
 echo "status=$("$MEMORYD" status | head -1 | cut -d' ' -f1-2)"
 echo "socket=$(ls "$XDG_RUNTIME_DIR/memoryd")"
