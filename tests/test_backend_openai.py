@@ -184,10 +184,22 @@ async def test_success_request_shape_and_result(proto: Proto) -> None:
     assert proto.instructions(body) == stage1_system_prompt()
     if proto is CHAT:
         assert body["stream_options"] == {"include_usage": True}
-        assert body["response_format"] == {
-            "type": "json_schema",
-            "json_schema": {"name": "codex_output_schema", "schema": STAGE1_SCHEMA, "strict": True},
+        fmt = body["response_format"]
+        assert fmt["type"] == "json_schema"
+        assert {k: v for k, v in fmt["json_schema"].items() if k != "schema"} == {
+            "name": "codex_output_schema",
+            "strict": True,
         }
+        # The stage-1 schema, its texts bounded to fit the max_tokens the call sends (a small
+        # local model otherwise runs out of tokens mid-string).
+        schema = fmt["json_schema"]["schema"]
+        assert body["max_tokens"] == 4096  # phase1.max_output_tokens
+        assert schema["required"] == STAGE1_SCHEMA["required"]
+        assert schema["properties"].keys() == STAGE1_SCHEMA["properties"].keys()
+        for name, prop in schema["properties"].items():
+            unbounded = {k: v for k, v in prop.items() if k != "maxLength"}
+            assert unbounded == STAGE1_SCHEMA["properties"][name], name
+            assert 0 < prop["maxLength"] <= 4096 * 3 // 4, name
         assert [m["role"] for m in body["messages"]] == ["system", "user"]
     else:
         assert body["store"] is False
