@@ -25,16 +25,16 @@ import httpx
 import msgspec
 
 from memoryd import clock
-from memoryd.agent.base import SUMMARY_FILE
-from memoryd.artifacts import walk_tree
 from memoryd.budget import budget_status
-from memoryd.codexcli import codex_version, find_codex
-from memoryd.codexlink import inspect as inspect_link
 from memoryd.config import Config, Settings
+from memoryd.consolidate.base import SUMMARY_FILE
 from memoryd.control import client
 from memoryd.errors import ConfigError
+from memoryd.llm.codexcli import codex_version, find_codex
+from memoryd.memroot.artifacts import walk_tree
+from memoryd.memroot.codexlink import inspect as inspect_link
 from memoryd.store.db import migrations
-from memoryd.workspace import oversized_files
+from memoryd.workspace.baseline import oversized_files
 
 Status = Literal["ok", "warn", "fail"]
 

@@ -27,5 +27,6 @@ class AlreadyRunning(MemorydError):
 
 
 class LinkError(MemorydError):
-    """``<codex_home>/memories`` cannot be made the link to memoryd's root (memoryd/codexlink.py):
-    the message says what was found there and what to do; nothing was changed."""
+    """``<codex_home>/memories`` cannot be made the link to memoryd's root
+    (memoryd/memroot/codexlink.py): the message says what was found there and what to do;
+    nothing was changed."""

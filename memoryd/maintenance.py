@@ -11,8 +11,8 @@ consolidation finds them in the last successful selection but not among the inpu
 Forgetting is permanent for that thread id (``clear`` keeps the marker too). The forget also
 marks the run history for a purge (``control_state`` key ``history_purge_pending``): the next
 successful consolidation, once the live files no longer hold the threads, cuts them out of
-every recorded run (memoryd/history.py ``purge``); until then, and after, ``rollback`` refuses
-a run whose selection holds a forgotten thread (``rollback_refusal``).
+every recorded run (memoryd/workspace/history.py ``purge``); until then, and after,
+``rollback`` refuses a run whose selection holds a forgotten thread (``rollback_refusal``).
 
 ``clear`` is ``codex debug clear-memories`` for memoryd (reference §9): under the phase-2 lock,
 so that no agent is writing the root meanwhile, it removes what memoryd wrote inside the memory
@@ -47,15 +47,15 @@ import msgspec
 import structlog
 
 from memoryd import clock
-from memoryd.agent.base import DIFF_FILE, MEMORY_FILE, RAW_MEMORIES_FILE, SUMMARY_FILE
-from memoryd.artifacts import ROLLOUT_SUMMARIES_DIR
+from memoryd.consolidate.base import DIFF_FILE, MEMORY_FILE, RAW_MEMORIES_FILE, SUMMARY_FILE
 from memoryd.errors import MemorydError
-from memoryd.extensions import AD_HOC, EXTENSIONS_DIR
+from memoryd.memroot.artifacts import ROLLOUT_SUMMARIES_DIR
+from memoryd.memroot.extensions import AD_HOC, EXTENSIONS_DIR
 from memoryd.store import phase2 as p2store
 from memoryd.store.db import immediate
 from memoryd.store.jobs import GLOBAL, STAGE1, enqueue_global
 from memoryd.store.phase2 import GlobalClaimOutcome
-from memoryd.workspace import GIT_DIR, STAGING_NEW, STAGING_OLD, STAGING_TMP
+from memoryd.workspace.baseline import GIT_DIR, STAGING_NEW, STAGING_OLD, STAGING_TMP
 
 log = structlog.get_logger("memoryd.maintenance")
 
@@ -68,7 +68,7 @@ PURGE_KEY = "history_purge_pending"
 SKILLS_DIR = "skills"
 # What memoryd (or the consolidation agent it runs) writes at the top of the memory root: a
 # clear removes these and nothing else. The workspace's own names (.git, its staging names,
-# the transient diff file) are listed by memoryd/workspace.py.
+# the transient diff file) are listed by memoryd/workspace/baseline.py.
 CLEARED_TOP = frozenset(
     {MEMORY_FILE, SUMMARY_FILE, RAW_MEMORIES_FILE, ROLLOUT_SUMMARIES_DIR, SKILLS_DIR, DIFF_FILE}
 )
@@ -162,7 +162,7 @@ async def _get_state(conn: aiosqlite.Connection, key: str) -> str | None:
 
 async def pending_purge(conn: aiosqlite.Connection) -> tuple[str, list[str]] | None:
     """(token, every forgotten thread id) when the run history still has to be purged of
-    forgotten memories (memoryd/history.py ``purge``), else None."""
+    forgotten memories (memoryd/workspace/history.py ``purge``), else None."""
     token = await _get_state(conn, PURGE_KEY)
     if token is None:
         return None

@@ -36,7 +36,9 @@ import anyio
 import structlog
 
 from memoryd import clock
-from memoryd.backends.base import (
+from memoryd.budget import Budget, BudgetExhausted, RunTokenLimit, Verdict
+from memoryd.config import Config
+from memoryd.extract.base import (
     BackendError,
     ExtractionRequest,
     Extractor,
@@ -44,9 +46,7 @@ from memoryd.backends.base import (
     Stage1Output,
     Usage,
 )
-from memoryd.backends.output import finalize_output, merge_partials
-from memoryd.budget import Budget, BudgetExhausted, RunTokenLimit, Verdict
-from memoryd.config import Config
+from memoryd.extract.output import finalize_output, merge_partials
 from memoryd.rollouts.limits import ZstLimits
 from memoryd.rollouts.render import RolloutUnusable, render_rollout
 from memoryd.store import jobs

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from functools import cache
 from importlib import resources
 
-from memoryd.agent.base import DIFF_FILE, ConsolidationInput
-from memoryd.backends.base import ExtractionRequest
+from memoryd.consolidate.base import DIFF_FILE, ConsolidationInput
+from memoryd.extract.base import ExtractionRequest
 
 STAGE1_SYSTEM = "stage1_system.md"
 STAGE1_INPUT = "stage1_input.md"

@@ -25,7 +25,8 @@ import pytest
 from support.clocks import ms, pinned_clock
 
 from memoryd import clock
-from memoryd.agent.base import (
+from memoryd.config import Config, Settings, resolve_paths
+from memoryd.consolidate.base import (
     DIFF_FILE,
     MEMORY_FILE,
     SUMMARY_FILE,
@@ -34,7 +35,7 @@ from memoryd.agent.base import (
     ConsolidationInput,
     ConsolidationResult,
 )
-from memoryd.agent.offline import (
+from memoryd.consolidate.offline import (
     NOTES_END,
     SUMMARY_BUDGET,
     OfflineConsolidator,
@@ -46,10 +47,9 @@ from memoryd.agent.offline import (
     view_memory,
     view_summary,
 )
-from memoryd.config import Config, Settings, resolve_paths
+from memoryd.daemon.runonce import run_once
 from memoryd.demo import IDLE_BACKDATE_SECONDS, example_rollouts, install_examples
 from memoryd.redact import REDACTED
-from memoryd.runonce import run_once
 
 ALPHA_ID = "01a2013d-497f-71f0-81b9-4c6d2314a10b"
 BETA_ID = "01a2013d-497f-71f0-81b9-4c6d2314b0b0"
@@ -746,7 +746,7 @@ async def test_deterministic_and_idempotent(beta_root: Path, tmp_path: Path) -> 
 
 def test_same_bytes_across_processes_and_hash_seeds(beta_root: Path) -> None:
     code = (
-        "import sys, pathlib; from memoryd.agent.offline import consolidate_root; "
+        "import sys, pathlib; from memoryd.consolidate.offline import consolidate_root; "
         "o = consolidate_root(pathlib.Path(sys.argv[1]), None); "
         "sys.stdout.write(o.memory + '\\x00' + o.summary)"
     )
@@ -942,8 +942,8 @@ def test_views_exclude_notes_and_state_from_the_digest() -> None:
 
 
 async def test_user_edits_through_the_real_workspace(root: Path) -> None:
-    """The same flow with memoryd.workspace writing the baseline and the diff file."""
-    from memoryd.workspace import (
+    """The same flow with memoryd.workspace.baseline writing the baseline and the diff file."""
+    from memoryd.workspace.baseline import (
         diff_against_baseline,
         ensure_baseline,
         reset_baseline,

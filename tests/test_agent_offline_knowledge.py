@@ -13,11 +13,11 @@ from typing import Any
 
 from support.items import assistant, patch, patch_ok, result, run, user
 
-from memoryd.agent.offline import consolidate_root
-from memoryd.agent.offline.layout import SUMMARY_BUDGET
-from memoryd.artifacts import ArtifactRow, render_raw_memories, render_rollout_summary
-from memoryd.backends.base import ExtractionRequest
-from memoryd.backends.offline import extract_output
+from memoryd.consolidate.offline import consolidate_root
+from memoryd.consolidate.offline.layout import SUMMARY_BUDGET
+from memoryd.extract.base import ExtractionRequest
+from memoryd.extract.offline import extract_output
+from memoryd.memroot.artifacts import ArtifactRow, render_raw_memories, render_rollout_summary
 
 DAY = 86_400
 T0 = 1_795_000_000  # 2026-11-18

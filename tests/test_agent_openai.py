@@ -34,24 +34,24 @@ from support.responses_server import (
     function_call_item,
 )
 
-from memoryd.agent.base import (
+from memoryd.config import Config, Phase2Config
+from memoryd.consolidate.base import (
     DIFF_FILE,
     AgentError,
     ConsolidationAgent,
     ConsolidationInput,
     ConsolidationResult,
 )
-from memoryd.agent.factory import make_consolidator
-from memoryd.agent.guard import ToolLoopAgent
-from memoryd.agent.openai_agent import (
+from memoryd.consolidate.factory import make_consolidator
+from memoryd.consolidate.loop import ToolLoopAgent
+from memoryd.consolidate.openai import (
     DEFAULT_MODEL,
     MAX_TURNS,
     AgentLimits,
     AgentRunError,
 )
-from memoryd.backends.base import Usage
-from memoryd.config import Config, Phase2Config
 from memoryd.errors import ConfigError
+from memoryd.extract.base import Usage
 from memoryd.prompts import consolidation_input_message, consolidation_prompt
 
 KEY_ENV = "MEMORYD_TEST_OPENAI_KEY"

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from memoryd.agent.base import DIFF_FILE
-from memoryd.agent.tools import (
+from memoryd.consolidate.base import DIFF_FILE
+from memoryd.consolidate.tools import (
     MAX_CONTENT_BYTES,
     MAX_READ_BYTES,
     TOOL_DEFINITIONS,
@@ -387,8 +387,8 @@ def test_tool_definitions_are_strict_function_tools() -> None:
 
 
 def test_written_ids_name_the_blob_each_write_left(tmp_path: Path) -> None:
-    from memoryd.agent.tools import MemoryRootTools
-    from memoryd.workspace import blob_id
+    from memoryd.consolidate.tools import MemoryRootTools
+    from memoryd.workspace.baseline import blob_id
 
     tools = MemoryRootTools(tmp_path)
     tools.write_file("MEMORY.md", "# one\n")
@@ -400,7 +400,7 @@ def test_written_ids_name_the_blob_each_write_left(tmp_path: Path) -> None:
 
 
 def test_the_baseline_staging_dirs_are_as_off_limits_as_git(tmp_path: Path) -> None:
-    from memoryd.agent.tools import MemoryRootTools, ToolError
+    from memoryd.consolidate.tools import MemoryRootTools, ToolError
 
     (tmp_path / ".git.memoryd-new").mkdir()
     tools = MemoryRootTools(tmp_path)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from memoryd import artifacts
-from memoryd.artifacts import (
+from memoryd.memroot import artifacts
+from memoryd.memroot.artifacts import (
     ArtifactError,
     ArtifactRow,
     SyncResult,

@@ -43,17 +43,22 @@ from test_agent_tools import plant_deep_tree, remove_deep_tree
 from test_phase2 import env as env  # the real DB with phase-1 outputs, and a codex home
 
 from memoryd import doctor
-from memoryd.agent.offline import OfflineConsolidator
-from memoryd.agent.tools import MemoryRootTools
-from memoryd.artifacts import ArtifactError, atomic_write, sync_artifacts
-from memoryd.backends.openai import OpenAIExtractor
 from memoryd.config import Config, Phase2Config, load_settings, parse_config
+from memoryd.consolidate.offline import OfflineConsolidator
+from memoryd.consolidate.tools import MemoryRootTools
 from memoryd.demo import install_examples
 from memoryd.errors import ConfigError
-from memoryd.extensions import seed_ad_hoc
+from memoryd.extract.openai import OpenAIExtractor
+from memoryd.memroot.artifacts import ArtifactError, atomic_write, sync_artifacts
+from memoryd.memroot.extensions import seed_ad_hoc
 from memoryd.phase1 import Phase1
 from memoryd.phase2 import Consolidator
-from memoryd.workspace import diff_against_baseline, ensure_baseline, reset_baseline, snapshot
+from memoryd.workspace.baseline import (
+    diff_against_baseline,
+    ensure_baseline,
+    reset_baseline,
+    snapshot,
+)
 
 # (a+)+$ against 40 a's and a "!" backtracks through 2^40 ways to split the a's: hours in re.
 BAIT = "a" * 40 + "!\n"

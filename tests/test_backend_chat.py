@@ -14,14 +14,14 @@ from support.chat_server import DONE, ChatServer, chunk, usage_chunk
 from support.protocols import CHAT, model_turns, tool_outputs
 from support.responses_server import Events, ReceivedRequest, Reply, Status, function_call_item
 
-from memoryd.agent.chat_agent import ChatConsolidator
-from memoryd.agent.factory import make_consolidator
-from memoryd.agent.openai_agent import OpenAIConsolidator
-from memoryd.backends.base import BackendError, ExtractionRequest, OutputError, Usage
-from memoryd.backends.chat import ChatExtractor
-from memoryd.backends.factory import make_extractor
-from memoryd.backends.openai import OpenAIExtractor
 from memoryd.config import Config, Phase1Config, Phase2Config, parse_config
+from memoryd.consolidate.chat import ChatConsolidator
+from memoryd.consolidate.factory import make_consolidator
+from memoryd.consolidate.openai import OpenAIConsolidator
+from memoryd.extract.base import BackendError, ExtractionRequest, OutputError, Usage
+from memoryd.extract.chat import ChatExtractor
+from memoryd.extract.factory import make_extractor
+from memoryd.extract.openai import OpenAIExtractor
 
 GOOD = {"rollout_summary": "Pinned the clock.", "rollout_slug": "pin-clock", "raw_memory": "m\n"}
 GOOD_TEXT = json.dumps(GOOD)
@@ -150,7 +150,7 @@ async def test_interleaved_tool_call_deltas_without_ids_are_joined_by_index(
 ) -> None:
     """Two calls whose argument pieces arrive interleaved, from a server that sends no call ids
     (their results still reach the model, matched to made-up ids)."""
-    from memoryd.agent.base import ConsolidationInput
+    from memoryd.consolidate.base import ConsolidationInput
 
     a = json.dumps({"path": "MEMORY.md", "content": "# Memory\n"})
     b = json.dumps({"path": "notes.md", "content": "uv\n"})
@@ -185,7 +185,7 @@ async def test_interleaved_tool_call_deltas_without_ids_are_joined_by_index(
 
 async def test_tool_calls_without_an_index_are_told_apart_by_their_ids(tmp_path: Path) -> None:
     """A server that sends each call whole, in its own chunk, with an id but no index."""
-    from memoryd.agent.base import ConsolidationInput
+    from memoryd.consolidate.base import ConsolidationInput
 
     def whole(call_id: str, path: str) -> dict[str, Any]:
         args = json.dumps({"path": path, "content": "x\n"})
@@ -206,7 +206,7 @@ async def test_tool_calls_without_an_index_are_told_apart_by_their_ids(tmp_path:
 async def test_text_and_calls_of_a_reply_are_replayed_as_one_assistant_message(
     tmp_path: Path,
 ) -> None:
-    from memoryd.agent.base import ConsolidationInput
+    from memoryd.consolidate.base import ConsolidationInput
 
     def responder(req: ReceivedRequest) -> Reply:
         if model_turns(req) == 0:

@@ -28,15 +28,20 @@ from support.responses_server import (
     function_call_item,
 )
 
-from memoryd.backends.base import (
+from memoryd.config import (
+    Config,
+    Phase1Config,
+)
+from memoryd.errors import ConfigError
+from memoryd.extract.base import (
     BackendError,
     ExtractionRequest,
     ExtractionResult,
     OutputError,
     Usage,
 )
-from memoryd.backends.factory import make_extractor
-from memoryd.backends.openai import (
+from memoryd.extract.factory import make_extractor
+from memoryd.extract.openai import (
     DEFAULT_MODEL,
     MAX_INLINE_RETRY_AFTER,
     OpenAIExtractor,
@@ -47,12 +52,7 @@ from memoryd.backends.openai import (
     UnusableReplyError,
     parse_retry_after,
 )
-from memoryd.backends.output import STAGE1_SCHEMA
-from memoryd.config import (
-    Config,
-    Phase1Config,
-)
-from memoryd.errors import ConfigError
+from memoryd.extract.output import STAGE1_SCHEMA
 from memoryd.prompts import chunk_note, render, stage1_input_message, stage1_system_prompt
 
 KEY_ENV = "MEMORYD_TEST_OPENAI_KEY"

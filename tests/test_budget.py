@@ -22,13 +22,13 @@ from support.fault_world import api_key_fixture, indexed_db  # noqa: F401
 from support.responses_server import ReceivedRequest, Reply, ResponsesServer, function_call_item
 
 from memoryd import clock
-from memoryd.agent.offline import OfflineConsolidator
-from memoryd.agent.openai_agent import OpenAIConsolidator
-from memoryd.backends.offline import OfflineExtractor
-from memoryd.backends.openai import OpenAIExtractor
 from memoryd.budget import Budget, budget_status, day_window
 from memoryd.config import Config
+from memoryd.consolidate.offline import OfflineConsolidator
+from memoryd.consolidate.openai import OpenAIConsolidator
 from memoryd.demo import install_examples
+from memoryd.extract.offline import OfflineExtractor
+from memoryd.extract.openai import OpenAIExtractor
 from memoryd.phase1 import Phase1, Phase1Stats
 from memoryd.phase2 import Consolidator
 from memoryd.rollouts.indexer import Indexer

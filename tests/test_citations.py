@@ -8,8 +8,8 @@ import uuid
 
 import aiosqlite
 
-from memoryd import citations
-from memoryd.citations import Citation, CitationEntry, parse_citations
+from memoryd.rollouts import citations
+from memoryd.rollouts.citations import Citation, CitationEntry, parse_citations
 from memoryd.store import jobs, phase2
 from memoryd.store.db import immediate
 from memoryd.store.jobs import Candidate, OutputRow

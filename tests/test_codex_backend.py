@@ -38,25 +38,25 @@ from support.responses_server import (
     function_call_item,
 )
 
-from memoryd.agent.base import ConsolidationInput
-from memoryd.agent.codex_agent import CodexConsolidator, changes
-from memoryd.agent.factory import make_consolidator
-from memoryd.backends.base import BackendError, ExtractionRequest, OutputError, Usage
-from memoryd.backends.codex import CodexExtractor
-from memoryd.backends.factory import make_extractor
-from memoryd.backends.offline import OfflineExtractor
-from memoryd.backends.output import STAGE1_SCHEMA
-from memoryd.codexcli import CodexRunner, CodexTimeoutError, child_args, find_codex
 from memoryd.config import Config, Settings, resolve_paths
+from memoryd.consolidate.base import ConsolidationInput
+from memoryd.consolidate.codex import CodexConsolidator, changes
+from memoryd.consolidate.factory import make_consolidator
+from memoryd.daemon.runonce import run_once
 from memoryd.demo import install_examples
 from memoryd.errors import ConfigError
+from memoryd.extract.base import BackendError, ExtractionRequest, OutputError, Usage
+from memoryd.extract.codex import CodexExtractor
+from memoryd.extract.factory import make_extractor
+from memoryd.extract.offline import OfflineExtractor
+from memoryd.extract.output import STAGE1_SCHEMA
+from memoryd.llm.codexcli import CodexRunner, CodexTimeoutError, child_args, find_codex
 from memoryd.phase1 import Phase1
 from memoryd.phase2 import Consolidator, Phase2Result
 from memoryd.rollouts.indexer import Indexer
-from memoryd.runonce import run_once
 from memoryd.store import jobs
 from memoryd.store.db import open_db
-from memoryd.workspace import blob_id, diff_against_baseline, ensure_baseline
+from memoryd.workspace.baseline import blob_id, diff_against_baseline, ensure_baseline
 
 CODEX_ENV = os.environ.get("MEMORYD_TEST_CODEX")
 CODEX = CODEX_ENV if CODEX_ENV and os.access(CODEX_ENV, os.X_OK) else None

@@ -37,9 +37,9 @@ from support.responses_server import (
     function_call_item,
 )
 
-from memoryd.codexlink import unlink_to_directory
 from memoryd.config import Settings
-from memoryd.runonce import run_once
+from memoryd.daemon.runonce import run_once
+from memoryd.memroot.codexlink import unlink_to_directory
 
 pytestmark = pytest.mark.parametrize("codex", codex_params())
 

@@ -25,10 +25,10 @@ import zstandard
 from indexer_support import EXPECTED, F_ALPHA, fixture_lines, make_indexer, row_by_path, write
 from support.pipeline import example_home
 
-from memoryd.runonce import run_once
+from memoryd.daemon.runonce import run_once
 from memoryd.store import jobs
 from memoryd.store.jobs import NO_USER_MESSAGE
-from memoryd.workspace import diff_against_baseline
+from memoryd.workspace.baseline import diff_against_baseline
 
 REPO = Path(__file__).resolve().parent.parent
 OLD_ID = "0199a0b1-0000-7000-8000-000000000040"

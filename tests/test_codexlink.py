@@ -21,10 +21,10 @@ from support.daemon import Serve
 from support.mounts import cannot_mount, read_only
 from support.pipeline import example_home
 
-from memoryd import codexlink
-from memoryd.codexlink import LinkError, ensure_link, inspect, unlink_to_directory
-from memoryd.runonce import run_once
-from memoryd.workspace import diff_against_baseline
+from memoryd.daemon.runonce import run_once
+from memoryd.memroot import codexlink
+from memoryd.memroot.codexlink import LinkError, ensure_link, inspect, unlink_to_directory
+from memoryd.workspace.baseline import diff_against_baseline
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -303,7 +303,7 @@ def test_unlink_refuses_a_link_that_is_not_ours(home: Path, root: Path, tmp_path
 _KILLER = """
 import os, signal, sys
 from pathlib import Path
-from memoryd import codexlink
+from memoryd.memroot import codexlink
 step, op, home, root, exchange = sys.argv[1:6]
 def kill(at):
     if at == step:
@@ -443,7 +443,7 @@ def test_memoryd_unlink_from_the_command_line(home: Path, tmp_path: Path) -> Non
 _RACER = """
 import sys, time
 from pathlib import Path
-from memoryd.codexlink import ensure_link
+from memoryd.memroot.codexlink import ensure_link
 start, home, root = float(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
 time.sleep(max(0.0, start - time.time()))
 print(ensure_link(home, root).action)

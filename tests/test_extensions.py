@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from memoryd.extensions import (
+from memoryd.memroot.extensions import (
     AD_HOC_INSTRUCTIONS,
     prune_extension_resources,
     resource_timestamp,

@@ -35,10 +35,10 @@ from support.fault_world import (
 from support.responses_server import Reply, ResponsesServer, Status
 
 from memoryd import clock
-from memoryd.agent.openai_agent import OpenAIConsolidator
-from memoryd.backends.offline import OfflineExtractor
-from memoryd.backends.openai import OpenAIExtractor
 from memoryd.config import Config
+from memoryd.consolidate.openai import OpenAIConsolidator
+from memoryd.extract.offline import OfflineExtractor
+from memoryd.extract.openai import OpenAIExtractor
 from memoryd.phase1 import Phase1, eligibility
 from memoryd.phase2 import Phase2Result
 from memoryd.store import jobs

@@ -38,15 +38,15 @@ from support.fault_world import (
 )
 from support.responses_server import Behaviour, ReceivedRequest, Reply, ResponsesServer
 
-from memoryd.agent.openai_agent import OpenAIConsolidator
-from memoryd.backends.offline import OfflineExtractor
-from memoryd.backends.openai import OpenAIExtractor
 from memoryd.config import Config
+from memoryd.consolidate.openai import OpenAIConsolidator
 from memoryd.demo import install_examples
+from memoryd.extract.offline import OfflineExtractor
+from memoryd.extract.openai import OpenAIExtractor
 from memoryd.phase1 import Phase1
 from memoryd.store import jobs
 from memoryd.store.db import BUSY_TIMEOUT_MS
-from memoryd.workspace import diff_against_baseline
+from memoryd.workspace.baseline import diff_against_baseline
 
 # Longer than busy_timeout: every statement waiting on the lock times out at least once.
 HOLD_SECONDS = BUSY_TIMEOUT_MS / 1000 + 1.5

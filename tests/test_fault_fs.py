@@ -43,17 +43,17 @@ from support.mounts import cannot_mount, fill, make_read_only, read_only, tmpfs,
 from support.responses_server import Behaviour, ReceivedRequest, Reply, ResponsesServer
 
 from memoryd import clock
-from memoryd.agent.offline import OfflineConsolidator
-from memoryd.agent.openai_agent import OpenAIConsolidator
-from memoryd.artifacts import atomic_write
-from memoryd.backends.offline import OfflineExtractor
-from memoryd.backends.openai import OpenAIExtractor
 from memoryd.config import Config
+from memoryd.consolidate.offline import OfflineConsolidator
+from memoryd.consolidate.openai import OpenAIConsolidator
+from memoryd.extract.offline import OfflineExtractor
+from memoryd.extract.openai import OpenAIExtractor
+from memoryd.memroot.artifacts import atomic_write
 from memoryd.phase1 import Phase1, eligibility
 from memoryd.phase2 import Consolidator, validate_artifacts
 from memoryd.store import jobs
 from memoryd.store import phase2 as phase2_store
-from memoryd.workspace import diff_against_baseline
+from memoryd.workspace.baseline import diff_against_baseline
 
 NEW_REQUEST = "Also add a Makefile target for the tests"
 RETRY = Config().phase2.retry_delay_seconds

@@ -39,13 +39,13 @@ from support.responses_server import (
 )
 
 from memoryd import clock
-from memoryd.agent.openai_agent import OpenAIConsolidator
-from memoryd.backends.offline import OfflineExtractor
-from memoryd.backends.openai import OpenAIExtractor
 from memoryd.config import Config
+from memoryd.consolidate.openai import OpenAIConsolidator
+from memoryd.extract.offline import OfflineExtractor
+from memoryd.extract.openai import OpenAIExtractor
 from memoryd.phase1 import Phase1
 from memoryd.store import phase2 as phase2_store
-from memoryd.workspace import diff_against_baseline
+from memoryd.workspace.baseline import diff_against_baseline
 
 # (fault, what the stored reason says). Each is the server's answer to every request; every
 # reason also ends with "(gave up after 2 attempts)": the in-job retry happened.

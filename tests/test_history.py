@@ -20,13 +20,13 @@ from support.pipeline import (
 )
 
 from memoryd import clock
-from memoryd.agent.base import ConsolidationInput, ConsolidationResult
-from memoryd.agent.offline import OfflineConsolidator
+from memoryd.consolidate.base import ConsolidationInput, ConsolidationResult
+from memoryd.consolidate.offline import OfflineConsolidator
 from memoryd.errors import MemorydError
-from memoryd.history import HistoryError, history_dir, list_runs, run_diff
 from memoryd.phase2 import Phase2Result
 from memoryd.store import phase2 as store
-from memoryd.workspace import diff_against_baseline
+from memoryd.workspace.baseline import diff_against_baseline
+from memoryd.workspace.history import HistoryError, history_dir, list_runs, run_diff
 
 
 @pytest.fixture

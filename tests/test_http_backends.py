@@ -16,11 +16,11 @@ from support.protocols import PROTOCOLS, Proto, model_turns
 from support.responses_server import Behaviour, ReceivedRequest, Reply, function_call_item
 from test_phase2 import env as env  # the real DB with phase-1 outputs, and a codex home
 
-from memoryd.agent.base import ConsolidationInput
-from memoryd.agent.factory import make_consolidator
-from memoryd.backends.base import ExtractionRequest
-from memoryd.backends.factory import make_extractor
 from memoryd.config import Phase1Config, Phase2Config
+from memoryd.consolidate.base import ConsolidationInput
+from memoryd.consolidate.factory import make_consolidator
+from memoryd.extract.base import ExtractionRequest
+from memoryd.extract.factory import make_extractor
 from memoryd.phase2 import Consolidator
 
 KEY_ENV = "MEMORYD_TEST_KEY"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from memoryd.legacy import legacy_dir, migrate_legacy, root_has_memory_files
+from memoryd.memroot.legacy import legacy_dir, migrate_legacy, root_has_memory_files
 
 
 def _mode(path: Path) -> int:

@@ -25,11 +25,11 @@ from support.pipeline import (
 from memoryd import clock
 from memoryd.config import Config
 from memoryd.errors import MemorydError
-from memoryd.history import list_runs
 from memoryd.maintenance import clear, forget
 from memoryd.phase1 import eligibility
 from memoryd.store import jobs
 from memoryd.store import phase2 as store
+from memoryd.workspace.history import list_runs
 
 MEMORY_ROWS = {
     "stage1_outputs": "SELECT count(*) FROM stage1_outputs",

@@ -27,8 +27,8 @@ from support.items import (
     user,
 )
 
-from memoryd.backends.base import ExtractionRequest, Extractor
-from memoryd.backends.offline import (
+from memoryd.extract.base import ExtractionRequest, Extractor
+from memoryd.extract.offline import (
     MAX_FIELD_CHARS,
     QUOTE_CHARS,
     OfflineExtractor,
@@ -732,8 +732,8 @@ def test_deterministic_across_processes_and_hash_seeds() -> None:
     # Set iteration order changes with PYTHONHASHSEED; the output must not.
     code = (
         "import asyncio, json, sys\n"
-        "from memoryd.backends.base import ExtractionRequest\n"
-        "from memoryd.backends.offline import OfflineExtractor\n"
+        "from memoryd.extract.base import ExtractionRequest\n"
+        "from memoryd.extract.offline import OfflineExtractor\n"
         "req = ExtractionRequest(**json.loads(sys.stdin.read()))\n"
         "out = asyncio.run(OfflineExtractor().extract(req)).output\n"
         "print(json.dumps([out.rollout_summary, out.raw_memory, out.rollout_slug]))\n"

@@ -21,7 +21,7 @@ from support.items import (
     user,
 )
 
-from memoryd.backends.offline import is_preference, preference_implication
+from memoryd.extract.offline import is_preference, preference_implication
 
 
 async def knowledge_of(items: list[dict[str, Any]], task: int = 1) -> str:
@@ -241,7 +241,7 @@ async def test_small_talk_is_not_a_task_and_one_off_commands_are_not_knowledge()
 
 
 def test_replacement_phrasings() -> None:
-    from memoryd.backends.offline.facts import replacements
+    from memoryd.extract.offline.facts import replacements
 
     said = replacements(
         [

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
-from memoryd.backends.base import OutputError, Stage1Output
-from memoryd.backends.output import (
+from memoryd.extract.base import OutputError, Stage1Output
+from memoryd.extract.output import (
     MAX_RAW_MEMORY_CHARS,
     MAX_SLUG_CHARS,
     MAX_SUMMARY_CHARS,

@@ -23,10 +23,10 @@ from support.fault_world import api_key_fixture, fake_clock_fixture, indexed_db 
 from support.responses_server import Hang, ReceivedRequest, Reply, ResponsesServer, Status
 
 from memoryd import clock
-from memoryd.backends.offline import OfflineExtractor
-from memoryd.backends.openai import OpenAIExtractor
 from memoryd.config import Config
 from memoryd.demo import install_examples
+from memoryd.extract.offline import OfflineExtractor
+from memoryd.extract.openai import OpenAIExtractor
 from memoryd.phase1 import Phase1, Phase1Stats
 from memoryd.rollouts.indexer import Indexer
 from memoryd.store import jobs

@@ -15,18 +15,18 @@ import anyio
 import pytest
 
 from memoryd import clock
-from memoryd.agent.base import ConsolidationInput, ConsolidationResult
-from memoryd.agent.offline import OfflineConsolidator
-from memoryd.artifacts import atomic_write
-from memoryd.backends.offline import OfflineExtractor
 from memoryd.config import Config
+from memoryd.consolidate.base import ConsolidationInput, ConsolidationResult
+from memoryd.consolidate.offline import OfflineConsolidator
 from memoryd.demo import install_examples
+from memoryd.extract.offline import OfflineExtractor
+from memoryd.memroot.artifacts import atomic_write
 from memoryd.phase1 import Phase1
 from memoryd.phase2 import Consolidator
 from memoryd.rollouts.indexer import Indexer
 from memoryd.store import jobs
 from memoryd.store.db import open_db
-from memoryd.workspace import blob_id, diff_against_baseline
+from memoryd.workspace.baseline import blob_id, diff_against_baseline
 
 UV_THREAD = "01a2013d-497f-71f0-81b9-4c6d2314a10b"  # "I prefer uv over pip", proj-alpha
 
@@ -390,7 +390,7 @@ async def test_the_openai_agent_through_a_whole_run(
     import msgspec
     from support.responses_server import Reply, ResponsesServer, function_call_item
 
-    from memoryd.agent.openai_agent import OpenAIConsolidator
+    from memoryd.consolidate.openai import OpenAIConsolidator
 
     conn, home, root = env
     monkeypatch.setenv("MEMORYD_TEST_KEY", "dummy")

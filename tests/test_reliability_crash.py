@@ -44,15 +44,15 @@ from support.daemon import (
 from support.fake_model import MEMORY_MD, STAGE1_REPLY, SUMMARY_MD, running
 from support.rollouts import write_idle_rollouts
 
-from memoryd.agent.base import MEMORY_FILE, SUMMARY_FILE
-from memoryd.artifacts import (
+from memoryd.consolidate.base import MEMORY_FILE, SUMMARY_FILE
+from memoryd.memroot.artifacts import (
     RAW_MEMORIES_FILE,
     ROLLOUT_SUMMARIES_DIR,
     remove_stale_temp_files,
     rollout_summary_stem,
 )
 from memoryd.phase2 import validate_artifacts
-from memoryd.workspace import diff_against_baseline
+from memoryd.workspace.baseline import diff_against_baseline
 
 THREADS = 300
 KILLS = ["phase1"] * 6 + ["phase2"] * 4

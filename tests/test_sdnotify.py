@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from support.daemon import WAIT, Serve
 
-from memoryd.sdnotify import Notifier, reloading_state, socket_address, watchdog_interval
+from memoryd.daemon.sdnotify import Notifier, reloading_state, socket_address, watchdog_interval
 
 
 @pytest.fixture

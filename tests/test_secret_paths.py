@@ -24,10 +24,10 @@ from support.responses_server import (
 from support.rollouts import write_idle_rollouts
 from support.secret_corpus import SECRETS, git_objects, leaks, plain_files, what_memoryd_sent
 
-from memoryd.agent.base import DIFF_FILE
-from memoryd.agent.tools import MemoryRootTools
+from memoryd.consolidate.base import DIFF_FILE
+from memoryd.consolidate.tools import MemoryRootTools
 from memoryd.redact import REDACTED
-from memoryd.workspace import diff_against_baseline, ensure_baseline, write_diff_file
+from memoryd.workspace.baseline import diff_against_baseline, ensure_baseline, write_diff_file
 
 PLANTED = "\n".join(p.text for p in SECRETS)
 USER_NOTE = "## My own notes\n\n" + PLANTED + "\n"

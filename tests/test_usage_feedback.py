@@ -9,9 +9,9 @@ from pathlib import Path
 
 import aiosqlite
 
-from memoryd.backends.offline import OfflineExtractor
 from memoryd.config import Config
 from memoryd.demo import install_examples
+from memoryd.extract.offline import OfflineExtractor
 from memoryd.phase1 import Phase1
 from memoryd.rollouts.indexer import Indexer
 

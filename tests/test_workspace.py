@@ -1,5 +1,5 @@
-"""memoryd.workspace: the git baseline of the memory root, the diff against it, and the diff
-file (SPEC §4 steps 2, 6, 7, 10; reference §6.6 and §10.3).
+"""memoryd.workspace.baseline: the git baseline of the memory root, the diff against it, and
+the diff file (SPEC §4 steps 2, 6, 7, 10; reference §6.6 and §10.3).
 
 Every test works on a real repository in a temp dir. Repositories are set up through pygit2;
 the git command line only inspects results (log, ls-files, status, fsck, cat-file) or checks
@@ -21,9 +21,9 @@ from pathlib import Path
 import pygit2
 import pytest
 
-from memoryd import workspace
-from memoryd.agent.base import DIFF_FILE
-from memoryd.workspace import (
+from memoryd.consolidate.base import DIFF_FILE
+from memoryd.workspace import baseline as workspace
+from memoryd.workspace.baseline import (
     BASELINE_MESSAGE,
     STAGING_NEW,
     STAGING_OLD,

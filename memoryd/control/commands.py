@@ -24,7 +24,7 @@ import aiosqlite
 import anyio
 import msgspec
 
-from memoryd import __version__, clock, history, maintenance
+from memoryd import __version__, clock, maintenance
 from memoryd.budget import budget_status
 from memoryd.config import Settings
 from memoryd.control import protocol
@@ -33,9 +33,10 @@ from memoryd.log import LOG_FILE_NAME
 from memoryd.phase1 import eligibility
 from memoryd.store import jobs
 from memoryd.store import phase2 as phase2_store
+from memoryd.workspace import history
 
 if TYPE_CHECKING:
-    from memoryd.supervisor import Daemon
+    from memoryd.daemon.supervisor import Daemon
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 LOG_POLL_SECONDS = 0.2  # how often ``logs -f`` looks for new lines (tail -f does 1 s)
@@ -299,7 +300,7 @@ async def rollback(ctx: Context, a: RunArgs) -> Any:
     if ctx.daemon is not None:
         consolidator = ctx.daemon.consolidator
     else:
-        from memoryd.agent.offline import OfflineConsolidator
+        from memoryd.consolidate.offline import OfflineConsolidator
         from memoryd.phase1 import make_worker_id
         from memoryd.phase2 import Consolidator
 

@@ -24,7 +24,7 @@ import structlog
 import zstandard
 
 from memoryd import clock
-from memoryd.citations import CitedMessage, record_usage_in_tx
+from memoryd.rollouts.citations import CitedMessage, record_usage_in_tx
 from memoryd.rollouts.limits import ZstLimits
 from memoryd.rollouts.parse import (
     LineParser,

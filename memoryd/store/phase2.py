@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 
 import aiosqlite
 
-from memoryd.artifacts import ArtifactRow
+from memoryd.memroot.artifacts import ArtifactRow
 from memoryd.store.db import immediate
 from memoryd.store.jobs import (
     DEFAULT_RETRY_REMAINING,
