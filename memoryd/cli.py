@@ -19,7 +19,7 @@ from memoryd import __version__
 from memoryd import log as logsetup
 from memoryd.config import Config, Settings, check_memory_root, load_settings, resolve_paths
 from memoryd.errors import ConfigError, LinkError, MemorydError
-from memoryd.store.db import ensure_private_dir
+from memoryd.fsutil import ensure_private_dir
 
 EXIT_OK = 0
 EXIT_ERROR = 1

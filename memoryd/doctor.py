@@ -27,11 +27,11 @@ import msgspec
 from memoryd import clock
 from memoryd.budget import budget_status
 from memoryd.config import Config, Settings
-from memoryd.consolidate.base import SUMMARY_FILE
 from memoryd.control import client
 from memoryd.errors import ConfigError
+from memoryd.fsutil import walk_tree
+from memoryd.layout import SUMMARY_FILE
 from memoryd.llm.codexcli import codex_version, find_codex
-from memoryd.memroot.artifacts import walk_tree
 from memoryd.memroot.codexlink import inspect as inspect_link
 from memoryd.store.db import migrations
 from memoryd.workspace.baseline import oversized_files

@@ -22,6 +22,10 @@ class StateDBError(MemorydError):
     """The state DB cannot be opened or migrated."""
 
 
+class ArtifactError(MemorydError):
+    """The memory root cannot hold the artifacts (e.g. a path that must be a directory is not)."""
+
+
 class AlreadyRunning(MemorydError):
     """Another memoryd daemon already owns this state directory."""
 

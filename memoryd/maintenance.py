@@ -47,10 +47,17 @@ import msgspec
 import structlog
 
 from memoryd import clock
-from memoryd.consolidate.base import DIFF_FILE, MEMORY_FILE, RAW_MEMORIES_FILE, SUMMARY_FILE
 from memoryd.errors import MemorydError
-from memoryd.memroot.artifacts import ROLLOUT_SUMMARIES_DIR
-from memoryd.memroot.extensions import AD_HOC, EXTENSIONS_DIR
+from memoryd.layout import (
+    DIFF_FILE,
+    EXTENSIONS_DIR,
+    MEMORY_FILE,
+    RAW_MEMORIES_FILE,
+    ROLLOUT_SUMMARIES_DIR,
+    SKILLS_DIR,
+    SUMMARY_FILE,
+)
+from memoryd.memroot.extensions import AD_HOC
 from memoryd.store import phase2 as p2store
 from memoryd.store.db import immediate
 from memoryd.store.jobs import GLOBAL, STAGE1, enqueue_global
@@ -65,7 +72,6 @@ CLEARED_AT_KEY = "cleared_at_ms"  # control_state: when the last clear happened
 # control_state: a forget happened since the run history was last purged (a token, so that
 # a forget during a purge is not marked done by it)
 PURGE_KEY = "history_purge_pending"
-SKILLS_DIR = "skills"
 # What memoryd (or the consolidation agent it runs) writes at the top of the memory root: a
 # clear removes these and nothing else. The workspace's own names (.git, its staging names,
 # the transient diff file) are listed by memoryd/workspace/baseline.py.

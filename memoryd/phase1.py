@@ -38,15 +38,9 @@ import structlog
 from memoryd import clock
 from memoryd.budget import Budget, BudgetExhausted, RunTokenLimit, Verdict
 from memoryd.config import Config
-from memoryd.extract.base import (
-    BackendError,
-    ExtractionRequest,
-    Extractor,
-    OutputError,
-    Stage1Output,
-    Usage,
-)
+from memoryd.extract.base import ExtractionRequest, Extractor, OutputError, Stage1Output
 from memoryd.extract.output import finalize_output, merge_partials
+from memoryd.llm.types import BackendError, Usage
 from memoryd.rollouts.limits import ZstLimits
 from memoryd.rollouts.render import RolloutUnusable, render_rollout
 from memoryd.store import jobs

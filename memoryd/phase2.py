@@ -42,17 +42,17 @@ from memoryd import clock
 from memoryd.budget import Budget, BudgetExhausted
 from memoryd.config import Config
 from memoryd.consolidate.base import (
-    MEMORY_FILE,
-    SUMMARY_FILE,
     AgentError,
     ConsolidationAgent,
     ConsolidationInput,
     ConsolidationResult,
 )
 from memoryd.errors import MemorydError
-from memoryd.extract.base import Usage
+from memoryd.fsutil import atomic_write
+from memoryd.layout import MEMORY_FILE, SUMMARY_FILE
+from memoryd.llm.types import Usage
 from memoryd.maintenance import locked_message, pending_purge, purge_done, rollback_refusal
-from memoryd.memroot.artifacts import atomic_write, remove_stale_temp_files, sync_artifacts
+from memoryd.memroot.artifacts import remove_stale_temp_files, sync_artifacts
 from memoryd.memroot.extensions import prune_extension_resources, seed_ad_hoc
 from memoryd.memroot.legacy import migrate_legacy
 from memoryd.store import phase2 as store

@@ -27,9 +27,6 @@ from support.clocks import ms, pinned_clock
 from memoryd import clock
 from memoryd.config import Config, Settings, resolve_paths
 from memoryd.consolidate.base import (
-    DIFF_FILE,
-    MEMORY_FILE,
-    SUMMARY_FILE,
     AgentError,
     ConsolidationAgent,
     ConsolidationInput,
@@ -49,6 +46,7 @@ from memoryd.consolidate.offline import (
 )
 from memoryd.daemon.runonce import run_once
 from memoryd.demo import IDLE_BACKDATE_SECONDS, example_rollouts, install_examples
+from memoryd.layout import DIFF_FILE, MEMORY_FILE, SUMMARY_FILE
 from memoryd.redact import REDACTED
 
 ALPHA_ID = "01a2013d-497f-71f0-81b9-4c6d2314a10b"

@@ -17,7 +17,8 @@ from memoryd.consolidate.offline import consolidate_root
 from memoryd.consolidate.offline.layout import SUMMARY_BUDGET
 from memoryd.extract.base import ExtractionRequest
 from memoryd.extract.offline import extract_output
-from memoryd.memroot.artifacts import ArtifactRow, render_raw_memories, render_rollout_summary
+from memoryd.memroot.artifacts import render_raw_memories, render_rollout_summary
+from memoryd.store.phase2 import ArtifactRow
 
 DAY = 86_400
 T0 = 1_795_000_000  # 2026-11-18

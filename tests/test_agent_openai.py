@@ -36,7 +36,6 @@ from support.responses_server import (
 
 from memoryd.config import Config, Phase2Config
 from memoryd.consolidate.base import (
-    DIFF_FILE,
     AgentError,
     ConsolidationAgent,
     ConsolidationInput,
@@ -51,7 +50,8 @@ from memoryd.consolidate.openai import (
     AgentRunError,
 )
 from memoryd.errors import ConfigError
-from memoryd.extract.base import Usage
+from memoryd.layout import DIFF_FILE
+from memoryd.llm.types import Usage
 from memoryd.prompts import consolidation_input_message, consolidation_prompt
 
 KEY_ENV = "MEMORYD_TEST_OPENAI_KEY"

@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 
-from memoryd.consolidate.base import DIFF_FILE
 from memoryd.consolidate.tools import (
     MAX_CONTENT_BYTES,
     MAX_READ_BYTES,
@@ -22,6 +21,7 @@ from memoryd.consolidate.tools import (
     ToolError,
     WriteLimits,
 )
+from memoryd.layout import DIFF_FILE
 
 OUTSIDE_TOKEN = "outside-only-token-7d1f"
 

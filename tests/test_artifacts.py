@@ -8,18 +8,17 @@ from pathlib import Path
 
 import pytest
 
+from memoryd.errors import ArtifactError
+from memoryd.fsutil import atomic_write
+from memoryd.layout import rollout_summary_stem, sanitize_slug
 from memoryd.memroot import artifacts
 from memoryd.memroot.artifacts import (
-    ArtifactError,
-    ArtifactRow,
     SyncResult,
-    atomic_write,
     render_raw_memories,
     render_rollout_summary,
-    rollout_summary_stem,
-    sanitize_slug,
     sync_artifacts,
 )
+from memoryd.store.phase2 import ArtifactRow
 
 FIXED_ID = "0194f5a6-89ab-7cde-8123-456789abcdef"
 FIXED_PREFIX = "2025-02-11T15-35-19-jqmb"

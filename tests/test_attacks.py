@@ -47,9 +47,10 @@ from memoryd.config import Config, Phase2Config, load_settings, parse_config
 from memoryd.consolidate.offline import OfflineConsolidator
 from memoryd.consolidate.tools import MemoryRootTools
 from memoryd.demo import install_examples
-from memoryd.errors import ConfigError
+from memoryd.errors import ArtifactError, ConfigError
 from memoryd.extract.openai import OpenAIExtractor
-from memoryd.memroot.artifacts import ArtifactError, atomic_write, sync_artifacts
+from memoryd.fsutil import atomic_write
+from memoryd.memroot.artifacts import sync_artifacts
 from memoryd.memroot.extensions import seed_ad_hoc
 from memoryd.phase1 import Phase1
 from memoryd.phase2 import Consolidator

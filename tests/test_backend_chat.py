@@ -18,10 +18,11 @@ from memoryd.config import Config, Phase1Config, Phase2Config, parse_config
 from memoryd.consolidate.chat import ChatConsolidator
 from memoryd.consolidate.factory import make_consolidator
 from memoryd.consolidate.openai import OpenAIConsolidator
-from memoryd.extract.base import BackendError, ExtractionRequest, OutputError, Usage
+from memoryd.extract.base import ExtractionRequest, OutputError
 from memoryd.extract.chat import ChatExtractor
 from memoryd.extract.factory import make_extractor
 from memoryd.extract.openai import OpenAIExtractor
+from memoryd.llm.types import BackendError, Usage
 
 GOOD = {"rollout_summary": "Pinned the clock.", "rollout_slug": "pin-clock", "raw_memory": "m\n"}
 GOOD_TEXT = json.dumps(GOOD)

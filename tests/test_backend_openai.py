@@ -33,13 +33,7 @@ from memoryd.config import (
     Phase1Config,
 )
 from memoryd.errors import ConfigError
-from memoryd.extract.base import (
-    BackendError,
-    ExtractionRequest,
-    ExtractionResult,
-    OutputError,
-    Usage,
-)
+from memoryd.extract.base import ExtractionRequest, ExtractionResult, OutputError
 from memoryd.extract.factory import make_extractor
 from memoryd.extract.openai import (
     DEFAULT_MODEL,
@@ -53,6 +47,7 @@ from memoryd.extract.openai import (
     parse_retry_after,
 )
 from memoryd.extract.output import STAGE1_SCHEMA
+from memoryd.llm.types import BackendError, Usage
 from memoryd.prompts import chunk_note, render, stage1_input_message, stage1_system_prompt
 
 KEY_ENV = "MEMORYD_TEST_OPENAI_KEY"

@@ -45,12 +45,13 @@ from memoryd.consolidate.factory import make_consolidator
 from memoryd.daemon.runonce import run_once
 from memoryd.demo import install_examples
 from memoryd.errors import ConfigError
-from memoryd.extract.base import BackendError, ExtractionRequest, OutputError, Usage
+from memoryd.extract.base import ExtractionRequest, OutputError
 from memoryd.extract.codex import CodexExtractor
 from memoryd.extract.factory import make_extractor
 from memoryd.extract.offline import OfflineExtractor
 from memoryd.extract.output import STAGE1_SCHEMA
 from memoryd.llm.codexcli import CodexRunner, CodexTimeoutError, child_args, find_codex
+from memoryd.llm.types import BackendError, Usage
 from memoryd.phase1 import Phase1
 from memoryd.phase2 import Consolidator, Phase2Result
 from memoryd.rollouts.indexer import Indexer

@@ -48,7 +48,7 @@ from memoryd.consolidate.offline import OfflineConsolidator
 from memoryd.consolidate.openai import OpenAIConsolidator
 from memoryd.extract.offline import OfflineExtractor
 from memoryd.extract.openai import OpenAIExtractor
-from memoryd.memroot.artifacts import atomic_write
+from memoryd.fsutil import atomic_write
 from memoryd.phase1 import Phase1, eligibility
 from memoryd.phase2 import Consolidator, validate_artifacts
 from memoryd.store import jobs

@@ -20,7 +20,7 @@ from memoryd.consolidate.base import ConsolidationInput, ConsolidationResult
 from memoryd.consolidate.offline import OfflineConsolidator
 from memoryd.demo import install_examples
 from memoryd.extract.offline import OfflineExtractor
-from memoryd.memroot.artifacts import atomic_write
+from memoryd.fsutil import atomic_write
 from memoryd.phase1 import Phase1
 from memoryd.phase2 import Consolidator
 from memoryd.rollouts.indexer import Indexer

@@ -44,13 +44,14 @@ from support.daemon import (
 from support.fake_model import MEMORY_MD, STAGE1_REPLY, SUMMARY_MD, running
 from support.rollouts import write_idle_rollouts
 
-from memoryd.consolidate.base import MEMORY_FILE, SUMMARY_FILE
-from memoryd.memroot.artifacts import (
+from memoryd.layout import (
+    MEMORY_FILE,
     RAW_MEMORIES_FILE,
     ROLLOUT_SUMMARIES_DIR,
-    remove_stale_temp_files,
+    SUMMARY_FILE,
     rollout_summary_stem,
 )
+from memoryd.memroot.artifacts import remove_stale_temp_files
 from memoryd.phase2 import validate_artifacts
 from memoryd.workspace.baseline import diff_against_baseline
 

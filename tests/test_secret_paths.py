@@ -24,8 +24,8 @@ from support.responses_server import (
 from support.rollouts import write_idle_rollouts
 from support.secret_corpus import SECRETS, git_objects, leaks, plain_files, what_memoryd_sent
 
-from memoryd.consolidate.base import DIFF_FILE
 from memoryd.consolidate.tools import MemoryRootTools
+from memoryd.layout import DIFF_FILE
 from memoryd.redact import REDACTED
 from memoryd.workspace.baseline import diff_against_baseline, ensure_baseline, write_diff_file
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import pygit2
 import pytest
 
-from memoryd.consolidate.base import DIFF_FILE
+from memoryd.layout import DIFF_FILE
 from memoryd.workspace import baseline as workspace
 from memoryd.workspace.baseline import (
     BASELINE_MESSAGE,

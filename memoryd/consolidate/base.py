@@ -15,13 +15,7 @@ from typing import Literal, Protocol
 import msgspec
 
 from memoryd.errors import MemorydError
-from memoryd.extract.base import Usage
-
-DIFF_FILE = "phase2_workspace_diff.md"
-MEMORY_FILE = "MEMORY.md"
-SUMMARY_FILE = "memory_summary.md"
-RAW_MEMORIES_FILE = "raw_memories.md"
-SUMMARIES_DIR = "rollout_summaries"
+from memoryd.llm.types import Usage
 
 
 class ConsolidationInput(msgspec.Struct, kw_only=True):

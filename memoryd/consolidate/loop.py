@@ -48,8 +48,8 @@ import structlog
 from memoryd.config import Phase2Config
 from memoryd.consolidate.base import AgentError, ConsolidationInput, ConsolidationResult
 from memoryd.consolidate.tools import MemoryRootTools, WriteLimits
-from memoryd.extract.base import BackendError, Usage
 from memoryd.llm.http import EventHandler, OwnsStreamClient, StreamClient
+from memoryd.llm.types import BackendError, Usage
 from memoryd.prompts import consolidation_input_message
 
 log = structlog.get_logger("memoryd.agent")

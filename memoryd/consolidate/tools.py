@@ -45,9 +45,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Final
 
 from memoryd.config import Phase2Config
-from memoryd.consolidate.base import DIFF_FILE
 from memoryd.consolidate.search import RegexSearch, SearchTimeout, grep, split_lines
-from memoryd.memroot.artifacts import atomic_write, walk_tree
+from memoryd.fsutil import atomic_write, walk_tree
+from memoryd.layout import DIFF_FILE
 from memoryd.redact import REDACTED, redact
 from memoryd.workspace.baseline import blob_id as git_blob_id
 

@@ -43,6 +43,7 @@ from memoryd.daemon.sdnotify import Notifier, reloading_state
 from memoryd.errors import AlreadyRunning, MemorydError
 from memoryd.extract.base import Extractor
 from memoryd.extract.factory import make_extractor
+from memoryd.fsutil import ensure_private_dir
 from memoryd.memroot.codexlink import ensure_link
 from memoryd.phase1 import Phase1
 from memoryd.phase2 import Consolidator, Phase2Result
@@ -51,7 +52,7 @@ from memoryd.rollouts.limits import ZstLimits
 from memoryd.rollouts.watch import RolloutWatch
 from memoryd.store import jobs
 from memoryd.store import phase2 as phase2_store
-from memoryd.store.db import ensure_private_dir, open_db
+from memoryd.store.db import open_db
 from memoryd.workspace.history import history_dir
 
 log = structlog.get_logger("memoryd.supervisor")

@@ -7,6 +7,7 @@ from typing import Protocol
 import msgspec
 
 from memoryd.errors import MemorydError
+from memoryd.llm.types import Usage
 
 
 class Stage1Output(msgspec.Struct, kw_only=True):
@@ -19,11 +20,6 @@ class Stage1Output(msgspec.Struct, kw_only=True):
     def is_empty(self) -> bool:
         """Codex's no-output rule: exact emptiness of either field (no trimming)."""
         return self.raw_memory == "" or self.rollout_summary == ""
-
-
-class Usage(msgspec.Struct, kw_only=True):
-    input_tokens: int = 0
-    output_tokens: int = 0
 
 
 class ExtractionRequest(msgspec.Struct, kw_only=True):
@@ -56,23 +52,6 @@ class Extractor(Protocol):
     async def extract(self, request: ExtractionRequest) -> ExtractionResult: ...
 
     async def aclose(self) -> None: ...
-
-
-class BackendError(MemorydError):
-    """A model call failed (HTTP status, connection, timeout, torn stream)."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        transient: bool = False,
-        status: int | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.transient = transient
-        self.status = status
-        self.retry_after = retry_after
 
 
 class OutputError(MemorydError):

@@ -34,16 +34,13 @@ import structlog
 
 from memoryd.config import Config
 from memoryd.errors import ConfigError
-from memoryd.extract.base import (
-    BackendError,
-    ExtractionRequest,
-    ExtractionResult,
-    Usage,
-)
+from memoryd.extract.base import ExtractionRequest, ExtractionResult
 from memoryd.extract.openai import SCHEMA_NAME, Reply, StreamingExtractor, UnusableReplyError
-from memoryd.extract.output import STAGE1_SCHEMA, excerpt
+from memoryd.extract.output import STAGE1_SCHEMA
 from memoryd.llm.http import ClientOptions, SSEEvent, StreamClient, usage_from
+from memoryd.llm.types import BackendError, Usage
 from memoryd.prompts import stage1_input_message, stage1_system_prompt
+from memoryd.textutil import excerpt
 
 log = structlog.get_logger("memoryd.backends.chat")
 

@@ -23,16 +23,11 @@ import tempfile
 from pathlib import Path
 from typing import Final
 
-from memoryd.extract.base import (
-    BackendError,
-    ExtractionRequest,
-    ExtractionResult,
-    OutputError,
-    Usage,
-)
+from memoryd.extract.base import ExtractionRequest, ExtractionResult, OutputError
 from memoryd.extract.openai import UnusableReplyError
 from memoryd.extract.output import STAGE1_SCHEMA, finalize_output, parse_stage1_output
 from memoryd.llm.codexcli import CodexBackend, CodexExit, CodexStartError, CodexTimeoutError
+from memoryd.llm.types import BackendError, Usage
 from memoryd.prompts import stage1_input_message, stage1_system_prompt
 
 SCHEMA_FILE: Final = "stage1_schema.json"

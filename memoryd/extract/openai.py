@@ -35,13 +35,8 @@ from dataclasses import dataclass, field
 from typing import Any, Final, NamedTuple, Unpack
 
 from memoryd.config import Config
-from memoryd.extract.base import (
-    ExtractionRequest,
-    ExtractionResult,
-    OutputError,
-    Usage,
-)
-from memoryd.extract.output import STAGE1_SCHEMA, excerpt, finalize_output, parse_stage1_output
+from memoryd.extract.base import ExtractionRequest, ExtractionResult, OutputError
+from memoryd.extract.output import STAGE1_SCHEMA, finalize_output, parse_stage1_output
 from memoryd.llm.http import MAX_INLINE_RETRY_AFTER as MAX_INLINE_RETRY_AFTER
 from memoryd.llm.http import (
     ClientOptions,
@@ -57,7 +52,9 @@ from memoryd.llm.http import SSEError as SSEError
 from memoryd.llm.http import SSEEvent as SSEEvent
 from memoryd.llm.http import SSEParser as SSEParser
 from memoryd.llm.http import parse_retry_after as parse_retry_after
+from memoryd.llm.types import Usage
 from memoryd.prompts import stage1_input_message, stage1_system_prompt
+from memoryd.textutil import excerpt
 
 DEFAULT_MODEL: Final = "gpt-5.4-mini"
 SCHEMA_NAME: Final = "codex_output_schema"

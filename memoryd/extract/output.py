@@ -22,6 +22,7 @@ import structlog
 from memoryd.extract.base import OutputError, Stage1Output
 from memoryd.redact import redact
 from memoryd.surrogates import may_hold_surrogate, scrub, scrub_json
+from memoryd.textutil import excerpt
 
 log = structlog.get_logger("memoryd.backends.output")
 
@@ -47,7 +48,6 @@ MAX_RAW_MEMORY_CHARS: Final = 300_000
 MAX_SUMMARY_CHARS: Final = 20_000
 MAX_SLUG_CHARS: Final = 80
 
-_EXCERPT_CHARS = 80
 _JSON_FENCE = re.compile(r"```[ \t]*json[ \t]*\r?\n(.*?)```", re.IGNORECASE | re.DOTALL)
 _BARE_FENCE = re.compile(r"```[ \t]*\r?\n(.*?)```", re.DOTALL)
 
@@ -59,14 +59,6 @@ class ParsedStage1(msgspec.Struct, frozen=True, kw_only=True):
     output: Stage1Output
     shape: str
     legacy_keys: tuple[str, ...] = ()
-
-
-def excerpt(text: str, limit: int = _EXCERPT_CHARS) -> str:
-    """A short, one-line, quoted rendering of ``text`` for error messages."""
-    flat = " ".join(text.split())
-    if len(flat) > limit:
-        flat = flat[: limit - 1] + "…"
-    return json.dumps(flat, ensure_ascii=False)
 
 
 def _type_name(value: Any) -> str:

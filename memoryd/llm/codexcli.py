@@ -37,7 +37,7 @@ import structlog
 
 from memoryd.config import Config, resolve_paths
 from memoryd.errors import ConfigError, MemorydError
-from memoryd.extract.base import Usage
+from memoryd.llm.types import Usage
 
 log = structlog.get_logger("memoryd.codexcli")
 

@@ -47,9 +47,9 @@ import httpx
 import structlog
 
 from memoryd import __version__, clock
-from memoryd.extract.base import BackendError, Usage
-from memoryd.extract.output import excerpt
+from memoryd.llm.types import BackendError, Usage
 from memoryd.surrogates import may_hold_surrogate, scrub_json
+from memoryd.textutil import excerpt
 
 log = structlog.get_logger("memoryd.backends.http")
 

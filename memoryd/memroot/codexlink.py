@@ -53,17 +53,16 @@ import structlog
 
 from memoryd import clock
 from memoryd.errors import LinkError
-from memoryd.memroot.artifacts import (
+from memoryd.fsutil import (
     DIR_MODE,
     FILE_MODE,
-    RAW_MEMORIES_FILE,
-    ROLLOUT_SUMMARIES_DIR,
     atomic_write,
     fsync_dir,
     locked_dir,
     make_private_dirs,
     read_regular_file,
 )
+from memoryd.layout import RAW_MEMORIES_FILE, ROLLOUT_SUMMARIES_DIR
 from memoryd.memroot.legacy import migrate_legacy
 from memoryd.workspace.baseline import WorkspaceError, ensure_baseline
 

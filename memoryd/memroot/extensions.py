@@ -28,17 +28,11 @@ from pathlib import Path
 
 import structlog
 
-from memoryd.memroot.artifacts import (
-    FILE_MODE,
-    fsync_dir,
-    make_private_dirs,
-    write_all,
-    write_temp_file,
-)
+from memoryd.fsutil import FILE_MODE, fsync_dir, make_private_dirs, write_all, write_temp_file
+from memoryd.layout import EXTENSIONS_DIR
 
 log = structlog.get_logger("memoryd.extensions")
 
-EXTENSIONS_DIR = "extensions"
 INSTRUCTIONS_FILE = "instructions.md"
 RESOURCES_DIR = "resources"
 AD_HOC = "ad_hoc"

@@ -34,13 +34,13 @@ from pathlib import Path
 
 import structlog
 
-from memoryd.memroot.artifacts import DIR_MODE, FILE_MODE
+from memoryd.fsutil import DIR_MODE, FILE_MODE
+from memoryd.layout import LEGACY_PARTS
 from memoryd.memroot.extensions import create_new_file
 from memoryd.redact import find_secrets, redact_bytes
 
 log = structlog.get_logger("memoryd.legacy")
 
-LEGACY_PARTS = ("memories", "user", "memory")
 MEMORY_FILES = ("MEMORY.md", "memory_summary.md", "raw_memories.md")
 SUMMARIES_DIR = "rollout_summaries"
 MAX_FILE_BYTES = 64 * 1024 * 1024  # a legacy memory file is text; anything larger is skipped

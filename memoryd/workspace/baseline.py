@@ -55,10 +55,9 @@ from pygit2.enums import FileMode, RepositoryOpenFlag
 
 from memoryd import clock
 from memoryd.config import Phase2Config
-from memoryd.consolidate.base import DIFF_FILE
 from memoryd.errors import MemorydError
-from memoryd.memroot.artifacts import atomic_write, fsync_dir, locked_dir, walk_tree
-from memoryd.memroot.legacy import LEGACY_PARTS
+from memoryd.fsutil import atomic_write, fsync_dir, locked_dir, walk_tree
+from memoryd.layout import DIFF_FILE, LEGACY_PARTS
 from memoryd.redact import redact_bytes
 
 log = structlog.get_logger("memoryd.workspace")

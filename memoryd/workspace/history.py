@@ -40,10 +40,9 @@ import msgspec
 import pygit2
 from pygit2.enums import FileMode, ObjectType, RepositoryOpenFlag
 
-from memoryd.consolidate.base import DIFF_FILE
 from memoryd.errors import MemorydError
-from memoryd.memroot.artifacts import ROLLOUT_SUMMARIES_DIR, atomic_write, fsync_dir
-from memoryd.memroot.extensions import EXTENSIONS_DIR
+from memoryd.fsutil import atomic_write, fsync_dir
+from memoryd.layout import DIFF_FILE, EXTENSIONS_DIR, ROLLOUT_SUMMARIES_DIR
 from memoryd.workspace.baseline import (
     BASELINE_EMAIL,
     BASELINE_NAME,

@@ -91,13 +91,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from memoryd.consolidate.base import (
-    MEMORY_FILE,
-    SUMMARY_FILE,
-    AgentError,
-    ConsolidationInput,
-    ConsolidationResult,
-)
+from memoryd.consolidate.base import AgentError, ConsolidationInput, ConsolidationResult
 from memoryd.consolidate.offline.edits import (
     Edits,
     baseline_of,
@@ -134,8 +128,9 @@ from memoryd.consolidate.offline.summary_md import (
     render_summary,
 )
 from memoryd.consolidate.offline.views import State, strip_blank_edges, view_memory, view_summary
-from memoryd.extract.base import Usage
-from memoryd.memroot.artifacts import atomic_write, read_regular_file
+from memoryd.fsutil import atomic_write, read_regular_file
+from memoryd.layout import MEMORY_FILE, SUMMARY_FILE
+from memoryd.llm.types import Usage
 from memoryd.redact import redact
 
 __all__ = [

@@ -6,9 +6,6 @@ from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 from typing import Literal
 
-from memoryd.consolidate.base import (
-    SUMMARIES_DIR,
-)
 from memoryd.consolidate.offline.layout import (
     ADHOC_HEADING,
     EMPTY_HEADING,
@@ -25,6 +22,7 @@ from memoryd.consolidate.offline.ledger import Emitter, Ledger
 from memoryd.consolidate.offline.meaning import Replacement, replaced_phrase, superseded_by
 from memoryd.consolidate.offline.model import Entry, Group, Task, TaskRef, collect_entries
 from memoryd.consolidate.offline.sources import AdHocNote
+from memoryd.layout import ROLLOUT_SUMMARIES_DIR
 from memoryd.textutil import clip, plural
 
 
@@ -64,7 +62,7 @@ def _rollout_line(ref: TaskRef) -> str:
     if s.git_branch:
         meta.append(f"git_branch={s.git_branch}")
     meta.append(f"outcome={ref.task.outcome or 'unknown'}")
-    return f"- {SUMMARIES_DIR}/{s.summary_file} ({', '.join(meta)})"
+    return f"- {ROLLOUT_SUMMARIES_DIR}/{s.summary_file} ({', '.join(meta)})"
 
 
 def _entry_bullets(

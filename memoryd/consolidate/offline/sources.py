@@ -11,10 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from memoryd.consolidate.base import (
-    RAW_MEMORIES_FILE,
-    SUMMARIES_DIR,
-)
 from memoryd.consolidate.offline.layout import (
     ADHOC_DIR,
     NOTE_CHARS,
@@ -22,7 +18,8 @@ from memoryd.consolidate.offline.layout import (
     READ_LIMIT,
     TITLE_CHARS,
 )
-from memoryd.memroot.artifacts import read_regular_file
+from memoryd.fsutil import read_regular_file
+from memoryd.layout import RAW_MEMORIES_FILE, ROLLOUT_SUMMARIES_DIR
 from memoryd.textutil import clip, dedupe_ci, sha
 
 
@@ -341,7 +338,7 @@ def read_sources(root: Path) -> list[Source]:
     ``rollout_summaries/<stem>.md``, plus any summary file without a section."""
     raw_text = read_text(root / RAW_MEMORIES_FILE) or ""
     sections = split_raw_memories(raw_text)
-    summaries = dict(_md_files(root / SUMMARIES_DIR))
+    summaries = dict(_md_files(root / ROLLOUT_SUMMARIES_DIR))
     by_thread: dict[str, str] = {}
     parsed_headers: dict[str, tuple[dict[str, str], str]] = {}
     for name, text in summaries.items():
