@@ -212,7 +212,7 @@ def test_logs_follow_through_the_daemon_receives_new_lines(daemon: Serve) -> Non
         try:
             next_event("daemon_ready")  # the tail arrived: what follows is followed
             assert cli(daemon, "pause").returncode == 0
-            assert next_event("daemon_paused")["logger"] == "memoryd.daemon.supervisor"
+            assert next_event("daemon_paused")["logger"] == "memoryd.supervisor"
             assert follower.poll() is None
         finally:
             follower.kill()

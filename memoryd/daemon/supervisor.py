@@ -253,6 +253,15 @@ class Daemon:
     def paused(self) -> bool:
         return self.phase1.paused and not self.stop.is_set()
 
+    def is_ready(self) -> bool:
+        return self.ready.is_set()
+
+    def is_stopping(self) -> bool:
+        return self.stop.is_set()
+
+    def wake_phase1(self) -> None:
+        self.phase1.wake()
+
     async def set_paused(self, paused: bool) -> dict[str, Any]:
         """``pause`` / ``resume``: stop or restart claiming new work (running jobs finish),
         persisted so that a restart keeps it."""
