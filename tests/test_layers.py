@@ -148,3 +148,27 @@ def test_every_unit_has_a_layer() -> None:
     placed = set().union(*(u for _, u in LAYERS))
     assert units - placed == set()
     assert placed - units == set(), "a layer names a unit that no longer exists"
+
+
+def _listed_in_architecture_doc() -> set[str]:
+    """The module paths of the tree in docs/architecture.md (two spaces per level)."""
+    text = (PACKAGE.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    tree = text.split("```\nmemoryd/\n", 1)[1].split("```", 1)[0]
+    folders: list[str] = []
+    listed: set[str] = set()
+    for line in tree.splitlines():
+        depth = (len(line) - len(line.lstrip(" "))) // 2 - 1
+        name = line.split()[0]
+        del folders[depth:]
+        if name.endswith("/"):
+            folders.append(name.rstrip("/"))
+        elif name.endswith(".py"):
+            listed.add("/".join([*folders, name]))
+    return listed
+
+
+def test_the_architecture_doc_lists_every_module() -> None:
+    modules = {p.relative_to(PACKAGE).as_posix() for p in PACKAGE.rglob("*.py")}
+    listed = _listed_in_architecture_doc()
+    assert modules - listed == set(), "modules missing from docs/architecture.md"
+    assert listed - modules == set(), "docs/architecture.md lists modules that do not exist"
