@@ -95,7 +95,7 @@ _SKIP_TOP = frozenset(
 _STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 _RENAME_EXCHANGE = 2  # linux/fs.h
 
-# Tests set this to stop the process at a named step (see tests/test_codexlink.py).
+# Tests set this to stop the process at a named step (see tests/acceptance/test_codexlink.py).
 _crash_hook: Callable[[str], None] | None = None
 
 Action = Literal["linked", "created", "took_over"]

@@ -396,6 +396,7 @@ anyio.run(main)
 """
 
 
+@pytest.mark.acceptance  # starts other processes
 def test_racing_claims_across_processes_exactly_one_wins(tmp_path: Path) -> None:
     path = tmp_path / "s" / "memoryd.sqlite"
     go = tmp_path / "go"

@@ -742,6 +742,7 @@ async def test_deterministic_and_idempotent(beta_root: Path, tmp_path: Path) -> 
     assert {n: (beta_root / n).stat().st_mtime_ns for n in (MEMORY_FILE, SUMMARY_FILE)} == before
 
 
+@pytest.mark.acceptance  # starts other processes
 def test_same_bytes_across_processes_and_hash_seeds(beta_root: Path) -> None:
     code = (
         "import sys, pathlib; from memoryd.consolidate.offline import consolidate_root; "

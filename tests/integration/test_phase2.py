@@ -13,19 +13,16 @@ from pathlib import Path
 import aiosqlite
 import anyio
 import pytest
+from support.phase2_env import env as env  # the real DB with phase-1 outputs
 
 from memoryd import clock
 from memoryd.config import Config
 from memoryd.consolidate.base import ConsolidationInput, ConsolidationResult
 from memoryd.consolidate.offline import OfflineConsolidator
 from memoryd.demo import install_examples
-from memoryd.extract.offline import OfflineExtractor
 from memoryd.fsutil import atomic_write
-from memoryd.phase1 import Phase1
 from memoryd.phase2 import Consolidator
-from memoryd.rollouts.indexer import Indexer
 from memoryd.store import jobs
-from memoryd.store.db import open_db
 from memoryd.workspace.baseline import blob_id, diff_against_baseline
 
 UV_THREAD = "01a2013d-497f-71f0-81b9-4c6d2314a10b"  # "I prefer uv over pip", proj-alpha
@@ -75,19 +72,6 @@ async def valid_files(agent: ScriptedAgent, root: Path) -> AsyncIterator[None]:
     agent.write(root, "MEMORY.md", "# Memory\n\nscripted\n")
     agent.write(root, "memory_summary.md", "v1\n\n## User Profile\n\nscripted\n")
     yield
-
-
-@pytest.fixture
-async def env(tmp_path: Path) -> AsyncIterator[tuple[aiosqlite.Connection, Path, Path]]:
-    home = tmp_path / "codex"
-    install_examples(home / "sessions")
-    conn = await open_db(tmp_path / "state" / "memoryd.sqlite")
-    await Indexer(conn, [home / "sessions"], home / "archived_sessions").scan_all()
-    await Phase1(conn, Config(), OfflineExtractor()).run(until_idle=True)
-    try:
-        yield conn, home, home / "memories"
-    finally:
-        await conn.close()
 
 
 def consolidator(conn: aiosqlite.Connection, home: Path, agent: object) -> Consolidator:
@@ -298,6 +282,7 @@ async def test_a_lost_lock_never_resets_the_baseline(
     assert "MEMORY.md" in pending.added and "memory_summary.md" in pending.added
 
 
+@pytest.mark.acceptance  # starts other processes
 async def test_sigkill_during_the_agent_leaves_the_baseline_and_the_next_run_completes(
     tmp_path: Path,
 ) -> None:
@@ -327,7 +312,7 @@ async def test_sigkill_during_the_agent_leaves_the_baseline_and_the_next_run_com
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            cwd=str(Path(__file__).resolve().parent.parent),
+            cwd=str(Path(__file__).resolve().parents[2]),
         )
 
     async with ResponsesServer(default=Hang()) as srv:

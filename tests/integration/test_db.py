@@ -151,6 +151,7 @@ async def test_reopen_is_idempotent_and_keeps_data(tmp_path: Path) -> None:
         await conn.close()
 
 
+@pytest.mark.acceptance  # starts other processes
 def test_two_processes_opening_a_new_db_at_once_both_succeed(tmp_path: Path) -> None:
     path = tmp_path / "s" / "memoryd.sqlite"
     go = tmp_path / "go"

@@ -15,7 +15,7 @@ import pytest
 from memoryd.config import Config, load_settings, parse_config
 from memoryd.errors import ConfigError
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REPO / "config" / "memoryd.toml"
 SHIPPED_DEFAULTS = tomllib.loads(SHIPPED.read_text())
 
@@ -216,6 +216,7 @@ BAD_FILES = [
 ]
 
 
+@pytest.mark.acceptance  # starts other processes
 @pytest.mark.parametrize(
     ("name", "text", "key", "problem"), BAD_FILES, ids=[b[0] for b in BAD_FILES]
 )

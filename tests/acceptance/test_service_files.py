@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 UNIT = REPO / "memoryd" / "share" / "memoryd.service"
 PLIST = REPO / "memoryd" / "share" / "io.memoryd.agent.plist"
 INSTALL = REPO / "scripts" / "install-service"

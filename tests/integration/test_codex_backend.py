@@ -165,6 +165,7 @@ def assert_all_gone(pids: list[int]) -> None:
     )
 
 
+@pytest.mark.acceptance  # starts other processes
 async def test_a_child_past_its_timeout_is_killed_with_its_whole_group(
     fake_child: FakeChild,
 ) -> None:
@@ -178,6 +179,7 @@ async def test_a_child_past_its_timeout_is_killed_with_its_whole_group(
     assert fake_child.runner.children == set()
 
 
+@pytest.mark.acceptance  # starts other processes
 async def test_cancelling_a_run_kills_the_child_group_before_the_cancellation_goes_on(
     fake_child: FakeChild,
 ) -> None:
@@ -194,6 +196,7 @@ async def test_cancelling_a_run_kills_the_child_group_before_the_cancellation_go
     assert_all_gone(pids)
 
 
+@pytest.mark.acceptance  # starts other processes
 async def test_a_failed_child_reports_its_own_error_and_its_stderr_stays_bounded(
     fake_child: FakeChild,
 ) -> None:
@@ -543,6 +546,7 @@ async def test_an_unusable_codex_reply_is_an_output_error_that_keeps_its_usage()
     assert err.value.usage == Usage(input_tokens=50, output_tokens=7)  # type: ignore[attr-defined]
 
 
+@pytest.mark.acceptance  # starts other processes
 @needs_codex
 async def test_a_hung_codex_child_is_killed_at_its_timeout() -> None:
     async with loopback_codex(ResponsesServer(default=Hang(headers_first=True))) as lb:
@@ -563,6 +567,7 @@ async def test_a_hung_codex_child_is_killed_at_its_timeout() -> None:
     assert_all_gone([pgid])
 
 
+@pytest.mark.acceptance  # starts other processes
 @needs_codex
 async def test_shutdown_mid_consolidation_kills_the_codex_child() -> None:
     """Cancellation (the daemon stopping) while the phase-2 child waits on the model: the

@@ -352,6 +352,7 @@ BAD_BUDGETS = [
 ]
 
 
+@pytest.mark.acceptance  # starts other processes
 @pytest.mark.parametrize(("text", "key", "problem"), BAD_BUDGETS, ids=[b[1] for b in BAD_BUDGETS])
 def test_a_bad_budget_config_is_one_line_naming_the_key(
     tmp_path: Path, text: str, key: str, problem: str
@@ -406,6 +407,7 @@ async def test_a_job_that_spent_its_run_tokens_starts_no_further_chunk(
     ) == [(100,)]
 
 
+@pytest.mark.acceptance  # starts other processes
 async def test_run_once_reports_the_jobs_waiting_for_the_budget_and_the_reset(
     tmp_path: Path,
 ) -> None:

@@ -30,7 +30,7 @@ from memoryd.store import jobs
 from memoryd.store.jobs import NO_USER_MESSAGE
 from memoryd.workspace.baseline import diff_against_baseline
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 OLD_ID = "0199a0b1-0000-7000-8000-000000000040"
 
 

@@ -12,9 +12,9 @@ from typing import Any
 import aiosqlite
 import pygit2
 import pytest
+from support.phase2_env import env as env  # the real DB with phase-1 outputs, and a codex home
 from support.protocols import PROTOCOLS, Proto, model_turns
 from support.responses_server import Behaviour, ReceivedRequest, Reply, function_call_item
-from test_phase2 import env as env  # the real DB with phase-1 outputs, and a codex home
 
 from memoryd.config import Phase1Config, Phase2Config
 from memoryd.consolidate.base import ConsolidationInput

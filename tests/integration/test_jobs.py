@@ -392,6 +392,7 @@ anyio.run(main)
 """
 
 
+@pytest.mark.acceptance  # starts other processes
 async def test_running_cap_holds_across_processes(tmp_path: Path) -> None:
     path = tmp_path / "s" / "memoryd.sqlite"
     conn = await open_db(path)

@@ -31,6 +31,7 @@ from support.fault_world import (
     rows,
     world,
 )
+from support.phase2_env import env as env  # the real DB with phase-1 outputs, and a codex home
 from support.protocols import model_turns
 from support.responses_server import (
     Behaviour,
@@ -39,8 +40,7 @@ from support.responses_server import (
     ResponsesServer,
     function_call_item,
 )
-from test_agent_tools import plant_deep_tree, remove_deep_tree
-from test_phase2 import env as env  # the real DB with phase-1 outputs, and a codex home
+from support.trees import plant_deep_tree, remove_deep_tree
 
 from memoryd import doctor
 from memoryd.config import Config, Phase2Config, load_settings, parse_config

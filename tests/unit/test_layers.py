@@ -8,7 +8,7 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parents[1] / "memoryd"
+PACKAGE = Path(__file__).resolve().parents[2] / "memoryd"
 
 # The layers, lowest first: a module may import its own layer or a lower one. A unit is a
 # top-level module (``phase1``) or package (``store``) of memoryd; ``memoryd`` is the package's

@@ -42,7 +42,7 @@ from memoryd.extract.offline import (
 )
 from memoryd.rollouts.render import DEFAULT_MAX_TOKENS, render_rollout
 
-FIXTURES = Path(__file__).resolve().parent.parent / "memoryd" / "examples"
+FIXTURES = Path(__file__).resolve().parents[2] / "memoryd" / "examples"
 PLAIN = "rollout-2026-11-22T03-12-03-01a2013d-497f-71f0-81b9-4c6d2314a10b.jsonl"
 TOOL = "rollout-2026-11-22T03-13-54-01a2013e-fb76-7c33-8cf6-bf19bdb58fd0.jsonl"
 COMPACT = "rollout-2026-11-22T03-13-55-01a2013e-ff1a-7c20-8973-b369527e3057.jsonl"
@@ -728,6 +728,7 @@ async def test_fixture_middle_truncated_input_is_salvaged() -> None:
     assert "always use ripgrep instead of grep" in out.rollout_summary
 
 
+@pytest.mark.acceptance  # starts other processes
 def test_deterministic_across_processes_and_hash_seeds() -> None:
     # Set iteration order changes with PYTHONHASHSEED; the output must not.
     code = (

@@ -26,7 +26,7 @@ from memoryd.memroot import codexlink
 from memoryd.memroot.codexlink import LinkError, ensure_link, inspect, unlink_to_directory
 from memoryd.workspace.baseline import diff_against_baseline
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 # A Codex v1 memory folder as Codex's own pipeline leaves it (reference §5).
 CODEX_FOLDER = {

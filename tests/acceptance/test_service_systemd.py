@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parent / "support" / "systemd_user.sh"
+SCRIPT = Path(__file__).resolve().parents[1] / "support" / "systemd_user.sh"
 SYSTEMD = Path("/lib/systemd/systemd")
 
 

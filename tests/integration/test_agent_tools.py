@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import stat
@@ -12,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.trees import plant_deep_tree, remove_deep_tree
 
 from memoryd.consolidate.tools import (
     MAX_CONTENT_BYTES,
@@ -459,37 +459,6 @@ def test_the_per_file_bound_comes_from_the_limits(tmp_path: Path) -> None:
     out = tools.call("write_file", json.dumps({"path": "a.md", "content": "x" * 5001}))
     assert "at most 5000 bytes" in out and not (tmp_path / "a.md").exists()
     assert tools.limit_hit is None  # a per-file refusal lets the model try again
-
-
-def plant_deep_tree(top: Path, depth: int) -> None:
-    """``top/d/d/.../d/leaf.md``, ``depth`` folders deep (made through directory fds: the path
-    is longer than PATH_MAX)."""
-    fd = os.open(top, os.O_RDONLY)
-    for _ in range(depth):
-        os.mkdir("d", dir_fd=fd)
-        nxt = os.open("d", os.O_RDONLY, dir_fd=fd)
-        os.close(fd)
-        fd = nxt
-    leaf = os.open("leaf.md", os.O_WRONLY | os.O_CREAT, 0o600, dir_fd=fd)
-    os.write(leaf, b"needle\n")
-    os.close(leaf)
-    os.close(fd)
-
-
-def remove_deep_tree(top: Path) -> None:
-    """Undo :func:`plant_deep_tree` (pytest's own clean-up recurses, and would fail on it)."""
-    fds = [os.open(top, os.O_RDONLY)]
-    while True:
-        try:
-            fds.append(os.open("d", os.O_RDONLY, dir_fd=fds[-1]))
-        except FileNotFoundError:
-            break
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink("leaf.md", dir_fd=fds[-1])
-    for parent in reversed(fds[:-1]):
-        os.close(fds.pop())
-        os.rmdir("d", dir_fd=parent)
-    os.close(fds.pop())
 
 
 def test_walks_survive_a_tree_deeper_than_the_recursion_limit(tmp_path: Path) -> None:

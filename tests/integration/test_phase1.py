@@ -343,10 +343,11 @@ def _run_once(tmp_path: Path, cfg_file: Path) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        cwd=str(Path(__file__).resolve().parent.parent),
+        cwd=str(Path(__file__).resolve().parents[2]),
     )
 
 
+@pytest.mark.acceptance  # starts other processes
 async def test_sigkilled_worker_is_taken_over_after_its_lease_and_completes_once(
     tmp_path: Path, home: Path
 ) -> None:

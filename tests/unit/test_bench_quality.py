@@ -17,7 +17,7 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "scripts"))
 
 import bench_quality  # noqa: E402
