@@ -64,7 +64,8 @@ from memoryd.fsutil import (
 )
 from memoryd.layout import RAW_MEMORIES_FILE, ROLLOUT_SUMMARIES_DIR
 from memoryd.memroot.legacy import migrate_legacy
-from memoryd.workspace.baseline import WorkspaceError, ensure_baseline
+from memoryd.workspace.baseline import ensure_baseline
+from memoryd.workspace.gitobj import WorkspaceError
 
 log = structlog.get_logger("memoryd.codexlink")
 

@@ -14,9 +14,9 @@ the raw bytes of each file, with no clean/smudge filters, no end-of-line convers
 
 The functions here are synchronous and may take a while on a large root: phase 2 calls them
 in a worker thread (``anyio.to_thread.run_sync``). To keep them fast on thousands of files,
-a baseline's blobs are written as one pack rather than a loose file each, and a stat cache
-kept inside ``.git`` lets a diff skip the files whose stat data has not changed (both are
-described where they are written, below).
+a baseline's blobs are written as one pack rather than a loose file each (workspace/gitobj.py,
+which also reads every object checked), and a stat cache kept inside ``.git`` lets a diff skip
+the files whose stat data has not changed (described below, where it is written).
 
 Crash safety of a baseline reset: the new repository is built beside the old one in
 ``.git.memoryd-tmp``, renamed to ``.git.memoryd-new`` once complete, and then swapped in
@@ -38,9 +38,7 @@ import hashlib
 import os
 import shutil
 import stat
-import struct
 import threading
-import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -55,10 +53,20 @@ from pygit2.enums import FileMode, RepositoryOpenFlag
 
 from memoryd import clock
 from memoryd.config import Phase2Config
-from memoryd.errors import MemorydError
 from memoryd.fsutil import atomic_write, fsync_dir, locked_dir, walk_tree
 from memoryd.layout import DIFF_FILE, LEGACY_PARTS
 from memoryd.redact import redact_bytes
+from memoryd.workspace.gitobj import (
+    MODE_EXEC,
+    MODE_FILE,
+    MODE_LINK,
+    PackWriter,
+    WorkspaceError,
+    head_commit,
+    read_blob,
+    tree_entries,
+    verify_tree,
+)
 
 log = structlog.get_logger("memoryd.workspace")
 
@@ -92,10 +100,6 @@ STAGING_OLD = ".git.memoryd-old"
 LEGACY_TOP = LEGACY_PARTS[1]
 _RESERVED_TOP = frozenset({GIT_DIR, DIFF_FILE, STAGING_TMP, STAGING_NEW, STAGING_OLD, LEGACY_TOP})
 
-MODE_FILE = 0o100644
-MODE_EXEC = 0o100755
-MODE_LINK = 0o120000
-_GITLINK = 0o160000
 
 _DIR_MODE = 0o700
 _BINARY_PROBE = 8000  # git's buffer_is_binary: a NUL in the first 8000 bytes
@@ -104,10 +108,6 @@ _CONTEXT = 3
 # Test seam: called with the name of each step of a baseline rebuild, so a test can raise
 # there and check that ensure_baseline recovers from the state a crash would leave.
 _crash_hook: Callable[[str], None] | None = None
-
-
-class WorkspaceError(MemorydError):
-    """The memory root cannot serve as a git workspace (symlinked root, unreadable file, ...)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -213,11 +213,11 @@ def diff_against_baseline(root: Path, *, max_file_bytes: int = MAX_FILE_BYTES) -
         raise WorkspaceError(f"{root}: no usable git baseline (call ensure_baseline first)")
     cache = _load_cache(root)
     try:
-        head = _head_commit(repo)
+        head = head_commit(repo)
         if cache is not None and cache.tree == str(head.tree_id):
             base = dict(zip(cache.paths, zip(cache.oids, cache.modes, strict=True), strict=True))
         else:
-            base = _tree_entries(repo, head.tree_id)
+            base = tree_entries(repo, head.tree_id)
     except (pygit2.GitError, KeyError, ValueError) as exc:
         raise WorkspaceError(f"{root}: cannot read the git baseline: {exc}") from exc
     # The stat cache's entries that agree with the baseline: a file they vouch for is
@@ -236,11 +236,11 @@ def diff_against_baseline(root: Path, *, max_file_bytes: int = MAX_FILE_BYTES) -
         if old is None:
             changes.append(FileChange(path, "A", None, mode, None, data))
         else:
-            old_data = _blob(repo, old[0]) if old[0] != oid else data
+            old_data = read_blob(repo, old[0]) if old[0] != oid else data
             changes.append(FileChange(path, "M", old[1], mode, old_data, data))
     for path in base.keys() - seen - set(too_big):
         oid, mode = base[path]
-        changes.append(FileChange(path, "D", mode, None, _blob(repo, oid), None))
+        changes.append(FileChange(path, "D", mode, None, read_blob(repo, oid), None))
     changes.sort(key=lambda c: c.path)
     return WorkspaceDiff(str(head.id), tuple(changes), tuple(sorted(too_big)))
 
@@ -356,139 +356,12 @@ def _usable_head(root: Path) -> str | None:
     try:
         if repo.head_is_unborn:
             return None
-        commit = _head_commit(repo)
-        _verify_tree(repo, commit.tree_id)
+        commit = head_commit(repo)
+        verify_tree(repo, commit.tree_id)
         return str(commit.id)
     except Exception as exc:  # any read failure means "corrupt": the remedy is a rebuild
         log.warning("workspace_baseline_unusable", root=str(root), error=repr(exc))
         return None
-
-
-# Reading objects. libgit2 1.9 loops forever on a truncated loose object (libgit2 issue
-# #7342, fixed upstream after the pygit2 1.21 wheels were built) and trusts the size in a
-# loose object's header (#7177), so it must never parse a loose object that is damaged: every
-# object this module reads goes through _read_object, which reads and checks a loose object
-# itself (inflate to the end, header, size, hash) before libgit2 may look at it. Packed
-# objects are left to libgit2, which checks a pack's length against its index; their
-# content is still hash-checked here.
-#
-# libgit2's own hash check on reads ("strict hash verification") uses a collision-detecting
-# SHA-1 that costs ~5 ms per MB here, several times hashlib's; it is switched off and done
-# here with hashlib instead (the same guarantee). The setting is process-wide; memoryd reads
-# no other git repository through pygit2.
-pygit2.settings.enable_strict_hash_verification(False)
-_TYPE_CODES = {b"commit": 1, b"tree": 2, b"blob": 3, b"tag": 4}
-_TYPE_NAMES = {v: k for k, v in _TYPE_CODES.items()}
-
-
-def _object_hash(type_code: int, data: bytes) -> str:
-    h = hashlib.sha1(
-        b"%s %d\x00" % (_TYPE_NAMES.get(type_code, b"?"), len(data)), usedforsecurity=False
-    )
-    h.update(data)
-    return h.hexdigest()
-
-
-def _read_loose(repo: pygit2.Repository, oid: str) -> tuple[int, bytes] | None:
-    """A loose object's type and content, fully checked; None if it is not loose."""
-    path = os.path.join(repo.path, "objects", oid[:2], oid[2:])
-    try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise WorkspaceError(f"cannot read baseline object {oid}: {exc}") from exc
-    inflater = zlib.decompressobj()
-    try:
-        whole = inflater.decompress(raw)
-    except zlib.error as exc:
-        raise WorkspaceError(f"baseline object {oid} is corrupt: {exc}") from exc
-    header, nul, data = whole.partition(b"\x00")
-    type_name, _, size = header.partition(b" ")
-    type_code = _TYPE_CODES.get(type_name)
-    if (
-        not inflater.eof
-        or inflater.unused_data
-        or not nul
-        or type_code is None
-        or not size.isdigit()
-        or int(size) != len(data)
-        or _object_hash(type_code, data) != oid
-    ):
-        raise WorkspaceError(f"baseline object {oid} is corrupt")
-    return type_code, data
-
-
-def _read_object(repo: pygit2.Repository, oid: str) -> tuple[int, bytes]:
-    """An object's type and content, checked against its id (see above)."""
-    loose = _read_loose(repo, oid)
-    if loose is not None:
-        return loose
-    try:
-        type_code, data = repo.odb.read(oid)
-    except (pygit2.GitError, KeyError, ValueError) as exc:
-        raise WorkspaceError(f"cannot read baseline object {oid}: {exc}") from exc
-    data = bytes(data)
-    if _object_hash(type_code, data) != oid:
-        raise WorkspaceError(f"baseline object {oid} is corrupt")
-    return type_code, data
-
-
-def _lookup(repo: pygit2.Repository, oid: str) -> pygit2.Object:
-    """``repo[oid]``, once the object has been read and checked."""
-    _read_object(repo, oid)
-    return repo[oid]
-
-
-def _head_commit(repo: pygit2.Repository) -> pygit2.Commit:
-    target = repo.head.target  # resolving HEAD reads references only, no object
-    commit = _lookup(repo, str(target))
-    if not isinstance(commit, pygit2.Commit):
-        raise WorkspaceError(f"HEAD is not a commit: {target}")
-    return commit
-
-
-def _tree(repo: pygit2.Repository, oid: pygit2.Oid | str) -> pygit2.Tree:
-    tree = _lookup(repo, str(oid))
-    if not isinstance(tree, pygit2.Tree):
-        raise WorkspaceError(f"not a tree: {oid}")
-    return tree
-
-
-def _verify_tree(repo: pygit2.Repository, tree_id: pygit2.Oid) -> None:
-    """Read and check every object under a tree, so a truncated or damaged object is found
-    now rather than when a diff needs it."""
-    stack = [_tree(repo, tree_id)]
-    while stack:
-        t = stack.pop()
-        for entry in t:
-            mode = entry.filemode
-            if mode == FileMode.TREE:
-                stack.append(_tree(repo, entry.id))
-            elif mode != _GITLINK:
-                _read_object(repo, str(entry.id))
-
-
-def _tree_entries(repo: pygit2.Repository, tree_id: pygit2.Oid) -> dict[str, tuple[str, int]]:
-    """``path -> (blob id, mode)`` of every file under a tree (submodule links skipped)."""
-    out: dict[str, tuple[str, int]] = {}
-    stack: list[tuple[str, pygit2.Tree]] = [("", _tree(repo, tree_id))]
-    while stack:
-        prefix, t = stack.pop()
-        for entry in t:
-            name = entry.name
-            assert name is not None
-            mode = int(entry.filemode)
-            if mode == FileMode.TREE:
-                stack.append((f"{prefix}{name}/", _tree(repo, entry.id)))
-            elif mode != _GITLINK:
-                out[prefix + name] = (str(entry.id), mode)
-    return out
-
-
-def _blob(repo: pygit2.Repository, oid: str) -> bytes:
-    return _read_object(repo, oid)[1]
 
 
 # --------------------------------------------------------------------------------------------
@@ -744,134 +617,6 @@ def _current_bytes(root: Path, path: str) -> bytes:
 
 
 # --------------------------------------------------------------------------------------------
-# Writing objects
-#
-# A baseline holds one blob per distinct file. Written as loose objects, each is a file of
-# its own (libgit2 creates, fills and renames one per blob), which costs about a millisecond
-# apiece here; a root of thousands of files would spend seconds on it after every run. So
-# the blobs go into one pack file written here (format version 2, undeltified objects, index
-# version 2, as documented in git's gitformat-pack(5)); libgit2 writes the few trees, the
-# commit and the refs itself. The zlib streams use level 0 (stored blocks): every diff that
-# touches a file reads its baseline blob back, inflating a stored stream is a copy while a
-# compressed megabyte takes milliseconds, and a memory root is small enough that the disk
-# space does not matter.
-
-
-def _pack_object_header(type_code: int, size: int) -> bytes:
-    out = bytearray()
-    byte = (type_code << 4) | (size & 0x0F)
-    size >>= 4
-    while size:
-        out.append(byte | 0x80)
-        byte = size & 0x7F
-        size >>= 7
-    out.append(byte)
-    return bytes(out)
-
-
-class _PackWriter:
-    """Blobs streamed into ``objects/pack/pack-<sha>.pack`` with its ``.idx``."""
-
-    _BLOB = 3
-
-    def __init__(self, pack_dir: Path) -> None:
-        self._dir = pack_dir
-        self._tmp = pack_dir / "tmp_pack_memoryd"
-        self._f = open(self._tmp, "w+b")
-        self._f.write(b"PACK" + struct.pack(">II", 2, 0))  # the count is filled in at the end
-        self._offset = 12
-        self._objects: dict[bytes, tuple[int, int]] = {}  # raw id -> (offset, crc32)
-
-    def add(self, oid: str, data: bytes, type_code: int = _BLOB, level: int = 0) -> None:
-        """``level`` 0 (stored) suits a baseline rebuilt every run; the run history
-        (memoryd/workspace/history.py) keeps its packs, so it compresses, and adds trees too."""
-        raw = bytes.fromhex(oid)
-        if raw in self._objects:
-            return
-        header = _pack_object_header(type_code, len(data))
-        body = zlib.compress(data, level)
-        self._f.write(header)
-        self._f.write(body)
-        self._objects[raw] = (self._offset, zlib.crc32(body, zlib.crc32(header)))
-        self._offset += len(header) + len(body)
-
-    def abort(self) -> None:
-        self._f.close()
-        with contextlib.suppress(FileNotFoundError):
-            self._tmp.unlink()
-
-    def finish(self) -> None:
-        f = self._f
-        if not self._objects:
-            self.abort()
-            return
-        try:
-            f.seek(8)
-            f.write(struct.pack(">I", len(self._objects)))
-            f.flush()
-            f.seek(0)
-            digest = hashlib.sha1(usedforsecurity=False)
-            remaining = self._offset
-            while remaining:
-                chunk = f.read(min(remaining, 1 << 20))
-                if not chunk:
-                    raise WorkspaceError("pack file shorter than written")
-                digest.update(chunk)
-                remaining -= len(chunk)
-            checksum = digest.digest()
-            f.seek(self._offset)
-            f.write(checksum)
-            f.flush()
-            os.fsync(f.fileno())
-        finally:
-            f.close()
-        name = f"pack-{checksum.hex()}"
-        idx_path = self._dir / f"{name}.idx"
-        with open(idx_path, "wb") as out:
-            out.write(self._index(checksum))
-            out.flush()
-            os.fsync(out.fileno())
-        pack_path = self._dir / f"{name}.pack"
-        os.rename(self._tmp, pack_path)
-        for p in (pack_path, idx_path):
-            os.chmod(p, 0o400)  # read-only, as git leaves its packs, and private
-        fsync_dir(self._dir)
-
-    def _index(self, pack_checksum: bytes) -> bytes:
-        items = sorted(self._objects.items())
-        counts = [0] * 256
-        for raw, _ in items:
-            counts[raw[0]] += 1
-        fanout = []
-        total = 0
-        for c in counts:
-            total += c
-            fanout.append(total)
-        offsets: list[int] = []
-        large: list[int] = []
-        for _, (offset, _crc) in items:
-            if offset < 0x80000000:
-                offsets.append(offset)
-            else:
-                offsets.append(0x80000000 | len(large))
-                large.append(offset)
-        n = len(items)
-        body = b"".join(
-            (
-                b"\xfftOc",
-                struct.pack(">I", 2),
-                struct.pack(">256I", *fanout),
-                b"".join(raw for raw, _ in items),
-                struct.pack(f">{n}I", *(crc for _, (_off, crc) in items)),
-                struct.pack(f">{n}I", *offsets),
-                struct.pack(f">{len(large)}Q", *large),
-                pack_checksum,
-            )
-        )
-        return body + hashlib.sha1(body, usedforsecurity=False).digest()
-
-
-# --------------------------------------------------------------------------------------------
 # Building and swapping a baseline
 
 
@@ -958,7 +703,7 @@ def _rebuild(
 
 
 def _collect(
-    root: Path, pack: _PackWriter, keep: Mapping[str, bytes | None] | None, max_file_bytes: int
+    root: Path, pack: PackWriter, keep: Mapping[str, bytes | None] | None, max_file_bytes: int
 ) -> tuple[dict[str, tuple[str, int]], dict[str, _StatKey]]:
     """Pack a blob for every workspace file and every kept content; return the new
     baseline's ``path -> (blob id, mode)`` and the stat keys of the files read."""
@@ -999,7 +744,7 @@ def _build(
     # the pack, so the swap never installs a repository still only in the page cache.
     pygit2.settings.enable_fsync_gitdir(True)
     pygit2.init_repository(str(tmp), bare=True, initial_head=BRANCH).free()
-    pack = _PackWriter(tmp / "objects" / "pack")
+    pack = PackWriter(tmp / "objects" / "pack")
     try:
         entries, stats = _collect(root, pack, keep, max_file_bytes)
         pack.finish()

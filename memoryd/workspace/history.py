@@ -19,7 +19,7 @@ back as the last successful selection, so that the next run labels inputs agains
 restored files). A rollback commit also names the run it restored.
 
 All objects go through pygit2 (never the git command line). The reads reuse the memory
-root's checked object reader (memoryd/workspace/baseline.py: libgit2 1.9 must never parse a damaged
+root's checked object reader (memoryd/workspace/gitobj.py: libgit2 1.9 must never parse a damaged
 loose object, and its own hash check is switched off process-wide), and objects are written
 with libgit2's fsync on, which memoryd/workspace/baseline.py also turns on for its baselines.
 
@@ -43,18 +43,15 @@ from pygit2.enums import FileMode, ObjectType, RepositoryOpenFlag
 from memoryd.errors import MemorydError
 from memoryd.fsutil import atomic_write, fsync_dir
 from memoryd.layout import DIFF_FILE, EXTENSIONS_DIR, ROLLOUT_SUMMARIES_DIR
-from memoryd.workspace.baseline import (
-    BASELINE_EMAIL,
-    BASELINE_NAME,
-    GIT_DIR,
+from memoryd.workspace.baseline import BASELINE_EMAIL, BASELINE_NAME, GIT_DIR, snapshot
+from memoryd.workspace.gitobj import (
     MODE_EXEC,
     MODE_LINK,
-    _lookup,
-    _PackWriter,
-    _read_object,
-    _tree_entries,
-    _verify_tree,
-    snapshot,
+    PackWriter,
+    lookup,
+    read_object,
+    tree_entries,
+    verify_tree,
 )
 
 HISTORY_DIR = "history"  # under the state dir
@@ -153,7 +150,7 @@ def load_run(directory: Path, run_id: str) -> HistoryRun:
         inputs_retained=retained,
         selection=selection,
         tree=str(commit.tree_id),
-        files=_tree_entries(repo, commit.tree_id),
+        files=tree_entries(repo, commit.tree_id),
     )
 
 
@@ -162,7 +159,7 @@ def read_file(directory: Path, blob: str) -> bytes:
     repo = _open(directory)
     if repo is None:
         raise HistoryError(f"no run history at {directory}")
-    return _read_object(repo, blob)[1]
+    return read_object(repo, blob)[1]
 
 
 def _open(directory: Path) -> pygit2.Repository | None:
@@ -188,7 +185,7 @@ def _parent(repo: pygit2.Repository, commit: pygit2.Commit) -> pygit2.Commit | N
 
 def _commit(repo: pygit2.Repository, oid: str) -> pygit2.Commit:
     try:
-        obj = _lookup(repo, oid)
+        obj = lookup(repo, oid)
     except MemorydError as exc:
         raise HistoryError(f"the run history is damaged: {exc}") from exc
     if not isinstance(obj, pygit2.Commit):
@@ -199,7 +196,7 @@ def _commit(repo: pygit2.Repository, oid: str) -> pygit2.Commit:
 def _checked_tree(repo: pygit2.Repository, oid: pygit2.Oid) -> pygit2.Tree:
     """A tree whose every object was read and checked, so libgit2 may diff it safely."""
     try:
-        _verify_tree(repo, oid)
+        verify_tree(repo, oid)
     except MemorydError as exc:
         raise HistoryError(f"the run history is damaged: {exc}") from exc
     tree = repo[oid]
@@ -278,7 +275,7 @@ def record(directory: Path, root: Path, baseline: str, facts: RunFacts) -> str:
     with the run id, and return the new commit id."""
     source = pygit2.Repository(str(Path(root) / GIT_DIR), RepositoryOpenFlag.NO_SEARCH)
     try:
-        tree_id = _lookup(source, baseline).peel(pygit2.Tree).id
+        tree_id = lookup(source, baseline).peel(pygit2.Tree).id
         _init(directory).free()
         _copy_tree(source, directory, str(tree_id))
     finally:
@@ -335,7 +332,7 @@ def _copy_tree(source: pygit2.Repository, directory: Path, tree: str) -> None:
     The pack appears complete or not at all, so an object found in the history is whole."""
     dest = pygit2.Repository(str(directory), RepositoryOpenFlag.NO_SEARCH)
     try:
-        pack = _PackWriter(directory / "objects" / "pack")
+        pack = PackWriter(directory / "objects" / "pack")
         try:
             # A tree already there has all its objects there too.
             _pack_trees(source, pack, [tree], lambda oid: oid in dest.odb)
@@ -348,7 +345,7 @@ def _copy_tree(source: pygit2.Repository, directory: Path, tree: str) -> None:
 
 
 def _pack_trees(
-    source: pygit2.Repository, pack: _PackWriter, trees: list[str], skip: Callable[[str], bool]
+    source: pygit2.Repository, pack: PackWriter, trees: list[str], skip: Callable[[str], bool]
 ) -> None:
     """Add ``trees`` and everything under them, read (and checked) from ``source``, to
     ``pack``; an object for which ``skip`` is true is left out with everything under it."""
@@ -357,7 +354,7 @@ def _pack_trees(
         oid = stack.pop()
         if skip(oid):
             continue
-        type_code, data = _read_object(source, oid)
+        type_code, data = read_object(source, oid)
         if type_code == ObjectType.TREE:
             obj = source[oid]
             assert isinstance(obj, pygit2.Tree)
@@ -366,8 +363,8 @@ def _pack_trees(
 
 
 def _count_changes(repo: pygit2.Repository, old: pygit2.Oid | None, new: pygit2.Oid) -> int:
-    before = {} if old is None else _tree_entries(repo, old)
-    after = _tree_entries(repo, new)
+    before = {} if old is None else tree_entries(repo, old)
+    after = tree_entries(repo, new)
     return sum(1 for p in before.keys() | after.keys() if before.get(p) != after.get(p))
 
 
@@ -436,10 +433,10 @@ def _purged_tree(
 ) -> pygit2.Oid:
     headers = tuple(f"thread_id: {t}\n".encode() for t in forgotten)
     index = pygit2.Index()
-    for path, (oid, mode) in sorted(_tree_entries(repo, tree_id).items()):
+    for path, (oid, mode) in sorted(tree_entries(repo, tree_id).items()):
         if path.startswith(f"{ROLLOUT_SUMMARIES_DIR}/"):
             if oid not in theirs:
-                theirs[oid] = _read_object(repo, oid)[1].startswith(headers)
+                theirs[oid] = read_object(repo, oid)[1].startswith(headers)
             if theirs[oid]:
                 continue
         elif not path.startswith(f"{EXTENSIONS_DIR}/"):
@@ -467,12 +464,12 @@ def _repack(repo: pygit2.Repository, directory: Path, head: pygit2.Oid) -> None:
     deletions leaves extra objects, never missing ones."""
     objects = directory / "objects"
     old_packs = set((objects / "pack").glob("pack-*"))
-    pack = _PackWriter(objects / "pack")
+    pack = PackWriter(objects / "pack")
     try:
         trees: list[str] = []
         commit: pygit2.Commit | None = _commit(repo, str(head))
         while commit is not None:
-            pack.add(str(commit.id), _read_object(repo, str(commit.id))[1], ObjectType.COMMIT,
+            pack.add(str(commit.id), read_object(repo, str(commit.id))[1], ObjectType.COMMIT,
                      _PACK_LEVEL)  # fmt: skip
             trees.append(str(commit.tree_id))
             commit = _parent(repo, commit)

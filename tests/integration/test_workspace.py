@@ -23,6 +23,7 @@ import pytest
 
 from memoryd.layout import DIFF_FILE
 from memoryd.workspace import baseline as workspace
+from memoryd.workspace import gitobj
 from memoryd.workspace.baseline import (
     BASELINE_MESSAGE,
     STAGING_NEW,
@@ -30,7 +31,6 @@ from memoryd.workspace.baseline import (
     STAGING_TMP,
     STAT_CACHE,
     WorkspaceDiff,
-    WorkspaceError,
     blob_id,
     diff_against_baseline,
     ensure_baseline,
@@ -39,6 +39,7 @@ from memoryd.workspace.baseline import (
     snapshot,
     write_diff_file,
 )
+from memoryd.workspace.gitobj import WorkspaceError
 
 GIT_ENV = {
     **os.environ,
@@ -73,7 +74,7 @@ def write(root: Path, rel: str, data: str | bytes, mode: int | None = None) -> P
 def tree_of(root: Path) -> dict[str, tuple[str, int]]:
     """path -> (blob id, mode) of the baseline commit, read with pygit2."""
     repo = pygit2.Repository(str(root / ".git"))
-    return workspace._tree_entries(repo, repo.head.peel(pygit2.Commit).tree_id)
+    return gitobj.tree_entries(repo, repo.head.peel(pygit2.Commit).tree_id)
 
 
 def git_dir_listing(root: Path) -> dict[str, tuple[int, int]]:
@@ -1059,7 +1060,7 @@ def test_pack_holds_every_kind_of_blob_and_passes_fsck(root: Path) -> None:
 
 
 def test_pack_index_uses_the_large_offset_table_past_2_gib(tmp_path: Path) -> None:
-    writer = workspace._PackWriter.__new__(workspace._PackWriter)
+    writer = gitobj.PackWriter.__new__(gitobj.PackWriter)
     small, large = bytes([1]) + bytes(19), bytes([2]) + bytes(19)
     writer._objects = {large: (2**31 + 7, 0xDEADBEEF), small: (12, 0x01020304)}
     idx = writer._index(b"\xaa" * 20)
