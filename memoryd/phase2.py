@@ -61,7 +61,6 @@ from memoryd.store.jobs import GLOBAL, UsageRow, clamp_future_deadlines, enqueue
 from memoryd.store.phase2 import GlobalClaim, GlobalClaimOutcome, Phase2RunRecord, RunOutcome
 from memoryd.workspace import history
 from memoryd.workspace.baseline import (
-    WorkspaceDiff,
     diff_against_baseline,
     ensure_baseline,
     remove_diff_file,
@@ -69,6 +68,7 @@ from memoryd.workspace.baseline import (
     snapshot,
     write_diff_file,
 )
+from memoryd.workspace.diff import WorkspaceDiff
 
 log = structlog.get_logger("memoryd.phase2")
 

@@ -23,6 +23,7 @@ import pytest
 
 from memoryd.layout import DIFF_FILE
 from memoryd.workspace import baseline as workspace
+from memoryd.workspace import diff as wsdiff
 from memoryd.workspace import gitobj
 from memoryd.workspace.baseline import (
     BASELINE_MESSAGE,
@@ -30,7 +31,6 @@ from memoryd.workspace.baseline import (
     STAGING_OLD,
     STAGING_TMP,
     STAT_CACHE,
-    WorkspaceDiff,
     blob_id,
     diff_against_baseline,
     ensure_baseline,
@@ -39,6 +39,7 @@ from memoryd.workspace.baseline import (
     snapshot,
     write_diff_file,
 )
+from memoryd.workspace.diff import WorkspaceDiff
 from memoryd.workspace.gitobj import WorkspaceError
 
 GIT_ENV = {
@@ -730,11 +731,11 @@ def test_render_cap_cuts_on_a_character_boundary_and_says_what_was_left_out(
     root: Path,
 ) -> None:
     ensure_baseline(root)
-    limit = workspace.DIFF_LIMIT_BYTES
+    limit = wsdiff.DIFF_LIMIT_BYTES
     header = (
         len(
-            workspace._render_change(
-                workspace.FileChange("big.md", "A", None, 0o100644, None, b"x\n")
+            wsdiff._render_change(
+                wsdiff.FileChange("big.md", "A", None, 0o100644, None, b"x\n")
             ).encode()
         )
         - 2
@@ -749,7 +750,7 @@ def test_render_cap_cuts_on_a_character_boundary_and_says_what_was_left_out(
     assert head.endswith("## Status\n- A big.md\n\n## Diff\n\n")
     body, _, tail = rest.rpartition("```\n")
     assert tail == ""
-    full = workspace._render_change(diff.changes[0]).encode()
+    full = wsdiff._render_change(diff.changes[0]).encode()
     kept, _, notice = body.rpartition("\n\n[workspace diff truncated at ")
     kept_bytes = kept.encode()
     assert len(kept_bytes) == limit - 1
@@ -758,8 +759,8 @@ def test_render_cap_cuts_on_a_character_boundary_and_says_what_was_left_out(
 
 
 def test_render_cap_small_limit_is_exact() -> None:
-    change = workspace.FileChange("a.md", "A", None, 0o100644, None, "αβγ\n".encode())
-    full = workspace._render_change(change)
+    change = wsdiff.FileChange("a.md", "A", None, 0o100644, None, "αβγ\n".encode())
+    full = wsdiff._render_change(change)
     assert full.endswith("+αβγ\n")
     limit = len(full.encode()) - 4  # inside "γ" (two bytes) + "\n" is 3; cut inside "β"
     text = WorkspaceDiff("0" * 40, (change,)).render(limit)
@@ -843,10 +844,10 @@ def test_line_matching_rebuilds_the_new_text_for_random_edits() -> None:
             elif lines:
                 lines.pop(min(k, len(lines) - 1))
         new = b"\n".join(lines) if rng.random() < 0.9 else text(rng.randint(0, 400))
-        a, b = workspace._Text(old), workspace._Text(new)
+        a, b = wsdiff._Text(old), wsdiff._Text(new)
         a_lines, b_lines = a.lines(0, a.n), b.lines(0, b.n)
         rebuilt: list[bytes] = []
-        for tag, i1, i2, j1, j2 in workspace._opcodes(workspace._text_blocks(a, b), a.n, b.n):
+        for tag, i1, i2, j1, j2 in wsdiff._opcodes(wsdiff._text_blocks(a, b), a.n, b.n):
             if tag == "equal":
                 assert a_lines[i1:i2] == b_lines[j1:j2]
                 rebuilt.extend(a_lines[i1:i2])
