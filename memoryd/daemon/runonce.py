@@ -24,6 +24,7 @@ from memoryd.rollouts.indexer import Indexer, ScanStats
 from memoryd.rollouts.limits import ZstLimits
 from memoryd.store.db import connect
 from memoryd.store.jobs import Skipped, skipped_counts
+from memoryd.store.threads import index_counts
 from memoryd.workspace.history import history_dir
 
 log = structlog.get_logger("memoryd.runonce")
@@ -102,16 +103,10 @@ async def run_once(settings: Settings, *, progress: bool | None = None) -> RunSu
             )
             summary.phase2 = await consolidator.run_once(min_interval_seconds=0)
             summary.phases_run.append("phase2")
-            async with conn.execute("SELECT count(*), count(index_error) FROM threads") as cur:
-                row = await cur.fetchone()
-            if row:
-                summary.threads, summary.threads_with_errors = int(row[0]), int(row[1])
-            async with conn.execute("SELECT count(*) FROM index_problems") as cur:
-                row = await cur.fetchone()
-            summary.problems = int(row[0]) if row else 0
-            async with conn.execute("SELECT count(*) FROM stage1_outputs") as cur:
-                row = await cur.fetchone()
-            summary.memories = int(row[0]) if row else 0
+            counts = await index_counts(conn)
+            summary.threads = counts.threads
+            summary.threads_with_errors = counts.threads_with_errors
+            summary.problems, summary.memories = counts.problems, counts.memories
             summary.skipped = await skipped_counts(conn, eligibility(settings.config))
     finally:
         await extractor.aclose()

@@ -43,6 +43,7 @@ import aiosqlite
 import msgspec
 
 from memoryd.store.db import immediate
+from memoryd.store.usage import count_use, insert_citation
 
 # Every line that may hold a citation contains this; a cheap ``in`` test on raw rollout
 # bytes (a whole block of lines, even) rules out everything else. JSON never escapes these
@@ -329,22 +330,8 @@ async def record_usage_in_tx(
             cited.setdefault(tid)
     counted = 0
     for tid in cited:
-        new = await conn.execute_fetchall(
-            """INSERT OR IGNORE INTO memory_citations
-                 (citing_thread_id, message_key, cited_thread_id, cited_at, applied)
-               VALUES (?, ?, ?, ?, EXISTS (SELECT 1 FROM stage1_outputs WHERE thread_id = ?))
-               RETURNING applied""",
-            (citing_thread_id, message_key, tid, at_s, tid),
-        )
-        rows = list(new)
-        if rows and rows[0][0]:
-            await conn.execute(
-                """UPDATE stage1_outputs SET usage_count = COALESCE(usage_count, 0) + 1,
-                     last_usage = CASE WHEN last_usage IS NULL OR last_usage < ?1 THEN ?1
-                                       ELSE last_usage END
-                   WHERE thread_id = ?2""",
-                (at_s, tid),
-            )
+        if await insert_citation(conn, citing_thread_id, message_key, tid, at_s):
+            await count_use(conn, tid, at_s)
             counted += 1
     return counted
 
