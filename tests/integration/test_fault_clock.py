@@ -18,6 +18,7 @@ from pathlib import Path
 
 import anyio
 import pytest
+from support.claims import claim_batch
 from support.fault_world import (
     GOOD_STAGE1,
     THREADS,
@@ -64,7 +65,7 @@ async def offline_pass(w: World) -> tuple[int, int]:
 async def test_a_dead_workers_lease_ends_one_lease_after_the_jump_not_a_day_later(
     w: World, fake: clock.FakeClock
 ) -> None:
-    (dead,) = await jobs.claim_batch(
+    (dead,) = await claim_batch(
         w.conn,
         eligibility(Config()),
         worker_id="dead-worker",
@@ -106,7 +107,7 @@ async def test_a_live_job_keeps_its_lease_across_the_jump_and_finishes_once(
     async with ResponsesServer(default=Reply(text=GOOD_STAGE1, latency=2.5)) as srv:
         cfg = openai_config(srv.url, heartbeat_seconds=1, concurrency=1)
         async with OpenAIExtractor(cfg) as ex:
-            (claim,) = await jobs.claim_batch(
+            (claim,) = await claim_batch(
                 w.conn,
                 eligibility(cfg),
                 worker_id="live",

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pygit2
 import pytest
+from support.claims import claim_batch
 from support.fault_world import (
     GOOD_STAGE1,
     THREADS,
@@ -51,7 +52,6 @@ from memoryd.extract.openai import OpenAIExtractor
 from memoryd.fsutil import atomic_write
 from memoryd.phase1 import Phase1, eligibility
 from memoryd.phase2 import Consolidator, validate_artifacts
-from memoryd.store import jobs
 from memoryd.store import phase2 as phase2_store
 from memoryd.workspace.baseline import diff_against_baseline
 
@@ -255,7 +255,7 @@ async def test_damaged_git_between_runs_is_rebuilt_and_the_next_run_succeeds(
 
 
 async def test_rollout_deleted_before_its_job_reads_it_fails_that_job_only(w: World) -> None:
-    claims = await jobs.claim_batch(
+    claims = await claim_batch(
         w.conn,
         eligibility(Config()),
         worker_id="w",

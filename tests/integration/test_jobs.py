@@ -10,12 +10,14 @@ from pathlib import Path
 import aiosqlite
 import anyio
 import pytest
+from support.claims import claim_batch
 
 from memoryd.store import jobs
 from memoryd.store.db import immediate, open_db
 from memoryd.store.jobs import Candidate, ClaimOutcome, Eligibility, OutputRow
 
 NOW_MS = 1_800_000_000_000
+TESTS = str(Path(__file__).resolve().parents[1])  # for the claimer processes: support.claims
 NOW_S = NOW_MS // 1000
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
@@ -82,7 +84,7 @@ async def claim(
 
 async def batch(db: aiosqlite.Connection, n: int) -> list[jobs.Claim]:
     """One claim pass of worker "w" at NOW with the default cap of 64."""
-    return await jobs.claim_batch(
+    return await claim_batch(
         db,
         RULES,
         worker_id="w",
@@ -377,12 +379,14 @@ import anyio, json, sys
 from pathlib import Path
 from memoryd.store.db import open_db
 from memoryd.store import jobs
+sys.path.insert(0, sys.argv[5])
+from support.claims import claim_batch
 async def main():
     conn = await open_db(Path(sys.argv[1]))
     rules = jobs.Eligibility(("cli",), 30, 12)
     got = []
     for _ in range(40):
-        for c in await jobs.claim_batch(conn, rules, worker_id=sys.argv[2], now_ms=int(sys.argv[3]),
+        for c in await claim_batch(conn, rules, worker_id=sys.argv[2], now_ms=int(sys.argv[3]),
                                         lease_seconds=600, max_running=int(sys.argv[4]),
                                         max_claims=3):
             got.append(c.candidate.thread_id)
@@ -404,7 +408,7 @@ async def test_running_cap_holds_across_processes(tmp_path: Path) -> None:
     cap = 25
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", CLAIMER, str(path), f"p{i}", str(NOW_MS), str(cap)],
+            [sys.executable, "-c", CLAIMER, str(path), f"p{i}", str(NOW_MS), str(cap), TESTS],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from support.claims import claim_batch
 from support.pipeline import (
     COMPACT_FACT,
     COMPACT_THREAD,
@@ -162,7 +163,7 @@ async def test_an_extraction_running_when_the_thread_is_forgotten_is_dropped(
         for path in pipe.held_back:  # the file appears and is indexed; phase 1 claims it
             os.rename(path.with_suffix(".held"), path)
         await pipe.index()
-        (claim,) = await jobs.claim_batch(
+        (claim,) = await claim_batch(
             pipe.conn,
             eligibility(Config()),
             worker_id="w",

@@ -18,6 +18,7 @@ import aiosqlite
 import anyio
 import msgspec
 import pytest
+from support.claims import claim_batch
 from support.daemon import KEY_ENV
 from support.fault_world import api_key_fixture, fake_clock_fixture, indexed_db  # noqa: F401
 from support.responses_server import Hang, ReceivedRequest, Reply, ResponsesServer, Status
@@ -251,7 +252,7 @@ async def test_heartbeat_keeps_the_lease_of_a_job_longer_than_it(
         try:
             p1 = Phase1(conn, cfg, ex, worker_id="w1")
             rules = jobs.Eligibility(("cli", "vscode"), 30, 12)
-            (c,) = await jobs.claim_batch(
+            (c,) = await claim_batch(
                 conn,
                 rules,
                 worker_id="w1",
@@ -290,7 +291,7 @@ async def test_a_job_whose_lease_is_taken_over_drops_its_result(conn: aiosqlite.
         ex = OpenAIExtractor.from_config(cfg)
         try:
             rules = jobs.Eligibility(("cli", "vscode"), 30, 12)
-            (c,) = await jobs.claim_batch(
+            (c,) = await claim_batch(
                 conn,
                 rules,
                 worker_id="w1",
