@@ -43,7 +43,7 @@ import aiosqlite
 import msgspec
 
 from memoryd.store.db import immediate
-from memoryd.store.usage import count_use, insert_citation
+from memoryd.store.usage import record_citations
 
 # Every line that may hold a citation contains this; a cheap ``in`` test on raw rollout
 # bytes (a whole block of lines, even) rules out everything else. JSON never escapes these
@@ -323,17 +323,20 @@ async def record_usage_in_tx(
     """:func:`record_usage` inside the caller's transaction (the indexer's ``immediate``
     block: ``immediate`` is not re-entrant, so calling :func:`record_usage` there would
     wait for itself)."""
+    return await record_citations(
+        conn, citing_thread_id, message_key, cited_ids(cited_thread_ids), at_s
+    )
+
+
+def cited_ids(values: Iterable[str]) -> list[str]:
+    """The thread ids of cited values, each once, in order; values that are not UUIDs are
+    ignored."""
     cited: dict[str, None] = {}
-    for value in cited_thread_ids:
+    for value in values:
         tid = thread_id_of(value)
         if tid is not None:
             cited.setdefault(tid)
-    counted = 0
-    for tid in cited:
-        if await insert_citation(conn, citing_thread_id, message_key, tid, at_s):
-            await count_use(conn, tid, at_s)
-            counted += 1
-    return counted
+    return list(cited)
 
 
 async def record_usage(

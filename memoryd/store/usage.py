@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import aiosqlite
 
 
@@ -49,3 +51,20 @@ async def count_use(conn: aiosqlite.Connection, thread_id: str, at_s: int) -> No
            WHERE thread_id = ?2""",
         (at_s, thread_id),
     )
+
+
+async def record_citations(
+    c: aiosqlite.Connection,
+    citing_thread_id: str,
+    message_key: str,
+    cited_thread_ids: Sequence[str],
+    at_s: int,
+) -> int:
+    """Inside the caller's transaction: one citing message's citations (thread ids already
+    normalised, each once); returns how many stage-1 outputs were counted now."""
+    counted = 0
+    for tid in cited_thread_ids:
+        if await insert_citation(c, citing_thread_id, message_key, tid, at_s):
+            await count_use(c, tid, at_s)
+            counted += 1
+    return counted
