@@ -39,6 +39,7 @@ from memoryd.config import Config
 from memoryd.errors import MemorydError
 from memoryd.store.db import immediate
 from memoryd.store.jobs import UsageRow, insert_usage
+from memoryd.store.usage import spent_since
 
 log = structlog.get_logger("memoryd.budget")
 
@@ -119,19 +120,6 @@ def cost_estimate(cfg: Config, model: str, input_tokens: int, output_tokens: int
     ) / 1_000_000
 
 
-async def _spent_today(
-    conn: aiosqlite.Connection, day_start: int
-) -> dict[str, tuple[int, float | None]]:
-    """phase -> (tokens, summed cost estimate) booked since ``day_start``."""
-    async with conn.execute(
-        "SELECT phase, COALESCE(SUM(input_tokens + output_tokens), 0), SUM(cost_estimate) "
-        "FROM usage_ledger WHERE at >= ? GROUP BY phase",
-        (day_start * 1000,),
-    ) as cur:
-        rows = await cur.fetchall()
-    return {str(r[0]): (int(r[1]), None if r[2] is None else float(r[2])) for r in rows}
-
-
 def _judge(
     cfg: Config, phase: Phase, spent: dict[str, tuple[int, float | None]], now_s: int
 ) -> Verdict:
@@ -162,7 +150,7 @@ def _utc(ts: int) -> str:
 async def budget_status(conn: aiosqlite.Connection, cfg: Config, *, now_s: int) -> BudgetStatus:
     """What ``memoryd status`` shows: today's (UTC) spend against each limit."""
     day_start, reset_at = day_window(now_s)
-    spent = await _spent_today(conn, day_start)
+    spent = await spent_since(conn, day_start * 1000)
     priced = bool(cfg.budget.prices)
     phases = []
     for phase in PHASES:
@@ -206,7 +194,7 @@ class Budget:
         # Without a daily cap for this phase nothing needs today's spend: skip summing the
         # ledger, which grows with every call of the day (a per-call scan would be O(n^2)).
         limited = cfg.budget.daily_tokens > 0 or getattr(cfg.budget, phase).daily_tokens > 0
-        today = await _spent_today(self.conn, day_window(now)[0]) if limited else {}
+        today = await spent_since(self.conn, day_window(now)[0] * 1000) if limited else {}
         verdict = _judge(cfg, phase, today, now)
         reached = {key for key, _, _ in verdict.reached}
         for key in (SHARED_KEY, _own_key(phase)):

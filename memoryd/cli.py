@@ -19,7 +19,7 @@ from memoryd import __version__
 from memoryd import log as logsetup
 from memoryd.config import Config, Settings, check_memory_root, load_settings, resolve_paths
 from memoryd.errors import ConfigError, LinkError, MemorydError
-from memoryd.store.db import ensure_private_dir
+from memoryd.fsutil import ensure_private_dir
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -169,7 +169,7 @@ def _load_or_defaults(args: argparse.Namespace) -> tuple[Settings, ConfigError |
 
 
 def _print_summary(summary: object, as_json: bool) -> None:
-    from memoryd.runonce import RunSummary
+    from memoryd.daemon.runonce import RunSummary
 
     assert isinstance(summary, RunSummary)
     if as_json:
@@ -235,7 +235,7 @@ def _print_summary(summary: object, as_json: bool) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from memoryd.runonce import run_once
+    from memoryd.daemon.runonce import run_once
 
     settings = _load(args)
     _refuse_unsafe_paths(settings)
@@ -249,7 +249,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _exit_status(summary: object) -> int:
     """EXIT_ERROR, with each reason on stderr, when a phase failed: scripts and timers must
     not read a failed pass as a good one."""
-    from memoryd.runonce import RunSummary
+    from memoryd.daemon.runonce import RunSummary
 
     assert isinstance(summary, RunSummary)
     failures: list[str] = []
@@ -279,7 +279,7 @@ def _refuse_unsafe_paths(settings: Settings) -> None:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from memoryd.supervisor import run_daemon
+    from memoryd.daemon.supervisor import run_daemon
 
     settings = _load(args)
     _refuse_unsafe_paths(settings)
@@ -287,7 +287,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _cmd_unlink(args: argparse.Namespace) -> int:
-    from memoryd.codexlink import unlink_to_directory
+    from memoryd.memroot.codexlink import unlink_to_directory
 
     settings = _load(args)
     paths = settings.paths
@@ -303,7 +303,7 @@ def _cmd_unlink(args: argparse.Namespace) -> int:
 
 def _cmd_config(args: argparse.Namespace) -> int:
     if args.example:
-        from memoryd.service import shipped
+        from memoryd.daemon.service import shipped
 
         sys.stdout.write(shipped("memoryd.toml").read_text(encoding="utf-8"))
         return EXIT_OK
@@ -443,7 +443,7 @@ def _cmd_control(args: argparse.Namespace) -> int:
 
 
 def _service_parser(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
-    from memoryd import service
+    from memoryd.daemon import service
 
     svc = command("service", "install, remove or inspect memoryd as a per-user service")
     svc.add_argument(
@@ -464,7 +464,7 @@ def _service_parser(command: Callable[[str, str], argparse.ArgumentParser]) -> N
 
 
 def _cmd_service(args: argparse.Namespace) -> int:
-    from memoryd import service
+    from memoryd.daemon import service
 
     return service.run(
         args.action,

@@ -89,13 +89,13 @@ class Phase2Config(_Section):
     min_interval_seconds: Seconds = 900
     max_inputs: Annotated[int, msgspec.Meta(ge=1, le=4096)] = 256
     max_unused_days: Annotated[int, msgspec.Meta(ge=0, le=365)] = 30
-    # Bounds of a tool-calling consolidation agent (openai, chat): memoryd/agent/guard.py.
+    # Bounds of a tool-calling consolidation agent (openai, chat): memoryd/consolidate/loop.py.
     max_turns: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 40
     max_seconds: Annotated[float, msgspec.Meta(gt=0, le=_WEEK)] = 1800.0
     loop_repeat_limit: Annotated[int, msgspec.Meta(ge=2, le=100)] = 3
     first_change_turns: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 16
     no_progress_turns: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 8
-    # What a tool-calling agent may write in one run (memoryd/agent/tools.py): past a per-file
+    # What a tool-calling agent may write in one run (memoryd/consolidate/tools.py): past a per-file
     # bound the tool call is refused; past a per-run bound the run also fails (write_limit).
     agent_max_file_bytes: Annotated[int, msgspec.Meta(ge=4096, le=64 * _MIB)] = _MIB
     agent_max_bytes_written: Annotated[int, msgspec.Meta(ge=4096, le=_GIB)] = 32 * _MIB
@@ -383,7 +383,7 @@ def resolve_paths(cfg: Config, env: Mapping[str, str]) -> Paths:
         base = _expand(xdg_state, env) if xdg_state else _expand("~/.local/state", env)
         state_dir = base / "memoryd"
     # memoryd's own folder, not <codex_home>/memories: that one becomes a link to this one
-    # (memoryd/codexlink.py). Beside the DB it is derived from and the run history, so one
+    # (memoryd/memroot/codexlink.py). Beside the DB it is derived from and the run history, so one
     # directory holds all memoryd owns, already private and writable to the service unit.
     memory_root = _expand(cfg.memory_root, env) if cfg.memory_root else state_dir / "memories"
     sock_raw = env.get("MEMORYD_SOCKET") or cfg.socket_path

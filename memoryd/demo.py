@@ -24,7 +24,7 @@ import anyio
 from memoryd import clock
 from memoryd import log as logsetup
 from memoryd.config import Config, Settings, resolve_paths
-from memoryd.runonce import RunSummary, run_once
+from memoryd.daemon.runonce import RunSummary, run_once
 
 IDLE_BACKDATE_SECONDS = 13 * 3600
 

@@ -25,16 +25,16 @@ import httpx
 import msgspec
 
 from memoryd import clock
-from memoryd.agent.base import SUMMARY_FILE
-from memoryd.artifacts import walk_tree
 from memoryd.budget import budget_status
-from memoryd.codexcli import codex_version, find_codex
-from memoryd.codexlink import inspect as inspect_link
 from memoryd.config import Config, Settings
 from memoryd.control import client
 from memoryd.errors import ConfigError
+from memoryd.fsutil import walk_tree
+from memoryd.layout import SUMMARY_FILE
+from memoryd.llm.codexcli import codex_version, find_codex
+from memoryd.memroot.codexlink import inspect as inspect_link
 from memoryd.store.db import migrations
-from memoryd.workspace import oversized_files
+from memoryd.workspace.baseline import oversized_files
 
 Status = Literal["ok", "warn", "fail"]
 
@@ -358,8 +358,8 @@ def _chat_backend(cfg: Config, phases: list[str]) -> Check:
     """The chat backend, probed with the requests its phases really send: a one-token
     stage-1 call with its response format, a one-token agent turn with its tools (a server
     may answer ``/models`` and still refuse, or 404, every call phase 1 makes)."""
-    from memoryd.backends.chat import TOOLS_DROPPED, probe_phase1, probe_phase2
     from memoryd.errors import MemorydError
+    from memoryd.extract.chat import TOOLS_DROPPED, probe_phase1, probe_phase2
 
     label = f"chat ({', '.join(phases)})"
     c = cfg.backends.chat

@@ -22,10 +22,15 @@ class StateDBError(MemorydError):
     """The state DB cannot be opened or migrated."""
 
 
+class ArtifactError(MemorydError):
+    """The memory root cannot hold the artifacts (e.g. a path that must be a directory is not)."""
+
+
 class AlreadyRunning(MemorydError):
     """Another memoryd daemon already owns this state directory."""
 
 
 class LinkError(MemorydError):
-    """``<codex_home>/memories`` cannot be made the link to memoryd's root (memoryd/codexlink.py):
-    the message says what was found there and what to do; nothing was changed."""
+    """``<codex_home>/memories`` cannot be made the link to memoryd's root
+    (memoryd/memroot/codexlink.py): the message says what was found there and what to do;
+    nothing was changed."""

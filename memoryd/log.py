@@ -16,7 +16,7 @@ from typing import Any
 
 import structlog
 
-from memoryd.store.db import ensure_private_dir
+from memoryd.fsutil import ensure_private_dir
 
 LOG_FILE_NAME = "memoryd.log"
 

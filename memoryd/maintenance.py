@@ -11,8 +11,8 @@ consolidation finds them in the last successful selection but not among the inpu
 Forgetting is permanent for that thread id (``clear`` keeps the marker too). The forget also
 marks the run history for a purge (``control_state`` key ``history_purge_pending``): the next
 successful consolidation, once the live files no longer hold the threads, cuts them out of
-every recorded run (memoryd/history.py ``purge``); until then, and after, ``rollback`` refuses
-a run whose selection holds a forgotten thread (``rollback_refusal``).
+every recorded run (memoryd/workspace/history.py ``purge``); until then, and after,
+``rollback`` refuses a run whose selection holds a forgotten thread (``rollback_refusal``).
 
 ``clear`` is ``codex debug clear-memories`` for memoryd (reference §9): under the phase-2 lock,
 so that no agent is writing the root meanwhile, it removes what memoryd wrote inside the memory
@@ -47,28 +47,33 @@ import msgspec
 import structlog
 
 from memoryd import clock
-from memoryd.agent.base import DIFF_FILE, MEMORY_FILE, RAW_MEMORIES_FILE, SUMMARY_FILE
-from memoryd.artifacts import ROLLOUT_SUMMARIES_DIR
 from memoryd.errors import MemorydError
-from memoryd.extensions import AD_HOC, EXTENSIONS_DIR
+from memoryd.layout import (
+    DIFF_FILE,
+    EXTENSIONS_DIR,
+    MEMORY_FILE,
+    RAW_MEMORIES_FILE,
+    ROLLOUT_SUMMARIES_DIR,
+    SKILLS_DIR,
+    SUMMARY_FILE,
+)
+from memoryd.memroot.extensions import AD_HOC
+from memoryd.store import forget as forget_store
 from memoryd.store import phase2 as p2store
 from memoryd.store.db import immediate
-from memoryd.store.jobs import GLOBAL, STAGE1, enqueue_global
 from memoryd.store.phase2 import GlobalClaimOutcome
-from memoryd.workspace import GIT_DIR, STAGING_NEW, STAGING_OLD, STAGING_TMP
+from memoryd.workspace.baseline import GIT_DIR, STAGING_NEW, STAGING_OLD, STAGING_TMP
 
 log = structlog.get_logger("memoryd.maintenance")
 
-FORGOTTEN = "forgotten"  # the memory_mode of a forgotten thread
 CLEAR_WORKER = "memoryd-clear"
 CLEARED_AT_KEY = "cleared_at_ms"  # control_state: when the last clear happened
 # control_state: a forget happened since the run history was last purged (a token, so that
 # a forget during a purge is not marked done by it)
 PURGE_KEY = "history_purge_pending"
-SKILLS_DIR = "skills"
 # What memoryd (or the consolidation agent it runs) writes at the top of the memory root: a
 # clear removes these and nothing else. The workspace's own names (.git, its staging names,
-# the transient diff file) are listed by memoryd/workspace.py.
+# the transient diff file) are listed by memoryd/workspace/baseline.py.
 CLEARED_TOP = frozenset(
     {MEMORY_FILE, SUMMARY_FILE, RAW_MEMORIES_FILE, ROLLOUT_SUMMARIES_DIR, SKILLS_DIR, DIFF_FILE}
 )
@@ -111,81 +116,35 @@ async def forget(
     now = clock.now_s()
     async with immediate(conn) as c:
         if thread_id is not None:
-            ids = await _known_thread(c, thread_id)
+            ids = await forget_store.known_thread(c, thread_id)
             if not ids:
                 raise NothingToForget(
                     f"unknown thread {thread_id!r}: no such thread in the state DB"
                 )
         else:
             assert cwd is not None
-            ids = await _threads_under(c, cwd)
+            ids = await forget_store.threads_under(c, *_cwd_match(cwd))
             if not ids:
                 raise NothingToForget(f"no thread has its cwd at or under {cwd}")
-        params = [(tid,) for tid in ids]
-        await c.executemany(
-            "INSERT INTO forgotten_threads (thread_id, forgotten_at) VALUES (?, ?) "
-            "ON CONFLICT(thread_id) DO NOTHING",
-            [(tid, now) for tid in ids],
+        deleted = await forget_store.forget_threads(
+            c, ids, now_s=now, purge_key=PURGE_KEY, purge_token=uuid.uuid4().hex
         )
-        await c.executemany(
-            "UPDATE threads SET memory_mode = ?, stage1_pending = 0 WHERE id = ?",
-            [(FORGOTTEN, tid) for tid in ids],
-        )
-        deleted = 0
-        for tid in ids:
-            rows = await c.execute_fetchall(
-                "DELETE FROM stage1_outputs WHERE thread_id = ? RETURNING 1", (tid,)
-            )
-            deleted += len(list(rows))
-        # Deleting the job also fences off a running extraction: its finish matches no row.
-        await c.executemany(f"DELETE FROM jobs WHERE kind = '{STAGE1}' AND job_key = ?", params)
-        await c.executemany("DELETE FROM memory_citations WHERE cited_thread_id = ?", params)
-        await _set_state(c, PURGE_KEY, uuid.uuid4().hex)
-        await enqueue_global(c, now)
     return ForgetResult(threads=ids, outputs_deleted=deleted)
-
-
-async def _set_state(c: aiosqlite.Connection, key: str, value: str) -> None:
-    await c.execute(
-        "INSERT INTO control_state (key, value) VALUES (?, ?) "
-        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        (key, value),
-    )
-
-
-async def _get_state(conn: aiosqlite.Connection, key: str) -> str | None:
-    rows = list(
-        await conn.execute_fetchall("SELECT value FROM control_state WHERE key = ?", (key,))
-    )
-    return str(rows[0][0]) if rows else None
 
 
 async def pending_purge(conn: aiosqlite.Connection) -> tuple[str, list[str]] | None:
     """(token, every forgotten thread id) when the run history still has to be purged of
-    forgotten memories (memoryd/history.py ``purge``), else None."""
-    token = await _get_state(conn, PURGE_KEY)
+    forgotten memories (memoryd/workspace/history.py ``purge``), else None."""
+    token = await forget_store.get_state(conn, PURGE_KEY)
     if token is None:
         return None
-    rows = await conn.execute_fetchall("SELECT thread_id FROM forgotten_threads ORDER BY 1")
-    return token, [str(r[0]) for r in rows]
+    return token, await forget_store.forgotten_threads(conn)
 
 
 async def purge_done(conn: aiosqlite.Connection, token: str) -> None:
     """The purge for ``token`` is done; a forget since then keeps its own token pending."""
     async with immediate(conn) as c:
-        await c.execute(
-            "DELETE FROM control_state WHERE key = ? AND value = ?", (PURGE_KEY, token)
-        )
-
-
-async def _known_thread(c: aiosqlite.Connection, thread_id: str) -> list[str]:
-    rows = await c.execute_fetchall(
-        """SELECT EXISTS (SELECT 1 FROM threads WHERE id = :t)
-               OR EXISTS (SELECT 1 FROM stage1_outputs WHERE thread_id = :t)
-               OR EXISTS (SELECT 1 FROM phase2_selection WHERE thread_id = :t)""",
-        {"t": thread_id},
-    )
-    return [thread_id] if next(iter(rows))[0] else []
+        await forget_store.delete_state(c, PURGE_KEY, token)
 
 
 def _cwd_match(cwd: str) -> tuple[str, str]:
@@ -198,16 +157,6 @@ def _cwd_match(cwd: str) -> tuple[str, str]:
     if path.startswith("//"):  # normpath keeps a leading "//" (POSIX leaves it open)
         path = "/" + path.lstrip("/")
     return path, path if path.endswith("/") else path + "/"
-
-
-async def _threads_under(c: aiosqlite.Connection, cwd: str) -> list[str]:
-    path, prefix = _cwd_match(cwd)
-    rows = await c.execute_fetchall(
-        "SELECT id FROM threads WHERE cwd = :p OR substr(cwd, 1, length(:prefix)) = :prefix "
-        "ORDER BY id",
-        {"p": path, "prefix": prefix},
-    )
-    return [str(r[0]) for r in rows]
 
 
 async def clear(
@@ -239,19 +188,13 @@ async def clear(
         await p2store.release_global(conn, claim)
         raise MemorydError(f"clearing {root} failed: {exc}") from exc
     async with immediate(conn) as c:
-        deleted = len(list(await c.execute_fetchall("DELETE FROM stage1_outputs RETURNING 1")))
-        await c.execute("DELETE FROM phase2_selection")
-        await c.execute("DELETE FROM memory_citations")
-        await c.execute(f"DELETE FROM jobs WHERE kind IN ('{STAGE1}', '{GLOBAL}')")
-        # Pending again only on request; otherwise the indexer marks a thread pending when
-        # its rollout changes (a new updated_at), which is "unless they change afterwards".
-        await c.execute("UPDATE threads SET stage1_pending = ?", (int(reextract),))
-        threads = next(iter(await c.execute_fetchall("SELECT count(*) FROM threads")))[0]
-        await _set_state(c, CLEARED_AT_KEY, str(now_ms))
+        deleted, threads = await forget_store.clear_memory_state(
+            c, reextract=reextract, cleared_key=CLEARED_AT_KEY, now_ms=now_ms
+        )
     result = ClearResult(
         outputs_deleted=deleted,
         files_removed=files,
-        threads=int(threads),
+        threads=threads,
         reextract=reextract,
         kept=kept,
     )
@@ -261,7 +204,7 @@ async def clear(
 
 async def cleared_at_ms(conn: aiosqlite.Connection) -> int | None:
     """When the last ``clear`` happened (ms), or None if there never was one."""
-    value = await _get_state(conn, CLEARED_AT_KEY)
+    value = await forget_store.get_state(conn, CLEARED_AT_KEY)
     return int(value) if value is not None and value.isdigit() else None
 
 
@@ -277,15 +220,7 @@ async def rollback_refusal(
             f"({_iso(cleared)}), and a rollback never brings back cleared memories; "
             "nothing was changed"
         )
-    forgotten: list[str] = []
-    for i in range(0, len(threads), 500):
-        chunk = threads[i : i + 500]
-        rows = await conn.execute_fetchall(
-            "SELECT thread_id FROM forgotten_threads WHERE thread_id IN "
-            f"({','.join('?' * len(chunk))}) ORDER BY thread_id",
-            chunk,
-        )
-        forgotten.extend(str(r[0]) for r in rows)
+    forgotten = await forget_store.forgotten_among(conn, threads)
     if forgotten:
         return (
             f"cannot roll back to {run_id}: it holds memories of {len(forgotten)} forgotten "

@@ -36,22 +36,22 @@ import anyio
 import structlog
 
 from memoryd import clock
-from memoryd.backends.base import (
-    BackendError,
+from memoryd.budget import Budget, BudgetExhausted, RunTokenLimit, Verdict
+from memoryd.config import Config
+from memoryd.extract.base import (
     ExtractionRequest,
     Extractor,
     OutputError,
     SizedByContext,
     Stage1Output,
-    Usage,
 )
-from memoryd.backends.output import excerpt, finalize_output, hollow_field, merge_partials
-from memoryd.budget import Budget, BudgetExhausted, RunTokenLimit, Verdict
-from memoryd.config import Config
+from memoryd.extract.output import finalize_output, hollow_field, merge_partials
+from memoryd.llm.types import BackendError, Usage
 from memoryd.rollouts.limits import ZstLimits
 from memoryd.rollouts.render import RolloutUnusable, render_rollout
 from memoryd.store import jobs
 from memoryd.store.jobs import Candidate, Claim, Eligibility, OutputRow, UsageRow
+from memoryd.textutil import excerpt
 
 log = structlog.get_logger("memoryd.phase1")
 

@@ -13,9 +13,9 @@ the edit: the new baseline records that file's pre-run content, so the edit is i
 run's diff; if the agent rewrote the same file, the user's version is saved beside it as
 ``<name>.user-edit-<run>.md`` and reported.
 
-Each success that changed the root is also committed to the run history (memoryd/history.py)
-before the success is recorded, while the lock is still held; ``Consolidator.rollback`` restores
-a recorded run through the same lock.
+Each success that changed the root is also committed to the run history
+(memoryd/workspace/history.py) before the success is recorded, while the lock is still held;
+``Consolidator.rollback`` restores a recorded run through the same lock.
 
 All file-system and git work runs in worker threads; the DB work on the shared connection.
 
@@ -38,30 +38,30 @@ import aiosqlite
 import anyio
 import structlog
 
-from memoryd import clock, history
-from memoryd.agent.base import (
-    MEMORY_FILE,
-    SUMMARY_FILE,
+from memoryd import clock
+from memoryd.budget import Budget, BudgetExhausted
+from memoryd.config import Config
+from memoryd.consolidate.base import (
     AgentError,
     ConsolidationAgent,
     ConsolidationInput,
     ConsolidationResult,
 )
-from memoryd.agent.guard import NO_TOOL_CALLS
-from memoryd.artifacts import atomic_write, remove_stale_temp_files, sync_artifacts
-from memoryd.backends.base import Usage
-from memoryd.budget import Budget, BudgetExhausted
-from memoryd.config import Config
+from memoryd.consolidate.loop import NO_TOOL_CALLS
 from memoryd.errors import MemorydError
-from memoryd.extensions import prune_extension_resources, seed_ad_hoc
-from memoryd.legacy import migrate_legacy
+from memoryd.fsutil import atomic_write
+from memoryd.layout import MEMORY_FILE, SUMMARY_FILE
+from memoryd.llm.types import Usage
 from memoryd.maintenance import locked_message, pending_purge, purge_done, rollback_refusal
+from memoryd.memroot.artifacts import remove_stale_temp_files, sync_artifacts
+from memoryd.memroot.extensions import prune_extension_resources, seed_ad_hoc
+from memoryd.memroot.legacy import migrate_legacy
 from memoryd.store import phase2 as store
 from memoryd.store.db import immediate
 from memoryd.store.jobs import GLOBAL, UsageRow, clamp_future_deadlines, enqueue_global
 from memoryd.store.phase2 import GlobalClaim, GlobalClaimOutcome, Phase2RunRecord, RunOutcome
-from memoryd.workspace import (
-    WorkspaceDiff,
+from memoryd.workspace import history
+from memoryd.workspace.baseline import (
     diff_against_baseline,
     ensure_baseline,
     remove_diff_file,
@@ -69,6 +69,7 @@ from memoryd.workspace import (
     snapshot,
     write_diff_file,
 )
+from memoryd.workspace.diff import WorkspaceDiff
 
 log = structlog.get_logger("memoryd.phase2")
 
@@ -206,7 +207,7 @@ class Consolidator:
         budget: Budget | None = None,
         history_dir: Path | None = None,
     ) -> None:
-        """``history_dir``: the run history repository (memoryd/history.py); None records
+        """``history_dir``: the run history repository (memoryd/workspace/history.py); None records
         no history and makes :meth:`rollback` unavailable."""
         self.conn = conn
         self.cfg = cfg
@@ -427,7 +428,7 @@ class Consolidator:
                 raise _Failed(str(e)) from e
             # The model made no call, so the folder is as prepared: the offline consolidator
             # starts from the same state, and the user still gets a folder.
-            from memoryd.agent.offline import OfflineConsolidator
+            from memoryd.consolidate.offline import OfflineConsolidator
 
             fell_back = f"{NO_TOOL_CALLS}: consolidated offline (phase2.offline_fallback)"
             bound.warning("phase2_offline_fallback", agent=self.agent.name, error=str(e))

@@ -13,14 +13,35 @@ import re
 from collections.abc import Mapping
 from functools import cache
 from importlib import resources
+from typing import Literal, Protocol
 
-from memoryd.agent.base import DIFF_FILE, ConsolidationInput
-from memoryd.backends.base import ExtractionRequest
+from memoryd.layout import DIFF_FILE
 
 STAGE1_SYSTEM = "stage1_system.md"
 STAGE1_INPUT = "stage1_input.md"
 CONSOLIDATION_SYSTEM = "consolidation.md"
 CONSOLIDATION_INPUT = "consolidation_input.md"
+
+
+# What the prompts read of a request, as protocols: the requests themselves are the phases'
+# types (extract.base.ExtractionRequest, consolidate.base.ConsolidationInput), which sit above
+# this module: their backends import it.
+class Stage1Request(Protocol):
+    rollout_path: str
+    cwd: str
+    git_branch: str | None
+    rollout_contents: str
+    chunk_index: int
+    chunk_count: int
+
+
+class ConsolidationRequest(Protocol):
+    mode: Literal["init", "incremental"]
+    added: list[str]
+    retained: list[str]
+    removed: list[str]
+    diff_file: str | None
+
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
@@ -60,7 +81,7 @@ def chunk_note(chunk_index: int, chunk_count: int) -> str:
     )
 
 
-def stage1_input_message(request: ExtractionRequest) -> str:
+def stage1_input_message(request: Stage1Request) -> str:
     """The single user message of a stage-1 request for one rollout (or one chunk of it)."""
     return render(
         load_template(STAGE1_INPUT),
@@ -100,7 +121,7 @@ def _id_lines(ids: list[str]) -> str:
     return "\n".join(f"  - {i}" for i in ids) if ids else "  - none"
 
 
-def consolidation_input_message(request: ConsolidationInput, *, extensions: bool = False) -> str:
+def consolidation_input_message(request: ConsolidationRequest, *, extensions: bool = False) -> str:
     """The phase-2 agent's first (and only) user message: the mode, the added and removed
     thread ids (the retained ones only as a count: they are in ``raw_memories.md``), whether
     there is a workspace diff to read first, and the extensions note when the memory root has

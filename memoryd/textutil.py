@@ -1,17 +1,28 @@
-"""Text helpers shared by the offline extractor and the offline consolidator: one-line
-clipping, Markdown quoting, order-keeping de-duplication, hashing. Pure and deterministic."""
+"""Text helpers shared across memoryd (the offline extractor and consolidator, error
+messages): one-line clipping and excerpts, Markdown quoting, order-keeping de-duplication,
+hashing. Pure and deterministic."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Iterable
 
 QUOTE_CHARS = 300
+_EXCERPT_CHARS = 80
 
 
 def one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+def excerpt(text: str, limit: int = _EXCERPT_CHARS) -> str:
+    """A short, one-line, quoted rendering of ``text`` for error messages."""
+    flat = " ".join(text.split())
+    if len(flat) > limit:
+        flat = flat[: limit - 1] + "…"
+    return json.dumps(flat, ensure_ascii=False)
 
 
 def clip(text: str, limit: int) -> str:

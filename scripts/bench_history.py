@@ -33,8 +33,8 @@ from typing import TypeVar
 import pygit2
 import structlog
 
-from memoryd import history
-from memoryd.workspace import ensure_baseline, reset_baseline
+from memoryd.workspace import history
+from memoryd.workspace.baseline import ensure_baseline, reset_baseline
 
 T = TypeVar("T")
 

@@ -77,9 +77,9 @@ def main() -> int:
     import anyio
     import msgspec
 
-    from memoryd.backends.base import ExtractionRequest
-    from memoryd.backends.openai import OpenAIExtractor
     from memoryd.config import Config
+    from memoryd.extract.base import ExtractionRequest
+    from memoryd.extract.openai import OpenAIExtractor
     from memoryd.phase1 import Phase1
     from memoryd.rollouts.indexer import Indexer
     from memoryd.rollouts.render import render_rollout

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Benchmark phase 2's workspace diff against the git command line on the same tree.
 
-Builds a memory root shaped like a real one (N files: ``rollout_summaries/*.md`` of 1-2 KB,
-a ~1 MB ``raw_memories.md``, ``MEMORY.md``, ``memory_summary.md`` and a few skills) in a temp
-dir, commits it as the baseline with ``memoryd.workspace.ensure_baseline``, then modifies ~5%
-of the files, adds and deletes a few, and prints, from one run:
+Builds a memory root shaped like a real one (N files: ``rollout_summaries/*.md`` of 1-2 KB, a ~1 MB
+``raw_memories.md``, ``MEMORY.md``, ``memory_summary.md`` and a few skills) in a temp dir, commits
+it as the baseline with ``memoryd.workspace.baseline.ensure_baseline``, then modifies ~5% of the
+files, adds and deletes a few, and prints, from one run:
 
 * ``diff_against_baseline`` + ``WorkspaceDiff.render`` (what phase 2 does before the agent);
 * ``git status --porcelain`` + ``git diff`` on the same tree, with git's index refreshed first
@@ -42,7 +42,7 @@ import structlog
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from memoryd.workspace import (  # noqa: E402
+from memoryd.workspace.baseline import (  # noqa: E402
     _RACY_MARGIN_NS,  # the stat cache's "racy" window, waited out below
     diff_against_baseline,
     ensure_baseline,
@@ -196,7 +196,7 @@ def bench_select_sync_diff(tmp: Path, n: int, seed: int = 3) -> dict[str, float]
     phase 1; time select_inputs + sync_artifacts + diff (+ render) once more."""
     import anyio
 
-    from memoryd.artifacts import sync_artifacts
+    from memoryd.memroot.artifacts import sync_artifacts
     from memoryd.store import phase2 as store
     from memoryd.store.db import open_db
 

@@ -27,11 +27,11 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from support.llama_server import MODEL_ENV, MODEL_NAME, SERVER_ENV, running  # noqa: E402
 
-from memoryd.backends.base import ExtractionRequest  # noqa: E402
-from memoryd.backends.chat import ChatExtractor  # noqa: E402
-from memoryd.backends.offline import OfflineExtractor  # noqa: E402
 from memoryd.config import parse_config  # noqa: E402
 from memoryd.demo import example_rollouts  # noqa: E402
+from memoryd.extract.base import ExtractionRequest  # noqa: E402
+from memoryd.extract.chat import ChatExtractor  # noqa: E402
+from memoryd.extract.offline import OfflineExtractor  # noqa: E402
 from memoryd.rollouts.render import render_rollout  # noqa: E402
 
 

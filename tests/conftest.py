@@ -18,6 +18,22 @@ REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "memoryd" / "examples"
 
 
+KINDS = ("unit", "integration", "acceptance")
+# Fixtures that start a ``memoryd serve`` subprocess: a test using one is an acceptance test.
+DAEMON_FIXTURES = frozenset({"serve", "short_serve"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with its kind: the folder it lives in (tests/unit, tests/integration,
+    tests/acceptance), and ``acceptance`` too when it starts the daemon."""
+    for item in items:
+        kind = item.path.parent.name
+        if kind in KINDS:
+            item.add_marker(kind)
+        if kind != "acceptance" and DAEMON_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker("acceptance")
+
+
 @pytest.fixture
 def fixture_rollouts() -> list[Path]:
     files = sorted(FIXTURES.glob("rollout-*.jsonl"))

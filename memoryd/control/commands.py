@@ -1,11 +1,11 @@
 """The control commands (SPEC §7): one implementation each, run by the daemon or by the CLI.
 
 A command is an async function of a ``Context`` (the DB connection, the settings and, inside
-the daemon, the ``Daemon``) and its typed arguments. The daemon runs it for a socket request;
-when no daemon answers, the CLI opens the state DB and runs the same function itself, unless
-the command needs the daemon (``needs_daemon``: ping, trigger, pause, resume). Results are
-plain data (msgspec/dataclass values) that encode to JSON; ``memoryd.control.render`` turns
-them into text.
+the daemon, the daemon's port: control/port.py) and its typed arguments. The daemon runs it
+for a socket request; when no daemon answers, the CLI opens the state DB and runs the same
+function itself, unless the command needs the daemon (``needs_daemon``: ping, trigger, pause,
+resume). Results are plain data (msgspec/dataclass values) that encode to JSON;
+``memoryd.control.render`` turns them into text.
 
 ``logs`` is the one streaming command: an async generator of record batches, which the server
 sends as a stream of response lines and the CLI prints as they come.
@@ -18,24 +18,23 @@ import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import Any, Literal, cast
 
 import aiosqlite
 import anyio
 import msgspec
 
-from memoryd import __version__, clock, history, maintenance
+from memoryd import __version__, clock, maintenance
 from memoryd.budget import budget_status
 from memoryd.config import Settings
 from memoryd.control import protocol
+from memoryd.control.port import DaemonPort
 from memoryd.errors import MemorydError
 from memoryd.log import LOG_FILE_NAME
 from memoryd.phase1 import eligibility
 from memoryd.store import jobs
 from memoryd.store import phase2 as phase2_store
-
-if TYPE_CHECKING:
-    from memoryd.supervisor import Daemon
+from memoryd.workspace import history
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 LOG_POLL_SECONDS = 0.2  # how often ``logs -f`` looks for new lines (tail -f does 1 s)
@@ -54,7 +53,7 @@ class CommandError(MemorydError):
 class Context:
     conn: aiosqlite.Connection
     settings: Settings
-    daemon: Daemon | None = None
+    daemon: DaemonPort | None = None
 
 
 class _Args(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -123,7 +122,7 @@ class Command:
         self.check(ctx.daemon)
         return cast(Callable[[Context, Any], AsyncIterator[Any]], self.fn)(ctx, args)
 
-    def check(self, daemon: Daemon | None) -> None:
+    def check(self, daemon: DaemonPort | None) -> None:
         if self.needs_daemon and daemon is None:
             raise CommandError(protocol.E_FAILED, f"{self.name} needs the running daemon")
 
@@ -138,7 +137,7 @@ def _not_found(*errors: type[MemorydError]) -> Iterator[None]:
         raise CommandError(protocol.E_NOT_FOUND, str(e)) from None
 
 
-def _daemon(ctx: Context) -> Daemon:
+def _daemon(ctx: Context) -> DaemonPort:
     assert ctx.daemon is not None  # Command.check refused the call otherwise
     return ctx.daemon
 
@@ -163,8 +162,8 @@ async def status(ctx: Context, _: NoArgs) -> dict[str, Any]:
             "pid": os.getpid(),
             "version": __version__,
             "started_at": d.started_at,
-            "ready": d.ready.is_set(),
-            "stopping": d.stop.is_set(),
+            "ready": d.is_ready(),
+            "stopping": d.is_stopping(),
             "config": d.settings.source,
         }
     paused = d.paused if d is not None else await jobs.get_paused(conn)
@@ -235,7 +234,7 @@ async def trigger(ctx: Context, a: TriggerArgs) -> dict[str, Any]:
         result = await d.trigger_phase2()
         return {"phase": "phase2", "result": asdict(result)}
     if a.thread is None:
-        d.phase1.wake()
+        d.wake_phase1()
         return {"phase": "phase1", "woken": True, "paused": d.paused}
     cand, why = await jobs.thread_candidate(ctx.conn, a.thread)
     if cand is None:
@@ -274,7 +273,7 @@ async def clear(ctx: Context, a: ClearArgs) -> Any:
     if ctx.daemon is not None and a.reextract:
         # Every thread is pending again; an idle claim loop waits for a change and would not
         # see them until the next new rollout.
-        ctx.daemon.phase1.wake()
+        ctx.daemon.wake_phase1()
     return result
 
 
@@ -299,7 +298,7 @@ async def rollback(ctx: Context, a: RunArgs) -> Any:
     if ctx.daemon is not None:
         consolidator = ctx.daemon.consolidator
     else:
-        from memoryd.agent.offline import OfflineConsolidator
+        from memoryd.consolidate.offline import OfflineConsolidator
         from memoryd.phase1 import make_worker_id
         from memoryd.phase2 import Consolidator
 

@@ -44,7 +44,7 @@ from memoryd import clock
 from memoryd.control import protocol
 from memoryd.control.commands import CommandError, Context, prepare
 from memoryd.errors import MemorydError
-from memoryd.store.db import ensure_private_dir
+from memoryd.fsutil import ensure_private_dir
 
 log = structlog.get_logger("memoryd.control")
 

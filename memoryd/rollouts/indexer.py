@@ -24,7 +24,7 @@ import structlog
 import zstandard
 
 from memoryd import clock
-from memoryd.citations import CitedMessage, record_usage_in_tx
+from memoryd.rollouts.citations import CitedMessage, cited_ids
 from memoryd.rollouts.limits import ZstLimits
 from memoryd.rollouts.parse import (
     LineParser,
@@ -32,14 +32,13 @@ from memoryd.rollouts.parse import (
     created_ms_from_file_name,
     id_from_file_name,
 )
-from memoryd.store.db import immediate
+from memoryd.store import threads as threads_store
 from memoryd.store.jobs import NO_USER_MESSAGE
 
 log = structlog.get_logger("memoryd.indexer")
 
 CHUNK_BYTES = 4 * 1024 * 1024
 HEAD_BYTES = 4096
-WRITE_BATCH = 1000
 PREFETCH_FILES = 32
 VANISHED = "rollout file no longer exists"
 
@@ -102,43 +101,6 @@ class ScanStats:
     vanished: int = 0
     seconds: float = 0.0
     problem_paths: list[str] = field(default_factory=list)
-
-
-_THREAD_COLS = (
-    "id, rollout_path, source, thread_source, cwd, git_branch, git_sha, git_origin_url, "
-    "cli_version, model_provider, created_at, updated_at, preview, archived, "
-    "memory_mode_at_start, memory_mode, file_size, file_mtime_ns, file_inode, file_dev, "
-    "parsed_offset, first_line_sha256, lines_parsed, lines_skipped, last_skip_reason, "
-    "has_session_meta, index_error, indexed_at"
-)
-
-_UPSERT = f"""
-INSERT INTO threads ({_THREAD_COLS})
-VALUES ({", ".join("?" * 28)})
-ON CONFLICT(id) DO UPDATE SET
-    rollout_path = excluded.rollout_path, source = excluded.source,
-    thread_source = excluded.thread_source, cwd = excluded.cwd,
-    git_branch = excluded.git_branch, git_sha = excluded.git_sha,
-    git_origin_url = excluded.git_origin_url, cli_version = excluded.cli_version,
-    model_provider = excluded.model_provider, created_at = excluded.created_at,
-    stage1_pending = CASE WHEN excluded.updated_at <> threads.updated_at THEN 1
-                          ELSE threads.stage1_pending END,
-    updated_at = excluded.updated_at, preview = excluded.preview, archived = excluded.archived,
-    memory_mode_at_start = excluded.memory_mode_at_start,
-    memory_mode = CASE WHEN threads.memory_mode = 'polluted' THEN 'polluted'
-                       ELSE excluded.memory_mode END,
-    file_size = excluded.file_size, file_mtime_ns = excluded.file_mtime_ns,
-    file_inode = excluded.file_inode, file_dev = excluded.file_dev,
-    parsed_offset = excluded.parsed_offset, first_line_sha256 = excluded.first_line_sha256,
-    lines_parsed = excluded.lines_parsed, lines_skipped = excluded.lines_skipped,
-    last_skip_reason = excluded.last_skip_reason, has_session_meta = excluded.has_session_meta,
-    index_error = excluded.index_error, indexed_at = excluded.indexed_at
-"""
-
-_UPSERT_PROBLEM = """
-INSERT INTO index_problems (path, reason, first_seen, last_seen) VALUES (?, ?, ?, ?)
-ON CONFLICT(path) DO UPDATE SET reason = excluded.reason, last_seen = excluded.last_seen
-"""
 
 
 # --------------------------------------------------------------------------------------------
@@ -593,21 +555,10 @@ class Indexer:
             return stats
 
     async def _load_known(self, paths: list[str] | None) -> dict[str, Known]:
-        sql = f"SELECT {_THREAD_COLS} FROM threads"
         out: dict[str, Known] = {}
-        if paths is None:
-            async with self.conn.execute(sql) as cur:
-                for row in await cur.fetchall():
-                    k = _known_from_row(row)
-                    out[k.path] = k
-            return out
-        for i in range(0, len(paths), 500):
-            part = paths[i : i + 500]
-            q = f"{sql} WHERE rollout_path IN ({','.join('?' * len(part))})"
-            async with self.conn.execute(q, part) as cur:
-                for row in await cur.fetchall():
-                    k = _known_from_row(row)
-                    out[k.path] = k
+        for row in await threads_store.thread_rows(self.conn, paths):
+            k = _known_from_row(row)
+            out[k.path] = k
         return out
 
     async def _compressed_renames(
@@ -625,12 +576,7 @@ class Indexer:
             old = r.info.path[: -len(".zst")]
             if r.content_bytes is None or r.meta is None or old in existing:
                 continue
-            async with self.conn.execute(
-                "SELECT file_size, first_line_sha256, updated_at FROM threads "
-                "WHERE id = ? AND rollout_path = ? AND index_error IS NULL",
-                (r.meta.id, old),
-            ) as cur:
-                row = await cur.fetchone()
+            row = await threads_store.read_as(self.conn, r.meta.id, old)
             if row is None or (row[0], row[1]) != (r.content_bytes, r.first_line_sha256):
                 continue
             r.updated_at_ms = int(row[2])
@@ -641,17 +587,7 @@ class Indexer:
 
     async def _holders(self, ids: list[str]) -> dict[str, tuple[str, bool, int]]:
         """id -> (rollout_path, archived, mtime_ns) for rows that already hold these ids."""
-        out: dict[str, tuple[str, bool, int]] = {}
-        for i in range(0, len(ids), 500):
-            part = ids[i : i + 500]
-            q = (
-                "SELECT id, rollout_path, archived, file_mtime_ns FROM threads "
-                f"WHERE id IN ({','.join('?' * len(part))})"
-            )
-            async with self.conn.execute(q, part) as cur:
-                for tid, path, archived, mtime in await cur.fetchall():
-                    out[str(tid)] = (str(path), bool(archived), int(mtime))
-        return out
+        return await threads_store.holders(self.conn, ids)
 
     async def _index(
         self,
@@ -746,57 +682,30 @@ class Indexer:
             if r.cited:
                 cited.append((r.meta.id, r.info.mtime_ns // 1_000_000_000, r.cited))
 
-        stats.vanished = len(vanished)
         stats.problems = len(problem_rows)
         stats.problem_paths = [p for p, *_ in problem_rows]
         stats.rows_written = len(rows) + len(touches)
         ok_paths = [(r[1],) for r in rows]
 
-        async with immediate(self.conn, wait_out_locks=False) as c:  # the watcher defers
-            if stale_paths:
-                await c.executemany(
-                    "DELETE FROM threads WHERE rollout_path = ?", [(p,) for p in stale_paths]
-                )
-            for i in range(0, len(rows), WRITE_BATCH):
-                await c.executemany(_UPSERT, rows[i : i + WRITE_BATCH])
-            if renamed:  # provenance follows the file
-                await c.executemany(
-                    "UPDATE stage1_outputs SET rollout_path = ? "
-                    "WHERE thread_id = ? AND rollout_path = ?",
-                    renamed,
-                )
-            for tid, fallback_s, found in cited:
-                for m in found:  # counted once per citing message, however often seen
-                    at = m.at_s if m.at_s is not None else fallback_s
-                    await record_usage_in_tx(
-                        c, tid, m.message_key, m.citation.thread_ids, at
-                    )
-            if touches:
-                await c.executemany(
-                    "UPDATE threads SET file_mtime_ns = ?1, stage1_pending = CASE "
-                    "WHEN updated_at <> ?2 THEN 1 ELSE stage1_pending END, updated_at = ?2, "
-                    "indexed_at = ?3 WHERE rollout_path = ?4",
-                    touches,
-                )
-            if vanished:
-                cur = await c.executemany(
-                    "UPDATE threads SET index_error = ?, indexed_at = ? WHERE rollout_path = ?",
-                    [(VANISHED, now, p) for p in vanished],
-                )
-                # A file that moved (to archived_sessions/, say) took its row along: not gone.
-                stats.vanished = cur.rowcount
-            if ok_paths:
-                await c.executemany("DELETE FROM index_problems WHERE path = ?", ok_paths)
-            if problem_rows:
-                await c.executemany(_UPSERT_PROBLEM, problem_rows)
-            if full:
-                # Problems of files that are gone, or that now index cleanly, are forgotten.
-                keep = {p for p, *_ in problem_rows}
-                async with c.execute("SELECT path FROM index_problems") as cur:
-                    old = [str(r[0]) for r in await cur.fetchall()]
-                drop = [(p,) for p in old if p not in keep]
-                if drop:
-                    await c.executemany("DELETE FROM index_problems WHERE path = ?", drop)
+        stats.vanished = await threads_store.write_index(
+            self.conn,
+            threads_store.IndexWrite(
+                stale_paths=stale_paths,
+                rows=rows,
+                renamed=renamed,
+                citations=[
+                    (tid, m.message_key, cited_ids(m.citation.thread_ids),
+                     m.at_s if m.at_s is not None else fallback_s)
+                    for tid, fallback_s, found in cited
+                    for m in found  # counted once per citing message, however often seen
+                ],
+                touches=touches,
+                vanished=[(VANISHED, now, p) for p in vanished],
+                ok_paths=ok_paths,
+                problem_rows=problem_rows,
+                full=full,
+            ),
+        )
 
         if self.on_change is not None and (rows or touches or vanished or stale_paths):
             self.on_change()

@@ -21,8 +21,8 @@ from typing import Any
 
 import msgspec
 
-from memoryd.citations import CITATION_MARKER, CitedMessage, cited_message
 from memoryd.redact import redact
+from memoryd.rollouts.citations import CITATION_MARKER, CitedMessage, cited_message
 
 KNOWN_LINE_TYPES = frozenset(
     {

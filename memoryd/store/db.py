@@ -17,6 +17,7 @@ import anyio
 import structlog
 
 from memoryd.errors import StateDBError
+from memoryd.fsutil import ensure_private_dir
 
 BUSY_TIMEOUT_MS = 5000
 
@@ -53,24 +54,6 @@ def split_statements(sql: str) -> list[str]:
     ):
         raise StateDBError(f"unterminated statement in migration: {buf.strip()[:80]!r}")
     return stmts
-
-
-def ensure_private_dir(path: Path) -> None:
-    """Create ``path`` (and parents) with mode 0700; tighten it if it already exists. A
-    symbolic link there is refused (StateDBError): memoryd's state (DB, logs, history, lock,
-    socket) is never kept, nor chmodded, through a link someone planted."""
-    if os.path.islink(path):
-        raise StateDBError(
-            f"{path} is a symbolic link (to {os.readlink(path)}); memoryd keeps its state only "
-            "in a real directory: remove the link or point MEMORYD_STATE_DIR/state_dir at the "
-            "real directory"
-        )
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    st = os.lstat(path)
-    if not stat.S_ISDIR(st.st_mode):
-        raise StateDBError(f"{path} is not a directory")
-    if st.st_mode & 0o077 and st.st_uid == os.getuid():
-        path.chmod(0o700)
 
 
 def _ensure_private_file(path: Path) -> None:

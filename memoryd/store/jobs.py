@@ -328,40 +328,6 @@ async def try_claim(
     return ClaimOutcome.RUNNING, None
 
 
-async def claim_batch(
-    conn: aiosqlite.Connection,
-    rules: Eligibility,
-    *,
-    worker_id: str,
-    now_ms: int,
-    lease_seconds: int,
-    max_running: int,
-    max_claims: int,
-) -> list[Claim]:
-    """Claim up to ``max_claims`` threads, newest first, stopping at the global running cap."""
-    if max_claims <= 0:
-        return []
-    claims: list[Claim] = []
-    # The scan returns only claimable threads, so a small margin over max_claims covers the
-    # ones another process claims between our scan and our claim.
-    for cand in await scan_candidates(conn, rules, now_ms=now_ms, limit=max_claims * 2 + 8):
-        outcome, claim = await try_claim(
-            conn,
-            cand,
-            worker_id=worker_id,
-            now_s=now_ms // 1000,
-            lease_seconds=lease_seconds,
-            max_running=max_running,
-        )
-        if claim is not None:
-            claims.append(claim)
-            if len(claims) >= max_claims:
-                break
-        elif outcome is ClaimOutcome.CAP_REACHED:
-            break
-    return claims
-
-
 async def heartbeat(
     conn: aiosqlite.Connection, claim: Claim, *, now_s: int, lease_seconds: int
 ) -> bool:

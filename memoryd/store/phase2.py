@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 
 import aiosqlite
 
-from memoryd.artifacts import ArtifactRow
+from memoryd.layout import rollout_summary_stem
 from memoryd.store.db import immediate
 from memoryd.store.jobs import (
     DEFAULT_RETRY_REMAINING,
@@ -84,6 +84,25 @@ class Phase2RunRecord:
     history_commit: str | None = None
     input_tokens: int = 0
     output_tokens: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ArtifactRow:
+    """One selected stage-1 output joined with its thread (a row of ``select_inputs``), as the
+    artifact files (memroot/artifacts.py) need it."""
+
+    thread_id: str
+    source_updated_at: int  # seconds since the epoch, UTC
+    rollout_path: str
+    cwd: str
+    git_branch: str | None
+    rollout_summary: str
+    raw_memory: str
+    rollout_slug: str | None = None
+
+    @property
+    def stem(self) -> str:
+        return rollout_summary_stem(self.thread_id, self.source_updated_at, self.rollout_slug)
 
 
 @dataclass(frozen=True, slots=True)

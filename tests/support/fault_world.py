@@ -21,8 +21,8 @@ import msgspec
 import pytest
 
 from memoryd import clock
-from memoryd.agent.base import ConsolidationAgent
 from memoryd.config import Config
+from memoryd.consolidate.base import ConsolidationAgent
 from memoryd.demo import install_examples
 from memoryd.phase2 import Consolidator
 from memoryd.rollouts.indexer import Indexer

@@ -9,8 +9,8 @@ import json
 import re
 from typing import Any
 
-from memoryd.backends.base import ExtractionRequest, Stage1Output
-from memoryd.backends.offline import OfflineExtractor
+from memoryd.extract.base import ExtractionRequest, Stage1Output
+from memoryd.extract.offline import OfflineExtractor
 
 
 def user(text: str) -> dict[str, Any]:

@@ -11,16 +11,16 @@ from pathlib import Path
 
 import aiosqlite
 
-from memoryd.agent.base import ConsolidationAgent
-from memoryd.agent.offline import OfflineConsolidator
-from memoryd.backends.offline import OfflineExtractor
 from memoryd.config import Config, Settings, resolve_paths
+from memoryd.consolidate.base import ConsolidationAgent
+from memoryd.consolidate.offline import OfflineConsolidator
 from memoryd.demo import install_examples
-from memoryd.history import history_dir
+from memoryd.extract.offline import OfflineExtractor
 from memoryd.phase1 import Phase1
 from memoryd.phase2 import Consolidator, Phase2Result
 from memoryd.rollouts.indexer import Indexer
 from memoryd.store.db import open_db
+from memoryd.workspace.history import history_dir
 
 UV_THREAD = "01a2013d-497f-71f0-81b9-4c6d2314a10b"  # proj-alpha: "I prefer uv over pip"
 TOOLS_THREAD = "01a2013e-fb76-7c33-8cf6-bf19bdb58fd0"  # proj-tools: "use ripgrep ... grep"

@@ -10,12 +10,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from memoryd.agent.chat_agent import CHAT_TOOLS, ChatConsolidator
-from memoryd.agent.guard import ToolLoopAgent
-from memoryd.agent.openai_agent import OpenAIConsolidator
-from memoryd.agent.tools import TOOL_DEFINITIONS
-from memoryd.backends.chat import ChatExtractor
-from memoryd.backends.openai import OpenAIExtractor, StreamingExtractor
 from memoryd.config import (
     BackendsConfig,
     ChatBackendConfig,
@@ -24,6 +18,12 @@ from memoryd.config import (
     Phase1Config,
     Phase2Config,
 )
+from memoryd.consolidate.chat import CHAT_TOOLS, ChatConsolidator
+from memoryd.consolidate.loop import ToolLoopAgent
+from memoryd.consolidate.openai import OpenAIConsolidator
+from memoryd.consolidate.tools import TOOL_DEFINITIONS
+from memoryd.extract.chat import ChatExtractor
+from memoryd.extract.openai import OpenAIExtractor, StreamingExtractor
 from support.chat_server import DONE, ChatServer, chunk, usage_chunk
 from support.responses_server import Events, ReceivedRequest, ResponsesServer
 

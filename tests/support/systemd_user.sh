@@ -1,5 +1,5 @@
 #!/bin/sh
-# `memoryd service install` under a real `systemd --user` manager (tests/test_service_systemd.py).
+# `memoryd service install` under a real `systemd --user` manager (tests/acceptance/test_service_systemd.py).
 # Run as root inside a private mount namespace (`unshare -m --propagation private`), so that
 # nothing here is seen outside it:
 #   * a tmpfs over /run/systemd with system/ in it: `systemd --user` refuses to start unless the

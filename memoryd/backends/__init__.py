@@ -1,1 +1,0 @@
-"""Model backends: the stage-1 extractor (and, later, the consolidation agent) per config."""

@@ -1,0 +1,301 @@
+"""The consolidated model: task groups per project and their de-duplicated entries."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from memoryd.consolidate.offline.layout import MAX_TASK_KEYWORDS
+from memoryd.consolidate.offline.meaning import (
+    DURABILITY,
+    FACT,
+    FIX,
+    NOISE,
+    Replacement,
+    command_pairs,
+    content_words,
+    fact_key,
+    fix_part,
+    kind_of,
+    replacement,
+    rule_key,
+    same_removal,
+    same_rule,
+    settings,
+    superseded_by,
+    switched_to,
+)
+from memoryd.consolidate.offline.sources import Source, TaskIn, project_name
+from memoryd.textutil import clip, dedupe_ci, norm_words
+
+
+@dataclass
+class TaskRef:
+    source: Source
+    task: TaskIn
+
+
+@dataclass
+class Task:
+    title: str
+    refs: list[TaskRef] = field(default_factory=list)
+
+    @property
+    def latest(self) -> str:
+        return max(r.source.updated_at for r in self.refs)
+
+    @property
+    def outcome(self) -> str:
+        return self.refs[0].task.outcome or "unknown"
+
+    @property
+    def support(self) -> frozenset[str]:
+        return frozenset(r.source.thread_id for r in self.refs)
+
+    def keywords(self) -> list[str]:
+        return dedupe_ci(k for r in self.refs for k in r.source.keywords)[:MAX_TASK_KEYWORDS]
+
+
+@dataclass
+class Group:
+    label: str
+    cwd: str
+    title: str = ""
+    tasks: list[Task] = field(default_factory=list)
+
+    @property
+    def heading(self) -> str:
+        return f"# Task Group: {self.title}"
+
+    @property
+    def latest(self) -> str:
+        return max(t.latest for t in self.tasks)
+
+    @property
+    def support(self) -> frozenset[str]:
+        return frozenset(tid for t in self.tasks for tid in t.support)
+
+    @property
+    def project(self) -> str:
+        return project_name(self.cwd)
+
+    def branches(self) -> list[str]:
+        return sorted({r.source.git_branch for t in self.tasks for r in t.refs} - {""})
+
+
+def build_groups(sources: Sequence[Source]) -> list[Group]:
+    groups: dict[tuple[str, str], Group] = {}
+    tasks: dict[tuple[str, str, str], Task] = {}
+    for src in sources:
+        for t in src.tasks:
+            # One group per project: a session's tasks stay together, whatever family the
+            # extractor gave each.
+            label = src.project
+            gkey = (src.cwd, label.lower())
+            group = groups.get(gkey)
+            if group is None:
+                group = groups[gkey] = Group(label=label, cwd=src.cwd)
+            title = t.title or "(untitled task)"
+            tkey = (*gkey, norm_words(title) or title)
+            task = tasks.get(tkey)
+            if task is None:
+                task = tasks[tkey] = Task(title=title)
+                group.tasks.append(task)
+            task.refs.append(TaskRef(src, t))
+    out = list(groups.values())
+    for g in out:
+        for task in g.tasks:
+            task.refs.sort(key=lambda r: r.source.thread_id)
+            task.refs.sort(key=lambda r: r.source.updated_at, reverse=True)
+        g.tasks.sort(key=lambda t: t.latest, reverse=True)  # ties: first seen, in task order
+    out.sort(key=lambda g: (g.label.lower(), g.cwd))
+    out.sort(key=lambda g: g.latest, reverse=True)
+    counts: dict[str, int] = {}
+    for g in out:
+        counts[g.label.lower()] = counts.get(g.label.lower(), 0) + 1
+    for g in out:
+        g.title = g.label if counts[g.label.lower()] == 1 else f"{g.label} (cwd={g.cwd})"
+    return out
+
+
+@dataclass
+class Entry:
+    """A de-duplicated block-level bullet (preference, knowledge or failure)."""
+
+    key: str
+    text: str
+    tasks: list[int] = field(default_factory=list)
+    threads: set[str] = field(default_factory=set)
+    projects: list[str] = field(default_factory=list)
+    latest: str = ""
+    implication: str = ""
+    quote: str = ""
+    kind: str = FACT
+    superseded: Replacement | None = None
+
+    def rule_text(self) -> str:
+        """A rule as what to do, with the user's words when they say more than that."""
+        head = self.implication or self.text
+        if self.quote and not content_words(self.quote) <= content_words(head):
+            return f'{clip(head, 160)} — "{clip(self.quote, 160)}"'
+        return clip(head, 200)
+
+    @property
+    def durability(self) -> int:
+        """How much a new session can rely on it: its kind, then how many sessions said it."""
+        return DURABILITY[self.kind] * 4 + min(len(self.threads), 4)
+
+
+_QUOTE = re.compile(r"[\"“]([^\"”]{1,300})[\"”]")
+_SAID = re.compile(
+    r"^(?:when [^,]*,\s*)?the user (?:said|asked|corrected|asked / corrected)\b:?\s*", re.I
+)
+
+
+def preference_parts(bullet: str) -> tuple[str, str, str]:
+    """(dedup key, implication, quote) of a preference bullet: ``… "quote" -> implication``
+    (the offline extractor's and the consolidation prompt's shape) or plain text."""
+    bullet = re.sub(r"(?:\s*\[Task \d+\])+\s*$", "", bullet).strip()
+    qm = _QUOTE.search(bullet)
+    quote = qm.group(1).strip() if qm else ""
+    if "->" in bullet:
+        implication = bullet.rsplit("->", 1)[1].strip()
+        implication = re.sub(r"^in similar future tasks,\s*", "", implication, flags=re.I)
+    else:
+        implication = _SAID.sub("", bullet).strip()
+    implication = implication.rstrip(" .;")
+    key = norm_words(implication) or norm_words(quote) or norm_words(bullet)
+    return key, implication, quote
+
+
+def _merge(entries: dict[str, Entry], key: str, text: str, num: int, ref: TaskRef) -> Entry:
+    e = entries.get(key)
+    if e is None:
+        e = entries[key] = Entry(key=key, text=text)
+    if num not in e.tasks:
+        e.tasks.append(num)
+    e.threads.add(ref.source.thread_id)
+    if ref.source.project not in e.projects:
+        e.projects.append(ref.source.project)
+    e.latest = max(e.latest, ref.source.updated_at)
+    return e
+
+
+def collect_entries(
+    numbered: Sequence[tuple[int, Task]],
+    kind: Literal["prefs", "knowledge", "failures"],
+    signals: Sequence[Replacement] = (),
+    aliases: Mapping[str, str] | None = None,
+) -> list[Entry]:
+    """The group's bullets of one section, merged by meaning (a rule by its polarity and
+    content words), without noise, each marked when a later replacement supersedes it."""
+    entries: dict[str, Entry] = {}
+    aliases = aliases or {}
+    for num, task in numbered:
+        for ref in task.refs:
+            for bullet in getattr(ref.task, kind):
+                text = clip(re.sub(r"(?:\s*\[Task \d+\])+\s*$", "", bullet), 600)
+                what = kind_of(text, kind)
+                if what == NOISE:
+                    continue  # the rollout summary keeps it; memory does not need it
+                if kind == "prefs":
+                    _, implication, quote = preference_parts(text)
+                    key = rule_key(implication or quote or text)
+                    e = _merge(entries, aliases.get(key, key), text, num, ref)
+                    e.implication = e.implication or implication
+                    e.quote = e.quote or quote
+                else:
+                    e = _merge(entries, fact_key(text), text, num, ref)
+                e.kind = what
+    out = list(entries.values())
+    for e in out:
+        # A lesson stays true while its fix does: "`npm run e2e` failed …; fixed by `npx
+        # playwright install`" is not about npm.
+        claim = fix_part(e.text) if e.kind == FIX else f"{e.text} {e.quote}"
+        e.superseded = superseded_by(claim, e.latest, signals)
+    return out
+
+
+def replacement_signals(sources: Sequence[Source]) -> dict[str, list[Replacement]]:
+    """Per cwd, every "Replaced: …" statement with the day of its session, and for each
+    "Switched to: `new`" the older programs that ran the same subcommands (``npm test`` before,
+    ``pnpm test`` since: npm was replaced by pnpm)."""
+    out: dict[str, list[Replacement]] = {}
+    dated: dict[str, list[tuple[str, set[tuple[str, str]]]]] = {}
+    switches: list[tuple[str, str, str, str]] = []  # cwd, new, day, text
+    for src in sources:
+        for t in src.tasks:
+            for bullet in [*t.knowledge, *t.failures]:
+                dated.setdefault(src.cwd, []).append((src.updated_at, command_pairs(bullet)))
+            for bullet in t.knowledge:
+                r = replacement(bullet, src.updated_at)
+                if r is not None:
+                    out.setdefault(src.cwd, []).append(r)
+                new = switched_to(bullet)
+                if new is not None:
+                    switches.append((src.cwd, new, src.updated_at, bullet))
+    # A setting whose value a later session gives differently: the older value is out of date.
+    values: dict[tuple[str, str], list[tuple[str, str, str]]] = {}  # (cwd, name) -> day, value
+    for src in sources:
+        for t in src.tasks:
+            for bullet in t.knowledge:
+                for name, value in settings(bullet):
+                    values.setdefault((src.cwd, name), []).append((src.updated_at, value, bullet))
+    for (cwd, name), seen in sorted(values.items()):
+        day, value, text = max(seen)
+        for old_day, old_value, _ in sorted(seen):
+            if old_day < day and old_value != value:
+                out.setdefault(cwd, []).append(
+                    Replacement(f"{name}={old_value}", f"{name}={value}", day, text)
+                )
+    for cwd, new, day, text in switches:
+        before = {p for d, pairs in dated.get(cwd, []) if d < day for p in pairs}
+        since = {p for d, pairs in dated.get(cwd, []) if d >= day for p in pairs}
+        subs = {sub for prog, sub in since if prog == new}
+        for old in sorted({prog for prog, sub in before if sub in subs and prog != new}):
+            out.setdefault(cwd, []).append(Replacement(old, new, day, text))
+    return out
+
+
+def rule_aliases(sources: Sequence[Source]) -> dict[str, str]:
+    """Each rule key mapped to the key of its meaning: rules that share most of their content
+    words are one rule (the smallest key names it)."""
+    words: dict[str, set[str]] = {}
+    texts: dict[str, str] = {}
+    for src in sources:
+        for t in src.tasks:
+            for bullet in t.prefs:
+                _, implication, quote = preference_parts(bullet)
+                text = implication or quote or bullet
+                words.setdefault(rule_key(text), content_words(text))
+                texts.setdefault(rule_key(text), text)
+    keys = sorted(words)
+    alias = {k: k for k in keys}
+
+    def root(k: str) -> str:
+        while alias[k] != k:
+            k = alias[k]
+        return k
+
+    for i, a in enumerate(keys):
+        for b in keys[i + 1 :]:
+            if not a.startswith("pair:") and not b.startswith("pair:"):
+                if same_rule(words[a], words[b]) or same_removal(texts[a], texts[b]):
+                    ra, rb = root(a), root(b)
+                    if ra != rb:
+                        alias[max(ra, rb)] = min(ra, rb)
+    return {k: root(k) for k in keys}
+
+
+def general_rule_keys(sources: Sequence[Source], aliases: Mapping[str, str]) -> set[str]:
+    """Keys of the rules stated in two or more projects: one general rule each."""
+    projects: dict[str, set[str]] = {}
+    for src in sources:
+        for t in src.tasks:
+            for bullet in t.prefs:
+                _, implication, quote = preference_parts(bullet)
+                key = rule_key(implication or quote or bullet)
+                projects.setdefault(aliases.get(key, key), set()).add(src.cwd)
+    return {k for k, cwds in projects.items() if len(cwds) > 1}

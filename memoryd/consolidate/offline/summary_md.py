@@ -1,0 +1,280 @@
+"""Rendering memory_summary.md: what a new session needs, most valuable first, within its size
+budget.
+
+Codex injects a summary of up to 10,000 bytes whole (of a longer one, the first 5,000 and the
+last 5,000 bytes). So the file is kept under ``SUMMARY_BUDGET`` and ordered by value: the
+rules the user stated in two or more projects, then per project a "how to work here" digest
+(its rules, failure→fix lessons, don'ts, replacements, facts, how to run it), each line a
+self-contained statement that names its project. Lines rank by durability (a stated rule,
+then a lesson confirmed by an outcome, then knowledge) and how many sessions said them; ties
+go to the most recently confirmed. When the whole does not fit, the lowest-ranked lines go
+first, never a line cut in half."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from memoryd.consolidate.offline.layout import SUMMARY_BUDGET, SUMMARY_NOTES_HEADING
+from memoryd.consolidate.offline.ledger import Emitter, Ledger
+from memoryd.consolidate.offline.meaning import (
+    DONT,
+    REPLACED,
+    RULE,
+    replaced_phrase,
+    replacement,
+    terms,
+)
+from memoryd.consolidate.offline.memory_md import VisibleGroup
+from memoryd.consolidate.offline.model import Entry
+from memoryd.consolidate.offline.sources import AdHocNote, Skill, Source
+from memoryd.redact import redact
+from memoryd.textutil import clip, plural, split_lines
+
+LINE_CHARS = 320
+DIGEST_LINES = 8  # of a project's "how to work here"; the rest follows all the digests
+MAX_ADHOC = 5
+
+
+@dataclass(frozen=True)
+class Level:
+    """How many of the ranked lines to keep (None: all)."""
+
+    keep: int | None = None
+
+
+FULL = Level()
+ALL_LEVELS = (FULL,)  # every other level keeps a subset of FULL's lines
+
+
+@dataclass
+class Line:
+    text: str
+    support: frozenset[str]
+    score: int
+    latest: str = ""
+
+
+@dataclass
+class Digest:
+    """One project's "how to work here"."""
+
+    vg: VisibleGroup
+    lines: list[Line] = field(default_factory=list)
+
+
+@dataclass
+class SummaryModel:
+    sources: list[Source]
+    groups: list[VisibleGroup]
+    general: list[Line]
+    digests: list[Digest]
+    grep_words: list[str]
+    adhoc: list[AdHocNote]
+    skills: list[Skill]
+    notes: list[str]
+
+    def ranked(self) -> list[Line]:
+        """Every droppable line, most valuable first."""
+        lines = [*self.general, *(ln for d in self.digests for ln in d.lines)]
+        return sorted(lines, key=lambda ln: (-ln.score, _rev(ln.latest), ln.text))
+
+
+def _rev(day: str) -> str:
+    """A key that sorts later days first."""
+    return "".join(chr(0x10FFFF - ord(c)) for c in day)
+
+
+def _entry_text(e: Entry) -> str:
+    if e.kind == RULE:
+        return e.rule_text()
+    r = replacement(e.text, e.latest) if e.kind == REPLACED else None
+    if r is not None:
+        said = e.text.split(" (", 1)[1].rstrip(")") if " (" in e.text else ""
+        return replaced_phrase(r) + (f" ({said})" if said else "")
+    if e.kind == DONT:
+        return e.text
+    return e.text
+
+
+def _score(e: Entry) -> int:
+    return e.durability
+
+
+def build_summary_model(
+    sources: Sequence[Source],
+    visible: Sequence[VisibleGroup],
+    general: Sequence[Entry],
+    adhoc: Sequence[AdHocNote],
+    skills: Sequence[Skill],
+    notes: Sequence[str],
+) -> SummaryModel:
+    shown_threads = {tid for vg in visible for _, t in vg.tasks for tid in t.support}
+    general_lines = [
+        Line(
+            f"- {g.rule_text()} (stated in {', '.join(g.projects)})",
+            frozenset(g.threads),
+            # Above every project's own lines: they hold wherever the user works.
+            1_000 + len(g.threads),
+            g.latest,
+        )
+        for g in general
+    ]
+    digests: list[Digest] = []
+    for vg in visible:
+        project = vg.group.project
+        d = Digest(vg)
+        seen: set[str] = set()
+        for e in [*vg.prefs, *vg.failures, *vg.knowledge]:
+            text = f"- {project}: {clip(_entry_text(e), LINE_CHARS)}"
+            if text in seen:
+                continue
+            seen.add(text)
+            d.lines.append(Line(text, frozenset(e.threads), _score(e), e.latest))
+        d.lines.sort(key=lambda ln: (-ln.score, _rev(ln.latest), ln.text))
+        digests.append(d)
+    words = [vg.group.project for vg in visible]
+    words += terms(ln.text for d in digests for ln in d.lines[:6])
+    return SummaryModel(
+        sources=[s for s in sources if s.thread_id in shown_threads],
+        groups=list(visible),
+        general=general_lines,
+        digests=digests,
+        grep_words=list(dict.fromkeys(words)),
+        adhoc=sorted(adhoc, key=lambda n: n.name, reverse=True)[:MAX_ADHOC],
+        skills=list(skills),
+        notes=list(notes),
+    )
+
+
+def _profile_lines(model: SummaryModel) -> list[str]:
+    if not model.sources:
+        return ["- Nothing is known yet: no Codex session has been consolidated into memory."]
+    days = sorted({s.day for s in model.sources if s.day})
+    projects = list(dict.fromkeys(vg.group.project for vg in model.groups))
+    when = ""
+    if days:
+        when = f" on {days[0]}" if days[0] == days[-1] else f" from {days[0]} to {days[-1]}"
+    return [
+        f"- Memory holds {plural(len(model.sources), 'Codex session')}{when}, in "
+        f"{plural(len(projects), 'project')}: {', '.join(projects)}."
+    ]
+
+
+def render_summary(ledger: Ledger, model: SummaryModel, level: Level) -> list[str]:
+    ranked = model.ranked()
+    kept = {id(ln) for ln in (ranked if level.keep is None else ranked[: level.keep])}
+    em = Emitter("S", ledger)
+    everything = frozenset(s.thread_id for s in model.sources)
+    em.line("v1")
+    em.blank()
+    em.line("## User Profile")
+    em.blank()
+    for profile in _profile_lines(model):
+        em.line(profile, everything)
+    em.blank()
+    em.line("## User preferences")
+    em.blank()
+    shown = 0
+    for n in model.adhoc:
+        shown += em.line(f"- {clip(n.text, 170)} [ad-hoc note]", (n.support,))
+    for rule in model.general:
+        if id(rule) in kept:
+            shown += em.line(rule.text, rule.support)
+    if not shown:
+        em.line(
+            "- No rule stated in two or more projects yet; each project's own rules are under "
+            "What's in Memory."
+            if model.sources
+            else "- None recorded yet."
+        )
+    em.blank()
+    if model.notes:
+        em.raw([SUMMARY_NOTES_HEADING, "", *model.notes, ""])
+    em.line("## General Tips")
+    em.blank()
+    if model.sources:
+        words = ", ".join(model.grep_words[:16])
+        em.line(
+            f"- Grep MEMORY.md for a project or a tool ({words}): every bullet there starts "
+            "with its project, each `## Task` names its `rollout_summaries/` file, and lines "
+            "marked superseded are no longer current.",
+            everything,
+        )
+    else:
+        em.line("- Memory is empty: do not search MEMORY.md or rollout_summaries/ for past work.")
+    em.blank()
+    em.line("## What's in Memory")
+    em.blank()
+    if not model.digests:
+        em.line("- Nothing yet: memory is empty.")
+    # Every project's short digest first (its best lines), then the rest of each: the most
+    # valuable part of the file comes first, whatever the number of projects.
+    for d in model.digests:
+        g = d.vg.group
+        last = max(t.latest for _, t in d.vg.tasks)[:10]
+        pointer = Line(
+            f"- {g.project}: more in MEMORY.md under `{g.heading}` "
+            f"({plural(len(g.support), 'session')}, last {last or 'undated'})",
+            g.support,
+            0,
+        )
+        head = [ln for ln in d.lines[:DIGEST_LINES] if id(ln) in kept]
+        heading = f"### {g.project}: how to work here (cwd={g.cwd})"
+        _project_section(em, heading, d, [*head, pointer])
+    for d in model.digests:
+        rest = [ln for ln in d.lines[DIGEST_LINES:] if id(ln) in kept]
+        if rest:
+            _project_section(em, f"### {d.vg.group.project}: more facts and commands", d, rest)
+    if model.skills:
+        em.blank()
+        em.line("### Skills")
+        em.blank()
+        for sk in model.skills:
+            desc = f": {sk.description}" if sk.description else ""
+            em.line(f"- skills/{sk.name}/SKILL.md{desc}", (f"skill:{sk.name}",))
+    em.blank()
+    while em.lines and em.lines[-1] == "":
+        em.lines.pop()
+    return em.lines
+
+
+def _project_section(em: Emitter, heading: str, d: Digest, lines: Sequence[Line]) -> None:
+    """A project's heading and lines; nothing when the user hid the heading or every line."""
+    cp = em.checkpoint()
+    em.blank()
+    if not em.line(heading, d.vg.group.support):
+        em.restore(cp)
+        return
+    em.blank()
+    if not sum(em.line(ln.text, ln.support) for ln in lines):
+        em.restore(cp)
+
+
+def fit_summary(ledger: Ledger, model: SummaryModel) -> str:
+    """The rendering with the most ranked lines that fits ``SUMMARY_BUDGET``; the last resort
+    drops whole lines from the end."""
+
+    def attempt(level: Level) -> str | None:
+        text = redact("\n".join(render_summary(ledger, model, level)) + "\n")
+        return text if len(text.encode("utf-8")) <= SUMMARY_BUDGET else None
+
+    full = attempt(FULL)
+    if full is not None:
+        return full
+    lo, hi = 0, len(model.ranked())  # the most lines that fit: lo fits, hi+1 does not
+    best = attempt(Level(keep=0))
+    if best is not None:
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            fitted = attempt(Level(keep=mid))
+            if fitted is None:
+                hi = mid - 1
+            else:
+                lo, best = mid, fitted
+        return best
+    text = redact("\n".join(render_summary(ledger, model, Level(keep=0))) + "\n")
+    lines = split_lines(text)
+    while lines and len(("\n".join(lines) + "\n").encode("utf-8")) > SUMMARY_BUDGET:
+        lines.pop()
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,292 @@
+"""Durable statements: what the assistant concluded and the user stated about the project
+(environment variables, ports, versions, where things live, how to run things), facts that
+only show in tool output, and statements that something was replaced or is gone.
+
+A sentence is kept when it has an *anchor* (an environment variable, a port, a version, a
+path or a code span) and reads as a *standing statement* (a present-tense or modal verb), is
+not narration of what was just done ("I ran…", "Let me…"), and holds no value of one run (a
+pid, a hash, a temporary path)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from memoryd.extract.offline.judge import TRANSIENT, is_probe
+from memoryd.extract.offline.language import split_sentences, strip_tail
+from memoryd.extract.offline.shell import SUBCOMMAND_PROGRAMS, command_programs
+from memoryd.extract.offline.timeline import Command, Task
+from memoryd.textutil import clip, dedupe, md_code, one_line
+
+FACT_CHARS = 240
+MAX_FACTS = 8
+
+_ENV_VAR = re.compile(r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b|`[A-Z][A-Z0-9_]{2,}`")
+_PORT = re.compile(
+    r"\b(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\]|[\w-]+\.local):\d{2,5}\b|\bport\s+\d{2,5}\b",
+    re.I,
+)
+_VERSION = re.compile(r"\b(?:v|version\s+|>=\s*|==\s*|\^|~)?\d+\.\d+(?:\.\d+)?\b", re.I)
+_PATH = re.compile(
+    r"(?:^|[\s(`'\"])(?:\.{0,2}/)?[\w.-]+/[\w./-]*[\w/]|\b[\w-]+\.(?:py|ts|js|toml|ya?ml|json|cfg|ini|sql|md|env|sh|lock)\b"
+)
+_CODE = re.compile(r"`[^`\n]{2,80}`")
+_STANDING = re.compile(
+    r"\b(?:is|are|must|needs?|requires?|reads?|lives?|located|defined|configured|expects?"
+    r"|uses?|listens?|binds?|pins?|pinned|generated|should|has\s+to|have\s+to|depends?\s+on"
+    r"|comes?\s+from|points?\s+to|only\s+works|works\s+only|runs?\s+(?:on|at|in|from|before"
+    r"|after)|sits?\s+in|belongs?\s+in|goes\s+in|go\s+in|can't|cannot|won't|breaks?|fails?\s+"
+    r"(?:unless|without|if|when))\b",
+    re.I,
+)
+_NARRATION = re.compile(
+    r"^(?:i(?:'ll|'ve|'m|'d)?\b|let\s+me\b|let's\b|now\b|next\b|first\b|then\b|done\b|sure\b"
+    r"|ok(?:ay)?\b|great\b|here(?:'s|\s+is|\s+are)\b|below\b|above\b|you\s+can\s+now\b"
+    r"|this\s+(?:patch|change|commit|pr|fix)\b|the\s+(?:patch|change|fix|diff)\s+)",
+    re.I,
+)
+# A conclusion often opens with how it was reached; the statement is what follows.
+_LEAD = re.compile(
+    r"^(?:(?:so|note(?:\s+that)?|fyi|btw|also|found\s+it|it\s+turns\s+out(?:\s+that)?"
+    r"|i\s+(?:found|checked|confirmed|see|noticed|verified)(?:\s+that)?"
+    r"|(?:it\s+)?looks\s+like|the\s+(?:issue|problem|cause|root\s+cause|reason)\s+(?:was|is)"
+    r"(?:\s+that)?|turns\s+out)[:,]?\s+)+",
+    re.I,
+)
+_PAST_ACTION = re.compile(
+    r"^\s*(?:i|we)\s+\w+ed\b|\b(?:i|we)\s+(?:just|have|had)\b|\bfor\s+(?:now|this\s+run)\b", re.I
+)
+
+
+# A statement about "it" needs the sentence before it; one that says what fixed "it" is the
+# story of one session.
+_ANAPHORA = re.compile(
+    r"^(?:it|this|that|they|these|those|he|she)\b|\bfix(?:ed|es)\s+(?:it|this|that)\b", re.I
+)
+
+
+def _anchored(s: str) -> bool:
+    return any(p.search(s) for p in (_ENV_VAR, _PORT, _VERSION, _PATH, _CODE))
+
+
+def _statement(sentence: str) -> str | None:
+    """The durable statement a sentence makes, or None."""
+    s = one_line(sentence.strip().lstrip("-*• ").strip())
+    s = _LEAD.sub("", s).strip()
+    if not s or s.endswith("?") or len(s) < 20 or len(s) > 400:
+        return None
+    if _NARRATION.match(s) or _PAST_ACTION.search(s) or TRANSIENT.search(s):
+        return None
+    if _ANAPHORA.search(s):
+        return None
+    if not _anchored(s) or not _STANDING.search(s) or "REDACTED" in s:
+        return None
+    s = strip_tail(s)
+    return clip(s[:1].upper() + s[1:], FACT_CHARS)
+
+
+def statements(texts: Iterable[str]) -> list[str]:
+    """The durable statements of some messages, in order, without repeats."""
+    out: list[str] = []
+    for text in texts:
+        # Lines of a list or a code block are separate statements; fenced code is not prose.
+        prose = re.sub(r"```.*?(?:```|$)", " ", text, flags=re.S)
+        for sentence in split_sentences(prose):
+            st = _statement(sentence)
+            if st is not None:
+                out.append(st)
+    return dedupe(out)
+
+
+# Facts that show in the output of a successful command.
+_VERSION_FLAG = re.compile(r"(?:^|\s)(?:--version|-V|version)(?:\s|$)")
+_ASSIGNMENT = re.compile(
+    r"^\s*(?:export\s+)?([A-Z][A-Z0-9_]{2,})\s*[=:]\s*(\S[^#\n]{0,100})$", re.M
+)
+_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASS|CREDENTIAL|AUTH|PRIVATE|COOKIE|SESSION", re.I)
+_CONFIG_FILE = re.compile(
+    r"(?:^|/)(?:\.env[\w.-]*|[\w.-]+\.(?:toml|ini|cfg|conf|ya?ml|json|env|properties)"
+    r"|settings\.py|config\.py|Makefile|Dockerfile|docker-compose[\w.-]*|Procfile)$"
+)
+_LISTENING = re.compile(
+    r"\b(?:listening|running|serving|available|started|ready)\b[^\n]{0,20}?\b(?:on|at)\s+"
+    r"(?P<where>https?://[\w.:\[\]-]+(?::\d+)?/?|[\w.-]+:\d{2,5}\b|port\s+\d{2,5}\b)",
+    re.I,
+)
+
+
+def output_facts(task: Task) -> list[str]:
+    """Versions a ``--version`` printed, settings a config file holds, where a server listens."""
+    out: list[str] = []
+    for cmd in task.commands:
+        if cmd.tool == "orphan":
+            continue
+        code = md_code(clip(cmd.text, 120))
+        body = cmd.body
+        if cmd.succeeded and _VERSION_FLAG.search(cmd.text):
+            first = next((ln.strip() for ln in body.splitlines() if ln.strip()), "")
+            if first and _VERSION.search(first) and not TRANSIENT.search(first):
+                out.append(f"{code} prints {md_code(clip(first, 80))}")
+        if cmd.succeeded and is_probe(cmd) and any(_CONFIG_FILE.search(f) for f in cmd.files):
+            source = next(f for f in cmd.files if _CONFIG_FILE.search(f))
+            for m in list(_ASSIGNMENT.finditer(body))[:4]:
+                name, value = m.group(1), strip_tail(m.group(2).strip().strip("'\""))
+                if _SECRET_NAME.search(name) or "REDACTED" in value or TRANSIENT.search(value):
+                    continue
+                out.append(f"{md_code(f'{name}={value}')} is set in {md_code(source)}")
+        listening = _LISTENING.search(body) if not cmd.failed else None
+        if listening and not TRANSIENT.search(listening.group("where")):
+            out.append(f"{code} serves on {md_code(listening.group('where').rstrip('/'))}")
+    return dedupe(out)
+
+
+# Statements that something was replaced or is gone. X is a code span or one or two words.
+_X = r"(?:`[^`\n]{1,60}`|[\w./:@+-]+(?:\s+[a-z][\w./:@+-]*)?)"
+_REPLACED: tuple[re.Pattern[str], ...] = tuple(
+    re.compile(p, re.I)
+    for p in (
+        rf"\b(?:replaced|swapped)\s+(?P<old>{_X})\s+(?:with|for|by)\s+(?P<new>{_X})",
+        rf"(?P<old>{_X})\s+(?:has\s+been|was|got|is\s+now|have\s+been|were)\s+replaced\s+"
+        rf"(?:with|by)\s+(?P<new>{_X})",
+        rf"\b(?:switched|migrated|moved|changed|went)\s+(?:over\s+)?from\s+(?P<old>{_X})\s+"
+        rf"(?:to|over\s+to)\s+(?P<new>{_X})",
+        rf"(?P<old>{_X})\s+(?:was|has\s+been|got|is\s+now)\s+renamed\s+to\s+(?P<new>{_X})",
+        rf"\b(?:no\s+longer|don't|do\s+not|stopped)\s+(?:use|using|uses)\s+(?P<old>{_X})"
+        rf"(?:\s+any\s*more)?(?:[,;:]?\s+(?:use|we\s+use|it's|now)\s+(?P<new>{_X}))?",
+        rf"(?P<old>{_X})\s+(?:is|are|has\s+been|was)\s+(?:gone|removed|deleted|deprecated|dead"
+        rf"|obsolete|no\s+longer\s+(?:used|available|supported|exists?|there|needed|read|set"
+        rf"|loaded|consulted|honou?red|recognized|recognised|required|called|in\s+use))",
+        rf"\buse\s+(?P<new>{_X})\s+now\s+(?:instead\s+of|rather\s+than|not)\s+(?P<old>{_X})",
+        # With its subject: "Removed the duplicated branch" narrates an edit.
+        rf"\b(?:we|i|they|you)\s+(?:have\s+|'ve\s+)?(?:dropped|ditched|got\s+rid\s+of|removed"
+        rf"|retired)\s+(?P<old>{_X})",
+        rf"\b(?:nothing|no\s+one|none\s+of\s+\w+)\s+(?:should\s+)?(?:still\s+)?"
+        rf"(?:calls?|uses?|runs?|needs?|invokes?)\s+(?P<old>{_X})",
+        # The new one as the subject: "`just` replaced make", "ruff supersedes black".
+        rf"(?P<new>{_X})\s+(?:replaced|replaces|supersedes|superseded|took\s+over\s+from)\s+"
+        rf"(?P<old>{_X})",
+        rf"(?P<old>{_X})\s+(?:no\s+longer\s+works?|doesn't\s+work\s+any\s*more"
+        rf"|stopped\s+working|is\s+deprecated\s+in\s+favou?r\s+of\s+(?P<new>{_X}))",
+        # "port 5433 now (was 5432)", "5433, previously 5432", "used to be 5432".
+        rf"(?P<new>{_X})\s+now\b[^()]*\((?:it\s+)?(?:was|formerly|previously|used\s+to\s+be)"
+        rf"\s+(?P<old>{_X})\)",
+        rf"(?P<new>{_X}),?\s+(?:formerly|previously|not\s+the\s+old)\s+(?P<old>{_X})",
+        rf"(?P<new>{_X})\s+now,?\s+(?:not|instead\s+of|rather\s+than)\s+(?P<old>{_X})",
+        rf"(?:instead\s+of|in\s+place\s+of)\s+(?P<old>{_X}),?\s+(?:we\s+)?(?:now\s+)?"
+        rf"(?:use|run)\s+(?P<new>{_X})\s+now\b",
+    )
+)
+# "moved the dashboard to pnpm", "X uses pnpm now": the new tool, without the old one (the
+# consolidator finds what it replaced in the project's older commands).
+_SWITCHED: tuple[re.Pattern[str], ...] = tuple(
+    re.compile(p, re.I)
+    for p in (
+        rf"\b(?:moved|switched|migrated|went\s+over|changed)\s+(?:\w+\s+){{0,3}}?to\s+"
+        rf"(?P<new>{_X})",
+        rf"\b(?:uses?|runs?\s+on|is\s+on|are\s+on)\s+(?P<new>{_X})\s+now\b",
+    )
+)
+_GONE_ERROR = re.compile(
+    r"(?P<a>[\w.+-]+): (?:command )?not found|command not found: (?P<b>[\w.+-]+)"
+    r"|No rule to make target [`'\"]?(?P<c>[\w./-]+)|Missing script:? [`'\"]?(?P<d>[\w:.-]+)"
+    r"|no such command:? [`'\"]?(?P<e>[\w.-]+)|unknown command:? [`'\"]?(?P<f>[\w.-]+)"
+    r"|unrecognized subcommand [`'\"]?(?P<g>[\w.-]+)|Task [`'\"]?(?P<h>[\w:.-]+)[`'\"]? "
+    r"(?:does not exist|not found)"
+    r"|no such subcommand:? [`'\"]?(?P<i>[\w.-]+)|Could not find (?:command|task|script) "
+    r"[`'\"]?(?P<j>[\w:.-]+)|Don't know how to build task [`'\"]?(?P<k>[\w:.-]+)"
+    r"|(?P<l>\.{0,2}/[\w./-]+|[\w.-]+\.(?:sh|py|js|mjs|rb)): No such file or directory",
+    re.I,
+)
+_SUBCOMMANDS = frozenset(
+    "test tests run build install add sync lint check start dev serve up exec migrate compose "
+    "fmt format clean deploy release publish pip tool x watch e2e ci".split()
+)
+# A word every replacement pattern needs: a cheap test before the patterns.
+_REPLACEMENT_WORD = re.compile(
+    r"replac|swapp|switch|migrat|moved|went|changed|renamed|longer|don't|do\s+not|stopped"
+    r"|gone|removed|deleted|deprecat|dead|obsolete|dropped|ditched|rid\s+of|retired|nothing"
+    r"|no\s+one|none|supersed|took\s+over|working|work\s+any|\bnow\b|formerly|previously"
+    r"|instead|in\s+place|\bold\b",
+    re.I,
+)
+_FIRST_PERSON = re.compile(r"^(?:i|i've|i\s+have|i\s+just)\b", re.I)
+_STOP_OLD = frozenset("it this that the a an them we i you".split())
+
+
+# Words before a tool's name that are not part of it ("the old deploy.sh", "on ruff").
+_TERM_LEAD = (
+    r"^(?:(?:the|a|an|our|my|old|new|current|previous|on|to|with|by|for|in|at|from|of)\s+)+"
+)
+
+
+def _term(text: str) -> str:
+    text = strip_tail(text.strip()).strip()
+    text = re.sub(_TERM_LEAD, "", text, flags=re.I)
+    if text.startswith("`"):
+        return text
+    # Two words only when the first takes a subcommand ("make test", "npm run"): "uv last
+    # week" is `uv`.
+    words = text.split()
+    if len(words) > 1 and (
+        words[0] not in SUBCOMMAND_PROGRAMS | {"make", "just"} or words[1] not in _SUBCOMMANDS
+    ):
+        text = words[0]
+    return md_code(strip_tail(text))
+
+
+def replacements(texts: Iterable[str], narrated: Iterable[str] = ()) -> list[str]:
+    """ "Replaced: `old` is replaced by `new`" or "Replaced: `old` is gone" for each sentence that
+    says so, and "Switched to: `new`" for one that names only the new tool, quoting it."""
+    out: list[str] = []
+    said = [(text, False) for text in texts] + [(text, True) for text in narrated]
+    for text, by_agent in said:
+        if _REPLACEMENT_WORD.search(text) is None:
+            continue  # most messages say nothing of the kind: skip the patterns
+        for sentence in split_sentences(text):
+            s = one_line(sentence)
+            if _REPLACEMENT_WORD.search(s) is None:
+                continue
+            if by_agent and _FIRST_PERSON.match(s):
+                continue  # "I replaced the loop with …": the agent telling its own edit
+            quote = clip(strip_tail(s), 160)
+            replaced = False
+            for pattern in _REPLACED:
+                m = pattern.search(s)
+                if m is None or m.group("old").strip("`").lower() in _STOP_OLD:
+                    continue
+                new = m.groupdict().get("new")
+                change = f"is replaced by {_term(new)}" if new else "is gone"
+                out.append(f'Replaced: {_term(m.group("old"))} {change} ("{quote}")')
+                replaced = bool(new)
+                break
+            if replaced:
+                continue  # the new tool is named already
+            for pattern in _SWITCHED:
+                m = pattern.search(s)
+                if m is not None and m.group("new").strip("`").lower() not in _STOP_OLD:
+                    out.append(f'Switched to: {_term(m.group("new"))} ("{quote}")')
+                    break
+    return dedupe(out)
+
+
+def gone_commands(task: Task, fixed: set[int]) -> list[str]:
+    """A command that failed because what it runs does not exist (a missing program, make
+    target, package script) and was not fixed in this task: evidence that it is gone."""
+    out: list[str] = []
+    for cmd in task.commands:
+        if not cmd.failed or cmd.seq in fixed or (isinstance(cmd, Command) and is_probe(cmd)):
+            continue
+        m = _GONE_ERROR.search(cmd.body)
+        if m is None:
+            continue
+        missing = next(g for g in m.groups() if g)
+        programs = command_programs(cmd.text)
+        if not any(missing in p.split() or missing in cmd.text.split() for p in programs):
+            if missing not in cmd.text:
+                continue
+        what = md_code(clip(cmd.text, 120))
+        start = cmd.body.rfind("\n", 0, m.start()) + 1
+        end = cmd.body.find("\n", m.end())
+        line = cmd.body[start : end if end != -1 else len(cmd.body)]
+        out.append(f"Replaced: {what} is gone ({clip(line, 160)})")
+    return dedupe(out)

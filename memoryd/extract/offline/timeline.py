@@ -1,0 +1,389 @@
+"""The rollout as tasks with timelines of commands, edits, feedback and notes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from memoryd.extract.offline.items import message_parts, text_of, user_text
+from memoryd.extract.offline.language import (
+    is_rejection,
+    preference_implication,
+    read_message,
+    split_sentences,
+    with_context,
+)
+from memoryd.extract.offline.limits import ANALYSE_CHARS, MAX_TEXTS
+from memoryd.extract.offline.shell import (
+    PATCH_FAIL,
+    bound,
+    clean_path,
+    command_paths,
+    error_excerpt,
+    json_args,
+    last_lines,
+    parse_output,
+    patch_files,
+    shell_display,
+)
+from memoryd.textutil import clip, dedupe, md_code, quoted
+
+
+@dataclass
+class Command:
+    seq: int
+    text: str
+    tool: str
+    workdir: str | None = None
+    exit_code: int | None = None
+    running: bool = False
+    body: str = ""
+    answered: bool = False
+    files: list[str] = field(default_factory=list)
+
+    error_hint: str | None = None  # error_excerpt(body), kept current by the builder
+
+    @property
+    def error(self) -> str | None:
+        if self.exit_code == 0 or not self.answered:
+            return None
+        if self.error_hint is None and self.exit_code is not None:
+            return last_lines(self.body) or None
+        return self.error_hint
+
+    @property
+    def failed(self) -> bool:
+        if self.exit_code is not None:
+            return self.exit_code != 0
+        return self.answered and self.error_hint is not None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.exit_code == 0
+
+    @property
+    def status_known(self) -> bool:
+        return self.exit_code is not None or self.failed
+
+
+@dataclass
+class Edit:
+    seq: int
+    files: list[tuple[str, str]]
+    ok: bool | None = None
+    error: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.ok is False
+
+    @property
+    def succeeded(self) -> bool:
+        return self.ok is True
+
+    @property
+    def status_known(self) -> bool:
+        return self.ok is not None
+
+
+@dataclass
+class Feedback:
+    seq: int
+    positive: bool
+    quote: str
+    rejection: bool = False  # the user refused what was just done ("undo that", "no, don't")
+
+
+@dataclass
+class Note:
+    seq: int
+    text: str
+
+
+Event = Command | Edit | Feedback | Note
+
+
+@dataclass
+class Preference:
+    quote: str
+    implication: str
+
+
+@dataclass
+class Task:
+    number: int
+    prompt: str
+    title: str
+    continuation: bool = False
+    group: str = ""
+    events: list[Event] = field(default_factory=list)
+    preferences: list[Preference] = field(default_factory=list)
+    final_answer: str = ""
+    # What the assistant said and what the user wrote in this task, in order: the sources of
+    # durable statements (bounded: MAX_TEXTS each, ANALYSE_CHARS per text).
+    assistant_texts: list[str] = field(default_factory=list)
+    user_texts: list[str] = field(default_factory=list)
+    plan: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def commands(self) -> list[Command]:
+        return [e for e in self.events if isinstance(e, Command)]
+
+    @property
+    def edits(self) -> list[Edit]:
+        return [e for e in self.events if isinstance(e, Edit)]
+
+    @property
+    def actions(self) -> list[Command | Edit]:
+        return [e for e in self.events if isinstance(e, (Command, Edit))]
+
+    def files(self) -> list[str]:
+        out: list[str] = []
+        for e in self.events:
+            if isinstance(e, Edit):
+                out.extend(p for _, p in e.files)
+            elif isinstance(e, Command):
+                out.extend(e.files)
+        return dedupe(out)
+
+
+@dataclass
+class Rollout:
+    tasks: list[Task]
+    env_cwd: str | None
+
+
+class _Builder:
+    def __init__(self, cwd: str, continuation_title: str | None) -> None:
+        self.cwd = cwd
+        self.tasks: list[Task] = []
+        self.env_cwd: str | None = None
+        self.pending: list[Event] = []  # tool work before any request (a later chunk)
+        self.by_call: dict[str, Command | Edit] = {}
+        self.sessions: dict[str, Command] = {}
+        self.pending_answer = ""
+        self.continuation_title = continuation_title
+        self.seq = 0
+        # The assistant asked something since the last action: a "no" answers the question
+        # ("should I mark it skip?"), not the command run before it.
+        self.asked = False
+
+    # -- task bookkeeping
+    def _current(self) -> Task | None:
+        return self.tasks[-1] if self.tasks else None
+
+    def _sink(self) -> list[Event]:
+        task = self._current()
+        if task is None and self.continuation_title is not None:
+            # A later chunk of a long rollout: work before its first request continues a
+            # request made in an earlier chunk.
+            title = self.continuation_title
+            task = Task(1, title, title, continuation=True, final_answer=self.pending_answer)
+            self.tasks.append(task)
+        return task.events if task else self.pending
+
+    def _add(self, event: Event) -> None:
+        self._sink().append(event)
+
+    # -- items
+    def feed(self, item: dict[str, Any]) -> None:
+        self.seq += 1
+        kind = item.get("type")
+        if kind == "message" or (kind is None and "role" in item):
+            self._message(item)
+        elif kind in ("function_call", "custom_tool_call"):
+            self._call(item)
+        elif kind == "local_shell_call":
+            action = item.get("action") if isinstance(item.get("action"), dict) else {}
+            cmd = shell_display(action.get("command")) if action else ""
+            workdir = action.get("working_directory") if action else None
+            self._command(item.get("call_id") or item.get("id"), cmd, "local_shell", workdir)
+        elif kind in ("function_call_output", "custom_tool_call_output"):
+            self._output(item)
+        elif kind == "web_search_call":
+            action = item.get("action") if isinstance(item.get("action"), dict) else {}
+            query = action.get("query") if action else None
+            what = f"Searched the web for {quoted(query, 120)}" if query else "Used web search"
+            self._add(Note(self.seq, what))
+        elif kind == "agent_message":
+            author = item.get("author") or "another agent"
+            text = "\n".join(message_parts(item))
+            if text:
+                self._add(Note(self.seq, f"Message from {author}: {quoted(text, 160)}"))
+
+    def _message(self, item: dict[str, Any]) -> None:
+        role = item.get("role")
+        if role == "user":
+            text, env_cwd, aborted = user_text(item)
+            if env_cwd and self.env_cwd is None:
+                self.env_cwd = env_cwd
+            task = self._current()
+            if aborted and task is not None:
+                task.events.append(Feedback(self.seq, False, "(the user interrupted the turn)"))
+            if text:
+                self._request(text)
+        elif role == "assistant":
+            text = "\n".join(message_parts(item)).strip()
+            self.asked = text.rstrip("*_` ").endswith("?")
+            task = self._current()
+            if text and task is not None:
+                task.final_answer = text
+                if len(task.assistant_texts) < MAX_TEXTS:
+                    task.assistant_texts.append(text[:ANALYSE_CHARS])
+            elif text:
+                self.pending_answer = text
+
+    def _request(self, text: str) -> None:
+        text = text[:ANALYSE_CHARS]
+        reading = read_message(text)
+        if self._current() is None and reading.follow_up and self.continuation_title is not None:
+            self._sink()  # feedback on a request made in an earlier chunk
+        task = self._current()
+        if task is None and reading.chatter and not self.tasks:
+            return  # a greeting before any request is not a task
+        if task is not None and (reading.positive or reading.negative):
+            first = split_sentences(text)
+            quote = first[0] if first else text
+            rejection = is_rejection(text) and not self.asked
+            task.events.append(Feedback(self.seq, reading.positive, quote, rejection))
+        self.asked = False
+        if task is None or not reading.follow_up:
+            task = Task(number=len(self.tasks) + 1, prompt=text, title=reading.title)
+            self.tasks.append(task)
+        elif reading.negative:
+            task.events.append(Note(self.seq, f"The user corrected: {quoted(text, 200)}"))
+        if len(task.user_texts) < MAX_TEXTS:
+            task.user_texts.append(text)
+        sentences = split_sentences(text)
+        for sentence in reading.preferences:
+            pref = Preference(
+                quote=with_context(sentences, sentence),
+                implication=preference_implication(sentence),
+            )
+            if all(p.quote != pref.quote for p in task.preferences):
+                task.preferences.append(pref)
+
+    def _call(self, item: dict[str, Any]) -> None:
+        name = str(item.get("name") or "")
+        call_id = item.get("call_id") or item.get("id")
+        if item.get("type") == "custom_tool_call":
+            payload = item.get("input")
+            raw_input = payload if isinstance(payload, str) else text_of(payload)
+            if name == "apply_patch" or "*** Begin Patch" in raw_input:
+                self._edit(call_id, raw_input)
+            elif name in ("exec", "js", "code") or not name:
+                first = clip(raw_input.strip().split("\n", 1)[0], 120)
+                self._add(Note(self.seq, f"Ran a code-mode script ({md_code(first)})"))
+            else:
+                self._add(Note(self.seq, f"Called tool {md_code(name)}"))
+            return
+        args = json_args(item.get("arguments"))
+        base = name.rsplit(".", 1)[-1]
+        if base in ("exec_command", "shell", "shell_command", "container.exec", "run_command"):
+            cmd = args.get("cmd", args.get("command", args.get("_raw", "")))
+            text = shell_display(cmd)
+            if isinstance(cmd, list) and cmd and cmd[0] == "apply_patch" and len(cmd) > 1:
+                self._edit(call_id, str(cmd[1]))
+            elif "*** Begin Patch" in text:
+                self._edit(call_id, text)
+            else:
+                workdir = args.get("workdir") or args.get("cwd")
+                self._command(call_id, text, base, workdir if isinstance(workdir, str) else None)
+        elif base == "apply_patch":
+            self._edit(call_id, str(args.get("input", args.get("patch", args.get("_raw", "")))))
+        elif base == "write_stdin":
+            session = args.get("session_id")
+            if session is not None and str(session) in self.sessions and call_id:
+                self.by_call[str(call_id)] = self.sessions[str(session)]
+        elif base == "update_plan":
+            plan = args.get("plan")
+            task = self._current()
+            if isinstance(plan, list) and task is not None:
+                task.plan = [
+                    (clip(str(p.get("step", "")), 120), str(p.get("status", "")))
+                    for p in plan
+                    if isinstance(p, dict) and p.get("step")
+                ]
+        elif base == "view_image":
+            path = args.get("path")
+            if isinstance(path, str) and path:
+                cmd_ = Command(self.seq, f"view_image {path}", "view_image", answered=True)
+                cmd_.exit_code = 0
+                cmd_.files = [p for p in [clean_path(path, self.cwd)] if p]
+                self._add(cmd_)
+        elif name:
+            summary = ", ".join(
+                f"{k}={clip(v if isinstance(v, str) else json.dumps(v, sort_keys=True), 60)}"
+                for k, v in sorted(args.items())
+                if k != "_raw"
+            )
+            label = f"Called tool {md_code(name)}" + (f" ({clip(summary, 160)})" if summary else "")
+            self._add(Note(self.seq, label))
+
+    def _command(self, call_id: Any, text: str, tool: str, workdir: str | None) -> None:
+        if not text.strip():
+            return
+        cwd = workdir or self.cwd
+        cmd = Command(self.seq, text.strip(), tool, workdir=workdir)
+        cmd.files = command_paths(cmd.text[:ANALYSE_CHARS], cwd)
+        self._add(cmd)
+        self.asked = False
+        if call_id:
+            self.by_call[str(call_id)] = cmd
+
+    def _edit(self, call_id: Any, patch: str) -> None:
+        files = [(op, clean_path(p, self.cwd) or p) for op, p in patch_files(patch)]
+        edit = Edit(self.seq, files)
+        self._add(edit)
+        self.asked = False
+        if call_id:
+            self.by_call[str(call_id)] = edit
+
+    def _output(self, item: dict[str, Any]) -> None:
+        call_id = str(item.get("call_id"))
+        target = self.by_call.get(call_id)
+        current = self._current()
+        early = current is None or current.continuation
+        if target is None and self.continuation_title is not None and early:
+            # A later chunk opening with the output of a call made in an earlier chunk: its
+            # exit status is still evidence.
+            target = Command(
+                self.seq, f"(a command from an earlier part, call {call_id})", "orphan"
+            )
+            self._add(target)
+        if target is None:
+            return
+        out = parse_output(item.get("output"))
+        if isinstance(target, Edit):
+            text = out.body
+            if out.exit_code not in (None, 0) or PATCH_FAIL.search(text):
+                target.ok = False
+                target.error = error_excerpt(text) or last_lines(text) or None
+            elif out.exit_code == 0 or "success" in text.lower() or not text.strip():
+                target.ok = True
+            return
+        target.answered = True
+        if out.exit_code is not None:
+            target.exit_code = out.exit_code
+            target.running = False
+        elif out.running_session is not None:
+            target.running = True
+            self.sessions[out.running_session] = target
+        target.body = bound(target.body + "\n" + out.body if target.body else out.body)
+        target.error_hint = error_excerpt(target.body)
+
+    def finish(self) -> Rollout:
+        # In a first chunk no earlier request exists: stray work before the first request is
+        # folded into the first task.
+        if self.tasks and self.pending:
+            self.tasks[0].events[:0] = self.pending
+        return Rollout(tasks=self.tasks, env_cwd=self.env_cwd)
+
+
+def analyse(items: Sequence[dict[str, Any]], cwd: str, continuation_title: str | None) -> Rollout:
+    builder = _Builder(cwd, continuation_title)
+    for item in items:
+        builder.feed(item)
+    return builder.finish()

@@ -1,0 +1,1 @@
+"""What every model call shares: the streaming HTTP client with retries and the Codex CLI runner."""

@@ -1,0 +1,373 @@
+"""The quality benchmark's corpora and scorer (scripts/bench_quality.py, issue 13).
+
+The corpora must hold what the issue asks for, their sessions must be real Codex 0.169
+rollouts to memoryd's own indexer, and the scorer must be able to fail: a hand-written memory
+folder that states every fact scores 100 %, an empty one 0 %, one that keeps old values and
+distractors is caught.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+from pathlib import Path
+
+import aiosqlite
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "scripts"))
+
+import bench_quality  # noqa: E402
+from quality import corpora  # noqa: E402
+from quality.model import DISTRACTOR_KINDS, FACT_KINDS, Corpus, Fact, Say, Sh, User  # noqa: E402
+from quality.render import render_session, write_session  # noqa: E402
+from quality.score import MEMORY, SUMMARY, Scorer, active_facts, score_root, units  # noqa: E402
+
+from memoryd.config import Config  # noqa: E402
+from memoryd.phase1 import eligibility  # noqa: E402
+from memoryd.rollouts.indexer import Indexer  # noqa: E402
+from memoryd.rollouts.render import render_rollout  # noqa: E402
+from memoryd.store.jobs import scan_candidates  # noqa: E402
+
+DAY_MS = 86_400_000
+TRIGGERS = re.compile(r"\b(always|never|prefer|prefers|preferred)\b", re.I)
+NOW_MS = int(time.time() * 1000)
+
+
+@pytest.fixture(params=corpora.NAMES)
+def corpus(request: pytest.FixtureRequest) -> Corpus:
+    return corpora.get(request.param)
+
+
+def _start(s_days_ago: float) -> int:
+    return NOW_MS - int(s_days_ago * DAY_MS)
+
+
+def _user_texts(corpus: Corpus, keys: tuple[str, ...]) -> list[str]:
+    return [st.text for k in keys for st in corpus.session(k).steps if isinstance(st, User)]
+
+
+def _all_text(corpus: Corpus, keys: tuple[str, ...]) -> str:
+    parts: list[str] = []
+    for k in keys:
+        for st in corpus.session(k).steps:
+            if isinstance(st, Sh):
+                parts += [st.cmd, st.out]
+            elif isinstance(st, User | Say):
+                parts.append(st.text)
+            else:
+                parts.append(getattr(st, "body", ""))
+    return "\n".join(parts)
+
+
+def test_corpus_has_the_size_and_spread_the_issue_asks_for(corpus: Corpus) -> None:
+    assert len(corpus.sessions) >= 24
+    assert len({s.key for s in corpus.sessions}) == len(corpus.sessions)
+    assert len({s.project for s in corpus.sessions}) >= 4
+    days = [s.days_ago for s in corpus.sessions]
+    assert max(days) - min(days) >= 14
+    assert any(s.later for s in corpus.sessions)
+    # later sessions come after every initial one, and everything is idle and within 30 days
+    assert max(s.days_ago for s in corpus.sessions if s.later) < min(
+        s.days_ago for s in corpus.sessions if not s.later
+    )
+    assert min(days) > 0.55 and max(days) < 29
+    for step in ("first", "later"):
+        facts, _, _ = active_facts(corpus, step)
+        assert len(facts) >= 30, step
+    assert {f.kind for f in corpus.facts} == set(FACT_KINDS)
+    assert {d.kind for d in corpus.distractors} == set(DISTRACTOR_KINDS)
+    for f in corpus.facts:
+        assert f.sources and all(corpus.session(k) for k in f.sources), f.id
+        if f.project is not None:
+            assert all(corpus.session(k).project == f.project for k in f.sources), f.id
+        assert (f.link is not None) == (f.kind == "failure_fix"), f.id
+    for f in corpus.facts:
+        if f.superseded_by is not None:
+            new = next(g for g in corpus.facts if g.id == f.superseded_by)
+            assert new.kind == "superseding"
+            assert all(corpus.session(k).later for k in new.sources)
+            assert not any(corpus.session(k).later for k in f.sources)
+    assert sum(1 for f in corpus.facts if f.superseded_by) >= 3
+    general = [f for f in corpus.facts if f.kind == "general_rule"]
+    assert all(len({corpus.session(k).project for k in f.sources}) >= 2 for f in general)
+    _, _, gone = active_facts(corpus, "forget")
+    assert gone, "the forgotten session must have facts of its own"
+
+
+def test_ground_truth_is_planted_where_the_issue_says(corpus: Corpus) -> None:
+    """Every fact's and distractor's tokens occur in its sessions; project facts never in
+    what the user typed; most stated rules avoid the trigger words."""
+    for f in list(corpus.facts) + list(corpus.distractors):
+        text = _all_text(corpus, f.sources)
+        for group in f.match.groups:
+            assert any(re.search(re.escape(a), text, re.I) for a in group), (f.id, group)
+    for f in corpus.facts:
+        if f.kind == "project_fact":
+            said = "\n".join(_user_texts(corpus, f.sources))
+            hits = [p.search(said) for p in f.match.patterns()]
+            assert not all(hits), f"{f.id} is typed by the user; it must come from the tools"
+        if f.kind == "failure_fix":
+            # the fix is a command of its own, not the failing one run again
+            cmds = [st for k in f.sources for st in corpus.session(k).steps if isinstance(st, Sh)]
+            fixes = [c for c in cmds if all(p.search(c.cmd) for p in f.match.patterns())]
+            assert fixes and all(c.code == 0 for c in fixes), f.id
+            assert any(c.code != 0 for c in cmds), f.id
+    stated = [f for f in corpus.facts if f.kind in ("preference", "general_rule", "project_rule")]
+    plain = [
+        f
+        for f in stated
+        if not any(
+            TRIGGERS.search(t) and all(p.search(t) for p in f.match.patterns())
+            for t in _user_texts(corpus, f.sources)
+        )
+    ]
+    assert len(plain) * 2 >= len(stated), "most rules must be phrased without trigger words"
+
+
+async def test_rendered_sessions_index_with_a_preview_and_are_eligible(
+    tmp_path: Path, db: aiosqlite.Connection, corpus: Corpus
+) -> None:
+    sessions = tmp_path / "codex" / "sessions"
+    ids: dict[str, tuple[str, str]] = {}
+    for s in corpus.sessions:
+        tid, path = write_session(
+            sessions, corpus.name, s, corpus.project(s.project), _start(s.days_ago)
+        )
+        first = next(st.text for st in s.steps if isinstance(st, User))
+        ids[tid] = (first, s.project)
+        assert path.name.endswith(f"-{tid}.jsonl")
+        # the stage-1 view of the rollout holds the user's words and the tool output
+        stage1 = "".join(render_rollout(path).chunks)
+        assert json.dumps(first, ensure_ascii=False)[1:40] in stage1
+    indexer = Indexer(db, [sessions], tmp_path / "codex" / "archived_sessions")
+    stats = await indexer.scan_all()
+    assert (stats.files_seen, stats.problems) == (len(corpus.sessions), 0)
+    rows = await (
+        await db.execute("SELECT id, preview, cwd, source, git_branch FROM threads")
+    ).fetchall()
+    assert {r[0] for r in rows} == set(ids)
+    for tid, preview, cwd, source, branch in rows:
+        first, project = ids[tid]
+        assert preview == first
+        assert cwd == corpus.project(project).cwd
+        assert source == "cli" and branch
+    candidates = await scan_candidates(db, eligibility(Config()), now_ms=NOW_MS, limit=1000)
+    assert {c.thread_id for c in candidates} == set(ids)
+
+
+def test_rendering_is_byte_stable(corpus: Corpus) -> None:
+    s = corpus.sessions[0]
+    a = render_session(corpus.name, s, corpus.project(s.project), 1_795_317_123_000)
+    b = render_session(corpus.name, s, corpus.project(s.project), 1_795_317_123_000)
+    assert a == b
+    lines = [json.loads(x) for x in a[1].splitlines()]
+    assert [x["ordinal"] for x in lines] == list(range(len(lines)))
+    assert lines[0]["type"] == "session_meta" and lines[0]["payload"]["id"] == a[0]
+    assert {x["type"] for x in lines} >= {
+        "session_meta", "event_msg", "response_item", "turn_context", "world_state",
+        "token_usage_record",
+    }  # fmt: skip
+
+
+def _folder(root: Path, corpus: Corpus, lines_by_scope: dict[str, list[str]]) -> Path:
+    """A memory folder whose summary and MEMORY.md hold ``lines`` under one heading per scope
+    (a project name, or "General")."""
+    root.mkdir(parents=True, exist_ok=True)
+    body = ["v1", ""]
+    for scope, lines in lines_by_scope.items():
+        body += [f"## {scope}", ""] + [f"- {line}" for line in lines] + [""]
+    text = "\n".join(body)
+    (root / SUMMARY).write_text(text)
+    (root / MEMORY).write_text(text.removeprefix("v1\n"))
+    return root
+
+
+def _perfect(root: Path, corpus: Corpus, facts: list[Fact]) -> Path:
+    scopes: dict[str, list[str]] = {}
+    for f in facts:
+        scopes.setdefault(f.project or "General", []).append(f.says)
+    return _folder(root, corpus, scopes)
+
+
+@pytest.mark.parametrize("step", ["first", "later", "forget"])
+def test_scorer_gives_a_hand_written_perfect_folder_full_marks(
+    tmp_path: Path, corpus: Corpus, step: str
+) -> None:
+    facts, _, _ = active_facts(corpus, step)
+    result = score_root(corpus, _perfect(tmp_path, corpus, facts), step)
+    for name in (SUMMARY, MEMORY):
+        f = result.files[name]
+        assert f.total == (len(facts), len(facts)), (name, f.missing)
+        assert f.linked[0] == f.linked[1] > 0
+        assert f.superseded_current == [] and f.distractors == []
+        assert f.fact_bytes > 0.9 * f.size - 200
+    assert result.forgotten_present == {SUMMARY: [], MEMORY: []} or step != "forget"
+
+
+def test_scorer_gives_an_empty_folder_zero(tmp_path: Path, corpus: Corpus) -> None:
+    (tmp_path / "root").mkdir()
+    (tmp_path / "root" / SUMMARY).write_text("v1\n")
+    (tmp_path / "root" / MEMORY).write_text("")
+    result = score_root(corpus, tmp_path / "root", "later")
+    for f in result.files.values():
+        assert f.total[0] == 0 and f.total[1] >= 30
+        assert f.linked[0] == 0 and f.fact_bytes == 0
+    missing = score_root(corpus, tmp_path / "nothing", "later")
+    assert all(f.total[0] == 0 for f in missing.files.values())
+
+
+def test_scorer_catches_old_values_distractors_and_misplaced_scopes(
+    tmp_path: Path, corpus: Corpus
+) -> None:
+    facts, pairs, _ = active_facts(corpus, "later")
+    scopes: dict[str, list[str]] = {}
+    for old, _new in pairs:
+        scopes.setdefault(old.project or "General", []).append(old.says)
+    for d in corpus.distractors:
+        scopes.setdefault("General", []).append(" ".join(g[0] for g in d.match.groups))
+    # every project fact under the wrong project; every general rule under one project
+    wrong = {
+        p.name: corpus.projects[(i + 1) % len(corpus.projects)].name
+        for i, p in enumerate(corpus.projects)
+    }
+    for f in facts:
+        if f.kind == "general_rule":
+            scopes.setdefault(corpus.projects[0].name, []).append(f.says)
+        elif f.project is not None:
+            scopes.setdefault(wrong[f.project], []).append(f.says)
+    result = score_root(corpus, _folder(tmp_path, corpus, scopes), "later")
+    for fs in result.files.values():
+        assert sorted(fs.superseded_current) == sorted(o.id for o, _ in pairs)
+        assert sorted(fs.distractors) == sorted(d.id for d in corpus.distractors)
+        scoped = [g for g in facts if g.project is not None or g.kind == "general_rule"]
+        assert fs.total[0] <= len(facts) - len(scoped)
+    # an old value stated as replaced is not presented as current
+    replaced: dict[str, list[str]] = {}
+    for o, _ in pairs:
+        replaced.setdefault(o.project or "General", []).append(f"{o.says}: no longer, replaced")
+    result = score_root(corpus, _folder(tmp_path / "r", corpus, replaced), "later")
+    assert all(fs.superseded_current == [] for fs in result.files.values())
+
+
+def test_a_failing_cli_step_stops_the_bench_with_the_clis_reason(tmp_path: Path) -> None:
+    env = bench_quality._env(tmp_path)
+    with pytest.raises(bench_quality.BenchError) as e:
+        bench_quality.memoryd(env, "forget", "--thread", "no-such-thread")
+    msg = str(e.value)
+    assert "`memoryd forget --thread no-such-thread` exited 1" in msg
+    assert "unknown thread 'no-such-thread'" in msg and "\n" not in msg
+
+
+def test_an_unknown_corpus_is_named_in_the_error() -> None:
+    with pytest.raises(KeyError, match="no corpus 'z': choose one of a, b, c"):
+        corpora.get("z")
+
+
+def test_the_bench_runs_the_real_cli_and_forget_and_redaction_hold(tmp_path: Path) -> None:
+    """One whole run of corpus A through ``memoryd run --once`` and ``forget`` (subprocesses):
+    every session is extracted, each step is scored, the forgotten session's facts are gone
+    and the planted secret is in no file of the memory root."""
+    corpus = corpora.get("a")
+    result = bench_quality.run_corpus(corpus, tmp_path, NOW_MS)
+    runs = result["runs"]
+    initial = sum(1 for s in corpus.sessions if not s.later)
+    assert runs["first"]["phase1"]["succeeded"] == initial
+    assert runs["later"]["phase1"]["succeeded"] == len(corpus.sessions) - initial
+    assert all(r["phase1"]["failed"] == 0 for r in runs.values())
+    steps = result["steps"]
+    assert set(steps) == {"first", "later", "forget"}
+    assert steps["forget"].forgotten_present == {SUMMARY: [], MEMORY: []}
+    assert all(s.secret_anywhere == [] for s in steps.values())
+    assert (tmp_path / "codex" / "memories" / SUMMARY).read_text().startswith("v1\n")
+    assert "== corpus a" in bench_quality.report(corpus, result)
+
+
+@pytest.mark.parametrize(
+    ("text", "stated"),
+    [
+        ("## webapp\n\n- WEBAPP_API_URL must be http://127.0.0.1:8765 in tests\n", True),
+        ("- tests need WEBAPP_API_URL=http://127.0.0.1:8765 (webapp)\n", True),
+        ("## webapp\n### Testing\n- the API URL:\n  WEBAPP_API_URL, port 8765\n", True),
+        ("- WEBAPP_API_URL must be http://127.0.0.1:8765 in tests\n", False),  # which project?
+        ("## dashboard\n\n- WEBAPP_API_URL must be http://127.0.0.1:8765\n", False),
+        ("# webapp, dashboard, ledger, logship\n\n- WEBAPP_API_URL is 8765\n", False),
+        ("## webapp\n\n- keywords: WEBAPP_API_URL, 8765, pytest, alembic\n", False),
+        ("## webapp\n\n- WEBAPP_API_URL\n- 8765\n", False),  # not in one statement
+    ],
+)
+def test_a_fact_counts_only_stated_in_one_unit_of_its_project(text: str, stated: bool) -> None:
+    corpus = corpora.get("a")
+    fact = next(f for f in corpus.facts if f.id == "a.fact.api_url")
+    assert bool(Scorer(corpus).stated(fact, units(text))) is stated
+
+
+def test_a_general_rule_counts_only_outside_a_single_projects_scope() -> None:
+    corpus = corpora.get("a")
+    rule = next(f for f in corpus.facts if f.id == "a.gen.rg")
+    scorer = Scorer(corpus)
+    assert scorer.stated(rule, units("## General\n\n- search with rg, not grep\n"))
+    assert scorer.stated(rule, units("- rg over grep (webapp, dashboard)\n"))
+    assert not scorer.stated(rule, units("## dashboard\n\n- use rg rather than grep\n"))
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z0-9_]+", text.lower()))
+
+
+def test_corpus_b_is_not_corpus_a_in_other_words() -> None:
+    """B was written by other means: other projects, and no user message or assistant
+    conclusion of B shares most of its words with one of A (so B can check that a rule found
+    by tuning on A generalises)."""
+    a, b = corpora.get("a"), corpora.get("b")
+    assert not {p.name for p in a.projects} & {p.name for p in b.projects}
+
+    def said(c: Corpus) -> list[str]:
+        return [st.text for s in c.sessions for st in s.steps if isinstance(st, User | Say)]
+
+    a_words = [_words(t) for t in said(a)]
+    for text in said(b):
+        w = _words(text)
+        if len(w) < 6:  # "Sure." / "Got it." are everybody's
+            continue
+        worst = max(len(w & v) / len(w | v) for v in a_words)
+        assert worst < 0.4, text
+
+
+def test_corpus_c_is_neither_a_nor_b_in_other_words() -> None:
+    """C, the corpus tuned on beside A, has its own projects and wording: no user message or
+    assistant answer of C shares most of its words with one of A or B."""
+    a, b, c = corpora.get("a"), corpora.get("b"), corpora.get("c")
+    assert not {p.name for p in c.projects} & (
+        {p.name for p in a.projects} | {p.name for p in b.projects}
+    )
+
+    def said(x: Corpus) -> list[str]:
+        return [st.text for s in x.sessions for st in s.steps if isinstance(st, User | Say)]
+
+    others = [_words(t) for t in said(a) + said(b)]
+    for text in said(c):
+        w = _words(text)
+        if len(w) < 6:
+            continue
+        assert max(len(w & v) / len(w | v) for v in others) < 0.4, text
+
+
+def test_a_transcript_reads_into_steps_and_says_what_it_cannot_read() -> None:
+    from quality.transcript import TranscriptError, parse
+
+    steps = parse(
+        "> run the tests,\n  then stop\n$ make test\nFAILED x\n\n  at y\n[exit 2 1.5s]\n"
+        "*** Begin Patch\n*** Update File: a\n*** End Patch\n"
+        "< Done:\n  - one,\n    two\n  - three\n"
+    )
+    assert steps[0] == User("run the tests, then stop")
+    assert steps[1] == Sh("make test", "FAILED x\n\n  at y", code=2, secs=1.5)
+    assert steps[3] == Say("Done:\n- one, two\n- three")
+    with pytest.raises(TranscriptError, match=r"command 'ls' has no \[exit N\] line"):
+        parse("$ ls\nfoo\n")
+    with pytest.raises(TranscriptError, match="cannot read transcript line 'hello'"):
+        parse("hello\n")
