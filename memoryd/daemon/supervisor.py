@@ -180,6 +180,9 @@ class Daemon:
         self.conn = conn
         self.phase2_wake = anyio.Event()
         self._phase2_bypass = False  # the next woken run ignores phase2.min_interval_seconds
+        # The last run found no inputs at all (a first start, before phase 1 had extracted
+        # anything; after a clear): the first phase-1 output need not wait out the interval.
+        self._phase2_had_nothing = False
         self._resumed = anyio.Event()
         self.started_at = clock.now_s()
         self._tg: TaskGroup | None = None
@@ -364,11 +367,14 @@ class Daemon:
             interval = self.settings.config.phase2.min_interval_seconds
             if not self._phase2_bypass:
                 await self._defer_while_phase1_drains()
-            run_interval = 0 if self._phase2_bypass else interval
+            run_interval = 0 if self._phase2_bypass or self._phase2_had_nothing else interval
             self._phase2_bypass = False
             self.phase2_wake = anyio.Event()
             async with self.inflight.track():
                 result = await self.consolidator.run_once(min_interval_seconds=run_interval)
+            self._phase2_had_nothing = result.outcome == "noop" and not (
+                result.added or result.retained or result.removed
+            )
             now = clock.now_s()
             at = await phase2_store.next_claim_at(
                 self.conn, now_s=now, min_interval_seconds=interval
@@ -404,6 +410,8 @@ class Daemon:
         woken = False
         while not self._phase2_bypass:
             left = end - anyio.current_time()
+            if woken and self._phase2_had_nothing:
+                return  # the first inputs: no interval to wait out (see __init__)
             if woken:
                 at = await phase2_store.next_claim_at(
                     self.conn,

@@ -304,3 +304,25 @@ def test_daemon_extracts_idle_rollouts_and_wakes_when_one_goes_idle(serve: Serve
     serve.signal(signal.SIGTERM)
     assert serve.wait_exit() == 0
     assert_stable_event_names(serve)
+
+
+def test_the_first_sessions_are_consolidated_without_waiting_out_the_interval(
+    serve: Serve,
+) -> None:
+    """A daemon whose first phase-2 pass found nothing to consolidate (no sessions yet) takes
+    the first extracted memories at once, not after phase2.min_interval_seconds (15 min by
+    default): an empty pass is not a consolidation to space the next one from."""
+    from memoryd.demo import install_examples
+
+    serve.start_ready()
+    serve.wait_event("phase2_nothing_to_consolidate")
+    install_examples(serve.codex / "sessions")
+    memory_md = serve.state / "memories" / "MEMORY.md"
+    projects = ("proj-alpha", "proj-tools", "proj-compact")
+    wait_for(
+        "the three sessions consolidated into MEMORY.md",
+        lambda: memory_md.is_file() and all(p in memory_md.read_text() for p in projects),
+        timeout=60,  # far below the 900 s interval an empty pass used to impose
+    )
+    serve.signal(signal.SIGTERM)
+    assert serve.wait_exit() == 0
