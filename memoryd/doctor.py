@@ -358,8 +358,9 @@ def _chat_backend(cfg: Config, phases: list[str]) -> Check:
     """The chat backend, probed with the requests its phases really send: a one-token
     stage-1 call with its response format, a one-token agent turn with its tools (a server
     may answer ``/models`` and still refuse, or 404, every call phase 1 makes)."""
+    from memoryd.consolidate.chat import TOOLS_DROPPED, probe_phase2
     from memoryd.errors import MemorydError
-    from memoryd.extract.chat import TOOLS_DROPPED, probe_phase1, probe_phase2
+    from memoryd.extract.chat import probe_phase1
 
     label = f"chat ({', '.join(phases)})"
     c = cfg.backends.chat

@@ -20,6 +20,7 @@ guard.py's, set by the ``[phase2]`` keys, exactly as for the ``openai`` agent.
 
 from __future__ import annotations
 
+import json
 from typing import Any, Final, Unpack
 
 from memoryd.config import Config
@@ -32,8 +33,9 @@ from memoryd.consolidate.loop import (
     ToolLoopAgent,
 )
 from memoryd.consolidate.tools import TOOL_DEFINITIONS
-from memoryd.extract.chat import ChatStream, chat_client, cut_off_reason
+from memoryd.extract.chat import ChatStream, ProbeStream, chat_client, cut_off_reason
 from memoryd.llm.http import ClientOptions
+from memoryd.llm.types import BackendError
 from memoryd.prompts import consolidation_prompt
 
 # The same tools in the Chat Completions shape: {"type": "function", "function": {...}}.
@@ -118,3 +120,30 @@ class ChatConsolidator(ToolLoopAgent):
 
     def tool_output(self, call: ToolCall, output: str) -> dict[str, Any]:
         return {"role": "tool", "tool_call_id": call.call_id, "content": output}
+
+
+TOOLS_DROPPED: Final = (
+    "the server accepts the tools request but does not show the tools to the model (the "
+    "prompt is as long without them): its chat template has no tool support"
+)
+
+
+async def probe_phase2(config: Config) -> str:
+    """A one-token agent turn in the shape phase 2 sends (``tools``, ``max_tokens``,
+    streamed or not): whether the server takes it; BackendError when it does not. The same
+    turn without the tools tells whether the server really passed them to the model: a prompt
+    of the same size means it dropped them (llama-server does for a chat template without
+    tool support); that is a BackendError too, naming TOOLS_DROPPED."""
+    async with ChatConsolidator(config, transient_retries=0) as agent:
+        key = agent._http.api_key()
+        body = agent.request_body([{"role": "user", "content": "List the files."}])
+        body["max_tokens"] = 1
+        with_tools = await agent._http.stream(json.dumps(body).encode(), key, ProbeStream)
+        bare = {k: v for k, v in body.items() if k not in ("tools", "tool_choice")}
+        without = await agent._http.stream(json.dumps(bare).encode(), key, ProbeStream)
+    if with_tools.input_tokens and with_tools.input_tokens <= without.input_tokens:
+        raise BackendError(f"{TOOLS_DROPPED} ({with_tools.input_tokens} prompt tokens either way)")
+    mode = "streamed" if config.backends.chat.stream_tools else "not streamed"
+    shown = with_tools.input_tokens - without.input_tokens
+    seen = f", the model sees them (+{shown} prompt tokens)" if with_tools.input_tokens else ""
+    return f"tools request accepted ({mode}){seen}"

@@ -443,7 +443,7 @@ def _counts(usage: Usage) -> dict[str, int]:
 # --- what memoryd doctor asks -------------------------------------------------------------
 
 
-class _ProbeStream(ChatStream[Usage]):
+class ProbeStream(ChatStream[Usage]):
     def done(self) -> Usage:
         return self.usage
 
@@ -465,45 +465,16 @@ async def probe_phase1(config: Config) -> str:
         body["max_tokens"] = 1
         key = extractor.api_key()
         try:
-            await extractor._http.stream(json.dumps(body).encode(), key, _ProbeStream)
+            await extractor._http.stream(json.dumps(body).encode(), key, ProbeStream)
             said = "json_schema accepted"
         except BackendError as e:
             if not rejects_schema(e):
                 raise
             body["response_format"] = json_object_format(extractor.max_output_tokens)
-            await extractor._http.stream(json.dumps(body).encode(), key, _ProbeStream)
+            await extractor._http.stream(json.dumps(body).encode(), key, ProbeStream)
             said = "json_schema refused, json_object accepted (used instead)"
         limit = await extractor.input_token_limit()
     chunks = f"chunks of {limit} tokens" if limit else "context unknown: chunks of "
     if not limit:
         chunks += f"phase1.max_input_tokens ({config.phase1.max_input_tokens})"
     return f"stage-1 request {said}, {chunks}"
-
-
-TOOLS_DROPPED: Final = (
-    "the server accepts the tools request but does not show the tools to the model (the "
-    "prompt is as long without them): its chat template has no tool support"
-)
-
-
-async def probe_phase2(config: Config) -> str:
-    """A one-token agent turn in the shape phase 2 sends (``tools``, ``max_tokens``,
-    streamed or not): whether the server takes it; BackendError when it does not. The same
-    turn without the tools tells whether the server really passed them to the model: a prompt
-    of the same size means it dropped them (llama-server does for a chat template without
-    tool support); that is a BackendError too, naming TOOLS_DROPPED."""
-    from memoryd.consolidate.chat import ChatConsolidator
-
-    async with ChatConsolidator(config, transient_retries=0) as agent:
-        key = agent._http.api_key()
-        body = agent.request_body([{"role": "user", "content": "List the files."}])
-        body["max_tokens"] = 1
-        with_tools = await agent._http.stream(json.dumps(body).encode(), key, _ProbeStream)
-        bare = {k: v for k, v in body.items() if k not in ("tools", "tool_choice")}
-        without = await agent._http.stream(json.dumps(bare).encode(), key, _ProbeStream)
-    if with_tools.input_tokens and with_tools.input_tokens <= without.input_tokens:
-        raise BackendError(f"{TOOLS_DROPPED} ({with_tools.input_tokens} prompt tokens either way)")
-    mode = "streamed" if config.backends.chat.stream_tools else "not streamed"
-    shown = with_tools.input_tokens - without.input_tokens
-    seen = f", the model sees them (+{shown} prompt tokens)" if with_tools.input_tokens else ""
-    return f"tools request accepted ({mode}){seen}"

@@ -27,11 +27,11 @@ from support.llama_server import CONTEXT_TOKENS, MODEL_NAME, LlamaServer, runnin
 from memoryd import doctor
 from memoryd.config import parse_config
 from memoryd.consolidate.base import ConsolidationInput
-from memoryd.consolidate.chat import ChatConsolidator
+from memoryd.consolidate.chat import TOOLS_DROPPED, ChatConsolidator
 from memoryd.consolidate.loop import AgentRunError
 from memoryd.demo import install_examples
 from memoryd.extract.base import ExtractionRequest, Stage1Output
-from memoryd.extract.chat import PROMPT_OVERHEAD_TOKENS, TOOLS_DROPPED, ChatExtractor
+from memoryd.extract.chat import PROMPT_OVERHEAD_TOKENS, ChatExtractor
 from memoryd.extract.openai import UnusableReplyError
 from memoryd.extract.output import MAX_SLUG_CHARS, hollow_field
 from memoryd.phase2 import validate_artifacts
