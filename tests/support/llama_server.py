@@ -85,6 +85,10 @@ def server_args(model: Path, port: int, *extra: str, template: str = "") -> list
         *("--threads", "2"),
         "--no-repack",
         "--no-webui",
+        # Greedy and seeded: the same prompt gets the same reply, so what a test sees of a
+        # 135M model's output does not change from one run to the next.
+        *("--temp", "0"),
+        *("--seed", "1"),
         *extra,
     ]
 
