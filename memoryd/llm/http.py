@@ -46,7 +46,7 @@ import anyio
 import httpx
 import structlog
 
-from memoryd import __version__, clock
+from memoryd import __version__, clock, textutil
 from memoryd.llm.types import BackendError, Usage
 from memoryd.surrogates import may_hold_surrogate, scrub_json
 from memoryd.textutil import excerpt
@@ -237,7 +237,8 @@ def _error_fields(obj: Any) -> tuple[str | None, str | None]:
 
 
 def one_line(text: str, limit: int = 300) -> str:
-    flat = " ".join(text.split())
+    """``textutil.one_line``, cut to ``limit`` characters for an error message."""
+    flat = textutil.one_line(text)
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
