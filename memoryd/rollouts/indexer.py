@@ -24,7 +24,6 @@ import structlog
 import zstandard
 
 from memoryd import clock
-from memoryd.rollouts.citations import CitedMessage, cited_ids
 from memoryd.rollouts.limits import ZstLimits
 from memoryd.rollouts.parse import (
     LineParser,
@@ -32,7 +31,21 @@ from memoryd.rollouts.parse import (
     created_ms_from_file_name,
     id_from_file_name,
 )
+from memoryd.rollouts.reconcile import (
+    FileInfo,
+    FileResult,
+    Holder,
+    Known,
+    ReadAs,
+    Scan,
+    compressed_source,
+    reconcile,
+    to_read,
+    unchanged,
+)
 from memoryd.store import threads as threads_store
+from memoryd.store.index_plan import VANISHED as VANISHED  # re-exported: tests and callers
+from memoryd.store.index_plan import apply_plan
 from memoryd.store.jobs import NO_USER_MESSAGE
 
 log = structlog.get_logger("memoryd.indexer")
@@ -40,52 +53,10 @@ log = structlog.get_logger("memoryd.indexer")
 CHUNK_BYTES = 4 * 1024 * 1024
 HEAD_BYTES = 4096
 PREFETCH_FILES = 32
-VANISHED = "rollout file no longer exists"
 
 
 def is_rollout_name(name: str) -> bool:
     return name.startswith("rollout-") and (name.endswith(".jsonl") or name.endswith(".jsonl.zst"))
-
-
-@dataclass(frozen=True, slots=True)
-class FileInfo:
-    path: str
-    size: int
-    mtime_ns: int
-    inode: int
-    dev: int
-    archived: bool
-
-
-@dataclass(slots=True)
-class Known:
-    """The indexer's bookkeeping for one file, as stored in ``threads``."""
-
-    id: str
-    path: str
-    size: int
-    mtime_ns: int
-    inode: int
-    dev: int
-    parsed_offset: int
-    first_line_sha256: str | None
-    index_error: str | None
-    archived: bool
-    meta: ThreadMeta
-
-
-@dataclass(slots=True)
-class FileResult:
-    info: FileInfo
-    kind: str  # "parsed" | "touched" | "problem"
-    meta: ThreadMeta | None = None
-    parsed_offset: int = 0
-    first_line_sha256: str | None = None
-    index_error: str | None = None
-    problem: str | None = None
-    cited: list[CitedMessage] = field(default_factory=list)
-    content_bytes: int | None = None  # a .zst file: the decompressed bytes read
-    updated_at_ms: int | None = None  # instead of the file's mtime (a compressed rename)
 
 
 @dataclass
@@ -242,26 +213,6 @@ class _Reader:
         self.skipping = 0
 
 
-def _settled(index_error: str | None) -> bool:
-    """Whether a row's outcome can change only with the file's bytes: a clean index, or a
-    verdict on the content. A read error (a chmod keeps the mtime) or a file that had gone
-    away is tried again on every scan."""
-    return index_error is None or not (
-        index_error == VANISHED or index_error.startswith("cannot read")
-    )
-
-
-def _unchanged(info: FileInfo, known: Known | None) -> bool:
-    return (
-        known is not None
-        and _settled(known.index_error)
-        and known.size == info.size
-        and known.mtime_ns == info.mtime_ns
-        and known.inode == info.inode
-        and known.dev == info.dev
-    )
-
-
 def _prefetch(batch: Sequence[tuple[FileInfo, Known | None]]) -> None:
     """Ask the kernel to start reading the next files while this thread parses the current
     ones, so a cold-cache index overlaps disk reads with parsing instead of taking turns.
@@ -321,7 +272,7 @@ class FileReader:
     def process(self, info: FileInfo, known: Known | None) -> FileResult | None:
         """None when the file is unchanged and nothing was read."""
         zst = info.path.endswith(".zst")
-        if _unchanged(info, known):
+        if unchanged(info, known):
             return None
         if known is not None and _resumable(known):
             replaced = (known.inode, known.dev) != (info.inode, info.dev)
@@ -561,34 +512,6 @@ class Indexer:
             out[k.path] = k
         return out
 
-    async def _compressed_renames(
-        self, parsed: Sequence[FileResult], existing: set[str]
-    ) -> list[tuple[str, str, str]]:
-        """Codex (0.140+, opt-in) may compress an idle ``X.jsonl`` into ``X.jsonl.zst`` and
-        delete the original. Such a file that decompresses to as many bytes as the row was
-        read from, with the same first line (the session_meta with its thread id and start
-        time), is the same input: it keeps the row's ``updated_at`` (so it is not extracted
-        again, whatever its new mtime), and the stage-1 provenance moves to the new path. A
-        rollout that grew before it was compressed is an ordinary new version.
-        Returns ``(new path, thread id, old path)`` for each one found."""
-        out: list[tuple[str, str, str]] = []
-        for r in parsed:
-            old = r.info.path[: -len(".zst")]
-            if r.content_bytes is None or r.meta is None or old in existing:
-                continue
-            row = await threads_store.read_as(self.conn, r.meta.id, old)
-            if row is None or (row[0], row[1]) != (r.content_bytes, r.first_line_sha256):
-                continue
-            r.updated_at_ms = int(row[2])
-            out.append((r.info.path, str(r.meta.id), old))
-        if out:
-            log.info("index_compressed_renames", files=len(out))
-        return out
-
-    async def _holders(self, ids: list[str]) -> dict[str, tuple[str, bool, int]]:
-        """id -> (rollout_path, archived, mtime_ns) for rows that already hold these ids."""
-        return await threads_store.holders(self.conn, ids)
-
     async def _index(
         self,
         files: list[FileInfo],
@@ -598,13 +521,13 @@ class Indexer:
         full: bool,
         gone: Sequence[str] = (),
     ) -> ScanStats:
+        """Read what changed, reconcile (rollouts/reconcile.py), apply the plan at once."""
         stats = ScanStats(files_seen=len(files))
         reader = FileReader(self.max_line_bytes, self.zst)
 
         def work() -> list[FileResult]:
             out = []
-            todo = [(info, known.get(info.path)) for info in files]
-            todo = [(i, k) for i, k in todo if not _unchanged(i, k)]
+            todo = to_read(files, known)
             for n, (info, k) in enumerate(todo):
                 if n % PREFETCH_FILES == 0:
                     _prefetch(todo[n + PREFETCH_FILES : n + 2 * PREFETCH_FILES])
@@ -622,94 +545,47 @@ class Indexer:
         stats.files_read = len(results)
         stats.files_unchanged = len(files) - len(results)
 
-        now = clock.now_ms()
-        seen = {f.path for f in files}
-        vanished = list(gone)
-        if full:
-            vanished += [p for p, k in known.items() if p not in seen and k.index_error != VANISHED]
-        else:
-            vanished = [p for p in vanished if p in known and known[p].index_error != VANISHED]
-        problem_rows = [(p, reason, now, now) for p, reason in problems]
-        # A file whose content now names another thread id than its row: drop the old row.
-        stale_paths: list[str] = []
-        parsed: list[FileResult] = []
-        for r in results:
-            if r.kind == "problem":
-                problem_rows.append((r.info.path, r.problem or "unusable", now, now))
-                k = known.get(r.info.path)
-                if k is not None and k.index_error != VANISHED and (r.problem or "").startswith(
-                    "vanished"
-                ):
-                    vanished.append(r.info.path)
-                continue
-            k = known.get(r.info.path)
-            if r.kind == "parsed" and k is not None and r.meta is not None and k.id != r.meta.id:
-                stale_paths.append(r.info.path)
-            parsed.append(r)
-
-        holders = await self._holders(
-            [r.meta.id for r in parsed if r.meta is not None and r.meta.id is not None]
+        # The rows already holding the thread ids read, whether their files still exist, and
+        # what the rows of possibly compressed-away originals recorded.
+        parsed = [r for r in results if r.kind != "problem" and r.meta is not None]
+        holders = {
+            tid: Holder(path, archived, mtime)
+            for tid, (path, archived, mtime) in (
+                await threads_store.holders(
+                    self.conn, [r.meta.id for r in parsed if r.meta and r.meta.id is not None]
+                )
+            ).items()
+        }
+        others = {h.path for h in holders.values()}
+        present = await anyio.to_thread.run_sync(
+            lambda: frozenset(p for p in others if os.path.exists(p))
         )
-        others = {path for path, _, _ in holders.values()}
-        existing = await anyio.to_thread.run_sync(lambda: {p for p in others if os.path.exists(p)})
-        existing |= {r.info.path for r in parsed}  # just stat'ed
-        rows: list[tuple[object, ...]] = []
-        touches: list[tuple[object, ...]] = []
-        cited: list[tuple[str, int, list[CitedMessage]]] = []
-        renamed = await self._compressed_renames(parsed, existing)
+        read_as: dict[tuple[str, str], ReadAs] = {}
         for r in parsed:
-            assert r.meta is not None and r.meta.id is not None
-            holder = holders.get(r.meta.id)
-            if holder is not None and holder[0] != r.info.path and holder[0] not in stale_paths:
-                other_path, other_archived, other_mtime = holder
-                if other_path in existing and other_path not in vanished:
-                    mine = (not r.info.archived, r.info.mtime_ns)
-                    theirs = (not other_archived, other_mtime)
-                    if mine <= theirs:
-                        problem_rows.append(
-                            (r.info.path, f"same thread id {r.meta.id} as {other_path}", now, now)
-                        )
-                        continue
-                    problem_rows.append(
-                        (other_path, f"same thread id {r.meta.id} as {r.info.path}", now, now)
-                    )
-            # Two files of this batch may name one thread: the later one must see the earlier.
-            holders[r.meta.id] = (r.info.path, r.info.archived, r.info.mtime_ns)
-            if r.kind == "touched":
-                touches.append((r.info.mtime_ns, r.info.mtime_ns // 1_000_000, now, r.info.path))
+            old = compressed_source(r.info.path)
+            if old is None or r.content_bytes is None or r.meta is None or r.meta.id is None:
                 continue
-            rows.append(self._row(r, now))
-            if r.cited:
-                cited.append((r.meta.id, r.info.mtime_ns // 1_000_000_000, r.cited))
+            row = await threads_store.read_as(self.conn, r.meta.id, old)
+            if row is not None:
+                read_as[(r.meta.id, old)] = ReadAs(int(row[0]), row[1], int(row[2]))
 
-        stats.problems = len(problem_rows)
-        stats.problem_paths = [p for p, *_ in problem_rows]
-        stats.rows_written = len(rows) + len(touches)
-        ok_paths = [(r[1],) for r in rows]
-
-        stats.vanished = await threads_store.write_index(
-            self.conn,
-            threads_store.IndexWrite(
-                stale_paths=stale_paths,
-                rows=rows,
-                renamed=renamed,
-                citations=[
-                    (tid, m.message_key, cited_ids(m.citation.thread_ids),
-                     m.at_s if m.at_s is not None else fallback_s)
-                    for tid, fallback_s, found in cited
-                    for m in found  # counted once per citing message, however often seen
-                ],
-                touches=touches,
-                vanished=[(VANISHED, now, p) for p in vanished],
-                ok_paths=ok_paths,
-                problem_rows=problem_rows,
-                full=full,
-            ),
+        plan = reconcile(
+            Scan(
+                now_ms=clock.now_ms(), full=full, files=files, known=known, results=results,
+                problems=problems, gone=gone, holders=holders, present=present,
+                read_as=read_as,
+            )
         )
+        if plan.renamed:
+            log.info("index_compressed_renames", files=len(plan.renamed))
+        stats.problems = len(plan.problems)
+        stats.problem_paths = [p.path for p in plan.problems]
+        stats.rows_written = plan.rows_written
+        stats.vanished = await apply_plan(self.conn, plan)
 
-        if self.on_change is not None and (rows or touches or vanished or stale_paths):
+        if self.on_change is not None and plan.changes_threads:
             self.on_change()
-        if results or vanished or problem_rows:
+        if results or plan.vanished or plan.problems:
             log.info(
                 "index_scan",
                 full=full,
@@ -721,18 +597,3 @@ class Indexer:
                 vanished=stats.vanished,
             )
         return stats
-
-    @staticmethod
-    def _row(r: FileResult, now: int) -> tuple[object, ...]:
-        m = r.meta
-        assert m is not None
-        info = r.info
-        updated_at = r.updated_at_ms if r.updated_at_ms is not None else info.mtime_ns // 1_000_000
-        return (
-            m.id, info.path, m.source, m.thread_source, m.cwd, m.git_branch, m.git_sha,
-            m.git_origin_url, m.cli_version, m.model_provider,
-            m.created_at if m.created_at is not None else updated_at, updated_at, m.preview,
-            int(info.archived), m.memory_mode_at_start, m.memory_mode, info.size, info.mtime_ns,
-            info.inode, info.dev, r.parsed_offset, r.first_line_sha256, m.lines_parsed,
-            m.lines_skipped, m.last_skip_reason, int(m.has_session_meta), r.index_error, now,
-        )
