@@ -35,14 +35,16 @@ seconds, never the daemon.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, Final
+from typing import Annotated, Any, ClassVar, Final, assert_never
+
+import msgspec
+from msgspec import Meta
 
 from memoryd.config import Phase2Config
 from memoryd.consolidate.search import RegexSearch, SearchTimeout, grep, split_lines
@@ -95,84 +97,152 @@ class WriteLimits:
         )
 
 
-def _nullable(kind: str, description: str) -> dict[str, Any]:
-    return {"type": [kind, "null"], "description": description}
+# --- the tools' arguments: one struct each; the schema the model is sent and the decoding
+# of what it calls with both come from these (msgspec). Optional arguments are nullable and
+# may be left out (a lax server omits nulls); unknown keys are ignored.
+
+_PATH_NOTE = "Relative to the memory root, for example `MEMORY.md` or `skills/deploy/SKILL.md`."
+_Path = Annotated[str, Meta(description=_PATH_NOTE)]
 
 
-def _tool(name: str, description: str, properties: dict[str, Any]) -> dict[str, Any]:
+class ListFilesArgs(msgspec.Struct, frozen=True):
+    name: ClassVar[str] = "list_files"
+    description: ClassVar[str] = (
+        "List the files under a directory of the memory folder, recursively, with their sizes. "
+        "Paths in the answer are relative to the memory root."
+    )
+    path: Annotated[
+        str | None, Meta(description="Directory to list; null or `.` for the whole folder.")
+    ] = None
+
+
+class ReadFileArgs(msgspec.Struct, frozen=True):
+    name: ClassVar[str] = "read_file"
+    description: ClassVar[str] = (
+        "Read a text file of the memory folder. Long files come in pages: the answer ends with "
+        "a note giving the offset to continue from."
+    )
+    path: _Path
+    offset: Annotated[
+        int | None, Meta(description="First line to return, counting from 1 (null: 1).")
+    ] = None
+    limit: Annotated[
+        int | None,
+        Meta(description=f"How many lines to return at most (null: {DEFAULT_READ_LINES})."),
+    ] = None
+
+
+class SearchArgs(msgspec.Struct, frozen=True):
+    name: ClassVar[str] = "search"
+    description: ClassVar[str] = (
+        "Find lines containing a pattern in the files under a path of the memory folder, "
+        "ignoring letter case. Answers `path:line: text` lines."
+    )
+    pattern: Annotated[str, Meta(description="The text (or regex) to look for.")]
+    path: Annotated[
+        str | None, Meta(description="File or directory to search; null for everything.")
+    ] = None
+    regex: Annotated[
+        bool | None, Meta(description="Treat the pattern as a Python regex (null: false).")
+    ] = None
+
+
+class WriteFileArgs(msgspec.Struct, frozen=True):
+    name: ClassVar[str] = "write_file"
+    description: ClassVar[str] = (
+        "Create or replace a file of the memory folder with the given content (missing "
+        "directories are created). Use it for new files and complete rewrites."
+    )
+    path: _Path
+    content: Annotated[str, Meta(description="The complete new file content.")]
+
+
+class EditFileArgs(msgspec.Struct, frozen=True):
+    name: ClassVar[str] = "edit_file"
+    description: ClassVar[str] = (
+        "Replace one exact occurrence of `old` with `new` in a file of the memory folder. "
+        "`old` must appear exactly once: copy it from read_file, whitespace included, with "
+        "enough surrounding text to be unique."
+    )
+    path: _Path
+    old: Annotated[str, Meta(description="The exact text to replace.")]
+    new: Annotated[str, Meta(description="The replacement text.")]
+
+
+class DeleteFileArgs(msgspec.Struct, frozen=True):
+    name: ClassVar[str] = "delete_file"
+    description: ClassVar[str] = (
+        "Delete one file of the memory folder (not a directory; directories left empty are "
+        "removed)."
+    )
+    path: _Path
+
+
+ToolArgs = ListFilesArgs | ReadFileArgs | SearchArgs | WriteFileArgs | EditFileArgs | DeleteFileArgs
+TOOL_ARGS: Final[dict[str, type[ToolArgs]]] = {
+    t.name: t
+    for t in (ListFilesArgs, ReadFileArgs, SearchArgs, WriteFileArgs, EditFileArgs, DeleteFileArgs)
+}
+
+
+def _strict_parameters(schema: dict[str, Any]) -> dict[str, Any]:
+    """msgspec's schema of an arguments struct in the strict function-tool form (Responses and
+    Chat Completions): every property required, an optional one nullable (``"type": [kind,
+    "null"]``, no default), no other property allowed, no title."""
+    properties: dict[str, Any] = {}
+    for key, prop in schema["properties"].items():
+        kinds = [alt["type"] for alt in prop["anyOf"]] if "anyOf" in prop else prop["type"]
+        properties[key] = {"type": kinds, "description": prop["description"]}
     return {
-        "type": "function",
-        "name": name,
-        "description": description,
-        "strict": True,
-        "parameters": {
-            "type": "object",
-            "properties": properties,
-            "required": list(properties),
-            "additionalProperties": False,
-        },
+        "type": "object",
+        "properties": properties,
+        "required": list(properties),
+        "additionalProperties": False,
     }
 
 
-_PATH_NOTE = "Relative to the memory root, for example `MEMORY.md` or `skills/deploy/SKILL.md`."
+def _definitions() -> list[dict[str, Any]]:
+    refs, components = msgspec.json.schema_components(TOOL_ARGS.values())
+    out = []
+    for ref, args in zip(refs, TOOL_ARGS.values(), strict=True):
+        schema = components[ref["$ref"].rsplit("/", 1)[-1]]
+        out.append(
+            {
+                "type": "function",
+                "name": args.name,
+                "description": args.description,
+                "strict": True,
+                "parameters": _strict_parameters(schema),
+            }
+        )
+    return out
+
 
 # Responses-API function tools (strict: every property is required; optional ones are null).
-TOOL_DEFINITIONS: Final[list[dict[str, Any]]] = [
-    _tool(
-        "list_files",
-        "List the files under a directory of the memory folder, recursively, with their sizes. "
-        "Paths in the answer are relative to the memory root.",
-        {"path": _nullable("string", "Directory to list; null or `.` for the whole folder.")},
-    ),
-    _tool(
-        "read_file",
-        "Read a text file of the memory folder. Long files come in pages: the answer ends with "
-        "a note giving the offset to continue from.",
-        {
-            "path": {"type": "string", "description": _PATH_NOTE},
-            "offset": _nullable("integer", "First line to return, counting from 1 (null: 1)."),
-            "limit": _nullable(
-                "integer", f"How many lines to return at most (null: {DEFAULT_READ_LINES})."
-            ),
-        },
-    ),
-    _tool(
-        "search",
-        "Find lines containing a pattern in the files under a path of the memory folder, "
-        "ignoring letter case. Answers `path:line: text` lines.",
-        {
-            "pattern": {"type": "string", "description": "The text (or regex) to look for."},
-            "path": _nullable("string", "File or directory to search; null for everything."),
-            "regex": _nullable("boolean", "Treat the pattern as a Python regex (null: false)."),
-        },
-    ),
-    _tool(
-        "write_file",
-        "Create or replace a file of the memory folder with the given content (missing "
-        "directories are created). Use it for new files and complete rewrites.",
-        {
-            "path": {"type": "string", "description": _PATH_NOTE},
-            "content": {"type": "string", "description": "The complete new file content."},
-        },
-    ),
-    _tool(
-        "edit_file",
-        "Replace one exact occurrence of `old` with `new` in a file of the memory folder. "
-        "`old` must appear exactly once: copy it from read_file, whitespace included, with "
-        "enough surrounding text to be unique.",
-        {
-            "path": {"type": "string", "description": _PATH_NOTE},
-            "old": {"type": "string", "description": "The exact text to replace."},
-            "new": {"type": "string", "description": "The replacement text."},
-        },
-    ),
-    _tool(
-        "delete_file",
-        "Delete one file of the memory folder (not a directory; directories left empty are "
-        "removed).",
-        {"path": {"type": "string", "description": _PATH_NOTE}},
-    ),
-]
+TOOL_DEFINITIONS: Final[list[dict[str, Any]]] = _definitions()
+_PARAMETERS: Final = {t["name"]: t["parameters"] for t in TOOL_DEFINITIONS}
+
+_KINDS: Final = {"string": "a string", "integer": "an integer", "boolean": "true or false"}
+_MISSING = re.compile(r"missing required field `([^`]+)`")
+_AT_KEY = re.compile(r" - at `\$\.([^`.\[]+)`$")
+
+
+def _arguments_error(name: str, e: msgspec.ValidationError) -> str:
+    """What the model is told about arguments that do not fit the tool's schema, in the
+    schema's words: which argument, and what it must be."""
+    message = str(e)
+    found = _MISSING.search(message) or _AT_KEY.search(message)
+    prop = _PARAMETERS[name]["properties"].get(found[1]) if found else None
+    if found is None or prop is None:
+        if message.startswith("Expected `object`"):
+            return "the arguments must be a JSON object"
+        return f"the arguments do not fit {name}: {message}"
+    kinds = prop["type"] if isinstance(prop["type"], list) else [prop["type"]]
+    if "null" in kinds:
+        kind = " or ".join(_KINDS[k] for k in kinds if k != "null")
+        kind = kind.replace("true or false", "true, false") + " or null"
+        return f"argument {found[1]!r} must be {kind}"
+    return f"argument {found[1]!r} is required and must be {_KINDS[kinds[0]]}"
 
 
 def _is_git(part: str) -> bool:
@@ -211,20 +281,6 @@ class MemoryRootTools:
         self._deleted: dict[str, None] = {}
         self._written_ids: dict[str, str] = {}  # path -> blob id of the last write
         self.changes = 0
-        self._dispatch: dict[str, Callable[[dict[str, Any]], str]] = {
-            "list_files": lambda a: self.list_files(_opt_str(a, "path") or "."),
-            "read_file": lambda a: self.read_file(
-                _str(a, "path"), offset=_opt_int(a, "offset"), limit=_opt_int(a, "limit")
-            ),
-            "search": lambda a: self.search(
-                _str(a, "pattern"),
-                _opt_str(a, "path") or ".",
-                regex=bool(_opt_bool(a, "regex")),
-            ),
-            "write_file": lambda a: self.write_file(_str(a, "path"), _str(a, "content")),
-            "edit_file": lambda a: self.edit_file(_str(a, "path"), _str(a, "old"), _str(a, "new")),
-            "delete_file": lambda a: self.delete_file(_str(a, "path")),
-        }
 
     @property
     def written(self) -> list[str]:
@@ -246,23 +302,39 @@ class MemoryRootTools:
     def call(self, name: str, arguments: str) -> str:
         """Run one model tool call; the answer is the tool's result, or ``error: ...`` when it
         was refused or failed (the model sees either)."""
-        tool = self._dispatch.get(name)
-        if tool is None:
-            known = ", ".join(self._dispatch)
+        args_type = TOOL_ARGS.get(name)
+        if args_type is None:
+            known = ", ".join(TOOL_ARGS)
             return f"error: there is no tool named {name!r}; the tools are {known}"
         try:
-            args = json.loads(arguments) if arguments.strip() else {}
-        except ValueError as e:
+            args = msgspec.json.decode(arguments.strip() or "{}", type=args_type)
+        except msgspec.ValidationError as e:
+            return f"error: {_arguments_error(name, e)}"
+        except msgspec.DecodeError as e:
             return f"error: the arguments are not valid JSON ({e})"
-        if not isinstance(args, dict):
-            return "error: the arguments must be a JSON object"
         try:
-            return tool(args)
+            return self._run(args)
         except ToolError as e:
             return f"error: {e}"
         except OSError as e:
             what = e.strerror or type(e).__name__
             return f"error: {name} failed: {what}"
+
+    def _run(self, args: ToolArgs) -> str:
+        match args:
+            case ListFilesArgs():
+                return self.list_files(args.path or ".")
+            case ReadFileArgs():
+                return self.read_file(args.path, offset=args.offset, limit=args.limit)
+            case SearchArgs():
+                return self.search(args.pattern, args.path or ".", regex=bool(args.regex))
+            case WriteFileArgs():
+                return self.write_file(args.path, args.content)
+            case EditFileArgs():
+                return self.edit_file(args.path, args.old, args.new)
+            case DeleteFileArgs():
+                return self.delete_file(args.path)
+        assert_never(args)
 
     # -- paths --------------------------------------------------------------------------------
 
@@ -651,36 +723,3 @@ class MemoryRootTools:
             except OSError:
                 return
             d = d.parent
-
-
-# --- argument access (strict schemas make these checks cheap insurance) ----------------------
-
-
-def _str(args: dict[str, Any], key: str) -> str:
-    value = args.get(key)
-    if not isinstance(value, str):
-        raise ToolError(f"argument {key!r} is required and must be a string")
-    return value
-
-
-def _opt_str(args: dict[str, Any], key: str) -> str | None:
-    value = args.get(key)
-    if value is not None and not isinstance(value, str):
-        raise ToolError(f"argument {key!r} must be a string or null")
-    return value
-
-
-def _opt_int(args: dict[str, Any], key: str) -> int | None:
-    value = args.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ToolError(f"argument {key!r} must be an integer or null")
-    return value
-
-
-def _opt_bool(args: dict[str, Any], key: str) -> bool | None:
-    value = args.get(key)
-    if value is not None and not isinstance(value, bool):
-        raise ToolError(f"argument {key!r} must be true, false or null")
-    return value

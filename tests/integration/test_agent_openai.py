@@ -310,6 +310,9 @@ async def test_unknown_tools_and_bad_arguments_are_told_to_the_model(
                     "name": "list_files",
                     "arguments": {"path": "rollout_summaries"},
                 },
+                # Arguments that are JSON but do not fit the tool's schema.
+                function_call_item("read_file", {"path": "MEMORY.md", "offset": "2"}, "t0_3"),
+                function_call_item("write_file", {"path": "MEMORY.md"}, "t0_4"),
             ]
             return Reply(text=None, items=items)
         return Reply(text="ok")
@@ -322,6 +325,8 @@ async def test_unknown_tools_and_bad_arguments_are_told_to_the_model(
     assert outputs["t0_2"].startswith("rollout_summaries/2026-11-22T03-12-03-abcd.md")
     [lax] = [c for c in sent_calls(server.requests[1]) if c["call_id"] == "t0_2"]
     assert lax["arguments"] == '{"path": "rollout_summaries"}'
+    assert outputs["t0_3"] == "error: argument 'offset' must be an integer or null"
+    assert outputs["t0_4"] == "error: argument 'content' is required and must be a string"
     assert result.turns == 2 and result.written == []
 
 

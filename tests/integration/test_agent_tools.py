@@ -386,6 +386,61 @@ def test_tool_definitions_are_strict_function_tools() -> None:
     json.dumps(TOOL_DEFINITIONS)  # serialisable as the request's "tools"
 
 
+def test_arguments_that_do_not_fit_the_schema_get_a_clear_error(w: World) -> None:
+    # Decoded against the tool's argument struct: the model is told which argument is wrong
+    # and what it must be, in the schema's words, and nothing runs.
+    assert w.tools.call("read_file", json.dumps({"path": 3})) == (
+        "error: argument 'path' is required and must be a string"
+    )
+    assert w.tools.call("edit_file", json.dumps({"path": "MEMORY.md", "old": "a"})) == (
+        "error: argument 'new' is required and must be a string"
+    )
+    assert w.tools.call("read_file", json.dumps({"path": "MEMORY.md", "limit": 2.5})) == (
+        "error: argument 'limit' must be an integer or null"
+    )
+    assert w.tools.call("read_file", json.dumps({"path": "MEMORY.md", "offset": True})) == (
+        "error: argument 'offset' must be an integer or null"
+    )
+    assert w.tools.call("list_files", json.dumps({"path": ["a"]})) == (
+        "error: argument 'path' must be a string or null"
+    )
+    assert w.tools.call("search", json.dumps({"pattern": "a", "regex": "yes"})) == (
+        "error: argument 'regex' must be true, false or null"
+    )
+    assert w.tools.call("delete_file", "null") == "error: the arguments must be a JSON object"
+    torn = w.tools.call("write_file", '{"path": "a.md", "content": "x"')
+    assert torn.startswith("error: the arguments are not valid JSON (") and "truncated" in torn
+    w.unchanged()
+
+
+def test_optional_arguments_may_be_left_out_and_unknown_ones_are_ignored(w: World) -> None:
+    # A lax (non-strict) server omits nulls or adds keys: the call still runs.
+    assert "MEMORY.md" in w.tools.call("list_files", "")
+    assert w.tools.call("read_file", json.dumps({"path": "MEMORY.md", "extra": 1})) == (
+        w.tools.read_file("MEMORY.md")
+    )
+    assert w.tools.call("search", json.dumps({"pattern": "# "})).startswith("MEMORY.md:1:")
+
+
+def test_tool_schemas_come_from_the_argument_structs() -> None:
+    from msgspec.structs import fields
+
+    from memoryd.consolidate.tools import TOOL_ARGS
+
+    assert [t["name"] for t in TOOL_DEFINITIONS] == list(TOOL_ARGS)
+    for t in TOOL_DEFINITIONS:
+        args = TOOL_ARGS[t["name"]]
+        assert t["description"] == args.description
+        props = t["parameters"]["properties"]
+        assert list(props) == [f.name for f in fields(args)]
+        for f in fields(args):
+            # An argument with a default is optional: nullable in the strict schema.
+            nullable = isinstance(props[f.name]["type"], list)
+            assert nullable == (f.default is None), (t["name"], f.name)
+            # Strict function tools accept only this subset: no title, default, anyOf or $ref.
+            assert set(props[f.name]) == {"type", "description"} and props[f.name]["description"]
+
+
 def test_written_ids_name_the_blob_each_write_left(tmp_path: Path) -> None:
     from memoryd.consolidate.tools import MemoryRootTools
     from memoryd.workspace.baseline import blob_id
