@@ -148,17 +148,23 @@ def _render_change(c: FileChange) -> str:
 
 
 def _hunks(old: bytes, new: bytes) -> str:
-    """git's hunks between two texts (3 lines of context, a hunk header naming the function
-    around it as git does), by libgit2; the lines are compared as bytes and printed decoded,
-    invalid UTF-8 replaced. Empty when the texts are equal."""
+    """git's hunks between two texts (3 lines of context), by libgit2; the lines are compared
+    as bytes and printed decoded, invalid UTF-8 replaced. Empty when the texts are equal."""
     # The caller has already told binary from text (git's rule, on the redacted bytes): text
     # is forced so that libgit2's own, different guess never turns a text into "Binary files".
     patch = pygit2.Patch.create_from(
         old, new, flag=DiffOption.FORCE_TEXT, context_lines=_CONTEXT, interhunk_lines=0
     )
-    data = patch.data
     # libgit2 prints its own file header (diff --git, index, ---, +++) before the first hunk;
-    # the caller writes the header with the workspace's paths and modes, so only the hunks
-    # are kept. No header line contains "\n@@ ".
-    at = data.find(b"\n@@ ")
-    return "" if at < 0 else data[at + 1 :].decode("utf-8", "replace")
+    # the caller writes the header with the workspace's paths and modes, so only the hunks are
+    # kept. Every hunk starts with a line "@@ -a,b +c,d @@" and no other line of a hunk can
+    # start with "@@ " (each has a ' ', '+', '-' or '\\' in front).
+    parts = patch.data.split(b"\n@@ ")
+    out: list[bytes] = []
+    for part in parts[1:]:
+        # git adds the nearest line above the hunk that starts with a letter, a guess at its
+        # function: in Markdown that is any prose line, only more for the model to read.
+        eol = part.find(b"\n")
+        ranges_end = part.find(b" @@", 0, eol) + 3
+        out.append(b"@@ " + part[:ranges_end] + part[eol:])
+    return b"\n".join(out).decode("utf-8", "replace")
