@@ -141,9 +141,7 @@ def _render_change(c: FileChange) -> str:
         if _is_binary(old) or _is_binary(new):
             out.append(f"Binary files {a_name} and {b_name} differ\n")
         else:
-            hunks = _hunks(old, new)
-            if hunks:  # none for an empty file added or deleted: git prints no ---/+++ then
-                out.append(f"--- {a_name}\n+++ {b_name}\n{hunks}")
+            out.append(f"--- {a_name}\n+++ {b_name}\n{_hunks(old, new)}")
     return "".join(out)
 
 
