@@ -43,11 +43,11 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from memoryd.workspace.baseline import (  # noqa: E402
-    _RACY_MARGIN_NS,  # the stat cache's "racy" window, waited out below
     diff_against_baseline,
     ensure_baseline,
     reset_baseline,
 )
+from memoryd.workspace.statcache import RACY_MARGIN_NS  # noqa: E402  (waited out below)
 
 RAW_MEMORIES_BYTES = 1_000_000
 T = TypeVar("T")
@@ -235,7 +235,7 @@ def bench_select_sync_diff(tmp: Path, n: int, seed: int = 3) -> dict[str, float]
             await conn.commit()
             sel = await store.select_inputs(conn, limit=n, max_unused_days=30, now_s=now)
             sync_artifacts(root, list(sel.rows))
-            time.sleep(_RACY_MARGIN_NS / 1e9 + 0.1)
+            time.sleep(RACY_MARGIN_NS / 1e9 + 0.1)
             ensure_baseline(root)
             for i in rng.sample(range(n), n // 20):
                 await conn.execute(
@@ -282,7 +282,7 @@ def main() -> int:
         # In real use the baseline is taken minutes after the files were written. Files
         # changed within a few seconds of being read are "racy" (the stat cache cannot
         # vouch for them) and are hashed on every diff, so let the racy window pass first.
-        time.sleep(_RACY_MARGIN_NS / 1e9 + 0.1)
+        time.sleep(RACY_MARGIN_NS / 1e9 + 0.1)
         t0 = time.perf_counter()
         ensure_baseline(root)
         baseline_s = time.perf_counter() - t0

@@ -24,13 +24,12 @@ import pytest
 from memoryd.layout import DIFF_FILE
 from memoryd.workspace import baseline as workspace
 from memoryd.workspace import diff as wsdiff
-from memoryd.workspace import gitobj
+from memoryd.workspace import gitobj, statcache
 from memoryd.workspace.baseline import (
     BASELINE_MESSAGE,
     STAGING_NEW,
     STAGING_OLD,
     STAGING_TMP,
-    STAT_CACHE,
     blob_id,
     diff_against_baseline,
     ensure_baseline,
@@ -41,6 +40,7 @@ from memoryd.workspace.baseline import (
 )
 from memoryd.workspace.diff import WorkspaceDiff
 from memoryd.workspace.gitobj import WorkspaceError
+from memoryd.workspace.statcache import STAT_CACHE
 
 GIT_ENV = {
     **os.environ,
@@ -100,7 +100,7 @@ def root(tmp_path: Path) -> Path:
 def no_racy_window(monkeypatch: pytest.MonkeyPatch) -> None:
     """Let the stat cache trust files written a moment ago (in real use the baseline is
     taken minutes after its files were written; tests cannot wait)."""
-    monkeypatch.setattr(workspace, "_RACY_MARGIN_NS", 0)
+    monkeypatch.setattr(statcache, "RACY_MARGIN_NS", 0)
 
 
 # --------------------------------------------------------------------------------------------
