@@ -13,6 +13,9 @@ files, adds and deletes a few, and prints, from one run:
   so git does a little less work than memoryd here;
 * their ratio (target <= 1.0: no slower than the git command line), the two timed in turns;
 * for scale, the time to build a baseline (ensure on a root without ``.git``) and to reset it;
+* a rewrite of a file whose lines repeat (a regenerated ``MEMORY.md``, ~40 KB): diff + render
+  against ``git diff --no-index`` of the same two texts, in time and in diff lines (what the
+  phase-2 model reads and pays for);
 * select + sync + diff as phase 2 runs them (target <= 2 s for 1,000 inputs): N stage-1
   outputs in a real state DB, already synced and baselined, 5% of them refreshed since.
 
@@ -43,11 +46,11 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from memoryd.workspace.baseline import (  # noqa: E402
-    _RACY_MARGIN_NS,  # the stat cache's "racy" window, waited out below
     diff_against_baseline,
     ensure_baseline,
     reset_baseline,
 )
+from memoryd.workspace.statcache import RACY_MARGIN_NS  # noqa: E402  (waited out below)
 
 RAW_MEMORIES_BYTES = 1_000_000
 T = TypeVar("T")
@@ -190,6 +193,57 @@ def bench_diff(root: Path, repeat: int = 5) -> dict[str, float]:
     }
 
 
+def _repetitive(seed: int, groups: int = 400) -> str:
+    """A MEMORY.md-like text: the same headings and bullets over and over."""
+    rng = random.Random(seed)
+    bullets = ["- uses uv [Task 1]", "- prefers small commits [Task 1]", "- cwd /home/dev/project"]
+    out: list[str] = []
+    for g in range(groups):
+        out += [f"# Task Group: g{g % 5}", "", "## Task 1: tests", "", "- ran pytest -q [Task 1]"]
+        out += ["- ran ruff check [Task 1]", ""]
+        out += [rng.choice(bullets) for _ in range(rng.randint(1, 4))]
+        out.append("")
+    return "\n".join(out) + "\n"
+
+
+def bench_rewrite(tmp: Path, repeat: int = 5) -> dict[str, float]:
+    """Diff + render of one rewritten repetitive file against ``git diff --no-index``."""
+    root = tmp / "rewrite"
+    root.mkdir(mode=0o700)
+    (root / "MEMORY.md").write_text(_repetitive(1))
+    ensure_baseline(root)
+    (root / "MEMORY.md").write_text(_repetitive(2))
+    plain = tmp / "rewrite-git"
+    plain.mkdir()
+    (plain / "a").write_text(_repetitive(1))
+    (plain / "b").write_text(_repetitive(2))
+
+    def hunk_lines(text: str) -> int:
+        return len(text[text.index("\n@@ ") + 1 :].splitlines())
+
+    def ours() -> int:
+        return hunk_lines(diff_against_baseline(root).render())
+
+    def cli() -> int:
+        p = subprocess.run(
+            ["git", "diff", "--no-index", "--no-color", "a", "b"],
+            cwd=plain,
+            capture_output=True,
+            text=True,
+            env=GIT_ENV,
+        )
+        return hunk_lines(p.stdout)
+
+    timed = _best_interleaved({"ours": ours, "git": cli}, repeat)
+    return {
+        "bytes": len(_repetitive(2).encode()),
+        "ours_seconds": timed["ours"][0],
+        "ours_lines": timed["ours"][1],
+        "git_seconds": timed["git"][0],
+        "git_lines": timed["git"][1],
+    }
+
+
 def bench_select_sync_diff(tmp: Path, n: int, seed: int = 3) -> dict[str, float]:
     """SPEC §4 steps 3, 4 and 6 as phase 2 runs them: ``n`` stage-1 outputs in a real state
     DB, a memory root already synced and baselined, then 5% of the outputs refreshed by
@@ -235,7 +289,7 @@ def bench_select_sync_diff(tmp: Path, n: int, seed: int = 3) -> dict[str, float]
             await conn.commit()
             sel = await store.select_inputs(conn, limit=n, max_unused_days=30, now_s=now)
             sync_artifacts(root, list(sel.rows))
-            time.sleep(_RACY_MARGIN_NS / 1e9 + 0.1)
+            time.sleep(RACY_MARGIN_NS / 1e9 + 0.1)
             ensure_baseline(root)
             for i in rng.sample(range(n), n // 20):
                 await conn.execute(
@@ -282,7 +336,7 @@ def main() -> int:
         # In real use the baseline is taken minutes after the files were written. Files
         # changed within a few seconds of being read are "racy" (the stat cache cannot
         # vouch for them) and are hashed on every diff, so let the racy window pass first.
-        time.sleep(_RACY_MARGIN_NS / 1e9 + 0.1)
+        time.sleep(RACY_MARGIN_NS / 1e9 + 0.1)
         t0 = time.perf_counter()
         ensure_baseline(root)
         baseline_s = time.perf_counter() - t0
@@ -315,6 +369,19 @@ def main() -> int:
         reset_baseline(root)
         reset_s = time.perf_counter() - t0
         print(f"{'reset_baseline:':{w}}{reset_s:8.3f} s")
+        rw = bench_rewrite(tmp, args.repeat)
+        print(
+            f"{'rewrite of a repetitive file:':{w}}{rw['ours_seconds']:8.3f} s   "
+            f"({rw['ours_lines']:,.0f} diff lines; {rw['bytes'] / 1e3:,.0f} KB file)"
+        )
+        print(
+            f"{'git diff --no-index, same texts:':{w}}{rw['git_seconds']:8.3f} s   "
+            f"({rw['git_lines']:,.0f} diff lines)"
+        )
+        print(
+            f"{'rewrite ratio (ours / git):':{w}}{rw['ours_seconds'] / rw['git_seconds']:8.2f}"
+            f"   lines {rw['ours_lines'] / rw['git_lines']:.2f}"
+        )
         sr = bench_select_sync_diff(tmp, args.n)
         print(
             f"{'select + sync + diff (' + str(args.n) + ' inputs):':{w}}{sr['total']:8.3f} s"

@@ -16,7 +16,7 @@ The functions here are synchronous and may take a while on a large root: phase 2
 in a worker thread (``anyio.to_thread.run_sync``). To keep them fast on thousands of files,
 a baseline's blobs are written as one pack rather than a loose file each (workspace/gitobj.py,
 which also reads every object checked), and a stat cache kept inside ``.git`` lets a diff skip
-the files whose stat data has not changed (described below, where it is written).
+the files whose stat data has not changed (workspace/statcache.py).
 
 Crash safety of a baseline reset: the new repository is built beside the old one in
 ``.git.memoryd-tmp``, renamed to ``.git.memoryd-new`` once complete, and then swapped in
@@ -40,7 +40,6 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path, PurePosixPath
 
-import msgspec
 import pygit2
 import structlog
 from pygit2.enums import FileMode, RepositoryOpenFlag
@@ -49,6 +48,7 @@ from memoryd import clock
 from memoryd.config import Phase2Config
 from memoryd.fsutil import atomic_write, fsync_dir, locked_dir, walk_tree
 from memoryd.layout import DIFF_FILE, LEGACY_PARTS
+from memoryd.workspace import statcache
 from memoryd.workspace.diff import DIFF_LIMIT_BYTES, FileChange, WorkspaceDiff
 from memoryd.workspace.gitobj import (
     MODE_EXEC,
@@ -61,6 +61,7 @@ from memoryd.workspace.gitobj import (
     tree_entries,
     verify_tree,
 )
+from memoryd.workspace.statcache import Known, StatKey
 
 log = structlog.get_logger("memoryd.workspace")
 
@@ -143,18 +144,20 @@ def diff_against_baseline(root: Path, *, max_file_bytes: int = MAX_FILE_BYTES) -
     repo = _open(root)
     if repo is None:
         raise WorkspaceError(f"{root}: no usable git baseline (call ensure_baseline first)")
-    cache = _load_cache(root)
+    cache = statcache.load(root / GIT_DIR)
     try:
         head = head_commit(repo)
         if cache is not None and cache.tree == str(head.tree_id):
-            base = dict(zip(cache.paths, zip(cache.oids, cache.modes, strict=True), strict=True))
+            base = cache.entries()
         else:
             base = tree_entries(repo, head.tree_id)
     except (pygit2.GitError, KeyError, ValueError) as exc:
         raise WorkspaceError(f"{root}: cannot read the git baseline: {exc}") from exc
     # The stat cache's entries that agree with the baseline: a file they vouch for is
     # unchanged, and the walk does not even report it.
-    known = {p: k for p, k in _known(cache).items() if base.get(p) == (k[1], k[2])}
+    known = {
+        p: k for p, k in (cache.known() if cache else {}).items() if base.get(p) == (k[1], k[2])
+    }
     changes: list[FileChange] = []
     seen: set[str] = set()
     too_big: list[str] = []
@@ -196,7 +199,8 @@ def snapshot(root: Path, *, max_file_bytes: int = MAX_FILE_BYTES) -> dict[str, s
     file), hashed in memory. Phase 2 takes one before and one after the agent runs to find
     the files that someone other than the agent changed meanwhile."""
     root = _prepare_root(root, create=False)
-    known = _known(_load_cache(root))
+    cache = statcache.load(root / GIT_DIR)
+    known = cache.known() if cache is not None else {}
     return {path: oid for path, _mode, oid, _data, _key in _walk(root, known, None, max_file_bytes)}
 
 
@@ -297,78 +301,6 @@ def _usable_head(root: Path) -> str | None:
 
 
 # --------------------------------------------------------------------------------------------
-# The stat cache
-#
-# Hashing every file of a large root on every diff costs more than git's own status, which
-# trusts its index when a file's stat data has not changed. The baseline build records, for
-# each file it read, the stat data the file had when it was read and its blob id, in
-# ``.git/memoryd-stat-cache``; a later walk reuses the id of a file whose lstat is identical
-# (type and permission bits, size, mtime, ctime, inode, device) and reads only the others.
-# ctime cannot be set from user space, so any later write changes it, unless the write lands
-# in the same timestamp tick as the one recorded: a file whose ctime or mtime was within
-# _RACY_MARGIN_NS of the moment it was read is recorded without stat data ("racy", as git
-# calls it) and is always re-read. The cache says what a file with that stat data holds,
-# whatever the baseline is; it is also a copy of the baseline's path -> (id, mode) map, used
-# only when its tree id is the baseline's.
-
-STAT_CACHE = "memoryd-stat-cache"  # inside .git
-_STAT_CACHE_VERSION = 1
-_RACY_MARGIN_NS = 3_000_000_000  # covers coarse timestamps (FAT: 2 s) and clock ticks
-
-_StatKey = tuple[int, int, int, int, int, int]  # st_mode, size, mtime_ns, ctime_ns, ino, dev
-
-
-class _StatCache(msgspec.Struct, frozen=True, array_like=True):
-    """The baseline's files, one list per field (decodes and indexes faster than a list of
-    records)."""
-
-    version: int
-    tree: str  # the baseline tree these entries describe
-    paths: list[str]
-    oids: list[str]
-    modes: list[int]
-    stats: list[_StatKey | None]  # None: racy when recorded, or content kept from before a run
-
-
-_decode_cache = msgspec.msgpack.Decoder(_StatCache).decode
-
-
-def _stat_key(st: os.stat_result) -> _StatKey:
-    return (st.st_mode, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
-
-
-def _load_cache(root: Path) -> _StatCache | None:
-    """The stat cache of ``root/.git``, or None if it is missing or unreadable (then every
-    file is hashed: slower, never wrong)."""
-    try:
-        with open(root / GIT_DIR / STAT_CACHE, "rb") as f:
-            cache = _decode_cache(f.read())
-    except (OSError, msgspec.DecodeError):
-        return None
-    n = len(cache.paths)
-    if cache.version != _STAT_CACHE_VERSION or not (
-        len(cache.oids) == len(cache.modes) == len(cache.stats) == n
-    ):
-        return None
-    return cache
-
-
-_Known = tuple[_StatKey, str, int]  # stat key, blob id, mode
-
-
-def _known(cache: _StatCache | None) -> dict[str, _Known]:
-    if cache is None:
-        return {}
-    return {
-        path: (key, oid, mode)
-        for path, oid, mode, key in zip(
-            cache.paths, cache.oids, cache.modes, cache.stats, strict=True
-        )
-        if key is not None
-    }
-
-
-# --------------------------------------------------------------------------------------------
 # The working tree
 
 
@@ -428,7 +360,7 @@ class _TooBig(Exception):
 
 def _read_regular(
     path: str, max_bytes: int = MAX_FILE_BYTES
-) -> tuple[bytes, int, _StatKey | None] | None:
+) -> tuple[bytes, int, StatKey | None] | None:
     """The bytes, st_mode and stat key (None when racy) of a regular file, or None if it
     vanished or stopped being a regular file since it was listed (a concurrent writer renamed
     something over it). The stat data is taken before the read, so a write during the read
@@ -455,16 +387,15 @@ def _read_regular(
             raise WorkspaceError(f"cannot read {path}: {exc}") from exc
         if len(data) > max_bytes:  # it grew since the fstat
             raise _TooBig
-    racy = max(st.st_mtime_ns, st.st_ctime_ns) >= now - _RACY_MARGIN_NS
-    return data, st.st_mode, None if racy else _stat_key(st)
+    return data, st.st_mode, statcache.stat_key(st, now)
 
 
-_Item = tuple[str, int, str, bytes | None, _StatKey | None]
+_Item = tuple[str, int, str, bytes | None, StatKey | None]
 
 
 def _walk(
     root: Path,
-    known: Mapping[str, _Known],
+    known: Mapping[str, Known],
     seen: set[str] | None = None,
     max_bytes: int = MAX_FILE_BYTES,
     too_big: list[str] | None = None,
@@ -636,11 +567,11 @@ def _rebuild(
 
 def _collect(
     root: Path, pack: PackWriter, keep: Mapping[str, bytes | None] | None, max_file_bytes: int
-) -> tuple[dict[str, tuple[str, int]], dict[str, _StatKey]]:
+) -> tuple[dict[str, tuple[str, int]], dict[str, StatKey]]:
     """Pack a blob for every workspace file and every kept content; return the new
     baseline's ``path -> (blob id, mode)`` and the stat keys of the files read."""
     entries: dict[str, tuple[str, int]] = {}
-    stats: dict[str, _StatKey] = {}
+    stats: dict[str, StatKey] = {}
     for path, mode, oid, data, key in _walk(root, {}, None, max_file_bytes):
         assert data is not None  # nothing is known: every file is read
         pack.add(oid, data)
@@ -704,16 +635,7 @@ def _build(
         config["memoryd.baseline-version"] = BASELINE_VERSION
     finally:
         repo.free()
-    paths = sorted(entries)
-    cache = _StatCache(
-        version=_STAT_CACHE_VERSION,
-        tree=str(tree_id),
-        paths=paths,
-        oids=[entries[p][0] for p in paths],
-        modes=[entries[p][1] for p in paths],
-        stats=[stats.get(p) for p in paths],
-    )
-    atomic_write(tmp / STAT_CACHE, msgspec.msgpack.encode(cache))
+    statcache.write(tmp, str(tree_id), entries, stats)
     for name in ("config", "HEAD", "index"):
         _fsync_file(tmp / name)
     fsync_dir(tmp)

@@ -1,18 +1,17 @@
 """The workspace diff: what changed in the memory root since the baseline (``WorkspaceDiff``,
 one ``FileChange`` per path) and its rendering as ``phase2_workspace_diff.md`` in Codex's
-layout, a status list and a git-style unified diff (paragraph pass, patience anchors, difflib
-for the gaps, hunks with 3 lines of context). workspace/baseline.py computes the changes.
+layout, a status list and a git-style unified diff whose hunks libgit2 computes (git's Myers
+diff, 3 lines of context). workspace/baseline.py computes the changes.
 """
 
 from __future__ import annotations
 
-import bisect
-import difflib
-from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
-from itertools import accumulate
 from typing import Literal
+
+import pygit2
+from pygit2.enums import DiffOption
 
 from memoryd.redact import redact_bytes
 from memoryd.workspace.gitobj import MODE_LINK
@@ -142,282 +141,28 @@ def _render_change(c: FileChange) -> str:
         if _is_binary(old) or _is_binary(new):
             out.append(f"Binary files {a_name} and {b_name} differ\n")
         else:
-            out.append(f"--- {a_name}\n+++ {b_name}\n")
-            if not old:
-                out.append(_whole_text("+", new))
-            elif not new:
-                out.append(_whole_text("-", old))
-            else:
-                out.extend(_hunks(old, new))
+            out.append(f"--- {a_name}\n+++ {b_name}\n{_hunks(old, new)}")
     return "".join(out)
 
 
-_NO_EOL = "\\ No newline at end of file\n"
-
-
-def _whole_text(sign: str, data: bytes) -> str:
-    """The one hunk of an added (``+``) or deleted (``-``) text."""
-    text = data.decode("utf-8", "replace")  # "\n" never sits inside a UTF-8 sequence
-    if text.endswith("\n"):
-        count = text.count("\n")
-        body = sign + text[:-1].replace("\n", "\n" + sign) + "\n"
-    else:
-        count = text.count("\n") + 1
-        body = sign + text.replace("\n", "\n" + sign) + "\n" + _NO_EOL
-    ranges = f"-0,0 +{_range(0, count)}" if sign == "+" else f"-{_range(0, count)} +0,0"
-    return f"@@ {ranges} @@\n{body}"
-
-
-def _range(start: int, stop: int) -> str:
-    """A hunk range as git and GNU diff write it: ``start,len``, ``start`` when len is 1,
-    and the line before when empty."""
-    length = stop - start
-    if length == 1:
-        return str(start + 1)
-    if length == 0:
-        return f"{start},0"
-    return f"{start + 1},{length}"
-
-
-class _Text:
-    """A text as a list of lines, split lazily paragraph by paragraph (a paragraph being
-    what ``split(b"\n\n")`` yields), so that a large file with a few edits never has all its
-    lines made into objects. Line ``i`` holds its bytes without the ``\n``; the last line
-    of a text that does not end with a newline keeps a ``\n`` as a marker instead: no other
-    line contains one, so it never equals a terminated line with the same text (git shows
-    that change too)."""
-
-    def __init__(self, data: bytes) -> None:
-        self.paras = data.split(b"\n\n")
-        # A paragraph with k newlines spans k + 1 lines, then comes the separator's blank
-        # line (a paragraph other than the last never ends with a newline).
-        self.starts = [0, *accumulate(p.count(b"\n") + 2 for p in self.paras)]
-        self._split: dict[int, list[bytes]] = {}
-        last = len(self.paras) - 1
-        self.n = self.starts[last] + len(self._para_lines(last))
-
-    def _para_lines(self, k: int) -> list[bytes]:
-        lines = self._split.get(k)
-        if lines is None:
-            lines = self.paras[k].split(b"\n")
-            if k < len(self.paras) - 1:
-                lines.append(b"")  # the separator's blank line
-            elif lines[-1] == b"":
-                lines.pop()  # the text ends with a newline
-            else:
-                lines[-1] += b"\n"  # no newline at the end: the marker
-            self._split[k] = lines
-        return lines
-
-    def lines(self, i: int, j: int) -> list[bytes]:
-        out: list[bytes] = []
-        if i >= j:
-            return out
-        k = bisect.bisect_right(self.starts, i) - 1
-        while k < len(self.paras):
-            start = self.starts[k]
-            if start >= j:
-                break
-            para = self._para_lines(k)
-            out.extend(para[max(i - start, 0) : j - start])
-            k += 1
-        return out
-
-
-def _hunks(old: bytes, new: bytes) -> Iterator[str]:
-    """Unified-diff hunks (3 lines of context) between two texts. Lines are compared as
-    bytes and printed decoded, invalid UTF-8 replaced."""
-    a = _Text(old)
-    b = _Text(new)
-    for group in _groups(_opcodes(_text_blocks(a, b), a.n, b.n)):
-        first, last = group[0], group[-1]
-        yield f"@@ -{_range(first[1], last[2])} +{_range(first[3], last[4])} @@\n"
-        for tag, i1, i2, j1, j2 in group:
-            if tag == "equal":
-                yield from _emit(" ", a.lines(i1, i2))
-                continue
-            if tag in ("replace", "delete"):
-                yield from _emit("-", a.lines(i1, i2))
-            if tag in ("replace", "insert"):
-                yield from _emit("+", b.lines(j1, j2))
-
-
-def _emit(sign: str, lines: list[bytes]) -> Iterator[str]:
-    for line in lines:
-        if line.endswith(b"\n"):  # the marked last line (see _Text)
-            yield f"{sign}{line[:-1].decode('utf-8', 'replace')}\n{_NO_EOL}"
-        else:
-            yield f"{sign}{line.decode('utf-8', 'replace')}\n"
-
-
-# Matching lines. difflib's SequenceMatcher is pure Python and scans a whole file per match
-# it finds; a memory root's large files (raw_memories.md, ~1 MB) change in a few places per
-# run. So the work is cut down in three steps, each exact: (1) paragraphs are matched first,
-# and runs of equal paragraphs become runs of equal lines; (2) in what remains, lines unique
-# to both sides anchor the match (patience diff, as git --patience); (3) SequenceMatcher
-# only sees the gaps between anchors, after their common head and tail are cut. The hunks
-# may differ in detail from git's Myers diff; both are valid and deterministic.
-
-_Block = tuple[int, int, int]  # a[i : i + size] == b[j : j + size]
-_Opcode = tuple[str, int, int, int, int]
-_PARAGRAPHS_MIN = 16  # below this many paragraphs, lines are matched directly
-
-
-def _text_blocks(a: _Text, b: _Text) -> list[_Block]:
-    """Matching line runs between two texts."""
-    if len(a.paras) < _PARAGRAPHS_MIN or len(b.paras) < _PARAGRAPHS_MIN:
-        return _line_blocks(a.lines(0, a.n), b.lines(0, b.n), 0, 0)
-    blocks: list[_Block] = []
-    ai = bj = 0  # lines before these are matched
-    for i, j, size in _line_blocks(a.paras, b.paras, 0, 0):
-        a0, b0 = a.starts[i], b.starts[j]
-        # The run's lines, without the blank line after its last paragraph.
-        a_end = i + size == len(a.paras)
-        b_end = j + size == len(b.paras)
-        a1 = a.n if a_end else a.starts[i + size] - 1
-        b1 = b.n if b_end else b.starts[j + size] - 1
-        k = min(a1 - a0, b1 - b0)
-        # A run that ends one text only may differ in its last line's newline.
-        if k > 0 and a_end != b_end and a.lines(a0 + k - 1, a0 + k) != b.lines(b0 + k - 1, b0 + k):
-            k -= 1
-        if k <= 0:
-            continue
-        blocks.extend(_line_blocks(a.lines(ai, a0), b.lines(bj, b0), ai, bj))
-        blocks.append((a0, b0, k))
-        ai, bj = a0 + k, b0 + k
-    blocks.extend(_line_blocks(a.lines(ai, a.n), b.lines(bj, b.n), ai, bj))
-    return _merged(blocks)
-
-
-def _line_blocks(a: list[bytes], b: list[bytes], a_off: int, b_off: int) -> list[_Block]:
-    """Matching runs between two sequences (of lines, or of paragraphs), offset by
-    ``a_off``/``b_off``: common head and tail, then unique-line anchors, then
-    SequenceMatcher in the gaps between anchors."""
-    la, lb = len(a), len(b)
-    lo, hi = _common_ends(a, b)
-    blocks: list[_Block] = [(a_off, b_off, lo)] if lo else []
-    a_mid, b_mid = a[lo : la - hi], b[lo : lb - hi]
-    if a_mid and b_mid:
-        prev_i = prev_j = 0
-        for i, j in [*_unique_anchors(a_mid, b_mid), (len(a_mid), len(b_mid))]:
-            if i > prev_i and j > prev_j:
-                blocks.extend(
-                    _gap_blocks(
-                        a_mid[prev_i:i], b_mid[prev_j:j], a_off + lo + prev_i, b_off + lo + prev_j
-                    )
-                )
-            if i < len(a_mid):
-                blocks.append((a_off + lo + i, b_off + lo + j, 1))
-            prev_i, prev_j = i + 1, j + 1
-    if hi:
-        blocks.append((a_off + la - hi, b_off + lb - hi, hi))
-    return _merged(blocks)
-
-
-def _common_ends(a: list[bytes], b: list[bytes]) -> tuple[int, int]:
-    """How many lines ``a`` and ``b`` share at their start, and then at their end."""
-    la, lb = len(a), len(b)
-    n = min(la, lb)
-    lo = 0
-    while lo < n and a[lo] == b[lo]:
-        lo += 1
-    hi = 0
-    while hi < n - lo and a[la - 1 - hi] == b[lb - 1 - hi]:
-        hi += 1
-    return lo, hi
-
-
-def _gap_blocks(a: list[bytes], b: list[bytes], a_off: int, b_off: int) -> list[_Block]:
-    """SequenceMatcher on a gap between anchors, once its common head and tail are cut."""
-    la, lb = len(a), len(b)
-    lo, hi = _common_ends(a, b)
-    blocks: list[_Block] = [(a_off, b_off, lo)] if lo else []
-    if lo < la - hi and lo < lb - hi:
-        matcher = difflib.SequenceMatcher(None, a[lo : la - hi], b[lo : lb - hi])
-        blocks.extend(
-            (a_off + lo + x, b_off + lo + y, size)
-            for x, y, size in matcher.get_matching_blocks()
-            if size
-        )
-    if hi:
-        blocks.append((a_off + la - hi, b_off + lb - hi, hi))
-    return blocks
-
-
-def _unique_anchors(a: list[bytes], b: list[bytes]) -> list[tuple[int, int]]:
-    """Pairs ``(i, j)`` with ``a[i] == b[j]`` a line unique in both ``a`` and ``b``: the
-    longest run of them increasing in both (patience sorting)."""
-    count_a = Counter(a)
-    count_b = Counter(b)
-    pos_a = {line: i for i, line in enumerate(a) if count_a[line] == 1 and count_b[line] == 1}
-    pairs = [(pos_a[line], j) for j, line in enumerate(b) if line in pos_a]
-    tails: list[int] = []  # smallest a-index ending an increasing run of each length
-    tail_at: list[int] = []  # its position in pairs
-    back = [-1] * len(pairs)
-    for k, (i, _j) in enumerate(pairs):
-        p = bisect.bisect_left(tails, i)
-        if p == len(tails):
-            tails.append(i)
-            tail_at.append(k)
-        else:
-            tails[p] = i
-            tail_at[p] = k
-        back[k] = tail_at[p - 1] if p else -1
-    out: list[tuple[int, int]] = []
-    k = tail_at[-1] if tail_at else -1
-    while k >= 0:
-        out.append(pairs[k])
-        k = back[k]
-    out.reverse()
-    return out
-
-
-def _merged(blocks: list[_Block]) -> list[_Block]:
-    out: list[_Block] = []
-    for block in blocks:
-        if out:
-            pi, pj, psize = out[-1]
-            if pi + psize == block[0] and pj + psize == block[1]:
-                out[-1] = (pi, pj, psize + block[2])
-                continue
-        out.append(block)
-    return out
-
-
-def _opcodes(blocks: list[_Block], la: int, lb: int) -> list[_Opcode]:
-    """difflib-style opcodes from increasing matching runs."""
-    ops: list[_Opcode] = []
-    i = j = 0
-    for ai, bj, size in [*blocks, (la, lb, 0)]:
-        if i < ai and j < bj:
-            ops.append(("replace", i, ai, j, bj))
-        elif i < ai:
-            ops.append(("delete", i, ai, j, bj))
-        elif j < bj:
-            ops.append(("insert", i, ai, j, bj))
-        i, j = ai + size, bj + size
-        if size:
-            ops.append(("equal", ai, i, bj, j))
-    return ops
-
-
-def _groups(ops: list[_Opcode], n: int = _CONTEXT) -> Iterator[list[_Opcode]]:
-    """difflib's ``get_grouped_opcodes``: hunks with ``n`` lines of context, two changes
-    closer than ``2n`` unchanged lines sharing one hunk (git's rule too)."""
-    codes = list(ops)
-    if codes and codes[0][0] == "equal":
-        tag, i1, i2, j1, j2 = codes[0]
-        codes[0] = tag, max(i1, i2 - n), i2, max(j1, j2 - n), j2
-    if codes and codes[-1][0] == "equal":
-        tag, i1, i2, j1, j2 = codes[-1]
-        codes[-1] = tag, i1, min(i2, i1 + n), j1, min(j2, j1 + n)
-    group: list[_Opcode] = []
-    for tag, i1, i2, j1, j2 in codes:
-        if tag == "equal" and i2 - i1 > 2 * n:
-            group.append((tag, i1, min(i2, i1 + n), j1, min(j2, j1 + n)))
-            yield group
-            group = []
-            i1, j1 = max(i1, i2 - n), max(j1, j2 - n)
-        group.append((tag, i1, i2, j1, j2))
-    if group and not (len(group) == 1 and group[0][0] == "equal"):
-        yield group
+def _hunks(old: bytes, new: bytes) -> str:
+    """git's hunks between two texts (3 lines of context), by libgit2; the lines are compared
+    as bytes and printed decoded, invalid UTF-8 replaced. Empty when the texts are equal."""
+    # The caller has already told binary from text (git's rule, on the redacted bytes): text
+    # is forced so that libgit2's own, different guess never turns a text into "Binary files".
+    patch = pygit2.Patch.create_from(
+        old, new, flag=DiffOption.FORCE_TEXT, context_lines=_CONTEXT, interhunk_lines=0
+    )
+    # libgit2 prints its own file header (diff --git, index, ---, +++) before the first hunk;
+    # the caller writes the header with the workspace's paths and modes, so only the hunks are
+    # kept. Every hunk starts with a line "@@ -a,b +c,d @@" and no other line of a hunk can
+    # start with "@@ " (each has a ' ', '+', '-' or '\\' in front).
+    parts = patch.data.split(b"\n@@ ")
+    out: list[bytes] = []
+    for part in parts[1:]:
+        # git adds the nearest line above the hunk that starts with a letter, a guess at its
+        # function: in Markdown that is any prose line, only more for the model to read.
+        eol = part.find(b"\n")
+        ranges_end = part.find(b" @@", 0, eol) + 3
+        out.append(b"@@ " + part[:ranges_end] + part[eol:])
+    return b"\n".join(out).decode("utf-8", "replace")

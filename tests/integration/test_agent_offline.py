@@ -48,6 +48,7 @@ from memoryd.daemon.runonce import run_once
 from memoryd.demo import IDLE_BACKDATE_SECONDS, example_rollouts, install_examples
 from memoryd.layout import DIFF_FILE, MEMORY_FILE, SUMMARY_FILE
 from memoryd.redact import REDACTED
+from memoryd.workspace.diff import FileChange, WorkspaceDiff
 
 ALPHA_ID = "01a2013d-497f-71f0-81b9-4c6d2314a10b"
 BETA_ID = "01a2013d-497f-71f0-81b9-4c6d2314b0b0"
@@ -898,7 +899,8 @@ def test_workspace_diff_parsing_and_reverse_apply() -> None:
     new = ["a", "b", "x", "d", "e"]
     text = (
         "# Memory Workspace Diff\n\n## Status\n- M MEMORY.md\n- A notes.md\n\n## Diff\n\n```diff\n"
-        "diff --git a/MEMORY.md b/MEMORY.md\nindex 1..2 100644\n--- a/MEMORY.md\n+++ b/MEMORY.md\n"
+        "diff --git a/MEMORY.md b/MEMORY.md\nindex 1234567..89abcde 100644\n--- a/MEMORY.md\n"
+        "+++ b/MEMORY.md\n"
         "@@ -1,5 +1,5 @@\n a\n b\n-c\n+x\n d\n e\n"
         "\\ No newline at end of file\n"
         "diff --git a/notes.md b/notes.md\nnew file mode 100644\n--- /dev/null\n+++ b/notes.md\n"
@@ -920,6 +922,41 @@ def test_workspace_diff_parsing_and_reverse_apply() -> None:
     truncated = text.replace("@@ -1,5 +1,5 @@\n a\n b\n-c\n+x\n d\n e\n", "@@ -1,5 +1,5 @@\n a\n")
     assert parse_workspace_diff(truncated)["MEMORY.md"] is None
     assert parse_workspace_diff("no fence here") == {}
+
+
+def test_the_diff_file_memoryd_renders_reads_back_file_by_file() -> None:
+    """What phase 2 writes (workspace/diff.py) parses back into hunks that undo each change;
+    a file with nothing to show has no hunks, a binary one and the one a truncation cut
+    (even inside a hunk header) have none that can be used, and the others keep theirs."""
+    old = b"# Memory\n\n" + b"".join(b"- line %d\n" % i for i in range(30))
+    new = old.replace(b"- line 3\n", b"- line three\n").replace(b"- line 25\n", b"")
+    changes = (
+        FileChange("MEMORY.md", "M", 0o100644, 0o100644, old, new),
+        FileChange("bin.dat", "A", None, 0o100644, None, b"\x00\x01"),
+        FileChange("empty.md", "A", None, 0o100644, None, b""),
+        FileChange("run.sh", "M", 0o100644, 0o100755, b"x\n", b"x\n"),
+        FileChange("zz.md", "M", 0o100644, 0o100644, old, new),
+    )
+    text = WorkspaceDiff("0" * 40, changes).render()
+    files = parse_workspace_diff(text)
+    assert list(files) == ["MEMORY.md", "bin.dat", "empty.md", "run.sh", "zz.md"]
+    hunks = files["MEMORY.md"]
+    assert hunks is not None and len(hunks) == 2
+    assert reverse_apply(new.decode().splitlines(), hunks) == old.decode().splitlines()
+    assert files["bin.dat"] is None
+    assert files["empty.md"] == [] and files["run.sh"] == []
+    assert files["zz.md"] is not None
+    # Cut inside the last file's second hunk header: its first hunk alone would undo only
+    # half the change, so none of its hunks count.
+    fence = text.index("```diff\n") + len("```diff\n")
+    cut = text.rindex("@@ -") + len("@@ -2") - fence  # bytes of diff kept (all ASCII)
+    cut_text = WorkspaceDiff("0" * 40, changes).render(cut)
+    assert f"@@ -2\n\n[workspace diff truncated at {cut} bytes; " in cut_text
+    cut_files = parse_workspace_diff(cut_text)
+    assert cut_files["zz.md"] is None
+    cut_memory = cut_files["MEMORY.md"]
+    assert cut_memory is not None and len(cut_memory) == 2
+    assert parse_workspace_diff(text[:fence] + "```\n") == {}
 
 
 def test_views_exclude_notes_and_state_from_the_digest() -> None:

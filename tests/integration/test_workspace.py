@@ -24,13 +24,12 @@ import pytest
 from memoryd.layout import DIFF_FILE
 from memoryd.workspace import baseline as workspace
 from memoryd.workspace import diff as wsdiff
-from memoryd.workspace import gitobj
+from memoryd.workspace import gitobj, statcache
 from memoryd.workspace.baseline import (
     BASELINE_MESSAGE,
     STAGING_NEW,
     STAGING_OLD,
     STAGING_TMP,
-    STAT_CACHE,
     blob_id,
     diff_against_baseline,
     ensure_baseline,
@@ -41,6 +40,7 @@ from memoryd.workspace.baseline import (
 )
 from memoryd.workspace.diff import WorkspaceDiff
 from memoryd.workspace.gitobj import WorkspaceError
+from memoryd.workspace.statcache import STAT_CACHE
 
 GIT_ENV = {
     **os.environ,
@@ -100,7 +100,7 @@ def root(tmp_path: Path) -> Path:
 def no_racy_window(monkeypatch: pytest.MonkeyPatch) -> None:
     """Let the stat cache trust files written a moment ago (in real use the baseline is
     taken minutes after its files were written; tests cannot wait)."""
-    monkeypatch.setattr(workspace, "_RACY_MARGIN_NS", 0)
+    monkeypatch.setattr(statcache, "RACY_MARGIN_NS", 0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -789,6 +789,22 @@ def test_write_diff_file_is_private_and_atomic(root: Path) -> None:
     assert not path.exists()
 
 
+def _patch_of(root: Path) -> str:
+    """The unified diff inside the rendered diff file (what ``git apply`` is given)."""
+    return diff_against_baseline(root).render().split("```diff\n", 1)[1].rsplit("```\n", 1)[0]
+
+
+def _apply(patch: str, cwd: Path, tmp_path: Path) -> None:
+    (tmp_path / "p.diff").write_text(patch)
+    subprocess.run(
+        ["git", "apply", "--whitespace=nowarn", str(tmp_path / "p.diff")],
+        cwd=cwd,
+        check=True,
+        env=GIT_ENV,
+        capture_output=True,
+    )
+
+
 @needs_git
 def test_rendered_diff_is_a_patch_git_applies(root: Path, tmp_path: Path) -> None:
     lines = [f"line {i}" for i in range(400)]
@@ -809,51 +825,91 @@ def test_rendered_diff_is_a_patch_git_applies(root: Path, tmp_path: Path) -> Non
     (root / "gone.md").unlink()
     write(root, "tail.md", "no newline\n")
     write(root, "skills/new/SKILL.md", "new skill\n")
-    patch = diff_against_baseline(root).render().split("```diff\n", 1)[1].rsplit("```\n", 1)[0]
-    (tmp_path / "p.diff").write_text(patch)
-    subprocess.run(
-        ["git", "apply", "--whitespace=nowarn", str(tmp_path / "p.diff")],
-        cwd=check,
-        check=True,
-        env=GIT_ENV,
-        capture_output=True,
-    )
+    _apply(_patch_of(root), check, tmp_path)
     for rel in ("raw_memories.md", "MEMORY.md", "tail.md", "skills/new/SKILL.md"):
         assert (check / rel).read_bytes() == (root / rel).read_bytes(), rel
     assert not (check / "gone.md").exists()
 
 
-def test_line_matching_rebuilds_the_new_text_for_random_edits() -> None:
-    """The paragraph / unique-line / SequenceMatcher layers must always describe a valid
-    edit: applying the opcodes to the old lines gives the new ones (seeded, so repeatable)."""
+@needs_git
+def test_rendered_diff_of_random_edits_is_a_patch_git_applies(root: Path, tmp_path: Path) -> None:
+    """Whatever the edits (blank runs, repeated lines, a last line without a newline, files
+    emptied or made empty), the diff file rebuilds every new file exactly (seeded)."""
     rng = random.Random(7)
-    vocab = [b"", b"", b"", b"x", b"## Thread", b"updated_at: 1", b"\xff bad", "é".encode()]
-    vocab += [f"line {i}".encode() for i in range(40)]
+    vocab = ["", "", "", "x", "## Thread", "updated_at: 1", "é ü", "- ran pytest -q"]
+    vocab += [f"line {i}" for i in range(40)]
 
-    def text(n: int) -> bytes:
-        data = b"\n".join(rng.choice(vocab) for _ in range(n))
-        return data + b"\n" if data and rng.random() < 0.7 else data
+    def text(n: int) -> str:
+        data = "\n".join(rng.choice(vocab) for _ in range(n))
+        return data + "\n" if data and rng.random() < 0.7 else data
 
-    for _ in range(300):
-        old = text(rng.randint(0, 400))
-        lines = old.split(b"\n")
+    news: dict[str, str] = {}
+    for k in range(120):
+        old = text(rng.randint(0, 300))
+        lines = old.split("\n")
         for _ in range(rng.randint(0, 8)):
-            k = rng.randint(0, len(lines))
+            at = rng.randint(0, len(lines))
             if rng.random() < 0.5:
-                lines.insert(k, rng.choice(vocab))
+                lines.insert(at, rng.choice(vocab))
             elif lines:
-                lines.pop(min(k, len(lines) - 1))
-        new = b"\n".join(lines) if rng.random() < 0.9 else text(rng.randint(0, 400))
-        a, b = wsdiff._Text(old), wsdiff._Text(new)
-        a_lines, b_lines = a.lines(0, a.n), b.lines(0, b.n)
-        rebuilt: list[bytes] = []
-        for tag, i1, i2, j1, j2 in wsdiff._opcodes(wsdiff._text_blocks(a, b), a.n, b.n):
-            if tag == "equal":
-                assert a_lines[i1:i2] == b_lines[j1:j2]
-                rebuilt.extend(a_lines[i1:i2])
-            else:
-                rebuilt.extend(b_lines[j1:j2])
-        assert rebuilt == b_lines
+                lines.pop(min(at, len(lines) - 1))
+        new = "\n".join(lines) if rng.random() < 0.9 else text(rng.randint(0, 300))
+        write(root, f"f{k:03d}.md", old)
+        news[f"f{k:03d}.md"] = new
+    ensure_baseline(root)
+    check = tmp_path / "check"
+    shutil.copytree(root, check, ignore=shutil.ignore_patterns(".git"))
+    for rel, new in news.items():
+        write(root, rel, new)
+    _apply(_patch_of(root), check, tmp_path)
+    for rel in news:
+        assert (check / rel).read_bytes() == (root / rel).read_bytes(), rel
+
+
+def _memory_file(seed: int) -> str:
+    """A MEMORY.md-like text whose lines repeat a lot (the same headings and bullets)."""
+    rng = random.Random(seed)
+    bullets = ["- uses uv [Task 1]", "- prefers small commits [Task 1]", "- cwd /home/dev/project"]
+    out: list[str] = []
+    for g in range(40):
+        out += [f"# Task Group: g{g % 5}", "", "## Task 1: tests", "", "- ran pytest -q [Task 1]"]
+        out += ["- ran ruff check [Task 1]", ""]
+        out += [rng.choice(bullets) for _ in range(rng.randint(1, 4))]
+        out.append("")
+    return "\n".join(out) + "\n"
+
+
+@needs_git
+def test_a_rewrite_of_repetitive_text_gives_no_more_lines_than_git(
+    root: Path, tmp_path: Path
+) -> None:
+    """The phase-2 model reads (and pays for) every diff line: a rewrite of a file whose lines
+    repeat gives hunks about as long as git's own diff of the same two texts (the old
+    hand-written diff gave a third more), and they apply."""
+    old, new = _memory_file(1), _memory_file(2)
+    write(root, "MEMORY.md", old)
+    ensure_baseline(root)
+    write(root, "MEMORY.md", new)
+    patch = _patch_of(root)
+    check = tmp_path / "check"
+    write(check, "MEMORY.md", old)
+    _apply(patch, check, tmp_path)
+    assert (check / "MEMORY.md").read_text() == new
+    write(tmp_path / "git", "a", old)
+    write(tmp_path / "git", "b", new)
+    theirs = subprocess.run(
+        ["git", "diff", "--no-index", "--no-color", "a", "b"],
+        cwd=tmp_path / "git",
+        capture_output=True,
+        text=True,
+        env=GIT_ENV,
+    ).stdout
+
+    def hunk_lines(text: str) -> int:
+        return len(text[text.index("\n@@ ") + 1 :].splitlines())
+
+    # git slides hunks by its indent heuristic, which can merge or split a hunk: a margin.
+    assert 100 < hunk_lines(patch) <= hunk_lines(theirs) * 1.1
 
 
 # --------------------------------------------------------------------------------------------

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
+
+import pygit2
 
 from memoryd.consolidate.offline.layout import MOVED_HEADING, SUMMARY_NOTES_BUDGET, FileTag
 from memoryd.consolidate.offline.ledger import line_key
@@ -26,9 +28,6 @@ class Hunk:
     new_start: int
     new_len: int
     lines: list[tuple[str, str]]
-
-
-_HUNK_HEADER = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 
 
 def _git_path(line: str) -> str:
@@ -55,70 +54,45 @@ def parse_workspace_diff(text: str) -> dict[str, list[Hunk] | None]:
         if lines[j] == "```":
             end = j
             break
-    body = lines[start:end]
+    # One file at a time, so that a file libgit2 cannot read (the cut one at a truncation, a
+    # binary one) costs only its own hunks. A line that starts a file's header never occurs
+    # inside a hunk: every hunk line has a ' ', '+', '-' or '\\' in front.
     files: dict[str, list[Hunk] | None] = {}
-    path: str | None = None
-    i = 0
-    while i < len(body):
-        line = body[i]
-        if line.startswith("diff --git "):
-            path = _git_path(line)
-            files[path] = []
-            i += 1
-            continue
-        if path is None:
-            i += 1
-            continue
-        if line.startswith("Binary files") or line.startswith("GIT binary patch"):
-            files[path] = None
-            i += 1
-            continue
-        m = _HUNK_HEADER.match(line)
-        if m is None:
-            i += 1
-            continue
-        hunk = Hunk(
-            old_start=int(m.group(1)),
-            old_len=int(m.group(2)) if m.group(2) is not None else 1,
-            new_start=int(m.group(3)),
-            new_len=int(m.group(4)) if m.group(4) is not None else 1,
-            lines=[],
-        )
-        old_left, new_left = hunk.old_len, hunk.new_len
-        j = i + 1
-        ok = True
-        while old_left > 0 or new_left > 0:
-            if j >= len(body):
-                ok = False
-                break
-            ln = body[j]
-            j += 1
-            if ln.startswith("\\"):
-                continue
-            op, t = (ln[:1], ln[1:]) if ln else (" ", "")
-            if op == " ":
-                old_left -= 1
-                new_left -= 1
-            elif op == "-":
-                old_left -= 1
-            elif op == "+":
-                new_left -= 1
-            else:
-                ok = False
-                break
-            if old_left < 0 or new_left < 0:
-                ok = False
-                break
-            hunk.lines.append((op, t))
-        while j < len(body) and body[j].startswith("\\"):
-            j += 1
-        current = files.get(path)
-        if not ok:
-            files[path] = None
-        elif current is not None:
-            current.append(hunk)
-        i = j
+    heads = [i for i in range(start, end) if lines[i].startswith("diff --git ")]
+    for i, j in pairwise([*heads, end] if heads else []):
+        files[_git_path(lines[i])] = _file_hunks("\n".join(lines[i:j]) + "\n")
     return files
+
+
+def _file_hunks(patch: str) -> list[Hunk] | None:
+    if "\n@@ -" not in patch:
+        # No hunk: a binary file (whose notice libgit2 does not parse), or one whose change
+        # has no lines to show (a mode, an empty file, a change redaction made invisible).
+        return None if "\nBinary files " in patch else []
+    try:
+        parsed = list(pygit2.Diff.parse_diff(patch.encode("utf-8", "surrogatepass")))
+    except pygit2.GitError:
+        return None
+    file = parsed[0] if len(parsed) == 1 else None
+    if file is None:
+        return None
+    return [
+        Hunk(
+            old_start=h.old_start,
+            old_len=h.old_lines,
+            new_start=h.new_start,
+            new_len=h.new_lines,
+            lines=[
+                (ln.origin, ln.raw_content.decode("utf-8", "replace").removesuffix("\n"))
+                for ln in h.lines
+                if ln.origin in _HUNK_ORIGINS
+            ],
+        )
+        for h in file.hunks
+    ]
+
+
+_HUNK_ORIGINS = frozenset(" +-")  # not libgit2's "\\ No newline at end of file" markers
 
 
 def reverse_apply(new: Sequence[str], hunks: Sequence[Hunk]) -> list[str] | None:
