@@ -339,6 +339,15 @@ def _confirm(args: argparse.Namespace, confirm: Confirm, settings: Settings) -> 
     return sys.stdin.readline().strip().lower() == "yes"
 
 
+def wire_args(command: Command[Any, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """The protocol arguments of a control command, from its command line."""
+    return {
+        a.field: a.to_wire(value) if a.to_wire else value
+        for a in command.cli
+        for value in [getattr(args, a.field)]
+    }
+
+
 def _cmd_control(args: argparse.Namespace) -> int:
     """Ask the daemon; when none answers, run the command here unless it needs the daemon."""
     from memoryd.control import client
@@ -346,11 +355,7 @@ def _cmd_control(args: argparse.Namespace) -> int:
 
     command = COMMANDS[args.command]
     settings = _load_or_defaults(args)[0] if command.read_only else _load(args)
-    cmd_args = {
-        a.field: a.to_wire(value) if a.to_wire else value
-        for a in command.cli
-        for value in [getattr(args, a.field)]
-    }
+    cmd_args = wire_args(command, args)
     if command.confirm is not None:
         if not _confirm(args, command.confirm, settings):
             print(f"memoryd: {command.confirm.declined}", file=sys.stderr)
