@@ -5,12 +5,13 @@ and, for those that do not need it, run in this process when no daemon answers."
 from __future__ import annotations
 
 import argparse
+import enum
 import json
 import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import msgspec
@@ -20,6 +21,10 @@ from memoryd import log as logsetup
 from memoryd.config import Config, Settings, check_memory_root, load_settings, resolve_paths
 from memoryd.errors import ConfigError, LinkError, MemorydError
 from memoryd.fsutil import ensure_private_dir
+from memoryd.phase2 import Phase2Outcome
+
+if TYPE_CHECKING:
+    from memoryd.control.commands import Command, Confirm
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -90,66 +95,42 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _control_parsers(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
-    def add(name: str, help: str) -> argparse.ArgumentParser:
-        sp = command(name, help)
-        sp.add_argument("--json", action="store_true", help="print as JSON")
-        return sp
+    """One subcommand per entry of the control registry, its options from the entry's
+    arguments: their types and defaults are the protocol's (the argument struct's fields)."""
+    from memoryd.control.commands import COMMANDS
 
-    add("status", "daemon state, job counts, running jobs, last phase-2 run, budget, next work")
-    jobs = add("jobs", "list jobs with their last errors and retry times")
-    jobs.add_argument("--status", metavar="S", help="pending | running | done | error")
-    jobs.add_argument("--kind", metavar="K", help="stage1 | phase2 (or the full kind name)")
-    jobs.add_argument("--limit", type=int, default=200, help="at most this many (default 200)")
-    trig = add("trigger", "run a phase now, bypassing the interval (not the lock)")
-    trig.add_argument(
-        "phase", choices=["phase1", "phase2"], help="phase1: extraction; phase2: consolidation"
+    for cmd in COMMANDS.values():
+        sp = command(cmd.name, cmd.help)
+        sp.add_argument("--json", action="store_true", help="print as JSON")
+        fields = {f.name: f for f in msgspec.structs.fields(cmd.args)}
+        group = sp.add_mutually_exclusive_group(required=True) if cmd.one_of else None
+        for arg in cmd.cli:
+            f = fields[arg.field]
+            kw: dict[str, Any] = {"help": arg.help}
+            if f.type is bool:
+                kw["action"] = "store_true"
+            else:
+                kw["metavar"] = arg.metavar
+                if f.type is int:
+                    kw["type"] = int
+                if isinstance(f.type, type) and issubclass(f.type, enum.Enum):
+                    kw["choices"] = [m.value for m in f.type]
+                    kw.pop("metavar")  # the choices say it better
+                if f.default is not msgspec.NODEFAULT:
+                    kw["default"] = f.default
+            target = group if group is not None and arg.field in cmd.one_of else sp
+            if arg.flags:
+                target.add_argument(*arg.flags, dest=arg.field, **kw)
+            else:
+                target.add_argument(arg.field, **kw)
+    doctor = command(
+        "doctor", "check paths, permissions, DB, socket, backend, budgets and Codex settings"
     )
-    trig.add_argument("--thread", metavar="ID", help="phase1: extract this thread now")
-    trig.add_argument(
-        "--force", action="store_true", help="run it even while the daemon is paused"
-    )
-    add("pause", "stop claiming new work (running work finishes); kept across restarts")
-    add("resume", "claim new work again")
-    fg = add("forget", "delete memories of a thread or a directory, then re-consolidate")
-    which = fg.add_mutually_exclusive_group(required=True)
-    which.add_argument("--thread", metavar="ID", help="the thread (session) id to forget")
-    which.add_argument(
-        "--cwd", metavar="PATH", help="forget every thread whose cwd is this directory or under it"
-    )
-    cl = add(
-        "clear",
-        "wipe every memory and what memoryd wrote in the memory root; sessions known now are "
-        "not extracted again unless they change",
-    )
-    cl.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    cl.add_argument(
-        "--reextract",
-        action="store_true",
-        help="extract every known session again afterwards (as `codex debug clear-memories`)",
-    )
-    lg = add("logs", "show the structured log (--json: raw JSON lines)")
-    lg.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
-    lg.add_argument("--level", metavar="L", help="at least this level: debug, info, warning, error")
-    lg.add_argument("--thread", metavar="ID", help="only lines about this thread")
-    lg.add_argument("-n", "--lines", type=int, default=50, help="how many past lines (default 50)")
-    hist = add("history", "list the consolidation runs kept in the run history")
-    hist.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
-    add("diff", "show what one consolidation run changed").add_argument(
-        "run", metavar="RUN", help="a run id, as `memoryd history` lists them"
-    )
-    add("rollback", "restore the memory root to a run's files").add_argument(
-        "run", metavar="RUN", help="a run id, as `memoryd history` lists them"
-    )
-    add("doctor", "check paths, permissions, DB, socket, backend, budgets and Codex settings")
+    doctor.add_argument("--json", action="store_true", help="print as JSON")
 
 
 def _load(args: argparse.Namespace) -> Settings:
     return load_settings(args.config)
-
-
-# Commands that only read: a broken config file must not keep the user from looking (they are
-# how one finds out what is wrong). The others refuse, as the daemon does.
-READ_ONLY = ("status", "jobs", "logs", "history", "diff", "config", "doctor")
 
 
 def _load_or_defaults(args: argparse.Namespace) -> tuple[Settings, ConfigError | None]:
@@ -211,20 +192,20 @@ def _print_summary(summary: object, as_json: bool) -> None:
     if summary.skipped is not None:
         from memoryd.control.render import skipped
 
-        for line in skipped(asdict(summary.skipped)):
+        for line in skipped(summary.skipped):
             print(line)
     p2 = summary.phase2
     if p2 is not None:
-        if p2.outcome == "succeeded":
+        if p2.outcome is Phase2Outcome.SUCCEEDED:
             print(
                 f"phase 2: consolidated ({p2.added} inputs added, {p2.retained} retained, "
                 f"{p2.removed} removed; {len(p2.changed_paths)} files changed since the last run)"
             )
-        elif p2.outcome == "noop":
+        elif p2.outcome is Phase2Outcome.NOOP:
             print("phase 2: nothing changed since the last consolidation")
-        elif p2.outcome == "failed":
+        elif p2.outcome is Phase2Outcome.FAILED:
             print(f"phase 2: failed: {p2.reason}")
-        elif p2.outcome == "budget":
+        elif p2.outcome is Phase2Outcome.BUDGET:
             print(f"phase 2: not started, the token budget is spent ({p2.reason})")
         else:
             print(
@@ -258,7 +239,7 @@ def _exit_status(summary: object) -> int:
         first = f" (first: {p1.errors[0]})" if p1.errors else ""
         failures.append(f"phase 1: {p1.failed} extraction(s) failed{first}")
     p2 = summary.phase2
-    if p2 is not None and p2.outcome == "failed":
+    if p2 is not None and p2.outcome is Phase2Outcome.FAILED:
         failures.append(f"phase 2 failed: {p2.reason}")
     for why in failures:
         print(f"memoryd: {why}", file=sys.stderr)
@@ -328,109 +309,69 @@ def _cmd_config(args: argparse.Namespace) -> int:
     return EXIT_OK if error is None else EXIT_USAGE
 
 
-def _printer(args: argparse.Namespace, text: Callable[[Any], list[str]]) -> Callable[[Any], None]:
+def _printer(args: argparse.Namespace, command: Command[Any, Any]) -> Callable[[Any], None]:
+    """Print each result as it comes: ``--json`` the data as it is (the wire's JSON; a
+    stream's records one a line), else the command's text."""
+
     def emit(result: Any) -> None:
-        if args.json:
+        if result is None:  # the end of a stream
+            return
+        if command.streaming:
+            lines = [json.dumps(r) for r in result] if args.json else command.render(result)
+            for line in lines:
+                print(line, flush=True)
+        elif args.json:
             print(json.dumps(result, indent=2))
         else:
-            print("\n".join(text(result)))
+            print("\n".join(command.render(command.decode(result))))
 
     return emit
 
 
-def _log_printer(args: argparse.Namespace) -> Callable[[Any], None]:
-    from memoryd.control import render
-
-    def emit(batch: Any) -> None:
-        if batch is None:  # the end of a stream
-            return
-        for rec in batch:
-            print(json.dumps(rec) if args.json else render.log_record(rec), flush=True)
-
-    return emit
-
-
-def _control_args(args: argparse.Namespace) -> dict[str, Any]:
-    """The protocol arguments of a control command, from its command line."""
-    c = args.command
-    if c == "jobs":
-        return {"status": args.status, "kind": args.kind, "limit": args.limit}
-    if c == "trigger":
-        return {"phase": args.phase, "thread": args.thread, "force": args.force}
-    if c == "forget":
-        # Codex records absolute cwds. Resolved here, against the caller's directory and
-        # home: the daemon runs elsewhere, and no shell expands the ~ of `--cwd=~/x`.
-        # An empty one goes as it is, to be refused: abspath("") would be the caller's cwd.
-        cwd = os.path.abspath(os.path.expanduser(args.cwd)) if args.cwd else args.cwd
-        return {"thread": args.thread, "cwd": cwd}
-    if c == "clear":
-        return {"yes": True, "reextract": args.reextract}  # confirmed by _confirm_clear
-    if c == "logs":
-        return {
-            "follow": args.follow, "level": args.level, "thread": args.thread, "lines": args.lines
-        }
-    if c == "history":
-        return {"limit": args.limit}
-    if c in ("diff", "rollback"):
-        return {"run": args.run}
-    return {}
-
-
-def _confirm_clear(args: argparse.Namespace, settings: Settings) -> bool:
+def _confirm(args: argparse.Namespace, confirm: Confirm, settings: Settings) -> bool:
     if args.yes:
         return True
     if not sys.stdin.isatty():
-        raise MemorydError(
-            "clear deletes every memory: confirm on a terminal, or pass --yes in scripts"
-        )
+        raise MemorydError(confirm.refused)
     # The question goes to stderr, so that it is seen even when stdout is redirected.
-    sys.stderr.write(
-        f"This deletes every memory in {settings.paths.memory_root} and memoryd's memory "
-        "state. Type 'yes' to continue: "
-    )
+    sys.stderr.write(confirm.question(settings))
     sys.stderr.flush()
     return sys.stdin.readline().strip().lower() == "yes"
 
 
+def wire_args(command: Command[Any, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """The protocol arguments of a control command, from its command line."""
+    return {
+        a.field: a.to_wire(value) if a.to_wire else value
+        for a in command.cli
+        for value in [getattr(args, a.field)]
+    }
+
+
 def _cmd_control(args: argparse.Namespace) -> int:
     """Ask the daemon; when none answers, run the command here unless it needs the daemon."""
-    from memoryd.control import client, render
+    from memoryd.control import client
     from memoryd.control.commands import COMMANDS, run_local
 
-    name = args.command
-    settings = _load_or_defaults(args)[0] if name in READ_ONLY else _load(args)
-    if name == "clear" and not _confirm_clear(args, settings):
-        print("memoryd: nothing cleared", file=sys.stderr)
-        return EXIT_ERROR
-    texts: dict[str, Callable[[Any], list[str]]] = {
-        "status": render.status,
-        "jobs": render.jobs,
-        "trigger": render.trigger,
-        "pause": render.paused,
-        "resume": render.paused,
-        "forget": render.forget,
-        "clear": render.clear,
-        "history": render.history,
-        "diff": render.diff,
-        "rollback": render.rollback,
-    }
-    emit = (
-        _log_printer(args) if name == "logs" else _printer(args, texts.get(name, render.generic))
-    )
-    cmd_args = _control_args(args)
-    # Phase 2, a rollback and a follow take as long as they take; the rest answers at once.
-    slow = name in ("trigger", "rollback", "clear", "forget") or (name == "logs" and args.follow)
+    command = COMMANDS[args.command]
+    settings = _load_or_defaults(args)[0] if command.read_only else _load(args)
+    cmd_args = wire_args(command, args)
+    if command.confirm is not None:
+        if not _confirm(args, command.confirm, settings):
+            print(f"memoryd: {command.confirm.declined}", file=sys.stderr)
+            return EXIT_ERROR
+        cmd_args["yes"] = True
+    emit = _printer(args, command)
+    timeout = None if command.is_slow(cmd_args) else 60.0
     try:
-        for result in client.stream(
-            settings.paths.socket_path, name, cmd_args, timeout=None if slow else 60.0
-        ):
+        for result in client.stream(settings.paths.socket_path, command.name, cmd_args, timeout):
             emit(result)
     except client.DaemonNotRunning as e:
-        if COMMANDS[name].needs_daemon:
+        if command.needs_daemon:
             print(f"memoryd: {e}; start it with `memoryd serve`", file=sys.stderr)
             return EXIT_ERROR
-        if name in ("clear", "forget", "rollback"):
-            # What they did goes to the log file, as the daemon would have logged it.
+        if not command.read_only:
+            # What it did goes to the log file, as the daemon would have logged it.
             c = settings.config.log
             logsetup.configure(
                 "info", settings.paths.log_dir, max_bytes=c.max_bytes, backups=c.backups,
@@ -438,7 +379,7 @@ def _cmd_control(args: argparse.Namespace) -> int:
             )  # fmt: skip
         else:
             logsetup.configure("warning", None, console=True)
-        anyio.run(run_local, settings, name, cmd_args, emit)
+        anyio.run(run_local, settings, command.name, cmd_args, emit)
     return EXIT_OK
 
 
@@ -482,12 +423,6 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     return doctor.run(settings, as_json=args.json, config_error=error)
 
 
-_CONTROL_COMMANDS = (
-    "status", "jobs", "trigger", "pause", "resume", "forget", "clear", "logs", "history", "diff",
-    "rollback",
-)
-
-
 def _config_error_status(command: str) -> int:
     """EXIT_USAGE, except for ``serve`` under a supervisor that restarts every non-zero exit
     (launchd): its agent sets MEMORYD_CONFIG_ERROR_STATUS=0, since no restart fixes a config."""
@@ -501,6 +436,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Everything memoryd creates (and libgit2, SQLite, a codex child on its behalf) is private
     # to the user, whatever umask it was started with.
     os.umask(0o077)
+    from memoryd.control.commands import COMMANDS
+
     args = _parser().parse_args(argv)
     handlers = {
         "serve": _cmd_serve,
@@ -510,7 +447,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "unlink": _cmd_unlink,
         "doctor": _cmd_doctor,
         "service": _cmd_service,
-        **dict.fromkeys(_CONTROL_COMMANDS, _cmd_control),
+        **dict.fromkeys(COMMANDS, _cmd_control),
     }
     if args.command is None:
         _parser().print_help()

@@ -28,6 +28,7 @@ agent's usage is booked with the run record, for failed runs too.
 from __future__ import annotations
 
 import dataclasses
+import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -76,9 +77,21 @@ log = structlog.get_logger("memoryd.phase2")
 INVALID_ARTIFACTS = "failed_invalid_artifacts"
 
 
+class Phase2Outcome(enum.StrEnum):
+    SUCCEEDED = "succeeded"
+    NOOP = "noop"  # nothing changed since the last run: no agent ran
+    FAILED = "failed"
+    # Not run: the lock is held, the last run failed recently, or one ran too recently
+    # (GlobalClaimOutcome), or the token budget is spent (see budget_reset_at).
+    RUNNING = "running"
+    BACKOFF = "backoff"
+    COOLDOWN = "cooldown"
+    BUDGET = "budget"
+
+
 @dataclass
 class Phase2Result:
-    outcome: str  # not run: "running", "backoff", "cooldown", "budget" (see budget_reset_at)
+    outcome: Phase2Outcome
     run_id: str | None = None
     reason: str | None = None
     added: int = 0
@@ -227,7 +240,9 @@ class Consolidator:
             self._max_tokens = await self.budget.run_allowance("phase2")
         except BudgetExhausted as e:
             reset_at = e.verdict.reset_at
-            return Phase2Result(outcome="budget", reason=str(e), budget_reset_at=reset_at)
+            return Phase2Result(
+                outcome=Phase2Outcome.BUDGET, reason=str(e), budget_reset_at=reset_at
+            )
         now = clock.now_s()
         if await clamp_future_deadlines(  # the clock went back: see jobs.py
             self.conn,
@@ -245,19 +260,19 @@ class Consolidator:
             min_interval_seconds=min_interval_seconds,
         )
         if claim is None:
-            return Phase2Result(outcome=outcome.value)
+            return Phase2Result(outcome=Phase2Outcome(outcome.value))
         assert outcome is GlobalClaimOutcome.CLAIMED
         self._usage = []
         run = await store.start_run(self.conn, started_at_ms=clock.now_ms())
         bound = log.bind(run_id=run.run_id, job_kind="memory_consolidate_global")
-        result = Phase2Result(outcome="failed", run_id=run.run_id)
+        result = Phase2Result(outcome=Phase2Outcome.FAILED, run_id=run.run_id)
         try:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self._heartbeat, claim)
                 await self._run_failing_cleanly(claim, run, result, bound)
                 tg.cancel_scope.cancel()
         except* _LockLost:
-            result.outcome, result.reason = "failed", store.LEASE_LOST
+            result.outcome, result.reason = Phase2Outcome.FAILED, store.LEASE_LOST
             bound.warning("phase2_lock_lost")
         except* anyio.get_cancelled_exc_class():
             # Shutdown mid-run: the baseline is untouched, so the next run sees the same
@@ -275,7 +290,7 @@ class Consolidator:
             raise
         except* _Failed as eg:
             reason = str(eg.exceptions[0])
-            result.outcome, result.reason = "failed", reason
+            result.outcome, result.reason = Phase2Outcome.FAILED, reason
             failed = dataclasses.replace(
                 self._record(run, result),
                 outcome=RunOutcome.FAILED,
@@ -388,7 +403,7 @@ class Consolidator:
             await self._succeed(
                 claim, self._record(run, result, RunOutcome.NOOP), selected, watermark
             )
-            result.outcome = "noop"
+            result.outcome = Phase2Outcome.NOOP
             event = "phase2_nothing_changed" if diff.is_empty else "phase2_nothing_to_consolidate"
             bound.info(event, inputs=len(rows), pruned=len(pruned))
             return
@@ -461,7 +476,7 @@ class Consolidator:
             record = dataclasses.replace(record, reason=fell_back)
             result.reason = fell_back
         await self._succeed(claim, record, selected, watermark)
-        result.outcome = "succeeded"
+        result.outcome = Phase2Outcome.SUCCEEDED
         bound.info(
             "phase2_succeeded",
             turns=agent_result.turns,
@@ -623,7 +638,7 @@ class Consolidator:
         wanted = dict(target.selection)
         previous = await store.last_selection(self.conn)
         result = Phase2Result(
-            outcome="failed",
+            outcome=Phase2Outcome.FAILED,
             run_id=run.run_id,
             reason=reason,
             added=sum(1 for t, s in wanted.items() if previous.get(t) != s),
@@ -667,7 +682,7 @@ class Consolidator:
             await self._succeed(claim, record, list(target.selection), claim.input_watermark)
         except _LockLost as exc:
             raise MemorydError(f"{reason} failed: {store.LEASE_LOST}") from exc
-        result.outcome = "succeeded"
+        result.outcome = Phase2Outcome.SUCCEEDED
         current = await store.select_inputs(
             self.conn, limit=p.max_inputs, max_unused_days=p.max_unused_days, now_s=clock.now_s()
         )

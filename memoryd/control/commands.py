@@ -4,8 +4,13 @@ A command is an async function of a ``Context`` (the DB connection, the settings
 the daemon, the daemon's port: control/port.py) and its typed arguments. The daemon runs it
 for a socket request; when no daemon answers, the CLI opens the state DB and runs the same
 function itself, unless the command needs the daemon (``needs_daemon``: ping, trigger, pause,
-resume). Results are plain data (msgspec/dataclass values) that encode to JSON;
-``memoryd.control.render`` turns them into text.
+resume). Results are typed (control/results.py) and msgspec encodes them as the protocol's
+JSON; ``memoryd.control.render`` turns them into text.
+
+``COMMANDS`` is the one registry of the control plane: each entry names its command, its help,
+its arguments (a msgspec struct, and how the command line spells them), whether it needs the
+daemon, may run on a broken config or takes long, its handler and its renderer. The server,
+the local runner and the CLI's subcommands, help and output are all built from it.
 
 ``logs`` is the one streaming command: an async generator of record batches, which the server
 sends as a stream of response lines and the CLI prints as they come.
@@ -16,9 +21,9 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Generic, TypeVar, cast
 
 import aiosqlite
 import anyio
@@ -27,8 +32,24 @@ import msgspec
 from memoryd import __version__, clock, maintenance
 from memoryd.budget import budget_status
 from memoryd.config import Settings
-from memoryd.control import protocol
+from memoryd.control import protocol, render
 from memoryd.control.port import DaemonPort
+from memoryd.control.results import (
+    ClearResult,
+    DaemonInfo,
+    DiffResult,
+    ForgetReport,
+    HistoryResult,
+    JobsResult,
+    NextWork,
+    PauseResult,
+    Phase2Result,
+    PingResult,
+    StatusResult,
+    TriggerPhase,
+    TriggerResult,
+    WhenPhase2,
+)
 from memoryd.errors import MemorydError
 from memoryd.log import LOG_FILE_NAME
 from memoryd.phase1 import eligibility
@@ -71,7 +92,7 @@ class JobsArgs(_Args):
 
 
 class TriggerArgs(_Args):
-    phase: Literal["phase1", "phase2"]
+    phase: TriggerPhase
     thread: str | None = None
     force: bool = False  # run even while paused
 
@@ -106,25 +127,72 @@ def _check_limit(limit: int) -> None:
         raise CommandError(protocol.E_BAD_REQUEST, f"the limit must be at least 1, not {limit}")
 
 
+A = TypeVar("A", bound=_Args)
+R = TypeVar("R")
+
+
 @dataclass(frozen=True)
-class Command:
+class Arg:
+    """How the command line spells one field of a command's arguments. Its type and default
+    come from the field: a bool is a flag, a Literal or enum gives the choices."""
+
+    field: str
+    help: str  # may say "%(default)s"
+    flags: tuple[str, ...] = ()  # none: a positional argument
+    metavar: str | None = None
+    # The command line's value as the protocol takes it (a path made absolute, say).
+    to_wire: Callable[[Any], Any] | None = None
+
+
+@dataclass(frozen=True)
+class Confirm:
+    """What the CLI asks before it sends a command that destroys (its ``yes`` argument is the
+    answer): ``refused`` without a terminal to ask on, ``declined`` for any answer but yes."""
+
+    question: Callable[[Settings], str]
+    refused: str
+    declined: str
+
+
+@dataclass(frozen=True)
+class Command(Generic[A, R]):
+    """One control command. ``result`` is the type of what it returns (of each batch, for a
+    stream), which the CLI decodes a socket answer into for ``render``."""
+
     name: str
-    args: type[_Args]
-    fn: Callable[[Context, Any], Any]
-    needs_daemon: bool = False
+    help: str
+    args: type[A]
+    fn: Callable[[Context, A], Any]  # a coroutine function; an async generator if streaming
+    result: type[R]
+    render: Callable[[R], list[str]]
+    cli: tuple[Arg, ...] = ()
+    one_of: tuple[str, ...] = ()  # fields of which the command line takes exactly one
+    needs_daemon: bool = False  # without it: refused (the others run in the CLI process)
+    read_only: bool = False  # only reads: runs on a broken config, to find out what is wrong
+    slow: bool | Callable[[A], bool] = False  # takes as long as it takes: the CLI waits
     streaming: bool = False
+    confirm: Confirm | None = None
 
-    async def call(self, ctx: Context, args: Any) -> Any:
+    async def call(self, ctx: Context, args: A) -> R:
         self.check(ctx.daemon)
-        return await cast(Callable[[Context, Any], Awaitable[Any]], self.fn)(ctx, args)
+        return await cast(Callable[[Context, A], Awaitable[R]], self.fn)(ctx, args)
 
-    def stream(self, ctx: Context, args: Any) -> AsyncIterator[Any]:
+    def stream(self, ctx: Context, args: A) -> AsyncIterator[R]:
         self.check(ctx.daemon)
-        return cast(Callable[[Context, Any], AsyncIterator[Any]], self.fn)(ctx, args)
+        return cast(Callable[[Context, A], AsyncIterator[R]], self.fn)(ctx, args)
 
     def check(self, daemon: DaemonPort | None) -> None:
         if self.needs_daemon and daemon is None:
             raise CommandError(protocol.E_FAILED, f"{self.name} needs the running daemon")
+
+    def is_slow(self, raw_args: dict[str, Any]) -> bool:
+        if callable(self.slow):
+            return self.slow(msgspec.convert(raw_args, self.args))
+        return self.slow
+
+    def decode(self, data: Any) -> R:
+        """A result as it came over the socket (or from ``run_local``), typed again."""
+        return msgspec.convert(data, self.result)
 
 
 @contextlib.contextmanager
@@ -145,27 +213,27 @@ def _daemon(ctx: Context) -> DaemonPort:
 # ------------------------------------------------------------------------------- commands
 
 
-async def ping(ctx: Context, _: NoArgs) -> dict[str, Any]:
+async def ping(ctx: Context, _: NoArgs) -> PingResult:
     d = _daemon(ctx)
-    return {"pid": os.getpid(), "version": __version__, "started_at": d.started_at}
+    return PingResult(pid=os.getpid(), version=__version__, started_at=d.started_at)
 
 
-async def status(ctx: Context, _: NoArgs) -> dict[str, Any]:
+async def status(ctx: Context, _: NoArgs) -> StatusResult:
     conn, cfg = ctx.conn, ctx.settings.config
     now_ms = clock.now_ms()
     now = now_ms // 1000
     d = ctx.daemon
-    daemon: dict[str, Any] = {"running": False}
+    daemon = DaemonInfo(running=False)
     if d is not None:
-        daemon = {
-            "running": True,
-            "pid": os.getpid(),
-            "version": __version__,
-            "started_at": d.started_at,
-            "ready": d.is_ready(),
-            "stopping": d.is_stopping(),
-            "config": d.settings.source,
-        }
+        daemon = DaemonInfo(
+            running=True,
+            pid=os.getpid(),
+            version=__version__,
+            started_at=d.started_at,
+            ready=d.is_ready(),
+            stopping=d.is_stopping(),
+            config=d.settings.source,
+        )
     paused = d.paused if d is not None else await jobs.get_paused(conn)
     rules = eligibility(cfg)
     claimable = await jobs.scan_candidates(conn, rules, now_ms=now_ms, limit=1)
@@ -176,23 +244,23 @@ async def status(ctx: Context, _: NoArgs) -> dict[str, Any]:
         p1_at = None if at_ms is None else -(-at_ms // 1000)
     interval = cfg.phase2.min_interval_seconds
     runs = await phase2_store.recent_runs(conn, 1)
-    return {
-        "now": now,
-        "daemon": daemon,
-        "paused": paused,
-        "jobs": await jobs.job_counts(conn),
-        "running": [asdict(j) for j in await jobs.list_jobs(conn, status="running")],
-        "last_phase2_run": asdict(runs[0]) if runs else None,
-        "budget": msgspec.to_builtins(await budget_status(conn, cfg, now_s=now)),
-        "skipped": asdict(await jobs.skipped_counts(conn, rules)),
-        "next": {
-            "phase1": p1_at,
-            "phase2": await phase2_store.next_claim_at(
+    return StatusResult(
+        now=now,
+        daemon=daemon,
+        paused=paused,
+        jobs=await jobs.job_counts(conn),
+        running=await jobs.list_jobs(conn, status=jobs.JobStatus.RUNNING),
+        last_phase2_run=runs[0] if runs else None,
+        budget=await budget_status(conn, cfg, now_s=now),
+        skipped=await jobs.skipped_counts(conn, rules),
+        next=NextWork(
+            phase1=p1_at,
+            phase2=await phase2_store.next_claim_at(
                 conn, now_s=now, min_interval_seconds=interval
             ),
-            "phase2_pending_inputs": await phase2_store.is_dirty(conn),
-        },
-    }
+            phase2_pending_inputs=await phase2_store.is_dirty(conn),
+        ),
+    )
 
 
 def _kind(name: str | None) -> str | None:
@@ -207,7 +275,7 @@ def _kind(name: str | None) -> str | None:
     return kind
 
 
-async def jobs_(ctx: Context, a: JobsArgs) -> dict[str, Any]:
+async def jobs_(ctx: Context, a: JobsArgs) -> JobsResult:
     if a.status is not None and a.status not in jobs.JOB_STATUSES:
         raise CommandError(
             protocol.E_BAD_REQUEST,
@@ -215,12 +283,12 @@ async def jobs_(ctx: Context, a: JobsArgs) -> dict[str, Any]:
         )
     _check_limit(a.limit)  # SQLite reads a negative LIMIT as "no limit"
     rows = await jobs.list_jobs(ctx.conn, status=a.status, kind=_kind(a.kind), limit=a.limit)
-    return {"now": clock.now_s(), "jobs": [asdict(r) for r in rows]}
+    return JobsResult(now=clock.now_s(), jobs=rows)
 
 
-async def trigger(ctx: Context, a: TriggerArgs) -> dict[str, Any]:
+async def trigger(ctx: Context, a: TriggerArgs) -> TriggerResult:
     d = _daemon(ctx)
-    if d.paused and not a.force and (a.phase == "phase2" or a.thread is not None):
+    if d.paused and not a.force and (a.phase is TriggerPhase.PHASE2 or a.thread is not None):
         # A pause means "no new work": a trigger that ran anyway would surprise the user who
         # paused (a plain `trigger phase1` only wakes the claim loop, which stays paused).
         raise CommandError(
@@ -228,30 +296,29 @@ async def trigger(ctx: Context, a: TriggerArgs) -> dict[str, Any]:
             f"not run: the daemon is paused (memoryd resume); pass --force to run {a.phase} "
             "anyway",
         )
-    if a.phase == "phase2":
+    if a.phase is TriggerPhase.PHASE2:
         if a.thread is not None:
             raise CommandError(protocol.E_BAD_REQUEST, "--thread applies to phase1 only")
-        result = await d.trigger_phase2()
-        return {"phase": "phase2", "result": asdict(result)}
+        return TriggerResult(phase=a.phase, result=await d.trigger_phase2())
     if a.thread is None:
         d.wake_phase1()
-        return {"phase": "phase1", "woken": True, "paused": d.paused}
+        return TriggerResult(phase=a.phase, woken=True, paused=d.paused)
     cand, why = await jobs.thread_candidate(ctx.conn, a.thread)
     if cand is None:
         raise CommandError(protocol.E_NOT_FOUND, why or a.thread)
     outcome = await d.trigger_thread(cand)
-    return {"phase": "phase1", "thread": a.thread, "outcome": outcome}
+    return TriggerResult(phase=a.phase, thread=a.thread, outcome=outcome)
 
 
-async def pause(ctx: Context, _: NoArgs) -> dict[str, Any]:
+async def pause(ctx: Context, _: NoArgs) -> PauseResult:
     return await _daemon(ctx).set_paused(True)
 
 
-async def resume(ctx: Context, _: NoArgs) -> dict[str, Any]:
+async def resume(ctx: Context, _: NoArgs) -> PauseResult:
     return await _daemon(ctx).set_paused(False)
 
 
-async def forget(ctx: Context, a: ForgetArgs) -> dict[str, Any]:
+async def forget(ctx: Context, a: ForgetArgs) -> ForgetReport:
     if (a.thread is None) == (a.cwd is None):
         raise CommandError(protocol.E_BAD_REQUEST, "forget needs exactly one of thread or cwd")
     with _not_found(maintenance.NothingToForget):
@@ -259,12 +326,15 @@ async def forget(ctx: Context, a: ForgetArgs) -> dict[str, Any]:
     d = ctx.daemon
     if d is not None:
         d.wake_phase2(bypass_interval=True)  # a paused daemon runs it once resumed
-    out = msgspec.to_builtins(result)
-    out["phase2"] = "at the next run" if d is None else "after resume" if d.paused else "woken"
-    return cast(dict[str, Any], out)
+    when = (
+        WhenPhase2.NEXT_RUN if d is None
+        else WhenPhase2.AFTER_RESUME if d.paused
+        else WhenPhase2.WOKEN
+    )  # fmt: skip
+    return ForgetReport(threads=result.threads, outputs_deleted=result.outputs_deleted, phase2=when)
 
 
-async def clear(ctx: Context, a: ClearArgs) -> Any:
+async def clear(ctx: Context, a: ClearArgs) -> ClearResult:
     if not a.yes:
         raise CommandError(protocol.E_BAD_REQUEST, "clear wipes every memory: pass yes=true")
     result = await maintenance.clear(
@@ -277,21 +347,21 @@ async def clear(ctx: Context, a: ClearArgs) -> Any:
     return result
 
 
-async def history_(ctx: Context, a: HistoryArgs) -> Any:
+async def history_(ctx: Context, a: HistoryArgs) -> HistoryResult:
     _check_limit(a.limit)  # the empty list it would give reads as "no runs yet"
     runs = await anyio.to_thread.run_sync(history.list_runs, ctx.settings.paths.state_dir, a.limit)
-    return {"runs": runs}
+    return HistoryResult(runs=runs)
 
 
-async def diff(ctx: Context, a: RunArgs) -> Any:
+async def diff(ctx: Context, a: RunArgs) -> DiffResult:
     with _not_found(history.UnknownRun):
         text = await anyio.to_thread.run_sync(
             history.run_diff, ctx.settings.paths.state_dir, a.run
         )
-    return {"run": a.run, "diff": text}
+    return DiffResult(run=a.run, diff=text)
 
 
-async def rollback(ctx: Context, a: RunArgs) -> Any:
+async def rollback(ctx: Context, a: RunArgs) -> Phase2Result:
     """Through a Consolidator, so the restore takes the phase-2 lock like any run. A rollback
     runs no agent, so without a daemon the offline one stands in: a backend that cannot be
     built here (a missing key or binary) must not stop a restore."""
@@ -390,27 +460,120 @@ def _read_from(path: Path, pos: int) -> tuple[bytes, int, int]:
 # ------------------------------------------------------------------------------- registry
 
 
-def _commands(*cmds: Command) -> dict[str, Command]:
+def _commands(*cmds: Command[Any, Any]) -> dict[str, Command[Any, Any]]:
     return {c.name: c for c in cmds}
 
 
-COMMANDS = _commands(
-    Command("ping", NoArgs, ping, needs_daemon=True),
-    Command("status", NoArgs, status),
-    Command("jobs", JobsArgs, jobs_),
-    Command("trigger", TriggerArgs, trigger, needs_daemon=True),
-    Command("pause", NoArgs, pause, needs_daemon=True),
-    Command("resume", NoArgs, resume, needs_daemon=True),
-    Command("forget", ForgetArgs, forget),
-    Command("clear", ClearArgs, clear),
-    Command("logs", LogsArgs, logs, streaming=True),
-    Command("history", HistoryArgs, history_),
-    Command("diff", RunArgs, diff),
-    Command("rollback", RunArgs, rollback),
+def _absolute(path: str | None) -> str | None:
+    """Codex records absolute cwds. Resolved on the caller's side, against its directory and
+    home: the daemon runs elsewhere, and no shell expands the ~ of ``--cwd=~/x``. An empty
+    one goes as it is, to be refused: abspath("") would be the caller's cwd."""
+    return os.path.abspath(os.path.expanduser(path)) if path else path
+
+
+_CONFIRM_CLEAR = Confirm(
+    lambda settings: (
+        f"This deletes every memory in {settings.paths.memory_root} and memoryd's memory "
+        "state. Type 'yes' to continue: "
+    ),
+    refused="clear deletes every memory: confirm on a terminal, or pass --yes in scripts",
+    declined="nothing cleared",
 )
 
 
-def prepare(name: str, raw_args: dict[str, Any]) -> tuple[Command, Any]:
+_LIMIT_HELP = "at most this many (default %(default)s)"
+_RUN = Arg("run", "a run id, as `memoryd history` lists them", metavar="RUN")
+
+COMMANDS = _commands(
+    Command(
+        "status", "daemon state, job counts, running jobs, last phase-2 run, budget, next work",
+        NoArgs, status, StatusResult, render.status, read_only=True,
+    ),
+    Command(
+        "jobs", "list jobs with their last errors and retry times",
+        JobsArgs, jobs_, JobsResult, render.jobs, read_only=True,
+        cli=(
+            Arg("status", " | ".join(jobs.JOB_STATUSES), ("--status",), metavar="S"),
+            Arg("kind", "stage1 | phase2 (or the full kind name)", ("--kind",), metavar="K"),
+            Arg("limit", _LIMIT_HELP, ("--limit",)),
+        ),
+    ),
+    Command(
+        "trigger", "run a phase now, bypassing the interval (not the lock)",
+        TriggerArgs, trigger, TriggerResult, render.trigger, needs_daemon=True, slow=True,
+        cli=(
+            Arg("phase", "phase1: extraction; phase2: consolidation"),
+            Arg("thread", "phase1: extract this thread now", ("--thread",), metavar="ID"),
+            Arg("force", "run it even while the daemon is paused", ("--force",)),
+        ),
+    ),
+    Command(
+        "pause", "stop claiming new work (running work finishes); kept across restarts",
+        NoArgs, pause, PauseResult, render.paused, needs_daemon=True,
+    ),
+    Command(
+        "resume", "claim new work again",
+        NoArgs, resume, PauseResult, render.paused, needs_daemon=True,
+    ),
+    Command(
+        "ping", "whether the daemon answers: its pid, version and start time",
+        NoArgs, ping, PingResult, render.ping, needs_daemon=True,
+    ),
+    Command(
+        "forget", "delete memories of a thread or a directory, then re-consolidate",
+        ForgetArgs, forget, ForgetReport, render.forget, slow=True,
+        cli=(
+            Arg("thread", "the thread (session) id to forget", ("--thread",), metavar="ID"),
+            Arg(
+                "cwd", "forget every thread whose cwd is this directory or under it",
+                ("--cwd",), metavar="PATH", to_wire=_absolute,
+            ),
+        ),
+        one_of=("thread", "cwd"),
+    ),
+    Command(
+        "clear",
+        "wipe every memory and what memoryd wrote in the memory root; sessions known now are "
+        "not extracted again unless they change",
+        ClearArgs, clear, ClearResult, render.clear, slow=True, confirm=_CONFIRM_CLEAR,
+        cli=(
+            Arg("yes", "do not ask for confirmation", ("--yes",)),
+            Arg(
+                "reextract",
+                "extract every known session again afterwards (as `codex debug clear-memories`)",
+                ("--reextract",),
+            ),
+        ),
+    ),
+    Command(
+        "logs", "show the structured log (--json: raw JSON lines)",
+        LogsArgs, logs, list, render.log_batch, read_only=True, streaming=True,
+        slow=lambda a: a.follow,
+        cli=(
+            Arg("follow", "keep printing new lines", ("-f", "--follow")),
+            Arg("level", "at least this level: debug, info, warning, error", ("--level",),
+                metavar="L"),
+            Arg("thread", "only lines about this thread", ("--thread",), metavar="ID"),
+            Arg("lines", "how many past lines (default %(default)s)", ("-n", "--lines")),
+        ),
+    ),
+    Command(
+        "history", "list the consolidation runs kept in the run history",
+        HistoryArgs, history_, HistoryResult, render.history, read_only=True,
+        cli=(Arg("limit", _LIMIT_HELP, ("--limit",)),),
+    ),
+    Command(
+        "diff", "show what one consolidation run changed",
+        RunArgs, diff, DiffResult, render.diff, read_only=True, cli=(_RUN,),
+    ),
+    Command(
+        "rollback", "restore the memory root to a run's files",
+        RunArgs, rollback, Phase2Result, render.rollback, slow=True, cli=(_RUN,),
+    ),
+)  # fmt: skip
+
+
+def prepare(name: str, raw_args: dict[str, Any]) -> tuple[Command[Any, Any], Any]:
     """The command and its validated arguments; CommandError for an unknown command or
     arguments of the wrong shape."""
     command = COMMANDS.get(name)

@@ -8,11 +8,12 @@ it, nor reach into its events, its phase-1 loop or its task group.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
 from memoryd.config import Settings
+from memoryd.control.results import PauseResult
 from memoryd.phase2 import Consolidator, Phase2Result
-from memoryd.store.jobs import Candidate
+from memoryd.store.jobs import Candidate, ClaimOutcome
 
 
 class DaemonPort(Protocol):
@@ -38,11 +39,11 @@ class DaemonPort(Protocol):
 
     def is_stopping(self) -> bool: ...
 
-    async def set_paused(self, paused: bool) -> dict[str, Any]: ...
+    async def set_paused(self, paused: bool) -> PauseResult: ...
 
     async def trigger_phase2(self) -> Phase2Result: ...
 
-    async def trigger_thread(self, cand: Candidate) -> str: ...
+    async def trigger_thread(self, cand: Candidate) -> ClaimOutcome: ...
 
     def wake_phase1(self) -> None:
         """Let an idle claim loop look for pending threads now."""

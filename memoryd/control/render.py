@@ -1,13 +1,31 @@
 """Readable text for control command results (``--json`` prints the data as it is).
 
-Every function takes the plain data a command returns (the same whether it came over the
-socket or ran in the CLI process) and returns the lines to print.
+Every function takes a command's typed result (control/results.py: decoded from the socket's
+JSON, or as the command returned it in the CLI process) and returns the lines to print.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+
+from memoryd.control.results import (
+    ClaimOutcome,
+    ClearResult,
+    DiffResult,
+    ForgetReport,
+    HistoryResult,
+    JobsResult,
+    PauseResult,
+    Phase2Outcome,
+    Phase2Result,
+    PingResult,
+    StatusResult,
+    TriggerResult,
+    WhenPhase2,
+)
+from memoryd.store.jobs import JobStatus, Skipped
+from memoryd.workspace.history import RunKind
 
 _LOG_SKIP = {"timestamp", "level", "event", "logger"}
 
@@ -35,121 +53,124 @@ def _span(s: int) -> str:
     return f"{s}s"
 
 
-def status(r: dict[str, Any]) -> list[str]:
-    now = r["now"]
-    d = r["daemon"]
+def status(r: StatusResult) -> list[str]:
+    now = r.now
+    d = r.daemon
     out = []
-    if d["running"]:
-        state = "stopping" if d["stopping"] else "running" if d["ready"] else "starting"
+    if d.running:
+        state = "stopping" if d.stopping else "running" if d.ready else "starting"
+        started = d.started_at if isinstance(d.started_at, int) else None
         out.append(
-            f"daemon: {state} (pid {d['pid']}, memoryd {d['version']}, "
-            f"up since {when(d['started_at'])})"
+            f"daemon: {state} (pid {d.pid}, memoryd {d.version}, up since {when(started)})"
         )
     else:
         out.append("daemon: not running")
-    out.append(f"claiming: {'paused (memoryd resume)' if r['paused'] else 'active'}")
+    out.append(f"claiming: {'paused (memoryd resume)' if r.paused else 'active'}")
     out.append("jobs:")
-    if not r["jobs"]:
+    if not r.jobs:
         out.append("  none yet")
-    for kind, counts in r["jobs"].items():
+    for kind, counts in r.jobs.items():
         out.append(f"  {kind}: " + ", ".join(f"{n} {st}" for st, n in sorted(counts.items())))
-    for j in r["running"]:
+    for j in r.running:
         out.append(
-            f"  running {j['kind']} {j['job_key']} on {j['worker_id']}, "
-            f"lease until {when(j['lease_until'], now)}"
+            f"  running {j.kind} {j.job_key} on {j.worker_id}, "
+            f"lease until {when(j.lease_until, now)}"
         )
-    run = r["last_phase2_run"]
+    run = r.last_phase2_run
     if run is None:
         out.append("last phase 2 run: none")
     else:
         out.append(
-            f"last phase 2 run: {run['run_id']} {run['outcome']}"
-            + (f" ({run['reason']})" if run.get("reason") else "")
-            + f", {run['inputs_added']} added, {run['inputs_retained']} retained, "
-            f"{run['inputs_removed']} removed"
+            f"last phase 2 run: {run.run_id} {run.outcome}"
+            + (f" ({run.reason})" if run.reason else "")
+            + f", {run.inputs_added} added, {run.inputs_retained} retained, "
+            f"{run.inputs_removed} removed"
         )
-    b = r["budget"]
-    limit = f"of {b['daily_limit']:,}" if b["daily_limit"] else "(no daily limit)"
+    b = r.budget
+    limit = f"of {b.daily_limit:,}" if b.daily_limit else "(no daily limit)"
     out.append(
-        f"budget: {b['spent_today']:,} tokens today {limit}"
-        + (f", exhausted until {when(b['reset_at'], now)}" if b["exhausted"] else "")
+        f"budget: {b.spent_today:,} tokens today {limit}"
+        + (f", exhausted until {when(b.reset_at, now)}" if b.exhausted else "")
     )
-    out.extend(skipped(r["skipped"]))
-    nx = r["next"]
-    p1 = when(nx["phase1"], now) if nx["phase1"] is not None else "when a new rollout goes idle"
+    out.extend(skipped(r.skipped))
+    nx = r.next
+    p1 = when(nx.phase1, now) if nx.phase1 is not None else "when a new rollout goes idle"
     out.append(f"next phase 1: {p1}")
-    pending = "new inputs waiting" if nx["phase2_pending_inputs"] else "no new inputs yet"
-    out.append(f"next phase 2: not before {when(nx['phase2'], now)} ({pending})")
+    pending = "new inputs waiting" if nx.phase2_pending_inputs else "no new inputs yet"
+    out.append(f"next phase 2: not before {when(nx.phase2, now)} ({pending})")
     return out
 
 
-def jobs(r: dict[str, Any]) -> list[str]:
-    now = r["now"]
-    if not r["jobs"]:
+def jobs(r: JobsResult) -> list[str]:
+    now = r.now
+    if not r.jobs:
         return ["no jobs match"]
     out = []
-    for j in r["jobs"]:
-        line = f"{j['kind']:<26} {j['job_key']:<38} {j['status']:<8}"
-        if j["status"] == "running":
-            line += f" lease until {when(j['lease_until'], now)}"
-        elif j["finished_at"] is not None:
-            line += f" finished {when(j['finished_at'], now)}"
-        if j["retry_at"] is not None:
-            line += f", retry at {when(j['retry_at'], now)} ({j['retry_remaining']} left)"
+    for j in r.jobs:
+        line = f"{j.kind:<26} {j.job_key:<38} {j.status:<8}"
+        if j.status == JobStatus.RUNNING:
+            line += f" lease until {when(j.lease_until, now)}"
+        elif j.finished_at is not None:
+            line += f" finished {when(j.finished_at, now)}"
+        if j.retry_at is not None:
+            line += f", retry at {when(j.retry_at, now)} ({j.retry_remaining} left)"
         out.append(line)
-        if j["last_error"]:
-            out.append(f"    last error: {j['last_error']}")
+        if j.last_error:
+            out.append(f"    last error: {j.last_error}")
     return out
 
 
-def trigger(r: dict[str, Any]) -> list[str]:
-    if r["phase"] == "phase2":
-        res = r["result"]
-        extra = f": {res['reason']}" if res.get("reason") else ""
-        run = f" (run {res['run_id']})" if res.get("run_id") else ""
-        return [f"phase 2: {res['outcome']}{extra}{run}"]
-    if "thread" in r:
-        return [f"phase 1, thread {r['thread']}: {r['outcome']}"]
-    note = " (but claiming is paused: memoryd resume)" if r["paused"] else ""
+def trigger(r: TriggerResult) -> list[str]:
+    if isinstance(r.result, Phase2Result):
+        res = r.result
+        extra = f": {res.reason}" if res.reason else ""
+        run = f" (run {res.run_id})" if res.run_id else ""
+        return [f"phase 2: {res.outcome}{extra}{run}"]
+    if isinstance(r.outcome, ClaimOutcome):
+        return [f"phase 1, thread {r.thread}: {r.outcome.value}"]
+    note = " (but claiming is paused: memoryd resume)" if r.paused else ""
     return [f"phase 1: looking for claimable rollouts now{note}"]
 
 
-def skipped(sk: dict[str, Any]) -> list[str]:
+def skipped(sk: Skipped) -> list[str]:
     """Why phase 1 never takes some rollouts, one line per reason (nothing when none)."""
-    if not sk["total"]:
+    if not sk.total:
         return []
 
     def parts(counts: dict[str, int]) -> str:
         return ", ".join(f"{name} {n}" for name, n in counts.items())
 
-    out = [f"skipped rollouts: {sk['total']}, never extracted:"]
-    if sk["source_not_allowed"]:
-        n = sum(sk["source_not_allowed"].values())
+    out = [f"skipped rollouts: {sk.total}, never extracted:"]
+    if sk.source_not_allowed:
+        n = sum(sk.source_not_allowed.values())
         out.append(
-            f"  {n} with a source not in phase1.allowed_sources ({parts(sk['source_not_allowed'])})"
+            f"  {n} with a source not in phase1.allowed_sources ({parts(sk.source_not_allowed)})"
         )
-    if sk["no_user_message"]:
-        out.append(f"  {sk['no_user_message']} with no user message")
-    if sk["memory_mode_off"]:
-        n = sum(sk["memory_mode_off"].values())
-        out.append(f"  {n} with memory mode off ({parts(sk['memory_mode_off'])})")
+    if sk.no_user_message:
+        out.append(f"  {sk.no_user_message} with no user message")
+    if sk.memory_mode_off:
+        n = sum(sk.memory_mode_off.values())
+        out.append(f"  {n} with memory mode off ({parts(sk.memory_mode_off)})")
     return out
 
 
-def paused(r: dict[str, Any]) -> list[str]:
-    if r["paused"]:
-        return [f"paused: no new work is claimed; {r['running']} running job(s) will finish"]
+def ping(r: PingResult) -> list[str]:
+    return [f"daemon: answering (pid {r.pid}, memoryd {r.version}, up since {when(r.started_at)})"]
+
+
+def paused(r: PauseResult) -> list[str]:
+    if r.paused:
+        return [f"paused: no new work is claimed; {r.running} running job(s) will finish"]
     return ["resumed: claiming new work again"]
 
 
-def forget(r: dict[str, Any]) -> list[str]:
-    threads = r.get("threads", [])
-    out = [f"forgot {len(threads)} thread(s), {r.get('outputs_deleted', 0)} memories deleted"]
-    if r["phase2"] == "woken":
+def forget(r: ForgetReport) -> list[str]:
+    out = [f"forgot {len(r.threads)} thread(s), {r.outputs_deleted} memories deleted"]
+    if r.phase2 is WhenPhase2.WOKEN:
         out.append(
             "phase 2 is running now to drop them from the consolidated files and the run history"
         )
-    elif r["phase2"] == "after resume":
+    elif r.phase2 is WhenPhase2.AFTER_RESUME:
         out.append("the daemon is paused: phase 2 drops them from the files after `memoryd resume`")
     else:
         out.append("the daemon is not running: `memoryd run --once` drops them from the files")
@@ -157,51 +178,50 @@ def forget(r: dict[str, Any]) -> list[str]:
     return out
 
 
-def clear(r: dict[str, Any]) -> list[str]:
-    out = [f"cleared: {r['outputs_deleted']} memories deleted, {r['files_removed']} files removed"]
-    if r["reextract"]:
-        out.append(f"all {r['threads']} known sessions will be extracted again (--reextract)")
+def clear(r: ClearResult) -> list[str]:
+    out = [f"cleared: {r.outputs_deleted} memories deleted, {r.files_removed} files removed"]
+    if r.reextract:
+        out.append(f"all {r.threads} known sessions will be extracted again (--reextract)")
     else:
         out.append(
-            f"the {r['threads']} sessions known now are not extracted again unless they change; "
+            f"the {r.threads} sessions known now are not extracted again unless they change; "
             "new sessions are (`memoryd clear --reextract` re-extracts everything)"
         )
-    if r["kept"]:
-        out.append(f"kept what memoryd did not write: {', '.join(r['kept'])}")
+    if r.kept:
+        out.append(f"kept what memoryd did not write: {', '.join(r.kept)}")
     return out
 
 
-def history(r: dict[str, Any]) -> list[str]:
-    if not r["runs"]:
+def history(r: HistoryResult) -> list[str]:
+    if not r.runs:
         return ["no consolidation runs in the history yet"]
     out = []
-    for e in r["runs"]:
+    for e in r.runs:
         what = (
-            f"rollback to {e['rolled_back_to']}"
-            if e["kind"] == "rollback"
-            else f"+{e['inputs_added']} -{e['inputs_removed']} inputs"
+            f"rollback to {e.rolled_back_to}"
+            if e.kind == RunKind.ROLLBACK
+            else f"+{e.inputs_added} -{e.inputs_removed} inputs"
         )
-        purged = " (purged: held forgotten memories)" if e.get("purged") else ""
+        purged = " (purged: held forgotten memories)" if e.purged else ""
         out.append(
-            f"{e['run_id']}  {when(e['at_ms'] / 1000)}  {what}, "
-            f"{e['files_changed']} files changed{purged}"
+            f"{e.run_id}  {when(e.at_ms / 1000)}  {what}, {e.files_changed} files changed{purged}"
         )
     return out
 
 
-def diff(r: dict[str, Any]) -> list[str]:
-    return str(r["diff"]).splitlines()
+def diff(r: DiffResult) -> list[str]:
+    return r.diff.splitlines()
 
 
-def rollback(r: dict[str, Any]) -> list[str]:
+def rollback(r: Phase2Result) -> list[str]:
     """A rollback is a consolidation of its own (a Phase2Result)."""
-    if r["outcome"] != "succeeded":
-        return [f"rollback: {r['outcome']}" + (f": {r['reason']}" if r.get("reason") else "")]
-    out = [f"{r['reason']}: recorded as run {r['run_id']}"]
-    out += [f"  {p}" for p in r.get("changed_paths", [])]
+    if r.outcome is not Phase2Outcome.SUCCEEDED:
+        return [f"rollback: {r.outcome}" + (f": {r.reason}" if r.reason else "")]
+    out = [f"{r.reason}: recorded as run {r.run_id}"]
+    out += [f"  {p}" for p in r.changed_paths]
     # The result counts the selection's change from before the rollback to the restored run:
     # what it "removed" came in since that run, what it "added" (back) has gone since.
-    since_added, since_removed = r.get("removed", 0), r.get("added", 0)
+    since_added, since_removed = r.removed, r.added
     if since_added or since_removed:
         out.append(
             f"inputs changed since that run ({since_added} added, {since_removed} removed): "
@@ -210,10 +230,8 @@ def rollback(r: dict[str, Any]) -> list[str]:
     return out
 
 
-def generic(r: Any) -> list[str]:
-    if isinstance(r, dict):
-        return [f"{k}: {v}" for k, v in r.items()]
-    return [str(r)]
+def log_batch(batch: list[dict[str, Any]]) -> list[str]:
+    return [log_record(rec) for rec in batch]
 
 
 def log_record(rec: dict[str, Any]) -> str:

@@ -38,6 +38,7 @@ from memoryd.consolidate.base import ConsolidationAgent
 from memoryd.consolidate.factory import make_consolidator
 from memoryd.control.commands import CommandError, Context
 from memoryd.control.protocol import E_FAILED
+from memoryd.control.results import PauseResult
 from memoryd.control.server import ControlServer, bind_control_socket
 from memoryd.daemon.sdnotify import Notifier, reloading_state
 from memoryd.errors import AlreadyRunning, MemorydError
@@ -265,7 +266,7 @@ class Daemon:
     def wake_phase1(self) -> None:
         self.phase1.wake()
 
-    async def set_paused(self, paused: bool) -> dict[str, Any]:
+    async def set_paused(self, paused: bool) -> PauseResult:
         """``pause`` / ``resume``: stop or restart claiming new work (running jobs finish),
         persisted so that a restart keeps it."""
         if self.stop.is_set():
@@ -276,7 +277,7 @@ class Daemon:
             self._resumed.set()
             self.phase1.wake()
         log.info("daemon_paused" if paused else "daemon_resumed", running=self.phase1.running)
-        return {"paused": paused, "running": self.phase1.running}
+        return PauseResult(paused=paused, running=self.phase1.running)
 
     async def trigger_phase2(self) -> Phase2Result:
         """One consolidation now, ignoring ``phase2.min_interval_seconds`` (not the lock)."""
@@ -285,7 +286,7 @@ class Daemon:
         log.info("phase2_triggered", outcome=result.outcome, run_id=result.run_id)
         return result
 
-    async def trigger_thread(self, cand: jobs.Candidate) -> str:
+    async def trigger_thread(self, cand: jobs.Candidate) -> jobs.ClaimOutcome:
         """Claim this thread now however recently it changed, and run it beside the pool.
         Returns the claim outcome (``claimed``, or why not: ``up_to_date``, ``running``...)."""
         p = self.settings.config.phase1
@@ -302,7 +303,7 @@ class Daemon:
             assert self._tg is not None
             self._tg.start_soon(self._forced_job, claim)
         log.info("phase1_triggered", thread_id=cand.thread_id, outcome=outcome.value)
-        return outcome.value
+        return outcome
 
     async def _forced_job(self, claim: jobs.Claim) -> None:
         async with self.inflight.track():

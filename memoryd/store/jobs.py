@@ -565,7 +565,16 @@ async def clamp_future_deadlines(
 # --------------------------------------------------------------------------------------------
 # Control commands: pause, forced claims, job listings (memoryd/control/commands.py)
 
-JOB_STATUSES = ("pending", "running", "done", "error")
+
+
+class JobStatus(enum.StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    ERROR = "error"
+
+
+JOB_STATUSES = tuple(JobStatus)
 JOB_KINDS = (STAGE1, GLOBAL)
 _PAUSED_KEY = "paused"
 
@@ -632,7 +641,7 @@ class JobRow:
 
     kind: str
     job_key: str
-    status: str
+    status: JobStatus
     worker_id: str | None
     started_at: int | None
     finished_at: int | None
@@ -657,4 +666,4 @@ async def list_jobs(
         "ORDER BY COALESCE(started_at, 0) DESC, kind, job_key LIMIT :limit",
         {"status": status, "kind": kind, "limit": limit},
     )
-    return [JobRow(*r) for r in rows]
+    return [JobRow(r[0], r[1], JobStatus(r[2]), *r[3:]) for r in rows]

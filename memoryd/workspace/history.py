@@ -29,6 +29,7 @@ The functions are synchronous: phase 2 calls them in a worker thread.
 from __future__ import annotations
 
 import contextlib
+import enum
 import os
 import shutil
 import stat
@@ -82,11 +83,16 @@ class UnknownRun(HistoryError):
     """The run id is not in the history (the control protocol answers ``not_found``)."""
 
 
+class RunKind(enum.StrEnum):
+    CONSOLIDATION = "consolidation"
+    ROLLBACK = "rollback"
+
+
 class HistoryEntry(msgspec.Struct, kw_only=True):
     run_id: str
     commit: str
     at_ms: int
-    kind: str  # "consolidation" | "rollback"
+    kind: RunKind
     inputs_added: int = 0
     inputs_removed: int = 0
     files_changed: int = 0
@@ -111,6 +117,11 @@ def history_dir(state_dir: Path) -> Path:
 
 # --------------------------------------------------------------------------------------------
 # Reading
+
+
+def _kind(value: str | None) -> RunKind:
+    """A kind this version does not know (a newer memoryd's) reads as a consolidation."""
+    return RunKind(value) if value in set(RunKind) else RunKind.CONSOLIDATION
 
 
 def list_runs(state_dir: Path, limit: int = 50) -> list[HistoryEntry]:
@@ -241,7 +252,7 @@ def _parse(commit: pygit2.Commit) -> tuple[HistoryEntry, int, tuple[tuple[str, i
         run_id=fields.get(_RUN, ""),
         commit=str(commit.id),
         at_ms=num(_AT) or commit.commit_time * 1000,
-        kind=fields.get(_KIND, "consolidation"),
+        kind=_kind(fields.get(_KIND)),
         inputs_added=num(_ADDED),
         inputs_removed=num(_REMOVED),
         files_changed=num(_FILES),

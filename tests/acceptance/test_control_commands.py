@@ -77,6 +77,17 @@ async def test_pause_lets_the_running_job_finish_claims_nothing_and_resume_resta
         assert await anyio.to_thread.run_sync(daemon.wait_exit) == 0
 
 
+def test_ping_names_the_daemon_that_answers(daemon: Serve) -> None:
+    proc = daemon.start_ready()
+    out = cli_json(daemon, "ping")
+    assert out["pid"] == proc.pid and set(out) == {"pid", "version", "started_at"}
+    text = cli(daemon, "ping")
+    assert text.returncode == 0
+    assert text.stdout.startswith(f"daemon: answering (pid {proc.pid}, memoryd {out['version']}")
+    daemon.signal(signal.SIGTERM)
+    assert daemon.wait_exit() == 0
+
+
 def test_trigger_phase2_runs_at_once_despite_a_long_interval(daemon: Serve) -> None:
     write_config(daemon, "[phase2]\nmin_interval_seconds = 86400\n")
     daemon.start_ready()
@@ -125,7 +136,7 @@ def test_trigger_phase1_thread_extracts_a_thread_that_is_not_idle_yet(daemon: Se
 
 
 def test_commands_that_need_the_daemon_say_it_is_not_running(daemon: Serve) -> None:
-    for args in (["pause"], ["resume"], ["trigger", "phase1"], ["trigger", "phase2"]):
+    for args in (["pause"], ["resume"], ["trigger", "phase1"], ["trigger", "phase2"], ["ping"]):
         done = cli(daemon, *args)
         assert done.returncode == 1, args
         assert "the memoryd daemon is not running" in done.stderr
