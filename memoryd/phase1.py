@@ -38,6 +38,7 @@ import structlog
 from memoryd import clock
 from memoryd.budget import Budget, BudgetExhausted, RunTokenLimit, Verdict
 from memoryd.config import Config
+from memoryd.errors import LeaseLost
 from memoryd.extract.base import (
     ExtractionRequest,
     Extractor,
@@ -95,10 +96,6 @@ class Phase1Stats:
     @property
     def finished(self) -> int:
         return self.succeeded + self.no_output + self.failed + self.lost + self.deferred
-
-
-class _LeaseLost(Exception):
-    pass
 
 
 class Phase1:
@@ -290,7 +287,7 @@ class Phase1:
                 tg.start_soon(self._heartbeat, claim, tg.cancel_scope)
                 outcome = await self._extract_and_finish(claim, bound)
                 tg.cancel_scope.cancel()
-        except* _LeaseLost:
+        except* LeaseLost:
             outcome = "lost"
         except* anyio.get_cancelled_exc_class():
             # Shutdown: hand the job back now instead of making others wait out the lease.
@@ -311,7 +308,7 @@ class Phase1:
                 self.conn, claim, now_s=clock.now_s(), lease_seconds=p.lease_seconds
             )
             if not ok:
-                raise _LeaseLost
+                raise LeaseLost
 
     async def _extract_and_finish(self, claim: Claim, bound: structlog.BoundLogger) -> str:
         p = self.cfg.phase1
