@@ -117,6 +117,9 @@ class Phase1:
         self.on_progress = on_progress
         self.stats = Phase1Stats()
         self.running = 0
+        # The jobs being worked on now (pool and forced), thread id -> when they started
+        # (monotonic s): a shutdown that runs out of grace says which and for how long.
+        self.active: dict[str, float] = {}
         self._changed = anyio.Event()
         self._job_done = anyio.Event()
         self._candidates: list[Candidate] = []
@@ -279,6 +282,14 @@ class Phase1:
 
     async def run_job(self, claim: Claim) -> str:
         """Run one claimed job to a recorded outcome; returns it."""
+        tid = claim.candidate.thread_id
+        self.active[tid] = clock.get().monotonic()
+        try:
+            return await self._run_job(claim)
+        finally:
+            self.active.pop(tid, None)
+
+    async def _run_job(self, claim: Claim) -> str:
         tid = claim.candidate.thread_id
         bound = log.bind(thread_id=tid, job_kind=jobs.STAGE1)
         outcome = "lost"

@@ -17,7 +17,21 @@ import sys
 import time
 from pathlib import Path
 
-from support.daemon import WAIT, Serve, stage1_count, wait_for, write_config
+from support.daemon import (
+    KEY_ENV,
+    WAIT,
+    Serve,
+    running_jobs,
+    stage1_count,
+    wait_for,
+    write_config,
+)
+from support.dblock import DBLocker
+from support.fake_model import running
+from support.rollouts import write_idle_rollouts
+
+from memoryd.daemon.supervisor import SHUTDOWN_HARD_DEADLINE_SECONDS
+from memoryd.store.jobs import STAGE1
 
 DAY = ("2026", "11", "22")
 
@@ -239,6 +253,67 @@ def test_grace_period_expires_then_work_is_cancelled(
     assert row is not None and row["parsed_offset"] == fixture_rollouts[0].stat().st_size
     serve.signal(signal.SIGTERM)
     assert serve.wait_exit() == 0
+
+
+STALLED_MODEL_CONFIG = f"""\
+[log]
+level = "debug"
+
+[daemon]
+shutdown_grace_seconds = 1
+
+[phase1]
+backend = "openai"
+concurrency = 2
+lease_seconds = 10
+heartbeat_seconds = 2
+
+[backends.openai]
+base_url = "{{url}}"
+api_key_env = "{KEY_ENV}"
+timeout_seconds = 300
+"""
+
+
+def test_a_locked_db_cannot_hold_up_shutdown_past_the_hard_deadline(short_serve: Serve) -> None:
+    """Two stage-1 jobs wait on a model that never answers in time; another process holds the
+    state DB's write lock while SIGTERM arrives. Once the grace period is over the log names
+    both jobs and how long they ran; handing them back waits on the lock, and gets
+    SHUTDOWN_HARD_DEADLINE_SECONDS before the daemon exits anyway. Released or not, the jobs
+    are not lost: after the lock is gone the next start extracts both."""
+    s = short_serve
+    threads = write_idle_rollouts(s.codex / "sessions", 2)
+    grace = 1.0
+    with running(600.0, 600.0) as (_, url):
+        write_config(s, STALLED_MODEL_CONFIG.format(url=url))
+        proc = s.start_ready()
+        wait_for("both jobs to be running", lambda: running_jobs(s.db_path, STAGE1, proc.pid) == 2)
+        with DBLocker(s.db_path):
+            t0 = time.monotonic()
+            s.signal(signal.SIGTERM)
+            expired = s.wait_event("shutdown_grace_expired")
+            named = {j["job"]: j["running_seconds"] for j in expired["jobs"]}
+            for tid in threads:
+                assert named.get(f"{STAGE1}:{tid}", 0) >= grace, expired
+            code = s.wait_exit(timeout=grace + SHUTDOWN_HARD_DEADLINE_SECONDS + WAIT)
+            took = time.monotonic() - t0
+    # Exit within the bound (plus a loaded machine's slack), not whenever the lock goes.
+    assert took < grace + SHUTDOWN_HARD_DEADLINE_SECONDS + 5, took
+    assert code == 1
+    hard = s.events("shutdown_hard_deadline_expired")
+    assert hard and {f"{STAGE1}:{tid}" for tid in threads} <= {j["job"] for j in hard[0]["jobs"]}
+    assert not s.events("stage1_released")  # the lock never let a hand-back through
+
+    with running(0.01, 0.02) as (_, url):
+        write_config(s, STALLED_MODEL_CONFIG.format(url=url))
+        s.start_ready()
+        wait_for(
+            "both threads extracted after the leases ran out",
+            lambda: stage1_count(s) == 2,
+            timeout=WAIT + 10,  # the lease
+        )
+    s.signal(signal.SIGTERM)
+    assert s.wait_exit() == 0
 
 
 def test_failed_side_task_stops_the_daemon_non_zero(
