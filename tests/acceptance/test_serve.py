@@ -7,6 +7,7 @@ what it expects in the JSON log or the state DB, and kills what it started in te
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -21,6 +22,7 @@ from support.daemon import (
     KEY_ENV,
     WAIT,
     Serve,
+    db,
     running_jobs,
     stage1_count,
     wait_for,
@@ -241,6 +243,7 @@ def test_grace_period_expires_then_work_is_cancelled(
         serve.signal(signal.SIGTERM)
         expired = serve.wait_event("shutdown_grace_expired")
         assert expired["running"] >= 1
+        assert "index_batch" in [j["job"] for j in expired["jobs"]], expired  # what waited
     finally:
         # The cancelled write may now get the lock; it must not commit a half transaction.
         blocker.close()
@@ -260,7 +263,7 @@ STALLED_MODEL_CONFIG = f"""\
 level = "debug"
 
 [daemon]
-shutdown_grace_seconds = 1
+shutdown_grace_seconds = 1  # GRACE
 
 [phase1]
 backend = "openai"
@@ -275,34 +278,47 @@ timeout_seconds = 300
 """
 
 
-def test_a_locked_db_cannot_hold_up_shutdown_past_the_hard_deadline(short_serve: Serve) -> None:
-    """Two stage-1 jobs wait on a model that never answers in time; another process holds the
-    state DB's write lock while SIGTERM arrives. Once the grace period is over the log names
-    both jobs and how long they ran; handing them back waits on the lock, and gets
-    SHUTDOWN_HARD_DEADLINE_SECONDS before the daemon exits anyway. Released or not, the jobs
-    are not lost: after the lock is gone the next start extracts both."""
-    s = short_serve
+GRACE = 1.0
+
+
+def sigterm_with_two_jobs_behind_a_locked_db(s: Serve, locker: DBLocker) -> dict[str, Path]:
+    """Start the daemon on two idle rollouts and a model that never answers in time, take
+    the state DB's write lock from another process (``locker``), send SIGTERM and return once
+    the grace period is over, checking that the log names both jobs and how long they ran.
+    The caller runs this inside ``fake_model.running`` and ``write_config``."""
     threads = write_idle_rollouts(s.codex / "sessions", 2)
-    grace = 1.0
-    with running(600.0, 600.0) as (_, url):
+    proc = s.start_ready()
+    wait_for("both jobs to be running", lambda: running_jobs(s.db_path, STAGE1, proc.pid) == 2)
+    locker.hold()
+    s.signal(signal.SIGTERM)
+    expired = s.wait_event("shutdown_grace_expired")
+    named = {j["job"]: j["running_seconds"] for j in expired["jobs"]}
+    for tid in threads:
+        assert named.get(f"{STAGE1}:{tid}", 0) >= GRACE, expired
+    return threads
+
+
+def test_a_locked_db_cannot_hold_up_shutdown_past_the_hard_deadline(short_serve: Serve) -> None:
+    """Another process holds the state DB's write lock through the shutdown: handing the jobs
+    back waits on it, and gets SHUTDOWN_HARD_DEADLINE_SECONDS after the grace period before
+    the daemon exits anyway (status 1, the log naming the jobs). The jobs are not lost: after
+    the lock is gone the next start takes them over once their leases run out."""
+    s = short_serve
+    locker = DBLocker(s.db_path)
+    with running(600.0, 600.0) as (_, url), contextlib.closing(locker):
         write_config(s, STALLED_MODEL_CONFIG.format(url=url))
-        proc = s.start_ready()
-        wait_for("both jobs to be running", lambda: running_jobs(s.db_path, STAGE1, proc.pid) == 2)
-        with DBLocker(s.db_path):
-            t0 = time.monotonic()
-            s.signal(signal.SIGTERM)
-            expired = s.wait_event("shutdown_grace_expired")
-            named = {j["job"]: j["running_seconds"] for j in expired["jobs"]}
-            for tid in threads:
-                assert named.get(f"{STAGE1}:{tid}", 0) >= grace, expired
-            code = s.wait_exit(timeout=grace + SHUTDOWN_HARD_DEADLINE_SECONDS + WAIT)
-            took = time.monotonic() - t0
-    # Exit within the bound (plus a loaded machine's slack), not whenever the lock goes.
-    assert took < grace + SHUTDOWN_HARD_DEADLINE_SECONDS + 5, took
+        threads = sigterm_with_two_jobs_behind_a_locked_db(s, locker)
+        t0 = time.monotonic()
+        code = s.wait_exit(timeout=SHUTDOWN_HARD_DEADLINE_SECONDS + WAIT)
+        took = time.monotonic() - t0
+    # Exit at the hard deadline after the grace period (plus a loaded machine's slack), not
+    # whenever the lock goes.
+    assert took < SHUTDOWN_HARD_DEADLINE_SECONDS + 5, took
     assert code == 1
     hard = s.events("shutdown_hard_deadline_expired")
     assert hard and {f"{STAGE1}:{tid}" for tid in threads} <= {j["job"] for j in hard[0]["jobs"]}
     assert not s.events("stage1_released")  # the lock never let a hand-back through
+    assert not s.events("daemon_stopped")
 
     with running(0.01, 0.02) as (_, url):
         write_config(s, STALLED_MODEL_CONFIG.format(url=url))
@@ -310,10 +326,33 @@ def test_a_locked_db_cannot_hold_up_shutdown_past_the_hard_deadline(short_serve:
         wait_for(
             "both threads extracted after the leases ran out",
             lambda: stage1_count(s) == 2,
-            timeout=WAIT + 10,  # the lease
+            timeout=WAIT + 10,  # phase1.lease_seconds
         )
     s.signal(signal.SIGTERM)
     assert s.wait_exit() == 0
+
+
+def test_a_lock_released_within_the_hard_deadline_lets_the_jobs_be_handed_back(
+    short_serve: Serve,
+) -> None:
+    """The same shutdown, but the lock goes a moment after the grace period: the finalisers
+    are still inside the hard deadline, hand both jobs back (pending again, no retry spent)
+    and the daemon stops cleanly."""
+    s = short_serve
+    locker = DBLocker(s.db_path)
+    with running(600.0, 600.0) as (_, url), contextlib.closing(locker):
+        write_config(s, STALLED_MODEL_CONFIG.format(url=url))
+        threads = sigterm_with_two_jobs_behind_a_locked_db(s, locker)
+        time.sleep(1)  # the hand-backs are waiting on the lock now
+        locker.release()
+        assert s.wait_exit(timeout=SHUTDOWN_HARD_DEADLINE_SECONDS + WAIT) == 0
+    assert {e["thread_id"] for e in s.events("stage1_released")} == set(threads)
+    assert not s.events("shutdown_hard_deadline_expired")
+    with db(s.db_path) as conn:
+        rows = conn.execute(
+            "SELECT status, lease_until, retry_remaining FROM jobs WHERE kind = ?", (STAGE1,)
+        ).fetchall()
+    assert rows == [("pending", None, 3)] * 2, rows
 
 
 def test_failed_side_task_stops_the_daemon_non_zero(
