@@ -72,12 +72,11 @@ PHASE2_BACKLOG_DEFER_SECONDS = 600.0
 # cancellation_hard_deadline_s). Two busy_timeouts (store/db.py): a lock another process holds
 # only briefly is waited out, one held longer (a backup, an open sqlite3 shell) is not.
 SHUTDOWN_HARD_DEADLINE_SECONDS = 10.0
+INDEX_WORK = "index_batch"  # the watcher's indexing of changed rollouts, as running work
 
 # Libraries that log free text: aiosqlite every statement at DEBUG, watchfiles every batch
 # at INFO ("4 changes detected"). Our own events (``watch_changes``, ``index_scan``) say the
 # same with stable names.
-INDEX_WORK = "index_batch"  # the watcher's indexing of changed rollouts, as running work
-
 _CHATTY_LOGGERS = {"aiosqlite": logging.INFO, "watchfiles": logging.WARNING}
 
 
@@ -606,15 +605,17 @@ async def _serve(settings: Settings, config_arg: str | None) -> int:
         extractor = make_extractor(settings.config, settings.source)
         agent = make_consolidator(settings.config, settings.source)
         conn = await open_db(paths.db_path)
-        daemon = Daemon(settings, config_arg, conn, notifier, extractor, agent)
+        daemon: Daemon | None = None
         try:
+            daemon = Daemon(settings, config_arg, conn, notifier, extractor, agent)
             exit_code = await daemon.run()
         finally:
             with anyio.CancelScope(shield=True):
                 await extractor.aclose()
                 await agent.aclose()
                 await conn.close()
-            daemon.cancel_hard_deadline()
+            if daemon is not None:
+                daemon.cancel_hard_deadline()
     finally:
         notifier.close()
     log.info("daemon_stopped", exit_code=exit_code)
