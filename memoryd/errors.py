@@ -34,3 +34,17 @@ class LinkError(MemorydError):
     """``<codex_home>/memories`` cannot be made the link to memoryd's root
     (memoryd/memroot/codexlink.py): the message says what was found there and what to do;
     nothing was changed."""
+
+
+class LeaseLost(Exception):
+    """A job this process had claimed is no longer its own: the lease ran out and another
+    worker took the job over, or the row was reset. The owner stops working on it and writes
+    nothing; the new owner's result is the one that counts.
+
+    Not a MemorydError: it is never a run's failure to report, and the handlers that turn a
+    MemorydError into a failed run must let it through."""
+
+
+class LockLost(LeaseLost):
+    """The phase-2 global lock (the one ``memory_consolidate_global`` job row) is no longer
+    this process's: a consolidation stops, and its workspace is not made the new baseline."""

@@ -38,6 +38,7 @@ import structlog
 from memoryd import clock
 from memoryd.budget import Budget, BudgetExhausted, RunTokenLimit, Verdict
 from memoryd.config import Config
+from memoryd.errors import LeaseLost
 from memoryd.extract.base import (
     ExtractionRequest,
     Extractor,
@@ -97,10 +98,6 @@ class Phase1Stats:
         return self.succeeded + self.no_output + self.failed + self.lost + self.deferred
 
 
-class _LeaseLost(Exception):
-    pass
-
-
 class Phase1:
     def __init__(
         self,
@@ -120,6 +117,9 @@ class Phase1:
         self.on_progress = on_progress
         self.stats = Phase1Stats()
         self.running = 0
+        # The jobs being worked on now (pool and forced), thread id -> when they started
+        # (monotonic s): a shutdown that runs out of grace says which and for how long.
+        self.active: dict[str, float] = {}
         self._changed = anyio.Event()
         self._job_done = anyio.Event()
         self._candidates: list[Candidate] = []
@@ -283,6 +283,14 @@ class Phase1:
     async def run_job(self, claim: Claim) -> str:
         """Run one claimed job to a recorded outcome; returns it."""
         tid = claim.candidate.thread_id
+        self.active[tid] = clock.get().monotonic()
+        try:
+            return await self._run_job(claim)
+        finally:
+            self.active.pop(tid, None)
+
+    async def _run_job(self, claim: Claim) -> str:
+        tid = claim.candidate.thread_id
         bound = log.bind(thread_id=tid, job_kind=jobs.STAGE1)
         outcome = "lost"
         try:
@@ -290,7 +298,7 @@ class Phase1:
                 tg.start_soon(self._heartbeat, claim, tg.cancel_scope)
                 outcome = await self._extract_and_finish(claim, bound)
                 tg.cancel_scope.cancel()
-        except* _LeaseLost:
+        except* LeaseLost:
             outcome = "lost"
         except* anyio.get_cancelled_exc_class():
             # Shutdown: hand the job back now instead of making others wait out the lease.
@@ -311,7 +319,7 @@ class Phase1:
                 self.conn, claim, now_s=clock.now_s(), lease_seconds=p.lease_seconds
             )
             if not ok:
-                raise _LeaseLost
+                raise LeaseLost
 
     async def _extract_and_finish(self, claim: Claim, bound: structlog.BoundLogger) -> str:
         p = self.cfg.phase1

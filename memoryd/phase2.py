@@ -49,7 +49,7 @@ from memoryd.consolidate.base import (
     ConsolidationResult,
 )
 from memoryd.consolidate.loop import NO_TOOL_CALLS
-from memoryd.errors import MemorydError
+from memoryd.errors import LockLost, MemorydError
 from memoryd.fsutil import atomic_write
 from memoryd.layout import MEMORY_FILE, SUMMARY_FILE
 from memoryd.llm.types import Usage
@@ -108,10 +108,6 @@ class _Failed(MemorydError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-
-
-class _LockLost(Exception):
-    pass
 
 
 def validate_artifacts(root: Path) -> str | None:
@@ -271,7 +267,7 @@ class Consolidator:
                 tg.start_soon(self._heartbeat, claim)
                 await self._run_failing_cleanly(claim, run, result, bound)
                 tg.cancel_scope.cancel()
-        except* _LockLost:
+        except* LockLost:
             result.outcome, result.reason = Phase2Outcome.FAILED, store.LEASE_LOST
             bound.warning("phase2_lock_lost")
         except* anyio.get_cancelled_exc_class():
@@ -335,7 +331,7 @@ class Consolidator:
         while True:
             await anyio.sleep(p.heartbeat_seconds)
             if not await store.heartbeat_global(self.conn, claim, clock.now_s(), p.lease_seconds):
-                raise _LockLost
+                raise LockLost
 
     async def _run(
         self,
@@ -391,7 +387,7 @@ class Consolidator:
         if only_compressed_renames(diff):
             # Fold the new paths into the baseline; the agent has nothing to learn from them.
             if not await store.heartbeat_global(self.conn, claim, clock.now_s(), p.lease_seconds):
-                raise _LockLost
+                raise LockLost
             await anyio.to_thread.run_sync(reset_baseline, root)
             bound.info("phase2_compressed_renames_only", files=len(diff.changes))
             diff = dataclasses.replace(diff, changes=())
@@ -462,7 +458,7 @@ class Consolidator:
         result.user_edits_kept = sorted(keep)
         # A lost lock must never reset the baseline: confirm ownership right before.
         if not await store.heartbeat_global(self.conn, claim, clock.now_s(), p.lease_seconds):
-            raise _LockLost
+            raise LockLost
         baseline = await anyio.to_thread.run_sync(
             lambda: reset_baseline(root, keep=keep or None, max_file_bytes=big)
         )
@@ -529,7 +525,7 @@ class Consolidator:
                 usage=self._usage,
             )
         if not ok:
-            raise _LockLost
+            raise LockLost
 
     async def _record_history(
         self,
@@ -581,9 +577,7 @@ class Consolidator:
         token, threads = pending
         try:
             with anyio.CancelScope(shield=True):
-                rewritten = await anyio.to_thread.run_sync(
-                    history.purge, self.history_dir, threads
-                )
+                rewritten = await anyio.to_thread.run_sync(history.purge, self.history_dir, threads)
         except Exception as exc:
             bound.error("history_purge_failed", error=repr(exc))
             return
@@ -653,10 +647,10 @@ class Consolidator:
                 if not await store.heartbeat_global(
                     self.conn, claim, clock.now_s(), p.lease_seconds
                 ):
-                    raise _LockLost
+                    raise LockLost
                 baseline = await anyio.to_thread.run_sync(reset_baseline, self.root)
-        except (OSError, MemorydError, _LockLost) as exc:
-            why = store.LEASE_LOST if isinstance(exc, _LockLost) else str(exc)
+        except (OSError, MemorydError, LockLost) as exc:
+            why = store.LEASE_LOST if isinstance(exc, LockLost) else str(exc)
             with anyio.CancelScope(shield=True):
                 await store.release_global(self.conn, claim)
                 await store.finish_run(
@@ -680,7 +674,7 @@ class Consolidator:
         record = dataclasses.replace(record, reason=reason)
         try:
             await self._succeed(claim, record, list(target.selection), claim.input_watermark)
-        except _LockLost as exc:
+        except LockLost as exc:
             raise MemorydError(f"{reason} failed: {store.LEASE_LOST}") from exc
         result.outcome = Phase2Outcome.SUCCEEDED
         current = await store.select_inputs(

@@ -36,7 +36,6 @@ before it, which the run needs to book tokens and to tell the agent's edits from
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 from collections import Counter
@@ -45,6 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Final
 
+import anyio
 import structlog
 
 from memoryd.config import Phase2Config
@@ -276,13 +276,9 @@ class ToolLoopAgent(OwnsStreamClient):
 
     async def consolidate(self, request: ConsolidationInput) -> ConsolidationResult:
         run = _Run(self, request)
-        deadline = asyncio.timeout(self.limits.max_seconds)
-        try:
-            async with deadline:
-                await run.loop()
-        except TimeoutError:
-            if not deadline.expired():
-                raise
+        with anyio.move_on_after(self.limits.max_seconds) as deadline:
+            await run.loop()
+        if deadline.cancelled_caught:
             raise run.error(
                 "time_limit",
                 f"the agent did not finish within {self.limits.max_seconds:g}s ({run.turns} turns)",
@@ -296,6 +292,13 @@ class ToolLoopAgent(OwnsStreamClient):
             written_ids=run.tools.written_ids,
             turns=run.turns,
         )
+
+
+def _outcome(fn: Callable[[], str]) -> str | Exception:
+    try:
+        return fn()
+    except Exception as e:
+        return e
 
 
 class _Run:
@@ -425,10 +428,26 @@ class _Run:
         limit, a shutdown), ``abort`` stops the tool's slow part (a regex search) and the tool
         still completes before the cancellation goes on, so ``written`` and ``deleted`` never
         miss a change that landed on disk."""
-        fut = asyncio.get_running_loop().run_in_executor(None, fn)
-        try:
-            return await asyncio.shield(fut)
-        except asyncio.CancelledError:
-            abort()
-            await asyncio.wait([fut])
-            raise
+        finished = False
+
+        async def abort_if_cancelled() -> None:
+            try:
+                await anyio.sleep_forever()
+            finally:  # cancelled: by the run's cancellation, or below once the tool is done
+                if not finished:
+                    abort()
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(abort_if_cancelled)
+            try:
+                with anyio.CancelScope(shield=True):
+                    # A tool's exception is returned, not raised here: out of the task group
+                    # it would come wrapped in an exception group.
+                    outcome = await anyio.to_thread.run_sync(_outcome, fn)
+            finally:
+                finished = True
+                tg.cancel_scope.cancel()
+        await anyio.lowlevel.checkpoint_if_cancelled()  # cancelled meanwhile: go on with that
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome

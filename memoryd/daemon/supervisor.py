@@ -6,8 +6,12 @@ stopping, stops the daemon with a non-zero exit code: the service manager restar
 nothing limps on.
 
 Shutdown (first SIGTERM/SIGINT, or a failed side task): ``STOPPING=1``, no new work is started,
-running work gets ``daemon.shutdown_grace_seconds`` to finish, then everything is cancelled.
-A second SIGTERM/SIGINT exits at once.
+running work gets ``daemon.shutdown_grace_seconds`` to finish, then everything is cancelled
+and the log names the work that was still running. The finalisers that then hand jobs back
+run shielded, and wait as long as another process holds the state DB's write lock: they get
+SHUTDOWN_HARD_DEADLINE_SECONDS more, then the process exits without them (exit code 1), as a
+second SIGTERM/SIGINT does at once. Either way nothing is lost: a job not handed back keeps
+its lease, which runs out, and the next claim takes the job over.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import importlib.util
 import logging
 import os
 import signal
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import fields
 from pathlib import Path
@@ -64,6 +69,11 @@ LOCK_FILE_NAME = "memoryd.lock"
 # The longest phase 2 waits for a running phase 1 to drain its backlog before consolidating
 # what is there (see Daemon._defer_while_phase1_drains).
 PHASE2_BACKLOG_DEFER_SECONDS = 600.0
+# How long the shielded finalisers of a shutdown may take once the grace period is over (saq's
+# cancellation_hard_deadline_s). Two busy_timeouts (store/db.py): a lock another process holds
+# only briefly is waited out, one held longer (a backup, an open sqlite3 shell) is not.
+SHUTDOWN_HARD_DEADLINE_SECONDS = 10.0
+INDEX_WORK = "index_batch"  # the watcher's indexing of changed rollouts, as running work
 
 # Libraries that log free text: aiosqlite every statement at DEBUG, watchfiles every batch
 # at INFO ("4 changes detected"). Our own events (``watch_changes``, ``index_scan``) say the
@@ -101,23 +111,34 @@ def acquire_lock(state_dir: Path) -> int:
 
 
 class InFlight:
-    """Counts running work, so a graceful stop can wait for it to finish."""
+    """The running work (what, and since when), so a graceful stop can wait for it to finish
+    and say what did not."""
 
     def __init__(self) -> None:
-        self.count = 0
+        self._running: dict[object, tuple[str, float]] = {}
         self._idle = anyio.Event()
         self._idle.set()
 
+    @property
+    def count(self) -> int:
+        return len(self._running)
+
+    def running(self) -> list[tuple[str, float]]:
+        """What is running: its name and when it started (monotonic s). A copy made in one
+        step, so another thread may ask too."""
+        return list(self._running.values())
+
     @contextlib.asynccontextmanager
-    async def track(self) -> AsyncIterator[None]:
-        if self.count == 0:
+    async def track(self, what: str) -> AsyncIterator[None]:
+        if not self._running:
             self._idle = anyio.Event()
-        self.count += 1
+        token = object()
+        self._running[token] = (what, clock.get().monotonic())
         try:
             yield
         finally:
-            self.count -= 1
-            if self.count == 0:
+            del self._running[token]
+            if not self._running:
                 self._idle.set()
 
     async def wait_idle(self) -> None:
@@ -162,7 +183,10 @@ class Daemon:
             zst=ZstLimits.of(settings.config.index),
         )
         self.watch = RolloutWatch(
-            self.indexer, lambda: self.settings.config.index, self.stop, busy=self.inflight.track
+            self.indexer,
+            lambda: self.settings.config.index,
+            self.stop,
+            busy=lambda: self.inflight.track(INDEX_WORK),
         )
         self.ready = anyio.Event()
         # One budget for both phases, so that one exhaustion is logged once (memoryd/budget.py).
@@ -187,6 +211,7 @@ class Daemon:
         self._resumed = anyio.Event()
         self.started_at = clock.now_s()
         self._tg: TaskGroup | None = None
+        self._hard_timer: threading.Timer | None = None
         self.phase1.on_output = self._phase1_output
         # New or changed threads may be claimable: let phase 1 look again now.
         self.indexer.on_change = self.phase1.wake
@@ -238,9 +263,48 @@ class Daemon:
                     "shutdown_grace_expired",
                     running=self.inflight.count + self.phase1.running,
                     grace_seconds=grace,
+                    jobs=self.running_work(),
                 )
+            self._start_hard_deadline()
             tg.cancel_scope.cancel()
         return self.exit_code
+
+    def running_work(self) -> list[dict[str, Any]]:
+        """The work running now, longest first: each stage-1 job (by thread), a consolidation,
+        an indexing batch, with how long it has run."""
+        now = clock.get().monotonic()
+        # Also read from the hard-deadline timer's thread: list() copies a dict in one step
+        # under the GIL, so the loop's changes cannot break the iteration.
+        active = list(self.phase1.active.items())
+        since = {f"{jobs.STAGE1}:{tid}": t for tid, t in active}
+        for what, t in self.inflight.running():
+            since.setdefault(what, t)  # a forced stage-1 job is in both
+        ordered = sorted(since.items(), key=lambda kv: kv[1])
+        return [{"job": what, "running_seconds": round(now - t, 1)} for what, t in ordered]
+
+    def _start_hard_deadline(self) -> None:
+        """The work is being cancelled: its shielded finalisers get SHUTDOWN_HARD_DEADLINE_SECONDS,
+        then the process exits without them (the module docstring says why that loses nothing).
+        A timer thread, not a task: the task group that waits for the finalisers cannot be
+        left while they run, and a thread fires even if the event loop is stuck."""
+        self._hard_timer = threading.Timer(SHUTDOWN_HARD_DEADLINE_SECONDS, self._hard_exit)
+        self._hard_timer.daemon = True
+        self._hard_timer.start()
+
+    def cancel_hard_deadline(self) -> None:
+        """The shutdown finished in time."""
+        if self._hard_timer is not None:
+            self._hard_timer.cancel()
+
+    def _hard_exit(self) -> None:
+        log.error(
+            "shutdown_hard_deadline_expired",
+            deadline_seconds=SHUTDOWN_HARD_DEADLINE_SECONDS,
+            jobs=self.running_work(),
+            exit_code=EXIT_FAILURE,
+        )
+        logging.shutdown()
+        os._exit(EXIT_FAILURE)
 
     def request_stop(self, reason: str, exit_code: int = EXIT_OK) -> None:
         self.exit_code = max(self.exit_code, exit_code)
@@ -281,7 +345,7 @@ class Daemon:
 
     async def trigger_phase2(self) -> Phase2Result:
         """One consolidation now, ignoring ``phase2.min_interval_seconds`` (not the lock)."""
-        async with self.inflight.track():
+        async with self.inflight.track(jobs.GLOBAL):
             result = await self.consolidator.run_once(min_interval_seconds=0)
         log.info("phase2_triggered", outcome=result.outcome, run_id=result.run_id)
         return result
@@ -306,7 +370,7 @@ class Daemon:
         return outcome
 
     async def _forced_job(self, claim: jobs.Claim) -> None:
-        async with self.inflight.track():
+        async with self.inflight.track(f"{jobs.STAGE1}:{claim.candidate.thread_id}"):
             await self.phase1.run_job(claim)
 
     def wake_phase2(self, *, bypass_interval: bool = False) -> None:
@@ -371,7 +435,7 @@ class Daemon:
             run_interval = 0 if self._phase2_bypass or self._phase2_had_nothing else interval
             self._phase2_bypass = False
             self.phase2_wake = anyio.Event()
-            async with self.inflight.track():
+            async with self.inflight.track(jobs.GLOBAL):
                 result = await self.consolidator.run_once(min_interval_seconds=run_interval)
             self._phase2_had_nothing = result.outcome == "noop" and not (
                 result.added or result.retained or result.removed
@@ -542,13 +606,17 @@ async def _serve(settings: Settings, config_arg: str | None) -> int:
         extractor = make_extractor(settings.config, settings.source)
         agent = make_consolidator(settings.config, settings.source)
         conn = await open_db(paths.db_path)
+        daemon: Daemon | None = None
         try:
-            exit_code = await Daemon(settings, config_arg, conn, notifier, extractor, agent).run()
+            daemon = Daemon(settings, config_arg, conn, notifier, extractor, agent)
+            exit_code = await daemon.run()
         finally:
             with anyio.CancelScope(shield=True):
                 await extractor.aclose()
                 await agent.aclose()
                 await conn.close()
+            if daemon is not None:
+                daemon.cancel_hard_deadline()
     finally:
         notifier.close()
     log.info("daemon_stopped", exit_code=exit_code)

@@ -20,7 +20,6 @@ what must be right for every run:
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
@@ -34,6 +33,7 @@ from typing import Any, ClassVar, Final, Literal, Self
 
 import anyio
 import structlog
+from anyio.abc import ByteReceiveStream, ByteSendStream, Process
 
 from memoryd.config import Config, resolve_paths
 from memoryd.errors import ConfigError, MemorydError
@@ -269,7 +269,7 @@ class _Tail:
 
 
 async def _pump(
-    stream: asyncio.StreamReader,
+    stream: ByteReceiveStream,
     on_line: Callable[[bytes], None] | None,
     tail: _Tail | None,
     max_line: int = MAX_EVENT_LINE_BYTES,
@@ -278,7 +278,7 @@ async def _pump(
     ``tail``. Never holds more than ``max_line`` bytes of a line."""
     buf = bytearray()
     skipping = False
-    while chunk := await stream.read(65536):
+    async for chunk in stream:
         if tail is not None:
             tail.add(chunk)
         if on_line is None:
@@ -303,23 +303,22 @@ def _signal_group(pgid: int, sig: signal.Signals) -> None:
         os.killpg(pgid, sig)
 
 
-async def _leader_exit(proc: asyncio.subprocess.Process) -> None:
-    """Until the child itself has exited. Not ``proc.wait()``: asyncio returns from that only
-    once every pipe is closed too, and a grandchild that inherited stdout would keep it open
-    for as long as it lives. The exit status is set as soon as the child is reaped, so this
-    polls it."""
+async def _leader_exit(proc: Process) -> None:
+    """Until the child itself has exited. Not ``proc.wait()``: with older anyio and Python
+    releases that returns only once every pipe is closed too, and a grandchild that inherited
+    stdout would keep it open for as long as it lives. The exit status is set as soon as the
+    child is reaped, so this polls it."""
     while proc.returncode is None:  # noqa: ASYNC110 (no event exists for "exited, pipes open")
-        await asyncio.sleep(EXIT_POLL_SECONDS)
+        await anyio.sleep(EXIT_POLL_SECONDS)
 
 
-async def _stop_group(proc: asyncio.subprocess.Process, grace: float) -> None:
+async def _stop_group(proc: Process, grace: float) -> None:
     """SIGTERM to the child's process group, SIGKILL after ``grace`` seconds (or as soon as
     the leader is gone: stragglers in the group get no second chance), then reap the leader."""
     if proc.returncode is None:
         _signal_group(proc.pid, signal.SIGTERM)
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(grace):
-                await _leader_exit(proc)
+        with anyio.move_on_after(grace):
+            await _leader_exit(proc)
     # The group id is the leader's pid. The kernel does not hand it to a new process while
     # any member of the group lives; with none left it is free, but pids are handed out in
     # increasing order, so it is not reused in the moment since the leader was reaped.
@@ -343,7 +342,7 @@ class CodexRunner:
     children: set[int] = field(default_factory=set)
 
     def __post_init__(self) -> None:
-        self._slots = asyncio.Semaphore(self.max_concurrency)
+        self._slots = anyio.Semaphore(self.max_concurrency)
 
     @classmethod
     def for_phase(
@@ -382,11 +381,11 @@ class CodexRunner:
 
     async def _run(self, argv: Sequence[str], stdin: bytes, cwd: Path) -> CodexExit:
         try:
-            proc = await asyncio.create_subprocess_exec(
-                *argv,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
+            proc = await anyio.open_process(
+                argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
                 cwd=cwd,
                 env=dict(self.env),
                 start_new_session=True,
@@ -398,54 +397,53 @@ class CodexRunner:
         events = CodexEvents()
         tail = _Tail(STDERR_TAIL_BYTES)
         assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
-        pumps = [
-            asyncio.create_task(_pump(proc.stdout, events.feed, None)),
-            asyncio.create_task(_pump(proc.stderr, None, tail)),
-        ]
-        deadline = asyncio.timeout(self.timeout_seconds)
         try:
-            async with deadline:
-                await _feed(proc.stdin, stdin)
-                await _leader_exit(proc)
-                _signal_group(proc.pid, signal.SIGKILL)  # stragglers holding the pipes
-                await asyncio.gather(*pumps)
-        except TimeoutError:
-            if not deadline.expired():
-                raise
+            # The time limit covers reading the pipes to their end; reaching it cancels the
+            # pumps with everything else.
+            with anyio.move_on_after(self.timeout_seconds) as deadline:
+                async with anyio.create_task_group() as pumps:
+                    pumps.start_soon(_pump, proc.stdout, events.feed, None)
+                    pumps.start_soon(_pump, proc.stderr, None, tail)
+                    await _feed(proc.stdin, stdin)
+                    await _leader_exit(proc)
+                    _signal_group(proc.pid, signal.SIGKILL)  # stragglers holding the pipes
+            if deadline.cancelled_caught:
+                with anyio.CancelScope(shield=True):
+                    await _stop_group(proc, self.kill_grace)
+        except BaseException as e:
             with anyio.CancelScope(shield=True):
                 await _stop_group(proc, self.kill_grace)
+            log.info("codex_child_stopped", pid=proc.pid)
+            raise _only_leaf(e) from None
+        finally:
+            self.children.discard(proc.pid)
+        if deadline.cancelled_caught:
             log.warning("codex_child_killed", pid=proc.pid, timeout=self.timeout_seconds)
             raise CodexTimeoutError(
                 f"codex exec did not finish within {self.timeout_seconds:g}s "
                 f"({self.timeout_key}); its process group was killed"
-            ) from None
-        except BaseException:
-            with anyio.CancelScope(shield=True):
-                await _stop_group(proc, self.kill_grace)
-            log.info("codex_child_stopped", pid=proc.pid)
-            raise
-        finally:
-            for p in pumps:
-                p.cancel()
-            with anyio.CancelScope(shield=True):
-                await asyncio.gather(*pumps, return_exceptions=True)
-            self.children.discard(proc.pid)
+            )
         assert proc.returncode is not None
         return CodexExit(proc.returncode, events, tail.text())
 
 
-async def _feed(pipe: asyncio.StreamWriter, data: bytes) -> None:
+def _only_leaf(e: BaseException) -> BaseException:
+    """The one exception a task group wrapped (so callers see what the asyncio code raised),
+    else ``e`` itself."""
+    while isinstance(e, BaseExceptionGroup) and len(e.exceptions) == 1:
+        e = e.exceptions[0]
+    return e
+
+
+async def _feed(pipe: ByteSendStream, data: bytes) -> None:
     """Write the prompt and close stdin; a child that exits without reading is not an error
     here (its exit status says what went wrong)."""
     try:
-        pipe.write(data)
-        await pipe.drain()
-    except (BrokenPipeError, ConnectionResetError):
+        await pipe.send(data)
+    except (anyio.BrokenResourceError, BrokenPipeError, ConnectionResetError):
         pass
     finally:
-        pipe.close()
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            await pipe.wait_closed()
+        await pipe.aclose()
 
 
 class CodexBackend:

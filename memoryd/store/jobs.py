@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import aiosqlite
 
+from memoryd.errors import LeaseLost
 from memoryd.store.db import immediate
 
 STAGE1 = "memory_stage1"
@@ -400,10 +401,6 @@ async def _mark_done(c: aiosqlite.Connection, claim: Claim, now_s: int) -> bool:
     return len(list(owned)) == 1
 
 
-class _LeaseLost(Exception):
-    pass
-
-
 async def finish_succeeded(
     conn: aiosqlite.Connection,
     claim: Claim,
@@ -416,7 +413,7 @@ async def finish_succeeded(
     try:
         async with immediate(conn) as c:
             if not await _mark_done(c, claim, now_s):
-                raise _LeaseLost
+                raise LeaseLost
             await c.execute(
                 """INSERT INTO stage1_outputs (thread_id, source_updated_at, raw_memory,
                      rollout_summary, rollout_slug, generated_at, rollout_path,
@@ -457,7 +454,7 @@ async def finish_succeeded(
                 ),
             )
             await enqueue_global(c, s)
-    except _LeaseLost:
+    except LeaseLost:
         return False
     return True
 
@@ -472,14 +469,14 @@ async def finish_no_output(
     try:
         async with immediate(conn) as c:
             if not await _mark_done(c, claim, now_s):
-                raise _LeaseLost
+                raise LeaseLost
             deleted = await c.execute_fetchall(
                 "DELETE FROM stage1_outputs WHERE thread_id = ? RETURNING 1",
                 (claim.candidate.thread_id,),
             )
             if list(deleted):
                 await enqueue_global(c, claim.candidate.watermark)
-    except _LeaseLost:
+    except LeaseLost:
         return False
     return True
 
@@ -508,8 +505,8 @@ async def finish_failed(
                 ),
             )
             if not list(owned):
-                raise _LeaseLost
-    except _LeaseLost:
+                raise LeaseLost
+    except LeaseLost:
         return False
     return True
 
@@ -582,9 +579,7 @@ _PAUSED_KEY = "paused"
 async def get_paused(conn: aiosqlite.Connection) -> bool:
     """Whether ``memoryd pause`` is in effect; kept in the DB so a restart stays paused."""
     rows = list(
-        await conn.execute_fetchall(
-            "SELECT value FROM control_state WHERE key = ?", (_PAUSED_KEY,)
-        )
+        await conn.execute_fetchall("SELECT value FROM control_state WHERE key = ?", (_PAUSED_KEY,))
     )
     return bool(rows) and rows[0][0] == "1"
 

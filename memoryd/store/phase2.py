@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 
 import aiosqlite
 
+from memoryd.errors import LockLost
 from memoryd.layout import rollout_summary_stem
 from memoryd.store.db import immediate
 from memoryd.store.jobs import (
@@ -139,10 +140,6 @@ class Selection:
         """The newest selected snapshot (0 when nothing is selected): the completion watermark
         is ``max(claim.input_watermark, this)`` (reference §6.3 step 5)."""
         return max((r.source_updated_at for r in self.rows), default=0)
-
-
-class _LeaseLost(Exception):
-    pass
 
 
 _GLOBAL_ROW = f"kind = '{GLOBAL}' AND job_key = '{GLOBAL_KEY}'"
@@ -408,7 +405,7 @@ async def finish_global_succeeded(
                 (now_s, completed_watermark, claim.token),
             )
             if not list(owned):
-                raise _LeaseLost
+                raise LockLost
             await c.execute(
                 "UPDATE stage1_outputs SET selected_for_phase2 = 0, "
                 "selected_for_phase2_source_updated_at = NULL "
@@ -427,7 +424,7 @@ async def finish_global_succeeded(
             )
             await _write_run(c, finished)
             await insert_usage(c, usage, now_s * 1000)
-    except _LeaseLost:
+    except LockLost:
         await finish_run(
             conn,
             dataclasses.replace(

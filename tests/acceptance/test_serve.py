@@ -7,6 +7,7 @@ what it expects in the JSON log or the state DB, and kills what it started in te
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -17,7 +18,22 @@ import sys
 import time
 from pathlib import Path
 
-from support.daemon import WAIT, Serve, stage1_count, wait_for, write_config
+from support.daemon import (
+    KEY_ENV,
+    WAIT,
+    Serve,
+    db,
+    running_jobs,
+    stage1_count,
+    wait_for,
+    write_config,
+)
+from support.dblock import DBLocker
+from support.fake_model import running
+from support.rollouts import write_idle_rollouts
+
+from memoryd.daemon.supervisor import SHUTDOWN_HARD_DEADLINE_SECONDS
+from memoryd.store.jobs import STAGE1
 
 DAY = ("2026", "11", "22")
 
@@ -227,6 +243,7 @@ def test_grace_period_expires_then_work_is_cancelled(
         serve.signal(signal.SIGTERM)
         expired = serve.wait_event("shutdown_grace_expired")
         assert expired["running"] >= 1
+        assert "index_batch" in [j["job"] for j in expired["jobs"]], expired  # what waited
     finally:
         # The cancelled write may now get the lock; it must not commit a half transaction.
         blocker.close()
@@ -239,6 +256,103 @@ def test_grace_period_expires_then_work_is_cancelled(
     assert row is not None and row["parsed_offset"] == fixture_rollouts[0].stat().st_size
     serve.signal(signal.SIGTERM)
     assert serve.wait_exit() == 0
+
+
+STALLED_MODEL_CONFIG = f"""\
+[log]
+level = "debug"
+
+[daemon]
+shutdown_grace_seconds = 1  # GRACE
+
+[phase1]
+backend = "openai"
+concurrency = 2
+lease_seconds = 10
+heartbeat_seconds = 2
+
+[backends.openai]
+base_url = "{{url}}"
+api_key_env = "{KEY_ENV}"
+timeout_seconds = 300
+"""
+
+
+GRACE = 1.0
+
+
+def sigterm_with_two_jobs_behind_a_locked_db(s: Serve, locker: DBLocker) -> dict[str, Path]:
+    """Start the daemon on two idle rollouts and a model that never answers in time, take
+    the state DB's write lock from another process (``locker``), send SIGTERM and return once
+    the grace period is over, checking that the log names both jobs and how long they ran.
+    The caller runs this inside ``fake_model.running`` and ``write_config``."""
+    threads = write_idle_rollouts(s.codex / "sessions", 2)
+    proc = s.start_ready()
+    wait_for("both jobs to be running", lambda: running_jobs(s.db_path, STAGE1, proc.pid) == 2)
+    locker.hold()
+    s.signal(signal.SIGTERM)
+    expired = s.wait_event("shutdown_grace_expired")
+    named = {j["job"]: j["running_seconds"] for j in expired["jobs"]}
+    for tid in threads:
+        assert named.get(f"{STAGE1}:{tid}", 0) >= GRACE, expired
+    return threads
+
+
+def test_a_locked_db_cannot_hold_up_shutdown_past_the_hard_deadline(short_serve: Serve) -> None:
+    """Another process holds the state DB's write lock through the shutdown: handing the jobs
+    back waits on it, and gets SHUTDOWN_HARD_DEADLINE_SECONDS after the grace period before
+    the daemon exits anyway (status 1, the log naming the jobs). The jobs are not lost: after
+    the lock is gone the next start takes them over once their leases run out."""
+    s = short_serve
+    locker = DBLocker(s.db_path)
+    with running(600.0, 600.0) as (_, url), contextlib.closing(locker):
+        write_config(s, STALLED_MODEL_CONFIG.format(url=url))
+        threads = sigterm_with_two_jobs_behind_a_locked_db(s, locker)
+        t0 = time.monotonic()
+        code = s.wait_exit(timeout=SHUTDOWN_HARD_DEADLINE_SECONDS + WAIT)
+        took = time.monotonic() - t0
+    # Exit at the hard deadline after the grace period (plus a loaded machine's slack), not
+    # whenever the lock goes.
+    assert took < SHUTDOWN_HARD_DEADLINE_SECONDS + 5, took
+    assert code == 1
+    hard = s.events("shutdown_hard_deadline_expired")
+    assert hard and {f"{STAGE1}:{tid}" for tid in threads} <= {j["job"] for j in hard[0]["jobs"]}
+    assert not s.events("stage1_released")  # the lock never let a hand-back through
+    assert not s.events("daemon_stopped")
+
+    with running(0.01, 0.02) as (_, url):
+        write_config(s, STALLED_MODEL_CONFIG.format(url=url))
+        s.start_ready()
+        wait_for(
+            "both threads extracted after the leases ran out",
+            lambda: stage1_count(s) == 2,
+            timeout=WAIT + 10,  # phase1.lease_seconds
+        )
+    s.signal(signal.SIGTERM)
+    assert s.wait_exit() == 0
+
+
+def test_a_lock_released_within_the_hard_deadline_lets_the_jobs_be_handed_back(
+    short_serve: Serve,
+) -> None:
+    """The same shutdown, but the lock goes a moment after the grace period: the finalisers
+    are still inside the hard deadline, hand both jobs back (pending again, no retry spent)
+    and the daemon stops cleanly."""
+    s = short_serve
+    locker = DBLocker(s.db_path)
+    with running(600.0, 600.0) as (_, url), contextlib.closing(locker):
+        write_config(s, STALLED_MODEL_CONFIG.format(url=url))
+        threads = sigterm_with_two_jobs_behind_a_locked_db(s, locker)
+        time.sleep(1)  # the hand-backs are waiting on the lock now
+        locker.release()
+        assert s.wait_exit(timeout=SHUTDOWN_HARD_DEADLINE_SECONDS + WAIT) == 0
+    assert {e["thread_id"] for e in s.events("stage1_released")} == set(threads)
+    assert not s.events("shutdown_hard_deadline_expired")
+    with db(s.db_path) as conn:
+        rows = conn.execute(
+            "SELECT status, lease_until, retry_remaining FROM jobs WHERE kind = ?", (STAGE1,)
+        ).fetchall()
+    assert rows == [("pending", None, 3)] * 2, rows
 
 
 def test_failed_side_task_stops_the_daemon_non_zero(

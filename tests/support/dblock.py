@@ -67,6 +67,10 @@ class DBLocker:
                 if pipe is not None:
                     pipe.close()
 
+    def close(self) -> None:
+        """``release``, for ``contextlib.closing`` (a holder started by hand, or never)."""
+        self.release()
+
     def __enter__(self) -> Self:
         self.hold()
         return self

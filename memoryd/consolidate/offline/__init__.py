@@ -86,10 +86,11 @@ Ad-hoc notes
 
 from __future__ import annotations
 
-import asyncio
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+
+import anyio
 
 from memoryd.consolidate.base import AgentError, ConsolidationInput, ConsolidationResult
 from memoryd.consolidate.offline.edits import (
@@ -287,7 +288,7 @@ class OfflineConsolidator:
         if not real_dir(root):
             raise AgentError("invalid_root", f"memory root {root} is not a directory")
         try:
-            written = await asyncio.to_thread(self._run, root, request.diff_file)
+            written = await anyio.to_thread.run_sync(self._run, root, request.diff_file)
         except OSError as exc:
             raise AgentError("io_error", f"cannot write the memory files: {exc}") from exc
         return ConsolidationResult(

@@ -61,7 +61,7 @@ rollout that holds only tool work is kept as a continuation task instead.
 
 from __future__ import annotations
 
-import asyncio
+import anyio
 
 from memoryd.extract.base import ExtractionRequest, ExtractionResult, Stage1Output
 from memoryd.extract.offline.items import parse_items
@@ -110,7 +110,7 @@ class OfflineExtractor:
     async def extract(self, request: ExtractionRequest) -> ExtractionResult:
         # Pure CPU work on up to a budget's worth of text: keep it off the event loop so the
         # daemon's heartbeats and socket stay responsive.
-        output = await asyncio.to_thread(extract_output, request)
+        output = await anyio.to_thread.run_sync(extract_output, request)
         return ExtractionResult(
             output=output,
             usage=Usage(),
