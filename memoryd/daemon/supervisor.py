@@ -52,7 +52,7 @@ from memoryd.extract.factory import make_extractor
 from memoryd.fsutil import ensure_private_dir
 from memoryd.memroot.codexlink import ensure_link
 from memoryd.phase1 import Phase1
-from memoryd.phase2 import Consolidator, Phase2Result
+from memoryd.phase2 import Consolidator, Phase2Outcome, Phase2Result
 from memoryd.rollouts.indexer import Indexer
 from memoryd.rollouts.limits import ZstLimits
 from memoryd.rollouts.watch import RolloutWatch
@@ -437,15 +437,18 @@ class Daemon:
             self.phase2_wake = anyio.Event()
             async with self.inflight.track(jobs.GLOBAL):
                 result = await self.consolidator.run_once(min_interval_seconds=run_interval)
-            self._phase2_had_nothing = result.outcome == "noop" and not (
+            self._phase2_had_nothing = result.outcome == Phase2Outcome.NOOP and not (
                 result.added or result.retained or result.removed
             )
             now = clock.now_s()
             at = await phase2_store.next_claim_at(
                 self.conn, now_s=now, min_interval_seconds=interval
             )
-            wait = max(at - now, interval if result.outcome in ("noop", "succeeded") else 0)
-            if result.outcome == "failed":
+            wait = max(
+                at - now,
+                interval if result.outcome in (Phase2Outcome.NOOP, Phase2Outcome.SUCCEEDED) else 0,
+            )
+            if result.outcome == Phase2Outcome.FAILED:
                 wait = max(wait, 1)
             if result.budget_reset_at is not None:  # the token budget is spent: wake at its reset
                 wait = max(wait, result.budget_reset_at - now)
