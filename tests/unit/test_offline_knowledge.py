@@ -241,7 +241,7 @@ def test_rules_after_a_lead_in_or_said_of_a_kind_of_thing() -> None:
     for sentence, implication in (
         ("fyi for reading json use jq, not python -c.", "use jq, not python -c"),
         ("btw to search the repo use rg, not grep", "use rg, not grep"),
-        ("and once you're finished, no console.log left in src", "no console.log left in src"),
+        ("and once you're finished, no console.log left in src", "avoid console.log left in src"),
         ("nothing gets deployed by hand, the pipeline does it", None),
         ("SQL stays in the repository layer, views only render", None),
         ("every string goes through the i18n helper", None),

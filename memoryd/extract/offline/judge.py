@@ -6,9 +6,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from memoryd.extract.offline.language import split_sentences
 from memoryd.extract.offline.limits import COMMAND_CHARS
 from memoryd.extract.offline.shell import (
     LOOK_VERBS,
+    MAX_ADDED,
     NO_MODULE,
     NOT_FOUND,
     PROGRAM_SKIP,
@@ -95,7 +97,7 @@ def overall_outcome(outcomes: Sequence[str]) -> str:
 # never how-to-run knowledge.
 PROBES = PROGRAM_SKIP | frozenset(
     "rg grep egrep fgrep ag ack find tree less more stat file env printenv ps top whoami date "
-    "du df id uname man help history jq yq diff view_image lsof pgrep".split()
+    "du df id uname man help history jq yq diff view_image lsof pgrep ss netstat which type".split()
     + [f"git {sub}" for sub in "status diff log show branch remote blame grep rev-parse".split()]
 )
 # Programs whose effect is one-off (a process, a temporary file): never reusable knowledge.
@@ -113,11 +115,31 @@ def _one_off(cmd: Command) -> bool:
     )
 
 
+# "clang-format --version", "node -v": asking a tool what it is changes nothing.
+_VERSION_ASK = re.compile(r"^\S+\s+(?:--version|-V|-v|version)\s*$")
+
+
 def is_probe(cmd: Command) -> bool:
     programs = command_programs(cmd.text)
+    if _VERSION_ASK.match(cmd.text.strip()):
+        return True
     return not programs or all(
         k in PROBES or k.split()[0] in PROBES or k.split()[-1] in LOOK_VERBS for k in programs
     )
+
+
+def _family(program: str) -> str:
+    """A versioned build of a tool is the same tool ("clang-format-18", "python3.12")."""
+    return re.sub(r"(?<=[a-z])-?\d+(?:\.\d+)*$", "", program)
+
+
+def _reruns(failed: Command, b: Command) -> bool:
+    """Whether a successful ``b`` ran what ``failed`` ran: the same programs, or a chain that
+    holds them ("cmake --build … && ctest" after "ctest" failed)."""
+    if command_key(b.text) == command_key(failed.text):
+        return True
+    ka = set(command_programs(failed.text))
+    return bool(ka) and ka <= set(command_programs(b.text))
 
 
 def rejected_actions(task: Task) -> set[int]:
@@ -145,7 +167,7 @@ def _shared_subject(a: Command, b: Command) -> bool:
     """Whether ``b`` plausibly does what failed ``a`` tried: the same program or subcommand
     ("pip install" / "uv pip install"), or a shared operand (a package, a script)."""
     ka, kb = set(command_programs(a.text)), set(command_programs(b.text))
-    if ka & kb:
+    if ka & kb or {_family(k) for k in ka} & {_family(k) for k in kb}:
         return True
     verbs_a = {k.split()[-1] for k in ka}
     verbs_b = {k.split()[-1] for k in kb}
@@ -170,9 +192,30 @@ def _fix_steps(between: Sequence[Command | Edit], failed: Command, rejected: set
                 continue
             steps.append(md_code(clip(b.text, LESSON_PART)))
         else:
-            names = ", ".join(md_code(p) for _, p in b.files[:3]) or "a file"
-            steps.append(f"editing {names}")
+            steps.append(edit_phrase(b))
     return dedupe(steps)
+
+
+# A line that sets something: "KEY=value", "key: value", "x.y = 'z'", a flag.
+_SETTING_LINE = re.compile(r"^[\w.\[\]\"'-]{2,60}\s*[:=]\s*\S|^--?\w")
+SETTING_CHARS = 60
+
+
+def _added(e: Edit, code: bool) -> str:
+    """What a small edit set, as code spans: the settings it added, or with ``code`` its
+    first added line ("" for a big edit: that is code, not a setting)."""
+    if len(e.added) > MAX_ADDED // 2:
+        return ""
+    shown = [ln for ln in e.added if _SETTING_LINE.search(ln)] or (e.added[:1] if code else [])
+    return ", ".join(md_code(clip(ln, SETTING_CHARS)) for ln in shown[:2])
+
+
+def edit_phrase(e: Edit) -> str:
+    """ "editing `.env` (`HIVE_PG_PORT=5433`)": the files and the setting a small edit added,
+    so a lesson says what changed, not only where."""
+    names = ", ".join(md_code(p) for _, p in e.files[:3]) or "a file"
+    added = _added(e, code=False)
+    return f"editing {names} ({added})" if added else f"editing {names}"
 
 
 # A lesson is one line a summary can hold whole (what failed, why, what fixed it): its parts
@@ -181,9 +224,41 @@ LESSON_PART = 90
 LESSON_ERROR = 110
 
 
+INTERRUPTED = 130  # the shell's status for a command stopped with Ctrl-C
+
+
 def _error_brief(cmd: Command) -> str:
+    if cmd.exit_code == INTERRUPTED:
+        return " (the user interrupted it)"
     err = cmd.error
     return f": {quoted(err, LESSON_ERROR)}" if err else f" {status_text(cmd)}"
+
+
+def _distinct_words(cmd: Command, other: Command) -> set[str]:
+    words = {w for k in command_programs(cmd.text) for w in k.split()}
+    return words - {w for k in command_programs(other.text) for w in k.split()} - _GENERIC
+
+
+_GENERIC = frozenset("run exec install add test build x rm cd".split())
+
+
+def _correction(
+    task: Task, failed: Command, later: Sequence[Command | Edit], rejected: set[int]
+) -> tuple[Command, str] | None:
+    """A user's correction after a failure that names the command to run instead ("not
+    cargo test, tests here run under cargo nextest run"): the first later success whose own
+    program the correction names is the fix."""
+    said = [(seq, text) for seq, text in task.said if seq > failed.seq]
+    for b in later:
+        if not isinstance(b, Command) or not b.succeeded or b.seq in rejected or is_probe(b):
+            continue
+        for seq, text in said:
+            if seq > b.seq:
+                break
+            words = set(re.findall(r"[\w.-]+", text.lower()))
+            if _distinct_words(b, failed) & words:
+                return b, " ".join(split_sentences(text)[:2])
+    return None
 
 
 def failures(task: Task) -> list[Failure]:
@@ -197,12 +272,15 @@ def failures(task: Task) -> list[Failure]:
         fixed: Command | Edit | None
         lesson: str | None = None
         if isinstance(a, Command):
-            key = command_key(a.text)
+            probe = is_probe(a)
             fixed = next(
                 (
                     b
                     for b in later
-                    if isinstance(b, Command) and b.succeeded and command_key(b.text) == key
+                    if isinstance(b, Command)
+                    and b.succeeded
+                    and _reruns(a, b)
+                    and (probe or not is_probe(b))
                 ),
                 None,
             )
@@ -242,6 +320,15 @@ def failures(task: Task) -> list[Failure]:
                     f"{failed_code} failed{_error_brief(a)}; "
                     f"{md_code(clip(instead.text, LESSON_PART))} worked instead"
                 )
+            else:
+                corrected = _correction(task, a, later, rejected)
+                if corrected is not None:
+                    fixed, said = corrected
+                    lesson = (
+                        f"{failed_code} failed{_error_brief(a)}; the user corrected it "
+                        f"({quoted(said, LESSON_ERROR)}): "
+                        f"{md_code(clip(fixed.text, LESSON_PART))} worked instead"
+                    )
         else:
             fixed = next((b for b in later if isinstance(b, Edit) and b.succeeded), None)
             names = ", ".join(md_code(p) for _, p in a.files[:4]) or "a patch"
@@ -274,7 +361,9 @@ def failures(task: Task) -> list[Failure]:
 
 
 def rejected_lines(task: Task) -> list[str]:
-    """A "don't" for each action the user rejected, with their words."""
+    """A "don't" for each action the user rejected, and for each proposal they refused, with
+    their words. An edit is named by what it added, a proposal by the commands or code it
+    named: that is what must not come back."""
     rejected = rejected_actions(task)
     lines: list[str] = []
     last: Command | Edit | None = None
@@ -284,13 +373,33 @@ def rejected_lines(task: Task) -> list[str]:
         elif isinstance(e, Feedback) and e.rejection and last is not None:
             if last.seq in rejected:
                 if isinstance(last, Edit):
-                    names = ", ".join(md_code(p) for _, p in last.files[:3]) or "a patch"
-                    act = f"the edit to {names}"
+                    act = "the edit to " + (
+                        ", ".join(md_code(p) for _, p in last.files[:3]) or "a patch"
+                    )
+                    added = _added(last, code=True)
+                    act += f" that added {added}" if added else ""
                 else:
                     act = md_code(clip(last.text, COMMAND_CHARS))
                 lines.append(f"The user rejected {act} ({quoted(e.quote, 160)}): don't repeat it")
             last = None
+    for proposal, quote in task.refused:
+        lines.append(
+            f"The user rejected the proposal to {_proposed(proposal)} ({quoted(quote, 160)}): "
+            "don't repeat it"
+        )
     return lines
+
+
+_SPAN = re.compile(r"`([^`\n]{2,80})`")
+
+
+def _proposed(proposal: str) -> str:
+    """What a proposal offered to do: its code spans ("`git push --force`"), else its question."""
+    spans = dedupe(_SPAN.findall(proposal))
+    if spans:
+        return "run " + " / ".join(md_code(s) for s in spans[:2])
+    asked = [s for s in re.split(r"(?<=[.!?])\s+", proposal.strip()) if s]
+    return quoted(asked[-2] if len(asked) > 1 else proposal, 120)
 
 
 def environment_facts(task: Task) -> list[str]:
