@@ -174,7 +174,7 @@ _NOT_IMPERATIVE = frozenset(
     "would will has have had if maybe perhaps also not no yes thanks thank hi hello hey ok "
     "okay sure great nice cool so but and or then now looks seems that's what's who's i'll "
     "haha lol hmm ugh oh ah wow yay btw fyi well oops "
-    "i'd we're you're they're".split()
+    "i'd we're you're they're sorry apologies".split()
 )
 _BASE_VERB_ENDINGS = re.compile(r"(?:ing|ed|ly)$")
 _GENERAL = re.compile(
@@ -584,6 +584,8 @@ def read_message(text: str) -> MessageReading:
     if i < len(clauses):
         first = re.sub(r"^\s*(?:but|however|and|though)\b[,\s]*", "", clauses[i], flags=re.I)
         negative = _NEGATIVE.search(_normalize_quotes(first)) is not None
+    # "Stop, not cargo test": stopping the agent is a correction, whatever follows
+    negative = negative or bool(sentences and _STOPPING.match(_body(sentences[0])))
     if negative:
         positive = False
     substantive = [
