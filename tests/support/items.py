@@ -54,8 +54,11 @@ def result(call_id: str, code: int | None, output: str) -> dict[str, Any]:
     }
 
 
-def patch(call_id: str, *files: str, op: str = "Update") -> dict[str, Any]:
-    body = "".join(f"*** {op} File: {f}\n@@\n-old\n+new\n" for f in files)
+def patch(
+    call_id: str, *files: str, op: str = "Update", added: tuple[str, ...] = ("new",)
+) -> dict[str, Any]:
+    plus = "".join(f"+{line}\n" for line in added)
+    body = "".join(f"*** {op} File: {f}\n@@\n-old\n{plus}" for f in files)
     return {
         "type": "custom_tool_call",
         "name": "apply_patch",

@@ -168,8 +168,14 @@ def _failure_lines(view: _TaskView) -> list[str]:
         err = f": {quoted(f.error, 200)}" if f.error else ""
         lines.append(f"{f.what}{err}; {f.resolution}")
     lines += rejected_lines(view.task)
+    refused = {quote for _, quote in view.task.refused}  # told as a "don't" above
     for e in view.task.events:
-        if isinstance(e, Feedback) and not e.positive and not e.rejection:
+        if (
+            isinstance(e, Feedback)
+            and not e.positive
+            and not e.rejection
+            and e.quote not in refused
+        ):
             lines.append(f"The user pushed back: {quoted(e.quote, 200)}")
     return lines[: MAX_FAILURES + 2]
 

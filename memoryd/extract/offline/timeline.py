@@ -255,7 +255,7 @@ class _Builder:
             first = split_sentences(text)
             # "No." alone says nothing a later reader can act on: the reason follows it
             quote = (
-                " ".join(first[:2])
+                " ".join(first[:2]).rstrip(";:,")
                 if reading.negative and len(first) > 1 and len(first[0]) < 12
                 else (first[0] if first else text)
             )
