@@ -116,6 +116,18 @@ def section(block: str, heading: str) -> str:
     return m.group(1)
 
 
+async def knowledge_of(items: list[dict[str, Any]], task: int = 1) -> str:
+    """The "Reusable knowledge" of a task of the offline raw memory of ``items``."""
+    out = await extract(request(items))
+    return section(task_block(out.raw_memory, task), "Reusable knowledge")
+
+
+async def failures_of(items: list[dict[str, Any]], task: int = 1) -> str:
+    """The "Failures and how to do differently" of a task of the offline raw memory."""
+    out = await extract(request(items))
+    return section(task_block(out.raw_memory, task), "Failures and how to do differently")
+
+
 def front_matter(raw: str) -> dict[str, str]:
     assert raw.startswith("---\n")
     head = raw.split("\n---\n", 1)[0].removeprefix("---\n")

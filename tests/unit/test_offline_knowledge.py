@@ -5,12 +5,12 @@ or edit that fixed them; preferences without trigger words; replacements; and wh
 
 from __future__ import annotations
 
-from typing import Any
-
 from support.items import (
     assistant,
     env_context,
     extract,
+    failures_of,
+    knowledge_of,
     patch,
     patch_ok,
     request,
@@ -22,17 +22,6 @@ from support.items import (
 )
 
 from memoryd.extract.offline import is_preference, preference_implication
-
-
-async def knowledge_of(items: list[dict[str, Any]], task: int = 1) -> str:
-    out = await extract(request(items))
-    return section(task_block(out.raw_memory, task), "Reusable knowledge")
-
-
-async def failures_of(items: list[dict[str, Any]], task: int = 1) -> str:
-    out = await extract(request(items))
-    return section(task_block(out.raw_memory, task), "Failures and how to do differently")
-
 
 # --------------------------------------------------------------------------------------------
 # Knowledge from the assistant's conclusions and the user's words

@@ -5,12 +5,12 @@ gone, a value of one run in an aside."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from support.items import (
     assistant,
     env_context,
     extract,
+    failures_of,
+    knowledge_of,
     patch,
     patch_ok,
     request,
@@ -24,19 +24,6 @@ from support.items import (
 from memoryd.extract.offline import is_preference, preference_implication, read_message
 from memoryd.extract.offline.facts import replacements, statements
 from memoryd.extract.offline.shell import error_excerpt
-
-
-async def _section(items: list[dict[str, Any]], heading: str) -> str:
-    out = await extract(request(items))
-    return section(task_block(out.raw_memory, 1), heading)
-
-
-async def failures_of(items: list[dict[str, Any]]) -> str:
-    return await _section(items, "Failures and how to do differently")
-
-
-async def knowledge_of(items: list[dict[str, Any]]) -> str:
-    return await _section(items, "Reusable knowledge")
 
 
 def test_a_wrapped_tools_own_error_line_is_quoted_not_the_wrappers() -> None:
