@@ -94,6 +94,10 @@ async def test_a_config_edit_that_fixed_it_is_told_by_the_setting_it_added() -> 
     lesson = (await failures_of(items)).splitlines()[0]
     assert "port is already allocated" in lesson
     assert "fixed by editing `.env` (`HIVE_PG_PORT=5433`), after which it passed" in lesson
+    # a credential the edit set is never quoted
+    items[3] = patch("p1", ".env", added=("DB_PASSWORD=hunter2",))
+    lesson = (await failures_of(items)).splitlines()[0]
+    assert "hunter2" not in lesson and "fixed by editing `.env`, after which it passed" in lesson
 
 
 async def test_a_user_stopping_a_command_and_naming_another_links_the_two() -> None:

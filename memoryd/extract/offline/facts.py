@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from memoryd.extract.offline.judge import TRANSIENT, is_probe
+from memoryd.extract.offline.judge import SECRET_NAME, TRANSIENT, is_probe
 from memoryd.extract.offline.language import split_sentences, strip_tail
 from memoryd.extract.offline.shell import SUBCOMMAND_PROGRAMS, command_key, command_programs
 from memoryd.extract.offline.timeline import Command, Task
@@ -108,7 +108,6 @@ _VERSION_FLAG = re.compile(r"(?:^|\s)(?:--version|-V|version)(?:\s|$)")
 _ASSIGNMENT = re.compile(
     r"^\s*(?:export\s+)?([A-Z][A-Z0-9_]{2,})\s*[=:]\s*(\S[^#\n]{0,100})$", re.M
 )
-_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASS|CREDENTIAL|AUTH|PRIVATE|COOKIE|SESSION", re.I)
 _CONFIG_FILE = re.compile(
     r"(?:^|/)(?:\.env[\w.-]*|[\w.-]+\.(?:toml|ini|cfg|conf|ya?ml|json|env|properties)"
     r"|settings\.py|config\.py|Makefile|Dockerfile|docker-compose[\w.-]*|Procfile)$"
@@ -136,7 +135,7 @@ def output_facts(task: Task) -> list[str]:
             source = next(f for f in cmd.files if _CONFIG_FILE.search(f))
             for m in list(_ASSIGNMENT.finditer(body))[:4]:
                 name, value = m.group(1), strip_tail(m.group(2).strip().strip("'\""))
-                if _SECRET_NAME.search(name) or "REDACTED" in value or TRANSIENT.search(value):
+                if SECRET_NAME.search(name) or "REDACTED" in value or TRANSIENT.search(value):
                     continue
                 out.append(f"{md_code(f'{name}={value}')} is set in {md_code(source)}")
         listening = _LISTENING.search(body) if not cmd.failed else None

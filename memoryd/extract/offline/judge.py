@@ -198,6 +198,8 @@ def _fix_steps(between: Sequence[Command | Edit], failed: Command, rejected: set
 
 # A line that sets something: "KEY=value", "key: value", "x.y = 'z'", a flag.
 _SETTING_LINE = re.compile(r"^[\w.\[\]\"'-]{2,60}\s*[:=]\s*\S|^--?\w")
+# The name of a setting whose value is a credential: never quoted into a memory.
+SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASS|CREDENTIAL|AUTH|PRIVATE|COOKIE|SESSION", re.I)
 SETTING_CHARS = 60
 
 
@@ -207,6 +209,7 @@ def _added(e: Edit, code: bool) -> str:
     if len(e.added) > MAX_ADDED // 2:
         return ""
     shown = [ln for ln in e.added if _SETTING_LINE.search(ln)] or (e.added[:1] if code else [])
+    shown = [ln for ln in shown if not SECRET_NAME.search(ln) and not TRANSIENT.search(ln)]
     return ", ".join(md_code(clip(ln, SETTING_CHARS)) for ln in shown[:2])
 
 
