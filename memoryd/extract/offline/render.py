@@ -16,19 +16,17 @@ from memoryd.extract.offline.facts import (
     statements,
 )
 from memoryd.extract.offline.judge import (
-    Failure,
     environment_facts,
-    failures,
     how_to_run,
     make_slug,
     overall_outcome,
-    rejected_lines,
     status_text,
     task_group,
     task_outcome,
     verified_commands,
 )
 from memoryd.extract.offline.language import PREFER_XY, USE_XY, strip_tail
+from memoryd.extract.offline.lessons import Failure, failures, rejected_lines
 from memoryd.extract.offline.limits import (
     COMMAND_CHARS,
     MAX_FAILURES,
