@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from quality.model import Corpus
 
-NAMES = ("a", "b", "c")
+NAMES = ("a", "b", "c", "d")
 
 
 def get(name: str) -> Corpus:
@@ -20,4 +20,8 @@ def get(name: str) -> Corpus:
         from quality.corpus_c import CORPUS as C
 
         return C
+    if name == "d":
+        from quality.corpus_d import CORPUS as D
+
+        return D
     raise KeyError(f"no corpus {name!r}: choose one of {', '.join(NAMES)}")

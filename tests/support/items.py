@@ -54,8 +54,11 @@ def result(call_id: str, code: int | None, output: str) -> dict[str, Any]:
     }
 
 
-def patch(call_id: str, *files: str, op: str = "Update") -> dict[str, Any]:
-    body = "".join(f"*** {op} File: {f}\n@@\n-old\n+new\n" for f in files)
+def patch(
+    call_id: str, *files: str, op: str = "Update", added: tuple[str, ...] = ("new",)
+) -> dict[str, Any]:
+    plus = "".join(f"+{line}\n" for line in added)
+    body = "".join(f"*** {op} File: {f}\n@@\n-old\n{plus}" for f in files)
     return {
         "type": "custom_tool_call",
         "name": "apply_patch",
@@ -111,6 +114,18 @@ def section(block: str, heading: str) -> str:
     m = re.search(rf"^{re.escape(heading)}:\n(.*?)(?:\n\n|\Z)", block, re.M | re.S)
     assert m, f"no {heading!r} in:\n{block}"
     return m.group(1)
+
+
+async def knowledge_of(items: list[dict[str, Any]], task: int = 1) -> str:
+    """The "Reusable knowledge" of a task of the offline raw memory of ``items``."""
+    out = await extract(request(items))
+    return section(task_block(out.raw_memory, task), "Reusable knowledge")
+
+
+async def failures_of(items: list[dict[str, Any]], task: int = 1) -> str:
+    """The "Failures and how to do differently" of a task of the offline raw memory."""
+    out = await extract(request(items))
+    return section(task_block(out.raw_memory, task), "Failures and how to do differently")
 
 
 def front_matter(raw: str) -> dict[str, str]:

@@ -22,7 +22,16 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 import bench_quality  # noqa: E402
 from quality import corpora  # noqa: E402
-from quality.model import DISTRACTOR_KINDS, FACT_KINDS, Corpus, Fact, Say, Sh, User  # noqa: E402
+from quality.model import (  # noqa: E402
+    DISTRACTOR_KINDS,
+    FACT_KINDS,
+    Corpus,
+    Fact,
+    Patch,
+    Say,
+    Sh,
+    User,
+)
 from quality.render import render_session, write_session  # noqa: E402
 from quality.score import MEMORY, SUMMARY, Scorer, active_facts, score_root, units  # noqa: E402
 
@@ -111,10 +120,16 @@ def test_ground_truth_is_planted_where_the_issue_says(corpus: Corpus) -> None:
             hits = [p.search(said) for p in f.match.patterns()]
             assert not all(hits), f"{f.id} is typed by the user; it must come from the tools"
         if f.kind == "failure_fix":
-            # the fix is a command of its own, not the failing one run again
-            cmds = [st for k in f.sources for st in corpus.session(k).steps if isinstance(st, Sh)]
+            # the fix is a command of its own, not the failing one run again, or an edit
+            steps = [st for k in f.sources for st in corpus.session(k).steps]
+            cmds = [st for st in steps if isinstance(st, Sh)]
             fixes = [c for c in cmds if all(p.search(c.cmd) for p in f.match.patterns())]
-            assert fixes and all(c.code == 0 for c in fixes), f.id
+            edits = [
+                st
+                for st in steps
+                if isinstance(st, Patch) and all(p.search(st.body) for p in f.match.patterns())
+            ]
+            assert (fixes and all(c.code == 0 for c in fixes)) or edits, f.id
             assert any(c.code != 0 for c in cmds), f.id
     stated = [f for f in corpus.facts if f.kind in ("preference", "general_rule", "project_rule")]
     plain = [

@@ -5,12 +5,12 @@ or edit that fixed them; preferences without trigger words; replacements; and wh
 
 from __future__ import annotations
 
-from typing import Any
-
 from support.items import (
     assistant,
     env_context,
     extract,
+    failures_of,
+    knowledge_of,
     patch,
     patch_ok,
     request,
@@ -22,17 +22,6 @@ from support.items import (
 )
 
 from memoryd.extract.offline import is_preference, preference_implication
-
-
-async def knowledge_of(items: list[dict[str, Any]], task: int = 1) -> str:
-    out = await extract(request(items))
-    return section(task_block(out.raw_memory, task), "Reusable knowledge")
-
-
-async def failures_of(items: list[dict[str, Any]], task: int = 1) -> str:
-    out = await extract(request(items))
-    return section(task_block(out.raw_memory, task), "Failures and how to do differently")
-
 
 # --------------------------------------------------------------------------------------------
 # Knowledge from the assistant's conclusions and the user's words
@@ -241,7 +230,7 @@ def test_rules_after_a_lead_in_or_said_of_a_kind_of_thing() -> None:
     for sentence, implication in (
         ("fyi for reading json use jq, not python -c.", "use jq, not python -c"),
         ("btw to search the repo use rg, not grep", "use rg, not grep"),
-        ("and once you're finished, no console.log left in src", "no console.log left in src"),
+        ("and once you're finished, no console.log left in src", "avoid console.log left in src"),
         ("nothing gets deployed by hand, the pipeline does it", None),
         ("SQL stays in the repository layer, views only render", None),
         ("every string goes through the i18n helper", None),
@@ -368,11 +357,21 @@ async def test_a_long_failure_still_states_its_fix_within_one_summary_line() -> 
 
 
 async def test_a_command_whose_target_no_longer_exists_is_gone() -> None:
-    for cmd, output in (
-        ("npm run serve", 'npm ERR! Missing script: "serve"\n'),
-        ("cargo xtask dist", "error: no such subcommand: `xtask`\n"),
-        ("./scripts/dev.sh", "bash: ./scripts/dev.sh: No such file or directory\n"),
-        ("rake db:seed", "rake aborted!\nDon't know how to build task 'db:seed'\n"),
+    # named up to what is missing: any `cargo xtask …` is gone, whatever its arguments
+    for cmd, gone, output in (
+        ("npm run serve", "npm run serve", 'npm ERR! Missing script: "serve"\n'),
+        ("cargo xtask dist", "cargo xtask", "error: no such subcommand: `xtask`\n"),
+        (
+            "./scripts/dev.sh",
+            "./scripts/dev.sh",
+            "bash: ./scripts/dev.sh: No such file or directory\n",
+        ),
+        ("rake db:seed", "rake db:seed", "rake aborted!\nDon't know how to build task 'db:seed'\n"),
+        (
+            "pnpm exec prettier --write src",
+            "pnpm exec prettier",
+            ' ERR_PNPM_RECURSIVE_EXEC_FIRST_FAIL  Command "prettier" not found\n',
+        ),
     ):
         knowledge = await knowledge_of([user("Start it."), run("c1", cmd), result("c1", 1, output)])
-        assert f"Replaced: `{cmd}` is gone (" in knowledge, cmd
+        assert f"Replaced: `{gone}` is gone (" in knowledge, cmd

@@ -33,10 +33,13 @@ What it extracts
   (Traceback, ``…Error:``, FAILED, "command not found", "No such file or directory", …). A
   known exit code 0 wins over error-looking text (it is data, e.g. a grep for "Error:").
   Each error is paired with what changed its outcome (``judge``): the commands and kept edits
-  between it and the next success of the same program (never a probe like ``cat`` or
-  ``git status``, never an edit the user rejected or the edit that undid it), or a different
-  command that did what the failed one tried; the lesson is one line. An action the user
-  rejected becomes a "don't".
+  between it and the next success of the same program or of a chain that runs it (never a
+  probe like ``cat``, ``git status`` or ``x --version``, never an edit the user rejected or
+  the edit that undid it; a small edit is told by the setting it added), or a different
+  command that did what the failed one tried (a versioned build of the same tool included),
+  or the command a user's correction named; the lesson is one line, quoting a wrapped tool's
+  own error line rather than its wrapper's. An action the user rejected, or a proposal they
+  refused, becomes a "don't".
 * **How to run it**: commands that build, test, check, migrate, start or install the project
   or confirmed a fix; not one-off commands (``kill <pid>``, a run of one file, git).
 * **Files touched** (for the references): paths from ``apply_patch`` (any transport), the

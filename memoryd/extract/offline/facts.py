@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from memoryd.extract.offline.judge import TRANSIENT, is_probe
+from memoryd.extract.offline.judge import SECRET_NAME, TRANSIENT, is_probe
 from memoryd.extract.offline.language import split_sentences, strip_tail
-from memoryd.extract.offline.shell import SUBCOMMAND_PROGRAMS, command_programs
+from memoryd.extract.offline.shell import SUBCOMMAND_PROGRAMS, command_key, command_programs
 from memoryd.extract.offline.timeline import Command, Task
 from memoryd.textutil import clip, dedupe, md_code, one_line
 
@@ -65,6 +65,9 @@ _ANAPHORA = re.compile(
 )
 
 
+_ASIDE = re.compile(r"\s*\([^()]{1,120}\)")
+
+
 def _anchored(s: str) -> bool:
     return any(p.search(s) for p in (_ENV_VAR, _PORT, _VERSION, _PATH, _CODE))
 
@@ -75,6 +78,8 @@ def _statement(sentence: str) -> str | None:
     s = _LEAD.sub("", s).strip()
     if not s or s.endswith("?") or len(s) < 20 or len(s) > 400:
         return None
+    # A value of one run in an aside ("(a41c9e2 dropped it)") goes; the statement stays.
+    s = _ASIDE.sub(lambda m: "" if TRANSIENT.search(m.group(0)) else m.group(0), s).strip()
     if _NARRATION.match(s) or _PAST_ACTION.search(s) or TRANSIENT.search(s):
         return None
     if _ANAPHORA.search(s):
@@ -103,7 +108,6 @@ _VERSION_FLAG = re.compile(r"(?:^|\s)(?:--version|-V|version)(?:\s|$)")
 _ASSIGNMENT = re.compile(
     r"^\s*(?:export\s+)?([A-Z][A-Z0-9_]{2,})\s*[=:]\s*(\S[^#\n]{0,100})$", re.M
 )
-_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASS|CREDENTIAL|AUTH|PRIVATE|COOKIE|SESSION", re.I)
 _CONFIG_FILE = re.compile(
     r"(?:^|/)(?:\.env[\w.-]*|[\w.-]+\.(?:toml|ini|cfg|conf|ya?ml|json|env|properties)"
     r"|settings\.py|config\.py|Makefile|Dockerfile|docker-compose[\w.-]*|Procfile)$"
@@ -131,7 +135,7 @@ def output_facts(task: Task) -> list[str]:
             source = next(f for f in cmd.files if _CONFIG_FILE.search(f))
             for m in list(_ASSIGNMENT.finditer(body))[:4]:
                 name, value = m.group(1), strip_tail(m.group(2).strip().strip("'\""))
-                if _SECRET_NAME.search(name) or "REDACTED" in value or TRANSIENT.search(value):
+                if SECRET_NAME.search(name) or "REDACTED" in value or TRANSIENT.search(value):
                     continue
                 out.append(f"{md_code(f'{name}={value}')} is set in {md_code(source)}")
         listening = _LISTENING.search(body) if not cmd.failed else None
@@ -142,10 +146,15 @@ def output_facts(task: Task) -> list[str]:
 
 # Statements that something was replaced or is gone. X is a code span or one or two words.
 _X = r"(?:`[^`\n]{1,60}`|[\w./:@+-]+(?:\s+[a-z][\w./:@+-]*)?)"
+# Several old things replaced at once: "eslint and prettier", "`a`, `b` and `c`".
+_XS = rf"{_X}(?:(?:,\s*|,?\s+and\s+){_X}){{0,3}}"
 _REPLACED: tuple[re.Pattern[str], ...] = tuple(
     re.compile(p, re.I)
     for p in (
-        rf"\b(?:replaced|swapped)\s+(?P<old>{_X})\s+(?:with|for|by)\s+(?P<new>{_X})",
+        rf"\b(?:replaced|swapped)\s+(?P<old>{_XS})\s+(?:with|for|by)\s+(?P<new>{_X})",
+        # "moved lumen off conan to vcpkg": from what to what, with what moved in between
+        rf"\b(?:switched|migrated|moved|went)\s+(?:[\w-]+\s+){{0,2}}?(?:off(?:\s+of)?|away\s+from)"
+        rf"\s+(?P<old>{_X})\s+(?:to|onto|over\s+to)\s+(?P<new>{_X})",
         rf"(?P<old>{_X})\s+(?:has\s+been|was|got|is\s+now|have\s+been|were)\s+replaced\s+"
         rf"(?:with|by)\s+(?P<new>{_X})",
         rf"\b(?:switched|migrated|moved|changed|went)\s+(?:over\s+)?from\s+(?P<old>{_X})\s+"
@@ -153,6 +162,8 @@ _REPLACED: tuple[re.Pattern[str], ...] = tuple(
         rf"(?P<old>{_X})\s+(?:was|has\s+been|got|is\s+now)\s+renamed\s+to\s+(?P<new>{_X})",
         rf"\b(?:no\s+longer|don't|do\s+not|stopped)\s+(?:use|using|uses)\s+(?P<old>{_X})"
         rf"(?:\s+any\s*more)?(?:[,;:]?\s+(?:use|we\s+use|it's|now)\s+(?P<new>{_X}))?",
+        rf"(?P<old>{_X})\s+(?:isn't|is\s+not|aren't|are\s+not)\s+(?:used|needed|installed"
+        rf"|supported|run|available)\s+(?:any\s*more|now)\b",
         rf"(?P<old>{_X})\s+(?:is|are|has\s+been|was)\s+(?:gone|removed|deleted|deprecated|dead"
         rf"|obsolete|no\s+longer\s+(?:used|available|supported|exists?|there|needed|read|set"
         rf"|loaded|consulted|honou?red|recognized|recognised|required|called|in\s+use))",
@@ -181,6 +192,8 @@ _REPLACED: tuple[re.Pattern[str], ...] = tuple(
 _SWITCHED: tuple[re.Pattern[str], ...] = tuple(
     re.compile(p, re.I)
     for p in (
+        # "a changed query fails to compile": an adjective, not a switch
+        rf"(?<!\ba\s)(?<!\ban\s)(?<!\bthe\s)(?<!\bany\s)(?<!\bevery\s)"
         rf"\b(?:moved|switched|migrated|went\s+over|changed)\s+(?:\w+\s+){{0,3}}?to\s+"
         rf"(?P<new>{_X})",
         rf"\b(?:uses?|runs?\s+on|is\s+on|are\s+on)\s+(?P<new>{_X})\s+now\b",
@@ -194,7 +207,8 @@ _GONE_ERROR = re.compile(
     r"(?:does not exist|not found)"
     r"|no such subcommand:? [`'\"]?(?P<i>[\w.-]+)|Could not find (?:command|task|script) "
     r"[`'\"]?(?P<j>[\w:.-]+)|Don't know how to build task [`'\"]?(?P<k>[\w:.-]+)"
-    r"|(?P<l>\.{0,2}/[\w./-]+|[\w.-]+\.(?:sh|py|js|mjs|rb)): No such file or directory",
+    r"|(?P<l>\.{0,2}/[\w./-]+|[\w.-]+\.(?:sh|py|js|mjs|rb)): No such file or directory"
+    r"|Command [`'\"](?P<m>[\w.+-]+)[`'\"] not found",
     re.I,
 )
 _SUBCOMMANDS = frozenset(
@@ -249,18 +263,24 @@ def replacements(texts: Iterable[str], narrated: Iterable[str] = ()) -> list[str
             if by_agent and _FIRST_PERSON.match(s):
                 continue  # "I replaced the loop with …": the agent telling its own edit
             quote = clip(strip_tail(s), 160)
-            replaced = False
+            olds: list[str] = []
+            new: str | None = None
             for pattern in _REPLACED:
                 m = pattern.search(s)
                 if m is None or m.group("old").strip("`").lower() in _STOP_OLD:
                     continue
                 new = m.groupdict().get("new")
-                change = f"is replaced by {_term(new)}" if new else "is gone"
-                out.append(f'Replaced: {_term(m.group("old"))} {change} ("{quote}")')
-                replaced = bool(new)
+                if new is not None and new.strip("`").lower() in _STOP_OLD:
+                    continue  # "We replaced …": the subject is who, not what
+                olds = _items(m.group("old"))
                 break
-            if replaced:
+            change = f"is replaced by {_term(new)}" if new else "is gone"
+            out += [f'Replaced: {_term(old)} {change} ("{quote}")' for old in olds]
+            if new:
                 continue  # the new tool is named already
+            # "we switched releases over to release-plz, cargo release isn't used anymore":
+            # what is gone and what it moved to are told apart (the gone thing need not be
+            # what the new one replaces: "moved to pnpm, package-lock.json is gone")
             for pattern in _SWITCHED:
                 m = pattern.search(s)
                 if m is not None and m.group("new").strip("`").lower() not in _STOP_OLD:
@@ -269,13 +289,28 @@ def replacements(texts: Iterable[str], narrated: Iterable[str] = ()) -> list[str
     return dedupe(out)
 
 
+def _items(text: str) -> list[str]:
+    """The things of a coordination ("eslint and prettier" is two)."""
+    parts = [p for p in re.split(r",\s*(?:and\s+)?|\s+and\s+", text) if p.strip()]
+    return [p for p in parts if p.strip("`").lower() not in _STOP_OLD] or [text]
+
+
 def gone_commands(task: Task, fixed: set[int]) -> list[str]:
     """A command that failed because what it runs does not exist (a missing program, make
-    target, package script) and was not fixed in this task: evidence that it is gone."""
+    target, package script) and was not fixed by running it again in this task: evidence that
+    it is gone. It is named up to what is missing (`make proto`, `pnpm exec prettier`), so
+    that consolidation finds it in older commands with other arguments; what ran in its place
+    next, if anything, is told with it."""
     out: list[str] = []
-    for cmd in task.commands:
-        if not cmd.failed or cmd.seq in fixed or (isinstance(cmd, Command) and is_probe(cmd)):
+    commands = task.commands
+    for i, cmd in enumerate(commands):
+        if not cmd.failed or (isinstance(cmd, Command) and is_probe(cmd)):
             continue
+        key = command_key(cmd.text)
+        if cmd.seq in fixed and any(
+            c.succeeded and command_key(c.text) == key for c in commands[i + 1 :]
+        ):
+            continue  # it ran again and worked: not gone
         m = _GONE_ERROR.search(cmd.body)
         if m is None:
             continue
@@ -284,9 +319,19 @@ def gone_commands(task: Task, fixed: set[int]) -> list[str]:
         if not any(missing in p.split() or missing in cmd.text.split() for p in programs):
             if missing not in cmd.text:
                 continue
-        what = md_code(clip(cmd.text, 120))
+        cut = re.search(rf"(?<![\w.-]){re.escape(missing)}(?![\w.-])", cmd.text)
+        what = md_code(clip(cmd.text[: cut.end()] if cut else cmd.text, 120))
         start = cmd.body.rfind("\n", 0, m.start()) + 1
         end = cmd.body.find("\n", m.end())
         line = cmd.body[start : end if end != -1 else len(cmd.body)]
-        out.append(f"Replaced: {what} is gone ({clip(line, 160)})")
+        after = next(
+            (
+                c
+                for c in commands[i + 1 :]
+                if c.succeeded and not is_probe(c) and not TRANSIENT.search(c.text)
+            ),
+            None,
+        )
+        instead = f"; {md_code(clip(after.text, 120))} ran in its place" if after else ""
+        out.append(f"Replaced: {what} is gone ({clip(line, 160)}){instead}")
     return dedupe(out)

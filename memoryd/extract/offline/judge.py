@@ -1,10 +1,10 @@
-"""Judgements: each task's outcome, its failures and their fixes, its group and slug."""
+"""Judgements: each task's outcome, what is a probe or a one-off, how to run things, the
+environment it lacked, its group and slug. Failures and their fixes are ``lessons``."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from memoryd.extract.offline.limits import COMMAND_CHARS
 from memoryd.extract.offline.shell import (
@@ -35,7 +35,7 @@ def task_outcome(task: Task, moved_on: bool) -> tuple[str, str]:
             return "partial", f"the user reported a problem ({quote}); later work is unconfirmed"
         return "fail", f"the user reported a problem: {quote}"
     if actions and actions[-1].failed:
-        return "fail", f"the last step failed: {_describe_action(actions[-1])}"
+        return "fail", f"the last step failed: {describe_action(actions[-1])}"
     had_failure = any(a.failed for a in actions)
     if moved_on:
         why = "the user moved on to the next request without complaint"
@@ -49,7 +49,7 @@ def task_outcome(task: Task, moved_on: bool) -> tuple[str, str]:
     return "uncertain", "no tool evidence and no user feedback"
 
 
-def _describe_action(a: Command | Edit) -> str:
+def describe_action(a: Command | Edit) -> str:
     if isinstance(a, Command):
         return f"{md_code(clip(a.text, COMMAND_CHARS))} {status_text(a)}"
     names = ", ".join(md_code(p) for _, p in a.files[:4]) or "a patch"
@@ -64,18 +64,6 @@ def status_text(cmd: Command) -> str:
     if not cmd.answered:
         return "(no output recorded)"
     return "(error output)" if cmd.failed else "(no exit status)"
-
-
-@dataclass
-class Failure:
-    what: str
-    error: str | None
-    resolution: str
-    knowledge: str | None
-    # The whole lesson in one self-contained line when a fix is known ("`x` failed: E; fixed
-    # by `y`, then `x` passed"); the renderer prefers it to what + error + resolution.
-    lesson: str | None = None
-    seq: int | None = None  # of the failed action
 
 
 def overall_outcome(outcomes: Sequence[str]) -> str:
@@ -95,14 +83,14 @@ def overall_outcome(outcomes: Sequence[str]) -> str:
 # never how-to-run knowledge.
 PROBES = PROGRAM_SKIP | frozenset(
     "rg grep egrep fgrep ag ack find tree less more stat file env printenv ps top whoami date "
-    "du df id uname man help history jq yq diff view_image lsof pgrep".split()
+    "du df id uname man help history jq yq diff view_image lsof pgrep ss netstat which type".split()
     + [f"git {sub}" for sub in "status diff log show branch remote blame grep rev-parse".split()]
 )
 # Programs whose effect is one-off (a process, a temporary file): never reusable knowledge.
 _ONE_OFF = frozenset("kill pkill killall rm rmdir sleep wait mkdir touch cp mv chmod open".split())
 
 
-def _one_off(cmd: Command) -> bool:
+def one_off(cmd: Command) -> bool:
     """A one-off program on a value of this run (`kill 51877`, `rm -rf /tmp/x`): it cannot
     be done again, so it fixed one session; `ulimit -n 65536` can."""
     programs = command_programs(cmd.text)
@@ -113,184 +101,21 @@ def _one_off(cmd: Command) -> bool:
     )
 
 
+# "clang-format --version", "node -v": asking a tool what it is changes nothing.
+_VERSION_ASK = re.compile(r"^\S+\s+(?:--version|-V|-v|version)\s*$")
+
+
 def is_probe(cmd: Command) -> bool:
     programs = command_programs(cmd.text)
+    if _VERSION_ASK.match(cmd.text.strip()):
+        return True
     return not programs or all(
         k in PROBES or k.split()[0] in PROBES or k.split()[-1] in LOOK_VERBS for k in programs
     )
 
 
-def rejected_actions(task: Task) -> set[int]:
-    """The seq of each action the user refused right after it (a rejection before the next
-    action), and of the edit that then undid a refused edit: none of them fixed anything."""
-    out: set[int] = set()
-    last: Command | Edit | None = None
-    undo: set[str] = set()  # files of a rejected edit: the next edit to them undoes it
-    for e in task.events:
-        if isinstance(e, Edit) and undo & {p for _, p in e.files}:
-            out.add(e.seq)
-            undo = set()
-            continue
-        if isinstance(e, (Command, Edit)):
-            last = e
-        elif isinstance(e, Feedback) and e.rejection and last is not None:
-            out.add(last.seq)
-            if isinstance(last, Edit):
-                undo = {p for _, p in last.files}
-            last = None
-    return out
-
-
-def _shared_subject(a: Command, b: Command) -> bool:
-    """Whether ``b`` plausibly does what failed ``a`` tried: the same program or subcommand
-    ("pip install" / "uv pip install"), or a shared operand (a package, a script)."""
-    ka, kb = set(command_programs(a.text)), set(command_programs(b.text))
-    if ka & kb:
-        return True
-    verbs_a = {k.split()[-1] for k in ka}
-    verbs_b = {k.split()[-1] for k in kb}
-    if verbs_a & verbs_b:
-        return True
-    ops_a = {w for w in re.findall(r"(?<![-\w])[A-Za-z][\w.@/-]{2,}", a.text) if w not in ka}
-    ops_b = set(re.findall(r"(?<![-\w])[A-Za-z][\w.@/-]{2,}", b.text))
-    generic = {p.split()[0] for p in ka | kb} | {"run", "install", "add", "exec", "test"}
-    return bool((ops_a & ops_b) - generic)
-
-
-def _fix_steps(between: Sequence[Command | Edit], failed: Command, rejected: set[int]) -> list[str]:
-    """What changed the outcome between a failure and its success: the commands that change
-    something (not probes, not re-runs of the failed one) and the edits the user kept."""
-    key = command_key(failed.text)
-    steps: list[str] = []
-    for b in between:
-        if b.seq in rejected or not b.succeeded:
-            continue
-        if isinstance(b, Command):
-            if is_probe(b) or command_key(b.text) == key or _one_off(b):
-                continue
-            steps.append(md_code(clip(b.text, LESSON_PART)))
-        else:
-            names = ", ".join(md_code(p) for _, p in b.files[:3]) or "a file"
-            steps.append(f"editing {names}")
-    return dedupe(steps)
-
-
-# A lesson is one line a summary can hold whole (what failed, why, what fixed it): its parts
-# are clipped so that the fix is never the part cut off.
-LESSON_PART = 90
-LESSON_ERROR = 110
-
-
-def _error_brief(cmd: Command) -> str:
-    err = cmd.error
-    return f": {quoted(err, LESSON_ERROR)}" if err else f" {status_text(cmd)}"
-
-
-def failures(task: Task) -> list[Failure]:
-    out: list[Failure] = []
-    actions = task.actions
-    rejected = rejected_actions(task)
-    for i, a in enumerate(actions):
-        if not a.failed:
-            continue
-        later = actions[i + 1 :]
-        fixed: Command | Edit | None
-        lesson: str | None = None
-        if isinstance(a, Command):
-            key = command_key(a.text)
-            fixed = next(
-                (
-                    b
-                    for b in later
-                    if isinstance(b, Command) and b.succeeded and command_key(b.text) == key
-                ),
-                None,
-            )
-            instead = None
-            if fixed is None:
-                # A different command that did what the failed one tried ("pip install x"
-                # failed, "uv add x" worked): the replacement is the fix.
-                instead = next(
-                    (
-                        b
-                        for b in later
-                        if isinstance(b, Command)
-                        and b.succeeded
-                        and b.seq not in rejected
-                        and not is_probe(b)
-                        and _shared_subject(a, b)
-                    ),
-                    None,
-                )
-            what = f"{md_code(clip(a.text, COMMAND_CHARS))} failed {status_text(a)}"
-            error = a.error
-            failed_code = md_code(clip(a.text, LESSON_PART))
-            if fixed is not None:
-                steps = _fix_steps([b for b in later if b.seq < fixed.seq], a, rejected)
-                fixed_code = md_code(clip(fixed.text, LESSON_PART))
-                if steps:
-                    again = "it" if fixed.text == a.text else fixed_code
-                    lesson = (
-                        f"{failed_code} failed{_error_brief(a)}; fixed by "
-                        f"{', then '.join(steps[:3])}, after which {again} passed"
-                    )
-                elif fixed.text != a.text:
-                    lesson = f"{failed_code} failed{_error_brief(a)}; {fixed_code} works instead"
-            elif instead is not None:
-                fixed = instead
-                lesson = (
-                    f"{failed_code} failed{_error_brief(a)}; "
-                    f"{md_code(clip(instead.text, LESSON_PART))} worked instead"
-                )
-        else:
-            fixed = next((b for b in later if isinstance(b, Edit) and b.succeeded), None)
-            names = ", ".join(md_code(p) for _, p in a.files[:4]) or "a patch"
-            what = f"applying a patch to {names} failed"
-            error = a.error
-        knowledge: str | None = None
-        if fixed is not None:
-            between = [b for b in later if b.seq < fixed.seq and b.seq not in rejected]
-            edited = dedupe([p for b in between if isinstance(b, Edit) for _, p in b.files])
-            via = f" after editing {', '.join(md_code(p) for p in edited[:4])}" if edited else ""
-            if isinstance(fixed, Command) and isinstance(a, Command) and fixed.text != a.text:
-                resolution = (
-                    f"resolved{via}: {md_code(clip(fixed.text, COMMAND_CHARS))} succeeded; "
-                    f"next time start with that form"
-                )
-                knowledge = (
-                    f"{md_code(clip(fixed.text, COMMAND_CHARS))} works where "
-                    f"{md_code(clip(a.text, COMMAND_CHARS))} failed"
-                )
-            elif isinstance(fixed, Command):
-                resolution = f"resolved{via}: the same command then succeeded"
-            else:
-                resolution = "resolved: a later patch applied cleanly"
-        elif later:
-            resolution = f"next step: {_describe_action(later[0])}; no later success of it"
-        else:
-            resolution = "unresolved at the end of the task"
-        out.append(Failure(what, error, resolution, knowledge, lesson, a.seq))
-    return out
-
-
-def rejected_lines(task: Task) -> list[str]:
-    """A "don't" for each action the user rejected, with their words."""
-    rejected = rejected_actions(task)
-    lines: list[str] = []
-    last: Command | Edit | None = None
-    for e in task.events:
-        if isinstance(e, (Command, Edit)):
-            last = e
-        elif isinstance(e, Feedback) and e.rejection and last is not None:
-            if last.seq in rejected:
-                if isinstance(last, Edit):
-                    names = ", ".join(md_code(p) for _, p in last.files[:3]) or "a patch"
-                    act = f"the edit to {names}"
-                else:
-                    act = md_code(clip(last.text, COMMAND_CHARS))
-                lines.append(f"The user rejected {act} ({quoted(e.quote, 160)}): don't repeat it")
-            last = None
-    return lines
+# The name of a setting whose value is a credential: never quoted into a memory.
+SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASS|CREDENTIAL|AUTH|PRIVATE|COOKIE|SESSION", re.I)
 
 
 def environment_facts(task: Task) -> list[str]:

@@ -119,13 +119,17 @@ def _context_bound(s: str) -> bool:
     return _PRONOUN_OBJECT.search(s) is not None and len(content) < 3
 
 
+# "Stop, not cargo test": the user stopping a command; what to run instead is said next.
+_STOPPING = re.compile(r"^(?:stop|no|nope|whoa|woah|wait|hey|hold\s+on)\W+not\b", re.I)
+
+
 def is_preference(sentence: str) -> bool:
     """Whether a user sentence states how future work should be done: a trigger word used as
     a rule (not describing what something does), a bare "X, not Y", an imperative with a mark
     of generality, a rule with a modal, a prohibition, or a request about the answers
     themselves; never a question or a remark bound to what it answers."""
     s = _normalize_quotes(sentence.strip())
-    if _QUESTION.search(s) or _context_bound(s):
+    if _QUESTION.search(s) or _context_bound(s) or _STOPPING.match(_body(s)):
         return False
     if _PREFERENCE.search(s):
         stripped = _BEHAVIOUR_NOT_RULE.sub("", s)
@@ -170,7 +174,7 @@ _NOT_IMPERATIVE = frozenset(
     "would will has have had if maybe perhaps also not no yes thanks thank hi hello hey ok "
     "okay sure great nice cool so but and or then now looks seems that's what's who's i'll "
     "haha lol hmm ugh oh ah wow yay btw fyi well oops "
-    "i'd we're you're they're".split()
+    "i'd we're you're they're sorry apologies".split()
 )
 _BASE_VERB_ENDINGS = re.compile(r"(?:ing|ed|ly)$")
 _GENERAL = re.compile(
@@ -201,7 +205,9 @@ _STYLE_WORD = re.compile(
     r"\b(?:short|brief|briefly|concise|terse|succinct|detailed|plain|simple|bullet|bullets"
     r"|bulleted|preamble|fluff|filler|verbose|long|english|german|french|spanish|formal"
     r"|informal|casual|lowercase|markdown|emoji|emojis|code\s+only|no\s+explanations?"
-    r"|one\s+line|one-liners?|tl;?dr|summary\s+first|up\s+front)\b",
+    r"|one\s+line|one-liners?|tl;?dr|summary\s+first|up\s+front"
+    # the form an answer takes
+    r"|copy-?past(?:e|able|eable)|code\s+block|block|table|checklist|numbered)\b",
     re.I,
 )
 _CONTRAST = re.compile(
@@ -213,7 +219,11 @@ _CONTRAST = re.compile(
 
 # A leading time or condition clause ("when ur done, no debugPrint left"): the rule is what
 # follows its comma.
-_LEADING_CLAUSE = re.compile(r"^(?:when|whenever|once|after|before|if)\b[^,;:]{1,60},\s*", re.I)
+_LEADING_CLAUSE = re.compile(
+    r"^(?:(?:when|whenever|once|after|before|if|whatever|wherever|however)\b[^,;:]{1,60}"
+    r"|(?:at|in)\s+the\s+(?:end|start|beginning)|at\s+the\s+end\s+of\s+\w+(?:\s+\w+)?),\s*",
+    re.I,
+)
 
 
 def _body(s: str) -> str:
@@ -264,10 +274,19 @@ _AUXILIARY_END = re.compile(
 )
 
 
+# "Stop, not cargo test", "whoa, not npm": an interjection stops the agent; it is not the
+# thing to use instead.
+_INTERJECTION = frozenset(
+    "stop no nope whoa woah wait hey hmm oh oops ugh wrong careful hold halt nah".split()
+)
+
+
 def _contrast_match(s: str) -> re.Match[str] | None:
     clause = strip_tail(_rule_clause(s))
     for start in [0, *(m.start() for m in _CHOICE_VERB.finditer(clause))]:
         m = _CONTRAST.match(clause[start:])
+        if m and _words(m.group("x")) and _words(m.group("x"))[0] in _INTERJECTION:
+            return None
         if m and len(_words(m.group("x"))) <= 5 and len(_words(m.group("y"))) <= 5:
             # "the admin UI does not load" negates a verb: a report, not X-not-Y
             return None if _AUXILIARY_END.search(m.group("x")) else m
@@ -340,6 +359,25 @@ _PLACEMENT = re.compile(
 )
 
 
+# "tests never talk to the real network", "migrations must not be edited once applied": a
+# norm said of a kind of thing (a bare plural, or all/every/no …) with a modal or
+# always/never. "the build always fails" names one thing and describes it.
+_KIND_NORM = re.compile(
+    r"^(?!(?:the|our|my|your|these|those|its|their|this|that|it|there)\b)"
+    r"(?:(?:all|every|each|any|no)\s+)?(?:[\w-]+\s+){0,2}[\w-]+s\s+"
+    r"(?:never|must(?:n't|\s+not|\s+never|\s+always)?|should(?:n't|\s+not|\s+never)?"
+    r"|may\s+not|cannot|can't|don't|do\s+not|need\s+to|have\s+to)\s+\w+",
+    re.I,
+)
+
+
+def _kind_norm(s: str) -> bool:
+    """A norm in the sentence or in a clause after a dash ("the geocoder test hits a live
+    endpoint — tests mustn't reach the network")."""
+    clauses = [_body(s), *(_body(c) for c in re.split(r"\s[—–-]\s", s)[1:])]
+    return any(_KIND_NORM.match(c) and not _QUESTION.search(c) for c in clauses)
+
+
 def _prohibition(s: str) -> bool:
     body = _body(s)
     return _PROHIBITION.search(body) is not None or _NOTHING_RULE.match(body) is not None
@@ -362,6 +400,7 @@ _RULE_SHAPES: tuple[Callable[[str], bool], ...] = (
     _prohibition,
     _noun_modal,
     _placement,
+    _kind_norm,
 )
 
 
@@ -437,6 +476,10 @@ _IMPLICATIONS: tuple[tuple[re.Pattern[str], bool, Callable[[re.Match[str]], str]
 )
 
 
+# "no ts-ignore please, fix the actual type": what to avoid, and what to do instead.
+_NO_X = re.compile(r"^no\s+(?P<x>[^,;—–]+?)(?:\s+please)?(?:\s*[,;—–]\s*(?P<rest>.+))?$", re.I)
+
+
 def preference_implication(sentence: str) -> str:
     """What a future run should do, read off the shape of a preference sentence."""
     s = _normalize_quotes(sentence)
@@ -452,6 +495,10 @@ def preference_implication(sentence: str) -> str:
         m = pattern.match(_body(s)) if anchored else pattern.search(s)
         if m:
             return implication(m)
+    m = _NO_X.match(body)
+    if m and _prohibition(s):
+        rest = f"; {clip(m.group('rest'), 100)}" if m.group("rest") else ""
+        return f"avoid {clip(strip_tail(m.group('x')), 100)}{rest}"
     m = _XY_INSTEAD.search(body)
     if m:
         return f"{clip(strip_tail(m.group('x')), 80)} rather than {clip(m.group('y'), 80)}"
@@ -537,6 +584,8 @@ def read_message(text: str) -> MessageReading:
     if i < len(clauses):
         first = re.sub(r"^\s*(?:but|however|and|though)\b[,\s]*", "", clauses[i], flags=re.I)
         negative = _NEGATIVE.search(_normalize_quotes(first)) is not None
+    # "Stop, not cargo test": stopping the agent is a correction, whatever follows
+    negative = negative or bool(sentences and _STOPPING.match(_body(sentences[0])))
     if negative:
         positive = False
     substantive = [

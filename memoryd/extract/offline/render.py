@@ -16,19 +16,17 @@ from memoryd.extract.offline.facts import (
     statements,
 )
 from memoryd.extract.offline.judge import (
-    Failure,
     environment_facts,
-    failures,
     how_to_run,
     make_slug,
     overall_outcome,
-    rejected_lines,
     status_text,
     task_group,
     task_outcome,
     verified_commands,
 )
 from memoryd.extract.offline.language import PREFER_XY, USE_XY, strip_tail
+from memoryd.extract.offline.lessons import Failure, failures, rejected_lines
 from memoryd.extract.offline.limits import (
     COMMAND_CHARS,
     MAX_FAILURES,
@@ -168,8 +166,14 @@ def _failure_lines(view: _TaskView) -> list[str]:
         err = f": {quoted(f.error, 200)}" if f.error else ""
         lines.append(f"{f.what}{err}; {f.resolution}")
     lines += rejected_lines(view.task)
+    refused = {quote for _, quote in view.task.refused}  # told as a "don't" above
     for e in view.task.events:
-        if isinstance(e, Feedback) and not e.positive and not e.rejection:
+        if (
+            isinstance(e, Feedback)
+            and not e.positive
+            and not e.rejection
+            and e.quote not in refused
+        ):
             lines.append(f"The user pushed back: {quoted(e.quote, 200)}")
     return lines[: MAX_FAILURES + 2]
 

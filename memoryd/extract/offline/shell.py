@@ -91,8 +91,11 @@ def parse_output(raw: Any) -> CommandOutput:
 
 def error_excerpt(body: str) -> str | None:
     """The most telling error line of an output: the exception line after a traceback, else
-    the first error-looking line."""
-    lines = body.splitlines()
+    the first error-looking line. A wrapper's own lines (``make: ***``, a task runner's "run
+    failed") only say that the wrapped tool failed, and a task runner's ``pkg:task:`` prefix
+    is not part of the tool's words: both are looked past."""
+    lines = [_RUNNER_PREFIX.sub("", ln) for ln in body.splitlines()]
+    lines = [ln for ln in lines if not _WRAPPER_LINE.search(ln)] or lines
     if any("Traceback (most recent call last)" in ln for ln in lines):
         for ln in reversed(lines):
             if _EXCEPTION_LINE.match(ln.strip()):
@@ -115,9 +118,22 @@ def error_excerpt(body: str) -> str | None:
 _CAUSE_LINE = re.compile(
     r"\[(?:remote\s+)?rejected\]|\bnon-fast-forward\b|\bpermission denied\b"
     r"|\bcannot find -l\w+|\bundefined reference\b|\bconnection refused\b"
-    r"|\bNo module named\b|\bCONFLICT\b",
-    re.I,
+    r"|\bNo module named\b|\bCONFLICT\b"
+    # what is missing or unset, a name the compiler does not know, a resource taken, a key
+    # the tool does not know, and the tool telling what to run: the cause, in any tool's words
+    r"|\bundefined:\s|\b(?:must\s+be|is\s+not|not)\s+set\b|\balready\s+(?:allocated|in\s+use)\b"
+    r"|\bunknown\s+(?:key|option|flag|argument|field|setting)\b|\bplease\s+run\b"
+    r"|\bno\s+tests\s+were\s+found\b|\bcould\s+not\s+find\b|^\s*expected:\s",
+    re.I | re.M,
 )
+# A wrapper's summary of a wrapped tool's failure (make, turbo/nx/lerna, npm scripts).
+_WRAPPER_LINE = re.compile(
+    r"^make(?:\[\d+\])?: \*\*\*|\bERROR:?\s+(?:run\s+failed|command\s+finished\s+with\s+error)"
+    r"|^\s*ERR_PNPM_\w+|^npm ERR! (?:code|path|command|errno|A complete log)|\bELIFECYCLE\b"
+    r"|\bexited\s+\(\d+\)\s*$"
+)
+# "@orchard/web:test: " before each line of a task runner's output.
+_RUNNER_PREFIX = re.compile(r"^(?:@[\w.-]+/)?[\w.-]+:[A-Za-z][\w-]*:\s+")
 
 
 _PYTEST_DETAIL = re.compile(r"^E\s{2,}\S")
@@ -166,6 +182,21 @@ def patch_files(patch: str) -> list[tuple[str, str]]:
     for m in _PATCH_MOVE.finditer(patch):
         ops.append(("move", m.group(1)))
     return ops
+
+
+MAX_ADDED = 8
+
+
+def patch_added(patch: str) -> list[str]:
+    """The non-blank lines a patch adds (at most ``MAX_ADDED + 1``: more means it is code, not
+    a setting)."""
+    out: list[str] = []
+    for ln in patch.splitlines():
+        if ln.startswith("+") and not ln.startswith("+++") and ln[1:].strip():
+            out.append(ln[1:].strip())
+            if len(out) > MAX_ADDED:
+                break
+    return out
 
 
 def shell_display(command: Any) -> str:

@@ -25,6 +25,7 @@ from memoryd.extract.offline.shell import (
     json_args,
     last_lines,
     parse_output,
+    patch_added,
     patch_files,
     shell_display,
 )
@@ -74,6 +75,8 @@ class Edit:
     files: list[tuple[str, str]]
     ok: bool | None = None
     error: str | None = None
+    # The lines the patch adds (bounded): what a small config edit set, in its own words.
+    added: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
@@ -94,6 +97,7 @@ class Feedback:
     positive: bool
     quote: str
     rejection: bool = False  # the user refused what was just done ("undo that", "no, don't")
+    text: str = ""  # the whole message: a correction names what to do instead
 
 
 @dataclass
@@ -126,6 +130,10 @@ class Task:
     assistant_texts: list[str] = field(default_factory=list)
     user_texts: list[str] = field(default_factory=list)
     plan: list[tuple[str, str]] = field(default_factory=list)
+    # What the assistant proposed and asked about, and the user's refusal of it.
+    refused: list[tuple[str, str]] = field(default_factory=list)
+    # (seq, text) of each user message in this task: a correction names what to run instead.
+    said: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def commands(self) -> list[Command]:
@@ -245,9 +253,22 @@ class _Builder:
             return  # a greeting before any request is not a task
         if task is not None and (reading.positive or reading.negative):
             first = split_sentences(text)
-            quote = first[0] if first else text
+            # "No." alone says nothing a later reader can act on: the reason follows it
+            quote = (
+                " ".join(first[:2]).rstrip(";:,")
+                if reading.negative and len(first) > 1 and len(first[0]) < 12
+                else (first[0] if first else text)
+            )
             rejection = is_rejection(text) and not self.asked
-            task.events.append(Feedback(self.seq, reading.positive, quote, rejection))
+            task.events.append(Feedback(self.seq, reading.positive, quote, rejection, text))
+            if self.asked and is_rejection(text) and task.final_answer:
+                # A refused proposal is neither knowledge nor the conclusion: it becomes a
+                # "don't" with the user's words.
+                proposal = task.final_answer
+                if task.assistant_texts and task.assistant_texts[-1] == proposal[:ANALYSE_CHARS]:
+                    task.assistant_texts.pop()
+                task.refused.append((proposal, quote))
+                task.final_answer = ""
         self.asked = False
         if task is None or not reading.follow_up:
             task = Task(number=len(self.tasks) + 1, prompt=text, title=reading.title)
@@ -256,6 +277,7 @@ class _Builder:
             task.events.append(Note(self.seq, f"The user corrected: {quoted(text, 200)}"))
         if len(task.user_texts) < MAX_TEXTS:
             task.user_texts.append(text)
+            task.said.append((self.seq, text))
         sentences = split_sentences(text)
         for sentence in reading.preferences:
             pref = Preference(
@@ -335,7 +357,7 @@ class _Builder:
 
     def _edit(self, call_id: Any, patch: str) -> None:
         files = [(op, clean_path(p, self.cwd) or p) for op, p in patch_files(patch)]
-        edit = Edit(self.seq, files)
+        edit = Edit(self.seq, files, added=patch_added(patch))
         self._add(edit)
         self.asked = False
         if call_id:

@@ -1,0 +1,310 @@
+"""Lessons: each failure linked to what changed its outcome (a rerun after commands and kept
+edits, a different command doing what the failed one tried, the command a user's correction
+named), and a "don't" for each action or proposal the user rejected."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from memoryd.extract.offline.judge import (
+    SECRET_NAME,
+    TRANSIENT,
+    describe_action,
+    is_probe,
+    one_off,
+    status_text,
+)
+from memoryd.extract.offline.language import split_sentences
+from memoryd.extract.offline.limits import COMMAND_CHARS
+from memoryd.extract.offline.shell import MAX_ADDED, command_key, command_programs
+from memoryd.extract.offline.timeline import Command, Edit, Feedback, Task
+from memoryd.textutil import clip, dedupe, md_code, quoted
+
+
+@dataclass
+class Failure:
+    what: str
+    error: str | None
+    resolution: str
+    knowledge: str | None
+    # The whole lesson in one self-contained line when a fix is known ("`x` failed: E; fixed
+    # by `y`, then `x` passed"); the renderer prefers it to what + error + resolution.
+    lesson: str | None = None
+    seq: int | None = None  # of the failed action
+
+
+def _family(program: str) -> str:
+    """A versioned build of a tool is the same tool ("clang-format-18", "python3.12")."""
+    return re.sub(r"(?<=[a-z])-?\d+(?:\.\d+)*$", "", program)
+
+
+def _reruns(failed: Command, b: Command) -> bool:
+    """Whether a successful ``b`` ran what ``failed`` ran: the same programs, or a chain that
+    holds them ("cmake --build … && ctest" after "ctest" failed)."""
+    if command_key(b.text) == command_key(failed.text):
+        return True
+    ka = set(command_programs(failed.text))
+    return bool(ka) and ka <= set(command_programs(b.text))
+
+
+def rejected_actions(task: Task) -> set[int]:
+    """The seq of each action the user refused right after it (a rejection before the next
+    action), and of the edit that then undid a refused edit: none of them fixed anything."""
+    out: set[int] = set()
+    last: Command | Edit | None = None
+    undo: set[str] = set()  # files of a rejected edit: the next edit to them undoes it
+    for e in task.events:
+        if isinstance(e, Edit) and undo & {p for _, p in e.files}:
+            out.add(e.seq)
+            undo = set()
+            continue
+        if isinstance(e, (Command, Edit)):
+            last = e
+        elif isinstance(e, Feedback) and e.rejection and last is not None:
+            out.add(last.seq)
+            if isinstance(last, Edit):
+                undo = {p for _, p in last.files}
+            last = None
+    return out
+
+
+def _shared_subject(a: Command, b: Command) -> bool:
+    """Whether ``b`` plausibly does what failed ``a`` tried: the same program or subcommand
+    ("pip install" / "uv pip install"), or a shared operand (a package, a script)."""
+    ka, kb = set(command_programs(a.text)), set(command_programs(b.text))
+    if ka & kb or {_family(k) for k in ka} & {_family(k) for k in kb}:
+        return True
+    verbs_a = {k.split()[-1] for k in ka}
+    verbs_b = {k.split()[-1] for k in kb}
+    if verbs_a & verbs_b:
+        return True
+    ops_a = {w for w in re.findall(r"(?<![-\w])[A-Za-z][\w.@/-]{2,}", a.text) if w not in ka}
+    ops_b = set(re.findall(r"(?<![-\w])[A-Za-z][\w.@/-]{2,}", b.text))
+    generic = {p.split()[0] for p in ka | kb} | {"run", "install", "add", "exec", "test"}
+    return bool((ops_a & ops_b) - generic)
+
+
+def _fix_steps(between: Sequence[Command | Edit], failed: Command, rejected: set[int]) -> list[str]:
+    """What changed the outcome between a failure and its success: the commands that change
+    something (not probes, not re-runs of the failed one) and the edits the user kept."""
+    key = command_key(failed.text)
+    steps: list[str] = []
+    for b in between:
+        if b.seq in rejected or not b.succeeded:
+            continue
+        if isinstance(b, Command):
+            if is_probe(b) or command_key(b.text) == key or one_off(b):
+                continue
+            steps.append(md_code(clip(b.text, LESSON_PART)))
+        else:
+            steps.append(edit_phrase(b))
+    return dedupe(steps)
+
+
+# A line that sets something: "KEY=value", "key: value", "x.y = 'z'", a flag.
+_SETTING_LINE = re.compile(r"^[\w.\[\]\"'-]{2,60}\s*[:=]\s*\S|^--?\w")
+SETTING_CHARS = 60
+
+
+def _added(e: Edit, code: bool) -> str:
+    """What a small edit set, as code spans: the settings it added, or with ``code`` its
+    first added line ("" for a big edit: that is code, not a setting)."""
+    if len(e.added) > MAX_ADDED // 2:
+        return ""
+    shown = [ln for ln in e.added if _SETTING_LINE.search(ln)] or (e.added[:1] if code else [])
+    shown = [ln for ln in shown if not SECRET_NAME.search(ln) and not TRANSIENT.search(ln)]
+    return ", ".join(md_code(clip(ln, SETTING_CHARS)) for ln in shown[:2])
+
+
+def edit_phrase(e: Edit) -> str:
+    """ "editing `.env` (`HIVE_PG_PORT=5433`)": the files and the setting a small edit added,
+    so a lesson says what changed, not only where."""
+    names = ", ".join(md_code(p) for _, p in e.files[:3]) or "a file"
+    added = _added(e, code=False)
+    return f"editing {names} ({added})" if added else f"editing {names}"
+
+
+# A lesson is one line a summary can hold whole (what failed, why, what fixed it): its parts
+# are clipped so that the fix is never the part cut off.
+LESSON_PART = 90
+LESSON_ERROR = 110
+
+
+INTERRUPTED = 130  # the shell's status for a command stopped with Ctrl-C
+
+
+def _error_brief(cmd: Command) -> str:
+    if cmd.exit_code == INTERRUPTED:
+        return " (the user interrupted it)"
+    err = cmd.error
+    return f": {quoted(err, LESSON_ERROR)}" if err else f" {status_text(cmd)}"
+
+
+def _distinct_words(cmd: Command, other: Command) -> set[str]:
+    words = {w for k in command_programs(cmd.text) for w in k.split()}
+    return words - {w for k in command_programs(other.text) for w in k.split()} - _GENERIC
+
+
+_GENERIC = frozenset("run exec install add test build x rm cd".split())
+
+
+def _correction(
+    task: Task, failed: Command, later: Sequence[Command | Edit], rejected: set[int]
+) -> tuple[Command, str] | None:
+    """A user's correction after a failure that names the command to run instead ("not
+    cargo test, tests here run under cargo nextest run"): the first later success whose own
+    program the correction names is the fix."""
+    said = [(seq, text) for seq, text in task.said if seq > failed.seq]
+    for b in later:
+        if not isinstance(b, Command) or not b.succeeded or b.seq in rejected or is_probe(b):
+            continue
+        for seq, text in said:
+            if seq > b.seq:
+                break
+            words = set(re.findall(r"[\w.-]+", text.lower()))
+            if _distinct_words(b, failed) & words:
+                return b, " ".join(split_sentences(text)[:2])
+    return None
+
+
+def failures(task: Task) -> list[Failure]:
+    out: list[Failure] = []
+    actions = task.actions
+    rejected = rejected_actions(task)
+    for i, a in enumerate(actions):
+        if not a.failed:
+            continue
+        later = actions[i + 1 :]
+        fixed: Command | Edit | None
+        lesson: str | None = None
+        if isinstance(a, Command):
+            probe = is_probe(a)
+            fixed = next(
+                (
+                    b
+                    for b in later
+                    if isinstance(b, Command)
+                    and b.succeeded
+                    and _reruns(a, b)
+                    and (probe or not is_probe(b))
+                ),
+                None,
+            )
+            instead = None
+            if fixed is None:
+                # A different command that did what the failed one tried ("pip install x"
+                # failed, "uv add x" worked): the replacement is the fix.
+                instead = next(
+                    (
+                        b
+                        for b in later
+                        if isinstance(b, Command)
+                        and b.succeeded
+                        and b.seq not in rejected
+                        and not is_probe(b)
+                        and _shared_subject(a, b)
+                    ),
+                    None,
+                )
+            what = f"{md_code(clip(a.text, COMMAND_CHARS))} failed {status_text(a)}"
+            error = a.error
+            failed_code = md_code(clip(a.text, LESSON_PART))
+            if fixed is not None:
+                steps = _fix_steps([b for b in later if b.seq < fixed.seq], a, rejected)
+                fixed_code = md_code(clip(fixed.text, LESSON_PART))
+                if steps:
+                    again = "it" if fixed.text == a.text else fixed_code
+                    lesson = (
+                        f"{failed_code} failed{_error_brief(a)}; fixed by "
+                        f"{', then '.join(steps[:3])}, after which {again} passed"
+                    )
+                elif fixed.text != a.text:
+                    lesson = f"{failed_code} failed{_error_brief(a)}; {fixed_code} works instead"
+            elif instead is not None:
+                fixed = instead
+                lesson = (
+                    f"{failed_code} failed{_error_brief(a)}; "
+                    f"{md_code(clip(instead.text, LESSON_PART))} worked instead"
+                )
+            else:
+                corrected = _correction(task, a, later, rejected)
+                if corrected is not None:
+                    fixed, said = corrected
+                    lesson = (
+                        f"{failed_code} failed{_error_brief(a)}; the user corrected it "
+                        f"({quoted(said, LESSON_ERROR)}): "
+                        f"{md_code(clip(fixed.text, LESSON_PART))} worked instead"
+                    )
+        else:
+            fixed = next((b for b in later if isinstance(b, Edit) and b.succeeded), None)
+            names = ", ".join(md_code(p) for _, p in a.files[:4]) or "a patch"
+            what = f"applying a patch to {names} failed"
+            error = a.error
+        knowledge: str | None = None
+        if fixed is not None:
+            between = [b for b in later if b.seq < fixed.seq and b.seq not in rejected]
+            edited = dedupe([p for b in between if isinstance(b, Edit) for _, p in b.files])
+            via = f" after editing {', '.join(md_code(p) for p in edited[:4])}" if edited else ""
+            if isinstance(fixed, Command) and isinstance(a, Command) and fixed.text != a.text:
+                resolution = (
+                    f"resolved{via}: {md_code(clip(fixed.text, COMMAND_CHARS))} succeeded; "
+                    f"next time start with that form"
+                )
+                knowledge = (
+                    f"{md_code(clip(fixed.text, COMMAND_CHARS))} works where "
+                    f"{md_code(clip(a.text, COMMAND_CHARS))} failed"
+                )
+            elif isinstance(fixed, Command):
+                resolution = f"resolved{via}: the same command then succeeded"
+            else:
+                resolution = "resolved: a later patch applied cleanly"
+        elif later:
+            resolution = f"next step: {describe_action(later[0])}; no later success of it"
+        else:
+            resolution = "unresolved at the end of the task"
+        out.append(Failure(what, error, resolution, knowledge, lesson, a.seq))
+    return out
+
+
+def rejected_lines(task: Task) -> list[str]:
+    """A "don't" for each action the user rejected, and for each proposal they refused, with
+    their words. An edit is named by what it added, a proposal by the commands or code it
+    named: that is what must not come back."""
+    rejected = rejected_actions(task)
+    lines: list[str] = []
+    last: Command | Edit | None = None
+    for e in task.events:
+        if isinstance(e, (Command, Edit)):
+            last = e
+        elif isinstance(e, Feedback) and e.rejection and last is not None:
+            if last.seq in rejected:
+                if isinstance(last, Edit):
+                    act = "the edit to " + (
+                        ", ".join(md_code(p) for _, p in last.files[:3]) or "a patch"
+                    )
+                    added = _added(last, code=True)
+                    act += f" that added {added}" if added else ""
+                else:
+                    act = md_code(clip(last.text, COMMAND_CHARS))
+                lines.append(f"The user rejected {act} ({quoted(e.quote, 160)}): don't repeat it")
+            last = None
+    for proposal, quote in task.refused:
+        lines.append(
+            f"The user rejected the proposal to {_proposed(proposal)} ({quoted(quote, 160)}): "
+            "don't repeat it"
+        )
+    return lines
+
+
+_SPAN = re.compile(r"`([^`\n]{2,80})`")
+
+
+def _proposed(proposal: str) -> str:
+    """What a proposal offered to do: its code spans ("`git push --force`"), else its question."""
+    spans = dedupe(_SPAN.findall(proposal))
+    if spans:
+        return "run " + " / ".join(md_code(s) for s in spans[:2])
+    asked = [s for s in re.split(r"(?<=[.!?])\s+", proposal.strip()) if s]
+    return quoted(asked[-2] if len(asked) > 1 else proposal, 120)

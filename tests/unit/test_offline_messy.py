@@ -1,0 +1,218 @@
+"""How the offline extractor reads knowledge that arrives in messy ways (issue 13, corpus D):
+a wrapped tool's failure, a fix that is a chain, a versioned build of the tool or a config
+edit, a user stopping a command and naming the right one, a refused proposal, a tool that is
+gone, a value of one run in an aside."""
+
+from __future__ import annotations
+
+from support.items import (
+    assistant,
+    env_context,
+    extract,
+    failures_of,
+    knowledge_of,
+    patch,
+    patch_ok,
+    request,
+    result,
+    run,
+    section,
+    task_block,
+    user,
+)
+
+from memoryd.extract.offline import is_preference, preference_implication, read_message
+from memoryd.extract.offline.facts import replacements, statements
+from memoryd.extract.offline.shell import error_excerpt
+
+
+def test_a_wrapped_tools_own_error_line_is_quoted_not_the_wrappers() -> None:
+    make = (
+        "go test ./... -race\n"
+        "internal/store/store_test.go:18:14: undefined: mocks.NewMockQuerier\n"
+        "FAIL\tgithub.com/acme/hive/internal/store [build failed]\n"
+        "make: *** [Makefile:14: test] Error 1\n"
+    )
+    assert error_excerpt(make) == (
+        "internal/store/store_test.go:18:14: undefined: mocks.NewMockQuerier"
+    )
+    turbo = (
+        "@app/web:test: FAIL src/tasks.test.ts\n"
+        "@app/web:test:     @prisma/client did not initialize yet. Please run "
+        '"prisma generate" and try to import it again.\n'
+        "@app/web:test: ERROR: command finished with error: command (/w/apps/web) pnpm run "
+        "test exited (1)\n"
+        " ERROR  run failed: command  exited (1)\n"
+    )
+    assert error_excerpt(turbo) == (
+        '@prisma/client did not initialize yet. Please run "prisma generate" and try to '
+        "import it again."
+    )
+
+
+async def test_a_versioned_build_of_the_tool_fixes_it_and_asking_the_version_does_not() -> None:
+    items = [
+        user("Add a clang-format check."),
+        run("c1", "clang-format --dry-run --Werror src/a.cpp"),
+        result("c1", 1, "YAML:14:1: error: unknown key 'InsertNewlineAtEOF'\n"),
+        run("c2", "clang-format --version"),
+        result("c2", 0, "Ubuntu clang-format version 14.0.6\n"),
+        run("c3", "clang-format-18 --dry-run --Werror src/a.cpp"),
+        result("c3", 0, ""),
+    ]
+    lesson = (await failures_of(items)).splitlines()[0]
+    assert "unknown key 'InsertNewlineAtEOF'" in lesson
+    assert "`clang-format-18 --dry-run --Werror src/a.cpp` worked instead" in lesson
+    assert "--version" not in lesson
+
+
+async def test_a_chain_that_reruns_the_failed_command_closes_it() -> None:
+    items = [
+        user("Run the unit tests."),
+        run("c1", "ctest --test-dir build --no-tests=error"),
+        result("c1", 8, "Test project /w/build\nNo tests were found!!!\n"),
+        run("c2", "cmake --preset dev -DLIB_BUILD_TESTS=ON"),
+        result("c2", 0, "-- Build files have been written to: /w/build\n"),
+        run("c3", "cmake --build build && ctest --test-dir build"),
+        result("c3", 0, "100% tests passed, 0 tests failed out of 57\n"),
+    ]
+    lesson = (await failures_of(items)).splitlines()[0]
+    assert '"No tests were found!!!"' in lesson
+    assert "fixed by `cmake --preset dev -DLIB_BUILD_TESTS=ON`" in lesson
+
+
+async def test_a_config_edit_that_fixed_it_is_told_by_the_setting_it_added() -> None:
+    items = [
+        user("Bring up the dev database."),
+        run("c1", "docker compose up -d db"),
+        result("c1", 1, "Error: Bind for 0.0.0.0:5432 failed: port is already allocated\n"),
+        patch("p1", ".env", added=("HIVE_PG_PORT=5433",)),
+        patch_ok("p1"),
+        run("c2", "docker compose up -d db"),
+        result("c2", 0, "Container hive-db-1  Started\n"),
+    ]
+    lesson = (await failures_of(items)).splitlines()[0]
+    assert "port is already allocated" in lesson
+    assert "fixed by editing `.env` (`HIVE_PG_PORT=5433`), after which it passed" in lesson
+    # a credential the edit set is never quoted
+    items[3] = patch("p1", ".env", added=("DB_PASSWORD=hunter2",))
+    lesson = (await failures_of(items)).splitlines()[0]
+    assert "hunter2" not in lesson and "fixed by editing `.env`, after which it passed" in lesson
+
+
+async def test_a_user_stopping_a_command_and_naming_another_links_the_two() -> None:
+    items = [
+        user("The tests went red after the rebase."),
+        run("c1", "cargo test"),
+        result("c1", 130, "thread 'db::tests' panicked at src/db.rs:41:10:\n^C\n"),
+        user("Stop, not cargo test. Tests here run under cargo nextest run."),
+        run("c2", "cargo nextest run"),
+        result("c2", 0, "Summary [4.2s] 212 tests run: 212 passed\n"),
+    ]
+    out = await extract(request(items))
+    assert "## Task 2" not in out.raw_memory  # the correction is no new task
+    lesson = section(task_block(out.raw_memory, 1), "Failures and how to do differently")
+    assert (
+        "`cargo test` failed (the user interrupted it); the user corrected it "
+        '("Stop, not cargo test. Tests here run under cargo nextest run."): '
+        "`cargo nextest run` worked instead"
+    ) in lesson
+    assert not is_preference("Stop, not cargo test.")
+    assert read_message("whoa, not npm — this is a pnpm workspace.").negative
+
+
+async def test_a_refused_proposal_is_a_dont_and_not_knowledge() -> None:
+    items = [
+        env_context("/w/lumen"),
+        user("The push is rejected, sort it out."),
+        run("c1", "git push"),
+        result("c1", 1, " ! [rejected]  hdr -> hdr (non-fast-forward)\n"),
+        assistant("Simplest is `git push --force` over the remote branch. Shall I?"),
+        user("No. Never force-push here; rebase onto trunk."),
+        run("c2", "git fetch origin && git rebase origin/trunk"),
+        result("c2", 0, "Successfully rebased.\n"),
+    ]
+    failures = await failures_of(items)
+    assert (
+        "The user rejected the proposal to run `git push --force` "
+        '("No. Never force-push here"): don\'t repeat it'
+    ) in failures
+    assert "pushed back" not in failures  # the refusal is told once, as the "don't"
+    assert "Simplest is" not in await knowledge_of(items)
+
+
+async def test_a_rejected_edit_is_named_by_what_it_added() -> None:
+    items = [
+        user("clippy complains about fetch_page."),
+        patch("p1", "src/sync.rs", added=("#[allow(clippy::too_many_arguments)]",)),
+        patch_ok("p1"),
+        assistant("Done, that silences it."),
+        user("No. We fix clippy lints here, group the arguments into a struct."),
+    ]
+    assert (
+        "The user rejected the edit to `src/sync.rs` that added "
+        "`#[allow(clippy::too_many_arguments)]`"
+    ) in await failures_of(items)
+
+
+def test_rules_in_messier_phrasings() -> None:
+    for sentence, implication in (
+        ("no ts-ignore please, fix the actual type", "avoid ts-ignore; fix the actual type"),
+        (
+            "and whatever you do, tests never talk to the real network",
+            "tests never talk to the real network",
+        ),
+        (
+            "At the end, give me the commands you ran as one copy-pasteable block.",
+            "give me the commands you ran as one copy-pasteable block",
+        ),
+        ("the geocoder test hits a live endpoint — tests mustn't reach the network", None),
+    ):
+        assert is_preference(sentence), sentence
+        if implication is not None:
+            assert preference_implication(sentence) == implication
+    for sentence in ("the integration tests never seem to run.", "Builds always take ages."):
+        assert not is_preference(sentence), sentence
+
+
+def test_replacements_in_messier_phrasings() -> None:
+    def said(text: str) -> list[str]:
+        return [r.split(" (")[0] for r in replacements([text])]
+
+    assert said("We replaced eslint and prettier with biome yesterday.") == [
+        "Replaced: `eslint` is replaced by `biome`",
+        "Replaced: `prettier` is replaced by `biome`",
+    ]
+    assert said("fyi we moved lumen off conan to vcpkg manifest mode") == [
+        "Replaced: `conan` is replaced by `vcpkg`"
+    ]
+    assert said("we switched releases over to release-plz, cargo release isn't used anymore") == [
+        "Replaced: `cargo release` is gone",
+        "Switched to: `release-plz`",
+    ]
+    assert said("so a changed query fails to compile until you run prepare") == []
+
+
+def test_a_value_of_one_run_in_an_aside_is_dropped_not_the_statement() -> None:
+    assert statements(
+        [
+            "`make proto` no longer exists (a41c9e2 dropped it): the Go code is now generated "
+            "with `buf generate`."
+        ]
+    ) == ["`make proto` no longer exists: the Go code is now generated with `buf generate`"]
+
+
+async def test_a_command_gone_names_what_ran_in_its_place() -> None:
+    items = [
+        user("proto changed again, regenerate please"),
+        run("c1", "make proto"),
+        result("c1", 2, "make: *** No rule to make target 'proto'.  Stop.\n"),
+        run("c2", "git log -1 --format=%s -- Makefile"),
+        result("c2", 0, "Drop protoc targets: code generation moved to buf\n"),
+        run("c3", "buf generate"),
+        result("c3", 0, ""),
+    ]
+    assert (
+        "Replaced: `make proto` is gone (make: *** No rule to make target 'proto'. Stop.); "
+        "`buf generate` ran in its place"
+    ) in await knowledge_of(items)
