@@ -188,9 +188,23 @@ class Replacement:
                 and _value(value).search(text) is not None
                 and _value(new_value).search(text) is None
             )
+        if _said_gone(self.old, text):
+            return False  # "package-lock.json was removed": it says the change itself
         return _term(self.old).search(text) is not None and not (
             self.new and _term(self.new).search(text) is not None
         )
+
+
+_GONE_WORDS = (
+    r"(?:is|was|has\s+been|got|are|were)\s+(?:now\s+)?(?:removed|gone|replaced|renamed|dropped"
+    r"|deprecated|deleted|retired)|no\s+longer\b"
+)
+
+
+def _said_gone(term: str, text: str) -> bool:
+    """Whether ``text`` says ``term`` is gone or replaced ("`X` was removed", "X no longer")."""
+    body = _term(term).pattern
+    return re.search(rf"{body}`?\)?\s+{_GONE_WORDS}", text, re.I) is not None
 
 
 # "WEBAPP_PORT=8765", "`WEBAPP_PORT` must be 8765", "WEBAPP_PORT is set to 8765": a setting.
@@ -209,7 +223,7 @@ _SET_TO = re.compile(
 # Words that follow "NAME is" without being its value ("RELAY_REDIS_URL is no longer read").
 _NOT_A_VALUE = frozenset(
     "no not never now still also only missing unset empty required needed gone removed "
-    "deprecated renamed read used set the a an in on at from".split()
+    "deprecated renamed replaced dropped superseded read used set the a an in on at from".split()
 )
 
 
@@ -303,4 +317,172 @@ def terms(texts: Iterable[str]) -> list[str]:
             word = m.group(1).split()[0]
             if word not in out and re.fullmatch(r"[\w.@/+-]{2,30}", word):
                 out.append(word)
+    return out
+
+
+# --- Supersession read from the facts themselves, whatever words announced the change ---
+
+# Words before a command that only say how it is run: "sudo cargo build", "env X=1 make".
+_LEADERS = frozenset("sudo env time nice exec command".split())
+
+
+def program(command: str) -> str:
+    """The program a command runs: its first word after ``VAR=value`` assignments and
+    ``sudo``/``env`` ("GOTOOLCHAIN=go1.22.5 go test ./..." runs go)."""
+    for word in command.strip("`").split():
+        if re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", word) or word in _LEADERS or word.startswith("-"):
+            continue
+        return word.lower()
+    return ""
+
+
+def _first_arg(command: str) -> str:
+    words = command.strip("`").lower().split()
+    prog = program(command)
+    rest = words[words.index(prog) + 1 :] if prog in words else []
+    return rest[0] if rest else ""
+
+
+# A value in a statement: a code span, or a token with a digit in it (a port, a version, a URL).
+_SLOT_VALUE = re.compile(r"`[^`\n]+`|(?<![\w/.:-])[\w./:@+-]*\d[\w./:@+-]*")
+
+
+@dataclass(frozen=True)
+class Slot:
+    """What a statement says, with its values taken out: "The API listens on port `8000`" is
+    the slot {api, listen, port} with the value 8000."""
+
+    words: frozenset[str]
+    values: tuple[str, ...]
+
+    @property
+    def commands(self) -> bool:
+        """Every value is a command in a code span ("Run the tests with `npm test`")."""
+        return all(v.startswith("`") for v in self.values)
+
+    def same(self, other: Slot) -> bool:
+        """The same statement about maybe other values: as many values, and most meaning
+        words shared (75% of the larger; at least three unless the values are commands, whose
+        programs say what changed: "install dependencies with `npm install`")."""
+        if len(self.values) != len(other.values) or self.commands != other.commands:
+            return False
+        shared = len(self.words & other.words)
+        need = 1 if self.commands else 3
+        return shared >= need and shared >= 0.75 * max(len(self.words), len(other.words))
+
+
+def slot(text: str) -> Slot | None:
+    """The slot of a fact that gives at most two values; None for a statement with no value
+    or too few words to say what the value is of."""
+    values: list[str] = []
+
+    def mask(m: re.Match[str]) -> str:
+        values.append(m.group(0).rstrip(".,;:"))  # a code span keeps its backticks
+        return " "
+
+    masked = _SLOT_VALUE.sub(mask, re.sub(r"\s*\([^()]*\)", "", text))
+    words = frozenset(meaning_words(masked))
+    s = Slot(words, tuple(values))
+    if not values or len(values) > 2 or len(words) < (1 if s.commands else 3):
+        return None
+    return s
+
+
+def _mentions(value: str, texts: Iterable[str]) -> bool:
+    pattern = _term(value)
+    return any(pattern.search(t) is not None for t in texts)
+
+
+def _uses(prog: str, texts: Iterable[str]) -> bool:
+    """Whether a command in ``texts`` runs ``prog``."""
+    return any(program(m.group(1)) == prog for t in texts for m in re.finditer(r"`([^`\n]+)`", t))
+
+
+def changed_values(
+    facts: Sequence[tuple[str, str]], texts: Sequence[tuple[str, str]]
+) -> list[Replacement]:
+    """Replacements read from (day, fact) pairs of one project: the same slot given another
+    value by a later session ("listens on port 8000" → "listens on port 8080", "run the tests
+    with `npm test`" → "… with `pnpm test`"). The old value must be gone from everything said
+    (``texts``, (day, text)) on or after the later day, so a fact that only names a second
+    value of the same slot (a second test directory, another package) is not replaced. For a
+    command the old program must be gone: `go test ./a` and `go test ./b` are both current."""
+    out: list[Replacement] = []
+    slots = [(day, text, s) for day, text in facts if (s := slot(text)) is not None]
+    for old_day, _old_text, old in slots:
+        for new_day, new_text, new in slots:
+            if new_day <= old_day or not old.same(new) or old.values == new.values:
+                continue
+            since = [t for d, t in texts if d >= new_day]
+            for a, b in zip(old.values, new.values, strict=True):
+                if a == b:
+                    continue
+                if a.startswith("`"):  # a command: did its program go?
+                    pa, pb = program(a), program(b)
+                    # the same job by another program: `npm test` → `pnpm test`, not
+                    # `npx playwright install` → `pnpm install`
+                    sub = _first_arg(a)
+                    if not (pa and sub) or pa == pb or sub != _first_arg(b) or _uses(pa, since):
+                        continue
+                elif _mentions(a, since):
+                    continue
+                out.append(Replacement(a.strip("`"), b.strip("`"), new_day, new_text))
+    return out
+
+
+def renamed_settings(
+    facts: Sequence[tuple[str, str]], texts: Sequence[tuple[str, str]]
+) -> list[Replacement]:
+    """A setting whose distinctive value a later session gives under another name
+    (``BROKERS_URL=localhost:9092`` → ``KAFKA_URL=localhost:9092``), the old name no longer
+    said: the variable was renamed."""
+    out: list[Replacement] = []
+    given = [(day, text, n, v) for day, text in facts for n, v in settings(text)]
+    for old_day, _t, old_name, value in given:
+        if not _distinctive(value):
+            continue
+        for new_day, new_text, new_name, new_value in given:
+            if new_day <= old_day or new_value != value or new_name == old_name:
+                continue
+            if _mentions(old_name, [t for d, t in texts if d >= new_day]):
+                continue
+            out.append(Replacement(old_name, new_name, new_day, new_text))
+    return out
+
+
+_FAILED = re.compile(r"^`(?P<cmd>[^`\n]+)`\s+failed\b(?P<rest>.*)$", re.S)
+# Errors that say a command, target or file does not exist (as opposed to one that ran and
+# failed): the shells', make's, npm's and most CLIs' wording of "no such thing".
+_GONE_ERROR = re.compile(
+    r"command not found|no rule to make target|no such file or directory|no such command"
+    r"|unknown (?:sub)?command|is not a [\w-]+ command|missing script|\benoent\b"
+    r"|not recognized as an? (?:internal|command)|does not exist|no such task",
+    re.I,
+)
+
+
+def gone_command(text: str) -> str | None:
+    """The command of an unresolved failure whose error says it no longer exists."""
+    m = _FAILED.match(text)
+    if m is None or _FIX.search(text) or not _GONE_ERROR.search(m.group("rest")):
+        return None
+    return m.group("cmd")
+
+
+def gone_commands(
+    failures: Sequence[tuple[str, str]], texts: Sequence[tuple[str, str]]
+) -> list[Replacement]:
+    """A remembered command that a later session ran and saw fail as gone ("No rule to make
+    target", "command not found"), not run successfully since: it is out of date. Only a
+    command memory held before that day counts (a tool missing on a new machine is not a
+    replacement)."""
+    out: list[Replacement] = []
+    for day, text in failures:
+        cmd = gone_command(text)
+        if cmd is None:
+            continue
+        before = [t for d, t in texts if d < day]
+        worked_since = [t for d, t in texts if d > day and t != text and gone_command(t) is None]
+        if _mentions(cmd, before) and not _mentions(cmd, worked_since):
+            out.append(Replacement(cmd, "", day, text))
     return out

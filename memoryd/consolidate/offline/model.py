@@ -14,11 +14,14 @@ from memoryd.consolidate.offline.meaning import (
     FIX,
     NOISE,
     Replacement,
+    changed_values,
     command_pairs,
     content_words,
     fact_key,
     fix_part,
+    gone_commands,
     kind_of,
+    renamed_settings,
     replacement,
     rule_key,
     same_removal,
@@ -256,6 +259,31 @@ def replacement_signals(sources: Sequence[Source]) -> dict[str, list[Replacement
         subs = {sub for prog, sub in since if prog == new}
         for old in sorted({prog for prog, sub in before if sub in subs and prog != new}):
             out.setdefault(cwd, []).append(Replacement(old, new, day, text))
+    # Changes no sentence announced: read from the facts themselves.
+    facts: dict[str, list[tuple[str, str]]] = {}
+    fails: dict[str, list[tuple[str, str]]] = {}
+    said: dict[str, list[tuple[str, str]]] = {}
+    for src in sources:
+        for t in src.tasks:
+            for bullet in t.knowledge:
+                if replacement(bullet, "") is None and switched_to(bullet) is None:
+                    facts.setdefault(src.cwd, []).append((src.updated_at, bullet))
+            for bullet in t.failures:
+                fails.setdefault(src.cwd, []).append((src.updated_at, bullet))
+            for bullet in [*t.prefs, *t.knowledge, *t.failures]:
+                if replacement(bullet, "") is None and switched_to(bullet) is None:
+                    said.setdefault(src.cwd, []).append((src.updated_at, bullet))
+    for cwd in sorted(said):
+        found = [
+            *changed_values(facts.get(cwd, []), said[cwd]),
+            *renamed_settings(facts.get(cwd, []), said[cwd]),
+            *gone_commands(fails.get(cwd, []), said[cwd]),
+        ]
+        known = set(out.get(cwd, []))
+        for r in found:
+            if r not in known:
+                known.add(r)
+                out.setdefault(cwd, []).append(r)
     return out
 
 

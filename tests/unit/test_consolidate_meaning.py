@@ -1,0 +1,118 @@
+"""What the offline consolidator reads out of consolidated statements (issue 13): changes no
+sentence announced (a value, a program, a variable's name), commands that are gone, and rules
+that mean the same in other words. The wording here is in no quality corpus, so that passing
+says the mechanism generalises, not that it learnt a phrase."""
+
+from __future__ import annotations
+
+from memoryd.consolidate.offline.meaning import (
+    Replacement,
+    changed_values,
+    gone_command,
+    gone_commands,
+    program,
+    renamed_settings,
+    superseded_by,
+)
+
+D1, D2, D3 = "2026-10-01T09:00:00Z", "2026-10-08T09:00:00Z", "2026-10-15T09:00:00Z"
+
+
+def said(*pairs: tuple[str, str]) -> list[tuple[str, str]]:
+    return list(pairs)
+
+
+def test_program_skips_assignments_and_sudo() -> None:
+    assert program("`RUST_LOG=debug sudo cargo run --release`") == "cargo"
+    assert program("env -i make check") == "make"
+
+
+def test_a_value_given_again_differently_supersedes_the_older_statement() -> None:
+    old = "The metrics exporter listens on port 9187 inside the compose network"
+    new = "The metrics exporter listens on port 9250 inside the compose network"
+    facts = said((D1, old), (D2, new))
+    found = changed_values(facts, facts)
+    assert [(r.old, r.new, r.day) for r in found] == [("9187", "9250", D2)]
+    assert superseded_by(old, D1, found) is not None
+    assert superseded_by(new, D2, found) is None
+    # a line that names the new value is current, even if it also names the old one
+    assert superseded_by("moved from 9187 to 9250", D1, found) is None
+
+
+def test_a_value_still_said_later_is_a_second_value_not_a_change() -> None:
+    a = "The fixture archive for the parser tests is testdata/v2/sample.tar"
+    b = "The fixture archive for the parser tests is testdata/v3/sample.tar"
+    later = "Both testdata/v2/sample.tar and testdata/v3/sample.tar are read by the parser tests"
+    facts = said((D1, a), (D2, b))
+    assert changed_values(facts, [*facts, (D3, later)]) == []
+
+
+def test_another_program_doing_the_same_job_supersedes_the_old_command() -> None:
+    old = "Serve the docs with `mkdocs serve`"
+    new = "Serve the docs with `zensical serve`"
+    facts = said((D1, old), (D2, new))
+    found = changed_values(facts, facts)
+    assert [(r.old, r.new) for r in found] == [("mkdocs serve", "zensical serve")]
+    assert superseded_by(old, D1, found) is not None
+
+
+def test_commands_of_one_program_or_other_jobs_are_all_current() -> None:
+    facts = said(
+        (D1, "Run the tests with `cargo test -p wire`"),
+        (D2, "Run the tests with `cargo test -p codec`"),
+        (D1, "Fetch the fonts with `npx fontsource fetch`"),
+        (D2, "Fetch the fonts with `bun install`"),  # another subcommand: another job
+        (D1, "Lint it with `ruff check src`"),
+        (D3, "Lint it with `pylint check src`"),
+    )
+    texts = [*facts, (D3, "`ruff check src` failed: E501; fixed by editing `src/x.py`")]
+    assert changed_values(facts, texts) == []
+
+
+def test_a_distinctive_value_under_a_new_name_is_a_renamed_variable() -> None:
+    old = "The mail tests need ORBIT_SMTP_HOST=mail.internal:2525"
+    new = "The mail tests need ORBIT_RELAY_ADDR=mail.internal:2525 since the 3.0 upgrade"
+    facts = said((D1, old), (D2, new))
+    found = renamed_settings(facts, facts)
+    assert [(r.old, r.new) for r in found] == [("ORBIT_SMTP_HOST", "ORBIT_RELAY_ADDR")]
+    assert superseded_by("Export ORBIT_SMTP_HOST before the mail tests", D1, found) is not None
+    # a plain value ("1", "true") says nothing about a rename
+    flags = said((D1, "Set ORBIT_DEBUG=1 to log SQL"), (D2, "Set ORBIT_TRACE=1 for spans"))
+    assert renamed_settings(flags, flags) == []
+    # the old name still in use later: two variables, not a rename
+    both = [*facts, (D3, "ORBIT_SMTP_HOST is still read by the CLI")]
+    assert renamed_settings(facts, both) == []
+
+
+def test_a_remembered_command_that_now_fails_as_gone_is_superseded() -> None:
+    start = "Start the worker with `poetry run worker --queue low`"
+    fail = (
+        '`poetry run worker --queue low` failed: "Command not found: worker"; '
+        "unresolved at the end of the task"
+    )
+    assert gone_command(fail) == "poetry run worker --queue low"
+    texts = said((D1, start), (D2, fail))
+    found = gone_commands([(D2, fail)], texts)
+    assert found == [Replacement("poetry run worker --queue low", "", D2, fail)]
+    assert superseded_by(start, D1, found) is not None
+
+
+def test_a_failure_that_is_not_about_a_gone_command_supersedes_nothing() -> None:
+    start = "Start the worker with `poetry run worker`"
+    broken = '`poetry run worker` failed: "KeyError: QUEUE_URL"; unresolved at the end of the task'
+    fixed = (
+        '`poetry run worker` failed: "Command not found: worker"; fixed by `poetry install`, '
+        "after which it passed"
+    )
+    texts = said((D1, start), (D2, broken), (D2, fixed))
+    assert gone_commands([(D2, broken), (D2, fixed)], texts) == []
+    # never remembered before: a tool missing on this machine, not a replacement
+    fresh = '`just docs` failed: "just: command not found"; unresolved at the end of the task'
+    assert gone_command(fresh) == "just docs"
+    assert gone_commands([(D2, fresh)], [(D2, fresh)]) == []
+
+
+def test_a_statement_of_the_removal_itself_is_not_out_of_date() -> None:
+    gone = [Replacement("Procfile", "", D2, "the Procfile is gone")]
+    assert superseded_by("Processes are declared in the Procfile", D1, gone) is not None
+    assert superseded_by("The old Procfile was removed in favour of fly.toml", D1, gone) is None
