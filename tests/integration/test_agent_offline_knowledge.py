@@ -140,7 +140,7 @@ async def test_a_rule_stated_in_two_projects_is_one_general_rule(tmp_path: Path)
     )
     assert summary.count("grep") == 1
     assert general[0].startswith("- use rg rather than grep for searching (stated in ")
-    assert "# General rules (stated in two or more projects)" in memory
+    assert "# General rules (for every project)" in memory
     # Not again as a project's own rule.
     assert not [ln for ln in entry_lines(memory) if "grep" in ln]
 

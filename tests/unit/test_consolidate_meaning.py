@@ -5,6 +5,8 @@ says the mechanism generalises, not that it learnt a phrase."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from memoryd.consolidate.offline.meaning import (
     Replacement,
     changed_values,
@@ -12,8 +14,14 @@ from memoryd.consolidate.offline.meaning import (
     gone_commands,
     program,
     renamed_settings,
+    same_tool_rule,
+    stance,
     superseded_by,
+    universal,
+    where_stated,
 )
+from memoryd.consolidate.offline.model import general_rule_keys, rule_aliases
+from memoryd.consolidate.offline.sources import Source, TaskIn
 
 D1, D2, D3 = "2026-10-01T09:00:00Z", "2026-10-08T09:00:00Z", "2026-10-15T09:00:00Z"
 
@@ -116,3 +124,76 @@ def test_a_statement_of_the_removal_itself_is_not_out_of_date() -> None:
     gone = [Replacement("Procfile", "", D2, "the Procfile is gone")]
     assert superseded_by("Processes are declared in the Procfile", D1, gone) is not None
     assert superseded_by("The old Procfile was removed in favour of fly.toml", D1, gone) is None
+
+
+def test_a_tool_taken_the_same_way_in_other_words_is_one_rule() -> None:
+    tools = {"ruff", "mypy"}
+    assert stance("format with ruff, never with black") == {
+        "format": True,
+        "ruff": True,
+        "black": False,
+    }
+    assert same_tool_rule(
+        "format Python with ruff, never with black",
+        "always use ruff for formatting instead of black",
+        tools,
+    )
+    # the wrapper is not the tool: `uv run mypy` is mypy
+    assert same_tool_rule(
+        "type-check with `uv run mypy --strict` before pushing",
+        "mypy in strict mode before every push",
+        tools,
+    )
+    # the same tool the other way round is another rule
+    assert not same_tool_rule("let ruff fix the imports", "never let ruff touch vendor/", tools)
+    # the same tool about something else is another rule
+    assert not same_tool_rule("mypy before pushing", "mypy: ignore the generated stubs", tools)
+    # a tool neither rule names in code nor the sessions ran is just a word
+    assert not same_tool_rule("prefer tabs", "prefer tabs over spaces in the Makefile", set())
+
+
+def test_a_rule_said_for_every_project_is_general() -> None:
+    for said_so in (
+        "squash before merging, in every one of my projects",
+        "across all our repositories, tag releases as vX.Y.Z",
+        "whatever the codebase, no TODO without an issue number",
+    ):
+        assert universal(said_so), said_so
+    assert not universal("every request goes through the retry wrapper")
+    assert where_stated(["api"]) == "stated for every project"
+    assert where_stated(["api", "cli"]) == "stated in api, cli"
+
+
+def _source(n: int, cwd: str, prefs: list[str], knowledge: Sequence[str] = ()) -> Source:
+    return Source(
+        thread_id=f"t{n}",
+        summary_file=f"t{n}.md",
+        cwd=cwd,
+        rollout_path=f"/r/{n}.jsonl",
+        updated_at=f"2026-10-0{n}T09:00:00Z",
+        git_branch="main",
+        keywords=[],
+        tasks=[TaskIn(title=f"task {n}", prefs=prefs, knowledge=list(knowledge))],
+        fingerprint=f"f{n}",
+    )
+
+
+def test_rules_in_other_words_in_two_projects_are_one_general_rule() -> None:
+    sources = [
+        _source(
+            1,
+            "/w/api",
+            ['the user said "Format Python with ruff, never black." -> format Python with ruff'],
+            ["`uv run ruff format .` works"],
+        ),
+        _source(
+            2,
+            "/w/cli",
+            ['the user said "always use ruff for formatting instead of black"'],
+        ),
+        _source(3, "/w/cli", ['the user said "keep the changelog in docs/CHANGES.md"']),
+    ]
+    aliases = rule_aliases(sources)
+    general = general_rule_keys(sources, aliases)
+    assert len(set(aliases.values())) == 2
+    assert len(general) == 1

@@ -8,7 +8,7 @@ wording; anything unrecognised is a plain fact."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass
 
 from memoryd.textutil import norm_words
@@ -486,3 +486,90 @@ def gone_commands(
         if _mentions(cmd, before) and not _mentions(cmd, worked_since):
             out.append(Replacement(cmd, "", day, text))
     return out
+
+
+# --- Rules that mean the same: the same tool, taken the same way ---
+
+# Wrappers that run a tool without being it: `uv run pytest` and `pytest` run pytest.
+_WRAPPER = re.compile(
+    r"(?<![\w-])(?:(?:uv|poetry|pdm|pipenv|hatch|rye)\s+run|npx|bunx|(?:pnpm|yarn)\s+(?:exec|dlx)"
+    r"|bundle\s+exec|python3?\s+-m)\s+(?=[\w.-])",
+    re.I,
+)
+# Words that turn down what follows them within a few words: "never X", "Y rather than X".
+_NEGATOR = frozenset("don't dont not never avoid no stop without instead than over".split())
+_STANCE_REACH = 4
+
+
+def unwrap(text: str) -> str:
+    """``text`` with its commands' wrappers dropped ("uv run pytest -q" → "pytest -q")."""
+    return _WRAPPER.sub("", text)
+
+
+def stance(text: str) -> dict[str, bool]:
+    """Each meaning word of a rule with whether the rule takes it (True) or turns it down
+    (False): a negation or "rather than" / "instead of" in the few words before its first
+    mention. "use uv, not pip": uv taken, pip turned down; "never run pip": pip turned down."""
+    split = re.sub(r"([a-z])([A-Z])", r"\1 \2", unwrap(text))
+    tokens = re.findall(r"[a-z0-9][a-z0-9']*", split.lower())
+    out: dict[str, bool] = {}
+    for i, tok in enumerate(tokens):
+        word = _stem(tok.strip("'"))
+        if not word or word in out or tok in _FILLER:
+            continue
+        before = tokens[max(0, i - _STANCE_REACH) : i]
+        out[word] = not any(w in _NEGATOR for w in before)
+    return out
+
+
+def names_in(text: str) -> set[str]:
+    """The stems of the names in code a rule mentions: code spans' programs, calls, paths,
+    camelCase and snake_case names."""
+    out: set[str] = set()
+    for m in _IDENTIFIER.finditer(unwrap(text)):
+        name = m.group(0)
+        if name.startswith("`"):
+            prog = program(name)
+            if prog:
+                out.add(_stem(prog))
+        else:
+            out |= meaning_words(name)
+    return out
+
+
+def same_tool_rule(a: str, b: str, tools: Set[str]) -> bool:
+    """Two rules about the same tool taken the same way, in other words: they share a tool
+    (a program the sessions ran, or a name in code either rule gives) with the same stance,
+    turn no shared tool the other way, and share another meaning word or are both short
+    ("use rg to search, not grep" / "search with ripgrep (rg) instead of grep -r")."""
+    sa, sb = stance(a), stance(b)
+    known = tools | names_in(a) | names_in(b)
+    shared = [w for w in sa if w in sb and w in known]
+    if not shared or any(sa[w] != sb[w] for w in shared):
+        return False
+    others = (set(sa) & set(sb)) - set(shared)
+    return bool(others) or max(len(sa), len(sb)) <= 3
+
+
+# A rule the user scoped to all their work: "whatever the repo", "in every project of mine",
+# "across all our repositories".
+_UNIVERSAL = re.compile(
+    r"\b(?:every|all|any|each)\s+(?:(?:one\s+)?(?:of\s+)?(?:my|our|the|your)\s+)?"
+    r"(?:repo|repositor|project|codebase|workspace)\w*"
+    r"|\bwhatever\s+(?:the\s+)?(?:repo|repositor|project|codebase)\w*"
+    r"|\bacross\s+(?:all\s+)?(?:my\s+|our\s+)?(?:repo|repositor|project|codebase)\w*",
+    re.I,
+)
+
+
+def universal(text: str) -> bool:
+    """Whether a rule says it holds in every project, wherever it was said."""
+    return _UNIVERSAL.search(text) is not None
+
+
+def where_stated(projects: Sequence[str]) -> str:
+    """Where a general rule comes from: the projects that stated it, or, for a rule stated in
+    one project for all of them, no project name (it is not that project's rule)."""
+    if len(projects) > 1:
+        return f"stated in {', '.join(projects)}"
+    return "stated for every project"

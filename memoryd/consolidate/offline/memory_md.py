@@ -19,7 +19,12 @@ from memoryd.consolidate.offline.layout import (
     SUPERSEDED_HEADING,
 )
 from memoryd.consolidate.offline.ledger import Emitter, Ledger
-from memoryd.consolidate.offline.meaning import Replacement, replaced_phrase, superseded_by
+from memoryd.consolidate.offline.meaning import (
+    Replacement,
+    replaced_phrase,
+    superseded_by,
+    where_stated,
+)
 from memoryd.consolidate.offline.model import Entry, Group, Task, TaskRef, collect_entries
 from memoryd.consolidate.offline.sources import AdHocNote
 from memoryd.layout import ROLLOUT_SUMMARIES_DIR
@@ -115,10 +120,7 @@ def _applies_line(group: Group) -> str:
 
 
 def _general_line(e: Entry) -> str:
-    return (
-        f"- {e.rule_text()} (stated in {', '.join(e.projects)}; "
-        f"{plural(len(e.threads), 'session')})"
-    )
+    return f"- {e.rule_text()} ({where_stated(e.projects)}; {plural(len(e.threads), 'session')})"
 
 
 def _merge_general(general: dict[str, Entry], e: Entry) -> None:

@@ -21,14 +21,19 @@ from memoryd.consolidate.offline.meaning import (
     fix_part,
     gone_commands,
     kind_of,
+    meaning_words,
+    program,
     renamed_settings,
     replacement,
     rule_key,
     same_removal,
     same_rule,
+    same_tool_rule,
     settings,
     superseded_by,
     switched_to,
+    universal,
+    unwrap,
 )
 from memoryd.consolidate.offline.sources import Source, TaskIn, project_name
 from memoryd.textutil import clip, dedupe_ci, norm_words
@@ -287,9 +292,21 @@ def replacement_signals(sources: Sequence[Source]) -> dict[str, list[Replacement
     return out
 
 
+def programs_run(sources: Sequence[Source]) -> set[str]:
+    """The stems of the programs the sessions' commands ran (what a rule's "tool" can be)."""
+    out: set[str] = set()
+    for src in sources:
+        for t in src.tasks:
+            for bullet in [*t.knowledge, *t.failures]:
+                for m in re.finditer(r"`([^`\n]+)`", unwrap(bullet)):
+                    out |= meaning_words(program(m.group(1)))
+    return out
+
+
 def rule_aliases(sources: Sequence[Source]) -> dict[str, str]:
-    """Each rule key mapped to the key of its meaning: rules that share most of their content
-    words are one rule (the smallest key names it)."""
+    """Each rule key mapped to the key of its meaning (the smallest key names it): rules that
+    share most of their meaning words (stems, commands unwrapped), keep the same code out, or
+    take the same tool the same way ("use uv, not pip" / "never pip install anything")."""
     words: dict[str, set[str]] = {}
     texts: dict[str, str] = {}
     for src in sources:
@@ -297,8 +314,9 @@ def rule_aliases(sources: Sequence[Source]) -> dict[str, str]:
             for bullet in t.prefs:
                 _, implication, quote = preference_parts(bullet)
                 text = implication or quote or bullet
-                words.setdefault(rule_key(text), content_words(text))
+                words.setdefault(rule_key(text), meaning_words(unwrap(text)))
                 texts.setdefault(rule_key(text), text)
+    tools = programs_run(sources)
     keys = sorted(words)
     alias = {k: k for k in keys}
 
@@ -309,21 +327,29 @@ def rule_aliases(sources: Sequence[Source]) -> dict[str, str]:
 
     for i, a in enumerate(keys):
         for b in keys[i + 1 :]:
-            if not a.startswith("pair:") and not b.startswith("pair:"):
-                if same_rule(words[a], words[b]) or same_removal(texts[a], texts[b]):
-                    ra, rb = root(a), root(b)
-                    if ra != rb:
-                        alias[max(ra, rb)] = min(ra, rb)
+            pairs = a.startswith("pair:") or b.startswith("pair:")
+            if (
+                (not pairs and same_rule(words[a], words[b]))
+                or (not pairs and same_removal(texts[a], texts[b]))
+                or same_tool_rule(texts[a], texts[b], tools)
+            ):
+                ra, rb = root(a), root(b)
+                if ra != rb:
+                    alias[max(ra, rb)] = min(ra, rb)
     return {k: root(k) for k in keys}
 
 
 def general_rule_keys(sources: Sequence[Source], aliases: Mapping[str, str]) -> set[str]:
-    """Keys of the rules stated in two or more projects: one general rule each."""
+    """Keys of the rules stated in two or more projects, or said to hold in every project:
+    one general rule each."""
     projects: dict[str, set[str]] = {}
+    everywhere: set[str] = set()
     for src in sources:
         for t in src.tasks:
             for bullet in t.prefs:
                 _, implication, quote = preference_parts(bullet)
-                key = rule_key(implication or quote or bullet)
-                projects.setdefault(aliases.get(key, key), set()).add(src.cwd)
-    return {k for k, cwds in projects.items() if len(cwds) > 1}
+                key = aliases.get(k := rule_key(implication or quote or bullet), k)
+                projects.setdefault(key, set()).add(src.cwd)
+                if universal(f"{implication} {quote}"):
+                    everywhere.add(key)
+    return {k for k, cwds in projects.items() if len(cwds) > 1} | everywhere

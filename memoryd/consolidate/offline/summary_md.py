@@ -24,6 +24,7 @@ from memoryd.consolidate.offline.meaning import (
     replaced_phrase,
     replacement,
     terms,
+    where_stated,
 )
 from memoryd.consolidate.offline.memory_md import VisibleGroup
 from memoryd.consolidate.offline.model import Entry
@@ -112,7 +113,7 @@ def build_summary_model(
     shown_threads = {tid for vg in visible for _, t in vg.tasks for tid in t.support}
     general_lines = [
         Line(
-            f"- {g.rule_text()} (stated in {', '.join(g.projects)})",
+            f"- {g.rule_text()} ({where_stated(g.projects)})",
             frozenset(g.threads),
             # Above every project's own lines: they hold wherever the user works.
             1_000 + len(g.threads),
@@ -183,8 +184,7 @@ def render_summary(ledger: Ledger, model: SummaryModel, level: Level) -> list[st
             shown += em.line(rule.text, rule.support)
     if not shown:
         em.line(
-            "- No rule stated in two or more projects yet; each project's own rules are under "
-            "What's in Memory."
+            "- No rule for every project yet; each project's own rules are under What's in Memory."
             if model.sources
             else "- None recorded yet."
         )
