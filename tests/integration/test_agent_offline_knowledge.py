@@ -442,3 +442,16 @@ async def test_a_fix_with_a_large_number_in_it_is_still_the_fix(tmp_path: Path) 
     memory, _ = consolidate(tmp_path, [row])
     lessons = [ln for ln in entry_lines(memory) if "Too many open files" in ln]
     assert any("ulimit -n 65536" in ln for ln in lessons), lessons
+
+
+async def test_the_summary_does_not_repeat_a_command_a_lesson_gives_as_its_fix(
+    tmp_path: Path,
+) -> None:
+    memory, summary = consolidate(tmp_path, [shop_tests(1, 0)])
+    digest = [ln for ln in summary.splitlines() if ln.startswith("- shop: ")]
+    with_fix = [ln for ln in digest if "`uv add httpx`" in ln]
+    assert len(with_fix) == 1 and "fixed by `uv add httpx`" in with_fix[0], digest
+    # the command that failed is not a fix: how to run the tests stays
+    assert "- shop: Run the tests with `uv run pytest -q`" in digest
+    # MEMORY.md keeps every line
+    assert "- shop: Install dependencies with `uv add httpx` [Task 1]" in entry_lines(memory)

@@ -14,6 +14,7 @@ from memoryd.consolidate.offline.meaning import (
     gone_commands,
     program,
     renamed_settings,
+    replacement,
     same_tool_rule,
     stance,
     superseded_by,
@@ -197,3 +198,10 @@ def test_rules_in_other_words_in_two_projects_are_one_general_rule() -> None:
     general = general_rule_keys(sources, aliases)
     assert len(set(aliases.values())) == 2
     assert len(general) == 1
+
+
+def test_a_replacement_misread_as_a_function_word_is_a_removal() -> None:
+    r = replacement('Replaced: `tox` is replaced by `and` ("dropped tox and moved to nox")', D2)
+    assert r is not None and (r.old, r.new) == ("tox", "")
+    r = replacement('Replaced: `tox` is replaced by `nox` ("tox is now nox")', D2)
+    assert r is not None and (r.old, r.new) == ("tox", "nox")

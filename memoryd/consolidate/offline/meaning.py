@@ -293,7 +293,10 @@ def replacement(text: str, day: str) -> Replacement | None:
     m = _REPLACED.match(text)
     if m is None:
         return None
-    return Replacement(m.group("old").strip("`"), (m.group("new") or "").strip("`"), day, text)
+    new = (m.group("new") or "").strip("`")
+    if new.lower() in _FILLER:
+        new = ""  # "replaced by and …": a misread, not a tool; what stays true is that old went
+    return Replacement(m.group("old").strip("`"), new, day, text)
 
 
 def superseded_by(text: str, day: str, signals: Sequence[Replacement]) -> Replacement | None:
@@ -336,7 +339,7 @@ def program(command: str) -> str:
     return ""
 
 
-def _first_arg(command: str) -> str:
+def first_arg(command: str) -> str:
     words = command.strip("`").lower().split()
     prog = program(command)
     rest = words[words.index(prog) + 1 :] if prog in words else []
@@ -421,8 +424,8 @@ def changed_values(
                     pa, pb = program(a), program(b)
                     # the same job by another program: `npm test` → `pnpm test`, not
                     # `npx playwright install` → `pnpm install`
-                    sub = _first_arg(a)
-                    if not (pa and sub) or pa == pb or sub != _first_arg(b) or _uses(pa, since):
+                    sub = first_arg(a)
+                    if not (pa and sub) or pa == pb or sub != first_arg(b) or _uses(pa, since):
                         continue
                 elif _mentions(a, since):
                     continue

@@ -12,6 +12,7 @@ first, never a line cut in half."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -19,10 +20,16 @@ from memoryd.consolidate.offline.layout import SUMMARY_BUDGET, SUMMARY_NOTES_HEA
 from memoryd.consolidate.offline.ledger import Emitter, Ledger
 from memoryd.consolidate.offline.meaning import (
     DONT,
+    DURABILITY,
+    FACT,
     REPLACED,
     RULE,
+    first_arg,
+    fix_part,
+    program,
     replaced_phrase,
     replacement,
+    slot,
     terms,
     where_stated,
 )
@@ -33,6 +40,8 @@ from memoryd.redact import redact
 from memoryd.textutil import clip, plural, split_lines
 
 LINE_CHARS = 320
+# Lines below this score (how to run something, what is missing) may repeat a better line.
+RUN_SCORE_CEILING = DURABILITY[FACT] * 4
 DIGEST_LINES = 8  # of a project's "how to work here"; the rest follows all the digests
 MAX_ADHOC = 5
 
@@ -133,6 +142,7 @@ def build_summary_model(
             seen.add(text)
             d.lines.append(Line(text, frozenset(e.threads), _score(e), e.latest))
         d.lines.sort(key=lambda ln: (-ln.score, _rev(ln.latest), ln.text))
+        d.lines = _without_repeats(d.lines)
         digests.append(d)
     words = [vg.group.project for vg in visible]
     words += terms(ln.text for d in digests for ln in d.lines[:6])
@@ -146,6 +156,31 @@ def build_summary_model(
         skills=list(skills),
         notes=list(notes),
     )
+
+
+def _without_repeats(lines: Sequence[Line]) -> list[Line]:
+    """A project's ranked lines without those a better line already says: a "how to run"
+    line whose commands all appear in a line above ("Apply migrations with `x`" under "… fixed
+    by `x`"), and a second way to run the same program for the same job ("Run the tests with
+    `go test ./a`" under "… `go test ./...`"). MEMORY.md keeps them all."""
+    out: list[Line] = []
+    said: list[str] = []  # what the kept lines give as the way to do something
+    jobs: set[tuple[frozenset[str], str, str]] = set()
+    for ln in lines:
+        spans = re.findall(r"`([^`\n]+)`", ln.text)
+        if spans and ln.score < RUN_SCORE_CEILING:
+            if all(any(f"`{s}`" in o or f" {s}" in o for o in said) for s in spans):
+                continue
+            s = slot(ln.text)
+            if s is not None and s.commands and len(s.values) == 1:
+                job = (s.words, program(s.values[0]), first_arg(s.values[0]))
+                if job in jobs:
+                    continue
+                jobs.add(job)
+        out.append(ln)
+        # a lesson gives its fix as the way to do it, not the command that failed
+        said.append(fix_part(ln.text))
+    return out
 
 
 def _profile_lines(model: SummaryModel) -> list[str]:
