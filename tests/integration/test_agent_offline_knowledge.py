@@ -455,3 +455,44 @@ async def test_the_summary_does_not_repeat_a_command_a_lesson_gives_as_its_fix(
     assert "- shop: Run the tests with `uv run pytest -q`" in digest
     # MEMORY.md keeps every line
     assert "- shop: Install dependencies with `uv add httpx` [Task 1]" in entry_lines(memory)
+
+
+async def test_a_later_session_that_moves_a_port_and_loses_a_target_supersedes_both(
+    tmp_path: Path,
+) -> None:
+    rows = [
+        shop_tests(1, 0),  # "The shop API is served on port 8040 and reads SHOP_DB_URL …"
+        session(
+            2,
+            SHOP,
+            1,
+            [
+                user("Start the shop with make serve."),
+                run("c1", "make serve"),
+                result("c1", 0, "serving on :8040\n"),
+            ],
+        ),
+        session(
+            3,
+            SHOP,
+            4,
+            [
+                user("Bring the shop up again."),
+                run("c1", "make serve"),
+                result("c1", 2, "make: *** No rule to make target 'serve'.  Stop.\n"),
+                assistant("The shop API now listens on port 8055; that target is not there."),
+            ],
+        ),
+    ]
+    memory, summary = consolidate(tmp_path, rows)
+    stale = memory.split("## Superseded (no longer current)", 1)[1].split("\n#", 1)[0]
+    assert "port 8040" in stale and "`8040` was replaced by `8055`" in stale
+    assert "Start it with `make serve`" in stale and "`make serve` is gone" in stale
+    current = memory.replace(stale, "")
+    assert "8040" not in current
+    # the task whose title names the gone target says so in its heading
+    assert "## Task 2: Start the shop with make serve [superseded: `make serve` is gone]" in (
+        current
+    )
+    assert "8040" not in summary and "port 8055" in summary
+    assert "Start it with `make serve`" not in summary

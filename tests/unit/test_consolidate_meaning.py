@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from memoryd.consolidate.offline.meaning import (
     Replacement,
+    changed_attributes,
     changed_values,
     gone_command,
     gone_commands,
@@ -205,3 +206,25 @@ def test_a_replacement_misread_as_a_function_word_is_a_removal() -> None:
     assert r is not None and (r.old, r.new) == ("tox", "")
     r = replacement('Replaced: `tox` is replaced by `nox` ("tox is now nox")', D2)
     assert r is not None and (r.old, r.new) == ("tox", "nox")
+
+
+def test_a_value_of_the_same_attribute_and_subject_in_a_longer_statement_is_replaced() -> None:
+    old = "The billing worker polls the queue every 30 seconds and writes to ledger.db"
+    new = "The billing worker now polls the queue every 45 seconds"
+    facts = said((D1, old), (D2, new))
+    found = changed_attributes(facts, facts)
+    assert [(r.old, r.new) for r in found] == [("30", "45")]
+    assert superseded_by(old, D1, found) is not None
+
+
+def test_the_same_attribute_of_another_thing_is_not_a_replacement() -> None:
+    # two ports in one project: each in its own clause, about its own thing
+    old = "Integration tests expect Redis on port 6380, and Grafana is on port 3000"
+    new = "The docs preview is served on port 8300"
+    facts = said((D1, old), (D2, new))
+    assert changed_attributes(facts, facts) == []
+    # the old value still said later: both hold
+    again = said(
+        (D1, "The exporter listens on port 9100"), (D2, "The exporter listens on port 9200")
+    )
+    assert changed_attributes(again, [*again, (D3, "port 9100 is the node exporter")]) == []

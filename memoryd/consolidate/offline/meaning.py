@@ -433,6 +433,63 @@ def changed_values(
     return out
 
 
+@dataclass(frozen=True)
+class Attributed:
+    """A value with what it is the value of: the word before it ("port 8040": port) and the
+    rest of the statement's meaning words (its subject)."""
+
+    attr: str
+    value: str
+    subject: frozenset[str]
+
+
+def attributed_values(text: str) -> list[Attributed]:
+    """The values (not commands) of a fact, each with its attribute and the fact's subject."""
+    out: list[Attributed] = []
+    for m in _SLOT_VALUE.finditer(text):
+        value = m.group(0).rstrip(".,;:")
+        if value.startswith("`") or (not _distinctive(value) and not value.isdigit()):
+            continue
+        before = re.findall(r"[A-Za-z][\w-]*", text[max(0, m.start() - 40) : m.start()])
+        named = [w for w in before[-3:] if w.lower() not in _FILLER]
+        if not named:
+            continue
+        attr = _stem(named[-1].lower())
+        # the subject is the value's own clause: "tests expect Postgres on port 5434, and
+        # an old process held port 4000" gives two ports of two things
+        starts = [c.end() for c in _CLAUSE.finditer(text, 0, m.start())]
+        end = _CLAUSE.search(text, m.end())
+        clause = text[starts[-1] if starts else 0 : end.start() if end else len(text)]
+        rest = _SLOT_VALUE.sub(" ", clause)
+        out.append(Attributed(attr, value, frozenset(meaning_words(rest) - {attr})))
+    return out
+
+
+_CLAUSE = re.compile(r"[,;()—]|:\s|\s(?:and|but|so|while|whereas)\s")
+
+
+def changed_attributes(
+    facts: Sequence[tuple[str, str]], texts: Sequence[tuple[str, str]]
+) -> list[Replacement]:
+    """A value a later fact gives for the same attribute of the same subject, in a statement
+    that may say more or less around it ("The API is served on port 8040 and reads DB_URL" →
+    "the API now listens on port 8055"): two subject words in common. As for a slot, the old
+    value must be gone from everything said since."""
+    out: list[Replacement] = []
+    given = [(day, text, a) for day, text in facts for a in attributed_values(text)]
+    for old_day, _t, old in given:
+        for new_day, new_text, new in given:
+            if new_day <= old_day or new.attr != old.attr or new.value == old.value:
+                continue
+            shared = len(old.subject & new.subject)
+            if shared < 2 or shared < 0.5 * min(len(old.subject), len(new.subject)):
+                continue
+            if _mentions(old.value, [t for d, t in texts if d >= new_day]):
+                continue
+            out.append(Replacement(old.value, new.value, new_day, new_text))
+    return out
+
+
 def renamed_settings(
     facts: Sequence[tuple[str, str]], texts: Sequence[tuple[str, str]]
 ) -> list[Replacement]:

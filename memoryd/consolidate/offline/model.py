@@ -14,6 +14,7 @@ from memoryd.consolidate.offline.meaning import (
     FIX,
     NOISE,
     Replacement,
+    changed_attributes,
     changed_values,
     command_pairs,
     content_words,
@@ -281,6 +282,7 @@ def replacement_signals(sources: Sequence[Source]) -> dict[str, list[Replacement
     for cwd in sorted(said):
         found = [
             *changed_values(facts.get(cwd, []), said[cwd]),
+            *changed_attributes(facts.get(cwd, []), said[cwd]),
             *renamed_settings(facts.get(cwd, []), said[cwd]),
             *gone_commands(fails.get(cwd, []), said[cwd]),
         ]
