@@ -144,7 +144,7 @@ def render_memory(
     aliases: Mapping[str, str] | None = None,
 ) -> tuple[list[str], list[VisibleGroup], list[Entry]]:
     """MEMORY.md's lines, the groups and entries left visible (what the summary may use), and
-    the rules stated in two or more projects (one general entry each)."""
+    the general rules (one entry each)."""
     signals = signals or {}
     general: dict[str, Entry] = {}
     em = Emitter("M", ledger)

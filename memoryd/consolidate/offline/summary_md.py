@@ -3,7 +3,7 @@ budget.
 
 Codex injects a summary of up to 10,000 bytes whole (of a longer one, the first 5,000 and the
 last 5,000 bytes). So the file is kept under ``SUMMARY_BUDGET`` and ordered by value: the
-rules the user stated in two or more projects, then per project a "how to work here" digest
+general rules (stated in two or more projects, or for all of them), then per project a "how to work here" digest
 (its rules, failure→fix lessons, don'ts, replacements, facts, how to run it), each line a
 self-contained statement that names its project. Lines rank by durability (a stated rule,
 then a lesson confirmed by an outcome, then knowledge) and how many sessions said them; ties
