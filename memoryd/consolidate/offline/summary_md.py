@@ -3,12 +3,12 @@ budget.
 
 Codex injects a summary of up to 10,000 bytes whole (of a longer one, the first 5,000 and the
 last 5,000 bytes). So the file is kept under ``SUMMARY_BUDGET`` and ordered by value: the
-general rules (stated in two or more projects, or for all of them), then per project a "how to work here" digest
-(its rules, failure→fix lessons, don'ts, replacements, facts, how to run it), each line a
-self-contained statement that names its project. Lines rank by durability (a stated rule,
-then a lesson confirmed by an outcome, then knowledge) and how many sessions said them; ties
-go to the most recently confirmed. When the whole does not fit, the lowest-ranked lines go
-first, never a line cut in half."""
+general rules (stated in two or more projects, or for all of them), then per project a "how
+to work here" digest (its rules, failure→fix lessons, don'ts, replacements, facts, how to run
+it), each line a self-contained statement that names its project. Lines rank by durability
+(a stated rule, then a lesson confirmed by an outcome, then knowledge) and how many sessions
+said them; ties go to the most recently confirmed. When the whole does not fit, the
+lowest-ranked lines go first, never a line cut in half."""
 
 from __future__ import annotations
 
