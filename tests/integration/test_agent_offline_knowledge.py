@@ -14,7 +14,7 @@ from typing import Any
 from support.items import assistant, patch, patch_ok, result, run, user
 
 from memoryd.consolidate.offline import consolidate_root
-from memoryd.consolidate.offline.layout import SUMMARY_BUDGET
+from memoryd.consolidate.offline.layout import HEAD_BYTES, SUMMARY_BUDGET
 from memoryd.extract.base import ExtractionRequest
 from memoryd.extract.offline import extract_output
 from memoryd.memroot.artifacts import render_raw_memories, render_rollout_summary
@@ -496,3 +496,29 @@ async def test_a_later_session_that_moves_a_port_and_loses_a_target_supersedes_b
     )
     assert "8040" not in summary and "port 8055" in summary
     assert "Start it with `make serve`" not in summary
+
+
+async def test_every_project_digest_ends_within_the_first_5000_bytes(tmp_path: Path) -> None:
+    def facts(name: str) -> str:
+        return " ".join(
+            f"The {name} importer for feed{k} reads its mapping from conf/{name}/feed{k}.yaml."
+            for k in range(10)
+        )
+
+    names = ["atlas", "borealis", "cobalt", "dune", "ember", "fjord"]
+    rows = [
+        session(20 + n * 2 + half, f"/home/u/code/{name}", n, [user("Document it."), assistant(f)])
+        for n, name in enumerate(names)
+        for half, f in enumerate([facts(name)[: len(facts(name)) // 2], facts(name)])
+    ]
+    _, summary = consolidate(tmp_path, rows)
+    data = summary.encode()
+    assert len(data) <= SUMMARY_BUDGET
+    head = data[:HEAD_BYTES].decode(errors="ignore")
+    for name in names:
+        # each project's heading, its best lines and its pointer are in what Codex reads first
+        digest = head.split(f"### {name}: how to work here", 1)[1].split("###", 1)[0]
+        assert f"- {name}: more in MEMORY.md under" in digest, name
+        assert (
+            sum(ln.startswith(f"- {name}: The {name} importer") for ln in digest.splitlines()) >= 3
+        )

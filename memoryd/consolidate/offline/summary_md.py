@@ -16,7 +16,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from memoryd.consolidate.offline.layout import SUMMARY_BUDGET, SUMMARY_NOTES_HEADING
+from memoryd.consolidate.offline.layout import HEAD_BYTES, SUMMARY_BUDGET, SUMMARY_NOTES_HEADING
 from memoryd.consolidate.offline.ledger import Emitter, Ledger
 from memoryd.consolidate.offline.meaning import (
     DONT,
@@ -43,6 +43,7 @@ LINE_CHARS = 320
 # Lines below this score (how to run something, what is missing) may repeat a better line.
 RUN_SCORE_CEILING = DURABILITY[FACT] * 4
 DIGEST_LINES = 8  # of a project's "how to work here"; the rest follows all the digests
+MIN_DIGEST_LINES = 3
 MAX_ADHOC = 5
 
 
@@ -245,20 +246,12 @@ def render_summary(ledger: Ledger, model: SummaryModel, level: Level) -> list[st
         em.line("- Nothing yet: memory is empty.")
     # Every project's short digest first (its best lines), then the rest of each: the most
     # valuable part of the file comes first, whatever the number of projects.
+    depth = _digest_depth(model, kept, _size(em.lines))
     for d in model.digests:
-        g = d.vg.group
-        last = max(t.latest for _, t in d.vg.tasks)[:10]
-        pointer = Line(
-            f"- {g.project}: more in MEMORY.md under `{g.heading}` "
-            f"({plural(len(g.support), 'session')}, last {last or 'undated'})",
-            g.support,
-            0,
-        )
-        head = [ln for ln in d.lines[:DIGEST_LINES] if id(ln) in kept]
-        heading = f"### {g.project}: how to work here (cwd={g.cwd})"
-        _project_section(em, heading, d, [*head, pointer])
+        head = [ln for ln in d.lines[:depth] if id(ln) in kept]
+        _project_section(em, _digest_heading(d), d, [*head, _pointer(d)])
     for d in model.digests:
-        rest = [ln for ln in d.lines[DIGEST_LINES:] if id(ln) in kept]
+        rest = [ln for ln in d.lines[depth:] if id(ln) in kept]
         if rest:
             _project_section(em, f"### {d.vg.group.project}: more facts and commands", d, rest)
     if model.skills:
@@ -272,6 +265,40 @@ def render_summary(ledger: Ledger, model: SummaryModel, level: Level) -> list[st
     while em.lines and em.lines[-1] == "":
         em.lines.pop()
     return em.lines
+
+
+def _digest_heading(d: Digest) -> str:
+    return f"### {d.vg.group.project}: how to work here (cwd={d.vg.group.cwd})"
+
+
+def _pointer(d: Digest) -> Line:
+    g = d.vg.group
+    last = max(t.latest for _, t in d.vg.tasks)[:10]
+    return Line(
+        f"- {g.project}: more in MEMORY.md under `{g.heading}` "
+        f"({plural(len(g.support), 'session')}, last {last or 'undated'})",
+        g.support,
+        0,
+    )
+
+
+def _size(lines: Sequence[str]) -> int:
+    return sum(len(ln.encode("utf-8")) + 1 for ln in lines)
+
+
+def _digest_depth(model: SummaryModel, kept: set[int], used: int) -> int:
+    """How many best lines each project's digest shows: the most (up to ``DIGEST_LINES``)
+    with which every digest still ends within the first ``HEAD_BYTES`` (``used`` bytes come
+    before them), so that what Codex reads first holds each project's most valuable lines,
+    whatever the number of projects; never fewer than ``MIN_DIGEST_LINES``."""
+    for depth in range(DIGEST_LINES, MIN_DIGEST_LINES, -1):
+        size = used
+        for d in model.digests:
+            head = [ln.text for ln in d.lines[:depth] if id(ln) in kept]
+            size += _size(["", _digest_heading(d), "", *head, _pointer(d).text])
+        if size <= HEAD_BYTES:
+            return depth
+    return MIN_DIGEST_LINES
 
 
 def _project_section(em: Emitter, heading: str, d: Digest, lines: Sequence[Line]) -> None:
