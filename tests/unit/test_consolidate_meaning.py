@@ -16,13 +16,19 @@ from memoryd.consolidate.offline.meaning import (
     program,
     renamed_settings,
     replacement,
+    said_key,
     same_tool_rule,
     stance,
     superseded_by,
     universal,
     where_stated,
 )
-from memoryd.consolidate.offline.model import general_rule_keys, rule_aliases
+from memoryd.consolidate.offline.model import (
+    build_groups,
+    collect_entries,
+    general_rule_keys,
+    rule_aliases,
+)
 from memoryd.consolidate.offline.sources import Source, TaskIn
 
 D1, D2, D3 = "2026-10-01T09:00:00Z", "2026-10-08T09:00:00Z", "2026-10-15T09:00:00Z"
@@ -228,3 +234,24 @@ def test_the_same_attribute_of_another_thing_is_not_a_replacement() -> None:
         (D1, "The exporter listens on port 9100"), (D2, "The exporter listens on port 9200")
     )
     assert changed_attributes(again, [*again, (D3, "port 9100 is the node exporter")]) == []
+
+
+def test_a_fact_and_the_replacements_read_from_it_are_one_entry() -> None:
+    said_it = "The nightly job no longer reads ARCHIVE_BUCKET"
+    src = _source(
+        1,
+        "/w/api",
+        [],
+        [
+            said_it,
+            f'Replaced: `ARCHIVE_BUCKET` is gone ("{said_it}")',
+            "The nightly job writes to s3://exports/nightly",
+        ],
+    )
+    (group,) = build_groups([src])
+    entries = collect_entries(list(enumerate(group.tasks, 1)), "knowledge")
+    assert [e.text for e in entries] == [
+        f'Replaced: `ARCHIVE_BUCKET` is gone ("{said_it}")',
+        "The nightly job writes to s3://exports/nightly",
+    ]
+    assert said_key(entries[0].text) == said_key(said_it)

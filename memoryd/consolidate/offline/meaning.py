@@ -633,3 +633,15 @@ def where_stated(projects: Sequence[str]) -> str:
     if len(projects) > 1:
         return f"stated in {', '.join(projects)}"
     return "stated for every project"
+
+
+_ANNOUNCED = re.compile(r"^(?:Replaced|Switched to):[^(]*?\((?P<said>.*)\)\s*$", re.S)
+
+
+def said_key(text: str) -> str:
+    """What a statement says, as a key: for an announced replacement ("Replaced: `x` is gone
+    ("we dropped x")") the words it quotes, for anything else its own words; so a fact and
+    the replacement read from it are one statement."""
+    m = _ANNOUNCED.match(text)
+    said = m.group("said").strip().strip('"“”') if m else text
+    return norm_words(said)

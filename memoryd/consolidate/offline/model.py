@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -13,6 +13,7 @@ from memoryd.consolidate.offline.meaning import (
     FACT,
     FIX,
     NOISE,
+    REPLACED,
     Replacement,
     changed_attributes,
     changed_values,
@@ -27,6 +28,7 @@ from memoryd.consolidate.offline.meaning import (
     renamed_settings,
     replacement,
     rule_key,
+    said_key,
     same_removal,
     same_rule,
     same_tool_rule,
@@ -218,12 +220,36 @@ def collect_entries(
                 else:
                     e = _merge(entries, fact_key(text), text, num, ref)
                 e.kind = what
-    out = list(entries.values())
+    out = list(entries.values()) if kind == "prefs" else _fold_restatements(entries.values())
     for e in out:
         # A lesson stays true while its fix does: "`npm run e2e` failed …; fixed by `npx
         # playwright install`" is not about npm.
         claim = fix_part(e.text) if e.kind == FIX else f"{e.text} {e.quote}"
         e.superseded = superseded_by(claim, e.latest, signals)
+    return out
+
+
+def _fold_restatements(entries: Iterable[Entry]) -> list[Entry]:
+    """One entry per statement: a fact and the replacements read from it ("RELAY_URL is no
+    longer read", "Replaced: `RELAY_URL` is gone ("RELAY_URL is no longer read")", "Switched
+    to: …" with the same words) are one, kept as the replacement, which says what changed."""
+    out: list[Entry] = []
+    first: dict[str, int] = {}
+    for e in entries:
+        key = said_key(e.text)
+        at = first.get(key)
+        if not key or at is None:
+            first[key] = len(out)
+            out.append(e)
+            continue
+        keep, drop = (
+            (e, out[at]) if e.kind == REPLACED and out[at].kind != REPLACED else (out[at], e)
+        )
+        keep.tasks += [n for n in drop.tasks if n not in keep.tasks]
+        keep.threads |= drop.threads
+        keep.projects += [p for p in drop.projects if p not in keep.projects]
+        keep.latest = max(keep.latest, drop.latest)
+        out[at] = keep
     return out
 
 
