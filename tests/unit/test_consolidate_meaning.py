@@ -17,6 +17,7 @@ from memoryd.consolidate.offline.meaning import (
     renamed_settings,
     replacement,
     said_key,
+    same_meaning,
     same_tool_rule,
     stance,
     superseded_by,
@@ -255,3 +256,26 @@ def test_a_fact_and_the_replacements_read_from_it_are_one_entry() -> None:
         "The nightly job writes to s3://exports/nightly",
     ]
     assert said_key(entries[0].text) == said_key(said_it)
+
+
+def test_rules_in_other_words_are_the_same_rule_and_opposites_are_not() -> None:
+    tools = {"pnpm", "npm"}
+    same = [
+        ("Always run the linter before committing", "lint before every commit"),
+        ("Use tabs for indentation", "indent with tabs, not spaces"),
+        ("Use pnpm rather than npm", "never npm, pnpm only"),
+        ("keep timestamps in UTC", "store all times as UTC"),
+        ("Don't add new dependencies without asking", "ask me before adding any new package"),
+    ]
+    for a, b in same:
+        assert same_meaning(a, b, tools), (a, b)
+    different = [
+        ("use spaces, not tabs", "use tabs, not spaces"),
+        ("Use pnpm rather than npm", "use npm, not pnpm"),
+        # "hand" is not "handler" less a suffix; "DB" alone says little
+        ("handlers take the DB session from get_session()", "never edit internal/db by hand"),
+        ("keep answers short", "keep commit messages short"),
+    ]
+    for a, b in different:
+        assert not same_meaning(a, b, tools), (a, b)
+    assert stance("never npm, pnpm only") == {"npm": False, "pnpm": True}

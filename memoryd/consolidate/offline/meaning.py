@@ -75,7 +75,7 @@ _FILLER = frozenset(
     "use using used prefer rather than instead over not never no don't dont do does avoid "
     "keep make sure should must you we i here there from now on next time in future going "
     "forward when whenever every any all run before after only everywhere time times way "
-    "things thing anything everything by also".split()
+    "things thing anything everything by also as".split()
 )
 _NEGATIVE = re.compile(r"^(?:do not|don't|never|avoid|no|stop)\b", re.I)
 
@@ -118,9 +118,33 @@ def rule_key(implication: str) -> str:
 
 
 def same_rule(a: set[str], b: set[str]) -> bool:
-    """Two rules share most of their content words (at least two, and 60% of the shorter)."""
-    shared = len(a & b)
+    """Two rules share most of their meaning words (at least two, and 60% of the shorter),
+    a word matching another that it begins or that begins it ("lint" / "linter",
+    "indent" / "indentation", "time" / "timestamp")."""
+    shared = overlap(a, b)
     return shared >= 2 and shared >= 0.6 * min(len(a), len(b))
+
+
+# What an English suffix adds to a stem: "lint" + "er", "indent" + "ation"; not "hand" + "ler".
+_SUFFIX = re.compile(r"(?:e?r|or|ion|ation|ment|ing|e?d|e?s|ly|ity|i[sz]e|able|al)")
+
+
+def _akin(x: str, y: str) -> bool:
+    """The same word, or one is the other plus a suffix."""
+    if x == y:
+        return True
+    short, long = sorted((x, y), key=len)
+    return (
+        len(short) >= 4
+        and long.startswith(short)
+        and _SUFFIX.fullmatch(long[len(short) :]) is not None
+    )
+
+
+def overlap(a: Iterable[str], b: Iterable[str]) -> int:
+    """How many words of ``a`` match a word of ``b`` (equal, or one begins the other)."""
+    bs = list(b)
+    return sum(1 for x in a if any(_akin(x, y) for y in bs))
 
 
 # A rule that something must go or stay out: "no debugPrint calls left behind", "strip any
@@ -571,21 +595,29 @@ def stance(text: str) -> dict[str, bool]:
     (False): a negation or "rather than" / "instead of" in the few words before its first
     mention. "use uv, not pip": uv taken, pip turned down; "never run pip": pip turned down."""
     split = re.sub(r"([a-z])([A-Z])", r"\1 \2", unwrap(text))
-    tokens = re.findall(r"[a-z0-9][a-z0-9']*", split.lower())
+    # a clause boundary ends a negation's reach: "never npm, pnpm only"
+    tokens = re.findall(r"[a-z0-9][a-z0-9']*|[,;:.!?—()]", split.lower())
     out: dict[str, bool] = {}
     for i, tok in enumerate(tokens):
         word = _stem(tok.strip("'"))
-        if not word or word in out or tok in _FILLER:
+        if not word[:1].isalnum() or word in out or tok in _FILLER:
             continue
-        before = tokens[max(0, i - _STANCE_REACH) : i]
+        before: list[str] = []
+        for w in reversed(tokens[max(0, i - _STANCE_REACH) : i]):
+            if not w[:1].isalnum():
+                break
+            before.append(w)
         out[word] = not any(w in _NEGATOR for w in before)
     return out
+
+
+_ACRONYM = re.compile(r"\b[A-Z]{2,6}s?\b")  # UTC, PR, JSON: a name, not a plain word
 
 
 def names_in(text: str) -> set[str]:
     """The stems of the names in code a rule mentions: code spans' programs, calls, paths,
     camelCase and snake_case names."""
-    out: set[str] = set()
+    out = {_stem(m.group(0).lower()) for m in _ACRONYM.finditer(text)}
     for m in _IDENTIFIER.finditer(unwrap(text)):
         name = m.group(0)
         if name.startswith("`"):
@@ -605,10 +637,39 @@ def same_tool_rule(a: str, b: str, tools: Set[str]) -> bool:
     sa, sb = stance(a), stance(b)
     known = tools | names_in(a) | names_in(b)
     shared = [w for w in sa if w in sb and w in known]
-    if not shared or any(sa[w] != sb[w] for w in shared):
+    if not shared or not same_stance(sa, sb):
         return False
-    others = (set(sa) & set(sb)) - set(shared)
+    others = overlap(set(sa) - set(shared), set(sb) - set(shared))
     return bool(others) or max(len(sa), len(sb)) <= 3
+
+
+def same_stance(sa: dict[str, bool], sb: dict[str, bool]) -> bool:
+    """No word one rule takes that the other turns down."""
+    return all(sa[w] == sb[w] for w in sa if w in sb)
+
+
+def same_meaning(a: str, b: str, tools: Set[str]) -> bool:
+    """Two rules that say the same in other words: most meaning words shared without a word
+    taken by one and turned down by the other, the same code kept out, or the same tool taken
+    the same way."""
+    wa, wb = meaning_words(unwrap(a)), meaning_words(unwrap(b))
+    return (
+        (same_rule(wa, wb) and not _pair_conflict(a, b) and not _pair_conflict(b, a))
+        or same_removal(a, b)
+        or same_tool_rule(a, b, tools)
+    )
+
+
+def _pair_conflict(a: str, b: str) -> bool:
+    """``a`` prefers X to Y and ``b`` takes Y or turns X down ("tabs, not spaces" against
+    "spaces, not tabs"). Only the pair counts: "don't add a package without asking" and "ask
+    before adding a package" agree, whatever their negations."""
+    m = _PAIR.search(a)
+    if m is None:
+        return False
+    x, y = _stem(m.group("x").lower()), _stem(_rejected(a[m.start("y") :]))
+    sb = stance(b)
+    return sb.get(y) is True or sb.get(x) is False
 
 
 # A rule the user scoped to all their work: "whatever the repo", "in every project of mine",

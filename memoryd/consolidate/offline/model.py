@@ -29,9 +29,7 @@ from memoryd.consolidate.offline.meaning import (
     replacement,
     rule_key,
     said_key,
-    same_removal,
-    same_rule,
-    same_tool_rule,
+    same_meaning,
     settings,
     superseded_by,
     switched_to,
@@ -333,19 +331,17 @@ def programs_run(sources: Sequence[Source]) -> set[str]:
 
 def rule_aliases(sources: Sequence[Source]) -> dict[str, str]:
     """Each rule key mapped to the key of its meaning (the smallest key names it): rules that
-    share most of their meaning words (stems, commands unwrapped), keep the same code out, or
-    take the same tool the same way ("use uv, not pip" / "never pip install anything")."""
-    words: dict[str, set[str]] = {}
+    say the same in other words (``same_meaning``: most meaning words, the same code kept out,
+    or the same tool taken the same way: "use uv, not pip" / "never pip install anything")."""
     texts: dict[str, str] = {}
     for src in sources:
         for t in src.tasks:
             for bullet in t.prefs:
                 _, implication, quote = preference_parts(bullet)
                 text = implication or quote or bullet
-                words.setdefault(rule_key(text), meaning_words(unwrap(text)))
                 texts.setdefault(rule_key(text), text)
     tools = programs_run(sources)
-    keys = sorted(words)
+    keys = sorted(texts)
     alias = {k: k for k in keys}
 
     def root(k: str) -> str:
@@ -355,12 +351,7 @@ def rule_aliases(sources: Sequence[Source]) -> dict[str, str]:
 
     for i, a in enumerate(keys):
         for b in keys[i + 1 :]:
-            pairs = a.startswith("pair:") or b.startswith("pair:")
-            if (
-                (not pairs and same_rule(words[a], words[b]))
-                or (not pairs and same_removal(texts[a], texts[b]))
-                or same_tool_rule(texts[a], texts[b], tools)
-            ):
+            if same_meaning(texts[a], texts[b], tools):
                 ra, rb = root(a), root(b)
                 if ra != rb:
                     alias[max(ra, rb)] = min(ra, rb)
