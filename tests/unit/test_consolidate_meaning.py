@@ -21,6 +21,7 @@ from memoryd.consolidate.offline.meaning import (
     same_tool_rule,
     stance,
     superseded_by,
+    turned_down,
     universal,
     where_stated,
 )
@@ -279,3 +280,18 @@ def test_rules_in_other_words_are_the_same_rule_and_opposites_are_not() -> None:
     for a, b in different:
         assert not same_meaning(a, b, tools), (a, b)
     assert stance("never npm, pnpm only") == {"npm": False, "pnpm": True}
+
+
+def test_a_later_rule_that_turns_a_tool_down_supersedes_the_older_rule() -> None:
+    rules = said(
+        (D1, "run yapf on every file you touch"),
+        (D2, "format with ruff from now on, not yapf"),
+    )
+    found = turned_down(rules, {"ruff", "yapf"})
+    assert [(r.old, r.new) for r in found] == [("yapf", "ruff")]
+    assert superseded_by("run yapf on every file you touch", D1, found) is not None
+    # the words that announced the change are not out of date by it
+    assert superseded_by("format with ruff from now on, not yapf", D1, found) is None
+    # both rules turning it down, or an unrelated later rule: nothing changed
+    assert turned_down(said((D1, "never yapf"), (D2, "ruff, not yapf")), {"ruff", "yapf"}) == []
+    assert turned_down(said((D1, "run yapf"), (D2, "never push to main")), {"yapf"}) == []

@@ -212,8 +212,8 @@ class Replacement:
                 and _value(value).search(text) is not None
                 and _value(new_value).search(text) is None
             )
-        if _said_gone(self.old, text):
-            return False  # "package-lock.json was removed": it says the change itself
+        if _said_gone(self.old, text) or norm_words(text) in norm_words(self.text):
+            return False  # "package-lock.json was removed", or the words that said the change
         return _term(self.old).search(text) is not None and not (
             self.new and _term(self.new).search(text) is not None
         )
@@ -706,3 +706,23 @@ def said_key(text: str) -> str:
     m = _ANNOUNCED.match(text)
     said = m.group("said").strip().strip('"“”') if m else text
     return norm_words(said)
+
+
+def turned_down(rules: Sequence[tuple[str, str]], tools: Set[str]) -> list[Replacement]:
+    """A tool an older rule takes and a later rule of the same project turns down ("run black
+    on what you touch", then "format with ruff, not black"): the older rule, and what else
+    presents that tool as current, is out of date. The replacement names the tool the later
+    rule takes instead, when it takes one."""
+    out: list[Replacement] = []
+    for old_day, old_text in rules:
+        so = stance(old_text)
+        for new_day, new_text in rules:
+            if new_day <= old_day:
+                continue
+            sn = stance(new_text)
+            known = tools | names_in(old_text) | names_in(new_text)
+            for word, taken in so.items():
+                if taken and sn.get(word) is False and word in known:
+                    new = next((w for w, ok in sn.items() if ok and w in known), "")
+                    out.append(Replacement(word, new, new_day, new_text))
+    return out

@@ -33,6 +33,7 @@ from memoryd.consolidate.offline.meaning import (
     settings,
     superseded_by,
     switched_to,
+    turned_down,
     universal,
     unwrap,
 )
@@ -292,6 +293,7 @@ def replacement_signals(sources: Sequence[Source]) -> dict[str, list[Replacement
     # Changes no sentence announced: read from the facts themselves.
     facts: dict[str, list[tuple[str, str]]] = {}
     fails: dict[str, list[tuple[str, str]]] = {}
+    rules: dict[str, list[tuple[str, str]]] = {}
     said: dict[str, list[tuple[str, str]]] = {}
     for src in sources:
         for t in src.tasks:
@@ -300,11 +302,16 @@ def replacement_signals(sources: Sequence[Source]) -> dict[str, list[Replacement
                     facts.setdefault(src.cwd, []).append((src.updated_at, bullet))
             for bullet in t.failures:
                 fails.setdefault(src.cwd, []).append((src.updated_at, bullet))
+            for bullet in t.prefs:
+                _, implication, quote = preference_parts(bullet)
+                rules.setdefault(src.cwd, []).append((src.updated_at, implication or quote))
             for bullet in [*t.prefs, *t.knowledge, *t.failures]:
                 if replacement(bullet, "") is None and switched_to(bullet) is None:
                     said.setdefault(src.cwd, []).append((src.updated_at, bullet))
+    tools = programs_run(sources)
     for cwd in sorted(said):
         found = [
+            *turned_down(rules.get(cwd, []), tools),
             *changed_values(facts.get(cwd, []), said[cwd]),
             *changed_attributes(facts.get(cwd, []), said[cwd]),
             *renamed_settings(facts.get(cwd, []), said[cwd]),
