@@ -122,6 +122,11 @@ def test_a_failure_that_is_not_about_a_gone_command_supersedes_nothing() -> None
         '`poetry run worker` failed: "Command not found: worker"; fixed by `poetry install`, '
         "after which it passed"
     )
+    missing_file = (
+        '`poetry run worker` failed: "FileNotFoundError: [Errno 2] No such file or directory: '
+        "'queues.toml'\"; unresolved at the end of the task"
+    )
+    assert gone_command(missing_file) is None  # the command is there; a file it reads is not
     texts = said((D1, start), (D2, broken), (D2, fixed))
     assert gone_commands([(D2, broken), (D2, fixed)], texts) == []
     # never remembered before: a tool missing on this machine, not a replacement
@@ -295,3 +300,6 @@ def test_a_later_rule_that_turns_a_tool_down_supersedes_the_older_rule() -> None
     # both rules turning it down, or an unrelated later rule: nothing changed
     assert turned_down(said((D1, "never yapf"), (D2, "ruff, not yapf")), {"ruff", "yapf"}) == []
     assert turned_down(said((D1, "run yapf"), (D2, "never push to main")), {"yapf"}) == []
+    # a later rule about how to use the tool, taking no other one, does not replace it
+    limits = said((D1, "run pytest with -x"), (D2, "don't run pytest in parallel"))
+    assert turned_down(limits, {"pytest"}) == []

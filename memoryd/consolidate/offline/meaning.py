@@ -550,6 +550,11 @@ def gone_command(text: str) -> str | None:
     m = _FAILED.match(text)
     if m is None or _FIX.search(text) or not _GONE_ERROR.search(m.group("rest")):
         return None
+    # the error must be about the command itself ("make: *** No rule to make target 'dev'",
+    # "Command not found: worker"), not a file the command could not find
+    words = [w for w in m.group("cmd").split() if len(w) >= 3 and not w.startswith("-")]
+    if not any(_term(w).search(m.group("rest")) for w in words):
+        return None
     return m.group("cmd")
 
 
@@ -711,8 +716,8 @@ def said_key(text: str) -> str:
 def turned_down(rules: Sequence[tuple[str, str]], tools: Set[str]) -> list[Replacement]:
     """A tool an older rule takes and a later rule of the same project turns down ("run black
     on what you touch", then "format with ruff, not black"): the older rule, and what else
-    presents that tool as current, is out of date. The replacement names the tool the later
-    rule takes instead, when it takes one."""
+    presents that tool as current, is out of date, when the later rule takes another tool
+    instead (the replacement names it)."""
     out: list[Replacement] = []
     for old_day, old_text in rules:
         so = stance(old_text)
@@ -721,8 +726,10 @@ def turned_down(rules: Sequence[tuple[str, str]], tools: Set[str]) -> list[Repla
                 continue
             sn = stance(new_text)
             known = tools | names_in(old_text) | names_in(new_text)
+            # only a rule that takes another tool instead replaces one: "don't run pytest
+            # in parallel" says how to use pytest, not that it went
+            new = next((w for w, ok in sn.items() if ok and w in known), "")
             for word, taken in so.items():
-                if taken and sn.get(word) is False and word in known:
-                    new = next((w for w, ok in sn.items() if ok and w in known), "")
+                if new and taken and sn.get(word) is False and word in known:
                     out.append(Replacement(word, new, new_day, new_text))
     return out
