@@ -26,6 +26,7 @@ from memoryd.consolidate.offline.meaning import (
     where_stated,
 )
 from memoryd.consolidate.offline.model import (
+    Entry,
     build_groups,
     collect_entries,
     general_rule_keys,
@@ -303,3 +304,14 @@ def test_a_later_rule_that_turns_a_tool_down_supersedes_the_older_rule() -> None
     # a later rule about how to use the tool, taking no other one, does not replace it
     limits = said((D1, "run pytest with -x"), (D2, "don't run pytest in parallel"))
     assert turned_down(limits, {"pytest"}) == []
+
+
+def test_a_long_rule_keeps_its_reason_in_the_summary_line() -> None:
+    rule = (
+        "every migration gets a matching downgrade and a data backfill script under "
+        "migrations/backfill, reviewed together in the same pull request, because the "
+        "on-call rollback runbook replays downgrades in order"
+    )
+    assert 160 < len(rule) < 280
+    e = Entry(key="k", text=rule, implication=rule)
+    assert e.rule_text().endswith("replays downgrades in order")

@@ -148,9 +148,11 @@ class Entry:
     def rule_text(self) -> str:
         """A rule as what to do, with the user's words when they say more than that."""
         head = self.implication or self.text
+        # long enough for a rule's condition and its reason, which come last ("…, because the
+        # changelog tool reads the prefix"); the summary's line cap still holds
         if self.quote and not content_words(self.quote) <= content_words(head):
-            return f'{clip(head, 160)} — "{clip(self.quote, 160)}"'
-        return clip(head, 200)
+            return f'{clip(head, 200)} — "{clip(self.quote, 200)}"'
+        return clip(head, 280)
 
     @property
     def durability(self) -> int:
