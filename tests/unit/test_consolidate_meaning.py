@@ -315,3 +315,12 @@ def test_a_long_rule_keeps_its_reason_in_the_summary_line() -> None:
     assert 160 < len(rule) < 280
     e = Entry(key="k", text=rule, implication=rule)
     assert e.rule_text().endswith("replays downgrades in order")
+
+
+def test_a_rule_rewritten_without_the_users_code_keeps_their_words() -> None:
+    e = Entry(
+        key="k", text="x", implication="commit with no verify skipped", quote="no --no-verify"
+    )
+    assert "--no-verify" in e.rule_text()
+    same = Entry(key="k", text="x", implication="pin Python to 3.12", quote="Python 3.12")
+    assert same.rule_text() == "pin Python to 3.12"

@@ -150,7 +150,10 @@ class Entry:
         head = self.implication or self.text
         # long enough for a rule's condition and its reason, which come last ("…, because the
         # changelog tool reads the prefix"); the summary's line cap still holds
-        if self.quote and not content_words(self.quote) <= content_words(head):
+        if self.quote and (
+            not content_words(self.quote) <= content_words(head)
+            or any(tok not in head for tok in _CODEISH.findall(self.quote))
+        ):
             return f'{clip(head, 200)} — "{clip(self.quote, 200)}"'
         return clip(head, 280)
 
@@ -160,6 +163,9 @@ class Entry:
         return DURABILITY[self.kind] * 4 + min(len(self.threads), 4)
 
 
+# A token the user typed as code: a flag, a path, a name with a dot, digit or underscore
+# ("--no-verify", "0.9", "stg_"): words alone do not say whether a rewrite kept it.
+_CODEISH = re.compile(r"(?<![\w-])(?:--?[a-z][\w-]*|[\w-]*[./_\d][\w./-]*\w)")
 _QUOTE = re.compile(r"[\"“]([^\"”]{1,300})[\"”]")
 _SAID = re.compile(
     r"^(?:when [^,]*,\s*)?the user (?:said|asked|corrected|asked / corrected)\b:?\s*", re.I
