@@ -355,7 +355,7 @@ async def test_a_preference_stated_in_two_projects_becomes_one_general_rule(
     # In MEMORY.md too: one general entry, not two project-tagged ones.
     mem = memory(beta_root)
     assert mem.count("uv rather than pip") == 1
-    general = mem.split("# General rules (stated in two or more projects)", 1)[1]
+    general = mem.split("# General rules (for every project)", 1)[1]
     assert "use uv rather than pip" in general.split("<!--")[0]
     assert "(stated in proj-alpha, proj-beta; 2 sessions)" in general
     assert "uv rather than pip" not in group_block(mem, "proj-alpha")

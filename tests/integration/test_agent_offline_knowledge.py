@@ -14,7 +14,7 @@ from typing import Any
 from support.items import assistant, patch, patch_ok, result, run, user
 
 from memoryd.consolidate.offline import consolidate_root
-from memoryd.consolidate.offline.layout import SUMMARY_BUDGET
+from memoryd.consolidate.offline.layout import HEAD_BYTES, SUMMARY_BUDGET
 from memoryd.extract.base import ExtractionRequest
 from memoryd.extract.offline import extract_output
 from memoryd.memroot.artifacts import render_raw_memories, render_rollout_summary
@@ -140,7 +140,7 @@ async def test_a_rule_stated_in_two_projects_is_one_general_rule(tmp_path: Path)
     )
     assert summary.count("grep") == 1
     assert general[0].startswith("- use rg rather than grep for searching (stated in ")
-    assert "# General rules (stated in two or more projects)" in memory
+    assert "# General rules (for every project)" in memory
     # Not again as a project's own rule.
     assert not [ln for ln in entry_lines(memory) if "grep" in ln]
 
@@ -442,3 +442,83 @@ async def test_a_fix_with_a_large_number_in_it_is_still_the_fix(tmp_path: Path) 
     memory, _ = consolidate(tmp_path, [row])
     lessons = [ln for ln in entry_lines(memory) if "Too many open files" in ln]
     assert any("ulimit -n 65536" in ln for ln in lessons), lessons
+
+
+async def test_the_summary_does_not_repeat_a_command_a_lesson_gives_as_its_fix(
+    tmp_path: Path,
+) -> None:
+    memory, summary = consolidate(tmp_path, [shop_tests(1, 0)])
+    digest = [ln for ln in summary.splitlines() if ln.startswith("- shop: ")]
+    with_fix = [ln for ln in digest if "`uv add httpx`" in ln]
+    assert len(with_fix) == 1 and "fixed by `uv add httpx`" in with_fix[0], digest
+    # the command that failed is not a fix: how to run the tests stays
+    assert "- shop: Run the tests with `uv run pytest -q`" in digest
+    # MEMORY.md keeps every line
+    assert "- shop: Install dependencies with `uv add httpx` [Task 1]" in entry_lines(memory)
+
+
+async def test_a_later_session_that_moves_a_port_and_loses_a_target_supersedes_both(
+    tmp_path: Path,
+) -> None:
+    rows = [
+        shop_tests(1, 0),  # "The shop API is served on port 8040 and reads SHOP_DB_URL …"
+        session(
+            2,
+            SHOP,
+            1,
+            [
+                user("Start the shop with make serve."),
+                run("c1", "make serve"),
+                result("c1", 0, "serving on :8040\n"),
+            ],
+        ),
+        session(
+            3,
+            SHOP,
+            4,
+            [
+                user("Bring the shop up again."),
+                run("c1", "make serve"),
+                result("c1", 2, "make: *** No rule to make target 'serve'.  Stop.\n"),
+                assistant("The shop API now listens on port 8055; that target is not there."),
+            ],
+        ),
+    ]
+    memory, summary = consolidate(tmp_path, rows)
+    stale = memory.split("## Superseded (no longer current)", 1)[1].split("\n#", 1)[0]
+    assert "port 8040" in stale and "`8040` was replaced by `8055`" in stale
+    assert "Start it with `make serve`" in stale and "`make serve` is gone" in stale
+    current = memory.replace(stale, "")
+    assert "8040" not in current
+    # the task whose title names the gone target says so in its heading
+    assert "## Task 2: Start the shop with make serve [superseded: `make serve` is gone]" in (
+        current
+    )
+    assert "8040" not in summary and "port 8055" in summary
+    assert "Start it with `make serve`" not in summary
+
+
+async def test_every_project_digest_ends_within_the_first_5000_bytes(tmp_path: Path) -> None:
+    def facts(name: str) -> str:
+        return " ".join(
+            f"The {name} importer for feed{k} reads its mapping from conf/{name}/feed{k}.yaml."
+            for k in range(10)
+        )
+
+    names = ["atlas", "borealis", "cobalt", "dune", "ember", "fjord"]
+    rows = [
+        session(20 + n * 2 + half, f"/home/u/code/{name}", n, [user("Document it."), assistant(f)])
+        for n, name in enumerate(names)
+        for half, f in enumerate([facts(name)[: len(facts(name)) // 2], facts(name)])
+    ]
+    _, summary = consolidate(tmp_path, rows)
+    data = summary.encode()
+    assert len(data) <= SUMMARY_BUDGET
+    head = data[:HEAD_BYTES].decode(errors="ignore")
+    for name in names:
+        # each project's heading, its best lines and its pointer are in what Codex reads first
+        digest = head.split(f"### {name}: how to work here", 1)[1].split("###", 1)[0]
+        assert f"- {name}: more in MEMORY.md under" in digest, name
+        assert (
+            sum(ln.startswith(f"- {name}: The {name} importer") for ln in digest.splitlines()) >= 3
+        )

@@ -18,8 +18,10 @@ What it writes
     ``## Failures and how to do differently``, merged by meaning across its sessions, most
     durable first, each bullet starting with its project and tagged with the tasks it came
     from (``[Task 1][Task 3]``) and, when more than one session said it, how many; and
-    ``## Superseded (no longer current)`` for what a later session replaced. Rules stated in
-    two or more projects are one entry each under ``# General rules`` at the end.
+    ``## Superseded (no longer current)`` for what a later session replaced (announced, or
+    read from a later fact: another value in the same statement or for the same attribute, a
+    renamed variable, a command that now fails as gone). Rules stated in two or more projects,
+    or said to hold in every project, are one entry each under ``# General rules`` at the end.
 ``memory_summary.md``
     ``v1``, then ``## User Profile``, ``## User preferences`` (the general rules),
     ``## User notes`` (only when there are any), ``## General Tips`` (what to grep) and

@@ -10,6 +10,7 @@ MODEL = "offline-v1"
 # Codex injects a summary of up to 10,000 bytes whole; of a longer one, only the first 5,000
 # and the last 5,000 bytes (doctor.INJECT_HEAD_BYTES / INJECT_TAIL_BYTES).
 SUMMARY_BUDGET = 10_000
+HEAD_BYTES = 5_000  # what Codex reads of the summary first: its most valuable part
 SUMMARY_NOTES_BUDGET = 1_200  # bytes of the summary's ``## User notes`` body
 READ_LIMIT = 64 * 1024 * 1024
 NOTE_READ_LIMIT = 64 * 1024
@@ -36,7 +37,7 @@ STATE_BEGIN = (
 STATE_END = "-->"
 ADHOC_HEADING = "## Ad-hoc notes"
 EMPTY_HEADING = "# Memory is empty"
-GENERAL_HEADING = "# General rules (stated in two or more projects)"
+GENERAL_HEADING = "# General rules (for every project)"
 SUPERSEDED_HEADING = "## Superseded (no longer current)"
 SUMMARY_NOTES_HEADING = "## User notes"
 SUMMARY_SECTIONS = (

@@ -8,7 +8,7 @@ wording; anything unrecognised is a plain fact."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass
 
 from memoryd.textutil import norm_words
@@ -75,7 +75,7 @@ _FILLER = frozenset(
     "use using used prefer rather than instead over not never no don't dont do does avoid "
     "keep make sure should must you we i here there from now on next time in future going "
     "forward when whenever every any all run before after only everywhere time times way "
-    "things thing anything everything by also".split()
+    "things thing anything everything by also as".split()
 )
 _NEGATIVE = re.compile(r"^(?:do not|don't|never|avoid|no|stop)\b", re.I)
 
@@ -118,9 +118,33 @@ def rule_key(implication: str) -> str:
 
 
 def same_rule(a: set[str], b: set[str]) -> bool:
-    """Two rules share most of their content words (at least two, and 60% of the shorter)."""
-    shared = len(a & b)
+    """Two rules share most of their meaning words (at least two, and 60% of the shorter),
+    a word matching another that it begins or that begins it ("lint" / "linter",
+    "indent" / "indentation", "time" / "timestamp")."""
+    shared = overlap(a, b)
     return shared >= 2 and shared >= 0.6 * min(len(a), len(b))
+
+
+# What an English suffix adds to a stem: "lint" + "er", "indent" + "ation"; not "hand" + "ler".
+_SUFFIX = re.compile(r"(?:e?r|or|ion|ation|ment|ing|e?d|e?s|ly|ity|i[sz]e|able|al)")
+
+
+def _akin(x: str, y: str) -> bool:
+    """The same word, or one is the other plus a suffix."""
+    if x == y:
+        return True
+    short, long = sorted((x, y), key=len)
+    return (
+        len(short) >= 4
+        and long.startswith(short)
+        and _SUFFIX.fullmatch(long[len(short) :]) is not None
+    )
+
+
+def overlap(a: Iterable[str], b: Iterable[str]) -> int:
+    """How many words of ``a`` match a word of ``b`` (equal, or one begins the other)."""
+    bs = list(b)
+    return sum(1 for x in a if any(_akin(x, y) for y in bs))
 
 
 # A rule that something must go or stay out: "no debugPrint calls left behind", "strip any
@@ -188,9 +212,23 @@ class Replacement:
                 and _value(value).search(text) is not None
                 and _value(new_value).search(text) is None
             )
+        if _said_gone(self.old, text) or norm_words(text) in norm_words(self.text):
+            return False  # "package-lock.json was removed", or the words that said the change
         return _term(self.old).search(text) is not None and not (
             self.new and _term(self.new).search(text) is not None
         )
+
+
+_GONE_WORDS = (
+    r"(?:is|was|has\s+been|got|are|were)\s+(?:now\s+)?(?:removed|gone|replaced|renamed|dropped"
+    r"|deprecated|deleted|retired)|no\s+longer\b"
+)
+
+
+def _said_gone(term: str, text: str) -> bool:
+    """Whether ``text`` says ``term`` is gone or replaced ("`X` was removed", "X no longer")."""
+    body = _term(term).pattern
+    return re.search(rf"{body}`?\)?\s+{_GONE_WORDS}", text, re.I) is not None
 
 
 # "WEBAPP_PORT=8765", "`WEBAPP_PORT` must be 8765", "WEBAPP_PORT is set to 8765": a setting.
@@ -209,7 +247,7 @@ _SET_TO = re.compile(
 # Words that follow "NAME is" without being its value ("RELAY_REDIS_URL is no longer read").
 _NOT_A_VALUE = frozenset(
     "no not never now still also only missing unset empty required needed gone removed "
-    "deprecated renamed read used set the a an in on at from".split()
+    "deprecated renamed replaced dropped superseded read used set the a an in on at from".split()
 )
 
 
@@ -279,7 +317,10 @@ def replacement(text: str, day: str) -> Replacement | None:
     m = _REPLACED.match(text)
     if m is None:
         return None
-    return Replacement(m.group("old").strip("`"), (m.group("new") or "").strip("`"), day, text)
+    new = (m.group("new") or "").strip("`")
+    if new.lower() in _FILLER:
+        new = ""  # "replaced by and …": a misread, not a tool; what stays true is that old went
+    return Replacement(m.group("old").strip("`"), new, day, text)
 
 
 def superseded_by(text: str, day: str, signals: Sequence[Replacement]) -> Replacement | None:
@@ -303,4 +344,392 @@ def terms(texts: Iterable[str]) -> list[str]:
             word = m.group(1).split()[0]
             if word not in out and re.fullmatch(r"[\w.@/+-]{2,30}", word):
                 out.append(word)
+    return out
+
+
+# --- Supersession read from the facts themselves, whatever words announced the change ---
+
+# Words before a command that only say how it is run: "sudo cargo build", "env X=1 make".
+_LEADERS = frozenset("sudo env time nice exec command".split())
+
+
+def program(command: str) -> str:
+    """The program a command runs: its first word after ``VAR=value`` assignments and
+    ``sudo``/``env`` ("GOTOOLCHAIN=go1.22.5 go test ./..." runs go)."""
+    for word in command.strip("`").split():
+        if re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", word) or word in _LEADERS or word.startswith("-"):
+            continue
+        return word.lower()
+    return ""
+
+
+def first_arg(command: str) -> str:
+    words = command.strip("`").lower().split()
+    prog = program(command)
+    rest = words[words.index(prog) + 1 :] if prog in words else []
+    return rest[0] if rest else ""
+
+
+# A value in a statement: a code span, or a token with a digit in it (a port, a version, a URL).
+_SLOT_VALUE = re.compile(r"`[^`\n]+`|(?<![\w/.:-])[\w./:@+-]*\d[\w./:@+-]*")
+
+
+@dataclass(frozen=True)
+class Slot:
+    """What a statement says, with its values taken out: "The API listens on port `8000`" is
+    the slot {api, listen, port} with the value 8000."""
+
+    words: frozenset[str]
+    values: tuple[str, ...]
+
+    @property
+    def commands(self) -> bool:
+        """Every value is a command in a code span ("Run the tests with `npm test`")."""
+        return all(v.startswith("`") for v in self.values)
+
+    def same(self, other: Slot) -> bool:
+        """The same statement about maybe other values: as many values, and most meaning
+        words shared (75% of the larger; at least three unless the values are commands, whose
+        programs say what changed: "install dependencies with `npm install`")."""
+        if len(self.values) != len(other.values) or self.commands != other.commands:
+            return False
+        shared = len(self.words & other.words)
+        need = 1 if self.commands else 3
+        return shared >= need and shared >= 0.75 * max(len(self.words), len(other.words))
+
+
+def slot(text: str) -> Slot | None:
+    """The slot of a fact that gives at most two values; None for a statement with no value
+    or too few words to say what the value is of."""
+    values: list[str] = []
+
+    def mask(m: re.Match[str]) -> str:
+        values.append(m.group(0).rstrip(".,;:"))  # a code span keeps its backticks
+        return " "
+
+    masked = _SLOT_VALUE.sub(mask, re.sub(r"\s*\([^()]*\)", "", text))
+    words = frozenset(meaning_words(masked))
+    s = Slot(words, tuple(values))
+    if not values or len(values) > 2 or len(words) < (1 if s.commands else 3):
+        return None
+    return s
+
+
+def _mentions(value: str, texts: Iterable[str]) -> bool:
+    pattern = _term(value)
+    return any(pattern.search(t) is not None for t in texts)
+
+
+def _uses(prog: str, texts: Iterable[str]) -> bool:
+    """Whether a command in ``texts`` runs ``prog``."""
+    return any(program(m.group(1)) == prog for t in texts for m in re.finditer(r"`([^`\n]+)`", t))
+
+
+def changed_values(
+    facts: Sequence[tuple[str, str]], texts: Sequence[tuple[str, str]]
+) -> list[Replacement]:
+    """Replacements read from (day, fact) pairs of one project: the same slot given another
+    value by a later session ("listens on port 8000" → "listens on port 8080", "run the tests
+    with `npm test`" → "… with `pnpm test`"). The old value must be gone from everything said
+    (``texts``, (day, text)) on or after the later day, so a fact that only names a second
+    value of the same slot (a second test directory, another package) is not replaced. For a
+    command the old program must be gone: `go test ./a` and `go test ./b` are both current."""
+    out: list[Replacement] = []
+    slots = [(day, text, s) for day, text in facts if (s := slot(text)) is not None]
+    for old_day, _old_text, old in slots:
+        for new_day, new_text, new in slots:
+            if new_day <= old_day or not old.same(new) or old.values == new.values:
+                continue
+            since = [t for d, t in texts if d >= new_day]
+            for a, b in zip(old.values, new.values, strict=True):
+                if a == b:
+                    continue
+                if a.startswith("`"):  # a command: did its program go?
+                    pa, pb = program(a), program(b)
+                    # the same job by another program: `npm test` → `pnpm test`, not
+                    # `npx playwright install` → `pnpm install`
+                    sub = first_arg(a)
+                    if not (pa and sub) or pa == pb or sub != first_arg(b) or _uses(pa, since):
+                        continue
+                elif _mentions(a, since):
+                    continue
+                out.append(Replacement(a.strip("`"), b.strip("`"), new_day, new_text))
+    return out
+
+
+@dataclass(frozen=True)
+class Attributed:
+    """A value with what it is the value of: the word before it ("port 8040": port) and the
+    rest of the statement's meaning words (its subject)."""
+
+    attr: str
+    value: str
+    subject: frozenset[str]
+
+
+def attributed_values(text: str) -> list[Attributed]:
+    """The values (not commands) of a fact, each with its attribute and the fact's subject."""
+    out: list[Attributed] = []
+    for m in _SLOT_VALUE.finditer(text):
+        value = m.group(0).rstrip(".,;:")
+        if value.startswith("`") or (not _distinctive(value) and not value.isdigit()):
+            continue
+        before = re.findall(r"[A-Za-z][\w-]*", text[max(0, m.start() - 40) : m.start()])
+        named = [w for w in before[-3:] if w.lower() not in _FILLER]
+        if not named:
+            continue
+        attr = _stem(named[-1].lower())
+        # the subject is the value's own clause: "tests expect Postgres on port 5434, and
+        # an old process held port 4000" gives two ports of two things
+        starts = [c.end() for c in _CLAUSE.finditer(text, 0, m.start())]
+        end = _CLAUSE.search(text, m.end())
+        clause = text[starts[-1] if starts else 0 : end.start() if end else len(text)]
+        rest = _SLOT_VALUE.sub(" ", clause)
+        out.append(Attributed(attr, value, frozenset(meaning_words(rest) - {attr})))
+    return out
+
+
+_CLAUSE = re.compile(r"[,;()—]|:\s|\s(?:and|but|so|while|whereas)\s")
+
+
+def changed_attributes(
+    facts: Sequence[tuple[str, str]], texts: Sequence[tuple[str, str]]
+) -> list[Replacement]:
+    """A value a later fact gives for the same attribute of the same subject, in a statement
+    that may say more or less around it ("The API is served on port 8040 and reads DB_URL" →
+    "the API now listens on port 8055"): two subject words in common. As for a slot, the old
+    value must be gone from everything said since."""
+    out: list[Replacement] = []
+    given = [(day, text, a) for day, text in facts for a in attributed_values(text)]
+    for old_day, _t, old in given:
+        for new_day, new_text, new in given:
+            if new_day <= old_day or new.attr != old.attr or new.value == old.value:
+                continue
+            shared = len(old.subject & new.subject)
+            if shared < 2 or shared < 0.5 * min(len(old.subject), len(new.subject)):
+                continue
+            if _mentions(old.value, [t for d, t in texts if d >= new_day]):
+                continue
+            out.append(Replacement(old.value, new.value, new_day, new_text))
+    return out
+
+
+def renamed_settings(
+    facts: Sequence[tuple[str, str]], texts: Sequence[tuple[str, str]]
+) -> list[Replacement]:
+    """A setting whose distinctive value a later session gives under another name
+    (``BROKERS_URL=localhost:9092`` → ``KAFKA_URL=localhost:9092``), the old name no longer
+    said: the variable was renamed."""
+    out: list[Replacement] = []
+    given = [(day, text, n, v) for day, text in facts for n, v in settings(text)]
+    for old_day, _t, old_name, value in given:
+        if not _distinctive(value):
+            continue
+        for new_day, new_text, new_name, new_value in given:
+            if new_day <= old_day or new_value != value or new_name == old_name:
+                continue
+            if _mentions(old_name, [t for d, t in texts if d >= new_day]):
+                continue
+            out.append(Replacement(old_name, new_name, new_day, new_text))
+    return out
+
+
+_FAILED = re.compile(r"^`(?P<cmd>[^`\n]+)`\s+failed\b(?P<rest>.*)$", re.S)
+# Errors that say a command, target or file does not exist (as opposed to one that ran and
+# failed): the shells', make's, npm's and most CLIs' wording of "no such thing".
+_GONE_ERROR = re.compile(
+    r"command not found|no rule to make target|no such file or directory|no such command"
+    r"|unknown (?:sub)?command|is not a [\w-]+ command|missing script|\benoent\b"
+    r"|not recognized as an? (?:internal|command)|does not exist|no such task",
+    re.I,
+)
+
+
+def gone_command(text: str) -> str | None:
+    """The command of an unresolved failure whose error says it no longer exists."""
+    m = _FAILED.match(text)
+    if m is None or _FIX.search(text) or not _GONE_ERROR.search(m.group("rest")):
+        return None
+    # the error must be about the command itself ("make: *** No rule to make target 'dev'",
+    # "Command not found: worker"), not a file the command could not find
+    words = [w for w in m.group("cmd").split() if len(w) >= 3 and not w.startswith("-")]
+    if not any(_term(w).search(m.group("rest")) for w in words):
+        return None
+    return m.group("cmd")
+
+
+def gone_commands(
+    failures: Sequence[tuple[str, str]], texts: Sequence[tuple[str, str]]
+) -> list[Replacement]:
+    """A remembered command that a later session ran and saw fail as gone ("No rule to make
+    target", "command not found"), not run successfully since: it is out of date. Only a
+    command memory held before that day counts (a tool missing on a new machine is not a
+    replacement)."""
+    out: list[Replacement] = []
+    for day, text in failures:
+        cmd = gone_command(text)
+        if cmd is None:
+            continue
+        before = [t for d, t in texts if d < day]
+        worked_since = [t for d, t in texts if d > day and t != text and gone_command(t) is None]
+        if _mentions(cmd, before) and not _mentions(cmd, worked_since):
+            out.append(Replacement(cmd, "", day, text))
+    return out
+
+
+# --- Rules that mean the same: the same tool, taken the same way ---
+
+# Wrappers that run a tool without being it: `uv run pytest` and `pytest` run pytest.
+_WRAPPER = re.compile(
+    r"(?<![\w-])(?:(?:uv|poetry|pdm|pipenv|hatch|rye)\s+run|npx|bunx|(?:pnpm|yarn)\s+(?:exec|dlx)"
+    r"|bundle\s+exec|python3?\s+-m)\s+(?=[\w.-])",
+    re.I,
+)
+# Words that turn down what follows them within a few words: "never X", "Y rather than X".
+_NEGATOR = frozenset("don't dont not never avoid no stop without instead than over".split())
+_STANCE_REACH = 4
+
+
+def unwrap(text: str) -> str:
+    """``text`` with its commands' wrappers dropped ("uv run pytest -q" → "pytest -q")."""
+    return _WRAPPER.sub("", text)
+
+
+def stance(text: str) -> dict[str, bool]:
+    """Each meaning word of a rule with whether the rule takes it (True) or turns it down
+    (False): a negation or "rather than" / "instead of" in the few words before its first
+    mention. "use uv, not pip": uv taken, pip turned down; "never run pip": pip turned down."""
+    split = re.sub(r"([a-z])([A-Z])", r"\1 \2", unwrap(text))
+    # a clause boundary ends a negation's reach: "never npm, pnpm only"
+    tokens = re.findall(r"[a-z0-9][a-z0-9']*|[,;:.!?—()]", split.lower())
+    out: dict[str, bool] = {}
+    for i, tok in enumerate(tokens):
+        word = _stem(tok.strip("'"))
+        if not word[:1].isalnum() or word in out or tok in _FILLER:
+            continue
+        before: list[str] = []
+        for w in reversed(tokens[max(0, i - _STANCE_REACH) : i]):
+            if not w[:1].isalnum():
+                break
+            before.append(w)
+        out[word] = not any(w in _NEGATOR for w in before)
+    return out
+
+
+_ACRONYM = re.compile(r"\b[A-Z]{2,6}s?\b")  # UTC, PR, JSON: a name, not a plain word
+
+
+def names_in(text: str) -> set[str]:
+    """The stems of the names in code a rule mentions: code spans' programs, calls, paths,
+    camelCase and snake_case names."""
+    out = {_stem(m.group(0).lower()) for m in _ACRONYM.finditer(text)}
+    for m in _IDENTIFIER.finditer(unwrap(text)):
+        name = m.group(0)
+        if name.startswith("`"):
+            prog = program(name)
+            if prog:
+                out.add(_stem(prog))
+        else:
+            out |= meaning_words(name)
+    return out
+
+
+def same_tool_rule(a: str, b: str, tools: Set[str]) -> bool:
+    """Two rules about the same tool taken the same way, in other words: they share a tool
+    (a program the sessions ran, or a name in code either rule gives) with the same stance,
+    turn no shared tool the other way, and share another meaning word or are both short
+    ("use rg to search, not grep" / "search with ripgrep (rg) instead of grep -r")."""
+    sa, sb = stance(a), stance(b)
+    known = tools | names_in(a) | names_in(b)
+    shared = [w for w in sa if w in sb and w in known]
+    if not shared or not same_stance(sa, sb):
+        return False
+    others = overlap(set(sa) - set(shared), set(sb) - set(shared))
+    return bool(others) or max(len(sa), len(sb)) <= 3
+
+
+def same_stance(sa: dict[str, bool], sb: dict[str, bool]) -> bool:
+    """No word one rule takes that the other turns down."""
+    return all(sa[w] == sb[w] for w in sa if w in sb)
+
+
+def same_meaning(a: str, b: str, tools: Set[str]) -> bool:
+    """Two rules that say the same in other words: most meaning words shared without a word
+    taken by one and turned down by the other, the same code kept out, or the same tool taken
+    the same way."""
+    wa, wb = meaning_words(unwrap(a)), meaning_words(unwrap(b))
+    return (
+        (same_rule(wa, wb) and not _pair_conflict(a, b) and not _pair_conflict(b, a))
+        or same_removal(a, b)
+        or same_tool_rule(a, b, tools)
+    )
+
+
+def _pair_conflict(a: str, b: str) -> bool:
+    """``a`` prefers X to Y and ``b`` takes Y or turns X down ("tabs, not spaces" against
+    "spaces, not tabs"). Only the pair counts: "don't add a package without asking" and "ask
+    before adding a package" agree, whatever their negations."""
+    m = _PAIR.search(a)
+    if m is None:
+        return False
+    x, y = _stem(m.group("x").lower()), _stem(_rejected(a[m.start("y") :]))
+    sb = stance(b)
+    return sb.get(y) is True or sb.get(x) is False
+
+
+# A rule the user scoped to all their work: "whatever the repo", "in every project of mine",
+# "across all our repositories".
+_UNIVERSAL = re.compile(
+    r"\b(?:every|all|any|each)\s+(?:(?:one\s+)?(?:of\s+)?(?:my|our|the|your)\s+)?"
+    r"(?:repo|repositor|project|codebase|workspace)\w*"
+    r"|\bwhatever\s+(?:the\s+)?(?:repo|repositor|project|codebase)\w*"
+    r"|\bacross\s+(?:all\s+)?(?:my\s+|our\s+)?(?:repo|repositor|project|codebase)\w*",
+    re.I,
+)
+
+
+def universal(text: str) -> bool:
+    """Whether a rule says it holds in every project, wherever it was said."""
+    return _UNIVERSAL.search(text) is not None
+
+
+def where_stated(projects: Sequence[str]) -> str:
+    """Where a general rule comes from: the projects that stated it, or, for a rule stated in
+    one project for all of them, no project name (it is not that project's rule)."""
+    if len(projects) > 1:
+        return f"stated in {', '.join(projects)}"
+    return "stated for every project"
+
+
+_ANNOUNCED = re.compile(r"^(?:Replaced|Switched to):[^(]*?\((?P<said>.*)\)\s*$", re.S)
+
+
+def said_key(text: str) -> str:
+    """What a statement says, as a key: for an announced replacement ("Replaced: `x` is gone
+    ("we dropped x")") the words it quotes, for anything else its own words; so a fact and
+    the replacement read from it are one statement."""
+    m = _ANNOUNCED.match(text)
+    said = m.group("said").strip().strip('"“”') if m else text
+    return norm_words(said)
+
+
+def turned_down(rules: Sequence[tuple[str, str]], tools: Set[str]) -> list[Replacement]:
+    """A tool an older rule takes and a later rule of the same project turns down ("run black
+    on what you touch", then "format with ruff, not black"): the older rule, and what else
+    presents that tool as current, is out of date, when the later rule takes another tool
+    instead (the replacement names it)."""
+    out: list[Replacement] = []
+    for old_day, old_text in rules:
+        so = stance(old_text)
+        for new_day, new_text in rules:
+            if new_day <= old_day:
+                continue
+            sn = stance(new_text)
+            known = tools | names_in(old_text) | names_in(new_text)
+            # only a rule that takes another tool instead replaces one: "don't run pytest
+            # in parallel" says how to use pytest, not that it went
+            new = next((w for w, ok in sn.items() if ok and w in known), "")
+            for word, taken in so.items():
+                if new and taken and sn.get(word) is False and word in known:
+                    out.append(Replacement(word, new, new_day, new_text))
     return out

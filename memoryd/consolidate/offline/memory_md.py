@@ -19,7 +19,12 @@ from memoryd.consolidate.offline.layout import (
     SUPERSEDED_HEADING,
 )
 from memoryd.consolidate.offline.ledger import Emitter, Ledger
-from memoryd.consolidate.offline.meaning import Replacement, replaced_phrase, superseded_by
+from memoryd.consolidate.offline.meaning import (
+    Replacement,
+    replaced_phrase,
+    superseded_by,
+    where_stated,
+)
 from memoryd.consolidate.offline.model import Entry, Group, Task, TaskRef, collect_entries
 from memoryd.consolidate.offline.sources import AdHocNote
 from memoryd.layout import ROLLOUT_SUMMARIES_DIR
@@ -43,8 +48,15 @@ _BLOCK_SECTIONS: tuple[tuple[EntryKind, str], ...] = (
 )
 
 
-def _task_heading(num: int, task: Task) -> str:
-    return f"## Task {num}: {task.title} (outcome: {task.outcome})"
+def _title(task: Task, signals: Sequence[Replacement]) -> str:
+    """A task's title, marked when a later session replaced what it names ("gh pr create
+    --draft is how I open PRs" after the move to GitLab): a heading is read as current too."""
+    r = superseded_by(task.title, task.latest, signals)
+    return task.title if r is None else f"{task.title} [superseded: {replaced_phrase(r)}]"
+
+
+def _task_heading(num: int, task: Task, signals: Sequence[Replacement] = ()) -> str:
+    return f"## Task {num}: {_title(task, signals)} (outcome: {task.outcome})"
 
 
 def _refs(nums: Sequence[int]) -> str:
@@ -83,9 +95,13 @@ def _entry_bullets(
     return out
 
 
-def _scope_line(group: Group) -> str:
+def _scope_line(group: Group, signals: Sequence[Replacement] = ()) -> str:
     sessions = len(group.support)
-    titles = "; ".join(f'"{clip(t.title, 80)}"' for t in group.tasks[:3])
+    titles = "; ".join(
+        f'"{clip(t.title, 80)}"'
+        + (" (superseded)" if superseded_by(t.title, t.latest, signals) else "")
+        for t in group.tasks[:3]
+    )
     more = f" and {len(group.tasks) - 3} more" if len(group.tasks) > 3 else ""
     return clip(
         f"scope: {plural(len(group.tasks), 'task')} from {plural(sessions, 'session')} "
@@ -104,10 +120,7 @@ def _applies_line(group: Group) -> str:
 
 
 def _general_line(e: Entry) -> str:
-    return (
-        f"- {e.rule_text()} (stated in {', '.join(e.projects)}; "
-        f"{plural(len(e.threads), 'session')})"
-    )
+    return f"- {e.rule_text()} ({where_stated(e.projects)}; {plural(len(e.threads), 'session')})"
 
 
 def _merge_general(general: dict[str, Entry], e: Entry) -> None:
@@ -131,7 +144,7 @@ def render_memory(
     aliases: Mapping[str, str] | None = None,
 ) -> tuple[list[str], list[VisibleGroup], list[Entry]]:
     """MEMORY.md's lines, the groups and entries left visible (what the summary may use), and
-    the rules stated in two or more projects (one general entry each)."""
+    the general rules (one entry each)."""
     signals = signals or {}
     general: dict[str, Entry] = {}
     em = Emitter("M", ledger)
@@ -153,7 +166,7 @@ def render_memory(
             em.restore(cp)
             continue
         em.blank()
-        em.line(_scope_line(group))
+        em.line(_scope_line(group, signals.get(group.cwd, ())))
         em.line(_applies_line(group))
         numbered: list[tuple[int, Task]] = []
         shown_keywords: set[str] = set()
@@ -161,7 +174,7 @@ def render_memory(
             num = len(numbered) + 1
             tcp = em.checkpoint()
             em.blank()
-            if not em.line(_task_heading(num, task), task.support):
+            if not em.line(_task_heading(num, task, signals.get(group.cwd, ())), task.support):
                 em.restore(tcp)
                 continue
             shown = em.section(

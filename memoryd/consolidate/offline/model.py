@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -13,19 +13,29 @@ from memoryd.consolidate.offline.meaning import (
     FACT,
     FIX,
     NOISE,
+    REPLACED,
     Replacement,
+    changed_attributes,
+    changed_values,
     command_pairs,
     content_words,
     fact_key,
     fix_part,
+    gone_commands,
     kind_of,
+    meaning_words,
+    program,
+    renamed_settings,
     replacement,
     rule_key,
-    same_removal,
-    same_rule,
+    said_key,
+    same_meaning,
     settings,
     superseded_by,
     switched_to,
+    turned_down,
+    universal,
+    unwrap,
 )
 from memoryd.consolidate.offline.sources import Source, TaskIn, project_name
 from memoryd.textutil import clip, dedupe_ci, norm_words
@@ -138,9 +148,14 @@ class Entry:
     def rule_text(self) -> str:
         """A rule as what to do, with the user's words when they say more than that."""
         head = self.implication or self.text
-        if self.quote and not content_words(self.quote) <= content_words(head):
-            return f'{clip(head, 160)} — "{clip(self.quote, 160)}"'
-        return clip(head, 200)
+        # long enough for a rule's condition and its reason, which come last ("…, because the
+        # changelog tool reads the prefix"); the summary's line cap still holds
+        if self.quote and (
+            not content_words(self.quote) <= content_words(head)
+            or any(tok not in head for tok in _CODEISH.findall(self.quote))
+        ):
+            return f'{clip(head, 200)} — "{clip(self.quote, 200)}"'
+        return clip(head, 280)
 
     @property
     def durability(self) -> int:
@@ -148,6 +163,9 @@ class Entry:
         return DURABILITY[self.kind] * 4 + min(len(self.threads), 4)
 
 
+# A token the user typed as code: a flag, a path, a name with a dot, digit or underscore
+# ("--no-verify", "0.9", "stg_"): words alone do not say whether a rewrite kept it.
+_CODEISH = re.compile(r"(?<![\w-])(?:--?[a-z][\w-]*|[\w-]*[./_\d][\w./-]*\w)")
 _QUOTE = re.compile(r"[\"“]([^\"”]{1,300})[\"”]")
 _SAID = re.compile(
     r"^(?:when [^,]*,\s*)?the user (?:said|asked|corrected|asked / corrected)\b:?\s*", re.I
@@ -209,12 +227,36 @@ def collect_entries(
                 else:
                     e = _merge(entries, fact_key(text), text, num, ref)
                 e.kind = what
-    out = list(entries.values())
+    out = list(entries.values()) if kind == "prefs" else _fold_restatements(entries.values())
     for e in out:
         # A lesson stays true while its fix does: "`npm run e2e` failed …; fixed by `npx
         # playwright install`" is not about npm.
         claim = fix_part(e.text) if e.kind == FIX else f"{e.text} {e.quote}"
         e.superseded = superseded_by(claim, e.latest, signals)
+    return out
+
+
+def _fold_restatements(entries: Iterable[Entry]) -> list[Entry]:
+    """One entry per statement: a fact and the replacements read from it ("RELAY_URL is no
+    longer read", "Replaced: `RELAY_URL` is gone ("RELAY_URL is no longer read")", "Switched
+    to: …" with the same words) are one, kept as the replacement, which says what changed."""
+    out: list[Entry] = []
+    first: dict[str, int] = {}
+    for e in entries:
+        key = said_key(e.text)
+        at = first.get(key)
+        if not key or at is None:
+            first[key] = len(out)
+            out.append(e)
+            continue
+        keep, drop = (
+            (e, out[at]) if e.kind == REPLACED and out[at].kind != REPLACED else (out[at], e)
+        )
+        keep.tasks += [n for n in drop.tasks if n not in keep.tasks]
+        keep.threads |= drop.threads
+        keep.projects += [p for p in drop.projects if p not in keep.projects]
+        keep.latest = max(keep.latest, drop.latest)
+        out[at] = keep
     return out
 
 
@@ -256,22 +298,65 @@ def replacement_signals(sources: Sequence[Source]) -> dict[str, list[Replacement
         subs = {sub for prog, sub in since if prog == new}
         for old in sorted({prog for prog, sub in before if sub in subs and prog != new}):
             out.setdefault(cwd, []).append(Replacement(old, new, day, text))
+    # Changes no sentence announced: read from the facts themselves.
+    facts: dict[str, list[tuple[str, str]]] = {}
+    fails: dict[str, list[tuple[str, str]]] = {}
+    rules: dict[str, list[tuple[str, str]]] = {}
+    said: dict[str, list[tuple[str, str]]] = {}
+    for src in sources:
+        for t in src.tasks:
+            for bullet in t.knowledge:
+                if replacement(bullet, "") is None and switched_to(bullet) is None:
+                    facts.setdefault(src.cwd, []).append((src.updated_at, bullet))
+            for bullet in t.failures:
+                fails.setdefault(src.cwd, []).append((src.updated_at, bullet))
+            for bullet in t.prefs:
+                _, implication, quote = preference_parts(bullet)
+                rules.setdefault(src.cwd, []).append((src.updated_at, implication or quote))
+            for bullet in [*t.prefs, *t.knowledge, *t.failures]:
+                if replacement(bullet, "") is None and switched_to(bullet) is None:
+                    said.setdefault(src.cwd, []).append((src.updated_at, bullet))
+    tools = programs_run(sources)
+    for cwd in sorted(said):
+        found = [
+            *turned_down(rules.get(cwd, []), tools),
+            *changed_values(facts.get(cwd, []), said[cwd]),
+            *changed_attributes(facts.get(cwd, []), said[cwd]),
+            *renamed_settings(facts.get(cwd, []), said[cwd]),
+            *gone_commands(fails.get(cwd, []), said[cwd]),
+        ]
+        known = set(out.get(cwd, []))
+        for r in found:
+            if r not in known:
+                known.add(r)
+                out.setdefault(cwd, []).append(r)
+    return out
+
+
+def programs_run(sources: Sequence[Source]) -> set[str]:
+    """The stems of the programs the sessions' commands ran (what a rule's "tool" can be)."""
+    out: set[str] = set()
+    for src in sources:
+        for t in src.tasks:
+            for bullet in [*t.knowledge, *t.failures]:
+                for m in re.finditer(r"`([^`\n]+)`", unwrap(bullet)):
+                    out |= meaning_words(program(m.group(1)))
     return out
 
 
 def rule_aliases(sources: Sequence[Source]) -> dict[str, str]:
-    """Each rule key mapped to the key of its meaning: rules that share most of their content
-    words are one rule (the smallest key names it)."""
-    words: dict[str, set[str]] = {}
+    """Each rule key mapped to the key of its meaning (the smallest key names it): rules that
+    say the same in other words (``same_meaning``: most meaning words, the same code kept out,
+    or the same tool taken the same way: "use uv, not pip" / "never pip install anything")."""
     texts: dict[str, str] = {}
     for src in sources:
         for t in src.tasks:
             for bullet in t.prefs:
                 _, implication, quote = preference_parts(bullet)
                 text = implication or quote or bullet
-                words.setdefault(rule_key(text), content_words(text))
                 texts.setdefault(rule_key(text), text)
-    keys = sorted(words)
+    tools = programs_run(sources)
+    keys = sorted(texts)
     alias = {k: k for k in keys}
 
     def root(k: str) -> str:
@@ -281,21 +366,24 @@ def rule_aliases(sources: Sequence[Source]) -> dict[str, str]:
 
     for i, a in enumerate(keys):
         for b in keys[i + 1 :]:
-            if not a.startswith("pair:") and not b.startswith("pair:"):
-                if same_rule(words[a], words[b]) or same_removal(texts[a], texts[b]):
-                    ra, rb = root(a), root(b)
-                    if ra != rb:
-                        alias[max(ra, rb)] = min(ra, rb)
+            if same_meaning(texts[a], texts[b], tools):
+                ra, rb = root(a), root(b)
+                if ra != rb:
+                    alias[max(ra, rb)] = min(ra, rb)
     return {k: root(k) for k in keys}
 
 
 def general_rule_keys(sources: Sequence[Source], aliases: Mapping[str, str]) -> set[str]:
-    """Keys of the rules stated in two or more projects: one general rule each."""
+    """Keys of the rules stated in two or more projects, or said to hold in every project:
+    one general rule each."""
     projects: dict[str, set[str]] = {}
+    everywhere: set[str] = set()
     for src in sources:
         for t in src.tasks:
             for bullet in t.prefs:
                 _, implication, quote = preference_parts(bullet)
-                key = rule_key(implication or quote or bullet)
-                projects.setdefault(aliases.get(key, key), set()).add(src.cwd)
-    return {k for k, cwds in projects.items() if len(cwds) > 1}
+                key = aliases.get(k := rule_key(implication or quote or bullet), k)
+                projects.setdefault(key, set()).add(src.cwd)
+                if universal(f"{implication} {quote}"):
+                    everywhere.add(key)
+    return {k for k, cwds in projects.items() if len(cwds) > 1} | everywhere

@@ -3,27 +3,35 @@ budget.
 
 Codex injects a summary of up to 10,000 bytes whole (of a longer one, the first 5,000 and the
 last 5,000 bytes). So the file is kept under ``SUMMARY_BUDGET`` and ordered by value: the
-rules the user stated in two or more projects, then per project a "how to work here" digest
-(its rules, failure→fix lessons, don'ts, replacements, facts, how to run it), each line a
-self-contained statement that names its project. Lines rank by durability (a stated rule,
-then a lesson confirmed by an outcome, then knowledge) and how many sessions said them; ties
-go to the most recently confirmed. When the whole does not fit, the lowest-ranked lines go
-first, never a line cut in half."""
+general rules (stated in two or more projects, or for all of them), then per project a "how
+to work here" digest (its rules, failure→fix lessons, don'ts, replacements, facts, how to run
+it), each line a self-contained statement that names its project. Lines rank by durability
+(a stated rule, then a lesson confirmed by an outcome, then knowledge) and how many sessions
+said them; ties go to the most recently confirmed. When the whole does not fit, the
+lowest-ranked lines go first, never a line cut in half."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from memoryd.consolidate.offline.layout import SUMMARY_BUDGET, SUMMARY_NOTES_HEADING
+from memoryd.consolidate.offline.layout import HEAD_BYTES, SUMMARY_BUDGET, SUMMARY_NOTES_HEADING
 from memoryd.consolidate.offline.ledger import Emitter, Ledger
 from memoryd.consolidate.offline.meaning import (
     DONT,
+    DURABILITY,
+    FACT,
     REPLACED,
     RULE,
+    first_arg,
+    fix_part,
+    program,
     replaced_phrase,
     replacement,
+    slot,
     terms,
+    where_stated,
 )
 from memoryd.consolidate.offline.memory_md import VisibleGroup
 from memoryd.consolidate.offline.model import Entry
@@ -32,7 +40,10 @@ from memoryd.redact import redact
 from memoryd.textutil import clip, plural, split_lines
 
 LINE_CHARS = 320
+# Lines below this score (how to run something, what is missing) may repeat a better line.
+RUN_SCORE_CEILING = DURABILITY[FACT] * 4
 DIGEST_LINES = 8  # of a project's "how to work here"; the rest follows all the digests
+MIN_DIGEST_LINES = 3
 MAX_ADHOC = 5
 
 
@@ -112,7 +123,7 @@ def build_summary_model(
     shown_threads = {tid for vg in visible for _, t in vg.tasks for tid in t.support}
     general_lines = [
         Line(
-            f"- {g.rule_text()} (stated in {', '.join(g.projects)})",
+            f"- {g.rule_text()} ({where_stated(g.projects)})",
             frozenset(g.threads),
             # Above every project's own lines: they hold wherever the user works.
             1_000 + len(g.threads),
@@ -132,6 +143,7 @@ def build_summary_model(
             seen.add(text)
             d.lines.append(Line(text, frozenset(e.threads), _score(e), e.latest))
         d.lines.sort(key=lambda ln: (-ln.score, _rev(ln.latest), ln.text))
+        d.lines = _without_repeats(d.lines)
         digests.append(d)
     words = [vg.group.project for vg in visible]
     words += terms(ln.text for d in digests for ln in d.lines[:6])
@@ -145,6 +157,31 @@ def build_summary_model(
         skills=list(skills),
         notes=list(notes),
     )
+
+
+def _without_repeats(lines: Sequence[Line]) -> list[Line]:
+    """A project's ranked lines without those a better line already says: a "how to run"
+    line whose commands all appear in a line above ("Apply migrations with `x`" under "… fixed
+    by `x`"), and a second way to run the same program for the same job ("Run the tests with
+    `go test ./a`" under "… `go test ./...`"). MEMORY.md keeps them all."""
+    out: list[Line] = []
+    said: list[str] = []  # what the kept lines give as the way to do something
+    jobs: set[tuple[frozenset[str], str, str]] = set()
+    for ln in lines:
+        spans = re.findall(r"`([^`\n]+)`", ln.text)
+        if spans and ln.score < RUN_SCORE_CEILING:
+            if all(any(f"`{s}`" in o or f" {s}" in o for o in said) for s in spans):
+                continue
+            s = slot(ln.text)
+            if s is not None and s.commands and len(s.values) == 1:
+                job = (s.words, program(s.values[0]), first_arg(s.values[0]))
+                if job in jobs:
+                    continue
+                jobs.add(job)
+        out.append(ln)
+        # a lesson gives its fix as the way to do it, not the command that failed
+        said.append(fix_part(ln.text))
+    return out
 
 
 def _profile_lines(model: SummaryModel) -> list[str]:
@@ -183,8 +220,7 @@ def render_summary(ledger: Ledger, model: SummaryModel, level: Level) -> list[st
             shown += em.line(rule.text, rule.support)
     if not shown:
         em.line(
-            "- No rule stated in two or more projects yet; each project's own rules are under "
-            "What's in Memory."
+            "- No rule for every project yet; each project's own rules are under What's in Memory."
             if model.sources
             else "- None recorded yet."
         )
@@ -210,20 +246,12 @@ def render_summary(ledger: Ledger, model: SummaryModel, level: Level) -> list[st
         em.line("- Nothing yet: memory is empty.")
     # Every project's short digest first (its best lines), then the rest of each: the most
     # valuable part of the file comes first, whatever the number of projects.
+    depth = _digest_depth(model, kept, _size(em.lines))
     for d in model.digests:
-        g = d.vg.group
-        last = max(t.latest for _, t in d.vg.tasks)[:10]
-        pointer = Line(
-            f"- {g.project}: more in MEMORY.md under `{g.heading}` "
-            f"({plural(len(g.support), 'session')}, last {last or 'undated'})",
-            g.support,
-            0,
-        )
-        head = [ln for ln in d.lines[:DIGEST_LINES] if id(ln) in kept]
-        heading = f"### {g.project}: how to work here (cwd={g.cwd})"
-        _project_section(em, heading, d, [*head, pointer])
+        head = [ln for ln in d.lines[:depth] if id(ln) in kept]
+        _project_section(em, _digest_heading(d), d, [*head, _pointer(d)])
     for d in model.digests:
-        rest = [ln for ln in d.lines[DIGEST_LINES:] if id(ln) in kept]
+        rest = [ln for ln in d.lines[depth:] if id(ln) in kept]
         if rest:
             _project_section(em, f"### {d.vg.group.project}: more facts and commands", d, rest)
     if model.skills:
@@ -237,6 +265,40 @@ def render_summary(ledger: Ledger, model: SummaryModel, level: Level) -> list[st
     while em.lines and em.lines[-1] == "":
         em.lines.pop()
     return em.lines
+
+
+def _digest_heading(d: Digest) -> str:
+    return f"### {d.vg.group.project}: how to work here (cwd={d.vg.group.cwd})"
+
+
+def _pointer(d: Digest) -> Line:
+    g = d.vg.group
+    last = max(t.latest for _, t in d.vg.tasks)[:10]
+    return Line(
+        f"- {g.project}: more in MEMORY.md under `{g.heading}` "
+        f"({plural(len(g.support), 'session')}, last {last or 'undated'})",
+        g.support,
+        0,
+    )
+
+
+def _size(lines: Sequence[str]) -> int:
+    return sum(len(ln.encode("utf-8")) + 1 for ln in lines)
+
+
+def _digest_depth(model: SummaryModel, kept: set[int], used: int) -> int:
+    """How many best lines each project's digest shows: the most (up to ``DIGEST_LINES``)
+    with which every digest still ends within the first ``HEAD_BYTES`` (``used`` bytes come
+    before them), so that what Codex reads first holds each project's most valuable lines,
+    whatever the number of projects; never fewer than ``MIN_DIGEST_LINES``."""
+    for depth in range(DIGEST_LINES, MIN_DIGEST_LINES, -1):
+        size = used
+        for d in model.digests:
+            head = [ln.text for ln in d.lines[:depth] if id(ln) in kept]
+            size += _size(["", _digest_heading(d), "", *head, _pointer(d).text])
+        if size <= HEAD_BYTES:
+            return depth
+    return MIN_DIGEST_LINES
 
 
 def _project_section(em: Emitter, heading: str, d: Digest, lines: Sequence[Line]) -> None:
