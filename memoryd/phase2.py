@@ -28,6 +28,8 @@ agent's usage is booked with the run record, for failed runs too.
 from __future__ import annotations
 
 import dataclasses
+import errno
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -101,6 +103,30 @@ class Phase2Result:
     input_tokens: int = 0
     output_tokens: int = 0
     budget_reset_at: int | None = None  # outcome "budget": when the spent budget resets
+
+
+# Out of file descriptors (this process's open-files limit or the system's): it passes once
+# connections and other work close theirs, so the run is retried soon instead of after
+# phase2.retry_delay_seconds, and the stored reason says what to raise.
+_DESCRIPTOR_ERRNOS = (errno.EMFILE, errno.ENFILE)
+DESCRIPTOR_RETRY_SECONDS = 60
+DESCRIPTOR_HINT = "out of file descriptors: raise the open-files limit (ulimit -n / LimitNOFILE)"
+
+
+def out_of_descriptors(exc: BaseException) -> bool:
+    """Whether ``exc``, or an exception it was raised from, is EMFILE or ENFILE. libgit2 says
+    so in text only (a pygit2.GitError carries no errno), so the messages are read too."""
+    texts = [os.strerror(n) for n in _DESCRIPTOR_ERRNOS]
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, OSError) and e.errno in _DESCRIPTOR_ERRNOS:
+            return True
+        if any(t in str(e) for t in texts):
+            return True
+        e = e.__cause__ or e.__context__
+    return False
 
 
 class _Failed(MemorydError):
@@ -308,6 +334,10 @@ class Consolidator:
             raise
         except* _Failed as eg:
             reason = str(eg.exceptions[0])
+            delay = p.retry_delay_seconds
+            if out_of_descriptors(eg.exceptions[0]):
+                reason = f"{reason} ({DESCRIPTOR_HINT})"
+                delay = min(delay, DESCRIPTOR_RETRY_SECONDS)
             result.outcome, result.reason = "failed", reason
             failed = dataclasses.replace(
                 self._record(run, result),
@@ -321,11 +351,11 @@ class Consolidator:
                     claim,
                     reason,
                     now_s=clock.now_s(),
-                    retry_delay_seconds=p.retry_delay_seconds,
+                    retry_delay_seconds=delay,
                     run=failed,
                     usage=self._usage,
                 )
-            bound.warning("phase2_failed", reason=reason)
+            bound.warning("phase2_failed", reason=reason, retry_seconds=delay)
         return result
 
     async def _run_failing_cleanly(
