@@ -28,8 +28,6 @@ agent's usage is booked with the run record, for failed runs too.
 from __future__ import annotations
 
 import dataclasses
-import errno
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -50,7 +48,12 @@ from memoryd.consolidate.base import (
     ConsolidationResult,
 )
 from memoryd.consolidate.loop import NO_TOOL_CALLS
-from memoryd.errors import MemorydError
+from memoryd.errors import (
+    DESCRIPTOR_HINT,
+    DESCRIPTOR_RETRY_SECONDS,
+    MemorydError,
+    out_of_descriptors,
+)
 from memoryd.fsutil import atomic_write
 from memoryd.layout import (
     EXTENSIONS_DIR,
@@ -103,30 +106,6 @@ class Phase2Result:
     input_tokens: int = 0
     output_tokens: int = 0
     budget_reset_at: int | None = None  # outcome "budget": when the spent budget resets
-
-
-# Out of file descriptors (this process's open-files limit or the system's): it passes once
-# connections and other work close theirs, so the run is retried soon instead of after
-# phase2.retry_delay_seconds, and the stored reason says what to raise.
-_DESCRIPTOR_ERRNOS = (errno.EMFILE, errno.ENFILE)
-DESCRIPTOR_RETRY_SECONDS = 60
-DESCRIPTOR_HINT = "out of file descriptors: raise the open-files limit (ulimit -n / LimitNOFILE)"
-
-
-def out_of_descriptors(exc: BaseException) -> bool:
-    """Whether ``exc``, or an exception it was raised from, is EMFILE or ENFILE. libgit2 says
-    so in text only (a pygit2.GitError carries no errno), so the messages are read too."""
-    texts = [os.strerror(n) for n in _DESCRIPTOR_ERRNOS]
-    seen: set[int] = set()
-    e: BaseException | None = exc
-    while e is not None and id(e) not in seen:
-        seen.add(id(e))
-        if isinstance(e, OSError) and e.errno in _DESCRIPTOR_ERRNOS:
-            return True
-        if any(t in str(e) for t in texts):
-            return True
-        e = e.__cause__ or e.__context__
-    return False
 
 
 class _Failed(MemorydError):
