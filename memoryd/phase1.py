@@ -38,7 +38,12 @@ import structlog
 from memoryd import clock
 from memoryd.budget import Budget, BudgetExhausted, RunTokenLimit, Verdict
 from memoryd.config import Config
-from memoryd.errors import LeaseLost
+from memoryd.errors import (
+    DESCRIPTOR_HINT,
+    DESCRIPTOR_RETRY_SECONDS,
+    LeaseLost,
+    out_of_descriptors,
+)
 from memoryd.extract.base import (
     ExtractionRequest,
     Extractor,
@@ -372,6 +377,9 @@ class Phase1:
         except BudgetExhausted as e:
             return await self._defer(claim, str(e), bound)
         except (RolloutUnusable, BackendError, OutputError, OSError, RunTokenLimit) as e:
+            if out_of_descriptors(e):  # the machine's shortage, not the rollout's fault
+                reason = f"{e} ({DESCRIPTOR_HINT})"
+                return await self._fail(claim, reason, bound, transient=True)
             return await self._fail(claim, str(e) or type(e).__name__, bound)
         except Exception as e:  # a bug must not wedge the job: record it, retry later
             bound.exception("stage1_unexpected_error")
@@ -440,15 +448,20 @@ class Phase1:
         bound.info("stage1_waiting_for_budget", reason=reason)
         return "deferred"
 
-    async def _fail(self, claim: Claim, reason: str, bound: structlog.BoundLogger) -> str:
+    async def _fail(
+        self, claim: Claim, reason: str, bound: structlog.BoundLogger, *, transient: bool = False
+    ) -> str:
+        """``transient``: out of file descriptors; retried soon, and no retry is spent."""
         reason = reason.strip().splitlines()[0][:1000] if reason.strip() else "failed"
+        delay = self.cfg.phase1.retry_delay_seconds
         with anyio.CancelScope(shield=True):
             ok = await jobs.finish_failed(
                 self.conn,
                 claim,
                 reason,
                 now_s=clock.now_s(),
-                retry_delay_seconds=self.cfg.phase1.retry_delay_seconds,
+                retry_delay_seconds=min(delay, DESCRIPTOR_RETRY_SECONDS) if transient else delay,
+                spend_retry=not transient,
             )
         if not ok:
             return "lost"

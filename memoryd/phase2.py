@@ -49,13 +49,31 @@ from memoryd.consolidate.base import (
     ConsolidationResult,
 )
 from memoryd.consolidate.loop import NO_TOOL_CALLS
-from memoryd.errors import LockLost, MemorydError
+from memoryd.errors import (
+    DESCRIPTOR_HINT,
+    DESCRIPTOR_RETRY_SECONDS,
+    LockLost,
+    MemorydError,
+    out_of_descriptors,
+)
 from memoryd.fsutil import atomic_write
-from memoryd.layout import MEMORY_FILE, SUMMARY_FILE
+from memoryd.layout import (
+    EXTENSIONS_DIR,
+    MEMORY_FILE,
+    RAW_MEMORIES_FILE,
+    ROLLOUT_SUMMARIES_DIR,
+    SUMMARY_FILE,
+)
 from memoryd.llm.types import Usage
 from memoryd.maintenance import locked_message, pending_purge, purge_done, rollback_refusal
 from memoryd.memroot.artifacts import remove_stale_temp_files, sync_artifacts
-from memoryd.memroot.extensions import prune_extension_resources, seed_ad_hoc
+from memoryd.memroot.extensions import (
+    AD_HOC,
+    AD_HOC_INSTRUCTIONS,
+    INSTRUCTIONS_FILE,
+    prune_extension_resources,
+    seed_ad_hoc,
+)
 from memoryd.memroot.legacy import migrate_legacy
 from memoryd.store import phase2 as store
 from memoryd.store.db import immediate
@@ -143,6 +161,27 @@ def only_compressed_renames(diff: WorkspaceDiff) -> bool:
             ):
                 return False
     return True
+
+
+_SEEDED_AD_HOC = f"{EXTENSIONS_DIR}/{AD_HOC}/{INSTRUCTIONS_FILE}"
+
+
+def edits_to_consolidate(diff: WorkspaceDiff) -> list[str]:
+    """The changed paths that are not memoryd's own preparation: a note the user added to
+    ``MEMORY.md``, a file of theirs, an expired extension resource pruned (SPEC §4 "Trigger"
+    counts each). ``raw_memories.md`` and ``rollout_summaries/*.md`` are derived from the
+    selection, and the ad-hoc instructions are memoryd's seed while they hold its text: a
+    model has nothing to consolidate in those alone."""
+    edits = []
+    for c in diff.changes:
+        folder, _, name = c.path.rpartition("/")
+        derived = c.path == RAW_MEMORIES_FILE or (
+            folder == ROLLOUT_SUMMARIES_DIR and name.endswith(".md")
+        )
+        seeded = c.path == _SEEDED_AD_HOC and c.new_data == AD_HOC_INSTRUCTIONS.encode()
+        if not (derived or seeded):
+            edits.append(c.path)
+    return edits
 
 
 def _read_all(root: Path, ids: dict[str, str]) -> dict[str, bytes]:
@@ -286,6 +325,10 @@ class Consolidator:
             raise
         except* _Failed as eg:
             reason = str(eg.exceptions[0])
+            delay = p.retry_delay_seconds
+            if out_of_descriptors(eg.exceptions[0]):
+                reason = f"{reason} ({DESCRIPTOR_HINT})"
+                delay = min(delay, DESCRIPTOR_RETRY_SECONDS)
             result.outcome, result.reason = Phase2Outcome.FAILED, reason
             failed = dataclasses.replace(
                 self._record(run, result),
@@ -299,11 +342,11 @@ class Consolidator:
                     claim,
                     reason,
                     now_s=clock.now_s(),
-                    retry_delay_seconds=p.retry_delay_seconds,
+                    retry_delay_seconds=delay,
                     run=failed,
                     usage=self._usage,
                 )
-            bound.warning("phase2_failed", reason=reason)
+            bound.warning("phase2_failed", reason=reason, retry_seconds=delay)
         return result
 
     async def _run_failing_cleanly(
@@ -391,9 +434,11 @@ class Consolidator:
             await anyio.to_thread.run_sync(reset_baseline, root)
             bound.info("phase2_compressed_renames_only", files=len(diff.changes))
             diff = dataclasses.replace(diff, changes=())
-        # No inputs and none gone: there is nothing for a model to consolidate (a model run
-        # on an empty input list costs minutes of a local server for nothing).
-        nothing_to_do = not rows and not selection.removed
+        # No inputs, none gone and no edit of the user's: there is nothing for a model to
+        # consolidate (a model run on an empty input list costs minutes of a local server for
+        # nothing). A user's note is input of its own: it must not wait for the first memory.
+        edits = edits_to_consolidate(diff)
+        nothing_to_do = not rows and not selection.removed and not edits
         if diff.is_empty or nothing_to_do:
             await self._purge_history(bound)
             await self._succeed(
@@ -418,6 +463,7 @@ class Consolidator:
             retained=result.retained,
             removed=result.removed,
             changed=len(result.changed_paths),
+            edits=len(edits),
         )
         request = ConsolidationInput(
             root=str(root),

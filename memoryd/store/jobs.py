@@ -488,17 +488,21 @@ async def finish_failed(
     *,
     now_s: int,
     retry_delay_seconds: int,
+    spend_retry: bool = True,
 ) -> bool:
-    """Record the failure with its reason; retry after the backoff, one retry fewer."""
+    """Record the failure with its reason; retry after the backoff, one retry fewer unless
+    ``spend_retry`` is False (the cause was the machine's, not the job's: out of file
+    descriptors, say)."""
     try:
         async with immediate(conn) as c:
             owned = await c.execute_fetchall(
                 "UPDATE jobs SET status = 'error', finished_at = ?, lease_until = NULL, "
-                "retry_at = ?, retry_remaining = retry_remaining - 1, last_error = ? "
+                "retry_at = ?, retry_remaining = retry_remaining - ?, last_error = ? "
                 f"WHERE {_OWNED} RETURNING 1",
                 (
                     now_s,
                     now_s + retry_delay_seconds,
+                    1 if spend_retry else 0,
                     reason,
                     claim.candidate.thread_id,
                     claim.token,
