@@ -298,8 +298,10 @@ _SOURCES: tuple[tuple[str, bool, tuple[str, ...]], ...] = (
     # `client_secret = "..."`, `db_password: '...'`: a quoted string assigned to a snake_case
     # name ending in secret, password or token, which the whole-word rules above skip. Only
     # quoted values: `reset_token = None` or `_token = get_token()` in code is no secret.
+    # The regex starts at the underscore, a literal: with a lookbehind first it was tried at
+    # every byte of the text (a quarter of all the redaction time on a long text).
     (
-        r"(?:(?<=_)(?:secret|passw(?:ord|d)|token))(?![a-z0-9_])\s*[:=]\s*\\?(?P<q>[\"'])"
+        r"_(?:secret|passw(?:ord|d)|token)(?![a-z0-9_])\s*[:=]\s*\\?(?P<q>[\"'])"
         rf"(?!\$)(?P<v_secret_assignment>{_QUOTED_CHAR}{{8,}})\\?(?P=q)",
         True,
         ("secret", "passw", "token"),
