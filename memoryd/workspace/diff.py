@@ -6,6 +6,7 @@ diff, 3 lines of context). workspace/baseline.py computes the changes.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -15,7 +16,7 @@ from typing import Literal
 import pygit2
 from pygit2.enums import DiffOption
 
-from memoryd.redact import redact_bytes
+from memoryd.redact import independent_pieces, redact_bytes
 from memoryd.workspace.gitobj import MODE_LINK
 
 DIFF_LIMIT_BYTES = 4 * 1024 * 1024  # Codex's cap on the unified diff in the diff file
@@ -180,17 +181,51 @@ _cache_bytes = 0
 _cache_lock = threading.Lock()  # renders may run in worker threads
 
 
+# A long text is seldom new as a whole: a run's raw_memories.md is the last one's with a few
+# blocks added. Its pieces that redaction cannot straddle (redact.independent_pieces) are
+# remembered once found clean, by digest, and only the others are redacted, joined as one
+# text; if that finds a secret, the whole text is redacted as before.
+_PIECES_FROM = 64 * 1024  # shorter texts are redacted whole: splitting would cost more
+_CLEAN_PIECES_MAX = 65_536  # digests kept (16 bytes each); past it the set starts over
+_clean_pieces: set[bytes] = set()
+
+
+def _digest(piece: bytes) -> bytes:
+    return hashlib.blake2b(piece, digest_size=16).digest()
+
+
+def _redact_long(data: bytes) -> bytes:
+    pieces = independent_pieces(data)
+    keys = [_digest(p) for p in pieces]
+    with _cache_lock:
+        new = [i for i, k in enumerate(keys) if k not in _clean_pieces]
+    if len(new) < len(pieces):
+        unknown = b"".join(pieces[i] for i in new)
+        if redact_bytes(unknown) != unknown:
+            return redact_bytes(data)  # a secret: the whole text, as if nothing were cached
+        clean = data
+    else:
+        clean = redact_bytes(data)
+        if clean != data:
+            return clean
+    with _cache_lock:
+        if len(_clean_pieces) + len(new) > _CLEAN_PIECES_MAX:
+            _clean_pieces.clear()
+        _clean_pieces.update(keys[i] for i in new)
+    return clean
+
+
 def _redacted(data: bytes, oid: str | None) -> bytes:
     """``redact_bytes(data)``, from the cache when ``oid`` (the blob id of ``data``) is in it."""
     global _cache_bytes
     if oid is None:
-        return redact_bytes(data)
+        return redact_bytes(data) if len(data) < _PIECES_FROM else _redact_long(data)
     with _cache_lock:
         if oid in _cache:
             _cache.move_to_end(oid)
             hit = _cache[oid]
             return data if hit is None else hit
-    clean = redact_bytes(data)
+    clean = redact_bytes(data) if len(data) < _PIECES_FROM else _redact_long(data)
     copy = None if clean is data else clean
     if copy is not None and len(copy) > _CACHE_COPY_BYTES // 4:
         return clean  # too big to keep: it would push out everything else
@@ -209,6 +244,7 @@ def clear_redaction_cache() -> None:
     with _cache_lock:
         _cache.clear()
         _cache_bytes = 0
+        _clean_pieces.clear()
 
 
 def _hunks(old: bytes, new: bytes) -> str:

@@ -1221,3 +1221,43 @@ def test_redaction_of_a_blob_is_cached_by_its_id(
     wsdiff.clear_redaction_cache()
     assert diff.render() == first
     assert len(calls) == 12
+
+
+def test_a_long_file_redacts_only_its_new_blocks_and_still_finds_their_secrets(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once a long file's blocks (cut before `#` lines) were found clean, a text made of them
+    and a few new blocks has only the new ones redacted; a secret in a new block, even one
+    whose value starts right after a cut, sends the whole text to the redactor, as before."""
+    sizes: list[int] = []
+    real = wsdiff.redact_bytes
+
+    def counting(data: bytes) -> bytes:
+        sizes.append(len(data))
+        return real(data)
+
+    monkeypatch.setattr(wsdiff, "redact_bytes", counting)
+    wsdiff.clear_redaction_cache()
+    blocks = [f"## Thread `{i:04d}`\nran pytest -q; fixed the parser\n" * 4 for i in range(900)]
+    old = "# Raw Memories\n\n" + "".join(blocks)
+    write(root, "raw_memories.md", old)
+    ensure_baseline(root)
+
+    def render_fresh(text: str) -> str:
+        """The render of ``text`` as the new side, its blob id unknown (not cached)."""
+        write(root, "raw_memories.md", text)
+        diff = diff_against_baseline(root)
+        fresh = tuple(dataclasses.replace(c, new_oid=None) for c in diff.changes)
+        return WorkspaceDiff(diff.baseline, fresh).render()
+
+    clean_new = old.replace(blocks[10], blocks[10] + "## Thread `new`\nran ruff\n")
+    render_fresh(clean_new)
+    assert len(old) > 100_000 and sizes[0] == len(old.encode())  # the baseline, whole
+    sizes.clear()
+    assert "+ran ruff" in render_fresh(clean_new + "# more\n")
+    assert max(sizes) < 200  # the new blocks alone
+    sizes.clear()
+    secret = "# more\ntoken =\n#abcdefgh12345678\n"
+    text = render_fresh(old.replace(blocks[500], blocks[500] + secret))
+    assert "abcdefgh12345678" not in text and "+token =\n+[REDACTED_SECRET]\n" in text
+    assert max(sizes) > len(old)  # found a secret: the whole text went to the redactor
