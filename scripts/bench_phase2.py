@@ -12,6 +12,10 @@ files, adds and deletes a few, and prints, from one run:
   ``git diff`` leaves out the content of added (untracked) files, which the diff file shows,
   so git does a little less work than memoryd here;
 * their ratio (target <= 1.0: no slower than the git command line), the two timed in turns;
+  the render caches redacted texts by blob id, so the timed runs after the first find every
+  side cached: the ratio is also given with the cache cleared before each run (cold) and
+  with only the old sides cached (steady: a daemon's next run, whose baseline is the last
+  run's new side);
 * for scale, the time to build a baseline (ensure on a root without ``.git``) and to reset it;
 * a rewrite of a file whose lines repeat (a regenerated ``MEMORY.md``, ~40 KB): diff + render
   against ``git diff --no-index`` of the same two texts, in time and in diff lines (what the
@@ -28,6 +32,7 @@ Each timing is the best of ``--repeat`` runs (page cache warm, one warm-up run f
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import random
@@ -50,6 +55,7 @@ from memoryd.workspace.baseline import (  # noqa: E402
     ensure_baseline,
     reset_baseline,
 )
+from memoryd.workspace.diff import WorkspaceDiff, clear_redaction_cache  # noqa: E402
 from memoryd.workspace.statcache import RACY_MARGIN_NS  # noqa: E402  (waited out below)
 
 RAW_MEMORIES_BYTES = 1_000_000
@@ -165,6 +171,18 @@ def bench_diff(root: Path, repeat: int = 5) -> dict[str, float]:
         text = diff.render()
         return len(diff.changes), len(text.encode())
 
+    def cold() -> tuple[int, int]:
+        clear_redaction_cache()  # a first run: every side of every change is redacted
+        return ours()
+
+    def steady() -> tuple[int, int]:
+        # A daemon's next run: the old sides (the baseline, last run's new sides) are cached,
+        # the new sides are redacted afresh (a blob id unknown to the render is not cached).
+        diff = diff_against_baseline(root)
+        fresh = [dataclasses.replace(c, new_oid=None) for c in diff.changes]
+        text = WorkspaceDiff(diff.baseline, tuple(fresh), diff.too_big).render()
+        return len(diff.changes), len(text.encode())
+
     def cli() -> tuple[int, int]:
         status = _git(root, "status", "--porcelain")
         diff = _git(root, "diff")
@@ -173,7 +191,9 @@ def bench_diff(root: Path, repeat: int = 5) -> dict[str, float]:
     # git's first run after our baseline re-hashes every file to fill its index stat cache;
     # refresh once so the timed runs see git at its fastest.
     _git(root, "update-index", "-q", "--refresh")
-    timed = _best_interleaved({"diff": diff_only, "ours": ours, "git": cli}, repeat)
+    timed = _best_interleaved(
+        {"diff": diff_only, "ours": ours, "cold": cold, "steady": steady, "git": cli}, repeat
+    )
     only_diff_s = timed["diff"][0]
     diff_s, (changes, diff_bytes) = timed["ours"]
     git_s, (git_changes, git_bytes) = timed["git"]
@@ -187,6 +207,10 @@ def bench_diff(root: Path, repeat: int = 5) -> dict[str, float]:
         "git_changes": git_changes,
         "git_diff_bytes": git_bytes,
         "ratio": diff_s / git_s,
+        "cold_seconds": timed["cold"][0],
+        "cold_ratio": timed["cold"][0] / git_s,
+        "steady_seconds": timed["steady"][0],
+        "steady_ratio": timed["steady"][0] / git_s,
         "status_added": len(diff.added),
         "status_modified": len(diff.modified),
         "status_deleted": len(diff.deleted),
@@ -365,6 +389,11 @@ def main() -> int:
             f"({r['git_diff_bytes'] / 1e3:,.1f} KB diff)"
         )
         print(f"{'ratio (ours / git):':{w}}{r['ratio']:8.2f}   (target <= 1.0)")
+        print(
+            f"{'  redaction cache cold / steady:':{w}}{r['cold_ratio']:8.2f} / "
+            f"{r['steady_ratio']:.2f}   ({r['cold_seconds']:.3f} s / {r['steady_seconds']:.3f} s;"
+            " steady: old sides cached, new ones redacted)"
+        )
         t0 = time.perf_counter()
         reset_baseline(root)
         reset_s = time.perf_counter() - t0

@@ -166,16 +166,18 @@ def diff_against_baseline(root: Path, *, max_file_bytes: int = MAX_FILE_BYTES) -
         old = base.get(path)
         if old == (oid, mode):
             continue
+        new_oid: str | None = oid  # keys the render's cache of redacted texts: must be data's
         if data is None:  # the stat cache knew it, yet it differs (the cache is stale)
             data = _current_bytes(root, path)
+            new_oid = None
         if old is None:
-            changes.append(FileChange(path, "A", None, mode, None, data))
+            changes.append(FileChange(path, "A", None, mode, None, data, None, new_oid))
         else:
             old_data = read_blob(repo, old[0]) if old[0] != oid else data
-            changes.append(FileChange(path, "M", old[1], mode, old_data, data))
+            changes.append(FileChange(path, "M", old[1], mode, old_data, data, old[0], new_oid))
     for path in base.keys() - seen - set(too_big):
         oid, mode = base[path]
-        changes.append(FileChange(path, "D", mode, None, read_blob(repo, oid), None))
+        changes.append(FileChange(path, "D", mode, None, read_blob(repo, oid), None, oid))
     changes.sort(key=lambda c: c.path)
     return WorkspaceDiff(str(head.id), tuple(changes), tuple(sorted(too_big)))
 

@@ -8,6 +8,7 @@ that a rendered diff is a patch git itself applies.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import random
 import shutil
@@ -794,10 +795,10 @@ def _patch_of(root: Path) -> str:
     return diff_against_baseline(root).render().split("```diff\n", 1)[1].rsplit("```\n", 1)[0]
 
 
-def _apply(patch: str, cwd: Path, tmp_path: Path) -> None:
+def _apply(patch: str, cwd: Path, tmp_path: Path, *options: str) -> None:
     (tmp_path / "p.diff").write_text(patch)
     subprocess.run(
-        ["git", "apply", "--whitespace=nowarn", str(tmp_path / "p.diff")],
+        ["git", "apply", "--whitespace=nowarn", *options, str(tmp_path / "p.diff")],
         cwd=cwd,
         check=True,
         env=GIT_ENV,
@@ -1129,3 +1130,122 @@ def test_pack_index_uses_the_large_offset_table_past_2_gib(tmp_path: Path) -> No
         0x01020304,
         0xDEADBEEF,
     )
+
+
+@needs_git
+def test_a_change_redaction_hides_leaves_the_diff_a_valid_patch(root: Path, tmp_path: Path) -> None:
+    """A file where only a secret changed reads the same on both sides once redacted: it is in
+    the status list, and the diff (which git apply --check accepts) shows no header for it,
+    or only its mode change; the offline agent still sees it as changed with nothing to show."""
+    from memoryd.consolidate.offline.edits import parse_workspace_diff
+
+    def pem(letters: str) -> str:
+        body = [c * 64 for c in letters]
+        return "\n".join(
+            ["-----BEGIN RSA PRIVATE KEY-----", *body, "-----END RSA PRIVATE KEY-----"]
+        )
+
+    write(root, "notes.md", 'intro\npassword = "hunter2-old-value"\noutro\n')
+    write(root, "pem.md", f"keys\n{pem('ABCD')}\nend\n")
+    write(root, "run.sh", "TOKEN=abcdefghijklmnop\n")
+    write(root, "MEMORY.md", "a\nb\n")
+    ensure_baseline(root)
+    check = tmp_path / "check"
+    for rel in ("notes.md", "pem.md", "run.sh", "MEMORY.md"):
+        write(check, rel, (root / rel).read_bytes())
+    write(root, "notes.md", 'intro\npassword = "another-secret-value"\noutro\n')
+    # A multi-line key replaced by another: the whole block is one secret on both sides.
+    write(root, "pem.md", f"keys\n{pem('EFGHIJ')}\nend\n")
+    write(root, "run.sh", "TOKEN=zyxwvutsrqponmlk\n", 0o755)
+    write(root, "MEMORY.md", "a\nb\nc\n")
+    text = diff_against_baseline(root).render()
+    assert "- M notes.md\n- M pem.md\n- M run.sh\n\n" in text
+    assert (
+        f"{wsdiff.REDACTED_ONLY}notes.md\n{wsdiff.REDACTED_ONLY}pem.md\n"
+        f"{wsdiff.REDACTED_ONLY}run.sh\n\n## Diff\n" in text
+    )
+    patch = _patch_of(root)
+    assert "notes.md" not in patch and "pem.md" not in patch
+    assert "diff --git a/run.sh b/run.sh\nold mode 100644\nnew mode 100755\n" in patch
+    assert "+++ b/run.sh" not in patch and "hunter2" not in text and "BBBB" not in text
+    _apply(patch, check, tmp_path, "--check")  # raises if git apply rejects the patch
+    files = parse_workspace_diff(text)
+    assert files["notes.md"] == [] and files["pem.md"] == [] and files["run.sh"] == []
+    assert files["MEMORY.md"] is not None and len(files["MEMORY.md"]) == 1
+
+
+def test_redaction_of_a_blob_is_cached_by_its_id(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rendering the same diff again redacts nothing again: each side is cached by its blob
+    id, the redacted copy for a text with a secret and a mark for a clean one; a blob id
+    unknown (None) is never cached."""
+    calls: list[bytes] = []
+    real = wsdiff.redact_bytes
+
+    def counting(data: bytes) -> bytes:
+        calls.append(data)
+        return real(data)
+
+    monkeypatch.setattr(wsdiff, "redact_bytes", counting)
+    wsdiff.clear_redaction_cache()
+    write(root, "secret.md", "x\n")
+    write(root, "clean.md", "one\n")
+    ensure_baseline(root)
+    write(root, "secret.md", "x\napi_key = abcdefgh12345678\n")
+    write(root, "clean.md", "two\n")
+    diff = diff_against_baseline(root)
+    first = diff.render()
+    assert "abcdefgh12345678" not in first and "+api_key = [REDACTED_SECRET]" in first
+    assert len(calls) == 4
+    assert diff.render() == first
+    assert len(calls) == 4  # all four sides came from the cache
+    bare = WorkspaceDiff(
+        diff.baseline,
+        tuple(dataclasses.replace(c, old_oid=None, new_oid=None) for c in diff.changes),
+    )
+    assert bare.render() == first
+    assert len(calls) == 8
+    wsdiff.clear_redaction_cache()
+    assert diff.render() == first
+    assert len(calls) == 12
+
+
+def test_a_long_file_redacts_only_its_new_blocks_and_still_finds_their_secrets(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once a long file's blocks (cut before `#` lines) were found clean, a text made of them
+    and a few new blocks has only the new ones redacted; a secret in a new block, even one
+    whose value starts right after a cut, sends the whole text to the redactor, as before."""
+    sizes: list[int] = []
+    real = wsdiff.redact_bytes
+
+    def counting(data: bytes) -> bytes:
+        sizes.append(len(data))
+        return real(data)
+
+    monkeypatch.setattr(wsdiff, "redact_bytes", counting)
+    wsdiff.clear_redaction_cache()
+    blocks = [f"## Thread `{i:04d}`\nran pytest -q; fixed the parser\n" * 4 for i in range(900)]
+    old = "# Raw Memories\n\n" + "".join(blocks)
+    write(root, "raw_memories.md", old)
+    ensure_baseline(root)
+
+    def render_fresh(text: str) -> str:
+        """The render of ``text`` as the new side, its blob id unknown (not cached)."""
+        write(root, "raw_memories.md", text)
+        diff = diff_against_baseline(root)
+        fresh = tuple(dataclasses.replace(c, new_oid=None) for c in diff.changes)
+        return WorkspaceDiff(diff.baseline, fresh).render()
+
+    clean_new = old.replace(blocks[10], blocks[10] + "## Thread `new`\nran ruff\n")
+    render_fresh(clean_new)
+    assert len(old) > 100_000 and sizes[0] == len(old.encode())  # the baseline, whole
+    sizes.clear()
+    assert "+ran ruff" in render_fresh(clean_new + "# more\n")
+    assert max(sizes) < 200  # the new blocks alone
+    sizes.clear()
+    secret = "# more\ntoken =\n#abcdefgh12345678\n"
+    text = render_fresh(old.replace(blocks[500], blocks[500] + secret))
+    assert "abcdefgh12345678" not in text and "+token =\n+[REDACTED_SECRET]\n" in text
+    assert max(sizes) > len(old)  # found a secret: the whole text went to the redactor

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import time
 from pathlib import Path
 
 import pytest
 
+from memoryd import redact as redact_module
 from memoryd.redact import PATTERN_NAMES, REDACTED, find_secrets, redact
 
 R = REDACTED
@@ -474,3 +476,91 @@ def test_random_mixtures_are_idempotent_and_keep_json_valid() -> None:
         assert find_secrets(once) == []
         serialized = json.dumps({"output": text}, ensure_ascii=False)
         json.loads(redact(serialized))
+
+
+def test_snake_case_rule_starts_at_its_underscore_and_finds_what_the_lookbehind_did() -> None:
+    """The ``client_secret = "..."`` rule starts at the underscore, a literal the regex engine
+    skips to, where it started with a lookbehind for it and was tried at every byte (a
+    quarter of the time on a long text). Over random text with planted assignments, it
+    marks the same bytes as the lookbehind form."""
+    head = "(?:secret|passw(?:ord|d)|token)"
+    (source,) = [s for s, _low, _a in redact_module._SOURCES if s.startswith("_" + head)]
+    before = re.compile(f"(?:(?<=_){head}){source[1 + len(head) :]}".encode())
+    after = re.compile(source.encode())
+    names = ["_token", "_secret", "_password", "_passwd", "x_token", "token", "_tokens", "__"]
+    seps = ["=", " = ", ":", ": ", "\n=", "==", " "]
+    quotes = ['"', "'", '\\"', "\\'", ""]
+    values = [
+        "abcdefgh",
+        "abc",
+        "12345678\\x",
+        "$HOME_DIR_X",
+        "a b c d e f",
+        "é" * 8,
+        "a\\nbcdefghi",
+    ]
+    noise = ["db", "_", " ", '"', "'", "\\", "\n", "\\n", "é", "x"]
+    rng = random.Random(20261207)
+    hits = 0
+    for _ in range(20_000):
+        parts: list[str] = []
+        for _ in range(rng.randint(1, 4)):
+            q = rng.choice(quotes)
+            close = q if rng.random() < 0.8 else rng.choice(quotes)
+            parts += [rng.choice(noise), rng.choice(names), rng.choice(seps)]
+            parts += [q, rng.choice(values), close]
+        text = "".join(parts).encode().lower()
+        spans = [m.span("v_secret_assignment") for m in after.finditer(text)]
+        assert spans == [m.span("v_secret_assignment") for m in before.finditer(text)], text
+        hits += bool(spans)
+    assert hits > 500  # the fragments do make secrets, often
+
+
+def test_a_text_cut_into_independent_pieces_redacts_as_the_whole() -> None:
+    """``independent_pieces`` cuts before ``#`` lines where no secret can straddle the cut:
+    over random texts with planted secrets (multi-line keys, assignments whose value starts
+    on the next line, secrets right before and after a cut), the whole text, its pieces one
+    by one and any of them joined in order redact to the same bytes."""
+    rng = random.Random(20261207)
+    frags = [t for _n, t, _e in CASES] + FALSE_POSITIVES
+    frags += [
+        PEM_RSA,
+        PEM_OPENSSH,
+        PEM_ENCRYPTED,
+        PGP,
+        "\n",
+        "\n#",
+        "\n# h\n",
+        "#",
+        "##",
+        " ",
+        "\t",
+        "\r\n",
+    ]
+    frags += ["token =", "token:", "password=", "KEY=", "api_key", " = ", ":", "=", '"', "'"]
+    frags += ["\\", "\\n", "#########abc", "# secret", "machine h", "é", "\udcff", "\n\n#x"]
+    cuts = 0
+    for _ in range(4000):
+        text = "".join(rng.choice(frags) for _ in range(rng.randint(1, 12)))
+        data = text.encode("utf-8", "surrogateescape")
+        pieces = redact_module.independent_pieces(data)
+        assert b"".join(pieces) == data
+        whole = redact_module.redact_bytes(data)
+        assert b"".join(map(redact_module.redact_bytes, pieces)) == whole, text
+        some = [p for p in pieces if rng.random() < 0.5]
+        joined = redact_module.redact_bytes(b"".join(some))
+        assert joined == b"".join(map(redact_module.redact_bytes, some)), text
+        cuts += len(pieces) - 1
+    assert cuts > 400
+
+
+def test_no_cut_where_a_value_could_start_on_the_next_line() -> None:
+    """``token =`` then a line starting with ``#``: the ``#`` line is the value, so the text
+    stays whole there (a cut would let the secret through)."""
+    data = b"intro\n# h\ntoken =  \n#abcdefgh12345\n# next\n"
+    assert redact_module.independent_pieces(data) == [
+        b"intro\n",
+        b"# h\ntoken =  \n#abcdefgh12345\n",
+        b"# next\n",
+    ]
+    assert b"abcdefgh12345" not in redact_module.redact_bytes(data)

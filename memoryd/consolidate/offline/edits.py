@@ -19,6 +19,7 @@ from memoryd.consolidate.offline.views import (
     view_summary,
 )
 from memoryd.textutil import clip, split_lines
+from memoryd.workspace.diff import REDACTED_ONLY
 
 
 @dataclass
@@ -61,6 +62,9 @@ def parse_workspace_diff(text: str) -> dict[str, list[Hunk] | None]:
     heads = [i for i in range(start, end) if lines[i].startswith("diff --git ")]
     for i, j in pairwise([*heads, end] if heads else []):
         files[_git_path(lines[i])] = _file_hunks("\n".join(lines[i:j]) + "\n")
+    for line in lines[:start]:
+        if line.startswith(REDACTED_ONLY):  # changed, with no lines to show
+            files.setdefault(line[len(REDACTED_ONLY) :], [])
     return files
 
 
