@@ -31,7 +31,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import aiosqlite
 import anyio
 import structlog
 
@@ -50,6 +49,7 @@ from memoryd.llm.types import BackendError, Usage
 from memoryd.rollouts.limits import ZstLimits
 from memoryd.rollouts.render import RolloutUnusable, render_rollout
 from memoryd.store import jobs
+from memoryd.store.engine import Connection
 from memoryd.store.jobs import Candidate, Claim, Eligibility, OutputRow, UsageRow
 from memoryd.textutil import excerpt
 
@@ -104,7 +104,7 @@ class _LeaseLost(Exception):
 class Phase1:
     def __init__(
         self,
-        conn: aiosqlite.Connection,
+        conn: Connection,
         cfg: Config,
         extractor: Extractor,
         *,

@@ -24,7 +24,6 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
 import anyio
 import msgspec
 import structlog
@@ -52,7 +51,8 @@ from memoryd.rollouts.limits import ZstLimits
 from memoryd.rollouts.watch import RolloutWatch
 from memoryd.store import jobs
 from memoryd.store import phase2 as phase2_store
-from memoryd.store.db import open_db
+from memoryd.store.db import open_state
+from memoryd.store.engine import Connection
 from memoryd.workspace.history import history_dir
 
 log = structlog.get_logger("memoryd.supervisor")
@@ -140,7 +140,7 @@ class Daemon:
         self,
         settings: Settings,
         config_arg: str | None,
-        conn: aiosqlite.Connection,
+        conn: Connection,
         notifier: Notifier,
         extractor: Extractor,
         agent: ConsolidationAgent,
@@ -540,7 +540,7 @@ async def _serve(settings: Settings, config_arg: str | None) -> int:
     try:
         extractor = make_extractor(settings.config, settings.source)
         agent = make_consolidator(settings.config, settings.source)
-        conn = await open_db(paths.db_path)
+        conn = await open_state(settings)
         try:
             exit_code = await Daemon(settings, config_arg, conn, notifier, extractor, agent).run()
         finally:

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-import aiosqlite
 import anyio
 import msgspec
 import structlog
@@ -33,6 +32,7 @@ from memoryd.rollouts.parse import (
     id_from_file_name,
 )
 from memoryd.store import threads as threads_store
+from memoryd.store.engine import Connection
 from memoryd.store.jobs import NO_USER_MESSAGE
 
 log = structlog.get_logger("memoryd.indexer")
@@ -483,7 +483,7 @@ class Indexer:
 
     def __init__(
         self,
-        conn: aiosqlite.Connection,
+        conn: Connection,
         sessions_dirs: Sequence[Path],
         archived_dir: Path | None,
         max_line_bytes: int = 16 * 1024 * 1024,

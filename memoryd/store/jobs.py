@@ -16,9 +16,8 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import aiosqlite
-
 from memoryd.store.db import immediate
+from memoryd.store.engine import Connection
 
 STAGE1 = "memory_stage1"
 GLOBAL = "memory_consolidate_global"
@@ -143,7 +142,7 @@ LIMIT :limit
 
 
 async def scan_candidates(
-    conn: aiosqlite.Connection, rules: Eligibility, *, now_ms: int, limit: int
+    conn: Connection, rules: Eligibility, *, now_ms: int, limit: int
 ) -> list[Candidate]:
     """Claimable threads, newest first; every filter is applied before the limit."""
     if limit <= 0 or not rules.allowed_sources:
@@ -179,7 +178,7 @@ class Skipped:
 NO_USER_MESSAGE = "no user message found: nothing to learn from, so it is not extracted"
 
 
-async def skipped_counts(conn: aiosqlite.Connection, rules: Eligibility) -> Skipped:
+async def skipped_counts(conn: Connection, rules: Eligibility) -> Skipped:
     """Live, readable threads (not archived, indexed without error but the missing user
     message) that phase 1 skips for good: a source not in ``phase1.allowed_sources``, no user
     message, a memory mode other than ``enabled`` (disabled or polluted by Codex, forgotten by
@@ -215,7 +214,7 @@ async def skipped_counts(conn: aiosqlite.Connection, rules: Eligibility) -> Skip
 
 
 async def next_eligible_at_ms(
-    conn: aiosqlite.Connection, rules: Eligibility, *, now_ms: int
+    conn: Connection, rules: Eligibility, *, now_ms: int
 ) -> int | None:
     """The earliest future moment a thread that is not claimable now may become so: a recent
     thread going idle, a backoff ending, a lease expiring. None when nothing is pending."""
@@ -250,7 +249,7 @@ async def next_eligible_at_ms(
 
 
 async def try_claim(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     cand: Candidate,
     *,
     worker_id: str,
@@ -329,7 +328,7 @@ async def try_claim(
 
 
 async def heartbeat(
-    conn: aiosqlite.Connection, claim: Claim, *, now_s: int, lease_seconds: int
+    conn: Connection, claim: Claim, *, now_s: int, lease_seconds: int
 ) -> bool:
     """Renew the lease; False means it was lost (taken over, or finalised elsewhere)."""
     async with immediate(conn) as c:
@@ -341,7 +340,7 @@ async def heartbeat(
     return len(list(owned)) == 1
 
 
-async def enqueue_global(conn: aiosqlite.Connection, watermark: int) -> None:
+async def enqueue_global(conn: Connection, watermark: int) -> None:
     """Advance the phase-2 job's input watermark, strictly increasing (reference §6.1).
     Must run inside the caller's transaction."""
     await conn.execute(
@@ -360,7 +359,7 @@ async def enqueue_global(conn: aiosqlite.Connection, watermark: int) -> None:
     )
 
 
-async def insert_usage(conn: aiosqlite.Connection, usage: Sequence[UsageRow], at_ms: int) -> None:
+async def insert_usage(conn: Connection, usage: Sequence[UsageRow], at_ms: int) -> None:
     """Ledger rows, inside the caller's transaction (phase 1 books each model call through
     memoryd/budget.py as it returns; phase 2 books a run with its record)."""
     if usage:
@@ -387,7 +386,7 @@ async def insert_usage(conn: aiosqlite.Connection, usage: Sequence[UsageRow], at
 _OWNED = "kind = 'memory_stage1' AND job_key = ? AND status = 'running' AND ownership_token = ?"
 
 
-async def _mark_done(c: aiosqlite.Connection, claim: Claim, now_s: int) -> bool:
+async def _mark_done(c: Connection, claim: Claim, now_s: int) -> bool:
     await c.execute(
         "UPDATE threads SET stage1_pending = 0 WHERE id = ? AND updated_at / 1000 <= ?",
         (claim.candidate.thread_id, claim.candidate.watermark),
@@ -405,7 +404,7 @@ class _LeaseLost(Exception):
 
 
 async def finish_succeeded(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     claim: Claim,
     out: OutputRow,
     *,
@@ -463,7 +462,7 @@ async def finish_succeeded(
 
 
 async def finish_no_output(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     claim: Claim,
     *,
     now_s: int,
@@ -485,7 +484,7 @@ async def finish_no_output(
 
 
 async def finish_failed(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     claim: Claim,
     reason: str,
     *,
@@ -514,7 +513,7 @@ async def finish_failed(
     return True
 
 
-async def release_unfinished(conn: aiosqlite.Connection, claim: Claim) -> None:
+async def release_unfinished(conn: Connection, claim: Claim) -> None:
     """Give a job back (at shutdown, or when the token budget is spent before its model call)
     so another worker need not wait out the lease. The job was not tried, so no retry is
     spent; it is ``pending`` again, as if never claimed."""
@@ -526,7 +525,7 @@ async def release_unfinished(conn: aiosqlite.Connection, claim: Claim) -> None:
 
 
 async def clamp_future_deadlines(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     kind: str,
     *,
     now_s: int,
@@ -570,7 +569,7 @@ JOB_KINDS = (STAGE1, GLOBAL)
 _PAUSED_KEY = "paused"
 
 
-async def get_paused(conn: aiosqlite.Connection) -> bool:
+async def get_paused(conn: Connection) -> bool:
     """Whether ``memoryd pause`` is in effect; kept in the DB so a restart stays paused."""
     rows = list(
         await conn.execute_fetchall(
@@ -580,7 +579,7 @@ async def get_paused(conn: aiosqlite.Connection) -> bool:
     return bool(rows) and rows[0][0] == "1"
 
 
-async def set_paused(conn: aiosqlite.Connection, paused: bool) -> None:
+async def set_paused(conn: Connection, paused: bool) -> None:
     async with immediate(conn) as c:
         await c.execute(
             "INSERT INTO control_state (key, value) VALUES (?, ?) "
@@ -590,7 +589,7 @@ async def set_paused(conn: aiosqlite.Connection, paused: bool) -> None:
 
 
 async def thread_candidate(
-    conn: aiosqlite.Connection, thread_id: str
+    conn: Connection, thread_id: str
 ) -> tuple[Candidate | None, str | None]:
     """The thread as a claim candidate regardless of how long it has been idle (``trigger
     phase1 --thread``), or None and why it can never be extracted. The claim itself still
@@ -616,7 +615,7 @@ async def thread_candidate(
     return Candidate(str(tid), str(path), str(cwd), branch, int(updated)), None
 
 
-async def job_counts(conn: aiosqlite.Connection) -> dict[str, dict[str, int]]:
+async def job_counts(conn: Connection) -> dict[str, dict[str, int]]:
     """kind -> status -> number of jobs."""
     out: dict[str, dict[str, int]] = {}
     for kind, status, n in await conn.execute_fetchall(
@@ -643,7 +642,7 @@ class JobRow:
 
 
 async def list_jobs(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     status: str | None = None,
     kind: str | None = None,

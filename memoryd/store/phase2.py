@@ -25,10 +25,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import aiosqlite
-
 from memoryd.layout import rollout_summary_stem
 from memoryd.store.db import immediate
+from memoryd.store.engine import Connection
 from memoryd.store.jobs import (
     DEFAULT_RETRY_REMAINING,
     GLOBAL,
@@ -154,7 +153,7 @@ _OWNED = f"{_GLOBAL_ROW} AND status = 'running' AND ownership_token = ?"
 
 
 async def try_claim_global(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     worker_id: str,
     now_s: int,
@@ -208,7 +207,7 @@ async def try_claim_global(
 
 
 async def next_claim_at(
-    conn: aiosqlite.Connection, *, now_s: int, min_interval_seconds: int = 0
+    conn: Connection, *, now_s: int, min_interval_seconds: int = 0
 ) -> int:
     """The earliest second at which :func:`try_claim_global` may succeed (``now_s`` if it may
     now): the end of a backoff, of a fresh lease, or of the interval after a success."""
@@ -232,7 +231,7 @@ async def next_claim_at(
 
 
 async def heartbeat_global(
-    conn: aiosqlite.Connection, claim: GlobalClaim, now_s: int, lease_seconds: int
+    conn: Connection, claim: GlobalClaim, now_s: int, lease_seconds: int
 ) -> bool:
     """Renew the lease; False means the lock was lost (taken over, or finalised elsewhere)."""
     async with immediate(conn) as c:
@@ -243,7 +242,7 @@ async def heartbeat_global(
     return len(list(owned)) == 1
 
 
-async def release_global(conn: aiosqlite.Connection, claim: GlobalClaim) -> bool:
+async def release_global(conn: Connection, claim: GlobalClaim) -> bool:
     """Give the lock back at shutdown without a verdict: no retry is spent, no backoff or
     interval starts, and the next claim (by anyone) may take it at once."""
     async with immediate(conn) as c:
@@ -253,7 +252,7 @@ async def release_global(conn: aiosqlite.Connection, claim: GlobalClaim) -> bool
     return len(list(owned)) == 1
 
 
-async def is_dirty(conn: aiosqlite.Connection) -> bool:
+async def is_dirty(conn: Connection) -> bool:
     """Whether phase-1 results arrived (or were deleted) since the last successful
     consolidation: the supervisor's cheap trigger. The git diff of the memory root still
     decides whether the agent runs, and user edits are not seen here."""
@@ -290,7 +289,7 @@ ON CONFLICT(run_id) DO UPDATE SET
 """
 
 
-async def _write_run(conn: aiosqlite.Connection, run: Phase2RunRecord) -> None:
+async def _write_run(conn: Connection, run: Phase2RunRecord) -> None:
     await conn.execute(
         _UPSERT_RUN,
         (
@@ -310,7 +309,7 @@ async def _write_run(conn: aiosqlite.Connection, run: Phase2RunRecord) -> None:
 
 
 async def start_run(
-    conn: aiosqlite.Connection, *, started_at_ms: int, run_id: str | None = None
+    conn: Connection, *, started_at_ms: int, run_id: str | None = None
 ) -> Phase2RunRecord:
     """Record a consolidation attempt as running (call it once the lock is claimed)."""
     run = Phase2RunRecord(run_id=run_id or new_run_id(started_at_ms), started_at_ms=started_at_ms)
@@ -320,7 +319,7 @@ async def start_run(
 
 
 async def finish_run(
-    conn: aiosqlite.Connection, run: Phase2RunRecord, *, usage: Sequence[UsageRow] = ()
+    conn: Connection, run: Phase2RunRecord, *, usage: Sequence[UsageRow] = ()
 ) -> None:
     """Write a run record as it stands (and the model calls it made), whatever its outcome;
     for the paths that do not go through the lock's finalisers."""
@@ -329,18 +328,18 @@ async def finish_run(
         await insert_usage(c, usage, run.finished_at_ms or run.started_at_ms)
 
 
-async def get_run(conn: aiosqlite.Connection, run_id: str) -> Phase2RunRecord | None:
+async def get_run(conn: Connection, run_id: str) -> Phase2RunRecord | None:
     rows = await _runs(conn, "WHERE run_id = ?", (run_id,))
     return rows[0] if rows else None
 
 
-async def recent_runs(conn: aiosqlite.Connection, limit: int = 20) -> list[Phase2RunRecord]:
+async def recent_runs(conn: Connection, limit: int = 20) -> list[Phase2RunRecord]:
     """The latest runs, newest first."""
     return await _runs(conn, "ORDER BY started_at DESC, run_id DESC LIMIT ?", (limit,))
 
 
 async def _runs(
-    conn: aiosqlite.Connection, tail: str, params: tuple[object, ...]
+    conn: Connection, tail: str, params: tuple[object, ...]
 ) -> list[Phase2RunRecord]:
     rows = await conn.execute_fetchall(
         "SELECT run_id, started_at, outcome, finished_at, reason, inputs_added, "
@@ -371,7 +370,7 @@ async def _runs(
 
 
 async def finish_global_succeeded(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     claim: GlobalClaim,
     *,
     now_s: int,
@@ -440,7 +439,7 @@ async def finish_global_succeeded(
 
 
 async def finish_global_failed(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     claim: GlobalClaim,
     reason: str,
     *,
@@ -476,7 +475,7 @@ async def finish_global_failed(
 
 
 async def fail_global_if_unowned(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     reason: str,
     *,
     token: str | None,
@@ -517,14 +516,14 @@ LIMIT :limit
 """
 
 
-async def last_selection(conn: aiosqlite.Connection) -> dict[str, int]:
+async def last_selection(conn: Connection) -> dict[str, int]:
     """What the last successful consolidation consumed: thread id -> source_updated_at."""
     rows = await conn.execute_fetchall("SELECT thread_id, source_updated_at FROM phase2_selection")
     return {str(r[0]): int(r[1]) for r in rows}
 
 
 async def select_inputs(
-    conn: aiosqlite.Connection, *, limit: int, max_unused_days: float, now_s: int
+    conn: Connection, *, limit: int, max_unused_days: float, now_s: int
 ) -> Selection:
     """The top ``limit`` phase-2 inputs (reference §6.4): non-empty outputs of threads whose
     ``memory_mode`` is ``enabled``, used or (never used and) updated within
@@ -574,7 +573,7 @@ async def select_inputs(
 
 
 async def prune_stage1_outputs(
-    conn: aiosqlite.Connection, max_unused_days: float, now_s: int, limit: int = PRUNE_BATCH
+    conn: Connection, max_unused_days: float, now_s: int, limit: int = PRUNE_BATCH
 ) -> int:
     """Codex's retention prune (reference §4.6): delete up to ``limit`` outputs, stalest
     first, that the last successful consolidation did not consume and that were neither used

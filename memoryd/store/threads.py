@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import aiosqlite
-
 from memoryd.store.db import immediate
+from memoryd.store.engine import Connection
 from memoryd.store.usage import record_citations
 
 WRITE_BATCH = 1000  # rows per executemany
@@ -51,7 +50,7 @@ ON CONFLICT(path) DO UPDATE SET reason = excluded.reason, last_seen = excluded.l
 
 
 async def thread_rows(
-    conn: aiosqlite.Connection, paths: Sequence[str] | None
+    conn: Connection, paths: Sequence[str] | None
 ) -> list[Sequence[object]]:
     """The ``THREAD_COLS`` of the rows of these rollout paths (every row with None)."""
     sql = f"SELECT {THREAD_COLS} FROM threads"
@@ -68,7 +67,7 @@ async def thread_rows(
 
 
 async def read_as(
-    conn: aiosqlite.Connection, thread_id: str | None, path: str
+    conn: Connection, thread_id: str | None, path: str
 ) -> tuple[int, str, int] | None:
     """(file_size, first_line_sha256, updated_at) of a thread's row at ``path``, if it was
     indexed without an error."""
@@ -82,7 +81,7 @@ async def read_as(
 
 
 async def holders(
-    conn: aiosqlite.Connection, ids: Sequence[str]
+    conn: Connection, ids: Sequence[str]
 ) -> dict[str, tuple[str, bool, int]]:
     """id -> (rollout_path, archived, mtime_ns) for rows that already hold these ids."""
     out: dict[str, tuple[str, bool, int]] = {}
@@ -116,7 +115,7 @@ class IndexWrite:
     full: bool = False  # a full scan: forget the problems of files not seen
 
 
-async def write_index(conn: aiosqlite.Connection, w: IndexWrite) -> int:
+async def write_index(conn: Connection, w: IndexWrite) -> int:
     """Apply one index pass; returns how many vanished rows were marked (a file that moved
     took its row along, so it is not counted)."""
     vanished = 0
@@ -172,7 +171,7 @@ class IndexCounts:
     memories: int  # ``stage1_outputs`` rows
 
 
-async def index_counts(conn: aiosqlite.Connection) -> IndexCounts:
+async def index_counts(conn: Connection) -> IndexCounts:
     async with conn.execute("SELECT count(*), count(index_error) FROM threads") as cur:
         row = await cur.fetchone()
     threads, with_errors = (int(row[0]), int(row[1])) if row else (0, 0)
