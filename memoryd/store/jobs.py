@@ -15,9 +15,10 @@ import enum
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from memoryd.store.db import immediate
-from memoryd.store.engine import Connection
+from memoryd.store.engine import Connection, PgConnection
 
 STAGE1 = "memory_stage1"
 GLOBAL = "memory_consolidate_global"
@@ -248,6 +249,44 @@ async def next_eligible_at_ms(
     return min(moments) if moments else None
 
 
+# What a claim decides on: whether the thread is extracted at this watermark, how many other
+# jobs hold a live lease (the global cap), and the job row if there is one.
+_UP_TO_DATE_AND_RUNNING = """
+     EXISTS (SELECT 1 FROM stage1_outputs
+             WHERE thread_id = :key AND source_updated_at >= :s),
+     (SELECT count(*) FROM jobs
+      WHERE kind = :kind AND status = 'running' AND lease_until IS NOT NULL
+        AND lease_until > :now AND job_key <> :key)"""
+_JOB_COLUMNS = """j.status, j.lease_until, j.retry_at, j.retry_remaining, j.input_watermark,
+     j.last_success_watermark, j.job_key"""
+_CLAIM_STATE_SQL = f"""SELECT {_UP_TO_DATE_AND_RUNNING}, {_JOB_COLUMNS}
+   FROM (SELECT 1) AS one LEFT JOIN jobs j ON j.kind = :kind AND j.job_key = :key"""
+
+# PostgreSQL: every host's claims take this transaction-scoped lock first, so that counting
+# the running jobs and taking one more is one step across hosts (the cap is global). It is
+# held only for the claim's few statements; heartbeats and finalisers never take it.
+CLAIM_LOCK_KEY = 0x6D656D6F72796401
+
+
+async def _claim_state_pg(c: PgConnection, params: dict[str, Any]) -> Sequence[Any] | None:
+    """The claim's inputs on PostgreSQL, the job row locked ``FOR UPDATE SKIP LOCKED``; None
+    when another transaction holds that row (its owner finalising or heartbeating)."""
+    await c.execute("SELECT pg_advisory_xact_lock(?)", (CLAIM_LOCK_KEY,))
+    job = await c.execute_fetchall(
+        f"SELECT {_JOB_COLUMNS} FROM jobs j WHERE j.kind = :kind AND j.job_key = :key "
+        "FOR UPDATE SKIP LOCKED",
+        params,
+    )
+    if not job and await c.execute_fetchall(
+        "SELECT 1 FROM jobs WHERE kind = :kind AND job_key = :key", params
+    ):
+        return None
+    ((up_to_date, running),) = await c.execute_fetchall(
+        f"SELECT {_UP_TO_DATE_AND_RUNNING}", params
+    )
+    return (up_to_date, running, *(job[0] if job else (None,) * 7))
+
+
 async def try_claim(
     conn: Connection,
     cand: Candidate,
@@ -267,20 +306,17 @@ async def try_claim(
     lease_until = now_s + max(lease_seconds, 0)
     key = cand.thread_id
     async with immediate(conn) as c:
-        # Everything the decision needs in one statement: on a shared connection each
-        # statement is a trip to aiosqlite's thread, and the write lock is held meanwhile.
-        ((up_to_date, running_others, *job),) = await c.execute_fetchall(
-            """SELECT
-                 EXISTS (SELECT 1 FROM stage1_outputs
-                         WHERE thread_id = :key AND source_updated_at >= :s),
-                 (SELECT count(*) FROM jobs
-                  WHERE kind = :kind AND status = 'running' AND lease_until IS NOT NULL
-                    AND lease_until > :now AND job_key <> :key),
-                 j.status, j.lease_until, j.retry_at, j.retry_remaining, j.input_watermark,
-                 j.last_success_watermark, j.job_key
-               FROM (SELECT 1) LEFT JOIN jobs j ON j.kind = :kind AND j.job_key = :key""",
-            {"key": key, "s": s, "kind": STAGE1, "now": now_s},
-        )
+        params: dict[str, Any] = {"key": key, "s": s, "kind": STAGE1, "now": now_s}
+        state: Sequence[Any] | None
+        if isinstance(c, PgConnection):
+            state = await _claim_state_pg(c, params)
+            if state is None:  # another host's transaction is writing this job right now
+                return ClaimOutcome.RUNNING, None
+        else:
+            # Everything the decision needs in one statement: on a shared connection each
+            # statement is a trip to aiosqlite's thread, and the write lock is held meanwhile.
+            (state,) = await c.execute_fetchall(_CLAIM_STATE_SQL, params)
+        up_to_date, running_others, *job = state
         if up_to_date or (job[5] is not None and int(job[5]) >= s):
             return ClaimOutcome.UP_TO_DATE, None
         existing = job if job[6] is not None else None  # job_key is NULL: no row yet
@@ -305,7 +341,7 @@ async def try_claim(
                 "UPDATE jobs SET status = 'running', worker_id = ?, ownership_token = ?, "
                 "started_at = ?, finished_at = NULL, lease_until = ?, retry_at = NULL, "
                 "last_error = NULL, input_watermark = ?, "
-                "retry_remaining = CASE WHEN ? THEN ? ELSE retry_remaining END "
+                "retry_remaining = CASE WHEN ? = 1 THEN ? ELSE retry_remaining END "
                 "WHERE kind = ? AND job_key = ?",
                 (
                     worker_id,
@@ -350,7 +386,8 @@ async def enqueue_global(conn: Connection, watermark: int) -> None:
            ON CONFLICT(kind, job_key) DO UPDATE SET
              status = CASE WHEN jobs.status = 'running' THEN 'running' ELSE 'pending' END,
              retry_at = CASE WHEN jobs.status = 'running' THEN jobs.retry_at ELSE NULL END,
-             retry_remaining = MAX(jobs.retry_remaining, excluded.retry_remaining),
+             retry_remaining = CASE WHEN jobs.retry_remaining > excluded.retry_remaining
+                                    THEN jobs.retry_remaining ELSE excluded.retry_remaining END,
              input_watermark = CASE
                WHEN excluded.input_watermark > COALESCE(jobs.input_watermark, 0)
                THEN excluded.input_watermark
@@ -545,9 +582,12 @@ async def clamp_future_deadlines(
     ahead of now (its heartbeat renews it) and is never taken over early."""
     async with immediate(conn) as c:
         changed = await c.execute_fetchall(
-            """UPDATE jobs SET lease_until = MIN(lease_until, :lease_end),
-                               retry_at = MIN(retry_at, :retry_end),
-                               finished_at = MIN(finished_at, :now)
+            # CASE, not SQLite's two-argument MIN: both engines accept it, and a NULL stays NULL
+            """UPDATE jobs SET
+                 lease_until = CASE WHEN lease_until > :lease_end THEN :lease_end
+                                    ELSE lease_until END,
+                 retry_at = CASE WHEN retry_at > :retry_end THEN :retry_end ELSE retry_at END,
+                 finished_at = CASE WHEN finished_at > :now THEN :now ELSE finished_at END
                WHERE kind = :kind
                  AND (lease_until > :lease_end OR retry_at > :retry_end OR finished_at > :now)
                RETURNING 1""",
