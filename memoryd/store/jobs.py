@@ -268,23 +268,36 @@ _CLAIM_STATE_SQL = f"""SELECT {_UP_TO_DATE_AND_RUNNING}, {_JOB_COLUMNS}
 CLAIM_LOCK_KEY = 0x6D656D6F72796401
 
 
-async def _claim_state_pg(c: PgConnection, params: dict[str, Any]) -> Sequence[Any] | None:
-    """The claim's inputs on PostgreSQL, the job row locked ``FOR UPDATE SKIP LOCKED``; None
-    when another transaction holds that row (its owner finalising or heartbeating)."""
-    await c.execute("SELECT pg_advisory_xact_lock(?)", (CLAIM_LOCK_KEY,))
-    job = await c.execute_fetchall(
-        f"SELECT {_JOB_COLUMNS} FROM jobs j WHERE j.kind = :kind AND j.job_key = :key "
+async def lock_job_row_pg(
+    c: PgConnection, columns: str, kind: str, key: str
+) -> tuple[bool, Sequence[Any] | None]:
+    """(busy, row): the job row locked ``FOR UPDATE SKIP LOCKED`` for this transaction, None
+    when there is none; busy when another transaction holds it (its owner finalising or
+    heartbeating), which a claim reads as "running"."""
+    params = {"kind": kind, "key": key}
+    row = await c.execute_fetchall(
+        f"SELECT {columns} FROM jobs j WHERE j.kind = :kind AND j.job_key = :key "
         "FOR UPDATE SKIP LOCKED",
         params,
     )
-    if not job and await c.execute_fetchall(
+    if row:
+        return False, row[0]
+    busy = await c.execute_fetchall(
         "SELECT 1 FROM jobs WHERE kind = :kind AND job_key = :key", params
-    ):
+    )
+    return bool(busy), None
+
+
+async def _claim_state_pg(c: PgConnection, params: dict[str, Any]) -> Sequence[Any] | None:
+    """The claim's inputs on PostgreSQL, its job row locked; None when that row is busy."""
+    await c.execute("SELECT pg_advisory_xact_lock(?)", (CLAIM_LOCK_KEY,))
+    busy, job = await lock_job_row_pg(c, _JOB_COLUMNS, STAGE1, params["key"])
+    if busy:
         return None
     ((up_to_date, running),) = await c.execute_fetchall(
         f"SELECT {_UP_TO_DATE_AND_RUNNING}", params
     )
-    return (up_to_date, running, *(job[0] if job else (None,) * 7))
+    return (up_to_date, running, *(job if job is not None else (None,) * 7))
 
 
 async def try_claim(

@@ -27,13 +27,14 @@ from datetime import UTC, datetime
 
 from memoryd.layout import rollout_summary_stem
 from memoryd.store.db import immediate
-from memoryd.store.engine import Connection
+from memoryd.store.engine import Connection, PgConnection
 from memoryd.store.jobs import (
     DEFAULT_RETRY_REMAINING,
     GLOBAL,
     GLOBAL_KEY,
     UsageRow,
     insert_usage,
+    lock_job_row_pg,
 )
 
 DAY_SECONDS = 86_400
@@ -169,20 +170,29 @@ async def try_claim_global(
     token = str(uuid.uuid4())
     lease_until = now_s + max(lease_seconds, 0)
     async with immediate(conn) as c:
-        rows = list(
-            await c.execute_fetchall(
-                "SELECT status, lease_until, retry_at, input_watermark, finished_at, last_error "
-                f"FROM jobs WHERE {_GLOBAL_ROW}"
-            )
-        )
+        columns = "status, lease_until, retry_at, input_watermark, finished_at, last_error"
+        if isinstance(c, PgConnection):
+            # Other hosts: the row is locked for this transaction, or skipped while another
+            # transaction holds it (its owner heartbeating or finalising: the lock is busy).
+            busy, row = await lock_job_row_pg(c, columns, GLOBAL, GLOBAL_KEY)
+            if busy:
+                return GlobalClaimOutcome.RUNNING, None
+            rows = [row] if row is not None else []
+        else:
+            rows = list(await c.execute_fetchall(f"SELECT {columns} FROM jobs WHERE {_GLOBAL_ROW}"))
         if not rows:
-            await c.execute(
+            # ON CONFLICT: on PostgreSQL another host may create the row at the same moment;
+            # it then holds the lock.
+            created = await c.execute_fetchall(
                 "INSERT INTO jobs (kind, job_key, status, worker_id, ownership_token, "
                 "started_at, finished_at, lease_until, retry_at, retry_remaining, last_error, "
                 "input_watermark, last_success_watermark) "
-                "VALUES (?, ?, 'running', ?, ?, ?, NULL, ?, NULL, ?, NULL, 0, 0)",
+                "VALUES (?, ?, 'running', ?, ?, ?, NULL, ?, NULL, ?, NULL, 0, 0) "
+                "ON CONFLICT (kind, job_key) DO NOTHING RETURNING 1",
                 (GLOBAL, GLOBAL_KEY, worker_id, token, now_s, lease_until, DEFAULT_RETRY_REMAINING),
             )
+            if not list(created):
+                return GlobalClaimOutcome.RUNNING, None
             return GlobalClaimOutcome.CLAIMED, GlobalClaim(token, worker_id, 0, now_s, lease_until)
         status, lease, retry_at, input_wm, finished_at, last_error = rows[0]
         if not ignore_backoff and retry_at is not None and int(retry_at) > now_s:
@@ -402,9 +412,10 @@ async def finish_global_succeeded(
             owned = await c.execute_fetchall(
                 "UPDATE jobs SET status = 'done', finished_at = ?, lease_until = NULL, "
                 "last_error = NULL, "
-                "last_success_watermark = MAX(COALESCE(last_success_watermark, 0), ?) "
+                "last_success_watermark = CASE WHEN COALESCE(last_success_watermark, 0) > ? "
+                "THEN last_success_watermark ELSE ? END "
                 f"WHERE {_OWNED} RETURNING 1",
-                (now_s, completed_watermark, claim.token),
+                (now_s, completed_watermark, completed_watermark, claim.token),
             )
             if not list(owned):
                 raise _LeaseLost
@@ -456,7 +467,8 @@ async def finish_global_failed(
     async with immediate(conn) as c:
         owned = await c.execute_fetchall(
             "UPDATE jobs SET status = 'error', finished_at = ?, lease_until = NULL, "
-            "retry_at = ?, retry_remaining = MAX(retry_remaining - 1, 0), last_error = ? "
+            "retry_at = ?, retry_remaining = CASE WHEN retry_remaining > 0 "
+            "THEN retry_remaining - 1 ELSE 0 END, last_error = ? "
             f"WHERE {_OWNED} RETURNING 1",
             (now_s, now_s + max(retry_delay_seconds, 0), reason, claim.token),
         )
@@ -488,7 +500,8 @@ async def fail_global_if_unowned(
     async with immediate(conn) as c:
         owned = await c.execute_fetchall(
             "UPDATE jobs SET status = 'error', finished_at = ?, lease_until = NULL, "
-            "retry_at = ?, retry_remaining = MAX(retry_remaining - 1, 0), last_error = ? "
+            "retry_at = ?, retry_remaining = CASE WHEN retry_remaining > 0 "
+            "THEN retry_remaining - 1 ELSE 0 END, last_error = ? "
             f"WHERE {_GLOBAL_ROW} AND status = 'running' "
             "AND (ownership_token = ? OR ownership_token IS NULL) RETURNING 1",
             (now_s, now_s + max(retry_delay_seconds, 0), reason, token),
