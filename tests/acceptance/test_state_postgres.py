@@ -1,0 +1,100 @@
+"""``memoryd run --once`` with ``[state] backend = "postgres"``: the whole pipeline (index,
+phase 1, phase 2, the control commands run without a daemon) on a real PostgreSQL server gives
+the same memory folder as on SQLite."""
+
+from __future__ import annotations
+
+import difflib
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from support import pg
+from support.daemon import short_dir
+
+FIXTURES = Path(__file__).resolve().parents[2] / "memoryd" / "examples"
+CONFIG = """\
+[phase1]
+min_rollout_idle_hours = 0
+max_rollout_age_days = 36500
+allowed_sources = ["cli", "vscode", "exec"]
+"""
+DSN_ENV = "MEMORYD_TEST_PG_DSN"
+DIGEST = re.compile(r"^memory [0-9a-f]{16}$", re.MULTILINE)
+
+
+def _home(base: Path, state: str) -> tuple[Path, dict[str, str]]:
+    day = base / "codex" / "sessions" / "2026" / "11" / "22"
+    day.mkdir(parents=True)
+    for f in sorted(FIXTURES.glob("rollout-*.jsonl")):
+        shutil.copy2(f, day / f.name)  # the same mtimes (updated_at) in both homes
+    cfg = base / "memoryd.toml"
+    cfg.write_text(CONFIG + state)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(base),
+        "XDG_CONFIG_HOME": str(base / "xdg"),
+        "CODEX_HOME": str(base / "codex"),
+        "MEMORYD_STATE_DIR": str(base / "state"),
+    }
+    return cfg, env
+
+
+def _memoryd(cfg: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "memoryd", "--config", str(cfg), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def _tree(base: Path) -> dict[str, str]:
+    """The memory folder's files (its history aside), the home's own path written as ~ (and
+    the offline consolidator's digest of MEMORY.md, which covers those paths, left out)."""
+    root = base / "state" / "memories"
+    return {
+        str(p.relative_to(root)): DIGEST.sub(
+            "memory <digest>", p.read_text(encoding="utf-8").replace(str(base), "~")
+        )
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and ".git" not in p.relative_to(root).parts
+    }
+
+
+def test_run_once_on_postgres_builds_the_same_memories_as_on_sqlite(
+    pg_cluster: pg.PgCluster, pg_dsn: str
+) -> None:
+    with short_dir() as lite_base, short_dir() as pg_base:
+        lite_cfg, lite_env = _home(lite_base, "")
+        pg_cfg, pg_env = _home(pg_base, f'[state]\nbackend = "postgres"\ndsn_env = "{DSN_ENV}"\n')
+        pg_env[DSN_ENV] = pg_dsn
+        for cfg, env in ((lite_cfg, lite_env), (pg_cfg, pg_env)):
+            r = _memoryd(cfg, env, "run", "--once")
+            assert r.returncode == 0, r.stderr
+            assert "phase 1: 3 extracted: 3 memories" in r.stdout
+        # The state is in PostgreSQL: no SQLite file beside the memories.
+        assert not (pg_base / "state" / "memoryd.sqlite").exists()
+        dbname = pg_dsn.rsplit("/", 1)[1]
+        assert pg_cluster.psql("SELECT count(*) FROM stage1_outputs", dbname) == "3"
+        assert pg_cluster.psql("SELECT outcome FROM phase2_runs", dbname) == "succeeded"
+        lite_tree = _tree(lite_base)
+        assert "MEMORY.md" in lite_tree
+        pg_tree = _tree(pg_base)
+        assert sorted(pg_tree) == sorted(lite_tree)
+        for name, text in lite_tree.items():
+            diff = difflib.unified_diff(text.splitlines(), pg_tree[name].splitlines(), lineterm="")
+            assert pg_tree[name] == text, f"{name} differs:\n" + "\n".join(diff)
+        # Control commands without a daemon read the same state.
+        r = _memoryd(pg_cfg, pg_env, "jobs")
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.count("memory_stage1") == 3
+        r = _memoryd(pg_cfg, pg_env, "status")
+        assert r.returncode == 0, r.stderr
+        assert "memory_stage1: 3 done" in r.stdout
+        r = _memoryd(pg_cfg, pg_env, "history")
+        assert r.returncode == 0, r.stderr
+        assert "+3 -0 inputs" in r.stdout
