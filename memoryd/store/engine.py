@@ -15,8 +15,10 @@ import contextlib
 import functools
 import os
 import re
+import uuid
 from collections.abc import AsyncIterator, Generator, Iterable, Mapping, Sequence
 from importlib import resources
+from pathlib import Path
 from typing import Any, TypeAlias
 
 import aiosqlite
@@ -25,11 +27,12 @@ from psycopg_pool import AsyncConnectionPool
 
 from memoryd.config import Settings
 from memoryd.errors import ConfigError, StateDBError
+from memoryd.fsutil import ensure_private_dir
 
 Params: TypeAlias = Sequence[Any] | Mapping[str, Any] | None
 Row: TypeAlias = tuple[Any, ...]
 
-# Any 64-bit key unique to memoryd: every host migrating at once waits on it (pg_advisory_lock).
+# Any 64-bit key unique to memoryd: hosts migrating at once wait on it (pg_advisory_xact_lock).
 MIGRATION_LOCK_KEY = 0x6D656D6F72796400  # "memoryd\0"
 CONNECT_TIMEOUT_S = 10
 
@@ -110,9 +113,13 @@ class PgConnection:
     """The part of ``aiosqlite.Connection`` store/ uses, on a psycopg pool."""
 
     def __init__(
-        self, pool: AsyncConnectionPool[Any], conn: psycopg.AsyncConnection[Any] | None = None
+        self,
+        pool: AsyncConnectionPool[Any],
+        host_id: str,
+        conn: psycopg.AsyncConnection[Any] | None = None,
     ) -> None:
         self.pool = pool
+        self.host_id = host_id  # this daemon's: the threads rows it indexes and claims
         self._conn = conn  # set inside a transaction
 
     async def _run(self, sql: str, params: Params) -> PgCursor:
@@ -140,7 +147,7 @@ class PgConnection:
         if self._conn is not None:
             raise StateDBError("nested state DB transaction")
         async with self.pool.connection() as conn, conn.transaction():
-            yield PgConnection(self.pool, conn)
+            yield PgConnection(self.pool, self.host_id, conn)
 
     async def close(self) -> None:
         await self.pool.close()
@@ -168,6 +175,50 @@ def _numbered(sql: str, params: Params) -> Params:
 _NUMBERED = re.compile(r"\?\d")
 
 Connection: TypeAlias = aiosqlite.Connection | PgConnection
+
+
+def host_of(conn: Connection) -> str:
+    """The host whose rollouts this connection indexes and claims: the daemon's host id on
+    PostgreSQL, where several hosts share the rows; '' on SQLite, where there is one."""
+    return conn.host_id if isinstance(conn, PgConnection) else ""
+
+
+HOST_ID_FILE = "host_id"
+_HOST_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def load_host_id(state_dir: Path) -> str:
+    """This daemon's stable host id, ``<state_dir>/host_id``: made once (a random UUID, so
+    two machines never share one, even cloned from one image before the first start), then
+    read back on every start. Raw transcripts are read only by the host whose id their
+    ``threads`` rows carry."""
+    ensure_private_dir(state_dir)
+    path = state_dir / HOST_ID_FILE
+    if not os.path.lexists(path):
+        # Written aside, then linked into place: a daemon starting at the same moment reads
+        # either no file or a whole one, and the first link wins.
+        tmp = state_dir / f".{HOST_ID_FILE}.{uuid.uuid4().hex}"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            with os.fdopen(fd, "w", encoding="ascii") as f:
+                f.write(uuid.uuid4().hex + "\n")
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, path)
+        except OSError as e:
+            raise StateDBError(f"cannot write the host id {path}: {e.strerror or e}") from None
+        finally:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+    try:
+        text = path.read_text(encoding="ascii", errors="replace").strip()
+    except OSError as e:
+        raise StateDBError(f"cannot read the host id {path}: {e.strerror or e}") from None
+    if not _HOST_ID.fullmatch(text):
+        raise StateDBError(
+            f"host id file {path} does not hold a host id (32 hex digits); remove it and "
+            "memoryd makes a new one (this host's rollouts are then indexed anew)"
+        )
+    return text
 
 
 def pg_migrations() -> list[tuple[int, str, str]]:
@@ -229,6 +280,7 @@ async def open_pg(settings: Settings, env: Mapping[str, str] | None = None) -> P
     """A pool on the shared database, migrated; ConfigError (one line) when it is unreachable."""
     dsn = pg_dsn(settings, env)
     name = settings.config.state.dsn_env
+    host = load_host_id(settings.paths.state_dir)
     try:
         first = await psycopg.AsyncConnection.connect(dsn, connect_timeout=CONNECT_TIMEOUT_S)
     except psycopg.Error as e:
@@ -249,4 +301,4 @@ async def open_pg(settings: Settings, env: Mapping[str, str] | None = None) -> P
         open=False,
     )
     await pool.open(wait=True)
-    return PgConnection(pool)
+    return PgConnection(pool, host)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from memoryd.store.db import immediate
-from memoryd.store.engine import Connection, PgConnection
+from memoryd.store.engine import Connection, PgConnection, host_of
 
 STAGE1 = "memory_stage1"
 GLOBAL = "memory_consolidate_global"
@@ -122,6 +122,7 @@ SELECT t.id, t.rollout_path, t.cwd, t.git_branch, t.updated_at
 FROM threads t INDEXED BY threads_stage1_pending
 LEFT JOIN jobs j ON j.kind = 'memory_stage1' AND j.job_key = t.id
 WHERE t.stage1_pending = 1
+  AND t.host_id = :host
   AND t.archived = 0
   AND t.preview <> ''
   AND t.index_error IS NULL
@@ -156,6 +157,7 @@ async def scan_candidates(
         newest=newest,
         now=now_ms // 1000,
         limit=limit,
+        host=host_of(conn),
     )
     sql = _CANDIDATES_SQL.format(sources=_source_list(rules))
     async with conn.execute(sql, params) as cur:
@@ -185,9 +187,9 @@ async def skipped_counts(conn: Connection, rules: Eligibility) -> Skipped:
     message, a memory mode other than ``enabled`` (disabled or polluted by Codex, forgotten by
     the user), in that order."""
     sources = _source_list(rules)
-    params = {**_source_params(rules), "no_user": NO_USER_MESSAGE}
+    params = {**_source_params(rules), "no_user": NO_USER_MESSAGE, "host": host_of(conn)}
     out = Skipped()
-    live = "archived = 0 AND (index_error IS NULL OR index_error = :no_user)"
+    live = "host_id = :host AND archived = 0 AND (index_error IS NULL OR index_error = :no_user)"
     async with conn.execute(
         f"SELECT source, count(*) FROM threads WHERE {live} AND source NOT IN ({sources}) "
         "GROUP BY source ORDER BY source",
@@ -223,11 +225,11 @@ async def next_eligible_at_ms(
     idle_ms = int(max(rules.min_idle_hours, 0) * 3_600_000)
     sources = _source_list(rules)
     params = _source_params(rules)
-    params.update(newest=newest, now=now_ms // 1000)
+    params.update(newest=newest, now=now_ms // 1000, host=host_of(conn))
     moments: list[int] = []
     async with conn.execute(
         f"""SELECT MIN(updated_at) FROM threads
-            WHERE archived = 0 AND preview <> '' AND index_error IS NULL
+            WHERE host_id = :host AND archived = 0 AND preview <> '' AND index_error IS NULL
               AND memory_mode = 'enabled' AND source IN ({sources})
               AND updated_at > :newest""",
         params,
@@ -650,13 +652,15 @@ async def thread_candidate(
     rows = list(
         await conn.execute_fetchall(
             "SELECT id, rollout_path, cwd, git_branch, updated_at, archived, memory_mode, "
-            "index_error, preview FROM threads WHERE id = ?",
+            "index_error, preview, host_id FROM threads WHERE id = ?",
             (thread_id,),
         )
     )
     if not rows:
         return None, f"no thread with id {thread_id} has been indexed"
-    tid, path, cwd, branch, updated, archived, mode, index_error, preview = rows[0]
+    tid, path, cwd, branch, updated, archived, mode, index_error, preview, host = rows[0]
+    if host != host_of(conn):  # its rollout is on that host: only that host reads it
+        return None, f"thread {tid} is on another host ({host}); it is extracted there"
     if archived:
         return None, f"thread {tid} is archived; archived sessions are never extracted"
     if mode != "enabled":

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from support import pg
 from support.daemon import short_dir
+from support.rollouts import write_idle_rollouts
 
 FIXTURES = Path(__file__).resolve().parents[2] / "memoryd" / "examples"
 CONFIG = """\
@@ -25,10 +26,10 @@ DSN_ENV = "MEMORYD_TEST_PG_DSN"
 DIGEST = re.compile(r"^memory [0-9a-f]{16}$", re.MULTILINE)
 
 
-def _home(base: Path, state: str) -> tuple[Path, dict[str, str]]:
+def _home(base: Path, state: str, *, fixtures: bool = True) -> tuple[Path, dict[str, str]]:
     day = base / "codex" / "sessions" / "2026" / "11" / "22"
     day.mkdir(parents=True)
-    for f in sorted(FIXTURES.glob("rollout-*.jsonl")):
+    for f in sorted(FIXTURES.glob("rollout-*.jsonl")) if fixtures else ():
         shutil.copy2(f, day / f.name)  # the same mtimes (updated_at) in both homes
     cfg = base / "memoryd.toml"
     cfg.write_text(CONFIG + state)
@@ -98,3 +99,44 @@ def test_run_once_on_postgres_builds_the_same_memories_as_on_sqlite(
         r = _memoryd(pg_cfg, pg_env, "history")
         assert r.returncode == 0, r.stderr
         assert "+3 -0 inputs" in r.stdout
+
+
+def test_two_hosts_on_one_database_each_extract_only_their_own_rollouts(
+    pg_cluster: pg.PgCluster, pg_dsn: str
+) -> None:
+    """Separate CODEX_HOMEs and state dirs (two machines) on one database: each host
+    indexes and extracts its own rollouts only, the other host's threads stay untouched
+    (not marked vanished, not claimed), and every thread is extracted exactly once."""
+    dbname = pg_dsn.rsplit("/", 1)[1]
+    state = f'[state]\nbackend = "postgres"\ndsn_env = "{DSN_ENV}"\n'
+    with short_dir() as a, short_dir() as b:
+        homes = {}
+        for name, base in (("a", a), ("b", b)):
+            cfg, env = _home(base, state, fixtures=False)
+            env[DSN_ENV] = pg_dsn
+            ids = write_idle_rollouts(base / "codex" / "sessions", 3)
+            homes[name] = (cfg, env, set(ids))
+        for _ in range(2):  # a second pass: each host re-scans beside the other's rows
+            for cfg, env, _ids in homes.values():
+                r = _memoryd(cfg, env, "run", "--once")
+                assert r.returncode == 0, r.stderr
+        hosts = {
+            name: (Path(env["MEMORYD_STATE_DIR"]) / "host_id").read_text().strip()
+            for name, (_cfg, env, _ids) in homes.items()
+        }
+        assert hosts["a"] != hosts["b"]
+        for name, (_cfg, _env, ids) in homes.items():
+            rows = pg_cluster.psql(
+                f"SELECT id FROM threads WHERE host_id = '{hosts[name]}' "
+                "AND index_error IS NULL ORDER BY id",
+                dbname,
+            )
+            assert set(rows.split()) == ids
+        # Six threads, six outputs, each claimed once (one job, never retried).
+        assert pg_cluster.psql("SELECT count(*) FROM stage1_outputs", dbname) == "6"
+        assert pg_cluster.psql(
+            "SELECT count(*) FROM jobs WHERE kind = 'memory_stage1' AND status = 'done' "
+            "AND retry_remaining = 3",
+            dbname,
+        ) == "6"
+        assert pg_cluster.psql("SELECT count(*) FROM threads", dbname) == "6"

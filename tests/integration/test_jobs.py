@@ -15,7 +15,7 @@ from support.engines import open_target
 
 from memoryd.store import jobs
 from memoryd.store.db import immediate
-from memoryd.store.engine import Connection
+from memoryd.store.engine import Connection, host_of
 from memoryd.store.jobs import Candidate, ClaimOutcome, Eligibility, OutputRow
 
 NOW_MS = 1_800_000_000_000
@@ -40,8 +40,8 @@ async def add_thread(
 ) -> Candidate:
     await conn.execute(
         "INSERT INTO threads (id, rollout_path, source, cwd, created_at, updated_at, preview, "
-        "archived, memory_mode_at_start, memory_mode, index_error) "
-        "VALUES (?, ?, ?, '/proj', ?, ?, ?, ?, ?, ?, ?) "
+        "archived, memory_mode_at_start, memory_mode, index_error, host_id) "
+        "VALUES (?, ?, ?, '/proj', ?, ?, ?, ?, ?, ?, ?, ?) "
         # as the indexer does: a new updated_at makes the thread pending for stage 1 again
         "ON CONFLICT(id) DO UPDATE SET updated_at = excluded.updated_at, stage1_pending = 1",
         (
@@ -55,6 +55,7 @@ async def add_thread(
             memory_mode_at_start,
             memory_mode,
             index_error,
+            host_of(conn),  # as the indexer writes it: the claiming host's own thread
         ),
     )
     return Candidate(tid, f"/r/{tid}.jsonl", "/proj", None, updated_at_ms)
@@ -456,3 +457,18 @@ async def test_an_extracted_thread_leaves_the_scan_until_its_rollout_changes(
 async def rows_pending(db: Connection) -> list[tuple[str, int]]:
     async with db.execute("SELECT id, stage1_pending FROM threads") as cur:
         return [(str(a), int(b)) for a, b in await cur.fetchall()]
+
+
+async def test_a_thread_of_another_host_is_never_a_candidate_here(db: Connection) -> None:
+    """Raw transcripts never leave their host: a thread another host indexed is not scanned,
+    not counted as skipped or pending, and ``trigger phase1 --thread`` refuses it by name."""
+    await add_thread(db, "mine", idle())
+    await add_thread(db, "theirs", idle(14))
+    await db.execute("UPDATE threads SET host_id = 'other-host' WHERE id = 'theirs'")
+    found = await jobs.scan_candidates(db, RULES, now_ms=NOW_MS, limit=10)
+    assert [c.thread_id for c in found] == ["mine"]
+    cand, why = await jobs.thread_candidate(db, "theirs")
+    assert cand is None
+    assert why == "thread theirs is on another host (other-host); it is extracted there"
+    await db.execute("UPDATE threads SET updated_at = ? WHERE id = 'theirs'", (NOW_MS,))
+    assert await jobs.next_eligible_at_ms(db, RULES, now_ms=NOW_MS) is None

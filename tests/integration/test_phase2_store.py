@@ -718,7 +718,11 @@ async def test_migration_seeds_the_last_selection_from_existing_marks(tmp_path: 
             "selected_for_phase2_source_updated_at = 90 WHERE thread_id = ?",
             (A,),
         )
-        # Back to schema version 2, as a DB written before this migration would be.
+        # Back to schema version 2, as a DB written before this migration would be (0006
+        # undone too: SQLite cannot add a column "if not exists").
+        await conn.execute("DROP INDEX index_problems_host_path")
+        await conn.execute("ALTER TABLE threads DROP COLUMN host_id")
+        await conn.execute("ALTER TABLE index_problems DROP COLUMN host_id")
         await conn.execute("DROP TRIGGER stage1_outputs_pending_citations")
         await conn.execute("DROP TABLE memory_citations")
         await conn.execute("DROP TABLE phase2_selection")

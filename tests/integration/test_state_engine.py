@@ -3,6 +3,7 @@ start together, and a config that cannot reach it refused in one line (exit 2)."
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
@@ -14,8 +15,9 @@ from support import pg
 from support.daemon import wait_for
 
 from memoryd.config import Config, Settings, StateConfig, resolve_paths
+from memoryd.errors import StateDBError
 from memoryd.store.db import migrations, open_db, open_state
-from memoryd.store.engine import PgConnection, pg_migrations
+from memoryd.store.engine import PgConnection, load_host_id, pg_migrations
 
 DSN_ENV = "MEMORYD_TEST_PG_DSN"
 
@@ -193,3 +195,25 @@ async def test_open_state_picks_the_configured_engine(
         assert settings.paths.db_path.exists() == (backend == "sqlite")
     finally:
         await conn.close()
+
+
+def test_host_id_is_made_once_private_and_stable(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    first = load_host_id(state)
+    assert re.fullmatch(r"[0-9a-f]{32}", first)
+    assert load_host_id(state) == first
+    assert (state / "host_id").stat().st_mode & 0o077 == 0
+    assert [p.name for p in state.iterdir()] == ["host_id"]  # no temporary file left
+    assert load_host_id(tmp_path / "elsewhere") != first
+
+
+def test_a_damaged_host_id_is_refused_with_what_to_do(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "host_id").write_text("not an id\n")
+    with pytest.raises(StateDBError) as e:
+        load_host_id(state)
+    assert str(e.value) == (
+        f"host id file {state / 'host_id'} does not hold a host id (32 hex digits); remove it "
+        "and memoryd makes a new one (this host's rollouts are then indexed anew)"
+    )
