@@ -7,12 +7,13 @@ from __future__ import annotations
 import difflib
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 from support import pg
-from support.daemon import short_dir
+from support.daemon import Serve, short_dir, wait_for, write_config
 from support.rollouts import write_idle_rollouts
 
 FIXTURES = Path(__file__).resolve().parents[2] / "memoryd" / "examples"
@@ -140,3 +141,34 @@ def test_two_hosts_on_one_database_each_extract_only_their_own_rollouts(
             dbname,
         ) == "6"
         assert pg_cluster.psql("SELECT count(*) FROM threads", dbname) == "6"
+
+
+def test_the_daemon_runs_both_phases_on_postgres_and_stops_cleanly(
+    short_serve: Serve, pg_cluster: pg.PgCluster, pg_dsn: str
+) -> None:
+    dbname = pg_dsn.rsplit("/", 1)[1]
+    short_serve.env[DSN_ENV] = pg_dsn
+    write_idle_rollouts(short_serve.codex / "sessions", 3)
+    write_config(
+        short_serve,
+        f'[state]\nbackend = "postgres"\ndsn_env = "{DSN_ENV}"\n'
+        "[phase2]\nmin_interval_seconds = 0\n",
+    )
+    short_serve.start_ready()
+    # Phase 2 may run between extractions: wait until a success consumed all three.
+    wait_for(
+        "a consolidation of the three memories on PostgreSQL",
+        lambda: pg_cluster.psql("SELECT count(*) FROM phase2_selection", dbname) == "3",
+        timeout=60,
+    )
+    assert pg_cluster.psql(
+        "SELECT sum(inputs_added) FROM phase2_runs WHERE outcome = 'succeeded'", dbname
+    ) == "3"
+    assert pg_cluster.psql("SELECT count(*) FROM stage1_outputs", dbname) == "3"
+    assert (short_serve.state / "memories" / "MEMORY.md").exists()
+    assert not short_serve.db_path.exists()
+    short_serve.signal(signal.SIGTERM)
+    assert short_serve.wait_exit() == 0
+    # Nothing left leased: every job finished or was given back.
+    assert pg_cluster.psql("SELECT count(*) FROM jobs WHERE status = 'running'", dbname) == "0"
+
