@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-import aiosqlite
 import msgspec
 import structlog
 
@@ -38,6 +37,7 @@ from memoryd import clock
 from memoryd.config import Config
 from memoryd.errors import MemorydError
 from memoryd.store.db import immediate
+from memoryd.store.engine import Connection
 from memoryd.store.jobs import UsageRow, insert_usage
 from memoryd.store.usage import spent_since
 
@@ -147,7 +147,7 @@ def _utc(ts: int) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-async def budget_status(conn: aiosqlite.Connection, cfg: Config, *, now_s: int) -> BudgetStatus:
+async def budget_status(conn: Connection, cfg: Config, *, now_s: int) -> BudgetStatus:
     """What ``memoryd status`` shows: today's (UTC) spend against each limit."""
     day_start, reset_at = day_window(now_s)
     spent = await spent_since(conn, day_start * 1000)
@@ -182,7 +182,7 @@ class Budget:
 
     ``config`` is called at each use, so a SIGHUP reload takes effect at the next call."""
 
-    def __init__(self, conn: aiosqlite.Connection, config: Callable[[], Config]) -> None:
+    def __init__(self, conn: Connection, config: Callable[[], Config]) -> None:
         self.conn = conn
         self.config = config
         self._exhausted: dict[str, int] = {}  # limit key -> reset_at of its logged exhaustion

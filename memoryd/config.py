@@ -186,6 +186,16 @@ class DaemonConfig(_Section):
     max_control_connections: Annotated[int, msgspec.Meta(ge=1, le=65536)] = 256
 
 
+class StateConfig(_Section):
+    """Where the state lives: ``sqlite`` (one file in the state dir) or ``postgres`` (one
+    database every host shares; docs/multi-host.md). The DSN is read from the environment
+    variable ``dsn_env`` names, so that no password sits in the file."""
+
+    backend: Literal["sqlite", "postgres"] = "sqlite"
+    dsn_env: str = "MEMORYD_PG_DSN"
+    pool_size: Annotated[int, msgspec.Meta(ge=1, le=100)] = 8
+
+
 class Config(_Section):
     codex_home: str = "~/.codex"
     sessions_dirs: list[str] = msgspec.field(default_factory=list)
@@ -199,6 +209,7 @@ class Config(_Section):
     budget: BudgetConfig = msgspec.field(default_factory=BudgetConfig)
     log: LogConfig = msgspec.field(default_factory=LogConfig)
     daemon: DaemonConfig = msgspec.field(default_factory=DaemonConfig)
+    state: StateConfig = msgspec.field(default_factory=StateConfig)
 
 
 @dataclass(frozen=True)
@@ -279,6 +290,13 @@ def _check_cross_fields(cfg: Config, source: str) -> None:
         url: str = getattr(cfg.backends, name).base_url
         if not re.match(r"^https?://[^/\s]+", url):
             raise ConfigError(source, f"backends.{name}.base_url", f"not an http(s) URL: {url!r}")
+    env_name = re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", cfg.state.dsn_env)
+    if cfg.state.backend == "postgres" and not env_name:
+        raise ConfigError(
+            source,
+            "state.dsn_env",
+            f"must name an environment variable (it holds the DSN), got {cfg.state.dsn_env!r}",
+        )
     if not cfg.phase1.allowed_sources:
         raise ConfigError(source, "phase1.allowed_sources", "must name at least one source")
 

@@ -41,7 +41,6 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-import aiosqlite
 import anyio
 import msgspec
 import structlog
@@ -61,6 +60,7 @@ from memoryd.memroot.extensions import AD_HOC
 from memoryd.store import forget as forget_store
 from memoryd.store import phase2 as p2store
 from memoryd.store.db import immediate
+from memoryd.store.engine import Connection
 from memoryd.store.phase2 import GlobalClaimOutcome
 from memoryd.workspace.baseline import GIT_DIR, STAGING_NEW, STAGING_OLD, STAGING_TMP
 
@@ -102,7 +102,7 @@ class ClearResult(msgspec.Struct, kw_only=True):
 
 
 async def forget(
-    conn: aiosqlite.Connection, *, thread_id: str | None = None, cwd: str | None = None
+    conn: Connection, *, thread_id: str | None = None, cwd: str | None = None
 ) -> ForgetResult:
     """Delete those threads' memories, keep them from being extracted again, and enqueue
     phase 2 so the consolidated files drop them.
@@ -132,7 +132,7 @@ async def forget(
     return ForgetResult(threads=ids, outputs_deleted=deleted)
 
 
-async def pending_purge(conn: aiosqlite.Connection) -> tuple[str, list[str]] | None:
+async def pending_purge(conn: Connection) -> tuple[str, list[str]] | None:
     """(token, every forgotten thread id) when the run history still has to be purged of
     forgotten memories (memoryd/workspace/history.py ``purge``), else None."""
     token = await forget_store.get_state(conn, PURGE_KEY)
@@ -141,7 +141,7 @@ async def pending_purge(conn: aiosqlite.Connection) -> tuple[str, list[str]] | N
     return token, await forget_store.forgotten_threads(conn)
 
 
-async def purge_done(conn: aiosqlite.Connection, token: str) -> None:
+async def purge_done(conn: Connection, token: str) -> None:
     """The purge for ``token`` is done; a forget since then keeps its own token pending."""
     async with immediate(conn) as c:
         await forget_store.delete_state(c, PURGE_KEY, token)
@@ -160,7 +160,7 @@ def _cwd_match(cwd: str) -> tuple[str, str]:
 
 
 async def clear(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     root: Path,
     *,
     reextract: bool = False,
@@ -202,14 +202,14 @@ async def clear(
     return result
 
 
-async def cleared_at_ms(conn: aiosqlite.Connection) -> int | None:
+async def cleared_at_ms(conn: Connection) -> int | None:
     """When the last ``clear`` happened (ms), or None if there never was one."""
     value = await forget_store.get_state(conn, CLEARED_AT_KEY)
     return int(value) if value is not None and value.isdigit() else None
 
 
 async def rollback_refusal(
-    conn: aiosqlite.Connection, run_id: str, at_ms: int, threads: list[str]
+    conn: Connection, run_id: str, at_ms: int, threads: list[str]
 ) -> str | None:
     """Why a rollback to the run ``run_id`` (recorded at ``at_ms``, consolidating ``threads``)
     must not happen, or None: it would bring back what a clear or a forget removed."""

@@ -31,7 +31,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import aiosqlite
 import anyio
 import structlog
 
@@ -56,6 +55,7 @@ from memoryd.llm.types import BackendError, Usage
 from memoryd.rollouts.limits import ZstLimits
 from memoryd.rollouts.render import RolloutUnusable, render_rollout
 from memoryd.store import jobs
+from memoryd.store.engine import Connection
 from memoryd.store.jobs import Candidate, Claim, Eligibility, OutputRow, UsageRow
 from memoryd.textutil import excerpt
 
@@ -106,7 +106,7 @@ class Phase1Stats:
 class Phase1:
     def __init__(
         self,
-        conn: aiosqlite.Connection,
+        conn: Connection,
         cfg: Config,
         extractor: Extractor,
         *,

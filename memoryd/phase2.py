@@ -35,7 +35,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-import aiosqlite
 import anyio
 import structlog
 
@@ -77,6 +76,7 @@ from memoryd.memroot.extensions import (
 from memoryd.memroot.legacy import migrate_legacy
 from memoryd.store import phase2 as store
 from memoryd.store.db import immediate
+from memoryd.store.engine import Connection
 from memoryd.store.jobs import GLOBAL, UsageRow, clamp_future_deadlines, enqueue_global
 from memoryd.store.phase2 import GlobalClaim, GlobalClaimOutcome, Phase2RunRecord, RunOutcome
 from memoryd.workspace import history
@@ -245,7 +245,7 @@ class Consolidator:
 
     def __init__(
         self,
-        conn: aiosqlite.Connection,
+        conn: Connection,
         cfg: Config,
         agent: ConsolidationAgent,
         *,

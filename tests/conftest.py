@@ -8,6 +8,7 @@ from pathlib import Path
 
 import aiosqlite
 import pytest
+from support import engines, pg
 from support.daemon import Serve, daemon_env, short_dir
 
 from memoryd.store.db import open_db
@@ -89,3 +90,31 @@ async def db(tmp_path: Path) -> AsyncIterator[aiosqlite.Connection]:
         yield conn
     finally:
         await conn.close()
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[pg.PgCluster]:
+    """One throw-away PostgreSQL server for the whole run (tests/support/pg.py)."""
+    bindir = pg.find_bindir()
+    if bindir is None:
+        pytest.skip(
+            "no PostgreSQL server binaries under /usr/lib/postgresql/<version>/bin: "
+            "apt-get install postgresql (.ci/run does)"
+        )
+    with pg.cluster(bindir) as c:
+        yield c
+
+
+@pytest.fixture
+def pg_dsn(pg_cluster: pg.PgCluster) -> str:
+    """The DSN of a new, empty database on the test server."""
+    return pg_cluster.new_database()
+
+
+@pytest.fixture(params=engines.ENGINES)
+def state_target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """One state DB on each engine in turn: a SQLite path, or a PostgreSQL DSN (a new
+    database on the test server). Open it with ``support.engines.open_target``."""
+    if request.param == "postgres":
+        return str(request.getfixturevalue("pg_dsn"))
+    return str(tmp_path / "s" / "memoryd.sqlite")

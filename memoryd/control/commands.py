@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar, cast
 
-import aiosqlite
 import anyio
 import msgspec
 
@@ -55,6 +54,7 @@ from memoryd.log import LOG_FILE_NAME
 from memoryd.phase1 import eligibility
 from memoryd.store import jobs
 from memoryd.store import phase2 as phase2_store
+from memoryd.store.engine import Connection
 from memoryd.workspace import history
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
@@ -72,7 +72,7 @@ class CommandError(MemorydError):
 
 @dataclass
 class Context:
-    conn: aiosqlite.Connection
+    conn: Connection
     settings: Settings
     daemon: DaemonPort | None = None
 
@@ -592,11 +592,11 @@ async def run_local(
 ) -> None:
     """Run a command in this process, without a daemon: ``emit`` gets each result (every
     batch of a stream) as the same plain data a socket response would carry."""
-    from memoryd.store.db import connect
+    from memoryd.store.db import connect_state
 
     command, args = prepare(name, raw_args)
     command.check(None)
-    async with connect(settings.paths.db_path) as conn:
+    async with connect_state(settings) as conn:
         ctx = Context(conn, settings)
         if command.streaming:
             async for item in command.stream(ctx, args):

@@ -22,7 +22,7 @@ from memoryd.phase1 import Phase1, Phase1Stats, eligibility, progress_line
 from memoryd.phase2 import Consolidator, Phase2Result
 from memoryd.rollouts.indexer import Indexer, ScanStats
 from memoryd.rollouts.limits import ZstLimits
-from memoryd.store.db import connect
+from memoryd.store.db import connect_state
 from memoryd.store.jobs import Skipped, skipped_counts
 from memoryd.store.threads import index_counts
 from memoryd.workspace.history import history_dir
@@ -69,7 +69,7 @@ async def run_once(settings: Settings, *, progress: bool | None = None) -> RunSu
     agent = make_consolidator(settings.config, settings.source)
     show = sys.stderr.isatty() if progress is None else progress
     try:
-        async with connect(paths.db_path) as conn:
+        async with connect_state(settings) as conn:
             indexer = Indexer(
                 conn,
                 paths.sessions_dirs,

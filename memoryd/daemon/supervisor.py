@@ -29,7 +29,6 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
 import anyio
 import msgspec
 import structlog
@@ -58,7 +57,8 @@ from memoryd.rollouts.limits import ZstLimits
 from memoryd.rollouts.watch import RolloutWatch
 from memoryd.store import jobs
 from memoryd.store import phase2 as phase2_store
-from memoryd.store.db import open_db
+from memoryd.store.db import open_state
+from memoryd.store.engine import Connection
 from memoryd.workspace.history import history_dir
 
 log = structlog.get_logger("memoryd.supervisor")
@@ -162,7 +162,7 @@ class Daemon:
         self,
         settings: Settings,
         config_arg: str | None,
-        conn: aiosqlite.Connection,
+        conn: Connection,
         notifier: Notifier,
         extractor: Extractor,
         agent: ConsolidationAgent,
@@ -608,7 +608,7 @@ async def _serve(settings: Settings, config_arg: str | None) -> int:
     try:
         extractor = make_extractor(settings.config, settings.source)
         agent = make_consolidator(settings.config, settings.source)
-        conn = await open_db(paths.db_path)
+        conn = await open_state(settings)
         daemon: Daemon | None = None
         try:
             daemon = Daemon(settings, config_arg, conn, notifier, extractor, agent)

@@ -39,10 +39,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
 import msgspec
 
 from memoryd.store.db import immediate
+from memoryd.store.engine import Connection
 from memoryd.store.usage import record_citations
 
 # Every line that may hold a citation contains this; a cheap ``in`` test on raw rollout
@@ -314,7 +314,7 @@ def cited_message(line: bytes | str) -> CitedMessage | None:
 
 
 async def record_usage_in_tx(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     citing_thread_id: str,
     message_key: str,
     cited_thread_ids: Iterable[str],
@@ -340,7 +340,7 @@ def cited_ids(values: Iterable[str]) -> list[str]:
 
 
 async def record_usage(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     citing_thread_id: str,
     message_key: str,
     cited_thread_ids: Iterable[str],

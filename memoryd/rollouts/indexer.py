@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-import aiosqlite
 import anyio
 import msgspec
 import structlog
@@ -44,6 +43,7 @@ from memoryd.rollouts.reconcile import (
     unchanged,
 )
 from memoryd.store import threads as threads_store
+from memoryd.store.engine import Connection
 from memoryd.store.index_plan import VANISHED as VANISHED  # re-exported: tests and callers
 from memoryd.store.index_plan import apply_plan
 from memoryd.store.jobs import NO_USER_MESSAGE
@@ -238,8 +238,6 @@ def _fresh_meta(path: str) -> ThreadMeta:
     return ThreadMeta(id=id_from_file_name(name), created_at=created_ms_from_file_name(name))
 
 
-
-
 def _resumable(known: Known | None) -> bool:
     """Whether a re-scan may read on from where the last one stopped: the file was read
     without error (lacking a user message so far is no error in the file)."""
@@ -290,8 +288,13 @@ class FileReader:
             return self._error_result(info, _fresh_meta(info.path), e)
         self.bytes_read += len(head)
         if _head_hash(head) == known.first_line_sha256:
-            return FileResult(info, "touched", meta=known.meta, parsed_offset=known.parsed_offset,
-                              first_line_sha256=known.first_line_sha256)
+            return FileResult(
+                info,
+                "touched",
+                meta=known.meta,
+                parsed_offset=known.parsed_offset,
+                first_line_sha256=known.first_line_sha256,
+            )
         return self._parse(info, _fresh_meta(info.path), None)
 
     def _error_result(self, info: FileInfo, meta: ThreadMeta, e: OSError) -> FileResult:
@@ -336,10 +339,16 @@ class FileReader:
             # Phase 1 skips a thread without a preview: store why, instead of leaving it
             # silently ineligible. The file is still read on from here when it grows.
             index_error = NO_USER_MESSAGE
-        return FileResult(info, "parsed", meta=meta, parsed_offset=offset,
-                          first_line_sha256=first_hash, index_error=index_error,
-                          cited=parser.cited,
-                          content_bytes=reader.offset if complete_zst else None)
+        return FileResult(
+            info,
+            "parsed",
+            meta=meta,
+            parsed_offset=offset,
+            first_line_sha256=first_hash,
+            index_error=index_error,
+            cited=parser.cited,
+            content_bytes=reader.offset if complete_zst else None,
+        )
 
     def _read_zst(self, f: BinaryIO, reader: _Reader) -> str | None:
         dctx = zstandard.ZstdDecompressor()
@@ -402,30 +411,67 @@ def _zst_truncated(f: BinaryIO) -> tuple[bool, int]:
 
 
 def _known_from_row(row: Sequence[object]) -> Known:
-    (tid, path, source, thread_source, cwd, git_branch, git_sha, git_origin_url, cli_version,
-     model_provider, created_at, _updated_at, preview, archived, mm_start, mm, size, mtime_ns,
-     inode, dev, offset, head, lines_parsed, lines_skipped, last_skip, has_meta, index_error,
-     _indexed_at) = row
+    (
+        tid,
+        path,
+        source,
+        thread_source,
+        cwd,
+        git_branch,
+        git_sha,
+        git_origin_url,
+        cli_version,
+        model_provider,
+        created_at,
+        _updated_at,
+        preview,
+        archived,
+        mm_start,
+        mm,
+        size,
+        mtime_ns,
+        inode,
+        dev,
+        offset,
+        head,
+        lines_parsed,
+        lines_skipped,
+        last_skip,
+        has_meta,
+        index_error,
+        _indexed_at,
+    ) = row
     meta = ThreadMeta(
-        id=str(tid), has_session_meta=bool(has_meta), source=str(source),
+        id=str(tid),
+        has_session_meta=bool(has_meta),
+        source=str(source),
         thread_source=thread_source if isinstance(thread_source, str) else None,
-        cwd=str(cwd), git_branch=git_branch if isinstance(git_branch, str) else None,
+        cwd=str(cwd),
+        git_branch=git_branch if isinstance(git_branch, str) else None,
         git_sha=git_sha if isinstance(git_sha, str) else None,
         git_origin_url=git_origin_url if isinstance(git_origin_url, str) else None,
         cli_version=str(cli_version),
         model_provider=model_provider if isinstance(model_provider, str) else None,
         created_at=int(created_at) if isinstance(created_at, int) else None,
-        preview=str(preview), memory_mode_at_start=mm_start if isinstance(mm_start, str) else None,
+        preview=str(preview),
+        memory_mode_at_start=mm_start if isinstance(mm_start, str) else None,
         memory_mode="enabled" if mm == "polluted" else str(mm),
-        lines_parsed=int(lines_parsed), lines_skipped=int(lines_skipped),  # type: ignore[call-overload]
+        lines_parsed=int(lines_parsed),
+        lines_skipped=int(lines_skipped),  # type: ignore[call-overload]
         last_skip_reason=last_skip if isinstance(last_skip, str) else None,
     )
     return Known(
-        id=str(tid), path=str(path), size=int(size), mtime_ns=int(mtime_ns),  # type: ignore[call-overload]
-        inode=int(inode), dev=int(dev), parsed_offset=int(offset),  # type: ignore[call-overload]
+        id=str(tid),
+        path=str(path),
+        size=int(size),
+        mtime_ns=int(mtime_ns),  # type: ignore[call-overload]
+        inode=int(inode),
+        dev=int(dev),
+        parsed_offset=int(offset),  # type: ignore[call-overload]
         first_line_sha256=head if isinstance(head, str) else None,
         index_error=index_error if isinstance(index_error, str) else None,
-        archived=bool(archived), meta=meta,
+        archived=bool(archived),
+        meta=meta,
     )
 
 
@@ -434,7 +480,7 @@ class Indexer:
 
     def __init__(
         self,
-        conn: aiosqlite.Connection,
+        conn: Connection,
         sessions_dirs: Sequence[Path],
         archived_dir: Path | None,
         max_line_bytes: int = 16 * 1024 * 1024,
@@ -571,8 +617,15 @@ class Indexer:
 
         plan = reconcile(
             Scan(
-                now_ms=clock.now_ms(), full=full, files=files, known=known, results=results,
-                problems=problems, gone=gone, holders=holders, present=present,
+                now_ms=clock.now_ms(),
+                full=full,
+                files=files,
+                known=known,
+                results=results,
+                problems=problems,
+                gone=gone,
+                holders=holders,
+                present=present,
                 read_as=read_as,
             )
         )

@@ -8,18 +8,22 @@ import os
 import sqlite3
 import stat
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from importlib import resources
 from pathlib import Path
+from typing import TypeVar, cast
 
 import aiosqlite
 import anyio
 import structlog
 
+from memoryd.config import Settings
 from memoryd.errors import StateDBError
 from memoryd.fsutil import ensure_private_dir
+from memoryd.store.engine import Connection, PgConnection, open_pg
 
 BUSY_TIMEOUT_MS = 5000
+_C = TypeVar("_C", bound=Connection)
 
 log = structlog.get_logger("memoryd.store")
 
@@ -160,6 +164,25 @@ async def connect(path: Path) -> AsyncIterator[aiosqlite.Connection]:
         await conn.close()
 
 
+async def open_state(settings: Settings, env: Mapping[str, str] | None = None) -> Connection:
+    """The state DB the config names (``[state] backend``): the SQLite file in the state dir,
+    or the PostgreSQL database every host shares."""
+    if settings.config.state.backend == "postgres":
+        return await open_pg(settings, env)
+    return await open_db(settings.paths.db_path)
+
+
+@contextlib.asynccontextmanager
+async def connect_state(
+    settings: Settings, env: Mapping[str, str] | None = None
+) -> AsyncIterator[Connection]:
+    conn = await open_state(settings, env)
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
 _tx_locks: weakref.WeakKeyDictionary[aiosqlite.Connection, anyio.Lock] = weakref.WeakKeyDictionary()
 
 
@@ -208,16 +231,21 @@ async def _begin_immediate(conn: aiosqlite.Connection, wait_out_locks: bool = Tr
 
 
 @contextlib.asynccontextmanager
-async def immediate(
-    conn: aiosqlite.Connection, *, wait_out_locks: bool = True
-) -> AsyncIterator[aiosqlite.Connection]:
+async def immediate(conn: _C, *, wait_out_locks: bool = True) -> AsyncIterator[_C]:
     """A ``BEGIN IMMEDIATE`` transaction: takes the write lock up front, so a claim never
     fails half-way with SQLITE_BUSY on upgrade from a read lock.
 
     Tasks of one process share a connection, and SQLite has one transaction per connection:
     without the per-connection lock a second task's BEGIN would fail, or its statements would
     land inside the first task's transaction. The ROLLBACK/COMMIT are shielded so that a
-    cancelled task never leaves the connection inside an open transaction."""
+    cancelled task never leaves the connection inside an open transaction.
+
+    On PostgreSQL it is an ordinary transaction on a pooled connection of its own: rows are
+    locked as the statements touch them (claims lock theirs with ``FOR UPDATE``)."""
+    if isinstance(conn, PgConnection):
+        async with conn.transaction() as tx:
+            yield cast(_C, tx)
+        return
     async with _tx_lock(conn):
         try:
             await _begin_immediate(conn, wait_out_locks)

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import aiosqlite
-
+from memoryd.store.engine import Connection
 from memoryd.store.jobs import GLOBAL, STAGE1, enqueue_global
 
 FORGOTTEN = "forgotten"  # the memory_mode of a forgotten thread
 
 
-async def set_state(c: aiosqlite.Connection, key: str, value: str) -> None:
+async def set_state(c: Connection, key: str, value: str) -> None:
     await c.execute(
         "INSERT INTO control_state (key, value) VALUES (?, ?) "
         "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -21,19 +20,19 @@ async def set_state(c: aiosqlite.Connection, key: str, value: str) -> None:
     )
 
 
-async def get_state(conn: aiosqlite.Connection, key: str) -> str | None:
+async def get_state(conn: Connection, key: str) -> str | None:
     rows = list(
         await conn.execute_fetchall("SELECT value FROM control_state WHERE key = ?", (key,))
     )
     return str(rows[0][0]) if rows else None
 
 
-async def delete_state(c: aiosqlite.Connection, key: str, value: str) -> None:
+async def delete_state(c: Connection, key: str, value: str) -> None:
     """Remove ``key`` only while it still holds ``value``."""
     await c.execute("DELETE FROM control_state WHERE key = ? AND value = ?", (key, value))
 
 
-async def known_thread(c: aiosqlite.Connection, thread_id: str) -> list[str]:
+async def known_thread(c: Connection, thread_id: str) -> list[str]:
     """``[thread_id]`` when a thread row, a stage-1 output or the last selection knows it."""
     rows = await c.execute_fetchall(
         """SELECT EXISTS (SELECT 1 FROM threads WHERE id = :t)
@@ -44,7 +43,7 @@ async def known_thread(c: aiosqlite.Connection, thread_id: str) -> list[str]:
     return [thread_id] if next(iter(rows))[0] else []
 
 
-async def threads_under(c: aiosqlite.Connection, path: str, prefix: str) -> list[str]:
+async def threads_under(c: Connection, path: str, prefix: str) -> list[str]:
     """Threads whose cwd is ``path`` or starts with ``prefix`` (``path`` + "/")."""
     rows = await c.execute_fetchall(
         "SELECT id FROM threads WHERE cwd = :p OR substr(cwd, 1, length(:prefix)) = :prefix "
@@ -55,7 +54,7 @@ async def threads_under(c: aiosqlite.Connection, path: str, prefix: str) -> list
 
 
 async def forget_threads(
-    c: aiosqlite.Connection, ids: Sequence[str], *, now_s: int, purge_key: str, purge_token: str
+    c: Connection, ids: Sequence[str], *, now_s: int, purge_key: str, purge_token: str
 ) -> int:
     """Inside the caller's transaction: mark ``ids`` forgotten, delete their outputs, jobs and
     citations, mark the run history for a purge and enqueue phase 2. Returns the number of
@@ -84,12 +83,12 @@ async def forget_threads(
     return deleted
 
 
-async def forgotten_threads(conn: aiosqlite.Connection) -> list[str]:
+async def forgotten_threads(conn: Connection) -> list[str]:
     rows = await conn.execute_fetchall("SELECT thread_id FROM forgotten_threads ORDER BY 1")
     return [str(r[0]) for r in rows]
 
 
-async def forgotten_among(conn: aiosqlite.Connection, threads: Sequence[str]) -> list[str]:
+async def forgotten_among(conn: Connection, threads: Sequence[str]) -> list[str]:
     """Which of ``threads`` were forgotten, in id order."""
     forgotten: list[str] = []
     for i in range(0, len(threads), 500):
@@ -104,7 +103,7 @@ async def forgotten_among(conn: aiosqlite.Connection, threads: Sequence[str]) ->
 
 
 async def clear_memory_state(
-    c: aiosqlite.Connection, *, reextract: bool, cleared_key: str, now_ms: int
+    c: Connection, *, reextract: bool, cleared_key: str, now_ms: int
 ) -> tuple[int, int]:
     """Inside the caller's transaction: delete every output, the selection, the citations and
     the jobs, keep the thread rows (pending again only with ``reextract``), and record when.

@@ -7,9 +7,9 @@ decides, as a pure function, and :func:`apply_plan` writes the decision in one t
 
 from __future__ import annotations
 
-import aiosqlite
 import msgspec
 
+from memoryd.store.engine import Connection
 from memoryd.store.threads import IndexWrite, write_index
 
 VANISHED = "rollout file no longer exists"  # the index_error of a row whose file went away
@@ -109,7 +109,7 @@ class IndexPlan(msgspec.Struct, kw_only=True):
         return bool(self.rows_written or self.vanished or self.deletes)
 
 
-async def apply_plan(conn: aiosqlite.Connection, plan: IndexPlan) -> int:
+async def apply_plan(conn: Connection, plan: IndexPlan) -> int:
     """Apply ``plan`` in one transaction; returns how many vanished rows were marked (a file
     that moved took its row along, so it is not counted)."""
     now = plan.now_ms

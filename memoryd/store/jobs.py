@@ -15,11 +15,11 @@ import enum
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-
-import aiosqlite
+from typing import Any
 
 from memoryd.errors import LeaseLost
 from memoryd.store.db import immediate
+from memoryd.store.engine import Connection, PgConnection, host_of
 
 STAGE1 = "memory_stage1"
 GLOBAL = "memory_consolidate_global"
@@ -123,6 +123,7 @@ SELECT t.id, t.rollout_path, t.cwd, t.git_branch, t.updated_at
 FROM threads t INDEXED BY threads_stage1_pending
 LEFT JOIN jobs j ON j.kind = 'memory_stage1' AND j.job_key = t.id
 WHERE t.stage1_pending = 1
+  AND t.host_id = :host
   AND t.archived = 0
   AND t.preview <> ''
   AND t.index_error IS NULL
@@ -144,7 +145,7 @@ LIMIT :limit
 
 
 async def scan_candidates(
-    conn: aiosqlite.Connection, rules: Eligibility, *, now_ms: int, limit: int
+    conn: Connection, rules: Eligibility, *, now_ms: int, limit: int
 ) -> list[Candidate]:
     """Claimable threads, newest first; every filter is applied before the limit."""
     if limit <= 0 or not rules.allowed_sources:
@@ -157,6 +158,7 @@ async def scan_candidates(
         newest=newest,
         now=now_ms // 1000,
         limit=limit,
+        host=host_of(conn),
     )
     sql = _CANDIDATES_SQL.format(sources=_source_list(rules))
     async with conn.execute(sql, params) as cur:
@@ -180,15 +182,15 @@ class Skipped:
 NO_USER_MESSAGE = "no user message found: nothing to learn from, so it is not extracted"
 
 
-async def skipped_counts(conn: aiosqlite.Connection, rules: Eligibility) -> Skipped:
+async def skipped_counts(conn: Connection, rules: Eligibility) -> Skipped:
     """Live, readable threads (not archived, indexed without error but the missing user
     message) that phase 1 skips for good: a source not in ``phase1.allowed_sources``, no user
     message, a memory mode other than ``enabled`` (disabled or polluted by Codex, forgotten by
     the user), in that order."""
     sources = _source_list(rules)
-    params = {**_source_params(rules), "no_user": NO_USER_MESSAGE}
+    params = {**_source_params(rules), "no_user": NO_USER_MESSAGE, "host": host_of(conn)}
     out = Skipped()
-    live = "archived = 0 AND (index_error IS NULL OR index_error = :no_user)"
+    live = "host_id = :host AND archived = 0 AND (index_error IS NULL OR index_error = :no_user)"
     async with conn.execute(
         f"SELECT source, count(*) FROM threads WHERE {live} AND source NOT IN ({sources}) "
         "GROUP BY source ORDER BY source",
@@ -216,7 +218,7 @@ async def skipped_counts(conn: aiosqlite.Connection, rules: Eligibility) -> Skip
 
 
 async def next_eligible_at_ms(
-    conn: aiosqlite.Connection, rules: Eligibility, *, now_ms: int
+    conn: Connection, rules: Eligibility, *, now_ms: int
 ) -> int | None:
     """The earliest future moment a thread that is not claimable now may become so: a recent
     thread going idle, a backoff ending, a lease expiring. None when nothing is pending."""
@@ -224,11 +226,11 @@ async def next_eligible_at_ms(
     idle_ms = int(max(rules.min_idle_hours, 0) * 3_600_000)
     sources = _source_list(rules)
     params = _source_params(rules)
-    params.update(newest=newest, now=now_ms // 1000)
+    params.update(newest=newest, now=now_ms // 1000, host=host_of(conn))
     moments: list[int] = []
     async with conn.execute(
         f"""SELECT MIN(updated_at) FROM threads
-            WHERE archived = 0 AND preview <> '' AND index_error IS NULL
+            WHERE host_id = :host AND archived = 0 AND preview <> '' AND index_error IS NULL
               AND memory_mode = 'enabled' AND source IN ({sources})
               AND updated_at > :newest""",
         params,
@@ -250,8 +252,59 @@ async def next_eligible_at_ms(
     return min(moments) if moments else None
 
 
+# What a claim decides on: whether the thread is extracted at this watermark, how many other
+# jobs hold a live lease (the global cap), and the job row if there is one.
+_UP_TO_DATE_AND_RUNNING = """
+     EXISTS (SELECT 1 FROM stage1_outputs
+             WHERE thread_id = :key AND source_updated_at >= :s),
+     (SELECT count(*) FROM jobs
+      WHERE kind = :kind AND status = 'running' AND lease_until IS NOT NULL
+        AND lease_until > :now AND job_key <> :key)"""
+_JOB_COLUMNS = """j.status, j.lease_until, j.retry_at, j.retry_remaining, j.input_watermark,
+     j.last_success_watermark, j.job_key"""
+_CLAIM_STATE_SQL = f"""SELECT {_UP_TO_DATE_AND_RUNNING}, {_JOB_COLUMNS}
+   FROM (SELECT 1) AS one LEFT JOIN jobs j ON j.kind = :kind AND j.job_key = :key"""
+
+# PostgreSQL: every host's claims take this transaction-scoped lock first, so that counting
+# the running jobs and taking one more is one step across hosts (the cap is global). It is
+# held only for the claim's few statements; heartbeats and finalisers never take it.
+CLAIM_LOCK_KEY = 0x6D656D6F72796401
+
+
+async def lock_job_row_pg(
+    c: PgConnection, columns: str, kind: str, key: str
+) -> tuple[bool, Sequence[Any] | None]:
+    """(busy, row): the job row locked ``FOR UPDATE SKIP LOCKED`` for this transaction, None
+    when there is none; busy when another transaction holds it (its owner finalising or
+    heartbeating), which a claim reads as "running"."""
+    params = {"kind": kind, "key": key}
+    row = await c.execute_fetchall(
+        f"SELECT {columns} FROM jobs j WHERE j.kind = :kind AND j.job_key = :key "
+        "FOR UPDATE SKIP LOCKED",
+        params,
+    )
+    if row:
+        return False, row[0]
+    busy = await c.execute_fetchall(
+        "SELECT 1 FROM jobs WHERE kind = :kind AND job_key = :key", params
+    )
+    return bool(busy), None
+
+
+async def _claim_state_pg(c: PgConnection, params: dict[str, Any]) -> Sequence[Any] | None:
+    """The claim's inputs on PostgreSQL, its job row locked; None when that row is busy."""
+    await c.execute("SELECT pg_advisory_xact_lock(?)", (CLAIM_LOCK_KEY,))
+    busy, job = await lock_job_row_pg(c, _JOB_COLUMNS, STAGE1, params["key"])
+    if busy:
+        return None
+    ((up_to_date, running),) = await c.execute_fetchall(
+        f"SELECT {_UP_TO_DATE_AND_RUNNING}", params
+    )
+    return (up_to_date, running, *(job if job is not None else (None,) * 7))
+
+
 async def try_claim(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     cand: Candidate,
     *,
     worker_id: str,
@@ -269,20 +322,17 @@ async def try_claim(
     lease_until = now_s + max(lease_seconds, 0)
     key = cand.thread_id
     async with immediate(conn) as c:
-        # Everything the decision needs in one statement: on a shared connection each
-        # statement is a trip to aiosqlite's thread, and the write lock is held meanwhile.
-        ((up_to_date, running_others, *job),) = await c.execute_fetchall(
-            """SELECT
-                 EXISTS (SELECT 1 FROM stage1_outputs
-                         WHERE thread_id = :key AND source_updated_at >= :s),
-                 (SELECT count(*) FROM jobs
-                  WHERE kind = :kind AND status = 'running' AND lease_until IS NOT NULL
-                    AND lease_until > :now AND job_key <> :key),
-                 j.status, j.lease_until, j.retry_at, j.retry_remaining, j.input_watermark,
-                 j.last_success_watermark, j.job_key
-               FROM (SELECT 1) LEFT JOIN jobs j ON j.kind = :kind AND j.job_key = :key""",
-            {"key": key, "s": s, "kind": STAGE1, "now": now_s},
-        )
+        params: dict[str, Any] = {"key": key, "s": s, "kind": STAGE1, "now": now_s}
+        state: Sequence[Any] | None
+        if isinstance(c, PgConnection):
+            state = await _claim_state_pg(c, params)
+            if state is None:  # another host's transaction is writing this job right now
+                return ClaimOutcome.RUNNING, None
+        else:
+            # Everything the decision needs in one statement: on a shared connection each
+            # statement is a trip to aiosqlite's thread, and the write lock is held meanwhile.
+            (state,) = await c.execute_fetchall(_CLAIM_STATE_SQL, params)
+        up_to_date, running_others, *job = state
         if up_to_date or (job[5] is not None and int(job[5]) >= s):
             return ClaimOutcome.UP_TO_DATE, None
         existing = job if job[6] is not None else None  # job_key is NULL: no row yet
@@ -307,7 +357,7 @@ async def try_claim(
                 "UPDATE jobs SET status = 'running', worker_id = ?, ownership_token = ?, "
                 "started_at = ?, finished_at = NULL, lease_until = ?, retry_at = NULL, "
                 "last_error = NULL, input_watermark = ?, "
-                "retry_remaining = CASE WHEN ? THEN ? ELSE retry_remaining END "
+                "retry_remaining = CASE WHEN ? = 1 THEN ? ELSE retry_remaining END "
                 "WHERE kind = ? AND job_key = ?",
                 (
                     worker_id,
@@ -330,7 +380,7 @@ async def try_claim(
 
 
 async def heartbeat(
-    conn: aiosqlite.Connection, claim: Claim, *, now_s: int, lease_seconds: int
+    conn: Connection, claim: Claim, *, now_s: int, lease_seconds: int
 ) -> bool:
     """Renew the lease; False means it was lost (taken over, or finalised elsewhere)."""
     async with immediate(conn) as c:
@@ -342,7 +392,7 @@ async def heartbeat(
     return len(list(owned)) == 1
 
 
-async def enqueue_global(conn: aiosqlite.Connection, watermark: int) -> None:
+async def enqueue_global(conn: Connection, watermark: int) -> None:
     """Advance the phase-2 job's input watermark, strictly increasing (reference §6.1).
     Must run inside the caller's transaction."""
     await conn.execute(
@@ -352,7 +402,8 @@ async def enqueue_global(conn: aiosqlite.Connection, watermark: int) -> None:
            ON CONFLICT(kind, job_key) DO UPDATE SET
              status = CASE WHEN jobs.status = 'running' THEN 'running' ELSE 'pending' END,
              retry_at = CASE WHEN jobs.status = 'running' THEN jobs.retry_at ELSE NULL END,
-             retry_remaining = MAX(jobs.retry_remaining, excluded.retry_remaining),
+             retry_remaining = CASE WHEN jobs.retry_remaining > excluded.retry_remaining
+                                    THEN jobs.retry_remaining ELSE excluded.retry_remaining END,
              input_watermark = CASE
                WHEN excluded.input_watermark > COALESCE(jobs.input_watermark, 0)
                THEN excluded.input_watermark
@@ -361,7 +412,7 @@ async def enqueue_global(conn: aiosqlite.Connection, watermark: int) -> None:
     )
 
 
-async def insert_usage(conn: aiosqlite.Connection, usage: Sequence[UsageRow], at_ms: int) -> None:
+async def insert_usage(conn: Connection, usage: Sequence[UsageRow], at_ms: int) -> None:
     """Ledger rows, inside the caller's transaction (phase 1 books each model call through
     memoryd/budget.py as it returns; phase 2 books a run with its record)."""
     if usage:
@@ -388,7 +439,7 @@ async def insert_usage(conn: aiosqlite.Connection, usage: Sequence[UsageRow], at
 _OWNED = "kind = 'memory_stage1' AND job_key = ? AND status = 'running' AND ownership_token = ?"
 
 
-async def _mark_done(c: aiosqlite.Connection, claim: Claim, now_s: int) -> bool:
+async def _mark_done(c: Connection, claim: Claim, now_s: int) -> bool:
     await c.execute(
         "UPDATE threads SET stage1_pending = 0 WHERE id = ? AND updated_at / 1000 <= ?",
         (claim.candidate.thread_id, claim.candidate.watermark),
@@ -402,7 +453,7 @@ async def _mark_done(c: aiosqlite.Connection, claim: Claim, now_s: int) -> bool:
 
 
 async def finish_succeeded(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     claim: Claim,
     out: OutputRow,
     *,
@@ -460,7 +511,7 @@ async def finish_succeeded(
 
 
 async def finish_no_output(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     claim: Claim,
     *,
     now_s: int,
@@ -482,7 +533,7 @@ async def finish_no_output(
 
 
 async def finish_failed(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     claim: Claim,
     reason: str,
     *,
@@ -515,7 +566,7 @@ async def finish_failed(
     return True
 
 
-async def release_unfinished(conn: aiosqlite.Connection, claim: Claim) -> None:
+async def release_unfinished(conn: Connection, claim: Claim) -> None:
     """Give a job back (at shutdown, or when the token budget is spent before its model call)
     so another worker need not wait out the lease. The job was not tried, so no retry is
     spent; it is ``pending`` again, as if never claimed."""
@@ -527,7 +578,7 @@ async def release_unfinished(conn: aiosqlite.Connection, claim: Claim) -> None:
 
 
 async def clamp_future_deadlines(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     kind: str,
     *,
     now_s: int,
@@ -547,9 +598,12 @@ async def clamp_future_deadlines(
     ahead of now (its heartbeat renews it) and is never taken over early."""
     async with immediate(conn) as c:
         changed = await c.execute_fetchall(
-            """UPDATE jobs SET lease_until = MIN(lease_until, :lease_end),
-                               retry_at = MIN(retry_at, :retry_end),
-                               finished_at = MIN(finished_at, :now)
+            # CASE, not SQLite's two-argument MIN: both engines accept it, and a NULL stays NULL
+            """UPDATE jobs SET
+                 lease_until = CASE WHEN lease_until > :lease_end THEN :lease_end
+                                    ELSE lease_until END,
+                 retry_at = CASE WHEN retry_at > :retry_end THEN :retry_end ELSE retry_at END,
+                 finished_at = CASE WHEN finished_at > :now THEN :now ELSE finished_at END
                WHERE kind = :kind
                  AND (lease_until > :lease_end OR retry_at > :retry_end OR finished_at > :now)
                RETURNING 1""",
@@ -580,7 +634,7 @@ JOB_KINDS = (STAGE1, GLOBAL)
 _PAUSED_KEY = "paused"
 
 
-async def get_paused(conn: aiosqlite.Connection) -> bool:
+async def get_paused(conn: Connection) -> bool:
     """Whether ``memoryd pause`` is in effect; kept in the DB so a restart stays paused."""
     rows = list(
         await conn.execute_fetchall("SELECT value FROM control_state WHERE key = ?", (_PAUSED_KEY,))
@@ -588,7 +642,7 @@ async def get_paused(conn: aiosqlite.Connection) -> bool:
     return bool(rows) and rows[0][0] == "1"
 
 
-async def set_paused(conn: aiosqlite.Connection, paused: bool) -> None:
+async def set_paused(conn: Connection, paused: bool) -> None:
     async with immediate(conn) as c:
         await c.execute(
             "INSERT INTO control_state (key, value) VALUES (?, ?) "
@@ -598,7 +652,7 @@ async def set_paused(conn: aiosqlite.Connection, paused: bool) -> None:
 
 
 async def thread_candidate(
-    conn: aiosqlite.Connection, thread_id: str
+    conn: Connection, thread_id: str
 ) -> tuple[Candidate | None, str | None]:
     """The thread as a claim candidate regardless of how long it has been idle (``trigger
     phase1 --thread``), or None and why it can never be extracted. The claim itself still
@@ -606,13 +660,15 @@ async def thread_candidate(
     rows = list(
         await conn.execute_fetchall(
             "SELECT id, rollout_path, cwd, git_branch, updated_at, archived, memory_mode, "
-            "index_error, preview FROM threads WHERE id = ?",
+            "index_error, preview, host_id FROM threads WHERE id = ?",
             (thread_id,),
         )
     )
     if not rows:
         return None, f"no thread with id {thread_id} has been indexed"
-    tid, path, cwd, branch, updated, archived, mode, index_error, preview = rows[0]
+    tid, path, cwd, branch, updated, archived, mode, index_error, preview, host = rows[0]
+    if host != host_of(conn):  # its rollout is on that host: only that host reads it
+        return None, f"thread {tid} is on another host ({host}); it is extracted there"
     if archived:
         return None, f"thread {tid} is archived; archived sessions are never extracted"
     if mode != "enabled":
@@ -624,7 +680,7 @@ async def thread_candidate(
     return Candidate(str(tid), str(path), str(cwd), branch, int(updated)), None
 
 
-async def job_counts(conn: aiosqlite.Connection) -> dict[str, dict[str, int]]:
+async def job_counts(conn: Connection) -> dict[str, dict[str, int]]:
     """kind -> status -> number of jobs."""
     out: dict[str, dict[str, int]] = {}
     for kind, status, n in await conn.execute_fetchall(
@@ -651,7 +707,7 @@ class JobRow:
 
 
 async def list_jobs(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     status: str | None = None,
     kind: str | None = None,

@@ -25,17 +25,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import aiosqlite
-
 from memoryd.errors import LockLost
 from memoryd.layout import rollout_summary_stem
 from memoryd.store.db import immediate
+from memoryd.store.engine import Connection, PgConnection
 from memoryd.store.jobs import (
     DEFAULT_RETRY_REMAINING,
     GLOBAL,
     GLOBAL_KEY,
     UsageRow,
     insert_usage,
+    lock_job_row_pg,
 )
 
 DAY_SECONDS = 86_400
@@ -151,7 +151,7 @@ _OWNED = f"{_GLOBAL_ROW} AND status = 'running' AND ownership_token = ?"
 
 
 async def try_claim_global(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     worker_id: str,
     now_s: int,
@@ -167,20 +167,29 @@ async def try_claim_global(
     token = str(uuid.uuid4())
     lease_until = now_s + max(lease_seconds, 0)
     async with immediate(conn) as c:
-        rows = list(
-            await c.execute_fetchall(
-                "SELECT status, lease_until, retry_at, input_watermark, finished_at, last_error "
-                f"FROM jobs WHERE {_GLOBAL_ROW}"
-            )
-        )
+        columns = "status, lease_until, retry_at, input_watermark, finished_at, last_error"
+        if isinstance(c, PgConnection):
+            # Other hosts: the row is locked for this transaction, or skipped while another
+            # transaction holds it (its owner heartbeating or finalising: the lock is busy).
+            busy, row = await lock_job_row_pg(c, columns, GLOBAL, GLOBAL_KEY)
+            if busy:
+                return GlobalClaimOutcome.RUNNING, None
+            rows = [row] if row is not None else []
+        else:
+            rows = list(await c.execute_fetchall(f"SELECT {columns} FROM jobs WHERE {_GLOBAL_ROW}"))
         if not rows:
-            await c.execute(
+            # ON CONFLICT: on PostgreSQL another host may create the row at the same moment;
+            # it then holds the lock.
+            created = await c.execute_fetchall(
                 "INSERT INTO jobs (kind, job_key, status, worker_id, ownership_token, "
                 "started_at, finished_at, lease_until, retry_at, retry_remaining, last_error, "
                 "input_watermark, last_success_watermark) "
-                "VALUES (?, ?, 'running', ?, ?, ?, NULL, ?, NULL, ?, NULL, 0, 0)",
+                "VALUES (?, ?, 'running', ?, ?, ?, NULL, ?, NULL, ?, NULL, 0, 0) "
+                "ON CONFLICT (kind, job_key) DO NOTHING RETURNING 1",
                 (GLOBAL, GLOBAL_KEY, worker_id, token, now_s, lease_until, DEFAULT_RETRY_REMAINING),
             )
+            if not list(created):
+                return GlobalClaimOutcome.RUNNING, None
             return GlobalClaimOutcome.CLAIMED, GlobalClaim(token, worker_id, 0, now_s, lease_until)
         status, lease, retry_at, input_wm, finished_at, last_error = rows[0]
         if not ignore_backoff and retry_at is not None and int(retry_at) > now_s:
@@ -204,9 +213,7 @@ async def try_claim_global(
     return GlobalClaimOutcome.CLAIMED, GlobalClaim(token, worker_id, watermark, now_s, lease_until)
 
 
-async def next_claim_at(
-    conn: aiosqlite.Connection, *, now_s: int, min_interval_seconds: int = 0
-) -> int:
+async def next_claim_at(conn: Connection, *, now_s: int, min_interval_seconds: int = 0) -> int:
     """The earliest second at which :func:`try_claim_global` may succeed (``now_s`` if it may
     now): the end of a backoff, of a fresh lease, or of the interval after a success."""
     rows = list(
@@ -229,7 +236,7 @@ async def next_claim_at(
 
 
 async def heartbeat_global(
-    conn: aiosqlite.Connection, claim: GlobalClaim, now_s: int, lease_seconds: int
+    conn: Connection, claim: GlobalClaim, now_s: int, lease_seconds: int
 ) -> bool:
     """Renew the lease; False means the lock was lost (taken over, or finalised elsewhere)."""
     async with immediate(conn) as c:
@@ -240,7 +247,7 @@ async def heartbeat_global(
     return len(list(owned)) == 1
 
 
-async def release_global(conn: aiosqlite.Connection, claim: GlobalClaim) -> bool:
+async def release_global(conn: Connection, claim: GlobalClaim) -> bool:
     """Give the lock back at shutdown without a verdict: no retry is spent, no backoff or
     interval starts, and the next claim (by anyone) may take it at once."""
     async with immediate(conn) as c:
@@ -250,7 +257,7 @@ async def release_global(conn: aiosqlite.Connection, claim: GlobalClaim) -> bool
     return len(list(owned)) == 1
 
 
-async def is_dirty(conn: aiosqlite.Connection) -> bool:
+async def is_dirty(conn: Connection) -> bool:
     """Whether phase-1 results arrived (or were deleted) since the last successful
     consolidation: the supervisor's cheap trigger. The git diff of the memory root still
     decides whether the agent runs, and user edits are not seen here."""
@@ -287,7 +294,7 @@ ON CONFLICT(run_id) DO UPDATE SET
 """
 
 
-async def _write_run(conn: aiosqlite.Connection, run: Phase2RunRecord) -> None:
+async def _write_run(conn: Connection, run: Phase2RunRecord) -> None:
     await conn.execute(
         _UPSERT_RUN,
         (
@@ -307,7 +314,7 @@ async def _write_run(conn: aiosqlite.Connection, run: Phase2RunRecord) -> None:
 
 
 async def start_run(
-    conn: aiosqlite.Connection, *, started_at_ms: int, run_id: str | None = None
+    conn: Connection, *, started_at_ms: int, run_id: str | None = None
 ) -> Phase2RunRecord:
     """Record a consolidation attempt as running (call it once the lock is claimed)."""
     run = Phase2RunRecord(run_id=run_id or new_run_id(started_at_ms), started_at_ms=started_at_ms)
@@ -317,7 +324,7 @@ async def start_run(
 
 
 async def finish_run(
-    conn: aiosqlite.Connection, run: Phase2RunRecord, *, usage: Sequence[UsageRow] = ()
+    conn: Connection, run: Phase2RunRecord, *, usage: Sequence[UsageRow] = ()
 ) -> None:
     """Write a run record as it stands (and the model calls it made), whatever its outcome;
     for the paths that do not go through the lock's finalisers."""
@@ -326,19 +333,17 @@ async def finish_run(
         await insert_usage(c, usage, run.finished_at_ms or run.started_at_ms)
 
 
-async def get_run(conn: aiosqlite.Connection, run_id: str) -> Phase2RunRecord | None:
+async def get_run(conn: Connection, run_id: str) -> Phase2RunRecord | None:
     rows = await _runs(conn, "WHERE run_id = ?", (run_id,))
     return rows[0] if rows else None
 
 
-async def recent_runs(conn: aiosqlite.Connection, limit: int = 20) -> list[Phase2RunRecord]:
+async def recent_runs(conn: Connection, limit: int = 20) -> list[Phase2RunRecord]:
     """The latest runs, newest first."""
     return await _runs(conn, "ORDER BY started_at DESC, run_id DESC LIMIT ?", (limit,))
 
 
-async def _runs(
-    conn: aiosqlite.Connection, tail: str, params: tuple[object, ...]
-) -> list[Phase2RunRecord]:
+async def _runs(conn: Connection, tail: str, params: tuple[object, ...]) -> list[Phase2RunRecord]:
     rows = await conn.execute_fetchall(
         "SELECT run_id, started_at, outcome, finished_at, reason, inputs_added, "
         "inputs_retained, inputs_removed, history_commit, input_tokens, output_tokens "
@@ -368,7 +373,7 @@ async def _runs(
 
 
 async def finish_global_succeeded(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     claim: GlobalClaim,
     *,
     now_s: int,
@@ -400,9 +405,10 @@ async def finish_global_succeeded(
             owned = await c.execute_fetchall(
                 "UPDATE jobs SET status = 'done', finished_at = ?, lease_until = NULL, "
                 "last_error = NULL, "
-                "last_success_watermark = MAX(COALESCE(last_success_watermark, 0), ?) "
+                "last_success_watermark = CASE WHEN COALESCE(last_success_watermark, 0) > ? "
+                "THEN last_success_watermark ELSE ? END "
                 f"WHERE {_OWNED} RETURNING 1",
-                (now_s, completed_watermark, claim.token),
+                (now_s, completed_watermark, completed_watermark, claim.token),
             )
             if not list(owned):
                 raise LockLost
@@ -437,7 +443,7 @@ async def finish_global_succeeded(
 
 
 async def finish_global_failed(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     claim: GlobalClaim,
     reason: str,
     *,
@@ -454,7 +460,8 @@ async def finish_global_failed(
     async with immediate(conn) as c:
         owned = await c.execute_fetchall(
             "UPDATE jobs SET status = 'error', finished_at = ?, lease_until = NULL, "
-            "retry_at = ?, retry_remaining = MAX(retry_remaining - 1, 0), last_error = ? "
+            "retry_at = ?, retry_remaining = CASE WHEN retry_remaining > 0 "
+            "THEN retry_remaining - 1 ELSE 0 END, last_error = ? "
             f"WHERE {_OWNED} RETURNING 1",
             (now_s, now_s + max(retry_delay_seconds, 0), reason, claim.token),
         )
@@ -473,7 +480,7 @@ async def finish_global_failed(
 
 
 async def fail_global_if_unowned(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     reason: str,
     *,
     token: str | None,
@@ -486,7 +493,8 @@ async def fail_global_if_unowned(
     async with immediate(conn) as c:
         owned = await c.execute_fetchall(
             "UPDATE jobs SET status = 'error', finished_at = ?, lease_until = NULL, "
-            "retry_at = ?, retry_remaining = MAX(retry_remaining - 1, 0), last_error = ? "
+            "retry_at = ?, retry_remaining = CASE WHEN retry_remaining > 0 "
+            "THEN retry_remaining - 1 ELSE 0 END, last_error = ? "
             f"WHERE {_GLOBAL_ROW} AND status = 'running' "
             "AND (ownership_token = ? OR ownership_token IS NULL) RETURNING 1",
             (now_s, now_s + max(retry_delay_seconds, 0), reason, token),
@@ -514,14 +522,14 @@ LIMIT :limit
 """
 
 
-async def last_selection(conn: aiosqlite.Connection) -> dict[str, int]:
+async def last_selection(conn: Connection) -> dict[str, int]:
     """What the last successful consolidation consumed: thread id -> source_updated_at."""
     rows = await conn.execute_fetchall("SELECT thread_id, source_updated_at FROM phase2_selection")
     return {str(r[0]): int(r[1]) for r in rows}
 
 
 async def select_inputs(
-    conn: aiosqlite.Connection, *, limit: int, max_unused_days: float, now_s: int
+    conn: Connection, *, limit: int, max_unused_days: float, now_s: int
 ) -> Selection:
     """The top ``limit`` phase-2 inputs (reference §6.4): non-empty outputs of threads whose
     ``memory_mode`` is ``enabled``, used or (never used and) updated within
@@ -571,7 +579,7 @@ async def select_inputs(
 
 
 async def prune_stage1_outputs(
-    conn: aiosqlite.Connection, max_unused_days: float, now_s: int, limit: int = PRUNE_BATCH
+    conn: Connection, max_unused_days: float, now_s: int, limit: int = PRUNE_BATCH
 ) -> int:
     """Codex's retention prune (reference §4.6): delete up to ``limit`` outputs, stalest
     first, that the last successful consolidation did not consume and that were neither used

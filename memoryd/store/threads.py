@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import aiosqlite
-
 from memoryd.store.db import immediate
+from memoryd.store.engine import Connection, host_of
 from memoryd.store.usage import record_citations
 
 WRITE_BATCH = 1000  # rows per executemany
@@ -21,9 +20,10 @@ THREAD_COLS = (
     "has_session_meta, index_error, indexed_at"
 )
 
+# Each row is THREAD_COLS' values and then the host id (store/engine.py: host_of).
 UPSERT = f"""
-INSERT INTO threads ({THREAD_COLS})
-VALUES ({", ".join("?" * 28)})
+INSERT INTO threads ({THREAD_COLS}, host_id)
+VALUES ({", ".join("?" * 29)})
 ON CONFLICT(id) DO UPDATE SET
     rollout_path = excluded.rollout_path, source = excluded.source,
     thread_source = excluded.thread_source, cwd = excluded.cwd,
@@ -45,44 +45,46 @@ ON CONFLICT(id) DO UPDATE SET
 """
 
 UPSERT_PROBLEM = """
-INSERT INTO index_problems (path, reason, first_seen, last_seen) VALUES (?, ?, ?, ?)
-ON CONFLICT(path) DO UPDATE SET reason = excluded.reason, last_seen = excluded.last_seen
+INSERT INTO index_problems (path, reason, first_seen, last_seen, host_id) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT(host_id, path) DO UPDATE SET reason = excluded.reason, last_seen = excluded.last_seen
 """
 
 
 async def thread_rows(
-    conn: aiosqlite.Connection, paths: Sequence[str] | None
+    conn: Connection, paths: Sequence[str] | None
 ) -> list[Sequence[object]]:
-    """The ``THREAD_COLS`` of the rows of these rollout paths (every row with None)."""
-    sql = f"SELECT {THREAD_COLS} FROM threads"
+    """The ``THREAD_COLS`` of this host's rows of these rollout paths (all its rows with
+    None)."""
+    host = host_of(conn)
+    sql = f"SELECT {THREAD_COLS} FROM threads WHERE host_id = ?"
     if paths is None:
-        async with conn.execute(sql) as cur:
+        async with conn.execute(sql, (host,)) as cur:
             return list(await cur.fetchall())
     out: list[Sequence[object]] = []
     for i in range(0, len(paths), 500):
         part = list(paths[i : i + 500])
-        q = f"{sql} WHERE rollout_path IN ({','.join('?' * len(part))})"
-        async with conn.execute(q, part) as cur:
+        q = f"{sql} AND rollout_path IN ({','.join('?' * len(part))})"
+        async with conn.execute(q, [host, *part]) as cur:
             out.extend(await cur.fetchall())
     return out
 
 
 async def read_as(
-    conn: aiosqlite.Connection, thread_id: str | None, path: str
+    conn: Connection, thread_id: str | None, path: str
 ) -> tuple[int, str, int] | None:
     """(file_size, first_line_sha256, updated_at) of a thread's row at ``path``, if it was
     indexed without an error."""
     async with conn.execute(
         "SELECT file_size, first_line_sha256, updated_at FROM threads "
-        "WHERE id = ? AND rollout_path = ? AND index_error IS NULL",
-        (thread_id, path),
+        "WHERE id = ? AND rollout_path = ? AND host_id = ? AND index_error IS NULL",
+        (thread_id, path, host_of(conn)),
     ) as cur:
         row = await cur.fetchone()
     return None if row is None else (row[0], row[1], row[2])
 
 
 async def holders(
-    conn: aiosqlite.Connection, ids: Sequence[str]
+    conn: Connection, ids: Sequence[str]
 ) -> dict[str, tuple[str, bool, int]]:
     """id -> (rollout_path, archived, mtime_ns) for rows that already hold these ids."""
     out: dict[str, tuple[str, bool, int]] = {}
@@ -90,9 +92,9 @@ async def holders(
         part = list(ids[i : i + 500])
         q = (
             "SELECT id, rollout_path, archived, file_mtime_ns FROM threads "
-            f"WHERE id IN ({','.join('?' * len(part))})"
+            f"WHERE host_id = ? AND id IN ({','.join('?' * len(part))})"
         )
-        async with conn.execute(q, part) as cur:
+        async with conn.execute(q, [host_of(conn), *part]) as cur:
             for tid, path, archived, mtime in await cur.fetchall():
                 out[str(tid)] = (str(path), bool(archived), int(mtime))
     return out
@@ -116,17 +118,19 @@ class IndexWrite:
     full: bool = False  # a full scan: forget the problems of files not seen
 
 
-async def write_index(conn: aiosqlite.Connection, w: IndexWrite) -> int:
+async def write_index(conn: Connection, w: IndexWrite) -> int:
     """Apply one index pass; returns how many vanished rows were marked (a file that moved
     took its row along, so it is not counted)."""
     vanished = 0
+    host = host_of(conn)
     async with immediate(conn, wait_out_locks=False) as c:  # the watcher defers
         if w.stale_paths:
             await c.executemany(
-                "DELETE FROM threads WHERE rollout_path = ?", [(p,) for p in w.stale_paths]
+                "DELETE FROM threads WHERE rollout_path = ? AND host_id = ?",
+                [(p, host) for p in w.stale_paths],
             )
         for i in range(0, len(w.rows), WRITE_BATCH):
-            await c.executemany(UPSERT, w.rows[i : i + WRITE_BATCH])
+            await c.executemany(UPSERT, [(*r, host) for r in w.rows[i : i + WRITE_BATCH]])
         if w.renamed:  # provenance follows the file
             await c.executemany(
                 "UPDATE stage1_outputs SET rollout_path = ? "
@@ -139,28 +143,36 @@ async def write_index(conn: aiosqlite.Connection, w: IndexWrite) -> int:
             await c.executemany(
                 "UPDATE threads SET file_mtime_ns = ?1, stage1_pending = CASE "
                 "WHEN updated_at <> ?2 THEN 1 ELSE stage1_pending END, updated_at = ?2, "
-                "indexed_at = ?3 WHERE rollout_path = ?4",
-                w.touches,
+                "indexed_at = ?3 WHERE rollout_path = ?4 AND host_id = ?5",
+                [(*t, host) for t in w.touches],
             )
         if w.vanished:
             cur = await c.executemany(
-                "UPDATE threads SET index_error = ?, indexed_at = ? WHERE rollout_path = ?",
-                w.vanished,
+                "UPDATE threads SET index_error = ?, indexed_at = ? "
+                "WHERE rollout_path = ? AND host_id = ?",
+                [(*v, host) for v in w.vanished],
             )
             # A file that moved (to archived_sessions/, say) took its row along: not gone.
             vanished = cur.rowcount
         if w.ok_paths:
-            await c.executemany("DELETE FROM index_problems WHERE path = ?", w.ok_paths)
+            await c.executemany(
+                "DELETE FROM index_problems WHERE path = ? AND host_id = ?",
+                [(*p, host) for p in w.ok_paths],
+            )
         if w.problem_rows:
-            await c.executemany(UPSERT_PROBLEM, w.problem_rows)
+            await c.executemany(UPSERT_PROBLEM, [(*p, host) for p in w.problem_rows])
         if w.full:
             # Problems of files that are gone, or that now index cleanly, are forgotten.
             keep = {p for p, *_ in w.problem_rows}
-            async with c.execute("SELECT path FROM index_problems") as cur:
+            async with c.execute(
+                "SELECT path FROM index_problems WHERE host_id = ?", (host,)
+            ) as cur:
                 old = [str(r[0]) for r in await cur.fetchall()]
-            drop = [(p,) for p in old if p not in keep]
+            drop = [(p, host) for p in old if p not in keep]
             if drop:
-                await c.executemany("DELETE FROM index_problems WHERE path = ?", drop)
+                await c.executemany(
+                    "DELETE FROM index_problems WHERE path = ? AND host_id = ?", drop
+                )
     return vanished
 
 
@@ -172,11 +184,15 @@ class IndexCounts:
     memories: int  # ``stage1_outputs`` rows
 
 
-async def index_counts(conn: aiosqlite.Connection) -> IndexCounts:
-    async with conn.execute("SELECT count(*), count(index_error) FROM threads") as cur:
+async def index_counts(conn: Connection) -> IndexCounts:
+    """This host's index; the memories of every host."""
+    host = (host_of(conn),)
+    async with conn.execute(
+        "SELECT count(*), count(index_error) FROM threads WHERE host_id = ?", host
+    ) as cur:
         row = await cur.fetchone()
     threads, with_errors = (int(row[0]), int(row[1])) if row else (0, 0)
-    async with conn.execute("SELECT count(*) FROM index_problems") as cur:
+    async with conn.execute("SELECT count(*) FROM index_problems WHERE host_id = ?", host) as cur:
         row = await cur.fetchone()
     problems = int(row[0]) if row else 0
     async with conn.execute("SELECT count(*) FROM stage1_outputs") as cur:

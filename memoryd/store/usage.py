@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import aiosqlite
+from memoryd.store.engine import Connection
 
 
 async def spent_since(
-    conn: aiosqlite.Connection, since_ms: int
+    conn: Connection, since_ms: int
 ) -> dict[str, tuple[int, float | None]]:
     """phase -> (tokens, summed cost estimate) booked at or after ``since_ms``."""
     async with conn.execute(
@@ -23,7 +23,7 @@ async def spent_since(
 
 
 async def insert_citation(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     citing_thread_id: str,
     message_key: str,
     cited_thread_id: str,
@@ -42,7 +42,7 @@ async def insert_citation(
     return bool(rows and rows[0][0])
 
 
-async def count_use(conn: aiosqlite.Connection, thread_id: str, at_s: int) -> None:
+async def count_use(conn: Connection, thread_id: str, at_s: int) -> None:
     """``usage_count + 1`` and ``last_usage = max(last_usage, at_s)`` of a stage-1 output."""
     await conn.execute(
         """UPDATE stage1_outputs SET usage_count = COALESCE(usage_count, 0) + 1,
@@ -54,7 +54,7 @@ async def count_use(conn: aiosqlite.Connection, thread_id: str, at_s: int) -> No
 
 
 async def record_citations(
-    c: aiosqlite.Connection,
+    c: Connection,
     citing_thread_id: str,
     message_key: str,
     cited_thread_ids: Sequence[str],

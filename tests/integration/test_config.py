@@ -153,6 +153,18 @@ def test_sessions_dirs_and_memory_root_from_file(tmp_path: Path) -> None:
 
 BAD_FILES = [
     ("syntax", "phase1 = [", "<top>", "TOML syntax error"),
+    (
+        "unknown state backend",
+        '[state]\nbackend = "mysql"\n',
+        "state.backend",
+        "invalid value 'mysql'; valid values: 'postgres', 'sqlite'",
+    ),
+    (
+        "dsn in place of its variable",
+        '[state]\nbackend = "postgres"\ndsn_env = "postgresql://u@h/db"\n',
+        "state.dsn_env",
+        "must name an environment variable",
+    ),
     ("unknown top-level key", "colour = 1\n", "colour", "unknown key"),
     ("unknown nested key", "[phase1]\nconcurency = 8\n", "phase1.concurency", "unknown key"),
     ("unknown section", "[phase3]\nx = 1\n", "phase3", "unknown key"),

@@ -233,11 +233,17 @@ async def test_a_transaction_cancelled_while_waiting_for_the_lock_leaves_the_con
         blocker.execute("BEGIN IMMEDIATE")  # another process holds the write lock
         with anyio.move_on_after(0.3) as scope:
             async with immediate(conn) as c:
-                await c.execute("INSERT INTO index_problems VALUES ('x', 'r', 1, 1)")
+                await c.execute(
+                    "INSERT INTO index_problems (path, reason, first_seen, last_seen) "
+                    "VALUES ('x', 'r', 1, 1)"
+                )
         assert scope.cancelled_caught
         blocker.execute("ROLLBACK")
         async with immediate(conn) as c:  # used to fail: "cannot start a transaction within..."
-            await c.execute("INSERT INTO index_problems VALUES ('y', 'r', 1, 1)")
+            await c.execute(
+                    "INSERT INTO index_problems (path, reason, first_seen, last_seen) "
+                    "VALUES ('y', 'r', 1, 1)"
+                )
         rows = list(await conn.execute_fetchall("SELECT path FROM index_problems"))
         assert rows == [("y",)]
     finally:

@@ -5,15 +5,17 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
-import aiosqlite
 import anyio
 import pytest
 from support.claims import claim_batch
+from support.engines import open_target
 
 from memoryd.store import jobs
-from memoryd.store.db import immediate, open_db
+from memoryd.store.db import immediate
+from memoryd.store.engine import Connection, host_of
 from memoryd.store.jobs import Candidate, ClaimOutcome, Eligibility, OutputRow
 
 NOW_MS = 1_800_000_000_000
@@ -25,7 +27,7 @@ RULES = Eligibility(allowed_sources=("cli", "vscode"), max_age_days=30, min_idle
 
 
 async def add_thread(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     tid: str,
     updated_at_ms: int,
     *,
@@ -38,8 +40,8 @@ async def add_thread(
 ) -> Candidate:
     await conn.execute(
         "INSERT INTO threads (id, rollout_path, source, cwd, created_at, updated_at, preview, "
-        "archived, memory_mode_at_start, memory_mode, index_error) "
-        "VALUES (?, ?, ?, '/proj', ?, ?, ?, ?, ?, ?, ?) "
+        "archived, memory_mode_at_start, memory_mode, index_error, host_id) "
+        "VALUES (?, ?, ?, '/proj', ?, ?, ?, ?, ?, ?, ?, ?) "
         # as the indexer does: a new updated_at makes the thread pending for stage 1 again
         "ON CONFLICT(id) DO UPDATE SET updated_at = excluded.updated_at, stage1_pending = 1",
         (
@@ -53,9 +55,20 @@ async def add_thread(
             memory_mode_at_start,
             memory_mode,
             index_error,
+            host_of(conn),  # as the indexer writes it: the claiming host's own thread
         ),
     )
     return Candidate(tid, f"/r/{tid}.jsonl", "/proj", None, updated_at_ms)
+
+
+@pytest.fixture
+async def db(state_target: str) -> AsyncIterator[Connection]:
+    """The state DB on each engine in turn (conftest's ``state_target``)."""
+    conn = await open_target(state_target)
+    try:
+        yield conn
+    finally:
+        await conn.close()
 
 
 def idle(hours: float = 13) -> int:
@@ -63,7 +76,7 @@ def idle(hours: float = 13) -> int:
 
 
 async def claim(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     cand: Candidate,
     worker: str = "w1",
     *,
@@ -82,7 +95,7 @@ async def claim(
     )
 
 
-async def batch(db: aiosqlite.Connection, n: int) -> list[jobs.Claim]:
+async def batch(db: Connection, n: int) -> list[jobs.Claim]:
     """One claim pass of worker "w" at NOW with the default cap of 64."""
     return await claim_batch(
         db,
@@ -99,7 +112,7 @@ def output(raw: str = "raw", summary: str = "summary") -> OutputRow:
     return OutputRow(raw, summary, "slug", "/r", 1, 9, "ab" * 32, "offline", "offline-v1", 0, 0, 1)
 
 
-async def job_row(conn: aiosqlite.Connection, key: str, kind: str = jobs.STAGE1) -> tuple:  # type: ignore[type-arg]
+async def job_row(conn: Connection, key: str, kind: str = jobs.STAGE1) -> tuple:  # type: ignore[type-arg]
     async with conn.execute(
         "SELECT status, retry_remaining, retry_at, last_error, input_watermark, "
         "last_success_watermark, ownership_token, lease_until FROM jobs "
@@ -111,7 +124,7 @@ async def job_row(conn: aiosqlite.Connection, key: str, kind: str = jobs.STAGE1)
     return tuple(row)
 
 
-async def test_claim_skips_when_up_to_date_and_newer_input_claims(db: aiosqlite.Connection) -> None:
+async def test_claim_skips_when_up_to_date_and_newer_input_claims(db: Connection) -> None:
     cand = await add_thread(db, "t1", idle())
     outcome, c = await claim(db, cand)
     assert outcome is ClaimOutcome.CLAIMED and c is not None
@@ -121,7 +134,7 @@ async def test_claim_skips_when_up_to_date_and_newer_input_claims(db: aiosqlite.
     assert (await claim(db, newer))[0] is ClaimOutcome.CLAIMED
 
 
-async def test_up_to_date_by_job_watermark_even_without_output(db: aiosqlite.Connection) -> None:
+async def test_up_to_date_by_job_watermark_even_without_output(db: Connection) -> None:
     cand = await add_thread(db, "t1", idle())
     _, c = await claim(db, cand)
     assert c is not None and await jobs.finish_no_output(db, c, now_s=NOW_S)
@@ -129,7 +142,7 @@ async def test_up_to_date_by_job_watermark_even_without_output(db: aiosqlite.Con
     assert await jobs.scan_candidates(db, RULES, now_ms=NOW_MS, limit=10) == []
 
 
-async def test_fresh_lease_is_skipped_but_a_stale_one_is_stolen(db: aiosqlite.Connection) -> None:
+async def test_fresh_lease_is_skipped_but_a_stale_one_is_stolen(db: Connection) -> None:
     cand = await add_thread(db, "t1", idle())
     _, first = await claim(db, cand, "w1")
     assert first is not None
@@ -147,9 +160,8 @@ async def test_fresh_lease_is_skipped_but_a_stale_one_is_stolen(db: aiosqlite.Co
     assert (await job_row(db, "t1"))[7] == NOW_S + 660
 
 
-async def test_racing_claims_on_one_thread_exactly_one_wins(tmp_path: Path) -> None:
-    path = tmp_path / "s" / "memoryd.sqlite"
-    conns = [await open_db(path) for _ in range(6)]
+async def test_racing_claims_on_one_thread_exactly_one_wins(state_target: str) -> None:
+    conns = [await open_target(state_target) for _ in range(6)]
     try:
         cand = await add_thread(conns[0], "t1", idle())
         results: list[ClaimOutcome] = []
@@ -167,9 +179,8 @@ async def test_racing_claims_on_one_thread_exactly_one_wins(tmp_path: Path) -> N
             await c.close()
 
 
-async def test_racing_claims_respect_the_running_cap(tmp_path: Path) -> None:
-    path = tmp_path / "s" / "memoryd.sqlite"
-    conns = [await open_db(path) for _ in range(4)]
+async def test_racing_claims_respect_the_running_cap(state_target: str) -> None:
+    conns = [await open_target(state_target) for _ in range(4)]
     try:
         cands = [await add_thread(conns[0], f"t{i}", idle(13 + i)) for i in range(4)]
         won: list[str] = []
@@ -190,7 +201,7 @@ async def test_racing_claims_respect_the_running_cap(tmp_path: Path) -> None:
             await c.close()
 
 
-async def test_eighty_eligible_ten_running_cap_64_claims_54(db: aiosqlite.Connection) -> None:
+async def test_eighty_eligible_ten_running_cap_64_claims_54(db: Connection) -> None:
     for i in range(80):
         await add_thread(db, f"e{i:03d}", idle(13) - i * 1000)
     for i in range(10):
@@ -206,7 +217,7 @@ async def test_eighty_eligible_ten_running_cap_64_claims_54(db: aiosqlite.Connec
     assert again == []
 
 
-async def test_two_full_batches_across_passes(db: aiosqlite.Connection) -> None:
+async def test_two_full_batches_across_passes(db: Connection) -> None:
     for i in range(200):
         await add_thread(db, f"e{i:03d}", idle(13) - i * 1000)
     seen: set[str] = set()
@@ -231,14 +242,14 @@ async def test_two_full_batches_across_passes(db: aiosqlite.Connection) -> None:
     ],
 )
 async def test_age_and_idle_boundaries(
-    db: aiosqlite.Connection, age_ms: int, claimable: bool
+    db: Connection, age_ms: int, claimable: bool
 ) -> None:
     await add_thread(db, "t", NOW_MS - age_ms)
     found = await jobs.scan_candidates(db, RULES, now_ms=NOW_MS, limit=10)
     assert [c.thread_id for c in found] == (["t"] if claimable else [])
 
 
-async def test_eligibility_filters(db: aiosqlite.Connection) -> None:
+async def test_eligibility_filters(db: Connection) -> None:
     await add_thread(db, "ok", idle())
     await add_thread(db, "exec", idle(), source="exec")
     await add_thread(db, "nopreview", idle(), preview="")
@@ -255,7 +266,7 @@ async def test_eligibility_filters(db: aiosqlite.Connection) -> None:
     assert found == {"ok"}
 
 
-async def test_up_to_date_threads_do_not_use_up_the_scan_limit(db: aiosqlite.Connection) -> None:
+async def test_up_to_date_threads_do_not_use_up_the_scan_limit(db: Connection) -> None:
     # SPEC §3 applies "already extracted" in the scan, before the limit (Codex does not).
     newest = await add_thread(db, "newest", idle(13))
     await add_thread(db, "older", idle(14))
@@ -267,7 +278,7 @@ async def test_up_to_date_threads_do_not_use_up_the_scan_limit(db: aiosqlite.Con
 
 @pytest.mark.parametrize("max_retries", [3, 1, 5])  # 3 is Codex's; phase1.max_retries sets it
 async def test_retry_exhaustion_does_not_block_a_newer_watermark(
-    db: aiosqlite.Connection, max_retries: int
+    db: Connection, max_retries: int
 ) -> None:
     cand = await add_thread(db, "t", idle())
     now = NOW_S
@@ -286,7 +297,7 @@ async def test_retry_exhaustion_does_not_block_a_newer_watermark(
     assert row[1] == max_retries and row[4] == newer.watermark
 
 
-async def test_failure_backs_off_keeps_reason_and_counts_down(db: aiosqlite.Connection) -> None:
+async def test_failure_backs_off_keeps_reason_and_counts_down(db: Connection) -> None:
     cand = await add_thread(db, "t", idle())
     _, c = await claim(db, cand)
     assert c is not None
@@ -306,7 +317,7 @@ async def test_failure_backs_off_keeps_reason_and_counts_down(db: aiosqlite.Conn
     assert (await claim(db, cand, now_s=NOW_S + 3600))[0] is ClaimOutcome.CLAIMED
 
 
-async def test_success_enqueues_phase2_and_watermark_is_monotonic(db: aiosqlite.Connection) -> None:
+async def test_success_enqueues_phase2_and_watermark_is_monotonic(db: Connection) -> None:
     cand = await add_thread(db, "t", idle())
     _, c = await claim(db, cand)
     assert c is not None and await jobs.finish_succeeded(db, c, output(), now_s=NOW_S)
@@ -317,7 +328,7 @@ async def test_success_enqueues_phase2_and_watermark_is_monotonic(db: aiosqlite.
     assert (await job_row(db, jobs.GLOBAL_KEY, jobs.GLOBAL))[4] == cand.watermark + 1
 
 
-async def test_no_output_without_earlier_output_does_not_enqueue(db: aiosqlite.Connection) -> None:
+async def test_no_output_without_earlier_output_does_not_enqueue(db: Connection) -> None:
     cand = await add_thread(db, "t", idle())
     _, c = await claim(db, cand)
     assert c is not None and await jobs.finish_no_output(db, c, now_s=NOW_S)
@@ -325,7 +336,7 @@ async def test_no_output_without_earlier_output_does_not_enqueue(db: aiosqlite.C
         assert await cur.fetchone() == (0,)
 
 
-async def test_no_output_deletes_earlier_output_and_enqueues(db: aiosqlite.Connection) -> None:
+async def test_no_output_deletes_earlier_output_and_enqueues(db: Connection) -> None:
     cand = await add_thread(db, "t", idle(14))
     _, c = await claim(db, cand)
     assert c is not None and await jobs.finish_succeeded(db, c, output(), now_s=NOW_S)
@@ -338,7 +349,7 @@ async def test_no_output_deletes_earlier_output_and_enqueues(db: aiosqlite.Conne
 
 
 async def test_output_keeps_usage_and_refresh_never_goes_backwards(
-    db: aiosqlite.Connection,
+    db: Connection,
 ) -> None:
     cand = await add_thread(db, "t", idle(14))
     _, c = await claim(db, cand)
@@ -354,7 +365,7 @@ async def test_output_keeps_usage_and_refresh_never_goes_backwards(
 
 
 async def test_usage_is_written_to_the_ledger_in_the_callers_transaction(
-    db: aiosqlite.Connection,
+    db: Connection,
 ) -> None:
     """Phase 1 books each call as it returns (memoryd/budget.py), not with the job's outcome,
     so a job that then fails or loses its lease has its tokens counted all the same."""
@@ -368,7 +379,7 @@ async def test_usage_is_written_to_the_ledger_in_the_callers_transaction(
 
 
 async def test_next_eligible_moment_is_when_a_recent_thread_goes_idle(
-    db: aiosqlite.Connection,
+    db: Connection,
 ) -> None:
     await add_thread(db, "recent", NOW_MS - 2 * HOUR_MS)
     assert await jobs.next_eligible_at_ms(db, RULES, now_ms=NOW_MS) == NOW_MS + 10 * HOUR_MS
@@ -376,13 +387,12 @@ async def test_next_eligible_moment_is_when_a_recent_thread_goes_idle(
 
 CLAIMER = """
 import anyio, json, sys
-from pathlib import Path
-from memoryd.store.db import open_db
 from memoryd.store import jobs
 sys.path.insert(0, sys.argv[5])
 from support.claims import claim_batch
+from support.engines import open_target
 async def main():
-    conn = await open_db(Path(sys.argv[1]))
+    conn = await open_target(sys.argv[1])
     rules = jobs.Eligibility(("cli",), 30, 12)
     got = []
     for _ in range(40):
@@ -397,9 +407,8 @@ anyio.run(main)
 
 
 @pytest.mark.acceptance  # starts other processes
-async def test_running_cap_holds_across_processes(tmp_path: Path) -> None:
-    path = tmp_path / "s" / "memoryd.sqlite"
-    conn = await open_db(path)
+async def test_running_cap_holds_across_processes(state_target: str) -> None:
+    conn = await open_target(state_target)
     try:
         for i in range(100):
             await add_thread(conn, f"t{i:03d}", idle(13) - i)
@@ -408,7 +417,7 @@ async def test_running_cap_holds_across_processes(tmp_path: Path) -> None:
     cap = 25
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", CLAIMER, str(path), f"p{i}", str(NOW_MS), str(cap), TESTS],
+            [sys.executable, "-c", CLAIMER, state_target, f"p{i}", str(NOW_MS), str(cap), TESTS],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -432,7 +441,7 @@ async def test_running_cap_holds_across_processes(tmp_path: Path) -> None:
 
 
 async def test_an_extracted_thread_leaves_the_scan_until_its_rollout_changes(
-    db: aiosqlite.Connection,
+    db: Connection,
 ) -> None:
     cand = await add_thread(db, "t", idle(14))
     (c,) = await batch(db, 5)
@@ -445,6 +454,21 @@ async def test_an_extracted_thread_leaves_the_scan_until_its_rollout_changes(
     ]
 
 
-async def rows_pending(db: aiosqlite.Connection) -> list[tuple[str, int]]:
+async def rows_pending(db: Connection) -> list[tuple[str, int]]:
     async with db.execute("SELECT id, stage1_pending FROM threads") as cur:
         return [(str(a), int(b)) for a, b in await cur.fetchall()]
+
+
+async def test_a_thread_of_another_host_is_never_a_candidate_here(db: Connection) -> None:
+    """Raw transcripts never leave their host: a thread another host indexed is not scanned,
+    not counted as skipped or pending, and ``trigger phase1 --thread`` refuses it by name."""
+    await add_thread(db, "mine", idle())
+    await add_thread(db, "theirs", idle(14))
+    await db.execute("UPDATE threads SET host_id = 'other-host' WHERE id = 'theirs'")
+    found = await jobs.scan_candidates(db, RULES, now_ms=NOW_MS, limit=10)
+    assert [c.thread_id for c in found] == ["mine"]
+    cand, why = await jobs.thread_candidate(db, "theirs")
+    assert cand is None
+    assert why == "thread theirs is on another host (other-host); it is extracted there"
+    await db.execute("UPDATE threads SET updated_at = ? WHERE id = 'theirs'", (NOW_MS,))
+    assert await jobs.next_eligible_at_ms(db, RULES, now_ms=NOW_MS) is None

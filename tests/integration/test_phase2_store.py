@@ -4,23 +4,24 @@ Codex's store tests (reference §10.1) and SPEC §4."""
 from __future__ import annotations
 
 import dataclasses
-import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
-import aiosqlite
 import anyio
 import pytest
+from support.engines import open_target
 
 from memoryd.store import jobs, phase2
 from memoryd.store.db import immediate, open_db
+from memoryd.store.engine import Connection
 from memoryd.store.jobs import Candidate, OutputRow, UsageRow
 from memoryd.store.phase2 import GlobalClaim, GlobalClaimOutcome, RunOutcome
 
 NOW = 1_800_000_000
+TESTS = str(Path(__file__).resolve().parents[1])  # for the claimer processes: support.engines
 DAY = 86_400
 HOUR = 3_600
 LEASE = 3_600
@@ -31,7 +32,7 @@ D = "00000000-0000-4000-8000-00000000000d"
 
 
 async def add_thread(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     tid: str,
     *,
     memory_mode: str = "enabled",
@@ -46,7 +47,7 @@ async def add_thread(
 
 
 async def add_output(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     tid: str,
     source_updated_at: int,
     *,
@@ -81,7 +82,7 @@ async def add_output(
 
 
 async def claim(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     worker: str = "w1",
     *,
     now: int = NOW,
@@ -99,7 +100,7 @@ async def claim(
 
 
 async def claimed(
-    conn: aiosqlite.Connection, worker: str = "w1", *, now: int = NOW, min_interval: int = 0
+    conn: Connection, worker: str = "w1", *, now: int = NOW, min_interval: int = 0
 ) -> GlobalClaim:
     outcome, c = await claim(conn, worker, now=now, min_interval=min_interval)
     assert outcome is GlobalClaimOutcome.CLAIMED and c is not None
@@ -107,7 +108,7 @@ async def claimed(
 
 
 async def succeed(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     c: GlobalClaim,
     *,
     now: int = NOW,
@@ -127,31 +128,35 @@ async def succeed(
 
 
 async def fail(
-    conn: aiosqlite.Connection, c: GlobalClaim, *, now: int = NOW, delay: int = HOUR
+    conn: Connection, c: GlobalClaim, *, now: int = NOW, delay: int = HOUR
 ) -> bool:
     return await phase2.finish_global_failed(conn, c, "boom", now_s=now, retry_delay_seconds=delay)
 
 
-async def enqueue(conn: aiosqlite.Connection, watermark: int) -> None:
+async def enqueue(conn: Connection, watermark: int) -> None:
     async with immediate(conn) as c:
         await jobs.enqueue_global(c, watermark)
 
 
-async def global_row(conn: aiosqlite.Connection) -> dict[str, object]:
-    conn.row_factory = aiosqlite.Row
-    try:
-        rows = list(
-            await conn.execute_fetchall(
-                "SELECT * FROM jobs WHERE kind = ? AND job_key = ?", (jobs.GLOBAL, jobs.GLOBAL_KEY)
-            )
+JOB_COLUMNS = (
+    "kind", "job_key", "status", "worker_id", "ownership_token", "started_at", "finished_at",
+    "lease_until", "retry_at", "retry_remaining", "last_error", "input_watermark",
+    "last_success_watermark",
+)
+
+
+async def global_row(conn: Connection) -> dict[str, object]:
+    rows = list(
+        await conn.execute_fetchall(
+            f"SELECT {', '.join(JOB_COLUMNS)} FROM jobs WHERE kind = ? AND job_key = ?",
+            (jobs.GLOBAL, jobs.GLOBAL_KEY),
         )
-    finally:
-        conn.row_factory = None
+    )
     assert len(rows) == 1
-    return dict(rows[0])
+    return dict(zip(JOB_COLUMNS, rows[0], strict=True))
 
 
-async def marks(conn: aiosqlite.Connection) -> dict[str, tuple[int, int | None]]:
+async def marks(conn: Connection) -> dict[str, tuple[int, int | None]]:
     rows = await conn.execute_fetchall(
         "SELECT thread_id, selected_for_phase2, selected_for_phase2_source_updated_at "
         "FROM stage1_outputs"
@@ -160,7 +165,7 @@ async def marks(conn: aiosqlite.Connection) -> dict[str, tuple[int, int | None]]
 
 
 async def select(
-    conn: aiosqlite.Connection, limit: int = 10, days: float = 36_500, now: int = NOW
+    conn: Connection, limit: int = 10, days: float = 36_500, now: int = NOW
 ) -> phase2.Selection:
     return await phase2.select_inputs(conn, limit=limit, max_unused_days=days, now_s=now)
 
@@ -169,11 +174,21 @@ def ids(sel: phase2.Selection) -> list[str]:
     return [r.thread_id for r in sel.rows]
 
 
+@pytest.fixture
+async def db(state_target: str) -> AsyncIterator[Connection]:
+    """The state DB on each engine in turn (conftest's ``state_target``)."""
+    conn = await open_target(state_target)
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
 # --------------------------------------------------------------------------------------------
 # The lock
 
 
-async def test_only_one_fresh_runner(db: aiosqlite.Connection) -> None:
+async def test_only_one_fresh_runner(db: Connection) -> None:
     first = await claimed(db, "w1")
     assert await claim(db, "w2") == (GlobalClaimOutcome.RUNNING, None)
     assert await claim(db, "w2", now=NOW + LEASE - 1) == (GlobalClaimOutcome.RUNNING, None)
@@ -182,7 +197,7 @@ async def test_only_one_fresh_runner(db: aiosqlite.Connection) -> None:
 
 
 async def test_claim_creates_the_missing_row_and_success_starts_the_interval(
-    db: aiosqlite.Connection,
+    db: Connection,
 ) -> None:
     c = await claimed(db)
     assert c.input_watermark == 0 and c.lease_until == NOW + LEASE
@@ -195,14 +210,14 @@ async def test_claim_creates_the_missing_row_and_success_starts_the_interval(
     assert (await claim(db, min_interval=0, now=NOW + 1))[0] is GlobalClaimOutcome.CLAIMED
 
 
-async def test_fresh_tokens_are_uuid4(db: aiosqlite.Connection) -> None:
+async def test_fresh_tokens_are_uuid4(db: Connection) -> None:
     import uuid
 
     c = await claimed(db)
     assert uuid.UUID(c.token).version == 4
 
 
-async def test_stale_lease_is_taken_over_and_keeps_the_watermark(db: aiosqlite.Connection) -> None:
+async def test_stale_lease_is_taken_over_and_keeps_the_watermark(db: Connection) -> None:
     await enqueue(db, 300)
     first = await claimed(db, "w1")
     assert first.input_watermark == 300
@@ -224,7 +239,7 @@ async def test_stale_lease_is_taken_over_and_keeps_the_watermark(db: aiosqlite.C
 
 
 async def test_success_interval_holds_after_an_enqueue_and_zero_bypasses_it(
-    db: aiosqlite.Connection,
+    db: Connection,
 ) -> None:
     await enqueue(db, 100)
     c = await claimed(db)
@@ -237,14 +252,14 @@ async def test_success_interval_holds_after_an_enqueue_and_zero_bypasses_it(
     assert (await claim(db, min_interval=900, now=NOW + 900))[0] is GlobalClaimOutcome.CLAIMED
 
 
-async def test_zero_interval_bypasses_the_cooldown(db: aiosqlite.Connection) -> None:
+async def test_zero_interval_bypasses_the_cooldown(db: Connection) -> None:
     c = await claimed(db)
     assert await succeed(db, c)
     assert (await claim(db, min_interval=900))[0] is GlobalClaimOutcome.COOLDOWN
     assert (await claim(db, min_interval=0))[0] is GlobalClaimOutcome.CLAIMED
 
 
-async def test_claimable_after_the_retry_budget_is_exhausted(db: aiosqlite.Connection) -> None:
+async def test_claimable_after_the_retry_budget_is_exhausted(db: Connection) -> None:
     await enqueue(db, 100)
     for _ in range(3):
         c = await claimed(db)
@@ -257,7 +272,7 @@ async def test_claimable_after_the_retry_budget_is_exhausted(db: aiosqlite.Conne
 
 
 async def test_failure_backs_off_keeps_the_reason_and_starts_no_interval(
-    db: aiosqlite.Connection,
+    db: Connection,
 ) -> None:
     c = await claimed(db)
     assert await fail(db, c, delay=HOUR)
@@ -276,7 +291,7 @@ async def test_failure_backs_off_keeps_the_reason_and_starts_no_interval(
     ] is GlobalClaimOutcome.CLAIMED
 
 
-async def test_enqueue_keeps_the_watermark_monotonic_and_dirty(db: aiosqlite.Connection) -> None:
+async def test_enqueue_keeps_the_watermark_monotonic_and_dirty(db: Connection) -> None:
     assert not await phase2.is_dirty(db)  # no row yet
     await enqueue(db, 500)
     assert await phase2.is_dirty(db)
@@ -290,7 +305,7 @@ async def test_enqueue_keeps_the_watermark_monotonic_and_dirty(db: aiosqlite.Con
     assert c.input_watermark > 500
 
 
-async def test_enqueue_during_a_run_leaves_it_dirty_after_success(db: aiosqlite.Connection) -> None:
+async def test_enqueue_during_a_run_leaves_it_dirty_after_success(db: Connection) -> None:
     await enqueue(db, 100)
     c = await claimed(db)
     await enqueue(db, 150)  # a phase-1 result lands while the agent runs
@@ -300,7 +315,7 @@ async def test_enqueue_during_a_run_leaves_it_dirty_after_success(db: aiosqlite.
     assert await phase2.is_dirty(db)
 
 
-async def test_success_never_lowers_the_success_watermark(db: aiosqlite.Connection) -> None:
+async def test_success_never_lowers_the_success_watermark(db: Connection) -> None:
     c = await claimed(db)
     assert await succeed(db, c, watermark=700)
     c = await claimed(db, now=NOW + 1)
@@ -310,7 +325,7 @@ async def test_success_never_lowers_the_success_watermark(db: aiosqlite.Connecti
     assert (row["status"], row["last_error"], row["lease_until"]) == ("done", None, None)
 
 
-async def test_unowned_running_row_falls_back(db: aiosqlite.Connection) -> None:
+async def test_unowned_running_row_falls_back(db: Connection) -> None:
     c = await claimed(db)
     await db.execute("UPDATE jobs SET ownership_token = NULL WHERE kind = ?", (jobs.GLOBAL,))
     assert not await fail(db, c)
@@ -326,7 +341,7 @@ async def test_unowned_running_row_falls_back(db: aiosqlite.Connection) -> None:
     )
 
 
-async def test_fallback_never_touches_a_row_another_worker_owns(db: aiosqlite.Connection) -> None:
+async def test_fallback_never_touches_a_row_another_worker_owns(db: Connection) -> None:
     await claimed(db, "w1")
     assert not await phase2.fail_global_if_unowned(
         db, "boom", token="not-mine", now_s=NOW, retry_delay_seconds=0
@@ -335,7 +350,7 @@ async def test_fallback_never_touches_a_row_another_worker_owns(db: aiosqlite.Co
 
 
 async def test_release_lets_the_next_claim_in_without_spending_a_retry(
-    db: aiosqlite.Connection,
+    db: Connection,
 ) -> None:
     c = await claimed(db, "w1")
     assert await phase2.release_global(db, c)
@@ -345,9 +360,8 @@ async def test_release_lets_the_next_claim_in_without_spending_a_retry(
     assert row["worker_id"] == "w2" and row["retry_remaining"] == 3
 
 
-async def test_racing_claims_on_many_connections_exactly_one_wins(tmp_path: Path) -> None:
-    path = tmp_path / "s" / "memoryd.sqlite"
-    conns = [await open_db(path) for _ in range(6)]
+async def test_racing_claims_on_many_connections_exactly_one_wins(state_target: str) -> None:
+    conns = [await open_target(state_target) for _ in range(6)]
     try:
         await enqueue(conns[0], 42)
         results: list[GlobalClaimOutcome] = []
@@ -366,7 +380,7 @@ async def test_racing_claims_on_many_connections_exactly_one_wins(tmp_path: Path
 
 
 async def test_racing_claims_on_one_shared_connection_exactly_one_wins(
-    db: aiosqlite.Connection,
+    db: Connection,
 ) -> None:
     results: list[GlobalClaimOutcome] = []
 
@@ -381,11 +395,11 @@ async def test_racing_claims_on_one_shared_connection_exactly_one_wins(
 
 CLAIMER = """
 import anyio, os, sys, time
-from pathlib import Path
-from memoryd.store.db import open_db
 from memoryd.store import phase2
+sys.path.insert(0, sys.argv[5])
+from support.engines import open_target
 async def main():
-    conn = await open_db(Path(sys.argv[1]))
+    conn = await open_target(sys.argv[1])
     while not os.path.exists(sys.argv[3]):
         time.sleep(0.001)
     outcome, _ = await phase2.try_claim_global(conn, worker_id=sys.argv[2],
@@ -397,17 +411,26 @@ anyio.run(main)
 
 
 @pytest.mark.acceptance  # starts other processes
-def test_racing_claims_across_processes_exactly_one_wins(tmp_path: Path) -> None:
-    path = tmp_path / "s" / "memoryd.sqlite"
+def test_racing_claims_across_processes_exactly_one_wins(
+    tmp_path: Path, state_target: str
+) -> None:
     go = tmp_path / "go"
 
     async def create() -> None:  # the processes race for the lock, not to create the DB
-        await (await open_db(path)).close()
+        await (await open_target(state_target)).close()
+
+    async def running() -> int:
+        conn = await open_target(state_target)
+        try:
+            rows = await conn.execute_fetchall("SELECT count(*) FROM jobs WHERE status = 'running'")
+            return int(next(iter(rows))[0])
+        finally:
+            await conn.close()
 
     anyio.run(create)
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", CLAIMER, str(path), f"p{i}", str(go), str(NOW)],
+            [sys.executable, "-c", CLAIMER, state_target, f"p{i}", str(go), str(NOW), TESTS],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -427,19 +450,14 @@ def test_racing_claims_across_processes_exactly_one_wins(tmp_path: Path) -> None
             if p.poll() is None:
                 p.kill()
     assert sorted(outcomes) == ["claimed", "running", "running", "running"]
-    db = sqlite3.connect(path)
-    try:
-        (n,) = db.execute("SELECT count(*) FROM jobs WHERE status = 'running'").fetchone()
-        assert n == 1
-    finally:
-        db.close()
+    assert anyio.run(running) == 1
 
 
 # --------------------------------------------------------------------------------------------
 # Success: marks, last selection, run records
 
 
-async def test_success_marks_exactly_the_consumed_snapshots(db: aiosqlite.Connection) -> None:
+async def test_success_marks_exactly_the_consumed_snapshots(db: Connection) -> None:
     await add_output(db, A, 100)
     await add_output(db, B, 200)
     await add_output(db, C, 300)
@@ -455,7 +473,7 @@ async def test_success_marks_exactly_the_consumed_snapshots(db: aiosqlite.Connec
     assert await phase2.last_selection(db) == {A: 100, B: 199}
 
 
-async def test_success_updates_the_selected_snapshot_timestamp(db: aiosqlite.Connection) -> None:
+async def test_success_updates_the_selected_snapshot_timestamp(db: Connection) -> None:
     await add_output(db, A, 100)
     c = await claimed(db)
     assert await succeed(db, c, selected=[(A, 100)])
@@ -466,7 +484,7 @@ async def test_success_updates_the_selected_snapshot_timestamp(db: aiosqlite.Con
 
 
 async def test_lost_lease_writes_no_marks_and_records_a_failed_run(
-    db: aiosqlite.Connection,
+    db: Connection,
 ) -> None:
     await add_output(db, A, 100)
     first = await claimed(db, "w1")
@@ -492,7 +510,7 @@ async def test_lost_lease_writes_no_marks_and_records_a_failed_run(
     assert [tuple(r) for r in rows] == [("r1", 10)]
 
 
-async def test_run_records(db: aiosqlite.Connection) -> None:
+async def test_run_records(db: Connection) -> None:
     run = await phase2.start_run(db, started_at_ms=NOW * 1000)
     assert run.run_id.startswith("20270115T") and run.outcome is RunOutcome.RUNNING
     assert await phase2.get_run(db, run.run_id) == run
@@ -536,14 +554,14 @@ async def test_run_records(db: aiosqlite.Connection) -> None:
         )
 
 
-async def test_noop_is_a_success(db: aiosqlite.Connection) -> None:
+async def test_noop_is_a_success(db: Connection) -> None:
     c = await claimed(db)
     assert await succeed(db, c, outcome=RunOutcome.NOOP)
     assert (await global_row(db))["status"] == "done"
     assert [r.outcome for r in await phase2.recent_runs(db)] == [RunOutcome.NOOP]
 
 
-async def test_failed_run_is_recorded_even_if_the_lease_was_lost(db: aiosqlite.Connection) -> None:
+async def test_failed_run_is_recorded_even_if_the_lease_was_lost(db: Connection) -> None:
     first = await claimed(db, "w1")
     await claimed(db, "w2", now=NOW + LEASE)
     run = await phase2.start_run(db, started_at_ms=NOW * 1000, run_id="r")
@@ -559,7 +577,7 @@ async def test_failed_run_is_recorded_even_if_the_lease_was_lost(db: aiosqlite.C
 # Selection
 
 
-async def test_ranks_by_usage_count_then_recent_usage(db: aiosqlite.Connection) -> None:
+async def test_ranks_by_usage_count_then_recent_usage(db: Connection) -> None:
     await add_output(db, A, NOW - 20 * DAY, usage_count=5, last_usage=NOW - DAY)
     await add_output(db, B, NOW - 20 * DAY, usage_count=5, last_usage=NOW - 10 * DAY)
     await add_output(db, C, NOW - 20 * DAY, usage_count=1, last_usage=NOW - HOUR)
@@ -568,7 +586,7 @@ async def test_ranks_by_usage_count_then_recent_usage(db: aiosqlite.Connection) 
 
 
 async def test_excludes_stale_used_memories_but_keeps_fresh_never_used(
-    db: aiosqlite.Connection,
+    db: Connection,
 ) -> None:
     await add_output(db, D, NOW - 2 * DAY, usage_count=9, last_usage=NOW - 31 * DAY)
     await add_output(db, C, NOW - 2 * DAY)  # never used, recent source
@@ -580,14 +598,14 @@ async def test_excludes_stale_used_memories_but_keeps_fresh_never_used(
 
 
 async def test_prefers_recent_thread_updates_over_recent_generation(
-    db: aiosqlite.Connection,
+    db: Connection,
 ) -> None:
     await add_output(db, A, 200, generated_at=NOW - 10)
     await add_output(db, B, 300, generated_at=NOW - 1000)
     assert ids(await select(db, limit=1)) == [B]
 
 
-async def test_only_enabled_threads_with_content(db: aiosqlite.Connection) -> None:
+async def test_only_enabled_threads_with_content(db: Connection) -> None:
     await add_output(db, A, 100)
     await add_output(db, B, 101, memory_mode="polluted")
     await add_output(db, C, 102, memory_mode="disabled")
@@ -609,7 +627,7 @@ async def test_only_enabled_threads_with_content(db: aiosqlite.Connection) -> No
     )
 
 
-async def test_hydrates_thread_fields(db: aiosqlite.Connection) -> None:
+async def test_hydrates_thread_fields(db: Connection) -> None:
     await add_output(db, A, 100, git_branch="feature/x")
     await db.execute("UPDATE stage1_outputs SET rollout_path = '/stale/path'")
     (row,) = (await select(db)).rows
@@ -617,7 +635,7 @@ async def test_hydrates_thread_fields(db: aiosqlite.Connection) -> None:
 
 
 async def test_returns_current_rows_and_labels_against_the_last_success(
-    db: aiosqlite.Connection,
+    db: Connection,
 ) -> None:
     for tid, s in ((A, 100), (B, 101), (C, 102)):
         await add_output(db, tid, s)
@@ -633,7 +651,7 @@ async def test_returns_current_rows_and_labels_against_the_last_success(
 
 
 async def test_refreshed_snapshot_is_returned_new_and_labelled_added(
-    db: aiosqlite.Connection,
+    db: Connection,
 ) -> None:
     await add_thread(db, A)
     for s in (100, 101):
@@ -658,7 +676,7 @@ async def test_refreshed_snapshot_is_returned_new_and_labelled_added(
 
 
 async def test_removed_includes_deleted_outputs_and_polluted_threads(
-    db: aiosqlite.Connection,
+    db: Connection,
 ) -> None:
     for tid, s in ((A, 100), (B, 101), (C, 102)):
         await add_output(db, tid, s)
@@ -673,7 +691,7 @@ async def test_removed_includes_deleted_outputs_and_polluted_threads(
     assert sel.previous == {A: 100, B: 101, C: 102}
 
 
-async def test_an_empty_selection_removes_everything(db: aiosqlite.Connection) -> None:
+async def test_an_empty_selection_removes_everything(db: Connection) -> None:
     await add_output(db, A, 100)
     c = await claimed(db)
     assert await succeed(db, c, selected=(await select(db)).snapshots)
@@ -682,7 +700,7 @@ async def test_an_empty_selection_removes_everything(db: aiosqlite.Connection) -
     assert sel.max_source_updated_at == 0
 
 
-async def test_usage_outranks_recency_at_the_limit(db: aiosqlite.Connection) -> None:
+async def test_usage_outranks_recency_at_the_limit(db: Connection) -> None:
     await add_output(db, A, NOW - 5 * DAY, usage_count=2, last_usage=NOW - 4 * DAY)
     await add_output(db, B, NOW - DAY)
     await add_output(db, C, NOW - HOUR)
@@ -700,7 +718,11 @@ async def test_migration_seeds_the_last_selection_from_existing_marks(tmp_path: 
             "selected_for_phase2_source_updated_at = 90 WHERE thread_id = ?",
             (A,),
         )
-        # Back to schema version 2, as a DB written before this migration would be.
+        # Back to schema version 2, as a DB written before this migration would be (0006
+        # undone too: SQLite cannot add a column "if not exists").
+        await conn.execute("DROP INDEX index_problems_host_path")
+        await conn.execute("ALTER TABLE threads DROP COLUMN host_id")
+        await conn.execute("ALTER TABLE index_problems DROP COLUMN host_id")
         await conn.execute("DROP TRIGGER stage1_outputs_pending_citations")
         await conn.execute("DROP TABLE memory_citations")
         await conn.execute("DROP TABLE phase2_selection")
@@ -718,7 +740,7 @@ async def test_migration_seeds_the_last_selection_from_existing_marks(tmp_path: 
 # Retention
 
 
-async def test_prune_removes_stale_unselected_rows_only(db: aiosqlite.Connection) -> None:
+async def test_prune_removes_stale_unselected_rows_only(db: Connection) -> None:
     await add_output(db, A, NOW - 40 * DAY)  # stale, unselected
     await add_output(db, B, NOW - 35 * DAY, usage_count=1, last_usage=NOW - 31 * DAY)  # stale
     await add_output(db, C, NOW - 40 * DAY)  # stale but consumed by the last success
@@ -743,7 +765,7 @@ async def test_prune_removes_stale_unselected_rows_only(db: aiosqlite.Connection
     assert await phase2.prune_stage1_outputs(db, 30, NOW) == 0
 
 
-async def test_prune_respects_the_batch_limit_stalest_first(db: aiosqlite.Connection) -> None:
+async def test_prune_respects_the_batch_limit_stalest_first(db: Connection) -> None:
     await add_output(db, A, NOW - 40 * DAY)
     await add_output(db, B, NOW - 50 * DAY)
     await add_output(db, C, NOW - 45 * DAY)

@@ -3,13 +3,12 @@ claims one candidate at a time (store.jobs.try_claim), so this lives with the te
 
 from __future__ import annotations
 
-import aiosqlite
-
 from memoryd.store import jobs
+from memoryd.store.engine import Connection
 
 
 async def claim_batch(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     rules: jobs.Eligibility,
     *,
     worker_id: str,
