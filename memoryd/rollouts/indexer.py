@@ -410,6 +410,13 @@ def _zst_truncated(f: BinaryIO) -> tuple[bool, int]:
 # the indexer (async: DB access through aiosqlite, file work in a thread)
 
 
+def _int(value: object) -> int:
+    """An integer column of a stored row (both engines return Python ints)."""
+    if not isinstance(value, int):
+        raise TypeError(f"expected an integer column, got {type(value).__name__}")
+    return value
+
+
 def _known_from_row(row: Sequence[object]) -> Known:
     (
         tid,
@@ -456,18 +463,18 @@ def _known_from_row(row: Sequence[object]) -> Known:
         preview=str(preview),
         memory_mode_at_start=mm_start if isinstance(mm_start, str) else None,
         memory_mode="enabled" if mm == "polluted" else str(mm),
-        lines_parsed=int(lines_parsed),
-        lines_skipped=int(lines_skipped),  # type: ignore[call-overload]
+        lines_parsed=_int(lines_parsed),
+        lines_skipped=_int(lines_skipped),
         last_skip_reason=last_skip if isinstance(last_skip, str) else None,
     )
     return Known(
         id=str(tid),
         path=str(path),
-        size=int(size),
-        mtime_ns=int(mtime_ns),  # type: ignore[call-overload]
-        inode=int(inode),
-        dev=int(dev),
-        parsed_offset=int(offset),  # type: ignore[call-overload]
+        size=_int(size),
+        mtime_ns=_int(mtime_ns),
+        inode=_int(inode),
+        dev=_int(dev),
+        parsed_offset=_int(offset),
         first_line_sha256=head if isinstance(head, str) else None,
         index_error=index_error if isinstance(index_error, str) else None,
         archived=bool(archived),
