@@ -403,7 +403,7 @@ FACTS = (
     Fact("e.rule.generated", "project_rule", "tidepool", "src/lib/api/generated comes from deno task gen:api; it is regenerated, not edited",
          M("generated", "gen:api"), ("tp3",)),
     Fact("e.rule.migration", "project_rule", "parcelhub", "an applied Flyway migration stays unchanged; schema changes go into a new migration file (V8, ...)",
-         M("migration|migrations", "applied|new"), ("ph4",)),
+         M("migration|migrations|V7|V8", "applied|existing", "new|unchanged|change|changed|edit|edited|modify|modified"), ("ph4",)),
     Fact("e.rule.localyml", "project_rule", "parcelhub", "application-local.yml holds a personal password and stays out of git and commits",
          M("application-local.yml", "git|commit|commits|gitignore"), ("ph1",)),
     Fact("e.rule.dunefmt", "project_rule", "ocamlsieve", "run dune fmt before each commit; CI checks formatting",
@@ -474,6 +474,7 @@ DISTRACTORS = (
     Distractor("e.noise.piano", "small_talk", "the daughter's piano recital", M("piano|recital"), ("os2",)),
     Distractor("e.noise.force", "rejected", "force-pushing a rebased branch (the user refused it)", M("push --force"), ("tp4",), negatable=True),
     Distractor("e.noise.disabled", "rejected", "disabling a flaky test with @Disabled (refused)", M("@Disabled"), ("ph5",), negatable=True),
+    Distractor("e.noise.repair", "rejected", "flyway:repair to accept an edited applied migration (refused)", M("flyway:repair"), ("ph4",), negatable=True),
 )
 # fmt: on
 
