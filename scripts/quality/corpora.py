@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from quality.model import Corpus
 
-NAMES = ("a", "b", "c", "d")
+NAMES = ("a", "b", "c", "d", "e")
 
 
 def get(name: str) -> Corpus:
@@ -24,4 +24,8 @@ def get(name: str) -> Corpus:
         from quality.corpus_d import CORPUS as D
 
         return D
+    if name == "e":
+        from quality.corpus_e import CORPUS as E
+
+        return E
     raise KeyError(f"no corpus {name!r}: choose one of {', '.join(NAMES)}")

@@ -371,6 +371,27 @@ def test_corpus_c_is_neither_a_nor_b_in_other_words() -> None:
         assert max(len(w & v) / len(w | v) for v in others) < 0.4, text
 
 
+def test_corpus_e_is_held_out_from_every_other_corpus() -> None:
+    """E, the held-out corpus, has its own projects and wording: no user message or assistant
+    answer of E shares most of its words with one of A-D, and its sessions are built from
+    the model's steps alone, not from another corpus' helpers."""
+    e = corpora.get("e")
+    others = [corpora.get(n) for n in corpora.NAMES if n != "e"]
+    assert not {p.name for p in e.projects} & {p.name for c in others for p in c.projects}
+
+    def said(x: Corpus) -> list[str]:
+        return [st.text for s in x.sessions for st in s.steps if isinstance(st, User | Say)]
+
+    other_words = [_words(t) for c in others for t in said(c)]
+    for text in said(e):
+        w = _words(text)
+        if len(w) < 6:
+            continue
+        assert max(len(w & v) / len(w | v) for v in other_words) < 0.4, text
+    source = (REPO / "scripts" / "quality" / "corpus_e.py").read_text()
+    assert not re.search(r"quality\.(corpus_[a-d]|transcript)\b", source)
+
+
 def test_a_transcript_reads_into_steps_and_says_what_it_cannot_read() -> None:
     from quality.transcript import TranscriptError, parse
 
