@@ -30,19 +30,18 @@ Every failure is a BackendError whose message is one line.
 
 from __future__ import annotations
 
-import asyncio
 import email.utils
 import json
 import os
 import random
 import re
-import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Final, NamedTuple, Self, TypedDict, TypeVar, Unpack
 
 import anyio
+import anyio.lowlevel
 import httpx
 import structlog
 
@@ -306,20 +305,23 @@ EventHandler = Callable[[str, dict[str, Any]], T | None]
 
 # --- the per-backend concurrency limit -------------------------------------------------------
 
-# (event loop) -> backend name -> limiter. Keyed by loop because a limiter belongs to the loop it
-# is used on (each test runs its own); a daemon has one loop, so one limiter per backend.
-_LIMITERS: weakref.WeakKeyDictionary[
-    asyncio.AbstractEventLoop, dict[str, anyio.CapacityLimiter]
-] = weakref.WeakKeyDictionary()
+# Backend name -> limiter, per event-loop run (a RunVar): a limiter belongs to the loop it is
+# used on (each test runs its own); a daemon has one loop, so one limiter per backend.
+_LIMITERS: anyio.lowlevel.RunVar[dict[str, anyio.CapacityLimiter]] = anyio.lowlevel.RunVar(
+    "memoryd_http_limiters"
+)
 
 
 def shared_limiter(backend: str, max_concurrency: int) -> anyio.CapacityLimiter:
     """The limiter every client of ``backend`` in this process shares (``backends.<name>.
     max_concurrency``); a later client with another limit (a config reload) resizes it."""
-    per_loop = _LIMITERS.setdefault(asyncio.get_running_loop(), {})
-    limiter = per_loop.get(backend)
+    per_run = _LIMITERS.get(None)
+    if per_run is None:
+        per_run = {}
+        _LIMITERS.set(per_run)
+    limiter = per_run.get(backend)
     if limiter is None:
-        limiter = per_loop[backend] = anyio.CapacityLimiter(max_concurrency)
+        limiter = per_run[backend] = anyio.CapacityLimiter(max_concurrency)
     elif limiter.total_tokens != max_concurrency:
         limiter.total_tokens = max_concurrency
     return limiter
@@ -396,7 +398,7 @@ class StreamClient:
         max_concurrency: int | None = None,
         max_reply_bytes: int = MAX_REPLY_BYTES,
         env: Mapping[str, str] | None = None,
-        sleep: Sleep = asyncio.sleep,
+        sleep: Sleep = anyio.sleep,
         rand: Callable[[], float] = random.random,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
