@@ -324,3 +324,43 @@ def test_a_rule_rewritten_without_the_users_code_keeps_their_words() -> None:
     assert "--no-verify" in e.rule_text()
     same = Entry(key="k", text="x", implication="pin Python to 3.12", quote="Python 3.12")
     assert same.rule_text() == "pin Python to 3.12"
+
+
+def test_one_rule_in_other_words_maps_its_words_to_ideas() -> None:
+    tools: set[str] = set()
+    # a gem and a library are each a dependency; "check with me" is asking
+    assert same_meaning(
+        "avoid new gems without asking me", "check with me before adding any new library", tools
+    )
+    # "their own" and "a dedicated" commit split the same way; feature work is a change
+    assert same_meaning(
+        "keep vendored code out of unrelated changes — vendor updates get their own commit",
+        "vendor bumps go in a dedicated commit, never mixed with feature work",
+        tools,
+    )
+    # the same ideas about another thing are another rule
+    assert not same_meaning(
+        "avoid new gems without asking me", "check with me before adding any new endpoint", tools
+    )
+
+
+def test_rules_naming_different_things_in_code_are_not_one_rule() -> None:
+    # they share "source", "comment" and "note", but one is about TODOs, one about emoji
+    assert not same_meaning(
+        "avoid TODO notes in source comments", "keep emoji out of source comments and notes", set()
+    )
+    assert same_meaning(
+        "avoid TODO notes in source comments", "no TODO notes left in source comments", set()
+    )
+
+
+def test_a_rule_said_to_hold_everywhere_is_general() -> None:
+    assert universal("same rule everywhere: no force pushes to main")
+    sources = [
+        _source(1, "/w/shop", ['the user said "no new npm packages without asking me first"']),
+        _source(2, "/w/etl", ['the user said "check with me before pulling in a new wheel"']),
+        _source(3, "/w/etl", ['the user said "keep the changelog in docs/CHANGES.md"']),
+    ]
+    aliases = rule_aliases(sources)
+    assert len(set(aliases.values())) == 2
+    assert len(general_rule_keys(sources, aliases)) == 1

@@ -216,3 +216,28 @@ async def test_a_command_gone_names_what_ran_in_its_place() -> None:
         "Replaced: `make proto` is gone (make: *** No rule to make target 'proto'. Stop.); "
         "`buf generate` ran in its place"
     ) in await knowledge_of(items)
+
+
+def test_rules_said_of_a_kind_of_thing_without_a_trigger_word() -> None:
+    for sentence in (
+        # where a kind of thing must not go
+        "Secrets stay out of log lines and error messages.",
+        # every/each binds a singular noun, with a scope after it
+        "Every migration in billing needs to be reversible, we roll back often.",
+        # a kind described with a universal scope
+        "Log timestamps are UTC in every service.",
+        # an allocation in the clause after a dash
+        "Keep the changelog untouched in refactors — version bumps get their own PR.",
+        # an imperative whose object is a bare plural, then how to handle it
+        "Ship schema changes behind a feature flag.",
+        "Open merge requests as drafts until the pipeline is green.",
+        # a verb ending in -ply is a verb, not an -ly adverb
+        "Apply formatting only via the pre-commit hook.",
+    ):
+        assert is_preference(sentence), sentence
+    for sentence in (
+        "Fix the flaky tests first.",  # one thing at hand, not a kind
+        "Locally the build takes ages only on Mondays.",  # an -ly adverb opens a report
+        "The dashboards are slow in every browser?",
+    ):
+        assert not is_preference(sentence), sentence

@@ -175,6 +175,56 @@ def meaning_words(text: str) -> set[str]:
     return {_stem(w) for w in content_words(split)}
 
 
+# Words that name one idea, whatever the ecosystem or the phrasing: a crate, a gem and an
+# npm package are each a dependency; "its own commit" and "a separate commit" split the same
+# way. A word maps to its idea before two rules are compared.
+_IDEAS: dict[str, str] = {
+    **dict.fromkeys("packag crate gem dependenc dep librar lib wheel plugin".split(), "dependency"),
+    **dict.fromkeys("ask confirm approv permiss".split(), "ask"),
+    **dict.fromkeys("own separat dedicat standalone distinct".split(), "separate"),
+    **dict.fromkeys("chang work featur".split(), "change"),
+    **dict.fromkeys("regress fail".split(), "fail"),
+}
+# "check with me", "run it by me": asking someone, said without the word.
+_ASKING = re.compile(r"\b(?:check|clear|run\s+it)\s+(?:with|by)\s+(?:me|us)\b", re.I)
+# Words that carry no idea in a rule, beyond the fillers: pronouns and light verbs.
+_LIGHT = frozenset("me my us our their them into onto get got goe go put".split())
+
+
+def _idea(word: str) -> str:
+    """The idea a meaning word names: an entry of ``_IDEAS`` it equals or, for a stem of
+    five letters or more, begins with ("dependencies", "changes", "dedicated")."""
+    if word in _IDEAS:
+        return _IDEAS[word]
+    for stem, idea in _IDEAS.items():
+        if len(stem) >= 5 and word.startswith(stem):
+            return idea
+    return word
+
+
+def idea_words(text: str) -> set[str]:
+    """The meaning words of a rule mapped to their ideas, light words left out."""
+    words = meaning_words(_ASKING.sub(" ask ", text)) - _LIGHT
+    return {_idea(w) for w in words}
+
+
+def same_idea(a: str, b: str) -> bool:
+    """Two longer rules that say one thing in other words: at least three ideas in common,
+    half of the shorter rule's ("leave the lockfile out of unrelated changes, lock updates
+    get their own commit" / "lockfile churn goes in a separate commit, not into feature
+    work"). Two rules naming different things in code are different rules."""
+    ia, ib = idea_words(unwrap(a)), idea_words(unwrap(b))
+    shared = overlap(ia, ib)
+    return shared >= 3 and shared >= 0.5 * min(len(ia), len(ib)) and not _other_names(a, b)
+
+
+def _other_names(a: str, b: str) -> bool:
+    """Each rule names a thing in code (a program, an acronym, an identifier) and none of
+    them is the same: "no TODO comments" and "no emojis in comments" are not one rule."""
+    na, nb = names_in(a), names_in(b)
+    return bool(na or nb) and not overlap(na, nb)
+
+
 def same_removal(a: str, b: str) -> bool:
     """Two rules that keep the same thing out of the code: both say it must go, they name it
     in code with a word in common, and they share two meaning words ("no debugPrint calls
@@ -659,7 +709,12 @@ def same_meaning(a: str, b: str, tools: Set[str]) -> bool:
     the same way."""
     wa, wb = meaning_words(unwrap(a)), meaning_words(unwrap(b))
     return (
-        (same_rule(wa, wb) and not _pair_conflict(a, b) and not _pair_conflict(b, a))
+        (
+            (same_rule(wa, wb) or same_idea(a, b))
+            and not _other_names(a, b)
+            and not _pair_conflict(a, b)
+            and not _pair_conflict(b, a)
+        )
         or same_removal(a, b)
         or same_tool_rule(a, b, tools)
     )
@@ -683,7 +738,9 @@ _UNIVERSAL = re.compile(
     r"\b(?:every|all|any|each)\s+(?:(?:one\s+)?(?:of\s+)?(?:my|our|the|your)\s+)?"
     r"(?:repo|repositor|project|codebase|workspace)\w*"
     r"|\bwhatever\s+(?:the\s+)?(?:repo|repositor|project|codebase)\w*"
-    r"|\bacross\s+(?:all\s+)?(?:my\s+|our\s+)?(?:repo|repositor|project|codebase)\w*",
+    r"|\bacross\s+(?:all\s+)?(?:my\s+|our\s+)?(?:repo|repositor|project|codebase)\w*"
+    # "here and everywhere else", "same deal as everywhere": said of all work, not one repo
+    r"|\beverywhere\b",
     re.I,
 )
 
