@@ -364,3 +364,22 @@ def test_a_rule_said_to_hold_everywhere_is_general() -> None:
     aliases = rule_aliases(sources)
     assert len(set(aliases.values())) == 2
     assert len(general_rule_keys(sources, aliases)) == 1
+
+
+def test_a_command_gone_and_done_by_another_is_superseded_wherever_it_is_wrapped() -> None:
+    remembered = "`COVERAGE=1 ./mill app.itest` works"
+    fail = (
+        "`./mill app.itest` failed: \"Cannot resolve app.itest. Target 'itest' not found\"; "
+        "`./mill app.integration` works instead"
+    )
+    assert gone_command(fail) == "./mill app.itest"
+    found = gone_commands([(D2, fail)], said((D1, remembered), (D2, fail)))
+    assert found == [Replacement("./mill app.itest", "./mill app.integration", D2, fail)]
+    # the remembered command with a variable set before it is the same, now gone, command
+    assert superseded_by(remembered, D1, found) is not None
+    # a fix after which the same command passed says it is not gone
+    again = (
+        "`./mill app.itest` failed: \"Target 'itest' not found\"; fixed by `./mill clean`, "
+        "after which it passed"
+    )
+    assert gone_command(again) is None

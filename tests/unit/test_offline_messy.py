@@ -241,3 +241,39 @@ def test_rules_said_of_a_kind_of_thing_without_a_trigger_word() -> None:
         "The dashboards are slow in every browser?",
     ):
         assert not is_preference(sentence), sentence
+
+
+async def test_a_fix_is_told_without_the_look_before_it_and_without_its_run_id() -> None:
+    items = [
+        user("The deploy job is stuck."),
+        run("c1", "./scripts/deploy.sh staging"),
+        result("c1", 1, "Error: job lease held by allocation\n"),
+        # looking at recent runs changes nothing: not part of the fix
+        run("c2", "nomad alloc list -job deploy"),
+        result("c2", 0, "ID        Status\nb71e2c9d  failed\n"),
+        run("c3", "nomad alloc stop 0b5e8c2a-91d4-4f3e-a6c7-2d9e4f1b7a30"),
+        result("c3", 0, "Allocation stopped\n"),
+        run("c4", "./scripts/deploy.sh staging"),
+        result("c4", 0, "Deployment completed successfully\n"),
+    ]
+    lesson = (await failures_of(items)).splitlines()[0]
+    assert "fixed by `nomad alloc stop <id>`, after which it passed" in lesson
+    assert "alloc list" not in lesson and "0b5e8c2a" not in lesson
+
+
+def test_an_error_excerpt_is_the_line_that_says_what_went_wrong() -> None:
+    # a bare error name says less than the line with its message
+    assert (
+        error_excerpt(
+            "Building wheel\n\n  WheelBuildFailure\n\n  Error: libffi headers not found.\n"
+        )
+        == "Error: libffi headers not found."
+    )
+    # where a Ruby error was raised is not part of its message
+    assert (
+        error_excerpt(
+            "/w/app/lib/tasks/sync.rake:12:in `block in <top>': "
+            "Queue is paused (Sidekiq::PausedError)\n"
+        )
+        == "Queue is paused (Sidekiq::PausedError)"
+    )

@@ -590,15 +590,23 @@ _FAILED = re.compile(r"^`(?P<cmd>[^`\n]+)`\s+failed\b(?P<rest>.*)$", re.S)
 _GONE_ERROR = re.compile(
     r"command not found|no rule to make target|no such file or directory|no such command"
     r"|unknown (?:sub)?command|is not a [\w-]+ command|missing script|\benoent\b"
-    r"|not recognized as an? (?:internal|command)|does not exist|no such task",
+    r"|not recognized as an? (?:internal|command)|does not exist|no such task"
+    # gradle's, sbt's, maven's "Task 'x' not found in root project"
+    r"|\b(?:task|target|goal|script)\s+['\"`][^'\"`]+['\"`]\s+(?:was\s+)?not\s+found\b",
     re.I,
 )
+# "…; `y` works instead": another command did the job the failed one no longer can.
+_INSTEAD = re.compile(r";\s+`(?P<new>[^`\n]+)`\s+(?:works|worked)\s+instead\b")
 
 
 def gone_command(text: str) -> str | None:
-    """The command of an unresolved failure whose error says it no longer exists."""
+    """The command of a failure whose error says it no longer exists, left unresolved or
+    resolved by another command (a fix after which the same command passed says it is not
+    gone)."""
     m = _FAILED.match(text)
-    if m is None or _FIX.search(text) or not _GONE_ERROR.search(m.group("rest")):
+    if m is None or not _GONE_ERROR.search(m.group("rest")):
+        return None
+    if _FIX.search(text) and _INSTEAD.search(text) is None:
         return None
     # the error must be about the command itself ("make: *** No rule to make target 'dev'",
     # "Command not found: worker"), not a file the command could not find
@@ -623,7 +631,8 @@ def gone_commands(
         before = [t for d, t in texts if d < day]
         worked_since = [t for d, t in texts if d > day and t != text and gone_command(t) is None]
         if _mentions(cmd, before) and not _mentions(cmd, worked_since):
-            out.append(Replacement(cmd, "", day, text))
+            instead = _INSTEAD.search(text)
+            out.append(Replacement(cmd, instead.group("new") if instead else "", day, text))
     return out
 
 
