@@ -277,3 +277,13 @@ def test_an_error_excerpt_is_the_line_that_says_what_went_wrong() -> None:
         )
         == "Queue is paused (Sidekiq::PausedError)"
     )
+
+
+def test_a_conjunction_before_a_gone_tool_is_not_the_tool() -> None:
+    assert replacements(["The images are distroless now, so curl no longer works in them."]) == [
+        'Replaced: `curl` is gone ("The images are distroless now, so curl no longer works in '
+        'them")'
+    ]
+    assert replacements(["We bumped the runtime and tox no longer works."]) == [
+        'Replaced: `tox` is gone ("We bumped the runtime and tox no longer works")'
+    ]
