@@ -30,6 +30,7 @@ from memoryd.consolidate.offline.model import (
     build_groups,
     collect_entries,
     general_rule_keys,
+    project_bullet,
     rule_aliases,
 )
 from memoryd.consolidate.offline.sources import Source, TaskIn
@@ -383,3 +384,13 @@ def test_a_command_gone_and_done_by_another_is_superseded_wherever_it_is_wrapped
         "after which it passed"
     )
     assert gone_command(again) is None
+
+
+def test_a_bullet_names_its_project_once() -> None:
+    assert project_bullet("ledger", "ledger: no ORM in the hot path") == (
+        "- ledger: no ORM in the hot path"
+    )
+    assert project_bullet("ledger", "no ORM in the hot path") == "- ledger: no ORM in the hot path"
+    assert project_bullet("ledger", "ledgers are append-only") == (
+        "- ledger: ledgers are append-only"
+    )

@@ -287,3 +287,16 @@ def test_a_conjunction_before_a_gone_tool_is_not_the_tool() -> None:
     assert replacements(["We bumped the runtime and tox no longer works."]) == [
         'Replaced: `tox` is gone ("We bumped the runtime and tox no longer works")'
     ]
+
+
+def test_a_request_scoped_to_now_or_to_one_coming_event_is_no_rule() -> None:
+    for sentence in (
+        "Tonight I need the export to use semicolons rather than commas.",
+        "Skip the slow hook just this once.",
+        "Release notes please, before we cut 2.3.",
+    ):
+        assert not is_preference(sentence), sentence
+    # the same shapes without the time are standing rules
+    assert is_preference("Use semicolons rather than commas in the exports.")
+    assert is_preference("Update the release notes before tagging.")
+    assert is_preference("Regenerate the client before you push.")

@@ -131,6 +131,8 @@ def is_preference(sentence: str) -> bool:
     s = _normalize_quotes(sentence.strip())
     if _QUESTION.search(s) or _context_bound(s) or _STOPPING.match(_body(s)):
         return False
+    if _THIS_TIME.search(s):
+        return False  # "today I need you to …", "skip it this once": a request for now
     if _PREFERENCE.search(s):
         stripped = _BEHAVIOUR_NOT_RULE.sub("", s)
         if _PREFERENCE.search(stripped) is not None and _rule_adverbs(stripped):
@@ -138,6 +140,14 @@ def is_preference(sentence: str) -> bool:
     if _DONT.search(s) is not None and _DONT_STATEMENT.search(s) is None:
         return True
     return any(rule(s) for rule in _RULE_SHAPES)
+
+
+# A time that scopes a sentence to the present: what it asks is for now, not a standing rule.
+_THIS_TIME = re.compile(
+    r"\b(?:today|tonight|right\s+now|for\s+now|this\s+(?:time|once|morning|afternoon|evening)"
+    r"|just\s+this\s+once)\b",
+    re.I,
+)
 
 
 # Words after which "always"/"never" bind to the person doing the work ("please always",
@@ -181,7 +191,9 @@ _NOT_IMPERATIVE = frozenset(
 _BASE_VERB_ENDINGS = re.compile(r"(?:ing|ed|(?<!p)ly)$")
 _GENERAL = re.compile(
     r"\b(?:always|never|everywhere|every\s+time|whenever|each\s+time|any\s*time|by\s+default"
-    r"|from\s+now\s+on|going\s+forward|in\s+(?:the\s+)?future|next\s+time|before\s+\w+"
+    r"|from\s+now\s+on|going\s+forward|in\s+(?:the\s+)?future|next\s+time"
+    # "before committing", "before you push"; "before I tag the release" is one coming event
+    r"|before\s+(?!(?:i|we)\b)\w+"
     r"|after\s+(?:you\s+|every\s+|each\s+|any\s+)?\w+ing\b|only\b"
     r"|(?:for|in)\s+(?:all|every|any)\b|instead\b|rather\s+than\b|\bover\s+`"
     r"|through\s+`|via\s+`|with\s+`|through\s+the\s+\w+\s+wrapper|wrapper"
