@@ -389,10 +389,13 @@ _KIND_NORM = re.compile(
     r"(?:must|should|has\s+to|needs\s+to|may\s+not|cannot|can't|is\s+to)\s+\w+",
     re.I,
 )
-# "log lines are JSON everywhere": a kind described with a universal scope is a convention.
+# "log lines are JSON everywhere": a kind described with a universal scope is a convention;
+# "tests are green (… in every package)" tells how things went, and an aside is no scope.
 _KIND_SCOPE = re.compile(
     r"^(?!(?:the|our|my|your|these|those|its|their|this|that|it|there)\b)"
-    r"(?:[\w-]+\s+){0,2}[\w-]+s\s+(?:are|stay|remain)\b[^,;]*"
+    r"(?:[\w-]+\s+){0,2}[\w-]+s\s+(?:are|stay|remain)\b"
+    r"(?!\s+(?:still\s+|now\s+|all\s+)?(?:green|red|passing|failing|broken|flaky|slow|fast|fine|ok"
+    r"|okay|done|fixed|down|up)\b)[^,;(]*"
     r"\b(?:everywhere|in\s+every\s+\w+|across\s+all\b|by\s+default|at\s+all\s+times)",
     re.I,
 )
