@@ -353,6 +353,26 @@ def test_rules_naming_different_things_in_code_are_not_one_rule() -> None:
     assert same_meaning(
         "avoid TODO notes in source comments", "no TODO notes left in source comments", set()
     )
+    # a name only one rule gives, when the shorter rule says nothing else, does not split them
+    assert same_meaning(
+        "render times in the viewer's zone only for display",
+        "keep times in UTC, render them in the viewer's zone only for display",
+        set(),
+    )
+
+
+def test_rules_sharing_their_ideas_the_other_way_round_are_not_one_rule() -> None:
+    tools: set[str] = set()
+    # one turns the staging step down, the other asks for it
+    assert not same_meaning(
+        "skip the canary stage — release new builds straight to all hosts now",
+        "release new builds to the canary stage first",
+        tools,
+    )
+    # "avoid X without asking" asks for asking, as "ask before X" does
+    assert same_meaning(
+        "avoid new gems without asking me", "ask me before adding any new library", tools
+    )
 
 
 def test_a_rule_said_to_hold_everywhere_is_general() -> None:

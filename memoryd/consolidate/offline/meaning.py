@@ -212,17 +212,31 @@ def same_idea(a: str, b: str) -> bool:
     """Two longer rules that say one thing in other words: at least three ideas in common,
     half of the shorter rule's ("leave the lockfile out of unrelated changes, lock updates
     get their own commit" / "lockfile churn goes in a separate commit, not into feature
-    work"). Two rules naming different things in code are different rules."""
+    work")."""
     ia, ib = idea_words(unwrap(a)), idea_words(unwrap(b))
     shared = overlap(ia, ib)
-    return shared >= 3 and shared >= 0.5 * min(len(ia), len(ib)) and not _other_names(a, b)
+    return shared >= 3 and shared >= 0.5 * min(len(ia), len(ib))
+
+
+# A rule that opens by turning something down ("drop the draft step", "avoid new packages").
+_TURNS_DOWN = re.compile(r"^(?:do\s+not|don't|dont|never|avoid|no|stop|drop|skip|remove)\b", re.I)
+_EXCEPT = re.compile(r"\b(?:without|unless)\b", re.I)
+
+
+def _polarity(rule: str) -> bool:
+    """Whether a rule asks for what it names (True) or turns it down; "avoid X without
+    asking" turns down only X without asking, so it asks for asking, as "ask before X" does."""
+    opening = rule.strip().lstrip("\"'“‘`(").strip()
+    return (_TURNS_DOWN.match(opening) is None) != (_EXCEPT.search(rule) is not None)
 
 
 def _other_names(a: str, b: str) -> bool:
-    """Each rule names a thing in code (a program, an acronym, an identifier) and none of
-    them is the same: "no TODO comments" and "no emojis in comments" are not one rule."""
-    na, nb = names_in(a), names_in(b)
-    return bool(na or nb) and not overlap(na, nb)
+    """The shorter rule names a thing in code (a program, an acronym, an identifier) that the
+    other does not mention: "no TODO comments" is not "no emojis in comments", while
+    "convert to local time for display" is "store UTC, convert to local time for display"."""
+    short, long = sorted((a, b), key=lambda t: (len(meaning_words(unwrap(t))), t))
+    names = names_in(short)
+    return bool(names) and not overlap(names, meaning_words(unwrap(long)) | names_in(long))
 
 
 def same_removal(a: str, b: str) -> bool:
@@ -713,13 +727,15 @@ def same_stance(sa: dict[str, bool], sb: dict[str, bool]) -> bool:
 
 
 def same_meaning(a: str, b: str, tools: Set[str]) -> bool:
-    """Two rules that say the same in other words: most meaning words shared without a word
-    taken by one and turned down by the other, the same code kept out, or the same tool taken
-    the same way."""
+    """Two rules that say the same in other words: most meaning words (or ideas) shared, both
+    asking for or both turning down, no other thing in code named and no word taken by one
+    and turned down by the other; or the same code kept out; or the same tool taken the same
+    way."""
     wa, wb = meaning_words(unwrap(a)), meaning_words(unwrap(b))
     return (
         (
             (same_rule(wa, wb) or same_idea(a, b))
+            and _polarity(a) == _polarity(b)
             and not _other_names(a, b)
             and not _pair_conflict(a, b)
             and not _pair_conflict(b, a)
