@@ -30,6 +30,7 @@ from memoryd.consolidate.offline.model import (
     build_groups,
     collect_entries,
     general_rule_keys,
+    project_bullet,
     rule_aliases,
 )
 from memoryd.consolidate.offline.sources import Source, TaskIn
@@ -324,3 +325,92 @@ def test_a_rule_rewritten_without_the_users_code_keeps_their_words() -> None:
     assert "--no-verify" in e.rule_text()
     same = Entry(key="k", text="x", implication="pin Python to 3.12", quote="Python 3.12")
     assert same.rule_text() == "pin Python to 3.12"
+
+
+def test_one_rule_in_other_words_maps_its_words_to_ideas() -> None:
+    tools: set[str] = set()
+    # a gem and a library are each a dependency; "check with me" is asking
+    assert same_meaning(
+        "avoid new gems without asking me", "check with me before adding any new library", tools
+    )
+    # "their own" and "a dedicated" commit split the same way; feature work is a change
+    assert same_meaning(
+        "keep vendored code out of unrelated changes — vendor updates get their own commit",
+        "vendor bumps go in a dedicated commit, never mixed with feature work",
+        tools,
+    )
+    # the same ideas about another thing are another rule
+    assert not same_meaning(
+        "avoid new gems without asking me", "check with me before adding any new endpoint", tools
+    )
+
+
+def test_rules_naming_different_things_in_code_are_not_one_rule() -> None:
+    # they share "source", "comment" and "note", but one is about TODOs, one about emoji
+    assert not same_meaning(
+        "avoid TODO notes in source comments", "keep emoji out of source comments and notes", set()
+    )
+    assert same_meaning(
+        "avoid TODO notes in source comments", "no TODO notes left in source comments", set()
+    )
+    # a name only one rule gives, when the shorter rule says nothing else, does not split them
+    assert same_meaning(
+        "render times in the viewer's zone only for display",
+        "keep times in UTC, render them in the viewer's zone only for display",
+        set(),
+    )
+
+
+def test_rules_sharing_their_ideas_the_other_way_round_are_not_one_rule() -> None:
+    tools: set[str] = set()
+    # one turns the staging step down, the other asks for it
+    assert not same_meaning(
+        "skip the canary stage — release new builds straight to all hosts now",
+        "release new builds to the canary stage first",
+        tools,
+    )
+    # "avoid X without asking" asks for asking, as "ask before X" does
+    assert same_meaning(
+        "avoid new gems without asking me", "ask me before adding any new library", tools
+    )
+
+
+def test_a_rule_said_to_hold_everywhere_is_general() -> None:
+    assert universal("same rule everywhere: no force pushes to main")
+    sources = [
+        _source(1, "/w/shop", ['the user said "no new npm packages without asking me first"']),
+        _source(2, "/w/etl", ['the user said "check with me before pulling in a new wheel"']),
+        _source(3, "/w/etl", ['the user said "keep the changelog in docs/CHANGES.md"']),
+    ]
+    aliases = rule_aliases(sources)
+    assert len(set(aliases.values())) == 2
+    assert len(general_rule_keys(sources, aliases)) == 1
+
+
+def test_a_command_gone_and_done_by_another_is_superseded_wherever_it_is_wrapped() -> None:
+    remembered = "`COVERAGE=1 ./mill app.itest` works"
+    fail = (
+        "`./mill app.itest` failed: \"Cannot resolve app.itest. Target 'itest' not found\"; "
+        "`./mill app.integration` works instead"
+    )
+    assert gone_command(fail) == "./mill app.itest"
+    found = gone_commands([(D2, fail)], said((D1, remembered), (D2, fail)))
+    assert found == [Replacement("./mill app.itest", "./mill app.integration", D2, fail)]
+    # the remembered command with a variable set before it is the same, now gone, command
+    assert superseded_by(remembered, D1, found) is not None
+    # a fix after which the same command passed says it is not gone
+    again = (
+        "`./mill app.itest` failed: \"Target 'itest' not found\"; fixed by `./mill clean`, "
+        "after which it passed"
+    )
+    assert gone_command(again) is None
+
+
+def test_a_bullet_names_its_project_once() -> None:
+    assert project_bullet("ledger", "ledger: no ORM in the hot path") == (
+        "- ledger: no ORM in the hot path"
+    )
+    assert project_bullet("ledger", "no ORM in the hot path") == "- ledger: no ORM in the hot path"
+    assert project_bullet("ledger", "ledgers are append-only") == (
+        "- ledger: ledgers are append-only"
+    )

@@ -216,3 +216,90 @@ async def test_a_command_gone_names_what_ran_in_its_place() -> None:
         "Replaced: `make proto` is gone (make: *** No rule to make target 'proto'. Stop.); "
         "`buf generate` ran in its place"
     ) in await knowledge_of(items)
+
+
+def test_rules_said_of_a_kind_of_thing_without_a_trigger_word() -> None:
+    for sentence in (
+        # where a kind of thing must not go
+        "Secrets stay out of log lines and error messages.",
+        # every/each binds a singular noun, with a scope after it
+        "Every migration in billing needs to be reversible, we roll back often.",
+        # a kind described with a universal scope
+        "Log timestamps are UTC in every service.",
+        # an allocation in the clause after a dash
+        "Keep the changelog untouched in refactors — version bumps get their own PR.",
+        # an imperative whose object is a bare plural, then how to handle it
+        "Ship schema changes behind a feature flag.",
+        "Open merge requests as drafts until the pipeline is green.",
+        # a verb ending in -ply is a verb, not an -ly adverb
+        "Apply formatting only via the pre-commit hook.",
+    ):
+        assert is_preference(sentence), sentence
+    for sentence in (
+        "Fix the flaky tests first.",  # one thing at hand, not a kind
+        "Locally the build takes ages only on Mondays.",  # an -ly adverb opens a report
+        "The dashboards are slow in every browser?",
+        # how things went, with the scope in an aside
+        "Checks are green (`make ci` runs the linters in every module).",
+        "Builds are slow in every branch.",
+    ):
+        assert not is_preference(sentence), sentence
+
+
+async def test_a_fix_is_told_without_the_look_before_it_and_without_its_run_id() -> None:
+    items = [
+        user("The deploy job is stuck."),
+        run("c1", "./scripts/deploy.sh staging"),
+        result("c1", 1, "Error: job lease held by allocation\n"),
+        # looking at recent runs changes nothing: not part of the fix
+        run("c2", "nomad alloc list -job deploy"),
+        result("c2", 0, "ID        Status\nb71e2c9d  failed\n"),
+        run("c3", "nomad alloc stop 0b5e8c2a-91d4-4f3e-a6c7-2d9e4f1b7a30"),
+        result("c3", 0, "Allocation stopped\n"),
+        run("c4", "./scripts/deploy.sh staging"),
+        result("c4", 0, "Deployment completed successfully\n"),
+    ]
+    lesson = (await failures_of(items)).splitlines()[0]
+    assert "fixed by `nomad alloc stop <id>`, after which it passed" in lesson
+    assert "alloc list" not in lesson and "0b5e8c2a" not in lesson
+
+
+def test_an_error_excerpt_is_the_line_that_says_what_went_wrong() -> None:
+    # a bare error name says less than the line with its message
+    assert (
+        error_excerpt(
+            "Building wheel\n\n  WheelBuildFailure\n\n  Error: libffi headers not found.\n"
+        )
+        == "Error: libffi headers not found."
+    )
+    # where a Ruby error was raised is not part of its message
+    assert (
+        error_excerpt(
+            "/w/app/lib/tasks/sync.rake:12:in `block in <top>': "
+            "Queue is paused (Sidekiq::PausedError)\n"
+        )
+        == "Queue is paused (Sidekiq::PausedError)"
+    )
+
+
+def test_a_conjunction_before_a_gone_tool_is_not_the_tool() -> None:
+    assert replacements(["The images are distroless now, so curl no longer works in them."]) == [
+        'Replaced: `curl` is gone ("The images are distroless now, so curl no longer works in '
+        'them")'
+    ]
+    assert replacements(["We bumped the runtime and tox no longer works."]) == [
+        'Replaced: `tox` is gone ("We bumped the runtime and tox no longer works")'
+    ]
+
+
+def test_a_request_scoped_to_now_or_to_one_coming_event_is_no_rule() -> None:
+    for sentence in (
+        "Tonight I need the export to use semicolons rather than commas.",
+        "Skip the slow hook just this once.",
+        "Release notes please, before we cut 2.3.",
+    ):
+        assert not is_preference(sentence), sentence
+    # the same shapes without the time are standing rules
+    assert is_preference("Use semicolons rather than commas in the exports.")
+    assert is_preference("Update the release notes before tagging.")
+    assert is_preference("Regenerate the client before you push.")

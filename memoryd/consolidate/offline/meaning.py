@@ -175,6 +175,70 @@ def meaning_words(text: str) -> set[str]:
     return {_stem(w) for w in content_words(split)}
 
 
+# Words that name one idea, whatever the ecosystem or the phrasing: a crate, a gem and an
+# npm package are each a dependency; "its own commit" and "a separate commit" split the same
+# way. A word maps to its idea before two rules are compared.
+_IDEAS: dict[str, str] = {
+    **dict.fromkeys("packag crate gem dependenc dep librar lib wheel plugin".split(), "dependency"),
+    **dict.fromkeys("ask confirm approv permiss".split(), "ask"),
+    **dict.fromkeys("own separat dedicat standalone distinct".split(), "separate"),
+    **dict.fromkeys("chang work featur".split(), "change"),
+    **dict.fromkeys("regress fail".split(), "fail"),
+}
+# "check with me", "run it by me": asking someone, said without the word.
+_ASKING = re.compile(r"\b(?:check|clear|run\s+it)\s+(?:with|by)\s+(?:me|us)\b", re.I)
+# Words that carry no idea in a rule, beyond the fillers: pronouns and light verbs.
+_LIGHT = frozenset("me my us our their them into onto get got goe go put".split())
+
+
+def _idea(word: str) -> str:
+    """The idea a meaning word names: an entry of ``_IDEAS`` it equals or, for a stem of
+    five letters or more, begins with ("dependencies", "changes", "dedicated")."""
+    if word in _IDEAS:
+        return _IDEAS[word]
+    for stem, idea in _IDEAS.items():
+        if len(stem) >= 5 and word.startswith(stem):
+            return idea
+    return word
+
+
+def idea_words(text: str) -> set[str]:
+    """The meaning words of a rule mapped to their ideas, light words left out."""
+    words = meaning_words(_ASKING.sub(" ask ", text)) - _LIGHT
+    return {_idea(w) for w in words}
+
+
+def same_idea(a: str, b: str) -> bool:
+    """Two longer rules that say one thing in other words: at least three ideas in common,
+    half of the shorter rule's ("leave the lockfile out of unrelated changes, lock updates
+    get their own commit" / "lockfile churn goes in a separate commit, not into feature
+    work")."""
+    ia, ib = idea_words(unwrap(a)), idea_words(unwrap(b))
+    shared = overlap(ia, ib)
+    return shared >= 3 and shared >= 0.5 * min(len(ia), len(ib))
+
+
+# A rule that opens by turning something down ("drop the draft step", "avoid new packages").
+_TURNS_DOWN = re.compile(r"^(?:do\s+not|don't|dont|never|avoid|no|stop|drop|skip|remove)\b", re.I)
+_EXCEPT = re.compile(r"\b(?:without|unless)\b", re.I)
+
+
+def _polarity(rule: str) -> bool:
+    """Whether a rule asks for what it names (True) or turns it down; "avoid X without
+    asking" turns down only X without asking, so it asks for asking, as "ask before X" does."""
+    opening = rule.strip().lstrip("\"'“‘`(").strip()
+    return (_TURNS_DOWN.match(opening) is None) != (_EXCEPT.search(rule) is not None)
+
+
+def _other_names(a: str, b: str) -> bool:
+    """The shorter rule names a thing in code (a program, an acronym, an identifier) that the
+    other does not mention: "no TODO comments" is not "no emojis in comments", while
+    "convert to local time for display" is "store UTC, convert to local time for display"."""
+    short, long = sorted((a, b), key=lambda t: (len(meaning_words(unwrap(t))), t))
+    names = names_in(short)
+    return bool(names) and not overlap(names, meaning_words(unwrap(long)) | names_in(long))
+
+
 def same_removal(a: str, b: str) -> bool:
     """Two rules that keep the same thing out of the code: both say it must go, they name it
     in code with a word in common, and they share two meaning words ("no debugPrint calls
@@ -540,15 +604,23 @@ _FAILED = re.compile(r"^`(?P<cmd>[^`\n]+)`\s+failed\b(?P<rest>.*)$", re.S)
 _GONE_ERROR = re.compile(
     r"command not found|no rule to make target|no such file or directory|no such command"
     r"|unknown (?:sub)?command|is not a [\w-]+ command|missing script|\benoent\b"
-    r"|not recognized as an? (?:internal|command)|does not exist|no such task",
+    r"|not recognized as an? (?:internal|command)|does not exist|no such task"
+    # gradle's, sbt's, maven's "Task 'x' not found in root project"
+    r"|\b(?:task|target|goal|script)\s+['\"`][^'\"`]+['\"`]\s+(?:was\s+)?not\s+found\b",
     re.I,
 )
+# "…; `y` works instead": another command did the job the failed one no longer can.
+_INSTEAD = re.compile(r";\s+`(?P<new>[^`\n]+)`\s+(?:works|worked)\s+instead\b")
 
 
 def gone_command(text: str) -> str | None:
-    """The command of an unresolved failure whose error says it no longer exists."""
+    """The command of a failure whose error says it no longer exists, left unresolved or
+    resolved by another command (a fix after which the same command passed says it is not
+    gone)."""
     m = _FAILED.match(text)
-    if m is None or _FIX.search(text) or not _GONE_ERROR.search(m.group("rest")):
+    if m is None or not _GONE_ERROR.search(m.group("rest")):
+        return None
+    if _FIX.search(text) and _INSTEAD.search(text) is None:
         return None
     # the error must be about the command itself ("make: *** No rule to make target 'dev'",
     # "Command not found: worker"), not a file the command could not find
@@ -573,7 +645,8 @@ def gone_commands(
         before = [t for d, t in texts if d < day]
         worked_since = [t for d, t in texts if d > day and t != text and gone_command(t) is None]
         if _mentions(cmd, before) and not _mentions(cmd, worked_since):
-            out.append(Replacement(cmd, "", day, text))
+            instead = _INSTEAD.search(text)
+            out.append(Replacement(cmd, instead.group("new") if instead else "", day, text))
     return out
 
 
@@ -654,12 +727,19 @@ def same_stance(sa: dict[str, bool], sb: dict[str, bool]) -> bool:
 
 
 def same_meaning(a: str, b: str, tools: Set[str]) -> bool:
-    """Two rules that say the same in other words: most meaning words shared without a word
-    taken by one and turned down by the other, the same code kept out, or the same tool taken
-    the same way."""
+    """Two rules that say the same in other words: most meaning words (or ideas) shared, both
+    asking for or both turning down, no other thing in code named and no word taken by one
+    and turned down by the other; or the same code kept out; or the same tool taken the same
+    way."""
     wa, wb = meaning_words(unwrap(a)), meaning_words(unwrap(b))
     return (
-        (same_rule(wa, wb) and not _pair_conflict(a, b) and not _pair_conflict(b, a))
+        (
+            (same_rule(wa, wb) or same_idea(a, b))
+            and _polarity(a) == _polarity(b)
+            and not _other_names(a, b)
+            and not _pair_conflict(a, b)
+            and not _pair_conflict(b, a)
+        )
         or same_removal(a, b)
         or same_tool_rule(a, b, tools)
     )
@@ -683,7 +763,9 @@ _UNIVERSAL = re.compile(
     r"\b(?:every|all|any|each)\s+(?:(?:one\s+)?(?:of\s+)?(?:my|our|the|your)\s+)?"
     r"(?:repo|repositor|project|codebase|workspace)\w*"
     r"|\bwhatever\s+(?:the\s+)?(?:repo|repositor|project|codebase)\w*"
-    r"|\bacross\s+(?:all\s+)?(?:my\s+|our\s+)?(?:repo|repositor|project|codebase)\w*",
+    r"|\bacross\s+(?:all\s+)?(?:my\s+|our\s+)?(?:repo|repositor|project|codebase)\w*"
+    # "here and everywhere else", "same deal as everywhere": said of all work, not one repo
+    r"|\beverywhere\b",
     re.I,
 )
 

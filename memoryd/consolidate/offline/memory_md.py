@@ -25,7 +25,14 @@ from memoryd.consolidate.offline.meaning import (
     superseded_by,
     where_stated,
 )
-from memoryd.consolidate.offline.model import Entry, Group, Task, TaskRef, collect_entries
+from memoryd.consolidate.offline.model import (
+    Entry,
+    Group,
+    Task,
+    TaskRef,
+    collect_entries,
+    project_bullet,
+)
 from memoryd.consolidate.offline.sources import AdHocNote
 from memoryd.layout import ROLLOUT_SUMMARIES_DIR
 from memoryd.textutil import clip, plural
@@ -84,7 +91,7 @@ def _entry_bullets(
     for e in entries[:MAX_BLOCK_BULLETS]:
         sessions = f" ({len(e.threads)} sessions)" if len(e.threads) > 1 else ""
         # Each bullet names its project, so that grepping for the project finds the facts.
-        text = f"- {project}: {e.text} {_refs(e.tasks)}{sessions}"
+        text = f"{project_bullet(project, e.text)} {_refs(e.tasks)}{sessions}"
         if e.superseded is not None:
             r = e.superseded
             text += f" — superseded: {replaced_phrase(r)} ({r.day[:10] or 'later'})"

@@ -172,6 +172,14 @@ _SAID = re.compile(
 )
 
 
+def project_bullet(project: str, text: str) -> str:
+    """A bullet that names its project once: a statement the user began with the project's
+    name ("tessera: no Lombok in new code") is not prefixed again."""
+    if text.lower().startswith(f"{project.lower()}:"):
+        text = text[len(project) + 1 :].lstrip()
+    return f"- {project}: {text}"
+
+
 def preference_parts(bullet: str) -> tuple[str, str, str]:
     """(dedup key, implication, quote) of a preference bullet: ``… "quote" -> implication``
     (the offline extractor's and the consolidation prompt's shape) or plain text."""

@@ -34,7 +34,7 @@ from memoryd.consolidate.offline.meaning import (
     where_stated,
 )
 from memoryd.consolidate.offline.memory_md import VisibleGroup
-from memoryd.consolidate.offline.model import Entry
+from memoryd.consolidate.offline.model import Entry, project_bullet
 from memoryd.consolidate.offline.sources import AdHocNote, Skill, Source
 from memoryd.redact import redact
 from memoryd.textutil import clip, plural, split_lines
@@ -137,7 +137,7 @@ def build_summary_model(
         d = Digest(vg)
         seen: set[str] = set()
         for e in [*vg.prefs, *vg.failures, *vg.knowledge]:
-            text = f"- {project}: {clip(_entry_text(e), LINE_CHARS)}"
+            text = project_bullet(project, clip(_entry_text(e), LINE_CHARS))
             if text in seen:
                 continue
             seen.add(text)

@@ -227,9 +227,11 @@ _FIRST_PERSON = re.compile(r"^(?:i|i've|i\s+have|i\s+just)\b", re.I)
 _STOP_OLD = frozenset("it this that the a an them we i you".split())
 
 
-# Words before a tool's name that are not part of it ("the old deploy.sh", "on ruff").
+# Words before a tool's name that are not part of it ("the old deploy.sh", "on ruff"), and a
+# conjunction that opened its clause ("…, so make no longer works": make).
 _TERM_LEAD = (
-    r"^(?:(?:the|a|an|our|my|old|new|current|previous|on|to|with|by|for|in|at|from|of)\s+)+"
+    r"^(?:(?:the|a|an|our|my|old|new|current|previous|on|to|with|by|for|in|at|from|of"
+    r"|so|and|but|then|thus|hence|since|because|also|or)\s+)+"
 )
 
 

@@ -105,9 +105,16 @@ def one_off(cmd: Command) -> bool:
 _VERSION_ASK = re.compile(r"^\S+\s+(?:--version|-V|-v|version)\s*$")
 
 
+# "gh run list", "gh pr view 12", "aws s3 ls": a look verb as a nested subcommand (a second
+# word before any flag) of a command that runs nothing else.
+_NESTED_LOOK = re.compile(
+    rf"^[\w.-]+\s+[\w-]+\s+(?:{'|'.join(sorted(LOOK_VERBS | {'view', 'ls'}))})(?:\s|$)[^;&|]*$"
+)
+
+
 def is_probe(cmd: Command) -> bool:
     programs = command_programs(cmd.text)
-    if _VERSION_ASK.match(cmd.text.strip()):
+    if _VERSION_ASK.match(cmd.text.strip()) or _NESTED_LOOK.match(cmd.text.strip()):
         return True
     return not programs or all(
         k in PROBES or k.split()[0] in PROBES or k.split()[-1] in LOOK_VERBS for k in programs

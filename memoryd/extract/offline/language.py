@@ -131,6 +131,8 @@ def is_preference(sentence: str) -> bool:
     s = _normalize_quotes(sentence.strip())
     if _QUESTION.search(s) or _context_bound(s) or _STOPPING.match(_body(s)):
         return False
+    if _THIS_TIME.search(s):
+        return False  # "today I need you to …", "skip it this once": a request for now
     if _PREFERENCE.search(s):
         stripped = _BEHAVIOUR_NOT_RULE.sub("", s)
         if _PREFERENCE.search(stripped) is not None and _rule_adverbs(stripped):
@@ -138,6 +140,14 @@ def is_preference(sentence: str) -> bool:
     if _DONT.search(s) is not None and _DONT_STATEMENT.search(s) is None:
         return True
     return any(rule(s) for rule in _RULE_SHAPES)
+
+
+# A time that scopes a sentence to the present: what it asks is for now, not a standing rule.
+_THIS_TIME = re.compile(
+    r"\b(?:today|tonight|right\s+now|for\s+now|this\s+(?:time|once|morning|afternoon|evening)"
+    r"|just\s+this\s+once)\b",
+    re.I,
+)
 
 
 # Words after which "always"/"never" bind to the person doing the work ("please always",
@@ -176,10 +186,14 @@ _NOT_IMPERATIVE = frozenset(
     "haha lol hmm ugh oh ah wow yay btw fyi well oops "
     "i'd we're you're they're sorry apologies".split()
 )
-_BASE_VERB_ENDINGS = re.compile(r"(?:ing|ed|ly)$")
+# "-ly" makes adverbs of adjectives ("locally", "quickly"); "-ply" ends verbs ("apply",
+# "reply", "supply").
+_BASE_VERB_ENDINGS = re.compile(r"(?:ing|ed|(?<!p)ly)$")
 _GENERAL = re.compile(
     r"\b(?:always|never|everywhere|every\s+time|whenever|each\s+time|any\s*time|by\s+default"
-    r"|from\s+now\s+on|going\s+forward|in\s+(?:the\s+)?future|next\s+time|before\s+\w+"
+    r"|from\s+now\s+on|going\s+forward|in\s+(?:the\s+)?future|next\s+time"
+    # "before committing", "before you push"; "before I tag the release" is one coming event
+    r"|before\s+(?!(?:i|we)\b)\w+"
     r"|after\s+(?:you\s+|every\s+|each\s+|any\s+)?\w+ing\b|only\b"
     r"|(?:for|in)\s+(?:all|every|any)\b|instead\b|rather\s+than\b|\bover\s+`"
     r"|through\s+`|via\s+`|with\s+`|through\s+the\s+\w+\s+wrapper|wrapper"
@@ -354,7 +368,9 @@ _NOTHING_RULE = re.compile(r"^nothing\s+(?:gets|goes|should|may|must|can)\b", re
 _PLACEMENT = re.compile(
     r"^(?!(?:the|our|my|your|these|those|its|their|this|that)\b)"
     r"(?:(?:all|every|each|any)\s+(?:\w+\s+){0,2}\w+|(?:\w+\s+){0,2}\w+s)\s+"
-    r"(?:stays?|belongs?|goes|go)\s+(?:in|into|through|under|via|behind)\b",
+    r"(?:(?:stays?|belongs?|goes|go|keeps?)\s+(?:in|into|through|under|via|behind|out\s+of)\b"
+    # "lock bumps get their own commit": an allocation said of the kind
+    r"|(?:gets?|get|has|have)\s+(?:their|its)\s+own\b)",
     re.I,
 )
 
@@ -366,16 +382,52 @@ _KIND_NORM = re.compile(
     r"^(?!(?:the|our|my|your|these|those|its|their|this|that|it|there)\b)"
     r"(?:(?:all|every|each|any|no)\s+)?(?:[\w-]+\s+){0,2}[\w-]+s\s+"
     r"(?:never|must(?:n't|\s+not|\s+never|\s+always)?|should(?:n't|\s+not|\s+never)?"
-    r"|may\s+not|cannot|can't|don't|do\s+not|need\s+to|have\s+to)\s+\w+",
+    r"|may\s+not|cannot|can't|don't|do\s+not|need\s+to|have\s+to)\s+\w+"
+    # "each handler in api/ needs to be async": every/each binds a singular noun to the norm,
+    # and a scope ("in api/", "of the app") may follow the noun
+    r"|^(?:every|each|any)\s+(?:[\w-]+\s+){0,2}[\w-]+(?:\s+(?:in|of|under|for)\s+[\w./-]+)?\s+"
+    r"(?:must|should|has\s+to|needs\s+to|may\s+not|cannot|can't|is\s+to)\s+\w+",
     re.I,
 )
+# "log lines are JSON everywhere": a kind described with a universal scope is a convention;
+# "tests are green (… in every package)" tells how things went, and an aside is no scope.
+_KIND_SCOPE = re.compile(
+    r"^(?!(?:the|our|my|your|these|those|its|their|this|that|it|there)\b)"
+    r"(?:[\w-]+\s+){0,2}[\w-]+s\s+(?:are|stay|remain)\b"
+    r"(?!\s+(?:still\s+|now\s+|all\s+)?(?:green|red|passing|failing|broken|flaky|slow|fast|fine|ok"
+    r"|okay|done|fixed|down|up)\b)[^,;(]*"
+    r"\b(?:everywhere|in\s+every\s+\w+|across\s+all\b|by\s+default|at\s+all\s+times)",
+    re.I,
+)
+# "Ship migrations behind a flag", "Squash fixups before review": an imperative whose object
+# is a bare plural (a kind of thing, not one thing at hand) followed by how it is handled.
+_GENERIC_OBJECT = re.compile(
+    r"^[\w-]+\s+(?!(?:the|a|an|this|that|these|those|my|our|your|its|their|it|them|all)\b)"
+    r"(?:[\w-]+\s+){0,2}[\w-]+s\s+(?:as|with|first|through|via|without|before|after|behind)\b",
+    re.I,
+)
+
+
+def _clauses(s: str) -> list[str]:
+    """The sentence and each clause after a dash, without their lead-ins."""
+    return [_body(s), *(_body(c) for c in re.split(r"\s[—–-]\s", s)[1:])]
 
 
 def _kind_norm(s: str) -> bool:
     """A norm in the sentence or in a clause after a dash ("the geocoder test hits a live
     endpoint — tests mustn't reach the network")."""
-    clauses = [_body(s), *(_body(c) for c in re.split(r"\s[—–-]\s", s)[1:])]
-    return any(_KIND_NORM.match(c) and not _QUESTION.search(c) for c in clauses)
+    return any(
+        (_KIND_NORM.match(c) or _KIND_SCOPE.match(c)) and not _QUESTION.search(c)
+        for c in _clauses(s)
+    )
+
+
+def _generic_object(s: str) -> bool:
+    return (
+        _imperative(s)
+        and _first_word(s) not in _ASKING
+        and _GENERIC_OBJECT.match(_body(s)) is not None
+    )
 
 
 def _prohibition(s: str) -> bool:
@@ -384,7 +436,7 @@ def _prohibition(s: str) -> bool:
 
 
 def _placement(s: str) -> bool:
-    return _PLACEMENT.match(_body(s)) is not None and not _QUESTION.search(s)
+    return not _QUESTION.search(s) and any(_PLACEMENT.match(c) for c in _clauses(s))
 
 
 def _noun_modal(s: str) -> bool:
@@ -401,6 +453,7 @@ _RULE_SHAPES: tuple[Callable[[str], bool], ...] = (
     _noun_modal,
     _placement,
     _kind_norm,
+    _generic_object,
 )
 
 

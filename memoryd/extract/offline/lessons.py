@@ -97,10 +97,20 @@ def _fix_steps(between: Sequence[Command | Edit], failed: Command, rejected: set
         if isinstance(b, Command):
             if is_probe(b) or command_key(b.text) == key or one_off(b):
                 continue
-            steps.append(md_code(clip(b.text, LESSON_PART)))
+            steps.append(md_code(clip(without_ids(b.text), LESSON_PART)))
         else:
             steps.append(edit_phrase(b))
     return dedupe(steps)
+
+
+# A UUID or a long hex id: the lock, container or job of one run.
+_RUN_ID = re.compile(r"\b[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}\b|\b[0-9a-f]{12,}\b", re.I)
+
+
+def without_ids(command: str) -> str:
+    """A fix command with the ids of one run shown as ``<id>``: the step is what to do again
+    (``terraform force-unlock <id>``), the id belonged to that run."""
+    return _RUN_ID.sub("<id>", command)
 
 
 # A line that sets something: "KEY=value", "key: value", "x.y = 'z'", a flag.
@@ -213,7 +223,7 @@ def failures(task: Task) -> list[Failure]:
             failed_code = md_code(clip(a.text, LESSON_PART))
             if fixed is not None:
                 steps = _fix_steps([b for b in later if b.seq < fixed.seq], a, rejected)
-                fixed_code = md_code(clip(fixed.text, LESSON_PART))
+                fixed_code = md_code(clip(without_ids(fixed.text), LESSON_PART))
                 if steps:
                     again = "it" if fixed.text == a.text else fixed_code
                     lesson = (
@@ -226,7 +236,7 @@ def failures(task: Task) -> list[Failure]:
                 fixed = instead
                 lesson = (
                     f"{failed_code} failed{_error_brief(a)}; "
-                    f"{md_code(clip(instead.text, LESSON_PART))} worked instead"
+                    f"{md_code(clip(without_ids(instead.text), LESSON_PART))} worked instead"
                 )
             else:
                 corrected = _correction(task, a, later, rejected)

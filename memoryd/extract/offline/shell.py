@@ -109,10 +109,16 @@ def error_excerpt(body: str) -> str | None:
     for ln in lines:
         if _CAUSE_LINE.search(ln):
             return clip(ln, QUOTE_CHARS)
-    for ln in lines:
-        if _ERROR_LINE.search(ln) and not _BANNER.match(ln):
-            return clip(ln, QUOTE_CHARS)
-    return None
+    errors = [ln for ln in lines if _ERROR_LINE.search(ln) and not _BANNER.match(ln)]
+    # "ChefBuildError" alone names the failure; "Error: pg_config executable not found" says it
+    said = [ln for ln in errors if not _BARE_NAME.match(ln)] or errors
+    return clip(_FRAME.sub("", said[0]), QUOTE_CHARS) if said else None
+
+
+# A line that is only an error's name, with no message.
+_BARE_NAME = re.compile(r"^\s*[\w.:]+\s*$")
+# Where a Ruby error was raised ("…/migration.rb:750:in `check': "): the message follows.
+_FRAME = re.compile(r"^\s*\S+:\d+:in\s+[`'][^'`]*['`]:\s+")
 
 
 _CAUSE_LINE = re.compile(
