@@ -349,6 +349,9 @@ def check_budget(settings: Settings) -> Check:
     cfg = settings.config
     path = settings.paths.db_path
     limit = cfg.budget.daily_tokens
+    if cfg.state.backend == "postgres":
+        # Doctor reads the database without a pool of its own; the daemon's status has it.
+        return _ok("budget", "the usage ledger is in PostgreSQL: memoryd status shows today's")
     if not path.exists():
         return _ok("budget", "no model calls recorded yet")
     try:

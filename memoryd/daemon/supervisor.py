@@ -23,7 +23,6 @@ import importlib.util
 import logging
 import os
 import signal
-import socket
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import fields
@@ -503,16 +502,9 @@ class Daemon:
     async def _host_heartbeat(self) -> None:
         """This host's row in ``hosts`` (PostgreSQL: ``status`` lists it, ``doctor`` reads its
         clock), refreshed every HEARTBEAT_SECONDS; nothing is written on SQLite."""
-        hostname = socket.gethostname()
         started_ms = int(self.started_at * 1000)
         while True:
-            await hosts.touch_host(
-                self.conn,
-                hostname=hostname,
-                version=__version__,
-                started_at_ms=started_ms,
-                now_ms=clock.now_ms(),
-            )
+            await hosts.touch_host(self.conn, started_at_ms=started_ms, now_ms=clock.now_ms())
             await anyio.sleep(hosts.HEARTBEAT_SECONDS)
 
     async def _watchdog(self) -> None:

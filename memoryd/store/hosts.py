@@ -4,6 +4,7 @@ probe ``memoryd doctor`` runs against the server. On SQLite there is one host an
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -11,6 +12,7 @@ import msgspec
 import psycopg
 import structlog
 
+from memoryd import __version__
 from memoryd.config import Settings
 from memoryd.errors import StateDBError
 from memoryd.store.engine import CONNECT_TIMEOUT_S, Connection, PgConnection, pg_dsn
@@ -44,9 +46,10 @@ ON CONFLICT (host_id) DO UPDATE SET
 
 
 async def touch_host(
-    conn: Connection, *, hostname: str, version: str, started_at_ms: int, now_ms: int
+    conn: Connection, *, started_at_ms: int, now_ms: int, hostname: str | None = None
 ) -> bool:
-    """Register this daemon's host, or refresh its ``last_seen`` (the heartbeat); False on
+    """Register this host (its name, this memoryd's version, when its daemon or ``run
+    --once`` started), or refresh its ``last_seen`` (the heartbeat); False on
     SQLite (one host, nothing to list) or when the server cannot be reached: a missed
     heartbeat is logged, it never stops the daemon."""
     if not isinstance(conn, PgConnection):
@@ -56,8 +59,8 @@ async def touch_host(
             _UPSERT,
             {
                 "host": conn.host_id,
-                "hostname": hostname,
-                "version": version,
+                "hostname": hostname or socket.gethostname(),
+                "version": __version__,
                 "started": started_at_ms,
                 "now": now_ms,
             },

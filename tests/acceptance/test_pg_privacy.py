@@ -8,6 +8,7 @@ leaves the machine, the threads keep their (redacted) previews as before."""
 from __future__ import annotations
 
 import json
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -104,6 +105,8 @@ def test_no_secret_and_no_first_message_reaches_the_shared_database(
                 assert not any(opening in v for v in values), f"{opening!r} in {name}"
     # The threads are there (their metadata is shared), with the preview kept on the host.
     assert sorted(columns["threads.preview"]) == [SHARED_PREVIEW] * 3
+    # run --once registered its host (status and doctor list it).
+    assert columns["hosts.hostname"] == [socket.gethostname()]
 
 
 def test_sqlite_keeps_the_redacted_previews() -> None:

@@ -36,7 +36,7 @@ def lite_settings(tmp_path: Path) -> Settings:
 
 async def _touch(conn: Any, now_ms: int, hostname: str = "laptop") -> bool:
     return await hosts.touch_host(
-        conn, hostname=hostname, version=__version__, started_at_ms=now_ms - 60_000, now_ms=now_ms
+        conn, started_at_ms=now_ms - 60_000, now_ms=now_ms, hostname=hostname
     )
 
 
