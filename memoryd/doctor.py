@@ -34,7 +34,7 @@ from memoryd.layout import SUMMARY_FILE
 from memoryd.llm.codexcli import codex_version, find_codex
 from memoryd.memroot.codexlink import inspect as inspect_link
 from memoryd.store.db import migrations
-from memoryd.store.hosts import ServerProbe, probe_server
+from memoryd.store.hosts import ServerProbe, inspect_pg, probe_server
 from memoryd.workspace.baseline import oversized_files
 
 Status = Literal["ok", "warn", "fail"]
@@ -258,7 +258,7 @@ def check_state(settings: Settings) -> list[Check]:
         return [check_state_db(settings)]
     name = settings.config.state.dsn_env
     try:
-        probe = anyio.run(probe_server, settings)
+        probe = anyio.run(_probe, settings)
     except ConfigError as e:
         return [_fail("pg_dsn", e.problem, f"export {name}=postgresql://user@host/db")]
     except StateDBError as e:
@@ -277,6 +277,11 @@ def check_state(settings: Settings) -> list[Check]:
         _check_pg_schema(probe),
         _check_clock_skew(probe),
     ]
+
+
+async def _probe(settings: Settings) -> ServerProbe:
+    async with inspect_pg(settings) as conn:
+        return await probe_server(conn)
 
 
 def _check_pg_server(p: ServerProbe) -> Check:
@@ -345,19 +350,32 @@ async def _budget(path: Path, cfg: Config) -> Any:
         return await budget_status(conn, cfg, now_s=int(clock.now_s()))
 
 
+async def _pg_budget(settings: Settings) -> Any:
+    """Today's spending from the shared ledger (every host's); None before the schema."""
+    async with inspect_pg(settings) as conn:
+        if (await probe_server(conn)).schema_version is None:
+            return None
+        return await budget_status(conn, settings.config, now_s=int(clock.now_s()))
+
+
 def check_budget(settings: Settings) -> Check:
     cfg = settings.config
     path = settings.paths.db_path
     limit = cfg.budget.daily_tokens
     if cfg.state.backend == "postgres":
-        # Doctor reads the database without a pool of its own; the daemon's status has it.
-        return _ok("budget", "the usage ledger is in PostgreSQL: memoryd status shows today's")
-    if not path.exists():
+        try:
+            b = anyio.run(_pg_budget, settings)
+        except (ConfigError, StateDBError) as e:
+            return _warn("budget", f"cannot read the usage ledger: {e}", "see the pg_ lines")
+        if b is None:
+            return _ok("budget", "no model calls recorded yet")
+    elif not path.exists():
         return _ok("budget", "no model calls recorded yet")
-    try:
-        b = anyio.run(_budget, path, cfg)
-    except (sqlite3.Error, OSError) as e:
-        return _warn("budget", f"cannot read the usage ledger: {e}", "see the state_db line")
+    else:
+        try:
+            b = anyio.run(_budget, path, cfg)
+        except (sqlite3.Error, OSError) as e:
+            return _warn("budget", f"cannot read the usage ledger: {e}", "see the state_db line")
     limit_text = f"of {limit:,}" if limit else "(no daily limit)"
     if b.exhausted:
         reset = datetime.fromtimestamp(b.reset_at, UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -4,9 +4,11 @@ probe ``memoryd doctor`` runs against the server. On SQLite there is one host an
 
 from __future__ import annotations
 
+import contextlib
 import socket
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+from typing import Any, cast
 
 import msgspec
 import psycopg
@@ -66,7 +68,7 @@ async def touch_host(
             },
         )
     except psycopg.Error as e:
-        log.warning("host_heartbeat_failed", error=" ".join(str(e).split()))
+        log.warning("host_heartbeat_failed", error=_one_line(e))
         return False
     return True
 
@@ -111,37 +113,52 @@ class ServerProbe:
     hosts: list[tuple[str, str, int, int]]  # (host id, hostname, last_seen, clock_offset_ms)
 
 
-async def probe_server(settings: Settings, env: Mapping[str, str] | None = None) -> ServerProbe:
-    """Connect to the database ``[state] dsn_env`` names and read its version, the schema
-    version and the hosts' clocks. ConfigError when the variable is unset, StateDBError (the
-    server's reason, one line) when it cannot be reached; nothing is created or migrated."""
+@contextlib.asynccontextmanager
+async def inspect_pg(
+    settings: Settings, env: Mapping[str, str] | None = None
+) -> AsyncIterator[PgConnection]:
+    """One connection to the database ``[state] dsn_env`` names, for reading: no pool, no
+    migration, no host id (doctor changes nothing). ConfigError when the variable is unset;
+    StateDBError with the server's reason (one line) when it cannot be reached or a read
+    fails."""
     dsn = pg_dsn(settings, env)
     try:
-        conn = await psycopg.AsyncConnection.connect(
+        raw = await psycopg.AsyncConnection.connect(
             dsn, connect_timeout=CONNECT_TIMEOUT_S, autocommit=True
         )
     except psycopg.Error as e:
-        raise StateDBError(" ".join(str(e).split()) or type(e).__name__) from None
+        raise StateDBError(_one_line(e)) from None
     try:
-        version = conn.info.server_version
-        cur = await conn.execute(f"SELECT {_SERVER_MS}, to_regclass('memoryd_schema') IS NOT NULL")
-        row = await cur.fetchone()
-        assert row is not None
-        now_ms, has_schema = int(row[0]), bool(row[1])
-        schema: int | None = None
-        hosts: list[tuple[str, str, int, int]] = []
-        if has_schema:
-            cur = await conn.execute("SELECT max(version) FROM memoryd_schema")
-            row = await cur.fetchone()
-            schema = int(row[0]) if row and row[0] is not None else None
-            cur = await conn.execute("SELECT to_regclass('hosts') IS NOT NULL")
-            row = await cur.fetchone()
-            if row and row[0]:
-                cur = await conn.execute(
-                    "SELECT host_id, hostname, last_seen, clock_offset_ms FROM hosts "
-                    "ORDER BY hostname, host_id"
-                )
-                hosts = [(str(h), str(n), int(s), int(o)) for h, n, s, o in await cur.fetchall()]
+        # Every statement runs on ``raw`` (as inside a transaction); the pool is never used.
+        yield PgConnection(cast(Any, None), "", raw)
+    except psycopg.Error as e:
+        raise StateDBError(_one_line(e)) from None
     finally:
-        await conn.close()
-    return ServerProbe(version, schema, now_ms, hosts)
+        await raw.close()
+
+
+async def probe_server(conn: PgConnection) -> ServerProbe:
+    """The server's version and clock, the schema version and the hosts' clocks."""
+    ((version, now_ms, has_schema, has_hosts),) = await conn.execute_fetchall(
+        f"SELECT current_setting('server_version_num')::int, {_SERVER_MS}, "
+        "to_regclass('memoryd_schema') IS NOT NULL, to_regclass('hosts') IS NOT NULL"
+    )
+    schema: int | None = None
+    if has_schema:
+        ((schema,),) = await conn.execute_fetchall("SELECT max(version) FROM memoryd_schema")
+    rows = []
+    if has_hosts:
+        rows = await conn.execute_fetchall(
+            "SELECT host_id, hostname, last_seen, clock_offset_ms FROM hosts "
+            "ORDER BY hostname, host_id"
+        )
+    return ServerProbe(
+        int(version),
+        None if schema is None else int(schema),
+        int(now_ms),
+        [(str(h), str(n), int(seen), int(off)) for h, n, seen, off in rows],
+    )
+
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e).split()) or type(e).__name__

@@ -68,7 +68,7 @@ def test_status_lists_the_daemons_host_and_doctor_checks_the_server(
     assert f"schema version {migrations()[-1][0]} " in checks["pg_schema"]
     assert checks["clock_skew"].startswith("ok ") and "1 host(s)" in checks["clock_skew"]
     assert "state_db" not in checks  # no SQLite file to check on PostgreSQL
-    assert "in PostgreSQL: memoryd status shows" in checks["budget"]
+    assert checks["budget"].startswith("ok ")
 
     short_serve.signal(signal.SIGTERM)
     assert short_serve.wait_exit() == 0

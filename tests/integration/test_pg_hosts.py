@@ -20,6 +20,7 @@ from memoryd.control.results import StatusResult
 from memoryd.store import hosts
 from memoryd.store.db import migrations, open_db, open_state
 from memoryd.store.engine import PgConnection
+from memoryd.store.jobs import UsageRow, insert_usage
 
 DSN_ENV = "MEMORYD_TEST_PG_DSN"
 
@@ -202,3 +203,23 @@ async def test_doctor_warns_of_a_host_whose_clock_is_off(
 
 def test_doctor_on_sqlite_keeps_its_one_state_db_line(tmp_path: Path) -> None:
     assert [c.check for c in doctor.check_state(lite_settings(tmp_path))] == ["state_db"]
+
+
+async def test_doctor_reads_todays_spending_from_the_shared_ledger(
+    tmp_path: Path, pg_dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(DSN_ENV, pg_dsn)
+    settings = pg_settings(tmp_path)
+    assert "no model calls recorded yet" in (await _budget_line(settings)).message
+    conn = await open_state(settings)
+    try:
+        await insert_usage(conn, [UsageRow("phase1", "openai", "m", 1200, 34)], clock.now_ms())
+    finally:
+        await conn.close()
+    c = await _budget_line(settings)
+    assert c.status == "ok"
+    assert c.message.startswith("1,234 tokens used today")
+
+
+async def _budget_line(settings: Settings) -> doctor.Check:
+    return await anyio.to_thread.run_sync(doctor.check_budget, settings)
