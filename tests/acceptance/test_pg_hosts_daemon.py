@@ -1,6 +1,7 @@
-"""A daemon on PostgreSQL registers its host and keeps it fresh: ``memoryd status`` (answered
-by the daemon) lists it with its last heartbeat and running jobs, and ``memoryd doctor``
-checks the DSN, the server, the schema version and the clocks, one line each."""
+"""A daemon on PostgreSQL registers its host and its heartbeat keeps the row fresh:
+``memoryd status`` (answered by the daemon) lists it with its last heartbeat and running
+jobs, and ``memoryd doctor`` checks the DSN, the server, the schema version and the clocks,
+one line each."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from support import pg
 from support.daemon import Serve, wait_for, write_config
 
 from memoryd import __version__
+from memoryd.store import hosts
 from memoryd.store.db import migrations
 
 DSN_ENV = "MEMORYD_TEST_PG_DSN"
@@ -69,6 +71,13 @@ def test_status_lists_the_daemons_host_and_doctor_checks_the_server(
     assert checks["clock_skew"].startswith("ok ") and "1 host(s)" in checks["clock_skew"]
     assert "state_db" not in checks  # no SQLite file to check on PostgreSQL
     assert checks["budget"].startswith("ok ")
+
+    # The heartbeat refreshes the row while the daemon runs.
+    wait_for(
+        "a heartbeat moving last_seen on",
+        lambda: int(pg_cluster.psql("SELECT last_seen FROM hosts", dbname)) > host["last_seen"],
+        timeout=hosts.HEARTBEAT_SECONDS * 3,
+    )
 
     short_serve.signal(signal.SIGTERM)
     assert short_serve.wait_exit() == 0
