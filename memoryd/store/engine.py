@@ -173,7 +173,7 @@ def _numbered(sql: str, params: Params) -> Params:
     if isinstance(params, Mapping):
         return {k: _int_bool(v) for k, v in params.items()}
     if not _NUMBERED.search(sql):
-        return [_int_bool(v) for v in params]
+        return tuple(_int_bool(v) for v in params)
     return {f"p{i}": _int_bool(v) for i, v in enumerate(params, start=1)}
 
 
