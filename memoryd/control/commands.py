@@ -52,6 +52,7 @@ from memoryd.control.results import (
 from memoryd.errors import MemorydError
 from memoryd.log import LOG_FILE_NAME
 from memoryd.phase1 import eligibility
+from memoryd.store import hosts as hosts_store
 from memoryd.store import jobs
 from memoryd.store import phase2 as phase2_store
 from memoryd.store.engine import Connection
@@ -244,6 +245,7 @@ async def status(ctx: Context, _: NoArgs) -> StatusResult:
         p1_at = None if at_ms is None else -(-at_ms // 1000)
     interval = cfg.phase2.min_interval_seconds
     runs = await phase2_store.recent_runs(conn, 1)
+    hosts = await hosts_store.list_hosts(conn)
     return StatusResult(
         now=now,
         daemon=daemon,
@@ -260,6 +262,7 @@ async def status(ctx: Context, _: NoArgs) -> StatusResult:
             ),
             phase2_pending_inputs=await phase2_store.is_dirty(conn),
         ),
+        hosts=msgspec.UNSET if hosts is None else hosts,
     )
 
 

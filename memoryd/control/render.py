@@ -15,6 +15,7 @@ from memoryd.control.results import (
     DiffResult,
     ForgetReport,
     HistoryResult,
+    HostRow,
     JobsResult,
     PauseResult,
     Phase2Outcome,
@@ -98,6 +99,19 @@ def status(r: StatusResult) -> list[str]:
     out.append(f"next phase 1: {p1}")
     pending = "new inputs waiting" if nx.phase2_pending_inputs else "no new inputs yet"
     out.append(f"next phase 2: not before {when(nx.phase2, now)} ({pending})")
+    if isinstance(r.hosts, list):
+        out.extend(hosts(r.hosts, now))
+    return out
+
+
+def hosts(rows: list[HostRow], now: int) -> list[str]:
+    """One line per host sharing the PostgreSQL state: who, last heartbeat, running jobs."""
+    out = [f"hosts: {len(rows)}"]
+    for h in rows:
+        out.append(
+            f"  {h.hostname} ({h.host_id[:8]}, memoryd {h.version}): last seen "
+            f"{when(h.last_seen // 1000, now)}, {h.running} running"
+        )
     return out
 
 

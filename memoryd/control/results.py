@@ -15,6 +15,7 @@ import msgspec
 from memoryd.budget import BudgetStatus
 from memoryd.maintenance import ClearResult, ForgetResult
 from memoryd.phase2 import Phase2Outcome, Phase2Result
+from memoryd.store.hosts import HostRow
 from memoryd.store.jobs import ClaimOutcome, JobRow, Skipped
 from memoryd.store.phase2 import Phase2RunRecord
 from memoryd.workspace.history import HistoryEntry
@@ -26,6 +27,7 @@ __all__ = [
     "DiffResult",
     "ForgetReport",
     "HistoryResult",
+    "HostRow",
     "JobsResult",
     "NextWork",
     "PauseResult",
@@ -63,7 +65,7 @@ class NextWork(msgspec.Struct, kw_only=True):
     phase2_pending_inputs: bool
 
 
-class StatusResult(msgspec.Struct, kw_only=True):
+class StatusResult(msgspec.Struct, kw_only=True, omit_defaults=True):
     now: int
     daemon: DaemonInfo
     paused: bool
@@ -73,6 +75,8 @@ class StatusResult(msgspec.Struct, kw_only=True):
     budget: BudgetStatus
     skipped: Skipped
     next: NextWork
+    # On PostgreSQL: every host sharing the state (left out on SQLite: one host).
+    hosts: list[HostRow] | msgspec.UnsetType = msgspec.UNSET
 
 
 class JobsResult(msgspec.Struct, kw_only=True):

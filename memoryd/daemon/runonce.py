@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import anyio
 import structlog
 
+from memoryd import clock
 from memoryd.budget import Budget
 from memoryd.config import Settings
 from memoryd.consolidate.factory import make_consolidator
@@ -22,6 +23,7 @@ from memoryd.phase1 import Phase1, Phase1Stats, eligibility, progress_line
 from memoryd.phase2 import Consolidator, Phase2Result
 from memoryd.rollouts.indexer import Indexer, ScanStats
 from memoryd.rollouts.limits import ZstLimits
+from memoryd.store import hosts
 from memoryd.store.db import connect_state
 from memoryd.store.jobs import Skipped, skipped_counts
 from memoryd.store.threads import index_counts
@@ -70,6 +72,9 @@ async def run_once(settings: Settings, *, progress: bool | None = None) -> RunSu
     show = sys.stderr.isatty() if progress is None else progress
     try:
         async with connect_state(settings) as conn:
+            # On PostgreSQL this host is one of several: `status` and `doctor` list it.
+            now_ms = clock.now_ms()
+            await hosts.touch_host(conn, started_at_ms=now_ms, now_ms=now_ms)
             indexer = Indexer(
                 conn,
                 paths.sessions_dirs,

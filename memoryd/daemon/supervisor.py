@@ -55,7 +55,7 @@ from memoryd.phase2 import Consolidator, Phase2Outcome, Phase2Result
 from memoryd.rollouts.indexer import Indexer
 from memoryd.rollouts.limits import ZstLimits
 from memoryd.rollouts.watch import RolloutWatch
-from memoryd.store import jobs
+from memoryd.store import hosts, jobs
 from memoryd.store import phase2 as phase2_store
 from memoryd.store.db import open_state
 from memoryd.store.engine import Connection
@@ -244,6 +244,7 @@ class Daemon:
             tg.start_soon(self._side, "indexer", self._index)
             tg.start_soon(self._side, "phase1", self._phase1)
             tg.start_soon(self._side, "phase2", self._phase2)
+            tg.start_soon(self._side, "hosts", self._host_heartbeat)
             await self.stop.wait()
             self.phase1.paused = True  # stop claiming; running jobs may finish in the grace
             self._resumed.set()  # a paused phase-2 loop wakes and sees the stop
@@ -497,6 +498,14 @@ class Daemon:
     async def _phase1(self) -> None:
         await self.ready.wait()  # claim only once the first scan has filled `threads`
         await self.phase1.run()
+
+    async def _host_heartbeat(self) -> None:
+        """This host's row in ``hosts`` (PostgreSQL: ``status`` lists it, ``doctor`` reads its
+        clock), refreshed every HEARTBEAT_SECONDS; nothing is written on SQLite."""
+        started_ms = int(self.started_at * 1000)
+        while True:
+            await hosts.touch_host(self.conn, started_at_ms=started_ms, now_ms=clock.now_ms())
+            await anyio.sleep(hosts.HEARTBEAT_SECONDS)
 
     async def _watchdog(self) -> None:
         interval = self.notifier.watchdog_seconds

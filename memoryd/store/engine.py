@@ -166,10 +166,19 @@ async def _execute(conn: psycopg.AsyncConnection[Any], sql: str, params: Params)
 
 
 def _numbered(sql: str, params: Params) -> Params:
-    """Positional parameters for SQLite's ``?N`` style as the names :func:`to_pg` gives them."""
-    if params is None or isinstance(params, Mapping) or not _NUMBERED.search(sql):
+    """Positional parameters for SQLite's ``?N`` style as the names :func:`to_pg` gives them,
+    a bool as the integer SQLite stores (the flag columns are integers: ``archived``)."""
+    if params is None:
         return params
-    return {f"p{i}": v for i, v in enumerate(params, start=1)}
+    if isinstance(params, Mapping):
+        return {k: _int_bool(v) for k, v in params.items()}
+    if not _NUMBERED.search(sql):
+        return tuple(_int_bool(v) for v in params)
+    return {f"p{i}": _int_bool(v) for i, v in enumerate(params, start=1)}
+
+
+def _int_bool(v: Any) -> Any:
+    return int(v) if isinstance(v, bool) else v
 
 
 _NUMBERED = re.compile(r"\?\d")

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from memoryd.store.db import immediate
-from memoryd.store.engine import Connection, host_of
+from memoryd.store.engine import Connection, PgConnection, host_of
 from memoryd.store.usage import record_citations
 
 WRITE_BATCH = 1000  # rows per executemany
@@ -43,6 +43,22 @@ ON CONFLICT(id) DO UPDATE SET
     last_skip_reason = excluded.last_skip_reason, has_session_meta = excluded.has_session_meta,
     index_error = excluded.index_error, indexed_at = excluded.indexed_at
 """
+
+# What a shared (PostgreSQL) row holds instead of the preview: the first user message stays
+# on its host (phase 1 reads it from the rollout there). Non-empty, as the preview of a thread
+# with a user message is: eligibility (store/jobs.py) tests for ''.
+SHARED_PREVIEW = "(kept on its host)"
+_PREVIEW = THREAD_COLS.split(", ").index("preview")
+
+
+def shareable(conn: Connection, row: tuple[object, ...]) -> tuple[object, ...]:
+    """``row`` (THREAD_COLS' values) as this engine may store it. On PostgreSQL, which every
+    host reads, the preview (a piece of the raw transcript, if redacted and cut) is replaced:
+    only thread metadata and redacted stage-1 outputs leave the host."""
+    if not isinstance(conn, PgConnection) or not row[_PREVIEW]:
+        return row
+    return (*row[:_PREVIEW], SHARED_PREVIEW, *row[_PREVIEW + 1 :])
+
 
 UPSERT_PROBLEM = """
 INSERT INTO index_problems (path, reason, first_seen, last_seen, host_id) VALUES (?, ?, ?, ?, ?)
@@ -130,7 +146,9 @@ async def write_index(conn: Connection, w: IndexWrite) -> int:
                 [(p, host) for p in w.stale_paths],
             )
         for i in range(0, len(w.rows), WRITE_BATCH):
-            await c.executemany(UPSERT, [(*r, host) for r in w.rows[i : i + WRITE_BATCH]])
+            await c.executemany(
+                UPSERT, [(*shareable(c, r), host) for r in w.rows[i : i + WRITE_BATCH]]
+            )
         if w.renamed:  # provenance follows the file
             await c.executemany(
                 "UPDATE stage1_outputs SET rollout_path = ? "

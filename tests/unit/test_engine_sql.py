@@ -36,3 +36,12 @@ def test_sqlite_index_hints_are_dropped() -> None:
     assert to_pg("SELECT 1 FROM threads t INDEXED BY threads_stage1_pending WHERE x") == (
         "SELECT 1 FROM threads t WHERE x"
     )
+
+
+def test_bools_are_bound_as_the_integers_sqlite_stores() -> None:
+    # The flag columns (threads.archived ...) are integers: PostgreSQL refuses a boolean there.
+    assert _numbered("SELECT ?, ?", (True, "x")) == (1, "x")
+    assert _numbered("SELECT :a", {"a": False}) == {"a": 0}
+    assert _numbered("SELECT ?1", (True,)) == {"p1": 1}
+    bound = _numbered("SELECT ?", (True,))
+    assert isinstance(bound, tuple) and type(bound[0]) is int

@@ -1,0 +1,164 @@
+"""The hosts sharing one PostgreSQL state: each daemon's row in ``hosts`` (registered at start,
+``last_seen`` refreshed by its heartbeat), what ``memoryd status`` lists, and the read-only
+probe ``memoryd doctor`` runs against the server. On SQLite there is one host and no row."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Any, cast
+
+import msgspec
+import psycopg
+import structlog
+
+from memoryd import __version__
+from memoryd.config import Settings
+from memoryd.errors import StateDBError
+from memoryd.store.engine import CONNECT_TIMEOUT_S, Connection, PgConnection, pg_dsn
+from memoryd.store.jobs import GLOBAL, STAGE1
+
+HEARTBEAT_SECONDS = 15.0
+# The server's clock in ms at the moment the statement runs (not the transaction's start).
+_SERVER_MS = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint"
+
+log = structlog.get_logger("memoryd.store")
+
+
+class HostRow(msgspec.Struct, kw_only=True):
+    host_id: str
+    hostname: str
+    version: str  # memoryd's
+    started_at: int  # ms, the host's clock
+    last_seen: int  # ms, the host's clock
+    clock_offset_ms: int  # the host's clock minus the server's at the last heartbeat
+    running: int  # jobs this host holds: its threads' extractions, the phase-2 lock
+
+
+_UPSERT = f"""
+INSERT INTO hosts (host_id, hostname, version, started_at, last_seen, clock_offset_ms)
+VALUES (:host, :hostname, :version, :started, :now, :now - {_SERVER_MS})
+ON CONFLICT (host_id) DO UPDATE SET
+    hostname = excluded.hostname, version = excluded.version,
+    started_at = excluded.started_at, last_seen = excluded.last_seen,
+    clock_offset_ms = excluded.clock_offset_ms
+"""
+
+
+async def touch_host(
+    conn: Connection, *, started_at_ms: int, now_ms: int, hostname: str | None = None
+) -> bool:
+    """Register this host (its name, this memoryd's version, when its daemon or ``run
+    --once`` started), or refresh its ``last_seen`` (the heartbeat); False on
+    SQLite (one host, nothing to list) or when the server cannot be reached: a missed
+    heartbeat is logged, it never stops the daemon."""
+    if not isinstance(conn, PgConnection):
+        return False
+    try:
+        await conn.execute(
+            _UPSERT,
+            {
+                "host": conn.host_id,
+                "hostname": hostname or socket.gethostname(),
+                "version": __version__,
+                "started": started_at_ms,
+                "now": now_ms,
+            },
+        )
+    except psycopg.Error as e:
+        log.warning("host_heartbeat_failed", error=_one_line(e))
+        return False
+    return True
+
+
+async def list_hosts(conn: Connection) -> list[HostRow] | None:
+    """Every host sharing the state, with the jobs each runs; None on SQLite (one host)."""
+    if not isinstance(conn, PgConnection):
+        return None
+    rows = await conn.execute_fetchall(
+        """
+        SELECT h.host_id, h.hostname, h.version, h.started_at, h.last_seen, h.clock_offset_ms,
+          (SELECT count(*) FROM jobs j JOIN threads t ON t.id = j.job_key
+            WHERE j.kind = :stage1 AND j.status = 'running' AND t.host_id = h.host_id)
+          + (SELECT count(*) FROM jobs j
+            WHERE j.kind = :global AND j.status = 'running'
+              AND split_part(j.worker_id, ':', 1) = h.hostname)
+        FROM hosts h ORDER BY h.hostname, h.host_id
+        """,
+        {"stage1": STAGE1, "global": GLOBAL},
+    )
+    return [
+        HostRow(
+            host_id=str(r[0]),
+            hostname=str(r[1]),
+            version=str(r[2]),
+            started_at=int(r[3]),
+            last_seen=int(r[4]),
+            clock_offset_ms=int(r[5]),
+            running=int(r[6]),
+        )
+        for r in rows
+    ]
+
+
+@dataclass(frozen=True)
+class ServerProbe:
+    """What ``doctor`` learns from the server, without changing anything."""
+
+    server_version: int  # PostgreSQL's server_version_num, e.g. 150004
+    schema_version: int | None  # None: no memoryd schema in the database yet
+    now_ms: int  # the server's clock
+    hosts: list[tuple[str, str, int, int]]  # (host id, hostname, last_seen, clock_offset_ms)
+
+
+@contextlib.asynccontextmanager
+async def inspect_pg(
+    settings: Settings, env: Mapping[str, str] | None = None
+) -> AsyncIterator[PgConnection]:
+    """One connection to the database ``[state] dsn_env`` names, for reading: no pool, no
+    migration, no host id (doctor changes nothing). ConfigError when the variable is unset;
+    StateDBError with the server's reason (one line) when it cannot be reached or a read
+    fails."""
+    dsn = pg_dsn(settings, env)
+    try:
+        raw = await psycopg.AsyncConnection.connect(
+            dsn, connect_timeout=CONNECT_TIMEOUT_S, autocommit=True
+        )
+    except psycopg.Error as e:
+        raise StateDBError(_one_line(e)) from None
+    try:
+        # Every statement runs on ``raw`` (as inside a transaction); the pool is never used.
+        yield PgConnection(cast(Any, None), "", raw)
+    except psycopg.Error as e:
+        raise StateDBError(_one_line(e)) from None
+    finally:
+        await raw.close()
+
+
+async def probe_server(conn: PgConnection) -> ServerProbe:
+    """The server's version and clock, the schema version and the hosts' clocks."""
+    ((version, now_ms, has_schema, has_hosts),) = await conn.execute_fetchall(
+        f"SELECT current_setting('server_version_num')::int, {_SERVER_MS}, "
+        "to_regclass('memoryd_schema') IS NOT NULL, to_regclass('hosts') IS NOT NULL"
+    )
+    schema: int | None = None
+    if has_schema:
+        ((schema,),) = await conn.execute_fetchall("SELECT max(version) FROM memoryd_schema")
+    rows = []
+    if has_hosts:
+        rows = await conn.execute_fetchall(
+            "SELECT host_id, hostname, last_seen, clock_offset_ms FROM hosts "
+            "ORDER BY hostname, host_id"
+        )
+    return ServerProbe(
+        int(version),
+        None if schema is None else int(schema),
+        int(now_ms),
+        [(str(h), str(n), int(seen), int(off)) for h, n, seen, off in rows],
+    )
+
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e).split()) or type(e).__name__
