@@ -7,6 +7,9 @@ decides, as a pure function, and :func:`apply_plan` writes the decision in one t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import overload
+
 import msgspec
 
 from memoryd.store.engine import Connection
@@ -109,12 +112,32 @@ class IndexPlan(msgspec.Struct, kw_only=True):
         return bool(self.rows_written or self.vanished or self.deletes)
 
 
+class _AsTuples(Sequence[tuple[object, ...]]):
+    """``rows`` as the tuples of their fields, each made when it is read."""
+
+    def __init__(self, rows: list[ThreadRow]) -> None:
+        self._rows = rows
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, i: int) -> tuple[object, ...]: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[tuple[object, ...]]: ...
+    def __getitem__(self, i: int | slice) -> tuple[object, ...] | list[tuple[object, ...]]:
+        if isinstance(i, slice):
+            return [msgspec.structs.astuple(r) for r in self._rows[i]]
+        return msgspec.structs.astuple(self._rows[i])
+
+
 async def apply_plan(conn: Connection, plan: IndexPlan) -> int:
     """Apply ``plan`` in one transaction; returns how many vanished rows were marked (a file
     that moved took its row along, so it is not counted)."""
     now = plan.now_ms
     # Inserts first: a later file of the same pass naming the same thread is an update of it.
-    rows = [msgspec.structs.astuple(r) for r in (*plan.inserts, *plan.updates)]
+    written = [*plan.inserts, *plan.updates]
+    rows = _AsTuples(written)  # made a batch at a time: a scan of 10,000 files holds no copy
     return await write_index(
         conn,
         IndexWrite(
@@ -124,7 +147,7 @@ async def apply_plan(conn: Connection, plan: IndexPlan) -> int:
             citations=[(c.thread_id, c.message_key, c.cited, c.at_s) for c in plan.citations],
             touches=[(t.mtime_ns, t.mtime_ns // 1_000_000, now, t.path) for t in plan.touches],
             vanished=[(VANISHED, now, p) for p in plan.vanished],
-            ok_paths=[(r[1],) for r in rows],
+            ok_paths=[(r.rollout_path,) for r in written],
             problem_rows=[(p.path, p.reason, now, now) for p in plan.problems],
             full=plan.full,
         ),

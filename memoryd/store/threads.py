@@ -122,7 +122,7 @@ class IndexWrite:
     one transaction."""
 
     stale_paths: list[str] = field(default_factory=list)  # rows whose file names another id
-    rows: list[tuple[object, ...]] = field(default_factory=list)  # THREAD_COLS values
+    rows: Sequence[tuple[object, ...]] = field(default_factory=list)  # THREAD_COLS values
     renamed: list[tuple[str, str, str]] = field(default_factory=list)  # new path, id, old path
     # (citing thread id, message key, cited thread ids, at_s): one per citing message
     citations: list[tuple[str, str, list[str], int]] = field(default_factory=list)
