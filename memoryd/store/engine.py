@@ -19,11 +19,13 @@ import uuid
 from collections.abc import AsyncIterator, Generator, Iterable, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import aiosqlite
-import psycopg
-from psycopg_pool import AsyncConnectionPool
+
+if TYPE_CHECKING:  # imported where used: a SQLite daemon never loads psycopg (~10 MB RSS)
+    import psycopg
+    from psycopg_pool import AsyncConnectionPool
 
 from memoryd.config import Settings
 from memoryd.errors import ConfigError, StateDBError
@@ -154,6 +156,8 @@ class PgConnection:
 
 
 async def _execute(conn: psycopg.AsyncConnection[Any], sql: str, params: Params) -> PgCursor:
+    import psycopg
+
     # ClientCursor binds parameters as literals, as SQLite sees them: a NULL compared with
     # ``IS NULL`` needs no declared type, an int may stand where a boolean is tested.
     cur = psycopg.AsyncClientCursor(conn)
@@ -246,11 +250,11 @@ def pg_migrations() -> list[tuple[int, str, str]]:
 async def migrate_pg(conn: psycopg.AsyncConnection[Any]) -> int:
     """Apply missing migrations in one transaction under an advisory lock: hosts that start
     together wait for the first, then find the schema current and do nothing."""
+    import psycopg
+
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
-        await conn.execute(
-            "CREATE TABLE IF NOT EXISTS memoryd_schema (version INTEGER NOT NULL)"
-        )
+        await conn.execute("CREATE TABLE IF NOT EXISTS memoryd_schema (version INTEGER NOT NULL)")
         cur = await conn.execute("SELECT max(version) FROM memoryd_schema")
         row = await cur.fetchone()
         current = int(row[0]) if row and row[0] is not None else 0
@@ -287,6 +291,9 @@ def pg_dsn(settings: Settings, env: Mapping[str, str] | None = None) -> str:
 
 async def open_pg(settings: Settings, env: Mapping[str, str] | None = None) -> PgConnection:
     """A pool on the shared database, migrated; ConfigError (one line) when it is unreachable."""
+    import psycopg
+    from psycopg_pool import AsyncConnectionPool
+
     dsn = pg_dsn(settings, env)
     name = settings.config.state.dsn_env
     host = load_host_id(settings.paths.state_dir)

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import msgspec
-import psycopg
 import structlog
 
 from memoryd import __version__
@@ -56,6 +55,8 @@ async def touch_host(
     heartbeat is logged, it never stops the daemon."""
     if not isinstance(conn, PgConnection):
         return False
+    import psycopg  # only on PostgreSQL: a SQLite daemon never loads it
+
     try:
         await conn.execute(
             _UPSERT,
@@ -121,6 +122,8 @@ async def inspect_pg(
     migration, no host id (doctor changes nothing). ConfigError when the variable is unset;
     StateDBError with the server's reason (one line) when it cannot be reached or a read
     fails."""
+    import psycopg  # doctor on PostgreSQL only
+
     dsn = pg_dsn(settings, env)
     try:
         raw = await psycopg.AsyncConnection.connect(
