@@ -182,6 +182,20 @@ def diff_against_baseline(root: Path, *, max_file_bytes: int = MAX_FILE_BYTES) -
     return WorkspaceDiff(str(head.id), tuple(changes), tuple(sorted(too_big)))
 
 
+def baseline_files(root: Path) -> dict[str, bytes]:
+    """``path -> content`` of every file the baseline commit holds: the tree phase 2 publishes
+    for the other hosts (memoryd/store/published.py)."""
+    root = _prepare_root(root, create=False)
+    repo = _open(root)
+    if repo is None:
+        raise WorkspaceError(f"{root}: no usable git baseline (call ensure_baseline first)")
+    try:
+        entries = tree_entries(repo, head_commit(repo).tree_id)
+        return {path: read_blob(repo, oid) for path, (oid, _mode) in entries.items()}
+    except (pygit2.GitError, KeyError, ValueError) as exc:
+        raise WorkspaceError(f"{root}: cannot read the git baseline: {exc}") from exc
+
+
 def write_diff_file(root: Path, diff: WorkspaceDiff, limit_bytes: int = DIFF_LIMIT_BYTES) -> Path:
     """Write ``diff`` to ``root/phase2_workspace_diff.md`` (atomic, 0600) and return the path."""
     root = _prepare_root(root, create=False)
