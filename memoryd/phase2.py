@@ -85,6 +85,7 @@ from memoryd.workspace import history
 from memoryd.workspace.baseline import (
     baseline_files,
     blob_id,
+    check_rel_path,
     diff_against_baseline,
     ensure_baseline,
     remove_diff_file,
@@ -271,6 +272,14 @@ def materialise_tree(
     Crash-safe as phase 2 is: the files are replaced one by one (atomically), then the
     baseline is swapped (the commit point). A crash before the swap leaves files that equal
     the tree's, which the next attempt recognises as such, not as edits."""
+    for rel in files:
+        try:
+            check_rel_path(rel)
+        except ValueError as e:  # never written outside the root, nor into .git
+            raise MemorydError(
+                f"the published memory tree of run {run_id} is unusable: {e}; nothing was "
+                "written (the next consolidation publishes a new one)"
+            ) from None
     ensure_baseline(root, max_file_bytes=max_file_bytes)
     base = baseline_files(root)
     if {p: blob_id(d) for p, d in base.items()} == {p: blob_id(d) for p, d in files.items()}:
@@ -350,11 +359,13 @@ class Consolidator:
         SQLite, or when the root already holds it). This host's unconsolidated edits are kept
         (:func:`materialise_tree`) and phase 2 is enqueued for them: they are consolidated
         here, by the next run this host makes under the lock, and published from there."""
-        tree = await published.latest_tree(self.conn)
-        if tree is None:
-            return None
         big = self.cfg.phase2.max_file_bytes
         async with self._root_guard:
+            # Read under the guard: a run of ours that ends meanwhile publishes a newer tree,
+            # which must not be overwritten by the one read before it.
+            tree = await published.latest_tree(self.conn)
+            if tree is None:
+                return None
             done = await anyio.to_thread.run_sync(
                 lambda: materialise_tree(self.root, tree.files, tree.run_id, max_file_bytes=big)
             )

@@ -130,7 +130,7 @@ def reset_baseline(
     passes the pre-run content of files someone else changed while the agent ran, so that
     their edit shows up in the next diff. The working tree is not touched."""
     root = _prepare_root(root, create=False)
-    checked = {_check_rel_path(p): v for p, v in (keep or {}).items()}
+    checked = {check_rel_path(p): v for p, v in (keep or {}).items()}
     with _root_lock(root):
         _recover(root)
         return _rebuild(root, keep=checked, max_file_bytes=max_file_bytes)
@@ -320,7 +320,9 @@ def _usable_head(root: Path) -> str | None:
 # The working tree
 
 
-def _check_rel_path(path: str) -> str:
+def check_rel_path(path: str) -> str:
+    """``path`` if it names a file inside the workspace (relative, normalised, not under
+    ``.git`` or memoryd's own names), else ValueError."""
     p = PurePosixPath(path)
     if (
         not path

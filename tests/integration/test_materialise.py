@@ -10,8 +10,10 @@ from pathlib import Path
 
 import anyio
 import psycopg
+import pytest
 
 from memoryd.config import Config, Settings, StateConfig, resolve_paths
+from memoryd.errors import MemorydError
 from memoryd.phase2 import edits_to_consolidate, materialise_tree
 from memoryd.store import listen, published
 from memoryd.store.db import immediate, open_db, open_state
@@ -195,3 +197,15 @@ async def test_notifications_arrive_and_the_listener_reconnects(
             tg.cancel_scope.cancel()
     finally:
         await conn.close()
+
+
+def test_a_tree_naming_a_path_outside_the_root_is_refused_and_nothing_written(
+    tmp_path: Path,
+) -> None:
+    root = root_at(tmp_path, OLD)
+    bad = {**NEW, "../escaped.md": b"x\n"}
+    with pytest.raises(MemorydError, match=r"^the published memory tree of run r is unusable: "
+                       r"not a workspace path: '\.\./escaped\.md'; nothing was written"):
+        materialise_tree(root, bad, "r", max_file_bytes=BIG)
+    assert not (tmp_path / "escaped.md").exists()
+    assert files_of(root) == OLD
