@@ -27,6 +27,7 @@ min_interval_seconds = 0
 """
 NOTE = "extensions/ad_hoc/notes/2026-12-07T01-00-00-deploys.md"
 NOTE_TEXT = "Deploys go through make release, never by hand.\n"
+LINE = "- Staging databases are reset every Monday at 06:00 UTC."
 WAIT = 90.0  # two daemons and a server on a loaded 2-core machine
 
 
@@ -110,15 +111,21 @@ def test_two_hosts_extract_their_own_consolidate_once_and_end_with_identical_fol
                      if (s.state / "host_id").read_text().strip() != publisher)
         assert other.events("phase2_materialised")
 
-        # A user's note on host B is kept and, after the next consolidation, on both hosts.
+        # A user's edits on host B (a line of MEMORY.md, a note file) are kept and, after the
+        # next consolidation, on both hosts.
         runs = int(q(pg_cluster, pg_dsn, "SELECT count(*) FROM phase2_runs"))
         note = b.state / "memories" / NOTE
         note.parent.mkdir(parents=True, exist_ok=True)
         note.write_text(NOTE_TEXT)
+        with (b.state / "memories" / "MEMORY.md").open("a") as f:
+            f.write(f"\n{LINE}\n")
         wait_for("the note on host A", lambda: (a.state / "memories" / NOTE).is_file(), WAIT)
         assert (a.state / "memories" / NOTE).read_text() == NOTE_TEXT
         assert note.read_text() == NOTE_TEXT
-        wait_for("identical memory folders again", lambda: same_folders([a, b]), WAIT)
+        tree = wait_for("identical memory folders again", lambda: same_folders([a, b]), WAIT)
+        # In MEMORY.md (or, had a run rewritten it while the line was being added, in the
+        # user's version saved beside it): on both hosts, since the folders are the same.
+        assert any(LINE.encode() in data for name, data in tree.items() if "MEMORY" in name)
         assert int(q(pg_cluster, pg_dsn, "SELECT count(*) FROM phase2_runs "
                      "WHERE outcome = 'succeeded'")) > 0
         assert int(q(pg_cluster, pg_dsn, "SELECT count(*) FROM phase2_runs")) > runs
