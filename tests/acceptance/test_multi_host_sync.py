@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from support import pg
+from support.control import cli_json
 from support.daemon import Serve, daemon_env, short_dir, wait_for, write_config
 from support.rollouts import write_idle_rollouts
 
@@ -155,6 +156,27 @@ def test_a_host_stopped_during_a_consolidation_catches_up_when_it_starts_again(
         b.start_ready()
         tree = wait_for("B caught up", lambda: same_folders([a, b]), WAIT)
         assert len([p for p in tree if p.startswith("rollout_summaries/")]) == 4
+        for s in (a, b):
+            s.signal(signal.SIGTERM)
+            assert s.wait_exit() == 0
+
+
+def test_a_paused_host_receives_the_tree_by_its_notification_alone(
+    pg_cluster: pg.PgCluster, pg_dsn: str
+) -> None:
+    """B's phase 2 is paused (it never claims, never catches up under the lock) and nothing
+    polls the published trees: B's folder can become A's only through the NOTIFY."""
+    with hosts(2, pg_dsn) as (a, b):
+        a.start_ready()
+        b.start_ready()
+        assert cli_json(b, "pause")["paused"] is True
+        write_idle_rollouts(a.codex / "sessions", 2)  # A's watcher picks them up
+        wait_for("two inputs consolidated", lambda: consolidated(pg_cluster, pg_dsn, 2), WAIT)
+        run_id = q(pg_cluster, pg_dsn, "SELECT run_id FROM published_trees")
+        wait_for("identical memory folders", lambda: same_folders([a, b]), WAIT)
+        # (A may have consolidated the two in one run or in two: B took in each tree.)
+        assert b.events("phase2_materialised")[-1]["run_id"] == run_id
+        assert not b.events("phase2_caught_up")
         for s in (a, b):
             s.signal(signal.SIGTERM)
             assert s.wait_exit() == 0
