@@ -265,9 +265,10 @@ def materialise_tree(
     An edit here (what :func:`edits_to_consolidate` counts: not memoryd's derived files) is
     never overwritten: a file the tree left as the old baseline had it keeps the user's
     version; a file the tree changed too gets the tree's version, and the user's is saved
-    beside it as ``<name>.user-edit-<run>.md`` (as for an edit made while the agent ran).
-    Either way the new baseline records the tree's content, so the edit is in this root's
-    next diff: input of the next consolidation run here.
+    beside it as ``<name>.user-edit-<run>.md`` (as for an edit made while the agent ran; a
+    file deleted here that the tree changed comes back with the tree's content). Either way
+    the new baseline records the tree's content, so the edit is in this root's next diff:
+    input of the next consolidation run here.
 
     Crash-safe as phase 2 is: the files are replaced one by one (atomically), then the
     baseline is swapped (the commit point). A crash before the swap leaves files that equal

@@ -106,11 +106,13 @@ def test_two_hosts_extract_their_own_consolidate_once_and_end_with_identical_fol
                       "SELECT count(*) FROM phase2_runs WHERE outcome = 'succeeded' "
                       "AND inputs_added = 0 AND inputs_removed = 0")
         assert redundant == "0"
-        # The host that did not consolidate last got the tree by materialising it.
+        # The host that did not consolidate last got the tree by materialising it (on the
+        # NOTIFY, or at the start of a run of its own under the lock).
         publisher = q(pg_cluster, pg_dsn, "SELECT host_id FROM published_trees")
         other = next(s for s in (a, b)
                      if (s.state / "host_id").read_text().strip() != publisher)
-        assert other.events("phase2_materialised")
+        wait_for("the other host's materialisation", lambda: other.events(
+            "phase2_materialised") + other.events("phase2_caught_up"), WAIT)
 
         # A user's edits on host B (a line of MEMORY.md, a note file) are kept and, after the
         # next consolidation, on both hosts.
@@ -175,7 +177,9 @@ def test_a_paused_host_receives_the_tree_by_its_notification_alone(
         run_id = q(pg_cluster, pg_dsn, "SELECT run_id FROM published_trees")
         wait_for("identical memory folders", lambda: same_folders([a, b]), WAIT)
         # (A may have consolidated the two in one run or in two: B took in each tree.)
-        assert b.events("phase2_materialised")[-1]["run_id"] == run_id
+        # (Logged once the folder is written: waited for.)
+        wait_for("B's materialisation of the last tree", lambda: [
+            e for e in b.events("phase2_materialised") if e["run_id"] == run_id], WAIT)
         assert not b.events("phase2_caught_up")
         for s in (a, b):
             s.signal(signal.SIGTERM)
