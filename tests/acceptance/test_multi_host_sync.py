@@ -184,3 +184,39 @@ def test_a_paused_host_receives_the_tree_by_its_notification_alone(
         for s in (a, b):
             s.signal(signal.SIGTERM)
             assert s.wait_exit() == 0
+
+
+def test_a_lock_given_back_elsewhere_wakes_a_waiting_host_at_once(
+    pg_cluster: pg.PgCluster, pg_dsn: str
+) -> None:
+    """B has an edit to consolidate while another host holds the phase-2 lock for an hour.
+    B's phase 2 then sleeps until that lease ends, unless the NOTIFY of the lock given back
+    (sent in the releasing transaction, as memoryd's own release does) wakes it: B
+    consolidates its edit within moments of the release."""
+    with hosts(1, pg_dsn) as (b,):
+        write_config(b, CONFIG + '[log]\nlevel = "debug"\n')
+        write_idle_rollouts(b.codex / "sessions", 1)
+        b.start_ready()
+        wait_for("the first consolidation", lambda: consolidated(pg_cluster, pg_dsn, 1), WAIT)
+        row = "kind = 'memory_consolidate_global' AND job_key = 'global'"
+        q(pg_cluster, pg_dsn,
+          "UPDATE jobs SET status = 'running', worker_id = 'elsewhere', "
+          "ownership_token = 'held-by-another-host', "
+          f"lease_until = extract(epoch FROM now())::bigint + 3600 WHERE {row}")
+        seen = len(b.events("phase2_idle"))
+        note = b.state / "memories" / NOTE
+        note.parent.mkdir(parents=True, exist_ok=True)
+        note.write_text(NOTE_TEXT)
+        wait_for("B finding the lock held", lambda: [
+            e for e in b.events("phase2_idle")[seen:] if e["outcome"] == "running"], WAIT)
+        succeeded = "SELECT count(*) FROM phase2_runs WHERE outcome = 'succeeded'"
+        before = int(q(pg_cluster, pg_dsn, succeeded))
+        q(pg_cluster, pg_dsn,
+          f"UPDATE jobs SET status = 'done', lease_until = NULL WHERE {row}; "
+          "SELECT pg_notify('memoryd', 'lock:elsewhere')")
+        wait_for("B's consolidation of its note",
+                 lambda: int(q(pg_cluster, pg_dsn, succeeded)) > before, 30)
+        tree = q(pg_cluster, pg_dsn, "SELECT count(*) FROM published_trees")
+        assert tree == "1"
+        b.signal(signal.SIGTERM)
+        assert b.wait_exit() == 0
