@@ -27,6 +27,7 @@ agent's usage is booked with the run record, for failed runs too.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import enum
 from collections.abc import Sequence
@@ -55,7 +56,7 @@ from memoryd.errors import (
     MemorydError,
     out_of_descriptors,
 )
-from memoryd.fsutil import atomic_write
+from memoryd.fsutil import atomic_write, make_private_dirs
 from memoryd.layout import (
     EXTENSIONS_DIR,
     MEMORY_FILE,
@@ -75,12 +76,16 @@ from memoryd.memroot.extensions import (
 )
 from memoryd.memroot.legacy import migrate_legacy
 from memoryd.store import phase2 as store
+from memoryd.store import published
 from memoryd.store.db import immediate
 from memoryd.store.engine import Connection
 from memoryd.store.jobs import GLOBAL, UsageRow, clamp_future_deadlines, enqueue_global
 from memoryd.store.phase2 import GlobalClaim, GlobalClaimOutcome, Phase2RunRecord, RunOutcome
 from memoryd.workspace import history
 from memoryd.workspace.baseline import (
+    baseline_files,
+    blob_id,
+    check_rel_path,
     diff_against_baseline,
     ensure_baseline,
     remove_diff_file,
@@ -240,6 +245,80 @@ def reconcile_mid_run_edits(
     return keep, saved
 
 
+@dataclass(frozen=True)
+class Materialised:
+    """What a materialisation of a published tree did to this host's memory root."""
+
+    run_id: str
+    changed: list[str]  # paths written or removed with the published content
+    kept: list[str]  # this host's unconsolidated edits, left in place (in the next diff)
+    saved: list[str]  # this host's edits of files the tree changed too, saved beside them
+
+
+def materialise_tree(
+    root: Path, files: dict[str, bytes], run_id: str, *, max_file_bytes: int
+) -> Materialised | None:
+    """Make ``files`` (a tree another host consolidated and published) this root's content
+    and its baseline, keeping this host's edits that no consolidation has seen yet; None if
+    the baseline already is that tree.
+
+    An edit here (what :func:`edits_to_consolidate` counts: not memoryd's derived files) is
+    never overwritten: a file the tree left as the old baseline had it keeps the user's
+    version; a file the tree changed too gets the tree's version, and the user's is saved
+    beside it as ``<name>.user-edit-<run>.md`` (as for an edit made while the agent ran; a
+    file deleted here that the tree changed comes back with the tree's content). Either way
+    the new baseline records the tree's content, so the edit is in this root's next diff:
+    input of the next consolidation run here.
+
+    Crash-safe as phase 2 is: the files are replaced one by one (atomically), then the
+    baseline is swapped (the commit point). A crash before the swap leaves files that equal
+    the tree's, which the next attempt recognises as such, not as edits."""
+    for rel in files:
+        try:
+            check_rel_path(rel)
+        except ValueError as e:  # never written outside the root, nor into .git
+            raise MemorydError(
+                f"the published memory tree of run {run_id} is unusable: {e}; nothing was "
+                "written (the next consolidation publishes a new one)"
+            ) from None
+    ensure_baseline(root, max_file_bytes=max_file_bytes)
+    base = baseline_files(root)
+    if {p: blob_id(d) for p, d in base.items()} == {p: blob_id(d) for p, d in files.items()}:
+        return None
+    diff = diff_against_baseline(root, max_file_bytes=max_file_bytes)
+    edited = set(edits_to_consolidate(diff))
+    local = {c.path: c.new_data for c in diff.changes}  # None: deleted here
+    keep: dict[str, bytes | None] = {}
+    changed: list[str] = []
+    kept: list[str] = []
+    saved: list[str] = []
+    for rel in sorted(set(files) | set(base) | set(local)):
+        new = files.get(rel)
+        now = local[rel] if rel in local else base.get(rel)
+        if now == new:
+            continue
+        if rel in edited:
+            if base.get(rel) == new:  # the tree left it alone: the user's version stays
+                kept.append(rel)
+                keep[rel] = new
+                continue
+            if now is not None:
+                name = _user_edit_name(rel, run_id)
+                atomic_write(root / name, now, root=root)
+                saved.append(name)
+                keep[name] = None  # new to the baseline: it shows in the next diff
+        path = root / rel
+        if new is None:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        else:
+            make_private_dirs(path.parent, root=root)
+            atomic_write(path, new, root=root)
+        changed.append(rel)
+    reset_baseline(root, keep=keep or None, max_file_bytes=max_file_bytes)
+    return Materialised(run_id, changed, kept, saved)
+
+
 class Consolidator:
     """Runs consolidations for one process; at most one per DB runs anywhere (the lock)."""
 
@@ -267,9 +346,46 @@ class Consolidator:
         self.history_dir = history_dir
         self._usage: list[UsageRow] = []
         self._max_tokens: int | None = None  # this run's agent token cap from the budget
+        # One writer of the root in this process: a consolidation, a rollback, or the
+        # materialisation of a tree another host published.
+        self._root_guard = anyio.Lock()
 
     async def run_once(self, *, min_interval_seconds: int = 0) -> Phase2Result:
         """One attempt: claim the lock (or report why not) and run to a recorded outcome."""
+        async with self._root_guard:
+            return await self._run_once(min_interval_seconds)
+
+    async def materialise(self) -> Materialised | None:
+        """Bring the newest tree another host published into this root (PostgreSQL; None on
+        SQLite, or when the root already holds it). This host's unconsolidated edits are kept
+        (:func:`materialise_tree`) and phase 2 is enqueued for them: they are consolidated
+        here, by the next run this host makes under the lock, and published from there."""
+        big = self.cfg.phase2.max_file_bytes
+        async with self._root_guard:
+            # Read under the guard: a run of ours that ends meanwhile publishes a newer tree,
+            # which must not be overwritten by the one read before it.
+            tree = await published.latest_tree(self.conn)
+            if tree is None:
+                return None
+            done = await anyio.to_thread.run_sync(
+                lambda: materialise_tree(self.root, tree.files, tree.run_id, max_file_bytes=big)
+            )
+        if done is None:
+            return None
+        log.info(
+            "phase2_materialised",
+            run_id=done.run_id,
+            from_host=tree.host_id,
+            changed=len(done.changed),
+            edits_kept=done.kept,
+            edits_saved=done.saved,
+        )
+        if done.kept or done.saved:
+            async with immediate(self.conn) as c:
+                await enqueue_global(c, clock.now_s())
+        return done
+
+    async def _run_once(self, min_interval_seconds: int) -> Phase2Result:
         p = self.cfg.phase2
         try:
             self._max_tokens = await self.budget.run_allowance("phase2")
@@ -395,6 +511,21 @@ class Consolidator:
                 bound.warning("phase2_stale_temp_files_removed", files=stale)
             big = p.max_file_bytes
             await anyio.to_thread.run_sync(lambda: ensure_baseline(root, max_file_bytes=big))
+            # Another host's newer consolidation first (a host back from being offline):
+            # this run builds on it, with this host's own edits on top.
+            tree = await published.latest_tree(self.conn)
+            if tree is not None:
+                caught_up = await anyio.to_thread.run_sync(
+                    lambda: materialise_tree(root, tree.files, tree.run_id, max_file_bytes=big)
+                )
+                if caught_up is not None:
+                    bound.info(
+                        "phase2_caught_up",
+                        published_run=tree.run_id,
+                        changed=len(caught_up.changed),
+                        edits_kept=caught_up.kept,
+                        edits_saved=caught_up.saved,
+                    )
             await anyio.to_thread.run_sync(seed_ad_hoc, root)
             selection = await store.select_inputs(
                 self.conn,
@@ -442,7 +573,11 @@ class Consolidator:
         if diff.is_empty or nothing_to_do:
             await self._purge_history(bound)
             await self._succeed(
-                claim, self._record(run, result, RunOutcome.NOOP), selected, watermark
+                claim,
+                self._record(run, result, RunOutcome.NOOP),
+                selected,
+                watermark,
+                await self._tree_to_publish(),
             )
             result.outcome = Phase2Outcome.NOOP
             event = "phase2_nothing_changed" if diff.is_empty else "phase2_nothing_to_consolidate"
@@ -517,7 +652,7 @@ class Consolidator:
         if fell_back is not None:
             record = dataclasses.replace(record, reason=fell_back)
             result.reason = fell_back
-        await self._succeed(claim, record, selected, watermark)
+        await self._succeed(claim, record, selected, watermark, await self._tree_to_publish())
         result.outcome = Phase2Outcome.SUCCEEDED
         bound.info(
             "phase2_succeeded",
@@ -559,6 +694,7 @@ class Consolidator:
         run: Phase2RunRecord,
         selected: list[tuple[str, int]],
         watermark: int,
+        tree: dict[str, bytes] | None = None,
     ) -> None:
         with anyio.CancelScope(shield=True):
             ok = await store.finish_global_succeeded(
@@ -569,9 +705,22 @@ class Consolidator:
                 selected=selected,
                 run=run,
                 usage=self._usage,
+                tree=tree,
             )
         if not ok:
             raise LockLost
+
+    async def _tree_to_publish(self) -> dict[str, bytes] | None:
+        """The baseline's files when the other hosts do not have them yet: published with the
+        run's success (memoryd/store/published.py). None on SQLite (one host), or when the
+        newest published tree already is this baseline (a run that changed nothing)."""
+        if not published.shared(self.conn):
+            return None
+        files = await anyio.to_thread.run_sync(baseline_files, self.root)
+        latest = await published.latest_tree(self.conn)
+        if latest is not None and latest.files == files:
+            return None
+        return files
 
     async def _record_history(
         self,
@@ -644,6 +793,10 @@ class Consolidator:
         say) are ``removed``. When the current inputs differ from that selection, phase 2 is
         enqueued for exactly that. The rollback is recorded as a succeeded run with reason
         ``rollback to <run>`` and committed to the history with kind ``rollback``."""
+        async with self._root_guard:
+            return await self._rollback(run_id)
+
+    async def _rollback(self, run_id: str) -> Phase2Result:
         directory = self.history_dir
         if directory is None:
             raise MemorydError("rollback needs the run history, and none is kept here")
@@ -719,7 +872,13 @@ class Consolidator:
         )
         record = dataclasses.replace(record, reason=reason)
         try:
-            await self._succeed(claim, record, list(target.selection), claim.input_watermark)
+            await self._succeed(
+                claim,
+                record,
+                list(target.selection),
+                claim.input_watermark,
+                await self._tree_to_publish(),
+            )
         except LockLost as exc:
             raise MemorydError(f"{reason} failed: {store.LEASE_LOST}") from exc
         result.outcome = Phase2Outcome.SUCCEEDED

@@ -55,10 +55,17 @@ from memoryd.phase2 import Consolidator, Phase2Outcome, Phase2Result
 from memoryd.rollouts.indexer import Indexer
 from memoryd.rollouts.limits import ZstLimits
 from memoryd.rollouts.watch import RolloutWatch
-from memoryd.store import hosts, jobs
+from memoryd.store import hosts, jobs, listen
 from memoryd.store import phase2 as phase2_store
 from memoryd.store.db import open_state
-from memoryd.store.engine import Connection
+from memoryd.store.engine import (
+    EVENT_CLEAR,
+    EVENT_LOCK,
+    EVENT_OUTPUTS,
+    EVENT_TREE,
+    Connection,
+    host_of,
+)
 from memoryd.workspace.history import history_dir
 
 log = structlog.get_logger("memoryd.supervisor")
@@ -73,6 +80,9 @@ PHASE2_BACKLOG_DEFER_SECONDS = 600.0
 # cancellation_hard_deadline_s). Two busy_timeouts (store/db.py): a lock another process holds
 # only briefly is waited out, one held longer (a backup, an open sqlite3 shell) is not.
 SHUTDOWN_HARD_DEADLINE_SECONDS = 10.0
+# A failed materialisation of another host's tree is tried again after this long (or at the
+# next tree published, whichever comes first).
+MATERIALISE_RETRY_SECONDS = 5.0
 INDEX_WORK = "index_batch"  # the watcher's indexing of changed rollouts, as running work
 
 # Libraries that log free text: aiosqlite every statement at DEBUG, watchfiles every batch
@@ -209,6 +219,8 @@ class Daemon:
         # anything; after a clear): the first phase-1 output need not wait out the interval.
         self._phase2_had_nothing = False
         self._resumed = anyio.Event()
+        # Another host published a consolidated tree (PostgreSQL): materialise it here.
+        self.tree_wake = anyio.Event()
         self.started_at = clock.now_s()
         self._tg: TaskGroup | None = None
         self._hard_timer: threading.Timer | None = None
@@ -245,6 +257,10 @@ class Daemon:
             tg.start_soon(self._side, "phase1", self._phase1)
             tg.start_soon(self._side, "phase2", self._phase2)
             tg.start_soon(self._side, "hosts", self._host_heartbeat)
+            if listen.can_listen(self.conn):
+                # Several hosts share the state: hear theirs, and take in their trees.
+                await tg.start(self._side_started, "listen", self._listen)
+                tg.start_soon(self._side, "materialise", self._materialise)
             await self.stop.wait()
             self.phase1.paused = True  # stop claiming; running jobs may finish in the grace
             self._resumed.set()  # a paused phase-2 loop wakes and sees the stop
@@ -455,6 +471,48 @@ class Daemon:
                 wait = max(wait, result.budget_reset_at - now)
             log.debug("phase2_idle", outcome=result.outcome, sleep_seconds=wait)
             await self._phase2_pause(max(wait, 1))
+
+    async def _listen(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        await listen.listen(self.conn, self.on_event, task_status=task_status)
+
+    def on_event(self, event: str, host: str) -> None:
+        """A notification from a daemon on the shared database (memoryd/store/listen.py). Our
+        own are skipped: in process, the tasks already woke each other."""
+        if host == host_of(self.conn):
+            return
+        log.debug("notified", notify_event=event, from_host=host)
+        if event in (EVENT_OUTPUTS, EVENT_LOCK):
+            self.phase2_wake.set()  # input to consolidate, or the lock to take: interval holds
+        elif event == EVENT_TREE:
+            self.tree_wake.set()
+        elif event == EVENT_CLEAR:
+            self.wake_phase2(bypass_interval=True)
+        elif event == listen.EVENT_RECONNECTED:  # what was sent meanwhile is lost: look again
+            self.tree_wake.set()
+            self.phase2_wake.set()
+
+    async def _materialise(self) -> None:
+        """Take in the newest tree another host published: once at start (a host that was
+        offline catches up), then at each notification of a new one. A materialisation that
+        kept local edits wakes this host's phase 2, which consolidates them."""
+        await self.ready.wait()
+        while not self.stop.is_set():
+            self.tree_wake = anyio.Event()
+            try:
+                async with self.inflight.track("materialise"):
+                    done = await self.consolidator.materialise()
+            except Exception as e:  # the root unwritable, the server gone: try again later
+                log.warning(
+                    "materialise_failed",
+                    error=f"{type(e).__name__}: {e}",
+                    retry_seconds=MATERIALISE_RETRY_SECONDS,
+                )
+                with anyio.move_on_after(MATERIALISE_RETRY_SECONDS):
+                    await self.tree_wake.wait()
+                continue
+            if done is not None and (done.kept or done.saved):
+                self.wake_phase2(bypass_interval=True)
+            await self.tree_wake.wait()
 
     async def _defer_while_phase1_drains(self) -> None:
         """While this daemon's phase 1 is working through a backlog, let it finish first (at

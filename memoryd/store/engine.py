@@ -171,18 +171,20 @@ async def _execute(conn: psycopg.AsyncConnection[Any], sql: str, params: Params)
 
 def _numbered(sql: str, params: Params) -> Params:
     """Positional parameters for SQLite's ``?N`` style as the names :func:`to_pg` gives them,
-    a bool as the integer SQLite stores (the flag columns are integers: ``archived``)."""
+    and a Python bool as the integer SQLite stores for it (the schema's flags are integers,
+    and PostgreSQL refuses a boolean literal in an integer column)."""
     if params is None:
-        return params
+        return None
     if isinstance(params, Mapping):
-        return {k: _int_bool(v) for k, v in params.items()}
+        return {k: _as_sqlite(v) for k, v in params.items()}
+    values = [_as_sqlite(v) for v in params]
     if not _NUMBERED.search(sql):
-        return tuple(_int_bool(v) for v in params)
-    return {f"p{i}": _int_bool(v) for i, v in enumerate(params, start=1)}
+        return values
+    return {f"p{i}": v for i, v in enumerate(values, start=1)}
 
 
-def _int_bool(v: Any) -> Any:
-    return int(v) if isinstance(v, bool) else v
+def _as_sqlite(value: Any) -> Any:
+    return int(value) if isinstance(value, bool) else value
 
 
 _NUMBERED = re.compile(r"\?\d")
@@ -318,3 +320,22 @@ async def open_pg(settings: Settings, env: Mapping[str, str] | None = None) -> P
     )
     await pool.open(wait=True)
     return PgConnection(pool, host)
+
+
+# LISTEN/NOTIFY (PostgreSQL only): every daemon on the database listens on one channel; the
+# payload is ``<event>:<host id of the sender>``. Sent inside the writing transaction, so a
+# notification is delivered only once what it announces is committed (and never if it is not).
+NOTIFY_CHANNEL = "memoryd"
+EVENT_OUTPUTS = "outputs"  # stage-1 outputs landed (or were deleted): phase 2 has input
+EVENT_LOCK = "lock"  # the phase-2 lock was given back or finished: another host may claim it
+EVENT_TREE = "tree"  # a consolidated memory tree was published: materialise it
+EVENT_CLEAR = "clear"  # the memories were cleared
+
+
+async def notify(conn: Connection, event: str) -> None:
+    """Announce ``event`` to every daemon on the database; nothing on SQLite (one host, whose
+    own tasks already wake each other in process)."""
+    if isinstance(conn, PgConnection):
+        await conn.execute(
+            "SELECT pg_notify(?, ?)", (NOTIFY_CHANNEL, f"{event}:{conn.host_id}")
+        )

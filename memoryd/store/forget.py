@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from memoryd.store.engine import Connection
+from memoryd.store.engine import EVENT_CLEAR, Connection, notify
 from memoryd.store.jobs import GLOBAL, STAGE1, enqueue_global
 
 FORGOTTEN = "forgotten"  # the memory_mode of a forgotten thread
@@ -105,16 +105,19 @@ async def forgotten_among(conn: Connection, threads: Sequence[str]) -> list[str]
 async def clear_memory_state(
     c: Connection, *, reextract: bool, cleared_key: str, now_ms: int
 ) -> tuple[int, int]:
-    """Inside the caller's transaction: delete every output, the selection, the citations and
-    the jobs, keep the thread rows (pending again only with ``reextract``), and record when.
-    Returns (outputs deleted, threads known)."""
+    """Inside the caller's transaction: delete every output, the selection, the citations,
+    the published tree and the jobs, keep the thread rows (pending again only with
+    ``reextract``), and record when. Returns (outputs deleted, threads known)."""
     deleted = len(list(await c.execute_fetchall("DELETE FROM stage1_outputs RETURNING 1")))
     await c.execute("DELETE FROM phase2_selection")
     await c.execute("DELETE FROM memory_citations")
+    # A host that comes back after the clear must not materialise the tree from before it.
+    await c.execute("DELETE FROM published_trees")
     await c.execute(f"DELETE FROM jobs WHERE kind IN ('{STAGE1}', '{GLOBAL}')")
     # Pending again only on request; otherwise the indexer marks a thread pending when its
     # rollout changes (a new updated_at), which is "unless they change afterwards".
     await c.execute("UPDATE threads SET stage1_pending = ?", (int(reextract),))
     threads = next(iter(await c.execute_fetchall("SELECT count(*) FROM threads")))[0]
     await set_state(c, cleared_key, str(now_ms))
+    await notify(c, EVENT_CLEAR)
     return deleted, int(threads)

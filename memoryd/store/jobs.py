@@ -19,7 +19,7 @@ from typing import Any
 
 from memoryd.errors import LeaseLost
 from memoryd.store.db import immediate
-from memoryd.store.engine import Connection, PgConnection, host_of
+from memoryd.store.engine import EVENT_OUTPUTS, Connection, PgConnection, host_of, notify
 
 STAGE1 = "memory_stage1"
 GLOBAL = "memory_consolidate_global"
@@ -393,8 +393,8 @@ async def heartbeat(
 
 
 async def enqueue_global(conn: Connection, watermark: int) -> None:
-    """Advance the phase-2 job's input watermark, strictly increasing (reference §6.1).
-    Must run inside the caller's transaction."""
+    """Advance the phase-2 job's input watermark, strictly increasing (reference §6.1), and
+    wake the other hosts' phase 2 (on PostgreSQL). Must run inside the caller's transaction."""
     await conn.execute(
         """INSERT INTO jobs (kind, job_key, status, retry_remaining, input_watermark,
                              last_success_watermark)
@@ -410,6 +410,7 @@ async def enqueue_global(conn: Connection, watermark: int) -> None:
                ELSE COALESCE(jobs.input_watermark, 0) + 1 END""",
         (GLOBAL, GLOBAL_KEY, DEFAULT_RETRY_REMAINING, watermark),
     )
+    await notify(conn, EVENT_OUTPUTS)  # every host's phase 2 has input now
 
 
 async def insert_usage(conn: Connection, usage: Sequence[UsageRow], at_ms: int) -> None:

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from memoryd.errors import LockLost
 from memoryd.layout import rollout_summary_stem
 from memoryd.store.db import immediate
-from memoryd.store.engine import Connection, PgConnection
+from memoryd.store.engine import EVENT_LOCK, Connection, PgConnection, notify
 from memoryd.store.jobs import (
     DEFAULT_RETRY_REMAINING,
     GLOBAL,
@@ -37,6 +37,7 @@ from memoryd.store.jobs import (
     insert_usage,
     lock_job_row_pg,
 )
+from memoryd.store.published import insert_tree
 
 DAY_SECONDS = 86_400
 PRUNE_BATCH = 200  # Codex's retention prune batch (reference §4.6)
@@ -254,6 +255,7 @@ async def release_global(conn: Connection, claim: GlobalClaim) -> bool:
         owned = await c.execute_fetchall(
             f"UPDATE jobs SET lease_until = 0 WHERE {_OWNED} RETURNING 1", (claim.token,)
         )
+        await notify(c, EVENT_LOCK)  # another host's phase 2 may claim it now
     return len(list(owned)) == 1
 
 
@@ -381,13 +383,16 @@ async def finish_global_succeeded(
     selected: Sequence[tuple[str, int]],
     run: Phase2RunRecord,
     usage: Sequence[UsageRow] = (),
+    tree: Mapping[str, bytes] | None = None,
 ) -> bool:
     """Mark the run a success (Codex's ``mark_global_phase2_job_succeeded``), in one
     transaction fenced by the claim's token: the job is done with ``last_success_watermark =
     max(existing, completed_watermark)``; exactly the consumed ``(thread_id,
     source_updated_at)`` snapshots are marked ``selected_for_phase2`` (a row phase 1 refreshed
     meanwhile is not) and every other mark is cleared; the consumed set becomes the last
-    successful selection; ``run`` (outcome ``succeeded`` or ``noop``) is written.
+    successful selection; ``run`` (outcome ``succeeded`` or ``noop``) is written; ``tree``
+    (the new baseline's files), when given, is published for the other hosts
+    (memoryd/store/published.py; only on PostgreSQL).
 
     If the lock was lost, none of that happens: the run is recorded as failed with reason
     ``lease_lost`` (its model usage too) and False is returned; the caller must not reset
@@ -430,6 +435,9 @@ async def finish_global_succeeded(
             )
             await _write_run(c, finished)
             await insert_usage(c, usage, now_s * 1000)
+            if tree is not None:
+                await insert_tree(c, run_id=run.run_id, files=tree, now_ms=now_s * 1000)
+            await notify(c, EVENT_LOCK)
     except LockLost:
         await finish_run(
             conn,
@@ -476,6 +484,7 @@ async def finish_global_failed(
                 ),
             )
         await insert_usage(c, usage, now_s * 1000)
+        await notify(c, EVENT_LOCK)
     return len(list(owned)) == 1
 
 

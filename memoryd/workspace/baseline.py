@@ -130,7 +130,7 @@ def reset_baseline(
     passes the pre-run content of files someone else changed while the agent ran, so that
     their edit shows up in the next diff. The working tree is not touched."""
     root = _prepare_root(root, create=False)
-    checked = {_check_rel_path(p): v for p, v in (keep or {}).items()}
+    checked = {check_rel_path(p): v for p, v in (keep or {}).items()}
     with _root_lock(root):
         _recover(root)
         return _rebuild(root, keep=checked, max_file_bytes=max_file_bytes)
@@ -180,6 +180,20 @@ def diff_against_baseline(root: Path, *, max_file_bytes: int = MAX_FILE_BYTES) -
         changes.append(FileChange(path, "D", mode, None, read_blob(repo, oid), None, oid))
     changes.sort(key=lambda c: c.path)
     return WorkspaceDiff(str(head.id), tuple(changes), tuple(sorted(too_big)))
+
+
+def baseline_files(root: Path) -> dict[str, bytes]:
+    """``path -> content`` of every file the baseline commit holds: the tree phase 2 publishes
+    for the other hosts (memoryd/store/published.py)."""
+    root = _prepare_root(root, create=False)
+    repo = _open(root)
+    if repo is None:
+        raise WorkspaceError(f"{root}: no usable git baseline (call ensure_baseline first)")
+    try:
+        entries = tree_entries(repo, head_commit(repo).tree_id)
+        return {path: read_blob(repo, oid) for path, (oid, _mode) in entries.items()}
+    except (pygit2.GitError, KeyError, ValueError) as exc:
+        raise WorkspaceError(f"{root}: cannot read the git baseline: {exc}") from exc
 
 
 def write_diff_file(root: Path, diff: WorkspaceDiff, limit_bytes: int = DIFF_LIMIT_BYTES) -> Path:
@@ -306,7 +320,9 @@ def _usable_head(root: Path) -> str | None:
 # The working tree
 
 
-def _check_rel_path(path: str) -> str:
+def check_rel_path(path: str) -> str:
+    """``path`` if it names a file inside the workspace (relative, normalised, not under
+    ``.git`` or memoryd's own names), else ValueError."""
     p = PurePosixPath(path)
     if (
         not path

@@ -719,7 +719,8 @@ async def test_migration_seeds_the_last_selection_from_existing_marks(tmp_path: 
             (A,),
         )
         # Back to schema version 2, as a DB written before this migration would be (0006
-        # undone too: SQLite cannot add a column "if not exists").
+        # and 0007 undone too: SQLite cannot add a column or a table "if not exists").
+        await conn.execute("DROP TABLE published_trees")
         await conn.execute("DROP INDEX index_problems_host_path")
         await conn.execute("ALTER TABLE threads DROP COLUMN host_id")
         await conn.execute("ALTER TABLE index_problems DROP COLUMN host_id")

@@ -1,0 +1,211 @@
+"""Materialising a tree another host published (memoryd/phase2.py ``materialise_tree``), on
+real memory roots with real git baselines: the root and its baseline become the tree, and this
+host's unconsolidated edits are never overwritten (kept, or saved beside a file the tree
+changed too) and stay in the next diff. Plus the published-tree table and LISTEN/NOTIFY on a
+real PostgreSQL server, and SQLite, where nothing of this happens."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anyio
+import psycopg
+import pytest
+
+from memoryd.config import Config, Settings, StateConfig, resolve_paths
+from memoryd.errors import MemorydError
+from memoryd.phase2 import edits_to_consolidate, materialise_tree
+from memoryd.store import listen, published
+from memoryd.store.db import immediate, open_db, open_state
+from memoryd.store.engine import EVENT_TREE, NOTIFY_CHANNEL, PgConnection, notify
+from memoryd.workspace.baseline import (
+    baseline_files,
+    diff_against_baseline,
+    ensure_baseline,
+)
+
+DSN_ENV = "MEMORYD_TEST_PG_DSN"
+BIG = 1 << 20
+OLD = {
+    "MEMORY.md": b"# Task Group: old\n",
+    "memory_summary.md": b"v1\nold\n",
+    "rollout_summaries/a.md": b"thread a\n",
+}
+NEW = {
+    "MEMORY.md": b"# Task Group: new\n",
+    "memory_summary.md": b"v1\nnew\n",
+    "rollout_summaries/b.md": b"thread b\n",
+}
+
+
+def root_at(tmp_path: Path, files: dict[str, bytes]) -> Path:
+    """A memory root holding ``files``, as its baseline too (the last consolidation here)."""
+    root = tmp_path / "memories"
+    for rel, data in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(data)
+    ensure_baseline(root)
+    return root
+
+
+def files_of(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in root.rglob("*")
+        if p.is_file() and ".git" not in p.relative_to(root).parts
+    }
+
+
+def test_an_unedited_root_becomes_the_tree_and_its_baseline(tmp_path: Path) -> None:
+    root = root_at(tmp_path, OLD)
+    done = materialise_tree(root, NEW, "run-1", max_file_bytes=BIG)
+    assert done is not None and not done.kept and not done.saved
+    assert files_of(root) == NEW  # a.md, gone from the tree, is gone here too
+    assert baseline_files(root) == NEW
+    assert diff_against_baseline(root).is_empty
+    # Already current: nothing to do.
+    assert materialise_tree(root, NEW, "run-1", max_file_bytes=BIG) is None
+
+
+def test_an_edit_of_a_file_the_tree_left_alone_is_kept_for_the_next_run(tmp_path: Path) -> None:
+    base = {**OLD, "skills/deploy/SKILL.md": b"deploy\n"}
+    root = root_at(tmp_path, base)
+    edited = b"deploy\n- never on Fridays\n"
+    (root / "skills/deploy/SKILL.md").write_bytes(edited)
+    tree = {**NEW, "skills/deploy/SKILL.md": b"deploy\n"}
+    done = materialise_tree(root, tree, "run-2", max_file_bytes=BIG)
+    assert done is not None and done.kept == ["skills/deploy/SKILL.md"] and not done.saved
+    assert files_of(root) == {**tree, "skills/deploy/SKILL.md": edited}
+    assert baseline_files(root) == tree
+    # The edit is input of the next consolidation here.
+    assert edits_to_consolidate(diff_against_baseline(root)) == ["skills/deploy/SKILL.md"]
+
+
+def test_an_edit_of_a_file_the_tree_changed_too_is_saved_beside_it(tmp_path: Path) -> None:
+    root = root_at(tmp_path, OLD)
+    mine = b"# Task Group: old\n- my note\n"
+    (root / "MEMORY.md").write_bytes(mine)
+    (root / "notes.md").write_bytes(b"a file of mine\n")
+    done = materialise_tree(root, NEW, "run-3", max_file_bytes=BIG)
+    assert done is not None
+    assert done.saved == ["MEMORY.user-edit-run-3.md"]
+    assert done.kept == ["notes.md"]
+    now = files_of(root)
+    assert now["MEMORY.md"] == NEW["MEMORY.md"]
+    assert now["MEMORY.user-edit-run-3.md"] == mine
+    assert now["notes.md"] == b"a file of mine\n"
+    assert baseline_files(root) == NEW
+    assert sorted(edits_to_consolidate(diff_against_baseline(root))) == [
+        "MEMORY.user-edit-run-3.md",
+        "notes.md",
+    ]
+
+
+def test_a_materialisation_cut_short_before_the_swap_is_finished_without_false_edits(
+    tmp_path: Path,
+) -> None:
+    """A crash after some files were written but before the baseline swap: the written files
+    differ from the old baseline, yet they are the tree's, not the user's edits."""
+    root = root_at(tmp_path, OLD)
+    (root / "MEMORY.md").write_bytes(NEW["MEMORY.md"])  # written before the "crash"
+    done = materialise_tree(root, NEW, "run-4", max_file_bytes=BIG)
+    assert done is not None and not done.kept and not done.saved
+    assert files_of(root) == NEW
+    assert diff_against_baseline(root).is_empty
+
+
+def test_a_derived_file_left_by_a_failed_local_run_is_replaced(tmp_path: Path) -> None:
+    root = root_at(tmp_path, OLD)
+    (root / "rollout_summaries/a.md").write_bytes(b"a local re-derivation\n")
+    done = materialise_tree(root, NEW, "run-5", max_file_bytes=BIG)
+    assert done is not None and not done.kept and not done.saved
+    assert files_of(root) == NEW
+
+
+def pg_settings(tmp_path: Path) -> Settings:
+    cfg = Config(state=StateConfig(backend="postgres", dsn_env=DSN_ENV))
+    return Settings(cfg, "<test>", resolve_paths(cfg, {"HOME": str(tmp_path)}))
+
+
+async def test_only_the_newest_tree_is_kept_and_read_back(tmp_path: Path, pg_dsn: str) -> None:
+    conn = await open_state(pg_settings(tmp_path), {DSN_ENV: pg_dsn})
+    try:
+        assert await published.latest_tree(conn) is None
+        for i, tree in enumerate((OLD, NEW)):
+            async with immediate(conn) as c:
+                await published.insert_tree(c, run_id=f"r{i}", files=tree, now_ms=i)
+        latest = await published.latest_tree(conn)
+        assert latest is not None
+        assert (latest.run_id, latest.files) == ("r1", NEW)
+        assert isinstance(conn, PgConnection) and latest.host_id == conn.host_id
+        rows = await conn.execute_fetchall("SELECT count(*) FROM published_trees")
+        assert rows == [(1,)]
+    finally:
+        await conn.close()
+
+
+async def test_sqlite_publishes_nothing_and_notifies_nobody(tmp_path: Path) -> None:
+    conn = await open_db(tmp_path / "memoryd.sqlite")
+    try:
+        async with immediate(conn) as c:
+            assert await published.insert_tree(c, run_id="r", files=NEW, now_ms=1) is None
+            await notify(c, EVENT_TREE)  # no statement: nothing to fail on SQLite
+        assert await published.latest_tree(conn) is None
+        assert list(await conn.execute_fetchall("SELECT count(*) FROM published_trees")) == [(0,)]
+        assert not listen.can_listen(conn)
+    finally:
+        await conn.close()
+
+
+async def test_notifications_arrive_and_the_listener_reconnects(
+    tmp_path: Path, pg_dsn: str
+) -> None:
+    """A notification committed by another host reaches the listener; when its connection is
+    killed it comes back (reporting ``reconnected``) and hears the next one."""
+    conn = await open_state(pg_settings(tmp_path), {DSN_ENV: pg_dsn})
+    got: list[tuple[str, str]] = []
+    arrived = anyio.Event()
+
+    def on_event(event: str, host: str) -> None:
+        got.append((event, host))
+        arrived.set()
+
+    async def next_event() -> tuple[str, str]:
+        nonlocal arrived
+        with anyio.fail_after(20):
+            await arrived.wait()
+        arrived = anyio.Event()
+        return got.pop(0)
+
+    try:
+        async with anyio.create_task_group() as tg:
+            await tg.start(listen.listen, conn, on_event)
+            async with await psycopg.AsyncConnection.connect(pg_dsn, autocommit=True) as other:
+                await other.execute(
+                    "SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, f"{EVENT_TREE}:otherhost")
+                )
+                assert await next_event() == (EVENT_TREE, "otherhost")
+                await other.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND query LIKE 'LISTEN%%'"
+                )
+                assert await next_event() == (listen.EVENT_RECONNECTED, "")
+                await other.execute(
+                    "SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, "outputs:otherhost")
+                )
+                assert await next_event() == ("outputs", "otherhost")
+            tg.cancel_scope.cancel()
+    finally:
+        await conn.close()
+
+
+def test_a_tree_naming_a_path_outside_the_root_is_refused_and_nothing_written(
+    tmp_path: Path,
+) -> None:
+    root = root_at(tmp_path, OLD)
+    bad = {**NEW, "../escaped.md": b"x\n"}
+    with pytest.raises(MemorydError, match=r"^the published memory tree of run r is unusable: "
+                       r"not a workspace path: '\.\./escaped\.md'; nothing was written"):
+        materialise_tree(root, bad, "r", max_file_bytes=BIG)
+    assert not (tmp_path / "escaped.md").exists()
+    assert files_of(root) == OLD
