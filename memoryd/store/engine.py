@@ -177,7 +177,7 @@ def _numbered(sql: str, params: Params) -> Params:
         return None
     if isinstance(params, Mapping):
         return {k: _as_sqlite(v) for k, v in params.items()}
-    values = [_as_sqlite(v) for v in params]
+    values = tuple(_as_sqlite(v) for v in params)
     if not _NUMBERED.search(sql):
         return values
     return {f"p{i}": v for i, v in enumerate(values, start=1)}

