@@ -230,6 +230,8 @@ class _PgTransaction:
         await _pause_reconnecting(e, self.deadline)
 
     async def commit(self) -> None:
+        if self.conn is None and not self.journal:
+            return  # no statement ran: nothing to commit
         while True:
             try:
                 if self.conn is None:
