@@ -69,6 +69,10 @@ def main() -> int:
     ap.add_argument(
         "--daemons", default="1,2,4", help="daemon counts on PostgreSQL (default 1,2,4)"
     )
+    ap.add_argument(
+        "--profile", action="store_true",
+        help="after each PostgreSQL run, the statements that took the most server time",
+    )
     args = ap.parse_args()
     counts = [int(n) for n in args.daemons.split(",")]
 
@@ -129,6 +133,8 @@ def run(args: argparse.Namespace, cluster: pg.PgCluster, engine: str, n: int) ->
             if dsn:
                 total_ms, total_calls = _statements(cluster, dsn)
                 db_ms, stmts = total_ms / args.k, total_calls / args.k
+                if args.profile:
+                    _profile(cluster, dsn, args.k)
         arrivals = sorted(
             e["t"] for e in map(json.loads, calls.read_text().splitlines())
             if e["kind"] == "phase1"
@@ -195,6 +201,21 @@ def _statements(cluster: pg.PgCluster, dsn: str) -> tuple[float, int]:
     )
     ms, n = out.split("|")
     return float(ms), int(n)
+
+
+def _profile(cluster: pg.PgCluster, dsn: str, k: int) -> None:
+    """The five statements of this run that took the most server time, per job."""
+    out = cluster.psql(
+        f"SELECT round((total_exec_time / {k})::numeric, 3), "
+        f"round((calls::float / {k})::numeric, 2), "
+        "left(regexp_replace(query, '\\s+', ' ', 'g'), 110) FROM pg_stat_statements "
+        "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+        "ORDER BY total_exec_time DESC LIMIT 5",
+        dsn.rsplit("/", 1)[1],
+    )
+    for line in out.splitlines():
+        ms, calls, query = line.split("|", 2)
+        print(f"    {ms:>7} ms/job {calls:>6} calls/job  {query}")
 
 
 if __name__ == "__main__":
