@@ -194,13 +194,23 @@ class _PgTransaction:
         self.conn: psycopg.AsyncConnection[Any] | None = None
         self.journal: list[tuple[str, Params, list[Row], int]] = []
         self.deadline = anyio.current_time() + RECONNECT_TIMEOUT_S
+        self.committed = False
 
-    async def execute(self, sql: str, params: Params) -> PgCursor:
+    async def execute(self, sql: str, params: Params, *, commit: bool = False) -> PgCursor:
+        """Run ``sql`` in the transaction; with ``commit`` it is the last statement, sent
+        with the COMMIT in one message (its rows are not returned)."""
+        if self.committed:
+            raise StateDBError("statement after the last one of a state DB transaction")
         while True:
             try:
                 if self.conn is None:
                     await self._connect()
                     continue
+                if commit:
+                    cur = await _execute(self.conn, sql + ";\nCOMMIT", params)
+                    self.committed = True
+                    await self._release()
+                    return PgCursor([], cur.rowcount)
                 cur = await _execute(self.conn, sql, params)
             except psycopg.OperationalError as e:
                 if not _connection_lost(e):
@@ -230,8 +240,8 @@ class _PgTransaction:
         await _pause_reconnecting(e, self.deadline)
 
     async def commit(self) -> None:
-        if self.conn is None and not self.journal:
-            return  # no statement ran: nothing to commit
+        if self.committed or (self.conn is None and not self.journal):
+            return  # committed with the last statement, or no statement ran
         while True:
             try:
                 if self.conn is None:
@@ -248,7 +258,7 @@ class _PgTransaction:
             return
 
     async def rollback(self) -> None:
-        if self.conn is None:
+        if self.conn is None or self.committed:
             return
         with contextlib.suppress(psycopg.Error):
             await self.conn.rollback()
@@ -326,6 +336,17 @@ def host_of(conn: Connection) -> str:
     """The host whose rollouts this connection indexes and claims: the daemon's host id on
     PostgreSQL, where several hosts share the rows; '' on SQLite, where there is one."""
     return conn.host_id if isinstance(conn, PgConnection) else ""
+
+
+async def execute_last(conn: Connection, sql: str, params: Params = None) -> int:
+    """The last statement of a transaction (``store.db.immediate``), its rowcount. On
+    PostgreSQL it travels with the COMMIT: the row and advisory locks the transaction holds
+    (a claim's, the phase-2 row every finaliser advances) are released as soon as the server
+    has run it, not one client round trip later, which is what other hosts queue behind
+    when this daemon's event loop is slow to send the COMMIT."""
+    if isinstance(conn, PgConnection) and conn._tx is not None:
+        return (await conn._tx.execute(sql, params, commit=True)).rowcount
+    return (await conn.execute(sql, params)).rowcount
 
 
 HOST_ID_FILE = "host_id"

@@ -19,7 +19,7 @@ from typing import Any
 
 from memoryd.errors import LeaseLost
 from memoryd.store.db import immediate
-from memoryd.store.engine import Connection, PgConnection, host_of
+from memoryd.store.engine import Connection, PgConnection, execute_last, host_of
 
 STAGE1 = "memory_stage1"
 GLOBAL = "memory_consolidate_global"
@@ -339,7 +339,8 @@ async def try_claim(
         if running_others >= max_running:
             return ClaimOutcome.CAP_REACHED, None
         if existing is None:
-            await c.execute(
+            await execute_last(
+                c,
                 "INSERT INTO jobs (kind, job_key, status, worker_id, ownership_token, "
                 "started_at, finished_at, lease_until, retry_at, retry_remaining, last_error, "
                 "input_watermark, last_success_watermark) "
@@ -353,7 +354,8 @@ async def try_claim(
         in_backoff = retry_at is not None and int(retry_at) > now_s and not advanced
         exhausted = int(retry_remaining) <= 0 and not advanced
         if not (leased or in_backoff or exhausted):
-            await c.execute(
+            await execute_last(
+                c,
                 "UPDATE jobs SET status = 'running', worker_id = ?, ownership_token = ?, "
                 "started_at = ?, finished_at = NULL, lease_until = ?, retry_at = NULL, "
                 "last_error = NULL, input_watermark = ?, "
@@ -392,24 +394,29 @@ async def heartbeat(
     return len(list(owned)) == 1
 
 
-async def enqueue_global(conn: Connection, watermark: int) -> None:
+_ENQUEUE_GLOBAL = """INSERT INTO jobs (kind, job_key, status, retry_remaining, input_watermark,
+                         last_success_watermark)
+       VALUES (?, ?, 'pending', ?, ?, 0)
+       ON CONFLICT(kind, job_key) DO UPDATE SET
+         status = CASE WHEN jobs.status = 'running' THEN 'running' ELSE 'pending' END,
+         retry_at = CASE WHEN jobs.status = 'running' THEN jobs.retry_at ELSE NULL END,
+         retry_remaining = CASE WHEN jobs.retry_remaining > excluded.retry_remaining
+                                THEN jobs.retry_remaining ELSE excluded.retry_remaining END,
+         input_watermark = CASE
+           WHEN excluded.input_watermark > COALESCE(jobs.input_watermark, 0)
+           THEN excluded.input_watermark
+           ELSE COALESCE(jobs.input_watermark, 0) + 1 END"""
+
+
+async def enqueue_global(conn: Connection, watermark: int, *, last: bool = False) -> None:
     """Advance the phase-2 job's input watermark, strictly increasing (reference §6.1).
-    Must run inside the caller's transaction."""
-    await conn.execute(
-        """INSERT INTO jobs (kind, job_key, status, retry_remaining, input_watermark,
-                             last_success_watermark)
-           VALUES (?, ?, 'pending', ?, ?, 0)
-           ON CONFLICT(kind, job_key) DO UPDATE SET
-             status = CASE WHEN jobs.status = 'running' THEN 'running' ELSE 'pending' END,
-             retry_at = CASE WHEN jobs.status = 'running' THEN jobs.retry_at ELSE NULL END,
-             retry_remaining = CASE WHEN jobs.retry_remaining > excluded.retry_remaining
-                                    THEN jobs.retry_remaining ELSE excluded.retry_remaining END,
-             input_watermark = CASE
-               WHEN excluded.input_watermark > COALESCE(jobs.input_watermark, 0)
-               THEN excluded.input_watermark
-               ELSE COALESCE(jobs.input_watermark, 0) + 1 END""",
-        (GLOBAL, GLOBAL_KEY, DEFAULT_RETRY_REMAINING, watermark),
-    )
+    Must run inside the caller's transaction; ``last``: as its last statement
+    (:func:`execute_last`: every host's finalisers lock this one row)."""
+    params = (GLOBAL, GLOBAL_KEY, DEFAULT_RETRY_REMAINING, watermark)
+    if last:
+        await execute_last(conn, _ENQUEUE_GLOBAL, params)
+    else:
+        await conn.execute(_ENQUEUE_GLOBAL, params)
 
 
 async def insert_usage(conn: Connection, usage: Sequence[UsageRow], at_ms: int) -> None:
@@ -504,7 +511,7 @@ async def finish_succeeded(
                     out.chunk_count,
                 ),
             )
-            await enqueue_global(c, s)
+            await enqueue_global(c, s, last=True)
     except LeaseLost:
         return False
     return True

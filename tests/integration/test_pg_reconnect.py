@@ -10,7 +10,7 @@ from support.engines import open_target
 
 from memoryd.errors import StateDBError
 from memoryd.store.db import immediate
-from memoryd.store.engine import PgConnection
+from memoryd.store.engine import PgConnection, execute_last
 
 
 def cut_connections(dsn: str) -> int:
@@ -72,5 +72,25 @@ async def test_a_cut_transaction_whose_rows_changed_meanwhile_fails_in_one_line(
         assert "\n" not in str(e.value)
         # Nothing of the abandoned transaction landed.
         assert await conn.execute_fetchall("SELECT retry_remaining FROM jobs") == [(7,)]
+    finally:
+        await conn.close()
+
+
+async def test_the_last_statement_commits_with_it_and_survives_a_cut(pg_dsn: str) -> None:
+    conn = await open_with_job(pg_dsn)
+    try:
+        async with immediate(conn) as c:
+            await c.execute_fetchall(
+                "SELECT retry_remaining FROM jobs WHERE job_key = 'k' FOR UPDATE"
+            )
+            cut_connections(pg_dsn)
+            n = await execute_last(c, "UPDATE jobs SET retry_remaining = 1 WHERE job_key = 'k'")
+            # Committed with the statement: its locks are gone before the block ends.
+            with psycopg.connect(pg_dsn) as other:
+                row = other.execute(
+                    "SELECT retry_remaining FROM jobs WHERE job_key = 'k' FOR UPDATE NOWAIT"
+                ).fetchone()
+            assert row == (1,)
+        assert n == 1
     finally:
         await conn.close()
