@@ -19,9 +19,11 @@ import uuid
 from collections.abc import AsyncIterator, Generator, Iterable, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 import aiosqlite
+import anyio
+import structlog
 
 if TYPE_CHECKING:  # imported where used: a SQLite daemon never loads psycopg (~10 MB RSS)
     import psycopg
@@ -31,12 +33,19 @@ from memoryd.config import Settings
 from memoryd.errors import ConfigError, StateDBError
 from memoryd.fsutil import ensure_private_dir
 
+log = structlog.get_logger("memoryd.store")
+
 Params: TypeAlias = Sequence[Any] | Mapping[str, Any] | None
 Row: TypeAlias = tuple[Any, ...]
 
 # Any 64-bit key unique to memoryd: hosts migrating at once wait on it (pg_advisory_xact_lock).
 MIGRATION_LOCK_KEY = 0x6D656D6F72796400  # "memoryd\0"
 CONNECT_TIMEOUT_S = 10
+# How long a daemon waits for a lost server (a restart, a failover) before it gives up.
+RECONNECT_TIMEOUT_S = 120
+RECONNECT_PAUSE_S = 0.5
+# How long one attempt waits for a pooled connection while the server is away.
+POOL_WAIT_S = 5.0
 
 
 # A token of SQL text: a quoted string or identifier, a comment, a ``::`` cast, a parameter
@@ -118,17 +127,29 @@ class PgConnection:
         self,
         pool: AsyncConnectionPool[Any],
         host_id: str,
-        conn: psycopg.AsyncConnection[Any] | None = None,
+        tx: _PgTransaction | None = None,
     ) -> None:
         self.pool = pool
         self.host_id = host_id  # this daemon's: the threads rows it indexes and claims
-        self._conn = conn  # set inside a transaction
+        self._tx = tx  # set inside a transaction
 
     async def _run(self, sql: str, params: Params) -> PgCursor:
-        if self._conn is not None:
-            return await _execute(self._conn, sql, params)
-        async with self.pool.connection() as conn:
-            return await _execute(conn, sql, params)
+        import psycopg
+
+        if self._tx is not None:
+            return await self._tx.execute(sql, params)
+        deadline = anyio.current_time() + RECONNECT_TIMEOUT_S
+        while True:
+            try:
+                async with self.pool.connection() as conn:
+                    return await _execute(conn, sql, params)
+            except psycopg.OperationalError as e:
+                # A statement outside a transaction runs alone: one that failed with its
+                # connection (the server restarted) did not take effect, or took effect and
+                # is one of store/'s idempotent writes; run it again on a fresh connection.
+                if not _connection_lost(e):
+                    raise
+                await _pause_reconnecting(e, deadline)
 
     def execute(self, sql: str, params: Params = None) -> _PgResult:
         return _PgResult(self._run(sql, params))
@@ -145,14 +166,158 @@ class PgConnection:
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[PgConnection]:
-        """One transaction on one pooled connection; committed unless the body raises."""
-        if self._conn is not None:
+        """One transaction on one pooled connection; committed unless the body raises. A
+        connection lost on the way (the server restarted) is replaced and the transaction
+        replayed on it: :class:`_PgTransaction`."""
+        if self._tx is not None:
             raise StateDBError("nested state DB transaction")
-        async with self.pool.connection() as conn, conn.transaction():
-            yield PgConnection(self.pool, self.host_id, conn)
+        tx = _PgTransaction(self.pool)
+        try:
+            yield PgConnection(self.pool, self.host_id, tx)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await tx.rollback()
+            raise
+        with anyio.CancelScope(shield=True):
+            await tx.commit()
 
     async def close(self) -> None:
         await self.pool.close()
+
+
+class _PgTransaction:
+    """The statements of one transaction, and what each returned, so that a transaction
+    whose connection was lost half-way (a server restart, a failover) survives it: on a new
+    connection the statements run again, and if every one returns what it returned before,
+    the body has seen exactly what it would have seen and carries on there. If one returns
+    something else (another host changed those rows meanwhile, or the lost COMMIT had
+    in fact been applied), the transaction fails with a StateDBError instead."""
+
+    def __init__(
+        self, pool: AsyncConnectionPool[Any], conn: psycopg.AsyncConnection[Any] | None = None
+    ) -> None:
+        self.pool = pool
+        # ``conn`` given: statements on that one connection (doctor's, outside any pool),
+        # whose loss is an error rather than a reconnection.
+        self.fixed = conn is not None
+        self.conn: psycopg.AsyncConnection[Any] | None = conn
+        self.journal: list[tuple[str, Params, list[Row], int]] = []
+        self.deadline = anyio.current_time() + RECONNECT_TIMEOUT_S
+        self.committed = False
+
+    async def execute(self, sql: str, params: Params, *, commit: bool = False) -> PgCursor:
+        """Run ``sql`` in the transaction; with ``commit`` it is the last statement, sent
+        with the COMMIT in one message (its rows are not returned)."""
+        if self.committed:
+            raise StateDBError("statement after the last one of a state DB transaction")
+        import psycopg
+
+        while True:
+            try:
+                if self.conn is None:
+                    await self._connect()
+                    continue
+                if commit:
+                    cur = await _execute(self.conn, sql + ";\nCOMMIT", params)
+                    self.committed = True
+                    await self._release()
+                    return PgCursor([], cur.rowcount)
+                cur = await _execute(self.conn, sql, params)
+            except psycopg.OperationalError as e:
+                if self.fixed or not _connection_lost(e):
+                    raise
+                await self._drop(e)
+                continue
+            self.journal.append((sql, params, list(cur._rows), cur.rowcount))
+            return cur
+
+    async def _connect(self) -> None:
+        """A fresh connection with the journal replayed on it."""
+        conn = await self.pool.getconn()
+        self.conn = conn
+        for sql, params, rows, rowcount in self.journal:
+            cur = await _execute(conn, sql, params)
+            if cur._rows != rows or cur.rowcount != rowcount:
+                raise StateDBError(
+                    "the connection to the PostgreSQL server was lost mid-transaction and "
+                    "the state changed meanwhile; the transaction was abandoned (its work is "
+                    "retried as after a crash)"
+                )
+
+    async def _drop(self, e: psycopg.OperationalError) -> None:
+        if self.conn is not None:
+            conn, self.conn = self.conn, None
+            await self.pool.putconn(conn)  # the pool discards a broken connection
+        await _pause_reconnecting(e, self.deadline)
+
+    async def commit(self) -> None:
+        import psycopg
+
+        if self.committed or (self.conn is None and not self.journal):
+            return  # committed with the last statement, or no statement ran
+        while True:
+            try:
+                if self.conn is None:
+                    await self._connect()
+                    continue
+                await self.conn.commit()
+            except psycopg.OperationalError as e:
+                if self.fixed or not _connection_lost(e):
+                    await self.rollback()
+                    raise
+                await self._drop(e)
+                continue
+            await self._release()
+            return
+
+    async def rollback(self) -> None:
+        import psycopg
+
+        if self.conn is None or self.committed:
+            return
+        with contextlib.suppress(psycopg.Error):
+            await self.conn.rollback()
+        await self._release()
+
+    async def _release(self) -> None:
+        if self.conn is not None and not self.fixed:
+            conn, self.conn = self.conn, None
+            await self.pool.putconn(conn)
+
+
+def on_connection(conn: psycopg.AsyncConnection[Any]) -> PgConnection:
+    """A :class:`PgConnection` whose statements all run on ``conn``, outside any pool and with
+    no reconnection (doctor's read-only look at a server: it changes nothing)."""
+    return PgConnection(cast(Any, None), "", _PgTransaction(cast(Any, None), conn))
+
+
+# SQLSTATE classes and codes that say the connection, not the statement, failed: connection
+# exceptions, and the server shutting down or restarting (admin_shutdown, crash_shutdown,
+# cannot_connect_now).
+_LOST_STATES = ("08", "57P01", "57P02", "57P03")
+
+
+def _connection_lost(e: psycopg.OperationalError) -> bool:
+    from psycopg_pool import PoolTimeout
+
+    if isinstance(e, PoolTimeout):
+        return True  # no connection could be had within the pool's timeout: still down
+    state = e.sqlstate or ""
+    if state.startswith(_LOST_STATES):
+        return True
+    # Lost without a server message (the socket closed): psycopg gives no SQLSTATE.
+    return not state
+
+
+async def _pause_reconnecting(e: psycopg.OperationalError, deadline: float) -> None:
+    """Wait a moment before the next attempt; StateDBError once the server has been gone
+    for RECONNECT_TIMEOUT_S (the daemon then stops, and systemd restarts it)."""
+    if anyio.current_time() > deadline:
+        raise StateDBError(
+            f"lost the PostgreSQL server for more than {RECONNECT_TIMEOUT_S} s: {_one_line(e)}"
+        ) from e
+    log.warning("state_db_reconnecting", error=_one_line(e))
+    await anyio.sleep(RECONNECT_PAUSE_S)
 
 
 async def _execute(conn: psycopg.AsyncConnection[Any], sql: str, params: Params) -> PgCursor:
@@ -196,6 +361,17 @@ def host_of(conn: Connection) -> str:
     """The host whose rollouts this connection indexes and claims: the daemon's host id on
     PostgreSQL, where several hosts share the rows; '' on SQLite, where there is one."""
     return conn.host_id if isinstance(conn, PgConnection) else ""
+
+
+async def execute_last(conn: Connection, sql: str, params: Params = None) -> int:
+    """The last statement of a transaction (``store.db.immediate``), its rowcount. On
+    PostgreSQL it travels with the COMMIT: the row and advisory locks the transaction holds
+    (a claim's, the phase-2 row every finaliser advances) are released as soon as the server
+    has run it, not one client round trip later, which is what other hosts queue behind
+    when this daemon's event loop is slow to send the COMMIT."""
+    if isinstance(conn, PgConnection) and conn._tx is not None:
+        return (await conn._tx.execute(sql, params, commit=True)).rowcount
+    return (await conn.execute(sql, params)).rowcount
 
 
 HOST_ID_FILE = "host_id"
@@ -316,6 +492,11 @@ async def open_pg(settings: Settings, env: Mapping[str, str] | None = None) -> P
         min_size=1,
         max_size=settings.config.state.pool_size,
         kwargs={"connect_timeout": CONNECT_TIMEOUT_S},
+        # A connection the server dropped while it sat in the pool is found out and
+        # replaced when it is taken, not when a statement fails on it.
+        check=AsyncConnectionPool.check_connection,
+        timeout=POOL_WAIT_S,
+        reconnect_timeout=RECONNECT_TIMEOUT_S,
         open=False,
     )
     await pool.open(wait=True)
@@ -336,6 +517,4 @@ async def notify(conn: Connection, event: str) -> None:
     """Announce ``event`` to every daemon on the database; nothing on SQLite (one host, whose
     own tasks already wake each other in process)."""
     if isinstance(conn, PgConnection):
-        await conn.execute(
-            "SELECT pg_notify(?, ?)", (NOTIFY_CHANNEL, f"{event}:{conn.host_id}")
-        )
+        await conn.execute("SELECT pg_notify(?, ?)", (NOTIFY_CHANNEL, f"{event}:{conn.host_id}"))

@@ -8,7 +8,6 @@ import contextlib
 import socket
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from typing import Any, cast
 
 import msgspec
 import structlog
@@ -16,7 +15,13 @@ import structlog
 from memoryd import __version__
 from memoryd.config import Settings
 from memoryd.errors import StateDBError
-from memoryd.store.engine import CONNECT_TIMEOUT_S, Connection, PgConnection, pg_dsn
+from memoryd.store.engine import (
+    CONNECT_TIMEOUT_S,
+    Connection,
+    PgConnection,
+    on_connection,
+    pg_dsn,
+)
 from memoryd.store.jobs import GLOBAL, STAGE1
 
 HEARTBEAT_SECONDS = 15.0
@@ -133,7 +138,7 @@ async def inspect_pg(
         raise StateDBError(_one_line(e)) from None
     try:
         # Every statement runs on ``raw`` (as inside a transaction); the pool is never used.
-        yield PgConnection(cast(Any, None), "", raw)
+        yield on_connection(raw)
     except psycopg.Error as e:
         raise StateDBError(_one_line(e)) from None
     finally:

@@ -19,7 +19,14 @@ from typing import Any
 
 from memoryd.errors import LeaseLost
 from memoryd.store.db import immediate
-from memoryd.store.engine import EVENT_OUTPUTS, Connection, PgConnection, host_of, notify
+from memoryd.store.engine import (
+    EVENT_OUTPUTS,
+    Connection,
+    PgConnection,
+    execute_last,
+    host_of,
+    notify,
+)
 
 STAGE1 = "memory_stage1"
 GLOBAL = "memory_consolidate_global"
@@ -217,9 +224,7 @@ async def skipped_counts(conn: Connection, rules: Eligibility) -> Skipped:
     return out
 
 
-async def next_eligible_at_ms(
-    conn: Connection, rules: Eligibility, *, now_ms: int
-) -> int | None:
+async def next_eligible_at_ms(conn: Connection, rules: Eligibility, *, now_ms: int) -> int | None:
     """The earliest future moment a thread that is not claimable now may become so: a recent
     thread going idle, a backoff ending, a lease expiring. None when nothing is pending."""
     _oldest, newest = _window(rules, now_ms)
@@ -297,9 +302,7 @@ async def _claim_state_pg(c: PgConnection, params: dict[str, Any]) -> Sequence[A
     busy, job = await lock_job_row_pg(c, _JOB_COLUMNS, STAGE1, params["key"])
     if busy:
         return None
-    ((up_to_date, running),) = await c.execute_fetchall(
-        f"SELECT {_UP_TO_DATE_AND_RUNNING}", params
-    )
+    ((up_to_date, running),) = await c.execute_fetchall(f"SELECT {_UP_TO_DATE_AND_RUNNING}", params)
     return (up_to_date, running, *(job if job is not None else (None,) * 7))
 
 
@@ -339,7 +342,8 @@ async def try_claim(
         if running_others >= max_running:
             return ClaimOutcome.CAP_REACHED, None
         if existing is None:
-            await c.execute(
+            await execute_last(
+                c,
                 "INSERT INTO jobs (kind, job_key, status, worker_id, ownership_token, "
                 "started_at, finished_at, lease_until, retry_at, retry_remaining, last_error, "
                 "input_watermark, last_success_watermark) "
@@ -353,7 +357,8 @@ async def try_claim(
         in_backoff = retry_at is not None and int(retry_at) > now_s and not advanced
         exhausted = int(retry_remaining) <= 0 and not advanced
         if not (leased or in_backoff or exhausted):
-            await c.execute(
+            await execute_last(
+                c,
                 "UPDATE jobs SET status = 'running', worker_id = ?, ownership_token = ?, "
                 "started_at = ?, finished_at = NULL, lease_until = ?, retry_at = NULL, "
                 "last_error = NULL, input_watermark = ?, "
@@ -379,9 +384,7 @@ async def try_claim(
     return ClaimOutcome.RUNNING, None
 
 
-async def heartbeat(
-    conn: Connection, claim: Claim, *, now_s: int, lease_seconds: int
-) -> bool:
+async def heartbeat(conn: Connection, claim: Claim, *, now_s: int, lease_seconds: int) -> bool:
     """Renew the lease; False means it was lost (taken over, or finalised elsewhere)."""
     async with immediate(conn) as c:
         owned = await c.execute_fetchall(
@@ -392,25 +395,31 @@ async def heartbeat(
     return len(list(owned)) == 1
 
 
-async def enqueue_global(conn: Connection, watermark: int) -> None:
-    """Advance the phase-2 job's input watermark, strictly increasing (reference §6.1), and
-    wake the other hosts' phase 2 (on PostgreSQL). Must run inside the caller's transaction."""
-    await conn.execute(
-        """INSERT INTO jobs (kind, job_key, status, retry_remaining, input_watermark,
-                             last_success_watermark)
-           VALUES (?, ?, 'pending', ?, ?, 0)
-           ON CONFLICT(kind, job_key) DO UPDATE SET
-             status = CASE WHEN jobs.status = 'running' THEN 'running' ELSE 'pending' END,
-             retry_at = CASE WHEN jobs.status = 'running' THEN jobs.retry_at ELSE NULL END,
-             retry_remaining = CASE WHEN jobs.retry_remaining > excluded.retry_remaining
-                                    THEN jobs.retry_remaining ELSE excluded.retry_remaining END,
-             input_watermark = CASE
-               WHEN excluded.input_watermark > COALESCE(jobs.input_watermark, 0)
-               THEN excluded.input_watermark
-               ELSE COALESCE(jobs.input_watermark, 0) + 1 END""",
-        (GLOBAL, GLOBAL_KEY, DEFAULT_RETRY_REMAINING, watermark),
-    )
-    await notify(conn, EVENT_OUTPUTS)  # every host's phase 2 has input now
+_ENQUEUE_GLOBAL = """INSERT INTO jobs (kind, job_key, status, retry_remaining, input_watermark,
+                         last_success_watermark)
+       VALUES (?, ?, 'pending', ?, ?, 0)
+       ON CONFLICT(kind, job_key) DO UPDATE SET
+         status = CASE WHEN jobs.status = 'running' THEN 'running' ELSE 'pending' END,
+         retry_at = CASE WHEN jobs.status = 'running' THEN jobs.retry_at ELSE NULL END,
+         retry_remaining = CASE WHEN jobs.retry_remaining > excluded.retry_remaining
+                                THEN jobs.retry_remaining ELSE excluded.retry_remaining END,
+         input_watermark = CASE
+           WHEN excluded.input_watermark > COALESCE(jobs.input_watermark, 0)
+           THEN excluded.input_watermark
+           ELSE COALESCE(jobs.input_watermark, 0) + 1 END"""
+
+
+async def enqueue_global(conn: Connection, watermark: int, *, last: bool = False) -> None:
+    """Advance the phase-2 job's input watermark, strictly increasing (reference §6.1).
+    Must run inside the caller's transaction; ``last``: as its last statement
+    (:func:`execute_last`: every host's finalisers lock this one row). Wakes the other
+    hosts' phase 2 on PostgreSQL."""
+    params = (GLOBAL, GLOBAL_KEY, DEFAULT_RETRY_REMAINING, watermark)
+    await notify(conn, EVENT_OUTPUTS)  # every host's phase 2 has input (sent at the COMMIT)
+    if last:
+        await execute_last(conn, _ENQUEUE_GLOBAL, params)
+    else:
+        await conn.execute(_ENQUEUE_GLOBAL, params)
 
 
 async def insert_usage(conn: Connection, usage: Sequence[UsageRow], at_ms: int) -> None:
@@ -505,7 +514,7 @@ async def finish_succeeded(
                     out.chunk_count,
                 ),
             )
-            await enqueue_global(c, s)
+            await enqueue_global(c, s, last=True)
     except LeaseLost:
         return False
     return True
@@ -622,7 +631,6 @@ async def clamp_future_deadlines(
 # Control commands: pause, forced claims, job listings (memoryd/control/commands.py)
 
 
-
 class JobStatus(enum.StrEnum):
     PENDING = "pending"
     RUNNING = "running"
@@ -652,9 +660,7 @@ async def set_paused(conn: Connection, paused: bool) -> None:
         )
 
 
-async def thread_candidate(
-    conn: Connection, thread_id: str
-) -> tuple[Candidate | None, str | None]:
+async def thread_candidate(conn: Connection, thread_id: str) -> tuple[Candidate | None, str | None]:
     """The thread as a claim candidate regardless of how long it has been idle (``trigger
     phase1 --thread``), or None and why it can never be extracted. The claim itself still
     applies every lease, backoff and up-to-date rule."""
