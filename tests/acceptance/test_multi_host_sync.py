@@ -199,11 +199,13 @@ def test_a_lock_given_back_elsewhere_wakes_a_waiting_host_at_once(
         b.start_ready()
         wait_for("the first consolidation", lambda: consolidated(pg_cluster, pg_dsn, 1), WAIT)
         row = "kind = 'memory_consolidate_global' AND job_key = 'global'"
+        # Counted before the lock is taken: B may find it held at once, then sleep out the
+        # hour-long lease with nothing more to log until the NOTIFY wakes it.
+        seen = len(b.events("phase2_idle"))
         q(pg_cluster, pg_dsn,
           "UPDATE jobs SET status = 'running', worker_id = 'elsewhere', "
           "ownership_token = 'held-by-another-host', "
           f"lease_until = extract(epoch FROM now())::bigint + 3600 WHERE {row}")
-        seen = len(b.events("phase2_idle"))
         note = b.state / "memories" / NOTE
         note.parent.mkdir(parents=True, exist_ok=True)
         note.write_text(NOTE_TEXT)
