@@ -30,6 +30,12 @@ changes afterwards; new sessions are extracted as usual. ``reextract=True`` is t
 opposite (Codex's behaviour): every thread is pending again. The moment of the clear is kept
 (``control_state`` key ``cleared_at_ms``) so that a rollback never restores a run recorded
 before it. A root that is a symbolic link is refused before anything is touched.
+
+On PostgreSQL (several hosts, one state) a clear empties every host's folder: the clear's
+NOTIFY, or the daemon's start, makes each other host compare the shared ``cleared_at_ms`` with
+the last clear it applied (``<state_dir>/cleared_seen``) and, if newer, empty its own root the
+same way under the phase-2 lock (``follow_clear``). A host with no such file yet adopts the
+shared value: it has no folder from before a clear it never knew.
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ import structlog
 
 from memoryd import clock
 from memoryd.errors import MemorydError
+from memoryd.fsutil import atomic_write
 from memoryd.layout import (
     DIFF_FILE,
     EXTENSIONS_DIR,
@@ -59,6 +66,7 @@ from memoryd.layout import (
 from memoryd.memroot.extensions import AD_HOC
 from memoryd.store import forget as forget_store
 from memoryd.store import phase2 as p2store
+from memoryd.store import published
 from memoryd.store.db import immediate
 from memoryd.store.engine import Connection
 from memoryd.store.phase2 import GlobalClaimOutcome
@@ -200,6 +208,72 @@ async def clear(
     )
     log.info("clear", root=str(root), **msgspec.to_builtins(result))
     return result
+
+
+CLEAR_SEEN_FILE = "cleared_seen"
+
+
+def _seen(state_dir: Path) -> int | None:
+    try:
+        text = (state_dir / CLEAR_SEEN_FILE).read_text().strip()
+    except FileNotFoundError:
+        return None
+    return int(text) if text.isdigit() else 0
+
+
+def mark_clear_seen(state_dir: Path, at_ms: int) -> None:
+    """Record that this host's root reflects the clear of ``at_ms`` (PostgreSQL: the other
+    hosts follow a clear they have not seen; see ``follow_clear``)."""
+    atomic_write(state_dir / CLEAR_SEEN_FILE, f"{at_ms}\n".encode())
+
+
+async def clear_to_follow(conn: Connection, state_dir: Path) -> int | None:
+    """The moment (ms) of a ``clear`` made on another host that this host's root does not
+    reflect yet, or None (none since the last one seen, SQLite, or a first start, which adopts
+    the shared value: it has no folder from before a clear it never knew)."""
+    if not published.shared(conn):
+        return None
+    cleared = await cleared_at_ms(conn) or 0
+    seen = await anyio.to_thread.run_sync(_seen, state_dir)
+    if seen is None:
+        await anyio.to_thread.run_sync(mark_clear_seen, state_dir, cleared)
+    return cleared if seen is not None and cleared > seen else None
+
+
+def apply_clear(root: Path, state_dir: Path, cleared_ms: int) -> int:
+    """Under the phase-2 lock: empty ``root`` as the local clear does, for the clear of
+    ``cleared_ms`` made on another host, and remember it; the number of files removed."""
+    _check_root(root)
+    try:
+        files, kept = _clear_contents(root)
+        mark_clear_seen(state_dir, cleared_ms)
+    except OSError as exc:
+        raise MemorydError(f"clearing {root} failed: {exc}") from exc
+    log.info(
+        "clear_followed", root=str(root), cleared_at_ms=cleared_ms, files_removed=files, kept=kept
+    )
+    return files
+
+
+async def follow_clear(
+    conn: Connection, root: Path, state_dir: Path, *, worker_id: str = CLEAR_WORKER
+) -> int | None:
+    """Empty this host's root after a ``clear`` made on another host, once per clear, under
+    the phase-2 lock (:func:`apply_clear`); None when there is none to follow
+    (:func:`clear_to_follow`). MemorydError while a consolidation holds the lock: the caller
+    tries again later (a consolidation of this host's follows the clear itself)."""
+    cleared = await clear_to_follow(conn, state_dir)
+    if cleared is None:
+        return None
+    outcome, claim = await p2store.try_claim_global(
+        conn, worker_id=worker_id, now_s=clock.now_s(), lease_seconds=3600, ignore_backoff=True
+    )
+    if claim is None:
+        raise MemorydError(locked_message(outcome, "follow another host's clear"))
+    try:
+        return await anyio.to_thread.run_sync(apply_clear, root, state_dir, cleared)
+    finally:
+        await p2store.release_global(conn, claim)
 
 
 async def cleared_at_ms(conn: Connection) -> int | None:

@@ -65,7 +65,14 @@ from memoryd.layout import (
     SUMMARY_FILE,
 )
 from memoryd.llm.types import Usage
-from memoryd.maintenance import locked_message, pending_purge, purge_done, rollback_refusal
+from memoryd.maintenance import (
+    apply_clear,
+    clear_to_follow,
+    locked_message,
+    pending_purge,
+    purge_done,
+    rollback_refusal,
+)
 from memoryd.memroot.artifacts import remove_stale_temp_files, sync_artifacts
 from memoryd.memroot.extensions import (
     AD_HOC,
@@ -333,9 +340,11 @@ class Consolidator:
         worker_id: str,
         budget: Budget | None = None,
         history_dir: Path | None = None,
+        state_dir: Path | None = None,
     ) -> None:
         """``history_dir``: the run history repository (memoryd/workspace/history.py); None records
-        no history and makes :meth:`rollback` unavailable."""
+        no history and makes :meth:`rollback` unavailable. ``state_dir``: where this host
+        remembers the last ``clear`` its root follows (PostgreSQL; None follows none)."""
         self.conn = conn
         self.cfg = cfg
         self.budget = budget or Budget(conn, lambda: self.cfg)
@@ -344,6 +353,7 @@ class Consolidator:
         self.codex_home = codex_home
         self.worker_id = worker_id
         self.history_dir = history_dir
+        self.state_dir = state_dir
         self._usage: list[UsageRow] = []
         self._max_tokens: int | None = None  # this run's agent token cap from the budget
         # One writer of the root in this process: a consolidation, a rollback, or the
@@ -509,6 +519,13 @@ class Consolidator:
             stale = await anyio.to_thread.run_sync(remove_stale_temp_files, root)
             if stale:
                 bound.warning("phase2_stale_temp_files_removed", files=stale)
+            # A clear made on another host first: this run must not consolidate (and publish)
+            # the folder from before it.
+            if self.state_dir is not None:
+                state_dir = self.state_dir
+                cleared = await clear_to_follow(self.conn, state_dir)
+                if cleared is not None:
+                    await anyio.to_thread.run_sync(apply_clear, root, state_dir, cleared)
             big = p.max_file_bytes
             await anyio.to_thread.run_sync(lambda: ensure_baseline(root, max_file_bytes=big))
             # Another host's newer consolidation first (a host back from being offline):

@@ -53,7 +53,7 @@ from memoryd.errors import MemorydError
 from memoryd.log import LOG_FILE_NAME
 from memoryd.phase1 import eligibility
 from memoryd.store import hosts as hosts_store
-from memoryd.store import jobs
+from memoryd.store import jobs, published
 from memoryd.store import phase2 as phase2_store
 from memoryd.store.engine import Connection
 from memoryd.workspace import history
@@ -343,6 +343,11 @@ async def clear(ctx: Context, a: ClearArgs) -> ClearResult:
     result = await maintenance.clear(
         ctx.conn, ctx.settings.paths.memory_root, reextract=a.reextract
     )
+    if published.shared(ctx.conn):  # this host's folder is the cleared one: nothing to follow
+        cleared = await maintenance.cleared_at_ms(ctx.conn) or 0
+        await anyio.to_thread.run_sync(
+            maintenance.mark_clear_seen, ctx.settings.paths.state_dir, cleared
+        )
     if ctx.daemon is not None and a.reextract:
         # Every thread is pending again; an idle claim loop waits for a change and would not
         # see them until the next new rollout.

@@ -105,6 +105,7 @@ async def run_once(settings: Settings, *, progress: bool | None = None) -> RunSu
                 worker_id=phase1.worker_id,
                 budget=budget,
                 history_dir=history_dir(paths.state_dir),
+                state_dir=paths.state_dir,
             )
             summary.phase2 = await consolidator.run_once(min_interval_seconds=0)
             summary.phases_run.append("phase2")

@@ -34,7 +34,7 @@ import msgspec
 import structlog
 from anyio.abc import TaskGroup, TaskStatus
 
-from memoryd import __version__, clock
+from memoryd import __version__, clock, maintenance
 from memoryd import log as logsetup
 from memoryd.budget import Budget
 from memoryd.config import LogConfig, Paths, Settings, load_settings
@@ -211,6 +211,7 @@ class Daemon:
             worker_id=self.phase1.worker_id,
             budget=self.budget,
             history_dir=history_dir(paths.state_dir),
+            state_dir=paths.state_dir,
         )
         self.conn = conn
         self.phase2_wake = anyio.Event()
@@ -485,21 +486,27 @@ class Daemon:
             self.phase2_wake.set()  # input to consolidate, or the lock to take: interval holds
         elif event == EVENT_TREE:
             self.tree_wake.set()
-        elif event == EVENT_CLEAR:
+        elif event == EVENT_CLEAR:  # empty this host's folder too (maintenance.follow_clear)
+            self.tree_wake.set()
             self.wake_phase2(bypass_interval=True)
         elif event == listen.EVENT_RECONNECTED:  # what was sent meanwhile is lost: look again
             self.tree_wake.set()
             self.phase2_wake.set()
 
     async def _materialise(self) -> None:
-        """Take in the newest tree another host published: once at start (a host that was
-        offline catches up), then at each notification of a new one. A materialisation that
+        """Take in the newest tree another host published, and follow a ``clear`` made on
+        another host: once at start (a host that was offline catches up), then at each
+        notification of a new one. A materialisation that
         kept local edits wakes this host's phase 2, which consolidates them."""
         await self.ready.wait()
         while not self.stop.is_set():
             self.tree_wake = anyio.Event()
             try:
                 async with self.inflight.track("materialise"):
+                    # A clear made elsewhere first: the tree read next is from after it.
+                    await maintenance.follow_clear(
+                        self.conn, self.settings.paths.memory_root, self.settings.paths.state_dir
+                    )
                     done = await self.consolidator.materialise()
             except Exception as e:  # the root unwritable, the server gone: try again later
                 log.warning(
