@@ -260,6 +260,7 @@ class Materialised:
     changed: list[str]  # paths written or removed with the published content
     kept: list[str]  # this host's unconsolidated edits, left in place (in the next diff)
     saved: list[str]  # this host's edits of files the tree changed too, saved beside them
+    baseline: str = ""  # the root's new baseline commit (the tree's content)
 
 
 def materialise_tree(
@@ -322,8 +323,11 @@ def materialise_tree(
             make_private_dirs(path.parent, root=root)
             atomic_write(path, new, root=root)
         changed.append(rel)
-    reset_baseline(root, keep=keep or None, max_file_bytes=max_file_bytes)
-    return Materialised(run_id, changed, kept, saved)
+    baseline = reset_baseline(root, keep=keep or None, max_file_bytes=max_file_bytes)
+    return Materialised(run_id, changed, kept, saved, baseline)
+
+
+ROLLBACK_REASON = "rollback to "  # a rollback's run record: "rollback to <run>"
 
 
 class Consolidator:
@@ -380,6 +384,8 @@ class Consolidator:
             done = await anyio.to_thread.run_sync(
                 lambda: materialise_tree(self.root, tree.files, tree.run_id, max_file_bytes=big)
             )
+            if done is not None:
+                await self._record_materialised(done, log)
         if done is None:
             return None
         log.info(
@@ -536,6 +542,7 @@ class Consolidator:
                     lambda: materialise_tree(root, tree.files, tree.run_id, max_file_bytes=big)
                 )
                 if caught_up is not None:
+                    await self._record_materialised(caught_up, bound)
                     bound.info(
                         "phase2_caught_up",
                         published_run=tree.run_id,
@@ -779,6 +786,40 @@ class Consolidator:
             self._record(run, result, RunOutcome.SUCCEEDED), history_commit=commit
         )
 
+    async def _record_materialised(
+        self, done: Materialised, bound: structlog.stdlib.BoundLogger
+    ) -> None:
+        """Commit a tree another host published, now this root's baseline, to this host's run
+        history under that host's run id: ``history`` on every host lists the runs every host
+        made (those that reached it), and ``rollback`` to one of them works here as for a run
+        of its own (the rollback is published like a run). Its facts come from the shared run
+        record; a failure is logged and never fails the materialisation."""
+        directory = self.history_dir
+        if directory is None:
+            return
+        rec = await store.get_run(self.conn, done.run_id)
+        selection = await store.last_selection(self.conn)
+        reason = rec.reason if rec is not None else None
+        target = reason.removeprefix(ROLLBACK_REASON) if reason else None
+        rolled_back = reason is not None and reason.startswith(ROLLBACK_REASON)
+        facts = history.RunFacts(
+            run_id=done.run_id,
+            kind="rollback" if rolled_back else "consolidation",
+            at_ms=(rec.finished_at_ms if rec and rec.finished_at_ms else clock.now_ms()),
+            inputs_added=rec.inputs_added if rec else 0,
+            inputs_retained=rec.inputs_retained if rec else 0,
+            inputs_removed=rec.inputs_removed if rec else 0,
+            selection=sorted(selection.items()),
+            rolled_back_to=target if rolled_back else None,
+        )
+        try:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(
+                    history.record, directory, self.root, done.baseline, facts
+                )
+        except Exception as exc:
+            bound.error("history_commit_failed", run_id=done.run_id, error=repr(exc))
+
     async def _purge_history(self, bound: structlog.stdlib.BoundLogger) -> None:
         """After a forget, cut the forgotten threads' memories out of the run history (under
         the lock, like every history write; by now the live files no longer hold them). A
@@ -842,7 +883,7 @@ class Consolidator:
         )
         if claim is None:
             raise MemorydError(locked_message(outcome, f"roll back to {run_id}"))
-        reason = f"rollback to {run_id}"
+        reason = f"{ROLLBACK_REASON}{run_id}"
         run = await store.start_run(self.conn, started_at_ms=clock.now_ms())
         bound = log.bind(run_id=run.run_id, job_kind="memory_consolidate_global")
         wanted = dict(target.selection)

@@ -6,6 +6,7 @@ every host's folder (a stopped one's once it starts) loses it."""
 
 from __future__ import annotations
 
+import json
 import signal
 import zlib
 
@@ -105,6 +106,58 @@ def test_a_forget_on_one_host_leaves_the_memory_in_no_hosts_folder_nor_the_publi
         tree = wait_for("B caught up", lambda: same_folders([a, b]), WAIT)
         assert not holds(tree, forgotten)
         assert len([p for p in tree if p.startswith("rollout_summaries/")]) == 2
+        for s in (a, b):
+            s.signal(signal.SIGTERM)
+            assert s.wait_exit() == 0
+
+
+def run_ids(s: Serve) -> list[str]:
+    return [r["run_id"] for r in cli_json(s, "history")["runs"]]
+
+
+def test_history_lists_every_hosts_runs_and_a_rollback_from_any_host_reaches_every_host(
+    pg_cluster: pg.PgCluster, pg_dsn: str
+) -> None:
+    with hosts(2, pg_dsn) as (a, b):
+        write_idle_rollouts(a.codex / "sessions", 2)  # only A has sessions
+        a.start_ready()
+        b.start_ready()
+        wait_for("two inputs consolidated", lambda: consolidated(pg_cluster, pg_dsn, 2), WAIT)
+        wait_for("identical memory folders", lambda: same_folders([a, b]), WAIT)
+        write_idle_rollouts(a.codex / "sessions", 2)
+        wait_for("four inputs consolidated", lambda: consolidated(pg_cluster, pg_dsn, 4), WAIT)
+        tree = wait_for("identical memory folders again", lambda: same_folders([a, b]), WAIT)
+        assert len([p for p in tree if p.startswith("rollout_summaries/")]) == 4
+
+        # Every published run is in both hosts' history, under the id of the host that made
+        # it, whichever host that was.
+        published = set(q(pg_cluster, pg_dsn, "SELECT run_id FROM phase2_runs WHERE outcome = "
+                          "'succeeded' AND inputs_added > 0").split())
+        assert len(published) >= 2
+        wait_for("every run in both histories",
+                 lambda: all(published <= set(run_ids(s)) for s in (a, b)), WAIT)
+        made_by_a = [r for r in run_ids(a) if r in published]
+        first = made_by_a[-1]  # the oldest: two inputs
+
+        # A rollback on B to that run (whoever made it) is published and reaches A: A's
+        # history records it as the rollback it is.
+        out: dict[str, str] = {}
+
+        def rolled_back() -> bool:
+            done = cli(b, "rollback", first, "--json")
+            if done.returncode == 0:
+                out.update(json.loads(done.stdout))
+            return done.returncode == 0
+
+        wait_for("the rollback on B", rolled_back, WAIT)
+        assert out["outcome"] == "succeeded"
+
+        def in_a() -> dict[str, object] | None:
+            runs = {r["run_id"]: r for r in cli_json(a, "history")["runs"]}
+            return runs.get(out["run_id"])
+
+        entry = wait_for("the rollback in A's history", in_a, WAIT)
+        assert entry["kind"] == "rollback" and entry["rolled_back_to"] == first
         for s in (a, b):
             s.signal(signal.SIGTERM)
             assert s.wait_exit() == 0
