@@ -82,6 +82,7 @@ from memoryd.memroot.extensions import (
     seed_ad_hoc,
 )
 from memoryd.memroot.legacy import migrate_legacy
+from memoryd.store import forget as forget_store
 from memoryd.store import phase2 as store
 from memoryd.store import published
 from memoryd.store.db import immediate
@@ -812,13 +813,22 @@ class Consolidator:
             selection=sorted(selection.items()),
             rolled_back_to=target if rolled_back else None,
         )
+        # The forget that led to this tree was purged from the history of the host that
+        # consolidated it; this host's history holds the same runs, so it is purged here.
+        forgotten = await forget_store.forgotten_threads(self.conn)
         try:
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(
                     history.record, directory, self.root, done.baseline, facts
                 )
+                rewritten = await anyio.to_thread.run_sync(history.purge, directory, forgotten)
         except Exception as exc:
             bound.error("history_commit_failed", run_id=done.run_id, error=repr(exc))
+            return
+        if rewritten:
+            bound.info(
+                "history_purged", forgotten_threads=len(forgotten), runs_rewritten=rewritten
+            )
 
     async def _purge_history(self, bound: structlog.stdlib.BoundLogger) -> None:
         """After a forget, cut the forgotten threads' memories out of the run history (under

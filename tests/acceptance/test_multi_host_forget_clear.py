@@ -106,6 +106,13 @@ def test_a_forget_on_one_host_leaves_the_memory_in_no_hosts_folder_nor_the_publi
         tree = wait_for("B caught up", lambda: same_folders([a, b]), WAIT)
         assert not holds(tree, forgotten)
         assert len([p for p in tree if p.startswith("rollout_summaries/")]) == 2
+        # Nor in B's run history, which held it through the runs B had materialised.
+        runs = run_ids(b)
+        assert runs
+        for run in runs:
+            done = cli(b, "diff", run)
+            assert done.returncode == 0, done.stderr
+            assert forgotten not in done.stdout, run
         for s in (a, b):
             s.signal(signal.SIGTERM)
             assert s.wait_exit() == 0
