@@ -219,6 +219,10 @@ class Daemon:
         # The last run found no inputs at all (a first start, before phase 1 had extracted
         # anything; after a clear): the first phase-1 output need not wait out the interval.
         self._phase2_had_nothing = False
+        # The last pass found the lock held (by another host, on a shared state): only then
+        # does a NOTIFY of the lock given back wake phase 2. Woken by every one, hosts at
+        # min_interval_seconds = 0 wake each other with no-op runs as fast as they finish.
+        self._phase2_lock_busy = False
         self._resumed = anyio.Event()
         # Another host published a consolidated tree (PostgreSQL): materialise it here.
         self.tree_wake = anyio.Event()
@@ -455,6 +459,7 @@ class Daemon:
             self.phase2_wake = anyio.Event()
             async with self.inflight.track(jobs.GLOBAL):
                 result = await self.consolidator.run_once(min_interval_seconds=run_interval)
+            self._phase2_lock_busy = result.outcome == Phase2Outcome.RUNNING
             self._phase2_had_nothing = result.outcome == Phase2Outcome.NOOP and not (
                 result.added or result.retained or result.removed
             )
@@ -482,7 +487,7 @@ class Daemon:
         if host == host_of(self.conn):
             return
         log.debug("notified", notify_event=event, from_host=host)
-        if event in (EVENT_OUTPUTS, EVENT_LOCK):
+        if event == EVENT_OUTPUTS or (event == EVENT_LOCK and self._phase2_lock_busy):
             self.phase2_wake.set()  # input to consolidate, or the lock to take: interval holds
         elif event == EVENT_TREE:
             self.tree_wake.set()

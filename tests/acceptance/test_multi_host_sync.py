@@ -8,6 +8,7 @@ stopped during a consolidation catches up when it starts again."""
 from __future__ import annotations
 
 import signal
+import time
 
 from support import pg
 from support.control import cli_json
@@ -163,3 +164,28 @@ def test_a_lock_given_back_elsewhere_wakes_a_waiting_host_at_once(
         assert tree == "1"
         b.signal(signal.SIGTERM)
         assert b.wait_exit() == 0
+
+
+def test_hosts_do_not_wake_each_other_into_a_loop_of_empty_runs(
+    pg_cluster: pg.PgCluster, pg_dsn: str
+) -> None:
+    """At min_interval_seconds = 0 each host looks again at most once a second. A lock given
+    back wakes only a host that found it held: were every host woken by every release, each
+    empty run would wake the others at once, and three idle hosts would run phase 2 as fast
+    as runs finish (16 a second were seen)."""
+    with hosts(3, pg_dsn) as servers:
+        write_idle_rollouts(servers[0].codex / "sessions", 1)
+        for s in servers:
+            s.start_ready()
+        wait_for("the first consolidation", lambda: consolidated(pg_cluster, pg_dsn, 1), WAIT)
+        wait_for("identical memory folders", lambda: same_folders(servers), WAIT)
+        runs = "SELECT count(*) FROM phase2_runs"
+        window = 6.0
+        before = int(q(pg_cluster, pg_dsn, runs))
+        time.sleep(window)
+        during = int(q(pg_cluster, pg_dsn, runs)) - before
+        # Once a second per host, with room for a wake by new input: 1.5 x 3 x 6 = 27.
+        assert during <= 1.5 * len(servers) * window, f"{during} phase-2 runs in {window} s"
+        for s in servers:
+            s.signal(signal.SIGTERM)
+            assert s.wait_exit() == 0
