@@ -17,6 +17,11 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def error_line(e: BaseException) -> str:
+    """An exception as one line for a log or a message: its text, or its type when empty."""
+    return one_line(str(e)) or type(e).__name__
+
+
 def excerpt(text: str, limit: int = _EXCERPT_CHARS) -> str:
     """A short, one-line, quoted rendering of ``text`` for error messages."""
     flat = " ".join(text.split())

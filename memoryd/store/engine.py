@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # imported where used: a SQLite daemon never loads psycopg (~
 from memoryd.config import Settings
 from memoryd.errors import ConfigError, StateDBError
 from memoryd.fsutil import ensure_private_dir
+from memoryd.textutil import error_line
 
 log = structlog.get_logger("memoryd.store")
 
@@ -314,9 +315,9 @@ async def _pause_reconnecting(e: psycopg.OperationalError, deadline: float) -> N
     for RECONNECT_TIMEOUT_S (the daemon then stops, and systemd restarts it)."""
     if anyio.current_time() > deadline:
         raise StateDBError(
-            f"lost the PostgreSQL server for more than {RECONNECT_TIMEOUT_S} s: {_one_line(e)}"
+            f"lost the PostgreSQL server for more than {RECONNECT_TIMEOUT_S} s: {error_line(e)}"
         ) from e
-    log.warning("state_db_reconnecting", error=_one_line(e))
+    log.warning("state_db_reconnecting", error=error_line(e))
     await anyio.sleep(RECONNECT_PAUSE_S)
 
 
@@ -442,14 +443,10 @@ async def migrate_pg(conn: psycopg.AsyncConnection[Any]) -> int:
             try:
                 await conn.execute(sql.encode())  # no parameters: several statements at once
             except psycopg.Error as e:
-                raise StateDBError(f"migration postgres/{name} failed: {_one_line(e)}") from e
+                raise StateDBError(f"migration postgres/{name} failed: {error_line(e)}") from e
             await conn.execute("INSERT INTO memoryd_schema (version) VALUES (%s)", (version,))
             current = version
     return current
-
-
-def _one_line(e: BaseException) -> str:
-    return " ".join(str(e).split()) or type(e).__name__
 
 
 def pg_dsn(settings: Settings, env: Mapping[str, str] | None = None) -> str:
@@ -481,7 +478,7 @@ async def open_pg(settings: Settings, env: Mapping[str, str] | None = None) -> P
         raise ConfigError(
             settings.source,
             "state.dsn_env",
-            f"cannot connect to the PostgreSQL server in ${name}: {_one_line(e)}",
+            f"cannot connect to the PostgreSQL server in ${name}: {error_line(e)}",
         ) from None
     try:
         await migrate_pg(first)

@@ -23,6 +23,7 @@ from memoryd.store.engine import (
     pg_dsn,
 )
 from memoryd.store.jobs import GLOBAL, STAGE1
+from memoryd.textutil import error_line
 
 HEARTBEAT_SECONDS = 15.0
 # The server's clock in ms at the moment the statement runs (not the transaction's start).
@@ -74,7 +75,7 @@ async def touch_host(
             },
         )
     except psycopg.Error as e:
-        log.warning("host_heartbeat_failed", error=_one_line(e))
+        log.warning("host_heartbeat_failed", error=error_line(e))
         return False
     return True
 
@@ -135,12 +136,12 @@ async def inspect_pg(
             dsn, connect_timeout=CONNECT_TIMEOUT_S, autocommit=True
         )
     except psycopg.Error as e:
-        raise StateDBError(_one_line(e)) from None
+        raise StateDBError(error_line(e)) from None
     try:
         # Every statement runs on ``raw`` (as inside a transaction); the pool is never used.
         yield on_connection(raw)
     except psycopg.Error as e:
-        raise StateDBError(_one_line(e)) from None
+        raise StateDBError(error_line(e)) from None
     finally:
         await raw.close()
 
@@ -166,7 +167,3 @@ async def probe_server(conn: PgConnection) -> ServerProbe:
         int(now_ms),
         [(str(h), str(n), int(seen), int(off)) for h, n, seen, off in rows],
     )
-
-
-def _one_line(e: BaseException) -> str:
-    return " ".join(str(e).split()) or type(e).__name__

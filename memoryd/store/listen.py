@@ -18,6 +18,7 @@ import anyio
 import structlog
 
 from memoryd.store.engine import CONNECT_TIMEOUT_S, NOTIFY_CHANNEL, Connection, PgConnection
+from memoryd.textutil import error_line
 
 log = structlog.get_logger("memoryd.store")
 
@@ -72,7 +73,7 @@ async def listen(
         except psycopg.OperationalError as e:
             log.warning(
                 "listen_connection_lost",
-                error=" ".join(str(e).split()),
+                error=error_line(e),
                 retry_seconds=round(delay, 1),
             )
         if not started:
