@@ -64,9 +64,9 @@ from memoryd.layout import (
     SUMMARY_FILE,
 )
 from memoryd.memroot.extensions import AD_HOC
+from memoryd.store import control_state, published
 from memoryd.store import forget as forget_store
 from memoryd.store import phase2 as p2store
-from memoryd.store import published
 from memoryd.store.db import immediate
 from memoryd.store.engine import Connection
 from memoryd.store.phase2 import GlobalClaimOutcome
@@ -143,7 +143,7 @@ async def forget(
 async def pending_purge(conn: Connection) -> tuple[str, list[str]] | None:
     """(token, every forgotten thread id) when the run history still has to be purged of
     forgotten memories (memoryd/workspace/history.py ``purge``), else None."""
-    token = await forget_store.get_state(conn, PURGE_KEY)
+    token = await control_state.get_state(conn, PURGE_KEY)
     if token is None:
         return None
     return token, await forget_store.forgotten_threads(conn)
@@ -152,7 +152,7 @@ async def pending_purge(conn: Connection) -> tuple[str, list[str]] | None:
 async def purge_done(conn: Connection, token: str) -> None:
     """The purge for ``token`` is done; a forget since then keeps its own token pending."""
     async with immediate(conn) as c:
-        await forget_store.delete_state(c, PURGE_KEY, token)
+        await control_state.delete_state(c, PURGE_KEY, token)
 
 
 def _cwd_match(cwd: str) -> tuple[str, str]:
@@ -278,7 +278,7 @@ async def follow_clear(
 
 async def cleared_at_ms(conn: Connection) -> int | None:
     """When the last ``clear`` happened (ms), or None if there never was one."""
-    value = await forget_store.get_state(conn, CLEARED_AT_KEY)
+    value = await control_state.get_state(conn, CLEARED_AT_KEY)
     return int(value) if value is not None and value.isdigit() else None
 
 

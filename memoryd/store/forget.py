@@ -6,30 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from memoryd.store.control_state import set_state
 from memoryd.store.engine import EVENT_CLEAR, Connection, notify
 from memoryd.store.jobs import GLOBAL, STAGE1, enqueue_global
 
 FORGOTTEN = "forgotten"  # the memory_mode of a forgotten thread
-
-
-async def set_state(c: Connection, key: str, value: str) -> None:
-    await c.execute(
-        "INSERT INTO control_state (key, value) VALUES (?, ?) "
-        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        (key, value),
-    )
-
-
-async def get_state(conn: Connection, key: str) -> str | None:
-    rows = list(
-        await conn.execute_fetchall("SELECT value FROM control_state WHERE key = ?", (key,))
-    )
-    return str(rows[0][0]) if rows else None
-
-
-async def delete_state(c: Connection, key: str, value: str) -> None:
-    """Remove ``key`` only while it still holds ``value``."""
-    await c.execute("DELETE FROM control_state WHERE key = ? AND value = ?", (key, value))
 
 
 async def known_thread(c: Connection, thread_id: str) -> list[str]:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from memoryd.errors import LeaseLost
+from memoryd.store.control_state import get_state, set_state
 from memoryd.store.db import immediate
 from memoryd.store.engine import (
     EVENT_OUTPUTS,
@@ -645,19 +646,12 @@ _PAUSED_KEY = "paused"
 
 async def get_paused(conn: Connection) -> bool:
     """Whether ``memoryd pause`` is in effect; kept in the DB so a restart stays paused."""
-    rows = list(
-        await conn.execute_fetchall("SELECT value FROM control_state WHERE key = ?", (_PAUSED_KEY,))
-    )
-    return bool(rows) and rows[0][0] == "1"
+    return await get_state(conn, _PAUSED_KEY) == "1"
 
 
 async def set_paused(conn: Connection, paused: bool) -> None:
     async with immediate(conn) as c:
-        await c.execute(
-            "INSERT INTO control_state (key, value) VALUES (?, ?) "
-            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            (_PAUSED_KEY, "1" if paused else "0"),
-        )
+        await set_state(c, _PAUSED_KEY, "1" if paused else "0")
 
 
 async def thread_candidate(conn: Connection, thread_id: str) -> tuple[Candidate | None, str | None]:
