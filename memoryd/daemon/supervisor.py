@@ -459,11 +459,15 @@ class Daemon:
             self.phase2_wake = anyio.Event()
             async with self.inflight.track(jobs.GLOBAL):
                 result = await self.consolidator.run_once(min_interval_seconds=run_interval)
-            self._phase2_lock_busy = result.outcome == Phase2Outcome.RUNNING
             self._phase2_had_nothing = result.outcome == Phase2Outcome.NOOP and not (
                 result.added or result.retained or result.removed
             )
             now = clock.now_s()
+            # Asleep until a lease held elsewhere ends (found held, or our own run's lock taken
+            # over): the NOTIFY of that lock given back is what wakes this host (on_event).
+            self._phase2_lock_busy = result.outcome == Phase2Outcome.RUNNING or (
+                await phase2_store.lock_held(self.conn, now_s=now)
+            )
             at = await phase2_store.next_claim_at(
                 self.conn, now_s=now, min_interval_seconds=interval
             )

@@ -236,6 +236,16 @@ async def next_claim_at(conn: Connection, *, now_s: int, min_interval_seconds: i
     return max(moments)
 
 
+async def lock_held(conn: Connection, *, now_s: int) -> bool:
+    """Whether a live lease holds the lock at ``now_s`` (a run in this process, or another
+    host's, including one that took the lock over from a run of ours)."""
+    rows = await conn.execute_fetchall(
+        f"SELECT 1 FROM jobs WHERE {_GLOBAL_ROW} AND status = 'running' AND lease_until > ?",
+        (now_s,),
+    )
+    return bool(list(rows))
+
+
 async def heartbeat_global(
     conn: Connection, claim: GlobalClaim, now_s: int, lease_seconds: int
 ) -> bool:

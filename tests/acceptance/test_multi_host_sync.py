@@ -144,10 +144,14 @@ def test_a_lock_given_back_elsewhere_wakes_a_waiting_host_at_once(
         # Counted before the lock is taken: B may find it held at once, then sleep out the
         # hour-long lease with nothing more to log until the NOTIFY wakes it.
         seen = len(b.events("phase2_idle"))
-        q(pg_cluster, pg_dsn,
-          "UPDATE jobs SET status = 'running', worker_id = 'elsewhere', "
-          "ownership_token = 'held-by-another-host', "
-          f"lease_until = extract(epoch FROM now())::bigint + 3600 WHERE {row}")
+        # Taken only while B does not hold it: B's phase 2 looks every second (interval 0),
+        # and a lock taken over from a run of B's ends that run as lease_lost, not "running".
+        wait_for("the lock taken by another host", lambda: q(
+            pg_cluster, pg_dsn,
+            "UPDATE jobs SET status = 'running', worker_id = 'elsewhere', "
+            "ownership_token = 'held-by-another-host', "
+            "lease_until = extract(epoch FROM now())::bigint + 3600 "
+            f"WHERE {row} AND status <> 'running' RETURNING 1") == "1", WAIT)
         note = b.state / "memories" / NOTE
         note.parent.mkdir(parents=True, exist_ok=True)
         note.write_text(NOTE_TEXT)

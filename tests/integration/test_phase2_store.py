@@ -252,6 +252,25 @@ async def test_success_interval_holds_after_an_enqueue_and_zero_bypasses_it(
     assert (await claim(db, min_interval=900, now=NOW + 900))[0] is GlobalClaimOutcome.CLAIMED
 
 
+async def test_lock_held_while_a_live_lease_holds_it_whoever_took_it(db: Connection) -> None:
+    """What decides whether a lock given back elsewhere wakes this host's phase 2: held by a
+    live lease (ours, or another worker's that took it over), not once it is released, ran
+    out, or finished."""
+    assert not await phase2.lock_held(db, now_s=NOW)  # no lock row yet
+    first = await claimed(db, "w1")
+    assert await phase2.lock_held(db, now_s=NOW)
+    assert not await phase2.lock_held(db, now_s=NOW + LEASE)  # the lease ran out
+    second = await claimed(db, "w2", now=NOW + LEASE)  # taken over from w1
+    assert await phase2.lock_held(db, now_s=NOW + LEASE)
+    assert not await succeed(db, first, now=NOW + LEASE)  # w1's finish changes nothing
+    assert await phase2.lock_held(db, now_s=NOW + LEASE)
+    assert await succeed(db, second, now=NOW + LEASE)
+    assert not await phase2.lock_held(db, now_s=NOW + LEASE)
+    third = await claimed(db, "w3", now=NOW + LEASE + 1)
+    assert await phase2.release_global(db, third)
+    assert not await phase2.lock_held(db, now_s=NOW + LEASE + 1)
+
+
 async def test_zero_interval_bypasses_the_cooldown(db: Connection) -> None:
     c = await claimed(db)
     assert await succeed(db, c)
