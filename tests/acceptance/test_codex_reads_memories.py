@@ -138,9 +138,14 @@ def test_control_a_real_directory_is_rewritten_by_codex(codex: str, tmp_path: Pa
     before = all_files(folder)
     assert before == {k: v for k, v in all_files(root).items() if not k.startswith(".git")}
 
-    requests, _ = anyio.run(codex_session, codex, tmp_path, home, WRITER_ON)
-    assert [r for r in requests if is_memory_request(r.headers)], "Codex's writer never ran"
-    after = all_files(folder)
+    # Codex's writer runs in the background of a session, and the session's end cuts it off:
+    # on a loaded machine its phase 2 may not finish within one, so up to three are run.
+    for _ in range(3):
+        requests, _ = anyio.run(codex_session, codex, tmp_path, home, WRITER_ON)
+        assert [r for r in requests if is_memory_request(r.headers)], "Codex's writer never ran"
+        after = all_files(folder)
+        if after.get("raw_memories.md") != before["raw_memories.md"]:
+            break
     assert after != before
     # Its phase 2 rewrote the files memoryd derives (raw_memories.md, rollout_summaries/) and
     # put its own baseline in; memoryd's root behind the former link stayed as it was.
