@@ -644,14 +644,23 @@ JOB_KINDS = (STAGE1, GLOBAL)
 _PAUSED_KEY = "paused"
 
 
+def _paused_key(conn: Connection) -> str:
+    """Pausing is a host's own: ``memoryd pause`` on a laptop stops that laptop's model calls
+    and leaves the other hosts sharing a PostgreSQL state running (and running after their
+    restart). On SQLite there is one host and the key is the plain one."""
+    host = host_of(conn)
+    return f"{_PAUSED_KEY}:{host}" if host else _PAUSED_KEY
+
+
 async def get_paused(conn: Connection) -> bool:
     """Whether ``memoryd pause`` is in effect; kept in the DB so a restart stays paused."""
-    return await get_state(conn, _PAUSED_KEY) == "1"
+    return await get_state(conn, _paused_key(conn)) == "1"
 
 
 async def set_paused(conn: Connection, paused: bool) -> None:
+    key = _paused_key(conn)
     async with immediate(conn) as c:
-        await set_state(c, _PAUSED_KEY, "1" if paused else "0")
+        await set_state(c, key, "1" if paused else "0")
 
 
 async def thread_candidate(conn: Connection, thread_id: str) -> tuple[Candidate | None, str | None]:

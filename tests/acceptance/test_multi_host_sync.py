@@ -128,6 +128,29 @@ def test_a_paused_host_receives_the_tree_by_its_notification_alone(
             assert s.wait_exit() == 0
 
 
+def test_pause_is_a_hosts_own_and_outlives_only_its_restart(
+    pg_cluster: pg.PgCluster, pg_dsn: str
+) -> None:
+    """`memoryd pause` on B stops B's model calls; A, on the same database, is not paused,
+    neither now nor after a restart, while B still is after its own."""
+    with hosts(2, pg_dsn) as (a, b):
+        a.start_ready()
+        b.start_ready()
+        assert cli_json(b, "pause")["paused"] is True
+        for s in (a, b):
+            s.signal(signal.SIGTERM)
+            assert s.wait_exit() == 0
+            s.start_ready()
+        assert cli_json(a, "status")["paused"] is False
+        assert cli_json(b, "status")["paused"] is True
+        write_idle_rollouts(a.codex / "sessions", 1)  # A extracts and consolidates as ever
+        wait_for("A's input consolidated", lambda: consolidated(pg_cluster, pg_dsn, 1), WAIT)
+        assert cli_json(b, "resume")["paused"] is False
+        for s in (a, b):
+            s.signal(signal.SIGTERM)
+            assert s.wait_exit() == 0
+
+
 def test_a_lock_given_back_elsewhere_wakes_a_waiting_host_at_once(
     pg_cluster: pg.PgCluster, pg_dsn: str
 ) -> None:
