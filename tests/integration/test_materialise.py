@@ -127,19 +127,80 @@ def pg_settings(tmp_path: Path) -> Settings:
     return Settings(cfg, "<test>", resolve_paths(cfg, {"HOME": str(tmp_path)}))
 
 
-async def test_only_the_newest_tree_is_kept_and_read_back(tmp_path: Path, pg_dsn: str) -> None:
+async def test_the_newest_trees_are_kept_with_their_selections_and_read_back(
+    tmp_path: Path, pg_dsn: str
+) -> None:
     conn = await open_state(pg_settings(tmp_path), {DSN_ENV: pg_dsn})
     try:
         assert await published.latest_tree(conn) is None
+        assert await published.tree_runs(conn) == []
         for i, tree in enumerate((OLD, NEW)):
             async with immediate(conn) as c:
-                await published.insert_tree(c, run_id=f"r{i}", files=tree, now_ms=i)
+                await published.insert_tree(
+                    c, run_id=f"r{i}", files=tree, selection=[(f"t{i}", 10 + i)], now_ms=i
+                )
         latest = await published.latest_tree(conn)
         assert latest is not None
-        assert (latest.run_id, latest.files) == ("r1", NEW)
+        assert (latest.run_id, latest.files, latest.selection) == ("r1", NEW, (("t1", 11),))
         assert isinstance(conn, PgConnection) and latest.host_id == conn.host_id
-        rows = await conn.execute_fetchall("SELECT count(*) FROM published_trees")
-        assert rows == [(1,)]
+        # The older one is kept too, and read back by its sequence number.
+        runs = await published.tree_runs(conn)
+        assert [run for _, run in runs] == ["r0", "r1"]
+        first = await published.tree_at(conn, runs[0][0])
+        assert first is not None
+        assert (first.run_id, first.files, first.selection) == ("r0", OLD, (("t0", 10),))
+        assert await published.tree_at(conn, runs[-1][0] + 1) is None
+    finally:
+        await conn.close()
+
+
+async def test_publishing_prunes_to_the_newest_trees_in_its_transaction(
+    tmp_path: Path, pg_dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(published, "KEEP_TREES", 3)
+    conn = await open_state(pg_settings(tmp_path), {DSN_ENV: pg_dsn})
+    try:
+        for i in range(5):
+            async with immediate(conn) as c:
+                await published.insert_tree(c, run_id=f"r{i}", files=NEW, selection=(), now_ms=i)
+                # Pruned before the commit: no other host ever sees more than the kept ones.
+                rows = await c.execute_fetchall("SELECT count(*) FROM published_trees")
+                assert rows == [(min(i + 1, 3),)]
+        assert [run for _, run in await published.tree_runs(conn)] == ["r2", "r3", "r4"]
+    finally:
+        await conn.close()
+
+
+async def test_a_tree_after_a_forget_prunes_every_older_tree_holding_the_thread(
+    tmp_path: Path, pg_dsn: str
+) -> None:
+    """Older trees whose run consolidated a forgotten thread go when the next tree (the one
+    without it) is published; those that never held it stay for the hosts that missed them;
+    so does a tree published before the selections were kept (NULL), which could hold it."""
+    conn = await open_state(pg_settings(tmp_path), {DSN_ENV: pg_dsn})
+    try:
+        for run, selection in (("before", [("keep", 1)]), ("with", [("keep", 1), ("gone", 2)])):
+            async with immediate(conn) as c:
+                await published.insert_tree(
+                    c, run_id=run, files=OLD, selection=selection, now_ms=1
+                )
+        async with immediate(conn) as c:
+            await c.execute("UPDATE published_trees SET selection = NULL WHERE run_id = 'before'")
+            await c.execute(
+                "INSERT INTO forgotten_threads (thread_id, forgotten_at) VALUES ('gone', 2)"
+            )
+        # The forget alone prunes nothing: the newest tree is still every host's folder.
+        assert [run for _, run in await published.tree_runs(conn)] == ["before", "with"]
+        async with immediate(conn) as c:
+            await published.insert_tree(
+                c, run_id="after", files=NEW, selection=[("keep", 1)], now_ms=3
+            )
+        assert [run for _, run in await published.tree_runs(conn)] == ["after"]
+        async with immediate(conn) as c:
+            await published.insert_tree(
+                c, run_id="next", files=NEW, selection=[("keep", 1)], now_ms=4
+            )
+        assert [run for _, run in await published.tree_runs(conn)] == ["after", "next"]
     finally:
         await conn.close()
 
@@ -148,7 +209,10 @@ async def test_sqlite_publishes_nothing_and_notifies_nobody(tmp_path: Path) -> N
     conn = await open_db(tmp_path / "memoryd.sqlite")
     try:
         async with immediate(conn) as c:
-            assert await published.insert_tree(c, run_id="r", files=NEW, now_ms=1) is None
+            assert (
+                await published.insert_tree(c, run_id="r", files=NEW, selection=(), now_ms=1)
+                is None
+            )
             await notify(c, EVENT_TREE)  # no statement: nothing to fail on SQLite
         assert await published.latest_tree(conn) is None
         assert list(await conn.execute_fetchall("SELECT count(*) FROM published_trees")) == [(0,)]
