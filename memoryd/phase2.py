@@ -371,7 +371,8 @@ class Consolidator:
             return await self._run_once(min_interval_seconds)
 
     async def materialise(self) -> Materialised | None:
-        """Bring the newest tree another host published into this root (PostgreSQL; None on
+        """Bring the newest tree another host published into this root, after recording the
+        ones this host missed in its run history (:meth:`_take_published`; PostgreSQL; None on
         SQLite, or when the root already holds it). This host's unconsolidated edits are kept
         (:func:`materialise_tree`) and phase 2 is enqueued for them: they are consolidated
         here, by the next run this host makes under the lock, and published from there."""

@@ -10,7 +10,9 @@ becomes one commit on ``refs/heads/main`` whose parent is the previous run's, ta
 the previous commit's. The commit is written while the run still holds the phase-2 lock (so
 the chain follows the runs' order), just before the run is marked succeeded; a run that loses
 its lock in between leaves a commit whose DB record says ``lease_lost``; the tree is still
-what the root holds, since its baseline was already reset.
+what the root holds, since its baseline was already reset. On PostgreSQL a host also records
+the runs other hosts published: the one it materialises from its new baseline, the ones it
+missed in between from their published files (``record_files``), the same commits either way.
 
 Everything ``memoryd history`` shows lives in the commit itself, so the history can be read
 without the state DB: the commit message carries the run id, the kind, the run's time, its
