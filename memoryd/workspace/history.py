@@ -35,7 +35,7 @@ import enum
 import os
 import shutil
 import stat
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -326,19 +326,11 @@ def record_files(directory: Path, files: Mapping[str, bytes], facts: RunFacts) -
                 f"the tree of run {facts.run_id} cannot be recorded: {exc}"
             ) from None
         ids[rel] = blob_id(data)
-    dest = _init(directory)
-    try:
-        pack = PackWriter(directory / "objects" / "pack")
-        try:
-            for rel, data in files.items():
-                if ids[rel] not in dest.odb:  # runs share most files: each blob once
-                    pack.add(ids[rel], data, ObjectType.BLOB, _PACK_LEVEL)
-            pack.finish()
-        except BaseException:
-            pack.abort()
-            raise
-    finally:
-        dest.free()
+    _init(directory).free()
+    with _new_pack(directory) as (pack, have):
+        for rel, data in files.items():
+            if ids[rel] not in have:  # runs share most files: each blob once
+                pack.add(ids[rel], data, ObjectType.BLOB, _PACK_LEVEL)
     repo = _open(directory)  # opened afresh: it sees the new pack
     assert repo is not None
     index = pygit2.Index()
@@ -407,12 +399,20 @@ def _copy_tree(source: pygit2.Repository, directory: Path, tree: str) -> None:
     one compressed pack: one fsync for the lot instead of one per loose object (a first
     commit of a root with thousands of files would otherwise take seconds per thousand).
     The pack appears complete or not at all, so an object found in the history is whole."""
+    with _new_pack(directory) as (pack, have):
+        # A tree already there has all its objects there too.
+        _pack_trees(source, pack, [tree], lambda oid: oid in have)
+
+
+@contextlib.contextmanager
+def _new_pack(directory: Path) -> Iterator[tuple[PackWriter, pygit2.Odb]]:
+    """A pack for the history at ``directory`` and its object database (what it already
+    holds), finished when the block ends, removed if it fails."""
     dest = pygit2.Repository(str(directory), RepositoryOpenFlag.NO_SEARCH)
     try:
         pack = PackWriter(directory / "objects" / "pack")
         try:
-            # A tree already there has all its objects there too.
-            _pack_trees(source, pack, [tree], lambda oid: oid in dest.odb)
+            yield pack, dest.odb
             pack.finish()
         except BaseException:
             pack.abort()
