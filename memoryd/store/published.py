@@ -8,8 +8,10 @@ The newest :data:`KEEP_TREES` trees are kept, each with the selection its run co
 a host applies only the newest to its folder, but first records every kept tree it missed
 (it was stopped, or busy, while several runs were published) in its own run history, so that
 ``history`` and ``rollback`` know every run on every host. Older trees are pruned in the
-transaction that inserts a new one, and so is every older tree whose selection names a
-forgotten thread: once a tree without it is published, no row holds the forgotten memory.
+transaction that inserts a new one, and so is, after a ``forget``, every tree published
+before it and every one whose selection names a forgotten thread (a run under way during the
+forget): once the next tree, consolidated without it, is published, no row holds the
+forgotten memory.
 On SQLite there is one host and one folder, so nothing is published and nothing is read back.
 """
 
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 import msgspec
 
 from memoryd.errors import StateDBError
+from memoryd.store.control_state import get_state, set_state
 from memoryd.store.engine import EVENT_TREE, Connection, PgConnection, Row, notify
 from memoryd.store.forget import forgotten_threads
 
@@ -33,6 +36,9 @@ MAX_TREE_BYTES = 64 * 1024 * 1024
 # A tree is the compressed memory folder (tens to hundreds of kB), so 50 stay small.
 KEEP_TREES = 50
 _COLUMNS = "seq, run_id, host_id, files, selection"
+# control_state: the newest tree's seq when the last forget happened; the next tree
+# published prunes that one and every older one.
+_FORGET_MARK = "published_before_forget"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,16 +116,31 @@ async def insert_tree(
     return seq
 
 
+async def note_forget(c: Connection) -> None:
+    """Inside a forget's transaction: every tree published so far may hold what is forgotten,
+    so the next one published prunes them all (:func:`_prune`). Nothing on SQLite."""
+    if not isinstance(c, PgConnection):
+        return
+    rows = await c.execute_fetchall("SELECT COALESCE(max(seq), 0) FROM published_trees")
+    await set_state(c, _FORGET_MARK, str(int(next(iter(rows))[0])))
+
+
 async def _prune(c: Connection, newest: int) -> None:
-    """Keep the :data:`KEEP_TREES` newest trees; of those older than ``newest``, drop also
-    every one whose selection names a forgotten thread (its files hold that thread's memory;
-    ``newest``, consolidated after the forget, does not) or is unknown (published before the
-    selections were kept, when only the newest tree was)."""
+    """Keep the :data:`KEEP_TREES` newest trees. Of those older than ``newest``, drop also
+    every one published before the last forget (:func:`note_forget`), every one whose
+    selection names a forgotten thread (its files hold that thread's memory: a run that was
+    under way during the forget publishes after it), and every one whose selection is unknown
+    (published before the selections were kept, when only the newest tree was)."""
     await c.execute(
         "DELETE FROM published_trees WHERE seq NOT IN "
         "(SELECT seq FROM published_trees ORDER BY seq DESC LIMIT ?)",
         (KEEP_TREES,),
     )
+    mark = await get_state(c, _FORGET_MARK)
+    if mark is not None and mark.isdigit():
+        await c.execute(
+            "DELETE FROM published_trees WHERE seq <= ? AND seq < ?", (int(mark), newest)
+        )
     rows = await c.execute_fetchall(
         "SELECT seq, selection FROM published_trees WHERE seq < ?", (newest,)
     )

@@ -14,6 +14,7 @@ import pytest
 
 from memoryd.config import Config, Settings, StateConfig, resolve_paths
 from memoryd.errors import MemorydError
+from memoryd.maintenance import forget
 from memoryd.phase2 import edits_to_consolidate, materialise_tree
 from memoryd.store import listen, published
 from memoryd.store.db import immediate, open_db, open_state
@@ -171,36 +172,41 @@ async def test_publishing_prunes_to_the_newest_trees_in_its_transaction(
         await conn.close()
 
 
-async def test_a_tree_after_a_forget_prunes_every_older_tree_holding_the_thread(
+async def test_the_tree_after_a_forget_prunes_every_tree_that_may_hold_the_thread(
     tmp_path: Path, pg_dsn: str
 ) -> None:
-    """Older trees whose run consolidated a forgotten thread go when the next tree (the one
-    without it) is published; those that never held it stay for the hosts that missed them;
-    so does a tree published before the selections were kept (NULL), which could hold it."""
+    """A forget (maintenance.forget: the store's statements and the mark on the published
+    trees) prunes nothing by itself: the newest tree is still every host's folder. The next
+    tree published prunes every tree published before the forget, and one published after it
+    by a run that was under way and consolidated the thread."""
     conn = await open_state(pg_settings(tmp_path), {DSN_ENV: pg_dsn})
+
+    async def publish(run: str, selection: list[tuple[str, int]]) -> None:
+        async with immediate(conn) as c:
+            await published.insert_tree(c, run_id=run, files=NEW, selection=selection, now_ms=1)
+
+    async def kept() -> list[str]:
+        return [run for _, run in await published.tree_runs(conn)]
+
     try:
-        for run, selection in (("before", [("keep", 1)]), ("with", [("keep", 1), ("gone", 2)])):
-            async with immediate(conn) as c:
-                await published.insert_tree(
-                    c, run_id=run, files=OLD, selection=selection, now_ms=1
-                )
         async with immediate(conn) as c:
-            await c.execute("UPDATE published_trees SET selection = NULL WHERE run_id = 'before'")
             await c.execute(
-                "INSERT INTO forgotten_threads (thread_id, forgotten_at) VALUES ('gone', 2)"
+                "INSERT INTO threads (id, rollout_path, created_at, updated_at) "
+                "VALUES ('gone', '/r.jsonl', 1, 1)"
             )
-        # The forget alone prunes nothing: the newest tree is still every host's folder.
-        assert [run for _, run in await published.tree_runs(conn)] == ["before", "with"]
-        async with immediate(conn) as c:
-            await published.insert_tree(
-                c, run_id="after", files=NEW, selection=[("keep", 1)], now_ms=3
-            )
-        assert [run for _, run in await published.tree_runs(conn)] == ["after"]
-        async with immediate(conn) as c:
-            await published.insert_tree(
-                c, run_id="next", files=NEW, selection=[("keep", 1)], now_ms=4
-            )
-        assert [run for _, run in await published.tree_runs(conn)] == ["after", "next"]
+        await publish("never-held-it", [("kept", 1)])
+        await publish("held-it", [("kept", 1), ("gone", 2)])
+        assert (await forget(conn, thread_id="gone")).threads == ["gone"]
+        assert await kept() == ["never-held-it", "held-it"]
+        await publish("under-way", [("kept", 1), ("gone", 2)])  # consolidated before it
+        await publish("after", [("kept", 1)])
+        assert await kept() == ["after"]
+        await publish("next", [("kept", 1)])
+        assert await kept() == ["after", "next"]  # the mark prunes once
+        # A tree published before the selections were kept may hold anything: pruned too.
+        await conn.execute("UPDATE published_trees SET selection = NULL WHERE run_id = 'next'")
+        await publish("last", [("kept", 1)])
+        assert await kept() == ["after", "last"]
     finally:
         await conn.close()
 
