@@ -798,9 +798,12 @@ class Consolidator:
         directory = self.history_dir
         have: set[str] = set()
         if directory is not None:
-            have = await anyio.to_thread.run_sync(
-                history.recorded, directory, [run for _, run in runs]
-            )
+            try:
+                have = await anyio.to_thread.run_sync(
+                    history.recorded, directory, [run for _, run in runs]
+                )
+            except Exception as exc:  # the folder still follows; only the history lags
+                bound.error("history_read_failed", error=repr(exc))
         known = [i for i, (_, run) in enumerate(runs) if run in have]
         missed = [seq for seq, run in runs[known[-1] + 1 : -1] if run not in have] if known else []
         recorded: list[str] = []
@@ -809,7 +812,7 @@ class Consolidator:
             if between is not None and await self._record_published(between, bound):
                 recorded.append(between.run_id)
         if missed:
-            bound.info("history_missed_runs_recorded", runs=recorded)
+            bound.info("history_missed_runs_recorded", runs=list(recorded))
         tree = await published.tree_at(self.conn, runs[-1][0])
         done: Materialised | None = None
         if tree is not None:
