@@ -12,6 +12,7 @@ transaction that inserts a new one, and so is, after a ``forget``, every tree pu
 before it and every one whose selection names a forgotten thread (a run under way during the
 forget): once the next tree, consolidated without it, is published, no row holds the
 forgotten memory.
+
 On SQLite there is one host and one folder, so nothing is published and nothing is read back.
 """
 
