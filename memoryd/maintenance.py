@@ -137,6 +137,8 @@ async def forget(
         deleted = await forget_store.forget_threads(
             c, ids, now_s=now, purge_key=PURGE_KEY, purge_token=uuid.uuid4().hex
         )
+        # The trees published so far hold them too: the next one published prunes them.
+        await published.note_forget(c)
     return ForgetResult(threads=ids, outputs_deleted=deleted)
 
 

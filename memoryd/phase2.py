@@ -371,22 +371,18 @@ class Consolidator:
             return await self._run_once(min_interval_seconds)
 
     async def materialise(self) -> Materialised | None:
-        """Bring the newest tree another host published into this root (PostgreSQL; None on
+        """Bring the newest tree another host published into this root, after recording the
+        ones this host missed in its run history (:meth:`_take_published`; PostgreSQL; None on
         SQLite, or when the root already holds it). This host's unconsolidated edits are kept
         (:func:`materialise_tree`) and phase 2 is enqueued for them: they are consolidated
         here, by the next run this host makes under the lock, and published from there."""
-        big = self.cfg.phase2.max_file_bytes
         async with self._root_guard:
             # Read under the guard: a run of ours that ends meanwhile publishes a newer tree,
             # which must not be overwritten by the one read before it.
-            tree = await published.latest_tree(self.conn)
-            if tree is None:
-                return None
-            done = await anyio.to_thread.run_sync(
-                lambda: materialise_tree(self.root, tree.files, tree.run_id, max_file_bytes=big)
-            )
-            if done is not None:
-                await self._record_materialised(done, log)
+            taken = await self._take_published(log)
+        if taken is None:
+            return None
+        tree, done = taken
         if done is None:
             return None
         log.info(
@@ -537,20 +533,15 @@ class Consolidator:
             await anyio.to_thread.run_sync(lambda: ensure_baseline(root, max_file_bytes=big))
             # Another host's newer consolidation first (a host back from being offline):
             # this run builds on it, with this host's own edits on top.
-            tree = await published.latest_tree(self.conn)
-            if tree is not None:
-                caught_up = await anyio.to_thread.run_sync(
-                    lambda: materialise_tree(root, tree.files, tree.run_id, max_file_bytes=big)
+            tree, caught_up = await self._take_published(bound) or (None, None)
+            if tree is not None and caught_up is not None:
+                bound.info(
+                    "phase2_caught_up",
+                    published_run=tree.run_id,
+                    changed=len(caught_up.changed),
+                    edits_kept=caught_up.kept,
+                    edits_saved=caught_up.saved,
                 )
-                if caught_up is not None:
-                    await self._record_materialised(caught_up, bound)
-                    bound.info(
-                        "phase2_caught_up",
-                        published_run=tree.run_id,
-                        changed=len(caught_up.changed),
-                        edits_kept=caught_up.kept,
-                        edits_saved=caught_up.saved,
-                    )
             await anyio.to_thread.run_sync(seed_ad_hoc, root)
             selection = await store.select_inputs(
                 self.conn,
@@ -787,43 +778,116 @@ class Consolidator:
             self._record(run, result, RunOutcome.SUCCEEDED), history_commit=commit
         )
 
-    async def _record_materialised(
-        self, done: Materialised, bound: structlog.stdlib.BoundLogger
-    ) -> None:
-        """Commit a tree another host published, now this root's baseline, to this host's run
-        history under that host's run id: ``history`` on every host lists the runs every host
-        made (those that reached it), and ``rollback`` to one of them works here as for a run
-        of its own (the rollback is published like a run). Its facts come from the shared run
-        record; a failure is logged and never fails the materialisation."""
+    async def _take_published(
+        self, bound: structlog.stdlib.BoundLogger
+    ) -> tuple[published.PublishedTree, Materialised | None] | None:
+        """Bring this root to the newest tree the hosts published (None: none is, or SQLite),
+        after recording in this host's run history, in publication order, every kept tree it
+        missed (published while it was stopped or busy): ``history`` on every host lists the
+        runs every host made, and ``rollback`` to one of them works here as for a run of its
+        own (the rollback is published like a run).
+
+        A host's place is read from its run history rather than stored (a tag lookup per kept
+        tree): the newest kept tree it holds. The kept trees after that one that it lacks are
+        committed from their files; a host that holds none of them (a new one) takes only
+        the newest. Then only the newest is applied to the root (:func:`materialise_tree`)
+        and committed from the new baseline."""
+        runs = await published.tree_runs(self.conn)
+        if not runs:
+            return None
+        directory = self.history_dir
+        have: set[str] = set()
+        if directory is not None:
+            try:
+                have = await anyio.to_thread.run_sync(
+                    history.recorded, directory, [run for _, run in runs]
+                )
+            except Exception as exc:  # the folder still follows; only the history lags
+                bound.error("history_read_failed", error=repr(exc))
+        known = [i for i, (_, run) in enumerate(runs) if run in have]
+        missed = [seq for seq, run in runs[known[-1] + 1 : -1] if run not in have] if known else []
+        recorded: list[str] = []
+        for seq in missed:
+            between = await published.tree_at(self.conn, seq)
+            if between is not None and await self._record_published(between, bound):
+                recorded.append(between.run_id)
+        if missed:
+            bound.info("history_missed_runs_recorded", runs=list(recorded))
+        tree = await published.tree_at(self.conn, runs[-1][0])
+        done: Materialised | None = None
+        if tree is not None:
+            big = self.cfg.phase2.max_file_bytes
+            done = await anyio.to_thread.run_sync(
+                lambda: materialise_tree(self.root, tree.files, tree.run_id, max_file_bytes=big)
+            )
+            # Recorded once: from the new baseline, or from its files when the root already
+            # held it (a crash between the swap and the commit, or a commit that failed).
+            if tree.run_id not in have and await self._record_published(
+                tree, bound, baseline=None if done is None else done.baseline
+            ):
+                recorded.append(tree.run_id)
+        if recorded:
+            await self._purge_forgotten(bound)
+        return None if tree is None else (tree, done)
+
+    async def _record_published(
+        self,
+        tree: published.PublishedTree,
+        bound: structlog.stdlib.BoundLogger,
+        *,
+        baseline: str | None = None,
+    ) -> bool:
+        """Commit a tree another host published to this host's run history under that host's
+        run id: from the root's ``baseline`` commit when it is this root's, else from its
+        files. Its facts come from the shared run record and the selection published with
+        it; a failure is logged (False) and never fails the materialisation."""
         directory = self.history_dir
         if directory is None:
-            return
-        rec = await store.get_run(self.conn, done.run_id)
-        selection = await store.last_selection(self.conn)
+            return False
+        rec = await store.get_run(self.conn, tree.run_id)
+        selection = tree.selection
+        if selection is None:  # published before the selections were kept: the newest only
+            selection = tuple((await store.last_selection(self.conn)).items())
         reason = rec.reason if rec is not None else None
         target = reason.removeprefix(ROLLBACK_REASON) if reason else None
         rolled_back = reason is not None and reason.startswith(ROLLBACK_REASON)
         facts = history.RunFacts(
-            run_id=done.run_id,
+            run_id=tree.run_id,
             kind="rollback" if rolled_back else "consolidation",
             at_ms=(rec.finished_at_ms if rec and rec.finished_at_ms else clock.now_ms()),
             inputs_added=rec.inputs_added if rec else 0,
             inputs_retained=rec.inputs_retained if rec else 0,
             inputs_removed=rec.inputs_removed if rec else 0,
-            selection=sorted(selection.items()),
+            selection=sorted(selection),
             rolled_back_to=target if rolled_back else None,
         )
-        # The forget that led to this tree was purged from the history of the host that
-        # consolidated it; this host's history holds the same runs, so it is purged here.
+        try:
+            with anyio.CancelScope(shield=True):
+                if baseline is None:
+                    await anyio.to_thread.run_sync(
+                        history.record_files, directory, tree.files, facts
+                    )
+                else:
+                    await anyio.to_thread.run_sync(
+                        history.record, directory, self.root, baseline, facts
+                    )
+        except Exception as exc:
+            bound.error("history_commit_failed", run_id=tree.run_id, error=repr(exc))
+            return False
+        return True
+
+    async def _purge_forgotten(self, bound: structlog.stdlib.BoundLogger) -> None:
+        """After recording trees another host published: the forgets that led to them were
+        purged from the history of the host that consolidated them; this host's history
+        holds the same runs (and the trees before the forget), so they are purged here."""
+        directory = self.history_dir
+        assert directory is not None
         forgotten = await forget_store.forgotten_threads(self.conn)
         try:
             with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(
-                    history.record, directory, self.root, done.baseline, facts
-                )
                 rewritten = await anyio.to_thread.run_sync(history.purge, directory, forgotten)
         except Exception as exc:
-            bound.error("history_commit_failed", run_id=done.run_id, error=repr(exc))
+            bound.error("history_purge_failed", error=repr(exc))
             return
         if rewritten:
             bound.info(

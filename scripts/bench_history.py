@@ -10,6 +10,9 @@ Builds a memory root of N files (``rollout_summaries/*.md`` of ~2 KB and a ~300 
   runs just before it (the history commit should be a small fraction of it);
 * for reference, the first commit written the naive way, one fsynced loose object each
   through libgit2, which is what the history's single pack replaces;
+* a run another host published that this host missed, recorded from its files
+  (``record_files``, as a host catching up does for each missed tree) after ~5 files
+  changed, against the baseline reset and the history commit of a run of its own;
 * ``list_runs`` and ``run_diff`` for that later run;
 * the purge after a ``memoryd forget`` (``history.purge``: rewrite the runs that consolidated
   the thread, repack, delete the old packs) of a history of R more runs that all selected it,
@@ -34,7 +37,7 @@ import pygit2
 import structlog
 
 from memoryd.workspace import history
-from memoryd.workspace.baseline import ensure_baseline, reset_baseline
+from memoryd.workspace.baseline import baseline_files, ensure_baseline, reset_baseline
 
 T = TypeVar("T")
 
@@ -94,6 +97,12 @@ def main() -> None:
     t_list, _ = timed(history.list_runs, base)
     t_diff, _ = timed(history.run_diff, base, "r2")
 
+    published = baseline_files(root)
+    for i in range(5, 10):
+        published[f"rollout_summaries/s{i:05d}.md"] = f"changed elsewhere {i}\n".encode()
+    published["MEMORY.md"] = b"- a fact from another host\n" * 15_000
+    t_missed, _ = timed(history.record_files, history.history_dir(base), published, facts("m1"))
+
     # R runs that each consolidated the thread to forget (its rollout summary changes every
     # run, as an active session's would) beside one that stays.
     gone = summaries / "gone.md"
@@ -120,10 +129,14 @@ def main() -> None:
         f"later commit:  {t_next:7.3f} s  vs baseline reset {t_reset:.3f} s  "
         f"(ratio {t_next / t_reset:.2f})"
     )
+    print(
+        f"missed run:    {t_missed:7.3f} s  from its files, vs baseline reset {t_reset:.3f} s "
+        f"(ratio {t_missed / t_reset:.2f}); a run's own commit: {t_next:.3f} s"
+    )
     print(f"list_runs:     {t_list:7.4f} s")
     print(f"run_diff:      {t_diff:7.3f} s")
     print(
-        f"purge:         {t_purge:7.3f} s  for {rewritten} of {args.runs + 3} runs rewritten, "
+        f"purge:         {t_purge:7.3f} s  for {rewritten} of {args.runs + 4} runs rewritten, "
         f"vs baseline reset {t_reset2:.3f} s (ratio {t_purge / t_reset2:.2f})"
     )
 

@@ -401,8 +401,8 @@ async def finish_global_succeeded(
     source_updated_at)`` snapshots are marked ``selected_for_phase2`` (a row phase 1 refreshed
     meanwhile is not) and every other mark is cleared; the consumed set becomes the last
     successful selection; ``run`` (outcome ``succeeded`` or ``noop``) is written; ``tree``
-    (the new baseline's files), when given, is published for the other hosts
-    (memoryd/store/published.py; only on PostgreSQL).
+    (the new baseline's files), when given, is published with that selection for the other
+    hosts (memoryd/store/published.py; only on PostgreSQL).
 
     If the lock was lost, none of that happens: the run is recorded as failed with reason
     ``lease_lost`` (its model usage too) and False is returned; the caller must not reset
@@ -446,7 +446,9 @@ async def finish_global_succeeded(
             await _write_run(c, finished)
             await insert_usage(c, usage, now_s * 1000)
             if tree is not None:
-                await insert_tree(c, run_id=run.run_id, files=tree, now_ms=now_s * 1000)
+                await insert_tree(
+                    c, run_id=run.run_id, files=tree, selection=pairs, now_ms=now_s * 1000
+                )
             await notify(c, EVENT_LOCK)
     except LockLost:
         await finish_run(

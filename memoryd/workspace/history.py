@@ -10,7 +10,9 @@ becomes one commit on ``refs/heads/main`` whose parent is the previous run's, ta
 the previous commit's. The commit is written while the run still holds the phase-2 lock (so
 the chain follows the runs' order), just before the run is marked succeeded; a run that loses
 its lock in between leaves a commit whose DB record says ``lease_lost``; the tree is still
-what the root holds, since its baseline was already reset.
+what the root holds, since its baseline was already reset. On PostgreSQL a host also records
+the runs other hosts published: the one it materialises from its new baseline, the ones it
+missed in between from their published files (``record_files``), the same commits either way.
 
 Everything ``memoryd history`` shows lives in the commit itself, so the history can be read
 without the state DB: the commit message carries the run id, the kind, the run's time, its
@@ -33,7 +35,7 @@ import enum
 import os
 import shutil
 import stat
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,7 +46,14 @@ from pygit2.enums import FileMode, ObjectType, RepositoryOpenFlag
 from memoryd.errors import MemorydError
 from memoryd.fsutil import atomic_write, fsync_dir
 from memoryd.layout import DIFF_FILE, EXTENSIONS_DIR, ROLLOUT_SUMMARIES_DIR
-from memoryd.workspace.baseline import BASELINE_EMAIL, BASELINE_NAME, GIT_DIR, snapshot
+from memoryd.workspace.baseline import (
+    BASELINE_EMAIL,
+    BASELINE_NAME,
+    GIT_DIR,
+    blob_id,
+    check_rel_path,
+    snapshot,
+)
 from memoryd.workspace.gitobj import (
     MODE_EXEC,
     MODE_LINK,
@@ -217,10 +226,7 @@ def _checked_tree(repo: pygit2.Repository, oid: pygit2.Oid) -> pygit2.Tree:
 
 def _find(directory: Path, run_id: str) -> tuple[pygit2.Repository, pygit2.Commit]:
     repo = _open(directory)
-    ref = None
-    if repo is not None and run_id and "/" not in run_id and not run_id.startswith("."):
-        with contextlib.suppress(pygit2.InvalidSpecError, ValueError):
-            ref = repo.references.get(TAG_PREFIX + run_id)
+    ref = None if repo is None else _tag(repo, run_id)
     if ref is None:
         raise UnknownRun(
             f"unknown run {run_id!r}: it is not in the run history at {directory} "
@@ -228,6 +234,15 @@ def _find(directory: Path, run_id: str) -> tuple[pygit2.Repository, pygit2.Commi
         )
     assert repo is not None
     return repo, _commit(repo, str(ref.target))
+
+
+def _tag(repo: pygit2.Repository, run_id: str) -> pygit2.Reference | None:
+    """The tag of ``run_id``, or None (not recorded, or not a name a run can have)."""
+    if not run_id or "/" in run_id or run_id.startswith("."):
+        return None
+    with contextlib.suppress(pygit2.InvalidSpecError, ValueError):
+        return repo.references.get(TAG_PREFIX + run_id)
+    return None
 
 
 def _parse(commit: pygit2.Commit) -> tuple[HistoryEntry, int, tuple[tuple[str, int], ...]]:
@@ -293,6 +308,49 @@ def record(directory: Path, root: Path, baseline: str, facts: RunFacts) -> str:
         source.free()
     repo = _open(directory)  # opened afresh: it sees the new pack
     assert repo is not None
+    return _commit_run(repo, tree_id, facts)
+
+
+def record_files(directory: Path, files: Mapping[str, bytes], facts: RunFacts) -> str:
+    """Commit ``files`` (root-relative path -> content: a tree another host published, which
+    this host's root never held) to the history at ``directory`` as :func:`record` does: the
+    child of the last recorded run, tagged with the run id, the same message. Its blobs go
+    into one pack, its trees are written by libgit2. Raises HistoryError, writing nothing,
+    when a path is not one a memory root can hold."""
+    ids: dict[str, str] = {}
+    for rel, data in files.items():
+        try:
+            check_rel_path(rel)
+        except ValueError as exc:
+            raise HistoryError(
+                f"the tree of run {facts.run_id} cannot be recorded: {exc}"
+            ) from None
+        ids[rel] = blob_id(data)
+    _init(directory).free()
+    with _new_pack(directory) as (pack, have):
+        for rel, data in files.items():
+            if ids[rel] not in have:  # runs share most files: each blob once
+                pack.add(ids[rel], data, ObjectType.BLOB, _PACK_LEVEL)
+    repo = _open(directory)  # opened afresh: it sees the new pack
+    assert repo is not None
+    index = pygit2.Index()
+    for rel in sorted(ids):
+        index.add(pygit2.IndexEntry(rel, pygit2.Oid(hex=ids[rel]), FileMode.BLOB))
+    return _commit_run(repo, index.write_tree(repo), facts)
+
+
+def recorded(directory: Path, run_ids: Collection[str]) -> set[str]:
+    """Which of ``run_ids`` the history at ``directory`` holds (its tags; none when absent)."""
+    repo = _open(directory)
+    if repo is None:
+        return set()
+    found = {run_id for run_id in run_ids if _tag(repo, run_id) is not None}
+    repo.free()
+    return found
+
+
+def _commit_run(repo: pygit2.Repository, tree_id: pygit2.Oid, facts: RunFacts) -> str:
+    """The commit of one run: ``tree_id`` as the child of the last recorded run, tagged."""
     parent = _head(repo)
     files_changed = _count_changes(repo, None if parent is None else parent.tree_id, tree_id)
     lines = [
@@ -341,12 +399,20 @@ def _copy_tree(source: pygit2.Repository, directory: Path, tree: str) -> None:
     one compressed pack: one fsync for the lot instead of one per loose object (a first
     commit of a root with thousands of files would otherwise take seconds per thousand).
     The pack appears complete or not at all, so an object found in the history is whole."""
+    with _new_pack(directory) as (pack, have):
+        # A tree already there has all its objects there too.
+        _pack_trees(source, pack, [tree], lambda oid: oid in have)
+
+
+@contextlib.contextmanager
+def _new_pack(directory: Path) -> Iterator[tuple[PackWriter, pygit2.Odb]]:
+    """A pack for the history at ``directory`` and its object database (what it already
+    holds), finished when the block ends, removed if it fails."""
     dest = pygit2.Repository(str(directory), RepositoryOpenFlag.NO_SEARCH)
     try:
         pack = PackWriter(directory / "objects" / "pack")
         try:
-            # A tree already there has all its objects there too.
-            _pack_trees(source, pack, [tree], lambda oid: oid in dest.odb)
+            yield pack, dest.odb
             pack.finish()
         except BaseException:
             pack.abort()

@@ -14,18 +14,33 @@ import msgspec
 from support import pg
 from support.control import cli, cli_json
 from support.daemon import Serve, wait_for
-from support.multihost import WAIT, consolidated, folder, hosts, q, same_folders
+from support.multihost import WAIT, consolidated, folder, hosts, newest_tree, q, same_folders
 from support.rollouts import write_idle_rollouts
 
 
-def published_files(cluster: pg.PgCluster, dsn: str) -> dict[str, bytes]:
-    """The newest published tree's files, decoded here (zlib'd msgpack, store/published.py)
-    rather than through memoryd's own reader."""
-    hexed = q(cluster, dsn, "SELECT encode(files, 'hex') FROM published_trees "
-              "ORDER BY seq DESC LIMIT 1")
-    if not hexed:
-        return {}
+def decoded(hexed: str) -> dict[str, bytes]:
+    """A published tree's files, decoded here (zlib'd msgpack, store/published.py) rather
+    than through memoryd's own reader."""
     return msgspec.msgpack.decode(zlib.decompress(bytes.fromhex(hexed)), type=dict[str, bytes])
+
+
+def published_files(cluster: pg.PgCluster, dsn: str, run_id: str = "") -> dict[str, bytes]:
+    """The files of the newest published tree, or of run ``run_id``'s."""
+    which = f"WHERE run_id = '{run_id}'" if run_id else ""
+    hexed = q(cluster, dsn, f"SELECT encode(files, 'hex') FROM published_trees {which} "
+              "ORDER BY seq DESC LIMIT 1")
+    return decoded(hexed) if hexed else {}
+
+
+def every_published_tree(cluster: pg.PgCluster, dsn: str) -> list[dict[str, bytes]]:
+    """Every kept published tree, oldest first."""
+    rows = q(cluster, dsn, "SELECT encode(files, 'hex') FROM published_trees ORDER BY seq")
+    return [decoded(hexed) for hexed in rows.split()]
+
+
+def published_runs(cluster: pg.PgCluster, dsn: str) -> list[str]:
+    """The run ids of the kept published trees, oldest first."""
+    return q(cluster, dsn, "SELECT run_id FROM published_trees ORDER BY seq").split()
 
 
 def holds(tree: dict[str, bytes], text: str) -> list[str]:
@@ -99,6 +114,9 @@ def test_a_forget_on_one_host_leaves_the_memory_in_no_hosts_folder_nor_the_publi
                  lambda: consolidated(pg_cluster, pg_dsn, 2), WAIT)
         wait_for("a published tree without it",
                  lambda: not holds(published_files(pg_cluster, pg_dsn), forgotten), WAIT)
+        # The older trees, kept for hosts that missed them, held it: none is left.
+        kept = every_published_tree(pg_cluster, pg_dsn)
+        assert kept and not [t for t in kept if holds(t, forgotten)]
         wait_for("A's folder without it", lambda: not holds(folder(a), forgotten), WAIT)
         assert holds(folder(b), forgotten)  # B was down: nothing wrote its folder
 
@@ -131,22 +149,28 @@ def test_history_lists_every_hosts_runs_and_a_rollback_from_any_host_reaches_eve
         b.start_ready()
         wait_for("two inputs consolidated", lambda: consolidated(pg_cluster, pg_dsn, 2), WAIT)
         wait_for("identical memory folders", lambda: same_folders([a, b]), WAIT)
+        # The run that consolidated both, in both histories: the host that did not make it
+        # materialised it. (A run before it may have taken the first input alone: a host
+        # new to the database takes only the newest tree, so it may not know that one.)
+        first = newest_tree(pg_cluster, pg_dsn)
+        wait_for("the first tree in both histories",
+                 lambda: all(first in run_ids(s) for s in (a, b)), WAIT)
         write_idle_rollouts(a.codex / "sessions", 2)
         wait_for("four inputs consolidated", lambda: consolidated(pg_cluster, pg_dsn, 4), WAIT)
         tree = wait_for("identical memory folders again", lambda: same_folders([a, b]), WAIT)
         assert len([p for p in tree if p.startswith("rollout_summaries/")]) == 4
 
-        # Every published run is in both hosts' history, under the id of the host that made
-        # it, whichever host that was.
-        published = set(q(pg_cluster, pg_dsn, "SELECT run_id FROM phase2_runs WHERE outcome = "
-                          "'succeeded' AND inputs_added > 0").split())
-        assert len(published) >= 2
-        wait_for("every run in both histories",
-                 lambda: all(published <= set(run_ids(s)) for s in (a, b)), WAIT)
-        made_by_a = [r for r in run_ids(a) if r in published]
-        first = made_by_a[-1]  # the oldest: two inputs
+        # Every run published since is in both hosts' history, in publication order, under
+        # the id of the host that made it, whichever host that was, even when two were
+        # published before a busy host materialised the first.
+        made = published_runs(pg_cluster, pg_dsn)
+        made = made[made.index(first):]
+        assert len(made) >= 2
+        for s in (a, b):
+            wait_for("every run in both histories",
+                     lambda s=s: run_ids(s)[: len(made)] == made[::-1], WAIT)
 
-        # A rollback on B to that run (whoever made it) is published and reaches A: A's
+        # A rollback on B to the first run (whoever made it) is published and reaches A: A's
         # history records it as the rollback it is.
         out: dict[str, str] = {}
 
@@ -165,6 +189,75 @@ def test_history_lists_every_hosts_runs_and_a_rollback_from_any_host_reaches_eve
 
         entry = wait_for("the rollback in A's history", in_a, WAIT)
         assert entry["kind"] == "rollback" and entry["rolled_back_to"] == first
+        for s in (a, b):
+            s.signal(signal.SIGTERM)
+            assert s.wait_exit() == 0
+
+
+def test_a_host_that_missed_publications_records_each_in_order_and_rolls_back_to_one(
+    pg_cluster: pg.PgCluster, pg_dsn: str
+) -> None:
+    """B is frozen (SIGSTOP) while A publishes two runs, so that when it wakes only the newest
+    tree is any host's folder. B still records every run A made, in publication order and
+    with that run's own selection (its diff is A's), and a rollback on B to the run in
+    between restores that run's tree for every host."""
+    with hosts(2, pg_dsn) as (a, b):
+        a.start_ready()
+        b.start_ready()
+        # B never takes the lock (a paused daemon still materialises): A makes every run.
+        assert cli_json(b, "pause")["paused"] is True
+        write_idle_rollouts(a.codex / "sessions", 1)
+        wait_for("one input consolidated", lambda: consolidated(pg_cluster, pg_dsn, 1), WAIT)
+        first = wait_for("a first tree", lambda: newest_tree(pg_cluster, pg_dsn), WAIT)
+        # (Before it, one host published the folder its first run seeded.)
+        wait_for("the first tree in B's history", lambda: run_ids(b)[:1] == [first], WAIT)
+
+        b.signal(signal.SIGSTOP)
+        try:
+            for n in (2, 3):
+                write_idle_rollouts(a.codex / "sessions", 1)
+                wait_for(f"{n} inputs consolidated",
+                         lambda n=n: consolidated(pg_cluster, pg_dsn, n), WAIT)
+            made = q(pg_cluster, pg_dsn, "SELECT run_id FROM phase2_runs WHERE outcome = "
+                     "'succeeded' AND started_at >= (SELECT started_at FROM phase2_runs WHERE "
+                     f"run_id = '{first}') ORDER BY started_at").split()
+            assert len(made) == 3 and made[0] == first
+        finally:
+            b.signal(signal.SIGCONT)
+
+        wait_for("B's folder A's", lambda: same_folders([a, b]), WAIT)
+        wait_for("every run in B's history", lambda: run_ids(b)[:3] == made[::-1], WAIT)
+        assert run_ids(a)[:3] == made[::-1]
+        assert published_runs(pg_cluster, pg_dsn)[-3:] == made  # each kept for such a host
+        between = made[1]
+        # Recorded with its own facts and selection: the same entry and diff as on A.
+        facts = {"kind", "inputs_added", "inputs_removed", "files_changed", "rolled_back_to"}
+        entries = [{k: v for k, v in cli_json(s, "history")["runs"][1].items() if k in facts}
+                   for s in (a, b)]
+        assert entries[0] == entries[1] and entries[0]["inputs_added"] == 1
+        diffs = [cli(s, "diff", between) for s in (a, b)]
+        assert all(d.returncode == 0 for d in diffs), [d.stderr for d in diffs]
+        assert diffs[0].stdout == diffs[1].stdout and diffs[0].stdout
+
+        # A rollback on B to the run in between: published, with that run's tree.
+        done = cli(b, "rollback", between, "--json")
+        assert done.returncode == 0, done.stderr
+        out = json.loads(done.stdout)
+        assert out["outcome"] == "succeeded"
+        assert published_files(pg_cluster, pg_dsn, out["run_id"]) == published_files(
+            pg_cluster, pg_dsn, between)
+        # It restored that run's selection: the input consolidated after it is added again
+        # by the next run (A's, on the NOTIFY), on top of the restored files.
+        after = (f"outcome = 'succeeded' AND run_id <> '{out['run_id']}' AND started_at >= "
+                 f"(SELECT started_at FROM phase2_runs WHERE run_id = '{out['run_id']}')")
+        added = wait_for("the next run", lambda: q(
+            pg_cluster, pg_dsn, f"SELECT inputs_added FROM phase2_runs WHERE {after} "
+            "ORDER BY started_at LIMIT 1"), WAIT)
+        assert added == "1"
+        entry = wait_for("the rollback in A's history", lambda: next(
+            (r for r in cli_json(a, "history")["runs"] if r["run_id"] == out["run_id"]), None),
+            WAIT)
+        assert entry["kind"] == "rollback" and entry["rolled_back_to"] == between
         for s in (a, b):
             s.signal(signal.SIGTERM)
             assert s.wait_exit() == 0

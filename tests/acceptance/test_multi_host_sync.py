@@ -13,7 +13,16 @@ import time
 from support import pg
 from support.control import cli_json
 from support.daemon import wait_for, write_config
-from support.multihost import CONFIG, WAIT, consolidated, folder, hosts, q, same_folders
+from support.multihost import (
+    CONFIG,
+    WAIT,
+    consolidated,
+    folder,
+    hosts,
+    newest_tree,
+    q,
+    same_folders,
+)
 from support.rollouts import write_idle_rollouts
 
 NOTE = "extensions/ad_hoc/notes/2026-12-07T01-00-00-deploys.md"
@@ -50,7 +59,7 @@ def test_two_hosts_extract_their_own_consolidate_once_and_end_with_identical_fol
         assert redundant == "0"
         # The host that did not consolidate last got the tree by materialising it (on the
         # NOTIFY, or at the start of a run of its own under the lock).
-        publisher = q(pg_cluster, pg_dsn, "SELECT host_id FROM published_trees")
+        publisher = newest_tree(pg_cluster, pg_dsn, "host_id")
         other = next(s for s in (a, b)
                      if (s.state / "host_id").read_text().strip() != publisher)
         wait_for("the other host's materialisation", lambda: other.events(
@@ -90,12 +99,12 @@ def test_a_host_stopped_during_a_consolidation_catches_up_when_it_starts_again(
         wait_for("identical memory folders", lambda: same_folders([a, b]), WAIT)
         b.signal(signal.SIGTERM)
         assert b.wait_exit() == 0
-        before = folder(b)
+        before, published = folder(b), newest_tree(pg_cluster, pg_dsn)
         # While B is down, A extracts and consolidates two more and publishes the tree.
         write_idle_rollouts(a.codex / "sessions", 2)
         wait_for("four inputs consolidated", lambda: consolidated(pg_cluster, pg_dsn, 4), WAIT)
-        wait_for("the new tree published", lambda: folder(a) != before and q(
-            pg_cluster, pg_dsn, "SELECT count(*) FROM published_trees") == "1", WAIT)
+        wait_for("the new tree published", lambda: folder(a) != before and newest_tree(
+            pg_cluster, pg_dsn) != published, WAIT)
         assert folder(b) == before  # B was down: nothing wrote its folder
         b.start_ready()
         tree = wait_for("B caught up", lambda: same_folders([a, b]), WAIT)
@@ -116,7 +125,7 @@ def test_a_paused_host_receives_the_tree_by_its_notification_alone(
         assert cli_json(b, "pause")["paused"] is True
         write_idle_rollouts(a.codex / "sessions", 2)  # A's watcher picks them up
         wait_for("two inputs consolidated", lambda: consolidated(pg_cluster, pg_dsn, 2), WAIT)
-        run_id = q(pg_cluster, pg_dsn, "SELECT run_id FROM published_trees")
+        run_id = newest_tree(pg_cluster, pg_dsn)
         wait_for("identical memory folders", lambda: same_folders([a, b]), WAIT)
         # (A may have consolidated the two in one run or in two: B took in each tree.)
         # (Logged once the folder is written: waited for.)
@@ -187,8 +196,10 @@ def test_a_lock_given_back_elsewhere_wakes_a_waiting_host_at_once(
           "SELECT pg_notify('memoryd', 'lock:elsewhere')")
         wait_for("B's consolidation of its note",
                  lambda: int(q(pg_cluster, pg_dsn, succeeded)) > before, 30)
-        tree = q(pg_cluster, pg_dsn, "SELECT count(*) FROM published_trees")
-        assert tree == "1"
+        # B's run published its tree.
+        assert newest_tree(pg_cluster, pg_dsn) == q(
+            pg_cluster, pg_dsn, "SELECT run_id FROM phase2_runs WHERE outcome = 'succeeded' "
+            "ORDER BY finished_at DESC LIMIT 1")
         b.signal(signal.SIGTERM)
         assert b.wait_exit() == 0
 

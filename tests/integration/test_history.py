@@ -25,8 +25,20 @@ from memoryd.consolidate.offline import OfflineConsolidator
 from memoryd.errors import MemorydError
 from memoryd.phase2 import Phase2Result
 from memoryd.store import phase2 as store
-from memoryd.workspace.baseline import diff_against_baseline
-from memoryd.workspace.history import HistoryError, history_dir, list_runs, run_diff
+from memoryd.workspace.baseline import blob_id, diff_against_baseline, ensure_baseline
+from memoryd.workspace.history import (
+    HistoryError,
+    RunFacts,
+    history_dir,
+    list_runs,
+    load_run,
+    purge,
+    read_file,
+    record,
+    record_files,
+    recorded,
+    run_diff,
+)
 
 
 @pytest.fixture
@@ -271,3 +283,80 @@ async def test_rollback_from_a_damaged_history_is_refused_and_changes_nothing(
     with pytest.raises(MemorydError, match=f"the run history is damaged: .*{tree}"):
         await pipe.consolidator().rollback(first.run_id)
     await unchanged.check()
+
+
+# A tree another host published, recorded from its files (history.record_files): a host that
+# missed it while it was stopped or busy records it without ever holding it in its root.
+PUBLISHED = {
+    "MEMORY.md": b"# Task Group: published\n",
+    "memory_summary.md": b"v1\npublished\n",
+    "rollout_summaries/a.md": b"thread_id: thread-a\nthe summary of a\n",
+    "skills/deploy/SKILL.md": b"deploy\n",
+}
+
+
+def facts(run_id: str, selection: list[tuple[str, int]]) -> RunFacts:
+    return RunFacts(
+        run_id=run_id,
+        kind="consolidation",
+        at_ms=1_700_000_000_000,
+        inputs_added=len(selection),
+        inputs_retained=0,
+        inputs_removed=0,
+        selection=selection,
+    )
+
+
+def test_a_tree_recorded_from_its_files_is_the_commit_its_root_would_have_made(
+    tmp_path: Path,
+) -> None:
+    """Same tree id, same message, same tag as :func:`record` of a root holding those files."""
+    root = tmp_path / "memories"
+    for rel, data in PUBLISHED.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(data)
+    baseline = ensure_baseline(root)
+    run = facts("r-1", [("thread-a", 7)])
+    from_root = record(tmp_path / "from-root", root, baseline, run)
+    from_files = record_files(tmp_path / "from-files", PUBLISHED, run)
+    a = pygit2.Repository(str(tmp_path / "from-root"))
+    b = pygit2.Repository(str(tmp_path / "from-files"))
+    assert a[from_root].tree_id == b[from_files].tree_id
+    assert a[from_root].message == b[from_files].message
+    loaded = load_run(tmp_path / "from-files", "r-1")
+    assert loaded.selection == (("thread-a", 7),)
+    assert {p: read_file(tmp_path / "from-files", oid) for p, (oid, _) in loaded.files.items()} == (
+        PUBLISHED
+    )
+    assert (tmp_path / "from-files").stat().st_mode & 0o777 == 0o700
+
+
+def test_runs_recorded_from_files_chain_are_found_by_run_id_and_purged(tmp_path: Path) -> None:
+    directory = tmp_path / "history"
+    assert recorded(directory, ["r-1"]) == set()  # no repository yet
+    record_files(directory, PUBLISHED, facts("r-1", [("thread-a", 7)]))
+    later = {**PUBLISHED, "MEMORY.md": b"# Task Group: later\n", "notes.md": b"mine\n"}
+    record_files(directory, later, facts("r-2", [("thread-a", 7), ("thread-b", 9)]))
+    repo = pygit2.Repository(str(directory))
+    head = repo.revparse_single("refs/heads/main")
+    assert isinstance(head, pygit2.Commit)
+    assert str(head.parents[0].id) == str(repo.references["refs/tags/r-1"].target)
+    assert "Memoryd-Files-Changed: 2" in head.message
+    assert recorded(directory, ["r-1", "r-2", "r-3", "../r-1", ""]) == {"r-1", "r-2"}
+    # A forget of thread-a reaches these commits like any other: its summary and the
+    # consolidated files go, and a rollback to them refuses.
+    assert purge(directory, ["thread-a"]) == 2
+    purged = load_run(directory, "r-1")
+    assert purged.entry.purged and "rollout_summaries/a.md" not in purged.files
+    summary = blob_id(PUBLISHED["rollout_summaries/a.md"])
+    assert summary not in pygit2.Repository(str(directory)).odb  # gone from disk too
+
+
+def test_a_published_tree_with_a_path_no_root_can_hold_is_refused_and_nothing_recorded(
+    tmp_path: Path,
+) -> None:
+    directory = tmp_path / "history"
+    record_files(directory, PUBLISHED, facts("r-1", []))
+    with pytest.raises(HistoryError, match=r"the tree of run r-2 cannot be recorded: .*\.git"):
+        record_files(directory, {**PUBLISHED, ".git/config": b"x"}, facts("r-2", []))
+    assert recorded(directory, ["r-1", "r-2"]) == {"r-1"}

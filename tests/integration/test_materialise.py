@@ -11,18 +11,22 @@ from pathlib import Path
 import anyio
 import psycopg
 import pytest
+from structlog.testing import capture_logs
 
 from memoryd.config import Config, Settings, StateConfig, resolve_paths
+from memoryd.consolidate.offline import OfflineConsolidator
 from memoryd.errors import MemorydError
-from memoryd.phase2 import edits_to_consolidate, materialise_tree
+from memoryd.maintenance import forget
+from memoryd.phase2 import Consolidator, edits_to_consolidate, materialise_tree
 from memoryd.store import listen, published
 from memoryd.store.db import immediate, open_db, open_state
-from memoryd.store.engine import EVENT_TREE, NOTIFY_CHANNEL, PgConnection, notify
+from memoryd.store.engine import EVENT_TREE, NOTIFY_CHANNEL, Connection, PgConnection, notify
 from memoryd.workspace.baseline import (
     baseline_files,
     diff_against_baseline,
     ensure_baseline,
 )
+from memoryd.workspace.history import list_runs, load_run, read_file
 
 DSN_ENV = "MEMORYD_TEST_PG_DSN"
 BIG = 1 << 20
@@ -127,19 +131,166 @@ def pg_settings(tmp_path: Path) -> Settings:
     return Settings(cfg, "<test>", resolve_paths(cfg, {"HOME": str(tmp_path)}))
 
 
-async def test_only_the_newest_tree_is_kept_and_read_back(tmp_path: Path, pg_dsn: str) -> None:
+async def test_the_newest_trees_are_kept_with_their_selections_and_read_back(
+    tmp_path: Path, pg_dsn: str
+) -> None:
     conn = await open_state(pg_settings(tmp_path), {DSN_ENV: pg_dsn})
     try:
         assert await published.latest_tree(conn) is None
+        assert await published.tree_runs(conn) == []
         for i, tree in enumerate((OLD, NEW)):
             async with immediate(conn) as c:
-                await published.insert_tree(c, run_id=f"r{i}", files=tree, now_ms=i)
+                await published.insert_tree(
+                    c, run_id=f"r{i}", files=tree, selection=[(f"t{i}", 10 + i)], now_ms=i
+                )
         latest = await published.latest_tree(conn)
         assert latest is not None
-        assert (latest.run_id, latest.files) == ("r1", NEW)
+        assert (latest.run_id, latest.files, latest.selection) == ("r1", NEW, (("t1", 11),))
         assert isinstance(conn, PgConnection) and latest.host_id == conn.host_id
-        rows = await conn.execute_fetchall("SELECT count(*) FROM published_trees")
-        assert rows == [(1,)]
+        # The older one is kept too, and read back by its sequence number.
+        runs = await published.tree_runs(conn)
+        assert [run for _, run in runs] == ["r0", "r1"]
+        first = await published.tree_at(conn, runs[0][0])
+        assert first is not None
+        assert (first.run_id, first.files, first.selection) == ("r0", OLD, (("t0", 10),))
+        assert await published.tree_at(conn, runs[-1][0] + 1) is None
+    finally:
+        await conn.close()
+
+
+async def test_publishing_prunes_to_the_newest_trees_in_its_transaction(
+    tmp_path: Path, pg_dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(published, "KEEP_TREES", 3)
+    conn = await open_state(pg_settings(tmp_path), {DSN_ENV: pg_dsn})
+    try:
+        for i in range(5):
+            async with immediate(conn) as c:
+                await published.insert_tree(c, run_id=f"r{i}", files=NEW, selection=(), now_ms=i)
+                # Pruned before the commit: no other host ever sees more than the kept ones.
+                rows = await c.execute_fetchall("SELECT count(*) FROM published_trees")
+                assert rows == [(min(i + 1, 3),)]
+        assert [run for _, run in await published.tree_runs(conn)] == ["r2", "r3", "r4"]
+    finally:
+        await conn.close()
+
+
+async def test_the_tree_after_a_forget_prunes_every_tree_that_may_hold_the_thread(
+    tmp_path: Path, pg_dsn: str
+) -> None:
+    """A forget (maintenance.forget: the store's statements and the mark on the published
+    trees) prunes nothing by itself: the newest tree is still every host's folder. The next
+    tree published prunes every tree published before the forget, and one published after it
+    by a run that was under way and consolidated the thread."""
+    conn = await open_state(pg_settings(tmp_path), {DSN_ENV: pg_dsn})
+
+    async def publish(run: str, selection: list[tuple[str, int]]) -> None:
+        async with immediate(conn) as c:
+            await published.insert_tree(c, run_id=run, files=NEW, selection=selection, now_ms=1)
+
+    async def kept() -> list[str]:
+        return [run for _, run in await published.tree_runs(conn)]
+
+    try:
+        async with immediate(conn) as c:
+            await c.execute(
+                "INSERT INTO threads (id, rollout_path, created_at, updated_at) "
+                "VALUES ('gone', '/r.jsonl', 1, 1)"
+            )
+        await publish("never-held-it", [("kept", 1)])
+        await publish("held-it", [("kept", 1), ("gone", 2)])
+        assert (await forget(conn, thread_id="gone")).threads == ["gone"]
+        assert await kept() == ["never-held-it", "held-it"]
+        await publish("under-way", [("kept", 1), ("gone", 2)])  # consolidated before it
+        await publish("after", [("kept", 1)])
+        assert await kept() == ["after"]
+        await publish("next", [("kept", 1)])
+        assert await kept() == ["after", "next"]  # the mark prunes once
+        # A tree published before the selections were kept may hold anything: pruned too.
+        await conn.execute("UPDATE published_trees SET selection = NULL WHERE run_id = 'next'")
+        await publish("last", [("kept", 1)])
+        assert await kept() == ["after", "last"]
+    finally:
+        await conn.close()
+
+
+MID = {**OLD, "MEMORY.md": b"# Task Group: in between\n", "rollout_summaries/m.md": b"m\n"}
+
+
+def host(tmp_path: Path, conn: Connection, name: str) -> tuple[Consolidator, Path]:
+    """One host's consolidator on the shared ``conn``: its own root and run history."""
+    home = tmp_path / name
+    directory = home / "state" / "history"
+    consolidator = Consolidator(
+        conn,
+        Config(),
+        OfflineConsolidator(),
+        root=home / "memories",
+        codex_home=home,
+        worker_id=name,
+        history_dir=directory,
+    )
+    return consolidator, directory
+
+
+async def test_a_host_records_every_tree_it_missed_in_order_then_applies_the_newest(
+    tmp_path: Path, pg_dsn: str
+) -> None:
+    """Through Consolidator.materialise on a real server: a host that held r0 and missed r1
+    while r2 was published records both (r1 from its files, with its own selection), then
+    writes only r2 into its root; a host new to the database takes only the newest."""
+    conn = await open_state(pg_settings(tmp_path), {DSN_ENV: pg_dsn})
+
+    async def publish(run: str, files: dict[str, bytes], selection: list[tuple[str, int]]) -> None:
+        async with immediate(conn) as c:
+            await published.insert_tree(c, run_id=run, files=files, selection=selection, now_ms=1)
+
+    try:
+        b, b_history = host(tmp_path, conn, "b")
+        await publish("r0", OLD, [("a", 1)])
+        assert (await b.materialise()) is not None
+        assert [r.run_id for r in list_runs(b_history.parent)] == ["r0"]
+        await publish("r1", MID, [("a", 1), ("m", 2)])
+        await publish("r2", NEW, [("b", 3)])
+        with capture_logs() as logs:
+            done = await b.materialise()
+        assert done is not None and done.run_id == "r2"
+        assert files_of(b.root) == NEW
+        assert [r.run_id for r in list_runs(b_history.parent)] == ["r2", "r1", "r0"]
+        between = load_run(b_history, "r1")
+        assert between.selection == (("a", 1), ("m", 2))
+        assert {p: read_file(b_history, oid) for p, (oid, _) in between.files.items()} == MID
+        assert load_run(b_history, "r2").selection == (("b", 3),)
+        assert [e["runs"] for e in logs if e["event"] == "history_missed_runs_recorded"] == [
+            ["r1"]
+        ]
+        # Nothing new: nothing written, nothing recorded twice.
+        assert await b.materialise() is None
+        assert [r.run_id for r in list_runs(b_history.parent)] == ["r2", "r1", "r0"]
+
+        c, c_history = host(tmp_path, conn, "c")  # new: none of the kept trees is its
+        assert (await c.materialise()) is not None
+        assert files_of(c.root) == NEW
+        assert [r.run_id for r in list_runs(c_history.parent)] == ["r2"]
+    finally:
+        await conn.close()
+
+
+async def test_an_unreadable_history_never_stops_the_folder_following(
+    tmp_path: Path, pg_dsn: str
+) -> None:
+    conn = await open_state(pg_settings(tmp_path), {DSN_ENV: pg_dsn})
+    try:
+        b, b_history = host(tmp_path, conn, "b")
+        b_history.mkdir(parents=True)
+        (b_history / "HEAD").write_text("not a ref\n")  # a damaged repository
+        async with immediate(conn) as tx:
+            await published.insert_tree(tx, run_id="r0", files=NEW, selection=(), now_ms=1)
+        with capture_logs() as logs:
+            done = await b.materialise()
+        assert done is not None and files_of(b.root) == NEW
+        events = [e["event"] for e in logs]
+        assert "history_read_failed" in events and "history_commit_failed" in events
     finally:
         await conn.close()
 
@@ -148,7 +299,10 @@ async def test_sqlite_publishes_nothing_and_notifies_nobody(tmp_path: Path) -> N
     conn = await open_db(tmp_path / "memoryd.sqlite")
     try:
         async with immediate(conn) as c:
-            assert await published.insert_tree(c, run_id="r", files=NEW, now_ms=1) is None
+            assert (
+                await published.insert_tree(c, run_id="r", files=NEW, selection=(), now_ms=1)
+                is None
+            )
             await notify(c, EVENT_TREE)  # no statement: nothing to fail on SQLite
         assert await published.latest_tree(conn) is None
         assert list(await conn.execute_fetchall("SELECT count(*) FROM published_trees")) == [(0,)]

@@ -65,5 +65,10 @@ def q(cluster: pg.PgCluster, dsn: str, sql: str) -> str:
     return cluster.psql(sql, dsn.rsplit("/", 1)[1])
 
 
+def newest_tree(cluster: pg.PgCluster, dsn: str, column: str = "run_id") -> str:
+    """A column of the newest published tree ('' when none is)."""
+    return q(cluster, dsn, f"SELECT {column} FROM published_trees ORDER BY seq DESC LIMIT 1")
+
+
 def consolidated(cluster: pg.PgCluster, dsn: str, n: int) -> bool:
     return q(cluster, dsn, "SELECT count(*) FROM phase2_selection") == str(n)
