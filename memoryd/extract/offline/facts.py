@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 
 from memoryd.extract.offline.judge import SECRET_NAME, TRANSIENT, is_probe
-from memoryd.extract.offline.language import split_sentences, strip_tail
+from memoryd.extract.offline.sentences import split_sentences, strip_tail
 from memoryd.extract.offline.shell import SUBCOMMAND_PROGRAMS, command_key, command_programs
 from memoryd.extract.offline.timeline import Command, Task
 from memoryd.textutil import clip, dedupe, md_code, one_line

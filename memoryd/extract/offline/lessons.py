@@ -16,8 +16,8 @@ from memoryd.extract.offline.judge import (
     one_off,
     status_text,
 )
-from memoryd.extract.offline.language import split_sentences
 from memoryd.extract.offline.limits import COMMAND_CHARS
+from memoryd.extract.offline.sentences import split_sentences
 from memoryd.extract.offline.shell import MAX_ADDED, command_key, command_programs
 from memoryd.extract.offline.timeline import Command, Edit, Feedback, Task
 from memoryd.textutil import clip, dedupe, md_code, quoted

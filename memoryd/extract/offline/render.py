@@ -25,7 +25,6 @@ from memoryd.extract.offline.judge import (
     task_outcome,
     verified_commands,
 )
-from memoryd.extract.offline.language import PREFER_XY, USE_XY, strip_tail
 from memoryd.extract.offline.lessons import Failure, failures, rejected_lines
 from memoryd.extract.offline.limits import (
     COMMAND_CHARS,
@@ -40,6 +39,8 @@ from memoryd.extract.offline.limits import (
     TITLE_CHARS,
     TRUNCATION_NOTE,
 )
+from memoryd.extract.offline.rules import PREFER_XY, USE_XY
+from memoryd.extract.offline.sentences import strip_tail
 from memoryd.extract.offline.shell import command_programs, output_excerpt
 from memoryd.extract.offline.timeline import Command, Edit, Feedback, Note, Rollout, Task
 from memoryd.textutil import clip, dedupe, md_code, norm_words, plural, quoted
