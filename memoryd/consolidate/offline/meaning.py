@@ -765,7 +765,12 @@ _UNIVERSAL = re.compile(
     r"|\bwhatever\s+(?:the\s+)?(?:repo|repositor|project|codebase)\w*"
     r"|\bacross\s+(?:all\s+)?(?:my\s+|our\s+)?(?:repo|repositor|project|codebase)\w*"
     # "here and everywhere else", "same deal as everywhere": said of all work, not one repo
-    r"|\beverywhere\b",
+    r"|\beverywhere\b"
+    # "like I told you in the other project", "same as in the api repo": a rule said again in
+    # one project with a pointer to another holds beyond the one it was said in
+    r"|\b(?:an)?other\s+(?:repo|repositor|project|codebase)\w*"
+    r"|\b(?:same|like|as)\s+(?:\w+\s+){0,2}in\s+(?:the\s+|my\s+|our\s+)?[\w.-]+\s+"
+    r"(?:repo|repositor|project|codebase)\w*",
     re.I,
 )
 

@@ -5,6 +5,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from memoryd.extract.offline.norms import (
+    complaint,
+    conditioned_instruction,
+    coordinate_clauses,
+    form_request,
+    habit,
+    polite_state,
+    remembered,
+    without_marker,
+)
 from memoryd.extract.offline.sentences import (
     LEADING_WHEN,
     QUESTION,
@@ -23,7 +33,9 @@ _PREFERENCE = re.compile(
     r"\bprefer(?:s|red|ably)?\b|\balways\b|\bnever\b|\binstead\s+of\b|\brather\s+than\b"
     r"|\bnext\s+time\b|\bfrom\s+now\s+on\b|\bgoing\s+forward\b|\bin\s+(?:the\s+)?future\b"
     r"|\bi\s+(?:really\s+)?(?:like|love|hate|dislike)\b"
-    r"|\bplease\s+(?:use|avoid|keep|stick|stop|always|never)\b|\bstop\s+using\b"
+    r"|\bplease\s+(?:use|avoid|keep|stick|always|never)\b|\bstop\s+using\b"
+    # "please stop X-ing" asks for a habit to end; "please stop, revert that" halts this turn
+    r"|\bplease\s+stop\b(?!\s*[,.!]|$)"
     r"|\bstick\s+(?:to|with)\b|\bno\s+more\b",
     re.I,
 )
@@ -60,13 +72,28 @@ def is_preference(sentence: str) -> bool:
         return False
     if _THIS_TIME.search(s):
         return False  # "today I need you to …", "skip it this once": a request for now
+    return _whole_rule(s) or bool(_rule_clause_of(s))
+
+
+def _whole_rule(s: str) -> bool:
     if _PREFERENCE.search(s):
         stripped = _BEHAVIOUR_NOT_RULE.sub("", s)
         if _PREFERENCE.search(stripped) is not None and _rule_adverbs(stripped):
             return True
     if _DONT.search(s) is not None and _DONT_STATEMENT.search(s) is None:
         return True
+    if habit(s) or complaint(s) or remembered(s):
+        return True
     return any(rule(s) for rule in _RULE_SHAPES)
+
+
+def _rule_clause_of(s: str) -> str:
+    """The coordinate clause that states a rule the sentence as a whole does not ("I have no
+    root here, so no sudo please"), or ""."""
+    for clause in coordinate_clauses(s):
+        if not _context_bound(clause) and any(rule(clause) for rule in _CLAUSE_SHAPES):
+            return clause
+    return ""
 
 
 # A time that scopes a sentence to the present: what it asks is for now, not a standing rule.
@@ -102,9 +129,9 @@ _GENERAL = re.compile(
     r"\b(?:always|never|everywhere|every\s+time|whenever|each\s+time|any\s*time|by\s+default"
     r"|from\s+now\s+on|going\s+forward|in\s+(?:the\s+)?future|next\s+time"
     # "before committing", "before you push"; "before I tag the release" is one coming event
-    r"|before\s+(?!(?:i|we)\b)\w+"
+    r"|(?<!like\s)(?<!as\s)before\s+(?!(?:i|we)\b)\w+"
     r"|after\s+(?:you\s+|every\s+|each\s+|any\s+)?\w+ing\b|only\b"
-    r"|(?:for|in)\s+(?:all|every|any)\b|instead\b|rather\s+than\b|\bover\s+`"
+    r"|(?:for|in|after|before)\s+(?:all|every|each|any)\b|instead\b|rather\s+than\b|\bover\s+`"
     r"|through\s+`|via\s+`|with\s+`|through\s+the\s+\w+\s+wrapper|wrapper"
     r"|\bnot\s+`|,\s*not\s+\S"
     r"|\blike\s+the\s+(?:rest|others?)\b|\bthe\s+same\s+way\s+as\b|\bconventions?\b)",
@@ -185,12 +212,27 @@ _ASKING = frozenset(
 )
 
 
+# "run only that test file", "format and commit it": an instruction on the thing at hand (a
+# demonstrative or a pronoun as its object) is a request for now, unless it says it recurs.
+_AT_HAND = re.compile(
+    r"^[\w-]+(?:\s+and\s+[\w-]+)?\s+(?:only\s+|just\s+)?(?:that|this|these|those|it|them)\b",
+    re.I,
+)
+_RECURS = re.compile(
+    r"\b(?:always|never|every|each|whenever|from\s+now\s+on|going\s+forward|next\s+time"
+    r"|in\s+(?:the\s+)?future|like\s+the\s+(?:rest|others?)|the\s+same\s+way\s+as"
+    r"|conventions?)\b",
+    re.I,
+)
+
+
 def _general_instruction(s: str) -> bool:
     return (
         imperative(s)
         and first_word(s) not in _ASKING
         and _rule_adverbs(s)
         and (_GENERAL.search(s) is not None or _TOOL_CHOICE.match(body_of(s)) is not None)
+        and (_AT_HAND.match(body_of(s)) is None or _RECURS.search(s) is not None)
     )
 
 
@@ -214,7 +256,7 @@ def _answer_style(s: str) -> bool:
 
 # "no unwrap() in library code", "No emojis": a prohibition opening a clause.
 _PROHIBITION = re.compile(
-    r"(?:^|[:;—–]\s*)no\s+(?!problem|worries|thanks|idea|luck|need|way|rush|matter|one|"
+    r"(?:^|[:;—–]\s*)no\s+(?!no\b|problem|worries|thanks|idea|luck|need|way|rush|matter|one|"
     r"longer|more|doubt|change|changes|issue|issues|errors?|output|tests?\b)[\w`.(]",
     re.I,
 )
@@ -322,6 +364,18 @@ _RULE_SHAPES: tuple[Callable[[str], bool], ...] = (
     _placement,
     _kind_norm,
     _generic_object,
+    form_request,
+    conditioned_instruction,
+    polite_state,
+)
+# Shapes that hold in a clause of their own after "so"/"but"/";".
+_CLAUSE_SHAPES: tuple[Callable[[str], bool], ...] = (
+    _prohibition,
+    polite_state,
+    _kind_norm,
+    _noun_modal,
+    _modal_rule,
+    _placement,
 )
 
 
@@ -399,6 +453,11 @@ _NO_X = re.compile(r"^no\s+(?P<x>[^,;—–]+?)(?:\s+please)?(?:\s*[,;—–]\s*
 def preference_implication(sentence: str) -> str:
     """What a future run should do, read off the shape of a preference sentence."""
     s = normalize_quotes(sentence)
+    if x := complaint(s):
+        return f"do not {clip(x, 120)}"  # a complaint asks for the opposite of what it names
+    s = without_marker(s) if remembered(s) else s
+    if not _whole_rule(s) and (clause := _rule_clause_of(s)):
+        s = clause
     body = strip_tail(body_of(s))
     m = _contrast_match(s)
     if m:

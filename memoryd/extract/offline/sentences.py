@@ -27,7 +27,7 @@ FILLER_WORDS = frozenset(
 )
 
 LEADING_WHEN = re.compile(
-    r"^(?:(?:and|but|also|so|then|ok(?:ay)?|please|thanks|thank you)[,\s]+)*"
+    r"^(?:(?:and|but|also|so|then|ok(?:ay)?|please|pls|plz|thanks|thank you)[,\s]+)*"
     r"(?:next\s+time|from\s+now\s+on|going\s+forward|in\s+(?:the\s+)?future)?[,\s]*",
     re.I,
 )
@@ -105,11 +105,66 @@ _LEADING_CLAUSE = re.compile(
 )
 
 
+# An interjection before what is said ("Oh and …", "Hmm, …", "No no, …"); a single "no" may
+# open a prohibition ("no sudo please") and stays.
+_INTERJECTION_LEAD = re.compile(
+    r"^(?:(?:oh+|ah+|aha|hmm+|hm|um+|uh+|well|btw|no(?:\s*,?\s*no)+|yes|yeah)\b[\s,!.]*"
+    r"|not\s*,\s*)",
+    re.I,
+)
+# "one request:", "a small wish:", "same as in the other repo:": a short lead-in before a
+# colon announces what follows; the sentence is what comes after it.
+_COLON_LEAD = re.compile(r"^(?P<lead>[^:`=/()\[\]]{1,48}?):\s+(?=\S)")
+# "Kenji says:", "Priya told me that …", "he wants …": the speaker of a relayed rule; the
+# rule is what they said.
+_ATTRIBUTION = re.compile(
+    r"^(?:[A-Z][a-z]+|(?i:he|she|they|my\s+\w+|our\s+\w+|the\s+\w+\s+team))\s+"
+    r"(?i:says?|said|told\s+(?:me|us)|tells\s+(?:me|us)|wants|insists|reminded\s+(?:me|us))"
+    r"(?:\s+that)?[\s,:]+"
+)
+# "Before every commit please run …": a recurring time before a polite imperative.
+_RECURRING_LEAD = re.compile(
+    r"^(?:before|after)\s+(?:every|each|any)\s+\w+(?:\s+\w+)?\s+(?=(?:please|pls)\b)", re.I
+)
+
+
+# "in library code:", "for every repo of mine:": a lead-in that scopes the rule is part of it.
+_SCOPE_LEAD = re.compile(r"^(?:and\s+)?(?:in|for|on|at|under|inside|within|across)\b", re.I)
+
+
+def _strip_colon_lead(s: str) -> str:
+    m = _COLON_LEAD.match(s)
+    if m is None or len(words_of(m.group("lead"))) > 9 or len(words_of(s[m.end() :])) < 3:
+        return s
+    return s if _SCOPE_LEAD.match(m.group("lead")) else s[m.end() :]
+
+
 def body_of(s: str) -> str:
-    """The sentence without leading fillers, adverbials ("please", "and", "from now on") and a
-    leading time or condition clause."""
-    body = LEADING_WHEN.sub("", s.strip()).strip()
-    return _LEADING_CLAUSE.sub("", body).strip() or body
+    """The sentence without its lead-ins (``lead_stripped``) and a leading time or condition
+    clause."""
+    body = lead_stripped(s)
+    m = _LEADING_CLAUSE.match(body)
+    # a clause that says "please" is the request itself, not its time ("before X please run Y")
+    if m is None or re.search(r"\b(?:please|pls)\b", m.group(0), re.I):
+        return body
+    return body[m.end() :].strip() or body
+
+
+def lead_stripped(s: str) -> str:
+    """The sentence without leading fillers, adverbials ("please", "and", "from now on"),
+    interjections, a lead-in before a colon and the speaker of a relayed rule."""
+    body = s.strip()
+    for _ in range(4):
+        before = body
+        body = LEADING_WHEN.sub("", body).strip()
+        body = _INTERJECTION_LEAD.sub("", body).strip() or body
+        if before == s.strip():  # one lead-in: "feat: / fix:" after it are the rule's words
+            body = _strip_colon_lead(body)
+        body = _ATTRIBUTION.sub("", body)
+        body = _RECURRING_LEAD.sub("", body)
+        if body == before:
+            break
+    return body
 
 
 def first_word(s: str) -> str:
@@ -122,7 +177,10 @@ def first_word(s: str) -> str:
 _REPORT = re.compile(
     r"^(?:[\w.'-]+\s+){1,3}(?:is|are|was|were|explodes|exploded|fails|failed|breaks|broke"
     r"|crashes|crashed|hangs|hung|dies|died|errors|blows|blew|times\s+out|timed\s+out"
-    r"|doesn't|does\s+not|won't|isn't|keeps\s+\w+ing)\b",
+    r"|doesn't|does\s+not|won't|isn't|keeps\s+\w+ing)\b"
+    # "repair only hides it": a subject, an adverb and a verb in the third person on an object
+    r"|^[\w.'-]+\s+(?:only|just|also|still|really|even|actually|always|never)\s+[a-z]+s"
+    r"\s+(?:it|them|the|a|an|this|that|these|those|everything|nothing)\b",
     re.I,
 )
 

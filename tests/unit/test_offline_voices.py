@@ -1,0 +1,120 @@
+"""Rules said indirectly, in a voice the tuning corpora did not have (issue 13, round 4 on
+corpus E): a teammate's habit relayed, a complaint that asks for the opposite, a request marked
+to be remembered, a form asked for without a verb, a procedure under a recurring condition, a
+rule in a coordinate clause, a lead-in before a colon; and what is no rule: a halt, a report
+with an adverb, a request on the thing at hand. Every sentence here is in wording no corpus
+has (other domains: a bakery's ordering app, embedded firmware, a Haskell service, docs)."""
+
+from __future__ import annotations
+
+import pytest
+
+from memoryd.consolidate.offline.meaning import universal
+from memoryd.extract.offline import is_preference, preference_implication
+from memoryd.extract.offline.sentences import body_of
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        # a relayed habit: someone says how the team works
+        "Our lead says we tag firmware builds with the board revision, so follow that.",
+        "Yusuf told me that in this repo we squash before merging.",
+        # a negated team habit, also with the object put first
+        "A published crate version we do not yank, ever.",
+        "We don't hand-edit the cabal freeze file.",
+    ],
+)
+def test_a_team_habit_relayed_or_negated_is_a_rule(sentence: str) -> None:
+    assert is_preference(sentence), sentence
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "We merged the flash layout yesterday.",
+        "We have a problem with the oven scheduler.",
+        "Yusuf says the board reboots twice on power-up.",
+        "We can't reach the staging broker from here.",
+    ],
+)
+def test_a_report_in_the_first_person_plural_is_no_rule(sentence: str) -> None:
+    assert not is_preference(sentence), sentence
+
+
+def test_a_complaint_about_what_the_agent_does_asks_for_the_opposite() -> None:
+    s = "It's so frustrating when you reformat the whole header file for a one-line fix."
+    assert is_preference(s)
+    assert preference_implication(s) == ("do not reformat the whole header file for a one-line fix")
+    t = "I really hate it when you rename my variables without asking."
+    assert preference_implication(t) == "do not rename my variables without asking"
+    # displeasure about the world is no request to the agent
+    assert not is_preference("It is annoying that the oven API times out at noon.")
+
+
+def test_a_request_marked_to_be_remembered_is_a_rule_without_the_marker() -> None:
+    s = "Only the flash target I name, nothing more, keep that in mind."
+    assert is_preference(s)
+    assert preference_implication(s) == "only the flash target I name, nothing more"
+    # the marker alone says nothing a later reader can act on
+    assert not is_preference("Please remember that.")
+
+
+def test_a_form_asked_for_without_a_verb_is_a_rule() -> None:
+    assert is_preference("And the branch names in kebab-case, like fix-oven-timer.")
+    assert is_preference("Release titles in plain English please.")
+    assert not is_preference("I wrote the parser in Haskell style.")
+
+
+def test_an_instruction_under_a_recurring_condition_is_a_standing_procedure() -> None:
+    s = "One more thing: before you touch the linker script, tell me which sections move."
+    assert is_preference(s)
+    assert "tell me which sections move" in preference_implication(s)
+    # a condition that happens once is a request for now
+    assert not is_preference("When you are done, show me the diff.")
+
+
+def test_a_rule_in_a_coordinate_clause_is_found_and_stated_alone() -> None:
+    s = "The CI box has no network, so no curl in the build scripts please, it hangs there."
+    assert is_preference(s)
+    assert preference_implication(s).startswith("avoid curl in the build scripts")
+    t = "I sometimes paste logs in Turkish, but the changelog entries stay in English please."
+    assert is_preference(t)
+    assert preference_implication(t).startswith("the changelog entries stay in English")
+
+
+def test_a_polite_time_before_an_imperative_is_the_rule_not_its_scene() -> None:
+    assert is_preference("After each schema change please regenerate the client stubs.")
+
+
+def test_a_lead_in_before_a_colon_and_the_speaker_are_not_the_rule() -> None:
+    assert body_of("Small favour: keep the docs build warnings at zero") == (
+        "keep the docs build warnings at zero"
+    )
+    assert body_of("Ines said: the staging keys never go in the repo") == (
+        "the staging keys never go in the repo"
+    )
+    # a lead-in that scopes the rule stays with it
+    assert body_of("In the firmware repo: no dynamic allocation") == (
+        "In the firmware repo: no dynamic allocation"
+    )
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Hold on, please stop, undo that.",  # a halt of this turn
+        "The retry only masks it.",  # a subject, an adverb and a verb: a report
+        "Flash and reboot it please, same as before.",  # the thing at hand, "as before"
+        "Build only that target afterwards please.",
+        "No no, please not that way, the bakery team reviews there.",
+    ],
+)
+def test_a_halt_a_report_or_a_request_for_now_is_no_rule(sentence: str) -> None:
+    assert not is_preference(sentence), sentence
+
+
+def test_a_pointer_to_another_project_makes_a_rule_general() -> None:
+    assert universal("as I said in the other repo: one commit per board change")
+    assert universal("same as in the firmware project: no heap in interrupt handlers")
+    assert not universal("the firmware project pins its toolchain")
