@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from memoryd.consolidate.offline.meaning import universal
+from memoryd.consolidate.offline.meaning import same_meaning, universal
 from memoryd.extract.offline import is_preference, preference_implication
 from memoryd.extract.offline.sentences import body_of
 
@@ -19,7 +19,7 @@ from memoryd.extract.offline.sentences import body_of
     [
         # a relayed habit: someone says how the team works
         "Our lead says we tag firmware builds with the board revision, so follow that.",
-        "Yusuf told me that in this repo we squash before merging.",
+        "Yusuf told me that in this repo we squash the fixups.",
         # a negated team habit, also with the object put first
         "A published crate version we do not yank, ever.",
         "We don't hand-edit the cabal freeze file.",
@@ -67,9 +67,9 @@ def test_a_form_asked_for_without_a_verb_is_a_rule() -> None:
 
 
 def test_an_instruction_under_a_recurring_condition_is_a_standing_procedure() -> None:
-    s = "One more thing: before you touch the linker script, tell me which sections move."
+    s = "One more thing: before you touch the linker script, show me which sections move."
     assert is_preference(s)
-    assert "tell me which sections move" in preference_implication(s)
+    assert "show me which sections move" in preference_implication(s)
     # a condition that happens once is a request for now
     assert not is_preference("When you are done, show me the diff.")
 
@@ -104,8 +104,7 @@ def test_a_lead_in_before_a_colon_and_the_speaker_are_not_the_rule() -> None:
     "sentence",
     [
         "Hold on, please stop, undo that.",  # a halt of this turn
-        "The retry only masks it.",  # a subject, an adverb and a verb: a report
-        "Flash and reboot it please, same as before.",  # the thing at hand, "as before"
+        "Rebase only hides it.",  # a subject, an adverb and a verb: a report
         "Build only that target afterwards please.",
         "No no, please not that way, the bakery team reviews there.",
     ],
@@ -118,3 +117,21 @@ def test_a_pointer_to_another_project_makes_a_rule_general() -> None:
     assert universal("as I said in the other repo: one commit per board change")
     assert universal("same as in the firmware project: no heap in interrupt handlers")
     assert not universal("the firmware project pins its toolchain")
+
+
+def test_a_restriction_with_its_reason_after_it_is_a_rule() -> None:
+    s = "Only the board I flashed, not the whole rack, a full cycle takes an hour."
+    assert is_preference(s)
+    assert preference_implication(s) == "only the board I flashed, not the whole rack"
+
+
+def test_a_recurring_time_stays_in_what_the_rule_asks() -> None:
+    s = "Before every release please bump the firmware version, the updater checks it."
+    assert preference_implication(s).startswith("before every release please bump")
+
+
+def test_two_rules_about_two_different_tools_are_not_merged() -> None:
+    tools = {"cabal", "stack"}
+    a = "run cabal fmt before a commit, the CI checks formatting"
+    b = "formatting is done with `stack fmt` now, the CI checks it too"
+    assert not same_meaning(a, b, tools)

@@ -239,6 +239,13 @@ def _other_names(a: str, b: str) -> bool:
     return bool(names) and not overlap(names, meaning_words(unwrap(long)) | names_in(long))
 
 
+def _other_tools(a: str, b: str, tools: Set[str]) -> bool:
+    """Each rule names programs the sessions ran and they share none: "run dune fmt before
+    a commit" and "formatting is done with deno fmt" are rules about two tools."""
+    ta, tb = meaning_words(unwrap(a)) & tools, meaning_words(unwrap(b)) & tools
+    return bool(ta) and bool(tb) and not ta & tb
+
+
 def same_removal(a: str, b: str) -> bool:
     """Two rules that keep the same thing out of the code: both say it must go, they name it
     in code with a word in common, and they share two meaning words ("no debugPrint calls
@@ -731,6 +738,8 @@ def same_meaning(a: str, b: str, tools: Set[str]) -> bool:
     asking for or both turning down, no other thing in code named and no word taken by one
     and turned down by the other; or the same code kept out; or the same tool taken the same
     way."""
+    if _other_tools(a, b, tools):
+        return False
     wa, wb = meaning_words(unwrap(a)), meaning_words(unwrap(b))
     return (
         (

@@ -24,6 +24,7 @@ from memoryd.extract.offline.sentences import (
     first_word,
     imperative,
     normalize_quotes,
+    recurring_lead,
     strip_tail,
     words_of,
 )
@@ -190,13 +191,23 @@ _INTERJECTION = frozenset(
 )
 
 
+# "only the class I touched, not all tests, the build takes ages": the reason after the
+# contrast is its own clause.
+_REASON_AFTER = re.compile(r"^(?P<rule>.+?,?\s+not\s+[^,;]+),\s+\w+", re.I)
+
+
 def _contrast_match(s: str) -> re.Match[str] | None:
     clause = strip_tail(_rule_clause(s))
+    m = _REASON_AFTER.match(clause)
+    if m and _CONTRAST.match(clause) is None:
+        clause = m.group("rule")
     for start in [0, *(m.start() for m in _CHOICE_VERB.finditer(clause))]:
         m = _CONTRAST.match(clause[start:])
         if m and words_of(m.group("x")) and words_of(m.group("x"))[0] in _INTERJECTION:
             return None
-        if m and len(words_of(m.group("x"))) <= 5 and len(words_of(m.group("y"))) <= 5:
+        # a focus particle ("only the class I touched") opens X without being its content
+        focus = 1 if m and re.match(r"(?:only|just)\s", m.group("x"), re.I) else 0
+        if m and len(words_of(m.group("x"))) <= 5 + focus and len(words_of(m.group("y"))) <= 5:
             # "the admin UI does not load" negates a verb: a report, not X-not-Y
             return None if _AUXILIARY_END.search(m.group("x")) else m
     return None
@@ -463,7 +474,7 @@ def preference_implication(sentence: str) -> str:
     if m:
         x = re.sub(r"^(?:use|prefer)\s+", "", strip_tail(m.group("x")), flags=re.I)
         y = clip(strip_tail(m.group("y")), 80)
-        if len(words_of(x)) > 1 and imperative(x):  # "search with rg, not grep"
+        if len(words_of(x)) > 1 and (imperative(x) or re.match(r"(?:only|just)\s", x, re.I)):
             return f"{clip(x[:1].lower() + x[1:], 80)}, not {y}"
         return f"use {clip(x, 80)}, not {y}"
     for pattern, anchored, implication in _IMPLICATIONS:
@@ -477,5 +488,7 @@ def preference_implication(sentence: str) -> str:
     m = _XY_INSTEAD.search(body)
     if m:
         return f"{clip(strip_tail(m.group('x')), 80)} rather than {clip(m.group('y'), 80)}"
+    if recurring_lead(s):  # "before every commit" is when the rule applies: keep it
+        body = strip_tail(LEADING_WHEN.sub("", s.strip()))
     # An instruction without a known shape is its own implication, kept whole.
     return clip(body[:1].lower() + body[1:], 160) if body else ""

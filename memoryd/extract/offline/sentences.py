@@ -132,6 +132,11 @@ _RECURRING_LEAD = re.compile(
 _SCOPE_LEAD = re.compile(r"^(?:and\s+)?(?:in|for|on|at|under|inside|within|across)\b", re.I)
 
 
+def recurring_lead(s: str) -> bool:
+    """Whether the sentence opens with a recurring time before a polite imperative."""
+    return _RECURRING_LEAD.match(LEADING_WHEN.sub("", s.strip())) is not None
+
+
 def _strip_colon_lead(s: str) -> str:
     m = _COLON_LEAD.match(s)
     if m is None or len(words_of(m.group("lead"))) > 9 or len(words_of(s[m.end() :])) < 3:
