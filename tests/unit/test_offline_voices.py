@@ -11,6 +11,7 @@ import pytest
 
 from memoryd.consolidate.offline.meaning import same_meaning, universal
 from memoryd.extract.offline import is_preference, preference_implication
+from memoryd.extract.offline.facts import replacements
 from memoryd.extract.offline.sentences import body_of
 
 
@@ -135,3 +136,15 @@ def test_two_rules_about_two_different_tools_are_not_merged() -> None:
     a = "run cabal fmt before a commit, the CI checks formatting"
     b = "formatting is done with `stack fmt` now, the CI checks it too"
     assert not same_meaning(a, b, tools)
+
+
+def test_a_teammate_who_removed_a_tool_and_a_named_thing_gone_are_replacements() -> None:
+    out = replacements(
+        ["Ines removed stylelint from the kiosk repo, lint is biome only now."],
+        ["The config was renamed and the old `oven-v2` profile is gone from this machine."],
+    )
+    assert 'Replaced: `stylelint` is gone ("Ines removed stylelint' in out[0]
+    # the thing gone is the code span, not the noun after it
+    assert out[1].startswith("Replaced: `oven-v2` is gone")
+    # a sentence opening with a capitalised verb narrates an edit, it names no teammate
+    assert replacements(["Removed the duplicated retry branch."]) == []

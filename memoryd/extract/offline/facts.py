@@ -145,7 +145,11 @@ def output_facts(task: Task) -> list[str]:
 
 
 # Statements that something was replaced or is gone. X is a code span or one or two words.
-_X = r"(?:`[^`\n]{1,60}`|[\w./:@+-]+(?:\s+[a-z][\w./:@+-]*)?)"
+# A code span may be followed by the common noun it names ("the old `loom-cu121` env").
+_X = (
+    r"(?:`[^`\n]{1,60}`(?:\s+[a-z]{2,12}\b(?!\s+(?:with|by|to)\b))?"
+    r"|[\w./:@+-]+(?:\s+[a-z][\w./:@+-]*)?)"
+)
 # Several old things replaced at once: "eslint and prettier", "`a`, `b` and `c`".
 _XS = rf"{_X}(?:(?:,\s*|,?\s+and\s+){_X}){{0,3}}"
 _REPLACED: tuple[re.Pattern[str], ...] = tuple(
@@ -169,8 +173,9 @@ _REPLACED: tuple[re.Pattern[str], ...] = tuple(
         rf"|loaded|consulted|honou?red|recognized|recognised|required|called|in\s+use))",
         rf"\buse\s+(?P<new>{_X})\s+now\s+(?:instead\s+of|rather\s+than|not)\s+(?P<old>{_X})",
         # With its subject: "Removed the duplicated branch" narrates an edit.
-        rf"\b(?:we|i|they|you)\s+(?:have\s+|'ve\s+)?(?:dropped|ditched|got\s+rid\s+of|removed"
-        rf"|retired)\s+(?P<old>{_X})",
+        # … or a teammate by name: "Marco removed prettier from the repo"
+        rf"(?:\b(?:we|i|they|you)|(?-i:\b[A-Z][a-z]+))\s+(?:have\s+|'ve\s+)?(?:dropped|ditched"
+        rf"|got\s+rid\s+of|removed|retired)\s+(?P<old>{_X})",
         rf"\b(?:nothing|no\s+one|none\s+of\s+\w+)\s+(?:should\s+)?(?:still\s+)?"
         rf"(?:calls?|uses?|runs?|needs?|invokes?)\s+(?P<old>{_X})",
         # The new one as the subject: "`just` replaced make", "ruff supersedes black".
@@ -239,7 +244,7 @@ def _term(text: str) -> str:
     text = strip_tail(text.strip()).strip()
     text = re.sub(_TERM_LEAD, "", text, flags=re.I)
     if text.startswith("`"):
-        return text
+        return text[: text.index("`", 1) + 1] if "`" in text[1:] else text
     # Two words only when the first takes a subcommand ("make test", "npm run"): "uv last
     # week" is `uv`.
     words = text.split()
