@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from memoryd.consolidate.offline.meaning import same_meaning, universal
-from memoryd.extract.offline import is_preference, preference_implication
+from memoryd.extract.offline import is_preference, preference_implication, read_message
 from memoryd.extract.offline.facts import replacements
 from memoryd.extract.offline.sentences import body_of
 
@@ -148,3 +148,13 @@ def test_a_teammate_who_removed_a_tool_and_a_named_thing_gone_are_replacements()
     assert out[1].startswith("Replaced: `oven-v2` is gone")
     # a sentence opening with a capitalised verb narrates an edit, it names no teammate
     assert replacements(["Removed the duplicated retry branch."]) == []
+
+
+def test_a_request_that_only_points_back_continues_the_task_at_hand() -> None:
+    said = (
+        "Hmm, I checked with the firmware lead. She says: a released image we never patch "
+        "in place; the fix goes in a new image. Could you do it that way please?"
+    )
+    assert read_message(said).follow_up
+    # a request with content of its own opens a task
+    assert not read_message("Could you flash the new image on board 3 please?").follow_up

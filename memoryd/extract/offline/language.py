@@ -91,6 +91,19 @@ def _asks(s: str) -> bool:
     return _REQUEST.search(body) is not None or imperative(body)
 
 
+_POINTER = re.compile(r"\b(?:it|that|this|them|those|these|so)\b", re.I)
+# Words of a request that carry no content of their own ("can you do it like this pls").
+_REQUEST_WORDS = frozenset(
+    "can could would will you please pls plz do it that this them those these so like way "
+    "just then now again same the a an go ahead and for me us".split()
+)
+
+
+def _points_back(s: str) -> bool:
+    """A request whose only object is a pronoun: it continues the task it refers to."""
+    return _POINTER.search(s) is not None and all(w in _REQUEST_WORDS for w in words_of(s))
+
+
 @dataclass(frozen=True)
 class MessageReading:
     positive: bool
@@ -130,9 +143,12 @@ def read_message(text: str) -> MessageReading:
     chatter = not negative and not preferences and _chatter(sentences)
     if chatter:
         substantive = []
-    follow_up = negative or not substantive
     # The title is the sentence that asks for something, not a remark before it.
     asking = [s for s in substantive if _REQUEST.search(s)] or [s for s in substantive if _asks(s)]
+    # "Can you do it like this?": what it asks is only a pointer back to the work at hand
+    follow_up = (
+        negative or not substantive or (bool(asking) and all(_points_back(s) for s in asking))
+    )
     title_src = (asking or substantive or sentences or [text])[0]
     # Drop a leading acknowledgement ("Thanks, now add tests" → "now add tests").
     parts = [c for c in CLAUSE_SPLIT.split(title_src) if c.strip()]
