@@ -11,7 +11,7 @@ import pytest
 
 from memoryd.consolidate.offline.meaning import same_meaning, universal
 from memoryd.extract.offline import is_preference, preference_implication, read_message
-from memoryd.extract.offline.facts import replacements
+from memoryd.extract.offline.facts import replacements, statements
 from memoryd.extract.offline.sentences import body_of
 
 
@@ -158,3 +158,20 @@ def test_a_request_that_only_points_back_continues_the_task_at_hand() -> None:
     assert read_message(said).follow_up
     # a request with content of its own opens a task
     assert not read_message("Could you flash the new image on board 3 please?").follow_up
+
+
+def test_advice_under_a_condition_of_the_environment_is_kept_with_what_it_refers_to() -> None:
+    said = (
+        "Soak tests are tagged `soak` in setup.cfg. On the build box run them with "
+        "`--soak-hours 1`; the rest finish in seconds."
+    )
+    assert statements([said]) == [
+        "Soak tests are tagged `soak` in setup.cfg; on the build box run them with `--soak-hours 1`"
+    ]
+    # an instruction without a condition of the environment is the answer's, not a fact
+    assert statements(["Then run `make flash` yourself with the board attached."]) == []
+
+
+def test_how_a_thing_is_done_with_its_instrument_is_a_statement() -> None:
+    said = "The kiosk now boots locally through `just kiosk-dev`, no VM needed."
+    assert statements([said]) == [said.rstrip(".")]

@@ -36,7 +36,9 @@ _STANDING = re.compile(
     r"|uses?|listens?|binds?|pins?|pinned|generated|should|has\s+to|have\s+to|depends?\s+on"
     r"|comes?\s+from|points?\s+to|only\s+works|works\s+only|runs?\s+(?:on|at|in|from|before"
     r"|after)|sits?\s+in|belongs?\s+in|goes\s+in|go\s+in|can't|cannot|won't|breaks?|fails?\s+"
-    r"(?:unless|without|if|when))\b",
+    r"(?:unless|without|if|when))\b"
+    # how a thing is done, with its instrument: "the app now starts locally with `x`"
+    r"|\b[a-z]+s\s+(?:\w+\s+){0,2}(?:with|via|through|using)\s+`",
     re.I,
 )
 _NARRATION = re.compile(
@@ -90,17 +92,43 @@ def _statement(sentence: str) -> str | None:
     return clip(s[:1].upper() + s[1:], FACT_CHARS)
 
 
+# "On the laptop, run them with `-m 'not gpu'`", "Without Docker use `--offline`": advice under
+# a condition of the environment, an imperative with a code span, is how to work there.
+_CONDITIONED_ADVICE = re.compile(
+    r"^(?:on|in|without|with|for|outside|inside|under)\s+(?:a\s+|an\s+|the\s+)?[\w./-]+"
+    r"(?:\s+[\w./-]+){0,3},?\s+(?P<verb>run|use|pass|add|set|call|start|build|test)\s+"
+    r"[^;]*`[^`\n]{2,80}`",
+    re.I,
+)
+_BACK_POINTER = re.compile(r"\b(?:them|it|those|these)\b", re.I)
+
+
 def statements(texts: Iterable[str]) -> list[str]:
     """The durable statements of some messages, in order, without repeats."""
     out: list[str] = []
     for text in texts:
         # Lines of a list or a code block are separate statements; fenced code is not prose.
         prose = re.sub(r"```.*?(?:```|$)", " ", text, flags=re.S)
+        last: str | None = None
         for sentence in split_sentences(prose):
             st = _statement(sentence)
+            if st is None:
+                advice = _advice(sentence)
+                if advice and last is not None and _BACK_POINTER.search(advice):
+                    # "run them with …" says what to do with what the statement before named
+                    out[-1] = clip(f"{last}; {advice[:1].lower()}{advice[1:]}", FACT_CHARS)
+                    last = None
+                    continue
+                st = advice or None
             if st is not None:
                 out.append(st)
+            last = st
     return dedupe(out)
+
+
+def _advice(sentence: str) -> str:
+    s = strip_tail(one_line(sentence.strip().lstrip("-*• ").strip()))
+    return s if _CONDITIONED_ADVICE.match(s) and not TRANSIENT.search(s) else ""
 
 
 # Facts that show in the output of a successful command.
