@@ -175,3 +175,11 @@ def test_advice_under_a_condition_of_the_environment_is_kept_with_what_it_refers
 def test_how_a_thing_is_done_with_its_instrument_is_a_statement() -> None:
     said = "The kiosk now boots locally through `just kiosk-dev`, no VM needed."
     assert statements([said]) == [said.rstrip(".")]
+
+
+def test_an_acronym_is_no_tool_two_rules_share() -> None:
+    # "ci" is among the programs when a session touched `.github/workflows/ci.yml`
+    tools = {"cabal", "stack", "ci"}
+    a = "before every push please run cabal fmt, the CI here is strict"
+    b = "formatting is done with `stack fmt` now, it also runs in the CI"
+    assert not same_meaning(a, b, tools)

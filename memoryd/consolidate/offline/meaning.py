@@ -242,8 +242,14 @@ def _other_names(a: str, b: str) -> bool:
 def _other_tools(a: str, b: str, tools: Set[str]) -> bool:
     """Each rule names programs the sessions ran and they share none: "run dune fmt before
     a commit" and "formatting is done with deno fmt" are rules about two tools."""
-    ta, tb = meaning_words(unwrap(a)) & tools, meaning_words(unwrap(b)) & tools
+    ta, tb = _tools_of(a, tools), _tools_of(b, tools)
     return bool(ta) and bool(tb) and not ta & tb
+
+
+def _tools_of(rule: str, tools: Set[str]) -> set[str]:
+    # an acronym ("the CI") names a place, not a program, even when a path held the word
+    acronyms = {_stem(m.group(0).lower()) for m in _ACRONYM.finditer(rule)}
+    return (meaning_words(unwrap(rule)) & tools) - acronyms
 
 
 def same_removal(a: str, b: str) -> bool:
