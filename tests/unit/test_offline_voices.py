@@ -8,6 +8,7 @@ has (other domains: a bakery's ordering app, embedded firmware, a Haskell servic
 from __future__ import annotations
 
 import pytest
+from support.items import failures_of, knowledge_of, result, run, user
 
 from memoryd.consolidate.offline.meaning import same_meaning, universal
 from memoryd.extract.offline import is_preference, preference_implication, read_message
@@ -183,3 +184,41 @@ def test_an_acronym_is_no_tool_two_rules_share() -> None:
     a = "before every push please run cabal fmt, the CI here is strict"
     b = "formatting is done with `stack fmt` now, it also runs in the CI"
     assert not same_meaning(a, b, tools)
+
+
+async def test_a_server_run_until_its_timeout_closes_the_failure_a_step_before_it_fixed() -> None:
+    items = [
+        user("The kiosk preview does not come up on a fresh checkout."),
+        run("c1", "bun run preview"),
+        result("c1", 1, "error: Cannot find module '@kiosk/ui' from '/w/src/app.ts'\n"),
+        run("c2", "bun --version"),
+        result("c2", 0, "1.1.38\n"),
+        run("c3", "bun install --frozen-lockfile"),
+        result("c3", 0, "412 packages installed [2.31s]\n"),
+        run("c4", "PORT=4010 timeout 15 bun run preview"),
+        result("c4", 124, "Preview server listening on http://localhost:4010\n"),
+    ]
+    lesson = (await failures_of(items)).splitlines()[0]
+    assert "Cannot find module '@kiosk/ui'" in lesson
+    assert "fixed by `bun install --frozen-lockfile`" in lesson
+    assert "--version" not in lesson
+
+
+async def test_a_step_after_which_the_same_error_came_back_is_no_fix_and_no_how_to() -> None:
+    items = [
+        user("Regenerate the API docs."),
+        run("c1", "sphinx-build -W docs docs/_build"),
+        result("c1", 2, "Extension error: Could not import extension sphinxcontrib.mermaid\n"),
+        run("c2", "pip install --upgrade sphinx"),
+        result("c2", 0, "Requirement already satisfied: sphinx in ./.venv\n"),
+        run("c3", "sphinx-build -W docs docs/_build"),
+        result("c3", 2, "Extension error: Could not import extension sphinxcontrib.mermaid\n"),
+        run("c4", "pip install sphinxcontrib-mermaid"),
+        result("c4", 0, "Successfully installed sphinxcontrib-mermaid-0.9.2\n"),
+        run("c5", "sphinx-build -W docs docs/_build"),
+        result("c5", 0, "build succeeded.\n"),
+    ]
+    lessons = await failures_of(items)
+    assert "fixed by `pip install sphinxcontrib-mermaid`, after which it passed" in lessons
+    assert "--upgrade sphinx" not in lessons
+    assert "--upgrade sphinx" not in await knowledge_of(items)

@@ -91,7 +91,14 @@ def _fix_steps(between: Sequence[Command | Edit], failed: Command, rejected: set
     something (not probes, not re-runs of the failed one) and the edits the user kept."""
     key = command_key(failed.text)
     steps: list[str] = []
-    for b in between:
+    # A step after which the failed command failed again did not change the outcome ("opam
+    # upgrade", still the same error, then "opam install x.1.2" and it passed).
+    again = [
+        i
+        for i, b in enumerate(between)
+        if isinstance(b, Command) and b.failed and _reruns(failed, b)
+    ]
+    for b in between[again[-1] + 1 if again else 0 :]:
         if b.seq in rejected or not b.succeeded:
             continue
         if isinstance(b, Command):

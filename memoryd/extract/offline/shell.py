@@ -307,6 +307,13 @@ def _program(segment: list[str]) -> tuple[str, list[str]]:
         (re.match(r"^[A-Za-z_]\w*=", segment[i]) is not None) or segment[i] in _WRAPPERS
     ):
         i += 1
+        if segment[i - 1] in _WRAPPERS:
+            # a wrapper's own options and its number ("timeout 8", "nice -n 10") come before
+            # the program it runs
+            while i < len(segment) and (
+                segment[i].startswith("-") or re.fullmatch(r"\d+(?:\.\d+)?[smhd]?", segment[i])
+            ):
+                i += 1
     if i >= len(segment):
         return "", []
     return posixpath.basename(segment[i]), segment[i + 1 :]
