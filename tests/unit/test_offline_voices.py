@@ -222,3 +222,50 @@ async def test_a_step_after_which_the_same_error_came_back_is_no_fix_and_no_how_
     assert "fixed by `pip install sphinxcontrib-mermaid`, after which it passed" in lessons
     assert "--upgrade sphinx" not in lessons
     assert "--upgrade sphinx" not in await knowledge_of(items)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "implication"),
+    [
+        (
+            "Could you always bump the chart version along with the image tag?",
+            "always bump the chart version along with the image tag",
+        ),
+        (
+            "You keep opening a new terminal for every probe, it clutters my screen.",
+            "stop opening a new terminal for every probe",
+        ),
+    ],
+)
+def test_a_standing_request_asked_as_a_question_or_a_habit_objected_to(
+    sentence: str, implication: str
+) -> None:
+    assert is_preference(sentence)
+    assert preference_implication(sentence).startswith(implication)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Force pushes are not allowed on the release branches.",
+        "The house rule is: one feature flag per pull request.",
+        "It's safer to pin the emulator image by digest.",
+        "I'd rather you left the generated bindings alone.",
+        "Please refrain from adding global state to the scheduler.",
+        "Ana says the signing keys must stay in the vault.",
+    ],
+)
+def test_words_whose_meaning_is_a_norm_make_a_rule(sentence: str) -> None:
+    assert is_preference(sentence), sentence
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Could you run the emulator tests again?",  # a question about now
+        "Ana says the vault was down this morning.",  # a relayed report
+        "It's better now, the flakes are gone.",  # "better" without "to"
+    ],
+)
+def test_a_question_for_now_or_a_relayed_report_is_no_rule(sentence: str) -> None:
+    assert not is_preference(sentence), sentence

@@ -66,13 +66,19 @@ _COMPLAINT = re.compile(
 )
 
 
+# "you keep re-running the whole suite": a habit of the agent the user objects to.
+_YOU_KEEP = re.compile(r"^you\s+(?:always\s+)?keep\s+(?P<z>\w+ing\b.+)", re.I)
+
+
 def complaint(s: str) -> str:
-    """What a complaint asks not to do again ("it's annoying when you reformat the whole file"
-    → "reformat the whole file"), or ""."""
-    m = _COMPLAINT.match(body_of(s))
-    if m is None:
-        return ""
-    return strip_tail(m.group("x") or m.group("y") or "")
+    """What a complaint asks for instead ("it's annoying when you reformat the whole file" →
+    "do not reformat the whole file"; "you keep pinging me" → "stop pinging me"), or ""."""
+    body = body_of(s)
+    m = _COMPLAINT.match(body)
+    if m is not None:
+        return f"do not {strip_tail(m.group('x') or m.group('y') or '')}"
+    k = _YOU_KEEP.match(body)
+    return f"stop {strip_tail(k.group('z'))}" if k is not None else ""
 
 
 # "pls remember this", "keep that in mind": the user marks what they said as standing.
@@ -147,3 +153,48 @@ _POLITE_STATE = re.compile(
 
 def polite_state(s: str) -> bool:
     return not QUESTION.search(s) and _POLITE_STATE.match(body_of(s)) is not None
+
+
+# "Could you always run the linter first?": a request in question form that says it recurs.
+_ASKED = re.compile(
+    r"^(?:can|could|would|will)\s+you\s+(?:please\s+|pls\s+)?(?P<x>.+?)[\s?.!]*$", re.I
+)
+_RECURRING = re.compile(
+    r"\b(?:always|never|from\s+now\s+on|going\s+forward|in\s+(?:the\s+)?future|every\s+time"
+    r"|each\s+time|whenever|by\s+default|from\s+here\s+on)\b",
+    re.I,
+)
+
+
+def standing_question(s: str) -> str:
+    """What a request in question form asks for good ("could you always squash first?" →
+    "always squash first"), or "" for a question about now."""
+    m = _ASKED.match(body_of(s))
+    return strip_tail(m.group("x")) if m is not None and _RECURRING.search(s) else ""
+
+
+# "force pushes are not allowed on main", "the house rule is: …", "it's safer to pin it",
+# "I'd rather you didn't touch the schema", "refrain from …": words whose meaning is a norm.
+_NORM = re.compile(
+    r"\b(?:is|are)\s+(?:not\s+allowed|forbidden|prohibited|not\s+permitted|banned"
+    r"|off[-\s]limits|a\s+no-?go)\b|\bnot\s+allowed\s+to\b|\brefrain\s+from\b"
+    r"|^(?:the\s+|our\s+|a\s+)?(?:house\s+|team\s+)?(?:rule|convention|policy|guideline)s?"
+    r"\s*(?:here\s+|in\s+\S+\s+)?(?:(?:is|are)\s*:?|:)\s"
+    r"|^(?:it's|it\s+is|its)\s+(?:always\s+)?(?:better|best|safer|wiser|preferable)\s+to\s+\w+"
+    r"|^i(?:'d|\s+would)\s+(?:much\s+)?rather\s+\w+",
+    re.I,
+)
+# "Ana says the keys must stay in the vault": a relayed sentence with a modal is a norm.
+_RELAYED_MODAL = re.compile(
+    r"\b(?:must|should|shall|has\s+to|have\s+to|needs?\s+to|never|always|may\s+not"
+    r"|can't|cannot)\b",
+    re.I,
+)
+
+
+def norm_words(s: str) -> bool:
+    # the lead-in before a colon may be the norm itself ("the house rule is: …")
+    if any(_NORM.search(x) is not None for x in (body_of(s), s.strip())):
+        return True
+    m = _SAYS.search(s)
+    return m is not None and _RELAYED_MODAL.search(s[m.end() :]) is not None

@@ -11,8 +11,10 @@ from memoryd.extract.offline.norms import (
     coordinate_clauses,
     form_request,
     habit,
+    norm_words,
     polite_state,
     remembered,
+    standing_question,
     without_marker,
 )
 from memoryd.extract.offline.sentences import (
@@ -69,7 +71,9 @@ def is_preference(sentence: str) -> bool:
     of generality, a rule with a modal, a prohibition, or a request about the answers
     themselves; never a question or a remark bound to what it answers."""
     s = normalize_quotes(sentence.strip())
-    if QUESTION.search(s) or _context_bound(s) or STOPPING.match(body_of(s)):
+    if QUESTION.search(s) and not standing_question(s):
+        return False
+    if _context_bound(s) or STOPPING.match(body_of(s)):
         return False
     if _THIS_TIME.search(s):
         return False  # "today I need you to …", "skip it this once": a request for now
@@ -83,7 +87,7 @@ def _whole_rule(s: str) -> bool:
             return True
     if _DONT.search(s) is not None and _DONT_STATEMENT.search(s) is None:
         return True
-    if habit(s) or complaint(s) or remembered(s):
+    if habit(s) or complaint(s) or remembered(s) or standing_question(s) or norm_words(s):
         return True
     return any(rule(s) for rule in _RULE_SHAPES)
 
@@ -465,7 +469,9 @@ def preference_implication(sentence: str) -> str:
     """What a future run should do, read off the shape of a preference sentence."""
     s = normalize_quotes(sentence)
     if x := complaint(s):
-        return f"do not {clip(x, 120)}"  # a complaint asks for the opposite of what it names
+        return clip(x, 130)  # a complaint asks for the opposite of what it names
+    if x := standing_question(s):
+        return clip(x, 160)
     s = without_marker(s) if remembered(s) else s
     if not _whole_rule(s) and (clause := _rule_clause_of(s)):
         s = clause
