@@ -269,3 +269,14 @@ def test_words_whose_meaning_is_a_norm_make_a_rule(sentence: str) -> None:
 )
 def test_a_question_for_now_or_a_relayed_report_is_no_rule(sentence: str) -> None:
     assert not is_preference(sentence), sentence
+
+
+def test_a_relayed_rule_is_stated_without_the_story_around_it() -> None:
+    s = (
+        "I was going to push straight to main but Tomas says we always open a merge "
+        "request for the firmware, even for typos."
+    )
+    assert preference_implication(s).startswith("we always open a merge request")
+    # a reason relayed after the rule is not the rule
+    t = "But the golden files please dont regenerate blindly, Tomas told me the diff hides bugs."
+    assert preference_implication(t).startswith("the golden files please dont regenerate")

@@ -198,3 +198,13 @@ def norm_words(s: str) -> bool:
         return True
     m = _SAYS.search(s)
     return m is not None and _RELAYED_MODAL.search(s[m.end() :]) is not None
+
+
+def relayed_part(s: str) -> str:
+    """What a relayed rule says, without who said it and the sentence around it ("I wanted to
+    run X but Priya says we always start with Y" → "we always start with Y"), or ""."""
+    found = list(_SAYS.finditer(s))
+    if not found:
+        return ""
+    rest = re.sub(r"^\s*(?:that\b|:)?\s*", "", s[found[-1].end() :])
+    return rest if len(words_of(rest)) >= 3 else ""

@@ -13,6 +13,7 @@ from memoryd.extract.offline.norms import (
     habit,
     norm_words,
     polite_state,
+    relayed_part,
     remembered,
     standing_question,
     without_marker,
@@ -473,6 +474,9 @@ def preference_implication(sentence: str) -> str:
     if x := standing_question(s):
         return clip(x, 160)
     s = without_marker(s) if remembered(s) else s
+    relayed = relayed_part(s)
+    if relayed and _whole_rule(relayed) and not _whole_rule(s[: s.rfind(relayed)]):
+        s = relayed  # the rule is what the teammate said, not the story around it
     if not _whole_rule(s) and (clause := _rule_clause_of(s)):
         s = clause
     body = strip_tail(body_of(s))
