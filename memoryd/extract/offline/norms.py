@@ -161,16 +161,21 @@ _ASKED = re.compile(
 )
 _RECURRING = re.compile(
     r"\b(?:always|never|from\s+now\s+on|going\s+forward|in\s+(?:the\s+)?future|every\s+time"
-    r"|each\s+time|whenever|by\s+default|from\s+here\s+on)\b",
+    r"|each\s+time|whenever|by\s+default|from\s+here\s+on|next\s+time)\b",
     re.I,
 )
+
+
+def recurs(s: str) -> bool:
+    """Whether a sentence says that what it asks recurs ("always", "from now on", …)."""
+    return _RECURRING.search(s) is not None
 
 
 def standing_question(s: str) -> str:
     """What a request in question form asks for good ("could you always squash first?" →
     "always squash first"), or "" for a question about now."""
     m = _ASKED.match(body_of(s))
-    return strip_tail(m.group("x")) if m is not None and _RECURRING.search(s) else ""
+    return strip_tail(m.group("x")) if m is not None and recurs(s) else ""
 
 
 # "force pushes are not allowed on main", "the house rule is: …", "it's safer to pin it",

@@ -13,6 +13,7 @@ from memoryd.extract.offline.norms import (
     habit,
     norm_words,
     polite_state,
+    recurs,
     relayed_part,
     remembered,
     standing_question,
@@ -234,11 +235,9 @@ _AT_HAND = re.compile(
     r"^[\w-]+(?:\s+and\s+[\w-]+)?\s+(?:only\s+|just\s+)?(?:that|this|these|those|it|them)\b",
     re.I,
 )
-_RECURS = re.compile(
-    r"\b(?:always|never|every|each|whenever|from\s+now\s+on|going\s+forward|next\s+time"
-    r"|in\s+(?:the\s+)?future|like\s+the\s+(?:rest|others?)|the\s+same\s+way\s+as"
-    r"|conventions?)\b",
-    re.I,
+# ... or names the convention it follows
+_CONVENTION = re.compile(
+    r"\b(?:every|each|like\s+the\s+(?:rest|others?)|the\s+same\s+way\s+as|conventions?)\b", re.I
 )
 
 
@@ -248,7 +247,7 @@ def _general_instruction(s: str) -> bool:
         and first_word(s) not in _ASKING
         and _rule_adverbs(s)
         and (_GENERAL.search(s) is not None or _TOOL_CHOICE.match(body_of(s)) is not None)
-        and (_AT_HAND.match(body_of(s)) is None or _RECURS.search(s) is not None)
+        and (_AT_HAND.match(body_of(s)) is None or recurs(s) or _CONVENTION.search(s) is not None)
     )
 
 
