@@ -280,3 +280,20 @@ def test_a_relayed_rule_is_stated_without_the_story_around_it() -> None:
     # a reason relayed after the rule is not the rule
     t = "But the golden files please dont regenerate blindly, Tomas told me the diff hides bugs."
     assert preference_implication(t).startswith("the golden files please dont regenerate")
+
+
+async def test_a_command_and_its_variant_fixed_by_the_same_steps_give_one_lesson() -> None:
+    items = [
+        user("The label printer service will not boot after the pull."),
+        run("c1", "./gradlew bootRun"),
+        result("c1", 1, "FAILURE: Build failed with an exception.\n* What went wrong: bootRun\n"),
+        run("c2", "./gradlew clean bootRun"),
+        result("c2", 1, "Liquibase: Validation Failed: 1 changesets check sum\n"),
+        run("c3", "git checkout 4be1f2a -- db/changelog/003-labels.xml"),
+        result("c3", 0, "Updated 1 path from 9a0b1c2\n"),
+        run("c4", "./gradlew bootRun"),
+        result("c4", 0, "Started LabelApplication in 4.2 seconds\n"),
+    ]
+    lessons = [ln for ln in (await failures_of(items)).splitlines() if "fixed by" in ln]
+    assert len(lessons) == 1
+    assert "check sum" in lessons[0]

@@ -282,7 +282,36 @@ def failures(task: Task) -> list[Failure]:
         else:
             resolution = "unresolved at the end of the task"
         out.append(Failure(what, error, resolution, knowledge, lesson, a.seq))
-    return out
+    return _one_lesson_per_fix(out, {a.seq: a for a in actions})
+
+
+_FIX_OF = re.compile(r";\s+(?:fixed by (?P<steps>.+?), after which |(?P<alt>`[^`\n]+`) work)")
+
+
+def _one_lesson_per_fix(out: list[Failure], by_seq: dict[int, Command | Edit]) -> list[Failure]:
+    """One lesson for one fix: when a command and its variant ("migrate", then "clean migrate")
+    failed and the same steps fixed both, the later failure, the one the fix answered, is
+    kept."""
+    keep: list[Failure] = []
+    for f in out:
+        m = _FIX_OF.search(f.lesson or "")
+        cmd = by_seq.get(f.seq) if f.seq is not None else None
+        if m is not None and isinstance(cmd, Command):
+            fix = m.group("steps") or m.group("alt")
+            programs = set(command_programs(cmd.text))
+            for g in keep:
+                gm = _FIX_OF.search(g.lesson or "")
+                other = by_seq.get(g.seq) if g.seq is not None else None
+                if (
+                    gm is not None
+                    and (gm.group("steps") or gm.group("alt")) == fix
+                    and isinstance(other, Command)
+                    and programs & set(command_programs(other.text))
+                ):
+                    keep.remove(g)
+                    break
+        keep.append(f)
+    return keep
 
 
 def rejected_lines(task: Task) -> list[str]:
