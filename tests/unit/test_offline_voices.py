@@ -297,3 +297,7 @@ async def test_a_command_and_its_variant_fixed_by_the_same_steps_give_one_lesson
     lessons = [ln for ln in (await failures_of(items)).splitlines() if "fixed by" in ln]
     assert len(lessons) == 1
     assert "check sum" in lessons[0]
+
+
+def test_a_complaint_about_a_generic_you_is_no_rule() -> None:
+    assert not is_preference("It's so annoying when you have to wait for the night bus.")

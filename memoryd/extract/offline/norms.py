@@ -59,7 +59,8 @@ _COMPLAINT = re.compile(
     r"|a\s+bit\s+|kind\s+of\s+|super\s+)?(?:annoying|frustrating|irritating|tiring|painful"
     r"|a\s+pain|bad|awful|terrible|confusing|unhelpful|not\s+helpful|wasteful|a\s+waste"
     r"(?:\s+of\s+time)?|too\s+much|hard\s+for\s+me|not\s+ok(?:ay)?|not\s+nice)\s+"
-    r"(?:when|if|that)\s+you\s+(?P<x>.+)"
+    # "when you have to wait for the bus": a generic "you", not the agent
+    r"(?:when|if|that)\s+you\s+(?!(?:have|has|need|get|got|are|were|'re)\b)(?P<x>.+)"
     r"|^i\s+(?:really\s+)?(?:hate|dislike|don't\s+like|do\s+not\s+like|can't\s+stand)\s+"
     r"(?:it\s+)?(?:when|if)\s+you\s+(?P<y>.+)",
     re.I,
