@@ -301,3 +301,66 @@ async def test_a_command_and_its_variant_fixed_by_the_same_steps_give_one_lesson
 
 def test_a_complaint_about_a_generic_you_is_no_rule() -> None:
     assert not is_preference("It's so annoying when you have to wait for the night bus.")
+
+
+@pytest.mark.parametrize(
+    ("sentence", "implication"),
+    [
+        ("Keep migrations reversible.", "keep migrations reversible"),
+        (
+            "Changelog entries are mandatory for anything users see.",
+            "changelog entries are mandatory for anything users see",
+        ),
+        (
+            "Docstrings in the Google format, like the rest.",
+            "docstrings in the Google format, like the rest",
+        ),
+        ("Error messages in Polish please.", "error messages in Polish"),
+        (
+            "I want all timestamps in UTC in the exports.",
+            "i want all timestamps in UTC in the exports",
+        ),
+        (
+            "Make it a habit to rebase before opening a review.",
+            "make it a habit to rebase before opening a review",
+        ),
+        (
+            "Ping me before you merge anything into release.",
+            "ping me before you merge anything into release",
+        ),
+        ("Avoid global fixtures in the e2e suite.", "avoid global fixtures in the e2e suite"),
+        (
+            "We review every schema change in pairs here.",
+            "we review every schema change in pairs here",
+        ),
+        ("Our team ships behind feature flags.", "our team ships behind feature flags"),
+        (
+            "Let's stick with the async client for new code.",
+            "let's stick with the async client for new code",
+        ),
+        ("Could you not add type ignores", "do not add type ignores"),
+        (
+            "Fixtures live next to the tests that use them, not in a shared folder.",
+            "fixtures live next to the tests that use them, not in a shared folder",
+        ),
+        ("No more than two reviewers per change.", "no more than two reviewers per change"),
+    ],
+)
+def test_more_voices_of_a_standing_rule(sentence: str, implication: str) -> None:
+    assert is_preference(sentence), sentence
+    assert preference_implication(sentence) == implication
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Fix all the warnings in the scheduler.",
+        "Keep the terminal open while it deploys.",
+        "Add fixtures for the new importer.",
+        "Check every module in src for the old logger.",
+        "Make tests pass.",
+        "We shipped the importer on Friday.",
+    ],
+)
+def test_a_task_at_hand_is_no_standing_rule(sentence: str) -> None:
+    assert not is_preference(sentence), sentence

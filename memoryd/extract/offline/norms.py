@@ -40,6 +40,14 @@ _WE_HABIT = re.compile(
 )
 
 
+# "here", "in this repo", "on this team": the place whose habit a "we" sentence tells.
+_HERE = re.compile(
+    r"\b(?:here|in\s+this\s+(?:repo|repository|project|codebase|team|company)"
+    r"|on\s+this\s+(?:team|project))\b",
+    re.I,
+)
+
+
 def habit(s: str) -> bool:
     """A team habit: a "we" in the present tense that is negated, marked as usual, or relayed
     from someone who said it ("Marco says in this repo we format with …"). "we merged main",
@@ -49,6 +57,8 @@ def habit(s: str) -> bool:
         if verb in _STATE_VERBS or verb.endswith("ed") or verb.endswith("n't"):
             continue
         if m.group("adv") or m.group("neg") or _SAYS.search(s[: m.start()]):
+            return True
+        if _HERE.search(s[m.end() :]):  # "we use conventional commits here"
             return True
     return False
 
@@ -69,6 +79,8 @@ _COMPLAINT = re.compile(
 
 # "you keep re-running the whole suite": a habit of the agent the user objects to.
 _YOU_KEEP = re.compile(r"^you\s+(?:always\s+)?keep\s+(?P<z>\w+ing\b.+)", re.I)
+# "can you not use emojis": a request not to do something is standing by its nature.
+_ASK_NOT = re.compile(r"^(?:can|could|would|will)\s+you\s+(?:please\s+)?not\s+(?P<n>.+)", re.I)
 
 
 def complaint(s: str) -> str:
@@ -79,7 +91,10 @@ def complaint(s: str) -> str:
     if m is not None:
         return f"do not {strip_tail(m.group('x') or m.group('y') or '')}"
     k = _YOU_KEEP.match(body)
-    return f"stop {strip_tail(k.group('z'))}" if k is not None else ""
+    if k is not None:
+        return f"stop {strip_tail(k.group('z'))}"
+    n = _ASK_NOT.match(body)
+    return f"do not {strip_tail(n.group('n').rstrip('?'))}" if n is not None else ""
 
 
 # "pls remember this", "keep that in mind": the user marks what they said as standing.
@@ -102,7 +117,9 @@ def without_marker(s: str) -> str:
 # form it takes, without a verb: a request about form.
 _FORM = re.compile(
     r"^(?:the\s+|a\s+|an\s+|our\s+|my\s+|all\s+)?(?P<np>(?:[\w-]+\s+){0,2}[\w-]+)\s+in\s+"
-    r"(?:[\w`.()-]+\s+){0,3}[\w-]*(?:style|format|case|notation|convention|english)\b",
+    r"(?:[\w`.()-]+\s+){0,3}[\w-]*(?:style|format|case|notation|convention|mood|tense|voice"
+    r"|english|german|french|spanish|italian|portuguese|dutch|polish|japanese|chinese"
+    r"|vietnamese|markdown|lowercase|uppercase)\b",
     re.I,
 )
 _NOT_NOUN = frozenset(
@@ -187,7 +204,18 @@ _NORM = re.compile(
     r"|^(?:the\s+|our\s+|a\s+)?(?:house\s+|team\s+)?(?:rule|convention|policy|guideline)s?"
     r"\s*(?:here\s+|in\s+\S+\s+)?(?:(?:is|are)\s*:?|:)\s"
     r"|^(?:it's|it\s+is|its)\s+(?:always\s+)?(?:better|best|safer|wiser|preferable)\s+to\s+\w+"
-    r"|^i(?:'d|\s+would)\s+(?:much\s+)?rather\s+\w+",
+    r"|^i(?:'d|\s+would)\s+(?:much\s+)?rather\s+\w+"
+    r"|\b(?:is|are)\s+(?:mandatory|compulsory|obligatory|a\s+must|non-negotiable)\b"
+    r"|\bmake\s+(?:it\s+)?a\s+habit\b|\bas\s+a\s+(?:general\s+)?rule\b"
+    # "I want all dates in ISO 8601": a wish about every thing of a kind
+    r"|^i\s+(?:want|need|expect|'d\s+like|would\s+like)\s+(?:all|every|each)\s+\w+"
+    # "let's keep the API backwards compatible": a first-person-plural standing choice
+    r"|^let's\s+(?:always\s+|never\s+)?(?:keep|stick|stay|avoid|use|prefer)\b"
+    # "keep commits small": a kind of thing (a bare plural) kept in a state
+    r"|^(?:keep|leave)\s+(?!(?:the|a|an|this|that|these|those|my|our|your|it|them)\b)"
+    r"(?:[\w-]+\s+){0,2}[\w-]+s\s+\w+"
+    # "our team uses trunk-based development": what a team does as a habit
+    r"|^(?:our|the)\s+(?:team|company|org|group|shop)\s+(?:always\s+|never\s+)?[a-z]+s\b",
     re.I,
 )
 # "Ana says the keys must stay in the vault": a relayed sentence with a modal is a norm.

@@ -144,7 +144,10 @@ _GENERAL = re.compile(
     r"|\blike\s+the\s+(?:rest|others?)\b|\bthe\s+same\s+way\s+as\b|\bconventions?\b)",
     re.I,
 )
-_TOOL_CHOICE = re.compile(r"^(?:use|stick\s+(?:to|with)|go\s+(?:through|via)|prefer)\b", re.I)
+# verbs whose meaning is a standing choice, without a mark of generality ("Avoid mocking …")
+_TOOL_CHOICE = re.compile(
+    r"^(?:use|stick\s+(?:to|with)|go\s+(?:through|via)|prefer|avoid|favou?r)\b", re.I
+)
 _MODAL_RULE = re.compile(
     r"^(?:you|we|codex|the\s+agent)\s+(?:must|should|shall|need\s+to|have\s+to|ought\s+to)"
     r"\s+(?!be\s+able\b)\w+|^make\s+sure\b|^be\s+sure\s+to\b|^remember\s+to\b",
@@ -211,9 +214,11 @@ def _contrast_match(s: str) -> re.Match[str] | None:
         m = _CONTRAST.match(clause[start:])
         if m and words_of(m.group("x")) and words_of(m.group("x"))[0] in _INTERJECTION:
             return None
-        # a focus particle ("only the class I touched") opens X without being its content
-        focus = 1 if m and re.match(r"(?:only|just)\s", m.group("x"), re.I) else 0
-        if m and len(words_of(m.group("x"))) <= 5 + focus and len(words_of(m.group("y"))) <= 5:
+        # a focus particle ("only the class I touched") opens X without being its content; a
+        # placement clause ("fixtures live next to the tests that use them") is X whole
+        room = 5 + (1 if m and re.match(r"(?:only|just)\s", m.group("x"), re.I) else 0)
+        room = 10 if m and _CLAUSE_VERB.search(m.group("x")) else room
+        if m and len(words_of(m.group("x"))) <= room and len(words_of(m.group("y"))) <= 5:
             # "the admin UI does not load" negates a verb: a report, not X-not-Y
             return None if _AUXILIARY_END.search(m.group("x")) else m
     return None
@@ -293,7 +298,8 @@ _NOTHING_RULE = re.compile(r"^nothing\s+(?:gets|goes|should|may|must|can)\b", re
 _PLACEMENT = re.compile(
     r"^(?!(?:the|our|my|your|these|those|its|their|this|that)\b)"
     r"(?:(?:all|every|each|any)\s+(?:\w+\s+){0,2}\w+|(?:\w+\s+){0,2}\w+s)\s+"
-    r"(?:(?:stays?|belongs?|goes|go|keeps?)\s+(?:in|into|through|under|via|behind|out\s+of)\b"
+    r"(?:(?:stays?|belongs?|goes|go|keeps?|lives?|sits?)\s+(?:in|into|through|under|via|behind"
+    r"|out\s+of|next\s+to|beside|alongside)\b"
     # "lock bumps get their own commit": an allocation said of the kind
     r"|(?:gets?|get|has|have)\s+(?:their|its)\s+own\b)",
     re.I,
@@ -417,7 +423,8 @@ USE_XY = re.compile(
 )
 _XY_INSTEAD = re.compile(r"^(?P<x>.+?)\s+(?:instead\s+of|rather\s+than)\s+(?P<y>.+)", re.I)
 _NEGATED = re.compile(
-    r"\b(?:never|don't|dont|do\s+not|avoid|stop(?=\s+\w+ing\b)|no\s+more)\s+(?:ever\s+)?(?P<x>.+)",
+    r"\b(?:never|don't|dont|do\s+not|avoid|stop(?=\s+\w+ing\b)|no\s+more(?!\s+than))\s+"
+    r"(?:ever\s+)?(?P<x>.+)",
     re.I,
 )
 _ALWAYS = re.compile(r"\balways\s+(?P<x>.+)", re.I)
@@ -465,6 +472,12 @@ _IMPLICATIONS: tuple[tuple[re.Pattern[str], bool, Callable[[re.Match[str]], str]
 _NO_X = re.compile(r"^no\s+(?P<x>[^,;—–]+?)(?:\s+please)?(?:\s*[,;—–]\s*(?P<rest>.+))?$", re.I)
 
 
+_CLAUSE_VERB = re.compile(
+    r"^\S+(?:\s+\S+){0,2}\s+(?:is|are|belongs?|goes|go|stays?|lives?|sits?|runs?|must|should)\b",
+    re.I,
+)
+
+
 def preference_implication(sentence: str) -> str:
     """What a future run should do, read off the shape of a preference sentence."""
     s = normalize_quotes(sentence)
@@ -483,7 +496,10 @@ def preference_implication(sentence: str) -> str:
     if m:
         x = re.sub(r"^(?:use|prefer)\s+", "", strip_tail(m.group("x")), flags=re.I)
         y = clip(strip_tail(m.group("y")), 80)
-        if len(words_of(x)) > 1 and (imperative(x) or re.match(r"(?:only|just)\s", x, re.I)):
+        finite = _CLAUSE_VERB.search(x) is not None  # "secrets belong in the vault, not …"
+        if len(words_of(x)) > 1 and (
+            imperative(x) or finite or re.match(r"(?:only|just)\s", x, re.I)
+        ):
             return f"{clip(x[:1].lower() + x[1:], 80)}, not {y}"
         return f"use {clip(x, 80)}, not {y}"
     for pattern, anchored, implication in _IMPLICATIONS:

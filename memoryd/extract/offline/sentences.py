@@ -95,6 +95,8 @@ _NOT_IMPERATIVE = frozenset(
 # "-ly" makes adverbs of adjectives ("locally", "quickly"); "-ply" ends verbs ("apply",
 # "reply", "supply").
 _BASE_VERB_ENDINGS = re.compile(r"(?:ing|ed|(?<!p)ly)$")
+# Base-form verbs that end in -ing all the same ("Ping me before …", "Bring it back").
+_ING_VERBS = frozenset("ping bring ring sing string swing sting fling cling spring wring".split())
 
 # A leading time or condition clause ("when ur done, no debugPrint left"): the rule is what
 # follows its comma.
@@ -192,7 +194,7 @@ _REPORT = re.compile(
 
 def imperative(s: str) -> bool:
     w = first_word(s)
-    if not w or w in _NOT_IMPERATIVE or _BASE_VERB_ENDINGS.search(w):
+    if not w or w in _NOT_IMPERATIVE or (_BASE_VERB_ENDINGS.search(w) and w not in _ING_VERBS):
         return False
     if w not in ("make", "be") and _REPORT.match(body_of(s)):
         return False
