@@ -15,6 +15,7 @@ from memoryd.extract.offline.facts import (
     replacements,
     statements,
 )
+from memoryd.extract.offline.implication import PREFER_XY, USE_XY
 from memoryd.extract.offline.judge import (
     environment_facts,
     how_to_run,
@@ -39,7 +40,6 @@ from memoryd.extract.offline.limits import (
     TITLE_CHARS,
     TRUNCATION_NOTE,
 )
-from memoryd.extract.offline.rules import PREFER_XY, USE_XY
 from memoryd.extract.offline.sentences import strip_tail
 from memoryd.extract.offline.shell import command_programs, output_excerpt
 from memoryd.extract.offline.timeline import Command, Edit, Feedback, Note, Rollout, Task

@@ -14,25 +14,20 @@ from memoryd.extract.offline.norms import (
     norm_words,
     polite_state,
     recurs,
-    relayed_part,
     remembered,
     standing_question,
-    without_marker,
 )
 from memoryd.extract.offline.sentences import (
     LEADING_WHEN,
     QUESTION,
     STOPPING,
     body_of,
-    clause_kind,
     first_word,
     imperative,
     normalize_quotes,
-    recurring_lead,
     strip_tail,
     words_of,
 )
-from memoryd.textutil import clip
 
 _PREFERENCE = re.compile(
     r"\bprefer(?:s|red|ably)?\b|\balways\b|\bnever\b|\binstead\s+of\b|\brather\s+than\b"
@@ -79,10 +74,10 @@ def is_preference(sentence: str) -> bool:
         return False
     if _THIS_TIME.search(s):
         return False  # "today I need you to …", "skip it this once": a request for now
-    return _whole_rule(s) or bool(_rule_clause_of(s))
+    return whole_rule(s) or bool(rule_clause_of(s))
 
 
-def _whole_rule(s: str) -> bool:
+def whole_rule(s: str) -> bool:
     if _PREFERENCE.search(s):
         stripped = _BEHAVIOUR_NOT_RULE.sub("", s)
         if _PREFERENCE.search(stripped) is not None and _rule_adverbs(stripped):
@@ -94,7 +89,7 @@ def _whole_rule(s: str) -> bool:
     return any(rule(s) for rule in _RULE_SHAPES)
 
 
-def _rule_clause_of(s: str) -> str:
+def rule_clause_of(s: str) -> str:
     """The coordinate clause that states a rule the sentence as a whole does not ("I have no
     root here, so no sudo please"), or ""."""
     for clause in coordinate_clauses(s):
@@ -205,7 +200,14 @@ _INTERJECTION = frozenset(
 _REASON_AFTER = re.compile(r"^(?P<rule>.+?,?\s+not\s+[^,;]+),\s+\w+", re.I)
 
 
-def _contrast_match(s: str) -> re.Match[str] | None:
+# a finite verb early in X: a clause ("secrets belong in the vault"), not a tool's name
+CLAUSE_VERB = re.compile(
+    r"^\S+(?:\s+\S+){0,2}\s+(?:is|are|belongs?|goes|go|stays?|lives?|sits?|runs?|must|should)\b",
+    re.I,
+)
+
+
+def contrast_match(s: str) -> re.Match[str] | None:
     clause = strip_tail(_rule_clause(s))
     m = _REASON_AFTER.match(clause)
     if m and _CONTRAST.match(clause) is None:
@@ -217,7 +219,7 @@ def _contrast_match(s: str) -> re.Match[str] | None:
         # a focus particle ("only the class I touched") opens X without being its content; a
         # placement clause ("fixtures live next to the tests that use them") is X whole
         room = 5 + (1 if m and re.match(r"(?:only|just)\s", m.group("x"), re.I) else 0)
-        room = 10 if m and _CLAUSE_VERB.search(m.group("x")) else room
+        room = 10 if m and CLAUSE_VERB.search(m.group("x")) else room
         if m and len(words_of(m.group("x"))) <= room and len(words_of(m.group("y"))) <= 5:
             # "the admin UI does not load" negates a verb: a report, not X-not-Y
             return None if _AUXILIARY_END.search(m.group("x")) else m
@@ -225,7 +227,7 @@ def _contrast_match(s: str) -> re.Match[str] | None:
 
 
 def _contrast(s: str) -> bool:
-    return _contrast_match(s) is not None
+    return contrast_match(s) is not None
 
 
 # Verbs that ask for information about the current state: a request, never a standing rule.
@@ -361,7 +363,7 @@ def _generic_object(s: str) -> bool:
     )
 
 
-def _prohibition(s: str) -> bool:
+def prohibition(s: str) -> bool:
     body = body_of(s)
     return _PROHIBITION.search(body) is not None or _NOTHING_RULE.match(body) is not None
 
@@ -380,7 +382,7 @@ _RULE_SHAPES: tuple[Callable[[str], bool], ...] = (
     _general_instruction,
     _modal_rule,
     _answer_style,
-    _prohibition,
+    prohibition,
     _noun_modal,
     _placement,
     _kind_norm,
@@ -391,129 +393,10 @@ _RULE_SHAPES: tuple[Callable[[str], bool], ...] = (
 )
 # Shapes that hold in a clause of their own after "so"/"but"/";".
 _CLAUSE_SHAPES: tuple[Callable[[str], bool], ...] = (
-    _prohibition,
+    prohibition,
     polite_state,
     _kind_norm,
     _noun_modal,
     _modal_rule,
     _placement,
 )
-
-
-def with_context(sentences: list[str], sentence: str) -> str:
-    """A rule quoted with the short sentence before it when that one sets its scene ("Commit
-    it. Messages should explain the why")."""
-    if imperative(sentence):
-        return sentence  # an instruction carries its own scene
-    i = sentences.index(sentence) if sentence in sentences else 0
-    before = sentences[i - 1] if i > 0 else ""
-    if before and len(words_of(before)) <= 5 and not is_preference(before):
-        if clause_kind(before) == "other":
-            return f"{before} {sentence}"
-    return sentence
-
-
-PREFER_XY = re.compile(
-    r"\bprefer(?:s|red|ably)?\s+(?:to\s+use\s+|using\s+)?(?P<x>.+?)\s+"
-    r"(?:over|to|instead\s+of|rather\s+than|than)\s+(?P<y>.+)",
-    re.I,
-)
-USE_XY = re.compile(
-    r"\buse\s+(?P<x>.+?)\s+(?:instead\s+of|rather\s+than|over|not)\s+(?P<y>.+)", re.I
-)
-_XY_INSTEAD = re.compile(r"^(?P<x>.+?)\s+(?:instead\s+of|rather\s+than)\s+(?P<y>.+)", re.I)
-_NEGATED = re.compile(
-    r"\b(?:never|don't|dont|do\s+not|avoid|stop(?=\s+\w+ing\b)|no\s+more(?!\s+than))\s+"
-    r"(?:ever\s+)?(?P<x>.+)",
-    re.I,
-)
-_ALWAYS = re.compile(r"\balways\s+(?P<x>.+)", re.I)
-_PREFER_X = re.compile(r"\bprefer(?:s|red|ably)?\s+(?P<x>.+)", re.I)
-_PLEASE_USE = re.compile(r"\bplease\s+(?P<x>(?:use|keep|stick)\b.+)", re.I)
-_LIKE = re.compile(r"\bi\s+(?:really\s+)?(?P<v>like|love|hate|dislike)\s+(?P<x>.+)", re.I)
-
-
-def _use_x_over_y(m: re.Match[str]) -> str:
-    x, y = strip_tail(m.group("x")), strip_tail(m.group("y"))
-    x = re.sub(r"^(?:always|to)\s+", "", x, flags=re.I)
-    return f"use {clip(x, 80)} rather than {clip(y, 80)}"
-
-
-def _like(m: re.Match[str]) -> str:
-    verb, x = m.group("v").lower(), clip(strip_tail(m.group("x")), 120)
-    return f"avoid {x}" if verb in ("hate", "dislike") else f"keep doing this: {x}"
-
-
-def _negated(m: re.Match[str]) -> str:
-    verb = m.group(0).split()[0].lower()
-    x = clip(strip_tail(m.group("x")), 120)
-    return f"avoid {x}" if verb in ("avoid", "stop") else f"do not {x}"
-
-
-def _x_group(template: str) -> Callable[[re.Match[str]], str]:
-    return lambda m: template.format(clip(strip_tail(m.group("x")), 120))
-
-
-# The shapes of a preference sentence, most specific first: the first pattern that matches
-# says what a future run should do. The X-over-Y shapes may sit anywhere in the sentence; the
-# others only when they open it, so "run the linter first, never skip it" is kept whole.
-_IMPLICATIONS: tuple[tuple[re.Pattern[str], bool, Callable[[re.Match[str]], str]], ...] = (
-    (PREFER_XY, False, _use_x_over_y),
-    (USE_XY, False, _use_x_over_y),
-    (_LIKE, True, _like),
-    (_NEGATED, True, _negated),
-    (_ALWAYS, True, _x_group("always {}")),
-    (_PLEASE_USE, True, _x_group("{}")),
-    (_PREFER_X, True, _x_group("prefer {}")),
-)
-
-
-# "no ts-ignore please, fix the actual type": what to avoid, and what to do instead.
-_NO_X = re.compile(r"^no\s+(?P<x>[^,;—–]+?)(?:\s+please)?(?:\s*[,;—–]\s*(?P<rest>.+))?$", re.I)
-
-
-_CLAUSE_VERB = re.compile(
-    r"^\S+(?:\s+\S+){0,2}\s+(?:is|are|belongs?|goes|go|stays?|lives?|sits?|runs?|must|should)\b",
-    re.I,
-)
-
-
-def preference_implication(sentence: str) -> str:
-    """What a future run should do, read off the shape of a preference sentence."""
-    s = normalize_quotes(sentence)
-    if x := complaint(s):
-        return clip(x, 130)  # a complaint asks for the opposite of what it names
-    if x := standing_question(s):
-        return clip(x, 160)
-    s = without_marker(s) if remembered(s) else s
-    relayed = relayed_part(s)
-    if relayed and _whole_rule(relayed) and not _whole_rule(s[: s.rfind(relayed)]):
-        s = relayed  # the rule is what the teammate said, not the story around it
-    if not _whole_rule(s) and (clause := _rule_clause_of(s)):
-        s = clause
-    body = strip_tail(body_of(s))
-    m = _contrast_match(s)
-    if m:
-        x = re.sub(r"^(?:use|prefer)\s+", "", strip_tail(m.group("x")), flags=re.I)
-        y = clip(strip_tail(m.group("y")), 80)
-        finite = _CLAUSE_VERB.search(x) is not None  # "secrets belong in the vault, not …"
-        if len(words_of(x)) > 1 and (
-            imperative(x) or finite or re.match(r"(?:only|just)\s", x, re.I)
-        ):
-            return f"{clip(x[:1].lower() + x[1:], 80)}, not {y}"
-        return f"use {clip(x, 80)}, not {y}"
-    for pattern, anchored, implication in _IMPLICATIONS:
-        m = pattern.match(body_of(s)) if anchored else pattern.search(s)
-        if m:
-            return implication(m)
-    m = _NO_X.match(body)
-    if m and _prohibition(s):
-        rest = f"; {clip(m.group('rest'), 100)}" if m.group("rest") else ""
-        return f"avoid {clip(strip_tail(m.group('x')), 100)}{rest}"
-    m = _XY_INSTEAD.search(body)
-    if m:
-        return f"{clip(strip_tail(m.group('x')), 80)} rather than {clip(m.group('y'), 80)}"
-    if recurring_lead(s):  # "before every commit" is when the rule applies: keep it
-        body = strip_tail(LEADING_WHEN.sub("", s.strip()))
-    # An instruction without a known shape is its own implication, kept whole.
-    return clip(body[:1].lower() + body[1:], 160) if body else ""

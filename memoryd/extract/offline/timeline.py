@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from memoryd.extract.offline.implication import preference_implication, with_context
 from memoryd.extract.offline.items import message_parts, text_of, user_text
 from memoryd.extract.offline.language import is_rejection, read_message
 from memoryd.extract.offline.limits import ANALYSE_CHARS, MAX_TEXTS
-from memoryd.extract.offline.rules import preference_implication, with_context
 from memoryd.extract.offline.sentences import split_sentences
 from memoryd.extract.offline.shell import (
     PATCH_FAIL,
