@@ -364,3 +364,16 @@ def test_more_voices_of_a_standing_rule(sentence: str, implication: str) -> None
 )
 def test_a_task_at_hand_is_no_standing_rule(sentence: str) -> None:
     assert not is_preference(sentence), sentence
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "Set `KILN_PROFILE=ci` before running the glaze tests.",
+        "To rebuild one board image: `nix build .#board-b`.",
+        "The snapshot tests only pass with LANG=C set.",
+        "The firmware needs Zephyr 3 or later (see west.yml).",
+    ],
+)
+def test_how_to_and_a_setting_or_named_version_are_kept_from_a_conclusion(said: str) -> None:
+    assert statements([said]) == [said.rstrip(".")]

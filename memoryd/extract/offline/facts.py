@@ -36,7 +36,7 @@ _STANDING = re.compile(
     r"|uses?|listens?|binds?|pins?|pinned|generated|should|has\s+to|have\s+to|depends?\s+on"
     r"|comes?\s+from|points?\s+to|only\s+works|works\s+only|runs?\s+(?:on|at|in|from|before"
     r"|after)|sits?\s+in|belongs?\s+in|goes\s+in|go\s+in|can't|cannot|won't|breaks?|fails?\s+"
-    r"(?:unless|without|if|when))\b"
+    r"(?:unless|without|if|when)|only\s+(?:pass|passes|succeeds?|runs?)\s+(?:with|when|if|on|in))\b"
     # how a thing is done, with its instrument: "the app now starts locally with `x`"
     r"|\b[a-z]+s\s+(?:\w+\s+){0,2}(?:with|via|through|using)\s+`",
     re.I,
@@ -70,8 +70,16 @@ _ANAPHORA = re.compile(
 _ASIDE = re.compile(r"\s*\([^()]{1,120}\)")
 
 
+# "TZ=UTC", "CI=1": a setting with its value, even without an underscore in its name.
+_ASSIGNED = re.compile(r"\b[A-Z][A-Z0-9_]+=[^\s,;]+")
+# "Node 20", "Postgres 16", "Java 21": a named runtime or service and its major version.
+_NAMED_VERSION = re.compile(r"\b[A-Z][A-Za-z]+\s+v?\d{1,3}\b(?![:.]\d)")
+
+
 def _anchored(s: str) -> bool:
-    return any(p.search(s) for p in (_ENV_VAR, _PORT, _VERSION, _PATH, _CODE))
+    return any(
+        p.search(s) for p in (_ENV_VAR, _PORT, _VERSION, _PATH, _CODE, _ASSIGNED, _NAMED_VERSION)
+    )
 
 
 def _statement(sentence: str) -> str | None:
@@ -126,9 +134,21 @@ def statements(texts: Iterable[str]) -> list[str]:
     return dedupe(out)
 
 
+# "Set `X=1` before running the e2e suite", "To run one test: `go test -run Name`": how to
+# do something, said as an instruction with its command and its occasion or purpose.
+_HOW_TO = re.compile(
+    r"^(?:set|export|run|use|pass|add|start|call)\s+`[^`\n]{2,80}`\s+(?:before|after|when"
+    r"|whenever|for|to|in|on)\b"
+    r"|^to\s+\w+(?:\s+[^:`]{1,60})?:\s*`[^`\n]{2,80}`",
+    re.I,
+)
+
+
 def _advice(sentence: str) -> str:
     s = strip_tail(one_line(sentence.strip().lstrip("-*• ").strip()))
-    return s if _CONDITIONED_ADVICE.match(s) and not TRANSIENT.search(s) else ""
+    if TRANSIENT.search(s):
+        return ""
+    return s if _CONDITIONED_ADVICE.match(s) or _HOW_TO.match(s) else ""
 
 
 # Facts that show in the output of a successful command.
