@@ -377,3 +377,11 @@ def test_a_task_at_hand_is_no_standing_rule(sentence: str) -> None:
 )
 def test_how_to_and_a_setting_or_named_version_are_kept_from_a_conclusion(said: str) -> None:
     assert statements([said]) == [said.rstrip(".")]
+
+
+def test_a_tool_ditched_for_another_or_a_thing_that_no_longer_exists_is_replaced() -> None:
+    out = replacements(
+        ["We ditched yarn for pnpm after the audit.", "The `seed.sh` script doesn't exist anymore."]
+    )
+    assert out[0].startswith("Replaced: `yarn` is replaced by `pnpm`")
+    assert out[1].startswith("Replaced: `seed.sh` is gone")

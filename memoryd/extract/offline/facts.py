@@ -204,6 +204,9 @@ _REPLACED: tuple[re.Pattern[str], ...] = tuple(
     re.compile(p, re.I)
     for p in (
         rf"\b(?:replaced|swapped)\s+(?P<old>{_XS})\s+(?:with|for|by)\s+(?P<new>{_X})",
+        # "ditched poetry for uv", "dropped nose in favour of pytest"
+        rf"\b(?:ditched|dropped|abandoned|retired|traded)\s+(?P<old>{_X})\s+(?:for|in\s+favou?r\s+of)"
+        rf"\s+(?P<new>{_X})",
         # "moved lumen off conan to vcpkg": from what to what, with what moved in between
         rf"\b(?:switched|migrated|moved|went)\s+(?:[\w-]+\s+){{0,2}}?(?:off(?:\s+of)?|away\s+from)"
         rf"\s+(?P<old>{_X})\s+(?:to|onto|over\s+to)\s+(?P<new>{_X})",
@@ -230,6 +233,7 @@ _REPLACED: tuple[re.Pattern[str], ...] = tuple(
         rf"(?P<new>{_X})\s+(?:replaced|replaces|supersedes|superseded|took\s+over\s+from)\s+"
         rf"(?P<old>{_X})",
         rf"(?P<old>{_X})\s+(?:no\s+longer\s+works?|doesn't\s+work\s+any\s*more"
+        rf"|(?:doesn't|does\s+not)\s+exist\s+any\s*more"
         rf"|stopped\s+working|is\s+deprecated\s+in\s+favou?r\s+of\s+(?P<new>{_X}))",
         # "port 5433 now (was 5432)", "5433, previously 5432", "used to be 5432".
         rf"(?P<new>{_X})\s+now\b[^()]*\((?:it\s+)?(?:was|formerly|previously|used\s+to\s+be)"
@@ -271,6 +275,7 @@ _SUBCOMMANDS = frozenset(
 # A word every replacement pattern needs: a cheap test before the patterns.
 _REPLACEMENT_WORD = re.compile(
     r"replac|swapp|switch|migrat|moved|went|changed|renamed|longer|don't|do\s+not|stopped"
+    r"|abandoned|traded|exist\s+any"
     r"|gone|removed|deleted|deprecat|dead|obsolete|dropped|ditched|rid\s+of|retired|nothing"
     r"|no\s+one|none|supersed|took\s+over|working|work\s+any|\bnow\b|formerly|previously"
     r"|instead|in\s+place|\bold\b",
