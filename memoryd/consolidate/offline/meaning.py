@@ -125,13 +125,13 @@ def same_rule(a: set[str], b: set[str]) -> bool:
 
 
 # What an English suffix adds to a stem: "lint" + "er", "indent" + "ation"; not "hand" + "ler".
-_SUFFIX = re.compile(r"(?:e?r|or|ion|ation|ment|ing|e?d|e?s|ly|ity|i[sz]e|able|al)")
+_SUFFIX = re.compile(r"(?:e|e?r|or|ion|ation|ment|ing|e?d|e?s|ly|ity|i[sz]e|able|al)")
 
 
 def _akin(x: str, y: str) -> bool:
     """The same word, or one is the other plus a suffix."""
-    if x == y:
-        return True
+    if x == y or (x[-1:] in "yi" and y[-1:] in "yi" and x[:-1] == y[:-1] and len(x) >= 4):
+        return True  # "reply" / "repli(es)"
     short, long = sorted((x, y), key=len)
     return (
         len(short) >= 4
@@ -181,13 +181,14 @@ _IDEAS: dict[str, str] = {
     **dict.fromkeys("packag crate gem dependenc dep librar lib wheel plugin".split(), "dependency"),
     **dict.fromkeys("ask confirm approv permiss".split(), "ask"),
     **dict.fromkeys("own separat dedicat standalone distinct".split(), "separate"),
-    **dict.fromkeys("chang work featur".split(), "change"),
+    **dict.fromkeys("chang work featur touch".split(), "change"),
+    **dict.fromkeys("short brief concis terse succinct".split(), "short"),
     **dict.fromkeys("regress fail".split(), "fail"),
 }
 # "check with me", "run it by me": asking someone, said without the word.
 _ASKING = re.compile(r"\b(?:check|clear|run\s+it)\s+(?:with|by)\s+(?:me|us)\b", re.I)
 # Words that carry no idea in a rule, beyond the fillers: pronouns and light verbs.
-_LIGHT = frozenset("me my us our their them into onto get got goe go put".split())
+_LIGHT = frozenset("me my us our your their them into onto get got goe go put".split())
 
 
 def _idea(word: str) -> str:
@@ -199,6 +200,10 @@ def _idea(word: str) -> str:
         if len(stem) >= 5 and word.startswith(stem):
             return idea
     return word
+
+
+def _ideas(words: set[str]) -> set[str]:
+    return {_idea(w) for w in words - _LIGHT}
 
 
 def idea_words(text: str) -> set[str]:
@@ -226,7 +231,9 @@ def _polarity(rule: str) -> bool:
     """Whether a rule asks for what it names (True) or turns it down; "avoid X without
     asking" turns down only X without asking, so it asks for asking, as "ask before X" does."""
     opening = rule.strip().lstrip("\"'“‘`(").strip()
-    return (_TURNS_DOWN.match(opening) is None) != (_EXCEPT.search(rule) is not None)
+    # "emoji-free" keeps the thing out as "no emojis" does
+    refuses = _TURNS_DOWN.match(opening) is not None or re.search(r"\w-free\b", rule) is not None
+    return (not refuses) != (_EXCEPT.search(rule) is not None)
 
 
 def _other_names(a: str, b: str) -> bool:
@@ -387,6 +394,18 @@ def same_tool_rule(a: str, b: str, tools: Set[str]) -> bool:
     return bool(others) or max(len(sa), len(sb)) <= 3
 
 
+def _same_refusal(a: str, b: str) -> bool:
+    """Two rules that turn the same word down, wherever their negation stands ("lock files are
+    regenerated, never edited by hand" / "do not hand-edit the lockfile"), and take nothing
+    the other turns down."""
+    sa, sb = stance(unwrap(a)), stance(unwrap(b))
+    refused = {w for w, ok in sa.items() if not ok and sb.get(w) is False}
+    # a negation reaches a few words on, so the object may be "turned down" in one rule only
+    # ("do not hand-edit the snapshots"): fewer disagreements than refusals in common
+    differ = {w for w, ok in sa.items() if w in sb and sb[w] != ok}
+    return bool(refused) and len(differ) < len(refused)
+
+
 def same_stance(sa: dict[str, bool], sb: dict[str, bool]) -> bool:
     """No word one rule takes that the other turns down."""
     return all(sa[w] == sb[w] for w in sa if w in sb)
@@ -402,8 +421,8 @@ def same_meaning(a: str, b: str, tools: Set[str]) -> bool:
     wa, wb = meaning_words(unwrap(a)), meaning_words(unwrap(b))
     return (
         (
-            (same_rule(wa, wb) or same_idea(a, b))
-            and _polarity(a) == _polarity(b)
+            (same_rule(wa, wb) or same_rule(_ideas(wa), _ideas(wb)) or same_idea(a, b))
+            and (_polarity(a) == _polarity(b) or _same_refusal(a, b))
             and not _other_names(a, b)
             and not _pair_conflict(a, b)
             and not _pair_conflict(b, a)
