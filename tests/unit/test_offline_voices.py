@@ -12,7 +12,7 @@ from support.items import failures_of, knowledge_of, result, run, user
 
 from memoryd.consolidate.offline.meaning import same_meaning, universal
 from memoryd.extract.offline import is_preference, preference_implication, read_message
-from memoryd.extract.offline.facts import replacements, statements
+from memoryd.extract.offline.facts import replacements, statements, user_statements
 from memoryd.extract.offline.sentences import body_of
 
 
@@ -413,3 +413,12 @@ def test_one_rule_in_other_words_is_merged(a: str, b: str) -> None:
 )
 def test_other_rules_sharing_words_are_not_merged(a: str, b: str) -> None:
     assert not same_meaning(a, b, {"pnpm"})
+
+
+def test_the_trouble_a_user_brings_is_not_knowledge_a_condition_of_failure_is() -> None:
+    said = [
+        "The upload in kiln/storage.py says 403 since this morning.",
+        "The glaze preview in src/preview.ts does not load anymore.",
+        "The kiln API fails without KILN_TOKEN set.",
+    ]
+    assert user_statements(said) == ["The kiln API fails without KILN_TOKEN set"]

@@ -100,6 +100,22 @@ def _statement(sentence: str) -> str | None:
     return clip(s[:1].upper() + s[1:], FACT_CHARS)
 
 
+# "the download in loom/weights.py says 401", "the admin page is broken": the trouble a user
+# brings is the task's question, not knowledge (a condition of failure, "fails without X", is).
+_TROUBLE = re.compile(
+    r"\b(?:says|returns|gives|shows|throws|prints|answers)\s+(?:an?\s+|me\s+)?"
+    r"(?:\d{3}\b|errors?\b|exceptions?\b)"
+    r"|\b(?:is|are)\s+(?:now\s+|still\s+)?(?:broken|failing|red|down)\b"
+    r"|\b(?:doesn't|does\s+not|won't|can't|cannot)\s+(?:work|start|build|load|run|compile|connect)\b",
+    re.I,
+)
+
+
+def user_statements(texts: Iterable[str]) -> list[str]:
+    """The durable statements of the user's messages, without the trouble they report."""
+    return [s for s in statements(texts) if _TROUBLE.search(s) is None]
+
+
 # "On the laptop, run them with `-m 'not gpu'`", "Without Docker use `--offline`": advice under
 # a condition of the environment, an imperative with a code span, is how to work there.
 _CONDITIONED_ADVICE = re.compile(

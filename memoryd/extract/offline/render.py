@@ -14,6 +14,7 @@ from memoryd.extract.offline.facts import (
     output_facts,
     replacements,
     statements,
+    user_statements,
 )
 from memoryd.extract.offline.implication import PREFER_XY, USE_XY
 from memoryd.extract.offline.judge import (
@@ -140,7 +141,7 @@ def _knowledge(view: _TaskView) -> list[str]:
     rules = {norm_words(p.quote) for p in task.preferences}
     out += [
         s
-        for s in statements(task.user_texts)
+        for s in user_statements(task.user_texts)
         if s not in out and not any(norm_words(s) in r for r in rules)
     ][:MAX_FACTS]
     out += output_facts(task)
