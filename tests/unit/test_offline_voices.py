@@ -422,3 +422,18 @@ def test_the_trouble_a_user_brings_is_not_knowledge_a_condition_of_failure_is() 
         "The kiln API fails without KILN_TOKEN set.",
     ]
     assert user_statements(said) == ["The kiln API fails without KILN_TOKEN set"]
+
+
+async def test_a_failure_that_passed_after_the_user_acted_is_linked_to_what_they_said() -> None:
+    items = [
+        user("Pull the latest fixtures from the lab share."),
+        run("c1", "rsync -a lab:/share/fixtures/ fixtures/"),
+        result("c1", 255, "ssh: connect to host lab port 22: Connection timed out\n"),
+        user("Ah, the lab is only reachable over the VPN. I connected it, try again."),
+        run("c2", "rsync -a lab:/share/fixtures/ fixtures/"),
+        result("c2", 0, ""),
+    ]
+    lesson = (await failures_of(items)).splitlines()[0]
+    assert "Connection timed out" in lesson
+    assert "it passed after the user said" in lesson
+    assert "only reachable over the VPN" in lesson

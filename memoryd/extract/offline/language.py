@@ -99,6 +99,12 @@ _REQUEST_WORDS = frozenset(
 )
 
 
+# "I connected the VPN, try again": a request to retry continues the task it retries.
+_RETRY = re.compile(
+    r"\b(?:try|run\s+it|do\s+it|give\s+it\s+a\s+go)\s+again\b|\b(?:retry|rerun)\b", re.I
+)
+
+
 def _points_back(s: str) -> bool:
     """A request whose only object is a pronoun: it continues the task it refers to."""
     return _POINTER.search(s) is not None and all(w in _REQUEST_WORDS for w in words_of(s))
@@ -147,7 +153,14 @@ def read_message(text: str) -> MessageReading:
     asking = [s for s in substantive if _REQUEST.search(s)] or [s for s in substantive if _asks(s)]
     # "Can you do it like this?": what it asks is only a pointer back to the work at hand
     follow_up = (
-        negative or not substantive or (bool(asking) and all(_points_back(s) for s in asking))
+        negative
+        or not substantive
+        or (bool(asking) and all(_points_back(s) for s in asking))
+        # "I connected the VPN, try again": asks for nothing new but the retry
+        or (
+            any(_RETRY.search(s) for s in sentences)
+            and all(_points_back(s) or _RETRY.search(s) for s in asking)
+        )
     )
     title_src = (asking or substantive or sentences or [text])[0]
     # Drop a leading acknowledgement ("Thanks, now add tests" → "now add tests").

@@ -186,6 +186,12 @@ def _correction(
     return None
 
 
+def _said_between(task: Task, after: int, before: int) -> str:
+    """The first two sentences of the user's last message between two actions, or ""."""
+    said = [text for seq, text in task.said if after < seq < before]
+    return " ".join(split_sentences(said[-1])[:2]) if said else ""
+
+
 def failures(task: Task) -> list[Failure]:
     out: list[Failure] = []
     actions = task.actions
@@ -239,6 +245,13 @@ def failures(task: Task) -> list[Failure]:
                     )
                 elif fixed.text != a.text:
                     lesson = f"{failed_code} failed{_error_brief(a)}; {fixed_code} works instead"
+                elif said := _said_between(task, a.seq, fixed.seq):
+                    # nothing ran in between: what the user did or told is the fix ("I'm on
+                    # the VPN now, try again")
+                    lesson = (
+                        f"{failed_code} failed{_error_brief(a)}; it passed after the user said "
+                        f"{quoted(said, LESSON_ERROR)}"
+                    )
             elif instead is not None:
                 fixed = instead
                 lesson = (
