@@ -437,3 +437,21 @@ async def test_a_failure_that_passed_after_the_user_acted_is_linked_to_what_they
     assert "Connection timed out" in lesson
     assert "it passed after the user said" in lesson
     assert "only reachable over the VPN" in lesson
+
+
+async def test_listing_what_runs_is_a_look_not_a_fix_step() -> None:
+    items = [
+        user("Bring the stack up."),
+        run("c1", "podman compose up -d"),
+        result(
+            "c1", 1, "Error: rootlessport listen tcp 0.0.0.0:6379: bind: address already in use\n"
+        ),
+        run("c2", "podman ps --format '{{.Names}}'"),
+        result("c2", 0, "stale-redis\n"),
+        run("c3", "podman stop stale-redis"),
+        result("c3", 0, "stale-redis\n"),
+        run("c4", "podman compose up -d"),
+        result("c4", 0, "Started\n"),
+    ]
+    lesson = (await failures_of(items)).splitlines()[0]
+    assert "fixed by `podman stop stale-redis`, after which it passed" in lesson

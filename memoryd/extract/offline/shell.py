@@ -390,12 +390,12 @@ CLI_VERBS = frozenset(
     "upgrade downgrade merge heads current history revision migrate makemigrations init "
     "install uninstall add remove generate build run serve start stop restart deploy lint check "
     "format fmt sync update push pull apply plan destroy status list show info version logs "
-    "port inspect describe get set create delete exec up down login".split()
+    "port inspect describe get set create delete exec up down login ps ls images stats top".split()
 )
 # Subcommands that only look: never a fix, never how-to-run knowledge.
 LOOK_VERBS = frozenset(
     "heads current history status list show info version logs port inspect describe get "
-    "diff log".split()
+    "diff log ps ls images stats top".split()
 )
 _RUNNERS = frozenset({"uv", "poetry", "pdm", "pipenv", "hatch", "npx", "pnpx", "bunx"})
 
