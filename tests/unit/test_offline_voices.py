@@ -8,11 +8,12 @@ has (other domains: a bakery's ordering app, embedded firmware, a Haskell servic
 from __future__ import annotations
 
 import pytest
-from support.items import failures_of, knowledge_of, result, run, user
+from support.items import assistant, extract, failures_of, knowledge_of, request, result, run, user
 
 from memoryd.consolidate.offline.meaning import same_meaning, universal
 from memoryd.extract.offline import is_preference, preference_implication, read_message
 from memoryd.extract.offline.facts import replacements, statements, user_statements
+from memoryd.extract.offline.language import is_rejection
 from memoryd.extract.offline.sentences import body_of
 
 
@@ -455,3 +456,37 @@ async def test_listing_what_runs_is_a_look_not_a_fix_step() -> None:
     ]
     lesson = (await failures_of(items)).splitlines()[0]
     assert "fixed by `podman stop stale-redis`, after which it passed" in lesson
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "Nah, leave the fixture as it is.",
+        "I'd rather not, the reviewers hate that.",
+        "Let's not do that, it hides the race.",
+        "Better not, the release branch is protected.",
+        "Hmm, no, that is risky.",
+        "Please don't, it breaks the importer.",
+    ],
+)
+def test_a_refusal_in_any_register_rejects(answer: str) -> None:
+    assert is_rejection(answer)
+    assert read_message(answer).negative
+
+
+async def test_a_proposal_said_as_a_statement_is_what_a_refusal_refuses() -> None:
+    items = [
+        user("The importer test is flaky in CI."),
+        run("c1", "tox -e py312 -- tests/test_importer.py"),
+        result("c1", 1, "FAILED tests/test_importer.py::test_batch - AssertionError\n"),
+        assistant(
+            "It is a race on the temp dir. The quickest fix is to mark test_batch with "
+            "pytest.mark.skip for now."
+        ),
+        user("Better not, we never skip tests to get green. Find the race."),
+    ]
+    out = await extract(request(items))
+    text = out.rollout_summary
+    assert "The user rejected the proposal to" in text
+    assert "pytest.mark.skip" in text
+    assert "The user rejected `tox" not in text

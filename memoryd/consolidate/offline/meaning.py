@@ -22,7 +22,7 @@ RUN = "run"  # how to build, test, run
 MISSING = "missing"  # a tool or module missing here
 NOISE = "noise"  # a pushback, an unresolved one-off failure, a list of files
 
-DURABILITY = {RULE: 6, FIX: 5, DONT: 5, REPLACED: 4, FACT: 4, RUN: 3, MISSING: 2, NOISE: 0}
+DURABILITY = {RULE: 6, FIX: 5, DONT: 4, REPLACED: 4, FACT: 4, RUN: 3, MISSING: 2, NOISE: 0}
 
 FIX_LINE = re.compile(
     r"\bfixed\s+by\b|\bworks?\s+instead\b|\bworked\s+instead\b|\bresolved\b.*\bby\b"

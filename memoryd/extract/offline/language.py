@@ -24,6 +24,13 @@ from memoryd.extract.offline.sentences import (
 )
 from memoryd.textutil import clip, one_line
 
+# A refusal, in any register, as the first clause of an answer: "nah", "no thanks", "I'd
+# rather not", "let's not", "better not", "hmm, no", "please don't (do that)".
+_REFUSAL = (
+    r"|^(?:nah|nope|no\s+no|no\s+thanks|(?:hmm+|um+|uh+|well)\s+no)[.!]*$"
+    r"|^(?:i'd|i\s+would)\s+(?:much\s+)?rather\s+not\b|^let's\s+not\b|^better\s+not\b"
+    r"|^please\s+(?:don't|do\s+not|not)(?:\s+(?:do\s+)?(?:that|it|this|like\s+that|that\s+way))?[.!]*$"
+)
 _NEGATIVE = re.compile(
     r"\b(?:that|it|this|which)\s*(?:'s\s+)?(?:still\s+)?(?:doesn't|does not|didn't|did not|won't"
     r"|isn't|is not)\s+(?:work|working|help|compile|build|run|pass|fix|right|correct)\b"
@@ -31,7 +38,8 @@ _NEGATIVE = re.compile(
     r"|doesn't work|not working|the same)\b"
     r"|\bnot working\b|\b(?:is|are|was)\s+(?:still\s+)?broken\b"
     r"|^(?:no|nope|wrong)[.!]*$"
-    r"|\b(?:that's|that is|this is|it's|you're|you are)\s+(?:wrong|incorrect"
+    + _REFUSAL
+    + r"|\b(?:that's|that is|this is|it's|you're|you are)\s+(?:wrong|incorrect"
     r"|not (?:right|correct|it|what i (?:asked|wanted|meant)))"
     r"|\bnot what i (?:asked|wanted|meant)\b"
     r"|\byou (?:broke|deleted|removed|forgot|missed|ignored)\b"
@@ -67,12 +75,35 @@ def _chatter(sentences: list[str]) -> bool:
 
 
 _REJECTION = re.compile(
-    r"^(?:no|nope|wrong)\b|\b(?:undo|revert|roll\s*back|put\s+(?:it|that|them)\s+back"
+    r"^(?:no|nope|nah|wrong)\b|^(?:hmm+|um+|uh+|well)[,\s]+no\b"
+    r"|^(?:i'd|i\s+would)\s+(?:much\s+)?rather\s+not\b|^(?:let's|better)\s+not\b"
+    r"|^please\s+(?:don't|do\s+not|not)\b|\b(?:undo|revert|roll\s*back|put\s+(?:it|that|them)\s+back"
     r"|back\s+out)\b|^(?:don't|do\s+not|stop|never)\b|\bnot\s+what\s+i\s+(?:asked|wanted|meant)"
     r"|\bi\s+(?:didn't|did\s+not)\s+ask\b|\byou\s+(?:broke|deleted|removed)\b"
     r"|\bleave\s+\S+(?:\s+\S+)?\s+alone\b|\b(?:that's|that\s+is)\s+(?:wrong|not\s+right)",
     re.I,
 )
+
+
+# "I could run `flyway:repair`", "The quickest way is to put @Disabled on it": the assistant
+# offering an action, which the user's next message accepts or refuses, as it would a question.
+_PROPOSAL = re.compile(
+    r"\b(?:i\s+(?:could|can|would|will|'d|suggest|propose|recommend)"
+    r"|shall\s+i|should\s+i|do\s+you\s+want\s+me|we\s+could|you\s+could|how\s+about"
+    r"|the\s+(?:quickest|easiest|simplest|fastest|cleanest)\s+(?:way|fix|option)\b[^.]*\bis)\b",
+    re.I,
+)
+
+
+def proposes(text: str) -> bool:
+    """Whether the last sentence of an assistant's message offers an action."""
+    sentences = split_sentences(text)
+    return bool(sentences) and _PROPOSAL.search(sentences[-1]) is not None
+
+
+def proposal_sentence(text: str) -> str:
+    """The last sentence of a message that offers an action, or ""."""
+    return next((s for s in reversed(split_sentences(text)) if _PROPOSAL.search(s)), "")
 
 
 def is_rejection(text: str) -> bool:

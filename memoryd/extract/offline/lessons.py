@@ -16,6 +16,7 @@ from memoryd.extract.offline.judge import (
     one_off,
     status_text,
 )
+from memoryd.extract.offline.language import proposal_sentence
 from memoryd.extract.offline.limits import COMMAND_CHARS
 from memoryd.extract.offline.sentences import split_sentences
 from memoryd.extract.offline.shell import MAX_ADDED, command_key, command_programs
@@ -365,5 +366,8 @@ def _proposed(proposal: str) -> str:
     spans = dedupe(_SPAN.findall(proposal))
     if spans:
         return "run " + " / ".join(md_code(s) for s in spans[:2])
+    offered = proposal_sentence(proposal)
+    if offered and not offered.rstrip().endswith("?"):
+        return quoted(offered, 120)  # "The quickest way is to put @Disabled on it"
     asked = [s for s in re.split(r"(?<=[.!?])\s+", proposal.strip()) if s]
     return quoted(asked[-2] if len(asked) > 1 else proposal, 120)

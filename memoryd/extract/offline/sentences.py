@@ -19,7 +19,7 @@ _POSITIVE_WORDS = frozenset(
 )
 _NEUTRAL_WORDS = frozenset(
     "ok okay k yes yep yeah sure continue go ahead proceed on do it please keep going carry "
-    "sounds fine alright right".split()
+    "sounds fine alright right hmm hmmm hm um umm uh oh ah well".split()
 )
 FILLER_WORDS = frozenset(
     "you so much a lot again very really that this it now the is was me to looks look all "

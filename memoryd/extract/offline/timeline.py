@@ -10,7 +10,7 @@ from typing import Any
 
 from memoryd.extract.offline.implication import preference_implication, with_context
 from memoryd.extract.offline.items import message_parts, text_of, user_text
-from memoryd.extract.offline.language import is_rejection, read_message
+from memoryd.extract.offline.language import is_rejection, proposes, read_message
 from memoryd.extract.offline.limits import ANALYSE_CHARS, MAX_TEXTS
 from memoryd.extract.offline.sentences import split_sentences
 from memoryd.extract.offline.shell import (
@@ -244,7 +244,7 @@ class _Builder:
                 self._request(text)
         elif role == "assistant":
             text = "\n".join(message_parts(item)).strip()
-            self.asked = text.rstrip("*_` ").endswith("?")
+            self.asked = text.rstrip("*_` ").endswith("?") or proposes(text)
             task = self._current()
             if text and task is not None:
                 task.final_answer = text
