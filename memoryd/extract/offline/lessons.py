@@ -352,7 +352,7 @@ def rejected_lines(task: Task) -> list[str]:
             last = None
     for proposal, quote in task.refused:
         lines.append(
-            f"The user rejected the proposal to {_proposed(proposal)} ({quoted(quote, 160)}): "
+            f"The user rejected the proposal to {_proposed(proposal)} ({quoted(quote, 100)}): "
             "don't repeat it"
         )
     return lines
@@ -368,6 +368,6 @@ def _proposed(proposal: str) -> str:
         return "run " + " / ".join(md_code(s) for s in spans[:2])
     offered = proposal_sentence(proposal)
     if offered and not offered.rstrip().endswith("?"):
-        return quoted(offered, 120)  # "The quickest way is to put @Disabled on it"
+        return quoted(offered, 100)  # "The quickest way is to put @Disabled on it"
     asked = [s for s in re.split(r"(?<=[.!?])\s+", proposal.strip()) if s]
     return quoted(asked[-2] if len(asked) > 1 else proposal, 120)
