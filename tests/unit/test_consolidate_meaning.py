@@ -8,20 +8,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from memoryd.consolidate.offline.meaning import (
-    Replacement,
-    changed_attributes,
-    changed_values,
-    gone_command,
-    gone_commands,
     program,
-    renamed_settings,
-    replacement,
-    said_key,
     same_meaning,
     same_tool_rule,
     stance,
-    superseded_by,
-    turned_down,
     universal,
     where_stated,
 )
@@ -34,6 +24,18 @@ from memoryd.consolidate.offline.model import (
     rule_aliases,
 )
 from memoryd.consolidate.offline.sources import Source, TaskIn
+from memoryd.consolidate.offline.supersession import (
+    Replacement,
+    changed_attributes,
+    changed_values,
+    gone_command,
+    gone_commands,
+    renamed_settings,
+    replacement,
+    said_key,
+    superseded_by,
+    turned_down,
+)
 
 D1, D2, D3 = "2026-10-01T09:00:00Z", "2026-10-08T09:00:00Z", "2026-10-15T09:00:00Z"
 

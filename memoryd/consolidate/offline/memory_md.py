@@ -20,9 +20,6 @@ from memoryd.consolidate.offline.layout import (
 )
 from memoryd.consolidate.offline.ledger import Emitter, Ledger
 from memoryd.consolidate.offline.meaning import (
-    Replacement,
-    replaced_phrase,
-    superseded_by,
     where_stated,
 )
 from memoryd.consolidate.offline.model import (
@@ -34,6 +31,11 @@ from memoryd.consolidate.offline.model import (
     project_bullet,
 )
 from memoryd.consolidate.offline.sources import AdHocNote
+from memoryd.consolidate.offline.supersession import (
+    Replacement,
+    replaced_phrase,
+    superseded_by,
+)
 from memoryd.layout import ROLLOUT_SUMMARIES_DIR
 from memoryd.textutil import clip, plural
 

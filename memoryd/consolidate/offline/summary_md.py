@@ -27,15 +27,17 @@ from memoryd.consolidate.offline.meaning import (
     first_arg,
     fix_part,
     program,
-    replaced_phrase,
-    replacement,
-    slot,
     terms,
     where_stated,
 )
 from memoryd.consolidate.offline.memory_md import VisibleGroup
 from memoryd.consolidate.offline.model import Entry, project_bullet
 from memoryd.consolidate.offline.sources import AdHocNote, Skill, Source
+from memoryd.consolidate.offline.supersession import (
+    replaced_phrase,
+    replacement,
+    slot,
+)
 from memoryd.redact import redact
 from memoryd.textutil import clip, plural, split_lines
 

@@ -67,10 +67,12 @@ from __future__ import annotations
 import anyio
 
 from memoryd.extract.base import ExtractionRequest, ExtractionResult, Stage1Output
+from memoryd.extract.offline.implication import preference_implication
 from memoryd.extract.offline.items import parse_items
-from memoryd.extract.offline.language import is_preference, preference_implication, read_message
+from memoryd.extract.offline.language import read_message
 from memoryd.extract.offline.limits import MAX_FIELD_CHARS, MODEL, NAME, QUOTE_CHARS
 from memoryd.extract.offline.render import render
+from memoryd.extract.offline.rules import is_preference
 from memoryd.extract.offline.shell import command_key, command_paths, parse_output
 from memoryd.extract.offline.timeline import analyse
 from memoryd.llm.types import Usage

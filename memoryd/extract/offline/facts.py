@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 
 from memoryd.extract.offline.judge import SECRET_NAME, TRANSIENT, is_probe
-from memoryd.extract.offline.language import split_sentences, strip_tail
+from memoryd.extract.offline.sentences import split_sentences, strip_tail
 from memoryd.extract.offline.shell import SUBCOMMAND_PROGRAMS, command_key, command_programs
 from memoryd.extract.offline.timeline import Command, Task
 from memoryd.textutil import clip, dedupe, md_code, one_line
@@ -36,7 +36,9 @@ _STANDING = re.compile(
     r"|uses?|listens?|binds?|pins?|pinned|generated|should|has\s+to|have\s+to|depends?\s+on"
     r"|comes?\s+from|points?\s+to|only\s+works|works\s+only|runs?\s+(?:on|at|in|from|before"
     r"|after)|sits?\s+in|belongs?\s+in|goes\s+in|go\s+in|can't|cannot|won't|breaks?|fails?\s+"
-    r"(?:unless|without|if|when))\b",
+    r"(?:unless|without|if|when)|only\s+(?:pass|passes|succeeds?|runs?)\s+(?:with|when|if|on|in))\b"
+    # how a thing is done, with its instrument: "the app now starts locally with `x`"
+    r"|\b[a-z]+s\s+(?:\w+\s+){0,2}(?:with|via|through|using)\s+`",
     re.I,
 )
 _NARRATION = re.compile(
@@ -68,8 +70,16 @@ _ANAPHORA = re.compile(
 _ASIDE = re.compile(r"\s*\([^()]{1,120}\)")
 
 
+# "TZ=UTC", "CI=1": a setting with its value, even without an underscore in its name.
+_ASSIGNED = re.compile(r"\b[A-Z][A-Z0-9_]+=[^\s,;]+")
+# "Node 20", "Postgres 16", "Java 21": a named runtime or service and its major version.
+_NAMED_VERSION = re.compile(r"\b[A-Z][A-Za-z]+\s+v?\d{1,3}\b(?![:.]\d)")
+
+
 def _anchored(s: str) -> bool:
-    return any(p.search(s) for p in (_ENV_VAR, _PORT, _VERSION, _PATH, _CODE))
+    return any(
+        p.search(s) for p in (_ENV_VAR, _PORT, _VERSION, _PATH, _CODE, _ASSIGNED, _NAMED_VERSION)
+    )
 
 
 def _statement(sentence: str) -> str | None:
@@ -90,17 +100,71 @@ def _statement(sentence: str) -> str | None:
     return clip(s[:1].upper() + s[1:], FACT_CHARS)
 
 
+# "the download in loom/weights.py says 401", "the admin page is broken": the trouble a user
+# brings is the task's question, not knowledge (a condition of failure, "fails without X", is).
+_TROUBLE = re.compile(
+    r"\b(?:says|returns|gives|shows|throws|prints|answers)\s+(?:an?\s+|me\s+)?"
+    r"(?:\d{3}\b|errors?\b|exceptions?\b)"
+    r"|\b(?:is|are)\s+(?:now\s+|still\s+)?(?:broken|failing|red|down)\b"
+    r"|\b(?:doesn't|does\s+not|won't|can't|cannot)\s+(?:work|start|build|load|run|compile|connect)\b",
+    re.I,
+)
+
+
+def user_statements(texts: Iterable[str]) -> list[str]:
+    """The durable statements of the user's messages, without the trouble they report."""
+    return [s for s in statements(texts) if _TROUBLE.search(s) is None]
+
+
+# "On the laptop, run them with `-m 'not gpu'`", "Without Docker use `--offline`": advice under
+# a condition of the environment, an imperative with a code span, is how to work there.
+_CONDITIONED_ADVICE = re.compile(
+    r"^(?:on|in|without|with|for|outside|inside|under)\s+(?:a\s+|an\s+|the\s+)?[\w./-]+"
+    r"(?:\s+[\w./-]+){0,3},?\s+(?P<verb>run|use|pass|add|set|call|start|build|test)\s+"
+    r"[^;]*`[^`\n]{2,80}`",
+    re.I,
+)
+_BACK_POINTER = re.compile(r"\b(?:them|it|those|these)\b", re.I)
+
+
 def statements(texts: Iterable[str]) -> list[str]:
     """The durable statements of some messages, in order, without repeats."""
     out: list[str] = []
     for text in texts:
         # Lines of a list or a code block are separate statements; fenced code is not prose.
         prose = re.sub(r"```.*?(?:```|$)", " ", text, flags=re.S)
+        last: str | None = None
         for sentence in split_sentences(prose):
             st = _statement(sentence)
+            if st is None:
+                advice = _advice(sentence)
+                if advice and last is not None and _BACK_POINTER.search(advice):
+                    # "run them with …" says what to do with what the statement before named
+                    out[-1] = clip(f"{last}; {advice[:1].lower()}{advice[1:]}", FACT_CHARS)
+                    last = None
+                    continue
+                st = advice or None
             if st is not None:
                 out.append(st)
+            last = st
     return dedupe(out)
+
+
+# "Set `X=1` before running the e2e suite", "To run one test: `go test -run Name`": how to
+# do something, said as an instruction with its command and its occasion or purpose.
+_HOW_TO = re.compile(
+    r"^(?:set|export|run|use|pass|add|start|call)\s+`[^`\n]{2,80}`\s+(?:before|after|when"
+    r"|whenever|for|to|in|on)\b"
+    r"|^to\s+\w+(?:\s+[^:`]{1,60})?:\s*`[^`\n]{2,80}`",
+    re.I,
+)
+
+
+def _advice(sentence: str) -> str:
+    s = strip_tail(one_line(sentence.strip().lstrip("-*• ").strip()))
+    if TRANSIENT.search(s):
+        return ""
+    return s if _CONDITIONED_ADVICE.match(s) or _HOW_TO.match(s) else ""
 
 
 # Facts that show in the output of a successful command.
@@ -145,13 +209,20 @@ def output_facts(task: Task) -> list[str]:
 
 
 # Statements that something was replaced or is gone. X is a code span or one or two words.
-_X = r"(?:`[^`\n]{1,60}`|[\w./:@+-]+(?:\s+[a-z][\w./:@+-]*)?)"
+# A code span may be followed by the common noun it names ("the old `loom-cu121` env").
+_X = (
+    r"(?:`[^`\n]{1,60}`(?:\s+[a-z]{2,12}\b(?!\s+(?:with|by|to)\b))?"
+    r"|[\w./:@+-]+(?:\s+[a-z][\w./:@+-]*)?)"
+)
 # Several old things replaced at once: "eslint and prettier", "`a`, `b` and `c`".
 _XS = rf"{_X}(?:(?:,\s*|,?\s+and\s+){_X}){{0,3}}"
 _REPLACED: tuple[re.Pattern[str], ...] = tuple(
     re.compile(p, re.I)
     for p in (
         rf"\b(?:replaced|swapped)\s+(?P<old>{_XS})\s+(?:with|for|by)\s+(?P<new>{_X})",
+        # "ditched poetry for uv", "dropped nose in favour of pytest"
+        rf"\b(?:ditched|dropped|abandoned|retired|traded)\s+(?P<old>{_X})\s+(?:for|in\s+favou?r\s+of)"
+        rf"\s+(?P<new>{_X})",
         # "moved lumen off conan to vcpkg": from what to what, with what moved in between
         rf"\b(?:switched|migrated|moved|went)\s+(?:[\w-]+\s+){{0,2}}?(?:off(?:\s+of)?|away\s+from)"
         rf"\s+(?P<old>{_X})\s+(?:to|onto|over\s+to)\s+(?P<new>{_X})",
@@ -169,14 +240,16 @@ _REPLACED: tuple[re.Pattern[str], ...] = tuple(
         rf"|loaded|consulted|honou?red|recognized|recognised|required|called|in\s+use))",
         rf"\buse\s+(?P<new>{_X})\s+now\s+(?:instead\s+of|rather\s+than|not)\s+(?P<old>{_X})",
         # With its subject: "Removed the duplicated branch" narrates an edit.
-        rf"\b(?:we|i|they|you)\s+(?:have\s+|'ve\s+)?(?:dropped|ditched|got\s+rid\s+of|removed"
-        rf"|retired)\s+(?P<old>{_X})",
+        # … or a teammate by name: "Marco removed prettier from the repo"
+        rf"(?:\b(?:we|i|they|you)|(?-i:\b[A-Z][a-z]+))\s+(?:have\s+|'ve\s+)?(?:dropped|ditched"
+        rf"|got\s+rid\s+of|removed|retired)\s+(?P<old>{_X})",
         rf"\b(?:nothing|no\s+one|none\s+of\s+\w+)\s+(?:should\s+)?(?:still\s+)?"
         rf"(?:calls?|uses?|runs?|needs?|invokes?)\s+(?P<old>{_X})",
         # The new one as the subject: "`just` replaced make", "ruff supersedes black".
         rf"(?P<new>{_X})\s+(?:replaced|replaces|supersedes|superseded|took\s+over\s+from)\s+"
         rf"(?P<old>{_X})",
         rf"(?P<old>{_X})\s+(?:no\s+longer\s+works?|doesn't\s+work\s+any\s*more"
+        rf"|(?:doesn't|does\s+not)\s+exist\s+any\s*more"
         rf"|stopped\s+working|is\s+deprecated\s+in\s+favou?r\s+of\s+(?P<new>{_X}))",
         # "port 5433 now (was 5432)", "5433, previously 5432", "used to be 5432".
         rf"(?P<new>{_X})\s+now\b[^()]*\((?:it\s+)?(?:was|formerly|previously|used\s+to\s+be)"
@@ -218,6 +291,7 @@ _SUBCOMMANDS = frozenset(
 # A word every replacement pattern needs: a cheap test before the patterns.
 _REPLACEMENT_WORD = re.compile(
     r"replac|swapp|switch|migrat|moved|went|changed|renamed|longer|don't|do\s+not|stopped"
+    r"|abandoned|traded|exist\s+any"
     r"|gone|removed|deleted|deprecat|dead|obsolete|dropped|ditched|rid\s+of|retired|nothing"
     r"|no\s+one|none|supersed|took\s+over|working|work\s+any|\bnow\b|formerly|previously"
     r"|instead|in\s+place|\bold\b",
@@ -239,7 +313,7 @@ def _term(text: str) -> str:
     text = strip_tail(text.strip()).strip()
     text = re.sub(_TERM_LEAD, "", text, flags=re.I)
     if text.startswith("`"):
-        return text
+        return text[: text.index("`", 1) + 1] if "`" in text[1:] else text
     # Two words only when the first takes a subcommand ("make test", "npm run"): "uv last
     # week" is `uv`.
     words = text.split()

@@ -174,12 +174,37 @@ TRANSIENT = re.compile(
 )
 
 
+def futile_steps(task: Task) -> set[int]:
+    """The seq of each command that succeeded between a failure and the same command failing
+    again: a wrong attempt ("opam upgrade x", then the same error), not a way to work."""
+    out: set[int] = set()
+    cmds = task.commands
+    for i, a in enumerate(cmds):
+        if not a.failed:
+            continue
+        key = command_key(a.text)
+        again = next(
+            (
+                j
+                for j in range(i + 1, len(cmds))
+                if cmds[j].failed and command_key(cmds[j].text) == key
+            ),
+            None,
+        )
+        if again is not None:
+            out |= {c.seq for c in cmds[i + 1 : again] if c.succeeded}
+    return out
+
+
 def how_to_run(task: Task, verified: set[int]) -> list[str]:
     """Commands worth running again: those that confirmed a fix, or build, test, check, run or
     install the project, that succeeded and hold no value of one run."""
     out: list[str] = []
+    futile = futile_steps(task)
     for cmd in task.commands:
         if not cmd.succeeded or cmd.tool in ("view_image", "orphan") or is_probe(cmd):
+            continue
+        if cmd.seq in futile:
             continue
         programs = command_programs(cmd.text)
         if any(p.split()[0] in _ONE_OFF for p in programs) or TRANSIENT.search(cmd.text):

@@ -1,34 +1,35 @@
-"""User language: acknowledgements, complaints, preferences."""
+"""User language: acknowledgements, complaints, rejections and what a message asks."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from memoryd.extract.offline.limits import TITLE_CHARS
+from memoryd.extract.offline.rules import (
+    is_preference,
+)
+from memoryd.extract.offline.sentences import (
+    CLAUSE_SPLIT,
+    FILLER_WORDS,
+    STOPPING,
+    body_of,
+    clause_kind,
+    first_word,
+    imperative,
+    normalize_quotes,
+    split_sentences,
+    strip_tail,
+    words_of,
+)
 from memoryd.textutil import clip, one_line
 
-# A sentence ends at a run of up to three stops ("locally?! and", "wait... then").
-_SENTENCE_SPLIT = re.compile(
-    r"(?<=[^\s.!?;][.!?;])\s+|(?<=[^\s.!?;][.!?][.!?])\s+|(?<=[^\s.!?;][.!?][.!?][.!?])\s+"
-    r"|\n+"
-)
-_CLAUSE_SPLIT = re.compile(r",\s*|\s+-\s+")
-_WORDS = re.compile(r"[a-z0-9']+")
-
-_POSITIVE_WORDS = frozenset(
-    "thanks thank thx ty tysm great perfect awesome nice excellent cool good lgtm works worked "
-    "working fixed trick correct exactly brilliant wonderful fantastic lovely amazing "
-    "appreciated helpful".split()
-)
-_NEUTRAL_WORDS = frozenset(
-    "ok okay k yes yep yeah sure continue go ahead proceed on do it please keep going carry "
-    "sounds fine alright right".split()
-)
-_FILLER_WORDS = frozenset(
-    "you so much a lot again very really that this it now the is was me to looks look all "
-    "well job did done and just".split()
+# A refusal, in any register, as the first clause of an answer: "nah", "no thanks", "I'd
+# rather not", "let's not", "better not", "hmm, no", "please don't (do that)".
+_REFUSAL = (
+    r"|^(?:nah|nope|no\s+no|no\s+thanks|(?:hmm+|um+|uh+|well)\s+no)[.!]*$"
+    r"|^(?:i'd|i\s+would)\s+(?:much\s+)?rather\s+not\b|^let's\s+not\b|^better\s+not\b"
+    r"|^please\s+(?:don't|do\s+not|not)(?:\s+(?:do\s+)?(?:that|it|this|like\s+that|that\s+way))?[.!]*$"
 )
 _NEGATIVE = re.compile(
     r"\b(?:that|it|this|which)\s*(?:'s\s+)?(?:still\s+)?(?:doesn't|does not|didn't|did not|won't"
@@ -37,534 +38,21 @@ _NEGATIVE = re.compile(
     r"|doesn't work|not working|the same)\b"
     r"|\bnot working\b|\b(?:is|are|was)\s+(?:still\s+)?broken\b"
     r"|^(?:no|nope|wrong)[.!]*$"
-    r"|\b(?:that's|that is|this is|it's|you're|you are)\s+(?:wrong|incorrect"
+    + _REFUSAL
+    + r"|\b(?:that's|that is|this is|it's|you're|you are)\s+(?:wrong|incorrect"
     r"|not (?:right|correct|it|what i (?:asked|wanted|meant)))"
     r"|\bnot what i (?:asked|wanted|meant)\b"
     r"|\byou (?:broke|deleted|removed|forgot|missed|ignored)\b"
     r"|^(?:undo|revert)\s+(?:that|it|this|your|those|these)\b",
     re.I,
 )
-_PREFERENCE = re.compile(
-    r"\bprefer(?:s|red|ably)?\b|\balways\b|\bnever\b|\binstead\s+of\b|\brather\s+than\b"
-    r"|\bnext\s+time\b|\bfrom\s+now\s+on\b|\bgoing\s+forward\b|\bin\s+(?:the\s+)?future\b"
-    r"|\bi\s+(?:really\s+)?(?:like|love|hate|dislike)\b"
-    r"|\bplease\s+(?:use|avoid|keep|stick|stop|always|never)\b|\bstop\s+using\b"
-    r"|\bstick\s+(?:to|with)\b|\bno\s+more\b",
-    re.I,
-)
-_DONT = re.compile(
-    r"(?:^|[\s,;:(])(?:don't|dont|do not)\s+(?!know\b|understand\b|think\b|see\b|have\b"
-    r"|need\b|care\b|mind\b|get\b|want\b|remember\b|like\b|believe\b)\w+",
-    re.I,
-)
-_DONT_STATEMENT = re.compile(r"\b(?:i|we|they|it|this|that|you)\s+(?:don't|dont|do not)\b", re.I)
-_BEHAVIOUR_NOT_RULE = re.compile(
-    r"\b(?:it|this|that|which|they|there|he|she)\s+(?:always|never)\b", re.I
-)
-_LEADING_WHEN = re.compile(
-    r"^(?:(?:and|but|also|so|then|ok(?:ay)?|please|thanks|thank you)[,\s]+)*"
-    r"(?:next\s+time|from\s+now\s+on|going\s+forward|in\s+(?:the\s+)?future)?[,\s]*",
-    re.I,
-)
-
-
-def _normalize_quotes(text: str) -> str:
-    return text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
-
-
-def _words(text: str) -> list[str]:
-    return _WORDS.findall(_normalize_quotes(text).lower())
-
-
-def _clause_kind(clause: str) -> str:
-    """'positive', 'neutral' or 'other' for one comma-separated clause."""
-    words = _words(clause)
-    if not words or len(words) > 8:
-        return "other" if words else "neutral"
-    if any(w not in _POSITIVE_WORDS | _NEUTRAL_WORDS | _FILLER_WORDS for w in words):
-        return "other"
-    if any(w in _POSITIVE_WORDS for w in words):
-        return "positive"
-    if any(w in _NEUTRAL_WORDS for w in words):
-        return "neutral"
-    return "other"
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences and lines of ``text``; a full stop or semicolon inside parentheses or a code
-    span does not end a sentence ("(it is in .nvmrc; Node 18 fails)")."""
-    out: list[str] = []
-    start = 0
-    for m in _SENTENCE_SPLIT.finditer(text):
-        part = text[start : m.start()]
-        newline = "\n" in m.group(0)
-        if not newline and (part.count("(") > part.count(")") or part.count("`") % 2):
-            continue
-        out.append(part)
-        start = m.end()
-    out.append(text[start:])
-    return [s.strip() for s in out if s.strip()]
-
-
-_PRONOUN_OBJECT = re.compile(r"\b(?:it|that|this|them|those|these)\b", re.I)
-_CONTENT_FILLER = frozenset(
-    "no not don't dont do never always please just it that this them those these the a an and "
-    "or but so again".split()
-)
-
-
-def _context_bound(s: str) -> bool:
-    """A rule that only makes sense next to what it answers ("no, don't skip it")."""
-    content = [w for w in _words(s) if w not in _CONTENT_FILLER]
-    return _PRONOUN_OBJECT.search(s) is not None and len(content) < 3
-
-
-# "Stop, not cargo test": the user stopping a command; what to run instead is said next.
-_STOPPING = re.compile(r"^(?:stop|no|nope|whoa|woah|wait|hey|hold\s+on)\W+not\b", re.I)
-
-
-def is_preference(sentence: str) -> bool:
-    """Whether a user sentence states how future work should be done: a trigger word used as
-    a rule (not describing what something does), a bare "X, not Y", an imperative with a mark
-    of generality, a rule with a modal, a prohibition, or a request about the answers
-    themselves; never a question or a remark bound to what it answers."""
-    s = _normalize_quotes(sentence.strip())
-    if _QUESTION.search(s) or _context_bound(s) or _STOPPING.match(_body(s)):
-        return False
-    if _THIS_TIME.search(s):
-        return False  # "today I need you to …", "skip it this once": a request for now
-    if _PREFERENCE.search(s):
-        stripped = _BEHAVIOUR_NOT_RULE.sub("", s)
-        if _PREFERENCE.search(stripped) is not None and _rule_adverbs(stripped):
-            return True
-    if _DONT.search(s) is not None and _DONT_STATEMENT.search(s) is None:
-        return True
-    return any(rule(s) for rule in _RULE_SHAPES)
-
-
-# A time that scopes a sentence to the present: what it asks is for now, not a standing rule.
-_THIS_TIME = re.compile(
-    r"\b(?:today|tonight|right\s+now|for\s+now|this\s+(?:time|once|morning|afternoon|evening)"
-    r"|just\s+this\s+once)\b",
-    re.I,
-)
-
-
-# Words after which "always"/"never" bind to the person doing the work ("please always",
-# "we never", "must always"), not to a thing being described ("the build always fails").
-_RULE_LEAD = frozenset(
-    "please you we i must should to will ll and so but then also just let's lets would "
-    "can could need needs".split()
-)
-_QUESTION = re.compile(
-    r"(?<=[\w)'\"`])\?\s*$|^(?:why|what|how|where|when|which|who|is|are|does|do|did|can|"
-    r"could|would)\b[^.]*\?",
-    re.I,
-)
-
-
-def _rule_adverbs(s: str) -> bool:
-    """False when every "always"/"never" in ``s`` describes its grammatical subject."""
-    adverbs = list(re.finditer(r"\b(?:always|never)\b", s, re.I))
-    if not adverbs:
-        return True
-    for m in adverbs:
-        clause = re.split(r"[,;:(—–]|\s-\s", s[: m.start()])[-1]
-        before = _words(_LEADING_WHEN.sub("", clause.strip()))
-        if not before or before[-1] in _RULE_LEAD:
-            return True
-    return False
-
-
-# Function words that cannot open an imperative; a sentence opening with anything else that
-# is a base-form verb (no -s/-ed/-ing ending, or a short common one) reads as an instruction.
-_NOT_IMPERATIVE = frozenset(
-    "the a an this that these those it its it's there here i i'm i've my our your their he "
-    "she they we you which what when why how where who is are was were does did can could "
-    "would will has have had if maybe perhaps also not no yes thanks thank hi hello hey ok "
-    "okay sure great nice cool so but and or then now looks seems that's what's who's i'll "
-    "haha lol hmm ugh oh ah wow yay btw fyi well oops "
-    "i'd we're you're they're sorry apologies".split()
-)
-# "-ly" makes adverbs of adjectives ("locally", "quickly"); "-ply" ends verbs ("apply",
-# "reply", "supply").
-_BASE_VERB_ENDINGS = re.compile(r"(?:ing|ed|(?<!p)ly)$")
-_GENERAL = re.compile(
-    r"\b(?:always|never|everywhere|every\s+time|whenever|each\s+time|any\s*time|by\s+default"
-    r"|from\s+now\s+on|going\s+forward|in\s+(?:the\s+)?future|next\s+time"
-    # "before committing", "before you push"; "before I tag the release" is one coming event
-    r"|before\s+(?!(?:i|we)\b)\w+"
-    r"|after\s+(?:you\s+|every\s+|each\s+|any\s+)?\w+ing\b|only\b"
-    r"|(?:for|in)\s+(?:all|every|any)\b|instead\b|rather\s+than\b|\bover\s+`"
-    r"|through\s+`|via\s+`|with\s+`|through\s+the\s+\w+\s+wrapper|wrapper"
-    r"|\bnot\s+`|,\s*not\s+\S"
-    r"|\blike\s+the\s+(?:rest|others?)\b|\bthe\s+same\s+way\s+as\b|\bconventions?\b)",
-    re.I,
-)
-_TOOL_CHOICE = re.compile(r"^(?:use|stick\s+(?:to|with)|go\s+(?:through|via)|prefer)\b", re.I)
-_MODAL_RULE = re.compile(
-    r"^(?:you|we|codex|the\s+agent)\s+(?:must|should|shall|need\s+to|have\s+to|ought\s+to)"
-    r"\s+(?!be\s+able\b)\w+|^make\s+sure\b|^be\s+sure\s+to\b|^remember\s+to\b",
-    re.I,
-)
-_ANSWER_NOUN = re.compile(
-    r"\b(?:answers?|repl(?:y|ies)|responses?|explanations?|summar(?:y|ies)|messages?|prose"
-    r"|output|commit\s+messages?|comments?|docstrings?|wording|tone)\b",
-    re.I,
-)
-_ANSWER_VERB = re.compile(
-    r"^(?:answer|reply|respond|explain|write|be|keep|give|skip|show|talk|speak|format)\b", re.I
-)
-_STYLE_WORD = re.compile(
-    r"\b(?:short|brief|briefly|concise|terse|succinct|detailed|plain|simple|bullet|bullets"
-    r"|bulleted|preamble|fluff|filler|verbose|long|english|german|french|spanish|formal"
-    r"|informal|casual|lowercase|markdown|emoji|emojis|code\s+only|no\s+explanations?"
-    r"|one\s+line|one-liners?|tl;?dr|summary\s+first|up\s+front"
-    # the form an answer takes
-    r"|copy-?past(?:e|able|eable)|code\s+block|block|table|checklist|numbered)\b",
-    re.I,
-)
-_CONTRAST = re.compile(
-    r"^(?:(?:use|run|call|prefer|it's|its|it\s+is)\s+)?(?P<x>[^,;]{1,48}?),?\s+not\s+"
-    r"(?P<y>[^,;]{1,48}?)[.!]*$",
-    re.I,
-)
-
-
-# A leading time or condition clause ("when ur done, no debugPrint left"): the rule is what
-# follows its comma.
-_LEADING_CLAUSE = re.compile(
-    r"^(?:(?:when|whenever|once|after|before|if|whatever|wherever|however)\b[^,;:]{1,60}"
-    r"|(?:at|in)\s+the\s+(?:end|start|beginning)|at\s+the\s+end\s+of\s+\w+(?:\s+\w+)?),\s*",
-    re.I,
-)
-
-
-def _body(s: str) -> str:
-    """The sentence without leading fillers, adverbials ("please", "and", "from now on") and a
-    leading time or condition clause."""
-    body = _LEADING_WHEN.sub("", s.strip()).strip()
-    return _LEADING_CLAUSE.sub("", body).strip() or body
-
-
-def _first_word(s: str) -> str:
-    words = _words(_body(s))
-    return words[0] if words else ""
-
-
-# A short noun phrase and a finite verb of how something behaved ("flutter test explodes
-# right after pulling", "the build is red"): a report, even when its first word could be a verb.
-_REPORT = re.compile(
-    r"^(?:[\w.'-]+\s+){1,3}(?:is|are|was|were|explodes|exploded|fails|failed|breaks|broke"
-    r"|crashes|crashed|hangs|hung|dies|died|errors|blows|blew|times\s+out|timed\s+out"
-    r"|doesn't|does\s+not|won't|isn't|keeps\s+\w+ing)\b",
-    re.I,
-)
-
-
-def _imperative(s: str) -> bool:
-    w = _first_word(s)
-    if not w or w in _NOT_IMPERATIVE or _BASE_VERB_ENDINGS.search(w):
-        return False
-    if w not in ("make", "be") and _REPORT.match(_body(s)):
-        return False
-    # A base-form verb does not take the third-person -s ("pytest hangs", "ruff fails").
-    return not (w.endswith("s") and not w.endswith("ss") and len(w) > 3)
-
-
-def _rule_clause(s: str) -> str:
-    """The rule part of a sentence: what comes before a dash or a colon that gives a reason."""
-    return re.split(r"\s[—–-]\s|:\s", _body(s), maxsplit=1)[0]
-
-
-# A tool choice inside a clause that opens with a lead-in or a purpose ("fyi for poking at
-# json use jq, not python -c"): the contrast starts at the verb.
-_CHOICE_VERB = re.compile(r"\b(?:use|prefer)\s", re.I)
-
-
-_AUXILIARY_END = re.compile(
-    r"\b(?:does|do|did|is|are|was|were|can|could|will|would|should|has|have|had|may|might)$",
-    re.I,
-)
-
-
-# "Stop, not cargo test", "whoa, not npm": an interjection stops the agent; it is not the
-# thing to use instead.
-_INTERJECTION = frozenset(
-    "stop no nope whoa woah wait hey hmm oh oops ugh wrong careful hold halt nah".split()
-)
-
-
-def _contrast_match(s: str) -> re.Match[str] | None:
-    clause = strip_tail(_rule_clause(s))
-    for start in [0, *(m.start() for m in _CHOICE_VERB.finditer(clause))]:
-        m = _CONTRAST.match(clause[start:])
-        if m and _words(m.group("x")) and _words(m.group("x"))[0] in _INTERJECTION:
-            return None
-        if m and len(_words(m.group("x"))) <= 5 and len(_words(m.group("y"))) <= 5:
-            # "the admin UI does not load" negates a verb: a report, not X-not-Y
-            return None if _AUXILIARY_END.search(m.group("x")) else m
-    return None
-
-
-def _contrast(s: str) -> bool:
-    return _contrast_match(s) is not None
-
-
-# Verbs that ask for information about the current state: a request, never a standing rule.
-_ASKING = frozenset(
-    "explain show tell describe list look find investigate summarize summarise".split()
-)
-
-
-def _general_instruction(s: str) -> bool:
-    return (
-        _imperative(s)
-        and _first_word(s) not in _ASKING
-        and _rule_adverbs(s)
-        and (_GENERAL.search(s) is not None or _TOOL_CHOICE.match(_body(s)) is not None)
-    )
-
-
-def _modal_rule(s: str) -> bool:
-    return _MODAL_RULE.match(_body(s)) is not None
-
-
-def _answer_style(s: str) -> bool:
-    body = _body(s)
-    if _STYLE_WORD.search(body) is None:
-        return False
-    if _ANSWER_VERB.match(body) or re.match(
-        r"^(?:i\s+(?:want|need|'d\s+like|would\s+like)"
-        r"|no\s+)",
-        body,
-        re.I,
-    ):
-        return _ANSWER_NOUN.search(body) is not None or _ANSWER_VERB.match(body) is not None
-    return False
-
-
-# "no unwrap() in library code", "No emojis": a prohibition opening a clause.
-_PROHIBITION = re.compile(
-    r"(?:^|[:;—–]\s*)no\s+(?!problem|worries|thanks|idea|luck|need|way|rush|matter|one|"
-    r"longer|more|doubt|change|changes|issue|issues|errors?|output|tests?\b)[\w`.(]",
-    re.I,
-)
-_NOUN_MODAL = re.compile(
-    r"^(?:the\s+|our\s+|my\s+|all\s+|every\s+)?(?:\w+\s+){0,2}(?:answers?|repl(?:y|ies)"
-    r"|responses?|explanations?|summar(?:y|ies)|messages?|comments?|docstrings?|commits?|prs?"
-    r"|pull\s+requests?|changelogs?|names?|tests?|handlers?|functions?|code)\s+"
-    r"(?:should|must|need\s+to|have\s+to|has\s+to)\s+(?:always\s+)?\w+",
-    re.I,
-)
-
-
-# "nothing gets applied by hand", "nothing goes to prod without review": a prohibition whose
-# subject is "nothing" (a report says "nothing changed", "nothing is broken").
-_NOTHING_RULE = re.compile(r"^nothing\s+(?:gets|goes|should|may|must|can)\b", re.I)
-# "queries stay in the context modules", "every label goes through AppLocalizations": where a
-# kind of thing must go, said of the kind (a bare plural or "every"/"all"), is a norm; "the
-# migrations live in db/migrations" says where some things are, which is knowledge.
-_PLACEMENT = re.compile(
-    r"^(?!(?:the|our|my|your|these|those|its|their|this|that)\b)"
-    r"(?:(?:all|every|each|any)\s+(?:\w+\s+){0,2}\w+|(?:\w+\s+){0,2}\w+s)\s+"
-    r"(?:(?:stays?|belongs?|goes|go|keeps?)\s+(?:in|into|through|under|via|behind|out\s+of)\b"
-    # "lock bumps get their own commit": an allocation said of the kind
-    r"|(?:gets?|get|has|have)\s+(?:their|its)\s+own\b)",
-    re.I,
-)
-
-
-# "tests never talk to the real network", "migrations must not be edited once applied": a
-# norm said of a kind of thing (a bare plural, or all/every/no …) with a modal or
-# always/never. "the build always fails" names one thing and describes it.
-_KIND_NORM = re.compile(
-    r"^(?!(?:the|our|my|your|these|those|its|their|this|that|it|there)\b)"
-    r"(?:(?:all|every|each|any|no)\s+)?(?:[\w-]+\s+){0,2}[\w-]+s\s+"
-    r"(?:never|must(?:n't|\s+not|\s+never|\s+always)?|should(?:n't|\s+not|\s+never)?"
-    r"|may\s+not|cannot|can't|don't|do\s+not|need\s+to|have\s+to)\s+\w+"
-    # "each handler in api/ needs to be async": every/each binds a singular noun to the norm,
-    # and a scope ("in api/", "of the app") may follow the noun
-    r"|^(?:every|each|any)\s+(?:[\w-]+\s+){0,2}[\w-]+(?:\s+(?:in|of|under|for)\s+[\w./-]+)?\s+"
-    r"(?:must|should|has\s+to|needs\s+to|may\s+not|cannot|can't|is\s+to)\s+\w+",
-    re.I,
-)
-# "log lines are JSON everywhere": a kind described with a universal scope is a convention;
-# "tests are green (… in every package)" tells how things went, and an aside is no scope.
-_KIND_SCOPE = re.compile(
-    r"^(?!(?:the|our|my|your|these|those|its|their|this|that|it|there)\b)"
-    r"(?:[\w-]+\s+){0,2}[\w-]+s\s+(?:are|stay|remain)\b"
-    r"(?!\s+(?:still\s+|now\s+|all\s+)?(?:green|red|passing|failing|broken|flaky|slow|fast|fine|ok"
-    r"|okay|done|fixed|down|up)\b)[^,;(]*"
-    r"\b(?:everywhere|in\s+every\s+\w+|across\s+all\b|by\s+default|at\s+all\s+times)",
-    re.I,
-)
-# "Ship migrations behind a flag", "Squash fixups before review": an imperative whose object
-# is a bare plural (a kind of thing, not one thing at hand) followed by how it is handled.
-_GENERIC_OBJECT = re.compile(
-    r"^[\w-]+\s+(?!(?:the|a|an|this|that|these|those|my|our|your|its|their|it|them|all)\b)"
-    r"(?:[\w-]+\s+){0,2}[\w-]+s\s+(?:as|with|first|through|via|without|before|after|behind)\b",
-    re.I,
-)
-
-
-def _clauses(s: str) -> list[str]:
-    """The sentence and each clause after a dash, without their lead-ins."""
-    return [_body(s), *(_body(c) for c in re.split(r"\s[—–-]\s", s)[1:])]
-
-
-def _kind_norm(s: str) -> bool:
-    """A norm in the sentence or in a clause after a dash ("the geocoder test hits a live
-    endpoint — tests mustn't reach the network")."""
-    return any(
-        (_KIND_NORM.match(c) or _KIND_SCOPE.match(c)) and not _QUESTION.search(c)
-        for c in _clauses(s)
-    )
-
-
-def _generic_object(s: str) -> bool:
-    return (
-        _imperative(s)
-        and _first_word(s) not in _ASKING
-        and _GENERIC_OBJECT.match(_body(s)) is not None
-    )
-
-
-def _prohibition(s: str) -> bool:
-    body = _body(s)
-    return _PROHIBITION.search(body) is not None or _NOTHING_RULE.match(body) is not None
-
-
-def _placement(s: str) -> bool:
-    return not _QUESTION.search(s) and any(_PLACEMENT.match(c) for c in _clauses(s))
-
-
-def _noun_modal(s: str) -> bool:
-    return _NOUN_MODAL.match(_body(s)) is not None
-
-
-# Preference shapes without a trigger word. Each is a grammatical mechanism, not a phrase.
-_RULE_SHAPES: tuple[Callable[[str], bool], ...] = (
-    _contrast,
-    _general_instruction,
-    _modal_rule,
-    _answer_style,
-    _prohibition,
-    _noun_modal,
-    _placement,
-    _kind_norm,
-    _generic_object,
-)
-
-
-def with_context(sentences: list[str], sentence: str) -> str:
-    """A rule quoted with the short sentence before it when that one sets its scene ("Commit
-    it. Messages should explain the why")."""
-    if _imperative(sentence):
-        return sentence  # an instruction carries its own scene
-    i = sentences.index(sentence) if sentence in sentences else 0
-    before = sentences[i - 1] if i > 0 else ""
-    if before and len(_words(before)) <= 5 and not is_preference(before):
-        if _clause_kind(before) == "other":
-            return f"{before} {sentence}"
-    return sentence
-
-
-def strip_tail(text: str) -> str:
-    text = re.sub(r"[,\s]+please[.!]*$", "", text.strip(), flags=re.I)
-    return text.rstrip(".!?;:,").strip()
-
-
-PREFER_XY = re.compile(
-    r"\bprefer(?:s|red|ably)?\s+(?:to\s+use\s+|using\s+)?(?P<x>.+?)\s+"
-    r"(?:over|to|instead\s+of|rather\s+than|than)\s+(?P<y>.+)",
-    re.I,
-)
-USE_XY = re.compile(
-    r"\buse\s+(?P<x>.+?)\s+(?:instead\s+of|rather\s+than|over|not)\s+(?P<y>.+)", re.I
-)
-_XY_INSTEAD = re.compile(r"^(?P<x>.+?)\s+(?:instead\s+of|rather\s+than)\s+(?P<y>.+)", re.I)
-_NEGATED = re.compile(
-    r"\b(?:never|don't|dont|do\s+not|avoid|stop(?=\s+\w+ing\b)|no\s+more)\s+(?:ever\s+)?(?P<x>.+)",
-    re.I,
-)
-_ALWAYS = re.compile(r"\balways\s+(?P<x>.+)", re.I)
-_PREFER_X = re.compile(r"\bprefer(?:s|red|ably)?\s+(?P<x>.+)", re.I)
-_PLEASE_USE = re.compile(r"\bplease\s+(?P<x>(?:use|keep|stick)\b.+)", re.I)
-_LIKE = re.compile(r"\bi\s+(?:really\s+)?(?P<v>like|love|hate|dislike)\s+(?P<x>.+)", re.I)
-
-
-def _use_x_over_y(m: re.Match[str]) -> str:
-    x, y = strip_tail(m.group("x")), strip_tail(m.group("y"))
-    x = re.sub(r"^(?:always|to)\s+", "", x, flags=re.I)
-    return f"use {clip(x, 80)} rather than {clip(y, 80)}"
-
-
-def _like(m: re.Match[str]) -> str:
-    verb, x = m.group("v").lower(), clip(strip_tail(m.group("x")), 120)
-    return f"avoid {x}" if verb in ("hate", "dislike") else f"keep doing this: {x}"
-
-
-def _negated(m: re.Match[str]) -> str:
-    verb = m.group(0).split()[0].lower()
-    x = clip(strip_tail(m.group("x")), 120)
-    return f"avoid {x}" if verb in ("avoid", "stop") else f"do not {x}"
-
-
-def _x_group(template: str) -> Callable[[re.Match[str]], str]:
-    return lambda m: template.format(clip(strip_tail(m.group("x")), 120))
-
-
-# The shapes of a preference sentence, most specific first: the first pattern that matches
-# says what a future run should do. The X-over-Y shapes may sit anywhere in the sentence; the
-# others only when they open it, so "run the linter first, never skip it" is kept whole.
-_IMPLICATIONS: tuple[tuple[re.Pattern[str], bool, Callable[[re.Match[str]], str]], ...] = (
-    (PREFER_XY, False, _use_x_over_y),
-    (USE_XY, False, _use_x_over_y),
-    (_LIKE, True, _like),
-    (_NEGATED, True, _negated),
-    (_ALWAYS, True, _x_group("always {}")),
-    (_PLEASE_USE, True, _x_group("{}")),
-    (_PREFER_X, True, _x_group("prefer {}")),
-)
-
-
-# "no ts-ignore please, fix the actual type": what to avoid, and what to do instead.
-_NO_X = re.compile(r"^no\s+(?P<x>[^,;—–]+?)(?:\s+please)?(?:\s*[,;—–]\s*(?P<rest>.+))?$", re.I)
-
-
-def preference_implication(sentence: str) -> str:
-    """What a future run should do, read off the shape of a preference sentence."""
-    s = _normalize_quotes(sentence)
-    body = strip_tail(_body(s))
-    m = _contrast_match(s)
-    if m:
-        x = re.sub(r"^(?:use|prefer)\s+", "", strip_tail(m.group("x")), flags=re.I)
-        y = clip(strip_tail(m.group("y")), 80)
-        if len(_words(x)) > 1 and _imperative(x):  # "search with rg, not grep"
-            return f"{clip(x[:1].lower() + x[1:], 80)}, not {y}"
-        return f"use {clip(x, 80)}, not {y}"
-    for pattern, anchored, implication in _IMPLICATIONS:
-        m = pattern.match(_body(s)) if anchored else pattern.search(s)
-        if m:
-            return implication(m)
-    m = _NO_X.match(body)
-    if m and _prohibition(s):
-        rest = f"; {clip(m.group('rest'), 100)}" if m.group("rest") else ""
-        return f"avoid {clip(strip_tail(m.group('x')), 100)}{rest}"
-    m = _XY_INSTEAD.search(body)
-    if m:
-        return f"{clip(strip_tail(m.group('x')), 80)} rather than {clip(m.group('y'), 80)}"
-    # An instruction without a known shape is its own implication, kept whole.
-    return clip(body[:1].lower() + body[1:], 160) if body else ""
-
 
 # Chatter: a short message that opens with an acknowledgement or a greeting and asks for
 # nothing (no instruction, no question, no technical token) is not a new task.
 _GREETING = frozenset("hi hello hey good morning evening night bye goodbye cheers see talk".split())
 _SMALL_TALK_QUESTION = (
     _GREETING
-    | _FILLER_WORDS
+    | FILLER_WORDS
     | frozenset("how are you doing going good day things everything".split())
 )
 _TECHNICAL = re.compile(r"[`/\\_=<>{}\[\]#@$]|\.\w{1,5}\b|\d|[a-z][A-Z]")
@@ -573,21 +61,23 @@ _LEAD_IN = re.compile(r"^(?:now|then|so|and|also|please|next|ok(?:ay)?)\b[,\s]*"
 
 def _chatter(sentences: list[str]) -> bool:
     text = " ".join(sentences)
-    words = _words(text)
+    words = words_of(text)
     if not words or len(words) > 14 or _TECHNICAL.search(text):
         return False
     if "?" in text and not set(words) <= _SMALL_TALK_QUESTION:
         return False
-    clauses = [c for s in sentences for c in _CLAUSE_SPLIT.split(s) if c.strip()]
-    first = _words(clauses[0])
-    if _clause_kind(clauses[0]) == "other" and not (first and first[0] in _GREETING):
+    clauses = [c for s in sentences for c in CLAUSE_SPLIT.split(s) if c.strip()]
+    first = words_of(clauses[0])
+    if clause_kind(clauses[0]) == "other" and not (first and first[0] in _GREETING):
         return False
     rest = [_LEAD_IN.sub("", c.strip()) for c in clauses[1:]]
-    return not any(_imperative(c) and _first_word(c) not in _GREETING for c in rest if c.strip())
+    return not any(imperative(c) and first_word(c) not in _GREETING for c in rest if c.strip())
 
 
 _REJECTION = re.compile(
-    r"^(?:no|nope|wrong)\b|\b(?:undo|revert|roll\s*back|put\s+(?:it|that|them)\s+back"
+    r"^(?:no|nope|nah|wrong)\b|^(?:hmm+|um+|uh+|well)[,\s]+no\b"
+    r"|^(?:i'd|i\s+would)\s+(?:much\s+)?rather\s+not\b|^(?:let's|better)\s+not\b"
+    r"|^please\s+(?:don't|do\s+not|not)\b|\b(?:undo|revert|roll\s*back|put\s+(?:it|that|them)\s+back"
     r"|back\s+out)\b|^(?:don't|do\s+not|stop|never)\b|\bnot\s+what\s+i\s+(?:asked|wanted|meant)"
     r"|\bi\s+(?:didn't|did\s+not)\s+ask\b|\byou\s+(?:broke|deleted|removed)\b"
     r"|\bleave\s+\S+(?:\s+\S+)?\s+alone\b|\b(?:that's|that\s+is)\s+(?:wrong|not\s+right)",
@@ -595,10 +85,31 @@ _REJECTION = re.compile(
 )
 
 
+# "I could run `flyway:repair`", "The quickest way is to put @Disabled on it": the assistant
+# offering an action, which the user's next message accepts or refuses, as it would a question.
+_PROPOSAL = re.compile(
+    r"\b(?:i\s+(?:could|can|would|will|'d|suggest|propose|recommend)"
+    r"|shall\s+i|should\s+i|do\s+you\s+want\s+me|we\s+could|you\s+could|how\s+about"
+    r"|the\s+(?:quickest|easiest|simplest|fastest|cleanest)\s+(?:way|fix|option)\b[^.]*\bis)\b",
+    re.I,
+)
+
+
+def proposes(text: str) -> bool:
+    """Whether the last sentence of an assistant's message offers an action."""
+    sentences = split_sentences(text)
+    return bool(sentences) and _PROPOSAL.search(sentences[-1]) is not None
+
+
+def proposal_sentence(text: str) -> str:
+    """The last sentence of a message that offers an action, or ""."""
+    return next((s for s in reversed(split_sentences(text)) if _PROPOSAL.search(s)), "")
+
+
 def is_rejection(text: str) -> bool:
     """Whether a complaint refuses what was just done (undo it, don't), rather than reporting
     that the problem persists."""
-    first = split_sentences(_normalize_quotes(text))
+    first = split_sentences(normalize_quotes(text))
     return bool(first) and _REJECTION.search(first[0].strip()) is not None
 
 
@@ -608,7 +119,26 @@ _TOPIC_SHIFT = re.compile(r"^(?:anyway|anyhow|so|ok(?:ay)?)\b[:,]?\s*", re.I)
 
 def _asks(s: str) -> bool:
     body = _TOPIC_SHIFT.sub("", s.strip())
-    return _REQUEST.search(body) is not None or _imperative(body)
+    return _REQUEST.search(body) is not None or imperative(body)
+
+
+_POINTER = re.compile(r"\b(?:it|that|this|them|those|these|so)\b", re.I)
+# Words of a request that carry no content of their own ("can you do it like this pls").
+_REQUEST_WORDS = frozenset(
+    "can could would will you please pls plz do it that this them those these so like way "
+    "just then now again same the a an go ahead and for me us".split()
+)
+
+
+# "I connected the VPN, try again": a request to retry continues the task it retries.
+_RETRY = re.compile(
+    r"\b(?:try|run\s+it|do\s+it|give\s+it\s+a\s+go)\s+again\b|\b(?:retry|rerun)\b", re.I
+)
+
+
+def _points_back(s: str) -> bool:
+    """A request whose only object is a pronoun: it continues the task it refers to."""
+    return _POINTER.search(s) is not None and all(w in _REQUEST_WORDS for w in words_of(s))
 
 
 @dataclass(frozen=True)
@@ -624,11 +154,11 @@ class MessageReading:
 def read_message(text: str) -> MessageReading:
     sentences = split_sentences(text)
     preferences = tuple(s for s in sentences if is_preference(s))
-    clauses = [c for s in sentences for c in _CLAUSE_SPLIT.split(s) if c.strip()]
+    clauses = [c for s in sentences for c in CLAUSE_SPLIT.split(s) if c.strip()]
     positive = False
     i = 0
     while i < len(clauses):
-        kind = _clause_kind(clauses[i])
+        kind = clause_kind(clauses[i])
         if kind == "other":
             break
         positive = positive or kind == "positive"
@@ -636,27 +166,37 @@ def read_message(text: str) -> MessageReading:
     negative = False
     if i < len(clauses):
         first = re.sub(r"^\s*(?:but|however|and|though)\b[,\s]*", "", clauses[i], flags=re.I)
-        negative = _NEGATIVE.search(_normalize_quotes(first)) is not None
+        negative = _NEGATIVE.search(normalize_quotes(first)) is not None
     # "Stop, not cargo test": stopping the agent is a correction, whatever follows
-    negative = negative or bool(sentences and _STOPPING.match(_body(sentences[0])))
+    negative = negative or bool(sentences and STOPPING.match(body_of(sentences[0])))
     if negative:
         positive = False
     substantive = [
         s
         for s in sentences
         if s not in preferences
-        and any(_clause_kind(c) == "other" for c in _CLAUSE_SPLIT.split(s) if c.strip())
+        and any(clause_kind(c) == "other" for c in CLAUSE_SPLIT.split(s) if c.strip())
     ]
     chatter = not negative and not preferences and _chatter(sentences)
     if chatter:
         substantive = []
-    follow_up = negative or not substantive
     # The title is the sentence that asks for something, not a remark before it.
     asking = [s for s in substantive if _REQUEST.search(s)] or [s for s in substantive if _asks(s)]
+    # "Can you do it like this?": what it asks is only a pointer back to the work at hand
+    follow_up = (
+        negative
+        or not substantive
+        or (bool(asking) and all(_points_back(s) for s in asking))
+        # "I connected the VPN, try again": asks for nothing new but the retry
+        or (
+            any(_RETRY.search(s) for s in sentences)
+            and all(_points_back(s) or _RETRY.search(s) for s in asking)
+        )
+    )
     title_src = (asking or substantive or sentences or [text])[0]
     # Drop a leading acknowledgement ("Thanks, now add tests" → "now add tests").
-    parts = [c for c in _CLAUSE_SPLIT.split(title_src) if c.strip()]
-    while len(parts) > 1 and _clause_kind(parts[0]) != "other":
+    parts = [c for c in CLAUSE_SPLIT.split(title_src) if c.strip()]
+    while len(parts) > 1 and clause_kind(parts[0]) != "other":
         parts.pop(0)
     title = clip(strip_tail(", ".join(parts)) or one_line(text), TITLE_CHARS)
     return MessageReading(

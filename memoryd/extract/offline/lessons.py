@@ -16,8 +16,9 @@ from memoryd.extract.offline.judge import (
     one_off,
     status_text,
 )
-from memoryd.extract.offline.language import split_sentences
+from memoryd.extract.offline.language import proposal_sentence
 from memoryd.extract.offline.limits import COMMAND_CHARS
+from memoryd.extract.offline.sentences import split_sentences
 from memoryd.extract.offline.shell import MAX_ADDED, command_key, command_programs
 from memoryd.extract.offline.timeline import Command, Edit, Feedback, Task
 from memoryd.textutil import clip, dedupe, md_code, quoted
@@ -91,7 +92,14 @@ def _fix_steps(between: Sequence[Command | Edit], failed: Command, rejected: set
     something (not probes, not re-runs of the failed one) and the edits the user kept."""
     key = command_key(failed.text)
     steps: list[str] = []
-    for b in between:
+    # A step after which the failed command failed again did not change the outcome ("opam
+    # upgrade", still the same error, then "opam install x.1.2" and it passed).
+    again = [
+        i
+        for i, b in enumerate(between)
+        if isinstance(b, Command) and b.failed and _reruns(failed, b)
+    ]
+    for b in between[again[-1] + 1 if again else 0 :]:
         if b.seq in rejected or not b.succeeded:
             continue
         if isinstance(b, Command):
@@ -179,6 +187,12 @@ def _correction(
     return None
 
 
+def _said_between(task: Task, after: int, before: int) -> str:
+    """The first two sentences of the user's last message between two actions, or ""."""
+    said = [text for seq, text in task.said if after < seq < before]
+    return " ".join(split_sentences(said[-1])[:2]) if said else ""
+
+
 def failures(task: Task) -> list[Failure]:
     out: list[Failure] = []
     actions = task.actions
@@ -232,6 +246,13 @@ def failures(task: Task) -> list[Failure]:
                     )
                 elif fixed.text != a.text:
                     lesson = f"{failed_code} failed{_error_brief(a)}; {fixed_code} works instead"
+                elif said := _said_between(task, a.seq, fixed.seq):
+                    # nothing ran in between: what the user did or told is the fix ("I'm on
+                    # the VPN now, try again")
+                    lesson = (
+                        f"{failed_code} failed{_error_brief(a)}; it passed after the user said "
+                        f"{quoted(said, LESSON_ERROR)}"
+                    )
             elif instead is not None:
                 fixed = instead
                 lesson = (
@@ -275,7 +296,36 @@ def failures(task: Task) -> list[Failure]:
         else:
             resolution = "unresolved at the end of the task"
         out.append(Failure(what, error, resolution, knowledge, lesson, a.seq))
-    return out
+    return _one_lesson_per_fix(out, {a.seq: a for a in actions})
+
+
+_FIX_OF = re.compile(r";\s+(?:fixed by (?P<steps>.+?), after which |(?P<alt>`[^`\n]+`) work)")
+
+
+def _one_lesson_per_fix(out: list[Failure], by_seq: dict[int, Command | Edit]) -> list[Failure]:
+    """One lesson for one fix: when a command and its variant ("migrate", then "clean migrate")
+    failed and the same steps fixed both, the later failure, the one the fix answered, is
+    kept."""
+    keep: list[Failure] = []
+    for f in out:
+        m = _FIX_OF.search(f.lesson or "")
+        cmd = by_seq.get(f.seq) if f.seq is not None else None
+        if m is not None and isinstance(cmd, Command):
+            fix = m.group("steps") or m.group("alt")
+            programs = set(command_programs(cmd.text))
+            for g in keep:
+                gm = _FIX_OF.search(g.lesson or "")
+                other = by_seq.get(g.seq) if g.seq is not None else None
+                if (
+                    gm is not None
+                    and (gm.group("steps") or gm.group("alt")) == fix
+                    and isinstance(other, Command)
+                    and programs & set(command_programs(other.text))
+                ):
+                    keep.remove(g)
+                    break
+        keep.append(f)
+    return keep
 
 
 def rejected_lines(task: Task) -> list[str]:
@@ -302,7 +352,7 @@ def rejected_lines(task: Task) -> list[str]:
             last = None
     for proposal, quote in task.refused:
         lines.append(
-            f"The user rejected the proposal to {_proposed(proposal)} ({quoted(quote, 160)}): "
+            f"The user rejected the proposal to {_proposed(proposal)} ({quoted(quote, 100)}): "
             "don't repeat it"
         )
     return lines
@@ -316,5 +366,8 @@ def _proposed(proposal: str) -> str:
     spans = dedupe(_SPAN.findall(proposal))
     if spans:
         return "run " + " / ".join(md_code(s) for s in spans[:2])
+    offered = proposal_sentence(proposal)
+    if offered and not offered.rstrip().endswith("?"):
+        return quoted(offered, 100)  # "The quickest way is to put @Disabled on it"
     asked = [s for s in re.split(r"(?<=[.!?])\s+", proposal.strip()) if s]
     return quoted(asked[-2] if len(asked) > 1 else proposal, 120)

@@ -14,7 +14,9 @@ from memoryd.extract.offline.facts import (
     output_facts,
     replacements,
     statements,
+    user_statements,
 )
+from memoryd.extract.offline.implication import PREFER_XY, USE_XY
 from memoryd.extract.offline.judge import (
     environment_facts,
     how_to_run,
@@ -25,7 +27,6 @@ from memoryd.extract.offline.judge import (
     task_outcome,
     verified_commands,
 )
-from memoryd.extract.offline.language import PREFER_XY, USE_XY, strip_tail
 from memoryd.extract.offline.lessons import Failure, failures, rejected_lines
 from memoryd.extract.offline.limits import (
     COMMAND_CHARS,
@@ -40,6 +41,7 @@ from memoryd.extract.offline.limits import (
     TITLE_CHARS,
     TRUNCATION_NOTE,
 )
+from memoryd.extract.offline.sentences import strip_tail
 from memoryd.extract.offline.shell import command_programs, output_excerpt
 from memoryd.extract.offline.timeline import Command, Edit, Feedback, Note, Rollout, Task
 from memoryd.textutil import clip, dedupe, md_code, norm_words, plural, quoted
@@ -139,7 +141,7 @@ def _knowledge(view: _TaskView) -> list[str]:
     rules = {norm_words(p.quote) for p in task.preferences}
     out += [
         s
-        for s in statements(task.user_texts)
+        for s in user_statements(task.user_texts)
         if s not in out and not any(norm_words(s) in r for r in rules)
     ][:MAX_FACTS]
     out += output_facts(task)

@@ -307,6 +307,13 @@ def _program(segment: list[str]) -> tuple[str, list[str]]:
         (re.match(r"^[A-Za-z_]\w*=", segment[i]) is not None) or segment[i] in _WRAPPERS
     ):
         i += 1
+        if segment[i - 1] in _WRAPPERS:
+            # a wrapper's own options and its number ("timeout 8", "nice -n 10") come before
+            # the program it runs
+            while i < len(segment) and (
+                segment[i].startswith("-") or re.fullmatch(r"\d+(?:\.\d+)?[smhd]?", segment[i])
+            ):
+                i += 1
     if i >= len(segment):
         return "", []
     return posixpath.basename(segment[i]), segment[i + 1 :]
@@ -383,12 +390,12 @@ CLI_VERBS = frozenset(
     "upgrade downgrade merge heads current history revision migrate makemigrations init "
     "install uninstall add remove generate build run serve start stop restart deploy lint check "
     "format fmt sync update push pull apply plan destroy status list show info version logs "
-    "port inspect describe get set create delete exec up down login".split()
+    "port inspect describe get set create delete exec up down login ps ls images stats top".split()
 )
 # Subcommands that only look: never a fix, never how-to-run knowledge.
 LOOK_VERBS = frozenset(
     "heads current history status list show info version logs port inspect describe get "
-    "diff log".split()
+    "diff log ps ls images stats top".split()
 )
 _RUNNERS = frozenset({"uv", "poetry", "pdm", "pipenv", "hatch", "npx", "pnpx", "bunx"})
 

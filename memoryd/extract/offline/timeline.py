@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from memoryd.extract.offline.implication import preference_implication, with_context
 from memoryd.extract.offline.items import message_parts, text_of, user_text
-from memoryd.extract.offline.language import (
-    is_rejection,
-    preference_implication,
-    read_message,
-    split_sentences,
-    with_context,
-)
+from memoryd.extract.offline.language import is_rejection, proposes, read_message
 from memoryd.extract.offline.limits import ANALYSE_CHARS, MAX_TEXTS
+from memoryd.extract.offline.sentences import split_sentences
 from memoryd.extract.offline.shell import (
     PATCH_FAIL,
     bound,
@@ -30,6 +27,9 @@ from memoryd.extract.offline.shell import (
     shell_display,
 )
 from memoryd.textutil import clip, dedupe, md_code, quoted
+
+# A command run under coreutils' timeout, after any VAR=value assignments.
+_UNDER_TIMEOUT = re.compile(r"^(?:\w+=\S+\s+)*timeout\s+(?:-\S+\s+)*\d+(?:\.\d+)?[smhd]?\s+\S")
 
 
 @dataclass
@@ -48,21 +48,31 @@ class Command:
 
     @property
     def error(self) -> str | None:
-        if self.exit_code == 0 or not self.answered:
+        if self.succeeded or not self.answered:
             return None
         if self.error_hint is None and self.exit_code is not None:
             return last_lines(self.body) or None
         return self.error_hint
 
     @property
+    def stopped_by_timeout(self) -> bool:
+        """``timeout 60 ./server`` that ran until its time was up (exit 124) without an error
+        in its output: a server or watcher that started and kept running, not a failure."""
+        return (
+            self.exit_code == 124
+            and self.error_hint is None
+            and _UNDER_TIMEOUT.match(self.text) is not None
+        )
+
+    @property
     def failed(self) -> bool:
         if self.exit_code is not None:
-            return self.exit_code != 0
+            return self.exit_code != 0 and not self.stopped_by_timeout
         return self.answered and self.error_hint is not None
 
     @property
     def succeeded(self) -> bool:
-        return self.exit_code == 0
+        return self.exit_code == 0 or self.stopped_by_timeout
 
     @property
     def status_known(self) -> bool:
@@ -234,7 +244,7 @@ class _Builder:
                 self._request(text)
         elif role == "assistant":
             text = "\n".join(message_parts(item)).strip()
-            self.asked = text.rstrip("*_` ").endswith("?")
+            self.asked = text.rstrip("*_` ").endswith("?") or proposes(text)
             task = self._current()
             if text and task is not None:
                 task.final_answer = text

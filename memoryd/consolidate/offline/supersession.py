@@ -1,0 +1,407 @@
+"""What a later statement makes out of date: a replacement said in words, the same statement
+with another value, another value of the same attribute, a setting renamed, a remembered
+command that now fails as gone, a tool a later rule turns down."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence, Set
+from dataclasses import dataclass
+
+from memoryd.consolidate.offline.meaning import (
+    FILLER,
+    FIX_LINE,
+    REPLACED_LINE,
+    SWITCHED_LINE,
+    first_arg,
+    meaning_words,
+    names_in,
+    program,
+    stance,
+    stem,
+)
+from memoryd.textutil import norm_words
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """A later statement that ``old`` was replaced (by ``new``) or is gone, on ``day``."""
+
+    old: str
+    new: str
+    day: str
+    text: str
+
+    def covers(self, text: str) -> bool:
+        """Whether ``text`` presents ``old`` as current (and does not already name ``new``)."""
+        if REPLACED_LINE.match(text) or SWITCHED_LINE.match(text):
+            return False  # a statement of the change itself is never out of date by it
+        if _SETTING_TERM.fullmatch(self.old):  # a value that changed: NAME=old
+            pairs = settings(text)
+            name, value = self.old.split("=", 1)
+            new_value = self.new.split("=", 1)[-1]
+            if (name, new_value) in pairs:
+                return False
+            # "the UI is http://localhost:8081" states the old port without naming the
+            # setting: a distinctive old value is out of date wherever it is stated
+            return (name, value) in pairs or (
+                _distinctive(value)
+                and _value(value).search(text) is not None
+                and _value(new_value).search(text) is None
+            )
+        if _said_gone(self.old, text) or norm_words(text) in norm_words(self.text):
+            return False  # "package-lock.json was removed", or the words that said the change
+        return _term(self.old).search(text) is not None and not (
+            self.new and _term(self.new).search(text) is not None
+        )
+
+
+_GONE_WORDS = (
+    r"(?:is|was|has\s+been|got|are|were)\s+(?:now\s+)?(?:removed|gone|replaced|renamed|dropped"
+    r"|deprecated|deleted|retired)|no\s+longer\b"
+)
+
+
+def _said_gone(term: str, text: str) -> bool:
+    """Whether ``text`` says ``term`` is gone or replaced ("`X` was removed", "X no longer")."""
+    body = _term(term).pattern
+    return re.search(rf"{body}`?\)?\s+{_GONE_WORDS}", text, re.I) is not None
+
+
+# "WEBAPP_PORT=8765", "`WEBAPP_PORT` must be 8765", "WEBAPP_PORT is set to 8765": a setting.
+_SETTING = re.compile(
+    r"`?\b(?P<name>[A-Z][A-Z0-9]*_[A-Z0-9_]+)`?\s*(?:=|:|\s(?:must|should)\s+be\s"
+    r"|\sis\s+(?:set\s+to\s|now\s)?|\sset\s+to\s)\s*`?(?P<value>[^\s`,;)'\"]+)"
+)
+
+
+_SETTING_TERM = re.compile(r"[A-Z][A-Z0-9]*_[A-Z0-9_]+=\S+")
+
+
+_SET_TO = re.compile(
+    r"\bset\s+`?(?P<name>[A-Z][A-Z0-9]*_[A-Z0-9_]+)`?\s+to\s+`?(?P<value>[^\s`,;)'\"]+)", re.I
+)
+
+
+# Words that follow "NAME is" without being its value ("RELAY_REDIS_URL is no longer read").
+_NOT_A_VALUE = frozenset(
+    "no not never now still also only missing unset empty required needed gone removed "
+    "deprecated renamed replaced dropped superseded read used set the a an in on at from".split()
+)
+
+
+def settings(text: str) -> set[tuple[str, str]]:
+    """The (name, value) settings a statement gives."""
+    found = [*_SETTING.finditer(text), *_SET_TO.finditer(text)]
+    pairs = {(m.group("name"), m.group("value").rstrip(".")) for m in found}
+    return {(n, v) for n, v in pairs if v and v.lower() not in _NOT_A_VALUE}
+
+
+def _distinctive(value: str) -> bool:
+    """A value that means the setting wherever it shows: a port, a URL, a path, a version;
+    not ``1``, ``true`` or ``dev``."""
+    return len(value) >= 4 and re.search(r"\d|[/:]", value) is not None
+
+
+def _value(value: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![\w.]){re.escape(value)}(?![\w])")
+
+
+def _term(term: str) -> re.Pattern[str]:
+    body = r"\s+".join(re.escape(p) for p in term.strip("`").split())
+    return re.compile(rf"(?<![\w./-]){body}(?![\w/-])", re.I)
+
+
+def switched_to(text: str) -> str | None:
+    """The new tool of a "Switched to: `new`" statement."""
+    m = SWITCHED_LINE.match(text)
+    return m.group("new") if m else None
+
+
+def fact_key(text: str) -> str:
+    """Equal keys for the same statement: a replacement by what replaced what (whoever said
+    it, however), anything else by its words."""
+    r = replacement(text, "")
+    if r is not None:
+        return f"replaced:{r.old.lower()}>{r.new.lower()}"
+    new = switched_to(text)
+    if new is not None:
+        return f"switched:{new.lower()}"
+    return norm_words(text) or text
+
+
+def replacement(text: str, day: str) -> Replacement | None:
+    m = REPLACED_LINE.match(text)
+    if m is None:
+        return None
+    new = (m.group("new") or "").strip("`")
+    if new.lower() in FILLER:
+        new = ""  # "replaced by and …": a misread, not a tool; what stays true is that old went
+    return Replacement(m.group("old").strip("`"), new, day, text)
+
+
+def superseded_by(text: str, day: str, signals: Sequence[Replacement]) -> Replacement | None:
+    """The latest replacement, stated on ``day`` or later, that makes ``text`` out of date."""
+    hits = [r for r in signals if r.day >= day and r.covers(text)]
+    return max(hits, key=lambda r: r.day) if hits else None
+
+
+def replaced_phrase(r: Replacement) -> str:
+    """The replacement as a fact: "`old` was replaced by `new`" / "`old` is gone"."""
+    if r.new:
+        return f"`{r.old}` was replaced by `{r.new}`"
+    return f"`{r.old}` is gone"
+
+
+# A value in a statement: a code span, or a token with a digit in it (a port, a version, a URL).
+_SLOT_VALUE = re.compile(r"`[^`\n]+`|(?<![\w/.:-])[\w./:@+-]*\d[\w./:@+-]*")
+
+
+@dataclass(frozen=True)
+class Slot:
+    """What a statement says, with its values taken out: "The API listens on port `8000`" is
+    the slot {api, listen, port} with the value 8000."""
+
+    words: frozenset[str]
+    values: tuple[str, ...]
+
+    @property
+    def commands(self) -> bool:
+        """Every value is a command in a code span ("Run the tests with `npm test`")."""
+        return all(v.startswith("`") for v in self.values)
+
+    def same(self, other: Slot) -> bool:
+        """The same statement about maybe other values: as many values, and most meaning
+        words shared (75% of the larger; at least three unless the values are commands, whose
+        programs say what changed: "install dependencies with `npm install`")."""
+        if len(self.values) != len(other.values) or self.commands != other.commands:
+            return False
+        shared = len(self.words & other.words)
+        need = 1 if self.commands else 3
+        return shared >= need and shared >= 0.75 * max(len(self.words), len(other.words))
+
+
+def slot(text: str) -> Slot | None:
+    """The slot of a fact that gives at most two values; None for a statement with no value
+    or too few words to say what the value is of."""
+    values: list[str] = []
+
+    def mask(m: re.Match[str]) -> str:
+        values.append(m.group(0).rstrip(".,;:"))  # a code span keeps its backticks
+        return " "
+
+    masked = _SLOT_VALUE.sub(mask, re.sub(r"\s*\([^()]*\)", "", text))
+    words = frozenset(meaning_words(masked))
+    s = Slot(words, tuple(values))
+    if not values or len(values) > 2 or len(words) < (1 if s.commands else 3):
+        return None
+    return s
+
+
+def _mentions(value: str, texts: Iterable[str]) -> bool:
+    pattern = _term(value)
+    return any(pattern.search(t) is not None for t in texts)
+
+
+def _uses(prog: str, texts: Iterable[str]) -> bool:
+    """Whether a command in ``texts`` runs ``prog``."""
+    return any(program(m.group(1)) == prog for t in texts for m in re.finditer(r"`([^`\n]+)`", t))
+
+
+def changed_values(
+    facts: Sequence[tuple[str, str]], texts: Sequence[tuple[str, str]]
+) -> list[Replacement]:
+    """Replacements read from (day, fact) pairs of one project: the same slot given another
+    value by a later session ("listens on port 8000" → "listens on port 8080", "run the tests
+    with `npm test`" → "… with `pnpm test`"). The old value must be gone from everything said
+    (``texts``, (day, text)) on or after the later day, so a fact that only names a second
+    value of the same slot (a second test directory, another package) is not replaced. For a
+    command the old program must be gone: `go test ./a` and `go test ./b` are both current."""
+    out: list[Replacement] = []
+    slots = [(day, text, s) for day, text in facts if (s := slot(text)) is not None]
+    for old_day, _old_text, old in slots:
+        for new_day, new_text, new in slots:
+            if new_day <= old_day or not old.same(new) or old.values == new.values:
+                continue
+            since = [t for d, t in texts if d >= new_day]
+            for a, b in zip(old.values, new.values, strict=True):
+                if a == b:
+                    continue
+                if a.startswith("`"):  # a command: did its program go?
+                    pa, pb = program(a), program(b)
+                    # the same job by another program: `npm test` → `pnpm test`, not
+                    # `npx playwright install` → `pnpm install`
+                    sub = first_arg(a)
+                    if not (pa and sub) or pa == pb or sub != first_arg(b) or _uses(pa, since):
+                        continue
+                elif _mentions(a, since):
+                    continue
+                out.append(Replacement(a.strip("`"), b.strip("`"), new_day, new_text))
+    return out
+
+
+@dataclass(frozen=True)
+class Attributed:
+    """A value with what it is the value of: the word before it ("port 8040": port) and the
+    rest of the statement's meaning words (its subject)."""
+
+    attr: str
+    value: str
+    subject: frozenset[str]
+
+
+def attributed_values(text: str) -> list[Attributed]:
+    """The values (not commands) of a fact, each with its attribute and the fact's subject."""
+    out: list[Attributed] = []
+    for m in _SLOT_VALUE.finditer(text):
+        value = m.group(0).rstrip(".,;:")
+        if value.startswith("`") or (not _distinctive(value) and not value.isdigit()):
+            continue
+        before = re.findall(r"[A-Za-z][\w-]*", text[max(0, m.start() - 40) : m.start()])
+        named = [w for w in before[-3:] if w.lower() not in FILLER]
+        if not named:
+            continue
+        attr = stem(named[-1].lower())
+        # the subject is the value's own clause: "tests expect Postgres on port 5434, and
+        # an old process held port 4000" gives two ports of two things
+        starts = [c.end() for c in _CLAUSE.finditer(text, 0, m.start())]
+        end = _CLAUSE.search(text, m.end())
+        clause = text[starts[-1] if starts else 0 : end.start() if end else len(text)]
+        rest = _SLOT_VALUE.sub(" ", clause)
+        out.append(Attributed(attr, value, frozenset(meaning_words(rest) - {attr})))
+    return out
+
+
+_CLAUSE = re.compile(r"[,;()—]|:\s|\s(?:and|but|so|while|whereas)\s")
+
+
+def changed_attributes(
+    facts: Sequence[tuple[str, str]], texts: Sequence[tuple[str, str]]
+) -> list[Replacement]:
+    """A value a later fact gives for the same attribute of the same subject, in a statement
+    that may say more or less around it ("The API is served on port 8040 and reads DB_URL" →
+    "the API now listens on port 8055"): two subject words in common. As for a slot, the old
+    value must be gone from everything said since."""
+    out: list[Replacement] = []
+    given = [(day, text, a) for day, text in facts for a in attributed_values(text)]
+    for old_day, _t, old in given:
+        for new_day, new_text, new in given:
+            if new_day <= old_day or new.attr != old.attr or new.value == old.value:
+                continue
+            shared = len(old.subject & new.subject)
+            if shared < 2 or shared < 0.5 * min(len(old.subject), len(new.subject)):
+                continue
+            if _mentions(old.value, [t for d, t in texts if d >= new_day]):
+                continue
+            out.append(Replacement(old.value, new.value, new_day, new_text))
+    return out
+
+
+def renamed_settings(
+    facts: Sequence[tuple[str, str]], texts: Sequence[tuple[str, str]]
+) -> list[Replacement]:
+    """A setting whose distinctive value a later session gives under another name
+    (``BROKERS_URL=localhost:9092`` → ``KAFKA_URL=localhost:9092``), the old name no longer
+    said: the variable was renamed."""
+    out: list[Replacement] = []
+    given = [(day, text, n, v) for day, text in facts for n, v in settings(text)]
+    for old_day, _t, old_name, value in given:
+        if not _distinctive(value):
+            continue
+        for new_day, new_text, new_name, new_value in given:
+            if new_day <= old_day or new_value != value or new_name == old_name:
+                continue
+            if _mentions(old_name, [t for d, t in texts if d >= new_day]):
+                continue
+            out.append(Replacement(old_name, new_name, new_day, new_text))
+    return out
+
+
+_FAILED = re.compile(r"^`(?P<cmd>[^`\n]+)`\s+failed\b(?P<rest>.*)$", re.S)
+
+
+# Errors that say a command, target or file does not exist (as opposed to one that ran and
+# failed): the shells', make's, npm's and most CLIs' wording of "no such thing".
+_GONE_ERROR = re.compile(
+    r"command not found|no rule to make target|no such file or directory|no such command"
+    r"|unknown (?:sub)?command|is not a [\w-]+ command|missing script|\benoent\b"
+    r"|not recognized as an? (?:internal|command)|does not exist|no such task"
+    # gradle's, sbt's, maven's "Task 'x' not found in root project"
+    r"|\b(?:task|target|goal|script)\s+['\"`][^'\"`]+['\"`]\s+(?:was\s+)?not\s+found\b",
+    re.I,
+)
+
+
+# "…; `y` works instead": another command did the job the failed one no longer can.
+_INSTEAD = re.compile(r";\s+`(?P<new>[^`\n]+)`\s+(?:works|worked)\s+instead\b")
+
+
+def gone_command(text: str) -> str | None:
+    """The command of a failure whose error says it no longer exists, left unresolved or
+    resolved by another command (a fix after which the same command passed says it is not
+    gone)."""
+    m = _FAILED.match(text)
+    if m is None or not _GONE_ERROR.search(m.group("rest")):
+        return None
+    if FIX_LINE.search(text) and _INSTEAD.search(text) is None:
+        return None
+    # the error must be about the command itself ("make: *** No rule to make target 'dev'",
+    # "Command not found: worker"), not a file the command could not find
+    words = [w for w in m.group("cmd").split() if len(w) >= 3 and not w.startswith("-")]
+    if not any(_term(w).search(m.group("rest")) for w in words):
+        return None
+    return m.group("cmd")
+
+
+def gone_commands(
+    failures: Sequence[tuple[str, str]], texts: Sequence[tuple[str, str]]
+) -> list[Replacement]:
+    """A remembered command that a later session ran and saw fail as gone ("No rule to make
+    target", "command not found"), not run successfully since: it is out of date. Only a
+    command memory held before that day counts (a tool missing on a new machine is not a
+    replacement)."""
+    out: list[Replacement] = []
+    for day, text in failures:
+        cmd = gone_command(text)
+        if cmd is None:
+            continue
+        before = [t for d, t in texts if d < day]
+        worked_since = [t for d, t in texts if d > day and t != text and gone_command(t) is None]
+        if _mentions(cmd, before) and not _mentions(cmd, worked_since):
+            instead = _INSTEAD.search(text)
+            out.append(Replacement(cmd, instead.group("new") if instead else "", day, text))
+    return out
+
+
+_ANNOUNCED = re.compile(r"^(?:Replaced|Switched to):[^(]*?\((?P<said>.*)\)\s*$", re.S)
+
+
+def said_key(text: str) -> str:
+    """What a statement says, as a key: for an announced replacement ("Replaced: `x` is gone
+    ("we dropped x")") the words it quotes, for anything else its own words; so a fact and
+    the replacement read from it are one statement."""
+    m = _ANNOUNCED.match(text)
+    said = m.group("said").strip().strip('"“”') if m else text
+    return norm_words(said)
+
+
+def turned_down(rules: Sequence[tuple[str, str]], tools: Set[str]) -> list[Replacement]:
+    """A tool an older rule takes and a later rule of the same project turns down ("run black
+    on what you touch", then "format with ruff, not black"): the older rule, and what else
+    presents that tool as current, is out of date, when the later rule takes another tool
+    instead (the replacement names it)."""
+    out: list[Replacement] = []
+    for old_day, old_text in rules:
+        so = stance(old_text)
+        for new_day, new_text in rules:
+            if new_day <= old_day:
+                continue
+            sn = stance(new_text)
+            known = tools | names_in(old_text) | names_in(new_text)
+            # only a rule that takes another tool instead replaces one: "don't run pytest
+            # in parallel" says how to use pytest, not that it went
+            new = next((w for w, ok in sn.items() if ok and w in known), "")
+            for word, taken in so.items():
+                if new and taken and sn.get(word) is False and word in known:
+                    out.append(Replacement(word, new, new_day, new_text))
+    return out

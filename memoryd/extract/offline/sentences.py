@@ -1,0 +1,207 @@
+"""Sentence grammar of user messages: sentences, clauses, words, lead-ins and imperatives."""
+
+from __future__ import annotations
+
+import re
+
+# A sentence ends at a run of up to three stops ("locally?! and", "wait... then").
+_SENTENCE_SPLIT = re.compile(
+    r"(?<=[^\s.!?;][.!?;])\s+|(?<=[^\s.!?;][.!?][.!?])\s+|(?<=[^\s.!?;][.!?][.!?][.!?])\s+"
+    r"|\n+"
+)
+CLAUSE_SPLIT = re.compile(r",\s*|\s+-\s+")
+_WORDS = re.compile(r"[a-z0-9']+")
+
+_POSITIVE_WORDS = frozenset(
+    "thanks thank thx ty tysm great perfect awesome nice excellent cool good lgtm works worked "
+    "working fixed trick correct exactly brilliant wonderful fantastic lovely amazing "
+    "appreciated helpful".split()
+)
+_NEUTRAL_WORDS = frozenset(
+    "ok okay k yes yep yeah sure continue go ahead proceed on do it please keep going carry "
+    "sounds fine alright right hmm hmmm hm um umm uh oh ah well".split()
+)
+FILLER_WORDS = frozenset(
+    "you so much a lot again very really that this it now the is was me to looks look all "
+    "well job did done and just".split()
+)
+
+LEADING_WHEN = re.compile(
+    r"^(?:(?:and|but|also|so|then|ok(?:ay)?|please|pls|plz|thanks|thank you)[,\s]+)*"
+    r"(?:next\s+time|from\s+now\s+on|going\s+forward|in\s+(?:the\s+)?future)?[,\s]*",
+    re.I,
+)
+
+
+def normalize_quotes(text: str) -> str:
+    return text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
+
+
+def words_of(text: str) -> list[str]:
+    return _WORDS.findall(normalize_quotes(text).lower())
+
+
+def clause_kind(clause: str) -> str:
+    """'positive', 'neutral' or 'other' for one comma-separated clause."""
+    words = words_of(clause)
+    if not words or len(words) > 8:
+        return "other" if words else "neutral"
+    if any(w not in _POSITIVE_WORDS | _NEUTRAL_WORDS | FILLER_WORDS for w in words):
+        return "other"
+    if any(w in _POSITIVE_WORDS for w in words):
+        return "positive"
+    if any(w in _NEUTRAL_WORDS for w in words):
+        return "neutral"
+    return "other"
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences and lines of ``text``; a full stop or semicolon inside parentheses or a code
+    span does not end a sentence ("(it is in .nvmrc; Node 18 fails)")."""
+    out: list[str] = []
+    start = 0
+    for m in _SENTENCE_SPLIT.finditer(text):
+        part = text[start : m.start()]
+        newline = "\n" in m.group(0)
+        if not newline and (part.count("(") > part.count(")") or part.count("`") % 2):
+            continue
+        out.append(part)
+        start = m.end()
+    out.append(text[start:])
+    return [s.strip() for s in out if s.strip()]
+
+
+# "Stop, not cargo test": the user stopping a command; what to run instead is said next.
+STOPPING = re.compile(r"^(?:stop|no|nope|whoa|woah|wait|hey|hold\s+on)\W+not\b", re.I)
+
+
+QUESTION = re.compile(
+    r"(?<=[\w)'\"`])\?\s*$|^(?:why|what|how|where|when|which|who|is|are|does|do|did|can|"
+    r"could|would)\b[^.]*\?",
+    re.I,
+)
+
+
+# Function words that cannot open an imperative; a sentence opening with anything else that
+# is a base-form verb (no -s/-ed/-ing ending, or a short common one) reads as an instruction.
+_NOT_IMPERATIVE = frozenset(
+    "the a an this that these those it its it's there here i i'm i've my our your their he "
+    "she they we you which what when why how where who is are was were does did can could "
+    "would will has have had if maybe perhaps also not no yes thanks thank hi hello hey ok "
+    "okay sure great nice cool so but and or then now looks seems that's what's who's i'll "
+    "haha lol hmm ugh oh ah wow yay btw fyi well oops "
+    "i'd we're you're they're sorry apologies".split()
+)
+# "-ly" makes adverbs of adjectives ("locally", "quickly"); "-ply" ends verbs ("apply",
+# "reply", "supply").
+_BASE_VERB_ENDINGS = re.compile(r"(?:ing|ed|(?<!p)ly)$")
+# Base-form verbs that end in -ing all the same ("Ping me before …", "Bring it back").
+_ING_VERBS = frozenset("ping bring ring sing string swing sting fling cling spring wring".split())
+
+# A leading time or condition clause ("when ur done, no debugPrint left"): the rule is what
+# follows its comma.
+_LEADING_CLAUSE = re.compile(
+    r"^(?:(?:when|whenever|once|after|before|if|whatever|wherever|however)\b[^,;:]{1,60}"
+    r"|(?:at|in)\s+the\s+(?:end|start|beginning)|at\s+the\s+end\s+of\s+\w+(?:\s+\w+)?),\s*",
+    re.I,
+)
+
+
+# An interjection before what is said ("Oh and …", "Hmm, …", "No no, …"); a single "no" may
+# open a prohibition ("no sudo please") and stays.
+_INTERJECTION_LEAD = re.compile(
+    r"^(?:(?:oh+|ah+|aha|hmm+|hm|um+|uh+|well|btw|no(?:\s*,?\s*no)+|yes|yeah)\b[\s,!.]*"
+    r"|not\s*,\s*)",
+    re.I,
+)
+# "one request:", "a small wish:", "same as in the other repo:": a short lead-in before a
+# colon announces what follows; the sentence is what comes after it.
+_COLON_LEAD = re.compile(r"^(?P<lead>[^:`=/()\[\]]{1,48}?):\s+(?=\S)")
+# "Kenji says:", "Priya told me that …", "he wants …": the speaker of a relayed rule; the
+# rule is what they said.
+_ATTRIBUTION = re.compile(
+    r"^(?:[A-Z][a-z]+|(?i:he|she|they|my\s+\w+|our\s+\w+|the\s+\w+\s+team))\s+"
+    r"(?i:says?|said|told\s+(?:me|us)|tells\s+(?:me|us)|wants|insists|reminded\s+(?:me|us))"
+    r"(?:\s+that)?[\s,:]+"
+)
+# "Before every commit please run …": a recurring time before a polite imperative.
+_RECURRING_LEAD = re.compile(
+    r"^(?:before|after)\s+(?:every|each|any)\s+\w+(?:\s+\w+)?\s+(?=(?:please|pls)\b)", re.I
+)
+
+
+# "in library code:", "for every repo of mine:": a lead-in that scopes the rule is part of it.
+_SCOPE_LEAD = re.compile(r"^(?:and\s+)?(?:in|for|on|at|under|inside|within|across)\b", re.I)
+
+
+def recurring_lead(s: str) -> bool:
+    """Whether the sentence opens with a recurring time before a polite imperative."""
+    return _RECURRING_LEAD.match(LEADING_WHEN.sub("", s.strip())) is not None
+
+
+def _strip_colon_lead(s: str) -> str:
+    m = _COLON_LEAD.match(s)
+    if m is None or len(words_of(m.group("lead"))) > 9 or len(words_of(s[m.end() :])) < 3:
+        return s
+    return s if _SCOPE_LEAD.match(m.group("lead")) else s[m.end() :]
+
+
+def body_of(s: str) -> str:
+    """The sentence without its lead-ins (``lead_stripped``) and a leading time or condition
+    clause."""
+    body = lead_stripped(s)
+    m = _LEADING_CLAUSE.match(body)
+    # a clause that says "please" is the request itself, not its time ("before X please run Y")
+    if m is None or re.search(r"\b(?:please|pls)\b", m.group(0), re.I):
+        return body
+    return body[m.end() :].strip() or body
+
+
+def lead_stripped(s: str) -> str:
+    """The sentence without leading fillers, adverbials ("please", "and", "from now on"),
+    interjections, a lead-in before a colon and the speaker of a relayed rule."""
+    body = s.strip()
+    for _ in range(4):
+        before = body
+        body = LEADING_WHEN.sub("", body).strip()
+        body = _INTERJECTION_LEAD.sub("", body).strip() or body
+        if before == s.strip():  # one lead-in: "feat: / fix:" after it are the rule's words
+            body = _strip_colon_lead(body)
+        body = _ATTRIBUTION.sub("", body)
+        body = _RECURRING_LEAD.sub("", body)
+        if body == before:
+            break
+    return body
+
+
+def first_word(s: str) -> str:
+    words = words_of(body_of(s))
+    return words[0] if words else ""
+
+
+# A short noun phrase and a finite verb of how something behaved ("flutter test explodes
+# right after pulling", "the build is red"): a report, even when its first word could be a verb.
+_REPORT = re.compile(
+    r"^(?:[\w.'-]+\s+){1,3}(?:is|are|was|were|explodes|exploded|fails|failed|breaks|broke"
+    r"|crashes|crashed|hangs|hung|dies|died|errors|blows|blew|times\s+out|timed\s+out"
+    r"|doesn't|does\s+not|won't|isn't|keeps\s+\w+ing)\b"
+    # "repair only hides it": a subject, an adverb and a verb in the third person on an object
+    r"|^[\w.'-]+\s+(?:only|just|also|still|really|even|actually|always|never)\s+[a-z]+s"
+    r"\s+(?:it|them|the|a|an|this|that|these|those|everything|nothing)\b",
+    re.I,
+)
+
+
+def imperative(s: str) -> bool:
+    w = first_word(s)
+    if not w or w in _NOT_IMPERATIVE or (_BASE_VERB_ENDINGS.search(w) and w not in _ING_VERBS):
+        return False
+    if w not in ("make", "be") and _REPORT.match(body_of(s)):
+        return False
+    # A base-form verb does not take the third-person -s ("pytest hangs", "ruff fails").
+    return not (w.endswith("s") and not w.endswith("ss") and len(w) > 3)
+
+
+def strip_tail(text: str) -> str:
+    text = re.sub(r"[,\s]+please[.!]*$", "", text.strip(), flags=re.I)
+    return text.rstrip(".!?;:,").strip()
