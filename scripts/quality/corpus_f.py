@@ -16,10 +16,11 @@ The voice is a fifth one: Ines types in lowercase fragments and abbreviations ("
 "ci red again", "lgtm"), rarely a whole sentence, and states a team convention once in one
 project and again, in other words, in another. The domains are none of A–E's: a Rust CLI with
 cargo, clippy and insta (``ferrule``), a Go job service with golangci-lint, sqlc, goose and
-docker compose (``gantry``), a dbt + DuckDB data pipeline (``silt``) and a React Native app on
-Expo and pnpm (``kestrel``). The last session of each project (``later``) replaces an older
-fact: an MSRV bump, a Makefile replaced by a justfile, poetry replaced by uv, a mock server
-replaced by msw.
+docker compose (``gantry``), a dbt + DuckDB data pipeline (``silt``), a React Native app on
+Expo and pnpm (``kestrel``) and an Ansible fleet repo with vault and molecule (``cairn``). The
+last session of each project (``later``) replaces an older fact: an MSRV bump, a Makefile
+replaced by a justfile, poetry replaced by uv, a mock server replaced by msw, a static
+inventory replaced by a dynamic one.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ PROJECTS = (
     Project("gantry", f"{HOME}/work/gantry", "git@git.corp.example:platform/gantry.git"),
     Project("silt", f"{HOME}/work/silt", "git@git.corp.example:data/silt.git"),
     Project("kestrel", f"{HOME}/work/kestrel", "git@git.corp.example:mobile/kestrel.git", branch="develop"),
+    Project("cairn", f"{HOME}/work/cairn", "git@git.corp.example:infra/cairn.git"),
 )
 GH_TOKEN = "ghp_R7wQm2ZkT9vXc4LpN8sY1dHf6JbU3aGe0KoW"
 
@@ -266,6 +268,39 @@ EXPO_PUBLIC_SENTRY_ENV=dev
     "production": { "channel": "production", "autoIncrement": true }
   }
 }
+""",
+    },
+    "cairn": {
+        "README.md": """\
+# cairn
+
+ansible for the edge + bastion fleet. run everything from the repo root so `ansible.cfg`
+applies (inventory `inventories/prod/hosts.ini`, roles in `roles/` and `galaxy_roles/`).
+
+## secrets
+
+group_vars are vault-encrypted. pass `--vault-id prod@scripts/vault-pass.sh` to
+ansible-playbook; the script reads the password from `pass show infra/ansible-vault`.
+
+## roles
+
+`requirements.yml` lists galaxy roles; `ansible-galaxy install -r requirements.yml -p galaxy_roles`.
+role tests: `molecule test` inside the role dir.
+""",
+        "ansible.cfg": """\
+[defaults]
+inventory = inventories/prod/hosts.ini
+roles_path = roles:galaxy_roles
+host_key_checking = True
+stdout_callback = yaml
+forks = 20
+""",
+        "requirements.yml": """\
+roles:
+  - name: geerlingguy.node_exporter
+    version: 2.1.0
+  - name: dev-sec.ssh-hardening
+    version: 10.1.0
 """,
     },
 }
@@ -566,6 +601,12 @@ test result: ok. 12 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; fin
      Running tests/cli.rs (target/debug/deps/cli-8e2d4c6f1a0b9e37)
 test result: ok. 9 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.41s""", secs=14.8),
     Say("- records without a ts now pass the `--since` filter\n- the end-to-end cases are in tests/cli.rs (assert_cmd on the built `frl` binary), so `cargo test --test cli` is the quick loop for flag behaviour\n- full suite green"),
+    User("push"),
+    Sh("git push -u origin feat/since", """\
+To github.com:ines-k/ferrule.git
+ * [new branch]      feat/since -> feat/since
+branch 'feat/since' set up to track 'origin/feat/since'.""", secs=1.9),
+    Say("- pushed `feat/since`"),
 )
 
 FE6 = session(
@@ -596,6 +637,12 @@ info: syncing channel updates for 'stable-x86_64-unknown-linux-gnu'
    Compiling ferrule v0.7.2 (/home/ines/src/ferrule)
     Finished `dev` profile [unoptimized + debuginfo] target(s) in 18.40s""", secs=41.0),
     Say("- main raised ferrule's MSRV from 1.74 to 1.79 (`rust-version` in Cargo.toml, commit e5d19c4), and your rustc 1.76 was below it\n- after `rustup update stable` you're on 1.82, and it builds\n- so 1.79 is now the floor for any code in the crate, not 1.74"),
+    User("does ci agree"),
+    Sh("gh run list --branch main --limit 2", """\
+STATUS  TITLE                                      WORKFLOW  BRANCH  EVENT  ID           ELAPSED  AGE
+✓       chore: raise MSRV 1.74 -> 1.79 (inline...  ci        main    push   11873320457  4m02s    5h
+✓       docs: remote sources                       ci        main    push   11870019322  3m48s    1d""", secs=1.3),
+    Say("- yes: the MSRV commit's CI run on main passed, including the job that builds on 1.79"),
     later=True,
 )
 
@@ -797,6 +844,16 @@ ok  	git.corp.example/platform/gantry/internal/api	0.401s
 ok  	git.corp.example/platform/gantry/internal/jobs	0.752s
 ok  	git.corp.example/platform/gantry/internal/worker	0.233s""", secs=9.1),
     Say("- the Makefile is gone (commit 9ac41e2 replaced it with a justfile), so `make lint` no longer exists\n- gantry's lint is `just lint` now and tests are `just test`\n- lint: 0 issues; tests pass"),
+    User("itest too"),
+    Sh("just itest", """\
+docker compose up -d db redis
+[+] Running 2/2
+ ✔ Container gantry-db-1     Running                                                 0.0s
+ ✔ Container gantry-redis-1  Started                                                 0.4s
+go test -tags integration ./internal/...
+ok  	git.corp.example/platform/gantry/internal/jobs	2.913s
+ok  	git.corp.example/platform/gantry/internal/worker	4.120s""", secs=17.5),
+    Say("- the integration tests pass; `just itest` starts the compose db and redis itself"),
     later=True,
 )
 
@@ -902,6 +959,8 @@ Runtime Error
 10:07:03  Found 23 models, 44 data tests, 6 sources, 793 macros
 10:07:06  Done. PASS=19 WARN=0 ERROR=0 SKIP=0 TOTAL=19""", secs=5.4),
     Say("- main added `dbt_utils` to packages.yml; after `dbt deps` the marts build: PASS=19\n- the lock was an open duckdb session, nothing to change in the repo"),
+    User("fine. dbt_utils stays at 1.3.0 exactly btw — packages.yml gets exact versions, no ranges like [\">=1.3.0\", \"<2.0.0\"]. same as everywhere else"),
+    Say("- ok, exact pins in packages.yml; 1.3.0 stays"),
 )
 
 SI4 = session(
@@ -998,6 +1057,15 @@ Installed 58 packages in 812ms
 12:01:33  Running with dbt=1.8.7
 12:01:34  Done. PASS=2 WARN=0 ERROR=0 SKIP=0 TOTAL=2""", secs=6.6),
     Say("- poetry is replaced by uv in silt: `uv sync` to install, `uv run dbt ...` to run dbt; `poetry run` no longer works there (no poetry.lock)\n- README and CI updated; a uv build passes"),
+    User("and bump dbt-duckdb to 1.8.4 while ur there, exact"),
+    Sh("uv add 'dbt-duckdb==1.8.4'", """\
+Resolved 61 packages in 412ms
+Prepared 1 package in 1.21s
+Uninstalled 1 package in 9ms
+Installed 1 package in 14ms
+ - dbt-duckdb==1.8.3
+ + dbt-duckdb==1.8.4""", secs=2.0),
+    Say("- dbt-duckdb is pinned `==1.8.4` in pyproject.toml, and uv.lock is updated"),
     later=True,
 )
 
@@ -1082,6 +1150,15 @@ Tunnel ready: exp://u-7xk2.anonymous.exp.direct
 iOS Bundled 1980ms node_modules/expo-router/entry.js (1392 modules)
  LOG  [api] base http://127.0.0.1:4010""", secs=31.2),
     Say("- the crash: `EXPO_PUBLIC_API_URL` was unset, and `src/lib/api.ts` throws at import without it; the boot test showed the same\n- `cp .env.example .env.local` fixed it. Expo (and jest.setup.ts) load .env.local, which points the app at the mock API on 127.0.0.1:4010\n- the app boots in the simulator and the boot test passes"),
+    User("put that in the readme setup section, next person will hit it too"),
+    Patch("""\
+*** Update File: README.md
+@@ ## setup
+ corepack enable
+ pnpm install
++cp .env.example .env.local   # the app throws at startup without EXPO_PUBLIC_API_URL
+ pnpm start"""),
+    Say("- README setup now has the `.env.local` step, with the reason"),
 )
 
 KE3 = session(
@@ -1189,6 +1266,177 @@ Starting Metro Bundler
 iOS Bundled 2034ms node_modules/expo-router/entry.js (1401 modules)
  LOG  [msw] mocking enabled (12 handlers)""", secs=30.4),
     Say("- `pnpm mock` and Prism on 4010 are gone (commit c81d4a2)\n- kestrel now mocks the API in-app with msw handlers in `src/mocks/`, switched on by `EXPO_PUBLIC_API_MOCKS=1`, with no separate mock server process"),
+    User("readme still says pnpm mock, fix"),
+    Patch("""\
+*** Update File: README.md
+@@ ## mocks
+-Run `pnpm mock` (Prism on :4010) and keep EXPO_PUBLIC_API_URL at http://127.0.0.1:4010.
++Start the app with `EXPO_PUBLIC_API_MOCKS=1`; msw handlers in `src/mocks/` answer the API."""),
+    Say("- README's mocks section describes msw now"),
+    later=True,
+)
+# -- cairn: Ansible for a small fleet
+
+CA1 = session(
+    "ca1", "cairn", 22.3,
+    User("edge nginx: worker_connections 4096. read the readme before touching anything"),
+    cat("cairn", "README.md"),
+    cat("cairn", "ansible.cfg"),
+    Patch("""\
+*** Update File: roles/nginx/defaults/main.yml
+@@
+ nginx_worker_processes: auto
+-nginx_worker_connections: 1024
++nginx_worker_connections: 4096"""),
+    User("check + diff first, one host only, then i decide"),
+    Sh("ansible-playbook site.yml --limit edge-01 --tags nginx --check --diff", """\
+ERROR! Attempting to decrypt but no vault secrets found""", code=1, secs=2.3),
+    Say("group_vars/edge is vault-encrypted, and the run had no vault id. The README says to pass `--vault-id prod@scripts/vault-pass.sh`, which reads the password from `pass`."),
+    Sh("ansible-playbook site.yml --limit edge-01 --tags nginx --check --diff --vault-id prod@scripts/vault-pass.sh", """\
+PLAY [edge] ********************************************************************
+
+TASK [nginx : render nginx.conf] ***********************************************
+--- before: /etc/nginx/nginx.conf
++++ after: /home/ines/.ansible/tmp/ansible-local-20731xk1/tmpq3c9/nginx.conf.j2
+@@ -3,7 +3,7 @@
+ worker_processes auto;
+ events {
+-    worker_connections 1024;
++    worker_connections 4096;
+ }
+
+changed: [edge-01]
+
+RUNNING HANDLER [nginx : reload nginx] *****************************************
+changed: [edge-01]
+
+PLAY RECAP *********************************************************************
+edge-01                    : ok=4    changed=2    unreachable=0    failed=0    skipped=0    rescued=0    ignored=0""", secs=14.6),
+    Say("- the check run on edge-01 shows only the `worker_connections` line changing (1024 → 4096), plus a reload\n- I haven't applied it anywhere"),
+    User("go, whole edge group"),
+    Sh("ansible-playbook site.yml --limit edge --tags nginx --vault-id prod@scripts/vault-pass.sh", """\
+PLAY [edge] ********************************************************************
+
+TASK [nginx : render nginx.conf] ***********************************************
+changed: [edge-01]
+changed: [edge-02]
+changed: [edge-03] => (host 10.42.7.19)
+
+RUNNING HANDLER [nginx : reload nginx] *****************************************
+changed: [edge-01]
+changed: [edge-02]
+changed: [edge-03]
+
+PLAY RECAP *********************************************************************
+edge-01                    : ok=4    changed=2    unreachable=0    failed=0    skipped=0    rescued=0    ignored=0
+edge-02                    : ok=4    changed=2    unreachable=0    failed=0    skipped=0    rescued=0    ignored=0
+edge-03                    : ok=4    changed=2    unreachable=0    failed=0    skipped=0    rescued=0    ignored=0""", secs=38.9),
+    Say("- applied on edge-01..03; each host reloaded nginx, no failures"),
+)
+
+CA2 = session(
+    "ca2", "cairn", 13.8,
+    User("node_exporter role is ancient, update it"),
+    cat("cairn", "requirements.yml"),
+    Sh("ansible-galaxy role info geerlingguy.node_exporter | grep versions", """\
+	versions: [2.1.0, 2.1.1, 2.2.0, 3.0.0]""", secs=1.8),
+    Say("The newest release is 3.0.0. I could set the requirement to `latest` so it tracks new releases, or pin 3.0.0. I'll check what 3.0.0 changes first."),
+    User("pin it. exact versions, no latest and no ranges — thats a rule in every repo we have, not only here. and paste me the actual output when something changes, dont paraphrase it"),
+    Patch("""\
+*** Update File: requirements.yml
+@@
+   - name: geerlingguy.node_exporter
+-    version: 2.1.0
++    version: 3.0.0"""),
+    Sh("ansible-galaxy install -r requirements.yml -p galaxy_roles --force", """\
+Starting galaxy role install process
+- changing role geerlingguy.node_exporter from 2.1.0 to 3.0.0
+- downloading role 'node_exporter', owned by geerlingguy
+- downloading role from https://github.com/geerlingguy/ansible-role-node_exporter/archive/3.0.0.tar.gz
+- extracting geerlingguy.node_exporter to /home/ines/work/cairn/galaxy_roles/geerlingguy.node_exporter
+- geerlingguy.node_exporter (3.0.0) was installed successfully
+- dev-sec.ssh-hardening (10.1.0) is already installed, skipping.""", secs=6.2),
+    Say("```\n- changing role geerlingguy.node_exporter from 2.1.0 to 3.0.0\n- geerlingguy.node_exporter (3.0.0) was installed successfully\n```\n- pinned at exactly 3.0.0 in requirements.yml"),
+)
+
+CA3 = session(
+    "ca3", "cairn", 5.0,
+    User("molecule for the nginx role pls, want the 4096 change covered"),
+    Sh("cd roles/nginx && molecule test", """\
+INFO     default scenario test matrix: dependency, cleanup, destroy, syntax, create, prepare, converge, idempotence, side_effect, verify, cleanup, destroy
+CRITICAL Failed to find driver docker. Please ensure that the driver is correctly installed.""", code=1, secs=3.4),
+    Sh("pipx list --include-injected | grep -A4 molecule", """\
+   package molecule 24.9.0, installed using Python 3.12.3
+    - molecule
+    Injected Packages:
+      - ansible-core 2.17.4""", secs=0.6),
+    Say("molecule is installed via pipx, but the docker driver isn't in its venv. Since molecule 6 the drivers ship separately, in `molecule-plugins`."),
+    Sh("pipx inject molecule 'molecule-plugins[docker]'", """\
+  injected package molecule-plugins into venv molecule
+done! ✨ 🌟 ✨""", secs=12.7),
+    Patch("""\
+*** Update File: roles/nginx/molecule/default/verify.yml
+@@
++    - name: worker_connections is 4096
++      ansible.builtin.command: grep -q 'worker_connections 4096;' /etc/nginx/nginx.conf
++      changed_when: false"""),
+    Sh("cd roles/nginx && molecule test", """\
+INFO     Running default > converge
+PLAY RECAP *********************************************************************
+instance                   : ok=6    changed=4    unreachable=0    failed=0    skipped=0
+INFO     Running default > idempotence
+INFO     Idempotence completed successfully.
+INFO     Running default > verify
+TASK [worker_connections is 4096] **********************************************
+ok: [instance]
+INFO     Verifier completed successfully.
+INFO     Running default > destroy""", secs=96.0),
+    Say("- `molecule test` failed with `Failed to find driver docker`; `pipx inject molecule 'molecule-plugins[docker]'` fixed it\n- the verify step now checks `worker_connections 4096`, and converge, idempotence and verify pass"),
+    User("nice. push"),
+    Sh("git push -u origin test/nginx-molecule", """\
+To git.corp.example:infra/cairn.git
+ * [new branch]      test/nginx-molecule -> test/nginx-molecule""", secs=1.5),
+    Say("- pushed `test/nginx-molecule`"),
+)
+
+CA4 = session(
+    "ca4", "cairn", 1.0,
+    User("inventory changed upstream, marek said. check the edge group still resolves"),
+    Sh("git log --oneline -2 && cat ansible.cfg", """\
+d02f7c3 inventory: drop static hosts.ini, use the aws_ec2 plugin (inventories/prod/aws_ec2.yml, groups from tag:role)
+8e51b90 nginx: worker_connections 4096
+[defaults]
+inventory = inventories/prod/aws_ec2.yml
+roles_path = roles:galaxy_roles
+host_key_checking = True
+stdout_callback = yaml
+forks = 20""", secs=0.1),
+    Sh("ansible-inventory --graph edge", """\
+@edge:
+  |--edge-01
+  |--edge-02
+  |--edge-03
+  |--edge-04""", secs=4.1),
+    Say("- hosts.ini is gone: cairn's inventory is now the aws_ec2 dynamic plugin (`inventories/prod/aws_ec2.yml`), with groups built from the EC2 `role` tag\n- `edge` resolves to edge-01..04; edge-04 is new and has never had the 4096 change"),
+    User("same drill for edge-04"),
+    Sh("ansible-playbook site.yml --limit edge-04 --tags nginx --check --diff --vault-id prod@scripts/vault-pass.sh", """\
+PLAY [edge] ********************************************************************
+
+TASK [nginx : render nginx.conf] ***********************************************
+--- before: /etc/nginx/nginx.conf
++++ after: /home/ines/.ansible/tmp/ansible-local-88412pq0/tmpz7d1/nginx.conf.j2
+@@ -3,7 +3,7 @@
+ worker_processes auto;
+ events {
+-    worker_connections 1024;
++    worker_connections 4096;
+ }
+
+changed: [edge-04]
+
+PLAY RECAP *********************************************************************
+edge-04                    : ok=4    changed=2    unreachable=0    failed=0    skipped=0    rescued=0    ignored=0""", secs=13.9),
+    Say("```\n-    worker_connections 1024;\n+    worker_connections 4096;\n```\n- check run on edge-04 only; nothing applied yet"),
     later=True,
 )
 
@@ -1197,6 +1445,7 @@ SESSIONS = (
     GA1, GA2, GA3, GA4, GA5, GA6,
     SI1, SI2, SI3, SI4, SI5, SI6,
     KE1, KE2, KE3, KE4, KE5, KE6,
+    CA1, CA2, CA3, CA4,
 )
 
 FACTS = (
@@ -1216,6 +1465,9 @@ FACTS = (
     Fact("f.pref.emoji", "preference", None,
          "No emojis in commit messages, code comments or merge request descriptions.",
          M("emoji|emojis"), ("si4",)),
+    Fact("f.pref.paste_output", "preference", None,
+         "Paste the actual command output when something changes; do not paraphrase it.",
+         M("output", "paraphrase|paraphrasing|paraphrased"), ("ca2",)),
     Fact("f.pref.not_sure", "preference", None,
          "When unsure, say 'not sure' instead of guessing.",
          M("not sure|unsure|don't know", "guess|guessing"), ("ke5",)),
@@ -1229,6 +1481,9 @@ FACTS = (
     Fact("f.gen.lockfile", "general_rule", None,
          "Lockfile bumps (Cargo.lock, pnpm-lock.yaml) go in their own separate PR, not in feature branches.",
          M("lockfile|lock|Cargo.lock|pnpm-lock.yaml", "own PR|own pr|separate PR|separate pr|separate branch|own branch"), ("fe4", "ke4")),
+    Fact("f.gen.pin", "general_rule", None,
+         "Pin exact versions (galaxy roles, dbt packages): no ranges and no latest.",
+         M("pin|pinned|pins|exact", "latest|range|ranges"), ("ca2", "si3")),
     # -- project rules: stated once, hold in one project
     Fact("f.fe.clippy", "project_rule", "ferrule",
          "clippy with -D warnings must pass before anything is handed over or pushed.",
@@ -1248,7 +1503,13 @@ FACTS = (
     Fact("f.ke.expo_install", "project_rule", "kestrel",
          "Add native modules with pnpm expo install (SDK-matched version), not pnpm add.",
          M("expo install", "native|sdk|SDK"), ("ke3",)),
+    Fact("f.ca.check_diff", "project_rule", "cairn",
+         "Run a playbook with --check --diff on one host first; apply only after the user decides.",
+         M("--check|check mode", "--diff|diff"), ("ca1",)),
     # -- project facts: only in tool output or the assistant's conclusion
+    Fact("f.ca.hosts_ini", "project_fact", "cairn",
+         "The prod inventory is the static inventories/prod/hosts.ini (set in ansible.cfg).",
+         M("hosts.ini"), ("ca1",), superseded_by="f.ca.aws_ec2"),
     Fact("f.fe.msrv", "project_fact", "ferrule",
          "The MSRV is 1.74 (rust-version in Cargo.toml).",
          M("1.74", "MSRV|rust-version"), ("fe1",), superseded_by="f.fe.msrv_new"),
@@ -1310,6 +1571,12 @@ FACTS = (
     Fact("f.ke.prettier", "failure_fix", "kestrel",
          "The husky pre-commit prettier --check fails: run pnpm format.",
          M("pnpm format"), ("ke3",), link=M("prettier")),
+    Fact("f.ca.vault", "failure_fix", "cairn",
+         "ansible-playbook fails with no vault secrets found: pass --vault-id prod@scripts/vault-pass.sh.",
+         M("--vault-id"), ("ca1",), link=M("vault secrets|decrypt")),
+    Fact("f.ca.molecule", "failure_fix", "cairn",
+         "molecule test fails with Failed to find driver docker: pipx inject molecule 'molecule-plugins[docker]'.",
+         M("molecule-plugins"), ("ca3",), link=M("driver")),
     # -- superseding: later sessions replace older facts
     Fact("f.fe.msrv_new", "superseding", "ferrule",
          "The MSRV is now 1.79 (rust-version in Cargo.toml).",
@@ -1320,6 +1587,9 @@ FACTS = (
     Fact("f.si.uv", "superseding", "silt",
          "uv replaced poetry: uv sync, then uv run dbt.",
          M("uv run|uv sync"), ("si6",)),
+    Fact("f.ca.aws_ec2", "superseding", "cairn",
+         "The inventory is the aws_ec2 dynamic plugin (inventories/prod/aws_ec2.yml), groups from the EC2 role tag.",
+         M("aws_ec2"), ("ca4",)),
     Fact("f.ke.msw", "superseding", "kestrel",
          "API mocks are msw handlers in src/mocks, on with EXPO_PUBLIC_API_MOCKS=1.",
          M("msw|EXPO_PUBLIC_API_MOCKS"), ("ke6",)),
@@ -1334,6 +1604,8 @@ DISTRACTORS = (
                M("u-7xk2"), ("ke2",)),
     Distractor("f.x.pipeline", "transient", "a CI pipeline id",
                M("9182736450"), ("si5",)),
+    Distractor("f.x.host_ip", "transient", "one host's address in a play's output",
+               M("10.42.7.19"), ("ca1",)),
     Distractor("f.x.token", "secret", "a colleague's GitHub token pasted in chat",
                M(GH_TOKEN), ("ga5",)),
     Distractor("f.x.standup", "small_talk", "the standup ran long",
