@@ -1204,6 +1204,17 @@ M  src/screens/Feed.tsx""", secs=5.2),
 KE4 = session(
     "ke4", "kestrel", 6.2,
     User("write the screen for refund status, backend isnt ready so against the mock"),
+    Sh("git pull --rebase && pnpm install", """\
+Successfully rebased and updated refs/heads/feat/refund-status.
+Lockfile is up to date, resolution step is skipped
+Packages: +6 -2
+++++++--
+Progress: resolved 1189, reused 1183, downloaded 6, added 6, done
+
+dependencies:
++ @tanstack/react-query 5.59.16 (5.59.20 is available)
+
+Done in 7.9s""", secs=9.3),
     Sh("pnpm mock &>/tmp/prism.log & sleep 3; curl -s 127.0.0.1:4010/refunds/r_1 | jq .", """\
 {
   "id": "r_1",
@@ -1227,8 +1238,12 @@ KE4 = session(
     ✓ shows pending (48 ms)
 
 Tests:       1 passed, 1 total""", secs=7.7),
+    Sh("git add -A && git status --short", """\
+A  app/refunds/[id].tsx
+A  app/refunds/__tests__/status.test.tsx
+M  pnpm-lock.yaml""", secs=0.2),
     User("pnpm-lock.yaml is in your diff again — revert it here, lock churn goes in a separate pr. same deal as in ferrule"),
-    Sh("git checkout develop -- pnpm-lock.yaml && git status --short", """\
+    Sh("git restore --staged --worktree --source=develop pnpm-lock.yaml && git status --short", """\
 A  app/refunds/[id].tsx
 A  app/refunds/__tests__/status.test.tsx""", secs=0.2),
     Say("- the refund status screen is in, built against the Prism mock; its test passes\n- reverted pnpm-lock.yaml, so lock changes stay out of this branch"),
@@ -1320,7 +1335,7 @@ PLAY [edge] ********************************************************************
 TASK [nginx : render nginx.conf] ***********************************************
 changed: [edge-01]
 changed: [edge-02]
-changed: [edge-03] => (host 10.42.7.19)
+changed: [edge-03]
 
 RUNNING HANDLER [nginx : reload nginx] *****************************************
 changed: [edge-01]
@@ -1437,6 +1452,34 @@ changed: [edge-04]
 PLAY RECAP *********************************************************************
 edge-04                    : ok=4    changed=2    unreachable=0    failed=0    skipped=0    rescued=0    ignored=0""", secs=13.9),
     Say("```\n-    worker_connections 1024;\n+    worker_connections 4096;\n```\n- check run on edge-04 only; nothing applied yet"),
+    User("apply it"),
+    Sh("ansible-playbook site.yml --limit edge-04 --tags nginx --vault-id prod@scripts/vault-pass.sh", """\
+PLAY [edge] ********************************************************************
+
+TASK [nginx : render nginx.conf] ***********************************************
+fatal: [edge-04]: UNREACHABLE! => changed=false
+  msg: 'Failed to connect to the host via ssh: ssh: connect to host 10.42.7.19 port 22: Connection timed out'
+  unreachable: true
+
+PLAY RECAP *********************************************************************
+edge-04                    : ok=0    changed=0    unreachable=1    failed=0    skipped=0    rescued=0    ignored=0""", code=4, secs=31.2),
+    Sh("ansible edge-04 -m ping", """\
+edge-04 | SUCCESS => {
+    "changed": false,
+    "ping": "pong"
+}""", secs=3.1),
+    Sh("ansible-playbook site.yml --limit edge-04 --tags nginx --vault-id prod@scripts/vault-pass.sh", """\
+PLAY [edge] ********************************************************************
+
+TASK [nginx : render nginx.conf] ***********************************************
+changed: [edge-04]
+
+RUNNING HANDLER [nginx : reload nginx] *****************************************
+changed: [edge-04]
+
+PLAY RECAP *********************************************************************
+edge-04                    : ok=4    changed=2    unreachable=0    failed=0    skipped=0    rescued=0    ignored=0""", secs=16.4),
+    Say("- edge-04 timed out on ssh once, answered a ping a minute later, and the rerun applied cleanly\n- all four edge hosts run with 4096 now"),
     later=True,
 )
 
@@ -1604,8 +1647,8 @@ DISTRACTORS = (
                M("u-7xk2"), ("ke2",)),
     Distractor("f.x.pipeline", "transient", "a CI pipeline id",
                M("9182736450"), ("si5",)),
-    Distractor("f.x.host_ip", "transient", "one host's address in a play's output",
-               M("10.42.7.19"), ("ca1",)),
+    Distractor("f.x.host_ip", "transient", "a host's address in a one-off ssh timeout",
+               M("10.42.7.19"), ("ca4",)),
     Distractor("f.x.token", "secret", "a colleague's GitHub token pasted in chat",
                M(GH_TOKEN), ("ga5",)),
     Distractor("f.x.standup", "small_talk", "the standup ran long",
