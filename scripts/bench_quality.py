@@ -2,13 +2,15 @@
 """Benchmark what memoryd's memory keeps: planted facts in realistic Codex sessions, scored in
 ``memory_summary.md`` and ``MEMORY.md`` (issue 13).
 
-Five corpora of Codex 0.169 rollouts (``scripts/quality/``): A written by hand, B generated
+Six corpora of Codex 0.169 rollouts (``scripts/quality/``): A written by hand, B generated
 from templates with a seeded RNG, C written as terminal transcripts, D assembled from episodes
 of messy work (corrections, edits as fixes, wrapped commands, refusals, tools gone), E written
-as one developer's work diary in a non-native voice, each with other projects and other
-wording (tune on A, C and D; B and E are held out, and E was never run before it was
-committed). For each corpus, in a fresh temp ``CODEX_HOME`` and state dir, with the default
-(offline) backends and the real CLI as a subprocess:
+as one developer's work diary in a non-native voice, F assembled from each project's own files
+(README, Makefile, package.json, CI config) that a terse engineer's agent reads, with pasted
+chat and review comments, each with other projects and other wording (A–E are tuned on; F is
+held out: it was written after them and never run before it was committed). For each
+corpus, in a fresh temp ``CODEX_HOME`` and state dir, with the default (offline) backends
+and the real CLI as a subprocess:
 
 1. write the initial sessions, dated from one "now" so that all are idle and within the age
    window, and run ``memoryd run --once``; score (step ``first``);
@@ -20,7 +22,7 @@ Printed per fact kind: recall in the summary and in MEMORY.md, failure→fix sta
 statement, superseded facts still presented as current, distractors kept, the summary's size
 and the share of its bytes in lines that state a fact, and the issue's target beside each.
 
-    python scripts/bench_quality.py                 # every corpus (a, b, c, d, e)
+    python scripts/bench_quality.py                 # every corpus (a, b, c, d, e, f)
     python scripts/bench_quality.py --corpus a --json
     python scripts/bench_quality.py --corpus b --keep   # keep the temp homes to look at
 """

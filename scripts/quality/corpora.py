@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from quality.model import Corpus
 
-NAMES = ("a", "b", "c", "d", "e")
+NAMES = ("a", "b", "c", "d", "e", "f")
 
 
 def get(name: str) -> Corpus:
@@ -28,4 +28,8 @@ def get(name: str) -> Corpus:
         from quality.corpus_e import CORPUS as E
 
         return E
+    if name == "f":
+        from quality.corpus_f import CORPUS as F
+
+        return F
     raise KeyError(f"no corpus {name!r}: choose one of {', '.join(NAMES)}")

@@ -1,0 +1,1679 @@
+# Literal command output keeps its real line lengths.
+# ruff: noqa: E501, E101
+"""Corpus F: a month of a terse senior engineer's sessions, assembled from each project's files.
+
+A sixth means of writing, held out: F was written once, after A–E were tuning corpora, by
+someone who did not read memoryd's extraction or consolidation code nor the other corpora's
+sessions, and it was never run through memoryd's extraction before it was committed (its
+ground truth was checked only with the scorer's self-checks). It is built from a *repo model*:
+each project is a small tree of its own files (README, CONTRIBUTING, Makefile, justfile,
+package.json, Cargo.toml, compose and dbt files) and the agent learns by reading them with
+``cat``/``sed``, so most project knowledge arrives in tool output, not in what the user types.
+The rest arrives as artifacts pasted into the chat: a colleague's chat message, a code review
+comment, a CI log, a failing pre-commit hook, ``git log`` commit messages.
+
+The voice is a fifth one: Ines types in lowercase fragments and abbreviations ("pls", "ffs",
+"ci red again", "lgtm"), rarely a whole sentence, and states a team convention once in one
+project and again, in other words, in another. The domains are none of A–E's: a Rust CLI with
+cargo, clippy and insta (``ferrule``), a Go job service with golangci-lint, sqlc, goose and
+docker compose (``gantry``), a dbt + DuckDB data pipeline (``silt``), a React Native app on
+Expo and pnpm (``kestrel``) and an Ansible fleet repo with vault and molecule (``cairn``). The
+last session of each project (``later``) replaces an older fact: an MSRV bump, a Makefile
+replaced by a justfile, poetry replaced by uv, a mock server replaced by msw, a static
+inventory replaced by a dynamic one.
+"""
+
+from __future__ import annotations
+
+from quality.model import (
+    Corpus,
+    Distractor,
+    Fact,
+    M,
+    Patch,
+    Project,
+    Say,
+    Session,
+    Sh,
+    Step,
+    Think,
+    User,
+)
+
+# fmt: off
+HOME = "/home/ines"
+PROJECTS = (
+    Project("ferrule", f"{HOME}/src/ferrule", "git@github.com:ines-k/ferrule.git"),
+    Project("gantry", f"{HOME}/work/gantry", "git@git.corp.example:platform/gantry.git"),
+    Project("silt", f"{HOME}/work/silt", "git@git.corp.example:data/silt.git"),
+    Project("kestrel", f"{HOME}/work/kestrel", "git@git.corp.example:mobile/kestrel.git", branch="develop"),
+    Project("cairn", f"{HOME}/work/cairn", "git@git.corp.example:infra/cairn.git"),
+)
+GH_TOKEN = "ghp_R7wQm2ZkT9vXc4LpN8sY1dHf6JbU3aGe0KoW"
+
+# -- the repo model: each project's files as the agent reads them
+
+FILES: dict[str, dict[str, str]] = {
+    "ferrule": {
+        "Cargo.toml": """\
+[package]
+name = "ferrule"
+version = "0.7.2"
+edition = "2021"
+rust-version = "1.74"
+description = "grep-like filter for structured logs (jsonl, logfmt)"
+license = "MIT OR Apache-2.0"
+
+[[bin]]
+name = "frl"
+path = "src/main.rs"
+
+[features]
+default = ["native-tls"]
+native-tls = ["reqwest/native-tls"]
+rustls = ["reqwest/rustls-tls"]
+
+[dependencies]
+clap = { version = "4.5", features = ["derive", "env"] }
+reqwest = { version = "0.12", default-features = false, features = ["blocking", "json"] }
+serde = { version = "1", features = ["derive"] }
+serde_json = "1"
+toml = "0.8"
+anyhow = "1"
+
+[dev-dependencies]
+assert_cmd = "2"
+insta = { version = "1.39", features = ["yaml"] }
+predicates = "3"
+""",
+        "CONTRIBUTING.md": """\
+# contributing
+
+- `cargo fmt --all` and `cargo clippy --all-targets -- -D warnings` before you push. ci runs
+  both and fails on any warning.
+- snapshot tests live in `tests/snapshots/`; see the insta docs for the review flow.
+- keep the MSRV in `rust-version`; ci builds on it.
+""",
+        "README.md": """\
+# ferrule
+
+`frl` filters structured logs: `frl 'level=error and svc~^pay' app.log`.
+
+## config
+
+frl reads `~/.config/ferrule/config.toml`. set `FERRULE_CONFIG` to use another file (the
+tests do, so they never read yours).
+
+## remote sources
+
+`frl --remote https://...` fetches over https (reqwest).
+""",
+    },
+    "gantry": {
+        "Makefile": """\
+GOBIN ?= $(shell go env GOPATH)/bin
+
+.PHONY: build test itest lint generate migrate
+
+build:
+\tgo build -o bin/gantry ./cmd/gantry
+
+test:
+\tgo test ./...
+
+lint:
+\tgolangci-lint run ./...
+
+generate:
+\tsqlc generate
+
+migrate:
+\tgoose -dir db/migrations postgres "$$GANTRY_DB_URL" up
+""",
+        "README.md": """\
+# gantry
+
+job scheduler for the platform team. http api on `:8088`, health probe `GET /healthz`
+(k8s liveness + readiness both hit it).
+
+## dev
+
+    docker compose up -d
+    make migrate
+    go run ./cmd/gantry
+
+see CONTRIBUTING.md before opening a pr.
+""",
+        "CONTRIBUTING.md": """\
+# contributing to gantry
+
+1. every commit carries a `Signed-off-by:` line (DCO). `git commit -s`. the dco check blocks
+   the merge otherwise.
+2. run `make lint` and `make test` locally; ci runs the same.
+3. sql lives in `db/queries/*.sql`; `internal/db/` is generated by sqlc, do not hand-edit it.
+""",
+        "docker-compose.yml": """\
+services:
+  db:
+    image: postgres:16-alpine
+    environment:
+      POSTGRES_USER: gantry
+      POSTGRES_PASSWORD: gantry
+      POSTGRES_DB: gantry
+    ports:
+      - "5433:5432"
+  redis:
+    image: redis:7-alpine
+    ports:
+      - "6380:6379"
+""",
+        ".env.example": """\
+GANTRY_DB_URL=postgres://gantry:gantry@127.0.0.1:5433/gantry?sslmode=disable
+GANTRY_REDIS_ADDR=127.0.0.1:6380
+GANTRY_HTTP_ADDR=:8088
+""",
+    },
+    "silt": {
+        "README.md": """\
+# silt
+
+dbt project for the orders/finance marts, on duckdb (`warehouse/silt.duckdb`).
+
+## setup
+
+    poetry install
+    export DBT_PROFILES_DIR=./profiles   # profiles.yml is in the repo, not in ~/.dbt
+    poetry run dbt debug
+
+## layout
+
+- `models/staging/` one model per raw source table, light renames only
+- `models/marts/` the tables finance reads
+""",
+        "profiles/profiles.yml": """\
+silt:
+  target: dev
+  outputs:
+    dev:
+      type: duckdb
+      path: warehouse/silt.duckdb
+      threads: 4
+      external_root: "{{ env_var('SILT_RAW_PATH') }}"
+""",
+        "dbt_project.yml": """\
+name: silt
+version: "1.4.0"
+profile: silt
+model-paths: ["models"]
+models:
+  silt:
+    staging:
+      +materialized: view
+    marts:
+      +materialized: table
+""",
+        "packages.yml": """\
+packages:
+  - package: dbt-labs/dbt_utils
+    version: 1.3.0
+""",
+        ".envrc": """\
+export SILT_RAW_PATH="$PWD/data/raw"
+export DBT_PROFILES_DIR="$PWD/profiles"
+""",
+    },
+    "kestrel": {
+        "package.json": """\
+{
+  "name": "kestrel",
+  "version": "2.3.0",
+  "main": "expo-router/entry",
+  "packageManager": "pnpm@9.12.1",
+  "engines": { "node": ">=20 <21" },
+  "scripts": {
+    "start": "expo start",
+    "ios": "expo run:ios",
+    "android": "expo run:android",
+    "test": "jest",
+    "lint": "eslint . --ext .ts,.tsx",
+    "format": "prettier --write .",
+    "mock": "prism mock openapi/kestrel.yaml --port 4010",
+    "prepare": "husky"
+  },
+  "dependencies": {
+    "expo": "~51.0.28",
+    "expo-router": "~3.5.23",
+    "react": "18.2.0",
+    "react-native": "0.74.5"
+  },
+  "devDependencies": {
+    "@stoplight/prism-cli": "^5.8.1",
+    "husky": "^9.1.4",
+    "jest-expo": "~51.0.4",
+    "prettier": "^3.3.3"
+  }
+}
+""",
+        ".nvmrc": "20.17.0\n",
+        ".env.example": """\
+EXPO_PUBLIC_API_URL=http://127.0.0.1:4010
+EXPO_PUBLIC_SENTRY_ENV=dev
+""",
+        "eas.json": """\
+{
+  "cli": { "version": ">= 12.0.0" },
+  "build": {
+    "development": { "developmentClient": true, "distribution": "internal" },
+    "preview": { "distribution": "internal", "channel": "preview" },
+    "production": { "channel": "production", "autoIncrement": true }
+  }
+}
+""",
+    },
+    "cairn": {
+        "README.md": """\
+# cairn
+
+ansible for the edge + bastion fleet. run everything from the repo root so `ansible.cfg`
+applies (inventory `inventories/prod/hosts.ini`, roles in `roles/` and `galaxy_roles/`).
+
+## secrets
+
+group_vars are vault-encrypted. pass `--vault-id prod@scripts/vault-pass.sh` to
+ansible-playbook; the script reads the password from `pass show infra/ansible-vault`.
+
+## roles
+
+`requirements.yml` lists galaxy roles; `ansible-galaxy install -r requirements.yml -p galaxy_roles`.
+role tests: `molecule test` inside the role dir.
+""",
+        "ansible.cfg": """\
+[defaults]
+inventory = inventories/prod/hosts.ini
+roles_path = roles:galaxy_roles
+host_key_checking = True
+stdout_callback = yaml
+forks = 20
+""",
+        "requirements.yml": """\
+roles:
+  - name: geerlingguy.node_exporter
+    version: 2.1.0
+  - name: dev-sec.ssh-hardening
+    version: 10.1.0
+""",
+    },
+}
+
+
+def cat(project: str, path: str) -> Sh:
+    """The agent reads one of the project's files."""
+    return Sh(f"cat {path}", FILES[project][path], secs=0.1)
+
+
+def session(key: str, project: str, days_ago: float, *steps: Step, later: bool = False) -> Session:
+    return Session(key, project, days_ago, steps, later=later)
+
+
+# -- ferrule: a Rust CLI
+
+FE1 = session(
+    "fe1", "ferrule", 26.4,
+    User("new flag `--since 10m` for frl. relative durations only. read CONTRIBUTING first"),
+    cat("ferrule", "CONTRIBUTING.md"),
+    cat("ferrule", "Cargo.toml"),
+    Think("MSRV is pinned in rust-version; must avoid anything newer than that toolchain."),
+    Patch("""\
+*** Update File: src/cli.rs
+@@ pub struct Args {
+     /// filter expression
+     pub expr: String,
++    /// only records newer than this (e.g. 10m, 2h)
++    #[arg(long, value_parser = parse_since)]
++    pub since: Option<std::time::Duration>,
+@@
++fn parse_since(s: &str) -> Result<std::time::Duration, String> {
++    let (n, unit) = s.split_at(s.len() - 1);
++    let n: u64 = n.parse().map_err(|_| format!("bad duration {s:?}"))?;
++    match unit {
++        "s" => Ok(std::time::Duration::from_secs(n)),
++        "m" => Ok(std::time::Duration::from_secs(n * 60)),
++        "h" => Ok(std::time::Duration::from_secs(n * 3600)),
++        _ => return Err(format!("unit must be s, m or h: {s:?}")),
++    }
++}"""),
+    Sh("cargo clippy --all-targets -- -D warnings", """\
+    Checking ferrule v0.7.2 (/home/ines/src/ferrule)
+error: unneeded `return` statement
+  --> src/cli.rs:45:14
+   |
+45 |         _ => return Err(format!("unit must be s, m or h: {s:?}")),
+   |              ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+   |
+   = help: for further information visit https://rust-lang.github.io/rust-clippy/master/index.html#needless_return
+   = note: `-D clippy::needless-return` implied by `-D warnings`
+help: remove `return`
+   |
+45 |         _ => Err(format!("unit must be s, m or h: {s:?}")),
+   |              ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+
+error: could not compile `ferrule` (bin "frl") due to 1 previous error""", code=101, secs=6.2),
+    Patch("""\
+*** Update File: src/cli.rs
+@@
+-    match unit {
+-        "s" => Ok(std::time::Duration::from_secs(n)),
+-        "m" => Ok(std::time::Duration::from_secs(n * 60)),
+-        "h" => Ok(std::time::Duration::from_secs(n * 3600)),
+-        _ => return Err(format!("unit must be s, m or h: {s:?}")),
+-    }
++    let secs = match unit {
++        "s" => 1,
++        "m" => 60,
++        "h" => 3600,
++        _ => return Err(format!("unit must be s, m or h: {s:?}")),
++    };
++    Ok(std::time::Duration::from_secs(n * secs))"""),
+    Sh("cargo clippy --all-targets -- -D warnings", """\
+    Checking ferrule v0.7.2 (/home/ines/src/ferrule)
+    Finished `dev` profile [unoptimized + debuginfo] target(s) in 2.87s""", secs=3.1),
+    Say("I added `--since` with s/m/h units. Clippy was red at first over a needless `return`, so I rewrote the match as a table of seconds. It is clean with `-D warnings` now, and nothing I used is newer than the 1.74 MSRV in Cargo.toml. Want a test for the parser as well?"),
+    User("yes. and keep replies to a few bullets, skip the preamble + the recap of what i asked"),
+    Patch("""\
+*** Update File: src/cli.rs
+@@
++#[cfg(test)]
++mod tests {
++    use super::parse_since;
++    #[test]
++    fn units() {
++        assert_eq!(parse_since("10m").unwrap().as_secs(), 600);
++        assert!(parse_since("3d").is_err());
++    }
++}"""),
+    Sh("cargo test --lib cli::tests", """\
+   Compiling ferrule v0.7.2 (/home/ines/src/ferrule)
+    Finished `test` profile [unoptimized + debuginfo] target(s) in 4.02s
+     Running unittests src/main.rs (target/debug/deps/frl-3b1f0c2a9d7e4411)
+
+running 1 test
+test cli::tests::units ... ok
+
+test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 11 filtered out; finished in 0.00s""", secs=4.6),
+    Say("- `parse_since` unit test added, passes\n- clippy still clean"),
+    User("clippy -D warnings is the bar here btw, ci gates on it. dont hand me anything that hasnt passed it"),
+    Say("- noted: clippy with `-D warnings` before I hand anything over in ferrule"),
+)
+
+FE2 = session(
+    "fe2", "ferrule", 21.2,
+    User("build on the ci alpine image is broken, repro locally in the musl container pls"),
+    Sh("docker run --rm -v $PWD:/src -w /src rust:1.74-alpine cargo build --release", """\
+   Compiling openssl-sys v0.9.103
+error: failed to run custom build command for `openssl-sys v0.9.103`
+
+Caused by:
+  process didn't exit successfully: `/src/target/release/build/openssl-sys-5c1e7f0b2a/build-script-main` (exit status: 101)
+  --- stderr
+  thread 'main' panicked at /usr/local/cargo/registry/src/index.crates.io-6f17d22bba15001f/openssl-sys-0.9.103/build/find_normal.rs:190:5:
+
+  Could not find directory of OpenSSL installation, and this `-sys` crate cannot
+  proceed without this knowledge. If OpenSSL is installed and this crate had
+  trouble finding it,  you can set the `OPENSSL_DIR` environment variable for the
+  compilation process.
+
+  $HOST = x86_64-unknown-linux-musl
+  $TARGET = x86_64-unknown-linux-musl
+  openssl-sys = 0.9.103
+warning: build failed, waiting for other jobs to finish...""", code=101, secs=48.3),
+    Think("native-tls default pulls openssl-sys; the crate already has a rustls feature."),
+    Sh("grep -n -A3 '^\\[features\\]' Cargo.toml", """\
+13:[features]
+14-default = ["native-tls"]
+15-native-tls = ["reqwest/native-tls"]
+16-rustls = ["reqwest/rustls-tls"]""", secs=0.1),
+    Say("It's openssl-sys: the default `native-tls` feature needs OpenSSL headers, and the alpine image has none. Options: add `openssl-dev` to the image, or build with the existing rustls feature. Rustls needs nothing from the system."),
+    User("rustls. no apk add hacks in the image"),
+    Sh("docker run --rm -v $PWD:/src -w /src rust:1.74-alpine cargo build --release --no-default-features --features rustls", """\
+   Compiling rustls v0.23.12
+   Compiling hyper-rustls v0.27.2
+   Compiling reqwest v0.12.7
+   Compiling ferrule v0.7.2 (/src)
+    Finished `release` profile [optimized] target(s) in 1m 12s""", secs=73.0),
+    Patch("""\
+*** Update File: .github/workflows/release.yml
+@@
+       - name: build (musl)
+-        run: cargo build --release --target x86_64-unknown-linux-musl
++        run: cargo build --release --target x86_64-unknown-linux-musl --no-default-features --features rustls"""),
+    Say("- the musl build passes with `--no-default-features --features rustls`, so openssl-sys is gone\n- release.yml's musl job now uses the same flags"),
+    User("lgtm"),
+)
+
+FE3 = session(
+    "fe3", "ferrule", 15.7,
+    User("pr review from dana pasted below, address it\n\n> src/config.rs L22: tests read the dev's real config when FERRULE_CONFIG isnt set. point the cli tests at a fixture\n> also the table output changed, snapshots need a look"),
+    cat("ferrule", "README.md"),
+    Sh("rg -n 'FERRULE_CONFIG' src tests", """\
+src/config.rs:22:    let path = std::env::var_os("FERRULE_CONFIG")
+src/config.rs:23:        .map(PathBuf::from)
+src/config.rs:24:        .unwrap_or_else(|| dirs::config_dir().unwrap().join("ferrule/config.toml"));""", secs=0.2),
+    Patch("""\
+*** Update File: tests/cli.rs
+@@
+ fn frl() -> Command {
+-    Command::cargo_bin("frl").unwrap()
++    let mut cmd = Command::cargo_bin("frl").unwrap();
++    cmd.env("FERRULE_CONFIG", concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/config.toml"));
++    cmd
+ }"""),
+    Sh("cargo test", """\
+   Compiling ferrule v0.7.2 (/home/ines/src/ferrule)
+    Finished `test` profile [unoptimized + debuginfo] target(s) in 5.88s
+     Running tests/cli.rs (target/debug/deps/cli-8e2d4c6f1a0b9e37)
+
+running 9 tests
+test table_output ... FAILED
+
+failures:
+
+---- table_output stdout ----
+-old snapshot
++new results
+────────────┬───────────────────────────────────────
+    0       │-│ level │ svc  │ msg          │
+          0 │+│ level │ svc   │ msg          │
+────────────┴───────────────────────────────────────
+Stopped on the first failure. Run `cargo insta test` to run all snapshots.
+thread 'table_output' panicked at /home/ines/.cargo/registry/src/index.crates.io-6f17d22bba15001f/insta-1.39.0/src/runtime.rs:563:9:
+snapshot assertion for 'table_output' failed in line 48
+
+failures:
+    table_output
+
+test result: FAILED. 8 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.41s
+
+error: test failed, to rerun pass `--test cli`""", code=101, secs=7.4),
+    Say("The config fix works. One insta snapshot fails (`table_output`), and it's the column-width change Dana mentioned: the svc column is one char wider. It's an intended change, so the snapshot should be accepted, not the code changed."),
+    User("accept it"),
+    Sh("cargo insta test --accept", """\
+    Finished `test` profile [unoptimized + debuginfo] target(s) in 0.31s
+     Running tests/cli.rs (target/debug/deps/cli-8e2d4c6f1a0b9e37)
+info: 1 snapshot to review
+insta review finished
+accepted:
+  tests/snapshots/cli__table_output.snap""", secs=1.9),
+    Sh("cargo insta accept && cargo test --test cli", """\
+done: no snapshots to review
+    Finished `test` profile [unoptimized + debuginfo] target(s) in 0.29s
+     Running tests/cli.rs (target/debug/deps/cli-8e2d4c6f1a0b9e37)
+
+running 9 tests
+.........
+test result: ok. 9 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.38s""", secs=1.2),
+    Say("- the cli tests set `FERRULE_CONFIG` to `tests/fixtures/config.toml`, so they never read a real user config\n- the `table_output` snapshot is accepted and all 9 cli tests pass"),
+    User("rebased on main. push it, --force-with-lease not -f, the release bot pushes to these branches too"),
+    Sh("git push --force-with-lease origin fix/test-config", """\
+Enumerating objects: 14, done.
+Counting objects: 100% (14/14), done.
+Writing objects: 100% (8/8), 1.91 KiB | 1.91 MiB/s, done.
+To github.com:ines-k/ferrule.git
+ + 4c9e1d2...a07b3f8 fix/test-config -> fix/test-config (forced update)""", secs=2.2),
+    Say("- pushed with `--force-with-lease`"),
+)
+
+FE4 = session(
+    "fe4", "ferrule", 9.3,
+    User("ugh standup ran 40 min. anyway: bump clap to 4.5.16 for the env fix"),
+    Sh("cargo update -p clap --precise 4.5.16", """\
+    Updating crates.io index
+    Updating clap v4.5.9 -> v4.5.16
+    Updating clap_builder v4.5.9 -> v4.5.15
+    Updating clap_derive v4.5.8 -> v4.5.13
+    Updating anstream v0.6.14 -> v0.6.15
+    Updating memchr v2.7.2 -> v2.7.4
+    Updating unicode-width v0.1.12 -> v0.1.13""", secs=3.8),
+    Say("clap is at 4.5.16. `cargo update -p` pulled five transitive bumps into Cargo.lock as well. Should I add them to the `--since` feature branch you have checked out?"),
+    User("no. lockfile bumps go in their own pr, separate branch, never mixed into feature work. reviewers cant see anything else in a 400 line lock diff"),
+    Sh("git stash && git switch -c chore/clap-4.5.16 main && git stash pop && git add Cargo.lock Cargo.toml && git status --short", """\
+Saved working directory and index state WIP on feat/since: 91d3e0a since: parse units
+Switched to a new branch 'chore/clap-4.5.16'
+On branch chore/clap-4.5.16
+M  Cargo.lock
+M  Cargo.toml""", secs=0.6),
+    Sh("cargo clippy --all-targets -- -D warnings && cargo test", """\
+    Checking ferrule v0.7.2 (/home/ines/src/ferrule)
+    Finished `dev` profile [unoptimized + debuginfo] target(s) in 9.71s
+    Finished `test` profile [unoptimized + debuginfo] target(s) in 11.02s
+test result: ok. 12 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.02s
+test result: ok. 9 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.40s""", secs=21.4),
+    Say("- the clap bump and its Cargo.lock changes are on their own branch, `chore/clap-4.5.16`, staged\n- clippy and the tests pass there\n- `feat/since` is as it was"),
+)
+
+FE5 = session(
+    "fe5", "ferrule", 4.1,
+    User("--since drops records w/o a ts field, should keep them. fix + test. run the narrowest test while iterating, full suite once at the end, its slow on this laptop"),
+    Sh("cargo test --test cli since_", """\
+    Finished `test` profile [unoptimized + debuginfo] target(s) in 0.33s
+     Running tests/cli.rs (target/debug/deps/cli-8e2d4c6f1a0b9e37)
+
+running 2 tests
+test since_filters_old ... ok
+test since_keeps_untimed ... FAILED
+
+failures:
+
+---- since_keeps_untimed stdout ----
+thread 'since_keeps_untimed' panicked at tests/cli.rs:131:10:
+Unexpected stdout, failed diff original var
+├── original:
+├── diff:
+│   +{"level":"info","msg":"no ts here"}
+└── var as str:
+
+test result: FAILED. 1 passed; 1 failed; 0 ignored; 0 measured; 7 filtered out; finished in 0.09s""", code=101, secs=1.1),
+    Patch("""\
+*** Update File: src/filter.rs
+@@ impl Filter {
+     pub fn keep(&self, rec: &Record) -> bool {
+-        if let Some(since) = self.since {
+-            match rec.ts() {
+-                Some(ts) if ts >= since => {}
+-                _ => return false,
+-            }
+-        }
++        if let (Some(since), Some(ts)) = (self.since, rec.ts()) {
++            if ts < since {
++                return false;
++            }
++        }
+         self.expr.eval(rec)"""),
+    Sh("cargo test --test cli since_", """\
+running 2 tests
+test since_filters_old ... ok
+test since_keeps_untimed ... ok
+
+test result: ok. 2 passed; 0 failed; 0 ignored; 0 measured; 7 filtered out; finished in 0.08s""", secs=0.9),
+    Sh("cargo test", """\
+    Finished `test` profile [unoptimized + debuginfo] target(s) in 0.35s
+     Running unittests src/main.rs (target/debug/deps/frl-3b1f0c2a9d7e4411)
+test result: ok. 12 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.02s
+     Running tests/cli.rs (target/debug/deps/cli-8e2d4c6f1a0b9e37)
+test result: ok. 9 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.41s""", secs=14.8),
+    Say("- records without a ts now pass the `--since` filter\n- the end-to-end cases are in tests/cli.rs (assert_cmd on the built `frl` binary), so `cargo test --test cli` is the quick loop for flag behaviour\n- full suite green"),
+    User("push"),
+    Sh("git push -u origin feat/since", """\
+To github.com:ines-k/ferrule.git
+ * [new branch]      feat/since -> feat/since
+branch 'feat/since' set up to track 'origin/feat/since'.""", secs=1.9),
+    Say("- pushed `feat/since`"),
+)
+
+FE6 = session(
+    "fe6", "ferrule", 1.3,
+    User("main moved, pull + check what changed for the toolchain, my local build complains"),
+    Sh("git pull --ff-only && git log --oneline -4", """\
+Updating a07b3f8..e5d19c4
+Fast-forward
+ Cargo.toml                    | 2 +-
+ .github/workflows/ci.yml      | 4 ++--
+ src/filter.rs                 | 9 ++++-----
+ 3 files changed, 7 insertions(+), 8 deletions(-)
+e5d19c4 chore: raise MSRV 1.74 -> 1.79 (inline const, let chains in filter.rs); ci matrix updated
+3b0aa7e docs: remote sources
+a07b3f8 fix(tests): point cli tests at a fixture config
+91d3e0a since: parse units""", secs=1.4),
+    Sh("grep -n rust-version Cargo.toml && rustc --version", """\
+5:rust-version = "1.79"
+rustc 1.76.0 (07dca489a 2024-02-04)""", secs=0.2),
+    Sh("cargo build", """\
+error: package `ferrule v0.7.2 (/home/ines/src/ferrule)` cannot be built because it requires rustc 1.79 or newer, while the currently active rustc version is 1.76.0
+Either upgrade rustc or select compatible dependency versions with
+`cargo update <name>@<current-ver> --precise <compatible-ver>`
+where `<compatible-ver>` is the latest version supporting rustc 1.76.0""", code=101, secs=0.4),
+    Sh("rustup update stable && cargo build", """\
+info: syncing channel updates for 'stable-x86_64-unknown-linux-gnu'
+  stable-x86_64-unknown-linux-gnu updated - rustc 1.82.0 (f6e511eec 2024-10-15)
+   Compiling ferrule v0.7.2 (/home/ines/src/ferrule)
+    Finished `dev` profile [unoptimized + debuginfo] target(s) in 18.40s""", secs=41.0),
+    Say("- main raised ferrule's MSRV from 1.74 to 1.79 (`rust-version` in Cargo.toml, commit e5d19c4), and your rustc 1.76 was below it\n- after `rustup update stable` you're on 1.82, and it builds\n- so 1.79 is now the floor for any code in the crate, not 1.74"),
+    User("does ci agree"),
+    Sh("gh run list --branch main --limit 2", """\
+STATUS  TITLE                                      WORKFLOW  BRANCH  EVENT  ID           ELAPSED  AGE
+✓       chore: raise MSRV 1.74 -> 1.79 (inline...  ci        main    push   11873320457  4m02s    5h
+✓       docs: remote sources                       ci        main    push   11870019322  3m48s    1d""", secs=1.3),
+    Say("- yes: the MSRV commit's CI run on main passed, including the job that builds on 1.79"),
+    later=True,
+)
+
+# -- gantry: a Go job service
+
+GA1 = session(
+    "ga1", "gantry", 25.6,
+    User("first time in this repo for me, its marek's service. how do i build/test/lint it, whats the layout. short"),
+    cat("gantry", "README.md"),
+    cat("gantry", "Makefile"),
+    cat("gantry", "CONTRIBUTING.md"),
+    Sh("ls cmd internal db", """\
+cmd:
+gantry
+
+db:
+migrations
+queries
+sqlc.yaml
+
+internal:
+api
+db
+jobs
+worker""", secs=0.1),
+    Say("- build: `make build` gives `bin/gantry`; the unit tests are `make test` (`go test ./...`)\n- lint: `make lint` runs golangci-lint over `./...`\n- the server listens on :8088; `GET /healthz` is the k8s liveness and readiness probe\n- SQL lives in `db/queries/`. `internal/db/` is sqlc output (`make generate`), so don't hand-edit it\n- migrations: goose, in `db/migrations/`, `make migrate`\n- every commit needs a DCO `Signed-off-by:` line (`git commit -s`)"),
+    User("right, the dco thing is team wide btw, not just marek's. -s on every commit, in every repo we own"),
+    Say("- understood: `git commit -s` (Signed-off-by) in every repo, not only gantry"),
+)
+
+GA2 = session(
+    "ga2", "gantry", 20.1,
+    User("add a retry_count column to jobs + expose it in GET /jobs/{id}. tests pls"),
+    Patch("""\
+*** Add File: db/migrations/0008_jobs_retry_count.sql
++-- +goose Up
++ALTER TABLE jobs ADD COLUMN retry_count integer NOT NULL DEFAULT 0;
++
++-- +goose Down
++ALTER TABLE jobs DROP COLUMN retry_count;"""),
+    Patch("""\
+*** Update File: internal/api/jobs.go
+@@ type jobView struct {
+ 	ID        string    `json:"id"`
+ 	State     string    `json:"state"`
++	Retries   int32     `json:"retry_count"`
+ 	CreatedAt time.Time `json:"created_at"`"""),
+    Sh("go test ./...", """\
+ok  	git.corp.example/platform/gantry/internal/api	0.412s
+--- FAIL: TestJobsStore (0.00s)
+    store_test.go:31: connect: dial tcp 127.0.0.1:5433: connect: connection refused
+FAIL
+FAIL	git.corp.example/platform/gantry/internal/jobs	0.019s
+ok  	git.corp.example/platform/gantry/internal/worker	0.231s
+FAIL""", code=1, secs=9.6),
+    cat("gantry", "docker-compose.yml"),
+    cat("gantry", ".env.example"),
+    Say("The store tests expect Postgres on 127.0.0.1:5433. That's compose's `db` service (host port 5433 maps to 5432), and nothing is running. They read `GANTRY_DB_URL` (see .env.example). I'll start the db and migrate."),
+    Sh("docker compose up -d db", """\
+[+] Running 2/2
+ ✔ Network gantry_default  Created                                                   0.1s
+ ✔ Container gantry-db-1   Started                                                   0.6s""", secs=2.4),
+    Sh("docker ps --filter name=gantry-db", """\
+CONTAINER ID   IMAGE                COMMAND                  CREATED         STATUS         PORTS                    NAMES
+3f9c0e7d21ab   postgres:16-alpine   "docker-entrypoint.s…"   4 seconds ago   Up 3 seconds   0.0.0.0:5433->5432/tcp   gantry-db-1""", secs=0.2),
+    Sh("set -a && . ./.env.example && set +a && make migrate", """\
+goose -dir db/migrations postgres "$GANTRY_DB_URL" up
+2024/11/14 10:02:11 OK   0001_init.sql (12.1ms)
+2024/11/14 10:02:11 OK   0002_jobs_state_idx.sql (3.4ms)
+2024/11/14 10:02:11 OK   0007_jobs_owner.sql (2.2ms)
+2024/11/14 10:02:11 OK   0008_jobs_retry_count.sql (2.9ms)
+2024/11/14 10:02:11 goose: successfully migrated database to version: 8""", secs=1.1),
+    Sh("set -a && . ./.env.example && set +a && go test ./...", """\
+ok  	git.corp.example/platform/gantry/internal/api	0.398s
+ok  	git.corp.example/platform/gantry/internal/jobs	0.744s
+ok  	git.corp.example/platform/gantry/internal/worker	0.229s""", secs=8.8),
+    Say("- migration 0008 adds `retry_count`, and the API returns it\n- the jobs store tests need Postgres from `docker compose up -d db` and `GANTRY_DB_URL` pointing at 127.0.0.1:5433\n- everything passes"),
+    User("k"),
+)
+
+GA3 = session(
+    "ga3", "gantry", 14.2,
+    User("add a ListJobsByOwner query, stage + commit it"),
+    Patch("""\
+*** Update File: db/queries/jobs.sql
+@@
++-- name: ListJobsByOwner :many
++SELECT * FROM jobs WHERE owner = $1 ORDER BY created_at DESC LIMIT $2;"""),
+    Patch("""\
+*** Update File: internal/jobs/store.go
+@@
++func (s *Store) ByOwner(ctx context.Context, owner string, limit int32) ([]db.Job, error) {
++	return s.q.ListJobsByOwner(ctx, db.ListJobsByOwnerParams{Owner: owner, Limit: limit})
++}"""),
+    Sh("git add -A && git commit -s -m 'jobs: list by owner'", """\
+golangci-lint............................................................Failed
+- hook id: golangci-lint
+- exit code: 1
+
+internal/jobs/store.go:88:17: s.q.ListJobsByOwner undefined (type *db.Queries has no field or method ListJobsByOwner) (typecheck)
+	return s.q.ListJobsByOwner(ctx, db.ListJobsByOwnerParams{Owner: owner, Limit: limit})
+	           ^
+internal/jobs/store.go:88:37: undefined: db.ListJobsByOwnerParams (typecheck)
+gofmt....................................................................Passed""", code=1, secs=14.0),
+    Say("The pre-commit golangci-lint hook fails in typecheck: `db.ListJobsByOwnerParams` is undefined because the generated code in internal/db is stale. I could commit with `git commit --no-verify` now and regenerate in a follow-up, or regenerate first."),
+    User("no, dont skip hooks. regenerate. and dont commit for me at all — leave it staged, i write the commit msgs myself"),
+    Sh("sqlc generate && git status --short internal/db", """\
+ M internal/db/jobs.sql.go
+ M internal/db/querier.go""", secs=0.9),
+    Sh("pre-commit run --all-files", """\
+golangci-lint............................................................Passed
+gofmt....................................................................Passed
+check yaml...............................................................Passed""", secs=22.5),
+    Sh("git add -A && git status --short", """\
+M  db/queries/jobs.sql
+M  internal/db/jobs.sql.go
+M  internal/db/querier.go
+M  internal/jobs/store.go""", secs=0.2),
+    Say("- `sqlc generate` refreshed internal/db, and the golangci-lint hook passes now\n- four files are staged; I haven't committed"),
+)
+
+GA4 = session(
+    "ga4", "gantry", 8.6,
+    User("review from marek, pasted:\n\n> db/migrations/0008_jobs_retry_count.sql — you changed the column type in 0008 after it shipped. 0008 already ran on staging + prod. applied migrations are frozen, add 0009 for the change instead. same for everything in db/migrations.\n\nfix it"),
+    Sh("git diff main -- db/migrations", """\
+diff --git a/db/migrations/0008_jobs_retry_count.sql b/db/migrations/0008_jobs_retry_count.sql
+@@ -1,5 +1,5 @@
+ -- +goose Up
+-ALTER TABLE jobs ADD COLUMN retry_count integer NOT NULL DEFAULT 0;
++ALTER TABLE jobs ADD COLUMN retry_count smallint NOT NULL DEFAULT 0;""", secs=0.2),
+    Sh("git checkout main -- db/migrations/0008_jobs_retry_count.sql", "", secs=0.1),
+    Patch("""\
+*** Add File: db/migrations/0009_jobs_retry_count_smallint.sql
++-- +goose Up
++ALTER TABLE jobs ALTER COLUMN retry_count TYPE smallint;
++
++-- +goose Down
++ALTER TABLE jobs ALTER COLUMN retry_count TYPE integer;"""),
+    Sh("docker compose up -d db", """\
+Error response from daemon: failed to create task for container: write /var/lib/docker/overlay2/3f1c9a/merged/var/lib/postgresql/data/pg_wal/000000010000000000000001: no space left on device""", code=1, secs=1.9),
+    Say("Docker is out of disk. `docker system prune -af --volumes` would free it, but it also deletes every stopped container, unused image and volume on the machine. Shall I run it?"),
+    User("no way, that nukes my other projects' volumes. i'll clear space myself"),
+    User("done, freed ~30G"),
+    Sh("docker compose up -d db && set -a && . ./.env.example && set +a && make migrate", """\
+[+] Running 1/1
+ ✔ Container gantry-db-1   Started                                                   0.5s
+goose -dir db/migrations postgres "$GANTRY_DB_URL" up
+2024/11/25 16:40:03 OK   0009_jobs_retry_count_smallint.sql (4.8ms)
+2024/11/25 16:40:03 goose: successfully migrated database to version: 9""", secs=3.0),
+    Say("- 0008 is back to exactly what shipped; the type change is a new migration, 0009\n- it migrates cleanly locally"),
+)
+
+GA5 = session(
+    "ga5", "gantry", 3.2,
+    User("push the dev image to ghcr, then the branch needs a rebase on main"),
+    Sh("docker push ghcr.io/corp/gantry:dev", """\
+The push refers to repository [ghcr.io/corp/gantry]
+5f70bf18a086: Preparing
+unauthorized: authentication required""", code=1, secs=2.7),
+    Say("ghcr refuses the push: `unauthorized: authentication required`, and this machine has no ghcr login. Which credentials should I use?"),
+    User("from marek on slack:\n\n> hey, pushing the image to ghcr needs a token, use mine for now: " + GH_TOKEN + " — rotate after"),
+    Sh(f"echo '{GH_TOKEN}' | docker login ghcr.io -u ines-k --password-stdin && docker push ghcr.io/corp/gantry:dev", """\
+Login Succeeded
+The push refers to repository [ghcr.io/corp/gantry]
+5f70bf18a086: Pushed
+dev: digest: sha256:7c1e5d0a3f0b7a2e4b9d61c8e0f3a9b2d5c7e1f0a4b3c2d1e0f9a8b7c6d5e4f3 size: 1157""", secs=11.2),
+    Sh("git fetch origin && git rebase origin/main", """\
+Successfully rebased and updated refs/heads/feat/retry-count.""", secs=1.6),
+    Say("The dev image is on ghcr and the rebase onto main was clean. Shall I push the branch with `git push -f`?"),
+    User("--force-with-lease. plain -f is banned on shared branches, same rule as in ferrule. also for json output use jq, dont write python one-liners for it"),
+    Sh("git push --force-with-lease origin feat/retry-count", """\
+To git.corp.example:platform/gantry.git
+ + 2d8a1c0...f19e7b4 feat/retry-count -> feat/retry-count (forced update)""", secs=1.8),
+    Sh("curl -s 127.0.0.1:8088/jobs/j_01 | jq '{id, state, retry_count}'", """\
+{
+  "id": "j_01",
+  "state": "done",
+  "retry_count": 2
+}""", secs=0.3),
+    Say("- pushed with `--force-with-lease`\n- `/jobs/{id}` returns `retry_count` (read with jq)"),
+)
+
+GA6 = session(
+    "ga6", "gantry", 1.1,
+    User("lint pls, then test"),
+    Sh("make lint", """\
+make: *** No rule to make target 'lint'.  Stop.""", code=2, secs=0.1),
+    Sh("ls && git log --oneline -3 -- Makefile justfile", """\
+CONTRIBUTING.md  README.md  cmd  db  docker-compose.yml  go.mod  go.sum  internal  justfile
+9ac41e2 build: replace the Makefile with a justfile (just lint / just test / just itest / just gen)
+51f0d8b make: add migrate target
+0c2e9b1 initial import""", secs=0.1),
+    Sh("just lint", """\
+golangci-lint run ./...
+0 issues.""", secs=19.3),
+    Sh("just test", """\
+go test ./...
+ok  	git.corp.example/platform/gantry/internal/api	0.401s
+ok  	git.corp.example/platform/gantry/internal/jobs	0.752s
+ok  	git.corp.example/platform/gantry/internal/worker	0.233s""", secs=9.1),
+    Say("- the Makefile is gone (commit 9ac41e2 replaced it with a justfile), so `make lint` no longer exists\n- gantry's lint is `just lint` now and tests are `just test`\n- lint: 0 issues; tests pass"),
+    User("itest too"),
+    Sh("just itest", """\
+docker compose up -d db redis
+[+] Running 2/2
+ ✔ Container gantry-db-1     Running                                                 0.0s
+ ✔ Container gantry-redis-1  Started                                                 0.4s
+go test -tags integration ./internal/...
+ok  	git.corp.example/platform/gantry/internal/jobs	2.913s
+ok  	git.corp.example/platform/gantry/internal/worker	4.120s""", secs=17.5),
+    Say("- the integration tests pass; `just itest` starts the compose db and redis itself"),
+    later=True,
+)
+
+# -- silt: dbt on duckdb
+
+SI1 = session(
+    "si1", "silt", 24.8,
+    User("add a stg_refunds model off raw/refunds.parquet. read the readme first"),
+    cat("silt", "README.md"),
+    cat("silt", "dbt_project.yml"),
+    Sh("poetry run dbt debug", """\
+08:14:02  Running with dbt=1.8.7
+08:14:02  dbt version: 1.8.7
+08:14:02  python version: 3.11.9
+08:14:02  Using profiles dir at /home/ines/.dbt
+08:14:02  Configuration:
+08:14:02    profiles.yml file [ERROR not found]
+08:14:02    dbt_project.yml file [OK found and valid]
+08:14:02  Encountered an error:
+Runtime Error
+  Could not find profile named 'silt'""", code=1, secs=3.2),
+    Sh("DBT_PROFILES_DIR=./profiles poetry run dbt debug", """\
+08:14:20  Using profiles dir at ./profiles
+08:14:20    profiles.yml file [OK found and valid]
+08:14:20    dbt_project.yml file [OK found and valid]
+08:14:20  Connection:
+08:14:20    database: silt
+08:14:20    schema: main
+08:14:20    path: warehouse/silt.duckdb
+08:14:21    Connection test: [OK connection ok]
+08:14:21  All checks passed!""", secs=3.0),
+    Say("The profile is in the repo: dbt only finds it with `DBT_PROFILES_DIR=./profiles`, and without it looks in ~/.dbt. dbt runs through poetry here (`poetry run dbt ...`)."),
+    Patch("""\
+*** Add File: models/staging/stg_refunds.sql
++{{ config(materialized='table') }}
++select
++    refund_id,
++    order_id,
++    amount_cents / 100.0 as amount,
++    created_at::timestamp as refunded_at
++from read_parquet('{{ env_var("SILT_RAW_PATH") }}/refunds.parquet')"""),
+    User("staging = views, drop that config line. only marts get materialized as tables, dbt_project already says so"),
+    Patch("""\
+*** Update File: models/staging/stg_refunds.sql
+@@
+-{{ config(materialized='table') }}
+ select"""),
+    Say("- `stg_refunds` inherits `+materialized: view` from dbt_project.yml\n- got it: staging models stay views here; only marts are tables"),
+    User("and commits: sign off, same as in the go repos. dco bot blocks the mr otherwise"),
+    Sh("git add models/staging/stg_refunds.sql && git commit -s -m 'staging: stg_refunds'", """\
+[feat/refunds 6e0d2b1] staging: stg_refunds
+ 1 file changed, 7 insertions(+)
+ create mode 100644 models/staging/stg_refunds.sql""", secs=0.3),
+    Say("- committed with `-s` (Signed-off-by)"),
+)
+
+SI2 = session(
+    "si2", "silt", 18.9,
+    User("brb coffee. build stg_refunds + downstream when u can"),
+    Sh("DBT_PROFILES_DIR=./profiles poetry run dbt build --select stg_refunds+", """\
+09:31:07  Running with dbt=1.8.7
+09:31:08  Encountered an error:
+Parsing Error
+  Env var required but not provided: 'SILT_RAW_PATH'""", code=2, secs=4.1),
+    cat("silt", ".envrc"),
+    Think("the repo has an .envrc exporting SILT_RAW_PATH and DBT_PROFILES_DIR; direnv isn't loaded in a non-interactive shell."),
+    Sh("direnv allow && direnv exec . poetry run dbt build --select stg_refunds+", """\
+direnv: loading ~/work/silt/.envrc
+direnv: export +DBT_PROFILES_DIR +SILT_RAW_PATH
+09:32:40  Running with dbt=1.8.7
+09:32:41  Found 23 models, 41 data tests, 6 sources, 611 macros
+09:32:41  1 of 4 START sql view model main.stg_refunds ......................... [RUN]
+09:32:41  1 of 4 OK created sql view model main.stg_refunds .................... [OK in 0.09s]
+09:32:42  4 of 4 OK created sql table model main.fct_refunds_daily ............. [OK in 0.31s]
+09:32:42  Done. PASS=4 WARN=0 ERROR=0 SKIP=0 TOTAL=4""", secs=6.3),
+    Say("- the build wanted `SILT_RAW_PATH`, which the repo's .envrc exports (along with DBT_PROFILES_DIR). After `direnv allow`, `direnv exec . ...` sets both for a single command\n- stg_refunds and its 3 downstream models build: PASS=4"),
+    User("back. nice"),
+)
+
+SI3 = session(
+    "si3", "silt", 12.5,
+    User("pulled main, builds broken for me now"),
+    Sh("direnv exec . poetry run dbt build --select marts", """\
+10:05:11  Running with dbt=1.8.7
+10:05:12  Encountered an error:
+Compilation Error
+  dbt found 1 package(s) specified in packages.yml, but only 0 package(s) installed in dbt_packages. Run "dbt deps" to install package dependencies.""", code=2, secs=3.9),
+    cat("silt", "packages.yml"),
+    Sh("direnv exec . poetry run dbt deps", """\
+10:05:30  Running with dbt=1.8.7
+10:05:31  Installing dbt-labs/dbt_utils
+10:05:32  Installed from version 1.3.0
+10:05:32  Up to date!""", secs=2.6),
+    Sh("direnv exec . poetry run dbt build --select marts", """\
+10:05:40  Running with dbt=1.8.7
+10:05:41  Encountered an error:
+Runtime Error
+  IO Error: Could not set lock on file "/home/ines/work/silt/warehouse/silt.duckdb": Conflicting lock is held in /usr/bin/python3.11 (PID 48213) by user ines. See also https://duckdb.org/docs/connect/concurrency""", code=2, secs=2.1),
+    Say("The package error is gone: main added dbt_utils in packages.yml and `dbt deps` installed it. Now DuckDB can't lock the warehouse file, because another process has it open (PID 48213). Is that yours?"),
+    User("my harlequin window, closed it"),
+    Sh("direnv exec . poetry run dbt build --select marts", """\
+10:07:02  Running with dbt=1.8.7
+10:07:03  Found 23 models, 44 data tests, 6 sources, 793 macros
+10:07:06  Done. PASS=19 WARN=0 ERROR=0 SKIP=0 TOTAL=19""", secs=5.4),
+    Say("- main added `dbt_utils` to packages.yml; after `dbt deps` the marts build: PASS=19\n- the lock was an open duckdb session, nothing to change in the repo"),
+    User("fine. dbt_utils stays at 1.3.0 exactly btw — packages.yml gets exact versions, no ranges like [\">=1.3.0\", \"<2.0.0\"]. same as everywhere else"),
+    Say("- ok, exact pins in packages.yml; 1.3.0 stays"),
+)
+
+SI4 = session(
+    "si4", "silt", 7.4,
+    User("ci red again on my mr. tail of the job log:\n\n```\nRuntime Error\n  Got a state selector method, but no comparison manifest\n```\nwhy"),
+    Sh("sed -n '1,40p' .gitlab-ci.yml", """\
+stages: [build]
+
+dbt-slim-ci:
+  stage: build
+  image: ghcr.io/corp/dbt-duckdb:1.8
+  variables:
+    DBT_PROFILES_DIR: ./profiles
+  before_script:
+    - mc cp silt-artifacts/prod/manifest.json target-prod/manifest.json
+  script:
+    - dbt deps
+    - dbt build --select state:modified+ --state target-prod --defer""", secs=0.1),
+    Sh("git diff main -- .gitlab-ci.yml", """\
+diff --git a/.gitlab-ci.yml b/.gitlab-ci.yml
+@@ -8,7 +8,7 @@
+   before_script:
+-    - mc cp silt-artifacts/prod/manifest.json target-prod/manifest.json
++    - mc cp silt-artifacts/prod/manifest.json target/manifest.json""", secs=0.1),
+    Say("Your branch changed the manifest download path. Slim CI builds only the modified models and their children (`state:modified+`), comparing against the prod manifest in `target-prod/` via `--state target-prod`. Your change copies the manifest to `target/`, so there's nothing to compare against. Restoring the line fixes it."),
+    Sh("git checkout main -- .gitlab-ci.yml && git diff --stat main -- .gitlab-ci.yml", "", secs=0.1),
+    Say("- .gitlab-ci.yml is back to main's, and the manifest goes to `target-prod/` again"),
+    User("ty. unrelated: no emojis anywhere — commit msgs, code comments, mr descriptions. saw one in your last mr text"),
+    Say("- ok, plain text only from now on"),
+)
+
+SI5 = session(
+    "si5", "silt", 2.6,
+    User("add fct_refunds_by_reason mart. review comment from priya on the last one, pasted:\n\n> every model gets a schema.yml entry, and its key column has unique + not_null tests. no exceptions, ci checks coverage\n\nso do that too"),
+    Patch("""\
+*** Add File: models/marts/fct_refunds_by_reason.sql
++select
++    reason,
++    date_trunc('day', refunded_at) as day,
++    count(*) as refunds,
++    sum(amount) as amount
++from {{ ref('stg_refunds') }}
++group by all"""),
+    Patch("""\
+*** Update File: models/marts/schema.yml
+@@
++  - name: fct_refunds_by_reason
++    columns:
++      - name: reason
++        tests: [not_null]
++      - name: day
++        tests: [not_null]
++    tests:
++      - dbt_utils.unique_combination_of_columns:
++          combination_of_columns: [reason, day]"""),
+    Sh("direnv exec . poetry run dbt build --select fct_refunds_by_reason", """\
+11:20:14  Running with dbt=1.8.7
+11:20:15  1 of 4 START sql table model main.fct_refunds_by_reason ............... [RUN]
+11:20:15  1 of 4 OK created sql table model main.fct_refunds_by_reason .......... [OK in 0.22s]
+11:20:15  2 of 4 PASS not_null_fct_refunds_by_reason_reason ..................... [PASS in 0.04s]
+11:20:15  3 of 4 PASS not_null_fct_refunds_by_reason_day ........................ [PASS in 0.03s]
+11:20:15  4 of 4 PASS dbt_utils_unique_combination_of_columns_fct_refunds_by_reason [PASS in 0.05s]
+11:20:15  Done. PASS=4 WARN=0 ERROR=0 SKIP=0 TOTAL=4""", secs=4.4),
+    User("ci green on pipeline 9182736450, merging. summary?"),
+    Say("- the mart and its schema.yml entry are in, with not_null on both key columns and unique on (reason, day)\n- built and tested locally: PASS=4"),
+)
+
+SI6 = session(
+    "si6", "silt", 0.9,
+    User("poetry is gone from silt as of this morning, priya moved it to uv. fix whatever still calls poetry"),
+    Sh("git log --oneline -2 && ls", """\
+b7e20f9 build: poetry -> uv (pyproject [project] table, uv.lock); drop poetry.lock
+4f1aa0c marts: fct_refunds_by_reason
+README.md  dbt_project.yml  models  packages.yml  profiles  pyproject.toml  uv.lock""", secs=0.1),
+    Sh("rg -n 'poetry' --glob '!uv.lock'", """\
+README.md:7:    poetry install
+README.md:9:    poetry run dbt debug
+.gitlab-ci.yml:14:    - poetry run dbt deps""", secs=0.1),
+    Patch("""\
+*** Update File: README.md
+@@
+-    poetry install
++    uv sync
+     export DBT_PROFILES_DIR=./profiles   # profiles.yml is in the repo, not in ~/.dbt
+-    poetry run dbt debug
++    uv run dbt debug
+*** Update File: .gitlab-ci.yml
+@@
+-    - poetry run dbt deps
++    - uv run dbt deps"""),
+    Sh("uv sync && direnv exec . uv run dbt build --select stg_refunds", """\
+Resolved 61 packages in 1.02s
+Installed 58 packages in 812ms
+12:01:33  Running with dbt=1.8.7
+12:01:34  Done. PASS=2 WARN=0 ERROR=0 SKIP=0 TOTAL=2""", secs=6.6),
+    Say("- poetry is replaced by uv in silt: `uv sync` to install, `uv run dbt ...` to run dbt; `poetry run` no longer works there (no poetry.lock)\n- README and CI updated; a uv build passes"),
+    User("and bump dbt-duckdb to 1.8.4 while ur there, exact"),
+    Sh("uv add 'dbt-duckdb==1.8.4'", """\
+Resolved 61 packages in 412ms
+Prepared 1 package in 1.21s
+Uninstalled 1 package in 9ms
+Installed 1 package in 14ms
+ - dbt-duckdb==1.8.3
+ + dbt-duckdb==1.8.4""", secs=2.0),
+    Say("- dbt-duckdb is pinned `==1.8.4` in pyproject.toml, and uv.lock is updated"),
+    later=True,
+)
+
+# -- kestrel: React Native on Expo + pnpm
+
+KE1 = session(
+    "ke1", "kestrel", 23.7,
+    User("set up kestrel locally, fresh clone"),
+    Sh("npm install", """\
+npm warn ERESOLVE overriding peer dependency
+npm error code ERESOLVE
+npm error ERESOLVE could not resolve
+npm error
+npm error While resolving: kestrel@2.3.0
+npm error Found: react@18.2.0
+npm error Could not resolve dependency:
+npm error peer react@"^18.3.1" from react-native-reanimated@3.15.1
+npm error A complete log of this run can be found in: /home/ines/.npm/_logs/2024-11-13T09_12_44_201Z-debug-0.log""", code=1, secs=21.7),
+    Say("npm can't resolve a peer conflict (reanimated wants react ^18.3.1). I can rerun it as `npm install --legacy-peer-deps`."),
+    User("use pnpm not npm ffs. packageManager field is right there. and delete whatever npm left behind"),
+    Sh("rm -rf node_modules package-lock.json && cat .nvmrc && node --version", """\
+20.17.0
+v20.17.0""", secs=2.1),
+    cat("kestrel", "package.json"),
+    Sh("corepack enable && pnpm install", """\
+Lockfile is up to date, resolution step is skipped
+Packages: +1183
+Progress: resolved 1183, reused 1180, downloaded 3, added 1183, done
+
+dependencies:
++ expo 51.0.28
++ expo-router 3.5.23
++ react 18.2.0
++ react-native 0.74.5
+
+. prepare$ husky
+Done in 19.4s""", secs=20.3),
+    Say("- `pnpm install` is clean: package.json pins pnpm 9.12.1 via `packageManager`, and pnpm-lock.yaml settles the peer versions\n- node must be 20 (`.nvmrc` says 20.17.0, engines `>=20 <21`)\n- removed npm's package-lock.json and node_modules"),
+)
+
+KE2 = session(
+    "ke2", "kestrel", 17.3,
+    User("app crashes on launch in the sim, check"),
+    Sh("pnpm test -- app/__tests__/boot.test.tsx", """\
+> kestrel@2.3.0 test /home/ines/work/kestrel
+> jest app/__tests__/boot.test.tsx
+
+ FAIL  app/__tests__/boot.test.tsx
+  ● boot › renders the root layout
+
+    Invariant Violation: EXPO_PUBLIC_API_URL is not set; copy .env.example to .env.local
+
+       7 | const base = process.env.EXPO_PUBLIC_API_URL;
+       8 | if (!base) {
+    >  9 |   throw new Error('EXPO_PUBLIC_API_URL is not set; copy .env.example to .env.local');
+         |         ^
+      at Object.<anonymous> (src/lib/api.ts:9:9)
+      at Object.<anonymous> (app/_layout.tsx:4:1)
+
+Tests:       1 failed, 1 total
+ ELIFECYCLE  Test failed. See above for more details.""", code=1, secs=9.2),
+    Sh("cat jest.setup.ts && ls -a | grep env", """\
+import '@testing-library/jest-native/extend-expect';
+// the app reads EXPO_PUBLIC_* at import time; expo start loads .env.local, so do the same here
+require('dotenv').config({ path: '.env.local' });
+.env.example""", secs=0.1),
+    cat("kestrel", ".env.example"),
+    Sh("cp .env.example .env.local && pnpm test -- app/__tests__/boot.test.tsx", """\
+> kestrel@2.3.0 test /home/ines/work/kestrel
+> jest app/__tests__/boot.test.tsx
+
+ PASS  app/__tests__/boot.test.tsx
+  boot
+    ✓ renders the root layout (212 ms)
+
+Tests:       1 passed, 1 total""", secs=8.1),
+    Sh("pnpm start --tunnel --non-interactive", """\
+env: load .env.local
+env: export EXPO_PUBLIC_API_URL EXPO_PUBLIC_SENTRY_ENV
+Starting Metro Bundler
+Tunnel ready: exp://u-7xk2.anonymous.exp.direct
+iOS Bundled 1980ms node_modules/expo-router/entry.js (1392 modules)
+ LOG  [api] base http://127.0.0.1:4010""", secs=31.2),
+    Say("- the crash: `EXPO_PUBLIC_API_URL` was unset, and `src/lib/api.ts` throws at import without it; the boot test showed the same\n- `cp .env.example .env.local` fixed it. Expo (and jest.setup.ts) load .env.local, which points the app at the mock API on 127.0.0.1:4010\n- the app boots in the simulator and the boot test passes"),
+    User("put that in the readme setup section, next person will hit it too"),
+    Patch("""\
+*** Update File: README.md
+@@ ## setup
+ corepack enable
+ pnpm install
++cp .env.example .env.local   # the app throws at startup without EXPO_PUBLIC_API_URL
+ pnpm start"""),
+    Say("- README setup now has the `.env.local` step, with the reason"),
+)
+
+KE3 = session(
+    "ke3", "kestrel", 11.1,
+    User("add expo-haptics for the pull-to-refresh tick, stage it"),
+    Sh("pnpm add expo-haptics", """\
+Packages: +1
++ expo-haptics 14.0.1
+ WARN  Issues with peer dependencies found
+└─┬ expo-haptics 14.0.1
+  └── ✕ unmet peer expo@"*": expo 51.0.28 expects expo-haptics ~13.0.1""", secs=6.0),
+    User("not pnpm add for native modules, `pnpm expo install` — it picks the version matching the sdk"),
+    Sh("pnpm remove expo-haptics && pnpm expo install expo-haptics", """\
+Packages: -1
+› Installing 1 SDK 51.0.0 compatible native module using pnpm
+> pnpm add expo-haptics@~13.0.1
++ expo-haptics 13.0.1
+Done in 4.1s""", secs=9.4),
+    Patch("""\
+*** Update File: src/screens/Feed.tsx
+@@
++import * as Haptics from 'expo-haptics';
+@@ const onRefresh = useCallback(async () => {
++    Haptics.impactAsync(Haptics.ImpactFeedbackStyle.Light);
+     await refetch();"""),
+    Sh("git add -A && git commit -m 'wip'", """\
+. pre-commit$ prettier --check "src/**/*.{ts,tsx}"
+Checking formatting...
+[warn] src/screens/Feed.tsx
+[warn] Code style issues found in the above file. Run Prettier with --write to fix.
+husky - pre-commit script failed (code 1)""", code=1, secs=4.8),
+    Sh("pnpm format && git add -A && git status --short", """\
+> kestrel@2.3.0 format /home/ines/work/kestrel
+> prettier --write .
+
+src/screens/Feed.tsx 41ms
+M  package.json
+M  pnpm-lock.yaml
+M  src/screens/Feed.tsx""", secs=5.2),
+    Say("- expo-haptics ~13.0.1 (the SDK 51 version) came in via `pnpm expo install`\n- the husky pre-commit hook (prettier --check) failed on Feed.tsx. `pnpm format` fixed it, and everything is staged, not committed"),
+)
+
+KE4 = session(
+    "ke4", "kestrel", 6.2,
+    User("write the screen for refund status, backend isnt ready so against the mock"),
+    Sh("git pull --rebase && pnpm install", """\
+Successfully rebased and updated refs/heads/feat/refund-status.
+Lockfile is up to date, resolution step is skipped
+Packages: +6 -2
+++++++--
+Progress: resolved 1189, reused 1183, downloaded 6, added 6, done
+
+dependencies:
++ @tanstack/react-query 5.59.16 (5.59.20 is available)
+
+Done in 7.9s""", secs=9.3),
+    Sh("pnpm mock &>/tmp/prism.log & sleep 3; curl -s 127.0.0.1:4010/refunds/r_1 | jq .", """\
+{
+  "id": "r_1",
+  "status": "pending",
+  "amount": 1999
+}""", secs=3.4),
+    Say("The mock API is Prism on port 4010 (`pnpm mock` serves openapi/kestrel.yaml), and it's what .env.local points the app at. I'll build the screen against it."),
+    Patch("""\
+*** Add File: app/refunds/[id].tsx
++import { useLocalSearchParams } from 'expo-router';
++import { useRefund } from '@/lib/api';
++
++export default function RefundStatus() {
++  const { id } = useLocalSearchParams<{ id: string }>();
++  const { data } = useRefund(id);
++  return <StatusCard title="Refund" status={data?.status} amount={data?.amount} />;
++}"""),
+    Sh("pnpm test -- refunds", """\
+ PASS  app/refunds/__tests__/status.test.tsx
+  RefundStatus
+    ✓ shows pending (48 ms)
+
+Tests:       1 passed, 1 total""", secs=7.7),
+    Sh("git add -A && git status --short", """\
+A  app/refunds/[id].tsx
+A  app/refunds/__tests__/status.test.tsx
+M  pnpm-lock.yaml""", secs=0.2),
+    User("pnpm-lock.yaml is in your diff again — revert it here, lock churn goes in a separate pr. same deal as in ferrule"),
+    Sh("git restore --staged --worktree --source=develop pnpm-lock.yaml && git status --short", """\
+A  app/refunds/[id].tsx
+A  app/refunds/__tests__/status.test.tsx""", secs=0.2),
+    Say("- the refund status screen is in, built against the Prism mock; its test passes\n- reverted pnpm-lock.yaml, so lock changes stay out of this branch"),
+)
+
+KE5 = session(
+    "ke5", "kestrel", 2.1,
+    User("qa needs an internal build. also what does the refunds api return for partial refunds?"),
+    cat("kestrel", "eas.json"),
+    Sh("eas build --platform ios --profile preview --non-interactive", """\
+✔ Linked to project @corp/kestrel
+✔ Using remote iOS credentials (Expo server)
+Build details: https://expo.dev/accounts/corp/projects/kestrel/builds/4be0a7d1-1c2f-4b36-9a0e-5e1f7d3c2b10
+✔ Build finished
+🍏 iOS app: https://expo.dev/artifacts/eas/kT3pX9.ipa""", secs=611.0),
+    Sh("rg -n 'partial' openapi/kestrel.yaml", "", code=1, secs=0.1),
+    Say("- the internal QA build: `eas build --profile preview` (channel `preview`, internal distribution in eas.json) finished\n- partial refunds: I can't tell. openapi/kestrel.yaml doesn't mention them, and I'd only be guessing from the field names"),
+    User("good, thats the right answer. if you dont know, say not sure instead of guessing, every time"),
+    Say("- ok"),
+)
+
+KE6 = session(
+    "ke6", "kestrel", 0.7,
+    User("pnpm mock errors, whats up"),
+    Sh("pnpm mock", """\
+ ERR_PNPM_NO_SCRIPT  Missing script: mock
+
+Command "mock" not found. Did you mean "pnpm run lint"?""", code=1, secs=0.8),
+    Sh("git log --oneline -2 -- package.json src/mocks", """\
+c81d4a2 dev: replace the prism mock server with msw handlers in src/mocks (no separate process; EXPO_PUBLIC_API_MOCKS=1)
+77b9e10 refunds: status screen""", secs=0.1),
+    Sh("EXPO_PUBLIC_API_MOCKS=1 pnpm start --non-interactive", """\
+env: load .env.local
+Starting Metro Bundler
+iOS Bundled 2034ms node_modules/expo-router/entry.js (1401 modules)
+ LOG  [msw] mocking enabled (12 handlers)""", secs=30.4),
+    Say("- `pnpm mock` and Prism on 4010 are gone (commit c81d4a2)\n- kestrel now mocks the API in-app with msw handlers in `src/mocks/`, switched on by `EXPO_PUBLIC_API_MOCKS=1`, with no separate mock server process"),
+    User("readme still says pnpm mock, fix"),
+    Patch("""\
+*** Update File: README.md
+@@ ## mocks
+-Run `pnpm mock` (Prism on :4010) and keep EXPO_PUBLIC_API_URL at http://127.0.0.1:4010.
++Start the app with `EXPO_PUBLIC_API_MOCKS=1`; msw handlers in `src/mocks/` answer the API."""),
+    Say("- README's mocks section describes msw now"),
+    later=True,
+)
+# -- cairn: Ansible for a small fleet
+
+CA1 = session(
+    "ca1", "cairn", 22.3,
+    User("edge nginx: worker_connections 4096. read the readme before touching anything"),
+    cat("cairn", "README.md"),
+    cat("cairn", "ansible.cfg"),
+    Patch("""\
+*** Update File: roles/nginx/defaults/main.yml
+@@
+ nginx_worker_processes: auto
+-nginx_worker_connections: 1024
++nginx_worker_connections: 4096"""),
+    User("check + diff first, one host only, then i decide"),
+    Sh("ansible-playbook site.yml --limit edge-01 --tags nginx --check --diff", """\
+ERROR! Attempting to decrypt but no vault secrets found""", code=1, secs=2.3),
+    Say("group_vars/edge is vault-encrypted, and the run had no vault id. The README says to pass `--vault-id prod@scripts/vault-pass.sh`, which reads the password from `pass`."),
+    Sh("ansible-playbook site.yml --limit edge-01 --tags nginx --check --diff --vault-id prod@scripts/vault-pass.sh", """\
+PLAY [edge] ********************************************************************
+
+TASK [nginx : render nginx.conf] ***********************************************
+--- before: /etc/nginx/nginx.conf
++++ after: /home/ines/.ansible/tmp/ansible-local-20731xk1/tmpq3c9/nginx.conf.j2
+@@ -3,7 +3,7 @@
+ worker_processes auto;
+ events {
+-    worker_connections 1024;
++    worker_connections 4096;
+ }
+
+changed: [edge-01]
+
+RUNNING HANDLER [nginx : reload nginx] *****************************************
+changed: [edge-01]
+
+PLAY RECAP *********************************************************************
+edge-01                    : ok=4    changed=2    unreachable=0    failed=0    skipped=0    rescued=0    ignored=0""", secs=14.6),
+    Say("- the check run on edge-01 shows only the `worker_connections` line changing (1024 → 4096), plus a reload\n- I haven't applied it anywhere"),
+    User("go, whole edge group"),
+    Sh("ansible-playbook site.yml --limit edge --tags nginx --vault-id prod@scripts/vault-pass.sh", """\
+PLAY [edge] ********************************************************************
+
+TASK [nginx : render nginx.conf] ***********************************************
+changed: [edge-01]
+changed: [edge-02]
+changed: [edge-03]
+
+RUNNING HANDLER [nginx : reload nginx] *****************************************
+changed: [edge-01]
+changed: [edge-02]
+changed: [edge-03]
+
+PLAY RECAP *********************************************************************
+edge-01                    : ok=4    changed=2    unreachable=0    failed=0    skipped=0    rescued=0    ignored=0
+edge-02                    : ok=4    changed=2    unreachable=0    failed=0    skipped=0    rescued=0    ignored=0
+edge-03                    : ok=4    changed=2    unreachable=0    failed=0    skipped=0    rescued=0    ignored=0""", secs=38.9),
+    Say("- applied on edge-01..03; each host reloaded nginx, no failures"),
+)
+
+CA2 = session(
+    "ca2", "cairn", 13.8,
+    User("node_exporter role is ancient, update it"),
+    cat("cairn", "requirements.yml"),
+    Sh("ansible-galaxy role info geerlingguy.node_exporter | grep versions", """\
+	versions: [2.1.0, 2.1.1, 2.2.0, 3.0.0]""", secs=1.8),
+    Say("The newest release is 3.0.0. I could set the requirement to `latest` so it tracks new releases, or pin 3.0.0. I'll check what 3.0.0 changes first."),
+    User("pin it. exact versions, no latest and no ranges — thats a rule in every repo we have, not only here. and paste me the actual output when something changes, dont paraphrase it"),
+    Patch("""\
+*** Update File: requirements.yml
+@@
+   - name: geerlingguy.node_exporter
+-    version: 2.1.0
++    version: 3.0.0"""),
+    Sh("ansible-galaxy install -r requirements.yml -p galaxy_roles --force", """\
+Starting galaxy role install process
+- changing role geerlingguy.node_exporter from 2.1.0 to 3.0.0
+- downloading role 'node_exporter', owned by geerlingguy
+- downloading role from https://github.com/geerlingguy/ansible-role-node_exporter/archive/3.0.0.tar.gz
+- extracting geerlingguy.node_exporter to /home/ines/work/cairn/galaxy_roles/geerlingguy.node_exporter
+- geerlingguy.node_exporter (3.0.0) was installed successfully
+- dev-sec.ssh-hardening (10.1.0) is already installed, skipping.""", secs=6.2),
+    Say("```\n- changing role geerlingguy.node_exporter from 2.1.0 to 3.0.0\n- geerlingguy.node_exporter (3.0.0) was installed successfully\n```\n- pinned at exactly 3.0.0 in requirements.yml"),
+)
+
+CA3 = session(
+    "ca3", "cairn", 5.0,
+    User("molecule for the nginx role pls, want the 4096 change covered"),
+    Sh("cd roles/nginx && molecule test", """\
+INFO     default scenario test matrix: dependency, cleanup, destroy, syntax, create, prepare, converge, idempotence, side_effect, verify, cleanup, destroy
+CRITICAL Failed to find driver docker. Please ensure that the driver is correctly installed.""", code=1, secs=3.4),
+    Sh("pipx list --include-injected | grep -A4 molecule", """\
+   package molecule 24.9.0, installed using Python 3.12.3
+    - molecule
+    Injected Packages:
+      - ansible-core 2.17.4""", secs=0.6),
+    Say("molecule is installed via pipx, but the docker driver isn't in its venv. Since molecule 6 the drivers ship separately, in `molecule-plugins`."),
+    Sh("pipx inject molecule 'molecule-plugins[docker]'", """\
+  injected package molecule-plugins into venv molecule
+done! ✨ 🌟 ✨""", secs=12.7),
+    Patch("""\
+*** Update File: roles/nginx/molecule/default/verify.yml
+@@
++    - name: worker_connections is 4096
++      ansible.builtin.command: grep -q 'worker_connections 4096;' /etc/nginx/nginx.conf
++      changed_when: false"""),
+    Sh("cd roles/nginx && molecule test", """\
+INFO     Running default > converge
+PLAY RECAP *********************************************************************
+instance                   : ok=6    changed=4    unreachable=0    failed=0    skipped=0
+INFO     Running default > idempotence
+INFO     Idempotence completed successfully.
+INFO     Running default > verify
+TASK [worker_connections is 4096] **********************************************
+ok: [instance]
+INFO     Verifier completed successfully.
+INFO     Running default > destroy""", secs=96.0),
+    Say("- `molecule test` failed with `Failed to find driver docker`; `pipx inject molecule 'molecule-plugins[docker]'` fixed it\n- the verify step now checks `worker_connections 4096`, and converge, idempotence and verify pass"),
+    User("nice. push"),
+    Sh("git push -u origin test/nginx-molecule", """\
+To git.corp.example:infra/cairn.git
+ * [new branch]      test/nginx-molecule -> test/nginx-molecule""", secs=1.5),
+    Say("- pushed `test/nginx-molecule`"),
+)
+
+CA4 = session(
+    "ca4", "cairn", 1.0,
+    User("inventory changed upstream, marek said. check the edge group still resolves"),
+    Sh("git log --oneline -2 && cat ansible.cfg", """\
+d02f7c3 inventory: drop static hosts.ini, use the aws_ec2 plugin (inventories/prod/aws_ec2.yml, groups from tag:role)
+8e51b90 nginx: worker_connections 4096
+[defaults]
+inventory = inventories/prod/aws_ec2.yml
+roles_path = roles:galaxy_roles
+host_key_checking = True
+stdout_callback = yaml
+forks = 20""", secs=0.1),
+    Sh("ansible-inventory --graph edge", """\
+@edge:
+  |--edge-01
+  |--edge-02
+  |--edge-03
+  |--edge-04""", secs=4.1),
+    Say("- hosts.ini is gone: cairn's inventory is now the aws_ec2 dynamic plugin (`inventories/prod/aws_ec2.yml`), with groups built from the EC2 `role` tag\n- `edge` resolves to edge-01..04; edge-04 is new and has never had the 4096 change"),
+    User("same drill for edge-04"),
+    Sh("ansible-playbook site.yml --limit edge-04 --tags nginx --check --diff --vault-id prod@scripts/vault-pass.sh", """\
+PLAY [edge] ********************************************************************
+
+TASK [nginx : render nginx.conf] ***********************************************
+--- before: /etc/nginx/nginx.conf
++++ after: /home/ines/.ansible/tmp/ansible-local-88412pq0/tmpz7d1/nginx.conf.j2
+@@ -3,7 +3,7 @@
+ worker_processes auto;
+ events {
+-    worker_connections 1024;
++    worker_connections 4096;
+ }
+
+changed: [edge-04]
+
+PLAY RECAP *********************************************************************
+edge-04                    : ok=4    changed=2    unreachable=0    failed=0    skipped=0    rescued=0    ignored=0""", secs=13.9),
+    Say("```\n-    worker_connections 1024;\n+    worker_connections 4096;\n```\n- check run on edge-04 only; nothing applied yet"),
+    User("apply it"),
+    Sh("ansible-playbook site.yml --limit edge-04 --tags nginx --vault-id prod@scripts/vault-pass.sh", """\
+PLAY [edge] ********************************************************************
+
+TASK [nginx : render nginx.conf] ***********************************************
+fatal: [edge-04]: UNREACHABLE! => changed=false
+  msg: 'Failed to connect to the host via ssh: ssh: connect to host 10.42.7.19 port 22: Connection timed out'
+  unreachable: true
+
+PLAY RECAP *********************************************************************
+edge-04                    : ok=0    changed=0    unreachable=1    failed=0    skipped=0    rescued=0    ignored=0""", code=4, secs=31.2),
+    Sh("ansible edge-04 -m ping", """\
+edge-04 | SUCCESS => {
+    "changed": false,
+    "ping": "pong"
+}""", secs=3.1),
+    Sh("ansible-playbook site.yml --limit edge-04 --tags nginx --vault-id prod@scripts/vault-pass.sh", """\
+PLAY [edge] ********************************************************************
+
+TASK [nginx : render nginx.conf] ***********************************************
+changed: [edge-04]
+
+RUNNING HANDLER [nginx : reload nginx] *****************************************
+changed: [edge-04]
+
+PLAY RECAP *********************************************************************
+edge-04                    : ok=4    changed=2    unreachable=0    failed=0    skipped=0    rescued=0    ignored=0""", secs=16.4),
+    Say("- edge-04 timed out on ssh once, answered a ping a minute later, and the rerun applied cleanly\n- all four edge hosts run with 4096 now"),
+    later=True,
+)
+
+SESSIONS = (
+    FE1, FE2, FE3, FE4, FE5, FE6,
+    GA1, GA2, GA3, GA4, GA5, GA6,
+    SI1, SI2, SI3, SI4, SI5, SI6,
+    KE1, KE2, KE3, KE4, KE5, KE6,
+    CA1, CA2, CA3, CA4,
+)
+
+FACTS = (
+    # -- preferences: stated once, how to answer and how to work
+    Fact("f.pref.bullets", "preference", None,
+         "Answer in a few short bullets, with no preamble and no recap of the request.",
+         M("bullets", "preamble|recap"), ("fe1",)),
+    Fact("f.pref.staged", "preference", None,
+         "Do not make git commits for the user: leave changes staged; the user writes commit messages.",
+         M("commit|commits", "staged"), ("ga3",)),
+    Fact("f.pref.narrow_tests", "preference", None,
+         "While iterating run the narrowest test; run the full suite once at the end.",
+         M("narrowest|single test|one test", "full suite|whole suite|entire suite"), ("fe5",)),
+    Fact("f.pref.jq", "preference", None,
+         "Process JSON output with jq, not with Python one-liners.",
+         M("jq", "python|one-liners|one-liner"), ("ga5",)),
+    Fact("f.pref.emoji", "preference", None,
+         "No emojis in commit messages, code comments or merge request descriptions.",
+         M("emoji|emojis"), ("si4",)),
+    Fact("f.pref.paste_output", "preference", None,
+         "Paste the actual command output when something changes; do not paraphrase it.",
+         M("output", "paraphrase|paraphrasing|paraphrased"), ("ca2",)),
+    Fact("f.pref.not_sure", "preference", None,
+         "When unsure, say 'not sure' instead of guessing.",
+         M("not sure|unsure|don't know", "guess|guessing"), ("ke5",)),
+    # -- general rules: one team convention, stated in two projects
+    Fact("f.gen.lease", "general_rule", None,
+         "Force-push only with --force-with-lease, never plain -f.",
+         M("force-with-lease"), ("fe3", "ga5")),
+    Fact("f.gen.dco", "general_rule", None,
+         "Sign off every commit with git commit -s (DCO Signed-off-by line) in every repo.",
+         M("-s|sign off|sign-off|signoff|signed-off-by|DCO", "commit|commits"), ("ga1", "si1")),
+    Fact("f.gen.lockfile", "general_rule", None,
+         "Lockfile bumps (Cargo.lock, pnpm-lock.yaml) go in their own separate PR, not in feature branches.",
+         M("lockfile|lock|Cargo.lock|pnpm-lock.yaml", "own PR|own pr|separate PR|separate pr|separate branch|own branch"), ("fe4", "ke4")),
+    Fact("f.gen.pin", "general_rule", None,
+         "Pin exact versions (galaxy roles, dbt packages): no ranges and no latest.",
+         M("pin|pinned|pins|exact", "latest|range|ranges"), ("ca2", "si3")),
+    # -- project rules: stated once, hold in one project
+    Fact("f.fe.clippy", "project_rule", "ferrule",
+         "clippy with -D warnings must pass before anything is handed over or pushed.",
+         M("clippy", "-D warnings"), ("fe1",)),
+    Fact("f.ga.migrations", "project_rule", "gantry",
+         "Applied migrations in db/migrations are frozen: add a new migration instead of editing one.",
+         M("migration|migrations", "frozen|new migration|add a new|append-only|never edit"), ("ga4",)),
+    Fact("f.si.staging_views", "project_rule", "silt",
+         "Staging models are views; only marts are materialized as tables.",
+         M("staging", "view|views"), ("si1",)),
+    Fact("f.si.schema_tests", "project_rule", "silt",
+         "Every model needs a schema.yml entry with unique and not_null tests on its key.",
+         M("schema.yml", "not_null", "unique"), ("si5",)),
+    Fact("f.ke.pnpm", "project_rule", "kestrel",
+         "Use pnpm, not npm (packageManager pins pnpm).",
+         M("pnpm", "npm"), ("ke1",)),
+    Fact("f.ke.expo_install", "project_rule", "kestrel",
+         "Add native modules with pnpm expo install (SDK-matched version), not pnpm add.",
+         M("expo install", "native|sdk|SDK"), ("ke3",)),
+    Fact("f.ca.check_diff", "project_rule", "cairn",
+         "Run a playbook with --check --diff on one host first; apply only after the user decides.",
+         M("--check|check mode", "--diff|diff"), ("ca1",)),
+    # -- project facts: only in tool output or the assistant's conclusion
+    Fact("f.ca.hosts_ini", "project_fact", "cairn",
+         "The prod inventory is the static inventories/prod/hosts.ini (set in ansible.cfg).",
+         M("hosts.ini"), ("ca1",), superseded_by="f.ca.aws_ec2"),
+    Fact("f.fe.msrv", "project_fact", "ferrule",
+         "The MSRV is 1.74 (rust-version in Cargo.toml).",
+         M("1.74", "MSRV|rust-version"), ("fe1",), superseded_by="f.fe.msrv_new"),
+    Fact("f.fe.config_env", "project_fact", "ferrule",
+         "FERRULE_CONFIG selects the config file; the cli tests point it at tests/fixtures/config.toml.",
+         M("FERRULE_CONFIG", "config.toml"), ("fe3",)),
+    Fact("f.fe.cli_tests", "project_fact", "ferrule",
+         "End-to-end flag tests are in tests/cli.rs (assert_cmd): run them with cargo test --test cli.",
+         M("cargo test --test cli"), ("fe5",)),
+    Fact("f.ga.make_lint", "project_fact", "gantry",
+         "Lint with make lint (golangci-lint).",
+         M("make lint"), ("ga1",), superseded_by="f.ga.just_lint"),
+    Fact("f.ga.healthz", "project_fact", "gantry",
+         "The HTTP API listens on :8088 and GET /healthz is the liveness/readiness probe.",
+         M("8088", "/healthz|healthz"), ("ga1",)),
+    Fact("f.ga.db_url", "project_fact", "gantry",
+         "Tests read GANTRY_DB_URL: Postgres from docker compose on 127.0.0.1:5433.",
+         M("GANTRY_DB_URL", "5433"), ("ga2",)),
+    Fact("f.si.poetry", "project_fact", "silt",
+         "dbt runs through poetry: poetry run dbt.",
+         M("poetry run|poetry"), ("si1",), superseded_by="f.si.uv"),
+    Fact("f.si.profiles", "project_fact", "silt",
+         "dbt needs DBT_PROFILES_DIR=./profiles (profiles.yml is in the repo, not ~/.dbt).",
+         M("DBT_PROFILES_DIR", "profiles"), ("si1",)),
+    Fact("f.si.slim_ci", "project_fact", "silt",
+         "CI builds state:modified+ against the prod manifest with --state target-prod.",
+         M("state:modified+|state:modified", "target-prod"), ("si4",)),
+    Fact("f.ke.node", "project_fact", "kestrel",
+         "Node 20 is required (.nvmrc 20.17.0, engines >=20 <21).",
+         M("node|.nvmrc", "20"), ("ke1",)),
+    Fact("f.ke.mock", "project_fact", "kestrel",
+         "The mock API is Prism on port 4010, started with pnpm mock.",
+         M("pnpm mock|prism|Prism", "4010"), ("ke4",), superseded_by="f.ke.msw"),
+    Fact("f.ke.eas_preview", "project_fact", "kestrel",
+         "Internal QA builds use eas build --profile preview.",
+         M("eas build|eas", "--profile preview|preview"), ("ke5",)),
+    # -- failure → fix: the fix is another command or an edit
+    Fact("f.fe.rustls", "failure_fix", "ferrule",
+         "The musl/alpine build fails in openssl-sys (no OpenSSL); build with --no-default-features --features rustls.",
+         M("rustls"), ("fe2",), link=M("openssl|OpenSSL|openssl-sys")),
+    Fact("f.fe.insta", "failure_fix", "ferrule",
+         "A failing insta snapshot after an intended output change: cargo insta accept (or cargo insta review).",
+         M("cargo insta"), ("fe3",), link=M("snapshot|snapshots")),
+    Fact("f.ga.compose_db", "failure_fix", "gantry",
+         "Store tests fail with connection refused on 127.0.0.1:5433: start the db with docker compose up -d db.",
+         M("docker compose up", "db"), ("ga2",), link=M("connection refused")),
+    Fact("f.ga.sqlc", "failure_fix", "gantry",
+         "golangci-lint typecheck fails with undefined generated query code: run sqlc generate.",
+         M("sqlc generate"), ("ga3",), link=M("undefined|typecheck|ListJobsByOwnerParams")),
+    Fact("f.si.direnv", "failure_fix", "silt",
+         "dbt fails with Env var required but not provided: SILT_RAW_PATH; direnv allow and run through direnv exec . (the .envrc sets it).",
+         M("direnv"), ("si2",), link=M("SILT_RAW_PATH")),
+    Fact("f.si.deps", "failure_fix", "silt",
+         "Compilation error about packages.yml / dbt_packages: run dbt deps.",
+         M("dbt deps"), ("si3",), link=M("packages.yml|dbt_packages|dbt_utils")),
+    Fact("f.ke.env_local", "failure_fix", "kestrel",
+         "The app crashes on launch when EXPO_PUBLIC_API_URL is unset: cp .env.example .env.local.",
+         M(".env.example|env.example", ".env.local"), ("ke2",), link=M("EXPO_PUBLIC_API_URL")),
+    Fact("f.ke.prettier", "failure_fix", "kestrel",
+         "The husky pre-commit prettier --check fails: run pnpm format.",
+         M("pnpm format"), ("ke3",), link=M("prettier")),
+    Fact("f.ca.vault", "failure_fix", "cairn",
+         "ansible-playbook fails with no vault secrets found: pass --vault-id prod@scripts/vault-pass.sh.",
+         M("--vault-id"), ("ca1",), link=M("vault secrets|decrypt")),
+    Fact("f.ca.molecule", "failure_fix", "cairn",
+         "molecule test fails with Failed to find driver docker: pipx inject molecule 'molecule-plugins[docker]'.",
+         M("molecule-plugins"), ("ca3",), link=M("driver")),
+    # -- superseding: later sessions replace older facts
+    Fact("f.fe.msrv_new", "superseding", "ferrule",
+         "The MSRV is now 1.79 (rust-version in Cargo.toml).",
+         M("1.79", "MSRV|rust-version|rustc"), ("fe6",)),
+    Fact("f.ga.just_lint", "superseding", "gantry",
+         "The Makefile was replaced by a justfile: lint with just lint, test with just test.",
+         M("just lint"), ("ga6",)),
+    Fact("f.si.uv", "superseding", "silt",
+         "uv replaced poetry: uv sync, then uv run dbt.",
+         M("uv run|uv sync"), ("si6",)),
+    Fact("f.ca.aws_ec2", "superseding", "cairn",
+         "The inventory is the aws_ec2 dynamic plugin (inventories/prod/aws_ec2.yml), groups from the EC2 role tag.",
+         M("aws_ec2"), ("ca4",)),
+    Fact("f.ke.msw", "superseding", "kestrel",
+         "API mocks are msw handlers in src/mocks, on with EXPO_PUBLIC_API_MOCKS=1.",
+         M("msw|EXPO_PUBLIC_API_MOCKS"), ("ke6",)),
+)
+
+DISTRACTORS = (
+    Distractor("f.x.container", "transient", "a container id",
+               M("3f9c0e7d21ab"), ("ga2",)),
+    Distractor("f.x.pid", "transient", "the pid holding the duckdb lock",
+               M("48213"), ("si3",)),
+    Distractor("f.x.tunnel", "transient", "a one-off expo tunnel URL",
+               M("u-7xk2"), ("ke2",)),
+    Distractor("f.x.pipeline", "transient", "a CI pipeline id",
+               M("9182736450"), ("si5",)),
+    Distractor("f.x.host_ip", "transient", "a host's address in a one-off ssh timeout",
+               M("10.42.7.19"), ("ca4",)),
+    Distractor("f.x.token", "secret", "a colleague's GitHub token pasted in chat",
+               M(GH_TOKEN), ("ga5",)),
+    Distractor("f.x.standup", "small_talk", "the standup ran long",
+               M("standup"), ("fe4",)),
+    Distractor("f.x.coffee", "small_talk", "away for coffee",
+               M("coffee"), ("si2",)),
+    Distractor("f.x.no_verify", "rejected", "commit with --no-verify (rejected)",
+               M("--no-verify"), ("ga3",), negatable=True),
+    Distractor("f.x.prune", "rejected", "docker system prune (rejected)",
+               M("docker system prune"), ("ga4",), negatable=True),
+    Distractor("f.x.legacy_peer", "rejected", "npm install --legacy-peer-deps (rejected)",
+               M("--legacy-peer-deps"), ("ke1",), negatable=True),
+)
+# fmt: on
+
+CORPUS = Corpus(
+    name="f",
+    how="assembled from each project's files, pasted chat and CI logs (held out, never run)",
+    projects=PROJECTS,
+    sessions=SESSIONS,
+    facts=FACTS,
+    distractors=DISTRACTORS,
+    forget="ke3",
+    notes={
+        "voice": "a terse senior engineer typing lowercase fragments and abbreviations",
+        "means": "project knowledge read from a repo model of each project's own files",
+    },
+)
