@@ -7,69 +7,13 @@ memory root by the same artifact code phase 2 uses."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 from support.items import assistant, patch, patch_ok, result, run, user
+from support.offline_memory import consolidate, entry_lines, session
 
-from memoryd.consolidate.offline import consolidate_root
 from memoryd.consolidate.offline.layout import HEAD_BYTES, SUMMARY_BUDGET
-from memoryd.extract.base import ExtractionRequest
-from memoryd.extract.offline import extract_output
-from memoryd.memroot.artifacts import render_raw_memories, render_rollout_summary
 from memoryd.store.phase2 import ArtifactRow
-
-DAY = 86_400
-T0 = 1_795_000_000  # 2026-11-18
-
-
-def session(tid: int, cwd: str, day: int, items: list[dict[str, Any]]) -> ArtifactRow:
-    thread_id = f"00000000-0000-4000-8000-{tid:012d}"
-    out = extract_output(
-        ExtractionRequest(
-            thread_id=thread_id,
-            rollout_path=f"/r/{tid}.jsonl",
-            cwd=cwd,
-            rollout_contents=json.dumps(items),
-        )
-    )
-    return ArtifactRow(
-        thread_id=thread_id,
-        source_updated_at=T0 + day * DAY,
-        rollout_path=f"/r/{tid}.jsonl",
-        cwd=cwd,
-        git_branch="main",
-        rollout_summary=out.rollout_summary,
-        raw_memory=out.raw_memory,
-        rollout_slug=out.rollout_slug,
-    )
-
-
-def consolidate(root: Path, rows: list[ArtifactRow]) -> tuple[str, str]:
-    (root / "rollout_summaries").mkdir(parents=True, exist_ok=True)
-    for row in rows:
-        (root / "rollout_summaries" / f"{row.stem}.md").write_text(render_rollout_summary(row))
-    (root / "raw_memories.md").write_text(render_raw_memories(rows))
-    out = consolidate_root(root, None)
-    return out.memory, out.summary
-
-
-def entry_lines(memory: str) -> list[str]:
-    """The bullets of MEMORY.md's preference, knowledge and failure sections."""
-    out: list[str] = []
-    keep = False
-    for ln in memory.splitlines():
-        if ln.startswith("#"):
-            keep = ln in (
-                "## User preferences",
-                "## Reusable knowledge",
-                "## Failures and how to do differently",
-            )
-        elif keep and ln.startswith("- "):
-            out.append(ln)
-    return out
-
 
 SHOP = "/home/u/code/shop"
 BILLING = "/home/u/code/billing"

@@ -315,13 +315,13 @@ def _project_section(em: Emitter, heading: str, d: Digest, lines: Sequence[Line]
         em.restore(cp)
 
 
-def fit_summary(ledger: Ledger, model: SummaryModel) -> str:
-    """The rendering with the most ranked lines that fits ``SUMMARY_BUDGET``; the last resort
+def fit_summary(ledger: Ledger, model: SummaryModel, budget: int = SUMMARY_BUDGET) -> str:
+    """The rendering with the most ranked lines that fits ``budget`` bytes; the last resort
     drops whole lines from the end."""
 
     def attempt(level: Level) -> str | None:
         text = redact("\n".join(render_summary(ledger, model, level)) + "\n")
-        return text if len(text.encode("utf-8")) <= SUMMARY_BUDGET else None
+        return text if len(text.encode("utf-8")) <= budget else None
 
     full = attempt(FULL)
     if full is not None:
@@ -339,6 +339,6 @@ def fit_summary(ledger: Ledger, model: SummaryModel) -> str:
         return best
     text = redact("\n".join(render_summary(ledger, model, Level(keep=0))) + "\n")
     lines = split_lines(text)
-    while lines and len(("\n".join(lines) + "\n").encode("utf-8")) > SUMMARY_BUDGET:
+    while lines and len(("\n".join(lines) + "\n").encode("utf-8")) > budget:
         lines.pop()
     return "\n".join(lines) + "\n"
