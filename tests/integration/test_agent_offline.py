@@ -822,7 +822,8 @@ async def test_summary_stays_under_budget_with_many_inputs(tmp_path: Path) -> No
     # A rule stated in several projects is one general rule, ranked first.
     prefs = section(text, "## User preferences").strip().split("\n")
     assert re.match(
-        r"- always run the tests with -x for suite \d+ .*\(stated in project-", prefs[0]
+        r"- always run the tests with -x for suite \d+ .*\(stated in (project-|\d+ projects)",
+        prefs[0],
     )
     # What did not fit is the least durable: every project still has its digest heading or
     # its lines were all outranked, never a line cut in half.

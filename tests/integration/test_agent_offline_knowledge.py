@@ -62,7 +62,7 @@ async def test_one_group_per_project_and_every_bullet_names_its_project(tmp_path
     # The linked lesson, the stated fact and the rule, each in one line.
     assert any("No module named 'httpx'" in ln and "fixed by `uv add httpx`" in ln for ln in lines)
     assert any("port 8040" in ln and "SHOP_DB_URL" in ln for ln in lines)
-    assert any("use rg" in ln and "grep" in ln for ln in lines)
+    assert any("use rg" in ln.lower() and "grep" in ln for ln in lines)
 
 
 async def test_a_rule_stated_in_two_projects_is_one_general_rule(tmp_path: Path) -> None:
@@ -157,7 +157,7 @@ async def test_the_summary_is_ordered_by_value_and_fits_its_budget(tmp_path: Pat
     # Within a project, a stated rule and a linked lesson come before how-to-run lines.
     digest = summary.split("### shop: how to work here", 1)[1].split("###", 1)[0]
     lines = [ln for ln in digest.splitlines() if ln.startswith("- shop: ")]
-    assert "use rg" in lines[0] and "grep" in lines[0]
+    assert "use rg" in lines[0].lower() and "grep" in lines[0]
     assert "fixed by `uv add httpx`" in lines[1]
     # Every project's short digest comes before the rest of any project's lines.
     digests = [

@@ -16,6 +16,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from memoryd.consolidate.offline.dense import (
+    dont_line,
+    lesson_line,
+    restates,
+    rule_line,
+    where_line,
+)
 from memoryd.consolidate.offline.layout import HEAD_BYTES, SUMMARY_BUDGET, SUMMARY_NOTES_HEADING
 from memoryd.consolidate.offline.ledger import Emitter, Ledger
 from memoryd.consolidate.offline.meaning import (
@@ -28,7 +35,6 @@ from memoryd.consolidate.offline.meaning import (
     fix_part,
     program,
     terms,
-    where_stated,
 )
 from memoryd.consolidate.offline.memory_md import VisibleGroup
 from memoryd.consolidate.offline.model import Entry, project_bullet
@@ -44,6 +50,7 @@ from memoryd.textutil import clip, plural, split_lines
 LINE_CHARS = 320
 # Lines below this score (how to run something, what is missing) may repeat a better line.
 RUN_SCORE_CEILING = DURABILITY[FACT] * 4
+RULE_SCORE = DURABILITY[RULE] * 4  # a rule keeps the user's words, even when a line repeats them
 DIGEST_LINES = 8  # of a project's "how to work here"; the rest follows all the digests
 MIN_DIGEST_LINES = 3
 MAX_ADHOC = 5
@@ -98,16 +105,17 @@ def _rev(day: str) -> str:
     return "".join(chr(0x10FFFF - ord(c)) for c in day)
 
 
-def _entry_text(e: Entry) -> str:
+def _entry_text(e: Entry, rules: Sequence[str]) -> str:
+    """An entry as the summary says it; ``rules``: what the rules it may repeat say."""
     if e.kind == RULE:
-        return e.rule_text()
+        return rule_line(e.implication or e.text, e.quote)
     r = replacement(e.text, e.latest) if e.kind == REPLACED else None
     if r is not None:
         said = e.text.split(" (", 1)[1].rstrip(")") if " (" in e.text else ""
         return replaced_phrase(r) + (f" ({said})" if said else "")
     if e.kind == DONT:
-        return e.text
-    return e.text
+        return dont_line(e.text, rules)
+    return lesson_line(e.text)
 
 
 def _score(e: Entry) -> int:
@@ -123,23 +131,25 @@ def build_summary_model(
     notes: Sequence[str],
 ) -> SummaryModel:
     shown_threads = {tid for vg in visible for _, t in vg.tasks for tid in t.support}
+    general_rules = [rule_line(g.implication or g.text, g.quote) for g in general]
     general_lines = [
         Line(
-            f"- {g.rule_text()} ({where_stated(g.projects)})",
+            f"- {text} ({where_line(g.projects)})",
             frozenset(g.threads),
             # Above every project's own lines: they hold wherever the user works.
             1_000 + len(g.threads),
             g.latest,
         )
-        for g in general
+        for g, text in zip(general, general_rules, strict=True)
     ]
     digests: list[Digest] = []
     for vg in visible:
         project = vg.group.project
         d = Digest(vg)
         seen: set[str] = set()
+        rules = [*general_rules, *(rule_line(e.implication or e.text, e.quote) for e in vg.prefs)]
         for e in [*vg.prefs, *vg.failures, *vg.knowledge]:
-            text = project_bullet(project, clip(_entry_text(e), LINE_CHARS))
+            text = project_bullet(project, clip(_entry_text(e, rules), LINE_CHARS))
             if text in seen:
                 continue
             seen.add(text)
@@ -162,14 +172,17 @@ def build_summary_model(
 
 
 def _without_repeats(lines: Sequence[Line]) -> list[Line]:
-    """A project's ranked lines without those a better line already says: a "how to run"
-    line whose commands all appear in a line above ("Apply migrations with `x`" under "… fixed
+    """A project's ranked lines without those a better line already says: a line (not a
+    rule) whose every word and value a line above holds; a "how to run" line whose commands
+    all appear in a line above ("Apply migrations with `x`" under "… fixed
     by `x`"), and a second way to run the same program for the same job ("Run the tests with
     `go test ./a`" under "… `go test ./...`"). MEMORY.md keeps them all."""
     out: list[Line] = []
     said: list[str] = []  # what the kept lines give as the way to do something
     jobs: set[tuple[frozenset[str], str, str]] = set()
     for ln in lines:
+        if ln.score < RULE_SCORE and restates(ln.text, (o.text for o in out)):
+            continue
         spans = re.findall(r"`([^`\n]+)`", ln.text)
         if spans and ln.score < RUN_SCORE_CEILING:
             if all(any(f"`{s}`" in o or f" {s}" in o for o in said) for s in spans):

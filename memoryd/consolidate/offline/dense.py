@@ -1,0 +1,117 @@
+"""Wording the summary's lines densely: every byte of memory_summary.md is one Codex reads on
+each prompt, so a line says its statement once, without the bookkeeping MEMORY.md keeps
+(who rejected what in which words, "after which it passed", a quote that repeats the rule).
+Nothing here knows any particular wording of the user's: only the shapes memoryd itself
+writes and what one statement shares with another."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+from memoryd.consolidate.offline.meaning import FILLER, content_words, where_stated
+from memoryd.consolidate.offline.model import CODEISH
+from memoryd.textutil import clip
+
+LINE_CHARS = 280
+# A quote that adds at most this many meaning words to its rule says nothing more that a new
+# session acts on (an aside, a complaint's adjective, "remember this").
+QUOTE_EXTRA_WORDS = 2
+
+# A clause that says when a rule applies: kept when the rule is cut out of the user's sentence.
+_CONDITION = re.compile(
+    r"^(?:before|after|when|whenever|if|once|unless|while|every time|each time)\b", re.I
+)
+_SENTENCE_END = re.compile(r"[.!?]+\s+")
+_CLAUSE_END = re.compile(r"[.:;!?]\s+|\s+[—–-]+\s+")
+
+
+def rule_line(head: str, quote: str) -> str:
+    """A rule as the summary states it: what to do, and the user's words only where they say
+    more. When the rule is a stretch of the user's sentence, that stretch is the line, with
+    the reason after it and a condition right before it (not the lead-in: "one request: ",
+    "like I said: "); when it starts a later sentence, the sentence before it comes too. A
+    quote that adds no code and at most two meaning words is left out."""
+    head, quote = head.strip(), quote.strip()
+    if not quote or (
+        content_words(quote) <= content_words(head)
+        and all(tok in head for tok in CODEISH.findall(quote))
+    ):
+        return clip(head, LINE_CHARS)
+    at = quote.lower().find(head.rstrip(".").lower())
+    if at >= 0 and head:
+        ends = [m.end() for m in _SENTENCE_END.finditer(quote[:at])]
+        if ends:
+            # the sentence before may name what the rule is about ("Commit it. Messages
+            # should say why.")
+            start = ends[-2] if len(ends) > 1 else 0
+        else:
+            start = at
+            clauses = _CLAUSE_END.split(quote[:at])
+            before = clauses[-1].strip() if clauses else ""
+            if before and _CONDITION.match(before):
+                start = quote.rfind(before, 0, at)
+        return clip(quote[start:].rstrip(), LINE_CHARS)
+    new_code = [tok for tok in CODEISH.findall(quote) if tok not in head]
+    if not new_code and len(content_words(quote) - content_words(head)) <= QUOTE_EXTRA_WORDS:
+        return clip(head, LINE_CHARS)
+    return f'{clip(head, 200)} — "{clip(quote, 200)}"'
+
+
+# memoryd's own "don't" lines (extract/offline/lessons.py: rejected_lines)
+_REJECTED = re.compile(
+    r"^The user rejected (?P<proposal>the proposal to )?(?P<act>.+?) "
+    r"\((?P<quote>\".*\")\): don't repeat it$"
+)
+_PASSED = re.compile(r", after which it passed(?=$|[.;])")
+
+
+def lesson_line(text: str) -> str:
+    """A lesson without what its fix implies: "fixed by `x`" needs no ", after which it
+    passed" (a rerun under another command still says which)."""
+    return _PASSED.sub("", text)
+
+
+def dont_line(text: str, said: Iterable[str] = ()) -> str:
+    """A rejected action as a "don't" first: ``don't run `x` (rejected: "…")``. The user's
+    words are left out when another line (``said``: a rule of the same project or a general
+    one) already says what they say."""
+    m = _REJECTED.match(text)
+    if m is None:
+        return text
+    act, quote = m.group("act"), m.group("quote")
+    if m.group("proposal") and act.startswith('"'):
+        what = f"don't: {act}"  # a proposal told in a sentence, not a command
+    elif act.startswith(("run ", "the edit ")):
+        what = f"don't {'make ' if act.startswith('the edit ') else ''}{act}"
+    else:
+        what = f"don't run {act}"
+    if repeats(quote, said):
+        return what
+    return f"{what} (rejected: {quote})"
+
+
+def repeats(quote: str, said: Iterable[str]) -> bool:
+    """Whether one of ``said`` holds every meaning word of ``quote`` (at least two)."""
+    words = content_words(quote)
+    return len(words) >= 2 and any(words <= content_words(s) for s in said)
+
+
+def restates(text: str, better: Iterable[str]) -> bool:
+    """Whether a line says nothing a better-ranked line does not: each of its words and
+    values is in one of them ("`X=1` is set in `.env`" under "… reads `X` (.env sets 1)")."""
+    words = _tokens(text)
+    return bool(words) and any(words <= _tokens(b) for b in better)
+
+
+def _tokens(text: str) -> set[str]:
+    """Meaning words and values, a plural or third-person "s" cut ("sets" is "set")."""
+    words = set(re.findall(r"\w+", text.lower())) - FILLER
+    return {w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in words}
+
+
+def where_line(projects: Sequence[str]) -> str:
+    """Where a general rule was stated: its projects, or how many when more than three."""
+    if len(projects) > 3:
+        return f"stated in {len(projects)} projects"
+    return where_stated(projects)
