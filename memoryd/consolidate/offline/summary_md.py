@@ -54,6 +54,7 @@ RULE_SCORE = DURABILITY[RULE] * 4  # a rule keeps the user's words, even when a 
 DIGEST_LINES = 8  # of a project's "how to work here"; the rest follows all the digests
 MIN_DIGEST_LINES = 3
 MAX_ADHOC = 5
+GREP_WORDS = 12  # in the grep tip: the projects, then the tools of their best lines
 
 
 @dataclass(frozen=True)
@@ -245,11 +246,12 @@ def render_summary(ledger: Ledger, model: SummaryModel, level: Level) -> list[st
     em.line("## General Tips")
     em.blank()
     if model.sources:
-        words = ", ".join(model.grep_words[:16])
+        words = ", ".join(model.grep_words[:GREP_WORDS])
+        # one line for every project: where each keeps the rest, instead of a pointer each
         em.line(
-            f"- Grep MEMORY.md for a project or a tool ({words}): every bullet there starts "
-            "with its project, each `## Task` names its `rollout_summaries/` file, and lines "
-            "marked superseded are no longer current.",
+            f"- Grep MEMORY.md for a project or a tool ({words}): each bullet starts with its "
+            "project, `# Task Group: <project>` holds its tasks and their "
+            "`rollout_summaries/` files, and lines marked superseded are no longer current.",
             everything,
         )
     else:
@@ -264,11 +266,13 @@ def render_summary(ledger: Ledger, model: SummaryModel, level: Level) -> list[st
     depth = _digest_depth(model, kept, _size(em.lines))
     for d in model.digests:
         head = [ln for ln in d.lines[:depth] if id(ln) in kept]
-        _project_section(em, _digest_heading(d), d, [*head, _pointer(d)])
+        shown = head or [ln for ln in d.lines if id(ln) in kept]
+        # a project with nothing shown here still says where its tasks are
+        _project_section(em, _digest_heading(d), d, head if shown else [_pointer(d)])
     for d in model.digests:
         rest = [ln for ln in d.lines[depth:] if id(ln) in kept]
         if rest:
-            _project_section(em, f"### {d.vg.group.project}: more facts and commands", d, rest)
+            _project_section(em, f"### {d.vg.group.project}: more", d, rest)
     if model.skills:
         em.blank()
         em.line("### Skills")
@@ -310,7 +314,7 @@ def _digest_depth(model: SummaryModel, kept: set[int], used: int) -> int:
         size = used
         for d in model.digests:
             head = [ln.text for ln in d.lines[:depth] if id(ln) in kept]
-            size += _size(["", _digest_heading(d), "", *head, _pointer(d).text])
+            size += _size(["", _digest_heading(d), "", *(head or [_pointer(d).text])])
         if size <= HEAD_BYTES:
             return depth
     return MIN_DIGEST_LINES
