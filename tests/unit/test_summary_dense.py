@@ -8,6 +8,7 @@ from memoryd.consolidate.offline.dense import (
     lesson_line,
     restates,
     rule_line,
+    self_contained,
     where_line,
 )
 
@@ -80,6 +81,15 @@ def test_a_rejection_whose_words_a_rule_already_says_drops_them() -> None:
     )
     rules = ["the gauge branch is never force-pushed, it feeds the buoys"]
     assert dont_line(prop, rules) == "don't run `git push --force`"
+    # the quote says the rule and more
+    longer = prop.replace("force-pushed", "force-pushed, ask Ines")
+    assert dont_line(longer, ["the gauge branch is never force-pushed"]) == (
+        "don't run `git push --force`"
+    )
+    # a quote that adds one word says nothing more; one with a reason does
+    halt = "The user rejected `make flash` (\"Stop, not make flash.\"): don't repeat it"
+    assert dont_line(halt) == "don't run `make flash`"
+    assert dont_line(prop, ["the buoys are calibrated weekly"]).endswith('force-pushed")')
 
 
 def test_a_line_whose_words_a_better_line_holds_restates_it() -> None:
@@ -93,3 +103,10 @@ def test_a_general_rule_from_many_projects_says_how_many() -> None:
     assert where_line(["till", "rota"]) == "stated in till, rota"
     assert where_line(["a", "b", "c", "d"]) == "stated in 4 projects"
     assert where_line(["till"]) == "stated for every project"
+
+
+def test_a_statement_that_leans_on_the_one_before_is_not_self_contained() -> None:
+    assert not self_contained("Without it, the oven timer falls back to 40 minutes")
+    assert not self_contained("after that the rota is mailed to the altos")
+    assert self_contained("Without `OVEN_PROFILE`, the timer falls back to 40 minutes")
+    assert self_contained("It builds with `make loaves`")

@@ -52,8 +52,7 @@ def rule_line(head: str, quote: str) -> str:
             if before and _CONDITION.match(before):
                 start = quote.rfind(before, 0, at)
         return clip(quote[start:].rstrip(), LINE_CHARS)
-    new_code = [tok for tok in CODEISH.findall(quote) if tok not in head]
-    if not new_code and len(content_words(quote) - content_words(head)) <= QUOTE_EXTRA_WORDS:
+    if _adds_little(quote, head):
         return clip(head, LINE_CHARS)
     return f'{clip(head, 200)} — "{clip(quote, 200)}"'
 
@@ -86,15 +85,27 @@ def dont_line(text: str, said: Iterable[str] = ()) -> str:
         what = f"don't {'make ' if act.startswith('the edit ') else ''}{act}"
     else:
         what = f"don't run {act}"
-    if repeats(quote, said):
+    if repeats(quote, said) or _adds_little(quote, what, 1):
         return what
     return f"{what} (rejected: {quote})"
 
 
 def repeats(quote: str, said: Iterable[str]) -> bool:
-    """Whether one of ``said`` holds every meaning word of ``quote`` (at least two)."""
+    """Whether ``quote`` and one of ``said`` say the same: the meaning words (at least two) of
+    one are all in the other ("No. We never force-push the gauge branch" and "never
+    force-push the gauge branch")."""
     words = content_words(quote)
-    return len(words) >= 2 and any(words <= content_words(s) for s in said)
+    return len(words) >= 2 and any(
+        len(rule := content_words(s)) >= 2 and (rule <= words or words <= rule) for s in said
+    )
+
+
+def _adds_little(quote: str, text: str, extra: int = QUOTE_EXTRA_WORDS) -> bool:
+    """Whether ``quote`` adds no code and at most ``extra`` meaning words to ``text``
+    ("Stop, not cargo test." beside "don't run `cargo test`")."""
+    return all(tok in text for tok in CODEISH.findall(quote)) and (
+        len(content_words(quote) - content_words(text)) <= extra
+    )
 
 
 def restates(text: str, better: Iterable[str]) -> bool:
@@ -115,3 +126,17 @@ def where_line(projects: Sequence[str]) -> str:
     if len(projects) > 3:
         return f"stated in {len(projects)} projects"
     return where_stated(projects)
+
+
+# A statement that opens on what another one said ("Without it, …", "After that, …") means
+# nothing on its own line: MEMORY.md keeps it beside its neighbour.
+_LEANS_BACK = re.compile(
+    r"^(?:without|with|after|before|for|from|unlike|instead of|because of|apart from) "
+    r"(?:it|this|that|them|these|those)\b",
+    re.I,
+)
+
+
+def self_contained(statement: str) -> bool:
+    """Whether a statement (without its project) can stand on its own line."""
+    return _LEANS_BACK.match(statement.strip()) is None

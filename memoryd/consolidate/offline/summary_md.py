@@ -21,6 +21,7 @@ from memoryd.consolidate.offline.dense import (
     lesson_line,
     restates,
     rule_line,
+    self_contained,
     where_line,
 )
 from memoryd.consolidate.offline.layout import HEAD_BYTES, SUMMARY_BUDGET, SUMMARY_NOTES_HEADING
@@ -150,7 +151,10 @@ def build_summary_model(
         seen: set[str] = set()
         rules = [*general_rules, *(rule_line(e.implication or e.text, e.quote) for e in vg.prefs)]
         for e in [*vg.prefs, *vg.failures, *vg.knowledge]:
-            text = project_bullet(project, clip(_entry_text(e, rules), LINE_CHARS))
+            said = _entry_text(e, rules)
+            if not self_contained(said):
+                continue
+            text = project_bullet(project, clip(said, LINE_CHARS))
             if text in seen:
                 continue
             seen.add(text)
@@ -266,9 +270,9 @@ def render_summary(ledger: Ledger, model: SummaryModel, level: Level) -> list[st
     depth = _digest_depth(model, kept, _size(em.lines))
     for d in model.digests:
         head = [ln for ln in d.lines[:depth] if id(ln) in kept]
-        shown = head or [ln for ln in d.lines if id(ln) in kept]
+        own = head or [ln for ln in d.lines if id(ln) in kept]
         # a project with nothing shown here still says where its tasks are
-        _project_section(em, _digest_heading(d), d, head if shown else [_pointer(d)])
+        _project_section(em, _digest_heading(d), d, head if own else [_pointer(d)])
     for d in model.digests:
         rest = [ln for ln in d.lines[depth:] if id(ln) in kept]
         if rest:
