@@ -69,3 +69,32 @@ async def test_a_lower_budget_gives_a_smaller_summary(tmp_path: Path) -> None:
     _, full = consolidate(tmp_path / "full", rows)
     _, low = consolidate(tmp_path / "low", rows, budget=2_000)
     assert len(low.encode()) <= 2_000 < len(full.encode())
+
+
+def choir(tid: int, day: int, k: int) -> ArtifactRow:
+    rule = f"Use psalm{k}tool, not grep, when you search the psalm{k} index of the choir books."
+    return session(tid, "/srv/choir", day, [user(rule)])
+
+
+def facts(tid: int, name: str, day: int) -> ArtifactRow:
+    said = " ".join(
+        f"The {name} sensor{j} reads {name.upper()}_S{j}_PORT and is configured in "
+        f"conf/{name}{j}.toml."
+        for j in range(4)
+    )
+    return session(tid, f"/srv/{name}", day, [user("Document it."), assistant(said)])
+
+
+async def test_a_summary_over_its_cap_keeps_every_projects_best_lines(tmp_path: Path) -> None:
+    rows = [choir(k + 1, 0, k) for k in range(12)]
+    rows += [facts(100 + i, name, i) for i, name in enumerate(("till", "gauge", "kiln"))]
+    _, full = consolidate(tmp_path / "full", rows)
+    for name in ("till", "gauge", "kiln"):
+        assert f"- {name}: The {name} sensor" in full  # the whole fits at 10,000 bytes
+    assert full.count("- choir: ") >= 10
+    _, low = consolidate(tmp_path / "low", rows, budget=2_500)
+    assert len(low.encode()) <= 2_500
+    # the project with many rules does not crowd out the others' knowledge
+    for name in ("till", "gauge", "kiln"):
+        assert f"- {name}: The {name} sensor" in low, name
+    assert "- choir: " in low

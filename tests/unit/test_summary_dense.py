@@ -110,3 +110,9 @@ def test_a_statement_that_leans_on_the_one_before_is_not_self_contained() -> Non
     assert not self_contained("after that the rota is mailed to the altos")
     assert self_contained("Without `OVEN_PROFILE`, the timer falls back to 40 minutes")
     assert self_contained("It builds with `make loaves`")
+
+
+def test_a_rule_in_a_clipped_quote_is_said_once() -> None:
+    head = "we proof the dough overnight, never on the heater, because the crumb collapses"
+    quote = "I nearly did `heat 40` but Lea says we proof the dough overnight, never on the he…"
+    assert rule_line(head, quote) == head

@@ -54,6 +54,10 @@ def rule_line(head: str, quote: str) -> str:
         return clip(quote[start:].rstrip(), LINE_CHARS)
     if _adds_little(quote, head):
         return clip(head, LINE_CHARS)
+    stem = quote.lower().find(head[:40].lower())
+    if quote.endswith("…") and stem >= 0 and not _SENTENCE_END.search(quote[:stem]):
+        # a quote clipped before the rule ends: the rule is its sentence, lead-in aside
+        return clip(head, LINE_CHARS)
     return f'{clip(head, 200)} — "{clip(quote, 200)}"'
 
 

@@ -97,9 +97,20 @@ class SummaryModel:
     notes: list[str]
 
     def ranked(self) -> list[Line]:
-        """Every droppable line, most valuable first."""
-        lines = [*self.general, *(ln for d in self.digests for ln in d.lines)]
-        return sorted(lines, key=lambda ln: (-ln.score, _rev(ln.latest), ln.text))
+        """Every droppable line, most valuable first: the general rules, then each project's
+        best line, then each one's second best, and so on (within a round, by durability and
+        recency), so that a summary with more than fits loses every project's least valuable
+        lines, never a whole project to another's many rules."""
+        general = sorted(self.general, key=_by_value)
+        rounds = sorted(
+            ((i, ln) for d in self.digests for i, ln in enumerate(d.lines)),
+            key=lambda il: (il[0], *_by_value(il[1])),
+        )
+        return [*general, *(ln for _, ln in rounds)]
+
+
+def _by_value(ln: Line) -> tuple[int, str, str]:
+    return (-ln.score, _rev(ln.latest), ln.text)
 
 
 def _rev(day: str) -> str:
@@ -159,7 +170,7 @@ def build_summary_model(
                 continue
             seen.add(text)
             d.lines.append(Line(text, frozenset(e.threads), _score(e), e.latest))
-        d.lines.sort(key=lambda ln: (-ln.score, _rev(ln.latest), ln.text))
+        d.lines.sort(key=_by_value)
         d.lines = _without_repeats(d.lines)
         digests.append(d)
     words = [vg.group.project for vg in visible]
