@@ -330,7 +330,7 @@ async def test_the_read_path_recipe_works(beta_root: Path) -> None:
     await run(beta_root)
     mem = memory(beta_root)
     text = summary(beta_root)
-    assert "`# Task Group: <project>` holds its tasks" in section(text, "## General Tips")
+    assert "`# Task Group: <project>` lists its tasks" in section(text, "## General Tips")
     digests = re.findall(r"(?m)^### (\S+): how to work here \(cwd=", text)
     pointers = [(p, p) for p in digests]
     assert sorted(p for p, _ in pointers) == [

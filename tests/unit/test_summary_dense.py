@@ -6,6 +6,7 @@ from __future__ import annotations
 from memoryd.consolidate.offline.dense import (
     dont_line,
     lesson_line,
+    passes_after_fix,
     restates,
     rule_line,
     self_contained,
@@ -116,3 +117,12 @@ def test_a_rule_in_a_clipped_quote_is_said_once() -> None:
     head = "we proof the dough overnight, never on the heater, because the crumb collapses"
     quote = "I nearly did `heat 40` but Lea says we proof the dough overnight, never on the he…"
     assert rule_line(head, quote) == head
+
+
+def test_a_lesson_whose_command_passed_once_fixed_shows_how_to_run_it() -> None:
+    assert passes_after_fix("`make proofs` failed: \"no ink\"; fixed by `make ink`")
+    assert not passes_after_fix(
+        "`make proofs` failed; fixed by `make ink`, after which `make proofs-a4` passed"
+    )
+    assert not passes_after_fix("`make proofs` failed; `make proofs-a4` works instead")
+    assert not passes_after_fix("Print the proofs with `make proofs`")

@@ -75,6 +75,13 @@ def lesson_line(text: str) -> str:
     return _PASSED.sub("", text)
 
 
+def passes_after_fix(lesson: str) -> bool:
+    """Whether a lesson shows its failed command passing once fixed ("`x` failed …; fixed by
+    `y`", with no other command named as what then passed): `x` is then a way to run it."""
+    at = lesson.find("; fixed by ")
+    return at >= 0 and ", after which `" not in lesson[at:]
+
+
 def dont_line(text: str, said: Iterable[str] = ()) -> str:
     """A rejected action as a "don't" first: ``don't run `x` (rejected: "…")``. The user's
     words are left out when another line (``said``: a rule of the same project or a general

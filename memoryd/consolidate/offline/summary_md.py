@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from memoryd.consolidate.offline.dense import (
     dont_line,
     lesson_line,
+    passes_after_fix,
     restates,
     rule_line,
     self_contained,
@@ -55,6 +56,7 @@ RULE_SCORE = DURABILITY[RULE] * 4  # a rule keeps the user's words, even when a 
 DIGEST_LINES = 8  # of a project's "how to work here"; the rest follows all the digests
 MIN_DIGEST_LINES = 3
 MAX_ADHOC = 5
+MORE_HEADING = "### More, by project"
 GREP_WORDS = 12  # in the grep tip: the projects, then the tools of their best lines
 
 
@@ -210,8 +212,9 @@ def _without_repeats(lines: Sequence[Line]) -> list[Line]:
                     continue
                 jobs.add(job)
         out.append(ln)
-        # a lesson gives its fix as the way to do it, not the command that failed
-        said.append(fix_part(ln.text))
+        # a lesson gives its fix as the way to do it, and the command that failed only when
+        # it passed once fixed
+        said.append(ln.text if passes_after_fix(ln.text) else fix_part(ln.text))
     return out
 
 
@@ -264,9 +267,9 @@ def render_summary(ledger: Ledger, model: SummaryModel, level: Level) -> list[st
         words = ", ".join(model.grep_words[:GREP_WORDS])
         # one line for every project: where each keeps the rest, instead of a pointer each
         em.line(
-            f"- Grep MEMORY.md for a project or a tool ({words}): each bullet starts with its "
-            "project, `# Task Group: <project>` holds its tasks and their "
-            "`rollout_summaries/` files, and lines marked superseded are no longer current.",
+            f"- Grep MEMORY.md for a project or a tool ({words}): bullets start with their "
+            "project; `# Task Group: <project>` lists its tasks and `rollout_summaries/` "
+            "files; superseded lines are marked so.",
             everything,
         )
     else:
@@ -284,10 +287,10 @@ def render_summary(ledger: Ledger, model: SummaryModel, level: Level) -> list[st
         own = head or [ln for ln in d.lines if id(ln) in kept]
         # a project with nothing shown here still says where its tasks are
         _project_section(em, _digest_heading(d), d, head if own else [_pointer(d)])
-    for d in model.digests:
-        rest = [ln for ln in d.lines[depth:] if id(ln) in kept]
-        if rest:
-            _project_section(em, f"### {d.vg.group.project}: more", d, rest)
+    # The rest under one heading: each line names its project, a heading each would not.
+    rest = [ln for d in model.digests for ln in d.lines[depth:] if id(ln) in kept]
+    if rest:
+        _section(em, MORE_HEADING, everything, rest)
     if model.skills:
         em.blank()
         em.line("### Skills")
@@ -336,10 +339,16 @@ def _digest_depth(model: SummaryModel, kept: set[int], used: int) -> int:
 
 
 def _project_section(em: Emitter, heading: str, d: Digest, lines: Sequence[Line]) -> None:
-    """A project's heading and lines; nothing when the user hid the heading or every line."""
+    _section(em, heading, d.vg.group.support, lines)
+
+
+def _section(
+    em: Emitter, heading: str, support: frozenset[str], lines: Sequence[Line]
+) -> None:
+    """A heading and its lines; nothing when the user hid the heading or every line."""
     cp = em.checkpoint()
     em.blank()
-    if not em.line(heading, d.vg.group.support):
+    if not em.line(heading, support):
         em.restore(cp)
         return
     em.blank()
