@@ -345,10 +345,14 @@ async def test_the_read_path_recipe_works(beta_root: Path) -> None:
         refs = re.findall(r"rollout_summaries/(\S+\.md)", block)
         assert refs and all((beta_root / "rollout_summaries" / r).is_file() for r in refs)
     tip = section(text, "## General Tips")
+    assert "Grep MEMORY.md for a project" in tip
+    # the projects to grep for are those the profile names; the tools the tip names hit too
+    profile = section(text, "## User Profile")
     words = re.search(r"for a project or a tool \((.+?)\)", tip)
-    assert words is not None
-    for word in words.group(1).split(", "):
-        assert re.search(rf"(?m)^- {re.escape(word)}: |^- .*{re.escape(word)}", mem), word
+    for project, _ in pointers:
+        assert project in profile and f"\n# Task Group: {project}\n" in mem, project
+    for word in words.group(1).split(", ") if words else []:
+        assert re.search(rf"(?m)^- .*{re.escape(word)}", mem), word
 
 
 async def test_a_preference_stated_in_two_projects_becomes_one_general_rule(

@@ -83,9 +83,10 @@ def passes_after_fix(lesson: str) -> bool:
 
 
 def dont_line(text: str, said: Iterable[str] = ()) -> str:
-    """A rejected action as a "don't" first: ``don't run `x` (rejected: "…")``. The user's
-    words are left out when another line (``said``: a rule of the same project or a general
-    one) already says what they say."""
+    """A rejected action as a "don't" first: ``don't run `x` (rejected: "…")``, without the
+    user's words when they add at most a word. Empty when the refusal says a rule that
+    another line (``said``: the project's rules and the general ones) states: that rule is
+    the memory, the instance stays in MEMORY.md."""
     m = _REJECTED.match(text)
     if m is None:
         return text
@@ -96,7 +97,9 @@ def dont_line(text: str, said: Iterable[str] = ()) -> str:
         what = f"don't {'make ' if act.startswith('the edit ') else ''}{act}"
     else:
         what = f"don't run {act}"
-    if repeats(quote, said) or _adds_little(quote, what, 1):
+    if repeats(quote, said):
+        return ""
+    if _adds_little(quote, what, 1):
         return what
     return f"{what} (rejected: {quote})"
 

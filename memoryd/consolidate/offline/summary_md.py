@@ -57,7 +57,7 @@ DIGEST_LINES = 8  # of a project's "how to work here"; the rest follows all the 
 MIN_DIGEST_LINES = 3
 MAX_ADHOC = 5
 MORE_HEADING = "### More, by project"
-GREP_WORDS = 12  # in the grep tip: the projects, then the tools of their best lines
+GREP_WORDS = 6  # in the grep tip: the tools of the projects' best lines
 
 
 @dataclass(frozen=True)
@@ -165,7 +165,7 @@ def build_summary_model(
         rules = [*general_rules, *(rule_line(e.implication or e.text, e.quote) for e in vg.prefs)]
         for e in [*vg.prefs, *vg.failures, *vg.knowledge]:
             said = _entry_text(e, rules)
-            if not self_contained(said):
+            if not said or not self_contained(said):
                 continue
             text = project_bullet(project, clip(said, LINE_CHARS))
             if text in seen:
@@ -175,8 +175,8 @@ def build_summary_model(
         d.lines.sort(key=_by_value)
         d.lines = _without_repeats(d.lines)
         digests.append(d)
-    words = [vg.group.project for vg in visible]
-    words += terms(ln.text for d in digests for ln in d.lines[:6])
+    # the projects are named in the profile line above the tip: the tip names tools
+    words = terms(ln.text for d in digests for ln in d.lines[:6])
     return SummaryModel(
         sources=[s for s in sources if s.thread_id in shown_threads],
         groups=list(visible),
@@ -265,9 +265,10 @@ def render_summary(ledger: Ledger, model: SummaryModel, level: Level) -> list[st
     em.blank()
     if model.sources:
         words = ", ".join(model.grep_words[:GREP_WORDS])
+        tools = f" or a tool ({words})" if words else ""
         # one line for every project: where each keeps the rest, instead of a pointer each
         em.line(
-            f"- Grep MEMORY.md for a project or a tool ({words}): bullets start with their "
+            f"- Grep MEMORY.md for a project{tools}: bullets start with their "
             "project; `# Task Group: <project>` lists its tasks and `rollout_summaries/` "
             "files; superseded lines are marked so.",
             everything,
