@@ -36,6 +36,13 @@ def test_a_rule_that_starts_a_later_sentence_keeps_the_sentence_before() -> None
     assert rule_line("the log lines say the gauge id", quote) == quote
 
 
+def test_a_rule_after_a_report_in_a_later_sentence_drops_both() -> None:
+    head = "oven logs never leave the shop, give the tests a copy instead"
+    quote = "Bake the rolls. and the proofer test reads live logs — oven logs never leave the " \
+        "shop, give the tests a copy instead."
+    assert rule_line(head, quote) == head + "."
+
+
 def test_a_quote_that_adds_an_aside_or_nothing_is_left_out() -> None:
     head = "do not reflow the sensor tables"
     assert rule_line(head, "It annoys me when you reflow the sensor tables.") == head

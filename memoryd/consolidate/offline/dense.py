@@ -41,13 +41,13 @@ def rule_line(head: str, quote: str) -> str:
     at = quote.lower().find(head.rstrip(".").lower())
     if at >= 0 and head:
         ends = [m.end() for m in _SENTENCE_END.finditer(quote[:at])]
-        if ends:
-            # the sentence before may name what the rule is about ("Commit it. Messages
-            # should say why.")
+        if ends and not quote[ends[-1] : at].strip():
+            # the rule is a whole later sentence: the one before may name what it is about
+            # ("Commit it. Messages should say why.")
             start = ends[-2] if len(ends) > 1 else 0
         else:
             start = at
-            clauses = _CLAUSE_END.split(quote[:at])
+            clauses = _CLAUSE_END.split(quote[ends[-1] if ends else 0 : at])
             before = clauses[-1].strip() if clauses else ""
             if before and _CONDITION.match(before):
                 start = quote.rfind(before, 0, at)

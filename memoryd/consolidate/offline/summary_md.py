@@ -176,7 +176,12 @@ def build_summary_model(
         d.lines = _without_repeats(d.lines)
         digests.append(d)
     # the projects are named in the profile line above the tip: the tip names tools
-    words = terms(ln.text for d in digests for ln in d.lines[:6])
+    projects = {vg.group.project.lower() for vg in visible}
+    words = [
+        w
+        for w in terms(ln.text for d in digests for ln in d.lines[:6])
+        if "/" not in w and w.lower() not in projects  # a tool, not a path or a project
+    ]
     return SummaryModel(
         sources=[s for s in sources if s.thread_id in shown_threads],
         groups=list(visible),
