@@ -25,6 +25,7 @@ and the share of its bytes in lines that state a fact, and the issue's target be
     python scripts/bench_quality.py                 # every corpus (a, b, c, d, e, f)
     python scripts/bench_quality.py --corpus a --json
     python scripts/bench_quality.py --corpus b --keep   # keep the temp homes to look at
+    python scripts/bench_quality.py --corpus c --summary-budget 6000   # the summary's cap lowered
 """
 
 from __future__ import annotations
@@ -70,8 +71,11 @@ class BenchError(Exception):
     pass
 
 
-def _env(base: Path) -> dict[str, str]:
+def _env(base: Path, summary_budget: int | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MEMORYD_", "XDG_"))}
+    if summary_budget is not None:
+        # a stress run: the summary's cap lowered, to see what it keeps when not all fits
+        env["MEMORYD_SUMMARY_BUDGET"] = str(summary_budget)
     env.update(
         HOME=str(base),
         CODEX_HOME=str(base / "codex"),
@@ -99,8 +103,10 @@ def _run_once(env: dict[str, str]) -> dict[str, Any]:
     return out
 
 
-def run_corpus(corpus: Corpus, base: Path, now_ms: int) -> dict[str, Any]:
-    env = _env(base)
+def run_corpus(
+    corpus: Corpus, base: Path, now_ms: int, summary_budget: int | None = None
+) -> dict[str, Any]:
+    env = _env(base, summary_budget)
     sessions_dir = base / "codex" / "sessions"
     root = base / "codex" / "memories"
     ids: dict[str, str] = {}
@@ -249,6 +255,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--json", action="store_true", help="machine-readable output")
     ap.add_argument("--keep", action="store_true", help="keep the temp homes")
+    ap.add_argument(
+        "--summary-budget",
+        type=int,
+        metavar="BYTES",
+        help="cap memory_summary.md lower than its 10,000 bytes (a stress run: what it keeps "
+        "when more is known than fits)",
+    )
     args = ap.parse_args(argv)
     names = {"both": ["a", "b"], "all": list(corpora.NAMES)}.get(args.corpus, [args.corpus])
     now_ms = int(time.time() * 1000)  # the one "now" every session date derives from
@@ -258,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
         base = Path(tempfile.mkdtemp(prefix=f"memoryd-quality-{name}-"))
         try:
             t0 = time.perf_counter()
-            result = run_corpus(corpus, base, now_ms)
+            result = run_corpus(corpus, base, now_ms, args.summary_budget)
             seconds = time.perf_counter() - t0
         except BenchError as e:
             print(f"bench_quality: corpus {name}: {e}", file=sys.stderr)
@@ -269,6 +282,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.json:
             out[name] = {
                 "how": corpus.how,
+                "summary_budget": args.summary_budget,
                 "sessions": len(corpus.sessions),
                 "facts": len(corpus.facts),
                 "distractors": len(corpus.distractors),
@@ -279,6 +293,8 @@ def main(argv: list[str] | None = None) -> int:
             }
         else:
             print(report(corpus, result))
+            if args.summary_budget is not None:
+                print(f"  (memory_summary.md capped at {args.summary_budget:,} bytes)")
             print(f"  ({seconds:.1f} s{'; kept ' + result['home'] if args.keep else ''})\n")
     if args.json:
         print(json.dumps({"targets": TARGETS, "corpora": out}, indent=2))

@@ -311,7 +311,12 @@ async def test_consolidates_the_demo_folder(root: Path) -> None:
     assert "- proj-tools: use ripgrep rather than grep\n" in index
     for project in ("proj-alpha", "proj-tools", "proj-compact"):
         assert f"### {project}: how to work here (cwd=/home/dev/code/" in index
-        assert f"- {project}: more in MEMORY.md under `# Task Group: {project}`" in index
+        # a pointer line only for a project with no line of its own: the grep tip says
+        # where each project's group is
+        digest = index.split(f"### {project}: how to work here", 1)[1].split("\n### ", 1)[0]
+        own = [ln for ln in digest.splitlines() if ln.startswith(f"- {project}: ")]
+        pointer = f"- {project}: more in MEMORY.md under `# Task Group: {project}`"
+        assert own and (len(own) == 1 or not any(ln.startswith(pointer) for ln in own)), own
     for line in index.strip().splitlines():
         assert line.startswith(("### ", "- proj-")) or not line.strip(), line
     profile = section(text, "## User Profile")
@@ -319,12 +324,15 @@ async def test_consolidates_the_demo_folder(root: Path) -> None:
 
 
 async def test_the_read_path_recipe_works(beta_root: Path) -> None:
-    """Each project digest in the summary points to its task group in MEMORY.md, whose tasks
-    name rollout summary files that exist; every word the grep tip names hits MEMORY.md."""
+    """Each project digest in the summary names the project whose task group in MEMORY.md
+    (`# Task Group: <project>`, as the grep tip says) has tasks that name rollout summary files
+    that exist; every word the grep tip names hits MEMORY.md."""
     await run(beta_root)
     mem = memory(beta_root)
     text = summary(beta_root)
-    pointers = re.findall(r"(?m)^- (\S+): more in MEMORY.md under `# Task Group: (.+?)`", text)
+    assert "`# Task Group: <project>` lists its tasks" in section(text, "## General Tips")
+    digests = re.findall(r"(?m)^### (\S+): how to work here \(cwd=", text)
+    pointers = [(p, p) for p in digests]
     assert sorted(p for p, _ in pointers) == [
         "proj-alpha",
         "proj-beta",
@@ -337,10 +345,14 @@ async def test_the_read_path_recipe_works(beta_root: Path) -> None:
         refs = re.findall(r"rollout_summaries/(\S+\.md)", block)
         assert refs and all((beta_root / "rollout_summaries" / r).is_file() for r in refs)
     tip = section(text, "## General Tips")
+    assert "Grep MEMORY.md for a project" in tip
+    # the projects to grep for are those the profile names; the tools the tip names hit too
+    profile = section(text, "## User Profile")
     words = re.search(r"for a project or a tool \((.+?)\)", tip)
-    assert words is not None
-    for word in words.group(1).split(", "):
-        assert re.search(rf"(?m)^- {re.escape(word)}: |^- .*{re.escape(word)}", mem), word
+    for project, _ in pointers:
+        assert project in profile and f"\n# Task Group: {project}\n" in mem, project
+    for word in words.group(1).split(", ") if words else []:
+        assert re.search(rf"(?m)^- .*{re.escape(word)}", mem), word
 
 
 async def test_a_preference_stated_in_two_projects_becomes_one_general_rule(
@@ -559,10 +571,13 @@ async def test_moving_a_line_within_its_section_is_not_an_edit(beta_root: Path) 
     await run(beta_root)
     rebaseline(beta_root)
     text = summary(beta_root)
-    digest = text.split("### proj-tools: how to work here", 1)[1].split("\n")[1:]
-    tools = [ln for ln in digest if ln.strip()][:2]
-    assert len(tools) == 2 and all(ln.startswith("- proj-tools: ") for ln in tools)
-    swapped = text.replace("\n".join(tools), "\n".join(reversed(tools)))
+    # two project digests swapped: each line stays under its headings
+    blocks = text.split("\n### ")
+    alpha = next(b for b in blocks if b.startswith("proj-alpha: "))
+    beta = next(b for b in blocks if b.startswith("proj-beta: "))
+    assert alpha.rstrip().endswith(")") and "\n- proj-alpha: " in alpha
+    swapped = text.replace(alpha, "\0").replace(beta, alpha).replace("\0", beta)
+    assert swapped != text
     (beta_root / SUMMARY_FILE).write_text(swapped)
     write_diff(beta_root)
     await run(beta_root, diff=True)
@@ -822,7 +837,8 @@ async def test_summary_stays_under_budget_with_many_inputs(tmp_path: Path) -> No
     # A rule stated in several projects is one general rule, ranked first.
     prefs = section(text, "## User preferences").strip().split("\n")
     assert re.match(
-        r"- always run the tests with -x for suite \d+ .*\(stated in project-", prefs[0]
+        r"- always run the tests with -x for suite \d+ .*\(stated in (project-|\d+ projects)",
+        prefs[0],
     )
     # What did not fit is the least durable: every project still has its digest heading or
     # its lines were all outranked, never a line cut in half.

@@ -88,6 +88,7 @@ Ad-hoc notes
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -105,7 +106,14 @@ from memoryd.consolidate.offline.edits import (
     saved_user_version_edits,
     user_edits,
 )
-from memoryd.consolidate.offline.layout import MODEL, NAME, NOTES_END, SUMMARY_BUDGET, FileTag
+from memoryd.consolidate.offline.layout import (
+    MODEL,
+    NAME,
+    NOTES_END,
+    SUMMARY_BUDGET,
+    FileTag,
+    summary_budget,
+)
 from memoryd.consolidate.offline.ledger import Ledger, redact_line
 from memoryd.consolidate.offline.memory_md import render_memory, state_block
 from memoryd.consolidate.offline.model import (
@@ -170,8 +178,9 @@ class Outcome:
     summary: str
 
 
-def consolidate_root(root: Path, diff_file: str | None) -> Outcome:
-    """The new MEMORY.md and memory_summary.md for the memory root (pure: reads only)."""
+def consolidate_root(root: Path, diff_file: str | None, budget: int = SUMMARY_BUDGET) -> Outcome:
+    """The new MEMORY.md and memory_summary.md for the memory root (pure: reads only), the
+    summary within ``budget`` bytes."""
     sources = read_sources(root)
     adhoc = read_notes(root)
     skills = read_skills(root)
@@ -271,7 +280,7 @@ def consolidate_root(root: Path, diff_file: str | None) -> Outcome:
         ledger, groups, mnotes, adhoc, signals, general, aliases
     )
     model = build_summary_model(sources, visible, shown_general, adhoc, skills, snotes)
-    summary = fit_summary(ledger, model)
+    summary = fit_summary(ledger, model, budget)
     body_text = redact("\n".join(body).rstrip("\n") + "\n")
     memory_digest = view_memory(body_text).digest
     summary_digest = view_summary(summary).digest
@@ -290,7 +299,11 @@ class OfflineConsolidator:
         if not real_dir(root):
             raise AgentError("invalid_root", f"memory root {root} is not a directory")
         try:
-            written = await anyio.to_thread.run_sync(self._run, root, request.diff_file)
+            budget = summary_budget(os.environ)
+        except ValueError as exc:
+            raise AgentError("invalid_config", str(exc)) from exc
+        try:
+            written = await anyio.to_thread.run_sync(self._run, root, request.diff_file, budget)
         except OSError as exc:
             raise AgentError("io_error", f"cannot write the memory files: {exc}") from exc
         return ConsolidationResult(
@@ -303,9 +316,9 @@ class OfflineConsolidator:
         )
 
     @staticmethod
-    def _run(root: Path, diff_file: str | None) -> dict[str, str]:
+    def _run(root: Path, diff_file: str | None, budget: int) -> dict[str, str]:
         """Write the files whose bytes change; return their paths and git blob ids."""
-        outcome = consolidate_root(root, diff_file)
+        outcome = consolidate_root(root, diff_file, budget)
         written: dict[str, str] = {}
         for name, text in ((MEMORY_FILE, outcome.memory), (SUMMARY_FILE, outcome.summary)):
             data = text.encode("utf-8")

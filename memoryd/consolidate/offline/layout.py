@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 NAME = "offline"
@@ -11,6 +12,10 @@ MODEL = "offline-v1"
 # and the last 5,000 bytes (doctor.INJECT_HEAD_BYTES / INJECT_TAIL_BYTES).
 SUMMARY_BUDGET = 10_000
 HEAD_BYTES = 5_000  # what Codex reads of the summary first: its most valuable part
+# A lower cap for stress runs (scripts/bench_quality.py --summary-budget): how the summary
+# degrades when more is known than fits. Never above SUMMARY_BUDGET: Codex injects no more whole.
+BUDGET_ENV = "MEMORYD_SUMMARY_BUDGET"
+MIN_SUMMARY_BUDGET = 2_000
 SUMMARY_NOTES_BUDGET = 1_200  # bytes of the summary's ``## User notes`` body
 READ_LIMIT = 64 * 1024 * 1024
 NOTE_READ_LIMIT = 64 * 1024
@@ -52,3 +57,21 @@ ADHOC_DIR = ("extensions", "ad_hoc", "notes")
 
 FileTag = Literal["M", "S"]
 Kind = Literal["blank", "heading", "sheading", "struct", "item"]
+
+
+def summary_budget(env: Mapping[str, str]) -> int:
+    """The summary's size cap: ``SUMMARY_BUDGET``, or a lower one from ``$MEMORYD_SUMMARY_BUDGET``
+    (stress runs)."""
+    raw = env.get(BUDGET_ENV, "").strip()
+    if not raw:
+        return SUMMARY_BUDGET
+    try:
+        value = int(raw.replace("_", ""))
+    except ValueError:
+        value = -1
+    if not MIN_SUMMARY_BUDGET <= value <= SUMMARY_BUDGET:
+        raise ValueError(
+            f"{BUDGET_ENV}={raw!r} is not a byte count from {MIN_SUMMARY_BUDGET:,} to "
+            f"{SUMMARY_BUDGET:,}: unset it or give one in that range"
+        )
+    return value

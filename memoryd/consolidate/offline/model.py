@@ -154,7 +154,7 @@ class Entry:
         # changelog tool reads the prefix"); the summary's line cap still holds
         if self.quote and (
             not content_words(self.quote) <= content_words(head)
-            or any(tok not in head for tok in _CODEISH.findall(self.quote))
+            or any(tok not in head for tok in CODEISH.findall(self.quote))
         ):
             return f'{clip(head, 200)} — "{clip(self.quote, 200)}"'
         return clip(head, 280)
@@ -167,7 +167,7 @@ class Entry:
 
 # A token the user typed as code: a flag, a path, a name with a dot, digit or underscore
 # ("--no-verify", "0.9", "stg_"): words alone do not say whether a rewrite kept it.
-_CODEISH = re.compile(r"(?<![\w-])(?:--?[a-z][\w-]*|[\w-]*[./_\d][\w./-]*\w)")
+CODEISH = re.compile(r"(?<![\w-])(?:--?[a-z][\w-]*|[\w-]*[./_\d][\w./-]*\w)")
 _QUOTE = re.compile(r"[\"“]([^\"”]{1,300})[\"”]")
 _SAID = re.compile(
     r"^(?:when [^,]*,\s*)?the user (?:said|asked|corrected|asked / corrected)\b:?\s*", re.I

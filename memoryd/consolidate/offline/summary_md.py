@@ -16,6 +16,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from memoryd.consolidate.offline.dense import (
+    dont_line,
+    lesson_line,
+    passes_after_fix,
+    restates,
+    rule_line,
+    self_contained,
+    where_line,
+)
 from memoryd.consolidate.offline.layout import HEAD_BYTES, SUMMARY_BUDGET, SUMMARY_NOTES_HEADING
 from memoryd.consolidate.offline.ledger import Emitter, Ledger
 from memoryd.consolidate.offline.meaning import (
@@ -28,7 +37,6 @@ from memoryd.consolidate.offline.meaning import (
     fix_part,
     program,
     terms,
-    where_stated,
 )
 from memoryd.consolidate.offline.memory_md import VisibleGroup
 from memoryd.consolidate.offline.model import Entry, project_bullet
@@ -44,9 +52,12 @@ from memoryd.textutil import clip, plural, split_lines
 LINE_CHARS = 320
 # Lines below this score (how to run something, what is missing) may repeat a better line.
 RUN_SCORE_CEILING = DURABILITY[FACT] * 4
+RULE_SCORE = DURABILITY[RULE] * 4  # a rule keeps the user's words, even when a line repeats them
 DIGEST_LINES = 8  # of a project's "how to work here"; the rest follows all the digests
 MIN_DIGEST_LINES = 3
 MAX_ADHOC = 5
+MORE_HEADING = "### More, by project"
+GREP_WORDS = 6  # in the grep tip: the tools of the projects' best lines
 
 
 @dataclass(frozen=True)
@@ -88,9 +99,20 @@ class SummaryModel:
     notes: list[str]
 
     def ranked(self) -> list[Line]:
-        """Every droppable line, most valuable first."""
-        lines = [*self.general, *(ln for d in self.digests for ln in d.lines)]
-        return sorted(lines, key=lambda ln: (-ln.score, _rev(ln.latest), ln.text))
+        """Every droppable line, most valuable first: the general rules, then each project's
+        best line, then each one's second best, and so on (within a round, by durability and
+        recency), so that a summary with more than fits loses every project's least valuable
+        lines, never a whole project to another's many rules."""
+        general = sorted(self.general, key=_by_value)
+        rounds = sorted(
+            ((i, ln) for d in self.digests for i, ln in enumerate(d.lines)),
+            key=lambda il: (il[0], *_by_value(il[1])),
+        )
+        return [*general, *(ln for _, ln in rounds)]
+
+
+def _by_value(ln: Line) -> tuple[int, str, str]:
+    return (-ln.score, _rev(ln.latest), ln.text)
 
 
 def _rev(day: str) -> str:
@@ -98,16 +120,17 @@ def _rev(day: str) -> str:
     return "".join(chr(0x10FFFF - ord(c)) for c in day)
 
 
-def _entry_text(e: Entry) -> str:
+def _entry_text(e: Entry, rules: Sequence[str]) -> str:
+    """An entry as the summary says it; ``rules``: what the rules it may repeat say."""
     if e.kind == RULE:
-        return e.rule_text()
+        return rule_line(e.implication or e.text, e.quote)
     r = replacement(e.text, e.latest) if e.kind == REPLACED else None
     if r is not None:
         said = e.text.split(" (", 1)[1].rstrip(")") if " (" in e.text else ""
         return replaced_phrase(r) + (f" ({said})" if said else "")
     if e.kind == DONT:
-        return e.text
-    return e.text
+        return dont_line(e.text, rules)
+    return lesson_line(e.text)
 
 
 def _score(e: Entry) -> int:
@@ -123,32 +146,42 @@ def build_summary_model(
     notes: Sequence[str],
 ) -> SummaryModel:
     shown_threads = {tid for vg in visible for _, t in vg.tasks for tid in t.support}
+    general_rules = [rule_line(g.implication or g.text, g.quote) for g in general]
     general_lines = [
         Line(
-            f"- {g.rule_text()} ({where_stated(g.projects)})",
+            f"- {text} ({where_line(g.projects)})",
             frozenset(g.threads),
             # Above every project's own lines: they hold wherever the user works.
             1_000 + len(g.threads),
             g.latest,
         )
-        for g in general
+        for g, text in zip(general, general_rules, strict=True)
     ]
     digests: list[Digest] = []
     for vg in visible:
         project = vg.group.project
         d = Digest(vg)
         seen: set[str] = set()
+        rules = [*general_rules, *(rule_line(e.implication or e.text, e.quote) for e in vg.prefs)]
         for e in [*vg.prefs, *vg.failures, *vg.knowledge]:
-            text = project_bullet(project, clip(_entry_text(e), LINE_CHARS))
+            said = _entry_text(e, rules)
+            if not said or not self_contained(said):
+                continue
+            text = project_bullet(project, clip(said, LINE_CHARS))
             if text in seen:
                 continue
             seen.add(text)
             d.lines.append(Line(text, frozenset(e.threads), _score(e), e.latest))
-        d.lines.sort(key=lambda ln: (-ln.score, _rev(ln.latest), ln.text))
+        d.lines.sort(key=_by_value)
         d.lines = _without_repeats(d.lines)
         digests.append(d)
-    words = [vg.group.project for vg in visible]
-    words += terms(ln.text for d in digests for ln in d.lines[:6])
+    # the projects are named in the profile line above the tip: the tip names tools
+    projects = {vg.group.project.lower() for vg in visible}
+    words = [
+        w
+        for w in terms(ln.text for d in digests for ln in d.lines[:6])
+        if "/" not in w and w.lower() not in projects  # a tool, not a path or a project
+    ]
     return SummaryModel(
         sources=[s for s in sources if s.thread_id in shown_threads],
         groups=list(visible),
@@ -162,14 +195,17 @@ def build_summary_model(
 
 
 def _without_repeats(lines: Sequence[Line]) -> list[Line]:
-    """A project's ranked lines without those a better line already says: a "how to run"
-    line whose commands all appear in a line above ("Apply migrations with `x`" under "… fixed
+    """A project's ranked lines without those a better line already says: a line (not a
+    rule) whose every word and value a line above holds; a "how to run" line whose commands
+    all appear in a line above ("Apply migrations with `x`" under "… fixed
     by `x`"), and a second way to run the same program for the same job ("Run the tests with
     `go test ./a`" under "… `go test ./...`"). MEMORY.md keeps them all."""
     out: list[Line] = []
     said: list[str] = []  # what the kept lines give as the way to do something
     jobs: set[tuple[frozenset[str], str, str]] = set()
     for ln in lines:
+        if ln.score < RULE_SCORE and restates(ln.text, (o.text for o in out)):
+            continue
         spans = re.findall(r"`([^`\n]+)`", ln.text)
         if spans and ln.score < RUN_SCORE_CEILING:
             if all(any(f"`{s}`" in o or f" {s}" in o for o in said) for s in spans):
@@ -181,8 +217,9 @@ def _without_repeats(lines: Sequence[Line]) -> list[Line]:
                     continue
                 jobs.add(job)
         out.append(ln)
-        # a lesson gives its fix as the way to do it, not the command that failed
-        said.append(fix_part(ln.text))
+        # a lesson gives its fix as the way to do it, and the command that failed only when
+        # it passed once fixed
+        said.append(ln.text if passes_after_fix(ln.text) else fix_part(ln.text))
     return out
 
 
@@ -232,11 +269,13 @@ def render_summary(ledger: Ledger, model: SummaryModel, level: Level) -> list[st
     em.line("## General Tips")
     em.blank()
     if model.sources:
-        words = ", ".join(model.grep_words[:16])
+        words = ", ".join(model.grep_words[:GREP_WORDS])
+        tools = f" or a tool ({words})" if words else ""
+        # one line for every project: where each keeps the rest, instead of a pointer each
         em.line(
-            f"- Grep MEMORY.md for a project or a tool ({words}): every bullet there starts "
-            "with its project, each `## Task` names its `rollout_summaries/` file, and lines "
-            "marked superseded are no longer current.",
+            f"- Grep MEMORY.md for a project{tools}: bullets start with their "
+            "project; `# Task Group: <project>` lists its tasks and `rollout_summaries/` "
+            "files; superseded lines are marked so.",
             everything,
         )
     else:
@@ -251,11 +290,13 @@ def render_summary(ledger: Ledger, model: SummaryModel, level: Level) -> list[st
     depth = _digest_depth(model, kept, _size(em.lines))
     for d in model.digests:
         head = [ln for ln in d.lines[:depth] if id(ln) in kept]
-        _project_section(em, _digest_heading(d), d, [*head, _pointer(d)])
-    for d in model.digests:
-        rest = [ln for ln in d.lines[depth:] if id(ln) in kept]
-        if rest:
-            _project_section(em, f"### {d.vg.group.project}: more facts and commands", d, rest)
+        own = head or [ln for ln in d.lines if id(ln) in kept]
+        # a project with nothing shown here still says where its tasks are
+        _project_section(em, _digest_heading(d), d, head if own else [_pointer(d)])
+    # The rest under one heading: each line names its project, a heading each would not.
+    rest = [ln for d in model.digests for ln in d.lines[depth:] if id(ln) in kept]
+    if rest:
+        _section(em, MORE_HEADING, everything, rest)
     if model.skills:
         em.blank()
         em.line("### Skills")
@@ -297,17 +338,23 @@ def _digest_depth(model: SummaryModel, kept: set[int], used: int) -> int:
         size = used
         for d in model.digests:
             head = [ln.text for ln in d.lines[:depth] if id(ln) in kept]
-            size += _size(["", _digest_heading(d), "", *head, _pointer(d).text])
+            size += _size(["", _digest_heading(d), "", *(head or [_pointer(d).text])])
         if size <= HEAD_BYTES:
             return depth
     return MIN_DIGEST_LINES
 
 
 def _project_section(em: Emitter, heading: str, d: Digest, lines: Sequence[Line]) -> None:
-    """A project's heading and lines; nothing when the user hid the heading or every line."""
+    _section(em, heading, d.vg.group.support, lines)
+
+
+def _section(
+    em: Emitter, heading: str, support: frozenset[str], lines: Sequence[Line]
+) -> None:
+    """A heading and its lines; nothing when the user hid the heading or every line."""
     cp = em.checkpoint()
     em.blank()
-    if not em.line(heading, d.vg.group.support):
+    if not em.line(heading, support):
         em.restore(cp)
         return
     em.blank()
@@ -315,13 +362,13 @@ def _project_section(em: Emitter, heading: str, d: Digest, lines: Sequence[Line]
         em.restore(cp)
 
 
-def fit_summary(ledger: Ledger, model: SummaryModel) -> str:
-    """The rendering with the most ranked lines that fits ``SUMMARY_BUDGET``; the last resort
+def fit_summary(ledger: Ledger, model: SummaryModel, budget: int = SUMMARY_BUDGET) -> str:
+    """The rendering with the most ranked lines that fits ``budget`` bytes; the last resort
     drops whole lines from the end."""
 
     def attempt(level: Level) -> str | None:
         text = redact("\n".join(render_summary(ledger, model, level)) + "\n")
-        return text if len(text.encode("utf-8")) <= SUMMARY_BUDGET else None
+        return text if len(text.encode("utf-8")) <= budget else None
 
     full = attempt(FULL)
     if full is not None:
@@ -339,6 +386,6 @@ def fit_summary(ledger: Ledger, model: SummaryModel) -> str:
         return best
     text = redact("\n".join(render_summary(ledger, model, Level(keep=0))) + "\n")
     lines = split_lines(text)
-    while lines and len(("\n".join(lines) + "\n").encode("utf-8")) > SUMMARY_BUDGET:
+    while lines and len(("\n".join(lines) + "\n").encode("utf-8")) > budget:
         lines.pop()
     return "\n".join(lines) + "\n"

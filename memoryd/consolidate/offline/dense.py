@@ -1,0 +1,156 @@
+"""Wording the summary's lines densely: every byte of memory_summary.md is one Codex reads on
+each prompt, so a line says its statement once, without the bookkeeping MEMORY.md keeps
+(who rejected what in which words, "after which it passed", a quote that repeats the rule).
+Nothing here knows any particular wording of the user's: only the shapes memoryd itself
+writes and what one statement shares with another."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+from memoryd.consolidate.offline.meaning import FILLER, content_words, where_stated
+from memoryd.consolidate.offline.model import CODEISH
+from memoryd.textutil import clip
+
+LINE_CHARS = 280
+# A quote that adds at most this many meaning words to its rule says nothing more that a new
+# session acts on (an aside, a complaint's adjective, "remember this").
+QUOTE_EXTRA_WORDS = 2
+
+# A clause that says when a rule applies: kept when the rule is cut out of the user's sentence.
+_CONDITION = re.compile(
+    r"^(?:before|after|when|whenever|if|once|unless|while|every time|each time)\b", re.I
+)
+_SENTENCE_END = re.compile(r"[.!?]+\s+")
+_CLAUSE_END = re.compile(r"[.:;!?]\s+|\s+[—–-]+\s+")
+
+
+def rule_line(head: str, quote: str) -> str:
+    """A rule as the summary states it: what to do, and the user's words only where they say
+    more. When the rule is a stretch of the user's sentence, that stretch is the line, with
+    the reason after it and a condition right before it (not the lead-in: "one request: ",
+    "like I said: "); when it starts a later sentence, the sentence before it comes too. A
+    quote that adds no code and at most two meaning words is left out."""
+    head, quote = head.strip(), quote.strip()
+    if not quote or (
+        content_words(quote) <= content_words(head)
+        and all(tok in head for tok in CODEISH.findall(quote))
+    ):
+        return clip(head, LINE_CHARS)
+    at = quote.lower().find(head.rstrip(".").lower())
+    if at >= 0 and head:
+        ends = [m.end() for m in _SENTENCE_END.finditer(quote[:at])]
+        if ends and not quote[ends[-1] : at].strip():
+            # the rule is a whole later sentence: the one before may name what it is about
+            # ("Commit it. Messages should say why.")
+            start = ends[-2] if len(ends) > 1 else 0
+        else:
+            start = at
+            clauses = _CLAUSE_END.split(quote[ends[-1] if ends else 0 : at])
+            before = clauses[-1].strip() if clauses else ""
+            if before and _CONDITION.match(before):
+                start = quote.rfind(before, 0, at)
+        return clip(quote[start:].rstrip(), LINE_CHARS)
+    if _adds_little(quote, head):
+        return clip(head, LINE_CHARS)
+    stem = quote.lower().find(head[:40].lower())
+    if quote.endswith("…") and stem >= 0 and not _SENTENCE_END.search(quote[:stem]):
+        # a quote clipped before the rule ends: the rule is its sentence, lead-in aside
+        return clip(head, LINE_CHARS)
+    return f'{clip(head, 200)} — "{clip(quote, 200)}"'
+
+
+# memoryd's own "don't" lines (extract/offline/lessons.py: rejected_lines)
+_REJECTED = re.compile(
+    r"^The user rejected (?P<proposal>the proposal to )?(?P<act>.+?) "
+    r"\((?P<quote>\".*\")\): don't repeat it$"
+)
+_PASSED = re.compile(r", after which it passed(?=$|[.;])")
+
+
+def lesson_line(text: str) -> str:
+    """A lesson without what its fix implies: "fixed by `x`" needs no ", after which it
+    passed" (a rerun under another command still says which)."""
+    return _PASSED.sub("", text)
+
+
+def passes_after_fix(lesson: str) -> bool:
+    """Whether a lesson shows its failed command passing once fixed ("`x` failed …; fixed by
+    `y`", with no other command named as what then passed): `x` is then a way to run it."""
+    at = lesson.find("; fixed by ")
+    return at >= 0 and ", after which `" not in lesson[at:]
+
+
+def dont_line(text: str, said: Iterable[str] = ()) -> str:
+    """A rejected action as a "don't" first: ``don't run `x` (rejected: "…")``, without the
+    user's words when they add at most a word. Empty when the refusal says a rule that
+    another line (``said``: the project's rules and the general ones) states: that rule is
+    the memory, the instance stays in MEMORY.md."""
+    m = _REJECTED.match(text)
+    if m is None:
+        return text
+    act, quote = m.group("act"), m.group("quote")
+    if m.group("proposal") and act.startswith('"'):
+        what = f"don't: {act}"  # a proposal told in a sentence, not a command
+    elif act.startswith(("run ", "the edit ")):
+        what = f"don't {'make ' if act.startswith('the edit ') else ''}{act}"
+    else:
+        what = f"don't run {act}"
+    if repeats(quote, said):
+        return ""
+    if _adds_little(quote, what, 1):
+        return what
+    return f"{what} (rejected: {quote})"
+
+
+def repeats(quote: str, said: Iterable[str]) -> bool:
+    """Whether ``quote`` and one of ``said`` say the same: the meaning words (at least two) of
+    one are all in the other ("No. We never force-push the gauge branch" and "never
+    force-push the gauge branch")."""
+    words = content_words(quote)
+    return len(words) >= 2 and any(
+        len(rule := content_words(s)) >= 2 and (rule <= words or words <= rule) for s in said
+    )
+
+
+def _adds_little(quote: str, text: str, extra: int = QUOTE_EXTRA_WORDS) -> bool:
+    """Whether ``quote`` adds no code and at most ``extra`` meaning words to ``text``
+    ("Stop, not cargo test." beside "don't run `cargo test`")."""
+    return all(tok in text for tok in CODEISH.findall(quote)) and (
+        len(content_words(quote) - content_words(text)) <= extra
+    )
+
+
+def restates(text: str, better: Iterable[str]) -> bool:
+    """Whether a line says nothing a better-ranked line does not: each of its words and
+    values is in one of them ("`X=1` is set in `.env`" under "… reads `X` (.env sets 1)")."""
+    words = _tokens(text)
+    return bool(words) and any(words <= _tokens(b) for b in better)
+
+
+def _tokens(text: str) -> set[str]:
+    """Meaning words and values, a plural or third-person "s" cut ("sets" is "set")."""
+    words = set(re.findall(r"\w+", text.lower())) - FILLER
+    return {w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in words}
+
+
+def where_line(projects: Sequence[str]) -> str:
+    """Where a general rule was stated: its projects, or how many when more than three."""
+    if len(projects) > 3:
+        return f"stated in {len(projects)} projects"
+    return where_stated(projects)
+
+
+# A statement that opens on what another one said ("Without it, …", "After that, …") means
+# nothing on its own line: MEMORY.md keeps it beside its neighbour.
+_LEANS_BACK = re.compile(
+    r"^(?:without|with|after|before|for|from|unlike|instead of|because of|apart from) "
+    r"(?:it|this|that|them|these|those)\b",
+    re.I,
+)
+
+
+def self_contained(statement: str) -> bool:
+    """Whether a statement (without its project) can stand on its own line."""
+    return _LEANS_BACK.match(statement.strip()) is None
