@@ -11,9 +11,9 @@ was just said ("no wait that's wrong"). The agent finds the project knowledge it
 a tool's ``--help``. Every fact's key terms are spelled correctly somewhere in its session (in
 a command, a tool's output or the agent's answer) even when the user mishears them.
 
-Four projects none of A–F has: a PHP/Laravel app (composer, artisan, sail), a C++ library
-(CMake, conan, ctest), an Elixir/Phoenix app (mix, ecto, Oban) and a Kotlin Android app
-(gradle).
+Five projects none of A–F has: a PHP/Laravel app (composer, artisan, sail), a C++ library
+(CMake, conan, ctest), an Elixir/Phoenix app (mix, ecto, Oban), a Kotlin Android app (gradle)
+and a Django app (poetry, celery).
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ PROJECTS = (
     Project("corvid", f"{HOME}/corvid", "git@gitlab.com:corvid-lib/corvid.git"),
     Project("wicket", f"{HOME}/wicket", "git@github.com:wicket-hq/wicket.git", branch="trunk"),
     Project("marlin", f"{HOME}/marlin", "git@github.com:rosa-dev/marlin-android.git"),
+    Project("quokka", f"{HOME}/quokka", "git@github.com:rosa-dev/quokka.git"),
 )
 APP_KEY = "base64:Qm9yZWFsaXNwYXJhZGlzZTQyIXJhbmRvbWtleQ=="
 
@@ -425,6 +426,16 @@ W4 = session(
        "Watch your deployment at https://fly.io/apps/wicket/monitoring\n✔ Machine 3d8d9e0b is now in a good state",
        secs=140.0),
     Say("Deployed with `fly deploy`; the machine is healthy."),
+    User("other thing a customer asked how long a seat hold lasts before it goes back I think it was "
+         "ten minutes but check the code"),
+    Sh("rg -n -B2 -A6 \"@moduledoc\" lib/wicket/seats/hold.ex",
+       "lib/wicket/seats/hold.ex:1:defmodule Wicket.Seats.Hold do\n"
+       "lib/wicket/seats/hold.ex:2:  @moduledoc \"\"\"\n"
+       "lib/wicket/seats/hold.ex-3-  A seat hold. Holds expire after HOLD_TTL_MINUTES (default 15) and the\n"
+       "lib/wicket/seats/hold.ex-4-  ReleaseHolds Oban job puts the seat back on sale.\n"
+       "lib/wicket/seats/hold.ex-5-  \"\"\""),
+    Say("Fifteen, not ten: a hold expires after HOLD_TTL_MINUTES, 15 by default, and the ReleaseHolds "
+        "Oban job puts the seat back on sale."),
 )
 
 W5 = session(
@@ -490,7 +501,11 @@ M1 = session(
 
 M2 = session(
     "m2", "marlin", 19.3,
-    User("the release build what does it need I want to make one tonight"),
+    User("release ticket pasted\n"
+         "- [ ] versionCode bump\n"
+         "- [ ] signed release build\n"
+         "- [ ] upload to internal track\n"
+         "what does the signed release build need I want to make one tonight"),
     Sh("rg -n \"signingConfigs\" -A6 app/build.gradle.kts",
        "app/build.gradle.kts:30:    signingConfigs {\n"
        "app/build.gradle.kts-31-        create(\"release\") {\n"
@@ -568,11 +583,86 @@ M7 = session(
     later=True,
 )
 
+# ---------------------------------------------------------------- quokka (Django / poetry / celery)
+
+Q1 = session(
+    "q1", "quokka", 27.6,
+    User("quokka now the django one run pie test for me but through poetry run not the global pie test "
+         "the global one has the wrong django"),
+    Sh("poetry run pytest -q",
+       "ImportError while loading conftest '/home/rosa/projects/quokka/conftest.py'.\n"
+       "conftest.py:4: in <module>\n    from bookings.models import Booking\n"
+       "django.core.exceptions.ImproperlyConfigured: Requested setting INSTALLED_APPS, but settings are "
+       "not configured. You must either define the environment variable DJANGO_SETTINGS_MODULE or call "
+       "settings.configure() before accessing settings.", code=4, secs=2.4),
+    Sh("ls config/settings", "__init__.py\nbase.py\nlocal.py\ntest.py"),
+    Patch("*** Update File: pyproject.toml\n@@\n [tool.pytest.ini_options]\n"
+          "+DJANGO_SETTINGS_MODULE = \"config.settings.test\""),
+    Sh("poetry run pytest -q",
+       "........................................................................ [ 81%]\n"
+       "................                                                         [100%]\n"
+       "88 passed in 6.02s", secs=8.0),
+    Say("pytest had no settings module: ImproperlyConfigured, DJANGO_SETTINGS_MODULE not defined. "
+        "pyproject.toml now sets DJANGO_SETTINGS_MODULE = \"config.settings.test\" for pytest and "
+        "`poetry run pytest -q` passes 88 tests."),
+    User("good so that is the rule for this repo tests go through poetry run"),
+    Say("Yes: in this repo tests run as `poetry run pytest`, never the global pytest."),
+)
+
+Q2 = session(
+    "q2", "quokka", 15.5,
+    User("add django environ with poetry add"),
+    Sh("poetry add django-environ",
+       "Using version ^0.11.2 for django-environ\n\nUpdating dependencies\nResolving dependencies... (0.6s)\n\n"
+       "pyproject.toml changed significantly since poetry.lock was last generated. Run `poetry lock [--no-update]` "
+       "to fix the lock file.", code=1, secs=3.0),
+    Sh("poetry lock --no-update",
+       "Resolving dependencies... (2.1s)\n\nWriting lock file", secs=4.0),
+    Sh("poetry add django-environ",
+       "Using version ^0.11.2 for django-environ\n\nPackage operations: 1 install, 0 updates, 0 removals\n\n"
+       "  - Installing django-environ (0.11.2)\n\nWriting lock file", secs=5.0),
+    Say("poetry add stopped because poetry.lock was out of date with pyproject.toml; `poetry lock --no-update` "
+        "rewrote the lock file and then django-environ 0.11.2 installed."),
+    User("okay thanks"),
+)
+
+Q3 = session(
+    "q3", "quokka", 9.8,
+    User("the booking confirmation emails are stuck is the celery worker even connected to the rabbit"),
+    Sh("rg -n \"CELERY_BROKER_URL\" config/settings/",
+       "config/settings/base.py:141:CELERY_BROKER_URL = env(\"CELERY_BROKER_URL\", default=\"amqp://guest@localhost:5673//\")"),
+    Sh("poetry run celery -A config inspect ping",
+       "->  celery@rosa-laptop: OK\n        pong\n\n1 node online."),
+    Sh("poetry run celery -A config inspect active",
+       "->  celery@rosa-laptop: OK\n    * {'id': 'a3f9c2e1-77b0-4c55-9d0e-1b2c3d4e5f60', "
+       "'name': 'bookings.tasks.send_confirmation', 'time_start': 1733465123.4}"),
+    Say("The worker is connected: CELERY_BROKER_URL defaults to amqp://guest@localhost:5673// "
+        "(RabbitMQ on 5673, from config/settings/base.py). One send_confirmation task is running; the "
+        "others wait behind it."),
+    User("ah it is the SMTP timeout then never mind I will look tomorrow"),
+)
+
+Q4 = session(
+    "q4", "quokka", 2.2,
+    User("make the migration for the new cancellation reason field"),
+    Sh("poetry run python manage.py makemigrations bookings",
+       "Migrations for 'bookings':\n  bookings/migrations/0017_booking_cancel_reason.py\n"
+       "    - Add field cancel_reason to booking", secs=2.0),
+    Sh("poetry run python manage.py migrate",
+       "Operations to perform:\n  Apply all migrations: admin, auth, bookings, contenttypes, sessions\n"
+       "Running migrations:\n  Applying bookings.0017_booking_cancel_reason... OK", secs=2.0),
+    Say("Added migration 0017_booking_cancel_reason and applied it."),
+    User("great and a line in the change log because users see the reason on the receipt"),
+    Patch("*** Update File: CHANGELOG.md\n@@\n ## Unreleased\n+- Receipts show why a booking was cancelled."),
+    Say("Added the CHANGELOG.md line."),
+)
+
 SESSIONS = (
     S1, S2, S3, S4, S5, S6,
     C1, C2, C3, C4, C5, C6,
     W1, W2, W3, W4, W5, W6,
     M1, M2, M3, M4, M5, M6,
+    Q1, Q2, Q3, Q4,
     S7, C7, W7, M7,
 )
 
@@ -602,7 +692,7 @@ FACTS = (
          M("sudo", "install|installs"), ("c3", "w5")),
     Fact("g.gen.changelog", "general_rule", None,
          "Every user-visible change gets a line in CHANGELOG.md.",
-         M("changelog|change log", "user-visible|user visible|line"), ("w5", "w6", "m6")),
+         M("changelog|change log", "user-visible|user visible|line"), ("w5", "w6", "m6", "q4")),
     # -- project rules
     Fact("g.salt.migrations", "project_rule", "saltmarsh",
          "A migration merged to main stays as it is; changes go into a new migration.",
@@ -613,6 +703,9 @@ FACTS = (
     Fact("g.corvid.werror", "project_rule", "corvid",
          "Everything builds with -Werror: fix warnings, keep the flag on.",
          M("Werror", "warning|warnings"), ("c1", "c2")),
+    Fact("g.quokka.poetry", "project_rule", "quokka",
+         "Run tests as poetry run pytest, not the global pytest.",
+         M("poetry run pytest"), ("q1",)),
     Fact("g.wicket.format", "project_rule", "wicket",
          "Run mix format before every commit (CI rejects unformatted code).",
          M("mix format", "commit"), ("w2",)),
@@ -647,6 +740,12 @@ FACTS = (
     Fact("g.wicket.elixir", "project_fact", "wicket",
          ".tool-versions pins elixir 1.17.3-otp-27.",
          M("1.17.3-otp-27|1.17.3"), ("w1",)),
+    Fact("g.wicket.holdttl", "project_fact", "wicket",
+         "A seat hold expires after HOLD_TTL_MINUTES (default 15); the ReleaseHolds Oban job frees the seat.",
+         M("HOLD_TTL_MINUTES", "15"), ("w4",)),
+    Fact("g.quokka.broker", "project_fact", "quokka",
+         "Celery's broker is RabbitMQ: CELERY_BROKER_URL defaults to amqp://guest@localhost:5673//.",
+         M("CELERY_BROKER_URL", "5673"), ("q3",)),
     Fact("g.wicket.deploy", "project_fact", "wicket",
          "Deploy with fly deploy from trunk.",
          M("fly deploy"), ("w4",), superseded_by="g.wicket.release"),
@@ -684,6 +783,12 @@ FACTS = (
     Fact("g.marlin.jdk", "failure_fix", "marlin",
          "Unsupported class file major version 65 (JDK 21): switch with sdk use java 17.0.13-tem.",
          M("sdk use java", "17|17.0.13-tem"), ("m2",), link=M("major version 65|class file major version")),
+    Fact("g.quokka.settings", "failure_fix", "quokka",
+         "pytest raises ImproperlyConfigured (no settings): set DJANGO_SETTINGS_MODULE = config.settings.test in pyproject.toml.",
+         M("DJANGO_SETTINGS_MODULE", "config.settings.test"), ("q1",), link=M("ImproperlyConfigured")),
+    Fact("g.quokka.lock", "failure_fix", "quokka",
+         "poetry add fails because poetry.lock is out of date: run poetry lock --no-update first.",
+         M("poetry lock --no-update"), ("q2",), link=M("poetry.lock|lock file")),
     # -- superseding facts, stated in the later sessions
     Fact("g.salt.pest", "superseding", "saltmarsh",
          "Tests run with ./vendor/bin/pest --parallel (Pest replaced php artisan test).",
@@ -704,6 +809,8 @@ DISTRACTORS = (
                M("48213"), ("s3",)),
     Distractor("g.d.image", "transient", "one deployment's image tag",
                M("deployment-01JE8Q"), ("w4",)),
+    Distractor("g.d.task", "transient", "one running celery task's id",
+               M("a3f9c2e1-77b0-4c55-9d0e-1b2c3d4e5f60"), ("q3",)),
     Distractor("g.d.appkey", "secret", "the Laravel APP_KEY printed from .env",
                M("Qm9yZWFsaXNwYXJhZGlzZTQyIXJhbmRvbWtleQ"), ("s3",)),
     Distractor("g.d.dog", "small_talk", "the dog barking at the mail carrier",
