@@ -339,6 +339,10 @@ C6 = session(
        "100% tests passed, 0 tests failed out of 1", secs=40.0),
     Say("Lexer::push_state leaked a raw `new State`; states_ holds unique_ptr now and the "
         "sanitizer run is clean."),
+    User("does the parser do the same thing anywhere"),
+    Sh("rg -n \"new [A-Z][a-zA-Z]*\\{\" src/",
+       "src/parser.cpp:140:    auto* scratch = new Arena{};  // freed in ~Parser"),
+    Say("One raw new left, src/parser.cpp:140, an Arena freed in ~Parser; it does not leak, so I left it."),
 )
 
 C7 = session(
@@ -350,6 +354,9 @@ C7 = session(
        "======== Finalizing install ========\n-- The CXX compiler identification is Clang 18.1.8\n"
        "[100%] Built target corvid", secs=90.0),
     Say("linux-gcc13 is gone from conan/profiles; built with the linux-clang18 profile instead."),
+    User("and the tests"),
+    Sh("ctest --test-dir build -LE fuzz", "100% tests passed, 0 tests failed out of 39", secs=5.0),
+    Say("All 39 non-fuzz tests pass with the clang build."),
     later=True,
 )
 
@@ -464,6 +471,10 @@ W6 = session(
     Sh("mix test", "162 tests, 0 failures", secs=9.0),
     Patch("*** Update File: CHANGELOG.md\n@@\n ## Unreleased\n+- Phoenix 1.7.14."),
     Say("Phoenix is 1.7.14, tests pass, and CHANGELOG.md has the line."),
+    User("lovely commit it"),
+    Sh("mix format && git commit -am 'chore(deps): phoenix 1.7.14'",
+       "[trunk 4e0a7d1] chore(deps): phoenix 1.7.14\n 3 files changed, 5 insertions(+), 5 deletions(-)"),
+    Say("Formatted and committed as `chore(deps): phoenix 1.7.14`."),
 )
 
 W7 = session(
@@ -474,6 +485,12 @@ W7 = session(
        "deployment \"wicket\" successfully rolled out", secs=180.0),
     Say("Deployed with `make release` (image registry.wicket.dev, rolled out on the cluster); "
         "`fly deploy` is no longer used."),
+    User("is the health check green"),
+    Sh("kubectl get pods -l app=wicket",
+       "NAME                      READY   STATUS    RESTARTS   AGE\n"
+       "wicket-7d9c6b5f4-2xkqp   1/1     Running   0          2m\n"
+       "wicket-7d9c6b5f4-9hzvw   1/1     Running   0          2m"),
+    Say("Both pods are ready and running."),
     later=True,
 )
 
@@ -580,6 +597,9 @@ M7 = session(
     Patch("*** Update File: app/build.gradle.kts\n@@\n-        minSdk = 26\n+        minSdk = 28"),
     Sh("./gradlew assembleDebug", "BUILD SUCCESSFUL in 58s", secs=60.0),
     Say("minSdk is 28 now and the debug build succeeds."),
+    User("cool and the unit tests still pass on twenty eight"),
+    Sh("./gradlew testDebugUnitTest", "> Task :app:testDebugUnitTest\n\nBUILD SUCCESSFUL in 47s", secs=50.0),
+    Say("Yes, the unit tests pass."),
     later=True,
 )
 
