@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from quality.model import Corpus
 
-NAMES = ("a", "b", "c", "d", "e", "f")
+NAMES = ("a", "b", "c", "d", "e", "f", "g")
 
 
 def get(name: str) -> Corpus:
@@ -32,4 +32,8 @@ def get(name: str) -> Corpus:
         from quality.corpus_f import CORPUS as F
 
         return F
+    if name == "g":
+        from quality.corpus_g import CORPUS as G
+
+        return G
     raise KeyError(f"no corpus {name!r}: choose one of {', '.join(NAMES)}")
