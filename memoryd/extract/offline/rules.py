@@ -133,6 +133,8 @@ _GENERAL = re.compile(
     # "before committing", "before you push"; "before I tag the release" is one coming event
     r"|(?<!like\s)(?<!as\s)before\s+(?!(?:i|we)\b)\w+"
     r"|after\s+(?:you\s+|every\s+|each\s+|any\s+)?\w+ing\b|only\b"
+    # "while iterating", "while you're profiling": a phase of any piece of work, not one event
+    r"|while\s+(?:you(?:'re|\s+are)\s+)?(?!(?:no|some|any|every)?thing\b)\w+ing\b"
     r"|(?:for|in|after|before)\s+(?:all|every|each|any)\b|instead\b|rather\s+than\b|\bover\s+`"
     r"|through\s+`|via\s+`|with\s+`|through\s+the\s+\w+\s+wrapper|wrapper"
     r"|\bnot\s+`|,\s*not\s+\S"
