@@ -23,7 +23,9 @@ MAX_FACTS = 8
 
 _ENV_VAR = re.compile(r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b|`[A-Z][A-Z0-9_]{2,}`")
 _PORT = re.compile(
-    r"\b(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\]|[\w-]+\.local):\d{2,5}\b|\bport\s+\d{2,5}\b",
+    r"\b(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\]|[\w-]+\.local):\d{2,5}\b|\bport\s+\d{2,5}\b"
+    # "listens on :8088", "serves on `:3000`": a bare port after "on"/"at"
+    r"|\b(?:on|at)\s+`?:\d{2,5}\b",
     re.I,
 )
 _VERSION = re.compile(r"\b(?:v|version\s+|>=\s*|==\s*|\^|~)?\d+\.\d+(?:\.\d+)?\b", re.I)
@@ -38,7 +40,9 @@ _STANDING = re.compile(
     r"|after)|sits?\s+in|belongs?\s+in|goes\s+in|go\s+in|can't|cannot|won't|breaks?|fails?\s+"
     r"(?:unless|without|if|when)|only\s+(?:pass|passes|succeeds?|runs?)\s+(?:with|when|if|on|in))\b"
     # how a thing is done, with its instrument: "the app now starts locally with `x`"
-    r"|\b[a-z]+s\s+(?:\w+\s+){0,2}(?:with|via|through|using)\s+`",
+    r"|\b[a-z]+s\s+(?:\w+\s+){0,2}(?:with|via|through|using)\s+`"
+    # "the nightly job builds only the changed packages": how a thing always behaves
+    r"|\b[a-z]{3,}s\s+only\b",
     re.I,
 )
 _NARRATION = re.compile(
@@ -134,8 +138,15 @@ def statements(texts: Iterable[str]) -> list[str]:
         # Lines of a list or a code block are separate statements; fenced code is not prose.
         prose = re.sub(r"```.*?(?:```|$)", " ", text, flags=re.S)
         last: str | None = None
+        joined = False  # the sentence before ended with ";": one line said in two clauses
         for sentence in split_sentences(prose):
             st = _statement(sentence)
+            if st is not None and joined and last is not None and out and out[-1] == last:
+                # "listens on :8088; `GET /healthz` is its probe": one fact about one thing
+                out[-1] = clip(f"{last}; {st[:1].lower()}{st[1:]}", FACT_CHARS)
+                last, joined = out[-1], sentence.rstrip().endswith(";")
+                continue
+            joined = sentence.rstrip().endswith(";")
             if st is None:
                 advice = _advice(sentence)
                 if advice and last is not None and _BACK_POINTER.search(advice):

@@ -1,0 +1,87 @@
+"""Round 6 of issue 13 (corpus F as a tuning corpus): the classes of miss F showed, each in
+wording no corpus has (a bakery's ordering app, firmware, a Haskell service, docs)."""
+
+from __future__ import annotations
+
+from memoryd.consolidate.offline.meaning import same_meaning, universal, unpointed
+from memoryd.extract.offline import is_preference, read_message
+from memoryd.extract.offline.facts import statements
+from memoryd.extract.offline.norms import scope_pointer
+
+
+def test_a_sentence_that_only_points_elsewhere_makes_the_one_before_a_rule() -> None:
+    reading = read_message(
+        "the oven API speaks celsius only, conversions happen in the client. "
+        "same story as in crumbcake"
+    )
+    assert reading.preferences == (
+        "the oven API speaks celsius only, conversions happen in the client. "
+        "same story as in crumbcake",
+    )
+    # the pointer is no request of its own: the title is the sentence it points back to
+    assert "crumbcake" not in reading.title
+
+
+def test_a_pointer_joins_a_rule_before_it_instead_of_standing_alone() -> None:
+    reading = read_message("never flash the bootloader over USB. likewise for the sensor board")
+    assert reading.preferences == (
+        "never flash the bootloader over USB. likewise for the sensor board",
+    )
+
+
+def test_a_pointer_alone_or_a_long_sentence_starting_with_same_is_no_pointer() -> None:
+    assert scope_pointer("same thing as in the cabal file")
+    assert not scope_pointer("same result when I run the firmware test twice on the bench rig")
+    assert read_message("ditto for the docs").preferences == ()
+
+
+def test_a_bare_name_after_same_as_in_points_to_another_project() -> None:
+    assert universal("heap allocation in ISRs is off the table, same rule as in thermocore")
+    # an article before the name points to a thing, not a project
+    assert not universal("lay the form out the same as in the mockup")
+
+
+def test_where_a_rule_holds_is_not_what_it_asks() -> None:
+    # two different rules share only their pointer to the same project: not one rule
+    a = "receipts print in the shop's locale. same deal as in breadboard"
+    b = "plain cabal build is banned on CI, same deal as in breadboard"
+    assert not same_meaning(a, b, {"breadboard", "cabal"})
+
+
+def test_a_general_rule_is_stated_without_the_project_it_pointed_to() -> None:
+    text = "docs pages get one H1 each, same rule as in the handbook repo."
+    assert unpointed(text) == "docs pages get one H1 each"
+    assert unpointed("same as everywhere else") == "same as everywhere else"
+
+
+def test_a_two_word_aside_before_a_fuller_request_is_not_the_title() -> None:
+    assert read_message("afk, lunch. regenerate the proto stubs when you can").title == (
+        "regenerate the proto stubs when you can"
+    )
+    # a terse request alone stays the title
+    assert read_message("bump it.").title == "bump it"
+
+
+def test_an_instruction_for_a_phase_of_any_work_is_a_rule() -> None:
+    assert is_preference("rebuild only the touched crate while profiling, the full tree at night")
+    assert is_preference("keep the logs verbose while you're bisecting")
+    # "while" with no activity is a time for this one request
+    assert not is_preference("restart the kiln service while nothing is baking")
+
+
+def test_a_bare_port_after_on_anchors_a_fact() -> None:
+    assert statements(["the preview server binds on :4173 when started from the docs folder"])
+
+
+def test_two_clauses_joined_by_a_semicolon_are_one_fact() -> None:
+    text = "- the docs preview binds on :4173; `/_health` is polled by the uptime checker"
+    assert statements([text]) == [
+        "The docs preview binds on :4173; `/_health` is polled by the uptime checker"
+    ]
+
+
+def test_how_a_thing_always_behaves_with_only_is_a_fact() -> None:
+    text = "The nightly job rebuilds only the touched packages (`--changed-since origin/main`)."
+    assert statements([text]) == [
+        "The nightly job rebuilds only the touched packages (`--changed-since origin/main`)"
+    ]
