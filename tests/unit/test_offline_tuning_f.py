@@ -3,6 +3,8 @@ wording no corpus has (a bakery's ordering app, firmware, a Haskell service, doc
 
 from __future__ import annotations
 
+from support.items import failures_of, result, run, user
+
 from memoryd.consolidate.offline.meaning import same_meaning, universal, unpointed
 from memoryd.extract.offline import is_preference, read_message
 from memoryd.extract.offline.facts import statements
@@ -85,3 +87,26 @@ def test_how_a_thing_always_behaves_with_only_is_a_fact() -> None:
     assert statements([text]) == [
         "The nightly job rebuilds only the touched packages (`--changed-since origin/main`)"
     ]
+
+
+async def test_a_check_failing_in_one_command_and_passing_in_another_links_the_fix() -> None:
+    # the push is blocked by a hook; the agent regenerates and runs the hooks alone, and
+    # never pushes again: the hook's verdict, not the same command, says what fixed it
+    items = [
+        user("ship the new locale strings"),
+        run("c1", "git push origin i18n-refresh"),
+        result(
+            "c1",
+            1,
+            "i18n-keys.............................Failed\n"
+            "- hook id: i18n-keys\nmissing key checkout.total in fr.json\n",
+        ),
+        run("c2", "npx i18n-extract --write"),
+        result("c2", 0, "wrote 3 locale files\n"),
+        run("c3", "lefthook run pre-push"),
+        result("c3", 0, "i18n-keys.............................Passed\n"),
+    ]
+    lesson = (await failures_of(items)).splitlines()[0]
+    assert "missing key checkout.total" in lesson
+    assert "fixed by `npx i18n-extract --write`" in lesson
+    assert "`lefthook run pre-push` passed" in lesson
