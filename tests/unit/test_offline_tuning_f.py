@@ -7,7 +7,7 @@ from support.items import failures_of, result, run, user
 
 from memoryd.consolidate.offline.meaning import same_meaning, universal, unpointed
 from memoryd.extract.offline import is_preference, read_message
-from memoryd.extract.offline.facts import statements
+from memoryd.extract.offline.facts import replacements, statements
 from memoryd.extract.offline.norms import scope_pointer
 
 
@@ -110,3 +110,12 @@ async def test_a_check_failing_in_one_command_and_passing_in_another_links_the_f
     assert "missing key checkout.total" in lesson
     assert "fixed by `npx i18n-extract --write`" in lesson
     assert "`lefthook run pre-push` passed" in lesson
+
+
+def test_a_passive_replacement_keeps_old_and_new_apart_and_a_list_marker_is_no_tool() -> None:
+    assert replacements(["- make is replaced by just in the firmware repo"]) == [
+        'Replaced: `make` is replaced by `just` ("make is replaced by just in the firmware repo")'
+    ]
+    assert replacements(["* the kiln daemon is gone"]) == [
+        'Replaced: `kiln` is gone ("the kiln daemon is gone")'
+    ]

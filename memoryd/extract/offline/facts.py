@@ -237,7 +237,8 @@ _REPLACED: tuple[re.Pattern[str], ...] = tuple(
         # "moved lumen off conan to vcpkg": from what to what, with what moved in between
         rf"\b(?:switched|migrated|moved|went)\s+(?:[\w-]+\s+){{0,2}}?(?:off(?:\s+of)?|away\s+from)"
         rf"\s+(?P<old>{_X})\s+(?:to|onto|over\s+to)\s+(?P<new>{_X})",
-        rf"(?P<old>{_X})\s+(?:has\s+been|was|got|is\s+now|have\s+been|were)\s+replaced\s+"
+        rf"(?P<old>{_X})\s+(?:has\s+been|was|got|is(?:\s+now)?|are(?:\s+now)?|have\s+been|were)"
+        rf"\s+replaced\s+"
         rf"(?:with|by)\s+(?P<new>{_X})",
         rf"\b(?:switched|migrated|moved|changed|went)\s+(?:over\s+)?from\s+(?P<old>{_X})\s+"
         rf"(?:to|over\s+to)\s+(?P<new>{_X})",
@@ -257,8 +258,9 @@ _REPLACED: tuple[re.Pattern[str], ...] = tuple(
         rf"\b(?:nothing|no\s+one|none\s+of\s+\w+)\s+(?:should\s+)?(?:still\s+)?"
         rf"(?:calls?|uses?|runs?|needs?|invokes?)\s+(?P<old>{_X})",
         # The new one as the subject: "`just` replaced make", "ruff supersedes black".
+        # ("X is replaced by Y" is the passive above, never Y as what X replaced)
         rf"(?P<new>{_X})\s+(?:replaced|replaces|supersedes|superseded|took\s+over\s+from)\s+"
-        rf"(?P<old>{_X})",
+        rf"(?!(?:by|with)\b)(?P<old>{_X})",
         rf"(?P<old>{_X})\s+(?:no\s+longer\s+works?|doesn't\s+work\s+any\s*more"
         rf"|(?:doesn't|does\s+not)\s+exist\s+any\s*more"
         rf"|stopped\s+working|is\s+deprecated\s+in\s+favou?r\s+of\s+(?P<new>{_X}))",
@@ -344,7 +346,8 @@ def replacements(texts: Iterable[str], narrated: Iterable[str] = ()) -> list[str
         if _REPLACEMENT_WORD.search(text) is None:
             continue  # most messages say nothing of the kind: skip the patterns
         for sentence in split_sentences(text):
-            s = one_line(sentence)
+            # a list's marker ("- poetry is gone") is no word of the sentence
+            s = re.sub(r"^[-*•+]\s+", "", one_line(sentence).strip())
             if _REPLACEMENT_WORD.search(s) is None:
                 continue
             if by_agent and _FIRST_PERSON.match(s):
