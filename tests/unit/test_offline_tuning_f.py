@@ -119,3 +119,10 @@ def test_a_passive_replacement_keeps_old_and_new_apart_and_a_list_marker_is_no_t
     assert replacements(["* the kiln daemon is gone"]) == [
         'Replaced: `kiln` is gone ("the kiln daemon is gone")'
     ]
+
+
+def test_a_stopgap_for_now_is_no_switch_of_tool() -> None:
+    assert replacements(["the registry is flaky, we use mirrorcache for now"]) == []
+    assert replacements(["the bakery app uses bun now"]) == [
+        'Switched to: `bun` ("the bakery app uses bun now")'
+    ]

@@ -310,6 +310,11 @@ _REPLACEMENT_WORD = re.compile(
     r"|instead|in\s+place|\bold\b",
     re.I,
 )
+# A stopgap, not a switch: "use my token for now", "point it at staging temporarily".
+_FOR_NOW = re.compile(
+    r"\b(?:for\s+now|for\s+the\s+moment|for\s+the\s+time\s+being|temporarily|this\s+once)\b",
+    re.I,
+)
 _FIRST_PERSON = re.compile(r"^(?:i|i've|i\s+have|i\s+just)\b", re.I)
 _STOP_OLD = frozenset("it this that the a an them we i you".split())
 
@@ -366,8 +371,8 @@ def replacements(texts: Iterable[str], narrated: Iterable[str] = ()) -> list[str
                 break
             change = f"is replaced by {_term(new)}" if new else "is gone"
             out += [f'Replaced: {_term(old)} {change} ("{quote}")' for old in olds]
-            if new:
-                continue  # the new tool is named already
+            if new or _FOR_NOW.search(s):
+                continue  # the new tool is named already, or it is a stopgap ("use mine for now")
             # "we switched releases over to release-plz, cargo release isn't used anymore":
             # what is gone and what it moved to are told apart (the gone thing need not be
             # what the new one replaces: "moved to pnpm, package-lock.json is gone")
