@@ -9,6 +9,7 @@ from memoryd.consolidate.offline.meaning import same_meaning, universal, unpoint
 from memoryd.extract.offline import is_preference, read_message
 from memoryd.extract.offline.facts import replacements, statements
 from memoryd.extract.offline.norms import scope_pointer
+from memoryd.extract.offline.shell import error_excerpt
 
 
 def test_a_sentence_that_only_points_elsewhere_makes_the_one_before_a_rule() -> None:
@@ -126,3 +127,14 @@ def test_a_stopgap_for_now_is_no_switch_of_tool() -> None:
     assert replacements(["the bakery app uses bun now"]) == [
         'Switched to: `bun` ("the bakery app uses bun now")'
     ]
+
+
+def test_a_log_line_of_critical_or_fatal_severity_is_the_error() -> None:
+    body = (
+        "INFO     loading scenario kiln-default\n"
+        "CRITICAL Unable to reach the bench controller on /dev/ttyUSB0\n"
+    )
+    assert error_excerpt(body) == "CRITICAL Unable to reach the bench controller on /dev/ttyUSB0"
+    assert error_excerpt('ts=1 level=info msg=up\nts=2 level=fatal msg="no oven config"') == (
+        'ts=2 level=fatal msg="no oven config"'
+    )

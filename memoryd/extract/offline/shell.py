@@ -23,7 +23,9 @@ _ERROR_LINE = re.compile(
     r"Traceback \(most recent call last\)|^\s*E\s{2,}\S|\b[A-Z]\w*(?:Error|Exception)\b"
     r"|(?i:\berror\b(?:\[\w+\])?:)|\bERROR\b|\bFAILED\b|\bFAIL:|(?i:command not found)"
     r"|No such file or directory|Permission denied|^fatal:|panicked at|npm ERR!"
-    r"|Segmentation fault|(?i:cannot find module)|(?i:\bundefined reference\b)",
+    r"|Segmentation fault|(?i:cannot find module)|(?i:\bundefined reference\b)"
+    # a logger's severity above error, at the start of its line or as a field
+    r"|^\s*\[?(?:CRITICAL|FATAL|EMERG|ALERT|PANIC)\b|\blevel=(?:error|fatal|critical)\b",
     re.M,
 )
 _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt)\b.*")
