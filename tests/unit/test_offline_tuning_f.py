@@ -138,3 +138,25 @@ def test_a_log_line_of_critical_or_fatal_severity_is_the_error() -> None:
     assert error_excerpt('ts=1 level=info msg=up\nts=2 level=fatal msg="no oven config"') == (
         'ts=2 level=fatal msg="no oven config"'
     )
+
+
+def test_an_error_header_ending_in_a_colon_takes_the_message_after_it() -> None:
+    body = (
+        "[12:00:01] compiling recipes\n"
+        "[12:00:02] Build halted with error:\n"
+        "  oven.yaml: key 'temp' missing\n"
+    )
+    assert error_excerpt(body) == (
+        "[12:00:02] Build halted with error: oven.yaml: key 'temp' missing"
+    )
+
+
+def test_an_assertion_message_says_more_than_a_test_verdict_line() -> None:
+    body = "test crust_ratio ... FAILED\n\nassertion `left == right` failed: ratio drifted\n"
+    assert error_excerpt(body) == "assertion `left == right` failed: ratio drifted"
+
+
+def test_a_verb_on_a_pronoun_continues_the_task_at_hand() -> None:
+    assert read_message("merge them").follow_up
+    assert read_message("approve it please").follow_up
+    assert not read_message("write docs for it").follow_up

@@ -139,8 +139,12 @@ _RETRY = re.compile(
 
 
 def _points_back(s: str) -> bool:
-    """A request whose only object is a pronoun: it continues the task it refers to."""
-    return _POINTER.search(s) is not None and all(w in _REQUEST_WORDS for w in words_of(s))
+    """A request whose only object is a pronoun: it continues the task it refers to ("can
+    you do it like this", and a verb on the thing at hand: "merge them", "approve it")."""
+    if _POINTER.search(s) is None:
+        return False
+    rest = [w for w in words_of(s) if w not in _REQUEST_WORDS]
+    return not rest or (len(rest) == 1 and imperative(s) and rest[0] == first_word(s))
 
 
 @dataclass(frozen=True)
