@@ -6,7 +6,7 @@ from __future__ import annotations
 from support.items import failures_of, result, run, user
 
 from memoryd.consolidate.offline.meaning import same_meaning, universal, unpointed
-from memoryd.extract.offline import is_preference, read_message
+from memoryd.extract.offline import is_preference, preference_implication, read_message
 from memoryd.extract.offline.facts import replacements, statements
 from memoryd.extract.offline.norms import scope_pointer
 from memoryd.extract.offline.shell import error_excerpt
@@ -160,3 +160,17 @@ def test_a_verb_on_a_pronoun_continues_the_task_at_hand() -> None:
     assert read_message("merge them").follow_up
     assert read_message("approve it please").follow_up
     assert not read_message("write docs for it").follow_up
+
+
+def test_a_contrast_with_the_refused_thing_first_is_a_rule() -> None:
+    s = "not cabal install for the tools, `ghcup install` — it keeps the versions in one place"
+    assert is_preference(s)
+    assert preference_implication(s) == "use `ghcup install`, not cabal install for the tools"
+    for s in ("not sure, maybe the oven cache", "not now, after lunch"):
+        assert not is_preference(s), s
+
+
+def test_a_restriction_on_a_kind_of_thing_is_a_rule() -> None:
+    assert is_preference("only release branches get signed tags, the rest stay untagged")
+    # a count of things at hand is a report
+    assert not is_preference("only two firmware tests fail on the bench")
