@@ -416,6 +416,8 @@ def same_meaning(a: str, b: str, tools: Set[str]) -> bool:
     asking for or both turning down, no other thing in code named and no word taken by one
     and turned down by the other; or the same code kept out; or the same tool taken the same
     way."""
+    # where a rule holds ("same rule as in the api", "in every repo") is not what it asks
+    a, b = _UNIVERSAL.sub(" ", a), _UNIVERSAL.sub(" ", b)
     if _other_tools(a, b, tools):
         return False
     wa, wb = meaning_words(unwrap(a)), meaning_words(unwrap(b))
@@ -457,9 +459,26 @@ _UNIVERSAL = re.compile(
     # one project with a pointer to another holds beyond the one it was said in
     r"|\b(?:an)?other\s+(?:repo|repositor|project|codebase)\w*"
     r"|\b(?:same|like|as)\s+(?:\w+\s+){0,2}in\s+(?:the\s+|my\s+|our\s+)?[\w.-]+\s+"
-    r"(?:repo|repositor|project|codebase)\w*",
+    r"(?:repo|repositor|project|codebase)\w*"
+    # "same deal as in ferrule": a bare name after "as in" (no article) names another place
+    r"|\bsame\s+(?:\w+\s+){0,2}as\s+in\s+(?!(?:the|this|that|these|those|my|our|your|a|an|here)\b)"
+    r"[\w.-]+",
     re.I,
 )
+
+
+# "…, same rule as in the api repo.": the pointer that made a rule general names the project
+# it points to; on a general rule's line it would scope the rule to that one project.
+_POINTER_TO = re.compile(
+    r"[\s,;.—–-]*\b(?:the\s+)?same\s+(?:\w+\s+){0,2}as\s+in\s+(?:the\s+)?[\w.-]+"
+    r"(?:\s+(?:repo|repositor|project|codebase)\w*)?\s*[.!]?",
+    re.I,
+)
+
+
+def unpointed(text: str) -> str:
+    """A general rule without the pointer to the project it was first said in."""
+    return _POINTER_TO.sub("", text).strip() or text
 
 
 def universal(text: str) -> bool:

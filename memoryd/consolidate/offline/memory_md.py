@@ -20,6 +20,7 @@ from memoryd.consolidate.offline.layout import (
 )
 from memoryd.consolidate.offline.ledger import Emitter, Ledger
 from memoryd.consolidate.offline.meaning import (
+    unpointed,
     where_stated,
 )
 from memoryd.consolidate.offline.model import (
@@ -129,7 +130,8 @@ def _applies_line(group: Group) -> str:
 
 
 def _general_line(e: Entry) -> str:
-    return f"- {e.rule_text()} ({where_stated(e.projects)}; {plural(len(e.threads), 'session')})"
+    where = f"{where_stated(e.projects)}; {plural(len(e.threads), 'session')}"
+    return f"- {unpointed(e.rule_text())} ({where})"
 
 
 def _merge_general(general: dict[str, Entry], e: Entry) -> None:

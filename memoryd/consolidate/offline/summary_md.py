@@ -37,6 +37,7 @@ from memoryd.consolidate.offline.meaning import (
     fix_part,
     program,
     terms,
+    unpointed,
 )
 from memoryd.consolidate.offline.memory_md import VisibleGroup
 from memoryd.consolidate.offline.model import Entry, project_bullet
@@ -146,7 +147,9 @@ def build_summary_model(
     notes: Sequence[str],
 ) -> SummaryModel:
     shown_threads = {tid for vg in visible for _, t in vg.tasks for tid in t.support}
-    general_rules = [rule_line(g.implication or g.text, g.quote) for g in general]
+    general_rules = [
+        rule_line(unpointed(g.implication or g.text), unpointed(g.quote)) for g in general
+    ]
     general_lines = [
         Line(
             f"- {text} ({where_line(g.projects)})",
@@ -348,9 +351,7 @@ def _project_section(em: Emitter, heading: str, d: Digest, lines: Sequence[Line]
     _section(em, heading, d.vg.group.support, lines)
 
 
-def _section(
-    em: Emitter, heading: str, support: frozenset[str], lines: Sequence[Line]
-) -> None:
+def _section(em: Emitter, heading: str, support: frozenset[str], lines: Sequence[Line]) -> None:
     """A heading and its lines; nothing when the user hid the heading or every line."""
     cp = em.checkpoint()
     em.blank()

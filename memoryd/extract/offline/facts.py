@@ -23,7 +23,9 @@ MAX_FACTS = 8
 
 _ENV_VAR = re.compile(r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b|`[A-Z][A-Z0-9_]{2,}`")
 _PORT = re.compile(
-    r"\b(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\]|[\w-]+\.local):\d{2,5}\b|\bport\s+\d{2,5}\b",
+    r"\b(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\]|[\w-]+\.local):\d{2,5}\b|\bport\s+\d{2,5}\b"
+    # "listens on :8088", "serves on `:3000`": a bare port after "on"/"at"
+    r"|\b(?:on|at)\s+`?:\d{2,5}\b",
     re.I,
 )
 _VERSION = re.compile(r"\b(?:v|version\s+|>=\s*|==\s*|\^|~)?\d+\.\d+(?:\.\d+)?\b", re.I)
@@ -38,7 +40,9 @@ _STANDING = re.compile(
     r"|after)|sits?\s+in|belongs?\s+in|goes\s+in|go\s+in|can't|cannot|won't|breaks?|fails?\s+"
     r"(?:unless|without|if|when)|only\s+(?:pass|passes|succeeds?|runs?)\s+(?:with|when|if|on|in))\b"
     # how a thing is done, with its instrument: "the app now starts locally with `x`"
-    r"|\b[a-z]+s\s+(?:\w+\s+){0,2}(?:with|via|through|using)\s+`",
+    r"|\b[a-z]+s\s+(?:\w+\s+){0,2}(?:with|via|through|using)\s+`"
+    # "the nightly job builds only the changed packages": how a thing always behaves
+    r"|\b[a-z]{3,}s\s+only\b",
     re.I,
 )
 _NARRATION = re.compile(
@@ -134,8 +138,15 @@ def statements(texts: Iterable[str]) -> list[str]:
         # Lines of a list or a code block are separate statements; fenced code is not prose.
         prose = re.sub(r"```.*?(?:```|$)", " ", text, flags=re.S)
         last: str | None = None
+        joined = False  # the sentence before ended with ";": one line said in two clauses
         for sentence in split_sentences(prose):
             st = _statement(sentence)
+            if st is not None and joined and last is not None and out and out[-1] == last:
+                # "listens on :8088; `GET /healthz` is its probe": one fact about one thing
+                out[-1] = clip(f"{last}; {st[:1].lower()}{st[1:]}", FACT_CHARS)
+                last, joined = out[-1], sentence.rstrip().endswith(";")
+                continue
+            joined = sentence.rstrip().endswith(";")
             if st is None:
                 advice = _advice(sentence)
                 if advice and last is not None and _BACK_POINTER.search(advice):
@@ -226,7 +237,8 @@ _REPLACED: tuple[re.Pattern[str], ...] = tuple(
         # "moved lumen off conan to vcpkg": from what to what, with what moved in between
         rf"\b(?:switched|migrated|moved|went)\s+(?:[\w-]+\s+){{0,2}}?(?:off(?:\s+of)?|away\s+from)"
         rf"\s+(?P<old>{_X})\s+(?:to|onto|over\s+to)\s+(?P<new>{_X})",
-        rf"(?P<old>{_X})\s+(?:has\s+been|was|got|is\s+now|have\s+been|were)\s+replaced\s+"
+        rf"(?P<old>{_X})\s+(?:has\s+been|was|got|is(?:\s+now)?|are(?:\s+now)?|have\s+been|were)"
+        rf"\s+replaced\s+"
         rf"(?:with|by)\s+(?P<new>{_X})",
         rf"\b(?:switched|migrated|moved|changed|went)\s+(?:over\s+)?from\s+(?P<old>{_X})\s+"
         rf"(?:to|over\s+to)\s+(?P<new>{_X})",
@@ -246,8 +258,9 @@ _REPLACED: tuple[re.Pattern[str], ...] = tuple(
         rf"\b(?:nothing|no\s+one|none\s+of\s+\w+)\s+(?:should\s+)?(?:still\s+)?"
         rf"(?:calls?|uses?|runs?|needs?|invokes?)\s+(?P<old>{_X})",
         # The new one as the subject: "`just` replaced make", "ruff supersedes black".
+        # ("X is replaced by Y" is the passive above, never Y as what X replaced)
         rf"(?P<new>{_X})\s+(?:replaced|replaces|supersedes|superseded|took\s+over\s+from)\s+"
-        rf"(?P<old>{_X})",
+        rf"(?!(?:by|with)\b)(?P<old>{_X})",
         rf"(?P<old>{_X})\s+(?:no\s+longer\s+works?|doesn't\s+work\s+any\s*more"
         rf"|(?:doesn't|does\s+not)\s+exist\s+any\s*more"
         rf"|stopped\s+working|is\s+deprecated\s+in\s+favou?r\s+of\s+(?P<new>{_X}))",
@@ -297,6 +310,11 @@ _REPLACEMENT_WORD = re.compile(
     r"|instead|in\s+place|\bold\b",
     re.I,
 )
+# A stopgap, not a switch: "use my token for now", "point it at staging temporarily".
+_FOR_NOW = re.compile(
+    r"\b(?:for\s+now|for\s+the\s+moment|for\s+the\s+time\s+being|temporarily|this\s+once)\b",
+    re.I,
+)
 _FIRST_PERSON = re.compile(r"^(?:i|i've|i\s+have|i\s+just)\b", re.I)
 _STOP_OLD = frozenset("it this that the a an them we i you".split())
 
@@ -333,7 +351,8 @@ def replacements(texts: Iterable[str], narrated: Iterable[str] = ()) -> list[str
         if _REPLACEMENT_WORD.search(text) is None:
             continue  # most messages say nothing of the kind: skip the patterns
         for sentence in split_sentences(text):
-            s = one_line(sentence)
+            # a list's marker ("- poetry is gone") is no word of the sentence
+            s = re.sub(r"^[-*•+]\s+", "", one_line(sentence).strip())
             if _REPLACEMENT_WORD.search(s) is None:
                 continue
             if by_agent and _FIRST_PERSON.match(s):
@@ -352,8 +371,8 @@ def replacements(texts: Iterable[str], narrated: Iterable[str] = ()) -> list[str
                 break
             change = f"is replaced by {_term(new)}" if new else "is gone"
             out += [f'Replaced: {_term(old)} {change} ("{quote}")' for old in olds]
-            if new:
-                continue  # the new tool is named already
+            if new or _FOR_NOW.search(s):
+                continue  # the new tool is named already, or it is a stopgap ("use mine for now")
             # "we switched releases over to release-plz, cargo release isn't used anymore":
             # what is gone and what it moved to are told apart (the gone thing need not be
             # what the new one replaces: "moved to pnpm, package-lock.json is gone")

@@ -16,6 +16,7 @@ from memoryd.extract.offline.norms import (
 from memoryd.extract.offline.rules import (
     CLAUSE_VERB,
     contrast_match,
+    inverted_contrast,
     is_preference,
     prohibition,
     rule_clause_of,
@@ -120,6 +121,9 @@ def preference_implication(sentence: str) -> str:
     if not whole_rule(s) and (clause := rule_clause_of(s)):
         s = clause
     body = strip_tail(body_of(s))
+    if m := inverted_contrast(s):
+        x = re.sub(r"^(?:use|prefer)\s+", "", strip_tail(m.group("x")), flags=re.I)
+        return f"use {clip(x, 80)}, not {clip(strip_tail(m.group('y')), 80)}"
     m = contrast_match(s)
     if m:
         x = re.sub(r"^(?:use|prefer)\s+", "", strip_tail(m.group("x")), flags=re.I)

@@ -6,12 +6,14 @@ import re
 from dataclasses import dataclass
 
 from memoryd.extract.offline.limits import TITLE_CHARS
+from memoryd.extract.offline.norms import scope_pointer
 from memoryd.extract.offline.rules import (
     is_preference,
 )
 from memoryd.extract.offline.sentences import (
     CLAUSE_SPLIT,
     FILLER_WORDS,
+    QUESTION,
     STOPPING,
     body_of,
     clause_kind,
@@ -137,8 +139,12 @@ _RETRY = re.compile(
 
 
 def _points_back(s: str) -> bool:
-    """A request whose only object is a pronoun: it continues the task it refers to."""
-    return _POINTER.search(s) is not None and all(w in _REQUEST_WORDS for w in words_of(s))
+    """A request whose only object is a pronoun: it continues the task it refers to ("can
+    you do it like this", and a verb on the thing at hand: "merge them", "approve it")."""
+    if _POINTER.search(s) is None:
+        return False
+    rest = [w for w in words_of(s) if w not in _REQUEST_WORDS]
+    return not rest or (len(rest) == 1 and imperative(s) and rest[0] == first_word(s))
 
 
 @dataclass(frozen=True)
@@ -151,9 +157,26 @@ class MessageReading:
     chatter: bool = False  # an acknowledgement or small talk: never a task of its own
 
 
+def _rules_of(sentences: list[str]) -> tuple[str, ...]:
+    """The sentences that state standing rules; a sentence that only points to where else
+    the one before holds ("same as in the other service") is joined to that one, which it
+    makes a rule even when it reads as a statement of how things are."""
+    out: list[str] = []
+    for i, s in enumerate(sentences):
+        if scope_pointer(s):
+            before = sentences[i - 1] if i > 0 else ""
+            if len(words_of(before)) >= 3 and not QUESTION.search(before):
+                if out and out[-1] == before:
+                    out.pop()
+                out.append(f"{before} {s}")
+        elif is_preference(s):
+            out.append(s)
+    return tuple(out)
+
+
 def read_message(text: str) -> MessageReading:
     sentences = split_sentences(text)
-    preferences = tuple(s for s in sentences if is_preference(s))
+    preferences = _rules_of(sentences)
     clauses = [c for s in sentences for c in CLAUSE_SPLIT.split(s) if c.strip()]
     positive = False
     i = 0
@@ -175,6 +198,7 @@ def read_message(text: str) -> MessageReading:
         s
         for s in sentences
         if s not in preferences
+        and not scope_pointer(s)
         and any(clause_kind(c) == "other" for c in CLAUSE_SPLIT.split(s) if c.strip())
     ]
     chatter = not negative and not preferences and _chatter(sentences)
@@ -193,7 +217,10 @@ def read_message(text: str) -> MessageReading:
             and all(_points_back(s) or _RETRY.search(s) for s in asking)
         )
     )
-    title_src = (asking or substantive or sentences or [text])[0]
+    # A fragment of two words before a fuller request is an aside ("afk, lunch. rerun the
+    # seeds when you can"), not what the message asks.
+    fuller = [s for s in asking if len(words_of(s)) > 2]
+    title_src = (fuller or asking or substantive or sentences or [text])[0]
     # Drop a leading acknowledgement ("Thanks, now add tests" → "now add tests").
     parts = [c for c in CLAUSE_SPLIT.split(title_src) if c.strip()]
     while len(parts) > 1 and clause_kind(parts[0]) != "other":

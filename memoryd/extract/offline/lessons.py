@@ -50,6 +50,32 @@ def _reruns(failed: Command, b: Command) -> bool:
     return bool(ka) and ka <= set(command_programs(b.text))
 
 
+# A named check and its verdict on a line of a runner's report ("lint-imports.....Failed",
+# "test parser::empty ... ok", "typecheck: FAIL"): the same check passing in a later,
+# different command (the hook runner instead of the commit it blocked) is the failure's fix
+# confirmed by its outcome.
+_VERDICT = re.compile(
+    r"^[ \t]*(?:test\s+)?(?P<name>[\w:./@\[\]-]+(?:[ \t][\w:./@\[\]-]+){0,3}?)"
+    r"(?:[ \t]*\.{3,}[ \t]*|[ \t]+\.\.\.[ \t]+|:[ \t]+)"
+    r"(?P<verdict>passed|failed|ok|fail|failure|error|success)\b",
+    re.I | re.M,
+)
+_FAILING = frozenset("failed fail failure error".split())
+
+
+def _verdicts(body: str, failing: bool) -> set[str]:
+    return {
+        m.group("name").lower()
+        for m in _VERDICT.finditer(body)
+        if (m.group("verdict").lower() in _FAILING) == failing
+    }
+
+
+def _rechecks(failed: Command, b: Command) -> bool:
+    """Whether ``b``'s report shows passing a named check that ``failed``'s showed failing."""
+    return bool(_verdicts(failed.body, True) & _verdicts(b.body, False))
+
+
 def rejected_actions(task: Task) -> set[int]:
     """The seq of each action the user refused right after it (a rejection before the next
     action), and of the edit that then undid a refused edit: none of them fixed anything."""
@@ -211,7 +237,7 @@ def failures(task: Task) -> list[Failure]:
                     for b in later
                     if isinstance(b, Command)
                     and b.succeeded
-                    and _reruns(a, b)
+                    and (_reruns(a, b) or _rechecks(a, b))
                     and (probe or not is_probe(b))
                 ),
                 None,

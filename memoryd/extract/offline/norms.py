@@ -242,3 +242,20 @@ def relayed_part(s: str) -> str:
         return ""
     rest = re.sub(r"^\s*(?:that\b|:)?\s*", "", s[found[-1].end() :])
     return rest if len(words_of(rest)) >= 3 else ""
+
+
+# "same as everywhere else", "same deal as in the api", "likewise for the other repo": a
+# short sentence that only points to where else the sentence before it holds. It states no
+# rule of its own; it makes the one before a standing rule (said again, or said to hold
+# beyond this place), so the two are one rule.
+_SCOPE_POINTER = re.compile(
+    r"^(?:and\s+|but\s+)?(?:(?:the\s+)?same|likewise|ditto)\b(?:\s+(?:deal|thing|story|rule|here))?"
+    r"\s+(?:as|like|for|in|with)\b",
+    re.I,
+)
+
+
+def scope_pointer(s: str) -> bool:
+    """Whether a sentence only says that the one before it holds elsewhere too."""
+    body = strip_tail(s.strip())
+    return _SCOPE_POINTER.match(body) is not None and len(words_of(body)) <= 8

@@ -133,6 +133,8 @@ _GENERAL = re.compile(
     # "before committing", "before you push"; "before I tag the release" is one coming event
     r"|(?<!like\s)(?<!as\s)before\s+(?!(?:i|we)\b)\w+"
     r"|after\s+(?:you\s+|every\s+|each\s+|any\s+)?\w+ing\b|only\b"
+    # "while iterating", "while you're profiling": a phase of any piece of work, not one event
+    r"|while\s+(?:you(?:'re|\s+are)\s+)?(?!(?:no|some|any|every)?thing\b)\w+ing\b"
     r"|(?:for|in|after|before)\s+(?:all|every|each|any)\b|instead\b|rather\s+than\b|\bover\s+`"
     r"|through\s+`|via\s+`|with\s+`|through\s+the\s+\w+\s+wrapper|wrapper"
     r"|\bnot\s+`|,\s*not\s+\S"
@@ -376,6 +378,30 @@ def _noun_modal(s: str) -> bool:
     return _NOUN_MODAL.match(body_of(s)) is not None
 
 
+# "not npm ci here, `pnpm i --frozen-lockfile`": the contrast with what it refuses first
+_NOT_FIRST = re.compile(
+    r"^not\s+(?!(?:sure|yet|now|really|bad|quite|exactly|that|this|it|me|you|much)\b)"
+    r"(?P<y>[^,;—–]{2,60}?)\s*[,;—–]\s*(?P<x>[^,;—–]{2,80})",
+    re.I,
+)
+# "only release branches get tagged": a restriction on a kind of thing (a bare plural)
+_ONLY_KIND = re.compile(
+    r"^only\s+(?:[\w-]+\s+){0,2}?[\w-]+s\s+(?:get|go|are|may|can|should|need|must)\b", re.I
+)
+
+
+def inverted_contrast(s: str) -> re.Match[str] | None:
+    m = _NOT_FIRST.match(body_of(s))
+    if m is None or QUESTION.search(s):
+        return None
+    x = m.group("x")
+    return m if "`" in x or len(words_of(x)) <= 4 else None
+
+
+def _restriction(s: str) -> bool:
+    return inverted_contrast(s) is not None or _ONLY_KIND.match(body_of(s)) is not None
+
+
 # Preference shapes without a trigger word. Each is a grammatical mechanism, not a phrase.
 _RULE_SHAPES: tuple[Callable[[str], bool], ...] = (
     _contrast,
@@ -390,6 +416,7 @@ _RULE_SHAPES: tuple[Callable[[str], bool], ...] = (
     form_request,
     conditioned_instruction,
     polite_state,
+    _restriction,
 )
 # Shapes that hold in a clause of their own after "so"/"but"/";".
 _CLAUSE_SHAPES: tuple[Callable[[str], bool], ...] = (

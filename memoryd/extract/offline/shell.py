@@ -23,7 +23,9 @@ _ERROR_LINE = re.compile(
     r"Traceback \(most recent call last\)|^\s*E\s{2,}\S|\b[A-Z]\w*(?:Error|Exception)\b"
     r"|(?i:\berror\b(?:\[\w+\])?:)|\bERROR\b|\bFAILED\b|\bFAIL:|(?i:command not found)"
     r"|No such file or directory|Permission denied|^fatal:|panicked at|npm ERR!"
-    r"|Segmentation fault|(?i:cannot find module)|(?i:\bundefined reference\b)",
+    r"|Segmentation fault|(?i:cannot find module)|(?i:\bundefined reference\b)"
+    # a logger's severity above error, at the start of its line or as a field
+    r"|^\s*\[?(?:CRITICAL|FATAL|EMERG|ALERT|PANIC)\b|\blevel=(?:error|fatal|critical)\b",
     re.M,
 )
 _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt)\b.*")
@@ -112,7 +114,15 @@ def error_excerpt(body: str) -> str | None:
     errors = [ln for ln in lines if _ERROR_LINE.search(ln) and not _BANNER.match(ln)]
     # "ChefBuildError" alone names the failure; "Error: pg_config executable not found" says it
     said = [ln for ln in errors if not _BARE_NAME.match(ln)] or errors
-    return clip(_FRAME.sub("", said[0]), QUOTE_CHARS) if said else None
+    if not said:
+        return None
+    line = said[0]
+    if line.rstrip().endswith(":"):
+        # "Encountered an error:" introduces the message; the lines after it say what failed
+        after = [ln.strip() for ln in lines[lines.index(line) + 1 :] if ln.strip()][:2]
+        if after:
+            line = f"{line.strip()} {' '.join(after)}"
+    return clip(_FRAME.sub("", line), QUOTE_CHARS)
 
 
 # A line that is only an error's name, with no message.
@@ -129,7 +139,9 @@ _CAUSE_LINE = re.compile(
     # the tool does not know, and the tool telling what to run: the cause, in any tool's words
     r"|\bundefined:\s|\b(?:must\s+be|is\s+not|not)\s+set\b|\balready\s+(?:allocated|in\s+use)\b"
     r"|\bunknown\s+(?:key|option|flag|argument|field|setting)\b|\bplease\s+run\b"
-    r"|\bno\s+tests\s+were\s+found\b|\bcould\s+not\s+find\b|^\s*expected:\s",
+    r"|\bno\s+tests\s+were\s+found\b|\bcould\s+not\s+find\b|^\s*expected:\s"
+    # an assertion's own message says why a test's verdict line says FAILED
+    r"|\bassertion\b[^\n]*\bfailed\b|\bassertion\s+failed\b",
     re.I | re.M,
 )
 # A wrapper's summary of a wrapped tool's failure (make, turbo/nx/lerna, npm scripts).
