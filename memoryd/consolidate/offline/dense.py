@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from memoryd.consolidate.offline.meaning import FILLER, content_words, where_stated
-from memoryd.consolidate.offline.model import CODEISH
+from memoryd.consolidate.offline.model import adds_little
 from memoryd.textutil import clip
 
 LINE_CHARS = 280
@@ -33,10 +33,7 @@ def rule_line(head: str, quote: str) -> str:
     "like I said: "); when it starts a later sentence, the sentence before it comes too. A
     quote that adds no code and at most two meaning words is left out."""
     head, quote = head.strip(), quote.strip()
-    if not quote or (
-        content_words(quote) <= content_words(head)
-        and all(tok in head for tok in CODEISH.findall(quote))
-    ):
+    if not quote or adds_little(quote, head):
         return clip(head, LINE_CHARS)
     at = quote.lower().find(head.rstrip(".").lower())
     if at >= 0 and head:
@@ -52,7 +49,7 @@ def rule_line(head: str, quote: str) -> str:
             if before and _CONDITION.match(before):
                 start = quote.rfind(before, 0, at)
         return clip(quote[start:].rstrip(), LINE_CHARS)
-    if _adds_little(quote, head):
+    if adds_little(quote, head, QUOTE_EXTRA_WORDS):
         return clip(head, LINE_CHARS)
     stem = quote.lower().find(head[:40].lower())
     if quote.endswith("…") and stem >= 0 and not _SENTENCE_END.search(quote[:stem]):
@@ -99,7 +96,7 @@ def dont_line(text: str, said: Iterable[str] = ()) -> str:
         what = f"don't run {act}"
     if repeats(quote, said):
         return ""
-    if _adds_little(quote, what, 1):
+    if adds_little(quote, what, 1):  # "Stop, not cargo test." beside don't run `cargo test`
         return what
     return f"{what} (rejected: {quote})"
 
@@ -111,14 +108,6 @@ def repeats(quote: str, said: Iterable[str]) -> bool:
     words = content_words(quote)
     return len(words) >= 2 and any(
         len(rule := content_words(s)) >= 2 and (rule <= words or words <= rule) for s in said
-    )
-
-
-def _adds_little(quote: str, text: str, extra: int = QUOTE_EXTRA_WORDS) -> bool:
-    """Whether ``quote`` adds no code and at most ``extra`` meaning words to ``text``
-    ("Stop, not cargo test." beside "don't run `cargo test`")."""
-    return all(tok in text for tok in CODEISH.findall(quote)) and (
-        len(content_words(quote) - content_words(text)) <= extra
     )
 
 

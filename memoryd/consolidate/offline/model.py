@@ -152,10 +152,7 @@ class Entry:
         head = self.implication or self.text
         # long enough for a rule's condition and its reason, which come last ("…, because the
         # changelog tool reads the prefix"); the summary's line cap still holds
-        if self.quote and (
-            not content_words(self.quote) <= content_words(head)
-            or any(tok not in head for tok in CODEISH.findall(self.quote))
-        ):
+        if self.quote and not adds_little(self.quote, head):
             return f'{clip(head, 200)} — "{clip(self.quote, 200)}"'
         return clip(head, 280)
 
@@ -168,6 +165,14 @@ class Entry:
 # A token the user typed as code: a flag, a path, a name with a dot, digit or underscore
 # ("--no-verify", "0.9", "stg_"): words alone do not say whether a rewrite kept it.
 CODEISH = re.compile(r"(?<![\w-])(?:--?[a-z][\w-]*|[\w-]*[./_\d][\w./-]*\w)")
+
+
+def adds_little(quote: str, text: str, extra: int = 0) -> bool:
+    """Whether ``quote`` adds no code and at most ``extra`` meaning words to ``text``: the
+    user's words then say nothing a line stating ``text`` does not."""
+    return all(tok in text for tok in CODEISH.findall(quote)) and (
+        len(content_words(quote) - content_words(text)) <= extra
+    )
 _QUOTE = re.compile(r"[\"“]([^\"”]{1,300})[\"”]")
 _SAID = re.compile(
     r"^(?:when [^,]*,\s*)?the user (?:said|asked|corrected|asked / corrected)\b:?\s*", re.I
