@@ -371,9 +371,9 @@ def test_corpus_c_is_neither_a_nor_b_in_other_words() -> None:
         assert max(len(w & v) / len(w | v) for v in others) < 0.4, text
 
 
-@pytest.mark.parametrize("name", ["e", "f", "g"])
+@pytest.mark.parametrize("name", ["e", "f", "g", "h"])
 def test_a_held_out_corpus_shares_nothing_with_the_others(name: str) -> None:
-    """E, F and G, the held-out corpora, have their own projects and wording: no user message or
+    """E, F, G and H, the held-out corpora, have their own projects and wording: no user message or
     assistant answer shares most of its words with one of another corpus, no tool output of
     more than one line is one of theirs, and the sessions are built from the model's steps
     alone, not from another corpus' helpers."""
@@ -399,6 +399,29 @@ def test_a_held_out_corpus_shares_nothing_with_the_others(name: str) -> None:
     assert not outputs(held) & set().union(*(outputs(c) for c in others))
     source = (REPO / "scripts" / "quality" / f"corpus_{name}.py").read_text()
     assert not re.search(r"quality\.(corpus_[a-z]|transcript)\b", source)
+
+
+def test_corpus_h_has_rules_that_only_the_users_acceptance_makes() -> None:
+    """H's user asks and then accepts: at least five of its stated rules are never typed by the
+    user; their key terms are in an answer of the agent (the proposal) that a later message of
+    the user follows (the acceptance)."""
+    h = corpora.get("h")
+    accepted: list[str] = []
+    for f in h.facts:
+        if f.kind not in ("preference", "general_rule", "project_rule"):
+            continue
+        pats = f.match.patterns()
+        steps = [st for k in f.sources for st in h.session(k).steps]
+        if any(isinstance(st, User) and all(p.search(st.text) for p in pats) for st in steps):
+            continue
+        proposals = [
+            i
+            for i, st in enumerate(steps)
+            if isinstance(st, Say) and all(p.search(st.text) for p in pats)
+        ]
+        if any(isinstance(st, User) for i in proposals for st in steps[i + 1 :]):
+            accepted.append(f.id)
+    assert len(accepted) >= 5, accepted
 
 
 def test_a_transcript_reads_into_steps_and_says_what_it_cannot_read() -> None:
