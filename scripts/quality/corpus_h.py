@@ -38,7 +38,7 @@ from quality.model import (
     User,
 )
 
-HOME = "/home/rafael/dev"
+HOME = "/Users/rafael/dev"
 
 PROJECTS = (
     Project("tamarind", f"{HOME}/tamarind", "git@github.com:rafa-fernandes/tamarind.git"),
@@ -78,7 +78,7 @@ TAM1 = session(
         run("sbt -batch test", """
 [info] welcome to sbt 1.10.2 (Eclipse Adoptium Java 21.0.4)
 [info] loading settings for project tamarind-build from plugins.sbt ...
-[info] compiling 214 Scala sources to /home/rafael/dev/tamarind/core/target/scala-3.3.3/classes ...
+[info] compiling 214 Scala sources to /Users/rafael/dev/tamarind/core/target/scala-3.3.3/classes ...
 [error] java.lang.OutOfMemoryError: Metaspace
 [error] 	at java.base/java.lang.ClassLoader.defineClass1(Native Method)
 [error] 	at java.base/java.lang.ClassLoader.defineClass(ClassLoader.java:1027)
@@ -87,7 +87,7 @@ TAM1 = session(
 """, code=1, secs=94.2),
         run("sbt -batch -J-Xmx4g test", """
 [info] welcome to sbt 1.10.2 (Eclipse Adoptium Java 21.0.4)
-[info] compiling 214 Scala sources to /home/rafael/dev/tamarind/core/target/scala-3.3.3/classes ...
+[info] compiling 214 Scala sources to /Users/rafael/dev/tamarind/core/target/scala-3.3.3/classes ...
 [error] java.lang.OutOfMemoryError: Metaspace
 [error] Error during sbt execution: java.lang.OutOfMemoryError: Metaspace
 """, code=1, secs=88.7),
@@ -100,8 +100,8 @@ TAM1 = session(
 +-J-XX:ReservedCodeCacheSize=256m"""),
         run("sbt -batch test", """
 [info] welcome to sbt 1.10.2 (Eclipse Adoptium Java 21.0.4)
-[info] compiling 214 Scala sources to /home/rafael/dev/tamarind/core/target/scala-3.3.3/classes ...
-[info] compiling 61 Scala sources to /home/rafael/dev/tamarind/core/target/scala-3.3.3/test-classes ...
+[info] compiling 214 Scala sources to /Users/rafael/dev/tamarind/core/target/scala-3.3.3/classes ...
+[info] compiling 61 Scala sources to /Users/rafael/dev/tamarind/core/target/scala-3.3.3/test-classes ...
 [info] Passed: Total 388, Failed 0, Errors 0, Passed 388
 [success] Total time: 141 s (02:21), completed 10 Nov 2026, 09:14:52
 """, secs=143.0),
@@ -229,7 +229,7 @@ lazy val it = project
 lazy val root = project.in(file(".")).aggregate(core)
 """),
         run("sbt -batch it/test", """
-[info] compiling 18 Scala sources to /home/rafael/dev/tamarind/it/target/scala-3.3.3/test-classes ...
+[info] compiling 18 Scala sources to /Users/rafael/dev/tamarind/it/target/scala-3.3.3/test-classes ...
 [info] DeadLetterSpec:
 [info] - should route a poison message to tamarind.dlq *** FAILED ***
 [info]   org.apache.kafka.common.errors.TimeoutException: Timed out waiting for a node assignment. Call: describeTopics
@@ -289,7 +289,7 @@ core/src/main/scala/tamarind/metrics/Metrics.scala:31:  def gauge(name: String, 
 +      gauges.remove(p).foreach(metrics.registry.remove)
 +    }"""),
         run("sbt -batch scalafmtCheckAll test", """
-[warn] /home/rafael/dev/tamarind/core/src/main/scala/tamarind/kafka/RebalanceListener.scala isn't formatted properly!
+[warn] /Users/rafael/dev/tamarind/core/src/main/scala/tamarind/kafka/RebalanceListener.scala isn't formatted properly!
 [error] (core / Compile / scalafmtCheck) 1 files must be formatted
 """, code=1, secs=21.4),
         run("sbt -batch scalafmtAll test", """
@@ -313,8 +313,8 @@ Fetching gem metadata from https://rubygems.org/.........
 Installing pg 1.5.6 with native extensions
 Gem::Ext::BuildError: ERROR: Failed to build gem native extension.
 
-    current directory: /home/rafael/.gem/ruby/3.3.5/gems/pg-1.5.6/ext
-/home/rafael/.rubies/ruby-3.3.5/bin/ruby extconf.rb
+    current directory: /Users/rafael/.gem/ruby/3.3.5/gems/pg-1.5.6/ext
+/Users/rafael/.rubies/ruby-3.3.5/bin/ruby extconf.rb
 Calling libpq with pkg_config
 checking for whether -Wl,-rpath,... is accepted as LDFLAGS... yes
 Can't find the 'libpq-fe.h header
@@ -565,7 +565,7 @@ diff --cc Gemfile.lock
         run("git checkout origin/main -- Gemfile.lock && bundle lock && git add Gemfile.lock && GIT_EDITOR=true git rebase --continue", """
 Fetching gem metadata from https://rubygems.org/.........
 Resolving dependencies...
-Writing lockfile to /home/rafael/dev/brisket/Gemfile.lock
+Writing lockfile to /Users/rafael/dev/brisket/Gemfile.lock
 Successfully rebased and updated refs/heads/rf/rate-limit.
 """),
         Say("Took main's `Gemfile.lock`, ran `bundle lock` to add rack-attack, and the rebase finished."),
@@ -758,7 +758,7 @@ source "https://rubygems.org"
 gem "fastlane", "2.225.0"
 gem "cocoapods-core", "~> 1.15"
 fastlane installation at path:
-/home/rafael/.gem/ruby/3.3.5/gems/fastlane-2.225.0/bin/fastlane
+/Users/rafael/.gem/ruby/3.3.5/gems/fastlane-2.225.0/bin/fastlane
 -----------------------------
 fastlane 2.225.0
 """, secs=25.0),
@@ -911,7 +911,7 @@ AZI2 = session(
         "the integration tests fail on my machine with a connection error. the colleagues say it works for them. why?",
         run("dotnet test tests/Azimuth.IntegrationTests", """
   Determining projects to restore...
-  Azimuth.IntegrationTests -> /home/rafael/dev/azimuth/tests/Azimuth.IntegrationTests/bin/Debug/net8.0/Azimuth.IntegrationTests.dll
+  Azimuth.IntegrationTests -> /Users/rafael/dev/azimuth/tests/Azimuth.IntegrationTests/bin/Debug/net8.0/Azimuth.IntegrationTests.dll
 [xUnit.net 00:00:02.81]     Azimuth.IntegrationTests.WaypointsApiTests.Post_creates_waypoint [FAIL]
   Failed Azimuth.IntegrationTests.WaypointsApiTests.Post_creates_waypoint [1 s]
   Error Message:
@@ -1020,12 +1020,12 @@ M  src/Azimuth.Api/Azimuth.Api.csproj
         "yes, the lock file never by hand, also here",
         run("git checkout origin/main -- src/Azimuth.Api/packages.lock.json && dotnet restore --force-evaluate && git add src/Azimuth.Api/packages.lock.json", """
   Determining projects to restore...
-  Restored /home/rafael/dev/azimuth/src/Azimuth.Api/Azimuth.Api.csproj (in 2.31 sec).
-  Restored /home/rafael/dev/azimuth/src/Azimuth.Data/Azimuth.Data.csproj (in 2.31 sec).
+  Restored /Users/rafael/dev/azimuth/src/Azimuth.Api/Azimuth.Api.csproj (in 2.31 sec).
+  Restored /Users/rafael/dev/azimuth/src/Azimuth.Data/Azimuth.Data.csproj (in 2.31 sec).
 """, secs=9.0),
         run("dotnet build -warnaserror", """
-  Azimuth.Data -> /home/rafael/dev/azimuth/src/Azimuth.Data/bin/Debug/net8.0/Azimuth.Data.dll
-  Azimuth.Api -> /home/rafael/dev/azimuth/src/Azimuth.Api/bin/Debug/net8.0/Azimuth.Api.dll
+  Azimuth.Data -> /Users/rafael/dev/azimuth/src/Azimuth.Data/bin/Debug/net8.0/Azimuth.Data.dll
+  Azimuth.Api -> /Users/rafael/dev/azimuth/src/Azimuth.Api/bin/Debug/net8.0/Azimuth.Api.dll
 
 Build succeeded.
     0 Warning(s)
@@ -1083,7 +1083,7 @@ Build profile: -w ghc-9.6.6 -O1
 In order, the following will be built (use -v for more details):
  - haddock-0.4.0 (lib) (first run)
  - haddock-0.4.0 (exe:hdk) (first run)
-[ 7 of 12] Compiling Haddock.Table.Align ( src/Haddock/Table/Align.hs, dist-newstyle/build/x86_64-linux/ghc-9.6.6/haddock-0.4.0/build/Haddock/Table/Align.o )
+[ 7 of 12] Compiling Haddock.Table.Align ( src/Haddock/Table/Align.hs, dist-newstyle/build/aarch64-osx/ghc-9.6.6/haddock-0.4.0/build/Haddock/Table/Align.o )
 
 src/Haddock/Table/Align.hs:9:1: error: [GHC-66111] [-Wunused-imports, Werror=unused-imports]
     The import of ‘Data.List’ is redundant
@@ -1104,8 +1104,8 @@ src/Haddock/Table/Align.hs:9:1: error: [GHC-66111] [-Wunused-imports, Werror=unu
  import qualified Data.Text as T"""),
         run("cabal build all", """
 Build profile: -w ghc-9.6.6 -O1
-[ 7 of 12] Compiling Haddock.Table.Align ( src/Haddock/Table/Align.hs, dist-newstyle/build/x86_64-linux/ghc-9.6.6/haddock-0.4.0/build/Haddock/Table/Align.o )
-Linking dist-newstyle/build/x86_64-linux/ghc-9.6.6/haddock-0.4.0/x/hdk/build/hdk/hdk ...
+[ 7 of 12] Compiling Haddock.Table.Align ( src/Haddock/Table/Align.hs, dist-newstyle/build/aarch64-osx/ghc-9.6.6/haddock-0.4.0/build/Haddock/Table/Align.o )
+Linking dist-newstyle/build/aarch64-osx/ghc-9.6.6/haddock-0.4.0/x/hdk/build/hdk/hdk ...
 """, secs=28.0),
         Say("Builds clean with `-Werror` on."),
     ),
@@ -1185,7 +1185,7 @@ HAD3 = session(
     "had3", "haddock", 12.7,
     ask(
         "the CI failed on my PR in the format step. what it wants?",
-        run("gh run view --log-failed", """
+        run("gh run view 9190045512 --log-failed", """
 format	Check formatting	2026-11-23T14:03:51.0912204Z Run ormolu --mode check $(git ls-files '*.hs')
 format	Check formatting	2026-11-23T14:03:53.7731150Z src/Haddock/Table/Parse.hs
 format	Check formatting	2026-11-23T14:03:53.7733012Z @@ -41,7 +41,8 @@
