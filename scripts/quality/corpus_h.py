@@ -1312,6 +1312,14 @@ Gannet/Settings/SettingsView.swift:41:        if #available(iOS 16, *) {
 """, secs=95.0),
         Say("Both checks removed and the app builds."),
     ),
+    ask(
+        "obrigado. and the tests on the simulator, they pass also?",
+        run("xcodebuild test -scheme Gannet-Dev -destination 'platform=iOS Simulator,name=iPhone 15,OS=17.5' -quiet", """
+Executed 221 tests, with 0 failures (0 unexpected) in 20.884 (21.037) seconds
+** TEST SUCCEEDED **
+""", secs=152.0),
+        Say("Yes, 221 tests pass."),
+    ),
     later=True,
 )
 
