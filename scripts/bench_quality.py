@@ -10,7 +10,10 @@ as one developer's work diary in a non-native voice, F assembled from each proje
 chat and review comments, G dictated by voice (misheard words, pasted checklists, corrections)
 to an agent that finds the knowledge with rg, git log -p/blame and --help, each with other
 projects and other wording (A–F are tuned on; G is held out: it was written after them and never
-run before it was committed). For each
+run before it was committed), and I, held out the same way: a team lead's structured briefs
+(headings, tables, pasted ADRs, policies, how to report back) and knowledge from the agent's own
+narrated trial and error (errors, --help, justfile/Makefile/.tool-versions/CODEOWNERS, docker
+compose). For each
 corpus, in a fresh temp ``CODEX_HOME`` and state dir, with the default (offline) backends
 and the real CLI as a subprocess:
 
@@ -24,7 +27,7 @@ Printed per fact kind: recall in the summary and in MEMORY.md, failure→fix sta
 statement, superseded facts still presented as current, distractors kept, the summary's size
 and the share of its bytes in lines that state a fact, and the issue's target beside each.
 
-    python scripts/bench_quality.py                 # every corpus (a, b, c, d, e, f, g)
+    python scripts/bench_quality.py                 # every corpus (a, b, c, d, e, f, g, i)
     python scripts/bench_quality.py --corpus a --json
     python scripts/bench_quality.py --corpus b --keep   # keep the temp homes to look at
     python scripts/bench_quality.py --corpus c --summary-budget 6000   # the summary's cap lowered

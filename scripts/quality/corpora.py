@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from quality.model import Corpus
 
-NAMES = ("a", "b", "c", "d", "e", "f", "g")
+NAMES = ("a", "b", "c", "d", "e", "f", "g", "i")
 
 
 def get(name: str) -> Corpus:
@@ -36,4 +36,8 @@ def get(name: str) -> Corpus:
         from quality.corpus_g import CORPUS as G
 
         return G
+    if name == "i":
+        from quality.corpus_i import CORPUS as I_
+
+        return I_
     raise KeyError(f"no corpus {name!r}: choose one of {', '.join(NAMES)}")

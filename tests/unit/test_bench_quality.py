@@ -371,7 +371,7 @@ def test_corpus_c_is_neither_a_nor_b_in_other_words() -> None:
         assert max(len(w & v) / len(w | v) for v in others) < 0.4, text
 
 
-@pytest.mark.parametrize("name", ["e", "f", "g"])
+@pytest.mark.parametrize("name", ["e", "f", "g", "i"])
 def test_a_held_out_corpus_shares_nothing_with_the_others(name: str) -> None:
     """E, F and G, the held-out corpora, have their own projects and wording: no user message or
     assistant answer shares most of its words with one of another corpus, no tool output of
