@@ -2,7 +2,7 @@
 """Benchmark what memoryd's memory keeps: planted facts in realistic Codex sessions, scored in
 ``memory_summary.md`` and ``MEMORY.md`` (issue 13).
 
-Eight corpora of Codex 0.169 rollouts (``scripts/quality/``): A written by hand, B generated
+Nine corpora of Codex 0.169 rollouts (``scripts/quality/``): A written by hand, B generated
 from templates with a seeded RNG, C written as terminal transcripts, D assembled from episodes
 of messy work (corrections, edits as fixes, wrapped commands, refusals, tools gone), E written
 as one developer's work diary in a non-native voice, F assembled from each project's own files
@@ -10,8 +10,11 @@ as one developer's work diary in a non-native voice, F assembled from each proje
 chat and review comments, G dictated by voice (misheard words, pasted checklists, corrections)
 to an agent that finds the knowledge with rg, git log -p/blame and --help, H written as
 question-and-answer exchanges of a non-native developer who asks and then accepts the agent's
-proposals (knowledge from gh issues, CI logs, compose logs and config files), each with other
-projects and other wording (A–G are tuned on; H is held out: it was written after them, without
+proposals (knowledge from gh issues, CI logs, compose logs and config files), I written as a
+team lead's structured briefs (headings, tables, pasted ADRs, policies, how to report back)
+with knowledge from the agent's own narrated trial and error (errors, --help,
+justfile/Makefile/.tool-versions/CODEOWNERS, docker compose), each with other projects and
+other wording (A–G are tuned on; H and I are held out: each was written after them, without
 reading their sessions, and never run before it was committed). For each
 corpus, in a fresh temp ``CODEX_HOME`` and state dir, with the default (offline) backends
 and the real CLI as a subprocess:
@@ -26,7 +29,7 @@ Printed per fact kind: recall in the summary and in MEMORY.md, failure→fix sta
 statement, superseded facts still presented as current, distractors kept, the summary's size
 and the share of its bytes in lines that state a fact, and the issue's target beside each.
 
-    python scripts/bench_quality.py                 # every corpus (a, b, c, d, e, f, g, h)
+    python scripts/bench_quality.py                 # every corpus (a, b, c, d, e, f, g, h, i)
     python scripts/bench_quality.py --corpus a --json
     python scripts/bench_quality.py --corpus b --keep   # keep the temp homes to look at
     python scripts/bench_quality.py --corpus c --summary-budget 6000   # the summary's cap lowered

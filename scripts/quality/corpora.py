@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from quality.model import Corpus
 
-NAMES = ("a", "b", "c", "d", "e", "f", "g", "h")
+NAMES = ("a", "b", "c", "d", "e", "f", "g", "h", "i")
 
 
 def get(name: str) -> Corpus:
@@ -40,4 +40,8 @@ def get(name: str) -> Corpus:
         from quality.corpus_h import CORPUS as H
 
         return H
+    if name == "i":
+        from quality.corpus_i import CORPUS as I_
+
+        return I_
     raise KeyError(f"no corpus {name!r}: choose one of {', '.join(NAMES)}")

@@ -371,9 +371,9 @@ def test_corpus_c_is_neither_a_nor_b_in_other_words() -> None:
         assert max(len(w & v) / len(w | v) for v in others) < 0.4, text
 
 
-@pytest.mark.parametrize("name", ["e", "f", "g", "h"])
+@pytest.mark.parametrize("name", ["e", "f", "g", "h", "i"])
 def test_a_held_out_corpus_shares_nothing_with_the_others(name: str) -> None:
-    """E, F, G and H, the held-out corpora, have their own projects and wording: no user message or
+    """E to I, the held-out corpora, have their own projects and wording: no user message or
     assistant answer shares most of its words with one of another corpus, no tool output of
     more than one line is one of theirs, and the sessions are built from the model's steps
     alone, not from another corpus' helpers."""
@@ -422,6 +422,28 @@ def test_corpus_h_has_rules_that_only_the_users_acceptance_makes() -> None:
         if any(isinstance(st, User) for i in proposals for st in steps[i + 1 :]):
             accepted.append(f.id)
     assert len(accepted) >= 5, accepted
+
+
+def test_corpus_i_is_written_as_a_team_leads_structured_briefs() -> None:
+    """I's means of writing, which no other corpus has: most sessions carry a brief in
+    markdown (headings, tables, requirement lists, a pasted ADR), every superseding fact is
+    announced by a pasted ADR that names what it supersedes, and the user has the agent undo
+    what it did."""
+    i = corpora.get("i")
+    # a heading, a table row, a list item or a quoted block (a pasted ADR) opens a line
+    markdown = re.compile(r"^(?:#{2,3} |\|.*\|$|[-*] |\d+\. |> )", re.M)
+    briefs = [s for s in i.sessions if any(markdown.search(t) for t in _user_texts(i, (s.key,)))]
+    assert len(briefs) * 3 >= len(i.sessions) * 2, len(briefs)
+    headed = [t for t in _user_texts(i, tuple(s.key for s in i.sessions)) if "## " in t]
+    assert len(headed) >= 8
+    for f in i.facts:
+        if f.kind == "superseding":
+            said = "\n".join(_user_texts(i, f.sources))
+            assert re.search(r"ADR-\d+", said) and re.search(r"supersedes", said, re.I), f.id
+    rejected = [d for d in i.distractors if d.kind == "rejected"]
+    for d in rejected:
+        said = "\n".join(_user_texts(i, d.sources))
+        assert re.search(r"\b(undo|revert)\b", said, re.I), d.id
 
 
 def test_a_transcript_reads_into_steps_and_says_what_it_cannot_read() -> None:
