@@ -1467,7 +1467,7 @@ FACTS = (
          M("docker compose up -d db"), ("azi2",), superseded_by="h.azi.testcontainers_new"),
     Fact("h.had.hdk", "project_fact", "haddock",
          "the executable is hdk: try it with cabal run hdk -- <args>",
-         M("cabal run hdk"), ("had2",)),
+         M("cabal run hdk", "executable"), ("had2",)),
     Fact("h.had.accept", "project_fact", "haddock",
          "update golden files after an intended output change with cabal test --test-options=--accept",
          M("--accept"), ("had2",)),

@@ -107,6 +107,18 @@ def test_corpus_has_the_size_and_spread_the_issue_asks_for(corpus: Corpus) -> No
     assert gone, "the forgotten session must have facts of its own"
 
 
+def test_the_forgotten_sessions_own_facts_are_nowhere_else(corpus: Corpus) -> None:
+    """After the forget, a fact of the forgotten session must be gone; its match must then
+    hit no other session's text, or the bench would count a statement memoryd rightly kept
+    from that other session as a forgotten fact kept."""
+    _, _, gone = active_facts(corpus, "forget")
+    for s in corpus.sessions:
+        if s.key != corpus.forget:
+            text = _all_text(corpus, (s.key,))
+            for f in gone:
+                assert not all(p.search(text) for p in f.match.patterns()), (f.id, s.key)
+
+
 def test_ground_truth_is_planted_where_the_issue_says(corpus: Corpus) -> None:
     """Every fact's and distractor's tokens occur in its sessions; project facts never in
     what the user typed; most stated rules avoid the trigger words."""
