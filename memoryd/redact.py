@@ -234,6 +234,12 @@ _SOURCES: tuple[tuple[str, bool, tuple[str, ...]], ...] = (
         False,
         ("gl",),
     ),
+    # HashiCorp Vault tokens: service (hvs.), batch (hvb.) and recovery (hvr.).
+    (
+        r"(?P<v_vault_token>hv(?<![A-Za-z0-9_]hv)[sbr]\.[A-Za-z0-9_\-]{24,})(?![A-Za-z0-9_\-])",
+        False,
+        ("hv",),
+    ),
     # Passwords on command lines: `curl -u user:pw`, `docker login -p pw`, `mysql -ppw`.
     (
         rf"curl(?![A-Za-z0-9_]){_SAME_LINE}[ \t](?:-u[ \t]*|--user(?:[ \t]+|=))\\?[\"']?"

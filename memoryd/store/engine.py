@@ -191,8 +191,15 @@ class _PgTransaction:
     whose connection was lost half-way (a server restart, a failover) survives it: on a new
     connection the statements run again, and if every one returns what it returned before,
     the body has seen exactly what it would have seen and carries on there. If one returns
-    something else (another host changed those rows meanwhile, or the lost COMMIT had
-    in fact been applied), the transaction fails with a StateDBError instead."""
+    something else (another host changed those rows meanwhile), the transaction fails with a
+    StateDBError instead.
+
+    A connection lost at the COMMIT leaves it unknown whether the server applied it. Replaying
+    an applied transaction would apply it twice (a pure insert, a usage-ledger booking, returns
+    the same the second time), so the transaction's id is learnt as soon as it has one: each
+    statement until then carries ``SELECT pg_current_xact_id_if_assigned()`` in the same
+    message (no extra round trip, and a read-only transaction is given no id). After a lost
+    COMMIT, ``pg_xact_status`` of that id on a new connection says whether it was applied."""
 
     def __init__(
         self, pool: AsyncConnectionPool[Any], conn: psycopg.AsyncConnection[Any] | None = None
@@ -205,6 +212,7 @@ class _PgTransaction:
         self.journal: list[tuple[str, Params, list[Row], int]] = []
         self.deadline = anyio.current_time() + RECONNECT_TIMEOUT_S
         self.committed = False
+        self.xid: str | None = None  # the server's id of this transaction, once it has one
 
     async def execute(self, sql: str, params: Params, *, commit: bool = False) -> PgCursor:
         """Run ``sql`` in the transaction; with ``commit`` it is the last statement, sent
@@ -223,21 +231,63 @@ class _PgTransaction:
                     self.committed = True
                     await self._release()
                     return PgCursor([], cur.rowcount)
-                cur = await _execute(self.conn, sql, params)
+                cur = await self._statement(self.conn, sql, params)
             except psycopg.OperationalError as e:
                 if self.fixed or not _connection_lost(e):
                     raise
                 await self._drop(e)
+                if commit and await self._applied():
+                    # The COMMIT (and the statement with it) took effect; its reply was lost,
+                    # and with it the statement's rowcount (-1: unknown, as DB-API has it).
+                    self.committed = True
+                    return PgCursor([], -1)
                 continue
             self.journal.append((sql, params, list(cur._rows), cur.rowcount))
             return cur
+
+    async def _statement(
+        self, conn: psycopg.AsyncConnection[Any], sql: str, params: Params
+    ) -> PgCursor:
+        """One statement; while the transaction has no id yet, it is asked for with it."""
+        if self.fixed or self.xid is not None:
+            return await _execute(conn, sql, params)
+        cur, self.xid = await _execute_then_xid(conn, sql, params)
+        return cur
+
+    async def _applied(self) -> bool:
+        """Whether the transaction whose COMMIT lost its connection was applied: asked on a
+        new connection by its id (unknown if its only write went with the COMMIT: then it is
+        replayed, as before it had any). Waits while the server has not yet finished it."""
+        import psycopg
+
+        if self.xid is None:
+            return False
+        while True:
+            try:
+                async with self.pool.connection() as conn:
+                    (status,) = (await _execute(conn, _XACT_STATUS, (self.xid,)))._rows[0]
+            except psycopg.OperationalError as e:
+                if not _connection_lost(e):
+                    raise
+                await _pause_reconnecting(e, self.deadline)
+                continue
+            if status != "in progress":
+                return bool(status == "committed")
+            # The old session has not read its COMMIT (or its end) yet: it soon will.
+            if anyio.current_time() > self.deadline:
+                raise StateDBError(
+                    "the connection to the PostgreSQL server was lost at a COMMIT and the "
+                    f"server has not finished that transaction within {RECONNECT_TIMEOUT_S} s"
+                )
+            await anyio.sleep(RECONNECT_PAUSE_S)
 
     async def _connect(self) -> None:
         """A fresh connection with the journal replayed on it."""
         conn = await self.pool.getconn()
         self.conn = conn
+        self.xid = None  # the replay is a new transaction, with an id of its own
         for sql, params, rows, rowcount in self.journal:
-            cur = await _execute(conn, sql, params)
+            cur = await self._statement(conn, sql, params)
             if cur._rows != rows or cur.rowcount != rowcount:
                 raise StateDBError(
                     "the connection to the PostgreSQL server was lost mid-transaction and "
@@ -267,6 +317,9 @@ class _PgTransaction:
                     await self.rollback()
                     raise
                 await self._drop(e)
+                if await self._applied():
+                    self.committed = True
+                    return  # applied; only the server's reply was lost
                 continue
             await self._release()
             return
@@ -322,15 +375,40 @@ async def _pause_reconnecting(e: psycopg.OperationalError, deadline: float) -> N
 
 
 async def _execute(conn: psycopg.AsyncConnection[Any], sql: str, params: Params) -> PgCursor:
+    return (await _send(conn, sql, params, then_xid=False))[0]
+
+
+_XID = "SELECT pg_current_xact_id_if_assigned()::text"
+_XACT_STATUS = "SELECT pg_xact_status(?::xid8)"
+
+
+async def _execute_then_xid(
+    conn: psycopg.AsyncConnection[Any], sql: str, params: Params
+) -> tuple[PgCursor, str | None]:
+    """``sql`` and, in the same message, the id of the transaction it runs in (None while
+    the transaction has written nothing)."""
+    return await _send(conn, sql, params, then_xid=True)
+
+
+async def _send(
+    conn: psycopg.AsyncConnection[Any], sql: str, params: Params, *, then_xid: bool
+) -> tuple[PgCursor, str | None]:
     import psycopg
 
     # ClientCursor binds parameters as literals, as SQLite sees them: a NULL compared with
-    # ``IS NULL`` needs no declared type, an int may stand where a boolean is tested.
+    # ``IS NULL`` needs no declared type, an int may stand where a boolean is tested. It also
+    # lets one message hold two statements (``then_xid``), whose results come one by one.
     cur = psycopg.AsyncClientCursor(conn)
     try:
-        await cur.execute(to_pg(sql), _numbered(sql, params))
+        text = f"{sql};\n{_XID}" if then_xid else sql
+        await cur.execute(to_pg(text), _numbered(sql, params))
         rows = await cur.fetchall() if cur.description is not None else []
-        return PgCursor([tuple(r) for r in rows], cur.rowcount)
+        out = PgCursor([tuple(r) for r in rows], cur.rowcount)
+        if not then_xid:
+            return out, None
+        cur.nextset()
+        row = await cur.fetchone()
+        return out, (row[0] if row else None)
     finally:
         await cur.close()
 

@@ -7,10 +7,12 @@ from __future__ import annotations
 import psycopg
 import pytest
 from support.engines import open_target
+from support.pgproxy import AFTER, BEFORE, pg_proxy
 
 from memoryd.errors import StateDBError
 from memoryd.store.db import immediate
 from memoryd.store.engine import PgConnection, execute_last
+from memoryd.store.jobs import UsageRow, insert_usage
 
 
 def cut_connections(dsn: str) -> int:
@@ -94,3 +96,54 @@ async def test_the_last_statement_commits_with_it_and_survives_a_cut(pg_dsn: str
         assert n == 1
     finally:
         await conn.close()
+
+
+BOOKING = UsageRow("phase1", "openai", "m", 1200, 300, thread_id="t1")
+
+
+def ledger_and_retries(dsn: str) -> tuple[int, int]:
+    with psycopg.connect(dsn) as c:
+        (n,) = c.execute("SELECT count(*) FROM usage_ledger").fetchone() or (0,)
+        (r,) = c.execute("SELECT retry_remaining FROM jobs WHERE job_key = 'k'").fetchone() or (0,)
+    return int(n), int(r)
+
+
+@pytest.mark.parametrize("how", [AFTER, BEFORE])
+async def test_a_booking_whose_commit_lost_its_connection_is_booked_once(
+    pg_dsn: str, how: str
+) -> None:
+    """AFTER: the server applied the COMMIT and only its reply was lost; replaying the
+    insert would book the tokens twice. BEFORE: it never arrived, so it must be replayed."""
+    with pg_proxy(pg_dsn) as proxy:
+        conn = await open_with_job(proxy.dsn(pg_dsn))
+        try:
+            proxy.lose = how
+            async with immediate(conn) as c:
+                await c.execute("UPDATE jobs SET retry_remaining = retry_remaining - 1")
+                await insert_usage(c, [BOOKING], 1)
+            assert proxy.lost == 1
+            assert ledger_and_retries(pg_dsn) == (1, 2)
+        finally:
+            await conn.close()
+
+
+@pytest.mark.parametrize("how", [AFTER, BEFORE])
+async def test_a_last_statement_whose_commit_lost_its_connection_runs_once(
+    pg_dsn: str, how: str
+) -> None:
+    with pg_proxy(pg_dsn) as proxy:
+        conn = await open_with_job(proxy.dsn(pg_dsn))
+        try:
+            proxy.lose = how
+            async with immediate(conn) as c:
+                await c.execute("UPDATE jobs SET retry_remaining = retry_remaining - 1")
+                n = await execute_last(
+                    c,
+                    "INSERT INTO usage_ledger (at, phase, backend, model, input_tokens, "
+                    "output_tokens) VALUES (1, 'phase2', 'openai', 'm', 10, 5)",
+                )
+            assert proxy.lost == 1
+            assert ledger_and_retries(pg_dsn) == (1, 2)
+            assert n == (-1 if how == AFTER else 1)  # the applied statement's reply was lost
+        finally:
+            await conn.close()

@@ -129,6 +129,7 @@ _V = {
     "gcp_access": "ya29." + _r("ya29", 120, URLSAFE),
     "gitlab_pat": "glpat-" + _r("glpat2", 20, URLSAFE),
     "gitlab_runner": "glrt-" + _r("glrt", 24, URLSAFE),
+    "vault_token": "hvs." + _r("hvs", 91, URLSAFE),
     "mysql_pw": "My" + _r("mysqlpw", 14),
     "netrc_pw": "Nr" + _r("netrcpw", 18),
 }
@@ -314,6 +315,14 @@ SECRETS: tuple[Planted, ...] = (
         _V["gitlab_runner"],
         "tool_call",
         f"gitlab-runner register --url https://gitlab.com -t {_V['gitlab_runner']}",
+    ),
+    Planted(
+        "HashiCorp Vault token",
+        _V["vault_token"],
+        "file",
+        "Key                  Value\n---                  -----\n"
+        f"token                {_V['vault_token']}"
+        "\ntoken_duration       768h\ntoken_renewable      true",
     ),
     Planted(
         "mysql -p",

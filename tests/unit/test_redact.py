@@ -53,6 +53,7 @@ DISCORD_HOOK = "Ab1_" * 17
 GOCSPX = "GOCSPX-" + "Xq0ZkwLm3Rt7Yv1Bn5Cx8Dz2Fh4J"
 YA29 = "ya29." + "A0ARrdaM" * 6
 GLPAT = "glpat-" + "xYz12AbC9-" * 2
+VAULT = "hvs." + "CAESIJ3kQ9vLmZ8xR2tY" * 5
 
 # (pattern name, input, expected output). The secret is whatever the expected output no longer
 # holds; each case checks the surrounding text survives byte for byte.
@@ -292,6 +293,12 @@ CASES: list[tuple[str, str, str]] = [
     ("gcp_oauth_token", f"refresh_token: 1//0{'gXyZ' * 12}", f"refresh_token: {R}"),
     ("gitlab_token", f"GIT_ASKPASS=echo git clone # {GLPAT}", f"GIT_ASKPASS=echo git clone # {R}"),
     ("gitlab_token", f"runner register -t glrt-{'xYz12' * 4}", f"runner register -t {R}"),
+    ("vault_token", f"export VAULT_TOKEN={VAULT}", f"export VAULT_TOKEN={R}"),
+    (
+        "vault_token",
+        f'{{"auth": {{"client_token": "hvb.{"AAAAAQJ" * 20}", "renewable": false}}}}',
+        f'{{"auth": {{"client_token": "{R}", "renewable": false}}}}',
+    ),
     (
         "mysql_password",
         "mysql -h db -u root -pS3cr3tPw app < dump.sql",
