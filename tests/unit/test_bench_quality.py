@@ -37,6 +37,7 @@ from quality.score import MEMORY, SUMMARY, Scorer, active_facts, score_root, uni
 
 from memoryd.config import Config  # noqa: E402
 from memoryd.phase1 import eligibility  # noqa: E402
+from memoryd.redact import redact  # noqa: E402
 from memoryd.rollouts.indexer import Indexer  # noqa: E402
 from memoryd.rollouts.render import render_rollout  # noqa: E402
 from memoryd.store.jobs import scan_candidates  # noqa: E402
@@ -179,7 +180,7 @@ async def test_rendered_sessions_index_with_a_preview_and_are_eligible(
     assert {r[0] for r in rows} == set(ids)
     for tid, preview, cwd, source, branch in rows:
         first, project = ids[tid]
-        assert preview == first
+        assert preview == redact(first)  # the indexer stores the preview redacted
         assert cwd == corpus.project(project).cwd
         assert source == "cli" and branch
     candidates = await scan_candidates(db, eligibility(Config()), now_ms=NOW_MS, limit=1000)
