@@ -78,11 +78,11 @@ quayside-7d9f8b6c5-z8fwc    1/1     Running            5 (3m ago)    19m"""),
       Exit Code:    137"""),
     Say("Prod pods from the release 19 minutes ago are OOMKilled and crash-looping (exit 137). I can clear the bad pods with `kubectl --context gke-prd-euw1 -n quayside delete pod -l app=quayside` so they come back fresh."),
     User("no. the heap dumps are on those pods, you'd wipe them. roll it back. now. we debug after"),
-    Sh("helm --context gke-prd-euw1 -n quayside history quayside --max 3", """REVISION  UPDATED                   STATUS      CHART            APP VERSION  DESCRIPTION
+    Sh("helm --kube-context gke-prd-euw1 -n quayside history quayside --max 3", """REVISION  UPDATED                   STATUS      CHART            APP VERSION  DESCRIPTION
 86        Wed Nov 11 09:12:40 2026  superseded  quayside-4.11.0  2.31.0       Upgrade complete
 87        Wed Nov 11 16:02:13 2026  superseded  quayside-4.11.1  2.31.1       Upgrade complete
 88        Thu Nov 12 01:41:55 2026  deployed    quayside-4.12.0  2.32.0       Upgrade complete"""),
-    Sh("helm --context gke-prd-euw1 -n quayside rollback quayside 87 --wait --timeout 5m", "Rollback was a success! Happy Helming!", secs=71.0),
+    Sh("helm --kube-context gke-prd-euw1 -n quayside rollback quayside 87 --wait --timeout 5m", "Rollback was a success! Happy Helming!", secs=71.0),
     Sh("kubectl --context gke-prd-euw1 -n quayside get pods", """NAME                        READY   STATUS    RESTARTS   AGE
 quayside-6f4b9c7d8-2ntvx    1/1     Running   0          64s
 quayside-6f4b9c7d8-9kqdm    1/1     Running   0          52s
@@ -127,11 +127,11 @@ error: deployment "quayside" exceeded its progress deadline""", code=1, secs=240
    - name: JAVA_TOOL_OPTIONS
 -    value: "-Xms1g -Xmx1g -XX:+ExitOnOutOfMemoryError"
 +    value: "-XX:MaxRAMPercentage=70 -XX:+ExitOnOutOfMemoryError\""""),
-    Sh("helm --context gke-stg-euw1 -n quayside diff upgrade quayside ./deploy -f deploy/values.yaml -f deploy/values-staging.yaml", """quayside, quayside, Deployment (apps) has changed:
+    Sh("helm --kube-context gke-stg-euw1 -n quayside diff upgrade quayside ./deploy -f deploy/values.yaml -f deploy/values-staging.yaml", """quayside, quayside, Deployment (apps) has changed:
            - name: JAVA_TOOL_OPTIONS
 -            value: "-Xms1g -Xmx1g -XX:+ExitOnOutOfMemoryError"
 +            value: "-XX:MaxRAMPercentage=70 -XX:+ExitOnOutOfMemoryError\""""),
-    Sh("helm --context gke-stg-euw1 -n quayside upgrade quayside ./deploy -f deploy/values.yaml -f deploy/values-staging.yaml --wait --timeout 5m", """Release "quayside" has been upgraded. Happy Helming!
+    Sh("helm --kube-context gke-stg-euw1 -n quayside upgrade quayside ./deploy -f deploy/values.yaml -f deploy/values-staging.yaml --wait --timeout 5m", """Release "quayside" has been upgraded. Happy Helming!
 NAME: quayside
 LAST DEPLOYED: Thu Nov 12 08:41:09 2026
 NAMESPACE: quayside
@@ -268,8 +268,8 @@ also add an alert on container memory at 90% of the limit so we hear about it be
 +      expr: max by (pod) (container_memory_working_set_bytes{namespace="quayside",container="quayside"} / on (pod) kube_pod_container_resource_limits{resource="memory",container="quayside"}) > 0.9
 +      for: 5m
 +      labels: {severity: warning}"""),
-    Sh("helm --context gke-stg-euw1 -n quayside template quayside ./deploy -f deploy/values.yaml | promtool check rules /dev/stdin", "Checking /dev/stdin\n  SUCCESS: 6 rules found"),
-    Say("Wrote the postmortem with the three rules and added `QuaysideMemoryNearLimit` (working set above 90% of the limit for 5m); promtool accepts all 6 rules. Nothing applied to prod: to ship it, `helm --context gke-prd-euw1 -n quayside upgrade quayside ./deploy ...` after your go."),
+    Sh("helm --kube-context gke-stg-euw1 -n quayside template quayside ./deploy -f deploy/values.yaml | promtool check rules /dev/stdin", "Checking /dev/stdin\n  SUCCESS: 6 rules found"),
+    Say("Wrote the postmortem with the three rules and added `QuaysideMemoryNearLimit` (working set above 90% of the limit for 5m); promtool accepts all 6 rules. Nothing applied to prod: to ship it, `helm --kube-context gke-prd-euw1 -n quayside upgrade quayside ./deploy ...` after your go."),
     User("not today. commit it"),
     Sh("git add docs/postmortems deploy/templates/prometheusrule.yaml && git commit -qm 'postmortem 2026-11-12 and a memory-near-limit alert' && git log --oneline -1", "b7d02f1 postmortem 2026-11-12 and a memory-near-limit alert"),
 )
