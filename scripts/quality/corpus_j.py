@@ -647,7 +647,7 @@ Environment=PERL5LIB=/opt/tallyho/local/lib/perl5
 EnvironmentFile=/etc/tallyho/env
 ExecStart=/usr/bin/perl bin/invoice.pl --period yesterday-month"""),
     Sh("systemctl list-timers tallyho-invoices.timer --no-pager", """NEXT                        LEFT     LAST                        PASSED  UNIT                    ACTIVATES
-Sun 2026-12-06 03:30:00 UTC 17h left Sat 2026-12-05 03:30:02 UTC 6h ago  tallyho-invoices.timer  tallyho-invoices.service"""),
+Sun 2026-12-06 03:30:00 UTC 2h left  Sat 2026-12-05 03:30:02 UTC 21h ago tallyho-invoices.timer  tallyho-invoices.service"""),
     Sh("journalctl -u tallyho-invoices.service --since yesterday --no-pager | tail -2", """Dec 05 03:30:41 billing-1 perl[120455]: run complete, 1,297 invoices written
 Dec 05 03:30:41 billing-1 systemd[1]: tallyho-invoices.service: Deactivated successfully."""),
     Say("The crontab is empty now; the run is `tallyho-invoices.timer`, `OnCalendar=*-*-* 03:30:00 UTC` with `Persistent=true` (a missed run catches up after boot). Last night at 03:30 UTC: 1,297 invoices written."),
