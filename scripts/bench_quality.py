@@ -13,8 +13,10 @@ question-and-answer exchanges of a non-native developer who asks and then accept
 proposals (knowledge from gh issues, CI logs, compose logs and config files), I written as a
 team lead's structured briefs (headings, tables, pasted ADRs, policies, how to report back)
 with knowledge from the agent's own narrated trial and error (errors, --help,
-justfile/Makefile/.tool-versions/CODEOWNERS, docker compose), each with other projects and
-other wording (A–G are tuned on; H and I are held out: each was written after them, without
+justfile/Makefile/.tool-versions/CODEOWNERS, docker compose), J written by an on-call
+engineer in incident mode and in calm postmortems (pasted alerts, kubectl/helm/journalctl/
+systemctl output, runbooks, CI files, crontab, systemd units), each with other projects and
+other wording (A–G are tuned on; H, I and J are held out: each was written after them, without
 reading their sessions, and never run before it was committed). For each
 corpus, in a fresh temp ``CODEX_HOME`` and state dir, with the default (offline) backends
 and the real CLI as a subprocess:
@@ -29,7 +31,7 @@ Printed per fact kind: recall in the summary and in MEMORY.md, failure→fix sta
 statement, superseded facts still presented as current, distractors kept, the summary's size
 and the share of its bytes in lines that state a fact, and the issue's target beside each.
 
-    python scripts/bench_quality.py                 # every corpus (a, b, c, d, e, f, g, h, i)
+    python scripts/bench_quality.py                 # every corpus (a, b, c, d, e, f, g, h, i, j)
     python scripts/bench_quality.py --corpus a --json
     python scripts/bench_quality.py --corpus b --keep   # keep the temp homes to look at
     python scripts/bench_quality.py --corpus c --summary-budget 6000   # the summary's cap lowered

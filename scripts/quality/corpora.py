@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from quality.model import Corpus
 
-NAMES = ("a", "b", "c", "d", "e", "f", "g", "h", "i")
+NAMES = ("a", "b", "c", "d", "e", "f", "g", "h", "i", "j")
 
 
 def get(name: str) -> Corpus:
@@ -44,4 +44,8 @@ def get(name: str) -> Corpus:
         from quality.corpus_i import CORPUS as I_
 
         return I_
+    if name == "j":
+        from quality.corpus_j import CORPUS as J
+
+        return J
     raise KeyError(f"no corpus {name!r}: choose one of {', '.join(NAMES)}")

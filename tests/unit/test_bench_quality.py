@@ -384,9 +384,9 @@ def test_corpus_c_is_neither_a_nor_b_in_other_words() -> None:
         assert max(len(w & v) / len(w | v) for v in others) < 0.4, text
 
 
-@pytest.mark.parametrize("name", ["e", "f", "g", "h", "i"])
+@pytest.mark.parametrize("name", ["e", "f", "g", "h", "i", "j"])
 def test_a_held_out_corpus_shares_nothing_with_the_others(name: str) -> None:
-    """E to I, the held-out corpora, have their own projects and wording: no user message or
+    """E to J, the held-out corpora, have their own projects and wording: no user message or
     assistant answer shares most of its words with one of another corpus, no tool output of
     more than one line is one of theirs, and the sessions are built from the model's steps
     alone, not from another corpus' helpers."""
@@ -474,3 +474,42 @@ def test_a_transcript_reads_into_steps_and_says_what_it_cannot_read() -> None:
         parse("$ ls\nfoo\n")
     with pytest.raises(TranscriptError, match="cannot read transcript line 'hello'"):
         parse("hello\n")
+
+
+def test_corpus_j_is_written_by_an_on_call_engineer() -> None:
+    """J's means of writing, which no other corpus has: pages pasted from Alertmanager, orders
+    under pressure, a correction of the agent's idea of which cluster is which, calm
+    postmortems that set rules, knowledge read from ops tools in half the sessions or more,
+    and fixes applied with another tool than the one that failed."""
+    j = corpora.get("j")
+    said = _user_texts(j, tuple(s.key for s in j.sessions))
+    assert sum(1 for t in said if "[FIRING" in t) >= 3
+    assert sum(1 for t in said if re.search(r"\bnow\.", t)) >= 2
+    assert any(re.search(r"that's staging", t) for t in said)
+    postmortems = [t for t in said if re.search(r"postmortem", t, re.I)]
+    assert len([t for t in postmortems if re.search(r"from now on|new rules", t)]) >= 2
+    ops = re.compile(
+        r"\b(kubectl|helm|journalctl|systemctl|crontab|ct|openresty|nix|ansible-playbook)\b"
+    )
+    with_ops = [
+        s for s in j.sessions if any(isinstance(st, Sh) and ops.search(st.cmd) for st in s.steps)
+    ]
+    assert len(with_ops) * 2 >= len(j.sessions), len(with_ops)
+    # the fix's tool (its command's first word, or an edit) is not the tool that failed
+    other_tool: list[str] = []
+    for f in j.facts:
+        if f.kind != "failure_fix":
+            continue
+        steps = [st for k in f.sources for st in j.session(k).steps]
+        failed = {st.cmd.split()[0] for st in steps if isinstance(st, Sh) and st.code != 0}
+        pats = f.match.patterns()
+        fixes = {
+            st.cmd.split()[0]
+            for st in steps
+            if isinstance(st, Sh) and all(p.search(st.cmd) for p in pats)
+        }
+        if any(isinstance(st, Patch) and all(p.search(st.body) for p in pats) for st in steps):
+            fixes.add("apply_patch")
+        if fixes and not fixes & failed:
+            other_tool.append(f.id)
+    assert len(other_tool) >= 6, other_tool
