@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from quality.model import Corpus
 
-NAMES = ("a", "b", "c", "d", "e", "f", "g", "h", "i")
+NAMES = ("a", "b", "c", "d", "e", "f", "g", "h", "i", "k")
 
 
 def get(name: str) -> Corpus:
@@ -44,4 +44,8 @@ def get(name: str) -> Corpus:
         from quality.corpus_i import CORPUS as I_
 
         return I_
+    if name == "k":
+        from quality.corpus_k import CORPUS as K
+
+        return K
     raise KeyError(f"no corpus {name!r}: choose one of {', '.join(NAMES)}")
