@@ -287,6 +287,7 @@ T1 = session(
 T2 = session(
     "t2", "thermocline", 23.0,
     User("I wired the BME280 sensor board. can you write the code to read temperature? and what address does it use?"),
+    Think("src/main.cpp is still the I2C scanner sketch from the wiring tutorial; flashing it shows the address."),
     Sh("pio run -t upload -t monitor 2>&1 | sed -n '/I2C scan/,/done/p'",
        "I2C scan\nfound device at 0x76\ndone (1 device)"),
     Say("The I2C scanner sketch found one device at address 0x76. BME280 boards use 0x76 or 0x77 depending on how "
