@@ -2,7 +2,7 @@
 """Benchmark what memoryd's memory keeps: planted facts in realistic Codex sessions, scored in
 ``memory_summary.md`` and ``MEMORY.md`` (issue 13).
 
-Nine corpora of Codex 0.169 rollouts (``scripts/quality/``): A written by hand, B generated
+Eleven corpora of Codex 0.169 rollouts (``scripts/quality/``): A written by hand, B generated
 from templates with a seeded RNG, C written as terminal transcripts, D assembled from episodes
 of messy work (corrections, edits as fixes, wrapped commands, refusals, tools gone), E written
 as one developer's work diary in a non-native voice, F assembled from each project's own files
@@ -15,9 +15,12 @@ team lead's structured briefs (headings, tables, pasted ADRs, policies, how to r
 with knowledge from the agent's own narrated trial and error (errors, --help,
 justfile/Makefile/.tool-versions/CODEOWNERS, docker compose), J written by an on-call
 engineer in incident mode and in calm postmortems (pasted alerts, kubectl/helm/journalctl/
-systemctl output, runbooks, CI files, crontab, systemd units), each with other projects and
-other wording (A–G are tuned on; H, I and J are held out: each was written after them, without
-reading their sessions, and never run before it was committed). For each
+systemctl output, runbooks, CI files, crontab, systemd units), K written as a junior developer
+who is learning (asks what errors mean and why, then sums up the agent's lessons in their own
+words, sometimes wrongly and corrected; preferences about how to be taught; knowledge from
+compiler notes and hints, man/--help/docs pages and failed first attempts), each with other
+projects and other wording (A–G are tuned on; H to K are held out: each was written after
+them, without reading their sessions, and never run before it was committed). For each
 corpus, in a fresh temp ``CODEX_HOME`` and state dir, with the default (offline) backends
 and the real CLI as a subprocess:
 
@@ -31,7 +34,7 @@ Printed per fact kind: recall in the summary and in MEMORY.md, failure→fix sta
 statement, superseded facts still presented as current, distractors kept, the summary's size
 and the share of its bytes in lines that state a fact, and the issue's target beside each.
 
-    python scripts/bench_quality.py                 # every corpus (a, b, c, d, e, f, g, h, i, j)
+    python scripts/bench_quality.py                 # every corpus (a, b, c, d, e, f, g, h, i, j, k)
     python scripts/bench_quality.py --corpus a --json
     python scripts/bench_quality.py --corpus b --keep   # keep the temp homes to look at
     python scripts/bench_quality.py --corpus c --summary-budget 6000   # the summary's cap lowered

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from quality.model import Corpus
 
-NAMES = ("a", "b", "c", "d", "e", "f", "g", "h", "i", "j")
+NAMES = ("a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k")
 
 
 def get(name: str) -> Corpus:
@@ -48,4 +48,8 @@ def get(name: str) -> Corpus:
         from quality.corpus_j import CORPUS as J
 
         return J
+    if name == "k":
+        from quality.corpus_k import CORPUS as K
+
+        return K
     raise KeyError(f"no corpus {name!r}: choose one of {', '.join(NAMES)}")

@@ -30,6 +30,7 @@ from quality.model import (  # noqa: E402
     Patch,
     Say,
     Sh,
+    Think,
     User,
 )
 from quality.render import render_session, write_session  # noqa: E402
@@ -384,9 +385,9 @@ def test_corpus_c_is_neither_a_nor_b_in_other_words() -> None:
         assert max(len(w & v) / len(w | v) for v in others) < 0.4, text
 
 
-@pytest.mark.parametrize("name", ["e", "f", "g", "h", "i", "j"])
+@pytest.mark.parametrize("name", ["e", "f", "g", "h", "i", "j", "k"])
 def test_a_held_out_corpus_shares_nothing_with_the_others(name: str) -> None:
-    """E to J, the held-out corpora, have their own projects and wording: no user message or
+    """E to K, the held-out corpora, have their own projects and wording: no user message or
     assistant answer shares most of its words with one of another corpus, no tool output of
     more than one line is one of theirs, and the sessions are built from the model's steps
     alone, not from another corpus' helpers."""
@@ -457,6 +458,44 @@ def test_corpus_i_is_written_as_a_team_leads_structured_briefs() -> None:
     for d in rejected:
         said = "\n".join(_user_texts(i, d.sources))
         assert re.search(r"\b(undo|revert)\b", said, re.I), d.id
+
+
+def test_corpus_k_is_written_as_a_learners_questions_and_paraphrases() -> None:
+    """K's means of writing, which no other corpus has: a junior developer asks the agent what
+    an error means or why it did something in most sessions, then restates the lesson in their
+    own words ("so basically ..."); most stated facts are in such a restatement or in the
+    agent's explanation just before it, and a wrong restatement is corrected by the agent."""
+    k = corpora.get("k")
+    asks = re.compile(r"\b(?:what|why|how)\b[^?]*\?|\bexplain\b", re.I)
+    restates = re.compile(r"^(?:ok,? )?so\b|\bso basically\b|\bso summary\b", re.I | re.M)
+    asking = [s.key for s in k.sessions if any(asks.search(t) for t in _user_texts(k, (s.key,)))]
+    assert len(asking) * 2 >= len(k.sessions), asking
+    summing = [
+        s.key for s in k.sessions if any(restates.search(t) for t in _user_texts(k, (s.key,)))
+    ]
+    assert len(summing) * 2 >= len(k.sessions), summing
+    # a fact is taught when its tokens are in a restatement of the user's or in the agent's
+    # answer that a restatement follows
+    taught: list[str] = []
+    corrected: list[str] = []
+    for f in k.facts:
+        pats = f.match.patterns()
+        steps = [st for key in f.sources for st in k.session(key).steps]
+        for i, st in enumerate(steps):
+            later = [u for u in steps[i + 1 :] if isinstance(u, User)]
+            if isinstance(st, User) and restates.search(st.text):
+                if all(p.search(st.text) for p in pats):
+                    taught.append(f.id)
+                    continue
+                # a restatement that misses the fact, answered by the agent stating it
+                nxt = next((x for x in steps[i + 1 :] if not isinstance(x, Think)), None)
+                if isinstance(nxt, Say) and all(p.search(nxt.text) for p in pats):
+                    corrected.append(f.id)
+            if isinstance(st, Say) and all(p.search(st.text) for p in pats):
+                if any(restates.search(u.text) for u in later):
+                    taught.append(f.id)
+    assert len(set(taught)) * 2 >= len(k.facts), sorted({f.id for f in k.facts} - set(taught))
+    assert len(set(corrected)) >= 2, corrected
 
 
 def test_a_transcript_reads_into_steps_and_says_what_it_cannot_read() -> None:
