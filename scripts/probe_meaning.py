@@ -45,6 +45,7 @@ from quality import corpora  # noqa: E402
 from quality.labels import CLASSES, COARSE, OTHER, Coverage, Sentence, cut, label  # noqa: E402
 from quality.minilm import MiniLM, ModelMissing  # noqa: E402
 from quality.model import Say, User  # noqa: E402
+from quality.prototypes import PROTOTYPES  # noqa: E402
 
 from memoryd.extract.offline.facts import (  # noqa: E402
     replacements,
@@ -52,80 +53,6 @@ from memoryd.extract.offline.facts import (  # noqa: E402
     user_statements,
 )
 from memoryd.extract.offline.language import read_message  # noqa: E402
-
-# Generic sentences per class, written for this probe: no corpus's projects, tools or wording
-# (a test could not check "meaning", so it checks that none shares most of its words with a
-# corpus sentence). ``other`` holds what a session says that is not worth remembering: requests
-# for now, progress, acknowledgements, questions, small talk.
-PROTOTYPES: dict[str, tuple[str, ...]] = {
-    "rule": (
-        "From now on always use X instead of Y.",
-        "Never commit directly to the main branch.",
-        "I prefer short answers without long explanations.",
-        "Please do not add new dependencies without asking me first.",
-        "In this repository every change needs a test.",
-        "Whenever you change the API, update the documentation too.",
-        "We don't use that library here, use the standard one.",
-        "Keep the code comments in English.",
-        "Before you push, run the linter.",
-        "Don't reformat files you did not touch.",
-        "Commit messages should be written in the imperative mood.",
-        "Ask me before deleting anything.",
-        "Our team's convention is to put tests next to the code they test.",
-        "It is annoying when you change unrelated files, please stop doing that.",
-        "No print statements in library code.",
-        "Stick to the existing style of the file.",
-    ),
-    "fact": (
-        "The service reads its port from an environment variable.",
-        "The configuration lives in a file under the config directory.",
-        "The database URL comes from the settings file and defaults to a local instance.",
-        "The tests need the local database to be running first.",
-        "This project uses version 3 of the framework.",
-        "The generated code is produced by a script and must not be edited by hand.",
-        "To run the integration tests, start the containers first.",
-        "The build tool was replaced by a newer one last month.",
-        "The old command no longer exists; there is a new target for it.",
-        "The server listens on localhost at a fixed port in development.",
-        "Credentials are loaded from a dotenv file at startup.",
-        "The app is started with a make target that also runs the migrations.",
-        "The documentation is built from the docs folder with a static site generator.",
-        "The default locale is set in the main configuration.",
-        "The CI pipeline runs the checks on every pull request.",
-    ),
-    "fix": (
-        "The tests failed because a module was missing; installing the package fixed it.",
-        "The build broke on a missing header, and adding the dev package solved it.",
-        "The error went away after regenerating the lock file.",
-        "It failed with a version conflict until we pinned the older release.",
-        "The migration failed because the database did not exist; creating it first fixed that.",
-        "The import error was caused by a stale cache, clearing it made the run pass.",
-        "The command was not found, so I installed the tool and the rerun succeeded.",
-        "The lint step failed on formatting; running the formatter fixed it.",
-        "The compile error came from an outdated generated file; regenerating it resolved it.",
-        "After setting the missing environment variable the server started fine.",
-        "The check passes now that the dependency is updated.",
-        "That failure was a permissions problem, solved by running it in the container.",
-    ),
-    OTHER: (
-        "Thanks, that looks good.",
-        "Can you look at why this test is failing?",
-        "Let me check the logs first.",
-        "I'm going to run the test suite now.",
-        "All tests pass.",
-        "Here is the change I made to the function.",
-        "What does this error mean?",
-        "Ok, go ahead.",
-        "Good morning, hope your weekend was nice.",
-        "Please fix the typo in the readme.",
-        "I opened the file and read the function.",
-        "The output is shown below.",
-        "Let's continue with the next ticket.",
-        "Done, I updated the two files.",
-        "Sorry, I was in a meeting.",
-        "Could you rename this variable?",
-    ),
-}
 
 # Words a dictation engine misheard or spelled out in corpus G's voice ("pie test", "see plus
 # plus", "forty ten"), to report the sentences that hold them apart.
@@ -193,24 +120,63 @@ def rules_predict(data: Labelled) -> list[str]:
 
 
 def knn_predict(
-    train: np.ndarray, train_labels: Sequence[str], test: np.ndarray, k: int
+    train: np.ndarray,
+    train_labels: Sequence[str],
+    test: np.ndarray,
+    k: int,
+    balanced: bool = False,
 ) -> list[str]:
+    """A vote of the ``k`` nearest training sentences, weighted by similarity; ``balanced``
+    divides each class's votes by its share of the training sentences (``other`` is two
+    thirds of them, and outvotes every kind in a plain vote)."""
+    prior = {c: train_labels.count(c) / len(train_labels) for c in set(train_labels)}
     sims = test @ train.T
     out: list[str] = []
     for row in sims:
         top = np.argsort(-row)[:k]
         votes: dict[str, float] = {}
         for j in top:
-            votes[train_labels[j]] = votes.get(train_labels[j], 0.0) + float(row[j])
+            c = train_labels[j]
+            votes[c] = votes.get(c, 0.0) + float(row[j]) / (prior[c] if balanced else 1.0)
         out.append(max(votes, key=lambda c: votes[c]))
     return out
 
 
-def proto_predict(protos: dict[str, np.ndarray], test: np.ndarray) -> list[str]:
-    classes = list(protos)
-    # a class's score: its nearest prototype
-    scores = np.stack([(test @ protos[c].T).max(axis=1) for c in classes], axis=1)
-    return [classes[int(i)] for i in scores.argmax(axis=1)]
+def proto_scores(protos: dict[str, np.ndarray], emb: np.ndarray) -> np.ndarray:
+    """Per sentence and class (in ``CLASSES`` order): the cosine of its nearest prototype."""
+    return np.stack([(emb @ protos[c].T).max(axis=1) for c in CLASSES], axis=1)
+
+
+def proto_predict(scores: np.ndarray, margin: float | None = None) -> list[str]:
+    """The class of the nearest prototype; with ``margin``, a sentence is durable only when
+    its best durable class beats ``other`` by more than the margin."""
+    out: list[str] = []
+    for row in scores:
+        best = int(row[:-1].argmax())
+        if margin is None:
+            out.append(CLASSES[int(row.argmax())])
+        else:
+            out.append(CLASSES[best] if row[best] - row[-1] > margin else OTHER)
+    return out
+
+
+def fit_margin(scores: np.ndarray, durable: Sequence[bool]) -> float:
+    """The margin that gives the best F1 of "durable vs other" on the training sentences."""
+    gap = scores[:, :-1].max(axis=1) - scores[:, -1]
+    truth = np.array(durable)
+    best, best_f1 = 0.0, -1.0
+    for t in np.arange(-0.3, 0.3, 0.01):
+        said = gap > t
+        tp = float((said & truth).sum())
+        f1 = 2 * tp / max(float(said.sum()) + float(truth.sum()), 1.0)
+        if f1 > best_f1:
+            best, best_f1 = float(t), f1
+    return best
+
+
+def union(a: Sequence[str], b: Sequence[str]) -> list[str]:
+    """``a``'s judgement, and ``b``'s where ``a`` said nothing: the model as a second opinion."""
+    return [x if x != OTHER else y for x, y in zip(a, b, strict=True)]
 
 
 # -- figures
@@ -218,7 +184,7 @@ def proto_predict(protos: dict[str, np.ndarray], test: np.ndarray) -> list[str]:
 
 Figure = float | None
 Figures = dict[str, Figure]
-METHODS = ("rules", "knn", "proto")
+METHODS = ("rules", "knn", "knn_bal", "proto", "proto_cal", "rules+proto_cal")
 
 
 def _ratio(num: int, den: int) -> Figure:
@@ -243,6 +209,14 @@ def figures(sentences: Sequence[Sentence], predicted: Sequence[str]) -> Figures:
             )
         ),
     }
+    # A fact is found when one of its source sentences is judged durable: the extractor
+    # needs one statement of it, not all of them.
+    facts: dict[str, bool] = {}
+    for s, p in zip(sentences, predicted, strict=True):
+        if s.durable:
+            facts[s.source_of] = facts.get(s.source_of, False) or p != OTHER
+    out["facts_n"] = float(len(facts))
+    out["facts_found"] = _ratio(sum(facts.values()), len(facts))
     for c in CLASSES[:-1]:
         truth = [s.coarse == c for s in sentences]
         guess = [p == c for p in predicted]
@@ -270,6 +244,7 @@ class Result:
     held_out: str
     trained_on: list[str]
     coverage: Coverage
+    margin: float  # proto_cal's margin, fitted on the training corpora
     figures: dict[str, dict[str, Figures]]  # method -> subset -> figures
 
 
@@ -293,12 +268,20 @@ def run(
     train_emb = np.concatenate([e for _, e in train])
     train_labels = [s.coarse for d, _ in train for s in d.sentences]
     protos = {c: model.encode(list(p)) for c, p in PROTOTYPES.items()}
+    margin = fit_margin(
+        proto_scores(protos, train_emb), [s.durable for d, _ in train for s in d.sentences]
+    )
+    scores = proto_scores(protos, test_emb)
+    rules = rules_predict(test)
     predicted = {
-        "rules": rules_predict(test),
+        "rules": rules,
         "knn": knn_predict(train_emb, train_labels, test_emb, k),
-        "proto": proto_predict(protos, test_emb),
+        "knn_bal": knn_predict(train_emb, train_labels, test_emb, k, balanced=True),
+        "proto": proto_predict(scores),
+        "proto_cal": proto_predict(scores, margin),
+        "rules+proto_cal": union(rules, proto_predict(scores, margin)),
     }
-    result = Result(held_out, train_names, test.coverage, {})
+    result = Result(held_out, train_names, test.coverage, margin, {})
     for method, pred in predicted.items():
         per: dict[str, Figures] = {}
         for sub, keep in SUBSETS.items():
@@ -325,22 +308,24 @@ def print_table(results: Sequence[Result]) -> None:
         ("fact recall / precision %", "fact"),
         ("fix recall / precision %", "fix"),
     ]
-    print("| held out | sentences (durable) | figure | rules | kNN | prototypes |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    print(f"| held out | sentences (durable) | figure | {' | '.join(METHODS)} |")
+    print(f"| --- | --- | --- |{' --- |' * len(METHODS)}")
     for r in results:
         f = {m: r.figures[m]["all"] for m in METHODS}
         for i, (title, key) in enumerate(rows):
             cells = [f"{_fmt(f[m][f'{key}_recall'])} / {_fmt(f[m][f'{key}_precision'])}" for m in f]
             lead = f"| {r.held_out} | {_fmt(f['rules']['n'])} ({_fmt(f['rules']['durable_n'])}) "
             print(f"{lead if i == 0 else '| | '}| {title} | {' | '.join(cells)} |")
+        cells = [_fmt(f[m]["facts_found"]) for m in f]
+        print(f"| | | facts found (of {_fmt(f['rules']['facts_n'])}) % | {' | '.join(cells)} |")
         for kind in COARSE:
             cells = [_fmt(f[m][f"kind_{kind}"]) for m in f]
             print(f"| | | durable recall, {kind} | {' | '.join(cells)} |")
         cells = [_fmt(f[m]["distractors_said_durable"]) for m in f]
         print(f"| | | distractor sentences said durable | {' | '.join(cells)} |")
     print()
-    print("| held out | sentences | n (durable) | rules | kNN | prototypes |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    print(f"| held out | sentences | n (durable) | {' | '.join(METHODS)} |")
+    print(f"| --- | --- | --- |{' --- |' * len(METHODS)}")
     for r in results:
         for sub in ("user", "assistant", "misheard", "run_on"):
             if sub not in r.figures["rules"]:
