@@ -83,12 +83,18 @@ class MiniLM:
         self.w: dict[str, Array] = {
             k: v.astype(np.float32) for k, v in load_file(str(root / "model.safetensors")).items()
         }
+        self.wt: dict[str, Array] = {}
         self.tokenizer = Tokenizer.from_file(str(root / "tokenizer.json"))
         self.tokenizer.enable_truncation(max_length=MAX_TOKENS)
         self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # to the longest in a batch
 
     def _linear(self, x: Array, name: str) -> Array:
-        out: Array = x @ self.w[f"{name}.weight"].T + self.w[f"{name}.bias"]
+        # one 2-D product on a weight transposed once: numpy's stacked 3-D matmul over a
+        # transposed view is several times slower
+        if name not in self.wt:
+            self.wt[name] = np.ascontiguousarray(self.w[f"{name}.weight"].T)
+        flat = x.reshape(-1, x.shape[-1]) @ self.wt[name] + self.w[f"{name}.bias"]
+        out: Array = flat.reshape(*x.shape[:-1], flat.shape[-1])
         return out
 
     def _norm(self, x: Array, name: str) -> Array:
