@@ -174,6 +174,54 @@ def fit_margin(scores: np.ndarray, durable: Sequence[bool]) -> float:
     return best
 
 
+def fit_linear(
+    train: np.ndarray, labels: Sequence[str], steps: int = 400, l2: float = 1e-3
+) -> np.ndarray:
+    """A multinomial logistic regression on the embeddings (weights per class in ``CLASSES``
+    order, a bias row last), each class weighted by the inverse of its share, fitted by
+    full-batch gradient descent: the simplest learned reader of meaning."""
+    x = np.hstack([train, np.ones((len(train), 1), dtype=np.float32)])
+    y = np.array([CLASSES.index(c) for c in labels])
+    onehot = np.eye(len(CLASSES), dtype=np.float32)[y]
+    counts = onehot.sum(axis=0)
+    weight = (len(y) / (len(CLASSES) * np.maximum(counts, 1.0)))[y][:, None]
+    w = np.zeros((x.shape[1], len(CLASSES)), dtype=np.float32)
+    for _ in range(steps):
+        logits = x @ w
+        logits -= logits.max(axis=1, keepdims=True)
+        p = np.exp(logits)
+        p /= p.sum(axis=1, keepdims=True)
+        grad = x.T @ ((p - onehot) * weight) / len(y) + l2 * w
+        w -= 2.0 * grad
+    return w
+
+
+def linear_probs(w: np.ndarray, emb: np.ndarray) -> np.ndarray:
+    logits = np.hstack([emb, np.ones((len(emb), 1), dtype=np.float32)]) @ w
+    logits -= logits.max(axis=1, keepdims=True)
+    p = np.exp(logits)
+    out: np.ndarray = p / p.sum(axis=1, keepdims=True)
+    return out
+
+
+def auc(score: Sequence[float], truth: Sequence[bool]) -> Figure:
+    """The chance that a durable sentence scores above an other one (ties count half): how
+    well a score separates the two, whatever threshold is later chosen."""
+    pos = [s for s, t in zip(score, truth, strict=True) if t]
+    neg = [s for s, t in zip(score, truth, strict=True) if not t]
+    if not pos or not neg:
+        return None
+    a, b = np.array(pos)[:, None], np.array(neg)[None, :]
+    return 100.0 * float(((a > b).sum() + 0.5 * (a == b).sum()) / (len(pos) * len(neg)))
+
+
+def top(score: Sequence[float], classes: Sequence[str], n: int) -> list[str]:
+    """The ``n`` highest-scoring sentences keep their class, the rest are ``other``: a
+    recogniser held to the same number of durable sentences as another."""
+    keep = set(int(i) for i in np.argsort(-np.array(score), kind="stable")[:n])
+    return [c if i in keep and c != OTHER else OTHER for i, c in enumerate(classes)]
+
+
 def union(a: Sequence[str], b: Sequence[str]) -> list[str]:
     """``a``'s judgement, and ``b``'s where ``a`` said nothing: the model as a second opinion."""
     return [x if x != OTHER else y for x, y in zip(a, b, strict=True)]
@@ -184,7 +232,16 @@ def union(a: Sequence[str], b: Sequence[str]) -> list[str]:
 
 Figure = float | None
 Figures = dict[str, Figure]
-METHODS = ("rules", "knn", "knn_bal", "proto", "proto_cal", "rules+proto_cal")
+METHODS = (
+    "rules",
+    "knn",
+    "knn_bal",
+    "proto",
+    "proto_cal",
+    "linear",
+    "linear@rules",
+    "rules+proto_cal",
+)
 
 
 def _ratio(num: int, den: int) -> Figure:
@@ -245,6 +302,7 @@ class Result:
     trained_on: list[str]
     coverage: Coverage
     margin: float  # proto_cal's margin, fitted on the training corpora
+    auc: dict[str, Figure]  # durable vs other, threshold-free
     figures: dict[str, dict[str, Figures]]  # method -> subset -> figures
 
 
@@ -273,15 +331,31 @@ def run(
     )
     scores = proto_scores(protos, test_emb)
     rules = rules_predict(test)
+    probs = linear_probs(fit_linear(train_emb, train_labels), test_emb)
     predicted = {
         "rules": rules,
         "knn": knn_predict(train_emb, train_labels, test_emb, k),
         "knn_bal": knn_predict(train_emb, train_labels, test_emb, k, balanced=True),
         "proto": proto_predict(scores),
         "proto_cal": proto_predict(scores, margin),
+        "linear": [CLASSES[int(i)] for i in probs.argmax(axis=1)],
+        # as many durable sentences as the rules say: the recall a model buys at their cost
+        "linear@rules": top(
+            list(1.0 - probs[:, -1]),
+            [CLASSES[int(i)] for i in probs[:, :-1].argmax(axis=1)],
+            sum(p != OTHER for p in rules),
+        ),
         "rules+proto_cal": union(rules, proto_predict(scores, margin)),
     }
-    result = Result(held_out, train_names, test.coverage, margin, {})
+    truth = [s.durable for s in test.sentences]
+    gap = scores[:, :-1].max(axis=1) - scores[:, -1]
+    aucs = {
+        "proto": auc(list(gap), truth),
+        "linear": auc(list(1.0 - probs[:, -1]), truth),
+        # the rules give a yes or no, so their AUC is that of one threshold
+        "rules": auc([float(p != OTHER) for p in rules], truth),
+    }
+    result = Result(held_out, train_names, test.coverage, margin, aucs, {})
     for method, pred in predicted.items():
         per: dict[str, Figures] = {}
         for sub, keep in SUBSETS.items():
@@ -316,6 +390,8 @@ def print_table(results: Sequence[Result]) -> None:
             cells = [f"{_fmt(f[m][f'{key}_recall'])} / {_fmt(f[m][f'{key}_precision'])}" for m in f]
             lead = f"| {r.held_out} | {_fmt(f['rules']['n'])} ({_fmt(f['rules']['durable_n'])}) "
             print(f"{lead if i == 0 else '| | '}| {title} | {' | '.join(cells)} |")
+        cells = [_fmt(r.auc.get(m)) for m in f]
+        print(f"| | | AUC durable vs other % | {' | '.join(cells)} |")
         cells = [_fmt(f[m]["facts_found"]) for m in f]
         print(f"| | | facts found (of {_fmt(f['rules']['facts_n'])}) % | {' | '.join(cells)} |")
         for kind in COARSE:
