@@ -42,7 +42,16 @@ sys.path.insert(0, str(HERE))
 
 import numpy as np  # noqa: E402
 from quality import corpora  # noqa: E402
-from quality.labels import CLASSES, COARSE, OTHER, Coverage, Sentence, cut, label  # noqa: E402
+from quality.labels import (  # noqa: E402
+    CLASSES,
+    COARSE,
+    OTHER,
+    Coverage,
+    Sentence,
+    cut,
+    label,
+    strip_marker,
+)
 from quality.minilm import MiniLM, ModelMissing  # noqa: E402
 from quality.model import Say, User  # noqa: E402
 from quality.prototypes import PROTOTYPES  # noqa: E402
@@ -88,10 +97,6 @@ def load(name: str) -> Labelled:
 # -- the rule-based recognisers, as memoryd calls them
 
 
-def _strip_marker(s: str) -> str:
-    return re.sub(r"^(?:[-*•+]|\d{1,2}[.)])\s+", "", s.strip())
-
-
 def rules_predict(data: Labelled) -> list[str]:
     rules_of: dict[tuple[str, int], list[str]] = {}
     out: list[str] = []
@@ -99,9 +104,7 @@ def rules_predict(data: Labelled) -> list[str]:
         key = (s.session, s.message)
         if s.speaker == "user":
             if key not in rules_of:
-                rules_of[key] = [
-                    _strip_marker(p) for p in read_message(data.texts[key]).preferences
-                ]
+                rules_of[key] = [strip_marker(p) for p in read_message(data.texts[key]).preferences]
             # a rule joined from a pointer and the sentence before holds both sentences
             if any(p == s.text or s.text in p for p in rules_of[key]):
                 out.append("rule")
@@ -187,21 +190,20 @@ def fit_linear(
     weight = (len(y) / (len(CLASSES) * np.maximum(counts, 1.0)))[y][:, None]
     w = np.zeros((x.shape[1], len(CLASSES)), dtype=np.float32)
     for _ in range(steps):
-        logits = x @ w
-        logits -= logits.max(axis=1, keepdims=True)
-        p = np.exp(logits)
-        p /= p.sum(axis=1, keepdims=True)
+        p = _softmax(x @ w)
         grad = x.T @ ((p - onehot) * weight) / len(y) + l2 * w
         w -= 2.0 * grad
     return w
 
 
-def linear_probs(w: np.ndarray, emb: np.ndarray) -> np.ndarray:
-    logits = np.hstack([emb, np.ones((len(emb), 1), dtype=np.float32)]) @ w
-    logits -= logits.max(axis=1, keepdims=True)
-    p = np.exp(logits)
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    p = np.exp(logits - logits.max(axis=1, keepdims=True))
     out: np.ndarray = p / p.sum(axis=1, keepdims=True)
     return out
+
+
+def linear_probs(w: np.ndarray, emb: np.ndarray) -> np.ndarray:
+    return _softmax(np.hstack([emb, np.ones((len(emb), 1), dtype=np.float32)]) @ w)
 
 
 def auc(score: Sequence[float], truth: Sequence[bool]) -> Figure:

@@ -88,11 +88,16 @@ class Coverage:
     missing: list[str] = field(default_factory=list)
 
 
+def strip_marker(s: str) -> str:
+    """A sentence without its list marker ("- ", "2. ")."""
+    return _MARKER.sub("", s.strip()).strip()
+
+
 def message_sentences(text: str) -> list[str]:
     prose = _FENCE.sub(" ", text)
     out = []
     for s in split_sentences(prose):
-        s = _MARKER.sub("", s).strip()
+        s = strip_marker(s)
         if re.search(r"\w", s):
             out.append(s)
     return out
