@@ -45,6 +45,7 @@ def _current_rss_mib() -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description="Cost of the MiniLM encoder on one core.")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--batch", type=int, default=8, help="sentences per forward pass")
     args = parser.parse_args()
     data = [load(n) for n in corpora.NAMES]
     sentences = [s.text for d in data for s in d.sentences]
@@ -59,7 +60,7 @@ def main() -> int:
     enc: list[float] = []
     for _ in range(args.rounds):
         start = time.perf_counter()
-        model.encode(sentences)
+        model.encode(sentences, batch=args.batch)
         enc.append(time.perf_counter() - start)
     rules: list[float] = []
     for _ in range(args.rounds):
@@ -75,7 +76,7 @@ def main() -> int:
     print(f"model files on disk: {weights / 2**20:.1f} MiB; load: {load_s:.2f} s")
     print(
         f"encoder, 1 thread: {n / enc_s:,.0f} sentences/s ({enc_s:.2f} s, best of "
-        f"{args.rounds}); {1000 * enc_s / sessions:.1f} ms per rollout"
+        f"{args.rounds}, batches of {args.batch}); {1000 * enc_s / sessions:.1f} ms per rollout"
     )
     print(
         f"rules (read_message + statements + replacements), same sentences: "

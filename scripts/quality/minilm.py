@@ -140,7 +140,7 @@ class MiniLM:
         out: Array = (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
         return out
 
-    def encode(self, sentences: Sequence[str], batch: int = 32) -> Array:
+    def encode(self, sentences: Sequence[str], batch: int = 8) -> Array:
         out = np.zeros((len(sentences), self.hidden), dtype=np.float32)
         # Batches of similar length waste little work on padding.
         order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
