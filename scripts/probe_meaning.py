@@ -11,10 +11,23 @@ and its coverage); then, per held-out corpus, three recognisers judge the same s
   ``facts.statements([sentence])`` (user / assistant) and ``facts.replacements`` for ``fact``.
   They never say ``fix`` from a sentence (memoryd links a failure to its fix from the
   commands), so a fix sentence is found by them only as a statement.
-* ``knn`` — the k nearest labelled sentences of the training corpora (cosine of MiniLM
-  embeddings), a vote weighted by similarity.
-* ``proto`` — the nearest of a few generic prototype sentences per class (``PROTOTYPES``,
-  written for this probe in wording no corpus has: the set that could ship in memoryd).
+* ``knn`` / ``knn_bal`` — the k nearest labelled sentences of the training corpora (cosine
+  of MiniLM embeddings), a vote weighted by similarity (``_bal``: and by the inverse of each
+  class's share, since ``other`` is two thirds of the sentences).
+* ``proto`` / ``proto_cal`` — the nearest of a few generic prototype sentences per class
+  (``quality.prototypes``, written for this probe in wording no corpus has: the set that
+  could ship in memoryd); ``_cal`` asks the best durable class to beat ``other`` by a margin
+  fitted on the training corpora.
+* ``linear`` — a class-weighted logistic regression on the embeddings, trained on the other
+  corpora; ``linear@rules`` keeps only as many durable sentences as the rules say (its
+  highest-scoring ones): the recall bought at the rules' cost.
+* ``rules+linear&anchor`` / ``rules+proto&anchor`` — the rules, plus the model's durable
+  sentences that hold an exact token (``facts._anchored``): the model as a second opinion.
+
+Also printed: the AUC of "durable vs other" (threshold-free; for the rules, of their one
+operating point), the facts found (a fact is found when one of its source sentences is judged
+durable), and the figures on user and assistant sentences, on G-style misheard words and on
+run-on user sentences (30 words or more) apart.
 
 Usage::
 
@@ -57,6 +70,7 @@ from quality.model import Say, User  # noqa: E402
 from quality.prototypes import PROTOTYPES  # noqa: E402
 
 from memoryd.extract.offline.facts import (  # noqa: E402
+    _anchored,
     replacements,
     statements,
     user_statements,
@@ -224,9 +238,17 @@ def top(score: Sequence[float], classes: Sequence[str], n: int) -> list[str]:
     return [c if i in keep and c != OTHER else OTHER for i, c in enumerate(classes)]
 
 
-def union(a: Sequence[str], b: Sequence[str]) -> list[str]:
-    """``a``'s judgement, and ``b``'s where ``a`` said nothing: the model as a second opinion."""
-    return [x if x != OTHER else y for x, y in zip(a, b, strict=True)]
+def anchored_union(
+    rules: Sequence[str], model: Sequence[str], sentences: Sequence[Sentence]
+) -> list[str]:
+    """The rules' judgement, and the model's where the rules said nothing and the sentence
+    holds an exact token the rules' fact recogniser anchors on (``facts._anchored``: an env
+    var, a port, a version, a path, a code span, ``X=1``): the model as a second opinion
+    that can only add a sentence with something concrete to remember."""
+    return [
+        r if r != OTHER else (m if m != OTHER and _anchored(s.text) else OTHER)
+        for r, m, s in zip(rules, model, sentences, strict=True)
+    ]
 
 
 # -- figures
@@ -242,7 +264,9 @@ METHODS = (
     "proto_cal",
     "linear",
     "linear@rules",
-    "rules+proto_cal",
+    "rules+anchor",
+    "rules+linear&anchor",
+    "rules+proto&anchor",
 )
 
 
@@ -295,6 +319,8 @@ SUBSETS: dict[str, Callable[[Sentence], bool]] = {
     "assistant": lambda s: s.speaker == "assistant",
     "misheard": lambda s: s.speaker == "user" and MISHEARD.search(s.text) is not None,
     "run_on": lambda s: s.speaker == "user" and len(s.text.split()) >= RUN_ON_WORDS,
+    "anchored": lambda s: _anchored(s.text),
+    "unanchored": lambda s: not _anchored(s.text),
 }
 
 
@@ -334,26 +360,36 @@ def run(
     scores = proto_scores(protos, test_emb)
     rules = rules_predict(test)
     probs = linear_probs(fit_linear(train_emb, train_labels), test_emb)
+    linear = [CLASSES[int(i)] for i in probs.argmax(axis=1)]
     predicted = {
         "rules": rules,
         "knn": knn_predict(train_emb, train_labels, test_emb, k),
         "knn_bal": knn_predict(train_emb, train_labels, test_emb, k, balanced=True),
         "proto": proto_predict(scores),
         "proto_cal": proto_predict(scores, margin),
-        "linear": [CLASSES[int(i)] for i in probs.argmax(axis=1)],
+        "linear": linear,
         # as many durable sentences as the rules say: the recall a model buys at their cost
         "linear@rules": top(
             list(1.0 - probs[:, -1]),
             [CLASSES[int(i)] for i in probs[:, :-1].argmax(axis=1)],
             sum(p != OTHER for p in rules),
         ),
-        "rules+proto_cal": union(rules, proto_predict(scores, margin)),
+        # the control: every anchored sentence, no model
+        "rules+anchor": anchored_union(rules, ["fact"] * len(rules), test.sentences),
+        "rules+linear&anchor": anchored_union(rules, linear, test.sentences),
+        "rules+proto&anchor": anchored_union(rules, proto_predict(scores), test.sentences),
     }
     truth = [s.durable for s in test.sentences]
     gap = scores[:, :-1].max(axis=1) - scores[:, -1]
+    # how well the model orders what the rules left out, among sentences with an anchor
+    left = [i for i, s in enumerate(test.sentences) if rules[i] == OTHER and _anchored(s.text)]
     aucs = {
         "proto": auc(list(gap), truth),
         "linear": auc(list(1.0 - probs[:, -1]), truth),
+        "linear_left_anchored": auc(
+            [1.0 - float(probs[i, -1]) for i in left], [truth[i] for i in left]
+        ),
+        "proto_left_anchored": auc([float(gap[i]) for i in left], [truth[i] for i in left]),
         # the rules give a yes or no, so their AUC is that of one threshold
         "rules": auc([float(p != OTHER) for p in rules], truth),
     }
@@ -394,6 +430,9 @@ def print_table(results: Sequence[Result]) -> None:
             print(f"{lead if i == 0 else '| | '}| {title} | {' | '.join(cells)} |")
         cells = [_fmt(r.auc.get(m)) for m in f]
         print(f"| | | AUC durable vs other % | {' | '.join(cells)} |")
+        lin, pro = r.auc["linear_left_anchored"], r.auc["proto_left_anchored"]
+        left = f"linear {_fmt(lin)}, proto {_fmt(pro)}"
+        print(f"| | | AUC on anchored sentences the rules left out | {left} |")
         cells = [_fmt(f[m]["facts_found"]) for m in f]
         print(f"| | | facts found (of {_fmt(f['rules']['facts_n'])}) % | {' | '.join(cells)} |")
         for kind in COARSE:
@@ -405,7 +444,7 @@ def print_table(results: Sequence[Result]) -> None:
     print(f"| held out | sentences | n (durable) | {' | '.join(METHODS)} |")
     print(f"| --- | --- | --- |{' --- |' * len(METHODS)}")
     for r in results:
-        for sub in ("user", "assistant", "misheard", "run_on"):
+        for sub in ("user", "assistant", "misheard", "run_on", "anchored", "unanchored"):
             if sub not in r.figures["rules"]:
                 continue
             f = {m: r.figures[m][sub] for m in METHODS}
