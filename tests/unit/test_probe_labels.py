@@ -165,24 +165,3 @@ def test_no_prototype_shares_most_of_its_words_with_a_corpus_sentence(name: str)
             words = set(words_of(p.lower())) - _COMMON
             shared = max(len(words & w) for w in corpus_words)
             assert shared <= len(words) / 2, (kind, p)
-
-
-def test_the_probe_names_the_corpora_it_knows_when_given_another() -> None:
-    # The probe itself needs numpy (not a dependency of memoryd); where it is installed, a
-    # corpus name it does not know is refused in one line that lists the ones it does.
-    pytest.importorskip("numpy")
-    import subprocess
-
-    run = subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "probe_meaning.py"), "--held-out", "zz"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert run.returncode == 2
-    assert run.stdout == ""
-    assert (
-        run.stderr.strip()
-        .splitlines()[-1]
-        .endswith(f"error: no corpus 'zz': choose one of {', '.join(corpora.NAMES)}")
-    )
