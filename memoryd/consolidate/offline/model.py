@@ -173,6 +173,8 @@ def adds_little(quote: str, text: str, extra: int = 0) -> bool:
     return all(tok in text for tok in CODEISH.findall(quote)) and (
         len(content_words(quote) - content_words(text)) <= extra
     )
+
+
 _QUOTE = re.compile(r"[\"“]([^\"”]{1,300})[\"”]")
 _SAID = re.compile(
     r"^(?:when [^,]*,\s*)?the user (?:said|asked|corrected|asked / corrected)\b:?\s*", re.I

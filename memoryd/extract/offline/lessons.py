@@ -19,7 +19,13 @@ from memoryd.extract.offline.judge import (
 from memoryd.extract.offline.language import proposal_sentence
 from memoryd.extract.offline.limits import COMMAND_CHARS
 from memoryd.extract.offline.sentences import split_sentences
-from memoryd.extract.offline.shell import MAX_ADDED, command_key, command_programs
+from memoryd.extract.offline.shell import (
+    MAX_ADDED,
+    clip_command,
+    command_key,
+    command_programs,
+    written_files,
+)
 from memoryd.extract.offline.timeline import Command, Edit, Feedback, Task
 from memoryd.textutil import clip, dedupe, md_code, quoted
 
@@ -129,9 +135,14 @@ def _fix_steps(between: Sequence[Command | Edit], failed: Command, rejected: set
         if b.seq in rejected or not b.succeeded:
             continue
         if isinstance(b, Command):
-            if is_probe(b) or command_key(b.text) == key or one_off(b):
+            # a look that writes its text into a file ("echo X=1 > .env") is an edit
+            if (
+                (is_probe(b) and not written_files(b.text))
+                or command_key(b.text) == key
+                or one_off(b)
+            ):
                 continue
-            steps.append(md_code(clip(without_ids(b.text), LESSON_PART)))
+            steps.append(md_code(clip_command(without_ids(b.text), LESSON_PART)))
         else:
             steps.append(edit_phrase(b))
     return dedupe(steps)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import posixpath
 import re
 import shlex
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,13 +117,70 @@ def error_excerpt(body: str) -> str | None:
     said = [ln for ln in errors if not _BARE_NAME.match(ln)] or errors
     if not said:
         return None
-    line = said[0]
+    return _as_error(lines, lines.index(said[0]))
+
+
+def _as_error(lines: list[str], i: int) -> str:
+    """Line ``i`` as an error message: without a Ruby frame before it, and with the lines
+    after it when it only introduces them ("Encountered an error:")."""
+    line = lines[i]
     if line.rstrip().endswith(":"):
-        # "Encountered an error:" introduces the message; the lines after it say what failed
-        after = [ln.strip() for ln in lines[lines.index(line) + 1 :] if ln.strip()][:2]
+        after = [ln.strip() for ln in lines[i + 1 :] if ln.strip()][:2]
         if after:
             line = f"{line.strip()} {' '.join(after)}"
     return clip(_FRAME.sub("", line), QUOTE_CHARS)
+
+
+# Words that carry no subject of their own: a line and a conclusion sharing only these cite
+# nothing.
+_FUNCTION_WORDS = frozenset(
+    "the a an and or but of to in on at by for with from into as is are was were be been "
+    "being it its this that these those not no than then there here has have had do does did "
+    "will would can could should may might must so if when while after before because about "
+    "over under up down out off all any each every some more most other such only own same too "
+    "very just also now which what who how why where your you we our they their".split()
+)
+_WORD = re.compile(r"[A-Za-z0-9$][\w$]*")
+_CODE_SPAN = re.compile(r"`[^`\n]+`")
+CITED_MIN = 3
+
+
+def _weight(word: str) -> int:
+    """A name (a digit, an underscore, inner capitals) or a long word says more than a short
+    word."""
+    special = any(c.isdigit() or c == "_" for c in word) or word[1:] != word[1:].lower()
+    return 2 if special or len(word) >= 7 else 1
+
+
+def spoken_words(said: Sequence[str], command: str) -> set[str]:
+    """The words (lower-cased) of what the agent said about a command's outcome, without
+    function words, the command's own words and the code spans it wrote (naming a command,
+    the failed one or its fix, cites nothing: a tool that prints the command to run would
+    otherwise be cited for it)."""
+    own = {w.lower() for w in _WORD.findall(command)}
+    prose = [_CODE_SPAN.sub(" ", text) for text in said]
+    return {w.lower() for text in prose for w in _WORD.findall(text)} - own - _FUNCTION_WORDS
+
+
+def cited_error(body: str, spoken: set[str]) -> tuple[str, int] | None:
+    """The line of a failed command's output that the agent's later words cite most (its
+    diagnosis names the cause it read: "failed because the database x does not exist"), with
+    its score; None when no line shares ``CITED_MIN`` worth of words."""
+    lines = [_RUNNER_PREFIX.sub("", ln).strip() for ln in body.splitlines()] if spoken else []
+    best: tuple[int, int] | None = None
+    for i, line in enumerate(lines):
+        if not line or _WRAPPER_LINE.search(line):
+            continue
+        score = cited_score(line, spoken)
+        if score >= CITED_MIN and (best is None or score > best[1]):
+            best = (i, score)
+    return (_as_error(lines, best[0]), best[1]) if best is not None else None
+
+
+def cited_score(line: str, spoken: set[str]) -> int:
+    """How much of ``line`` the words in ``spoken`` (lower-cased) name."""
+    words = {w for w in _WORD.findall(line) if len(w) > 1}
+    return sum(_weight(w) for w in words if w.lower() in spoken)
 
 
 # A line that is only an error's name, with no message.
@@ -390,6 +448,36 @@ def command_paths(cmd: str, cwd: str = "") -> list[str]:
             if file_program or "/" in arg or _PATHLIKE_EXT.search(p) or p.startswith("."):
                 out.append(p)
     return dedupe(out)
+
+
+def clip_command(command: str, limit: int) -> str:
+    """A command on one line within ``limit`` characters; a chain too long keeps its last
+    step whole and clips what comes before it (``rm -rf build && conan install … && cmake
+    --preset dev``): the step that ends a fix is what made it work, the head says how it
+    began."""
+    flat = one_line(command)
+    if len(flat) <= limit:
+        return flat
+    head, sep, last = flat.rpartition(" && ")
+    if not sep or len(last) > limit // 2:
+        return clip(flat, limit)
+    return f"{clip(head, limit - len(last) - len(sep))}{sep}{last}"
+
+
+def written_files(cmd: str) -> list[str]:
+    """The files a command writes by redirecting output into them (``echo X > .env``,
+    ``printf … >> local.properties``) or through ``tee``: such a command changes the
+    project, whatever program prints the text."""
+    out: list[str] = []
+    for segment in _command_segments(cmd):
+        program, args = _program(segment)
+        for arg, target in itertools.pairwise(segment):
+            if arg in (">", ">>", ">|") and (p := clean_path(target, "")) and not p.isdigit():
+                out.append(p)
+        if program == "tee":
+            out.extend(p for a in args if not a.startswith("-") and (p := clean_path(a, "")))
+    # a scratch file of one run is no change to the project
+    return dedupe(p for p in out if not p.startswith("/tmp/"))
 
 
 SUBCOMMAND_PROGRAMS = frozenset(

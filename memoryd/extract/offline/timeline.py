@@ -16,6 +16,8 @@ from memoryd.extract.offline.sentences import split_sentences
 from memoryd.extract.offline.shell import (
     PATCH_FAIL,
     bound,
+    cited_error,
+    cited_score,
     clean_path,
     command_paths,
     error_excerpt,
@@ -25,6 +27,7 @@ from memoryd.extract.offline.shell import (
     patch_added,
     patch_files,
     shell_display,
+    spoken_words,
 )
 from memoryd.textutil import clip, dedupe, md_code, quoted
 
@@ -144,6 +147,9 @@ class Task:
     refused: list[tuple[str, str]] = field(default_factory=list)
     # (seq, text) of each user message in this task: a correction names what to run instead.
     said: list[tuple[int, str]] = field(default_factory=list)
+    # (seq, text) of each assistant message in this task: a diagnosis after a failure cites
+    # the line of the output that was its cause.
+    agent_said: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def commands(self) -> list[Command]:
@@ -250,6 +256,8 @@ class _Builder:
                 task.final_answer = text
                 if len(task.assistant_texts) < MAX_TEXTS:
                     task.assistant_texts.append(text[:ANALYSE_CHARS])
+                if len(task.agent_said) < MAX_TEXTS:
+                    task.agent_said.append((self.seq, text[:ANALYSE_CHARS]))
             elif text:
                 self.pending_answer = text
 
@@ -411,7 +419,26 @@ class _Builder:
         # folded into the first task.
         if self.tasks and self.pending:
             self.tasks[0].events[:0] = self.pending
+        for task in self.tasks:
+            _cite_errors(task)
         return Rollout(tasks=self.tasks, env_cwd=self.env_cwd)
+
+
+def _cite_errors(task: Task) -> None:
+    """A failed command's error is the line of its output the agent's later words cite most:
+    the agent read the whole output and named the cause ("SDK location not found" under a
+    generic "What went wrong:", a message under a test's FAILED verdict)."""
+    for cmd in task.commands:
+        if not cmd.failed or not cmd.body:
+            continue
+        spoken = spoken_words([t for seq, t in task.agent_said if seq > cmd.seq], cmd.text)
+        cited = cited_error(cmd.body, spoken)
+        # an error picked by its looks loses only to a line cited more; the output's last
+        # lines (no line looked like an error) hold the cited one among others
+        if cited is not None and (
+            cmd.error_hint is None or cited[1] > cited_score(cmd.error_hint, spoken)
+        ):
+            cmd.error_hint = cited[0]
 
 
 def analyse(items: Sequence[dict[str, Any]], cwd: str, continuation_title: str | None) -> Rollout:

@@ -1,0 +1,128 @@
+"""Round 7b of issue 13 (corpus G as a tuning corpus), the lesson and consolidation side: each
+class of miss G showed, in wording no corpus has (a bakery's ordering app, firmware, a
+Haskell service, a static site)."""
+
+from __future__ import annotations
+
+from support.items import assistant, failures_of, result, run, user
+
+from memoryd.consolidate.offline.dense import restates
+from memoryd.extract.offline.shell import clip_command, written_files
+
+
+async def test_the_output_line_the_agents_diagnosis_cites_is_the_error() -> None:
+    # the first error-looking line is a runner's verdict; the agent's conclusion names the
+    # cause from a line further down, which looks like no error at all
+    items = [
+        user("flash the sensor board please"),
+        run("c1", "make flash"),
+        result(
+            "c1",
+            2,
+            "FAILED  flash target rp2040\n"
+            "openocd: probe picoprobe busy, held by another session on /dev/ttyACM0\n",
+        ),
+        run("c2", "openocd-release --all"),
+        result("c2", 0, "released 1 probe\n"),
+        run("c3", "make flash"),
+        result("c3", 0, "wrote 412 KiB, verified\n"),
+        assistant(
+            "The flash failed because the picoprobe was busy, held by another session; "
+            "`openocd-release --all` freed it and the flash verified."
+        ),
+    ]
+    lesson = (await failures_of(items)).splitlines()[0]
+    assert "picoprobe busy, held by another session" in lesson
+    assert "fixed by `openocd-release --all`" in lesson
+
+
+async def test_a_command_the_agent_names_in_code_is_no_citation_of_the_output() -> None:
+    # the tool prints the command to run; the agent names that command in code: the line
+    # cited is the one with the cause, not the printed command
+    items = [
+        user("run the bakery app's tests"),
+        run("c1", "cabal test"),
+        result(
+            "c1",
+            1,
+            "SchemaDriftDetected: the orders table is behind the model\n"
+            "    cabal run migrate -- --target test\n",
+        ),
+        run("c2", "cabal run migrate -- --target test"),
+        result("c2", 0, "applied 2 migrations\n"),
+        run("c3", "cabal test"),
+        result("c3", 0, "41 tests passed\n"),
+        assistant(
+            "SchemaDriftDetected: the test database lagged the model; "
+            "`cabal run migrate -- --target test` brought it level."
+        ),
+    ]
+    lesson = (await failures_of(items)).splitlines()[0]
+    assert '"SchemaDriftDetected: the orders table is behind the model"' in lesson
+
+
+async def test_an_error_picked_by_its_looks_stays_when_another_line_is_cited_no_more() -> None:
+    # the runner's log line and the assertion say the same; the agent's words cite both
+    # alike, so the assertion, picked by its looks, stays the error
+    items = [
+        user("check the loaf counter"),
+        run("c1", "pytest -q tests/test_counter.py"),
+        result(
+            "c1",
+            1,
+            "counter: expected count 12 got 11\nE   AssertionError: expected count 12, got 11\n",
+        ),
+        run("c2", "python tools/recalibrate.py --tray 3"),
+        result("c2", 0, "tray 3 recalibrated\n"),
+        run("c3", "pytest -q tests/test_counter.py"),
+        result("c3", 0, "1 passed\n"),
+        assistant("The count was expected 12 but got 11 until tray 3 was recalibrated."),
+    ]
+    lesson = (await failures_of(items)).splitlines()[0]
+    assert '"AssertionError: expected count 12, got 11"' in lesson
+
+
+async def test_a_command_that_writes_a_setting_into_a_file_is_a_fix_step() -> None:
+    # printing a line into a file changes the project, though the program only prints
+    items = [
+        user("build the firmware image"),
+        run("c1", "west build -b nrf52840dk"),
+        result("c1", 1, "CMake Error: ZEPHYR_SDK_INSTALL_DIR is not set\n"),
+        run("c2", "printf 'ZEPHYR_SDK_INSTALL_DIR=/opt/zephyr-sdk\\n' >> .west-env"),
+        result("c2", 0, ""),
+        run("c3", "west build -b nrf52840dk"),
+        result("c3", 0, "[212/212] Linking C executable zephyr/zephyr.elf\n"),
+    ]
+    lesson = (await failures_of(items)).splitlines()[0]
+    assert "ZEPHYR_SDK_INSTALL_DIR is not set" in lesson
+    assert "fixed by `printf 'ZEPHYR_SDK_INSTALL_DIR=/opt/zephyr-sdk\\n' >> .west-env`" in lesson
+
+
+def test_only_redirects_into_a_project_file_are_writes() -> None:
+    assert written_files("echo 'port=7311' > oven.conf") == ["oven.conf"]
+    assert written_files("stack test 2>&1 | tee test.log") == ["test.log"]
+    assert written_files("ls src > /dev/null 2>&1") == []
+    assert written_files("cat oven.conf > /tmp/scratch.conf") == []
+    assert written_files("grep port oven.conf") == []
+
+
+def test_a_long_chain_keeps_its_last_step_whole() -> None:
+    chain = (
+        "rm -rf dist && npm ci --prefer-offline --no-audit --ignore-scripts "
+        "--workspace storefront && eleventy --serve"
+    )
+    clipped = clip_command(chain, 70)
+    assert len(clipped) <= 70
+    assert clipped.startswith("rm -rf dist && npm ci")
+    assert clipped.endswith("… && eleventy --serve")
+    # a short command, or one whose last step is itself long, is clipped as before
+    assert clip_command("make flash", 70) == "make flash"
+    assert clip_command("a && " + "b" * 60, 40).endswith("…")
+
+
+def test_a_command_in_code_is_one_value_a_path_word_does_not_hold() -> None:
+    # "test" in a path of a better line does not state how to run the tests
+    how_to = "bakery: Run the tests with `make check`"
+    lesson = "bakery: `cabal test` failed: \"diff a/test/golden.txt b/test/golden.txt\"; fixed"
+    assert not restates(how_to, [lesson])
+    assert restates("bakery: Run the tests with `make check`", ["bakery: `make check` runs tests"])
