@@ -7,6 +7,7 @@ from __future__ import annotations
 from support.items import assistant, failures_of, result, run, user
 
 from memoryd.consolidate.offline.dense import restates
+from memoryd.consolidate.offline.supersession import Replacement, superseded_by
 from memoryd.extract.offline.shell import clip_command, written_files
 
 
@@ -123,6 +124,18 @@ def test_a_long_chain_keeps_its_last_step_whole() -> None:
 def test_a_command_in_code_is_one_value_a_path_word_does_not_hold() -> None:
     # "test" in a path of a better line does not state how to run the tests
     how_to = "bakery: Run the tests with `make check`"
-    lesson = "bakery: `cabal test` failed: \"diff a/test/golden.txt b/test/golden.txt\"; fixed"
+    lesson = 'bakery: `cabal test` failed: "diff a/test/golden.txt b/test/golden.txt"; fixed'
     assert not restates(how_to, [lesson])
     assert restates("bakery: Run the tests with `make check`", ["bakery: `make check` runs tests"])
+
+
+def test_a_thing_gone_is_named_by_a_path_that_ends_in_it() -> None:
+    gone = Replacement("sam-e70", "", "2026-03-02", "sam-e70 is gone from boards/")
+    how_to = "Flash it with `west flash --board-root boards/sam-e70 --runner jlink`"
+    assert gone.covers(how_to)
+    # a lesson's fix keeps the step it teaches (only a word, not a path's end, is the thing)
+    assert not gone.covers(how_to, paths=False)
+    # a path that goes on past the name, or a longer name, is something else
+    assert not gone.covers("Flash it with `west flash --board-root boards/sam-e70/rev2`")
+    assert not gone.covers("Flash it with `west flash --board-root boards/sam-e70b`")
+    assert superseded_by(how_to, "2026-02-01", [gone]) is gone
