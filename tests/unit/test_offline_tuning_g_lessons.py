@@ -7,6 +7,9 @@ from __future__ import annotations
 from support.items import assistant, failures_of, result, run, user
 
 from memoryd.consolidate.offline.dense import restates
+from memoryd.consolidate.offline.memory_md import VisibleGroup
+from memoryd.consolidate.offline.model import Group
+from memoryd.consolidate.offline.summary_md import Digest, Line, SummaryModel, _heads, relative
 from memoryd.consolidate.offline.supersession import Replacement, superseded_by
 from memoryd.extract.offline.shell import clip_command, written_files
 
@@ -139,3 +142,35 @@ def test_a_thing_gone_is_named_by_a_path_that_ends_in_it() -> None:
     assert not gone.covers("Flash it with `west flash --board-root boards/sam-e70/rev2`")
     assert not gone.covers("Flash it with `west flash --board-root boards/sam-e70b`")
     assert superseded_by(how_to, "2026-02-01", [gone]) is gone
+
+
+def _digest(project: str, texts: list[str]) -> Digest:
+    group = Group(project, f"/srv/{project}")
+    d = Digest(VisibleGroup(group, [], [], [], []))
+    d.lines = [Line(t, frozenset({project}), 100 - i) for i, t in enumerate(texts)]
+    return d
+
+
+def test_a_digest_holds_its_best_line_then_what_fits_its_share_of_the_head() -> None:
+    # a long second line does not keep the short facts after it out of what Codex reads
+    # first; it goes to the rest of the file
+    long1, long2 = "- kiln: " + "a" * 1500, "- kiln: " + "b" * 3500
+    kiln = _digest("kiln", [long1, long2, "- kiln: glaze temp is 1240", "- kiln: vents on GPIO4"])
+    till = _digest("till", ["- till: receipts print via CUPS queue `till-rcpt`"])
+    model = SummaryModel([], [], [], [kiln, till], [], [], [], [])
+    kept = {id(ln) for d in model.digests for ln in d.lines}
+    heads = _heads(model, kept, 0)
+    assert [ln.text for ln in heads[0]] == [
+        long1,
+        "- kiln: glaze temp is 1240",
+        "- kiln: vents on GPIO4",
+    ]
+    assert [ln.text for ln in heads[1]] == ["- till: receipts print via CUPS queue `till-rcpt`"]
+
+
+def test_paths_inside_the_project_are_said_from_its_directory() -> None:
+    line = 'failed: "no manifest at /srv/kiln/public/m.json"; see /srv/kiln2/x and /srv/kiln'
+    assert relative(line, "/srv/kiln") == (
+        'failed: "no manifest at public/m.json"; see /srv/kiln2/x and /srv/kiln'
+    )
+    assert relative(line, "/") == line

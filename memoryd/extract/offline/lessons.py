@@ -49,11 +49,13 @@ def _family(program: str) -> str:
 
 def _reruns(failed: Command, b: Command) -> bool:
     """Whether a successful ``b`` ran what ``failed`` ran: the same programs, or a chain that
-    holds them ("cmake --build … && ctest" after "ctest" failed)."""
+    holds them ("cmake --build … && ctest" after "ctest" failed)..."""
     if command_key(b.text) == command_key(failed.text):
         return True
-    ka = set(command_programs(failed.text))
-    return bool(ka) and ka <= set(command_programs(b.text))
+    ka, kb = command_programs(failed.text), command_programs(b.text)
+    # ... or the same last step with fewer before it ("cmake --build && ctest -R x" after
+    # "cmake --preset … && cmake --build && ctest -R x"): a chain's verdict is its last step's
+    return bool(ka) and (set(ka) <= set(kb) or (set(kb) <= set(ka) and kb[-1:] == ka[-1:]))
 
 
 # A named check and its verdict on a line of a runner's report ("lint-imports.....Failed",
