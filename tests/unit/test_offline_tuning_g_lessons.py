@@ -4,7 +4,7 @@ Haskell service, a static site)."""
 
 from __future__ import annotations
 
-from support.items import assistant, failures_of, result, run, user
+from support.items import assistant, failures_of, patch, patch_ok, result, run, user
 
 from memoryd.consolidate.offline.dense import restates
 from memoryd.consolidate.offline.memory_md import VisibleGroup
@@ -174,3 +174,20 @@ def test_paths_inside_the_project_are_said_from_its_directory() -> None:
         'failed: "no manifest at public/m.json"; see /srv/kiln2/x and /srv/kiln'
     )
     assert relative(line, "/") == line
+
+
+async def test_a_rerun_with_fewer_setup_steps_and_the_same_last_step_closes_the_failure() -> None:
+    # the full chain failed in its last step; after a code edit the agent reruns only the
+    # build and that step: the edit is the fix, not "the shorter chain works instead"
+    items = [
+        user("the stack test for the ledger leaks, check"),
+        run("c1", "stack setup && stack build --fast && stack test ledger"),
+        result("c1", 1, "ledger> Test suite failure: space leak in Ledger.fold\n"),
+        patch("p1", "src/Ledger.hs", added=("foldl' step 0 xs",)),
+        patch_ok("p1"),
+        run("c2", "stack build --fast && stack test ledger"),
+        result("c2", 0, "ledger> Test suite ledger passed\n"),
+    ]
+    lesson = (await failures_of(items)).splitlines()[0]
+    assert "fixed by editing `src/Ledger.hs`" in lesson
+    assert "works instead" not in lesson
