@@ -180,14 +180,14 @@ async def test_a_rerun_with_fewer_setup_steps_and_the_same_last_step_closes_the_
     # the full chain failed in its last step; after a code edit the agent reruns only the
     # build and that step: the edit is the fix, not "the shorter chain works instead"
     items = [
-        user("the stack test for the ledger leaks, check"),
-        run("c1", "stack setup && stack build --fast && stack test ledger"),
-        result("c1", 1, "ledger> Test suite failure: space leak in Ledger.fold\n"),
-        patch("p1", "src/Ledger.hs", added=("foldl' step 0 xs",)),
+        user("the storefront's cart test leaks timers, check"),
+        run("c1", "npm ci && npm run build && npm test -- cart"),
+        result("c1", 1, "cart.spec.ts: open handle: setInterval in useCartPoll\n"),
+        patch("p1", "src/useCartPoll.ts", added=("return () => clearInterval(id)",)),
         patch_ok("p1"),
-        run("c2", "stack build --fast && stack test ledger"),
-        result("c2", 0, "ledger> Test suite ledger passed\n"),
+        run("c2", "npm run build && npm test -- cart"),
+        result("c2", 0, "cart.spec.ts: 12 passed\n"),
     ]
     lesson = (await failures_of(items)).splitlines()[0]
-    assert "fixed by editing `src/Ledger.hs`" in lesson
-    assert "works instead" not in lesson
+    assert "fixed by editing `src/useCartPoll.ts`" in lesson
+    assert "instead" not in lesson
