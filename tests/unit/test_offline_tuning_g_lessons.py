@@ -126,10 +126,10 @@ def test_a_long_chain_keeps_its_last_step_whole() -> None:
 
 def test_a_command_in_code_is_one_value_a_path_word_does_not_hold() -> None:
     # "test" in a path of a better line does not state how to run the tests
-    how_to = "bakery: Run the tests with `make check`"
-    lesson = 'bakery: `cabal test` failed: "diff a/test/golden.txt b/test/golden.txt"; fixed'
+    how_to = "bakery: Run the tests with `make test`"
+    lesson = "bakery: `cabal build` failed: \"diff a/test/golden.txt b/test/golden.txt\"; fixed"
     assert not restates(how_to, [lesson])
-    assert restates("bakery: Run the tests with `make check`", ["bakery: `make check` runs tests"])
+    assert restates(how_to, ["bakery: `make test` runs the tests"])
 
 
 def test_a_thing_gone_is_named_by_a_path_that_ends_in_it() -> None:
