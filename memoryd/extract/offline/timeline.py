@@ -252,12 +252,12 @@ class _Builder:
             text = "\n".join(message_parts(item)).strip()
             self.asked = text.rstrip("*_` ").endswith("?") or proposes(text)
             task = self._current()
+            if text and task is not None and len(task.agent_said) < MAX_TEXTS:
+                task.agent_said.append((self.seq, text[:ANALYSE_CHARS]))
             if text and task is not None:
                 task.final_answer = text
                 if len(task.assistant_texts) < MAX_TEXTS:
                     task.assistant_texts.append(text[:ANALYSE_CHARS])
-                if len(task.agent_said) < MAX_TEXTS:
-                    task.agent_said.append((self.seq, text[:ANALYSE_CHARS]))
             elif text:
                 self.pending_answer = text
 
