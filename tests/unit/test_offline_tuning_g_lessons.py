@@ -9,7 +9,14 @@ from support.items import assistant, failures_of, patch, patch_ok, result, run, 
 from memoryd.consolidate.offline.dense import restates
 from memoryd.consolidate.offline.memory_md import VisibleGroup
 from memoryd.consolidate.offline.model import Group
-from memoryd.consolidate.offline.summary_md import Digest, Line, SummaryModel, _heads, relative
+from memoryd.consolidate.offline.summary_md import (
+    Digest,
+    Line,
+    SummaryModel,
+    _heads,
+    _without_repeats,
+    relative,
+)
 from memoryd.consolidate.offline.supersession import Replacement, superseded_by
 from memoryd.extract.offline.shell import clip_command, written_files
 
@@ -127,7 +134,7 @@ def test_a_long_chain_keeps_its_last_step_whole() -> None:
 def test_a_command_in_code_is_one_value_a_path_word_does_not_hold() -> None:
     # "test" in a path of a better line does not state how to run the tests
     how_to = "bakery: Run the tests with `make test`"
-    lesson = "bakery: `cabal build` failed: \"diff a/test/golden.txt b/test/golden.txt\"; fixed"
+    lesson = 'bakery: `cabal build` failed: "diff a/test/golden.txt b/test/golden.txt"; fixed'
     assert not restates(how_to, [lesson])
     assert restates(how_to, ["bakery: `make test` runs the tests"])
 
@@ -191,3 +198,18 @@ async def test_a_rerun_with_fewer_setup_steps_and_the_same_last_step_closes_the_
     lesson = (await failures_of(items)).splitlines()[0]
     assert "fixed by editing `src/useCartPoll.ts`" in lesson
     assert "instead" not in lesson
+
+
+def test_the_users_words_are_shown_once_in_a_digest() -> None:
+    said = "no proofing over 30 minutes and keep the oven log in UTC please"
+    first = Line(f'- bakery: no proofing over 30 minutes — "{said}"', frozenset(), 400)
+    second = Line(f'- bakery: keep the oven log in UTC — "{said}"', frozenset(), 400)
+    again = Line("- bakery: keep the oven log in UTC please", frozenset(), 400)
+    other = Line("- bakery: keep the till log in UTC", frozenset(), 400)
+    kept = _without_repeats([first, second, again, other])
+    # the second rule drops the quote the first shows; the rule said in that quote goes
+    assert [ln.text for ln in kept] == [
+        first.text,
+        "- bakery: keep the oven log in UTC",
+        "- bakery: keep the till log in UTC",
+    ]

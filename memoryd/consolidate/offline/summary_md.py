@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from memoryd.consolidate.offline.dense import (
     dont_line,
@@ -48,7 +48,7 @@ from memoryd.consolidate.offline.supersession import (
     slot,
 )
 from memoryd.redact import redact
-from memoryd.textutil import clip, plural, split_lines
+from memoryd.textutil import clip, norm_words, plural, split_lines
 
 LINE_CHARS = 320
 # Lines below this score (how to run something, what is missing) may repeat a better line.
@@ -206,6 +206,10 @@ def relative(text: str, cwd: str) -> str:
     return re.sub(rf"(?<![\w/.-]){re.escape(root)}/(?=[\w.])", "", text)
 
 
+# a rule's quote of the user's words, as dense.rule_line writes it
+_QUOTE_TAIL = re.compile(r' — "(?P<quote>[^"\n]+)"$')
+
+
 def _without_repeats(lines: Sequence[Line]) -> list[Line]:
     """A project's ranked lines without those a better line already says: a line (not a
     rule) whose every word and value a line above holds; a "how to run" line whose commands
@@ -218,6 +222,14 @@ def _without_repeats(lines: Sequence[Line]) -> list[Line]:
     for ln in lines:
         if ln.score < RULE_SCORE and restates(ln.text, (o.text for o in out)):
             continue
+        # the user's words are said once: a rule whose whole text a line above holds (as its
+        # rule or in its quote) is that line's, and a quote shown above is not shown again
+        body = f" {norm_words(ln.text.split(': ', 1)[-1])} "
+        if len(body.split()) >= 3 and any(body in f" {norm_words(o.text)} " for o in out):
+            continue
+        quote = _QUOTE_TAIL.search(ln.text)
+        if quote and any(quote.group("quote").rstrip("…") in o.text for o in out):
+            ln = replace(ln, text=ln.text[: quote.start()])
         spans = re.findall(r"`([^`\n]+)`", ln.text)
         if spans and ln.score < RUN_SCORE_CEILING:
             if all(any(f"`{s}`" in o or f" {s}" in o for o in said) for s in spans):
