@@ -8,7 +8,7 @@ import json
 import posixpath
 import re
 import shlex
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,8 +97,8 @@ def error_excerpt(body: str) -> str | None:
     the first error-looking line. A wrapper's own lines (``make: ***``, a task runner's "run
     failed") only say that the wrapped tool failed, and a task runner's ``pkg:task:`` prefix
     is not part of the tool's words: both are looked past."""
-    lines = [_RUNNER_PREFIX.sub("", ln) for ln in body.splitlines()]
-    lines = [ln for ln in lines if not _WRAPPER_LINE.search(ln)] or lines
+    lines = [RUNNER_PREFIX.sub("", ln) for ln in body.splitlines()]
+    lines = [ln for ln in lines if not WRAPPER_LINE.search(ln)] or lines
     if any("Traceback (most recent call last)" in ln for ln in lines):
         for ln in reversed(lines):
             if _EXCEPTION_LINE.match(ln.strip()):
@@ -117,10 +117,10 @@ def error_excerpt(body: str) -> str | None:
     said = [ln for ln in errors if not _BARE_NAME.match(ln)] or errors
     if not said:
         return None
-    return _as_error(lines, lines.index(said[0]))
+    return as_error(lines, lines.index(said[0]))
 
 
-def _as_error(lines: list[str], i: int) -> str:
+def as_error(lines: list[str], i: int) -> str:
     """Line ``i`` as an error message: without a Ruby frame before it, and with the lines
     after it when it only introduces them ("Encountered an error:")."""
     line = lines[i]
@@ -129,58 +129,6 @@ def _as_error(lines: list[str], i: int) -> str:
         if after:
             line = f"{line.strip()} {' '.join(after)}"
     return clip(_FRAME.sub("", line), QUOTE_CHARS)
-
-
-# Words that carry no subject of their own: a line and a conclusion sharing only these cite
-# nothing.
-_FUNCTION_WORDS = frozenset(
-    "the a an and or but of to in on at by for with from into as is are was were be been "
-    "being it its this that these those not no than then there here has have had do does did "
-    "will would can could should may might must so if when while after before because about "
-    "over under up down out off all any each every some more most other such only own same too "
-    "very just also now which what who how why where your you we our they their".split()
-)
-_WORD = re.compile(r"[A-Za-z0-9$][\w$]*")
-_CODE_SPAN = re.compile(r"`[^`\n]+`")
-CITED_MIN = 3
-
-
-def _weight(word: str) -> int:
-    """A name (a digit, an underscore, inner capitals) or a long word says more than a short
-    word."""
-    special = any(c.isdigit() or c == "_" for c in word) or word[1:] != word[1:].lower()
-    return 2 if special or len(word) >= 7 else 1
-
-
-def spoken_words(said: Sequence[str], command: str) -> set[str]:
-    """The words (lower-cased) of what the agent said about a command's outcome, without
-    function words, the command's own words and the code spans it wrote (naming a command,
-    the failed one or its fix, cites nothing: a tool that prints the command to run would
-    otherwise be cited for it)."""
-    own = {w.lower() for w in _WORD.findall(command)}
-    prose = [_CODE_SPAN.sub(" ", text) for text in said]
-    return {w.lower() for text in prose for w in _WORD.findall(text)} - own - _FUNCTION_WORDS
-
-
-def cited_error(body: str, spoken: set[str]) -> tuple[str, int] | None:
-    """The line of a failed command's output that the agent's later words cite most (its
-    diagnosis names the cause it read: "failed because the database x does not exist"), with
-    its score; None when no line shares ``CITED_MIN`` worth of words."""
-    lines = [_RUNNER_PREFIX.sub("", ln).strip() for ln in body.splitlines()] if spoken else []
-    best: tuple[int, int] | None = None
-    for i, line in enumerate(lines):
-        if not line or _WRAPPER_LINE.search(line):
-            continue
-        score = cited_score(line, spoken)
-        if score >= CITED_MIN and (best is None or score > best[1]):
-            best = (i, score)
-    return (_as_error(lines, best[0]), best[1]) if best is not None else None
-
-
-def cited_score(line: str, spoken: set[str]) -> int:
-    """How much of ``line`` the words in ``spoken`` (lower-cased) name."""
-    words = {w for w in _WORD.findall(line) if len(w) > 1}
-    return sum(_weight(w) for w in words if w.lower() in spoken)
 
 
 # A line that is only an error's name, with no message.
@@ -203,13 +151,13 @@ _CAUSE_LINE = re.compile(
     re.I | re.M,
 )
 # A wrapper's summary of a wrapped tool's failure (make, turbo/nx/lerna, npm scripts).
-_WRAPPER_LINE = re.compile(
+WRAPPER_LINE = re.compile(
     r"^make(?:\[\d+\])?: \*\*\*|\bERROR:?\s+(?:run\s+failed|command\s+finished\s+with\s+error)"
     r"|^\s*ERR_PNPM_\w+|^npm ERR! (?:code|path|command|errno|A complete log)|\bELIFECYCLE\b"
     r"|\bexited\s+\(\d+\)\s*$"
 )
 # "@orchard/web:test: " before each line of a task runner's output.
-_RUNNER_PREFIX = re.compile(r"^(?:@[\w.-]+/)?[\w.-]+:[A-Za-z][\w-]*:\s+")
+RUNNER_PREFIX = re.compile(r"^(?:@[\w.-]+/)?[\w.-]+:[A-Za-z][\w-]*:\s+")
 
 
 _PYTEST_DETAIL = re.compile(r"^E\s{2,}\S")

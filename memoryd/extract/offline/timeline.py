@@ -12,12 +12,11 @@ from memoryd.extract.offline.implication import preference_implication, with_con
 from memoryd.extract.offline.items import message_parts, text_of, user_text
 from memoryd.extract.offline.language import is_rejection, proposes, read_message
 from memoryd.extract.offline.limits import ANALYSE_CHARS, MAX_TEXTS
+from memoryd.extract.offline.outcomes import cited_error, cited_score, spoken_words
 from memoryd.extract.offline.sentences import split_sentences
 from memoryd.extract.offline.shell import (
     PATCH_FAIL,
     bound,
-    cited_error,
-    cited_score,
     clean_path,
     command_paths,
     error_excerpt,
@@ -27,7 +26,6 @@ from memoryd.extract.offline.shell import (
     patch_added,
     patch_files,
     shell_display,
-    spoken_words,
 )
 from memoryd.textutil import clip, dedupe, md_code, quoted
 
