@@ -4,7 +4,18 @@ Haskell service, a static site)."""
 
 from __future__ import annotations
 
-from support.items import assistant, failures_of, patch, patch_ok, result, run, user
+from typing import Any
+
+from support.items import (
+    assistant,
+    failures_of,
+    knowledge_of,
+    patch,
+    patch_ok,
+    result,
+    run,
+    user,
+)
 
 from memoryd.consolidate.offline.dense import restates
 from memoryd.consolidate.offline.memory_md import VisibleGroup
@@ -213,3 +224,40 @@ def test_the_users_words_are_shown_once_in_a_digest() -> None:
         "- bakery: keep the oven log in UTC",
         "- bakery: keep the till log in UTC",
     ]
+
+
+def _retune(request: str, added: str, removed: str, after: str) -> list[dict[str, Any]]:
+    return [
+        user(request),
+        {
+            "type": "custom_tool_call",
+            "name": "apply_patch",
+            "call_id": "p1",
+            "input": "*** Begin Patch\n*** Update File: firmware/board.toml\n@@\n"
+            f"-{removed}\n+{added}\n*** End Patch\n",
+        },
+        patch_ok("p1"),
+        run("c1", "west build -b kiln_ctrl"),
+        result("c1", 0, "[88/88] Linking zephyr.elf\n"),
+        assistant(after),
+    ]
+
+
+async def test_a_setting_a_confirmed_edit_changed_replaces_the_old_value() -> None:
+    # the user asks for the value by its spoken name; the edit changes it; the build passes
+    items = _retune(
+        "the kiln's max temp goes to thirteen hundred now, set it",
+        "max_temp = 1300",
+        "max_temp = 1240",
+        "Done, the build is green.",
+    )
+    knowledge = await knowledge_of(items)
+    assert "Replaced: `max_temp = 1240` is replaced by `max_temp = 1300`" in knowledge
+
+
+async def test_an_edit_of_copy_or_of_an_unnamed_setting_replaces_nothing() -> None:
+    # a sentence in a string is copy; a value nobody named is a side effect of the edit
+    copy = _retune("fix the title typo", 'title = "Welcome home"', 'title = "Wellcome home"', "ok")
+    assert "Replaced:" not in await knowledge_of(copy)
+    unnamed = _retune("speed up the fan loop", "poll_ms = 50", "poll_ms = 200", "Faster now.")
+    assert "Replaced:" not in await knowledge_of(unnamed)

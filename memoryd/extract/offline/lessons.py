@@ -18,6 +18,7 @@ from memoryd.extract.offline.judge import (
 )
 from memoryd.extract.offline.language import proposal_sentence
 from memoryd.extract.offline.limits import COMMAND_CHARS
+from memoryd.extract.offline.outcomes import names, setting_changes
 from memoryd.extract.offline.sentences import split_sentences
 from memoryd.extract.offline.shell import (
     MAX_ADDED,
@@ -410,3 +411,29 @@ def _proposed(proposal: str) -> str:
         return quoted(offered, 100)  # "The quickest way is to put @Disabled on it"
     asked = [s for s in re.split(r"(?<=[.!?])\s+", proposal.strip()) if s]
     return quoted(asked[-2] if len(asked) > 1 else proposal, 120)
+
+
+def changed_settings(task: Task) -> list[str]:
+    """A setting a kept edit gave another value, named by the request before the edit or by
+    the agent's words after it, with a command succeeding after it: the new value is the
+    current one and the old one replaced ("Replaced: `minSdk = 26` is replaced by `minSdk =
+    28` (set in `app/build.gradle.kts`)")."""
+    rejected = rejected_actions(task)
+    out: list[str] = []
+    for e in task.edits:
+        if not e.succeeded or e.seq in rejected:
+            continue
+        if not any(c.seq > e.seq and c.succeeded and not is_probe(c) for c in task.commands):
+            continue  # nothing ran on the new value: unconfirmed
+        said = [t for seq, t in task.said if seq < e.seq][-1:]
+        said += [t for seq, t in task.agent_said if seq > e.seq]
+        for key, old, new in setting_changes(e.removed, e.added):
+            if (
+                SECRET_NAME.search(key)
+                or TRANSIENT.search(new)
+                or not any(names(t, key) for t in said)
+            ):
+                continue
+            where = md_code(e.files[0][1]) if e.files else "a file"
+            out.append(f"Replaced: {md_code(old)} is replaced by {md_code(new)} (set in {where})")
+    return dedupe(out)

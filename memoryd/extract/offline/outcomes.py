@@ -1,5 +1,6 @@
 """What the agent's words and the task's outcomes tell about its actions: the line of a failed
-command's output that the agent's diagnosis cites as the cause."""
+command's output that the agent's diagnosis cites as the cause, the settings an edit
+changed."""
 
 from __future__ import annotations
 
@@ -58,3 +59,37 @@ def cited_score(line: str, spoken: set[str]) -> int:
     """How much of ``line`` the words in ``spoken`` (lower-cased) name."""
     words = {w for w in _WORD.findall(line) if len(w) > 1}
     return sum(_weight(w) for w in words if w.lower() in spoken)
+
+
+# "minSdk = 26", "port: 8080", "PHX_PORT=4010", '"node": "20"': a key and its value on one line.
+_SETTING_LINE = re.compile(
+    r"^[\"']?(?P<key>[A-Za-z_][\w.-]{1,60})[\"']?\s*(?P<op>[:=])\s*(?P<value>[^\s{\[(].{0,60}?)"
+    r"\s*[,;]?$"
+)
+
+
+def setting_changes(removed: Sequence[str], added: Sequence[str]) -> list[tuple[str, str, str]]:
+    """(key, old line, new line) for each setting an edit gives another value: a removed and
+    an added line with the same key and operator, the value one token (a number, a version,
+    a name, a path)."""
+    before: dict[tuple[str, str], str] = {}
+    for ln in removed:
+        m = _SETTING_LINE.match(ln)
+        if m is not None:
+            before.setdefault((m.group("key"), m.group("op")), ln)
+    out: list[tuple[str, str, str]] = []
+    for ln in added:
+        m = _SETTING_LINE.match(ln)
+        if m is not None and re.search(r"\s", m.group("value").strip("\"',; ")):
+            continue  # a sentence in a string is copy, not a setting
+        old = before.get((m.group("key"), m.group("op"))) if m is not None else None
+        if m is not None and old is not None and old != ln:
+            out.append((m.group("key"), old, ln))
+    return out
+
+
+def names(text: str, key: str) -> bool:
+    """Whether ``text`` names a setting's key, however spaced or cased ("set the min SDK"
+    names ``minSdk``)."""
+    flat = re.sub(r"[^a-z0-9]", "", key.lower())
+    return len(flat) >= 3 and flat in re.sub(r"[^a-z0-9]", "", text.lower())

@@ -211,12 +211,12 @@ def patch_files(patch: str) -> list[tuple[str, str]]:
 MAX_ADDED = 8
 
 
-def patch_added(patch: str) -> list[str]:
-    """The non-blank lines a patch adds (at most ``MAX_ADDED + 1``: more means it is code, not
-    a setting)."""
+def patch_added(patch: str, sign: str = "+") -> list[str]:
+    """The non-blank lines a patch adds (with ``sign`` "-": removes), at most ``MAX_ADDED +
+    1``: more means it is code, not a setting."""
     out: list[str] = []
     for ln in patch.splitlines():
-        if ln.startswith("+") and not ln.startswith("+++") and ln[1:].strip():
+        if ln.startswith(sign) and not ln.startswith(sign * 3) and ln[1:].strip():
             out.append(ln[1:].strip())
             if len(out) > MAX_ADDED:
                 break

@@ -86,8 +86,10 @@ class Edit:
     files: list[tuple[str, str]]
     ok: bool | None = None
     error: str | None = None
-    # The lines the patch adds (bounded): what a small config edit set, in its own words.
+    # The lines the patch adds and removes (bounded): what a small config edit set, and what
+    # it set before, in its own words.
     added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
@@ -373,7 +375,7 @@ class _Builder:
 
     def _edit(self, call_id: Any, patch: str) -> None:
         files = [(op, clean_path(p, self.cwd) or p) for op, p in patch_files(patch)]
-        edit = Edit(self.seq, files, added=patch_added(patch))
+        edit = Edit(self.seq, files, added=patch_added(patch), removed=patch_added(patch, "-"))
         self._add(edit)
         self.asked = False
         if call_id:
