@@ -169,20 +169,18 @@ def _digest(project: str, texts: list[str]) -> Digest:
     return d
 
 
-def test_a_digest_holds_its_best_line_then_what_fits_its_share_of_the_head() -> None:
-    # a long second line does not keep the short facts after it out of what Codex reads
-    # first; it goes to the rest of the file
+def test_a_digest_holds_its_best_lines_then_what_fits_its_share_of_the_head() -> None:
+    # a long line after the first three does not keep the short facts after it out of what
+    # Codex reads first; it goes to the rest of the file
     long1, long2 = "- kiln: " + "a" * 1500, "- kiln: " + "b" * 3500
-    kiln = _digest("kiln", [long1, long2, "- kiln: glaze temp is 1240", "- kiln: vents on GPIO4"])
+    rules = ["- kiln: no firing unattended", "- kiln: log every cone change"]
+    facts = ["- kiln: glaze temp is 1240", "- kiln: vents on GPIO4"]
+    kiln = _digest("kiln", [*rules, long1, long2, *facts])
     till = _digest("till", ["- till: receipts print via CUPS queue `till-rcpt`"])
     model = SummaryModel([], [], [], [kiln, till], [], [], [], [])
     kept = {id(ln) for d in model.digests for ln in d.lines}
     heads = _heads(model, kept, 0)
-    assert [ln.text for ln in heads[0]] == [
-        long1,
-        "- kiln: glaze temp is 1240",
-        "- kiln: vents on GPIO4",
-    ]
+    assert [ln.text for ln in heads[0]] == [*rules, long1, *facts]
     assert [ln.text for ln in heads[1]] == ["- till: receipts print via CUPS queue `till-rcpt`"]
 
 

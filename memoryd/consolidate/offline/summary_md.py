@@ -55,6 +55,7 @@ LINE_CHARS = 320
 RUN_SCORE_CEILING = DURABILITY[FACT] * 4
 RULE_SCORE = DURABILITY[RULE] * 4  # a rule keeps the user's words, even when a line repeats them
 DIGEST_LINES = 8  # of a project's "how to work here"; the rest follows all the digests
+MIN_DIGEST_LINES = 3  # shown whatever their size: a rule, a lesson, a fact
 MAX_ADHOC = 5
 MORE_HEADING = "### More, by project"
 GREP_WORDS = 6  # in the grep tip: the tools of the projects' best lines
@@ -355,10 +356,11 @@ def _size(lines: Sequence[str]) -> int:
 
 def _heads(model: SummaryModel, kept: set[int], used: int) -> list[list[Line]]:
     """Each project's digest: the lines that fit an equal share of the first ``HEAD_BYTES``
-    (``used`` bytes come before them), its best line always and then, in rank order, each
-    line that still fits its share (a long lesson does not keep three short facts out); the
-    room a project leaves goes to the best lines left, by round. At most ``DIGEST_LINES``
-    each; what Codex reads first holds every project's most valuable lines per byte."""
+    (``used`` bytes come before them), its ``MIN_DIGEST_LINES`` best lines always and then, in
+    rank order, each line that still fits its share (a long lesson does not keep three short
+    facts out); the room a project leaves goes to the best lines left, by round. At most
+    ``DIGEST_LINES`` each; what Codex reads first holds every project's most valuable lines
+    per byte."""
     digests = model.digests
     frame = sum(_size(["", _digest_heading(d), ""]) for d in digests) + _size(["", MORE_HEADING])
     share = max(0, HEAD_BYTES - used - frame) // max(1, len(digests))
@@ -369,7 +371,7 @@ def _heads(model: SummaryModel, kept: set[int], used: int) -> list[list[Line]]:
         size = 0
         for ln in (ln for ln in d.lines if id(ln) in kept):
             need = _size([ln.text])
-            if len(head) < DIGEST_LINES and (not head or size + need <= share):
+            if len(head) < MIN_DIGEST_LINES or (len(head) < DIGEST_LINES and size + need <= share):
                 head.append(ln)
                 size += need
         heads.append(head)
