@@ -115,7 +115,15 @@ def restates(text: str, better: Iterable[str]) -> bool:
     """Whether a line says nothing a better-ranked line does not: each of its words and
     values is in one of them ("`X=1` is set in `.env`" under "… reads `X` (.env sets 1)")."""
     words = _tokens(text)
-    return bool(words) and any(words <= _tokens(b) for b in better)
+    # a command is one value: `make test` is not held by a line with "test" in a path (a
+    # setting, `X=1`, is held by its name and value wherever they stand)
+    spans = [span for span in _CODE.findall(text) if " " in span.strip()]
+    return bool(words) and any(
+        words <= _tokens(b) and all(span in b for span in spans) for b in better
+    )
+
+
+_CODE = re.compile(r"`([^`\n]+)`")
 
 
 def _tokens(text: str) -> set[str]:

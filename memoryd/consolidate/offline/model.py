@@ -173,6 +173,8 @@ def adds_little(quote: str, text: str, extra: int = 0) -> bool:
     return all(tok in text for tok in CODEISH.findall(quote)) and (
         len(content_words(quote) - content_words(text)) <= extra
     )
+
+
 _QUOTE = re.compile(r"[\"“]([^\"”]{1,300})[\"”]")
 _SAID = re.compile(
     r"^(?:when [^,]*,\s*)?the user (?:said|asked|corrected|asked / corrected)\b:?\s*", re.I
@@ -247,7 +249,9 @@ def collect_entries(
         # A lesson stays true while its fix does: "`npm run e2e` failed …; fixed by `npx
         # playwright install`" is not about npm.
         claim = fix_part(e.text) if e.kind == FIX else f"{e.text} {e.quote}"
-        e.superseded = superseded_by(claim, e.latest, signals)
+        # ... and a value its fix passed that is gone since (a profile, a file: the last part
+        # of a path) leaves the step it teaches standing; a how-to with it is out of date
+        e.superseded = superseded_by(claim, e.latest, signals, paths=e.kind != FIX)
     return out
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from memoryd.consolidate.offline.dense import (
     dont_line,
@@ -48,14 +48,14 @@ from memoryd.consolidate.offline.supersession import (
     slot,
 )
 from memoryd.redact import redact
-from memoryd.textutil import clip, plural, split_lines
+from memoryd.textutil import clip, norm_words, plural, split_lines
 
 LINE_CHARS = 320
 # Lines below this score (how to run something, what is missing) may repeat a better line.
 RUN_SCORE_CEILING = DURABILITY[FACT] * 4
 RULE_SCORE = DURABILITY[RULE] * 4  # a rule keeps the user's words, even when a line repeats them
 DIGEST_LINES = 8  # of a project's "how to work here"; the rest follows all the digests
-MIN_DIGEST_LINES = 3
+MIN_DIGEST_LINES = 3  # shown whatever their size: a rule, a lesson, a fact
 MAX_ADHOC = 5
 MORE_HEADING = "### More, by project"
 GREP_WORDS = 6  # in the grep tip: the tools of the projects' best lines
@@ -170,7 +170,7 @@ def build_summary_model(
             said = _entry_text(e, rules)
             if not said or not self_contained(said):
                 continue
-            text = project_bullet(project, clip(said, LINE_CHARS))
+            text = project_bullet(project, clip(relative(said, vg.group.cwd), LINE_CHARS))
             if text in seen:
                 continue
             seen.add(text)
@@ -197,6 +197,20 @@ def build_summary_model(
     )
 
 
+def relative(text: str, cwd: str) -> str:
+    """``text`` with paths inside the project's directory said from it: the line names its
+    project, so ``/home/x/proj/public/build/manifest.json`` is ``public/build/manifest.json``
+    (the digest's heading gives the directory)."""
+    root = cwd.rstrip("/")
+    if len(root) < 2:
+        return text
+    return re.sub(rf"(?<![\w/.-]){re.escape(root)}/(?=[\w.])", "", text)
+
+
+# a rule's quote of the user's words, as dense.rule_line writes it
+_QUOTE_TAIL = re.compile(r' — "(?P<quote>[^"\n]+)"$')
+
+
 def _without_repeats(lines: Sequence[Line]) -> list[Line]:
     """A project's ranked lines without those a better line already says: a line (not a
     rule) whose every word and value a line above holds; a "how to run" line whose commands
@@ -209,6 +223,14 @@ def _without_repeats(lines: Sequence[Line]) -> list[Line]:
     for ln in lines:
         if ln.score < RULE_SCORE and restates(ln.text, (o.text for o in out)):
             continue
+        # the user's words are said once: a rule whose whole text a line above holds (as its
+        # rule or in its quote) is that line's, and a quote shown above is not shown again
+        body = f" {norm_words(ln.text.split(': ', 1)[-1])} "
+        if len(body.split()) >= 3 and any(body in f" {norm_words(o.text)} " for o in out):
+            continue
+        quote = _QUOTE_TAIL.search(ln.text)
+        if quote and any(quote.group("quote").rstrip("…") in o.text for o in out):
+            ln = replace(ln, text=ln.text[: quote.start()])
         spans = re.findall(r"`([^`\n]+)`", ln.text)
         if spans and ln.score < RUN_SCORE_CEILING:
             if all(any(f"`{s}`" in o or f" {s}" in o for o in said) for s in spans):
@@ -290,14 +312,14 @@ def render_summary(ledger: Ledger, model: SummaryModel, level: Level) -> list[st
         em.line("- Nothing yet: memory is empty.")
     # Every project's short digest first (its best lines), then the rest of each: the most
     # valuable part of the file comes first, whatever the number of projects.
-    depth = _digest_depth(model, kept, _size(em.lines))
-    for d in model.digests:
-        head = [ln for ln in d.lines[:depth] if id(ln) in kept]
+    heads = _heads(model, kept, _size(em.lines))
+    for d, head in zip(model.digests, heads, strict=True):
         own = head or [ln for ln in d.lines if id(ln) in kept]
         # a project with nothing shown here still says where its tasks are
         _project_section(em, _digest_heading(d), d, head if own else [_pointer(d)])
     # The rest under one heading: each line names its project, a heading each would not.
-    rest = [ln for d in model.digests for ln in d.lines[depth:] if id(ln) in kept]
+    in_head = {id(ln) for head in heads for ln in head}
+    rest = [ln for d in model.digests for ln in d.lines if id(ln) in kept and id(ln) not in in_head]
     if rest:
         _section(em, MORE_HEADING, everything, rest)
     if model.skills:
@@ -332,19 +354,40 @@ def _size(lines: Sequence[str]) -> int:
     return sum(len(ln.encode("utf-8")) + 1 for ln in lines)
 
 
-def _digest_depth(model: SummaryModel, kept: set[int], used: int) -> int:
-    """How many best lines each project's digest shows: the most (up to ``DIGEST_LINES``)
-    with which every digest still ends within the first ``HEAD_BYTES`` (``used`` bytes come
-    before them), so that what Codex reads first holds each project's most valuable lines,
-    whatever the number of projects; never fewer than ``MIN_DIGEST_LINES``."""
-    for depth in range(DIGEST_LINES, MIN_DIGEST_LINES, -1):
-        size = used
-        for d in model.digests:
-            head = [ln.text for ln in d.lines[:depth] if id(ln) in kept]
-            size += _size(["", _digest_heading(d), "", *(head or [_pointer(d).text])])
-        if size <= HEAD_BYTES:
-            return depth
-    return MIN_DIGEST_LINES
+def _heads(model: SummaryModel, kept: set[int], used: int) -> list[list[Line]]:
+    """Each project's digest: the lines that fit an equal share of the first ``HEAD_BYTES``
+    (``used`` bytes come before them), its ``MIN_DIGEST_LINES`` best lines always and then, in
+    rank order, each line that still fits its share (a long lesson does not keep three short
+    facts out); the room a project leaves goes to the best lines left, by round. At most
+    ``DIGEST_LINES`` each; what Codex reads first holds every project's most valuable lines
+    per byte."""
+    digests = model.digests
+    frame = sum(_size(["", _digest_heading(d), ""]) for d in digests) + _size(["", MORE_HEADING])
+    share = max(0, HEAD_BYTES - used - frame) // max(1, len(digests))
+    heads: list[list[Line]] = []
+    room = 0
+    for d in digests:
+        head: list[Line] = []
+        size = 0
+        for ln in (ln for ln in d.lines if id(ln) in kept):
+            need = _size([ln.text])
+            if len(head) < MIN_DIGEST_LINES or (len(head) < DIGEST_LINES and size + need <= share):
+                head.append(ln)
+                size += need
+        heads.append(head)
+        room += max(0, share - size)
+    rounds = sorted(
+        ((i, n, ln) for n, d in enumerate(digests) for i, ln in enumerate(d.lines)),
+        key=lambda t: (t[0], *_by_value(t[2])),
+    )
+    for _, n, ln in rounds:
+        need = _size([ln.text])
+        head = heads[n]
+        if id(ln) in kept and ln not in head and len(head) < DIGEST_LINES and need <= room:
+            head.append(ln)
+            room -= need
+    # each digest in its own rank order
+    return [[ln for ln in d.lines if ln in head] for d, head in zip(digests, heads, strict=True)]
 
 
 def _project_section(em: Emitter, heading: str, d: Digest, lines: Sequence[Line]) -> None:

@@ -32,8 +32,9 @@ class Replacement:
     day: str
     text: str
 
-    def covers(self, text: str) -> bool:
-        """Whether ``text`` presents ``old`` as current (and does not already name ``new``)."""
+    def covers(self, text: str, paths: bool = True) -> bool:
+        """Whether ``text`` presents ``old`` as current (and does not already name ``new``);
+        with ``paths``, also as the last part of a path."""
         if REPLACED_LINE.match(text) or SWITCHED_LINE.match(text):
             return False  # a statement of the change itself is never out of date by it
         if _SETTING_TERM.fullmatch(self.old):  # a value that changed: NAME=old
@@ -51,8 +52,9 @@ class Replacement:
             )
         if _said_gone(self.old, text) or norm_words(text) in norm_words(self.text):
             return False  # "package-lock.json was removed", or the words that said the change
-        return _term(self.old).search(text) is not None and not (
-            self.new and _term(self.new).search(text) is not None
+        named = _named if paths else _term
+        return named(self.old).search(text) is not None and not (
+            self.new and named(self.new).search(text) is not None
         )
 
 
@@ -112,6 +114,16 @@ def _term(term: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w./-]){body}(?![\w/-])", re.I)
 
 
+def _named(term: str) -> re.Pattern[str]:
+    """Where a statement names ``term``: as a word, or as the last part of a path
+    (``conan/profiles/linux-gcc13`` names the profile ``linux-gcc13``: the thing gone is what
+    the path leads to)."""
+    bare = term.strip("`")
+    if "/" in bare or " " in bare.strip():
+        return _term(term)
+    return re.compile(rf"(?<![\w.-]){re.escape(bare)}(?![\w/-])", re.I)
+
+
 def switched_to(text: str) -> str | None:
     """The new tool of a "Switched to: `new`" statement."""
     m = SWITCHED_LINE.match(text)
@@ -140,9 +152,11 @@ def replacement(text: str, day: str) -> Replacement | None:
     return Replacement(m.group("old").strip("`"), new, day, text)
 
 
-def superseded_by(text: str, day: str, signals: Sequence[Replacement]) -> Replacement | None:
+def superseded_by(
+    text: str, day: str, signals: Sequence[Replacement], paths: bool = True
+) -> Replacement | None:
     """The latest replacement, stated on ``day`` or later, that makes ``text`` out of date."""
-    hits = [r for r in signals if r.day >= day and r.covers(text)]
+    hits = [r for r in signals if r.day >= day and r.covers(text, paths)]
     return max(hits, key=lambda r: r.day) if hits else None
 
 

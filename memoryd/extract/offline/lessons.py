@@ -18,8 +18,15 @@ from memoryd.extract.offline.judge import (
 )
 from memoryd.extract.offline.language import proposal_sentence
 from memoryd.extract.offline.limits import COMMAND_CHARS
+from memoryd.extract.offline.outcomes import names, setting_changes
 from memoryd.extract.offline.sentences import split_sentences
-from memoryd.extract.offline.shell import MAX_ADDED, command_key, command_programs
+from memoryd.extract.offline.shell import (
+    MAX_ADDED,
+    clip_command,
+    command_key,
+    command_programs,
+    written_files,
+)
 from memoryd.extract.offline.timeline import Command, Edit, Feedback, Task
 from memoryd.textutil import clip, dedupe, md_code, quoted
 
@@ -43,11 +50,13 @@ def _family(program: str) -> str:
 
 def _reruns(failed: Command, b: Command) -> bool:
     """Whether a successful ``b`` ran what ``failed`` ran: the same programs, or a chain that
-    holds them ("cmake --build … && ctest" after "ctest" failed)."""
+    holds them ("cmake --build … && ctest" after "ctest" failed)..."""
     if command_key(b.text) == command_key(failed.text):
         return True
-    ka = set(command_programs(failed.text))
-    return bool(ka) and ka <= set(command_programs(b.text))
+    ka, kb = command_programs(failed.text), command_programs(b.text)
+    # ... or the same last step with fewer before it ("cmake --build && ctest -R x" after
+    # "cmake --preset … && cmake --build && ctest -R x"): a chain's verdict is its last step's
+    return bool(ka) and (set(ka) <= set(kb) or (set(kb) <= set(ka) and kb[-1:] == ka[-1:]))
 
 
 # A named check and its verdict on a line of a runner's report ("lint-imports.....Failed",
@@ -129,9 +138,14 @@ def _fix_steps(between: Sequence[Command | Edit], failed: Command, rejected: set
         if b.seq in rejected or not b.succeeded:
             continue
         if isinstance(b, Command):
-            if is_probe(b) or command_key(b.text) == key or one_off(b):
+            # a look that writes its text into a file ("echo X=1 > .env") is an edit
+            if (
+                (is_probe(b) and not written_files(b.text))
+                or command_key(b.text) == key
+                or one_off(b)
+            ):
                 continue
-            steps.append(md_code(clip(without_ids(b.text), LESSON_PART)))
+            steps.append(md_code(clip_command(without_ids(b.text), LESSON_PART)))
         else:
             steps.append(edit_phrase(b))
     return dedupe(steps)
@@ -397,3 +411,29 @@ def _proposed(proposal: str) -> str:
         return quoted(offered, 100)  # "The quickest way is to put @Disabled on it"
     asked = [s for s in re.split(r"(?<=[.!?])\s+", proposal.strip()) if s]
     return quoted(asked[-2] if len(asked) > 1 else proposal, 120)
+
+
+def changed_settings(task: Task) -> list[str]:
+    """A setting a kept edit gave another value, named by the request before the edit or by
+    the agent's words after it, with a command succeeding after it: the new value is the
+    current one and the old one replaced ("Replaced: `minSdk = 26` is replaced by `minSdk =
+    28` (set in `app/build.gradle.kts`)")."""
+    rejected = rejected_actions(task)
+    out: list[str] = []
+    for e in task.edits:
+        if not e.succeeded or e.seq in rejected:
+            continue
+        if not any(c.seq > e.seq and c.succeeded and not is_probe(c) for c in task.commands):
+            continue  # nothing ran on the new value: unconfirmed
+        said = [t for seq, t in task.said if seq < e.seq][-1:]
+        said += [t for seq, t in task.agent_said if seq > e.seq]
+        for key, old, new in setting_changes(e.removed, e.added):
+            if (
+                SECRET_NAME.search(key)
+                or TRANSIENT.search(new)
+                or not any(names(t, key) for t in said)
+            ):
+                continue
+            where = md_code(e.files[0][1]) if e.files else "a file"
+            out.append(f"Replaced: {md_code(old)} is replaced by {md_code(new)} (set in {where})")
+    return dedupe(out)

@@ -27,7 +27,7 @@ from memoryd.extract.offline.judge import (
     task_outcome,
     verified_commands,
 )
-from memoryd.extract.offline.lessons import Failure, failures, rejected_lines
+from memoryd.extract.offline.lessons import Failure, changed_settings, failures, rejected_lines
 from memoryd.extract.offline.limits import (
     COMMAND_CHARS,
     MAX_FAILURES,
@@ -145,6 +145,7 @@ def _knowledge(view: _TaskView) -> list[str]:
         if s not in out and not any(norm_words(s) in r for r in rules)
     ][:MAX_FACTS]
     out += output_facts(task)
+    out += changed_settings(task)  # a value an edit changed, confirmed by a success after it
     out.extend(f.knowledge for f in view.failures if f.knowledge and not f.lesson)
     out += how_to_run(task, verified_commands(task))[:5]
     # A missing tool or module the task then fixed is told by the failure's lesson.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import posixpath
 import re
@@ -96,8 +97,8 @@ def error_excerpt(body: str) -> str | None:
     the first error-looking line. A wrapper's own lines (``make: ***``, a task runner's "run
     failed") only say that the wrapped tool failed, and a task runner's ``pkg:task:`` prefix
     is not part of the tool's words: both are looked past."""
-    lines = [_RUNNER_PREFIX.sub("", ln) for ln in body.splitlines()]
-    lines = [ln for ln in lines if not _WRAPPER_LINE.search(ln)] or lines
+    lines = [RUNNER_PREFIX.sub("", ln) for ln in body.splitlines()]
+    lines = [ln for ln in lines if not WRAPPER_LINE.search(ln)] or lines
     if any("Traceback (most recent call last)" in ln for ln in lines):
         for ln in reversed(lines):
             if _EXCEPTION_LINE.match(ln.strip()):
@@ -116,10 +117,15 @@ def error_excerpt(body: str) -> str | None:
     said = [ln for ln in errors if not _BARE_NAME.match(ln)] or errors
     if not said:
         return None
-    line = said[0]
+    return as_error(lines, lines.index(said[0]))
+
+
+def as_error(lines: list[str], i: int) -> str:
+    """Line ``i`` as an error message: without a Ruby frame before it, and with the lines
+    after it when it only introduces them ("Encountered an error:")."""
+    line = lines[i]
     if line.rstrip().endswith(":"):
-        # "Encountered an error:" introduces the message; the lines after it say what failed
-        after = [ln.strip() for ln in lines[lines.index(line) + 1 :] if ln.strip()][:2]
+        after = [ln.strip() for ln in lines[i + 1 :] if ln.strip()][:2]
         if after:
             line = f"{line.strip()} {' '.join(after)}"
     return clip(_FRAME.sub("", line), QUOTE_CHARS)
@@ -145,13 +151,13 @@ _CAUSE_LINE = re.compile(
     re.I | re.M,
 )
 # A wrapper's summary of a wrapped tool's failure (make, turbo/nx/lerna, npm scripts).
-_WRAPPER_LINE = re.compile(
+WRAPPER_LINE = re.compile(
     r"^make(?:\[\d+\])?: \*\*\*|\bERROR:?\s+(?:run\s+failed|command\s+finished\s+with\s+error)"
     r"|^\s*ERR_PNPM_\w+|^npm ERR! (?:code|path|command|errno|A complete log)|\bELIFECYCLE\b"
     r"|\bexited\s+\(\d+\)\s*$"
 )
 # "@orchard/web:test: " before each line of a task runner's output.
-_RUNNER_PREFIX = re.compile(r"^(?:@[\w.-]+/)?[\w.-]+:[A-Za-z][\w-]*:\s+")
+RUNNER_PREFIX = re.compile(r"^(?:@[\w.-]+/)?[\w.-]+:[A-Za-z][\w-]*:\s+")
 
 
 _PYTEST_DETAIL = re.compile(r"^E\s{2,}\S")
@@ -205,12 +211,12 @@ def patch_files(patch: str) -> list[tuple[str, str]]:
 MAX_ADDED = 8
 
 
-def patch_added(patch: str) -> list[str]:
-    """The non-blank lines a patch adds (at most ``MAX_ADDED + 1``: more means it is code, not
-    a setting)."""
+def patch_added(patch: str, sign: str = "+") -> list[str]:
+    """The non-blank lines a patch adds (with ``sign`` "-": removes), at most ``MAX_ADDED +
+    1``: more means it is code, not a setting."""
     out: list[str] = []
     for ln in patch.splitlines():
-        if ln.startswith("+") and not ln.startswith("+++") and ln[1:].strip():
+        if ln.startswith(sign) and not ln.startswith(sign * 3) and ln[1:].strip():
             out.append(ln[1:].strip())
             if len(out) > MAX_ADDED:
                 break
@@ -390,6 +396,36 @@ def command_paths(cmd: str, cwd: str = "") -> list[str]:
             if file_program or "/" in arg or _PATHLIKE_EXT.search(p) or p.startswith("."):
                 out.append(p)
     return dedupe(out)
+
+
+def clip_command(command: str, limit: int) -> str:
+    """A command on one line within ``limit`` characters; a chain too long keeps its last
+    step whole and clips what comes before it (``rm -rf build && conan install … && cmake
+    --preset dev``): the step that ends a fix is what made it work, the head says how it
+    began."""
+    flat = one_line(command)
+    if len(flat) <= limit:
+        return flat
+    head, sep, last = flat.rpartition(" && ")
+    if not sep or len(last) > limit // 2:
+        return clip(flat, limit)
+    return f"{clip(head, limit - len(last) - len(sep))}{sep}{last}"
+
+
+def written_files(cmd: str) -> list[str]:
+    """The files a command writes by redirecting output into them (``echo X > .env``,
+    ``printf … >> local.properties``) or through ``tee``: such a command changes the
+    project, whatever program prints the text."""
+    out: list[str] = []
+    for segment in _command_segments(cmd):
+        program, args = _program(segment)
+        for arg, target in itertools.pairwise(segment):
+            if arg in (">", ">>", ">|") and (p := clean_path(target, "")) and not p.isdigit():
+                out.append(p)
+        if program == "tee":
+            out.extend(p for a in args if not a.startswith("-") and (p := clean_path(a, "")))
+    # a scratch file of one run is no change to the project
+    return dedupe(p for p in out if not p.startswith("/tmp/"))
 
 
 SUBCOMMAND_PROGRAMS = frozenset(

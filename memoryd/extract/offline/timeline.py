@@ -12,6 +12,7 @@ from memoryd.extract.offline.implication import preference_implication, with_con
 from memoryd.extract.offline.items import message_parts, text_of, user_text
 from memoryd.extract.offline.language import is_rejection, proposes, read_message
 from memoryd.extract.offline.limits import ANALYSE_CHARS, MAX_TEXTS
+from memoryd.extract.offline.outcomes import cited_error, cited_score, spoken_words
 from memoryd.extract.offline.sentences import split_sentences
 from memoryd.extract.offline.shell import (
     PATCH_FAIL,
@@ -85,8 +86,10 @@ class Edit:
     files: list[tuple[str, str]]
     ok: bool | None = None
     error: str | None = None
-    # The lines the patch adds (bounded): what a small config edit set, in its own words.
+    # The lines the patch adds and removes (bounded): what a small config edit set, and what
+    # it set before, in its own words.
     added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
@@ -144,6 +147,9 @@ class Task:
     refused: list[tuple[str, str]] = field(default_factory=list)
     # (seq, text) of each user message in this task: a correction names what to run instead.
     said: list[tuple[int, str]] = field(default_factory=list)
+    # (seq, text) of each assistant message in this task: a diagnosis after a failure cites
+    # the line of the output that was its cause.
+    agent_said: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def commands(self) -> list[Command]:
@@ -246,6 +252,8 @@ class _Builder:
             text = "\n".join(message_parts(item)).strip()
             self.asked = text.rstrip("*_` ").endswith("?") or proposes(text)
             task = self._current()
+            if text and task is not None and len(task.agent_said) < MAX_TEXTS:
+                task.agent_said.append((self.seq, text[:ANALYSE_CHARS]))
             if text and task is not None:
                 task.final_answer = text
                 if len(task.assistant_texts) < MAX_TEXTS:
@@ -367,7 +375,7 @@ class _Builder:
 
     def _edit(self, call_id: Any, patch: str) -> None:
         files = [(op, clean_path(p, self.cwd) or p) for op, p in patch_files(patch)]
-        edit = Edit(self.seq, files, added=patch_added(patch))
+        edit = Edit(self.seq, files, added=patch_added(patch), removed=patch_added(patch, "-"))
         self._add(edit)
         self.asked = False
         if call_id:
@@ -411,7 +419,26 @@ class _Builder:
         # folded into the first task.
         if self.tasks and self.pending:
             self.tasks[0].events[:0] = self.pending
+        for task in self.tasks:
+            _cite_errors(task)
         return Rollout(tasks=self.tasks, env_cwd=self.env_cwd)
+
+
+def _cite_errors(task: Task) -> None:
+    """A failed command's error is the line of its output the agent's later words cite most:
+    the agent read the whole output and named the cause ("SDK location not found" under a
+    generic "What went wrong:", a message under a test's FAILED verdict)."""
+    for cmd in task.commands:
+        if not cmd.failed or not cmd.body:
+            continue
+        spoken = spoken_words([t for seq, t in task.agent_said if seq > cmd.seq], cmd.text)
+        cited = cited_error(cmd.body, spoken)
+        # an error picked by its looks loses only to a line cited more; the output's last
+        # lines (no line looked like an error) hold the cited one among others
+        if cited is not None and (
+            cmd.error_hint is None or cited[1] > cited_score(cmd.error_hint, spoken)
+        ):
+            cmd.error_hint = cited[0]
 
 
 def analyse(items: Sequence[dict[str, Any]], cwd: str, continuation_title: str | None) -> Rollout:

@@ -1,0 +1,95 @@
+"""What the agent's words and the task's outcomes tell about its actions: the line of a failed
+command's output that the agent's diagnosis cites as the cause, the settings an edit
+changed."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from memoryd.extract.offline.shell import RUNNER_PREFIX, WRAPPER_LINE, as_error
+
+# Words that carry no subject of their own: a line and a conclusion sharing only these cite
+# nothing.
+_FUNCTION_WORDS = frozenset(
+    "the a an and or but of to in on at by for with from into as is are was were be been "
+    "being it its this that these those not no than then there here has have had do does did "
+    "will would can could should may might must so if when while after before because about "
+    "over under up down out off all any each every some more most other such only own same too "
+    "very just also now which what who how why where your you we our they their".split()
+)
+_WORD = re.compile(r"[A-Za-z0-9$][\w$]*")
+_CODE_SPAN = re.compile(r"`[^`\n]+`")
+CITED_MIN = 3
+
+
+def _weight(word: str) -> int:
+    """A name (a digit, an underscore, inner capitals) or a long word says more than a short
+    word."""
+    special = any(c.isdigit() or c == "_" for c in word) or word[1:] != word[1:].lower()
+    return 2 if special or len(word) >= 7 else 1
+
+
+def spoken_words(said: Sequence[str], command: str) -> set[str]:
+    """The words (lower-cased) of what the agent said about a command's outcome, without
+    function words, the command's own words and the code spans it wrote (naming a command,
+    the failed one or its fix, cites nothing: a tool that prints the command to run would
+    otherwise be cited for it)."""
+    own = {w.lower() for w in _WORD.findall(command)}
+    prose = [_CODE_SPAN.sub(" ", text) for text in said]
+    return {w.lower() for text in prose for w in _WORD.findall(text)} - own - _FUNCTION_WORDS
+
+
+def cited_error(body: str, spoken: set[str]) -> tuple[str, int] | None:
+    """The line of a failed command's output that the agent's later words cite most (its
+    diagnosis names the cause it read: "failed because the database x does not exist"), with
+    its score; None when no line shares ``CITED_MIN`` worth of words."""
+    lines = [RUNNER_PREFIX.sub("", ln).strip() for ln in body.splitlines()] if spoken else []
+    best: tuple[int, int] | None = None
+    for i, line in enumerate(lines):
+        if not line or WRAPPER_LINE.search(line):
+            continue
+        score = cited_score(line, spoken)
+        if score >= CITED_MIN and (best is None or score > best[1]):
+            best = (i, score)
+    return (as_error(lines, best[0]), best[1]) if best is not None else None
+
+
+def cited_score(line: str, spoken: set[str]) -> int:
+    """How much of ``line`` the words in ``spoken`` (lower-cased) name."""
+    words = {w for w in _WORD.findall(line) if len(w) > 1}
+    return sum(_weight(w) for w in words if w.lower() in spoken)
+
+
+# "minSdk = 26", "port: 8080", "PHX_PORT=4010", '"node": "20"': a key and its value on one line.
+_SETTING_LINE = re.compile(
+    r"^[\"']?(?P<key>[A-Za-z_][\w.-]{1,60})[\"']?\s*(?P<op>[:=])\s*(?P<value>[^\s{\[(].{0,60}?)"
+    r"\s*[,;]?$"
+)
+
+
+def setting_changes(removed: Sequence[str], added: Sequence[str]) -> list[tuple[str, str, str]]:
+    """(key, old line, new line) for each setting an edit gives another value: a removed and
+    an added line with the same key and operator, the value one token (a number, a version,
+    a name, a path)."""
+    before: dict[tuple[str, str], str] = {}
+    for ln in removed:
+        m = _SETTING_LINE.match(ln)
+        if m is not None:
+            before.setdefault((m.group("key"), m.group("op")), ln)
+    out: list[tuple[str, str, str]] = []
+    for ln in added:
+        m = _SETTING_LINE.match(ln)
+        if m is not None and re.search(r"\s", m.group("value").strip("\"',; ")):
+            continue  # a sentence in a string is copy, not a setting
+        old = before.get((m.group("key"), m.group("op"))) if m is not None else None
+        if m is not None and old is not None and old != ln:
+            out.append((m.group("key"), old, ln))
+    return out
+
+
+def names(text: str, key: str) -> bool:
+    """Whether ``text`` names a setting's key, however spaced or cased ("set the min SDK"
+    names ``minSdk``)."""
+    flat = re.sub(r"[^a-z0-9]", "", key.lower())
+    return len(flat) >= 3 and flat in re.sub(r"[^a-z0-9]", "", text.lower())
