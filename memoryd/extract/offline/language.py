@@ -14,6 +14,7 @@ from memoryd.extract.offline.sentences import (
     CLAUSE_SPLIT,
     FILLER_WORDS,
     QUESTION,
+    SELF_REPAIR,
     STOPPING,
     body_of,
     clause_kind,
@@ -21,10 +22,12 @@ from memoryd.extract.offline.sentences import (
     imperative,
     normalize_quotes,
     split_sentences,
+    spoken_sentences,
     strip_tail,
     words_of,
 )
-from memoryd.textutil import clip, one_line
+from memoryd.textutil import FILLER as MEANINGLESS
+from memoryd.textutil import clip, norm_words, one_line, overlap, stem
 
 # A refusal, in any register, as the first clause of an answer: "nah", "no thanks", "I'd
 # rather not", "let's not", "better not", "hmm, no", "please don't (do that)".
@@ -40,6 +43,7 @@ _NEGATIVE = re.compile(
     r"|doesn't work|not working|the same)\b"
     r"|\bnot working\b|\b(?:is|are|was)\s+(?:still\s+)?broken\b"
     r"|^(?:no|nope|wrong)[.!]*$"
+    + rf"|^no\s+{SELF_REPAIR}"
     + _REFUSAL
     + r"|\b(?:that's|that is|this is|it's|you're|you are)\s+(?:wrong|incorrect"
     r"|not (?:right|correct|it|what i (?:asked|wanted|meant)))"
@@ -175,7 +179,7 @@ def _rules_of(sentences: list[str]) -> tuple[str, ...]:
 
 
 def read_message(text: str) -> MessageReading:
-    sentences = split_sentences(text)
+    sentences = spoken_sentences(text)
     preferences = _rules_of(sentences)
     clauses = [c for s in sentences for c in CLAUSE_SPLIT.split(s) if c.strip()]
     positive = False
@@ -234,3 +238,50 @@ def read_message(text: str) -> MessageReading:
         title=title,
         chatter=chatter,
     )
+
+
+# An answer that accepts what the user just asked and says it back as a habit: an
+# acknowledgement (a closed class of words, optionally "for <topic>") before a colon or a
+# comma ("Noted: …", "Got it, …", "Will do: …"), or a commitment from now on ("…; from now
+# on commit messages …").
+_ACCEPTED = re.compile(
+    r"^(?:(?:noted|understood|got\s+it|will\s+do|sure(?:\s+thing)?|ok(?:ay)?|agreed|roger"
+    r"|acknowledged|of\s+course|makes\s+sense|good\s+(?:point|call)|copy\s+that|alright"
+    r"|all\s+right)(?:\s+for\s+[\w./-]+(?:\s+[\w./-]+){0,2})?\s*[:,—–]"
+    r"|(?:from\s+now\s+on|going\s+forward|from\s+here\s+on|in\s+(?:the\s+)?future)\b,?)\s*"
+    r"(?P<rule>.+)$",
+    re.I,
+)
+# A report of what was done is no habit said back ("Sure, added the line …").
+_DONE_REPORT = re.compile(r"^(?:\w+ed|done|did|made|ran|wrote|put|set)\b", re.I)
+
+
+def _meaning(text: str) -> set[str]:
+    return {stem(w) for w in norm_words(text).split() if len(w) > 1} - MEANINGLESS
+
+
+def restated_rules(user_text: str, answer: str) -> list[tuple[str, str]]:
+    """The rules an answer says back to the user's message just before it, each as (the
+    user's clause it restates, the rule in the answer's words). Being said back is what makes
+    an instruction that reads as a request for now a standing rule: the user's words
+    (dictated, run together, misheard) need not have any rule's shape. Rules said back in
+    one sentence joined by ", and" are one rule each."""
+    clauses = [c for c in spoken_sentences(user_text) if not QUESTION.search(c)]
+    out: list[tuple[str, str]] = []
+    for sentence in split_sentences(answer) if clauses else []:
+        m = _ACCEPTED.match(normalize_quotes(sentence.strip()))
+        if m is None or QUESTION.search(sentence):
+            continue
+        for part in re.split(r",\s*and\s+", strip_tail(m.group("rule"))):
+            said = _meaning(part)
+            # the clause of the user's message that shares the most meaning with it
+            best = max(clauses, key=lambda c: overlap(said, _meaning(c)))
+            if not _DONE_REPORT.match(part) and overlap(said, _meaning(best)) >= 2:
+                out.append((best, strip_tail(part)))
+    return out
+
+
+def says_more(rule: str, than: str) -> bool:
+    """Whether a rule holds meaning another does not have (more than a third of its words)."""
+    said = _meaning(rule)
+    return len(said) - overlap(said, _meaning(than)) > len(said) / 3

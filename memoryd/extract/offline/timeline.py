@@ -10,7 +10,13 @@ from typing import Any
 
 from memoryd.extract.offline.implication import preference_implication, with_context
 from memoryd.extract.offline.items import message_parts, text_of, user_text
-from memoryd.extract.offline.language import is_rejection, proposes, read_message
+from memoryd.extract.offline.language import (
+    is_rejection,
+    proposes,
+    read_message,
+    restated_rules,
+    says_more,
+)
 from memoryd.extract.offline.limits import ANALYSE_CHARS, MAX_TEXTS
 from memoryd.extract.offline.sentences import split_sentences
 from memoryd.extract.offline.shell import (
@@ -250,6 +256,11 @@ class _Builder:
                 task.final_answer = text
                 if len(task.assistant_texts) < MAX_TEXTS:
                     task.assistant_texts.append(text[:ANALYSE_CHARS])
+                # an answer that says the user's instruction back as a habit makes it a rule
+                said = restated_rules(task.user_texts[-1], text) if task.user_texts else []
+                for quote, rule in said:
+                    if all(says_more(rule, p.implication) for p in task.preferences):
+                        task.preferences.append(Preference(quote, rule))
             elif text:
                 self.pending_answer = text
 
@@ -294,8 +305,7 @@ class _Builder:
                 quote=with_context(sentences, sentence),
                 implication=preference_implication(sentence),
             )
-            if all(p.quote != pref.quote for p in task.preferences):
-                task.preferences.append(pref)
+            _add_preference(task, pref)
 
     def _call(self, item: dict[str, Any]) -> None:
         name = str(item.get("name") or "")
@@ -419,3 +429,8 @@ def analyse(items: Sequence[dict[str, Any]], cwd: str, continuation_title: str |
     for item in items:
         builder.feed(item)
     return builder.finish()
+
+
+def _add_preference(task: Task, pref: Preference) -> None:
+    if all(p.quote != pref.quote for p in task.preferences):
+        task.preferences.append(pref)

@@ -1,0 +1,176 @@
+"""Round 7a of issue 13 (corpus G as a tuning corpus, rules, preferences and facts): the
+classes of miss G showed, each in wording no corpus has (a beekeeping app, a tram timetable
+service, a typesetting tool, a greenhouse controller)."""
+
+from __future__ import annotations
+
+from support.items import assistant, extract, request, section, task_block, user
+
+from memoryd.extract.offline import is_preference, read_message
+from memoryd.extract.offline.language import restated_rules
+from memoryd.extract.offline.sentences import dictated, dictated_clauses
+
+# -- dictated speech: clauses said in one breath, without punctuation
+
+
+def test_a_long_unpunctuated_message_is_cut_at_hesitations_and_also() -> None:
+    said = (
+        "right so the hive sensors thing is done uh next the timetable import and also keep "
+        "your replies in bullet points I skim them between meetings"
+    )
+    assert dictated(said)
+    assert dictated_clauses(said) == [
+        "right so the hive sensors thing is done",
+        "next the timetable import",
+        "also keep your replies in bullet points",
+        "I skim them between meetings",
+    ]
+    # a typed sentence with punctuation, or a short one, is left whole
+    assert dictated_clauses("keep replies short, I skim them.") == [
+        "keep replies short, I skim them."
+    ]
+    assert not dictated("uh next the import please")
+
+
+def test_a_rule_inside_a_dictated_message_is_found_as_its_own_clause() -> None:
+    reading = read_message(
+        "cool the glyph cache works now um also keep your replies in bullet points "
+        "I skim them between meetings"
+    )
+    assert reading.preferences == ("also keep your replies in bullet points",)
+    # the whole message as one sentence was no rule
+    assert not is_preference(
+        "cool the glyph cache works now also keep your replies in bullet points "
+        "I skim them between meetings"
+    )
+
+
+def test_a_dictated_aside_is_not_the_title_of_the_request() -> None:
+    reading = read_message(
+        "ugh the neighbours are drilling through the wall again alright yes deploy the "
+        "timetable service"
+    )
+    assert "neighbours" not in reading.title
+    assert reading.title == "alright yes deploy the timetable service"
+
+
+def test_a_lead_in_before_i_stays_with_its_clause() -> None:
+    # "Today I need …" is a request for today, not a standing rule
+    reading = read_message("Today I need you to render footnotes in italics instead of roman type")
+    assert reading.preferences == ()
+
+
+def test_and_before_a_subordinator_opens_a_clause_but_before_and_after_stays() -> None:
+    said = (
+        "the greenhouse vents open at noon and whenever you change the vent schedule show "
+        "me the old and new times"
+    )
+    assert dictated_clauses(said)[-1] == (
+        "whenever you change the vent schedule show me the old and new times"
+    )
+    whole = "measure the humidity loop before and after the firmware change please for all rooms"
+    assert dictated_clauses(whole) == [whole]
+
+
+def test_a_prohibition_opens_a_clause_in_dictation() -> None:
+    said = (
+        "I lost a whole afternoon to this last month no rebase of shared branches without "
+        "telling me and keep the typesetting fonts vendored"
+    )
+    clauses = dictated_clauses(said)
+    assert clauses[-1].startswith("no rebase of shared branches")
+    # "there is no …" completes the clause before it
+    said = "the import runs nightly there is no manual step at all in the timetable pipeline"
+    assert dictated_clauses(said) == [said]
+
+
+def test_a_spelled_acronym_is_not_the_pronoun() -> None:
+    said = "before any merge in this repo run the spellchecker the C I fails on typos otherwise"
+    assert dictated_clauses(said) == [said]
+
+
+def test_a_self_repair_after_no_is_a_correction_not_a_prohibition() -> None:
+    for said in ("no wait it is the other bucket", "no scratch that the tram feed is fine"):
+        reading = read_message(said)
+        assert reading.preferences == ()
+        assert reading.negative and reading.follow_up
+    # a real prohibition still is one
+    assert is_preference("no inline styles in the typesetting templates")
+
+
+def test_before_it_is_one_event_of_a_thing_not_a_rule() -> None:
+    assert not is_preference(
+        "another thing a beekeeper asked how long a frame rests before it goes back"
+    )
+
+
+# -- an instruction the answer says back as a habit
+
+
+def test_an_answer_that_says_an_instruction_back_makes_it_a_rule() -> None:
+    said = restated_rules(
+        "thanks the import works and um one thing the tram stops file if a stop is retired "
+        "you keep its id you mark it inactive",
+        "Noted for stops: a retired stop keeps its id and is marked inactive.",
+    )
+    assert said == [
+        (
+            "one thing the tram stops file if a stop is retired you keep its id you mark it "
+            "inactive",
+            "a retired stop keeps its id and is marked inactive",
+        )
+    ]
+
+
+def test_rules_said_back_in_one_sentence_are_one_rule_each() -> None:
+    said = restated_rules(
+        "never push tags without telling me and use pandoc for the conversions not latexmk",
+        "Understood: I tell you before pushing tags, and I convert with pandoc rather than "
+        "latexmk.",
+    )
+    assert [rule for _, rule in said] == [
+        "I tell you before pushing tags",
+        "I convert with pandoc rather than latexmk",
+    ]
+
+
+def test_a_commitment_from_now_on_says_the_rule_back() -> None:
+    said = restated_rules(
+        "the release notes should be in plain english no jargon the beekeepers read them",
+        "Published the notes; from now on release notes are plain English without jargon.",
+    )
+    assert [rule for _, rule in said] == ["release notes are plain English without jargon"]
+
+
+def test_an_acknowledgement_that_reports_work_or_shares_nothing_is_no_rule() -> None:
+    # a report of what was done
+    assert restated_rules(
+        "add the frame weights to the hive export", "Sure, added frame weights to the export."
+    ) == []
+    # an acknowledgement whose words the user never said
+    assert restated_rules(
+        "check the vent motor logs", "Got it: the motor stalls when the voltage drops."
+    ) == []
+    # no acknowledgement at all
+    assert restated_rules(
+        "keep the vents closed at night", "The vents are closed at night by the scheduler."
+    ) == []
+
+
+async def test_a_rule_said_back_reaches_the_preference_signals() -> None:
+    out = await extract(
+        request(
+            [
+                user(
+                    "ok the footnote bug is gone um also one thing the fonts folder if a font "
+                    "is licensed per seat you do not commit it you fetch it in the build"
+                ),
+                assistant(
+                    "Got it: fonts licensed per seat are never committed, they are fetched "
+                    "during the build."
+                ),
+            ]
+        )
+    )
+    prefs = section(task_block(out.raw_memory, 1), "Preference signals")
+    assert "fonts licensed per seat are never committed" in prefs
