@@ -7,6 +7,7 @@ from __future__ import annotations
 from support.items import assistant, extract, request, section, task_block, user
 
 from memoryd.extract.offline import is_preference, read_message
+from memoryd.extract.offline.facts import statements
 from memoryd.extract.offline.language import restated_rules
 from memoryd.extract.offline.sentences import dictated, dictated_clauses
 
@@ -174,3 +175,36 @@ async def test_a_rule_said_back_reaches_the_preference_signals() -> None:
     )
     prefs = section(task_block(out.raw_memory, 1), "Preference signals")
     assert "fonts licensed per seat are never committed" in prefs
+
+
+# -- knowledge the assistant read in the project's files
+
+
+def test_a_setting_read_in_tool_output_anchors_a_statement_without_a_verb_of_state() -> None:
+    said = (
+        "Tram arrivals refresh through the feed worker with FEED_POLL_SECONDS=20 "
+        "(from .env.dist)."
+    )
+    # nothing the session printed names the setting: no verb of state, no fact
+    assert statements([said]) == []
+    seen = "$ rg FEED_POLL .env.dist\n.env.dist:7:FEED_POLL_SECONDS=20\n"
+    assert statements([said], seen) == [
+        "Tram arrivals refresh through the feed worker with FEED_POLL_SECONDS=20 (from .env.dist)"
+    ]
+
+
+def test_a_report_of_an_action_or_a_count_is_no_fact_even_when_seen() -> None:
+    seen = "FEED_POLL_SECONDS=20\nPASS=12 WARN=0\n"
+    assert statements(["Raised FEED_POLL_SECONDS to 20 in `.env.dist` for the demo."], seen) == []
+    assert statements(["The timetable models build: PASS=12 in `target/run`."], seen) == []
+
+
+def test_the_commit_a_fact_came_from_is_not_part_of_it() -> None:
+    said = (
+        "Ilse added `skipArchived()` in 7c41e9ab for the audit: archived hives are left out "
+        "of reports on purpose."
+    )
+    assert statements([said]) == [
+        "Ilse added `skipArchived()` for the audit: archived hives are left out of reports on "
+        "purpose"
+    ]

@@ -86,19 +86,40 @@ def _anchored(s: str) -> bool:
     )
 
 
-def _statement(sentence: str) -> str | None:
-    """The durable statement a sentence makes, or None."""
+# "Tomasz added `withoutTrashed()` in a91f03de for GDPR": the commit a line came from says
+# where the fact was found, not the fact.
+_PROVENANCE = re.compile(r"\s+(?:in|by|since|from)\s+(?:commit\s+)?`?[0-9a-f]{7,12}`?\b", re.I)
+# A report of one action ("Added X to …", "Pulled the spec …") is no standing statement.
+_REPORT = re.compile(r"^[A-Za-z]+ed\b")
+
+
+def _seen_anchors(s: str, seen: str) -> bool:
+    """Whether a setting the sentence names (an environment variable, with its value or
+    not) shows in what the session's commands printed: the assistant read it in a file or
+    an output, so the sentence states a fact about the project even without a verb of state
+    ("workers run under Horizon with X=redis"). A code span or a count ("PASS=4") is no
+    setting: commands print the names of everything they touch."""
+    names = [m.group(0).strip("`") for m in _ENV_VAR.finditer(s)]
+    return any("_" in n and n in seen for n in names)
+
+
+def _statement(sentence: str, seen: str = "") -> str | None:
+    """The durable statement a sentence makes, or None; ``seen`` is what the session's
+    commands printed."""
     s = one_line(sentence.strip().lstrip("-*• ").strip())
     s = _LEAD.sub("", s).strip()
     if not s or s.endswith("?") or len(s) < 20 or len(s) > 400:
         return None
     # A value of one run in an aside ("(a41c9e2 dropped it)") goes; the statement stays.
     s = _ASIDE.sub(lambda m: "" if TRANSIENT.search(m.group(0)) else m.group(0), s).strip()
+    s = _PROVENANCE.sub("", s)
     if _NARRATION.match(s) or _PAST_ACTION.search(s) or TRANSIENT.search(s):
         return None
     if _ANAPHORA.search(s):
         return None
-    if not _anchored(s) or not _STANDING.search(s) or "REDACTED" in s:
+    if not _anchored(s) or "REDACTED" in s:
+        return None
+    if not _STANDING.search(s) and (_REPORT.match(s) or not _seen_anchors(s, seen)):
         return None
     s = strip_tail(s)
     return clip(s[:1].upper() + s[1:], FACT_CHARS)
@@ -131,8 +152,9 @@ _CONDITIONED_ADVICE = re.compile(
 _BACK_POINTER = re.compile(r"\b(?:them|it|those|these)\b", re.I)
 
 
-def statements(texts: Iterable[str]) -> list[str]:
-    """The durable statements of some messages, in order, without repeats."""
+def statements(texts: Iterable[str], seen: str = "") -> list[str]:
+    """The durable statements of some messages, in order, without repeats; ``seen`` is what
+    the session's commands printed (a name read there anchors a statement)."""
     out: list[str] = []
     for text in texts:
         # Lines of a list or a code block are separate statements; fenced code is not prose.
@@ -140,7 +162,7 @@ def statements(texts: Iterable[str]) -> list[str]:
         last: str | None = None
         joined = False  # the sentence before ended with ";": one line said in two clauses
         for sentence in split_sentences(prose):
-            st = _statement(sentence)
+            st = _statement(sentence, seen)
             if st is not None and joined and last is not None and out and out[-1] == last:
                 # "listens on :8088; `GET /healthz` is its probe": one fact about one thing
                 out[-1] = clip(f"{last}; {st[:1].lower()}{st[1:]}", FACT_CHARS)

@@ -136,7 +136,8 @@ def _knowledge(view: _TaskView) -> list[str]:
     fixed = {f.seq for f in view.failures if f.lesson and f.seq is not None}
     replaced = replacements(task.user_texts, task.assistant_texts)
     out: list[str] = [*replaced, *gone_commands(task, fixed)]
-    out += statements(task.assistant_texts)[:MAX_FACTS]
+    seen = "\n".join(c.body for c in task.commands)
+    out += statements(task.assistant_texts, seen)[:MAX_FACTS]
     # A rule the user stated is a preference already, not a fact again.
     rules = {norm_words(p.quote) for p in task.preferences}
     out += [
