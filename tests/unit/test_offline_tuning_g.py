@@ -7,8 +7,8 @@ from __future__ import annotations
 from support.items import assistant, extract, request, section, task_block, user
 
 from memoryd.extract.offline import is_preference, read_message
-from memoryd.extract.offline.facts import statements
-from memoryd.extract.offline.language import restated_rules
+from memoryd.extract.offline.facts import replacements, statements
+from memoryd.extract.offline.language import condenses, restated_rules
 from memoryd.extract.offline.sentences import dictated, dictated_clauses
 
 # -- dictated speech: clauses said in one breath, without punctuation
@@ -208,3 +208,57 @@ def test_the_commit_a_fact_came_from_is_not_part_of_it() -> None:
         "Ilse added `skipArchived()` for the audit: archived hives are left out of reports on "
         "purpose"
     ]
+
+
+def test_a_new_we_subject_opens_a_clause_in_dictation() -> None:
+    said = (
+        "and note the frame weights in the hive log for that the keepers like it the setup "
+        "page says pip install for the sensors drop it we do not install with pip here"
+    )
+    assert dictated_clauses(said)[-1] == "we do not install with pip here"
+    assert read_message(said).preferences == ("we do not install with pip here",)
+
+
+def test_a_run_on_rule_said_back_in_short_takes_the_short_words() -> None:
+    assert condenses(
+        "no `npm` installs",
+        "and the thing with npm from the old handbook forget that we do not install anything "
+        "with npm globally in this repo use the lockfile and the toolchain",
+    )
+    # a short rule keeps the user's own words
+    assert not condenses("two lines", "keep your replies short like two lines tops")
+    # a restatement that adds meaning is no short form
+    assert not condenses(
+        "no `npm` installs and tags are signed",
+        "and the thing with npm from the old handbook forget that we do not install anything "
+        "with npm globally in this repo use the lockfile and the toolchain",
+    )
+
+
+async def test_a_run_on_rule_reaches_the_preferences_in_the_answers_short_words() -> None:
+    out = await extract(
+        request(
+            [
+                user(
+                    "and the thing with npm from the old handbook forget that we do not install "
+                    "anything with npm globally in this repo use the lockfile and the toolchain"
+                ),
+                assistant("Understood: no global `npm` installs; the lockfile decides."),
+            ]
+        )
+    )
+    prefs = section(task_block(out.raw_memory, 1), "Preference signals")
+    assert prefs.endswith("-> in similar future tasks, no global `npm` installs")
+
+
+def test_a_habit_of_not_using_a_tool_is_no_replacement() -> None:
+    assert replacements(["we do not use pip for the sensor scripts, uv does it"]) == []
+    # "any more" says it changed
+    assert replacements(["we don't use pip anymore"]) == [
+        'Replaced: `pip` is gone ("we don\'t use pip anymore")'
+    ]
+
+
+def test_the_agents_report_of_its_own_edit_is_no_replacement() -> None:
+    said = "Added the hive log line and replaced the pip step with `uv sync` in docs/setup.md."
+    assert replacements([], [said]) == []

@@ -265,8 +265,11 @@ _REPLACED: tuple[re.Pattern[str], ...] = tuple(
         rf"\b(?:switched|migrated|moved|changed|went)\s+(?:over\s+)?from\s+(?P<old>{_X})\s+"
         rf"(?:to|over\s+to)\s+(?P<new>{_X})",
         rf"(?P<old>{_X})\s+(?:was|has\s+been|got|is\s+now)\s+renamed\s+to\s+(?P<new>{_X})",
-        rf"\b(?:no\s+longer|don't|do\s+not|stopped)\s+(?:use|using|uses)\s+(?P<old>{_X})"
+        rf"\b(?:no\s+longer|stopped)\s+(?:use|using|uses)\s+(?P<old>{_X})"
         rf"(?:\s+any\s*more)?(?:[,;:]?\s+(?:use|we\s+use|it's|now)\s+(?P<new>{_X}))?",
+        # "we do not use sudo for installs" is a habit; "we don't use X anymore" a change
+        rf"\b(?:don't|do\s+not)\s+use\s+(?P<old>{_X})\s+any\s*more"
+        rf"(?:[,;:]?\s+(?:use|we\s+use|it's|now)\s+(?P<new>{_X}))?",
         rf"(?P<old>{_X})\s+(?:isn't|is\s+not|aren't|are\s+not)\s+(?:used|needed|installed"
         rf"|supported|run|available)\s+(?:any\s*more|now)\b",
         rf"(?P<old>{_X})\s+(?:is|are|has\s+been|was)\s+(?:gone|removed|deleted|deprecated|dead"
@@ -337,7 +340,9 @@ _FOR_NOW = re.compile(
     r"\b(?:for\s+now|for\s+the\s+moment|for\s+the\s+time\s+being|temporarily|this\s+once)\b",
     re.I,
 )
-_FIRST_PERSON = re.compile(r"^(?:i|i've|i\s+have|i\s+just)\b", re.I)
+# "I replaced …", and the agent's report without its subject ("Added the line and replaced
+# the sudo install with …"): the agent telling its own edit.
+_FIRST_PERSON = re.compile(r"^(?:i|i've|i\s+have|i\s+just)\b|^[A-Z][a-z]+ed\b", re.I)
 _STOP_OLD = frozenset("it this that the a an them we i you".split())
 
 

@@ -285,3 +285,10 @@ def says_more(rule: str, than: str) -> bool:
     """Whether a rule holds meaning another does not have (more than a third of its words)."""
     said = _meaning(rule)
     return len(said) - overlap(said, _meaning(than)) > len(said) / 3
+
+
+def condenses(rule: str, implication: str) -> bool:
+    """Whether a rule said back is the short form of a long implication: nothing in it the
+    implication lacks, in under half its words (a dictated run-on has more than 15)."""
+    n = len(words_of(implication))
+    return n > 15 and len(words_of(rule)) < n / 2 and not says_more(rule, implication)

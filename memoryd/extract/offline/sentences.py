@@ -214,8 +214,9 @@ def strip_tail(text: str) -> str:
 # Dictated speech has no punctuation: a long run of words with no comma, colon or dash
 # inside is several clauses said in one breath. Where speech marks a new clause without
 # punctuation, by closed-class words only: a hesitation ("um"), a run of acknowledgements
-# ("okay yes"), "also", a conjunction before a subordinator ("and before you …"), and a new
-# first-person subject after a content word ("… alone I do not want …").
+# ("okay yes"), "also", a conjunction before a subordinator ("and before you …"), a
+# prohibition, and a new first-person subject after a content word ("… alone I do not want
+# …", "… take that out we do not use …").
 _DICTATED_MIN_WORDS = 14
 _INNER_PUNCT = re.compile(r"[,;:()`\"—–]|\s-\s|[.!?]\s")
 _HESITATION = frozenset("um umm uh uhh er erm hmm".split())
@@ -279,9 +280,10 @@ def dictated_clauses(sentence: str) -> list[str]:
             cut()
         elif low in _ACK_RUN and nxt in _ACK_RUN and clauses[-1] and prev not in _BINDS_NEXT:
             cut()
-        # "the C I rejects …": a spelled acronym, not the pronoun (whose verb takes no -s)
+        # a first-person subject ("I", "we": never an object) opens a clause; "the C I
+        # rejects …" is a spelled acronym, not the pronoun (whose verb takes no -s)
         elif (
-            word == "I"
+            (word == "I" or low == "we")
             and len(clauses[-1]) >= 3  # "Today I need …": a lead-in scopes the clause
             and prev not in _BINDS_NEXT | _ACK_RUN
             and not (len(prev) == 1 or (nxt.endswith("s") and nxt not in ("was", "is")))

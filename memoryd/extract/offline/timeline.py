@@ -11,6 +11,7 @@ from typing import Any
 from memoryd.extract.offline.implication import preference_implication, with_context
 from memoryd.extract.offline.items import message_parts, text_of, user_text
 from memoryd.extract.offline.language import (
+    condenses,
     is_rejection,
     proposes,
     read_message,
@@ -259,7 +260,10 @@ class _Builder:
                 # an answer that says the user's instruction back as a habit makes it a rule
                 said = restated_rules(task.user_texts[-1], text) if task.user_texts else []
                 for quote, rule in said:
-                    if all(says_more(rule, p.implication) for p in task.preferences):
+                    same = [p for p in task.preferences if p.quote == quote]
+                    if same and condenses(rule, same[0].implication):
+                        same[0].implication = rule  # a run-on rule said back in short
+                    elif all(says_more(rule, p.implication) for p in task.preferences):
                         task.preferences.append(Preference(quote, rule))
             elif text:
                 self.pending_answer = text
