@@ -262,3 +262,20 @@ def test_a_habit_of_not_using_a_tool_is_no_replacement() -> None:
 def test_the_agents_report_of_its_own_edit_is_no_replacement() -> None:
     said = "Added the hive log line and replaced the pip step with `uv sync` in docs/setup.md."
     assert replacements([], [said]) == []
+
+
+def test_a_step_reported_with_a_command_that_succeeded_says_how_it_is_done() -> None:
+    said = "Fetched the stop list and reindexed the stop table with `make tt-index`."
+    assert statements([said], ran="make tt-index\n") == [
+        "The stop table is reindexed with `make tt-index`"
+    ]
+    # a command the session never ran (or that failed) proves nothing
+    assert statements([said], ran="make tt-lint\n") == []
+
+
+def test_a_name_in_code_given_its_value_anchors_a_statement() -> None:
+    assert statements(["frameLimit is 12 now and the hive view renders."]) == [
+        "frameLimit is 12 now and the hive view renders"
+    ]
+    # a plain word and a number is no setting
+    assert statements(["the frame is 12 now and the view renders."]) == []

@@ -80,10 +80,13 @@ _ASSIGNED = re.compile(r"\b[A-Z][A-Z0-9_]+=[^\s,;]+")
 _NAMED_VERSION = re.compile(r"\b[A-Z][A-Za-z]+\s+v?\d{1,3}\b(?![:.]\d)")
 
 
+# "minSdk is 28", "maxRetries = 5": a name in code (camelCase) given its value.
+_CODE_SETTING = re.compile(r"\b[a-z]+[A-Z]\w*\s+(?:is|=|:)\s+\d+\b")
+_ANCHORS = (_ENV_VAR, _PORT, _VERSION, _PATH, _CODE, _ASSIGNED, _NAMED_VERSION, _CODE_SETTING)
+
+
 def _anchored(s: str) -> bool:
-    return any(
-        p.search(s) for p in (_ENV_VAR, _PORT, _VERSION, _PATH, _CODE, _ASSIGNED, _NAMED_VERSION)
-    )
+    return any(p.search(s) for p in _ANCHORS)
 
 
 # "Tomasz added `withoutTrashed()` in a91f03de for GDPR": the commit a line came from says
@@ -122,7 +125,9 @@ def _statement(sentence: str, seen: str = "") -> str | None:
     if not _STANDING.search(s) and (_REPORT.match(s) or not _seen_anchors(s, seen)):
         return None
     s = strip_tail(s)
-    return clip(s[:1].upper() + s[1:], FACT_CHARS)
+    # a name in code keeps its case ("minSdk is 28")
+    first = s.split(maxsplit=1)[0]
+    return clip(s if first != first.lower() else s[:1].upper() + s[1:], FACT_CHARS)
 
 
 # "the download in loom/weights.py says 401", "the admin page is broken": the trouble a user
@@ -152,9 +157,10 @@ _CONDITIONED_ADVICE = re.compile(
 _BACK_POINTER = re.compile(r"\b(?:them|it|those|these)\b", re.I)
 
 
-def statements(texts: Iterable[str], seen: str = "") -> list[str]:
+def statements(texts: Iterable[str], seen: str = "", ran: str = "") -> list[str]:
     """The durable statements of some messages, in order, without repeats; ``seen`` is what
-    the session's commands printed (a name read there anchors a statement)."""
+    the session's commands printed (a name read there anchors a statement), ``ran`` the
+    commands that succeeded (the instrument of a step the agent reports)."""
     out: list[str] = []
     for text in texts:
         # Lines of a list or a code block are separate statements; fenced code is not prose.
@@ -176,7 +182,7 @@ def statements(texts: Iterable[str], seen: str = "") -> list[str]:
                     out[-1] = clip(f"{last}; {advice[:1].lower()}{advice[1:]}", FACT_CHARS)
                     last = None
                     continue
-                st = advice or None
+                st = advice or _instrument(sentence, ran) or None
             if st is not None:
                 out.append(st)
             last = st
@@ -191,6 +197,25 @@ _HOW_TO = re.compile(
     r"|^to\s+\w+(?:\s+[^:`]{1,60})?:\s*`[^`\n]{2,80}`",
     re.I,
 )
+
+
+# "Pulled the spec and regenerated the client with `./gradlew :api:gen`": a step the agent
+# reports with the command it took, a command that then succeeded, says how that thing is
+# done here ("The client is regenerated with `…`"). Regular verbs only: their past is their
+# participle.
+_INSTRUMENT = re.compile(
+    r"(?:^|\band\s+)(?P<verb>[a-z]{3,}ed)\s+(?P<obj>(?:the|our|its)\s+[\w-]+(?:\s+[\w-]+)?)"
+    r"\s+(?:with|via|using|through)\s+`(?P<cmd>[^`\n]{3,100})`[.!]?$",
+    re.I,
+)
+
+
+def _instrument(sentence: str, ran: str) -> str:
+    m = _INSTRUMENT.search(one_line(sentence.strip()))
+    if m is None or m.group("cmd") not in ran or TRANSIENT.search(m.group("cmd")):
+        return ""
+    obj = m.group("obj")
+    return f"{obj[:1].upper()}{obj[1:]} is {m.group('verb').lower()} with {md_code(m.group('cmd'))}"
 
 
 def _advice(sentence: str) -> str:

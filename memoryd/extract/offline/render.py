@@ -137,7 +137,8 @@ def _knowledge(view: _TaskView) -> list[str]:
     replaced = replacements(task.user_texts, task.assistant_texts)
     out: list[str] = [*replaced, *gone_commands(task, fixed)]
     seen = "\n".join(c.body for c in task.commands)
-    out += statements(task.assistant_texts, seen)[:MAX_FACTS]
+    ran = "\n".join(c.text for c in task.commands if c.succeeded)
+    out += statements(task.assistant_texts, seen, ran)[:MAX_FACTS]
     # A rule the user stated is a preference already, not a fact again.
     rules = {norm_words(p.quote) for p in task.preferences}
     out += [
