@@ -4,7 +4,7 @@ service, a typesetting tool, a greenhouse controller)."""
 
 from __future__ import annotations
 
-from support.items import assistant, extract, request, section, task_block, user
+from support.items import assistant, extract, request, result, run, section, task_block, user
 
 from memoryd.extract.offline import is_preference, read_message
 from memoryd.extract.offline.facts import replacements, statements
@@ -279,3 +279,24 @@ def test_a_name_in_code_given_its_value_anchors_a_statement() -> None:
     ]
     # a plain word and a number is no setting
     assert statements(["the frame is 12 now and the view renders."]) == []
+
+
+# -- small talk
+
+
+async def test_an_errand_for_a_named_day_that_left_nothing_is_no_task() -> None:
+    items = [
+        user("rebuild the stop index"),
+        run("c1", "make tt-index"),
+        result("c1", 0, "indexed 412 stops"),
+        assistant("The stop index is rebuilt: 412 stops."),
+        user("nice put the bus shelter photos on my to-do for thursday"),
+        assistant("Noted on your Thursday to-do: bus shelter photos."),
+    ]
+    out = await extract(request(items))
+    assert "thursday" not in out.rollout_summary.lower()
+    assert "thursday" not in out.raw_memory.lower()
+    # a request without a named day that left nothing is still a task ("explain X")
+    items[4] = user("nice and what does the shelter photo script do")
+    out = await extract(request(items))
+    assert "## Task 2: " in out.rollout_summary
