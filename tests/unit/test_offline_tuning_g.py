@@ -8,7 +8,7 @@ from support.items import assistant, extract, request, result, run, section, tas
 
 from memoryd.extract.offline import is_preference, read_message
 from memoryd.extract.offline.facts import replacements, statements
-from memoryd.extract.offline.language import condenses, restated_rules
+from memoryd.extract.offline.language import condenses, restated_rules, says_more
 from memoryd.extract.offline.sentences import dictated, dictated_clauses
 
 # -- dictated speech: clauses said in one breath, without punctuation
@@ -300,3 +300,17 @@ async def test_an_errand_for_a_named_day_that_left_nothing_is_no_task() -> None:
     items[4] = user("nice and what does the shelter photo script do")
     out = await extract(request(items))
     assert "## Task 2: " in out.rollout_summary
+
+
+def test_never_mind_dismisses_and_asks_for_nothing() -> None:
+    assert not is_preference("oh it is the cron entry then never mind I will check later")
+    assert is_preference("then never push the timetable to main")
+
+
+def test_an_answer_that_repeats_a_rule_in_fewer_words_adds_no_second_rule() -> None:
+    # "two lines at most" says nothing "keep your replies short like two lines tops" does not
+    assert restated_rules(
+        "also keep your replies short like two lines tops", "Will do: two lines at most."
+    ) == [("also keep your replies short like two lines tops", "two lines at most")]
+    assert not says_more("two lines at most", "keep your replies short like two lines tops")
+    assert says_more("I ask before any tag push", "use pandoc for conversions")

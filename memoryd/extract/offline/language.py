@@ -256,8 +256,11 @@ _ACCEPTED = re.compile(
 _DONE_REPORT = re.compile(r"^(?:\w+ed|done|did|made|ran|wrote|put|set)\b", re.I)
 
 
+_WHOSE = frozenset("your my our their his her its".split())
+
+
 def _meaning(text: str) -> set[str]:
-    return {stem(w) for w in norm_words(text).split() if len(w) > 1} - MEANINGLESS
+    return {stem(w) for w in norm_words(text).split() if len(w) > 2} - MEANINGLESS - _WHOSE
 
 
 def restated_rules(user_text: str, answer: str) -> list[tuple[str, str]]:

@@ -31,7 +31,8 @@ from memoryd.extract.offline.sentences import (
 )
 
 _PREFERENCE = re.compile(
-    r"\bprefer(?:s|red|ably)?\b|\balways\b|\bnever\b|\binstead\s+of\b|\brather\s+than\b"
+    # "never mind" dismisses what was said; it asks for nothing
+    r"\bprefer(?:s|red|ably)?\b|\balways\b|\bnever\b(?!\s+mind\b)|\binstead\s+of\b|\brather\s+than\b"
     r"|\bnext\s+time\b|\bfrom\s+now\s+on\b|\bgoing\s+forward\b|\bin\s+(?:the\s+)?future\b"
     r"|\bi\s+(?:really\s+)?(?:like|love|hate|dislike)\b"
     r"|\bplease\s+(?:use|avoid|keep|stick|always|never)\b|\bstop\s+using\b"
