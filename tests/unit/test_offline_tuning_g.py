@@ -314,3 +314,16 @@ def test_an_answer_that_repeats_a_rule_in_fewer_words_adds_no_second_rule() -> N
     ) == [("also keep your replies short like two lines tops", "two lines at most")]
     assert not says_more("two lines at most", "keep your replies short like two lines tops")
     assert says_more("I ask before any tag push", "use pandoc for conversions")
+
+
+def test_an_acknowledgement_alone_makes_the_next_sentence_the_rule_said_back() -> None:
+    said = restated_rules(
+        "oh and the hive photos stay out of git they are huge put them in the bucket",
+        "Will remember. Hive photos stay out of git and go to the bucket.",
+    )
+    assert [rule for _, rule in said] == ["Hive photos stay out of git and go to the bucket"]
+    # a sentence after one that is no acknowledgement says nothing back
+    assert restated_rules(
+        "oh and the hive photos stay out of git they are huge put them in the bucket",
+        "Moved them. Hive photos stay out of git and go to the bucket.",
+    ) == []

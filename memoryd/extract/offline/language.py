@@ -244,14 +244,19 @@ def read_message(text: str) -> MessageReading:
 # acknowledgement (a closed class of words, optionally "for <topic>") before a colon or a
 # comma ("Noted: …", "Got it, …", "Will do: …"), or a commitment from now on ("…; from now
 # on commit messages …").
-_ACCEPTED = re.compile(
-    r"^(?:(?:noted|understood|got\s+it|will\s+do|sure(?:\s+thing)?|ok(?:ay)?|agreed|roger"
+_ACK = (
+    r"(?:noted|understood|got\s+it|will\s+do|sure(?:\s+thing)?|ok(?:ay)?|agreed|roger"
     r"|acknowledged|of\s+course|makes\s+sense|good\s+(?:point|call)|copy\s+that|alright"
-    r"|all\s+right)(?:\s+for\s+[\w./-]+(?:\s+[\w./-]+){0,2})?\s*[:,—–]"
+    r"|all\s+right|(?:i'll|i\s+will|will)\s+remember(?:\s+(?:that|this))?|remembered)"
+)
+_ACCEPTED = re.compile(
+    rf"^(?:{_ACK}(?:\s+for\s+[\w./-]+(?:\s+[\w./-]+){{0,2}})?\s*[:,—–]"
     r"|(?:from\s+now\s+on|going\s+forward|from\s+here\s+on|in\s+(?:the\s+)?future)\b,?)\s*"
     r"(?P<rule>.+)$",
     re.I,
 )
+# "Noted." alone: the sentence after it says the rule back.
+_ACK_ALONE = re.compile(rf"^{_ACK}[.!]*$", re.I)
 # A report of what was done is no habit said back ("Sure, added the line …").
 _DONE_REPORT = re.compile(r"^(?:\w+ed|done|did|made|ran|wrote|put|set)\b", re.I)
 
@@ -271,11 +276,14 @@ def restated_rules(user_text: str, answer: str) -> list[tuple[str, str]]:
     one sentence joined by ", and" are one rule each."""
     clauses = [c for c in spoken_sentences(user_text) if not QUESTION.search(c)]
     out: list[tuple[str, str]] = []
-    for sentence in split_sentences(answer) if clauses else []:
-        m = _ACCEPTED.match(normalize_quotes(sentence.strip()))
-        if m is None or QUESTION.search(sentence):
+    sentences = split_sentences(normalize_quotes(answer)) if clauses else []
+    for i, sentence in enumerate(sentences):
+        m = _ACCEPTED.match(sentence.strip())
+        after_ack = i > 0 and _ACK_ALONE.match(sentences[i - 1].strip()) is not None
+        if (m is None and not after_ack) or QUESTION.search(sentence):
             continue
-        for part in re.split(r",\s*and\s+", strip_tail(m.group("rule"))):
+        rule = m.group("rule") if m else sentence
+        for part in re.split(r",\s*and\s+", strip_tail(rule)):
             said = _meaning(part)
             # the clause of the user's message that shares the most meaning with it
             best = max(clauses, key=lambda c: overlap(said, _meaning(c)))
