@@ -116,8 +116,7 @@ def test_an_answer_that_says_an_instruction_back_makes_it_a_rule() -> None:
     )
     assert said == [
         (
-            "one thing the tram stops file if a stop is retired you keep its id you mark it "
-            "inactive",
+            "the tram stops file if a stop is retired you keep its id you mark it inactive",
             "a retired stop keeps its id and is marked inactive",
         )
     ]
@@ -327,3 +326,12 @@ def test_an_acknowledgement_alone_makes_the_next_sentence_the_rule_said_back() -
         "oh and the hive photos stay out of git they are huge put them in the bucket",
         "Moved them. Hive photos stay out of git and go to the bucket.",
     ) == []
+
+
+def test_an_announcement_is_dropped_and_also_after_a_condition_stays() -> None:
+    said = "yeah the bake log looks fine um one thing never commit the generated proto files"
+    assert read_message(said).preferences == ("never commit the generated proto files",)
+    said = "ok so for the bakery app um whenever you add a migration also add a rollback please"
+    assert dictated_clauses(said)[-1] == (
+        "whenever you add a migration also add a rollback please"
+    )

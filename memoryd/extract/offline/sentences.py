@@ -220,8 +220,8 @@ def strip_tail(text: str) -> str:
 _DICTATED_MIN_WORDS = 14
 _INNER_PUNCT = re.compile(r"[,;:()`\"—–]|\s-\s|[.!?]\s")
 _HESITATION = frozenset("um umm uh uhh er erm hmm".split())
-_ACK_RUN = (_POSITIVE_WORDS | _NEUTRAL_WORDS | frozenset(["fine"])) - frozenset(
-    "on do it please go keep".split()
+_ACK_RUN = (_POSITIVE_WORDS | _NEUTRAL_WORDS | frozenset(["fine"])) - _HESITATION - frozenset(
+    "on do it please go keep hm".split()
 )
 _SUBORDINATOR = frozenset("before whenever when if while after once unless since".split())
 # Words after which "I" continues the clause ("till I say", "what I said", "than I thought").
@@ -237,6 +237,9 @@ _TAKES_NO = frozenset(
     "is are was were be been say said says with of to for in on at by has there no "
     "absolutely and or but so that if whether than".split()
 )
+
+
+_ANNOUNCING = frozenset("one another other last first next second third final".split())
 
 
 def dictated(sentence: str) -> bool:
@@ -273,7 +276,13 @@ def dictated_clauses(sentence: str) -> list[str]:
             cut()
             i += 1
             continue
-        if low == "also" and clauses[-1]:
+        # "one thing …", "other thing …": an announcement, not part of what is said
+        if low in _ANNOUNCING and nxt in ("thing", "things"):
+            cut()
+            i += 2
+            continue
+        # "whenever you add X also add Y": "also" after a condition is in its main clause
+        if low == "also" and clauses[-1] and clauses[-1][0].lower() not in _SUBORDINATOR:
             cut()
         # "… burned before no force push without asking": a prohibition opens a clause
         elif low == "no" and clauses[-1] and prev not in _TAKES_NO | _ACK_RUN:
