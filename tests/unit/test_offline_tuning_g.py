@@ -196,6 +196,8 @@ def test_a_report_of_an_action_or_a_count_is_no_fact_even_when_seen() -> None:
     seen = "FEED_POLL_SECONDS=20\nPASS=12 WARN=0\n"
     assert statements(["Raised FEED_POLL_SECONDS to 20 in `.env.dist` for the demo."], seen) == []
     assert statements(["The timetable models build: PASS=12 in `target/run`."], seen) == []
+    said = "`make seed FEED_POLL_SECONDS=20` loaded it and the view renders."
+    assert statements([said], seen) == []
 
 
 def test_the_commit_a_fact_came_from_is_not_part_of_it() -> None:

@@ -92,8 +92,10 @@ def _anchored(s: str) -> bool:
 # "Tomasz added `withoutTrashed()` in a91f03de for GDPR": the commit a line came from says
 # where the fact was found, not the fact.
 _PROVENANCE = re.compile(r"\s+(?:in|by|since|from)\s+(?:commit\s+)?`?[0-9a-f]{7,12}`?\b", re.I)
-# A report of one action ("Added X to …", "Pulled the spec …") is no standing statement.
-_REPORT = re.compile(r"^[A-Za-z]+ed\b")
+# A report of one action ("Added X to …", "`x` applied it and …") is no standing statement.
+_REPORT = re.compile(
+    r"^[A-Za-z]+ed\b|\b(?:[a-z]+ed|ran|did|made|put|set|got)\s+(?:it|them|this|that)\b"
+)
 
 
 def _seen_anchors(s: str, seen: str) -> bool:
@@ -122,7 +124,7 @@ def _statement(sentence: str, seen: str = "") -> str | None:
         return None
     if not _anchored(s) or "REDACTED" in s:
         return None
-    if not _STANDING.search(s) and (_REPORT.match(s) or not _seen_anchors(s, seen)):
+    if not _STANDING.search(s) and (_REPORT.search(s) or not _seen_anchors(s, seen)):
         return None
     s = strip_tail(s)
     # a name in code keeps its case ("minSdk is 28")
