@@ -337,3 +337,14 @@ def test_an_announcement_is_dropped_and_also_after_a_condition_stays() -> None:
     assert dictated_clauses(said)[-1] == (
         "whenever you add a migration also add a rollback please"
     )
+
+
+def test_taking_on_a_task_now_says_no_rule_back() -> None:
+    asked = "run the stop import then the timetable tests please"
+    for answer in (
+        "Got it, running the stop import and the timetable tests now.",
+        "Sure, I'll run the stop import first and then the timetable tests.",
+        "Okay: the stop import runs first, then the timetable tests.",
+        "Will do: starting the stop import with the timetable tests after it.",
+    ):
+        assert restated_rules(asked, answer) == [], answer

@@ -244,10 +244,11 @@ def read_message(text: str) -> MessageReading:
 # acknowledgement (a closed class of words, optionally "for <topic>") before a colon or a
 # comma ("Noted: …", "Got it, …", "Will do: …"), or a commitment from now on ("…; from now
 # on commit messages …").
+# Words that take a thing on for later ("noted", "will do"); "sure" and "okay" take on a
+# task for now and say nothing back.
 _ACK = (
-    r"(?:noted|understood|got\s+it|will\s+do|sure(?:\s+thing)?|ok(?:ay)?|agreed|roger"
-    r"|acknowledged|of\s+course|makes\s+sense|good\s+(?:point|call)|copy\s+that|alright"
-    r"|all\s+right|(?:i'll|i\s+will|will)\s+remember(?:\s+(?:that|this))?|remembered)"
+    r"(?:noted|understood|got\s+it|will\s+do|agreed|roger|acknowledged|copy\s+that"
+    r"|(?:i'll|i\s+will|will)\s+remember(?:\s+(?:that|this))?|remembered)"
 )
 _ACCEPTED = re.compile(
     rf"^(?:{_ACK}(?:\s+for\s+[\w./-]+(?:\s+[\w./-]+){{0,2}})?\s*[:,—–]"
@@ -257,8 +258,14 @@ _ACCEPTED = re.compile(
 )
 # "Noted." alone: the sentence after it says the rule back.
 _ACK_ALONE = re.compile(rf"^{_ACK}[.!]*$", re.I)
-# A report of what was done is no habit said back ("Sure, added the line …").
-_DONE_REPORT = re.compile(r"^(?:\w+ed|done|did|made|ran|wrote|put|set)\b", re.I)
+# A report of what was done ("Got it, added the line …") or of what happens now ("Got it,
+# running the tests now", "I'll start with the parser") is no habit said back.
+_DONE_REPORT = re.compile(
+    r"^(?:\w+ed|done|did|made|ran|wrote|put|set|\w+ing|i'll|i\s+will|i'm|i\s+am|let\s+me"
+    r"|let's|here|now|first|next|then)\b|\b(?:right\s+now|right\s+away|for\s+now)\b"
+    r"|(?<!from\s)\bnow[.!]*$",
+    re.I,
+)
 
 
 _WHOSE = frozenset("your my our their his her its".split())
