@@ -348,3 +348,9 @@ def test_taking_on_a_task_now_says_no_rule_back() -> None:
         "Will do: starting the stop import with the timetable tests after it.",
     ):
         assert restated_rules(asked, answer) == [], answer
+
+
+def test_no_after_a_verb_that_takes_it_stays_in_its_clause() -> None:
+    said = "the tram feed got no response from the city server again this morning can you look"
+    assert read_message(said).preferences == ()
+    assert "no response" in dictated_clauses(said)[0]

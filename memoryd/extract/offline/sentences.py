@@ -234,8 +234,9 @@ _BINDS_NEXT = frozenset(
 
 # Words a "no" completes ("there is no …", "say no to …", "with no …").
 _TAKES_NO = frozenset(
-    "is are was were be been say said says with of to for in on at by has there no "
-    "absolutely and or but so that if whether than".split()
+    "is are was were be been say said says with of to for in on at by has have had there no "
+    "absolutely and or but so that if whether than got get gets see saw find found need "
+    "needs give gives gave make makes made take takes took leave left want wants".split()
 )
 
 
