@@ -333,6 +333,10 @@ def test_an_acknowledgement_alone_makes_the_next_sentence_the_rule_said_back() -
 def test_an_announcement_is_dropped_and_also_after_a_condition_stays() -> None:
     said = "yeah the bake log looks fine um one thing never commit the generated proto files"
     assert read_message(said).preferences == ("never commit the generated proto files",)
+    said = "so what I need is the oven export fixed and uh by the way we never log customer names"
+    reading = read_message(said)
+    assert reading.preferences == ("we never log customer names",)
+    assert reading.title == "so what I need is the oven export fixed"
     said = "ok so for the bakery app um whenever you add a migration also add a rollback please"
     assert dictated_clauses(said)[-1] == (
         "whenever you add a migration also add a rollback please"

@@ -277,10 +277,15 @@ def dictated_clauses(sentence: str) -> list[str]:
             cut()
             i += 1
             continue
-        # "one thing …", "other thing …": an announcement, not part of what is said
+        # "one thing …", "other thing …", "by the way …": an announcement, not part of what
+        # is said
         if low in _ANNOUNCING and nxt in ("thing", "things"):
             cut()
             i += 2
+            continue
+        if [t.lower() for t in tokens[i : i + 3]] == ["by", "the", "way"]:
+            cut()
+            i += 3
             continue
         # "whenever you add X also add Y": "also" after a condition is in its main clause
         if low == "also" and clauses[-1] and clauses[-1][0].lower() not in _SUBORDINATOR:
