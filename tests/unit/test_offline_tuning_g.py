@@ -8,7 +8,12 @@ from support.items import assistant, extract, request, result, run, section, tas
 
 from memoryd.extract.offline import is_preference, read_message
 from memoryd.extract.offline.facts import replacements, statements
-from memoryd.extract.offline.language import condenses, restated_rules, says_more
+from memoryd.extract.offline.language import (
+    accepted_offer,
+    condenses,
+    restated_rules,
+    says_more,
+)
 from memoryd.extract.offline.sentences import dictated, dictated_clauses
 
 # -- dictated speech: clauses said in one breath, without punctuation
@@ -358,3 +363,39 @@ def test_no_after_a_verb_that_takes_it_stays_in_its_clause() -> None:
     said = "the tram feed got no response from the city server again this morning can you look"
     assert read_message(said).preferences == ()
     assert "no response" in dictated_clauses(said)[0]
+
+
+def test_an_acknowledgement_after_the_rule_says_it_back() -> None:
+    said = restated_rules(
+        "and please squash the fixups before you merge anything into the release branch",
+        "Squash fixups before every merge into the release branch, got it.",
+    )
+    assert [rule for _, rule in said] == [
+        "Squash fixups before every merge into the release branch"
+    ]
+
+
+def test_an_offered_habit_the_user_accepts_is_a_rule() -> None:
+    offer = "The proofs build. Should I always rebuild the glyph cache before a proof run?"
+    assert accepted_offer(offer, "yes please") == (
+        "Should I always rebuild the glyph cache before a proof run?",
+        "always rebuild the glyph cache before a proof run",
+    )
+    # an offer for now, or a reply that refuses, is none
+    assert accepted_offer("Should I rebuild the glyph cache?", "yes") is None
+    assert accepted_offer(offer, "no, only when fonts change") is None
+
+
+async def test_an_accepted_offer_reaches_the_preference_signals() -> None:
+    out = await extract(
+        request(
+            [
+                user("render the proofs"),
+                assistant("Done. Should I always rebuild the glyph cache before a proof run?"),
+                user("yes please"),
+                assistant("Will do."),
+            ]
+        )
+    )
+    prefs = section(task_block(out.raw_memory, 1), "Preference signals")
+    assert "always rebuild the glyph cache before a proof run" in prefs

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from memoryd.extract.offline.limits import TITLE_CHARS
-from memoryd.extract.offline.norms import scope_pointer
+from memoryd.extract.offline.norms import recurs, scope_pointer
 from memoryd.extract.offline.rules import (
     is_preference,
 )
@@ -256,8 +256,10 @@ _ACCEPTED = re.compile(
     r"(?P<rule>.+)$",
     re.I,
 )
-# "Noted." alone: the sentence after it says the rule back.
+# "Noted." alone: the sentence after it says the rule back; "Ruff before every commit, got
+# it.": the acknowledgement after the rule.
 _ACK_ALONE = re.compile(rf"^{_ACK}[.!]*$", re.I)
+_ACK_AFTER = re.compile(rf"^(?P<rule>.+?)\s*(?:[,;—–]|\s-)\s*{_ACK}[.!]*$", re.I)
 # A report of what was done ("Got it, added the line …") or of what happens now ("Got it,
 # running the tests now", "I'll start with the parser") is no habit said back.
 _DONE_REPORT = re.compile(
@@ -285,7 +287,7 @@ def restated_rules(user_text: str, answer: str) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     sentences = split_sentences(normalize_quotes(answer)) if clauses else []
     for i, sentence in enumerate(sentences):
-        m = _ACCEPTED.match(sentence.strip())
+        m = _ACCEPTED.match(sentence.strip()) or _ACK_AFTER.match(sentence.strip())
         after_ack = i > 0 and _ACK_ALONE.match(sentences[i - 1].strip()) is not None
         if (m is None and not after_ack) or QUESTION.search(sentence):
             continue
@@ -310,3 +312,25 @@ def condenses(rule: str, implication: str) -> bool:
     implication lacks, in under half its words (a dictated run-on has more than 15)."""
     n = len(words_of(implication))
     return n > 15 and len(words_of(rule)) < n / 2 and not says_more(rule, implication)
+
+
+# "Should I always squash before merging?" — "yes please": an offer of a habit the user
+# accepts is a rule, in the offer's words.
+_OFFER = re.compile(
+    r"^(?:should|shall|can|may)\s+i\s+(?P<x>.+?)\s*\?$"
+    r"|^(?:do\s+you\s+)?want\s+me\s+to\s+(?P<y>.+?)\s*\?$",
+    re.I,
+)
+_YES = frozenset("yes yep yeah yup sure please absolutely definitely correct exactly".split())
+
+
+def accepted_offer(answer: str, reply: str) -> tuple[str, str] | None:
+    """The habit an answer's closing question offers and the reply accepts, as (the
+    question, the rule), or None."""
+    sentences = split_sentences(normalize_quotes(answer))
+    m = _OFFER.match(sentences[-1].strip()) if sentences else None
+    words = words_of(reply)
+    if m is None or not words or words[0] not in _YES or read_message(reply).negative:
+        return None
+    offer = m.group("x") or m.group("y")
+    return (sentences[-1].strip(), offer) if recurs(offer) else None

@@ -11,6 +11,7 @@ from typing import Any
 from memoryd.extract.offline.implication import preference_implication, with_context
 from memoryd.extract.offline.items import message_parts, text_of, user_text
 from memoryd.extract.offline.language import (
+    accepted_offer,
     condenses,
     is_rejection,
     proposes,
@@ -274,6 +275,7 @@ class _Builder:
         if self._current() is None and reading.follow_up and self.continuation_title is not None:
             self._sink()  # feedback on a request made in an earlier chunk
         task = self._current()
+        offer = accepted_offer(task.final_answer, text) if task and self.asked else None
         if task is None and reading.chatter and not self.tasks:
             return  # a greeting before any request is not a task
         if task is not None and (reading.positive or reading.negative):
@@ -310,6 +312,8 @@ class _Builder:
                 implication=preference_implication(sentence),
             )
             _add_preference(task, pref)
+        if offer is not None:  # "Should I always …?" — "yes"
+            _add_preference(task, Preference(*offer))
 
     def _call(self, item: dict[str, Any]) -> None:
         name = str(item.get("name") or "")
