@@ -36,6 +36,10 @@ def test_a_long_unpunctuated_message_is_cut_at_hesitations_and_also() -> None:
         "keep replies short, I skim them."
     ]
     assert not dictated("uh next the import please")
+    # a lead-in before "I" stays with its clause: "Today I need …" is a request for today
+    said = "Today I need you to render footnotes in italics instead of roman type"
+    assert dictated_clauses(said) == [said]
+    assert read_message(said).preferences == ()
 
 
 def test_a_rule_inside_a_dictated_message_is_found_as_its_own_clause() -> None:
@@ -58,12 +62,6 @@ def test_a_dictated_aside_is_not_the_title_of_the_request() -> None:
     )
     assert "neighbours" not in reading.title
     assert reading.title == "alright yes deploy the timetable service"
-
-
-def test_a_lead_in_before_i_stays_with_its_clause() -> None:
-    # "Today I need …" is a request for today, not a standing rule
-    reading = read_message("Today I need you to render footnotes in italics instead of roman type")
-    assert reading.preferences == ()
 
 
 def test_and_before_a_subordinator_opens_a_clause_but_before_and_after_stays() -> None:
