@@ -131,9 +131,10 @@ def test_rules_said_back_in_one_sentence_are_one_rule_each() -> None:
         "Understood: I tell you before pushing tags, and I convert with pandoc rather than "
         "latexmk.",
     )
+    # the agent's "I …" habit is kept as the instruction
     assert [rule for _, rule in said] == [
-        "I tell you before pushing tags",
-        "I convert with pandoc rather than latexmk",
+        "tell you before pushing tags",
+        "convert with pandoc rather than latexmk",
     ]
 
 

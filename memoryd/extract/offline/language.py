@@ -297,7 +297,8 @@ def restated_rules(user_text: str, answer: str) -> list[tuple[str, str]]:
             # the clause of the user's message that shares the most meaning with it
             best = max(clauses, key=lambda c: overlap(said, _meaning(c)))
             if not _DONE_REPORT.match(part) and overlap(said, _meaning(best)) >= 2:
-                out.append((best, strip_tail(part)))
+                # "I ask before any force push": the agent's habit is the instruction
+                out.append((best, strip_tail(re.sub(r"^I\s+(?=[a-z]+\b)", "", part))))
     return out
 
 
