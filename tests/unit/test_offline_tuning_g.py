@@ -7,7 +7,7 @@ from __future__ import annotations
 from support.items import assistant, extract, request, result, run, section, task_block, user
 
 from memoryd.extract.offline import is_preference, read_message
-from memoryd.extract.offline.facts import replacements, statements
+from memoryd.extract.offline.facts import replacements, statements, user_statements
 from memoryd.extract.offline.language import (
     accepted_offer,
     condenses,
@@ -398,3 +398,16 @@ async def test_an_accepted_offer_reaches_the_preference_signals() -> None:
     )
     prefs = section(task_block(out.raw_memory, 1), "Preference signals")
     assert "always rebuild the glyph cache before a proof run" in prefs
+
+
+def test_a_statement_the_user_takes_back_next_is_no_fact() -> None:
+    said = [
+        "the proof server listens on port 4000 on my laptop",
+        "no wait, the proof server listens on port 4010",
+    ]
+    assert user_statements(said) == ["The proof server listens on port 4010"]
+    assert user_statements(said[:1]) == ["The proof server listens on port 4000 on my laptop"]
+    # a statement that starts with a dot keeps it
+    assert statements([".tool-versions pins node 20.11.1 for the proof site"]) == [
+        ".tool-versions pins node 20.11.1 for the proof site"
+    ]

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 
 from memoryd.extract.offline.judge import SECRET_NAME, TRANSIENT, is_probe
-from memoryd.extract.offline.sentences import split_sentences, strip_tail
+from memoryd.extract.offline.sentences import SELF_REPAIR, split_sentences, strip_tail
 from memoryd.extract.offline.shell import SUBCOMMAND_PROGRAMS, command_key, command_programs
 from memoryd.extract.offline.timeline import Command, Task
 from memoryd.textutil import clip, dedupe, md_code, one_line
@@ -71,6 +71,10 @@ _ANAPHORA = re.compile(
 )
 
 
+# "no wait, it's 4010", "scratch that", "correction: …": the message before is taken back.
+_RETRACTS = re.compile(rf"^\s*(?:no\s*[,.!]?\s*{SELF_REPAIR}|scratch\s+that\b|correction\b)", re.I)
+
+
 _ASIDE = re.compile(r"\s*\([^()]{1,120}\)")
 
 
@@ -112,6 +116,8 @@ def _statement(sentence: str, seen: str = "") -> str | None:
     """The durable statement a sentence makes, or None; ``seen`` is what the session's
     commands printed."""
     s = one_line(sentence.strip().lstrip("-*• ").strip())
+    if m := _RETRACTS.match(s):  # "no wait, X": X is what is said
+        s = s[m.end() :].lstrip(" ,.!")
     s = _LEAD.sub("", s).strip()
     if not s or s.endswith("?") or len(s) < 20 or len(s) > 400:
         return None
@@ -144,8 +150,11 @@ _TROUBLE = re.compile(
 
 
 def user_statements(texts: Iterable[str]) -> list[str]:
-    """The durable statements of the user's messages, without the trouble they report."""
-    return [s for s in statements(texts) if _TROUBLE.search(s) is None]
+    """The durable statements of the user's messages, without the trouble they report and
+    without a message the next one takes back."""
+    said = list(texts)
+    kept = [t for t, after in zip(said, [*said[1:], ""], strict=True) if not _RETRACTS.match(after)]
+    return [s for s in statements(kept) if _TROUBLE.search(s) is None]
 
 
 # "On the laptop, run them with `-m 'not gpu'`", "Without Docker use `--offline`": advice under
