@@ -411,3 +411,4 @@ def test_a_statement_the_user_takes_back_next_is_no_fact() -> None:
     assert statements([".tool-versions pins node 20.11.1 for the proof site"]) == [
         ".tool-versions pins node 20.11.1 for the proof site"
     ]
+    assert user_statements([]) == []

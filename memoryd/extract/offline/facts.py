@@ -153,7 +153,7 @@ def user_statements(texts: Iterable[str]) -> list[str]:
     """The durable statements of the user's messages, without the trouble they report and
     without a message the next one takes back."""
     said = list(texts)
-    kept = [t for t, after in zip(said, [*said[1:], ""], strict=True) if not _RETRACTS.match(after)]
+    kept = [t for i, t in enumerate(said) if i + 1 == len(said) or not _RETRACTS.match(said[i + 1])]
     return [s for s in statements(kept) if _TROUBLE.search(s) is None]
 
 
