@@ -91,3 +91,46 @@ def split_lines(text: str) -> list[str]:
     if lines and lines[-1] == "":
         lines.pop()
     return lines
+
+
+# Words that carry no meaning of their own in a rule: "always use uv rather than pip" and
+# "use uv, not pip" are the same rule.
+FILLER = frozenset(
+    "a an the to of in on for and or with this that it its is are be please always just "
+    "use using used prefer rather than instead over not never no don't dont do does avoid "
+    "keep make sure should must you we i here there from now on next time in future going "
+    "forward when whenever every any all run before after only everywhere time times way "
+    "things thing anything everything by also as".split()
+)
+
+
+# What an English suffix adds to a stem: "lint" + "er", "indent" + "ation"; not "hand" + "ler".
+_SUFFIX = re.compile(r"(?:e|e?r|or|ion|ation|ment|ing|e?d|e?s|ly|ity|i[sz]e|able|al)")
+
+
+def akin(x: str, y: str) -> bool:
+    """The same word, or one is the other plus a suffix."""
+    if x == y or (x[-1:] in "yi" and y[-1:] in "yi" and x[:-1] == y[:-1] and len(x) >= 4):
+        return True  # "reply" / "repli(es)"
+    short, long = sorted((x, y), key=len)
+    return (
+        len(short) >= 4
+        and long.startswith(short)
+        and _SUFFIX.fullmatch(long[len(short) :]) is not None
+    )
+
+
+def overlap(a: Iterable[str], b: Iterable[str]) -> int:
+    """How many words of ``a`` match a word of ``b`` (equal, or one begins the other)."""
+    bs = list(b)
+    return sum(1 for x in a if any(akin(x, y) for y in bs))
+
+
+def stem(word: str) -> str:
+    for suffix in ("ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)]
+            if suffix in ("ing", "ed") and len(word) > 3 and word[-1] == word[-2]:
+                word = word[:-1]  # "debugging" -> "debug"
+            break
+    return word

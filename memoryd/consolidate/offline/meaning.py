@@ -10,7 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence, Set
 
+# FILLER, overlap and stem moved to textutil (the extractor uses them too); re-exported
+from memoryd.textutil import FILLER as FILLER
 from memoryd.textutil import norm_words
+from memoryd.textutil import overlap as overlap
+from memoryd.textutil import stem as stem
 
 # Kinds, most durable first; the summary ranks by them.
 RULE = "rule"  # a user-stated preference or rule
@@ -67,15 +71,6 @@ def kind_of(text: str, section: str) -> str:
     return FACT
 
 
-# Words that carry no meaning of their own in a rule: "always use uv rather than pip" and
-# "use uv, not pip" are the same rule.
-FILLER = frozenset(
-    "a an the to of in on for and or with this that it its is are be please always just "
-    "use using used prefer rather than instead over not never no don't dont do does avoid "
-    "keep make sure should must you we i here there from now on next time in future going "
-    "forward when whenever every any all run before after only everywhere time times way "
-    "things thing anything everything by also as".split()
-)
 _NEGATIVE = re.compile(r"^(?:do not|don't|never|avoid|no|stop)\b", re.I)
 
 
@@ -124,28 +119,6 @@ def same_rule(a: set[str], b: set[str]) -> bool:
     return shared >= 2 and shared >= 0.6 * min(len(a), len(b))
 
 
-# What an English suffix adds to a stem: "lint" + "er", "indent" + "ation"; not "hand" + "ler".
-_SUFFIX = re.compile(r"(?:e|e?r|or|ion|ation|ment|ing|e?d|e?s|ly|ity|i[sz]e|able|al)")
-
-
-def _akin(x: str, y: str) -> bool:
-    """The same word, or one is the other plus a suffix."""
-    if x == y or (x[-1:] in "yi" and y[-1:] in "yi" and x[:-1] == y[:-1] and len(x) >= 4):
-        return True  # "reply" / "repli(es)"
-    short, long = sorted((x, y), key=len)
-    return (
-        len(short) >= 4
-        and long.startswith(short)
-        and _SUFFIX.fullmatch(long[len(short) :]) is not None
-    )
-
-
-def overlap(a: Iterable[str], b: Iterable[str]) -> int:
-    """How many words of ``a`` match a word of ``b`` (equal, or one begins the other)."""
-    bs = list(b)
-    return sum(1 for x in a if any(_akin(x, y) for y in bs))
-
-
 # A rule that something must go or stay out: "no debugPrint calls left behind", "strip any
 # print() you added for debugging".
 _REMOVAL = re.compile(
@@ -155,16 +128,6 @@ _REMOVAL = re.compile(
 )
 # A name in code: a code span, a call, camelCase or snake_case.
 _IDENTIFIER = re.compile(r"`[^`\n]+`|\b\w+\(\)|\b[a-z]+[A-Z]\w*|\b[a-z]+_\w+")
-
-
-def stem(word: str) -> str:
-    for suffix in ("ing", "ed", "es", "s"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            word = word[: -len(suffix)]
-            if suffix in ("ing", "ed") and len(word) > 3 and word[-1] == word[-2]:
-                word = word[:-1]  # "debugging" -> "debug"
-            break
-    return word
 
 
 def meaning_words(text: str) -> set[str]:
@@ -196,8 +159,8 @@ def _idea(word: str) -> str:
     five letters or more, begins with ("dependencies", "changes", "dedicated")."""
     if word in _IDEAS:
         return _IDEAS[word]
-    for stem, idea in _IDEAS.items():
-        if len(stem) >= 5 and word.startswith(stem):
+    for root, idea in _IDEAS.items():
+        if len(root) >= 5 and word.startswith(root):
             return idea
     return word
 

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 
 from memoryd.extract.offline.judge import SECRET_NAME, TRANSIENT, is_probe
-from memoryd.extract.offline.sentences import split_sentences, strip_tail
+from memoryd.extract.offline.sentences import SELF_REPAIR, split_sentences, strip_tail
 from memoryd.extract.offline.shell import SUBCOMMAND_PROGRAMS, command_key, command_programs
 from memoryd.extract.offline.timeline import Command, Task
 from memoryd.textutil import clip, dedupe, md_code, one_line
@@ -71,6 +71,10 @@ _ANAPHORA = re.compile(
 )
 
 
+# "no wait, it's 4010", "scratch that", "correction: …": the message before is taken back.
+_RETRACTS = re.compile(rf"^\s*(?:no\s*[,.!]?\s*{SELF_REPAIR}|scratch\s+that\b|correction\b)", re.I)
+
+
 _ASIDE = re.compile(r"\s*\([^()]{1,120}\)")
 
 
@@ -80,28 +84,58 @@ _ASSIGNED = re.compile(r"\b[A-Z][A-Z0-9_]+=[^\s,;]+")
 _NAMED_VERSION = re.compile(r"\b[A-Z][A-Za-z]+\s+v?\d{1,3}\b(?![:.]\d)")
 
 
+# "minSdk is 28", "maxRetries = 5": a name in code (camelCase) given its value.
+_CODE_SETTING = re.compile(r"\b[a-z]+[A-Z]\w*\s+(?:is|=|:)\s+\d+\b")
+_ANCHORS = (_ENV_VAR, _PORT, _VERSION, _PATH, _CODE, _ASSIGNED, _NAMED_VERSION, _CODE_SETTING)
+
+
 def _anchored(s: str) -> bool:
-    return any(
-        p.search(s) for p in (_ENV_VAR, _PORT, _VERSION, _PATH, _CODE, _ASSIGNED, _NAMED_VERSION)
-    )
+    return any(p.search(s) for p in _ANCHORS)
 
 
-def _statement(sentence: str) -> str | None:
-    """The durable statement a sentence makes, or None."""
+# "Tomasz added `withoutTrashed()` in a91f03de for GDPR": the commit a line came from says
+# where the fact was found, not the fact.
+_PROVENANCE = re.compile(r"\s+(?:in|by|since|from)\s+(?:commit\s+)?`?[0-9a-f]{7,12}`?\b", re.I)
+# A report of one action ("Added X to …", "`x` applied it and …") is no standing statement.
+_REPORT = re.compile(
+    r"^[A-Za-z]+ed\b|\b(?:[a-z]+ed|ran|did|made|put|set|got)\s+(?:it|them|this|that)\b"
+)
+
+
+def _seen_anchors(s: str, seen: str) -> bool:
+    """Whether a setting the sentence names (an environment variable, with its value or
+    not) shows in what the session's commands printed: the assistant read it in a file or
+    an output, so the sentence states a fact about the project even without a verb of state
+    ("workers run under Horizon with X=redis"). A code span or a count ("PASS=4") is no
+    setting: commands print the names of everything they touch."""
+    names = [m.group(0).strip("`") for m in _ENV_VAR.finditer(s)]
+    return any("_" in n and n in seen for n in names)
+
+
+def _statement(sentence: str, seen: str = "") -> str | None:
+    """The durable statement a sentence makes, or None; ``seen`` is what the session's
+    commands printed."""
     s = one_line(sentence.strip().lstrip("-*• ").strip())
+    if m := _RETRACTS.match(s):  # "no wait, X": X is what is said
+        s = s[m.end() :].lstrip(" ,.!")
     s = _LEAD.sub("", s).strip()
     if not s or s.endswith("?") or len(s) < 20 or len(s) > 400:
         return None
     # A value of one run in an aside ("(a41c9e2 dropped it)") goes; the statement stays.
     s = _ASIDE.sub(lambda m: "" if TRANSIENT.search(m.group(0)) else m.group(0), s).strip()
+    s = _PROVENANCE.sub("", s)
     if _NARRATION.match(s) or _PAST_ACTION.search(s) or TRANSIENT.search(s):
         return None
     if _ANAPHORA.search(s):
         return None
-    if not _anchored(s) or not _STANDING.search(s) or "REDACTED" in s:
+    if not _anchored(s) or "REDACTED" in s:
+        return None
+    if not _STANDING.search(s) and (_REPORT.search(s) or not _seen_anchors(s, seen)):
         return None
     s = strip_tail(s)
-    return clip(s[:1].upper() + s[1:], FACT_CHARS)
+    # a name in code keeps its case ("minSdk is 28")
+    first = s.split(maxsplit=1)[0]
+    return clip(s if first != first.lower() else s[:1].upper() + s[1:], FACT_CHARS)
 
 
 # "the download in loom/weights.py says 401", "the admin page is broken": the trouble a user
@@ -116,8 +150,11 @@ _TROUBLE = re.compile(
 
 
 def user_statements(texts: Iterable[str]) -> list[str]:
-    """The durable statements of the user's messages, without the trouble they report."""
-    return [s for s in statements(texts) if _TROUBLE.search(s) is None]
+    """The durable statements of the user's messages, without the trouble they report and
+    without a message the next one takes back."""
+    said = list(texts)
+    kept = [t for i, t in enumerate(said) if i + 1 == len(said) or not _RETRACTS.match(said[i + 1])]
+    return [s for s in statements(kept) if _TROUBLE.search(s) is None]
 
 
 # "On the laptop, run them with `-m 'not gpu'`", "Without Docker use `--offline`": advice under
@@ -131,8 +168,10 @@ _CONDITIONED_ADVICE = re.compile(
 _BACK_POINTER = re.compile(r"\b(?:them|it|those|these)\b", re.I)
 
 
-def statements(texts: Iterable[str]) -> list[str]:
-    """The durable statements of some messages, in order, without repeats."""
+def statements(texts: Iterable[str], seen: str = "", ran: str = "") -> list[str]:
+    """The durable statements of some messages, in order, without repeats; ``seen`` is what
+    the session's commands printed (a name read there anchors a statement), ``ran`` the
+    commands that succeeded (the instrument of a step the agent reports)."""
     out: list[str] = []
     for text in texts:
         # Lines of a list or a code block are separate statements; fenced code is not prose.
@@ -140,7 +179,7 @@ def statements(texts: Iterable[str]) -> list[str]:
         last: str | None = None
         joined = False  # the sentence before ended with ";": one line said in two clauses
         for sentence in split_sentences(prose):
-            st = _statement(sentence)
+            st = _statement(sentence, seen)
             if st is not None and joined and last is not None and out and out[-1] == last:
                 # "listens on :8088; `GET /healthz` is its probe": one fact about one thing
                 out[-1] = clip(f"{last}; {st[:1].lower()}{st[1:]}", FACT_CHARS)
@@ -154,7 +193,7 @@ def statements(texts: Iterable[str]) -> list[str]:
                     out[-1] = clip(f"{last}; {advice[:1].lower()}{advice[1:]}", FACT_CHARS)
                     last = None
                     continue
-                st = advice or None
+                st = advice or _instrument(sentence, ran) or None
             if st is not None:
                 out.append(st)
             last = st
@@ -169,6 +208,25 @@ _HOW_TO = re.compile(
     r"|^to\s+\w+(?:\s+[^:`]{1,60})?:\s*`[^`\n]{2,80}`",
     re.I,
 )
+
+
+# "Pulled the spec and regenerated the client with `./gradlew :api:gen`": a step the agent
+# reports with the command it took, a command that then succeeded, says how that thing is
+# done here ("The client is regenerated with `…`"). Regular verbs only: their past is their
+# participle.
+_INSTRUMENT = re.compile(
+    r"(?:^|\band\s+)(?P<verb>[a-z]{3,}ed)\s+(?P<obj>(?:the|our|its)\s+[\w-]+(?:\s+[\w-]+)?)"
+    r"\s+(?:with|via|using|through)\s+`(?P<cmd>[^`\n]{3,100})`[.!]?$",
+    re.I,
+)
+
+
+def _instrument(sentence: str, ran: str) -> str:
+    m = _INSTRUMENT.search(one_line(sentence.strip()))
+    if m is None or m.group("cmd") not in ran or TRANSIENT.search(m.group("cmd")):
+        return ""
+    obj = m.group("obj")
+    return f"{obj[:1].upper()}{obj[1:]} is {m.group('verb').lower()} with {md_code(m.group('cmd'))}"
 
 
 def _advice(sentence: str) -> str:
@@ -243,8 +301,11 @@ _REPLACED: tuple[re.Pattern[str], ...] = tuple(
         rf"\b(?:switched|migrated|moved|changed|went)\s+(?:over\s+)?from\s+(?P<old>{_X})\s+"
         rf"(?:to|over\s+to)\s+(?P<new>{_X})",
         rf"(?P<old>{_X})\s+(?:was|has\s+been|got|is\s+now)\s+renamed\s+to\s+(?P<new>{_X})",
-        rf"\b(?:no\s+longer|don't|do\s+not|stopped)\s+(?:use|using|uses)\s+(?P<old>{_X})"
+        rf"\b(?:no\s+longer|stopped)\s+(?:use|using|uses)\s+(?P<old>{_X})"
         rf"(?:\s+any\s*more)?(?:[,;:]?\s+(?:use|we\s+use|it's|now)\s+(?P<new>{_X}))?",
+        # "we do not use sudo for installs" is a habit; "we don't use X anymore" a change
+        rf"\b(?:don't|do\s+not)\s+use\s+(?P<old>{_X})\s+any\s*more"
+        rf"(?:[,;:]?\s+(?:use|we\s+use|it's|now)\s+(?P<new>{_X}))?",
         rf"(?P<old>{_X})\s+(?:isn't|is\s+not|aren't|are\s+not)\s+(?:used|needed|installed"
         rf"|supported|run|available)\s+(?:any\s*more|now)\b",
         rf"(?P<old>{_X})\s+(?:is|are|has\s+been|was)\s+(?:gone|removed|deleted|deprecated|dead"
@@ -315,7 +376,9 @@ _FOR_NOW = re.compile(
     r"\b(?:for\s+now|for\s+the\s+moment|for\s+the\s+time\s+being|temporarily|this\s+once)\b",
     re.I,
 )
-_FIRST_PERSON = re.compile(r"^(?:i|i've|i\s+have|i\s+just)\b", re.I)
+# "I replaced …", and the agent's report without its subject ("Added the line and replaced
+# the sudo install with …"): the agent telling its own edit.
+_FIRST_PERSON = re.compile(r"^(?:i|i've|i\s+have|i\s+just)\b|^[A-Z][a-z]+ed\b", re.I)
 _STOP_OLD = frozenset("it this that the a an them we i you".split())
 
 

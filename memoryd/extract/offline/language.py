@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from memoryd.extract.offline.limits import TITLE_CHARS
-from memoryd.extract.offline.norms import scope_pointer
+from memoryd.extract.offline.norms import recurs, scope_pointer
 from memoryd.extract.offline.rules import (
     is_preference,
 )
@@ -14,6 +14,7 @@ from memoryd.extract.offline.sentences import (
     CLAUSE_SPLIT,
     FILLER_WORDS,
     QUESTION,
+    SELF_REPAIR,
     STOPPING,
     body_of,
     clause_kind,
@@ -21,10 +22,12 @@ from memoryd.extract.offline.sentences import (
     imperative,
     normalize_quotes,
     split_sentences,
+    spoken_sentences,
     strip_tail,
     words_of,
 )
-from memoryd.textutil import clip, one_line
+from memoryd.textutil import FILLER as MEANINGLESS
+from memoryd.textutil import clip, norm_words, one_line, overlap, stem
 
 # A refusal, in any register, as the first clause of an answer: "nah", "no thanks", "I'd
 # rather not", "let's not", "better not", "hmm, no", "please don't (do that)".
@@ -40,6 +43,7 @@ _NEGATIVE = re.compile(
     r"|doesn't work|not working|the same)\b"
     r"|\bnot working\b|\b(?:is|are|was)\s+(?:still\s+)?broken\b"
     r"|^(?:no|nope|wrong)[.!]*$"
+    + rf"|^no\s+{SELF_REPAIR}"
     + _REFUSAL
     + r"|\b(?:that's|that is|this is|it's|you're|you are)\s+(?:wrong|incorrect"
     r"|not (?:right|correct|it|what i (?:asked|wanted|meant)))"
@@ -175,7 +179,7 @@ def _rules_of(sentences: list[str]) -> tuple[str, ...]:
 
 
 def read_message(text: str) -> MessageReading:
-    sentences = split_sentences(text)
+    sentences = spoken_sentences(text)
     preferences = _rules_of(sentences)
     clauses = [c for s in sentences for c in CLAUSE_SPLIT.split(s) if c.strip()]
     positive = False
@@ -234,3 +238,100 @@ def read_message(text: str) -> MessageReading:
         title=title,
         chatter=chatter,
     )
+
+
+# An answer that accepts what the user just asked and says it back as a habit: an
+# acknowledgement (a closed class of words, optionally "for <topic>") before a colon or a
+# comma ("Noted: …", "Got it, …", "Will do: …"), or a commitment from now on ("…; from now
+# on commit messages …").
+# Words that take a thing on for later ("noted", "will do"); "sure" and "okay" take on a
+# task for now and say nothing back.
+_ACK = (
+    r"(?:noted|understood|got\s+it|will\s+do|agreed|roger|acknowledged|copy\s+that"
+    r"|(?:i'll|i\s+will|will)\s+remember(?:\s+(?:that|this))?|remembered)"
+)
+_ACCEPTED = re.compile(
+    rf"^(?:{_ACK}(?:\s+for\s+[\w./-]+(?:\s+[\w./-]+){{0,2}})?\s*[:,—–]"
+    r"|(?:from\s+now\s+on|going\s+forward|from\s+here\s+on|in\s+(?:the\s+)?future)\b,?)\s*"
+    r"(?P<rule>.+)$",
+    re.I,
+)
+# "Noted." alone: the sentence after it says the rule back; "Ruff before every commit, got
+# it.": the acknowledgement after the rule.
+_ACK_ALONE = re.compile(rf"^{_ACK}[.!]*$", re.I)
+_ACK_AFTER = re.compile(rf"^(?P<rule>.+?)\s*(?:[,;—–]|\s-)\s*{_ACK}[.!]*$", re.I)
+# A report of what was done ("Got it, added the line …") or of what happens now ("Got it,
+# running the tests now", "I'll start with the parser") is no habit said back.
+_DONE_REPORT = re.compile(
+    r"^(?:\w+ed|done|did|made|ran|wrote|put|set|\w+ing|i'll|i\s+will|i'm|i\s+am|let\s+me"
+    r"|let's|here|now|first|next|then)\b|\b(?:right\s+now|right\s+away|for\s+now)\b"
+    r"|(?<!from\s)\bnow[.!]*$",
+    re.I,
+)
+
+
+_WHOSE = frozenset("your my our their his her its".split())
+
+
+def _meaning(text: str) -> set[str]:
+    return {stem(w) for w in norm_words(text).split() if len(w) > 2} - MEANINGLESS - _WHOSE
+
+
+def restated_rules(user_text: str, answer: str) -> list[tuple[str, str]]:
+    """The rules an answer says back to the user's message just before it, each as (the
+    user's clause it restates, the rule in the answer's words). Being said back is what makes
+    an instruction that reads as a request for now a standing rule: the user's words
+    (dictated, run together, misheard) need not have any rule's shape. Rules said back in
+    one sentence joined by ", and" are one rule each."""
+    clauses = [c for c in spoken_sentences(user_text) if not QUESTION.search(c)]
+    out: list[tuple[str, str]] = []
+    sentences = split_sentences(normalize_quotes(answer)) if clauses else []
+    for i, sentence in enumerate(sentences):
+        m = _ACCEPTED.match(sentence.strip()) or _ACK_AFTER.match(sentence.strip())
+        after_ack = i > 0 and _ACK_ALONE.match(sentences[i - 1].strip()) is not None
+        if (m is None and not after_ack) or QUESTION.search(sentence):
+            continue
+        rule = m.group("rule") if m else sentence
+        for part in re.split(r",\s*and\s+", strip_tail(rule)):
+            said = _meaning(part)
+            # the clause of the user's message that shares the most meaning with it
+            best = max(clauses, key=lambda c: overlap(said, _meaning(c)))
+            if not _DONE_REPORT.match(part) and overlap(said, _meaning(best)) >= 2:
+                # "I ask before any force push": the agent's habit is the instruction
+                out.append((best, strip_tail(re.sub(r"^I\s+(?=[a-z]+\b)", "", part))))
+    return out
+
+
+def says_more(rule: str, than: str) -> bool:
+    """Whether a rule holds meaning another does not have (more than a third of its words)."""
+    said = _meaning(rule)
+    return len(said) - overlap(said, _meaning(than)) > len(said) / 3
+
+
+def condenses(rule: str, implication: str) -> bool:
+    """Whether a rule said back is the short form of a long implication: nothing in it the
+    implication lacks, in under half its words (a dictated run-on has more than 15)."""
+    n = len(words_of(implication))
+    return n > 15 and len(words_of(rule)) < n / 2 and not says_more(rule, implication)
+
+
+# "Should I always squash before merging?" — "yes please": an offer of a habit the user
+# accepts is a rule, in the offer's words.
+_OFFER = re.compile(
+    r"^(?:should|shall|can|may)\s+i\s+(?P<x>.+?)\s*\?$"
+    r"|^(?:do\s+you\s+)?want\s+me\s+to\s+(?P<y>.+?)\s*\?$",
+    re.I,
+)
+_YES = frozenset("yes yep yeah yup sure please absolutely definitely correct exactly".split())
+
+
+def accepted_offer(answer: str, reply: str) -> tuple[str, str] | None:
+    """The habit an answer's closing question offers and the reply accepts, as (the
+    question, the rule), or None."""
+    sentences = split_sentences(normalize_quotes(answer))
+    m = _OFFER.match(sentences[-1].strip()) if sentences else None
+    words = words_of(reply)
+    if m is None or not words or words[0] not in _YES or read_message(reply).negative:
+        return None
+    offer = m.group("x") or m.group("y")
+    return (sentences[-1].strip(), offer) if recurs(offer) else None

@@ -84,6 +84,20 @@ class _TaskView:
     knowledge: list[str] = field(default_factory=list)  # the same in both outputs: read once
 
 
+_NAMED_DAY = re.compile(
+    r"\b(?:tomorrow|tonight|(?:mon|tues|wednes|thurs|fri|satur|sun)day|next\s+week)\b", re.I
+)
+
+
+def _errand(view: _TaskView) -> bool:
+    t = view.task
+    return (
+        view.outcome == "uncertain"
+        and _NAMED_DAY.search(t.prompt) is not None
+        and not (t.events or t.preferences or t.refused or view.knowledge or view.failures)
+    )
+
+
 def _bullets(lines: Sequence[str], empty: str) -> list[str]:
     return [f"- {ln}" for ln in lines] if lines else [f"- {empty}"]
 
@@ -136,7 +150,9 @@ def _knowledge(view: _TaskView) -> list[str]:
     fixed = {f.seq for f in view.failures if f.lesson and f.seq is not None}
     replaced = replacements(task.user_texts, task.assistant_texts)
     out: list[str] = [*replaced, *gone_commands(task, fixed)]
-    out += statements(task.assistant_texts)[:MAX_FACTS]
+    seen = "\n".join(c.body for c in task.commands)
+    ran = "\n".join(c.text for c in task.commands if c.succeeded)
+    out += statements(task.assistant_texts, seen, ran)[:MAX_FACTS]
     # A rule the user stated is a preference already, not a fact again.
     rules = {norm_words(p.quote) for p in task.preferences}
     out += [
@@ -246,6 +262,10 @@ def render(rollout: Rollout, request: ExtractionRequest) -> Stage1Output:
         view = _TaskView(task, outcome, reason, failures(task))
         view.knowledge = _knowledge(view)
         views.append(view)
+    # A request for a named day that left nothing in the session (no tool use, feedback, rule
+    # or knowledge: "add it to my list for Monday") is the user's errand, not project work.
+    views = [v for v in views if not _errand(v)] or views
+    tasks = [v.task for v in views]
     overall = overall_outcome([v.outcome for v in views])
     shown, hidden = views[:MAX_TASKS], views[MAX_TASKS:]
     first = tasks[0]

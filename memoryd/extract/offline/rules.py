@@ -20,6 +20,7 @@ from memoryd.extract.offline.norms import (
 from memoryd.extract.offline.sentences import (
     LEADING_WHEN,
     QUESTION,
+    SELF_REPAIR,
     STOPPING,
     body_of,
     first_word,
@@ -30,7 +31,8 @@ from memoryd.extract.offline.sentences import (
 )
 
 _PREFERENCE = re.compile(
-    r"\bprefer(?:s|red|ably)?\b|\balways\b|\bnever\b|\binstead\s+of\b|\brather\s+than\b"
+    # "never mind" dismisses what was said; it asks for nothing
+    r"\bprefer(?:s|red|ably)?\b|\balways\b|\bnever\b(?!\s+mind\b)|\binstead\s+of\b|\brather\s+than\b"
     r"|\bnext\s+time\b|\bfrom\s+now\s+on\b|\bgoing\s+forward\b|\bin\s+(?:the\s+)?future\b"
     r"|\bi\s+(?:really\s+)?(?:like|love|hate|dislike)\b"
     r"|\bplease\s+(?:use|avoid|keep|stick|always|never)\b|\bstop\s+using\b"
@@ -130,8 +132,9 @@ def _rule_adverbs(s: str) -> bool:
 _GENERAL = re.compile(
     r"\b(?:always|never|everywhere|every\s+time|whenever|each\s+time|any\s*time|by\s+default"
     r"|from\s+now\s+on|going\s+forward|in\s+(?:the\s+)?future|next\s+time"
-    # "before committing", "before you push"; "before I tag the release" is one coming event
-    r"|(?<!like\s)(?<!as\s)before\s+(?!(?:i|we)\b)\w+"
+    # "before committing", "before you push"; "before I tag the release" is one coming event,
+    # "before it goes back" one event of a thing
+    r"|(?<!like\s)(?<!as\s)before\s+(?!(?:i|we|it|he|she|they)\b)\w+"
     r"|after\s+(?:you\s+|every\s+|each\s+|any\s+)?\w+ing\b|only\b"
     # "while iterating", "while you're profiling": a phase of any piece of work, not one event
     r"|while\s+(?:you(?:'re|\s+are)\s+)?(?!(?:no|some|any|every)?thing\b)\w+ing\b"
@@ -280,7 +283,8 @@ def _answer_style(s: str) -> bool:
 
 # "no unwrap() in library code", "No emojis": a prohibition opening a clause.
 _PROHIBITION = re.compile(
-    r"(?:^|[:;—–]\s*)no\s+(?!no\b|problem|worries|thanks|idea|luck|need|way|rush|matter|one|"
+    # a self-repair ("no wait, …", "no scratch that", "no sorry") corrects what was just said
+    rf"(?:^|[:;—–]\s*)no\s+(?!{SELF_REPAIR})(?!no\b|problem|worries|thanks|idea|luck|need|way|rush|matter|one|"
     r"longer|more|doubt|change|changes|issue|issues|errors?|output|tests?\b)[\w`.(]",
     re.I,
 )

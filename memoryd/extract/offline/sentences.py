@@ -71,6 +71,10 @@ def split_sentences(text: str) -> list[str]:
     return [s.strip() for s in out if s.strip()]
 
 
+# A self-repair after "no" ("no wait, …", "no scratch that", "no sorry, …") corrects what was
+# just said or done; it is no prohibition.
+SELF_REPAIR = r"(?:wait|actually|sorry|scratch|hold\s+on|i\s+mean)\b"
+
 # "Stop, not cargo test": the user stopping a command; what to run instead is said next.
 STOPPING = re.compile(r"^(?:stop|no|nope|whoa|woah|wait|hey|hold\s+on)\W+not\b", re.I)
 
@@ -205,3 +209,106 @@ def imperative(s: str) -> bool:
 def strip_tail(text: str) -> str:
     text = re.sub(r"[,\s]+please[.!]*$", "", text.strip(), flags=re.I)
     return text.rstrip(".!?;:,").strip()
+
+
+# Dictated speech has no punctuation: a long run of words with no comma, colon or dash
+# inside is several clauses said in one breath. Where speech marks a new clause without
+# punctuation, by closed-class words only: a hesitation ("um"), a run of acknowledgements
+# ("okay yes"), "also", a conjunction before a subordinator ("and before you …"), a
+# prohibition, and a new first-person subject after a content word ("… alone I do not want
+# …", "… take that out we do not use …").
+_DICTATED_MIN_WORDS = 14
+_INNER_PUNCT = re.compile(r"[,;:()`\"—–]|\s-\s|[.!?]\s")
+_HESITATION = frozenset("um umm uh uhh er erm hmm".split())
+_ACK_RUN = (_POSITIVE_WORDS | _NEUTRAL_WORDS | frozenset(["fine"])) - _HESITATION - frozenset(
+    "on do it please go keep hm".split()
+)
+_SUBORDINATOR = frozenset("before whenever when if while after once unless since".split())
+# Words after which "I" continues the clause ("till I say", "what I said", "than I thought").
+_BINDS_NEXT = frozenset(
+    "till until when whenever if what that as and but or so because before after since where "
+    "how than which who whether while once unless though although why "
+    "do does did can could should would will shall may might must have had am".split()
+)
+
+
+# Words a "no" completes ("there is no …", "say no to …", "with no …").
+_TAKES_NO = frozenset(
+    "is are was were be been say said says with of to for in on at by has have had there no "
+    "absolutely and or but so that if whether than got get gets see saw find found need "
+    "needs give gives gave make makes made take takes took leave left want wants".split()
+)
+
+
+_ANNOUNCING = frozenset("one another other last first next second third final".split())
+
+
+def dictated(sentence: str) -> bool:
+    """Whether a sentence reads as dictated: long, with no punctuation inside it."""
+    core = sentence.strip().rstrip(".!?")
+    return len(core.split()) >= _DICTATED_MIN_WORDS and _INNER_PUNCT.search(core) is None
+
+
+def dictated_clauses(sentence: str) -> list[str]:
+    """The clauses of a dictated sentence (itself alone when it is not dictated)."""
+    if not dictated(sentence):
+        return [sentence]
+    tokens = sentence.strip().split()
+    clauses: list[list[str]] = [[]]
+
+    def cut() -> None:
+        if clauses[-1]:
+            clauses.append([])
+
+    i = 0
+    while i < len(tokens):
+        word = tokens[i]
+        low = word.lower().strip(".!?")
+        nxt = tokens[i + 1].lower().strip(".!?") if i + 1 < len(tokens) else ""
+        prev = clauses[-1][-1].lower() if clauses[-1] else ""
+        if low in _HESITATION:
+            if prev == "and":
+                clauses[-1].pop()
+            cut()
+            i += 1
+            continue
+        # "before and after": a coordination of two subordinators stays one phrase
+        if low == "and" and (nxt in _SUBORDINATOR or nxt == "also") and prev not in _SUBORDINATOR:
+            cut()
+            i += 1
+            continue
+        # "one thing …", "other thing …", "by the way …": an announcement, not part of what
+        # is said
+        if low in _ANNOUNCING and nxt in ("thing", "things"):
+            cut()
+            i += 2
+            continue
+        if [t.lower() for t in tokens[i : i + 3]] == ["by", "the", "way"]:
+            cut()
+            i += 3
+            continue
+        # "whenever you add X also add Y": "also" after a condition is in its main clause
+        if low == "also" and clauses[-1] and clauses[-1][0].lower() not in _SUBORDINATOR:
+            cut()
+        # "… burned before no force push without asking": a prohibition opens a clause
+        elif low == "no" and clauses[-1] and prev not in _TAKES_NO | _ACK_RUN:
+            cut()
+        elif low in _ACK_RUN and nxt in _ACK_RUN and clauses[-1] and prev not in _BINDS_NEXT:
+            cut()
+        # a first-person subject ("I", "we": never an object) opens a clause; "the C I
+        # rejects …" is a spelled acronym, not the pronoun (whose verb takes no -s)
+        elif (
+            (word == "I" or low == "we")
+            and len(clauses[-1]) >= 3  # "Today I need …": a lead-in scopes the clause
+            and prev not in _BINDS_NEXT | _ACK_RUN
+            and not (len(prev) == 1 or (nxt.endswith("s") and nxt not in ("was", "is")))
+        ):
+            cut()
+        clauses[-1].append(word)
+        i += 1
+    return [" ".join(c) for c in clauses if c]
+
+
+def spoken_sentences(text: str) -> list[str]:
+    """The sentences of a message, a dictated one cut into its clauses."""
+    return [c for s in split_sentences(text) for c in dictated_clauses(s)]

@@ -10,7 +10,15 @@ from typing import Any
 
 from memoryd.extract.offline.implication import preference_implication, with_context
 from memoryd.extract.offline.items import message_parts, text_of, user_text
-from memoryd.extract.offline.language import is_rejection, proposes, read_message
+from memoryd.extract.offline.language import (
+    accepted_offer,
+    condenses,
+    is_rejection,
+    proposes,
+    read_message,
+    restated_rules,
+    says_more,
+)
 from memoryd.extract.offline.limits import ANALYSE_CHARS, MAX_TEXTS
 from memoryd.extract.offline.outcomes import cited_error, cited_score, spoken_words
 from memoryd.extract.offline.sentences import split_sentences
@@ -258,6 +266,14 @@ class _Builder:
                 task.final_answer = text
                 if len(task.assistant_texts) < MAX_TEXTS:
                     task.assistant_texts.append(text[:ANALYSE_CHARS])
+                # an answer that says the user's instruction back as a habit makes it a rule
+                said = restated_rules(task.user_texts[-1], text) if task.user_texts else []
+                for quote, rule in said:
+                    same = [p for p in task.preferences if p.quote == quote]
+                    if same and condenses(rule, same[0].implication):
+                        same[0].implication = rule  # a run-on rule said back in short
+                    elif all(says_more(rule, p.implication) for p in task.preferences):
+                        task.preferences.append(Preference(quote, rule))
             elif text:
                 self.pending_answer = text
 
@@ -267,6 +283,7 @@ class _Builder:
         if self._current() is None and reading.follow_up and self.continuation_title is not None:
             self._sink()  # feedback on a request made in an earlier chunk
         task = self._current()
+        offer = accepted_offer(task.final_answer, text) if task and self.asked else None
         if task is None and reading.chatter and not self.tasks:
             return  # a greeting before any request is not a task
         if task is not None and (reading.positive or reading.negative):
@@ -302,8 +319,9 @@ class _Builder:
                 quote=with_context(sentences, sentence),
                 implication=preference_implication(sentence),
             )
-            if all(p.quote != pref.quote for p in task.preferences):
-                task.preferences.append(pref)
+            _add_preference(task, pref)
+        if offer is not None:  # "Should I always …?" — "yes"
+            _add_preference(task, Preference(*offer))
 
     def _call(self, item: dict[str, Any]) -> None:
         name = str(item.get("name") or "")
@@ -446,3 +464,8 @@ def analyse(items: Sequence[dict[str, Any]], cwd: str, continuation_title: str |
     for item in items:
         builder.feed(item)
     return builder.finish()
+
+
+def _add_preference(task: Task, pref: Preference) -> None:
+    if all(p.quote != pref.quote for p in task.preferences):
+        task.preferences.append(pref)
