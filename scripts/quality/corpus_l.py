@@ -359,6 +359,27 @@ S5 = session(
     User("ok"),
 )
 
+S6 = session(
+    "s6", "switchyard", 3.3,
+    paste("pls do this one, DBA wiki bit below",
+          "SWY-97  Routes need an expiry\n"
+          "Add `expires_at timestamptz` to the routes table and skip expired routes when loading the table.\n\n"
+          "--- DBA wiki: switchyard database ---\n"
+          "* Migrations live in priv/migrations and are applied with dbmate.\n"
+          "* The local test database listens on 127.0.0.1:5434, not 5432 (5432 is the shared dev cluster): DATABASE_URL=postgres://switchyard@127.0.0.1:5434/switchyard_test?sslmode=disable\n"),
+    sh("ls priv/migrations", "20260903101500_create_routes.sql\n20261002143000_add_route_weight.sql"),
+    sh("dbmate --migrations-dir priv/migrations new add_route_expiry", "Creating migration: priv/migrations/20261204091233_add_route_expiry.sql"),
+    Patch("*** Update File: priv/migrations/20261204091233_add_route_expiry.sql\n@@\n -- migrate:up\n+ALTER TABLE routes ADD COLUMN expires_at timestamptz;\n+CREATE INDEX routes_expires_at_idx ON routes (expires_at) WHERE expires_at IS NOT NULL;\n \n -- migrate:down\n+DROP INDEX routes_expires_at_idx;\n+ALTER TABLE routes DROP COLUMN expires_at;"),
+    sh("dbmate --migrations-dir priv/migrations up", "Error: dial tcp 127.0.0.1:5432: connect: connection refused", code=1, secs=0.4),
+    Think("dbmate fell back to its default port; the wiki says the test database is on 5434."),
+    sh("DATABASE_URL='postgres://switchyard@127.0.0.1:5434/switchyard_test?sslmode=disable' dbmate --migrations-dir priv/migrations up", "Applying: 20261204091233_add_route_expiry.sql\nApplied: 20261204091233_add_route_expiry.sql in 14.118ms\nWriting: ./db/schema.sql", secs=1.2),
+    Patch("*** Update File: src/sy_routes_db.erl\n@@ load() ->\n-    {ok, _, Rows} = pgo:query(<<\"SELECT key, node FROM routes\">>),\n+    {ok, _, Rows} = pgo:query(<<\"SELECT key, node FROM routes WHERE expires_at IS NULL OR expires_at > now()\">>),"),
+    sh("rebar3 ct --sname switchyard_ct --suite routes_SUITE", "===> Running Common Test suites...\n%%% routes_SUITE: ........\nAll 8 tests passed.", secs=11.0),
+    Say("- `priv/migrations/20261204091233_add_route_expiry.sql`: `expires_at` column and a partial index, with a down migration\n- `src/sy_routes_db.erl`: expired routes are skipped on load\n- `dbmate up` first failed with \"connection refused\" on 5432; with DATABASE_URL pointing at the test database on port 5434 the migration applied and routes_SUITE passes"),
+    User("ty. commit + SWY-97 branch"),
+    sh("git switch -c SWY-97/route-expiry && git add -A && git commit -S -m 'feat(routes): expire routes (SWY-97)'", "Switched to a new branch 'SWY-97/route-expiry'\n[SWY-97/route-expiry 4aa19e3] feat(routes): expire routes (SWY-97)\n 3 files changed, 9 insertions(+), 1 deletion(-)\n create mode 100644 priv/migrations/20261204091233_add_route_expiry.sql"),
+)
+
 S7 = session(
     "s7", "switchyard", 2.2,
     paste("platform announcement, pls do the switchyard part",
@@ -464,7 +485,7 @@ A7 = session(
     later=True,
 )
 
-SESSIONS = (T1, T2, T3, T4, T5, T6, F1, F2, F3, F4, F5, S1, S2, S3, S4, S5, A1, A2, A3, A4, A5, T7, F7, S7, A7)
+SESSIONS = (T1, T2, T3, T4, T5, T6, F1, F2, F3, F4, F5, S1, S2, S3, S4, S5, S6, A1, A2, A3, A4, A5, T7, F7, S7, A7)
 
 FACTS = (
     # -- stated once by the user, in their few own words
@@ -534,6 +555,8 @@ FACTS = (
          M("rebar3 as prod"), ("s3",)),
     Fact("sy_fmt", "project_rule", "switchyard", "check erlfmt formatting with rebar3 fmt --check before opening a PR",
          M("rebar3 fmt"), ("s5",)),
+    Fact("sy_dbmate", "failure_fix", "switchyard", "dbmate up refused on port 5432; the test database is on 5434: DATABASE_URL=postgres://switchyard@127.0.0.1:5434/switchyard_test dbmate --migrations-dir priv/migrations up",
+         M("dbmate", "5434"), ("s6",), link=M("connection refused|5432")),
     Fact("sy_otp27", "superseding", "switchyard", "The project builds on Erlang/OTP 27 (minimum_otp_vsn 27)",
          M("OTP", "27"), ("s7",)),
     # -- almanac
