@@ -385,9 +385,9 @@ def test_corpus_c_is_neither_a_nor_b_in_other_words() -> None:
         assert max(len(w & v) / len(w | v) for v in others) < 0.4, text
 
 
-@pytest.mark.parametrize("name", ["e", "f", "g", "h", "i", "j", "k"])
+@pytest.mark.parametrize("name", ["e", "f", "g", "h", "i", "j", "k", "l"])
 def test_a_held_out_corpus_shares_nothing_with_the_others(name: str) -> None:
-    """E to K, the held-out corpora, have their own projects and wording: no user message or
+    """E to L, the held-out corpora, have their own projects and wording: no user message or
     assistant answer shares most of its words with one of another corpus, no tool output of
     more than one line is one of theirs, and the sessions are built from the model's steps
     alone, not from another corpus' helpers."""
@@ -552,3 +552,41 @@ def test_corpus_j_is_written_by_an_on_call_engineer() -> None:
         if fixes and not fixes & failed:
             other_tool.append(f.id)
     assert len(other_tool) >= 6, other_tool
+
+
+def test_corpus_l_is_written_as_pasted_documents_under_a_one_line_ask() -> None:
+    """L's means of writing, which no other corpus has: most sessions open with a few plain
+    words of the user's above a pasted document (ticket, PR description, email, wiki or
+    CONTRIBUTING excerpt, Slack export); every stated rule of a project or of several, every
+    superseding fact and most fixes sit inside such a document, not in the user's own words;
+    versions and settings come from --version output, lock files and CI config."""
+    l_ = corpora.get("l")
+
+    def parts(text: str) -> tuple[str, str]:
+        ask, _, doc = text.partition("\n\n")
+        return ask, doc
+
+    opened = [
+        s.key
+        for s in l_.sessions
+        if (first := parts(next(st.text for st in s.steps if isinstance(st, User))))
+        and len(first[0].split()) <= 20
+        and first[1].count("\n") >= 2
+    ]
+    assert len(opened) * 4 >= len(l_.sessions) * 3, opened
+    asks = [parts(t)[0] for t in _user_texts(l_, tuple(s.key for s in l_.sessions))]
+    assert max(len(a.split()) for a in asks) <= 25
+
+    def in_a_document(f: Fact) -> bool:
+        docs = [parts(t)[1] for t in _user_texts(l_, f.sources)]
+        return any(all(p.search(d) for p in f.match.patterns()) for d in docs)
+
+    for f in l_.facts:
+        if f.kind in ("general_rule", "project_rule", "superseding"):
+            assert in_a_document(f), f.id
+    fixes = [f for f in l_.facts if f.kind == "failure_fix"]
+    assert len(fixes) >= 8
+    assert sum(in_a_document(f) for f in fixes) >= 5
+    cmds = [st.cmd for s in l_.sessions for st in s.steps if isinstance(st, Sh)]
+    assert sum(bool(re.search(r"--version|\bversion\b", c)) for c in cmds) >= 3
+    assert any(".lock" in c for c in cmds) and any(".github/workflows" in c for c in cmds)
