@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from quality.model import Corpus
 
-NAMES = ("a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k")
+NAMES = ("a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "m")
 
 
 def get(name: str) -> Corpus:
@@ -52,4 +52,8 @@ def get(name: str) -> Corpus:
         from quality.corpus_k import CORPUS as K
 
         return K
+    if name == "m":
+        from quality.corpus_m import CORPUS as M_
+
+        return M_
     raise KeyError(f"no corpus {name!r}: choose one of {', '.join(NAMES)}")
