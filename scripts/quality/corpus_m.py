@@ -164,11 +164,14 @@ BR2 = Session("br2", "bramble", 16.3, (
     Sh("git rm -q .shellcheckrc && shellcheck -S style -x -P SCRIPTDIR lib/*.sh | grep -c SC2086", "17"),
     Patch("*** Update File: lib/sync.sh\n@@\n-  cp -p $src $dest\n-  mkdir -p $(dirname $dest)\n+  cp -p \"$src\" \"$dest\"\n+  mkdir -p \"$(dirname \"$dest\")\"\n*** Update File: lib/common.sh\n@@\n-  printf '%s\\n' $msg >&2\n+  printf '%s\\n' \"$msg\" >&2"),
     Sh("shellcheck -S style -x -P SCRIPTDIR lib/*.sh && bats test/", " ✓ sync copies new dotfiles\n ✓ sync keeps a backup of a changed file\n ✓ sync --dry-run changes nothing\n ✓ link refuses to overwrite a directory\n\n4 tests, 0 failures", secs=2.5),
+    Sh("pre-commit run -a", "shellcheck...............................................................Failed\n- hook id: shellcheck\n- exit code: 1\n\nIn test/helpers.bash line 9:\n  export FIXTURES=$BATS_TEST_DIRNAME/fixtures\n                  ^-- SC2086 (info): Double quote to prevent globbing and word splitting.\n\nshfmt....................................................................Passed", code=1, secs=6.8),
+    Patch("*** Update File: test/helpers.bash\n@@\n-  export FIXTURES=$BATS_TEST_DIRNAME/fixtures\n+  export FIXTURES=\"$BATS_TEST_DIRNAME/fixtures\""),
+    Sh("pre-commit run -a", "shellcheck...............................................................Passed\nshfmt....................................................................Passed", secs=5.9),
     Sh("git fetch -q && git rebase origin/main", "Successfully rebased and updated refs/heads/lint/quoting."),
     Sh("git push --force origin lint/quoting", " + 3b1e0a9...c7d21f4 lint/quoting -> lint/quoting (forced update)"),
     User("use --force-with-lease when you rewrite a pushed branch. a bare --force already ate a colleague's commit once"),
     Sh("git push --force-with-lease origin lint/quoting", "Everything up-to-date"),
-    Say("## What changed\n- All 17 SC2086 spots in lib/ are quoted; no .shellcheckrc, nothing disabled repo-wide. Style-level shellcheck and bats are clean; branch rebased on main.\n\n## Gotchas / notes for next time\n- Rewritten pushed branches go up with `git push --force-with-lease`.\n\n## Follow-ups\n- CI can move to `-S style` now."),
+    Say("## What changed\n- All 17 SC2086 spots in lib/ are quoted; no .shellcheckrc, nothing disabled repo-wide. Style-level shellcheck and bats are clean; branch rebased on main.\n\n## Gotchas / notes for next time\n- Rewritten pushed branches go up with `git push --force-with-lease`.\n- CONTRIBUTING asks for `pre-commit run -a` before every push (shellcheck and shfmt with `-i 2 -ci`); it also checks test/, which the plain shellcheck call above does not.\n\n## Follow-ups\n- CI can move to `-S style` now."),
 ))
 
 BR3 = Session("br3", "bramble", 12.2, (
@@ -286,6 +289,7 @@ MG4 = Session("mg4", "marginalia", 5.8, (
 MG5 = Session("mg5", "marginalia", 0.6, (
     User("The graduate school changed the submission rules. Get the PDF to pass their new validator and report."),
     Sh("pdftotext -l 2 ~/Downloads/submission-guidelines-2027.pdf - | rg -n 'PDF/A'", "14:Theses must be submitted as PDF/A-2b. PDF/A-1b files are no longer accepted\n15:from 1 January 2027."),
+    Sh("verapdf --flavour 2b build/main.pdf | rg -o 'isCompliant=\"[a-z]*\"|clause=\"[0-9.]*\"' | head -3", "isCompliant=\"false\"\nclause=\"6.6.2.1\"\nclause=\"6.2.11.4.1\"", secs=12.0),
     Patch("*** Update File: main.tex\n@@\n-\\usepackage[a-1b]{pdfx}\n+\\usepackage[a-2b]{pdfx}\n*** Update File: AGENTS.md\n@@\n-- The graduate school wants the submission PDF as PDF/A-1b (pdfx package, see main.tex).\n+- The graduate school wants the submission PDF as PDF/A-2b (pdfx package, see main.tex)."),
     Sh("latexmk main.tex >/dev/null && verapdf --flavour 2b build/main.pdf | rg -o 'isCompliant=\"[a-z]*\"'", "isCompliant=\"true\"", secs=95.0),
     Say("## What changed\n- pdfx now targets PDF/A-2b and verapdf says the build is compliant; AGENTS.md says so too.\n\n## Gotchas / notes for next time\n- The old PDF/A-1b target is rejected from January 2027.\n\n## Follow-ups\n- none"),
@@ -425,6 +429,7 @@ FACTS = (
     Fact("pr_hh_alias", "project_rule", "hollyhock", "A renamed exported function keeps its old name as an alias listed in AliasesToExport.", M("AliasesToExport|alias"), ("hh2",)),
     Fact("pr_br_bash32", "project_rule", "bramble", "bramble must run on macOS's bash 3.2: no associative arrays (declare -A).", M("3.2", "associative arrays|declare -A"), ("br1",)),
     Fact("pr_br_disable_reason", "project_rule", "bramble", "Every # shellcheck disable= needs a reason comment; checks are never silenced repo-wide.", M("shellcheck disable|disable=|silence|silenced|silencing"), ("br1", "br2")),
+    Fact("pr_br_precommit", "project_rule", "bramble", "Run pre-commit run -a (shellcheck, shfmt -i 2 -ci) before pushing.", M("pre-commit run|pre-commit"), ("br1", "br2")),
     Fact("pr_mg_zotero", "project_rule", "marginalia", "references.bib is exported from Zotero (Better BibTeX); do not edit it by hand, fix entries in Zotero.", M("references.bib", "Zotero"), ("mg1", "mg3")),
     Fact("pr_mg_sentence", "project_rule", "marginalia", "Write one sentence per line in the .tex files.", M("one sentence per line"), ("mg1", "mg6")),
     Fact("pr_mg_pdfa1b", "project_rule", "marginalia", "The submission PDF must be PDF/A-1b (pdfx).", M("PDF/A-1b|a-1b"), ("mg1",), superseded_by="su_mg_pdfa2b"),

@@ -552,3 +552,48 @@ def test_corpus_j_is_written_by_an_on_call_engineer() -> None:
         if fixes and not fixes & failed:
             other_tool.append(f.id)
     assert len(other_tool) >= 6, other_tool
+
+
+def test_corpus_m_is_written_as_autonomous_runs() -> None:
+    """M's means of writing, which no other corpus has: the user gives one goal and then says
+    little ("lgtm", "ship it", a one-line "no — revert ..."), the agent runs alone and ends with
+    a structured report; much of the knowledge is only in those reports, and rules are read
+    from the repo's AGENTS.md, CONTRIBUTING.md or pre-commit config."""
+    m = corpora.get("m")
+    report = re.compile(r"^## What changed$", re.M)
+    for s in m.sessions:
+        said = _user_texts(m, (s.key,))
+        assert len(said) <= 4, s.key
+        # after the goal the user only answers in a line
+        assert all(len(t.split()) <= 30 for t in said[1:]), s.key
+        assert sum(1 for st in s.steps if isinstance(st, Sh | Patch)) >= 4, s.key
+        assert any(isinstance(st, Say) and report.search(st.text) for st in s.steps), s.key
+    said = _user_texts(m, tuple(s.key for s in m.sessions))
+    assert sum(1 for t in said if re.fullmatch(r"(lgtm|ship it)[.!]?", t.strip(), re.I)) >= 8
+    assert sum(1 for t in said if re.match(r"no\b", t, re.I)) >= 4
+    reports = [
+        st.text
+        for s in m.sessions
+        for st in s.steps
+        if isinstance(st, Say) and report.search(st.text)
+    ]
+    in_reports = [
+        f.id
+        for f in m.facts
+        if any(all(p.search(r) for p in f.match.patterns()) for r in reports)
+        and not all(p.search("\n".join(_user_texts(m, f.sources))) for p in f.match.patterns())
+    ]
+    assert len(in_reports) * 2 >= len(m.facts), in_reports
+    repo_files = re.compile(r"^cat (AGENTS\.md|CONTRIBUTING\.md|\.pre-commit-config\.yaml)$")
+    read = "\n".join(
+        st.out
+        for s in m.sessions
+        for st in s.steps
+        if isinstance(st, Sh) and repo_files.match(st.cmd)
+    )
+    from_files = [
+        f.id
+        for f in m.facts
+        if f.kind == "project_rule" and all(p.search(read) for p in f.match.patterns())
+    ]
+    assert len(from_files) >= 5, from_files
