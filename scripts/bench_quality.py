@@ -2,7 +2,7 @@
 """Benchmark what memoryd's memory keeps: planted facts in realistic Codex sessions, scored in
 ``memory_summary.md`` and ``MEMORY.md`` (issue 13).
 
-Twelve corpora of Codex 0.169 rollouts (``scripts/quality/``): A written by hand, B generated
+Thirteen corpora of Codex 0.169 rollouts (``scripts/quality/``): A written by hand, B generated
 from templates with a seeded RNG, C written as terminal transcripts, D assembled from episodes
 of messy work (corrections, edits as fixes, wrapped commands, refusals, tools gone), E written
 as one developer's work diary in a non-native voice, F assembled from each project's own files
@@ -21,10 +21,12 @@ words, sometimes wrongly and corrected; preferences about how to be taught; know
 compiler notes and hints, man/--help/docs pages and failed first attempts), L written as pasted
 documents under a one-line ask (tickets, PR descriptions, security and ops emails, wiki and
 CONTRIBUTING excerpts, Slack exports; knowledge from --version output, lock files and CI
-config), each with other projects and other wording (A–G are tuned on; H to L are held
-out: each was written after them, without reading their sessions, and never run before it was
-committed). For each corpus, in a fresh temp ``CODEX_HOME`` and state dir, with the default
-(offline) backends and the real CLI as a subprocess:
+config), M written as autonomous agent runs (one goal, unattended tool use ending in
+structured reports, rare one-line corrections), each with other projects and other wording
+(A–G are tuned on; H to M are held out: each was written after them, without reading their
+sessions, and never run before it was committed). For each corpus, in a fresh temp
+``CODEX_HOME`` and state dir, with the default (offline) backends and the real CLI as a
+subprocess:
 
 1. write the initial sessions, dated from one "now" so that all are idle and within the age
    window, and run ``memoryd run --once``; score (step ``first``);
@@ -36,7 +38,7 @@ Printed per fact kind: recall in the summary and in MEMORY.md, failure→fix sta
 statement, superseded facts still presented as current, distractors kept, the summary's size
 and the share of its bytes in lines that state a fact, and the issue's target beside each.
 
-    python scripts/bench_quality.py                 # every corpus (a to l)
+    python scripts/bench_quality.py                 # every corpus (a to m)
     python scripts/bench_quality.py --corpus a --json
     python scripts/bench_quality.py --corpus b --keep   # keep the temp homes to look at
     python scripts/bench_quality.py --corpus c --summary-budget 6000   # the summary's cap lowered

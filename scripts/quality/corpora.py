@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from quality.model import Corpus
 
-NAMES = ("a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l")
+NAMES = ("a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m")
 
 
 def get(name: str) -> Corpus:
@@ -56,4 +56,8 @@ def get(name: str) -> Corpus:
         from quality.corpus_l import CORPUS as L
 
         return L
+    if name == "m":
+        from quality.corpus_m import CORPUS as M_
+
+        return M_
     raise KeyError(f"no corpus {name!r}: choose one of {', '.join(NAMES)}")

@@ -385,9 +385,9 @@ def test_corpus_c_is_neither_a_nor_b_in_other_words() -> None:
         assert max(len(w & v) / len(w | v) for v in others) < 0.4, text
 
 
-@pytest.mark.parametrize("name", ["e", "f", "g", "h", "i", "j", "k", "l"])
+@pytest.mark.parametrize("name", ["e", "f", "g", "h", "i", "j", "k", "l", "m"])
 def test_a_held_out_corpus_shares_nothing_with_the_others(name: str) -> None:
-    """E to L, the held-out corpora, have their own projects and wording: no user message or
+    """E to M, the held-out corpora, have their own projects and wording: no user message or
     assistant answer shares most of its words with one of another corpus, no tool output of
     more than one line is one of theirs, and the sessions are built from the model's steps
     alone, not from another corpus' helpers."""
@@ -590,3 +590,48 @@ def test_corpus_l_is_written_as_pasted_documents_under_a_one_line_ask() -> None:
     cmds = [st.cmd for s in l_.sessions for st in s.steps if isinstance(st, Sh)]
     assert sum(bool(re.search(r"--version|\bversion\b", c)) for c in cmds) >= 3
     assert any(".lock" in c for c in cmds) and any(".github/workflows" in c for c in cmds)
+
+
+def test_corpus_m_is_written_as_autonomous_runs() -> None:
+    """M's means of writing, which no other corpus has: the user gives one goal and then says
+    little ("lgtm", "ship it", a one-line "no — revert ..."), the agent runs alone and ends with
+    a structured report; much of the knowledge is only in those reports, and rules are read
+    from the repo's AGENTS.md, CONTRIBUTING.md or pre-commit config."""
+    m = corpora.get("m")
+    report = re.compile(r"^## What changed$", re.M)
+    for s in m.sessions:
+        said = _user_texts(m, (s.key,))
+        assert len(said) <= 4, s.key
+        # after the goal the user only answers in a line
+        assert all(len(t.split()) <= 30 for t in said[1:]), s.key
+        assert sum(1 for st in s.steps if isinstance(st, Sh | Patch)) >= 4, s.key
+        assert any(isinstance(st, Say) and report.search(st.text) for st in s.steps), s.key
+    said = _user_texts(m, tuple(s.key for s in m.sessions))
+    assert sum(1 for t in said if re.fullmatch(r"(lgtm|ship it)[.!]?", t.strip(), re.I)) >= 8
+    assert sum(1 for t in said if re.match(r"no\b", t, re.I)) >= 4
+    reports = [
+        st.text
+        for s in m.sessions
+        for st in s.steps
+        if isinstance(st, Say) and report.search(st.text)
+    ]
+    in_reports = [
+        f.id
+        for f in m.facts
+        if any(all(p.search(r) for p in f.match.patterns()) for r in reports)
+        and not all(p.search("\n".join(_user_texts(m, f.sources))) for p in f.match.patterns())
+    ]
+    assert len(in_reports) * 2 >= len(m.facts), in_reports
+    repo_files = re.compile(r"^cat (AGENTS\.md|CONTRIBUTING\.md|\.pre-commit-config\.yaml)$")
+    read = "\n".join(
+        st.out
+        for s in m.sessions
+        for st in s.steps
+        if isinstance(st, Sh) and repo_files.match(st.cmd)
+    )
+    from_files = [
+        f.id
+        for f in m.facts
+        if f.kind == "project_rule" and all(p.search(read) for p in f.match.patterns())
+    ]
+    assert len(from_files) >= 5, from_files
