@@ -28,7 +28,7 @@ from memoryd.extract.offline.shell import (
     written_files,
 )
 from memoryd.extract.offline.timeline import Command, Edit, Feedback, Task
-from memoryd.textutil import clip, dedupe, md_code, quoted
+from memoryd.textutil import clip, dedupe, md_code, one_line, quoted
 
 
 @dataclass
@@ -188,6 +188,20 @@ def edit_phrase(e: Edit) -> str:
 # are clipped so that the fix is never the part cut off.
 LESSON_PART = 90
 LESSON_ERROR = 110
+# How much of a fix command is kept past where it starts to differ from the failed one.
+LESSON_DIFF = 40
+
+
+def fix_code(fix: str, failed: str) -> str:
+    """The command that worked, as code, clipped past where it differs from the failed one: a
+    rerun with another flag value at the end of a long line (`` -target x,version=2 ``) is
+    worth nothing once the difference is cut off."""
+    flat, other = one_line(without_ids(fix)), one_line(failed)
+    differ = next(
+        (i for i, (x, y) in enumerate(zip(flat, other, strict=False)) if x != y),
+        min(len(flat), len(other)),
+    )
+    return md_code(clip_command(flat, min(COMMAND_CHARS, max(LESSON_PART, differ + LESSON_DIFF))))
 
 
 INTERRUPTED = 130  # the shell's status for a command stopped with Ctrl-C
@@ -277,7 +291,7 @@ def failures(task: Task) -> list[Failure]:
             failed_code = md_code(clip(a.text, LESSON_PART))
             if fixed is not None:
                 steps = _fix_steps([b for b in later if b.seq < fixed.seq], a, rejected)
-                fixed_code = md_code(clip(without_ids(fixed.text), LESSON_PART))
+                fixed_code = fix_code(fixed.text, a.text)
                 if steps:
                     again = "it" if fixed.text == a.text else fixed_code
                     lesson = (
@@ -297,7 +311,7 @@ def failures(task: Task) -> list[Failure]:
                 fixed = instead
                 lesson = (
                     f"{failed_code} failed{_error_brief(a)}; "
-                    f"{md_code(clip(without_ids(instead.text), LESSON_PART))} worked instead"
+                    f"{fix_code(instead.text, a.text)} worked instead"
                 )
             else:
                 corrected = _correction(task, a, later, rejected)
@@ -306,7 +320,7 @@ def failures(task: Task) -> list[Failure]:
                     lesson = (
                         f"{failed_code} failed{_error_brief(a)}; the user corrected it "
                         f"({quoted(said, LESSON_ERROR)}): "
-                        f"{md_code(clip(fixed.text, LESSON_PART))} worked instead"
+                        f"{fix_code(fixed.text, a.text)} worked instead"
                     )
         else:
             fixed = next((b for b in later if isinstance(b, Edit) and b.succeeded), None)

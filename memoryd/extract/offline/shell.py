@@ -26,7 +26,10 @@ _ERROR_LINE = re.compile(
     r"|No such file or directory|Permission denied|^fatal:|panicked at|npm ERR!"
     r"|Segmentation fault|(?i:cannot find module)|(?i:\bundefined reference\b)"
     # a logger's severity above error, at the start of its line or as a field
-    r"|^\s*\[?(?:CRITICAL|FATAL|EMERG|ALERT|PANIC)\b|\blevel=(?:error|fatal|critical)\b",
+    r"|^\s*\[?(?:CRITICAL|FATAL|EMERG|ALERT|PANIC)\b|\blevel=(?:error|fatal|critical)\b"
+    # a message that ends by naming itself an error ("exec /bin/app: exec format error",
+    # "…: fatal error"): the kernel's and many runtimes' wording, with no "error:" prefix
+    r"|(?i:\s(?!(?:no|not|without|zero|0)\s)\w+\s+error)\s*$",
     re.M,
 )
 _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt)\b.*")

@@ -1,0 +1,87 @@
+"""Round 8 of issue 13 (H and K as tuning corpora), the failure→fix and supersession side:
+each class of miss, in wording no corpus has (a kiosk app, a firmware flasher, a billing
+worker, an Elixir service)."""
+
+from __future__ import annotations
+
+from support.items import failures_of, result, run, user
+
+from memoryd.consolidate.offline.supersession import changed_values, superseded_by
+from memoryd.extract.offline.facts import replacements
+from memoryd.extract.offline.shell import error_excerpt
+
+
+async def test_an_error_line_that_ends_by_naming_itself_is_the_error() -> None:
+    # no "error:" prefix and no exception name: the line ends with "... error", after lines
+    # of progress; the lesson quotes it, not the progress
+    items = [
+        user("flash the kiosk firmware"),
+        run("c1", "flashtool write kiosk.bin"),
+        result(
+            "c1",
+            3,
+            "stage 1/3 erase 0.4s\nstage 2/3 write 2.1s\n"
+            "bootrom: vector table page alignment error\n",
+        ),
+        run("c2", "flashtool write --align 4096 kiosk.bin"),
+        result("c2", 0, "verified 1 image\n"),
+    ]
+    lesson = (await failures_of(items)).splitlines()[0]
+    assert "page alignment error" in lesson
+    assert "stage 1/3" not in lesson
+    # ... but a line saying there was none is no error
+    assert error_excerpt("packing done\nthere was no error\n") is None
+
+
+async def test_a_fix_that_differs_at_the_end_of_a_long_command_keeps_the_difference() -> None:
+    # the failed and the working command share a long head; the lesson must keep the part
+    # where they differ, or it teaches nothing
+    head = "kioskctl emulate --profile lobby-landscape --device panel-large --locale pt-BR"
+    items = [
+        user("start the lobby kiosk in the emulator"),
+        run("c1", f"{head} --runtime image=22,abi=x86"),
+        result("c1", 4, "kioskctl: error: no runtime matches image=22,abi=x86\n"),
+        run("c2", f"{head} --runtime image=27,abi=arm64"),
+        result("c2", 0, "emulator up on :5580\n"),
+    ]
+    lesson = (await failures_of(items)).splitlines()[0]
+    assert "image=27,abi=arm64" in lesson
+    assert "no runtime matches" in lesson
+
+
+def test_a_tool_swapped_in_a_remembered_command_replaces_the_tool_everywhere() -> None:
+    # a later session checks the same job with another program: every statement that takes
+    # the old program (a rule to use it, another command of it) is out of date
+    old = "Tidy the sources with `astyle --options=.astylerc src`"
+    new = "Tidy the sources with `uncrustify --options=.astylerc src`"
+    facts = [("2026-01-02", old), ("2026-03-04", new)]
+    signals = changed_values(facts, facts)
+    assert superseded_by("tidy the firmware with astyle before a push", "2026-01-05", signals)
+    assert superseded_by(old, "2026-01-02", signals)
+    assert superseded_by(new, "2026-03-04", signals) is None
+    # the old program still run since: both are current
+    said = [*facts, ("2026-03-05", "Headers: `astyle --options=.astylerc include`")]
+    assert not [r for r in changed_values(facts, said) if r.old == "astyle"]
+
+
+def test_a_step_a_later_chain_turns_around_is_out_of_date() -> None:
+    # the tests used to need a started cache; now the chain stops it before the same job
+    old = "Run the checks with `podman start ledgercache && mix test --cover`"
+    new = "Run the checks with `podman stop ledgercache && mix test --cover`"
+    facts = [("2026-01-02", old), ("2026-03-04", new)]
+    signals = changed_values(facts, facts)
+    assert superseded_by(
+        "the suite needs the cache: `podman start ledgercache`", "2026-01-02", signals
+    )
+    # a lint before the tests, not run the next time: not turned around, not gone
+    old = "Run the checks with `mix credo --strict && mix test`"
+    new = "Run the checks with `mix test --only ledger`"
+    facts = [("2026-01-02", old), ("2026-03-04", new)]
+    signals = changed_values(facts, facts)
+    assert superseded_by("Lint with `mix credo --strict`", "2026-01-02", signals) is None
+
+
+def test_a_change_said_with_what_changed_between_verb_and_from_is_a_replacement() -> None:
+    said = "we switched the queue of the worker from beanstalkd to nats on monday"
+    assert replacements([said])[0].startswith("Replaced: `beanstalkd` is replaced by `nats`")
+
