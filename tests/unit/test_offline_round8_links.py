@@ -4,7 +4,7 @@ worker, an Elixir service)."""
 
 from __future__ import annotations
 
-from support.items import failures_of, result, run, user
+from support.items import assistant, failures_of, result, run, user
 
 from memoryd.consolidate.offline.supersession import changed_values, superseded_by
 from memoryd.extract.offline.facts import replacements
@@ -85,3 +85,69 @@ def test_a_change_said_with_what_changed_between_verb_and_from_is_a_replacement(
     said = "we switched the queue of the worker from beanstalkd to nats on monday"
     assert replacements([said])[0].startswith("Replaced: `beanstalkd` is replaced by `nats`")
 
+
+async def test_a_failure_fixed_in_the_next_request_is_linked_to_its_fix() -> None:
+    # the build fails and the request ends; the user asks what it means, and in that next
+    # request the agent installs what was missing and the build passes
+    items = [
+        user("compile the weather station firmware"),
+        run("c1", "fwbuild all"),
+        result("c1", 2, "station.c:4:10: fatal error: lux_sensor.h: No such file or directory\n"),
+        assistant("The build cannot find `lux_sensor.h`; want me to add the sensor library?"),
+        user("hmm what does that header message mean? go ahead"),
+        run("c2", "fwpkg add luxsense/lux-sensor"),
+        result("c2", 0, "added luxsense/lux-sensor 2.1.0\n"),
+        run("c3", "fwbuild all"),
+        result("c3", 0, "linked station.elf\n"),
+    ]
+    lesson = (await failures_of(items, task=1)).splitlines()[0]
+    assert "lux_sensor.h: No such file or directory" in lesson
+    assert "fixed by `fwpkg add luxsense/lux-sensor`" in lesson
+    # a next request about something else fixes nothing
+    items[4:] = [
+        user("never mind, list the open branches"),
+        run("c2", "git branch --list"),
+        result("c2", 0, "* main\n  wip/lux\n"),
+    ]
+    failed = await failures_of(items, task=1)
+    assert "fixed by" not in failed and "works instead" not in failed
+    # nor does one that needed a secret handed over (the rollout reaches extraction with it
+    # redacted): the user's credentials are no step to repeat
+    items = [
+        user("publish the station image"),
+        run("c1", "imgctl push registry.example/station:edge"),
+        result("c1", 1, "unauthorized: authentication required\n"),
+        user("here is my token, use it: ghp_abcdefghijklmnopqrstuvwxyz0123456789"),
+        run("c2", "imgctl login -p [REDACTED_SECRET] && imgctl push registry.example/station:edge"),
+        result("c2", 0, "pushed station:edge\n"),
+    ]
+    failed = await failures_of(items, task=1)
+    assert "fixed by" not in failed and "works instead" not in failed
+
+
+async def test_a_servers_refusal_after_progress_lines_is_the_error() -> None:
+    items = [
+        user("publish the station image"),
+        run("c1", "imgctl push registry.example/station:edge"),
+        result(
+            "c1",
+            1,
+            "pushing to registry.example/station\nlayer 3f2a91: preparing\n"
+            "unauthorized: authentication required\n",
+        ),
+    ]
+    failed = await failures_of(items)
+    assert 'failed (exit 1): "unauthorized: authentication required"' in failed
+
+
+async def test_a_fix_that_only_adds_arguments_names_what_it_added() -> None:
+    cmd = "stationctl deploy --site north-ridge --channel stable"
+    items = [
+        user("deploy the north ridge station"),
+        run("c1", cmd),
+        result("c1", 3, "stationctl: error: signing key required for channel stable\n"),
+        run("c2", f"{cmd} --signing-key keys/ridge.pem"),
+        result("c2", 0, "deployed\n"),
+    ]
+    lesson = (await failures_of(items)).splitlines()[0]
+    assert lesson.endswith("; with `--signing-key keys/ridge.pem` added it works instead")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from memoryd.extract.offline.judge import (
     SECRET_NAME,
@@ -28,6 +28,7 @@ from memoryd.extract.offline.shell import (
     written_files,
 )
 from memoryd.extract.offline.timeline import Command, Edit, Feedback, Task
+from memoryd.redact import REDACTED
 from memoryd.textutil import clip, dedupe, md_code, one_line, quoted
 
 
@@ -204,6 +205,17 @@ def fix_code(fix: str, failed: str) -> str:
     return md_code(clip_command(flat, min(COMMAND_CHARS, max(LESSON_PART, differ + LESSON_DIFF))))
 
 
+def _instead(fix: str, failed: str, verb: str = "works") -> str:
+    """What worked in place of a failed command: the command, or only the arguments it added
+    when it is the failed command with more at its end (the lesson already shows the rest)."""
+    flat, other = one_line(without_ids(fix)), one_line(failed)
+    if flat.startswith(f"{other} ") and len(other) >= LESSON_DIFF:
+        return (
+            f"with {md_code(clip(flat[len(other) :].strip(), LESSON_PART))} added it {verb} instead"
+        )
+    return f"{fix_code(fix, failed)} {verb} instead"
+
+
 INTERRUPTED = 130  # the shell's status for a command stopped with Ctrl-C
 
 
@@ -299,7 +311,9 @@ def failures(task: Task) -> list[Failure]:
                         f"{', then '.join(steps[:3])}, after which {again} passed"
                     )
                 elif fixed.text != a.text:
-                    lesson = f"{failed_code} failed{_error_brief(a)}; {fixed_code} works instead"
+                    lesson = (
+                        f"{failed_code} failed{_error_brief(a)}; {_instead(fixed.text, a.text)}"
+                    )
                 elif said := _said_between(task, a.seq, fixed.seq):
                     # nothing ran in between: what the user did or told is the fix ("I'm on
                     # the VPN now, try again")
@@ -311,7 +325,7 @@ def failures(task: Task) -> list[Failure]:
                 fixed = instead
                 lesson = (
                     f"{failed_code} failed{_error_brief(a)}; "
-                    f"{fix_code(instead.text, a.text)} worked instead"
+                    f"{_instead(instead.text, a.text, 'worked')}"
                 )
             else:
                 corrected = _correction(task, a, later, rejected)
@@ -320,7 +334,7 @@ def failures(task: Task) -> list[Failure]:
                     lesson = (
                         f"{failed_code} failed{_error_brief(a)}; the user corrected it "
                         f"({quoted(said, LESSON_ERROR)}): "
-                        f"{fix_code(fixed.text, a.text)} worked instead"
+                        f"{_instead(fixed.text, a.text, 'worked')}"
                     )
         else:
             fixed = next((b for b in later if isinstance(b, Edit) and b.succeeded), None)
@@ -351,6 +365,38 @@ def failures(task: Task) -> list[Failure]:
             resolution = "unresolved at the end of the task"
         out.append(Failure(what, error, resolution, knowledge, lesson, a.seq))
     return _one_lesson_per_fix(out, {a.seq: a for a in actions})
+
+
+def carry_fixes(tasks: Sequence[Task], found: Sequence[list[Failure]]) -> None:
+    """A failure left unresolved at the end of a request and fixed in the next one (the user
+    asked what the error means, or accepted the agent's proposal, and the agent then did it):
+    the lesson is read as if the failed command had opened the next request, and told with
+    the failure (``found`` holds each task's failures, updated in place)."""
+    for i, fails in enumerate(found[: len(tasks) - 1]):
+        nxt = tasks[i + 1]
+        for k, f in enumerate(fails):
+            failed = next((c for c in tasks[i].commands if c.seq == f.seq), None)
+            if f.lesson is not None or failed is None:
+                continue
+            joined = Task(
+                nxt.number,
+                nxt.prompt,
+                nxt.title,
+                events=[failed, *nxt.events],
+                said=nxt.said,
+                agent_said=nxt.agent_said,
+            )
+            carried = next((g for g in failures(joined) if g.seq == failed.seq), None)
+            # a fix that needed a secret typed in (a token handed over in the next request)
+            # is the user's credentials, not a step to repeat
+            if (
+                carried is not None
+                and carried.lesson is not None
+                and REDACTED not in carried.lesson
+            ):
+                fails[k] = replace(
+                    carried, resolution=f"{carried.resolution} (in the next request)"
+                )
 
 
 _FIX_OF = re.compile(r";\s+(?:fixed by (?P<steps>.+?), after which |(?P<alt>`[^`\n]+`) work)")

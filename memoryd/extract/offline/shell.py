@@ -29,7 +29,9 @@ _ERROR_LINE = re.compile(
     r"|^\s*\[?(?:CRITICAL|FATAL|EMERG|ALERT|PANIC)\b|\blevel=(?:error|fatal|critical)\b"
     # a message that ends by naming itself an error ("exec /bin/app: exec format error",
     # "…: fatal error"): the kernel's and many runtimes' wording, with no "error:" prefix
-    r"|(?i:\s(?!(?:no|not|without|zero|0)\s)\w+\s+error)\s*$",
+    r"|(?i:\s(?!(?:no|not|without|zero|0)\s)\w+\s+error)\s*$"
+    # a server's refusal in HTTP's words (a registry, an API): "unauthorized: …", "403 Forbidden"
+    r"|(?i:\bunauthorized:|\bauthentication required\b|\b40[13] forbidden\b)",
     re.M,
 )
 _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt)\b.*")
