@@ -4,7 +4,7 @@ worker, an Elixir service)."""
 
 from __future__ import annotations
 
-from support.items import assistant, failures_of, result, run, user
+from support.items import assistant, failures_of, knowledge_of, patch, patch_ok, result, run, user
 
 from memoryd.consolidate.offline.supersession import changed_values, superseded_by
 from memoryd.extract.offline.facts import replacements
@@ -151,3 +151,61 @@ async def test_a_fix_that_only_adds_arguments_names_what_it_added() -> None:
     ]
     lesson = (await failures_of(items)).splitlines()[0]
     assert lesson.endswith("; with `--signing-key keys/ridge.pem` added it works instead")
+
+
+async def test_a_no_that_names_the_code_the_agent_offered_refuses_the_offer() -> None:
+    # the offer is a statement, not a question; the "no" names a word of its code, not of
+    # the command run before it: the offer is refused (and is no knowledge), the command not
+    items = [
+        user("the ledger tests leave rows behind, clean them"),
+        run("c1", "ledgerctl test --suite sync"),
+        result("c1", 0, "31 passed\n"),
+        assistant(
+            "The fastest is `ledgerctl store wipe --all` and then `ledgerctl store seed`: "
+            "it empties every table and reloads the fixtures."
+        ),
+        user("no, not wipe. other people's fixtures live there. only my rows"),
+        run("c2", "ledgerctl rows purge --owner me"),
+        result("c2", 0, "purged 88 rows\n"),
+    ]
+    failed = await failures_of(items)
+    assert "The user rejected the proposal to run `ledgerctl store wipe --all`" in failed
+    assert "rejected `ledgerctl test --suite sync`" not in failed
+    assert "store wipe" not in await knowledge_of(items)
+
+
+async def test_a_refused_offer_is_named_by_the_code_of_its_offering_sentence() -> None:
+    # the code before the offer reports what was done; the offer's own code is what was refused
+    items = [
+        user("make the parser build"),
+        run("c1", "pbuild --strict"),
+        result("c1", 1, "parser.c:12: warning treated as error: unused variable 'tmp'\n"),
+        assistant(
+            "It builds with `pbuild --strict` up to one warning. "
+            "I could add `--allow-unused` to the build flags, or delete the variable?"
+        ),
+        user("no, we keep strict and fix warnings. delete it"),
+    ]
+    failed = await failures_of(items)
+    assert "The user rejected the proposal to run `--allow-unused`" in failed
+
+
+async def test_a_rerun_failing_with_another_error_keeps_the_steps_before_it() -> None:
+    # the first step moved the failure past its first error; the second fixed what followed:
+    # both are the fix
+    items = [
+        user("build the tile server"),
+        run("c1", "tilec build"),
+        result("c1", 1, "error: toolchain 2.9 cannot satisfy core>=3.1\n"),
+        run("c2", "toolsel use 3.2"),
+        result("c2", 0, "active toolchain: 3.2\n"),
+        run("c3", "tilec build"),
+        result("c3", 1, "error: tiles/render.tc:7: unused import 'fmt'\n"),
+        patch("p1", "tiles/render.tc"),
+        patch_ok("p1"),
+        run("c4", "tilec build"),
+        result("c4", 0, "built tileserver\n"),
+    ]
+    lesson = (await failures_of(items)).splitlines()[0]
+    assert "cannot satisfy core>=3.1" in lesson
+    assert "fixed by `toolsel use 3.2`, then editing `tiles/render.tc`" in lesson

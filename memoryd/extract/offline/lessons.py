@@ -18,7 +18,15 @@ from memoryd.extract.offline.judge import (
 )
 from memoryd.extract.offline.language import proposal_sentence
 from memoryd.extract.offline.limits import COMMAND_CHARS
-from memoryd.extract.offline.outcomes import names, setting_changes
+from memoryd.extract.offline.outcomes import (
+    LESSON_ERROR,
+    LESSON_PART,
+    fix_code,
+    instead_of,
+    names,
+    setting_changes,
+    without_ids,
+)
 from memoryd.extract.offline.sentences import split_sentences
 from memoryd.extract.offline.shell import (
     MAX_ADDED,
@@ -29,7 +37,7 @@ from memoryd.extract.offline.shell import (
 )
 from memoryd.extract.offline.timeline import Command, Edit, Feedback, Task
 from memoryd.redact import REDACTED
-from memoryd.textutil import clip, dedupe, md_code, one_line, quoted
+from memoryd.textutil import clip, dedupe, md_code, quoted
 
 
 @dataclass
@@ -123,6 +131,11 @@ def _shared_subject(a: Command, b: Command) -> bool:
     return bool((ops_a & ops_b) - generic)
 
 
+def _same_error(a: Command, b: Command) -> bool:
+    """The same error, whatever numbers (times, ids, counts) it holds."""
+    return re.sub(r"\d+", "#", a.error or "") == re.sub(r"\d+", "#", b.error or "")
+
+
 def _fix_steps(between: Sequence[Command | Edit], failed: Command, rejected: set[int]) -> list[str]:
     """What changed the outcome between a failure and its success: the commands that change
     something (not probes, not re-runs of the failed one) and the edits the user kept."""
@@ -130,10 +143,12 @@ def _fix_steps(between: Sequence[Command | Edit], failed: Command, rejected: set
     steps: list[str] = []
     # A step after which the failed command failed again did not change the outcome ("opam
     # upgrade", still the same error, then "opam install x.1.2" and it passed).
+    # Failing again with another error is progress: the steps before it moved past the first
+    # one ("set the toolchain", then a warning the edit after it fixed).
     again = [
         i
         for i, b in enumerate(between)
-        if isinstance(b, Command) and b.failed and _reruns(failed, b)
+        if isinstance(b, Command) and b.failed and _reruns(failed, b) and _same_error(failed, b)
     ]
     for b in between[again[-1] + 1 if again else 0 :]:
         if b.seq in rejected or not b.succeeded:
@@ -150,16 +165,6 @@ def _fix_steps(between: Sequence[Command | Edit], failed: Command, rejected: set
         else:
             steps.append(edit_phrase(b))
     return dedupe(steps)
-
-
-# A UUID or a long hex id: the lock, container or job of one run.
-_RUN_ID = re.compile(r"\b[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}\b|\b[0-9a-f]{12,}\b", re.I)
-
-
-def without_ids(command: str) -> str:
-    """A fix command with the ids of one run shown as ``<id>``: the step is what to do again
-    (``terraform force-unlock <id>``), the id belonged to that run."""
-    return _RUN_ID.sub("<id>", command)
 
 
 # A line that sets something: "KEY=value", "key: value", "x.y = 'z'", a flag.
@@ -183,37 +188,6 @@ def edit_phrase(e: Edit) -> str:
     names = ", ".join(md_code(p) for _, p in e.files[:3]) or "a file"
     added = _added(e, code=False)
     return f"editing {names} ({added})" if added else f"editing {names}"
-
-
-# A lesson is one line a summary can hold whole (what failed, why, what fixed it): its parts
-# are clipped so that the fix is never the part cut off.
-LESSON_PART = 90
-LESSON_ERROR = 110
-# How much of a fix command is kept past where it starts to differ from the failed one.
-LESSON_DIFF = 40
-
-
-def fix_code(fix: str, failed: str) -> str:
-    """The command that worked, as code, clipped past where it differs from the failed one: a
-    rerun with another flag value at the end of a long line (`` -target x,version=2 ``) is
-    worth nothing once the difference is cut off."""
-    flat, other = one_line(without_ids(fix)), one_line(failed)
-    differ = next(
-        (i for i, (x, y) in enumerate(zip(flat, other, strict=False)) if x != y),
-        min(len(flat), len(other)),
-    )
-    return md_code(clip_command(flat, min(COMMAND_CHARS, max(LESSON_PART, differ + LESSON_DIFF))))
-
-
-def _instead(fix: str, failed: str, verb: str = "works") -> str:
-    """What worked in place of a failed command: the command, or only the arguments it added
-    when it is the failed command with more at its end (the lesson already shows the rest)."""
-    flat, other = one_line(without_ids(fix)), one_line(failed)
-    if flat.startswith(f"{other} ") and len(other) >= LESSON_DIFF:
-        return (
-            f"with {md_code(clip(flat[len(other) :].strip(), LESSON_PART))} added it {verb} instead"
-        )
-    return f"{fix_code(fix, failed)} {verb} instead"
 
 
 INTERRUPTED = 130  # the shell's status for a command stopped with Ctrl-C
@@ -312,7 +286,7 @@ def failures(task: Task) -> list[Failure]:
                     )
                 elif fixed.text != a.text:
                     lesson = (
-                        f"{failed_code} failed{_error_brief(a)}; {_instead(fixed.text, a.text)}"
+                        f"{failed_code} failed{_error_brief(a)}; {instead_of(fixed.text, a.text)}"
                     )
                 elif said := _said_between(task, a.seq, fixed.seq):
                     # nothing ran in between: what the user did or told is the fix ("I'm on
@@ -325,7 +299,7 @@ def failures(task: Task) -> list[Failure]:
                 fixed = instead
                 lesson = (
                     f"{failed_code} failed{_error_brief(a)}; "
-                    f"{_instead(instead.text, a.text, 'worked')}"
+                    f"{instead_of(instead.text, a.text, 'worked')}"
                 )
             else:
                 corrected = _correction(task, a, later, rejected)
@@ -334,7 +308,7 @@ def failures(task: Task) -> list[Failure]:
                     lesson = (
                         f"{failed_code} failed{_error_brief(a)}; the user corrected it "
                         f"({quoted(said, LESSON_ERROR)}): "
-                        f"{_instead(fixed.text, a.text, 'worked')}"
+                        f"{instead_of(fixed.text, a.text, 'worked')}"
                     )
         else:
             fixed = next((b for b in later if isinstance(b, Edit) and b.succeeded), None)
@@ -462,8 +436,11 @@ _SPAN = re.compile(r"`([^`\n]{2,80})`")
 
 
 def _proposed(proposal: str) -> str:
-    """What a proposal offered to do: its code spans ("`git push --force`"), else its question."""
-    spans = dedupe(_SPAN.findall(proposal))
+    """What a proposal offered to do: its code spans ("`git push --force`"), those of the
+    sentence that offers when it has some (the ones before report what was done), else its
+    question."""
+    offered = proposal_sentence(proposal)
+    spans = dedupe(_SPAN.findall(offered) or _SPAN.findall(proposal))
     if spans:
         return "run " + " / ".join(md_code(s) for s in spans[:2])
     offered = proposal_sentence(proposal)
