@@ -209,3 +209,19 @@ async def test_a_rerun_failing_with_another_error_keeps_the_steps_before_it() ->
     lesson = (await failures_of(items)).splitlines()[0]
     assert "cannot satisfy core>=3.1" in lesson
     assert "fixed by `toolsel use 3.2`, then editing `tiles/render.tc`" in lesson
+
+
+async def test_reading_a_tools_help_through_a_filter_is_no_fix() -> None:
+    # after the failure the agent reads the help (filtered with sed), then runs the variant
+    # that works: the help changed nothing, the variant is the fix
+    items = [
+        user("run the gauge firmware tests"),
+        run("c1", "gaugetest -e board"),
+        result("c1", 1, "gaugetest: error: no probe attached; pass --port or attach one\n"),
+        run("c2", "gaugetest --help | sed -n '/-e, --env/p;/--host-only/p'"),
+        result("c2", 0, "  -e, --env NAME\n  --host-only   run without hardware\n"),
+        run("c3", "gaugetest -e host"),
+        result("c3", 0, "12 tests passed\n"),
+    ]
+    lesson = (await failures_of(items)).splitlines()[0]
+    assert "`gaugetest -e host` works instead" in lesson
