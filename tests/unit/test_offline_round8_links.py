@@ -225,3 +225,15 @@ async def test_reading_a_tools_help_through_a_filter_is_no_fix() -> None:
     ]
     lesson = (await failures_of(items)).splitlines()[0]
     assert "`gaugetest -e host` works instead" in lesson
+
+
+def test_an_expected_line_is_quoted_with_the_actual_line_after_it() -> None:
+    body = (
+        "FAIL in (ingest-roundtrip) (store.clj:40)\n"
+        "expected: (= 3 (count rows))\n"
+        "  actual: java.net.SocketTimeoutException: read timed out after 30000 ms\n"
+    )
+    assert error_excerpt(body) == (
+        "expected: (= 3 (count rows)), actual: java.net.SocketTimeoutException: read timed out "
+        "after 30000 ms"
+    )
