@@ -62,6 +62,13 @@ def test_a_tool_swapped_in_a_remembered_command_replaces_the_tool_everywhere() -
     # the old program still run since: both are current
     said = [*facts, ("2026-03-05", "Headers: `astyle --options=.astylerc include`")]
     assert not [r for r in changed_values(facts, said) if r.old == "astyle"]
+    # another build of the same tool replaces the command, not every mention of the tool
+    old = "Tidy the sources with `astyle-3.1 --options=.astylerc src`"
+    new = "Tidy the sources with `astyle-3.4 --options=.astylerc src`"
+    facts = [("2026-01-02", old), ("2026-03-04", new)]
+    signals = changed_values(facts, facts)
+    assert superseded_by(old, "2026-01-02", signals)
+    assert superseded_by("astyle-3.1 is the version pinned in CI", "2026-01-02", signals) is None
 
 
 def test_a_step_a_later_chain_turns_around_is_out_of_date() -> None:

@@ -250,13 +250,20 @@ def changed_values(
                     if not (pa and sub) or pa == pb or sub != first_arg(b) or _uses(pa, since):
                         continue
                     # the program is what went: every statement that takes it (a rule to
-                    # format with it, another of its commands) is out of date with it
-                    out.append(Replacement(pa, pb, new_day, new_text))
+                    # format with it, another of its commands) is out of date with it; but
+                    # another build of the same tool (`python3.11` → `python3.12`) replaces
+                    # the command only, not every mention of the tool
+                    same_tool = _VERSION_TAIL.sub("", pa) == _VERSION_TAIL.sub("", pb)
+                    old_, new_ = (a.strip("`"), b.strip("`")) if same_tool else (pa, pb)
+                    out.append(Replacement(old_, new_, new_day, new_text))
                 elif _mentions(a, since):
                     continue
                 else:
                     out.append(Replacement(a.strip("`"), b.strip("`"), new_day, new_text))
     return out
+
+
+_VERSION_TAIL = re.compile(r"-?[\d.]+$")
 
 
 def _steps(command: str) -> list[str]:
