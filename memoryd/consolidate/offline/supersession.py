@@ -242,16 +242,65 @@ def changed_values(
                 if a == b:
                     continue
                 if a.startswith("`"):  # a command: did its program go?
+                    out += _dropped_steps(a, b, new_day, new_text, since)
                     pa, pb = program(a), program(b)
                     # the same job by another program: `npm test` → `pnpm test`, not
                     # `npx playwright install` → `pnpm install`
                     sub = first_arg(a)
                     if not (pa and sub) or pa == pb or sub != first_arg(b) or _uses(pa, since):
                         continue
+                    # the program is what went: every statement that takes it (a rule to
+                    # format with it, another of its commands) is out of date with it; but
+                    # another build of the same tool (`python3.11` → `python3.12`) replaces
+                    # the command only, not every mention of the tool
+                    same_tool = _VERSION_TAIL.sub("", pa) == _VERSION_TAIL.sub("", pb)
+                    old_, new_ = (a.strip("`"), b.strip("`")) if same_tool else (pa, pb)
+                    out.append(Replacement(old_, new_, new_day, new_text))
                 elif _mentions(a, since):
                     continue
-                out.append(Replacement(a.strip("`"), b.strip("`"), new_day, new_text))
+                else:
+                    out.append(Replacement(a.strip("`"), b.strip("`"), new_day, new_text))
     return out
+
+
+_VERSION_TAIL = re.compile(r"-?[\d.]+$")
+
+
+def _steps(command: str) -> list[str]:
+    return [p.strip() for p in command.strip("`").split("&&") if p.strip()]
+
+
+def _dropped_steps(
+    old: str, new: str, day: str, text: str, since: Sequence[str]
+) -> list[Replacement]:
+    """A step a chain ran before a job that a later chain for the same job turns around: the
+    same program on the same thing with another verb (``svc up -d db && X test`` → ``svc stop
+    db && X test``). The step is no longer how the job is done, when nothing said since runs
+    it; a step merely left out (a lint before the tests) is not turned around and stays."""
+    olds, news = _steps(old), _steps(new)
+    if len(olds) < 2 or not news:
+        return []
+    job_old, job_new = olds[-1], news[-1]
+    if program(job_old) != program(job_new) or first_arg(job_old) != first_arg(job_new):
+        return []
+    out: list[Replacement] = []
+    for step in olds[:-1]:
+        if step in news or not program(step) or _mentions(step, since):
+            continue
+        if any(_turned_around(step, n) for n in news[:-1]):
+            out.append(Replacement(step, new.strip("`"), day, text))
+    return out
+
+
+def _turned_around(a: str, b: str) -> bool:
+    """The same program acting on the same last argument with other words (not only other
+    flags): ``up -d db`` and ``stop db``."""
+    wa, wb = a.split(), b.split()
+
+    def words(ws: list[str]) -> set[str]:
+        return {w for w in ws if not w.startswith("-")}
+
+    return program(a) == program(b) != "" and wa[-1] == wb[-1] and words(wa) != words(wb)
 
 
 @dataclass(frozen=True)

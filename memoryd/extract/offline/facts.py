@@ -298,7 +298,9 @@ _REPLACED: tuple[re.Pattern[str], ...] = tuple(
         rf"(?P<old>{_X})\s+(?:has\s+been|was|got|is(?:\s+now)?|are(?:\s+now)?|have\s+been|were)"
         rf"\s+replaced\s+"
         rf"(?:with|by)\s+(?P<new>{_X})",
-        rf"\b(?:switched|migrated|moved|changed|went)\s+(?:over\s+)?from\s+(?P<old>{_X})\s+"
+        # … with what changed in between: "changed the linter of the api from X to Y"
+        rf"\b(?:switched|migrated|moved|changed|went)\s+(?:(?:the|our|all)\s+(?:[\w-]+\s+){{1,4}}?)?"
+        rf"(?:over\s+)?from\s+(?P<old>{_X})\s+"
         rf"(?:to|over\s+to)\s+(?P<new>{_X})",
         rf"(?P<old>{_X})\s+(?:was|has\s+been|got|is\s+now)\s+renamed\s+to\s+(?P<new>{_X})",
         rf"\b(?:no\s+longer|stopped)\s+(?:use|using|uses)\s+(?P<old>{_X})"

@@ -103,6 +103,8 @@ def one_off(cmd: Command) -> bool:
 
 # "clang-format --version", "node -v": asking a tool what it is changes nothing.
 _VERSION_ASK = re.compile(r"^\S+\s+(?:--version|-V|-v|version)\s*$")
+# "pio test --help | sed -n '/-e/p'": a tool's help, read through filters, changes nothing.
+_HELP_ASK = re.compile(r"^[^;&|]*\s--help(?:\s[^;&|]*)?(?:\|(?!.*&&).*)?$")
 
 
 # "gh run list", "gh pr view 12", "aws s3 ls": a look verb as a nested subcommand (a second
@@ -114,7 +116,8 @@ _NESTED_LOOK = re.compile(
 
 def is_probe(cmd: Command) -> bool:
     programs = command_programs(cmd.text)
-    if _VERSION_ASK.match(cmd.text.strip()) or _NESTED_LOOK.match(cmd.text.strip()):
+    text = cmd.text.strip()
+    if _VERSION_ASK.match(text) or _NESTED_LOOK.match(text) or _HELP_ASK.match(text):
         return True
     return not programs or all(
         k in PROBES or k.split()[0] in PROBES or k.split()[-1] in LOOK_VERBS for k in programs

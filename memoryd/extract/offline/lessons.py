@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from memoryd.extract.offline.judge import (
     SECRET_NAME,
@@ -18,7 +18,15 @@ from memoryd.extract.offline.judge import (
 )
 from memoryd.extract.offline.language import proposal_sentence
 from memoryd.extract.offline.limits import COMMAND_CHARS
-from memoryd.extract.offline.outcomes import names, setting_changes
+from memoryd.extract.offline.outcomes import (
+    LESSON_ERROR,
+    LESSON_PART,
+    fix_code,
+    instead_of,
+    names,
+    setting_changes,
+    without_ids,
+)
 from memoryd.extract.offline.sentences import split_sentences
 from memoryd.extract.offline.shell import (
     MAX_ADDED,
@@ -28,6 +36,7 @@ from memoryd.extract.offline.shell import (
     written_files,
 )
 from memoryd.extract.offline.timeline import Command, Edit, Feedback, Task
+from memoryd.redact import REDACTED
 from memoryd.textutil import clip, dedupe, md_code, quoted
 
 
@@ -122,6 +131,11 @@ def _shared_subject(a: Command, b: Command) -> bool:
     return bool((ops_a & ops_b) - generic)
 
 
+def _same_error(a: Command, b: Command) -> bool:
+    """The same error, whatever numbers (times, ids, counts) it holds."""
+    return re.sub(r"\d+", "#", a.error or "") == re.sub(r"\d+", "#", b.error or "")
+
+
 def _fix_steps(between: Sequence[Command | Edit], failed: Command, rejected: set[int]) -> list[str]:
     """What changed the outcome between a failure and its success: the commands that change
     something (not probes, not re-runs of the failed one) and the edits the user kept."""
@@ -129,10 +143,12 @@ def _fix_steps(between: Sequence[Command | Edit], failed: Command, rejected: set
     steps: list[str] = []
     # A step after which the failed command failed again did not change the outcome ("opam
     # upgrade", still the same error, then "opam install x.1.2" and it passed).
+    # Failing again with another error is progress: the steps before it moved past the first
+    # one ("set the toolchain", then a warning the edit after it fixed).
     again = [
         i
         for i, b in enumerate(between)
-        if isinstance(b, Command) and b.failed and _reruns(failed, b)
+        if isinstance(b, Command) and b.failed and _reruns(failed, b) and _same_error(failed, b)
     ]
     for b in between[again[-1] + 1 if again else 0 :]:
         if b.seq in rejected or not b.succeeded:
@@ -149,16 +165,6 @@ def _fix_steps(between: Sequence[Command | Edit], failed: Command, rejected: set
         else:
             steps.append(edit_phrase(b))
     return dedupe(steps)
-
-
-# A UUID or a long hex id: the lock, container or job of one run.
-_RUN_ID = re.compile(r"\b[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}\b|\b[0-9a-f]{12,}\b", re.I)
-
-
-def without_ids(command: str) -> str:
-    """A fix command with the ids of one run shown as ``<id>``: the step is what to do again
-    (``terraform force-unlock <id>``), the id belonged to that run."""
-    return _RUN_ID.sub("<id>", command)
 
 
 # A line that sets something: "KEY=value", "key: value", "x.y = 'z'", a flag.
@@ -182,12 +188,6 @@ def edit_phrase(e: Edit) -> str:
     names = ", ".join(md_code(p) for _, p in e.files[:3]) or "a file"
     added = _added(e, code=False)
     return f"editing {names} ({added})" if added else f"editing {names}"
-
-
-# A lesson is one line a summary can hold whole (what failed, why, what fixed it): its parts
-# are clipped so that the fix is never the part cut off.
-LESSON_PART = 90
-LESSON_ERROR = 110
 
 
 INTERRUPTED = 130  # the shell's status for a command stopped with Ctrl-C
@@ -277,7 +277,7 @@ def failures(task: Task) -> list[Failure]:
             failed_code = md_code(clip(a.text, LESSON_PART))
             if fixed is not None:
                 steps = _fix_steps([b for b in later if b.seq < fixed.seq], a, rejected)
-                fixed_code = md_code(clip(without_ids(fixed.text), LESSON_PART))
+                fixed_code = fix_code(fixed.text, a.text)
                 if steps:
                     again = "it" if fixed.text == a.text else fixed_code
                     lesson = (
@@ -285,7 +285,9 @@ def failures(task: Task) -> list[Failure]:
                         f"{', then '.join(steps[:3])}, after which {again} passed"
                     )
                 elif fixed.text != a.text:
-                    lesson = f"{failed_code} failed{_error_brief(a)}; {fixed_code} works instead"
+                    lesson = (
+                        f"{failed_code} failed{_error_brief(a)}; {instead_of(fixed.text, a.text)}"
+                    )
                 elif said := _said_between(task, a.seq, fixed.seq):
                     # nothing ran in between: what the user did or told is the fix ("I'm on
                     # the VPN now, try again")
@@ -297,7 +299,7 @@ def failures(task: Task) -> list[Failure]:
                 fixed = instead
                 lesson = (
                     f"{failed_code} failed{_error_brief(a)}; "
-                    f"{md_code(clip(without_ids(instead.text), LESSON_PART))} worked instead"
+                    f"{instead_of(instead.text, a.text, 'worked')}"
                 )
             else:
                 corrected = _correction(task, a, later, rejected)
@@ -306,7 +308,7 @@ def failures(task: Task) -> list[Failure]:
                     lesson = (
                         f"{failed_code} failed{_error_brief(a)}; the user corrected it "
                         f"({quoted(said, LESSON_ERROR)}): "
-                        f"{md_code(clip(fixed.text, LESSON_PART))} worked instead"
+                        f"{instead_of(fixed.text, a.text, 'worked')}"
                     )
         else:
             fixed = next((b for b in later if isinstance(b, Edit) and b.succeeded), None)
@@ -337,6 +339,38 @@ def failures(task: Task) -> list[Failure]:
             resolution = "unresolved at the end of the task"
         out.append(Failure(what, error, resolution, knowledge, lesson, a.seq))
     return _one_lesson_per_fix(out, {a.seq: a for a in actions})
+
+
+def carry_fixes(tasks: Sequence[Task], found: Sequence[list[Failure]]) -> None:
+    """A failure left unresolved at the end of a request and fixed in the next one (the user
+    asked what the error means, or accepted the agent's proposal, and the agent then did it):
+    the lesson is read as if the failed command had opened the next request, and told with
+    the failure (``found`` holds each task's failures, updated in place)."""
+    for i, fails in enumerate(found[: len(tasks) - 1]):
+        nxt = tasks[i + 1]
+        for k, f in enumerate(fails):
+            failed = next((c for c in tasks[i].commands if c.seq == f.seq), None)
+            if f.lesson is not None or failed is None:
+                continue
+            joined = Task(
+                nxt.number,
+                nxt.prompt,
+                nxt.title,
+                events=[failed, *nxt.events],
+                said=nxt.said,
+                agent_said=nxt.agent_said,
+            )
+            carried = next((g for g in failures(joined) if g.seq == failed.seq), None)
+            # a fix that needed a secret typed in (a token handed over in the next request)
+            # is the user's credentials, not a step to repeat
+            if (
+                carried is not None
+                and carried.lesson is not None
+                and REDACTED not in carried.lesson
+            ):
+                fails[k] = replace(
+                    carried, resolution=f"{carried.resolution} (in the next request)"
+                )
 
 
 _FIX_OF = re.compile(r";\s+(?:fixed by (?P<steps>.+?), after which |(?P<alt>`[^`\n]+`) work)")
@@ -402,8 +436,11 @@ _SPAN = re.compile(r"`([^`\n]{2,80})`")
 
 
 def _proposed(proposal: str) -> str:
-    """What a proposal offered to do: its code spans ("`git push --force`"), else its question."""
-    spans = dedupe(_SPAN.findall(proposal))
+    """What a proposal offered to do: its code spans ("`git push --force`"), those of the
+    sentence that offers when it has some (the ones before report what was done), else its
+    question."""
+    offered = proposal_sentence(proposal)
+    spans = dedupe(_SPAN.findall(offered) or _SPAN.findall(proposal))
     if spans:
         return "run " + " / ".join(md_code(s) for s in spans[:2])
     offered = proposal_sentence(proposal)

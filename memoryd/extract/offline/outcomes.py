@@ -1,13 +1,15 @@
 """What the agent's words and the task's outcomes tell about its actions: the line of a failed
 command's output that the agent's diagnosis cites as the cause, the settings an edit
-changed."""
+changed, the offer a reply answers, and how a lesson shows the command that worked."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
 
-from memoryd.extract.offline.shell import RUNNER_PREFIX, WRAPPER_LINE, as_error
+from memoryd.extract.offline.limits import COMMAND_CHARS
+from memoryd.extract.offline.shell import RUNNER_PREFIX, WRAPPER_LINE, as_error, clip_command
+from memoryd.textutil import clip, md_code, one_line
 
 # Words that carry no subject of their own: a line and a conclusion sharing only these cite
 # nothing.
@@ -55,6 +57,21 @@ def cited_error(body: str, spoken: set[str]) -> tuple[str, int] | None:
     return (as_error(lines, best[0]), best[1]) if best is not None else None
 
 
+def names_offer(reply: str, offer: str, done: str) -> bool:
+    """Whether a reply names a word of the code an assistant's message offered that the last
+    action (``done``) did not run: "no, not drop" after "the quickest is `db drop --force`"
+    answers the offer, not the command run before it."""
+    offered = {
+        w.lower() for span in _CODE_SPAN.findall(offer) for w in _WORD.findall(span) if len(w) > 2
+    }
+    ran = {w.lower() for w in _WORD.findall(done)}
+    said = {w.lower() for w in _WORD.findall(reply[:OFFER_REPLY])}
+    return bool((offered - ran - _FUNCTION_WORDS) & said)
+
+
+OFFER_REPLY = 200  # the words of a reply that answer what came before it
+
+
 def cited_score(line: str, spoken: set[str]) -> int:
     """How much of ``line`` the words in ``spoken`` (lower-cased) name."""
     words = {w for w in _WORD.findall(line) if len(w) > 1}
@@ -93,3 +110,44 @@ def names(text: str, key: str) -> bool:
     names ``minSdk``)."""
     flat = re.sub(r"[^a-z0-9]", "", key.lower())
     return len(flat) >= 3 and flat in re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+# A UUID or a long hex id: the lock, container or job of one run.
+_RUN_ID = re.compile(r"\b[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}\b|\b[0-9a-f]{12,}\b", re.I)
+
+
+def without_ids(command: str) -> str:
+    """A fix command with the ids of one run shown as ``<id>``: the step is what to do again
+    (``terraform force-unlock <id>``), the id belonged to that run."""
+    return _RUN_ID.sub("<id>", command)
+
+
+# A lesson is one line a summary can hold whole (what failed, why, what fixed it): its parts
+# are clipped so that the fix is never the part cut off.
+LESSON_PART = 90
+LESSON_ERROR = 110
+# How much of a fix command is kept past where it starts to differ from the failed one.
+LESSON_DIFF = 40
+
+
+def fix_code(fix: str, failed: str) -> str:
+    """The command that worked, as code, clipped past where it differs from the failed one: a
+    rerun with another flag value at the end of a long line (`` -target x,version=2 ``) is
+    worth nothing once the difference is cut off."""
+    flat, other = one_line(without_ids(fix)), one_line(failed)
+    differ = next(
+        (i for i, (x, y) in enumerate(zip(flat, other, strict=False)) if x != y),
+        min(len(flat), len(other)),
+    )
+    return md_code(clip_command(flat, min(COMMAND_CHARS, max(LESSON_PART, differ + LESSON_DIFF))))
+
+
+def instead_of(fix: str, failed: str, verb: str = "works") -> str:
+    """What worked in place of a failed command: the command, or only the arguments it added
+    when it is the failed command with more at its end (the lesson already shows the rest)."""
+    flat, other = one_line(without_ids(fix)), one_line(failed)
+    if flat.startswith(f"{other} ") and len(other) >= LESSON_DIFF:
+        return (
+            f"with {md_code(clip(flat[len(other) :].strip(), LESSON_PART))} added it {verb} instead"
+        )
+    return f"{fix_code(fix, failed)} {verb} instead"

@@ -27,7 +27,13 @@ from memoryd.extract.offline.judge import (
     task_outcome,
     verified_commands,
 )
-from memoryd.extract.offline.lessons import Failure, changed_settings, failures, rejected_lines
+from memoryd.extract.offline.lessons import (
+    Failure,
+    carry_fixes,
+    changed_settings,
+    failures,
+    rejected_lines,
+)
 from memoryd.extract.offline.limits import (
     COMMAND_CHARS,
     MAX_FAILURES,
@@ -256,10 +262,12 @@ def render(rollout: Rollout, request: ExtractionRequest) -> Stage1Output:
     branch = request.git_branch
     project = posixpath.basename(cwd.rstrip("/")) if cwd else ""
     views: list[_TaskView] = []
+    found = [failures(task) for task in tasks]
+    carry_fixes(tasks, found)
     for i, task in enumerate(tasks):
         outcome, reason = task_outcome(task, moved_on=i + 1 < len(tasks))
         task.group = task_group(task, project)
-        view = _TaskView(task, outcome, reason, failures(task))
+        view = _TaskView(task, outcome, reason, found[i])
         view.knowledge = _knowledge(view)
         views.append(view)
     # A request for a named day that left nothing in the session (no tool use, feedback, rule

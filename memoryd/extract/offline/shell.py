@@ -26,7 +26,12 @@ _ERROR_LINE = re.compile(
     r"|No such file or directory|Permission denied|^fatal:|panicked at|npm ERR!"
     r"|Segmentation fault|(?i:cannot find module)|(?i:\bundefined reference\b)"
     # a logger's severity above error, at the start of its line or as a field
-    r"|^\s*\[?(?:CRITICAL|FATAL|EMERG|ALERT|PANIC)\b|\blevel=(?:error|fatal|critical)\b",
+    r"|^\s*\[?(?:CRITICAL|FATAL|EMERG|ALERT|PANIC)\b|\blevel=(?:error|fatal|critical)\b"
+    # a message that ends by naming itself an error ("exec /bin/app: exec format error",
+    # "…: fatal error"): the kernel's and many runtimes' wording, with no "error:" prefix
+    r"|(?i:\s(?!(?:no|not|without|zero|0)\s)\w+\s+error)\s*$"
+    # a server's refusal in HTTP's words (a registry, an API): "unauthorized: …", "403 Forbidden"
+    r"|(?i:\bunauthorized:|\bauthentication required\b|\b40[13] forbidden\b)",
     re.M,
 )
 _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt)\b.*")
@@ -109,8 +114,13 @@ def error_excerpt(body: str) -> str | None:
             return clip(ln[1:].strip(), QUOTE_CHARS)
     # A line that says why ("! [rejected] … (non-fast-forward)", "cannot find -lssl") says more
     # than the tool's summary of it ("error: failed to push some refs").
-    for ln in lines:
+    for i, ln in enumerate(lines):
         if _CAUSE_LINE.search(ln):
+            # a test's "expected: x" is half of what went wrong: its "actual:" line says what
+            # happened instead (an exception, a refused connection)
+            after = lines[i + 1].strip() if i + 1 < len(lines) else ""
+            if _EXPECTED.match(ln) and after.lower().startswith("actual:"):
+                return clip(f"{ln.strip()}, {after}", QUOTE_CHARS)
             return clip(ln, QUOTE_CHARS)
     errors = [ln for ln in lines if _ERROR_LINE.search(ln) and not _BANNER.match(ln)]
     # "ChefBuildError" alone names the failure; "Error: pg_config executable not found" says it
@@ -160,6 +170,7 @@ WRAPPER_LINE = re.compile(
 RUNNER_PREFIX = re.compile(r"^(?:@[\w.-]+/)?[\w.-]+:[A-Za-z][\w-]*:\s+")
 
 
+_EXPECTED = re.compile(r"^\s*expected:\s", re.I)
 _PYTEST_DETAIL = re.compile(r"^E\s{2,}\S")
 _BANNER = re.compile(r"^\s*[_=*-]{5,}.*[_=*-]{5,}\s*$")
 

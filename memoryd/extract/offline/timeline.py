@@ -20,7 +20,7 @@ from memoryd.extract.offline.language import (
     says_more,
 )
 from memoryd.extract.offline.limits import ANALYSE_CHARS, MAX_TEXTS
-from memoryd.extract.offline.outcomes import cited_error, cited_score, spoken_words
+from memoryd.extract.offline.outcomes import cited_error, cited_score, names_offer, spoken_words
 from memoryd.extract.offline.sentences import split_sentences
 from memoryd.extract.offline.shell import (
     PATCH_FAIL,
@@ -201,6 +201,9 @@ class _Builder:
         # The assistant asked something since the last action: a "no" answers the question
         # ("should I mark it skip?"), not the command run before it.
         self.asked = False
+        # What the assistant said since the last action: a "no" that names the code it
+        # offered ("the quickest is `db drop`" / "no, not drop") refuses the offer too.
+        self.said_since = ""
 
     # -- task bookkeeping
     def _current(self) -> Task | None:
@@ -259,6 +262,7 @@ class _Builder:
         elif role == "assistant":
             text = "\n".join(message_parts(item)).strip()
             self.asked = text.rstrip("*_` ").endswith("?") or proposes(text)
+            self.said_since = text
             task = self._current()
             if text and task is not None and len(task.agent_said) < MAX_TEXTS:
                 task.agent_said.append((self.seq, text[:ANALYSE_CHARS]))
@@ -286,6 +290,11 @@ class _Builder:
         offer = accepted_offer(task.final_answer, text) if task and self.asked else None
         if task is None and reading.chatter and not self.tasks:
             return  # a greeting before any request is not a task
+        if task is not None and self.said_since and not self.asked:
+            last = task.actions[-1] if task.actions else None
+            self.asked = names_offer(
+                text, self.said_since, last.text if isinstance(last, Command) else ""
+            )
         if task is not None and (reading.positive or reading.negative):
             first = split_sentences(text)
             # "No." alone says nothing a later reader can act on: the reason follows it
@@ -388,6 +397,7 @@ class _Builder:
         cmd.files = command_paths(cmd.text[:ANALYSE_CHARS], cwd)
         self._add(cmd)
         self.asked = False
+        self.said_since = ""
         if call_id:
             self.by_call[str(call_id)] = cmd
 
@@ -396,6 +406,7 @@ class _Builder:
         edit = Edit(self.seq, files, added=patch_added(patch), removed=patch_added(patch, "-"))
         self._add(edit)
         self.asked = False
+        self.said_since = ""
         if call_id:
             self.by_call[str(call_id)] = edit
 
