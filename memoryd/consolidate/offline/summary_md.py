@@ -23,6 +23,7 @@ from memoryd.consolidate.offline.dense import (
     restates,
     rule_line,
     self_contained,
+    stated_values,
     where_line,
 )
 from memoryd.consolidate.offline.layout import HEAD_BYTES, SUMMARY_BUDGET, SUMMARY_NOTES_HEADING
@@ -112,8 +113,8 @@ class SummaryModel:
         return [*general, *(ln for _, ln in rounds)]
 
 
-def _by_value(ln: Line) -> tuple[int, str, str]:
-    return (-ln.score, _rev(ln.latest), ln.text)
+def _by_value(ln: Line) -> tuple[int, int, str, str]:
+    return (-ln.score, -stated_values(ln.text), _rev(ln.latest), ln.text)
 
 
 def _rev(day: str) -> str:

@@ -1,0 +1,72 @@
+"""Round 8 of the summary's selection (memoryd/consolidate/offline/summary_md.py, dense.py), in
+wording of its own: an apiary's logbook, a ferry timetable, a pottery kiln."""
+
+from __future__ import annotations
+
+from memoryd.consolidate.offline.dense import lesson_line, stated_values, untrimmed, values
+from memoryd.consolidate.offline.summary_md import Line, _by_value
+
+
+def test_values_are_code_spans_code_tokens_and_names_in_capitals() -> None:
+    text = "The logbook reads HIVE_SCALE_PORT (default 4810) from `conf/hives.toml`, see --dry-run"
+    assert values(text) == {"HIVE_SCALE_PORT", "4810", "conf/hives.toml", "--dry-run"}
+    assert values("Well, that is the usual way beekeepers do it") == set()
+
+
+def test_a_line_counts_at_most_three_values() -> None:
+    many = "`a1` `b2` `c3` `d4` `e5`"
+    assert stated_values(many) == 3
+    assert stated_values("`ferry.toml` sets `DEPARTURE_TZ`") == 2
+
+
+def test_of_two_facts_as_durable_and_as_recent_the_one_naming_values_ranks_first() -> None:
+    # Without the values, the tie went to the alphabet: the prose line ("Anyway, …") came
+    # first and the line that names the setting and its file was the one cut at the cap.
+    prose = Line(
+        "- apiary: Anyway, the logbook is what keepers look at most days",
+        frozenset(),
+        17,
+        "2026-03-02",
+    )
+    valued = Line(
+        "- apiary: The scale is polled every `SCALE_POLL_S=90` seconds (`apiary.ini`)",
+        frozenset(),
+        17,
+        "2026-03-02",
+    )
+    assert sorted([prose, valued], key=_by_value) == [valued, prose]
+
+
+def test_durability_still_comes_before_values() -> None:
+    rule = Line("- kiln: always let it cool overnight", frozenset(), 25, "2026-01-01")
+    fact = Line("- kiln: `KILN_MAX_C=1280` is set in `kiln.env`", frozenset(), 17, "2026-05-01")
+    assert sorted([fact, rule], key=_by_value) == [rule, fact]
+
+
+def test_a_lesson_drops_output_trimming_and_a_rerun_that_is_the_failed_command() -> None:
+    text = (
+        '`ferryctl check --route north 2>&1 | tail -5` failed: "route north: no berth"; fixed '
+        "by editing `routes/north.yaml`, after which `ferryctl check --route north | head -3` "
+        "passed"
+    )
+    assert lesson_line(text) == (
+        '`ferryctl check --route north` failed: "route north: no berth"; fixed by editing '
+        "`routes/north.yaml`"
+    )
+
+
+def test_a_rerun_under_another_command_still_says_which() -> None:
+    text = (
+        '`glaze mix 2>&1 | tail -2` failed: "no cone 6"; fixed by editing `glazes.csv`, after '
+        "which `glaze mix --cone 6 | tail -1` passed"
+    )
+    assert lesson_line(text) == (
+        '`glaze mix` failed: "no cone 6"; fixed by editing `glazes.csv`, after which '
+        "`glaze mix --cone 6` passed"
+    )
+
+
+def test_trimming_in_the_middle_of_a_chain_goes_and_a_lone_pipe_stays() -> None:
+    assert untrimmed("`hive sync | tail -2 && hive report`") == "`hive sync && hive report`"
+    assert untrimmed("`hive list | sort`") == "`hive list | sort`"
+    assert untrimmed("`hive dump | tail -n 20 > out.txt`") == "`hive dump | tail -n 20 > out.txt`"
