@@ -4,7 +4,7 @@ wording of its own: an apiary's logbook, a ferry timetable, a pottery kiln."""
 from __future__ import annotations
 
 from memoryd.consolidate.offline.dense import lesson_line, stated_values, untrimmed, values
-from memoryd.consolidate.offline.summary_md import Line, _by_value
+from memoryd.consolidate.offline.summary_md import Line, _by_session, _by_value
 
 
 def test_values_are_code_spans_code_tokens_and_names_in_capitals() -> None:
@@ -70,3 +70,41 @@ def test_trimming_in_the_middle_of_a_chain_goes_and_a_lone_pipe_stays() -> None:
     assert untrimmed("`hive sync | tail -2 && hive report`") == "`hive sync && hive report`"
     assert untrimmed("`hive list | sort`") == "`hive list | sort`"
     assert untrimmed("`hive dump | tail -n 20 > out.txt`") == "`hive dump | tail -n 20 > out.txt`"
+
+
+def test_every_sessions_best_fact_comes_before_any_sessions_second() -> None:
+    # one session's explanation gave two lines about the kiln's controller; the other session's
+    # one fact ranked under both and was the one cut at the cap
+    first = Line(
+        "- kiln: `ctl.yaml` sets `RAMP_C_PER_H=150` and `HOLD_MIN=20`",
+        frozenset({"s1"}),
+        17,
+        "2026-05-02",
+    )
+    second = Line(
+        "- kiln: the ramp in `ctl.yaml` is read at start", frozenset({"s1"}), 17, "2026-05-02"
+    )
+    other = Line("- kiln: the door sensor is pin 7", frozenset({"s2"}), 17, "2026-04-01")
+    ranked = sorted([first, second, other], key=_by_value)
+    assert ranked == [first, second, other]  # by values alone
+    assert _by_session(ranked) == [first, other, second]
+
+
+def test_a_line_several_sessions_said_counts_as_the_first_of_the_one_that_said_least() -> None:
+    a = Line("- kiln: `KILN_PORT=/dev/ttyUSB0`", frozenset({"s1"}), 17)
+    a2 = Line("- kiln: `glaze.csv` lists the glazes", frozenset({"s1"}), 17)
+    both = Line("- kiln: cones are fired with `firing.toml`", frozenset({"s1", "s2"}), 17)
+    assert _by_session([a, a2, both]) == [a, both, a2]
+    # durability still comes first: a rule from s1 stays above s2's fact
+    rule = Line("- kiln: never open it above 200 C", frozenset({"s1"}), 25)
+    assert _by_session([rule, a, both]) == [rule, a, both]
+
+
+def test_how_to_run_ranks_with_the_facts_not_under_them() -> None:
+    run = Line("- ferry: Build it with `make timetable`", frozenset({"s1"}), 13, "2026-02-01")
+    prose = Line(
+        "- ferry: the timetable is what most people look at", frozenset({"s1"}), 17, "2026-02-09"
+    )
+    assert sorted([prose, run], key=_by_value) == [run, prose]
+    lesson = Line('- ferry: `make` failed: "x"; fixed by `make clean`', frozenset(), 21)
+    assert sorted([run, lesson], key=_by_value) == [lesson, run]

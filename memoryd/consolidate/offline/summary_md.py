@@ -113,8 +113,31 @@ class SummaryModel:
         return [*general, *(ln for _, ln in rounds)]
 
 
+def _tier(score: int) -> int:
+    """A line's durability as the ranking reads it: how to run something ranks with the facts,
+    not under them: its command ran and exited 0 in a session, an outcome a fact told in
+    words does not have."""
+    return score + 4 if RUN_SCORE_CEILING - 4 <= score < RUN_SCORE_CEILING else score
+
+
 def _by_value(ln: Line) -> tuple[int, int, str, str]:
-    return (-ln.score, -stated_values(ln.text), _rev(ln.latest), ln.text)
+    return (-_tier(ln.score), -stated_values(ln.text), _rev(ln.latest), ln.text)
+
+
+def _by_session(lines: Sequence[Line]) -> list[Line]:
+    """Ranked lines with, within each durability, every session's best line before any
+    session's second: one session's explanation gives several lines about one thing, and the
+    room they take is room another session's knowledge does not get. A line that several
+    sessions said counts as the first of the one that said least so far."""
+    said: dict[tuple[int, str], int] = {}
+    keyed: list[tuple[int, int, int, Line]] = []
+    for i, ln in enumerate(lines):
+        tier = _tier(ln.score)
+        nth = min((said.get((tier, t), 0) for t in ln.support), default=0)
+        for t in ln.support:
+            said[(tier, t)] = said.get((tier, t), 0) + 1
+        keyed.append((-tier, nth, i, ln))
+    return [ln for *_, ln in sorted(keyed, key=lambda k: k[:3])]
 
 
 def _rev(day: str) -> str:
@@ -177,7 +200,7 @@ def build_summary_model(
             seen.add(text)
             d.lines.append(Line(text, frozenset(e.threads), _score(e), e.latest))
         d.lines.sort(key=_by_value)
-        d.lines = _without_repeats(d.lines)
+        d.lines = _by_session(_without_repeats(d.lines))
         digests.append(d)
     # the projects are named in the profile line above the tip: the tip names tools
     projects = {vg.group.project.lower() for vg in visible}
