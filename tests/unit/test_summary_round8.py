@@ -4,6 +4,7 @@ wording of its own: an apiary's logbook, a ferry timetable, a pottery kiln."""
 from __future__ import annotations
 
 from memoryd.consolidate.offline.dense import lesson_line, stated_values, untrimmed, values
+from memoryd.consolidate.offline.meaning import content_words, same_meaning
 from memoryd.consolidate.offline.summary_md import Line, _by_session, _by_value
 
 
@@ -108,3 +109,15 @@ def test_how_to_run_ranks_with_the_facts_not_under_them() -> None:
     assert sorted([prose, run], key=_by_value) == [run, prose]
     lesson = Line('- ferry: `make` failed: "x"; fixed by `make clean`', frozenset(), 21)
     assert sorted([run, lesson], key=_by_value) == [lesson, run]
+
+
+def test_a_contraction_is_not_two_meaning_words_that_any_two_negative_rules_share() -> None:
+    # "don't" cut at its apostrophe gave "don" and "t": two words every negative rule shares,
+    # so two short refusals about different things were one rule ("stated in" both projects)
+    assert content_words("we don't tip the ferry, it's late") == {"tip", "ferry", "late"}
+    assert not same_meaning("don't tip the ferry", "don't glaze lids", set())
+    assert not same_meaning(
+        "the hives don't swarm anymore since spring", "we don't sell wax anymore", set()
+    )
+    # the same refusal in other words still is one rule
+    assert same_meaning("don't tip the ferry", "never tip the ferry", set())

@@ -96,7 +96,18 @@ def _rejected(alternative: str) -> str:
     return words[0] if words else ""
 
 
+# A contraction's tail: "don't" is "do not", "it's" is "it"; cut at the apostrophe its
+# pieces ("don", "t", "s") would be meaning words that any two negative rules share.
+_NOT = re.compile(r"(?<=\w)n['’]t\b", re.I)
+_IRREGULAR_NOT = re.compile(r"\b(ca|wo)n['’]t\b", re.I)
+_CONTRACTED = re.compile(r"(?<=\w)['’](?:s|re|ve|ll|d|m)\b", re.I)
+
+
 def content_words(text: str) -> set[str]:
+    text = _IRREGULAR_NOT.sub(
+        lambda m: "will not" if m.group(1).lower() == "wo" else "can not", text
+    )
+    text = _CONTRACTED.sub("", _NOT.sub(" not", text))
     return set(norm_words(text).split()) - FILLER
 
 
