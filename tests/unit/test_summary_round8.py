@@ -4,7 +4,9 @@ wording of its own: an apiary's logbook, a ferry timetable, a pottery kiln."""
 from __future__ import annotations
 
 from memoryd.consolidate.offline.dense import lesson_line, stated_values, untrimmed, values
-from memoryd.consolidate.offline.meaning import content_words, same_meaning
+from memoryd.consolidate.offline.meaning import content_words, rule_key, same_meaning, unpointed
+from memoryd.consolidate.offline.model import general_rule_keys, rule_aliases
+from memoryd.consolidate.offline.sources import Source, TaskIn
 from memoryd.consolidate.offline.summary_md import Line, _by_session, _by_value
 
 
@@ -121,3 +123,42 @@ def test_a_contraction_is_not_two_meaning_words_that_any_two_negative_rules_shar
     )
     # the same refusal in other words still is one rule
     assert same_meaning("don't tip the ferry", "never tip the ferry", set())
+
+
+def _source(cwd: str, thread: str, *prefs: str) -> Source:
+    return Source(
+        thread_id=thread,
+        summary_file=f"{thread}.md",
+        cwd=cwd,
+        rollout_path="",
+        updated_at="2026-06-01T10:00:00+00:00",
+        git_branch="main",
+        keywords=[],
+        tasks=[TaskIn(title="t", prefs=list(prefs))],
+        fingerprint=thread,
+    )
+
+
+def test_a_rule_that_names_another_project_of_the_users_holds_there_too() -> None:
+    # said once, in the ferry project, pointing at the apiary by its directory's name: one
+    # general rule, though the apiary's own sessions never said it in words memoryd kept
+    pointed = 'the user said "no cron edits by hand, like in hivelog." -> no cron edits by hand'
+    srcs = [
+        _source("/home/u/ferrywatch", "s1", pointed),
+        _source("/home/u/hivelog", "s2"),
+        # a rule naming its own project stays that project's
+        _source("/home/u/kilnctl", "s3", "kilnctl: fire cone 6 only"),
+    ]
+    aliases = rule_aliases(srcs)
+    keys = general_rule_keys(srcs, aliases)
+    assert keys == {rule_key("no cron edits by hand")}
+
+
+def test_a_general_rule_is_said_without_the_project_it_points_to() -> None:
+    projects = ["ferrywatch", "hivelog"]
+    assert unpointed("no cron edits by hand, like in hivelog.", projects) == "no cron edits by hand"
+    assert unpointed("no cron edits by hand; same as hivelog", projects) == "no cron edits by hand"
+    # a project named inside the rule itself is what the rule is about, not a pointer
+    assert unpointed("deploy hivelog before ferrywatch", projects) == (
+        "deploy hivelog before ferrywatch"
+    )

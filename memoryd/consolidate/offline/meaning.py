@@ -450,9 +450,15 @@ _POINTER_TO = re.compile(
 )
 
 
-def unpointed(text: str) -> str:
-    """A general rule without the pointer to the project it was first said in."""
-    return _POINTER_TO.sub("", text).strip() or text
+def unpointed(text: str, projects: Iterable[str] = ()) -> str:
+    """A general rule without the pointer to the project it was first said in: "same rule as
+    in the api repo", or a clause of at most four words that ends on the name of one of the
+    user's ``projects`` ("no sudo, like in brisket")."""
+    out = _POINTER_TO.sub("", text).strip()
+    for name in projects:
+        clause = rf"(?:^|\s*[,;:]\s*|\s+[—–-]+\s+)(?:[\w'’]+\s+){{0,3}}{re.escape(name)}\s*[.!]?$"
+        out = re.sub(clause, "", out, flags=re.I).strip()
+    return out or text
 
 
 def universal(text: str) -> bool:

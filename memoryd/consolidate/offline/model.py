@@ -397,6 +397,7 @@ def general_rule_keys(sources: Sequence[Source], aliases: Mapping[str, str]) -> 
     one general rule each."""
     projects: dict[str, set[str]] = {}
     everywhere: set[str] = set()
+    named = _projects_by_name(sources)
     for src in sources:
         for t in src.tasks:
             for bullet in t.prefs:
@@ -405,4 +406,26 @@ def general_rule_keys(sources: Sequence[Source], aliases: Mapping[str, str]) -> 
                 projects.setdefault(key, set()).add(src.cwd)
                 if universal(f"{implication} {quote}"):
                     everywhere.add(key)
+                # "no sudo, like in <another project of theirs>": the rule holds there too,
+                # whatever words (if any) it was said in there
+                projects[key] |= _projects_named(f"{implication} {quote}", named)
     return {k for k, cwds in projects.items() if len(cwds) > 1} | everywhere
+
+
+MIN_PROJECT_NAME = 4  # a shorter directory name ("api", "web") is too often a plain word
+
+
+def _projects_by_name(sources: Sequence[Source]) -> dict[str, str]:
+    """The user's projects by their directory's name (lower case), each name one project's."""
+    cwds: dict[str, set[str]] = {}
+    for src in sources:
+        name = project_name(src.cwd).lower()
+        if len(name) >= MIN_PROJECT_NAME:
+            cwds.setdefault(name, set()).add(src.cwd)
+    return {name: next(iter(c)) for name, c in cwds.items() if len(c) == 1}
+
+
+def _projects_named(text: str, named: Mapping[str, str]) -> set[str]:
+    """The directories of the projects ``text`` names as a whole word."""
+    words = set(re.findall(r"\w[\w-]*(?:\.[\w-]+)*", text.lower()))  # no sentence's full stop
+    return {cwd for name, cwd in named.items() if name in words}

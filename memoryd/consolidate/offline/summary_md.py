@@ -171,8 +171,10 @@ def build_summary_model(
     notes: Sequence[str],
 ) -> SummaryModel:
     shown_threads = {tid for vg in visible for _, t in vg.tasks for tid in t.support}
+    names = [vg.group.project for vg in visible]
     general_rules = [
-        rule_line(unpointed(g.implication or g.text), unpointed(g.quote)) for g in general
+        rule_line(unpointed(g.implication or g.text, names), unpointed(g.quote, names))
+        for g in general
     ]
     general_lines = [
         Line(
