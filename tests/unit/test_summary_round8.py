@@ -3,7 +3,13 @@ wording of its own: an apiary's logbook, a ferry timetable, a pottery kiln."""
 
 from __future__ import annotations
 
-from memoryd.consolidate.offline.dense import lesson_line, stated_values, untrimmed, values
+from memoryd.consolidate.offline.dense import (
+    lesson_line,
+    standalone,
+    stated_values,
+    untrimmed,
+    values,
+)
 from memoryd.consolidate.offline.meaning import content_words, rule_key, same_meaning, unpointed
 from memoryd.consolidate.offline.model import general_rule_keys, rule_aliases
 from memoryd.consolidate.offline.sources import Source, TaskIn
@@ -162,3 +168,18 @@ def test_a_general_rule_is_said_without_the_project_it_points_to() -> None:
     assert unpointed("deploy hivelog before ferrywatch", projects) == (
         "deploy hivelog before ferrywatch"
     )
+
+
+def test_a_short_lead_in_that_leans_back_is_dropped_and_the_statement_kept() -> None:
+    # "For this apiary:" leaned on the line before and the whole statement was left out
+    assert standalone("For this apiary: the scale posts to `hive.local:8123`") == (
+        "the scale posts to `hive.local:8123`"
+    )
+    assert standalone("The scale posts to `hive.local:8123`") == (
+        "The scale posts to `hive.local:8123`"
+    )
+    # a statement that leans back in its own words still goes
+    assert standalone("Without it, the ferry leaves at 9") == ""
+    assert standalone("After that: without it, the ferry leaves at 9") == ""
+    # a long head before the colon is the statement, not a lead-in
+    assert standalone("With that in mind the glaze for the big kiln: cone 6") == ""

@@ -177,6 +177,21 @@ def self_contained(statement: str) -> bool:
     return _LEANS_BACK.match(statement.strip()) is None
 
 
+LEAD_IN_WORDS = 4  # "For this one:", "As for that part:": a lead-in, not a statement
+
+
+def standalone(statement: str) -> str:
+    """The statement as it can stand on its own line: itself, or what follows a short lead-in
+    that leans on something before it ("For this project: pages load in `+page.server.js`"
+    says "pages load in …" of the project its line names); empty when it cannot stand alone."""
+    if self_contained(statement):
+        return statement
+    head, colon, rest = statement.strip().partition(": ")
+    if colon and len(head.split()) <= LEAD_IN_WORDS and rest.strip() and self_contained(rest):
+        return rest.strip()
+    return ""
+
+
 # A name written in capitals (an environment variable, an error code): a value, not a word.
 _CAPS = re.compile(r"(?<![\w$])[A-Z][A-Z\d_]{2,}\b")
 

@@ -22,7 +22,7 @@ from memoryd.consolidate.offline.dense import (
     passes_after_fix,
     restates,
     rule_line,
-    self_contained,
+    standalone,
     stated_values,
     where_line,
 )
@@ -193,8 +193,8 @@ def build_summary_model(
         seen: set[str] = set()
         rules = [*general_rules, *(rule_line(e.implication or e.text, e.quote) for e in vg.prefs)]
         for e in [*vg.prefs, *vg.failures, *vg.knowledge]:
-            said = _entry_text(e, rules)
-            if not said or not self_contained(said):
+            said = standalone(_entry_text(e, rules))
+            if not said:
                 continue
             text = project_bullet(project, clip(relative(said, vg.group.cwd), LINE_CHARS))
             if text in seen:
