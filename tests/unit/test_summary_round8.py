@@ -4,9 +4,11 @@ wording of its own: an apiary's logbook, a ferry timetable, a pottery kiln."""
 from __future__ import annotations
 
 from memoryd.consolidate.offline.dense import (
+    code_spans,
     lesson_line,
     standalone,
     stated_values,
+    unclipped,
     untrimmed,
     values,
 )
@@ -183,3 +185,21 @@ def test_a_short_lead_in_that_leans_back_is_dropped_and_the_statement_kept() -> 
     assert standalone("After that: without it, the ferry leaves at 9") == ""
     # a long head before the colon is the statement, not a lead-in
     assert standalone("With that in mind the glaze for the big kiln: cone 6") == ""
+
+
+def test_a_fix_clipped_short_is_given_whole_from_the_projects_other_lines() -> None:
+    lesson = (
+        '`hive sync` failed: "no scale"; `hive sync --scale north-field --calibrate-every 30…` '
+        "works instead"
+    )
+    how_to = "Sync it with `hive sync --scale north-field --calibrate-every 300`"
+    whole = code_spans([lesson, how_to])
+    assert unclipped(lesson, whole) == (
+        '`hive sync` failed: "no scale"; `hive sync --scale north-field --calibrate-every 300` '
+        "works instead"
+    )
+    # two commands that begin alike: which one was meant is unknown, the clip stays
+    other = "`hive sync --scale north-field --calibrate-every 30s`"
+    assert unclipped(lesson, code_spans([how_to, other])) == lesson
+    # a stem too short to say which command it was stays clipped
+    assert unclipped("`hive…` failed", {"hive sync"}) == "`hive…` failed"

@@ -208,3 +208,25 @@ def stated_values(text: str) -> int:
     values (a path, a setting, a port, a command) tells a new session more than prose around
     one, while a line is not worth more for listing many."""
     return min(len(values(text)), VALUES_CAP)
+
+
+def code_spans(texts: Iterable[str]) -> set[str]:
+    """Every whole (not clipped) code span of ``texts``."""
+    return {span for t in texts for span in _CODE.findall(t) if not span.endswith("…")}
+
+
+def unclipped(text: str, spans: Iterable[str]) -> str:
+    """``text`` with each code span clipped short ("`dotnet ef … --startup-projec…`") given
+    whole, when exactly one of ``spans`` (what the project's other lines hold) begins with
+    what is left of it: a lesson keeps its whole fix, and the how-to that said it goes."""
+    whole = sorted(set(spans))
+
+    def span(m: re.Match[str]) -> str:
+        clipped = m.group(1)
+        if not clipped.endswith("…"):
+            return m.group(0)
+        stem = clipped[:-1]
+        found = [s for s in whole if s.startswith(stem) and len(s) > len(stem)]
+        return f"`{found[0]}`" if len(found) == 1 and len(stem) >= 8 else m.group(0)
+
+    return _CODE.sub(span, text)

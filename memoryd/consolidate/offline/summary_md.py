@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from memoryd.consolidate.offline.dense import (
+    code_spans,
     dont_line,
     lesson_line,
     passes_after_fix,
@@ -24,6 +25,7 @@ from memoryd.consolidate.offline.dense import (
     rule_line,
     standalone,
     stated_values,
+    unclipped,
     where_line,
 )
 from memoryd.consolidate.offline.layout import HEAD_BYTES, SUMMARY_BUDGET, SUMMARY_NOTES_HEADING
@@ -192,8 +194,10 @@ def build_summary_model(
         d = Digest(vg)
         seen: set[str] = set()
         rules = [*general_rules, *(rule_line(e.implication or e.text, e.quote) for e in vg.prefs)]
-        for e in [*vg.prefs, *vg.failures, *vg.knowledge]:
-            said = standalone(_entry_text(e, rules))
+        entries = [*vg.prefs, *vg.failures, *vg.knowledge]
+        whole = code_spans(e.text for e in entries)
+        for e in entries:
+            said = standalone(unclipped(_entry_text(e, rules), whole))
             if not said:
                 continue
             text = project_bullet(project, clip(relative(said, vg.group.cwd), LINE_CHARS))
