@@ -12,7 +12,13 @@ from memoryd.consolidate.offline.dense import (
     untrimmed,
     values,
 )
-from memoryd.consolidate.offline.meaning import content_words, rule_key, same_meaning, unpointed
+from memoryd.consolidate.offline.meaning import (
+    content_words,
+    rule_key,
+    same_meaning,
+    scope_only,
+    unpointed,
+)
 from memoryd.consolidate.offline.model import general_rule_keys, rule_aliases
 from memoryd.consolidate.offline.sources import Source, TaskIn
 from memoryd.consolidate.offline.summary_md import Line, _by_session, _by_value
@@ -203,3 +209,23 @@ def test_a_fix_clipped_short_is_given_whole_from_the_projects_other_lines() -> N
     assert unclipped(lesson, code_spans([how_to, other])) == lesson
     # a stem too short to say which command it was stays clipped
     assert unclipped("`hive…` failed", {"hive sync"}) == "`hive…` failed"
+
+
+def test_a_scope_said_after_a_rule_makes_that_rule_general_and_is_not_a_rule_itself() -> None:
+    # "no crontab edits by hand. acknowledged, not just for this repo": phase 1 keeps two
+    # rules; the second only says where the first holds
+    first = 'the user said "no crontab edits by hand." -> no crontab edits by hand'
+    scope = (
+        'the user said "acknowledged, not just for this repo" -> '
+        "acknowledged, not just for this repo"
+    )
+    srcs = [_source("/home/u/ferrywatch", "s1", first, scope), _source("/home/u/kilnctl", "s2")]
+    keys = general_rule_keys(srcs, rule_aliases(srcs))
+    assert keys == {rule_key("no crontab edits by hand")}
+    assert scope_only("acknowledged, not just for this repo")
+    # a rule of its own with a scope is that rule, general, and scopes nothing before it
+    assert not scope_only("prefer tabs, not just in this repo")
+    own = 'the user said "prefer tabs, not just in this repo" -> prefer tabs, not just in this repo'
+    srcs = [_source("/home/u/ferrywatch", "s1", first, own), _source("/home/u/kilnctl", "s2")]
+    keys = general_rule_keys(srcs, rule_aliases(srcs))
+    assert keys == {rule_key("prefer tabs, not just in this repo")}

@@ -429,6 +429,8 @@ _UNIVERSAL = re.compile(
     r"|\bacross\s+(?:all\s+)?(?:my\s+|our\s+)?(?:repo|repositor|project|codebase)\w*"
     # "here and everywhere else", "same deal as everywhere": said of all work, not one repo
     r"|\beverywhere\b"
+    # "not just this project", "not only here": beyond the one it was said in
+    r"|\bnot\s+(?:just|only)\s+(?:for\s+|in\s+)?(?:here\b|this\b(?:\s+(?:one|repo|repositor|project|codebase)\w*)?)"
     # "like I told you in the other project", "same as in the api repo": a rule said again in
     # one project with a pointer to another holds beyond the one it was said in
     r"|\b(?:an)?other\s+(?:repo|repositor|project|codebase)\w*"
@@ -464,6 +466,17 @@ def unpointed(text: str, projects: Iterable[str] = ()) -> str:
 def universal(text: str) -> bool:
     """Whether a rule says it holds in every project, wherever it was said."""
     return _UNIVERSAL.search(text) is not None
+
+
+def scope_only(rule: str) -> bool:
+    """Whether a rule says only where something holds ("noted, for every project, not just
+    this one"): cut from the sentence after a rule, it scopes that rule and says nothing
+    itself. Besides the scope it holds no meaning word but a participle that takes the rule
+    before on ("noted", "understood"); "prefer tabs, not just here" says what to prefer."""
+    if not universal(rule):
+        return False
+    rest = content_words(_UNIVERSAL.sub(" ", rule))
+    return all(len(w) > 4 and w.endswith("ed") for w in rest)
 
 
 def where_stated(projects: Sequence[str]) -> str:

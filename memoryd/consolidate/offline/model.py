@@ -22,6 +22,7 @@ from memoryd.consolidate.offline.meaning import (
     program,
     rule_key,
     same_meaning,
+    scope_only,
     universal,
     unwrap,
 )
@@ -400,12 +401,16 @@ def general_rule_keys(sources: Sequence[Source], aliases: Mapping[str, str]) -> 
     named = _projects_by_name(sources)
     for src in sources:
         for t in src.tasks:
+            before = ""  # the key of the rule said just before, in this task
             for bullet in t.prefs:
                 _, implication, quote = preference_parts(bullet)
                 key = aliases.get(k := rule_key(implication or quote or bullet), k)
                 projects.setdefault(key, set()).add(src.cwd)
-                if universal(f"{implication} {quote}"):
+                if before and scope_only(implication or quote):
+                    everywhere.add(before)  # "…, noted for every project": the rule before's
+                elif universal(f"{implication} {quote}"):
                     everywhere.add(key)
+                before = key
                 # "no sudo, like in <another project of theirs>": the rule holds there too,
                 # whatever words (if any) it was said in there
                 projects[key] |= _projects_named(f"{implication} {quote}", named)

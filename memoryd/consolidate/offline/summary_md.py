@@ -39,6 +39,7 @@ from memoryd.consolidate.offline.meaning import (
     first_arg,
     fix_part,
     program,
+    scope_only,
     terms,
     unpointed,
 )
@@ -197,6 +198,8 @@ def build_summary_model(
         entries = [*vg.prefs, *vg.failures, *vg.knowledge]
         whole = code_spans(e.text for e in entries)
         for e in entries:
+            if e.kind == RULE and scope_only(e.implication or e.text):
+                continue  # it scoped the rule before it, which says what to do
             said = standalone(unclipped(_entry_text(e, rules), whole))
             if not said:
                 continue
