@@ -10,13 +10,14 @@ import re
 from collections.abc import Iterable, Sequence
 
 from memoryd.consolidate.offline.meaning import FILLER, content_words, where_stated
-from memoryd.consolidate.offline.model import adds_little
+from memoryd.consolidate.offline.model import CODEISH, adds_little
 from memoryd.textutil import clip
 
 LINE_CHARS = 280
 # A quote that adds at most this many meaning words to its rule says nothing more that a new
 # session acts on (an aside, a complaint's adjective, "remember this").
 QUOTE_EXTRA_WORDS = 2
+VALUES_CAP = 3  # values past these make a line no more worth keeping
 
 # A clause that says when a rule applies: kept when the rule is cut out of the user's sentence.
 _CONDITION = re.compile(
@@ -66,9 +67,32 @@ _REJECTED = re.compile(
 _PASSED = re.compile(r", after which it passed(?=$|[.;])")
 
 
+# A pipe into head or tail that only shortens what a command prints: the command a new session
+# runs is the same without it ("make check 2>&1 | tail -5" is "make check").
+_TRIM = re.compile(r"\s*(?:2>&1\s*)?\|\s*(?:head|tail)(?:\s+-n)?\s+-?\d+(?=\s*(?:$|&&|;|\|\||\)))")
+_FAILED = re.compile(r"`(?P<cmd>[^`\n]+)` failed")
+_PASSED_AS = re.compile(r", after which `(?P<cmd>[^`\n]+)` passed(?=$|[.;])")
+
+
+def untrimmed(text: str) -> str:
+    """``text`` with each code span's output trimming (``| tail -3``, ``2>&1 | head -8``)
+    left out; a span that is nothing else stays."""
+
+    def span(m: re.Match[str]) -> str:
+        cmd = _TRIM.sub("", m.group(1)).strip()
+        return f"`{cmd}`" if cmd else m.group(0)
+
+    return _CODE.sub(span, text)
+
+
 def lesson_line(text: str) -> str:
     """A lesson without what its fix implies: "fixed by `x`" needs no ", after which it
-    passed" (a rerun under another command still says which)."""
+    passed", nor ", after which `y` passed" when `y` is the command that failed, its output
+    trimmed otherwise (a rerun under another command still says which)."""
+    text = untrimmed(text)
+    failed, passed = _FAILED.search(text), _PASSED_AS.search(text)
+    if failed and passed and passed.group("cmd") == failed.group("cmd"):
+        text = text[: passed.start()] + text[passed.end() :]
     return _PASSED.sub("", text)
 
 
@@ -151,3 +175,58 @@ _LEANS_BACK = re.compile(
 def self_contained(statement: str) -> bool:
     """Whether a statement (without its project) can stand on its own line."""
     return _LEANS_BACK.match(statement.strip()) is None
+
+
+LEAD_IN_WORDS = 4  # "For this one:", "As for that part:": a lead-in, not a statement
+
+
+def standalone(statement: str) -> str:
+    """The statement as it can stand on its own line: itself, or what follows a short lead-in
+    that leans on something before it ("For this project: pages load in `+page.server.js`"
+    says "pages load in …" of the project its line names); empty when it cannot stand alone."""
+    if self_contained(statement):
+        return statement
+    head, colon, rest = statement.strip().partition(": ")
+    if colon and len(head.split()) <= LEAD_IN_WORDS and rest.strip() and self_contained(rest):
+        return rest.strip()
+    return ""
+
+
+# A name written in capitals (an environment variable, an error code): a value, not a word.
+_CAPS = re.compile(r"(?<![\w$])[A-Z][A-Z\d_]{2,}\b")
+
+
+def values(text: str) -> set[str]:
+    """The values a line states: each code span whole, and outside them each token written
+    as code (a path, a flag, a version, a port) or in capitals (an environment variable)."""
+    rest = _CODE.sub(" ", text)
+    return set(_CODE.findall(text)) | set(CODEISH.findall(rest)) | set(_CAPS.findall(rest))
+
+
+def stated_values(text: str) -> int:
+    """How many values a line states, up to three: of two lines as durable, one that names
+    values (a path, a setting, a port, a command) tells a new session more than prose around
+    one, while a line is not worth more for listing many."""
+    return min(len(values(text)), VALUES_CAP)
+
+
+def code_spans(texts: Iterable[str]) -> set[str]:
+    """Every whole (not clipped) code span of ``texts``."""
+    return {span for t in texts for span in _CODE.findall(t) if not span.endswith("…")}
+
+
+def unclipped(text: str, spans: Iterable[str]) -> str:
+    """``text`` with each code span clipped short ("`dotnet ef … --startup-projec…`") given
+    whole, when exactly one of ``spans`` (what the project's other lines hold) begins with
+    what is left of it: a lesson keeps its whole fix, and the how-to that said it goes."""
+    whole = sorted(set(spans))
+
+    def span(m: re.Match[str]) -> str:
+        clipped = m.group(1)
+        if not clipped.endswith("…"):
+            return m.group(0)
+        stem = clipped[:-1]
+        found = [s for s in whole if s.startswith(stem) and len(s) > len(stem)]
+        return f"`{found[0]}`" if len(found) == 1 and len(stem) >= 8 else m.group(0)
+
+    return _CODE.sub(span, text)

@@ -96,7 +96,18 @@ def _rejected(alternative: str) -> str:
     return words[0] if words else ""
 
 
+# A contraction's tail: "don't" is "do not", "it's" is "it"; cut at the apostrophe its
+# pieces ("don", "t", "s") would be meaning words that any two negative rules share.
+_NOT = re.compile(r"(?<=\w)n['’]t\b", re.I)
+_IRREGULAR_NOT = re.compile(r"\b(ca|wo)n['’]t\b", re.I)
+_CONTRACTED = re.compile(r"(?<=\w)['’](?:s|re|ve|ll|d|m)\b", re.I)
+
+
 def content_words(text: str) -> set[str]:
+    text = _IRREGULAR_NOT.sub(
+        lambda m: "will not" if m.group(1).lower() == "wo" else "can not", text
+    )
+    text = _CONTRACTED.sub("", _NOT.sub(" not", text))
     return set(norm_words(text).split()) - FILLER
 
 
@@ -418,6 +429,8 @@ _UNIVERSAL = re.compile(
     r"|\bacross\s+(?:all\s+)?(?:my\s+|our\s+)?(?:repo|repositor|project|codebase)\w*"
     # "here and everywhere else", "same deal as everywhere": said of all work, not one repo
     r"|\beverywhere\b"
+    # "not just this project", "not only here": beyond the one it was said in
+    r"|\bnot\s+(?:just|only)\s+(?:for\s+|in\s+)?(?:here\b|this\b(?:\s+(?:one|repo|repositor|project|codebase)\w*)?)"
     # "like I told you in the other project", "same as in the api repo": a rule said again in
     # one project with a pointer to another holds beyond the one it was said in
     r"|\b(?:an)?other\s+(?:repo|repositor|project|codebase)\w*"
@@ -439,14 +452,31 @@ _POINTER_TO = re.compile(
 )
 
 
-def unpointed(text: str) -> str:
-    """A general rule without the pointer to the project it was first said in."""
-    return _POINTER_TO.sub("", text).strip() or text
+def unpointed(text: str, projects: Iterable[str] = ()) -> str:
+    """A general rule without the pointer to the project it was first said in: "same rule as
+    in the api repo", or a clause of at most four words that ends on the name of one of the
+    user's ``projects`` ("no sudo, like in brisket")."""
+    out = _POINTER_TO.sub("", text).strip()
+    for name in projects:
+        clause = rf"(?:^|\s*[,;:]\s*|\s+[—–-]+\s+)(?:[\w'’]+\s+){{0,3}}{re.escape(name)}\s*[.!]?$"
+        out = re.sub(clause, "", out, flags=re.I).strip()
+    return out or text
 
 
 def universal(text: str) -> bool:
     """Whether a rule says it holds in every project, wherever it was said."""
     return _UNIVERSAL.search(text) is not None
+
+
+def scope_only(rule: str) -> bool:
+    """Whether a rule says only where something holds ("noted, for every project, not just
+    this one"): cut from the sentence after a rule, it scopes that rule and says nothing
+    itself. Besides the scope it holds no meaning word but a participle that takes the rule
+    before on ("noted", "understood"); "prefer tabs, not just here" says what to prefer."""
+    if not universal(rule):
+        return False
+    rest = content_words(_UNIVERSAL.sub(" ", rule))
+    return all(len(w) > 4 and w.endswith("ed") for w in rest)
 
 
 def where_stated(projects: Sequence[str]) -> str:

@@ -129,9 +129,9 @@ def _applies_line(group: Group) -> str:
     return f"applies_to: {where}; reuse_rule={rule}"
 
 
-def _general_line(e: Entry) -> str:
+def _general_line(e: Entry, projects: Sequence[str]) -> str:
     where = f"{where_stated(e.projects)}; {plural(len(e.threads), 'session')}"
-    return f"- {unpointed(e.rule_text())} ({where})"
+    return f"- {unpointed(e.rule_text(), projects)} ({where})"
 
 
 def _merge_general(general: dict[str, Entry], e: Entry) -> None:
@@ -251,11 +251,12 @@ def render_memory(
     shown_general: list[Entry] = []
     if general:
         entries = sorted(general.values(), key=lambda e: (-len(e.threads), e.key))
+        names = [g.project for g in groups]
         cp = em.checkpoint()
         em.blank()
         em.line(GENERAL_HEADING)
         em.blank()
-        shown_general = [e for e in entries if em.line(_general_line(e), e.threads)]
+        shown_general = [e for e in entries if em.line(_general_line(e, names), e.threads)]
         if not shown_general:
             em.restore(cp)
     if not visible_groups:

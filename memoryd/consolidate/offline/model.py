@@ -22,6 +22,7 @@ from memoryd.consolidate.offline.meaning import (
     program,
     rule_key,
     same_meaning,
+    scope_only,
     universal,
     unwrap,
 )
@@ -397,12 +398,39 @@ def general_rule_keys(sources: Sequence[Source], aliases: Mapping[str, str]) -> 
     one general rule each."""
     projects: dict[str, set[str]] = {}
     everywhere: set[str] = set()
+    named = _projects_by_name(sources)
     for src in sources:
         for t in src.tasks:
+            before = ""  # the key of the rule said just before, in this task
             for bullet in t.prefs:
                 _, implication, quote = preference_parts(bullet)
                 key = aliases.get(k := rule_key(implication or quote or bullet), k)
                 projects.setdefault(key, set()).add(src.cwd)
-                if universal(f"{implication} {quote}"):
+                if before and scope_only(implication or quote):
+                    everywhere.add(before)  # "…, noted for every project": the rule before's
+                elif universal(f"{implication} {quote}"):
                     everywhere.add(key)
+                before = key
+                # "no sudo, like in <another project of theirs>": the rule holds there too,
+                # whatever words (if any) it was said in there
+                projects[key] |= _projects_named(f"{implication} {quote}", named)
     return {k for k, cwds in projects.items() if len(cwds) > 1} | everywhere
+
+
+MIN_PROJECT_NAME = 4  # a shorter directory name ("api", "web") is too often a plain word
+
+
+def _projects_by_name(sources: Sequence[Source]) -> dict[str, str]:
+    """The user's projects by their directory's name (lower case), each name one project's."""
+    cwds: dict[str, set[str]] = {}
+    for src in sources:
+        name = project_name(src.cwd).lower()
+        if len(name) >= MIN_PROJECT_NAME:
+            cwds.setdefault(name, set()).add(src.cwd)
+    return {name: next(iter(c)) for name, c in cwds.items() if len(c) == 1}
+
+
+def _projects_named(text: str, named: Mapping[str, str]) -> set[str]:
+    """The directories of the projects ``text`` names as a whole word."""
+    words = set(re.findall(r"\w[\w-]*(?:\.[\w-]+)*", text.lower()))  # no sentence's full stop
+    return {cwd for name, cwd in named.items() if name in words}

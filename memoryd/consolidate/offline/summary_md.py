@@ -17,12 +17,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from memoryd.consolidate.offline.dense import (
+    code_spans,
     dont_line,
     lesson_line,
     passes_after_fix,
     restates,
     rule_line,
-    self_contained,
+    standalone,
+    stated_values,
+    unclipped,
     where_line,
 )
 from memoryd.consolidate.offline.layout import HEAD_BYTES, SUMMARY_BUDGET, SUMMARY_NOTES_HEADING
@@ -36,6 +39,7 @@ from memoryd.consolidate.offline.meaning import (
     first_arg,
     fix_part,
     program,
+    scope_only,
     terms,
     unpointed,
 )
@@ -112,8 +116,31 @@ class SummaryModel:
         return [*general, *(ln for _, ln in rounds)]
 
 
-def _by_value(ln: Line) -> tuple[int, str, str]:
-    return (-ln.score, _rev(ln.latest), ln.text)
+def _tier(score: int) -> int:
+    """A line's durability as the ranking reads it: how to run something ranks with the facts,
+    not under them: its command ran and exited 0 in a session, an outcome a fact told in
+    words does not have."""
+    return score + 4 if RUN_SCORE_CEILING - 4 <= score < RUN_SCORE_CEILING else score
+
+
+def _by_value(ln: Line) -> tuple[int, int, str, str]:
+    return (-_tier(ln.score), -stated_values(ln.text), _rev(ln.latest), ln.text)
+
+
+def _by_session(lines: Sequence[Line]) -> list[Line]:
+    """Ranked lines with, within each durability, every session's best line before any
+    session's second: one session's explanation gives several lines about one thing, and the
+    room they take is room another session's knowledge does not get. A line that several
+    sessions said counts as the first of the one that said least so far."""
+    said: dict[tuple[int, str], int] = {}
+    keyed: list[tuple[int, int, int, Line]] = []
+    for i, ln in enumerate(lines):
+        tier = _tier(ln.score)
+        nth = min((said.get((tier, t), 0) for t in ln.support), default=0)
+        for t in ln.support:
+            said[(tier, t)] = said.get((tier, t), 0) + 1
+        keyed.append((-tier, nth, i, ln))
+    return [ln for *_, ln in sorted(keyed, key=lambda k: k[:3])]
 
 
 def _rev(day: str) -> str:
@@ -147,8 +174,10 @@ def build_summary_model(
     notes: Sequence[str],
 ) -> SummaryModel:
     shown_threads = {tid for vg in visible for _, t in vg.tasks for tid in t.support}
+    names = [vg.group.project for vg in visible]
     general_rules = [
-        rule_line(unpointed(g.implication or g.text), unpointed(g.quote)) for g in general
+        rule_line(unpointed(g.implication or g.text, names), unpointed(g.quote, names))
+        for g in general
     ]
     general_lines = [
         Line(
@@ -166,9 +195,13 @@ def build_summary_model(
         d = Digest(vg)
         seen: set[str] = set()
         rules = [*general_rules, *(rule_line(e.implication or e.text, e.quote) for e in vg.prefs)]
-        for e in [*vg.prefs, *vg.failures, *vg.knowledge]:
-            said = _entry_text(e, rules)
-            if not said or not self_contained(said):
+        entries = [*vg.prefs, *vg.failures, *vg.knowledge]
+        whole = code_spans(e.text for e in entries)
+        for e in entries:
+            if e.kind == RULE and scope_only(e.implication or e.text):
+                continue  # it scoped the rule before it, which says what to do
+            said = standalone(unclipped(_entry_text(e, rules), whole))
+            if not said:
                 continue
             text = project_bullet(project, clip(relative(said, vg.group.cwd), LINE_CHARS))
             if text in seen:
@@ -176,7 +209,7 @@ def build_summary_model(
             seen.add(text)
             d.lines.append(Line(text, frozenset(e.threads), _score(e), e.latest))
         d.lines.sort(key=_by_value)
-        d.lines = _without_repeats(d.lines)
+        d.lines = _by_session(_without_repeats(d.lines))
         digests.append(d)
     # the projects are named in the profile line above the tip: the tip names tools
     projects = {vg.group.project.lower() for vg in visible}
