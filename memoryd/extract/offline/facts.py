@@ -86,7 +86,19 @@ _NAMED_VERSION = re.compile(r"\b[A-Z][A-Za-z]+\s+v?\d{1,3}\b(?![:.]\d)")
 
 # "minSdk is 28", "maxRetries = 5": a name in code (camelCase) given its value.
 _CODE_SETTING = re.compile(r"\b[a-z]+[A-Z]\w*\s+(?:is|=|:)\s+\d+\b")
-_ANCHORS = (_ENV_VAR, _PORT, _VERSION, _PATH, _CODE, _ASSIGNED, _NAMED_VERSION, _CODE_SETTING)
+# "0x3C", "0xFF00": a hex literal (a bus address, a register, a mask) names one exact value.
+_HEX = re.compile(r"\b0x[0-9A-Fa-f]{2,8}\b")
+_ANCHORS = (
+    _ENV_VAR,
+    _PORT,
+    _VERSION,
+    _PATH,
+    _CODE,
+    _ASSIGNED,
+    _NAMED_VERSION,
+    _CODE_SETTING,
+    _HEX,
+)
 
 
 def _anchored(s: str) -> bool:
@@ -112,9 +124,31 @@ def _seen_anchors(s: str, seen: str) -> bool:
     return any("_" in n and n in seen for n in names)
 
 
-def _statement(sentence: str, seen: str = "") -> str | None:
+# "Main added `x` to …", "The upgrade removed …": a sentence that opens by telling what
+# happened tells an event, even in a conclusion.
+# "After `x sync` the build passes: PASS=19": an occasion and a count tell one run.
+_TOLD_EVENT = re.compile(
+    r"^(?:\S+\s+){0,2}[a-z]{2,}ed\b(?!\s+(?:by|as|in|to)\b)|^(?:after|once|then|now)\b"
+    r"|\b[A-Z]+=\d+\b",
+    re.I,
+)
+
+
+def _transient(s: str, seen: str) -> bool:
+    """Whether a sentence holds a value of one run; a long number that the session's
+    commands printed as a setting's value ("monitor_speed = 115200") is the project's."""
+    for m in TRANSIENT.finditer(s):
+        value = m.group(0)
+        if not (value.isdigit() and re.search(rf"\w\s*[=:]\s*{value}\b", seen)):
+            return True
+    return False
+
+
+def _statement(sentence: str, seen: str = "", loose: bool = False) -> str | None:
     """The durable statement a sentence makes, or None; ``seen`` is what the session's
-    commands printed."""
+    commands printed. ``loose``: the sentence is of a conclusion (the answer that ends the
+    task, or one the user said back), whose anchored sentences state what was found even
+    without a verb of state ("`x.cfg` has a `[deploy]` section: …")."""
     s = one_line(sentence.strip().lstrip("-*• ").strip())
     if m := _RETRACTS.match(s):  # "no wait, X": X is what is said
         s = s[m.end() :].lstrip(" ,.!")
@@ -124,13 +158,15 @@ def _statement(sentence: str, seen: str = "") -> str | None:
     # A value of one run in an aside ("(a41c9e2 dropped it)") goes; the statement stays.
     s = _ASIDE.sub(lambda m: "" if TRANSIENT.search(m.group(0)) else m.group(0), s).strip()
     s = _PROVENANCE.sub("", s)
-    if _NARRATION.match(s) or _PAST_ACTION.search(s) or TRANSIENT.search(s):
+    if _NARRATION.match(s) or _PAST_ACTION.search(s) or _transient(s, seen):
         return None
     if _ANAPHORA.search(s):
         return None
     if not _anchored(s) or "REDACTED" in s:
         return None
-    if not _STANDING.search(s) and (_REPORT.search(s) or not _seen_anchors(s, seen)):
+    if _REPORT.search(s) and not _STANDING.search(s):
+        return None
+    if not (_STANDING.search(s) or (loose and not _TOLD_EVENT.match(s)) or _seen_anchors(s, seen)):
         return None
     s = strip_tail(s)
     # a name in code keeps its case ("minSdk is 28")
@@ -168,18 +204,23 @@ _CONDITIONED_ADVICE = re.compile(
 _BACK_POINTER = re.compile(r"\b(?:them|it|those|these)\b", re.I)
 
 
-def statements(texts: Iterable[str], seen: str = "", ran: str = "") -> list[str]:
+def statements(
+    texts: Iterable[str], seen: str = "", ran: str = "", conclusions: Iterable[str] = ()
+) -> list[str]:
     """The durable statements of some messages, in order, without repeats; ``seen`` is what
     the session's commands printed (a name read there anchors a statement), ``ran`` the
-    commands that succeeded (the instrument of a step the agent reports)."""
+    commands that succeeded (the instrument of a step the agent reports), ``conclusions``
+    the texts whose anchored sentences need no verb of state."""
     out: list[str] = []
+    loose_texts = set(conclusions)
     for text in texts:
+        loose = text in loose_texts
         # Lines of a list or a code block are separate statements; fenced code is not prose.
         prose = re.sub(r"```.*?(?:```|$)", " ", text, flags=re.S)
         last: str | None = None
         joined = False  # the sentence before ended with ";": one line said in two clauses
         for sentence in split_sentences(prose):
-            st = _statement(sentence, seen)
+            st = _statement(sentence, seen, loose)
             if st is not None and joined and last is not None and out and out[-1] == last:
                 # "listens on :8088; `GET /healthz` is its probe": one fact about one thing
                 out[-1] = clip(f"{last}; {st[:1].lower()}{st[1:]}", FACT_CHARS)

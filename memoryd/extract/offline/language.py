@@ -335,3 +335,37 @@ def accepted_offer(answer: str, reply: str) -> tuple[str, str] | None:
         return None
     offer = m.group("x") or m.group("y")
     return (sentences[-1].strip(), offer) if recurs(offer) else None
+
+
+# "I propose X: …" — "ok, do that, and the same in all my projects": a proposal the user
+# accepts and extends to every such case becomes a rule in the proposal's words; the reply
+# (often "like you say", "the same") only gives its scope.
+_PROPOSING = re.compile(r"\bi\s+(?:propose|suggest|recommend)\s+(?:that\s+|to\s+)?", re.I)
+_ACCEPTING = frozenset("ok okay yes yeah yep sure good fine agreed alright perfect great".split())
+_EVERY_CASE = re.compile(r"\b(?:for|in|on|with|to)\s+(?:every|each|all|any)\b", re.I)
+
+
+def accepted_proposal(answer: str, reply: str) -> tuple[str, str] | None:
+    """The rule an answer proposes when the reply accepts it for every such case, as (the
+    reply, the rule), or None."""
+    words = words_of(reply)
+    if not words or words[0] not in _ACCEPTING or read_message(reply).negative:
+        return None
+    if not (recurs(reply) or _EVERY_CASE.search(reply)):
+        return None
+    for sentence in split_sentences(normalize_quotes(answer)):
+        m = _PROPOSING.search(sentence)
+        if m is None or QUESTION.search(sentence):
+            continue
+        # what is proposed, without the reason after a colon or a dash
+        rule = strip_tail(re.split(r":\s|\s[—–]\s", sentence[m.end() :], maxsplit=1)[0])
+        if rule:
+            return one_line(reply), f"use {rule}" if rule.startswith("`") else rule
+    return None
+
+
+def restates(reply: str, answer: str) -> bool:
+    """Whether a user's reply says an answer back in their own words (three meaning words in
+    common, a question included: "so X is Y?"), which makes what the answer explained a
+    lesson; a refusal of it is none."""
+    return not read_message(reply).negative and overlap(_meaning(reply), _meaning(answer)) >= 3

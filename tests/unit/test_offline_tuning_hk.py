@@ -1,0 +1,60 @@
+"""Round 8 of issue 13 (H and K as tuning corpora): rules a user accepts from the agent's
+proposal, lessons the user says back, exact values read as settings. Wording of no corpus."""
+
+from __future__ import annotations
+
+from memoryd.extract.offline.facts import _statement, statements
+from memoryd.extract.offline.language import accepted_proposal, restates
+
+_PROPOSAL = (
+    "The kiln log shows the same drift twice. I propose `kilnctl calibrate --cold`: it zeroes "
+    "the sensor before each firing. Anything else would hide the drift."
+)
+
+
+def test_a_proposal_accepted_for_every_case_is_a_rule_in_its_words() -> None:
+    got = accepted_proposal(_PROPOSAL, "okay go ahead, and for every firing in the studio the same")
+    assert got is not None
+    assert got[1] == "use `kilnctl calibrate --cold`"
+
+
+def test_a_proposal_accepted_for_now_only_is_no_rule() -> None:
+    assert accepted_proposal(_PROPOSAL, "okay go ahead") is None
+
+
+def test_a_refused_proposal_is_no_rule() -> None:
+    assert accepted_proposal(_PROPOSAL, "no, that is wrong for every kiln") is None
+
+
+_LESSON = (
+    "The loom controller reads its tension table at boot, so a changed table needs a power "
+    "cycle; `loomd` has a `[tension]` block: `warp=0x2F`."
+)
+
+
+def test_a_restatement_shares_meaning_words_with_the_answer() -> None:
+    assert restates("so the tension table is only read at boot and I power cycle it?", _LESSON)
+    assert not restates("thanks, what about the shuttle?", _LESSON)
+
+
+def test_an_anchored_sentence_said_back_needs_no_verb_of_state() -> None:
+    sentence = "`loomd` has a `[tension]` block: `warp=0x2F`."
+    assert _statement(sentence) is None
+    assert _statement(sentence, loose=True) is not None
+    assert any("[tension]" in s for s in statements([_LESSON], conclusions=[_LESSON]))
+    assert not any("[tension]" in s for s in statements([_LESSON]))
+
+
+def test_a_hex_value_anchors_a_statement() -> None:
+    assert _statement("Gauge boards use 0x3A or 0x3B depending on the jumper") is not None
+
+
+def test_a_long_number_printed_as_a_setting_is_not_transient() -> None:
+    sentence = "Frames come at 230400, so use `link.open(230400)` on the pier bridge."
+    assert _statement(sentence) is None
+    assert _statement(sentence, seen="baud_rate = 230400\n") is not None
+
+
+def test_a_conclusion_that_tells_an_event_is_no_statement() -> None:
+    sentence = "Greta added `pier_utils` to deps.yml; after `pier sync` the gauges load: OK=7"
+    assert _statement(sentence, loose=True) is None
