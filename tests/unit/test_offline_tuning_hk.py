@@ -58,3 +58,40 @@ def test_a_long_number_printed_as_a_setting_is_not_transient() -> None:
 def test_a_conclusion_that_tells_an_event_is_no_statement() -> None:
     sentence = "Greta added `pier_utils` to deps.yml; after `pier sync` the gauges load: OK=7"
     assert _statement(sentence, loose=True) is None
+
+
+def test_a_verdict_before_a_colon_leaves_the_statement_after_it() -> None:
+    got = _statement("They never clash: the gauge daemon listens on port 7311 on the pier host.")
+    assert got is not None and got.startswith("The gauge daemon listens on port 7311")
+    got = _statement(
+        "I tried it on the bench: the relay board runs on port 7312 (from `relay.toml`)."
+    )
+    assert got is not None and got.startswith("The relay board runs on port 7312")
+
+
+def test_an_instruction_under_a_recurring_condition_after_it_is_a_rule() -> None:
+    from memoryd.extract.offline.language import read_message
+
+    assert read_message("please spell out the units when you quote them, I mix them up").preferences
+    assert read_message(
+        "when it's kiln work, just give me the dial setting and I set it myself"
+    ).preferences
+    assert not read_message("ping me when you find it").preferences
+    assert not read_message("commit it when you are done").preferences
+
+
+def _message(role: str, text: str) -> dict[str, object]:
+    kind = "input_text" if role == "user" else "output_text"
+    return {"type": "message", "role": role, "content": [{"type": kind, "text": text}]}
+
+
+def test_the_accepted_proposal_is_the_rule_of_a_reply_that_only_scopes_it() -> None:
+    from memoryd.extract.offline.timeline import analyse
+
+    items = [
+        _message("user", "the glaze test tiles crack in the kiln, what do I change?"),
+        _message("assistant", _PROPOSAL),
+        _message("user", "okay do like you say, and for every firing in the studio the same"),
+    ]
+    rules = [p.implication for t in analyse(items, "/studio", None).tasks for p in t.preferences]
+    assert "use `kilnctl calibrate --cold`" in rules

@@ -59,6 +59,12 @@ _LEAD = re.compile(
     r"(?:\s+that)?|turns\s+out)[:,]?\s+)+",
     re.I,
 )
+# "They do not fight: the compose db listens on …", "I checked it locally: the API runs on
+# …": a short verdict on the question, or how the answer was reached, before a colon; the
+# statement is what follows it.
+_VERDICT = re.compile(
+    r"^(?:(?:it|they|this|that|these|those)\b|i\s+[a-z]+ed\b)[^:;`]{0,40}:\s+(?=\S{3})", re.I
+)
 _PAST_ACTION = re.compile(
     r"^\s*(?:i|we)\s+\w+ed\b|\b(?:i|we)\s+(?:just|have|had)\b|\bfor\s+(?:now|this\s+run)\b", re.I
 )
@@ -153,6 +159,7 @@ def _statement(sentence: str, seen: str = "", loose: bool = False) -> str | None
     if m := _RETRACTS.match(s):  # "no wait, X": X is what is said
         s = s[m.end() :].lstrip(" ,.!")
     s = _LEAD.sub("", s).strip()
+    s = _VERDICT.sub("", s)
     if not s or s.endswith("?") or len(s) < 20 or len(s) > 400:
         return None
     # A value of one run in an aside ("(a41c9e2 dropped it)") goes; the statement stays.

@@ -357,8 +357,12 @@ def accepted_proposal(answer: str, reply: str) -> tuple[str, str] | None:
         m = _PROPOSING.search(sentence)
         if m is None or QUESTION.search(sentence):
             continue
-        # what is proposed, without the reason after a colon or a dash
-        rule = strip_tail(re.split(r":\s|\s[—–]\s", sentence[m.end() :], maxsplit=1)[0])
+        # what is proposed, without the reason after a colon or a dash (outside code spans:
+        # "`key: value`" is one thing)
+        proposed = sentence[m.end() :]
+        masked = re.sub(r"`[^`]*`", lambda c: "x" * len(c.group(0)), proposed)
+        cut = re.search(r":\s|\s[—–]\s", masked)
+        rule = strip_tail(proposed[: cut.start()] if cut else proposed)
         if rule:
             return one_line(reply), f"use {rule}" if rule.startswith("`") else rule
     return None

@@ -329,10 +329,12 @@ class _Builder:
             _add_preference(task, pref)
         if offer is not None:  # "Should I always …?" — "yes"
             _add_preference(task, Preference(*offer))
-        if accepted is not None and all(
-            says_more(accepted[1], p.implication) for p in task.preferences
-        ):
-            task.preferences.append(Preference(*accepted))  # "I propose X" — "ok, for every …"
+        if accepted is not None:  # "I propose X" — "ok, and for every …": X is the rule
+            same = [p for p in task.preferences if p.quote == accepted[0]]
+            if same:
+                same[0].implication = accepted[1]  # the reply alone ("the same") says nothing
+            elif all(says_more(accepted[1], p.implication) for p in task.preferences):
+                task.preferences.append(Preference(*accepted))
 
     def _call(self, item: dict[str, Any]) -> None:
         name = str(item.get("name") or "")
