@@ -95,3 +95,19 @@ def test_the_accepted_proposal_is_the_rule_of_a_reply_that_only_scopes_it() -> N
     ]
     rules = [p.implication for t in analyse(items, "/studio", None).tasks for p in t.preferences]
     assert "use `kilnctl calibrate --cold`" in rules
+
+
+def test_a_reply_that_states_the_rule_itself_keeps_its_own_words() -> None:
+    answer = "Your kiln logs start with `fz-`, so I propose `fz-glaze-run`."
+    assert accepted_proposal(answer, "yes, fz- and then the glaze, for every log") is None
+
+
+def test_a_pointer_to_the_users_other_work_makes_a_convention_a_rule() -> None:
+    from memoryd.extract.offline.language import read_message
+
+    assert read_message(
+        "and glazing by hand is a no here too, like in my pottery project"
+    ).preferences
+    assert read_message("tag the firing log with fz- in front like my other logs").preferences
+    assert not read_message("it looks like my kiln is broken").preferences
+    assert not read_message("the crack is like my other tile, odd").preferences

@@ -342,6 +342,12 @@ def accepted_offer(answer: str, reply: str) -> tuple[str, str] | None:
 # (often "like you say", "the same") only gives its scope.
 _PROPOSING = re.compile(r"\bi\s+(?:propose|suggest|recommend)\s+(?:that\s+|to\s+)?", re.I)
 _ACCEPTING = frozenset("ok okay yes yeah yep sure good fine agreed alright perfect great".split())
+# "like you say", "the same", "do that": the reply's content is the proposal
+_POINTS_TO_PROPOSAL = re.compile(
+    r"\b(?:like|as)\s+you\s+(?:say|said|propose[ds]?|suggest(?:ed|s)?)\b|\bthe\s+same\b"
+    r"|\bdo\s+(?:it|that|this|so)\b|\b(?:like|as)\s+(?:this|that)\b|\bwith\s+the\s+\w+\s*$",
+    re.I,
+)
 _EVERY_CASE = re.compile(r"\b(?:for|in|on|with|to)\s+(?:every|each|all|any)\b", re.I)
 
 
@@ -351,8 +357,8 @@ def accepted_proposal(answer: str, reply: str) -> tuple[str, str] | None:
     words = words_of(reply)
     if not words or words[0] not in _ACCEPTING or read_message(reply).negative:
         return None
-    if not (recurs(reply) or _EVERY_CASE.search(reply)):
-        return None
+    if not (recurs(reply) or _EVERY_CASE.search(reply)) or not _POINTS_TO_PROPOSAL.search(reply):
+        return None  # a reply that says the rule in its own words is the rule
     for sentence in split_sentences(normalize_quotes(answer)):
         m = _PROPOSING.search(sentence)
         if m is None or QUESTION.search(sentence):

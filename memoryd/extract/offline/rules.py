@@ -406,6 +406,27 @@ def _restriction(s: str) -> bool:
     return inverted_contrast(s) is not None or _ONLY_KIND.match(body_of(s)) is not None
 
 
+# "…, like in my other project", "like we did on my blog", "with a prefix like my other
+# branches": a pointer to the user's other work says that what is asked is how they always
+# do it (not "looks like my test", "I'd like my …").
+_AS_ELSEWHERE = re.compile(
+    r"(?<!looks\s)(?<!seems\s)(?<!sounds\s)(?<!feels\s)(?<!'d\s)(?<!would\s)"
+    r"\blike\s+(?:(?:in|on|for|with)\s+|(?:we|i)\s+(?:did|do)\s+(?:in|on|for|with)\s+)?"
+    r"(?:my|our)\s+(?:other\s+)?[\w.-]+",
+    re.I,
+)
+
+
+def _as_elsewhere(s: str) -> bool:
+    m = _AS_ELSEWHERE.search(s)
+    if m is None:
+        return False
+    # "like in my esp32 project" names another place; "like my other branches" other things
+    # of the same kind, which only an instruction follows
+    place = re.search(r"\b(?:in|on|for|with)\s+(?:my|our)\b", m.group(0), re.I)
+    return place is not None or (" other " in f" {m.group(0).lower()} " and imperative(s))
+
+
 # Preference shapes without a trigger word. Each is a grammatical mechanism, not a phrase.
 _RULE_SHAPES: tuple[Callable[[str], bool], ...] = (
     _contrast,
@@ -421,6 +442,7 @@ _RULE_SHAPES: tuple[Callable[[str], bool], ...] = (
     conditioned_instruction,
     polite_state,
     _restriction,
+    _as_elsewhere,
 )
 # Shapes that hold in a clause of their own after "so"/"but"/";".
 _CLAUSE_SHAPES: tuple[Callable[[str], bool], ...] = (
