@@ -348,6 +348,7 @@ _POINTS_TO_PROPOSAL = re.compile(
     r"|\bdo\s+(?:it|that|this|so)\b|\b(?:like|as)\s+(?:this|that)\b|\bwith\s+the\s+\w+\s*$",
     re.I,
 )
+_POINTS_AHEAD = re.compile(r"\b(?:like\s+this|this\s+way|as\s+follows|the\s+following)\b", re.I)
 _EVERY_CASE = re.compile(r"\b(?:for|in|on|with|to)\s+(?:every|each|all|any)\b", re.I)
 
 
@@ -359,7 +360,10 @@ def accepted_proposal(answer: str, reply: str) -> tuple[str, str] | None:
         return None
     if not (recurs(reply) or _EVERY_CASE.search(reply)) or not _POINTS_TO_PROPOSAL.search(reply):
         return None  # a reply that says the rule in its own words is the rule
-    for sentence in split_sentences(normalize_quotes(answer)):
+    sentences = split_sentences(normalize_quotes(answer))
+    for i, sentence in enumerate(sentences):
+        if sentence.rstrip().endswith(":") and i + 1 < len(sentences):
+            sentence = f"{sentence} {sentences[i + 1]}"  # "… like this:" and then the command
         m = _PROPOSING.search(sentence)
         if m is None or QUESTION.search(sentence):
             continue
@@ -368,7 +372,9 @@ def accepted_proposal(answer: str, reply: str) -> tuple[str, str] | None:
         proposed = sentence[m.end() :]
         masked = re.sub(r"`[^`]*`", lambda c: "x" * len(c.group(0)), proposed)
         cut = re.search(r":\s|\s[—–]\s", masked)
-        rule = strip_tail(proposed[: cut.start()] if cut else proposed)
+        if cut and _POINTS_AHEAD.search(masked[: cut.start()]):
+            cut = None  # "call it like this: `…`": what follows the colon is the rule
+        rule = strip_tail(one_line(proposed[: cut.start()] if cut else proposed))
         if rule:
             return one_line(reply), f"use {rule}" if rule.startswith("`") else rule
     return None
