@@ -114,6 +114,9 @@ def test_a_pointer_to_the_users_other_work_makes_a_convention_a_rule() -> None:
 
 
 def test_a_proposal_that_points_ahead_keeps_the_command_after_its_colon() -> None:
-    answer = "The gauge reads low. I propose to always start it like this on the pier:\n`gaugectl up --zero`"
+    answer = (
+        "The gauge reads low. I propose to always start it like this on the pier:\n"
+        "`gaugectl up --zero`"
+    )
     got = accepted_proposal(answer, "okay, do like you say, and the same for every gauge")
     assert got is not None and got[1].endswith("`gaugectl up --zero`")
