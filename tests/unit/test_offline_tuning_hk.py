@@ -120,3 +120,16 @@ def test_a_proposal_that_points_ahead_keeps_the_command_after_its_colon() -> Non
     )
     got = accepted_proposal(answer, "okay, do like you say, and the same for every gauge")
     assert got is not None and got[1].endswith("`gaugectl up --zero`")
+
+
+def test_a_pointer_that_names_nothing_is_no_rule() -> None:
+    from memoryd.extract.offline.language import read_message
+
+    assert not read_message("make a log for the firing, like my other ones").preferences
+
+
+def test_a_rule_done_like_in_another_piece_of_work_holds_everywhere() -> None:
+    from memoryd.consolidate.offline.meaning import universal
+
+    assert universal("log every firing before glazing, like we did on my pottery site")
+    assert not universal("log every firing before glazing, like the manual says")

@@ -412,7 +412,8 @@ def _restriction(s: str) -> bool:
 _AS_ELSEWHERE = re.compile(
     r"(?<!looks\s)(?<!seems\s)(?<!sounds\s)(?<!feels\s)(?<!'d\s)(?<!would\s)"
     r"\blike\s+(?:(?:in|on|for|with)\s+|(?:we|i)\s+(?:did|do)\s+(?:in|on|for|with)\s+)?"
-    r"(?:my|our)\s+(?:other\s+)?[\w.-]+",
+    # "like my other ones" names nothing: the convention is not said
+    r"(?:my|our)\s+(?!(?:other\s+)?ones?\b)(?:other\s+)?[\w.-]+",
     re.I,
 )
 
