@@ -133,3 +133,10 @@ def test_a_rule_done_like_in_another_piece_of_work_holds_everywhere() -> None:
 
     assert universal("log every firing before glazing, like we did on my pottery site")
     assert not universal("log every firing before glazing, like the manual says")
+
+
+def test_a_question_without_its_mark_is_no_rule() -> None:
+    from memoryd.extract.offline.rules import is_preference
+
+    assert not is_preference("what is $glaze, I never made that file")
+    assert is_preference("never touch the glaze file by hand")

@@ -64,6 +64,11 @@ def _context_bound(s: str) -> bool:
     return _PRONOUN_OBJECT.search(s) is not None and len(content) < 3
 
 
+_WH_OPEN = re.compile(
+    r"^(?:what|why|how|where|which|who)(?:'s|\s+(?:is|are|was|were|does|do|did))\b", re.I
+)
+
+
 def is_preference(sentence: str) -> bool:
     """Whether a user sentence states how future work should be done: a trigger word used as
     a rule (not describing what something does), a bare "X, not Y", an imperative with a mark
@@ -72,6 +77,8 @@ def is_preference(sentence: str) -> bool:
     s = normalize_quotes(sentence.strip())
     if QUESTION.search(s) and not standing_question(s):
         return False
+    if _WH_OPEN.match(body_of(s)):
+        return False  # "what is $types, I never made that file": a question without its "?"
     if _context_bound(s) or STOPPING.match(body_of(s)):
         return False
     if _THIS_TIME.search(s):
