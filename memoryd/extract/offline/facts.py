@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from memoryd.extract.offline.judge import SECRET_NAME, TRANSIENT, is_probe
+from memoryd.extract.offline.judge import TRANSIENT, is_probe
 from memoryd.extract.offline.sentences import SELF_REPAIR, split_sentences, strip_tail
 from memoryd.extract.offline.shell import SUBCOMMAND_PROGRAMS, command_key, command_programs
 from memoryd.extract.offline.timeline import Command, Task
@@ -28,7 +28,7 @@ _PORT = re.compile(
     r"|\b(?:on|at)\s+`?:\d{2,5}\b",
     re.I,
 )
-_VERSION = re.compile(r"\b(?:v|version\s+|>=\s*|==\s*|\^|~)?\d+\.\d+(?:\.\d+)?\b", re.I)
+VERSION = re.compile(r"\b(?:v|version\s+|>=\s*|==\s*|\^|~)?\d+\.\d+(?:\.\d+)?\b", re.I)
 _PATH = re.compile(
     r"(?:^|[\s(`'\"])(?:\.{0,2}/)?[\w.-]+/[\w./-]*[\w/]|\b[\w-]+\.(?:py|ts|js|toml|ya?ml|json|cfg|ini|sql|md|env|sh|lock)\b"
 )
@@ -94,17 +94,7 @@ _NAMED_VERSION = re.compile(r"\b[A-Z][A-Za-z]+\s+v?\d{1,3}\b(?![:.]\d)")
 _CODE_SETTING = re.compile(r"\b[a-z]+[A-Z]\w*\s+(?:is|=|:)\s+\d+\b")
 # "0x3C", "0xFF00": a hex literal (a bus address, a register, a mask) names one exact value.
 _HEX = re.compile(r"\b0x[0-9A-Fa-f]{2,8}\b")
-_ANCHORS = (
-    _ENV_VAR,
-    _PORT,
-    _VERSION,
-    _PATH,
-    _CODE,
-    _ASSIGNED,
-    _NAMED_VERSION,
-    _CODE_SETTING,
-    _HEX,
-)
+_ANCHORS = (_ENV_VAR, _PORT, VERSION, _PATH, _CODE, _ASSIGNED, _NAMED_VERSION, _CODE_SETTING, _HEX)
 
 
 def _anchored(s: str) -> bool:
@@ -282,47 +272,6 @@ def _advice(sentence: str) -> str:
     if TRANSIENT.search(s):
         return ""
     return s if _CONDITIONED_ADVICE.match(s) or _HOW_TO.match(s) else ""
-
-
-# Facts that show in the output of a successful command.
-_VERSION_FLAG = re.compile(r"(?:^|\s)(?:--version|-V|version)(?:\s|$)")
-_ASSIGNMENT = re.compile(
-    r"^\s*(?:export\s+)?([A-Z][A-Z0-9_]{2,})\s*[=:]\s*(\S[^#\n]{0,100})$", re.M
-)
-_CONFIG_FILE = re.compile(
-    r"(?:^|/)(?:\.env[\w.-]*|[\w.-]+\.(?:toml|ini|cfg|conf|ya?ml|json|env|properties)"
-    r"|settings\.py|config\.py|Makefile|Dockerfile|docker-compose[\w.-]*|Procfile)$"
-)
-_LISTENING = re.compile(
-    r"\b(?:listening|running|serving|available|started|ready)\b[^\n]{0,20}?\b(?:on|at)\s+"
-    r"(?P<where>https?://[\w.:\[\]-]+(?::\d+)?/?|[\w.-]+:\d{2,5}\b|port\s+\d{2,5}\b)",
-    re.I,
-)
-
-
-def output_facts(task: Task) -> list[str]:
-    """Versions a ``--version`` printed, settings a config file holds, where a server listens."""
-    out: list[str] = []
-    for cmd in task.commands:
-        if cmd.tool == "orphan":
-            continue
-        code = md_code(clip(cmd.text, 120))
-        body = cmd.body
-        if cmd.succeeded and _VERSION_FLAG.search(cmd.text):
-            first = next((ln.strip() for ln in body.splitlines() if ln.strip()), "")
-            if first and _VERSION.search(first) and not TRANSIENT.search(first):
-                out.append(f"{code} prints {md_code(clip(first, 80))}")
-        if cmd.succeeded and is_probe(cmd) and any(_CONFIG_FILE.search(f) for f in cmd.files):
-            source = next(f for f in cmd.files if _CONFIG_FILE.search(f))
-            for m in list(_ASSIGNMENT.finditer(body))[:4]:
-                name, value = m.group(1), strip_tail(m.group(2).strip().strip("'\""))
-                if SECRET_NAME.search(name) or "REDACTED" in value or TRANSIENT.search(value):
-                    continue
-                out.append(f"{md_code(f'{name}={value}')} is set in {md_code(source)}")
-        listening = _LISTENING.search(body) if not cmd.failed else None
-        if listening and not TRANSIENT.search(listening.group("where")):
-            out.append(f"{code} serves on {md_code(listening.group('where').rstrip('/'))}")
-    return dedupe(out)
 
 
 # Statements that something was replaced or is gone. X is a code span or one or two words.

@@ -11,7 +11,6 @@ from memoryd.extract.base import ExtractionRequest, Stage1Output
 from memoryd.extract.offline.facts import (
     MAX_FACTS,
     gone_commands,
-    output_facts,
     replacements,
     statements,
     user_statements,
@@ -41,6 +40,7 @@ from memoryd.extract.offline.limits import (
     TITLE_CHARS,
     TRUNCATION_NOTE,
 )
+from memoryd.extract.offline.output import output_facts
 from memoryd.extract.offline.sentences import strip_tail
 from memoryd.extract.offline.shell import command_programs, output_excerpt
 from memoryd.extract.offline.timeline import Command, Edit, Feedback, Note, Rollout, Task
