@@ -267,8 +267,7 @@ def check_state(settings: Settings) -> list[Check]:
             _fail(
                 "pg_server",
                 f"cannot connect to the PostgreSQL server in ${name}: {e}",
-                f"check the server is up and that ${name} names its host, port, user and "
-                "database",
+                f"check the server is up and that ${name} names its host, port, user and database",
             ),
         ]
     return [
@@ -580,8 +579,7 @@ def check_codex_link(settings: Settings) -> Check:
         return _fail(
             name,
             f"{link} is a symbolic link to {state.target}, not to memoryd's root {root}",
-            f'rm {link} and {start}, or set memory_root = "{state.target}" in the memoryd '
-            "config",
+            f'rm {link} and {start}, or set memory_root = "{state.target}" in the memoryd config',
         )
     if state.kind == "broken_link":
         return _fail(

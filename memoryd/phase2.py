@@ -890,9 +890,7 @@ class Consolidator:
             bound.error("history_purge_failed", error=repr(exc))
             return
         if rewritten:
-            bound.info(
-                "history_purged", forgotten_threads=len(forgotten), runs_rewritten=rewritten
-            )
+            bound.info("history_purged", forgotten_threads=len(forgotten), runs_rewritten=rewritten)
 
     async def _purge_history(self, bound: structlog.stdlib.BoundLogger) -> None:
         """After a forget, cut the forgotten threads' memories out of the run history (under

@@ -87,6 +87,7 @@ def _after_id(id_rx: str) -> str:
     """Lookbehinds at a dot: a whole Discord id (not the tail of a longer token) precedes it."""
     return rf"(?<={id_rx}\.)(?<![A-Za-z0-9_\-.]{id_rx}\.)"
 
+
 # The rest of a command line, up to a bound: a backslash-n ends it like a newline.
 _SAME_LINE = r"(?:[^\r\n\\]|\\[^nrt\r\n]){0,300}?"
 # Between .netrc tokens: blanks, or a line break (real or written as backslash-n).

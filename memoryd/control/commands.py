@@ -257,9 +257,7 @@ async def status(ctx: Context, _: NoArgs) -> StatusResult:
         skipped=await jobs.skipped_counts(conn, rules),
         next=NextWork(
             phase1=p1_at,
-            phase2=await phase2_store.next_claim_at(
-                conn, now_s=now, min_interval_seconds=interval
-            ),
+            phase2=await phase2_store.next_claim_at(conn, now_s=now, min_interval_seconds=interval),
             phase2_pending_inputs=await phase2_store.is_dirty(conn),
         ),
         hosts=msgspec.UNSET if hosts is None else hosts,
@@ -296,8 +294,7 @@ async def trigger(ctx: Context, a: TriggerArgs) -> TriggerResult:
         # paused (a plain `trigger phase1` only wakes the claim loop, which stays paused).
         raise CommandError(
             protocol.E_FAILED,
-            f"not run: the daemon is paused (memoryd resume); pass --force to run {a.phase} "
-            "anyway",
+            f"not run: the daemon is paused (memoryd resume); pass --force to run {a.phase} anyway",
         )
     if a.phase is TriggerPhase.PHASE2:
         if a.thread is not None:
@@ -363,9 +360,7 @@ async def history_(ctx: Context, a: HistoryArgs) -> HistoryResult:
 
 async def diff(ctx: Context, a: RunArgs) -> DiffResult:
     with _not_found(history.UnknownRun):
-        text = await anyio.to_thread.run_sync(
-            history.run_diff, ctx.settings.paths.state_dir, a.run
-        )
+        text = await anyio.to_thread.run_sync(history.run_diff, ctx.settings.paths.state_dir, a.run)
     return DiffResult(run=a.run, diff=text)
 
 

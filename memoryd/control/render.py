@@ -61,9 +61,7 @@ def status(r: StatusResult) -> list[str]:
     if d.running:
         state = "stopping" if d.stopping else "running" if d.ready else "starting"
         started = d.started_at if isinstance(d.started_at, int) else None
-        out.append(
-            f"daemon: {state} (pid {d.pid}, memoryd {d.version}, up since {when(started)})"
-        )
+        out.append(f"daemon: {state} (pid {d.pid}, memoryd {d.version}, up since {when(started)})")
     else:
         out.append("daemon: not running")
     out.append(f"claiming: {'paused (memoryd resume)' if r.paused else 'active'}")

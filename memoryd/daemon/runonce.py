@@ -64,9 +64,7 @@ async def run_once(settings: Settings, *, progress: bool | None = None) -> RunSu
         log.info("run_once_no_codex_home", codex_home=str(paths.codex_home))
         return summary
     # Before anything is written: Codex must see memoryd's root, and never write into it.
-    summary.link = await anyio.to_thread.run_sync(
-        ensure_link, paths.codex_home, paths.memory_root
-    )
+    summary.link = await anyio.to_thread.run_sync(ensure_link, paths.codex_home, paths.memory_root)
     extractor = make_extractor(settings.config, settings.source)
     agent = make_consolidator(settings.config, settings.source)
     show = sys.stderr.isatty() if progress is None else progress

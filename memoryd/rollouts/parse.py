@@ -56,6 +56,8 @@ _USER_EVENT_HINTS = (b'"user_message"', b'"UserMessage"')
 
 def _may_be_user_event(raw: bytes) -> bool:
     return any(h in raw for h in _USER_EVENT_HINTS)
+
+
 _UUID_IN_NAME = re.compile(
     r"([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"
 )

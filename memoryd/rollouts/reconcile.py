@@ -156,8 +156,10 @@ def reconcile(scan: Scan) -> IndexPlan:
         k = known.get(r.info.path)
         if r.kind == "problem":
             problems.append(Problem(r.info.path, r.problem or "unusable"))
-            if k is not None and k.index_error != VANISHED and (r.problem or "").startswith(
-                "vanished"
+            if (
+                k is not None
+                and k.index_error != VANISHED
+                and (r.problem or "").startswith("vanished")
             ):
                 vanished.append(r.info.path)
             continue
@@ -194,8 +196,12 @@ def reconcile(scan: Scan) -> IndexPlan:
         (plan.updates if holder is not None else plan.inserts).append(row)
         fallback_s = r.info.mtime_ns // 1_000_000_000
         plan.citations += [
-            Citation(tid, m.message_key, cited_ids(m.citation.thread_ids),
-                     m.at_s if m.at_s is not None else fallback_s)
+            Citation(
+                tid,
+                m.message_key,
+                cited_ids(m.citation.thread_ids),
+                m.at_s if m.at_s is not None else fallback_s,
+            )
             for m in r.cited  # counted once per citing message, however often seen
         ]
     plan.deletes = stale
@@ -205,7 +211,9 @@ def reconcile(scan: Scan) -> IndexPlan:
 
 
 def _compressed_renames(
-    scan: Scan, parsed: Sequence[FileResult], existing: frozenset[str] | set[str],
+    scan: Scan,
+    parsed: Sequence[FileResult],
+    existing: frozenset[str] | set[str],
     out: list[Rename],
 ) -> dict[str, int]:
     """Codex (0.140+, opt-in) may compress an idle ``X.jsonl`` into ``X.jsonl.zst`` and
@@ -224,7 +232,8 @@ def _compressed_renames(
             continue
         was = scan.read_as.get((r.meta.id, old))
         if was is None or (was.size, was.first_line_sha256) != (
-            r.content_bytes, r.first_line_sha256
+            r.content_bytes,
+            r.first_line_sha256,
         ):
             continue
         kept[r.info.path] = was.updated_at_ms
@@ -241,16 +250,32 @@ def thread_row(
     assert m is not None and m.id is not None
     updated_at = updated_at_ms if updated_at_ms is not None else info.mtime_ns // 1_000_000
     return ThreadRow(
-        id=m.id, rollout_path=info.path, source=m.source, thread_source=m.thread_source,
-        cwd=m.cwd, git_branch=m.git_branch, git_sha=m.git_sha, git_origin_url=m.git_origin_url,
-        cli_version=m.cli_version, model_provider=m.model_provider,
+        id=m.id,
+        rollout_path=info.path,
+        source=m.source,
+        thread_source=m.thread_source,
+        cwd=m.cwd,
+        git_branch=m.git_branch,
+        git_sha=m.git_sha,
+        git_origin_url=m.git_origin_url,
+        cli_version=m.cli_version,
+        model_provider=m.model_provider,
         created_at=m.created_at if m.created_at is not None else updated_at,
-        updated_at=updated_at, preview=m.preview, archived=info.archived,
+        updated_at=updated_at,
+        preview=m.preview,
+        archived=info.archived,
         memory_mode_at_start=m.memory_mode_at_start,
         memory_mode=FORGOTTEN if forgotten else m.memory_mode,
-        file_size=info.size, file_mtime_ns=info.mtime_ns, file_inode=info.inode,
-        file_dev=info.dev, parsed_offset=r.parsed_offset,
-        first_line_sha256=r.first_line_sha256, lines_parsed=m.lines_parsed,
-        lines_skipped=m.lines_skipped, last_skip_reason=m.last_skip_reason,
-        has_session_meta=m.has_session_meta, index_error=r.index_error, indexed_at=now_ms,
+        file_size=info.size,
+        file_mtime_ns=info.mtime_ns,
+        file_inode=info.inode,
+        file_dev=info.dev,
+        parsed_offset=r.parsed_offset,
+        first_line_sha256=r.first_line_sha256,
+        lines_parsed=m.lines_parsed,
+        lines_skipped=m.lines_skipped,
+        last_skip_reason=m.last_skip_reason,
+        has_session_meta=m.has_session_meta,
+        index_error=r.index_error,
+        indexed_at=now_ms,
     )

@@ -40,8 +40,10 @@ def is_db_busy(e: BaseException) -> bool:
     """True for SQLITE_BUSY/SQLITE_LOCKED: another process (``memoryd run --once``) holds the
     write lock longer than ``busy_timeout``. Worth a retry, not a crash."""
     code = getattr(e, "sqlite_errorcode", None)
-    return isinstance(e, sqlite3.OperationalError) and isinstance(code, int) and (
-        code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED)
+    return (
+        isinstance(e, sqlite3.OperationalError)
+        and isinstance(code, int)
+        and (code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED))
     )
 
 
@@ -154,8 +156,9 @@ class RolloutWatch:
         """One watcher over ``roots``; returns on ``stop`` or when it must be rebuilt."""
         debounce = self.config().debounce_ms
         missing = [str(r) for r in self.roots() if r not in roots]
-        log.info("watch_started", dirs=[str(r) for r in roots], missing=missing,
-                 debounce_ms=debounce)
+        log.info(
+            "watch_started", dirs=[str(r) for r in roots], missing=missing, debounce_ms=debounce
+        )
         events = awatch(
             *roots,
             debounce=debounce,

@@ -150,9 +150,7 @@ async def _prune(c: Connection, newest: int) -> None:
         return
     forgotten = set(await forgotten_threads(c))
     drop = [
-        (seq,)
-        for seq, pairs in older
-        if pairs is None or any(tid in forgotten for tid, _ in pairs)
+        (seq,) for seq, pairs in older if pairs is None or any(tid in forgotten for tid, _ in pairs)
     ]
     await c.executemany("DELETE FROM published_trees WHERE seq = ?", drop)
 

@@ -66,9 +66,7 @@ ON CONFLICT(host_id, path) DO UPDATE SET reason = excluded.reason, last_seen = e
 """
 
 
-async def thread_rows(
-    conn: Connection, paths: Sequence[str] | None
-) -> list[Sequence[object]]:
+async def thread_rows(conn: Connection, paths: Sequence[str] | None) -> list[Sequence[object]]:
     """The ``THREAD_COLS`` of this host's rows of these rollout paths (all its rows with
     None)."""
     host = host_of(conn)
@@ -99,9 +97,7 @@ async def read_as(
     return None if row is None else (row[0], row[1], row[2])
 
 
-async def holders(
-    conn: Connection, ids: Sequence[str]
-) -> dict[str, tuple[str, bool, int]]:
+async def holders(conn: Connection, ids: Sequence[str]) -> dict[str, tuple[str, bool, int]]:
     """id -> (rollout_path, archived, mtime_ns) for rows that already hold these ids."""
     out: dict[str, tuple[str, bool, int]] = {}
     for i in range(0, len(ids), 500):

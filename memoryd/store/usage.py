@@ -9,9 +9,7 @@ from collections.abc import Sequence
 from memoryd.store.engine import Connection
 
 
-async def spent_since(
-    conn: Connection, since_ms: int
-) -> dict[str, tuple[int, float | None]]:
+async def spent_since(conn: Connection, since_ms: int) -> dict[str, tuple[int, float | None]]:
     """phase -> (tokens, summed cost estimate) booked at or after ``since_ms``."""
     async with conn.execute(
         "SELECT phase, COALESCE(SUM(input_tokens + output_tokens), 0), SUM(cost_estimate) "

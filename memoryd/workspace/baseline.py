@@ -549,9 +549,7 @@ def _recover(root: Path) -> None:
         raise WorkspaceError(f"{root}: cannot clean up an interrupted baseline: {exc}") from exc
 
 
-def _rebuild(
-    root: Path, keep: Mapping[str, bytes | None] | None, *, max_file_bytes: int
-) -> str:
+def _rebuild(root: Path, keep: Mapping[str, bytes | None] | None, *, max_file_bytes: int) -> str:
     """Build a fresh one-commit repository of the current tree beside ``.git`` and swap it
     in. Returns the new commit id."""
     tmp, new, old, git = (root / n for n in (STAGING_TMP, STAGING_NEW, STAGING_OLD, GIT_DIR))

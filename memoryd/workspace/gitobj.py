@@ -163,8 +163,6 @@ def read_blob(repo: pygit2.Repository, oid: str) -> bytes:
     return read_object(repo, oid)[1]
 
 
-
-
 # Writing objects
 #
 # A baseline holds one blob per distinct file. Written as loose objects, each is a file of

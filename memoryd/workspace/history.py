@@ -527,8 +527,8 @@ def _purged_message(message: str, forgotten: set[str]) -> str:
         ln
         for ln in message.splitlines()
         if not (
-            ln.startswith(f"{_SELECTED}: ") and ln[len(_SELECTED) + 2 :].rpartition(" ")[0]
-            in forgotten
+            ln.startswith(f"{_SELECTED}: ")
+            and ln[len(_SELECTED) + 2 :].rpartition(" ")[0] in forgotten
         )
         and not ln.startswith(f"{_PURGED}: ")
     ]

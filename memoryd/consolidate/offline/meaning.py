@@ -438,7 +438,9 @@ _UNIVERSAL = re.compile(
     r"(?:repo|repositor|project|codebase)\w*"
     # "same deal as in ferrule": a bare name after "as in" (no article) names another place
     r"|\bsame\s+(?:\w+\s+){0,2}as\s+in\s+(?!(?:the|this|that|these|those|my|our|your|a|an|here)\b)"
-    r"[\w.-]+",
+    r"[\w.-]+"
+    # "like we did on my blog": done the same way in another piece of the user's work
+    r"|\blike\s+(?:we|i)\s+(?:did|do)\s+(?:in|on|for|with)\s+(?:my|our)\s+[\w.-]+",
     re.I,
 )
 

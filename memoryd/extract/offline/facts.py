@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from memoryd.extract.offline.judge import SECRET_NAME, TRANSIENT, is_probe
+from memoryd.extract.offline.judge import TRANSIENT, is_probe
 from memoryd.extract.offline.sentences import SELF_REPAIR, split_sentences, strip_tail
 from memoryd.extract.offline.shell import SUBCOMMAND_PROGRAMS, command_key, command_programs
 from memoryd.extract.offline.timeline import Command, Task
@@ -28,7 +28,7 @@ _PORT = re.compile(
     r"|\b(?:on|at)\s+`?:\d{2,5}\b",
     re.I,
 )
-_VERSION = re.compile(r"\b(?:v|version\s+|>=\s*|==\s*|\^|~)?\d+\.\d+(?:\.\d+)?\b", re.I)
+VERSION = re.compile(r"\b(?:v|version\s+|>=\s*|==\s*|\^|~)?\d+\.\d+(?:\.\d+)?\b", re.I)
 _PATH = re.compile(
     r"(?:^|[\s(`'\"])(?:\.{0,2}/)?[\w.-]+/[\w./-]*[\w/]|\b[\w-]+\.(?:py|ts|js|toml|ya?ml|json|cfg|ini|sql|md|env|sh|lock)\b"
 )
@@ -59,6 +59,12 @@ _LEAD = re.compile(
     r"(?:\s+that)?|turns\s+out)[:,]?\s+)+",
     re.I,
 )
+# "They do not fight: the compose db listens on …", "I checked it locally: the API runs on
+# …": a short verdict on the question, or how the answer was reached, before a colon; the
+# statement is what follows it.
+_VERDICT = re.compile(
+    r"^(?:(?:it|they|this|that|these|those)\b|i\s+[a-z]+ed\b)[^:;`]{0,40}:\s+(?=\S{3})", re.I
+)
 _PAST_ACTION = re.compile(
     r"^\s*(?:i|we)\s+\w+ed\b|\b(?:i|we)\s+(?:just|have|had)\b|\bfor\s+(?:now|this\s+run)\b", re.I
 )
@@ -86,7 +92,9 @@ _NAMED_VERSION = re.compile(r"\b[A-Z][A-Za-z]+\s+v?\d{1,3}\b(?![:.]\d)")
 
 # "minSdk is 28", "maxRetries = 5": a name in code (camelCase) given its value.
 _CODE_SETTING = re.compile(r"\b[a-z]+[A-Z]\w*\s+(?:is|=|:)\s+\d+\b")
-_ANCHORS = (_ENV_VAR, _PORT, _VERSION, _PATH, _CODE, _ASSIGNED, _NAMED_VERSION, _CODE_SETTING)
+# "0x3C", "0xFF00": a hex literal (a bus address, a register, a mask) names one exact value.
+_HEX = re.compile(r"\b0x[0-9A-Fa-f]{2,8}\b")
+_ANCHORS = (_ENV_VAR, _PORT, VERSION, _PATH, _CODE, _ASSIGNED, _NAMED_VERSION, _CODE_SETTING, _HEX)
 
 
 def _anchored(s: str) -> bool:
@@ -112,25 +120,50 @@ def _seen_anchors(s: str, seen: str) -> bool:
     return any("_" in n and n in seen for n in names)
 
 
-def _statement(sentence: str, seen: str = "") -> str | None:
+# "Main added `x` to …", "The upgrade removed …": a sentence that opens by telling what
+# happened tells an event, even in a conclusion.
+# "After `x sync` the build passes: PASS=19": an occasion and a count tell one run.
+_TOLD_EVENT = re.compile(
+    r"^(?:\S+\s+){0,2}[a-z]{2,}ed\b(?!\s+(?:by|as|in|to)\b)|^(?:after|once|then|now)\b"
+    r"|\b[A-Z]+=\d+\b",
+    re.I,
+)
+
+
+def _transient(s: str, seen: str) -> bool:
+    """Whether a sentence holds a value of one run; a long number that the session's
+    commands printed as a setting's value ("monitor_speed = 115200") is the project's."""
+    for m in TRANSIENT.finditer(s):
+        value = m.group(0)
+        if not (value.isdigit() and re.search(rf"\w\s*[=:]\s*{value}\b", seen)):
+            return True
+    return False
+
+
+def _statement(sentence: str, seen: str = "", loose: bool = False) -> str | None:
     """The durable statement a sentence makes, or None; ``seen`` is what the session's
-    commands printed."""
+    commands printed. ``loose``: the sentence is of a conclusion (the answer that ends the
+    task, or one the user said back), whose anchored sentences state what was found even
+    without a verb of state ("`x.cfg` has a `[deploy]` section: …")."""
     s = one_line(sentence.strip().lstrip("-*• ").strip())
     if m := _RETRACTS.match(s):  # "no wait, X": X is what is said
         s = s[m.end() :].lstrip(" ,.!")
     s = _LEAD.sub("", s).strip()
+    s = _VERDICT.sub("", s)
     if not s or s.endswith("?") or len(s) < 20 or len(s) > 400:
         return None
     # A value of one run in an aside ("(a41c9e2 dropped it)") goes; the statement stays.
     s = _ASIDE.sub(lambda m: "" if TRANSIENT.search(m.group(0)) else m.group(0), s).strip()
     s = _PROVENANCE.sub("", s)
-    if _NARRATION.match(s) or _PAST_ACTION.search(s) or TRANSIENT.search(s):
+    if _NARRATION.match(s) or _PAST_ACTION.search(s) or _transient(s, seen):
         return None
     if _ANAPHORA.search(s):
         return None
     if not _anchored(s) or "REDACTED" in s:
         return None
-    if not _STANDING.search(s) and (_REPORT.search(s) or not _seen_anchors(s, seen)):
+    if _REPORT.search(s) and not _STANDING.search(s):
+        return None
+    if not (_STANDING.search(s) or (loose and not _TOLD_EVENT.match(s)) or _seen_anchors(s, seen)):
         return None
     s = strip_tail(s)
     # a name in code keeps its case ("minSdk is 28")
@@ -168,18 +201,23 @@ _CONDITIONED_ADVICE = re.compile(
 _BACK_POINTER = re.compile(r"\b(?:them|it|those|these)\b", re.I)
 
 
-def statements(texts: Iterable[str], seen: str = "", ran: str = "") -> list[str]:
+def statements(
+    texts: Iterable[str], seen: str = "", ran: str = "", conclusions: Iterable[str] = ()
+) -> list[str]:
     """The durable statements of some messages, in order, without repeats; ``seen`` is what
     the session's commands printed (a name read there anchors a statement), ``ran`` the
-    commands that succeeded (the instrument of a step the agent reports)."""
+    commands that succeeded (the instrument of a step the agent reports), ``conclusions``
+    the texts whose anchored sentences need no verb of state."""
     out: list[str] = []
+    loose_texts = set(conclusions)
     for text in texts:
+        loose = text in loose_texts
         # Lines of a list or a code block are separate statements; fenced code is not prose.
         prose = re.sub(r"```.*?(?:```|$)", " ", text, flags=re.S)
         last: str | None = None
         joined = False  # the sentence before ended with ";": one line said in two clauses
         for sentence in split_sentences(prose):
-            st = _statement(sentence, seen)
+            st = _statement(sentence, seen, loose)
             if st is not None and joined and last is not None and out and out[-1] == last:
                 # "listens on :8088; `GET /healthz` is its probe": one fact about one thing
                 out[-1] = clip(f"{last}; {st[:1].lower()}{st[1:]}", FACT_CHARS)
@@ -234,47 +272,6 @@ def _advice(sentence: str) -> str:
     if TRANSIENT.search(s):
         return ""
     return s if _CONDITIONED_ADVICE.match(s) or _HOW_TO.match(s) else ""
-
-
-# Facts that show in the output of a successful command.
-_VERSION_FLAG = re.compile(r"(?:^|\s)(?:--version|-V|version)(?:\s|$)")
-_ASSIGNMENT = re.compile(
-    r"^\s*(?:export\s+)?([A-Z][A-Z0-9_]{2,})\s*[=:]\s*(\S[^#\n]{0,100})$", re.M
-)
-_CONFIG_FILE = re.compile(
-    r"(?:^|/)(?:\.env[\w.-]*|[\w.-]+\.(?:toml|ini|cfg|conf|ya?ml|json|env|properties)"
-    r"|settings\.py|config\.py|Makefile|Dockerfile|docker-compose[\w.-]*|Procfile)$"
-)
-_LISTENING = re.compile(
-    r"\b(?:listening|running|serving|available|started|ready)\b[^\n]{0,20}?\b(?:on|at)\s+"
-    r"(?P<where>https?://[\w.:\[\]-]+(?::\d+)?/?|[\w.-]+:\d{2,5}\b|port\s+\d{2,5}\b)",
-    re.I,
-)
-
-
-def output_facts(task: Task) -> list[str]:
-    """Versions a ``--version`` printed, settings a config file holds, where a server listens."""
-    out: list[str] = []
-    for cmd in task.commands:
-        if cmd.tool == "orphan":
-            continue
-        code = md_code(clip(cmd.text, 120))
-        body = cmd.body
-        if cmd.succeeded and _VERSION_FLAG.search(cmd.text):
-            first = next((ln.strip() for ln in body.splitlines() if ln.strip()), "")
-            if first and _VERSION.search(first) and not TRANSIENT.search(first):
-                out.append(f"{code} prints {md_code(clip(first, 80))}")
-        if cmd.succeeded and is_probe(cmd) and any(_CONFIG_FILE.search(f) for f in cmd.files):
-            source = next(f for f in cmd.files if _CONFIG_FILE.search(f))
-            for m in list(_ASSIGNMENT.finditer(body))[:4]:
-                name, value = m.group(1), strip_tail(m.group(2).strip().strip("'\""))
-                if SECRET_NAME.search(name) or "REDACTED" in value or TRANSIENT.search(value):
-                    continue
-                out.append(f"{md_code(f'{name}={value}')} is set in {md_code(source)}")
-        listening = _LISTENING.search(body) if not cmd.failed else None
-        if listening and not TRANSIENT.search(listening.group("where")):
-            out.append(f"{code} serves on {md_code(listening.group('where').rstrip('/'))}")
-    return dedupe(out)
 
 
 # Statements that something was replaced or is gone. X is a code span or one or two words.

@@ -335,3 +335,53 @@ def accepted_offer(answer: str, reply: str) -> tuple[str, str] | None:
         return None
     offer = m.group("x") or m.group("y")
     return (sentences[-1].strip(), offer) if recurs(offer) else None
+
+
+# "I propose X: …" — "ok, do that, and the same in all my projects": a proposal the user
+# accepts and extends to every such case becomes a rule in the proposal's words; the reply
+# (often "like you say", "the same") only gives its scope.
+_PROPOSING = re.compile(r"\bi\s+(?:propose|suggest|recommend)\s+(?:that\s+|to\s+)?", re.I)
+_ACCEPTING = frozenset("ok okay yes yeah yep sure good fine agreed alright perfect great".split())
+# "like you say", "the same", "do that": the reply's content is the proposal
+_POINTS_TO_PROPOSAL = re.compile(
+    r"\b(?:like|as)\s+you\s+(?:say|said|propose[ds]?|suggest(?:ed|s)?)\b|\bthe\s+same\b"
+    r"|\bdo\s+(?:it|that|this|so)\b|\b(?:like|as)\s+(?:this|that)\b|\bwith\s+the\s+\w+\s*$",
+    re.I,
+)
+_POINTS_AHEAD = re.compile(r"\b(?:like\s+this|this\s+way|as\s+follows|the\s+following)\b", re.I)
+_EVERY_CASE = re.compile(r"\b(?:for|in|on|with|to)\s+(?:every|each|all|any)\b", re.I)
+
+
+def accepted_proposal(answer: str, reply: str) -> tuple[str, str] | None:
+    """The rule an answer proposes when the reply accepts it for every such case, as (the
+    reply, the rule), or None."""
+    words = words_of(reply)
+    if not words or words[0] not in _ACCEPTING or read_message(reply).negative:
+        return None
+    if not (recurs(reply) or _EVERY_CASE.search(reply)) or not _POINTS_TO_PROPOSAL.search(reply):
+        return None  # a reply that says the rule in its own words is the rule
+    sentences = split_sentences(normalize_quotes(answer))
+    for i, sentence in enumerate(sentences):
+        if sentence.rstrip().endswith(":") and i + 1 < len(sentences):
+            sentence = f"{sentence} {sentences[i + 1]}"  # "… like this:" and then the command
+        m = _PROPOSING.search(sentence)
+        if m is None or QUESTION.search(sentence):
+            continue
+        # what is proposed, without the reason after a colon or a dash (outside code spans:
+        # "`key: value`" is one thing)
+        proposed = sentence[m.end() :]
+        masked = re.sub(r"`[^`]*`", lambda c: "x" * len(c.group(0)), proposed)
+        cut = re.search(r":\s|\s[—–]\s", masked)
+        if cut and _POINTS_AHEAD.search(masked[: cut.start()]):
+            cut = None  # "call it like this: `…`": what follows the colon is the rule
+        rule = strip_tail(one_line(proposed[: cut.start()] if cut else proposed))
+        if rule:
+            return one_line(reply), f"use {rule}" if rule.startswith("`") else rule
+    return None
+
+
+def restates(reply: str, answer: str) -> bool:
+    """Whether a user's reply says an answer back in their own words (three meaning words in
+    common, a question included: "so X is Y?"), which makes what the answer explained a
+    lesson; a refusal of it is none."""
+    return not read_message(reply).negative and overlap(_meaning(reply), _meaning(answer)) >= 3

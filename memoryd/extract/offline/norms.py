@@ -143,10 +143,27 @@ _CONDITION = re.compile(
 )
 
 
+# "define the terms when you use them", "when it's git work, show me the command": the
+# condition after the instruction, or a kind of work named before it, recurs as well.
+_CONDITION_AFTER = re.compile(
+    r"^(?P<rest>.+?)\s+(?:when|whenever)\s+you\s+(?P<c>[^,;]{1,60})(?:[,;].*)?$", re.I
+)
+_KIND_OF_WORK = re.compile(
+    r"^when\s+(?:it(?:'s|\s+is)|it\s+comes\s+to)\s+(?P<c>[^,;]{1,40}?),\s*(?P<rest>.+)", re.I
+)
+
+
+# a condition about any of a kind ("when you use them", "when you add a test"), not one thing
+_ANY_OF_A_KIND = re.compile(r"\b(?:them|those|any|an?|new)\b", re.I)
+
+
 def conditioned_instruction(s: str) -> bool:
-    m = _CONDITION.match(lead_stripped(s))
-    if m is None or re.search(r"\b(?:done|finished|ready)\b", m.group("c"), re.I):
+    body = lead_stripped(s)
+    m = _CONDITION.match(body) or _KIND_OF_WORK.match(body) or _CONDITION_AFTER.match(body)
+    if m is None or re.search(r"\b(?:done|finished|ready|back)\b", m.group("c"), re.I):
         return False
+    if m.re is _CONDITION_AFTER and not _ANY_OF_A_KIND.search(m.group("c")):
+        return False  # "tell me when you find it": one event
     return imperative(m.group("rest"))
 
 

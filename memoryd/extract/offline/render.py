@@ -11,7 +11,6 @@ from memoryd.extract.base import ExtractionRequest, Stage1Output
 from memoryd.extract.offline.facts import (
     MAX_FACTS,
     gone_commands,
-    output_facts,
     replacements,
     statements,
     user_statements,
@@ -47,6 +46,7 @@ from memoryd.extract.offline.limits import (
     TITLE_CHARS,
     TRUNCATION_NOTE,
 )
+from memoryd.extract.offline.output import output_facts
 from memoryd.extract.offline.sentences import strip_tail
 from memoryd.extract.offline.shell import command_programs, output_excerpt
 from memoryd.extract.offline.timeline import Command, Edit, Feedback, Note, Rollout, Task
@@ -148,17 +148,19 @@ def _key_steps(task: Task) -> list[str]:
     return _cap_list(steps, MAX_STEPS)
 
 
-def _knowledge(view: _TaskView) -> list[str]:
+def _knowledge(view: _TaskView, printed: str = "") -> list[str]:
     """Durable knowledge first (what replaced what, stated facts, facts in tool output), then
-    how to run things; never the files of one session or the cwd (the consolidator has it)."""
+    how to run things; never the files of one session or the cwd (the consolidator has it).
+    ``printed`` is what the whole session's commands printed: an answer to a later question
+    ("what is X?") explains what an earlier command showed."""
     task = view.task
     lessons = " ".join(f.lesson for f in view.failures if f.lesson)
     fixed = {f.seq for f in view.failures if f.lesson and f.seq is not None}
     replaced = replacements(task.user_texts, task.assistant_texts)
     out: list[str] = [*replaced, *gone_commands(task, fixed)]
-    seen = "\n".join(c.body for c in task.commands)
+    seen = "\n".join(c.body for c in task.commands) + printed
     ran = "\n".join(c.text for c in task.commands if c.succeeded)
-    out += statements(task.assistant_texts, seen, ran)[:MAX_FACTS]
+    out += statements(task.assistant_texts, seen, ran, task.restated)[:MAX_FACTS]
     # A rule the user stated is a preference already, not a fact again.
     rules = {norm_words(p.quote) for p in task.preferences}
     out += [
@@ -258,6 +260,7 @@ def render(rollout: Rollout, request: ExtractionRequest) -> Stage1Output:
     tasks = rollout.tasks
     if not tasks:
         return Stage1Output(rollout_summary="", raw_memory="", rollout_slug="")
+    printed = "".join(f"\n{c.body}" for t in tasks for c in t.commands)
     cwd = request.cwd or rollout.env_cwd or ""
     branch = request.git_branch
     project = posixpath.basename(cwd.rstrip("/")) if cwd else ""
@@ -268,7 +271,7 @@ def render(rollout: Rollout, request: ExtractionRequest) -> Stage1Output:
         outcome, reason = task_outcome(task, moved_on=i + 1 < len(tasks))
         task.group = task_group(task, project)
         view = _TaskView(task, outcome, reason, found[i])
-        view.knowledge = _knowledge(view)
+        view.knowledge = _knowledge(view, printed)
         views.append(view)
     # A request for a named day that left nothing in the session (no tool use, feedback, rule
     # or knowledge: "add it to my list for Monday") is the user's errand, not project work.

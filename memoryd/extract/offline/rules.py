@@ -64,6 +64,11 @@ def _context_bound(s: str) -> bool:
     return _PRONOUN_OBJECT.search(s) is not None and len(content) < 3
 
 
+_WH_OPEN = re.compile(
+    r"^(?:what|why|how|where|which|who)(?:'s|\s+(?:is|are|was|were|does|do|did))\b", re.I
+)
+
+
 def is_preference(sentence: str) -> bool:
     """Whether a user sentence states how future work should be done: a trigger word used as
     a rule (not describing what something does), a bare "X, not Y", an imperative with a mark
@@ -72,6 +77,8 @@ def is_preference(sentence: str) -> bool:
     s = normalize_quotes(sentence.strip())
     if QUESTION.search(s) and not standing_question(s):
         return False
+    if _WH_OPEN.match(body_of(s)):
+        return False  # "what is $types, I never made that file": a question without its "?"
     if _context_bound(s) or STOPPING.match(body_of(s)):
         return False
     if _THIS_TIME.search(s):
@@ -406,6 +413,28 @@ def _restriction(s: str) -> bool:
     return inverted_contrast(s) is not None or _ONLY_KIND.match(body_of(s)) is not None
 
 
+# "…, like in my other project", "like we did on my blog", "with a prefix like my other
+# branches": a pointer to the user's other work says that what is asked is how they always
+# do it (not "looks like my test", "I'd like my …").
+_AS_ELSEWHERE = re.compile(
+    r"(?<!looks\s)(?<!seems\s)(?<!sounds\s)(?<!feels\s)(?<!'d\s)(?<!would\s)"
+    r"\blike\s+(?:(?:in|on|for|with)\s+|(?:we|i)\s+(?:did|do)\s+(?:in|on|for|with)\s+)?"
+    # "like my other ones" names nothing: the convention is not said
+    r"(?:my|our)\s+(?!(?:other\s+)?ones?\b)(?:other\s+)?[\w.-]+",
+    re.I,
+)
+
+
+def _as_elsewhere(s: str) -> bool:
+    m = _AS_ELSEWHERE.search(s)
+    if m is None:
+        return False
+    # "like in my esp32 project" names another place; "like my other branches" other things
+    # of the same kind, which only an instruction follows
+    place = re.search(r"\b(?:in|on|for|with)\s+(?:my|our)\b", m.group(0), re.I)
+    return place is not None or (" other " in f" {m.group(0).lower()} " and imperative(s))
+
+
 # Preference shapes without a trigger word. Each is a grammatical mechanism, not a phrase.
 _RULE_SHAPES: tuple[Callable[[str], bool], ...] = (
     _contrast,
@@ -421,6 +450,7 @@ _RULE_SHAPES: tuple[Callable[[str], bool], ...] = (
     conditioned_instruction,
     polite_state,
     _restriction,
+    _as_elsewhere,
 )
 # Shapes that hold in a clause of their own after "so"/"but"/";".
 _CLAUSE_SHAPES: tuple[Callable[[str], bool], ...] = (

@@ -220,8 +220,10 @@ def strip_tail(text: str) -> str:
 _DICTATED_MIN_WORDS = 14
 _INNER_PUNCT = re.compile(r"[,;:()`\"—–]|\s-\s|[.!?]\s")
 _HESITATION = frozenset("um umm uh uhh er erm hmm".split())
-_ACK_RUN = (_POSITIVE_WORDS | _NEUTRAL_WORDS | frozenset(["fine"])) - _HESITATION - frozenset(
-    "on do it please go keep hm".split()
+_ACK_RUN = (
+    (_POSITIVE_WORDS | _NEUTRAL_WORDS | frozenset(["fine"]))
+    - _HESITATION
+    - frozenset("on do it please go keep hm".split())
 )
 _SUBORDINATOR = frozenset("before whenever when if while after once unless since".split())
 # Words after which "I" continues the clause ("till I say", "what I said", "than I thought").

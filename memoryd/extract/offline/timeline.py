@@ -12,11 +12,13 @@ from memoryd.extract.offline.implication import preference_implication, with_con
 from memoryd.extract.offline.items import message_parts, text_of, user_text
 from memoryd.extract.offline.language import (
     accepted_offer,
+    accepted_proposal,
     condenses,
     is_rejection,
     proposes,
     read_message,
     restated_rules,
+    restates,
     says_more,
 )
 from memoryd.extract.offline.limits import ANALYSE_CHARS, MAX_TEXTS
@@ -158,6 +160,8 @@ class Task:
     # (seq, text) of each assistant message in this task: a diagnosis after a failure cites
     # the line of the output that was its cause.
     agent_said: list[tuple[int, str]] = field(default_factory=list)
+    # assistant messages the user's next message said back: lessons, stated facts
+    restated: list[str] = field(default_factory=list)
 
     @property
     def commands(self) -> list[Command]:
@@ -288,6 +292,9 @@ class _Builder:
             self._sink()  # feedback on a request made in an earlier chunk
         task = self._current()
         offer = accepted_offer(task.final_answer, text) if task and self.asked else None
+        accepted = accepted_proposal(task.final_answer, text) if task else None
+        if task is not None and task.final_answer and restates(text, task.final_answer):
+            task.restated.append(task.final_answer[:ANALYSE_CHARS])
         if task is None and reading.chatter and not self.tasks:
             return  # a greeting before any request is not a task
         if task is not None and self.said_since and not self.asked:
@@ -331,6 +338,12 @@ class _Builder:
             _add_preference(task, pref)
         if offer is not None:  # "Should I always …?" — "yes"
             _add_preference(task, Preference(*offer))
+        if accepted is not None:  # "I propose X" — "ok, and for every …": X is the rule
+            same = [p for p in task.preferences if p.quote == accepted[0]]
+            if same:
+                same[0].implication = accepted[1]  # the reply alone ("the same") says nothing
+            elif all(says_more(accepted[1], p.implication) for p in task.preferences):
+                task.preferences.append(Preference(*accepted))
 
     def _call(self, item: dict[str, Any]) -> None:
         name = str(item.get("name") or "")
