@@ -53,9 +53,30 @@ class Replacement:
         if _said_gone(self.old, text) or norm_words(text) in norm_words(self.text):
             return False  # "package-lock.json was removed", or the words that said the change
         named = _named if paths else _term
-        return named(self.old).search(text) is not None and not (
-            self.new and named(self.new).search(text) is not None
+        return (
+            named(self.old).search(text) is not None
+            and not (self.new and named(self.new).search(text) is not None)
+            and not _turns_down(self.old, text)
         )
+
+
+def _turns_down(term: str, text: str) -> bool:
+    """Whether ``text`` names the tool ``term`` only in a rule against something: "no sudo
+    for npm either" turns npm down, and "never install as root, that goes for yarn too"
+    forbids what it names yarn for, taking nothing in its place. Neither presents the tool as
+    current, and what it forbids stays forbidden after the tool is replaced."""
+    word = term.strip("`")
+    if re.fullmatch(r"[\w.+-]+", word) is None:
+        return False  # a command or a setting: a rule about it is about it
+    rule = re.sub(r"^in\s+similar\s+future\s+tasks,\s*", "", text.rsplit("->", 1)[-1].strip())
+    if _FORBIDS.match(rule) and _TAKES.search(rule) is None:
+        return True
+    return stance(rule).get(stem(word.lower())) is False
+
+
+_FORBIDS = re.compile(r"(?:please\s+)?(?:do\s+not|don't|never|avoid|no)\b", re.I)
+# A rule that forbids one way and takes another ("don't run X in CI; use Y") is about Y.
+_TAKES = re.compile(r"\b(?:use|run\s+it\s+with|instead|rather|prefer)\b", re.I)
 
 
 _GONE_WORDS = (

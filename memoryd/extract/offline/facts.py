@@ -276,9 +276,12 @@ def _advice(sentence: str) -> str:
 
 # Statements that something was replaced or is gone. X is a code span or one or two words.
 # A code span may be followed by the common noun it names ("the old `loom-cu121` env").
+# A name may be followed by its version ("Godot 4.2", "Python 3.11"): the version is what
+# changed, so it is part of the thing replaced.
+_VERSION = r"v?\d+(?:\.\d+)+[\w.+-]*"
 _X = (
     r"(?:`[^`\n]{1,60}`(?:\s+[a-z]{2,12}\b(?!\s+(?:with|by|to)\b))?"
-    r"|[\w./:@+-]+(?:\s+[a-z][\w./:@+-]*)?)"
+    rf"|[\w./:@+-]+(?:\s+(?:[a-z][\w./:@+-]*|{_VERSION}\b))?)"
 )
 # Several old things replaced at once: "eslint and prettier", "`a`, `b` and `c`".
 _XS = rf"{_X}(?:(?:,\s*|,?\s+and\s+){_X}){{0,3}}"
@@ -296,7 +299,8 @@ _REPLACED: tuple[re.Pattern[str], ...] = tuple(
         rf"\s+replaced\s+"
         rf"(?:with|by)\s+(?P<new>{_X})",
         # … with what changed in between: "changed the linter of the api from X to Y"
-        rf"\b(?:switched|migrated|moved|changed|went)\s+(?:(?:the|our|all)\s+(?:[\w-]+\s+){{1,4}}?)?"
+        rf"\b(?:switched|migrated|moved|changed|went|upgraded|updated|bumped)\s+"
+        rf"(?:(?:the|our|all)\s+(?:[\w-]+\s+){{1,4}}?)?"
         rf"(?:over\s+)?from\s+(?P<old>{_X})\s+"
         rf"(?:to|over\s+to)\s+(?P<new>{_X})",
         rf"(?P<old>{_X})\s+(?:was|has\s+been|got|is\s+now)\s+renamed\s+to\s+(?P<new>{_X})",
@@ -364,7 +368,7 @@ _SUBCOMMANDS = frozenset(
 # A word every replacement pattern needs: a cheap test before the patterns.
 _REPLACEMENT_WORD = re.compile(
     r"replac|swapp|switch|migrat|moved|went|changed|renamed|longer|don't|do\s+not|stopped"
-    r"|abandoned|traded|exist\s+any"
+    r"|abandoned|traded|exist\s+any|upgrad|updat|bump"
     r"|gone|removed|deleted|deprecat|dead|obsolete|dropped|ditched|rid\s+of|retired|nothing"
     r"|no\s+one|none|supersed|took\s+over|working|work\s+any|\bnow\b|formerly|previously"
     r"|instead|in\s+place|\bold\b",
@@ -397,7 +401,7 @@ def _term(text: str) -> str:
     # Two words only when the first takes a subcommand ("make test", "npm run"): "uv last
     # week" is `uv`.
     words = text.split()
-    if len(words) > 1 and (
+    if len(words) > 1 and not re.fullmatch(_VERSION, words[1]) and (
         words[0] not in SUBCOMMAND_PROGRAMS | {"make", "just"} or words[1] not in _SUBCOMMANDS
     ):
         text = words[0]
