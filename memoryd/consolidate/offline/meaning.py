@@ -457,7 +457,7 @@ _POINTER_TO = re.compile(
 def unpointed(text: str, projects: Iterable[str] = ()) -> str:
     """A general rule without the pointer to the project it was first said in: "same rule as
     in the api repo", or a clause of at most four words that ends on the name of one of the
-    user's ``projects`` ("no sudo, like in brisket")."""
+    user's ``projects`` ("no sudo, like in ledgerly")."""
     out = _POINTER_TO.sub("", text).strip()
     for name in projects:
         clause = rf"(?:^|\s*[,;:]\s*|\s+[—–-]+\s+)(?:[\w'’]+\s+){{0,3}}{re.escape(name)}\s*[.!]?$"

@@ -276,7 +276,7 @@ def _advice(sentence: str) -> str:
 
 # Statements that something was replaced or is gone. X is a code span or one or two words.
 # A code span may be followed by the common noun it names ("the old `loom-cu121` env").
-# A name may be followed by its version ("Godot 4.2", "Python 3.11"): the version is what
+# A name may be followed by its version ("Blender 3.6", "Python 3.11"): the version is what
 # changed, so it is part of the thing replaced.
 _VERSION = r"v?\d+(?:\.\d+)+[\w.+-]*"
 _X = (
