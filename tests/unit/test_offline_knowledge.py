@@ -375,3 +375,16 @@ async def test_a_command_whose_target_no_longer_exists_is_gone() -> None:
     ):
         knowledge = await knowledge_of([user("Start it."), run("c1", cmd), result("c1", 1, output)])
         assert f"Replaced: `{gone}` is gone (" in knowledge, cmd
+
+
+async def test_a_restart_chain_keeps_the_server_fact_without_the_killed_pid() -> None:
+    """`kill 73519 && ./serve.sh` restarts a server once; where it then serves is reusable
+    knowledge, the process id it killed is not."""
+    items = [
+        user("The kiosk preview is stuck on the old build, restart it"),
+        run("c1", "kill 73519 && ./serve.sh --preview"),
+        result("c1", None, "building...\nPreview ready on http://127.0.0.1:4410/\n"),
+    ]
+    knowledge = await knowledge_of(items)
+    assert "`./serve.sh --preview` serves on `http://127.0.0.1:4410`" in knowledge
+    assert "73519" not in knowledge

@@ -101,6 +101,26 @@ def one_off(cmd: Command) -> bool:
     )
 
 
+_CHAIN = re.compile(r"\s*(?:&&|;)\s*")
+
+
+def without_one_offs(text: str) -> str:
+    """A command's text without its one-off steps on a value of this run: ``kill 48213 &&
+    bin/dev`` is ``bin/dev`` run again; '' when every step is one; the text itself when none
+    is (a quoted ``&&`` is only split when a step is dropped)."""
+    steps = [p for p in _CHAIN.split(text.strip()) if p]
+    kept = [
+        p
+        for p in steps
+        if not (
+            TRANSIENT.search(p)
+            and (programs := command_programs(p))
+            and all(q.split()[0] in _ONE_OFF for q in programs)
+        )
+    ]
+    return text if len(kept) == len(steps) else " && ".join(kept)
+
+
 # "clang-format --version", "node -v": asking a tool what it is changes nothing.
 _VERSION_ASK = re.compile(r"^\S+\s+(?:--version|-V|-v|version)\s*$")
 # "pio test --help | sed -n '/-e/p'": a tool's help, read through filters, changes nothing.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from memoryd.extract.offline.facts import VERSION
-from memoryd.extract.offline.judge import SECRET_NAME, TRANSIENT, is_probe
+from memoryd.extract.offline.judge import SECRET_NAME, TRANSIENT, is_probe, without_one_offs
 from memoryd.extract.offline.sentences import strip_tail
 from memoryd.extract.offline.timeline import Task
 from memoryd.textutil import clip, dedupe, md_code
@@ -32,7 +32,11 @@ def output_facts(task: Task) -> list[str]:
     for cmd in task.commands:
         if cmd.tool == "orphan":
             continue
-        code = md_code(clip(cmd.text, 120))
+        # "kill 48213 && bin/dev serves on :3000": the server is the fact, not the kill
+        text = without_one_offs(cmd.text)
+        if not text:
+            continue
+        code = md_code(clip(text, 120))
         body = cmd.body
         if cmd.succeeded and _VERSION_FLAG.search(cmd.text):
             first = next((ln.strip() for ln in body.splitlines() if ln.strip()), "")
