@@ -251,7 +251,7 @@ class _PgTransaction:
         """One statement; while the transaction has no id yet, it is asked for with it."""
         if self.fixed or self.xid is not None:
             return await _execute(conn, sql, params)
-        cur, self.xid = await _execute_then_xid(conn, sql, params)
+        cur, self.xid = await _send(conn, sql, params, then_xid=True)
         return cur
 
     async def _applied(self) -> bool:
@@ -382,17 +382,11 @@ _XID = "SELECT pg_current_xact_id_if_assigned()::text"
 _XACT_STATUS = "SELECT pg_xact_status(?::xid8)"
 
 
-async def _execute_then_xid(
-    conn: psycopg.AsyncConnection[Any], sql: str, params: Params
-) -> tuple[PgCursor, str | None]:
-    """``sql`` and, in the same message, the id of the transaction it runs in (None while
-    the transaction has written nothing)."""
-    return await _send(conn, sql, params, then_xid=True)
-
-
 async def _send(
     conn: psycopg.AsyncConnection[Any], sql: str, params: Params, *, then_xid: bool
 ) -> tuple[PgCursor, str | None]:
+    """``sql``'s rows; with ``then_xid``, in the same message, the id of the transaction it
+    runs in (None while the transaction has written nothing)."""
     import psycopg
 
     # ClientCursor binds parameters as literals, as SQLite sees them: a NULL compared with

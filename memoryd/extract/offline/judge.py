@@ -93,11 +93,15 @@ _ONE_OFF = frozenset("kill pkill killall rm rmdir sleep wait mkdir touch cp mv c
 def one_off(cmd: Command) -> bool:
     """A one-off program on a value of this run (`kill 51877`, `rm -rf /tmp/x`): it cannot
     be done again, so it fixed one session; `ulimit -n 65536` can."""
-    programs = command_programs(cmd.text)
+    return _one_off_text(cmd.text)
+
+
+def _one_off_text(text: str) -> bool:
+    programs = command_programs(text)
     return (
         bool(programs)
         and all(p.split()[0] in _ONE_OFF for p in programs)
-        and TRANSIENT.search(cmd.text) is not None
+        and TRANSIENT.search(text) is not None
     )
 
 
@@ -109,15 +113,7 @@ def without_one_offs(text: str) -> str:
     bin/dev`` is ``bin/dev`` run again; '' when every step is one; the text itself when none
     is (a quoted ``&&`` is only split when a step is dropped)."""
     steps = [p for p in _CHAIN.split(text.strip()) if p]
-    kept = [
-        p
-        for p in steps
-        if not (
-            TRANSIENT.search(p)
-            and (programs := command_programs(p))
-            and all(q.split()[0] in _ONE_OFF for q in programs)
-        )
-    ]
+    kept = [p for p in steps if not _one_off_text(p)]
     return text if len(kept) == len(steps) else " && ".join(kept)
 
 

@@ -443,7 +443,6 @@ def _proposed(proposal: str) -> str:
     spans = dedupe(_SPAN.findall(offered) or _SPAN.findall(proposal))
     if spans:
         return "run " + " / ".join(md_code(s) for s in spans[:2])
-    offered = proposal_sentence(proposal)
     if offered and not offered.rstrip().endswith("?"):
         return quoted(offered, 100)  # "The quickest way is to put @Disabled on it"
     asked = [s for s in re.split(r"(?<=[.!?])\s+", proposal.strip()) if s]
