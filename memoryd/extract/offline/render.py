@@ -148,19 +148,18 @@ def _key_steps(task: Task) -> list[str]:
     return _cap_list(steps, MAX_STEPS)
 
 
-def _knowledge(view: _TaskView, printed: str = "") -> list[str]:
+def _knowledge(view: _TaskView, printed: str) -> list[str]:
     """Durable knowledge first (what replaced what, stated facts, facts in tool output), then
     how to run things; never the files of one session or the cwd (the consolidator has it).
-    ``printed`` is what the whole session's commands printed: an answer to a later question
-    ("what is X?") explains what an earlier command showed."""
+    ``printed`` is what the whole session's commands printed (this task's included): an
+    answer to a later question ("what is X?") explains what an earlier command showed."""
     task = view.task
     lessons = " ".join(f.lesson for f in view.failures if f.lesson)
     fixed = {f.seq for f in view.failures if f.lesson and f.seq is not None}
     replaced = replacements(task.user_texts, task.assistant_texts)
     out: list[str] = [*replaced, *gone_commands(task, fixed)]
-    seen = "\n".join(c.body for c in task.commands) + printed
     ran = "\n".join(c.text for c in task.commands if c.succeeded)
-    out += statements(task.assistant_texts, seen, ran, task.restated)[:MAX_FACTS]
+    out += statements(task.assistant_texts, printed, ran, task.restated)[:MAX_FACTS]
     # A rule the user stated is a preference already, not a fact again.
     rules = {norm_words(p.quote) for p in task.preferences}
     out += [
