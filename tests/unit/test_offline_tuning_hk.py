@@ -4,6 +4,7 @@ proposal, lessons the user says back, exact values read as settings. Wording of 
 from __future__ import annotations
 
 from memoryd.extract.offline.facts import _statement, statements
+from memoryd.extract.offline.judge import Printed
 from memoryd.extract.offline.language import accepted_proposal, restates
 
 _PROPOSAL = (
@@ -52,7 +53,7 @@ def test_a_hex_value_anchors_a_statement() -> None:
 def test_a_long_number_printed_as_a_setting_is_not_transient() -> None:
     sentence = "Frames come at 230400, so use `link.open(230400)` on the pier bridge."
     assert _statement(sentence) is None
-    assert _statement(sentence, seen="baud_rate = 230400\n") is not None
+    assert _statement(sentence, seen=Printed.of("baud_rate = 230400\n")) is not None
 
 
 def test_a_conclusion_that_tells_an_event_is_no_statement() -> None:

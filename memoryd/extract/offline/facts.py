@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from memoryd.extract.offline.judge import TRANSIENT, is_probe
+from memoryd.extract.offline.judge import TRANSIENT, Printed, is_probe
 from memoryd.extract.offline.sentences import SELF_REPAIR, split_sentences, strip_tail
 from memoryd.extract.offline.shell import SUBCOMMAND_PROGRAMS, command_key, command_programs
 from memoryd.extract.offline.timeline import Command, Task
@@ -110,14 +110,14 @@ _REPORT = re.compile(
 )
 
 
-def _seen_anchors(s: str, seen: str) -> bool:
+def _seen_anchors(s: str, seen: Printed) -> bool:
     """Whether a setting the sentence names (an environment variable, with its value or
     not) shows in what the session's commands printed: the assistant read it in a file or
     an output, so the sentence states a fact about the project even without a verb of state
     ("workers run under Horizon with X=redis"). A code span or a count ("PASS=4") is no
     setting: commands print the names of everything they touch."""
     names = [m.group(0).strip("`") for m in _ENV_VAR.finditer(s)]
-    return any("_" in n and n in seen for n in names)
+    return any("_" in n and n in seen.text for n in names)
 
 
 # "Main added `x` to …", "The upgrade removed …": a sentence that opens by telling what
@@ -130,17 +130,16 @@ _TOLD_EVENT = re.compile(
 )
 
 
-def _transient(s: str, seen: str) -> bool:
+def _transient(s: str, seen: Printed) -> bool:
     """Whether a sentence holds a value of one run; a long number that the session's
     commands printed as a setting's value ("monitor_speed = 115200") is the project's."""
-    for m in TRANSIENT.finditer(s):
-        value = m.group(0)
-        if not (value.isdigit() and re.search(rf"\w\s*[=:]\s*{value}\b", seen)):
-            return True
-    return False
+    return any(m.group(0) not in seen.values for m in TRANSIENT.finditer(s))
 
 
-def _statement(sentence: str, seen: str = "", loose: bool = False) -> str | None:
+_NOTHING_PRINTED = Printed()
+
+
+def _statement(sentence: str, seen: Printed = _NOTHING_PRINTED, loose: bool = False) -> str | None:
     """The durable statement a sentence makes, or None; ``seen`` is what the session's
     commands printed. ``loose``: the sentence is of a conclusion (the answer that ends the
     task, or one the user said back), whose anchored sentences state what was found even
@@ -202,12 +201,13 @@ _BACK_POINTER = re.compile(r"\b(?:them|it|those|these)\b", re.I)
 
 
 def statements(
-    texts: Iterable[str], seen: str = "", ran: str = "", conclusions: Iterable[str] = ()
+    texts: Iterable[str], seen: Printed | str = "", ran: str = "", conclusions: Iterable[str] = ()
 ) -> list[str]:
     """The durable statements of some messages, in order, without repeats; ``seen`` is what
     the session's commands printed (a name read there anchors a statement), ``ran`` the
     commands that succeeded (the instrument of a step the agent reports), ``conclusions``
     the texts whose anchored sentences need no verb of state."""
+    printed = Printed.of(seen) if isinstance(seen, str) else seen
     out: list[str] = []
     loose_texts = set(conclusions)
     for text in texts:
@@ -217,7 +217,7 @@ def statements(
         last: str | None = None
         joined = False  # the sentence before ended with ";": one line said in two clauses
         for sentence in split_sentences(prose):
-            st = _statement(sentence, seen, loose)
+            st = _statement(sentence, printed, loose)
             if st is not None and joined and last is not None and out and out[-1] == last:
                 # "listens on :8088; `GET /healthz` is its probe": one fact about one thing
                 out[-1] = clip(f"{last}; {st[:1].lower()}{st[1:]}", FACT_CHARS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from memoryd.extract.offline.limits import COMMAND_CHARS
 from memoryd.extract.offline.shell import (
@@ -191,6 +192,24 @@ TRANSIENT = re.compile(
     r"|\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{7,9}\b",
     re.I,
 )
+
+
+# "monitor_speed = 115200", "PORT: 8080": a number printed as a setting's value.
+_SETTING_VALUE = re.compile(r"\w\s*[=:]\s*(\d+)\b")
+
+
+@dataclass(frozen=True)
+class Printed:
+    """What a session's commands printed, read once per session and asked of every sentence:
+    its text (a name read there anchors a statement) and the numbers it shows as a setting's
+    value (such a number is the project's, not a value of one run)."""
+
+    text: str = ""
+    values: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, text: str) -> Printed:
+        return cls(text, frozenset(_SETTING_VALUE.findall(text)))
 
 
 def futile_steps(task: Task) -> set[int]:

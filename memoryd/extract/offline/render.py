@@ -17,6 +17,7 @@ from memoryd.extract.offline.facts import (
 )
 from memoryd.extract.offline.implication import PREFER_XY, USE_XY
 from memoryd.extract.offline.judge import (
+    Printed,
     environment_facts,
     how_to_run,
     make_slug,
@@ -148,7 +149,7 @@ def _key_steps(task: Task) -> list[str]:
     return _cap_list(steps, MAX_STEPS)
 
 
-def _knowledge(view: _TaskView, printed: str) -> list[str]:
+def _knowledge(view: _TaskView, printed: Printed) -> list[str]:
     """Durable knowledge first (what replaced what, stated facts, facts in tool output), then
     how to run things; never the files of one session or the cwd (the consolidator has it).
     ``printed`` is what the whole session's commands printed (this task's included): an
@@ -259,7 +260,7 @@ def render(rollout: Rollout, request: ExtractionRequest) -> Stage1Output:
     tasks = rollout.tasks
     if not tasks:
         return Stage1Output(rollout_summary="", raw_memory="", rollout_slug="")
-    printed = "".join(f"\n{c.body}" for t in tasks for c in t.commands)
+    printed = Printed.of("".join(f"\n{c.body}" for t in tasks for c in t.commands))
     cwd = request.cwd or rollout.env_cwd or ""
     branch = request.git_branch
     project = posixpath.basename(cwd.rstrip("/")) if cwd else ""
