@@ -13,6 +13,47 @@ QUOTE_CHARS = 300
 _EXCERPT_CHARS = 80
 
 
+# Values that belong to one run: a pid, a hash or id, a temporary path, a timestamp, a port
+# picked at random.
+TRANSIENT = re.compile(
+    r"(?<![\w.:/=-])(?<!port )(?<!PORT )(?<!Port )\d{5,}(?![\w.:])"
+    r"|\b(?:pid|process|job|session)\s*(?:id\s*)?[:#=]?\s*\d+"
+    r"|\bkill\s+(?:-\w+\s+)?\d+|\b[0-9a-f]{10,}\b|\b[0-9a-f]{8}-[0-9a-f]{4}-|/tmp/|/var/folders/"
+    r"|\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}|\block[-_ ]?(?:id)?[:= ]\s*\w*\d"
+    # A short commit or revision id: hex with both digits and letters.
+    r"|\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{7,9}\b",
+    re.I,
+)
+
+
+def without_transient(text: str) -> str:
+    """``text`` on one line without its values of one run (``TRANSIENT``): the word that holds
+    each goes (a pid, a temp path, an id), the words around it stay, a label before it too
+    ("did kill 48213, works" → "did kill, works"); '' when nothing else is left."""
+    text = one_line(text)
+    cuts: list[tuple[int, int]] = []
+    for m in TRANSIENT.finditer(text):
+        first = text.rfind(" ", 0, m.start()) + 1  # the word the match begins in
+        last = text.rfind(" ", 0, m.end() - 1) + 1  # the word it ends in: the value
+        start = last if text[first : m.start() + 1].isalpha() and first != last else first
+        end = text.find(" ", m.end() - 1)
+        end = len(text) if end < 0 else end
+        word = text[start:end]
+        start += len(word) - len(word.lstrip("(\"'`"))
+        label = text[:start].rstrip()
+        if label.endswith((":", "#", "=")):  # "lock id: 77af3": the label's mark goes too
+            start = len(label) - 1
+        end = start + len(text[start:end].rstrip(",.;:!?)\"'`"))
+        cuts.append((start, end))
+    if not cuts:
+        return text
+    for start, end in reversed(cuts):
+        text = text[:start] + text[end:]
+    text = re.sub(r"\s+([,.;:!?)])", r"\1", one_line(text))
+    text = re.sub(r"\(\)|``|[,;:](?=[,;:.!?])", "", text)
+    return text.strip(" ,;:-")
+
+
 def one_line(text: str) -> str:
     return " ".join(text.split())
 
@@ -102,6 +143,23 @@ FILLER = frozenset(
     "forward when whenever every any all run before after only everywhere time times way "
     "things thing anything everything by also as".split()
 )
+
+
+# A contraction's tail: "don't" is "do not", "it's" is "it"; cut at the apostrophe its
+# pieces ("don", "t", "s") would be meaning words that any two negative rules share.
+_NOT = re.compile(r"(?<=\w)n['’]t\b", re.I)
+_IRREGULAR_NOT = re.compile(r"\b(ca|wo)n['’]t\b", re.I)
+_CONTRACTED = re.compile(r"(?<=\w)['’](?:s|re|ve|ll|d|m)\b", re.I)
+
+
+def content_words(text: str) -> set[str]:
+    """The words of ``text`` that carry meaning (``FILLER`` left out), a contraction read as
+    its words ("don't" is "do not")."""
+    text = _IRREGULAR_NOT.sub(
+        lambda m: "will not" if m.group(1).lower() == "wo" else "can not", text
+    )
+    text = _CONTRACTED.sub("", _NOT.sub(" not", text))
+    return set(norm_words(text).split()) - FILLER
 
 
 # What an English suffix adds to a stem: "lint" + "er", "indent" + "ation"; not "hand" + "ler".

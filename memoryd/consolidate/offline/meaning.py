@@ -8,10 +8,18 @@ wording; anything unrecognised is a plain fact."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence, Set
+from collections.abc import Iterable, Set
 
-# FILLER, overlap and stem moved to textutil (the extractor uses them too); re-exported
+# where a rule holds moved to scope; re-exported
+from memoryd.consolidate.offline.scope import UNIVERSAL
+from memoryd.consolidate.offline.scope import scope_only as scope_only
+from memoryd.consolidate.offline.scope import universal as universal
+from memoryd.consolidate.offline.scope import unpointed as unpointed
+from memoryd.consolidate.offline.scope import where_stated as where_stated
+
+# FILLER, content_words, overlap and stem moved to textutil (the extractor uses them too)
 from memoryd.textutil import FILLER as FILLER
+from memoryd.textutil import content_words as content_words
 from memoryd.textutil import norm_words
 from memoryd.textutil import overlap as overlap
 from memoryd.textutil import stem as stem
@@ -94,21 +102,6 @@ def _rejected(alternative: str) -> str:
         if not w.endswith("ing") and w not in FILLER and w not in _BEFORE_TOOL:
             return w
     return words[0] if words else ""
-
-
-# A contraction's tail: "don't" is "do not", "it's" is "it"; cut at the apostrophe its
-# pieces ("don", "t", "s") would be meaning words that any two negative rules share.
-_NOT = re.compile(r"(?<=\w)n['’]t\b", re.I)
-_IRREGULAR_NOT = re.compile(r"\b(ca|wo)n['’]t\b", re.I)
-_CONTRACTED = re.compile(r"(?<=\w)['’](?:s|re|ve|ll|d|m)\b", re.I)
-
-
-def content_words(text: str) -> set[str]:
-    text = _IRREGULAR_NOT.sub(
-        lambda m: "will not" if m.group(1).lower() == "wo" else "can not", text
-    )
-    text = _CONTRACTED.sub("", _NOT.sub(" not", text))
-    return set(norm_words(text).split()) - FILLER
 
 
 def rule_key(implication: str) -> str:
@@ -385,13 +378,48 @@ def same_stance(sa: dict[str, bool], sb: dict[str, bool]) -> bool:
     return all(sa[w] == sb[w] for w in sa if w in sb)
 
 
+# "installing with sudo is a no", "force pushes are off limits here": a rule that names what it
+# turns down first and the refusal after it, a predicate in place of "no" or "never" before.
+_REFUSED_AFTER = re.compile(
+    r"^(?P<what>(?:(?!\b(?:is|are)\b).){3,80}?)\s+(?:is|are)\s+(?:a\s+(?:hard\s+|big\s+)?no\b"
+    r"(?:-go)?|not\s+(?:allowed|ok(?:ay)?\b|an\s+option|acceptable)|forbidden|banned|prohibited"
+    r"|off[\s-]limits|out\s+of\s+the\s+question)",
+    re.I,
+)
+
+
+def refusal_first(rule: str) -> str:
+    """A rule that refuses what it names first said the other way round ("installing with sudo
+    is a no for npm too" → "no installing with sudo for npm too"), so its stance and polarity
+    read as those of the same rule said with "no" before; any other rule as it is."""
+    m = _REFUSED_AFTER.match(rule.strip())
+    return rule if m is None else f"no {m.group('what')}{rule.strip()[m.end() :]}"
+
+
+def same_refused(a: str, b: str, tools: Set[str]) -> bool:
+    """Two rules that turn down the same thing for the same job, whatever else each names:
+    at least two words both turn down, at most one that only one of them does, the same
+    programs turned down and nothing one takes that the other turns down. The thing, the
+    polarity and the job are the rule; the programs it was met with or a reason after it
+    are not ("no installing with sudo, for npm too" / "avoid sudo when installing stuff;
+    pipx is for python apps")."""
+    sa, sb = stance(unwrap(a)), stance(unwrap(b))
+    ra = {w for w, ok in sa.items() if not ok}
+    rb = {w for w, ok in sb.items() if not ok}
+    return (
+        len(ra & rb) >= 2 and len(ra ^ rb) <= 1 and ra & tools == rb & tools and same_stance(sa, sb)
+    )
+
+
 def same_meaning(a: str, b: str, tools: Set[str]) -> bool:
     """Two rules that say the same in other words: most meaning words (or ideas) shared, both
     asking for or both turning down, no other thing in code named and no word taken by one
     and turned down by the other; or the same code kept out; or the same tool taken the same
     way."""
     # where a rule holds ("same rule as in the api", "in every repo") is not what it asks
-    a, b = _UNIVERSAL.sub(" ", a), _UNIVERSAL.sub(" ", b)
+    a, b = refusal_first(UNIVERSAL.sub(" ", a)), refusal_first(UNIVERSAL.sub(" ", b))
+    if same_refused(a, b, tools):
+        return True
     if _other_tools(a, b, tools):
         return False
     wa, wb = meaning_words(unwrap(a)), meaning_words(unwrap(b))
@@ -418,72 +446,3 @@ def _pair_conflict(a: str, b: str) -> bool:
     x, y = stem(m.group("x").lower()), stem(_rejected(a[m.start("y") :]))
     sb = stance(b)
     return sb.get(y) is True or sb.get(x) is False
-
-
-# A rule the user scoped to all their work: "whatever the repo", "in every project of mine",
-# "across all our repositories".
-_UNIVERSAL = re.compile(
-    r"\b(?:every|all|any|each)\s+(?:(?:one\s+)?(?:of\s+)?(?:my|our|the|your)\s+)?"
-    r"(?:repo|repositor|project|codebase|workspace)\w*"
-    r"|\bwhatever\s+(?:the\s+)?(?:repo|repositor|project|codebase)\w*"
-    r"|\bacross\s+(?:all\s+)?(?:my\s+|our\s+)?(?:repo|repositor|project|codebase)\w*"
-    # "here and everywhere else", "same deal as everywhere": said of all work, not one repo
-    r"|\beverywhere\b"
-    # "not just this project", "not only here": beyond the one it was said in
-    r"|\bnot\s+(?:just|only)\s+(?:for\s+|in\s+)?(?:here\b|this\b(?:\s+(?:one|repo|repositor|project|codebase)\w*)?)"
-    # "like I told you in the other project", "same as in the api repo": a rule said again in
-    # one project with a pointer to another holds beyond the one it was said in
-    r"|\b(?:an)?other\s+(?:repo|repositor|project|codebase)\w*"
-    r"|\b(?:same|like|as)\s+(?:\w+\s+){0,2}in\s+(?:the\s+|my\s+|our\s+)?[\w.-]+\s+"
-    r"(?:repo|repositor|project|codebase)\w*"
-    # "same deal as in ferrule": a bare name after "as in" (no article) names another place
-    r"|\bsame\s+(?:\w+\s+){0,2}as\s+in\s+(?!(?:the|this|that|these|those|my|our|your|a|an|here)\b)"
-    r"[\w.-]+"
-    # "like we did on my blog": done the same way in another piece of the user's work
-    r"|\blike\s+(?:we|i)\s+(?:did|do)\s+(?:in|on|for|with)\s+(?:my|our)\s+[\w.-]+",
-    re.I,
-)
-
-
-# "…, same rule as in the api repo.": the pointer that made a rule general names the project
-# it points to; on a general rule's line it would scope the rule to that one project.
-_POINTER_TO = re.compile(
-    r"[\s,;.—–-]*\b(?:the\s+)?same\s+(?:\w+\s+){0,2}as\s+in\s+(?:the\s+)?[\w.-]+"
-    r"(?:\s+(?:repo|repositor|project|codebase)\w*)?\s*[.!]?",
-    re.I,
-)
-
-
-def unpointed(text: str, projects: Iterable[str] = ()) -> str:
-    """A general rule without the pointer to the project it was first said in: "same rule as
-    in the api repo", or a clause of at most four words that ends on the name of one of the
-    user's ``projects`` ("no sudo, like in ledgerly")."""
-    out = _POINTER_TO.sub("", text).strip()
-    for name in projects:
-        clause = rf"(?:^|\s*[,;:]\s*|\s+[—–-]+\s+)(?:[\w'’]+\s+){{0,3}}{re.escape(name)}\s*[.!]?$"
-        out = re.sub(clause, "", out, flags=re.I).strip()
-    return out or text
-
-
-def universal(text: str) -> bool:
-    """Whether a rule says it holds in every project, wherever it was said."""
-    return _UNIVERSAL.search(text) is not None
-
-
-def scope_only(rule: str) -> bool:
-    """Whether a rule says only where something holds ("noted, for every project, not just
-    this one"): cut from the sentence after a rule, it scopes that rule and says nothing
-    itself. Besides the scope it holds no meaning word but a participle that takes the rule
-    before on ("noted", "understood"); "prefer tabs, not just here" says what to prefer."""
-    if not universal(rule):
-        return False
-    rest = content_words(_UNIVERSAL.sub(" ", rule))
-    return all(len(w) > 4 and w.endswith("ed") for w in rest)
-
-
-def where_stated(projects: Sequence[str]) -> str:
-    """Where a general rule comes from: the projects that stated it, or, for a rule stated in
-    one project for all of them, no project name (it is not that project's rule)."""
-    if len(projects) > 1:
-        return f"stated in {', '.join(projects)}"
-    return "stated for every project"

@@ -26,6 +26,7 @@ from memoryd.consolidate.offline.meaning import (
     universal,
     unwrap,
 )
+from memoryd.consolidate.offline.replaced import mentions
 from memoryd.consolidate.offline.sources import Source, TaskIn, project_name
 from memoryd.consolidate.offline.supersession import (
     Replacement,
@@ -283,10 +284,12 @@ def _fold_restatements(entries: Iterable[Entry]) -> list[Entry]:
 def replacement_signals(sources: Sequence[Source]) -> dict[str, list[Replacement]]:
     """Per cwd, every "Replaced: …" statement with the day of its session, and for each
     "Switched to: `new`" the older programs that ran the same subcommands (``npm test`` before,
-    ``pnpm test`` since: npm was replaced by pnpm)."""
+    ``pnpm test`` since: npm was replaced by pnpm) and that the session saying the switch names
+    (``node build`` before, ``pnpm build`` since: node serves the build the package manager
+    made, it was not what the session turned away from)."""
     out: dict[str, list[Replacement]] = {}
     dated: dict[str, list[tuple[str, set[tuple[str, str]]]]] = {}
-    switches: list[tuple[str, str, str, str]] = []  # cwd, new, day, text
+    switches: list[tuple[str, str, str, str, list[str]]] = []  # cwd, new, day, text, told
     for src in sources:
         for t in src.tasks:
             for bullet in [*t.knowledge, *t.failures]:
@@ -297,7 +300,8 @@ def replacement_signals(sources: Sequence[Source]) -> dict[str, list[Replacement
                     out.setdefault(src.cwd, []).append(r)
                 new = switched_to(bullet)
                 if new is not None:
-                    switches.append((src.cwd, new, src.updated_at, bullet))
+                    told = [b for u in src.tasks for b in (*u.prefs, *u.knowledge, *u.failures)]
+                    switches.append((src.cwd, new, src.updated_at, bullet, told))
     # A setting whose value a later session gives differently: the older value is out of date.
     values: dict[tuple[str, str], list[tuple[str, str, str]]] = {}  # (cwd, name) -> day, value
     for src in sources:
@@ -312,12 +316,13 @@ def replacement_signals(sources: Sequence[Source]) -> dict[str, list[Replacement
                 out.setdefault(cwd, []).append(
                     Replacement(f"{name}={old_value}", f"{name}={value}", day, text)
                 )
-    for cwd, new, day, text in switches:
+    for cwd, new, day, text, told in switches:
         before = {p for d, pairs in dated.get(cwd, []) if d < day for p in pairs}
         since = {p for d, pairs in dated.get(cwd, []) if d >= day for p in pairs}
         subs = {sub for prog, sub in since if prog == new}
         for old in sorted({prog for prog, sub in before if sub in subs and prog != new}):
-            out.setdefault(cwd, []).append(Replacement(old, new, day, text))
+            if mentions(old, told):
+                out.setdefault(cwd, []).append(Replacement(old, new, day, text))
     # Changes no sentence announced: read from the facts themselves.
     facts: dict[str, list[tuple[str, str]]] = {}
     fails: dict[str, list[tuple[str, str]]] = {}

@@ -34,6 +34,7 @@ from memoryd.consolidate.offline.meaning import (
     DONT,
     DURABILITY,
     FACT,
+    FIX,
     REPLACED,
     RULE,
     first_arg,
@@ -45,6 +46,7 @@ from memoryd.consolidate.offline.meaning import (
 )
 from memoryd.consolidate.offline.memory_md import VisibleGroup
 from memoryd.consolidate.offline.model import Entry, project_bullet
+from memoryd.consolidate.offline.mood import directs
 from memoryd.consolidate.offline.sources import AdHocNote, Skill, Source
 from memoryd.consolidate.offline.supersession import (
     replaced_phrase,
@@ -162,6 +164,10 @@ def _entry_text(e: Entry, rules: Sequence[str]) -> str:
 
 
 def _score(e: Entry) -> int:
+    if e.kind == RULE and not directs(e.implication or e.text):
+        # a question, a choice for now or a statement kept as a rule is not what to do:
+        # it ranks under the rules that direct and the lessons an outcome confirmed
+        return DURABILITY[FIX] * 4
     return e.durability
 
 

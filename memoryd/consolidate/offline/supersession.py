@@ -1,6 +1,7 @@
-"""What a later statement makes out of date: a replacement said in words, the same statement
-with another value, another value of the same attribute, a setting renamed, a remembered
-command that now fails as gone, a tool a later rule turns down."""
+"""Where replacements come from: a replacement said in words, the same statement with another
+value, another value of the same attribute, a setting renamed, a remembered command that now
+fails as gone, a tool a later rule turns down. What a replacement makes out of date is
+``replaced``."""
 
 from __future__ import annotations
 
@@ -11,8 +12,6 @@ from dataclasses import dataclass
 from memoryd.consolidate.offline.meaning import (
     FILLER,
     FIX_LINE,
-    REPLACED_LINE,
-    SWITCHED_LINE,
     first_arg,
     meaning_words,
     names_in,
@@ -20,173 +19,17 @@ from memoryd.consolidate.offline.meaning import (
     stance,
     stem,
 )
+
+# what a replacement makes out of date moved to replaced; re-exported
+from memoryd.consolidate.offline.replaced import Replacement as Replacement
+from memoryd.consolidate.offline.replaced import distinctive, mentions, term_pattern
+from memoryd.consolidate.offline.replaced import fact_key as fact_key
+from memoryd.consolidate.offline.replaced import replaced_phrase as replaced_phrase
+from memoryd.consolidate.offline.replaced import replacement as replacement
+from memoryd.consolidate.offline.replaced import settings as settings
+from memoryd.consolidate.offline.replaced import superseded_by as superseded_by
+from memoryd.consolidate.offline.replaced import switched_to as switched_to
 from memoryd.textutil import norm_words
-
-
-@dataclass(frozen=True)
-class Replacement:
-    """A later statement that ``old`` was replaced (by ``new``) or is gone, on ``day``."""
-
-    old: str
-    new: str
-    day: str
-    text: str
-
-    def covers(self, text: str, paths: bool = True) -> bool:
-        """Whether ``text`` presents ``old`` as current (and does not already name ``new``);
-        with ``paths``, also as the last part of a path."""
-        if REPLACED_LINE.match(text) or SWITCHED_LINE.match(text):
-            return False  # a statement of the change itself is never out of date by it
-        if _SETTING_TERM.fullmatch(self.old):  # a value that changed: NAME=old
-            pairs = settings(text)
-            name, value = self.old.split("=", 1)
-            new_value = self.new.split("=", 1)[-1]
-            if (name, new_value) in pairs:
-                return False
-            # "the UI is http://localhost:8081" states the old port without naming the
-            # setting: a distinctive old value is out of date wherever it is stated
-            return (name, value) in pairs or (
-                _distinctive(value)
-                and _value(value).search(text) is not None
-                and _value(new_value).search(text) is None
-            )
-        if _said_gone(self.old, text) or norm_words(text) in norm_words(self.text):
-            return False  # "package-lock.json was removed", or the words that said the change
-        named = _named if paths else _term
-        return (
-            named(self.old).search(text) is not None
-            and not (self.new and named(self.new).search(text) is not None)
-            and not _turns_down(self.old, text)
-        )
-
-
-def _turns_down(term: str, text: str) -> bool:
-    """Whether ``text`` names the tool ``term`` only in a rule against something: "no sudo
-    for npm either" turns npm down, and "never install as root, that goes for yarn too"
-    forbids what it names yarn for, taking nothing in its place. Neither presents the tool as
-    current, and what it forbids stays forbidden after the tool is replaced."""
-    word = term.strip("`")
-    if re.fullmatch(r"[\w.+-]+", word) is None:
-        return False  # a command or a setting: a rule about it is about it
-    rule = re.sub(r"^in\s+similar\s+future\s+tasks,\s*", "", text.rsplit("->", 1)[-1].strip())
-    if _FORBIDS.match(rule) and _TAKES.search(rule) is None:
-        return True
-    return stance(rule).get(stem(word.lower())) is False
-
-
-_FORBIDS = re.compile(r"(?:please\s+)?(?:do\s+not|don't|never|avoid|no)\b", re.I)
-# A rule that forbids one way and takes another ("don't run X in CI; use Y") is about Y.
-_TAKES = re.compile(r"\b(?:use|run\s+it\s+with|instead|rather|prefer)\b", re.I)
-
-
-_GONE_WORDS = (
-    r"(?:is|was|has\s+been|got|are|were)\s+(?:now\s+)?(?:removed|gone|replaced|renamed|dropped"
-    r"|deprecated|deleted|retired)|no\s+longer\b"
-)
-
-
-def _said_gone(term: str, text: str) -> bool:
-    """Whether ``text`` says ``term`` is gone or replaced ("`X` was removed", "X no longer")."""
-    body = _term(term).pattern
-    return re.search(rf"{body}`?\)?\s+{_GONE_WORDS}", text, re.I) is not None
-
-
-# "WEBAPP_PORT=8765", "`WEBAPP_PORT` must be 8765", "WEBAPP_PORT is set to 8765": a setting.
-_SETTING = re.compile(
-    r"`?\b(?P<name>[A-Z][A-Z0-9]*_[A-Z0-9_]+)`?\s*(?:=|:|\s(?:must|should)\s+be\s"
-    r"|\sis\s+(?:set\s+to\s|now\s)?|\sset\s+to\s)\s*`?(?P<value>[^\s`,;)'\"]+)"
-)
-
-
-_SETTING_TERM = re.compile(r"[A-Z][A-Z0-9]*_[A-Z0-9_]+=\S+")
-
-
-_SET_TO = re.compile(
-    r"\bset\s+`?(?P<name>[A-Z][A-Z0-9]*_[A-Z0-9_]+)`?\s+to\s+`?(?P<value>[^\s`,;)'\"]+)", re.I
-)
-
-
-# Words that follow "NAME is" without being its value ("RELAY_REDIS_URL is no longer read").
-_NOT_A_VALUE = frozenset(
-    "no not never now still also only missing unset empty required needed gone removed "
-    "deprecated renamed replaced dropped superseded read used set the a an in on at from".split()
-)
-
-
-def settings(text: str) -> set[tuple[str, str]]:
-    """The (name, value) settings a statement gives."""
-    found = [*_SETTING.finditer(text), *_SET_TO.finditer(text)]
-    pairs = {(m.group("name"), m.group("value").rstrip(".")) for m in found}
-    return {(n, v) for n, v in pairs if v and v.lower() not in _NOT_A_VALUE}
-
-
-def _distinctive(value: str) -> bool:
-    """A value that means the setting wherever it shows: a port, a URL, a path, a version;
-    not ``1``, ``true`` or ``dev``."""
-    return len(value) >= 4 and re.search(r"\d|[/:]", value) is not None
-
-
-def _value(value: str) -> re.Pattern[str]:
-    return re.compile(rf"(?<![\w.]){re.escape(value)}(?![\w])")
-
-
-def _term(term: str) -> re.Pattern[str]:
-    body = r"\s+".join(re.escape(p) for p in term.strip("`").split())
-    return re.compile(rf"(?<![\w./-]){body}(?![\w/-])", re.I)
-
-
-def _named(term: str) -> re.Pattern[str]:
-    """Where a statement names ``term``: as a word, or as the last part of a path
-    (``conan/profiles/linux-gcc13`` names the profile ``linux-gcc13``: the thing gone is what
-    the path leads to)."""
-    bare = term.strip("`")
-    if "/" in bare or " " in bare.strip():
-        return _term(term)
-    return re.compile(rf"(?<![\w.-]){re.escape(bare)}(?![\w/-])", re.I)
-
-
-def switched_to(text: str) -> str | None:
-    """The new tool of a "Switched to: `new`" statement."""
-    m = SWITCHED_LINE.match(text)
-    return m.group("new") if m else None
-
-
-def fact_key(text: str) -> str:
-    """Equal keys for the same statement: a replacement by what replaced what (whoever said
-    it, however), anything else by its words."""
-    r = replacement(text, "")
-    if r is not None:
-        return f"replaced:{r.old.lower()}>{r.new.lower()}"
-    new = switched_to(text)
-    if new is not None:
-        return f"switched:{new.lower()}"
-    return norm_words(text) or text
-
-
-def replacement(text: str, day: str) -> Replacement | None:
-    m = REPLACED_LINE.match(text)
-    if m is None:
-        return None
-    new = (m.group("new") or "").strip("`")
-    if new.lower() in FILLER:
-        new = ""  # "replaced by and …": a misread, not a tool; what stays true is that old went
-    return Replacement(m.group("old").strip("`"), new, day, text)
-
-
-def superseded_by(
-    text: str, day: str, signals: Sequence[Replacement], paths: bool = True
-) -> Replacement | None:
-    """The latest replacement, stated on ``day`` or later, that makes ``text`` out of date."""
-    hits = [r for r in signals if r.day >= day and r.covers(text, paths)]
-    return max(hits, key=lambda r: r.day) if hits else None
-
-
-def replaced_phrase(r: Replacement) -> str:
-    """The replacement as a fact: "`old` was replaced by `new`" / "`old` is gone"."""
-    if r.new:
-        return f"`{r.old}` was replaced by `{r.new}`"
-    return f"`{r.old}` is gone"
-
 
 # A value in a statement: a code span, or a token with a digit in it (a port, a version, a URL).
 _SLOT_VALUE = re.compile(r"`[^`\n]+`|(?<![\w/.:-])[\w./:@+-]*\d[\w./:@+-]*")
@@ -233,11 +76,6 @@ def slot(text: str) -> Slot | None:
     return s
 
 
-def _mentions(value: str, texts: Iterable[str]) -> bool:
-    pattern = _term(value)
-    return any(pattern.search(t) is not None for t in texts)
-
-
 def _uses(prog: str, texts: Iterable[str]) -> bool:
     """Whether a command in ``texts`` runs ``prog``."""
     return any(program(m.group(1)) == prog for t in texts for m in re.finditer(r"`([^`\n]+)`", t))
@@ -277,7 +115,7 @@ def changed_values(
                     same_tool = _VERSION_TAIL.sub("", pa) == _VERSION_TAIL.sub("", pb)
                     old_, new_ = (a.strip("`"), b.strip("`")) if same_tool else (pa, pb)
                     out.append(Replacement(old_, new_, new_day, new_text))
-                elif _mentions(a, since):
+                elif mentions(a, since):
                     continue
                 else:
                     out.append(Replacement(a.strip("`"), b.strip("`"), new_day, new_text))
@@ -306,7 +144,7 @@ def _dropped_steps(
         return []
     out: list[Replacement] = []
     for step in olds[:-1]:
-        if step in news or not program(step) or _mentions(step, since):
+        if step in news or not program(step) or mentions(step, since):
             continue
         if any(_turned_around(step, n) for n in news[:-1]):
             out.append(Replacement(step, new.strip("`"), day, text))
@@ -339,7 +177,7 @@ def attributed_values(text: str) -> list[Attributed]:
     out: list[Attributed] = []
     for m in _SLOT_VALUE.finditer(text):
         value = m.group(0).rstrip(".,;:")
-        if value.startswith("`") or (not _distinctive(value) and not value.isdigit()):
+        if value.startswith("`") or (not distinctive(value) and not value.isdigit()):
             continue
         before = re.findall(r"[A-Za-z][\w-]*", text[max(0, m.start() - 40) : m.start()])
         named = [w for w in before[-3:] if w.lower() not in FILLER]
@@ -375,7 +213,7 @@ def changed_attributes(
             shared = len(old.subject & new.subject)
             if shared < 2 or shared < 0.5 * min(len(old.subject), len(new.subject)):
                 continue
-            if _mentions(old.value, [t for d, t in texts if d >= new_day]):
+            if mentions(old.value, [t for d, t in texts if d >= new_day]):
                 continue
             out.append(Replacement(old.value, new.value, new_day, new_text))
     return out
@@ -390,12 +228,12 @@ def renamed_settings(
     out: list[Replacement] = []
     given = [(day, text, n, v) for day, text in facts for n, v in settings(text)]
     for old_day, _t, old_name, value in given:
-        if not _distinctive(value):
+        if not distinctive(value):
             continue
         for new_day, new_text, new_name, new_value in given:
             if new_day <= old_day or new_value != value or new_name == old_name:
                 continue
-            if _mentions(old_name, [t for d, t in texts if d >= new_day]):
+            if mentions(old_name, [t for d, t in texts if d >= new_day]):
                 continue
             out.append(Replacement(old_name, new_name, new_day, new_text))
     return out
@@ -432,7 +270,7 @@ def gone_command(text: str) -> str | None:
     # the error must be about the command itself ("make: *** No rule to make target 'dev'",
     # "Command not found: worker"), not a file the command could not find
     words = [w for w in m.group("cmd").split() if len(w) >= 3 and not w.startswith("-")]
-    if not any(_term(w).search(m.group("rest")) for w in words):
+    if not any(term_pattern(w).search(m.group("rest")) for w in words):
         return None
     return m.group("cmd")
 
@@ -451,7 +289,7 @@ def gone_commands(
             continue
         before = [t for d, t in texts if d < day]
         worked_since = [t for d, t in texts if d > day and t != text and gone_command(t) is None]
-        if _mentions(cmd, before) and not _mentions(cmd, worked_since):
+        if mentions(cmd, before) and not mentions(cmd, worked_since):
             instead = _INSTEAD.search(text)
             out.append(Replacement(cmd, instead.group("new") if instead else "", day, text))
     return out

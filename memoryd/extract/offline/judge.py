@@ -17,6 +17,7 @@ from memoryd.extract.offline.shell import (
     command_programs,
 )
 from memoryd.extract.offline.timeline import Command, Edit, Feedback, Task
+from memoryd.textutil import TRANSIENT as TRANSIENT  # moved to textutil; re-exported
 from memoryd.textutil import clip, dedupe, md_code, plural, quoted
 
 
@@ -181,19 +182,6 @@ _TASK_RUNNER = re.compile(
     r"^(?:make|just|task|invoke|npm\s+run|pnpm(?:\s+run)?|yarn(?:\s+run)?|bun\s+run|rake"
     r"|mise\s+run|poe)\s+(?=\w)"
 )
-# Values that belong to one run: a pid, a hash or id, a temporary path, a timestamp, a port
-# picked at random.
-TRANSIENT = re.compile(
-    r"(?<![\w.:/=-])(?<!port )(?<!PORT )(?<!Port )\d{5,}(?![\w.:])"
-    r"|\b(?:pid|process|job|session)\s*(?:id\s*)?[:#=]?\s*\d+"
-    r"|\bkill\s+(?:-\w+\s+)?\d+|\b[0-9a-f]{10,}\b|\b[0-9a-f]{8}-[0-9a-f]{4}-|/tmp/|/var/folders/"
-    r"|\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}|\block[-_ ]?(?:id)?[:= ]\s*\w*\d"
-    # A short commit or revision id: hex with both digits and letters.
-    r"|\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{7,9}\b",
-    re.I,
-)
-
-
 # "monitor_speed = 115200", "PORT: 8080": a number printed as a setting's value.
 _SETTING_VALUE = re.compile(r"\w\s*[=:]\s*(\d+)\b")
 

@@ -27,7 +27,7 @@ from memoryd.extract.offline.sentences import (
     words_of,
 )
 from memoryd.textutil import FILLER as MEANINGLESS
-from memoryd.textutil import clip, norm_words, one_line, overlap, stem
+from memoryd.textutil import clip, norm_words, one_line, overlap, stem, without_transient
 
 # A refusal, in any register, as the first clause of an answer: "nah", "no thanks", "I'd
 # rather not", "let's not", "better not", "hmm, no", "please don't (do that)".
@@ -229,7 +229,10 @@ def read_message(text: str) -> MessageReading:
     parts = [c for c in CLAUSE_SPLIT.split(title_src) if c.strip()]
     while len(parts) > 1 and clause_kind(parts[0]) != "other":
         parts.pop(0)
-    title = clip(strip_tail(", ".join(parts)) or one_line(text), TITLE_CHARS)
+    # a title is shown in MEMORY.md: a value of one run in the user's words (a pid they
+    # killed, a temp dir) is not, as it is not in a knowledge line
+    title = strip_tail(without_transient(", ".join(parts))) or without_transient(text)
+    title = clip(title or "(untitled task)", TITLE_CHARS)
     return MessageReading(
         positive=positive,
         negative=negative,

@@ -1,0 +1,189 @@
+"""A replacement and what it makes out of date: a later statement that a tool, command or
+value was replaced (or is gone), and whether another statement still presents the old one as
+current; where replacements come from is ``supersession``."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from memoryd.consolidate.offline.meaning import (
+    FILLER,
+    REPLACED_LINE,
+    SWITCHED_LINE,
+    stance,
+    stem,
+)
+from memoryd.textutil import norm_words
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """A later statement that ``old`` was replaced (by ``new``) or is gone, on ``day``."""
+
+    old: str
+    new: str
+    day: str
+    text: str
+
+    def covers(self, text: str, paths: bool = True) -> bool:
+        """Whether ``text`` presents ``old`` as current (and does not already name ``new``);
+        with ``paths``, also as the last part of a path."""
+        if REPLACED_LINE.match(text) or SWITCHED_LINE.match(text):
+            return False  # a statement of the change itself is never out of date by it
+        if _SETTING_TERM.fullmatch(self.old):  # a value that changed: NAME=old
+            pairs = settings(text)
+            name, value = self.old.split("=", 1)
+            new_value = self.new.split("=", 1)[-1]
+            if (name, new_value) in pairs:
+                return False
+            # "the UI is http://localhost:8081" states the old port without naming the
+            # setting: a distinctive old value is out of date wherever it is stated
+            return (name, value) in pairs or (
+                distinctive(value)
+                and _value(value).search(text) is not None
+                and _value(new_value).search(text) is None
+            )
+        if _said_gone(self.old, text) or norm_words(text) in norm_words(self.text):
+            return False  # "package-lock.json was removed", or the words that said the change
+        named = _named if paths else term_pattern
+        return (
+            named(self.old).search(text) is not None
+            and not (self.new and named(self.new).search(text) is not None)
+            and not _turns_down(self.old, text)
+        )
+
+
+def _turns_down(term: str, text: str) -> bool:
+    """Whether ``text`` names the tool ``term`` only in a rule against something: "no sudo
+    for npm either" turns npm down, and "never install as root, that goes for yarn too"
+    forbids what it names yarn for, taking nothing in its place. Neither presents the tool as
+    current, and what it forbids stays forbidden after the tool is replaced."""
+    word = term.strip("`")
+    if re.fullmatch(r"[\w.+-]+", word) is None:
+        return False  # a command or a setting: a rule about it is about it
+    rule = re.sub(r"^in\s+similar\s+future\s+tasks,\s*", "", text.rsplit("->", 1)[-1].strip())
+    if _FORBIDS.match(rule) and _TAKES.search(rule) is None:
+        return True
+    return stance(rule).get(stem(word.lower())) is False
+
+
+_FORBIDS = re.compile(r"(?:please\s+)?(?:do\s+not|don't|never|avoid|no)\b", re.I)
+# A rule that forbids one way and takes another ("don't run X in CI; use Y") is about Y.
+_TAKES = re.compile(r"\b(?:use|run\s+it\s+with|instead|rather|prefer)\b", re.I)
+
+
+_GONE_WORDS = (
+    r"(?:is|was|has\s+been|got|are|were)\s+(?:now\s+)?(?:removed|gone|replaced|renamed|dropped"
+    r"|deprecated|deleted|retired)|no\s+longer\b"
+)
+
+
+def _said_gone(term: str, text: str) -> bool:
+    """Whether ``text`` says ``term`` is gone or replaced ("`X` was removed", "X no longer")."""
+    body = term_pattern(term).pattern
+    return re.search(rf"{body}`?\)?\s+{_GONE_WORDS}", text, re.I) is not None
+
+
+# "WEBAPP_PORT=8765", "`WEBAPP_PORT` must be 8765", "WEBAPP_PORT is set to 8765": a setting.
+_SETTING = re.compile(
+    r"`?\b(?P<name>[A-Z][A-Z0-9]*_[A-Z0-9_]+)`?\s*(?:=|:|\s(?:must|should)\s+be\s"
+    r"|\sis\s+(?:set\s+to\s|now\s)?|\sset\s+to\s)\s*`?(?P<value>[^\s`,;)'\"]+)"
+)
+
+
+_SETTING_TERM = re.compile(r"[A-Z][A-Z0-9]*_[A-Z0-9_]+=\S+")
+
+
+_SET_TO = re.compile(
+    r"\bset\s+`?(?P<name>[A-Z][A-Z0-9]*_[A-Z0-9_]+)`?\s+to\s+`?(?P<value>[^\s`,;)'\"]+)", re.I
+)
+
+
+# Words that follow "NAME is" without being its value ("RELAY_REDIS_URL is no longer read").
+_NOT_A_VALUE = frozenset(
+    "no not never now still also only missing unset empty required needed gone removed "
+    "deprecated renamed replaced dropped superseded read used set the a an in on at from".split()
+)
+
+
+def settings(text: str) -> set[tuple[str, str]]:
+    """The (name, value) settings a statement gives."""
+    found = [*_SETTING.finditer(text), *_SET_TO.finditer(text)]
+    pairs = {(m.group("name"), m.group("value").rstrip(".")) for m in found}
+    return {(n, v) for n, v in pairs if v and v.lower() not in _NOT_A_VALUE}
+
+
+def distinctive(value: str) -> bool:
+    """A value that means the setting wherever it shows: a port, a URL, a path, a version;
+    not ``1``, ``true`` or ``dev``."""
+    return len(value) >= 4 and re.search(r"\d|[/:]", value) is not None
+
+
+def _value(value: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![\w.]){re.escape(value)}(?![\w])")
+
+
+def term_pattern(term: str) -> re.Pattern[str]:
+    body = r"\s+".join(re.escape(p) for p in term.strip("`").split())
+    return re.compile(rf"(?<![\w./-]){body}(?![\w/-])", re.I)
+
+
+def _named(term: str) -> re.Pattern[str]:
+    """Where a statement names ``term``: as a word, or as the last part of a path
+    (``conan/profiles/linux-gcc13`` names the profile ``linux-gcc13``: the thing gone is what
+    the path leads to)."""
+    bare = term.strip("`")
+    if "/" in bare or " " in bare.strip():
+        return term_pattern(term)
+    return re.compile(rf"(?<![\w.-]){re.escape(bare)}(?![\w/-])", re.I)
+
+
+def switched_to(text: str) -> str | None:
+    """The new tool of a "Switched to: `new`" statement."""
+    m = SWITCHED_LINE.match(text)
+    return m.group("new") if m else None
+
+
+def fact_key(text: str) -> str:
+    """Equal keys for the same statement: a replacement by what replaced what (whoever said
+    it, however), anything else by its words."""
+    r = replacement(text, "")
+    if r is not None:
+        return f"replaced:{r.old.lower()}>{r.new.lower()}"
+    new = switched_to(text)
+    if new is not None:
+        return f"switched:{new.lower()}"
+    return norm_words(text) or text
+
+
+def replacement(text: str, day: str) -> Replacement | None:
+    m = REPLACED_LINE.match(text)
+    if m is None:
+        return None
+    new = (m.group("new") or "").strip("`")
+    if new.lower() in FILLER:
+        new = ""  # "replaced by and …": a misread, not a tool; what stays true is that old went
+    return Replacement(m.group("old").strip("`"), new, day, text)
+
+
+def superseded_by(
+    text: str, day: str, signals: Sequence[Replacement], paths: bool = True
+) -> Replacement | None:
+    """The latest replacement, stated on ``day`` or later, that makes ``text`` out of date."""
+    hits = [r for r in signals if r.day >= day and r.covers(text, paths)]
+    return max(hits, key=lambda r: r.day) if hits else None
+
+
+def replaced_phrase(r: Replacement) -> str:
+    """The replacement as a fact: "`old` was replaced by `new`" / "`old` is gone"."""
+    if r.new:
+        return f"`{r.old}` was replaced by `{r.new}`"
+    return f"`{r.old}` is gone"
+
+
+def mentions(value: str, texts: Iterable[str]) -> bool:
+    """Whether any of ``texts`` names ``value`` as a whole word or command."""
+    pattern = term_pattern(value)
+    return any(pattern.search(t) is not None for t in texts)
