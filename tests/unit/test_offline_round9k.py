@@ -1,7 +1,7 @@
 """Round 9k of issue 13, K's leftovers as classes: a value of one run in a task's title, a
 switch of package manager that took an unrelated program for the replaced one, one refusal
 said two ways staying two rules, and chatter kept as a rule ranking over lessons; each in
-wording no corpus has (a tile server, a kiosk app, a ferry service, a glaze studio)."""
+wording no corpus has (a tile server, a signboard app, a ferry service, a glaze studio)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from memoryd.store.phase2 import ArtifactRow
 from memoryd.textutil import without_transient
 
 TILES = "/home/ines/src/tilecache"
-KIOSK = "/home/ines/src/kiosk"
+SIGNBOARD = "/home/ines/src/signboard"
 GLAZE = "/home/ines/src/glazebook"
 
 
@@ -81,7 +81,7 @@ def _source(n: int, day: str, knowledge: list[str]) -> Source:
     return Source(
         thread_id=f"t{n}",
         summary_file=f"s{n}.md",
-        cwd=KIOSK,
+        cwd=SIGNBOARD,
         rollout_path=f"/r/{n}.jsonl",
         updated_at=day,
         git_branch="main",
@@ -99,18 +99,18 @@ def test_a_switch_replaces_the_program_the_switching_session_names_only() -> Non
             "Install dependencies with `yarn install`",
             # caddy serves the files the package manager built; its subcommand is the
             # new tool's script name by chance
-            "The kiosk is served from `dist/` by `caddy start` on :4400",
+            "The signboard is served from `dist/` by `caddy start` on :4400",
         ],
     )
     switch = _source(
         2,
         "2026-03-06T10:00:00+00:00",
         [
-            'Switched to: `bun` ("moved the kiosk to bun, the yarn.lock is deleted")',
+            'Switched to: `bun` ("moved the signboard to bun, the yarn.lock is deleted")',
             "Now: `bun install`, `bun start`, `bun test`",
         ],
     )
-    [r] = replacement_signals([before, switch])[KIOSK]
+    [r] = replacement_signals([before, switch])[SIGNBOARD]
     assert (r.old, r.new) == ("yarn", "bun")
 
 
@@ -121,7 +121,7 @@ def test_a_switch_that_names_no_old_program_replaces_none() -> None:
         "2026-03-06T10:00:00+00:00",
         ['Switched to: `bun` ("installs are quicker now")', "Now: `bun install`"],
     )
-    assert replacement_signals([before, switch]).get(KIOSK, []) == []
+    assert replacement_signals([before, switch]).get(SIGNBOARD, []) == []
 
 
 # --- 3. one refusal said two ways is one rule ---
