@@ -59,6 +59,14 @@ the files themselves and the workspace diff, with no state outside the memory ro
    hashes the content of the inputs behind it (rollout summary file + raw memory section, or
    the ad-hoc note). When an input changes, the fingerprint no longer matches and the line
    comes back with the new evidence; when its inputs are all gone the record is dropped.
+   A line that states one memory item (a rule, a fact, a lesson, a task, a project) also
+   records that item's identity (``hide <file>:<key> <fingerprint> <item>``; the item is its
+   project and meaning key, not its words), so the deletion holds when the same item is later
+   worded differently with the same inputs (a general rule worded as another project said it,
+   a rule that gains the user's quote, a fact marked superseded) and the record moves to the
+   new wording; another item never matches, whatever words it shares. A record from before
+   item identities (three fields) hides its line by wording and gains the identity at the next
+   run.
    Deleting a heading (``# Task Group: …``, ``## Task n: …``, a summary topic) hides
    everything under it, and the summary is built from what stays visible in ``MEMORY.md``,
    so hiding a task group there also removes it from the summary. Deleting a ``hide`` line
@@ -261,7 +269,7 @@ def consolidate_root(root: Path, diff_file: str | None, budget: int = SUMMARY_BU
                 mem_additions.append((where, text))
             else:
                 sum_additions.append(text)
-    hidden = {rid: fp for rid, fp in hidden.items() if catalogue.items.get(rid) == fp}
+    hidden = catalogue.follow(hidden)  # a reworded line stays hidden (ledger.Ledger)
 
     # 3. Notes: the summary keeps what fits, the rest moves to MEMORY.md.
     snotes = list(sview.notes) if sview is not None else []
