@@ -216,9 +216,18 @@ def history(r: HistoryResult) -> list[str]:
         )
         purged = " (purged: held forgotten memories)" if e.purged else ""
         out.append(
-            f"{e.run_id}  {when(e.at_ms / 1000)}  {what}, {e.files_changed} files changed{purged}"
+            f"{e.run_id}  {when(e.at_ms / 1000)}  on {run_host(e.host, e.host_id)}  {what}, "
+            f"{e.files_changed} files changed{purged}"
         )
     return out
+
+
+def run_host(name: str | None, host_id: str | None) -> str:
+    """The host that ran a consolidation, named as ``hosts`` names it: ``name (id[:8])`` on
+    PostgreSQL, the name alone on SQLite; ``-`` for a run recorded before hosts were."""
+    if not host_id:
+        return name or "-"
+    return f"{name or 'unnamed host'} ({host_id[:8]})"
 
 
 def diff(r: DiffResult) -> list[str]:
