@@ -179,6 +179,35 @@ def test_a_deleted_summary_line_stays_gone_when_its_rule_is_reworded(home: Home)
     assert len(HIDE.findall(home.memory)) == 1
 
 
+def test_a_line_deleted_in_the_pass_that_rewords_it_stays_gone(home: Home) -> None:
+    """The deletion and the session that rewords the rule reach the same pass: the line the
+    user deleted is named as the last pass worded it, and its item is found in the new one."""
+    home.delete_summary_line(RG_WEBAPP)
+    home.write(LATER)
+    home.run()
+    prefs = home.preferences()
+    assert not _says_rg(prefs), prefs
+    assert any(p.startswith(VENV_LEDGER) for p in prefs), prefs
+    assert NEW_FACT in home.summary
+    assert len(HIDE.findall(home.memory)) == 1
+
+
+def test_an_edited_line_is_hidden_and_kept_as_a_note_when_reworded_the_same_pass(
+    home: Home,
+) -> None:
+    """An edit of a generated line is its deletion plus the user's own line: the user's words
+    are kept among the notes, the generated line stays gone in its new wording."""
+    text = home.summary
+    mine = "- rg for searching, except in vendored code"
+    (home.root / SUMMARY_FILE).write_text(
+        "\n".join(mine if ln.startswith(RG_WEBAPP) else ln for ln in text.split("\n"))
+    )
+    home.write(LATER)
+    home.run()
+    assert _says_rg(home.preferences()) == []
+    assert mine in home.summary.split("## User notes\n", 1)[1]
+
+
 def test_a_record_from_before_item_identities_keeps_hiding_and_then_follows_the_item(
     home: Home,
 ) -> None:
@@ -202,6 +231,24 @@ def test_a_record_from_before_item_identities_keeps_hiding_and_then_follows_the_
     home.run()
     assert not _says_rg(home.preferences())
     assert any(p.startswith(VENV_LEDGER) for p in home.preferences())
+
+
+def test_a_record_from_before_item_identities_follows_a_rewording_in_its_first_pass(
+    home: Home,
+) -> None:
+    """The first pass of this version over an old record may already word its line otherwise:
+    the record is named as the last pass worded it, and keeps hiding the item."""
+    home.delete_summary_line(RG_WEBAPP)
+    home.run()
+    memory = home.memory
+    m = HIDE.search(memory)
+    assert m is not None and m.group(2)
+    (home.root / MEMORY_FILE).write_text(memory.replace(m.group(0), m.group(0)[: -len(m.group(2))]))
+    home.write(LATER)
+    home.run()
+    assert not _says_rg(home.preferences())
+    assert any(p.startswith(VENV_LEDGER) for p in home.preferences())
+    assert len(HIDE.findall(home.memory)) == 1
 
 
 def test_forget_drops_the_record_with_the_rule_it_hid(home: Home) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -203,6 +203,37 @@ class Ledger:
         if old is not None and old.fp == line.fp:
             return True
         return bool(line.item) and (line.item, line.fp) in self.hidden_items
+
+    def recall(
+        self,
+        hidden: Mapping[str, Hide],
+        deleted: Sequence[str],
+        last_run: Callable[[], Ledger | None],
+    ) -> dict[str, Hide]:
+        """``hidden`` with the records this catalogue cannot place named as the last run
+        worded their lines (``last_run``: its catalogue, built only when needed), so that
+        :meth:`follow` finds their item: the lines in ``deleted`` that this rebuild words
+        otherwise (the user deleted one in the same run that rewords it), and the records
+        from before item identities whose line is worded otherwise now."""
+        old = [
+            rid
+            for rid, h in hidden.items()
+            if not h.item and (rid not in self.items or self.items[rid].fp != h.fp)
+        ]
+        if not deleted and not old:
+            return dict(hidden)
+        then = last_run()
+        if then is None:
+            return dict(hidden)
+        out = dict(hidden)
+        for rid in deleted:
+            if rid in then.items:
+                out[rid] = then.items[rid]
+        for rid in old:
+            line = then.items.get(rid)
+            if line is not None and line.fp == hidden[rid].fp:
+                out[rid] = line
+        return out
 
     def follow(self, hidden: Mapping[str, Hide]) -> dict[str, Hide]:
         """The records of ``hidden`` that still hide a line this catalogue holds, each keyed by
