@@ -35,6 +35,8 @@ DAY_MS = 86_400_000
 PROJECTS = {
     "ledger": Project("ledger", "/home/dev/src/ledger", "git@example.invalid:dev/ledger.git"),
     "webapp": Project("webapp", "/home/dev/src/webapp", "git@example.invalid:dev/webapp.git"),
+    # another checkout with the same directory name: both groups then name their cwd
+    "old-ledger": Project("ledger", "/home/dev/old/ledger", "git@example.invalid:dev/ledger.git"),
 }
 FIRST = (
     Session(
@@ -80,6 +82,17 @@ LATER = Session(
             "`LEDGER_EXPORT_DIR` for its output folder, and `rg` is installed in the dev container."
         ),
     ),
+)
+OLD_LEDGER = Session(
+    "old-ledger-build",
+    "old-ledger",
+    1.0,
+    (
+        User("How do I build the old ledger release?"),
+        Sh("make release", "built dist/ledger-1.4.tar.gz"),
+        Say("The old ledger builds its release tarball with `make release` into dist/."),
+    ),
+    later=True,
 )
 # The general rule about rg, as the first pass words it (webapp's words) and as the pass after
 # LATER words it (ledger's).
@@ -264,3 +277,25 @@ def test_forget_drops_the_record_with_the_rule_it_hid(home: Home) -> None:
     assert "webapp" not in home.summary
     assert not _says_rg(home.preferences())
     assert "- ledger: use rg rather than grep" in home.summary
+
+
+def test_a_deleted_task_group_stays_gone_when_its_heading_names_its_directory(home: Home) -> None:
+    """A project's heading gains its directory once another checkout has the same name: the
+    group the user deleted stays gone, the other checkout's group (a new project that shares
+    the name) shows."""
+    memory = home.memory
+    start = memory.index("# Task Group: ledger\n")
+    end = memory.index("\n# ", start + 1) + 1
+    (home.root / MEMORY_FILE).write_text(memory[:start] + memory[end:])
+    home.run()
+    assert "# Task Group: ledger" not in home.memory
+    assert "### ledger: how to work here" not in home.summary
+
+    home.write(OLD_LEDGER)
+    home.run()
+    memory, summary = home.memory, home.summary
+    assert "# Task Group: ledger (cwd=/home/dev/old/ledger)" in memory
+    assert "# Task Group: ledger (cwd=/home/dev/src/ledger)" not in memory
+    assert "### ledger: how to work here (cwd=/home/dev/old/ledger)" in summary
+    assert "(cwd=/home/dev/src/ledger)" not in summary
+    assert "`make release`" in summary
