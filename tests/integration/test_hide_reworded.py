@@ -170,6 +170,16 @@ def _says_rg(lines: list[str]) -> list[str]:
     return [ln for ln in lines if re.search(r"\brg\b", ln)]
 
 
+def assert_only_the_deleted_rule_is_gone(home: Home) -> None:
+    """After LATER: the deleted rg rule is in neither wording, while the other rule of the
+    same two sessions (reworded too) and LATER's new fact sharing "rg" are shown."""
+    prefs = home.preferences()
+    assert not _says_rg(prefs), prefs
+    assert any(p.startswith(VENV_LEDGER) for p in prefs), prefs
+    assert NEW_FACT in home.summary
+    assert len(HIDE.findall(home.memory)) == 1
+
+
 def test_a_deleted_summary_line_stays_gone_when_its_rule_is_reworded(home: Home) -> None:
     home.delete_summary_line(RG_WEBAPP)
     home.run()  # the pass that reads the deletion
@@ -179,17 +189,10 @@ def test_a_deleted_summary_line_stays_gone_when_its_rule_is_reworded(home: Home)
     home.write(LATER)
     home.run()
 
-    prefs = home.preferences()
-    # the deleted rule, in neither wording
-    assert not _says_rg(prefs), prefs
-    # the other rule of the same two sessions is reworded too, and shown
-    assert any(p.startswith(VENV_LEDGER) for p in prefs), prefs
-    # a new fact that shares a word with the deleted line is shown
-    assert NEW_FACT in home.summary
+    assert_only_the_deleted_rule_is_gone(home)
     # the deletion was in the summary only: MEMORY.md keeps the rule, in its new words
     general = home.memory.split("# General rules (for every project)\n", 1)[1]
     assert RG_LEDGER in general
-    assert len(HIDE.findall(home.memory)) == 1
 
 
 def test_a_line_deleted_in_the_pass_that_rewords_it_stays_gone(home: Home) -> None:
@@ -198,11 +201,7 @@ def test_a_line_deleted_in_the_pass_that_rewords_it_stays_gone(home: Home) -> No
     home.delete_summary_line(RG_WEBAPP)
     home.write(LATER)
     home.run()
-    prefs = home.preferences()
-    assert not _says_rg(prefs), prefs
-    assert any(p.startswith(VENV_LEDGER) for p in prefs), prefs
-    assert NEW_FACT in home.summary
-    assert len(HIDE.findall(home.memory)) == 1
+    assert_only_the_deleted_rule_is_gone(home)
 
 
 def test_an_edited_line_is_hidden_and_kept_as_a_note_when_reworded_the_same_pass(
@@ -242,8 +241,7 @@ def test_a_record_from_before_item_identities_keeps_hiding_and_then_follows_the_
 
     home.write(LATER)
     home.run()
-    assert not _says_rg(home.preferences())
-    assert any(p.startswith(VENV_LEDGER) for p in home.preferences())
+    assert_only_the_deleted_rule_is_gone(home)
 
 
 def test_a_record_from_before_item_identities_follows_a_rewording_in_its_first_pass(
@@ -259,9 +257,7 @@ def test_a_record_from_before_item_identities_follows_a_rewording_in_its_first_p
     (home.root / MEMORY_FILE).write_text(memory.replace(m.group(0), m.group(0)[: -len(m.group(2))]))
     home.write(LATER)
     home.run()
-    assert not _says_rg(home.preferences())
-    assert any(p.startswith(VENV_LEDGER) for p in home.preferences())
-    assert len(HIDE.findall(home.memory)) == 1
+    assert_only_the_deleted_rule_is_gone(home)
 
 
 def test_forget_drops_the_record_with_the_rule_it_hid(home: Home) -> None:
