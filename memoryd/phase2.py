@@ -83,10 +83,10 @@ from memoryd.memroot.extensions import (
 )
 from memoryd.memroot.legacy import migrate_legacy
 from memoryd.store import forget as forget_store
+from memoryd.store import hosts, published
 from memoryd.store import phase2 as store
-from memoryd.store import published
 from memoryd.store.db import immediate
-from memoryd.store.engine import Connection
+from memoryd.store.engine import Connection, host_of
 from memoryd.store.jobs import GLOBAL, UsageRow, clamp_future_deadlines, enqueue_global
 from memoryd.store.phase2 import GlobalClaim, GlobalClaimOutcome, Phase2RunRecord, RunOutcome
 from memoryd.workspace import history
@@ -763,6 +763,7 @@ class Consolidator:
             inputs_removed=result.removed,
             selection=selection,
             rolled_back_to=rolled_back_to,
+            **await self._host(host_of(self.conn), this_host=True),
         )
         directory = self.history_dir
         commit: str | None = None
@@ -830,6 +831,15 @@ class Consolidator:
             await self._purge_forgotten(bound)
         return None if tree is None else (tree, done)
 
+    async def _host(self, host_id: str, *, this_host: bool = False) -> dict[str, str]:
+        """The host a history commit names (``RunFacts.host``/``host_id``): ``host_id`` ('' on
+        SQLite) with the name it registered in the hosts table; this machine's name for a run
+        of this host's own that the table cannot name."""
+        name = await hosts.hostname_of(self.conn, host_id)
+        if name is None and this_host:
+            name = hosts.this_hostname()
+        return {"host": name or "", "host_id": host_id}
+
     async def _record_published(
         self,
         tree: published.PublishedTree,
@@ -860,6 +870,7 @@ class Consolidator:
             inputs_removed=rec.inputs_removed if rec else 0,
             selection=sorted(selection),
             rolled_back_to=target if rolled_back else None,
+            **await self._host(tree.host_id),
         )
         try:
             with anyio.CancelScope(shield=True):

@@ -25,7 +25,7 @@ from memoryd.control.results import (
     TriggerResult,
     WhenPhase2,
 )
-from memoryd.store.jobs import JobStatus, Skipped
+from memoryd.store.jobs import STAGE1, JobStatus, Skipped
 from memoryd.workspace.history import RunKind
 
 _LOG_SKIP = {"timestamp", "level", "event", "logger"}
@@ -63,7 +63,10 @@ def status(r: StatusResult) -> list[str]:
         started = d.started_at if isinstance(d.started_at, int) else None
         out.append(f"daemon: {state} (pid {d.pid}, memoryd {d.version}, up since {when(started)})")
     else:
-        out.append("daemon: not running")
+        out.append(
+            "daemon: not running (`memoryd serve` starts it; `memoryd run --once` makes one pass "
+            "without it)"
+        )
     out.append(f"claiming: {'paused (memoryd resume)' if r.paused else 'active'}")
     out.append("jobs:")
     if not r.jobs:
@@ -124,7 +127,11 @@ def jobs(r: JobsResult) -> list[str]:
             line += f" lease until {when(j.lease_until, now)}"
         elif j.finished_at is not None:
             line += f" finished {when(j.finished_at, now)}"
-        if j.retry_at is not None:
+        if j.kind == STAGE1 and j.status == JobStatus.ERROR and j.retry_remaining <= 0:
+            # the claim takes it again only for a newer version of the rollout, whatever
+            # retry_at says
+            line += ", no retries left: extracted again once its session changes"
+        elif j.retry_at is not None:
             line += f", retry at {when(j.retry_at, now)} ({j.retry_remaining} left)"
         out.append(line)
         if j.last_error:
@@ -139,9 +146,24 @@ def trigger(r: TriggerResult) -> list[str]:
         run = f" (run {res.run_id})" if res.run_id else ""
         return [f"phase 2: {res.outcome}{extra}{run}"]
     if isinstance(r.outcome, ClaimOutcome):
-        return [f"phase 1, thread {r.thread}: {r.outcome.value}"]
+        return [f"phase 1, thread {r.thread}: {r.outcome.value} ({_CLAIMED[r.outcome]})"]
     note = " (but claiming is paused: memoryd resume)" if r.paused else ""
     return [f"phase 1: looking for claimable rollouts now{note}"]
+
+
+_FAILED_JOBS = "`memoryd jobs --kind stage1 --status error` shows"
+# What a claim's outcome means to whoever asked for the thread, and what comes next.
+_CLAIMED = {
+    ClaimOutcome.CLAIMED: "extracting it now",
+    ClaimOutcome.UP_TO_DATE: "already extracted at this version; extracted again once its "
+    "session changes",
+    ClaimOutcome.RUNNING: "another worker is extracting it now",
+    ClaimOutcome.BACKOFF: f"its last extraction failed and waits for its retry time; "
+    f"{_FAILED_JOBS} the error and when",
+    ClaimOutcome.EXHAUSTED: f"its extraction failed on every retry; {_FAILED_JOBS} the last "
+    "error; tried again once its session changes",
+    ClaimOutcome.CAP_REACHED: "phase1.max_running extractions run already; taken when one ends",
+}
 
 
 def skipped(sk: Skipped) -> list[str]:
@@ -206,7 +228,10 @@ def clear(r: ClearResult) -> list[str]:
 
 def history(r: HistoryResult) -> list[str]:
     if not r.runs:
-        return ["no consolidation runs in the history yet"]
+        return [
+            "no consolidation runs in the history yet: each phase-2 run that changes the memory "
+            "folder is recorded (`memoryd run --once` makes one)"
+        ]
     out = []
     for e in r.runs:
         what = (
@@ -216,9 +241,18 @@ def history(r: HistoryResult) -> list[str]:
         )
         purged = " (purged: held forgotten memories)" if e.purged else ""
         out.append(
-            f"{e.run_id}  {when(e.at_ms / 1000)}  {what}, {e.files_changed} files changed{purged}"
+            f"{e.run_id}  {when(e.at_ms / 1000)}  on {run_host(e.host, e.host_id)}  {what}, "
+            f"{e.files_changed} files changed{purged}"
         )
     return out
+
+
+def run_host(name: str | None, host_id: str | None) -> str:
+    """The host that ran a consolidation, named as ``hosts`` names it: ``name (id[:8])`` on
+    PostgreSQL, the name alone on SQLite; ``-`` for a run recorded before hosts were."""
+    if not host_id:
+        return name or "-"
+    return f"{name or 'unnamed host'} ({host_id[:8]})"
 
 
 def diff(r: DiffResult) -> list[str]:

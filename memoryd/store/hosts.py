@@ -52,6 +52,28 @@ ON CONFLICT (host_id) DO UPDATE SET
 """
 
 
+def this_hostname() -> str:
+    """This machine's name, as the hosts table and the run history name it."""
+    return socket.gethostname()
+
+
+async def hostname_of(conn: Connection, host_id: str) -> str | None:
+    """The name the host ``host_id`` registered (PostgreSQL); None on SQLite, for a host
+    that never registered, or when the server cannot answer (a name is only shown)."""
+    if not isinstance(conn, PgConnection) or not host_id:
+        return None
+    import psycopg
+
+    try:
+        rows = await conn.execute_fetchall(
+            "SELECT hostname FROM hosts WHERE host_id = ?", (host_id,)
+        )
+    except psycopg.Error as e:
+        log.warning("host_name_unread", error=error_line(e))
+        return None
+    return str(rows[0][0]) if rows else None
+
+
 async def touch_host(
     conn: Connection, *, started_at_ms: int, now_ms: int, hostname: str | None = None
 ) -> bool:
@@ -68,7 +90,7 @@ async def touch_host(
             _UPSERT,
             {
                 "host": conn.host_id,
-                "hostname": hostname or socket.gethostname(),
+                "hostname": hostname or this_hostname(),
                 "version": __version__,
                 "started": started_at_ms,
                 "now": now_ms,

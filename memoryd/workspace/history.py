@@ -16,7 +16,8 @@ missed in between from their published files (``record_files``), the same commit
 
 Everything ``memoryd history`` shows lives in the commit itself, so the history can be read
 without the state DB: the commit message carries the run id, the kind, the run's time, its
-input counts and the exact ``(thread, snapshot)`` pairs it consolidated (what a rollback puts
+input counts, the host that ran it (its name, and its host id on PostgreSQL) and the exact
+``(thread, snapshot)`` pairs it consolidated (what a rollback puts
 back as the last successful selection, so that the next run labels inputs against the
 restored files). A rollback commit also names the run it restored.
 
@@ -82,6 +83,10 @@ _FILES = "Memoryd-Files-Changed"
 _ROLLED_BACK_TO = "Memoryd-Rolled-Back-To"
 _SELECTED = "Memoryd-Selected"  # repeated: "<thread id> <source_updated_at>"
 _PURGED = "Memoryd-Purged"  # "yes": forgotten memories were cut out of this run's tree
+# The host that ran the consolidation: its name and, on PostgreSQL, its host id (the hosts
+# table's, as `memoryd status` lists them). Runs recorded before these existed have neither.
+_HOST = "Memoryd-Host"
+_HOST_ID = "Memoryd-Host-Id"
 
 
 class HistoryError(MemorydError):
@@ -107,6 +112,8 @@ class HistoryEntry(msgspec.Struct, kw_only=True):
     files_changed: int = 0
     rolled_back_to: str | None = None  # for kind "rollback": the run restored
     purged: bool = False  # its consolidated files held forgotten memories and were removed
+    host: str | None = None  # the host that ran it (its name); None: not recorded
+    host_id: str | None = None  # that host's id on PostgreSQL; None on SQLite or not recorded
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,6 +280,8 @@ def _parse(commit: pygit2.Commit) -> tuple[HistoryEntry, int, tuple[tuple[str, i
         files_changed=num(_FILES),
         rolled_back_to=fields.get(_ROLLED_BACK_TO),
         purged=fields.get(_PURGED) == "yes",
+        host=fields.get(_HOST) or None,
+        host_id=fields.get(_HOST_ID) or None,
     )
     return entry, num(_RETAINED), tuple(selection)
 
@@ -293,6 +302,8 @@ class RunFacts:
     inputs_removed: int
     selection: Sequence[tuple[str, int]]
     rolled_back_to: str | None = None
+    host: str = ""  # the host that ran it: its name ('' when unknown)
+    host_id: str = ""  # its id on PostgreSQL ('' on SQLite)
 
 
 def record(directory: Path, root: Path, baseline: str, facts: RunFacts) -> str:
@@ -366,6 +377,11 @@ def _commit_run(repo: pygit2.Repository, tree_id: pygit2.Oid, facts: RunFacts) -
     ]
     if facts.rolled_back_to is not None:
         lines.append(f"{_ROLLED_BACK_TO}: {facts.rolled_back_to}")
+    # one line each: a name with a line break in it must not forge another trailer
+    if host := " ".join(facts.host.split()):
+        lines.append(f"{_HOST}: {host}")
+    if host_id := "".join(facts.host_id.split()):
+        lines.append(f"{_HOST_ID}: {host_id}")
     lines.extend(f"{_SELECTED}: {tid} {s}" for tid, s in sorted(dict(facts.selection).items()))
     sig = pygit2.Signature(BASELINE_NAME, BASELINE_EMAIL, facts.at_ms // 1000, 0)
     commit_id = repo.create_commit(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import zlib
 
 import msgspec
@@ -231,10 +232,14 @@ def test_a_host_that_missed_publications_records_each_in_order_and_rolls_back_to
         assert published_runs(pg_cluster, pg_dsn)[-3:] == made  # each kept for such a host
         between = made[1]
         # Recorded with its own facts and selection: the same entry and diff as on A.
-        facts = {"kind", "inputs_added", "inputs_removed", "files_changed", "rolled_back_to"}
+        facts = {"kind", "inputs_added", "inputs_removed", "files_changed", "rolled_back_to",
+                 "host", "host_id"}
         entries = [{k: v for k, v in cli_json(s, "history")["runs"][1].items() if k in facts}
                    for s in (a, b)]
         assert entries[0] == entries[1] and entries[0]["inputs_added"] == 1
+        # on both hosts, named as the host that made it: A
+        assert entries[0]["host_id"] == (a.state / "host_id").read_text().strip()
+        assert entries[0]["host"] == socket.gethostname()
         diffs = [cli(s, "diff", between) for s in (a, b)]
         assert all(d.returncode == 0 for d in diffs), [d.stderr for d in diffs]
         assert diffs[0].stdout == diffs[1].stdout and diffs[0].stdout

@@ -44,6 +44,7 @@ from memoryd.consolidate.offline import (
     view_memory,
     view_summary,
 )
+from memoryd.consolidate.offline.ledger import Hide
 from memoryd.daemon.runonce import run_once
 from memoryd.demo import IDLE_BACKDATE_SECONDS, example_rollouts, install_examples
 from memoryd.layout import DIFF_FILE, MEMORY_FILE, SUMMARY_FILE
@@ -488,7 +489,7 @@ async def test_a_deleted_line_stays_deleted_while_its_input_is_unchanged(root: P
     assert "ripgrep rather than grep" not in mem
     assert "ripgrep rather than grep" not in summary(root)  # the summary follows MEMORY.md
     assert "# Task Group: proj-tools" in mem  # only that line went
-    assert re.search(r"(?m)^hide M:[0-9a-f]{16} [0-9a-f]{12}$", mem)
+    assert re.search(r"(?m)^hide M:[0-9a-f]{16} [0-9a-f]{12} [0-9a-f]{16}$", mem)
     assert not [ln for ln in notes_region(mem) if ln.strip()]
 
     # Another input changes: a rebuild, and the hidden line stays hidden.
@@ -979,11 +980,16 @@ def test_views_exclude_notes_and_state_from_the_digest() -> None:
     base = (
         "# User notes\n\n<!-- memoryd:user-notes-begin: x -->\n<!-- memoryd:user-notes-end -->\n"
         "\n# Task Group: g\n\n<!-- memoryd:state\nmemory 0123456789abcdef\nsummary 00\n"
-        "hide M:0123456789abcdef 0123456789ab\n-->\n"
+        "hide M:0123456789abcdef 0123456789ab\n"
+        "hide S:0123456789abcdef 0123456789ab fedcba9876543210\n-->\n"
     )
     v = view_memory(base)
     assert v.state is not None and v.state.memory_digest == "0123456789abcdef"
-    assert v.state.hidden == {"M:0123456789abcdef": "0123456789ab"}
+    # a record from before item identities (three fields) is read as one without
+    assert v.state.hidden == {
+        "M:0123456789abcdef": Hide("0123456789ab"),
+        "S:0123456789abcdef": Hide("0123456789ab", "fedcba9876543210"),
+    }
     with_notes = base.replace("-->\n<!--", "-->\nmine\n\n<!--", 1)
     assert view_memory(with_notes).notes == ["mine"]
     assert view_memory(with_notes).digest == v.digest

@@ -164,7 +164,15 @@ EXAMPLES: dict[str, list[Any]] = {
             runs=[
                 HistoryEntry(
                     run_id="r2", commit="c", at_ms=5, kind=RunKind.ROLLBACK, rolled_back_to="r1"
-                )
+                ),
+                HistoryEntry(
+                    run_id="r1",
+                    commit="b",
+                    at_ms=4,
+                    kind=RunKind.CONSOLIDATION,
+                    host="alpha",
+                    host_id="0123456789abcdef0123456789abcdef",
+                ),
             ]
         )
     ],

@@ -59,6 +59,16 @@ the files themselves and the workspace diff, with no state outside the memory ro
    hashes the content of the inputs behind it (rollout summary file + raw memory section, or
    the ad-hoc note). When an input changes, the fingerprint no longer matches and the line
    comes back with the new evidence; when its inputs are all gone the record is dropped.
+   A line that states one memory item (a rule, a fact, a lesson, a task, a project) also
+   records that item's identity (``hide <file>:<key> <fingerprint> <item>``; the item is its
+   project and meaning key, not its words), so the deletion holds when the same item is later
+   worded differently with the same inputs (a general rule worded as another project said it,
+   a rule that gains the user's quote, a fact marked superseded) and the record moves to the
+   new wording; another item never matches, whatever words it shares. A record from before
+   item identities (three fields) hides its line by wording and gains the identity at the next
+   run. A line deleted in the same run that rewords it, and an old record whose line is
+   reworded by then, are named as the last run worded them: the inputs of the baseline commit
+   are catalogued too (only then), and the record follows its item from there.
    Deleting a heading (``# Task Group: …``, ``## Task n: …``, a summary topic) hides
    everything under it, and the summary is built from what stays visible in ``MEMORY.md``,
    so hiding a task group there also removes it from the summary. Deleting a ``hide`` line
@@ -90,8 +100,10 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import NamedTuple
 
 import anyio
 
@@ -117,6 +129,7 @@ from memoryd.consolidate.offline.layout import (
 from memoryd.consolidate.offline.ledger import Ledger, redact_line
 from memoryd.consolidate.offline.memory_md import render_memory, state_block
 from memoryd.consolidate.offline.model import (
+    Group,
     build_groups,
     general_rule_keys,
     preference_parts,
@@ -124,6 +137,9 @@ from memoryd.consolidate.offline.model import (
     rule_aliases,
 )
 from memoryd.consolidate.offline.sources import (
+    AdHocNote,
+    Skill,
+    Source,
     blob_id,
     parse_memory_text,
     read_notes,
@@ -138,11 +154,21 @@ from memoryd.consolidate.offline.summary_md import (
     fit_summary,
     render_summary,
 )
+from memoryd.consolidate.offline.supersession import Replacement
 from memoryd.consolidate.offline.views import State, strip_blank_edges, view_memory, view_summary
+from memoryd.errors import MemorydError
 from memoryd.fsutil import atomic_write, read_regular_file
-from memoryd.layout import MEMORY_FILE, SUMMARY_FILE
+from memoryd.layout import (
+    EXTENSIONS_DIR,
+    MEMORY_FILE,
+    RAW_MEMORIES_FILE,
+    ROLLOUT_SUMMARIES_DIR,
+    SKILLS_DIR,
+    SUMMARY_FILE,
+)
 from memoryd.llm.types import Usage
 from memoryd.redact import redact
+from memoryd.workspace.baseline import baseline_files
 
 __all__ = [
     "MODEL",
@@ -178,19 +204,77 @@ class Outcome:
     summary: str
 
 
-def consolidate_root(root: Path, diff_file: str | None, budget: int = SUMMARY_BUDGET) -> Outcome:
-    """The new MEMORY.md and memory_summary.md for the memory root (pure: reads only), the
-    summary within ``budget`` bytes."""
+class _Inputs(NamedTuple):
+    """The inputs phase 2 synced into a root, read and modelled."""
+
+    sources: list[Source]
+    adhoc: list[AdHocNote]
+    skills: list[Skill]
+    groups: list[Group]
+    signals: dict[str, list[Replacement]]
+    aliases: dict[str, str]
+    general: set[str]
+    fingerprints: dict[str, str]
+
+
+def _read_inputs(root: Path) -> _Inputs:
     sources = read_sources(root)
     adhoc = read_notes(root)
     skills = read_skills(root)
-    groups = build_groups(sources)
-    signals = replacement_signals(sources)
     aliases = rule_aliases(sources)
-    general = general_rule_keys(sources, aliases)
     fingerprints: dict[str, str] = {s.thread_id: s.fingerprint for s in sources}
     fingerprints.update({n.support: n.fingerprint for n in adhoc})
     fingerprints.update({f"skill:{s.name}": s.fingerprint for s in skills})
+    return _Inputs(
+        sources,
+        adhoc,
+        skills,
+        build_groups(sources),
+        replacement_signals(sources),
+        aliases,
+        general_rule_keys(sources, aliases),
+        fingerprints,
+    )
+
+
+def _catalogue(inputs: _Inputs) -> Ledger:
+    """Everything the rebuild of ``inputs`` can produce, with nothing hidden."""
+    sources, adhoc, skills, groups, signals, aliases, general, fingerprints = inputs
+    catalogue = Ledger({}, fingerprints)
+    _, all_visible, all_general = render_memory(
+        catalogue, groups, [], adhoc, signals, general, aliases
+    )
+    full_model = build_summary_model(sources, all_visible, all_general, adhoc, skills, [])
+    for level in ALL_LEVELS:
+        render_summary(catalogue, full_model, level)
+    return catalogue
+
+
+def _last_run_catalogue(root: Path) -> Ledger | None:
+    """The catalogue of the inputs the last successful run consolidated (the baseline
+    commit's), which names each line as that run worded it; None without a readable
+    baseline."""
+    try:
+        files = baseline_files(root)
+    except (MemorydError, OSError):
+        return None
+    with tempfile.TemporaryDirectory(prefix="memoryd-last-run-") as tmp:
+        for rel, data in files.items():
+            if rel == RAW_MEMORIES_FILE or rel.startswith(_INPUT_DIRS):
+                path = Path(tmp, rel)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(data)
+        return _catalogue(_read_inputs(Path(tmp)))
+
+
+_INPUT_DIRS = (f"{ROLLOUT_SUMMARIES_DIR}/", f"{SKILLS_DIR}/", f"{EXTENSIONS_DIR}/")
+
+
+def consolidate_root(root: Path, diff_file: str | None, budget: int = SUMMARY_BUDGET) -> Outcome:
+    """The new MEMORY.md and memory_summary.md for the memory root (pure: reads only), the
+    summary within ``budget`` bytes."""
+    inputs = _read_inputs(root)
+    sources, adhoc, skills, groups, signals, aliases, general, fingerprints = inputs
 
     memory_text = read_text(root / MEMORY_FILE)
     summary_text = read_text(root / SUMMARY_FILE)
@@ -204,13 +288,7 @@ def consolidate_root(root: Path, diff_file: str | None, budget: int = SUMMARY_BU
     diff = parse_workspace_diff(diff_text) if diff_text else {}
 
     # 1. Everything the rebuild can produce, with nothing hidden.
-    catalogue = Ledger({}, fingerprints)
-    _, all_visible, all_general = render_memory(
-        catalogue, groups, [], adhoc, signals, general, aliases
-    )
-    full_model = build_summary_model(sources, all_visible, all_general, adhoc, skills, [])
-    for level in ALL_LEVELS:
-        render_summary(catalogue, full_model, level)
+    catalogue = _catalogue(inputs)
 
     # 2. The user's edits since memoryd last wrote each file.
     medits = user_edits(
@@ -245,12 +323,15 @@ def consolidate_root(root: Path, diff_file: str | None, budget: int = SUMMARY_BU
     mem_additions: list[tuple[tuple[str, ...], str]] = []
     sum_additions: list[str] = []
     edits_by_file: tuple[tuple[FileTag, Edits], ...] = (("M", medits), ("S", sedits))
+    reworded: list[str] = []  # deleted lines this rebuild words otherwise
     for file, edits in edits_by_file:
         added_keys = {key for _, key, _ in edits.added}
         for key in sorted(edits.removed - added_keys):
             rid = f"{file}:{key}"
             if rid in catalogue.items:
                 hidden[rid] = catalogue.items[rid]
+            else:
+                reworded.append(rid)
         for where, key, text in edits.added:
             rid = f"{file}:{key}"
             if rid in hidden:
@@ -261,7 +342,8 @@ def consolidate_root(root: Path, diff_file: str | None, budget: int = SUMMARY_BU
                 mem_additions.append((where, text))
             else:
                 sum_additions.append(text)
-    hidden = {rid: fp for rid, fp in hidden.items() if catalogue.items.get(rid) == fp}
+    hidden = catalogue.recall(hidden, reworded, lambda: _last_run_catalogue(root))
+    hidden = catalogue.follow(hidden)  # a reworded line stays hidden (ledger.Ledger)
 
     # 3. Notes: the summary keeps what fits, the rest moves to MEMORY.md.
     snotes = list(sview.notes) if sview is not None else []

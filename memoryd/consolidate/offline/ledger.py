@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from memoryd.consolidate.offline.layout import (
     ADHOC_HEADING,
@@ -125,31 +126,142 @@ class Walker:
         self.state = WalkState(list(snap.stack), snap.parent, snap.index)
 
 
+@dataclass(frozen=True)
+class Hide:
+    """A generated line, as the hide ledger knows it: the fingerprint of the inputs behind it
+    and, when it states one memory item (a rule, a fact, a task, a project), that item's
+    identity (``item_id``), which a rewording of the line keeps."""
+
+    fp: str
+    item: str = ""
+
+
+_HIDE_RID = re.compile(r"[MS]:[0-9a-f]{16}")
+_HIDE_ID = re.compile(r"[0-9a-f]{16}")
+
+
+def hide_line(rid: str, hide: Hide) -> str:
+    """The state comment's record of a line the user deleted: ``hide <file>:<key> <fp>``, then
+    the item identity when the line has one."""
+    return " ".join(("hide", rid, hide.fp, *((hide.item,) if hide.item else ())))
+
+
+def parse_hide(parts: Sequence[str]) -> tuple[str, Hide] | None:
+    """A ``hide`` record of the state comment, split on blanks; None when it is none. Records
+    written before the item identity existed have three fields and still hide their line."""
+    if len(parts) not in (3, 4) or parts[0] != "hide" or not _HIDE_RID.fullmatch(parts[1]):
+        return None
+    item = parts[3] if len(parts) == 4 else ""
+    if item and not _HIDE_ID.fullmatch(item):
+        return None
+    return parts[1], Hide(parts[2], item)
+
+
+def item_id(file: FileTag, ident: str) -> str:
+    """The hide ledger's identity of a memory item's line in ``file`` (``ident``: what the
+    renderer says the line is about, e.g. a project's cwd and a rule's meaning key)."""
+    return sha(f"{file}\x1f{ident}")[:16] if ident else ""
+
+
 class Ledger:
     """Answers "is this generated line hidden by the user?" and remembers every line key and
     item fingerprint it was asked about (the superset pass uses that as the catalogue of what
-    the rebuild can produce)."""
+    the rebuild can produce).
 
-    def __init__(self, hidden: Mapping[str, str], fingerprints: Mapping[str, str]) -> None:
+    A line is hidden while the inputs behind it are unchanged (the fingerprint) and it is the
+    line the user deleted: the same words under the same headings (its key), or the same
+    memory item worded another way (its item identity): a rule that gains the user's quote, a
+    refusal rephrased, a project heading that gains its directory."""
+
+    def __init__(self, hidden: Mapping[str, Hide], fingerprints: Mapping[str, str]) -> None:
         self.hidden = dict(hidden)
+        self.hidden_items = {(h.item, h.fp) for h in self.hidden.values() if h.item}
         self.fingerprints = fingerprints
         self.keys: dict[str, set[str]] = {"M": set(), "S": set()}
-        self.items: dict[str, str] = {}
+        self.items: dict[str, Hide] = {}
 
     def support_fp(self, support: Iterable[str]) -> str:
         return sha("\n".join(sorted(self.fingerprints.get(s, s) for s in support)))[:12]
 
     def check(
-        self, file: FileTag, kind: Kind, path: Sequence[str], text: str, support: frozenset[str]
+        self,
+        file: FileTag,
+        kind: Kind,
+        path: Sequence[str],
+        text: str,
+        support: frozenset[str],
+        ident: str = "",
     ) -> bool:
         key = line_key(file, path, text)
         self.keys[file].add(key)
         if kind not in ("item", "heading") or not support:
             return False
         rid = f"{file}:{key}"
-        fp = self.support_fp(support)
-        self.items[rid] = fp
-        return self.hidden.get(rid) == fp
+        line = Hide(self.support_fp(support), item_id(file, ident))
+        self.items[rid] = line
+        old = self.hidden.get(rid)
+        if old is not None and old.fp == line.fp:
+            return True
+        return bool(line.item) and (line.item, line.fp) in self.hidden_items
+
+    def recall(
+        self,
+        hidden: Mapping[str, Hide],
+        deleted: Sequence[str],
+        last_run: Callable[[], Ledger | None],
+    ) -> dict[str, Hide]:
+        """``hidden`` with the records this catalogue cannot place named as the last run
+        worded their lines (``last_run``: its catalogue, built only when needed), so that
+        :meth:`follow` finds their item: the lines in ``deleted`` that this rebuild words
+        otherwise (the user deleted one in the same run that rewords it), and the records
+        from before item identities whose line is worded otherwise now."""
+        old = [
+            rid
+            for rid, h in hidden.items()
+            if not h.item and (rid not in self.items or self.items[rid].fp != h.fp)
+        ]
+        if not deleted and not old:
+            return dict(hidden)
+        then = last_run()
+        if then is None:
+            return dict(hidden)
+        out = dict(hidden)
+        for rid in deleted:
+            if rid in then.items:
+                out[rid] = then.items[rid]
+        for rid in old:
+            line = then.items.get(rid)
+            if line is not None and line.fp == hidden[rid].fp:
+                out[rid] = line
+        return out
+
+    def follow(self, hidden: Mapping[str, Hide]) -> dict[str, Hide]:
+        """The records of ``hidden`` that still hide a line this catalogue holds, each keyed by
+        that line as it is worded now: kept as they are while the line's words and inputs are
+        unchanged (an old record gains the line's item identity), moved to the new wording of
+        the same item, dropped once the inputs behind the line changed or are gone."""
+        worded: dict[tuple[str, str], str] = {}
+        for rid, item in sorted(self.items.items()):
+            if item.item:
+                worded.setdefault((item.item, item.fp), rid)
+        out: dict[str, Hide] = {}
+        for rid, old in sorted(hidden.items()):
+            line = self.items.get(rid)
+            if line is not None and line.fp == old.fp:
+                out[rid] = Hide(old.fp, line.item or old.item)
+                continue
+            now = worded.get((old.item, old.fp)) if old.item else None
+            if now is not None:
+                out.setdefault(now, self.items[now])
+        return out
+
+
+class Bullet(NamedTuple):
+    """A generated line with the inputs behind it and the memory item it states (if any)."""
+
+    text: str
+    support: Iterable[str]
+    ident: str = ""
 
 
 def redact_line(text: str) -> str:
@@ -166,13 +278,15 @@ class Emitter:
         self.lines: list[str] = []
         self.walker = Walker(file)
 
-    def line(self, text: str, support: Iterable[str] = ()) -> bool:
+    def line(self, text: str, support: Iterable[str] = (), ident: str = "") -> bool:
+        """Add a generated line unless the user hid it (``ident``: the memory item it states,
+        see ``Ledger``)."""
         text = redact_line(text)
         kind, path = self.walker.visit(text, commit=False)
         if kind == "blank":
             self.blank()
             return True
-        if self.ledger.check(self.file, kind, path, text, frozenset(support)):
+        if self.ledger.check(self.file, kind, path, text, frozenset(support), ident):
             return False
         self.walker.visit(text)
         self.lines.append(text)
@@ -195,13 +309,13 @@ class Emitter:
         del self.lines[cp[0] :]
         self.walker.restore(cp[1])
 
-    def section(self, heading: str, bullets: Sequence[tuple[str, Iterable[str]]]) -> int:
+    def section(self, heading: str, bullets: Sequence[tuple[str, Iterable[str]] | Bullet]) -> int:
         """A struct heading and its bullets; nothing at all if every bullet is hidden."""
         cp = self.checkpoint()
         self.blank()
         self.line(heading)
         self.blank()
-        shown = sum(1 for text, support in bullets if self.line(text, support))
+        shown = sum(1 for b in bullets if self.line(*b))
         if not shown:
             self.restore(cp)
         return shown

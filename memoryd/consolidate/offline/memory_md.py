@@ -18,7 +18,7 @@ from memoryd.consolidate.offline.layout import (
     STATE_END,
     SUPERSEDED_HEADING,
 )
-from memoryd.consolidate.offline.ledger import Emitter, Ledger
+from memoryd.consolidate.offline.ledger import Bullet, Emitter, Hide, Ledger, hide_line
 from memoryd.consolidate.offline.meaning import (
     unpointed,
     where_stated,
@@ -38,7 +38,7 @@ from memoryd.consolidate.offline.supersession import (
     superseded_by,
 )
 from memoryd.layout import ROLLOUT_SUMMARIES_DIR
-from memoryd.textutil import clip, plural
+from memoryd.textutil import clip, norm_words, plural
 
 
 @dataclass
@@ -87,10 +87,24 @@ def _rollout_line(ref: TaskRef) -> str:
     return f"- {ROLLOUT_SUMMARIES_DIR}/{s.summary_file} ({', '.join(meta)})"
 
 
+def entry_ident(cwd: str, e: Entry) -> str:
+    """The memory item an entry's line states, whatever its wording (``Ledger``)."""
+    return f"entry\x1f{cwd}\x1f{e.key}"
+
+
+def group_ident(cwd: str) -> str:
+    return f"group\x1f{cwd}"
+
+
+def _task_ident(cwd: str, task: Task) -> str:
+    # the key build_groups merges a project's tasks by: a marked or renumbered heading keeps it
+    return f"task\x1f{cwd}\x1f{norm_words(task.title) or task.title}"
+
+
 def _entry_bullets(
-    entries: list[Entry], overflow_support: frozenset[str], project: str
-) -> list[tuple[str, frozenset[str]]]:
-    out: list[tuple[str, frozenset[str]]] = []
+    entries: list[Entry], overflow_support: frozenset[str], project: str, cwd: str
+) -> list[Bullet]:
+    out: list[Bullet] = []
     for e in entries[:MAX_BLOCK_BULLETS]:
         sessions = f" ({len(e.threads)} sessions)" if len(e.threads) > 1 else ""
         # Each bullet names its project, so that grepping for the project finds the facts.
@@ -98,10 +112,12 @@ def _entry_bullets(
         if e.superseded is not None:
             r = e.superseded
             text += f" — superseded: {replaced_phrase(r)} ({r.day[:10] or 'later'})"
-        out.append((text, frozenset(e.threads)))
+        out.append(Bullet(text, frozenset(e.threads), entry_ident(cwd, e)))
     if len(entries) > MAX_BLOCK_BULLETS:
         more = len(entries) - MAX_BLOCK_BULLETS
-        out.append((f"- … {more} more in the rollout summaries listed above", overflow_support))
+        out.append(
+            Bullet(f"- … {more} more in the rollout summaries listed above", overflow_support)
+        )
     return out
 
 
@@ -132,6 +148,10 @@ def _applies_line(group: Group) -> str:
 def _general_line(e: Entry, projects: Sequence[str]) -> str:
     where = f"{where_stated(e.projects)}; {plural(len(e.threads), 'session')}"
     return f"- {unpointed(e.rule_text(), projects)} ({where})"
+
+
+def general_ident(e: Entry) -> str:
+    return f"general\x1f{e.key}"
 
 
 def _merge_general(general: dict[str, Entry], e: Entry) -> None:
@@ -173,7 +193,7 @@ def render_memory(
     for group in groups:
         cp = em.checkpoint()
         em.blank()
-        if not em.line(group.heading, group.support):
+        if not em.line(group.heading, group.support, group_ident(group.cwd)):
             em.restore(cp)
             continue
         em.blank()
@@ -185,7 +205,8 @@ def render_memory(
             num = len(numbered) + 1
             tcp = em.checkpoint()
             em.blank()
-            if not em.line(_task_heading(num, task, signals.get(group.cwd, ())), task.support):
+            heading = _task_heading(num, task, signals.get(group.cwd, ()))
+            if not em.line(heading, task.support, _task_ident(group.cwd, task)):
                 em.restore(tcp)
                 continue
             shown = em.section(
@@ -224,18 +245,18 @@ def render_memory(
             stale += [e for e in entries if e.superseded is not None]
             entries = [e for e in entries if e.superseded is None]
             entries.sort(key=lambda e: -e.durability)
-            bullets = _entry_bullets(entries, shown_support, group.project)
+            bullets = _entry_bullets(entries, shown_support, group.project, group.cwd)
             shown_entries = entries[:MAX_BLOCK_BULLETS]
             visible: list[Entry] = []
             cp_s = em.checkpoint()
             em.blank()
             em.line(heading)
             em.blank()
-            for e, (text, support) in zip(shown_entries, bullets, strict=False):
-                if em.line(text, support):
+            for e, bullet in zip(shown_entries, bullets, strict=False):
+                if em.line(*bullet):
                     visible.append(e)
-            for text, support in bullets[len(shown_entries) :]:
-                em.line(text, support)
+            for bullet in bullets[len(shown_entries) :]:
+                em.line(*bullet)
             if not visible:
                 em.restore(cp_s)
             kept[kind] = visible
@@ -243,7 +264,7 @@ def render_memory(
             # Kept for the record, marked so that nobody reads them as current.
             em.section(
                 SUPERSEDED_HEADING,
-                _entry_bullets(stale, shown_support, group.project)[:MAX_BLOCK_BULLETS],
+                _entry_bullets(stale, shown_support, group.project, group.cwd)[:MAX_BLOCK_BULLETS],
             )
         visible_groups.append(
             VisibleGroup(group, numbered, kept["prefs"], kept["knowledge"], kept["failures"])
@@ -256,7 +277,9 @@ def render_memory(
         em.blank()
         em.line(GENERAL_HEADING)
         em.blank()
-        shown_general = [e for e in entries if em.line(_general_line(e, names), e.threads)]
+        shown_general = [
+            e for e in entries if em.line(_general_line(e, names), e.threads, general_ident(e))
+        ]
         if not shown_general:
             em.restore(cp)
     if not visible_groups:
@@ -271,7 +294,7 @@ def render_memory(
     return em.lines, visible_groups, shown_general
 
 
-def state_block(memory_digest: str, summary_digest: str, hidden: Mapping[str, str]) -> list[str]:
+def state_block(memory_digest: str, summary_digest: str, hidden: Mapping[str, Hide]) -> list[str]:
     lines = [STATE_BEGIN, f"memory {memory_digest}", f"summary {summary_digest}"]
-    lines += [f"hide {rid} {fp}" for rid, fp in sorted(hidden.items())]
+    lines += [hide_line(rid, h) for rid, h in sorted(hidden.items())]
     return [*lines, STATE_END]

@@ -44,7 +44,12 @@ from memoryd.consolidate.offline.meaning import (
     terms,
     unpointed,
 )
-from memoryd.consolidate.offline.memory_md import VisibleGroup
+from memoryd.consolidate.offline.memory_md import (
+    VisibleGroup,
+    entry_ident,
+    general_ident,
+    group_ident,
+)
 from memoryd.consolidate.offline.model import Entry, project_bullet
 from memoryd.consolidate.offline.mood import directs
 from memoryd.consolidate.offline.sources import AdHocNote, Skill, Source
@@ -84,6 +89,7 @@ class Line:
     support: frozenset[str]
     score: int
     latest: str = ""
+    ident: str = ""  # the memory item it states (ledger.Ledger)
 
 
 @dataclass
@@ -192,6 +198,7 @@ def build_summary_model(
             # Above every project's own lines: they hold wherever the user works.
             1_000 + len(g.threads),
             g.latest,
+            general_ident(g),
         )
         for g, text in zip(general, general_rules, strict=True)
     ]
@@ -213,7 +220,9 @@ def build_summary_model(
             if text in seen:
                 continue
             seen.add(text)
-            d.lines.append(Line(text, frozenset(e.threads), _score(e), e.latest))
+            d.lines.append(
+                Line(text, frozenset(e.threads), _score(e), e.latest, entry_ident(vg.group.cwd, e))
+            )
         d.lines.sort(key=_by_value)
         d.lines = _by_session(_without_repeats(d.lines))
         digests.append(d)
@@ -320,7 +329,7 @@ def render_summary(ledger: Ledger, model: SummaryModel, level: Level) -> list[st
         shown += em.line(f"- {clip(n.text, 170)} [ad-hoc note]", (n.support,))
     for rule in model.general:
         if id(rule) in kept:
-            shown += em.line(rule.text, rule.support)
+            shown += em.line(rule.text, rule.support, rule.ident)
     if not shown:
         em.line(
             "- No rule for every project yet; each project's own rules are under What's in Memory."
@@ -430,18 +439,20 @@ def _heads(model: SummaryModel, kept: set[int], used: int) -> list[list[Line]]:
 
 
 def _project_section(em: Emitter, heading: str, d: Digest, lines: Sequence[Line]) -> None:
-    _section(em, heading, d.vg.group.support, lines)
+    _section(em, heading, d.vg.group.support, lines, group_ident(d.vg.group.cwd))
 
 
-def _section(em: Emitter, heading: str, support: frozenset[str], lines: Sequence[Line]) -> None:
+def _section(
+    em: Emitter, heading: str, support: frozenset[str], lines: Sequence[Line], ident: str = ""
+) -> None:
     """A heading and its lines; nothing when the user hid the heading or every line."""
     cp = em.checkpoint()
     em.blank()
-    if not em.line(heading, support):
+    if not em.line(heading, support, ident):
         em.restore(cp)
         return
     em.blank()
-    if not sum(em.line(ln.text, ln.support) for ln in lines):
+    if not sum(em.line(ln.text, ln.support, ln.ident) for ln in lines):
         em.restore(cp)
 
 

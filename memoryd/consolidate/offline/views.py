@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -20,7 +19,7 @@ from memoryd.consolidate.offline.layout import (
     FileTag,
     Kind,
 )
-from memoryd.consolidate.offline.ledger import Walker, WalkState
+from memoryd.consolidate.offline.ledger import Hide, Walker, WalkState, parse_hide
 from memoryd.textutil import sha, split_lines
 
 
@@ -28,7 +27,7 @@ from memoryd.textutil import sha, split_lines
 class State:
     memory_digest: str | None = None
     summary_digest: str | None = None
-    hidden: dict[str, str] = field(default_factory=dict)
+    hidden: dict[str, Hide] = field(default_factory=dict)
 
 
 @dataclass
@@ -68,10 +67,8 @@ def _parse_state(lines: Sequence[str]) -> State:
             state.memory_digest = parts[1]
         elif len(parts) == 2 and parts[0] == "summary":
             state.summary_digest = parts[1]
-        elif (
-            len(parts) == 3 and parts[0] == "hide" and re.fullmatch(r"[MS]:[0-9a-f]{16}", parts[1])
-        ):
-            state.hidden[parts[1]] = parts[2]
+        elif (record := parse_hide(parts)) is not None:
+            state.hidden[record[0]] = record[1]
     return state
 
 
