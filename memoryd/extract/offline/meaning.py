@@ -320,9 +320,11 @@ def second_opinion(
     knowledge: Sequence[list[str]],
     printed: Printed,
     cap: int = CAP,
+    thresholds: tuple[float, float] = (RULE_THRESHOLD, FACT_THRESHOLD),
 ) -> list[str]:
     """Add the model's lines to ``tasks`` (preferences) and ``knowledge`` (per task, in
-    place); return what was added, highest score first."""
+    place); return what was added, highest score first. ``thresholds``: a rule's and a
+    fact's least score."""
     taken = {norm_words(k) for ks in knowledge for k in ks}
     found: list[_Candidate] = []
     for i, task in enumerate(tasks):
@@ -336,7 +338,7 @@ def second_opinion(
         _score(c.kind, sc)
         for c, sc in zip(candidates, scorer.scores([c.sentence for c in candidates]), strict=True)
     ]
-    threshold = {"rule": RULE_THRESHOLD, "fact": FACT_THRESHOLD}
+    threshold = {"rule": thresholds[0], "fact": thresholds[1]}
     ranked = sorted(
         (
             (-sc, n, c)
