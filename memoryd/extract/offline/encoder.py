@@ -17,7 +17,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -97,13 +97,37 @@ def _layer_norm(x: Array, weight: Array, bias: Array, eps: float) -> Array:
     return out
 
 
+_DTYPES = {"F32": "<f4", "F16": "<f2", "BF16": None, "I64": "<i8"}
+
+
+def _tensors(path: Path) -> Iterator[tuple[str, Array]]:
+    """The float32 tensors of a safetensors file, read one at a time with plain reads: a
+    memory map (``safetensors.safe_open``) or the whole file in memory (``load_file``) would
+    hold the file's ~90 MB resident beside the arrays while loading, doubling the peak."""
+    import numpy as np
+
+    with path.open("rb") as f:
+        size = int.from_bytes(f.read(8), "little")
+        header = json.loads(f.read(size))
+        start = 8 + size
+        for name, meta in header.items():
+            if name == "__metadata__":
+                continue
+            dtype = _DTYPES.get(meta["dtype"])
+            if dtype is None:
+                raise ValueError(f"{path}: tensor {name} has dtype {meta['dtype']}")
+            begin, end = meta["data_offsets"]
+            f.seek(start + begin)
+            raw = np.frombuffer(f.read(end - begin), dtype=dtype)
+            yield name, raw.astype(np.float32).reshape(meta["shape"])
+
+
 class MiniLM:
     """``MiniLM().encode(sentences)``: one unit-length 384-float row per sentence. Read-only
     once built, so threads may share one."""
 
     def __init__(self, path: Path | None = None) -> None:
         import numpy as np
-        from safetensors.numpy import load_file
         from tokenizers import Tokenizer
 
         root = path or model_dir()
@@ -112,16 +136,16 @@ class MiniLM:
         self.heads = int(config["num_attention_heads"])
         self.hidden = int(config["hidden_size"])
         self.eps = float(config["layer_norm_eps"])
-        self.w: dict[str, Array] = {
-            k: v.astype(np.float32) for k, v in load_file(str(root / "model.safetensors")).items()
-        }
-        # one 2-D product on a weight transposed once: numpy's stacked 3-D matmul over a
-        # transposed view is several times slower; done here so that encoding writes nothing
-        self.wt: dict[str, Array] = {
-            k[: -len(".weight")]: np.ascontiguousarray(v.T)
-            for k, v in self.w.items()
-            if k.endswith(".weight") and v.ndim == 2 and "embeddings" not in k
-        }
+        # A linear layer's weight is kept only transposed (one 2-D product on a weight
+        # transposed once: numpy's stacked 3-D matmul over a transposed view is several times
+        # slower); one copy of each, so the model costs its ~90 MB and no more.
+        self.w: dict[str, Array] = {}
+        self.wt: dict[str, Array] = {}
+        for k, v in _tensors(root / "model.safetensors"):
+            if k.endswith(".weight") and v.ndim == 2 and "embeddings" not in k:
+                self.wt[k[: -len(".weight")]] = np.ascontiguousarray(v.T)
+            else:
+                self.w[k] = v
         self.tokenizer: Any = Tokenizer.from_file(str(root / "tokenizer.json"))
         self.tokenizer.enable_truncation(max_length=MAX_TOKENS)
         self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # to the longest in a batch
