@@ -78,7 +78,9 @@ def test_a_rule_without_trigger_words_is_proposed_and_small_talk_is_not(meaning:
     alone = _extract(items, None)
     assert "English" not in _preferences(alone)  # the rules alone do not take it
     prefs = _preferences(_extract(items, meaning))
-    assert f'the user said "{RULE_DUTCH}"' in prefs
+    # written from the sentence itself: the rules' shapes did not judge it a rule
+    implication = "comments in the code stay in English even when I write to you in Dutch"
+    assert f'the user said "{RULE_DUTCH}" -> in similar future tasks, {implication}' in prefs
     assert "Lisbon" not in prefs
 
 

@@ -34,9 +34,10 @@ from memoryd.extract.offline.encoder import INSTALL, MiniLM, ModelMissing, missi
 from memoryd.extract.offline.facts import _anchored, _statement
 from memoryd.extract.offline.implication import preference_implication, with_context
 from memoryd.extract.offline.judge import TRANSIENT, Printed
-from memoryd.extract.offline.sentences import split_sentences
+from memoryd.extract.offline.rules import is_preference
+from memoryd.extract.offline.sentences import split_sentences, strip_tail
 from memoryd.extract.offline.timeline import Preference, Task
-from memoryd.textutil import norm_words, one_line
+from memoryd.textutil import clip, norm_words, one_line
 
 if TYPE_CHECKING:
     import numpy as np
@@ -314,6 +315,16 @@ def _score(kind: str, probs: dict[str, float]) -> float:
     return probs["rule"] if kind == "rule" else round(1.0 - probs["other"], 4)
 
 
+def _implication(sentence: str) -> str:
+    """What a proposed rule asks: its shape's reading when the rules know the shape, else the
+    sentence itself (a clause the shapes would pick out of a sentence they did not judge a
+    rule, "so I see which files go in", says less than the whole)."""
+    if is_preference(sentence):
+        return preference_implication(sentence)
+    body = strip_tail(sentence)
+    return clip(body[:1].lower() + body[1:], 160)
+
+
 def second_opinion(
     scorer: Scorer,
     tasks: Sequence[Task],
@@ -351,7 +362,7 @@ def second_opinion(
     for _, _, c in ranked[:cap]:
         task = tasks[c.task]
         if c.kind == "rule":
-            task.preferences.append(Preference(c.line, preference_implication(c.sentence)))
+            task.preferences.append(Preference(c.line, _implication(c.sentence)))
         else:
             knowledge[c.task].append(c.line)
         added.append(c.line)
