@@ -174,3 +174,13 @@ def test_training_is_deterministic_and_records_what_it_was_trained_on() -> None:
     assert one.to_json() == two.to_json()
     assert one.trained_on == ("a",) and one.labeller == "labels-test"
     assert one.meta["per_class"] == {"rule": 2, "fact": 1, "fix": 0, "other": 2}
+
+
+def test_a_sentence_encodes_the_same_alone_and_padded_beside_longer_ones(meaning: Meaning) -> None:
+    with meaning.using() as scorer:
+        assert scorer is not None
+        alone = scorer.encoder.encode([RULE_DUTCH])
+        batch = scorer.encoder.encode([RULE_DUTCH, RULE_RELEASE * 3, SMALL_TALK])
+    assert abs(float((alone[0] ** 2).sum()) - 1.0) < 1e-5  # unit length
+    assert float(abs(alone[0] - batch[0]).max()) < 1e-5  # padding is masked out
+    assert float(alone[0] @ batch[2]) < 0.5  # other sentences, other directions

@@ -148,7 +148,7 @@ class MiniLM:
                 self.w[k] = v
         self.tokenizer: Any = Tokenizer.from_file(str(root / "tokenizer.json"))
         self.tokenizer.enable_truncation(max_length=MAX_TOKENS)
-        self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # to the longest in a batch
+        self.tokenizer.no_padding()  # tokenizer.json pads to 128; encode() pads per batch
 
     def _linear(self, x: Array, name: str) -> Array:
         flat = x.reshape(-1, x.shape[-1]) @ self.wt[name] + self.w[f"{name}.bias"]
@@ -211,9 +211,14 @@ class MiniLM:
             order.sort(key=lambda i: len(sentences[i]))
         for start in range(0, len(order), batch):
             idx = order[start : start + batch]
-            enc = self.tokenizer.encode_batch([sentences[i] for i in idx])
-            ids = np.array([e.ids for e in enc], dtype=np.int64)
-            types = np.array([e.type_ids for e in enc], dtype=np.int64)
-            mask = np.array([e.attention_mask for e in enc], dtype=np.float32)
-            out[idx] = self._forward(ids, types, mask)
+            # one sentence at a time: encode_batch would start the tokenizer's thread pool (and
+            # warn in any child the daemon forks later) for a handful of short sentences
+            enc = [self.tokenizer.encode(sentences[i]).ids for i in idx]
+            width = max(len(e) for e in enc)
+            ids = np.zeros((len(enc), width), dtype=np.int64)  # [PAD] is id 0
+            mask = np.zeros((len(enc), width), dtype=np.float32)
+            for row, e in enumerate(enc):
+                ids[row, : len(e)] = e
+                mask[row, : len(e)] = 1.0
+            out[idx] = self._forward(ids, np.zeros_like(ids), mask)
         return out
