@@ -16,7 +16,7 @@ from support.items import user as user_item
 from memoryd.extract.offline import OfflineExtractor, extract_output
 from memoryd.extract.offline.items import parse_items
 from memoryd.extract.offline.judge import Printed
-from memoryd.extract.offline.meaning import Meaning, missing, second_opinion
+from memoryd.extract.offline.meaning import Meaning, ModelMissing, missing, second_opinion
 from memoryd.extract.offline.timeline import analyse
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
@@ -184,3 +184,15 @@ def test_a_sentence_encodes_the_same_alone_and_padded_beside_longer_ones(meaning
     assert abs(float((alone[0] ** 2).sum()) - 1.0) < 1e-5  # unit length
     assert float(abs(alone[0] - batch[0]).max()) < 1e-5  # padding is masked out
     assert float(alone[0] @ batch[2]) < 0.5  # other sentences, other directions
+
+
+def test_a_model_that_will_not_load_leaves_the_rules_alone_unless_it_is_required(
+    tmp_path: Path,
+) -> None:
+    items = _items(f"Fix the flaky retry test in harbor. {RULE_DUTCH}")
+    lenient = OfflineExtractor(Meaning(model=tmp_path))  # an empty folder: no weights
+    out = lenient._extract(request(items, cwd=CWD))
+    assert out.raw_memory == extract_output(request(items, cwd=CWD)).raw_memory
+    strict = OfflineExtractor(Meaning(model=tmp_path, required=True))
+    with pytest.raises(ModelMissing, match=r"the meaning model cannot be loaded: .*config\.json"):
+        strict._extract(request(items, cwd=CWD))

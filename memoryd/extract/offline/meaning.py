@@ -28,7 +28,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import structlog
 
 from memoryd.extract.offline.encoder import INSTALL, MiniLM, ModelMissing, missing
 from memoryd.extract.offline.facts import _anchored, _statement
@@ -44,6 +47,8 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
 __all__ = ["CAP", "Head", "Meaning", "ModelMissing", "message_sentences", "missing"]
+
+log = structlog.get_logger("memoryd.extract.meaning")
 
 HEAD_FILE = "meaning_head.json"
 CLASSES = ("rule", "fact", "fix", "other")
@@ -172,8 +177,11 @@ class Meaning:
     that fails to load fails the extraction (``offline.meaning = "on"``); otherwise the rules
     carry on alone."""
 
-    def __init__(self, head: Head | None = None, required: bool = False) -> None:
+    def __init__(
+        self, head: Head | None = None, required: bool = False, model: Path | None = None
+    ) -> None:
         self._head = head
+        self._model = model  # the weights' folder; None: the installed package's
         self._encoder: MiniLM | None = None
         self._users = 0
         self._lock = threading.Lock()
@@ -188,11 +196,14 @@ class Meaning:
     def _load(self) -> Scorer | None:
         if self.broken is None and self._encoder is None:
             try:
-                self._encoder = MiniLM()
+                self._encoder = MiniLM(self._model)
                 self._head = self._head or shipped_head()
                 self.loads += 1
             except (ImportError, OSError, ValueError, KeyError) as e:
                 self.broken = f"{type(e).__name__}: {e}"
+                # once per extractor: the rules carry on alone (or, when required, every
+                # extraction fails with this reason)
+                log.warning("meaning_model_unavailable", reason=self.broken)
         if self.broken is not None:
             if self.required:
                 raise ModelMissing(f"the meaning model cannot be loaded: {self.broken}")
