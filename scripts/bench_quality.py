@@ -42,7 +42,7 @@ and the share of its bytes in lines that state a fact, and the issue's target be
     python scripts/bench_quality.py --corpus a --json
     python scripts/bench_quality.py --corpus b --keep   # keep the temp homes to look at
     python scripts/bench_quality.py --corpus c --summary-budget 6000   # the summary's cap lowered
-    python scripts/bench_quality.py --corpus h --meaning both   # offline.meaning off and on, side by side
+    python scripts/bench_quality.py --corpus h --meaning both   # the meaning model off and on
 """
 
 from __future__ import annotations
