@@ -113,6 +113,13 @@ class Phase2Config(_Section):
     offline_fallback: bool = False
 
 
+class OfflineConfig(_Section):
+    """The offline extractor's meaning model (memoryd/extract/offline/meaning.py): ``auto``
+    uses it when it is installed, ``on`` requires it, ``off`` keeps the rules alone."""
+
+    meaning: Literal["auto", "on", "off"] = "auto"
+
+
 class OpenAIBackendConfig(_Section):
     base_url: str = "https://api.openai.com/v1"
     api_key_env: str = "OPENAI_API_KEY"
@@ -206,6 +213,7 @@ class Config(_Section):
     phase1: Phase1Config = msgspec.field(default_factory=Phase1Config)
     phase2: Phase2Config = msgspec.field(default_factory=Phase2Config)
     backends: BackendsConfig = msgspec.field(default_factory=BackendsConfig)
+    offline: OfflineConfig = msgspec.field(default_factory=OfflineConfig)
     budget: BudgetConfig = msgspec.field(default_factory=BudgetConfig)
     log: LogConfig = msgspec.field(default_factory=LogConfig)
     daemon: DaemonConfig = msgspec.field(default_factory=DaemonConfig)

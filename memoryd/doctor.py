@@ -524,6 +524,16 @@ def _codex_backend(phases: str, binary: str) -> Check:
     return _ok("backend", f"codex ({phases}): {find_codex(binary)} version {version}")
 
 
+def check_meaning(cfg: Config) -> Check:
+    """Whether the offline extractor uses its meaning model (``offline.meaning``)."""
+    from memoryd.extract.offline.meaning import status
+
+    used, text = status(cfg.offline.meaning)
+    if not used and cfg.offline.meaning == "on":
+        return _fail("meaning", text, 'install it, or set offline.meaning = "auto"')
+    return _ok("meaning", text)
+
+
 def check_backends(cfg: Config) -> list[Check]:
     """One line per backend in use, naming the phases that use it."""
     used: dict[str, list[str]] = {}
@@ -534,6 +544,8 @@ def check_backends(cfg: Config) -> list[Check]:
         phases = ", ".join(phase_list)
         if backend == "offline":
             out.append(_ok("backend", f"offline ({phases}): nothing to reach, no network used"))
+            if "phase1" in phase_list:
+                out.append(check_meaning(cfg))
         elif backend == "openai":
             o = cfg.backends.openai
             out.append(_http_backend("openai", phases, o.base_url, o.api_key_env, True))

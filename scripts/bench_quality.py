@@ -42,6 +42,7 @@ and the share of its bytes in lines that state a fact, and the issue's target be
     python scripts/bench_quality.py --corpus a --json
     python scripts/bench_quality.py --corpus b --keep   # keep the temp homes to look at
     python scripts/bench_quality.py --corpus c --summary-budget 6000   # the summary's cap lowered
+    python scripts/bench_quality.py --corpus h --meaning both   # the meaning model off and on
 """
 
 from __future__ import annotations
@@ -87,6 +88,16 @@ class BenchError(Exception):
     pass
 
 
+def _write_meaning(base: Path, meaning: str | None) -> None:
+    """``offline.meaning`` in the run's own config file (the temp home's, so no user config
+    is read either way); None leaves the default."""
+    if meaning is None:
+        return
+    path = base / "config" / "memoryd" / "config.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f'[offline]\nmeaning = "{meaning}"\n', encoding="utf-8")
+
+
 def _env(base: Path, summary_budget: int | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MEMORYD_", "XDG_"))}
     if summary_budget is not None:
@@ -120,9 +131,14 @@ def _run_once(env: dict[str, str]) -> dict[str, Any]:
 
 
 def run_corpus(
-    corpus: Corpus, base: Path, now_ms: int, summary_budget: int | None = None
+    corpus: Corpus,
+    base: Path,
+    now_ms: int,
+    summary_budget: int | None = None,
+    meaning: str | None = None,
 ) -> dict[str, Any]:
     env = _env(base, summary_budget)
+    _write_meaning(base, meaning)
     sessions_dir = base / "codex" / "sessions"
     root = base / "codex" / "memories"
     ids: dict[str, str] = {}
@@ -261,6 +277,57 @@ def report(corpus: Corpus, result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _pair(a: tuple[int, int], b: tuple[int, int]) -> str:
+    return f"{_pct(*a).strip()} → {_pct(*b).strip()}"
+
+
+def compare(corpus: Corpus, off: dict[str, Any], on: dict[str, Any]) -> str:
+    """The figures of one corpus with the meaning model off and on, side by side (the same
+    run, the same "now")."""
+    a, b = off["steps"]["later"], on["steps"]["later"]
+    lines = [
+        f"== corpus {corpus.name}: meaning off → on (after the later sessions)",
+        f"  {'kind':<14}{'n':>4}  {'summary':>17}  {'MEMORY.md':>17}",
+    ]
+    for kind in kinds_in(corpus):
+        if kind not in a.files[SUMMARY].recall:
+            continue
+        n = a.files[SUMMARY].recall[kind][1]
+        sa, sb = a.files[SUMMARY].recall[kind], b.files[SUMMARY].recall[kind]
+        ma, mb = a.files[MEMORY].recall[kind], b.files[MEMORY].recall[kind]
+        lines.append(f"  {kind:<14}{n:>4}  {_pair(sa, sb):>17}  {_pair(ma, mb):>17}")
+    sa, sb, ma, mb = a.files[SUMMARY], b.files[SUMMARY], a.files[MEMORY], b.files[MEMORY]
+    lines += [
+        f"  {'all durable':<14}{sa.total[1]:>4}  {_pair(sa.total, sb.total):>17}  "
+        f"{_pair(ma.total, mb.total):>17}",
+        f"  linked in the summary {sa.linked[0]} → {sb.linked[0]} of {sa.linked[1]}; "
+        f"superseded as current (summary / MEMORY.md) {len(sa.superseded_current)} / "
+        f"{len(ma.superseded_current)} → {len(sb.superseded_current)} / "
+        f"{len(mb.superseded_current)}; distractors kept {len(sa.distractors)} / "
+        f"{len(ma.distractors)} → {len(sb.distractors)} / {len(mb.distractors)}",
+        f"  memory_summary.md {sa.size:,} → {sb.size:,} bytes; facts' share of its bytes "
+        f"{sa.fact_bytes / max(sa.size, 1):.1%} → {sb.fact_bytes / max(sb.size, 1):.1%}; "
+        f"after the forget: summary {_pct(*off['steps']['forget'].files[SUMMARY].total).strip()}"
+        f" → {_pct(*on['steps']['forget'].files[SUMMARY].total).strip()}",
+    ]
+    gained = sorted(set(sa.missing) - set(sb.missing))
+    lost = sorted(set(sb.missing) - set(sa.missing))
+    m_gained = sorted(set(ma.missing) - set(mb.missing))
+    m_lost = sorted(set(mb.missing) - set(ma.missing))
+    for what, ids in (
+        ("summary gained", gained),
+        ("summary lost", lost),
+        ("MEMORY.md gained", m_gained),
+        ("MEMORY.md lost", m_lost),
+    ):
+        if ids:
+            lines.append(f"  {what}: {', '.join(ids)}")
+    new_d = sorted(set(sb.distractors) | set(mb.distractors))
+    if new_d:
+        lines.append(f"  distractors kept with the model on: {', '.join(new_d)}")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument(
@@ -278,40 +345,67 @@ def main(argv: list[str] | None = None) -> int:
         help="cap memory_summary.md lower than its 10,000 bytes (a stress run: what it keeps "
         "when more is known than fits)",
     )
+    ap.add_argument(
+        "--meaning",
+        choices=("default", "on", "off", "both"),
+        default="default",
+        help="the offline extractor's meaning model (offline.meaning): on, off, or both, "
+        "which runs each corpus twice and prints the two side by side (off is the baseline)",
+    )
     args = ap.parse_args(argv)
     names = {"both": ["a", "b"], "all": list(corpora.NAMES)}.get(args.corpus, [args.corpus])
     now_ms = int(time.time() * 1000)  # the one "now" every session date derives from
+    modes: list[str | None] = {
+        "default": [None],
+        "on": ["on"],
+        "off": ["off"],
+        "both": ["off", "on"],
+    }[args.meaning]
     out: dict[str, Any] = {}
     for name in names:
         corpus = corpora.get(name)
-        base = Path(tempfile.mkdtemp(prefix=f"memoryd-quality-{name}-"))
-        try:
-            t0 = time.perf_counter()
-            result = run_corpus(corpus, base, now_ms, args.summary_budget)
-            seconds = time.perf_counter() - t0
-        except BenchError as e:
-            print(f"bench_quality: corpus {name}: {e}", file=sys.stderr)
-            return 1
-        finally:
-            if not args.keep:
-                shutil.rmtree(base, ignore_errors=True)
-        if args.json:
-            out[name] = {
-                "how": corpus.how,
-                "summary_budget": args.summary_budget,
-                "sessions": len(corpus.sessions),
-                "facts": len(corpus.facts),
-                "distractors": len(corpus.distractors),
-                "seconds": round(seconds, 2),
-                "steps": {k: as_json(v) for k, v in result["steps"].items()},
-                "runs": {k: _runs(v) for k, v in result["runs"].items()},
-                "home": result["home"] if args.keep else None,
-            }
-        else:
-            print(report(corpus, result))
-            if args.summary_budget is not None:
-                print(f"  (memory_summary.md capped at {args.summary_budget:,} bytes)")
-            print(f"  ({seconds:.1f} s{'; kept ' + result['home'] if args.keep else ''})\n")
+        results: dict[str | None, dict[str, Any]] = {}
+        for mode in modes:
+            base = Path(tempfile.mkdtemp(prefix=f"memoryd-quality-{name}-{mode or 'default'}-"))
+            try:
+                t0 = time.perf_counter()
+                result = run_corpus(corpus, base, now_ms, args.summary_budget, mode)
+                result["seconds"] = time.perf_counter() - t0
+            except BenchError as e:
+                print(f"bench_quality: corpus {name}: {e}", file=sys.stderr)
+                return 1
+            finally:
+                if not args.keep:
+                    shutil.rmtree(base, ignore_errors=True)
+            results[mode] = result
+        for mode, result in results.items():
+            if args.json:
+                key = name if mode is None else f"{name}:{mode}"
+                out[key] = {
+                    "how": corpus.how,
+                    "meaning": mode or "default",
+                    "summary_budget": args.summary_budget,
+                    "sessions": len(corpus.sessions),
+                    "facts": len(corpus.facts),
+                    "distractors": len(corpus.distractors),
+                    "seconds": round(result["seconds"], 2),
+                    "steps": {k: as_json(v) for k, v in result["steps"].items()},
+                    "runs": {k: _runs(v) for k, v in result["runs"].items()},
+                    "home": result["home"] if args.keep else None,
+                }
+            elif len(results) == 1:
+                print(report(corpus, result))
+                if mode is not None:
+                    print(f"  (offline.meaning = {mode})")
+                if args.summary_budget is not None:
+                    print(f"  (memory_summary.md capped at {args.summary_budget:,} bytes)")
+                kept = "; kept " + result["home"] if args.keep else ""
+                print(f"  ({result['seconds']:.1f} s{kept})\n")
+        if not args.json and len(results) == 2:
+            print(compare(corpus, results["off"], results["on"]))
+            secs = [f"{results[m]['seconds']:.1f} s" for m in ("off", "on")]
+            homes = f"; kept {results['off']['home']}, {results['on']['home']}" if args.keep else ""
+            print(f"  ({' / '.join(secs)}{homes})\n")
     if args.json:
         print(json.dumps({"targets": TARGETS, "corpora": out}, indent=2))
     return 0

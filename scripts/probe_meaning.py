@@ -76,6 +76,7 @@ from memoryd.extract.offline.facts import (  # noqa: E402
     user_statements,
 )
 from memoryd.extract.offline.language import read_message  # noqa: E402
+from memoryd.extract.offline.meaning import fit_head, softmax  # noqa: E402
 
 # Words a dictation engine misheard or spelled out in corpus G's voice ("pie test", "see plus
 # plus", "forty ten"), to report the sentences that hold them apart.
@@ -191,33 +192,15 @@ def fit_margin(scores: np.ndarray, durable: Sequence[bool]) -> float:
     return best
 
 
-def fit_linear(
-    train: np.ndarray, labels: Sequence[str], steps: int = 400, l2: float = 1e-3
-) -> np.ndarray:
-    """A multinomial logistic regression on the embeddings (weights per class in ``CLASSES``
-    order, a bias row last), each class weighted by the inverse of its share, fitted by
-    full-batch gradient descent: the simplest learned reader of meaning."""
-    x = np.hstack([train, np.ones((len(train), 1), dtype=np.float32)])
-    y = np.array([CLASSES.index(c) for c in labels])
-    onehot = np.eye(len(CLASSES), dtype=np.float32)[y]
-    counts = onehot.sum(axis=0)
-    weight = (len(y) / (len(CLASSES) * np.maximum(counts, 1.0)))[y][:, None]
-    w = np.zeros((x.shape[1], len(CLASSES)), dtype=np.float32)
-    for _ in range(steps):
-        p = _softmax(x @ w)
-        grad = x.T @ ((p - onehot) * weight) / len(y) + l2 * w
-        w -= 2.0 * grad
-    return w
-
-
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    p = np.exp(logits - logits.max(axis=1, keepdims=True))
-    out: np.ndarray = p / p.sum(axis=1, keepdims=True)
-    return out
+def fit_linear(train: np.ndarray, labels: Sequence[str]) -> np.ndarray:
+    """A multinomial logistic regression on the embeddings, each class weighted by the inverse
+    of its share: the simplest learned reader of meaning, as memoryd's shipped head is fitted
+    (``meaning.fit_head``)."""
+    return np.array(fit_head(train, labels), dtype=np.float32)
 
 
 def linear_probs(w: np.ndarray, emb: np.ndarray) -> np.ndarray:
-    return _softmax(np.hstack([emb, np.ones((len(emb), 1), dtype=np.float32)]) @ w)
+    return softmax(np.hstack([emb, np.ones((len(emb), 1), dtype=np.float32)]) @ w)
 
 
 def auc(score: Sequence[float], truth: Sequence[bool]) -> Figure:

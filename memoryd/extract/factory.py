@@ -13,8 +13,12 @@ def make_extractor(cfg: Config, source: str = "<config>") -> Extractor:
     name = cfg.phase1.backend
     if name == "offline":
         from memoryd.extract.offline import OfflineExtractor
+        from memoryd.extract.offline.meaning import ModelMissing, from_setting
 
-        return OfflineExtractor()
+        try:
+            return OfflineExtractor(from_setting(cfg.offline.meaning))
+        except ModelMissing as e:
+            raise ConfigError(source, "offline.meaning", str(e)) from None
     if name == "openai":
         from memoryd.extract.openai import OpenAIExtractor
 

@@ -30,11 +30,11 @@ keeps the fact. Every other sentence is ``other``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from memoryd.extract.offline.sentences import split_sentences
+from memoryd.extract.offline.meaning import message_sentences
+from memoryd.extract.offline.meaning import strip_marker as strip_marker  # the probe's
 from quality.model import Corpus, Distractor, Fact, Match, Say, User
 
 OTHER = "other"
@@ -50,9 +50,9 @@ COARSE = {
     "failure_fix": "fix",
 }
 CLASSES = ("rule", "fact", "fix", OTHER)
-
-_FENCE = re.compile(r"```.*?(?:```|$)", re.S)
-_MARKER = re.compile(r"^(?:[-*•+]|\d{1,2}[.)])\s+")
+# The labeller's version: a head trained on these labels records it
+# (memoryd/extract/offline/meaning_head.json); bump it when the definition above changes.
+VERSION = "labels-1"
 
 
 @dataclass
@@ -86,21 +86,6 @@ class Coverage:
     found: dict[str, int] = field(default_factory=dict)
     how: dict[str, int] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
-
-
-def strip_marker(s: str) -> str:
-    """A sentence without its list marker ("- ", "2. ")."""
-    return _MARKER.sub("", s.strip()).strip()
-
-
-def message_sentences(text: str) -> list[str]:
-    prose = _FENCE.sub(" ", text)
-    out = []
-    for s in split_sentences(prose):
-        s = strip_marker(s)
-        if re.search(r"\w", s):
-            out.append(s)
-    return out
 
 
 def cut(corpus: Corpus) -> list[Sentence]:

@@ -118,13 +118,13 @@ def test_healthy_home_passes_and_says_the_daemon_is_not_running(
     assert code == 0
     assert list(checks) == [
         "config", "state_dir", "state_db", "memory_root", "codex_link", "memory_summary",
-        "socket", "backend", "budget", "codex_config", "codex_notes",
+        "socket", "backend", "meaning", "budget", "codex_config", "codex_notes",
     ]  # fmt: skip
     statuses = {name: only(checks, name)["status"] for name in checks}
     assert statuses == {
         "config": "ok", "state_dir": "ok", "state_db": "ok", "memory_root": "ok",
         "codex_link": "ok", "memory_summary": "ok", "socket": "warn", "backend": "ok",
-        "budget": "ok", "codex_config": "ok", "codex_notes": "ok",
+        "meaning": "ok", "budget": "ok", "codex_config": "ok", "codex_notes": "ok",
     }  # fmt: skip
     assert "passes the integrity check" in line(text, "state_db")
     size = len(GOOD_SUMMARY.encode())
@@ -140,7 +140,7 @@ def test_healthy_home_passes_and_says_the_daemon_is_not_running(
     )
     assert "its own writer stays out because the folder is a link" in line(text, "codex_config")
     assert "generate_memories = false" not in text
-    assert text.rstrip().endswith("0 failed, 1 warnings, 10 ok")
+    assert text.rstrip().endswith("0 failed, 1 warnings, 11 ok")
 
 
 def test_a_fresh_home_warns_but_does_not_fail_and_creates_nothing(

@@ -71,6 +71,7 @@ from memoryd.extract.offline.implication import preference_implication
 from memoryd.extract.offline.items import parse_items
 from memoryd.extract.offline.language import read_message
 from memoryd.extract.offline.limits import MAX_FIELD_CHARS, MODEL, NAME, QUOTE_CHARS
+from memoryd.extract.offline.meaning import Meaning, Scorer
 from memoryd.extract.offline.render import render
 from memoryd.extract.offline.rules import is_preference
 from memoryd.extract.offline.shell import command_key, command_paths, parse_output
@@ -94,8 +95,9 @@ __all__ = [
 ]
 
 
-def extract_output(request: ExtractionRequest) -> Stage1Output:
-    """The offline stage-1 output of one request (pure and deterministic)."""
+def extract_output(request: ExtractionRequest, meaning: Scorer | None = None) -> Stage1Output:
+    """The offline stage-1 output of one request (pure and deterministic); ``meaning``: the
+    meaning model's second opinion (``meaning.py``), or the rules alone."""
     items = parse_items(request.rollout_contents)
     continuation = (
         f"Continuation of an earlier request (part {request.chunk_index + 1} of "
@@ -103,19 +105,31 @@ def extract_output(request: ExtractionRequest) -> Stage1Output:
         if request.chunk_index > 0
         else None
     )
-    return render(analyse(items, request.cwd, continuation), request)
+    return render(analyse(items, request.cwd, continuation), request, meaning)
 
 
 class OfflineExtractor:
-    """Stage-1 extraction by rules: no model, no network, no cost."""
+    """Stage-1 extraction by rules: no network, no cost; with ``meaning``, a local sentence
+    model adds a few lines the rules left out (it is loaded by the first extraction that needs
+    it and dropped when none runs)."""
 
     name = NAME
     model = MODEL
 
+    def __init__(self, meaning: Meaning | None = None) -> None:
+        self.meaning = meaning
+
+    def _extract(self, request: ExtractionRequest) -> Stage1Output:
+        if self.meaning is None:
+            return extract_output(request)
+        with self.meaning.using() as scorer:  # None: the model would not load, rules alone
+            return extract_output(request, scorer)
+
     async def extract(self, request: ExtractionRequest) -> ExtractionResult:
-        # Pure CPU work on up to a budget's worth of text: keep it off the event loop so the
-        # daemon's heartbeats and socket stay responsive.
-        output = await anyio.to_thread.run_sync(extract_output, request)
+        # Pure CPU work on up to a budget's worth of text (and the model's encoding, which
+        # releases the GIL in numpy): keep it off the event loop so the daemon's heartbeats
+        # and socket stay responsive.
+        output = await anyio.to_thread.run_sync(self._extract, request)
         return ExtractionResult(
             output=output,
             usage=Usage(),

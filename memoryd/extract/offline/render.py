@@ -47,6 +47,7 @@ from memoryd.extract.offline.limits import (
     TITLE_CHARS,
     TRUNCATION_NOTE,
 )
+from memoryd.extract.offline.meaning import Scorer, second_opinion
 from memoryd.extract.offline.output import output_facts
 from memoryd.extract.offline.sentences import strip_tail
 from memoryd.extract.offline.shell import command_programs, output_excerpt
@@ -256,7 +257,9 @@ def _cap_field(text: str) -> str:
     return text[:cut].rstrip() + TRUNCATION_NOTE.rstrip("\n")
 
 
-def render(rollout: Rollout, request: ExtractionRequest) -> Stage1Output:
+def render(
+    rollout: Rollout, request: ExtractionRequest, meaning: Scorer | None = None
+) -> Stage1Output:
     tasks = rollout.tasks
     if not tasks:
         return Stage1Output(rollout_summary="", raw_memory="", rollout_slug="")
@@ -273,6 +276,8 @@ def render(rollout: Rollout, request: ExtractionRequest) -> Stage1Output:
         view = _TaskView(task, outcome, reason, found[i])
         view.knowledge = _knowledge(view, printed)
         views.append(view)
+    if meaning is not None:  # the model's second opinion: a few lines the rules left out
+        second_opinion(meaning, tasks, [v.knowledge for v in views], printed)
     # A request for a named day that left nothing in the session (no tool use, feedback, rule
     # or knowledge: "add it to my list for Monday") is the user's errand, not project work.
     views = [v for v in views if not _errand(v)] or views
@@ -293,7 +298,11 @@ def render(rollout: Rollout, request: ExtractionRequest) -> Stage1Output:
     context += f" ({n_failed} failed)" if n_failed else ""
     if request.chunk_count > 1:
         context += f"; part {request.chunk_index + 1} of {request.chunk_count} of a long rollout"
-    context += ". Extracted offline by rules (no model)."
+    context += (
+        ". Extracted offline by rules, with a local sentence model's second opinion."
+        if meaning is not None
+        else ". Extracted offline by rules (no model)."
+    )
 
     summary: list[str] = [f"# {title}", "", f"Rollout context: {context}", ""]
     for v in shown:

@@ -1,0 +1,198 @@
+"""The meaning model in the offline extractor (memoryd/extract/offline/meaning.py), with the
+real encoder and the shipped head: what it proposes on sentences of wording no quality corpus
+holds, what it never keeps, its cap, its determinism, and its lifetime in the extractor."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import anyio
+import pytest
+from support.items import assistant, env_context, request, result, run, section, task_block
+from support.items import user as user_item
+
+from memoryd.extract.offline import OfflineExtractor, extract_output
+from memoryd.extract.offline.items import parse_items
+from memoryd.extract.offline.judge import Printed
+from memoryd.extract.offline.meaning import Meaning, ModelMissing, missing, second_opinion
+from memoryd.extract.offline.timeline import analyse
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+import train_meaning
+
+from memoryd.redact import redact
+
+pytestmark = pytest.mark.skipif(
+    missing() is not None, reason=f"the meaning model is not installed ({missing()})"
+)
+
+CWD = "/home/u/harbor"
+# Rules in wording no corpus holds, and without the rules' trigger words.
+RULE_RELEASE = (
+    "Release notes are my job, so leave the release notes file to me in every change you make."
+)
+RULE_DUTCH = "Comments in the code stay in English even when I write to you in Dutch."
+SMALL_TALK = "Lovely weather in Lisbon today, I had a great coffee this morning."
+
+
+@pytest.fixture(scope="module")
+def meaning() -> Meaning:
+    return Meaning()
+
+
+def _items(*messages: str) -> list[dict[str, object]]:
+    items: list[dict[str, object]] = [env_context(CWD)]
+    for i, text in enumerate(messages):
+        items += [
+            user_item(text),
+            run(f"c{i}", "make test"),
+            result(f"c{i}", 0, "ok: 12 passed"),
+            assistant("Done: the tests pass."),
+        ]
+    return items
+
+
+def _preferences(out: str) -> str:
+    return "\n".join(
+        section(task_block(out, n), "Preference signals")
+        for n in range(1, out.count("### Task ") + 1)
+    )
+
+
+def _extract(items: list[dict[str, object]], meaning: Meaning | None) -> str:
+    req = request(items, cwd=CWD)
+    if meaning is None:
+        return extract_output(req).raw_memory
+    with meaning.using() as scorer:
+        assert scorer is not None
+        return extract_output(req, scorer).raw_memory
+
+
+def test_a_rule_without_trigger_words_is_proposed_and_small_talk_is_not(meaning: Meaning) -> None:
+    items = _items(
+        f"Fix the flaky retry test in harbor. {RULE_DUTCH}",
+        f"{SMALL_TALK} Now bump the linter.",
+    )
+    alone = _extract(items, None)
+    assert "English" not in _preferences(alone)  # the rules alone do not take it
+    prefs = _preferences(_extract(items, meaning))
+    # written from the sentence itself: the rules' shapes did not judge it a rule
+    implication = "comments in the code stay in English even when I write to you in Dutch"
+    assert f'the user said "{RULE_DUTCH}" -> in similar future tasks, {implication}' in prefs
+    assert "Lisbon" not in prefs
+
+
+def _candidates_kept(meaning: Meaning, *texts: str) -> list[str]:
+    """What the hook adds with every threshold at zero: only its filters decide."""
+    rollout = analyse(parse_items(json.dumps(_items(*(redact(t) for t in texts)))), CWD, None)
+    with meaning.using() as scorer:
+        assert scorer is not None
+        knowledge: list[list[str]] = [[] for _ in rollout.tasks]
+        return second_opinion(
+            scorer, rollout.tasks, knowledge, Printed.of(""), cap=50, thresholds=(0.0, 0.0)
+        )
+
+
+def test_a_sentence_with_a_secret_a_pid_a_lock_id_or_a_temp_path_is_never_kept(
+    meaning: Meaning,
+) -> None:
+    kept = _candidates_kept(
+        meaning,
+        f"Ship the parser. {RULE_RELEASE}",
+        "Leave the release notes file to me, my key is ghp_abcdefghijklmnopqrstuvwxyz0123456789.",
+        "Leave the release notes file to me while the worker with pid 48213 runs.",
+        "Leave the release notes file to me, the job holds lock id 88123 now.",
+        "Leave the release notes file under /tmp/notes-4821 to me in every change.",
+    )
+    assert any("Release notes are my job" in k for k in kept)
+    assert not [k for k in kept if "key is" in k or "pid" in k or "lock" in k or "/tmp/" in k]
+
+
+def test_at_most_cap_lines_are_added_per_rollout_highest_score_first(meaning: Meaning) -> None:
+    texts = [
+        f"Ship the parser. {RULE_RELEASE}",
+        f"Now the docs. {RULE_DUTCH}",
+        "Keep release notes out of your patches, they are mine to write.",
+        "Add the cache layer. Our changelog lines name the module they touch first.",
+        "Review it again. Every public function in harbor carries an example in its docstring.",
+    ]
+    everything = _candidates_kept(meaning, *texts)
+    assert len(everything) > 3
+    rollout = analyse(parse_items(json.dumps(_items(*texts))), CWD, None)
+    before = sum(len(t.preferences) for t in rollout.tasks)
+    with meaning.using() as scorer:
+        assert scorer is not None
+        knowledge: list[list[str]] = [[] for _ in rollout.tasks]
+        added = second_opinion(
+            scorer, rollout.tasks, knowledge, Printed.of(""), cap=3, thresholds=(0.0, 0.0)
+        )
+    assert added == everything[:3]
+    assert sum(len(t.preferences) for t in rollout.tasks) + sum(map(len, knowledge)) == before + 3
+
+
+def test_the_same_rollout_gives_the_same_bytes_with_the_model_reloaded() -> None:
+    items = _items(f"Fix the flaky retry test in harbor. {RULE_DUTCH}", f"Ship it. {RULE_RELEASE}")
+    first = _extract(items, Meaning())
+    second = _extract(items, Meaning())
+    assert first == second
+    assert RULE_DUTCH in first
+
+
+async def test_the_extractor_loads_the_model_on_use_and_drops_it_when_idle() -> None:
+    meaning = Meaning()
+    extractor = OfflineExtractor(meaning)
+    assert not meaning.loaded and meaning.loads == 0
+    ticks = 0
+    done = anyio.Event()
+
+    async def tick() -> None:
+        nonlocal ticks
+        while not done.is_set():
+            await anyio.sleep(0.005)
+            ticks += 1
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(tick)
+        out = await extractor.extract(request(_items(f"Ship it. {RULE_DUTCH}"), cwd=CWD))
+        done.set()
+    assert RULE_DUTCH in out.output.raw_memory
+    assert meaning.loads == 1 and not meaning.loaded  # loaded for the pass, then dropped
+    # the encoder ran in a worker thread: the event loop kept turning meanwhile
+    assert ticks >= 3
+
+
+def test_training_is_deterministic_and_records_what_it_was_trained_on() -> None:
+    texts = [RULE_RELEASE, RULE_DUTCH, SMALL_TALK, "The API listens on port 8088.", "Thanks!"]
+    labels = ["rule", "rule", "other", "fact", "other"]
+    encoder = Meaning().using
+    with encoder() as scorer:
+        assert scorer is not None
+        one = train_meaning.build_head(texts, labels, ["a"], scorer.encoder, "labels-test")
+        two = train_meaning.build_head(texts, labels, ["a"], scorer.encoder, "labels-test")
+    assert one.to_json() == two.to_json()
+    assert one.trained_on == ("a",) and one.labeller == "labels-test"
+    assert one.meta["per_class"] == {"rule": 2, "fact": 1, "fix": 0, "other": 2}
+
+
+def test_a_sentence_encodes_the_same_alone_and_padded_beside_longer_ones(meaning: Meaning) -> None:
+    with meaning.using() as scorer:
+        assert scorer is not None
+        alone = scorer.encoder.encode([RULE_DUTCH])
+        batch = scorer.encoder.encode([RULE_DUTCH, RULE_RELEASE * 3, SMALL_TALK])
+    assert abs(float((alone[0] ** 2).sum()) - 1.0) < 1e-5  # unit length
+    assert float(abs(alone[0] - batch[0]).max()) < 1e-5  # padding is masked out
+    assert float(alone[0] @ batch[2]) < 0.5  # other sentences, other directions
+
+
+def test_a_model_that_will_not_load_leaves_the_rules_alone_unless_it_is_required(
+    tmp_path: Path,
+) -> None:
+    items = _items(f"Fix the flaky retry test in harbor. {RULE_DUTCH}")
+    lenient = OfflineExtractor(Meaning(model=tmp_path))  # an empty folder: no weights
+    out = lenient._extract(request(items, cwd=CWD))
+    assert out.raw_memory == extract_output(request(items, cwd=CWD)).raw_memory
+    strict = OfflineExtractor(Meaning(model=tmp_path, required=True))
+    with pytest.raises(ModelMissing, match=r"the meaning model cannot be loaded: .*config\.json"):
+        strict._extract(request(items, cwd=CWD))
