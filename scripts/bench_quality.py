@@ -2,7 +2,7 @@
 """Benchmark what memoryd's memory keeps: planted facts in realistic Codex sessions, scored in
 ``memory_summary.md`` and ``MEMORY.md`` (issue 13).
 
-Thirteen corpora of Codex 0.169 rollouts (``scripts/quality/``): A written by hand, B generated
+Fourteen corpora of Codex 0.169 rollouts (``scripts/quality/``): A written by hand, B generated
 from templates with a seeded RNG, C written as terminal transcripts, D assembled from episodes
 of messy work (corrections, edits as fixes, wrapped commands, refusals, tools gone), E written
 as one developer's work diary in a non-native voice, F assembled from each project's own files
@@ -22,9 +22,11 @@ compiler notes and hints, man/--help/docs pages and failed first attempts), L wr
 documents under a one-line ask (tickets, PR descriptions, security and ops emails, wiki and
 CONTRIBUTING excerpts, Slack exports; knowledge from --version output, lock files and CI
 config), M written as autonomous agent runs (one goal, unattended tool use ending in
-structured reports, rare one-line corrections), each with other projects and other wording
-(A–G are tuned on; H to M are held out: each was written after them, without reading their
-sessions, and never run before it was committed). For each corpus, in a fresh temp
+structured reports, rare one-line corrections), N written in a developer's fast lowercase chat
+shorthand (several one-line messages per turn; knowledge from gh code review and Makefile/
+justfile targets), each with other projects and other wording (A–G are tuned on; H to N are
+held out: each was written after them, without reading their sessions, and never run
+before it was committed). For each corpus, in a fresh temp
 ``CODEX_HOME`` and state dir, with the default (offline) backends and the real CLI as a
 subprocess:
 

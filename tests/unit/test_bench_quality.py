@@ -385,9 +385,9 @@ def test_corpus_c_is_neither_a_nor_b_in_other_words() -> None:
         assert max(len(w & v) / len(w | v) for v in others) < 0.4, text
 
 
-@pytest.mark.parametrize("name", ["e", "f", "g", "h", "i", "j", "k", "l", "m"])
+@pytest.mark.parametrize("name", ["e", "f", "g", "h", "i", "j", "k", "l", "m", "n"])
 def test_a_held_out_corpus_shares_nothing_with_the_others(name: str) -> None:
-    """E to M, the held-out corpora, have their own projects and wording: no user message or
+    """E to N, the held-out corpora, have their own projects and wording: no user message or
     assistant answer shares most of its words with one of another corpus, no tool output of
     more than one line is one of theirs, and the sessions are built from the model's steps
     alone, not from another corpus' helpers."""
@@ -635,3 +635,31 @@ def test_corpus_m_is_written_as_autonomous_runs() -> None:
         if f.kind == "project_rule" and all(p.search(read) for p in f.match.patterns())
     ]
     assert len(from_files) >= 5, from_files
+
+
+def test_corpus_n_is_written_in_fast_chat_shorthand() -> None:
+    """N's means of writing, which no other corpus has: the user types lowercase shorthand
+    ("pls", "thx", "b4", "nvm") without closing punctuation, often several one-line messages
+    in a row per turn, with an emoji now and then; the knowledge comes from the code review
+    the agent runs through gh (pr view --comments, pr diff, pr checks) and from the Makefile
+    and justfile targets it reads."""
+    n = corpora.get("n")
+    said = _user_texts(n, tuple(s.key for s in n.sessions))
+    lines = [ln for t in said for ln in t.split("\n")]
+    assert sum(1 for ln in lines if not re.match(r"[A-Z]", ln)) * 10 >= len(lines) * 9
+    assert sum(1 for ln in lines if not ln.endswith(".")) * 10 >= len(lines) * 9
+    assert sum(1 for t in said if "\n" in t) * 2 >= len(said)
+    short = re.compile(r"\b(pls|plz|thx|ty|nvm|b4|u|ur|rn|lol|lgtm|ya|fyi|obv|smth|r|w)\b")
+    chatty = [s.key for s in n.sessions if any(short.search(t) for t in _user_texts(n, (s.key,)))]
+    assert len(chatty) * 4 >= len(n.sessions) * 3, chatty
+    assert sum(1 for t in said if re.search(r"[\U0001F300-\U0001FAFF]", t)) >= 4
+    review = re.compile(r"^gh pr (view|diff|checks)\b")
+    tasks = re.compile(r"\b(cat (Makefile|justfile)|just --(list|show)|grep .*Makefile)\b")
+    steps = [(s.key, st) for s in n.sessions for st in s.steps if isinstance(st, Sh)]
+    assert len({k for k, st in steps if review.search(st.cmd)}) >= 6
+    assert len({k for k, st in steps if tasks.search(st.cmd)}) >= 6
+    read = "\n".join(st.out for _, st in steps if review.search(st.cmd) or tasks.search(st.cmd))
+    from_review_or_tasks = [
+        f.id for f in n.facts if all(p.search(read) for p in f.match.patterns())
+    ]
+    assert len(from_review_or_tasks) >= 8, from_review_or_tasks
