@@ -622,7 +622,7 @@ Attributes:
 
 LF3 = Session("lf3", "lanternfish", 12.8, (
     User("Hi! The cohort query takes about 40 seconds now that we have a year of events. Could you see what Polars is doing with it?"),
-    Sh("python -c 'from lanternfish.cohorts import cohort_query; print(cohort_query(\"2026-10-01\").explain())'", """\
+    Sh("python -c 'import polars as pl; from lanternfish.cohorts import cohort_query; pl.Config.set_tbl_width_chars(120); print(cohort_query(\"2026-10-01\").explain())'", """\
 AGGREGATE
   [col("customer_id").n_unique()] BY [col("cohort_week")] FROM
   FILTER [(col("event_date")) >= (2026-10-01)] FROM
@@ -644,7 +644,7 @@ AGGREGATE
       SELECTION: [(col("event_date")) >= (2026-10-01)]"""),
     Sh("python -m cProfile -o /tmp/tmpk2v9x_lf/cohort.prof -m lanternfish.cohorts --since 2026-10-01 && echo done", "wrote /tmp/tmpk2v9x_lf/cohort.prof\ndone", secs=3.1),
     Say("With hive_partitioning=True the scan reads 67 of 365 event_date partitions and the query takes 2.9 s instead of ~40 s. Nothing under data/raw/ was modified, only src/lanternfish/cohorts.py."),
-    User("Lovely. A short summary table at the end of your answers is plenty for me, by the way — no need for long write-ups."),
+    User("Lovely. Could you end your answers with a short summary table from now on? That's plenty for me, no need for long write-ups."),
     Say("| change | before | after |\n|---|---|---|\n| cohort query | ~40 s, 365 partitions | 2.9 s, 67 partitions |"),
 ))
 
