@@ -883,7 +883,7 @@ SESSIONS = (
 
 FACTS = (
     # preferences: stated once, as requests and questions
-    Fact("pref_duckdb_local", "preference", None, "Use DuckDB for local runs; Postgres is only for scheduled builds.", M("duckdb", "local"), ("es1",)),
+    Fact("pref_duckdb_local", "preference", None, "Use DuckDB for local runs; Postgres is only for scheduled builds.", M("duckdb", "local|locally"), ("es1",)),
     Fact("pref_lowercase_sql", "preference", None, "Write SQL keywords in lowercase.", M("lowercase|lower case|lower-case", "SQL|keywords"), ("es1",)),
     Fact("pref_row_counts", "preference", None, "When changing a model, show the row counts before and after.", M("row counts|row count"), ("es2",)),
     Fact("pref_explain_first", "preference", None, "Before rewriting a slow query, paste the EXPLAIN ANALYZE plan first.", M("EXPLAIN ANALYZE"), ("es3",)),
