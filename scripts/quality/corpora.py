@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from quality.model import Corpus
 
-NAMES = ("a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n")
+NAMES = ("a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o")
 
 
 def get(name: str) -> Corpus:
@@ -64,4 +64,8 @@ def get(name: str) -> Corpus:
         from quality.corpus_n import CORPUS as N
 
         return N
+    if name == "o":
+        from quality.corpus_o import CORPUS as O
+
+        return O
     raise KeyError(f"no corpus {name!r}: choose one of {', '.join(NAMES)}")

@@ -385,9 +385,9 @@ def test_corpus_c_is_neither_a_nor_b_in_other_words() -> None:
         assert max(len(w & v) / len(w | v) for v in others) < 0.4, text
 
 
-@pytest.mark.parametrize("name", ["e", "f", "g", "h", "i", "j", "k", "l", "m", "n"])
+@pytest.mark.parametrize("name", ["e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o"])
 def test_a_held_out_corpus_shares_nothing_with_the_others(name: str) -> None:
-    """E to N, the held-out corpora, have their own projects and wording: no user message or
+    """E to O, the held-out corpora, have their own projects and wording: no user message or
     assistant answer shares most of its words with one of another corpus, no tool output of
     more than one line is one of theirs, and the sessions are built from the model's steps
     alone, not from another corpus' helpers."""
@@ -663,3 +663,52 @@ def test_corpus_n_is_written_in_fast_chat_shorthand() -> None:
         f.id for f in n.facts if all(p.search(read) for p in f.match.patterns())
     ]
     assert len(from_review_or_tasks) >= 8, from_review_or_tasks
+
+
+def test_corpus_o_is_written_as_an_analysts_requests_and_data_tool_output() -> None:
+    """O's means of writing: an analyst who asks for every rule as a polite request or a
+    question ("could we ...?", "would you mind ...", "let's ...", "I'd rather ...") and whose
+    project knowledge is only in what the data tools print (dbt logs, query results, EXPLAIN
+    plans, profiles.yml, pip/conda errors, Airflow task logs, renv output) or in the agent's
+    conclusion after investigating; every session runs one of those tools."""
+    o = corpora.get("o")
+    request = re.compile(r"\b(could we|could you|would you mind|let's|I'd rather)\b", re.I)
+    rules = [f for f in o.facts if f.kind in ("preference", "general_rule", "project_rule")]
+    for f in rules:
+        asked = [
+            t
+            for t in _user_texts(o, f.sources)
+            if request.search(t) and all(p.search(t) for p in f.match.patterns())
+        ]
+        assert asked, f"{f.id} is not asked for as a request"
+    asked_as_question = [
+        t for t in _user_texts(o, tuple(s.key for s in o.sessions)) if request.search(t)
+    ]
+    assert sum(1 for t in asked_as_question if "?" in t) >= 15
+    data_tool = re.compile(
+        r"\b(dbt|duckdb|psql|airflow|astro|conda|pip|jupyter|papermill|nbstripout|Rscript|"
+        r"polars|pytest)\b"
+    )
+    for s in o.sessions:
+        assert any(isinstance(st, Sh) and data_tool.search(st.cmd) for st in s.steps), s.key
+    outputs = [st.out for s in o.sessions for st in s.steps if isinstance(st, Sh)]
+    said = [st.text for s in o.sessions for st in s.steps if isinstance(st, Say)]
+    printed = "\n".join(outputs)
+    for shape in (
+        r"Running with dbt=",  # dbt run logs
+        r"QUERY PLAN",  # an EXPLAIN ANALYZE plan
+        r"type: duckdb",  # a profiles.yml
+        r"ResolutionImpossible|EnvironmentNameNotFound",  # environment errors
+        r"\{taskinstance\.py:\d+\}",  # Airflow task logs
+        r"count_star\(\)",  # a DuckDB query result
+        r"renv\.lock|renv::status",  # renv
+    ):
+        assert re.search(shape, printed), shape
+    facts = [f for f in o.facts if f.kind == "project_fact"]
+    in_output = [
+        f for f in facts if any(all(p.search(x) for p in f.match.patterns()) for x in outputs)
+    ]
+    for f in facts:
+        found = [x for x in outputs + said if all(p.search(x) for p in f.match.patterns())]
+        assert found, f"{f.id} is neither printed by a tool nor concluded by the agent"
+    assert len(in_output) * 3 >= len(facts) * 2, [f.id for f in in_output]
