@@ -2,7 +2,7 @@
 """Benchmark what memoryd's memory keeps: planted facts in realistic Codex sessions, scored in
 ``memory_summary.md`` and ``MEMORY.md`` (issue 13).
 
-Thirteen corpora of Codex 0.169 rollouts (``scripts/quality/``): A written by hand, B generated
+Fourteen corpora of Codex 0.169 rollouts (``scripts/quality/``): A written by hand, B generated
 from templates with a seeded RNG, C written as terminal transcripts, D assembled from episodes
 of messy work (corrections, edits as fixes, wrapped commands, refusals, tools gone), E written
 as one developer's work diary in a non-native voice, F assembled from each project's own files
