@@ -115,7 +115,7 @@ RV5 = Session("rv5", "rivulet", 6.4, (
 ))
 
 RV6 = Session("rv6", "rivulet", 1.6, (
-    User("0.9.0 is the minor release, so the MSRV can move now. go to what the let-else in #530 needs"),
+    User("0.9.0 is the minor release, so the MSRV can move now. raise it to what #527 and #530 need"),
     Sh("gh pr view 530 --json title,body", "{\"title\":\"Use let-else in the tokenizer\",\"body\":\"let-else needs rustc 1.65, and std::io::IsTerminal needs 1.70; clippy suggests inline const which needs 1.79. I only used let-else and OnceLock::get_or_init (1.70). The async reader in #527 needs 1.75 for async fn in traits.\"}"),
     Patch("*** Update File: Cargo.toml\n@@\n-rust-version = \"1.70\"\n+rust-version = \"1.75\"\n*** Update File: .github/workflows/ci.yml\n@@\n-        with: { toolchain: \"1.70\" }\n+        with: { toolchain: \"1.75\" }"),
     Sh("cargo +1.75 check --all-features", "    Checking rivulet v0.9.0 (/home/maren/oss/rivulet)\n    Finished `dev` profile [unoptimized + debuginfo] target(s) in 7.12s", secs=7.3),
@@ -237,6 +237,7 @@ LN3 = Session("ln3", "lanternfish", 15.0, (
     Say("Popover passes `offset` to floating-ui now. `changeset status` failed with \"no changesets were found\" because the change touches packages/; adding `.changeset/quiet-owls-fly.md` (a patch bump of @lanternfish/react) fixes it."),
     User("looks right, commit it"),
     Sh("git switch -c fix/popover-offset && git commit -am \"Honour Popover offset prop (#880)\"", "Switched to a new branch 'fix/popover-offset'\n[fix/popover-offset 3f1a9b2] Honour Popover offset prop (#880)\n 2 files changed, 6 insertions(+), 1 deletion(-)"),
+    Say("Committed on fix/popover-offset with the changeset; ready for a PR that closes #880."),
 ))
 
 LN4 = Session("ln4", "lanternfish", 10.3, (
@@ -250,6 +251,7 @@ LN4 = Session("ln4", "lanternfish", 10.3, (
     Say("```\n+ devDependencies: @types/node (packages/cli)\n- export default function main\n+ export function main\n```\nThe CLI failed typecheck with TS2580 (Cannot find name 'process'): the package lacked Node types, fixed with `pnpm --filter @lanternfish/cli add -D @types/node`. STYLE.md forbids default exports, so `main` is a named export now."),
     User("push it to the PR branch"),
     Sh("git commit -am \"cli: add @types/node, named export for main\" && git push", "[cli-package 77c2e01] cli: add @types/node, named export for main\nTo github.com:wren-o/lanternfish.git\n   0d9e3aa..77c2e01  cli-package -> cli-package"),
+    Say("Pushed to wren-o's cli-package branch; the PR's typecheck job should pass now."),
 ))
 
 LN5 = Session("ln5", "lanternfish", 5.1, (
