@@ -28,6 +28,13 @@ justfile targets), each with other projects and other wording (A–G are tuned o
 held out: each was written after them, without reading their sessions, and never run
 before it was committed). For each corpus, in a fresh temp
 ``CODEX_HOME`` and state dir, with the default (offline) backends and the real CLI as a
+structured reports, rare one-line corrections), P written as an open-source maintainer's triage
+of issues and contributors' PRs (house style quoted from CONTRIBUTING/STYLE sections, edits of
+the agent's patch explained, contributors' proposals declined; knowledge from cargo, nox, pnpm
+and go output, changelog tooling, release scripts and git log/blame), each with other projects
+and other wording (A–G are tuned on; H to M and P are held out: each was written after them,
+without reading their sessions, and never run before it was committed). For each corpus, in a
+fresh temp ``CODEX_HOME`` and state dir, with the default (offline) backends and the real CLI as a
 subprocess:
 
 1. write the initial sessions, dated from one "now" so that all are idle and within the age
@@ -40,7 +47,7 @@ Printed per fact kind: recall in the summary and in MEMORY.md, failure→fix sta
 statement, superseded facts still presented as current, distractors kept, the summary's size
 and the share of its bytes in lines that state a fact, and the issue's target beside each.
 
-    python scripts/bench_quality.py                 # every corpus (a to m)
+    python scripts/bench_quality.py                 # every corpus
     python scripts/bench_quality.py --corpus a --json
     python scripts/bench_quality.py --corpus b --keep   # keep the temp homes to look at
     python scripts/bench_quality.py --corpus c --summary-budget 6000   # the summary's cap lowered

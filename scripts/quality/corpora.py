@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from quality.model import Corpus
 
-NAMES = ("a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o")
+NAMES = ("a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p")
 
 
 def get(name: str) -> Corpus:
@@ -68,4 +68,8 @@ def get(name: str) -> Corpus:
         from quality.corpus_o import CORPUS as O
 
         return O
+    if name == "p":
+        from quality.corpus_p import CORPUS as P
+
+        return P
     raise KeyError(f"no corpus {name!r}: choose one of {', '.join(NAMES)}")

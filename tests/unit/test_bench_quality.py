@@ -385,9 +385,9 @@ def test_corpus_c_is_neither_a_nor_b_in_other_words() -> None:
         assert max(len(w & v) / len(w | v) for v in others) < 0.4, text
 
 
-@pytest.mark.parametrize("name", ["e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o"])
+@pytest.mark.parametrize("name", ["e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p"])
 def test_a_held_out_corpus_shares_nothing_with_the_others(name: str) -> None:
-    """E to O, the held-out corpora, have their own projects and wording: no user message or
+    """E to P, the held-out corpora, have their own projects and wording: no user message or
     assistant answer shares most of its words with one of another corpus, no tool output of
     more than one line is one of theirs, and the sessions are built from the model's steps
     alone, not from another corpus' helpers."""
@@ -712,3 +712,72 @@ def test_corpus_o_is_written_as_an_analysts_requests_and_data_tool_output() -> N
         found = [x for x in outputs + said if all(p.search(x) for p in f.match.patterns())]
         assert found, f"{f.id} is neither printed by a tool nor concluded by the agent"
     assert len(in_output) * 3 >= len(facts) * 2, [f.id for f in in_output]
+
+
+def test_corpus_p_is_written_as_a_maintainers_triage() -> None:
+    """P's means of writing, which no other corpus has: a maintainer works through issues and
+    contributors' PRs (most sessions open on an issue or PR number); every rule of one project
+    is quoted from a CONTRIBUTING.md / STYLE.md section (read by the agent or pasted by the
+    user) or explained by the maintainer after editing the agent's patch ("I changed your
+    patch"); the rejected actions are contributors' PRs the maintainer declines; knowledge
+    comes from the maintainer's tooling (cargo, nox, towncrier, changesets, release scripts,
+    git log/blame, CI logs)."""
+    p = corpora.get("p")
+    opened = [
+        s.key
+        for s in p.sessions
+        if re.search(r"#\d+", next(st.text for st in s.steps if isinstance(st, User)))
+    ]
+    assert len(opened) * 2 >= len(p.sessions), opened
+    # a quoted house-style section: read with sed/cat from the file, or pasted as "> " lines
+    read = re.compile(r"^(?:sed -n '/#+ [^/]+/,[^']*p'|cat) (CONTRIBUTING|STYLE)\.md$")
+    edited = re.compile(r"^I changed your patch\b")
+    explained: list[str] = []
+    for s in p.sessions:
+        for i, st in enumerate(s.steps):
+            if isinstance(st, User) and edited.match(st.text):
+                # the maintainer edits a patch the agent made earlier in the session
+                assert any(isinstance(x, Patch) for x in s.steps[:i]), s.key
+                explained.append(st.text)
+    assert len(explained) >= 5, len(explained)
+    quoted = [
+        st.out if isinstance(st, Sh) else st.text
+        for s in p.sessions
+        for st in s.steps
+        if (isinstance(st, Sh) and read.match(st.cmd))
+        or (isinstance(st, User) and re.search(r"^> ", st.text, re.M))
+    ]
+    from_quotes = []
+    for f in p.facts:
+        if f.kind != "project_rule":
+            continue
+        pats = f.match.patterns()
+        in_quote = any(all(pt.search(q) for pt in pats) for q in quoted)
+        in_edit = any(all(pt.search(e) for pt in pats) for e in explained)
+        assert in_quote or in_edit, f.id
+        from_quotes += [f.id] if in_quote else []
+    assert len(from_quotes) >= 6, from_quotes
+    # the rejected actions are contributors' proposals, read from gh pr view/diff output
+    pr_text = {
+        s.key: "\n".join(
+            st.out for st in s.steps if isinstance(st, Sh) and st.cmd.startswith("gh pr ")
+        )
+        for s in p.sessions
+    }
+    declined = [
+        d.id
+        for d in p.distractors
+        if d.kind == "rejected"
+        and all(pt.search(pr_text[k]) for k in d.sources for pt in d.match.patterns())
+    ]
+    assert len(declined) >= 2, declined
+    tools = re.compile(
+        r"\b(cargo|nox|towncrier|changeset|git (?:log|blame|cliff)|gh run|golangci-lint|"
+        r"gorelease|release\.sh)\b"
+    )
+    with_tools = [
+        s.key
+        for s in p.sessions
+        if any(isinstance(st, Sh) and tools.search(st.cmd) for st in s.steps)
+    ]
+    assert len(with_tools) * 3 >= len(p.sessions) * 2, with_tools
