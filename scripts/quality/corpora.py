@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from quality.model import Corpus
 
-NAMES = ("a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m")
+NAMES = ("a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "q")
 
 
 def get(name: str) -> Corpus:
@@ -60,4 +60,8 @@ def get(name: str) -> Corpus:
         from quality.corpus_m import CORPUS as M_
 
         return M_
+    if name == "q":
+        from quality.corpus_q import CORPUS as Q
+
+        return Q
     raise KeyError(f"no corpus {name!r}: choose one of {', '.join(NAMES)}")
