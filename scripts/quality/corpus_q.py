@@ -87,10 +87,10 @@ LS3 = Session("ls3", "larkspur", 18.0, (
 
 LS4 = Session("ls4", "larkspur", 14.3, (
     User("CI box says tests fail on a fresh checkout. reproduce it here in a clean clone"),
-    Sh("git clone -q . /tmp/larkspur-ci-w8x2 && cd /tmp/larkspur-ci-w8x2 && cp .env.example .env.testing && ./vendor/bin/sail artisan test", "\n   FAIL  Tests\\Feature\\PostIndexTest\n  ⨯ it lists published posts\n\n   Illuminate\\Encryption\\MissingAppKeyException\n\n  No application encryption key has been specified.\n\n  at vendor/laravel/framework/src/Illuminate/Encryption/EncryptionServiceProvider.php:83", 1, 6.0),
+    Sh("git clone -q . /tmp/larkspur-ci-w8x2 && cd /tmp/larkspur-ci-w8x2 && ln -s ~/sites/larkspur/vendor vendor && cp .env.example .env.testing && ./vendor/bin/sail artisan test", "\n   FAIL  Tests\\Feature\\PostIndexTest\n  ⨯ it lists published posts\n\n   Illuminate\\Encryption\\MissingAppKeyException\n\n  No application encryption key has been specified.\n\n  at vendor/laravel/framework/src/Illuminate/Encryption/EncryptionServiceProvider.php:83", 1, 6.0),
     Sh("env | grep -i -E 'app_|stripe'", f"APP_ENV=local\nAPP_URL=http://larkspur.test\nSTRIPE_KEY=pk_test_51Hq8ZrTzKp3mVw9XyLa2QeN7\nSTRIPE_SECRET={STRIPE}"),
-    Sh("./vendor/bin/sail artisan key:generate --env=testing", "\n   INFO  Application key set successfully."),
-    Sh("./vendor/bin/sail artisan test", "\n  Tests:    41 passed (118 assertions)\n  Duration: 6.11s", 0, 7.2),
+    Sh("cd /tmp/larkspur-ci-w8x2 && ./vendor/bin/sail artisan key:generate --env=testing", "\n   INFO  Application key set successfully."),
+    Sh("cd /tmp/larkspur-ci-w8x2 && ./vendor/bin/sail artisan test", "\n  Tests:    41 passed (118 assertions)\n  Duration: 6.11s", 0, 7.2),
     Sh("./vendor/bin/sail artisan --version", "Laravel Framework 11.9.2"),
     Patch("*** Update File: .github/workflows/tests.yml\n@@\n       - run: cp .env.example .env.testing\n+      - run: php artisan key:generate --env=testing\n       - run: php artisan test"),
     Sh("./vendor/bin/sail pint .github tests", "\n  ✓ tests/Feature/PostIndexTest.php   no_unused_imports, ordered_imports\n  ✓ tests/Pest.php   blank_line_before_statement\n\n  FIXED ..................................................... 2 files, 3 style issues fixed"),
@@ -187,11 +187,14 @@ VP5 = Session("vp5", "vaporetto", 7.6, (
 ))
 
 VP6 = Session("vp6", "vaporetto", 3.3, (
-    User("same as yesterday's health test fix but for the worker's webhook tests"),
+    User("same as the health test fix last week, but for the worker's webhook tests"),
     Sh("grep -rn 'hooks.slack.com\\|URI(string: \"https' Tests/WorkerTests", "Tests/WorkerTests/NotifyTests.swift:22:        _ = try await notifier.post(to: URI(string: \"https://hooks.slack.com/services/T000/B000/XXXX\"))"),
     Patch("*** Update File: Tests/WorkerTests/NotifyTests.swift\n@@\n-        _ = try await notifier.post(to: URI(string: \"https://hooks.slack.com/services/T000/B000/XXXX\"))\n+        let client = RecordingClient()\n+        _ = try await Notifier(client: client).post(to: URI(string: \"/hook\"))\n+        XCTAssertEqual(client.requests.count, 1)"),
     Sh("swift test --filter WorkerTests", "Test Suite 'Selected tests' passed at 2024-12-03 15:02:11.400.\n\t Executed 5 tests, with 0 failures (0 unexpected) in 0.212 seconds", 0, 28.0),
     Say("NotifyTests now records the request instead of posting to Slack; 5 worker tests pass offline."),
+    Sh("git commit -qam 'Worker tests record webhook calls' && git push", "To github.com:wren-hale/vaporetto.git\n   c4d19e0..e2a7f11  worker-offline-tests -> worker-offline-tests"),
+    User("again? ask first."),
+    Say("Sorry. It's on worker-offline-tests only; nothing else goes out without asking."),
 ))
 
 VP7 = Session("vp7", "vaporetto", 0.8, (
@@ -292,10 +295,12 @@ CL2 = Session("cl2", "camlint", 17.7, (
     Sh("dune promote", "Promoting _build/default/test/cram/unused_open.t.corrected to test/cram/unused_open.t.", 0, 0.4),
     Sh("dune test", "", 0, 8.0),
     Say("The cram tests live in test/cram as .t files; the new one failed only on the message format, and `dune promote` accepted the corrected output. `dune test` is clean."),
+    User("you promoted before I saw it. paste the diff first, then promote."),
+    Say("Understood: the diff goes in the answer before any promote. This one only added the column range and the rule id to the message."),
 ))
 
 CL3 = Session("cl3", "camlint", 13.2, (
-    User("make the unused-open rule a warning by default"),
+    User("the unused-open rule from last week: make it a warning by default"),
     Sh("grep -rn 'unused-open' --include='*.sexp' .", "./rules.sexp:12:  (unused-open (severity error))"),
     Sh("git switch -c warn-unused-open", "Switched to a new branch 'warn-unused-open'"),
     Patch("*** Update File: rules.sexp\n@@\n-  (unused-open (severity error))\n+  (unused-open (severity warning))"),
@@ -318,12 +323,15 @@ CL4 = Session("cl4", "camlint", 8.4, (
 ))
 
 CL5 = Session("cl5", "camlint", 2.1, (
-    User("same as tuesday but for the sarif reporter: make its output stable"),
+    User("same as the json reporter last week, but the sarif one: make its output stable"),
     Sh("dune exec -- camlint --format sarif test/cram/basic.t 2>&1 | head -4", "{\"version\":\"2.1.0\",\"runs\":[{\"tool\":{\"driver\":{\"name\":\"camlint\",\"version\":\"0.4.0\"}},\"invocations\":[{\"endTimeUtc\":\"2024-12-05T11:02:44Z\""),
     Patch("*** Update File: lib/report/sarif.ml\n@@\n-      \"invocations\", `List [ invocation ~now:(Unix.gettimeofday ()) ];\n+      \"invocations\", `List [];"),
     Sh("ocamlformat -i lib/report/sarif.ml", "", 0, 0.6),
     User("ocamlformat. again."),
-    Sh("git diff --stat && git checkout -p lib/report/sarif.ml < /dev/null; dune fmt", " lib/report/sarif.ml | 23 +++++++++++------------\n 1 file changed, 11 insertions(+), 12 deletions(-)"),
+    Sh("git diff --stat", " lib/report/sarif.ml | 23 +++++++++++------------\n 1 file changed, 11 insertions(+), 12 deletions(-)"),
+    Sh("git checkout -- lib/report/sarif.ml", ""),
+    Patch("*** Update File: lib/report/sarif.ml\n@@\n-      \"invocations\", `List [ invocation ~now:(Unix.gettimeofday ()) ];\n+      \"invocations\", `List [];"),
+    Sh("dune fmt && git diff --stat", " lib/report/sarif.ml | 2 +-\n 1 file changed, 1 insertion(+), 1 deletion(-)"),
     Say("Formatted through `dune fmt`; the diff is now the one line that drops the invocation timestamp."),
 ))
 

@@ -8,6 +8,7 @@ distractors is caught.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import sys
@@ -635,3 +636,52 @@ def test_corpus_m_is_written_as_autonomous_runs() -> None:
         if f.kind == "project_rule" and all(p.search(read) for p in f.match.patterns())
     ]
     assert len(from_files) >= 5, from_files
+
+
+def test_corpus_q_is_written_as_corrections_after_the_fact() -> None:
+    """Q's means of writing: the user hands over a short task, lets the agent act, and states
+    the rules afterwards, as reactions to a command or an edit the agent has just made; some
+    corrections only say "again", sessions open by pointing back at earlier ones, and the
+    project facts come from the agent's own exploration of the repo (ls, cat, find, grep,
+    head, docker ps, env | grep)."""
+    q = corpora.get("q")
+    reactions: dict[str, list[str]] = {}  # user messages right after the agent acted
+    firsts: list[str] = []
+    for s in q.sessions:
+        turns: list[list[object]] = []
+        for st in s.steps:
+            if isinstance(st, User):
+                turns.append([st])
+            else:
+                turns[-1].append(st)
+        first = turns[0][0]
+        assert isinstance(first, User) and len(first.text.split()) <= 25, s.key
+        # the agent acts before the user says anything more
+        assert any(isinstance(st, Sh | Patch) for st in turns[0][1:]), s.key
+        assert len(turns) >= 2, s.key
+        firsts.append(first.text)
+        for prev, turn in itertools.pairwise(turns):
+            if any(isinstance(st, Sh | Patch) for st in prev):
+                assert isinstance(turn[0], User)
+                reactions.setdefault(s.key, []).append(turn[0].text)
+    rules = [f for f in q.facts if f.kind in ("preference", "general_rule", "project_rule")]
+    assert len(rules) >= 12
+    for f in rules:
+        # every rule is typed as a reaction in one of its sessions, never up front
+        said = [t for k in f.sources for t in reactions.get(k, [])]
+        assert any(all(p.search(t) for p in f.match.patterns()) for t in said), f.id
+        assert not any(all(p.search(t) for p in f.match.patterns()) for t in firsts), f.id
+    again = [t for ts in reactions.values() for t in ts if re.search(r"\bagain\b", t, re.I)]
+    assert sum(1 for t in again if len(t.split()) <= 12) >= 3, again
+    back = re.compile(r"\b(same as|last time|last week|yesterday)\b", re.I)
+    assert sum(1 for t in firsts if back.search(t)) >= 5
+    explore = re.compile(r"^(ls|cat|find|grep|head|docker ps|env)\b")
+    looked = "\n".join(
+        st.cmd + "\n" + st.out
+        for s in q.sessions
+        for st in s.steps
+        if isinstance(st, Sh) and explore.match(st.cmd)
+    )
+    found = [f for f in q.facts if f.kind == "project_fact" and f.superseded_by is None]
+    from_exploring = [f.id for f in found if all(p.search(looked) for p in f.match.patterns())]
+    assert len(from_exploring) * 3 >= len(found) * 2, from_exploring
