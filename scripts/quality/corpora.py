@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from quality.model import Corpus
 
-NAMES = ("a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p")
+NAMES = ("a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q")
 
 
 def get(name: str) -> Corpus:
@@ -72,4 +72,8 @@ def get(name: str) -> Corpus:
         from quality.corpus_p import CORPUS as P
 
         return P
+    if name == "q":
+        from quality.corpus_q import CORPUS as Q
+
+        return Q
     raise KeyError(f"no corpus {name!r}: choose one of {', '.join(NAMES)}")

@@ -8,6 +8,7 @@ distractors is caught.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import sys
@@ -385,9 +386,9 @@ def test_corpus_c_is_neither_a_nor_b_in_other_words() -> None:
         assert max(len(w & v) / len(w | v) for v in others) < 0.4, text
 
 
-@pytest.mark.parametrize("name", ["e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p"])
+@pytest.mark.parametrize("name", ["e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q"])
 def test_a_held_out_corpus_shares_nothing_with_the_others(name: str) -> None:
-    """E to P, the held-out corpora, have their own projects and wording: no user message or
+    """E to Q, the held-out corpora, have their own projects and wording: no user message or
     assistant answer shares most of its words with one of another corpus, no tool output of
     more than one line is one of theirs, and the sessions are built from the model's steps
     alone, not from another corpus' helpers."""
@@ -781,3 +782,52 @@ def test_corpus_p_is_written_as_a_maintainers_triage() -> None:
         if any(isinstance(st, Sh) and tools.search(st.cmd) for st in s.steps)
     ]
     assert len(with_tools) * 3 >= len(p.sessions) * 2, with_tools
+
+
+def test_corpus_q_is_written_as_corrections_after_the_fact() -> None:
+    """Q's means of writing: the user hands over a short task, lets the agent act, and states
+    the rules afterwards, as reactions to a command or an edit the agent has just made; some
+    corrections only say "again", sessions open by pointing back at earlier ones, and the
+    project facts come from the agent's own exploration of the repo (ls, cat, find, grep,
+    head, docker ps, env | grep)."""
+    q = corpora.get("q")
+    reactions: dict[str, list[str]] = {}  # user messages right after the agent acted
+    firsts: list[str] = []
+    for s in q.sessions:
+        turns: list[list[object]] = []
+        for st in s.steps:
+            if isinstance(st, User):
+                turns.append([st])
+            else:
+                turns[-1].append(st)
+        first = turns[0][0]
+        assert isinstance(first, User) and len(first.text.split()) <= 25, s.key
+        # the agent acts before the user says anything more
+        assert any(isinstance(st, Sh | Patch) for st in turns[0][1:]), s.key
+        assert len(turns) >= 2, s.key
+        firsts.append(first.text)
+        for prev, turn in itertools.pairwise(turns):
+            if any(isinstance(st, Sh | Patch) for st in prev):
+                assert isinstance(turn[0], User)
+                reactions.setdefault(s.key, []).append(turn[0].text)
+    rules = [f for f in q.facts if f.kind in ("preference", "general_rule", "project_rule")]
+    assert len(rules) >= 12
+    for f in rules:
+        # every rule is typed as a reaction in one of its sessions, never up front
+        said = [t for k in f.sources for t in reactions.get(k, [])]
+        assert any(all(p.search(t) for p in f.match.patterns()) for t in said), f.id
+        assert not any(all(p.search(t) for p in f.match.patterns()) for t in firsts), f.id
+    again = [t for ts in reactions.values() for t in ts if re.search(r"\bagain\b", t, re.I)]
+    assert sum(1 for t in again if len(t.split()) <= 12) >= 3, again
+    back = re.compile(r"\b(same as|last time|last week|yesterday)\b", re.I)
+    assert sum(1 for t in firsts if back.search(t)) >= 5
+    explore = re.compile(r"^(ls|cat|find|grep|head|docker ps|env)\b")
+    looked = "\n".join(
+        st.cmd + "\n" + st.out
+        for s in q.sessions
+        for st in s.steps
+        if isinstance(st, Sh) and explore.match(st.cmd)
+    )
+    found = [f for f in q.facts if f.kind == "project_fact" and f.superseded_by is None]
+    from_exploring = [f.id for f in found if all(p.search(looked) for p in f.match.patterns())]
+    assert len(from_exploring) * 3 >= len(found) * 2, from_exploring
