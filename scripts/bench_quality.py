@@ -2,7 +2,7 @@
 """Benchmark what memoryd's memory keeps: planted facts in realistic Codex sessions, scored in
 ``memory_summary.md`` and ``MEMORY.md`` (issue 13).
 
-Fourteen corpora of Codex 0.169 rollouts (``scripts/quality/``): A written by hand, B generated
+Seventeen corpora of Codex 0.169 rollouts (``scripts/quality/``): A written by hand, B generated
 from templates with a seeded RNG, C written as terminal transcripts, D assembled from episodes
 of messy work (corrections, edits as fixes, wrapped commands, refusals, tools gone), E written
 as one developer's work diary in a non-native voice, F assembled from each project's own files
@@ -24,17 +24,17 @@ CONTRIBUTING excerpts, Slack exports; knowledge from --version output, lock file
 config), M written as autonomous agent runs (one goal, unattended tool use ending in
 structured reports, rare one-line corrections), N written in a developer's fast lowercase chat
 shorthand (several one-line messages per turn; knowledge from gh code review and Makefile/
-justfile targets), each with other projects and other wording (A–G are tuned on; H to N are
-held out: each was written after them, without reading their sessions, and never run
-before it was committed). For each corpus, in a fresh temp
-``CODEX_HOME`` and state dir, with the default (offline) backends and the real CLI as a
-structured reports, rare one-line corrections), P written as an open-source maintainer's triage
-of issues and contributors' PRs (house style quoted from CONTRIBUTING/STYLE sections, edits of
-the agent's patch explained, contributors' proposals declined; knowledge from cargo, nox, pnpm
-and go output, changelog tooling, release scripts and git log/blame), each with other projects
-and other wording (A–G are tuned on; H to M and P are held out: each was written after them,
-without reading their sessions, and never run before it was committed). For each corpus, in a
-fresh temp ``CODEX_HOME`` and state dir, with the default (offline) backends and the real CLI as a
+justfile targets), O written as a data analyst's polite requests and questions (knowledge in
+query results, dbt and Airflow logs, EXPLAIN plans and environment errors), P written as an
+open-source maintainer's triage of issues and contributors' PRs (house style quoted from
+CONTRIBUTING/STYLE sections, edits of the agent's patch explained, contributors' proposals
+declined; knowledge from cargo, nox, pnpm and go output, changelog tooling, release scripts and
+git log/blame), Q written as a senior developer's corrections after the agent acted (rules as
+reactions, "again?", references to earlier sessions; knowledge from the agent's exploration and
+the failures it causes), each with other projects and other wording. A–H and K are tuned on;
+I, J, L to Q are held out: each was written after them, without reading their sessions, and
+never run before it was committed. For each corpus, in a fresh temp ``CODEX_HOME`` and state
+dir, with the default (offline) backends and the real CLI as a
 subprocess:
 
 1. write the initial sessions, dated from one "now" so that all are idle and within the age
