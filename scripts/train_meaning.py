@@ -4,8 +4,8 @@ corpora's labelled sentences: a class-weighted logistic regression (rule / fact 
 on all-MiniLM-L6-v2 embeddings, fitted by full-batch gradient descent from zero.
 
 Deterministic: the same corpora and labeller give the same file, byte for byte. Trained on
-the tuning corpora only (``TUNING``); the held-out ones (I, J, L, M and N to Q) are refused, so that the
-integrator's measurement on them stays a measurement.
+the tuning corpora only (``TUNING``); the held-out ones (I, J, L, M, N to Q) are refused, so
+that the integrator's measurement on them stays a measurement.
 
     .venv/bin/python scripts/train_meaning.py            # write the shipped head
     .venv/bin/python scripts/train_meaning.py --check    # exit 1 when the shipped file differs

@@ -5,6 +5,8 @@ holds, what it never keeps, its cap, its determinism, and its lifetime in the ex
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -161,6 +163,48 @@ async def test_the_extractor_loads_the_model_on_use_and_drops_it_when_idle() -> 
     assert meaning.loads == 1 and not meaning.loaded  # loaded for the pass, then dropped
     # the encoder ran in a worker thread: the event loop kept turning meanwhile
     assert ticks >= 3
+
+
+_RSS_PROBE = """
+import resource
+import sys
+import numpy, safetensors, tokenizers  # the libraries' own code is not the model's memory
+from support.items import assistant, env_context, request, result, run, user
+from memoryd.extract.offline import OfflineExtractor
+from memoryd.extract.offline.meaning import Meaning
+
+def rss() -> int:
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) // 1024
+    raise SystemExit("no VmRSS")
+
+cwd = "/home/u/harbor"
+items = [env_context(cwd), user(sys.argv[1]), run("c0", "make test"),
+         result("c0", 0, "ok: 12 passed"), assistant("Done: the tests pass.")]
+meaning = Meaning()
+before = rss()
+out = OfflineExtractor(meaning)._extract(request(items, cwd=cwd))
+assert meaning.loads == 1 and not meaning.loaded and sys.argv[1] in out.raw_memory
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+print(before, peak, rss())
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads VmRSS from /proc")
+def test_dropping_the_model_gives_its_memory_back_to_the_system() -> None:
+    """An idle daemon should not hold the model's ~100 MB: once no extraction uses it, the
+    encoder is dropped and the heap trimmed (without the trim glibc kept ~65 MB of it)."""
+    out = subprocess.run(
+        [sys.executable, "-c", _RSS_PROBE, f"Ship it. {RULE_DUTCH}"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])},
+    )
+    before, peak, after = map(int, out.stdout.split())
+    assert peak - before > 80, (before, peak, after)  # the model was loaded
+    assert after - before < 25, (before, peak, after)
 
 
 def test_training_is_deterministic_and_records_what_it_was_trained_on() -> None:

@@ -123,7 +123,9 @@ class OfflineExtractor:
         if self.meaning is None:
             return extract_output(request)
         with self.meaning.using() as scorer:  # None: the model would not load, rules alone
-            return extract_output(request, scorer)
+            output = extract_output(request, scorer)
+            del scorer  # the last reference but ``using``'s own: the model is freed on exit
+        return output
 
     async def extract(self, request: ExtractionRequest) -> ExtractionResult:
         # Pure CPU work on up to a budget's worth of text (and the model's encoding, which

@@ -21,6 +21,7 @@ sentences are encoded in fixed batches: the same rollout always gives the same b
 
 from __future__ import annotations
 
+import ctypes
 import json
 import re
 import threading
@@ -216,14 +217,30 @@ class Meaning:
         """The scorer while the block runs (None: the model cannot load, the rules alone)."""
         with self._lock:
             scorer = self._load()
-            self._users += scorer is not None
+            used = scorer is not None
+            self._users += used
         try:
             yield scorer
         finally:
+            scorer = None  # this frame's reference too, or the drop frees nothing
             with self._lock:
-                self._users -= scorer is not None
-                if self._users == 0:
+                self._users -= used
+                if self._users == 0 and self._encoder is not None:
                     self._encoder = None
+                    _return_heap()
+
+
+def _return_heap() -> None:
+    """Hand the freed model's memory back to the system. glibc keeps most of what the encoder
+    freed in its heap (an idle daemon measured 93 MiB after dropping the model against 28 before
+    it ever loaded; 49 after a trim, numpy's and the tokenizer's code and tables), so the drop
+    would save little without this. Elsewhere (musl, macOS) there is no such call: a no-op."""
+    try:
+        libc = ctypes.CDLL(None)
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):
+        return
+    trim(0)
 
 
 def from_setting(mode: str) -> Meaning | None:
