@@ -116,8 +116,7 @@ async def time_to_stop(hostile: bool, src: Path | None, grace: float) -> float:
                 f'[phase2]\nbackend = "{backend}"\nmin_interval_seconds = 0\n'
                 # the search's own deadline out of the way (a checkout without the key: none)
                 + ("search_regex_seconds = 600\n" if src is None else "")
-                +
-                f'[backends.openai]\nbase_url = "{srv.url}"\napi_key_env = "{KEY_ENV}"\n'
+                + f'[backends.openai]\nbase_url = "{srv.url}"\napi_key_env = "{KEY_ENV}"\n'
                 f'[log]\nlevel = "debug"\n[daemon]\nshutdown_grace_seconds = {grace}\n'
             )
             env = _env(base, src)

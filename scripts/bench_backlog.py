@@ -75,8 +75,12 @@ def main() -> int:
         make_rollouts(base / "codex", args.k)
         with running(args.l, args.l) as (_server, url):
             config = CONFIG.format(
-                c=args.c, max_running=max(64, args.c + 4), k=max(256, args.k), url=url,
-                key=KEY_ENV, interval=args.min_interval,
+                c=args.c,
+                max_running=max(64, args.c + 4),
+                k=max(256, args.k),
+                url=url,
+                key=KEY_ENV,
+                interval=args.min_interval,
             )
             daemon = ServeProcess(base, config)
             try:
@@ -85,12 +89,14 @@ def main() -> int:
                 bound_guess = math.ceil(args.k / args.c) * args.l
                 done = wait_for(
                     "a consolidation of the whole backlog",
-                    lambda: daemon.alive()
-                    and daemon.query(
-                        "SELECT started_at, finished_at FROM phase2_runs "
-                        "WHERE outcome = 'succeeded' AND inputs_added + inputs_retained = ? "
-                        "ORDER BY finished_at LIMIT 1",
-                        args.k,
+                    lambda: (
+                        daemon.alive()
+                        and daemon.query(
+                            "SELECT started_at, finished_at FROM phase2_runs "
+                            "WHERE outcome = 'succeeded' AND inputs_added + inputs_retained = ? "
+                            "ORDER BY finished_at LIMIT 1",
+                            args.k,
+                        )
                     ),
                     max(120.0, 20 * bound_guess),
                 )
@@ -111,21 +117,31 @@ def main() -> int:
         consolidation = (run_end_ms - run_start_ms) / 1000
         phase1_ideal = math.ceil(args.k / args.c) * args.l
         lower = phase1_ideal + consolidation
-        print(f"backlog: {args.k} rollouts   latency L: {args.l * 1000:.0f} ms   "
-              f"concurrency C: {args.c}   consolidation: {len(AGENT_STEPS)} model turns")
+        print(
+            f"backlog: {args.k} rollouts   latency L: {args.l * 1000:.0f} ms   "
+            f"concurrency C: {args.c}   consolidation: {len(AGENT_STEPS)} model turns"
+        )
         if ready is not None:
             print(f"serve start -> first scan done (daemon_ready):  {ready - started:8.2f} s")
             rate = args.k / (last_call_ms / 1000 - ready)
-            print(f"phase 1 from daemon_ready: {rate:.1f} jobs/s = {rate * args.l / args.c:.2f}"
-                  " of the ideal C/L (scripts/bench_phase1.py measures phase 1 alone)")
-        print(f"serve start -> last extraction stored:           "
-              f"{last_call_ms / 1000 - started:8.2f} s")
+            print(
+                f"phase 1 from daemon_ready: {rate:.1f} jobs/s = {rate * args.l / args.c:.2f}"
+                " of the ideal C/L (scripts/bench_phase1.py measures phase 1 alone)"
+            )
+        print(
+            f"serve start -> last extraction stored:           "
+            f"{last_call_ms / 1000 - started:8.2f} s"
+        )
         print(f"serve start -> backlog consolidated:             {total:8.2f} s")
         print(f"  consolidations run before the final one:       {runs_before:8d}")
-        print(f"lower bound ceil(K/C) x L + one consolidation:   {lower:8.2f} s   "
-              f"({phase1_ideal:.2f} + {consolidation:.2f}, the final run's own duration)")
-        print(f"measured / lower bound:                          {total / lower:8.2f}   "
-              "(target <= 1.3)")
+        print(
+            f"lower bound ceil(K/C) x L + one consolidation:   {lower:8.2f} s   "
+            f"({phase1_ideal:.2f} + {consolidation:.2f}, the final run's own duration)"
+        )
+        print(
+            f"measured / lower bound:                          {total / lower:8.2f}   "
+            "(target <= 1.3)"
+        )
     finally:
         shutil.rmtree(base, ignore_errors=True)
     return 0

@@ -53,7 +53,11 @@ class ServeProcess:
         with open(self.base / "serve.out", "wb") as out, open(self.base / "serve.err", "wb") as err:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "memoryd", "serve"],
-                env=self.env, cwd=self.base, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                env=self.env,
+                cwd=self.base,
+                stdout=out,
+                stderr=err,
+                stdin=subprocess.DEVNULL,
             )
         return self.proc
 

@@ -70,7 +70,8 @@ def main() -> int:
         "--daemons", default="1,2,4", help="daemon counts on PostgreSQL (default 1,2,4)"
     )
     ap.add_argument(
-        "--profile", action="store_true",
+        "--profile",
+        action="store_true",
         help="after each PostgreSQL run, the statements that took the most server time",
     )
     args = ap.parse_args()
@@ -80,10 +81,14 @@ def main() -> int:
     if bindir is None:
         print("no PostgreSQL server binaries under /usr/lib/postgresql/<n>/bin", file=sys.stderr)
         return 2
-    print(f"backlog K: {args.k} rollouts   latency L: {args.l * 1000:.0f} ms   "
-          f"concurrency C: {args.c} per daemon   pool_size: {args.pool}")
-    print(f"{'engine':<10} {'daemons':>7} {'span s':>8} {'jobs/s':>8} {'ideal':>8} "
-          f"{'ratio':>6} {'DB ms/job':>10} {'stmts/job':>10} {'CPU ms/job':>11}")
+    print(
+        f"backlog K: {args.k} rollouts   latency L: {args.l * 1000:.0f} ms   "
+        f"concurrency C: {args.c} per daemon   pool_size: {args.pool}"
+    )
+    print(
+        f"{'engine':<10} {'daemons':>7} {'span s':>8} {'jobs/s':>8} {'ideal':>8} "
+        f"{'ratio':>6} {'DB ms/job':>10} {'stmts/job':>10} {'CPU ms/job':>11}"
+    )
     with pg.cluster(bindir) as cluster:
         # The server's own statement timings: pg_stat_statements, loaded at start.
         cluster.psql("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'")
@@ -116,9 +121,10 @@ def run(args: argparse.Namespace, cluster: pg.PgCluster, engine: str, n: int) ->
         dsn = cluster.new_database()
         cluster.psql("CREATE EXTENSION pg_stat_statements", dsn.rsplit("/", 1)[1])
     try:
-        with running(args.l, args.l, calls) as (_server, url), daemons(
-            base, args, url, engine, n, dsn
-        ) as procs:
+        with (
+            running(args.l, args.l, calls) as (_server, url),
+            daemons(base, args, url, engine, n, dsn) as procs,
+        ):
             if dsn:
                 cluster.psql("SELECT pg_stat_statements_reset()", dsn.rsplit("/", 1)[1])
             for d in procs:
@@ -136,8 +142,7 @@ def run(args: argparse.Namespace, cluster: pg.PgCluster, engine: str, n: int) ->
                 if args.profile:
                     _profile(cluster, dsn, args.k)
         arrivals = sorted(
-            e["t"] for e in map(json.loads, calls.read_text().splitlines())
-            if e["kind"] == "phase1"
+            e["t"] for e in map(json.loads, calls.read_text().splitlines()) if e["kind"] == "phase1"
         )
         assert len(arrivals) == args.k, (len(arrivals), args.k)  # one call per thread
         span = arrivals[-1] - arrivals[0] + args.l

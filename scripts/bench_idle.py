@@ -63,8 +63,10 @@ def main() -> int:
         ready_s = time.perf_counter() - t0
         wait_for(
             "the first consolidation to finish",
-            lambda: daemon.alive()
-            and daemon.query("SELECT 1 FROM phase2_runs WHERE finished_at IS NOT NULL"),
+            lambda: (
+                daemon.alive()
+                and daemon.query("SELECT 1 FROM phase2_runs WHERE finished_at IS NOT NULL")
+            ),
             120,
         )
         settle_s = time.perf_counter() - t0
@@ -93,19 +95,27 @@ def main() -> int:
         assert jobs == 0 and runs == 0, f"not idle: {jobs} stage-1 jobs, {runs} consolidations"
 
         share, base_share = cpu / wall, base_cpu / wall
-        print(f"rollouts indexed: {threads:,}; daemon ready after {ready_s:.1f} s, first "
-              f"consolidation done after {settle_s:.1f} s; peak RSS while indexing "
-              f"{startup_peak:.1f} MB")
-        print(f"idle window: {wall:.1f} s; log lines written in it: {len(lines)} "
-              f"(periodic re-scans: {rescans}); stage-1 jobs: {jobs}; consolidations: {runs}")
+        print(
+            f"rollouts indexed: {threads:,}; daemon ready after {ready_s:.1f} s, first "
+            f"consolidation done after {settle_s:.1f} s; peak RSS while indexing "
+            f"{startup_peak:.1f} MB"
+        )
+        print(
+            f"idle window: {wall:.1f} s; log lines written in it: {len(lines)} "
+            f"(periodic re-scans: {rescans}); stage-1 jobs: {jobs}; consolidations: {runs}"
+        )
         print(f"{'':28}{'memoryd serve':>16}{'sleeping python':>18}")
         print(f"{'CPU seconds:':28}{cpu:16.3f}{base_cpu:18.3f}")
         print(f"{'CPU share:':28}{share:15.3%} {base_share:17.3%}   (target <= 1 %)")
-        print(f"{'RSS, max over the window:':28}{max(rss):13.1f} MB{max(base_rss):15.1f} MB"
-              "   (target <= 100 MB)")
+        print(
+            f"{'RSS, max over the window:':28}{max(rss):13.1f} MB{max(base_rss):15.1f} MB"
+            "   (target <= 100 MB)"
+        )
         print(f"{'RSS, at the end:':28}{rss[-1]:13.1f} MB{base_rss[-1]:15.1f} MB")
-        print(f"CPU share {share / CPU_TARGET:.2f} x target; RSS {max(rss) / RSS_TARGET_MB:.2f} x "
-              f"target; RSS above a bare Python process: {max(rss) - max(base_rss):.1f} MB")
+        print(
+            f"CPU share {share / CPU_TARGET:.2f} x target; RSS {max(rss) / RSS_TARGET_MB:.2f} x "
+            f"target; RSS above a bare Python process: {max(rss) - max(base_rss):.1f} MB"
+        )
     finally:
         if sleeper is not None:
             sleeper.kill()

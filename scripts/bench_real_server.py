@@ -93,7 +93,7 @@ def main() -> int:
     ap.add_argument("--max-tokens", type=int, default=512)
     args = ap.parse_args()
     if not os.environ.get(SERVER_ENV) or not os.environ.get(MODEL_ENV):
-        print(f"set {SERVER_ENV} and {MODEL_ENV}: eval \"$(bash .ci/install-llama)\"")
+        print(f'set {SERVER_ENV} and {MODEL_ENV}: eval "$(bash .ci/install-llama)"')
         return 2
     with tempfile.TemporaryDirectory() as tmp, running(Path(tmp)) as server:
         rows = asyncio.run(extract_all(server.url, args.max_tokens, Path(tmp)))

@@ -326,9 +326,7 @@ def test_a_linked_state_dir_is_refused_with_one_line(base: Path, command: list[s
 
 
 @pytest.mark.parametrize("dangling", [False, True], ids=["to_a_file", "dangling"])
-def test_a_linked_state_db_is_refused_and_its_target_untouched(
-    base: Path, dangling: bool
-) -> None:
+def test_a_linked_state_db_is_refused_and_its_target_untouched(base: Path, dangling: bool) -> None:
     install_examples(base / "codex" / "sessions")
     target = base / "elsewhere.sqlite"
     if not dangling:

@@ -89,8 +89,12 @@ def _log_line(n: int) -> str:
 def _follow(s: Serve, n: int) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "memoryd", "logs", "-f", "--json", "-n", str(n)],
-        env=s.env, cwd=s.base, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL, text=True,
+        env=s.env,
+        cwd=s.base,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
     )
 
 

@@ -198,8 +198,12 @@ def test_logs_follow_through_the_daemon_receives_new_lines(daemon: Serve) -> Non
     daemon.start_ready()
     with subprocess.Popen(
         [sys.executable, "-m", "memoryd", "logs", "-f", "--json", "-n", "1000"],
-        env=daemon.env, cwd=daemon.base, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-        stdin=subprocess.DEVNULL, text=True,
+        env=daemon.env,
+        cwd=daemon.base,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+        text=True,
     ) as follower:
         assert follower.stdout is not None
         lines: queue.Queue[str] = queue.Queue()
@@ -234,8 +238,12 @@ def test_logs_follow_through_the_daemon_receives_new_lines(daemon: Serve) -> Non
     # A follower still attached does not hold up a shutdown, and is told the stream ended.
     with subprocess.Popen(
         [sys.executable, "-m", "memoryd", "logs", "-f", "-n", "1"],
-        env=daemon.env, cwd=daemon.base, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL, text=True,
+        env=daemon.env,
+        cwd=daemon.base,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
     ) as second:
         assert second.stdout is not None
         assert second.stdout.readline()  # attached: the tail arrived
@@ -265,8 +273,13 @@ def test_clear_on_a_terminal_asks_and_a_no_keeps_everything(daemon: Serve) -> No
     primary, secondary = pty.openpty()
     try:
         with subprocess.Popen(
-            [sys.executable, "-m", "memoryd", "clear"], env=daemon.env, cwd=daemon.base,
-            stdin=secondary, stdout=subprocess.PIPE, stderr=secondary, text=True,
+            [sys.executable, "-m", "memoryd", "clear"],
+            env=daemon.env,
+            cwd=daemon.base,
+            stdin=secondary,
+            stdout=subprocess.PIPE,
+            stderr=secondary,
+            text=True,
         ) as proc:
             os.close(secondary)
             secondary = -1

@@ -75,9 +75,12 @@ async def test_sighup_new_concurrency_applies_while_a_job_runs_and_it_finishes(
         )
         assert len(srv.requests) == 1
 
-        write_config(daemon, openai_config(srv.url).replace("max_running = 1\n", "").replace(
-            "concurrency = 1", "concurrency = 3"
-        ))
+        write_config(
+            daemon,
+            openai_config(srv.url)
+            .replace("max_running = 1\n", "")
+            .replace("concurrency = 1", "concurrency = 3"),
+        )
         daemon.signal(signal.SIGHUP)
         sent = await anyio.to_thread.run_sync(notify.until, "READY=1")
         assert sent[0].splitlines()[0] == "RELOADING=1"

@@ -62,8 +62,12 @@ def test_stale_socket_is_replaced_and_a_live_one_refused(daemon: Serve, tmp_path
         CODEX_HOME=str(tmp_path / "other-codex"),
     )
     refused = subprocess.run(
-        [sys.executable, "-m", "memoryd", "serve"], env=other, capture_output=True, text=True,
-        timeout=WAIT, stdin=subprocess.DEVNULL,
+        [sys.executable, "-m", "memoryd", "serve"],
+        env=other,
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+        stdin=subprocess.DEVNULL,
     )
     assert refused.returncode == 1
     assert f"another memoryd daemon is already listening on {path}" in refused.stderr
@@ -219,8 +223,13 @@ def test_a_peer_with_another_uid_is_refused(daemon: Serve) -> None:
     path.chmod(0o666)
     other = subprocess.run(
         [SYSTEM_PYTHON, "-I", "-S", "-c", _NOBODY_CLIENT, str(path)],
-        user=NOBODY, group=NOBODY, extra_groups=[], capture_output=True, text=True,
-        timeout=WAIT, cwd="/",
+        user=NOBODY,
+        group=NOBODY,
+        extra_groups=[],
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+        cwd="/",
     )
     assert other.returncode == 0, other.stderr
     lines = other.stdout.splitlines()

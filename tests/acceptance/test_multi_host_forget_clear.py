@@ -28,8 +28,11 @@ def decoded(hexed: str) -> dict[str, bytes]:
 def published_files(cluster: pg.PgCluster, dsn: str, run_id: str = "") -> dict[str, bytes]:
     """The files of the newest published tree, or of run ``run_id``'s."""
     which = f"WHERE run_id = '{run_id}'" if run_id else ""
-    hexed = q(cluster, dsn, f"SELECT encode(files, 'hex') FROM published_trees {which} "
-              "ORDER BY seq DESC LIMIT 1")
+    hexed = q(
+        cluster,
+        dsn,
+        f"SELECT encode(files, 'hex') FROM published_trees {which} ORDER BY seq DESC LIMIT 1",
+    )
     return decoded(hexed) if hexed else {}
 
 
@@ -111,10 +114,16 @@ def test_a_forget_on_one_host_leaves_the_memory_in_no_hosts_folder_nor_the_publi
         # Forgotten on A, a thread of A's own: A's consolidation drops it and publishes.
         out = cli_json(a, "forget", "--thread", forgotten)
         assert out["threads"] == [forgotten]
-        wait_for("the forgotten thread out of the selection",
-                 lambda: consolidated(pg_cluster, pg_dsn, 2), WAIT)
-        wait_for("a published tree without it",
-                 lambda: not holds(published_files(pg_cluster, pg_dsn), forgotten), WAIT)
+        wait_for(
+            "the forgotten thread out of the selection",
+            lambda: consolidated(pg_cluster, pg_dsn, 2),
+            WAIT,
+        )
+        wait_for(
+            "a published tree without it",
+            lambda: not holds(published_files(pg_cluster, pg_dsn), forgotten),
+            WAIT,
+        )
         # The older trees, kept for hosts that missed them, held it: none is left.
         kept = every_published_tree(pg_cluster, pg_dsn)
         assert kept and not [t for t in kept if holds(t, forgotten)]
@@ -154,8 +163,11 @@ def test_history_lists_every_hosts_runs_and_a_rollback_from_any_host_reaches_eve
         # materialised it. (A run before it may have taken the first input alone: a host
         # new to the database takes only the newest tree, so it may not know that one.)
         first = newest_tree(pg_cluster, pg_dsn)
-        wait_for("the first tree in both histories",
-                 lambda: all(first in run_ids(s) for s in (a, b)), WAIT)
+        wait_for(
+            "the first tree in both histories",
+            lambda: all(first in run_ids(s) for s in (a, b)),
+            WAIT,
+        )
         write_idle_rollouts(a.codex / "sessions", 2)
         wait_for("four inputs consolidated", lambda: consolidated(pg_cluster, pg_dsn, 4), WAIT)
         tree = wait_for("identical memory folders again", lambda: same_folders([a, b]), WAIT)
@@ -165,11 +177,14 @@ def test_history_lists_every_hosts_runs_and_a_rollback_from_any_host_reaches_eve
         # the id of the host that made it, whichever host that was, even when two were
         # published before a busy host materialised the first.
         made = published_runs(pg_cluster, pg_dsn)
-        made = made[made.index(first):]
+        made = made[made.index(first) :]
         assert len(made) >= 2
         for s in (a, b):
-            wait_for("every run in both histories",
-                     lambda s=s: run_ids(s)[: len(made)] == made[::-1], WAIT)
+            wait_for(
+                "every run in both histories",
+                lambda s=s: run_ids(s)[: len(made)] == made[::-1],
+                WAIT,
+            )
 
         # A rollback on B to the first run (whoever made it) is published and reaches A: A's
         # history records it as the rollback it is.
@@ -217,11 +232,18 @@ def test_a_host_that_missed_publications_records_each_in_order_and_rolls_back_to
         try:
             for n in (2, 3):
                 write_idle_rollouts(a.codex / "sessions", 1)
-                wait_for(f"{n} inputs consolidated",
-                         lambda n=n: consolidated(pg_cluster, pg_dsn, n), WAIT)
-            made = q(pg_cluster, pg_dsn, "SELECT run_id FROM phase2_runs WHERE outcome = "
-                     "'succeeded' AND started_at >= (SELECT started_at FROM phase2_runs WHERE "
-                     f"run_id = '{first}') ORDER BY started_at").split()
+                wait_for(
+                    f"{n} inputs consolidated",
+                    lambda n=n: consolidated(pg_cluster, pg_dsn, n),
+                    WAIT,
+                )
+            made = q(
+                pg_cluster,
+                pg_dsn,
+                "SELECT run_id FROM phase2_runs WHERE outcome = "
+                "'succeeded' AND started_at >= (SELECT started_at FROM phase2_runs WHERE "
+                f"run_id = '{first}') ORDER BY started_at",
+            ).split()
             assert len(made) == 3 and made[0] == first
         finally:
             b.signal(signal.SIGCONT)
@@ -232,10 +254,19 @@ def test_a_host_that_missed_publications_records_each_in_order_and_rolls_back_to
         assert published_runs(pg_cluster, pg_dsn)[-3:] == made  # each kept for such a host
         between = made[1]
         # Recorded with its own facts and selection: the same entry and diff as on A.
-        facts = {"kind", "inputs_added", "inputs_removed", "files_changed", "rolled_back_to",
-                 "host", "host_id"}
-        entries = [{k: v for k, v in cli_json(s, "history")["runs"][1].items() if k in facts}
-                   for s in (a, b)]
+        facts = {
+            "kind",
+            "inputs_added",
+            "inputs_removed",
+            "files_changed",
+            "rolled_back_to",
+            "host",
+            "host_id",
+        }
+        entries = [
+            {k: v for k, v in cli_json(s, "history")["runs"][1].items() if k in facts}
+            for s in (a, b)
+        ]
         assert entries[0] == entries[1] and entries[0]["inputs_added"] == 1
         # on both hosts, named as the host that made it: A
         assert entries[0]["host_id"] == (a.state / "host_id").read_text().strip()
@@ -250,18 +281,31 @@ def test_a_host_that_missed_publications_records_each_in_order_and_rolls_back_to
         out = json.loads(done.stdout)
         assert out["outcome"] == "succeeded"
         assert published_files(pg_cluster, pg_dsn, out["run_id"]) == published_files(
-            pg_cluster, pg_dsn, between)
+            pg_cluster, pg_dsn, between
+        )
         # It restored that run's selection: the input consolidated after it is added again
         # by the next run (A's, on the NOTIFY), on top of the restored files.
-        after = (f"outcome = 'succeeded' AND run_id <> '{out['run_id']}' AND started_at >= "
-                 f"(SELECT started_at FROM phase2_runs WHERE run_id = '{out['run_id']}')")
-        added = wait_for("the next run", lambda: q(
-            pg_cluster, pg_dsn, f"SELECT inputs_added FROM phase2_runs WHERE {after} "
-            "ORDER BY started_at LIMIT 1"), WAIT)
+        after = (
+            f"outcome = 'succeeded' AND run_id <> '{out['run_id']}' AND started_at >= "
+            f"(SELECT started_at FROM phase2_runs WHERE run_id = '{out['run_id']}')"
+        )
+        added = wait_for(
+            "the next run",
+            lambda: q(
+                pg_cluster,
+                pg_dsn,
+                f"SELECT inputs_added FROM phase2_runs WHERE {after} ORDER BY started_at LIMIT 1",
+            ),
+            WAIT,
+        )
         assert added == "1"
-        entry = wait_for("the rollback in A's history", lambda: next(
-            (r for r in cli_json(a, "history")["runs"] if r["run_id"] == out["run_id"]), None),
-            WAIT)
+        entry = wait_for(
+            "the rollback in A's history",
+            lambda: next(
+                (r for r in cli_json(a, "history")["runs"] if r["run_id"] == out["run_id"]), None
+            ),
+            WAIT,
+        )
         assert entry["kind"] == "rollback" and entry["rolled_back_to"] == between
         for s in (a, b):
             s.signal(signal.SIGTERM)

@@ -45,25 +45,37 @@ def test_two_hosts_extract_their_own_consolidate_once_and_end_with_identical_fol
         # Each host extracted only its own threads.
         for s in (a, b):
             host = (s.state / "host_id").read_text().strip()
-            rows = q(pg_cluster, pg_dsn, f"SELECT thread_id FROM stage1_outputs o JOIN threads t "
-                     f"ON t.id = o.thread_id WHERE t.host_id = '{host}'")
+            rows = q(
+                pg_cluster,
+                pg_dsn,
+                f"SELECT thread_id FROM stage1_outputs o JOIN threads t "
+                f"ON t.id = o.thread_id WHERE t.host_id = '{host}'",
+            )
             assert set(rows.split()) == ids[s]
         # Each input was consolidated once in all: no host re-ran the others' consolidation
         # for its own folder (a run that only retained what another run had consolidated).
-        added = q(pg_cluster, pg_dsn,
-                  "SELECT sum(inputs_added) FROM phase2_runs WHERE outcome = 'succeeded'")
+        added = q(
+            pg_cluster,
+            pg_dsn,
+            "SELECT sum(inputs_added) FROM phase2_runs WHERE outcome = 'succeeded'",
+        )
         assert added == "6"
-        redundant = q(pg_cluster, pg_dsn,
-                      "SELECT count(*) FROM phase2_runs WHERE outcome = 'succeeded' "
-                      "AND inputs_added = 0 AND inputs_removed = 0")
+        redundant = q(
+            pg_cluster,
+            pg_dsn,
+            "SELECT count(*) FROM phase2_runs WHERE outcome = 'succeeded' "
+            "AND inputs_added = 0 AND inputs_removed = 0",
+        )
         assert redundant == "0"
         # The host that did not consolidate last got the tree by materialising it (on the
         # NOTIFY, or at the start of a run of its own under the lock).
         publisher = newest_tree(pg_cluster, pg_dsn, "host_id")
-        other = next(s for s in (a, b)
-                     if (s.state / "host_id").read_text().strip() != publisher)
-        wait_for("the other host's materialisation", lambda: other.events(
-            "phase2_materialised") + other.events("phase2_caught_up"), WAIT)
+        other = next(s for s in (a, b) if (s.state / "host_id").read_text().strip() != publisher)
+        wait_for(
+            "the other host's materialisation",
+            lambda: other.events("phase2_materialised") + other.events("phase2_caught_up"),
+            WAIT,
+        )
 
         # A user's edits on host B (a line of MEMORY.md, a note file) are kept and, after the
         # next consolidation, on both hosts.
@@ -80,8 +92,16 @@ def test_two_hosts_extract_their_own_consolidate_once_and_end_with_identical_fol
         # In MEMORY.md (or, had a run rewritten it while the line was being added, in the
         # user's version saved beside it): on both hosts, since the folders are the same.
         assert any(LINE.encode() in data for name, data in tree.items() if "MEMORY" in name)
-        assert int(q(pg_cluster, pg_dsn, "SELECT count(*) FROM phase2_runs "
-                     "WHERE outcome = 'succeeded'")) > 0
+        assert (
+            int(
+                q(
+                    pg_cluster,
+                    pg_dsn,
+                    "SELECT count(*) FROM phase2_runs WHERE outcome = 'succeeded'",
+                )
+            )
+            > 0
+        )
         assert int(q(pg_cluster, pg_dsn, "SELECT count(*) FROM phase2_runs")) > runs
         for s in (a, b):
             s.signal(signal.SIGTERM)
@@ -103,8 +123,11 @@ def test_a_host_stopped_during_a_consolidation_catches_up_when_it_starts_again(
         # While B is down, A extracts and consolidates two more and publishes the tree.
         write_idle_rollouts(a.codex / "sessions", 2)
         wait_for("four inputs consolidated", lambda: consolidated(pg_cluster, pg_dsn, 4), WAIT)
-        wait_for("the new tree published", lambda: folder(a) != before and newest_tree(
-            pg_cluster, pg_dsn) != published, WAIT)
+        wait_for(
+            "the new tree published",
+            lambda: folder(a) != before and newest_tree(pg_cluster, pg_dsn) != published,
+            WAIT,
+        )
         assert folder(b) == before  # B was down: nothing wrote its folder
         b.start_ready()
         tree = wait_for("B caught up", lambda: same_folders([a, b]), WAIT)
@@ -129,8 +152,11 @@ def test_a_paused_host_receives_the_tree_by_its_notification_alone(
         wait_for("identical memory folders", lambda: same_folders([a, b]), WAIT)
         # (A may have consolidated the two in one run or in two: B took in each tree.)
         # (Logged once the folder is written: waited for.)
-        wait_for("B's materialisation of the last tree", lambda: [
-            e for e in b.events("phase2_materialised") if e["run_id"] == run_id], WAIT)
+        wait_for(
+            "B's materialisation of the last tree",
+            lambda: [e for e in b.events("phase2_materialised") if e["run_id"] == run_id],
+            WAIT,
+        )
         assert not b.events("phase2_caught_up")
         for s in (a, b):
             s.signal(signal.SIGTERM)
@@ -178,28 +204,49 @@ def test_a_lock_given_back_elsewhere_wakes_a_waiting_host_at_once(
         seen = len(b.events("phase2_idle"))
         # Taken only while B does not hold it: B's phase 2 looks every second (interval 0),
         # and a lock taken over from a run of B's ends that run as lease_lost, not "running".
-        wait_for("the lock taken by another host", lambda: q(
-            pg_cluster, pg_dsn,
-            "UPDATE jobs SET status = 'running', worker_id = 'elsewhere', "
-            "ownership_token = 'held-by-another-host', "
-            "lease_until = extract(epoch FROM now())::bigint + 3600 "
-            f"WHERE {row} AND status <> 'running' RETURNING 1") == "1", WAIT)
+        wait_for(
+            "the lock taken by another host",
+            lambda: (
+                q(
+                    pg_cluster,
+                    pg_dsn,
+                    "UPDATE jobs SET status = 'running', worker_id = 'elsewhere', "
+                    "ownership_token = 'held-by-another-host', "
+                    "lease_until = extract(epoch FROM now())::bigint + 3600 "
+                    f"WHERE {row} AND status <> 'running' RETURNING 1",
+                )
+                == "1"
+            ),
+            WAIT,
+        )
         note = b.state / "memories" / NOTE
         note.parent.mkdir(parents=True, exist_ok=True)
         note.write_text(NOTE_TEXT)
-        wait_for("B finding the lock held", lambda: [
-            e for e in b.events("phase2_idle")[seen:] if e["outcome"] == "running"], WAIT)
+        wait_for(
+            "B finding the lock held",
+            lambda: [e for e in b.events("phase2_idle")[seen:] if e["outcome"] == "running"],
+            WAIT,
+        )
         succeeded = "SELECT count(*) FROM phase2_runs WHERE outcome = 'succeeded'"
         before = int(q(pg_cluster, pg_dsn, succeeded))
-        q(pg_cluster, pg_dsn,
-          f"UPDATE jobs SET status = 'done', lease_until = NULL WHERE {row}; "
-          "SELECT pg_notify('memoryd', 'lock:elsewhere')")
-        wait_for("B's consolidation of its note",
-                 lambda: int(q(pg_cluster, pg_dsn, succeeded)) > before, 30)
+        q(
+            pg_cluster,
+            pg_dsn,
+            f"UPDATE jobs SET status = 'done', lease_until = NULL WHERE {row}; "
+            "SELECT pg_notify('memoryd', 'lock:elsewhere')",
+        )
+        wait_for(
+            "B's consolidation of its note",
+            lambda: int(q(pg_cluster, pg_dsn, succeeded)) > before,
+            30,
+        )
         # B's run published its tree.
         assert newest_tree(pg_cluster, pg_dsn) == q(
-            pg_cluster, pg_dsn, "SELECT run_id FROM phase2_runs WHERE outcome = 'succeeded' "
-            "ORDER BY finished_at DESC LIMIT 1")
+            pg_cluster,
+            pg_dsn,
+            "SELECT run_id FROM phase2_runs WHERE outcome = 'succeeded' "
+            "ORDER BY finished_at DESC LIMIT 1",
+        )
         b.signal(signal.SIGTERM)
         assert b.wait_exit() == 0
 

@@ -140,15 +140,11 @@ def stop_all(group: list[Host]) -> None:
 def owner_pids(dsn: str) -> dict[str, int]:
     """Thread id -> pid of the daemon whose claim finished its stage-1 job (worker ids are
     host:pid:random)."""
-    rows = query(
-        dsn, "SELECT job_key, worker_id FROM jobs WHERE kind = 'memory_stage1'"
-    ) or []
+    rows = query(dsn, "SELECT job_key, worker_id FROM jobs WHERE kind = 'memory_stage1'") or []
     return {str(k): int(str(w).split(":")[-2]) for k, w in rows}
 
 
-def test_three_hosts_each_extract_only_their_own_rollouts_once(
-    pg_dsn: str, tmp_path: Path
-) -> None:
+def test_three_hosts_each_extract_only_their_own_rollouts_once(pg_dsn: str, tmp_path: Path) -> None:
     calls = tmp_path / "calls.jsonl"
     with running(0.2, 0.2, calls) as (_server, url):
         config = CONFIG.format(url=url, phase2="offline")
@@ -246,11 +242,14 @@ def test_daemons_reconnect_after_a_server_restart_and_extract_every_thread_once(
         dsn = server.new_database()
         config = CONFIG.format(url=url, phase2="offline")
         with hosts(2, 8, dsn, config) as group:
-            wait_for("the first extractions", lambda: count(
-                dsn, "SELECT count(*) FROM stage1_outputs") >= 2, WAIT)
+            wait_for(
+                "the first extractions",
+                lambda: count(dsn, "SELECT count(*) FROM stage1_outputs") >= 2,
+                WAIT,
+            )
             in_flight = count(
-                dsn, "SELECT count(*) FROM jobs WHERE kind = 'memory_stage1' "
-                "AND status = 'running'",
+                dsn,
+                "SELECT count(*) FROM jobs WHERE kind = 'memory_stage1' AND status = 'running'",
             )
             server.stop()  # fast shutdown by PID: every connection is cut
             # Down for longer than a daemon waits for a pooled connection (POOL_WAIT_S), with
@@ -269,10 +268,14 @@ def test_daemons_reconnect_after_a_server_restart_and_extract_every_thread_once(
             reconnects = sum(len(h.serve.events("state_db_reconnecting")) for h in group)
             assert reconnects > 0
             assert count(dsn, "SELECT count(*) FROM stage1_outputs") == 16
-            assert count(
-                dsn, "SELECT count(*) FROM jobs WHERE kind = 'memory_stage1' "
-                "AND last_error IS NOT NULL",
-            ) == 0
+            assert (
+                count(
+                    dsn,
+                    "SELECT count(*) FROM jobs WHERE kind = 'memory_stage1' "
+                    "AND last_error IS NOT NULL",
+                )
+                == 0
+            )
     phase1, _ = model_calls(calls)
     assert set(phase1) == set().union(*(h.threads for h in group))
     assert set(phase1.values()) == {1}, phase1

@@ -89,13 +89,17 @@ def test_a_daemon_and_three_run_once_share_one_db_without_double_work(
         try:
             daemon = s.start()
             for i in range(RUN_ONCE):
-                with open(short_base / f"once{i}.out", "wb") as out, open(
-                    short_base / f"once{i}.err", "wb"
-                ) as err:
+                with (
+                    open(short_base / f"once{i}.out", "wb") as out,
+                    open(short_base / f"once{i}.err", "wb") as err,
+                ):
                     once.append(
                         subprocess.Popen(
                             [sys.executable, "-m", "memoryd", "run", "--once", "--json"],
-                            env=env, cwd=short_base, stdout=out, stderr=err,
+                            env=env,
+                            cwd=short_base,
+                            stdout=out,
+                            stderr=err,
                             stdin=subprocess.DEVNULL,
                         )
                     )
@@ -105,9 +109,10 @@ def test_a_daemon_and_three_run_once_share_one_db_without_double_work(
 
             def all_extracted() -> bool:
                 assert daemon.poll() is None, f"daemon died: {s.stderr()}"
-                return threads_left(s.db_path) == 0 and scalar(
-                    s.db_path, "SELECT count(*) FROM stage1_outputs"
-                ) == THREADS
+                return (
+                    threads_left(s.db_path) == 0
+                    and scalar(s.db_path, "SELECT count(*) FROM stage1_outputs") == THREADS
+                )
 
             wait_for("every thread extracted", all_extracted, FINISH_WAIT)
             sampler.stop.set()
@@ -122,9 +127,7 @@ def test_a_daemon_and_three_run_once_share_one_db_without_double_work(
                     p.wait()
             s.kill_all()
 
-    outputs = [
-        (short_base / f"once{i}.out").read_text(errors="replace") for i in range(RUN_ONCE)
-    ]
+    outputs = [(short_base / f"once{i}.out").read_text(errors="replace") for i in range(RUN_ONCE)]
     errors = [(short_base / f"once{i}.err").read_text(errors="replace") for i in range(RUN_ONCE)]
     assert codes == [0] * RUN_ONCE, errors
     summaries = [json.loads(o) for o in outputs]

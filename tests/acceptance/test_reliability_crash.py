@@ -188,8 +188,8 @@ def test_sigkill_at_random_moments_loses_nothing_and_repeats_only_in_flight_work
     leftovers = [
         p.relative_to(root)
         for p in root.rglob("*")
-        if ".git" not in p.relative_to(root).parts and (p.name.startswith(".") or
-                                                       p.name.endswith(".tmp"))
+        if ".git" not in p.relative_to(root).parts
+        and (p.name.startswith(".") or p.name.endswith(".tmp"))
     ]
     assert leftovers == []
     assert not (root / "phase2_workspace_diff.md").exists()
@@ -212,8 +212,9 @@ def test_sigkill_at_random_moments_loses_nothing_and_repeats_only_in_flight_work
         assert text.startswith(f"thread_id: {tid}\n") and text.endswith(f"\n\n{summary}\n")
         assert summary == reply["rollout_summary"]
     raw = (root / RAW_MEMORIES_FILE).read_text(encoding="utf-8")
-    assert sorted(line[len("## Thread `"):-1] for line in raw.splitlines()
-                  if line.startswith("## Thread `")) == sorted(threads)
+    assert sorted(
+        line[len("## Thread `") : -1] for line in raw.splitlines() if line.startswith("## Thread `")
+    ) == sorted(threads)
     assert raw.count(reply["raw_memory"].strip()) == THREADS
 
     # Nothing failed on the way that was not a kill.

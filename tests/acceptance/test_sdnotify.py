@@ -44,9 +44,7 @@ def test_watchdog_interval_is_half_the_timeout_and_only_for_us() -> None:
 
 
 @pytest.mark.parametrize("kind", ["path", "abstract"])
-def test_notifier_sends_to_the_socket_and_unsets_the_environment(
-    kind: str, tmp_path: Path
-) -> None:
+def test_notifier_sends_to_the_socket_and_unsets_the_environment(kind: str, tmp_path: Path) -> None:
     receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     try:
         if kind == "path":

@@ -36,7 +36,11 @@ USER_NOTE = "## My own notes\n\n" + PLANTED + "\n"
 def _run_once(env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "memoryd", "run", "--once"],
-        env=env, cwd=cwd, capture_output=True, text=True, timeout=WAIT * 6,
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=WAIT * 6,
         stdin=subprocess.DEVNULL,
     )
 

@@ -78,13 +78,16 @@ def test_indexes_new_and_growing_rollouts_and_stops_on_sigterm(
     tid = thread_id(src)
     row = wait_for("threads row", lambda: serve.thread_row(tid))
     assert row["rollout_path"] == str(dst)
-    wait_for("first half indexed",
-             lambda: (r := serve.thread_row(tid)) and r["lines_parsed"] == half)
+    wait_for(
+        "first half indexed", lambda: (r := serve.thread_row(tid)) and r["lines_parsed"] == half
+    )
 
     with dst.open("ab") as f:
         f.write(b"".join(lines[half:]))
-    full = wait_for("appended lines indexed",
-                    lambda: (r := serve.thread_row(tid)) and r["lines_parsed"] == len(lines) and r)
+    full = wait_for(
+        "appended lines indexed",
+        lambda: (r := serve.thread_row(tid)) and r["lines_parsed"] == len(lines) and r,
+    )
     assert full["file_size"] == src.stat().st_size
     assert full["parsed_offset"] == src.stat().st_size
     assert full["index_error"] is None
@@ -110,7 +113,10 @@ def test_second_serve_on_same_state_dir_refuses(serve: Serve) -> None:
     first = serve.start_ready()
     second = subprocess.run(
         [sys.executable, "-m", "memoryd", "serve"],
-        env=serve.env, cwd=serve.base, capture_output=True, timeout=WAIT,
+        env=serve.env,
+        cwd=serve.base,
+        capture_output=True,
+        timeout=WAIT,
         stdin=subprocess.DEVNULL,
     )
     assert second.returncode == 1

@@ -164,9 +164,7 @@ def test_installed_unit_passes_systemd_analyze_verify(
     # ExecStart= as in the settings it carries.
     exe = fake_memoryd(tmp_path / "my tools 100%")
     codex = tmp_path / "codex home 100%"
-    done = install(
-        home, "--memoryd", str(exe), path_prefix=tmp_path / "bin", CODEX_HOME=str(codex)
-    )
+    done = install(home, "--memoryd", str(exe), path_prefix=tmp_path / "bin", CODEX_HOME=str(codex))
     assert done.returncode == 0, done.stderr
     unit = home / ".config" / "systemd" / "user" / "memoryd.service"
     text = unit.read_text()

@@ -135,11 +135,14 @@ def test_two_hosts_on_one_database_each_extract_only_their_own_rollouts(
             assert set(rows.split()) == ids
         # Six threads, six outputs, each claimed once (one job, never retried).
         assert pg_cluster.psql("SELECT count(*) FROM stage1_outputs", dbname) == "6"
-        assert pg_cluster.psql(
-            "SELECT count(*) FROM jobs WHERE kind = 'memory_stage1' AND status = 'done' "
-            "AND retry_remaining = 3",
-            dbname,
-        ) == "6"
+        assert (
+            pg_cluster.psql(
+                "SELECT count(*) FROM jobs WHERE kind = 'memory_stage1' AND status = 'done' "
+                "AND retry_remaining = 3",
+                dbname,
+            )
+            == "6"
+        )
         assert pg_cluster.psql("SELECT count(*) FROM threads", dbname) == "6"
 
 
@@ -161,9 +164,12 @@ def test_the_daemon_runs_both_phases_on_postgres_and_stops_cleanly(
         lambda: pg_cluster.psql("SELECT count(*) FROM phase2_selection", dbname) == "3",
         timeout=60,
     )
-    assert pg_cluster.psql(
-        "SELECT sum(inputs_added) FROM phase2_runs WHERE outcome = 'succeeded'", dbname
-    ) == "3"
+    assert (
+        pg_cluster.psql(
+            "SELECT sum(inputs_added) FROM phase2_runs WHERE outcome = 'succeeded'", dbname
+        )
+        == "3"
+    )
     assert pg_cluster.psql("SELECT count(*) FROM stage1_outputs", dbname) == "3"
     assert (short_serve.state / "memories" / "MEMORY.md").exists()
     assert not short_serve.db_path.exists()
@@ -171,4 +177,3 @@ def test_the_daemon_runs_both_phases_on_postgres_and_stops_cleanly(
     assert short_serve.wait_exit() == 0
     # Nothing left leased: every job finished or was given back.
     assert pg_cluster.psql("SELECT count(*) FROM jobs WHERE status = 'running'", dbname) == "0"
-

@@ -165,9 +165,7 @@ async def test_the_summary_is_ordered_by_value_and_fits_its_budget(tmp_path: Pat
         for i, ln in enumerate(summary.splitlines())
         if ln.endswith(")") and ": how to work here (cwd=" in ln
     ]
-    more = [
-        i for i, ln in enumerate(summary.splitlines()) if ln == "### More, by project"
-    ]
+    more = [i for i, ln in enumerate(summary.splitlines()) if ln == "### More, by project"]
     assert len(digests) == 41 and (not more or max(digests) < min(more))
     assert not summary.endswith("\n\n") and all(
         ln.startswith(("- ", "### ", "## ", "v1")) or not ln for ln in summary.splitlines()

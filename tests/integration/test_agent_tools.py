@@ -476,8 +476,7 @@ def test_paths_past_the_depth_and_length_bounds_are_refused(tmp_path: Path) -> N
     deep = "/".join(["d"] * 5) + "/f.md"
     out = tools.call("write_file", json.dumps({"path": deep, "content": "x"}))
     assert out == (
-        f"error: refused: {deep!r} is 6 levels deep; memory files stay within 4 levels of "
-        "the root"
+        f"error: refused: {deep!r} is 6 levels deep; memory files stay within 4 levels of the root"
     )
     long = "n" * 41
     out = tools.call("write_file", json.dumps({"path": long, "content": "x"}))

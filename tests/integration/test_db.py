@@ -241,9 +241,9 @@ async def test_a_transaction_cancelled_while_waiting_for_the_lock_leaves_the_con
         blocker.execute("ROLLBACK")
         async with immediate(conn) as c:  # used to fail: "cannot start a transaction within..."
             await c.execute(
-                    "INSERT INTO index_problems (path, reason, first_seen, last_seen) "
-                    "VALUES ('y', 'r', 1, 1)"
-                )
+                "INSERT INTO index_problems (path, reason, first_seen, last_seen) "
+                "VALUES ('y', 'r', 1, 1)"
+            )
         rows = list(await conn.execute_fetchall("SELECT path FROM index_problems"))
         assert rows == [("y",)]
     finally:

@@ -95,9 +95,7 @@ def run_doctor(
 
 def line(text: str, check: str, part: str = "") -> str:
     """The one output line of ``check`` (that contains ``part``)."""
-    found = [
-        ln for ln in text.splitlines() if ln.split()[1:2] == [f"{check}:"] and part in ln
-    ]
+    found = [ln for ln in text.splitlines() if ln.split()[1:2] == [f"{check}:"] and part in ln]
     assert len(found) == 1, text
     return found[0]
 
@@ -397,7 +395,7 @@ def test_the_codex_link_is_checked(
         f"fix: {start}: it imports that folder into its own, keeps it as "
         f"memories.before-memoryd-<time> and links {home.link}",
         "elsewhere": f"fail  codex_link: {home.link} is a symbolic link to {other}, not to "
-        f'memoryd\'s root {home.root}; fix: rm {home.link} and {start}, or set memory_root = '
+        f"memoryd's root {home.root}; fix: rm {home.link} and {start}, or set memory_root = "
         f'"{other}" in the memoryd config',
         "broken": f"fail  codex_link: {home.link} is a symbolic link to {other}, which does not "
         f"exist; fix: rm {home.link} and {start}: it links memoryd's root there",
@@ -517,9 +515,7 @@ async def test_backend_that_answers_passes_and_sends_the_key(
         '[phase1]\nbackend = "openai"\n[phase2]\nbackend = "openai"\n'
         '[backends.openai]\nbase_url = "{url}"\napi_key_env = "DOCTOR_TEST_KEY"\n'
     )
-    server, url, code, text = await doctor_against(
-        home, Status(200, body=models), config, capsys
-    )
+    server, url, code, text = await doctor_against(home, Status(200, body=models), config, capsys)
     assert code == 0
     assert line(text, "backend") == (
         f"ok    backend: openai (phase1, phase2): {url}/models answers (HTTP 200), key "
@@ -643,9 +639,7 @@ def test_socket_of_a_daemon_without_ping_is_still_reachable(
 # ------------------------------------------------------------------------------------ budget
 
 
-def test_spent_budget_warns_until_the_reset(
-    home: Home, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_spent_budget_warns_until_the_reset(home: Home, capsys: pytest.CaptureFixture[str]) -> None:
     home.make_healthy()
     home.write_config("[budget]\ndaily_tokens = 1000\n")
     conn = sqlite3.connect(home.db)

@@ -274,9 +274,11 @@ async def test_rollback_from_a_damaged_history_is_refused_and_changes_nothing(
     # pack is found by its index listing the tree's id (two packs may share an mtime).
     packs = list((history_dir(pipe.state) / "objects" / "pack").glob("*.pack"))
     assert len(packs) == 2
-    tree = pygit2.Repository(str(history_dir(pipe.state))).revparse_single(
-        f"{first.run_id}^{{tree}}"
-    ).id
+    tree = (
+        pygit2.Repository(str(history_dir(pipe.state)))
+        .revparse_single(f"{first.run_id}^{{tree}}")
+        .id
+    )
     [lost] = [p for p in packs if tree.raw in p.with_suffix(".idx").read_bytes()]
     for path in (lost, lost.with_suffix(".idx")):
         path.unlink()

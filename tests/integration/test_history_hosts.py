@@ -137,9 +137,7 @@ async def test_on_postgres_each_run_names_the_host_that_ran_it(tmp_path: Path, p
             )
         assert (await b.materialise()) is not None
         text, _ = rendered(tmp_path / "beta" / "state")
-        assert (
-            "r-nameless  " in text[0] and f"  on unnamed host ({alpha.host_id[:8]})  " in text[0]
-        )
+        assert "r-nameless  " in text[0] and f"  on unnamed host ({alpha.host_id[:8]})  " in text[0]
     finally:
         for conn in conns.values():
             await conn.close()

@@ -144,9 +144,7 @@ async def test_max_concurrency_bounds_the_requests_of_both_phases(
 
 def many_new_files_every_turn(req: ReceivedRequest) -> Behaviour:
     n = model_turns(req)
-    steps = [
-        ("write_file", {"path": f"spam/{n}-{i}.md", "content": "x" * 1000}) for i in range(10)
-    ]
+    steps = [("write_file", {"path": f"spam/{n}-{i}.md", "content": "x" * 1000}) for i in range(10)]
     return calls(n, *steps)
 
 

@@ -104,9 +104,7 @@ async def test_same_rollout_live_and_archived_keeps_the_live_one(
         assert len(await all_rows(db)) == 3
         await assert_good_rows(db, copy_fixtures)
         tid = EXPECTED[F_ALPHA]["id"]
-        assert await problems(db) == {
-            str(dup): f"same thread id {tid} as {copy_fixtures[0]}"
-        }
+        assert await problems(db) == {str(dup): f"same thread id {tid} as {copy_fixtures[0]}"}
 
 
 async def test_old_style_user_message_event_gives_the_preview(
@@ -195,8 +193,11 @@ async def test_appended_memory_mode_last_one_wins(
 
     # Several toggles in one read: still the last one.
     with p.open("ab") as f:
-        f.write(appended_meta(lines[0], "disabled") + appended_meta(lines[0], "enabled")
-                + appended_meta(lines[0], "disabled"))
+        f.write(
+            appended_meta(lines[0], "disabled")
+            + appended_meta(lines[0], "enabled")
+            + appended_meta(lines[0], "disabled")
+        )
     await indexer.scan_all()
     assert (await row_by_path(db, p))["memory_mode"] == "disabled"
 

@@ -350,8 +350,10 @@ async def test_huge_torn_line_is_not_consumed(
     await indexer.scan_all()
     row = await row_by_path(db, p)
     assert (row["lines_parsed"], row["lines_skipped"], row["memory_mode"]) == (15, 1, "disabled")
-    assert row["last_skip_reason"] == f"line 15: {len(big) - 1} bytes, longer than the " \
+    assert (
+        row["last_skip_reason"] == f"line 15: {len(big) - 1} bytes, longer than the "
         f"{LIMIT}-byte limit"
+    )
     await check_good(db, good, 1)
 
 
@@ -418,16 +420,24 @@ async def test_torn_first_line_is_completed_later(
     indexer = make_indexer(db, codex_home)
     await indexer.scan_all()
     row = await row_by_path(db, p)
-    exp = no_meta_row(p, index_error="first line incomplete (5000 bytes, no newline yet)",
-                      parsed_offset=0)
+    exp = no_meta_row(
+        p, index_error="first line incomplete (5000 bytes, no newline yet)", parsed_offset=0
+    )
     assert subset(row, exp) == exp
     with p.open("ab") as f:
         f.write(b"".join([first[5000:], *lines[1:]]))
     await indexer.scan_all()
     row = await row_by_path(db, p)
-    exp = {"id": BAD, "source": "exec", "cwd": ALPHA["cwd"], "created_at": ALPHA["created_at"],
-           "preview": ALPHA["preview"], "lines_parsed": 14, "has_session_meta": 1,
-           "index_error": None}
+    exp = {
+        "id": BAD,
+        "source": "exec",
+        "cwd": ALPHA["cwd"],
+        "created_at": ALPHA["created_at"],
+        "preview": ALPHA["preview"],
+        "lines_parsed": 14,
+        "has_session_meta": 1,
+        "index_error": None,
+    }
     assert subset(row, exp) == exp
     await check_good(db, good, 1)
 
@@ -440,16 +450,24 @@ async def test_unknown_line_types_are_skipped(
     db: aiosqlite.Connection, codex_home: Path, good: list[Path]
 ) -> None:
     lines = bad_lines()
-    future = b'{"timestamp":"2026-11-22T03:12:03.526Z","ordinal":99,"type":"future_kind",' \
+    future = (
+        b'{"timestamp":"2026-11-22T03:12:03.526Z","ordinal":99,"type":"future_kind",'
         b'"payload":{"x":1}}\n'
+    )
     spaced = b'{"type": "other_kind", "payload": {}}\n'
     untyped = b'{"timestamp":"2026-11-22T03:12:03.527Z","payload":{}}\n'
     lines[6:6] = [future, spaced, untyped]
     p = write(bad_path(good[0].parent), lines)
     await scan(db, codex_home)
     row = await row_by_path(db, p)
-    exp = {"preview": ALPHA["preview"], "cwd": ALPHA["cwd"], "lines_parsed": 14,
-           "lines_skipped": 3, "last_skip_reason": "line 9: no line type", "index_error": None}
+    exp = {
+        "preview": ALPHA["preview"],
+        "cwd": ALPHA["cwd"],
+        "lines_parsed": 14,
+        "lines_skipped": 3,
+        "last_skip_reason": "line 9: no line type",
+        "index_error": None,
+    }
     assert subset(row, exp) == exp
     # the reason names the unknown type when there is one
     lines2 = bad_lines()
@@ -472,11 +490,18 @@ async def test_non_json_lines_in_the_middle(
     p = write(bad_path(good[0].parent), lines)
     await scan(db, codex_home)
     row = await row_by_path(db, p)
-    exp = {"preview": ALPHA["preview"], "cwd": ALPHA["cwd"], "lines_parsed": 14,
-           "lines_skipped": 3, "index_error": None}
+    exp = {
+        "preview": ALPHA["preview"],
+        "cwd": ALPHA["cwd"],
+        "lines_parsed": 14,
+        "lines_skipped": 3,
+        "index_error": None,
+    }
     assert subset(row, exp) == exp
-    assert row["last_skip_reason"] == "line 10: not valid JSON: JSON is malformed: " \
+    assert (
+        row["last_skip_reason"] == "line 10: not valid JSON: JSON is malformed: "
         "object keys must be strings (byte 41)"
+    )
     lines2 = bad_lines()
     lines2.insert(5, b"Traceback (most recent call last): this is not JSON\n")
     write(p, lines2)
@@ -494,8 +519,15 @@ async def test_no_session_meta(
     p = write(bad_path(good[0].parent), bad_lines()[1:])
     await scan(db, codex_home)
     row = await row_by_path(db, p)
-    exp = no_meta_row(p, cwd=ALPHA["cwd"], preview=ALPHA["preview"], lines_parsed=13,
-                      lines_skipped=0, index_error=None, git_sha=None)
+    exp = no_meta_row(
+        p,
+        cwd=ALPHA["cwd"],
+        preview=ALPHA["preview"],
+        lines_parsed=13,
+        lines_skipped=0,
+        index_error=None,
+        git_sha=None,
+    )
     assert subset(row, exp) == exp
     await check_good(db, good, 1)
 
@@ -509,9 +541,18 @@ async def test_bad_session_meta_field_keeps_the_rest(
     p = write(bad_path(good[0].parent), lines)
     await scan(db, codex_home)
     row = await row_by_path(db, p)
-    exp = {"id": BAD, "source": "exec", "cwd": ALPHA["cwd"], "created_at": ALPHA["created_at"],
-           "git_branch": None, "git_sha": None, "cli_version": "", "has_session_meta": 1,
-           "lines_skipped": 0, "index_error": None}
+    exp = {
+        "id": BAD,
+        "source": "exec",
+        "cwd": ALPHA["cwd"],
+        "created_at": ALPHA["created_at"],
+        "git_branch": None,
+        "git_sha": None,
+        "cli_version": "",
+        "has_session_meta": 1,
+        "lines_skipped": 0,
+        "index_error": None,
+    }
     assert subset(row, exp) == exp
     await check_good(db, good, 1)
 
@@ -533,11 +574,20 @@ async def test_two_session_metas_fork_keeps_the_first(
     p = write(bad_path(good[0].parent), lines)
     await scan(db, codex_home)
     row = await row_by_path(db, p)
-    exp = {"id": BAD, "cwd": ALPHA["cwd"], "created_at": ALPHA["created_at"], "source": "exec",
-           "memory_mode": "enabled", "memory_mode_at_start": None, "git_sha": None,
-           "git_branch": None, "lines_parsed": 23, "index_error": None,
-           # the parent's prompt comes first in the file: it is this thread's first message too
-           "preview": EXPECTED[F_TOOLS]["preview"]}
+    exp = {
+        "id": BAD,
+        "cwd": ALPHA["cwd"],
+        "created_at": ALPHA["created_at"],
+        "source": "exec",
+        "memory_mode": "enabled",
+        "memory_mode_at_start": None,
+        "git_sha": None,
+        "git_branch": None,
+        "lines_parsed": 23,
+        "index_error": None,
+        # the parent's prompt comes first in the file: it is this thread's first message too
+        "preview": EXPECTED[F_TOOLS]["preview"],
+    }
     assert subset(row, exp) == exp
     await check_good(db, good, 1)
 
@@ -550,8 +600,14 @@ async def test_file_name_without_uuid(
     without_meta = write(day / "rollout-notes.jsonl", bad_lines()[1:])
     await scan(db, codex_home)
     row = await row_by_path(db, with_meta)
-    exp = {"id": BAD, "source": "exec", "created_at": ALPHA["created_at"], "cwd": ALPHA["cwd"],
-           "preview": ALPHA["preview"], "index_error": None}
+    exp = {
+        "id": BAD,
+        "source": "exec",
+        "created_at": ALPHA["created_at"],
+        "cwd": ALPHA["cwd"],
+        "preview": ALPHA["preview"],
+        "index_error": None,
+    }
     assert subset(row, exp) == exp
     assert await problems(db) == {
         str(without_meta): "no thread id: no session_meta id and no UUID in the file name"
@@ -583,8 +639,13 @@ async def test_zst_rollout_indexes_like_the_plain_one(
     plain_copy.parent.mkdir()
     plain_copy.write_bytes(plain)
     os.utime(plain_copy, ns=(os.stat(p).st_mtime_ns,) * 2)
-    expected = dict(row, file_size=ALPHA["size"], parsed_offset=ALPHA["size"],
-                    rollout_path=str(plain_copy), file_inode=os.stat(plain_copy).st_ino)
+    expected = dict(
+        row,
+        file_size=ALPHA["size"],
+        parsed_offset=ALPHA["size"],
+        rollout_path=str(plain_copy),
+        file_inode=os.stat(plain_copy).st_ino,
+    )
     assert_fixture_row(expected, plain_copy)
     assert (row["file_size"], row["parsed_offset"]) == (size, size)
     await check_good(db, good, 1)
@@ -628,8 +689,10 @@ async def test_truncated_zst(db: aiosqlite.Connection, codex_home: Path, good: l
     p.write_bytes(data[: len(data) - 7])
     await scan(db, codex_home)
     row = await row_by_path(db, p)
-    assert row["index_error"] == "cannot decompress zstd rollout: the file ends inside a " \
+    assert (
+        row["index_error"] == "cannot decompress zstd rollout: the file ends inside a "
         "zstd frame (truncated)"
+    )
     assert row["id"] == BAD
     await check_good(db, good, 1)
 
@@ -754,8 +817,15 @@ async def test_unreadable_file(shared_tmp: Path) -> None:
         warm = shared_tmp / "warm"
         copy_fixture(F_ALPHA, warm / "sessions")
         proc = await anyio.run_process(
-            [sys.executable, "-c", _CHILD, str(warm), str(warm / "db.sqlite"), str(home),
-             str(db_path)],
+            [
+                sys.executable,
+                "-c",
+                _CHILD,
+                str(warm),
+                str(warm / "db.sqlite"),
+                str(home),
+                str(db_path),
+            ],
             check=False,
         )
         assert proc.returncode == 0, proc.stderr.decode()
@@ -775,7 +845,9 @@ async def test_unreadable_file(shared_tmp: Path) -> None:
         await make_indexer(db, home).scan_all()
         row = await row_by_path(db, p)
         assert (row["index_error"], row["preview"], row["source"]) == (
-            None, ALPHA["preview"], "exec"
+            None,
+            ALPHA["preview"],
+            "exec",
         )
         await check_good(db, good, 1)
     finally:
@@ -865,8 +937,15 @@ async def test_session_meta_id_must_be_a_uuid(
     p = write(bad_path(good[0].parent), lines)
     await scan(db, codex_home)
     row = await row_by_path(db, p)
-    exp = {"id": BAD, "source": "exec", "cwd": ALPHA["cwd"], "created_at": ALPHA["created_at"],
-           "memory_mode": "enabled", "has_session_meta": 1, "index_error": None}
+    exp = {
+        "id": BAD,
+        "source": "exec",
+        "cwd": ALPHA["cwd"],
+        "created_at": ALPHA["created_at"],
+        "memory_mode": "enabled",
+        "has_session_meta": 1,
+        "index_error": None,
+    }
     assert subset(row, exp) == exp
     await check_good(db, good, 1)
 
@@ -948,7 +1027,12 @@ def test_chunk_boundaries_do_not_change_the_outcome(
     assert (r.parsed_offset, r.index_error) == (complete, None)
     m = r.meta
     assert (m.lines_parsed, m.lines_skipped, m.memory_mode, m.preview) == (
-        16, 1, "disabled", ALPHA["preview"]
+        16,
+        1,
+        "disabled",
+        ALPHA["preview"],
     )
-    assert m.last_skip_reason == f"line 10: {len(lines[9]) - 1} bytes, longer than the " \
+    assert (
+        m.last_skip_reason == f"line 10: {len(lines[9]) - 1} bytes, longer than the "
         f"{limit}-byte limit"
+    )

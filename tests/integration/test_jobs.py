@@ -241,9 +241,7 @@ async def test_two_full_batches_across_passes(db: Connection) -> None:
         (31 * DAY_MS, False),  # too old
     ],
 )
-async def test_age_and_idle_boundaries(
-    db: Connection, age_ms: int, claimable: bool
-) -> None:
+async def test_age_and_idle_boundaries(db: Connection, age_ms: int, claimable: bool) -> None:
     await add_thread(db, "t", NOW_MS - age_ms)
     found = await jobs.scan_candidates(db, RULES, now_ms=NOW_MS, limit=10)
     assert [c.thread_id for c in found] == (["t"] if claimable else [])

@@ -261,9 +261,7 @@ async def test_a_host_records_every_tree_it_missed_in_order_then_applies_the_new
         assert between.selection == (("a", 1), ("m", 2))
         assert {p: read_file(b_history, oid) for p, (oid, _) in between.files.items()} == MID
         assert load_run(b_history, "r2").selection == (("b", 3),)
-        assert [e["runs"] for e in logs if e["event"] == "history_missed_runs_recorded"] == [
-            ["r1"]
-        ]
+        assert [e["runs"] for e in logs if e["event"] == "history_missed_runs_recorded"] == [["r1"]]
         # Nothing new: nothing written, nothing recorded twice.
         assert await b.materialise() is None
         assert [r.run_id for r in list_runs(b_history.parent)] == ["r2", "r1", "r0"]
@@ -358,8 +356,11 @@ def test_a_tree_naming_a_path_outside_the_root_is_refused_and_nothing_written(
 ) -> None:
     root = root_at(tmp_path, OLD)
     bad = {**NEW, "../escaped.md": b"x\n"}
-    with pytest.raises(MemorydError, match=r"^the published memory tree of run r is unusable: "
-                       r"not a workspace path: '\.\./escaped\.md'; nothing was written"):
+    with pytest.raises(
+        MemorydError,
+        match=r"^the published memory tree of run r is unusable: "
+        r"not a workspace path: '\.\./escaped\.md'; nothing was written",
+    ):
         materialise_tree(root, bad, "r", max_file_bytes=BIG)
     assert not (tmp_path / "escaped.md").exists()
     assert files_of(root) == OLD

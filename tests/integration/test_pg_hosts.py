@@ -153,7 +153,7 @@ async def test_doctor_checks_server_and_schema_versions(
 ) -> None:
     monkeypatch.setenv(DSN_ENV, pg_dsn)
     settings = pg_settings(tmp_path)
-    checks = (await _checks_in_thread(settings))
+    checks = await _checks_in_thread(settings)
     major = pg_cluster.psql("SHOW server_version_num")[:2]
     assert checks["pg_server"].status == "ok"
     assert f"PostgreSQL {int(major)}." in checks["pg_server"].message
@@ -165,7 +165,7 @@ async def test_doctor_checks_server_and_schema_versions(
     conn = await open_state(settings)
     await conn.close()
     newest = migrations()[-1][0]
-    checks = (await _checks_in_thread(settings))
+    checks = await _checks_in_thread(settings)
     assert checks["pg_schema"].status == "ok"
     assert f"schema version {newest} " in checks["pg_schema"].message
 

@@ -50,6 +50,8 @@ SECRETS = [
     "AKIAIOSFODNN7EXAMPLE",
     "xoxb-1234567890-0987654321-abcdefghijklmnopqrstuvwx",
 ]
+
+
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     """A Codex home holding the three real rollouts as idle cli sessions (as the demo does)."""

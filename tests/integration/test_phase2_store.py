@@ -127,9 +127,7 @@ async def succeed(
     )
 
 
-async def fail(
-    conn: Connection, c: GlobalClaim, *, now: int = NOW, delay: int = HOUR
-) -> bool:
+async def fail(conn: Connection, c: GlobalClaim, *, now: int = NOW, delay: int = HOUR) -> bool:
     return await phase2.finish_global_failed(conn, c, "boom", now_s=now, retry_delay_seconds=delay)
 
 
@@ -139,8 +137,18 @@ async def enqueue(conn: Connection, watermark: int) -> None:
 
 
 JOB_COLUMNS = (
-    "kind", "job_key", "status", "worker_id", "ownership_token", "started_at", "finished_at",
-    "lease_until", "retry_at", "retry_remaining", "last_error", "input_watermark",
+    "kind",
+    "job_key",
+    "status",
+    "worker_id",
+    "ownership_token",
+    "started_at",
+    "finished_at",
+    "lease_until",
+    "retry_at",
+    "retry_remaining",
+    "last_error",
+    "input_watermark",
     "last_success_watermark",
 )
 
@@ -430,9 +438,7 @@ anyio.run(main)
 
 
 @pytest.mark.acceptance  # starts other processes
-def test_racing_claims_across_processes_exactly_one_wins(
-    tmp_path: Path, state_target: str
-) -> None:
+def test_racing_claims_across_processes_exactly_one_wins(tmp_path: Path, state_target: str) -> None:
     go = tmp_path / "go"
 
     async def create() -> None:  # the processes race for the lock, not to create the DB

@@ -185,7 +185,10 @@ async def test_debounce_change_restarts_the_watch(
 
 
 async def test_locked_db_defers_the_batch_and_retries(
-    db: aiosqlite.Connection, tmp_path: Path, sessions_day: Path, codex_home: Path,
+    db: aiosqlite.Connection,
+    tmp_path: Path,
+    sessions_day: Path,
+    codex_home: Path,
     fixture_rollouts: list[Path],
 ) -> None:
     await db.execute("PRAGMA busy_timeout = 200")

@@ -35,9 +35,10 @@ GOOD_REPLY = json.dumps(
 def daemon_fixture(tmp_path: Path) -> Iterator[Serve]:
     """A Serve (see tests/support/daemon.py) on tmp_path with its socket at
     /tmp/mdXXXX/run/memoryd.sock."""
-    with short_dir("md") as short, Serve(
-        tmp_path, daemon_env(tmp_path, socket=short / "run" / "memoryd.sock")
-    ) as s:
+    with (
+        short_dir("md") as short,
+        Serve(tmp_path, daemon_env(tmp_path, socket=short / "run" / "memoryd.sock")) as s,
+    ):
         s.codex.joinpath("sessions").mkdir(parents=True)
         yield s
 

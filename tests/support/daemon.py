@@ -110,12 +110,17 @@ class Serve:
     def start(self, *args: str) -> subprocess.Popen[bytes]:
         """Start ``memoryd ARGS serve`` (``args``: global options such as ``--config``)."""
         n = len(self.procs)
-        with open(self.output_path("stdout", n), "wb") as out, open(
-            self.output_path("stderr", n), "wb"
-        ) as err:
+        with (
+            open(self.output_path("stdout", n), "wb") as out,
+            open(self.output_path("stderr", n), "wb") as err,
+        ):
             proc = subprocess.Popen(
                 [sys.executable, "-m", "memoryd", *args, "serve"],
-                env=self.env, cwd=self.base, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                env=self.env,
+                cwd=self.base,
+                stdout=out,
+                stderr=err,
+                stdin=subprocess.DEVNULL,
             )
         self.procs.append(proc)
         self.proc = proc
@@ -125,8 +130,10 @@ class Serve:
         """Start and wait until the first scan is done and the watcher runs."""
         seen = len(self.events("daemon_ready"))
         proc = self.start()
-        wait_for("daemon_ready", lambda: self._alive_or_fail(proc) and
-                 len(self.events("daemon_ready")) > seen)
+        wait_for(
+            "daemon_ready",
+            lambda: self._alive_or_fail(proc) and len(self.events("daemon_ready")) > seen,
+        )
         return proc
 
     def _alive_or_fail(self, proc: subprocess.Popen[bytes]) -> bool:

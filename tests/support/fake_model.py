@@ -142,9 +142,7 @@ def running(
     cmd += ["--max-latency", str(max_latency)]
     if log is not None:
         cmd += ["--log", str(log)]
-    with subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True
-    ) as proc:
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True) as proc:
         try:
             assert proc.stdout is not None
             url = proc.stdout.readline().strip()

@@ -36,7 +36,11 @@ def run_measured(argv: list[str], env: dict[str, str], cwd: Path, timeout: float
     out, err = cwd / "measured.out", cwd / "measured.err"
     done = subprocess.run(
         [sys.executable, "-c", _STUB, str(out), str(err), *argv],
-        env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout,
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
         stdin=subprocess.DEVNULL,
     )
     assert done.returncode == 0, done.stderr

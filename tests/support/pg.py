@@ -75,8 +75,19 @@ class PgCluster:
 
     def psql(self, sql: str, dbname: str = "postgres") -> str:
         out = subprocess.run(
-            [str(self.bindir / "psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
-             "-d", self.dsn(dbname), "-c", sql],
+            [
+                str(self.bindir / "psql"),
+                "-X",
+                "-q",
+                "-A",
+                "-t",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-d",
+                self.dsn(dbname),
+                "-c",
+                sql,
+            ],
             check=True,
             capture_output=True,
             text=True,
@@ -112,10 +123,23 @@ def _spawn(bindir: Path, base: Path, port: int) -> subprocess.Popen[bytes]:
     try:
         return subprocess.Popen(
             [
-                str(bindir / "postgres"), "-D", str(base / "data"), "-p", str(port),
-                "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={base}",
-                "-c", "fsync=off", "-c", "synchronous_commit=off",
-                "-c", "full_page_writes=off", "-c", "max_connections=200",
+                str(bindir / "postgres"),
+                "-D",
+                str(base / "data"),
+                "-p",
+                str(port),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                f"unix_socket_directories={base}",
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+                "-c",
+                "max_connections=200",
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -157,8 +181,19 @@ def cluster(bindir: Path) -> Iterator[PgCluster]:
             os.chown(base, user.pw_uid, user.pw_gid)
         os.chmod(base, 0o700)
         subprocess.run(
-            [str(bindir / "initdb"), "-D", str(base / "data"), "-U", SUPERUSER, "-A", "trust",
-             "-E", "UTF8", "--no-sync", "--locale=C"],
+            [
+                str(bindir / "initdb"),
+                "-D",
+                str(base / "data"),
+                "-U",
+                SUPERUSER,
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+                "--locale=C",
+            ],
             check=True,
             capture_output=True,
             user=user.pw_uid if user else None,

@@ -28,8 +28,10 @@ CLOCK_NAMES = {
 
 
 def offenders(source: str) -> list[str]:
-    found = [f"line {source.count(chr(10), 0, m.start()) + 1}: {m.group(0)}"
-             for m in CLOCK_CALL.finditer(source)]
+    found = [
+        f"line {source.count(chr(10), 0, m.start()) + 1}: {m.group(0)}"
+        for m in CLOCK_CALL.finditer(source)
+    ]
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.ImportFrom) and node.module in CLOCK_NAMES:
             bad = {a.name for a in node.names} & CLOCK_NAMES[node.module]

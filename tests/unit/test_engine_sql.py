@@ -25,8 +25,7 @@ def test_quoted_text_comments_casts_and_percent_are_left_alone_or_escaped() -> N
 def test_sqlite_numbered_parameters_are_passed_by_name() -> None:
     sql = "UPDATE t SET a = ?1, b = CASE WHEN c <> ?2 THEN 1 END, c = ?2 WHERE p = ?3"
     assert to_pg(sql) == (
-        "UPDATE t SET a = %(p1)s, b = CASE WHEN c <> %(p2)s THEN 1 END, c = %(p2)s "
-        "WHERE p = %(p3)s"
+        "UPDATE t SET a = %(p1)s, b = CASE WHEN c <> %(p2)s THEN 1 END, c = %(p2)s WHERE p = %(p3)s"
     )
     assert _numbered(sql, (10, 20, "x")) == {"p1": 10, "p2": 20, "p3": "x"}
     assert _numbered("SELECT ?", (1,)) == (1,)

@@ -21,8 +21,18 @@ LAYERS: list[tuple[str, frozenset[str]]] = [
     (
         "foundation",
         frozenset(
-            {"memoryd", "clock", "errors", "layout", "fsutil", "textutil", "surrogates",
-             "config", "redact", "log"}
+            {
+                "memoryd",
+                "clock",
+                "errors",
+                "layout",
+                "fsutil",
+                "textutil",
+                "surrogates",
+                "config",
+                "redact",
+                "log",
+            }
         ),
     ),
     ("state DB", frozenset({"store"})),

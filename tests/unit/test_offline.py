@@ -259,7 +259,7 @@ async def test_user_complaint_is_a_correction_not_a_new_task() -> None:
     assert 'Outcome: fail (the user reported a problem: "No, that\'s not what I asked."' in block
     assert (
         "The user rejected the edit to `web/banner.css` that added `new` "
-        '("No, that\'s not what I asked."): don\'t repeat it'
+        "(\"No, that's not what I asked.\"): don't repeat it"
     ) in section(block, "Failures and how to do differently")
     assert "The user corrected:" in section(block, "Key steps")
 

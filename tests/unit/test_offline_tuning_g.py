@@ -148,17 +148,26 @@ def test_a_commitment_from_now_on_says_the_rule_back() -> None:
 
 def test_an_acknowledgement_that_reports_work_or_shares_nothing_is_no_rule() -> None:
     # a report of what was done
-    assert restated_rules(
-        "add the frame weights to the hive export", "Sure, added frame weights to the export."
-    ) == []
+    assert (
+        restated_rules(
+            "add the frame weights to the hive export", "Sure, added frame weights to the export."
+        )
+        == []
+    )
     # an acknowledgement whose words the user never said
-    assert restated_rules(
-        "check the vent motor logs", "Got it: the motor stalls when the voltage drops."
-    ) == []
+    assert (
+        restated_rules(
+            "check the vent motor logs", "Got it: the motor stalls when the voltage drops."
+        )
+        == []
+    )
     # no acknowledgement at all
-    assert restated_rules(
-        "keep the vents closed at night", "The vents are closed at night by the scheduler."
-    ) == []
+    assert (
+        restated_rules(
+            "keep the vents closed at night", "The vents are closed at night by the scheduler."
+        )
+        == []
+    )
 
 
 async def test_a_rule_said_back_reaches_the_preference_signals() -> None:
@@ -185,8 +194,7 @@ async def test_a_rule_said_back_reaches_the_preference_signals() -> None:
 
 def test_a_setting_read_in_tool_output_anchors_a_statement_without_a_verb_of_state() -> None:
     said = (
-        "Tram arrivals refresh through the feed worker with FEED_POLL_SECONDS=20 "
-        "(from .env.dist)."
+        "Tram arrivals refresh through the feed worker with FEED_POLL_SECONDS=20 (from .env.dist)."
     )
     # nothing the session printed names the setting: no verb of state, no fact
     assert statements([said]) == []
@@ -328,10 +336,13 @@ def test_an_acknowledgement_alone_makes_the_next_sentence_the_rule_said_back() -
     )
     assert [rule for _, rule in said] == ["Hive photos stay out of git and go to the bucket"]
     # a sentence after one that is no acknowledgement says nothing back
-    assert restated_rules(
-        "oh and the hive photos stay out of git they are huge put them in the bucket",
-        "Moved them. Hive photos stay out of git and go to the bucket.",
-    ) == []
+    assert (
+        restated_rules(
+            "oh and the hive photos stay out of git they are huge put them in the bucket",
+            "Moved them. Hive photos stay out of git and go to the bucket.",
+        )
+        == []
+    )
 
 
 def test_an_announcement_is_dropped_and_also_after_a_condition_stays() -> None:
@@ -342,9 +353,7 @@ def test_an_announcement_is_dropped_and_also_after_a_condition_stays() -> None:
     assert reading.preferences == ("we never log customer names",)
     assert reading.title == "so what I need is the oven export fixed"
     said = "ok so for the bakery app um whenever you add a migration also add a rollback please"
-    assert dictated_clauses(said)[-1] == (
-        "whenever you add a migration also add a rollback please"
-    )
+    assert dictated_clauses(said)[-1] == ("whenever you add a migration also add a rollback please")
 
 
 def test_taking_on_a_task_now_says_no_rule_back() -> None:

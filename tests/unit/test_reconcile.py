@@ -38,8 +38,12 @@ def info(path: str, size: int = 1000, mtime_ns: int = MTIME, inode: int = 7) -> 
 
 def meta(tid: str, **kw: Any) -> ThreadMeta:
     base: dict[str, Any] = dict(
-        id=tid, has_session_meta=True, cwd="/w", created_at=1_795_317_123_460,
-        preview="run the tests", lines_parsed=10,
+        id=tid,
+        has_session_meta=True,
+        cwd="/w",
+        created_at=1_795_317_123_460,
+        preview="run the tests",
+        lines_parsed=10,
     )
     base.update(kw)
     return ThreadMeta(**base)
@@ -47,21 +51,37 @@ def meta(tid: str, **kw: Any) -> ThreadMeta:
 
 def known(f: FileInfo, tid: str, *, error: str | None = None, **kw: Any) -> Known:
     return Known(
-        id=tid, path=f.path, size=f.size, mtime_ns=f.mtime_ns, inode=f.inode, dev=f.dev,
-        parsed_offset=f.size, first_line_sha256="h1", index_error=error, archived=f.archived,
+        id=tid,
+        path=f.path,
+        size=f.size,
+        mtime_ns=f.mtime_ns,
+        inode=f.inode,
+        dev=f.dev,
+        parsed_offset=f.size,
+        first_line_sha256="h1",
+        index_error=error,
+        archived=f.archived,
         meta=meta(tid, **kw),
     )
 
 
 def parsed(f: FileInfo, tid: str, **kw: Any) -> FileResult:
-    return FileResult(f, "parsed", meta=meta(tid, **kw), parsed_offset=f.size,
-                      first_line_sha256="h1")
+    return FileResult(
+        f, "parsed", meta=meta(tid, **kw), parsed_offset=f.size, first_line_sha256="h1"
+    )
 
 
-def scan(files: list[FileInfo], rows: list[Known], results: Sequence[FileResult] = (),
-         *, full: bool = True, **kw: Any) -> Scan:
-    return Scan(now_ms=NOW, full=full, files=files, known={k.path: k for k in rows},
-                results=results, **kw)
+def scan(
+    files: list[FileInfo],
+    rows: list[Known],
+    results: Sequence[FileResult] = (),
+    *,
+    full: bool = True,
+    **kw: Any,
+) -> Scan:
+    return Scan(
+        now_ms=NOW, full=full, files=files, known={k.path: k for k in rows}, results=results, **kw
+    )
 
 
 def test_plan_rows_are_the_threads_columns_in_order() -> None:
@@ -88,8 +108,15 @@ def test_a_changed_file_is_an_update_of_its_thread() -> None:
     grown = info(PA, size=1500, mtime_ns=MTIME + 10**9)
     row_before = known(old, A)
     assert to_read([grown], {PA: row_before}) == [(grown, row_before)]
-    plan = reconcile(scan([grown], [row_before], [parsed(grown, A, lines_parsed=14)],
-                          holders={A: Holder(PA, False, MTIME)}, present=frozenset({PA})))
+    plan = reconcile(
+        scan(
+            [grown],
+            [row_before],
+            [parsed(grown, A, lines_parsed=14)],
+            holders={A: Holder(PA, False, MTIME)},
+            present=frozenset({PA}),
+        )
+    )
     assert plan.inserts == [] and plan.problems == [] and plan.deletes == []
     [row] = plan.updates
     assert (row.file_size, row.lines_parsed, row.updated_at) == (1500, 14, (MTIME + 10**9) // 10**6)
@@ -144,8 +171,15 @@ def test_a_file_that_vanished_while_read_is_marked_and_reported() -> None:
 def test_a_file_moved_to_the_archive_takes_its_row_along() -> None:
     moved = info(f"{ARCH}/rollout-2026-11-22T03-12-03-{A}.jsonl")
     row = known(info(PA), A)
-    plan = reconcile(scan([moved], [row], [parsed(moved, A)],
-                          holders={A: Holder(PA, False, MTIME)}, present=frozenset()))
+    plan = reconcile(
+        scan(
+            [moved],
+            [row],
+            [parsed(moved, A)],
+            holders={A: Holder(PA, False, MTIME)},
+            present=frozenset(),
+        )
+    )
     [update] = plan.updates
     assert (update.id, update.rollout_path, update.archived) == (A, moved.path, True)
     assert plan.inserts == [] and plan.problems == []
@@ -168,18 +202,29 @@ def test_a_compressed_rollout_keeps_its_updated_at_and_provenance() -> None:
     assert grown.renamed == [] and grown.updates[0].updated_at == zst.mtime_ns // 1_000_000
     # The original is still there: two files of one thread, not a rename.
     r.content_bytes = 1000
-    both = reconcile(scan([zst, info(PA)], [known(info(PA), A)], [r], holders=holders,
-                          read_as=was, present=frozenset({PA})))
+    both = reconcile(
+        scan(
+            [zst, info(PA)],
+            [known(info(PA), A)],
+            [r],
+            holders=holders,
+            read_as=was,
+            present=frozenset({PA}),
+        )
+    )
     assert both.renamed == []
 
 
 def test_unusable_files_are_skipped_with_their_reason() -> None:
     f, bad = info(PA), info(f"{SESS}/rollout-x.jsonl")
-    plan = reconcile(scan(
-        [f, bad], [],
-        [FileResult(bad, "problem", problem="no thread id: no session_meta id and no UUID")],
-        problems=[(f"{SESS}/rollout-link.jsonl", "broken symbolic link")],
-    ))
+    plan = reconcile(
+        scan(
+            [f, bad],
+            [],
+            [FileResult(bad, "problem", problem="no thread id: no session_meta id and no UUID")],
+            problems=[(f"{SESS}/rollout-link.jsonl", "broken symbolic link")],
+        )
+    )
     assert plan.problems == [
         Problem(f"{SESS}/rollout-link.jsonl", "broken symbolic link"),
         Problem(bad.path, "no thread id: no session_meta id and no UUID"),
@@ -191,8 +236,15 @@ def test_a_second_file_of_a_thread_loses_to_the_live_newer_one() -> None:
     live = info(PA, mtime_ns=MTIME + 10**9)
     copy = info(f"{ARCH}/rollout-2026-11-22T03-12-03-{A}.jsonl", mtime_ns=MTIME + 2 * 10**9)
     holders = {A: Holder(PA, False, live.mtime_ns)}
-    plan = reconcile(scan([live, copy], [known(live, A)], [parsed(copy, A)], holders=holders,
-                          present=frozenset({PA})))
+    plan = reconcile(
+        scan(
+            [live, copy],
+            [known(live, A)],
+            [parsed(copy, A)],
+            holders=holders,
+            present=frozenset({PA}),
+        )
+    )
     assert plan.problems == [Problem(copy.path, f"same thread id {A} as {PA}")]
     assert plan.inserts == plan.updates == []
     # Two new files of one thread in one pass: the later (live) one wins over the first.
@@ -204,8 +256,9 @@ def test_a_second_file_of_a_thread_loses_to_the_live_newer_one() -> None:
 
 def test_a_file_that_now_names_another_thread_replaces_the_row() -> None:
     f = info(PA, inode=9)
-    plan = reconcile(scan([f], [known(info(PA), B)], [parsed(f, A)],
-                          holders={}, present=frozenset()))
+    plan = reconcile(
+        scan([f], [known(info(PA), B)], [parsed(f, A)], holders={}, present=frozenset())
+    )
     assert plan.deletes == [PA]
     assert [(r.id, r.rollout_path) for r in plan.inserts] == [(A, PA)]
 
@@ -215,8 +268,15 @@ def test_a_forgotten_thread_stays_forgotten_when_its_file_is_read_again() -> Non
     # of the forget, but the plan keeps the row forgotten.
     f = info(PA, size=2000, inode=9)
     row = known(info(PA), A, memory_mode=FORGOTTEN)
-    plan = reconcile(scan([f], [row], [parsed(f, A)], holders={A: Holder(PA, False, MTIME)},
-                          present=frozenset({PA})))
+    plan = reconcile(
+        scan(
+            [f],
+            [row],
+            [parsed(f, A)],
+            holders={A: Holder(PA, False, MTIME)},
+            present=frozenset({PA}),
+        )
+    )
     [update] = plan.updates
     assert update.memory_mode == FORGOTTEN
     # Another thread's row is not affected by it.

@@ -38,8 +38,10 @@ def test_a_rule_that_starts_a_later_sentence_keeps_the_sentence_before() -> None
 
 def test_a_rule_after_a_report_in_a_later_sentence_drops_both() -> None:
     head = "oven logs never leave the shop, give the tests a copy instead"
-    quote = "Bake the rolls. and the proofer test reads live logs — oven logs never leave the " \
+    quote = (
+        "Bake the rolls. and the proofer test reads live logs — oven logs never leave the "
         "shop, give the tests a copy instead."
+    )
     assert rule_line(head, quote) == head + "."
 
 
@@ -53,8 +55,8 @@ def test_a_quote_that_adds_an_aside_or_nothing_is_left_out() -> None:
 
 
 def test_a_lesson_says_its_fix_without_after_which_it_passed() -> None:
-    text = "`make loaves` failed: \"no yeast\"; fixed by `make starter`, after which it passed"
-    assert lesson_line(text) == "`make loaves` failed: \"no yeast\"; fixed by `make starter`"
+    text = '`make loaves` failed: "no yeast"; fixed by `make starter`, after which it passed'
+    assert lesson_line(text) == '`make loaves` failed: "no yeast"; fixed by `make starter`'
     other = "`make loaves` failed; fixed by `make starter`, after which `make bake` passed"
     assert lesson_line(other) == other  # a rerun under another command says which
 
@@ -93,7 +95,7 @@ def test_a_rejection_whose_words_a_rule_already_says_is_that_rule() -> None:
     longer = prop.replace("force-pushed", "force-pushed, ask Ines")
     assert dont_line(longer, ["the gauge branch is never force-pushed"]) == ""
     # a quote that adds one word says nothing more; one with a reason does
-    halt = "The user rejected `make flash` (\"Stop, not make flash.\"): don't repeat it"
+    halt = 'The user rejected `make flash` ("Stop, not make flash."): don\'t repeat it'
     assert dont_line(halt) == "don't run `make flash`"
     assert dont_line(prop, ["the buoys are calibrated weekly"]).endswith('force-pushed")')
 
@@ -125,7 +127,7 @@ def test_a_rule_in_a_clipped_quote_is_said_once() -> None:
 
 
 def test_a_lesson_whose_command_passed_once_fixed_shows_how_to_run_it() -> None:
-    assert passes_after_fix("`make proofs` failed: \"no ink\"; fixed by `make ink`")
+    assert passes_after_fix('`make proofs` failed: "no ink"; fixed by `make ink`')
     assert not passes_after_fix(
         "`make proofs` failed; fixed by `make ink`, after which `make proofs-a4` passed"
     )

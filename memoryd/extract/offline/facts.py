@@ -401,8 +401,10 @@ def _term(text: str) -> str:
     # Two words only when the first takes a subcommand ("make test", "npm run"): "uv last
     # week" is `uv`.
     words = text.split()
-    if len(words) > 1 and not re.fullmatch(_VERSION, words[1]) and (
-        words[0] not in SUBCOMMAND_PROGRAMS | {"make", "just"} or words[1] not in _SUBCOMMANDS
+    if (
+        len(words) > 1
+        and not re.fullmatch(_VERSION, words[1])
+        and (words[0] not in SUBCOMMAND_PROGRAMS | {"make", "just"} or words[1] not in _SUBCOMMANDS)
     ):
         text = words[0]
     return md_code(strip_tail(text))
