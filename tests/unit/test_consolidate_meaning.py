@@ -7,14 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from memoryd.consolidate.offline.meaning import (
-    program,
-    same_meaning,
-    same_tool_rule,
-    stance,
-    universal,
-    where_stated,
-)
+from memoryd.consolidate.offline.meaning import program, same_meaning, same_tool_rule, stance
 from memoryd.consolidate.offline.model import (
     Entry,
     build_groups,
@@ -23,17 +16,16 @@ from memoryd.consolidate.offline.model import (
     project_bullet,
     rule_aliases,
 )
+from memoryd.consolidate.offline.replaced import Replacement, replacement, superseded_by
+from memoryd.consolidate.offline.scope import universal, where_stated
 from memoryd.consolidate.offline.sources import Source, TaskIn
 from memoryd.consolidate.offline.supersession import (
-    Replacement,
     changed_attributes,
     changed_values,
     gone_command,
     gone_commands,
     renamed_settings,
-    replacement,
     said_key,
-    superseded_by,
     turned_down,
 )
 

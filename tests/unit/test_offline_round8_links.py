@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from support.items import assistant, failures_of, knowledge_of, patch, patch_ok, result, run, user
 
-from memoryd.consolidate.offline.supersession import changed_values, superseded_by
+from memoryd.consolidate.offline.replaced import superseded_by
+from memoryd.consolidate.offline.supersession import changed_values
 from memoryd.extract.offline.facts import replacements
 from memoryd.extract.offline.shell import error_excerpt
 

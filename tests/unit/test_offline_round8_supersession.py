@@ -9,7 +9,7 @@ from pathlib import Path
 from support.items import assistant, result, run, user
 from support.offline_memory import consolidate, session
 
-from memoryd.consolidate.offline.supersession import Replacement, superseded_by
+from memoryd.consolidate.offline.replaced import Replacement, superseded_by
 from memoryd.extract.offline.facts import replacements
 
 CWD = "/home/ada/src/tidepool"

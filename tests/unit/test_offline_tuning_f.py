@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from support.items import failures_of, result, run, user
 
-from memoryd.consolidate.offline.meaning import same_meaning, universal, unpointed
+from memoryd.consolidate.offline.meaning import same_meaning
+from memoryd.consolidate.offline.scope import universal, unpointed
 from memoryd.extract.offline import is_preference, preference_implication, read_message
 from memoryd.extract.offline.facts import replacements, statements
 from memoryd.extract.offline.norms import scope_pointer

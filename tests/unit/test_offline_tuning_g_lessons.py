@@ -20,6 +20,7 @@ from support.items import (
 from memoryd.consolidate.offline.dense import restates
 from memoryd.consolidate.offline.memory_md import VisibleGroup
 from memoryd.consolidate.offline.model import Group
+from memoryd.consolidate.offline.replaced import Replacement, superseded_by
 from memoryd.consolidate.offline.summary_md import (
     Digest,
     Line,
@@ -28,7 +29,6 @@ from memoryd.consolidate.offline.summary_md import (
     _without_repeats,
     relative,
 )
-from memoryd.consolidate.offline.supersession import Replacement, superseded_by
 from memoryd.extract.offline.shell import clip_command, written_files
 
 

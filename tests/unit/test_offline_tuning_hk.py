@@ -130,7 +130,7 @@ def test_a_pointer_that_names_nothing_is_no_rule() -> None:
 
 
 def test_a_rule_done_like_in_another_piece_of_work_holds_everywhere() -> None:
-    from memoryd.consolidate.offline.meaning import universal
+    from memoryd.consolidate.offline.scope import universal
 
     assert universal("log every firing before glazing, like we did on my pottery site")
     assert not universal("log every firing before glazing, like the manual says")

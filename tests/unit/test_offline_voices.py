@@ -10,7 +10,8 @@ from __future__ import annotations
 import pytest
 from support.items import assistant, extract, failures_of, knowledge_of, request, result, run, user
 
-from memoryd.consolidate.offline.meaning import same_meaning, universal
+from memoryd.consolidate.offline.meaning import same_meaning
+from memoryd.consolidate.offline.scope import universal
 from memoryd.extract.offline import is_preference, preference_implication, read_message
 from memoryd.extract.offline.facts import replacements, statements, user_statements
 from memoryd.extract.offline.language import is_rejection

@@ -12,16 +12,12 @@ from memoryd.consolidate.offline.dense import (
     untrimmed,
     values,
 )
-from memoryd.consolidate.offline.meaning import (
-    content_words,
-    rule_key,
-    same_meaning,
-    scope_only,
-    unpointed,
-)
+from memoryd.consolidate.offline.meaning import rule_key, same_meaning
 from memoryd.consolidate.offline.model import general_rule_keys, rule_aliases
+from memoryd.consolidate.offline.scope import scope_only, unpointed
 from memoryd.consolidate.offline.sources import Source, TaskIn
 from memoryd.consolidate.offline.summary_md import Line, _by_session, _by_value
+from memoryd.textutil import content_words
 
 
 def test_values_are_code_spans_code_tokens_and_names_in_capitals() -> None:

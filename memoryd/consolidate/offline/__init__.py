@@ -136,6 +136,7 @@ from memoryd.consolidate.offline.model import (
     replacement_signals,
     rule_aliases,
 )
+from memoryd.consolidate.offline.replaced import Replacement
 from memoryd.consolidate.offline.sources import (
     AdHocNote,
     Skill,
@@ -154,7 +155,6 @@ from memoryd.consolidate.offline.summary_md import (
     fit_summary,
     render_summary,
 )
-from memoryd.consolidate.offline.supersession import Replacement
 from memoryd.consolidate.offline.views import State, strip_blank_edges, view_memory, view_summary
 from memoryd.errors import MemorydError
 from memoryd.fsutil import atomic_write, read_regular_file

@@ -10,17 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Set
 
-# where a rule holds moved to scope; re-exported
 from memoryd.consolidate.offline.scope import UNIVERSAL
-from memoryd.consolidate.offline.scope import scope_only as scope_only
-from memoryd.consolidate.offline.scope import universal as universal
-from memoryd.consolidate.offline.scope import unpointed as unpointed
-from memoryd.consolidate.offline.scope import where_stated as where_stated
 
-# FILLER, content_words, overlap and stem moved to textutil (the extractor uses them too)
+# FILLER, overlap and stem moved to textutil (the extractor uses them too); re-exported
 from memoryd.textutil import FILLER as FILLER
-from memoryd.textutil import content_words as content_words
-from memoryd.textutil import norm_words
+from memoryd.textutil import content_words, norm_words
 from memoryd.textutil import overlap as overlap
 from memoryd.textutil import stem as stem
 

@@ -19,10 +19,6 @@ from memoryd.consolidate.offline.layout import (
     SUPERSEDED_HEADING,
 )
 from memoryd.consolidate.offline.ledger import Bullet, Emitter, Hide, Ledger, hide_line
-from memoryd.consolidate.offline.meaning import (
-    unpointed,
-    where_stated,
-)
 from memoryd.consolidate.offline.model import (
     Entry,
     Group,
@@ -31,12 +27,9 @@ from memoryd.consolidate.offline.model import (
     collect_entries,
     project_bullet,
 )
+from memoryd.consolidate.offline.replaced import Replacement, replaced_phrase, superseded_by
+from memoryd.consolidate.offline.scope import unpointed, where_stated
 from memoryd.consolidate.offline.sources import AdHocNote
-from memoryd.consolidate.offline.supersession import (
-    Replacement,
-    replaced_phrase,
-    superseded_by,
-)
 from memoryd.layout import ROLLOUT_SUMMARIES_DIR
 from memoryd.textutil import clip, norm_words, plural
 

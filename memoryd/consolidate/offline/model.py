@@ -15,34 +15,34 @@ from memoryd.consolidate.offline.meaning import (
     NOISE,
     REPLACED,
     command_pairs,
-    content_words,
     fix_part,
     kind_of,
     meaning_words,
     program,
     rule_key,
     same_meaning,
-    scope_only,
-    universal,
     unwrap,
 )
-from memoryd.consolidate.offline.replaced import mentions
-from memoryd.consolidate.offline.sources import Source, TaskIn, project_name
-from memoryd.consolidate.offline.supersession import (
+from memoryd.consolidate.offline.replaced import (
     Replacement,
-    changed_attributes,
-    changed_values,
     fact_key,
-    gone_commands,
-    renamed_settings,
+    mentions,
     replacement,
-    said_key,
     settings,
     superseded_by,
     switched_to,
+)
+from memoryd.consolidate.offline.scope import scope_only, universal
+from memoryd.consolidate.offline.sources import Source, TaskIn, project_name
+from memoryd.consolidate.offline.supersession import (
+    changed_attributes,
+    changed_values,
+    gone_commands,
+    renamed_settings,
+    said_key,
     turned_down,
 )
-from memoryd.textutil import clip, dedupe_ci, norm_words
+from memoryd.textutil import clip, content_words, dedupe_ci, norm_words
 
 
 @dataclass

@@ -40,9 +40,7 @@ from memoryd.consolidate.offline.meaning import (
     first_arg,
     fix_part,
     program,
-    scope_only,
     terms,
-    unpointed,
 )
 from memoryd.consolidate.offline.memory_md import (
     VisibleGroup,
@@ -52,12 +50,10 @@ from memoryd.consolidate.offline.memory_md import (
 )
 from memoryd.consolidate.offline.model import Entry, project_bullet
 from memoryd.consolidate.offline.mood import directs
+from memoryd.consolidate.offline.replaced import replaced_phrase, replacement
+from memoryd.consolidate.offline.scope import scope_only, unpointed
 from memoryd.consolidate.offline.sources import AdHocNote, Skill, Source
-from memoryd.consolidate.offline.supersession import (
-    replaced_phrase,
-    replacement,
-    slot,
-)
+from memoryd.consolidate.offline.supersession import slot
 from memoryd.redact import redact
 from memoryd.textutil import clip, norm_words, plural, split_lines
 

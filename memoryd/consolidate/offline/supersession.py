@@ -19,16 +19,13 @@ from memoryd.consolidate.offline.meaning import (
     stance,
     stem,
 )
-
-# what a replacement makes out of date moved to replaced; re-exported
-from memoryd.consolidate.offline.replaced import Replacement as Replacement
-from memoryd.consolidate.offline.replaced import distinctive, mentions, term_pattern
-from memoryd.consolidate.offline.replaced import fact_key as fact_key
-from memoryd.consolidate.offline.replaced import replaced_phrase as replaced_phrase
-from memoryd.consolidate.offline.replaced import replacement as replacement
-from memoryd.consolidate.offline.replaced import settings as settings
-from memoryd.consolidate.offline.replaced import superseded_by as superseded_by
-from memoryd.consolidate.offline.replaced import switched_to as switched_to
+from memoryd.consolidate.offline.replaced import (
+    Replacement,
+    distinctive,
+    mentions,
+    settings,
+    term_pattern,
+)
 from memoryd.textutil import norm_words
 
 # A value in a statement: a code span, or a token with a digit in it (a port, a version, a URL).

@@ -12,11 +12,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from memoryd.extract.offline.judge import TRANSIENT, Printed, is_probe
+from memoryd.extract.offline.judge import Printed, is_probe
 from memoryd.extract.offline.sentences import SELF_REPAIR, split_sentences, strip_tail
 from memoryd.extract.offline.shell import SUBCOMMAND_PROGRAMS, command_key, command_programs
 from memoryd.extract.offline.timeline import Command, Task
-from memoryd.textutil import clip, dedupe, md_code, one_line
+from memoryd.textutil import TRANSIENT, clip, dedupe, md_code, one_line
 
 FACT_CHARS = 240
 MAX_FACTS = 8

@@ -17,8 +17,7 @@ from memoryd.extract.offline.shell import (
     command_programs,
 )
 from memoryd.extract.offline.timeline import Command, Edit, Feedback, Task
-from memoryd.textutil import TRANSIENT as TRANSIENT  # moved to textutil; re-exported
-from memoryd.textutil import clip, dedupe, md_code, plural, quoted
+from memoryd.textutil import TRANSIENT, clip, dedupe, md_code, plural, quoted
 
 
 def task_outcome(task: Task, moved_on: bool) -> tuple[str, str]:

@@ -10,7 +10,6 @@ from dataclasses import dataclass, replace
 
 from memoryd.extract.offline.judge import (
     SECRET_NAME,
-    TRANSIENT,
     describe_action,
     is_probe,
     one_off,
@@ -37,7 +36,7 @@ from memoryd.extract.offline.shell import (
 )
 from memoryd.extract.offline.timeline import Command, Edit, Feedback, Task
 from memoryd.redact import REDACTED
-from memoryd.textutil import clip, dedupe, md_code, quoted
+from memoryd.textutil import TRANSIENT, clip, dedupe, md_code, quoted
 
 
 @dataclass

@@ -37,11 +37,11 @@ import structlog
 from memoryd.extract.offline.encoder import INSTALL, MiniLM, ModelMissing, missing
 from memoryd.extract.offline.facts import _anchored, _statement
 from memoryd.extract.offline.implication import preference_implication, with_context
-from memoryd.extract.offline.judge import TRANSIENT, Printed
+from memoryd.extract.offline.judge import Printed
 from memoryd.extract.offline.rules import is_preference
 from memoryd.extract.offline.sentences import split_sentences, strip_tail
 from memoryd.extract.offline.timeline import Preference, Task
-from memoryd.textutil import clip, norm_words, one_line
+from memoryd.textutil import TRANSIENT, clip, norm_words, one_line
 
 if TYPE_CHECKING:
     import numpy as np

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 from memoryd.extract.offline.facts import VERSION
-from memoryd.extract.offline.judge import SECRET_NAME, TRANSIENT, is_probe, without_one_offs
+from memoryd.extract.offline.judge import SECRET_NAME, is_probe, without_one_offs
 from memoryd.extract.offline.sentences import strip_tail
 from memoryd.extract.offline.timeline import Task
-from memoryd.textutil import clip, dedupe, md_code
+from memoryd.textutil import TRANSIENT, clip, dedupe, md_code
 
 # Facts that show in the output of a successful command.
 _VERSION_FLAG = re.compile(r"(?:^|\s)(?:--version|-V|version)(?:\s|$)")
