@@ -360,8 +360,12 @@ async def history_(ctx: Context, a: HistoryArgs) -> HistoryResult:
 
 async def diff(ctx: Context, a: RunArgs) -> DiffResult:
     with _not_found(history.UnknownRun):
-        text = await anyio.to_thread.run_sync(history.run_diff, ctx.settings.paths.state_dir, a.run)
-    return DiffResult(run=a.run, diff=text)
+        entry, text = await anyio.to_thread.run_sync(
+            history.run_diff, ctx.settings.paths.state_dir, a.run
+        )
+    return DiffResult(
+        run=a.run, at_ms=entry.at_ms, host=entry.host, host_id=entry.host_id, diff=text
+    )
 
 
 async def rollback(ctx: Context, a: RunArgs) -> Phase2Result:

@@ -256,7 +256,10 @@ def run_host(name: str | None, host_id: str | None) -> str:
 
 
 def diff(r: DiffResult) -> list[str]:
-    return r.diff.splitlines()
+    """A header naming the run's host and time, then the patch (``git apply`` and ``patch``
+    skip a leading line that is not part of a diff)."""
+    header = f"run {r.run} on {run_host(r.host, r.host_id)}, {when(r.at_ms / 1000)}"
+    return [header, *r.diff.splitlines()]
 
 
 def rollback(r: Phase2Result) -> list[str]:

@@ -124,4 +124,9 @@ class HistoryResult(msgspec.Struct, kw_only=True):
 
 class DiffResult(msgspec.Struct, kw_only=True):
     run: str
+    at_ms: int  # when it ran
+    # The host that ran it, as ``history`` names it: None for a run recorded before hosts were
+    # named (host) and on SQLite (host_id).
+    host: str | None
+    host_id: str | None
     diff: str

@@ -153,10 +153,10 @@ def list_runs(state_dir: Path, limit: int = 50) -> list[HistoryEntry]:
     return out
 
 
-def run_diff(state_dir: Path, run_id: str) -> str:
-    """A unified diff (git's format) of what that run changed against the run before it
-    (against nothing for the first recorded run). Raises HistoryError naming the run when it
-    is not in the history."""
+def run_diff(state_dir: Path, run_id: str) -> tuple[HistoryEntry, str]:
+    """That run as ``history`` lists it (its host, its time), and a unified diff (git's
+    format) of what it changed against the run before it (against nothing for the first
+    recorded run). Raises HistoryError naming the run when it is not in the history."""
     repo, commit = _find(history_dir(state_dir), run_id)
     parent = _parent(repo, commit)
     new_tree = _checked_tree(repo, commit.tree_id)
@@ -164,7 +164,7 @@ def run_diff(state_dir: Path, run_id: str) -> str:
         diff = new_tree.diff_to_tree(swap=True)
     else:
         diff = _checked_tree(repo, parent.tree_id).diff_to_tree(new_tree)
-    return diff.patch or ""
+    return _parse(commit)[0], diff.patch or ""
 
 
 def load_run(directory: Path, run_id: str) -> HistoryRun:

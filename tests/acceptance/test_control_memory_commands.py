@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 from collections.abc import Iterator
@@ -463,7 +464,11 @@ def test_history_diff_and_rollback_restore_the_files_and_the_next_run_builds_on_
     assert diff.returncode == 0, diff.stderr
     added = [ln for ln in diff.stdout.splitlines() if ln.startswith("+") and TOOLS_FACT in ln]
     assert added and "+++ b/MEMORY.md" in diff.stdout
-    assert cli_json(s, "diff", second["run_id"])["diff"] == diff.stdout.rstrip("\n") + "\n"
+    header, patch = diff.stdout.split("\n", 1)
+    assert header.startswith(f"run {second['run_id']} on {socket.gethostname()}, ")
+    as_json = cli_json(s, "diff", second["run_id"])
+    assert as_json["diff"] == patch.rstrip("\n") + "\n"
+    assert (as_json["host"], as_json["host_id"]) == (socket.gethostname(), None)
 
     back = cli(s, "rollback", run1)
     assert back.returncode == 0, back.stderr

@@ -99,7 +99,7 @@ async def test_run_diff_shows_what_that_run_changed(pipe: Pipeline) -> None:
     await pipe.release()
     second = await pipe.run()
 
-    diff = run_diff(pipe.state, second.run_id)
+    diff = run_diff(pipe.state, second.run_id)[1]
     assert (
         f'+- proj-tools: the user said "Next time always use ripgrep instead of grep." -> in '
         f"similar future tasks, {TOOLS_FACT} [Task 1]" in diff
@@ -109,7 +109,7 @@ async def test_run_diff_shows_what_that_run_changed(pipe: Pipeline) -> None:
     assert "new file mode" in diff and "diff --git a/MEMORY.md b/MEMORY.md" in diff
     assert '+- proj-alpha: the user said "I prefer uv over pip."' not in diff  # unchanged
 
-    whole = run_diff(pipe.state, first.run_id)  # the first run: everything is new
+    whole = run_diff(pipe.state, first.run_id)[1]  # the first run: everything is new
     assert UV_FACT in whole and COMPACT_FACT in whole and TOOLS_FACT not in whole
     assert whole.count("new file mode") == 6
 
@@ -148,7 +148,7 @@ async def test_rollback_restores_that_tree_exactly_and_the_next_run_builds_on_it
         first.run_id,
     )
     assert row.history_commit == newest.commit
-    undo = run_diff(pipe.state, rolled.run_id)  # against run 2: its additions taken back
+    undo = run_diff(pipe.state, rolled.run_id)[1]  # against run 2: its additions taken back
     assert f"future tasks, {TOOLS_FACT} [Task 1]" in undo and "deleted file mode" in undo
     assert [ln for ln in undo.splitlines() if ln.startswith("+") and TOOLS_FACT in ln] == []
     # The inputs now differ from what the restored files hold: phase 2 is due.

@@ -8,6 +8,7 @@ from __future__ import annotations
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import pytest
@@ -15,7 +16,7 @@ from support.pipeline import Pipeline, open_pipeline
 
 from memoryd.config import Config, Settings, StateConfig, resolve_paths
 from memoryd.consolidate.offline import OfflineConsolidator
-from memoryd.control.commands import COMMANDS
+from memoryd.control.commands import COMMANDS, Context, RunArgs
 from memoryd.control.results import HistoryResult
 from memoryd.phase2 import Consolidator
 from memoryd.store import hosts, published
@@ -37,6 +38,16 @@ def rendered(state_dir: Path) -> tuple[list[str], list[dict[str, object]]]:
     cmd = COMMANDS["history"]
     wire = msgspec.json.decode(msgspec.json.encode(result))
     return cmd.render(cmd.decode(wire)), wire["runs"]
+
+
+async def diffed(conn: Connection, state_dir: Path, run_id: str) -> tuple[list[str], Any]:
+    """What ``memoryd diff <run_id>`` prints, and its ``--json``, from the command itself."""
+    cfg = Config()
+    settings = Settings(cfg, "<test>", resolve_paths(cfg, {"MEMORYD_STATE_DIR": str(state_dir)}))
+    cmd = COMMANDS["diff"]
+    result = await cmd.call(Context(conn, settings), RunArgs(run=run_id))
+    wire = msgspec.json.decode(msgspec.json.encode(result))
+    return cmd.render(cmd.decode(wire)), wire
 
 
 @pytest.fixture
@@ -76,6 +87,16 @@ async def test_on_sqlite_each_run_names_this_machine_and_an_old_run_is_unknown(
     assert f"  on {socket.gethostname()}  +3 -0 inputs" in text[0]
     assert text[1].startswith("old-run  ") and "  on -  +1 -0 inputs" in text[1]
     assert [(r["host"], r["host_id"]) for r in wire] == [(socket.gethostname(), None), (None, None)]
+
+    # `diff` names the same host as `history`, above the patch and in --json.
+    text, data = await diffed(pipe.conn, pipe.state, run.run_id)
+    assert (data["run"], data["host"], data["host_id"]) == (run.run_id, socket.gethostname(), None)
+    assert data["at_ms"] == new.at_ms
+    assert text[0].startswith(f"run {run.run_id} on {socket.gethostname()}, ")
+    assert text[1].startswith("diff --git ") and text[1:] == data["diff"].splitlines()
+    text, data = await diffed(pipe.conn, pipe.state, "old-run")
+    assert (data["host"], data["host_id"]) == (None, None)
+    assert text[0] == "run old-run on -, 2023-11-14 22:13:20Z"
 
 
 def pg_settings(home: Path) -> Settings:
@@ -124,6 +145,13 @@ async def test_on_postgres_each_run_names_the_host_that_ran_it(tmp_path: Path, p
         ]
         assert f"  on beta ({beta.host_id[:8]})  " in text[0]
         assert f"  on alpha ({alpha.host_id[:8]})  " in text[1]
+        for run_id, name, host_id in (
+            (own.run_id, "beta", beta.host_id),
+            ("r-alpha", "alpha", alpha.host_id),
+        ):
+            text, data = await diffed(beta, tmp_path / "beta" / "state", run_id)
+            assert (data["host"], data["host_id"]) == (name, host_id)
+            assert text[0].startswith(f"run {run_id} on {name} ({host_id[:8]}), ")
 
         # A host that never registered a name is still told apart by its id.
         async with immediate(alpha) as tx:

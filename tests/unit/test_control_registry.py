@@ -176,7 +176,16 @@ EXAMPLES: dict[str, list[Any]] = {
             ]
         )
     ],
-    "diff": [DiffResult(run="r1", diff="--- a\n+++ b\n")],
+    "diff": [
+        DiffResult(run="r1", at_ms=4, host=None, host_id=None, diff="--- a\n+++ b\n"),
+        DiffResult(
+            run="r2",
+            at_ms=5,
+            host="alpha",
+            host_id="0123456789abcdef0123456789abcdef",
+            diff="--- a\n+++ b\n",
+        ),
+    ],
     "rollback": [P2, Phase2Result(outcome=Phase2Outcome.RUNNING)],
 }
 

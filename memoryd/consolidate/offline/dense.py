@@ -9,10 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from memoryd.consolidate.offline.meaning import FILLER
 from memoryd.consolidate.offline.model import CODEISH, adds_little
 from memoryd.consolidate.offline.scope import where_stated
-from memoryd.textutil import clip, content_words
+from memoryd.textutil import FILLER, clip, content_words
 
 LINE_CHARS = 280
 # A quote that adds at most this many meaning words to its rule says nothing more that a new

@@ -11,12 +11,7 @@ import re
 from collections.abc import Iterable, Set
 
 from memoryd.consolidate.offline.scope import UNIVERSAL
-
-# FILLER, overlap and stem moved to textutil (the extractor uses them too); re-exported
-from memoryd.textutil import FILLER as FILLER
-from memoryd.textutil import content_words, norm_words
-from memoryd.textutil import overlap as overlap
-from memoryd.textutil import stem as stem
+from memoryd.textutil import FILLER, content_words, norm_words, overlap, stem
 
 # Kinds, most durable first; the summary ranks by them.
 RULE = "rule"  # a user-stated preference or rule

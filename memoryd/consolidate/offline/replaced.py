@@ -8,14 +8,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from memoryd.consolidate.offline.meaning import (
-    FILLER,
-    REPLACED_LINE,
-    SWITCHED_LINE,
-    stance,
-    stem,
-)
-from memoryd.textutil import norm_words
+from memoryd.consolidate.offline.meaning import REPLACED_LINE, SWITCHED_LINE, stance
+from memoryd.textutil import FILLER, norm_words, stem
 
 
 @dataclass(frozen=True)

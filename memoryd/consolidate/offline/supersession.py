@@ -10,14 +10,12 @@ from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass
 
 from memoryd.consolidate.offline.meaning import (
-    FILLER,
     FIX_LINE,
     first_arg,
     meaning_words,
     names_in,
     program,
     stance,
-    stem,
 )
 from memoryd.consolidate.offline.replaced import (
     Replacement,
@@ -26,7 +24,7 @@ from memoryd.consolidate.offline.replaced import (
     settings,
     term_pattern,
 )
-from memoryd.textutil import norm_words
+from memoryd.textutil import FILLER, norm_words, stem
 
 # A value in a statement: a code span, or a token with a digit in it (a port, a version, a URL).
 _SLOT_VALUE = re.compile(r"`[^`\n]+`|(?<![\w/.:-])[\w./:@+-]*\d[\w./:@+-]*")
