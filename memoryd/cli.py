@@ -293,15 +293,15 @@ def _cmd_config(args: argparse.Namespace) -> int:
         k: str(v) if not isinstance(v, tuple) else [str(x) for x in v]
         for k, v in vars(settings.paths).items()
     }
-    from memoryd.extract.offline.meaning import status
+    from memoryd.extract.factory import meaning_status
 
-    used, why = status(settings.config.offline.meaning)
+    used, why = meaning_status(settings.config)
     data = {
         "source": settings.source,
         "paths": paths,
         "config": msgspec.to_builtins(settings.config),
-        # what offline.meaning comes to on this installation (phase 1, offline backend)
-        "meaning": {"in_use": used and settings.config.phase1.backend == "offline", "why": why},
+        # what offline.meaning comes to on this installation with this phase-1 backend
+        "meaning": {"in_use": used, "why": why},
     }
     if error is not None:
         data["error"] = str(error)
@@ -311,8 +311,7 @@ def _cmd_config(args: argparse.Namespace) -> int:
         print(f"config: {settings.source} ({'invalid: see above' if error else 'valid'})")
         for k, v in paths.items():
             print(f"{k}: {v}")
-        if settings.config.phase1.backend == "offline":
-            print(f"meaning model: {why}")
+        print(f"meaning model: {why}")
     return EXIT_OK if error is None else EXIT_USAGE
 
 

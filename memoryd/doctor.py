@@ -525,11 +525,12 @@ def _codex_backend(phases: str, binary: str) -> Check:
 
 
 def check_meaning(cfg: Config) -> Check:
-    """Whether the offline extractor uses its meaning model (``offline.meaning``)."""
-    from memoryd.extract.offline.meaning import status
+    """Whether extraction uses the offline extractor's meaning model (``offline.meaning``):
+    only with the offline phase-1 backend, whatever phase 2 runs on."""
+    from memoryd.extract.factory import meaning_status
 
-    used, text = status(cfg.offline.meaning)
-    if not used and cfg.offline.meaning == "on":
+    used, text = meaning_status(cfg)
+    if not used and cfg.offline.meaning == "on" and cfg.phase1.backend == "offline":
         return _fail("meaning", text, 'install it, or set offline.meaning = "auto"')
     return _ok("meaning", text)
 
@@ -544,8 +545,6 @@ def check_backends(cfg: Config) -> list[Check]:
         phases = ", ".join(phase_list)
         if backend == "offline":
             out.append(_ok("backend", f"offline ({phases}): nothing to reach, no network used"))
-            if "phase1" in phase_list:
-                out.append(check_meaning(cfg))
         elif backend == "openai":
             o = cfg.backends.openai
             out.append(_http_backend("openai", phases, o.base_url, o.api_key_env, True))
@@ -553,6 +552,7 @@ def check_backends(cfg: Config) -> list[Check]:
             out.append(_chat_backend(cfg, phase_list))
         else:
             out.append(_codex_backend(phases, cfg.backends.codex.binary))
+    out.append(check_meaning(cfg))
     return out
 
 

