@@ -122,6 +122,8 @@ def _control_parsers(command: Callable[[str, str], argparse.ArgumentParser]) -> 
             if arg.flags:
                 target.add_argument(*arg.flags, dest=arg.field, **kw)
             else:
+                if f.default is not msgspec.NODEFAULT:
+                    kw["nargs"] = "?"  # a positional with a default may be left out
                 target.add_argument(arg.field, **kw)
     doctor = command(
         "doctor", "check paths, permissions, DB, socket, backend, budgets and Codex settings"

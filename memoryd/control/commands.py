@@ -39,6 +39,9 @@ from memoryd.control.results import (
     DiffResult,
     ForgetReport,
     HistoryResult,
+    HostRow,
+    HostsAction,
+    HostsResult,
     JobsResult,
     NextWork,
     PauseResult,
@@ -121,6 +124,11 @@ class HistoryArgs(_Args):
 
 class RunArgs(_Args):
     run: str
+
+
+class HostsArgs(_Args):
+    action: HostsAction = HostsAction.LIST
+    host: str | None = None  # for forget: its name, its id or the start of its id
 
 
 def _check_limit(limit: int) -> None:
@@ -352,6 +360,34 @@ async def clear(ctx: Context, a: ClearArgs) -> ClearResult:
     return result
 
 
+async def hosts_(ctx: Context, a: HostsArgs) -> HostsResult:
+    forgotten: HostRow | msgspec.UnsetType = msgspec.UNSET
+    if a.action is HostsAction.FORGET:
+        if a.host is None:
+            raise CommandError(
+                protocol.E_BAD_REQUEST,
+                "hosts forget needs the host: its name or the start of its id "
+                "(`memoryd hosts` lists them)",
+            )
+        try:
+            forgotten = await hosts_store.forget_host(ctx.conn, a.host)
+        except hosts_store.UnknownHost as e:
+            raise CommandError(protocol.E_NOT_FOUND, str(e)) from None
+        except hosts_store.AmbiguousHost as e:
+            raise CommandError(protocol.E_BAD_REQUEST, str(e)) from None
+        except hosts_store.HostError as e:
+            raise CommandError(protocol.E_FAILED, str(e)) from None
+    elif a.host is not None:
+        raise CommandError(
+            protocol.E_BAD_REQUEST,
+            f"hosts list takes no host; `memoryd hosts forget {a.host}` removes one",
+        )
+    rows = await hosts_store.list_hosts(ctx.conn)
+    return HostsResult(
+        now=clock.now_s(), forgotten=forgotten, hosts=msgspec.UNSET if rows is None else rows
+    )
+
+
 async def history_(ctx: Context, a: HistoryArgs) -> HistoryResult:
     _check_limit(a.limit)  # the empty list it would give reads as "no runs yet"
     runs = await anyio.to_thread.run_sync(history.list_runs, ctx.settings.paths.state_dir, a.limit)
@@ -562,6 +598,16 @@ COMMANDS = _commands(
                 metavar="L"),
             Arg("thread", "only lines about this thread", ("--thread",), metavar="ID"),
             Arg("lines", "how many past lines (default %(default)s)", ("-n", "--lines")),
+        ),
+    ),
+    Command(
+        "hosts",
+        "list the hosts sharing a PostgreSQL state; `hosts forget NAME` removes one that is "
+        "gone (its memories stay)",
+        HostsArgs, hosts_, HostsResult, render.hosts_result,
+        cli=(
+            Arg("action", "list (the default) or forget"),
+            Arg("host", "forget: the host's name, or the start of its id", metavar="HOST"),
         ),
     ),
     Command(

@@ -16,6 +16,7 @@ from memoryd.control.results import (
     ForgetReport,
     HistoryResult,
     HostRow,
+    HostsResult,
     JobsResult,
     PauseResult,
     Phase2Outcome,
@@ -25,6 +26,7 @@ from memoryd.control.results import (
     TriggerResult,
     WhenPhase2,
 )
+from memoryd.store.hosts import STALE_AFTER_DAYS
 from memoryd.store.jobs import STAGE1, JobStatus, Skipped
 from memoryd.workspace.history import RunKind
 
@@ -106,12 +108,33 @@ def status(r: StatusResult) -> list[str]:
 
 
 def hosts(rows: list[HostRow], now: int) -> list[str]:
-    """One line per host sharing the PostgreSQL state: who, last heartbeat, running jobs."""
-    out = [f"hosts: {len(rows)}"]
+    """One line per host sharing the PostgreSQL state: who, last heartbeat, running jobs, and
+    for a host not seen for days, how to remove it."""
+    stale = sum(h.stale for h in rows)
+    note = f" ({stale} stale: not seen for {STALE_AFTER_DAYS} days or more)" if stale else ""
+    out = [f"hosts: {len(rows)}{note}"]
     for h in rows:
         out.append(
             f"  {h.hostname} ({h.host_id[:8]}, memoryd {h.version}): last seen "
             f"{when(h.last_seen // 1000, now)}, {h.running} running"
+            + (f"; stale: `memoryd hosts forget {h.host_id[:8]}` removes it" if h.stale else "")
+        )
+    return out
+
+
+def hosts_result(r: HostsResult) -> list[str]:
+    out = []
+    if isinstance(r.forgotten, HostRow):
+        f = r.forgotten
+        out.append(
+            f"forgot host {f.label()}, last seen {when(f.last_seen // 1000, r.now)}: no longer "
+            "listed; the memories of its sessions stay, and it is listed again if it starts"
+        )
+    if isinstance(r.hosts, list):
+        out.extend(hosts(r.hosts, r.now))
+    else:
+        out.append(
+            "one host, this one: the state is a SQLite file (hosts share a state on PostgreSQL)"
         )
     return out
 

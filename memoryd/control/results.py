@@ -28,6 +28,8 @@ __all__ = [
     "ForgetReport",
     "HistoryResult",
     "HostRow",
+    "HostsAction",
+    "HostsResult",
     "JobsResult",
     "NextWork",
     "PauseResult",
@@ -120,6 +122,19 @@ class ForgetReport(ForgetResult, kw_only=True):
 
 class HistoryResult(msgspec.Struct, kw_only=True):
     runs: list[HistoryEntry]
+
+
+class HostsAction(enum.StrEnum):
+    LIST = "list"
+    FORGET = "forget"
+
+
+class HostsResult(msgspec.Struct, kw_only=True, omit_defaults=True):
+    now: int
+    # The host ``forget`` removed (left out for ``list``).
+    forgotten: HostRow | msgspec.UnsetType = msgspec.UNSET
+    # Every host sharing the PostgreSQL state, after the forget (left out on SQLite: one host).
+    hosts: list[HostRow] | msgspec.UnsetType = msgspec.UNSET
 
 
 class DiffResult(msgspec.Struct, kw_only=True):

@@ -1,6 +1,8 @@
 """The hosts sharing one PostgreSQL state: each daemon's row in ``hosts`` (registered at start,
-``last_seen`` refreshed by its heartbeat), what ``memoryd status`` lists, and the read-only
-probe ``memoryd doctor`` runs against the server. On SQLite there is one host and no row."""
+``last_seen`` refreshed by its heartbeat), what ``memoryd status`` lists (marking the hosts
+not seen for a long time as stale), ``memoryd hosts forget`` removing a host that is gone,
+and the read-only probe ``memoryd doctor`` runs against the server. On SQLite there is one
+host and no row."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import structlog
 
 from memoryd import __version__
 from memoryd.config import Settings
-from memoryd.errors import StateDBError
+from memoryd.errors import MemorydError, StateDBError
 from memoryd.store.engine import (
     CONNECT_TIMEOUT_S,
     Connection,
@@ -26,8 +28,16 @@ from memoryd.store.jobs import GLOBAL, STAGE1
 from memoryd.textutil import error_line
 
 HEARTBEAT_SECONDS = 15.0
+# A host whose heartbeat stopped this long ago is shown as stale: a machine that is gone, or
+# one that has not run memoryd for a week (`memoryd hosts forget` removes it from the list).
+STALE_AFTER_DAYS = 7
+# A host whose heartbeat came this recently runs: its next heartbeat would list it again.
+ALIVE_MS = 120_000
 # The server's clock in ms at the moment the statement runs (not the transaction's start).
 _SERVER_MS = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint"
+# How long ago a host's last heartbeat was, by the server's clock (its ``last_seen`` is in the
+# host's clock, ``clock_offset_ms`` ahead of the server's then): whatever the clocks' skew.
+_IDLE_MS = f"({_SERVER_MS} - (h.last_seen - h.clock_offset_ms))"
 
 log = structlog.get_logger("memoryd.store")
 
@@ -40,6 +50,23 @@ class HostRow(msgspec.Struct, kw_only=True):
     last_seen: int  # ms, the host's clock
     clock_offset_ms: int  # the host's clock minus the server's at the last heartbeat
     running: int  # jobs this host holds: its threads' extractions, the phase-2 lock
+    stale: bool = False  # not seen for STALE_AFTER_DAYS or more
+
+    def label(self) -> str:
+        """``laptop (a3b2c1d0)``: its name and the start of its id, as ``status`` lists it."""
+        return f"{self.hostname} ({self.host_id[:8]})"
+
+
+class HostError(MemorydError):
+    """``hosts forget`` refused: which host is meant is unclear, or it may not be forgotten."""
+
+
+class UnknownHost(HostError):
+    """No host has that name or an id starting with it."""
+
+
+class AmbiguousHost(HostError):
+    """The name (or id prefix) fits more than one host."""
 
 
 _UPSERT = f"""
@@ -106,30 +133,93 @@ async def list_hosts(conn: Connection) -> list[HostRow] | None:
     """Every host sharing the state, with the jobs each runs; None on SQLite (one host)."""
     if not isinstance(conn, PgConnection):
         return None
+    return [h for h, _ in await _hosts(conn)]
+
+
+async def _hosts(conn: PgConnection) -> list[tuple[HostRow, int]]:
+    """Each host, and how many ms ago (the server's clock) its last heartbeat was."""
     rows = await conn.execute_fetchall(
-        """
+        f"""
         SELECT h.host_id, h.hostname, h.version, h.started_at, h.last_seen, h.clock_offset_ms,
           (SELECT count(*) FROM jobs j JOIN threads t ON t.id = j.job_key
             WHERE j.kind = :stage1 AND j.status = 'running' AND t.host_id = h.host_id)
           + (SELECT count(*) FROM jobs j
             WHERE j.kind = :global AND j.status = 'running'
-              AND split_part(j.worker_id, ':', 1) = h.hostname)
+              AND split_part(j.worker_id, ':', 1) = h.hostname),
+          {_IDLE_MS}
         FROM hosts h ORDER BY h.hostname, h.host_id
         """,
         {"stage1": STAGE1, "global": GLOBAL},
     )
+    stale_ms = STALE_AFTER_DAYS * 86_400_000
     return [
-        HostRow(
-            host_id=str(r[0]),
-            hostname=str(r[1]),
-            version=str(r[2]),
-            started_at=int(r[3]),
-            last_seen=int(r[4]),
-            clock_offset_ms=int(r[5]),
-            running=int(r[6]),
+        (
+            HostRow(
+                host_id=str(r[0]),
+                hostname=str(r[1]),
+                version=str(r[2]),
+                started_at=int(r[3]),
+                last_seen=int(r[4]),
+                clock_offset_ms=int(r[5]),
+                running=int(r[6]),
+                stale=int(r[7]) >= stale_ms,
+            ),
+            int(r[7]),
         )
         for r in rows
     ]
+
+
+async def forget_host(conn: Connection, name: str) -> HostRow:
+    """Remove the host ``name`` designates (its name, its id, or the start of its id) from
+    the hosts listed: a machine that is gone. Only its ``hosts`` row goes: the memories
+    extracted from its sessions stay, and a host that does start again registers again.
+    Refused (HostError, one line) on SQLite, for this host, for a host whose heartbeat is
+    recent (it runs), and for a name that fits several hosts or none."""
+    if not isinstance(conn, PgConnection):
+        raise HostError(
+            "there is no other host to forget: the state is a SQLite file only this host "
+            'uses (hosts share a state with [state] backend = "postgres")'
+        )
+    wanted = name.strip()
+    if not wanted:
+        raise HostError("name the host to forget: its name or the start of its id")
+    rows = await _hosts(conn)
+    exact = [(h, idle) for h, idle in rows if h.host_id == wanted.lower()]
+    fits = exact or [
+        (h, idle)
+        for h, idle in rows
+        if h.hostname.casefold() == wanted.casefold() or h.host_id.startswith(wanted.lower())
+    ]
+    if not fits:
+        raise UnknownHost(
+            f"no host is named {wanted!r} or has an id starting with it "
+            "(`memoryd hosts` lists them)"
+        )
+    if len(fits) > 1:
+        raise AmbiguousHost(
+            f"{wanted!r} fits {len(fits)} hosts: {', '.join(h.label() for h, _ in fits)}; "
+            "name one by more of its id"
+        )
+    ((host, idle),) = fits
+    if host.host_id == conn.host_id:
+        raise HostError(
+            f"{host.label()} is this host (its state dir's host_id): a host forgets only "
+            "other hosts"
+        )
+    if idle < ALIVE_MS:
+        raise HostError(
+            f"{host.label()} sent a heartbeat {max(idle, 0) // 1000} s ago: its memoryd runs "
+            "and would list it again; stop memoryd there first"
+        )
+    # Only the row just read: a heartbeat since then moved last_seen, and the host runs.
+    done = await conn.execute(
+        "DELETE FROM hosts WHERE host_id = ? AND last_seen = ?", (host.host_id, host.last_seen)
+    )
+    if done.rowcount != 1:
+        raise HostError(f"{host.label()} sent a heartbeat just now: its memoryd runs")
+    log.info("host_forgotten", host_id=host.host_id, hostname=host.hostname)
+    return host
 
 
 @dataclass(frozen=True)

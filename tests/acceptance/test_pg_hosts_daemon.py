@@ -72,6 +72,28 @@ def test_status_lists_the_daemons_host_and_doctor_checks_the_server(
     assert "state_db" not in checks  # no SQLite file to check on PostgreSQL
     assert checks["budget"].startswith("ok ")
 
+    # `hosts forget`, answered by the daemon: a machine gone for a month goes from the list;
+    # the daemon's own host is refused, in one line.
+    gone = "9" * 32
+    pg_cluster.psql(
+        "INSERT INTO hosts (host_id, hostname, version, started_at, last_seen) "
+        f"VALUES ('{gone}', 'gonebox', '0.0.1', 1, 1)",
+        dbname,
+    )
+    r = _memoryd(short_serve, "status")
+    assert f"; stale: `memoryd hosts forget {gone[:8]}` removes it" in r.stdout
+    r = _memoryd(short_serve, "hosts", "forget", "gonebox")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith(f"forgot host gonebox ({gone[:8]}), last seen 1970-01-01 ")
+    assert "hosts: 1\n" in r.stdout
+    assert pg_cluster.psql("SELECT count(*) FROM hosts", dbname) == "1"
+    r = _memoryd(short_serve, "hosts", "forget", host_id[:8])
+    assert r.returncode == 1
+    assert r.stderr == (
+        f"memoryd: {socket.gethostname()} ({host_id[:8]}) is this host (its state dir's "
+        "host_id): a host forgets only other hosts\n"
+    )
+
     # The heartbeat refreshes the row while the daemon runs.
     wait_for(
         "a heartbeat moving last_seen on",

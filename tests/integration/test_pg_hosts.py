@@ -108,6 +108,166 @@ async def test_sqlite_status_is_unchanged_and_writes_no_host(tmp_path: Path) -> 
     assert not any(ln.startswith("hosts") for ln in lines)
 
 
+DAY_MS = 86_400_000
+
+
+async def _host(base: Path, name: str, *, days_ago: float = 0) -> str:
+    """Register another host (its own state dir, so its own host id) named ``name``, whose
+    last heartbeat was ``days_ago`` days ago by the server's clock; its id."""
+    other = await open_state(pg_settings(base / name / str(len(list(base.glob(f"{name}/*"))))))
+    try:
+        assert isinstance(other, PgConnection)
+        assert await _touch(other, clock.now_ms(), hostname=name)
+        # Its clock was the server's then: the heartbeat itself was long ago.
+        await other.execute(
+            "UPDATE hosts SET last_seen = last_seen - ? WHERE host_id = ?",
+            (int(days_ago * DAY_MS), other.host_id),
+        )
+        return other.host_id
+    finally:
+        await other.close()
+
+
+async def _hosts_cmd(settings: Settings, **args: str) -> dict[str, Any]:
+    out: list[Any] = []
+    await commands.run_local(settings, "hosts", args, out.append)
+    return dict(out[0])
+
+
+async def _refused(settings: Settings, host: str) -> tuple[str, str]:
+    with pytest.raises(commands.CommandError) as e:
+        await _hosts_cmd(settings, action="forget", host=host)
+    assert "\n" not in str(e.value)
+    return e.value.code, str(e.value)
+
+
+async def test_status_marks_a_host_not_seen_for_a_week_as_stale(
+    tmp_path: Path, pg_dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(DSN_ENV, pg_dsn)
+    settings = pg_settings(tmp_path)
+    conn = await open_state(settings)
+    try:
+        assert await _touch(conn, clock.now_ms())
+    finally:
+        await conn.close()
+    gone = await _host(tmp_path, "oldbox", days_ago=hosts.STALE_AFTER_DAYS + 1)
+    await _host(tmp_path, "weekend", days_ago=hosts.STALE_AFTER_DAYS - 1)
+
+    data = await _status(settings)
+    assert {h["hostname"]: h["stale"] for h in data["hosts"]} == {
+        "laptop": False,
+        "oldbox": True,
+        "weekend": False,
+    }
+    lines = render.status(msgspec.convert(data, StatusResult))
+    assert "hosts: 3 (1 stale: not seen for 7 days or more)" in lines
+    (old,) = [ln for ln in lines if ln.startswith("  oldbox ")]
+    assert "(8d0h ago)" in old or "(7d23h ago)" in old
+    assert old.endswith(f"; stale: `memoryd hosts forget {gone[:8]}` removes it")
+    (recent,) = [ln for ln in lines if ln.startswith("  weekend ")]
+    assert "stale" not in recent
+
+
+async def test_hosts_forget_removes_a_gone_host_and_keeps_its_memories(
+    tmp_path: Path, pg_dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(DSN_ENV, pg_dsn)
+    settings = pg_settings(tmp_path)
+    conn = await open_state(settings)
+    try:
+        assert isinstance(conn, PgConnection)
+        me = conn.host_id
+        assert await _touch(conn, clock.now_ms())
+        gone = await _host(tmp_path, "oldbox", days_ago=30)
+        await conn.execute(
+            "INSERT INTO threads (id, rollout_path, created_at, updated_at, host_id) "
+            "VALUES ('t-old', '/r/t-old', 1, 1, ?)",
+            (gone,),
+        )
+        await conn.execute(
+            "INSERT INTO stage1_outputs (thread_id, source_updated_at, raw_memory, "
+            "rollout_summary, generated_at) VALUES ('t-old', 1, 'a memory', 'a summary', 1)"
+        )
+        twins = [await _host(tmp_path, "twin", days_ago=9) for _ in range(2)]
+        await _host(tmp_path, "devbox")  # its heartbeat came just now: it runs
+
+        done = await _hosts_cmd(settings, action="forget", host="oldbox")
+        assert done["forgotten"]["host_id"] == gone
+        assert sorted(h["hostname"] for h in done["hosts"]) == ["devbox", "laptop", "twin", "twin"]
+        text = commands.COMMANDS["hosts"].render(commands.COMMANDS["hosts"].decode(done))
+        assert text[0].startswith(f"forgot host oldbox ({gone[:8]}), last seen ")
+        assert text[0].endswith(
+            "no longer listed; the memories of its sessions stay, and it is listed again if "
+            "it starts"
+        )
+        assert text[1] == "hosts: 4 (2 stale: not seen for 7 days or more)"
+        # Only its row: its sessions and the memory extracted from them stay.
+        assert await conn.execute_fetchall("SELECT host_id FROM threads") == [(gone,)]
+        assert await conn.execute_fetchall("SELECT count(*) FROM stage1_outputs") == [(1,)]
+
+        code, why = await _refused(settings, "twin")
+        assert code == "bad_request"
+        first, second = sorted(twins)
+        assert why == (
+            f"'twin' fits 2 hosts: twin ({first[:8]}), twin ({second[:8]}); "
+            "name one by more of its id"
+        )
+        # By the start of its id, one of the two goes.
+        done = await _hosts_cmd(settings, action="forget", host=twins[1][:6].upper())
+        assert done["forgotten"]["host_id"] == twins[1]
+        assert [h["host_id"] for h in done["hosts"] if h["hostname"] == "twin"] == [twins[0]]
+
+        code, why = await _refused(settings, "laptop")
+        assert code == "failed"
+        assert why == (
+            f"laptop ({me[:8]}) is this host (its state dir's host_id): a host forgets only "
+            "other hosts"
+        )
+        code, why = await _refused(settings, "devbox")
+        assert code == "failed"
+        assert why.startswith("devbox (") and "s ago: its memoryd runs and would list it" in why
+        assert why.endswith("stop memoryd there first")
+        code, why = await _refused(settings, "nosuch")
+        assert code == "not_found"
+        assert why == (
+            "no host is named 'nosuch' or has an id starting with it (`memoryd hosts` lists them)"
+        )
+        code, why = await _refused(settings, "  ")
+        assert (code, why) == ("failed", "name the host to forget: its name or the start of its id")
+        listed = await _hosts_cmd(settings)
+        assert sorted(h["hostname"] for h in listed["hosts"]) == ["devbox", "laptop", "twin"]
+
+        # A forgotten host that does start again registers again.
+        back = await open_state(pg_settings(tmp_path / "oldbox" / "0"))
+        try:
+            assert await _touch(back, clock.now_ms(), hostname="oldbox")
+        finally:
+            await back.close()
+        listed = await _hosts_cmd(settings)
+        assert "oldbox" in [h["hostname"] for h in listed["hosts"]]
+    finally:
+        await conn.close()
+
+
+async def test_hosts_on_sqlite_is_this_one_and_forgets_nothing(tmp_path: Path) -> None:
+    settings = lite_settings(tmp_path)
+    listed = await _hosts_cmd(settings)
+    assert "hosts" not in listed and "forgotten" not in listed
+    assert commands.COMMANDS["hosts"].render(commands.COMMANDS["hosts"].decode(listed)) == [
+        "one host, this one: the state is a SQLite file (hosts share a state on PostgreSQL)"
+    ]
+    code, why = await _refused(settings, "laptop")
+    assert code == "failed"
+    assert why == (
+        "there is no other host to forget: the state is a SQLite file only this host uses "
+        '(hosts share a state with [state] backend = "postgres")'
+    )
+    with pytest.raises(commands.CommandError, match="hosts forget needs the host") as e:
+        await _hosts_cmd(settings, action="forget")
+    assert e.value.code == "bad_request"
+
+
 def _state_checks(settings: Settings) -> dict[str, doctor.Check]:
     out = {c.check: c for c in doctor.check_state(settings)}
     for c in out.values():

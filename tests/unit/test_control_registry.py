@@ -23,6 +23,8 @@ from memoryd.control.results import (
     DiffResult,
     ForgetReport,
     HistoryResult,
+    HostRow,
+    HostsResult,
     JobsResult,
     NextWork,
     PauseResult,
@@ -105,7 +107,14 @@ def test_every_argument_parses_into_the_protocol_arguments(name: str) -> None:
         assert command is cmd
         assert {k: getattr(args, k) for k in expected} == expected, argv
 
-        required = [f for a in cmd.cli if not a.flags for f in _value(cmd, a.field)[0]]
+        # A positional with a default may be left out (``memoryd hosts`` lists).
+        defaulted = {
+            f.name for f in msgspec.structs.fields(cmd.args) if f.default is not msgspec.NODEFAULT
+        }
+        required = [
+            w for a in cmd.cli if not a.flags and a.field not in defaulted
+            for w in _value(cmd, a.field)[0]
+        ]  # fmt: skip
         one = [cmd.cli[0].flags[-1], "t"] if cmd.one_of else []
         bare = wire_args(cmd, _parser().parse_args([name, *required, *one]))
         defaults = prepare(name, msgspec.to_builtins(bare))[1]
@@ -175,6 +184,33 @@ EXAMPLES: dict[str, list[Any]] = {
                 ),
             ]
         )
+    ],
+    "hosts": [
+        HostsResult(now=100),
+        HostsResult(
+            now=100,
+            forgotten=HostRow(
+                host_id="0123456789abcdef0123456789abcdef",
+                hostname="oldbox",
+                version="0.1.0",
+                started_at=1,
+                last_seen=2,
+                clock_offset_ms=0,
+                running=0,
+                stale=True,
+            ),
+            hosts=[
+                HostRow(
+                    host_id="fedcba9876543210fedcba9876543210",
+                    hostname="laptop",
+                    version="0.1.0",
+                    started_at=1,
+                    last_seen=99_000,
+                    clock_offset_ms=-3,
+                    running=1,
+                )
+            ],
+        ),
     ],
     "diff": [
         DiffResult(run="r1", at_ms=4, host=None, host_id=None, diff="--- a\n+++ b\n"),
