@@ -84,6 +84,19 @@ def md_code(text: str) -> str:
     return f"`` {text} ``"
 
 
+_ROLLOUT_DAY = re.compile(r"rollout-(\d{4}-\d{2}-\d{2})T")
+
+
+def session_title(project: str, rollout_path: str = "", day: str = "") -> str:
+    """The title of a task whose request names nothing and that did nothing to name it by:
+    where and when its session ran ("Session in shop-api on 2026-11-22"). ``day`` defaults
+    to the date in the rollout file's name (``rollout-2026-11-22T03-12-03-<id>.jsonl``)."""
+    if not day:
+        m = _ROLLOUT_DAY.search(rollout_path.rsplit("/", 1)[-1])
+        day = m.group(1) if m else ""
+    return "Session" + (f" in {project}" if project else "") + (f" on {day}" if day else "")
+
+
 def quoted(text: str, limit: int = QUOTE_CHARS) -> str:
     """``text`` clipped and in double quotes (inner double quotes become single ones)."""
     return '"' + clip(text, limit).replace('"', "'") + '"'

@@ -42,7 +42,7 @@ from memoryd.consolidate.offline.supersession import (
     said_key,
     turned_down,
 )
-from memoryd.textutil import clip, content_words, dedupe_ci, norm_words
+from memoryd.textutil import clip, content_words, dedupe_ci, norm_words, session_title
 
 
 @dataclass
@@ -111,7 +111,7 @@ def build_groups(sources: Sequence[Source]) -> list[Group]:
             group = groups.get(gkey)
             if group is None:
                 group = groups[gkey] = Group(label=label, cwd=src.cwd)
-            title = t.title or "(untitled task)"
+            title = t.title or session_title(src.project, src.rollout_path, src.day)
             tkey = (*gkey, norm_words(title) or title)
             task = tasks.get(tkey)
             if task is None:

@@ -76,6 +76,7 @@ from memoryd.extract.offline.render import render
 from memoryd.extract.offline.rules import is_preference
 from memoryd.extract.offline.shell import command_key, command_paths, parse_output
 from memoryd.extract.offline.timeline import analyse
+from memoryd.extract.offline.worktitle import title_untitled
 from memoryd.llm.types import Usage
 
 __all__ = [
@@ -105,7 +106,9 @@ def extract_output(request: ExtractionRequest, meaning: Scorer | None = None) ->
         if request.chunk_index > 0
         else None
     )
-    return render(analyse(items, request.cwd, continuation), request, meaning)
+    rollout = analyse(items, request.cwd, continuation)
+    title_untitled(rollout, request.cwd, request.rollout_path)
+    return render(rollout, request, meaning)
 
 
 class OfflineExtractor:

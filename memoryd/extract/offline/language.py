@@ -232,7 +232,8 @@ def read_message(text: str) -> MessageReading:
     # a title is shown in MEMORY.md: a value of one run in the user's words (a pid they
     # killed, a temp dir) is not, as it is not in a knowledge line
     title = strip_tail(without_transient(", ".join(parts))) or without_transient(text)
-    title = clip(title or "(untitled task)", TITLE_CHARS)
+    # '' when nothing is left: the task is titled by what it did (worktitle.py)
+    title = clip(title, TITLE_CHARS)
     return MessageReading(
         positive=positive,
         negative=negative,
