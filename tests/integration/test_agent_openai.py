@@ -41,6 +41,7 @@ from memoryd.consolidate.base import (
     ConsolidationInput,
     ConsolidationResult,
 )
+from memoryd.consolidate.codex import consolidation_run_prompt
 from memoryd.consolidate.factory import make_consolidator
 from memoryd.consolidate.loop import ToolLoopAgent
 from memoryd.consolidate.openai import (
@@ -571,6 +572,37 @@ def test_consolidation_prompt_is_ours_and_complete() -> None:
         "without calling a tool",
     ):
         assert needle in " ".join(prompt.split()), needle
+
+
+# What docs/memory-workflow.md says the summary is, as the prompt every backend sends says it.
+SUMMARY_IS = (
+    "Every line under `What's in Memory` is a statement a reader can act on without opening "
+    "another file: it names its project",
+    "one `General Tips` line says what to grep `MEMORY.md` for, instead of a pointer per project",
+    "only a project with no line of its own gets a pointer instead",
+    "start a preference, knowledge or failure bullet with its project",
+)
+
+
+async def test_the_prompt_asks_for_self_contained_summary_lines_naming_their_project(
+    proto: Proto, tree: Tree
+) -> None:
+    """The instructions the backend sends over HTTP ask for statements that name their
+    project, not a pointer line per project (the offline consolidator's summary), in Codex's
+    sections, and the codex backend's child gets the same text."""
+    look = Reply(text=None, items=[function_call_item("list_files", {}, "t0_0")])
+    async with harness(proto, look, Reply(text="done")) as (server, agent, _):
+        await agent.consolidate(tree.request())
+    sent = " ".join(proto.instructions(server.requests[0].json).split())
+    for needle in SUMMARY_IS:
+        assert needle in sent, needle
+    assert "each project's digest ends by naming its task group" not in sent
+    summary = sent[sent.index("## memory_summary.md format") :]
+    sections = ["## User Profile", "## User preferences", "## General Tips", "## What's in Memory"]
+    at = [summary.index(f"{h} ") for h in sections]
+    assert at == sorted(at)
+    child = " ".join(consolidation_run_prompt(tree.request(), extensions=False).split())
+    assert all(needle in child for needle in SUMMARY_IS)
 
 
 def test_run_message_modes_ids_diff_and_extensions(tree: Tree) -> None:
