@@ -15,6 +15,7 @@ turn, and prints how each head judges the corpus it did not see.
     .venv/bin/python scripts/train_meaning.py --out /tmp/head.json --corpus a --corpus b
     .venv/bin/python scripts/train_meaning.py --out /tmp/head.json --bank
     .venv/bin/python scripts/train_meaning.py --loco     # leave-one-corpus-out, -/+ bank
+    .venv/bin/python scripts/train_meaning.py --voices   # leave-one-bank-voice-out, -/+ bank
 """
 
 from __future__ import annotations
