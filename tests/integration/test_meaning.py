@@ -220,6 +220,26 @@ def test_training_is_deterministic_and_records_what_it_was_trained_on() -> None:
     assert one.meta["per_class"] == {"rule": 2, "fact": 1, "fix": 0, "other": 2}
 
 
+def test_training_with_bank_entries_counts_them_and_records_the_bank() -> None:
+    from quality import bank
+
+    texts = [RULE_RELEASE, SMALL_TALK, "The API listens on port 8088."]
+    labels = ["rule", "other", "fact"]
+    extra = [e for e in bank.entries() if e.voice == "terse_senior"]
+    with Meaning().using() as scorer:
+        assert scorer is not None
+        alone = train_meaning.build_head(texts, labels, ["a"], scorer.encoder, "labels-test")
+        one, two = (
+            train_meaning.build_head(texts, labels, ["a"], scorer.encoder, "labels-test", extra)
+            for _ in range(2)
+        )
+    assert one.to_json() == two.to_json() != alone.to_json()
+    assert "bank" not in alone.meta and one.meta["bank"] == train_meaning.bank_note()
+    assert one.meta["sentences"] == len(texts) + len(extra)
+    per = {c: labels.count(c) + sum(e.label == c for e in extra) for c in one.classes}
+    assert one.meta["per_class"] == per and per["fix"] > 0
+
+
 def test_a_sentence_encodes_the_same_alone_and_padded_beside_longer_ones(meaning: Meaning) -> None:
     with meaning.using() as scorer:
         assert scorer is not None
