@@ -1,0 +1,158 @@
+"""What the user says back to the agent in their own words.
+
+A recap of what the agent explained ("so basically X", "ok so: X") is a lesson the user
+confirms, in generic present tense; one the agent then corrects is kept in the corrected form,
+and one asked as a question counts once the agent confirms or corrects it. A refusal of an
+offer of several options belongs to the option it names ("no, don't X"), and the option the
+user then asks for ("just do Y") was taken."""
+
+from __future__ import annotations
+
+import re
+from difflib import SequenceMatcher
+
+from memoryd.extract.offline.language import proposal_sentence, proposes, restates, shared_meaning
+from memoryd.extract.offline.sentences import (
+    QUESTION,
+    normalize_quotes,
+    split_sentences,
+    strip_tail,
+    words_of,
+)
+from memoryd.textutil import clip
+
+# A conclusion opening the sentence: "so" after at most a few acknowledgements, optionally
+# "basically", "in short", …; "so that", "so far", "so what" and "so can you" are no recap.
+_CONCLUSION = re.compile(
+    r"^(?:(?:ok(?:ay)?|yes|yeah|yep|right|alright|ah+|oh+|hmm+|i\s+see|got\s+it)\W+){0,3}"
+    r"so\b(?!\s+(?:that|far|what|why|how|where|which|who|can|could|should|will|would|do|does"
+    r"|did|is|are|was|were|much|many|sorry)\b)"
+    r"(?:\s+(?:basically|in\s+short|in\s+other\s+words|to\s+sum\s+up|summing\s+up))?"
+    r"\s*[,:]?\s*",
+    re.I,
+)
+# What happened (a past tense, a verb in -ed after its subject) or what holds now: a
+# report, not a lesson that holds from now on.
+_NOT_GENERIC = re.compile(
+    r"\b(?:was|were|did|didn't|had|hadn't|got|went|ran|tried|saw|said|thought|yesterday"
+    r"|earlier|still|again|today|tonight|right\s+now|this\s+time)\b"
+    r"|\b(?:i|we|you|it|they|he|she)\s+(?:just\s+|already\s+)?[a-z]+ed\b",
+    re.I,
+)
+# A request: "so can you …" is caught above; "please", "let's", or a verb on a thing at hand
+# ("so run the tests", "so fix it").
+_ASKS = re.compile(
+    r"\b(?:can|could|would|will)\s+you\b|\b(?:please|pls|let's)\b"
+    r"|^(?!(?:in|for|on|at|with|when|if|after|before|to|by|from|as|only|no|not)\b)[a-z]+\s+"
+    r"(?:the|a|an|it|this|that|them|me|us|my|our|these|those)\b",
+    re.I,
+)
+
+
+def recap_of(sentence: str) -> str:
+    """What a sentence that opens with a conclusion sums up, if it reads as a lesson (a
+    statement of at least five words, neither a report nor a request), else ""."""
+    s = normalize_quotes(sentence.strip())
+    m = _CONCLUSION.match(s)
+    if m is None:
+        return ""
+    body = strip_tail(s[m.end() :])
+    if len(words_of(body)) < 5 or _NOT_GENERIC.search(body) or _ASKS.search(body):
+        return ""
+    return body
+
+
+# The agent's answer to a recap: a correction opens with a hedge ("Almost:", "Not quite"),
+# a confirmation with an agreement ("Right", "Exactly").
+_CORRECTS = re.compile(
+    r"^(?:almost|not\s+quite|close|nearly|mostly|partly|(?:one|a)\s+(?:small\s+)?correction"
+    r"|small\s+correction)\b[\s,:;.!—–-]*",
+    re.I,
+)
+_CONFIRMS = re.compile(
+    r"^(?:yes|yep|yeah|right|exactly|correct|precisely|spot\s+on|that's\s+(?:right|it|correct)"
+    r"|you\s+got\s+it)\b",
+    re.I,
+)
+# A name a correction can swap: it holds "_", "$", ".", "/", a digit or an inner capital.
+_NAME = re.compile(r"[A-Za-z_$][\w$./-]*[\w$]")
+
+
+def _is_name(token: str) -> bool:
+    return bool(re.search(r"[_$./\d]", token)) or token[1:] != token[1:].lower()
+
+
+def corrected(recap: str, answer: str) -> str:
+    """The recap as the answer corrects it: each name the correction brings replaces the
+    recap's name most like it ("the QM_X var" — "Almost: it is QUUX_X" → "the QUUX_X var");
+    the correction itself when it brings no name; "" when the answer corrects nothing."""
+    text = normalize_quotes(answer.strip())
+    m = _CORRECTS.match(text)
+    said = split_sentences(text[m.end() :]) if m else []
+    if not said:
+        return ""
+    fix = said[0]
+    olds = [t for t in dict.fromkeys(_NAME.findall(recap)) if _is_name(t) and t not in fix]
+    out = recap
+    for new in dict.fromkeys(_NAME.findall(fix)):
+        if not _is_name(new) or new in recap or not olds:
+            continue
+        old = max(olds, key=lambda t: SequenceMatcher(None, t, new).ratio())
+        if SequenceMatcher(None, old, new).ratio() >= 0.5:
+            out = re.sub(rf"(?<![\w$]){re.escape(old)}(?![\w$])", new, out)
+            olds.remove(old)
+    return out if out != recap else strip_tail(fix)
+
+
+def settled(recaps: list[tuple[str, str]], answer: str) -> list[tuple[str, str]]:
+    """(quote, rule) for each pending recap the answer settles: corrected ones in their
+    corrected form, questions the answer confirms as they were asked; statements the answer
+    leaves alone stand as they were recorded (and are not returned)."""
+    out: list[tuple[str, str]] = []
+    for quote, rule in recaps:
+        if fixed := corrected(rule, answer):
+            out.append((quote, clip(fixed, 160)))
+        elif QUESTION.search(quote) and _CONFIRMS.match(normalize_quotes(answer.strip())):
+            out.append((quote, rule))
+    return out
+
+
+def recaps_in(
+    sentences: list[str], heard: list[str], taken: tuple[str, ...]
+) -> list[tuple[str, str]]:
+    """(quote, rule) for each sentence of a user message that recaps what the agent explained
+    before it (``heard``: three meaning words in common), other than those the rules took."""
+    explained = " ".join(heard)
+    return [
+        (s, clip(rule, 160))
+        for s in sentences
+        if s not in taken and (rule := recap_of(s)) and explained and restates(s, explained)
+    ]
+
+
+# A span of code in an offer: the action an option names.
+_SPAN = re.compile(r"`([^`\n]{2,80})`")
+
+
+def options(proposal: str, quote: str, reply: str) -> tuple[str, str]:
+    """(the option refused, the option taken) when a proposal of several options is refused
+    by naming one ("no, don't X") and the reply then asks for another ("just do Y"): each is
+    the option of the proposal that shares the most meaning with the clause; ("", "") when
+    there is one option or the refusal names the sentence that offers."""
+    offered = proposal_sentence(proposal)
+    # an option names an action: code to run, or an offer ("I could …")
+    sentences = [
+        x for x in split_sentences(proposal) if x != offered and (_SPAN.search(x) or proposes(x))
+    ]
+    if len(sentences) < 2 or shared_meaning(quote, offered):
+        return "", ""  # one option, or the refusal names the offer itself
+
+    def best(clause: str, other: str) -> str:
+        scored = [(shared_meaning(clause, x), -i, x) for i, x in enumerate(sentences) if x != other]
+        top = max(scored, default=(0, 0, ""))
+        return top[2] if top[0] else ""
+
+    refused = best(quote, "")
+    rest = reply[len(quote) :] if reply.startswith(quote) else ""
+    taken = best(rest, refused) if refused and rest.strip() else ""
+    return refused, taken
