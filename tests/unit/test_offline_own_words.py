@@ -14,7 +14,7 @@ from support.items import assistant, failures_of, patch, patch_ok, result, run, 
 from memoryd.consolidate.offline.meaning import rule_key, same_meaning
 from memoryd.extract.offline import is_preference, preference_implication, read_message
 from memoryd.extract.offline.lessons import rejected_lines
-from memoryd.extract.offline.recap import corrected, recap_of
+from memoryd.extract.offline.recap import corrected, negated, recap_of
 from memoryd.extract.offline.timeline import Preference, analyse
 from memoryd.textutil import content_words
 
@@ -158,9 +158,9 @@ def test_a_recap_the_agent_corrects_is_kept_in_the_corrected_form() -> None:
             ),
         )
     )
-    rules = [p.implication for p in prefs]
-    assert any("Europe/Helsinki" in r for r in rules), rules
-    assert not any("Europe/Oslo" in r for r in rules), rules
+    said = [f"{p.quote} {p.implication}" for p in prefs]
+    assert any("Europe/Helsinki" in r for r in said), said
+    assert not any("Europe/Oslo" in r for r in said), said  # neither the rule nor its quote
 
 
 def test_a_recap_asked_as_a_question_counts_once_the_agent_confirms_it() -> None:
@@ -226,6 +226,10 @@ async def test_a_refusal_names_the_option_it_refuses_and_the_other_is_taken() ->
     (line,) = rejected_lines(tasks[0])
     assert "took the other option" not in line
     assert "purge_queue --all" in line and "render_then_lock()" in line  # the offer's code
+    # what the refusal keeps ("we keep X") is not what it refuses
+    assert negated("no, we keep --strict on and we fix the lints, we don't mute them") == (
+        "mute them"
+    )
 
 
 # --- 4. an offer of a habit said as a statement, and what keeps the new rules apart ---

@@ -104,16 +104,16 @@ def corrected(recap: str, answer: str) -> str:
     return out if out != recap else strip_tail(fix)
 
 
-def settled(recaps: list[tuple[str, str]], answer: str) -> list[tuple[str, str]]:
-    """(quote, rule) for each pending recap the answer settles: corrected ones in their
-    corrected form, questions the answer confirms as they were asked; statements the answer
-    leaves alone stand as they were recorded (and are not returned)."""
-    out: list[tuple[str, str]] = []
+def settled(recaps: list[tuple[str, str]], answer: str) -> list[tuple[str, str, str]]:
+    """(quote, new quote, rule) for each pending recap the answer settles: a corrected one in
+    its corrected form, the quote too (the wrong value is not kept), a question the answer
+    confirms as it was asked; statements the answer leaves alone stand as recorded."""
+    out: list[tuple[str, str, str]] = []
     for quote, rule in recaps:
         if fixed := corrected(rule, answer):
-            out.append((quote, clip(fixed, 160)))
+            out.append((quote, corrected(quote, answer) or quote, clip(fixed, 160)))
         elif QUESTION.search(quote) and _CONFIRMS.match(normalize_quotes(answer.strip())):
-            out.append((quote, rule))
+            out.append((quote, quote, rule))
     return out
 
 
@@ -134,11 +134,22 @@ def recaps_in(
 _SPAN = re.compile(r"`([^`\n]{2,80})`")
 
 
+# A negation and what it governs, to the end of its clause: "don't turn off X" in "no, don't
+# turn off X, that hides it"; "we keep X" in "we keep X, we don't Y" is what stays.
+_NEGATED = re.compile(r"\b(?:don't|dont|do\s+not|never|not|no)\s+(?P<x>[^,;.!?]+)", re.I)
+
+
+def negated(refusal: str) -> str:
+    """The words a refusal turns down: what each negation in it governs."""
+    return " ".join(m.group("x") for m in _NEGATED.finditer(normalize_quotes(refusal)))
+
+
 def options(proposal: str, quote: str, reply: str) -> tuple[str, str]:
     """(the option refused, the option taken) when a proposal of several options is refused
     by naming one ("no, don't X") and the reply then asks for another ("just do Y"): each is
-    the option of the proposal that shares the most meaning with the clause; ("", "") when
-    there is one option or the refusal names the sentence that offers."""
+    the option of the proposal that shares the most meaning with what the refusal negates, or
+    with what the reply asks after it; ("", "") when there is one option, the refusal names
+    the sentence that offers, or it negates nothing an option names."""
     offered = proposal_sentence(proposal)
     # an option names an action: code to run, or an offer ("I could …")
     sentences = [
@@ -152,7 +163,7 @@ def options(proposal: str, quote: str, reply: str) -> tuple[str, str]:
         top = max(scored, default=(0, 0, ""))
         return top[2] if top[0] else ""
 
-    refused = best(quote, "")
+    refused = best(negated(quote), "")
     rest = reply[len(quote) :] if reply.startswith(quote) else ""
     taken = best(rest, refused) if refused and rest.strip() else ""
     return refused, taken

@@ -274,8 +274,8 @@ class _Builder:
             if text and task is not None and len(task.agent_said) < MAX_TEXTS:
                 task.agent_said.append((self.seq, text[:ANALYSE_CHARS]))
             if text and task is not None:
-                for quote, rule in settled(self.recaps, text):  # confirmed or corrected
-                    _add_preference(task, Preference(quote, rule), settle=True)
+                for old, quote, rule in settled(self.recaps, text):  # confirmed or corrected
+                    _add_preference(task, Preference(quote, rule), replaces=old)
                 self.recaps = []
                 task.final_answer = text
                 if len(task.assistant_texts) < MAX_TEXTS:
@@ -501,10 +501,10 @@ def analyse(items: Sequence[dict[str, Any]], cwd: str, continuation_title: str |
     return builder.finish()
 
 
-def _add_preference(task: Task, pref: Preference, settle: bool = False) -> None:
-    """Add a rule unless its quote is there; ``settle`` gives that one the new rule."""
-    same = [p for p in task.preferences if p.quote == pref.quote]
+def _add_preference(task: Task, pref: Preference, replaces: str = "") -> None:
+    """Add a rule unless its quote is there; one whose quote it ``replaces`` becomes it."""
+    same = [p for p in task.preferences if p.quote in (pref.quote, replaces)]
     if not same:
         task.preferences.append(pref)
-    elif settle:
-        same[0].implication = pref.implication
+    elif replaces:
+        same[0].quote, same[0].implication = pref.quote, pref.implication
