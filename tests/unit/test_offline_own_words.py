@@ -66,6 +66,7 @@ def test_a_standing_instruction_without_a_trigger_word_is_a_rule(sentence: str, 
         "can you fix this rota test?",
         "could you rename the column in the hive table?",
         "can you tidy things up?",
+        "can you commit everything with one message?",
         # a question stays a question
         "can you explain what this stack trace means?",
         "could you describe the diff before I merge it?",
@@ -105,6 +106,7 @@ def test_a_conclusion_in_generic_present_tense_reads_as_a_lesson() -> None:
     assert recap_of("so rerun the choir import for me") == ""
     assert recap_of("so that the queue drains faster, bump the workers") == ""
     assert recap_of("so it still shows the old rota") == ""
+    assert recap_of("so this writes the rota twice on every save") == ""  # the thing at hand
 
 
 def _explained(answer: str, recap: str, *after: dict[str, Any]) -> list[dict[str, Any]]:

@@ -233,10 +233,11 @@ def recurs(s: str) -> bool:
 
 
 # "explain stuff with a recap", "word things more simply": a verb whose object is an
-# indefinite noun that names no one thing, then how it is to be done.
+# indefinite noun that names no one thing, then how it is to be done ("everything" and
+# "anything" are most often all of the work at hand: "commit everything in one go").
 _GENERIC_MANNER = re.compile(
     r"^[\w-]+\s+(?:(?:me|us|through|over|on|about|out)\s+){0,2}"
-    r"(?:stuff|things|everything|anything|whatever)\b\s*,?\s*"
+    r"(?:stuff|things)\b\s*,?\s*"
     r"(?:with|in|as|like|using|without|more|less|first|before|after|at|by|slowly|simply"
     r"|briefly|step\s+by\s+step)\b"
     # "errors in general": a kind said to be any of it

@@ -49,6 +49,9 @@ _ASKS = re.compile(
 )
 
 
+_AT_HAND = re.compile(r"^(?:it|it's|its|this|that|these|those|there|here|which)\b", re.I)
+
+
 def recap_of(sentence: str) -> str:
     """What a sentence that opens with a conclusion sums up, if it reads as a lesson (a
     statement of at least five words, neither a report nor a request), else ""."""
@@ -59,6 +62,8 @@ def recap_of(sentence: str) -> str:
     body = strip_tail(s[m.end() :])
     if len(words_of(body)) < 5 or _NOT_GENERIC.search(body) or _ASKS.search(body):
         return ""
+    if _AT_HAND.match(body):
+        return ""  # "so it writes the file twice": what the thing at hand does
     return body
 
 
