@@ -14,7 +14,7 @@ from support.items import assistant, failures_of, patch, patch_ok, result, run, 
 from memoryd.consolidate.offline.meaning import rule_key, same_meaning
 from memoryd.extract.offline import is_preference, preference_implication, read_message
 from memoryd.extract.offline.lessons import rejected_lines
-from memoryd.extract.offline.recap import corrected, negated, recap_of
+from memoryd.extract.offline.recap import corrected, correction, negated, recap_of
 from memoryd.extract.offline.timeline import Preference, analyse
 from memoryd.textutil import content_words
 
@@ -176,18 +176,17 @@ def test_a_recap_asked_as_a_question_counts_once_the_agent_confirms_it() -> None
 
 
 def test_a_correction_swaps_the_name_it_brings_for_the_one_most_like_it() -> None:
-    assert (
-        corrected(
-            "the queue reads PQ_WORKERS at start",
-            "Almost: it reads PRINTQ_WORKERS. PQ_WORKERS is unused.",
-        )
-        == "the queue reads PRINTQ_WORKERS at start"
+    fix = correction("Almost: it reads PRINTQ_WORKERS. PQ_WORKERS is unused.")
+    assert fix == "it reads PRINTQ_WORKERS."
+    assert corrected("the queue reads PQ_WORKERS at start", fix) == (
+        "the queue reads PRINTQ_WORKERS at start"
     )
     # a correction without a name is kept in the agent's words
-    assert corrected("the rota is rebuilt nightly", "Not quite. It is rebuilt on every save.") == (
-        "It is rebuilt on every save"
-    )
-    assert corrected("the rota is rebuilt nightly", "Yes, at two in the morning.") == ""
+    fix = correction("Not quite. It is rebuilt on every save.")
+    assert corrected("the rota is rebuilt nightly", fix) == "It is rebuilt on every save"
+    # an answer that opens with no hedge corrects nothing
+    assert correction("Yes, at two in the morning.") == ""
+    assert corrected("the rota is rebuilt nightly", "") == ""
 
 
 # --- 3. a refusal that names one of two offered options ---

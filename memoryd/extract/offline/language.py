@@ -401,8 +401,19 @@ def shared_meaning(a: str, b: str) -> int:
     return overlap(_meaning(a), _meaning(b))
 
 
+def meaning_of(text: str) -> set[str]:
+    """The meaning words of ``text`` (stems; no fillers, no whose), read once for many
+    comparisons."""
+    return _meaning(text)
+
+
 def restates(reply: str, answer: str) -> bool:
     """Whether a user's reply says an answer back in their own words (three meaning words in
     common, a question included: "so X is Y?"), which makes what the answer explained a
     lesson; a refusal of it is none."""
-    return not read_message(reply).negative and shared_meaning(reply, answer) >= 3
+    return restates_words(reply, _meaning(answer))
+
+
+def restates_words(reply: str, answer_words: set[str]) -> bool:
+    """``restates`` against the meaning words of what was said (``meaning_of``)."""
+    return not read_message(reply).negative and overlap(_meaning(reply), answer_words) >= 3

@@ -11,7 +11,14 @@ from __future__ import annotations
 import re
 from difflib import SequenceMatcher
 
-from memoryd.extract.offline.language import proposal_sentence, proposes, restates, shared_meaning
+from memoryd.extract.offline.language import (
+    meaning_of,
+    proposal_sentence,
+    proposes,
+    restates_words,
+    shared_meaning,
+)
+from memoryd.extract.offline.limits import MAX_PREFS
 from memoryd.extract.offline.sentences import (
     QUESTION,
     normalize_quotes,
@@ -87,16 +94,24 @@ def _is_name(token: str) -> bool:
     return bool(re.search(r"[_$./\d]", token)) or token[1:] != token[1:].lower()
 
 
-def corrected(recap: str, answer: str) -> str:
-    """The recap as the answer corrects it: each name the correction brings replaces the
-    recap's name most like it ("the QM_X var" — "Almost: it is QUUX_X" → "the QUUX_X var");
-    the correction itself when it brings no name; "" when the answer corrects nothing."""
+def correction(answer: str) -> str:
+    """The sentence an answer corrects a recap with ("Almost: it is X." → "it is X."), or ""
+    when it opens with no hedge."""
     text = normalize_quotes(answer.strip())
     m = _CORRECTS.match(text)
-    said = split_sentences(text[m.end() :]) if m else []
-    if not said:
+    said = split_sentences(text[m.end() : m.end() + _FIX_CHARS]) if m else []
+    return said[0] if said else ""
+
+
+_FIX_CHARS = 600  # the correcting sentence is the answer's first
+
+
+def corrected(recap: str, fix: str) -> str:
+    """The recap as a correction (``correction``) puts it: each name the correction brings
+    replaces the recap's name most like it ("the QM_X var" — "it is QUUX_X" → "the QUUX_X
+    var"); the correction itself when it brings no name; "" without a correction."""
+    if not fix:
         return ""
-    fix = said[0]
     olds = [t for t in dict.fromkeys(_NAME.findall(recap)) if _is_name(t) and t not in fix]
     out = recap
     for new in dict.fromkeys(_NAME.findall(fix)):
@@ -114,9 +129,10 @@ def settled(recaps: list[tuple[str, str]], answer: str) -> list[tuple[str, str, 
     its corrected form, the quote too (the wrong value is not kept), a question the answer
     confirms as it was asked; statements the answer leaves alone stand as recorded."""
     out: list[tuple[str, str, str]] = []
+    fix = correction(answer) if recaps else ""
     for quote, rule in recaps:
-        if fixed := corrected(rule, answer):
-            out.append((quote, corrected(quote, answer) or quote, clip(fixed, 160)))
+        if fixed := corrected(rule, fix):
+            out.append((quote, corrected(quote, fix) or quote, clip(fixed, 160)))
         elif QUESTION.search(quote) and _CONFIRMS.match(normalize_quotes(answer.strip())):
             out.append((quote, quote, rule))
     return out
@@ -127,12 +143,12 @@ def recaps_in(
 ) -> list[tuple[str, str]]:
     """(quote, rule) for each sentence of a user message that recaps what the agent explained
     before it (``heard``: three meaning words in common), other than those the rules took."""
-    explained = " ".join(heard)
-    return [
-        (s, clip(rule, 160))
-        for s in sentences
-        if s not in taken and (rule := recap_of(s)) and explained and restates(s, explained)
-    ]
+    found = [(s, rule) for s in sentences if s not in taken and (rule := recap_of(s))]
+    found = found[:MAX_PREFS]  # a message sums up a few lessons, not hundreds
+    if not found or not heard:
+        return []
+    explained = meaning_of(" ".join(heard))  # once: what was heard may be long
+    return [(s, clip(rule, 160)) for s, rule in found if restates_words(s, explained)]
 
 
 # A span of code in an offer: the action an option names.
