@@ -107,6 +107,7 @@ def test_a_conclusion_in_generic_present_tense_reads_as_a_lesson() -> None:
     assert recap_of("so that the queue drains faster, bump the workers") == ""
     assert recap_of("so it still shows the old rota") == ""
     assert recap_of("so this writes the rota twice on every save") == ""  # the thing at hand
+    assert recap_of("so we need to bump the tide table version") == ""  # a plan
 
 
 def _explained(answer: str, recap: str, *after: dict[str, Any]) -> list[dict[str, Any]]:

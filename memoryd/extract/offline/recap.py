@@ -38,12 +38,15 @@ _CONCLUSION = re.compile(
     r"\s*[,:]?\s*",
     re.I,
 )
-# What happened (a past tense, a verb in -ed after its subject) or what holds now: a
-# report, not a lesson that holds from now on.
+# What happened (a past tense, a verb in -ed after its subject), what holds now, or what the
+# user plans next: a report or a plan, not a lesson that holds from now on.
 _NOT_GENERIC = re.compile(
     r"\b(?:was|were|did|didn't|had|hadn't|got|went|ran|tried|saw|said|thought|yesterday"
     r"|earlier|still|again|today|tonight|right\s+now|this\s+time)\b"
-    r"|\b(?:i|we|you|it|they|he|she)\s+(?:just\s+|already\s+)?[a-z]+ed\b",
+    r"|\b(?:i|we|you|it|they|he|she)\s+(?:just\s+|already\s+)?[a-z]+ed\b"
+    # the next step planned: "so we need to bump it", "so I'll rerun the seeds"
+    r"|^(?:i|we)(?:'ll|'d|\s+will|\s+would|\s+need\s+to|\s+have\s+to|\s+got\s+to|\s+gotta"
+    r"|\s+should|\s+can)\b",
     re.I,
 )
 # A request: "so can you …" is caught above; "please", "let's", or a verb on a thing at hand
