@@ -40,6 +40,11 @@ def _preferences(items: list[dict[str, Any]]) -> list[Preference]:
             "if you touch a tide table please regenerate the fixtures afterwards",
             "if you touch a tide table please regenerate the fixtures",
         ),
+        # work in progress on a kind (a bare plural) is a condition too
+        (
+            "if you're adding hive columns, note the unit in the header",
+            "if you're adding hive columns, note the unit",
+        ),
         # a request in question form whose object names no one thing, and a manner
         (
             "could you describe things with a small diagram at the top?",
@@ -74,6 +79,7 @@ def test_a_standing_instruction_without_a_trigger_word_is_a_rule(sentence: str, 
         "if you have a minute, look at the print queue",
         "when you get a chance, rerun the tide import",
         "when you are done, show me the queue",
+        "if you're free, look at the rota",
     ],
 )
 def test_a_request_about_the_thing_at_hand_or_its_time_stays_a_task(sentence: str) -> None:

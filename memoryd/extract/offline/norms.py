@@ -161,7 +161,15 @@ _ANY_OF_A_KIND = re.compile(r"\b(?:them|those|any|an?|new)\b", re.I)
 # the agent's own work on any of a kind recurs as "whenever" does; "if you have a minute" or
 # "when you get a chance" is about the agent's time, not its work.
 _WHEN_ANY = re.compile(
-    r"^(?:when|if)\s+you\s+(?P<c>[^,;]{1,60}?)(?:,\s*|\s+(?=please\b))(?P<rest>.+)", re.I
+    r"^(?:when|if)\s+you(?:'re|\s+are)?\s+(?P<c>[^,;]{1,60}?)(?:,\s*|\s+(?=please\b))"
+    r"(?P<rest>.+)",
+    re.I,
+)
+# "write tests", "touch migrations": a verb on a bare plural is work on any of a kind too
+_ON_A_KIND = re.compile(
+    r"^[a-z]+\s+(?!(?:the|this|that|these|those|my|our|your|its|it|him|her)\b)"
+    r"(?:[\w-]+\s+){0,2}?[\w-]+s\b",
+    re.I,
 )
 _STATE_CONDITION = re.compile(
     r"^(?:(?:still\s+)?(?:have|has|had|get|got|are|were|'re|can|could|need|want|like|feel|see"
@@ -176,7 +184,7 @@ def when_any(s: str) -> bool:
     m = _WHEN_ANY.match(lead_stripped(s))
     return (
         m is not None
-        and _ANY_OF_A_KIND.search(m.group("c")) is not None
+        and bool(_ANY_OF_A_KIND.search(m.group("c")) or _ON_A_KIND.match(m.group("c")))
         and _STATE_CONDITION.match(m.group("c")) is None
     )
 
