@@ -154,7 +154,7 @@ FILLER = frozenset(
     "use using used prefer rather than instead over not never no don't dont do does avoid "
     "keep make sure should must you we i here there from now on next time in future going "
     "forward when whenever every any all run before after only everywhere time times way "
-    "things thing anything everything by also as".split()
+    "things thing anything everything stuff by also as".split()
 )
 
 

@@ -145,6 +145,9 @@ _IDEAS: dict[str, str] = {
 _ASKING = re.compile(r"\b(?:check|clear|run\s+it)\s+(?:with|by)\s+(?:me|us)\b", re.I)
 # Words that carry no idea in a rule, beyond the fillers: pronouns and light verbs.
 _LIGHT = frozenset("me my us our your their them into onto get got goe go put".split())
+# A question word names no idea of a rule: "explain what broke first" and "when you explain
+# an error, quote it" share "explain", not "what" ("when" is a filler already).
+_WH = frozenset("what which who whom whose why how where".split())
 
 
 def _idea(word: str) -> str:
@@ -164,7 +167,7 @@ def _ideas(words: set[str]) -> set[str]:
 
 def idea_words(text: str) -> set[str]:
     """The meaning words of a rule mapped to their ideas, light words left out."""
-    words = meaning_words(_ASKING.sub(" ask ", text)) - _LIGHT
+    words = meaning_words(_ASKING.sub(" ask ", text)) - _LIGHT - _WH
     return {_idea(w) for w in words}
 
 
@@ -303,7 +306,11 @@ def stance(text: str) -> dict[str, bool]:
     mention. "use uv, not pip": uv taken, pip turned down; "never run pip": pip turned down."""
     split = re.sub(r"([a-z])([A-Z])", r"\1 \2", unwrap(text))
     # a clause boundary ends a negation's reach: "never npm, pnpm only"
-    tokens = re.findall(r"[a-z0-9][a-z0-9']*|[,;:.!?—()]", split.lower())
+    # a dotted name (".godot", ".venv") is a file or folder, never the program it echoes:
+    # it is one token, which names no tool
+    tokens = re.findall(
+        r"(?<![\w.])\.[a-z0-9][\w'-]*|[a-z0-9][a-z0-9']*|[,;:.!?—()]", split.lower()
+    )
     out: dict[str, bool] = {}
     for i, tok in enumerate(tokens):
         word = stem(tok.strip("'"))
@@ -411,7 +418,7 @@ def same_meaning(a: str, b: str, tools: Set[str]) -> bool:
         return True
     if _other_tools(a, b, tools):
         return False
-    wa, wb = meaning_words(unwrap(a)), meaning_words(unwrap(b))
+    wa, wb = meaning_words(unwrap(a)) - _WH, meaning_words(unwrap(b)) - _WH
     return (
         (
             (same_rule(wa, wb) or same_rule(_ideas(wa), _ideas(wb)) or same_idea(a, b))

@@ -18,10 +18,14 @@ What it extracts
   a rule ("prefer", "always", "never", "don't", "instead of", "from now on", …, but not
   "the build always fails", which describes), a bare "X, not Y", an imperative with a mark of
   generality ("before committing", "every", "only", "everywhere"), a modal rule ("we must …",
-  "messages should …"), a prohibition ("no unwrap() in library code") or a request about the
-  answers ("keep answers short"). Each is quoted with an implication read off its shape,
-  kept whole when no shape fits (``language``). Questions and remarks bound to what they
-  answer ("no, don't skip it") are not preferences.
+  "messages should …"), a prohibition ("no unwrap() in library code"), a request about the
+  answers ("keep answers short"), a condition on the agent's work on any of a kind ("when you
+  add a route, …"), a request with a generic object and a manner ("can you explain things
+  with an example?") or an order of the agent's own steps ("explain it first, before fixing
+  it"). Each is quoted with an implication read off its shape, kept whole when no shape fits
+  (``language``). Questions and remarks bound to what they answer ("no, don't skip it") are
+  not preferences. The user's recap of what the agent explained ("so basically X") is a rule
+  in the user's words, kept as the agent corrects it (``recap``).
 * **Durable statements** (``facts``): the assistant's conclusions and the user's statements
   with an anchor (env var, port, version, path, code span) and a standing verb; facts in tool
   output (``--version``, settings in config files, where a server listens); replacements ("we
@@ -39,7 +43,8 @@ What it extracts
   command that did what the failed one tried (a versioned build of the same tool included),
   or the command a user's correction named; the lesson is one line, quoting a wrapped tool's
   own error line rather than its wrapper's. An action the user rejected, or a proposal they
-  refused, becomes a "don't".
+  refused, becomes a "don't"; of an offer of several options, the one the refusal negates
+  (and the one the user then asks for is recorded as taken).
 * **How to run it**: commands that build, test, check, migrate, start or install the project
   or confirmed a fix; not one-off commands (``kill <pid>``, a run of one file, git).
 * **Files touched** (for the references): paths from ``apply_patch`` (any transport), the

@@ -11,6 +11,7 @@ from memoryd.extract.offline.norms import (
     relayed_part,
     remembered,
     standing_question,
+    when_any,
     without_marker,
 )
 from memoryd.extract.offline.rules import (
@@ -145,7 +146,8 @@ def preference_implication(sentence: str) -> str:
     m = _XY_INSTEAD.search(body)
     if m:
         return f"{clip(strip_tail(m.group('x')), 80)} rather than {clip(m.group('y'), 80)}"
-    if recurring_lead(s):  # "before every commit" is when the rule applies: keep it
+    # "before every commit", "when you add a route": when the rule applies is part of it
+    if recurring_lead(s) or when_any(s):
         body = strip_tail(LEADING_WHEN.sub("", s.strip()))
     # An instruction without a known shape is its own implication, kept whole.
     return clip(body[:1].lower() + body[1:], 160) if body else ""

@@ -323,9 +323,22 @@ def condenses(rule: str, implication: str) -> bool:
 # accepts is a rule, in the offer's words.
 _OFFER = re.compile(
     r"^(?:should|shall|can|may)\s+i\s+(?P<x>.+?)\s*\?$"
-    r"|^(?:do\s+you\s+)?want\s+me\s+to\s+(?P<y>.+?)\s*\?$",
+    r"|^(?:do\s+you\s+)?want\s+me\s+to\s+(?P<y>.+?)\s*\?$"
+    # "I'll add a test each time, if you like": an offer said as a statement
+    r"|^(?:i'll|i\s+will|i\s+can|i\s+could)\s+(?P<z>.+?),?\s+if\s+(?:that\s+helps|you\s+(?:like"
+    r"|want|prefer|agree))[.!]*$",
     re.I,
 )
+
+
+def offers_habit(answer: str) -> bool:
+    """Whether an answer ends by offering a habit in a statement ("I'll X each time, if that
+    helps"): the reply accepts or refuses it as it would a question."""
+    sentences = split_sentences(normalize_quotes(answer))
+    m = _OFFER.match(sentences[-1].strip()) if sentences else None
+    return m is not None and m.group("z") is not None and recurs(m.group("z"))
+
+
 _YES = frozenset("yes yep yeah yup sure please absolutely definitely correct exactly".split())
 
 
@@ -337,7 +350,7 @@ def accepted_offer(answer: str, reply: str) -> tuple[str, str] | None:
     words = words_of(reply)
     if m is None or not words or words[0] not in _YES or read_message(reply).negative:
         return None
-    offer = m.group("x") or m.group("y")
+    offer = m.group("x") or m.group("y") or m.group("z")
     return (sentences[-1].strip(), offer) if recurs(offer) else None
 
 
@@ -384,8 +397,24 @@ def accepted_proposal(answer: str, reply: str) -> tuple[str, str] | None:
     return None
 
 
+def shared_meaning(a: str, b: str) -> int:
+    """How many meaning words of ``a`` (not fillers, not whose) ``b`` holds too."""
+    return overlap(_meaning(a), _meaning(b))
+
+
+def meaning_of(text: str) -> set[str]:
+    """The meaning words of ``text`` (stems; no fillers, no whose), read once for many
+    comparisons."""
+    return _meaning(text)
+
+
 def restates(reply: str, answer: str) -> bool:
     """Whether a user's reply says an answer back in their own words (three meaning words in
     common, a question included: "so X is Y?"), which makes what the answer explained a
     lesson; a refusal of it is none."""
-    return not read_message(reply).negative and overlap(_meaning(reply), _meaning(answer)) >= 3
+    return restates_words(reply, _meaning(answer))
+
+
+def restates_words(reply: str, answer_words: set[str]) -> bool:
+    """``restates`` against the meaning words of what was said (``meaning_of``)."""
+    return not read_message(reply).negative and overlap(_meaning(reply), answer_words) >= 3

@@ -26,6 +26,7 @@ from memoryd.extract.offline.outcomes import (
     setting_changes,
     without_ids,
 )
+from memoryd.extract.offline.recap import options
 from memoryd.extract.offline.sentences import split_sentences
 from memoryd.extract.offline.shell import (
     MAX_ADDED,
@@ -423,23 +424,26 @@ def rejected_lines(task: Task) -> list[str]:
                     act = md_code(clip(last.text, COMMAND_CHARS))
                 lines.append(f"The user rejected {act} ({quoted(e.quote, 160)}): don't repeat it")
             last = None
+    said = {e.quote: e.text for e in task.events if isinstance(e, Feedback)}
     for proposal, quote in task.refused:
-        lines.append(
-            f"The user rejected the proposal to {_proposed(proposal)} ({quoted(quote, 100)}): "
-            "don't repeat it"
-        )
+        refused, taken = options(proposal, quote, said.get(quote, quote))
+        line = f"The user rejected the proposal to {_proposed(proposal, refused)} "
+        line += f"({quoted(quote, 100)}): don't repeat it"
+        if taken:  # "no, not X. just do Y": Y was accepted
+            line += f"; the user took the other option: {_proposed(proposal, taken)}"
+        lines.append(line)
     return lines
 
 
 _SPAN = re.compile(r"`([^`\n]{2,80})`")
 
 
-def _proposed(proposal: str) -> str:
+def _proposed(proposal: str, option: str = "") -> str:
     """What a proposal offered to do: its code spans ("`git push --force`"), those of the
-    sentence that offers when it has some (the ones before report what was done), else its
-    question."""
-    offered = proposal_sentence(proposal)
-    spans = dedupe(_SPAN.findall(offered) or _SPAN.findall(proposal))
+    sentence that offers (or of the ``option`` a reply named) when it has some (the ones
+    before report what was done), else its question."""
+    offered = option or proposal_sentence(proposal)
+    spans = dedupe(_SPAN.findall(offered) or ([] if option else _SPAN.findall(proposal)))
     if spans:
         return "run " + " / ".join(md_code(s) for s in spans[:2])
     if offered and not offered.rstrip().endswith("?"):

@@ -157,9 +157,43 @@ _KIND_OF_WORK = re.compile(
 _ANY_OF_A_KIND = re.compile(r"\b(?:them|those|any|an?|new)\b", re.I)
 
 
+# "when you explain an error, quote …", "if you add a route, …": a plain "when"/"if" before
+# the agent's own work on any of a kind recurs as "whenever" does; "if you have a minute" or
+# "when you get a chance" is about the agent's time, not its work.
+_WHEN_ANY = re.compile(
+    r"^(?:when|if)\s+you(?:'re|\s+are)?\s+(?P<c>[^,;]{1,60}?)(?:,\s*|\s+(?=please\b))"
+    r"(?P<rest>.+)",
+    re.I,
+)
+# "write tests", "touch migrations": a verb on a bare plural is work on any of a kind too
+_ON_A_KIND = re.compile(
+    r"^[a-z]+\s+(?!(?:the|this|that|these|those|my|our|your|its|it|him|her)\b)"
+    r"(?:[\w-]+\s+){0,2}?[\w-]+s\b",
+    re.I,
+)
+_STATE_CONDITION = re.compile(
+    r"^(?:(?:still\s+)?(?:have|has|had|get|got|are|were|'re|can|could|need|want|like|feel|see"
+    r"|find\s+(?:a|the)\s+(?:minute|moment|time)|mind|manage))\b",
+    re.I,
+)
+
+
+def when_any(s: str) -> bool:
+    """Whether a sentence opens with "when/if you <work on any of a kind>": the condition is
+    part of the rule ("when you add a route, …")."""
+    m = _WHEN_ANY.match(lead_stripped(s))
+    return (
+        m is not None
+        and bool(_ANY_OF_A_KIND.search(m.group("c")) or _ON_A_KIND.match(m.group("c")))
+        and _STATE_CONDITION.match(m.group("c")) is None
+    )
+
+
 def conditioned_instruction(s: str) -> bool:
     body = lead_stripped(s)
     m = _CONDITION.match(body) or _KIND_OF_WORK.match(body) or _CONDITION_AFTER.match(body)
+    if m is None and when_any(s):
+        m = _WHEN_ANY.match(body)
     if m is None or re.search(r"\b(?:done|finished|ready|back)\b", m.group("c"), re.I):
         return False
     if m.re is _CONDITION_AFTER and not _ANY_OF_A_KIND.search(m.group("c")):
@@ -206,11 +240,41 @@ def recurs(s: str) -> bool:
     return _RECURRING.search(s) is not None
 
 
+# "explain stuff with a recap", "word things more simply": a verb whose object is an
+# indefinite noun that names no one thing, then how it is to be done ("everything" and
+# "anything" are most often all of the work at hand: "commit everything in one go").
+_GENERIC_MANNER = re.compile(
+    r"^[\w-]+\s+(?:(?:me|us|through|over|on|about|out)\s+){0,2}"
+    r"(?:stuff|things)\b\s*,?\s*"
+    r"(?:with|in|as|like|using|without|more|less|first|before|after|at|by|slowly|simply"
+    r"|briefly|step\s+by\s+step)\b"
+    # "errors in general": a kind said to be any of it
+    r"|^[\w-]+\s+(?:[\w-]+\s+){0,2}[\w-]+s\s+(?:in\s+general|generally)\b",
+    re.I,
+)
+# "explain it first, before fixing it", "show me the plan before you change anything": one
+# of the agent's steps put before another of its own is an order of work, not one request.
+ORDER_OF_WORK = re.compile(
+    r"\bbefore\s+(?:you\s+(?!(?:are|were|'re|have|had|go|leave)\b)[a-z]+|(?!(?:long|that|then"
+    r"|now|anything|everything)\b)[a-z]+ing)\b",
+    re.I,
+)
+
+
+def standing_request(x: str) -> bool:
+    """Whether what a request asks is standing by its shape: a generic object and a manner,
+    or an order of the agent's own work."""
+    return _GENERIC_MANNER.match(x) is not None or ORDER_OF_WORK.search(x) is not None
+
+
 def standing_question(s: str) -> str:
     """What a request in question form asks for good ("could you always squash first?" →
-    "always squash first"), or "" for a question about now."""
+    "always squash first"; "can you explain things with an example?"), or "" for a question
+    about now."""
     m = _ASKED.match(body_of(s))
-    return strip_tail(m.group("x")) if m is not None and recurs(s) else ""
+    if m is None or not (recurs(s) or standing_request(m.group("x"))):
+        return ""
+    return strip_tail(m.group("x"))
 
 
 # "force pushes are not allowed on main", "the house rule is: …", "it's safer to pin it",

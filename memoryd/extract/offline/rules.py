@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 
 from memoryd.extract.offline.norms import (
+    ORDER_OF_WORK,
     complaint,
     conditioned_instruction,
     coordinate_clauses,
@@ -263,7 +264,8 @@ _CONVENTION = re.compile(
 def _general_instruction(s: str) -> bool:
     return (
         imperative(s)
-        and first_word(s) not in _ASKING
+        # "explain what broke before you change anything": asking, in an order of work
+        and (first_word(s) not in _ASKING or ORDER_OF_WORK.search(s) is not None)
         and _rule_adverbs(s)
         and (_GENERAL.search(s) is not None or _TOOL_CHOICE.match(body_of(s)) is not None)
         and (_AT_HAND.match(body_of(s)) is None or recurs(s) or _CONVENTION.search(s) is not None)

@@ -15,6 +15,7 @@ from memoryd.extract.offline.language import (
     accepted_proposal,
     condenses,
     is_rejection,
+    offers_habit,
     proposes,
     read_message,
     restated_rules,
@@ -23,7 +24,8 @@ from memoryd.extract.offline.language import (
 )
 from memoryd.extract.offline.limits import ANALYSE_CHARS, MAX_TEXTS
 from memoryd.extract.offline.outcomes import cited_error, cited_score, names_offer, spoken_words
-from memoryd.extract.offline.sentences import split_sentences
+from memoryd.extract.offline.recap import recaps_in, settled
+from memoryd.extract.offline.sentences import QUESTION, split_sentences
 from memoryd.extract.offline.shell import (
     PATCH_FAIL,
     bound,
@@ -208,6 +210,7 @@ class _Builder:
         # What the assistant said since the last action: a "no" that names the code it
         # offered ("the quickest is `db drop`" / "no, not drop") refuses the offer too.
         self.said_since = ""
+        self.recaps: list[tuple[str, str]] = []  # the user's recaps the next answer settles
 
     # -- task bookkeeping
     def _current(self) -> Task | None:
@@ -265,12 +268,15 @@ class _Builder:
                 self._request(text)
         elif role == "assistant":
             text = "\n".join(message_parts(item)).strip()
-            self.asked = text.rstrip("*_` ").endswith("?") or proposes(text)
+            self.asked = text.rstrip("*_` ").endswith("?") or proposes(text) or offers_habit(text)
             self.said_since = text
             task = self._current()
             if text and task is not None and len(task.agent_said) < MAX_TEXTS:
                 task.agent_said.append((self.seq, text[:ANALYSE_CHARS]))
             if text and task is not None:
+                for old, quote, rule in settled(self.recaps, text):  # confirmed or corrected
+                    _add_preference(task, Preference(quote, rule), replaces=old)
+                self.recaps = []
                 task.final_answer = text
                 if len(task.assistant_texts) < MAX_TEXTS:
                     task.assistant_texts.append(text[:ANALYSE_CHARS])
@@ -291,6 +297,9 @@ class _Builder:
         if self._current() is None and reading.follow_up and self.continuation_title is not None:
             self._sink()  # feedback on a request made in an earlier chunk
         task = self._current()
+        sentences = split_sentences(text)
+        heard = [t for _, t in task.agent_said] if task else []  # refused offers explain too
+        self.recaps = recaps_in(sentences, heard, reading.preferences)
         offer = accepted_offer(task.final_answer, text) if task and self.asked else None
         accepted = accepted_proposal(task.final_answer, text) if task else None
         if task is not None and task.final_answer and restates(text, task.final_answer):
@@ -329,13 +338,15 @@ class _Builder:
         if len(task.user_texts) < MAX_TEXTS:
             task.user_texts.append(text)
             task.said.append((self.seq, text))
-        sentences = split_sentences(text)
         for sentence in reading.preferences:
             pref = Preference(
                 quote=with_context(sentences, sentence),
                 implication=preference_implication(sentence),
             )
             _add_preference(task, pref)
+        for quote, rule in self.recaps:  # "so basically X": a lesson, unless asked as a question
+            if not QUESTION.search(quote):
+                _add_preference(task, Preference(quote, rule))
         if offer is not None:  # "Should I always …?" — "yes"
             _add_preference(task, Preference(*offer))
         if accepted is not None:  # "I propose X" — "ok, and for every …": X is the rule
@@ -490,6 +501,10 @@ def analyse(items: Sequence[dict[str, Any]], cwd: str, continuation_title: str |
     return builder.finish()
 
 
-def _add_preference(task: Task, pref: Preference) -> None:
-    if all(p.quote != pref.quote for p in task.preferences):
+def _add_preference(task: Task, pref: Preference, replaces: str = "") -> None:
+    """Add a rule unless its quote is there; one whose quote it ``replaces`` becomes it."""
+    same = [p for p in task.preferences if p.quote in (pref.quote, replaces)]
+    if not same:
         task.preferences.append(pref)
+    elif replaces:
+        same[0].quote, same[0].implication = pref.quote, pref.implication
