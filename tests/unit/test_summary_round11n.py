@@ -1,7 +1,7 @@
 """Round 11n of issue 13: lines that state nothing durable. A sentence that only makes sense in
 the moment it was said (a reply leaning on its verdict, the user's state in the second person,
 what a program printed just then, a state that will pass, a pronoun for what was asked about,
-a line number; a rule that only chooses for the work at hand or reports trouble) ranks in the
+a line number; a rule that only chooses for the work at hand) ranks in the
 summary after every statement that stands on its own; a lesson fixed by an edit it does not
 show, of a command another line gives, ranks with the facts; the grep tip names no tool a line
 says is gone. In wording of its own: a tram dispatcher, a bakery's order app, a weather
@@ -131,14 +131,6 @@ def test_the_summary_gives_the_self_contained_fact_before_the_moment_bound_one(
     assert fact != -1 and moment != -1
     # of two lines as durable and naming as many values, the alphabet put "An old …" first
     assert fact < moment
-
-
-def test_trouble_the_user_reports_is_momentary_and_a_condition_of_failure_is_not() -> None:
-    assert momentary("the invoice page doesn't load on staging, the spinner keeps going", rule=True)
-    assert momentary("it can't find the fonts since I upgraded the theme", rule=True)
-    # a condition of failure is knowledge, and a rule that directs is a rule
-    assert not momentary("the proxy doesn't start without `PROXY_TOKEN` set", rule=True)
-    assert not momentary("never deploy when the build doesn't pass", rule=True)
 
 
 def _lesson(text: str, *threads: str) -> Entry:

@@ -1,10 +1,9 @@
 """Whether a statement only makes sense in the moment it was said: a reply to the question
 before it, the user's state told in the second person, what a program printed just then, a
-state that will pass ("still running"), a pronoun for what was asked about, a line number, a
-choice for the work at hand or a report of trouble kept as the user's rule. Phase 1 keeps
-such sentences where they hold an anchor (a code span, a port); MEMORY.md keeps them with
-their task, and the summary, whose every byte Codex reads on each prompt, ranks them after
-every self-contained statement.
+state that will pass ("still running"), a pronoun for what was asked about, a line number, or
+a choice for the work at hand kept as the user's rule. Phase 1 keeps such sentences where they
+hold an anchor (a code span, a port); MEMORY.md keeps them with their task, and the summary,
+whose every byte Codex reads on each prompt, ranks them after every self-contained statement.
 
 Each test reads the shape of the sentence (who its subject is, what its verb does, what it
 points at), never the words of a particular session."""
@@ -13,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from memoryd.consolidate.offline.mood import HORTATIVE, directs, marked
+from memoryd.consolidate.offline.mood import HORTATIVE, marked
 
 # A reply opens with its verdict on what was asked: "Yes, and …", "Almost: …", "Kim is right:
 # …"; what follows it may be a statement of its own, or lean on the verdict.
@@ -75,28 +74,14 @@ _CODE = re.compile(r"`[^`\n]+`")
 _FILE_LINE = re.compile(r"(?:[\w.-]+/)+[\w-]+\.[A-Za-z]{1,5}:\d+\b")
 
 
-# A report of trouble kept as the user's rule: what fails now, or what the user just did
-# ("it can't find the module since I upgraded"); a rule that directs is never one.
-_TROUBLE = re.compile(
-    r"\b(?:don't|doesn't|do\s+not|does\s+not|can't|cannot|won't|isn't|aren't)\s+(?:\w+\s+)?"
-    r"(?:work|run|start|build|load|compile|connect|resolve|pass|find|open|install)\w*\b"
-    # "… doesn't start without `TOKEN`": a condition of failure holds tomorrow too
-    r"(?!\s+(?:without|unless|if|until)\b)"
-    r"|\b(?:after|since|when|before)\s+i\s+[a-z]+ed\b",
-    re.I,
-)
-
-
 def momentary(statement: str, rule: bool = False) -> bool:
     """Whether ``statement`` (a line's text without its project) only makes sense in the
     moment it was said. ``rule``: it was kept as the user's rule, where a choice for the
-    work at hand ("let's …") or a report of trouble, with nothing that directs, is what is
-    momentary."""
+    work at hand ("let's …") with nothing that directs is what is momentary."""
     s = statement.strip().lstrip("-*• ").strip()
     if rule:
-        if HORTATIVE.match(s):
-            return not marked(s)  # "let's always …" still directs; "let's use …" chooses
-        return _TROUBLE.search(s) is not None and not directs(s)
+        # "let's always …" still directs; "let's use …" only chooses
+        return HORTATIVE.match(s) is not None and not marked(s)
     if (m := _REPLY.match(s)) and _LEANS_ON_REPLY.match(s[m.end() :]):
         return True
     if _PRINTED.match(s) or _PRONOUN_SUBJECT.match(s):

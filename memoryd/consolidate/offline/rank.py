@@ -15,9 +15,9 @@ from memoryd.consolidate.offline.mood import directs
 
 def bound_to_moment(e: Entry, said: str) -> bool:
     """Whether an entry's line (``said``: its text as the summary words it) only makes sense
-    in the moment it was said: a rule that only chooses for the work at hand or reports
-    trouble, a fact told as a reply leaning on its verdict, the user's state or what a
-    program printed just then (``moment.momentary``)."""
+    in the moment it was said: a rule that only chooses for the work at hand, a fact told as
+    a reply leaning on its verdict, the user's state or what a program printed just then
+    (``moment.momentary``)."""
     if e.kind == RULE:
         return momentary(e.implication or e.text, rule=True)
     return e.kind == FACT and momentary(said)
