@@ -39,8 +39,10 @@ def test_a_reply_that_leans_on_its_verdict_is_momentary() -> None:
 
 
 def test_the_users_state_in_the_second_person_is_momentary_and_a_rule_about_it_is_not() -> None:
-    assert momentary("Your checkout is on `release/2`, so the hook is missing")
-    assert momentary("You're on the old branch, that is why it differs")
+    assert momentary("Your checkout is on `release/2`, so it can't find the hook")
+    assert momentary("You're on the old branch, that is why it doesn't see the fix")
+    # the user's setup told in the second person is a fact about it
+    assert not momentary("Your local queue is the compose service `mq`, which the app uses")
     # a rule about the user's things directs: it holds tomorrow too
     assert not momentary("Your commits must carry a `Signed-off-by` line")
     # the second person inside a durable statement is no report of the user's state
@@ -60,6 +62,7 @@ def test_a_state_that_will_pass_is_momentary_and_a_standing_one_is_not() -> None
     assert momentary("A stale `tramd` from this morning is still holding 7070")
     assert momentary("The oven sensor is already in use by the other script")
     assert not momentary("The station still uses `BAUD=9600` for the anemometer")
+    assert not momentary("The depot is the `north` profile, which the CLI was already using")
     assert not momentary("The dispatcher listens on port 7070")
 
 

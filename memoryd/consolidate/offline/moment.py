@@ -30,13 +30,15 @@ _DEONTIC = re.compile(
     r"|only)\b",
     re.I,
 )
-# The user's current state in the second person, as the subject: "Your copy is …", "yours
-# has …", "you're on …". A rule about the user's things ("your commits must be signed")
-# carries a deontic mark and stays.
+# The user's current state in the second person, as the subject, with what it causes now:
+# "Your copy is `v2.py`, so it isn't found", "you're on the old branch, so it can't see it".
+# "Your local cluster is `kind-dev`" alone is a fact about the user's setup, and a rule about
+# the user's things ("your commits must be signed") carries a deontic mark.
 _SECOND_PERSON = re.compile(
-    r"^(?:your\s+(?:[\w.-]+\s+){0,2}?(?:is|are|was|were|has|had|isn't|aren't|wasn't"
-    r"|doesn't|didn't)|yours\s+(?:is|are|was|has)|you(?:'re|\s+are|'ve|\s+have|\s+still)"
-    r")\b",
+    r"^(?:your\s+(?:[\w.-]+\s+){0,2}?(?:is|are|was|were|has|had)|yours\s+(?:is|are|was|has)"
+    r"|you(?:'re|\s+are|'ve|\s+have))\b"
+    r".*?(?:,\s*|\s+)(?:so|which\s+is\s+why|that's\s+why|that\s+is\s+why)\s+(?:it|this|that|they)"
+    r"\s+(?:isn't|aren't|doesn't|don't|can't|cannot|won't|fails?|breaks?|is\s+not|does\s+not)\b",
     re.I,
 )
 # What a program printed just now, as the subject: "The error line: `…`", "the log says …",
@@ -53,10 +55,10 @@ _PRINTED = re.compile(
     re.I,
 )
 # A state that will pass, told as it is now: "… is still holding the port", "… is already
-# running", "… still in use".
+# running", "… 's still in use" ("… were already using it" tells how things were).
 _PASSING_STATE = re.compile(
-    r"\b(?:still|already|currently|right\s+now)\s+(?:\w+ing\b|in\s+use\b|open\b|up\b"
-    r"|running\b|there\b)",
+    r"(?:\b(?:is|are)|'s|'re)\s+(?:still|already|currently|right\s+now)\s+(?:\w+ing\b"
+    r"|in\s+use\b|open\b|up\b|there\b)",
     re.I,
 )
 # "Both export `x`", "Neither takes a flag": a pronoun for things named in the question, its
