@@ -315,8 +315,11 @@ def compare(corpus: Corpus, off: dict[str, Any], on: dict[str, Any]) -> str:
         f"{len(mb.superseded_current)}; distractors kept {len(sa.distractors)} / "
         f"{len(ma.distractors)} → {len(sb.distractors)} / {len(mb.distractors)}",
         f"  memory_summary.md {sa.size:,} → {sb.size:,} bytes; facts' share of its bytes "
-        f"{sa.fact_bytes / max(sa.size, 1):.1%} → {sb.fact_bytes / max(sb.size, 1):.1%}; "
-        f"after the forget: summary {_pct(*off['steps']['forget'].files[SUMMARY].total).strip()}"
+        f"{sa.fact_bytes / max(sa.size, 1):.1%} → {sb.fact_bytes / max(sb.size, 1):.1%} "
+        f"(MEMORY.md {ma.fact_bytes / max(ma.size, 1):.1%} → "
+        f"{mb.fact_bytes / max(mb.size, 1):.1%}); recall within its first 5,000 bytes "
+        f"{_pair(sa.head_recall, sb.head_recall)}; after the forget: summary "
+        f"{_pct(*off['steps']['forget'].files[SUMMARY].total).strip()}"
         f" → {_pct(*on['steps']['forget'].files[SUMMARY].total).strip()}",
     ]
     gained = sorted(set(sa.missing) - set(sb.missing))

@@ -10,7 +10,7 @@ import re
 from memoryd.extract.offline.sentences import QUESTION, imperative
 
 # "let's use X", "let us keep it": a choice for the work at hand, said to the one doing it.
-_HORTATIVE = re.compile(r"^(?:\W*\w+\W+){0,2}?let(?:'s|’s|\s+us)\b", re.I)
+HORTATIVE = re.compile(r"^(?:\W*\w+\W+){0,2}?let(?:'s|’s|\s+us)\b", re.I)
 # Deontic and habitual marks, in any clause: a prohibition opening it, an obligation, a
 # quantifier over cases, a preference between two ways, a first-person habit, a request.
 _DIRECTS = re.compile(
@@ -33,8 +33,15 @@ def directs(rule: str) -> bool:
         return False
     for clause in _CLAUSE.split(rule):
         c = _LEAD.sub("", clause.strip()).strip()
-        if not c or _HORTATIVE.match(c):
+        if not c or HORTATIVE.match(c):
             continue
         if _DIRECTS.search(c) or imperative(c):
             return True
     return False
+
+
+def marked(text: str) -> bool:
+    """Whether some clause of ``text`` carries a mark that directs beyond an imperative (a
+    prohibition, an obligation, a quantifier over cases, a habit): "let's always pin it"
+    still directs, "let's use the blue one" only chooses."""
+    return any(_DIRECTS.search(_LEAD.sub("", c.strip()).strip()) for c in _CLAUSE.split(text))

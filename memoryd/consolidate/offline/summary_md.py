@@ -34,9 +34,9 @@ from memoryd.consolidate.offline.meaning import (
     DONT,
     DURABILITY,
     FACT,
-    FIX,
     REPLACED,
     RULE,
+    RUN,
     first_arg,
     fix_part,
     program,
@@ -49,7 +49,7 @@ from memoryd.consolidate.offline.memory_md import (
     group_ident,
 )
 from memoryd.consolidate.offline.model import Entry, project_bullet
-from memoryd.consolidate.offline.mood import directs
+from memoryd.consolidate.offline.rank import bound_to_moment, score
 from memoryd.consolidate.offline.replaced import replaced_phrase, replacement
 from memoryd.consolidate.offline.scope import scope_only, unpointed
 from memoryd.consolidate.offline.sources import AdHocNote, Skill, Source
@@ -86,6 +86,8 @@ class Line:
     score: int
     latest: str = ""
     ident: str = ""  # the memory item it states (ledger.Ledger)
+    # it only makes sense in the moment it was said (moment.momentary): after every other line
+    moment: bool = False
 
 
 @dataclass
@@ -111,11 +113,12 @@ class SummaryModel:
         """Every droppable line, most valuable first: the general rules, then each project's
         best line, then each one's second best, and so on (within a round, by durability and
         recency), so that a summary with more than fits loses every project's least valuable
-        lines, never a whole project to another's many rules."""
+        lines, never a whole project to another's many rules. A line bound to the moment it
+        was said comes after every line that stands on its own."""
         general = sorted(self.general, key=_by_value)
         rounds = sorted(
             ((i, ln) for d in self.digests for i, ln in enumerate(d.lines)),
-            key=lambda il: (il[0], *_by_value(il[1])),
+            key=lambda il: (il[1].moment, il[0], *_by_value(il[1])),
         )
         return [*general, *(ln for _, ln in rounds)]
 
@@ -127,24 +130,25 @@ def _tier(score: int) -> int:
     return score + 4 if RUN_SCORE_CEILING - 4 <= score < RUN_SCORE_CEILING else score
 
 
-def _by_value(ln: Line) -> tuple[int, int, str, str]:
-    return (-_tier(ln.score), -stated_values(ln.text), _rev(ln.latest), ln.text)
+def _by_value(ln: Line) -> tuple[bool, int, int, str, str]:
+    return (ln.moment, -_tier(ln.score), -stated_values(ln.text), _rev(ln.latest), ln.text)
 
 
 def _by_session(lines: Sequence[Line]) -> list[Line]:
     """Ranked lines with, within each durability, every session's best line before any
     session's second: one session's explanation gives several lines about one thing, and the
     room they take is room another session's knowledge does not get. A line that several
-    sessions said counts as the first of the one that said least so far."""
+    sessions said counts as the first of the one that said least so far; a line bound to the
+    moment it was said takes no session's turn (it comes after them all)."""
     said: dict[tuple[int, str], int] = {}
-    keyed: list[tuple[int, int, int, Line]] = []
+    keyed: list[tuple[bool, int, int, int, Line]] = []
     for i, ln in enumerate(lines):
         tier = _tier(ln.score)
         nth = min((said.get((tier, t), 0) for t in ln.support), default=0)
-        for t in ln.support:
+        for t in ln.support if not ln.moment else ():
             said[(tier, t)] = said.get((tier, t), 0) + 1
-        keyed.append((-tier, nth, i, ln))
-    return [ln for *_, ln in sorted(keyed, key=lambda k: k[:3])]
+        keyed.append((ln.moment, -tier, nth, i, ln))
+    return [ln for *_, ln in sorted(keyed, key=lambda k: k[:4])]
 
 
 def _rev(day: str) -> str:
@@ -163,14 +167,6 @@ def _entry_text(e: Entry, rules: Sequence[str]) -> str:
     if e.kind == DONT:
         return dont_line(e.text, rules)
     return lesson_line(e.text)
-
-
-def _score(e: Entry) -> int:
-    if e.kind == RULE and not directs(e.implication or e.text):
-        # a question, a choice for now or a statement kept as a rule is not what to do:
-        # it ranks under the rules that direct and the lessons an outcome confirmed
-        return DURABILITY[FIX] * 4
-    return e.durability
 
 
 def build_summary_model(
@@ -217,17 +213,32 @@ def build_summary_model(
                 continue
             seen.add(text)
             d.lines.append(
-                Line(text, frozenset(e.threads), _score(e), e.latest, entry_ident(vg.group.cwd, e))
+                Line(
+                    text,
+                    frozenset(e.threads),
+                    score(e, "\n".join(o.text for o in entries if o is not e and o.kind != RUN)),
+                    e.latest,
+                    entry_ident(vg.group.cwd, e),
+                    bound_to_moment(e, said),
+                )
             )
         d.lines.sort(key=_by_value)
         d.lines = _by_session(_without_repeats(d.lines))
         digests.append(d)
     # the projects are named in the profile line above the tip: the tip names tools
     projects = {vg.group.project.lower() for vg in visible}
+    # a program a line says is gone or replaced is no tool to look for (`make proto` gone is
+    # one target, not make)
+    gone = {
+        m.group(1)
+        for d in digests
+        for ln in d.lines[:6]
+        if (m := _GONE_SPAN.search(ln.text)) and " " not in m.group(1)
+    }
     words = [
         w
         for w in terms(ln.text for d in digests for ln in d.lines[:6])
-        if "/" not in w and w.lower() not in projects  # a tool, not a path or a project
+        if "/" not in w and w.lower() not in projects and w not in gone  # a tool in use
     ]
     return SummaryModel(
         sources=[s for s in sources if s.thread_id in shown_threads],
@@ -239,6 +250,10 @@ def build_summary_model(
         skills=list(skills),
         notes=list(notes),
     )
+
+
+# what a line says is gone or was replaced, as ``replaced_phrase`` words it
+_GONE_SPAN = re.compile(r"`([^`\n]+)` (?:is gone|was replaced by `)")
 
 
 def relative(text: str, cwd: str) -> str:
@@ -422,7 +437,7 @@ def _heads(model: SummaryModel, kept: set[int], used: int) -> list[list[Line]]:
         room += max(0, share - size)
     rounds = sorted(
         ((i, n, ln) for n, d in enumerate(digests) for i, ln in enumerate(d.lines)),
-        key=lambda t: (t[0], *_by_value(t[2])),
+        key=lambda t: (t[2].moment, t[0], *_by_value(t[2])),
     )
     for _, n, ln in rounds:
         need = _size([ln.text])
