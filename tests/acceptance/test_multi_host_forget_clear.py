@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import signal
 import socket
+import subprocess
 import zlib
 
 import msgspec
@@ -275,8 +276,16 @@ def test_a_host_that_missed_publications_records_each_in_order_and_rolls_back_to
         assert all(d.returncode == 0 for d in diffs), [d.stderr for d in diffs]
         assert diffs[0].stdout == diffs[1].stdout and diffs[0].stdout
 
-        # A rollback on B to the run in between: published, with that run's tree.
-        done = cli(b, "rollback", between, "--json")
+        # A rollback on B to the run in between: published, with that run's tree. B may still
+        # be finishing a run it woke to after SIGCONT; the rollback then refuses, changing
+        # nothing, and says to try again: so try again, as a user would.
+        def rollback() -> subprocess.CompletedProcess[str] | None:
+            r = cli(b, "rollback", between, "--json")
+            if r.returncode != 0 and "holds the phase-2 lock" in r.stderr:
+                return None
+            return r
+
+        done = wait_for("a rollback not refused for a running consolidation", rollback, WAIT)
         assert done.returncode == 0, done.stderr
         out = json.loads(done.stdout)
         assert out["outcome"] == "succeeded"
