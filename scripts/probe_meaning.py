@@ -69,12 +69,8 @@ from quality.minilm import MiniLM, ModelMissing  # noqa: E402
 from quality.model import Say, User  # noqa: E402
 from quality.prototypes import PROTOTYPES  # noqa: E402
 
-from memoryd.extract.offline.facts import (  # noqa: E402
-    _anchored,
-    replacements,
-    statements,
-    user_statements,
-)
+from memoryd.extract.offline.changes import replacements  # noqa: E402
+from memoryd.extract.offline.facts import _anchored, statements, user_statements  # noqa: E402
 from memoryd.extract.offline.language import read_message  # noqa: E402
 from memoryd.extract.offline.meaning import fit_head, softmax  # noqa: E402
 
