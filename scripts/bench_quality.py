@@ -364,9 +364,17 @@ def main(argv: list[str] | None = None) -> int:
         help="the offline extractor's meaning model (offline.meaning): on, off, or both, "
         "which runs each corpus twice and prints the two side by side (off is the baseline)",
     )
+    ap.add_argument(
+        "--now-ms",
+        type=int,
+        metavar="MS",
+        help='the one "now" every session date derives from (default: the current time); '
+        "pinned, two runs write the same memory files, to compare code changes byte for byte",
+    )
     args = ap.parse_args(argv)
     names = {"both": ["a", "b"], "all": list(corpora.NAMES)}.get(args.corpus, [args.corpus])
-    now_ms = int(time.time() * 1000)  # the one "now" every session date derives from
+    # the one "now" every session date derives from
+    now_ms = args.now_ms if args.now_ms is not None else int(time.time() * 1000)
     modes: list[str | None] = {
         "default": [None],
         "on": ["on"],

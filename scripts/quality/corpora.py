@@ -1,10 +1,41 @@
-"""The corpora by name."""
+"""The corpora by name, and the one list of which are tuned on and which are held out.
+
+The held-out corpora were each written after the tuning ones, without reading their sessions:
+they are the integrator's measurement, so nothing is tuned or trained on them, and the probes
+run on them only when told ``--held-out`` (``check``)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from quality.model import Corpus
 
-NAMES = ("a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q")
+TUNING = ("a", "b", "c", "d", "e", "f", "g", "h", "k")
+HELD_OUT = ("i", "j", "l", "m", "n", "o", "p", "q")
+NAMES = tuple(sorted(TUNING + HELD_OUT))
+
+
+class HeldOut(ValueError):
+    """A held-out corpus (or an unknown one) named where it may not be used."""
+
+
+def held_out_note() -> str:
+    return f"{', '.join(n.upper() for n in HELD_OUT)} are measured, never tuned or trained on"
+
+
+def check(names: Sequence[str], held_out: bool = False) -> list[str]:
+    """The named corpora in ``NAMES`` order; an unknown one is refused, and a held-out one
+    unless ``held_out`` (the integrator's explicit ``--held-out``)."""
+    unknown = sorted(set(names) - set(NAMES))
+    if unknown:
+        raise HeldOut(f"no corpus {', '.join(unknown)}: choose from {', '.join(NAMES)}")
+    held = sorted(set(names) & set(HELD_OUT))
+    if held and not held_out:
+        raise HeldOut(
+            f"corpus {', '.join(held)} is held out ({held_out_note()}): "
+            "pass --held-out for the integrator's measurement"
+        )
+    return [n for n in NAMES if n in names]
 
 
 def get(name: str) -> Corpus:

@@ -1,5 +1,5 @@
 """The shipped meaning head (memoryd/extract/offline/meaning_head.json) and its trainer's
-refusal of the held-out corpora: the integrator's measurement on I, J, L and M stays one."""
+refusal of the held-out corpora: the integrator's measurement on them stays one."""
 
 from __future__ import annotations
 
@@ -12,15 +12,16 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "scripts"))
 
 import train_meaning  # noqa: E402
+from quality import corpora  # noqa: E402
 
 from memoryd.extract.offline.meaning import CLASSES, shipped_head  # noqa: E402
 
 
 def test_the_shipped_head_was_trained_on_tuning_corpora_only() -> None:
     head = shipped_head()
-    assert head.trained_on == train_meaning.TUNING
+    assert head.trained_on == corpora.TUNING
     assert not set(head.trained_on) & set("ijlmnopq")
-    assert set(train_meaning.HELD_OUT) == set("ijlmnopq")
+    assert set(corpora.HELD_OUT) == set("ijlmnopq")
     assert head.labeller.startswith("labels-")
     assert head.classes == CLASSES
     assert len(head.weights) == 385 and all(len(row) == len(CLASSES) for row in head.weights)
@@ -37,4 +38,7 @@ def test_the_trainer_refuses_a_held_out_corpus_with_one_line(
 ) -> None:
     assert train_meaning.main(["--corpus", "a", "--corpus", "m", "--out", "/dev/null"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err == "train_meaning: corpus m is held out (I, J, L, M are measured, never trained on)"
+    assert err == (
+        "train_meaning: corpus m is held out "
+        "(I, J, L, M, N, O, P, Q are measured, never tuned or trained on)"
+    )

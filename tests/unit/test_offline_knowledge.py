@@ -298,7 +298,7 @@ async def test_small_talk_is_not_a_task_and_one_off_commands_are_not_knowledge()
 
 
 def test_replacement_phrasings() -> None:
-    from memoryd.extract.offline.facts import replacements
+    from memoryd.extract.offline.changes import replacements
 
     said = replacements(
         [

@@ -22,7 +22,8 @@ from support.items import (
 )
 
 from memoryd.extract.offline import is_preference, preference_implication, read_message
-from memoryd.extract.offline.facts import replacements, statements
+from memoryd.extract.offline.changes import replacements
+from memoryd.extract.offline.facts import statements
 from memoryd.extract.offline.shell import error_excerpt
 
 

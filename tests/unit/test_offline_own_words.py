@@ -15,7 +15,8 @@ from memoryd.consolidate.offline.meaning import rule_key, same_meaning
 from memoryd.extract.offline import is_preference, preference_implication, read_message
 from memoryd.extract.offline.lessons import rejected_lines
 from memoryd.extract.offline.recap import corrected, correction, negated, recap_of
-from memoryd.extract.offline.timeline import Preference, analyse
+from memoryd.extract.offline.tasks import Preference
+from memoryd.extract.offline.timeline import analyse
 from memoryd.textutil import content_words
 
 HIVES = "/home/oona/src/hivelog"

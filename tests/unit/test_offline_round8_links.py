@@ -8,7 +8,7 @@ from support.items import assistant, failures_of, knowledge_of, patch, patch_ok,
 
 from memoryd.consolidate.offline.replaced import superseded_by
 from memoryd.consolidate.offline.supersession import changed_values
-from memoryd.extract.offline.facts import replacements
+from memoryd.extract.offline.changes import replacements
 from memoryd.extract.offline.shell import error_excerpt
 
 

@@ -10,7 +10,7 @@ from support.items import assistant, result, run, user
 from support.offline_memory import consolidate, session
 
 from memoryd.consolidate.offline.replaced import Replacement, superseded_by
-from memoryd.extract.offline.facts import replacements
+from memoryd.extract.offline.changes import replacements
 
 CWD = "/home/ada/src/tidepool"
 

@@ -8,7 +8,8 @@ from support.items import failures_of, result, run, user
 from memoryd.consolidate.offline.meaning import same_meaning
 from memoryd.consolidate.offline.scope import universal, unpointed
 from memoryd.extract.offline import is_preference, preference_implication, read_message
-from memoryd.extract.offline.facts import replacements, statements
+from memoryd.extract.offline.changes import replacements
+from memoryd.extract.offline.facts import statements
 from memoryd.extract.offline.norms import scope_pointer
 from memoryd.extract.offline.shell import error_excerpt
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 from support.items import assistant, extract, request, result, run, section, task_block, user
 
 from memoryd.extract.offline import is_preference, read_message
-from memoryd.extract.offline.facts import replacements, statements, user_statements
+from memoryd.extract.offline.changes import replacements
+from memoryd.extract.offline.facts import statements, user_statements
 from memoryd.extract.offline.language import (
     accepted_offer,
     condenses,

@@ -13,7 +13,8 @@ from support.items import assistant, extract, failures_of, knowledge_of, request
 from memoryd.consolidate.offline.meaning import same_meaning
 from memoryd.consolidate.offline.scope import universal
 from memoryd.extract.offline import is_preference, preference_implication, read_message
-from memoryd.extract.offline.facts import replacements, statements, user_statements
+from memoryd.extract.offline.changes import replacements
+from memoryd.extract.offline.facts import statements, user_statements
 from memoryd.extract.offline.language import is_rejection
 from memoryd.extract.offline.sentences import body_of
 

@@ -29,7 +29,7 @@ What it extracts
 * **Durable statements** (``facts``): the assistant's conclusions and the user's statements
   with an anchor (env var, port, version, path, code span) and a standing verb; facts in tool
   output (``--version``, settings in config files, where a server listens); replacements ("we
-  replaced X with Y", "X is gone", a command whose target no longer exists).
+  replaced X with Y", "X is gone", a command whose target no longer exists: ``changes``).
 * **Commands** from ``exec_command`` / ``shell`` / ``shell_command`` function calls,
   ``local_shell_call`` items and ``write_stdin`` follow-ups, each with the exit status parsed
   from its output ("Process exited with code N", "Exit code: N", a JSON ``exit_code``).

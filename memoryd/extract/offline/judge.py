@@ -16,7 +16,7 @@ from memoryd.extract.offline.shell import (
     command_key,
     command_programs,
 )
-from memoryd.extract.offline.timeline import Command, Edit, Feedback, Task
+from memoryd.extract.offline.tasks import Command, Edit, Feedback, Task
 from memoryd.textutil import TRANSIENT, clip, dedupe, md_code, plural, quoted
 
 

@@ -35,7 +35,7 @@ from memoryd.extract.offline.shell import (
     command_programs,
     written_files,
 )
-from memoryd.extract.offline.timeline import Command, Edit, Feedback, Task
+from memoryd.extract.offline.tasks import Command, Edit, Feedback, Task
 from memoryd.redact import REDACTED
 from memoryd.textutil import TRANSIENT, clip, dedupe, md_code, quoted
 

@@ -40,7 +40,7 @@ from memoryd.extract.offline.implication import preference_implication, with_con
 from memoryd.extract.offline.judge import Printed
 from memoryd.extract.offline.rules import is_preference
 from memoryd.extract.offline.sentences import split_sentences, strip_tail
-from memoryd.extract.offline.timeline import Preference, Task
+from memoryd.extract.offline.tasks import Preference, Task
 from memoryd.textutil import TRANSIENT, clip, norm_words, one_line
 
 if TYPE_CHECKING:

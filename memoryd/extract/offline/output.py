@@ -7,7 +7,7 @@ import re
 from memoryd.extract.offline.facts import VERSION
 from memoryd.extract.offline.judge import SECRET_NAME, is_probe, without_one_offs
 from memoryd.extract.offline.sentences import strip_tail
-from memoryd.extract.offline.timeline import Task
+from memoryd.extract.offline.tasks import Task
 from memoryd.textutil import TRANSIENT, clip, dedupe, md_code
 
 # Facts that show in the output of a successful command.

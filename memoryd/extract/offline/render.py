@@ -8,13 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from memoryd.extract.base import ExtractionRequest, Stage1Output
-from memoryd.extract.offline.facts import (
-    MAX_FACTS,
-    gone_commands,
-    replacements,
-    statements,
-    user_statements,
-)
+from memoryd.extract.offline.changes import gone_commands, replacements
+from memoryd.extract.offline.facts import MAX_FACTS, statements, user_statements
 from memoryd.extract.offline.implication import PREFER_XY, USE_XY
 from memoryd.extract.offline.judge import (
     Printed,
@@ -51,7 +46,7 @@ from memoryd.extract.offline.meaning import Scorer, second_opinion
 from memoryd.extract.offline.output import output_facts
 from memoryd.extract.offline.sentences import strip_tail
 from memoryd.extract.offline.shell import command_programs, output_excerpt
-from memoryd.extract.offline.timeline import Command, Edit, Feedback, Note, Rollout, Task
+from memoryd.extract.offline.tasks import Command, Edit, Feedback, Note, Rollout, Task
 from memoryd.textutil import clip, dedupe, md_code, norm_words, plural, quoted
 
 

@@ -7,7 +7,7 @@ import posixpath
 
 from memoryd.extract.offline.limits import TITLE_CHARS
 from memoryd.extract.offline.shell import command_programs
-from memoryd.extract.offline.timeline import Rollout, Task
+from memoryd.extract.offline.tasks import Rollout, Task
 from memoryd.textutil import TRANSIENT, clip, dedupe, session_title
 
 
