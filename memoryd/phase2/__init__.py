@@ -29,9 +29,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import enum
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
@@ -82,6 +81,7 @@ from memoryd.memroot.extensions import (
     seed_ad_hoc,
 )
 from memoryd.memroot.legacy import migrate_legacy
+from memoryd.phase2.result import Failed, Phase2Outcome, Phase2Result, run_record
 from memoryd.store import forget as forget_store
 from memoryd.store import hosts, published
 from memoryd.store import phase2 as store
@@ -106,39 +106,6 @@ from memoryd.workspace.diff import WorkspaceDiff
 log = structlog.get_logger("memoryd.phase2")
 
 INVALID_ARTIFACTS = "failed_invalid_artifacts"
-
-
-class Phase2Outcome(enum.StrEnum):
-    SUCCEEDED = "succeeded"
-    NOOP = "noop"  # nothing changed since the last run: no agent ran
-    FAILED = "failed"
-    # Not run: the lock is held, the last run failed recently, or one ran too recently
-    # (GlobalClaimOutcome), or the token budget is spent (see budget_reset_at).
-    RUNNING = "running"
-    BACKOFF = "backoff"
-    COOLDOWN = "cooldown"
-    BUDGET = "budget"
-
-
-@dataclass
-class Phase2Result:
-    outcome: Phase2Outcome
-    run_id: str | None = None
-    reason: str | None = None
-    added: int = 0
-    retained: int = 0
-    removed: int = 0
-    changed_paths: list[str] = field(default_factory=list)
-    user_edits_kept: list[str] = field(default_factory=list)
-    input_tokens: int = 0
-    output_tokens: int = 0
-    budget_reset_at: int | None = None  # outcome "budget": when the spent budget resets
-
-
-class _Failed(MemorydError):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def validate_artifacts(root: Path) -> str | None:
@@ -446,13 +413,13 @@ class Consolidator:
                 await store.finish_run(
                     self.conn,
                     dataclasses.replace(
-                        self._record(run, result, RunOutcome.FAILED), reason="stopped"
+                        run_record(run, result, RunOutcome.FAILED), reason="stopped"
                     ),
                     usage=self._usage,
                 )
             bound.info("phase2_released")
             raise
-        except* _Failed as eg:
+        except* Failed as eg:
             reason = str(eg.exceptions[0])
             delay = p.retry_delay_seconds
             if out_of_descriptors(eg.exceptions[0]):
@@ -460,7 +427,7 @@ class Consolidator:
                 delay = min(delay, DESCRIPTOR_RETRY_SECONDS)
             result.outcome, result.reason = Phase2Outcome.FAILED, reason
             failed = dataclasses.replace(
-                self._record(run, result),
+                run_record(run, result),
                 outcome=RunOutcome.FAILED,
                 reason=reason,
                 finished_at_ms=clock.now_ms(),
@@ -491,12 +458,12 @@ class Consolidator:
         that escapes ``run_once`` and stops the daemon's phase-2 task."""
         try:
             await self._run(claim, run, result, bound)
-        except _Failed:
+        except Failed:
             raise
         except (OSError, MemorydError) as e:
-            raise _Failed(f"writing the memory root failed: {e}") from e
+            raise Failed(f"writing the memory root failed: {e}") from e
         except RecursionError as e:  # a tree too deep for some library's recursive walk
-            raise _Failed(f"the memory root is nested too deeply: {e}") from e
+            raise Failed(f"the memory root is nested too deeply: {e}") from e
 
     async def _heartbeat(self, claim: GlobalClaim) -> None:
         p = self.cfg.phase2
@@ -558,7 +525,7 @@ class Consolidator:
                 lambda: diff_against_baseline(root, max_file_bytes=big)
             )
         except (OSError, MemorydError) as e:
-            raise _Failed(f"preparing the memory root failed: {e}") from e
+            raise Failed(f"preparing the memory root failed: {e}") from e
         if diff.too_big:
             bound.warning(
                 "phase2_files_too_big",
@@ -590,7 +557,7 @@ class Consolidator:
             await self._purge_history(bound)
             await self._succeed(
                 claim,
-                self._record(run, result, RunOutcome.NOOP),
+                run_record(run, result, RunOutcome.NOOP),
                 selected,
                 watermark,
                 await self._tree_to_publish(),
@@ -633,7 +600,7 @@ class Consolidator:
             if e.usage is not None:  # a stopped agent still spent its tokens
                 self._book(run, result, self.agent.name, self.agent.model, e.usage)
             if e.reason != NO_TOOL_CALLS or not p.offline_fallback:
-                raise _Failed(str(e)) from e
+                raise Failed(str(e)) from e
             # The model made no call, so the folder is as prepared: the offline consolidator
             # starts from the same state, and the user still gets a folder.
             from memoryd.consolidate.offline import OfflineConsolidator
@@ -645,7 +612,7 @@ class Consolidator:
             self._book(run, result, agent_result.backend, agent_result.model, agent_result.usage)
         invalid = await anyio.to_thread.run_sync(validate_artifacts, root)
         if invalid is not None:
-            raise _Failed(invalid)
+            raise Failed(invalid)
         after = await anyio.to_thread.run_sync(lambda: snapshot(root, max_file_bytes=big))
         keep, saved = await anyio.to_thread.run_sync(
             reconcile_mid_run_edits, root, before, before_bytes, after, agent_result, run.run_id
@@ -688,21 +655,6 @@ class Consolidator:
         )
         self._usage = [row]
         result.input_tokens, result.output_tokens = spent.input_tokens, spent.output_tokens
-
-    @staticmethod
-    def _record(
-        run: Phase2RunRecord, result: Phase2Result, outcome: RunOutcome = RunOutcome.RUNNING
-    ) -> Phase2RunRecord:
-        return dataclasses.replace(
-            run,
-            outcome=outcome,
-            finished_at_ms=clock.now_ms(),
-            inputs_added=result.added,
-            inputs_retained=result.retained,
-            inputs_removed=result.removed,
-            input_tokens=result.input_tokens,
-            output_tokens=result.output_tokens,
-        )
 
     async def _succeed(
         self,
@@ -776,7 +728,7 @@ class Consolidator:
             except Exception as exc:
                 bound.error("history_commit_failed", error=repr(exc))
         return dataclasses.replace(
-            self._record(run, result, RunOutcome.SUCCEEDED), history_commit=commit
+            run_record(run, result, RunOutcome.SUCCEEDED), history_commit=commit
         )
 
     async def _take_published(
@@ -996,7 +948,7 @@ class Consolidator:
                 await store.finish_run(
                     self.conn,
                     dataclasses.replace(
-                        self._record(run, result, RunOutcome.FAILED),
+                        run_record(run, result, RunOutcome.FAILED),
                         reason=f"{reason} failed: {why}",
                     ),
                 )
