@@ -61,7 +61,6 @@ from memoryd.layout import (
     MEMORY_FILE,
     RAW_MEMORIES_FILE,
     ROLLOUT_SUMMARIES_DIR,
-    SUMMARY_FILE,
 )
 from memoryd.llm.types import Usage
 from memoryd.maintenance import (
@@ -82,6 +81,7 @@ from memoryd.memroot.extensions import (
 )
 from memoryd.memroot.legacy import migrate_legacy
 from memoryd.phase2.result import Failed, Phase2Outcome, Phase2Result, run_record
+from memoryd.phase2.validate import validate_artifacts, validate_run_tree
 from memoryd.store import forget as forget_store
 from memoryd.store import hosts, published
 from memoryd.store import phase2 as store
@@ -104,23 +104,6 @@ from memoryd.workspace.baseline import (
 from memoryd.workspace.diff import WorkspaceDiff
 
 log = structlog.get_logger("memoryd.phase2")
-
-INVALID_ARTIFACTS = "failed_invalid_artifacts"
-
-
-def validate_artifacts(root: Path) -> str | None:
-    """None if the agent's output is usable, else why not (Codex's checks, reference §5)."""
-    summary = root / SUMMARY_FILE
-    if not summary.is_file() or summary.is_symlink():
-        return f"{INVALID_ARTIFACTS}: {SUMMARY_FILE} is missing"
-    with summary.open("rb") as f:
-        first = f.readline().rstrip(b"\r\n")
-    if first != b"v1":
-        return f"{INVALID_ARTIFACTS}: {SUMMARY_FILE} does not start with the line v1"
-    memory = root / MEMORY_FILE
-    if not memory.is_file() or memory.is_symlink():
-        return f"{INVALID_ARTIFACTS}: {MEMORY_FILE} is missing"
-    return None
 
 
 def only_compressed_renames(diff: WorkspaceDiff) -> bool:
@@ -905,7 +888,7 @@ class Consolidator:
         )
         if refusal is not None:
             raise MemorydError(refusal)
-        invalid = await anyio.to_thread.run_sync(_validate_run_tree, directory, target)
+        invalid = await anyio.to_thread.run_sync(validate_run_tree, directory, target)
         if invalid is not None:
             raise MemorydError(f"cannot roll back to {run_id}: its tree is not usable ({invalid})")
         p = self.cfg.phase2
@@ -997,15 +980,3 @@ class Consolidator:
         if invalid is not None:
             raise MemorydError(invalid)
         return changed
-
-
-def _validate_run_tree(directory: Path, run: history.HistoryRun) -> str | None:
-    """:func:`validate_artifacts` on a recorded tree, before anything is restored from it."""
-    summary = run.files.get(SUMMARY_FILE)
-    if summary is None:
-        return f"{INVALID_ARTIFACTS}: {SUMMARY_FILE} is missing"
-    if history.read_file(directory, summary[0]).split(b"\n", 1)[0].rstrip(b"\r") != b"v1":
-        return f"{INVALID_ARTIFACTS}: {SUMMARY_FILE} does not start with the line v1"
-    if MEMORY_FILE not in run.files:
-        return f"{INVALID_ARTIFACTS}: {MEMORY_FILE} is missing"
-    return None

@@ -34,7 +34,7 @@ from memoryd.extract.base import ExtractionRequest, Stage1Output
 from memoryd.extract.chat import PROMPT_OVERHEAD_TOKENS, ChatExtractor
 from memoryd.extract.openai import UnusableReplyError
 from memoryd.extract.output import MAX_SLUG_CHARS, hollow_field
-from memoryd.phase2 import validate_artifacts
+from memoryd.phase2.validate import validate_artifacts
 
 REPO = Path(__file__).resolve().parent.parent
 # The whole acceptance run (three rollouts, then phase 2) on two shared cores; the bound a run
