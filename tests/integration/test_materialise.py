@@ -17,7 +17,8 @@ from memoryd.config import Config, Settings, StateConfig, resolve_paths
 from memoryd.consolidate.offline import OfflineConsolidator
 from memoryd.errors import MemorydError
 from memoryd.maintenance import forget
-from memoryd.phase2 import Consolidator, edits_to_consolidate, materialise_tree
+from memoryd.phase2 import Consolidator, materialise_tree
+from memoryd.phase2.edits import edits_to_consolidate
 from memoryd.store import listen, published
 from memoryd.store.db import immediate, open_db, open_state
 from memoryd.store.engine import EVENT_TREE, NOTIFY_CHANNEL, Connection, PgConnection, notify
