@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -63,8 +62,6 @@ from memoryd.maintenance import (
     apply_clear,
     clear_to_follow,
     locked_message,
-    pending_purge,
-    purge_done,
     rollback_refusal,
 )
 from memoryd.memroot.artifacts import remove_stale_temp_files, sync_artifacts
@@ -80,13 +77,20 @@ from memoryd.phase2.edits import (
     reconcile_mid_run_edits,
     user_edit_name,
 )
+from memoryd.phase2.record import (
+    ROLLBACK_REASON,
+    purge_forgotten,
+    purge_history,
+    record_history,
+    record_published,
+    tree_to_publish,
+)
 from memoryd.phase2.result import Failed, Phase2Outcome, Phase2Result, run_record
 from memoryd.phase2.validate import validate_artifacts, validate_run_tree
-from memoryd.store import forget as forget_store
-from memoryd.store import hosts, published
 from memoryd.store import phase2 as store
+from memoryd.store import published
 from memoryd.store.db import immediate
-from memoryd.store.engine import Connection, host_of
+from memoryd.store.engine import Connection
 from memoryd.store.jobs import GLOBAL, UsageRow, clamp_future_deadlines, enqueue_global
 from memoryd.store.phase2 import GlobalClaim, GlobalClaimOutcome, Phase2RunRecord, RunOutcome
 from memoryd.workspace import history
@@ -178,9 +182,6 @@ def materialise_tree(
         changed.append(rel)
     baseline = reset_baseline(root, keep=keep or None, max_file_bytes=max_file_bytes)
     return Materialised(run_id, changed, kept, saved, baseline)
-
-
-ROLLBACK_REASON = "rollback to "  # a rollback's run record: "rollback to <run>"
 
 
 class Consolidator:
@@ -439,13 +440,13 @@ class Consolidator:
         edits = edits_to_consolidate(diff)
         nothing_to_do = not rows and not selection.removed and not edits
         if diff.is_empty or nothing_to_do:
-            await self._purge_history(bound)
+            await purge_history(self.conn, self.history_dir, bound)
             await self._succeed(
                 claim,
                 run_record(run, result, RunOutcome.NOOP),
                 selected,
                 watermark,
-                await self._tree_to_publish(),
+                await tree_to_publish(self.conn, self.root),
             )
             result.outcome = Phase2Outcome.NOOP
             event = "phase2_nothing_changed" if diff.is_empty else "phase2_nothing_to_consolidate"
@@ -513,14 +514,24 @@ class Consolidator:
         )
         await anyio.to_thread.run_sync(remove_diff_file, root)
         # Recorded while the lock is held, so history commits follow the runs' order.
-        record = await self._record_history(
-            baseline, run, result, bound, kind="consolidation", selection=selected
+        record = await record_history(
+            self.conn,
+            self.history_dir,
+            self.root,
+            baseline,
+            run,
+            result,
+            bound,
+            kind="consolidation",
+            selection=selected,
         )
-        await self._purge_history(bound)
+        await purge_history(self.conn, self.history_dir, bound)
         if fell_back is not None:
             record = dataclasses.replace(record, reason=fell_back)
             result.reason = fell_back
-        await self._succeed(claim, record, selected, watermark, await self._tree_to_publish())
+        await self._succeed(
+            claim, record, selected, watermark, await tree_to_publish(self.conn, self.root)
+        )
         result.outcome = Phase2Outcome.SUCCEEDED
         bound.info(
             "phase2_succeeded",
@@ -563,59 +574,6 @@ class Consolidator:
         if not ok:
             raise LockLost
 
-    async def _tree_to_publish(self) -> dict[str, bytes] | None:
-        """The baseline's files when the other hosts do not have them yet: published with the
-        run's success (memoryd/store/published.py). None on SQLite (one host), or when the
-        newest published tree already is this baseline (a run that changed nothing)."""
-        if not published.shared(self.conn):
-            return None
-        files = await anyio.to_thread.run_sync(baseline_files, self.root)
-        latest = await published.latest_tree(self.conn)
-        if latest is not None and latest.files == files:
-            return None
-        return files
-
-    async def _record_history(
-        self,
-        baseline: str,
-        run: Phase2RunRecord,
-        result: Phase2Result,
-        bound: structlog.stdlib.BoundLogger,
-        *,
-        kind: str,
-        selection: Sequence[tuple[str, int]],
-        rolled_back_to: str | None = None,
-    ) -> Phase2RunRecord:
-        """Commit the new baseline's tree to the run history (a consolidation and a rollback
-        record the same facts) and return the succeeded run's record with that commit's id,
-        or None there when no history is kept or it failed. A failure is logged and never
-        fails the run: the consolidated files are good, only their copy in the history is
-        missing."""
-        facts = history.RunFacts(
-            run_id=run.run_id,
-            kind=kind,
-            at_ms=clock.now_ms(),
-            inputs_added=result.added,
-            inputs_retained=result.retained,
-            inputs_removed=result.removed,
-            selection=selection,
-            rolled_back_to=rolled_back_to,
-            **await self._host(host_of(self.conn), this_host=True),
-        )
-        directory = self.history_dir
-        commit: str | None = None
-        if directory is not None:
-            try:
-                with anyio.CancelScope(shield=True):
-                    commit = await anyio.to_thread.run_sync(
-                        history.record, directory, self.root, baseline, facts
-                    )
-            except Exception as exc:
-                bound.error("history_commit_failed", error=repr(exc))
-        return dataclasses.replace(
-            run_record(run, result, RunOutcome.SUCCEEDED), history_commit=commit
-        )
-
     async def _take_published(
         self, bound: structlog.stdlib.BoundLogger
     ) -> tuple[published.PublishedTree, Materialised | None] | None:
@@ -647,7 +605,9 @@ class Consolidator:
         recorded: list[str] = []
         for seq in missed:
             between = await published.tree_at(self.conn, seq)
-            if between is not None and await self._record_published(between, bound):
+            if between is not None and await record_published(
+                self.conn, self.history_dir, self.root, between, bound
+            ):
                 recorded.append(between.run_id)
         if missed:
             bound.info("history_missed_runs_recorded", runs=list(recorded))
@@ -660,102 +620,18 @@ class Consolidator:
             )
             # Recorded once: from the new baseline, or from its files when the root already
             # held it (a crash between the swap and the commit, or a commit that failed).
-            if tree.run_id not in have and await self._record_published(
-                tree, bound, baseline=None if done is None else done.baseline
+            if tree.run_id not in have and await record_published(
+                self.conn,
+                self.history_dir,
+                self.root,
+                tree,
+                bound,
+                baseline=None if done is None else done.baseline,
             ):
                 recorded.append(tree.run_id)
         if recorded:
-            await self._purge_forgotten(bound)
+            await purge_forgotten(self.conn, self.history_dir, bound)
         return None if tree is None else (tree, done)
-
-    async def _host(self, host_id: str, *, this_host: bool = False) -> dict[str, str]:
-        """The host a history commit names (``RunFacts.host``/``host_id``): ``host_id`` ('' on
-        SQLite) with the name it registered in the hosts table; this machine's name for a run
-        of this host's own that the table cannot name."""
-        name = await hosts.hostname_of(self.conn, host_id)
-        if name is None and this_host:
-            name = hosts.this_hostname()
-        return {"host": name or "", "host_id": host_id}
-
-    async def _record_published(
-        self,
-        tree: published.PublishedTree,
-        bound: structlog.stdlib.BoundLogger,
-        *,
-        baseline: str | None = None,
-    ) -> bool:
-        """Commit a tree another host published to this host's run history under that host's
-        run id: from the root's ``baseline`` commit when it is this root's, else from its
-        files. Its facts come from the shared run record and the selection published with
-        it; a failure is logged (False) and never fails the materialisation."""
-        directory = self.history_dir
-        if directory is None:
-            return False
-        rec = await store.get_run(self.conn, tree.run_id)
-        selection = tree.selection
-        if selection is None:  # published before the selections were kept: the newest only
-            selection = tuple((await store.last_selection(self.conn)).items())
-        reason = rec.reason if rec is not None else None
-        target = reason.removeprefix(ROLLBACK_REASON) if reason else None
-        rolled_back = reason is not None and reason.startswith(ROLLBACK_REASON)
-        facts = history.RunFacts(
-            run_id=tree.run_id,
-            kind="rollback" if rolled_back else "consolidation",
-            at_ms=(rec.finished_at_ms if rec and rec.finished_at_ms else clock.now_ms()),
-            inputs_added=rec.inputs_added if rec else 0,
-            inputs_retained=rec.inputs_retained if rec else 0,
-            inputs_removed=rec.inputs_removed if rec else 0,
-            selection=sorted(selection),
-            rolled_back_to=target if rolled_back else None,
-            **await self._host(tree.host_id),
-        )
-        try:
-            with anyio.CancelScope(shield=True):
-                if baseline is None:
-                    await anyio.to_thread.run_sync(
-                        history.record_files, directory, tree.files, facts
-                    )
-                else:
-                    await anyio.to_thread.run_sync(
-                        history.record, directory, self.root, baseline, facts
-                    )
-        except Exception as exc:
-            bound.error("history_commit_failed", run_id=tree.run_id, error=repr(exc))
-            return False
-        return True
-
-    async def _purge_forgotten(self, bound: structlog.stdlib.BoundLogger) -> None:
-        """After recording trees another host published: the forgets that led to them were
-        purged from the history of the host that consolidated them; this host's history
-        holds the same runs (and the trees before the forget), so they are purged here."""
-        directory = self.history_dir
-        assert directory is not None
-        forgotten = await forget_store.forgotten_threads(self.conn)
-        try:
-            with anyio.CancelScope(shield=True):
-                rewritten = await anyio.to_thread.run_sync(history.purge, directory, forgotten)
-        except Exception as exc:
-            bound.error("history_purge_failed", error=repr(exc))
-            return
-        if rewritten:
-            bound.info("history_purged", forgotten_threads=len(forgotten), runs_rewritten=rewritten)
-
-    async def _purge_history(self, bound: structlog.stdlib.BoundLogger) -> None:
-        """After a forget, cut the forgotten threads' memories out of the run history (under
-        the lock, like every history write; by now the live files no longer hold them). A
-        failure is logged and tried again after the next run; it never fails this one."""
-        pending = await pending_purge(self.conn)
-        if pending is None or self.history_dir is None:
-            return
-        token, threads = pending
-        try:
-            with anyio.CancelScope(shield=True):
-                rewritten = await anyio.to_thread.run_sync(history.purge, self.history_dir, threads)
-        except Exception as exc:
-            bound.error("history_purge_failed", error=repr(exc))
-            return
-        await purge_done(self.conn, token)
-        bound.info("history_purged", forgotten_threads=len(threads), runs_rewritten=rewritten)
 
     async def rollback(self, run_id: str) -> Phase2Result:
         """Restore the memory root to the tree the run history recorded for ``run_id``, as a
@@ -839,7 +715,10 @@ class Consolidator:
                 )
             bound.warning("phase2_rollback_failed", target=run_id, reason=why)
             raise MemorydError(f"{reason} failed: {why}") from exc
-        record = await self._record_history(
+        record = await record_history(
+            self.conn,
+            self.history_dir,
+            self.root,
             baseline,
             run,
             result,
@@ -855,7 +734,7 @@ class Consolidator:
                 record,
                 list(target.selection),
                 claim.input_watermark,
-                await self._tree_to_publish(),
+                await tree_to_publish(self.conn, self.root),
             )
         except LockLost as exc:
             raise MemorydError(f"{reason} failed: {store.LEASE_LOST}") from exc
