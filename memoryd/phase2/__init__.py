@@ -27,9 +27,7 @@ agent's usage is booked with the run record, for failed runs too.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
@@ -53,7 +51,6 @@ from memoryd.errors import (
     MemorydError,
     out_of_descriptors,
 )
-from memoryd.fsutil import atomic_write, make_private_dirs
 from memoryd.layout import (
     MEMORY_FILE,
 )
@@ -75,29 +72,23 @@ from memoryd.phase2.edits import (
     only_compressed_renames,
     read_all,
     reconcile_mid_run_edits,
-    user_edit_name,
 )
+from memoryd.phase2.materialise import Materialised, take_published
 from memoryd.phase2.record import (
     ROLLBACK_REASON,
-    purge_forgotten,
     purge_history,
     record_history,
-    record_published,
     tree_to_publish,
 )
 from memoryd.phase2.result import Failed, Phase2Outcome, Phase2Result, run_record
 from memoryd.phase2.validate import validate_artifacts, validate_run_tree
 from memoryd.store import phase2 as store
-from memoryd.store import published
 from memoryd.store.db import immediate
 from memoryd.store.engine import Connection
 from memoryd.store.jobs import GLOBAL, UsageRow, clamp_future_deadlines, enqueue_global
 from memoryd.store.phase2 import GlobalClaim, GlobalClaimOutcome, Phase2RunRecord, RunOutcome
 from memoryd.workspace import history
 from memoryd.workspace.baseline import (
-    baseline_files,
-    blob_id,
-    check_rel_path,
     diff_against_baseline,
     ensure_baseline,
     remove_diff_file,
@@ -107,81 +98,6 @@ from memoryd.workspace.baseline import (
 )
 
 log = structlog.get_logger("memoryd.phase2")
-
-
-@dataclass(frozen=True)
-class Materialised:
-    """What a materialisation of a published tree did to this host's memory root."""
-
-    run_id: str
-    changed: list[str]  # paths written or removed with the published content
-    kept: list[str]  # this host's unconsolidated edits, left in place (in the next diff)
-    saved: list[str]  # this host's edits of files the tree changed too, saved beside them
-    baseline: str = ""  # the root's new baseline commit (the tree's content)
-
-
-def materialise_tree(
-    root: Path, files: dict[str, bytes], run_id: str, *, max_file_bytes: int
-) -> Materialised | None:
-    """Make ``files`` (a tree another host consolidated and published) this root's content
-    and its baseline, keeping this host's edits that no consolidation has seen yet; None if
-    the baseline already is that tree.
-
-    An edit here (what :func:`edits_to_consolidate` counts: not memoryd's derived files) is
-    never overwritten: a file the tree left as the old baseline had it keeps the user's
-    version; a file the tree changed too gets the tree's version, and the user's is saved
-    beside it as ``<name>.user-edit-<run>.md`` (as for an edit made while the agent ran; a
-    file deleted here that the tree changed comes back with the tree's content). Either way
-    the new baseline records the tree's content, so the edit is in this root's next diff:
-    input of the next consolidation run here.
-
-    Crash-safe as phase 2 is: the files are replaced one by one (atomically), then the
-    baseline is swapped (the commit point). A crash before the swap leaves files that equal
-    the tree's, which the next attempt recognises as such, not as edits."""
-    for rel in files:
-        try:
-            check_rel_path(rel)
-        except ValueError as e:  # never written outside the root, nor into .git
-            raise MemorydError(
-                f"the published memory tree of run {run_id} is unusable: {e}; nothing was "
-                "written (the next consolidation publishes a new one)"
-            ) from None
-    ensure_baseline(root, max_file_bytes=max_file_bytes)
-    base = baseline_files(root)
-    if {p: blob_id(d) for p, d in base.items()} == {p: blob_id(d) for p, d in files.items()}:
-        return None
-    diff = diff_against_baseline(root, max_file_bytes=max_file_bytes)
-    edited = set(edits_to_consolidate(diff))
-    local = {c.path: c.new_data for c in diff.changes}  # None: deleted here
-    keep: dict[str, bytes | None] = {}
-    changed: list[str] = []
-    kept: list[str] = []
-    saved: list[str] = []
-    for rel in sorted(set(files) | set(base) | set(local)):
-        new = files.get(rel)
-        now = local[rel] if rel in local else base.get(rel)
-        if now == new:
-            continue
-        if rel in edited:
-            if base.get(rel) == new:  # the tree left it alone: the user's version stays
-                kept.append(rel)
-                keep[rel] = new
-                continue
-            if now is not None:
-                name = user_edit_name(rel, run_id)
-                atomic_write(root / name, now, root=root)
-                saved.append(name)
-                keep[name] = None  # new to the baseline: it shows in the next diff
-        path = root / rel
-        if new is None:
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
-        else:
-            make_private_dirs(path.parent, root=root)
-            atomic_write(path, new, root=root)
-        changed.append(rel)
-    baseline = reset_baseline(root, keep=keep or None, max_file_bytes=max_file_bytes)
-    return Materialised(run_id, changed, kept, saved, baseline)
 
 
 class Consolidator:
@@ -225,14 +141,20 @@ class Consolidator:
 
     async def materialise(self) -> Materialised | None:
         """Bring the newest tree another host published into this root, after recording the
-        ones this host missed in its run history (:meth:`_take_published`; PostgreSQL; None on
+        ones this host missed in its run history (:func:`take_published`; PostgreSQL; None on
         SQLite, or when the root already holds it). This host's unconsolidated edits are kept
         (:func:`materialise_tree`) and phase 2 is enqueued for them: they are consolidated
         here, by the next run this host makes under the lock, and published from there."""
         async with self._root_guard:
             # Read under the guard: a run of ours that ends meanwhile publishes a newer tree,
             # which must not be overwritten by the one read before it.
-            taken = await self._take_published(log)
+            taken = await take_published(
+                self.conn,
+                self.history_dir,
+                self.root,
+                log,
+                max_file_bytes=self.cfg.phase2.max_file_bytes,
+            )
         if taken is None:
             return None
         tree, done = taken
@@ -386,7 +308,9 @@ class Consolidator:
             await anyio.to_thread.run_sync(lambda: ensure_baseline(root, max_file_bytes=big))
             # Another host's newer consolidation first (a host back from being offline):
             # this run builds on it, with this host's own edits on top.
-            tree, caught_up = await self._take_published(bound) or (None, None)
+            tree, caught_up = await take_published(
+                self.conn, self.history_dir, self.root, bound, max_file_bytes=big
+            ) or (None, None)
             if tree is not None and caught_up is not None:
                 bound.info(
                     "phase2_caught_up",
@@ -573,65 +497,6 @@ class Consolidator:
             )
         if not ok:
             raise LockLost
-
-    async def _take_published(
-        self, bound: structlog.stdlib.BoundLogger
-    ) -> tuple[published.PublishedTree, Materialised | None] | None:
-        """Bring this root to the newest tree the hosts published (None: none is, or SQLite),
-        after recording in this host's run history, in publication order, every kept tree it
-        missed (published while it was stopped or busy): ``history`` on every host lists the
-        runs every host made, and ``rollback`` to one of them works here as for a run of its
-        own (the rollback is published like a run).
-
-        A host's place is read from its run history rather than stored (a tag lookup per kept
-        tree): the newest kept tree it holds. The kept trees after that one that it lacks are
-        committed from their files; a host that holds none of them (a new one) takes only
-        the newest. Then only the newest is applied to the root (:func:`materialise_tree`)
-        and committed from the new baseline."""
-        runs = await published.tree_runs(self.conn)
-        if not runs:
-            return None
-        directory = self.history_dir
-        have: set[str] = set()
-        if directory is not None:
-            try:
-                have = await anyio.to_thread.run_sync(
-                    history.recorded, directory, [run for _, run in runs]
-                )
-            except Exception as exc:  # the folder still follows; only the history lags
-                bound.error("history_read_failed", error=repr(exc))
-        known = [i for i, (_, run) in enumerate(runs) if run in have]
-        missed = [seq for seq, run in runs[known[-1] + 1 : -1] if run not in have] if known else []
-        recorded: list[str] = []
-        for seq in missed:
-            between = await published.tree_at(self.conn, seq)
-            if between is not None and await record_published(
-                self.conn, self.history_dir, self.root, between, bound
-            ):
-                recorded.append(between.run_id)
-        if missed:
-            bound.info("history_missed_runs_recorded", runs=list(recorded))
-        tree = await published.tree_at(self.conn, runs[-1][0])
-        done: Materialised | None = None
-        if tree is not None:
-            big = self.cfg.phase2.max_file_bytes
-            done = await anyio.to_thread.run_sync(
-                lambda: materialise_tree(self.root, tree.files, tree.run_id, max_file_bytes=big)
-            )
-            # Recorded once: from the new baseline, or from its files when the root already
-            # held it (a crash between the swap and the commit, or a commit that failed).
-            if tree.run_id not in have and await record_published(
-                self.conn,
-                self.history_dir,
-                self.root,
-                tree,
-                bound,
-                baseline=None if done is None else done.baseline,
-            ):
-                recorded.append(tree.run_id)
-        if recorded:
-            await purge_forgotten(self.conn, self.history_dir, bound)
-        return None if tree is None else (tree, done)
 
     async def rollback(self, run_id: str) -> Phase2Result:
         """Restore the memory root to the tree the run history recorded for ``run_id``, as a
