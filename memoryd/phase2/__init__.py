@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -73,6 +74,7 @@ from memoryd.phase2.edits import (
     read_all,
     reconcile_mid_run_edits,
 )
+from memoryd.phase2.lease import claim_lock, confirm_lock, finish_succeeded, keep_lock
 from memoryd.phase2.materialise import Materialised, take_published
 from memoryd.phase2.record import (
     ROLLBACK_REASON,
@@ -85,7 +87,7 @@ from memoryd.phase2.validate import validate_artifacts, validate_run_tree
 from memoryd.store import phase2 as store
 from memoryd.store.db import immediate
 from memoryd.store.engine import Connection
-from memoryd.store.jobs import GLOBAL, UsageRow, clamp_future_deadlines, enqueue_global
+from memoryd.store.jobs import UsageRow, enqueue_global
 from memoryd.store.phase2 import GlobalClaim, GlobalClaimOutcome, Phase2RunRecord, RunOutcome
 from memoryd.workspace import history
 from memoryd.workspace.baseline import (
@@ -182,21 +184,8 @@ class Consolidator:
             return Phase2Result(
                 outcome=Phase2Outcome.BUDGET, reason=str(e), budget_reset_at=reset_at
             )
-        now = clock.now_s()
-        if await clamp_future_deadlines(  # the clock went back: see jobs.py
-            self.conn,
-            GLOBAL,
-            now_s=now,
-            lease_seconds=p.lease_seconds,
-            retry_delay_seconds=p.retry_delay_seconds,
-        ):
-            log.warning("clock_went_back", job_kind=GLOBAL)
-        outcome, claim = await store.try_claim_global(
-            self.conn,
-            worker_id=self.worker_id,
-            now_s=now,
-            lease_seconds=p.lease_seconds,
-            min_interval_seconds=min_interval_seconds,
+        outcome, claim = await claim_lock(
+            self.conn, p, worker_id=self.worker_id, min_interval_seconds=min_interval_seconds
         )
         if claim is None:
             return Phase2Result(outcome=Phase2Outcome(outcome.value))
@@ -207,7 +196,15 @@ class Consolidator:
         result = Phase2Result(outcome=Phase2Outcome.FAILED, run_id=run.run_id)
         try:
             async with anyio.create_task_group() as tg:
-                tg.start_soon(self._heartbeat, claim)
+                tg.start_soon(
+                    partial(
+                        keep_lock,
+                        self.conn,
+                        claim,
+                        heartbeat_seconds=self.cfg.phase2.heartbeat_seconds,
+                        lease_seconds=self.cfg.phase2.lease_seconds,
+                    )
+                )
                 await self._run_failing_cleanly(claim, run, result, bound)
                 tg.cancel_scope.cancel()
         except* LockLost:
@@ -272,13 +269,6 @@ class Consolidator:
             raise Failed(f"writing the memory root failed: {e}") from e
         except RecursionError as e:  # a tree too deep for some library's recursive walk
             raise Failed(f"the memory root is nested too deeply: {e}") from e
-
-    async def _heartbeat(self, claim: GlobalClaim) -> None:
-        p = self.cfg.phase2
-        while True:
-            await anyio.sleep(p.heartbeat_seconds)
-            if not await store.heartbeat_global(self.conn, claim, clock.now_s(), p.lease_seconds):
-                raise LockLost
 
     async def _run(
         self,
@@ -353,8 +343,7 @@ class Consolidator:
         watermark = max(claim.input_watermark, selection.max_source_updated_at)
         if only_compressed_renames(diff):
             # Fold the new paths into the baseline; the agent has nothing to learn from them.
-            if not await store.heartbeat_global(self.conn, claim, clock.now_s(), p.lease_seconds):
-                raise LockLost
+            await confirm_lock(self.conn, claim, p.lease_seconds)
             await anyio.to_thread.run_sync(reset_baseline, root)
             bound.info("phase2_compressed_renames_only", files=len(diff.changes))
             diff = dataclasses.replace(diff, changes=())
@@ -365,11 +354,13 @@ class Consolidator:
         nothing_to_do = not rows and not selection.removed and not edits
         if diff.is_empty or nothing_to_do:
             await purge_history(self.conn, self.history_dir, bound)
-            await self._succeed(
+            await finish_succeeded(
+                self.conn,
                 claim,
                 run_record(run, result, RunOutcome.NOOP),
                 selected,
                 watermark,
+                self._usage,
                 await tree_to_publish(self.conn, self.root),
             )
             result.outcome = Phase2Outcome.NOOP
@@ -431,8 +422,7 @@ class Consolidator:
             bound.warning("phase2_user_edit_preserved", files=saved)
         result.user_edits_kept = sorted(keep)
         # A lost lock must never reset the baseline: confirm ownership right before.
-        if not await store.heartbeat_global(self.conn, claim, clock.now_s(), p.lease_seconds):
-            raise LockLost
+        await confirm_lock(self.conn, claim, p.lease_seconds)
         baseline = await anyio.to_thread.run_sync(
             lambda: reset_baseline(root, keep=keep or None, max_file_bytes=big)
         )
@@ -453,8 +443,14 @@ class Consolidator:
         if fell_back is not None:
             record = dataclasses.replace(record, reason=fell_back)
             result.reason = fell_back
-        await self._succeed(
-            claim, record, selected, watermark, await tree_to_publish(self.conn, self.root)
+        await finish_succeeded(
+            self.conn,
+            claim,
+            record,
+            selected,
+            watermark,
+            self._usage,
+            await tree_to_publish(self.conn, self.root),
         )
         result.outcome = Phase2Outcome.SUCCEEDED
         bound.info(
@@ -475,28 +471,6 @@ class Consolidator:
         )
         self._usage = [row]
         result.input_tokens, result.output_tokens = spent.input_tokens, spent.output_tokens
-
-    async def _succeed(
-        self,
-        claim: GlobalClaim,
-        run: Phase2RunRecord,
-        selected: list[tuple[str, int]],
-        watermark: int,
-        tree: dict[str, bytes] | None = None,
-    ) -> None:
-        with anyio.CancelScope(shield=True):
-            ok = await store.finish_global_succeeded(
-                self.conn,
-                claim,
-                now_s=clock.now_s(),
-                completed_watermark=watermark,
-                selected=selected,
-                run=run,
-                usage=self._usage,
-                tree=tree,
-            )
-        if not ok:
-            raise LockLost
 
     async def rollback(self, run_id: str) -> Phase2Result:
         """Restore the memory root to the tree the run history recorded for ``run_id``, as a
@@ -562,10 +536,7 @@ class Consolidator:
                 result.changed_paths = await anyio.to_thread.run_sync(
                     self._restore, directory, target
                 )
-                if not await store.heartbeat_global(
-                    self.conn, claim, clock.now_s(), p.lease_seconds
-                ):
-                    raise LockLost
+                await confirm_lock(self.conn, claim, p.lease_seconds)
                 baseline = await anyio.to_thread.run_sync(reset_baseline, self.root)
         except (OSError, MemorydError, LockLost) as exc:
             why = store.LEASE_LOST if isinstance(exc, LockLost) else str(exc)
@@ -594,11 +565,13 @@ class Consolidator:
         )
         record = dataclasses.replace(record, reason=reason)
         try:
-            await self._succeed(
+            await finish_succeeded(
+                self.conn,
                 claim,
                 record,
                 list(target.selection),
                 claim.input_watermark,
+                self._usage,
                 await tree_to_publish(self.conn, self.root),
             )
         except LockLost as exc:
