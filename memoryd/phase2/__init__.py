@@ -28,7 +28,6 @@ agent's usage is booked with the run record, for failed runs too.
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Literal
@@ -56,16 +55,6 @@ from memoryd.layout import (
     MEMORY_FILE,
 )
 from memoryd.llm.types import Usage
-from memoryd.maintenance import (
-    apply_clear,
-    clear_to_follow,
-)
-from memoryd.memroot.artifacts import remove_stale_temp_files, sync_artifacts
-from memoryd.memroot.extensions import (
-    prune_extension_resources,
-    seed_ad_hoc,
-)
-from memoryd.memroot.legacy import migrate_legacy
 from memoryd.phase2.edits import (
     edits_to_consolidate,
     only_compressed_renames,
@@ -74,6 +63,7 @@ from memoryd.phase2.edits import (
 )
 from memoryd.phase2.lease import claim_lock, confirm_lock, finish_succeeded, keep_lock
 from memoryd.phase2.materialise import Materialised, take_published
+from memoryd.phase2.prepare import prepare_root
 from memoryd.phase2.record import (
     purge_history,
     record_history,
@@ -88,8 +78,6 @@ from memoryd.store.engine import Connection
 from memoryd.store.jobs import UsageRow, enqueue_global
 from memoryd.store.phase2 import GlobalClaim, GlobalClaimOutcome, Phase2RunRecord, RunOutcome
 from memoryd.workspace.baseline import (
-    diff_against_baseline,
-    ensure_baseline,
     remove_diff_file,
     reset_baseline,
     snapshot,
@@ -276,53 +264,18 @@ class Consolidator:
     ) -> None:
         p = self.cfg.phase2
         root = self.root
-        try:
-            migrated = await anyio.to_thread.run_sync(migrate_legacy, self.codex_home, root)
-            if migrated:
-                bound.info("legacy_memories_migrated", files=len(migrated))
-            # Before the baseline: one recreated now must not commit a dead write's leftovers.
-            stale = await anyio.to_thread.run_sync(remove_stale_temp_files, root)
-            if stale:
-                bound.warning("phase2_stale_temp_files_removed", files=stale)
-            # A clear made on another host first: this run must not consolidate (and publish)
-            # the folder from before it.
-            if self.state_dir is not None:
-                state_dir = self.state_dir
-                cleared = await clear_to_follow(self.conn, state_dir)
-                if cleared is not None:
-                    await anyio.to_thread.run_sync(apply_clear, root, state_dir, cleared)
-            big = p.max_file_bytes
-            await anyio.to_thread.run_sync(lambda: ensure_baseline(root, max_file_bytes=big))
-            # Another host's newer consolidation first (a host back from being offline):
-            # this run builds on it, with this host's own edits on top.
-            tree, caught_up = await take_published(
-                self.conn, self.history_dir, self.root, bound, max_file_bytes=big
-            ) or (None, None)
-            if tree is not None and caught_up is not None:
-                bound.info(
-                    "phase2_caught_up",
-                    published_run=tree.run_id,
-                    changed=len(caught_up.changed),
-                    edits_kept=caught_up.kept,
-                    edits_saved=caught_up.saved,
-                )
-            await anyio.to_thread.run_sync(seed_ad_hoc, root)
-            selection = await store.select_inputs(
-                self.conn,
-                limit=p.max_inputs,
-                max_unused_days=p.max_unused_days,
-                now_s=clock.now_s(),
-            )
-            rows = list(selection.rows)
-            await anyio.to_thread.run_sync(sync_artifacts, root, rows)
-            pruned = await anyio.to_thread.run_sync(
-                lambda: prune_extension_resources(root, datetime.fromtimestamp(clock.now_s(), UTC))
-            )
-            diff = await anyio.to_thread.run_sync(
-                lambda: diff_against_baseline(root, max_file_bytes=big)
-            )
-        except (OSError, MemorydError) as e:
-            raise Failed(f"preparing the memory root failed: {e}") from e
+        prepared = await prepare_root(
+            self.conn,
+            p,
+            bound,
+            root=root,
+            codex_home=self.codex_home,
+            state_dir=self.state_dir,
+            history_dir=self.history_dir,
+        )
+        selection, pruned, diff = prepared.selection, prepared.pruned, prepared.diff
+        rows = list(selection.rows)
+        big = p.max_file_bytes
         if diff.too_big:
             bound.warning(
                 "phase2_files_too_big",
