@@ -39,11 +39,9 @@ from memoryd import clock
 from memoryd.budget import Budget, BudgetExhausted
 from memoryd.config import Config
 from memoryd.consolidate.base import (
-    AgentError,
     ConsolidationAgent,
     ConsolidationInput,
 )
-from memoryd.consolidate.loop import NO_TOOL_CALLS
 from memoryd.errors import (
     DESCRIPTOR_HINT,
     DESCRIPTOR_RETRY_SECONDS,
@@ -55,6 +53,7 @@ from memoryd.layout import (
     MEMORY_FILE,
 )
 from memoryd.llm.types import Usage
+from memoryd.phase2.agent import run_agent
 from memoryd.phase2.edits import (
     edits_to_consolidate,
     only_compressed_renames,
@@ -344,23 +343,13 @@ class Consolidator:
             run_id=run.run_id,
             max_tokens=self._max_tokens,
         )
-        fell_back: str | None = None
-        try:
-            agent_result = await self.agent.consolidate(request)
-        except AgentError as e:
-            if e.usage is not None:  # a stopped agent still spent its tokens
-                self._book(run, result, self.agent.name, self.agent.model, e.usage)
-            if e.reason != NO_TOOL_CALLS or not p.offline_fallback:
-                raise Failed(str(e)) from e
-            # The model made no call, so the folder is as prepared: the offline consolidator
-            # starts from the same state, and the user still gets a folder.
-            from memoryd.consolidate.offline import OfflineConsolidator
-
-            fell_back = f"{NO_TOOL_CALLS}: consolidated offline (phase2.offline_fallback)"
-            bound.warning("phase2_offline_fallback", agent=self.agent.name, error=str(e))
-            agent_result = await OfflineConsolidator().consolidate(request)
-        else:
-            self._book(run, result, agent_result.backend, agent_result.model, agent_result.usage)
+        agent_result, fell_back = await run_agent(
+            self.agent,
+            request,
+            bound,
+            offline_fallback=p.offline_fallback,
+            book=partial(self._book, run, result),
+        )
         invalid = await anyio.to_thread.run_sync(validate_artifacts, root)
         if invalid is not None:
             raise Failed(invalid)
