@@ -23,6 +23,13 @@ Token budgets (memoryd/budget.py): while a daily budget that applies to phase 2 
 consolidation starts (outcome ``budget``, the lock is not taken); otherwise the agent's tokens
 are capped at ``min(run_tokens, what is left today)`` (``ConsolidationInput.max_tokens``). The
 agent's usage is booked with the run record, for failed runs too.
+
+This module owns the order (:class:`Consolidator`, the entry point of the daemon and the
+command line); each step lives in a module of its own: ``lease`` (claim, heartbeat, confirm),
+``prepare`` (the sync and the diff), ``edits`` (what in the diff is the user's), ``agent``
+(the agent run and the offline fallback), ``validate``, ``record`` (the run history and the
+tree published), ``materialise`` (another host's tree), ``rollback``, and ``result`` (what an
+attempt reports).
 """
 
 from __future__ import annotations
