@@ -17,7 +17,7 @@ import tomllib
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import aiosqlite
 import anyio
@@ -28,6 +28,7 @@ from memoryd import clock
 from memoryd.budget import budget_status
 from memoryd.config import Config, Settings
 from memoryd.control import client
+from memoryd.doctor.check import Check, fail, not_private, ok, warn
 from memoryd.errors import ConfigError, StateDBError
 from memoryd.fsutil import walk_tree
 from memoryd.layout import SUMMARY_FILE
@@ -37,44 +38,28 @@ from memoryd.store.db import migrations
 from memoryd.store.hosts import ServerProbe, inspect_pg, probe_server
 from memoryd.workspace.baseline import oversized_files
 
-Status = Literal["ok", "warn", "fail"]
-
 # The Codex CLI injects memory_summary.md into every prompt, cutting a longer file to its first
 # and last 5,000 bytes (reference: codex-cli-observed.md §6).
 INJECT_HEAD_BYTES = 5000
+
+
 INJECT_TAIL_BYTES = 5000
+
+
 BACKEND_TIMEOUT_SECONDS = 5.0
+
+
 SOCKET_TIMEOUT_SECONDS = 3.0
+
+
 _CODEX_MEMORY_SETTINGS = "[features] memories = true (and keep [memories] use_memories = true)"
-
-
-class Check(msgspec.Struct, kw_only=True):
-    check: str  # a stable name: scripts match on it
-    status: Status
-    message: str
-    fix: str = ""
-
-
-def _ok(check: str, message: str) -> Check:
-    return Check(check=check, status="ok", message=message)
-
-
-def _warn(check: str, message: str, fix: str) -> Check:
-    return Check(check=check, status="warn", message=message, fix=fix)
-
-
-def _fail(check: str, message: str, fix: str) -> Check:
-    return Check(check=check, status="fail", message=message, fix=fix)
-
-
-# ------------------------------------------------------------------------------------ paths
 
 
 def check_config(settings: Settings, error: ConfigError | None = None) -> Check:
     """Loading the settings already validated the file; say which one is in effect, or what
     is wrong with it (``error``: the other checks then ran on the built-in defaults)."""
     if error is not None:
-        return _fail(
+        return fail(
             "config",
             f"{error.source}: {error.key}: {error.problem} (the checks below used the built-in "
             "defaults)",
@@ -82,18 +67,8 @@ def check_config(settings: Settings, error: ConfigError | None = None) -> Check:
             "checks the file again",
         )
     if settings.source == "<defaults>":
-        return _ok("config", "no config file, using the built-in defaults")
-    return _ok("config", f"{settings.source} is valid")
-
-
-def _not_private(st: os.stat_result) -> str | None:
-    """Why a path is not private to the current user, or None if it is."""
-    if st.st_uid != os.getuid():
-        return f"owned by uid {st.st_uid}, not by you (uid {os.getuid()})"
-    if st.st_mode & 0o077:
-        who = "others" if st.st_mode & 0o007 else "your group"
-        return f"readable or writable by {who} (mode {stat.S_IMODE(st.st_mode):04o})"
-    return None
+        return ok("config", "no config file, using the built-in defaults")
+    return ok("config", f"{settings.source} is valid")
 
 
 def _private_dir(name: str, path: Path, missing: str, *, link_ok: bool = True) -> Check:
@@ -103,7 +78,7 @@ def _private_dir(name: str, path: Path, missing: str, *, link_ok: bool = True) -
         st = path.lstat()
         if stat.S_ISLNK(st.st_mode) and not link_ok:
             target = os.readlink(path)
-            return _fail(
+            return fail(
                 name,
                 f"{path} is a symbolic link to {target}; memoryd refuses to write through one "
                 "(and so does Codex)",
@@ -111,15 +86,15 @@ def _private_dir(name: str, path: Path, missing: str, *, link_ok: bool = True) -
             )
         st = path.stat()
     except FileNotFoundError:
-        return _warn(name, f"{path} does not exist yet", missing)
+        return warn(name, f"{path} does not exist yet", missing)
     except OSError as e:
-        return _fail(name, f"cannot read {path}: {e.strerror}", f"check the permissions of {path}")
+        return fail(name, f"cannot read {path}: {e.strerror}", f"check the permissions of {path}")
     if not stat.S_ISDIR(st.st_mode):
-        return _fail(name, f"{path} is not a directory", f"move {path} aside")
-    problem = _not_private(st)
+        return fail(name, f"{path} is not a directory", f"move {path} aside")
+    problem = not_private(st)
     if problem:
-        return _fail(name, f"{path} is {problem}", f"chmod 700 {path}")
-    return _ok(name, f"{path} (private)")
+        return fail(name, f"{path} is {problem}", f"chmod 700 {path}")
+    return ok(name, f"{path} (private)")
 
 
 def check_state_dir(settings: Settings) -> Check:
@@ -162,7 +137,7 @@ def check_memory_root(settings: Settings) -> Check:
     loose = list(_loose_files(root, {".git", ".codex-baseline"}))
     if loose:
         names = ", ".join(str(p.relative_to(root)) for p in loose)
-        return _warn(
+        return warn(
             "memory_root",
             f"{root} is private, but entries inside it are not (e.g. {names}): they would be "
             "exposed if the folder were ever opened up or copied",
@@ -172,16 +147,13 @@ def check_memory_root(settings: Settings) -> Check:
     big = oversized_files(root, limit)
     if big:
         names = ", ".join(big[:3]) + (f" and {len(big) - 3} more" if len(big) > 3 else "")
-        return _warn(
+        return warn(
             "memory_root",
             f"{len(big)} file(s) in {root} are larger than phase2.max_file_bytes ({limit} "
             f"bytes) and are left out of the baseline, the diff and the history: {names}",
             "move them out of the memory root, or raise phase2.max_file_bytes",
         )
-    return _ok("memory_root", f"{root} (private, a real directory)")
-
-
-# ------------------------------------------------------------------------------------ state DB
+    return ok("memory_root", f"{root} (private, a real directory)")
 
 
 def _ro_uri(path: Path) -> str:
@@ -193,13 +165,13 @@ def check_state_db(settings: Settings) -> Check:
     try:
         st = path.stat()
     except FileNotFoundError:
-        return _warn(
+        return warn(
             "state_db",
             f"{path} does not exist yet",
             "it is created on the first run: memoryd run --once",
         )
     except OSError as e:
-        return _fail(
+        return fail(
             "state_db", f"cannot read {path}: {e.strerror}", f"check the permissions of {path}"
         )
     try:
@@ -210,7 +182,7 @@ def check_state_db(settings: Settings) -> Check:
         finally:
             conn.close()
     except sqlite3.DatabaseError as e:
-        return _fail(
+        return fail(
             "state_db",
             f"{path} cannot be read as a SQLite database: {e}",
             f"stop the daemon and move it aside (mv {path} {path}.broken); the next run "
@@ -218,7 +190,7 @@ def check_state_db(settings: Settings) -> Check:
         )
     problems = [str(r[0]) for r in rows if r[0] != "ok"]
     if problems:
-        return _fail(
+        return fail(
             "state_db",
             f"{path} fails PRAGMA integrity_check: {'; '.join(problems[:3])}",
             f"stop the daemon; try `sqlite3 {path} .recover | sqlite3 {path}.new`, or move it "
@@ -226,24 +198,26 @@ def check_state_db(settings: Settings) -> Check:
         )
     newest = migrations()[-1][0]
     if version > newest:
-        return _warn(
+        return warn(
             "state_db",
             f"{path} has schema version {version}, newer than this memoryd knows ({newest})",
             "upgrade memoryd: an older one cannot use this DB",
         )
-    problem = _not_private(st)
+    problem = not_private(st)
     if problem:
-        return _warn(
+        return warn(
             "state_db",
             f"{path} passes the integrity check but is {problem}",
             f"chmod 600 {path}",
         )
-    return _ok("state_db", f"{path} passes the integrity check (schema version {version})")
+    return ok("state_db", f"{path} passes the integrity check (schema version {version})")
 
 
 # The oldest PostgreSQL memoryd supports (still maintained upstream); the claims need
 # FOR UPDATE SKIP LOCKED (9.5) and transaction-scoped advisory locks (9.1), which it has.
 PG_MIN_VERSION = 13
+
+
 CLOCK_SKEW_WARN_MS = 5000
 
 
@@ -260,18 +234,18 @@ def check_state(settings: Settings) -> list[Check]:
     try:
         probe = anyio.run(_probe, settings)
     except ConfigError as e:
-        return [_fail("pg_dsn", e.problem, f"export {name}=postgresql://user@host/db")]
+        return [fail("pg_dsn", e.problem, f"export {name}=postgresql://user@host/db")]
     except StateDBError as e:
         return [
-            _ok("pg_dsn", f"the DSN is in ${name}"),
-            _fail(
+            ok("pg_dsn", f"the DSN is in ${name}"),
+            fail(
                 "pg_server",
                 f"cannot connect to the PostgreSQL server in ${name}: {e}",
                 f"check the server is up and that ${name} names its host, port, user and database",
             ),
         ]
     return [
-        _ok("pg_dsn", f"the DSN is in ${name}"),
+        ok("pg_dsn", f"the DSN is in ${name}"),
         _check_pg_server(probe),
         _check_pg_schema(probe),
         _check_clock_skew(probe),
@@ -286,13 +260,13 @@ async def _probe(settings: Settings) -> ServerProbe:
 def _check_pg_server(p: ServerProbe) -> Check:
     have = _pg_version(p.server_version)
     if p.server_version < PG_MIN_VERSION * 10000:
-        return _fail(
+        return fail(
             "pg_server",
             f"PostgreSQL {have} answers, but memoryd needs {PG_MIN_VERSION} or newer (its "
             "claims use FOR UPDATE SKIP LOCKED and transaction-scoped advisory locks)",
             f"upgrade the server to PostgreSQL {PG_MIN_VERSION} or newer",
         )
-    return _ok(
+    return ok(
         "pg_server",
         f"PostgreSQL {have} answers (>= {PG_MIN_VERSION}: FOR UPDATE SKIP LOCKED and advisory "
         "locks for the claims)",
@@ -302,25 +276,25 @@ def _check_pg_server(p: ServerProbe) -> Check:
 def _check_pg_schema(p: ServerProbe) -> Check:
     newest = migrations()[-1][0]
     if p.schema_version is None:
-        return _warn(
+        return warn(
             "pg_schema",
             "the database holds no memoryd schema yet",
             "it is created on the first start: memoryd run --once, or start the daemon",
         )
     if p.schema_version > newest:
-        return _fail(
+        return fail(
             "pg_schema",
             f"schema version {p.schema_version} is newer than this memoryd knows ({newest}): "
             "another host runs a newer memoryd",
             "upgrade memoryd on this host to the version the other hosts run",
         )
     if p.schema_version < newest:
-        return _warn(
+        return warn(
             "pg_schema",
             f"schema version {p.schema_version}, older than this memoryd's ({newest})",
             "start this memoryd (it migrates the database); upgrade the other hosts too",
         )
-    return _ok("pg_schema", f"schema version {p.schema_version} (the bundled migrations)")
+    return ok("pg_schema", f"schema version {p.schema_version} (the bundled migrations)")
 
 
 def _check_clock_skew(p: ServerProbe) -> Check:
@@ -332,14 +306,14 @@ def _check_clock_skew(p: ServerProbe) -> Check:
     spread = max(o for _, o in offsets) - min(o for _, o in offsets)
     detail = f"{len(p.hosts)} host(s); most off: {worst}, {off / 1000:+.1f} s"
     if abs(off) > CLOCK_SKEW_WARN_MS or spread > CLOCK_SKEW_WARN_MS:
-        return _warn(
+        return warn(
             "clock_skew",
             f"clocks disagree with the server's by more than {CLOCK_SKEW_WARN_MS // 1000} s "
             f"({detail}, spread {spread / 1000:.1f} s): leases and retry times are compared "
             "across hosts",
             f"synchronise the clock of {worst} (NTP: timedatectl set-ntp true)",
         )
-    return _ok(
+    return ok(
         "clock_skew", f"clocks agree with the server's within {spread / 1000:.1f} s ({detail})"
     )
 
@@ -365,54 +339,51 @@ def check_budget(settings: Settings) -> Check:
         try:
             b = anyio.run(_pg_budget, settings)
         except (ConfigError, StateDBError) as e:
-            return _warn("budget", f"cannot read the usage ledger: {e}", "see the pg_ lines")
+            return warn("budget", f"cannot read the usage ledger: {e}", "see the pg_ lines")
         if b is None:
-            return _ok("budget", "no model calls recorded yet")
+            return ok("budget", "no model calls recorded yet")
     elif not path.exists():
-        return _ok("budget", "no model calls recorded yet")
+        return ok("budget", "no model calls recorded yet")
     else:
         try:
             b = anyio.run(_budget, path, cfg)
         except (sqlite3.Error, OSError) as e:
-            return _warn("budget", f"cannot read the usage ledger: {e}", "see the state_db line")
+            return warn("budget", f"cannot read the usage ledger: {e}", "see the state_db line")
     limit_text = f"of {limit:,}" if limit else "(no daily limit)"
     if b.exhausted:
         reset = datetime.fromtimestamp(b.reset_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
-        return _warn(
+        return warn(
             "budget",
             f"today's budget is spent: {b.spent_today:,} tokens {limit_text}; model calls wait "
             f"until {reset}",
             "wait for the reset, or raise budget.daily_tokens and reload (systemctl --user "
             "reload memoryd, or SIGHUP)",
         )
-    return _ok("budget", f"{b.spent_today:,} tokens used today {limit_text}")
-
-
-# ------------------------------------------------------------------------------------ daemon
+    return ok("budget", f"{b.spent_today:,} tokens used today {limit_text}")
 
 
 def check_socket(settings: Settings) -> Check:
     path = settings.paths.socket_path
     parent = path.parent
     try:
-        problem = _not_private(parent.stat())
+        problem = not_private(parent.stat())
     except OSError:
         problem = None  # a missing dir is the "not running" case below
     if problem:
-        return _fail("socket", f"socket directory {parent} is {problem}", f"chmod 700 {parent}")
+        return fail("socket", f"socket directory {parent} is {problem}", f"chmod 700 {parent}")
     try:
         result = client.request(path, "ping", timeout=SOCKET_TIMEOUT_SECONDS)
     except client.DaemonNotRunning:
-        return _warn(
+        return warn(
             "socket",
             f"daemon not running (nothing answers on {path})",
             "start it: memoryd serve, or install the service with `memoryd service install`",
         )
     except client.ControlError as e:
         # It answered, so the socket works; an older daemon may not know `ping`.
-        return _ok("socket", f"daemon answers on {path} (ping: {e.code})")
+        return ok("socket", f"daemon answers on {path} (ping: {e.code})")
     except (OSError, ValueError) as e:
-        return _fail(
+        return fail(
             "socket",
             f"cannot talk to the daemon on {path}: {e}",
             f"check the owner and mode of {path}; restart the daemon",
@@ -420,10 +391,7 @@ def check_socket(settings: Settings) -> Check:
     detail = ""
     if isinstance(result, dict):
         detail = ", ".join(f"{k} {result[k]}" for k in ("pid", "version") if k in result)
-    return _ok("socket", f"daemon answers on {path}" + (f" ({detail})" if detail else ""))
-
-
-# ------------------------------------------------------------------------------------ backends
+    return ok("socket", f"daemon answers on {path}" + (f" ({detail})" if detail else ""))
 
 
 def _http_backend(name: str, phases: str, base_url: str, key_env: str, key_required: bool) -> Check:
@@ -431,13 +399,13 @@ def _http_backend(name: str, phases: str, base_url: str, key_env: str, key_requi
     label = f"{name} ({phases})"
     key = os.environ.get(key_env, "").strip() if key_env else ""
     if key_required and not key_env:
-        return _fail(
+        return fail(
             check,
             f"{label}: backends.{name}.api_key_env is empty",
             f"set backends.{name}.api_key_env to the name of the variable holding your key",
         )
     if key_env and not key:
-        return _fail(
+        return fail(
             check,
             f"{label}: the environment variable {key_env} is not set",
             f"export {key_env}=... (for the systemd service: put {key_env}=... in "
@@ -450,25 +418,25 @@ def _http_backend(name: str, phases: str, base_url: str, key_env: str, key_requi
             resp = http.get(url, headers=headers)
     except httpx.HTTPError as e:
         reason = str(e) or type(e).__name__
-        return _fail(
+        return fail(
             check,
             f"{label}: cannot reach {url}: {reason}",
             f"is the server running and is backends.{name}.base_url right?",
         )
     code = resp.status_code
     if code in (401, 403):
-        return _fail(
+        return fail(
             check,
             f"{label}: {url} rejected the key in {key_env or '(none)'} (HTTP {code})",
             f"check the key in {key_env}" if key_env else f"set backends.{name}.api_key_env",
         )
     if code >= 400:
-        return _warn(
+        return warn(
             check,
             f"{label}: {url} answered HTTP {code}",
             f"the server is up; check that backends.{name}.base_url is its API root",
         )
-    return _ok(
+    return ok(
         check,
         f"{label}: {url} answers (HTTP {code})" + (f", key from {key_env}" if key_env else ""),
     )
@@ -496,7 +464,7 @@ def _chat_backend(cfg: Config, phases: list[str]) -> Check:
             if TOOLS_DROPPED in str(e):
                 # With the fallback phase 2 still gives a folder (the offline one): a warning.
                 fallback = cfg.phase2.offline_fallback
-                return (_warn if fallback else _fail)(
+                return (warn if fallback else fail)(
                     "backend",
                     f"{label}: {e}",
                     "every phase-2 run ends with no_tool_calls"
@@ -504,24 +472,24 @@ def _chat_backend(cfg: Config, phases: list[str]) -> Check:
                     + ": give the server a chat template with tool support (llama-server: "
                     "--jinja --chat-template-file; see docs/backends.md)",
                 )
-            return _fail(
+            return fail(
                 "backend",
                 f"{label}: the {phase} request failed: {e}",
                 f"check backends.chat.base_url and {phase}.model; see docs/backends.md for "
                 "the server flags memoryd needs",
             )
-    return _ok("backend", f"{label}: {c.base_url}: " + "; ".join(found))
+    return ok("backend", f"{label}: {c.base_url}: " + "; ".join(found))
 
 
 def _codex_backend(phases: str, binary: str) -> Check:
     version = codex_version(binary)
     if version is None:
-        return _fail(
+        return fail(
             "backend",
             f"codex ({phases}): the Codex CLI `{binary}` cannot be run",
             "install it (npm install -g @openai/codex) or set backends.codex.binary",
         )
-    return _ok("backend", f"codex ({phases}): {find_codex(binary)} version {version}")
+    return ok("backend", f"codex ({phases}): {find_codex(binary)} version {version}")
 
 
 def check_meaning(cfg: Config) -> Check:
@@ -531,8 +499,8 @@ def check_meaning(cfg: Config) -> Check:
 
     used, text = meaning_status(cfg)
     if not used and cfg.offline.meaning == "on" and cfg.phase1.backend == "offline":
-        return _fail("meaning", text, 'install it, or set offline.meaning = "auto"')
-    return _ok("meaning", text)
+        return fail("meaning", text, 'install it, or set offline.meaning = "auto"')
+    return ok("meaning", text)
 
 
 def check_backends(cfg: Config) -> list[Check]:
@@ -544,7 +512,7 @@ def check_backends(cfg: Config) -> list[Check]:
     for backend, phase_list in used.items():
         phases = ", ".join(phase_list)
         if backend == "offline":
-            out.append(_ok("backend", f"offline ({phases}): nothing to reach, no network used"))
+            out.append(ok("backend", f"offline ({phases}): nothing to reach, no network used"))
         elif backend == "openai":
             o = cfg.backends.openai
             out.append(_http_backend("openai", phases, o.base_url, o.api_key_env, True))
@@ -556,9 +524,6 @@ def check_backends(cfg: Config) -> list[Check]:
     return out
 
 
-# ------------------------------------------------------------------------------------ Codex
-
-
 def check_codex_link(settings: Settings) -> Check:
     """The one-writer guarantee (SPEC §1): ``<codex_home>/memories`` is the link to memoryd's
     root. Codex reads through it, and its own writer refuses a linked folder."""
@@ -568,19 +533,19 @@ def check_codex_link(settings: Settings) -> Check:
     link = state.link
     start = "start memoryd (memoryd run --once, or the daemon)"
     if state.kind == "link":
-        return _ok(
+        return ok(
             name,
             f"{link} -> {root}: Codex reads memoryd's memories through the link, and its own "
             "memory writer refuses a linked folder, so memoryd is the one writer",
         )
     if state.kind == "missing":
-        return _warn(
+        return warn(
             name,
             f"{link} does not exist: Codex does not see memoryd's memories",
             f"{start}: it creates the link",
         )
     if state.kind == "dir":
-        return _fail(
+        return fail(
             name,
             f"{link} is a real directory, not the link to {root}: Codex's own memory writer "
             "rewrites it and memoryd's memories are not what Codex reads",
@@ -588,18 +553,18 @@ def check_codex_link(settings: Settings) -> Check:
             f"{link.name}.before-memoryd-<time> and links {link}",
         )
     if state.kind == "foreign_link":
-        return _fail(
+        return fail(
             name,
             f"{link} is a symbolic link to {state.target}, not to memoryd's root {root}",
             f'rm {link} and {start}, or set memory_root = "{state.target}" in the memoryd config',
         )
     if state.kind == "broken_link":
-        return _fail(
+        return fail(
             name,
             f"{link} is a symbolic link to {state.target}, which does not exist",
             f"rm {link} and {start}: it links memoryd's root there",
         )
-    return _fail(
+    return fail(
         name,
         f"{link} is neither a directory nor a link",
         f"move it away (mv {link} {link}.bak) and {start}",
@@ -612,19 +577,19 @@ def check_summary(settings: Settings) -> Check:
     try:
         st = path.lstat()
     except FileNotFoundError:
-        return _warn(
+        return warn(
             name,
             f"{path} does not exist yet: Codex has nothing to inject",
             "it is written by the first consolidation: memoryd run --once",
         )
     except OSError as e:  # the root is a file, or cannot be searched
-        return _fail(
+        return fail(
             name,
             f"cannot read {path}: {e.strerror or e}",
             "see the memory_root line",
         )
     if stat.S_ISLNK(st.st_mode):
-        return _fail(
+        return fail(
             name,
             f"{path} is a symbolic link: Codex does not inject a linked summary",
             "replace it by a regular file (memoryd trigger phase2 rewrites it)",
@@ -632,13 +597,13 @@ def check_summary(settings: Settings) -> Check:
     try:
         data = path.read_bytes()
     except OSError as e:
-        return _fail(name, f"cannot read {path}: {e.strerror}", f"check the permissions of {path}")
+        return fail(name, f"cannot read {path}: {e.strerror}", f"check the permissions of {path}")
     if not data.strip():
-        return _warn(name, f"{path} is empty: Codex injects nothing", "memoryd trigger phase2")
+        return warn(name, f"{path} is empty: Codex injects nothing", "memoryd trigger phase2")
     first = data.split(b"\n", 1)[0].rstrip(b"\r")
     if first != b"v1":
         found = first[:40].decode(errors="replace")
-        return _fail(
+        return fail(
             name,
             f"{path} does not start with the line v1 (found {found!r}): Codex rejects it as "
             "an invalid consolidation",
@@ -648,7 +613,7 @@ def check_summary(settings: Settings) -> Check:
     size = len(data)
     if size > window:
         cut = size - window
-        return _warn(
+        return warn(
             name,
             f"{path} is {size:,} bytes: Codex injects only the first {INJECT_HEAD_BYTES:,} and "
             f"last {INJECT_TAIL_BYTES:,}, cutting {cut:,} bytes (~{cut // 4:,} tokens) from "
@@ -656,9 +621,7 @@ def check_summary(settings: Settings) -> Check:
             f"shorten it to under {window:,} bytes (move detail into MEMORY.md, which Codex "
             "reads on demand)",
         )
-    return _ok(
-        name, f"{path}: v1, {size:,} bytes (within the {window:,}-byte window Codex injects)"
-    )
+    return ok(name, f"{path}: v1, {size:,} bytes (within the {window:,}-byte window Codex injects)")
 
 
 def _codex_toml(path: Path) -> tuple[dict[str, Any] | None, Check | None]:
@@ -666,14 +629,14 @@ def _codex_toml(path: Path) -> tuple[dict[str, Any] | None, Check | None]:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8")), None
     except FileNotFoundError:
-        return None, _warn(
+        return None, warn(
             "codex_config",
             f"{path} does not exist: Codex's memories feature is off, so Codex "
             "does not read the memories memoryd writes",
             f"add to {path}: {_CODEX_MEMORY_SETTINGS}",
         )
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
-        return None, _warn(
+        return None, warn(
             "codex_config", f"cannot read {path}: {e}", f"fix {path} so Codex can read it too"
         )
 
@@ -696,7 +659,7 @@ def check_codex_config(settings: Settings) -> Check:
     use = mem.get("use_memories", True) is not False
     if not generate and settings.config.phase1.honor_codex_generate_memories:
         # Codex marks every new rollout "memory_mode": "disabled" under this setting.
-        return _warn(
+        return warn(
             name,
             f"[memories] generate_memories = false in {path} marks every new session as "
             "disabled, and phase1.honor_codex_generate_memories = true makes memoryd skip "
@@ -704,20 +667,20 @@ def check_codex_config(settings: Settings) -> Check:
             "set phase1.honor_codex_generate_memories = false in the memoryd config",
         )
     if not feature_on:
-        return _warn(
+        return warn(
             name,
             f"Codex's memories feature is off in {path}: Codex does not read the memories "
             "memoryd writes",
             f"add to {path}: {_CODEX_MEMORY_SETTINGS}",
         )
     if not use:
-        return _warn(
+        return warn(
             name,
             f"[memories] use_memories = false in {path}: Codex does not read the memories "
             "memoryd writes",
             f"set [memories] use_memories = true in {path}",
         )
-    return _ok(
+    return ok(
         name,
         f"{path}: Codex reads the memories; its own writer stays out because the folder is "
         "a link (generate_memories does not matter)",
@@ -738,16 +701,13 @@ def check_codex_notes(settings: Settings) -> Check:
     if isinstance(roots, list) and any(
         isinstance(r, str) and os.path.normpath(os.path.expanduser(r)) in wanted for r in roots
     ):
-        return _ok(name, f"Codex sessions can leave notes in {link}/extensions/ad_hoc/notes/")
-    return _warn(
+        return ok(name, f"Codex sessions can leave notes in {link}/extensions/ad_hoc/notes/")
+    return warn(
         name,
         "Codex's workspace-write sandbox refuses the ad-hoc notes its memory prompt asks for "
         f"(under {link}/extensions/ad_hoc/notes/): the folder is not a writable root",
         f'add to {path}: [sandbox_workspace_write] writable_roots = ["{link}"]',
     )
-
-
-# ------------------------------------------------------------------------------------ run
 
 
 def checks(settings: Settings, config_error: ConfigError | None = None) -> list[Check]:
@@ -770,7 +730,7 @@ def checks(settings: Settings, config_error: ConfigError | None = None) -> list[
         try:
             got = step()
         except Exception as e:  # doctor reports, it never dies with a traceback
-            got = _fail(
+            got = fail(
                 "doctor",
                 f"a check could not run: {type(e).__name__}: {e}",
                 "look at the paths named above; please report this",

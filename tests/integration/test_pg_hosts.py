@@ -17,6 +17,7 @@ from memoryd import __version__, clock, doctor
 from memoryd.config import Config, Settings, StateConfig, resolve_paths
 from memoryd.control import commands, render
 from memoryd.control.results import StatusResult
+from memoryd.doctor.check import Check
 from memoryd.store import hosts
 from memoryd.store.db import migrations, open_db, open_state
 from memoryd.store.engine import PgConnection
@@ -268,14 +269,14 @@ async def test_hosts_on_sqlite_is_this_one_and_forgets_nothing(tmp_path: Path) -
     assert e.value.code == "bad_request"
 
 
-def _state_checks(settings: Settings) -> dict[str, doctor.Check]:
+def _state_checks(settings: Settings) -> dict[str, Check]:
     out = {c.check: c for c in doctor.check_state(settings)}
     for c in out.values():
         assert "\n" not in doctor.format_line(c)
     return out
 
 
-async def _checks_in_thread(settings: Settings) -> dict[str, doctor.Check]:
+async def _checks_in_thread(settings: Settings) -> dict[str, Check]:
     """Doctor is synchronous (it runs its own event loop): from an async test, in a thread."""
     return await anyio.to_thread.run_sync(_state_checks, settings)
 
@@ -381,5 +382,5 @@ async def test_doctor_reads_todays_spending_from_the_shared_ledger(
     assert c.message.startswith("1,234 tokens used today")
 
 
-async def _budget_line(settings: Settings) -> doctor.Check:
+async def _budget_line(settings: Settings) -> Check:
     return await anyio.to_thread.run_sync(doctor.check_budget, settings)
