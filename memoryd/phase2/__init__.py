@@ -45,10 +45,7 @@ import structlog
 from memoryd import clock
 from memoryd.budget import Budget, BudgetExhausted
 from memoryd.config import Config
-from memoryd.consolidate.base import (
-    ConsolidationAgent,
-    ConsolidationInput,
-)
+from memoryd.consolidate.base import ConsolidationAgent, ConsolidationInput
 from memoryd.errors import (
     DESCRIPTOR_HINT,
     DESCRIPTOR_RETRY_SECONDS,
@@ -56,9 +53,7 @@ from memoryd.errors import (
     MemorydError,
     out_of_descriptors,
 )
-from memoryd.layout import (
-    MEMORY_FILE,
-)
+from memoryd.layout import MEMORY_FILE
 from memoryd.llm.types import Usage
 from memoryd.phase2.agent import run_agent
 from memoryd.phase2.edits import (
@@ -70,11 +65,7 @@ from memoryd.phase2.edits import (
 from memoryd.phase2.lease import claim_lock, confirm_lock, finish_succeeded, keep_lock
 from memoryd.phase2.materialise import Materialised, take_published
 from memoryd.phase2.prepare import prepare_root
-from memoryd.phase2.record import (
-    purge_history,
-    record_history,
-    tree_to_publish,
-)
+from memoryd.phase2.record import purge_history, record_history, tree_to_publish
 from memoryd.phase2.result import Failed, Phase2Outcome, Phase2Result, run_record
 from memoryd.phase2.rollback import roll_back
 from memoryd.phase2.validate import validate_artifacts
@@ -83,12 +74,7 @@ from memoryd.store.db import immediate
 from memoryd.store.engine import Connection
 from memoryd.store.jobs import UsageRow, enqueue_global
 from memoryd.store.phase2 import GlobalClaim, GlobalClaimOutcome, Phase2RunRecord, RunOutcome
-from memoryd.workspace.baseline import (
-    remove_diff_file,
-    reset_baseline,
-    snapshot,
-    write_diff_file,
-)
+from memoryd.workspace.baseline import remove_diff_file, reset_baseline, snapshot, write_diff_file
 
 log = structlog.get_logger("memoryd.phase2")
 
