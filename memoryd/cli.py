@@ -21,7 +21,7 @@ from memoryd import log as logsetup
 from memoryd.config import Config, Settings, check_memory_root, load_settings, resolve_paths
 from memoryd.errors import ConfigError, LinkError, MemorydError
 from memoryd.fsutil import ensure_private_dir
-from memoryd.phase2 import Phase2Outcome
+from memoryd.phase2.result import Phase2Outcome
 
 if TYPE_CHECKING:
     from memoryd.control.commands import Command, Confirm

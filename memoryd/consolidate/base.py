@@ -1,6 +1,6 @@
 """The contract every consolidation agent implements (offline, openai, later chat and codex).
 
-The phase-2 run (memoryd/phase2.py) prepares the memory root before calling the agent:
+The phase-2 run (memoryd/phase2/) prepares the memory root before calling the agent:
 ``rollout_summaries/`` and ``raw_memories.md`` hold the selected stage-1 outputs, and
 ``phase2_workspace_diff.md`` (when the workspace differs from the baseline) lists what changed
 since the last successful run, user edits included. The agent then edits files inside the

@@ -5,7 +5,7 @@ The child gets our consolidation prompt and run message (memoryd/prompts.py) on 
 a short note that it works with its own shell tools rather than the file tools the prompt
 names. The sandbox lets it write inside the memory root only: /tmp, $TMPDIR and the network are
 excluded (memoryd/llm/codexcli.py), and Codex itself keeps ``.git`` read-only. It runs ephemeral and
-with its memory pipeline off, like every codex child. Phase 2 (memoryd/phase2.py) validates
+with its memory pipeline off, like every codex child. Phase 2 (memoryd/phase2/) validates
 the artifacts afterwards exactly as for any other agent.
 
 What the agent wrote is found by comparing snapshots of the root

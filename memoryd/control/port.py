@@ -12,7 +12,8 @@ from typing import Protocol
 
 from memoryd.config import Settings
 from memoryd.control.results import PauseResult
-from memoryd.phase2 import Consolidator, Phase2Result
+from memoryd.phase2 import Consolidator
+from memoryd.phase2.result import Phase2Result
 from memoryd.store.jobs import Candidate, ClaimOutcome
 
 

@@ -14,7 +14,7 @@ import msgspec
 
 from memoryd.budget import BudgetStatus
 from memoryd.maintenance import ClearResult, ForgetResult
-from memoryd.phase2 import Phase2Outcome, Phase2Result
+from memoryd.phase2.result import Phase2Outcome, Phase2Result
 from memoryd.store.hosts import HostRow
 from memoryd.store.jobs import ClaimOutcome, JobRow, Skipped
 from memoryd.store.phase2 import Phase2RunRecord

@@ -20,7 +20,8 @@ from memoryd.consolidate.factory import make_consolidator
 from memoryd.extract.factory import make_extractor
 from memoryd.memroot.codexlink import LinkResult, ensure_link
 from memoryd.phase1 import Phase1, Phase1Stats, eligibility, progress_line
-from memoryd.phase2 import Consolidator, Phase2Result
+from memoryd.phase2 import Consolidator
+from memoryd.phase2.result import Phase2Result
 from memoryd.rollouts.indexer import Indexer, ScanStats
 from memoryd.rollouts.limits import ZstLimits
 from memoryd.store import hosts

@@ -51,7 +51,8 @@ from memoryd.extract.factory import make_extractor
 from memoryd.fsutil import ensure_private_dir
 from memoryd.memroot.codexlink import ensure_link
 from memoryd.phase1 import Phase1
-from memoryd.phase2 import Consolidator, Phase2Outcome, Phase2Result
+from memoryd.phase2 import Consolidator
+from memoryd.phase2.result import Phase2Outcome, Phase2Result
 from memoryd.rollouts.indexer import Indexer
 from memoryd.rollouts.limits import ZstLimits
 from memoryd.rollouts.watch import RolloutWatch

@@ -2,7 +2,7 @@
 
 The host that holds the phase-2 lock consolidates every host's outputs; after its run it
 publishes the new baseline's files here (run id, path -> bytes, compressed), and every other
-daemon materialises them into its own memory root (memoryd/phase2.py: ``materialise``).
+daemon materialises them into its own memory root (memoryd/phase2/materialise.py).
 
 The newest :data:`KEEP_TREES` trees are kept, each with the selection its run consolidated:
 a host applies only the newest to its folder, but first records every kept tree it missed

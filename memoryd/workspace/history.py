@@ -5,7 +5,7 @@ run (Codex's design, kept as it is). memoryd keeps the past here instead, in a b
 repository ``<state_dir>/history``: after each successful consolidation the new baseline's
 tree (exactly the files the baseline tracks: not ``.git``, not ``phase2_workspace_diff.md``)
 becomes one commit on ``refs/heads/main`` whose parent is the previous run's, tagged
-``refs/tags/<run id>``. A ``rollback`` (memoryd/phase2.py) is recorded the same way with kind
+``refs/tags/<run id>``. A ``rollback`` (memoryd/phase2/) is recorded the same way with kind
 ``rollback``. Runs that changed nothing (outcome ``noop``) are not recorded: their tree is
 the previous commit's. The commit is written while the run still holds the phase-2 lock (so
 the chain follows the runs' order), just before the run is marked succeeded; a run that loses

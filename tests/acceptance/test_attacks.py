@@ -42,11 +42,11 @@ from support.responses_server import (
 )
 from support.trees import plant_deep_tree, remove_deep_tree
 
-from memoryd import doctor
 from memoryd.config import Config, Phase2Config, load_settings, parse_config
 from memoryd.consolidate.offline import OfflineConsolidator
 from memoryd.consolidate.tools import MemoryRootTools
 from memoryd.demo import install_examples
+from memoryd.doctor.paths import check_memory_root
 from memoryd.errors import ArtifactError, ConfigError
 from memoryd.extract.openai import OpenAIExtractor
 from memoryd.fsutil import atomic_write
@@ -257,7 +257,7 @@ def test_doctor_names_the_files_left_out(tmp_path: Path) -> None:
     cfg.write_text(f"[phase2]\nmax_file_bytes = {LIMIT}\n")
     settings = load_settings(cfg, env={"HOME": str(tmp_path), "CODEX_HOME": str(tmp_path / "codex"),
                                        "MEMORYD_STATE_DIR": str(tmp_path / "state")})  # fmt: skip
-    check = doctor.check_memory_root(settings)
+    check = check_memory_root(settings)
     assert (check.status, check.message) == (
         "warn",
         f"1 file(s) in {root} are larger than phase2.max_file_bytes ({LIMIT} bytes) and are "

@@ -24,17 +24,17 @@ from pathlib import Path
 import pytest
 from support.llama_server import CONTEXT_TOKENS, MODEL_NAME, LlamaServer, running
 
-from memoryd import doctor
 from memoryd.config import parse_config
 from memoryd.consolidate.base import ConsolidationInput
 from memoryd.consolidate.chat import TOOLS_DROPPED, ChatConsolidator
 from memoryd.consolidate.loop import AgentRunError
 from memoryd.demo import install_examples
+from memoryd.doctor.backends import check_backends
 from memoryd.extract.base import ExtractionRequest, Stage1Output
 from memoryd.extract.chat import PROMPT_OVERHEAD_TOKENS, ChatExtractor
 from memoryd.extract.openai import UnusableReplyError
 from memoryd.extract.output import MAX_SLUG_CHARS, hollow_field
-from memoryd.phase2 import validate_artifacts
+from memoryd.phase2.validate import validate_artifacts
 
 REPO = Path(__file__).resolve().parent.parent
 # The whole acceptance run (three rollouts, then phase 2) on two shared cores; the bound a run
@@ -203,7 +203,7 @@ async def test_the_chunk_size_follows_the_context_the_server_reports(server: Lla
 
 def test_doctor_probes_the_requests_each_phase_really_sends(tool_server: LlamaServer) -> None:
     cfg = parse_config(tomllib.loads(chat_config(tool_server.url)), "cfg.toml")
-    [check, meaning] = doctor.check_backends(cfg)
+    [check, meaning] = check_backends(cfg)
     assert meaning.check == "meaning" and "not used" in meaning.message  # chat extracts
     limit = CONTEXT_TOKENS - MAX_OUTPUT_TOKENS - PROMPT_OVERHEAD_TOKENS
     assert check.status == "ok", check
@@ -217,7 +217,7 @@ def test_doctor_says_when_the_server_drops_the_tools(server: LlamaServer) -> Non
     """SmolLM2's own chat template has no tool support: llama-server takes the request and
     leaves the tools out of the prompt, so phase 2 could never get a tool call."""
     cfg = parse_config(tomllib.loads(chat_config(server.url)), "cfg.toml")
-    [check, meaning] = doctor.check_backends(cfg)
+    [check, meaning] = check_backends(cfg)
     assert meaning.check == "meaning" and "not used" in meaning.message  # chat extracts
     assert check.status == "warn"  # offline_fallback is on: phase 2 still gives a folder
     assert check.message.startswith(f"chat (phase1, phase2): {TOOLS_DROPPED} (")
@@ -228,7 +228,7 @@ def test_doctor_fails_when_the_call_phase1_makes_is_refused(server: LlamaServer)
     """The server is up, but the request phase 1 sends gets a 404: a fail naming the URL."""
     root = server.url.removesuffix("/v1")
     cfg = parse_config(tomllib.loads(chat_config(root + "/api")), "cfg.toml")
-    [check, meaning] = doctor.check_backends(cfg)
+    [check, meaning] = check_backends(cfg)
     assert meaning.check == "meaning" and "not used" in meaning.message  # chat extracts
     assert check.status == "fail"
     expected = f"the phase1 request failed: Chat backend: HTTP 404 from {root}/api/chat/completions"

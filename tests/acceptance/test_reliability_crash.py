@@ -52,7 +52,7 @@ from memoryd.layout import (
     rollout_summary_stem,
 )
 from memoryd.memroot.artifacts import remove_stale_temp_files
-from memoryd.phase2 import validate_artifacts
+from memoryd.phase2.validate import validate_artifacts
 from memoryd.workspace.baseline import diff_against_baseline
 
 THREADS = 300

@@ -34,7 +34,8 @@ from memoryd.extract.chat import PROMPT_OVERHEAD_TOKENS, ChatExtractor, context_
 from memoryd.extract.openai import UnusableReplyError
 from memoryd.extract.output import hollow_field
 from memoryd.phase1 import Phase1
-from memoryd.phase2 import Consolidator, validate_artifacts
+from memoryd.phase2 import Consolidator
+from memoryd.phase2.validate import validate_artifacts
 from memoryd.rollouts.indexer import Indexer
 from memoryd.store.db import open_db
 from memoryd.workspace.baseline import diff_against_baseline

@@ -53,7 +53,8 @@ from memoryd.extract.output import STAGE1_SCHEMA
 from memoryd.llm.codexcli import CodexRunner, CodexTimeoutError, child_args, find_codex
 from memoryd.llm.types import BackendError, Usage
 from memoryd.phase1 import Phase1
-from memoryd.phase2 import Consolidator, Phase2Result
+from memoryd.phase2 import Consolidator
+from memoryd.phase2.result import Phase2Result
 from memoryd.rollouts.indexer import Indexer
 from memoryd.store import jobs
 from memoryd.store.db import open_db

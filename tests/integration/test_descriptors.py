@@ -22,7 +22,8 @@ from memoryd.demo import install_examples
 from memoryd.errors import DESCRIPTOR_RETRY_SECONDS
 from memoryd.extract.offline import OfflineExtractor
 from memoryd.phase1 import Phase1
-from memoryd.phase2 import Consolidator, validate_artifacts
+from memoryd.phase2 import Consolidator
+from memoryd.phase2.validate import validate_artifacts
 from memoryd.rollouts.indexer import Indexer
 from memoryd.store.db import open_db
 

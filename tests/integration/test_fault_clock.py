@@ -41,7 +41,7 @@ from memoryd.consolidate.openai import OpenAIConsolidator
 from memoryd.extract.offline import OfflineExtractor
 from memoryd.extract.openai import OpenAIExtractor
 from memoryd.phase1 import Phase1, eligibility
-from memoryd.phase2 import Phase2Result
+from memoryd.phase2.result import Phase2Result
 from memoryd.store import jobs
 from memoryd.store import phase2 as phase2_store
 

@@ -51,7 +51,8 @@ from memoryd.extract.offline import OfflineExtractor
 from memoryd.extract.openai import OpenAIExtractor
 from memoryd.fsutil import atomic_write
 from memoryd.phase1 import Phase1, eligibility
-from memoryd.phase2 import Consolidator, validate_artifacts
+from memoryd.phase2 import Consolidator
+from memoryd.phase2.validate import validate_artifacts
 from memoryd.store import phase2 as phase2_store
 from memoryd.workspace.baseline import diff_against_baseline
 

@@ -23,7 +23,7 @@ from memoryd import clock
 from memoryd.consolidate.base import ConsolidationInput, ConsolidationResult
 from memoryd.consolidate.offline import OfflineConsolidator
 from memoryd.errors import MemorydError
-from memoryd.phase2 import Phase2Result
+from memoryd.phase2.result import Phase2Result
 from memoryd.store import phase2 as store
 from memoryd.workspace.baseline import blob_id, diff_against_baseline, ensure_baseline
 from memoryd.workspace.history import (

@@ -1,8 +1,8 @@
-"""Materialising a tree another host published (memoryd/phase2.py ``materialise_tree``), on
-real memory roots with real git baselines: the root and its baseline become the tree, and this
-host's unconsolidated edits are never overwritten (kept, or saved beside a file the tree
-changed too) and stay in the next diff. Plus the published-tree table and LISTEN/NOTIFY on a
-real PostgreSQL server, and SQLite, where nothing of this happens."""
+"""Materialising a tree another host published (``materialise_tree`` of
+memoryd/phase2/materialise.py), on real memory roots with real git baselines: the root and its
+baseline become the tree, and this host's unconsolidated edits are never overwritten (kept, or
+saved beside a file the tree changed too) and stay in the next diff. Plus the published-tree
+table and LISTEN/NOTIFY on a real PostgreSQL server, and SQLite, where nothing of this happens."""
 
 from __future__ import annotations
 
@@ -17,7 +17,9 @@ from memoryd.config import Config, Settings, StateConfig, resolve_paths
 from memoryd.consolidate.offline import OfflineConsolidator
 from memoryd.errors import MemorydError
 from memoryd.maintenance import forget
-from memoryd.phase2 import Consolidator, edits_to_consolidate, materialise_tree
+from memoryd.phase2 import Consolidator
+from memoryd.phase2.edits import edits_to_consolidate
+from memoryd.phase2.materialise import materialise_tree
 from memoryd.store import listen, published
 from memoryd.store.db import immediate, open_db, open_state
 from memoryd.store.engine import EVENT_TREE, NOTIFY_CHANNEL, Connection, PgConnection, notify

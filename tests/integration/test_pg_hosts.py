@@ -17,6 +17,8 @@ from memoryd import __version__, clock, doctor
 from memoryd.config import Config, Settings, StateConfig, resolve_paths
 from memoryd.control import commands, render
 from memoryd.control.results import StatusResult
+from memoryd.doctor.check import Check
+from memoryd.doctor.state import check_budget, check_state
 from memoryd.store import hosts
 from memoryd.store.db import migrations, open_db, open_state
 from memoryd.store.engine import PgConnection
@@ -268,14 +270,14 @@ async def test_hosts_on_sqlite_is_this_one_and_forgets_nothing(tmp_path: Path) -
     assert e.value.code == "bad_request"
 
 
-def _state_checks(settings: Settings) -> dict[str, doctor.Check]:
-    out = {c.check: c for c in doctor.check_state(settings)}
+def _state_checks(settings: Settings) -> dict[str, Check]:
+    out = {c.check: c for c in check_state(settings)}
     for c in out.values():
         assert "\n" not in doctor.format_line(c)
     return out
 
 
-async def _checks_in_thread(settings: Settings) -> dict[str, doctor.Check]:
+async def _checks_in_thread(settings: Settings) -> dict[str, Check]:
     """Doctor is synchronous (it runs its own event loop): from an async test, in a thread."""
     return await anyio.to_thread.run_sync(_state_checks, settings)
 
@@ -362,7 +364,7 @@ async def test_doctor_warns_of_a_host_whose_clock_is_off(
 
 
 def test_doctor_on_sqlite_keeps_its_one_state_db_line(tmp_path: Path) -> None:
-    assert [c.check for c in doctor.check_state(lite_settings(tmp_path))] == ["state_db"]
+    assert [c.check for c in check_state(lite_settings(tmp_path))] == ["state_db"]
 
 
 async def test_doctor_reads_todays_spending_from_the_shared_ledger(
@@ -381,5 +383,5 @@ async def test_doctor_reads_todays_spending_from_the_shared_ledger(
     assert c.message.startswith("1,234 tokens used today")
 
 
-async def _budget_line(settings: Settings) -> doctor.Check:
-    return await anyio.to_thread.run_sync(doctor.check_budget, settings)
+async def _budget_line(settings: Settings) -> Check:
+    return await anyio.to_thread.run_sync(check_budget, settings)

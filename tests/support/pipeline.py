@@ -17,7 +17,8 @@ from memoryd.consolidate.offline import OfflineConsolidator
 from memoryd.demo import install_examples
 from memoryd.extract.offline import OfflineExtractor
 from memoryd.phase1 import Phase1
-from memoryd.phase2 import Consolidator, Phase2Result
+from memoryd.phase2 import Consolidator
+from memoryd.phase2.result import Phase2Result
 from memoryd.rollouts.indexer import Indexer
 from memoryd.store.db import open_db
 from memoryd.workspace.history import history_dir

@@ -4,7 +4,7 @@ user's, not the files phase 2 derives from the selection or the seed memoryd wri
 from __future__ import annotations
 
 from memoryd.memroot.extensions import AD_HOC_INSTRUCTIONS
-from memoryd.phase2 import edits_to_consolidate
+from memoryd.phase2.edits import edits_to_consolidate
 from memoryd.workspace.diff import FileChange, WorkspaceDiff
 
 SEED = AD_HOC_INSTRUCTIONS.encode()

@@ -9,7 +9,7 @@ NAME = "offline"
 MODEL = "offline-v1"
 
 # Codex injects a summary of up to 10,000 bytes whole; of a longer one, only the first 5,000
-# and the last 5,000 bytes (doctor.INJECT_HEAD_BYTES / INJECT_TAIL_BYTES).
+# and the last 5,000 bytes (doctor/codex.py INJECT_HEAD_BYTES / INJECT_TAIL_BYTES).
 SUMMARY_BUDGET = 10_000
 HEAD_BYTES = 5_000  # what Codex reads of the summary first: its most valuable part
 # A lower cap for stress runs (scripts/bench_quality.py --summary-budget): how the summary
