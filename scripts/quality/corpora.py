@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from quality.model import Corpus
 
-NAMES = ("a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q")
+NAMES = ("a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q", "r")
 
 
 def get(name: str) -> Corpus:
@@ -76,4 +76,8 @@ def get(name: str) -> Corpus:
         from quality.corpus_q import CORPUS as Q
 
         return Q
+    if name == "r":
+        from quality.corpus_r import CORPUS as R
+
+        return R
     raise KeyError(f"no corpus {name!r}: choose one of {', '.join(NAMES)}")

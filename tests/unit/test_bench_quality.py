@@ -386,9 +386,11 @@ def test_corpus_c_is_neither_a_nor_b_in_other_words() -> None:
         assert max(len(w & v) / len(w | v) for v in others) < 0.4, text
 
 
-@pytest.mark.parametrize("name", ["e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q"])
+@pytest.mark.parametrize(
+    "name", ["e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q", "r"]
+)
 def test_a_held_out_corpus_shares_nothing_with_the_others(name: str) -> None:
-    """E to Q, the held-out corpora, have their own projects and wording: no user message or
+    """E to R, the held-out corpora, have their own projects and wording: no user message or
     assistant answer shares most of its words with one of another corpus, no tool output of
     more than one line is one of theirs, and the sessions are built from the model's steps
     alone, not from another corpus' helpers."""
