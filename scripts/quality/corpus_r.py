@@ -87,6 +87,8 @@ WB3 = Session("wb3", "wickerbasket", 18.3, (
     Sh("npx wp-env run tests-cli --env-cwd=wp-content/plugins/wickerbasket vendor/bin/phpunit", "ℹ Starting 'vendor/bin/phpunit' on the tests-cli container.\n\nPHPUnit 9.6.19 by Sebastian Bergmann and contributors.\n\n.....................                                             21 / 21 (100%)\n\nTime: 00:04.911, Memory: 48.50 MB\n\nOK (21 tests, 59 assertions)", 0, 10.8),
     Sh("git add -A && git commit -m 'Bundle discount: apply when items are added one by one'", "[ds/bundle-cart-tax 3d8e21f] Bundle discount: apply when items are added one by one\n 2 files changed, 17 insertions(+), 3 deletions(-)\n create mode 100644 tests/test-bundle-discount.php"),
     Say("Items added one by one now get the bundle discount: the lookup falls back to the bundle a product belongs to when the cart item has no parent key. The Danish comment is now English, the new test passed with the other 20, and the commit is `3d8e21f`."),
+    User("Before you suggest one for the next test: no mocking library either. A dependency I haven't seen yet is a conversation first, so ask."),
+    Say("The test builds its data with WP_UnitTestCase's own factories; composer.json is unchanged."),
 ))
 
 WB4 = Session("wb4", "wickerbasket", 13.2, (
@@ -305,6 +307,8 @@ GM3 = Session("gm3", "gristmill", 11.3, (
     Sh("npx ng build --configuration production", "Initial chunk files   | Names         |  Raw size | Estimated transfer size\nmain-5TQKMXQY.js      | main          | 688.41 kB |               168.20 kB\npolyfills-RX4V3R2Q.js | polyfills     |  33.71 kB |                11.02 kB\n\nLazy chunk files      | Names         |  Raw size | Estimated transfer size\nchunk-Z7C2MP4A.js     | reports-routes| 502.87 kB |               121.66 kB\n\nApplication bundle generation complete. [17.011 seconds]", 0, 17.0),
     Sh("CHROME_BIN=/usr/bin/chromium npx ng test --watch=false --browsers=ChromeHeadless && git commit -qam 'Routes: lazy-load reports' && cat cypress.config.ts | head -6", "TOTAL: 64 SUCCESS\nimport { defineConfig } from 'cypress'\n\nexport default defineConfig({\n  e2e: {\n    baseUrl: 'http://localhost:4300',", 0, 15.5),
     Say("The initial bundle was 1.21 MB, over the 1.00 MB budget. Loading the reports routes lazily with `loadChildren` moved 500 kB into its own chunk and the production build passes; unit tests were green before the commit. The end-to-end tests run with Cypress against localhost:4300 (cypress.config.ts)."),
+    User("I saw you rebased the branch to tidy it. Fine while it lives only on your disk; once GitHub has it, the history stays as it is, no force push to fix it up."),
+    Say("The rebase happened before the first push, so nothing on GitHub was rewritten. Later corrections go on top as new commits."),
 ))
 
 GM4 = Session("gm4", "gristmill", 6.2, (
@@ -335,9 +339,9 @@ SESSIONS = (
 
 FACTS = (
     # -- house rules Dana carries from client to client, in other words in each repo
-    Fact("r.gen.force_push", "general_rule", None, "Never force-push a branch someone else may have pulled, not even your own once it has been reviewed.", M("force-push|force-pushed|force push|force pushing|force-pushing|push --force"), ("wb1", "ib2", "vm1")),
+    Fact("r.gen.force_push", "general_rule", None, "Never force-push a branch someone else may have pulled, not even your own once it has been reviewed.", M("force-push|force-pushed|force push|force pushing|force-pushing|push --force"), ("wb1", "ib2", "vm1", "gm3")),
     Fact("r.gen.lockfile", "general_rule", None, "Lock files change only through the package manager; nobody edits them by hand.", M("lock file|lock files|lockfile|lockfiles", "hand|manually"), ("wb2", "ml1", "gm2")),
-    Fact("r.gen.ask_dependency", "general_rule", None, "Ask before adding any new dependency.", M("dependency|dependencies", "ask|check with me|run it by me"), ("ml2", "ib1", "vm3")),
+    Fact("r.gen.ask_dependency", "general_rule", None, "Ask before adding any new dependency.", M("dependency|dependencies", "ask|check with me|run it by me"), ("ml2", "ib1", "vm3", "wb3")),
     Fact("r.gen.tests_before_commit", "general_rule", None, "Run the tests and see them pass before every commit.", M("test|tests|suite", "commit|commits|committing"), ("wb3", "ib3", "gm3")),
     Fact("r.gen.branch_prefix", "general_rule", None, "Work on branches named ds/<topic> so Dana's branches stand apart from the client's.", M("ds/"), ("wb1", "ml3", "gm1")),
     Fact("r.gen.todo_ticket", "general_rule", None, "Every TODO comment carries its ticket or issue number, e.g. TODO(#112).", M("TODO|TODOs", "ticket|issue number|issue"), ("ib1", "vm2", "gm4")),
