@@ -2,7 +2,7 @@
 """Benchmark what memoryd's memory keeps: planted facts in realistic Codex sessions, scored in
 ``memory_summary.md`` and ``MEMORY.md`` (issue 13).
 
-Seventeen corpora of Codex 0.169 rollouts (``scripts/quality/``): A written by hand, B generated
+Eighteen corpora of Codex 0.169 rollouts (``scripts/quality/``): A written by hand, B generated
 from templates with a seeded RNG, C written as terminal transcripts, D assembled from episodes
 of messy work (corrections, edits as fixes, wrapped commands, refusals, tools gone), E written
 as one developer's work diary in a non-native voice, F assembled from each project's own files
@@ -31,8 +31,11 @@ CONTRIBUTING/STYLE sections, edits of the agent's patch explained, contributors'
 declined; knowledge from cargo, nox, pnpm and go output, changelog tooling, release scripts and
 git log/blame), Q written as a senior developer's corrections after the agent acted (rules as
 reactions, "again?", references to earlier sessions; knowledge from the agent's exploration and
-the failures it causes), each with other projects and other wording. A–H and K are tuned on;
-I, J, L to Q are held out: each was written after them, without reading their sessions, and
+the failures it causes), R written as a freelancer's house rules carried across five clients'
+repos (each rule restated in other words and shapes in two or three of them, next to look-alike
+rules of one client each; knowledge from wp-env, composer, yarn, Maven, the Shopify and Angular
+CLIs), each with other projects and other wording. A–H and K are tuned on; I, J, L to R are
+held out: each was written after them, without reading their sessions, and
 never run before it was committed. For each corpus, in a fresh temp ``CODEX_HOME`` and state
 dir, with the default (offline) backends and the real CLI as a
 subprocess:

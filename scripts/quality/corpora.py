@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from quality.model import Corpus
 
 TUNING = ("a", "b", "c", "d", "e", "f", "g", "h", "k")
-HELD_OUT = ("i", "j", "l", "m", "n", "o", "p", "q")
+HELD_OUT = ("i", "j", "l", "m", "n", "o", "p", "q", "r")
 NAMES = tuple(sorted(TUNING + HELD_OUT))
 
 
@@ -107,4 +107,8 @@ def get(name: str) -> Corpus:
         from quality.corpus_q import CORPUS as Q
 
         return Q
+    if name == "r":
+        from quality.corpus_r import CORPUS as R
+
+        return R
     raise KeyError(f"no corpus {name!r}: choose one of {', '.join(NAMES)}")

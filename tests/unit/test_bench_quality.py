@@ -386,9 +386,11 @@ def test_corpus_c_is_neither_a_nor_b_in_other_words() -> None:
         assert max(len(w & v) / len(w | v) for v in others) < 0.4, text
 
 
-@pytest.mark.parametrize("name", ["e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q"])
+@pytest.mark.parametrize(
+    "name", ["e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q", "r"]
+)
 def test_a_held_out_corpus_shares_nothing_with_the_others(name: str) -> None:
-    """E to Q, the held-out corpora, have their own projects and wording: no user message or
+    """E to R, the held-out corpora, have their own projects and wording: no user message or
     assistant answer shares most of its words with one of another corpus, no tool output of
     more than one line is one of theirs, and the sessions are built from the model's steps
     alone, not from another corpus' helpers."""
@@ -831,3 +833,70 @@ def test_corpus_q_is_written_as_corrections_after_the_fact() -> None:
     found = [f for f in q.facts if f.kind == "project_fact" and f.superseded_by is None]
     from_exploring = [f.id for f in found if all(p.search(looked) for p in f.match.patterns())]
     assert len(from_exploring) * 3 >= len(found) * 2, from_exploring
+
+
+def test_corpus_r_is_written_as_a_freelancers_house_rules_across_clients() -> None:
+    """R's means of writing, which no other corpus has: a freelancer with five clients restates
+    her house rules in each client's repo, in a sentence of her own that shares few words with
+    the other clients' statement of it; some statements point back at another client's repo,
+    some are passing conditions ("if you create a branch, ..."). Beside them, look-alike rules
+    of one client each (tabs here, two spaces there) that no other client's user says, and two
+    rules first given one client and later declared to hold "everywhere"."""
+    from quality.corpus_r import EVERYWHERE, LOOKALIKES
+
+    r = corpora.get("r")
+    assert len(r.projects) == 5 and len(r.sessions) >= 26
+    assert max(s.days_ago for s in r.sessions) - min(s.days_ago for s in r.sessions) >= 21
+    names = [p.name for p in r.projects]
+    by_id = {f.id: f for f in r.facts}
+
+    def sentences_of(texts: list[str]) -> list[str]:
+        return [x for t in texts for x in re.split(r"(?<=[.!?:;])\s+", t)]
+
+    def statements(f: Fact, key: str) -> list[str]:
+        # the sentences of the user's messages in ``key`` that hold all of the rule's tokens
+        pats = f.match.patterns()
+        sentences = [
+            x for x in sentences_of(_user_texts(r, (key,))) if all(p.search(x) for p in pats)
+        ]
+        assert sentences, (f.id, key)
+        return sentences
+
+    carried: list[str] = []
+    refs = conditions = 0
+    for f in (f for f in r.facts if f.kind == "general_rule"):
+        said = {r.session(k).project: statements(f, k)[0] for k in f.sources}
+        if len(said) >= 2:
+            carried.append(f.id)
+        for a, b in itertools.combinations(said.values(), 2):
+            wa, wb = _words(a), _words(b)
+            assert len(wa & wb) / len(wa | wb) < 0.3, (f.id, a, b)
+        for project, text in said.items():
+            refs += any(n != project and re.search(rf"\b{n}\b", text) for n in names)
+            conditions += bool(re.search(r"\b(?:if|whenever)\b", text, re.I))
+    assert len(carried) >= 10, carried
+    assert refs >= 4 and conditions >= 4, (refs, conditions)
+    # look-alike rules: one client each, different values, and no other client's user says one
+    assert len(LOOKALIKES) >= 5
+    for a, b in LOOKALIKES:
+        fa, fb = by_id[a], by_id[b]
+        assert fa.kind == fb.kind == "project_rule" and fa.project != fb.project
+        assert not Scorer(r).stated(fa, units(f"## {fa.project}\n\n- {fb.says}\n")), (a, b)
+        assert not Scorer(r).stated(fb, units(f"## {fb.project}\n\n- {fa.says}\n")), (a, b)
+        for f in (fa, fb):
+            elsewhere = sentences_of(
+                _user_texts(r, tuple(s.key for s in r.sessions if s.project != f.project))
+            )
+            assert not any(all(p.search(x) for p in f.match.patterns()) for x in elsewhere), f.id
+    # first one client's rule, then "everywhere" in another client's repo naming the first
+    for rule in EVERYWHERE:
+        f = by_id[rule]
+        first, *rest = sorted(f.sources, key=lambda k: -r.session(k).days_ago)
+        home = r.session(first).project
+        assert not re.search(r"\beverywhere\b", statements(f, first)[0])
+        assert any(
+            re.search(r"\beverywhere\b", t) and home in t
+            for k in rest
+            for t in _user_texts(r, (k,))
+            if r.session(k).project != home
+        ), rule
