@@ -415,5 +415,4 @@ class Consolidator:
                 root=self.root,
                 worker_id=self.worker_id,
                 history_dir=self.history_dir,
-                usage=self._usage,
             )

@@ -21,7 +21,7 @@ from memoryd.phase2.validate import validate_artifacts, validate_run_tree
 from memoryd.store import phase2 as store
 from memoryd.store.db import immediate
 from memoryd.store.engine import Connection
-from memoryd.store.jobs import UsageRow, enqueue_global
+from memoryd.store.jobs import enqueue_global
 from memoryd.store.phase2 import RunOutcome
 from memoryd.workspace import history
 from memoryd.workspace.baseline import ensure_baseline, reset_baseline
@@ -37,7 +37,6 @@ async def roll_back(
     root: Path,
     worker_id: str,
     history_dir: Path | None,
-    usage: list[UsageRow],
 ) -> Phase2Result:
     """Restore the memory root to the tree the run history recorded for ``run_id``, as a
     consolidation of its own (SPEC §7).
@@ -130,7 +129,7 @@ async def roll_back(
             record,
             list(target.selection),
             claim.input_watermark,
-            usage,
+            [],  # a rollback runs no model: it books no tokens
             await tree_to_publish(conn, root),
         )
     except LockLost as exc:

@@ -423,3 +423,60 @@ async def test_the_openai_agent_through_a_whole_run(
         assert result.reason == "failed_invalid_artifacts: memory_summary.md is missing"
         pending = diff_against_baseline(root)
         assert "MEMORY.md" in pending.added and "raw_memories.md" in pending.added
+
+
+async def test_a_rollback_after_a_model_run_books_no_tokens(
+    env: tuple[aiosqlite.Connection, Path, Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A rollback runs no model: the daemon's consolidator that just booked a model run's
+    tokens must not book them again under the rollback's run."""
+    import msgspec
+    from support.responses_server import Reply, ResponsesServer, function_call_item
+
+    from memoryd.consolidate.openai import OpenAIConsolidator
+
+    conn, home, root = env
+    monkeypatch.setenv("MEMORYD_TEST_KEY", "dummy")
+    writes = [
+        ("MEMORY.md", "# Memory\n\nuv\n"),
+        ("memory_summary.md", "v1\n\n## User Profile\n"),
+    ]
+    script = [
+        Reply(
+            text=None,
+            items=[function_call_item("write_file", {"path": p, "content": c}, f"c{i}")],
+            input_tokens=100,
+            output_tokens=10,
+        )
+        for i, (p, c) in enumerate(writes)
+    ]
+    script.append(Reply(text="Done.", input_tokens=100, output_tokens=3))
+    async with ResponsesServer(*script) as srv:
+        data = msgspec.to_builtins(Config())
+        data["phase2"]["backend"] = "openai"
+        data["backends"]["openai"].update(base_url=srv.url, api_key_env="MEMORYD_TEST_KEY")
+        cfg = msgspec.convert(data, Config)
+        agent = OpenAIConsolidator.from_config(cfg)
+        try:
+            c = Consolidator(
+                conn,
+                cfg,
+                agent,
+                root=root,
+                codex_home=home,
+                worker_id="t",
+                history_dir=home / "history",
+            )
+            first = await c.run_once()
+            assert first.outcome == "succeeded" and first.run_id
+            rolled = await c.rollback(first.run_id)
+        finally:
+            await agent.aclose()
+    assert rolled.outcome == "succeeded" and rolled.run_id != first.run_id
+    ledger = list(
+        await conn.execute_fetchall(
+            "SELECT run_id, input_tokens FROM usage_ledger WHERE phase = 'phase2'"
+        )
+    )
+    assert ledger == [(first.run_id, 300)]
