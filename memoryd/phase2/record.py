@@ -56,10 +56,13 @@ async def record_history(
     or None there when no history is kept or it failed. A failure is logged and never
     fails the run: the consolidated files are good, only their copy in the history is
     missing."""
+    # One time for the history commit and the run's record: another host names the run by
+    # its record's finish, so both hosts show the same time for it.
+    at_ms = clock.now_ms()
     facts = history.RunFacts(
         run_id=run.run_id,
         kind=kind,
-        at_ms=clock.now_ms(),
+        at_ms=at_ms,
         inputs_added=result.added,
         inputs_retained=result.retained,
         inputs_removed=result.removed,
@@ -77,7 +80,9 @@ async def record_history(
                 )
         except Exception as exc:
             bound.error("history_commit_failed", error=repr(exc))
-    return dataclasses.replace(run_record(run, result, RunOutcome.SUCCEEDED), history_commit=commit)
+    return dataclasses.replace(
+        run_record(run, result, RunOutcome.SUCCEEDED), history_commit=commit, finished_at_ms=at_ms
+    )
 
 
 async def host_facts(conn: Connection, host_id: str, *, this_host: bool = False) -> dict[str, str]:

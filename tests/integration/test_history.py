@@ -362,3 +362,13 @@ def test_a_published_tree_with_a_path_no_root_can_hold_is_refused_and_nothing_re
     with pytest.raises(HistoryError, match=r"the tree of run r-2 cannot be recorded: .*\.git"):
         record_files(directory, {**PUBLISHED, ".git/config": b"x"}, facts("r-2", []))
     assert recorded(directory, ["r-1", "r-2"]) == {"r-1"}
+
+
+async def test_a_runs_history_time_is_its_records_finish(pipe: Pipeline) -> None:
+    """Another host names a published run by its shared record's finish, this host by its
+    history commit: the two must be one time, or `diff` of one run differs between hosts."""
+    first = await pipe.run()
+    [entry] = list_runs(pipe.state)
+    rec = await store.get_run(pipe.conn, first.run_id)
+    assert rec is not None and rec.finished_at_ms is not None
+    assert entry.at_ms == rec.finished_at_ms
