@@ -24,16 +24,10 @@ _REPLY = re.compile(
 )
 # What follows a verdict and leans on it: "Yes, and note …", "Right, but …".
 _LEANS_ON_REPLY = re.compile(r"^(?:and|but|so|also|plus|though|although)\b", re.I)
-# Deontic marks: "your key must stay out of git" directs; it is no report of the user's state.
-_DEONTIC = re.compile(
-    r"\b(?:must|should|shall|needs?\s+to|has\s+to|have\s+to|always|never|don't|do\s+not"
-    r"|only)\b",
-    re.I,
-)
 # The user's current state in the second person, as the subject, with what it causes now:
 # "Your copy is `v2.py`, so it isn't found", "you're on the old branch, so it can't see it".
 # "Your local cluster is `kind-dev`" alone is a fact about the user's setup, and a rule about
-# the user's things ("your commits must be signed") carries a deontic mark.
+# the user's things ("your commits must be signed") carries a mark that directs (`mood.marked`).
 _SECOND_PERSON = re.compile(
     r"^(?:your\s+(?:[\w.-]+\s+){0,2}?(?:is|are|was|were|has|had)|yours\s+(?:is|are|was|has)"
     r"|you(?:'re|\s+are|'ve|\s+have))\b"
@@ -88,9 +82,9 @@ def momentary(statement: str, rule: bool = False) -> bool:
         return True
     if _PRINTED.match(s) or _PRONOUN_SUBJECT.match(s):
         return True
-    if _SECOND_PERSON.match(s) and not _DEONTIC.search(s):
+    if _SECOND_PERSON.match(s) and not marked(s):
         return True
-    if _PASSING_STATE.search(s) and not _DEONTIC.search(s):
+    if _PASSING_STATE.search(s) and not marked(s):
         return True
     # a code span is one value, whatever punctuation it holds
     return bool(_PRONOUN_PREDICATE.match(_CODE.sub("`x`", s)) or _FILE_LINE.search(s))
