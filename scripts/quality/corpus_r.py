@@ -423,7 +423,7 @@ EVERYWHERE = ("r.gen.utc", "r.gen.changelog")
 
 CORPUS = Corpus(
     name="r",
-    how="a freelance developer with five clients who restates her house rules in each repo in other words and shapes (an order, a complaint, a reference back to another client, a passing condition), beside look-alike rules of one client each (held out, never run)",
+    how="a freelance developer with five clients who restates her house rules in each repo in other words and shapes (an order, a complaint, a reference back to another client, a passing condition), beside look-alike rules of one client each (measured once held out, tuned on since round 12)",
     projects=PROJECTS,
     sessions=SESSIONS,
     facts=FACTS,
