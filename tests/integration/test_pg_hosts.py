@@ -363,6 +363,35 @@ async def test_doctor_warns_of_a_host_whose_clock_is_off(
     assert "synchronise the clock of skewed" in c.fix
 
 
+async def test_doctor_leaves_a_stale_hosts_old_clock_out_and_names_it(
+    tmp_path: Path, pg_dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(DSN_ENV, pg_dsn)
+    settings = pg_settings(tmp_path)
+    conn = await open_state(settings)
+    try:
+        assert await _touch(conn, clock.now_ms())
+        # A machine gone for eight days whose clock ran 9 s ahead at its last heartbeat.
+        other = await open_state(pg_settings(tmp_path / "other"))
+        try:
+            assert isinstance(other, PgConnection)
+            assert await _touch(other, clock.now_ms() + 9_000, hostname="oldbox")
+            await other.execute(
+                "UPDATE hosts SET last_seen = last_seen - ? WHERE host_id = ?",
+                ((hosts.STALE_AFTER_DAYS + 1) * DAY_MS, other.host_id),
+            )
+            gone = other.host_id
+        finally:
+            await other.close()
+    finally:
+        await conn.close()
+    c = (await _checks_in_thread(settings))["clock_skew"]
+    assert c.status == "ok"
+    assert "(1 host(s); most off: " in c.message and "most off: oldbox" not in c.message
+    assert f"left out, not seen for 7 days or more: oldbox ({gone[:8]})" in c.message
+    assert "`memoryd hosts forget` removes a machine that is gone" in c.message
+
+
 def test_doctor_on_sqlite_keeps_its_one_state_db_line(tmp_path: Path) -> None:
     assert [c.check for c in check_state(lite_settings(tmp_path))] == ["state_db"]
 
