@@ -141,21 +141,29 @@ async def record_published(
     return True
 
 
+async def _purge(
+    directory: Path, threads: Sequence[str], bound: structlog.stdlib.BoundLogger
+) -> int | None:
+    """Cut ``threads``' memories out of the run history in ``directory``: how many runs were
+    rewritten, or None when it failed (logged; the caller tries again later)."""
+    try:
+        with anyio.CancelScope(shield=True):
+            rewritten: int = await anyio.to_thread.run_sync(history.purge, directory, threads)
+    except Exception as exc:
+        bound.error("history_purge_failed", error=repr(exc))
+        return None
+    return rewritten
+
+
 async def purge_forgotten(
     conn: Connection, history_dir: Path | None, bound: structlog.stdlib.BoundLogger
 ) -> None:
     """After recording trees another host published: the forgets that led to them were
     purged from the history of the host that consolidated them; this host's history
     holds the same runs (and the trees before the forget), so they are purged here."""
-    directory = history_dir
-    assert directory is not None
+    assert history_dir is not None
     forgotten = await forget_store.forgotten_threads(conn)
-    try:
-        with anyio.CancelScope(shield=True):
-            rewritten = await anyio.to_thread.run_sync(history.purge, directory, forgotten)
-    except Exception as exc:
-        bound.error("history_purge_failed", error=repr(exc))
-        return
+    rewritten = await _purge(history_dir, forgotten, bound)
     if rewritten:
         bound.info("history_purged", forgotten_threads=len(forgotten), runs_rewritten=rewritten)
 
@@ -170,11 +178,8 @@ async def purge_history(
     if pending is None or history_dir is None:
         return
     token, threads = pending
-    try:
-        with anyio.CancelScope(shield=True):
-            rewritten = await anyio.to_thread.run_sync(history.purge, history_dir, threads)
-    except Exception as exc:
-        bound.error("history_purge_failed", error=repr(exc))
+    rewritten = await _purge(history_dir, threads, bound)
+    if rewritten is None:
         return
     await purge_done(conn, token)
     bound.info("history_purged", forgotten_threads=len(threads), runs_rewritten=rewritten)
