@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from quality.model import Corpus
 
 TUNING = ("a", "b", "c", "d", "e", "f", "g", "h", "k")
-HELD_OUT = ("i", "j", "l", "m", "n", "o", "p", "q", "r")
+HELD_OUT = ("i", "j", "l", "m", "n", "o", "p", "q", "r", "s")
 NAMES = tuple(sorted(TUNING + HELD_OUT))
 
 
@@ -111,4 +111,8 @@ def get(name: str) -> Corpus:
         from quality.corpus_r import CORPUS as R
 
         return R
+    if name == "s":
+        from quality.corpus_s import CORPUS as S
+
+        return S
     raise KeyError(f"no corpus {name!r}: choose one of {', '.join(NAMES)}")
