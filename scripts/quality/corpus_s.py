@@ -96,7 +96,7 @@ SB3 = Session("sb3", "signalbox", 16.4, (
     User("back. 2."),
     Patch("*** Update File: src/sign.ts\n@@\n-export const SIGNATURE_HEADER = \"X-Signalbox-Signature\";\n+export const SIGNATURE_HEADER = \"X-Brindle-Signature-256\";"),
     Sh("bun test src/sign.test.ts", "bun test v1.1.34 (5e5e7c60)\n\nsrc/sign.test.ts:\n(pass) sign > header name [0.10ms]\n(pass) sign > hmac of body [0.42ms]\n\n 2 pass\n 0 fail"),
-    User("PR: open it as a draft PR, I'll flip it when Adaeze has looked. squash-merge it when it's green"),
+    User("PRs in this repo start as a draft PR; I flip it when Adaeze has looked. and we squash-merge once it's green"),
     Sh("git switch -c PLAT-377-signature-header && git commit -am 'feat(sign): rename signature header to X-Brindle-Signature-256' && git push -u origin HEAD && gh pr create --draft --fill", "Switched to a new branch 'PLAT-377-signature-header'\n[PLAT-377-signature-header 8e21b4a] feat(sign): rename signature header to X-Brindle-Signature-256\n 1 file changed, 1 insertion(+), 1 deletion(-)\nhttps://git.brindle.internal/platform/signalbox/pull/212"),
     Say("Draft PR #212 is open; once it's reviewed and green it gets squash-merged."),
 ))
@@ -151,7 +151,7 @@ LK1 = Session("lk1", "lockkeeper", 24.6, (
     Sh("nomad job plan jobs/edge.nomad.hcl", "Error during plan: Put \"http://127.0.0.1:4646/v1/job/edge/plan\": dial tcp 127.0.0.1:4646: connect: connection refused", code=255),
     Sh("ls env/", "ams1.sh\nfra2.sh\nREADME.md"),
     Sh("cat env/README.md", "Source the file of the datacenter you work on before any nomad or consul command:\n\n    source env/ams1.sh   # sets NOMAD_ADDR, CONSUL_HTTP_ADDR, NOMAD_REGION"),
-    Sh("source env/ams1.sh && nomad job plan jobs/edge.nomad.hcl", "+/- Job: \"edge\"\n+/- Task Group: \"edge\" (1 create/destroy update, 2 ignore)\n  +/- Task: \"caddy\" (forces create/destroy update)\n    +/- Config {\n      +/- image: \"registry.brindle.internal/caddy:2.8.1\" => \"registry.brindle.internal/caddy:2.8.4\"\n        }\n\nScheduler dry-run:\n- All tasks successfully allocated.\n\nJob Modify Index: 48122"),
+    Sh("source env/ams1.sh && nomad job plan jobs/edge.nomad.hcl; echo \"plan exit=$?\"", "+/- Job: \"edge\"\n+/- Task Group: \"edge\" (1 create/destroy update, 2 ignore)\n  +/- Task: \"caddy\" (forces create/destroy update)\n    +/- Config {\n      +/- image: \"registry.brindle.internal/caddy:2.8.1\" => \"registry.brindle.internal/caddy:2.8.4\"\n        }\n\nScheduler dry-run:\n- All tasks successfully allocated.\n\nJob Modify Index: 48122\nplan exit=1"),
     Say("`nomad job plan` got `connection refused` on 127.0.0.1:4646 because no NOMAD_ADDR was set; after `source env/ams1.sh` the plan reaches the ams1 cluster: one rolling update of the caddy task to 2.8.4, everything allocates."),
     User("good. deploys go through ./bin/ship <job> — it does plan, shows the diff, then runs. don't call nomad job run yourself"),
     Sh("./bin/ship edge", "ship: planning edge ...\nship: 1 update (caddy 2.8.1 -> 2.8.4)\nship: running edge (check-index 48122)\n==> Evaluation \"6b0d1f3a\" finished with status \"complete\"\nship: edge healthy 3/3"),
