@@ -123,10 +123,10 @@ SB5 = Session("sb5", "signalbox", 7.2, (
     User("no caret. handbook §4.4: \"Pin what you depend on.\" here that means exact versions in package.json, no ^ or ~ ranges — redo it with bun add --exact"),
     Sh("bun add --exact zod@3.23.8", "bun add v1.1.34 (5e5e7c60)\n\ninstalled zod@3.23.8\n\n [38.00ms]"),
     Sh("git diff package.json", '@@ -14,6 +14,7 @@\n     "pino": "9.5.0",\n+    "zod": "3.23.8"'),
-    Sh("bun outdated 2>/dev/null | python3 -c 'import sys; print(sys.stdin.read())'", "| Package | Current | Update | Latest |\n| pg      | 8.13.1  | 8.13.1 | 8.13.3 |"),
+    Sh("python3 -c 'import json; d = json.load(open(\"package.json\")); print([k for k, v in d[\"dependencies\"].items() if v[0] in \"^~\"])'", "[]"),
     User("jq for anything JSON-ish please, not python one-liners"),
-    Sh("bunx npm-check-updates --jsonUpgraded | jq 'keys'", '[\n  "pg"\n]'),
-    Say("zod is pinned at 3.23.8. Only `pg` has a newer release (8.13.3), a patch."),
+    Sh("jq -r '.dependencies | to_entries[] | select(.value | test(\"^[~^]\")) | .key' package.json; bun outdated", "| Package | Current | Update | Latest |\n|---------|---------|--------|--------|\n| pg      | 8.13.1  | 8.13.1 | 8.13.3 |"),
+    Say("zod is pinned at exactly 3.23.8 and no dependency has a ^ or ~ range left. Only `pg` has a newer release (8.13.3), a patch."),
 ))
 
 SB_L = Session("sbL", "signalbox", 2.4, (
