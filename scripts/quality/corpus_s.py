@@ -421,6 +421,7 @@ FACTS = (
     Fact("s.fact.hy_ttl", "project_fact", "halyard", "record TTLs come from the stack config halyard:recordTtl (300 on staging)", M("recordTtl", "300"), ("hy3",)),
     # a failure and the other command or edit that fixed it
     Fact("s.fix.sb_install", "failure_fix", "signalbox", 'bun test fails with Cannot find module "@brindle/envelope": run bun install', M("bun install"), ("sb1",), link=M("Cannot find module|@brindle/envelope")),
+    Fact("s.fix.sb_registry", "failure_fix", "signalbox", "bun install gets 401 from the private @brindle registry: run it as op run --env-file=.env.tpl -- bun install", M("op run", "bun install"), ("sb3",), link=M("401")),
     Fact("s.fix.sb_migrate", "failure_fix", "signalbox", 'tests fail with relation "webhook_deliveries" does not exist: run bun run db:migrate', M("db:migrate"), ("sb2",), link=M("does not exist|webhook_deliveries")),
     Fact("s.fix.lk_env", "failure_fix", "lockkeeper", "nomad job plan gets connection refused on 127.0.0.1:4646: source env/ams1.sh first", M("env/ams1.sh"), ("lk1",), link=M("connection refused|4646")),
     Fact("s.fix.lk_xcaddy", "failure_fix", "lockkeeper", "caddy validate says unrecognized directive: rate_limit: build caddy with xcaddy build --with github.com/mholt/caddy-ratelimit", M("xcaddy"), ("lk3",), link=M("unrecognized directive|rate_limit")),
@@ -428,6 +429,7 @@ FACTS = (
     Fact("s.fix.fw_wipe", "failure_fix", "fernwood", "a build dir from an incompatible Meson version: meson setup --wipe build", M("--wipe"), ("fw1",), link=M("incompatible|Meson version")),
     Fact("s.fix.fw_reload", "failure_fix", "fernwood", "systemctl restart says Unit fernwood.timer not found after an install: sudo systemctl daemon-reload", M("daemon-reload"), ("fw4",), link=M("not found|fernwood.timer")),
     Fact("s.fix.hy_stack_select", "failure_fix", "halyard", "pulumi says no stack selected: pulumi stack select brindle/staging", M("pulumi stack select"), ("hy1",), link=M("no stack selected|no stack")),
+    Fact("s.fix.hy_token", "failure_fix", "halyard", "pulumi up fails with Invalid API Token: run it under op run --env-file=.env.pulumi.tpl -- pulumi up", M("op run", "pulumi up"), ("hy3",), link=M("Invalid API Token")),
     Fact("s.fix.hy_tidy", "failure_fix", "halyard", "go test fails with missing go.sum entry: run go mod tidy", M("go mod tidy"), ("hy2",), link=M("missing go.sum entry|go.sum")),
     # stated once
     Fact("s.pref.numbered", "preference", None, "answers as numbered lists, one line per point", M("numbered"), ("hy2",)),
