@@ -424,6 +424,7 @@ FACTS = (
     Fact("s.fix.sb_registry", "failure_fix", "signalbox", "bun install gets 401 from the private @brindle registry: run it as op run --env-file=.env.tpl -- bun install", M("op run", "bun install"), ("sb3",), link=M("401")),
     Fact("s.fix.sb_migrate", "failure_fix", "signalbox", 'tests fail with relation "webhook_deliveries" does not exist: run bun run db:migrate', M("db:migrate"), ("sb2",), link=M("does not exist|webhook_deliveries")),
     Fact("s.fix.lk_env", "failure_fix", "lockkeeper", "nomad job plan gets connection refused on 127.0.0.1:4646: source env/ams1.sh first", M("env/ams1.sh"), ("lk1",), link=M("connection refused|4646")),
+    Fact("s.fix.lk_acl", "failure_fix", "lockkeeper", "consul kv gets 403 (ACL not found): pass CONSUL_HTTP_TOKEN=$(op read op://platform/consul/token) to consul kv", M("op read", "consul kv"), ("lk5",), link=M("403|ACL not found")),
     Fact("s.fix.lk_xcaddy", "failure_fix", "lockkeeper", "caddy validate says unrecognized directive: rate_limit: build caddy with xcaddy build --with github.com/mholt/caddy-ratelimit", M("xcaddy"), ("lk3",), link=M("unrecognized directive|rate_limit")),
     Fact("s.fix.fw_libsystemd", "failure_fix", "fernwood", 'meson setup fails with Dependency "libsystemd" not found: sudo apt-get install -y libsystemd-dev', M("libsystemd-dev"), ("fw3",), link=M('"libsystemd"|not found')),
     Fact("s.fix.fw_wipe", "failure_fix", "fernwood", "a build dir from an incompatible Meson version: meson setup --wipe build", M("--wipe"), ("fw1",), link=M("incompatible|Meson version")),
