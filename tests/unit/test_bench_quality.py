@@ -387,10 +387,10 @@ def test_corpus_c_is_neither_a_nor_b_in_other_words() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q", "r"]
+    "name", ["e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q", "r", "s"]
 )
 def test_a_held_out_corpus_shares_nothing_with_the_others(name: str) -> None:
-    """E to R, the held-out corpora, have their own projects and wording: no user message or
+    """E to S, the held-out corpora, have their own projects and wording: no user message or
     assistant answer shares most of its words with one of another corpus, no tool output of
     more than one line is one of theirs, and the sessions are built from the model's steps
     alone, not from another corpus' helpers."""
@@ -900,3 +900,92 @@ def test_corpus_r_is_written_as_a_freelancers_house_rules_across_clients() -> No
             for t in _user_texts(r, (k,))
             if r.session(k).project != home
         ), rule
+
+
+def test_corpus_s_is_written_as_a_platform_engineers_todo_lists() -> None:
+    """S's means of writing, which no other corpus has: a platform engineer of one company who
+    opens most sessions with a short numbered to-do list, follows up in a few words, quotes
+    the team handbook by section, and breaks off for another of his services; his team's
+    rules come back in other services in other words, look-alike rules differ per service, two
+    rules of one service are later said to hold everywhere, and the project knowledge is
+    printed by the ops tools (bun, nomad, caddy, meson, systemctl, journalctl, pulumi, go) or
+    concluded by the agent."""
+    from quality.corpus_s import EVERYWHERE, LOOKALIKES
+
+    s = corpora.get("s")
+    names = [p.name for p in s.projects]
+    by_id = {f.id: f for f in s.facts}
+    todo = re.compile(r"^\d+\. \S", re.M)
+    opened = [x.key for x in s.sessions if len(todo.findall(_user_texts(s, (x.key,))[0])) >= 2]
+    assert len(opened) * 4 >= len(s.sessions) * 3, opened
+    follow_ups = [t for x in s.sessions for t in _user_texts(s, (x.key,))[1:]]
+    assert sum(1 for t in follow_ups if len(t.split()) <= 12) >= 8
+    said = _user_texts(s, tuple(x.key for x in s.sessions))
+    quotes = [t for t in said if re.search(r"handbook §\d+\.\d+", t)]
+    assert len(quotes) >= 6, quotes
+    switching = [
+        x.key
+        for x in s.sessions
+        if any(n != x.project and re.search(rf"\b{n}\b", t) for n in names
+               for t in _user_texts(s, (x.key,)))
+    ]  # fmt: skip
+    assert len(switching) >= 4, switching
+
+    def sentences(key: str, f: Fact) -> list[str]:
+        # the lines of the user's messages in ``key`` that hold all of the rule's tokens
+        lines = [ln for t in _user_texts(s, (key,)) for ln in t.split("\n")]
+        return [ln for ln in lines if all(p.search(ln) for p in f.match.patterns())]
+
+    general = [f for f in s.facts if f.kind == "general_rule"]
+    assert len(general) >= 10
+    for f in general:
+        # said by the user in each of its services, in other words in each
+        stated = {s.session(k).project: sentences(k, f) for k in f.sources}
+        assert all(stated.values()) and len(stated) >= 2, f.id
+        for a, b in itertools.combinations([v[0] for v in stated.values()], 2):
+            assert len(_words(a) & _words(b)) / len(_words(a) | _words(b)) < 0.4, (f.id, a, b)
+    from_handbook = [
+        f.id for f in general if any(all(p.search(q) for p in f.match.patterns()) for q in quotes)
+    ]
+    assert len(from_handbook) >= 4, from_handbook
+    for rule in EVERYWHERE:
+        f = by_id[rule]
+        first, *rest = sorted(f.sources, key=lambda k: -s.session(k).days_ago)
+        home = s.session(first).project
+        assert not any("everywhere" in t for t in sentences(first, f)), rule
+        assert any(
+            "everywhere" in t and home in t
+            for k in rest
+            if s.session(k).project != home
+            for t in _user_texts(s, (k,))
+        ), rule
+    assert len(LOOKALIKES) >= 4
+    for a, b in LOOKALIKES:
+        fa, fb = by_id[a], by_id[b]
+        assert fa.kind == fb.kind == "project_rule" and fa.project != fb.project
+        assert not Scorer(s).stated(fa, units(f"## {fa.project}\n\n- {fb.says}\n")), (a, b)
+        assert not Scorer(s).stated(fb, units(f"## {fb.project}\n\n- {fa.says}\n")), (a, b)
+        for f in (fa, fb):
+            elsewhere = _user_texts(s, tuple(x.key for x in s.sessions if x.project != f.project))
+            assert not any(all(p.search(t) for p in f.match.patterns()) for t in elsewhere), f.id
+    ops = re.compile(
+        r"^(?:\S+=\S+ )*(?:source \S+ && )?(?:sudo )?(bun|bunx|docker|nomad|nomad-pack|caddy|"
+        r"\./caddy|xcaddy|meson|ninja|systemctl|journalctl|pulumi|go|op)\b"
+    )
+    printed = [
+        st.cmd + "\n" + st.out
+        for x in s.sessions
+        for st in x.steps
+        if isinstance(st, Sh) and ops.match(st.cmd)
+    ]
+    concluded = [st.text for x in s.sessions for st in x.steps if isinstance(st, Say)]
+    known = [f for f in s.facts if f.kind == "project_fact"]
+    for f in known:
+        pats = f.match.patterns()
+        assert any(all(p.search(t) for p in pats) for t in printed + concluded), f.id
+    by_tools = [f.id for f in known if any(all(p.search(t) for p in f.match.patterns())
+                                           for t in printed)]  # fmt: skip
+    assert len(by_tools) * 3 >= len(known) * 2, by_tools
+    assert sum(1 for f in s.facts if f.kind == "failure_fix") >= 8
+    assert sum(1 for f in s.facts if f.superseded_by) >= 5
+    assert len(s.distractors) >= 8
