@@ -1,15 +1,25 @@
-"""Round 12s of issue 13, supersession by an edited setting: an edit that gives a build file's
-setting another value (an XML element as in pom.xml or a .csproj, or ``key = value``) replaces
-the old value, and a statement naming that setting with its old value, however worded, is out
-of date; a statement of another setting with the same number is not. Wording no corpus has (a
-.NET service, a Rust crate)."""
+"""Round 12s of issue 13 (corpus R as a tuning corpus), what stays current: an edit that gives
+a build file's setting another value (an XML element as in pom.xml or a .csproj, or ``key =
+value``) replaces the old value, and a statement naming that setting with its old value,
+however worded, is out of date, while a statement of another setting with the same number is
+not; and an offer the user answers with "no <the thing offered>, <why>" is refused, not kept
+as knowledge. Wording no corpus has (a .NET service, a mail relay)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from support.items import assistant, knowledge_of, patch_ok, result, run, user
+from support.items import (
+    assistant,
+    env_context,
+    failures_of,
+    knowledge_of,
+    patch_ok,
+    result,
+    run,
+    user,
+)
 from support.offline_memory import consolidate, session
 
 from memoryd.consolidate.offline.replaced import Replacement
@@ -106,3 +116,39 @@ def test_the_old_value_stated_in_words_is_superseded_by_the_edit(tmp_path: Path)
     assert "is net6.0, so the base image" not in summary
     stale = memory.split("## Superseded (no longer current)", 1)[1]
     assert "is net6.0, so the base image" in stale
+
+
+async def test_no_and_the_thing_offered_refuses_the_offer_whatever_follows() -> None:
+    # read alone, the reply is a new request (it asks for another way); after the offer its
+    # "no" and the offer's own word refuse the offer
+    items = [
+        env_context("/srv/relay"),
+        user("the relay queue is stuck again"),
+        run("c1", "postqueue -p | tail -1"),
+        result("c1", 0, "-- 5120 Kbytes in 412 Requests.\n"),
+        assistant(
+            "The deferred mail is from one bounced domain. Fastest way out: `postsuper -d "
+            "ALL deferred`, which drops every deferred message."
+        ),
+        user("No deleting the deferred ones, half are invoices. Requeue them and fix the route."),
+        run("c2", "postsuper -r ALL deferred && postqueue -f"),
+        result("c2", 0, "postsuper: Requeued: 412 messages\n"),
+    ]
+    failures = await failures_of(items)
+    assert (
+        "The user rejected the proposal to run `postsuper -d ALL deferred` "
+        '("No deleting the deferred ones, half are invoices."): don\'t repeat it'
+    ) in failures
+    assert "postsuper -d ALL deferred" not in await knowledge_of(items)
+
+
+async def test_no_to_something_the_offer_did_not_name_refuses_nothing() -> None:
+    items = [
+        env_context("/srv/relay"),
+        user("the relay queue is stuck again"),
+        run("c1", "postqueue -p | tail -1"),
+        result("c1", 0, "-- 5120 Kbytes in 412 Requests.\n"),
+        assistant("The deferred mail is from one bounced domain; `postqueue -f` retries it."),
+        user("No rush on that. Add the bounce domain to the transport map first."),
+    ]
+    assert "rejected the proposal" not in await failures_of(items)
