@@ -191,7 +191,9 @@ class _Builder:
                 task.refused.append((proposal, quote))
                 task.final_answer = ""
         self.asked = False
-        if task is None or not reading.follow_up:
+        # a refusal goes on with the task it refuses the offer of, however it asks for the
+        # other way ("No repair. Put V7 back and rename it in a new migration.")
+        if task is None or not (reading.follow_up or refuses):
             task = Task(number=len(self.tasks) + 1, prompt=text, title=reading.title)
             self.tasks.append(task)
         elif reading.negative:
