@@ -13,9 +13,11 @@ from typing import Any
 from support.items import (
     assistant,
     env_context,
+    extract,
     failures_of,
     knowledge_of,
     patch_ok,
+    request,
     result,
     run,
     user,
@@ -140,6 +142,9 @@ async def test_no_and_the_thing_offered_refuses_the_offer_whatever_follows() -> 
         '("No deleting the deferred ones, half are invoices."): don\'t repeat it'
     ) in failures
     assert "postsuper -d ALL deferred" not in await knowledge_of(items)
+    # the refusal goes on with the task: the requeue is its work, not a second task's
+    raw = (await extract(request(items))).raw_memory
+    assert "### Task 2" not in raw and "`postsuper -r ALL deferred && postqueue -f` (exit 0)" in raw
 
 
 async def test_no_to_something_the_offer_did_not_name_refuses_nothing() -> None:
