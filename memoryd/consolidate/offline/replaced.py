@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from memoryd.consolidate.offline.meaning import REPLACED_LINE, SWITCHED_LINE, stance
+from memoryd.extract.offline.outcomes import setting_line
 from memoryd.textutil import FILLER, norm_words, stem
 
 
@@ -41,12 +42,43 @@ class Replacement:
             )
         if _said_gone(self.old, text) or norm_words(text) in norm_words(self.text):
             return False  # "package-lock.json was removed", or the words that said the change
+        changed = _changed_setting(self.old, self.new)
+        if changed is not None:
+            # an edit gave a setting another value ("`minSdk = 26` is replaced by `minSdk =
+            # 28`"): a statement naming the setting and its old value, not the new one, is
+            # out of date however it is worded ("the min SDK is 26")
+            key, old_value, new_value = changed
+            return (
+                _names_key(text, key)
+                and _value(old_value).search(text) is not None
+                and _value(new_value).search(text) is None
+            )
         named = _named if paths else term_pattern
         return (
             named(self.old).search(text) is not None
             and not (self.new and named(self.new).search(text) is not None)
             and not _turns_down(self.old, text)
         )
+
+
+def _changed_setting(old: str, new: str) -> tuple[str, str, str] | None:
+    """(key, old value, new value) when ``old`` and ``new`` are one setting's line before and
+    after an edit (``key = value``, ``key: value``, ``<key>value</key>``)."""
+    a, b = setting_line(old.strip("`")), setting_line(new.strip("`"))
+    if a is None or b is None or a[:2] != b[:2]:
+        return None
+    va, vb = (v.strip("\"',; ") for v in (a[2], b[2]))
+    return (a[0], va, vb) if va and vb and va != vb else None
+
+
+def _names_key(text: str, key: str) -> bool:
+    """Whether ``text`` names a setting's key, however spaced, dotted or cased ("the
+    compiler release" does not; "`maven.compiler.release`", "min SDK" for ``minSdk`` do); a
+    short key ("port") only as a word of its own."""
+    flat = re.sub(r"[^a-z0-9]", "", key.lower())
+    if len(flat) < 6:
+        return re.search(rf"(?<![\w.-]){re.escape(key)}(?![\w-])", text, re.I) is not None
+    return flat in re.sub(r"[^a-z0-9]", "", text.lower())
 
 
 def _turns_down(term: str, text: str) -> bool:

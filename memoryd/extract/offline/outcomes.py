@@ -83,6 +83,23 @@ _SETTING_LINE = re.compile(
     r"^[\"']?(?P<key>[A-Za-z_][\w.-]{1,60})[\"']?\s*(?P<op>[:=])\s*(?P<value>[^\s{\[(].{0,60}?)"
     r"\s*[,;]?$"
 )
+# "<maven.compiler.release>17</maven.compiler.release>", "<TargetFramework>net8.0</…>": an
+# XML build file's element holding one value (pom.xml, *.csproj, Directory.Build.props).
+_ELEMENT_LINE = re.compile(
+    r"^<(?P<key>[A-Za-z_][\w.:-]{1,60})>(?P<value>[^<>\s][^<>]{0,60}?)</(?P=key)>$"
+)
+
+
+def setting_line(line: str) -> tuple[str, str, str] | None:
+    """(key, operator, value) of a line that sets one value; an XML element's operator is
+    ``<>``."""
+    m = _SETTING_LINE.match(line)
+    if m is not None:
+        return m.group("key"), m.group("op"), m.group("value")
+    m = _ELEMENT_LINE.match(line)
+    if m is not None:
+        return m.group("key"), "<>", m.group("value")
+    return None
 
 
 def setting_changes(removed: Sequence[str], added: Sequence[str]) -> list[tuple[str, str, str]]:
@@ -91,17 +108,17 @@ def setting_changes(removed: Sequence[str], added: Sequence[str]) -> list[tuple[
     a name, a path)."""
     before: dict[tuple[str, str], str] = {}
     for ln in removed:
-        m = _SETTING_LINE.match(ln)
-        if m is not None:
-            before.setdefault((m.group("key"), m.group("op")), ln)
+        s = setting_line(ln)
+        if s is not None:
+            before.setdefault((s[0], s[1]), ln)
     out: list[tuple[str, str, str]] = []
     for ln in added:
-        m = _SETTING_LINE.match(ln)
-        if m is not None and re.search(r"\s", m.group("value").strip("\"',; ")):
+        s = setting_line(ln)
+        if s is None or re.search(r"\s", s[2].strip("\"',; ")):
             continue  # a sentence in a string is copy, not a setting
-        old = before.get((m.group("key"), m.group("op"))) if m is not None else None
-        if m is not None and old is not None and old != ln:
-            out.append((m.group("key"), old, ln))
+        old = before.get((s[0], s[1]))
+        if old is not None and old != ln:
+            out.append((s[0], old, ln))
     return out
 
 

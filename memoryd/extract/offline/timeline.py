@@ -169,7 +169,10 @@ class _Builder:
             self.asked = names_offer(
                 text, self.said_since, last.text if isinstance(last, Command) else ""
             )
-        if task is not None and (reading.positive or reading.negative):
+        # "No repair, that hides the drift": a reply opening with "no" to an offer refuses
+        # it, whatever else it says (read alone, the message is a new request)
+        refuses = self.asked and is_rejection(text)
+        if task is not None and (reading.positive or reading.negative or refuses):
             first = split_sentences(text)
             # "No." alone says nothing a later reader can act on: the reason follows it
             quote = (
@@ -179,7 +182,7 @@ class _Builder:
             )
             rejection = is_rejection(text) and not self.asked
             task.events.append(Feedback(self.seq, reading.positive, quote, rejection, text))
-            if self.asked and is_rejection(text) and task.final_answer:
+            if refuses and task.final_answer:
                 # A refused proposal is neither knowledge nor the conclusion: it becomes a
                 # "don't" with the user's words.
                 proposal = task.final_answer
@@ -188,7 +191,9 @@ class _Builder:
                 task.refused.append((proposal, quote))
                 task.final_answer = ""
         self.asked = False
-        if task is None or not reading.follow_up:
+        # a refusal goes on with the task it refuses the offer of, however it asks for the
+        # other way ("No repair. Put V7 back and rename it in a new migration.")
+        if task is None or not (reading.follow_up or refuses):
             task = Task(number=len(self.tasks) + 1, prompt=text, title=reading.title)
             self.tasks.append(task)
         elif reading.negative:
