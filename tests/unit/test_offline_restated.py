@@ -1,0 +1,146 @@
+"""A rule restated in other words in another project is one general rule (issue 13, round
+12j): cores compared without their reasons and asides, shared words weighted by their rarity
+among the user's rules, and a join refused when a slot holds another value. The wording here
+is in no quality corpus, so that passing says the mechanism generalises, not that it learnt a
+phrase."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from support.items import user
+from support.offline_memory import consolidate, session
+
+from memoryd.consolidate.offline.meaning import same_meaning
+from memoryd.consolidate.offline.model import general_rule_keys, rule_aliases
+from memoryd.consolidate.offline.restated import clauses
+from memoryd.consolidate.offline.sources import Source, TaskIn
+
+# Rules each project also holds, so that rarity is measured among several of the user's rules.
+_OTHERS = {
+    "/w/tern": [
+        "run the linter before pushing",
+        "the staging database is reset every night",
+    ],
+    "/w/plover": [
+        "keep the README's install section short",
+        "never commit generated protobuf files",
+    ],
+}
+
+
+def _said(rule: str) -> str:
+    return f'the user said "{rule}" -> in similar future tasks, {rule}'
+
+
+def _sources(a: str, b: str) -> list[Source]:
+    out = []
+    for n, (cwd, rule) in enumerate([("/w/tern", a), ("/w/plover", b)], start=1):
+        out.append(
+            Source(
+                thread_id=f"t{n}",
+                summary_file=f"t{n}.md",
+                cwd=cwd,
+                rollout_path=f"/r/{n}.jsonl",
+                updated_at=f"2026-10-0{n}T09:00:00Z",
+                git_branch="main",
+                keywords=[],
+                tasks=[TaskIn(title=f"task {n}", prefs=[_said(r) for r in [rule, *_OTHERS[cwd]]])],
+                fingerprint=f"f{n}",
+            )
+        )
+    return out
+
+
+def _joined(a: str, b: str) -> bool:
+    sources = _sources(a, b)
+    aliases = rule_aliases(sources)
+    general = general_rule_keys(sources, aliases)
+    keys = {k for k in aliases if aliases[k] in general}
+    assert len(set(aliases.values())) >= 5  # the other rules stay apart
+    return len(keys) == 2 and len(general) == 1
+
+
+# Two restatements of one rule: their cores share two rare words, their reasons, conditions
+# and asides share nothing.
+TRANSLATED = (
+    "user-facing strings must always go through the translation helper, our Polish customers "
+    "read them",
+    "if you write a string a visitor sees, wrap it in the translation helper so the Lisbon "
+    "office can translate it",
+)
+
+
+def test_a_rule_restated_with_other_reasons_in_two_projects_is_one_general_rule() -> None:
+    a, b = TRANSLATED
+    assert not same_meaning(a, b, set())  # the words alone leave them apart
+    assert _joined(a, b)
+
+
+def test_a_core_is_the_rule_without_its_reason_concession_or_example() -> None:
+    assert clauses("wrap it in the helper so the Lisbon office can translate it") == [
+        "wrap it in the helper"
+    ]
+    assert clauses("timestamps in UTC, even though the shop is in Oslo") == ["timestamps in UTC"]
+    assert clauses("tag each release, like v2.3.1, before the upload") == [
+        "tag each release",
+        "before the upload",
+    ]
+    # the alternative a pair turns down is not a clause of its own
+    assert clauses("answers in Dutch, not English") == ["answers in Dutch"]
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        # the same frame, another value at its end
+        (
+            "open pull requests against qa, the nightly build deploys it",
+            "open pull requests against trunk, nobody reviews the other branches",
+        ),
+        # another number
+        (
+            "wrap prose lines in the docs at 100 columns, the reviewers read diffs side by side",
+            "wrap prose lines in the docs at 72 columns so the terminal diff stays readable",
+        ),
+        # another name in code
+        (
+            "the fixtures load through `make seed-demo`, the demo data lives there",
+            "the fixtures load through `make seed-small`, the laptop has little disk",
+        ),
+    ],
+)
+def test_look_alike_rules_with_another_value_stay_two_project_rules(a: str, b: str) -> None:
+    assert not _joined(a, b)
+
+
+def test_a_rule_and_its_negation_are_not_joined() -> None:
+    a = "squash the branch commits when merging, the history stays readable"
+    b = "do not squash the branch commits when merging, bisect needs every step"
+    assert not _joined(a, b)
+
+
+def _root_with(tmp_path: Path, a: str, b: str) -> tuple[str, str]:
+    rows = [
+        session(1, "/w/tern", 0, [user(f"{a}. Now add the export button.")]),
+        session(2, "/w/plover", 3, [user(f"{b}. Next, fix the footer spacing.")]),
+    ]
+    return consolidate(tmp_path, rows)
+
+
+def test_a_joined_rule_is_written_once_in_its_shortest_wording_for_every_project(
+    tmp_path: Path,
+) -> None:
+    a, b = TRANSLATED
+    memory, summary = _root_with(tmp_path, a, b)
+    general = memory.split("# General rules (for every project)", 1)[1].split("<!--")[0]
+    assert [ln for ln in memory.splitlines() if "translation helper" in ln] == [
+        f"- {a} (stated in plover, tern; 2 sessions)"
+    ]
+    assert f"- {a} (stated in plover, tern; 2 sessions)" in general
+    prefs = summary.split("## User preferences", 1)[1].split("\n## ", 1)[0]
+    assert [ln for ln in summary.splitlines() if "translation helper" in ln] == [
+        f"- {a} (stated in plover, tern)"
+    ]
+    assert f"- {a} (stated in plover, tern)" in prefs
