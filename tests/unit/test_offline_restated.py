@@ -13,9 +13,12 @@ from support.items import user
 from support.offline_memory import consolidate, session
 
 from memoryd.consolidate.offline.meaning import same_meaning
-from memoryd.consolidate.offline.model import general_rule_keys, rule_aliases
-from memoryd.consolidate.offline.restated import clauses
+from memoryd.consolidate.offline.memory_md import _better_wording
+from memoryd.consolidate.offline.model import Entry, general_rule_keys, rule_aliases
+from memoryd.consolidate.offline.restated import MIN_COVER, clauses, core, cover, opposed, rarity
 from memoryd.consolidate.offline.sources import Source, TaskIn
+
+D1, D2 = "2026-10-01T09:00:00Z", "2026-10-08T09:00:00Z"
 
 # Rules each project also holds, so that rarity is measured among several of the user's rules.
 _OTHERS = {
@@ -116,9 +119,29 @@ def test_look_alike_rules_with_another_value_stay_two_project_rules(a: str, b: s
 
 
 def test_a_rule_and_its_negation_are_not_joined() -> None:
-    a = "squash the branch commits when merging, the history stays readable"
-    b = "do not squash the branch commits when merging, bisect needs every step"
+    a = "rebase feature branches onto trunk before review, the history reads straight"
+    b = "never rebase feature branches once someone reviews them, their comments get lost"
+    everyone = [a, b, *(r for rules in _OTHERS.values() for r in rules)]
+    idf = rarity(core(r) for r in everyone)
+    # they share enough rare words to be joined, were it not that one turns down the other
+    assert cover(core(a), core(b), idf) >= MIN_COVER
+    assert opposed(core(a), core(b))
     assert not _joined(a, b)
+
+
+def test_a_changed_rule_is_written_as_the_later_statement_says_it() -> None:
+    asked = Entry(key="k", text="x", implication="open merge requests as drafts", latest=D1)
+    dropped = Entry(
+        key="k",
+        text="y",
+        implication="drop the draft stage, open merge requests ready for review",
+        latest=D2,
+    )
+    assert _better_wording(dropped, asked)  # later, though longer
+    assert not _better_wording(asked, dropped)
+    # restated alike, the shorter wording is the better one, whichever came later
+    short = Entry(key="k", text="z", implication="MRs start as drafts", latest=D1)
+    assert _better_wording(short, asked) and not _better_wording(asked, short)
 
 
 def _root_with(tmp_path: Path, a: str, b: str) -> tuple[str, str]:

@@ -397,10 +397,15 @@ def rule_aliases(sources: Sequence[Source]) -> dict[str, str]:
 
     for i, a in enumerate(keys):
         for b in keys[i + 1 :]:
-            if same_meaning(texts[a], texts[b], tools) and not look_alike(cores[a], cores[b]):
-                ra, rb = root(a), root(b)
-                if ra != rb:
-                    alias[max(ra, rb)] = min(ra, rb)
+            # two projects' rules alike but for a value are each their project's ("PRs target
+            # develop" / "PRs target staging"); in one project, the later may replace the other
+            if not same_meaning(texts[a], texts[b], tools):
+                continue
+            if not places[a] & places[b] and look_alike(cores[a], cores[b]):
+                continue
+            ra, rb = root(a), root(b)
+            if ra != rb:
+                alias[max(ra, rb)] = min(ra, rb)
     # what the words left apart: a rule restated in other words in another project
     join_restated(cores, places, alias, tools)
     return {k: root(k) for k in keys}

@@ -143,7 +143,7 @@ def other_value(a: Core, b: Core) -> bool:
     """The two rules give a slot another value: each names a number or a name in code and
     they share none; or two clauses that share a frame (``MIN_SHARED`` ideas) go on, after
     the last idea they share, to ideas of their own (at most ``MAX_VALUE``: "target develop"
-    / "target staging")."""
+    / "target staging"), each holding none of the other's."""
     for pattern in (_NUMBER, _CODE):
         va, vb = _values(a.text, pattern), _values(b.text, pattern)
         if va and vb and not any(akin(x, y) or x in y or y in x for x in va for y in vb):
@@ -153,11 +153,17 @@ def other_value(a: Core, b: Core) -> bool:
             shared = _shared(set(ideas_a), set(ideas_b))
             if len(shared) < MIN_SHARED:
                 continue  # one word in common is no frame of the same clause
-            tail_a = _tail(ideas_a, shared)
-            tail_b = _tail(ideas_b, _shared(set(ideas_b), set(ideas_a)))
-            if tail_a and tail_b and len(tail_a) <= MAX_VALUE and len(tail_b) <= MAX_VALUE:
-                if not _shared(set(tail_a), set(tail_b)):
-                    return True
+            # the value after the frame: ideas the other rule holds nowhere ("ask before it
+            # is pushed" / "check before you push, ask first" hold "push" both)
+            tail_a = set(_tail(ideas_a, shared))
+            tail_b = set(_tail(ideas_b, _shared(set(ideas_b), set(ideas_a))))
+            if (
+                0 < len(tail_a) <= MAX_VALUE
+                and 0 < len(tail_b) <= MAX_VALUE
+                and not _shared(tail_a, b.ideas)
+                and not _shared(tail_b, a.ideas)
+            ):
+                return True
     return False
 
 
@@ -221,13 +227,15 @@ def join_restated(
             k = alias[k]
         return k
 
-    def where(r: str) -> set[str]:
-        return {p for k in keys if root(k) == r for p in places.get(k, ())}
-
+    where: dict[str, set[str]] = {}  # each meaning's projects, by its root
+    for k in keys:
+        where.setdefault(root(k), set()).update(places.get(k, ()))
     for i, x in enumerate(keys):
         for y in keys[i + 1 :]:
             rx, ry = root(x), root(y)
-            if rx == ry or where(rx) & where(ry):
+            if rx == ry or where[rx] & where[ry]:
                 continue
             if restated(cores[x], cores[y], idf, tools):
-                alias[max(rx, ry)] = min(rx, ry)
+                low, high = min(rx, ry), max(rx, ry)
+                alias[high] = low
+                where[low] |= where.pop(high)
