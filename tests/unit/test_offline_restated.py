@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 from support.items import user
-from support.offline_memory import consolidate, session
+from support.offline_memory import consolidate, read_source, session
 
 from memoryd.consolidate.offline.meaning import same_meaning
 from memoryd.consolidate.offline.memory_md import _better_wording
 from memoryd.consolidate.offline.model import Entry, general_rule_keys, rule_aliases
 from memoryd.consolidate.offline.restated import MIN_COVER, clauses, core, cover, opposed, rarity
-from memoryd.consolidate.offline.sources import Source, TaskIn
+from memoryd.consolidate.offline.sources import Source
 
 D1, D2 = "2026-10-01T09:00:00Z", "2026-10-08T09:00:00Z"
 
@@ -38,22 +38,10 @@ def _said(rule: str) -> str:
 
 
 def _sources(a: str, b: str) -> list[Source]:
-    out = []
-    for n, (cwd, rule) in enumerate([("/w/tern", a), ("/w/plover", b)], start=1):
-        out.append(
-            Source(
-                thread_id=f"t{n}",
-                summary_file=f"t{n}.md",
-                cwd=cwd,
-                rollout_path=f"/r/{n}.jsonl",
-                updated_at=f"2026-10-0{n}T09:00:00Z",
-                git_branch="main",
-                keywords=[],
-                tasks=[TaskIn(title=f"task {n}", prefs=[_said(r) for r in [rule, *_OTHERS[cwd]]])],
-                fingerprint=f"f{n}",
-            )
-        )
-    return out
+    return [
+        read_source(n, cwd, [_said(r) for r in [rule, *_OTHERS[cwd]]])
+        for n, (cwd, rule) in enumerate([("/w/tern", a), ("/w/plover", b)], start=1)
+    ]
 
 
 def _joined(a: str, b: str) -> bool:

@@ -163,13 +163,13 @@ def _merge_general(general: dict[str, Entry], e: Entry) -> None:
 
 def _better_wording(e: Entry, m: Entry) -> bool:
     """Whether ``e`` words a general rule better than ``m`` does: a rule restated in other
-    words is written in its shortest (the fewest reasons and asides of one project's); a
-    rule one statement turns down and another asks for was changed, and the later says how
-    it is now."""
+    words is written in its shortest, the user's words with it (the fewest reasons and asides
+    of one project's); a rule one statement turns down and another asks for was changed, and
+    the later says how it is now."""
     a, b = core(e.implication or e.text), core(m.implication or m.text)
     if opposed(a, b):
         return e.latest > m.latest
-    return len(e.implication or e.text) < len(m.implication or m.text)
+    return len(e.rule_text()) < len(m.rule_text())
 
 
 def render_memory(
