@@ -13,12 +13,9 @@ from support.items import user
 from support.offline_memory import consolidate, read_source, session
 
 from memoryd.consolidate.offline.meaning import same_meaning
-from memoryd.consolidate.offline.memory_md import _better_wording
-from memoryd.consolidate.offline.model import Entry, general_rule_keys, rule_aliases
+from memoryd.consolidate.offline.model import general_rule_keys, rule_aliases
 from memoryd.consolidate.offline.restated import MIN_COVER, clauses, core, cover, opposed, rarity
 from memoryd.consolidate.offline.sources import Source
-
-D1, D2 = "2026-10-01T09:00:00Z", "2026-10-08T09:00:00Z"
 
 # Rules each project also holds, so that rarity is measured among several of the user's rules.
 _OTHERS = {
@@ -117,21 +114,6 @@ def test_a_rule_and_its_negation_are_not_joined() -> None:
     assert not _joined(a, b)
 
 
-def test_a_changed_rule_is_written_as_the_later_statement_says_it() -> None:
-    asked = Entry(key="k", text="x", implication="open merge requests as drafts", latest=D1)
-    dropped = Entry(
-        key="k",
-        text="y",
-        implication="drop the draft stage, open merge requests ready for review",
-        latest=D2,
-    )
-    assert _better_wording(dropped, asked)  # later, though longer
-    assert not _better_wording(asked, dropped)
-    # restated alike, the shorter wording is the better one, whichever came later
-    short = Entry(key="k", text="z", implication="MRs start as drafts", latest=D1)
-    assert _better_wording(short, asked) and not _better_wording(asked, short)
-
-
 def _root_with(tmp_path: Path, a: str, b: str) -> tuple[str, str]:
     rows = [
         session(1, "/w/tern", 0, [user(f"{a}. Now add the export button.")]),
@@ -140,18 +122,16 @@ def _root_with(tmp_path: Path, a: str, b: str) -> tuple[str, str]:
     return consolidate(tmp_path, rows)
 
 
-def test_a_joined_rule_is_written_once_in_its_shortest_wording_for_every_project(
-    tmp_path: Path,
-) -> None:
+def test_a_joined_rule_is_written_once_for_every_project(tmp_path: Path) -> None:
     a, b = TRANSLATED
     memory, summary = _root_with(tmp_path, a, b)
     general = memory.split("# General rules (for every project)", 1)[1].split("<!--")[0]
-    assert [ln for ln in memory.splitlines() if "translation helper" in ln] == [
-        f"- {a} (stated in plover, tern; 2 sessions)"
-    ]
-    assert f"- {a} (stated in plover, tern; 2 sessions)" in general
+    # one line in MEMORY.md, in its general section, naming both projects (so scoped to none)
+    said = [ln for ln in memory.splitlines() if "translation helper" in ln]
+    assert len(said) == 1 and said[0] in general
+    assert said[0].endswith("(stated in plover, tern; 2 sessions)")
+    # and one in the summary's general part
     prefs = summary.split("## User preferences", 1)[1].split("\n## ", 1)[0]
-    assert [ln for ln in summary.splitlines() if "translation helper" in ln] == [
-        f"- {a} (stated in plover, tern)"
-    ]
-    assert f"- {a} (stated in plover, tern)" in prefs
+    said = [ln for ln in summary.splitlines() if "translation helper" in ln]
+    assert len(said) == 1 and said[0] in prefs
+    assert said[0].endswith("(stated in plover, tern)")

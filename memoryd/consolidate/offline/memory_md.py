@@ -28,7 +28,6 @@ from memoryd.consolidate.offline.model import (
     project_bullet,
 )
 from memoryd.consolidate.offline.replaced import Replacement, replaced_phrase, superseded_by
-from memoryd.consolidate.offline.restated import core, opposed
 from memoryd.consolidate.offline.scope import unpointed, where_stated
 from memoryd.consolidate.offline.sources import AdHocNote
 from memoryd.layout import ROLLOUT_SUMMARIES_DIR
@@ -154,22 +153,9 @@ def _merge_general(general: dict[str, Entry], e: Entry) -> None:
         general[e.key] = m = Entry(
             key=e.key, text=e.text, implication=e.implication, quote=e.quote, kind=e.kind
         )
-    elif _better_wording(e, m):
-        m.text, m.implication, m.quote = e.text, e.implication, e.quote
     m.threads |= e.threads
     m.projects += [p for p in e.projects if p not in m.projects]
     m.latest = max(m.latest, e.latest)
-
-
-def _better_wording(e: Entry, m: Entry) -> bool:
-    """Whether ``e`` words a general rule better than ``m`` does: a rule restated in other
-    words is written in its shortest, the user's words with it (the fewest reasons and asides
-    of one project's); a rule one statement turns down and another asks for was changed, and
-    the later says how it is now."""
-    a, b = core(e.implication or e.text), core(m.implication or m.text)
-    if opposed(a, b):
-        return e.latest > m.latest
-    return len(e.rule_text()) < len(m.rule_text())
 
 
 def render_memory(
