@@ -14,7 +14,15 @@ from support.offline_memory import consolidate, read_source, session
 
 from memoryd.consolidate.offline.meaning import same_meaning
 from memoryd.consolidate.offline.model import general_rule_keys, rule_aliases
-from memoryd.consolidate.offline.restated import MIN_COVER, clauses, core, cover, opposed, rarity
+from memoryd.consolidate.offline.restated import (
+    MIN_COVER,
+    clauses,
+    core,
+    cover,
+    opposed,
+    rarity,
+    runners_of_tests,
+)
 from memoryd.consolidate.offline.sources import Source
 
 # Rules each project also holds, so that rarity is measured among several of the user's rules.
@@ -135,3 +143,26 @@ def test_a_joined_rule_is_written_once_for_every_project(tmp_path: Path) -> None
     said = [ln for ln in summary.splitlines() if "translation helper" in ln]
     assert len(said) == 1 and said[0] in prefs
     assert said[0].endswith("(stated in plover, tern)")
+
+
+def test_a_program_that_runs_the_tests_is_read_as_the_tests() -> None:
+    runners = runners_of_tests(
+        [
+            "Run the tests with `uv run nose2 -v`",
+            "Run the tests with `docker compose run app bin/kahlan --ff`",
+            "Run the tests with `cargo test --workspace`",  # the subcommand says it
+            "Check it with `bin/phpstan analyse`",  # not the tests
+        ]
+    )
+    assert runners == {"nose2", "kahlan"}
+    a = "the whole test run has to be green before you push anything"
+    b = "do a kahlan run before every push, the CI minutes are paid by the hour"
+    sources = _sources(a, b)
+    sources[1].tasks[0].knowledge.append(
+        "Run the tests with `docker compose run app bin/kahlan --ff`"
+    )
+    aliases = rule_aliases(sources)
+    general = general_rule_keys(sources, aliases)
+    assert len(general) == 1
+    # without the how-to line, "kahlan" is just a word the other rule lacks
+    assert not _joined(a, b)

@@ -32,7 +32,7 @@ from memoryd.consolidate.offline.replaced import (
     superseded_by,
     switched_to,
 )
-from memoryd.consolidate.offline.restated import core, join_restated, look_alike
+from memoryd.consolidate.offline.restated import core, join_restated, look_alike, runners_of_tests
 from memoryd.consolidate.offline.scope import scope_only, universal
 from memoryd.consolidate.offline.sources import Source, TaskIn, project_name
 from memoryd.consolidate.offline.supersession import (
@@ -388,7 +388,8 @@ def rule_aliases(sources: Sequence[Source]) -> dict[str, str]:
     keys = sorted(texts)
     alias = {k: k for k in keys}
     names = {project_name(src.cwd).lower() for src in sources}
-    cores = {k: core(t, names) for k, t in texts.items()}
+    runners = runners_of_tests(b for src in sources for t in src.tasks for b in t.knowledge)
+    cores = {k: core(t, names, runners) for k, t in texts.items()}
 
     def root(k: str) -> str:
         while alias[k] != k:

@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from memoryd.consolidate.offline.meaning import (
     ASKING,
     idea_words,
+    meaning_words,
     other_names,
     other_tools,
     pair_conflict,
+    program,
     refusal_first,
     unwrap,
 )
@@ -49,6 +51,7 @@ _NUMBER = re.compile(
 # A token typed as code: a span, a flag, a path, a name with a dot, digit, slash or underscore.
 _CODE = re.compile(r"`[^`\n]+`|(?<![\w-])(?:--?[a-z][\w-]*|[\w-]*[./_\d][\w./-]*[\w/])", re.I)
 
+TESTS = "test"  # the idea of "the tests", whatever runs them
 MIN_SHARED = 2  # ideas two cores have in common, at the least
 # The share of the rarer core's weight (the sum of its ideas' rarity) the shared ideas carry.
 MIN_COVER = 0.35
@@ -74,12 +77,15 @@ def clauses(rule: str) -> list[str]:
     return [p for p in _pieces(rule) if not _ALTERNATIVE.match(p)]
 
 
-def _ideas(clause: str, names: Set[str]) -> list[str]:
+def _ideas(clause: str, names: Set[str], runners: Set[str]) -> list[str]:
     """A clause's ideas in the order they come (``idea_words`` of each word), the user's
-    project names left out: a pointer to where a rule was said is not what it says."""
+    project names left out (a pointer to where a rule was said is not what it says) and a
+    program that runs the user's tests read as the tests ("run the X suite" is "run the
+    tests")."""
     seen: list[str] = []
     for word in re.findall(r"[\w'’./-]+", ASKING.sub(" ask ", clause)):
         for idea in sorted(idea_words(word)):
+            idea = TESTS if idea in runners else idea
             if idea not in seen and idea not in names:
                 seen.append(idea)
     return seen
@@ -100,11 +106,33 @@ class Core:
         return {w for ideas in self.parts for w in ideas}
 
 
-def core(rule: str, names: Set[str] = frozenset()) -> Core:
+def core(rule: str, names: Set[str] = frozenset(), runners: Set[str] = frozenset()) -> Core:
     kept = clauses(rule)
-    parts = tuple(ideas for c in kept if (ideas := tuple(_ideas(c, names))))
+    parts = tuple(ideas for c in kept if (ideas := tuple(_ideas(c, names, runners))))
     refuses = any(_REFUSES.search(c) for c in kept)
     return Core(rule, parts, refuses, ", ".join(_pieces(rule)))
+
+
+# How the extractor says what runs a project's tests: "Run the tests with `…`".
+_TESTS_RUN_WITH = re.compile(r"^run the tests with\s+`(?P<cmd>[^`\n]+)`", re.I)
+
+
+def runners_of_tests(knowledge: Iterable[str]) -> set[str]:
+    """The programs that run the user's tests, read from how-to lines ("Run the tests with
+    `uv run pytest -q`": pytest; "… `npx wp-env run tests-cli vendor/bin/x`": x, the program
+    the wrapper ends on), as stems; none when a subcommand names the tests itself."""
+    out: set[str] = set()
+    for line in knowledge:
+        m = _TESTS_RUN_WITH.match(line.strip())
+        if m is None:
+            continue
+        words = [w for w in unwrap(m.group("cmd")).split() if "=" not in w]
+        if any(w.lower() in ("test", "tests") for w in words):
+            continue  # "npm test", "go test": the subcommand says it, the program runs more
+        installed = [w for w in words if "/bin/" in w or w.startswith("bin/")]
+        name = installed[-1].rsplit("/", 1)[-1] if installed else program(" ".join(words))
+        out |= meaning_words(name)
+    return out
 
 
 def rarity(cores: Iterable[Core]) -> dict[str, float]:
