@@ -398,8 +398,9 @@ def rule_aliases(sources: Sequence[Source]) -> dict[str, str]:
 
     for i, a in enumerate(keys):
         for b in keys[i + 1 :]:
-            # two projects' rules alike but for a value are each their project's ("PRs target
-            # develop" / "PRs target staging"); in one project, the later may replace the other
+            # two projects' rules alike but for a value are each their project's ("deploy
+            # previews to blue" / "deploy previews to green"); in one project, the later may
+            # replace the other
             if not same_meaning(texts[a], texts[b], tools):
                 continue
             if not places[a] & places[b] and look_alike(cores[a], cores[b]):

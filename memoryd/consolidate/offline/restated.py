@@ -1,6 +1,6 @@
 """A rule restated in other words in another project: the words around a rule (why it holds,
 despite what, an example, an aside) differ from one restatement to the next, while its core
-keeps a rare word or two ("English" and "comment", a branch prefix and "branch"). Two rules
+keeps a rare word or two ("translation" and "helper", a tag prefix and "tag"). Two rules
 said in different projects are one when their cores share enough of the user's rarer words
 and no slot of theirs holds another value (a number, a name in code, the last word after
 what they share, a refusal against a request)."""
@@ -31,7 +31,7 @@ from memoryd.textutil import akin
 _CLAUSE = re.compile(r"\s*(?:[,;:()!?\[\]]|\s[—–-]+\s|[—–]|\.(?=\s|$))\s*")
 # A subordinator that starts what is not the rule itself: a reason or purpose ("so …",
 # "because …", "since …"), a concession ("even though …", "although …"), something going on
-# at the same time ("while you dig"), an example ("like …", "e.g. …"). From it to its
+# at the same time ("while you debug it"), an example ("like …", "e.g. …"). From it to its
 # clause's end is cut. Conditions ("if", "when", "before") stay: they are part of the rule.
 _SUBORDINATE = re.compile(
     r"(?:^|\s)(?:so|because|since|cause|cuz|though|although|even|while|whereas|like|e\.?g\.?"
@@ -59,7 +59,7 @@ MIN_COVER = 0.35
 MAX_VALUE = 2
 
 
-# "…, not Danish", "…, rather than tabs": the alternative a rule turns down after its comma
+# "…, not Dutch", "…, rather than tabs": the alternative a rule turns down after its comma
 # is the other side of a pair, not a clause of its own that refuses.
 _ALTERNATIVE = re.compile(r"^(?:not|rather\s+than|instead\s+of)\b", re.I)
 
@@ -119,8 +119,8 @@ _TESTS_RUN_WITH = re.compile(r"^run the tests with\s+`(?P<cmd>[^`\n]+)`", re.I)
 
 def runners_of_tests(knowledge: Iterable[str]) -> set[str]:
     """The programs that run the user's tests, read from how-to lines ("Run the tests with
-    `uv run pytest -q`": pytest; "… `npx wp-env run tests-cli vendor/bin/x`": x, the program
-    the wrapper ends on), as stems; none when a subcommand names the tests itself."""
+    `uv run pytest -q`": pytest; "… `docker compose run app bin/x`": x, the program the
+    wrapper ends on), as stems; none when a subcommand names the tests itself."""
     out: set[str] = set()
     for line in knowledge:
         m = _TESTS_RUN_WITH.match(line.strip())
@@ -170,8 +170,8 @@ def opposed(a: Core, b: Core) -> bool:
 def other_value(a: Core, b: Core) -> bool:
     """The two rules give a slot another value: each names a number or a name in code and
     they share none; or two clauses that share a frame (``MIN_SHARED`` ideas) go on, after
-    the last idea they share, to ideas of their own (at most ``MAX_VALUE``: "target develop"
-    / "target staging"), each holding none of the other's."""
+    the last idea they share, to ideas of their own (at most ``MAX_VALUE``: "deploy previews to
+    blue" / "deploy previews to green"), each holding none of the other's."""
     for pattern in (_NUMBER, _CODE):
         va, vb = _values(a.text, pattern), _values(b.text, pattern)
         if va and vb and not any(akin(x, y) or x in y or y in x for x in va for y in vb):
@@ -182,7 +182,7 @@ def other_value(a: Core, b: Core) -> bool:
             if len(shared) < MIN_SHARED:
                 continue  # one word in common is no frame of the same clause
             # the value after the frame: ideas the other rule holds nowhere ("ask before it
-            # is pushed" / "check before you push, ask first" hold "push" both)
+            # is deployed" / "check before you deploy, ask first" hold "deploy" both)
             tail_a = set(_tail(ideas_a, shared))
             tail_b = set(_tail(ideas_b, _shared(set(ideas_b), set(ideas_a))))
             if (
@@ -197,9 +197,9 @@ def other_value(a: Core, b: Core) -> bool:
 
 def look_alike(a: Core, b: Core) -> bool:
     """Two rules said alike with another value in a slot, both asking or both turning down:
-    "PRs target develop" / "PRs target staging" are two rules however many words they share.
-    A rule and one that turns it down ("open PRs as drafts" / "drop the draft step, open
-    PRs ready for review") are one rule changed, which the later one states."""
+    "deploy previews to blue" / "deploy previews to green" are two rules however many words
+    they share. A rule and one that turns it down ("tag releases by hand" / "stop tagging by
+    hand, the pipeline tags releases") are one rule changed, which the later one states."""
     return other_value(a, b) and not opposed(a, b)
 
 
@@ -211,7 +211,7 @@ def _tail(ideas: Sequence[str], shared: Set[str]) -> list[str]:
 def cover(a: Core, b: Core, idf: Mapping[str, float]) -> float:
     """The share of the lighter core's weight that the ideas both hold carry, counting in
     each core only the clauses that hold one of them: a clause that shares nothing is an
-    aside ("the offshore team reads these") whatever its words."""
+    aside ("the auditors read these") whatever its words."""
     shared_a, shared_b = _shared(a.ideas, b.ideas), _shared(b.ideas, a.ideas)
     if len(shared_a) < MIN_SHARED or len(shared_b) < MIN_SHARED:
         return 0.0
