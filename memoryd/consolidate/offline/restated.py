@@ -100,6 +100,7 @@ class Core:
     parts: tuple[tuple[str, ...], ...]
     refuses: bool
     text: str
+    directs: bool  # whether the rule tells what to do (``mood.directs``)
 
     @property
     def ideas(self) -> set[str]:
@@ -110,7 +111,7 @@ def core(rule: str, names: Set[str] = frozenset(), runners: Set[str] = frozenset
     kept = clauses(rule)
     parts = tuple(ideas for c in kept if (ideas := tuple(_ideas(c, names, runners))))
     refuses = any(_REFUSES.search(c) for c in kept)
-    return Core(rule, parts, refuses, ", ".join(_pieces(rule)))
+    return Core(rule, parts, refuses, ", ".join(_pieces(rule)), directs(rule))
 
 
 # How the extractor says what runs a project's tests: "Run the tests with `…`".
@@ -227,9 +228,9 @@ def restated(a: Core, b: Core, idf: Mapping[str, float], tools: Set[str]) -> boo
     common that carry ``MIN_COVER`` of the lighter core's weight, no slot with another value,
     and no program or name in code one names that the other does not."""
     return (
-        directs(a.rule)
-        and directs(b.rule)
-        and cover(a, b, idf) >= MIN_COVER
+        cover(a, b, idf) >= MIN_COVER
+        and a.directs
+        and b.directs
         and not opposed(a, b)
         and not other_value(a, b)
         and not other_tools(a.text, b.text, tools)
