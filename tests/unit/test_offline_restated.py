@@ -20,6 +20,7 @@ from memoryd.consolidate.offline.restated import (
     core,
     cover,
     opposed,
+    other_value,
     rarity,
     runners_of_tests,
 )
@@ -100,6 +101,11 @@ def test_a_core_is_the_rule_without_its_reason_concession_or_example() -> None:
             "wrap prose lines in the docs at 100 columns, the reviewers read diffs side by side",
             "wrap prose lines in the docs at 72 columns so the terminal diff stays readable",
         ),
+        # one style and another for the same thing
+        (
+            "indent the templates with tabs, the linter in this repo demands it",
+            "indent the templates with two spaces, the formatter does it for us",
+        ),
         # another name in code
         (
             "the fixtures load through `make seed-demo`, the demo data lives there",
@@ -108,6 +114,7 @@ def test_a_core_is_the_rule_without_its_reason_concession_or_example() -> None:
     ],
 )
 def test_look_alike_rules_with_another_value_stay_two_project_rules(a: str, b: str) -> None:
+    assert other_value(core(a), core(b))  # what keeps them apart, however much they share
     assert not _joined(a, b)
 
 
