@@ -14,6 +14,7 @@ from support.offline_memory import consolidate, read_source, session
 
 from memoryd.consolidate.offline.meaning import same_meaning
 from memoryd.consolidate.offline.model import general_rule_keys, rule_aliases
+from memoryd.consolidate.offline.mood import directs
 from memoryd.consolidate.offline.restated import (
     MIN_COVER,
     clauses,
@@ -173,3 +174,11 @@ def test_a_program_that_runs_the_tests_is_read_as_the_tests() -> None:
     assert len(general) == 1
     # without the how-to line, "kahlan" is just a word the other rule lacks
     assert not _joined(a, b)
+
+
+def test_a_norm_said_of_anyone_is_a_rule_and_a_complaint_is_not() -> None:
+    norm = "the generated schema is not something anyone touches by hand"
+    assert not directs(norm) and core(norm).directs
+    assert not core("the nightly export does not finish anymore since the upgrade").directs
+    a = "never hand-edit the generated schema, regenerate it with the script"
+    assert _joined(a, norm)

@@ -44,6 +44,8 @@ _REFUSES = re.compile(
     r"|\b(?:strip|remove|delete|drop)\b|\bleft\s+(?:behind|over|in)\b|\w-free\b",
     re.I,
 )
+# A norm said of whoever works there: "nobody edits it by hand", "not something anyone does".
+_ANYONE = re.compile(r"\b(?:nobody|no\s+one|anybody|anyone|everybody|everyone)\b", re.I)
 # A number, in digits or as a word: the value of a count, a port, a version.
 _NUMBER = re.compile(
     r"\b(?:\d+(?:\.\d+)*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\b", re.I
@@ -100,7 +102,7 @@ class Core:
     parts: tuple[tuple[str, ...], ...]
     refuses: bool
     text: str
-    directs: bool  # whether the rule tells what to do (``mood.directs``)
+    directs: bool  # whether the rule tells what to do (``mood.directs``), or is a norm
 
     @property
     def ideas(self) -> set[str]:
@@ -111,7 +113,8 @@ def core(rule: str, names: Set[str] = frozenset(), runners: Set[str] = frozenset
     kept = clauses(rule)
     parts = tuple(ideas for c in kept if (ideas := tuple(_ideas(c, names, runners))))
     refuses = any(_REFUSES.search(c) for c in kept)
-    return Core(rule, parts, refuses, ", ".join(_pieces(rule)), directs(rule))
+    norm = directs(rule) or _ANYONE.search(rule) is not None
+    return Core(rule, parts, refuses, ", ".join(_pieces(rule)), norm)
 
 
 # How the extractor says what runs a project's tests: "Run the tests with `…`".
