@@ -4,11 +4,13 @@ the offline consolidator: what the summary and MEMORY.md make of a few sessions.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from memoryd.consolidate.offline import consolidate_root
 from memoryd.consolidate.offline.layout import SUMMARY_BUDGET
+from memoryd.consolidate.offline.sources import Source, TaskIn
 from memoryd.extract.base import ExtractionRequest
 from memoryd.extract.offline import extract_output
 from memoryd.memroot.artifacts import render_raw_memories, render_rollout_summary
@@ -37,6 +39,21 @@ def session(tid: int, cwd: str, day: int, items: list[dict[str, Any]]) -> Artifa
         rollout_summary=out.rollout_summary,
         raw_memory=out.raw_memory,
         rollout_slug=out.rollout_slug,
+    )
+
+
+def read_source(n: int, cwd: str, prefs: list[str], knowledge: Sequence[str] = ()) -> Source:
+    """A session as the consolidator reads it back: one task with these rules and facts."""
+    return Source(
+        thread_id=f"t{n}",
+        summary_file=f"t{n}.md",
+        cwd=cwd,
+        rollout_path=f"/r/{n}.jsonl",
+        updated_at=f"2026-10-0{n}T09:00:00Z",
+        git_branch="main",
+        keywords=[],
+        tasks=[TaskIn(title=f"task {n}", prefs=prefs, knowledge=list(knowledge))],
+        fingerprint=f"f{n}",
     )
 
 

@@ -5,7 +5,7 @@ says the mechanism generalises, not that it learnt a phrase."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from support.offline_memory import read_source
 
 from memoryd.consolidate.offline.meaning import program, same_meaning, same_tool_rule, stance
 from memoryd.consolidate.offline.model import (
@@ -18,7 +18,6 @@ from memoryd.consolidate.offline.model import (
 )
 from memoryd.consolidate.offline.replaced import Replacement, replacement, superseded_by
 from memoryd.consolidate.offline.scope import universal, where_stated
-from memoryd.consolidate.offline.sources import Source, TaskIn
 from memoryd.consolidate.offline.supersession import (
     changed_attributes,
     changed_values,
@@ -176,34 +175,20 @@ def test_a_rule_said_for_every_project_is_general() -> None:
     assert where_stated(["api", "cli"]) == "stated in api, cli"
 
 
-def _source(n: int, cwd: str, prefs: list[str], knowledge: Sequence[str] = ()) -> Source:
-    return Source(
-        thread_id=f"t{n}",
-        summary_file=f"t{n}.md",
-        cwd=cwd,
-        rollout_path=f"/r/{n}.jsonl",
-        updated_at=f"2026-10-0{n}T09:00:00Z",
-        git_branch="main",
-        keywords=[],
-        tasks=[TaskIn(title=f"task {n}", prefs=prefs, knowledge=list(knowledge))],
-        fingerprint=f"f{n}",
-    )
-
-
 def test_rules_in_other_words_in_two_projects_are_one_general_rule() -> None:
     sources = [
-        _source(
+        read_source(
             1,
             "/w/api",
             ['the user said "Format Python with ruff, never black." -> format Python with ruff'],
             ["`uv run ruff format .` works"],
         ),
-        _source(
+        read_source(
             2,
             "/w/cli",
             ['the user said "always use ruff for formatting instead of black"'],
         ),
-        _source(3, "/w/cli", ['the user said "keep the changelog in docs/CHANGES.md"']),
+        read_source(3, "/w/cli", ['the user said "keep the changelog in docs/CHANGES.md"']),
     ]
     aliases = rule_aliases(sources)
     general = general_rule_keys(sources, aliases)
@@ -242,7 +227,7 @@ def test_the_same_attribute_of_another_thing_is_not_a_replacement() -> None:
 
 def test_a_fact_and_the_replacements_read_from_it_are_one_entry() -> None:
     said_it = "The nightly job no longer reads ARCHIVE_BUCKET"
-    src = _source(
+    src = read_source(
         1,
         "/w/api",
         [],
@@ -373,9 +358,9 @@ def test_rules_sharing_their_ideas_the_other_way_round_are_not_one_rule() -> Non
 def test_a_rule_said_to_hold_everywhere_is_general() -> None:
     assert universal("same rule everywhere: no force pushes to main")
     sources = [
-        _source(1, "/w/shop", ['the user said "no new npm packages without asking me first"']),
-        _source(2, "/w/etl", ['the user said "check with me before pulling in a new wheel"']),
-        _source(3, "/w/etl", ['the user said "keep the changelog in docs/CHANGES.md"']),
+        read_source(1, "/w/shop", ['the user said "no new npm packages without asking me first"']),
+        read_source(2, "/w/etl", ['the user said "check with me before pulling in a new wheel"']),
+        read_source(3, "/w/etl", ['the user said "keep the changelog in docs/CHANGES.md"']),
     ]
     aliases = rule_aliases(sources)
     assert len(set(aliases.values())) == 2

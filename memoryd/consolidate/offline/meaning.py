@@ -142,7 +142,7 @@ _IDEAS: dict[str, str] = {
     **dict.fromkeys("regress fail".split(), "fail"),
 }
 # "check with me", "run it by me": asking someone, said without the word.
-_ASKING = re.compile(r"\b(?:check|clear|run\s+it)\s+(?:with|by)\s+(?:me|us)\b", re.I)
+ASKING = re.compile(r"\b(?:check|clear|run\s+it)\s+(?:with|by)\s+(?:me|us)\b", re.I)
 # Words that carry no idea in a rule, beyond the fillers: pronouns and light verbs.
 _LIGHT = frozenset("me my us our your their them into onto get got goe go put".split())
 # A question word names no idea of a rule: "explain what broke first" and "when you explain
@@ -167,7 +167,7 @@ def _ideas(words: set[str]) -> set[str]:
 
 def idea_words(text: str) -> set[str]:
     """The meaning words of a rule mapped to their ideas, light words left out."""
-    words = meaning_words(_ASKING.sub(" ask ", text)) - _LIGHT - _WH
+    words = meaning_words(ASKING.sub(" ask ", text)) - _LIGHT - _WH
     return {_idea(w) for w in words}
 
 
@@ -195,7 +195,7 @@ def _polarity(rule: str) -> bool:
     return (not refuses) != (_EXCEPT.search(rule) is not None)
 
 
-def _other_names(a: str, b: str) -> bool:
+def other_names(a: str, b: str) -> bool:
     """The shorter rule names a thing in code (a program, an acronym, an identifier) that the
     other does not mention: "no TODO comments" is not "no emojis in comments", while
     "convert to local time for display" is "store UTC, convert to local time for display"."""
@@ -204,7 +204,7 @@ def _other_names(a: str, b: str) -> bool:
     return bool(names) and not overlap(names, meaning_words(unwrap(long)) | names_in(long))
 
 
-def _other_tools(a: str, b: str, tools: Set[str]) -> bool:
+def other_tools(a: str, b: str, tools: Set[str]) -> bool:
     """Each rule names programs the sessions ran and they share none: "run dune fmt before
     a commit" and "formatting is done with deno fmt" are rules about two tools."""
     ta, tb = _tools_of(a, tools), _tools_of(b, tools)
@@ -416,23 +416,23 @@ def same_meaning(a: str, b: str, tools: Set[str]) -> bool:
     a, b = refusal_first(UNIVERSAL.sub(" ", a)), refusal_first(UNIVERSAL.sub(" ", b))
     if same_refused(a, b, tools):
         return True
-    if _other_tools(a, b, tools):
+    if other_tools(a, b, tools):
         return False
     wa, wb = meaning_words(unwrap(a)) - _WH, meaning_words(unwrap(b)) - _WH
     return (
         (
             (same_rule(wa, wb) or same_rule(_ideas(wa), _ideas(wb)) or same_idea(a, b))
             and (_polarity(a) == _polarity(b) or _same_refusal(a, b))
-            and not _other_names(a, b)
-            and not _pair_conflict(a, b)
-            and not _pair_conflict(b, a)
+            and not other_names(a, b)
+            and not pair_conflict(a, b)
+            and not pair_conflict(b, a)
         )
         or same_removal(a, b)
         or same_tool_rule(a, b, tools)
     )
 
 
-def _pair_conflict(a: str, b: str) -> bool:
+def pair_conflict(a: str, b: str) -> bool:
     """``a`` prefers X to Y and ``b`` takes Y or turns X down ("tabs, not spaces" against
     "spaces, not tabs"). Only the pair counts: "don't add a package without asking" and "ask
     before adding a package" agree, whatever their negations."""

@@ -32,6 +32,7 @@ from memoryd.consolidate.offline.replaced import (
     superseded_by,
     switched_to,
 )
+from memoryd.consolidate.offline.restated import core, join_restated, look_alike, runners_of_tests
 from memoryd.consolidate.offline.scope import scope_only, universal
 from memoryd.consolidate.offline.sources import Source, TaskIn, project_name
 from memoryd.consolidate.offline.supersession import (
@@ -372,17 +373,23 @@ def programs_run(sources: Sequence[Source]) -> set[str]:
 def rule_aliases(sources: Sequence[Source]) -> dict[str, str]:
     """Each rule key mapped to the key of its meaning (the smallest key names it): rules that
     say the same in other words (``same_meaning``: most meaning words, the same code kept out,
-    or the same tool taken the same way: "use uv, not pip" / "never pip install anything")."""
+    or the same tool taken the same way: "use uv, not pip" / "never pip install anything"),
+    then rules of different projects whose cores say one rule (``join_restated``)."""
     texts: dict[str, str] = {}
+    places: dict[str, set[str]] = {}
     for src in sources:
         for t in src.tasks:
             for bullet in t.prefs:
                 _, implication, quote = preference_parts(bullet)
                 text = implication or quote or bullet
                 texts.setdefault(rule_key(text), text)
+                places.setdefault(rule_key(text), set()).add(src.cwd)
     tools = programs_run(sources)
     keys = sorted(texts)
     alias = {k: k for k in keys}
+    names = {project_name(src.cwd).lower() for src in sources}
+    runners = runners_of_tests(b for src in sources for t in src.tasks for b in t.knowledge)
+    cores = {k: core(t, names, runners) for k, t in texts.items()}
 
     def root(k: str) -> str:
         while alias[k] != k:
@@ -391,10 +398,18 @@ def rule_aliases(sources: Sequence[Source]) -> dict[str, str]:
 
     for i, a in enumerate(keys):
         for b in keys[i + 1 :]:
-            if same_meaning(texts[a], texts[b], tools):
-                ra, rb = root(a), root(b)
-                if ra != rb:
-                    alias[max(ra, rb)] = min(ra, rb)
+            # two projects' rules alike but for a value are each their project's ("deploy
+            # previews to blue" / "deploy previews to green"); in one project, the later may
+            # replace the other
+            if not same_meaning(texts[a], texts[b], tools):
+                continue
+            if not places[a] & places[b] and look_alike(cores[a], cores[b]):
+                continue
+            ra, rb = root(a), root(b)
+            if ra != rb:
+                alias[max(ra, rb)] = min(ra, rb)
+    # what the words left apart: a rule restated in other words in another project
+    join_restated(cores, places, alias, tools)
     return {k: root(k) for k in keys}
 
 
