@@ -182,3 +182,15 @@ def test_a_norm_said_of_anyone_is_a_rule_and_a_complaint_is_not() -> None:
     assert not core("the nightly export does not finish anymore since the upgrade").directs
     a = "never hand-edit the generated schema, regenerate it with the script"
     assert _joined(a, norm)
+
+
+def test_a_path_or_a_call_is_what_a_rule_is_about_not_words_to_share() -> None:
+    # two different rules that share "add context": one names a path whose "lib" is no
+    # library, the other a call the core cuts to a word ("no panic()")
+    a = "outgoing requests use pkg/lib/httpwrap.go, never the bare client: it adds context"
+    b = "in library code: no panic(), add context"
+    assert "pkg/lib/httpwrap.go" in core(a).ideas
+    assert "dependency" not in core(a).ideas  # the idea "library" stands for
+    assert not _joined(a, b)
+    # a branch prefix is a path too, and two rules that name it still share it
+    assert "ds/" in core("start every branch name with ds/ so mine stand out").ideas

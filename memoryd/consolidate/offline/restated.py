@@ -53,6 +53,9 @@ _NUMBER = re.compile(
 # A token typed as code: a span, a flag, a path, a name with a dot, digit, slash or underscore.
 _CODE = re.compile(r"`[^`\n]+`|(?<![\w-])(?:--?[a-z][\w-]*|[\w-]*[./_\d][\w./-]*[\w/])", re.I)
 
+# A path or a name with a slash in it: "src/lib/client.ts", "ds/" (a branch prefix).
+_PATH = re.compile(r"[\w.-]*/[\w./-]*")
+
 TESTS = "test"  # the idea of "the tests", whatever runs them
 MIN_SHARED = 2  # ideas two cores have in common, at the least
 # The share of the rarer core's weight (the sum of its ideas' rarity) the shared ideas carry.
@@ -86,6 +89,12 @@ def _ideas(clause: str, names: Set[str], runners: Set[str]) -> list[str]:
     tests")."""
     seen: list[str] = []
     for word in re.findall(r"[\w'’./-]+", ASKING.sub(" ask ", clause)):
+        if _PATH.fullmatch(word):
+            # a path is one value ("src/lib/client.ts", "ds/"), not the words it is made
+            # of: its "lib" is no library the rule is about
+            if word.lower() not in seen:
+                seen.append(word.lower())
+            continue
         for idea in sorted(idea_words(word)):
             idea = TESTS if idea in runners else idea
             if idea not in seen and idea not in names:
@@ -237,7 +246,10 @@ def restated(a: Core, b: Core, idf: Mapping[str, float], tools: Set[str]) -> boo
         and not opposed(a, b)
         and not other_value(a, b)
         and not other_tools(a.text, b.text, tools)
+        # a name in code the core cut ("never a bare fetch()": the call, not "fetch") still
+        # names what the rule is about
         and not other_names(a.text, b.text)
+        and not other_names(a.rule, b.rule)
     )
 
 
