@@ -5,6 +5,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from memoryd.extract.offline.declared import (
+    announced,
+    generic_condition,
+    go_on,
+    no_repeat,
+    place_habit,
+    style_subject,
+    universal_norm,
+)
 from memoryd.extract.offline.norms import (
     ORDER_OF_WORK,
     complaint,
@@ -257,7 +266,10 @@ _AT_HAND = re.compile(
 )
 # ... or names the convention it follows
 _CONVENTION = re.compile(
-    r"\b(?:every|each|like\s+the\s+(?:rest|others?)|the\s+same\s+way\s+as|conventions?)\b", re.I
+    r"\b(?:every|each|like\s+the\s+(?:rest|others?)|the\s+same\s+way\s+as|conventions?"
+    # "run it by me before any new dependency": "it" is any case of the kind named after it
+    r"|(?:before|after|for|on)\s+any)\b",
+    re.I,
 )
 
 
@@ -437,6 +449,27 @@ def _as_elsewhere(s: str) -> bool:
     return place is not None or (" other " in f" {m.group(0).lower()} " and imperative(s))
 
 
+# "Before deleting any file, ask: a theme has no undo": the lead-in before a colon is the
+# rule, what follows it the reason.
+_LEAD = re.compile(r"^(?P<lead>[^:`=/()\[\]]{2,80}?):\s+\S")
+
+
+def rule_lead(s: str) -> str:
+    """The lead-in before a colon when it is a rule of its own, or ""."""
+    m = _LEAD.match(s.strip())
+    if m is None or len(words_of(m.group("lead"))) < 2 or not whole_rule(m.group("lead")):
+        return ""
+    return m.group("lead")
+
+
+def _rule_lead(s: str) -> bool:
+    return bool(rule_lead(s))
+
+
+def _announced(s: str) -> bool:
+    return bool(announced(s))
+
+
 # Preference shapes without a trigger word. Each is a grammatical mechanism, not a phrase.
 _RULE_SHAPES: tuple[Callable[[str], bool], ...] = (
     _contrast,
@@ -453,6 +486,14 @@ _RULE_SHAPES: tuple[Callable[[str], bool], ...] = (
     polite_state,
     _restriction,
     _as_elsewhere,
+    _announced,
+    _rule_lead,
+    universal_norm,
+    generic_condition,
+    place_habit,
+    go_on,
+    style_subject,
+    no_repeat,
 )
 # Shapes that hold in a clause of their own after "so"/"but"/";".
 _CLAUSE_SHAPES: tuple[Callable[[str], bool], ...] = (
@@ -462,4 +503,7 @@ _CLAUSE_SHAPES: tuple[Callable[[str], bool], ...] = (
     _noun_modal,
     _modal_rule,
     _placement,
+    style_subject,
+    universal_norm,
+    place_habit,
 )

@@ -1,0 +1,238 @@
+"""Rules said as statements of how things are done: announced by a lead-in ("a few things from
+the lead dev: …"), said of any thing of a kind ("any change to X comes from Y"), held under a
+condition on any such case ("if a Y shows up, it …"), told as this place's habit ("PRs here get
+…"), a habit the agent is told to go on with ("…, keep adding them"), or a wish against a
+repeat of what went wrong ("I don't want to see one again").
+
+A statement of how something is describes it; each shape here is what makes one a rule: who
+announces it, a quantifier over a kind, a condition that recurs, the place it holds in, an
+aspect that continues. Each is read from grammar, not from the words of any one sentence."""
+
+from __future__ import annotations
+
+import re
+
+from memoryd.extract.offline.sentences import (
+    QUESTION,
+    body_of,
+    imperative,
+    lead_stripped,
+    words_of,
+)
+
+# A lead-in before a colon that announces rules: it names who they come from ("from me",
+# "from their lead dev", "mine"), a kind of rule ("two house rules", "their conventions",
+# "branching note") or another place they hold in too ("same as at X", "like on the X job").
+_FROM_SOMEONE = re.compile(
+    r"\bfrom\s+(?:me|us|(?:the|their|our|my|his|her)\s+(?:[\w-]+\s+){0,2}[\w-]+)$"
+    r"|^(?:plus\s+|and\s+|also\s+)?(?:mine|theirs|ours)$",
+    re.I,
+)
+_RULE_NOUN = re.compile(
+    r"\b(?:rules?|conventions?|complaints?|standards?|polic(?:y|ies)|guidelines?)\b",
+    re.I,
+)
+_ELSEWHERE = re.compile(
+    r"^(?:and\s+|plus\s+)?(?:(?:the\s+)?same\b(?:\s+[\w-]+){0,3}\s+(?:as|like)"
+    r"|like\s+(?:on|in|at|for|with)|as\s+(?:with|on|in|at|for))\s+"
+    # "same as before", "like last time": another time, not another place
+    r"(?!(?:before|earlier|yesterday|last|this|that|it|now|usual)\b)\S",
+    re.I,
+)
+_COLON = re.compile(r"^(?P<lead>[^:`=/()\[\]]{2,90}?):\s+(?P<rest>\S.*)$")
+# what says the announced part reports rather than rules: a past or a state of now
+_PAST = re.compile(
+    r"\b(?:was|were|did|had|came|went|got|made|took|left|lost|broke|wrote|saw|put|ran)\b"
+    # "-ed" after a form of be/get is a passive of now ("PRs get squash-merged")
+    r"|(?<!\bis\s)(?<!\bare\s)(?<!\bbe\s)(?<!\bget\s)(?<!\bgets\s)(?<!\bbeen\s)"
+    r"(?<!-)\b(?:[a-z]+-)?[a-z]{3,}ed\b",
+    re.I,
+)
+
+
+def _announces(lead: str) -> bool:
+    lead = lead.strip().rstrip(",")
+    return len(words_of(lead)) <= 14 and (
+        _FROM_SOMEONE.search(lead) is not None
+        or _RULE_NOUN.search(lead) is not None
+        or _ELSEWHERE.match(lead) is not None
+    )
+
+
+def announced(s: str) -> str:
+    """What follows a lead-in that announces rules ("A few things from their lead dev: two
+    spaces, …" → "two spaces, …"), or "" when the sentence has no such lead-in."""
+    m = _COLON.match(s.strip())
+    if m is None or QUESTION.search(s) or not _announces(m.group("lead")):
+        return ""
+    rest = m.group("rest").strip()
+    return rest if len(words_of(rest)) >= 2 else ""
+
+
+# "Two complaints first.", "Three rules:": a short sentence that counts the rules to come.
+_COUNTS = {"two": 2, "three": 3, "four": 4, "couple": 2, "few": 3, "some": 3, "several": 3}
+_COUNTED = re.compile(
+    r"^(?:and\s+|also\s+)?(?:a\s+)?(?P<n>two|three|four|couple|few|some|several)\s+(?:of\s+)?"
+    r"(?:[\w-]+\s+)?(?P<noun>rules?|complaints?|conventions?|notes?|things)"
+    r"(?:\s+(?:first|up\s+front|before\s+\w+|from\s+\w+(?:\s+\w+)?))?[.:!]*$",
+    re.I,
+)
+
+
+def counted_preface(s: str) -> int:
+    """How many rules a sentence announces for the sentences after it ("Two complaints
+    first." → 2), or 0; "things" count only with a colon of their own (``announced``)."""
+    m = _COUNTED.match(s.strip())
+    if m is None or m.group("noun").lower() == "things":
+        return 0
+    return _COUNTS[m.group("n").lower()]
+
+
+# "any change to it comes out of yarn", "each change a user sees gets a line", "whatever you
+# generate stays outside the repo", "nobody hand-edits X": a quantifier over a kind and a
+# present tense is how every such thing is handled.
+_UNIVERSAL = re.compile(
+    r"^(?:(?:any|every|each)\s+(?!(?:time|day|week|morning|one|of)\b)|whatever\s+|whichever\s+)"
+    r"(?P<np>(?:[\w.'-]+\s+){0,6}?)(?P<v>[a-z-]+s|is|are|can't|cannot|must|should)\b",
+    re.I,
+)
+_NOBODY = re.compile(r"^(?:nobody|no\s+one|no-one)\s+(?P<v>[a-z-]+s)\b", re.I)
+# verbs that say what someone knows or how a thing is, not what is done with it
+_STATE = frozenset(
+    "knows cares understands remembers seems looks likes wants needs uses reads sees has is "
+    "does says thinks believes means works happens matters".split()
+)
+# "lock files are not something anybody edits": a norm put as what nobody does
+_NOT_DONE = re.compile(
+    r"\b(?:is|are)\s+not\s+(?:something|a\s+thing)\s+(?:that\s+)?(?:anybody|anyone|one|you"
+    r"|we|people)\s+[a-z-]+s?\b",
+    re.I,
+)
+_STATE_REPORT = re.compile(
+    r"\b(?:is|are)\s+(?:still\s+|now\s+)?(?:broken|failing|red|green|down|flaky|slow|empty"
+    r"|missing|gone|wrong|fine|ok|okay)\b",
+    re.I,
+)
+
+
+def universal_norm(s: str) -> bool:
+    body = body_of(s)
+    if QUESTION.search(s) or _STATE_REPORT.search(body):
+        return False
+    if _NOT_DONE.search(body):
+        return True
+    m = _UNIVERSAL.match(body)
+    if m is not None:
+        return _PAST.search(m.group("np")) is None and m.group("v").lower() not in ("was",)
+    n = _NOBODY.match(body)
+    return n is not None and n.group("v").lower() not in _STATE
+
+
+# "if a .env shows up, it does not get committed", "if it's a TODO, it has an issue number",
+# "whenever you're about to commit, the tests go first", "before deleting any file, ask": a
+# condition on any case of a kind (an indefinite, "any", "whenever") and what then holds.
+_CONDITIONED = re.compile(
+    # a short aside may come first ("and heads up, if …")
+    r"^(?:[\w'-]+(?:\s+[\w'-]+){0,2},\s*)?(?P<w>if|when|whenever|every\s+time|each\s+time|before|after)\s+(?P<c>[^,;:]{2,80}),\s*"
+    r"(?P<rest>[^?]+)$",
+    re.I,
+)
+_INDEFINITE = re.compile(r"\b(?:an?|any|new|every|each)\b|^\w+ing\s+\w+s\b", re.I)
+# "if you have a minute", "when you get a chance": a condition on the agent's time
+_TIME_OF_AGENT = re.compile(
+    r"^you(?:'re|\s+are)?\s+(?:have|has|get|got|find|feel|can|could|need|want|like|mind)\b",
+    re.I,
+)
+_THEN_HOLDS = re.compile(
+    r"\b(?:has\s+to|have\s+to|must|should|needs\s+to|does\s+not|doesn't|do\s+not|don't"
+    r"|never|always|goes|go|gets|get|stays?|has|have|comes?)\b",
+    re.I,
+)
+
+
+def generic_condition(s: str) -> bool:
+    m = _CONDITIONED.match(lead_stripped(s))
+    if m is None or _PAST.search(m.group("c")) or _TIME_OF_AGENT.match(m.group("c")):
+        return False
+    recurring = m.group("w").lower() not in ("if", "when", "before", "after")
+    if not (recurring or _INDEFINITE.search(m.group("c"))):
+        return False
+    rest = m.group("rest")
+    first = re.split(r"[,;:]\s", rest, maxsplit=1)[0]
+    return imperative(first) or _THEN_HOLDS.search(first) is not None
+
+
+# "PRs here get squash-merged", "indentation is tabs in this plugin": a kind of thing (no
+# article, no possessive) and a present tense, said to hold here: this place's habit.
+_HERE_HABIT = re.compile(
+    r"^(?!(?:the|a|an|our|my|your|these|those|its|their|this|that|it|there|everything"
+    r"|nothing|something|i|we|you|he|she|they)\b)"
+    # a noun phrase, not a verb's object ("explain how to run X in this repo")
+    r"(?:(?!(?:how|to|what|where|why|which)\b)[\w-]+\s+){0,2}?[\w-]+\s+(?:here\s+)?"
+    r"(?:is|are|gets?|goes|go|stays?|uses|runs)\b[^,;]*?"
+    r"(?:\bhere\b|\bin\s+this\s+[\w-]+)",
+    re.I,
+)
+_HERE_FIRST = re.compile(
+    r"^(?:[\w-]+\s+){0,2}?[\w-]+s\s+here\s+(?:are|get|go|stay|use|run|need|must|should"
+    r"|have|live|never|always)\b",
+    re.I,
+)
+
+
+def place_habit(s: str) -> bool:
+    body = body_of(s)
+    clause = re.split(r"[,;]\s", body, maxsplit=1)[0]
+    if QUESTION.search(s) or _PAST.search(clause) or _STATE_REPORT.search(clause):
+        return False
+    return _HERE_HABIT.match(clause) is not None or _HERE_FIRST.match(clause) is not None
+
+
+# "…, their eslint config needs them, keep adding them": the agent is told to go on doing
+# what the sentence describes; the aspect makes it a habit, and the sentence says what it is.
+_GO_ON = re.compile(
+    r"(?:^|[,;]\s*)keep\s+[a-z]+ing\s+(?:them|it|those|these|that|the\s+\w+)\b", re.I
+)
+# "their style has no semicolons", "the team's convention is …": a style named as the subject
+_STYLE_SUBJECT = re.compile(
+    r"^(?:their|our|the|his|her|my|[\w-]+'s)\s+(?:[\w-]+\s+)?(?:style|conventions?|standards?"
+    r"|style\s+guide)\s+(?:has|is|says|uses|wants|needs|requires|forbids|bans)\b",
+    re.I,
+)
+
+
+def go_on(s: str) -> bool:
+    return not QUESTION.search(s) and _GO_ON.search(body_of(s)) is not None
+
+
+def style_subject(s: str) -> bool:
+    return _STYLE_SUBJECT.match(body_of(s)) is not None
+
+
+# "I don't want to see one in a commit again", "so neither will you": a wish against a repeat
+# of what went wrong, or the agent bound to the user's own refusal, is a standing "don't".
+_NO_REPEAT = re.compile(
+    r"^i\s+(?:don't|do\s+not|never)\s+want\s+(?:to\s+\w+\s+)?[^,;]*\bagain\b"
+    r"|\b(?:so|and)\s+neither\s+(?:will|do|should|may|can|must)\s+you\b",
+    re.I,
+)
+
+
+def no_repeat(s: str) -> bool:
+    return _NO_REPEAT.search(body_of(s)) is not None
+
+
+# A rule that reacts to an incident told just before it refers to it by a pronoun ("somebody
+# committed X. I don't want to see one again"): quoted with the incident, which names it.
+POINTS_BACK = re.compile(r"\b(?:it|one|them|that\s+one)\b", re.I)
+
+
+def reacts_to(before: str, rule: str) -> bool:
+    """Whether ``rule`` refers back by a pronoun to an incident ``before`` tells (a past)."""
+    return (
+        bool(before)
+        and POINTS_BACK.search(rule) is not None
+        and _PAST.search(before) is not None
+        and not QUESTION.search(before)
+        and 4 <= len(words_of(before)) <= 30
+    )
