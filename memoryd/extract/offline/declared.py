@@ -66,6 +66,9 @@ def announced(s: str) -> str:
     if m is None or QUESTION.search(s) or not _announces(m.group("lead")):
         return ""
     rest = m.group("rest").strip()
+    first = re.split(r"[,;]\s", rest, maxsplit=1)[0]
+    if _PAST.search(first) or _STATE_REPORT.search(first):
+        return ""  # "notes from the meeting: the demo went well" tells what happened
     return rest if len(words_of(rest)) >= 2 else ""
 
 
@@ -218,6 +221,20 @@ _NO_REPEAT = re.compile(
 )
 
 
+# "a deploy that skips the smoke test is how we lost a weekend": what a loss came from, told
+# as a warning, is a rule against doing it that way.
+_CAUTIONARY = re.compile(
+    r"^(?!(?:it|this|that|there)\b)[^,;]{3,90}?\s+(?:is|was)\s+(?:exactly\s+)?how\s+"
+    r"(?:[\w'-]+\s+){1,4}?(?:lost|broke|wiped|deleted|corrupted|leaked|killed|nuked"
+    r"|trashed|took\s+down|ended\s+up\s+(?:with|losing))\b",
+    re.I,
+)
+
+
+def cautionary(s: str) -> bool:
+    return not QUESTION.search(s) and _CAUTIONARY.match(body_of(s)) is not None
+
+
 def no_repeat(s: str) -> bool:
     return _NO_REPEAT.search(body_of(s)) is not None
 
@@ -236,3 +253,25 @@ def reacts_to(before: str, rule: str) -> bool:
         and not QUESTION.search(before)
         and 4 <= len(words_of(before)) <= 30
     )
+
+
+# "…, like in my other project", "like we did on my blog", "with a prefix like my other
+# branches": a pointer to the user's other work says that what is asked is how they always
+# do it (not "looks like my test", "I'd like my …").
+_AS_ELSEWHERE = re.compile(
+    r"(?<!looks\s)(?<!seems\s)(?<!sounds\s)(?<!feels\s)(?<!'d\s)(?<!would\s)"
+    r"\blike\s+(?:(?:in|on|for|with)\s+|(?:we|i)\s+(?:did|do)\s+(?:in|on|for|with)\s+)?"
+    # "like my other ones" names nothing: the convention is not said
+    r"(?:my|our)\s+(?!(?:other\s+)?ones?\b)(?:other\s+)?[\w.-]+",
+    re.I,
+)
+
+
+def as_elsewhere(s: str) -> bool:
+    m = _AS_ELSEWHERE.search(s)
+    if m is None:
+        return False
+    # "like in my esp32 project" names another place; "like my other branches" other things
+    # of the same kind, which only an instruction follows
+    place = re.search(r"\b(?:in|on|for|with)\s+(?:my|our)\b", m.group(0), re.I)
+    return place is not None or (" other " in f" {m.group(0).lower()} " and imperative(s))

@@ -211,6 +211,7 @@ def read_message(text: str) -> MessageReading:
         for s in sentences
         if s not in preferences
         and not scope_pointer(s)
+        and not counted_preface(s)
         and any(clause_kind(c) == "other" for c in CLAUSE_SPLIT.split(s) if c.strip())
     ]
     chatter = not negative and not preferences and _chatter(sentences)

@@ -7,6 +7,8 @@ from collections.abc import Callable
 
 from memoryd.extract.offline.declared import (
     announced,
+    as_elsewhere,
+    cautionary,
     generic_condition,
     go_on,
     no_repeat,
@@ -35,6 +37,7 @@ from memoryd.extract.offline.sentences import (
     body_of,
     first_word,
     imperative,
+    lead_stripped,
     normalize_quotes,
     strip_tail,
     words_of,
@@ -427,28 +430,6 @@ def _restriction(s: str) -> bool:
     return inverted_contrast(s) is not None or _ONLY_KIND.match(body_of(s)) is not None
 
 
-# "…, like in my other project", "like we did on my blog", "with a prefix like my other
-# branches": a pointer to the user's other work says that what is asked is how they always
-# do it (not "looks like my test", "I'd like my …").
-_AS_ELSEWHERE = re.compile(
-    r"(?<!looks\s)(?<!seems\s)(?<!sounds\s)(?<!feels\s)(?<!'d\s)(?<!would\s)"
-    r"\blike\s+(?:(?:in|on|for|with)\s+|(?:we|i)\s+(?:did|do)\s+(?:in|on|for|with)\s+)?"
-    # "like my other ones" names nothing: the convention is not said
-    r"(?:my|our)\s+(?!(?:other\s+)?ones?\b)(?:other\s+)?[\w.-]+",
-    re.I,
-)
-
-
-def _as_elsewhere(s: str) -> bool:
-    m = _AS_ELSEWHERE.search(s)
-    if m is None:
-        return False
-    # "like in my esp32 project" names another place; "like my other branches" other things
-    # of the same kind, which only an instruction follows
-    place = re.search(r"\b(?:in|on|for|with)\s+(?:my|our)\b", m.group(0), re.I)
-    return place is not None or (" other " in f" {m.group(0).lower()} " and imperative(s))
-
-
 # "Before deleting any file, ask: a theme has no undo": the lead-in before a colon is the
 # rule, what follows it the reason.
 _LEAD = re.compile(r"^(?P<lead>[^:`=/()\[\]]{2,80}?):\s+\S")
@@ -457,9 +438,12 @@ _LEAD = re.compile(r"^(?P<lead>[^:`=/()\[\]]{2,80}?):\s+\S")
 def rule_lead(s: str) -> str:
     """The lead-in before a colon when it is a rule of its own, or ""."""
     m = _LEAD.match(s.strip())
-    if m is None or len(words_of(m.group("lead"))) < 2 or not whole_rule(m.group("lead")):
+    lead = m.group("lead") if m else ""
+    # a condition and an instruction under it ("before X-ing any Y, ask"), not a pointer
+    # ("same as before:") nor a topic ("the task:")
+    if not lead or body_of(lead) == lead_stripped(lead) or not imperative(body_of(lead)):
         return ""
-    return m.group("lead")
+    return lead if whole_rule(lead) else ""
 
 
 def _rule_lead(s: str) -> bool:
@@ -468,6 +452,15 @@ def _rule_lead(s: str) -> bool:
 
 def _announced(s: str) -> bool:
     return bool(announced(s))
+
+
+def _conditioned_prohibition(s: str) -> bool:
+    """A prohibition in a later clause under a condition that opens the sentence ("once it
+    is shared, the history stays, no rewrites to tidy it")."""
+    body = body_of(s)
+    if body == lead_stripped(s) or QUESTION.search(s):
+        return False
+    return any(prohibition(c) for c in re.split(r",\s+", body)[1:])
 
 
 # Preference shapes without a trigger word. Each is a grammatical mechanism, not a phrase.
@@ -485,9 +478,11 @@ _RULE_SHAPES: tuple[Callable[[str], bool], ...] = (
     conditioned_instruction,
     polite_state,
     _restriction,
-    _as_elsewhere,
+    as_elsewhere,
     _announced,
     _rule_lead,
+    _conditioned_prohibition,
+    cautionary,
     universal_norm,
     generic_condition,
     place_habit,
