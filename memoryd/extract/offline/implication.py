@@ -45,7 +45,8 @@ def with_context(sentences: list[str], sentence: str) -> str:
     i = sentences.index(sentence) if sentence in sentences else 0
     before = sentences[i - 1] if i > 0 else ""
     if reacts_to(before, sentence) and not is_preference(before):
-        return f"{before} {sentence}"  # "somebody committed X. I don't want one again"
+        # "somebody committed X. I don't want one again", without the incident's lead-in
+        return f"{lead_stripped(before)} {sentence}"
     if imperative(sentence):
         return sentence  # an instruction carries its own scene
     if before and len(words_of(before)) <= 5 and not is_preference(before):
