@@ -75,6 +75,10 @@ def test_a_count_before_them_makes_the_next_sentences_rules() -> None:
         # a wish against a repeat, the agent bound to the user's own refusal
         "I don't want to see one in the wiki again.",
         "I will not be the one who breaks payroll twice, so neither will you.",
+        # a condition on the agent's answer recurs with every task
+        "When you report back, list the flags you passed, the baker bills by the run.",
+        # what any such thing is: an indefinite that a relative clause narrows
+        "A library nobody on the team knows is a discussion first, so ask.",
         # a warning told as what a loss came from; a prohibition under a condition
         "A bulk import that skips the preview is how the bakery lost its spring menu.",
         "Once a tag is public, the release stays as it is, no retagging to fix it up.",
@@ -130,6 +134,9 @@ def test_a_rule_that_reacts_to_an_incident_is_quoted_with_it() -> None:
         "The checkout page is broken here.",
         "Back from the conference, great talks on radios.",
         "That is how we lost the data.",
+        "When you get back, check the oven logs.",
+        "A file I opened is broken.",
+        "A user who signed up yesterday is a tester.",
         "If it fails, no worries, just tell me.",
     ],
 )

@@ -153,11 +153,20 @@ _THEN_HOLDS = re.compile(
 )
 
 
+# "when you report back", "when you reply": the agent's answer ends every task, so a
+# condition on it recurs whatever its object
+_ANSWERING = re.compile(
+    r"^you\s+(?:report(?:\s+back)?|reply|answer|respond|summari[sz]e|write\s+(?:back|up))\b",
+    re.I,
+)
+
+
 def generic_condition(s: str) -> bool:
     m = _CONDITIONED.match(lead_stripped(s))
     if m is None or _PAST.search(m.group("c")) or _TIME_OF_AGENT.match(m.group("c")):
         return False
     recurring = m.group("w").lower() not in ("if", "when", "before", "after")
+    recurring = recurring or _ANSWERING.match(m.group("c")) is not None
     if not (recurring or _INDEFINITE.search(m.group("c"))):
         return False
     rest = m.group("rest")
@@ -229,6 +238,25 @@ _CAUTIONARY = re.compile(
     r"|trashed|took\s+down|ended\s+up\s+(?:with|losing))\b",
     re.I,
 )
+
+
+# "a dependency I haven't seen yet is a conversation first": an indefinite that a relative
+# clause narrows, and what any such thing is, is a definition of how it is handled
+_GENERIC_INDEFINITE = re.compile(
+    r"^an?\s+(?:[\w-]+\s+){0,2}?[\w-]+\s+(?:that|which|who|i|we|you|nobody|no\s+one)\s+"
+    r"[^,;]{2,50}?\s+is\s+(?:always\s+|never\s+)?(?:an?|the)\s+[\w-]+",
+    re.I,
+)
+
+
+def generic_indefinite(s: str) -> bool:
+    body = body_of(s)
+    return (
+        not QUESTION.search(s)
+        and _GENERIC_INDEFINITE.match(body) is not None
+        and _STATE_REPORT.search(body) is None
+        and _PAST.search(body.split(" is ", 1)[0]) is None
+    )
 
 
 def cautionary(s: str) -> bool:
