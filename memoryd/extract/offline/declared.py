@@ -1,8 +1,9 @@
-"""Rules said as statements of how things are done: announced by a lead-in ("a few things from
-the lead dev: …"), said of any thing of a kind ("any change to X comes from Y"), held under a
-condition on any such case ("if a Y shows up, it …"), told as this place's habit ("PRs here get
-…"), a habit the agent is told to go on with ("…, keep adding them"), or a wish against a
-repeat of what went wrong ("I don't want to see one again").
+"""Rules said as statements of how things are done: announced by a lead-in ("a couple of
+things from the firmware lead: …"), said of any thing of a kind ("any change to X goes through
+Y"), held under a condition on any such case ("if a Y shows up, it …"), told as this place's
+habit ("releases here get …"), a habit the agent is told to go on with ("…, keep writing them
+that way"), or a wish against a repeat of what went wrong ("I don't want one in the wiki
+again").
 
 A statement of how something is describes it; each shape here is what makes one a rule: who
 announces it, a quantifier over a kind, a condition that recurs, the place it holds in, an
@@ -21,8 +22,8 @@ from memoryd.extract.offline.sentences import (
 )
 
 # A lead-in before a colon that announces rules: it names who they come from ("from me",
-# "from their lead dev", "mine"), a kind of rule ("two house rules", "their conventions",
-# "branching note") or another place they hold in too ("same as at X", "like on the X job").
+# "from the firmware lead", "mine"), a kind of rule ("three ground rules", "our
+# conventions") or another place they hold in too ("same as at X", "like in the X repo").
 _FROM_SOMEONE = re.compile(
     r"\bfrom\s+(?:me|us|(?:the|their|our|my|his|her)\s+(?:[\w-]+\s+){0,2}[\w-]+)$"
     r"|^(?:plus\s+|and\s+|also\s+)?(?:mine|theirs|ours)$",
@@ -43,7 +44,7 @@ _COLON = re.compile(r"^(?P<lead>[^:`=/()\[\]]{2,90}?):\s+(?P<rest>\S.*)$")
 # what says the announced part reports rather than rules: a past or a state of now
 _PAST = re.compile(
     r"\b(?:was|were|did|had|came|went|got|made|took|left|lost|broke|wrote|saw|put|ran)\b"
-    # "-ed" after a form of be/get is a passive of now ("PRs get squash-merged")
+    # "-ed" after a form of be/get is a passive of now ("releases get tagged")
     r"|(?<!\bis\s)(?<!\bare\s)(?<!\bbe\s)(?<!\bget\s)(?<!\bgets\s)(?<!\bbeen\s)"
     r"(?<!-)\b(?:[a-z]+-)?[a-z]{3,}ed\b",
     re.I,
@@ -60,8 +61,8 @@ def _announces(lead: str) -> bool:
 
 
 def announced(s: str) -> str:
-    """What follows a lead-in that announces rules ("A few things from their lead dev: two
-    spaces, …" → "two spaces, …"), or "" when the sentence has no such lead-in."""
+    """What follows a lead-in that announces rules ("A couple of things from the firmware
+    lead: tab width eight, …" → "tab width eight, …"), or "" when there is no such lead-in."""
     m = _COLON.match(s.strip())
     if m is None or QUESTION.search(s) or not _announces(m.group("lead")):
         return ""
@@ -72,7 +73,7 @@ def announced(s: str) -> str:
     return rest if len(words_of(rest)) >= 2 else ""
 
 
-# "Two complaints first.", "Three rules:": a short sentence that counts the rules to come.
+# "Three complaints first.", "Two rules:": a short sentence that counts the rules to come.
 _COUNTS = {"two": 2, "three": 3, "four": 4, "couple": 2, "few": 3, "some": 3, "several": 3}
 _COUNTED = re.compile(
     r"^(?:and\s+|also\s+)?(?:a\s+)?(?P<n>two|three|four|couple|few|some|several)\s+(?:of\s+)?"
@@ -83,17 +84,17 @@ _COUNTED = re.compile(
 
 
 def counted_preface(s: str) -> int:
-    """How many rules a sentence announces for the sentences after it ("Two complaints
-    first." → 2), or 0; "things" count only with a colon of their own (``announced``)."""
+    """How many rules a sentence announces for the sentences after it ("Three complaints
+    first." → 3), or 0; "things" count only with a colon of their own (``announced``)."""
     m = _COUNTED.match(s.strip())
     if m is None or m.group("noun").lower() == "things":
         return 0
     return _COUNTS[m.group("n").lower()]
 
 
-# "any change to it comes out of yarn", "each change a user sees gets a line", "whatever you
-# generate stays outside the repo", "nobody hand-edits X": a quantifier over a kind and a
-# present tense is how every such thing is handled.
+# "any change to the schema goes through a migration", "each order the shop sees gets a row",
+# "whatever the exporter writes stays out of the repo", "nobody patches vendored code": a
+# quantifier over a kind and a present tense is how every such thing is handled.
 _UNIVERSAL = re.compile(
     r"^(?:(?:any|every|each)\s+(?!(?:time|day|week|morning|one|of)\b)|whatever\s+|whichever\s+)"
     r"(?P<np>(?:[\w.'-]+\s+){0,6}?)(?P<v>[a-z-]+s|is|are|can't|cannot|must|should)\b",
@@ -105,7 +106,7 @@ _STATE = frozenset(
     "knows cares understands remembers seems looks likes wants needs uses reads sees has is "
     "does says thinks believes means works happens matters".split()
 )
-# "lock files are not something anybody edits": a norm put as what nobody does
+# "vendored headers are not something anyone patches": a norm put as what nobody does
 _NOT_DONE = re.compile(
     r"\b(?:is|are)\s+not\s+(?:something|a\s+thing)\s+(?:that\s+)?(?:anybody|anyone|one|you"
     r"|we|people)\s+[a-z-]+s?\b",
@@ -132,10 +133,10 @@ def universal_norm(s: str) -> bool:
 
 
 # "if a .env shows up, it does not get committed", "if it's a TODO, it has an issue number",
-# "whenever you're about to commit, the tests go first", "before deleting any file, ask": a
+# "whenever you're about to tag, the changelog goes first", "before renaming any table, ask": a
 # condition on any case of a kind (an indefinite, "any", "whenever") and what then holds.
 _CONDITIONED = re.compile(
-    # a short aside may come first ("and heads up, if …")
+    # a short aside may come first ("and fyi, if …")
     r"^(?:[\w'-]+(?:\s+[\w'-]+){0,2},\s*)?(?P<w>if|when|whenever|every\s+time|each\s+time|before|after)\s+(?P<c>[^,;:]{2,80}),\s*"
     r"(?P<rest>[^?]+)$",
     re.I,
@@ -153,7 +154,7 @@ _THEN_HOLDS = re.compile(
 )
 
 
-# "when you report back", "when you reply": the agent's answer ends every task, so a
+# "when you reply", "when you sum up": the agent's answer ends every task, so a
 # condition on it recurs whatever its object
 _ANSWERING = re.compile(
     r"^you\s+(?:report(?:\s+back)?|reply|answer|respond|summari[sz]e|write\s+(?:back|up))\b",
@@ -174,7 +175,7 @@ def generic_condition(s: str) -> bool:
     return imperative(first) or _THEN_HOLDS.search(first) is not None
 
 
-# "PRs here get squash-merged", "indentation is tabs in this plugin": a kind of thing (no
+# "releases here get tagged from trunk", "logging is JSON in this service": a kind of thing (no
 # article, no possessive) and a present tense, said to hold here: this place's habit.
 _HERE_HABIT = re.compile(
     r"^(?!(?:the|a|an|our|my|your|these|those|its|their|this|that|it|there|everything"
@@ -200,12 +201,12 @@ def place_habit(s: str) -> bool:
     return _HERE_HABIT.match(clause) is not None or _HERE_FIRST.match(clause) is not None
 
 
-# "…, their eslint config needs them, keep adding them": the agent is told to go on doing
+# "…, their linter checks it, keep writing them that way": the agent is told to go on doing
 # what the sentence describes; the aspect makes it a habit, and the sentence says what it is.
 _GO_ON = re.compile(
     r"(?:^|[,;]\s*)keep\s+[a-z]+ing\s+(?:them|it|those|these|that|the\s+\w+)\b", re.I
 )
-# "their style has no semicolons", "the team's convention is …": a style named as the subject
+# "their style has no trailing commas", "the team's convention is …": a style named as the subject
 _STYLE_SUBJECT = re.compile(
     r"^(?:their|our|the|his|her|my|[\w-]+'s)\s+(?:[\w-]+\s+)?(?:style|conventions?|standards?"
     r"|style\s+guide)\s+(?:has|is|says|uses|wants|needs|requires|forbids|bans)\b",
@@ -221,7 +222,7 @@ def style_subject(s: str) -> bool:
     return _STYLE_SUBJECT.match(body_of(s)) is not None
 
 
-# "I don't want to see one in a commit again", "so neither will you": a wish against a repeat
+# "I don't want one in the wiki again", "and neither should you": a wish against a repeat
 # of what went wrong, or the agent bound to the user's own refusal, is a standing "don't".
 _NO_REPEAT = re.compile(
     r"^i\s+(?:don't|do\s+not|never)\s+want\s+(?:to\s+\w+\s+)?[^,;]*\bagain\b"
@@ -240,7 +241,7 @@ _CAUTIONARY = re.compile(
 )
 
 
-# "a dependency I haven't seen yet is a conversation first": an indefinite that a relative
+# "a library nobody here knows is a discussion first": an indefinite that a relative
 # clause narrows, and what any such thing is, is a definition of how it is handled
 _GENERIC_INDEFINITE = re.compile(
     r"^an?\s+(?:[\w-]+\s+){0,2}?[\w-]+\s+(?:that|which|who|i|we|you|nobody|no\s+one)\s+"
@@ -267,8 +268,9 @@ def no_repeat(s: str) -> bool:
     return _NO_REPEAT.search(body_of(s)) is not None
 
 
-# A rule that reacts to an incident told just before it refers to it by a pronoun ("somebody
-# committed X. I don't want to see one again"): quoted with the incident, which names it.
+# A rule that reacts to an incident told just before it refers to it by a pronoun ("someone
+# pasted a key in the wiki. I don't want one there again"): quoted with the incident, which
+# names it.
 POINTS_BACK = re.compile(r"\b(?:it|one|them|that\s+one)\b", re.I)
 
 

@@ -45,7 +45,8 @@ def with_context(sentences: list[str], sentence: str) -> str:
     i = sentences.index(sentence) if sentence in sentences else 0
     before = sentences[i - 1] if i > 0 else ""
     if reacts_to(before, sentence) and not is_preference(before):
-        # "somebody committed X. I don't want one again", without the incident's lead-in
+        # "someone pasted a key in the wiki. I don't want one there again", without the
+        # incident's lead-in
         return f"{lead_stripped(before)} {sentence}"
     if imperative(sentence):
         return sentence  # an instruction carries its own scene
@@ -128,7 +129,7 @@ def preference_implication(sentence: str) -> str:
         return clip(x, 160)
     s = without_marker(s) if remembered(s) else s
     if (lead := rule_lead(s)) and not whole_rule(s[len(lead) + 1 :]):
-        s = lead  # "before deleting any file, ask: …": the reason after the colon asks nothing
+        s = lead  # "before renaming any table, ask: …": the reason after the colon asks nothing
     relayed = relayed_part(s)
     if relayed and whole_rule(relayed) and not whole_rule(s[: s.rfind(relayed)]):
         s = relayed  # the rule is what the teammate said, not the story around it
@@ -161,12 +162,12 @@ def preference_implication(sentence: str) -> str:
         return f"{clip(strip_tail(m.group('x')), 80)} rather than {clip(m.group('y'), 80)}"
     # "before every commit", "when you add a route": when the rule applies is part of it, and
     # so is a condition that names what the rule then calls "it" ("if you think we need
-    # another dependency, check with me before adding it")
+    # another queue, talk to me before creating it")
     if recurring_lead(s) or when_any(s):
         body = strip_tail(LEADING_WHEN.sub("", s.strip()))
     elif _CONDITION_LEAD.match(lead_stripped(s)) and (generic_condition(s) or _IT.search(body)):
         body = strip_tail(lead_stripped(s))
     # An instruction without a known shape is its own implication, kept whole.
-    # an initialism keeps its capitals ("PRs here …")
+    # an initialism keeps its capitals ("APIs here …")
     first = body[:1] if body[1:2].isupper() else body[:1].lower()
     return clip(first + body[1:], 160) if body else ""

@@ -170,7 +170,7 @@ def _rules_of(sentences: list[str]) -> tuple[str, ...]:
     announced = 0  # sentences still to come that a count before them made rules
     for i, s in enumerate(sentences):
         if counted_preface(s):
-            announced = counted_preface(s)  # "Two complaints first.": no rule of its own
+            announced = counted_preface(s)  # "Three complaints first.": no rule of its own
             continue
         if announced and not QUESTION.search(s) and len(words_of(s)) >= 4:
             announced -= 1

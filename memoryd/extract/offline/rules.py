@@ -271,7 +271,7 @@ _AT_HAND = re.compile(
 # ... or names the convention it follows
 _CONVENTION = re.compile(
     r"\b(?:every|each|like\s+the\s+(?:rest|others?)|the\s+same\s+way\s+as|conventions?"
-    # "run it by me before any new dependency": "it" is any case of the kind named after it
+    # "clear it with me before any new service": "it" is any case of the kind named after it
     r"|(?:before|after|for|on)\s+any)\b",
     re.I,
 )
@@ -431,7 +431,7 @@ def _restriction(s: str) -> bool:
     return inverted_contrast(s) is not None or _ONLY_KIND.match(body_of(s)) is not None
 
 
-# "Before deleting any file, ask: a theme has no undo": the lead-in before a colon is the
+# "Before renaming any table, ask: other teams read it": the lead-in before a colon is the
 # rule, what follows it the reason.
 _LEAD = re.compile(r"^(?P<lead>[^:`=/()\[\]]{2,80}?):\s+\S")
 
