@@ -271,7 +271,13 @@ def no_repeat(s: str) -> bool:
 # A rule that reacts to an incident told just before it refers to it by a pronoun ("someone
 # pasted a key in the wiki. I don't want one there again"): quoted with the incident, which
 # names it.
-POINTS_BACK = re.compile(r"\b(?:it|one|them|that\s+one)\b", re.I)
+# An indefinite "one" ("see one again", "the next one") or "it" after a preposition ("any
+# change to it"); "fix it", "make it English" mostly take their object from the rule itself.
+POINTS_BACK = re.compile(
+    r"\b(?:the\s+next\s+|that\s+|see\s+|want\s+|another\s+)?one\b(?!\s+(?:of|or|by)\b)"
+    r"|\b(?:to|of|on|in|with|from|about|into)\s+(?:it|them)\b",
+    re.I,
+)
 
 
 def reacts_to(before: str, rule: str) -> bool:
