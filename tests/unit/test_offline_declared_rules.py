@@ -117,6 +117,14 @@ def test_a_rule_that_reacts_to_an_incident_is_quoted_with_it() -> None:
     assert with_context(split_sentences(other), split_sentences(other)[1]) == (
         "Keys stay in the vault."
     )
+    # "fixing it", "while it runs": the rule names its object itself
+    own = (
+        "The scale stopped reporting after I flashed it. "
+        "If you add a comment while fixing it, write it in English."
+    )
+    assert with_context(split_sentences(own), split_sentences(own)[1]) == (
+        "If you add a comment while fixing it, write it in English."
+    )
 
 
 @pytest.mark.parametrize(
