@@ -117,6 +117,14 @@ def test_a_rule_that_reacts_to_an_incident_is_quoted_with_it() -> None:
     assert with_context(split_sentences(other), split_sentences(other)[1]) == (
         "Keys stay in the vault."
     )
+    # "one file" counts a noun the rule names itself
+    counted = (
+        "No, it ran everything again, seven long minutes of waiting. "
+        "It is annoying when you rebuild the world for one file."
+    )
+    assert with_context(split_sentences(counted), split_sentences(counted)[1]) == (
+        "It is annoying when you rebuild the world for one file."
+    )
     # "fixing it", "while it runs": the rule names its object itself
     own = (
         "The scale stopped reporting after I flashed it. "

@@ -274,7 +274,8 @@ def no_repeat(s: str) -> bool:
 # An indefinite "one" ("see one again", "the next one") or "it" after a preposition ("any
 # change to it"); "fix it", "make it English" mostly take their object from the rule itself.
 POINTS_BACK = re.compile(
-    r"\b(?:the\s+next\s+|that\s+|see\s+|want\s+|another\s+)?one\b(?!\s+(?:of|or|by)\b)"
+    # a pronoun "one" stands alone ("one file" counts a noun)
+    r"\bone\b(?=\s*(?:[,.;:!?]|$)|\s+(?:in|on|at|to|again|anymore|here|there|into|from)\b)"
     r"|\b(?:to|of|on|in|with|from|about|into)\s+(?:it|them)\b",
     re.I,
 )
