@@ -153,6 +153,7 @@ def test_a_rule_that_reacts_to_an_incident_is_quoted_with_it() -> None:
         "When you get back, check the oven logs.",
         "A file I opened is broken.",
         "A user who signed up yesterday is a tester.",
+        "The shop wants a price list of the winter breads.",
         "If it fails, no worries, just tell me.",
     ],
 )
