@@ -118,7 +118,8 @@ def test_at_most_cap_lines_are_added_per_rollout_highest_score_first(meaning: Me
         f"Now the docs. {RULE_DUTCH}",
         "Keep release notes out of your patches, they are mine to write.",
         "Add the cache layer. Our changelog lines name the module they touch first.",
-        "Review it again. Every public function in harbor carries an example in its docstring.",
+        # a rule no shape of the rules reads (a kind and a plain present tense): the model's to add
+        "Review it again. Public functions in harbor carry an example in their docstrings.",
     ]
     everything = _candidates_kept(meaning, *texts)
     assert len(everything) > 3

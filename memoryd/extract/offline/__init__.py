@@ -22,7 +22,13 @@ What it extracts
   answers ("keep answers short"), a condition on the agent's work on any of a kind ("when you
   add a route, …"), a request with a generic object and a manner ("can you explain things
   with an example?") or an order of the agent's own steps ("explain it first, before fixing
-  it"). Each is quoted with an implication read off its shape, kept whole when no shape fits
+  it"). Rules said as statements of how things are done count too (``declared``): under a
+  lead-in that announces rules ("a couple of things from the firmware lead: …", "same as at
+  X: …") or a count of them ("Three complaints first."), of any thing of a kind ("any change
+  to the schema goes through a migration"), under a condition on any case ("if a flaky test
+  shows up, it goes into quarantine"), as this place's habit ("releases here get tagged from
+  trunk"), or as a wish against a repeat of an incident, quoted with the incident. Each is
+  quoted with an implication read off its shape, kept whole when no shape fits
   (``language``). Questions and remarks bound to what they answer ("no, don't skip it") are
   not preferences. The user's recap of what the agent explained ("so basically X") is a rule
   in the user's words, kept as the agent corrects it (``recap``).

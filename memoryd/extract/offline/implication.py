@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from memoryd.extract.offline.declared import generic_condition, reacts_to
 from memoryd.extract.offline.norms import (
     complaint,
     relayed_part,
@@ -21,6 +22,7 @@ from memoryd.extract.offline.rules import (
     is_preference,
     prohibition,
     rule_clause_of,
+    rule_lead,
     whole_rule,
 )
 from memoryd.extract.offline.sentences import (
@@ -28,6 +30,7 @@ from memoryd.extract.offline.sentences import (
     body_of,
     clause_kind,
     imperative,
+    lead_stripped,
     normalize_quotes,
     recurring_lead,
     strip_tail,
@@ -39,10 +42,14 @@ from memoryd.textutil import clip
 def with_context(sentences: list[str], sentence: str) -> str:
     """A rule quoted with the short sentence before it when that one sets its scene ("Commit
     it. Messages should explain the why")."""
-    if imperative(sentence):
-        return sentence  # an instruction carries its own scene
     i = sentences.index(sentence) if sentence in sentences else 0
     before = sentences[i - 1] if i > 0 else ""
+    if reacts_to(before, sentence) and not is_preference(before):
+        # "someone pasted a key in the wiki. I don't want one there again", without the
+        # incident's lead-in
+        return f"{lead_stripped(before)} {sentence}"
+    if imperative(sentence):
+        return sentence  # an instruction carries its own scene
     if before and len(words_of(before)) <= 5 and not is_preference(before):
         if clause_kind(before) == "other":
             return f"{before} {sentence}"
@@ -108,6 +115,11 @@ _IMPLICATIONS: tuple[tuple[re.Pattern[str], bool, Callable[[re.Match[str]], str]
 _NO_X = re.compile(r"^no\s+(?P<x>[^,;—–]+?)(?:\s+please)?(?:\s*[,;—–]\s*(?P<rest>.+))?$", re.I)
 
 
+# a condition clause opening the rule, and a pronoun the rule then uses for what it names
+_CONDITION_LEAD = re.compile(r"^(?:if|when|whenever|once|before|after)\s+[^,;:]+,", re.I)
+_IT = re.compile(r"\b(?:it|them)\b", re.I)
+
+
 def preference_implication(sentence: str) -> str:
     """What a future run should do, read off the shape of a preference sentence."""
     s = normalize_quotes(sentence)
@@ -116,6 +128,8 @@ def preference_implication(sentence: str) -> str:
     if x := standing_question(s):
         return clip(x, 160)
     s = without_marker(s) if remembered(s) else s
+    if (lead := rule_lead(s)) and not whole_rule(s[len(lead) + 1 :]):
+        s = lead  # "before renaming any table, ask: …": the reason after the colon asks nothing
     relayed = relayed_part(s)
     if relayed and whole_rule(relayed) and not whole_rule(s[: s.rfind(relayed)]):
         s = relayed  # the rule is what the teammate said, not the story around it
@@ -146,8 +160,14 @@ def preference_implication(sentence: str) -> str:
     m = _XY_INSTEAD.search(body)
     if m:
         return f"{clip(strip_tail(m.group('x')), 80)} rather than {clip(m.group('y'), 80)}"
-    # "before every commit", "when you add a route": when the rule applies is part of it
+    # "before every commit", "when you add a route": when the rule applies is part of it, and
+    # so is a condition that names what the rule then calls "it" ("if you think we need
+    # another queue, talk to me before creating it")
     if recurring_lead(s) or when_any(s):
         body = strip_tail(LEADING_WHEN.sub("", s.strip()))
+    elif _CONDITION_LEAD.match(lead_stripped(s)) and (generic_condition(s) or _IT.search(body)):
+        body = strip_tail(lead_stripped(s))
     # An instruction without a known shape is its own implication, kept whole.
-    return clip(body[:1].lower() + body[1:], 160) if body else ""
+    # an initialism keeps its capitals ("APIs here …")
+    first = body[:1] if body[1:2].isupper() else body[:1].lower()
+    return clip(first + body[1:], 160) if body else ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from memoryd.extract.offline.declared import counted_preface
 from memoryd.extract.offline.limits import TITLE_CHARS
 from memoryd.extract.offline.norms import recurs, scope_pointer
 from memoryd.extract.offline.rules import (
@@ -166,8 +167,15 @@ def _rules_of(sentences: list[str]) -> tuple[str, ...]:
     the one before holds ("same as in the other service") is joined to that one, which it
     makes a rule even when it reads as a statement of how things are."""
     out: list[str] = []
+    announced = 0  # sentences still to come that a count before them made rules
     for i, s in enumerate(sentences):
-        if scope_pointer(s):
+        if counted_preface(s):
+            announced = counted_preface(s)  # "Three complaints first.": no rule of its own
+            continue
+        if announced and not QUESTION.search(s) and len(words_of(s)) >= 4:
+            announced -= 1
+            out.append(s)
+        elif scope_pointer(s):
             before = sentences[i - 1] if i > 0 else ""
             if len(words_of(before)) >= 3 and not QUESTION.search(before):
                 if out and out[-1] == before:
@@ -203,6 +211,7 @@ def read_message(text: str) -> MessageReading:
         for s in sentences
         if s not in preferences
         and not scope_pointer(s)
+        and not counted_preface(s)
         and any(clause_kind(c) == "other" for c in CLAUSE_SPLIT.split(s) if c.strip())
     ]
     chatter = not negative and not preferences and _chatter(sentences)

@@ -295,8 +295,10 @@ _NORM = re.compile(
     # "keep commits small": a kind of thing (a bare plural) kept in a state
     r"|^(?:keep|leave)\s+(?!(?:the|a|an|this|that|these|those|my|our|your|it|them)\b)"
     r"(?:[\w-]+\s+){0,2}[\w-]+s\s+\w+"
-    # "our team uses trunk-based development": what a team does as a habit
-    r"|^(?:our|the)\s+(?:team|company|org|group|shop)\s+(?:always\s+|never\s+)?[a-z]+s\b",
+    # "our team uses trunk-based development": what a team does as a habit ("the shop wants a
+    # report" is what it wants now)
+    r"|^(?:our|the)\s+(?:team|company|org|group|shop)\s+(?:always\s+|never\s+)?"
+    r"(?!(?:wants|needs|asks|has|is|was|says|likes|hopes)\b)[a-z]+s\b",
     re.I,
 )
 # "Ana says the keys must stay in the vault": a relayed sentence with a modal is a norm.

@@ -5,6 +5,18 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from memoryd.extract.offline.declared import (
+    announced,
+    as_elsewhere,
+    cautionary,
+    generic_condition,
+    generic_indefinite,
+    go_on,
+    no_repeat,
+    place_habit,
+    style_subject,
+    universal_norm,
+)
 from memoryd.extract.offline.norms import (
     ORDER_OF_WORK,
     complaint,
@@ -26,6 +38,7 @@ from memoryd.extract.offline.sentences import (
     body_of,
     first_word,
     imperative,
+    lead_stripped,
     normalize_quotes,
     strip_tail,
     words_of,
@@ -257,7 +270,10 @@ _AT_HAND = re.compile(
 )
 # ... or names the convention it follows
 _CONVENTION = re.compile(
-    r"\b(?:every|each|like\s+the\s+(?:rest|others?)|the\s+same\s+way\s+as|conventions?)\b", re.I
+    r"\b(?:every|each|like\s+the\s+(?:rest|others?)|the\s+same\s+way\s+as|conventions?"
+    # "clear it with me before any new service": "it" is any case of the kind named after it
+    r"|(?:before|after|for|on)\s+any)\b",
+    re.I,
 )
 
 
@@ -415,26 +431,37 @@ def _restriction(s: str) -> bool:
     return inverted_contrast(s) is not None or _ONLY_KIND.match(body_of(s)) is not None
 
 
-# "…, like in my other project", "like we did on my blog", "with a prefix like my other
-# branches": a pointer to the user's other work says that what is asked is how they always
-# do it (not "looks like my test", "I'd like my …").
-_AS_ELSEWHERE = re.compile(
-    r"(?<!looks\s)(?<!seems\s)(?<!sounds\s)(?<!feels\s)(?<!'d\s)(?<!would\s)"
-    r"\blike\s+(?:(?:in|on|for|with)\s+|(?:we|i)\s+(?:did|do)\s+(?:in|on|for|with)\s+)?"
-    # "like my other ones" names nothing: the convention is not said
-    r"(?:my|our)\s+(?!(?:other\s+)?ones?\b)(?:other\s+)?[\w.-]+",
-    re.I,
-)
+# "Before renaming any table, ask: other teams read it": the lead-in before a colon is the
+# rule, what follows it the reason.
+_LEAD = re.compile(r"^(?P<lead>[^:`=/()\[\]]{2,80}?):\s+\S")
 
 
-def _as_elsewhere(s: str) -> bool:
-    m = _AS_ELSEWHERE.search(s)
-    if m is None:
+def rule_lead(s: str) -> str:
+    """The lead-in before a colon when it is a rule of its own, or ""."""
+    m = _LEAD.match(s.strip())
+    lead = m.group("lead") if m else ""
+    # a condition and an instruction under it ("before X-ing any Y, ask"), not a pointer
+    # ("same as before:") nor a topic ("the task:")
+    if not lead or body_of(lead) == lead_stripped(lead) or not imperative(body_of(lead)):
+        return ""
+    return lead if whole_rule(lead) else ""
+
+
+def _rule_lead(s: str) -> bool:
+    return bool(rule_lead(s))
+
+
+def _announced(s: str) -> bool:
+    return bool(announced(s))
+
+
+def _conditioned_prohibition(s: str) -> bool:
+    """A prohibition in a later clause under a condition that opens the sentence ("once it
+    is shared, the history stays, no rewrites to tidy it")."""
+    body = body_of(s)
+    if body == lead_stripped(s) or QUESTION.search(s):
         return False
-    # "like in my esp32 project" names another place; "like my other branches" other things
-    # of the same kind, which only an instruction follows
-    place = re.search(r"\b(?:in|on|for|with)\s+(?:my|our)\b", m.group(0), re.I)
-    return place is not None or (" other " in f" {m.group(0).lower()} " and imperative(s))
+    return any(prohibition(c) for c in re.split(r",\s+", body)[1:])
 
 
 # Preference shapes without a trigger word. Each is a grammatical mechanism, not a phrase.
@@ -452,7 +479,18 @@ _RULE_SHAPES: tuple[Callable[[str], bool], ...] = (
     conditioned_instruction,
     polite_state,
     _restriction,
-    _as_elsewhere,
+    as_elsewhere,
+    _announced,
+    _rule_lead,
+    _conditioned_prohibition,
+    cautionary,
+    generic_indefinite,
+    universal_norm,
+    generic_condition,
+    place_habit,
+    go_on,
+    style_subject,
+    no_repeat,
 )
 # Shapes that hold in a clause of their own after "so"/"but"/";".
 _CLAUSE_SHAPES: tuple[Callable[[str], bool], ...] = (
@@ -462,4 +500,7 @@ _CLAUSE_SHAPES: tuple[Callable[[str], bool], ...] = (
     _noun_modal,
     _modal_rule,
     _placement,
+    style_subject,
+    universal_norm,
+    place_habit,
 )
