@@ -74,8 +74,11 @@ class PgProxy:
                     if how == BEFORE:
                         break  # never sent: the server sees the connection end and aborts
                     if how == AFTER:
-                        server.sendall(msg)
+                        # armed before the COMMIT leaves: set after it, a loaded machine let
+                        # the other pump pass the server's answer on first (the client has
+                        # its earlier answers already; it waits for each before the next)
                         commit_sent.set()  # the other pump drops the answer and breaks off
+                        server.sendall(msg)
                         return
                 server.sendall(msg)
         _close(client, server)
