@@ -53,10 +53,11 @@ def test_the_summary_states_a_general_rule_once_when_another_quotes_it_whole() -
     quoting = _rule("use `git tag -s`", QUOTE, "s1", "s2")
     held = _rule("after a merge tag it like this in all my repos, signed", "", "s2")
     other = _rule("keep the timetable CSVs in UTC", "", "s1")
-    model = build_summary_model([], [], [quoting, held, other], [], [], [])
+    model = build_summary_model([], [], [other, held, quoting], [], [], [])
+    # the rest keep their order
     assert [ln.text.split(" (")[0] for ln in model.general] == [
-        f'- use `git tag -s` — "{QUOTE}"',
         "- keep the timetable CSVs in UTC",
+        f'- use `git tag -s` — "{QUOTE}"',
     ]
     text = "\n".join(render_summary(Ledger({}, {}), model, FULL))
     assert text.count("after a merge tag it like this") == 1

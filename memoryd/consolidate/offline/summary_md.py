@@ -272,12 +272,13 @@ _QUOTE_TAIL = re.compile(r' — "(?P<quote>[^"\n]+)"$')
 
 
 def _general_once(lines: Sequence[Line]) -> list[Line]:
-    """The general rules, best first, without one whose words a rule above holds whole."""
+    """The general rules, in their order, without one whose words a better rule holds whole."""
     out: list[Line] = []
     for ln in sorted(lines, key=_by_value):
         if not held_whole(general_body(ln.text), (o.text for o in out)):
             out.append(ln)
-    return out
+    kept = {id(ln) for ln in out}
+    return [ln for ln in lines if id(ln) in kept]
 
 
 def _without_repeats(lines: Sequence[Line]) -> list[Line]:
