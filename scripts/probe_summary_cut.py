@@ -105,9 +105,7 @@ def probe(name: str, meaning: str, now_ms: int) -> dict[str, Any]:
             continue
         cands = [*general, *seen["before"]]
         hit = [ln for ln in cands if scorer.stated(f, units(ln.text))]
-        long_hit = [
-            t for t, full in seen["clipped"].items() if scorer.stated(f, units(full))
-        ]
+        long_hit = [t for t, full in seen["clipped"].items() if scorer.stated(f, units(full))]
         if hit:
             kept = [ln for ln in hit if ln.text in after_texts or ln in general]
             if kept:
@@ -165,8 +163,10 @@ def main() -> int:
     ap.add_argument("--list", action="store_true", help="print every ranked line")
     args = ap.parse_args()
     r = probe(args.corpus, args.meaning, args.now_ms)
-    print(f"corpus {args.corpus}, meaning {args.meaning}: summary {r['size']:,} B "
-          f"(rebuilt the same: {r['same']}); ranked lines {r['ranked']}, cut after {r['cut']}")
+    print(
+        f"corpus {args.corpus}, meaning {args.meaning}: summary {r['size']:,} B "
+        f"(rebuilt the same: {r['same']}); ranked lines {r['ranked']}, cut after {r['cut']}"
+    )
     print("  causes:", dict(sorted(r["causes"].items())))
     print("\n".join(r["rows"]))
     print("  bytes stating no fact:", dict(r["nofact"].most_common()))
