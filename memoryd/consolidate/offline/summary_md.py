@@ -49,13 +49,14 @@ from memoryd.consolidate.offline.memory_md import (
     group_ident,
 )
 from memoryd.consolidate.offline.model import Entry, project_bullet
+from memoryd.consolidate.offline.once import general_body, held_whole
 from memoryd.consolidate.offline.rank import bound_to_moment, score
 from memoryd.consolidate.offline.replaced import replaced_phrase, replacement
 from memoryd.consolidate.offline.scope import scope_only, unpointed
 from memoryd.consolidate.offline.sources import AdHocNote, Skill, Source
 from memoryd.consolidate.offline.supersession import slot
 from memoryd.redact import redact
-from memoryd.textutil import clip, norm_words, plural, split_lines
+from memoryd.textutil import clip, plural, split_lines
 
 LINE_CHARS = 320
 # Lines below this score (how to run something, what is missing) may repeat a better line.
@@ -243,7 +244,7 @@ def build_summary_model(
     return SummaryModel(
         sources=[s for s in sources if s.thread_id in shown_threads],
         groups=list(visible),
-        general=general_lines,
+        general=_general_once(general_lines),
         digests=digests,
         grep_words=list(dict.fromkeys(words)),
         adhoc=sorted(adhoc, key=lambda n: n.name, reverse=True)[:MAX_ADHOC],
@@ -270,6 +271,16 @@ def relative(text: str, cwd: str) -> str:
 _QUOTE_TAIL = re.compile(r' — "(?P<quote>[^"\n]+)"$')
 
 
+def _general_once(lines: Sequence[Line]) -> list[Line]:
+    """The general rules, in their order, without one whose words a better rule holds whole."""
+    out: list[Line] = []
+    for ln in sorted(lines, key=_by_value):
+        if not held_whole(general_body(ln.text), (o.text for o in out)):
+            out.append(ln)
+    kept = {id(ln) for ln in out}
+    return [ln for ln in lines if id(ln) in kept]
+
+
 def _without_repeats(lines: Sequence[Line]) -> list[Line]:
     """A project's ranked lines without those a better line already says: a line (not a
     rule) whose every word and value a line above holds; a "how to run" line whose commands
@@ -284,8 +295,7 @@ def _without_repeats(lines: Sequence[Line]) -> list[Line]:
             continue
         # the user's words are said once: a rule whose whole text a line above holds (as its
         # rule or in its quote) is that line's, and a quote shown above is not shown again
-        body = f" {norm_words(ln.text.split(': ', 1)[-1])} "
-        if len(body.split()) >= 3 and any(body in f" {norm_words(o.text)} " for o in out):
+        if held_whole(ln.text.split(": ", 1)[-1], (o.text for o in out)):
             continue
         quote = _QUOTE_TAIL.search(ln.text)
         if quote and any(quote.group("quote").rstrip("…") in o.text for o in out):
