@@ -113,14 +113,15 @@ async def test_sqlite_status_is_unchanged_and_writes_no_host(tmp_path: Path) -> 
 DAY_MS = 86_400_000
 
 
-async def _host(base: Path, name: str, *, days_ago: float = 0) -> str:
+async def _host(base: Path, name: str, *, days_ago: float = 0, ahead_ms: int = 0) -> str:
     """Register another host (its own state dir, so its own host id) named ``name``, whose
-    last heartbeat was ``days_ago`` days ago by the server's clock; its id."""
+    last heartbeat was ``days_ago`` days ago by the server's clock and whose clock then ran
+    ``ahead_ms`` ahead of the server's; its id."""
     other = await open_state(pg_settings(base / name / str(len(list(base.glob(f"{name}/*"))))))
     try:
         assert isinstance(other, PgConnection)
-        assert await _touch(other, clock.now_ms(), hostname=name)
-        # Its clock was the server's then: the heartbeat itself was long ago.
+        assert await _touch(other, clock.now_ms() + ahead_ms, hostname=name)
+        # Its offset is measured at the heartbeat: the heartbeat itself was long ago.
         await other.execute(
             "UPDATE hosts SET last_seen = last_seen - ? WHERE host_id = ?",
             (int(days_ago * DAY_MS), other.host_id),
@@ -371,20 +372,10 @@ async def test_doctor_leaves_a_stale_hosts_old_clock_out_and_names_it(
     conn = await open_state(settings)
     try:
         assert await _touch(conn, clock.now_ms())
-        # A machine gone for eight days whose clock ran 9 s ahead at its last heartbeat.
-        other = await open_state(pg_settings(tmp_path / "other"))
-        try:
-            assert isinstance(other, PgConnection)
-            assert await _touch(other, clock.now_ms() + 9_000, hostname="oldbox")
-            await other.execute(
-                "UPDATE hosts SET last_seen = last_seen - ? WHERE host_id = ?",
-                ((hosts.STALE_AFTER_DAYS + 1) * DAY_MS, other.host_id),
-            )
-            gone = other.host_id
-        finally:
-            await other.close()
     finally:
         await conn.close()
+    # A machine gone for eight days whose clock ran 9 s ahead at its last heartbeat.
+    gone = await _host(tmp_path, "oldbox", days_ago=hosts.STALE_AFTER_DAYS + 1, ahead_ms=9_000)
     c = (await _checks_in_thread(settings))["clock_skew"]
     assert c.status == "ok"
     assert "(1 host(s); most off: " in c.message and "most off: oldbox" not in c.message
