@@ -17,7 +17,13 @@ from memoryd.config import Config, Settings
 from memoryd.doctor.check import Check, fail, not_private, ok, warn
 from memoryd.errors import ConfigError, StateDBError
 from memoryd.store.db import migrations
-from memoryd.store.hosts import STALE_AFTER_DAYS, ServerProbe, inspect_pg, probe_server
+from memoryd.store.hosts import (
+    STALE_AFTER_DAYS,
+    ServerProbe,
+    inspect_pg,
+    is_stale,
+    probe_server,
+)
 
 
 def _ro_uri(path: Path) -> str:
@@ -166,14 +172,19 @@ def _check_clock_skew(p: ServerProbe) -> Check:
     machine's now: leases and retry times are compared across hosts, so clocks must agree. A
     stale host (no heartbeat for ``STALE_AFTER_DAYS``) is left out: its offset is a week old
     and it takes no leases, so it is no clock to synchronise but a host to forget."""
-    stale_ms = STALE_AFTER_DAYS * 86_400_000
-    live = [(h, n, o) for h, n, seen, o in p.hosts if p.now_ms - (seen - o) < stale_ms]
-    stale = [f"{n} ({h[:8]})" for h, n, seen, o in p.hosts if p.now_ms - (seen - o) >= stale_ms]
-    offsets = [(f"{n} ({h[:8]})", o) for h, n, o in live]
+    offsets: list[tuple[str, int]] = []
+    stale: list[str] = []
+    for h, n, seen, o in p.hosts:
+        # idle by the server's clock: its last heartbeat (the host's clock) less its offset
+        if is_stale(p.now_ms - (seen - o)):
+            stale.append(f"{n} ({h[:8]})")
+        else:
+            offsets.append((f"{n} ({h[:8]})", o))
+    live = len(offsets)
     offsets.append(("this machine", clock.now_ms() - p.now_ms))
     worst, off = max(offsets, key=lambda x: abs(x[1]))
     spread = max(o for _, o in offsets) - min(o for _, o in offsets)
-    detail = f"{len(live)} host(s); most off: {worst}, {off / 1000:+.1f} s"
+    detail = f"{live} host(s); most off: {worst}, {off / 1000:+.1f} s"
     if stale:
         detail += (
             f"; left out, not seen for {STALE_AFTER_DAYS} days or more: {', '.join(stale)}"

@@ -31,6 +31,7 @@ HEARTBEAT_SECONDS = 15.0
 # A host whose heartbeat stopped this long ago is shown as stale: a machine that is gone, or
 # one that has not run memoryd for a week (`memoryd hosts forget` removes it from the list).
 STALE_AFTER_DAYS = 7
+_STALE_AFTER_MS = STALE_AFTER_DAYS * 86_400_000
 # A host whose heartbeat came this recently runs: its next heartbeat would list it again.
 ALIVE_MS = 120_000
 # The server's clock in ms at the moment the statement runs (not the transaction's start).
@@ -40,6 +41,11 @@ _SERVER_MS = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint"
 _IDLE_MS = f"({_SERVER_MS} - (h.last_seen - h.clock_offset_ms))"
 
 log = structlog.get_logger("memoryd.store")
+
+
+def is_stale(idle_ms: int) -> bool:
+    """Whether a host whose last heartbeat was ``idle_ms`` ago (the server's clock) is stale."""
+    return idle_ms >= _STALE_AFTER_MS
 
 
 class HostRow(msgspec.Struct, kw_only=True):
@@ -151,7 +157,6 @@ async def _hosts(conn: PgConnection) -> list[tuple[HostRow, int]]:
         """,
         {"stage1": STAGE1, "global": GLOBAL},
     )
-    stale_ms = STALE_AFTER_DAYS * 86_400_000
     return [
         (
             HostRow(
@@ -162,7 +167,7 @@ async def _hosts(conn: PgConnection) -> list[tuple[HostRow, int]]:
                 last_seen=int(r[4]),
                 clock_offset_ms=int(r[5]),
                 running=int(r[6]),
-                stale=int(r[7]) >= stale_ms,
+                stale=is_stale(int(r[7])),
             ),
             int(r[7]),
         )
