@@ -4,12 +4,13 @@ current; where replacements come from is ``supersession``."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from memoryd.consolidate.offline.meaning import REPLACED_LINE, SWITCHED_LINE, stance
-from memoryd.extract.offline.outcomes import setting_line
+from memoryd.extract.offline.outcomes import names, setting_line
 from memoryd.textutil import FILLER, norm_words, stem
 
 
@@ -21,6 +22,12 @@ class Replacement:
     new: str
     day: str
     text: str
+
+    @functools.cached_property
+    def _setting(self) -> tuple[str, str, str] | None:
+        """(key, old value, new value) when the replacement is an edited setting; read once,
+        as ``covers`` is asked of every statement of the project."""
+        return _changed_setting(self.old, self.new)
 
     def covers(self, text: str, paths: bool = True) -> bool:
         """Whether ``text`` presents ``old`` as current (and does not already name ``new``);
@@ -42,7 +49,7 @@ class Replacement:
             )
         if _said_gone(self.old, text) or norm_words(text) in norm_words(self.text):
             return False  # "package-lock.json was removed", or the words that said the change
-        changed = _changed_setting(self.old, self.new)
+        changed = self._setting
         if changed is not None:
             # an edit gave a setting another value ("`minSdk = 26` is replaced by `minSdk =
             # 28`"): a statement naming the setting and its old value, not the new one, is
@@ -72,13 +79,11 @@ def _changed_setting(old: str, new: str) -> tuple[str, str, str] | None:
 
 
 def _names_key(text: str, key: str) -> bool:
-    """Whether ``text`` names a setting's key, however spaced, dotted or cased ("the
-    compiler release" does not; "`maven.compiler.release`", "min SDK" for ``minSdk`` do); a
-    short key ("port") only as a word of its own."""
-    flat = re.sub(r"[^a-z0-9]", "", key.lower())
-    if len(flat) < 6:
+    """Whether ``text`` names a setting's key (``outcomes.names``: "min SDK" names
+    ``minSdk``); a short key ("port") only as a word of its own, not inside "support"."""
+    if len(re.sub(r"[^a-z0-9]", "", key.lower())) < 6:
         return re.search(rf"(?<![\w.-]){re.escape(key)}(?![\w-])", text, re.I) is not None
-    return flat in re.sub(r"[^a-z0-9]", "", text.lower())
+    return names(text, key)
 
 
 def _turns_down(term: str, text: str) -> bool:
