@@ -40,7 +40,19 @@ _ELSEWHERE = re.compile(
     r"(?!(?:before|earlier|yesterday|last|this|that|it|now|usual)\b)\S",
     re.I,
 )
-_COLON = re.compile(r"^(?P<lead>[^:`=/()\[\]]{2,90}?):\s+(?P<rest>\S.*)$")
+# A lead-in before a colon (no code, path or bracket in it) and what follows it.
+_LEAD_IN = r"^(?P<lead>[^:`=/()\[\]]{2,90}?):\s+"
+_COLON = re.compile(_LEAD_IN + r"(?P<rest>\S.*)$")
+_LEAD = re.compile(_LEAD_IN + r"\S")
+
+
+def lead_in(s: str) -> str:
+    """The lead-in before a sentence's first colon ("before renaming any table, ask: …"),
+    or "" when there is none."""
+    m = _LEAD.match(s.strip())
+    return m.group("lead") if m else ""
+
+
 # what says the announced part reports rather than rules: a past or a state of now
 _PAST = re.compile(
     r"\b(?:was|were|did|had|came|went|got|made|took|left|lost|broke|wrote|saw|put|ran)\b"

@@ -12,6 +12,7 @@ from memoryd.extract.offline.declared import (
     generic_condition,
     generic_indefinite,
     go_on,
+    lead_in,
     no_repeat,
     place_habit,
     style_subject,
@@ -433,13 +434,14 @@ def _restriction(s: str) -> bool:
 
 # "Before renaming any table, ask: other teams read it": the lead-in before a colon is the
 # rule, what follows it the reason.
-_LEAD = re.compile(r"^(?P<lead>[^:`=/()\[\]]{2,80}?):\s+\S")
+MAX_RULE_LEAD = 80
 
 
 def rule_lead(s: str) -> str:
     """The lead-in before a colon when it is a rule of its own, or ""."""
-    m = _LEAD.match(s.strip())
-    lead = m.group("lead") if m else ""
+    lead = lead_in(s)
+    if len(lead) > MAX_RULE_LEAD:
+        return ""
     # a condition and an instruction under it ("before X-ing any Y, ask"), not a pointer
     # ("same as before:") nor a topic ("the task:")
     if not lead or body_of(lead) == lead_stripped(lead) or not imperative(body_of(lead)):
