@@ -171,7 +171,8 @@ class _Builder:
             )
         # "No repair, that hides the drift": a reply opening with "no" to an offer refuses
         # it, whatever else it says (read alone, the message is a new request)
-        refuses = self.asked and is_rejection(text)
+        rejecting = is_rejection(text)
+        refuses = self.asked and rejecting
         if task is not None and (reading.positive or reading.negative or refuses):
             first = split_sentences(text)
             # "No." alone says nothing a later reader can act on: the reason follows it
@@ -180,7 +181,7 @@ class _Builder:
                 if reading.negative and len(first) > 1 and len(first[0]) < 12
                 else (first[0] if first else text)
             )
-            rejection = is_rejection(text) and not self.asked
+            rejection = rejecting and not self.asked
             task.events.append(Feedback(self.seq, reading.positive, quote, rejection, text))
             if refuses and task.final_answer:
                 # A refused proposal is neither knowledge nor the conclusion: it becomes a
