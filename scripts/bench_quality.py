@@ -37,8 +37,9 @@ rules of one client each; knowledge from wp-env, composer, yarn, Maven, the Shop
 CLIs), S written as a platform engineer's numbered to-do lists and terse follow-ups across four
 services of one company (team rules quoted from a handbook section and restated per service,
 look-alike rules per service; knowledge from bun, nomad, caddy, meson, systemctl, journalctl,
-pulumi and go output), each with other projects and other wording. A–H, K and R are tuned on
-(R since round 12, after one held-out measurement); I, J and L to Q and S are held out: each
+pulumi and go output), each with other projects and other wording. A–H, K, R and S are tuned on
+(R since round 12 and S since round 13, each after one held-out measurement); I, J and L to Q
+are held out: each
 was written after the tuning corpora it followed, without reading their sessions, and never
 run before it was committed. For each corpus, in a fresh temp ``CODEX_HOME`` and state
 dir, with the default (offline) backends and the real CLI as a
