@@ -387,10 +387,10 @@ def test_corpus_c_is_neither_a_nor_b_in_other_words() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q", "r", "s"]
+    "name", ["e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q", "r", "s", "t"]
 )
 def test_a_held_out_corpus_shares_nothing_with_the_others(name: str) -> None:
-    """E to S, the held-out corpora, have their own projects and wording: no user message or
+    """E to T, the held-out corpora, have their own projects and wording: no user message or
     assistant answer shares most of its words with one of another corpus, no tool output of
     more than one line is one of theirs, and the sessions are built from the model's steps
     alone, not from another corpus' helpers."""
