@@ -1130,3 +1130,9 @@ def test_corpus_t_is_written_as_an_hpc_research_engineers_run_on_paragraphs() ->
     assert sum(1 for f in t.facts if f.superseded_by) >= 4
     assert sum(1 for f in t.facts if f.kind == "preference") >= 5
     assert len(t.distractors) >= 8
+    # the pasted secret is a shape memoryd's redaction is meant to catch
+    for d in (d for d in t.distractors if d.kind == "secret"):
+        pasted = [
+            x for x in _user_texts(t, d.sources) if all(p.search(x) for p in d.match.patterns())
+        ]
+        assert pasted and not any(p.search(redact(x)) for x in pasted for p in d.match.patterns())
