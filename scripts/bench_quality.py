@@ -2,7 +2,7 @@
 """Benchmark what memoryd's memory keeps: planted facts in realistic Codex sessions, scored in
 ``memory_summary.md`` and ``MEMORY.md`` (issue 13).
 
-Eighteen corpora of Codex 0.169 rollouts (``scripts/quality/``): A written by hand, B generated
+Twenty corpora of Codex 0.169 rollouts (``scripts/quality/``): A written by hand, B generated
 from templates with a seeded RNG, C written as terminal transcripts, D assembled from episodes
 of messy work (corrections, edits as fixes, wrapped commands, refusals, tools gone), E written
 as one developer's work diary in a non-native voice, F assembled from each project's own files
@@ -37,9 +37,13 @@ rules of one client each; knowledge from wp-env, composer, yarn, Maven, the Shop
 CLIs), S written as a platform engineer's numbered to-do lists and terse follow-ups across four
 services of one company (team rules quoted from a handbook section and restated per service,
 look-alike rules per service; knowledge from bun, nomad, caddy, meson, systemctl, journalctl,
-pulumi and go output), each with other projects and other wording. A–H, K, R and S are tuned on
-(R since round 12 and S since round 13, each after one held-out measurement); I, J and L to Q
-are held out: each
+pulumi and go output), T written as a research software engineer's long hedged run-on
+paragraphs about four research codes on a university HPC cluster, mixing topics, with rules
+buried mid-paragraph and her supervisor's and the cluster admins' words forwarded (knowledge
+from sbatch/squeue/sacct, Lmod, conda/mamba solver errors, snakemake dry runs, CMake and
+gfortran errors, pixi and spack), each with other projects and other wording. A–H, K, R and S
+are tuned on (R since round 12 and S since round 13, each after one held-out measurement); I,
+J, L to Q and T are held out: each
 was written after the tuning corpora it followed, without reading their sessions, and never
 run before it was committed. For each corpus, in a fresh temp ``CODEX_HOME`` and state
 dir, with the default (offline) backends and the real CLI as a

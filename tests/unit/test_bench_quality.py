@@ -387,10 +387,10 @@ def test_corpus_c_is_neither_a_nor_b_in_other_words() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q", "r", "s"]
+    "name", ["e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q", "r", "s", "t"]
 )
 def test_a_held_out_corpus_shares_nothing_with_the_others(name: str) -> None:
-    """E to S, the held-out corpora, have their own projects and wording: no user message or
+    """E to T, the held-out corpora, have their own projects and wording: no user message or
     assistant answer shares most of its words with one of another corpus, no tool output of
     more than one line is one of theirs, and the sessions are built from the model's steps
     alone, not from another corpus' helpers."""
@@ -989,3 +989,150 @@ def test_corpus_s_is_written_as_a_platform_engineers_todo_lists() -> None:
     assert sum(1 for f in s.facts if f.kind == "failure_fix") >= 8
     assert sum(1 for f in s.facts if f.superseded_by) >= 5
     assert len(s.distractors) >= 8
+
+
+def test_corpus_t_is_written_as_an_hpc_research_engineers_run_on_paragraphs() -> None:
+    """T's means of writing, which no other corpus has: a research software engineer who opens
+    most sessions with one long run-on paragraph (few sentence breaks, no lists) mixing her
+    code's trouble with teaching, meetings or another code, hedges her rules ("I think it'd be
+    best if", "ideally", "my supervisor wants", "let's try to") and buries them mid-paragraph,
+    and forwards her supervisor's or the cluster admins' words; the group's rules come back in
+    other codes in other words, look-alike rules differ per code, and the knowledge comes from
+    the cluster's tools (Slurm, Lmod, conda/mamba, snakemake, CMake, gfortran, pixi, spack)."""
+    from quality.corpus_t import LOOKALIKES
+
+    t = corpora.get("t")
+    by_id = {f.id: f for f in t.facts}
+
+    def own(text: str) -> str:  # her words, without the forwarded "> " lines
+        return "\n".join(ln for ln in text.split("\n") if not ln.startswith("> "))
+
+    list_line = re.compile(r"^\s*(?:[-*]|\d+[.)])\s", re.M)
+    run_on = []
+    for s in t.sessions:
+        first = own(_user_texts(t, (s.key,))[0])
+        words = len(first.split())
+        sentences = [x for x in re.split(r"(?<=[.!?])\s+", first) if x.strip()]
+        if words >= 60 and words / len(sentences) >= 25 and not list_line.search(first):
+            run_on.append(s.key)
+    assert len(run_on) * 4 >= len(t.sessions) * 3, run_on
+    hedge = re.compile(
+        r"I think it'd be best|\bideally\b|my supervisor wants|let's try to|I think we should",
+        re.I,
+    )
+    hedged = [s.key for s in t.sessions if any(hedge.search(x) for x in _user_texts(t, (s.key,)))]
+    assert len(hedged) * 3 >= len(t.sessions) * 2, hedged
+    said = _user_texts(t, tuple(s.key for s in t.sessions))
+    forwarded = [
+        x
+        for x in said
+        if re.search(r"^> .*(HPC Support|admins)", x, re.M | re.S)
+        or re.search(r"(wrote|word for word): \"", x)
+    ]
+    assert len(forwarded) >= 4, forwarded
+    # an opening message turns to another topic (another task, an aside about her week)
+    switch = re.compile(
+        r"\b(?:also|oh and|anyway|while (?:you're|we're|I remember)|one more thing|two things|"
+        r"completely unrelated|the other thing|a couple of things|mixed bag|and then|then a)\b",
+        re.I,
+    )
+    mixed = [s.key for s in t.sessions if switch.search(_user_texts(t, (s.key,))[0])]
+    assert len(mixed) * 4 >= len(t.sessions) * 3, mixed
+
+    def statement(f: Fact, key: str) -> tuple[str, float] | None:
+        # where in one of her messages the rule's tokens sit together (within 200 characters):
+        # the words around them, and how far into the message they are
+        pats = f.match.patterns()
+        for x in _user_texts(t, (key,)):
+            for m in pats[0].finditer(x):
+                near = x[max(0, m.start() - 200) : m.end() + 200]
+                if all(p.search(near) for p in pats[1:]):
+                    return near, m.start() / len(x)
+        return None
+
+    general = [f for f in t.facts if f.kind == "general_rule"]
+    assert len(general) >= 8
+    buried = total = 0
+    for f in general:
+        stated = {t.session(k).project: statement(f, k) for k in f.sources}
+        assert all(stated.values()) and len(stated) >= 2, f.id
+        places = [v for v in stated.values() if v is not None]
+        total += len(places)
+        buried += sum(1 for _, at in places if 0.1 < at < 0.9)
+        for (a, _), (b, _) in itertools.combinations(places, 2):
+            assert len(_words(a) & _words(b)) / len(_words(a) | _words(b)) < 0.4, (f.id, a, b)
+    assert buried * 4 >= total * 3, (buried, total)
+    assert len(LOOKALIKES) >= 3
+    for a, b in LOOKALIKES:
+        fa, fb = by_id[a], by_id[b]
+        assert fa.kind == fb.kind == "project_rule" and fa.project != fb.project
+        assert not Scorer(t).stated(fa, units(f"## {fa.project}\n\n- {fb.says}\n")), (a, b)
+        assert not Scorer(t).stated(fb, units(f"## {fb.project}\n\n- {fa.says}\n")), (a, b)
+        for f in (fa, fb):
+            elsewhere = _user_texts(t, tuple(s.key for s in t.sessions if s.project != f.project))
+            assert not any(all(p.search(x) for p in f.match.patterns()) for x in elsewhere), f.id
+    hpc = re.compile(
+        r"^(?:\S+=\S+ )*(?:export \S+ && |source \S+ && |spack env activate -d spack && )?"
+        r"(sbatch|squeue|sacct|sacctmgr|sshare|salloc|srun|sinfo|scancel|module|mamba|conda|"
+        r"snakemake|cmake|ctest|fprettify|pixi|spack|quota)\b"
+    )
+    steps = [(s.key, st) for s in t.sessions for st in s.steps if isinstance(st, Sh)]
+    with_hpc = {k for k, st in steps if hpc.match(st.cmd)}
+    assert len(with_hpc) * 4 >= len(t.sessions) * 3, sorted({s.key for s in t.sessions} - with_hpc)
+    printed = "\n".join(st.cmd + "\n" + st.out for _, st in steps)
+    for shape in (
+        r"Submitted batch job \d+",  # sbatch
+        r"Granted job allocation",  # salloc
+        r"OUT_OF_MEMORY",  # sacct
+        r"Lmod has detected the following error",  # a module gone
+        r"libmamba Could not solve",  # a conda/mamba solver error
+        r"Job stats:",  # a snakemake dry run
+        r"CMake Error",  # a configure error
+        r"Error: Type mismatch",  # gfortran
+        r"concretization failed",  # spack
+        r"Disk quota exceeded",  # pixi on a full home
+    ):
+        assert re.search(shape, printed), shape
+    tool_text = [st.cmd + "\n" + st.out for _, st in steps]
+    concluded = [st.text for s in t.sessions for st in s.steps if isinstance(st, Say)]
+    known = [f for f in t.facts if f.kind == "project_fact"]
+    for f in known:
+        pats = f.match.patterns()
+        assert any(all(p.search(x) for p in pats) for x in tool_text + concluded), f.id
+    by_tools = [
+        f.id for f in known if any(all(p.search(x) for p in f.match.patterns()) for x in tool_text)
+    ]
+    assert len(by_tools) * 3 >= len(known) * 2, by_tools
+    # the fix's tool (the first word of the chained command that holds the fix, or an edit)
+    # is not the tool that failed (the first word of a failing command's last link)
+    other_tool: list[str] = []
+    for f in (f for f in t.facts if f.kind == "failure_fix"):
+        fsteps = [st for k in f.sources for st in t.session(k).steps]
+        pats = f.match.patterns()
+        failed = {
+            re.split(r"\s*&&\s*", st.cmd)[-1].split()[0]
+            for st in fsteps
+            if isinstance(st, Sh) and st.code != 0
+        }
+        fixes = {
+            link.split()[0]
+            for st in fsteps
+            if isinstance(st, Sh)
+            for link in re.split(r"\s*&&\s*", st.cmd)
+            if all(p.search(link) for p in pats)
+        }
+        if any(isinstance(st, Patch) and all(p.search(st.body) for p in pats) for st in fsteps):
+            fixes.add("apply_patch")
+        if fixes and not fixes & failed:
+            other_tool.append(f.id)
+    assert len(other_tool) >= 7, other_tool
+    assert sum(1 for f in t.facts if f.kind == "failure_fix") >= 8
+    assert sum(1 for f in t.facts if f.superseded_by) >= 4
+    assert sum(1 for f in t.facts if f.kind == "preference") >= 5
+    assert len(t.distractors) >= 8
+    # the pasted secret is a shape memoryd's redaction is meant to catch
+    for d in (d for d in t.distractors if d.kind == "secret"):
+        pasted = [
+            x for x in _user_texts(t, d.sources) if all(p.search(x) for p in d.match.patterns())
+        ]
+        assert pasted and not any(p.search(redact(x)) for x in pasted for p in d.match.patterns())
