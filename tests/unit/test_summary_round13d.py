@@ -93,3 +93,17 @@ def test_a_line_clipped_inside_a_rerun_that_restates_the_failed_command_drops_it
     # a rerun that names another step before the clip is clipped as any line
     other = text.replace("after which `loom", "after which `loom oil --all && loom")
     assert fit_line(other, 125).endswith("after which `loom oil --all && loom weav…")
+
+
+def test_a_command_that_worked_after_a_step_is_said_as_that_step() -> None:
+    text = (
+        '`hive sync --apiary north` failed: "frames locked by another keeper"; `hive unlock '
+        "--all && hive sync --apiary north` works instead"
+    )
+    assert lesson_line(text) == (
+        '`hive sync --apiary north` failed: "frames locked by another keeper"; it works after '
+        "`hive unlock --all`"
+    )
+    # a step before another command: that command is what worked
+    other = text.replace("&& hive sync --apiary north`", "&& hive pull --apiary north`")
+    assert lesson_line(other) == other

@@ -90,7 +90,9 @@ def lesson_line(text: str) -> str:
     passed", nor ", after which `y` passed" when `y` only restates the command that failed
     (itself, or a clipped stub of it or of one more argument), its output trimmed otherwise
     (a rerun under another command still says which); its error quoted by its telling part
-    (``telling_part``). MEMORY.md keeps the whole lesson."""
+    (``telling_part``); a command that worked only after a step said as that step ("it works
+    after `x`", not "`x && <the failed command>` works instead"). MEMORY.md keeps the whole
+    lesson."""
     text = untrimmed(text)
     failed, passed = _FAILED.search(text), _PASSED_AS.search(text)
     if failed and passed and _restates_command(passed.group("cmd"), failed.group("cmd")):
@@ -100,7 +102,16 @@ def lesson_line(text: str) -> str:
         if quote:
             brief = telling_part(quote.group("quote"), failed.group("cmd"))
             text = f"{text[: quote.start('quote')]}{brief}{text[quote.end('quote') :]}"
+        instead = _INSTEAD.search(text)
+        if instead and instead.group("fix").endswith(f" && {failed.group('cmd')}"):
+            # the way that worked is a step, then the failed command again: the step is the fix
+            step = instead.group("fix")[: -len(failed.group("cmd")) - 4]
+            text = f"{text[: instead.start()]}; it {instead.group('verb')} after `{step}`"
     return _PASSED.sub("", text)
+
+
+# What worked in place of the failed command (extract/offline/outcomes.py: instead_of)
+_INSTEAD = re.compile(r"; `(?P<fix>[^`\n]+)` (?P<verb>works|worked) instead$")
 
 
 def _restates_command(rerun: str, failed: str) -> bool:
