@@ -4,6 +4,10 @@
 from __future__ import annotations
 
 from memoryd.consolidate.offline.dense import fit_line, lesson_line, telling_part
+from memoryd.consolidate.offline.meaning import FIX
+from memoryd.consolidate.offline.memory_md import VisibleGroup, _entry_bullets
+from memoryd.consolidate.offline.model import Entry, Group
+from memoryd.consolidate.offline.summary_md import build_summary_model
 
 
 def test_a_clipped_error_loses_the_sentence_the_clip_cut_short() -> None:
@@ -107,3 +111,30 @@ def test_a_command_that_worked_after_a_step_is_said_as_that_step() -> None:
     # a step before another command: that command is what worked
     other = text.replace("&& hive sync --apiary north`", "&& hive pull --apiary north`")
     assert lesson_line(other) == other
+
+
+def test_the_summary_says_the_lesson_densely_and_memory_md_keeps_it_whole() -> None:
+    lesson = (
+        '`kilnctl fire --program glaze` failed: "09:12:44 kilnctl: error: element 2 open circuit. '
+        'Replace the element or call the servi…"; `kilnctl reset --element 2 && kilnctl fire '
+        "--program glaze` works instead"
+    )
+    e = Entry(lesson, lesson, [3], {"s1"}, ["kiln"], "2026-11-20", kind=FIX)
+    group = Group("kiln", "/srv/kiln")
+    model = build_summary_model([], [VisibleGroup(group, [], [], [], [e])], [], [], [], [])
+    assert [ln.text for ln in model.digests[0].lines] == [
+        '- kiln: `kilnctl fire --program glaze` failed: "element 2 open circuit."; it works '
+        "after `kilnctl reset --element 2`"
+    ]
+    # MEMORY.md is the grep-able detail: its bullet keeps the lesson as phase 1 wrote it
+    [bullet] = _entry_bullets([e], frozenset(), "kiln", "/srv/kiln")
+    assert bullet.text.startswith(f"- kiln: {lesson} ")
+
+
+def test_a_loggers_level_in_brackets_goes() -> None:
+    quote = "[warn] frame 7 is held by the north keeper"
+    assert telling_part(quote, "hive sync") == "frame 7 is held by the north keeper"
+    # brackets that say something else stay
+    assert telling_part("[north] frame 7 is held by a keeper", "hive sync") == (
+        "[north] frame 7 is held by a keeper"
+    )

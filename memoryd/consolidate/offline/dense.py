@@ -151,8 +151,12 @@ _STAMP = re.compile(
     r"^(?:\d{1,4}[-/ .]\d{1,2}[-/ .]\d{1,4}[ T])?\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?"
     r"(?:Z|[+-]\d{2}:?\d{2})?:?\s*"
 )
-# The severity word that opens a message: the lesson's "failed" says it already.
-_SEVERITY = re.compile(r"^(?:(?:error|ERROR|Error)[:!]|\*{2,})\s+(?=\S)")
+# The severity that opens a message (a word, a logger's level in brackets, asterisks): the
+# lesson's "failed" says it already.
+_SEVERITY = re.compile(
+    r"^(?:(?:error|ERROR|Error)[:!]|\[(?i:error|warn|warning|info|debug|fatal|critical)\]"
+    r"|\*{2,})\s*(?=\S)"
+)
 # A program's name before its message ("tool: …"), and the pieces a message is made of:
 # sentences and the output lines the extractor joined with " | ".
 _SPEAKER = re.compile(r"^(?P<name>[\w.-]+):\s+(?=\S)")
