@@ -87,13 +87,141 @@ def untrimmed(text: str) -> str:
 
 def lesson_line(text: str) -> str:
     """A lesson without what its fix implies: "fixed by `x`" needs no ", after which it
-    passed", nor ", after which `y` passed" when `y` is the command that failed, its output
-    trimmed otherwise (a rerun under another command still says which)."""
+    passed", nor ", after which `y` passed" when `y` only restates the command that failed
+    (itself, or a clipped stub of it or of one more argument), its output trimmed otherwise
+    (a rerun under another command still says which); its error quoted by its telling part
+    (``telling_part``); a command that worked only after a step said as that step ("it works
+    after `x`", not "`x && <the failed command>` works instead"). MEMORY.md keeps the whole
+    lesson."""
     text = untrimmed(text)
     failed, passed = _FAILED.search(text), _PASSED_AS.search(text)
-    if failed and passed and passed.group("cmd") == failed.group("cmd"):
+    if failed and passed and _restates_command(passed.group("cmd"), failed.group("cmd")):
         text = text[: passed.start()] + text[passed.end() :]
+    if failed:
+        quote = _ERROR_QUOTE.match(text, failed.end())
+        if quote:
+            brief = telling_part(quote.group("quote"), failed.group("cmd"))
+            text = f"{text[: quote.start('quote')]}{brief}{text[quote.end('quote') :]}"
+        instead = _INSTEAD.search(text)
+        if instead and instead.group("fix").endswith(f" && {failed.group('cmd')}"):
+            # the way that worked is a step, then the failed command again: the step is the fix
+            step = instead.group("fix")[: -len(failed.group("cmd")) - 4]
+            text = f"{text[: instead.start()]}; it {instead.group('verb')} after `{step}`"
     return _PASSED.sub("", text)
+
+
+# What worked in place of the failed command (extract/offline/outcomes.py: instead_of)
+_INSTEAD = re.compile(r"; `(?P<fix>[^`\n]+)` (?P<verb>works|worked) instead$")
+
+
+def _restates_command(rerun: str, failed: str) -> bool:
+    """Whether a rerun names nothing the failed command does not: the command itself, a
+    clipped stub of it ("`bin/r…`" of `bin/rails db:migrate`), or it with one more argument
+    clipped to a stub ("`… --pr…`"): what was cut off is no step a session can repeat."""
+    if rerun == failed:
+        return True
+    if not rerun.endswith("…"):
+        return False
+    stem = rerun[:-1].rstrip()
+    if failed.startswith(stem):
+        return True
+    rest = stem[len(failed) :] if stem.startswith(failed + " ") else ""
+    return bool(rest) and len(rest.split()) == 1
+
+
+# A line clipped inside its closing clause: ", after which `<what the clip left>…"
+_CUT_RERUN = re.compile(r", after which(?: `(?P<cmd>[^`\n]*))?…$")
+
+
+def fit_line(text: str, limit: int) -> str:
+    """``text`` clipped to ``limit`` characters; a lesson whose clip cuts into its closing
+    ", after which `…` passed" leaves that clause out when what the clip left of the rerun
+    restates the command that failed (``_restates_command``): a stub is no step to repeat."""
+    clipped = clip(text, limit)
+    cut, failed = _CUT_RERUN.search(clipped), _FAILED.search(clipped)
+    if cut and failed and _restates_command(f"{cut.group('cmd') or ''}…", failed.group("cmd")):
+        return clipped[: cut.start()]
+    return clipped
+
+
+# The error a lesson quotes right after its command: `x` failed: "…"
+_ERROR_QUOTE = re.compile(r': "(?P<quote>[^"\n]+)"')
+# A time of day (after a date) that opens a log line: when it was printed, not what.
+_STAMP = re.compile(
+    r"^(?:\d{1,4}[-/ .]\d{1,2}[-/ .]\d{1,4}[ T])?\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?"
+    r"(?:Z|[+-]\d{2}:?\d{2})?:?\s*"
+)
+# The severity that opens a message (a word, a logger's level in brackets, asterisks): the
+# lesson's "failed" says it already.
+_SEVERITY = re.compile(
+    r"^(?:(?:error|ERROR|Error)[:!]|\[(?i:error|warn|warning|info|debug|fatal|critical)\]"
+    r"|\*{2,})\s*(?=\S)"
+)
+# A program's name before its message ("tool: …"), and the pieces a message is made of:
+# sentences and the output lines the extractor joined with " | ".
+_SPEAKER = re.compile(r"^(?P<name>[\w.-]+):\s+(?=\S)")
+_PIECE_END = re.compile(r"(?<=[.!?])\s+(?=\S)|\s+\|\s+")
+_OPENS, _CLOSES = "([{", ")]}"
+BRIEF_MIN = 20  # what is left of a clipped quote must still say something
+
+
+def telling_part(quote: str, command: str = "") -> str:
+    """The telling part of an error quote: without the time it was printed at, the name of
+    the program the command already names and a leading "error:", and, when the quote was
+    clipped, without its last sentence or output line cut short (or a bracket left open),
+    unless that piece names a value (a code span, a path, a flag, a setting) before the
+    cut. Never shorter than ``BRIEF_MIN`` characters."""
+    brief = _STAMP.sub("", quote, count=1) or quote
+    speaker = _SPEAKER.match(brief)
+    if speaker and speaker.group("name") in command.split():
+        brief = brief[speaker.end() :]
+    brief = _SEVERITY.sub("", brief, count=1)
+    if brief.endswith("…"):
+        brief = _without_cut_piece(brief)
+    return brief if len(brief) >= BRIEF_MIN else quote
+
+
+def _without_cut_piece(clipped: str) -> str:
+    """A clipped quote without the piece the clip cut short (a bracket or quote it left open,
+    else its last sentence or output line) when what is left of that piece names no value (a
+    quoted name, a code span, a path, a flag, a setting); a piece that then only introduces
+    what followed it (ends with ":") goes too."""
+    body = clipped[:-1].rstrip()
+    opened: list[int] = []  # brackets not yet closed, outermost first
+    quote = -1  # where a single-quoted name opens, while it is open
+    cuts: list[int] = []  # where each piece after the first starts
+    for i, ch in enumerate(body):
+        if quote >= 0:
+            if ch == "'" and not body[i + 1 : i + 2].isalnum():
+                quote = -1
+        elif ch == "'" and not body[i - 1 : i].isalnum():
+            quote = i
+        elif ch in _OPENS:
+            opened.append(i)
+        elif ch in _CLOSES and opened:
+            opened.pop()
+        elif not opened and _PIECE_END.match(body, i):
+            cuts.append(i)
+    left_open = [at for at in (quote, *opened[:1]) if at >= 0]
+    at = min(left_open) if left_open else (cuts[-1] if cuts else -1)
+    if at < BRIEF_MIN:
+        return clipped
+    piece = body[at:]
+    if not piece.endswith(_WHOLE_END):
+        piece = piece.rsplit(None, 1)[0] if len(piece.split()) > 1 else ""  # a word cut short
+    if values(piece) or _QUOTED_NAME.search(piece):
+        return clipped
+    kept = body[:at].rstrip(" |")
+    while kept.endswith(":"):
+        earlier = [c for c in cuts if BRIEF_MIN <= c < len(kept)]
+        kept = kept[: earlier[-1]].rstrip(" |") if earlier else kept[:-1].rstrip()
+        if not earlier:
+            break
+    return kept
+
+
+_WHOLE_END = (".", "!", "?", ";", ",", ")", "]", "}", "'")
+_QUOTED_NAME = re.compile(r"(?<!\w)'[^'\s]")
 
 
 def passes_after_fix(lesson: str) -> bool:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from memoryd.consolidate.offline.dense import (
     code_spans,
     dont_line,
+    fit_line,
     lesson_line,
     passes_after_fix,
     restates,
@@ -209,7 +210,7 @@ def build_summary_model(
             said = standalone(unclipped(_entry_text(e, rules), whole))
             if not said:
                 continue
-            text = project_bullet(project, clip(relative(said, vg.group.cwd), LINE_CHARS))
+            text = project_bullet(project, fit_line(relative(said, vg.group.cwd), LINE_CHARS))
             if text in seen:
                 continue
             seen.add(text)
