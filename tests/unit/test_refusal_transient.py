@@ -1,0 +1,22 @@
+"""A refused offer or rejected action (issue 13, round 13): the "don't" keeps the user's reason
+without the values of that one run."""
+
+from __future__ import annotations
+
+from support.items import assistant, failures_of, result, run, user
+
+
+async def test_a_dont_keeps_the_reason_but_not_the_pid_of_the_moment() -> None:
+    items = [
+        user("Port 4010 is taken, the mock server won't start."),
+        run("c1", "lsof -i :4010"),
+        result("c1", 0, "COMMAND   PID USER\nnode    731554 ana\n"),
+        assistant("`node` with PID 731554 holds the port. Shall I run `kill 731554`?"),
+        user("No, 731554 is Bea's harness, start the mock on another port."),
+        run("c2", "npm run mock -- --port 4011"),
+        result("c2", 0, "mock listening on 4011\n"),
+    ]
+    failures = await failures_of(items)
+    dont = next(line for line in failures.splitlines() if "rejected" in line)
+    assert "731554" not in dont
+    assert "Bea's harness" in dont
