@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from support.items import assistant, failures_of, result, run, user
 
+from memoryd.extract.offline.timeline import analyse
+
 
 async def test_a_dont_keeps_the_reason_but_not_the_pid_of_the_moment() -> None:
     items = [
@@ -20,3 +22,20 @@ async def test_a_dont_keeps_the_reason_but_not_the_pid_of_the_moment() -> None:
     dont = next(line for line in failures.splitlines() if "rejected" in line)
     assert "731554" not in dont
     assert "Bea's harness" in dont
+
+
+def test_naming_the_offer_to_refuse_it_does_not_confirm_it() -> None:
+    # "no `--force`, ever" names what it refuses: read as saying the answer back, the offer
+    # would become a conclusion for the sentence model to keep as knowledge
+    items = [
+        user("The release branch won't push."),
+        run("c1", "git push origin release/2.4"),
+        result("c1", 1, " ! [rejected] release/2.4 -> release/2.4 (fetch first)\n"),
+        assistant("Someone pushed first. Option: `git push --force` over their commit."),
+        user("no --force, ever. pull and rebase onto their commit"),
+        run("c2", "git pull --rebase origin release/2.4 && git push origin release/2.4"),
+        result("c2", 0, "Successfully rebased and updated refs/heads/release/2.4.\n"),
+    ]
+    (task,) = analyse(items, "/w/harbor", None).tasks
+    assert task.refused and "git push --force" in task.refused[0][0]
+    assert task.restated == []
