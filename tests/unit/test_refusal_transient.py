@@ -31,8 +31,11 @@ def test_naming_the_offer_to_refuse_it_does_not_confirm_it() -> None:
         user("The release branch won't push."),
         run("c1", "git push origin release/2.4"),
         result("c1", 1, " ! [rejected] release/2.4 -> release/2.4 (fetch first)\n"),
-        assistant("Someone pushed first. Option: `git push --force` over their commit."),
-        user("no --force, ever. pull and rebase onto their commit"),
+        assistant(
+            "Someone else pushed to release/2.4 first. Option: `git push --force` over "
+            "their commit."
+        ),
+        user("no --force on release/2.4, ever. their commit stays, pull and rebase onto it"),
         run("c2", "git pull --rebase origin release/2.4 && git push origin release/2.4"),
         result("c2", 0, "Successfully rebased and updated refs/heads/release/2.4.\n"),
     ]
