@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from support.items import assistant, failures_of, result, run, user
 
+from memoryd.extract.offline.changes import replacements
 from memoryd.extract.offline.timeline import analyse
 
 
@@ -42,3 +43,16 @@ def test_naming_the_offer_to_refuse_it_does_not_confirm_it() -> None:
     (task,) = analyse(items, "/w/harbor", None).tasks
     assert task.refused and "git push --force" in task.refused[0][0]
     assert task.restated == []
+
+
+def test_what_is_dead_again_or_has_no_name_is_not_a_replaced_tool() -> None:
+    # small talk about a floor's printer is no change of the project's tools
+    assert replacements(["the plotter on 2 is dead, so the review waits"], []) == []
+    assert replacements(["ugh, the staging VPN is dead again this morning"], []) == []
+    # a named tool or a port that is gone still is
+    assert replacements(["`seed.sh` is dead, the fixtures load themselves"], []) == [
+        'Replaced: `seed.sh` is gone ("`seed.sh` is dead, the fixtures load themselves")'
+    ]
+    assert replacements(["8443 is no longer used"], []) == [
+        'Replaced: `8443` is gone ("8443 is no longer used")'
+    ]
