@@ -55,6 +55,13 @@ class Replacement:
             # 28`"): a statement naming the setting and its old value, not the new one, is
             # out of date however it is worded ("the min SDK is 26")
             key, old_value, new_value = changed
+            if _VERSION.fullmatch(old_value):
+                # a pinned version is stated beside its tool ("Go 1.22", "go1.22.9"), not
+                # anywhere a line names the tool and holds the number
+                return (
+                    _pinned(key, old_value).search(text) is not None
+                    and _pinned(key, new_value).search(text) is None
+                )
             return (
                 _names_key(text, key)
                 and _value(old_value).search(text) is not None
@@ -154,6 +161,15 @@ def distinctive(value: str) -> bool:
 
 def _value(value: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w.]){re.escape(value)}(?![\w])")
+
+
+_VERSION = re.compile(r"v?\d+(?:\.\d+)+")
+
+
+def _pinned(key: str, version: str) -> re.Pattern[str]:
+    """``key`` with ``version`` beside it: "go 1.22", "Go 1.22.9", "go1.22", "`go 1.22`"."""
+    v = re.escape(version.lstrip("v"))
+    return re.compile(rf"(?<![\w.-]){re.escape(key)}[\s`'\"]{{0,3}}v?{v}(?![\w-])", re.I)
 
 
 def term_pattern(term: str) -> re.Pattern[str]:
