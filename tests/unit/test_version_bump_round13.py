@@ -87,3 +87,24 @@ def test_what_the_old_pin_said_is_superseded_by_the_bump(tmp_path: Path) -> None
     assert "pins nodejs 20.11.0" not in current
     assert "pins nodejs 20.11.0" not in summary
     assert "pins nodejs 20.11.0" in memory.split("## Superseded (no longer current)", 1)[1]
+
+
+async def test_a_short_directive_is_named_by_its_new_version() -> None:
+    # "go" is too short to be named alone; "Go 1.23" names it with the version it now pins
+    items = [
+        user("the lab's runners are on Go 1.23 now, move the tide importer too"),
+        {
+            "type": "custom_tool_call",
+            "name": "apply_patch",
+            "call_id": "p1",
+            "input": "*** Begin Patch\n*** Update File: go.mod\n@@\n-go 1.21\n+go 1.23\n"
+            "*** End Patch\n",
+        },
+        patch_ok("p1"),
+        run("c1", "go build ./... && go test ./..."),
+        result("c1", 0, "ok  \ttidewell/importer\t0.412s\n"),
+        assistant("The importer builds and its tests pass on the new toolchain."),
+    ]
+    assert "Replaced: `go 1.21` is replaced by `go 1.23` (set in `go.mod`)" in await knowledge_of(
+        items
+    )

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from memoryd.consolidate.offline.meaning import REPLACED_LINE, SWITCHED_LINE, stance
-from memoryd.extract.offline.outcomes import names, setting_line
+from memoryd.extract.offline.outcomes import names, pinned, setting_line
 from memoryd.textutil import FILLER, norm_words, stem
 
 
@@ -59,8 +59,8 @@ class Replacement:
                 # a pinned version is stated beside its tool ("Go 1.22", "go1.22.9"), not
                 # anywhere a line names the tool and holds the number
                 return (
-                    _pinned(key, old_value).search(text) is not None
-                    and _pinned(key, new_value).search(text) is None
+                    pinned(key, old_value).search(text) is not None
+                    and pinned(key, new_value).search(text) is None
                 )
             return (
                 _names_key(text, key)
@@ -164,12 +164,6 @@ def _value(value: str) -> re.Pattern[str]:
 
 
 _VERSION = re.compile(r"v?\d+(?:\.\d+)+")
-
-
-def _pinned(key: str, version: str) -> re.Pattern[str]:
-    """``key`` with ``version`` beside it: "go 1.22", "Go 1.22.9", "go1.22", "`go 1.22`"."""
-    v = re.escape(version.lstrip("v"))
-    return re.compile(rf"(?<![\w.-]){re.escape(key)}[\s`'\"]{{0,3}}v?{v}(?![\w-])", re.I)
 
 
 def term_pattern(term: str) -> re.Pattern[str]:

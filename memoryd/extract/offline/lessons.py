@@ -23,7 +23,9 @@ from memoryd.extract.offline.outcomes import (
     fix_code,
     instead_of,
     names,
+    pinned,
     setting_changes,
+    setting_line,
     without_ids,
 )
 from memoryd.extract.offline.recap import options
@@ -462,6 +464,13 @@ def _proposed(proposal: str, option: str = "") -> str:
     return quoted(without_transient(asked[-2] if len(asked) > 1 else proposal), 120)
 
 
+def _names_pin(text: str, line: str) -> bool:
+    """Whether ``text`` names a directive that pins a version with its new version beside
+    it: "we're on Go 1.23 now" names ``go 1.23``, a key too short to be named alone."""
+    s = setting_line(line)
+    return s is not None and s[1] == " " and pinned(s[0], s[2]).search(text) is not None
+
+
 def changed_settings(task: Task) -> list[str]:
     """A setting a kept edit gave another value, named by the request before the edit or by
     the agent's words after it, with a command succeeding after it: the new value is the
@@ -480,7 +489,7 @@ def changed_settings(task: Task) -> list[str]:
             if (
                 SECRET_NAME.search(key)
                 or TRANSIENT.search(new)
-                or not any(names(t, key) for t in said)
+                or not any(names(t, key) or _names_pin(t, new) for t in said)
             ):
                 continue
             where = md_code(e.files[0][1]) if e.files else "a file"

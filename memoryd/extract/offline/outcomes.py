@@ -128,6 +128,12 @@ def setting_changes(removed: Sequence[str], added: Sequence[str]) -> list[tuple[
     return out
 
 
+def pinned(key: str, version: str) -> re.Pattern[str]:
+    """``key`` with ``version`` beside it: "go 1.22", "Go 1.22.9", "go1.22", "`go 1.22`"."""
+    v = re.escape(version.lstrip("v"))
+    return re.compile(rf"(?<![\w.-]){re.escape(key)}[\s`'\"]{{0,3}}v?{v}(?![\w-])", re.I)
+
+
 def names(text: str, key: str) -> bool:
     """Whether ``text`` names a setting's key, however spaced or cased ("set the min SDK"
     names ``minSdk``)."""
