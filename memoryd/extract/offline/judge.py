@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from memoryd.extract.offline.limits import COMMAND_CHARS
+from memoryd.extract.offline.sentences import split_sentences
 from memoryd.extract.offline.shell import (
     LOOK_VERBS,
     NO_MODULE,
@@ -221,11 +222,43 @@ def futile_steps(task: Task) -> set[int]:
     return out
 
 
+# "temporary, just for today: run them with ASAN_OPTIONS=detect_leaks=0": a stopgap the user
+# allows, not a way to work.
+_STOPGAP = re.compile(
+    r"\b(?:temporar(?:y|ily)|for\s+now|for\s+the\s+(?:moment|time\s+being)|this\s+once"
+    r"|(?:just\s+)?for\s+today)\b",
+    re.I,
+)
+# What a stopgap names that a command would hold: code, a VAR=value, a flag.
+_STOPGAP_TOKEN = re.compile(
+    r"`([^`\n]{4,80})`|(?<![\w`])([A-Za-z_]\w*=[^\s,;`]+)|(?<![\w`-])(--[A-Za-z][\w-]{2,}(?:=[^\s,;`]+)?)"
+)
+
+
+def stopgap_commands(task: Task) -> set[int]:
+    """The seq of each command that runs what the user allowed only for now: a command after
+    their message holding the code, setting or flag of its sentence that says so. It worked,
+    and it is not how to work here."""
+    out: set[int] = set()
+    for seq, text in task.said:
+        tokens = [
+            next(g for g in m.groups() if g)
+            for s in split_sentences(text)
+            if _STOPGAP.search(s)
+            for m in _STOPGAP_TOKEN.finditer(s)
+        ]
+        if tokens:
+            out |= {
+                c.seq for c in task.commands if c.seq > seq and any(k in c.text for k in tokens)
+            }
+    return out
+
+
 def how_to_run(task: Task, verified: set[int]) -> list[str]:
     """Commands worth running again: those that confirmed a fix, or build, test, check, run or
     install the project, that succeeded and hold no value of one run."""
     out: list[str] = []
-    futile = futile_steps(task)
+    futile = futile_steps(task) | stopgap_commands(task)
     for cmd in task.commands:
         if not cmd.succeeded or cmd.tool in ("view_image", "orphan") or is_probe(cmd):
             continue

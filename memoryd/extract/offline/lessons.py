@@ -14,6 +14,7 @@ from memoryd.extract.offline.judge import (
     is_probe,
     one_off,
     status_text,
+    stopgap_commands,
 )
 from memoryd.extract.offline.language import proposal_sentence
 from memoryd.extract.offline.limits import COMMAND_CHARS
@@ -239,10 +240,12 @@ def failures(task: Task) -> list[Failure]:
     out: list[Failure] = []
     actions = task.actions
     rejected = rejected_actions(task)
+    stopgaps = stopgap_commands(task)
     for i, a in enumerate(actions):
         if not a.failed:
             continue
-        later = actions[i + 1 :]
+        # what the user allowed only for now got past the failure; it fixed nothing
+        later = [b for b in actions[i + 1 :] if b.seq not in stopgaps]
         fixed: Command | Edit | None
         lesson: str | None = None
         if isinstance(a, Command):
