@@ -3,7 +3,7 @@ without the values of that one run."""
 
 from __future__ import annotations
 
-from support.items import assistant, failures_of, result, run, user
+from support.items import assistant, extract, failures_of, request, result, run, user
 
 from memoryd.extract.offline.changes import replacements
 from memoryd.extract.offline.timeline import analyse
@@ -56,3 +56,20 @@ def test_what_is_dead_again_or_has_no_name_is_not_a_replaced_tool() -> None:
     assert replacements(["8443 is no longer used"], []) == [
         'Replaced: `8443` is gone ("8443 is no longer used")'
     ]
+
+
+async def test_turning_down_an_offer_is_no_problem_report() -> None:
+    items = [
+        user("The rota export is slow, speed it up."),
+        run("c1", "cargo bench --bench export"),
+        result("c1", 0, "export/full  time: [812.4 ms 815.0 ms 818.1 ms]\n"),
+        assistant("Most of it is the PDF step. I could drop the `--embed-fonts` flag."),
+        user("no, not --embed-fonts, the choir's printer needs them. cache the layout instead"),
+        run("c2", "cargo bench --bench export"),
+        result("c2", 0, "export/full  time: [301.2 ms 302.8 ms 304.0 ms]\n"),
+    ]
+    out = await extract(request(items))
+    outcome = next(ln for ln in out.rollout_summary.splitlines() if ln.startswith("Outcome:"))
+    assert "reported a problem" not in outcome
+    assert "task_outcome: uncertain" in out.raw_memory  # both runs worked; nobody confirmed
+    assert "The user rejected the proposal to run `--embed-fonts`" in out.raw_memory

@@ -24,7 +24,8 @@ from memoryd.textutil import TRANSIENT, clip, dedupe, md_code, plural, quoted
 def task_outcome(task: Task, moved_on: bool) -> tuple[str, str]:
     """(outcome, reason) by the rule in the module docstring."""
     actions = [a for a in task.actions if a.status_known]
-    feedback = [e for e in task.events if isinstance(e, Feedback)]
+    # turning down an offer ("no --no-verify, ever") judges the offer, not the work done
+    feedback = [e for e in task.events if isinstance(e, Feedback) and not e.refusal]
     if feedback:
         last = feedback[-1]
         after = [a for a in actions if a.seq > last.seq]

@@ -182,7 +182,9 @@ class _Builder:
                 else (first[0] if first else text)
             )
             rejection = rejecting and not self.asked
-            task.events.append(Feedback(self.seq, reading.positive, quote, rejection, text))
+            task.events.append(
+                Feedback(self.seq, reading.positive, quote, rejection, text, refusal=refuses)
+            )
             if refuses and task.final_answer:
                 # A refused proposal is neither knowledge nor the conclusion: it becomes a
                 # "don't" with the user's words.
