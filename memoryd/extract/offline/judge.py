@@ -237,10 +237,12 @@ _STOPGAP_TOKEN = re.compile(
 
 
 def stopgap_commands(task: Task) -> set[int]:
-    """The seq of each command that runs what the user allowed only for now: a command after
-    their message holding the code, setting or flag of its sentence that says so. It worked,
-    and it is not how to work here."""
+    """The seq of each command that runs what the user allowed only for now to get past a
+    failure: after their message, the code, setting or flag of its sentence that says so
+    added to a command that had failed without it. It worked, and it is not how to work
+    here. ("--check mode is enough for now" scopes the work: no failure was got past.)"""
     out: set[int] = set()
+    cmds = task.commands
     for seq, text in task.said:
         tokens = [
             next(g for g in m.groups() if g)
@@ -248,11 +250,20 @@ def stopgap_commands(task: Task) -> set[int]:
             if _STOPGAP.search(s)
             for m in _STOPGAP_TOKEN.finditer(s)
         ]
-        if tokens:
-            out |= {
-                c.seq for c in task.commands if c.seq > seq and any(k in c.text for k in tokens)
-            }
+        for i, c in enumerate(cmds):
+            held = [k for k in tokens if k in c.text]
+            if c.seq > seq and held and any(_got_past(f, c, held) for f in cmds[:i]):
+                out.add(c.seq)
     return out
+
+
+def _got_past(failed: Command, cmd: Command, tokens: Sequence[str]) -> bool:
+    """Whether ``cmd`` is ``failed`` run again with something of ``tokens`` added."""
+    return (
+        failed.failed
+        and command_key(failed.text) == command_key(cmd.text)
+        and not any(k in failed.text for k in tokens)
+    )
 
 
 def how_to_run(task: Task, verified: set[int]) -> list[str]:
