@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from memoryd.consolidate.offline.meaning import REPLACED_LINE, SWITCHED_LINE, stance
-from memoryd.extract.offline.outcomes import names, setting_line
+from memoryd.extract.offline.outcomes import names, pinned, setting_line
 from memoryd.textutil import FILLER, norm_words, stem
 
 
@@ -55,6 +55,13 @@ class Replacement:
             # 28`"): a statement naming the setting and its old value, not the new one, is
             # out of date however it is worded ("the min SDK is 26")
             key, old_value, new_value = changed
+            if _VERSION.fullmatch(old_value):
+                # a pinned version is stated beside its tool ("Go 1.22", "go1.22.9"), not
+                # anywhere a line names the tool and holds the number
+                return (
+                    pinned(key, old_value).search(text) is not None
+                    and pinned(key, new_value).search(text) is None
+                )
             return (
                 _names_key(text, key)
                 and _value(old_value).search(text) is not None
@@ -154,6 +161,9 @@ def distinctive(value: str) -> bool:
 
 def _value(value: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w.]){re.escape(value)}(?![\w])")
+
+
+_VERSION = re.compile(r"v?\d+(?:\.\d+)+")
 
 
 def term_pattern(term: str) -> re.Pattern[str]:

@@ -50,9 +50,12 @@ _REPLACED: tuple[re.Pattern[str], ...] = tuple(
         rf"(?:[,;:]?\s+(?:use|we\s+use|it's|now)\s+(?P<new>{_X}))?",
         rf"(?P<old>{_X})\s+(?:isn't|is\s+not|aren't|are\s+not)\s+(?:used|needed|installed"
         rf"|supported|run|available)\s+(?:any\s*more|now)\b",
-        rf"(?P<old>{_X})\s+(?:is|are|has\s+been|was)\s+(?:gone|removed|deleted|deprecated|dead"
-        rf"|obsolete|no\s+longer\s+(?:used|available|supported|exists?|there|needed|read|set"
-        rf"|loaded|consulted|honou?red|recognized|recognised|required|called|in\s+use))",
+        # what is gone has a name or a port: "the machine on 3 is dead" says nothing of a tool,
+        # and what is gone "again" comes back
+        rf"(?P<old>(?=\S*[a-z`]|\d{{3,}}){_X})\s+(?:is|are|has\s+been|was)\s+(?:gone|removed|deleted"
+        rf"|deprecated|dead|obsolete|no\s+longer\s+(?:used|available|supported|exists?|there"
+        rf"|needed|read|set|loaded|consulted|honou?red|recognized|recognised|required|called"
+        rf"|in\s+use))(?!\s+again\b)",
         rf"\buse\s+(?P<new>{_X})\s+now\s+(?:instead\s+of|rather\s+than|not)\s+(?P<old>{_X})",
         # With its subject: "Removed the duplicated branch" narrates an edit.
         # … or a teammate by name: "Marco removed prettier from the repo"

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from memoryd.extract.offline.limits import COMMAND_CHARS
+from memoryd.extract.offline.sentences import split_sentences
 from memoryd.extract.offline.shell import (
     LOOK_VERBS,
     NO_MODULE,
@@ -23,7 +24,8 @@ from memoryd.textutil import TRANSIENT, clip, dedupe, md_code, plural, quoted
 def task_outcome(task: Task, moved_on: bool) -> tuple[str, str]:
     """(outcome, reason) by the rule in the module docstring."""
     actions = [a for a in task.actions if a.status_known]
-    feedback = [e for e in task.events if isinstance(e, Feedback)]
+    # turning down an offer ("no --no-verify, ever") judges the offer, not the work done
+    feedback = [e for e in task.events if isinstance(e, Feedback) and not e.refusal]
     if feedback:
         last = feedback[-1]
         after = [a for a in actions if a.seq > last.seq]
@@ -221,11 +223,54 @@ def futile_steps(task: Task) -> set[int]:
     return out
 
 
+# "temporary, just for today: run them with ASAN_OPTIONS=detect_leaks=0": a stopgap the user
+# allows, not a way to work.
+_STOPGAP = re.compile(
+    r"\b(?:temporar(?:y|ily)|for\s+now|for\s+the\s+(?:moment|time\s+being)|this\s+once"
+    r"|(?:just\s+)?for\s+today)\b",
+    re.I,
+)
+# What a stopgap names that a command would hold: code, a VAR=value, a flag.
+_STOPGAP_TOKEN = re.compile(
+    r"`([^`\n]{4,80})`|(?<![\w`])([A-Za-z_]\w*=[^\s,;`]+)|(?<![\w`-])(--[A-Za-z][\w-]{2,}(?:=[^\s,;`]+)?)"
+)
+
+
+def stopgap_commands(task: Task) -> set[int]:
+    """The seq of each command that runs what the user allowed only for now to get past a
+    failure: after their message, the code, setting or flag of its sentence that says so
+    added to a command that had failed without it. It worked, and it is not how to work
+    here. ("--check mode is enough for now" scopes the work: no failure was got past.)"""
+    out: set[int] = set()
+    cmds = task.commands
+    for seq, text in task.said:
+        tokens = [
+            next(g for g in m.groups() if g)
+            for s in split_sentences(text)
+            if _STOPGAP.search(s)
+            for m in _STOPGAP_TOKEN.finditer(s)
+        ]
+        for i, c in enumerate(cmds):
+            held = [k for k in tokens if k in c.text]
+            if c.seq > seq and held and any(_got_past(f, c, held) for f in cmds[:i]):
+                out.add(c.seq)
+    return out
+
+
+def _got_past(failed: Command, cmd: Command, tokens: Sequence[str]) -> bool:
+    """Whether ``cmd`` is ``failed`` run again with something of ``tokens`` added."""
+    return (
+        failed.failed
+        and command_key(failed.text) == command_key(cmd.text)
+        and not any(k in failed.text for k in tokens)
+    )
+
+
 def how_to_run(task: Task, verified: set[int]) -> list[str]:
     """Commands worth running again: those that confirmed a fix, or build, test, check, run or
     install the project, that succeeded and hold no value of one run."""
     out: list[str] = []
-    futile = futile_steps(task)
+    futile = futile_steps(task) | stopgap_commands(task)
     for cmd in task.commands:
         if not cmd.succeeded or cmd.tool in ("view_image", "orphan") or is_probe(cmd):
             continue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from memoryd.extract.offline.declared import counted_preface
@@ -186,8 +187,38 @@ def _rules_of(sentences: list[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
+# "could we move to OpenTofu one day? actually forget it, not now": the sentence before is
+# taken back, and asks for nothing; what follows the words that take it back still counts
+# ("scratch that, use 4011").
+_TAKES_BACK = re.compile(
+    r"^(?:(?:actually|oh|ah|hmm|wait|no|ok(?:ay)?)\W+)*"
+    r"(?:forget\s+(?:about\s+)?(?:it|that|this)|never\s*mind|scratch\s+that|ignore\s+(?:that|this))"
+    r"(?=\s*(?:[,.;:!-]|$))",
+    re.I,
+)
+_LATER = re.compile(r"(?:(?:not|no)\s+(?:now|today|yet)|later|for\s+now|another\s+time)\W*", re.I)
+
+
+def taken_back(sentences: Sequence[str]) -> list[str]:
+    """``sentences`` without those the next one takes back, and without the words that take
+    them back."""
+    out: list[str] = []
+    for s in sentences:
+        m = _TAKES_BACK.match(s.strip())
+        if m is None:
+            out.append(s)
+            continue
+        if out:
+            out.pop()
+        rest = s.strip()[m.end() :].strip(" ,;:.!-")
+        if rest and not _LATER.fullmatch(rest):
+            out.append(rest)
+    return out
+
+
 def read_message(text: str) -> MessageReading:
-    sentences = spoken_sentences(text)
+    said = spoken_sentences(text)
+    sentences = taken_back(said)
     preferences = _rules_of(sentences)
     clauses = [c for s in sentences for c in CLAUSE_SPLIT.split(s) if c.strip()]
     positive = False
@@ -229,6 +260,8 @@ def read_message(text: str) -> MessageReading:
             any(_RETRY.search(s) for s in sentences)
             and all(_points_back(s) or _RETRY.search(s) for s in asking)
         )
+        # "never mind, I fixed it myself": taking something back asks for nothing new
+        or (sentences != said and not asking)
     )
     # A fragment of two words before a fuller request is an aside ("afk, lunch. rerun the
     # seeds when you can"), not what the message asks.

@@ -14,6 +14,7 @@ from memoryd.extract.offline.judge import (
     is_probe,
     one_off,
     status_text,
+    stopgap_commands,
 )
 from memoryd.extract.offline.language import proposal_sentence
 from memoryd.extract.offline.limits import COMMAND_CHARS
@@ -23,7 +24,9 @@ from memoryd.extract.offline.outcomes import (
     fix_code,
     instead_of,
     names,
+    pinned,
     setting_changes,
+    setting_line,
     without_ids,
 )
 from memoryd.extract.offline.recap import options
@@ -37,7 +40,7 @@ from memoryd.extract.offline.shell import (
 )
 from memoryd.extract.offline.tasks import Command, Edit, Feedback, Task
 from memoryd.redact import REDACTED
-from memoryd.textutil import TRANSIENT, clip, dedupe, md_code, quoted
+from memoryd.textutil import TRANSIENT, clip, dedupe, md_code, quoted, without_transient
 
 
 @dataclass
@@ -237,10 +240,12 @@ def failures(task: Task) -> list[Failure]:
     out: list[Failure] = []
     actions = task.actions
     rejected = rejected_actions(task)
+    stopgaps = stopgap_commands(task)
     for i, a in enumerate(actions):
         if not a.failed:
             continue
-        later = actions[i + 1 :]
+        # what the user allowed only for now got past the failure; it fixed nothing
+        later = [b for b in actions[i + 1 :] if b.seq not in stopgaps]
         fixed: Command | Edit | None
         lesson: str | None = None
         if isinstance(a, Command):
@@ -421,18 +426,26 @@ def rejected_lines(task: Task) -> list[str]:
                     added = _added(last, code=True)
                     act += f" that added {added}" if added else ""
                 else:
-                    act = md_code(clip(last.text, COMMAND_CHARS))
-                lines.append(f"The user rejected {act} ({quoted(e.quote, 160)}): don't repeat it")
+                    act = md_code(clip(without_transient(last.text), COMMAND_CHARS))
+                lines.append(f"The user rejected {act}{_because(e.quote, 160)}: don't repeat it")
             last = None
     said = {e.quote: e.text for e in task.events if isinstance(e, Feedback)}
     for proposal, quote in task.refused:
         refused, taken = options(proposal, quote, said.get(quote, quote))
-        line = f"The user rejected the proposal to {_proposed(proposal, refused)} "
-        line += f"({quoted(quote, 100)}): don't repeat it"
+        line = f"The user rejected the proposal to {_proposed(proposal, refused)}"
+        line += f"{_because(quote, 100)}: don't repeat it"
         if taken:  # "no, not X. just do Y": Y was accepted
             line += f"; the user took the other option: {_proposed(proposal, taken)}"
         lines.append(line)
     return lines
+
+
+def _because(quote: str, limit: int) -> str:
+    """The user's words after a "don't", in brackets, without their values of one run: the
+    pid or temp path of the moment is not what must not come back ("no, leave 48213 alone,
+    it's the dev server" → "no, leave alone, it's the dev server")."""
+    words = without_transient(quote)
+    return f" ({quoted(words, limit)})" if words else ""
 
 
 _SPAN = re.compile(r"`([^`\n]{2,80})`")
@@ -443,13 +456,22 @@ def _proposed(proposal: str, option: str = "") -> str:
     sentence that offers (or of the ``option`` a reply named) when it has some (the ones
     before report what was done), else its question."""
     offered = option or proposal_sentence(proposal)
-    spans = dedupe(_SPAN.findall(offered) or ([] if option else _SPAN.findall(proposal)))
+    spans = _SPAN.findall(offered) or ([] if option else _SPAN.findall(proposal))
+    spans = dedupe(s for s in map(without_transient, spans) if s)  # not the pid of the moment
     if spans:
         return "run " + " / ".join(md_code(s) for s in spans[:2])
     if offered and not offered.rstrip().endswith("?"):
-        return quoted(offered, 100)  # "The quickest way is to put @Disabled on it"
+        # "The quickest way is to put @Disabled on it"
+        return quoted(without_transient(offered), 100)
     asked = [s for s in re.split(r"(?<=[.!?])\s+", proposal.strip()) if s]
-    return quoted(asked[-2] if len(asked) > 1 else proposal, 120)
+    return quoted(without_transient(asked[-2] if len(asked) > 1 else proposal), 120)
+
+
+def _names_pin(text: str, line: str) -> bool:
+    """Whether ``text`` names a directive that pins a version with its new version beside
+    it: "we're on Go 1.23 now" names ``go 1.23``, a key too short to be named alone."""
+    s = setting_line(line)
+    return s is not None and s[1] == " " and pinned(s[0], s[2]).search(text) is not None
 
 
 def changed_settings(task: Task) -> list[str]:
@@ -470,7 +492,7 @@ def changed_settings(task: Task) -> list[str]:
             if (
                 SECRET_NAME.search(key)
                 or TRANSIENT.search(new)
-                or not any(names(t, key) for t in said)
+                or not any(names(t, key) or _names_pin(t, new) for t in said)
             ):
                 continue
             where = md_code(e.files[0][1]) if e.files else "a file"

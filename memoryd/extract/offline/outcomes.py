@@ -89,16 +89,22 @@ _ELEMENT_LINE = re.compile(
     r"^<(?P<key>[A-Za-z_][\w.:-]{1,60})>(?P<value>[^<>\s][^<>]{0,60}?)</(?P=key)>$"
 )
 
+# "go 1.22" (go.mod), "nodejs 20.11.0" (.tool-versions): a directive and the version it pins.
+_DIRECTIVE_LINE = re.compile(r"^(?P<key>[a-z][\w.-]{1,30})\s+(?P<value>v?\d+(?:\.\d+)+[\w.+-]*)$")
+
 
 def setting_line(line: str) -> tuple[str, str, str] | None:
     """(key, operator, value) of a line that sets one value; an XML element's operator is
-    ``<>``."""
+    ``<>``, a directive's that pins a version a space."""
     m = _SETTING_LINE.match(line)
     if m is not None:
         return m.group("key"), m.group("op"), m.group("value")
     m = _ELEMENT_LINE.match(line)
     if m is not None:
         return m.group("key"), "<>", m.group("value")
+    m = _DIRECTIVE_LINE.match(line)
+    if m is not None:
+        return m.group("key"), " ", m.group("value")
     return None
 
 
@@ -120,6 +126,12 @@ def setting_changes(removed: Sequence[str], added: Sequence[str]) -> list[tuple[
         if old is not None and old != ln:
             out.append((s[0], old, ln))
     return out
+
+
+def pinned(key: str, version: str) -> re.Pattern[str]:
+    """``key`` with ``version`` beside it: "go 1.22", "Go 1.22.9", "go1.22", "`go 1.22`"."""
+    v = re.escape(version.lstrip("v"))
+    return re.compile(rf"(?<![\w.-]){re.escape(key)}[\s`'\"]{{0,3}}v?{v}(?![\w-])", re.I)
 
 
 def names(text: str, key: str) -> bool:

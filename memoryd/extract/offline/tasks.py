@@ -92,6 +92,7 @@ class Feedback:
     quote: str
     rejection: bool = False  # the user refused what was just done ("undo that", "no, don't")
     text: str = ""  # the whole message: a correction names what to do instead
+    refusal: bool = False  # the user turned down an offer: no verdict on the work done
 
 
 @dataclass

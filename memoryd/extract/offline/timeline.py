@@ -182,11 +182,15 @@ class _Builder:
                 else (first[0] if first else text)
             )
             rejection = rejecting and not self.asked
-            task.events.append(Feedback(self.seq, reading.positive, quote, rejection, text))
+            task.events.append(
+                Feedback(self.seq, reading.positive, quote, rejection, text, refusal=refuses)
+            )
             if refuses and task.final_answer:
                 # A refused proposal is neither knowledge nor the conclusion: it becomes a
                 # "don't" with the user's words.
                 proposal = task.final_answer
+                if task.restated and task.restated[-1] == proposal[:ANALYSE_CHARS]:
+                    task.restated.pop()  # naming the offer to refuse it confirms nothing
                 if task.assistant_texts and task.assistant_texts[-1] == proposal[:ANALYSE_CHARS]:
                     task.assistant_texts.pop()
                 task.refused.append((proposal, quote))
