@@ -114,6 +114,25 @@ def proposal_sentence(text: str) -> str:
     return next((s for s in reversed(split_sentences(text)) if _PROPOSAL.search(s)), "")
 
 
+def before_offer(text: str) -> str:
+    """What a message that offers an action says before its first offer: the findings a
+    refusal of the offer leaves standing ("The drift is V7's checksum: it was edited after it
+    ran. I can run `flyway repair`." → its first two sentences); "" when it opens with the
+    offer or offers nothing."""
+    sentences = split_sentences(text)
+    at = next((i for i, s in enumerate(sentences) if _PROPOSAL.search(s)), None)
+    if at is None:
+        return ""
+    if at and _BARE_OFFER.match(sentences[at].strip()):
+        at -= 1  # "Simplest is `git push --force`. Shall I?": the offer is the sentence before
+    start = text.find(sentences[at])
+    return text[:start].rstrip() if start > 0 else ""
+
+
+# An offer that names nothing of its own: what it offers is the sentence before it.
+_BARE_OFFER = re.compile(r"^(?:\S+\s+){0,5}\S+\?$")
+
+
 def is_rejection(text: str) -> bool:
     """Whether a complaint refuses what was just done (undo it, don't), rather than reporting
     that the problem persists."""

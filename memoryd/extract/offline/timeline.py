@@ -12,6 +12,7 @@ from memoryd.extract.offline.items import message_parts, text_of, user_text
 from memoryd.extract.offline.language import (
     accepted_offer,
     accepted_proposal,
+    before_offer,
     condenses,
     is_rejection,
     offers_habit,
@@ -187,12 +188,15 @@ class _Builder:
             )
             if refuses and task.final_answer:
                 # A refused proposal is neither knowledge nor the conclusion: it becomes a
-                # "don't" with the user's words.
+                # "don't" with the user's words. What the message found before it offered
+                # stays: the user turned down the offer, not the diagnosis.
                 proposal = task.final_answer
                 if task.restated and task.restated[-1] == proposal[:ANALYSE_CHARS]:
                     task.restated.pop()  # naming the offer to refuse it confirms nothing
                 if task.assistant_texts and task.assistant_texts[-1] == proposal[:ANALYSE_CHARS]:
-                    task.assistant_texts.pop()
+                    findings = before_offer(task.assistant_texts.pop())
+                    if findings:
+                        task.assistant_texts.append(findings)
                 task.refused.append((proposal, quote))
                 task.final_answer = ""
         self.asked = False
