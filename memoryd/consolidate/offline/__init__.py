@@ -131,6 +131,7 @@ from memoryd.consolidate.offline.memory_md import render_memory, state_block
 from memoryd.consolidate.offline.model import (
     Group,
     build_groups,
+    corroborated,
     general_rule_keys,
     preference_parts,
     replacement_signals,
@@ -218,7 +219,8 @@ class _Inputs(NamedTuple):
 
 
 def _read_inputs(root: Path) -> _Inputs:
-    sources = read_sources(root)
+    # a rule candidate another project restates is a rule from here on
+    sources = corroborated(read_sources(root))
     adhoc = read_notes(root)
     skills = read_skills(root)
     aliases = rule_aliases(sources)
