@@ -45,7 +45,9 @@ def _kind(e: bank.Entry) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--show", type=float, metavar="P", help="list the sentences kept at P(rule) ≥ P")
+    ap.add_argument(
+        "--show", type=float, metavar="P", help="list the sentences kept at P(rule) ≥ P"
+    )
     args = ap.parse_args(argv)
     users = [e for e in bank.entries() if e.voice not in AGENT_VOICES]
     kept = [e for e in users if admissible(one_line(e.text))]
@@ -60,7 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     print("| (all) | " + " | ".join(f"{total[k]}" for k in kinds) + " |")
     print("| (filter) | " + " | ".join(f"{passed[k]}" for k in kinds) + " |")
     for t in sorted({*THRESHOLDS, CANDIDATE_THRESHOLD}):
-        n = {k: sum(_kind(e) == k and p >= t for e, p in zip(kept, p_rule, strict=True)) for k in kinds}
+        n = {
+            k: sum(_kind(e) == k and p >= t for e, p in zip(kept, p_rule, strict=True))
+            for k in kinds
+        }
         mark = " (shipped rule)" if t == RULE_THRESHOLD else ""
         mark += " (candidate)" if t == CANDIDATE_THRESHOLD else ""
         print(f"| {t:.2f}{mark} | " + " | ".join(f"{n[k]}" for k in kinds) + " |")
