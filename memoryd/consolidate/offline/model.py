@@ -458,7 +458,7 @@ def _with_rules(
     ]
 
 
-def corroborated(sources: Sequence[Source]) -> list[Source]:
+def corroborated(sources: Sequence[Source]) -> tuple[list[Source], dict[str, str]]:
     """The sources with each rule candidate that restates a rule or a candidate of another
     project made a rule of its task (docs/quality.md, "Round 13g"): a sentence that only
     weakly reads as a rule in one session is weak evidence, the same rule said in another
@@ -467,7 +467,7 @@ def corroborated(sources: Sequence[Source]) -> list[Source]:
     names its own project is said of it, and one nothing in another project restates stays
     out of the memory. The promoted candidates are checked again among the rules alone (the
     joins are transitive and the rules' rarity moves with them): one no longer joined across
-    projects there is dropped."""
+    projects there is dropped. Returns the sources and their ``rule_aliases``."""
     said = [
         (src.cwd, i, j, bullet, True)
         for i, src in enumerate(sources)
@@ -476,7 +476,7 @@ def corroborated(sources: Sequence[Source]) -> list[Source]:
         if not _names_project(bullet, src.project)
     ]
     if not said:
-        return list(sources)
+        return list(sources), rule_aliases(sources)
     said += [
         (src.cwd, i, j, bullet, False)
         for i, src in enumerate(sources)
@@ -489,17 +489,24 @@ def corroborated(sources: Sequence[Source]) -> list[Source]:
     cores = [core(t, names, runners) for t in texts]
     idf = rarity(cores)
     tools = programs_run(sources)
+    words = [meaning_words(unwrap(t)) | c.ideas for t, c in zip(texts, cores, strict=True)]
+    # each project's rule once (a rule repeated in its sessions is one comparison)
+    others = list({(cwd, texts[m]): m for m, (cwd, *_) in enumerate(said)}.values())
     held: dict[tuple[int, int], list[str]] = {}
     for n, (cwd, i, j, bullet, candidate) in enumerate(said):
         if not candidate:
             break  # the candidates come first
         if any(
-            other != cwd and _restates(texts[n], texts[m], cores[n], cores[m], idf, tools)
-            for m, (other, *_) in enumerate(said)
+            said[m][0] != cwd
+            # no word in common: nothing the words or the cores could join (the cheap test)
+            and words[n] & words[m]
+            and _restates(texts[n], texts[m], cores[n], cores[m], idf, tools)
+            for m in others
         ):
             held.setdefault((i, j), []).append(bullet)
     for _ in range(3):  # each round only drops: it settles fast
-        aliases, places = _meanings(_with_rules(sources, held))
+        promoted = _with_rules(sources, held)
+        aliases, places = _meanings(promoted)
         kept = {
             at: ok
             for at, bullets in held.items()
@@ -513,11 +520,9 @@ def corroborated(sources: Sequence[Source]) -> list[Source]:
             )
         }
         if kept == held:
-            break
+            return promoted, aliases
         held = kept
-    else:
-        held = {}  # never settled: no candidate is trusted
-    return _with_rules(sources, held)
+    return list(sources), rule_aliases(sources)  # never settled: no candidate is trusted
 
 
 def _restates(
