@@ -9,14 +9,18 @@ from pathlib import Path
 
 from support.offline_memory import DAY, T0, consolidate
 
-from memoryd.consolidate.offline.meaning import same_idea
+from memoryd.consolidate.offline.meaning import same_idea, same_meaning
 from memoryd.consolidate.offline.sources import parse_memory_text
 from memoryd.extract.offline.render import CANDIDATES_HEADING
 from memoryd.store.phase2 import ArtifactRow
 
-# One house rule said in two projects in other words, neither with a word the rules take.
-STUBS = "keep the test doubles in a stubs folder beside the module they replace"
+# One house rule said in two projects in other words: once with a mark that it stands (a
+# quantifier over cases), once as a plain statement.
+STUBS = "every test double sits in a stubs folder beside the module it replaces"
 STUBS_AGAIN = "test doubles belong in the stubs folder, right next to their module"
+# Two orders for the task at hand, alike in their words.
+TIMEOUT = "add a timeout field to the payment form"
+TIMEOUT_AGAIN = "add the timeout field to the invoice form"
 # A sentence nobody restates.
 ALONE = "the design channel likes to see screenshots before anything merges"
 
@@ -94,8 +98,8 @@ def test_candidates_restated_in_two_projects_become_one_general_rule(tmp_path: P
 
 def test_a_candidate_that_restates_another_projects_rule_joins_it(tmp_path: Path) -> None:
     rows = [
-        _row(1, "/w/kestrel", _raw("wire the webhook", prefs=[STUBS])),
-        _row(2, "/w/bramble", _raw("split the parser", candidates=[STUBS_AGAIN])),
+        _row(1, "/w/kestrel", _raw("wire the webhook", prefs=[STUBS_AGAIN])),
+        _row(2, "/w/bramble", _raw("split the parser", candidates=[STUBS])),
     ]
     memory, _ = consolidate(tmp_path, rows)
     said = [ln for ln in memory.splitlines() if "stubs folder" in ln]
@@ -132,6 +136,19 @@ def test_a_candidate_that_names_its_own_project_is_said_of_it(tmp_path: Path) ->
     # bramble's own rule stays its project's; kestrel's candidate is not carried anywhere
     assert said and all("kestrel" not in ln for ln in said)
     assert "stubs folder" not in _general(memory)
+
+
+def test_two_bare_instructions_alike_are_requests_not_a_rule(tmp_path: Path) -> None:
+    # the same words in two projects, but each an order for the work at hand, with no mark
+    # that it stands: what two tasks asked, not what the user always wants
+    rows = [
+        _row(1, "/w/kestrel", _raw("wire the webhook", candidates=[TIMEOUT])),
+        _row(2, "/w/bramble", _raw("split the parser", candidates=[TIMEOUT_AGAIN])),
+    ]
+    memory, summary = consolidate(tmp_path, rows)
+    assert "timeout field" not in memory and "timeout field" not in summary
+    # the rules' own words would join them
+    assert same_meaning(TIMEOUT, TIMEOUT_AGAIN, set())
 
 
 def test_forgetting_the_session_that_corroborated_a_candidate_drops_it(tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ from memoryd.consolidate.offline.meaning import (
     same_meaning,
     unwrap,
 )
+from memoryd.consolidate.offline.mood import directs, marked
 from memoryd.consolidate.offline.replaced import (
     Replacement,
     fact_key,
@@ -492,12 +493,19 @@ def corroborated(sources: Sequence[Source]) -> tuple[list[Source], dict[str, str
     words = [meaning_words(unwrap(t)) | c.ideas for t, c in zip(texts, cores, strict=True)]
     # each project's rule once (a rule repeated in its sessions is one comparison)
     others = list({(cwd, texts[m]): m for m, (cwd, *_) in enumerate(said)}.values())
+    # A bare instruction ("add a reason field to the refund form") is a request for the work
+    # at hand, whatever it shares with another; a candidate stands when it carries a mark that
+    # it does (a prohibition, an obligation, a quantifier over cases, a habit: ``marked``) or
+    # states how things are, or when the candidate it restates carries such a mark.
+    marks = [cand and marked(t) for t, (*_, cand) in zip(texts, said, strict=True)]
+    stands = [m or not directs(t) for m, t in zip(marks, texts, strict=True)]
     held: dict[tuple[int, int], list[str]] = {}
     for n, (cwd, i, j, bullet, candidate) in enumerate(said):
         if not candidate:
             break  # the candidates come first
         if any(
             said[m][0] != cwd
+            and (stands[n] or marks[m])
             # no word in common: nothing the words or the cores could join (the cheap test)
             and words[n] & words[m]
             and _restates(texts[n], texts[m], cores[n], cores[m], idf, tools)
