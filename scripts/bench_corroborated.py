@@ -41,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("root", type=Path, help="a memory root (holding raw_memories.md)")
     ap.add_argument("--repeat", type=int, default=5, help="timed runs each, best kept")
     args = ap.parse_args(argv)
+    if not (args.root / RAW_MEMORIES_FILE).is_file():
+        print(f"bench_corroborated: no {RAW_MEMORIES_FILE} in {args.root}: pass a memory root")
+        return 2
     raw = (args.root / RAW_MEMORIES_FILE).read_text("utf-8")
     n = sum(len(t.candidates) for s in read_sources(args.root) for t in s.tasks)
     with tempfile.TemporaryDirectory(prefix="memoryd-bench-corroborated-") as tmp:
