@@ -18,7 +18,15 @@ from support.items import user as user_item
 from memoryd.extract.offline import OfflineExtractor, extract_output
 from memoryd.extract.offline.items import parse_items
 from memoryd.extract.offline.judge import Printed
-from memoryd.extract.offline.meaning import Meaning, ModelMissing, missing, second_opinion
+from memoryd.extract.offline.meaning import (
+    CANDIDATE_THRESHOLD,
+    RULE_THRESHOLD,
+    Meaning,
+    ModelMissing,
+    missing,
+    second_opinion,
+)
+from memoryd.extract.offline.render import CANDIDATES_HEADING
 from memoryd.extract.offline.timeline import analyse
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
@@ -84,6 +92,34 @@ def test_a_rule_without_trigger_words_is_proposed_and_small_talk_is_not(meaning:
     implication = "comments in the code stay in English even when I write to you in Dutch"
     assert f'the user said "{RULE_DUTCH}" -> in similar future tasks, {implication}' in prefs
     assert "Lisbon" not in prefs
+
+
+# A house rule the head reads as only somewhat like one (P(rule) between the candidate and the
+# rule threshold): too weak alone, a candidate for consolidation to confirm elsewhere.
+WEAK_RULE = "Our fixtures live next to the tests that read them."
+
+
+def test_a_weak_rule_is_a_candidate_in_the_raw_memory_only(meaning: Meaning) -> None:
+    items = _items(f"Add the CSV export. {WEAK_RULE}", f"{SMALL_TALK} Now bump the linter.")
+    req = request(items, cwd=CWD)
+    with meaning.using() as scorer:
+        assert scorer is not None
+        p_rule = scorer.scores([WEAK_RULE])[0]["rule"]
+        out = extract_output(req, scorer)
+    assert CANDIDATE_THRESHOLD <= p_rule < RULE_THRESHOLD
+    candidates = section(task_block(out.raw_memory, 1), CANDIDATES_HEADING.rstrip(":"))
+    # quoted with its scene, as a proposed rule is
+    assert (
+        f'"Add the CSV export. {WEAK_RULE}" -> in similar future tasks, our fixtures' in candidates
+    )
+    every = [part.split("\n\n", 1)[0] for part in out.raw_memory.split(CANDIDATES_HEADING)[1:]]
+    assert every and not [c for c in every if "Lisbon" in c]  # small talk is no candidate
+    # not a rule of the task, and the rollout summary (which the user reads) never shows it
+    assert "fixtures" not in _preferences(out.raw_memory)
+    assert "future tasks, our fixtures" not in out.rollout_summary  # the request quotes it
+    assert "Rule candidates" not in out.rollout_summary
+    # without the model there is no candidate at all
+    assert CANDIDATES_HEADING not in _extract(items, None)
 
 
 def _candidates_kept(meaning: Meaning, *texts: str) -> list[str]:

@@ -131,10 +131,10 @@ from memoryd.consolidate.offline.memory_md import render_memory, state_block
 from memoryd.consolidate.offline.model import (
     Group,
     build_groups,
+    corroborated,
     general_rule_keys,
     preference_parts,
     replacement_signals,
-    rule_aliases,
 )
 from memoryd.consolidate.offline.replaced import Replacement
 from memoryd.consolidate.offline.sources import (
@@ -218,10 +218,10 @@ class _Inputs(NamedTuple):
 
 
 def _read_inputs(root: Path) -> _Inputs:
-    sources = read_sources(root)
+    # a rule candidate another project restates is a rule from here on
+    sources, aliases = corroborated(read_sources(root))
     adhoc = read_notes(root)
     skills = read_skills(root)
-    aliases = rule_aliases(sources)
     fingerprints: dict[str, str] = {s.thread_id: s.fingerprint for s in sources}
     fingerprints.update({n.support: n.fingerprint for n in adhoc})
     fingerprints.update({f"skill:{s.name}": s.fingerprint for s in skills})

@@ -171,12 +171,18 @@ def idea_words(text: str) -> set[str]:
     return {_idea(w) for w in words}
 
 
+# "…, not python one-liners": the alternative a rule turns down after its comma is not what it
+# asks for; two rules that share only what they turn down ("jq for JSON, not one-liners" /
+# "logs are JSON, one object per line") are not one rule.
+_ASKED = re.compile(r",\s*(?:not|rather\s+than|instead\s+of)\b[^,;.]*", re.I)
+
+
 def same_idea(a: str, b: str) -> bool:
     """Two longer rules that say one thing in other words: at least three ideas in common,
     half of the shorter rule's ("leave the lockfile out of unrelated changes, lock updates
     get their own commit" / "lockfile churn goes in a separate commit, not into feature
     work")."""
-    ia, ib = idea_words(unwrap(a)), idea_words(unwrap(b))
+    ia, ib = idea_words(unwrap(_ASKED.sub("", a))), idea_words(unwrap(_ASKED.sub("", b)))
     shared = overlap(ia, ib)
     return shared >= 3 and shared >= 0.5 * min(len(ia), len(ib))
 

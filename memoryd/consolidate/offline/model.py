@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence, Set
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from memoryd.consolidate.offline.layout import MAX_TASK_KEYWORDS
@@ -23,6 +23,7 @@ from memoryd.consolidate.offline.meaning import (
     same_meaning,
     unwrap,
 )
+from memoryd.consolidate.offline.mood import directs, marked
 from memoryd.consolidate.offline.replaced import (
     Replacement,
     fact_key,
@@ -32,7 +33,15 @@ from memoryd.consolidate.offline.replaced import (
     superseded_by,
     switched_to,
 )
-from memoryd.consolidate.offline.restated import core, join_restated, look_alike, runners_of_tests
+from memoryd.consolidate.offline.restated import (
+    Core,
+    core,
+    join_restated,
+    look_alike,
+    rarity,
+    restated,
+    runners_of_tests,
+)
 from memoryd.consolidate.offline.scope import scope_only, universal
 from memoryd.consolidate.offline.sources import Source, TaskIn, project_name
 from memoryd.consolidate.offline.supersession import (
@@ -411,6 +420,131 @@ def rule_aliases(sources: Sequence[Source]) -> dict[str, str]:
     # what the words left apart: a rule restated in other words in another project
     join_restated(cores, places, alias, tools)
     return {k: root(k) for k in keys}
+
+
+def _meanings(sources: Sequence[Source]) -> tuple[dict[str, str], dict[str, set[str]]]:
+    """``rule_aliases`` of the sources' rules, and the projects (cwds) each meaning was said in."""
+    aliases = rule_aliases(sources)
+    places: dict[str, set[str]] = {}
+    for src in sources:
+        for t in src.tasks:
+            for bullet in t.prefs:
+                key = _rule_key_of(bullet)
+                places.setdefault(aliases.get(key, key), set()).add(src.cwd)
+    return aliases, places
+
+
+def _rule_text(bullet: str) -> str:
+    _, implication, quote = preference_parts(bullet)
+    return implication or quote or bullet
+
+
+def _rule_key_of(bullet: str) -> str:
+    return rule_key(_rule_text(bullet))
+
+
+def _with_rules(
+    sources: Sequence[Source], rules: Mapping[tuple[int, int], list[str]]
+) -> list[Source]:
+    """The sources with ``rules`` (by source and task index) added to their tasks' prefs."""
+    return [
+        replace(
+            src,
+            tasks=[
+                replace(t, prefs=[*t.prefs, *rules[(i, j)]]) if (i, j) in rules else t
+                for j, t in enumerate(src.tasks)
+            ],
+        )
+        for i, src in enumerate(sources)
+    ]
+
+
+def corroborated(sources: Sequence[Source]) -> tuple[list[Source], dict[str, str]]:
+    """The sources with each rule candidate that restates a rule or a candidate of another
+    project made a rule of its task (docs/quality.md, "Round 13g"): a sentence that only
+    weakly reads as a rule in one session is weak evidence, the same rule said in another
+    project strong evidence. Restated as rules are joined: the words (``same_meaning``, not a
+    look-alike with another value) or the cores (``restated``), pair by pair; a candidate that
+    names its own project is said of it, and one nothing in another project restates stays
+    out of the memory. The promoted candidates are checked again among the rules alone (the
+    joins are transitive and the rules' rarity moves with them): one no longer joined across
+    projects there is dropped. Returns the sources and their ``rule_aliases``."""
+    said = [
+        (src.cwd, i, j, bullet, True)
+        for i, src in enumerate(sources)
+        for j, t in enumerate(src.tasks)
+        for bullet in t.candidates
+        if not _names_project(bullet, src.project)
+    ]
+    if not said:
+        return list(sources), rule_aliases(sources)
+    said += [
+        (src.cwd, i, j, bullet, False)
+        for i, src in enumerate(sources)
+        for j, t in enumerate(src.tasks)
+        for bullet in t.prefs
+    ]
+    texts = [_rule_text(b) for *_, b, _ in said]
+    names = {project_name(src.cwd).lower() for src in sources}
+    runners = runners_of_tests(b for src in sources for t in src.tasks for b in t.knowledge)
+    cores = [core(t, names, runners) for t in texts]
+    idf = rarity(cores)
+    tools = programs_run(sources)
+    words = [meaning_words(unwrap(t)) | c.ideas for t, c in zip(texts, cores, strict=True)]
+    # each project's rule once (a rule repeated in its sessions is one comparison)
+    others = list({(cwd, texts[m]): m for m, (cwd, *_) in enumerate(said)}.values())
+    # A bare instruction ("add a reason field to the refund form") is a request for the work
+    # at hand, whatever it shares with another; a candidate stands when it carries a mark that
+    # it does (a prohibition, an obligation, a quantifier over cases, a habit: ``marked``) or
+    # states how things are, or when the candidate it restates carries such a mark.
+    marks = [cand and marked(t) for t, (*_, cand) in zip(texts, said, strict=True)]
+    stands = [m or not directs(t) for m, t in zip(marks, texts, strict=True)]
+    held: dict[tuple[int, int], list[str]] = {}
+    for n, (cwd, i, j, bullet, candidate) in enumerate(said):
+        if not candidate:
+            break  # the candidates come first
+        if any(
+            said[m][0] != cwd
+            and (stands[n] or marks[m])
+            # no word in common: nothing the words or the cores could join (the cheap test)
+            and words[n] & words[m]
+            and _restates(texts[n], texts[m], cores[n], cores[m], idf, tools)
+            for m in others
+        ):
+            held.setdefault((i, j), []).append(bullet)
+    for _ in range(3):  # each round only drops: it settles fast
+        promoted = _with_rules(sources, held)
+        aliases, places = _meanings(promoted)
+        kept = {
+            at: ok
+            for at, bullets in held.items()
+            if (
+                ok := [
+                    b
+                    for b in bullets
+                    if places.get(aliases.get(k := _rule_key_of(b), k), set())
+                    - {sources[at[0]].cwd}
+                ]
+            )
+        }
+        if kept == held:
+            return promoted, aliases
+        held = kept
+    return list(sources), rule_aliases(sources)  # never settled: no candidate is trusted
+
+
+def _restates(
+    a: str, b: str, ca: Core, cb: Core, idf: Mapping[str, float], tools: Set[str]
+) -> bool:
+    if same_meaning(a, b, tools):
+        return not look_alike(ca, cb)
+    return restated(ca, cb, idf, tools)
+
+
+def _names_project(bullet: str, project: str) -> bool:
+    return len(project) >= MIN_PROJECT_NAME and project.lower() in re.findall(
+        r"\w[\w-]*(?:\.[\w-]+)*", bullet.lower()
+    )
 
 
 def general_rule_keys(sources: Sequence[Source], aliases: Mapping[str, str]) -> set[str]:

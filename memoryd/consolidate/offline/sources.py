@@ -73,13 +73,15 @@ _TASK_HEADING = re.compile(r"^#{1,6}\s*Task\s+(\d+)\b\s*[:.)\-–—]?\s*(.*?)\s
 _ANY_HEADING = re.compile(r"^#{1,6}\s+\S")
 _SUBSECTION = re.compile(
     r"^(?:#{1,6}\s*)?(?:\*\*)?(preference signals|reusable knowledge"
-    r"|failures and how to do differently|references|key steps)(?:\*\*)?\s*:?\s*(?:\*\*)?$",
+    r"|failures and how to do differently|references|key steps|rule candidates)(?:\*\*)?"
+    r"\s*(?:\([^()\n]*\))?\s*:?\s*(?:\*\*)?$",  # "Rule candidates (…):" says what they are
     re.I,
 )
 _SUBSECTION_KIND = {
     "preference signals": "prefs",
     "reusable knowledge": "knowledge",
     "failures and how to do differently": "failures",
+    "rule candidates": "candidates",
 }
 _FIELD = re.compile(
     r"^(task|task_group|task_outcome|outcome|description|cwd|keywords)\s*:\s*(.*)$", re.I
@@ -104,6 +106,9 @@ class TaskIn:
     prefs: list[str] = field(default_factory=list)
     knowledge: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    # user sentences that only weakly read as a rule: rules once another project restates one
+    # (``model.corroborated``); nothing shows them before that
+    candidates: list[str] = field(default_factory=list)
 
     def has_content(self) -> bool:
         return bool(self.title or self.prompt or self.prefs or self.knowledge or self.failures)
@@ -199,7 +204,7 @@ def parse_memory_text(text: str) -> ParsedMemory:
                     cur.outcome = _outcome(value)
                 sub, target = None, None
                 continue
-        if sub not in ("prefs", "knowledge", "failures"):
+        if sub not in ("prefs", "knowledge", "failures", "candidates"):
             continue
         bucket: list[str] = getattr(cur, sub)
         content = (b.group(1) if b is not None else s).strip()

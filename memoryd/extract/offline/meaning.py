@@ -61,6 +61,15 @@ CLASSES = ("rule", "fact", "fix", "other")
 CAP = 3
 RULE_THRESHOLD = 0.75
 FACT_THRESHOLD = 0.90
+# A user sentence below the rule threshold but above this is a rule *candidate*: weak evidence
+# alone, kept out of every memory file until a session of another project restates it
+# (consolidation's ``corroborated``). At most ``CANDIDATE_CAP`` per rollout, highest first.
+# Chosen on the labelled bank across its 17 voices, not on a corpus (docs/quality.md,
+# "Round 13g", scripts/probe_candidates.py): between 0.4 and 0.75 lie 56 of the bank's 116
+# admissible rules against 11 of 68 other sentences and 18 of 85 hard negatives; 0.5 kept
+# 36 rules, 0.3 let in twice the hard negatives. Corroboration is the filter that follows.
+CANDIDATE_THRESHOLD = 0.4
+CANDIDATE_CAP = 3
 _MIN_WORDS = 5
 _MAX_WORDS = 60
 
@@ -306,6 +315,19 @@ def _words(s: str) -> int:
     return len(s.split())
 
 
+def admissible(sentence: str) -> bool:
+    """Whether a user sentence may be proposed as a rule (or a rule candidate) at all: not a
+    question, 5–60 words, no value of one run and no secret (never kept), not a request about
+    the thing at hand."""
+    if sentence.rstrip("*_` ").endswith("?"):
+        return False
+    if not _MIN_WORDS <= _words(sentence) <= _MAX_WORDS:
+        return False
+    if TRANSIENT.search(sentence) or _REDACTED.search(sentence):
+        return False
+    return not _ACT_ON_THIS.search(sentence)
+
+
 def _user_candidates(i: int, task: Task, taken: set[str]) -> Iterator[_Candidate]:
     quotes = " ".join(norm_words(p.quote) for p in task.preferences)
     for text in task.user_texts:
@@ -313,13 +335,7 @@ def _user_candidates(i: int, task: Task, taken: set[str]) -> Iterator[_Candidate
         for s in sentences:
             s1 = one_line(s)
             key = norm_words(s1)
-            if not key or key in quotes or key in taken or s1.rstrip("*_` ").endswith("?"):
-                continue
-            if not _MIN_WORDS <= _words(s1) <= _MAX_WORDS:
-                continue
-            if TRANSIENT.search(s1) or _REDACTED.search(s1):
-                continue  # a value of one run or a secret is never kept
-            if _ACT_ON_THIS.search(s1):
+            if not key or key in quotes or key in taken or not admissible(s1):
                 continue
             yield _Candidate(i, "rule", s1, with_context(sentences, s))
 
@@ -360,10 +376,12 @@ def second_opinion(
     printed: Printed,
     cap: int = CAP,
     thresholds: tuple[float, float] = (RULE_THRESHOLD, FACT_THRESHOLD),
+    candidate_threshold: float = CANDIDATE_THRESHOLD,
 ) -> list[str]:
     """Add the model's lines to ``tasks`` (preferences) and ``knowledge`` (per task, in
     place); return what was added, highest score first. ``thresholds``: a rule's and a
-    fact's least score."""
+    fact's least score. User sentences left out that score at least ``candidate_threshold``
+    as a rule become the tasks' rule ``candidates``."""
     taken = {norm_words(k) for ks in knowledge for k in ks}
     found: list[_Candidate] = []
     for i, task in enumerate(tasks):
@@ -394,4 +412,16 @@ def second_opinion(
         else:
             knowledge[c.task].append(c.line)
         added.append(c.line)
+    # the user sentences the cap or the threshold left out that still read somewhat like a
+    # rule: candidates, which only another project's restatement makes rules
+    weak = sorted(
+        (
+            (-sc, n, c)
+            for n, (c, sc) in enumerate(zip(candidates, scores, strict=True))
+            if c.kind == "rule" and sc >= candidate_threshold and c.line not in added
+        ),
+        key=lambda t: (t[0], t[1]),
+    )
+    for _, _, c in weak[:CANDIDATE_CAP]:
+        tasks[c.task].candidates.append(Preference(c.line, _implication(c.sentence)))
     return added

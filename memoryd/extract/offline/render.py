@@ -46,7 +46,15 @@ from memoryd.extract.offline.meaning import Scorer, second_opinion
 from memoryd.extract.offline.output import output_facts
 from memoryd.extract.offline.sentences import strip_tail
 from memoryd.extract.offline.shell import command_programs, output_excerpt
-from memoryd.extract.offline.tasks import Command, Edit, Feedback, Note, Rollout, Task
+from memoryd.extract.offline.tasks import (
+    Command,
+    Edit,
+    Feedback,
+    Note,
+    Preference,
+    Rollout,
+    Task,
+)
 from memoryd.textutil import clip, dedupe, md_code, norm_words, plural, quoted
 
 
@@ -174,10 +182,23 @@ def _knowledge(view: _TaskView, printed: Printed) -> list[str]:
 
 
 def _preference_lines(task: Task) -> list[str]:
+    return _rule_lines(task.preferences[:MAX_PREFS])
+
+
+def _rule_lines(prefs: Sequence[Preference]) -> list[str]:
     return [
         f"the user said {quoted(p.quote, 200)} -> in similar future tasks, {p.implication}"
-        for p in task.preferences[:MAX_PREFS]
+        for p in prefs
     ]
+
+
+# Raw memory only (the rollout summary, which the user reads, never shows them): a sentence
+# that alone is too weak to remember, which consolidation makes a rule when a session in
+# another project restates it. The heading says so to whoever reads raw_memories.md.
+CANDIDATES_HEADING = (
+    "Rule candidates (unconfirmed: each becomes a rule only when a session in another "
+    "project restates it):"
+)
 
 
 def _failure_lines(view: _TaskView) -> list[str]:
@@ -352,6 +373,8 @@ def render(
             "",
         ]
         raw += ["References:", *_bullets(_references(v), "None."), ""]
+        if t.candidates:
+            raw += [CANDIDATES_HEADING, *_bullets(_rule_lines(t.candidates), ""), ""]
     raw += _hidden_section(hidden, "###")
 
     return Stage1Output(

@@ -119,6 +119,9 @@ class Task:
     group: str = ""
     events: list[Event] = field(default_factory=list)
     preferences: list[Preference] = field(default_factory=list)
+    # user sentences that only weakly read as a rule: phase 2 makes one a rule when another
+    # project's session restates it (docs/quality.md, "Round 13g"); never shown on their own
+    candidates: list[Preference] = field(default_factory=list)
     final_answer: str = ""
     # What the assistant said and what the user wrote in this task, in order: the sources of
     # durable statements (bounded: MAX_TEXTS each, ANALYSE_CHARS per text).
