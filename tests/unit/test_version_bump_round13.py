@@ -108,3 +108,12 @@ async def test_a_short_directive_is_named_by_its_new_version() -> None:
     assert "Replaced: `go 1.21` is replaced by `go 1.23` (set in `go.mod`)" in await knowledge_of(
         items
     )
+
+
+def test_a_version_set_with_a_key_is_still_named_anywhere_on_the_line() -> None:
+    # `rust-version = "1.70"` is a setting with an operator: the line that names the key and
+    # the old value is out of date however far apart they are, as before round 13
+    r = Replacement('rust-version = "1.70"', 'rust-version = "1.74"', "2026-05-02", "Replaced: …")
+    assert r.covers('The MSRV is 1.70 (`rust-version = "1.70"` in Cargo.toml)')
+    assert r.covers("rust-version in Cargo.toml says the floor is 1.70")
+    assert not r.covers('The MSRV is 1.74 (`rust-version = "1.74"`), up from 1.70')
