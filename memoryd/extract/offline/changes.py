@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterable
 
 from memoryd.extract.offline.judge import is_probe
+from memoryd.extract.offline.outcomes import VERSION
 from memoryd.extract.offline.sentences import split_sentences, strip_tail
 from memoryd.extract.offline.shell import SUBCOMMAND_PROGRAMS, command_key, command_programs
 from memoryd.extract.offline.tasks import Command, Task
@@ -17,10 +18,9 @@ from memoryd.textutil import TRANSIENT, clip, dedupe, md_code, one_line
 # A code span may be followed by the common noun it names ("the old `loom-cu121` env").
 # A name may be followed by its version ("Blender 3.6", "Python 3.11"): the version is what
 # changed, so it is part of the thing replaced.
-_VERSION = r"v?\d+(?:\.\d+)+[\w.+-]*"
 _X = (
     r"(?:`[^`\n]{1,60}`(?:\s+[a-z]{2,12}\b(?!\s+(?:with|by|to)\b))?"
-    rf"|[\w./:@+-]+(?:\s+(?:[a-z][\w./:@+-]*|{_VERSION}\b))?)"
+    rf"|[\w./:@+-]+(?:\s+(?:[a-z][\w./:@+-]*|{VERSION}\b))?)"
 )
 # Several old things replaced at once: "eslint and prettier", "`a`, `b` and `c`".
 _XS = rf"{_X}(?:(?:,\s*|,?\s+and\s+){_X}){{0,3}}"
@@ -145,7 +145,7 @@ def _term(text: str) -> str:
     words = text.split()
     if (
         len(words) > 1
-        and not re.fullmatch(_VERSION, words[1])
+        and not re.fullmatch(VERSION, words[1])
         and (words[0] not in SUBCOMMAND_PROGRAMS | {"make", "just"} or words[1] not in _SUBCOMMANDS)
     ):
         text = words[0]
