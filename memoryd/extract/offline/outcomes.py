@@ -95,6 +95,7 @@ _ELEMENT_LINE = re.compile(
 VERSION = r"v?\d+\.\d+[\w.+-]*"
 # "go 1.22" (go.mod), "nodejs 20.11.0" (.tool-versions): a directive and the version it pins.
 _DIRECTIVE_LINE = re.compile(rf"^(?P<key>[a-z][\w.-]{{1,30}})\s+(?P<value>{VERSION})$")
+PIN = " "  # the operator ``setting_line`` gives a directive that pins a version
 
 
 def setting_line(line: str) -> tuple[str, str, str] | None:
@@ -108,7 +109,7 @@ def setting_line(line: str) -> tuple[str, str, str] | None:
         return m.group("key"), "<>", m.group("value")
     m = _DIRECTIVE_LINE.match(line)
     if m is not None:
-        return m.group("key"), " ", m.group("value")
+        return m.group("key"), PIN, m.group("value")
     return None
 
 
