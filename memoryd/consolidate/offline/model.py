@@ -542,9 +542,9 @@ def _restates(
 
 
 def _names_project(bullet: str, project: str) -> bool:
-    return len(project) >= MIN_PROJECT_NAME and project.lower() in re.findall(
-        r"\w[\w-]*(?:\.[\w-]+)*", bullet.lower()
-    )
+    """Whether a candidate names its own project (a name long enough not to be a plain word)
+    as a whole word: it is then said of that project, not carried to others."""
+    return len(project) >= MIN_PROJECT_NAME and project.lower() in _name_words(bullet)
 
 
 def general_rule_keys(sources: Sequence[Source], aliases: Mapping[str, str]) -> set[str]:
@@ -586,5 +586,14 @@ def _projects_by_name(sources: Sequence[Source]) -> dict[str, str]:
 
 def _projects_named(text: str, named: Mapping[str, str]) -> set[str]:
     """The directories of the projects ``text`` names as a whole word."""
-    words = set(re.findall(r"\w[\w-]*(?:\.[\w-]+)*", text.lower()))  # no sentence's full stop
+    words = _name_words(text)
     return {cwd for name, cwd in named.items() if name in words}
+
+
+def _name_words(text: str) -> set[str]:
+    """The words of ``text`` a project's directory name could be, lower case: dotted and
+    hyphenated names whole, without a sentence's full stop."""
+    return set(_NAME_WORD.findall(text.lower()))
+
+
+_NAME_WORD = re.compile(r"\w[\w-]*(?:\.[\w-]+)*")
