@@ -389,16 +389,13 @@ def rule_aliases(sources: Sequence[Source]) -> dict[str, str]:
     for src in sources:
         for t in src.tasks:
             for bullet in t.prefs:
-                _, implication, quote = preference_parts(bullet)
-                text = implication or quote or bullet
+                text = _rule_text(bullet)
                 texts.setdefault(rule_key(text), text)
                 places.setdefault(rule_key(text), set()).add(src.cwd)
     tools = programs_run(sources)
     keys = sorted(texts)
     alias = {k: k for k in keys}
-    names = {project_name(src.cwd).lower() for src in sources}
-    runners = runners_of_tests(b for src in sources for t in src.tasks for b in t.knowledge)
-    cores = {k: core(t, names, runners) for k, t in texts.items()}
+    cores = dict(zip(texts, _cores(texts.values(), sources), strict=True))
 
     def root(k: str) -> str:
         while alias[k] != k:
@@ -434,7 +431,15 @@ def _meanings(sources: Sequence[Source]) -> tuple[dict[str, str], dict[str, set[
     return aliases, places
 
 
+def _cores(texts: Iterable[str], sources: Sequence[Source]) -> list[Core]:
+    """The ``core`` of each rule text, with the sources' project names and test runners."""
+    names = {project_name(src.cwd).lower() for src in sources}
+    runners = runners_of_tests(b for src in sources for t in src.tasks for b in t.knowledge)
+    return [core(t, names, runners) for t in texts]
+
+
 def _rule_text(bullet: str) -> str:
+    """What a preference bullet asks: its implication, else the user's words, else itself."""
     _, implication, quote = preference_parts(bullet)
     return implication or quote or bullet
 
@@ -485,9 +490,7 @@ def corroborated(sources: Sequence[Source]) -> tuple[list[Source], dict[str, str
         for bullet in t.prefs
     ]
     texts = [_rule_text(b) for *_, b, _ in said]
-    names = {project_name(src.cwd).lower() for src in sources}
-    runners = runners_of_tests(b for src in sources for t in src.tasks for b in t.knowledge)
-    cores = [core(t, names, runners) for t in texts]
+    cores = _cores(texts, sources)
     idf = rarity(cores)
     tools = programs_run(sources)
     words = [meaning_words(unwrap(t)) | c.ideas for t, c in zip(texts, cores, strict=True)]
