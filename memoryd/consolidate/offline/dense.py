@@ -103,9 +103,10 @@ def lesson_line(text: str) -> str:
             brief = telling_part(quote.group("quote"), failed.group("cmd"))
             text = f"{text[: quote.start('quote')]}{brief}{text[quote.end('quote') :]}"
         instead = _INSTEAD.search(text)
-        if instead and instead.group("fix").endswith(f" && {failed.group('cmd')}"):
+        rerun = f" && {failed.group('cmd')}"
+        if instead and instead.group("fix").endswith(rerun):
             # the way that worked is a step, then the failed command again: the step is the fix
-            step = instead.group("fix")[: -len(failed.group("cmd")) - 4]
+            step = instead.group("fix").removesuffix(rerun)
             text = f"{text[: instead.start()]}; it {instead.group('verb')} after `{step}`"
     return _PASSED.sub("", text)
 
