@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from support.items import assistant, knowledge_of, patch_ok, result, run, user
+from support.items import assistant, knowledge_of, patch, patch_ok, result, run, user
 from support.offline_memory import consolidate, session
 
 from memoryd.consolidate.offline.replaced import Replacement
@@ -17,16 +17,7 @@ CWD = "/home/oona/src/tidewell"
 
 
 def _bump(old: str, new: str) -> list[dict[str, object]]:
-    return [
-        {
-            "type": "custom_tool_call",
-            "name": "apply_patch",
-            "call_id": "p1",
-            "input": "*** Begin Patch\n*** Update File: .tool-versions\n@@\n"
-            f"-{old}\n+{new}\n*** End Patch\n",
-        },
-        patch_ok("p1"),
-    ]
+    return [patch("p1", ".tool-versions", removed=(old,), added=(new,)), patch_ok("p1")]
 
 
 def test_a_directive_pinning_a_version_is_a_setting() -> None:
