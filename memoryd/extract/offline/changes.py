@@ -52,10 +52,10 @@ _REPLACED: tuple[re.Pattern[str], ...] = tuple(
         rf"|supported|run|available)\s+(?:any\s*more|now)\b",
         # what is gone has a name or a port: "the machine on 3 is dead" says nothing of a tool,
         # and what is gone "again" comes back
-        rf"(?P<old>(?=\S*[a-z`]|\d{{3,}}){_X})\s+(?:is|are|has\s+been|was)\s+(?:gone|removed|deleted"
-        rf"|deprecated|dead|obsolete|no\s+longer\s+(?:used|available|supported|exists?|there"
-        rf"|needed|read|set|loaded|consulted|honou?red|recognized|recognised|required|called"
-        rf"|in\s+use))(?!\s+again\b)",
+        rf"(?P<old>(?=\S*[a-z`]|\d{{3,}}){_X})\s+(?:is|are|has\s+been|was)\s+"
+        rf"(?:gone|removed|deleted|deprecated|dead|obsolete|no\s+longer\s+(?:used|available"
+        rf"|supported|exists?|there|needed|read|set|loaded|consulted|honou?red|recognized"
+        rf"|recognised|required|called|in\s+use))(?!\s+again\b)",
         rf"\buse\s+(?P<new>{_X})\s+now\s+(?:instead\s+of|rather\s+than|not)\s+(?P<old>{_X})",
         # With its subject: "Removed the duplicated branch" narrates an edit.
         # … or a teammate by name: "Marco removed prettier from the repo"
