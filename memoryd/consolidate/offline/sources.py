@@ -111,7 +111,14 @@ class TaskIn:
     candidates: list[str] = field(default_factory=list)
 
     def has_content(self) -> bool:
-        return bool(self.title or self.prompt or self.prefs or self.knowledge or self.failures)
+        return bool(
+            self.title
+            or self.prompt
+            or self.prefs
+            or self.knowledge
+            or self.failures
+            or self.candidates
+        )
 
 
 @dataclass
@@ -222,11 +229,12 @@ def parse_memory_text(text: str) -> ParsedMemory:
         pre.group = pre.group or front.get("task_group", "")
         pre.outcome = pre.outcome or _outcome(front.get("task_outcome", ""))
         tasks = [pre] if (pre.has_content() or front) else []
-    elif pre.prefs or pre.knowledge or pre.failures:
+    elif pre.prefs or pre.knowledge or pre.failures or pre.candidates:
         first = tasks[0]
         first.prefs[:0] = pre.prefs
         first.knowledge[:0] = pre.knowledge
         first.failures[:0] = pre.failures
+        first.candidates[:0] = pre.candidates
     for t in tasks:
         if not t.title:
             t.title = clip(
