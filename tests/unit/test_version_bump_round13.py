@@ -38,6 +38,17 @@ def test_the_old_version_beside_its_tool_is_out_of_date_and_the_number_elsewhere
     assert not r.covers("nodejs is slow on the 20.11.0 fixture")  # not beside it
 
 
+def test_a_version_a_setting_holds_is_out_of_date_wherever_the_setting_is_named() -> None:
+    """Only a directive's pin must stand beside its tool: "python_requires is 3.11" names the
+    setting and its old value, as "the min SDK is 26" does."""
+    r = Replacement("`python_requires = 3.11`", "`python_requires = 3.12`", "2026-05-02", "…")
+    assert r.covers("python_requires is 3.11, so the match statement is fine")
+    assert not r.covers("python_requires is 3.12 now, it was 3.11")  # names the new one
+    xml = "<maven.compiler.release>{}</maven.compiler.release>"
+    r = Replacement(xml.format("1.8"), xml.format("11.0"), "2026-05-02", "…")
+    assert r.covers("The maven.compiler.release is 1.8 in pom.xml.")
+
+
 async def test_an_edit_that_bumps_the_pin_is_a_replacement() -> None:
     items = [
         user("the platform moved to node 22, bump us"),

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from memoryd.consolidate.offline.meaning import REPLACED_LINE, SWITCHED_LINE, stance
-from memoryd.extract.offline.outcomes import names, pinned, setting_line
+from memoryd.extract.offline.outcomes import PIN, names, pinned, setting_line
 from memoryd.textutil import FILLER, norm_words, stem
 
 
@@ -24,9 +24,9 @@ class Replacement:
     text: str
 
     @functools.cached_property
-    def _setting(self) -> tuple[str, str, str] | None:
-        """(key, old value, new value) when the replacement is an edited setting; read once,
-        as ``covers`` is asked of every statement of the project."""
+    def _setting(self) -> tuple[str, str, str, str] | None:
+        """(key, operator, old value, new value) when the replacement is an edited setting;
+        read once, as ``covers`` is asked of every statement of the project."""
         return _changed_setting(self.old, self.new)
 
     def covers(self, text: str, paths: bool = True) -> bool:
@@ -54,10 +54,10 @@ class Replacement:
             # an edit gave a setting another value ("`minSdk = 26` is replaced by `minSdk =
             # 28`"): a statement naming the setting and its old value, not the new one, is
             # out of date however it is worded ("the min SDK is 26")
-            key, old_value, new_value = changed
-            if _VERSION.fullmatch(old_value):
-                # a pinned version is stated beside its tool ("Go 1.22", "go1.22.9"), not
-                # anywhere a line names the tool and holds the number
+            key, op, old_value, new_value = changed
+            if op == PIN and _VERSION.fullmatch(old_value):
+                # a directive's pinned version is stated beside its tool ("Go 1.22",
+                # "go1.22.9"), not anywhere a line names the tool and holds the number
                 return (
                     pinned(key, old_value).search(text) is not None
                     and pinned(key, new_value).search(text) is None
@@ -75,14 +75,15 @@ class Replacement:
         )
 
 
-def _changed_setting(old: str, new: str) -> tuple[str, str, str] | None:
-    """(key, old value, new value) when ``old`` and ``new`` are one setting's line before and
-    after an edit (``key = value``, ``key: value``, ``<key>value</key>``)."""
+def _changed_setting(old: str, new: str) -> tuple[str, str, str, str] | None:
+    """(key, operator, old value, new value) when ``old`` and ``new`` are one setting's line
+    before and after an edit (``key = value``, ``key: value``, ``<key>value</key>``, ``go
+    1.22``)."""
     a, b = setting_line(old.strip("`")), setting_line(new.strip("`"))
     if a is None or b is None or a[:2] != b[:2]:
         return None
     va, vb = (v.strip("\"',; ") for v in (a[2], b[2]))
-    return (a[0], va, vb) if va and vb and va != vb else None
+    return (a[0], a[1], va, vb) if va and vb and va != vb else None
 
 
 def _names_key(text: str, key: str) -> bool:
