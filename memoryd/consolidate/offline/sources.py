@@ -74,7 +74,10 @@ _ANY_HEADING = re.compile(r"^#{1,6}\s+\S")
 _SUBSECTION = re.compile(
     r"^(?:#{1,6}\s*)?(?:\*\*)?(preference signals|reusable knowledge"
     r"|failures and how to do differently|references|key steps|rule candidates)(?:\*\*)?"
-    r"\s*(?:\([^()\n]*\))?\s*:?\s*(?:\*\*)?$",  # "Rule candidates (…):" says what they are
+    # "Rule candidates (…):" says what they are. No two runs of spaces may meet (each
+    # optional part takes the spaces after it): three adjacent \s* split a long run of spaces
+    # that fails to end the line every way there is, cubic in its length.
+    r"\s*(?:\([^()\n]*\)\s*)?(?::\s*)?(?:\*\*)?$",
     re.I,
 )
 _SUBSECTION_KIND = {
