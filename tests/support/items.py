@@ -55,10 +55,15 @@ def result(call_id: str, code: int | None, output: str) -> dict[str, Any]:
 
 
 def patch(
-    call_id: str, *files: str, op: str = "Update", added: tuple[str, ...] = ("new",)
+    call_id: str,
+    *files: str,
+    op: str = "Update",
+    added: tuple[str, ...] = ("new",),
+    removed: tuple[str, ...] = ("old",),
 ) -> dict[str, Any]:
     plus = "".join(f"+{line}\n" for line in added)
-    body = "".join(f"*** {op} File: {f}\n@@\n-old\n{plus}" for f in files)
+    minus = "".join(f"-{line}\n" for line in removed)
+    body = "".join(f"*** {op} File: {f}\n@@\n{minus}{plus}" for f in files)
     return {
         "type": "custom_tool_call",
         "name": "apply_patch",

@@ -83,6 +83,20 @@ def test_a_candidate_section_is_read_apart_from_the_rules() -> None:
     assert task.prefs == [_said(ALONE)]
 
 
+def test_candidates_before_the_first_task_heading_are_the_first_tasks() -> None:
+    """Like the rules and knowledge above the first "### Task" heading: kept, not dropped."""
+    head = f"{CANDIDATES_HEADING}\n- {_said(STUBS)}\n\n"
+    parsed = parse_memory_text(_raw("add the importer").replace("### Task 1", head + "### Task 1"))
+    (task,) = parsed.tasks
+    assert task.candidates == [_said(STUBS)]
+
+
+def test_a_memory_of_candidates_alone_is_read() -> None:
+    parsed = parse_memory_text(f"{CANDIDATES_HEADING}\n- {_said(STUBS)}\n")
+    (task,) = parsed.tasks
+    assert task.candidates == [_said(STUBS)]
+
+
 def test_candidates_restated_in_two_projects_become_one_general_rule(tmp_path: Path) -> None:
     rows = [
         _row(1, "/w/kestrel", _raw("wire the webhook", candidates=[STUBS])),

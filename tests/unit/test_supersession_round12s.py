@@ -16,6 +16,7 @@ from support.items import (
     extract,
     failures_of,
     knowledge_of,
+    patch,
     patch_ok,
     request,
     result,
@@ -33,16 +34,7 @@ ELEMENT_NEW = "<TargetFramework>net8.0</TargetFramework>"
 
 
 def _edit(file: str, removed: str, added: str) -> list[dict[str, Any]]:
-    return [
-        {
-            "type": "custom_tool_call",
-            "name": "apply_patch",
-            "call_id": "p1",
-            "input": f"*** Begin Patch\n*** Update File: {file}\n@@\n-{removed}\n+{added}\n"
-            "*** End Patch\n",
-        },
-        patch_ok("p1"),
-    ]
+    return [patch("p1", file, removed=(removed,), added=(added,)), patch_ok("p1")]
 
 
 def test_an_xml_element_holding_one_value_is_a_setting() -> None:

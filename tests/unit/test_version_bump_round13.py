@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from support.items import assistant, knowledge_of, patch_ok, result, run, user
+from support.items import assistant, knowledge_of, patch, patch_ok, result, run, user
 from support.offline_memory import consolidate, session
 
 from memoryd.consolidate.offline.replaced import Replacement
@@ -17,16 +17,7 @@ CWD = "/home/oona/src/tidewell"
 
 
 def _bump(old: str, new: str) -> list[dict[str, object]]:
-    return [
-        {
-            "type": "custom_tool_call",
-            "name": "apply_patch",
-            "call_id": "p1",
-            "input": "*** Begin Patch\n*** Update File: .tool-versions\n@@\n"
-            f"-{old}\n+{new}\n*** End Patch\n",
-        },
-        patch_ok("p1"),
-    ]
+    return [patch("p1", ".tool-versions", removed=(old,), added=(new,)), patch_ok("p1")]
 
 
 def test_a_directive_pinning_a_version_is_a_setting() -> None:
@@ -45,6 +36,17 @@ def test_the_old_version_beside_its_tool_is_out_of_date_and_the_number_elsewhere
     assert not r.covers("nodejs 22.4.1 replaced nodejs 20.11.0 here")  # names the new one
     assert not r.covers("the tide fixture for 20.11.0 UTC is cached")  # the tool is not named
     assert not r.covers("nodejs is slow on the 20.11.0 fixture")  # not beside it
+
+
+def test_a_version_a_setting_holds_is_out_of_date_wherever_the_setting_is_named() -> None:
+    """Only a directive's pin must stand beside its tool: "python_requires is 3.11" names the
+    setting and its old value, as "the min SDK is 26" does."""
+    r = Replacement("`python_requires = 3.11`", "`python_requires = 3.12`", "2026-05-02", "…")
+    assert r.covers("python_requires is 3.11, so the match statement is fine")
+    assert not r.covers("python_requires is 3.12 now, it was 3.11")  # names the new one
+    xml = "<maven.compiler.release>{}</maven.compiler.release>"
+    r = Replacement(xml.format("1.8"), xml.format("11.0"), "2026-05-02", "…")
+    assert r.covers("The maven.compiler.release is 1.8 in pom.xml.")
 
 
 async def test_an_edit_that_bumps_the_pin_is_a_replacement() -> None:
@@ -108,12 +110,3 @@ async def test_a_short_directive_is_named_by_its_new_version() -> None:
     assert "Replaced: `go 1.21` is replaced by `go 1.23` (set in `go.mod`)" in await knowledge_of(
         items
     )
-
-
-def test_a_version_set_with_a_key_is_still_named_anywhere_on_the_line() -> None:
-    # `rust-version = "1.70"` is a setting with an operator: the line that names the key and
-    # the old value is out of date however far apart they are, as before round 13
-    r = Replacement('rust-version = "1.70"', 'rust-version = "1.74"', "2026-05-02", "Replaced: …")
-    assert r.covers('The MSRV is 1.70 (`rust-version = "1.70"` in Cargo.toml)')
-    assert r.covers("rust-version in Cargo.toml says the floor is 1.70")
-    assert not r.covers('The MSRV is 1.74 (`rust-version = "1.74"`), up from 1.70')

@@ -103,9 +103,10 @@ def lesson_line(text: str) -> str:
             brief = telling_part(quote.group("quote"), failed.group("cmd"))
             text = f"{text[: quote.start('quote')]}{brief}{text[quote.end('quote') :]}"
         instead = _INSTEAD.search(text)
-        if instead and instead.group("fix").endswith(f" && {failed.group('cmd')}"):
+        rerun = f" && {failed.group('cmd')}"
+        if instead and instead.group("fix").endswith(rerun):
             # the way that worked is a step, then the failed command again: the step is the fix
-            step = instead.group("fix")[: -len(failed.group("cmd")) - 4]
+            step = instead.group("fix").removesuffix(rerun)
             text = f"{text[: instead.start()]}; it {instead.group('verb')} after `{step}`"
     return _PASSED.sub("", text)
 
@@ -170,7 +171,7 @@ def telling_part(quote: str, command: str = "") -> str:
     the program the command already names and a leading "error:", and, when the quote was
     clipped, without its last sentence or output line cut short (or a bracket left open),
     unless that piece names a value (a code span, a path, a flag, a setting) before the
-    cut. Never shorter than ``BRIEF_MIN`` characters."""
+    cut. The whole quote when what is left would be shorter than ``BRIEF_MIN`` characters."""
     brief = _STAMP.sub("", quote, count=1) or quote
     speaker = _SPEAKER.match(brief)
     if speaker and speaker.group("name") in command.split():
@@ -185,7 +186,8 @@ def _without_cut_piece(clipped: str) -> str:
     """A clipped quote without the piece the clip cut short (a bracket or quote it left open,
     else its last sentence or output line) when what is left of that piece names no value (a
     quoted name, a code span, a path, a flag, a setting); a piece that then only introduces
-    what followed it (ends with ":") goes too."""
+    what followed it (ends with ":") goes too, or only its colon when what is before it is
+    shorter than ``BRIEF_MIN``."""
     body = clipped[:-1].rstrip()
     opened: list[int] = []  # brackets not yet closed, outermost first
     quote = -1  # where a single-quoted name opens, while it is open
@@ -214,9 +216,9 @@ def _without_cut_piece(clipped: str) -> str:
     kept = body[:at].rstrip(" |")
     while kept.endswith(":"):
         earlier = [c for c in cuts if BRIEF_MIN <= c < len(kept)]
-        kept = kept[: earlier[-1]].rstrip(" |") if earlier else kept[:-1].rstrip()
         if not earlier:
-            break
+            return kept[:-1].rstrip()
+        kept = kept[: earlier[-1]].rstrip(" |")
     return kept
 
 

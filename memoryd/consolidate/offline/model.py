@@ -389,16 +389,13 @@ def rule_aliases(sources: Sequence[Source]) -> dict[str, str]:
     for src in sources:
         for t in src.tasks:
             for bullet in t.prefs:
-                _, implication, quote = preference_parts(bullet)
-                text = implication or quote or bullet
+                text = _rule_text(bullet)
                 texts.setdefault(rule_key(text), text)
                 places.setdefault(rule_key(text), set()).add(src.cwd)
     tools = programs_run(sources)
     keys = sorted(texts)
     alias = {k: k for k in keys}
-    names = {project_name(src.cwd).lower() for src in sources}
-    runners = runners_of_tests(b for src in sources for t in src.tasks for b in t.knowledge)
-    cores = {k: core(t, names, runners) for k, t in texts.items()}
+    cores = dict(zip(texts, _cores(texts.values(), sources), strict=True))
 
     def root(k: str) -> str:
         while alias[k] != k:
@@ -434,7 +431,15 @@ def _meanings(sources: Sequence[Source]) -> tuple[dict[str, str], dict[str, set[
     return aliases, places
 
 
+def _cores(texts: Iterable[str], sources: Sequence[Source]) -> list[Core]:
+    """The ``core`` of each rule text, with the sources' project names and test runners."""
+    names = {project_name(src.cwd).lower() for src in sources}
+    runners = runners_of_tests(b for src in sources for t in src.tasks for b in t.knowledge)
+    return [core(t, names, runners) for t in texts]
+
+
 def _rule_text(bullet: str) -> str:
+    """What a preference bullet asks: its implication, else the user's words, else itself."""
     _, implication, quote = preference_parts(bullet)
     return implication or quote or bullet
 
@@ -485,9 +490,7 @@ def corroborated(sources: Sequence[Source]) -> tuple[list[Source], dict[str, str
         for bullet in t.prefs
     ]
     texts = [_rule_text(b) for *_, b, _ in said]
-    names = {project_name(src.cwd).lower() for src in sources}
-    runners = runners_of_tests(b for src in sources for t in src.tasks for b in t.knowledge)
-    cores = [core(t, names, runners) for t in texts]
+    cores = _cores(texts, sources)
     idf = rarity(cores)
     tools = programs_run(sources)
     words = [meaning_words(unwrap(t)) | c.ideas for t, c in zip(texts, cores, strict=True)]
@@ -542,9 +545,9 @@ def _restates(
 
 
 def _names_project(bullet: str, project: str) -> bool:
-    return len(project) >= MIN_PROJECT_NAME and project.lower() in re.findall(
-        r"\w[\w-]*(?:\.[\w-]+)*", bullet.lower()
-    )
+    """Whether a candidate names its own project (a name long enough not to be a plain word)
+    as a whole word: it is then said of that project, not carried to others."""
+    return len(project) >= MIN_PROJECT_NAME and project.lower() in _name_words(bullet)
 
 
 def general_rule_keys(sources: Sequence[Source], aliases: Mapping[str, str]) -> set[str]:
@@ -586,5 +589,14 @@ def _projects_by_name(sources: Sequence[Source]) -> dict[str, str]:
 
 def _projects_named(text: str, named: Mapping[str, str]) -> set[str]:
     """The directories of the projects ``text`` names as a whole word."""
-    words = set(re.findall(r"\w[\w-]*(?:\.[\w-]+)*", text.lower()))  # no sentence's full stop
+    words = _name_words(text)
     return {cwd for name, cwd in named.items() if name in words}
+
+
+def _name_words(text: str) -> set[str]:
+    """The words of ``text`` a project's directory name could be, lower case: dotted and
+    hyphenated names whole, without a sentence's full stop."""
+    return set(_NAME_WORD.findall(text.lower()))
+
+
+_NAME_WORD = re.compile(r"\w[\w-]*(?:\.[\w-]+)*")

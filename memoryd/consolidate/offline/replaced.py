@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from memoryd.consolidate.offline.meaning import REPLACED_LINE, SWITCHED_LINE, stance
-from memoryd.extract.offline.outcomes import names, pinned, setting_line
+from memoryd.extract.offline.outcomes import PIN, names, pinned, setting_line
 from memoryd.textutil import FILLER, norm_words, stem
 
 
@@ -55,7 +55,7 @@ class Replacement:
             # 28`"): a statement naming the setting and its old value, not the new one, is
             # out of date however it is worded ("the min SDK is 26")
             key, op, old_value, new_value = changed
-            if op == " ":
+            if op == PIN and _VERSION.fullmatch(old_value):
                 # a directive's pinned version is stated beside its tool ("Go 1.22",
                 # "go1.22.9"), not anywhere a line names the tool and holds the number
                 return (
@@ -77,8 +77,8 @@ class Replacement:
 
 def _changed_setting(old: str, new: str) -> tuple[str, str, str, str] | None:
     """(key, operator, old value, new value) when ``old`` and ``new`` are one setting's line
-    before and after an edit (``key = value``, ``key: value``, ``<key>value</key>``, ``key
-    version``)."""
+    before and after an edit (``key = value``, ``key: value``, ``<key>value</key>``, ``go
+    1.22``)."""
     a, b = setting_line(old.strip("`")), setting_line(new.strip("`"))
     if a is None or b is None or a[:2] != b[:2]:
         return None
@@ -162,6 +162,9 @@ def distinctive(value: str) -> bool:
 
 def _value(value: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w.]){re.escape(value)}(?![\w])")
+
+
+_VERSION = re.compile(r"v?\d+(?:\.\d+)+")
 
 
 def term_pattern(term: str) -> re.Pattern[str]:

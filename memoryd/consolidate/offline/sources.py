@@ -74,7 +74,10 @@ _ANY_HEADING = re.compile(r"^#{1,6}\s+\S")
 _SUBSECTION = re.compile(
     r"^(?:#{1,6}\s*)?(?:\*\*)?(preference signals|reusable knowledge"
     r"|failures and how to do differently|references|key steps|rule candidates)(?:\*\*)?"
-    r"\s*(?:\([^()\n]*\))?\s*:?\s*(?:\*\*)?$",  # "Rule candidates (…):" says what they are
+    # "Rule candidates (…):" says what they are. No two runs of spaces may meet (each
+    # optional part takes the spaces after it): three adjacent \s* split a long run of spaces
+    # that fails to end the line every way there is, cubic in its length.
+    r"\s*(?:\([^()\n]*\)\s*)?(?::\s*)?(?:\*\*)?$",
     re.I,
 )
 _SUBSECTION_KIND = {
@@ -111,7 +114,14 @@ class TaskIn:
     candidates: list[str] = field(default_factory=list)
 
     def has_content(self) -> bool:
-        return bool(self.title or self.prompt or self.prefs or self.knowledge or self.failures)
+        return bool(
+            self.title
+            or self.prompt
+            or self.prefs
+            or self.knowledge
+            or self.failures
+            or self.candidates
+        )
 
 
 @dataclass
@@ -222,11 +232,12 @@ def parse_memory_text(text: str) -> ParsedMemory:
         pre.group = pre.group or front.get("task_group", "")
         pre.outcome = pre.outcome or _outcome(front.get("task_outcome", ""))
         tasks = [pre] if (pre.has_content() or front) else []
-    elif pre.prefs or pre.knowledge or pre.failures:
+    elif pre.prefs or pre.knowledge or pre.failures or pre.candidates:
         first = tasks[0]
         first.prefs[:0] = pre.prefs
         first.knowledge[:0] = pre.knowledge
         first.failures[:0] = pre.failures
+        first.candidates[:0] = pre.candidates
     for t in tasks:
         if not t.title:
             t.title = clip(

@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterable
 
 from memoryd.extract.offline.judge import is_probe
+from memoryd.extract.offline.outcomes import VERSION
 from memoryd.extract.offline.sentences import split_sentences, strip_tail
 from memoryd.extract.offline.shell import SUBCOMMAND_PROGRAMS, command_key, command_programs
 from memoryd.extract.offline.tasks import Command, Task
@@ -17,10 +18,9 @@ from memoryd.textutil import TRANSIENT, clip, dedupe, md_code, one_line
 # A code span may be followed by the common noun it names ("the old `loom-cu121` env").
 # A name may be followed by its version ("Blender 3.6", "Python 3.11"): the version is what
 # changed, so it is part of the thing replaced.
-_VERSION = r"v?\d+(?:\.\d+)+[\w.+-]*"
 _X = (
     r"(?:`[^`\n]{1,60}`(?:\s+[a-z]{2,12}\b(?!\s+(?:with|by|to)\b))?"
-    rf"|[\w./:@+-]+(?:\s+(?:[a-z][\w./:@+-]*|{_VERSION}\b))?)"
+    rf"|[\w./:@+-]+(?:\s+(?:[a-z][\w./:@+-]*|{VERSION}\b))?)"
 )
 # Several old things replaced at once: "eslint and prettier", "`a`, `b` and `c`".
 _XS = rf"{_X}(?:(?:,\s*|,?\s+and\s+){_X}){{0,3}}"
@@ -52,10 +52,10 @@ _REPLACED: tuple[re.Pattern[str], ...] = tuple(
         rf"|supported|run|available)\s+(?:any\s*more|now)\b",
         # what is gone has a name or a port: "the machine on 3 is dead" says nothing of a tool,
         # and what is gone "again" comes back
-        rf"(?P<old>(?=\S*[a-z`]|\d{{3,}}){_X})\s+(?:is|are|has\s+been|was)\s+(?:gone|removed|deleted"
-        rf"|deprecated|dead|obsolete|no\s+longer\s+(?:used|available|supported|exists?|there"
-        rf"|needed|read|set|loaded|consulted|honou?red|recognized|recognised|required|called"
-        rf"|in\s+use))(?!\s+again\b)",
+        rf"(?P<old>(?=\S*[a-z`]|\d{{3,}}){_X})\s+(?:is|are|has\s+been|was)\s+"
+        rf"(?:gone|removed|deleted|deprecated|dead|obsolete|no\s+longer\s+(?:used|available"
+        rf"|supported|exists?|there|needed|read|set|loaded|consulted|honou?red|recognized"
+        rf"|recognised|required|called|in\s+use))(?!\s+again\b)",
         rf"\buse\s+(?P<new>{_X})\s+now\s+(?:instead\s+of|rather\s+than|not)\s+(?P<old>{_X})",
         # With its subject: "Removed the duplicated branch" narrates an edit.
         # … or a teammate by name: "Marco removed prettier from the repo"
@@ -145,7 +145,7 @@ def _term(text: str) -> str:
     words = text.split()
     if (
         len(words) > 1
-        and not re.fullmatch(_VERSION, words[1])
+        and not re.fullmatch(VERSION, words[1])
         and (words[0] not in SUBCOMMAND_PROGRAMS | {"make", "just"} or words[1] not in _SUBCOMMANDS)
     ):
         text = words[0]

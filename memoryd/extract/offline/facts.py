@@ -34,8 +34,10 @@ _CODE = re.compile(r"`[^`\n]{2,80}`")
 _STANDING = re.compile(
     r"\b(?:is|are|must|needs?|requires?|reads?|lives?|located|defined|configured|expects?"
     r"|uses?|listens?|binds?|pins?|pinned|generated|should|has\s+to|have\s+to|depends?\s+on"
-    r"|comes?\s+from|(?:takes?|gets?|pulls?|loads?)\s+(?:\w+\s+){1,3}from|points?\s+to|only\s+works|works\s+only|runs?\s+(?:on|at|in|from|before"
-    r"|after|against)|(?:forwards?|routes?|proxies|proxy|redirects?)\s+(?:\S+\s+){1,3}to\b|sits?\s+in|belongs?\s+in|goes\s+in|go\s+in|can't|cannot|won't|breaks?|fails?\s+"
+    r"|comes?\s+from|(?:takes?|gets?|pulls?|loads?)\s+(?:\w+\s+){1,3}from|points?\s+to"
+    r"|only\s+works|works\s+only|runs?\s+(?:on|at|in|from|before|after|against)"
+    r"|(?:forwards?|routes?|proxies|proxy|redirects?)\s+(?:\S+\s+){1,3}to\b|sits?\s+in"
+    r"|belongs?\s+in|goes\s+in|go\s+in|can't|cannot|won't|breaks?|fails?\s+"
     r"(?:unless|without|if|when)|only\s+(?:pass|passes|succeeds?|runs?)\s+(?:with|when|if|on|in))\b"
     # how a thing is done, with its instrument: "the app now starts locally with `x`"
     r"|\b[a-z]+s\s+(?:\w+\s+){0,2}(?:with|via|through|using)\s+`"

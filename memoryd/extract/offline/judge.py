@@ -232,7 +232,8 @@ _STOPGAP = re.compile(
 )
 # What a stopgap names that a command would hold: code, a VAR=value, a flag.
 _STOPGAP_TOKEN = re.compile(
-    r"`([^`\n]{4,80})`|(?<![\w`])([A-Za-z_]\w*=[^\s,;`]+)|(?<![\w`-])(--[A-Za-z][\w-]{2,}(?:=[^\s,;`]+)?)"
+    r"`([^`\n]{4,80})`|(?<![\w`])([A-Za-z_]\w*=[^\s,;`]+)"
+    r"|(?<![\w`-])(--[A-Za-z][\w-]{2,}(?:=[^\s,;`]+)?)"
 )
 
 

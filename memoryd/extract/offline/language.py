@@ -117,8 +117,8 @@ def proposal_sentence(text: str) -> str:
 def before_offer(text: str) -> str:
     """What a message that offers an action says before its first offer: the findings a
     refusal of the offer leaves standing ("The drift is V7's checksum: it was edited after it
-    ran. I can run `flyway repair`." → its first two sentences); "" when it opens with the
-    offer or offers nothing."""
+    ran. I can run `flyway repair`." → its first sentence); a bare "Shall I?" offers the
+    sentence before it. "" when it opens with the offer or offers nothing."""
     sentences = split_sentences(text)
     at = next((i for i, s in enumerate(sentences) if _PROPOSAL.search(s)), None)
     if at is None:

@@ -21,6 +21,7 @@ from memoryd.extract.offline.limits import COMMAND_CHARS
 from memoryd.extract.offline.outcomes import (
     LESSON_ERROR,
     LESSON_PART,
+    PIN,
     fix_code,
     instead_of,
     names,
@@ -471,7 +472,7 @@ def _names_pin(text: str, line: str) -> bool:
     """Whether ``text`` names a directive that pins a version with its new version beside
     it: "we're on Go 1.23 now" names ``go 1.23``, a key too short to be named alone."""
     s = setting_line(line)
-    return s is not None and s[1] == " " and pinned(s[0], s[2]).search(text) is not None
+    return s is not None and s[1] == PIN and pinned(s[0], s[2]).search(text) is not None
 
 
 def changed_settings(task: Task) -> list[str]:

@@ -25,7 +25,7 @@ import ctypes
 import json
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
@@ -396,32 +396,34 @@ def second_opinion(
         for c, sc in zip(candidates, scorer.scores([c.sentence for c in candidates]), strict=True)
     ]
     threshold = {"rule": thresholds[0], "fact": thresholds[1]}
-    ranked = sorted(
-        (
-            (-sc, n, c)
-            for n, (c, sc) in enumerate(zip(candidates, scores, strict=True))
-            if sc >= threshold[c.kind]
-        ),
-        key=lambda t: (t[0], t[1]),
-    )
     added: list[str] = []
-    for _, _, c in ranked[:cap]:
-        task = tasks[c.task]
+    for c in _best(candidates, scores, lambda c, sc: sc >= threshold[c.kind])[:cap]:
         if c.kind == "rule":
-            task.preferences.append(Preference(c.line, _implication(c.sentence)))
+            tasks[c.task].preferences.append(_preference(c))
         else:
             knowledge[c.task].append(c.line)
         added.append(c.line)
     # the user sentences the cap or the threshold left out that still read somewhat like a
     # rule: candidates, which only another project's restatement makes rules
-    weak = sorted(
-        (
-            (-sc, n, c)
-            for n, (c, sc) in enumerate(zip(candidates, scores, strict=True))
-            if c.kind == "rule" and sc >= candidate_threshold and c.line not in added
-        ),
-        key=lambda t: (t[0], t[1]),
+    weak = _best(
+        candidates,
+        scores,
+        lambda c, sc: c.kind == "rule" and sc >= candidate_threshold and c.line not in added,
     )
-    for _, _, c in weak[:CANDIDATE_CAP]:
-        tasks[c.task].candidates.append(Preference(c.line, _implication(c.sentence)))
+    for c in weak[:CANDIDATE_CAP]:
+        tasks[c.task].candidates.append(_preference(c))
     return added
+
+
+def _best(
+    candidates: Sequence[_Candidate],
+    scores: Sequence[float],
+    keep: Callable[[_Candidate, float], bool],
+) -> list[_Candidate]:
+    """The candidates ``keep`` accepts, highest score first (ties in their order)."""
+    kept = [(c, sc) for c, sc in zip(candidates, scores, strict=True) if keep(c, sc)]
+    return [c for c, _ in sorted(kept, key=lambda t: -t[1])]
+
+
+def _preference(c: _Candidate) -> Preference:
+    return Preference(c.line, _implication(c.sentence))

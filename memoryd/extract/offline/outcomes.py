@@ -89,8 +89,13 @@ _ELEMENT_LINE = re.compile(
     r"^<(?P<key>[A-Za-z_][\w.:-]{1,60})>(?P<value>[^<>\s][^<>]{0,60}?)</(?P=key)>$"
 )
 
+# A version ("3.11", "v1.22.9", "20.11.0-rc1"). Written as one dot and a tail rather than
+# "(?:\.\d+)+" then the tail: both match the same text, but the tail also takes ".1", so the
+# repeated group backtracks through every split of a long dotted run that fails to end well.
+VERSION = r"v?\d+\.\d+[\w.+-]*"
 # "go 1.22" (go.mod), "nodejs 20.11.0" (.tool-versions): a directive and the version it pins.
-_DIRECTIVE_LINE = re.compile(r"^(?P<key>[a-z][\w.-]{1,30})\s+(?P<value>v?\d+(?:\.\d+)+[\w.+-]*)$")
+_DIRECTIVE_LINE = re.compile(rf"^(?P<key>[a-z][\w.-]{{1,30}})\s+(?P<value>{VERSION})$")
+PIN = " "  # the operator ``setting_line`` gives a directive that pins a version
 
 
 def setting_line(line: str) -> tuple[str, str, str] | None:
@@ -104,7 +109,7 @@ def setting_line(line: str) -> tuple[str, str, str] | None:
         return m.group("key"), "<>", m.group("value")
     m = _DIRECTIVE_LINE.match(line)
     if m is not None:
-        return m.group("key"), " ", m.group("value")
+        return m.group("key"), PIN, m.group("value")
     return None
 
 
