@@ -13,6 +13,7 @@ import json
 import re
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import aiosqlite
@@ -60,6 +61,25 @@ def _start(s_days_ago: float) -> int:
 
 def _user_texts(corpus: Corpus, keys: tuple[str, ...]) -> list[str]:
     return [st.text for k in keys for st in corpus.session(k).steps if isinstance(st, User)]
+
+
+def _lookalikes_stay_home(
+    corpus: Corpus,
+    pairs: Sequence[tuple[str, str]],
+    split: Callable[[list[str]], list[str]] = list,
+) -> None:
+    """Each look-alike pair: two projects' own rules, neither stated by the other's wording,
+    and no user of another project says one (each text after ``split``)."""
+    by_id = {f.id: f for f in corpus.facts}
+    for a, b in pairs:
+        fa, fb = by_id[a], by_id[b]
+        assert fa.kind == fb.kind == "project_rule" and fa.project != fb.project
+        assert not Scorer(corpus).stated(fa, units(f"## {fa.project}\n\n- {fb.says}\n")), (a, b)
+        assert not Scorer(corpus).stated(fb, units(f"## {fb.project}\n\n- {fa.says}\n")), (a, b)
+        for f in (fa, fb):
+            keys = tuple(s.key for s in corpus.sessions if s.project != f.project)
+            elsewhere = split(_user_texts(corpus, keys))
+            assert not any(all(p.search(x) for p in f.match.patterns()) for x in elsewhere), f.id
 
 
 def _all_text(corpus: Corpus, keys: tuple[str, ...]) -> str:
@@ -878,16 +898,7 @@ def test_corpus_r_is_written_as_a_freelancers_house_rules_across_clients() -> No
     assert refs >= 4 and conditions >= 4, (refs, conditions)
     # look-alike rules: one client each, different values, and no other client's user says one
     assert len(LOOKALIKES) >= 5
-    for a, b in LOOKALIKES:
-        fa, fb = by_id[a], by_id[b]
-        assert fa.kind == fb.kind == "project_rule" and fa.project != fb.project
-        assert not Scorer(r).stated(fa, units(f"## {fa.project}\n\n- {fb.says}\n")), (a, b)
-        assert not Scorer(r).stated(fb, units(f"## {fb.project}\n\n- {fa.says}\n")), (a, b)
-        for f in (fa, fb):
-            elsewhere = sentences_of(
-                _user_texts(r, tuple(s.key for s in r.sessions if s.project != f.project))
-            )
-            assert not any(all(p.search(x) for p in f.match.patterns()) for x in elsewhere), f.id
+    _lookalikes_stay_home(r, LOOKALIKES, sentences_of)
     # first one client's rule, then "everywhere" in another client's repo naming the first
     for rule in EVERYWHERE:
         f = by_id[rule]
@@ -960,14 +971,7 @@ def test_corpus_s_is_written_as_a_platform_engineers_todo_lists() -> None:
             for t in _user_texts(s, (k,))
         ), rule
     assert len(LOOKALIKES) >= 4
-    for a, b in LOOKALIKES:
-        fa, fb = by_id[a], by_id[b]
-        assert fa.kind == fb.kind == "project_rule" and fa.project != fb.project
-        assert not Scorer(s).stated(fa, units(f"## {fa.project}\n\n- {fb.says}\n")), (a, b)
-        assert not Scorer(s).stated(fb, units(f"## {fb.project}\n\n- {fa.says}\n")), (a, b)
-        for f in (fa, fb):
-            elsewhere = _user_texts(s, tuple(x.key for x in s.sessions if x.project != f.project))
-            assert not any(all(p.search(t) for p in f.match.patterns()) for t in elsewhere), f.id
+    _lookalikes_stay_home(s, LOOKALIKES)
     ops = re.compile(
         r"^(?:\S+=\S+ )*(?:source \S+ && )?(?:sudo )?(bun|bunx|docker|nomad|nomad-pack|caddy|"
         r"\./caddy|xcaddy|meson|ninja|systemctl|journalctl|pulumi|go|op)\b"
@@ -1002,7 +1006,6 @@ def test_corpus_t_is_written_as_an_hpc_research_engineers_run_on_paragraphs() ->
     from quality.corpus_t import LOOKALIKES
 
     t = corpora.get("t")
-    by_id = {f.id: f for f in t.facts}
 
     def own(text: str) -> str:  # her words, without the forwarded "> " lines
         return "\n".join(ln for ln in text.split("\n") if not ln.startswith("> "))
@@ -1063,14 +1066,7 @@ def test_corpus_t_is_written_as_an_hpc_research_engineers_run_on_paragraphs() ->
             assert len(_words(a) & _words(b)) / len(_words(a) | _words(b)) < 0.4, (f.id, a, b)
     assert buried * 4 >= total * 3, (buried, total)
     assert len(LOOKALIKES) >= 3
-    for a, b in LOOKALIKES:
-        fa, fb = by_id[a], by_id[b]
-        assert fa.kind == fb.kind == "project_rule" and fa.project != fb.project
-        assert not Scorer(t).stated(fa, units(f"## {fa.project}\n\n- {fb.says}\n")), (a, b)
-        assert not Scorer(t).stated(fb, units(f"## {fb.project}\n\n- {fa.says}\n")), (a, b)
-        for f in (fa, fb):
-            elsewhere = _user_texts(t, tuple(s.key for s in t.sessions if s.project != f.project))
-            assert not any(all(p.search(x) for p in f.match.patterns()) for x in elsewhere), f.id
+    _lookalikes_stay_home(t, LOOKALIKES)
     hpc = re.compile(
         r"^(?:\S+=\S+ )*(?:export \S+ && |source \S+ && |spack env activate -d spack && )?"
         r"(sbatch|squeue|sacct|sacctmgr|sshare|salloc|srun|sinfo|scancel|module|mamba|conda|"
