@@ -139,13 +139,16 @@ def test_control_a_real_directory_is_rewritten_by_codex(codex: str, tmp_path: Pa
     assert before == {k: v for k, v in all_files(root).items() if not k.startswith(".git")}
 
     # Codex's writer runs in the background of a session, and the session's end cuts it off:
-    # on a loaded machine its phase 2 may not finish within one, so up to three are run.
+    # on a loaded machine it may not reach the model, or its phase 2 may not finish, within
+    # one session, so up to three are run.
+    ran = False
     for _ in range(3):
         requests, _ = anyio.run(codex_session, codex, tmp_path, home, WRITER_ON)
-        assert [r for r in requests if is_memory_request(r.headers)], "Codex's writer never ran"
+        ran = ran or any(is_memory_request(r.headers) for r in requests)
         after = all_files(folder)
         if after.get("raw_memories.md") != before["raw_memories.md"]:
             break
+    assert ran, "Codex's writer never ran"
     assert after != before
     # Its phase 2 rewrote the files memoryd derives (raw_memories.md, rollout_summaries/) and
     # put its own baseline in; memoryd's root behind the former link stayed as it was.
