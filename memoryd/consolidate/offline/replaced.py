@@ -55,7 +55,7 @@ class Replacement:
             # 28`"): a statement naming the setting and its old value, not the new one, is
             # out of date however it is worded ("the min SDK is 26")
             key, op, old_value, new_value = changed
-            if op == PIN and _VERSION.fullmatch(old_value):
+            if op == PIN:
                 # a directive's pinned version is stated beside its tool ("Go 1.22",
                 # "go1.22.9"), not anywhere a line names the tool and holds the number
                 return (
@@ -162,9 +162,6 @@ def distinctive(value: str) -> bool:
 
 def _value(value: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w.]){re.escape(value)}(?![\w])")
-
-
-_VERSION = re.compile(r"v?\d+(?:\.\d+)+")
 
 
 def term_pattern(term: str) -> re.Pattern[str]:
