@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 from memoryd.extract.offline.judge import is_probe
 from memoryd.extract.offline.outcomes import VERSION
-from memoryd.extract.offline.sentences import split_sentences, strip_tail
+from memoryd.extract.offline.sentences import FOR_NOW, split_sentences, strip_tail
 from memoryd.extract.offline.shell import SUBCOMMAND_PROGRAMS, command_key, command_programs
 from memoryd.extract.offline.tasks import Command, Task
 from memoryd.textutil import TRANSIENT, clip, dedupe, md_code, one_line
@@ -116,11 +116,6 @@ _REPLACEMENT_WORD = re.compile(
     r"|instead|in\s+place|\bold\b",
     re.I,
 )
-# A stopgap, not a switch: "use my token for now", "point it at staging temporarily".
-_FOR_NOW = re.compile(
-    r"\b(?:for\s+now|for\s+the\s+moment|for\s+the\s+time\s+being|temporarily|this\s+once)\b",
-    re.I,
-)
 # "I replaced …", and the agent's report without its subject ("Added the line and replaced
 # the sudo install with …"): the agent telling its own edit.
 _FIRST_PERSON = re.compile(r"^(?:i|i've|i\s+have|i\s+just)\b|^[A-Z][a-z]+ed\b", re.I)
@@ -181,7 +176,7 @@ def replacements(texts: Iterable[str], narrated: Iterable[str] = ()) -> list[str
                 break
             change = f"is replaced by {_term(new)}" if new else "is gone"
             out += [f'Replaced: {_term(old)} {change} ("{quote}")' for old in olds]
-            if new or _FOR_NOW.search(s):
+            if new or FOR_NOW.search(s):
                 continue  # the new tool is named already, or it is a stopgap ("use mine for now")
             # "we switched releases over to release-plz, cargo release isn't used anymore":
             # what is gone and what it moved to are told apart (the gone thing need not be

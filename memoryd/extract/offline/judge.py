@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from memoryd.extract.offline.limits import COMMAND_CHARS
-from memoryd.extract.offline.sentences import split_sentences
+from memoryd.extract.offline.sentences import FOR_NOW, split_sentences
 from memoryd.extract.offline.shell import (
     LOOK_VERBS,
     NO_MODULE,
@@ -223,13 +223,6 @@ def futile_steps(task: Task) -> set[int]:
     return out
 
 
-# "temporary, just for today: run them with ASAN_OPTIONS=detect_leaks=0": a stopgap the user
-# allows, not a way to work.
-_STOPGAP = re.compile(
-    r"\b(?:temporar(?:y|ily)|for\s+now|for\s+the\s+(?:moment|time\s+being)|this\s+once"
-    r"|(?:just\s+)?for\s+today)\b",
-    re.I,
-)
 # What a stopgap names that a command would hold: code, a VAR=value, a flag.
 _STOPGAP_TOKEN = re.compile(
     r"`([^`\n]{4,80})`|(?<![\w`])([A-Za-z_]\w*=[^\s,;`]+)"
@@ -248,9 +241,11 @@ def stopgap_commands(task: Task) -> set[int]:
         tokens = [
             next(g for g in m.groups() if g)
             for s in split_sentences(text)
-            if _STOPGAP.search(s)
+            if FOR_NOW.search(s)
             for m in _STOPGAP_TOKEN.finditer(s)
         ]
+        if not tokens:
+            continue  # most messages allow nothing for now
         for i, c in enumerate(cmds):
             held = [k for k in tokens if k in c.text]
             if c.seq > seq and held and any(_got_past(f, c, held) for f in cmds[:i]):

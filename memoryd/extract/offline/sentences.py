@@ -314,3 +314,13 @@ def dictated_clauses(sentence: str) -> list[str]:
 def spoken_sentences(text: str) -> list[str]:
     """The sentences of a message, a dictated one cut into its clauses."""
     return [c for s in split_sentences(text) for c in dictated_clauses(s)]
+
+
+# A stopgap, allowed only for now: "use my token for now", "point it at staging temporarily",
+# "temporary, just for today: run them with X=0". What it names is no switch of tools and no
+# way to work (``changes``, ``judge.stopgap_commands``).
+FOR_NOW = re.compile(
+    r"\b(?:for\s+now|for\s+the\s+(?:moment|time\s+being)|temporar(?:y|ily)|this\s+once"
+    r"|(?:just\s+)?for\s+today)\b",
+    re.I,
+)
