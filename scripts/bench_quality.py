@@ -41,9 +41,9 @@ pulumi and go output), T written as a research software engineer's long hedged r
 paragraphs about four research codes on a university HPC cluster, mixing topics, with rules
 buried mid-paragraph and her supervisor's and the cluster admins' words forwarded (knowledge
 from sbatch/squeue/sacct, Lmod, conda/mamba solver errors, snakemake dry runs, CMake and
-gfortran errors, pixi and spack), each with other projects and other wording. A–H, K, R and S
-are tuned on (R since round 12 and S since round 13, each after one held-out measurement); I,
-J, L to Q and T are held out: each
+gfortran errors, pixi and spack), each with other projects and other wording. A–H, K, R, S
+and T are tuned on (R since round 12, S since round 13 and T since round 14, each after one
+held-out measurement); I, J and L to Q are held out: each
 was written after the tuning corpora it followed, without reading their sessions, and never
 run before it was committed. For each corpus, in a fresh temp ``CODEX_HOME`` and state
 dir, with the default (offline) backends and the real CLI as a

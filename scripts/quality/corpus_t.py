@@ -20,7 +20,8 @@ format). Later sessions bring an OpenMPI module swap after an OS upgrade, a rena
 a new reference database and a new compute allocation.
 
 Written after A-S without reading their sessions or memoryd's extraction and consolidation
-code, and never run through memoryd before it was committed: held out.
+code, and never run through memoryd before it was committed: held out for round 13's
+measurement, tuned on since round 14.
 """
 
 from __future__ import annotations
@@ -439,7 +440,7 @@ LOOKALIKES = (
 
 CORPUS = Corpus(
     name="t",
-    how="a research software engineer's long hedged run-on paragraphs about four research codes on an HPC cluster, with forwarded words of her supervisor and the cluster's admins (held out)",
+    how="a research software engineer's long hedged run-on paragraphs about four research codes on an HPC cluster, with forwarded words of her supervisor and the cluster's admins (measured once held out, tuned on since round 14)",
     projects=PROJECTS,
     sessions=SESSIONS,
     facts=FACTS,
