@@ -39,7 +39,7 @@ from memoryd.extract.offline.facts import _anchored, _statement
 from memoryd.extract.offline.implication import preference_implication, with_context
 from memoryd.extract.offline.judge import Printed
 from memoryd.extract.offline.rules import is_preference
-from memoryd.extract.offline.sentences import split_sentences, strip_tail
+from memoryd.extract.offline.sentences import run_on_clauses, split_sentences, strip_tail
 from memoryd.extract.offline.tasks import Preference, Task
 from memoryd.textutil import TRANSIENT, clip, norm_words, one_line
 
@@ -89,13 +89,14 @@ def strip_marker(s: str) -> str:
     return _MARKER.sub("", s.strip()).strip()
 
 
-def message_sentences(text: str) -> list[str]:
-    """The prose sentences of a message: fenced code dropped, list markers stripped."""
+def message_sentences(text: str, clauses: bool = False) -> list[str]:
+    """The prose sentences of a message: fenced code dropped, list markers stripped;
+    ``clauses``: a run-on sentence of the user's cut into its clauses (``run_on_clauses``)."""
     out = []
     for s in split_sentences(_FENCE.sub(" ", text)):
         s = strip_marker(s)
         if re.search(r"\w", s):
-            out.append(s)
+            out += run_on_clauses(s) if clauses else [s]
     return out
 
 
@@ -331,7 +332,7 @@ def admissible(sentence: str) -> bool:
 def _user_candidates(i: int, task: Task, taken: set[str]) -> Iterator[_Candidate]:
     quotes = " ".join(norm_words(p.quote) for p in task.preferences)
     for text in task.user_texts:
-        sentences = message_sentences(text)
+        sentences = message_sentences(text, clauses=True)
         for s in sentences:
             s1 = one_line(s)
             key = norm_words(s1)

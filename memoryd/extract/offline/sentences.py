@@ -311,9 +311,82 @@ def dictated_clauses(sentence: str) -> list[str]:
     return [" ".join(c) for c in clauses if c]
 
 
+# A run-on sentence is the written twin of a dictated one: several clauses, each with a
+# subject and a verb of its own, spliced with commas ("…, could you do a dry run, and just so
+# you know my supervisor wants the login nodes kept for git only, so anything that runs rules
+# goes through sbatch, the dry run itself is fine though"). A rule buried in it is a clause,
+# not the paragraph. Long (``_RUN_ON_MIN_WORDS``) with at least two commas: no sentence of
+# that length with commas in it is one clause.
+_RUN_ON_MIN_WORDS = 40
+# After a comma, a closed-class word that opens a new clause: a conjunction, a subordinator
+# or a discourse marker, or a personal subject ("I", "we", "my supervisor", "she").
+_CLAUSE_OPENER = re.compile(
+    r",\s+(?=(?:and|so|but|or|plus|then|also|because|since|though|although|which|while|"
+    r"anyway|oh|ideally|honestly|basically|i|i'm|i've|i'd|i'll|we|we're|we've|you|you're|"
+    r"she|he|they|it|it's|it'd|that's|there's|my|our|let's)\b)",
+    re.I,
+)
+_MIN_CLAUSE_WORDS = 5
+# A subordinate clause belongs to a main clause: one that sets the time or condition ("while
+# you're in there", "if it needs a scratch copy") comes before its main clause; one that
+# gives a reason, a concession or a relative ("because the defaults move", "which we added
+# last week") after it.
+_LEADS_MAIN = frozenset("while if when whenever once unless before after".split())
+_FOLLOWS_MAIN = frozenset("because since though although which".split())
+
+
+def run_on(sentence: str) -> bool:
+    """Whether a sentence is several comma-spliced clauses: long, with two commas or more."""
+    return len(sentence.split()) >= _RUN_ON_MIN_WORDS and sentence.count(",") >= 2
+
+
+def run_on_clauses(sentence: str) -> list[str]:
+    """The clauses of a run-on sentence (itself alone when it is not one): cut at a comma
+    before a word that opens a clause, outside parentheses and code spans; a piece of fewer
+    than five words ("Hi", "which we added last week") stays with the clause before it, or
+    the one after when it opens the sentence."""
+    if not run_on(sentence):
+        return [sentence]
+    pieces: list[str] = []
+    start = 0
+    for m in _CLAUSE_OPENER.finditer(sentence):
+        before = sentence[start : m.start()]
+        if sentence[: m.start()].count("(") > sentence[: m.start()].count(")"):
+            continue
+        if sentence[: m.start()].count("`") % 2:
+            continue
+        pieces.append(before)
+        start = m.end()
+    pieces.append(sentence[start:])
+    out: list[str] = []
+    carry = ""
+    for piece in (p.strip() for p in pieces):
+        opener = words_of(piece)[:2]
+        if not opener:
+            continue
+        leads = opener[-1 if opener[0] == "and" else 0] in _LEADS_MAIN
+        follows = opener[0] in _FOLLOWS_MAIN
+        if carry:  # the clause it held back opens this one
+            piece, carry, follows = f"{carry}, {piece}", "", False
+        short = len(piece.split()) < _MIN_CLAUSE_WORDS
+        if leads:
+            carry = piece  # "and while you're in there, …": its main clause comes next
+        elif out and (short or follows):
+            out[-1] = f"{out[-1]}, {piece}"
+        elif short:
+            carry = piece
+        else:
+            out.append(piece)
+    if carry:
+        out.append(carry)
+    return out
+
+
 def spoken_sentences(text: str) -> list[str]:
-    """The sentences of a message, a dictated one cut into its clauses."""
-    return [c for s in split_sentences(text) for c in dictated_clauses(s)]
+    """The sentences of a message, a dictated or run-on one cut into its clauses."""
+    return [
+        c for s in split_sentences(text) for d in dictated_clauses(s) for c in run_on_clauses(d)
+    ]
 
 
 # A stopgap, allowed only for now: "use my token for now", "point it at staging temporarily",
