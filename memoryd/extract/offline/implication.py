@@ -18,6 +18,7 @@ from memoryd.extract.offline.norms import (
 from memoryd.extract.offline.rules import (
     CLAUSE_VERB,
     contrast_match,
+    hedged_wish,
     inverted_contrast,
     is_preference,
     prohibition,
@@ -127,6 +128,8 @@ def preference_implication(sentence: str) -> str:
         return clip(x, 130)  # a complaint asks for the opposite of what it names
     if x := standing_question(s):
         return clip(x, 160)
+    if x := hedged_wish(s):
+        return clip(f"ideally {strip_tail(x)}", 160)  # without who hedged it, and how
     s = without_marker(s) if remembered(s) else s
     if (lead := rule_lead(s)) and not whole_rule(s[len(lead) + 1 :]):
         s = lead  # "before renaming any table, ask: …": the reason after the colon asks nothing

@@ -466,6 +466,56 @@ def _conditioned_prohibition(s: str) -> bool:
     return any(prohibition(c) for c in re.split(r",\s+", body)[1:])
 
 
+# A wish hedged for politeness ("I think it'd be best if every accumulator was real64",
+# "ideally the bootstrap uses a fixed seed"): the hedge asks as firmly as "should". What it
+# wishes is a standing rule when it holds of a kind of thing (an "every/any/all" subject or a
+# plural one) or holds habitually (a verb in the present tense); an event of this task ("if
+# the report rule wrote it", "if the taxonomy step got rerun") is a request for now, and a
+# wish about what a pronoun points at ("if those were NetCDF files") needs its context.
+_HEDGE = re.compile(
+    r"^(?:i\s+think\s+(?:that\s+)?)?(?:(?:it'?d|it\s+would|it'll|it\s+will)\s+be\s+"
+    r"(?:best|better|good|great|ideal|nice|cleaner|safer|simplest)\s+(?P<how>if|to)"
+    r"|ideally,?)\s+(?P<x>.+)$",
+    re.I,
+)
+_POINTED = re.compile(r"^(?:it|this|that|these|those|they|them|we|you|i)\b", re.I)
+_OF_A_KIND = re.compile(
+    r"^(?:(?:every|each|any|all)\s+\S"
+    r"|(?:[\w./'-]+\s+(?:and\s+)?){0,4}?[\w'-]+s\s+(?:were|are|had|have|got|get|stay(?:ed)?"
+    r"|went|go|live|lived)\b"
+    # a plural subject and a verb in the present ("migrations run before the tests")
+    r"|(?:[\w./'-]+\s+){0,3}?(?!(?:is|was|has|does|its|this|his)\b)[\w'-]+s\s+"
+    r"(?!(?:and|or|of|in|on|for|to|from|with|at|by)\b)"
+    r"[a-z]+(?<!ed)(?<!s)\s+\w)",
+    re.I,
+)
+# a singular subject and a verb in the present, third person ("the bootstrap uses a seed")
+_HABITUAL = re.compile(
+    r"^(?:[\w./'-]+\s+){1,4}?(?!(?:is|was|has|does)\b)[a-z-]+[^s\W]s\s+"
+    r"(?!it\b|this\b|that\b|them\b)\w",
+    re.I,
+)
+_DETERMINER = re.compile(r"^(?:the|our|its|my|a|an)\s+", re.I)
+
+
+def hedged_wish(s: str) -> str:
+    """What a hedged wish wishes, when that is a standing rule, or ""."""
+    m = _HEDGE.match(body_of(s))
+    if m is None or QUESTION.search(s):
+        return ""
+    x = m.group("x").strip()
+    if m.group("how") == "to":  # "it'd be best to keep X": an instruction, judged as one
+        return x if whole_rule(x) else ""
+    if _POINTED.match(x) or _context_bound(x):
+        return ""
+    bare = _DETERMINER.sub("", x)
+    return x if _OF_A_KIND.match(bare) or _HABITUAL.match(bare) else ""
+
+
+def _hedged_wish(s: str) -> bool:
+    return bool(hedged_wish(s))
+
+
 # Preference shapes without a trigger word. Each is a grammatical mechanism, not a phrase.
 _RULE_SHAPES: tuple[Callable[[str], bool], ...] = (
     _contrast,
@@ -493,6 +543,7 @@ _RULE_SHAPES: tuple[Callable[[str], bool], ...] = (
     go_on,
     style_subject,
     no_repeat,
+    _hedged_wish,
 )
 # Shapes that hold in a clause of their own after "so"/"but"/";".
 _CLAUSE_SHAPES: tuple[Callable[[str], bool], ...] = (
