@@ -407,7 +407,7 @@ def test_corpus_c_is_neither_a_nor_b_in_other_words() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q", "r", "s", "t"]
+    "name", ["e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q", "r", "s", "t", "u"]
 )
 def test_a_held_out_corpus_shares_nothing_with_the_others(name: str) -> None:
     """E to T, the held-out corpora, have their own projects and wording: no user message or
