@@ -2,7 +2,7 @@
 """Benchmark what memoryd's memory keeps: planted facts in realistic Codex sessions, scored in
 ``memory_summary.md`` and ``MEMORY.md`` (issue 13).
 
-Twenty corpora of Codex 0.169 rollouts (``scripts/quality/``): A written by hand, B generated
+Twenty-one corpora of Codex 0.169 rollouts (``scripts/quality/``): A written by hand, B generated
 from templates with a seeded RNG, C written as terminal transcripts, D assembled from episodes
 of messy work (corrections, edits as fixes, wrapped commands, refusals, tools gone), E written
 as one developer's work diary in a non-native voice, F assembled from each project's own files
@@ -41,12 +41,16 @@ pulumi and go output), T written as a research software engineer's long hedged r
 paragraphs about four research codes on a university HPC cluster, mixing topics, with rules
 buried mid-paragraph and her supervisor's and the cluster admins' words forwarded (knowledge
 from sbatch/squeue/sacct, Lmod, conda/mamba solver errors, snakemake dry runs, CMake and
-gfortran errors, pixi and spack), each with other projects and other wording. A–H, K, R, S
-and T are tuned on (R since round 12, S since round 13 and T since round 14, each after one
-held-out measurement); I, J and L to Q are held out: each
-was written after the tuning corpora it followed, without reading their sessions, and never
-run before it was committed. For each corpus, in a fresh temp ``CODEX_HOME`` and state
-dir, with the default (offline) backends and the real CLI as a
+gfortran errors, pixi and spack), U written as a hardware startup's tech lead who explains
+why (rules as the story behind them, rhetorical questions she answers, team conventions and
+consequences, corrections of the agent's assumptions) across Zephyr firmware, a Bazel monorepo,
+a Haskell service and Azure Bicep (knowledge from west, devicetree and Kconfig errors, the
+linker, nrfjprog, mcumgr, bazel analysis errors, stack and GHC errors, hpack, az and bicep),
+each with other projects and other wording. A–H, K, R, S and T are tuned on (R since round 12,
+S since round 13 and T since round 14, each after one held-out measurement); I, J, L to Q and
+U are held out: each was written after the tuning corpora it followed, without reading their
+sessions, and never run before it was committed. For each corpus, in a fresh temp
+``CODEX_HOME`` and state dir, with the default (offline) backends and the real CLI as a
 subprocess:
 
 1. write the initial sessions, dated from one "now" so that all are idle and within the age
