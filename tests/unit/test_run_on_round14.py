@@ -4,15 +4,16 @@ A user who writes one long comma-spliced paragraph buries a rule in its middle: 
 clause, not the paragraph, and the rest of the paragraph (a greeting, the task, an aside about
 her week) must not become part of it. A rule hedged for politeness ("I think it'd be best if",
 "ideally") asks as firmly as "should" when what it wishes holds of a kind of thing or
-habitually; a wish about an event of this task is a request for now. Wording no corpus has
-(a brewery's fermentation monitor)."""
+habitually; a wish about an event of this task is a request for now. A subordinate clause
+about one coming event of someone else's opens no instruction, and what the user did instead
+of something is a report. Wording no corpus has (a brewery's fermentation monitor)."""
 
 from __future__ import annotations
 
 from memoryd.extract.offline.implication import preference_implication
 from memoryd.extract.offline.language import read_message
 from memoryd.extract.offline.rules import hedged_wish, is_preference
-from memoryd.extract.offline.sentences import run_on, run_on_clauses, spoken_sentences
+from memoryd.extract.offline.sentences import imperative, run_on, run_on_clauses, spoken_sentences
 
 PARAGRAPH = (
     "Morning, so the fermenter dashboard has been blank since Friday and the brewers are "
@@ -97,3 +98,30 @@ def test_a_hedged_wish_about_this_task_or_a_thing_pointed_at_is_no_rule() -> Non
     ):
         assert hedged_wish(s) == "", s
         assert not is_preference(s), s
+
+
+def test_a_subordinate_clause_about_one_coming_event_is_no_instruction() -> None:
+    """Unpunctuated, "before you change anything show me the diff" is an instruction under a
+    condition on any case; "before the head brewer tastes it I want the chart fixed" waits
+    for one event of someone else's and asks for this task only."""
+    assert imperative("before you touch the collector show me the plan")
+    assert is_preference("before you touch the collector show me the plan first")
+    assert imperative("before deploying run the smoke test")
+    assert not imperative("before the head brewer tastes it I want the chart fixed")
+    assert not is_preference("so before the head brewer tastes it I want the chart fixed")
+    assert not imperative("after the keg is empty swap the sensor")
+    # a flag spelled like a subordinator is no subordinator
+    assert imperative("--since drops records without a timestamp, should keep them") == imperative(
+        "--until drops records without a timestamp, should keep them"
+    )
+
+
+def test_what_the_user_did_instead_of_something_is_a_report_not_a_rule() -> None:
+    assert not is_preference(
+        "So I tried reading the gravity from the spare sensor instead of the main one and "
+        "it reads zero"
+    )
+    assert not is_preference("We ran the export by hand rather than through cron and it worked")
+    # a rule recalled by a verb of saying stays a rule
+    assert is_preference("I told you to use the staging copy instead of the production one")
+    assert is_preference("We agreed on UTC rather than local time in every export")

@@ -101,8 +101,20 @@ def is_preference(sentence: str) -> bool:
     return whole_rule(s) or bool(rule_clause_of(s))
 
 
+# "I tried running it from my account instead of hers and it falls over": what the speaker
+# did, told in the past; "instead of" compares two runs, it asks for neither. Verbs of saying
+# ("I told you to use uv instead of pip") recall a rule and stay.
+_DID = re.compile(
+    r"^(?:i|we)\s+(?:just\s+|already\s+|also\s+|then\s+)?"
+    r"(?!(?:asked|told|said|mentioned|wanted|meant|agreed|decided|used\s+to)\b)"
+    r"(?:[a-z]+ed|ran|did|went|got|had|made|took|saw|found|left|kept|put|wrote|built|broke"
+    r"|lost|spent|sent|came|began|brought|pulled|pushed)\b",
+    re.I,
+)
+
+
 def whole_rule(s: str) -> bool:
-    if _PREFERENCE.search(s):
+    if _PREFERENCE.search(s) and not _DID.match(body_of(s)):
         stripped = _BEHAVIOUR_NOT_RULE.sub("", s)
         if _PREFERENCE.search(stripped) is not None and _rule_adverbs(stripped):
             return True

@@ -96,6 +96,14 @@ _NOT_IMPERATIVE = frozenset(
     "haha lol hmm ugh oh ah wow yay btw fyi well oops "
     "i'd we're you're they're sorry apologies".split()
 )
+# A subordinator opens a clause whose main clause follows. Unpunctuated, "before you change
+# anything show me the diff" is an instruction under a condition on any case, and reads as one
+# (the subordinator taken for its verb, as before); "before the student resubmits I want the
+# test fixed" is one coming event of someone else's, and no instruction at all.
+_SUBORDINATORS = frozenset(
+    "before after while whenever once unless until since because although though".split()
+)
+_ANY_CASE = re.compile(r"^\S+\s+(?:you|any|every|each|anything|everything|\w+ing)\b", re.I)
 # "-ly" makes adverbs of adjectives ("locally", "quickly"); "-ply" ends verbs ("apply",
 # "reply", "supply").
 _BASE_VERB_ENDINGS = re.compile(r"(?:ing|ed|(?<!p)ly)$")
@@ -199,6 +207,10 @@ _REPORT = re.compile(
 def imperative(s: str) -> bool:
     w = first_word(s)
     if not w or w in _NOT_IMPERATIVE or (_BASE_VERB_ENDINGS.search(w) and w not in _ING_VERBS):
+        return False
+    body = body_of(s)
+    # (a flag named like one, "--since drops records", is no subordinator)
+    if w in _SUBORDINATORS and body[:1].isalpha() and not _ANY_CASE.match(body):
         return False
     if w not in ("make", "be") and _REPORT.match(body_of(s)):
         return False
