@@ -107,6 +107,7 @@ def test_a_subordinate_clause_about_one_coming_event_is_no_instruction() -> None
     assert imperative("before you touch the collector show me the plan")
     assert is_preference("before you touch the collector show me the plan first")
     assert imperative("before deploying run the smoke test")
+    assert imperative("after a PR gets fixup commits squash them with autosquash")
     assert not imperative("before the head brewer tastes it I want the chart fixed")
     assert not is_preference("so before the head brewer tastes it I want the chart fixed")
     assert not imperative("after the keg is empty swap the sensor")

@@ -97,13 +97,14 @@ _NOT_IMPERATIVE = frozenset(
     "i'd we're you're they're sorry apologies".split()
 )
 # A subordinator opens a clause whose main clause follows. Unpunctuated, "before you change
-# anything show me the diff" is an instruction under a condition on any case, and reads as one
-# (the subordinator taken for its verb, as before); "before the student resubmits I want the
-# test fixed" is one coming event of someone else's, and no instruction at all.
+# anything show me the diff" or "after a PR gets fixups squash them" is an instruction under a
+# condition on any case, and reads as one (the subordinator taken for its verb, as before);
+# "before the student resubmits I want the test fixed" waits for one coming event of a
+# particular someone or something (a definite subject), and is no instruction at all.
 _SUBORDINATORS = frozenset(
     "before after while whenever once unless until since because although though".split()
 )
-_ANY_CASE = re.compile(r"^\S+\s+(?:you|any|every|each|anything|everything|\w+ing)\b", re.I)
+_ONE_EVENT = re.compile(r"^\S+\s+(?:the|my|his|her|their|this|that)\s+\w+", re.I)
 # "-ly" makes adverbs of adjectives ("locally", "quickly"); "-ply" ends verbs ("apply",
 # "reply", "supply").
 _BASE_VERB_ENDINGS = re.compile(r"(?:ing|ed|(?<!p)ly)$")
@@ -210,7 +211,7 @@ def imperative(s: str) -> bool:
         return False
     body = body_of(s)
     # (a flag named like one, "--since drops records", is no subordinator)
-    if w in _SUBORDINATORS and body[:1].isalpha() and not _ANY_CASE.match(body):
+    if w in _SUBORDINATORS and body[:1].isalpha() and _ONE_EVENT.match(body):
         return False
     if w not in ("make", "be") and _REPORT.match(body_of(s)):
         return False
