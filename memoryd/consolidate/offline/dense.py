@@ -36,8 +36,11 @@ def rule_line(head: str, quote: str) -> str:
     head, quote = head.strip(), quote.strip()
     if not quote or adds_little(quote, head):
         return clip(head, LINE_CHARS)
-    at = quote.lower().find(head.rstrip(".").lower())
-    if at >= 0 and head:
+    # a rule phase 1 clipped ("… should live…") is found in the quote by what is left of it:
+    # the quote then goes on past the clip with the words the clip cut off
+    stem = head[:-1].rstrip() if head.endswith("…") else head.rstrip(".")
+    at = quote.lower().find(stem.lower())
+    if at >= 0 and stem:
         ends = [m.end() for m in _SENTENCE_END.finditer(quote[:at])]
         if ends and not quote[ends[-1] : at].strip():
             # the rule is a whole later sentence: the one before may name what it is about
@@ -52,8 +55,8 @@ def rule_line(head: str, quote: str) -> str:
         return clip(quote[start:].rstrip(), LINE_CHARS)
     if adds_little(quote, head, QUOTE_EXTRA_WORDS):
         return clip(head, LINE_CHARS)
-    stem = quote.lower().find(head[:40].lower())
-    if quote.endswith("…") and stem >= 0 and not _SENTENCE_END.search(quote[:stem]):
+    opens = quote.lower().find(head[:40].lower())
+    if quote.endswith("…") and opens >= 0 and not _SENTENCE_END.search(quote[:opens]):
         # a quote clipped before the rule ends: the rule is its sentence, lead-in aside
         return clip(head, LINE_CHARS)
     return f'{clip(head, 200)} — "{clip(quote, 200)}"'
