@@ -7,6 +7,9 @@ library."""
 from __future__ import annotations
 
 from memoryd.consolidate.offline.dense import rule_line
+from memoryd.consolidate.offline.model import Entry
+from memoryd.consolidate.offline.moment import momentary
+from memoryd.consolidate.offline.summary_md import build_summary_model
 
 
 def test_a_rule_clipped_by_phase_1_is_said_with_the_words_its_quote_goes_on_with() -> None:
@@ -21,3 +24,39 @@ def test_a_rule_clipped_by_phase_1_is_said_with_the_words_its_quote_goes_on_with
     assert rule_line("keep the raw dumps on the NAS", "keep the raw dumps on the NAS!") == (
         "keep the raw dumps on the NAS"
     )
+
+
+def test_a_refusal_that_points_at_the_offer_is_bound_to_the_moment() -> None:
+    assert momentary("do not do that, it would also wipe the choir's scans", rule=True)
+    assert momentary("Please don't do that, the altos are still editing", rule=True)
+    assert momentary("no, never run this again.", rule=True)
+    # a prohibition that names what it forbids holds in any session
+    assert not momentary("don't do that kind of rename in the score library", rule=True)
+    assert not momentary("do not commit the scanned PDFs", rule=True)
+    assert not momentary("never push this branch to main", rule=True)
+    assert not momentary("don't use it for the rehearsal builds", rule=True)
+
+
+def _rule(text: str, *threads: str) -> Entry:
+    return Entry(
+        key=text,
+        text=text,
+        threads=set(threads),
+        projects=["orchard", "scores"],
+        implication=text,
+        quote="",
+        kind="rule",
+        latest="2026-11-20",
+    )
+
+
+def test_a_general_refusal_of_the_offer_at_hand_ranks_after_every_other_line() -> None:
+    pointed = _rule("do not do that, it would also wipe my scans", "s1", "s2", "s3", "s4")
+    lasting = _rule("put large files on the NAS, not in home", "s1", "s2")
+    model = build_summary_model([], [], [pointed, lasting], [], [], [])
+    ranked = [ln.text.split(" (")[0] for ln in model.ranked()]
+    # said in more sessions, but it points at nothing in a new one
+    assert ranked == [
+        "- put large files on the NAS, not in home",
+        "- do not do that, it would also wipe my scans",
+    ]

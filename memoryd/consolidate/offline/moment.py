@@ -65,6 +65,14 @@ _PRONOUN_SUBJECT = re.compile(
 _PRONOUN_PREDICATE = re.compile(
     r"^[^;:.]{1,80}?\b(?:is|are)\s+(?:one|it|that|this|them)\s*(?:[;:,.]|$)", re.I
 )
+# "Please don't do that, it would …", "no, never run this": a refusal whose whole object
+# is a pronoun pointing at what was just offered; in another session it points at nothing.
+_POINTED_REFUSAL = re.compile(
+    r"^(?:(?:no|nope|please|ok|okay|sorry|hmm+)\b[,!.]?\s+){0,2}"
+    r"(?:don't|dont|do\s+not|never|please\s+don't)\s+(?:\w+\s+)?(?:that|this|it|those|these)"
+    r"(?:\s+(?:again|one|either|now|yet))?\s*(?:[,.;:!—–-]|$)",
+    re.I,
+)
 _CODE = re.compile(r"`[^`\n]+`")
 # A place in one version of a file ("`src/app/x.py:27`"): the line moves with the next edit.
 _FILE_LINE = re.compile(r"(?:[\w.-]+/)+[\w-]+\.[A-Za-z]{1,5}:\d+\b")
@@ -76,7 +84,10 @@ def momentary(statement: str, rule: bool = False) -> bool:
     work at hand ("let's …") with nothing that directs is what is momentary."""
     s = statement.strip().lstrip("-*• ").strip()
     if rule:
-        # "let's always …" still directs; "let's use …" only chooses
+        # "let's always …" still directs; "let's use …" only chooses; "don't do that" refuses
+        # the offer at hand, whatever it marks
+        if _POINTED_REFUSAL.match(s):
+            return True
         return HORTATIVE.match(s) is not None and not marked(s)
     if (m := _REPLY.match(s)) and _LEANS_ON_REPLY.match(s[m.end() :]):
         return True
