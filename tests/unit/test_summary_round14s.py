@@ -7,7 +7,9 @@ library."""
 from __future__ import annotations
 
 from memoryd.consolidate.offline.dense import rule_line
-from memoryd.consolidate.offline.model import Entry
+from memoryd.consolidate.offline.meaning import REPLACED
+from memoryd.consolidate.offline.memory_md import VisibleGroup
+from memoryd.consolidate.offline.model import Entry, Group
 from memoryd.consolidate.offline.moment import momentary
 from memoryd.consolidate.offline.summary_md import build_summary_model
 
@@ -59,4 +61,28 @@ def test_a_general_refusal_of_the_offer_at_hand_ranks_after_every_other_line() -
     assert ranked == [
         "- put large files on the NAS, not in home",
         "- do not do that, it would also wipe my scans",
+    ]
+
+
+def _replaced(text: str) -> Entry:
+    return Entry(
+        key=text,
+        text=text,
+        threads={"s1"},
+        projects=["orchard"],
+        kind=REPLACED,
+        latest="2026-11-20",
+    )
+
+
+def test_a_replacement_read_from_prose_that_names_nothing_is_left_to_memory_md() -> None:
+    misread = _replaced(
+        'Replaced: `just` is replaced by `them` ("we tag them weekly now, not just orchard")'
+    )
+    single = _replaced('Replaced: `only` is replaced by `s` ("that\'s weekly now, not only here")')
+    real = _replaced("Replaced: `cron` is replaced by `systemd timers`")
+    vg = VisibleGroup(Group("orchard", "/src/orchard"), [], [], [misread, single, real], [])
+    model = build_summary_model([], [vg], [], [], [], [])
+    assert [ln.text for ln in model.digests[0].lines] == [
+        "- orchard: `cron` was replaced by `systemd timers`"
     ]

@@ -53,7 +53,7 @@ from memoryd.consolidate.offline.model import Entry, project_bullet
 from memoryd.consolidate.offline.moment import momentary
 from memoryd.consolidate.offline.once import general_body, held_whole
 from memoryd.consolidate.offline.rank import bound_to_moment, score
-from memoryd.consolidate.offline.replaced import replaced_phrase, replacement
+from memoryd.consolidate.offline.replaced import misread, replaced_phrase, replacement
 from memoryd.consolidate.offline.scope import scope_only, unpointed
 from memoryd.consolidate.offline.sources import AdHocNote, Skill, Source
 from memoryd.consolidate.offline.supersession import slot
@@ -170,6 +170,8 @@ def _entry_text(e: Entry, rules: Sequence[str]) -> str:
     if e.kind == RULE:
         return rule_line(e.implication or e.text, e.quote)
     r = replacement(e.text, e.latest) if e.kind == REPLACED else None
+    if r is not None and misread(r):
+        return ""  # read from prose, it states no change of a thing; MEMORY.md keeps it
     if r is not None:
         said = e.text.split(" (", 1)[1].rstrip(")") if " (" in e.text else ""
         return replaced_phrase(r) + (f" ({said})" if said else "")
