@@ -86,3 +86,12 @@ def test_a_replacement_read_from_prose_that_names_nothing_is_left_to_memory_md()
     assert [ln.text for ln in model.digests[0].lines] == [
         "- orchard: `cron` was replaced by `systemd timers`"
     ]
+
+
+def test_a_statement_whose_whole_subject_is_both_or_neither_is_bound_to_the_moment() -> None:
+    # "both" and "neither" stand for the things the question named
+    assert momentary("Both are cheap: the sensor firmware builds in a minute")
+    assert momentary("Neither is needed for the choir's scans")
+    # a subject of its own is a statement that stands alone
+    assert not momentary("Both gateways are flashed from `firmware/` with `just flash`")
+    assert not momentary("The scans are cheap to rebuild")

@@ -58,7 +58,9 @@ _PASSING_STATE = re.compile(
 # "Both export `x`", "Neither takes a flag": a pronoun for things named in the question, its
 # verb right after it ("Both files export …" names its subject).
 _PRONOUN_SUBJECT = re.compile(
-    r"^(?:both|either|neither|each)\s+(?!of\b)[a-z]+s?\s+(?:`|the\b|a\b|an\b|it\b|them\b)",
+    r"^(?:both|either|neither|each)\s+(?!of\b)[a-z]+s?\s+(?:`|the\b|a\b|an\b|it\b|them\b)"
+    # "Both are cheap: …", "Neither is needed": the pronoun is the whole subject
+    r"|^(?:both|either|neither)\s+(?:are|is|were|was|would\s+be|will\s+be)\b",
     re.I,
 )
 # "`x` is one; …", "… is it.": the predicate is a pronoun for what was asked about.
