@@ -95,3 +95,16 @@ def test_a_statement_whose_whole_subject_is_both_or_neither_is_bound_to_the_mome
     # a subject of its own is a statement that stands alone
     assert not momentary("Both gateways are flashed from `firmware/` with `just flash`")
     assert not momentary("The scans are cheap to rebuild")
+
+
+def test_a_clipped_rule_reworded_from_a_quote_that_holds_it_is_said_once() -> None:
+    head = "ideally every gateway log line carries the firmware hash it came from, so the orch…"
+    quote = (
+        "I think it'd be best if every gateway log line carries the firmware hash it came "
+        "from, so the orchard crew can match a fault to a build"
+    )
+    assert rule_line(head, quote) == quote
+    # a quote that says more than the rule (a word the rule lacks beyond one) keeps both
+    other = "ideally every gateway reboots at night, the crew is aslee…"
+    said = "please make the gateways reboot at 3am when the sensors are idle"
+    assert rule_line(other, said).endswith(f'— "{said}"')

@@ -53,6 +53,11 @@ def rule_line(head: str, quote: str) -> str:
             if before and _CONDITION.match(before):
                 start = quote.rfind(before, 0, at)
         return clip(quote[start:].rstrip(), LINE_CHARS)
+    if head.endswith("…") and _held_in(stem.rsplit(None, 1)[0], quote):
+        # a clipped rule reworded from the user's sentence ("ideally every X …" of "I think
+        # it'd be best if every X …, because Y"), whose words the quote holds: the quote says
+        # it all, once
+        return clip(quote, LINE_CHARS)
     if adds_little(quote, head, QUOTE_EXTRA_WORDS):
         return clip(head, LINE_CHARS)
     opens = quote.lower().find(head[:40].lower())
@@ -60,6 +65,13 @@ def rule_line(head: str, quote: str) -> str:
         # a quote clipped before the rule ends: the rule is its sentence, lead-in aside
         return clip(head, LINE_CHARS)
     return f'{clip(head, 200)} — "{clip(quote, 200)}"'
+
+
+def _held_in(text: str, quote: str) -> bool:
+    """Whether the meaning words of ``text`` (at least three) are in ``quote`` but for one
+    (a word the rule's rendering put first: "ideally"), and all of its values."""
+    words = content_words(text)
+    return len(words) >= 3 and adds_little(text, quote, 1)
 
 
 # memoryd's own "don't" lines (extract/offline/lessons.py: rejected_lines)
