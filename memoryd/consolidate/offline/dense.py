@@ -36,8 +36,11 @@ def rule_line(head: str, quote: str) -> str:
     head, quote = head.strip(), quote.strip()
     if not quote or adds_little(quote, head):
         return clip(head, LINE_CHARS)
-    at = quote.lower().find(head.rstrip(".").lower())
-    if at >= 0 and head:
+    # a rule phase 1 clipped ("… should live…") is found in the quote by what is left of it:
+    # the quote then goes on past the clip with the words the clip cut off
+    stem = head[:-1].rstrip() if head.endswith("…") else head.rstrip(".")
+    at = quote.lower().find(stem.lower())
+    if at >= 0 and stem:
         ends = [m.end() for m in _SENTENCE_END.finditer(quote[:at])]
         if ends and not quote[ends[-1] : at].strip():
             # the rule is a whole later sentence: the one before may name what it is about
@@ -50,13 +53,25 @@ def rule_line(head: str, quote: str) -> str:
             if before and _CONDITION.match(before):
                 start = quote.rfind(before, 0, at)
         return clip(quote[start:].rstrip(), LINE_CHARS)
+    if head.endswith("…") and _held_in(stem.rsplit(None, 1)[0], quote):
+        # a clipped rule reworded from the user's sentence ("ideally every X …" of "I think
+        # it'd be best if every X …, because Y"), whose words the quote holds: the quote says
+        # it all, once
+        return clip(quote, LINE_CHARS)
     if adds_little(quote, head, QUOTE_EXTRA_WORDS):
         return clip(head, LINE_CHARS)
-    stem = quote.lower().find(head[:40].lower())
-    if quote.endswith("…") and stem >= 0 and not _SENTENCE_END.search(quote[:stem]):
+    opens = quote.lower().find(head[:40].lower())
+    if quote.endswith("…") and opens >= 0 and not _SENTENCE_END.search(quote[:opens]):
         # a quote clipped before the rule ends: the rule is its sentence, lead-in aside
         return clip(head, LINE_CHARS)
     return f'{clip(head, 200)} — "{clip(quote, 200)}"'
+
+
+def _held_in(text: str, quote: str) -> bool:
+    """Whether the meaning words of ``text`` (at least three) are in ``quote`` but for one
+    (a word the rule's rendering put first: "ideally"), and all of its values."""
+    words = content_words(text)
+    return len(words) >= 3 and adds_little(text, quote, 1)
 
 
 # memoryd's own "don't" lines (extract/offline/lessons.py: rejected_lines)

@@ -58,12 +58,22 @@ _PASSING_STATE = re.compile(
 # "Both export `x`", "Neither takes a flag": a pronoun for things named in the question, its
 # verb right after it ("Both files export …" names its subject).
 _PRONOUN_SUBJECT = re.compile(
-    r"^(?:both|either|neither|each)\s+(?!of\b)[a-z]+s?\s+(?:`|the\b|a\b|an\b|it\b|them\b)",
+    r"^(?:both|either|neither|each)\s+(?!of\b)[a-z]+s?\s+(?:`|the\b|a\b|an\b|it\b|them\b)"
+    # "Both are cheap: …", "Neither is needed": the pronoun is the whole subject
+    r"|^(?:both|either|neither)\s+(?:are|is|were|was|would\s+be|will\s+be)\b",
     re.I,
 )
 # "`x` is one; …", "… is it.": the predicate is a pronoun for what was asked about.
 _PRONOUN_PREDICATE = re.compile(
     r"^[^;:.]{1,80}?\b(?:is|are)\s+(?:one|it|that|this|them)\s*(?:[;:,.]|$)", re.I
+)
+# "Please don't do that, it would …", "no, never run this": a refusal whose whole object
+# is a pronoun pointing at what was just offered; in another session it points at nothing.
+_POINTED_REFUSAL = re.compile(
+    r"^(?:(?:no|nope|please|ok|okay|sorry|hmm+)\b[,!.]?\s+){0,2}"
+    r"(?:don't|dont|do\s+not|never|please\s+don't)\s+(?:\w+\s+)?(?:that|this|it|those|these)"
+    r"(?:\s+(?:again|one|either|now|yet))?\s*(?:[,.;:!—–-]|$)",
+    re.I,
 )
 _CODE = re.compile(r"`[^`\n]+`")
 # A place in one version of a file ("`src/app/x.py:27`"): the line moves with the next edit.
@@ -76,7 +86,10 @@ def momentary(statement: str, rule: bool = False) -> bool:
     work at hand ("let's …") with nothing that directs is what is momentary."""
     s = statement.strip().lstrip("-*• ").strip()
     if rule:
-        # "let's always …" still directs; "let's use …" only chooses
+        # "let's always …" still directs; "let's use …" only chooses; "don't do that" refuses
+        # the offer at hand, whatever it marks
+        if _POINTED_REFUSAL.match(s):
+            return True
         return HORTATIVE.match(s) is not None and not marked(s)
     if (m := _REPLY.match(s)) and _LEANS_ON_REPLY.match(s[m.end() :]):
         return True

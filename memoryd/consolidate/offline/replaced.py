@@ -215,6 +215,22 @@ def superseded_by(
     return max(hits, key=lambda r: r.day) if hits else None
 
 
+# Words that name no thing: a pronoun, a determiner, a relative word, an adverb of degree.
+_NAMES_NOTHING = FILLER | frozenset(
+    "they them their theirs he him his she her hers me my mine us our ours your yours which "
+    "what who whom whose these those one ones some other others such same so too very".split()
+)
+
+
+def misread(r: Replacement) -> bool:
+    """Whether a replacement was read from prose and names no thing on one side ("`just` was
+    replaced by `them`" from "… how we open them everywhere now, not just here"): its old or
+    its new value is a word that names nothing (``_NAMES_NOTHING``) or a single character."""
+    return any(
+        v and (len(v) == 1 or v.lower() in _NAMES_NOTHING) for v in (r.old.strip(), r.new.strip())
+    )
+
+
 def replaced_phrase(r: Replacement) -> str:
     """The replacement as a fact: "`old` was replaced by `new`" / "`old` is gone"."""
     if r.new:

@@ -50,9 +50,10 @@ from memoryd.consolidate.offline.memory_md import (
     group_ident,
 )
 from memoryd.consolidate.offline.model import Entry, project_bullet
+from memoryd.consolidate.offline.moment import momentary
 from memoryd.consolidate.offline.once import general_body, held_whole
 from memoryd.consolidate.offline.rank import bound_to_moment, score
-from memoryd.consolidate.offline.replaced import replaced_phrase, replacement
+from memoryd.consolidate.offline.replaced import misread, replaced_phrase, replacement
 from memoryd.consolidate.offline.scope import scope_only, unpointed
 from memoryd.consolidate.offline.sources import AdHocNote, Skill, Source
 from memoryd.consolidate.offline.supersession import slot
@@ -122,7 +123,13 @@ class SummaryModel:
             ((i, ln) for d in self.digests for i, ln in enumerate(d.lines)),
             key=lambda il: (il[1].moment, il[0], *_by_value(il[1])),
         )
-        return [*general, *(ln for _, ln in rounds)]
+        # a general rule bound to the moment it was said goes with the lines bound to theirs
+        return [
+            *(ln for ln in general if not ln.moment),
+            *(ln for _, ln in rounds if not ln.moment),
+            *(ln for ln in general if ln.moment),
+            *(ln for _, ln in rounds if ln.moment),
+        ]
 
 
 def _tier(score: int) -> int:
@@ -163,6 +170,8 @@ def _entry_text(e: Entry, rules: Sequence[str]) -> str:
     if e.kind == RULE:
         return rule_line(e.implication or e.text, e.quote)
     r = replacement(e.text, e.latest) if e.kind == REPLACED else None
+    if r is not None and misread(r):
+        return ""  # read from prose, it states no change of a thing; MEMORY.md keeps it
     if r is not None:
         said = e.text.split(" (", 1)[1].rstrip(")") if " (" in e.text else ""
         return replaced_phrase(r) + (f" ({said})" if said else "")
@@ -193,6 +202,8 @@ def build_summary_model(
             1_000 + len(g.threads),
             g.latest,
             general_ident(g),
+            # a refusal of the offer at hand joined across projects is still one refusal
+            momentary(g.implication or g.text, rule=True),
         )
         for g, text in zip(general, general_rules, strict=True)
     ]
