@@ -364,6 +364,49 @@ def test_a_general_rule_counts_only_outside_a_single_projects_scope() -> None:
     assert not scorer.stated(rule, units("## dashboard\n\n- use rg rather than grep\n"))
 
 
+def _knowledge_from_tools(corpus: Corpus, tool_text: list[str]) -> list[str]:
+    """The project facts stated by a tool's output (``tool_text``: each command with what it
+    printed), after checking that every project fact is printed by a tool or concluded by the
+    agent, never only typed by the user."""
+    concluded = [st.text for s in corpus.sessions for st in s.steps if isinstance(st, Say)]
+    known = [f for f in corpus.facts if f.kind == "project_fact"]
+    for f in known:
+        pats = f.match.patterns()
+        assert any(all(p.search(x) for p in pats) for x in tool_text + concluded), f.id
+    by_tools = [
+        f.id for f in known if any(all(p.search(x) for p in f.match.patterns()) for x in tool_text)
+    ]
+    assert len(by_tools) * 3 >= len(known) * 2, by_tools
+    return by_tools
+
+
+def _fixed_by_another_tool(corpus: Corpus) -> list[str]:
+    """The failure→fix facts whose fix's tool (the first word of the chained command link
+    that holds the fix, or an edit) is not the tool that failed (the first word of a failing
+    command's last link)."""
+    out: list[str] = []
+    for f in (f for f in corpus.facts if f.kind == "failure_fix"):
+        fsteps = [st for k in f.sources for st in corpus.session(k).steps]
+        pats = f.match.patterns()
+        failed = {
+            re.split(r"\s*&&\s*", st.cmd)[-1].split()[0]
+            for st in fsteps
+            if isinstance(st, Sh) and st.code != 0
+        }
+        fixes = {
+            link.split()[0]
+            for st in fsteps
+            if isinstance(st, Sh)
+            for link in re.split(r"\s*&&\s*", st.cmd)
+            if all(p.search(link) for p in pats)
+        }
+        if any(isinstance(st, Patch) and all(p.search(st.body) for p in pats) for st in fsteps):
+            fixes.add("apply_patch")
+        if fixes and not fixes & failed:
+            out.append(f.id)
+    return out
+
+
 def _words(text: str) -> set[str]:
     return set(re.findall(r"[a-z0-9_]+", text.lower()))
 
@@ -1090,38 +1133,8 @@ def test_corpus_t_is_written_as_an_hpc_research_engineers_run_on_paragraphs() ->
     ):
         assert re.search(shape, printed), shape
     tool_text = [st.cmd + "\n" + st.out for _, st in steps]
-    concluded = [st.text for s in t.sessions for st in s.steps if isinstance(st, Say)]
-    known = [f for f in t.facts if f.kind == "project_fact"]
-    for f in known:
-        pats = f.match.patterns()
-        assert any(all(p.search(x) for p in pats) for x in tool_text + concluded), f.id
-    by_tools = [
-        f.id for f in known if any(all(p.search(x) for p in f.match.patterns()) for x in tool_text)
-    ]
-    assert len(by_tools) * 3 >= len(known) * 2, by_tools
-    # the fix's tool (the first word of the chained command that holds the fix, or an edit)
-    # is not the tool that failed (the first word of a failing command's last link)
-    other_tool: list[str] = []
-    for f in (f for f in t.facts if f.kind == "failure_fix"):
-        fsteps = [st for k in f.sources for st in t.session(k).steps]
-        pats = f.match.patterns()
-        failed = {
-            re.split(r"\s*&&\s*", st.cmd)[-1].split()[0]
-            for st in fsteps
-            if isinstance(st, Sh) and st.code != 0
-        }
-        fixes = {
-            link.split()[0]
-            for st in fsteps
-            if isinstance(st, Sh)
-            for link in re.split(r"\s*&&\s*", st.cmd)
-            if all(p.search(link) for p in pats)
-        }
-        if any(isinstance(st, Patch) and all(p.search(st.body) for p in pats) for st in fsteps):
-            fixes.add("apply_patch")
-        if fixes and not fixes & failed:
-            other_tool.append(f.id)
-    assert len(other_tool) >= 7, other_tool
+    _knowledge_from_tools(t, tool_text)
+    assert len(_fixed_by_another_tool(t)) >= 7
     assert sum(1 for f in t.facts if f.kind == "failure_fix") >= 8
     assert sum(1 for f in t.facts if f.superseded_by) >= 4
     assert sum(1 for f in t.facts if f.kind == "preference") >= 5
@@ -1229,39 +1242,10 @@ def test_corpus_u_is_written_as_a_tech_lead_who_explains_why() -> None:
         r"Resource changes:",  # az deployment group what-if
     ):
         assert re.search(shape, printed), shape
-    concluded = [st.text for s in u.sessions for st in s.steps if isinstance(st, Say)]
-    known = [f for f in u.facts if f.kind == "project_fact"]
-    assert len(known) >= 10
-    for f in known:
-        pats = f.match.patterns()
-        assert any(all(p.search(x) for p in pats) for x in tool_text + concluded), f.id
-    by_tools = [
-        f.id for f in known if any(all(p.search(x) for p in f.match.patterns()) for x in tool_text)
-    ]
-    assert len(by_tools) * 3 >= len(known) * 2, by_tools
-    # the fix's tool (or an edit) is not the tool that failed
-    other_tool: list[str] = []
-    for f in (f for f in u.facts if f.kind == "failure_fix"):
-        fsteps = [st for k in f.sources for st in u.session(k).steps]
-        pats = f.match.patterns()
-        failed = {
-            re.split(r"\s*&&\s*", st.cmd)[-1].split()[0]
-            for st in fsteps
-            if isinstance(st, Sh) and st.code != 0
-        }
-        fixes = {
-            link.split()[0]
-            for st in fsteps
-            if isinstance(st, Sh)
-            for link in re.split(r"\s*&&\s*", st.cmd)
-            if all(p.search(link) for p in pats)
-        }
-        if any(isinstance(st, Patch) and all(p.search(st.body) for p in pats) for st in fsteps):
-            fixes.add("apply_patch")
-        if fixes and not fixes & failed:
-            other_tool.append(f.id)
+    assert sum(1 for f in u.facts if f.kind == "project_fact") >= 10
+    _knowledge_from_tools(u, tool_text)
     assert sum(1 for f in u.facts if f.kind == "failure_fix") >= 9
-    assert len(other_tool) >= 9, other_tool
+    assert len(_fixed_by_another_tool(u)) >= 9
     # sizes
     assert len(u.sessions) >= 24 and sum(1 for s in u.sessions if s.later) >= 4
     assert len(u.facts) >= 40
