@@ -53,7 +53,7 @@ def rule_line(head: str, quote: str) -> str:
             if before and _CONDITION.match(before):
                 start = quote.rfind(before, 0, at)
         return clip(quote[start:].rstrip(), LINE_CHARS)
-    if head.endswith("…") and _held_in(stem.rsplit(None, 1)[0], quote):
+    if head.endswith("…") and stem and _held_in(stem.rsplit(None, 1)[0], quote):
         # a clipped rule reworded from the user's sentence ("ideally every X …" of "I think
         # it'd be best if every X …, because Y"), whose words the quote holds: the quote says
         # it all, once
