@@ -111,9 +111,10 @@ def test_a_subordinate_clause_about_one_coming_event_is_no_instruction() -> None
     assert not imperative("before the head brewer tastes it I want the chart fixed")
     assert not is_preference("so before the head brewer tastes it I want the chart fixed")
     assert not imperative("after the keg is empty swap the sensor")
-    # a flag spelled like a subordinator is no subordinator
-    assert imperative("--since drops records without a timestamp, should keep them") == imperative(
-        "--until drops records without a timestamp, should keep them"
+    # a flag spelled like a subordinator is no subordinator: it reads as any other flag would
+    # (a determiner after it, as "the" is here, is what the one-event check looks for)
+    assert imperative("--since the epoch drops records") == imperative(
+        "--output the epoch drops records"
     )
 
 
