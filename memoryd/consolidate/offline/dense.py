@@ -55,8 +55,8 @@ def rule_line(head: str, quote: str) -> str:
         return clip(quote[start:].rstrip(), LINE_CHARS)
     if head.endswith("…") and stem and _held_in(stem.rsplit(None, 1)[0], quote):
         # a clipped rule reworded from the user's sentence ("ideally every X …" of "I think
-        # it'd be best if every X …, because Y"), whose words the quote holds: the quote says
-        # it all, once
+        # it'd be best if every X …, because Y"), whose words the quote holds (all but the
+        # last, which the clip may have cut mid-word): the quote says it all, once
         return clip(quote, LINE_CHARS)
     if adds_little(quote, head, QUOTE_EXTRA_WORDS):
         return clip(head, LINE_CHARS)
