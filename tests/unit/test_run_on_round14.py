@@ -111,9 +111,10 @@ def test_a_subordinate_clause_about_one_coming_event_is_no_instruction() -> None
     assert not imperative("before the head brewer tastes it I want the chart fixed")
     assert not is_preference("so before the head brewer tastes it I want the chart fixed")
     assert not imperative("after the keg is empty swap the sensor")
-    # a flag spelled like a subordinator is no subordinator
-    assert imperative("--since drops records without a timestamp, should keep them") == imperative(
-        "--until drops records without a timestamp, should keep them"
+    # a flag spelled like a subordinator is no subordinator: it reads as any other flag would
+    # (a determiner after it, as "the" is here, is what the one-event check looks for)
+    assert imperative("--since the epoch drops records") == imperative(
+        "--output the epoch drops records"
     )
 
 
@@ -126,3 +127,15 @@ def test_what_the_user_did_instead_of_something_is_a_report_not_a_rule() -> None
     # a rule recalled by a verb of saying stays a rule
     assert is_preference("I told you to use the staging copy instead of the production one")
     assert is_preference("We agreed on UTC rather than local time in every export")
+
+
+def test_hedges_nested_without_end_are_no_rule_and_do_not_recurse_without_bound() -> None:
+    """Each "it'd be best to" inside another sends ``hedged_wish`` through ``whole_rule``
+    once more: a few hundred of them (a hostile message of some 6,000 characters) raised
+    RecursionError."""
+    nested = "it'd be best to " * 400 + "keep every batch record small"
+    assert hedged_wish(nested) == ""
+    assert not is_preference(nested)
+    # a hedge or two inside another is still read through
+    twice = "it'd be best to " * 2 + "always keep every batch record under a megabyte"
+    assert hedged_wish(twice) == "it'd be best to always keep every batch record under a megabyte"

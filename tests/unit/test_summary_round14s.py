@@ -108,3 +108,10 @@ def test_a_clipped_rule_reworded_from_a_quote_that_holds_it_is_said_once() -> No
     other = "ideally every gateway reboots at night, the crew is aslee…"
     said = "please make the gateways reboot at 3am when the sensors are idle"
     assert rule_line(other, said).endswith(f'— "{said}"')
+
+
+def test_a_rule_that_is_only_an_ellipsis_does_not_crash() -> None:
+    # nothing is left of the rule to look up in its quote ("…".rsplit() is empty)
+    quote = "keep the raw sensor dumps on the NAS because the laptops are small"
+    for head in ("…", " … "):
+        assert isinstance(rule_line(head, quote), str)

@@ -53,10 +53,10 @@ def rule_line(head: str, quote: str) -> str:
             if before and _CONDITION.match(before):
                 start = quote.rfind(before, 0, at)
         return clip(quote[start:].rstrip(), LINE_CHARS)
-    if head.endswith("…") and _held_in(stem.rsplit(None, 1)[0], quote):
+    if head.endswith("…") and stem and _held_in(stem.rsplit(None, 1)[0], quote):
         # a clipped rule reworded from the user's sentence ("ideally every X …" of "I think
-        # it'd be best if every X …, because Y"), whose words the quote holds: the quote says
-        # it all, once
+        # it'd be best if every X …, because Y"), whose words the quote holds (all but the
+        # last, which the clip may have cut mid-word): the quote says it all, once
         return clip(quote, LINE_CHARS)
     if adds_little(quote, head, QUOTE_EXTRA_WORDS):
         return clip(head, LINE_CHARS)

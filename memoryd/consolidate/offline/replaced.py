@@ -223,9 +223,10 @@ _NAMES_NOTHING = FILLER | frozenset(
 
 
 def misread(r: Replacement) -> bool:
-    """Whether a replacement was read from prose and names no thing on one side ("`just` was
-    replaced by `them`" from "… how we open them everywhere now, not just here"): its old or
-    its new value is a word that names nothing (``_NAMES_NOTHING``) or a single character."""
+    """Whether a replacement names no thing on one side, as one misread from prose does
+    ("`just` was replaced by `them`" from "… how we open them everywhere now, not just here"):
+    its old or its new value is a word that names nothing (``_NAMES_NOTHING``) or a single
+    character. Only the values are looked at, not where the replacement was read."""
     return any(
         v and (len(v) == 1 or v.lower() in _NAMES_NOTHING) for v in (r.old.strip(), r.new.strip())
     )

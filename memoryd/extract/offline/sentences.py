@@ -210,10 +210,10 @@ def imperative(s: str) -> bool:
     if not w or w in _NOT_IMPERATIVE or (_BASE_VERB_ENDINGS.search(w) and w not in _ING_VERBS):
         return False
     body = body_of(s)
-    # (a flag named like one, "--since drops records", is no subordinator)
+    # (a flag named like one, "--since the epoch drops records", is no subordinator)
     if w in _SUBORDINATORS and body[:1].isalpha() and _ONE_EVENT.match(body):
         return False
-    if w not in ("make", "be") and _REPORT.match(body_of(s)):
+    if w not in ("make", "be") and _REPORT.match(body):
         return False
     # A base-form verb does not take the third-person -s ("pytest hangs", "ruff fails").
     return not (w.endswith("s") and not w.endswith("ss") and len(w) > 3)
@@ -363,12 +363,10 @@ def run_on_clauses(sentence: str) -> list[str]:
     pieces: list[str] = []
     start = 0
     for m in _CLAUSE_OPENER.finditer(sentence):
-        before = sentence[start : m.start()]
-        if sentence[: m.start()].count("(") > sentence[: m.start()].count(")"):
-            continue
-        if sentence[: m.start()].count("`") % 2:
-            continue
-        pieces.append(before)
+        upto = sentence[: m.start()]
+        if upto.count("(") > upto.count(")") or upto.count("`") % 2:
+            continue  # inside parentheses or a code span
+        pieces.append(sentence[start : m.start()])
         start = m.end()
     pieces.append(sentence[start:])
     out: list[str] = []
