@@ -65,7 +65,9 @@ PREFER_XY = re.compile(
 USE_XY = re.compile(
     r"\buse\s+(?P<x>.+?)\s+(?:instead\s+of|rather\s+than|over|not)\s+(?P<y>.+)", re.I
 )
-_XY_INSTEAD = re.compile(r"^(?P<x>.+?)\s+(?:instead\s+of|rather\s+than)\s+(?P<y>.+)", re.I)
+# (``(?<!\s)``: the spaces before the words start where a run of spaces does, so a long run is
+# not tried again from each of its characters, which took time quadratic in its length)
+_XY_INSTEAD = re.compile(r"^(?P<x>.+?)(?<!\s)\s+(?:instead\s+of|rather\s+than)\s+(?P<y>.+)", re.I)
 _NEGATED = re.compile(
     r"\b(?:never|don't|dont|do\s+not|avoid|stop(?=\s+\w+ing\b)|no\s+more(?!\s+than))\s+"
     r"(?:ever\s+)?(?P<x>.+)",

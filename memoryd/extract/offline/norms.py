@@ -98,9 +98,12 @@ def complaint(s: str) -> str:
 
 
 # "pls remember this", "keep that in mind": the user marks what they said as standing.
+# (a run of separators is taken from its start only: tried from each of its characters, a
+# long run of spaces cost time quadratic in its length)
 _REMEMBER = re.compile(
-    r"[,;\s]*\b(?:(?:please|pls)\s+)?(?:remember|note|keep\s+in\s+mind)\s+(?:this|that|it)\b"
-    r"|[,;\s]*\bkeep\s+(?:this|that|it)\s+in\s+mind\b",
+    r"(?<![,;\s])[,;\s]*\b(?:(?:please|pls)\s+)?(?:remember|note|keep\s+in\s+mind)\s+"
+    r"(?:this|that|it)\b"
+    r"|(?<![,;\s])[,;\s]*\bkeep\s+(?:this|that|it)\s+in\s+mind\b",
     re.I,
 )
 
@@ -146,7 +149,7 @@ _CONDITION = re.compile(
 # "define the terms when you use them", "when it's git work, show me the command": the
 # condition after the instruction, or a kind of work named before it, recurs as well.
 _CONDITION_AFTER = re.compile(
-    r"^(?P<rest>.+?)\s+(?:when|whenever)\s+you\s+(?P<c>[^,;]{1,60})(?:[,;].*)?$", re.I
+    r"^(?P<rest>.+?)(?<!\s)\s+(?:when|whenever)\s+you\s+(?P<c>[^,;]{1,60})(?:[,;].*)?$", re.I
 )
 _KIND_OF_WORK = re.compile(
     r"^when\s+(?:it(?:'s|\s+is)|it\s+comes\s+to)\s+(?P<c>[^,;]{1,40}?),\s*(?P<rest>.+)", re.I

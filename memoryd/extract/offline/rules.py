@@ -237,7 +237,7 @@ _INTERJECTION = frozenset(
 
 # "only the class I touched, not all tests, the build takes ages": the reason after the
 # contrast is its own clause.
-_REASON_AFTER = re.compile(r"^(?P<rule>.+?,?\s+not\s+[^,;]+),\s+\w+", re.I)
+_REASON_AFTER = re.compile(r"^(?P<rule>.+?,?(?<!\s)\s+not\s+[^,;]+),\s+\w+", re.I)
 
 
 # a finite verb early in X: a clause ("secrets belong in the vault"), not a tool's name
