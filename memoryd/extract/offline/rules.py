@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from contextvars import ContextVar
 
 from memoryd.extract.offline.declared import (
     announced,
@@ -509,11 +508,11 @@ _HABITUAL = re.compile(
     re.I,
 )
 _DETERMINER = re.compile(r"^(?:the|our|its|my|a|an)\s+", re.I)
-# "it'd be best to it'd be best to …": each hedge inside another goes through whole_rule once
-# more. A person nests one or two; a hostile message nests hundreds, past Python's recursion
-# limit, so beyond a few the wish is read as none.
+# "it'd be best to it'd be best to …": the hedges inside the first are taken off before the
+# instruction is judged (judged with them, each would go through whole_rule once more: a
+# hostile message nests hundreds, past Python's recursion limit). A person nests one or two;
+# beyond a few the wish is read as none.
 _MAX_NESTED_HEDGES = 8
-_hedge_depth: ContextVar[int] = ContextVar("hedge_depth", default=0)
 
 
 def hedged_wish(s: str) -> str:
@@ -523,14 +522,13 @@ def hedged_wish(s: str) -> str:
         return ""
     x = m.group("x").strip()
     if m.group("how") == "to":  # "it'd be best to keep X": an instruction, judged as one
-        depth = _hedge_depth.get()
-        if depth >= _MAX_NESTED_HEDGES:
-            return ""
-        token = _hedge_depth.set(depth + 1)
-        try:
-            return x if whole_rule(x) else ""
-        finally:
-            _hedge_depth.reset(token)
+        asked = x
+        for _ in range(_MAX_NESTED_HEDGES):
+            inner = _HEDGE.match(body_of(asked))
+            if inner is None or inner.group("how") != "to":
+                return x if whole_rule(asked) else ""
+            asked = inner.group("x").strip()
+        return ""
     if _POINTED.match(x) or _context_bound(x):
         return ""
     bare = _DETERMINER.sub("", x)
