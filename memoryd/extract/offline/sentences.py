@@ -362,10 +362,13 @@ def run_on_clauses(sentence: str) -> list[str]:
     if not run_on(sentence):
         return [sentence]
     pieces: list[str] = []
-    start = 0
+    start = seen = depth = ticks = 0  # brackets open and backticks met before ``seen``
     for m in _CLAUSE_OPENER.finditer(sentence):
-        upto = sentence[: m.start()]
-        if upto.count("(") > upto.count(")") or upto.count("`") % 2:
+        part = sentence[seen : m.start()]
+        depth += part.count("(") - part.count(")")
+        ticks += part.count("`")
+        seen = m.start()
+        if depth > 0 or ticks % 2:
             continue  # inside parentheses or a code span
         pieces.append(sentence[start : m.start()])
         start = m.end()
