@@ -10,6 +10,7 @@ _SENTENCE_SPLIT = re.compile(
     r"|\n+"
 )
 # (a dash's spaces are taken from the start of their run, not from each of its characters)
+_SPACE_RUN = re.compile(r"\s{2,}")
 CLAUSE_SPLIT = re.compile(r",\s*|(?<!\s)\s+-\s+")
 _WORDS = re.compile(r"[a-z0-9']+")
 
@@ -69,7 +70,9 @@ def split_sentences(text: str) -> list[str]:
         out.append(part)
         start = m.end()
     out.append(text[start:])
-    return [s.strip() for s in out if s.strip()]
+    # a run of spaces is read as one: the rules' ``.+?\s+word`` patterns would try a long
+    # run again from each of its characters (time quadratic in its length)
+    return [_SPACE_RUN.sub(" ", s.strip()) for s in out if s.strip()]
 
 
 # A self-repair after "no" ("no wait, …", "no scratch that", "no sorry, …") corrects what was
