@@ -72,8 +72,10 @@ _NEGATIVE = re.compile(r"^(?:do not|don't|never|avoid|no|stop)\b", re.I)
 
 
 # "X, not Y", "X rather than Y", "X instead of Y", "X over Y": the rule is the pair.
+# (``x`` starts where its word does: tried from each character of a long word, it took time
+# quadratic in the word's length)
 _PAIR = re.compile(
-    r"(?P<x>[\w./@+-]+)`?\s*(?:,\s*not|\s+rather\s+than|\s+instead\s+of|\s+over|\s+not)"
+    r"(?<![\w./@+-])(?P<x>[\w./@+-]+)`?\s*(?:,\s*not|\s+rather\s+than|\s+instead\s+of|\s+over|\s+not)"
     r"\s+`?(?P<y>[\w./@+-]+)",
     re.I,
 )

@@ -118,8 +118,13 @@ class Core:
         return {w for ideas in self.parts for w in ideas}
 
 
+# Clauses of a rule read for its core: a rule said in more is a pasted list, and each pair of
+# two rules' clauses is compared (``other_value``).
+MAX_CLAUSES = 24
+
+
 def core(rule: str, names: Set[str] = frozenset(), runners: Set[str] = frozenset()) -> Core:
-    kept = clauses(rule)
+    kept = clauses(rule)[:MAX_CLAUSES]
     parts = tuple(ideas for c in kept if (ideas := tuple(_ideas(c, names, runners))))
     refuses = any(_REFUSES.search(c) for c in kept)
     norm = directs(rule) or _ANYONE.search(rule) is not None

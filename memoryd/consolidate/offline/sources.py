@@ -90,6 +90,15 @@ _FIELD = re.compile(
     r"^(task|task_group|task_outcome|outcome|description|cwd|keywords)\s*:\s*(.*)$", re.I
 )
 _BULLET = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+(.*)$")
+# A run of spaces inside a statement is read as one: a stage-1 output (a model's, or one
+# written before the extractor did the same) may pad a rule with thousands of them, and the
+# statement readers' ``.+?\s+word`` patterns try such a run again from each of its
+# characters (2,000 spaces in two rules took a consolidation 85 s).
+_SPACE_RUN = re.compile(r"\s{2,}")
+# A statement longer than this is clipped as it is read: the offline extractor writes none
+# over 500 characters, and the readers' cost grows with a statement's length (pairs of its
+# clauses, of its words).
+STATEMENT_CHARS = 2_000
 _PLACEHOLDER = re.compile(
     r"^(?:none(?: observed| stated| recorded| noted)?|n/?a|nothing(?: notable)?"
     r"|no tool use; answered directly)\.?$",
@@ -217,9 +226,10 @@ def parse_memory_text(text: str) -> ParsedMemory:
         if sub not in ("prefs", "knowledge", "failures", "candidates"):
             continue
         bucket: list[str] = getattr(cur, sub)
-        content = (b.group(1) if b is not None else s).strip()
+        content = _SPACE_RUN.sub(" ", (b.group(1) if b is not None else s).strip())
+        content = clip(content, STATEMENT_CHARS)
         if b is None and target is not None and target:
-            target[-1] = f"{target[-1]} {content}"
+            target[-1] = clip(f"{target[-1]} {content}", STATEMENT_CHARS)
             continue
         if _PLACEHOLDER.match(content):
             target = None
