@@ -10,7 +10,7 @@ the same, and the readers' time is linear. The time itself is measured by
 from __future__ import annotations
 
 import pytest
-from support.items import extract, request, section, task_block, user
+from support.items import extract, request, result, run, section, task_block, user
 
 from memoryd.extract.offline import read_message
 from memoryd.extract.offline.sentences import split_sentences, spoken_sentences
@@ -49,3 +49,23 @@ async def test_a_padded_rule_reaches_the_memory_as_the_plain_rule_does() -> None
     assert "use uv rather than pip" in prefs
     assert padded.raw_memory == plain.raw_memory
     assert padded.rollout_summary == plain.rollout_summary
+
+
+@pytest.mark.parametrize(
+    ("output", "gone"),
+    [
+        ("a" * 15_000 + "\nbash: protoc-gen: command not found", "`make protoc-gen`"),
+        (
+            "b" * 15_000 + " sh: 1: scripts/gen.sh: No such file or directory",
+            "`make scripts/gen.sh`",
+        ),
+    ],
+    ids=["program", "script"],
+)
+async def test_a_missing_program_after_a_long_word_in_a_tool_output_is_still_found(
+    output: str, gone: str
+) -> None:
+    # a long word in a tool's output (a minified bundle, a base64 blob) before the error
+    cmd = "make " + gone.strip("`").split()[1]
+    out = await extract(request([user("regenerate it"), run("c1", cmd), result("c1", 127, output)]))
+    assert f"Replaced: {gone} is gone" in out.raw_memory

@@ -91,15 +91,17 @@ _SWITCHED: tuple[re.Pattern[str], ...] = tuple(
         rf"\b(?:uses?|runs?\s+on|is\s+on|are\s+on)\s+(?P<new>{_X})\s+now\b",
     )
 )
+# (a name is matched from where its word starts: tried from each character of a long word in
+# a tool's output, it took time quadratic in the word's length)
 _GONE_ERROR = re.compile(
-    r"(?P<a>[\w.+-]+): (?:command )?not found|command not found: (?P<b>[\w.+-]+)"
+    r"(?<![\w.+-])(?P<a>[\w.+-]+): (?:command )?not found|command not found: (?P<b>[\w.+-]+)"
     r"|No rule to make target [`'\"]?(?P<c>[\w./-]+)|Missing script:? [`'\"]?(?P<d>[\w:.-]+)"
     r"|no such command:? [`'\"]?(?P<e>[\w.-]+)|unknown command:? [`'\"]?(?P<f>[\w.-]+)"
     r"|unrecognized subcommand [`'\"]?(?P<g>[\w.-]+)|Task [`'\"]?(?P<h>[\w:.-]+)[`'\"]? "
     r"(?:does not exist|not found)"
     r"|no such subcommand:? [`'\"]?(?P<i>[\w.-]+)|Could not find (?:command|task|script) "
     r"[`'\"]?(?P<j>[\w:.-]+)|Don't know how to build task [`'\"]?(?P<k>[\w:.-]+)"
-    r"|(?P<l>\.{0,2}/[\w./-]+|[\w.-]+\.(?:sh|py|js|mjs|rb)): No such file or directory"
+    r"|(?P<l>\.{0,2}/[\w./-]+|(?<![\w.-])[\w.-]+\.(?:sh|py|js|mjs|rb)): No such file or directory"
     r"|Command [`'\"](?P<m>[\w.+-]+)[`'\"] not found",
     re.I,
 )
