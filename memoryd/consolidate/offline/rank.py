@@ -1,7 +1,8 @@
 """How a project's entry ranks as a line of the summary: its durability, lowered for a rule
-that does not direct and for a lesson whose fix is an edit the line does not show, and whether
-it only makes sense in the moment it was said (``moment.momentary``), which puts it after every
-line that stands on its own."""
+that does not direct and for a lesson whose fix is an edit the line does not show, raised to
+a lesson's for a fact about the environment the project needs (an address, a port, an
+environment variable), and whether it only makes sense in the moment it was said
+(``moment.momentary``), which puts it after every line that stands on its own."""
 
 from __future__ import annotations
 
@@ -30,6 +31,22 @@ _EDIT_UNSHOWN = re.compile(
 )
 
 
+# A fact about the environment a project needs: where a service listens (a local address, a
+# port) or a setting named as an environment variable is (capitals with an underscore).
+_ENVIRONMENT = re.compile(
+    r"\b(?:localhost|127\.0\.0\.1|0\.0\.0\.0)\b|(?i:\bport\s+\d{2,5}\b)"
+    # a port after a host or service name, or alone (not a line of a file: "x.rs:1234")
+    r"|(?:^|(?<=[\s(`'\"=]))(?:[a-z][\w-]*)?:\d{4,5}\b"
+    r"|\b[A-Z][A-Z0-9]*_[A-Z0-9_]*[A-Z0-9]\b"
+)
+
+
+def environment_fact(text: str) -> bool:
+    """Whether a fact says what the project's environment is: an address or port a service
+    listens on, or an environment variable that configures it."""
+    return _ENVIRONMENT.search(text) is not None
+
+
 def score(e: Entry, others: str = "") -> int:
     """An entry's rank as a summary line (its durability, unless lowered); ``others``: what
     the project's other lines (not its how-tos) say."""
@@ -43,4 +60,8 @@ def score(e: Entry, others: str = "") -> int:
         # command another line gives: the work of that session, which a new session cannot
         # repeat; it ranks with the facts
         return DURABILITY[FACT] * 4 + min(len(e.threads), 4)
+    if e.kind == FACT and environment_fact(e.text):
+        # what a new session needs before it runs anything ("the how-to-work-here digest says
+        # the environment it needs"): it ranks with the lessons, not under them
+        return DURABILITY[FIX] * 4 + min(len(e.threads), 4)
     return e.durability
