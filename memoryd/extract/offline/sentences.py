@@ -9,8 +9,8 @@ _SENTENCE_SPLIT = re.compile(
     r"(?<=[^\s.!?;][.!?;])\s+|(?<=[^\s.!?;][.!?][.!?])\s+|(?<=[^\s.!?;][.!?][.!?][.!?])\s+"
     r"|\n+"
 )
-# (a dash's spaces are taken from the start of their run, not from each of its characters)
 _SPACE_RUN = re.compile(r"\s{2,}")
+# (a dash's spaces are taken from the start of their run, not from each of its characters)
 CLAUSE_SPLIT = re.compile(r",\s*|(?<!\s)\s+-\s+")
 _WORDS = re.compile(r"[a-z0-9']+")
 
