@@ -24,6 +24,7 @@ import argparse
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -120,16 +121,7 @@ def _padded(row: ArtifactRow, shape: str) -> ArtifactRow:
     def pad(text: str) -> str:
         return "\n".join(pad_line(ln) for ln in text.split("\n"))
 
-    return ArtifactRow(
-        thread_id=row.thread_id,
-        source_updated_at=row.source_updated_at,
-        rollout_path=row.rollout_path,
-        cwd=row.cwd,
-        git_branch=row.git_branch,
-        rollout_summary=pad(row.rollout_summary),
-        raw_memory=pad(row.raw_memory),
-        rollout_slug=row.rollout_slug,
-    )
+    return replace(row, rollout_summary=pad(row.rollout_summary), raw_memory=pad(row.raw_memory))
 
 
 def consolidation_seconds(rows: list[ArtifactRow], shape: str, repeat: int) -> float:

@@ -12,6 +12,7 @@ time is measured by ``scripts/bench_hostile_text.py --phase 2``."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from support.items import result, run, user
@@ -81,16 +82,7 @@ def _padded(row: ArtifactRow, pad: str) -> ArtifactRow:
     def text(s: str) -> str:
         return s.replace("use uv rather than pip", f"use uv{pad}rather than pip")
 
-    return ArtifactRow(
-        thread_id=row.thread_id,
-        source_updated_at=row.source_updated_at,
-        rollout_path=row.rollout_path,
-        cwd=row.cwd,
-        git_branch=row.git_branch,
-        rollout_summary=text(row.rollout_summary),
-        raw_memory=text(row.raw_memory),
-        rollout_slug=row.rollout_slug,
-    )
+    return replace(row, rollout_summary=text(row.rollout_summary), raw_memory=text(row.raw_memory))
 
 
 def test_a_padded_stage1_output_consolidates_as_the_plain_one(tmp_path: Path) -> None:
