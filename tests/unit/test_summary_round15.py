@@ -1,8 +1,9 @@
-"""Round 15 of issue 13: the environment a project needs ranks with its lessons. A fact that
+"""Round 15 of issue 13: the environment a project needs ranks among its lessons. A fact that
 says where a service listens (a local address, a port) or names an environment variable that
 configures the project is what a new session needs before it runs anything; it ranked under
-every lesson, so a project with many lessons lost it at the summary's cut. In wording of its
-own: an aquarium's feeder service."""
+every lesson, so a project with many lessons lost it at the summary's cut. It now ranks as a
+lesson said in one session fewer does: after a lesson said as often (an outcome confirmed that
+one), above every other fact. In wording of its own: an aquarium's feeder service."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ def _entry(text: str, kind: str, *threads: str) -> Entry:
     return Entry(key=text, text=text, threads=set(threads), kind=kind)
 
 
-def test_an_environment_fact_ranks_with_the_lessons_and_a_prose_fact_under_them() -> None:
+def test_an_environment_fact_ranks_among_the_lessons_and_a_prose_fact_under_them() -> None:
     lesson = _entry(
         '`cargo run` failed: "could not find `libudev`"; fixed by `apt install libudev-dev`',
         FIX,
@@ -45,10 +46,11 @@ def test_an_environment_fact_ranks_with_the_lessons_and_a_prose_fact_under_them(
     env = _entry("The feeder API listens on http://localhost:7311", FACT, "s2")
     prose = _entry("The tank schedule lives in `tanks/schedule.yaml`", FACT, "s3")
     rule = _entry("never feed the reef tank twice in one hour", RULE, "s4")
-    assert score(env) == score(lesson) > score(prose)
-    assert score(rule) > score(env)
-    # more sessions still count, as for any line
-    assert score(_entry(env.text, FACT, "s2", "s5")) > score(lesson)
+    # as a lesson said in one session fewer: after one said as often, above other facts
+    assert score(lesson) > score(env) > score(prose)
+    assert score(_entry(env.text, FACT, "s2", "s5")) == score(lesson)
+    assert score(_entry(env.text, FACT, "s2", "s5", "s6")) > score(lesson)
+    assert score(rule) > score(_entry(env.text, FACT, "s2", "s5", "s6", "s7"))
 
 
 def _lesson_session(n: int) -> list[dict[str, object]]:
@@ -67,11 +69,12 @@ def test_a_project_with_many_lessons_keeps_its_environment_in_the_summary(
     tmp_path: Path,
 ) -> None:
     rows = [session(n, REEF, n, _lesson_session(n)) for n in range(1, 11)]
-    rows.append(
+    # the environment and a fact of prose, each told in two sessions
+    rows += [
         session(
-            20,
+            20 + k,
             REEF,
-            11,
+            11 + k,
             [
                 user("where does the feeder talk to?"),
                 assistant(
@@ -81,7 +84,8 @@ def test_a_project_with_many_lessons_keeps_its_environment_in_the_summary(
                 ),
             ],
         )
-    )
+        for k in range(2)
+    ]
     memory, summary = consolidate(tmp_path, rows, budget=2_000)
     assert "localhost:7311" in memory and "tanks/schedule.yaml" in memory
     lessons = [ln for ln in summary.splitlines() if "apt-get install -y libprobe" in ln]

@@ -1,6 +1,6 @@
 """How a project's entry ranks as a line of the summary: its durability, lowered for a rule
-that does not direct and for a lesson whose fix is an edit the line does not show, raised to
-a lesson's for a fact about the environment the project needs (an address, a port, an
+that does not direct and for a lesson whose fix is an edit the line does not show, raised
+among the lessons for a fact about the environment the project needs (an address, a port, an
 environment variable), and whether it only makes sense in the moment it was said
 (``moment.momentary``), which puts it after every line that stands on its own."""
 
@@ -61,7 +61,8 @@ def score(e: Entry, others: str = "") -> int:
         # repeat; it ranks with the facts
         return DURABILITY[FACT] * 4 + min(len(e.threads), 4)
     if e.kind == FACT and environment_fact(e.text):
-        # what a new session needs before it runs anything ("the how-to-work-here digest says
-        # the environment it needs"): it ranks with the lessons, not under them
-        return DURABILITY[FIX] * 4 + min(len(e.threads), 4)
+        # what a new session needs before it runs anything (the how-to-work-here digest says
+        # the environment it needs): it ranks among the lessons, not under them all, as one
+        # said in a session fewer (an outcome confirmed a lesson, nothing confirmed this)
+        return DURABILITY[FIX] * 4 + min(len(e.threads), 4) - 1
     return e.durability
