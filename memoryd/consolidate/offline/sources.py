@@ -20,7 +20,7 @@ from memoryd.consolidate.offline.layout import (
 )
 from memoryd.fsutil import read_regular_file
 from memoryd.layout import RAW_MEMORIES_FILE, ROLLOUT_SUMMARIES_DIR
-from memoryd.textutil import clip, dedupe_ci, sha
+from memoryd.textutil import clip, dedupe_ci, one_line, sha
 
 
 def project_name(cwd: str) -> str:
@@ -90,11 +90,6 @@ _FIELD = re.compile(
     r"^(task|task_group|task_outcome|outcome|description|cwd|keywords)\s*:\s*(.*)$", re.I
 )
 _BULLET = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+(.*)$")
-# A run of spaces inside a statement is read as one: a stage-1 output (a model's, or one
-# written before the extractor did the same) may pad a rule with thousands of them, and the
-# statement readers' ``.+?\s+word`` patterns try such a run again from each of its
-# characters (2,000 spaces in two rules took a consolidation 85 s).
-_SPACE_RUN = re.compile(r"\s{2,}")
 # A statement longer than this is clipped as it is read: the offline extractor writes none
 # over 500 characters, and the readers' cost grows with a statement's length (pairs of its
 # clauses, of its words).
@@ -226,8 +221,10 @@ def parse_memory_text(text: str) -> ParsedMemory:
         if sub not in ("prefs", "knowledge", "failures", "candidates"):
             continue
         bucket: list[str] = getattr(cur, sub)
-        content = _SPACE_RUN.sub(" ", (b.group(1) if b is not None else s).strip())
-        content = clip(content, STATEMENT_CHARS)
+        # a run of spaces is read as one: a stage-1 output (a model's, or one written before
+        # the extractor did the same) may pad a rule with thousands, and the statement
+        # readers' ``.+?\s+word`` patterns try such a run again from each of its characters
+        content = clip(one_line(b.group(1) if b is not None else s), STATEMENT_CHARS)
         if b is None and target is not None and target:
             target[-1] = clip(f"{target[-1]} {content}", STATEMENT_CHARS)
             continue

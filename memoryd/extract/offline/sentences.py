@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 
+from memoryd.textutil import one_line
+
 # A sentence ends at a run of up to three stops ("locally?! and", "wait... then").
 _SENTENCE_SPLIT = re.compile(
     r"(?<=[^\s.!?;][.!?;])\s+|(?<=[^\s.!?;][.!?][.!?])\s+|(?<=[^\s.!?;][.!?][.!?][.!?])\s+"
     r"|\n+"
 )
-_SPACE_RUN = re.compile(r"\s{2,}")
 # (a dash's spaces are taken from the start of their run, not from each of its characters)
 CLAUSE_SPLIT = re.compile(r",\s*|(?<!\s)\s+-\s+")
 _WORDS = re.compile(r"[a-z0-9']+")
@@ -72,7 +73,7 @@ def split_sentences(text: str) -> list[str]:
     out.append(text[start:])
     # a run of spaces is read as one: the rules' ``.+?\s+word`` patterns would try a long
     # run again from each of its characters (time quadratic in its length)
-    return [_SPACE_RUN.sub(" ", s.strip()) for s in out if s.strip()]
+    return [one_line(s) for s in out if s.strip()]
 
 
 # A self-repair after "no" ("no wait, …", "no scratch that", "no sorry, …") corrects what was
