@@ -164,9 +164,21 @@ def _value(value: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w.]){re.escape(value)}(?![\w])")
 
 
+# A word right after a modal verb is a verb ("before this can ship"), not the name of the
+# tool or script that shares its spelling (`ship`, `deploy`, `build`).
+_MODALS = "can could will would shall should must may might cannot".split()
+_NOT_AFTER_MODAL = "".join(rf"(?<!\b{m}\s)" for m in _MODALS)
+
+
+def _as_name(word: str) -> str:
+    """Lookbehinds that keep a plain word (letters only) from matching as a verb."""
+    return _NOT_AFTER_MODAL if re.fullmatch(r"[A-Za-z]+(?:-[A-Za-z]+)*", word) else ""
+
+
 def term_pattern(term: str) -> re.Pattern[str]:
-    body = r"\s+".join(re.escape(p) for p in term.strip("`").split())
-    return re.compile(rf"(?<![\w./-]){body}(?![\w/-])", re.I)
+    bare = term.strip("`")
+    body = r"\s+".join(re.escape(p) for p in bare.split())
+    return re.compile(rf"(?<![\w./-]){_as_name(bare)}{body}(?![\w/-])", re.I)
 
 
 def _named(term: str) -> re.Pattern[str]:
@@ -176,7 +188,7 @@ def _named(term: str) -> re.Pattern[str]:
     bare = term.strip("`")
     if "/" in bare or " " in bare.strip():
         return term_pattern(term)
-    return re.compile(rf"(?<![\w.-]){re.escape(bare)}(?![\w/-])", re.I)
+    return re.compile(rf"(?<![\w.-]){_as_name(bare)}{re.escape(bare)}(?![\w/-])", re.I)
 
 
 def switched_to(text: str) -> str | None:

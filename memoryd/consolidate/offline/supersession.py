@@ -16,6 +16,7 @@ from memoryd.consolidate.offline.meaning import (
     names_in,
     program,
     stance,
+    unwrap,
 )
 from memoryd.consolidate.offline.replaced import (
     Replacement,
@@ -320,5 +321,25 @@ def turned_down(rules: Sequence[tuple[str, str]], tools: Set[str]) -> list[Repla
             new = next((w for w, ok in sn.items() if ok and w in known), "")
             for word, taken in so.items():
                 if new and taken and sn.get(word) is False and word in known:
+                    if _counterpart(new_text, word) not in (None, new):
+                        continue  # the rule weighs other things against it
                     out.append(Replacement(word, new, new_day, new_text))
     return out
+
+
+def _counterpart(text: str, word: str) -> str | None:
+    """What a rule sets against ``word`` when it says both the same way ("posts in markdown
+    files instead of svelte files": markdown against svelte, the noun after each the same):
+    the word before the nearest earlier mention of the noun that follows ``word``; None
+    when the rule has no such parallel ("ruff, not black")."""
+    stems = [stem(t) for t in re.findall(r"[a-z0-9][a-z0-9'-]*", unwrap(text).lower())]
+    if word not in stems:
+        return None
+    i = stems.index(word)
+    if i + 1 >= len(stems) or stems[i + 1] in FILLER:
+        return None
+    head = stems[i + 1]
+    for j in range(i - 1, 0, -1):
+        if stems[j] == head:
+            return stems[j - 1]
+    return None

@@ -20,7 +20,8 @@ from memoryd.textutil import TRANSIENT, clip, dedupe, md_code, one_line
 # changed, so it is part of the thing replaced.
 _X = (
     r"(?:`[^`\n]{1,60}`(?:\s+[a-z]{2,12}\b(?!\s+(?:with|by|to)\b))?"
-    rf"|[\w./:@+-]+(?:\s+(?:[a-z][\w./:@+-]*|{VERSION}\b))?)"
+    # (a name never ends in a colon: "in the repo: netlify.toml is deleted" is netlify.toml)
+    rf"|[\w./:@+-]*[\w./@+-](?:\s+(?:[a-z][\w./:@+-]*|{VERSION}\b))?)"
 )
 # Several old things replaced at once: "eslint and prettier", "`a`, `b` and `c`".
 _XS = rf"{_X}(?:(?:,\s*|,?\s+and\s+){_X}){{0,3}}"
@@ -132,6 +133,11 @@ _TERM_LEAD = (
 )
 
 
+# An article or quantifier right before (or opening) what the sentence names as gone: a
+# thing in general ("a thumbnail cache is gone after every redeploy").
+_IN_GENERAL = re.compile(r"(?:^|(?<=\s))(?:a|an|any|every)\s+\Z|^(?:a|an|any|every)\s", re.I)
+
+
 def _term(text: str) -> str:
     text = strip_tail(text.strip()).strip()
     text = re.sub(_TERM_LEAD, "", text, flags=re.I)
@@ -174,6 +180,11 @@ def replacements(texts: Iterable[str], narrated: Iterable[str] = ()) -> list[str
                 new = m.groupdict().get("new")
                 if new is not None and new.strip("`").lower() in _STOP_OLD:
                     continue  # "We replaced …": the subject is who, not what
+                # "anything done by hand on a host is gone": a thing in general, not one
+                if _IN_GENERAL.search(s[: m.start("old")]) or _IN_GENERAL.match(
+                    m.group("old") + " "
+                ):
+                    continue
                 olds = _items(m.group("old"))
                 break
             change = f"is replaced by {_term(new)}" if new else "is gone"

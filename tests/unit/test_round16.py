@@ -1,0 +1,98 @@
+"""Round 16 of issue 13 (tuned on A–H, K, R, S, T): what a replacement read from prose names,
+what a rule weighs against what, which sentence a task is about, and a log line's prefix. Each
+in wording no corpus has (a release pipeline, a photo archive, a build box, a solver)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from support.items import (
+    assistant,
+    result,
+    run,
+    user,
+)
+from support.offline_memory import consolidate, entry_lines, session
+
+from memoryd.consolidate.offline.replaced import Replacement, term_pattern
+from memoryd.consolidate.offline.supersession import turned_down
+from memoryd.extract.offline.changes import replacements
+
+CWD = "/home/ada/src/darkroom"
+
+
+def test_a_word_after_a_modal_verb_is_a_verb_not_the_tool_it_spells() -> None:
+    gone = Replacement("roll", "", "2026-03-02", 'Replaced: `roll` is gone ("roll is gone")')
+    assert not gone.covers("The canary has to pass its smoke check before a build can roll out")
+    assert not term_pattern("roll").search("nothing should roll before the freeze ends")
+    # the tool itself, however it is named, still is
+    assert gone.covers("Deploy with `roll web` from the repo root")
+    assert gone.covers("roll reads the target from deploy.toml")
+    # a command of several words is no plain word: the lookbehind is for single words only
+    assert term_pattern("roll web").search("you can roll web from the repo root")
+
+
+def test_a_fact_that_only_uses_the_verb_stays_current_when_the_tool_goes(
+    tmp_path: Path,
+) -> None:
+    old = session(
+        1,
+        CWD,
+        0,
+        [
+            user("how do releases go out here?"),
+            run("c1", "cat RELEASING.md"),
+            result("c1", 0, "Run `roll web` from the repo root.\n"),
+            assistant(
+                "The thumbnail service listens on port 7311, and its health check must pass "
+                "before a build can roll."
+            ),
+        ],
+    )
+    new = session(
+        2,
+        CWD,
+        5,
+        [
+            user("roll is gone, we release with levant now"),
+            run("c1", "levant deploy web.nomad"),
+            result("c1", 0, "deployment successful\n"),
+        ],
+    )
+    memory, _ = consolidate(tmp_path, [old, new])
+    assert 'Replaced: `roll` is gone ("roll is gone, we release with levant now")' in memory
+    # a current fact, not one in the superseded section
+    port = [ln for ln in entry_lines(memory) if "port 7311" in ln]
+    assert port and all("superseded" not in ln for ln in port), memory
+
+
+def test_a_label_before_a_colon_is_not_what_went() -> None:
+    said = "Hosting moved in the repo: firebase.json is deleted, deploys go to Pages"
+    assert replacements([said]) == [f'Replaced: `firebase.json` is gone ("{said}")']
+
+
+def test_something_in_general_is_not_a_thing_that_went() -> None:
+    # "a" / "any" / "every": no one thing is gone, whatever the sentence says of it
+    assert replacements(["a thumbnail cache is gone after every redeploy, by design"]) == []
+    assert replacements(["any tmp file is removed by the janitor at night"]) == []
+    assert replacements(["the thumbnail cache is gone, exiftool writes the sidecars now"]) == [
+        'Replaced: `thumbnail` is gone ("the thumbnail cache is gone, exiftool writes the '
+        'sidecars now")'
+    ]
+
+
+def test_a_rule_that_weighs_other_things_against_a_tool_does_not_replace_it() -> None:
+    tools = {"raw", "jpeg", "darktable", "album"}
+    rules = [
+        ("2026-03-01", "open the raw files in darktable, it keeps the sidecars"),
+        # albums against darktable? no: JPEG exports weighed against raw exports
+        ("2026-03-04", "keep albums in jpeg exports instead of raw exports"),
+    ]
+    assert turned_down(rules, tools) == []
+    # the same shape with the tools themselves set against each other does replace
+    taken = [
+        ("2026-03-01", "edit the raw files in darktable"),
+        ("2026-03-04", "edit in rawtherapee exports instead of darktable exports"),
+    ]
+    found = turned_down(taken, tools | {"rawtherapee"})
+    assert [(r.old, r.new) for r in found] == [("darktable", "rawtherapee")]
