@@ -8,8 +8,12 @@ from pathlib import Path
 
 from support.items import (
     assistant,
+    extract,
+    failures_of,
+    request,
     result,
     run,
+    task_block,
     user,
 )
 from support.offline_memory import consolidate, entry_lines, session
@@ -17,6 +21,7 @@ from support.offline_memory import consolidate, entry_lines, session
 from memoryd.consolidate.offline.replaced import Replacement, term_pattern
 from memoryd.consolidate.offline.supersession import turned_down
 from memoryd.extract.offline.changes import replacements
+from memoryd.extract.offline.language import proposes
 
 CWD = "/home/ada/src/darkroom"
 
@@ -96,3 +101,65 @@ def test_a_rule_that_weighs_other_things_against_a_tool_does_not_replace_it() ->
     ]
     found = turned_down(taken, tools | {"rawtherapee"})
     assert [(r.old, r.new) for r in found] == [("darktable", "rawtherapee")]
+
+
+def test_what_the_user_turned_down_is_the_offer_however_it_is_put() -> None:
+    assert proposes("The disk is 99% full. Simplest would be `docker system prune -af`.")
+    assert proposes("Cleanest would be to drop the queue and resubmit.")
+    assert not proposes("The cleanest build is the one CI made last night.")
+
+
+async def test_an_offer_put_as_the_simplest_way_and_refused_is_a_dont() -> None:
+    out = await extract(
+        request(
+            [
+                user("the disk on the build box is full again"),
+                run("c1", "df -h /var/lib/docker"),
+                result("c1", 0, "/dev/sda1  100G  99G  1G  99% /var/lib/docker\n"),
+                assistant(
+                    "The Docker data root is at 99%: images of old builds. Simplest would be "
+                    "`docker system prune -af` to free the disk."
+                ),
+                user("No, that wipes my other images too, only clear the build cache."),
+                run("c2", "docker builder prune -f"),
+                result("c2", 0, "Total reclaimed space: 41GB\n"),
+            ]
+        )
+    )
+    block = task_block(out.raw_memory, 1)
+    assert "rejected the proposal to run `docker system prune -af`" in block
+    knowledge = block.split("Reusable knowledge:", 1)[1].split("Failures", 1)[0]
+    assert "prune -af" not in knowledge
+
+
+async def test_a_log_lines_host_and_pid_prefix_is_not_part_of_the_lesson() -> None:
+    lesson = await failures_of(
+        [
+            user("run the solver on two nodes"),
+            run("c1", "srun -N 2 ./solver cases/box.in"),
+            result(
+                "c1",
+                1,
+                "[gpu-node07:3318842] PMIX ERROR: NOT-FOUND in file base/ptl_base_connect.c "
+                "at line 112\n",
+            ),
+            run("c2", "module load openmpi/5.0.3 && srun -N 2 --mpi=pmix ./solver cases/box.in"),
+            result("c2", 0, "step 100 residual 1e-6\n"),
+        ]
+    )
+    assert '"PMIX ERROR: NOT-FOUND in file base/ptl_base_connect.c at line 112"' in lesson
+    assert "gpu-node07" not in lesson and "3318842" not in lesson
+    assert "`module load openmpi/5.0.3 && srun -N 2 --mpi=pmix" in lesson
+
+
+async def test_a_bracketed_prefix_that_is_no_run_value_stays() -> None:
+    lesson = await failures_of(
+        [
+            user("build the docs"),
+            run("c1", "make html"),
+            result("c1", 2, "[sphinx] ERROR: unknown directive type 'mermaid'\n"),
+            run("c2", "pip install sphinxcontrib-mermaid && make html"),
+            result("c2", 0, "build succeeded.\n"),
+        ]
+    )
+    assert "[sphinx] ERROR: unknown directive type" in lesson

@@ -93,12 +93,14 @@ _REJECTION = re.compile(
 )
 
 
-# "I could run `flyway:repair`", "The quickest way is to put @Disabled on it": the assistant
-# offering an action, which the user's next message accepts or refuses, as it would a question.
+# "I could run `flyway:repair`", "The quickest way is to put @Disabled on it", "Cleanest would
+# be `scancel -u me`": the assistant offering an action, which the user's next message accepts
+# or refuses, as it would a question.
 _PROPOSAL = re.compile(
     r"\b(?:i\s+(?:could|can|would|will|'d|suggest|propose|recommend)"
     r"|shall\s+i|should\s+i|do\s+you\s+want\s+me|we\s+could|you\s+could|how\s+about"
-    r"|the\s+(?:quickest|easiest|simplest|fastest|cleanest)\s+(?:way|fix|option)\b[^.]*\bis)\b",
+    r"|the\s+(?:quickest|easiest|simplest|fastest|cleanest)\s+(?:way|fix|option)\b[^.]*\bis"
+    r"|(?:quickest|easiest|simplest|fastest|cleanest)\s+would\s+be)\b",
     re.I,
 )
 

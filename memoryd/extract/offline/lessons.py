@@ -200,8 +200,19 @@ INTERRUPTED = 130  # the shell's status for a command stopped with Ctrl-C
 def _error_brief(cmd: Command) -> str:
     if cmd.exit_code == INTERRUPTED:
         return " (the user interrupted it)"
-    err = cmd.error
+    # the error as it would read again: not the "[host:pid]" its log line opened with
+    err = cmd.error or ""
+    prefix = _LOG_PREFIX.match(err)
+    transient = prefix and (TRANSIENT.search(prefix.group(0)) or _PID_TAG.search(prefix.group(0)))
+    if transient and err[prefix.end() :].strip():
+        err = err[prefix.end() :]
     return f": {quoted(err, LESSON_ERROR)}" if err else f" {status_text(cmd)}"
+
+
+# A log line's prefix in brackets ("[node1147:2741185] PMIX ERROR: …", "[12345] error: …").
+_LOG_PREFIX = re.compile(r"\[[^\]\s]{1,80}\]\s*")
+# "host:pid" with a number too big for a port: the process that printed it (Open MPI, PMIx)
+_PID_TAG = re.compile(r"[a-z0-9]:\d{6,}\]", re.I)
 
 
 def _distinct_words(cmd: Command, other: Command) -> set[str]:
