@@ -21,7 +21,7 @@ from support.offline_memory import consolidate, entry_lines, session
 from memoryd.consolidate.offline.replaced import Replacement, term_pattern
 from memoryd.consolidate.offline.supersession import turned_down
 from memoryd.extract.offline.changes import replacements
-from memoryd.extract.offline.language import proposes
+from memoryd.extract.offline.language import proposes, read_message
 
 CWD = "/home/ada/src/darkroom"
 
@@ -132,6 +132,33 @@ async def test_an_offer_put_as_the_simplest_way_and_refused_is_a_dont() -> None:
     assert "prune -af" not in knowledge
 
 
+async def test_a_request_that_asks_nothing_is_titled_by_the_sentence_the_work_was_about() -> None:
+    out = await extract(
+        request(
+            [
+                user(
+                    "Happy Friday! Just got back from the climbing gym, arms are dead. "
+                    "Anyway: the nightly export job writes empty CSV files since Tuesday."
+                ),
+                run("c1", "./bin/export nightly --csv --dry-run"),
+                result("c1", 0, "exporter: nightly: 0 rows written to out/nightly.csv\n"),
+                assistant(
+                    "The nightly export filters on a stale date; it now starts at the last run."
+                ),
+            ]
+        )
+    )
+    heading = task_block(out.raw_memory, 1).splitlines()[0]
+    assert "nightly export job writes empty CSV files" in heading
+    assert "climbing gym" not in heading
+
+
+def test_a_plain_request_keeps_its_own_sentence_as_the_title() -> None:
+    reading = read_message("Please add a retry to the upload step. The CI log has the timeout.")
+    assert reading.title.startswith("Please add a retry") or reading.title.startswith("add a retry")
+    assert reading.other_titles == ()
+
+
 async def test_a_log_lines_host_and_pid_prefix_is_not_part_of_the_lesson() -> None:
     lesson = await failures_of(
         [
@@ -163,3 +190,20 @@ async def test_a_bracketed_prefix_that_is_no_run_value_stays() -> None:
         ]
     )
     assert "[sphinx] ERROR: unknown directive type" in lesson
+
+
+async def test_a_first_sentence_that_shares_a_word_with_the_work_stays_the_title() -> None:
+    out = await extract(
+        request(
+            [
+                user(
+                    "The export broke again overnight, sorry to bring it up on a Friday. "
+                    "The nightly export job writes empty CSV files since Tuesday."
+                ),
+                run("c1", "./bin/export nightly --csv --dry-run"),
+                result("c1", 0, "exporter: nightly: 0 rows written to out/nightly.csv\n"),
+            ]
+        )
+    )
+    heading = task_block(out.raw_memory, 1).splitlines()[0]
+    assert "export broke again overnight" in heading

@@ -15,6 +15,7 @@ from memoryd.extract.offline.rules import (
 from memoryd.extract.offline.sentences import (
     CLAUSE_SPLIT,
     FILLER_WORDS,
+    FOR_NOW,
     QUESTION,
     SELF_REPAIR,
     STOPPING,
@@ -182,6 +183,8 @@ class MessageReading:
     preferences: tuple[str, ...]
     title: str
     chatter: bool = False  # an acknowledgement or small talk: never a task of its own
+    # the other sentences the title could be, when the message asks for nothing
+    other_titles: tuple[str, ...] = ()
 
 
 def _rules_of(sentences: list[str]) -> tuple[str, ...]:
@@ -287,16 +290,19 @@ def read_message(text: str) -> MessageReading:
     # A fragment of two words before a fuller request is an aside ("afk, lunch. rerun the
     # seeds when you can"), not what the message asks.
     fuller = [s for s in asking if len(words_of(s)) > 2]
-    title_src = (fuller or asking or substantive or sentences or [text])[0]
-    # Drop a leading acknowledgement ("Thanks, now add tests" → "now add tests").
-    parts = [c for c in CLAUSE_SPLIT.split(title_src) if c.strip()]
-    while len(parts) > 1 and clause_kind(parts[0]) != "other":
-        parts.pop(0)
-    # a title is shown in MEMORY.md: a value of one run in the user's words (a pid they
-    # killed, a temp dir) is not, as it is not in a knowledge line
-    title = strip_tail(without_transient(", ".join(parts))) or without_transient(text)
-    # '' when nothing is left: the task is titled by what it did (worktitle.py)
-    title = clip(title, TITLE_CHARS)
+    pool = fuller or asking or substantive or sentences or [text]
+    title = _title_of(pool[0], text)
+    # No sentence that plainly asks, several that could ("Back from the meetup, great talks.
+    # Today: npm audit shows a vuln."): which one the task is about, the work tells
+    # (worktitle.py).
+    # A two-word fragment is an aside as above, and a stopgap ("for today, just …") is not what
+    # a task is about.
+    requested = any(_REQUEST.search(s) for s in substantive)
+    others = tuple(
+        _title_of(s, text)
+        for s in substantive
+        if not requested and s != pool[0] and len(words_of(s)) > 2 and not FOR_NOW.search(s)
+    )
     return MessageReading(
         positive=positive,
         negative=negative,
@@ -304,7 +310,21 @@ def read_message(text: str) -> MessageReading:
         preferences=preferences,
         title=title,
         chatter=chatter,
+        other_titles=others,
     )
+
+
+def _title_of(sentence: str, text: str) -> str:
+    """A task's title from the sentence of its request (``text``, the whole message)."""
+    # Drop a leading acknowledgement ("Thanks, now add tests" → "now add tests").
+    parts = [c for c in CLAUSE_SPLIT.split(sentence) if c.strip()]
+    while len(parts) > 1 and clause_kind(parts[0]) != "other":
+        parts.pop(0)
+    # a title is shown in MEMORY.md: a value of one run in the user's words (a pid they
+    # killed, a temp dir) is not, as it is not in a knowledge line
+    title = strip_tail(without_transient(", ".join(parts))) or without_transient(text)
+    # '' when nothing is left: the task is titled by what it did (worktitle.py)
+    return clip(title, TITLE_CHARS)
 
 
 # An answer that accepts what the user just asked and says it back as a habit: an

@@ -203,7 +203,12 @@ class _Builder:
         # a refusal goes on with the task it refuses the offer of, however it asks for the
         # other way ("No repair. Put V7 back and rename it in a new migration.")
         if task is None or not (reading.follow_up or refuses):
-            task = Task(number=len(self.tasks) + 1, prompt=text, title=reading.title)
+            task = Task(
+                number=len(self.tasks) + 1,
+                prompt=text,
+                title=reading.title,
+                other_titles=reading.other_titles,
+            )
             self.tasks.append(task)
         elif reading.negative:
             task.events.append(Note(self.seq, f"The user corrected: {quoted(text, 200)}"))

@@ -8,7 +8,7 @@ import posixpath
 from memoryd.extract.offline.limits import TITLE_CHARS
 from memoryd.extract.offline.shell import command_programs
 from memoryd.extract.offline.tasks import Rollout, Task
-from memoryd.textutil import TRANSIENT, clip, dedupe, session_title
+from memoryd.textutil import TRANSIENT, clip, content_words, dedupe, session_title
 
 
 def work_title(task: Task, cwd: str, rollout_path: str) -> str:
@@ -26,7 +26,25 @@ def work_title(task: Task, cwd: str, rollout_path: str) -> str:
     return clip(session_title(project, rollout_path), TITLE_CHARS)
 
 
+def worked_on(task: Task) -> str:
+    """The title of a request that asks for nothing plainly, when its first sentence has no
+    word in common with the task's commands and edited files and another of its sentences
+    has two ("Back from the meetup, great talks. Today: npm audit shows a vuln." and `yarn
+    npm audit`: the second); else the first sentence's, as before."""
+    if not task.other_titles:
+        return task.title
+    work = content_words(
+        " ".join([c.text for c in task.commands] + [p for e in task.edits for _, p in e.files])
+    )
+    if content_words(task.title) & work:
+        return task.title
+    shared = [len(content_words(t) & work) for t in task.other_titles]
+    best = max(shared)
+    return task.other_titles[shared.index(best)] if best >= 2 else task.title
+
+
 def title_untitled(rollout: Rollout, cwd: str, rollout_path: str) -> None:
-    """Title every task of ``rollout`` that has no title by what it did."""
+    """Title every task of ``rollout`` by what it did: which of its request's sentences it
+    worked on, or, when the request names nothing, the work itself."""
     for task in rollout.tasks:
-        task.title = task.title or work_title(task, cwd, rollout_path)
+        task.title = worked_on(task) or work_title(task, cwd, rollout_path)
