@@ -203,9 +203,10 @@ def _error_brief(cmd: Command) -> str:
     # the error as it would read again: not the "[host:pid]" its log line opened with
     err = cmd.error or ""
     prefix = _LOG_PREFIX.match(err)
-    transient = prefix and (TRANSIENT.search(prefix.group(0)) or _PID_TAG.search(prefix.group(0)))
-    if transient and err[prefix.end() :].strip():
-        err = err[prefix.end() :]
+    if prefix is not None and err[prefix.end() :].strip():
+        tag = prefix.group(0)
+        if TRANSIENT.search(tag) or _PID_TAG.search(tag):
+            err = err[prefix.end() :]
     return f": {quoted(err, LESSON_ERROR)}" if err else f" {status_text(cmd)}"
 
 
