@@ -16,9 +16,12 @@ from support.items import (
     task_block,
     user,
 )
-from support.offline_memory import consolidate, entry_lines, session
+from support.offline_memory import consolidate, entry_lines, read_source, session
 
+from memoryd.consolidate.offline.meaning import same_meaning
+from memoryd.consolidate.offline.model import programs_run
 from memoryd.consolidate.offline.replaced import Replacement, term_pattern
+from memoryd.consolidate.offline.scope import universal
 from memoryd.consolidate.offline.supersession import turned_down
 from memoryd.extract.offline.changes import replacements
 from memoryd.extract.offline.language import proposes, read_message
@@ -207,3 +210,37 @@ async def test_a_first_sentence_that_shares_a_word_with_the_work_stays_the_title
     )
     heading = task_block(out.raw_memory, 1).splitlines()[0]
     assert "export broke again overnight" in heading
+
+
+def test_where_a_rule_holds_joins_no_two_rules_that_ask_different_things() -> None:
+    # both say they hold everywhere, "this one included"; what each asks has nothing in common
+    # (a path's "includes/" made "includ" a tool of the sessions, as R's WordPress plugin did)
+    cents = (
+        "that rounding rule from ledgerly, amounts kept in integer cents: make it everywhere, "
+        "all my clients, this one included"
+    )
+    notes = (
+        "the release notes thing I do for inkpot — do it everywhere from now on, this repo "
+        "included: one line in NOTES.md per change a reader would notice"
+    )
+    assert not same_meaning(cents, notes, {"includ", "md"})
+    assert universal(cents) and universal(notes)
+    assert universal("keep the money in integer cents for all my clients")
+    # the same rule said twice still joins
+    again = "amounts are kept in integer cents, this repo included"
+    assert same_meaning("amounts kept in integer cents", again, {"includ"})
+
+
+def test_a_tool_stem_that_names_nothing_joins_no_rules() -> None:
+    # `write_themes` (a token scope) stems to "write" and "them": "them" is no tool
+    src = read_source(
+        1,
+        "/home/ada/src/inkpot",
+        [],
+        ["The token needs the `write_themes` scope, and `npx shopify theme push` uploads"],
+    )
+    tools = programs_run([src])
+    assert "them" not in tools and "shopify" in tools
+    emoji = "commit messages without emoji, their changelog generator chokes on them"
+    semis = "use semicolons at the end of every statement, their eslint config needs them"
+    assert not same_meaning(emoji, semis, tools)

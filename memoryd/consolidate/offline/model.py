@@ -25,6 +25,7 @@ from memoryd.consolidate.offline.meaning import (
 )
 from memoryd.consolidate.offline.mood import directs, marked
 from memoryd.consolidate.offline.replaced import (
+    NAMES_NOTHING,
     Replacement,
     fact_key,
     mentions,
@@ -369,14 +370,16 @@ def replacement_signals(sources: Sequence[Source]) -> dict[str, list[Replacement
 
 
 def programs_run(sources: Sequence[Source]) -> set[str]:
-    """The stems of the programs the sessions' commands ran (what a rule's "tool" can be)."""
+    """The stems of the programs the sessions' commands ran (what a rule's "tool" can be); a
+    stem that is a word naming nothing (`write_themes` gives "them") is no tool: two rules
+    that both say "them" share no tool."""
     out: set[str] = set()
     for src in sources:
         for t in src.tasks:
             for bullet in [*t.knowledge, *t.failures]:
                 for m in re.finditer(r"`([^`\n]+)`", unwrap(bullet)):
                     out |= meaning_words(program(m.group(1)))
-    return out
+    return out - NAMES_NOTHING
 
 
 def rule_aliases(sources: Sequence[Source]) -> dict[str, str]:

@@ -228,7 +228,7 @@ def superseded_by(
 
 
 # Words that name no thing: a pronoun, a determiner, a relative word, an adverb of degree.
-_NAMES_NOTHING = FILLER | frozenset(
+NAMES_NOTHING = FILLER | frozenset(
     "they them their theirs he him his she her hers me my mine us our ours your yours which "
     "what who whom whose these those one ones some other others such same so too very".split()
 )
@@ -237,10 +237,10 @@ _NAMES_NOTHING = FILLER | frozenset(
 def misread(r: Replacement) -> bool:
     """Whether a replacement names no thing on one side, as one misread from prose does
     ("`just` was replaced by `them`" from "… how we open them everywhere now, not just here"):
-    its old or its new value is a word that names nothing (``_NAMES_NOTHING``) or a single
+    its old or its new value is a word that names nothing (``NAMES_NOTHING``) or a single
     character. Only the values are looked at, not where the replacement was read."""
     return any(
-        v and (len(v) == 1 or v.lower() in _NAMES_NOTHING) for v in (r.old.strip(), r.new.strip())
+        v and (len(v) == 1 or v.lower() in NAMES_NOTHING) for v in (r.old.strip(), r.new.strip())
     )
 
 

@@ -18,6 +18,11 @@ UNIVERSAL = re.compile(
     r"|\bacross\s+(?:all\s+)?(?:my\s+|our\s+)?(?:repo|repositor|project|codebase)\w*"
     # "here and everywhere else", "same deal as everywhere": said of all work, not one repo
     r"|\beverywhere\b"
+    # "…, this one included", "this repo included": the place the rule is said in, added
+    r"|\b(?:this|that|the\s+current)\s+(?:one|repo|repositor|project|codebase|client)\w*"
+    r"\s+included\b"
+    # a freelancer's projects are their clients': "all my clients", "every client of ours"
+    r"|\b(?:every|all|each)\s+(?:of\s+)?(?:my|our)\s+clients?\b"
     # "not just this project", "not only here": beyond the one it was said in
     r"|\bnot\s+(?:just|only)\s+(?:for\s+|in\s+)?(?:here\b|this\b(?:\s+(?:one|repo|repositor|project|codebase)\w*)?)"
     # "like I told you in the other project", "same as in the api repo": a rule said again in
