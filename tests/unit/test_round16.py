@@ -21,7 +21,7 @@ from support.offline_memory import consolidate, entry_lines, read_source, sessio
 from memoryd.consolidate.offline.meaning import same_meaning
 from memoryd.consolidate.offline.model import programs_run
 from memoryd.consolidate.offline.replaced import Replacement, term_pattern
-from memoryd.consolidate.offline.scope import universal
+from memoryd.consolidate.offline.scope import universal, unpointed
 from memoryd.consolidate.offline.supersession import turned_down
 from memoryd.extract.offline.changes import replacements
 from memoryd.extract.offline.language import proposes, read_message
@@ -244,3 +244,15 @@ def test_a_tool_stem_that_names_nothing_joins_no_rules() -> None:
     emoji = "commit messages without emoji, their changelog generator chokes on them"
     semis = "use semicolons at the end of every statement, their eslint config needs them"
     assert not same_meaning(emoji, semis, tools)
+
+
+def test_a_general_rule_opening_with_the_project_it_came_from_is_stated_without_it() -> None:
+    rule = "that rounding rule from ledgerly, amounts kept in integer cents: make it everywhere"
+    assert unpointed(rule, ["ledgerly", "inkpot"]) == (
+        "amounts kept in integer cents: make it everywhere"
+    )
+    # a longer opening is what the rule says, not a pointer: it stays
+    long = "the release notes thing I do for inkpot — do it everywhere from now on"
+    assert unpointed(long, ["inkpot"]) == long
+    # a name that is the whole rule is kept (nothing would be left)
+    assert unpointed("ledgerly", ["ledgerly"]) == "ledgerly"

@@ -51,11 +51,15 @@ _POINTER_TO = re.compile(
 def unpointed(text: str, projects: Iterable[str] = ()) -> str:
     """A general rule without the pointer to the project it was first said in: "same rule as
     in the api repo", or a clause of at most four words that ends on the name of one of the
-    user's ``projects`` ("no sudo, like in ledgerly")."""
+    user's ``projects`` and closes the rule ("no sudo, like in ledgerly"), or of at most five
+    that opens it ("that UTC rule from ironbark, timestamps stored and sent in UTC")."""
     out = _POINTER_TO.sub("", text).strip()
     for name in projects:
-        clause = rf"(?:^|\s*[,;:]\s*|\s+[—–-]+\s+)(?:[\w'’]+\s+){{0,3}}{re.escape(name)}\s*[.!]?$"
+        words = rf"(?:[\w'’]+\s+){{0,3}}{re.escape(name)}"
+        clause = rf"(?:^|\s*[,;:]\s*|\s+[—–-]+\s+){words}\s*[.!]?$"
         out = re.sub(clause, "", out, flags=re.I).strip()
+        lead = rf"^(?:[\w'’]+\s+){{0,4}}{re.escape(name)}\s*(?:[,;:]|\s[—–-]+)\s+(?=\S)"
+        out = re.sub(lead, "", out, flags=re.I).strip()
     return out or text
 
 
