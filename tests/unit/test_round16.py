@@ -10,6 +10,9 @@ from support.items import (
     assistant,
     extract,
     failures_of,
+    knowledge_of,
+    patch,
+    patch_ok,
     request,
     result,
     run,
@@ -25,6 +28,7 @@ from memoryd.consolidate.offline.scope import universal, unpointed
 from memoryd.consolidate.offline.supersession import turned_down
 from memoryd.extract.offline.changes import replacements
 from memoryd.extract.offline.language import proposes, read_message
+from memoryd.extract.offline.outcomes import setting_line
 
 CWD = "/home/ada/src/darkroom"
 
@@ -256,3 +260,47 @@ def test_a_general_rule_opening_with_the_project_it_came_from_is_stated_without_
     assert unpointed(long, ["inkpot"]) == long
     # a name that is the whole rule is kept (nothing would be left)
     assert unpointed("ledgerly", ["ledgerly"]) == "ledgerly"
+
+
+def test_a_scheduler_directives_option_is_a_setting() -> None:
+    assert setting_line("#SBATCH --account=geo-h2") == ("account", "=", "geo-h2")
+    assert setting_line("#PBS --queue=long") == ("queue", "=", "long")
+    assert setting_line("--max-old-space-size=4096") == ("max-old-space-size", "=", "4096")
+    # a short option, or a comment that is prose, sets nothing
+    assert setting_line("#SBATCH -N 2") is None
+    assert setting_line("# see --account=geo-h2 in the wiki") is None
+
+
+async def test_an_edited_directive_makes_the_old_account_out_of_date(tmp_path: Path) -> None:
+    knowledge = await knowledge_of(
+        [
+            user("the old allocation closed, move the job scripts to the new one"),
+            patch(
+                "p1",
+                "jobs/prod.sbatch",
+                removed=("#SBATCH --account=geo-gpu",),
+                added=("#SBATCH --account=geo-h2",),
+            ),
+            patch_ok("p1"),
+            run("c1", "sbatch jobs/prod.sbatch"),
+            result("c1", 0, "Submitted batch job 48311408\n"),
+            assistant("The job script now charges the geo-h2 account; the batch is submitted."),
+        ]
+    )
+    assert (
+        "Replaced: `#SBATCH --account=geo-gpu` is replaced by `#SBATCH --account=geo-h2`"
+        in knowledge
+    )
+    r = Replacement("#SBATCH --account=geo-gpu", "#SBATCH --account=geo-h2", "2026-03-02", "…")
+    assert r.covers("`jobs/prod.sbatch` uses partition `gpu` and account `geo-gpu`")
+    assert not r.covers("the geo-gpu partition is for short jobs")  # names no account
+
+
+def test_a_path_a_setting_held_is_out_of_date_wherever_it_is_stated() -> None:
+    old, new = "refdb: /srv/ref/greengenes-13.8", "refdb: /srv/ref/greengenes-13.9"
+    r = Replacement(old, new, "2026-03-02", "…")
+    assert r.covers("Classification reads `/srv/ref/greengenes-13.8` from config.yaml")
+    assert not r.covers("moved from /srv/ref/greengenes-13.8 to /srv/ref/greengenes-13.9")
+    # a value with no path in it still needs its setting named
+    v = Replacement("release: 21", "release: 22", "2026-03-02", "…")
+    assert not v.covers("the lab has 21 nodes")

@@ -62,8 +62,10 @@ class Replacement:
                     pinned(key, old_value).search(text) is not None
                     and pinned(key, new_value).search(text) is None
                 )
+            # a path or URL is the setting wherever it is stated ("Taxonomy uses
+            # /nfs/refdb/silva-138.1" after `silva_db` moved to silva-138.2), as for NAME=old
             return (
-                _names_key(text, key)
+                (_names_key(text, key) or ("/" in old_value and distinctive(old_value)))
                 and _value(old_value).search(text) is not None
                 and _value(new_value).search(text) is None
             )

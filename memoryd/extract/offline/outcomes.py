@@ -96,6 +96,11 @@ VERSION = r"v?\d+\.\d+[\w.+-]*"
 # "go 1.22" (go.mod), "nodejs 20.11.0" (.tool-versions): a directive and the version it pins.
 _DIRECTIVE_LINE = re.compile(rf"^(?P<key>[a-z][\w.-]{{1,30}})\s+(?P<value>{VERSION})$")
 PIN = " "  # the operator ``setting_line`` gives a directive that pins a version
+# "#SBATCH --account=rtlab-h2", "--max-old-space-size=4096": an option set to one value, alone
+# on its line or after a scheduler's directive (#SBATCH, #PBS, #BSUB, #$).
+_OPTION_LINE = re.compile(
+    r"^(?:#(?:[A-Z]{2,10}|\$)\s+)?--(?P<key>[a-z][\w-]{1,40})=(?P<value>[^\s=]{1,60})$"
+)
 
 
 def setting_line(line: str) -> tuple[str, str, str] | None:
@@ -110,6 +115,9 @@ def setting_line(line: str) -> tuple[str, str, str] | None:
     m = _DIRECTIVE_LINE.match(line)
     if m is not None:
         return m.group("key"), PIN, m.group("value")
+    m = _OPTION_LINE.match(line)
+    if m is not None:
+        return m.group("key"), "=", m.group("value")
     return None
 
 
