@@ -135,7 +135,14 @@ _TERM_LEAD = (
 
 # An article or quantifier right before (or opening) what the sentence names as gone: a
 # thing in general ("a thumbnail cache is gone after every redeploy").
-_IN_GENERAL = re.compile(r"(?:^|(?<=\s))(?:a|an|any|every)\s+\Z|^(?:a|an|any|every)\s", re.I)
+_IN_GENERAL = frozenset("a an any every".split())
+
+
+def _in_general(sentence: str, m: re.Match[str]) -> bool:
+    """Whether the word before the old thing, or its own first word, is one of
+    ``_IN_GENERAL``."""
+    near = sentence[: m.start("old")].split()[-1:] + m.group("old").split()[:1]
+    return any(w.lower() in _IN_GENERAL for w in near)
 
 
 def _term(text: str) -> str:
@@ -181,9 +188,7 @@ def replacements(texts: Iterable[str], narrated: Iterable[str] = ()) -> list[str
                 if new is not None and new.strip("`").lower() in _STOP_OLD:
                     continue  # "We replaced …": the subject is who, not what
                 # "anything done by hand on a host is gone": a thing in general, not one
-                if _IN_GENERAL.search(s[: m.start("old")]) or _IN_GENERAL.match(
-                    m.group("old") + " "
-                ):
+                if _in_general(s, m):
                     continue
                 olds = _items(m.group("old"))
                 break

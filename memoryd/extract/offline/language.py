@@ -294,9 +294,8 @@ def read_message(text: str) -> MessageReading:
     title = _title_of(pool[0], text)
     # No sentence that plainly asks, several that could ("Back from the meetup, great talks.
     # Today: npm audit shows a vuln."): which one the task is about, the work tells
-    # (worktitle.py).
-    # A two-word fragment is an aside as above, and a stopgap ("for today, just …") is not what
-    # a task is about.
+    # (worktitle.py); not a two-word fragment (an aside, as above) nor a stopgap ("for
+    # today, just …").
     requested = any(_REQUEST.search(s) for s in substantive)
     others = tuple(
         _title_of(s, text)
