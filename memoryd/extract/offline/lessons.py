@@ -200,20 +200,8 @@ INTERRUPTED = 130  # the shell's status for a command stopped with Ctrl-C
 def _error_brief(cmd: Command) -> str:
     if cmd.exit_code == INTERRUPTED:
         return " (the user interrupted it)"
-    # the error as it would read again: not the "[host:pid]" its log line opened with
-    err = cmd.error or ""
-    prefix = _LOG_PREFIX.match(err)
-    if prefix is not None and err[prefix.end() :].strip():
-        tag = prefix.group(0)
-        if TRANSIENT.search(tag) or _PID_TAG.search(tag):
-            err = err[prefix.end() :]
+    err = cmd.error
     return f": {quoted(err, LESSON_ERROR)}" if err else f" {status_text(cmd)}"
-
-
-# A log line's prefix in brackets ("[node1147:2741185] PMIX ERROR: …", "[12345] error: …").
-_LOG_PREFIX = re.compile(r"\[[^\]\s]{1,80}\]\s*")
-# "host:pid" with a number too big for a port: the process that printed it (Open MPI, PMIx)
-_PID_TAG = re.compile(r"[a-z0-9]:\d{6,}\]", re.I)
 
 
 def _distinct_words(cmd: Command, other: Command) -> set[str]:

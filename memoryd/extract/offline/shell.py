@@ -166,8 +166,11 @@ WRAPPER_LINE = re.compile(
     r"|^\s*ERR_PNPM_\w+|^npm ERR! (?:code|path|command|errno|A complete log)|\bELIFECYCLE\b"
     r"|\bexited\s+\(\d+\)\s*$"
 )
-# "@orchard/web:test: " before each line of a task runner's output.
-RUNNER_PREFIX = re.compile(r"^(?:@[\w.-]+/)?[\w.-]+:[A-Za-z][\w-]*:\s+")
+# "@orchard/web:test: " before each line of a task runner's output, and "[node1147:2741185] "
+# (host and pid) before each line a parallel runtime's process printed (Open MPI, PMIx).
+RUNNER_PREFIX = re.compile(
+    r"^(?:(?:@[\w.-]+/)?[\w.-]+:[A-Za-z][\w-]*:\s+|\[(?:[\w.-]+:)?\d{5,}\]\s+)"
+)
 
 
 _EXPECTED = re.compile(r"^\s*expected:\s", re.I)
