@@ -163,7 +163,7 @@ async def test_a_request_that_asks_nothing_is_titled_by_the_sentence_the_work_wa
 def test_a_plain_request_keeps_its_own_sentence_as_the_title() -> None:
     reading = read_message("Please add a retry to the upload step. The CI log has the timeout.")
     assert reading.title.startswith("Please add a retry") or reading.title.startswith("add a retry")
-    assert reading.other_titles == ()
+    assert reading.title_sentences == ()
 
 
 async def test_a_log_lines_host_and_pid_prefix_is_not_part_of_the_lesson() -> None:

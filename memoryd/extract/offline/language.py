@@ -183,8 +183,9 @@ class MessageReading:
     preferences: tuple[str, ...]
     title: str
     chatter: bool = False  # an acknowledgement or small talk: never a task of its own
-    # the other sentences the title could be, when the message asks for nothing
-    other_titles: tuple[str, ...] = ()
+    # the other sentences the title could come from, when the message asks for nothing
+    # plainly: which one the task was about, its work tells (``worktitle.worked_on``)
+    title_sentences: tuple[str, ...] = ()
 
 
 def _rules_of(sentences: list[str]) -> tuple[str, ...]:
@@ -291,14 +292,14 @@ def read_message(text: str) -> MessageReading:
     # seeds when you can"), not what the message asks.
     fuller = [s for s in asking if len(words_of(s)) > 2]
     pool = fuller or asking or substantive or sentences or [text]
-    title = _title_of(pool[0], text)
+    title = title_of(pool[0], text)
     # No sentence that plainly asks, several that could ("Back from the meetup, great talks.
     # Today: npm audit shows a vuln."): which one the task is about, the work tells
     # (worktitle.py); not a two-word fragment (an aside, as above) nor a stopgap ("for
     # today, just …").
     requested = any(_REQUEST.search(s) for s in substantive)
     others = tuple(
-        _title_of(s, text)
+        s
         for s in substantive
         if not requested and s != pool[0] and len(words_of(s)) > 2 and not FOR_NOW.search(s)
     )
@@ -309,11 +310,11 @@ def read_message(text: str) -> MessageReading:
         preferences=preferences,
         title=title,
         chatter=chatter,
-        other_titles=others,
+        title_sentences=others,
     )
 
 
-def _title_of(sentence: str, text: str) -> str:
+def title_of(sentence: str, text: str) -> str:
     """A task's title from the sentence of its request (``text``, the whole message)."""
     # Drop a leading acknowledgement ("Thanks, now add tests" → "now add tests").
     parts = [c for c in CLAUSE_SPLIT.split(sentence) if c.strip()]

@@ -117,8 +117,8 @@ class Task:
     title: str
     continuation: bool = False
     group: str = ""
-    # other titles its request could have (``MessageReading.other_titles``)
-    other_titles: tuple[str, ...] = ()
+    # other sentences its title could come from (``MessageReading.title_sentences``)
+    title_sentences: tuple[str, ...] = ()
     events: list[Event] = field(default_factory=list)
     preferences: list[Preference] = field(default_factory=list)
     # user sentences that only weakly read as a rule: phase 2 makes one a rule when another

@@ -207,7 +207,7 @@ class _Builder:
                 number=len(self.tasks) + 1,
                 prompt=text,
                 title=reading.title,
-                other_titles=reading.other_titles,
+                title_sentences=reading.title_sentences,
             )
             self.tasks.append(task)
         elif reading.negative:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import posixpath
 
+from memoryd.extract.offline.language import title_of
 from memoryd.extract.offline.limits import TITLE_CHARS
 from memoryd.extract.offline.shell import command_programs
 from memoryd.extract.offline.tasks import Rollout, Task
@@ -30,17 +31,19 @@ def worked_on(task: Task) -> str:
     """The title of a request that asks for nothing plainly, when its first sentence has no
     word in common with the task's commands and edited files and another of its sentences
     has two ("Back from the meetup, great talks. Today: npm audit shows a vuln." and `yarn
-    npm audit`: the second); else the first sentence's, as before."""
-    if not task.other_titles:
+    npm audit`: the second); else the first sentence's, as before. The other sentences are
+    made titles only here, for the few tasks that get this far."""
+    if not task.title_sentences:
         return task.title
     work = content_words(
         " ".join([c.text for c in task.commands] + [p for e in task.edits for _, p in e.files])
     )
     if content_words(task.title) & work:
         return task.title
-    shared = [len(content_words(t) & work) for t in task.other_titles]
+    options = [title_of(s, task.prompt) for s in task.title_sentences]
+    shared = [len(content_words(t) & work) for t in options]
     best = max(shared)
-    return task.other_titles[shared.index(best)] if best >= 2 else task.title
+    return options[shared.index(best)] if best >= 2 else task.title
 
 
 def title_untitled(rollout: Rollout, cwd: str, rollout_path: str) -> None:
